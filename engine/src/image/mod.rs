@@ -1,0 +1,116 @@
+//! Images: an OCI image layout store, unpacked layers, and the ways an image
+//! gets into the store without internet (bootstrap from the host's busybox,
+//! import of a rootfs tarball).
+//!
+//! An image is immutable: a manifest naming a config (env, cmd, …) and an
+//! ordered list of layers (bottom first). Each layer is a tarball of changes;
+//! casulo unpacks it once into `layers/<diff_id hex>/` and every container
+//! of every image that has it uses that directory as an overlay lowerdir.
+
+pub mod bootstrap;
+pub mod import;
+pub mod layer;
+pub mod reference;
+pub mod store;
+
+pub use store::Store;
+
+/// An image resolved from the store, ready to run.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// Normalized reference, e.g. `busybox:latest`.
+    pub reference: String,
+    /// `sha256:<hex>` digest of the config blob (docker's "image id").
+    pub id: String,
+    /// `sha256:<hex>` digest of the manifest blob.
+    pub manifest_digest: String,
+    pub config: ImageConfig,
+    /// Layers bottom first (the order of the manifest).
+    pub layers: Vec<Layer>,
+}
+
+/// The parts of the OCI image config that running needs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageConfig {
+    /// `KEY=value` entries.
+    pub env: Vec<String>,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    /// Empty means `/`.
+    pub working_dir: String,
+    /// Empty means root.
+    pub user: String,
+}
+
+/// One layer of an image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    /// `sha256:<hex>` of the blob as stored (maybe compressed).
+    pub digest: String,
+    /// `sha256:<hex>` of the uncompressed tar (the config's `rootfs.diff_ids`).
+    pub diff_id: String,
+    pub media_type: String,
+    /// Blob size in bytes.
+    pub size: u64,
+}
+
+/// A row of `casulo image ls`.
+#[derive(Debug, Clone)]
+pub struct ImageSummary {
+    pub reference: String,
+    pub id: String,
+    /// RFC 3339, from the config's `created`.
+    pub created: String,
+    /// Sum of the layer blob sizes.
+    pub size: u64,
+}
+
+/// Result of making sure a layer is unpacked.
+#[derive(Debug, Clone)]
+pub struct LayerDir {
+    pub path: std::path::PathBuf,
+    /// `Some` when it was unpacked just now, `None` when it was reused.
+    pub unpacked: Option<UnpackStats>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UnpackStats {
+    pub bytes: u64,
+    pub files: u64,
+    pub duration_us: u64,
+}
+
+/// Image errors; messages in pt-BR, naming what was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("imagem não encontrada: {0} (veja `casulo image ls`; a busybox se cria com `casulo image bootstrap`)")]
+    NotFound(String),
+    #[error("referência de imagem inválida: {reference:?}: {why}")]
+    BadReference { reference: String, why: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("store de imagens corrompido: {0}")]
+    Corrupt(String),
+    #[error("camada {layer}: entrada {entry:?} recusada: {why}")]
+    UnsafeEntry {
+        layer: String,
+        entry: String,
+        why: String,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ImageError {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        ImageError::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+}

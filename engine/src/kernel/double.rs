@@ -1,0 +1,128 @@
+//! A test double of [`Syscalls`]: performs nothing, remembers every call.
+//!
+//! With it, the container set-up runs in a unit test without root, and the
+//! test asserts the exact sequence of kernel operations (and of trace
+//! events, since the [`super::Kernel`] facade records them as usual).
+//! `fail_on` makes one named call fail with an errno, to test error paths.
+
+use std::cell::RefCell;
+use std::convert::Infallible;
+use std::ffi::{CStr, CString};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags};
+use nix::sched::CloneFlags;
+use nix::sys::signal::Signal;
+use nix::sys::stat::{Mode, SFlag};
+use nix::sys::wait::WaitStatus;
+use nix::unistd::Pid;
+
+use super::syscalls::{Forked, Syscalls};
+
+#[derive(Default)]
+pub struct FakeSyscalls {
+    calls: RefCell<Vec<String>>,
+    failures: RefCell<Vec<(String, Errno)>>,
+    /// What `clone_process` answers (default: we are the parent of pid 4242).
+    pub clone_answer: Option<Forked>,
+}
+
+impl FakeSyscalls {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every call so far, as `name arg…` strings.
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.borrow().clone()
+    }
+
+    /// The next call whose text starts with `prefix` fails with `errno`.
+    pub fn fail_on(&self, prefix: &str, errno: Errno) {
+        self.failures.borrow_mut().push((prefix.to_string(), errno));
+    }
+
+    fn call(&self, text: String) -> Result<(), Errno> {
+        let failure = {
+            let mut failures = self.failures.borrow_mut();
+            let pos = failures
+                .iter()
+                .position(|(p, _)| text.starts_with(p.as_str()));
+            pos.map(|i| failures.remove(i).1)
+        };
+        self.calls.borrow_mut().push(text);
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+impl Syscalls for FakeSyscalls {
+    fn clone_process(&self, flags: CloneFlags) -> Result<Forked, Errno> {
+        self.call(format!("clone {flags:?}"))?;
+        Ok(self
+            .clone_answer
+            .unwrap_or(Forked::Parent(Pid::from_raw(4242))))
+    }
+    fn unshare(&self, flags: CloneFlags) -> Result<(), Errno> {
+        self.call(format!("unshare {flags:?}"))
+    }
+    fn mount(
+        &self,
+        source: Option<&str>,
+        target: &Path,
+        fstype: Option<&str>,
+        _flags: MsFlags,
+        data: Option<&str>,
+    ) -> Result<(), Errno> {
+        self.call(format!(
+            "mount {} {} {} {}",
+            source.unwrap_or("-"),
+            target.display(),
+            fstype.unwrap_or("-"),
+            data.unwrap_or("-")
+        ))
+    }
+    fn umount2(&self, target: &Path, _flags: MntFlags) -> Result<(), Errno> {
+        self.call(format!("umount2 {}", target.display()))
+    }
+    fn pivot_root(&self, new_root: &Path, put_old: &Path) -> Result<(), Errno> {
+        self.call(format!(
+            "pivot_root {} {}",
+            new_root.display(),
+            put_old.display()
+        ))
+    }
+    fn sethostname(&self, name: &str) -> Result<(), Errno> {
+        self.call(format!("sethostname {name}"))
+    }
+    fn write_file(&self, path: &Path, value: &str) -> Result<(), Errno> {
+        self.call(format!("write {} {value}", path.display()))
+    }
+    fn mknod(&self, path: &Path, _kind: SFlag, _perm: Mode, dev: u64) -> Result<(), Errno> {
+        self.call(format!("mknod {} {dev}", path.display()))
+    }
+    fn symlink(&self, target: &str, link: &Path) -> Result<(), Errno> {
+        self.call(format!("symlink {target} {}", link.display()))
+    }
+    fn chdir(&self, path: &Path) -> Result<(), Errno> {
+        self.call(format!("chdir {}", path.display()))
+    }
+    fn chroot(&self, path: &Path) -> Result<(), Errno> {
+        self.call(format!("chroot {}", path.display()))
+    }
+    fn link_up(&self, ifname: &str) -> Result<(), Errno> {
+        self.call(format!("link_up {ifname}"))
+    }
+    fn execve(&self, path: &CStr, argv: &[CString], _env: &[CString]) -> Result<Infallible, Errno> {
+        self.call(format!("execve {} {argv:?}", path.to_string_lossy()))?;
+        // A fake cannot replace the process: report it as "not executed".
+        Err(Errno::ENOSYS)
+    }
+    fn wait(&self, pid: Pid, _block: bool) -> Result<Option<WaitStatus>, Errno> {
+        self.call(format!("wait {pid}"))?;
+        Ok(Some(WaitStatus::Exited(pid, 0)))
+    }
+    fn kill(&self, pid: Pid, signal: Signal) -> Result<(), Errno> {
+        self.call(format!("kill {pid} {}", signal.as_str()))
+    }
+}

@@ -1,0 +1,505 @@
+//! The kernel-call facade: the one choke point between casulo and the kernel.
+//!
+//! Every namespace, mount, hostname, device, `/proc`/`/sys` write, chdir,
+//! chroot, exec, wait and signal goes through [`Kernel`]. Each method
+//!
+//! 1. describes the call as a trace [`EventBody`] plus its readable `op`
+//!    (`mount("proc", "/…/merged/proc", "proc", MS_NOSUID|MS_NODEV, NULL)`),
+//! 2. performs it through a [`Syscalls`] implementation (the real kernel, or
+//!    the recording double in unit tests),
+//! 3. records the event with its outcome (ok or errno) and returns the result.
+//!
+//! So "the trace is complete" is a property of this file: a test runs casulo
+//! under `strace -f` and matches every syscall strace saw with an event.
+//! Code elsewhere in the engine must not call `nix::mount`, `unshare`,
+//! `execve`, … directly.
+
+pub mod double;
+pub mod syscalls;
+
+use std::ffi::CString;
+use std::path::Path;
+
+use casulo_trace::{DeviceType, EventBody, NsKind, NsVia, Outcome, Propagation};
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags};
+use nix::sched::CloneFlags;
+use nix::sys::signal::Signal;
+use nix::sys::stat::{Mode, SFlag};
+use nix::sys::wait::WaitStatus;
+use nix::unistd::Pid;
+
+use crate::recorder::Recorder;
+pub use syscalls::{Forked, LinuxSyscalls, Syscalls};
+
+/// A kernel call that failed: the readable operation and the errno.
+#[derive(Debug, thiserror::Error)]
+#[error("o kernel recusou `{op}`: {} ({})", .errno.desc(), errno_name(*.errno))]
+pub struct KernelError {
+    pub op: String,
+    pub errno: Errno,
+}
+
+/// The facade. Cheap to copy: two references.
+#[derive(Clone, Copy)]
+pub struct Kernel<'a> {
+    sys: &'a dyn Syscalls,
+    rec: &'a Recorder,
+}
+
+impl<'a> Kernel<'a> {
+    pub fn new(sys: &'a dyn Syscalls, rec: &'a Recorder) -> Self {
+        Kernel { sys, rec }
+    }
+
+    pub fn recorder(&self) -> &'a Recorder {
+        self.rec
+    }
+
+    /// Records the outcome of `result` and maps the error.
+    fn done<T>(
+        &self,
+        body: EventBody,
+        op: String,
+        result: Result<T, Errno>,
+    ) -> Result<T, KernelError> {
+        let outcome = outcome_of(&result);
+        self.rec.record(body, op.clone(), outcome);
+        result.map_err(|errno| KernelError { op, errno })
+    }
+
+    /// `clone` in the namespaces `kinds`; the parent records the clone and one
+    /// `namespace.create` per kind (with the new and the old inode). The
+    /// child records nothing here (the parent speaks for both).
+    pub fn clone_process(&self, kinds: &[NsKind]) -> Result<Forked, KernelError> {
+        let flags = clone_flags(kinds);
+        let mut names: Vec<String> = kinds.iter().map(|k| k.clone_flag().to_string()).collect();
+        names.push("SIGCHLD".into());
+        let op = format!("clone(child_stack=NULL, flags={})", names.join("|"));
+        let result = self.sys.clone_process(flags);
+        match result {
+            Ok(Forked::Child) => Ok(Forked::Child),
+            Ok(Forked::Parent(child)) => {
+                let body = EventBody::ProcessClone {
+                    child_pid: child.as_raw(),
+                    flags: names,
+                };
+                self.rec.record(body, op.clone(), Outcome::Ok);
+                for &ns in kinds {
+                    self.rec.record(
+                        EventBody::NamespaceCreate {
+                            ns,
+                            via: NsVia::Clone,
+                            inode: crate::namespaces::inode(child.as_raw(), ns),
+                            host_inode: crate::namespaces::inode(std::process::id() as i32, ns),
+                        },
+                        op.clone(),
+                        Outcome::Ok,
+                    );
+                }
+                Ok(Forked::Parent(child))
+            }
+            Err(errno) => {
+                let body = EventBody::ProcessClone {
+                    child_pid: 0,
+                    flags: names,
+                };
+                self.done(body, op, Err(errno))
+            }
+        }
+    }
+
+    /// `unshare` of one namespace kind for the calling process.
+    pub fn unshare(&self, ns: NsKind) -> Result<(), KernelError> {
+        let before = crate::namespaces::inode(0, ns);
+        let op = format!("unshare({})", ns.clone_flag());
+        let result = self.sys.unshare(clone_flags(&[ns]));
+        let body = EventBody::NamespaceCreate {
+            ns,
+            via: NsVia::Unshare,
+            inode: result
+                .is_ok()
+                .then(|| crate::namespaces::inode(0, ns))
+                .flatten(),
+            host_inode: before,
+        };
+        self.done(body, op, result)
+    }
+
+    /// Changes propagation of `target` (`mount --make-rprivate /`).
+    pub fn set_propagation(
+        &self,
+        target: &Path,
+        propagation: Propagation,
+        recursive: bool,
+    ) -> Result<(), KernelError> {
+        let mut flags = match propagation {
+            Propagation::Private => MsFlags::MS_PRIVATE,
+            Propagation::Slave => MsFlags::MS_SLAVE,
+            Propagation::Shared => MsFlags::MS_SHARED,
+        };
+        if recursive {
+            flags |= MsFlags::MS_REC;
+        }
+        let op = format!(
+            "mount(NULL, {:?}, NULL, {}, NULL)",
+            target,
+            ms_flag_names(flags).join("|")
+        );
+        let result = self.sys.mount(None, target, None, flags, None);
+        let body = EventBody::MountPropagation {
+            target: path_str(target),
+            propagation,
+            recursive,
+        };
+        self.done(body, op, result)
+    }
+
+    /// Mounts an overlay: `lowerdirs` top-most first.
+    pub fn mount_overlay(
+        &self,
+        lowerdirs: &[String],
+        upperdir: &Path,
+        workdir: &Path,
+        target: &Path,
+    ) -> Result<(), KernelError> {
+        let data = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lowerdirs.join(":"),
+            upperdir.display(),
+            workdir.display()
+        );
+        let op = format!("mount(\"overlay\", {target:?}, \"overlay\", 0, {data:?})");
+        let result = self.sys.mount(
+            Some("overlay"),
+            target,
+            Some("overlay"),
+            MsFlags::empty(),
+            Some(&data),
+        );
+        let body = EventBody::MountOverlay {
+            target: path_str(target),
+            lowerdirs: lowerdirs.to_vec(),
+            upperdir: path_str(upperdir),
+            workdir: path_str(workdir),
+        };
+        self.done(body, op, result)
+    }
+
+    /// Any other mount: proc, sysfs, tmpfs, devpts, mqueue, bind.
+    pub fn mount(
+        &self,
+        source: &str,
+        target: &Path,
+        fstype: &str,
+        flags: MsFlags,
+        data: &str,
+    ) -> Result<(), KernelError> {
+        let names = ms_flag_names(flags);
+        let op = format!(
+            "mount({source:?}, {target:?}, {fstype:?}, {}, {})",
+            if names.is_empty() {
+                "0".to_string()
+            } else {
+                names.join("|")
+            },
+            if data.is_empty() {
+                "NULL".to_string()
+            } else {
+                format!("{data:?}")
+            }
+        );
+        let fs = (!fstype.is_empty()).then_some(fstype);
+        let dat = (!data.is_empty()).then_some(data);
+        let result = self.sys.mount(Some(source), target, fs, flags, dat);
+        let body = EventBody::MountFs {
+            fstype: fstype.to_string(),
+            source: source.to_string(),
+            target: path_str(target),
+            flags: names,
+            data: data.to_string(),
+        };
+        self.done(body, op, result)
+    }
+
+    pub fn umount(&self, target: &Path, detach: bool) -> Result<(), KernelError> {
+        let flags = if detach {
+            MntFlags::MNT_DETACH
+        } else {
+            MntFlags::empty()
+        };
+        let op = format!(
+            "umount2({target:?}, {})",
+            if detach { "MNT_DETACH" } else { "0" }
+        );
+        let result = self.sys.umount2(target, flags);
+        let body = EventBody::MountUmount {
+            target: path_str(target),
+            detach,
+        };
+        self.done(body, op, result)
+    }
+
+    pub fn pivot_root(&self, new_root: &Path, put_old: &Path) -> Result<(), KernelError> {
+        let op = format!("pivot_root({new_root:?}, {put_old:?})");
+        let result = self.sys.pivot_root(new_root, put_old);
+        let body = EventBody::MountPivotRoot {
+            new_root: path_str(new_root),
+            put_old: path_str(put_old),
+        };
+        self.done(body, op, result)
+    }
+
+    pub fn sethostname(&self, hostname: &str) -> Result<(), KernelError> {
+        let op = format!("sethostname({hostname:?}, {})", hostname.len());
+        let result = self.sys.sethostname(hostname);
+        let body = EventBody::UtsSethostname {
+            hostname: hostname.to_string(),
+        };
+        self.done(body, op, result)
+    }
+
+    /// Writes a value into a kernel file (under /proc or /sys).
+    pub fn write_file(&self, path: &Path, value: &str) -> Result<(), KernelError> {
+        let op = format!("write {} = {value}", path.display());
+        let result = self.sys.write_file(path, value);
+        let body = EventBody::FsWrite {
+            path: path_str(path),
+            value: value.to_string(),
+        };
+        self.done(body, op, result)
+    }
+
+    pub fn mknod(
+        &self,
+        path: &Path,
+        dev_type: DeviceType,
+        major: u64,
+        minor: u64,
+        mode: u32,
+    ) -> Result<(), KernelError> {
+        let kind = match dev_type {
+            DeviceType::Char => SFlag::S_IFCHR,
+            DeviceType::Block => SFlag::S_IFBLK,
+        };
+        let type_name = match dev_type {
+            DeviceType::Char => "S_IFCHR",
+            DeviceType::Block => "S_IFBLK",
+        };
+        let op = format!("mknod({path:?}, {type_name}|0{mode:o}, makedev({major}, {minor}))");
+        let result = self.sys.mknod(
+            path,
+            kind,
+            Mode::from_bits_truncate(mode),
+            nix::sys::stat::makedev(major, minor),
+        );
+        let body = EventBody::DeviceCreate {
+            path: path_str(path),
+            dev_type,
+            major,
+            minor,
+            mode,
+        };
+        self.done(body, op, result)
+    }
+
+    pub fn symlink(&self, target: &str, link: &Path) -> Result<(), KernelError> {
+        let op = format!("symlink({target:?}, {link:?})");
+        let result = self.sys.symlink(target, link);
+        let body = EventBody::FsSymlink {
+            target: target.to_string(),
+            link: path_str(link),
+        };
+        self.done(body, op, result)
+    }
+
+    pub fn chdir(&self, path: &Path) -> Result<(), KernelError> {
+        let op = format!("chdir({path:?})");
+        let result = self.sys.chdir(path);
+        self.done(
+            EventBody::ProcessChdir {
+                path: path_str(path),
+            },
+            op,
+            result,
+        )
+    }
+
+    pub fn chroot(&self, path: &Path) -> Result<(), KernelError> {
+        let op = format!("chroot({path:?})");
+        let result = self.sys.chroot(path);
+        self.done(
+            EventBody::ProcessChroot {
+                path: path_str(path),
+            },
+            op,
+            result,
+        )
+    }
+
+    pub fn link_up(&self, ifname: &str) -> Result<(), KernelError> {
+        let op = format!("ioctl(sock, SIOCSIFFLAGS, {{ifr_name={ifname:?}, ifr_flags|=IFF_UP}})");
+        let result = self.sys.link_up(ifname);
+        self.done(
+            EventBody::NetLinkUp {
+                ifname: ifname.to_string(),
+            },
+            op,
+            result,
+        )
+    }
+
+    /// `execve`. Returns only on failure, after recording it. A successful
+    /// exec cannot be recorded by the process that made it (it no longer
+    /// runs our code): the parent records it with [`Kernel::exec_succeeded`]
+    /// when the close-on-exec pipe closes.
+    pub fn exec(&self, path: &str, argv: &[String], env: &[String]) -> KernelError {
+        let op = exec_op(path, argv);
+        let c = |s: &String| CString::new(s.as_bytes()).unwrap_or_default();
+        let cpath = CString::new(path).unwrap_or_default();
+        let cargv: Vec<CString> = argv.iter().map(c).collect();
+        let cenv: Vec<CString> = env.iter().map(c).collect();
+        let errno = match self.sys.execve(&cpath, &cargv, &cenv) {
+            Ok(never) => match never {},
+            Err(errno) => errno,
+        };
+        let _ = self.done::<()>(exec_body(path, argv, env), op, Err(errno));
+        KernelError {
+            op: exec_op(path, argv),
+            errno,
+        }
+    }
+
+    /// Records, on behalf of `pid`, the `execve` it performed successfully.
+    pub fn exec_succeeded(&self, pid: Pid, path: &str, argv: &[String], env: &[String]) {
+        self.rec.record_as(
+            pid.as_raw(),
+            exec_body(path, argv, env),
+            exec_op(path, argv),
+            Outcome::Ok,
+        );
+    }
+
+    /// Waits for `pid`; records `process.exit` once it has ended.
+    pub fn wait(&self, pid: Pid, block: bool) -> Result<Option<WaitStatus>, KernelError> {
+        let op = format!(
+            "wait4({pid}, &status, {}, NULL)",
+            if block { "0" } else { "WNOHANG" }
+        );
+        match self.sys.wait(pid, block) {
+            Ok(None) => Ok(None),
+            Ok(Some(status)) => {
+                let (code, signal) = match status {
+                    WaitStatus::Exited(_, code) => (Some(code), None),
+                    WaitStatus::Signaled(_, sig, _) => (None, Some(sig)),
+                    _ => (None, None),
+                };
+                let body = EventBody::ProcessExit {
+                    exited_pid: pid.as_raw(),
+                    code,
+                    signal: signal.map(|s| s as i32),
+                    signal_name: signal.map(|s| s.as_str().to_string()),
+                };
+                self.rec.record(body, op, Outcome::Ok);
+                Ok(Some(status))
+            }
+            Err(errno) => {
+                let body = EventBody::ProcessExit {
+                    exited_pid: pid.as_raw(),
+                    code: None,
+                    signal: None,
+                    signal_name: None,
+                };
+                self.done(body, op, Err(errno))
+            }
+        }
+    }
+
+    pub fn kill(&self, pid: Pid, signal: Signal) -> Result<(), KernelError> {
+        let op = format!("kill({pid}, {})", signal.as_str());
+        let result = self.sys.kill(pid, signal);
+        let body = EventBody::ProcessSignal {
+            target_pid: pid.as_raw(),
+            signal: signal as i32,
+            signal_name: signal.as_str().to_string(),
+        };
+        self.done(body, op, result)
+    }
+}
+
+fn exec_op(path: &str, argv: &[String]) -> String {
+    format!("execve({path:?}, {argv:?}, envp)")
+}
+
+fn exec_body(path: &str, argv: &[String], env: &[String]) -> EventBody {
+    EventBody::ProcessExec {
+        path: path.to_string(),
+        argv: argv.to_vec(),
+        env_keys: env
+            .iter()
+            .map(|kv| kv.split('=').next().unwrap_or_default().to_string())
+            .collect(),
+    }
+}
+
+/// `CLONE_NEW*` flags for these namespace kinds.
+pub fn clone_flags(kinds: &[NsKind]) -> CloneFlags {
+    kinds.iter().fold(CloneFlags::empty(), |acc, k| {
+        acc | match k {
+            NsKind::Pid => CloneFlags::CLONE_NEWPID,
+            NsKind::Mnt => CloneFlags::CLONE_NEWNS,
+            NsKind::Uts => CloneFlags::CLONE_NEWUTS,
+            NsKind::Ipc => CloneFlags::CLONE_NEWIPC,
+            NsKind::Net => CloneFlags::CLONE_NEWNET,
+            NsKind::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+            NsKind::User => CloneFlags::CLONE_NEWUSER,
+            NsKind::Time => CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+        }
+    })
+}
+
+/// The trace outcome of a call's result.
+pub fn outcome_of<T>(result: &Result<T, Errno>) -> Outcome {
+    match result {
+        Ok(_) => Outcome::Ok,
+        Err(errno) => Outcome::Error(casulo_trace::Errno {
+            errno: *errno as i32,
+            name: errno_name(*errno),
+            message: errno.desc().to_string(),
+        }),
+    }
+}
+
+/// `ENOENT` for Errno::ENOENT.
+pub fn errno_name(errno: Errno) -> String {
+    format!("{errno:?}")
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Names of the mount flags set in `flags`, in the kernel's spelling.
+pub fn ms_flag_names(flags: MsFlags) -> Vec<String> {
+    const NAMES: &[(MsFlags, &str)] = &[
+        (MsFlags::MS_RDONLY, "MS_RDONLY"),
+        (MsFlags::MS_NOSUID, "MS_NOSUID"),
+        (MsFlags::MS_NODEV, "MS_NODEV"),
+        (MsFlags::MS_NOEXEC, "MS_NOEXEC"),
+        (MsFlags::MS_SYNCHRONOUS, "MS_SYNCHRONOUS"),
+        (MsFlags::MS_REMOUNT, "MS_REMOUNT"),
+        (MsFlags::MS_NOATIME, "MS_NOATIME"),
+        (MsFlags::MS_BIND, "MS_BIND"),
+        (MsFlags::MS_REC, "MS_REC"),
+        (MsFlags::MS_PRIVATE, "MS_PRIVATE"),
+        (MsFlags::MS_SLAVE, "MS_SLAVE"),
+        (MsFlags::MS_SHARED, "MS_SHARED"),
+        (MsFlags::MS_STRICTATIME, "MS_STRICTATIME"),
+        (MsFlags::MS_RELATIME, "MS_RELATIME"),
+    ];
+    NAMES
+        .iter()
+        .filter(|(f, _)| flags.contains(*f))
+        .map(|(_, n)| n.to_string())
+        .collect()
+}

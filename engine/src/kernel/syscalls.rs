@@ -1,0 +1,187 @@
+//! The raw kernel calls casulo makes, behind one trait.
+//!
+//! [`LinuxSyscalls`] performs them for real; `kernel::double::FakeSyscalls`
+//! only remembers them, so the container set-up can be unit-tested without
+//! root. Nothing here records: the [`super::Kernel`] facade wraps every call
+//! and turns it into a trace event.
+
+use std::convert::Infallible;
+use std::ffi::{CStr, CString};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags};
+use nix::sched::CloneFlags;
+use nix::sys::signal::Signal;
+use nix::sys::stat::{Mode, SFlag};
+use nix::sys::wait::WaitStatus;
+use nix::unistd::Pid;
+
+/// What `clone` returned, seen from the calling side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forked {
+    /// We are the parent; the child has this host pid.
+    Parent(Pid),
+    /// We are the new child process.
+    Child,
+}
+
+pub trait Syscalls {
+    /// `clone(flags | SIGCHLD)` without a new stack: fork-like, in new namespaces.
+    fn clone_process(&self, flags: CloneFlags) -> Result<Forked, Errno>;
+    fn unshare(&self, flags: CloneFlags) -> Result<(), Errno>;
+    fn mount(
+        &self,
+        source: Option<&str>,
+        target: &Path,
+        fstype: Option<&str>,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> Result<(), Errno>;
+    fn umount2(&self, target: &Path, flags: MntFlags) -> Result<(), Errno>;
+    fn pivot_root(&self, new_root: &Path, put_old: &Path) -> Result<(), Errno>;
+    fn sethostname(&self, name: &str) -> Result<(), Errno>;
+    fn write_file(&self, path: &Path, value: &str) -> Result<(), Errno>;
+    fn mknod(&self, path: &Path, kind: SFlag, perm: Mode, dev: u64) -> Result<(), Errno>;
+    fn symlink(&self, target: &str, link: &Path) -> Result<(), Errno>;
+    fn chdir(&self, path: &Path) -> Result<(), Errno>;
+    fn chroot(&self, path: &Path) -> Result<(), Errno>;
+    /// Sets IFF_UP on an interface of the current network namespace.
+    fn link_up(&self, ifname: &str) -> Result<(), Errno>;
+    /// Replaces the process image; returns only on failure.
+    fn execve(&self, path: &CStr, argv: &[CString], env: &[CString]) -> Result<Infallible, Errno>;
+    /// `wait4(pid)`: its exit or death, or `None` when `block` is false and
+    /// it is still running (stops are never reported).
+    fn wait(&self, pid: Pid, block: bool) -> Result<Option<WaitStatus>, Errno>;
+    fn kill(&self, pid: Pid, signal: Signal) -> Result<(), Errno>;
+}
+
+/// The real kernel.
+pub struct LinuxSyscalls;
+
+impl Syscalls for LinuxSyscalls {
+    fn clone_process(&self, flags: CloneFlags) -> Result<Forked, Errno> {
+        // A raw clone with no stack behaves like fork(): the child continues
+        // on a copy of our stack. This is safe because casulo is
+        // single-threaded at this point (no other thread holds a lock).
+        let flags = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
+        // SAFETY: clone without CLONE_VM/CLONE_SETTLS and a NULL stack has
+        // fork semantics; arguments are plain integers.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                flags,
+                std::ptr::null_mut::<libc::c_void>(),
+                std::ptr::null_mut::<libc::c_int>(),
+                std::ptr::null_mut::<libc::c_int>(),
+                0 as libc::c_ulong,
+            )
+        };
+        match ret {
+            -1 => Err(Errno::last()),
+            0 => Ok(Forked::Child),
+            pid => Ok(Forked::Parent(Pid::from_raw(pid as i32))),
+        }
+    }
+
+    fn unshare(&self, flags: CloneFlags) -> Result<(), Errno> {
+        nix::sched::unshare(flags)
+    }
+
+    fn mount(
+        &self,
+        source: Option<&str>,
+        target: &Path,
+        fstype: Option<&str>,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> Result<(), Errno> {
+        nix::mount::mount(source, target, fstype, flags, data)
+    }
+
+    fn umount2(&self, target: &Path, flags: MntFlags) -> Result<(), Errno> {
+        nix::mount::umount2(target, flags)
+    }
+
+    fn pivot_root(&self, new_root: &Path, put_old: &Path) -> Result<(), Errno> {
+        nix::unistd::pivot_root(new_root, put_old)
+    }
+
+    fn sethostname(&self, name: &str) -> Result<(), Errno> {
+        nix::unistd::sethostname(name)
+    }
+
+    fn write_file(&self, path: &Path, value: &str) -> Result<(), Errno> {
+        std::fs::write(path, value).map_err(io_errno)
+    }
+
+    fn mknod(&self, path: &Path, kind: SFlag, perm: Mode, dev: u64) -> Result<(), Errno> {
+        nix::sys::stat::mknod(path, kind, perm, dev)
+    }
+
+    fn symlink(&self, target: &str, link: &Path) -> Result<(), Errno> {
+        std::os::unix::fs::symlink(target, link).map_err(io_errno)
+    }
+
+    fn chdir(&self, path: &Path) -> Result<(), Errno> {
+        nix::unistd::chdir(path)
+    }
+
+    fn chroot(&self, path: &Path) -> Result<(), Errno> {
+        nix::unistd::chroot(path)
+    }
+
+    fn link_up(&self, ifname: &str) -> Result<(), Errno> {
+        // SIOCGIFFLAGS / SIOCSIFFLAGS on any socket of the namespace.
+        let sock = nix::sys::socket::socket(
+            nix::sys::socket::AddressFamily::Inet,
+            nix::sys::socket::SockType::Datagram,
+            nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+            None,
+        )?;
+        // SAFETY: ifreq is plain data; we fill the name and let the kernel
+        // fill/read the flags union member.
+        unsafe {
+            let mut req: libc::ifreq = std::mem::zeroed();
+            for (dst, src) in req.ifr_name.iter_mut().zip(ifname.bytes()) {
+                *dst = src as libc::c_char;
+            }
+            if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
+                return Err(Errno::last());
+            }
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
+                return Err(Errno::last());
+            }
+        }
+        Ok(())
+    }
+
+    fn execve(&self, path: &CStr, argv: &[CString], env: &[CString]) -> Result<Infallible, Errno> {
+        nix::unistd::execve(path, argv, env)
+    }
+
+    fn wait(&self, pid: Pid, block: bool) -> Result<Option<WaitStatus>, Errno> {
+        let flags = (!block).then_some(nix::sys::wait::WaitPidFlag::WNOHANG);
+        loop {
+            match nix::sys::wait::waitpid(pid, flags) {
+                Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
+                    return Ok(Some(status))
+                }
+                Ok(WaitStatus::StillAlive) => return Ok(None),
+                Ok(_) => continue,
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn kill(&self, pid: Pid, signal: Signal) -> Result<(), Errno> {
+        nix::sys::signal::kill(pid, signal)
+    }
+}
+
+fn io_errno(e: std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}

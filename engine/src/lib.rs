@@ -1,0 +1,28 @@
+//! # casulo — the engine
+//!
+//! A real container engine written to be read. One module per kernel concept:
+//!
+//! | module | concept |
+//! |---|---|
+//! | [`kernel`] | the facade every kernel call goes through (and where trace events are born) |
+//! | [`recorder`] | appends events to the `.trace.jsonl` file |
+//! | [`namespaces`] | which namespaces a container gets, their inodes |
+//! | [`mounts`] | the container's filesystem: overlay rootfs, /proc, /sys, /dev, pivot_root |
+//! | [`cgroups`] | cgroup mode detection (limits come with the cgroups issue) |
+//! | [`image`] | the OCI image store, layers, bootstrap of busybox, import |
+//! | [`container`] | the lifecycle: create, start (the init side in `init`), run, rm |
+//! | [`state`] | the on-disk layout under `/var/lib/casulo` |
+//! | [`cli`] | the thin `casulo` command line over all of the above |
+//!
+//! The library never prints; the CLI does. Errors carry pt-BR messages that
+//! name what was wrong (the student reads them).
+
+pub mod cgroups;
+pub mod cli;
+pub mod container;
+pub mod image;
+pub mod kernel;
+pub mod mounts;
+pub mod namespaces;
+pub mod recorder;
+pub mod state;

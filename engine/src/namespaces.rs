@@ -1,0 +1,35 @@
+//! Namespaces: which ones a container gets, and how to see them.
+//!
+//! A namespace is identified by the inode of `/proc/<pid>/ns/<kind>`: two
+//! processes are in the same namespace exactly when those inodes are equal
+//! (that is what `lsns` and the tests compare).
+//!
+//! Casulo's order, as runc's: `clone` creates the pid, mount, UTS, IPC and
+//! network namespaces together with the container's first process; that
+//! process then `unshare`s its cgroup namespace *after* the parent has put
+//! it in its cgroup, so `/proc/self/cgroup` inside shows `/`.
+
+use casulo_trace::NsKind;
+
+/// Created by `clone` with the container's init.
+pub const CLONED: [NsKind; 5] = [
+    NsKind::Pid,
+    NsKind::Mnt,
+    NsKind::Uts,
+    NsKind::Ipc,
+    NsKind::Net,
+];
+
+/// Created by the init itself with `unshare`, once it is in its cgroup.
+pub const UNSHARED: [NsKind; 1] = [NsKind::Cgroup];
+
+/// Inode of `/proc/<pid>/ns/<kind>` (`pid` 0 means the calling process).
+pub fn inode(pid: i32, kind: NsKind) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let path = if pid == 0 {
+        format!("/proc/self/ns/{}", kind.proc_name())
+    } else {
+        format!("/proc/{pid}/ns/{}", kind.proc_name())
+    };
+    std::fs::metadata(path).ok().map(|m| m.ino())
+}

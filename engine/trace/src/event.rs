@@ -1,0 +1,387 @@
+//! The trace's data types: one header line, then one [`Event`] per line.
+//!
+//! Shape of an event line (JSON, one per line):
+//!
+//! ```json
+//! {"seq":7,"t_us":1532,"pid":4242,"kind":"mount.overlay",
+//!  "target":"/var/lib/casulo/containers/ab12/merged",
+//!  "lowerdirs":["/var/lib/casulo/layers/3f…"],"upperdir":"…/upper","workdir":"…/work",
+//!  "op":"mount(\"overlay\", \"…/merged\", \"overlay\", 0, \"lowerdir=…,upperdir=…,workdir=…\")",
+//!  "outcome":"ok"}
+//! ```
+//!
+//! Rules every writer keeps and every reader checks (see [`crate::reader`]):
+//! - `seq` starts at 0 and has no gaps; `t_us` (microseconds since the header's
+//!   start, from a monotonic clock) never goes back.
+//! - `pid` is the *host* pid of the process that acted (the container's init
+//!   is seen from the host, not as its own PID 1).
+//! - `kind` is dotted `area.verb`; its own fields sit beside the common ones.
+//! - `op` is the real kernel call or file write, in readable C-like form.
+//! - `outcome` is `"ok"` or `{"error":{"errno":2,"name":"ENOENT","message":"…"}}`.
+//!
+//! Extending: later issues add variants to [`EventBody`] (and to
+//! [`crate::KINDS`] and the catalog); readers skip kinds they do not know and
+//! fields they do not know, so old readers keep working on new traces.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Name written in every header's `format` field.
+pub const FORMAT_NAME: &str = "casulo-trace";
+/// Bumped only on incompatible changes (new kinds/fields are compatible).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Line 1 of every trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Header {
+    /// Always [`FORMAT_NAME`].
+    pub format: String,
+    /// [`FORMAT_VERSION`] of the writer.
+    pub format_version: u32,
+    /// Version of the `casulo` that wrote the trace.
+    pub engine_version: String,
+    /// Host kernel release (`uname -r`).
+    pub kernel: String,
+    /// How the host mounts cgroups: `v1`, `v2`, `hybrid` or `unknown`.
+    pub cgroup_mode: String,
+    /// The container this trace is about.
+    pub container: ContainerInfo,
+    /// Wall-clock start, RFC 3339 (UTC). `t_us` of events counts from here.
+    pub started_at: String,
+}
+
+/// Which container a trace describes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContainerInfo {
+    /// 64 hex digits, like docker's container ids.
+    pub id: String,
+    /// Human name (given with `--name` or generated).
+    pub name: String,
+    /// Image reference as the user wrote it, e.g. `busybox:latest`.
+    pub image: String,
+    /// Image id (`sha256:` digest of the image config), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// The command that was asked for (entrypoint + cmd, resolved).
+    #[serde(default)]
+    pub command: Vec<String>,
+}
+
+/// One thing the engine asked the kernel to do, and what came of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Event {
+    /// Position in the trace: 0, 1, 2, … with no gaps.
+    pub seq: u64,
+    /// Microseconds since the trace started (monotonic clock).
+    pub t_us: u64,
+    /// Host pid of the process that performed the operation.
+    pub pid: i32,
+    /// The kind (`kind` field) and its own fields.
+    #[serde(flatten)]
+    pub body: EventBody,
+    /// The real operation, readable: `unshare(CLONE_NEWCGROUP)`, `write /proc/…`.
+    pub op: String,
+    /// What the kernel answered.
+    pub outcome: Outcome,
+}
+
+/// Result of the operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The call succeeded.
+    Ok,
+    /// The call failed with this errno.
+    Error(Errno),
+}
+
+impl Outcome {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok)
+    }
+}
+
+/// A failed call: errno number, its symbolic name and the C library message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Errno {
+    pub errno: i32,
+    /// e.g. `ENOENT`.
+    pub name: String,
+    /// e.g. `No such file or directory`.
+    pub message: String,
+}
+
+/// The six namespace kinds a container gets (user comes with the security work).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NsKind {
+    Pid,
+    Mnt,
+    Uts,
+    Ipc,
+    Net,
+    Cgroup,
+    User,
+    Time,
+}
+
+impl NsKind {
+    /// Every kind, in the order casulo creates them.
+    pub const ALL: [NsKind; 8] = [
+        NsKind::Pid,
+        NsKind::Mnt,
+        NsKind::Uts,
+        NsKind::Ipc,
+        NsKind::Net,
+        NsKind::Cgroup,
+        NsKind::User,
+        NsKind::Time,
+    ];
+
+    /// The `CLONE_NEW*` flag name.
+    pub fn clone_flag(self) -> &'static str {
+        match self {
+            NsKind::Pid => "CLONE_NEWPID",
+            NsKind::Mnt => "CLONE_NEWNS",
+            NsKind::Uts => "CLONE_NEWUTS",
+            NsKind::Ipc => "CLONE_NEWIPC",
+            NsKind::Net => "CLONE_NEWNET",
+            NsKind::Cgroup => "CLONE_NEWCGROUP",
+            NsKind::User => "CLONE_NEWUSER",
+            NsKind::Time => "CLONE_NEWTIME",
+        }
+    }
+
+    /// The file name under `/proc/<pid>/ns/`.
+    pub fn proc_name(self) -> &'static str {
+        match self {
+            NsKind::Pid => "pid",
+            NsKind::Mnt => "mnt",
+            NsKind::Uts => "uts",
+            NsKind::Ipc => "ipc",
+            NsKind::Net => "net",
+            NsKind::Cgroup => "cgroup",
+            NsKind::User => "user",
+            NsKind::Time => "time",
+        }
+    }
+}
+
+/// How a namespace came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NsVia {
+    /// A new child process was born in it (`clone` with `CLONE_NEW*`).
+    Clone,
+    /// The calling process moved itself into it (`unshare`).
+    Unshare,
+}
+
+/// Mount propagation types (`mount --make-*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Propagation {
+    Private,
+    Slave,
+    Shared,
+}
+
+/// Kind of device node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceType {
+    Char,
+    Block,
+}
+
+/// Every event kind with its own fields. The JSON `kind` value is the
+/// `rename` of each variant; [`crate::KINDS`] lists them all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind")]
+pub enum EventBody {
+    /// A process was created with `clone`, possibly in new namespaces.
+    #[serde(rename = "process.clone")]
+    ProcessClone {
+        /// Host pid of the new process.
+        child_pid: i32,
+        /// Flags passed, e.g. `["CLONE_NEWPID", "CLONE_NEWNS", "SIGCHLD"]`.
+        flags: Vec<String>,
+    },
+    /// A namespace was created (one event per kind, after `clone`/`unshare`).
+    #[serde(rename = "namespace.create")]
+    NamespaceCreate {
+        ns: NsKind,
+        via: NsVia,
+        /// Inode of `/proc/<pid>/ns/<kind>`: the namespace's identity.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        inode: Option<u64>,
+        /// Inode of the namespace the process was in before (the host's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host_inode: Option<u64>,
+    },
+    /// A process joined an existing namespace (`setns`).
+    #[serde(rename = "namespace.join")]
+    NamespaceJoin {
+        ns: NsKind,
+        /// Pid whose namespace was joined.
+        target_pid: i32,
+    },
+    /// The container's rootfs: an overlay of read-only image layers and a
+    /// read/write upper layer.
+    #[serde(rename = "mount.overlay")]
+    MountOverlay {
+        target: String,
+        /// Image layers, top-most first (overlayfs order).
+        lowerdirs: Vec<String>,
+        upperdir: String,
+        workdir: String,
+    },
+    /// Any other filesystem mount (proc, sysfs, tmpfs, devpts, mqueue, bind…).
+    #[serde(rename = "mount.fs")]
+    MountFs {
+        fstype: String,
+        source: String,
+        target: String,
+        /// Mount flags as names, e.g. `["MS_NOSUID", "MS_RDONLY"]`.
+        flags: Vec<String>,
+        /// Filesystem-specific options (`mode=755`), empty when none.
+        #[serde(default)]
+        data: String,
+    },
+    /// Change of propagation of a mount (and, if recursive, everything under it).
+    #[serde(rename = "mount.propagation")]
+    MountPropagation {
+        target: String,
+        propagation: Propagation,
+        recursive: bool,
+    },
+    /// The process's root became `new_root`; the old root went to `put_old`.
+    #[serde(rename = "mount.pivot_root")]
+    MountPivotRoot { new_root: String, put_old: String },
+    /// A mount was removed (`MNT_DETACH`: lazily, once no one uses it).
+    #[serde(rename = "mount.umount")]
+    MountUmount { target: String, detach: bool },
+    /// A device node was created (`mknod`).
+    #[serde(rename = "device.create")]
+    DeviceCreate {
+        path: String,
+        #[serde(rename = "type")]
+        dev_type: DeviceType,
+        major: u64,
+        minor: u64,
+        mode: u32,
+    },
+    /// A symbolic link was created inside the container's filesystem.
+    #[serde(rename = "fs.symlink")]
+    FsSymlink { target: String, link: String },
+    /// A value was written into a kernel file under /proc or /sys.
+    #[serde(rename = "fs.write")]
+    FsWrite { path: String, value: String },
+    /// The UTS namespace's hostname was set.
+    #[serde(rename = "uts.sethostname")]
+    UtsSethostname { hostname: String },
+    /// A network interface was brought up (e.g. `lo` in a new net namespace).
+    #[serde(rename = "net.link_up")]
+    NetLinkUp { ifname: String },
+    /// The process changed its working directory.
+    #[serde(rename = "process.chdir")]
+    ProcessChdir { path: String },
+    /// The process changed its root directory (`chroot`).
+    #[serde(rename = "process.chroot")]
+    ProcessChroot { path: String },
+    /// The process replaced itself with the container's program (`execve`).
+    #[serde(rename = "process.exec")]
+    ProcessExec {
+        path: String,
+        argv: Vec<String>,
+        /// Environment variable names (values are left out: they may be secrets).
+        env_keys: Vec<String>,
+    },
+    /// A process ended and was reaped by its parent (`wait4`).
+    #[serde(rename = "process.exit")]
+    ProcessExit {
+        /// Host pid of the process that ended.
+        exited_pid: i32,
+        /// Exit code, when it exited normally.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<i32>,
+        /// Signal number, when a signal killed it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<i32>,
+        /// Signal name, e.g. `SIGKILL`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal_name: Option<String>,
+    },
+    /// casulo sent a signal to a process (e.g. forwarding Ctrl-C).
+    #[serde(rename = "process.signal")]
+    ProcessSignal {
+        target_pid: i32,
+        signal: i32,
+        signal_name: String,
+    },
+    /// An image layer was unpacked into its own directory for the first time.
+    #[serde(rename = "layer.unpack")]
+    LayerUnpack {
+        /// `sha256:` digest of the uncompressed layer (diff_id).
+        diff_id: String,
+        path: String,
+        bytes: u64,
+        files: u64,
+        duration_us: u64,
+    },
+    /// An image layer already unpacked was reused as-is.
+    #[serde(rename = "layer.reuse")]
+    LayerReuse { diff_id: String, path: String },
+}
+
+impl EventBody {
+    /// The JSON `kind` string of this body.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::ProcessClone { .. } => "process.clone",
+            EventBody::NamespaceCreate { .. } => "namespace.create",
+            EventBody::NamespaceJoin { .. } => "namespace.join",
+            EventBody::MountOverlay { .. } => "mount.overlay",
+            EventBody::MountFs { .. } => "mount.fs",
+            EventBody::MountPropagation { .. } => "mount.propagation",
+            EventBody::MountPivotRoot { .. } => "mount.pivot_root",
+            EventBody::MountUmount { .. } => "mount.umount",
+            EventBody::DeviceCreate { .. } => "device.create",
+            EventBody::FsSymlink { .. } => "fs.symlink",
+            EventBody::FsWrite { .. } => "fs.write",
+            EventBody::UtsSethostname { .. } => "uts.sethostname",
+            EventBody::NetLinkUp { .. } => "net.link_up",
+            EventBody::ProcessChdir { .. } => "process.chdir",
+            EventBody::ProcessChroot { .. } => "process.chroot",
+            EventBody::ProcessExec { .. } => "process.exec",
+            EventBody::ProcessExit { .. } => "process.exit",
+            EventBody::ProcessSignal { .. } => "process.signal",
+            EventBody::LayerUnpack { .. } => "layer.unpack",
+            EventBody::LayerReuse { .. } => "layer.reuse",
+        }
+    }
+}
+
+/// Every kind this version knows, in the order of [`EventBody`].
+pub const KINDS: &[&str] = &[
+    "process.clone",
+    "namespace.create",
+    "namespace.join",
+    "mount.overlay",
+    "mount.fs",
+    "mount.propagation",
+    "mount.pivot_root",
+    "mount.umount",
+    "device.create",
+    "fs.symlink",
+    "fs.write",
+    "uts.sethostname",
+    "net.link_up",
+    "process.chdir",
+    "process.chroot",
+    "process.exec",
+    "process.exit",
+    "process.signal",
+    "layer.unpack",
+    "layer.reuse",
+];

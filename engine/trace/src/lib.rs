@@ -1,0 +1,24 @@
+//! # casulo-trace — the spine of Casulo
+//!
+//! Every kernel-level operation the engine performs becomes one line of a
+//! JSON Lines file (`.trace.jsonl`): line 1 is a [`Header`], each further line
+//! an [`Event`]. This crate owns, in one place:
+//!
+//! - the types ([`event`]), serde-serializable, and the JSON Schema generated
+//!   from them ([`schema`], checked in at `schema/trace.schema.json`);
+//! - the reader/validator ([`reader`]) with pt-BR error messages that name
+//!   the line;
+//! - the pt-BR explanation catalog ([`catalog`]): one paragraph per kind;
+//! - the terminal narration of one event ([`narrate`]).
+//!
+//! It has no OS dependency and builds for `wasm32-unknown-unknown`, so the
+//! CLI, the visualizer, the labs and the book share one source of truth.
+
+pub mod catalog;
+pub mod event;
+pub mod narrate;
+pub mod reader;
+pub mod schema;
+
+pub use event::*;
+pub use reader::{read_trace, Trace, TraceError};
