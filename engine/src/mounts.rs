@@ -1,1 +1,213 @@
-//! mounts
+//! The container's filesystem, built inside its own mount namespace.
+//!
+//! Order (each step one or more trace events, all through [`Kernel`]):
+//!
+//! 1. `/` becomes recursively **private**: from now on nothing we mount
+//!    propagates back to the host (and the host's mounts stop flowing in).
+//!    That is why a container leaves no mount behind on the host: when its
+//!    last process dies, the kernel tears the whole namespace down.
+//! 2. **overlay** on `merged/`: the image layers are read-only lowerdirs, the
+//!    container's `upper/` gets every write (copy-up), `work/` is overlayfs'
+//!    scratch space.
+//! 3. a fresh **/proc** (it shows the new PID namespace), **/sys** read-only,
+//!    a minimal **/dev** on tmpfs (null, zero, full, random, urandom, tty,
+//!    `pts/`, `shm/`, and the usual symlinks), `/dev/mqueue`.
+//! 4. **pivot_root** into `merged/` and detach the old root. Not `chroot`:
+//!    chroot only changes how paths are resolved for one process and can be
+//!    escaped; pivot_root swaps the root *mount* of the namespace, and once
+//!    the old root is unmounted there is no path back to the host at all.
+//!    We use runc's trick `pivot_root(".", ".")`: the old root ends up
+//!    stacked under the new one and `umount2(".", MNT_DETACH)` removes it,
+//!    with no extra directory left in the image.
+
+use std::path::{Path, PathBuf};
+
+use casulo_trace::{DeviceType, Propagation};
+use nix::mount::MsFlags;
+
+use crate::kernel::{Kernel, KernelError};
+
+/// Where the pieces of one container's root filesystem live on the host.
+#[derive(Debug, Clone)]
+pub struct RootfsPlan {
+    /// Unpacked image layers, **top-most first** (overlayfs lowerdir order).
+    pub lowerdirs: Vec<PathBuf>,
+    pub upperdir: PathBuf,
+    pub workdir: PathBuf,
+    /// Mount point of the merged view; becomes `/` after pivot_root.
+    pub merged: PathBuf,
+}
+
+/// The character devices every container gets: (name, major, minor).
+pub const DEVICES: [(&str, u64, u64); 6] = [
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
+
+/// Symlinks every Linux userland expects in /dev: (link, target).
+pub const DEV_SYMLINKS: [(&str, &str); 5] = [
+    ("ptmx", "pts/ptmx"),
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+];
+
+const NOSUID_NODEV_NOEXEC: MsFlags = MsFlags::MS_NOSUID
+    .union(MsFlags::MS_NODEV)
+    .union(MsFlags::MS_NOEXEC);
+
+/// Steps 1–3: everything mounted under `plan.merged`, before pivot_root.
+pub fn prepare_rootfs(k: &Kernel, plan: &RootfsPlan) -> Result<(), KernelError> {
+    k.set_propagation(Path::new("/"), Propagation::Private, true)?;
+    let lowers: Vec<String> = plan
+        .lowerdirs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    k.mount_overlay(&lowers, &plan.upperdir, &plan.workdir, &plan.merged)?;
+
+    let root = &plan.merged;
+    let proc = ensure_dir(root, "proc");
+    k.mount("proc", &proc, "proc", NOSUID_NODEV_NOEXEC, "")?;
+    let sys = ensure_dir(root, "sys");
+    k.mount(
+        "sysfs",
+        &sys,
+        "sysfs",
+        NOSUID_NODEV_NOEXEC | MsFlags::MS_RDONLY,
+        "",
+    )?;
+    setup_dev(k, root)
+}
+
+/// A minimal /dev on a small tmpfs: device nodes made with mknod, a private
+/// devpts instance (so the container's ptys are its own), /dev/shm, /dev/mqueue.
+fn setup_dev(k: &Kernel, root: &Path) -> Result<(), KernelError> {
+    let dev = ensure_dir(root, "dev");
+    k.mount(
+        "tmpfs",
+        &dev,
+        "tmpfs",
+        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+        "mode=755,size=65536k",
+    )?;
+    for (name, major, minor) in DEVICES {
+        k.mknod(&dev.join(name), DeviceType::Char, major, minor, 0o666)?;
+    }
+    let pts = ensure_dir(&dev, "pts");
+    k.mount(
+        "devpts",
+        &pts,
+        "devpts",
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        "newinstance,ptmxmode=0666,mode=0620",
+    )?;
+    let shm = ensure_dir(&dev, "shm");
+    k.mount(
+        "shm",
+        &shm,
+        "tmpfs",
+        NOSUID_NODEV_NOEXEC,
+        "mode=1777,size=65536k",
+    )?;
+    let mqueue = ensure_dir(&dev, "mqueue");
+    k.mount("mqueue", &mqueue, "mqueue", NOSUID_NODEV_NOEXEC, "")?;
+    for (link, target) in DEV_SYMLINKS {
+        k.symlink(target, &dev.join(link))?;
+    }
+    Ok(())
+}
+
+/// Step 4: `merged` becomes `/`, the host's root is detached.
+pub fn pivot_into(k: &Kernel, merged: &Path) -> Result<(), KernelError> {
+    k.chdir(merged)?;
+    k.pivot_root(Path::new("."), Path::new("."))?;
+    k.umount(Path::new("."), true)?;
+    k.chdir(Path::new("/"))
+}
+
+/// `root/name`, created if missing. Creating a mount point is not a kernel
+/// concept worth a trace event (and inside the overlay it lands in upper/).
+fn ensure_dir(root: &Path, name: &str) -> PathBuf {
+    let dir = root.join(name);
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::double::FakeSyscalls;
+    use crate::recorder::Recorder;
+    use nix::errno::Errno;
+
+    fn plan(root: &Path) -> RootfsPlan {
+        RootfsPlan {
+            lowerdirs: vec![root.join("l2"), root.join("l1")],
+            upperdir: root.join("upper"),
+            workdir: root.join("work"),
+            merged: root.join("merged"),
+        }
+    }
+
+    #[test]
+    fn rootfs_is_made_private_before_anything_is_mounted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        prepare_rootfs(&Kernel::new(&sys, &rec), &plan(tmp.path())).unwrap();
+        let calls = sys.calls();
+        assert!(calls[0].starts_with("mount - / -"), "{calls:?}");
+        assert!(calls[1].starts_with("mount overlay"), "{calls:?}");
+        let l2 = tmp.path().join("l2").display().to_string();
+        let l1 = tmp.path().join("l1").display().to_string();
+        assert!(
+            calls[1].contains(&format!("lowerdir={l2}:{l1},")),
+            "{calls:?}"
+        );
+        let kinds: Vec<_> = rec.events().iter().map(|e| e.body.kind()).collect();
+        assert_eq!(
+            &kinds[..4],
+            &["mount.propagation", "mount.overlay", "mount.fs", "mount.fs"]
+        );
+        // every device and symlink of the minimal /dev
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "device.create").count(),
+            DEVICES.len()
+        );
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "fs.symlink").count(),
+            DEV_SYMLINKS.len()
+        );
+    }
+
+    #[test]
+    fn a_failed_mount_is_recorded_with_its_errno_and_stops_the_setup() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sys = FakeSyscalls::new();
+        sys.fail_on("mount overlay", Errno::EINVAL);
+        let rec = Recorder::in_memory();
+        let err = prepare_rootfs(&Kernel::new(&sys, &rec), &plan(tmp.path())).unwrap_err();
+        assert_eq!(err.errno, Errno::EINVAL);
+        assert!(err.to_string().contains("overlay"), "{err}");
+        let events = rec.events();
+        assert_eq!(events.len(), 2, "nothing after the failure");
+        assert!(!events[1].outcome.is_ok());
+    }
+
+    #[test]
+    fn pivot_root_uses_the_dot_dot_trick_and_detaches_the_old_root() {
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        pivot_into(&Kernel::new(&sys, &rec), Path::new("/x/merged")).unwrap();
+        assert_eq!(
+            sys.calls(),
+            vec!["chdir /x/merged", "pivot_root . .", "umount2 .", "chdir /"]
+        );
+    }
+}

@@ -14,6 +14,7 @@
 //!     upper/  work/             the container's read/write layer (overlay upper/work)
 //!     merged/                   where the overlay is mounted (inside the
 //!                               container's own mount namespace only)
+//!   names/<name>                container names, created exclusively (holds the id)
 //!   traces/<name>-<id8>.trace.jsonl   one trace per run
 //!   tmp/                        staging for atomic writes (same filesystem)
 //! ```
@@ -59,6 +60,10 @@ impl StateDir {
 
     pub fn container(&self, id: &str) -> PathBuf {
         self.containers().join(id)
+    }
+
+    pub fn names(&self) -> PathBuf {
+        self.root.join("names")
     }
 
     pub fn traces(&self) -> PathBuf {

@@ -1,1 +1,177 @@
-//! lifecycle
+//! The container lifecycle, one file per verb (as youki's `libcontainer`):
+//!
+//! - [`create`]: resolve the image, unpack its layers, make the container's
+//!   directories and its trace — nothing runs yet;
+//! - [`start`]: `clone` the container's first process into new namespaces
+//!   (the parent side) and wait until it has `exec`uted the command;
+//! - [`init`]: what that first process does before `exec` (the child side):
+//!   cgroup namespace, rootfs, hostname, `lo`, pivot_root, workdir;
+//! - [`wait`]: wait for the command to end, forwarding signals;
+//! - [`rm`]: remove what the container left on disk;
+//! - [`run`]: create + start + wait (+ rm with `--rm`), what `casulo run` does.
+//!
+//! **PID 1.** The command *replaces* the init process (no tiny init), as in
+//! `docker run` without `--init`: the student's program really is PID 1, and
+//! the classic PID-1 lessons are visible (it ignores SIGINT/SIGTERM unless
+//! it installs a handler; orphans are re-parented to it). casulo forwards the
+//! first Ctrl-C/SIGTERM to it and sends SIGKILL on the second.
+
+pub mod create;
+pub mod init;
+pub mod rm;
+pub mod run;
+pub mod start;
+pub mod wait;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::image::ImageError;
+use crate::kernel::KernelError;
+
+/// Default PATH when the image sets none (docker's).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What the user asked `casulo run` for.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub image: String,
+    /// Overrides the image's Cmd when not empty.
+    pub command: Vec<String>,
+    pub name: Option<String>,
+    pub hostname: Option<String>,
+    /// `KEY=value` (or `KEY` alone: taken from casulo's own environment).
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    /// Remove the container's directories when it ends.
+    pub rm: bool,
+    /// Where to write the trace (default: in the state dir).
+    pub trace: Option<PathBuf>,
+}
+
+/// What the first process needs to become the container (resolved by create).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProcessSpec {
+    /// argv; `args[0]` is resolved through the container's PATH by init.
+    pub args: Vec<String>,
+    /// `KEY=value`, final (image env + `-e`).
+    pub env: Vec<String>,
+    /// Absolute path inside the container.
+    pub cwd: String,
+    pub hostname: String,
+}
+
+/// `containers/<id>/container.json`: what a container is and how it ended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub image_id: String,
+    pub process: ProcessSpec,
+    /// Unpacked layers, top-most first.
+    pub lowerdirs: Vec<PathBuf>,
+    pub trace: PathBuf,
+    /// RFC 3339.
+    pub created: String,
+    pub state: ContainerState,
+    /// Host pid of the container's init while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerState {
+    Created,
+    Running,
+    Exited,
+}
+
+/// Why a run failed; each maps to docker's exit codes.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error("opção -e inválida: {0:?} (use CHAVE=valor, com uma chave não vazia)")]
+    BadEnv(String),
+    #[error("nome de contêiner inválido: {0:?} (use letras, dígitos, '_', '.' ou '-', começando por letra ou dígito)")]
+    BadName(String),
+    #[error("já existe um contêiner chamado {0:?} (remova-o ou escolha outro --name)")]
+    NameInUse(String),
+    #[error("diretório de trabalho inválido: {0:?} (precisa ser um caminho absoluto, como /tmp)")]
+    BadWorkdir(String),
+    #[error("nenhum comando para executar: a imagem {0} não define Cmd nem Entrypoint; passe um comando depois do nome da imagem")]
+    NoCommand(String),
+    #[error("{what}: {path}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    /// The container's init failed before `exec` (set-up or exec itself).
+    #[error("{message}")]
+    Init { code: i32, message: String },
+}
+
+impl RunError {
+    /// docker's conventions: 125 engine error, 126 not executable, 127 not found.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Init { code, .. } => *code,
+            _ => 125,
+        }
+    }
+
+    pub(crate) fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        RunError::Io {
+            what,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// A new container id: 64 hex digits from the kernel's random pool.
+pub fn new_id() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("/dev/urandom is always readable on Linux");
+    hex::encode(bytes)
+}
+
+/// A friendly generated name, docker-style but Brazilian: `curioso_tatu`.
+pub fn generated_name(id: &str) -> String {
+    const ADJ: [&str; 16] = [
+        "alegre", "bravo", "calmo", "curioso", "esperto", "feliz", "gentil", "ligeiro", "manso",
+        "nobre", "paciente", "sereno", "tenaz", "valente", "veloz", "zeloso",
+    ];
+    const NOUN: [&str; 16] = [
+        "arara",
+        "boto",
+        "capivara",
+        "ema",
+        "gamba",
+        "jabuti",
+        "jacare",
+        "lobo_guara",
+        "mico",
+        "onca",
+        "paca",
+        "quati",
+        "sagui",
+        "sucuri",
+        "tamandua",
+        "tatu",
+    ];
+    let b = hex::decode(&id[..4]).unwrap_or_else(|_| vec![0, 0]);
+    format!("{}_{}", ADJ[b[0] as usize % 16], NOUN[b[1] as usize % 16])
+}

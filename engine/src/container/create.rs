@@ -1,0 +1,322 @@
+//! `create`: everything a container needs on disk, before any process runs.
+//!
+//! Resolves the image, checks the user's options, picks id and name, makes
+//! `containers/<id>/{upper,work,merged}`, opens the trace (header first),
+//! unpacks (or reuses) each image layer — recorded as `layer.unpack` /
+//! `layer.reuse` — and writes `container.json`. On any error it removes what
+//! it made (the trace stays: it tells what went wrong).
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use casulo_trace::{ContainerInfo, EventBody, Header, Outcome, FORMAT_NAME, FORMAT_VERSION};
+
+use super::{
+    generated_name, new_id, ContainerRecord, ContainerState, ProcessSpec, RunError, RunOptions,
+    DEFAULT_PATH,
+};
+use crate::image::{Image, Store};
+use crate::mounts::RootfsPlan;
+use crate::recorder::Recorder;
+use crate::state::StateDir;
+
+/// A created container, ready for [`super::start`].
+pub struct Created {
+    pub record: ContainerRecord,
+    pub dir: PathBuf,
+    pub plan: RootfsPlan,
+    pub recorder: Recorder,
+}
+
+pub fn create(state: &StateDir, opts: &RunOptions) -> Result<Created, RunError> {
+    state
+        .ensure()
+        .map_err(|e| RunError::io("não consegui criar o diretório de estado", state.root(), e))?;
+    // Check everything the user typed before touching the disk.
+    let user_env = parse_env(&opts.env)?;
+    if let Some(w) = &opts.workdir {
+        if !w.starts_with('/') {
+            return Err(RunError::BadWorkdir(w.clone()));
+        }
+    }
+    if let Some(name) = &opts.name {
+        check_name(name)?;
+    }
+    let image = Store::open(state)?.resolve(&opts.image)?;
+    let id = new_id();
+    let name = opts.name.clone().unwrap_or_else(|| generated_name(&id));
+    let process = process_spec(&image, opts, &id, user_env)?;
+
+    claim_name(state, &name, &id)?;
+    let dir = state.container(&id);
+    let made = (|| {
+        for sub in ["upper", "work", "merged"] {
+            std::fs::create_dir_all(dir.join(sub)).map_err(|e| {
+                RunError::io(
+                    "não consegui criar o diretório do contêiner",
+                    dir.join(sub),
+                    e,
+                )
+            })?;
+        }
+        let trace = opts.trace.clone().unwrap_or_else(|| {
+            state
+                .traces()
+                .join(format!("{name}-{}.trace.jsonl", &id[..8]))
+        });
+        let recorder = Recorder::create(&trace, &header(&id, &name, &image, &process))
+            .map_err(|e| RunError::io("não consegui criar o arquivo de trace", &trace, e))?;
+        let lowerdirs = unpack_layers(state, &image, &recorder)?;
+        let record = ContainerRecord {
+            id: id.clone(),
+            name: name.clone(),
+            image: image.reference.clone(),
+            image_id: image.id.clone(),
+            process,
+            lowerdirs: lowerdirs.clone(),
+            trace,
+            created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            state: ContainerState::Created,
+            pid: None,
+            exit_code: None,
+        };
+        save_record(&dir, &record)?;
+        let plan = RootfsPlan {
+            lowerdirs,
+            upperdir: dir.join("upper"),
+            workdir: dir.join("work"),
+            merged: dir.join("merged"),
+        };
+        Ok(Created {
+            record,
+            dir: dir.clone(),
+            plan,
+            recorder,
+        })
+    })();
+    if made.is_err() {
+        super::rm::remove_dirs(state, &id, &name);
+    }
+    made
+}
+
+/// `-e` entries: `KEY=value` kept as is; `KEY` alone takes casulo's own
+/// value (and is dropped if unset), as docker does.
+fn parse_env(entries: &[String]) -> Result<Vec<String>, RunError> {
+    let mut out = Vec::new();
+    for entry in entries {
+        match entry.split_once('=') {
+            Some((key, _)) if !key.is_empty() => out.push(entry.clone()),
+            Some(_) => return Err(RunError::BadEnv(entry.clone())),
+            None if entry.is_empty() => return Err(RunError::BadEnv(entry.clone())),
+            None => {
+                if let Ok(value) = std::env::var(entry) {
+                    out.push(format!("{entry}={value}"));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn check_name(name: &str) -> Result<(), RunError> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if first_ok && rest_ok && name.len() <= 128 {
+        Ok(())
+    } else {
+        Err(RunError::BadName(name.to_string()))
+    }
+}
+
+/// Names are unique: `names/<name>` is created exclusively and holds the id.
+fn claim_name(state: &StateDir, name: &str, id: &str) -> Result<(), RunError> {
+    let names = state.names();
+    std::fs::create_dir_all(&names)
+        .map_err(|e| RunError::io("não consegui criar o diretório de nomes", &names, e))?;
+    let path = names.join(name);
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(_) => std::fs::write(&path, id)
+            .map_err(|e| RunError::io("não consegui registrar o nome", &path, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(RunError::NameInUse(name.to_string()))
+        }
+        Err(e) => Err(RunError::io("não consegui registrar o nome", &path, e)),
+    }
+}
+
+/// The command, environment, cwd and hostname, from the image and the options.
+fn process_spec(
+    image: &Image,
+    opts: &RunOptions,
+    id: &str,
+    user_env: Vec<String>,
+) -> Result<ProcessSpec, RunError> {
+    let cfg = &image.config;
+    let cmd = if opts.command.is_empty() {
+        &cfg.cmd
+    } else {
+        &opts.command
+    };
+    let args: Vec<String> = cfg.entrypoint.iter().chain(cmd).cloned().collect();
+    if args.is_empty() {
+        return Err(RunError::NoCommand(image.reference.clone()));
+    }
+    let hostname = opts
+        .hostname
+        .clone()
+        .unwrap_or_else(|| id[..12].to_string());
+    // Later entries win: defaults < image < -e.
+    let mut env: Vec<String> = vec![
+        format!("PATH={DEFAULT_PATH}"),
+        format!("HOSTNAME={hostname}"),
+        "HOME=/root".to_string(),
+    ];
+    for entry in cfg.env.iter().chain(&user_env) {
+        let key = entry.split('=').next().unwrap_or_default();
+        env.retain(|e| e.split('=').next() != Some(key));
+        env.push(entry.clone());
+    }
+    let cwd = opts
+        .workdir
+        .clone()
+        .or_else(|| (!cfg.working_dir.is_empty()).then(|| cfg.working_dir.clone()))
+        .unwrap_or_else(|| "/".to_string());
+    Ok(ProcessSpec {
+        args,
+        env,
+        cwd,
+        hostname,
+    })
+}
+
+fn header(id: &str, name: &str, image: &Image, process: &ProcessSpec) -> Header {
+    Header {
+        format: FORMAT_NAME.to_string(),
+        format_version: FORMAT_VERSION,
+        engine_version: env!("CARGO_PKG_VERSION").to_string(),
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default(),
+        cgroup_mode: crate::cgroups::detect_mode(Path::new("/sys/fs/cgroup"))
+            .as_str()
+            .to_string(),
+        container: ContainerInfo {
+            id: id.to_string(),
+            name: name.to_string(),
+            image: image.reference.clone(),
+            image_id: Some(image.id.clone()),
+            command: process.args.clone(),
+        },
+        started_at: humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
+    }
+}
+
+/// Makes sure every layer is unpacked; returns the lowerdirs top-most first.
+fn unpack_layers(
+    state: &StateDir,
+    image: &Image,
+    rec: &Recorder,
+) -> Result<Vec<PathBuf>, RunError> {
+    let store = Store::open(state)?;
+    let mut dirs = Vec::new();
+    for layer in &image.layers {
+        let dir = store.ensure_layer(layer)?;
+        let path = dir.path.display().to_string();
+        let body = match &dir.unpacked {
+            Some(stats) => EventBody::LayerUnpack {
+                diff_id: layer.diff_id.clone(),
+                path: path.clone(),
+                bytes: stats.bytes,
+                files: stats.files,
+                duration_us: stats.duration_us,
+            },
+            None => EventBody::LayerReuse {
+                diff_id: layer.diff_id.clone(),
+                path: path.clone(),
+            },
+        };
+        let op = match &dir.unpacked {
+            Some(_) => format!("unpack {} ({}) -> {path}", layer.digest, layer.media_type),
+            None => format!("stat {path} (já desempacotada)"),
+        };
+        rec.record(body, op, Outcome::Ok);
+        dirs.push(dir.path);
+    }
+    dirs.reverse();
+    Ok(dirs)
+}
+
+/// Writes `container.json` atomically (temp file + rename).
+pub fn save_record(dir: &Path, record: &ContainerRecord) -> Result<(), RunError> {
+    let path = dir.join("container.json");
+    let tmp = dir.join(".container.json.tmp");
+    let json = serde_json::to_vec_pretty(record).expect("records always serialize");
+    std::fs::write(&tmp, json)
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .map_err(|e| RunError::io("não consegui gravar o estado do contêiner", path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_entries_need_a_key() {
+        assert!(matches!(
+            parse_env(&["=x".into()]),
+            Err(RunError::BadEnv(_))
+        ));
+        assert!(matches!(parse_env(&["".into()]), Err(RunError::BadEnv(_))));
+        assert_eq!(
+            parse_env(&["A=b=c".into(), "E=".into()]).unwrap(),
+            ["A=b=c", "E="]
+        );
+        std::env::set_var("CASULO_TEST_FROM_HOST", "sim");
+        assert_eq!(
+            parse_env(&["CASULO_TEST_FROM_HOST".into(), "CASULO_TEST_UNSET_X".into()]).unwrap(),
+            ["CASULO_TEST_FROM_HOST=sim"]
+        );
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(check_name("web-1.a_b").is_ok());
+        for bad in ["", "-x", "a b", "a/b", "ação"] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn image_env_and_user_env_override_defaults_by_key() {
+        let image = Image {
+            reference: "x:latest".into(),
+            id: "sha256:00".into(),
+            manifest_digest: "sha256:00".into(),
+            config: crate::image::ImageConfig {
+                env: vec!["PATH=/bin".into(), "A=1".into()],
+                entrypoint: vec![],
+                cmd: vec!["sh".into()],
+                working_dir: "/srv".into(),
+                user: String::new(),
+            },
+            layers: vec![],
+        };
+        let opts = RunOptions {
+            image: "x".into(),
+            ..Default::default()
+        };
+        let spec = process_spec(&image, &opts, &"ab".repeat(32), vec!["A=2".into()]).unwrap();
+        assert_eq!(spec.args, ["sh"]);
+        assert_eq!(spec.cwd, "/srv");
+        assert_eq!(spec.hostname, "abababababab");
+        assert!(spec.env.contains(&"PATH=/bin".to_string()));
+        assert!(spec.env.contains(&"A=2".to_string()));
+        assert!(!spec.env.contains(&"A=1".to_string()));
+    }
+}

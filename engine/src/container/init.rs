@@ -1,0 +1,154 @@
+//! The container's first process, before it becomes the user's command.
+//!
+//! It was born by `clone` in new pid, mount, UTS, IPC and network
+//! namespaces (it is PID 1 in its own pid namespace). In order:
+//!
+//! 1. wait for the parent's go (and learn its own host pid, for the trace);
+//! 2. ask to be SIGKILLed if casulo dies, so no container outlives it;
+//! 3. `unshare(CLONE_NEWCGROUP)`: its cgroup becomes its `/`;
+//! 4. build the rootfs ([`crate::mounts`]), set the hostname, bring `lo` up;
+//! 5. `pivot_root` into it; `chdir` to the working directory;
+//! 6. find the command in the container's PATH and `execve` it, with the
+//!    signal mask casulo had blocked restored.
+//!
+//! It reports to the parent over the `report` pipe (see [`super::start`]) and
+//! never returns: it becomes the command or `_exit`s.
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use casulo_trace::NsKind;
+use nix::errno::Errno;
+
+use super::ProcessSpec;
+use crate::kernel::Kernel;
+use crate::mounts::{self, RootfsPlan};
+
+pub fn run(k: &Kernel, plan: &RootfsPlan, spec: &ProcessSpec, sync: OwnedFd, report: OwnedFd) -> ! {
+    let mut report = std::fs::File::from(report);
+    let mut pid = [0u8; 4];
+    if std::fs::File::from(sync).read_exact(&mut pid).is_err() {
+        // The parent is gone before saying go: nothing to do.
+        exit(125);
+    }
+    k.recorder().set_pid(i32::from_le_bytes(pid));
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+
+    let path = match setup(k, plan, spec) {
+        Ok(path) => path,
+        Err((code, message)) => {
+            let _ = write!(report, "FAIL {code}\n{message}");
+            exit(code);
+        }
+    };
+    let _ = write!(report, "EXEC {path}\n");
+    crate::container::wait::unblock_signals();
+    let err = k.exec(&path, &spec.args, &spec.env);
+    let code = if err.errno == Errno::ENOENT { 127 } else { 126 };
+    let _ = write!(
+        report,
+        "FAIL {code}\nnão consegui executar {:?} no contêiner: {}",
+        spec.args[0],
+        err.errno.desc()
+    );
+    exit(code)
+}
+
+/// Steps 3–5; returns the command's resolved path, or (exit code, message).
+fn setup(k: &Kernel, plan: &RootfsPlan, spec: &ProcessSpec) -> Result<String, (i32, String)> {
+    let engine =
+        |e: crate::kernel::KernelError| (125, format!("falha ao preparar o contêiner: {e}"));
+    k.unshare(NsKind::Cgroup).map_err(engine)?;
+    mounts::prepare_rootfs(k, plan).map_err(engine)?;
+    k.sethostname(&spec.hostname).map_err(engine)?;
+    k.link_up("lo").map_err(engine)?;
+    mounts::pivot_into(k, &plan.merged).map_err(engine)?;
+    // Like docker, a missing working directory is created (in the upper layer).
+    let cwd = Path::new(&spec.cwd);
+    if let Err(e) = std::fs::create_dir_all(cwd) {
+        return Err((
+            125,
+            format!(
+                "não consegui criar o diretório de trabalho {:?}: {e}",
+                spec.cwd
+            ),
+        ));
+    }
+    k.chdir(cwd).map_err(engine)?;
+    let path_var = spec
+        .env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(super::DEFAULT_PATH);
+    find_command(&spec.args[0], path_var)
+}
+
+/// `execvp`'s search, done by hand so the error can say what was missing.
+pub fn find_command(cmd: &str, path_var: &str) -> Result<String, (i32, String)> {
+    let candidates: Vec<String> = if cmd.contains('/') {
+        vec![cmd.to_string()]
+    } else {
+        path_var
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| format!("{}/{cmd}", d.trim_end_matches('/')))
+            .collect()
+    };
+    let mut not_executable = None;
+    for candidate in &candidates {
+        if let Ok(meta) = std::fs::metadata(candidate) {
+            if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+                return Ok(candidate.clone());
+            }
+            not_executable.get_or_insert(candidate.clone());
+        }
+    }
+    Err(match not_executable {
+        Some(path) => (
+            126,
+            format!("{path:?} existe no contêiner mas não é um arquivo executável"),
+        ),
+        None if cmd.contains('/') => (127, format!("arquivo não encontrado no contêiner: {cmd:?}")),
+        None => (
+            127,
+            format!("comando não encontrado no contêiner: {cmd:?} (procurei em PATH={path_var})"),
+        ),
+    })
+}
+
+fn exit(code: i32) -> ! {
+    // _exit: no atexit handlers or buffers of the parent's copy run twice.
+    unsafe { libc::_exit(code) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_found_in_path_or_reported_with_docker_codes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        std::fs::write(bin.join("tool"), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(bin.join("tool"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(bin.join("data"), "x").unwrap();
+        let path = format!("/nonexistent:{}", bin.display());
+        assert_eq!(
+            find_command("tool", &path).unwrap(),
+            format!("{}/tool", bin.display())
+        );
+        assert_eq!(find_command("nope", &path).unwrap_err().0, 127);
+        assert_eq!(find_command("data", &path).unwrap_err().0, 126);
+        assert_eq!(find_command("/no/such", &path).unwrap_err().0, 127);
+        assert_eq!(
+            find_command(&bin.display().to_string(), &path)
+                .unwrap_err()
+                .0,
+            126
+        );
+    }
+}

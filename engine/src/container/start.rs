@@ -1,0 +1,98 @@
+//! `start`, the parent side: `clone` the container's first process into new
+//! namespaces, let it go, and wait until it has `exec`uted the command.
+//!
+//! Two pipes make the hand-shake (the pattern of runc's `nsexec`):
+//!
+//! - **sync** (parent → child): the child waits on it before doing anything,
+//!   so the parent can record the clone first (and, later, put the child in
+//!   its cgroup). The parent sends the child's *host* pid, which the child
+//!   cannot know (inside, it is pid 1) and writes into its trace events.
+//! - **report** (child → parent, close-on-exec): just before `execve` the
+//!   child writes `EXEC <path>`; if `exec` succeeds the pipe closes by itself
+//!   and the parent records the `process.exec` for it. On failure the child
+//!   writes `FAIL <code>` and a pt-BR message, and exits with that code.
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+
+use nix::fcntl::OFlag;
+use nix::unistd::Pid;
+
+use super::create::Created;
+use super::{init, RunError};
+use crate::kernel::{Forked, Kernel};
+use crate::namespaces;
+
+/// Starts the container; returns the host pid of its init once the command runs.
+pub fn start(k: &Kernel, created: &Created) -> Result<Pid, RunError> {
+    let pipe = || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(std::io::Error::from);
+    let (sync_rd, sync_wr) = pipe().map_err(|e| RunError::io("pipe", "sync", e))?;
+    let (report_rd, report_wr) = pipe().map_err(|e| RunError::io("pipe", "report", e))?;
+
+    match k.clone_process(&namespaces::CLONED)? {
+        Forked::Child => {
+            drop(sync_wr);
+            drop(report_rd);
+            init::run(
+                k,
+                &created.plan,
+                &created.record.process,
+                sync_rd,
+                report_wr,
+            )
+        }
+        Forked::Parent(pid) => {
+            drop(sync_rd);
+            drop(report_wr);
+            // (The cgroups issue attaches `pid` to its cgroup here.)
+            let go = std::fs::File::from(sync_wr)
+                .write_all(&pid.as_raw().to_le_bytes())
+                .map_err(|e| RunError::io("não consegui liberar o init do contêiner", "sync", e));
+            let report = read_report(report_rd);
+            match (go, report) {
+                (Ok(()), Report::Exec(path)) => {
+                    let p = &created.record.process;
+                    k.exec_succeeded(pid, &path, &p.args, &p.env);
+                    Ok(pid)
+                }
+                (go, report) => {
+                    let _ = k.wait(pid, true);
+                    go?;
+                    Err(match report {
+                        Report::Fail(code, message) => RunError::Init { code, message },
+                        _ => RunError::Init {
+                            code: 125,
+                            message: "o init do contêiner morreu antes de executar o comando"
+                                .into(),
+                        },
+                    })
+                }
+            }
+        }
+    }
+}
+
+enum Report {
+    Exec(String),
+    Fail(i32, String),
+    Nothing,
+}
+
+/// Reads the child's report until the pipe closes (at exec, or at its death).
+fn read_report(fd: OwnedFd) -> Report {
+    let mut text = String::new();
+    let _ = std::fs::File::from(fd).read_to_string(&mut text);
+    // A FAIL after EXEC means exec itself failed.
+    if let Some(pos) = text.find("FAIL ") {
+        let rest = &text[pos + 5..];
+        let (code, message) = rest.split_once('\n').unwrap_or((rest, ""));
+        return Report::Fail(
+            code.trim().parse().unwrap_or(125),
+            message.trim().to_string(),
+        );
+    }
+    match text.strip_prefix("EXEC ") {
+        Some(path) => Report::Exec(path.trim_end_matches('\n').to_string()),
+        None => Report::Nothing,
+    }
+}

@@ -1,0 +1,79 @@
+//! `wait`: the parent waits for the container's init, forwarding signals.
+//!
+//! casulo blocks SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGCHLD before the
+//! clone and takes them synchronously with `sigwait` — no signal handlers,
+//! no races: a SIGCHLD that arrives between two checks stays pending.
+//! The first termination signal is forwarded to the container's PID 1 (which
+//! ignores it unless the program handles it: PID 1 has no default actions);
+//! the second one becomes SIGKILL, which PID 1 cannot ignore.
+
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::wait::WaitStatus;
+use nix::unistd::Pid;
+
+use super::RunError;
+use crate::kernel::Kernel;
+
+const FORWARDED: [Signal; 4] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+];
+
+fn handled() -> SigSet {
+    let mut set = SigSet::empty();
+    for s in FORWARDED {
+        set.add(s);
+    }
+    set.add(Signal::SIGCHLD);
+    set
+}
+
+/// Blocks the signals `wait_for` handles (call before `clone`).
+pub fn block_signals() {
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&handled()), None);
+}
+
+/// Restores an empty signal mask (the child, just before `exec`).
+pub fn unblock_signals() {
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+}
+
+/// Waits until `pid` ends; `on_forward(signal, escalated)` is told about
+/// every signal passed on.
+pub fn wait_for(
+    k: &Kernel,
+    pid: Pid,
+    on_forward: &mut dyn FnMut(Signal, bool),
+) -> Result<WaitStatus, RunError> {
+    let set = handled();
+    let mut forwarded = 0;
+    loop {
+        if let Some(status) = k.wait(pid, false)? {
+            return Ok(status);
+        }
+        let signal = match set.wait() {
+            Ok(signal) => signal,
+            Err(_) => continue,
+        };
+        if signal == Signal::SIGCHLD {
+            continue;
+        }
+        forwarded += 1;
+        let escalated = forwarded > 1;
+        let sent = if escalated { Signal::SIGKILL } else { signal };
+        on_forward(sent, escalated);
+        // ESRCH: it died meanwhile; the next wait reports it.
+        let _ = k.kill(pid, sent);
+    }
+}
+
+/// The shell's convention: the exit code, or 128 + the signal number.
+pub fn exit_code(status: WaitStatus) -> i32 {
+    match status {
+        WaitStatus::Exited(_, code) => code,
+        WaitStatus::Signaled(_, signal, _) => 128 + signal as i32,
+        _ => 125,
+    }
+}
