@@ -9,7 +9,8 @@
 //! - the reader/validator ([`reader`]) with pt-BR error messages that name
 //!   the line;
 //! - the pt-BR explanation catalog ([`catalog`]): one paragraph per kind;
-//! - the terminal narration of one event ([`narrate`]).
+//! - the terminal narration of one event ([`narrate`]);
+//! - a small realistic example trace with every kind ([`sample`]).
 //!
 //! It has no OS dependency and builds for `wasm32-unknown-unknown`, so the
 //! CLI, the visualizer, the labs and the book share one source of truth.
@@ -18,7 +19,10 @@ pub mod catalog;
 pub mod event;
 pub mod narrate;
 pub mod reader;
+pub mod sample;
 pub mod schema;
 
 pub use event::*;
+#[cfg(not(target_arch = "wasm32"))]
+pub use reader::read_trace_file;
 pub use reader::{read_trace, Trace, TraceError};

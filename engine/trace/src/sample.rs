@@ -1,0 +1,337 @@
+//! A small, realistic trace of `casulo run busybox sh -c 'echo oi'`, with one
+//! event of every kind.
+//!
+//! Used by this crate's tests (every kind has an example, so the catalog, the
+//! narration and the schema are checked against all of them), and handy for
+//! the visualizer's and the book's demos when no real trace is at hand.
+
+use crate::{
+    ContainerInfo, DeviceType, Errno, Event, EventBody, Header, NsKind, NsVia, Outcome,
+    Propagation, FORMAT_NAME, FORMAT_VERSION,
+};
+
+const ID: &str = "ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12";
+const LAYER: &str = "sha256:3f5a1b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
+const LAYER2: &str = "sha256:9e8d7c6b5a4938271605f4e3d2c1b0a99e8d7c6b5a4938271605f4e3d2c1b0a9";
+
+/// The header of the sample trace.
+pub fn sample_header() -> Header {
+    Header {
+        format: FORMAT_NAME.into(),
+        format_version: FORMAT_VERSION,
+        engine_version: "0.1.0".into(),
+        kernel: "6.1.0-28-amd64".into(),
+        cgroup_mode: "hybrid".into(),
+        container: ContainerInfo {
+            id: ID.into(),
+            name: "curioso_tucano".into(),
+            image: "busybox:latest".into(),
+            image_id: Some(
+                "sha256:1c35c441208254cb7c3844ba95a96485388cef9ccc0646d562c7fc026e04c807".into(),
+            ),
+            command: vec!["sh".into(), "-c".into(), "echo oi".into()],
+        },
+        started_at: "2025-11-26T12:00:00.000000Z".into(),
+    }
+}
+
+/// The events of the sample trace: one of every kind, `seq` 0, 1, 2, …
+pub fn sample_events() -> Vec<Event> {
+    let c = format!("/var/lib/casulo/containers/{ID}");
+    let merged = format!("{c}/merged");
+    let layer = |d: &str| format!("/var/lib/casulo/layers/{}", &d[7..]);
+    let host = 4242;
+    let init = 4243;
+    let ok = Outcome::Ok;
+    let mut raw: Vec<(i32, EventBody, String, Outcome)> = vec![
+        (
+            host,
+            EventBody::LayerReuse {
+                diff_id: LAYER.into(),
+                path: layer(LAYER),
+            },
+            format!("stat {}", layer(LAYER)),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::LayerUnpack {
+                diff_id: LAYER2.into(),
+                path: layer(LAYER2),
+                bytes: 2_195_456,
+                files: 1_234,
+                duration_us: 35_120,
+            },
+            format!("untar layer.tar -> {}", layer(LAYER2)),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::ProcessClone {
+                child_pid: init,
+                flags: [
+                    "CLONE_NEWPID",
+                    "CLONE_NEWNS",
+                    "CLONE_NEWUTS",
+                    "CLONE_NEWIPC",
+                    "CLONE_NEWNET",
+                    "CLONE_NEWCGROUP",
+                    "SIGCHLD",
+                ]
+                .map(String::from)
+                .to_vec(),
+            },
+            "clone(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWNET|CLONE_NEWCGROUP|SIGCHLD)".into(),
+            ok.clone(),
+        ),
+    ];
+    let ns_inodes = [
+        (NsKind::Pid, 4026532201, 4026531836),
+        (NsKind::Mnt, 4026532199, 4026531841),
+        (NsKind::Uts, 4026532200, 4026531838),
+        (NsKind::Ipc, 4026532202, 4026531839),
+        (NsKind::Net, 4026532204, 4026531840),
+        (NsKind::Cgroup, 4026532203, 4026531835),
+    ];
+    for (ns, inode, host_inode) in ns_inodes {
+        raw.push((
+            host,
+            EventBody::NamespaceCreate {
+                ns,
+                via: NsVia::Clone,
+                inode: Some(inode),
+                host_inode: Some(host_inode),
+            },
+            "clone(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWNET|CLONE_NEWCGROUP|SIGCHLD)".into(),
+            ok.clone(),
+        ));
+    }
+    raw.extend([
+        (
+            init,
+            EventBody::MountPropagation {
+                target: "/".into(),
+                propagation: Propagation::Private,
+                recursive: true,
+            },
+            "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)".into(),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::MountOverlay {
+                target: merged.clone(),
+                lowerdirs: vec![layer(LAYER2), layer(LAYER)],
+                upperdir: format!("{c}/upper"),
+                workdir: format!("{c}/work"),
+            },
+            format!(
+                "mount(\"overlay\", \"{merged}\", \"overlay\", 0, \"lowerdir={}:{},upperdir={c}/upper,workdir={c}/work\")",
+                layer(LAYER2),
+                layer(LAYER)
+            ),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::MountFs {
+                fstype: "proc".into(),
+                source: "proc".into(),
+                target: format!("{merged}/proc"),
+                flags: ["MS_NOSUID", "MS_NODEV", "MS_NOEXEC"]
+                    .map(String::from)
+                    .to_vec(),
+                data: String::new(),
+            },
+            format!("mount(\"proc\", \"{merged}/proc\", \"proc\", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)"),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::MountFs {
+                fstype: "tmpfs".into(),
+                source: "tmpfs".into(),
+                target: format!("{merged}/dev"),
+                flags: ["MS_NOSUID", "MS_STRICTATIME"].map(String::from).to_vec(),
+                data: "mode=755,size=65536k".into(),
+            },
+            format!("mount(\"tmpfs\", \"{merged}/dev\", \"tmpfs\", MS_NOSUID|MS_STRICTATIME, \"mode=755,size=65536k\")"),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::DeviceCreate {
+                path: format!("{merged}/dev/null"),
+                dev_type: DeviceType::Char,
+                major: 1,
+                minor: 3,
+                mode: 0o666,
+            },
+            format!("mknod(\"{merged}/dev/null\", S_IFCHR|0666, makedev(1, 3))"),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::FsSymlink {
+                target: "/proc/self/fd".into(),
+                link: format!("{merged}/dev/fd"),
+            },
+            format!("symlink(\"/proc/self/fd\", \"{merged}/dev/fd\")"),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::MountPivotRoot {
+                new_root: merged.clone(),
+                put_old: format!("{merged}/.old_root"),
+            },
+            format!("pivot_root(\"{merged}\", \"{merged}/.old_root\")"),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::ProcessChdir { path: "/".into() },
+            "chdir(\"/\")".into(),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::MountUmount {
+                target: "/.old_root".into(),
+                detach: true,
+            },
+            "umount2(\"/.old_root\", MNT_DETACH)".into(),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::UtsSethostname {
+                hostname: "ab12cd34ef56".into(),
+            },
+            "sethostname(\"ab12cd34ef56\")".into(),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::NetLinkUp { ifname: "lo".into() },
+            "ioctl(SIOCSIFFLAGS, \"lo\", IFF_UP)".into(),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::FsWrite {
+                path: "/proc/sys/net/ipv4/ip_unprivileged_port_start".into(),
+                value: "0".into(),
+            },
+            "write /proc/sys/net/ipv4/ip_unprivileged_port_start = 0".into(),
+            Outcome::Error(Errno {
+                errno: 30,
+                name: "EROFS".into(),
+                message: "Read-only file system".into(),
+            }),
+        ),
+        (
+            init,
+            EventBody::ProcessExec {
+                path: "/bin/sh".into(),
+                argv: vec!["sh".into(), "-c".into(), "echo oi".into()],
+                env_keys: vec!["PATH".into(), "HOME".into(), "TERM".into()],
+            },
+            "execve(\"/bin/sh\", [\"sh\", \"-c\", \"echo oi\"], [PATH, HOME, TERM])".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::ProcessExit {
+                exited_pid: init,
+                code: Some(0),
+                signal: None,
+                signal_name: None,
+            },
+            format!("wait4({init})"),
+            ok.clone(),
+        ),
+        // A second session on the same container: `casulo exec` joins its
+        // namespaces, chroots into its root, is interrupted with Ctrl-C.
+        (
+            5000,
+            EventBody::NamespaceJoin {
+                ns: NsKind::Mnt,
+                target_pid: init,
+            },
+            format!("setns(open(\"/proc/{init}/ns/mnt\"), CLONE_NEWNS)"),
+            ok.clone(),
+        ),
+        (
+            5000,
+            EventBody::ProcessChroot {
+                path: merged.clone(),
+            },
+            format!("chroot(\"{merged}\")"),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::ProcessSignal {
+                target_pid: 5001,
+                signal: 2,
+                signal_name: "SIGINT".into(),
+            },
+            "kill(5001, SIGINT)".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::ProcessExit {
+                exited_pid: 5001,
+                code: None,
+                signal: Some(2),
+                signal_name: Some("SIGINT".into()),
+            },
+            "wait4(5001)".into(),
+            ok,
+        ),
+    ]);
+    let mut t_us = 0;
+    raw.into_iter()
+        .enumerate()
+        .map(|(seq, (pid, body, op, outcome))| {
+            t_us += 37 + 211 * (seq as u64 % 5);
+            Event {
+                seq: seq as u64,
+                t_us,
+                pid,
+                body,
+                op,
+                outcome,
+            }
+        })
+        .collect()
+}
+
+/// The sample trace as the text of a `.trace.jsonl` file.
+pub fn sample_jsonl() -> String {
+    let mut out = serde_json::to_string(&sample_header()).expect("header serializes");
+    out.push('\n');
+    for e in sample_events() {
+        out.push_str(&serde_json::to_string(&e).expect("event serializes"));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_has_every_kind() {
+        let events = sample_events();
+        for kind in crate::KINDS {
+            assert!(
+                events.iter().any(|e| e.body.kind() == *kind),
+                "sample has no {kind}"
+            );
+        }
+    }
+}
