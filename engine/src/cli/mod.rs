@@ -6,6 +6,9 @@
 //! error says otherwise.
 
 pub mod image;
+pub mod info;
+pub mod run;
+// TEMP until casulo-trace narrate/catalog land: pub mod trace;
 
 use std::path::PathBuf;
 
@@ -27,9 +30,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Executa um comando num contêiner novo (como `docker run`).
+    Run(run::RunArgs),
     /// Gerencia imagens (bootstrap, import, ls).
     #[command(subcommand)]
     Image(image::ImageCmd),
+    /// Mostra o que o casulo sabe deste host: kernel, modo dos cgroups, diretório de estado.
+    Info,
 }
 
 /// An error for the user: message (pt-BR) and exit code.
@@ -65,7 +72,9 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let state = StateDir::new(&cli.root);
     let result = match cli.command {
+        Command::Run(args) => run::cmd(&state, args),
         Command::Image(cmd) => image::run(&state, cmd),
+        Command::Info => info::run(&state),
     };
     match result {
         Ok(code) => code,

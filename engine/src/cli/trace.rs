@@ -1,0 +1,110 @@
+//! `casulo trace …`: read a trace in the terminal, or validate it.
+
+use std::path::PathBuf;
+
+use casulo_trace::narrate::{narrate, narrate_header};
+use casulo_trace::reader::read_trace_file;
+use casulo_trace::{catalog, Trace};
+
+use super::{CliError, CliResult};
+use crate::state::StateDir;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum TraceCmd {
+    /// Narra um trace em português: cada evento, quando, o que aconteceu e a chamada real.
+    Show {
+        /// Arquivo .trace.jsonl.
+        file: PathBuf,
+        /// Explica cada tipo de evento na primeira vez que ele aparece.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Valida um trace (cabeçalho, seq sem buracos, tempo que não volta).
+    Check {
+        /// Arquivo .trace.jsonl.
+        file: PathBuf,
+    },
+    /// Lista os traces gravados no diretório de estado.
+    Ls,
+}
+
+pub fn run(state: &StateDir, cmd: TraceCmd) -> CliResult {
+    match cmd {
+        TraceCmd::Show { file, explain } => {
+            let trace = load(&file)?;
+            print!("{}", render(&trace, explain));
+            Ok(0)
+        }
+        TraceCmd::Check { file } => {
+            let trace = load(&file)?;
+            println!(
+                "trace válido: {} — {} eventos{}",
+                file.display(),
+                trace.events.len(),
+                match trace.skipped.len() {
+                    0 => String::new(),
+                    n => format!(" ({n} de tipos desconhecidos ignorados)"),
+                }
+            );
+            Ok(0)
+        }
+        TraceCmd::Ls => {
+            let mut files: Vec<_> = std::fs::read_dir(state.traces())
+                .map(|dir| dir.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default();
+            files.sort();
+            for f in files {
+                println!("{}", f.display());
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn load(file: &PathBuf) -> Result<Trace, CliError> {
+    read_trace_file(file)
+        .map_err(|e| CliError::msg(1, format!("trace inválido: {}: {e}", file.display())))
+}
+
+/// The whole narration: header, then one block per event.
+pub fn render(trace: &Trace, explain: bool) -> String {
+    let mut out = narrate_header(&trace.header);
+    out.push('\n');
+    let mut explained = std::collections::HashSet::new();
+    for event in &trace.events {
+        let kind = event.body.kind();
+        if explain && explained.insert(kind) {
+            if let Some(text) = catalog::explain(kind) {
+                out.push_str(&format!("\n  ┌ {}\n", catalog::title(kind).unwrap_or(kind)));
+                for line in wrap(text, 76) {
+                    out.push_str(&format!("  │ {line}\n"));
+                }
+                out.push_str("  └\n");
+            }
+        }
+        out.push_str(&format!(
+            "#{:<4} {:>10}  pid {:<7} {}\n",
+            event.seq,
+            format!("+{:.3}ms", event.t_us as f64 / 1000.0),
+            event.pid,
+            narrate(event)
+        ));
+    }
+    out
+}
+
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().unwrap();
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
+}

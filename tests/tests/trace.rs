@@ -1,0 +1,267 @@
+//! The trace of a real run: valid against the schema, gapless, and complete
+//! (every kernel call strace sees has its event, with the same outcome).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use casulo_tests::{unique_name, Lab, PROBE_IMAGE};
+use casulo_trace::{Event, EventBody, Outcome};
+use serde_json::Value;
+
+#[test]
+fn a_runs_trace_validates_against_the_schema_and_tells_the_story() {
+    let lab = Lab::shared();
+    let (_, out) = lab.run_probe_with("schema", &["--hostname", "h-schema"], &["exit", "3"]);
+    out.assert_code(3);
+    let path = out.trace_path().expect("caminho do trace no stderr");
+    let text = std::fs::read_to_string(&path).unwrap();
+
+    let header_schema = jsonschema::validator_for(&casulo_trace::schema::header_schema()).unwrap();
+    let event_schema = jsonschema::validator_for(&casulo_trace::schema::event_schema()).unwrap();
+    let mut lines = text.lines();
+    let header: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert!(header_schema.is_valid(&header), "{header}");
+    for (i, line) in lines.enumerate() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        if let Err(e) = event_schema.validate(&v) {
+            panic!("linha {}: {e}: {line}", i + 2);
+        }
+        assert_eq!(v["seq"], i as u64, "seq sem buracos");
+    }
+    // A wrong field type is rejected (the schema is not a blank check).
+    let mut broken: Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
+    broken["seq"] = Value::String("zero".into());
+    assert!(!event_schema.is_valid(&broken));
+
+    let trace = casulo_trace::reader::read_trace_file(&path).unwrap();
+    assert!(trace.skipped.is_empty());
+    assert_eq!(trace.header.container.image, PROBE_IMAGE);
+    assert!(["v1", "v2", "hybrid"].contains(&trace.header.cgroup_mode.as_str()));
+    let kinds: Vec<&str> = trace.events.iter().map(|e| e.body.kind()).collect();
+    let pos = |k: &str| kinds.iter().position(|x| *x == k).unwrap_or_else(|| panic!("sem {k}: {kinds:?}"));
+    // The story, in order: layers, clone, namespaces, rootfs, pivot_root, exec, exit.
+    assert!(pos("layer.reuse").min(kinds.iter().position(|k| *k == "layer.unpack").unwrap_or(usize::MAX)) < pos("process.clone"));
+    assert!(pos("process.clone") < pos("namespace.create"));
+    assert!(pos("mount.overlay") < pos("mount.pivot_root"));
+    assert!(pos("uts.sethostname") < pos("process.exec"));
+    assert_eq!(*kinds.last().unwrap(), "process.exit");
+    let created: Vec<_> = trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::NamespaceCreate { ns, inode, host_inode, .. } => Some((*ns, *inode, *host_inode)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(created.len(), 6, "seis namespaces: {created:?}");
+    for (ns, inode, host) in created {
+        assert!(inode.is_some() && inode != host, "{ns:?}");
+    }
+    match &trace.events.last().unwrap().body {
+        EventBody::ProcessExit { code, .. } => assert_eq!(*code, Some(3)),
+        other => panic!("{other:?}"),
+    }
+    // Time never goes back and every event succeeded in a good run.
+    assert!(trace.events.windows(2).all(|w| w[0].t_us <= w[1].t_us));
+    assert!(trace.events.iter().all(|e| e.outcome == Outcome::Ok), "{kinds:?}");
+    // The host pid of the init is in the events it performed.
+    let clone_child = trace.events.iter().find_map(|e| match e.body {
+        EventBody::ProcessClone { child_pid, .. } => Some(child_pid),
+        _ => None,
+    });
+    let pivot = trace.events.iter().find(|e| e.body.kind() == "mount.pivot_root").unwrap();
+    assert_eq!(Some(pivot.pid), clone_child);
+}
+
+#[test]
+fn trace_show_narrates_in_portuguese_and_check_accepts() {
+    let lab = Lab::shared();
+    let (_, out) = lab.run_probe("show", &["exit", "0"]);
+    let path = out.trace_path().unwrap();
+    let p = path.to_str().unwrap();
+    let check = lab.casulo(&["trace", "check", p]);
+    check.assert_ok();
+    assert!(check.stdout.contains("trace válido"), "{check}");
+    let show = lab.casulo(&["trace", "show", "--explain", p]);
+    show.assert_ok();
+    for needle in ["pivot_root", "overlay", "execve(\"/probe\"", "namespace"] {
+        assert!(show.stdout.contains(needle), "{needle}: {show}");
+    }
+}
+
+#[test]
+fn a_trace_can_be_sent_to_a_chosen_file_or_to_dev_null() {
+    let lab = Lab::shared();
+    let file = lab.dir().join(format!("{}.trace.jsonl", unique_name("chosen")));
+    let f = file.to_str().unwrap();
+    let out = lab.casulo(&["run", "--rm", "--trace", f, "busybox", "true"]);
+    out.assert_ok();
+    assert_eq!(out.trace_path().as_deref(), Some(file.as_path()));
+    casulo_trace::reader::read_trace_file(&file).unwrap();
+    lab.casulo(&["run", "--rm", "--trace", "/dev/null", "busybox", "true"]).assert_ok();
+}
+
+// ---------------------------------------------------------------------------
+// Completeness: strace -f vs the trace.
+
+/// One syscall as strace printed it.
+#[derive(Debug)]
+struct Call {
+    pid: i32,
+    name: String,
+    args: String,
+    ok: bool,
+    errno: Option<String>,
+    ret: i64,
+}
+
+const TRACED: &str = "unshare,clone,clone3,setns,mount,umount2,pivot_root,sethostname,execve";
+
+/// Parses `strace -f` output, joining `<unfinished ...>` / `resumed>` halves.
+fn parse_strace(text: &str) -> Vec<Call> {
+    let mut pending: HashMap<i32, String> = HashMap::new();
+    let mut calls = Vec::new();
+    for line in text.lines() {
+        let (pid, rest) = line.trim().split_once(' ').unwrap();
+        let pid: i32 = pid.parse().unwrap();
+        let rest = rest.trim_start();
+        let full = if let Some(head) = rest.strip_suffix(" <unfinished ...>") {
+            pending.insert(pid, head.to_string());
+            continue;
+        } else if rest.starts_with("<... ") {
+            let tail = &rest[rest.find("resumed>").unwrap() + 8..];
+            format!("{}{}", pending.remove(&pid).unwrap_or_default(), tail)
+        } else {
+            rest.to_string()
+        };
+        if full.starts_with("+++") || full.starts_with("---") {
+            continue;
+        }
+        let Some(open) = full.find('(') else { continue };
+        let Some(eq) = full.rfind(") = ") else { continue };
+        let name = full[..open].to_string();
+        let args = full[open + 1..eq].to_string();
+        let result = full[eq + 4..].trim();
+        let mut parts = result.split_whitespace();
+        let ret: i64 = parts.next().unwrap_or("0").parse().unwrap_or(0);
+        let errno = if ret < 0 { parts.next().map(str::to_string) } else { None };
+        calls.push(Call {
+            pid,
+            name,
+            args,
+            ok: ret >= 0,
+            errno,
+            ret,
+        });
+    }
+    calls
+}
+
+/// The first quoted string argument of a call, unescaped enough for paths.
+fn quoted(args: &str, n: usize) -> String {
+    args.split('"').nth(1 + 2 * n).unwrap_or_default().to_string()
+}
+
+fn outcome_matches(call: &Call, event: &Event) -> bool {
+    match &event.outcome {
+        Outcome::Ok => call.ok,
+        Outcome::Error(e) => !call.ok && call.errno.as_deref() == Some(e.name.as_str()),
+    }
+}
+
+/// A key that must be equal for a syscall and its event; `None` = not traced.
+fn call_key(c: &Call) -> Option<String> {
+    Some(match c.name.as_str() {
+        "clone" | "clone3" if c.args.contains("CLONE_NEW") => format!("clone {}", c.ret),
+        "unshare" => format!("unshare {}", c.args.trim()),
+        "setns" => "setns".to_string(),
+        // mount(source, target, …); a NULL source is not quoted.
+        "mount" if c.args.starts_with("NULL") => format!("mount {}", quoted(&c.args, 0)),
+        "mount" => format!("mount {}", quoted(&c.args, 1)),
+        "umount2" => format!("umount2 {}", quoted(&c.args, 0)),
+        "pivot_root" => format!("pivot_root {} {}", quoted(&c.args, 0), quoted(&c.args, 1)),
+        "sethostname" => format!("sethostname {}", quoted(&c.args, 0)),
+        "execve" => format!("execve {}", quoted(&c.args, 0)),
+        _ => return None,
+    })
+}
+
+fn event_key(e: &Event) -> Option<String> {
+    Some(match &e.body {
+        EventBody::ProcessClone { child_pid, .. } => format!("clone {child_pid}"),
+        EventBody::NamespaceCreate { ns, via: casulo_trace::NsVia::Unshare, .. } => {
+            format!("unshare {}", ns.clone_flag())
+        }
+        EventBody::NamespaceJoin { .. } => "setns".to_string(),
+        EventBody::MountOverlay { target, .. }
+        | EventBody::MountFs { target, .. }
+        | EventBody::MountPropagation { target, .. } => format!("mount {target}"),
+        EventBody::MountUmount { target, .. } => format!("umount2 {target}"),
+        EventBody::MountPivotRoot { new_root, put_old } => format!("pivot_root {new_root} {put_old}"),
+        EventBody::UtsSethostname { hostname } => format!("sethostname {hostname}"),
+        EventBody::ProcessExec { path, .. } => format!("execve {path}"),
+        _ => return None,
+    })
+}
+
+fn strace_run(lab: &Lab, dir: &Path, args: &[&str]) -> (Vec<Call>, Vec<Event>, i32) {
+    let name = unique_name("strace");
+    let log = dir.join(format!("{name}.strace"));
+    let trace = dir.join(format!("{name}.trace.jsonl"));
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args(["-f", "-qq", "-s", "4096", "-e", &format!("trace={TRACED}"), "-o"])
+        .arg(&log)
+        .arg(casulo_tests::casulo_bin())
+        .arg("--root")
+        .arg(lab.root())
+        .args(["run", "--rm", "--name", &name, "--trace"])
+        .arg(&trace)
+        .args(args);
+    let out = casulo_tests::Output::of(&mut cmd);
+    let calls = parse_strace(&std::fs::read_to_string(&log).unwrap());
+    let events = casulo_trace::reader::read_trace_file(&trace).unwrap().events;
+    (calls, events, out.code)
+}
+
+fn assert_complete(calls: &[Call], events: &[Event]) {
+    // The first execve is strace starting casulo itself: not the container's.
+    let casulo_pid = calls.first().map(|c| c.pid).unwrap();
+    let seen: Vec<&Call> = calls
+        .iter()
+        .filter(|c| !(c.name == "execve" && c.pid == casulo_pid))
+        .filter(|c| call_key(c).is_some())
+        .collect();
+    let recorded: Vec<&Event> = events.iter().filter(|e| event_key(e).is_some()).collect();
+    let seen_keys: Vec<String> = seen.iter().map(|c| call_key(c).unwrap()).collect();
+    let rec_keys: Vec<String> = recorded.iter().map(|e| event_key(e).unwrap()).collect();
+    assert_eq!(seen_keys, rec_keys, "strace viu ≠ trace gravou");
+    for (c, e) in seen.iter().zip(&recorded) {
+        assert!(outcome_matches(c, e), "resultado diferente: strace {c:?} / trace {e:?}");
+        // The event names the host pid that made the call (the strace pid).
+        if !matches!(e.body, EventBody::ProcessClone { .. }) {
+            assert_eq!(e.pid, c.pid, "pid de {c:?}");
+        }
+    }
+}
+
+#[test]
+fn every_kernel_call_strace_sees_is_in_the_trace() {
+    let lab = Lab::shared();
+    let (calls, events, code) = strace_run(lab, lab.dir(), &["busybox", "true"]);
+    assert_eq!(code, 0);
+    assert!(calls.iter().any(|c| c.name == "pivot_root"), "strace funcionou: {calls:?}");
+    assert_complete(&calls, &events);
+}
+
+#[test]
+fn failed_calls_are_in_the_trace_with_the_same_errno() {
+    let lab = Lab::shared();
+    // A file with exec permission that is not a program: execve fails with ENOEXEC.
+    let out = lab.casulo(&["image", "ls"]);
+    out.assert_ok();
+    let (calls, events, code) = strace_run(lab, lab.dir(), &[PROBE_IMAGE, "/etc/nao-e-programa"]);
+    assert_eq!(code, 126);
+    let exec = calls.iter().rfind(|c| c.name == "execve").unwrap();
+    assert_eq!(exec.errno.as_deref(), Some("ENOEXEC"), "{exec:?}");
+    assert_complete(&calls, &events);
+}
