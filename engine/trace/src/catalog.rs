@@ -1,1 +1,340 @@
-//! TODO
+//! The pt-BR explanation catalog: for every event kind, a short title and one
+//! paragraph that tells a student what the kernel just did and why a container
+//! needs it.
+//!
+//! Texts use light Markdown (`*ênfase*`, `` `código` ``): the visualizer and
+//! the book render it; in the terminal it reads fine as is.
+
+/// The catalog entry of one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// The dotted kind, as in [`crate::KINDS`].
+    pub kind: &'static str,
+    /// A short title, e.g. "Novo namespace".
+    pub title: &'static str,
+    /// One paragraph for a student.
+    pub explanation: &'static str,
+}
+
+/// Short title of a kind ("Montagem overlay"), or `None` for a kind this
+/// version does not know.
+pub fn title(kind: &str) -> Option<&'static str> {
+    entry(kind).map(|e| e.title)
+}
+
+/// The paragraph explaining a kind, or `None` for a kind this version does
+/// not know.
+pub fn explain(kind: &str) -> Option<&'static str> {
+    entry(kind).map(|e| e.explanation)
+}
+
+/// The whole entry of a kind.
+pub fn entry(kind: &str) -> Option<&'static Entry> {
+    ENTRIES.iter().find(|e| e.kind == kind)
+}
+
+/// Every entry, in the order of [`crate::KINDS`].
+pub fn entries() -> &'static [Entry] {
+    ENTRIES
+}
+
+const ENTRIES: &[Entry] = &[
+    Entry {
+        kind: "process.clone",
+        title: "Novo processo (clone)",
+        explanation: "O `clone()` é a chamada de sistema que cria um processo novo — é ela que \
+            está por baixo do `fork()`. A diferença é que o `clone` aceita *flags*: cada \
+            `CLONE_NEW*` (`CLONE_NEWPID`, `CLONE_NEWNS`, `CLONE_NEWUTS`, `CLONE_NEWNET`…) pede \
+            ao kernel que o filho já nasça dentro de um *namespace* novo daquele tipo, e \
+            `SIGCHLD` diz que o pai quer ser avisado quando o filho terminar. É aqui que o \
+            contêiner nasce: nenhuma máquina virtual é ligada, é só um processo comum que o \
+            kernel passa a enxergar de um jeito isolado. Repare que `child_pid` é o PID do \
+            filho visto do host; lá dentro, no namespace de PID novo, esse mesmo processo se \
+            vê como PID 1.",
+    },
+    Entry {
+        kind: "namespace.create",
+        title: "Novo namespace",
+        explanation: "O kernel criou um novo *namespace*: uma visão isolada de um recurso do \
+            sistema. A partir daqui o processo enxerga a sua própria cópia daquele recurso: no \
+            `pid`, uma numeração de processos que começa em 1; no `mnt`, a sua própria tabela \
+            de montagens; no `uts`, o seu próprio hostname; no `ipc`, suas filas e memória \
+            compartilhada; no `net`, suas interfaces, rotas e portas; no `cgroup`, um \
+            `/sys/fs/cgroup` que começa no seu próprio grupo (e `user` isola os UIDs, `time` \
+            os relógios). Cada namespace tem uma identidade, o número de inode que aparece em \
+            `ls -l /proc/<pid>/ns/`: se o inode do processo é diferente do inode do host, os \
+            dois estão em mundos separados. Um contêiner é exatamente isto: um processo com \
+            namespaces próprios, e não uma máquina virtual.",
+    },
+    Entry {
+        kind: "namespace.join",
+        title: "Entrada em namespace (setns)",
+        explanation: "Um processo entrou num *namespace* que já existia, com a chamada \
+            `setns()` sobre o arquivo `/proc/<pid>/ns/<tipo>` de um processo que já está lá \
+            dentro. É assim que funcionam o `docker exec`, o `casulo exec` e o `nsenter`: \
+            nenhum contêiner novo é criado, o processo apenas passa a enxergar o mesmo \
+            hostname, a mesma rede e as mesmas montagens do contêiner que já está rodando. Um \
+            detalhe curioso: no namespace de PID, o `setns` vale só para os filhos criados \
+            depois; o próprio processo continua com o PID que tinha.",
+    },
+    Entry {
+        kind: "mount.overlay",
+        title: "Montagem overlay",
+        explanation: "Aqui nasce o sistema de arquivos do contêiner. O *overlayfs* empilha \
+            diretórios: os `lowerdirs` são as camadas da imagem, somente leitura, da mais de \
+            cima para a mais de baixo; o `upperdir` é a camada de leitura e escrita, só deste \
+            contêiner; o `workdir` é um rascunho que o kernel usa por dentro para trocar \
+            arquivos de forma atômica. O resultado aparece unificado no `target` (o \
+            `merged`): ao ler um arquivo, o kernel procura de cima para baixo e entrega a \
+            primeira cópia que achar. Quando o contêiner altera um arquivo que veio da \
+            imagem, o kernel primeiro copia o arquivo inteiro para o `upperdir` (o \
+            *copy-up*) e só então altera a cópia; apagar um arquivo da imagem cria no \
+            `upperdir` um *whiteout* que o esconde. As camadas da imagem nunca mudam, por \
+            isso muitos contêineres podem compartilhar a mesma imagem. Apagou o contêiner? Vai \
+            embora só o `upperdir`: a receita (imagem) continua igual, só aquele bolo \
+            (contêiner) foi para o lixo.",
+    },
+    Entry {
+        kind: "mount.fs",
+        title: "Montagem de sistema de arquivos",
+        explanation: "Uma montagem comum: o kernel ligou um sistema de arquivos (`fstype`) a \
+            um diretório (`target`). Todo contêiner precisa de algumas: `proc` em `/proc` (é de \
+            lá que `ps` e `top` leem os processos — e, como o namespace de PID é novo, esse \
+            `/proc` só mostra os processos do contêiner), `sysfs` em `/sys`, um `tmpfs` em \
+            `/dev`, `devpts` em `/dev/pts` para os terminais, `mqueue` para as filas de \
+            mensagens. As *flags* endurecem a montagem: `MS_NOSUID` ignora os bits setuid, \
+            `MS_NODEV` proíbe usar arquivos de dispositivo dali, `MS_NOEXEC` proíbe executar \
+            programas, `MS_RDONLY` deixa tudo somente leitura. Com `MS_BIND` é um *bind \
+            mount*: o mesmo diretório aparecendo em outro lugar, que é como os volumes \
+            funcionam. Em `data` vão as opções próprias do sistema de arquivos, como \
+            `mode=755`.",
+    },
+    Entry {
+        kind: "mount.propagation",
+        title: "Propagação de montagens",
+        explanation: "Em muitas distribuições (as que usam systemd) as montagens são \
+            *shared*: montar algo num lugar faz a montagem aparecer também nas cópias \
+            \"parceiras\" — inclusive do outro lado de um namespace de montagem. Se o \
+            contêiner montasse o seu `/proc` ou o seu overlay com `/` ainda compartilhado, \
+            essas montagens poderiam vazar para o host (e as do host entrar no contêiner). Por \
+            isso, o primeiro passo no namespace `mnt` novo é tornar `/` *private*, \
+            recursivamente (`MS_REC|MS_PRIVATE`, o mesmo que `mount --make-rprivate /`): daqui \
+            em diante nada do que o contêiner montar ou desmontar se propaga para fora, nem \
+            vice-versa. O meio-termo seria *slave*: recebe as novidades do host, mas não \
+            manda as suas.",
+    },
+    Entry {
+        kind: "mount.pivot_root",
+        title: "Troca da raiz (pivot_root)",
+        explanation: "Hora de trocar a raiz. O `pivot_root(new_root, put_old)` faz do \
+            `new_root` (o overlay do contêiner) a nova `/` do namespace de montagem e pendura \
+            a raiz antiga em `put_old`. Por que não um simples `chroot`? Porque o `chroot` só \
+            muda o diretório raiz *do processo*: a raiz antiga continua montada e alcançável, \
+            e um processo com privilégio consegue escapar com truques conhecidos (um `chroot` \
+            num subdiretório seguido de vários `chdir(\"..\")`). O `pivot_root` troca a \
+            própria montagem raiz; logo depois a raiz antiga é desmontada com `MNT_DETACH` \
+            (veja *Desmontagem*) e some de lá de dentro, sem deixar caminho de volta para os \
+            arquivos do host. É o que o runc e o Docker fazem.",
+    },
+    Entry {
+        kind: "mount.umount",
+        title: "Desmontagem",
+        explanation: "Uma montagem foi removida com `umount2()`. Com `MNT_DETACH` (`detach: \
+            true`) a desmontagem é \"preguiçosa\": a montagem sai da árvore na hora, ninguém \
+            mais a encontra por caminho nenhum, e o kernel só a libera de vez quando ela não \
+            estiver mais em uso. É assim que o contêiner se livra da raiz antiga do host \
+            depois do `pivot_root`: desmontada, ela deixa de existir lá dentro.",
+    },
+    Entry {
+        kind: "device.create",
+        title: "Arquivo de dispositivo",
+        explanation: "O kernel criou um arquivo de dispositivo com `mknod()`. No Linux, \
+            dispositivos são arquivos especiais identificados por dois números: o *major* \
+            (qual driver) e o *minor* (qual aparelho daquele driver) — `/dev/null` é o \
+            dispositivo de caractere 1,3, `/dev/zero` é 1,5, `/dev/urandom` é 1,9, `/dev/tty` \
+            é 5,0. O contêiner ganha um `/dev` mínimo, num `tmpfs` só dele, com o básico \
+            (`null`, `zero`, `full`, `random`, `urandom`, `tty`) em vez do `/dev` do host, \
+            onde estão os discos, a memória física e outros aparelhos que dariam ao contêiner \
+            acesso direto ao hardware. O que não foi criado aqui simplesmente não existe lá \
+            dentro.",
+    },
+    Entry {
+        kind: "fs.symlink",
+        title: "Link simbólico",
+        explanation: "Um link simbólico é um arquivo que só guarda um caminho (`target`); o \
+            kernel segue esse caminho quando alguém abre o `link`. No `/dev` do contêiner eles \
+            ligam nomes que os programas esperam a arquivos do `/proc`: `/dev/fd` → \
+            `/proc/self/fd`, `/dev/stdin` → `/proc/self/fd/0`, `/dev/stdout` → \
+            `/proc/self/fd/1`, `/dev/stderr` → `/proc/self/fd/2`. Como o caminho só é \
+            resolvido na hora do uso, um link criado antes do `pivot_root` aponta para o lugar \
+            certo depois dele.",
+    },
+    Entry {
+        kind: "fs.write",
+        title: "Escrita em arquivo do kernel",
+        explanation: "Boa parte da configuração do kernel não usa uma chamada de sistema \
+            especial: basta escrever um texto num arquivo. `/proc` e `/sys` não estão em \
+            disco, são janelas para dentro do kernel. Escrever em `/proc/sys/…` muda um \
+            parâmetro (é o que o `sysctl` faz), escrever em `/proc/<pid>/uid_map` define o \
+            mapeamento de usuários de um namespace `user`, e escrever nos arquivos de um \
+            cgroup, como `memory.max` ou `cgroup.procs`, impõe limites ou move processos. O \
+            `value` é exatamente o texto escrito; se o kernel não aceitar, a escrita falha com \
+            um erro (`EINVAL` para um valor inválido, `EACCES` ou `EPERM` sem permissão, \
+            `EROFS` se aquele pedaço foi montado somente leitura).",
+    },
+    Entry {
+        kind: "uts.sethostname",
+        title: "Novo hostname",
+        explanation: "O nome da máquina (*hostname*) mora no namespace `uts` (de *UNIX \
+            Time-sharing System*, o nome da estrutura que o comando `uname` devolve). Como o \
+            contêiner tem o seu próprio namespace `uts`, o `sethostname()` muda o nome só lá \
+            dentro: rode `hostname` no contêiner e no host e compare. Como no Docker, o nome \
+            padrão é o começo do id do contêiner.",
+    },
+    Entry {
+        kind: "net.link_up",
+        title: "Interface de rede ligada",
+        explanation: "Um namespace de rede novo nasce quase vazio: só com a interface de \
+            *loopback* `lo`, e ainda desligada (*down*) — nem o `127.0.0.1` funciona. Nenhuma \
+            placa de rede do host aparece lá dentro. Ligar uma interface é acender a flag \
+            `IFF_UP` dela (o mesmo que `ip link set lo up`). Com o `lo` ligado, os programas \
+            do contêiner conversam entre si por `localhost`; para falar com o mundo lá fora é \
+            preciso mais: um par `veth` (um \"cabo\" virtual com uma ponta em cada namespace), \
+            uma bridge e rotas.",
+    },
+    Entry {
+        kind: "process.chdir",
+        title: "Troca de diretório",
+        explanation: "O processo mudou o seu diretório de trabalho (o `cwd`, aquele que o \
+            `pwd` mostra) com `chdir()`. Logo depois do `pivot_root` isso é obrigatório: o \
+            diretório de trabalho ainda podia estar na árvore antiga, e um `chdir(\"/\")` \
+            garante que o processo está dentro da raiz nova. Mais adiante, o `WORKDIR` da \
+            imagem vira o diretório em que o programa do contêiner começa.",
+    },
+    Entry {
+        kind: "process.chroot",
+        title: "Troca de raiz (chroot)",
+        explanation: "O `chroot()` muda o diretório raiz do processo: daqui em diante, `/` \
+            passa a significar aquele diretório. É a ferramenta de isolamento de arquivos \
+            mais antiga do Unix (de 1979!), mas sozinha não é uma prisão segura: a raiz \
+            antiga continua montada, e um processo com privilégio consegue escapar. Por isso \
+            o contêiner principal usa `pivot_root`; o `chroot` aparece quando basta mudar a \
+            visão de arquivos de um processo, por exemplo para entrar nos arquivos de um \
+            contêiner que já existe.",
+    },
+    Entry {
+        kind: "process.exec",
+        title: "Execução do programa",
+        explanation: "O `execve()` troca o programa que um processo está rodando. O código do \
+            casulo que preparou tudo (montagens, hostname, `/dev`) é descartado e, no mesmo \
+            processo — mesmo PID, mesmos namespaces, mesmo cgroup, mesmas montagens —, passa \
+            a rodar o programa da imagem (`path`, com os argumentos `argv`). Como esse \
+            processo é o primeiro do namespace de PID novo, o programa vira o PID 1 do \
+            contêiner, o *init* dele: quando ele terminar, o contêiner acaba e o kernel mata \
+            todos os outros processos do namespace. Do ambiente, só os nomes das variáveis \
+            (`env_keys`) vão para o trace, porque os valores podem conter senhas.",
+    },
+    Entry {
+        kind: "process.exit",
+        title: "Fim do processo",
+        explanation: "Um processo terminou e o pai recolheu o seu status com `wait4()` (até \
+            isso acontecer, ele fica como *zumbi*). Há dois jeitos de terminar: saindo \
+            normalmente, com um código de saída (`code`: 0 é sucesso, qualquer outro número \
+            indica algum tipo de falha), ou morto por um sinal (`signal`). No shell — e também \
+            no casulo e no Docker — a morte por sinal vira o código 128 + N: `SIGKILL` (9) dá \
+            137, o código clássico de um contêiner morto por falta de memória (OOM), e \
+            `SIGTERM` (15) dá 143. Quando quem termina é o PID 1 do contêiner, o contêiner \
+            inteiro acaba.",
+    },
+    Entry {
+        kind: "process.signal",
+        title: "Sinal enviado",
+        explanation: "O casulo mandou um sinal para um processo com `kill()`. Sinais são o \
+            jeito mais simples de avisar um processo: `SIGINT` (2) é o Ctrl-C, `SIGTERM` (15) \
+            pede com educação para terminar, `SIGKILL` (9) mata sem chance de reação. Quando \
+            você aperta Ctrl-C, o casulo repassa o sinal ao processo do contêiner. Atenção ao \
+            PID 1: o kernel só entrega a ele os sinais para os quais ele instalou um \
+            tratador (de fora do namespace, `SIGKILL` e `SIGSTOP` sempre chegam) — é por isso \
+            que às vezes um contêiner parece ignorar o Ctrl-C.",
+    },
+    Entry {
+        kind: "layer.unpack",
+        title: "Camada descompactada",
+        explanation: "Uma camada da imagem foi descompactada pela primeira vez. Cada camada é \
+            um arquivo tar (em geral comprimido com gzip) com as mudanças que um passo do \
+            build fez: arquivos novos, alterados e apagados (estes marcados por *whiteouts*, \
+            arquivos `.wh.<nome>`). O casulo extrai cada camada num diretório só dela, \
+            identificado pelo `diff_id` — o sha256 do tar descomprimido —, e é esse diretório \
+            que depois entra como um `lowerdir` do overlay. O trace mostra o tamanho, o \
+            número de arquivos e quanto tempo levou: é o custo que o cache evita da próxima \
+            vez.",
+    },
+    Entry {
+        kind: "layer.reuse",
+        title: "Camada reaproveitada",
+        explanation: "Esta camada já estava descompactada no disco, então foi reaproveitada \
+            sem trabalho nenhum. Como o `diff_id` é o hash do conteúdo, mesmo hash quer dizer \
+            mesmo conteúdo: duas imagens construídas sobre o mesmo `busybox` compartilham a \
+            mesma camada, no disco e no overlay. É por isso que baixar ou construir uma \
+            segunda imagem parecida é tão rápido — e por que a ordem das instruções no \
+            Dockerfile importa para o cache.",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{sample, schema, KINDS};
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_kind_has_a_title_and_explanation() {
+        for kind in KINDS {
+            let t = title(kind).unwrap_or_else(|| panic!("no title for {kind}"));
+            let x = explain(kind).unwrap_or_else(|| panic!("no explanation for {kind}"));
+            assert!(!t.is_empty() && t.len() < 40, "{kind}: title {t:?}");
+            assert!(x.len() > 200, "{kind}: explanation too short");
+            assert!(!x.contains("  "), "{kind}: double space in explanation");
+        }
+    }
+
+    #[test]
+    fn no_entry_for_unknown_kinds_and_same_order() {
+        let kinds: Vec<&str> = entries().iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, KINDS, "catalog must list exactly KINDS, in order");
+        assert_eq!(title("cgroup.banana"), None);
+        assert_eq!(explain(""), None);
+    }
+
+    #[test]
+    fn titles_are_unique() {
+        let titles: BTreeSet<&str> = entries().iter().map(|e| e.title).collect();
+        assert_eq!(titles.len(), entries().len());
+    }
+
+    /// KINDS must be exactly the `kind` values EventBody serializes to, so it
+    /// cannot go stale when a variant is added.
+    #[test]
+    fn kinds_match_what_event_body_serializes() {
+        // From the generated schema: one `oneOf` branch per variant.
+        let schema = schema::event_schema();
+        let from_schema: Vec<&str> = schema["oneOf"]
+            .as_array()
+            .expect("oneOf")
+            .iter()
+            .map(|b| b["properties"]["kind"]["const"].as_str().expect("const"))
+            .collect();
+        assert_eq!(from_schema, KINDS);
+
+        // From real values: the serialized `kind` equals EventBody::kind().
+        let mut seen = BTreeSet::new();
+        for event in sample::sample_events() {
+            let v = serde_json::to_value(&event).unwrap();
+            let kind = v["kind"].as_str().unwrap().to_string();
+            assert_eq!(kind, event.body.kind());
+            seen.insert(kind);
+        }
+        let expected: BTreeSet<String> = KINDS.iter().map(|k| k.to_string()).collect();
+        assert_eq!(seen, expected);
+    }
+}
