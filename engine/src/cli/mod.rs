@@ -12,16 +12,20 @@ pub mod run;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Arg, ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::state::{StateDir, DEFAULT_ROOT};
 
 /// Casulo — um laboratório de contêineres que mostra o que o kernel faz.
 #[derive(Debug, Parser)]
-#[command(name = "casulo", version, about, long_about = None)]
+#[command(name = "casulo", version, disable_version_flag = true)]
 pub struct Cli {
+    /// Mostra a versão.
+    #[arg(short = 'V', long, action = ArgAction::Version)]
+    version: Option<bool>,
+
     /// Diretório de estado (imagens, camadas, contêineres, traces).
-    #[arg(long, global = true, env = "CASULO_ROOT", default_value = DEFAULT_ROOT)]
+    #[arg(long, global = true, env = "CASULO_ROOT", default_value = DEFAULT_ROOT, value_name = "DIR")]
     pub root: PathBuf,
 
     #[command(subcommand)]
@@ -69,7 +73,14 @@ impl CliError {
 
 /// Parses the arguments, runs the command, prints any error; returns the exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let matches = match localize(Cli::command()).try_get_matches() {
+        Ok(m) => m,
+        Err(e) => usage_error(e),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => usage_error(e),
+    };
     let state = StateDir::new(&cli.root);
     let result = match cli.command {
         Command::Run(args) => run::cmd(&state, args),
@@ -83,6 +94,73 @@ pub fn main() -> i32 {
             e.code
         }
     }
+}
+
+/// A command-line mistake, said in Portuguese; exit code 125 as docker's.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::{ContextKind, ErrorKind};
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    let ctx = |k| e.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let what = match e.kind() {
+        ErrorKind::InvalidSubcommand => format!(
+            "comando desconhecido: {}",
+            ctx(ContextKind::InvalidSubcommand)
+        ),
+        ErrorKind::UnknownArgument => {
+            format!("opção desconhecida: {}", ctx(ContextKind::InvalidArg))
+        }
+        ErrorKind::MissingRequiredArgument => {
+            format!(
+                "falta um argumento obrigatório: {}",
+                ctx(ContextKind::InvalidArg)
+            )
+        }
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "falta o comando".to_string()
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => format!(
+            "valor inválido {:?} para {}",
+            ctx(ContextKind::InvalidValue),
+            ctx(ContextKind::InvalidArg)
+        ),
+        ErrorKind::NoEquals => format!("{} precisa de um valor", ctx(ContextKind::InvalidArg)),
+        _ => e.to_string().trim().to_string(),
+    };
+    eprintln!("casulo: erro: {what}\n(veja `casulo --help`)");
+    std::process::exit(125)
+}
+
+/// clap's own words (Usage, Options, help) in Portuguese, for every subcommand.
+fn localize(cmd: clap::Command) -> clap::Command {
+    let has_short_h = cmd.get_arguments().any(|a| a.get_short() == Some('h'));
+    let mut help = Arg::new("ajuda")
+        .long("help")
+        .action(ArgAction::Help)
+        .help("Mostra esta ajuda")
+        .global(false);
+    if !has_short_h {
+        help = help.short('h');
+    }
+    let cmd = if cmd.is_disable_help_flag_set() {
+        cmd
+    } else {
+        cmd.disable_help_flag(true).arg(help)
+    };
+    cmd.help_template("{about-with-newline}\nUso: {usage}\n\n{all-args}{after-help}")
+        .subcommand_help_heading("Comandos")
+        .subcommand_value_name("COMANDO")
+        .disable_help_subcommand(true)
+        .mut_args(|a| {
+            let heading = if a.is_positional() {
+                "Argumentos"
+            } else {
+                "Opções"
+            };
+            a.help_heading(heading)
+        })
+        .mut_subcommands(localize)
 }
 
 /// Prints an error and its causes on stderr, in the CLI's pt-BR voice.

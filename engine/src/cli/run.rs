@@ -12,13 +12,18 @@ use crate::kernel::LinuxSyscalls;
 use crate::state::StateDir;
 
 /// Executa um comando num contêiner novo (como `docker run`).
+// `-h` is --hostname here, as in docker, so help is `--help` only.
 #[derive(Debug, clap::Args)]
+#[command(disable_help_flag = true)]
 pub struct RunArgs {
+    /// Mostra esta ajuda.
+    #[arg(long = "help", action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
     /// Nome do contêiner (padrão: um nome gerado, como curioso_tatu).
-    #[arg(long)]
+    #[arg(long, value_name = "NOME")]
     pub name: Option<String>,
     /// Hostname dentro do contêiner (padrão: os 12 primeiros dígitos do id).
-    #[arg(long, short = 'h')]
+    #[arg(long, short = 'h', value_name = "NOME")]
     pub hostname: Option<String>,
     /// Variável de ambiente CHAVE=valor (repita para várias; CHAVE sozinha copia a do host).
     #[arg(long = "env", short = 'e', value_name = "CHAVE=valor")]
@@ -33,9 +38,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "ARQUIVO")]
     pub trace: Option<PathBuf>,
     /// Imagem, como busybox ou busybox:latest.
+    #[arg(value_name = "IMAGEM")]
     pub image: String,
     /// Comando e argumentos (padrão: o Cmd da imagem).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMANDO"
+    )]
     pub command: Vec<String>,
 }
 
