@@ -47,3 +47,54 @@ fn an_engine_error_removes_the_half_made_container_even_without_rm() {
     // The trace stays: it tells what went wrong.
     assert!(out.trace_path().unwrap().exists());
 }
+
+#[test]
+fn killing_casulo_itself_kills_the_container_and_keeps_the_trace_readable() {
+    let lab = Lab::shared();
+    let before = host_mountinfo();
+    let name = unique_name("orphan");
+    let mut child = lab
+        .command(&["run", "--name", &name, "busybox", "sleep", "300"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the command runs: its trace has the process.exec event.
+    let trace_path = lab.root().join("traces");
+    let mut path = None;
+    for _ in 0..200 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        path = std::fs::read_dir(&trace_path)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{name}-")));
+        if let Some(p) = &path {
+            if std::fs::read_to_string(p).unwrap().contains("process.exec") {
+                break;
+            }
+        }
+    }
+    let path = path.expect("trace criado");
+    let trace = casulo_trace::reader::read_trace_file(&path).unwrap();
+    let init = trace
+        .events
+        .iter()
+        .find_map(|e| match e.body {
+            casulo_trace::EventBody::ProcessClone { child_pid, .. } => Some(child_pid),
+            _ => None,
+        })
+        .unwrap();
+    child.kill().unwrap(); // SIGKILL to casulo: no cleanup code of ours runs
+    child.wait().unwrap();
+    // PR_SET_PDEATHSIG: the kernel kills the container's init with its parent.
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        !std::path::Path::new(&format!("/proc/{init}")).exists()
+    });
+    assert!(gone, "o contêiner morreu junto com o casulo");
+    // Everything recorded before the crash is there and valid.
+    let trace = casulo_trace::reader::read_trace_file(&path).unwrap();
+    assert_eq!(trace.events.last().unwrap().body.kind(), "process.exec");
+    assert_eq!(host_mountinfo(), before);
+}

@@ -50,14 +50,8 @@ fn a_command_killed_from_the_host_ends_the_run_with_137() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Find the container's init: the `sleep 300` whose parent is our casulo.
-    let casulo_pid = child.id();
-    let init = (0..200)
-        .find_map(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            find_child_running(casulo_pid, "sleep")
-        })
-        .expect("o contêiner não apareceu");
+    // The container's init: the `sleep 300` whose parent is our casulo.
+    let init = wait_for_init(child.id(), "sleep");
     nix_kill(init, 9);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(137));
@@ -197,4 +191,47 @@ fn stdin_is_passed_through() {
     child.stdin.take().unwrap().write_all(b"ola\n").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "recebi: ola\n");
+}
+
+/// Waits until the container's init (a `comm` child of `casulo_pid`) runs.
+fn wait_for_init(casulo_pid: u32, comm: &str) -> u32 {
+    (0..200)
+        .find_map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            find_child_running(casulo_pid, comm)
+        })
+        .expect("o contêiner não apareceu")
+}
+
+#[test]
+fn ctrl_c_is_forwarded_once_and_the_second_one_kills() {
+    let lab = Lab::shared();
+    let name = unique_name("ctrlc");
+    let mut child = lab
+        .command(&["run", "--rm", "--name", &name, "busybox", "sleep", "300"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let init = wait_for_init(child.id(), "sleep");
+    // PID 1 has no handler for SIGINT: the kernel drops it, sleep goes on.
+    nix_kill(child.id(), 2);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(std::path::Path::new(&format!("/proc/{init}")).exists(), "PID 1 ignora SIGINT");
+    nix_kill(child.id(), 2);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(137));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("repassei SIGINT") && stderr.contains("SIGKILL"), "{stderr}");
+    let trace = casulo_trace::reader::read_trace_file(&casulo_tests::trace_path_from(&stderr).unwrap()).unwrap();
+    let signals: Vec<String> = trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.body {
+            casulo_trace::EventBody::ProcessSignal { signal_name, .. } => Some(signal_name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(signals, ["SIGINT", "SIGKILL"]);
+    assert_eq!(containers_named(lab, &name), 0);
 }

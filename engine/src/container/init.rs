@@ -152,3 +152,79 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod sequence_tests {
+    use super::*;
+    use crate::kernel::double::FakeSyscalls;
+    use crate::recorder::Recorder;
+
+    /// The whole set-up of the init, without root: the order of the kernel
+    /// calls is the lesson (cgroup ns first, private mounts before the
+    /// overlay, pivot_root last), so it is asserted exactly.
+    #[test]
+    fn the_init_sets_up_the_container_in_the_documented_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let plan = RootfsPlan {
+            lowerdirs: vec![tmp.path().join("layer")],
+            upperdir: tmp.path().join("upper"),
+            workdir: tmp.path().join("work"),
+            merged: tmp.path().join("merged"),
+        };
+        let spec = ProcessSpec {
+            args: vec!["sh".into()],
+            env: vec!["PATH=/bin:/usr/bin".into()],
+            cwd: "/".into(),
+            hostname: "casulo".into(),
+        };
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        let path = setup(&Kernel::new(&sys, &rec), &plan, &spec).unwrap();
+        assert!(path.ends_with("/sh"), "{path}");
+        let kinds: Vec<&str> = rec.events().iter().map(|e| e.body.kind()).collect();
+        let first = |k: &str| kinds.iter().position(|x| *x == k).unwrap();
+        assert_eq!(kinds[0], "namespace.create");
+        assert_eq!(kinds[1], "mount.propagation");
+        assert_eq!(kinds[2], "mount.overlay");
+        assert!(first("uts.sethostname") < first("mount.pivot_root"));
+        assert!(first("net.link_up") < first("mount.pivot_root"));
+        assert_eq!(
+            &kinds[kinds.len() - 4..],
+            &[
+                "mount.pivot_root",
+                "mount.umount",
+                "process.chdir",
+                "process.chdir"
+            ]
+        );
+        assert!(rec.events().iter().all(|e| e.outcome.is_ok()));
+        assert!(sys.calls()[0].starts_with("unshare"), "{:?}", sys.calls());
+    }
+
+    #[test]
+    fn a_refused_call_becomes_an_engine_error_with_the_operation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let plan = RootfsPlan {
+            lowerdirs: vec![],
+            upperdir: tmp.path().join("u"),
+            workdir: tmp.path().join("w"),
+            merged: tmp.path().join("m"),
+        };
+        let spec = ProcessSpec {
+            args: vec!["sh".into()],
+            env: vec![],
+            cwd: "/".into(),
+            hostname: "h".into(),
+        };
+        let sys = FakeSyscalls::new();
+        sys.fail_on("pivot_root", Errno::EINVAL);
+        let rec = Recorder::in_memory();
+        let (code, message) = setup(&Kernel::new(&sys, &rec), &plan, &spec).unwrap_err();
+        assert_eq!(code, 125);
+        assert!(
+            message.contains("pivot_root") && message.contains("EINVAL"),
+            "{message}"
+        );
+        assert_eq!(rec.events().last().unwrap().body.kind(), "mount.pivot_root");
+    }
+}
