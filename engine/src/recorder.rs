@@ -112,11 +112,18 @@ impl Recorder {
     /// child's successful `execve`, which the child cannot report itself).
     pub fn record_as(&self, pid: i32, body: EventBody, op: String, outcome: Outcome) -> u64 {
         let shared = self.shared();
+        let waiting_since = Instant::now();
         while shared
             .lock
             .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
+            // The holder can only be the other process, mid-`write`. If it
+            // was SIGKILLed right there, the lock would stay taken forever:
+            // after a generous wait, take it over.
+            if waiting_since.elapsed() > std::time::Duration::from_secs(1) {
+                break;
+            }
             std::thread::yield_now();
         }
         let seq = shared.next_seq.load(Ordering::Relaxed);
