@@ -1,1 +1,98 @@
-fn main() {}
+//! `cargo xtask <comando>`: everything around the code, in Rust, with no
+//! global tools to install by hand.
+//!
+//! - `setup`  installs what the project needs (Debian packages, rustup targets)
+//! - `test`   the whole check: fmt, builds, tests, wasm build, clippy (CI runs this)
+//! - `demo`   a real container, its trace checked and narrated
+//! - `bench`  container start-up time against runc, crun and a bare `unshare`
+//!
+//! Messages are in Brazilian Portuguese (students read them); code and
+//! comments in English, as in the rest of the project.
+
+mod bench;
+mod cmd;
+mod demo;
+mod setup;
+mod test;
+
+use std::process::ExitCode;
+
+/// Every step returns this: the error is a ready-to-print pt-BR message.
+pub type Result<T = ()> = std::result::Result<T, Error>;
+
+/// An error for the person running xtask: what failed, in pt-BR.
+#[derive(Debug)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error(e.to_string())
+    }
+}
+
+impl From<String> for Error {
+    fn from(s: String) -> Self {
+        Error(s)
+    }
+}
+
+impl From<&str> for Error {
+    fn from(s: &str) -> Self {
+        Error(s.to_string())
+    }
+}
+
+/// `Err(Error(format!(...)))` in one go.
+#[macro_export]
+macro_rules! fail {
+    ($($t:tt)*) => { return Err($crate::Error(format!($($t)*))) };
+}
+
+const USAGE: &str = "\
+uso: cargo xtask <comando> [opções]
+
+comandos:
+  setup              instala o que o projeto precisa (pacotes Debian, alvos do rustup); requer root
+  test               verificação completa: fmt, compilação, testes, build wasm, clippy
+  demo               roda um contêiner de verdade e mostra o trace que ele gerou
+  bench [opções]     mede o tempo de partida do casulo contra runc, crun e `unshare`
+      --runs N         rodadas medidas (padrão 100)
+      --warmup N       rodadas de aquecimento, não medidas (padrão 5)
+      --sem-casulo     mede só as referências (runc, crun, piso)
+  help               esta mensagem";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest = &args[1..];
+    let result = match command.as_str() {
+        "setup" => setup::run(),
+        "test" => test::run(rest),
+        "demo" => demo::run(),
+        "bench" => bench::run(rest),
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("xtask: comando desconhecido: {other}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nxtask {command}: erro: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,487 @@
+//! `cargo xtask bench`: how long does a container take from start to exit?
+//!
+//! Contenders, all running `true` in the same busybox rootfs:
+//! - `casulo run --rm busybox true`
+//! - the same with `--trace /dev/null` (the cost of writing the trace)
+//! - `runc run` and `crun run` on an OCI bundle (`runc spec`) whose rootfs
+//!   is a copy of casulo's unpacked busybox layer
+//! - the floor: `unshare -fpmnuiC --mount-proc true` (namespaces and a
+//!   fork, no image, no cgroups)
+//!
+//! Same conditions for all: xtask first moves itself into a private mount
+//! namespace and, on a hybrid cgroup host (v1 controllers plus a cgroup2 at
+//! /sys/fs/cgroup/unified), unmounts that cgroup2 there — crun refuses the
+//! hybrid layout otherwise. Every contender is spawned from that namespace.
+//! Rounds are interleaved (each round runs every contender once, in a
+//! rotating order) so a slow moment of the machine hits them all alike.
+//!
+//! Output: a table on stdout and `bench-results/startup.json`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::cmd::{self, cargo, step};
+use crate::{fail, setup, Result};
+
+const UNIFIED: &str = "/sys/fs/cgroup/unified";
+
+struct Options {
+    runs: usize,
+    warmup: usize,
+    with_casulo: bool,
+}
+
+fn parse_options(args: &[String]) -> Result<Options> {
+    let mut o = Options {
+        runs: 100,
+        warmup: 5,
+        with_casulo: true,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut number = |name: &str| -> Result<usize> {
+            match it.next().map(|v| v.parse::<usize>()) {
+                Some(Ok(n)) => Ok(n),
+                _ => fail!("{name} precisa de um número inteiro"),
+            }
+        };
+        match a.as_str() {
+            "--runs" => o.runs = number("--runs")?.max(1),
+            "--warmup" => o.warmup = number("--warmup")?,
+            "--sem-casulo" => o.with_casulo = false,
+            other => fail!(
+                "opção desconhecida para `bench`: {other} (aceita: --runs N, --warmup N, --sem-casulo)"
+            ),
+        }
+    }
+    Ok(o)
+}
+
+/// One thing being timed.
+struct Contender {
+    name: &'static str,
+    /// Builds the command for run number `i` (ids must be unique per run).
+    command: Box<dyn Fn(usize) -> Command>,
+    /// Called after each run (e.g. delete a container left behind).
+    cleanup: Option<Box<dyn Fn(usize)>>,
+    samples: Vec<Duration>,
+}
+
+pub fn run(args: &[String]) -> Result {
+    let opts = parse_options(args)?;
+    cmd::require_root("os contêineres medidos criam namespaces e cgroups de verdade")?;
+    setup::run()?;
+
+    let work = tempfile::Builder::new().prefix("casulo-bench-").tempdir()?;
+    let state = work.path().join("state");
+    let bundle = work.path().join("bundle");
+    let tag = std::process::id();
+
+    let casulo = if opts.with_casulo {
+        step("Compilando o casulo (release)");
+        cmd::run_timed(cargo().args(["build", "--release", "-p", "casulo"]))?;
+        let bin = cmd::target_dir().join("release/casulo");
+        require_casulo_run(&bin)?;
+        cmd::run(
+            Command::new(&bin)
+                .arg("--root")
+                .arg(&state)
+                .args(["image", "bootstrap"]),
+        )?;
+        Some(bin)
+    } else {
+        None
+    };
+
+    step("Mesmas condições para todos: namespace de montagem próprio");
+    enter_bench_namespace()?;
+
+    if let Some(bin) = &casulo {
+        // One run before looking for the layer: a store may unpack lazily.
+        let mut first = Command::new(bin);
+        first
+            .arg("--root")
+            .arg(&state)
+            .args(["run", "--rm", "busybox", "true"]);
+        run_once(&mut first)?;
+    }
+
+    step("Bundle OCI para runc e crun");
+    make_bundle(&bundle, casulo.is_some().then_some(state.as_path()))?;
+
+    let mut contenders: Vec<Contender> = vec![];
+    contenders.push(Contender {
+        name: "piso (unshare)",
+        command: Box::new(|_| {
+            let mut c = Command::new("unshare");
+            c.args(["-fpmnuiC", "--mount-proc", "true"]);
+            c
+        }),
+        cleanup: None,
+        samples: vec![],
+    });
+    for runtime in ["crun", "runc"] {
+        let b = bundle.clone();
+        contenders.push(Contender {
+            name: runtime,
+            command: Box::new(move |i| {
+                let mut c = Command::new(runtime);
+                c.args(["run", "--bundle"])
+                    .arg(&b)
+                    .arg(format!("bench-{runtime}-{tag}-{i}"));
+                c
+            }),
+            cleanup: Some(Box::new(move |i| {
+                delete_leftover(runtime, &format!("bench-{runtime}-{tag}-{i}"))
+            })),
+            samples: vec![],
+        });
+    }
+    if let Some(bin) = &casulo {
+        for (name, extra) in [
+            ("casulo", &[][..]),
+            ("casulo --trace /dev/null", &["--trace", "/dev/null"][..]),
+        ] {
+            let (bin, state) = (bin.clone(), state.clone());
+            contenders.push(Contender {
+                name,
+                command: Box::new(move |_| {
+                    let mut c = Command::new(&bin);
+                    c.arg("--root")
+                        .arg(&state)
+                        .args(["run", "--rm"])
+                        .args(extra)
+                        .args(["busybox", "true"]);
+                    c
+                }),
+                cleanup: None,
+                samples: vec![],
+            });
+        }
+    }
+
+    step(&format!(
+        "Medindo: {} rodadas de aquecimento + {} medidas, {} concorrentes intercalados",
+        opts.warmup,
+        opts.runs,
+        contenders.len()
+    ));
+    let n = contenders.len();
+    let total = opts.warmup + opts.runs;
+    for round in 0..total {
+        for k in 0..n {
+            let c = &mut contenders[(round + k) % n];
+            let id = round * n + k;
+            let mut command = (c.command)(id);
+            let elapsed = time_once(&mut command)?;
+            if let Some(cleanup) = &c.cleanup {
+                cleanup(id);
+            }
+            if round >= opts.warmup {
+                c.samples.push(elapsed);
+            }
+        }
+        if (round + 1) % 10 == 0 || round + 1 == total {
+            println!("  rodada {}/{}", round + 1, total);
+        }
+    }
+
+    report(&contenders, &opts)
+}
+
+/// Fails clearly if this casulo binary has no `run` yet.
+fn require_casulo_run(bin: &Path) -> Result {
+    let ok = Command::new(bin)
+        .args(["run", "--help"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        fail!(
+            "este casulo ({}) ainda não tem o comando `run`, então não há o que medir.\n\
+             Para medir só as referências (runc, crun e o piso): cargo xtask bench --sem-casulo",
+            bin.display()
+        );
+    }
+    Ok(())
+}
+
+/// unshare(CLONE_NEWNS) for this process (xtask is single-threaded, so the
+/// whole process moves), make every mount private so nothing leaks back to
+/// the host, and detach the hybrid host's cgroup2 mount.
+fn enter_bench_namespace() -> Result {
+    use nix::mount::{mount, umount2, MntFlags, MsFlags};
+    use nix::sched::{unshare, CloneFlags};
+
+    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
+    println!("  unshare(CLONE_NEWNS)");
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| format!("mount(/, MS_REC|MS_PRIVATE): {e}"))?;
+    println!("  mount(\"/\", MS_REC|MS_PRIVATE)");
+    if is_mount_point(UNIFIED) {
+        umount2(UNIFIED, MntFlags::MNT_DETACH).map_err(|e| format!("umount2({UNIFIED}): {e}"))?;
+        println!("  umount2(\"{UNIFIED}\", MNT_DETACH)  (crun recusa o modo híbrido)");
+    } else {
+        println!("  {UNIFIED} não está montado: nada a desmontar");
+    }
+    Ok(())
+}
+
+fn is_mount_point(path: &str) -> bool {
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(path))
+}
+
+/// Writes `<bundle>/config.json` (from `runc spec`, running `true`, no
+/// terminal) and `<bundle>/rootfs`: a copy of casulo's unpacked busybox
+/// layer, or (with `--sem-casulo`) the host's busybox with its applet links.
+fn make_bundle(bundle: &Path, casulo_state: Option<&Path>) -> Result {
+    let rootfs = bundle.join("rootfs");
+    fs::create_dir_all(bundle)?;
+    match casulo_state.map(busybox_layer).transpose()? {
+        Some(layer) => {
+            println!("  rootfs: cópia da camada {}", layer.display());
+            // cp -a keeps symlinks, modes and owners; the layer stays untouched.
+            cmd::run(Command::new("cp").arg("-a").arg(&layer).arg(&rootfs))?;
+        }
+        None => {
+            println!("  rootfs: /bin/busybox do host e seus applets");
+            busybox_rootfs(&rootfs)?;
+        }
+    }
+    for dir in ["proc", "sys", "dev", "tmp"] {
+        fs::create_dir_all(rootfs.join(dir))?;
+    }
+    cmd::run(Command::new("runc").args(["spec", "--bundle"]).arg(bundle))?;
+    let path = bundle.join("config.json");
+    let mut spec: Value = serde_json::from_str(&fs::read_to_string(&path)?)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    spec["process"]["terminal"] = json!(false);
+    spec["process"]["args"] = json!(["true"]);
+    spec["root"]["path"] = json!("rootfs");
+    fs::write(&path, serde_json::to_string_pretty(&spec).expect("json"))?;
+    println!("  config.json: args [\"true\"], terminal false");
+    Ok(())
+}
+
+/// The one unpacked layer of a fresh state dir holding only busybox:latest.
+fn busybox_layer(state: &Path) -> Result<PathBuf> {
+    let layers = state.join("layers");
+    let dirs: Vec<PathBuf> = fs::read_dir(&layers)
+        .map_err(|e| format!("{}: {e}", layers.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    match dirs.as_slice() {
+        [one] if one.join("bin/busybox").exists() => Ok(one.clone()),
+        _ => fail!(
+            "esperava exatamente uma camada com bin/busybox em {} (achei {})",
+            layers.display(),
+            dirs.len()
+        ),
+    }
+}
+
+/// bin/busybox plus a symlink per applet, as `casulo image bootstrap` does.
+fn busybox_rootfs(rootfs: &Path) -> Result {
+    let bin = rootfs.join("bin");
+    fs::create_dir_all(&bin)?;
+    fs::copy("/bin/busybox", bin.join("busybox"))
+        .map_err(|e| format!("copiando /bin/busybox: {e}"))?;
+    let list = cmd::capture(Command::new("/bin/busybox").arg("--list"))?;
+    for applet in list.lines().filter(|a| !a.is_empty() && *a != "busybox") {
+        std::os::unix::fs::symlink("busybox", bin.join(applet))?;
+    }
+    Ok(())
+}
+
+/// Runs one command untimed; fails with its stderr.
+fn run_once(command: &mut Command) -> Result {
+    time_once(command).map(|_| ())
+}
+
+/// Wall time from spawn to exit. Stdout is discarded, stderr kept for errors.
+fn time_once(command: &mut Command) -> Result<Duration> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let out = command.output();
+    let elapsed = start.elapsed();
+    match out {
+        Ok(out) if out.status.success() => Ok(elapsed),
+        Ok(out) => fail!(
+            "o comando `{}` falhou ({}):\n{}",
+            cmd::show(command),
+            cmd::describe(out.status),
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        ),
+        Err(e) => fail!("não foi possível executar `{}`: {e}", cmd::show(command)),
+    }
+}
+
+/// `runc/crun run` delete the container on exit; make sure, and force it if not.
+fn delete_leftover(runtime: &str, id: &str) {
+    let exists = Command::new(runtime)
+        .args(["state", id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if exists {
+        eprintln!("  aviso: {runtime} deixou o contêiner {id}; removendo (delete -f)");
+        let _ = Command::new(runtime).args(["delete", "-f", id]).status();
+    }
+}
+
+/// Summary statistics of one contender, in milliseconds.
+struct Stats {
+    median: f64,
+    p10: f64,
+    p90: f64,
+}
+
+/// Quantile `q` of sorted values, interpolating between neighbours.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+fn stats(samples: &[Duration]) -> Stats {
+    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    Stats {
+        median: quantile(&ms, 0.5),
+        p10: quantile(&ms, 0.1),
+        p90: quantile(&ms, 0.9),
+    }
+}
+
+fn report(contenders: &[Contender], opts: &Options) -> Result {
+    let all: Vec<(&Contender, Stats)> = contenders.iter().map(|c| (c, stats(&c.samples))).collect();
+    let median_of = |name: &str| {
+        all.iter()
+            .find(|(c, _)| c.name == name)
+            .map(|(_, s)| s.median)
+    };
+    let crun = median_of("crun");
+    let floor = median_of("piso (unshare)");
+    let ratio = |m: f64, base: Option<f64>| base.map(|b| m / b);
+
+    step(&format!(
+        "Tempo de partida até a saída (ms, {} execuções cada)",
+        opts.runs
+    ));
+    println!(
+        "{:<26} {:>9} {:>9} {:>9} {:>8} {:>8}",
+        "concorrente", "mediana", "p10", "p90", "×crun", "×piso"
+    );
+    let mut rows = vec![];
+    for (c, s) in &all {
+        let (rc, rf) = (ratio(s.median, crun), ratio(s.median, floor));
+        println!(
+            "{:<26} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>8}",
+            c.name,
+            s.median,
+            s.p10,
+            s.p90,
+            rc.map_or("-".into(), |r| format!("{r:.2}")),
+            rf.map_or("-".into(), |r| format!("{r:.2}")),
+        );
+        let command = cmd::show(&(c.command)(0));
+        rows.push(json!({
+            "name": c.name,
+            "command": command,
+            "median_ms": s.median,
+            "p10_ms": s.p10,
+            "p90_ms": s.p90,
+            "ratio_to_crun": rc,
+            "ratio_to_floor": rf,
+            "samples_ms": c.samples.iter().map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>(),
+        }));
+    }
+    if let (Some(a), Some(b)) = (median_of("casulo"), median_of("casulo --trace /dev/null")) {
+        println!(
+            "\ncusto do trace (casulo − casulo --trace /dev/null): {:.2} ms na mediana",
+            a - b
+        );
+    }
+
+    let result = json!({
+        "benchmark": "startup",
+        "what": "wall time from spawn to exit of a container running `true` in a busybox rootfs",
+        "unit": "ms",
+        "runs": opts.runs,
+        "warmup": opts.warmup,
+        "order": "interleaved round-robin, rotating start each round",
+        "conditions": "all spawned from one private mount namespace with /sys/fs/cgroup/unified detached",
+        "host": {
+            "kernel": first_line(Command::new("uname").arg("-r")),
+            "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        },
+        "versions": {
+            "runc": first_line(Command::new("runc").arg("--version")),
+            "crun": first_line(Command::new("crun").arg("--version")),
+            "unshare": first_line(Command::new("unshare").arg("--version")),
+        },
+        "unix_time": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        "contenders": rows,
+    });
+    let dir = cmd::workspace_root().join("bench-results");
+    fs::create_dir_all(&dir)?;
+    let path = dir.join("startup.json");
+    fs::write(
+        &path,
+        serde_json::to_string_pretty(&result).expect("json") + "\n",
+    )?;
+    println!("\nresultados em {}", path.display());
+    Ok(())
+}
+
+fn first_line(cmd: &mut Command) -> Option<String> {
+    cmd::capture(cmd).ok()?.lines().next().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile(&v, 0.5), 2.5);
+        assert_eq!(quantile(&v, 0.0), 1.0);
+        assert_eq!(quantile(&v, 1.0), 4.0);
+        assert!((quantile(&[0.0, 10.0], 0.1) - 1.0).abs() < 1e-9);
+        assert_eq!(quantile(&[7.0], 0.9), 7.0);
+    }
+
+    #[test]
+    fn options() {
+        let o = parse_options(&["--runs".into(), "7".into(), "--sem-casulo".into()]).unwrap();
+        assert_eq!((o.runs, o.warmup, o.with_casulo), (7, 5, false));
+        assert!(parse_options(&["--runs".into()]).is_err());
+        assert!(parse_options(&["--x".into()]).is_err());
+    }
+}

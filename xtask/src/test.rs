@@ -1,0 +1,85 @@
+//! `cargo xtask test`: the whole check, in order, stopping at the first
+//! failure (this is what CI runs, through `.ci/run`).
+//!
+//! 1. setup (packages and rustup targets)
+//! 2. `cargo fmt --all --check`          (first: it takes a second)
+//! 3. `cargo build -p casulo`            the engine, debug
+//! 4. the probe, static (musl, release)  copied into test images as /probe
+//! 5. `cargo test --workspace --no-fail-fast` with CASULO_BIN and CASULO_PROBE set
+//!    (every test binary runs, so one report shows all failures)
+//! 6. `cargo build -p casulo-trace --target wasm32-unknown-unknown`
+//! 7. `cargo clippy --workspace -- -D warnings` (skip with `--sem-clippy`)
+
+use std::time::Instant;
+
+use crate::cmd::{self, cargo, step};
+use crate::{fail, setup, Result};
+
+pub const PROBE_TARGET: &str = "x86_64-unknown-linux-musl";
+
+pub fn run(args: &[String]) -> Result {
+    let mut clippy = true;
+    for a in args {
+        match a.as_str() {
+            "--sem-clippy" => clippy = false,
+            other => fail!("opção desconhecida para `test`: {other} (aceita: --sem-clippy)"),
+        }
+    }
+    let start = Instant::now();
+    setup::run()?;
+
+    step("Formatação (cargo fmt --all --check)");
+    if cmd::run(cargo().args(["fmt", "--all", "--check"])).is_err() {
+        fail!("o código não está formatado: rode `cargo fmt --all` e confira a diferença acima");
+    }
+
+    step("Compilando o motor (casulo, debug)");
+    cmd::run_timed(cargo().args(["build", "-p", "casulo"]))?;
+    let casulo = cmd::target_dir().join("debug/casulo");
+
+    let probe = build_probe()?;
+
+    step("Testes (cargo test --workspace)");
+    cmd::run_timed(
+        cargo()
+            .args(["test", "--workspace", "--no-fail-fast"])
+            .env("CASULO_BIN", &casulo)
+            .env("CASULO_PROBE", &probe),
+    )?;
+
+    step("O crate de trace compila para WebAssembly");
+    cmd::run_timed(cargo().args([
+        "build",
+        "-p",
+        "casulo-trace",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+
+    if clippy {
+        step("Clippy (cargo clippy --workspace -- -D warnings)");
+        cmd::run_timed(cargo().args(["clippy", "--workspace", "--", "-D", "warnings"]))?;
+    } else {
+        println!("\n(clippy pulado: --sem-clippy)");
+    }
+
+    println!(
+        "\ntudo certo: formatação, compilação, testes e wasm ({:.0} s no total).",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Builds the static probe and returns its absolute path.
+pub fn build_probe() -> Result<std::path::PathBuf> {
+    step("Compilando a sonda estática (probe, musl, release)");
+    cmd::run_timed(cargo().args([
+        "build",
+        "-p",
+        "casulo-probe",
+        "--release",
+        "--target",
+        PROBE_TARGET,
+    ]))?;
+    Ok(cmd::target_dir().join(PROBE_TARGET).join("release/probe"))
+}
