@@ -1,1 +1,784 @@
-//! TODO
+//! Terminal narration of a trace, in Brazilian Portuguese, without colors
+//! (the CLI adds them).
+//!
+//! [`narrate`] gives two lines per event:
+//!
+//! ```text
+//! #7  +1,532 ms  pid 4243  montou overlay em …/ab12cd34ef56/merged: 2 camadas somente-leitura + camada de escrita …/ab12cd34ef56/upper
+//!     mount("overlay", …) → ok
+//! ```
+//!
+//! The pieces are public too ([`describe`], [`outcome_text`], [`time_text`])
+//! for front-ends that lay them out differently.
+
+use crate::{DeviceType, Event, EventBody, Header, NsVia, Outcome, Propagation};
+
+/// Two lines for one event: position, time, pid and what happened in words;
+/// then the real operation and what the kernel answered.
+pub fn narrate(event: &Event) -> String {
+    format!(
+        "#{}  +{}  pid {}  {}\n    {} → {}",
+        event.seq,
+        time_text(event.t_us),
+        event.pid,
+        describe(event),
+        event.op,
+        outcome_text(&event.outcome)
+    )
+}
+
+/// The header in two lines: format, engine and host; then the container.
+pub fn narrate_header(h: &Header) -> String {
+    let c = &h.container;
+    let image_id = match &c.image_id {
+        Some(id) => format!(" ({})", short_digest(id)),
+        None => String::new(),
+    };
+    let command = if c.command.is_empty() {
+        String::new()
+    } else {
+        format!(" · comando: {}", shell_words(&c.command))
+    };
+    format!(
+        "trace {} v{} · casulo {} · kernel {} · cgroups {} · início {}\n\
+         contêiner {} ({}) · imagem {}{}{}",
+        h.format,
+        h.format_version,
+        h.engine_version,
+        h.kernel,
+        h.cgroup_mode,
+        h.started_at,
+        c.name,
+        short_hex(&c.id),
+        c.image,
+        image_id,
+        command
+    )
+}
+
+/// `ok`, or `ERRO ENOENT (2): No such file or directory`.
+pub fn outcome_text(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Ok => "ok".into(),
+        Outcome::Error(e) => format!("ERRO {} ({}): {}", e.name, e.errno, e.message),
+    }
+}
+
+/// Time since the start of the trace: `0,037 ms`, `1,532 ms`, `2,104 s`.
+pub fn time_text(t_us: u64) -> String {
+    if t_us < 1_000_000 {
+        format!("{},{:03} ms", t_us / 1000, t_us % 1000)
+    } else {
+        let ms = t_us / 1000;
+        format!("{},{:03} s", group(ms / 1000), ms % 1000)
+    }
+}
+
+/// The exit code a shell would show: the code itself, or 128 + signal.
+pub fn shell_exit_code(code: Option<i32>, signal: Option<i32>) -> Option<i32> {
+    code.or(signal.map(|s| 128 + s))
+}
+
+/// The usual name of a Linux signal number (x86/arm), e.g. 9 → `SIGKILL`.
+pub fn signal_name(signal: i32) -> Option<&'static str> {
+    const NAMES: [&str; 31] = [
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    usize::try_from(signal)
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|i| NAMES.get(i).copied())
+}
+
+/// What happened, in words specific to the event's fields. A failed
+/// operation reads "não conseguiu …".
+pub fn describe(event: &Event) -> String {
+    let ok = event.outcome.is_ok();
+    // Past tense when it worked, "não conseguiu" + infinitive when it failed.
+    let say = |done: String, todo: String| {
+        if ok {
+            done
+        } else {
+            format!("não conseguiu {todo}")
+        }
+    };
+    match &event.body {
+        EventBody::ProcessClone { child_pid, flags } => {
+            let ns: Vec<&str> = flags.iter().filter_map(|f| clone_flag_ns(f)).collect();
+            let new_ns = if ns.is_empty() {
+                String::new()
+            } else {
+                format!(" em namespaces novos: {}", ns.join(", "))
+            };
+            say(
+                format!("clone() criou o processo {child_pid}{new_ns}"),
+                format!("criar um processo com clone(){new_ns}"),
+            )
+        }
+        EventBody::NamespaceCreate {
+            ns,
+            via,
+            inode,
+            host_inode,
+        } => {
+            let how = match via {
+                NsVia::Clone => "",
+                NsVia::Unshare => " com unshare()",
+            };
+            let ids = match (inode, host_inode) {
+                (Some(i), Some(h)) => format!(" (inode {i}; o do host era {h})"),
+                (Some(i), None) => format!(" (inode {i})"),
+                (None, Some(h)) => format!(" (o do host era o inode {h})"),
+                (None, None) => String::new(),
+            };
+            let ns = ns.proc_name();
+            say(
+                format!("criou namespace {ns}{how}{ids}"),
+                format!("criar namespace {ns}{how}{ids}"),
+            )
+        }
+        EventBody::NamespaceJoin { ns, target_pid } => {
+            let ns = ns.proc_name();
+            say(
+                format!("entrou no namespace {ns} do processo {target_pid} (setns)"),
+                format!("entrar no namespace {ns} do processo {target_pid} (setns)"),
+            )
+        }
+        EventBody::MountOverlay {
+            target,
+            lowerdirs,
+            upperdir,
+            ..
+        } => {
+            let what = format!(
+                "overlay em {}: {} somente-leitura + camada de escrita {}",
+                short_path(target),
+                plural(lowerdirs.len() as u64, "camada", "camadas"),
+                short_path(upperdir)
+            );
+            say(format!("montou {what}"), format!("montar {what}"))
+        }
+        EventBody::MountFs {
+            fstype,
+            source,
+            target,
+            flags,
+            data,
+        } => {
+            let mut details: Vec<String> = flags
+                .iter()
+                .filter(|f| f.as_str() != "MS_BIND" && f.as_str() != "MS_REC")
+                .cloned()
+                .collect();
+            if !data.is_empty() {
+                details.push(data.clone());
+            }
+            let details = if details.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", details.join(", "))
+            };
+            let what = if flags.iter().any(|f| f == "MS_BIND") {
+                let rec = if flags.iter().any(|f| f == "MS_REC") {
+                    " recursivo"
+                } else {
+                    ""
+                };
+                format!(
+                    "{} em {} (bind mount{rec}){details}",
+                    short_path(source),
+                    short_path(target)
+                )
+            } else {
+                let origin = if source.is_empty() || source == fstype || source == "none" {
+                    String::new()
+                } else {
+                    format!(" (origem {})", short_path(source))
+                };
+                format!("{fstype} em {}{origin}{details}", short_path(target))
+            };
+            say(format!("montou {what}"), format!("montar {what}"))
+        }
+        EventBody::MountPropagation {
+            target,
+            propagation,
+            recursive,
+        } => {
+            let p = match propagation {
+                Propagation::Private => "private",
+                Propagation::Slave => "slave",
+                Propagation::Shared => "shared",
+            };
+            let (rec, r) = if *recursive {
+                (", recursiva", "r")
+            } else {
+                ("", "")
+            };
+            let t = short_path(target);
+            say(
+                format!("propagação de {t} agora é {p}{rec} (como mount --make-{r}{p} {t})"),
+                format!("mudar a propagação de {t} para {p}{rec}"),
+            )
+        }
+        EventBody::MountPivotRoot { new_root, put_old } => {
+            let (n, o) = (short_path(new_root), short_path(put_old));
+            say(
+                format!("trocou a raiz: {n} virou / (a raiz antiga ficou em {o})"),
+                format!("trocar a raiz para {n} (raiz antiga iria para {o})"),
+            )
+        }
+        EventBody::MountUmount { target, detach } => {
+            let how = if *detach {
+                " (MNT_DETACH: sai da árvore já, é liberada quando ninguém mais usar)"
+            } else {
+                ""
+            };
+            let t = short_path(target);
+            say(format!("desmontou {t}{how}"), format!("desmontar {t}{how}"))
+        }
+        EventBody::DeviceCreate {
+            path,
+            dev_type,
+            major,
+            minor,
+            mode,
+        } => {
+            let ty = match dev_type {
+                DeviceType::Char => "de caractere",
+                DeviceType::Block => "de bloco",
+            };
+            let what = format!(
+                "dispositivo {ty} {} ({major}, {minor}) com permissões {:04o}",
+                short_path(path),
+                mode & 0o7777
+            );
+            say(format!("criou {what}"), format!("criar {what}"))
+        }
+        EventBody::FsSymlink { target, link } => {
+            let what = format!("link simbólico {} → {target}", short_path(link));
+            say(format!("criou {what}"), format!("criar {what}"))
+        }
+        EventBody::FsWrite { path, value } => {
+            let v = quote_value(value);
+            say(
+                format!("escreveu {v} em {path}"),
+                format!("escrever {v} em {path}"),
+            )
+        }
+        EventBody::UtsSethostname { hostname } => say(
+            format!("definiu o hostname como {hostname:?}"),
+            format!("definir o hostname como {hostname:?}"),
+        ),
+        EventBody::NetLinkUp { ifname } => say(
+            format!("ligou a interface de rede {ifname} (IFF_UP)"),
+            format!("ligar a interface de rede {ifname}"),
+        ),
+        EventBody::ProcessChdir { path } => {
+            let p = short_path(path);
+            say(
+                format!("mudou o diretório de trabalho para {p}"),
+                format!("mudar o diretório de trabalho para {p}"),
+            )
+        }
+        EventBody::ProcessChroot { path } => {
+            let p = short_path(path);
+            say(
+                format!("mudou a raiz do processo para {p} (chroot)"),
+                format!("mudar a raiz do processo para {p} (chroot)"),
+            )
+        }
+        EventBody::ProcessExec {
+            path,
+            argv,
+            env_keys,
+        } => {
+            let args = if argv.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", shell_words(argv))
+            };
+            let env = match env_keys.len() {
+                0 => " (sem variáveis de ambiente)".to_string(),
+                n => {
+                    let mut names = env_keys.iter().take(5).cloned().collect::<Vec<_>>();
+                    if n > 5 {
+                        names.push("…".into());
+                    }
+                    format!(
+                        " ({} de ambiente: {})",
+                        plural(n as u64, "variável", "variáveis"),
+                        names.join(", ")
+                    )
+                }
+            };
+            say(
+                format!("executou {path}{args}{env}"),
+                format!("executar {path}{args}"),
+            )
+        }
+        EventBody::ProcessExit {
+            exited_pid,
+            code,
+            signal,
+            signal_name: name,
+        } => {
+            if !ok {
+                return format!("não conseguiu esperar o processo {exited_pid} (wait4)");
+            }
+            match (code, signal) {
+                (Some(c), _) => format!("processo {exited_pid} terminou com código {c}"),
+                (None, Some(s)) => {
+                    let name = name.as_deref().or(signal_name(*s)).unwrap_or("sinal");
+                    format!(
+                        "processo {exited_pid} morto pelo sinal {name} ({s}) → código {}",
+                        128 + s
+                    )
+                }
+                (None, None) => format!("processo {exited_pid} terminou"),
+            }
+        }
+        EventBody::ProcessSignal {
+            target_pid,
+            signal,
+            signal_name: name,
+        } => {
+            let name = if name.is_empty() {
+                signal_name(*signal).unwrap_or("sinal")
+            } else {
+                name
+            };
+            say(
+                format!("enviou {name} ({signal}) ao processo {target_pid}"),
+                format!("enviar {name} ({signal}) ao processo {target_pid}"),
+            )
+        }
+        EventBody::LayerUnpack {
+            diff_id,
+            path,
+            bytes,
+            files,
+            duration_us,
+        } => {
+            let d = short_digest(diff_id);
+            let p = short_path(path);
+            say(
+                format!(
+                    "descompactou a camada {d} em {p}: {}, {} em {}",
+                    plural(*files, "arquivo", "arquivos"),
+                    bytes_text(*bytes),
+                    time_text(*duration_us)
+                ),
+                format!("descompactar a camada {d} em {p}"),
+            )
+        }
+        EventBody::LayerReuse { diff_id, path } => {
+            let d = short_digest(diff_id);
+            let p = short_path(path);
+            say(
+                format!("reaproveitou a camada {d}, já descompactada em {p}"),
+                format!("reaproveitar a camada {d} em {p}"),
+            )
+        }
+    }
+}
+
+/// The namespace a `CLONE_NEW*` flag creates (`CLONE_NEWNS` → `mnt`).
+fn clone_flag_ns(flag: &str) -> Option<&'static str> {
+    crate::NsKind::ALL
+        .iter()
+        .find(|k| k.clone_flag() == flag)
+        .map(|k| k.proc_name())
+}
+
+/// Long host paths keep only their last components: `…/merged/proc`.
+fn short_path(path: &str) -> String {
+    const MAX: usize = 40;
+    const KEEP: usize = 24;
+    if path.chars().count() <= MAX {
+        return path.to_string();
+    }
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let mut kept: Vec<String> = Vec::new();
+    let mut len = 0;
+    for part in parts.iter().rev() {
+        let part = short_hex(part);
+        if !kept.is_empty() && (kept.len() == 2 || len + part.chars().count() + 1 > KEEP) {
+            break;
+        }
+        len += part.chars().count() + 1;
+        kept.push(part);
+    }
+    kept.reverse();
+    format!("…/{}", kept.join("/"))
+}
+
+/// Long hex ids keep 12 digits, like docker: `ab12cd34ef56`.
+fn short_hex(s: &str) -> String {
+    if s.len() > 24 && s.chars().all(|c| c.is_ascii_hexdigit()) {
+        s[..12].to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// `sha256:3f5a1b2c4d5e` (12 hex digits).
+fn short_digest(d: &str) -> String {
+    match d.split_once(':') {
+        Some((algo, hex)) => format!("{algo}:{}", short_hex(hex)),
+        None => short_hex(d),
+    }
+}
+
+/// A value written into a kernel file, quoted; long values are cut.
+fn quote_value(v: &str) -> String {
+    const MAX: usize = 60;
+    let q = format!("{v:?}");
+    if q.chars().count() <= MAX {
+        q
+    } else {
+        let cut: String = q.chars().take(MAX - 2).collect();
+        format!("{cut}…\" ({} bytes)", v.len())
+    }
+}
+
+/// argv as you would type it in a shell.
+fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            let plain = !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+            if plain {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `1 camada`, `2 camadas`, `1.234 arquivos`.
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", group(n), if n == 1 { one } else { many })
+}
+
+/// Thousands grouped the Brazilian way: `1.234.567`.
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut groups: Vec<&str> = digits
+        .as_bytes()
+        .rchunks(3)
+        .map(|c| std::str::from_utf8(c).expect("ASCII digits"))
+        .collect();
+    groups.reverse();
+    groups.join(".")
+}
+
+/// `512 bytes`, `2,1 MiB`.
+fn bytes_text(b: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if b < 1024 {
+        return format!("{b} bytes");
+    }
+    let mut v = b as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit]).replace('.', ",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{sample, Errno, NsKind};
+
+    fn event(body: EventBody) -> Event {
+        Event {
+            seq: 7,
+            t_us: 1532,
+            pid: 4242,
+            body,
+            op: "op()".into(),
+            outcome: Outcome::Ok,
+        }
+    }
+
+    fn failed(body: EventBody) -> Event {
+        Event {
+            outcome: Outcome::Error(Errno {
+                errno: 2,
+                name: "ENOENT".into(),
+                message: "No such file or directory".into(),
+            }),
+            ..event(body)
+        }
+    }
+
+    #[test]
+    fn outcome_rendering() {
+        assert_eq!(outcome_text(&Outcome::Ok), "ok");
+        let e = failed(EventBody::NetLinkUp {
+            ifname: "lo".into(),
+        });
+        assert_eq!(
+            outcome_text(&e.outcome),
+            "ERRO ENOENT (2): No such file or directory"
+        );
+    }
+
+    #[test]
+    fn narrate_has_two_lines() {
+        let e = event(EventBody::NetLinkUp {
+            ifname: "lo".into(),
+        });
+        assert_eq!(
+            narrate(&e),
+            "#7  +1,532 ms  pid 4242  ligou a interface de rede lo (IFF_UP)\n    op() → ok"
+        );
+        let e = failed(EventBody::NetLinkUp {
+            ifname: "lo".into(),
+        });
+        assert_eq!(
+            narrate(&e),
+            "#7  +1,532 ms  pid 4242  não conseguiu ligar a interface de rede lo\n    \
+             op() → ERRO ENOENT (2): No such file or directory"
+        );
+    }
+
+    #[test]
+    fn namespace_create() {
+        let e = event(EventBody::NamespaceCreate {
+            ns: NsKind::Pid,
+            via: NsVia::Clone,
+            inode: Some(4026532201),
+            host_inode: Some(4026531836),
+        });
+        assert_eq!(
+            describe(&e),
+            "criou namespace pid (inode 4026532201; o do host era 4026531836)"
+        );
+        let e = event(EventBody::NamespaceCreate {
+            ns: NsKind::Net,
+            via: NsVia::Unshare,
+            inode: None,
+            host_inode: None,
+        });
+        assert_eq!(describe(&e), "criou namespace net com unshare()");
+    }
+
+    #[test]
+    fn overlay() {
+        let c = "/var/lib/casulo/containers/ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12";
+        let e = event(EventBody::MountOverlay {
+            target: format!("{c}/merged"),
+            lowerdirs: vec!["/var/lib/casulo/layers/aaaa".into()],
+            upperdir: format!("{c}/upper"),
+            workdir: format!("{c}/work"),
+        });
+        assert_eq!(
+            describe(&e),
+            "montou overlay em …/ab12cd34ef56/merged: 1 camada somente-leitura + camada de \
+             escrita …/ab12cd34ef56/upper"
+        );
+    }
+
+    #[test]
+    fn exits() {
+        let exit = |code, signal, name: Option<&str>| {
+            describe(&event(EventBody::ProcessExit {
+                exited_pid: 1234,
+                code,
+                signal,
+                signal_name: name.map(String::from),
+            }))
+        };
+        assert_eq!(
+            exit(Some(0), None, None),
+            "processo 1234 terminou com código 0"
+        );
+        assert_eq!(
+            exit(None, Some(9), Some("SIGKILL")),
+            "processo 1234 morto pelo sinal SIGKILL (9) → código 137"
+        );
+        assert_eq!(
+            exit(None, Some(15), None),
+            "processo 1234 morto pelo sinal SIGTERM (15) → código 143"
+        );
+        assert_eq!(shell_exit_code(None, Some(9)), Some(137));
+        assert_eq!(shell_exit_code(Some(3), None), Some(3));
+        assert_eq!(signal_name(2), Some("SIGINT"));
+        assert_eq!(signal_name(0), None);
+        assert_eq!(signal_name(64), None);
+    }
+
+    #[test]
+    fn mounts_devices_and_more() {
+        let e = event(EventBody::MountFs {
+            fstype: "tmpfs".into(),
+            source: "tmpfs".into(),
+            target: "/dev".into(),
+            flags: vec!["MS_NOSUID".into()],
+            data: "mode=755".into(),
+        });
+        assert_eq!(describe(&e), "montou tmpfs em /dev (MS_NOSUID, mode=755)");
+        let e = event(EventBody::MountFs {
+            fstype: "".into(),
+            source: "/home/aluno/dados".into(),
+            target: "/dados".into(),
+            flags: vec!["MS_BIND".into(), "MS_REC".into()],
+            data: "".into(),
+        });
+        assert_eq!(
+            describe(&e),
+            "montou /home/aluno/dados em /dados (bind mount recursivo)"
+        );
+        let e = event(EventBody::MountPropagation {
+            target: "/".into(),
+            propagation: Propagation::Private,
+            recursive: true,
+        });
+        assert_eq!(
+            describe(&e),
+            "propagação de / agora é private, recursiva (como mount --make-rprivate /)"
+        );
+        let e = event(EventBody::DeviceCreate {
+            path: "/dev/null".into(),
+            dev_type: DeviceType::Char,
+            major: 1,
+            minor: 3,
+            mode: 0o20666,
+        });
+        assert_eq!(
+            describe(&e),
+            "criou dispositivo de caractere /dev/null (1, 3) com permissões 0666"
+        );
+        let e = event(EventBody::FsWrite {
+            path: "/proc/1/uid_map".into(),
+            value: "0 1000 1\n".into(),
+        });
+        assert_eq!(describe(&e), r#"escreveu "0 1000 1\n" em /proc/1/uid_map"#);
+        let e = event(EventBody::ProcessExec {
+            path: "/bin/sh".into(),
+            argv: vec!["sh".into(), "-c".into(), "echo 'oi'".into()],
+            env_keys: vec!["PATH".into()],
+        });
+        assert_eq!(
+            describe(&e),
+            r#"executou /bin/sh: sh -c 'echo '\''oi'\''' (1 variável de ambiente: PATH)"#
+        );
+        let e = event(EventBody::LayerUnpack {
+            diff_id: "sha256:3f5a1b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8"
+                .into(),
+            path: "/var/lib/casulo/layers/3f5a1b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8".into(),
+            bytes: 2_195_456,
+            files: 1234,
+            duration_us: 35_120,
+        });
+        assert_eq!(
+            describe(&e),
+            "descompactou a camada sha256:3f5a1b2c4d5e em …/layers/3f5a1b2c4d5e: 1.234 arquivos, \
+             2,1 MiB em 35,120 ms"
+        );
+        let e = event(EventBody::ProcessClone {
+            child_pid: 4243,
+            flags: vec![
+                "CLONE_NEWPID".into(),
+                "CLONE_NEWNS".into(),
+                "SIGCHLD".into(),
+            ],
+        });
+        assert_eq!(
+            describe(&e),
+            "clone() criou o processo 4243 em namespaces novos: pid, mnt"
+        );
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(time_text(37), "0,037 ms");
+        assert_eq!(time_text(2_104_000), "2,104 s");
+        assert_eq!(time_text(3_725_000_000), "3.725,000 s");
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1_234_567), "1.234.567");
+        assert_eq!(bytes_text(512), "512 bytes");
+        assert_eq!(bytes_text(1536), "1,5 KiB");
+        assert_eq!(short_path("/proc"), "/proc");
+        assert_eq!(
+            short_path("/var/lib/casulo/containers/ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12/merged/proc"),
+            "…/merged/proc"
+        );
+        assert_eq!(
+            shell_words(&["a b".into(), "c".into(), "".into()]),
+            "'a b' c ''"
+        );
+        let long = "x".repeat(100);
+        assert!(quote_value(&long).ends_with("…\" (100 bytes)"));
+    }
+
+    #[test]
+    fn every_sample_event_narrates() {
+        for e in sample::sample_events() {
+            let text = narrate(&e);
+            assert_eq!(text.lines().count(), 2, "{text}");
+            assert!(!describe(&e).is_empty());
+            let failed = Event {
+                outcome: Outcome::Error(Errno {
+                    errno: 1,
+                    name: "EPERM".into(),
+                    message: "Operation not permitted".into(),
+                }),
+                ..e
+            };
+            assert!(
+                describe(&failed).starts_with("não conseguiu "),
+                "{}",
+                describe(&failed)
+            );
+        }
+    }
+
+    #[test]
+    fn header() {
+        assert_eq!(
+            narrate_header(&sample::sample_header()),
+            "trace casulo-trace v1 · casulo 0.1.0 · kernel 6.1.0-28-amd64 · cgroups hybrid · \
+             início 2025-11-26T12:00:00.000000Z\n\
+             contêiner curioso_tucano (ab12cd34ef56) · imagem busybox:latest \
+             (sha256:1c35c4412082) · comando: sh -c 'echo oi'"
+        );
+    }
+}

@@ -251,8 +251,8 @@ pub fn sample_events() -> Vec<Event> {
             format!("wait4({init})"),
             ok.clone(),
         ),
-        // A second session on the same container: `casulo exec` joins its
-        // namespaces, chroots into its root, is interrupted with Ctrl-C.
+        // Other processes: one joins the container's mount namespace, one
+        // chroots into its root, one is interrupted with Ctrl-C.
         (
             5000,
             EventBody::NamespaceJoin {
