@@ -554,14 +554,23 @@ fn sweep_stale_labs(base: &Path) {
         if !entry.file_name().to_string_lossy().starts_with("lab-") {
             continue;
         }
-        let owner = fs::read_to_string(dir.join("owner")).unwrap_or_default();
-        let alive = owner
-            .split_whitespace()
-            .next()
-            .and_then(|p| p.parse().ok())
-            .and_then(owner_token)
-            .is_some_and(|now| now == owner.trim());
-        if !alive && mounts_under(&dir).is_empty() {
+        let stale = match fs::read_to_string(dir.join("owner")) {
+            Ok(owner) => !owner
+                .split_whitespace()
+                .next()
+                .and_then(|p| p.parse().ok())
+                .and_then(owner_token)
+                .is_some_and(|now| now == owner.trim()),
+            // No owner file: maybe another test binary is creating this lab
+            // right now; only an old one is stale.
+            Err(_) => entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 600),
+        };
+        if stale && mounts_under(&dir).is_empty() {
             let _ = fs::remove_dir_all(&dir);
         }
     }
