@@ -1,26 +1,27 @@
 //! Terminal narration of a trace, in Brazilian Portuguese, without colors
 //! (the CLI adds them).
 //!
-//! [`narrate`] gives two lines per event:
+//! [`narrate`] gives two lines per event: what happened, in words specific
+//! to the event's fields; then the real operation and what the kernel
+//! answered. The position, time and pid are left to the caller (the CLI puts
+//! them in columns, see [`time_text`]):
 //!
 //! ```text
-//! #7  +1,532 ms  pid 4243  montou overlay em …/ab12cd34ef56/merged: 2 camadas somente-leitura + camada de escrita …/ab12cd34ef56/upper
+//! montou overlay em …/ab12cd34ef56/merged: 2 camadas somente-leitura + camada de escrita …/ab12cd34ef56/upper
 //!     mount("overlay", …) → ok
 //! ```
 //!
-//! The pieces are public too ([`describe`], [`outcome_text`], [`time_text`])
-//! for front-ends that lay them out differently.
+//! The pieces are public too ([`describe`], [`outcome_text`]) for front-ends
+//! that lay them out differently.
 
 use crate::{DeviceType, Event, EventBody, Header, NsVia, Outcome, Propagation};
 
-/// Two lines for one event: position, time, pid and what happened in words;
-/// then the real operation and what the kernel answered.
+/// Two lines for one event: what happened, in words; then, indented by four
+/// spaces, the real operation and what the kernel answered (`→ ok`, or
+/// `→ ERRO ENOENT (2): …`). No seq, time or pid: the caller adds them.
 pub fn narrate(event: &Event) -> String {
     format!(
-        "#{}  +{}  pid {}  {}\n    {} → {}",
-        event.seq,
-        time_text(event.t_us),
-        event.pid,
+        "{}\n    {} → {}",
         describe(event),
         event.op,
         outcome_text(&event.outcome)
@@ -566,14 +567,14 @@ mod tests {
         });
         assert_eq!(
             narrate(&e),
-            "#7  +1,532 ms  pid 4242  ligou a interface de rede lo (IFF_UP)\n    op() → ok"
+            "ligou a interface de rede lo (IFF_UP)\n    op() → ok"
         );
         let e = failed(EventBody::NetLinkUp {
             ifname: "lo".into(),
         });
         assert_eq!(
             narrate(&e),
-            "#7  +1,532 ms  pid 4242  não conseguiu ligar a interface de rede lo\n    \
+            "não conseguiu ligar a interface de rede lo\n    \
              op() → ERRO ENOENT (2): No such file or directory"
         );
     }

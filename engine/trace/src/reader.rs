@@ -262,14 +262,15 @@ fn required_u64(obj: &Map<String, Value>, field: &str) -> Result<u64, String> {
 const COMMON: &[&str] = &["seq", "t_us", "pid", "kind", "op", "outcome"];
 
 fn parse_event(obj: Map<String, Value>, kind: &str) -> Result<Event, String> {
+    use serde::Deserialize;
     let value = Value::Object(obj);
-    // Cheap path: the object is fine.
-    let first_error = match serde_json::from_value::<Event>(value.clone()) {
+    // Cheap path: the object is fine (deserialized from a borrow, no copy).
+    let first_error = match Event::deserialize(&value) {
         Ok(event) => return Ok(event),
         Err(e) => e.to_string(),
     };
     let Value::Object(obj) = value else {
-        unreachable!()
+        unreachable!("built from an object above")
     };
     let bad = |msg: String| format!("evento `{kind}` inválido: {msg}");
 
