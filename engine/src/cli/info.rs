@@ -20,7 +20,9 @@ pub fn run(state: &StateDir) -> CliResult {
 fn explain(mode: CgroupMode) -> &'static str {
     match mode {
         CgroupMode::V1 => "só as hierarquias antigas, uma por controlador",
-        CgroupMode::V2 => "uma hierarquia única (cgroup2), como na maioria das distribuições atuais",
+        CgroupMode::V2 => {
+            "uma hierarquia única (cgroup2), como na maioria das distribuições atuais"
+        }
         CgroupMode::Hybrid => "controladores v1 e um cgroup2 em /sys/fs/cgroup/unified",
         CgroupMode::Unknown => "não encontrei cgroups montados em /sys/fs/cgroup",
     }

@@ -8,7 +8,7 @@
 pub mod image;
 pub mod info;
 pub mod run;
-// TEMP until casulo-trace narrate/catalog land: pub mod trace;
+pub mod trace;
 
 use std::path::PathBuf;
 
@@ -39,6 +39,9 @@ pub enum Command {
     /// Gerencia imagens (bootstrap, import, ls).
     #[command(subcommand)]
     Image(image::ImageCmd),
+    /// Lê (narra em português) ou valida traces.
+    #[command(subcommand)]
+    Trace(trace::TraceCmd),
     /// Mostra o que o casulo sabe deste host: kernel, modo dos cgroups, diretório de estado.
     Info,
 }
@@ -85,6 +88,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Run(args) => run::cmd(&state, args),
         Command::Image(cmd) => image::run(&state, cmd),
+        Command::Trace(cmd) => trace::run(&state, cmd),
         Command::Info => info::run(&state),
     };
     match result {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use casulo_trace::narrate::{narrate, narrate_header};
+use casulo_trace::narrate::{narrate, narrate_header, time_text};
 use casulo_trace::reader::read_trace_file;
 use casulo_trace::{catalog, Trace};
 
@@ -82,13 +82,13 @@ pub fn render(trace: &Trace, explain: bool) -> String {
                 out.push_str("  └\n");
             }
         }
-        out.push_str(&format!(
-            "#{:<4} {:>10}  pid {:<7} {}\n",
-            event.seq,
-            format!("+{:.3}ms", event.t_us as f64 / 1000.0),
-            event.pid,
-            narrate(event)
-        ));
+        let prefix = format!("#{:<4} {:>10}  pid {:<7} ", event.seq, time_text(event.t_us), event.pid);
+        let indent = " ".repeat(prefix.chars().count());
+        for (i, line) in narrate(event).lines().enumerate() {
+            out.push_str(if i == 0 { &prefix } else { &indent });
+            out.push_str(line.trim_start());
+            out.push('\n');
+        }
     }
     out
 }
