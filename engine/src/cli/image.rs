@@ -1,13 +1,297 @@
-//! `casulo image …` (being written).
+//! `casulo image …`: bootstrap, import, ls.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
 use super::CliResult;
+use crate::image::{bootstrap, digest, import, ImageSummary, Reference, Store};
 use crate::state::StateDir;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ImageCmd {
+    /// Cria a imagem busybox:latest a partir da busybox estática do host (sem internet).
+    #[command(
+        long_about = "Cria a imagem busybox:latest a partir da busybox estática do host, sem \
+                      internet: uma camada com /bin/busybox, um link para cada programa \
+                      (sh, ls, ...), /etc/passwd com root e aluno, e os diretórios básicos. \
+                      A imagem é reprodutível: rodar de novo dá os mesmos digests."
+    )]
+    Bootstrap {
+        /// Caminho da busybox estática (pacote Debian busybox-static).
+        #[arg(long, value_name = "CAMINHO", default_value = bootstrap::DEFAULT_BUSYBOX)]
+        busybox: PathBuf,
+    },
+    /// Importa um rootfs (.tar ou .tar.gz) como uma imagem de uma camada.
+    Import {
+        /// O arquivo tar do rootfs, comprimido com gzip ou não.
+        #[arg(value_name = "ARQUIVO")]
+        file: PathBuf,
+        /// Nome da nova imagem, ex.: meu-rootfs:1.0 (sem tag, vale latest).
+        #[arg(value_name = "NOME[:TAG]")]
+        reference: String,
+    },
     /// Lista as imagens.
-    Ls,
+    #[command(visible_alias = "list")]
+    Ls {
+        /// Formato da saída.
+        #[arg(long, value_enum, default_value_t = LsFormat::Table)]
+        format: LsFormat,
+        /// Mostra só os IDs das imagens (12 dígitos).
+        #[arg(short, long)]
+        quiet: bool,
+    },
 }
 
-pub fn run(_state: &StateDir, _cmd: ImageCmd) -> CliResult {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LsFormat {
+    /// Uma tabela para ler.
+    Table,
+    /// Uma lista JSON, para programas.
+    Json,
+}
+
+pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
+    match cmd {
+        ImageCmd::Bootstrap { busybox } => {
+            let before = Store::open(state)?
+                .resolve(bootstrap::REFERENCE)
+                .ok()
+                .map(|image| image.manifest_digest);
+            let image = bootstrap::busybox(state, &busybox)?;
+            if before.as_deref() == Some(image.manifest_digest.as_str()) {
+                println!(
+                    "imagem {} já existia, idêntica (nada mudou): {}",
+                    image.reference, image.id
+                );
+            } else {
+                println!("imagem {} criada: {}", image.reference, image.id);
+            }
+        }
+        ImageCmd::Import { file, reference } => {
+            let image = import::rootfs_tar(state, &file, &reference)?;
+            println!(
+                "imagem {} importada de {}: {}",
+                image.reference,
+                file.display(),
+                image.id
+            );
+        }
+        ImageCmd::Ls { format, quiet } => {
+            let rows = Store::open(state)?.list()?;
+            print!("{}", render_ls(&rows, format, quiet, SystemTime::now()));
+        }
+    }
     Ok(0)
+}
+
+/// The output of `casulo image ls` (pure, so it can be tested).
+fn render_ls(rows: &[ImageSummary], format: LsFormat, quiet: bool, now: SystemTime) -> String {
+    if quiet {
+        let mut seen = Vec::new();
+        for row in rows {
+            let id = digest::short_id(&row.id);
+            if !seen.contains(&id) {
+                seen.push(id);
+            }
+        }
+        return seen.iter().map(|id| format!("{id}\n")).collect();
+    }
+    match format {
+        LsFormat::Json => {
+            let list: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|row| {
+                    let (repository, tag) = split_reference(&row.reference);
+                    serde_json::json!({
+                        "reference": row.reference,
+                        "repository": repository,
+                        "tag": tag,
+                        "id": row.id,
+                        "created": row.created,
+                        "size": row.size,
+                    })
+                })
+                .collect();
+            let mut out = serde_json::to_string_pretty(&list).expect("json");
+            out.push('\n');
+            out
+        }
+        LsFormat::Table => {
+            let mut table = vec![[
+                "REPOSITÓRIO".to_string(),
+                "TAG".to_string(),
+                "ID".to_string(),
+                "CRIADA".to_string(),
+                "TAMANHO".to_string(),
+            ]];
+            for row in rows {
+                let (repository, tag) = split_reference(&row.reference);
+                table.push([
+                    repository,
+                    tag,
+                    digest::short_id(&row.id).to_string(),
+                    ago(&row.created, now),
+                    human_size(row.size),
+                ]);
+            }
+            let mut widths = [0usize; 5];
+            for line in &table {
+                for (w, cell) in widths.iter_mut().zip(line) {
+                    *w = (*w).max(cell.chars().count());
+                }
+            }
+            let mut out = String::new();
+            for line in &table {
+                let mut text = String::new();
+                for (i, cell) in line.iter().enumerate() {
+                    text.push_str(cell);
+                    if i + 1 < line.len() {
+                        let pad = widths[i] - cell.chars().count() + 3;
+                        text.extend(std::iter::repeat_n(' ', pad));
+                    }
+                }
+                out.push_str(text.trim_end());
+                out.push('\n');
+            }
+            out
+        }
+    }
+}
+
+/// `aluno/app:v1` → (`aluno/app`, `v1`).
+fn split_reference(reference: &str) -> (String, String) {
+    match Reference::parse(reference) {
+        Ok(r) => (r.name, r.tag),
+        Err(_) => (reference.to_string(), "<nenhuma>".to_string()),
+    }
+}
+
+/// "há 3 dias", from an RFC 3339 time.
+fn ago(created: &str, now: SystemTime) -> String {
+    let Ok(then) = humantime::parse_rfc3339_weak(created) else {
+        return if created.is_empty() {
+            "?".to_string()
+        } else {
+            created.to_string()
+        };
+    };
+    let Ok(elapsed) = now.duration_since(then) else {
+        return "agora".to_string();
+    };
+    let secs = elapsed.as_secs();
+    let plural = |n: u64, one: &str, many: &str| {
+        if n == 1 {
+            format!("há 1 {one}")
+        } else {
+            format!("há {n} {many}")
+        }
+    };
+    const MIN: u64 = 60;
+    const HOUR: u64 = 60 * MIN;
+    const DAY: u64 = 24 * HOUR;
+    match secs {
+        0..=59 => "há poucos segundos".to_string(),
+        s if s < HOUR => plural(s / MIN, "minuto", "minutos"),
+        s if s < DAY => plural(s / HOUR, "hora", "horas"),
+        s if s < 14 * DAY => plural(s / DAY, "dia", "dias"),
+        s if s < 60 * DAY => plural(s / (7 * DAY), "semana", "semanas"),
+        s if s < 365 * DAY => plural(s / (30 * DAY), "mês", "meses"),
+        s => plural(s / (365 * DAY), "ano", "anos"),
+    }
+}
+
+/// Decimal units like docker (1 MB = 1000 kB), with a decimal comma:
+/// `1,98 MB`.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        return format!("{bytes} B");
+    }
+    let text = if value < 10.0 {
+        format!("{value:.2}")
+    } else if value < 100.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.0}")
+    };
+    format!("{} {}", text.replace('.', ","), UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn row(reference: &str, id_hex: char, created: &str, size: u64) -> ImageSummary {
+        ImageSummary {
+            reference: reference.into(),
+            id: format!("sha256:{}", id_hex.to_string().repeat(64)),
+            created: created.into(),
+            size,
+        }
+    }
+
+    #[test]
+    fn image_cli_ls_table_json_quiet() {
+        let now = humantime::parse_rfc3339("2024-01-04T00:00:00Z").unwrap();
+        let rows = vec![
+            row("aluno/app:v1", 'a', "2024-01-01T00:00:00Z", 1_982_256),
+            row("busybox:latest", 'b', "1970-01-01T00:00:00Z", 999),
+            row("outra:latest", 'b', "", 12_345),
+        ];
+        let table = render_ls(&rows, LsFormat::Table, false, now);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[0],
+            "REPOSITÓRIO   TAG      ID             CRIADA       TAMANHO"
+        );
+        assert_eq!(
+            lines[1],
+            "aluno/app     v1       aaaaaaaaaaaa   há 3 dias    1,98 MB"
+        );
+        assert_eq!(
+            lines[2],
+            "busybox       latest   bbbbbbbbbbbb   há 54 anos   999 B"
+        );
+        assert_eq!(
+            lines[3],
+            "outra         latest   bbbbbbbbbbbb   ?            12,3 kB"
+        );
+
+        let quiet = render_ls(&rows, LsFormat::Table, true, now);
+        assert_eq!(quiet, "aaaaaaaaaaaa\nbbbbbbbbbbbb\n");
+
+        let json: serde_json::Value =
+            serde_json::from_str(&render_ls(&rows, LsFormat::Json, false, now)).unwrap();
+        assert_eq!(json[0]["repository"], "aluno/app");
+        assert_eq!(json[0]["tag"], "v1");
+        assert_eq!(json[0]["size"], 1_982_256);
+        assert_eq!(json[1]["reference"], "busybox:latest");
+
+        assert_eq!(
+            render_ls(&[], LsFormat::Table, false, now).lines().count(),
+            1
+        );
+    }
+
+    #[test]
+    fn image_cli_human_units() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1000), "1,00 kB");
+        assert_eq!(human_size(123_456_789), "123 MB");
+        let now = humantime::parse_rfc3339("2024-01-01T00:00:00Z").unwrap();
+        let at = |d: u64| humantime::format_rfc3339(now - Duration::from_secs(d)).to_string();
+        assert_eq!(ago(&at(5), now), "há poucos segundos");
+        assert_eq!(ago(&at(60), now), "há 1 minuto");
+        assert_eq!(ago(&at(7200), now), "há 2 horas");
+        assert_eq!(ago(&at(20 * 86400), now), "há 2 semanas");
+        assert_eq!(ago(&at(90 * 86400), now), "há 3 meses");
+        assert_eq!(ago("ontem", now), "ontem");
+    }
 }

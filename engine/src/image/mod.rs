@@ -8,11 +8,14 @@
 //! of every image that has it uses that directory as an overlay lowerdir.
 
 pub mod bootstrap;
+pub mod digest;
 pub mod import;
 pub mod layer;
+pub mod oci;
 pub mod reference;
 pub mod store;
 
+pub use reference::Reference;
 pub use store::Store;
 
 /// An image resolved from the store, ready to run.
@@ -75,9 +78,20 @@ pub struct LayerDir {
 
 #[derive(Debug, Clone, Default)]
 pub struct UnpackStats {
+    /// Bytes of regular file content written.
     pub bytes: u64,
+    /// Regular files and FIFOs created.
     pub files: u64,
     pub duration_us: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    pub hardlinks: u64,
+    /// Device nodes in the layer that were not created (a warning: only a
+    /// privileged runtime creates them; the container's /dev comes from the
+    /// runtime anyway).
+    pub devices_skipped: u64,
+    /// Their paths, as written in the tar.
+    pub skipped_devices: Vec<String>,
 }
 
 /// Image errors; messages in pt-BR, naming what was wrong.
@@ -100,6 +114,20 @@ pub enum ImageError {
         layer: String,
         entry: String,
         why: String,
+    },
+    #[error("camada {layer}: falha ao desempacotar a entrada {entry:?}")]
+    Unpack {
+        layer: String,
+        entry: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("camada {layer}: {what}")]
+    BadLayer {
+        layer: String,
+        what: String,
+        #[source]
+        source: Option<std::io::Error>,
     },
     #[error("{0}")]
     Other(String),
