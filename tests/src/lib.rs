@@ -144,6 +144,7 @@ pub enum RootfsEntry {
 /// /probe              copy of `probe`
 /// /etc/passwd         root and nobody
 /// /etc/group          root and nogroup
+/// /etc/nao-e-programa executable text that is no program (execve: ENOEXEC)
 /// /proc /sys /dev /tmp (1777) /root (0700) /etc /usr/bin
 /// ```
 pub fn probe_rootfs_layout(busybox: &Path, probe: &Path) -> Vec<RootfsEntry> {
@@ -191,6 +192,13 @@ pub fn probe_rootfs_layout(busybox: &Path, probe: &Path) -> Vec<RootfsEntry> {
         path: "etc/group",
         content: "root:x:0:\nnogroup:x:65534:\n",
         mode: 0o644,
+    });
+    // Executable bits on a file that is no program: execve fails with
+    // ENOEXEC (exit 126), for the tests of failed kernel calls.
+    entries.push(RootfsEntry::File {
+        path: "etc/nao-e-programa",
+        content: "isto não é um programa\n",
+        mode: 0o755,
     });
     entries
 }

@@ -10,18 +10,27 @@ fn no_mount_leaks_on_success_failure_or_a_setup_error() {
     // success
     lab.casulo(&["run", "--rm", "busybox", "true"]).assert_ok();
     // the command fails
-    lab.casulo(&["run", "--rm", "busybox", "sh", "-c", "exit 7"]).assert_code(7);
+    lab.casulo(&["run", "--rm", "busybox", "sh", "-c", "exit 7"])
+        .assert_code(7);
     // the command does not exist (the init exits before exec)
-    lab.casulo(&["run", "--rm", "busybox", "nao-existe"]).assert_code(127);
+    lab.casulo(&["run", "--rm", "busybox", "nao-existe"])
+        .assert_code(127);
     // the kernel refuses a set-up step inside the init: a hostname longer
     // than 64 bytes makes sethostname fail with EINVAL, after the overlay
     // and /proc, /sys, /dev were already mounted.
     let long = "h".repeat(65);
     let out = lab.casulo(&["run", "--rm", "--hostname", &long, "busybox", "true"]);
     out.assert_code(125);
-    assert!(out.stderr.contains("sethostname") && out.stderr.contains("EINVAL"), "{out}");
+    assert!(
+        out.stderr.contains("sethostname") && out.stderr.contains("EINVAL"),
+        "{out}"
+    );
     let trace = casulo_trace::reader::read_trace_file(&out.trace_path().unwrap()).unwrap();
-    let failed = trace.events.iter().find(|e| !e.outcome.is_ok()).expect("o erro está no trace");
+    let failed = trace
+        .events
+        .iter()
+        .find(|e| !e.outcome.is_ok())
+        .expect("o erro está no trace");
     assert_eq!(failed.body.kind(), "uts.sethostname");
     assert_eq!(host_mountinfo(), before, "nenhuma montagem sobrou no host");
     assert!(lab.mounts().is_empty());
@@ -31,10 +40,22 @@ fn no_mount_leaks_on_success_failure_or_a_setup_error() {
 fn rm_leaves_no_container_directory_and_no_name_claim() {
     let lab = Lab::shared();
     let name = unique_name("rm");
-    lab.casulo(&["run", "--rm", "--name", &name, PROBE_IMAGE, "/probe", "write", "/x", "y"]).assert_ok();
+    lab.casulo(&[
+        "run",
+        "--rm",
+        "--name",
+        &name,
+        PROBE_IMAGE,
+        "/probe",
+        "write",
+        "/x",
+        "y",
+    ])
+    .assert_ok();
     assert!(!lab.root().join("names").join(&name).exists());
     // The name is free again.
-    lab.casulo(&["run", "--rm", "--name", &name, "busybox", "true"]).assert_ok();
+    lab.casulo(&["run", "--rm", "--name", &name, "busybox", "true"])
+        .assert_ok();
 }
 
 #[test]
@@ -68,7 +89,12 @@ fn killing_casulo_itself_kills_the_container_and_keeps_the_trace_readable() {
             .unwrap()
             .flatten()
             .map(|e| e.path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{name}-")));
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&format!("{name}-"))
+            });
         if let Some(p) = &path {
             if std::fs::read_to_string(p).unwrap().contains("process.exec") {
                 break;

@@ -7,7 +7,9 @@ use casulo_tests::{unique_name, Lab, PROBE_IMAGE};
 use serde_json::Value;
 
 fn host_ns_inode(kind: &str) -> u64 {
-    std::fs::metadata(format!("/proc/self/ns/{kind}")).unwrap().ino()
+    std::fs::metadata(format!("/proc/self/ns/{kind}"))
+        .unwrap()
+        .ino()
 }
 
 fn host_hostname() -> String {
@@ -23,14 +25,21 @@ fn the_command_is_pid_1_and_host_pids_are_invisible() {
     let (info, out) = lab.run_probe("pid1", &["info"]);
     out.assert_ok();
     assert_eq!(info["pid"], 1, "{out}");
-    assert_eq!(info["ppid"], 0, "o pai do PID 1 está fora do namespace: {out}");
+    assert_eq!(
+        info["ppid"], 0,
+        "o pai do PID 1 está fora do namespace: {out}"
+    );
     let visible: Vec<i64> = info["visible_pids"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_i64().unwrap())
         .collect();
-    assert_eq!(visible, vec![1], "só o próprio processo aparece em /proc: {out}");
+    assert_eq!(
+        visible,
+        vec![1],
+        "só o próprio processo aparece em /proc: {out}"
+    );
     // And the host really has other processes, e.g. this test itself.
     assert!(std::path::Path::new(&format!("/proc/{}", std::process::id())).exists());
 }
@@ -41,8 +50,14 @@ fn all_six_namespaces_differ_from_the_hosts() {
     let (info, out) = lab.run_probe("ns", &["info"]);
     out.assert_ok();
     for kind in ["pid", "mnt", "uts", "ipc", "net", "cgroup"] {
-        let inside = info["ns"][kind].as_u64().unwrap_or_else(|| panic!("{kind}: {out}"));
-        assert_ne!(inside, host_ns_inode(kind), "namespace {kind} é o do host: {out}");
+        let inside = info["ns"][kind]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{kind}: {out}"));
+        assert_ne!(
+            inside,
+            host_ns_inode(kind),
+            "namespace {kind} é o do host: {out}"
+        );
     }
     // The user namespace is not (yet) isolated: same as the host's.
     assert_eq!(info["ns"]["user"].as_u64(), Some(host_ns_inode("user")));
@@ -70,13 +85,18 @@ fn hostname_is_set_inside_and_the_hosts_is_unchanged() {
     // Default: the first 12 hex digits of the container id, like docker.
     let (info, _) = lab.run_probe("uts-default", &["info"]);
     let h = info["hostname"].as_str().unwrap();
-    assert!(h.len() == 12 && h.chars().all(|c| c.is_ascii_hexdigit()), "{h}");
+    assert!(
+        h.len() == 12 && h.chars().all(|c| c.is_ascii_hexdigit()),
+        "{h}"
+    );
 }
 
 #[test]
 fn a_host_file_is_unreachable_from_inside() {
     let lab = Lab::shared();
-    let marker = lab.dir().join(format!("marca-do-host-{}", unique_name("m")));
+    let marker = lab
+        .dir()
+        .join(format!("marca-do-host-{}", unique_name("m")));
     std::fs::write(&marker, "segredo").unwrap();
     let marker = marker.to_str().unwrap();
     let (seen, out) = lab.run_probe("marker", &["exists", marker, "/probe", "/etc/passwd"]);
@@ -95,9 +115,19 @@ fn only_loopback_exists_in_the_network_namespace_and_it_is_up() {
     let (info, out) = lab.run_probe("net", &["info"]);
     out.assert_ok();
     assert_eq!(info["net_links"], serde_json::json!(["lo"]), "{out}");
-    let out = lab.casulo(&["run", "--rm", PROBE_IMAGE, "cat", "/sys/class/net/lo/operstate"]);
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        PROBE_IMAGE,
+        "cat",
+        "/sys/class/net/lo/operstate",
+    ]);
     out.assert_ok();
-    assert_eq!(out.stdout.trim(), "unknown", "lo ligado (loopback não tem portadora): {out}");
+    assert_eq!(
+        out.stdout.trim(),
+        "unknown",
+        "lo ligado (loopback não tem portadora): {out}"
+    );
     let out = lab.casulo(&["run", "--rm", PROBE_IMAGE, "cat", "/sys/class/net/lo/flags"]);
     let flags = u32::from_str_radix(out.stdout.trim().trim_start_matches("0x"), 16).unwrap();
     assert_eq!(flags & 1, 1, "IFF_UP: {out}");
@@ -119,7 +149,14 @@ fn proc_sys_and_dev_are_the_containers_own() {
     assert_eq!(find("/proc")["fstype"], "proc");
     let sys = find("/sys");
     assert_eq!(sys["fstype"], "sysfs");
-    assert!(sys["options"].as_str().unwrap().split(',').any(|o| o == "ro"), "{sys}");
+    assert!(
+        sys["options"]
+            .as_str()
+            .unwrap()
+            .split(',')
+            .any(|o| o == "ro"),
+        "{sys}"
+    );
     assert_eq!(find("/dev")["fstype"], "tmpfs");
     assert_eq!(find("/dev/pts")["fstype"], "devpts");
     assert_eq!(find("/dev/shm")["fstype"], "tmpfs");
@@ -127,19 +164,53 @@ fn proc_sys_and_dev_are_the_containers_own() {
     for m in mounts {
         let t = m["target"].as_str().unwrap();
         assert!(
-            ["/", "/proc", "/sys", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue"].contains(&t),
+            [
+                "/",
+                "/proc",
+                "/sys",
+                "/dev",
+                "/dev/pts",
+                "/dev/shm",
+                "/dev/mqueue"
+            ]
+            .contains(&t),
             "montagem inesperada {t}: {out}"
         );
     }
     let (seen, _) = lab.run_probe(
         "dev",
-        &["exists", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/sda"],
+        &[
+            "exists",
+            "/dev/null",
+            "/dev/zero",
+            "/dev/full",
+            "/dev/random",
+            "/dev/urandom",
+            "/dev/tty",
+            "/dev/ptmx",
+            "/dev/sda",
+        ],
     );
-    for dev in ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx"] {
+    for dev in [
+        "/dev/null",
+        "/dev/zero",
+        "/dev/full",
+        "/dev/random",
+        "/dev/urandom",
+        "/dev/tty",
+        "/dev/ptmx",
+    ] {
         assert_eq!(seen[dev], true, "{dev}");
     }
     assert_eq!(seen["/dev/sda"], false, "nenhum disco do host em /dev");
-    let out = lab.casulo(&["run", "--rm", PROBE_IMAGE, "sh", "-c", "echo x > /dev/null && head -c 4 /dev/zero | wc -c"]);
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        PROBE_IMAGE,
+        "sh",
+        "-c",
+        "echo x > /dev/null && head -c 4 /dev/zero | wc -c",
+    ]);
     out.assert_ok();
     assert_eq!(out.stdout.trim(), "4");
     let out = lab.casulo(&["run", "--rm", PROBE_IMAGE, "touch", "/sys/x"]);
@@ -161,7 +232,18 @@ fn env_and_workdir_follow_the_options() {
     let lab = Lab::shared();
     let (info, out) = lab.run_probe_with(
         "env",
-        &["-e", "CURSO=containers", "-e", "VAZIO=", "-e", "COM_IGUAL=a=b", "-e", "ACENTO=ação", "-w", "/tmp/novo/dir"],
+        &[
+            "-e",
+            "CURSO=containers",
+            "-e",
+            "VAZIO=",
+            "-e",
+            "COM_IGUAL=a=b",
+            "-e",
+            "ACENTO=ação",
+            "-w",
+            "/tmp/novo/dir",
+        ],
         &["info"],
     );
     out.assert_ok();
@@ -170,10 +252,16 @@ fn env_and_workdir_follow_the_options() {
     assert_eq!(env["VAZIO"], "");
     assert_eq!(env["COM_IGUAL"], "a=b");
     assert_eq!(env["ACENTO"], "ação");
-    assert!(env["PATH"].as_str().unwrap().contains("/bin"), "PATH padrão: {out}");
+    assert!(
+        env["PATH"].as_str().unwrap().contains("/bin"),
+        "PATH padrão: {out}"
+    );
     assert_eq!(env["HOME"], "/root");
     assert_eq!(info["cwd"], "/tmp/novo/dir", "-w cria o diretório: {out}");
-    assert!(env.get("CASULO_ROOT").is_none(), "o ambiente do host não vaza");
+    assert!(
+        env.get("CASULO_ROOT").is_none(),
+        "o ambiente do host não vaza"
+    );
 }
 
 #[test]
@@ -181,7 +269,12 @@ fn writes_land_in_the_upper_dir_and_the_image_layer_is_unchanged() {
     let lab = Lab::shared();
     let name = unique_name("rw");
     let out = lab.casulo(&[
-        "run", "--name", &name, PROBE_IMAGE, "sh", "-c",
+        "run",
+        "--name",
+        &name,
+        PROBE_IMAGE,
+        "sh",
+        "-c",
         "echo novo > /arquivo-novo && echo mudado > /etc/passwd && rm /bin/cat",
     ]);
     out.assert_ok();
@@ -191,24 +284,49 @@ fn writes_land_in_the_upper_dir_and_the_image_layer_is_unchanged() {
         .flatten()
         .map(|e| e.path())
         .find(|p| {
-            std::fs::read_to_string(p.join("container.json")).is_ok_and(|j| j.contains(&format!("\"{name}\"")))
+            std::fs::read_to_string(p.join("container.json"))
+                .is_ok_and(|j| j.contains(&format!("\"{name}\"")))
         })
         .expect("diretório do contêiner (sem --rm ele fica)");
     let upper = dir.join("upper");
-    assert_eq!(std::fs::read_to_string(upper.join("arquivo-novo")).unwrap(), "novo\n");
-    assert_eq!(std::fs::read_to_string(upper.join("etc/passwd")).unwrap(), "mudado\n");
+    assert_eq!(
+        std::fs::read_to_string(upper.join("arquivo-novo")).unwrap(),
+        "novo\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(upper.join("etc/passwd")).unwrap(),
+        "mudado\n"
+    );
     // The deletion is an overlayfs whiteout: a 0:0 character device.
     let wh = std::fs::symlink_metadata(upper.join("bin/cat")).unwrap();
     use std::os::unix::fs::FileTypeExt;
-    assert!(wh.file_type().is_char_device() && wh.rdev() == 0, "whiteout de /bin/cat");
+    assert!(
+        wh.file_type().is_char_device() && wh.rdev() == 0,
+        "whiteout de /bin/cat"
+    );
     // The image's layers are untouched.
-    let record: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("container.json")).unwrap()).unwrap();
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("container.json")).unwrap())
+            .unwrap();
     let layer = std::path::PathBuf::from(record["lowerdirs"][0].as_str().unwrap());
     assert!(!layer.join("arquivo-novo").exists());
     assert!(layer.join("bin/cat").exists());
-    assert_ne!(std::fs::read_to_string(layer.join("etc/passwd")).unwrap(), "mudado\n");
+    assert_ne!(
+        std::fs::read_to_string(layer.join("etc/passwd")).unwrap(),
+        "mudado\n"
+    );
     // A new container of the same image sees the original filesystem.
-    let out = lab.casulo(&["run", "--rm", PROBE_IMAGE, "sh", "-c", "test -e /arquivo-novo || echo limpo"]);
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        PROBE_IMAGE,
+        "sh",
+        "-c",
+        "test -e /arquivo-novo || echo limpo",
+    ]);
     assert_eq!(out.stdout.trim(), "limpo", "{out}");
-    assert!(record["state"] == "exited" && record["exit_code"] == 0, "{record}");
+    assert!(
+        record["state"] == "exited" && record["exit_code"] == 0,
+        "{record}"
+    );
 }
