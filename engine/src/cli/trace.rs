@@ -82,7 +82,12 @@ pub fn render(trace: &Trace, explain: bool) -> String {
                 out.push_str("  └\n");
             }
         }
-        let prefix = format!("#{:<4} {:>10}  pid {:<7} ", event.seq, time_text(event.t_us), event.pid);
+        let prefix = format!(
+            "#{:<4} {:>10}  pid {:<7} ",
+            event.seq,
+            time_text(event.t_us),
+            event.pid
+        );
         let indent = " ".repeat(prefix.chars().count());
         for (i, line) in narrate(event).lines().enumerate() {
             out.push_str(if i == 0 { &prefix } else { &indent });
