@@ -563,12 +563,11 @@ fn sweep_stale_labs(base: &Path) {
             continue;
         }
         let stale = match fs::read_to_string(dir.join("owner")) {
-            Ok(owner) => !owner
+            Ok(owner) => owner
                 .split_whitespace()
                 .next()
                 .and_then(|p| p.parse().ok())
-                .and_then(owner_token)
-                .is_some_and(|now| now == owner.trim()),
+                .and_then(owner_token).is_none_or(|now| now != owner.trim()),
             // No owner file: maybe another test binary is creating this lab
             // right now; only an old one is stale.
             Err(_) => entry

@@ -25,7 +25,7 @@ fn no_mount_leaks_on_success_failure_or_a_setup_error() {
         out.stderr.contains("sethostname") && out.stderr.contains("EINVAL"),
         "{out}"
     );
-    let trace = casulo_trace::reader::read_trace_file(&out.trace_path().unwrap()).unwrap();
+    let trace = casulo_trace::reader::read_trace_file(out.trace_path().unwrap()).unwrap();
     let failed = trace
         .events
         .iter()

@@ -260,7 +260,7 @@ fn wait_for_init(casulo_pid: u32, comm: &str) -> u32 {
 fn ctrl_c_is_forwarded_once_and_the_second_one_kills() {
     let lab = Lab::shared();
     let name = unique_name("ctrlc");
-    let mut child = lab
+    let child = lab
         .command(&["run", "--rm", "--name", &name, "busybox", "sleep", "300"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -283,7 +283,7 @@ fn ctrl_c_is_forwarded_once_and_the_second_one_kills() {
         "{stderr}"
     );
     let trace =
-        casulo_trace::reader::read_trace_file(&casulo_tests::trace_path_from(&stderr).unwrap())
+        casulo_trace::reader::read_trace_file(casulo_tests::trace_path_from(&stderr).unwrap())
             .unwrap();
     let signals: Vec<String> = trace
         .events

@@ -34,7 +34,7 @@ pub fn detect_mode(root: &Path) -> CgroupMode {
     let fs_type = |p: &Path| {
         nix::sys::statfs::statfs(p)
             .ok()
-            .map(|s| s.filesystem_type().0 as i64)
+            .map(|s| s.filesystem_type().0)
     };
     match fs_type(root) {
         Some(CGROUP2_SUPER_MAGIC) => CgroupMode::V2,

@@ -44,7 +44,7 @@ pub fn run(k: &Kernel, plan: &RootfsPlan, spec: &ProcessSpec, sync: OwnedFd, rep
             exit(code);
         }
     };
-    let _ = write!(report, "EXEC {path}\n");
+    let _ = writeln!(report, "EXEC {path}");
     crate::container::wait::unblock_signals();
     let err = k.exec(&path, &spec.args, &spec.env);
     let code = if err.errno == Errno::ENOENT { 127 } else { 126 };
