@@ -190,7 +190,7 @@ pub fn run(args: &[String]) -> Result {
         }
     }
 
-    report(&contenders, &opts)
+    report(&contenders, &opts, casulo.as_deref())
 }
 
 /// Fails clearly if this casulo binary has no `run` yet.
@@ -278,17 +278,19 @@ fn make_bundle(bundle: &Path, casulo_state: Option<&Path>) -> Result {
     Ok(())
 }
 
-/// The one unpacked layer of a fresh state dir holding only busybox:latest.
+/// The one unpacked layer holding `bin/busybox` in a fresh state dir that
+/// has only busybox:latest (staging dirs, named `.something`, are skipped).
 fn busybox_layer(state: &Path) -> Result<PathBuf> {
     let layers = state.join("layers");
     let dirs: Vec<PathBuf> = fs::read_dir(&layers)
         .map_err(|e| format!("{}: {e}", layers.display()))?
         .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
         .map(|e| e.path())
-        .filter(|p| p.is_dir())
+        .filter(|p| p.join("bin/busybox").is_file())
         .collect();
     match dirs.as_slice() {
-        [one] if one.join("bin/busybox").exists() => Ok(one.clone()),
+        [one] => Ok(one.clone()),
         _ => fail!(
             "esperava exatamente uma camada com bin/busybox em {} (achei {})",
             layers.display(),
@@ -375,7 +377,7 @@ fn stats(samples: &[Duration]) -> Stats {
     }
 }
 
-fn report(contenders: &[Contender], opts: &Options) -> Result {
+fn report(contenders: &[Contender], opts: &Options, casulo: Option<&Path>) -> Result {
     let all: Vec<(&Contender, Stats)> = contenders.iter().map(|c| (c, stats(&c.samples))).collect();
     let median_of = |name: &str| {
         all.iter()
@@ -441,6 +443,12 @@ fn report(contenders: &[Contender], opts: &Options) -> Result {
             "runc": first_line(Command::new("runc").arg("--version")),
             "crun": first_line(Command::new("crun").arg("--version")),
             "unshare": first_line(Command::new("unshare").arg("--version")),
+            "casulo": casulo.and_then(|bin| first_line(Command::new(bin).arg("--version"))),
+            "git_commit": first_line(
+                Command::new("git")
+                    .current_dir(cmd::workspace_root())
+                    .args(["rev-parse", "--short", "HEAD"]),
+            ),
         },
         "unix_time": std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
