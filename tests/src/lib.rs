@@ -567,7 +567,8 @@ fn sweep_stale_labs(base: &Path) {
                 .split_whitespace()
                 .next()
                 .and_then(|p| p.parse().ok())
-                .and_then(owner_token).is_none_or(|now| now != owner.trim()),
+                .and_then(owner_token)
+                .is_none_or(|now| now != owner.trim()),
             // No owner file: maybe another test binary is creating this lab
             // right now; only an old one is stale.
             Err(_) => entry
