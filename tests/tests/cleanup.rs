@@ -124,3 +124,33 @@ fn killing_casulo_itself_kills_the_container_and_keeps_the_trace_readable() {
     assert_eq!(trace.events.last().unwrap().body.kind(), "process.exec");
     assert_eq!(host_mountinfo(), before);
 }
+
+#[test]
+fn ps_lists_a_kept_container_and_rm_removes_it() {
+    let lab = Lab::shared();
+    let name = unique_name("kept");
+    lab.casulo(&["run", "--name", &name, "busybox", "sh", "-c", "exit 4"])
+        .assert_code(4);
+    let ps = lab.casulo(&["ps", "-a"]);
+    ps.assert_ok();
+    let line = ps
+        .stdout
+        .lines()
+        .find(|l| l.ends_with(&name))
+        .unwrap_or_else(|| panic!("{ps}"));
+    assert!(
+        line.contains("terminou (4)") && line.contains("busybox:latest"),
+        "{line}"
+    );
+    assert!(
+        !lab.casulo(&["ps"]).stdout.contains(&name),
+        "sem -a, só os que rodam"
+    );
+    let rm = lab.casulo(&["rm", &name]);
+    rm.assert_ok();
+    assert!(!lab.casulo(&["ps", "-a"]).stdout.contains(&name));
+    assert!(!lab.root().join("names").join(&name).exists());
+    let again = lab.casulo(&["rm", &name]);
+    assert_ne!(again.code, 0);
+    assert!(again.stderr.contains("contêiner não encontrado"), "{again}");
+}

@@ -7,6 +7,7 @@
 
 pub mod image;
 pub mod info;
+pub mod ps;
 pub mod run;
 pub mod trace;
 
@@ -36,6 +37,10 @@ pub struct Cli {
 pub enum Command {
     /// Executa um comando num contêiner novo (como `docker run`).
     Run(run::RunArgs),
+    /// Lista os contêineres (como `docker ps`).
+    Ps(ps::PsArgs),
+    /// Remove contêineres que já terminaram.
+    Rm(ps::RmArgs),
     /// Gerencia imagens (bootstrap, import, ls).
     #[command(subcommand)]
     Image(image::ImageCmd),
@@ -87,6 +92,8 @@ pub fn main() -> i32 {
     let state = StateDir::new(&cli.root);
     let result = match cli.command {
         Command::Run(args) => run::cmd(&state, args),
+        Command::Ps(args) => ps::ps(&state, args),
+        Command::Rm(args) => ps::rm(&state, args),
         Command::Image(cmd) => image::run(&state, cmd),
         Command::Trace(cmd) => trace::run(&state, cmd),
         Command::Info => info::run(&state),

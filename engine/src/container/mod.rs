@@ -115,6 +115,12 @@ pub enum RunError {
     },
     #[error(transparent)]
     Kernel(#[from] KernelError),
+    #[error("contêiner não encontrado: {0:?} (veja `casulo ps -a`)")]
+    NoSuchContainer(String),
+    #[error("{0:?} é o começo do id de mais de um contêiner: use mais dígitos ou o nome")]
+    AmbiguousId(String),
+    #[error("o contêiner {0:?} ainda está rodando (pare-o antes de remover)")]
+    StillRunning(String),
     /// The container's init failed before `exec` (set-up or exec itself).
     #[error("{message}")]
     Init { code: i32, message: String },
@@ -174,4 +180,45 @@ pub fn generated_name(id: &str) -> String {
     ];
     let b = hex::decode(&id[..4]).unwrap_or_else(|_| vec![0, 0]);
     format!("{}_{}", ADJ[b[0] as usize % 16], NOUN[b[1] as usize % 16])
+}
+
+/// Every container in the state dir, oldest first. A record that says
+/// "running" whose init is gone (casulo was killed) is reported as exited.
+pub fn list(state: &crate::state::StateDir) -> Vec<ContainerRecord> {
+    let mut records: Vec<ContainerRecord> = std::fs::read_dir(state.containers())
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|e| std::fs::read(e.path().join("container.json")).ok())
+                .filter_map(|bytes| serde_json::from_slice::<ContainerRecord>(&bytes).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    for r in &mut records {
+        if r.state == ContainerState::Running && !r.pid.is_some_and(pid_alive) {
+            r.state = ContainerState::Exited;
+        }
+    }
+    records.sort_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)));
+    records
+}
+
+/// The container with this name, full id or id prefix (at least 4 digits).
+pub fn find(state: &crate::state::StateDir, key: &str) -> Result<ContainerRecord, RunError> {
+    let all = list(state);
+    if let Some(r) = all.iter().find(|r| r.name == key || r.id == key) {
+        return Ok(r.clone());
+    }
+    let by_prefix: Vec<_> = all
+        .iter()
+        .filter(|r| key.len() >= 4 && r.id.starts_with(key))
+        .collect();
+    match by_prefix.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(RunError::NoSuchContainer(key.to_string())),
+        _ => Err(RunError::AmbiguousId(key.to_string())),
+    }
+}
+
+fn pid_alive(pid: i32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
