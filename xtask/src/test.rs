@@ -39,7 +39,7 @@ pub fn run(args: &[String]) -> Result {
 
     let probe = build_probe()?;
 
-    step("Testes (cargo test --workspace)");
+    step("Testes (cargo test --workspace --no-fail-fast)");
     cmd::run_timed(
         cargo()
             .args(["test", "--workspace", "--no-fail-fast"])
