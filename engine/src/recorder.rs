@@ -12,13 +12,13 @@
 //! Events are built by the kernel facade ([`crate::kernel::Kernel`]) and by
 //! the engine for non-syscall facts (layer reuse, …); nothing else writes.
 
-use std::cell::{Cell, RefCell};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use casulo_trace::{Event, EventBody, Header, Outcome};
@@ -38,16 +38,22 @@ pub struct Recorder {
     start: Instant,
     /// Host pid written in events; the container init sets it because it
     /// sees itself as pid 1.
-    pid: Cell<i32>,
+    pid: AtomicI32,
     /// Set when a write to the trace file failed (the run goes on; the CLI
     /// tells the user at the end).
-    write_failed: Cell<bool>,
+    write_failed: AtomicBool,
 }
+
+// SAFETY: the shared page is only touched through atomics, and the sinks are
+// a `File` (whose writes are single syscalls) or a `Mutex`: a recorder can be
+// used from several threads (e.g. the cgroup sampler beside the waiter).
+unsafe impl Send for Recorder {}
+unsafe impl Sync for Recorder {}
 
 enum Sink {
     File(File),
     /// For unit tests: events kept in memory.
-    Memory(RefCell<Vec<Event>>),
+    Memory(Mutex<Vec<Event>>),
 }
 
 impl Recorder {
@@ -69,7 +75,7 @@ impl Recorder {
 
     /// A recorder that keeps events in memory (unit tests).
     pub fn in_memory() -> Recorder {
-        Self::with_sink(Sink::Memory(RefCell::new(Vec::new()))).expect("mmap of one page")
+        Self::with_sink(Sink::Memory(Mutex::new(Vec::new()))).expect("mmap of one page")
     }
 
     fn with_sink(sink: Sink) -> std::io::Result<Recorder> {
@@ -88,8 +94,8 @@ impl Recorder {
             sink,
             shared: page.cast(),
             start: Instant::now(),
-            pid: Cell::new(std::process::id() as i32),
-            write_failed: Cell::new(false),
+            pid: AtomicI32::new(std::process::id() as i32),
+            write_failed: AtomicBool::new(false),
         })
     }
 
@@ -100,12 +106,12 @@ impl Recorder {
 
     /// The host pid written into events from now on.
     pub fn set_pid(&self, host_pid: i32) {
-        self.pid.set(host_pid);
+        self.pid.store(host_pid, Ordering::Relaxed);
     }
 
     /// Records one event performed by this process. Returns its `seq`.
     pub fn record(&self, body: EventBody, op: String, outcome: Outcome) -> u64 {
-        self.record_as(self.pid.get(), body, op, outcome)
+        self.record_as(self.pid.load(Ordering::Relaxed), body, op, outcome)
     }
 
     /// Records one event performed by `pid` (e.g. the parent recording the
@@ -144,10 +150,10 @@ impl Recorder {
                 // One write per event; a failure to write the trace must not
                 // stop the container: it is remembered and reported at the end.
                 if (&*file).write_all(&line).is_err() {
-                    self.write_failed.set(true);
+                    self.write_failed.store(true, Ordering::Relaxed);
                 }
             }
-            Sink::Memory(events) => events.borrow_mut().push(event),
+            Sink::Memory(events) => events.lock().unwrap().push(event),
         }
         shared.next_seq.store(seq + 1, Ordering::Relaxed);
         shared.last_t_us.store(t_us, Ordering::Relaxed);
@@ -158,7 +164,7 @@ impl Recorder {
     /// Events recorded so far (in-memory recorders only; empty otherwise).
     pub fn events(&self) -> Vec<Event> {
         match &self.sink {
-            Sink::Memory(events) => events.borrow().clone(),
+            Sink::Memory(events) => events.lock().unwrap().clone(),
             Sink::File(_) => Vec::new(),
         }
     }
@@ -170,7 +176,7 @@ impl Recorder {
 
     /// True when some event could not be written to the trace file.
     pub fn write_failed(&self) -> bool {
-        self.write_failed.get()
+        self.write_failed.load(Ordering::Relaxed)
     }
 
     pub fn is_empty(&self) -> bool {
