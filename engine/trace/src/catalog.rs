@@ -279,6 +279,91 @@ const ENTRIES: &[Entry] = &[
             segunda imagem parecida é tão rápido — e por que a ordem das instruções no \
             Dockerfile importa para o cache.",
     },
+    Entry {
+        kind: "layer.whiteout",
+        title: "Arquivo apagado numa camada",
+        explanation: "Camadas são imutáveis: uma camada de cima não pode apagar de verdade um \
+            arquivo de uma camada de baixo. Então ela *marca* o apagamento. No formato OCI a \
+            marca é um arquivo vazio `.wh.<nome>` (um *whiteout*), e `.wh..wh..opq` diz que um \
+            diretório inteiro é *opaco* (nada do que havia embaixo aparece). Ao descompactar, o \
+            casulo traduz essas marcas para a língua do overlayfs: um dispositivo de \
+            caractere 0:0 no lugar do arquivo, ou o atributo estendido \
+            `trusted.overlay.opaque=y` no diretório. Na visão montada o arquivo some — mas os \
+            bytes continuam na camada de baixo, e é por isso que apagar num passo seguinte não \
+            diminui o tamanho da imagem.",
+    },
+    Entry {
+        kind: "cgroup.create",
+        title: "Novo cgroup",
+        explanation: "Um *cgroup* (control group) é um grupo de processos que o kernel conta e \
+            limita junto: memória, CPU, número de processos, disco. Ele aparece como um \
+            diretório num sistema de arquivos especial, em `/sys/fs/cgroup`: criar o grupo é \
+            só um `mkdir`. No cgroup v1 cada controlador tem a sua árvore \
+            (`/sys/fs/cgroup/memory/…`, `/sys/fs/cgroup/pids/…`), então o contêiner ganha um \
+            diretório em cada; no v2 há uma árvore única e um diretório só. Namespaces \
+            decidem o que o processo *vê*; cgroups decidem quanto ele pode *usar* — são o \
+            segundo pilar dos contêineres.",
+    },
+    Entry {
+        kind: "cgroup.limit",
+        title: "Limite de recurso",
+        explanation: "Limitar um recurso é escrever um número num arquivo do cgroup: \
+            `memory.max` (v2) ou `memory.limit_in_bytes` (v1) para a memória, `cpu.max` \
+            (v2) ou `cpu.cfs_quota_us`/`cpu.cfs_period_us` (v1) para a CPU — por exemplo \
+            50 ms a cada 100 ms é meia CPU —, `pids.max` para o número de processos. Não há \
+            chamada de sistema especial: é um `write()` comum, e o kernel passa a aplicar o \
+            limite a todos os processos do grupo, inclusive os filhos que ainda vão nascer. \
+            O valor no trace é exatamente o texto escrito.",
+    },
+    Entry {
+        kind: "cgroup.attach",
+        title: "Processo entra no cgroup",
+        explanation: "Para pôr um processo num cgroup, escreve-se o PID dele no arquivo \
+            `cgroup.procs` do grupo. A partir daí tudo o que ele usa conta para o grupo, e os \
+            filhos que ele criar nascem no mesmo grupo. O casulo faz isso enquanto o \
+            processo do contêiner ainda está esperando, antes de ele executar o comando: \
+            assim nem um byte escapa da conta, e quando o processo cria o seu namespace de \
+            cgroup ele passa a ver o próprio grupo como a raiz `/`.",
+    },
+    Entry {
+        kind: "cgroup.sample",
+        title: "Medição de uso",
+        explanation: "Enquanto o contêiner roda, o casulo lê de tempos em tempos os contadores \
+            que o kernel mantém para o cgroup: memória em uso (`memory.current` ou \
+            `memory.usage_in_bytes`) e o pico, número de processos (`pids.current`) e tempo \
+            de CPU consumido (`cpu.stat` ou `cpuacct.usage`), além de quanto tempo o grupo \
+            ficou *estrangulado* pela cota de CPU. É a mesma informação que o `docker stats` \
+            mostra — aqui ela fica gravada, para você ver a curva subir até o limite.",
+    },
+    Entry {
+        kind: "cgroup.oom",
+        title: "Morte por falta de memória (OOM)",
+        explanation: "O grupo tentou usar mais memória do que o limite permite e o kernel não \
+            conseguiu liberar o bastante (nem devolvendo cache ao disco). Então o *OOM \
+            killer* (out of memory) escolheu um processo do grupo e o matou com `SIGKILL` — \
+            sem aviso, sem chance de tratar o sinal. Por isso um contêiner morto por memória \
+            termina com o código 137 (128 + 9). O casulo descobre isso lendo `memory.events` \
+            (v2) ou `memory.oom_control` (v1), onde o kernel conta as mortes.",
+    },
+    Entry {
+        kind: "cgroup.pids_max",
+        title: "Limite de processos atingido",
+        explanation: "O grupo já tinha tantos processos quanto `pids.max` permite, e mais um \
+            `fork()` (ou `clone()`) foi recusado pelo kernel com o erro `EAGAIN` — o \
+            programa vê \"Resource temporarily unavailable\". É a defesa contra uma *fork \
+            bomb*: sem esse limite, um processo que se multiplica sem parar derrubaria a \
+            máquina inteira; com ele, só o contêiner sofre. O kernel conta as recusas em \
+            `pids.events`.",
+    },
+    Entry {
+        kind: "cgroup.delete",
+        title: "cgroup removido",
+        explanation: "Quando o contêiner termina, o diretório do seu cgroup é removido com \
+            `rmdir` — e só dá para remover um cgroup vazio, sem nenhum processo dentro. Os \
+            arquivos lá dentro não são arquivos de verdade (são janelas para contadores do \
+            kernel), por isso não é preciso apagá-los antes. Se o casulo morrer antes de \
+            limpar, `casulo gc` encontra e remove os grupos órfãos.",
+    },
 ];
 
 #[cfg(test)]

@@ -332,6 +332,82 @@ pub enum EventBody {
     /// An image layer already unpacked was reused as-is.
     #[serde(rename = "layer.reuse")]
     LayerReuse { diff_id: String, path: String },
+    /// While unpacking a layer, a path of the layers below was deleted: an
+    /// OCI whiteout (`.wh.NAME`) became an overlayfs whiteout (a 0:0 char
+    /// device), or an opaque dir (`.wh..wh..opq`) the `trusted.overlay.opaque` xattr.
+    #[serde(rename = "layer.whiteout")]
+    LayerWhiteout {
+        diff_id: String,
+        /// Path inside the image, e.g. `/etc/motd`.
+        path: String,
+        /// True for an opaque directory (everything below it in lower layers hidden).
+        opaque: bool,
+    },
+    /// A cgroup (a directory in the cgroup filesystem) was created.
+    #[serde(rename = "cgroup.create")]
+    CgroupCreate {
+        /// Full path, e.g. `/sys/fs/cgroup/memory/casulo/<id>` (v1) or
+        /// `/sys/fs/cgroup/casulo/<id>` (v2).
+        path: String,
+        /// `v1` or `v2`: which hierarchy this directory belongs to.
+        version: String,
+        /// v1: the controller of this hierarchy (`memory`, `cpu`, `pids`…); v2: empty.
+        #[serde(default)]
+        controller: String,
+    },
+    /// A limit was written into a cgroup file.
+    #[serde(rename = "cgroup.limit")]
+    CgroupLimit {
+        /// `memory`, `cpu`, `pids`, …
+        controller: String,
+        /// Full path of the file written, e.g. `…/memory.max`.
+        file: String,
+        /// The exact text written, e.g. `67108864`, `50000 100000`, `max`.
+        value: String,
+    },
+    /// A process was moved into a cgroup (its pid written to `cgroup.procs`).
+    #[serde(rename = "cgroup.attach")]
+    CgroupAttach { path: String, target_pid: i32 },
+    /// Periodic reading of the container's resource usage (absent = not available).
+    #[serde(rename = "cgroup.sample")]
+    CgroupSample {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        memory_bytes: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        memory_peak_bytes: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        memory_limit_bytes: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pids: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pids_limit: Option<u64>,
+        /// Total CPU time used so far, in microseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cpu_usage_us: Option<u64>,
+        /// Time the cgroup was throttled by its CPU quota, in microseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cpu_throttled_us: Option<u64>,
+    },
+    /// The kernel's OOM killer killed a process of the cgroup.
+    #[serde(rename = "cgroup.oom")]
+    CgroupOom {
+        path: String,
+        /// OOM kills counted so far in this cgroup.
+        oom_kills: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit_bytes: Option<u64>,
+    },
+    /// The pids limit was hit: the kernel refused a fork/clone.
+    #[serde(rename = "cgroup.pids_max")]
+    CgroupPidsMax {
+        path: String,
+        limit: u64,
+        /// Forks refused so far.
+        refused: u64,
+    },
+    /// A cgroup was removed (`rmdir`).
+    #[serde(rename = "cgroup.delete")]
+    CgroupDelete { path: String },
 }
 
 impl EventBody {
@@ -358,6 +434,14 @@ impl EventBody {
             EventBody::ProcessSignal { .. } => "process.signal",
             EventBody::LayerUnpack { .. } => "layer.unpack",
             EventBody::LayerReuse { .. } => "layer.reuse",
+            EventBody::LayerWhiteout { .. } => "layer.whiteout",
+            EventBody::CgroupCreate { .. } => "cgroup.create",
+            EventBody::CgroupLimit { .. } => "cgroup.limit",
+            EventBody::CgroupAttach { .. } => "cgroup.attach",
+            EventBody::CgroupSample { .. } => "cgroup.sample",
+            EventBody::CgroupOom { .. } => "cgroup.oom",
+            EventBody::CgroupPidsMax { .. } => "cgroup.pids_max",
+            EventBody::CgroupDelete { .. } => "cgroup.delete",
         }
     }
 }
@@ -384,4 +468,12 @@ pub const KINDS: &[&str] = &[
     "process.signal",
     "layer.unpack",
     "layer.reuse",
+    "layer.whiteout",
+    "cgroup.create",
+    "cgroup.limit",
+    "cgroup.attach",
+    "cgroup.sample",
+    "cgroup.oom",
+    "cgroup.pids_max",
+    "cgroup.delete",
 ];

@@ -410,6 +410,109 @@ pub fn describe(event: &Event) -> String {
                 format!("reaproveitar a camada {d} em {p}"),
             )
         }
+        EventBody::LayerWhiteout {
+            diff_id,
+            path,
+            opaque,
+        } => {
+            let d = short_digest(diff_id);
+            if *opaque {
+                say(
+                    format!("a camada {d} tornou {path} opaco: o que as camadas de baixo tinham ali some"),
+                    format!("tornar {path} opaco na camada {d}"),
+                )
+            } else {
+                say(
+                    format!("a camada {d} apagou {path} (whiteout)"),
+                    format!("apagar {path} na camada {d}"),
+                )
+            }
+        }
+        EventBody::CgroupCreate {
+            path,
+            version,
+            controller,
+        } => {
+            let p = short_path(path);
+            let what = if controller.is_empty() {
+                format!("cgroup {version}")
+            } else {
+                format!("cgroup {version} ({controller})")
+            };
+            say(format!("criou o {what} {p}"), format!("criar o {what} {p}"))
+        }
+        EventBody::CgroupLimit {
+            controller,
+            file,
+            value,
+        } => {
+            let f = file.rsplit('/').next().unwrap_or(file);
+            say(
+                format!("limitou {controller}: {f} = {value}"),
+                format!("escrever {f} = {value} ({controller})"),
+            )
+        }
+        EventBody::CgroupAttach { path, target_pid } => {
+            let p = short_path(path);
+            say(
+                format!("colocou o processo {target_pid} no cgroup {p}"),
+                format!("colocar o processo {target_pid} no cgroup {p}"),
+            )
+        }
+        EventBody::CgroupSample {
+            memory_bytes,
+            memory_limit_bytes,
+            pids,
+            pids_limit,
+            cpu_usage_us,
+            ..
+        } => {
+            let mut parts = Vec::new();
+            if let Some(m) = memory_bytes {
+                let limit = memory_limit_bytes
+                    .map(|l| format!(" de {}", bytes_text(l)))
+                    .unwrap_or_default();
+                parts.push(format!("memória {}{limit}", bytes_text(*m)));
+            }
+            if let Some(p) = pids {
+                let limit = pids_limit.map(|l| format!(" de {l}")).unwrap_or_default();
+                parts.push(format!("{p}{limit} processos"));
+            }
+            if let Some(c) = cpu_usage_us {
+                parts.push(format!("CPU {}", time_text(*c)));
+            }
+            say(
+                format!("uso medido: {}", parts.join(", ")),
+                "medir o uso do cgroup".to_string(),
+            )
+        }
+        EventBody::CgroupOom {
+            oom_kills,
+            limit_bytes,
+            ..
+        } => {
+            let limit = limit_bytes
+                .map(|l| format!(": limite de memória de {} atingido", bytes_text(l)))
+                .unwrap_or_default();
+            say(
+                format!("o kernel matou um processo por falta de memória (OOM){limit} — {oom_kills} morte(s) até agora"),
+                "detectar o OOM".to_string(),
+            )
+        }
+        EventBody::CgroupPidsMax { limit, refused, .. } => say(
+            format!(
+                "limite de {limit} processos atingido: o kernel recusou {}",
+                plural(*refused, "fork", "forks")
+            ),
+            "ler pids.events".to_string(),
+        ),
+        EventBody::CgroupDelete { path } => {
+            let p = short_path(path);
+            say(
+                format!("removeu o cgroup {p}"),
+                format!("remover o cgroup {p}"),
+            )
+        }
     }
 }
 

@@ -745,15 +745,15 @@ mod tests {
 
     #[test]
     fn unknown_kinds_are_skipped_but_checked() {
-        let future = ev(1, 20, r#""kind":"cgroup.sample","memory_bytes":123"#);
+        let future = ev(1, 20, r#""kind":"gpu.sample","vram_bytes":123"#);
         let text = join(&[header_line(), host(0, 10), future, host(2, 30)]);
         let t = read_trace(&text).unwrap();
         assert_eq!(t.events.len(), 2);
         assert_eq!(t.events[1].seq, 2);
-        assert_eq!(t.skipped, vec![(3, "cgroup.sample".to_string())]);
+        assert_eq!(t.skipped, vec![(3, "gpu.sample".to_string())]);
 
         // Their seq still counts…
-        let future = ev(5, 20, r#""kind":"cgroup.sample""#);
+        let future = ev(5, 20, r#""kind":"gpu.sample""#);
         let e = fail(&join(&[header_line(), host(0, 10), future]));
         assert_eq!(e.line, 3);
         assert!(e.message.contains("seq esperado 1"), "{e}");

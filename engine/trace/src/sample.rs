@@ -289,7 +289,91 @@ pub fn sample_events() -> Vec<Event> {
                 signal_name: Some("SIGINT".into()),
             },
             "wait4(5001)".into(),
-            ok,
+            ok.clone(),
+        ),
+    ]);
+    // A second container of the run, limited to 64 MiB, dies of OOM; its
+    // image's second layer deleted a file.
+    let cg = "/sys/fs/cgroup/memory/casulo/ab12".to_string();
+    raw.extend([
+        (
+            host,
+            EventBody::LayerWhiteout {
+                diff_id: LAYER2.into(),
+                path: "/etc/motd".into(),
+                opaque: false,
+            },
+            "mknod(\"…/etc/motd\", S_IFCHR|0000, makedev(0, 0))".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::CgroupCreate {
+                path: cg.clone(),
+                version: "v1".into(),
+                controller: "memory".into(),
+            },
+            format!("mkdir(\"{cg}\", 0755)"),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::CgroupLimit {
+                controller: "memory".into(),
+                file: format!("{cg}/memory.limit_in_bytes"),
+                value: "67108864".into(),
+            },
+            format!("write {cg}/memory.limit_in_bytes = 67108864"),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::CgroupAttach {
+                path: cg.clone(),
+                target_pid: 5002,
+            },
+            format!("write {cg}/cgroup.procs = 5002"),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::CgroupSample {
+                memory_bytes: Some(60 << 20),
+                memory_peak_bytes: Some(63 << 20),
+                memory_limit_bytes: Some(64 << 20),
+                pids: Some(1),
+                pids_limit: None,
+                cpu_usage_us: Some(182_000),
+                cpu_throttled_us: None,
+            },
+            format!("read {cg}/memory.usage_in_bytes, …"),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::CgroupOom {
+                path: cg.clone(),
+                oom_kills: 1,
+                limit_bytes: Some(64 << 20),
+            },
+            format!("read {cg}/memory.oom_control"),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::CgroupPidsMax {
+                path: "/sys/fs/cgroup/pids/casulo/ab12".into(),
+                limit: 5,
+                refused: 3,
+            },
+            "read /sys/fs/cgroup/pids/casulo/ab12/pids.events".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::CgroupDelete { path: cg.clone() },
+            format!("rmdir(\"{cg}\")"),
+            ok.clone(),
         ),
     ]);
     let mut t_us = 0;
