@@ -66,18 +66,21 @@ fn setup(k: &Kernel, plan: &RootfsPlan, spec: &ProcessSpec) -> Result<String, (i
     k.sethostname(&spec.hostname).map_err(engine)?;
     k.link_up("lo").map_err(engine)?;
     mounts::pivot_into(k, &plan.merged).map_err(engine)?;
-    // Like docker, a missing working directory is created (in the upper layer).
+    // Like docker, a missing working directory is created (in the upper
+    // layer). pivot_into already left us in `/`.
     let cwd = Path::new(&spec.cwd);
-    if let Err(e) = std::fs::create_dir_all(cwd) {
-        return Err((
-            125,
-            format!(
-                "não consegui criar o diretório de trabalho {:?}: {e}",
-                spec.cwd
-            ),
-        ));
+    if cwd != Path::new("/") {
+        if let Err(e) = std::fs::create_dir_all(cwd) {
+            return Err((
+                125,
+                format!(
+                    "não consegui criar o diretório de trabalho {:?}: {e}",
+                    spec.cwd
+                ),
+            ));
+        }
+        k.chdir(cwd).map_err(engine)?;
     }
-    k.chdir(cwd).map_err(engine)?;
     let path_var = spec
         .env
         .iter()
@@ -189,7 +192,7 @@ mod sequence_tests {
         assert!(first("uts.sethostname") < first("mount.pivot_root"));
         assert!(first("net.link_up") < first("mount.pivot_root"));
         assert_eq!(
-            &kinds[kinds.len() - 4..],
+            &kinds[kinds.len() - 3..],
             &[
                 "mount.pivot_root",
                 "mount.umount",
