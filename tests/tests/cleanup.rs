@@ -74,12 +74,7 @@ fn killing_casulo_itself_kills_the_container_and_keeps_the_trace_readable() {
     let lab = Lab::shared();
     let before = host_mountinfo();
     let name = unique_name("orphan");
-    let mut child = lab
-        .command(&["run", "--name", &name, "busybox", "sleep", "300"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = lab.spawn(&["run", "--name", &name, "busybox", "sleep", "300"]);
     // Wait until the command runs: its trace has the process.exec event.
     let trace_path = lab.root().join("traces");
     let mut path = None;

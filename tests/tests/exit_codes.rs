@@ -1,7 +1,7 @@
 //! Exit codes, signals and bad input: docker's conventions, Portuguese
 //! messages that say what was wrong, and nothing left behind.
 
-use casulo_tests::{unique_name, Lab, PROBE_IMAGE};
+use casulo_tests::{send_signal, unique_name, wait_for_child, Lab, PROBE_IMAGE};
 
 fn containers_named(lab: &Lab, name: &str) -> usize {
     std::fs::read_dir(lab.root().join("containers"))
@@ -63,46 +63,14 @@ fn a_signal_death_is_128_plus_the_signal() {
 fn a_command_killed_from_the_host_ends_the_run_with_137() {
     let lab = Lab::shared();
     let name = unique_name("killed");
-    let mut child = lab
-        .command(&["run", "--rm", "--name", &name, "busybox", "sleep", "300"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = lab.spawn(&["run", "--rm", "--name", &name, "busybox", "sleep", "300"]);
     // The container's init: the `sleep 300` whose parent is our casulo.
-    let init = wait_for_init(child.id(), "sleep");
-    nix_kill(init, 9);
+    let init = wait_for_child(child.id(), "sleep");
+    send_signal(init, 9);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(137));
     assert_eq!(containers_named(lab, &name), 0, "--rm removeu o contêiner");
     assert!(lab.mounts().is_empty(), "{:?}", lab.mounts());
-}
-
-fn find_child_running(parent: u32, comm: &str) -> Option<u32> {
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let after = &stat[stat.rfind(')')? + 2..];
-        let ppid: u32 = after.split(' ').nth(1)?.parse().ok()?;
-        let name = &stat[stat.find('(')? + 1..stat.rfind(')')?];
-        if ppid == parent && name == comm {
-            return Some(pid);
-        }
-    }
-    None
-}
-
-fn nix_kill(pid: u32, sig: i32) {
-    let ok = std::process::Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(ok.success());
 }
 
 #[test]
@@ -246,35 +214,20 @@ fn stdin_is_passed_through() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "recebi: ola\n");
 }
 
-/// Waits until the container's init (a `comm` child of `casulo_pid`) runs.
-fn wait_for_init(casulo_pid: u32, comm: &str) -> u32 {
-    (0..200)
-        .find_map(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            find_child_running(casulo_pid, comm)
-        })
-        .expect("o contêiner não apareceu")
-}
-
 #[test]
 fn ctrl_c_is_forwarded_once_and_the_second_one_kills() {
     let lab = Lab::shared();
     let name = unique_name("ctrlc");
-    let child = lab
-        .command(&["run", "--rm", "--name", &name, "busybox", "sleep", "300"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let init = wait_for_init(child.id(), "sleep");
+    let child = lab.spawn(&["run", "--rm", "--name", &name, "busybox", "sleep", "300"]);
+    let init = wait_for_child(child.id(), "sleep");
     // PID 1 has no handler for SIGINT: the kernel drops it, sleep goes on.
-    nix_kill(child.id(), 2);
+    send_signal(child.id(), 2);
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(
         std::path::Path::new(&format!("/proc/{init}")).exists(),
         "PID 1 ignora SIGINT"
     );
-    nix_kill(child.id(), 2);
+    send_signal(child.id(), 2);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(137));
     let stderr = String::from_utf8_lossy(&out.stderr);

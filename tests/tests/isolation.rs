@@ -67,28 +67,17 @@ fn all_six_namespaces_differ_from_the_hosts() {
 fn two_containers_alive_together_do_not_share_namespaces() {
     // Both must be alive at once: the kernel reuses a freed namespace's inode.
     let lab = Lab::shared();
-    let mut first = lab
-        .command(&[
-            "run",
-            "--rm",
-            "--name",
-            &unique_name("ns-a"),
-            PROBE_IMAGE,
-            "/probe",
-            "sleep",
-            "30",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let casulo_pid = first.id();
-    let init = (0..200)
-        .find_map(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            child_named(casulo_pid, "probe")
-        })
-        .expect("o primeiro contêiner não apareceu");
+    let mut first = lab.spawn(&[
+        "run",
+        "--rm",
+        "--name",
+        &unique_name("ns-a"),
+        PROBE_IMAGE,
+        "/probe",
+        "sleep",
+        "30",
+    ]);
+    let init = casulo_tests::wait_for_child(first.id(), "probe");
     let (b, out) = lab.run_probe("ns-b", &["info"]);
     out.assert_ok();
     for kind in ["pid", "mnt", "uts", "ipc", "net", "cgroup"] {
@@ -98,22 +87,8 @@ fn two_containers_alive_together_do_not_share_namespaces() {
         assert_ne!(b["ns"][kind].as_u64(), Some(a), "{kind}");
     }
     // Kill the first one's init (not casulo), so casulo cleans up after it.
-    std::process::Command::new("kill")
-        .args(["-9", &init.to_string()])
-        .status()
-        .unwrap();
+    casulo_tests::send_signal(init, 9);
     assert_eq!(first.wait().unwrap().code(), Some(137));
-}
-
-/// The pid of a child of `parent` whose command name is `comm`.
-fn child_named(parent: u32, comm: &str) -> Option<u32> {
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
-        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let (name, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
-        let ppid: u32 = rest.split(' ').nth(1)?.parse().ok()?;
-        (ppid == parent && name == comm).then_some(pid)
-    })
 }
 
 #[test]
