@@ -585,6 +585,53 @@ fn sweep_stale_labs(base: &Path) {
 }
 
 /// Self-tests of the harness: they need neither the engine nor root.
+impl Lab {
+    /// Starts `casulo --root <lab> ARGS...` in the background (stdout to
+    /// /dev/null, stderr piped), for tests that act on a running container.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("iniciar o casulo")
+    }
+}
+
+/// The host pid of a child of `parent` whose command name (`comm`) is
+/// `comm`: e.g. the container's init (`sleep`) under a `casulo run`.
+/// Polls for up to 10 s; panics if it never appears.
+pub fn wait_for_child(parent: u32, comm: &str) -> u32 {
+    for _ in 0..200 {
+        if let Some(pid) = child_named(parent, comm) {
+            return pid;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("nenhum processo {comm:?} filho de {parent} apareceu em 10 s")
+}
+
+fn child_named(parent: u32, comm: &str) -> Option<u32> {
+    fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // "pid (comm) state ppid …": comm may hold spaces and parentheses.
+        let (name, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
+        let ppid: u32 = rest.split(' ').nth(1)?.parse().ok()?;
+        (ppid == parent && name == comm).then_some(pid)
+    })
+}
+
+/// Sends signal number `signal` to `pid` (with the `kill` command, so the
+/// harness needs no libc); panics if it fails.
+pub fn send_signal(pid: u32, signal: i32) {
+    let ok = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("rodar kill");
+    assert!(ok.success(), "kill -{signal} {pid} falhou");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -746,51 +793,4 @@ mod tests {
         let u = Output::of(Command::new(&probe).arg("nonsense"));
         assert_eq!(u.code, 2);
     }
-}
-
-impl Lab {
-    /// Starts `casulo --root <lab> ARGS...` in the background (stdout to
-    /// /dev/null, stderr piped), for tests that act on a running container.
-    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
-        self.command(args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("iniciar o casulo")
-    }
-}
-
-/// The host pid of a child of `parent` whose command name (`comm`) is
-/// `comm`: e.g. the container's init (`sleep`) under a `casulo run`.
-/// Polls for up to 10 s; panics if it never appears.
-pub fn wait_for_child(parent: u32, comm: &str) -> u32 {
-    for _ in 0..200 {
-        if let Some(pid) = child_named(parent, comm) {
-            return pid;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("nenhum processo {comm:?} filho de {parent} apareceu em 10 s")
-}
-
-fn child_named(parent: u32, comm: &str) -> Option<u32> {
-    fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
-        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // "pid (comm) state ppid …": comm may hold spaces and parentheses.
-        let (name, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
-        let ppid: u32 = rest.split(' ').nth(1)?.parse().ok()?;
-        (ppid == parent && name == comm).then_some(pid)
-    })
-}
-
-/// Sends signal number `signal` to `pid` (with the `kill` command, so the
-/// harness needs no libc); panics if it fails.
-pub fn send_signal(pid: u32, signal: i32) {
-    let ok = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("rodar kill");
-    assert!(ok.success(), "kill -{signal} {pid} falhou");
 }
