@@ -11,7 +11,8 @@
 //!    scratch space.
 //! 3. a fresh **/proc** (it shows the new PID namespace), **/sys** read-only,
 //!    a minimal **/dev** on tmpfs (null, zero, full, random, urandom, tty,
-//!    `pts/`, `shm/`, and the usual symlinks), `/dev/mqueue`.
+//!    `pts/`, `shm/`, and the usual symlinks), `/dev/mqueue`; then the
+//!    dangerous kernel files of /proc hidden or made read-only.
 //! 4. **pivot_root** into `merged/` and detach the old root. Not `chroot`:
 //!    chroot only changes how paths are resolved for one process and can be
 //!    escaped; pivot_root swaps the root *mount* of the namespace, and once
@@ -82,7 +83,65 @@ pub fn prepare_rootfs(k: &Kernel, plan: &RootfsPlan) -> Result<(), KernelError> 
         NOSUID_NODEV_NOEXEC | MsFlags::MS_RDONLY,
         "",
     )?;
-    setup_dev(k, root)
+    setup_dev(k, root)?;
+    mask_kernel_files(k, root)
+}
+
+/// Files of /proc and /sys that would let a root process in the container
+/// read the host's memory or secrets: hidden (docker's default list).
+pub const MASKED_PATHS: [&str; 10] = [
+    "proc/acpi",
+    "proc/asound",
+    "proc/kcore",
+    "proc/keys",
+    "proc/latency_stats",
+    "proc/timer_list",
+    "proc/timer_stats",
+    "proc/sched_debug",
+    "proc/scsi",
+    "sys/firmware",
+];
+
+/// Kernel knobs of /proc that would change the host (reboot it through
+/// sysrq-trigger, change sysctls): read-only (docker's default list).
+pub const READONLY_PATHS: [&str; 5] = [
+    "proc/bus",
+    "proc/fs",
+    "proc/irq",
+    "proc/sys",
+    "proc/sysrq-trigger",
+];
+
+/// Hides [`MASKED_PATHS`] (a file gets `/dev/null` bound over it, a
+/// directory an empty read-only tmpfs) and makes [`READONLY_PATHS`]
+/// read-only (bind onto itself, then remount read-only). Paths this kernel
+/// does not have are skipped. The real protection against a root process in
+/// a container comes with capabilities and user namespaces (security work);
+/// this is the layer docker also adds.
+fn mask_kernel_files(k: &Kernel, root: &Path) -> Result<(), KernelError> {
+    for rel in MASKED_PATHS {
+        let path = root.join(rel);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => {
+                k.mount("tmpfs", &path, "tmpfs", MsFlags::MS_RDONLY, "size=0")?
+            }
+            Ok(_) => {
+                let null = root.join("dev/null").display().to_string();
+                k.mount(&null, &path, "", MsFlags::MS_BIND, "")?
+            }
+            Err(_) => {}
+        }
+    }
+    for rel in READONLY_PATHS {
+        let path = root.join(rel);
+        if std::fs::symlink_metadata(&path).is_ok() {
+            let src = path.display().to_string();
+            k.mount(&src, &path, "", MsFlags::MS_BIND | MsFlags::MS_REC, "")?;
+            let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+            k.mount(&src, &path, "", ro | NOSUID_NODEV_NOEXEC, "")?;
+        }
+    }
+    Ok(())
 }
 
 /// A minimal /dev on a small tmpfs: device nodes made with mknod, a private

@@ -178,22 +178,21 @@ fn proc_sys_and_dev_are_the_containers_own() {
     assert_eq!(find("/dev")["fstype"], "tmpfs");
     assert_eq!(find("/dev/pts")["fstype"], "devpts");
     assert_eq!(find("/dev/shm")["fstype"], "tmpfs");
-    // Nothing of the host's mount table leaked in.
+    // Nothing of the host's mount table leaked in: only ours, plus the
+    // masked and read-only kernel files over /proc and /sys/firmware.
     for m in mounts {
         let t = m["target"].as_str().unwrap();
-        assert!(
-            [
-                "/",
-                "/proc",
-                "/sys",
-                "/dev",
-                "/dev/pts",
-                "/dev/shm",
-                "/dev/mqueue"
-            ]
-            .contains(&t),
-            "montagem inesperada {t}: {out}"
-        );
+        let ours = [
+            "/",
+            "/proc",
+            "/sys",
+            "/dev",
+            "/dev/pts",
+            "/dev/shm",
+            "/dev/mqueue",
+        ];
+        let masks = t.starts_with("/proc/") || t == "/sys/firmware";
+        assert!(ours.contains(&t) || masks, "montagem inesperada {t}: {out}");
     }
     let (seen, _) = lab.run_probe(
         "dev",
@@ -347,4 +346,20 @@ fn writes_land_in_the_upper_dir_and_the_image_layer_is_unchanged() {
         record["state"] == "exited" && record["exit_code"] == 0,
         "{record}"
     );
+}
+
+#[test]
+fn dangerous_kernel_files_are_hidden_or_read_only() {
+    let lab = Lab::shared();
+    // /proc/keys (the host's keyrings) reads empty; /proc/sys can't be written.
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        PROBE_IMAGE,
+        "sh",
+        "-c",
+        "wc -c < /proc/keys; echo 1 > /proc/sys/vm/drop_caches && echo escreveu",
+    ]);
+    assert_eq!(out.stdout.trim(), "0", "{out}");
+    assert!(out.stderr.contains("Read-only file system"), "{out}");
 }
