@@ -197,7 +197,12 @@ impl<'a> Kernel<'a> {
     ) -> Result<(), KernelError> {
         let names = ms_flag_names(flags);
         let op = format!(
-            "mount({source:?}, {target:?}, {fstype:?}, {}, {})",
+            "mount({source:?}, {target:?}, {}, {}, {})",
+            if fstype.is_empty() {
+                "NULL".to_string()
+            } else {
+                format!("{fstype:?}")
+            },
             if names.is_empty() {
                 "0".to_string()
             } else {
