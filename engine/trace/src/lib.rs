@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod event;
 pub mod narrate;
 pub mod reader;
+pub mod replay;
 pub mod sample;
 pub mod schema;
 

@@ -1,0 +1,677 @@
+//! The replay model: the state of the world after the first `n` events.
+//!
+//! A trace says what the engine *asked* the kernel; [`World`] is what those
+//! requests built: processes (host pid and the pid seen inside), namespaces
+//! (which process is in which, by kind and inode), the container's mounts
+//! (the overlay stack, `/proc`, `/dev`, binds), the cgroup tree with its
+//! limits, the image layers, the network interfaces, the build steps.
+//!
+//! It is a *pure fold*: [`World::apply`] takes one event and changes the
+//! world, nothing else; the same events always give the same world. Failed
+//! operations (`outcome` is an error) change nothing but are counted.
+//!
+//! [`Replay`] keeps the events and a copy of the world every
+//! [`CHECKPOINT_EVERY`] events, so going to any position costs at most that
+//! many `apply` calls ([`Replay::world_at`]); a [`Cursor`] steps forward one
+//! event at a time (O(1) amortized) and falls back to a checkpoint to go
+//! back or to jump far.
+//!
+//! Usage samples (`cgroup.sample`) are not copied into each world (a long run
+//! has thousands): the world only counts how many it has seen, and
+//! [`Replay::samples`] holds them all, so a chart shows
+//! `&replay.samples()[..world.samples_seen]`.
+//!
+//! Kinds added to the trace later are ignored until the replay learns them.
+
+use std::collections::BTreeMap;
+
+use crate::{Event, EventBody, NsKind, NsVia};
+
+/// A copy of the world is kept every this many events.
+pub const CHECKPOINT_EVERY: usize = 256;
+
+/// One process the trace has seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    /// Pid as the host sees it.
+    pub host_pid: i32,
+    /// Pid of the process that cloned it, when the trace saw the clone.
+    pub parent: Option<i32>,
+    /// Pid as seen inside its own pid namespace (1 for the container's
+    /// init), when it was born in a new pid namespace.
+    pub container_pid: Option<i32>,
+    /// Namespaces it is in that differ from the host's (kind → inode, 0
+    /// when the inode is unknown).
+    pub namespaces: BTreeMap<NsKindKey, u64>,
+    /// Program it runs, after `execve`.
+    pub exec: Option<Vec<String>>,
+    /// Root directory, after `chroot`/`pivot_root`.
+    pub root: Option<String>,
+    /// Working directory, after `chdir`.
+    pub cwd: Option<String>,
+    /// How it ended, once reaped.
+    pub exit: Option<Exit>,
+}
+
+/// [`NsKind`] ordered (for maps), in the order casulo creates namespaces.
+pub type NsKindKey = u8;
+
+/// The map key of a namespace kind.
+pub fn ns_key(kind: NsKind) -> NsKindKey {
+    NsKind::ALL.iter().position(|k| *k == kind).unwrap_or(0) as u8
+}
+
+/// The namespace kind of a map key.
+pub fn ns_kind(key: NsKindKey) -> NsKind {
+    NsKind::ALL[usize::from(key) % NsKind::ALL.len()]
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit {
+    pub code: Option<i32>,
+    pub signal_name: Option<String>,
+    /// Index of the `process.exit` event.
+    pub at: usize,
+}
+
+/// A namespace created by the trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    pub kind: NsKind,
+    /// Its inode (identity), when known.
+    pub inode: Option<u64>,
+    /// The inode of the namespace it replaced (the host's), when known.
+    pub host_inode: Option<u64>,
+    /// Host pid of the process born in it (clone) or that moved into it (unshare).
+    pub owner: i32,
+    pub via: NsVia,
+    /// Index of the event that created it.
+    pub at: usize,
+}
+
+/// The overlay that became the container's root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overlay {
+    /// Where it was mounted (the `merged` directory), as seen from the host.
+    pub target: String,
+    /// Layers, top-most first.
+    pub lowerdirs: Vec<String>,
+    pub upperdir: String,
+    pub workdir: String,
+    pub at: usize,
+}
+
+/// Any other mount of the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub fstype: String,
+    pub source: String,
+    /// As written in the trace (host path before `pivot_root`).
+    pub target: String,
+    /// The same place as seen from inside the container (`/proc`).
+    pub inside: String,
+    pub flags: Vec<String>,
+    pub data: String,
+    pub at: usize,
+}
+
+/// An image layer the run used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layer {
+    pub diff_id: String,
+    pub path: String,
+    /// Unpacked now (with its size), or reused from an earlier run.
+    pub unpacked: Option<Unpacked>,
+    /// Paths deleted by this layer (whiteouts), with `true` for opaque dirs.
+    pub whiteouts: Vec<(String, bool)>,
+    pub at: usize,
+}
+
+/// Numbers of a fresh unpack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unpacked {
+    pub bytes: u64,
+    pub files: u64,
+    pub duration_us: u64,
+}
+
+/// One cgroup directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cgroup {
+    pub path: String,
+    pub version: String,
+    pub controller: String,
+    /// File name (`memory.max`) → value written.
+    pub limits: BTreeMap<String, String>,
+    /// Host pids moved into it.
+    pub procs: Vec<i32>,
+    /// OOM kills seen (`cgroup.oom`), and the event where the last happened.
+    pub oom_kills: u64,
+    pub last_oom: Option<usize>,
+    /// Forks refused by `pids.max`.
+    pub pids_refused: u64,
+    pub deleted: bool,
+    pub at: usize,
+}
+
+/// One `cgroup.sample`, with where it is in the trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sample {
+    pub index: usize,
+    pub t_us: u64,
+    pub memory_bytes: Option<u64>,
+    pub memory_limit_bytes: Option<u64>,
+    pub pids: Option<u64>,
+    pub pids_limit: Option<u64>,
+    pub cpu_usage_us: Option<u64>,
+    pub cpu_throttled_us: Option<u64>,
+}
+
+/// A device node created in the container's `/dev`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Path inside the container (`/dev/null`).
+    pub inside: String,
+    pub major: u64,
+    pub minor: u64,
+}
+
+/// Network, as far as the trace tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Network {
+    /// Interfaces brought up, in order (`lo`).
+    pub links_up: Vec<String>,
+}
+
+/// The state of everything after some prefix of the trace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct World {
+    /// How many events have been applied (the world is "after event
+    /// `applied - 1`").
+    pub applied: usize,
+    /// By host pid.
+    pub processes: BTreeMap<i32, Process>,
+    /// In order of creation.
+    pub namespaces: Vec<Namespace>,
+    pub overlay: Option<Overlay>,
+    /// Other mounts, in order (unmounted ones removed).
+    pub mounts: Vec<Mount>,
+    /// True once the container's root moved to the overlay (`pivot_root`).
+    pub pivoted: bool,
+    pub devices: Vec<Device>,
+    /// (link, target) as seen from inside.
+    pub symlinks: Vec<(String, String)>,
+    pub hostname: Option<String>,
+    pub layers: Vec<Layer>,
+    /// By path.
+    pub cgroups: BTreeMap<String, Cgroup>,
+    /// How many `cgroup.sample` events have been applied: the chart shows
+    /// `replay.samples()[..samples_seen]`.
+    pub samples_seen: usize,
+    pub network: Network,
+    /// Events whose outcome was an error, by index.
+    pub errors: Vec<usize>,
+    /// The host pid of the container's init (the first process born in a
+    /// new pid namespace).
+    pub init_pid: Option<i32>,
+    /// Parent host pid → the last child it cloned.
+    last_child: BTreeMap<i32, i32>,
+}
+
+impl World {
+    /// The empty world, before the first event.
+    pub fn new() -> World {
+        World::default()
+    }
+
+    /// The container's init process, once it exists.
+    pub fn init(&self) -> Option<&Process> {
+        self.processes.get(&self.init_pid?)
+    }
+
+    /// Applies one event (the next one: `event` is at index `self.applied`).
+    pub fn apply(&mut self, event: &Event) {
+        let at = self.applied;
+        self.applied += 1;
+        if let EventBody::CgroupSample { .. } = event.body {
+            // Counted even when the reading failed: its index is in the list.
+            self.samples_seen += 1;
+        }
+        if !event.outcome.is_ok() {
+            self.errors.push(at);
+            return;
+        }
+        let pid = event.pid;
+        match &event.body {
+            EventBody::ProcessClone { child_pid, flags } => {
+                self.process(pid);
+                let new_pid_ns = flags.iter().any(|f| f == "CLONE_NEWPID");
+                self.last_child.insert(pid, *child_pid);
+                let child = self.process(*child_pid);
+                child.parent = Some(pid);
+                if new_pid_ns {
+                    child.container_pid = Some(1);
+                    if self.init_pid.is_none() {
+                        self.init_pid = Some(*child_pid);
+                    }
+                }
+            }
+            EventBody::NamespaceCreate {
+                ns,
+                via,
+                inode,
+                host_inode,
+            } => {
+                // With clone, the new namespace is the child's: the last
+                // process this pid cloned. With unshare, the caller's own.
+                let owner = match via {
+                    NsVia::Clone => self.last_child_of(pid).unwrap_or(pid),
+                    NsVia::Unshare => pid,
+                };
+                self.process(owner)
+                    .namespaces
+                    .insert(ns_key(*ns), inode.unwrap_or(0));
+                self.namespaces.push(Namespace {
+                    kind: *ns,
+                    inode: *inode,
+                    host_inode: *host_inode,
+                    owner,
+                    via: *via,
+                    at,
+                });
+            }
+            EventBody::NamespaceJoin { ns, target_pid } => {
+                let inode = self
+                    .processes
+                    .get(target_pid)
+                    .and_then(|p| p.namespaces.get(&ns_key(*ns)).copied())
+                    .unwrap_or(0);
+                self.process(pid).namespaces.insert(ns_key(*ns), inode);
+            }
+            EventBody::MountOverlay {
+                target,
+                lowerdirs,
+                upperdir,
+                workdir,
+            } => {
+                self.overlay = Some(Overlay {
+                    target: target.clone(),
+                    lowerdirs: lowerdirs.clone(),
+                    upperdir: upperdir.clone(),
+                    workdir: workdir.clone(),
+                    at,
+                });
+            }
+            EventBody::MountFs {
+                fstype,
+                source,
+                target,
+                flags,
+                data,
+            } => {
+                let inside = self.inside(target);
+                self.mounts.push(Mount {
+                    fstype: fstype.clone(),
+                    source: source.clone(),
+                    target: target.clone(),
+                    inside,
+                    flags: flags.clone(),
+                    data: data.clone(),
+                    at,
+                });
+            }
+            EventBody::MountPropagation { .. } => {}
+            EventBody::MountPivotRoot { new_root, .. } => {
+                self.pivoted = true;
+                // `pivot_root(".", ".")` is relative to the working directory.
+                let proc = self.process(pid);
+                let root = match (new_root.starts_with('/'), &proc.cwd) {
+                    (false, Some(cwd)) => cwd.clone(),
+                    _ => new_root.clone(),
+                };
+                proc.root = Some(root);
+            }
+            EventBody::MountUmount { target, .. } => {
+                let inside = self.inside(target);
+                if let Some(i) = self
+                    .mounts
+                    .iter()
+                    .rposition(|m| m.target == *target || m.inside == inside)
+                {
+                    self.mounts.remove(i);
+                }
+            }
+            EventBody::DeviceCreate {
+                path, major, minor, ..
+            } => {
+                let inside = self.inside(path);
+                self.devices.push(Device {
+                    inside,
+                    major: *major,
+                    minor: *minor,
+                });
+            }
+            EventBody::FsSymlink { target, link } => {
+                let link = self.inside(link);
+                self.symlinks.push((link, target.clone()));
+            }
+            EventBody::FsWrite { .. } => {}
+            EventBody::UtsSethostname { hostname } => self.hostname = Some(hostname.clone()),
+            EventBody::NetLinkUp { ifname } => self.network.links_up.push(ifname.clone()),
+            EventBody::ProcessChdir { path } => self.process(pid).cwd = Some(path.clone()),
+            EventBody::ProcessChroot { path } => self.process(pid).root = Some(path.clone()),
+            EventBody::ProcessExec { argv, path, .. } => {
+                let argv = if argv.is_empty() {
+                    vec![path.clone()]
+                } else {
+                    argv.clone()
+                };
+                self.process(pid).exec = Some(argv);
+            }
+            EventBody::ProcessExit {
+                exited_pid,
+                code,
+                signal_name,
+                signal,
+            } => {
+                let signal_name = signal_name.clone().or_else(|| {
+                    signal.and_then(|s| crate::narrate::signal_name(s).map(String::from))
+                });
+                self.process(*exited_pid).exit = Some(Exit {
+                    code: *code,
+                    signal_name,
+                    at,
+                });
+            }
+            EventBody::ProcessSignal { .. } => {}
+            EventBody::LayerUnpack {
+                diff_id,
+                path,
+                bytes,
+                files,
+                duration_us,
+            } => {
+                let unpacked = Some(Unpacked {
+                    bytes: *bytes,
+                    files: *files,
+                    duration_us: *duration_us,
+                });
+                self.layer(diff_id, path, at).unpacked = unpacked;
+            }
+            EventBody::LayerReuse { diff_id, path } => {
+                self.layer(diff_id, path, at);
+            }
+            EventBody::LayerWhiteout {
+                diff_id,
+                path,
+                opaque,
+            } => {
+                self.layer(diff_id, "", at)
+                    .whiteouts
+                    .push((path.clone(), *opaque));
+            }
+            EventBody::CgroupCreate {
+                path,
+                version,
+                controller,
+            } => {
+                let cg = self.cgroup(path, at);
+                cg.version = version.clone();
+                cg.controller = controller.clone();
+                cg.deleted = false;
+            }
+            EventBody::CgroupLimit {
+                controller,
+                file,
+                value,
+                ..
+            } => {
+                let (dir, name) = match file.rsplit_once('/') {
+                    Some((dir, name)) => (dir.to_string(), name.to_string()),
+                    None => (String::new(), file.clone()),
+                };
+                let cg = self.cgroup(&dir, at);
+                if cg.controller.is_empty() && cg.version != "v2" {
+                    cg.controller = controller.clone();
+                }
+                cg.limits.insert(name, value.clone());
+            }
+            EventBody::CgroupAttach { path, target_pid } => {
+                let cg = self.cgroup(path, at);
+                if !cg.procs.contains(target_pid) {
+                    cg.procs.push(*target_pid);
+                }
+            }
+            EventBody::CgroupSample { .. } => {}
+            EventBody::CgroupOom {
+                path, oom_kills, ..
+            } => {
+                let cg = self.cgroup(path, at);
+                cg.oom_kills = *oom_kills;
+                cg.last_oom = Some(at);
+            }
+            EventBody::CgroupPidsMax { path, refused, .. } => {
+                self.cgroup(path, at).pids_refused = *refused;
+            }
+            EventBody::CgroupDelete { path } => {
+                if let Some(cg) = self.cgroups.get_mut(path) {
+                    cg.deleted = true;
+                }
+            }
+            // Kinds added to the trace after this replay was written: ignored
+            // until it learns them (the trace stays readable).
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+    }
+
+    /// The last process `pid` cloned: the `process.clone` comes just before
+    /// its `namespace.create` events.
+    fn last_child_of(&self, pid: i32) -> Option<i32> {
+        self.last_child.get(&pid).copied()
+    }
+
+    fn process(&mut self, pid: i32) -> &mut Process {
+        self.processes.entry(pid).or_insert_with(|| Process {
+            host_pid: pid,
+            parent: None,
+            container_pid: None,
+            namespaces: BTreeMap::new(),
+            exec: None,
+            root: None,
+            cwd: None,
+            exit: None,
+        })
+    }
+
+    fn layer(&mut self, diff_id: &str, path: &str, at: usize) -> &mut Layer {
+        let i = match self.layers.iter().position(|l| l.diff_id == diff_id) {
+            Some(i) => i,
+            None => {
+                self.layers.push(Layer {
+                    diff_id: diff_id.to_string(),
+                    path: path.to_string(),
+                    unpacked: None,
+                    whiteouts: vec![],
+                    at,
+                });
+                self.layers.len() - 1
+            }
+        };
+        let layer = &mut self.layers[i];
+        if layer.path.is_empty() {
+            layer.path = path.to_string();
+        }
+        layer
+    }
+
+    fn cgroup(&mut self, path: &str, at: usize) -> &mut Cgroup {
+        self.cgroups
+            .entry(path.to_string())
+            .or_insert_with(|| Cgroup {
+                path: path.to_string(),
+                version: String::new(),
+                controller: String::new(),
+                limits: BTreeMap::new(),
+                procs: vec![],
+                oom_kills: 0,
+                last_oom: None,
+                pids_refused: 0,
+                deleted: false,
+                at,
+            })
+    }
+
+    /// A path as the container sees it: host paths under the overlay's
+    /// target lose that prefix; paths written after `pivot_root` already
+    /// are inside.
+    pub fn inside(&self, path: &str) -> String {
+        if let Some(o) = &self.overlay {
+            if let Some(rest) = path.strip_prefix(o.target.as_str()) {
+                if rest.is_empty() {
+                    return "/".into();
+                }
+                if rest.starts_with('/') {
+                    return rest.to_string();
+                }
+            }
+        }
+        path.to_string()
+    }
+
+    /// Layer of a lowerdir path, if the trace unpacked or reused it.
+    pub fn layer_of_dir(&self, dir: &str) -> Option<&Layer> {
+        self.layers.iter().find(|l| l.path == dir)
+    }
+}
+
+/// A trace's events with checkpoints, ready to be replayed at any position.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    events: Vec<Event>,
+    /// `checkpoints[i]` is the world after `i * CHECKPOINT_EVERY` events.
+    checkpoints: Vec<World>,
+    samples: Vec<Sample>,
+}
+
+impl Replay {
+    /// Folds the whole trace once, keeping a checkpoint every
+    /// [`CHECKPOINT_EVERY`] events and every usage sample.
+    pub fn new(events: Vec<Event>) -> Replay {
+        let mut world = World::new();
+        let mut checkpoints = vec![world.clone()];
+        let mut samples = vec![];
+        for (i, e) in events.iter().enumerate() {
+            if let EventBody::CgroupSample {
+                memory_bytes,
+                memory_limit_bytes,
+                pids,
+                pids_limit,
+                cpu_usage_us,
+                cpu_throttled_us,
+                ..
+            } = &e.body
+            {
+                samples.push(Sample {
+                    index: i,
+                    t_us: e.t_us,
+                    memory_bytes: *memory_bytes,
+                    memory_limit_bytes: *memory_limit_bytes,
+                    pids: *pids,
+                    pids_limit: *pids_limit,
+                    cpu_usage_us: *cpu_usage_us,
+                    cpu_throttled_us: *cpu_throttled_us,
+                });
+            }
+            world.apply(e);
+            if (i + 1) % CHECKPOINT_EVERY == 0 {
+                checkpoints.push(world.clone());
+            }
+        }
+        Replay {
+            events,
+            checkpoints,
+            samples,
+        }
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Every usage sample of the trace, in order.
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
+    /// The world after the first `n` events (`n` is clamped to the length):
+    /// the nearest checkpoint, then at most [`CHECKPOINT_EVERY`] - 1 events.
+    pub fn world_at(&self, n: usize) -> World {
+        let n = n.min(self.events.len());
+        let mut world = self.checkpoints[n / CHECKPOINT_EVERY].clone();
+        for e in &self.events[world.applied..n] {
+            world.apply(e);
+        }
+        world
+    }
+
+    /// A cursor at position 0.
+    pub fn cursor(&self) -> Cursor<'_> {
+        Cursor {
+            replay: self,
+            world: World::new(),
+        }
+    }
+}
+
+/// A position in a [`Replay`], with its world; moves cheaply forward.
+#[derive(Debug, Clone)]
+pub struct Cursor<'a> {
+    replay: &'a Replay,
+    world: World,
+}
+
+impl Cursor<'_> {
+    /// Events applied so far.
+    pub fn position(&self) -> usize {
+        self.world.applied
+    }
+
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// Applies the next event; false at the end.
+    pub fn step(&mut self) -> bool {
+        match self.replay.events.get(self.world.applied) {
+            Some(e) => {
+                self.world.apply(e);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Goes to position `n` (clamped): forward by stepping when it is near,
+    /// otherwise from the nearest checkpoint.
+    pub fn seek(&mut self, n: usize) {
+        let n = n.min(self.replay.len());
+        let here = self.world.applied;
+        if n >= here && n - here < CHECKPOINT_EVERY {
+            while self.world.applied < n {
+                self.step();
+            }
+        } else {
+            self.world = self.replay.world_at(n);
+        }
+    }
+}

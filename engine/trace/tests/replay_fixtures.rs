@@ -1,0 +1,317 @@
+//! The replay model against traces recorded from real runs
+//! (`tests/fixtures/`, see its README for how to regenerate them) and
+//! against hand-made edge cases.
+
+use casulo_trace::replay::{ns_key, Replay, World, CHECKPOINT_EVERY};
+use casulo_trace::{read_trace, sample, Event, EventBody, NsKind, Outcome};
+
+const ECHO: &str = include_str!("fixtures/run-echo.trace.jsonl");
+const NOT_FOUND: &str = include_str!("fixtures/run-not-found.trace.jsonl");
+const EXIT_3: &str = include_str!("fixtures/run-exit-3.trace.jsonl");
+
+fn replay(text: &str) -> Replay {
+    let trace = read_trace(text).unwrap_or_else(|e| panic!("fixture inválido: {e}"));
+    assert!(trace.skipped.is_empty(), "{:?}", trace.skipped);
+    Replay::new(trace.events)
+}
+
+/// Index of the first event of `kind` (optionally matching `pred`).
+fn first(r: &Replay, kind: &str, pred: impl Fn(&Event) -> bool) -> usize {
+    r.events()
+        .iter()
+        .position(|e| e.body.kind() == kind && pred(e))
+        .unwrap_or_else(|| panic!("no {kind} in the trace"))
+}
+
+#[test]
+fn fixtures_are_valid_traces() {
+    for (name, text) in [
+        ("run-echo", ECHO),
+        ("run-not-found", NOT_FOUND),
+        ("run-exit-3", EXIT_3),
+    ] {
+        let t = read_trace(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(t.events.len() > 20, "{name}: {} events", t.events.len());
+        assert_eq!(t.header.container.image, "busybox:latest", "{name}");
+    }
+}
+
+#[test]
+fn echo_run_namespaces_and_pid_1() {
+    let r = replay(ECHO);
+    let clone = first(&r, "process.clone", |_| true);
+    let EventBody::ProcessClone { child_pid, .. } = r.events()[clone].body else {
+        unreachable!()
+    };
+    let engine_pid = r.events()[clone].pid;
+
+    // Before the clone: nobody is in a container.
+    let before = r.world_at(clone);
+    assert!(before.init().is_none());
+    assert!(before.namespaces.is_empty());
+
+    // Right after the clone: the child exists, seen as PID 1 inside.
+    let after = r.world_at(clone + 1);
+    let init = after.init().expect("init after clone");
+    assert_eq!(init.host_pid, child_pid);
+    assert_eq!(init.container_pid, Some(1));
+    assert_eq!(init.parent, Some(engine_pid));
+
+    // After the namespace.create for pid: the init is in a new pid
+    // namespace whose inode differs from the host's.
+    let pid_ns = first(&r, "namespace.create", |e| {
+        matches!(
+            e.body,
+            EventBody::NamespaceCreate {
+                ns: NsKind::Pid,
+                ..
+            }
+        )
+    });
+    let w = r.world_at(pid_ns + 1);
+    let ns = &w.namespaces[0];
+    assert_eq!((ns.kind, ns.owner), (NsKind::Pid, child_pid));
+    assert_ne!(ns.inode, ns.host_inode);
+    assert_eq!(
+        w.init()
+            .unwrap()
+            .namespaces
+            .get(&ns_key(NsKind::Pid))
+            .copied(),
+        ns.inode
+    );
+
+    // At the end: five namespaces by clone, cgroup by unshare (from the
+    // child itself), all owned by the init; the hostname set; exited 0.
+    let end = r.world_at(r.len());
+    assert_eq!(end.namespaces.len(), 6);
+    assert!(end.namespaces.iter().all(|n| n.owner == child_pid));
+    assert_eq!(end.init().unwrap().namespaces.len(), 6);
+    assert_eq!(end.hostname.as_deref(), Some("casulo-lab"));
+    assert_eq!(end.network.links_up, ["lo"]);
+    let init = end.init().unwrap();
+    assert_eq!(init.exit.as_ref().unwrap().code, Some(0));
+    assert_eq!(init.exec.as_ref().unwrap()[0], "sh");
+    assert!(end.errors.is_empty());
+}
+
+#[test]
+fn echo_run_filesystem() {
+    let r = replay(ECHO);
+    let end = r.world_at(r.len());
+    let overlay = end.overlay.as_ref().expect("overlay");
+    assert!(overlay.target.ends_with("/merged"), "{}", overlay.target);
+    assert_eq!(overlay.lowerdirs.len(), 1);
+    // The lowerdir is the layer the run unpacked.
+    let layer = end.layer_of_dir(&overlay.lowerdirs[0]).expect("layer");
+    assert!(layer.diff_id.starts_with("sha256:"));
+    assert!(layer.unpacked.unwrap().bytes > 1_000_000);
+
+    // Mounts as seen from inside.
+    let inside: Vec<&str> = end.mounts.iter().map(|m| m.inside.as_str()).collect();
+    for m in [
+        "/proc",
+        "/sys",
+        "/dev",
+        "/dev/pts",
+        "/dev/shm",
+        "/dev/mqueue",
+    ] {
+        assert!(inside.contains(&m), "{m} not in {inside:?}");
+    }
+    let devices: Vec<&str> = end.devices.iter().map(|d| d.inside.as_str()).collect();
+    assert!(devices.contains(&"/dev/null"), "{devices:?}");
+    assert!(end
+        .symlinks
+        .iter()
+        .any(|(l, t)| l == "/dev/fd" && t == "/proc/self/fd"));
+
+    // pivot_root(".", ".") after chdir(merged): the new root is merged.
+    let pivot = first(&r, "mount.pivot_root", |_| true);
+    assert!(!r.world_at(pivot).pivoted);
+    let w = r.world_at(pivot + 1);
+    assert!(w.pivoted);
+    assert_eq!(
+        w.init().unwrap().root.as_deref(),
+        Some(overlay.target.as_str())
+    );
+}
+
+#[test]
+fn not_found_and_exit_code_runs() {
+    let r = replay(NOT_FOUND);
+    let end = r.world_at(r.len());
+    let init = end.init().unwrap();
+    assert_eq!(init.exit.as_ref().unwrap().code, Some(127));
+    assert!(init.exec.is_none(), "nothing was executed");
+    // The second run reuses the layer instead of unpacking it.
+    assert_eq!(end.layers.len(), 1);
+    assert!(end.layers[0].unpacked.is_none());
+
+    let r = replay(EXIT_3);
+    let end = r.world_at(r.len());
+    assert_eq!(end.init().unwrap().exit.as_ref().unwrap().code, Some(3));
+    assert_eq!(end.init().unwrap().cwd.as_deref(), Some("/tmp"));
+}
+
+#[test]
+fn cursor_and_checkpoints_agree_with_a_plain_fold() {
+    // A long trace: the sample's events, then many usage samples.
+    let mut events = sample::sample_events();
+    let sample_ev = events
+        .iter()
+        .find(|e| e.body.kind() == "cgroup.sample")
+        .unwrap()
+        .clone();
+    let mut t = events.last().unwrap().t_us;
+    for _ in 0..(3 * CHECKPOINT_EVERY + 17) {
+        let mut e = sample_ev.clone();
+        e.seq = events.len() as u64;
+        t += 100;
+        e.t_us = t;
+        events.push(e);
+    }
+    let r = Replay::new(events.clone());
+    assert_eq!(r.samples().len(), 3 * CHECKPOINT_EVERY + 18);
+
+    let mut plain = World::new();
+    let mut cursor = r.cursor();
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(cursor.position(), i);
+        assert_eq!(*cursor.world(), plain, "cursor at {i}");
+        if i % 37 == 0 || i % CHECKPOINT_EVERY == 0 || i % CHECKPOINT_EVERY == 1 {
+            assert_eq!(r.world_at(i), plain, "world_at({i})");
+        }
+        plain.apply(e);
+        assert!(cursor.step());
+    }
+    assert!(!cursor.step());
+    assert_eq!(r.world_at(usize::MAX), plain);
+
+    // Seeking back and forth lands on the same worlds.
+    for n in [
+        events.len(),
+        3,
+        700,
+        699,
+        0,
+        513,
+        512,
+        511,
+        events.len() - 1,
+    ] {
+        cursor.seek(n);
+        assert_eq!(*cursor.world(), r.world_at(n), "seek({n})");
+        assert_eq!(
+            cursor.world().samples_seen,
+            r.samples().iter().filter(|s| s.index < n).count()
+        );
+    }
+}
+
+#[test]
+fn sample_trace_cgroups_layers_and_errors() {
+    let r = Replay::new(sample::sample_events());
+    let end = r.world_at(r.len());
+    let cg = &end.cgroups["/sys/fs/cgroup/memory/casulo/ab12"];
+    assert_eq!(cg.limits["memory.limit_in_bytes"], "67108864");
+    assert_eq!(cg.procs, [5002]);
+    assert_eq!(cg.oom_kills, 1);
+    assert!(cg.deleted);
+    assert_eq!(
+        end.cgroups["/sys/fs/cgroup/pids/casulo/ab12"].pids_refused,
+        3
+    );
+    // The EROFS write is an error and changes nothing.
+    assert_eq!(end.errors.len(), 1);
+    assert!(!r.events()[end.errors[0]].outcome.is_ok());
+    // Whiteouts attach to their layer; the joined process shares the mnt ns.
+    let l2 = end.layers.iter().find(|l| !l.whiteouts.is_empty()).unwrap();
+    assert_eq!(l2.whiteouts, [("/etc/motd".to_string(), false)]);
+    assert!(l2.unpacked.is_some());
+    let init = end.init().unwrap();
+    assert_eq!(
+        end.processes[&5000].namespaces[&ns_key(NsKind::Mnt)],
+        init.namespaces[&ns_key(NsKind::Mnt)]
+    );
+    assert_eq!(
+        end.processes[&5001]
+            .exit
+            .as_ref()
+            .unwrap()
+            .signal_name
+            .as_deref(),
+        Some("SIGINT")
+    );
+}
+
+#[test]
+fn unknown_kinds_are_skipped_by_the_reader_and_the_replay_goes_on() {
+    let mut lines: Vec<String> = ECHO.lines().map(String::from).collect();
+    // Insert a kind from the future after the header, renumbering seq.
+    let future = r#"{"seq":0,"t_us":0,"pid":1,"kind":"gpu.attach","device":"/dev/dri/card0","op":"x","outcome":"ok"}"#;
+    lines.insert(1, future.to_string());
+    let renumbered: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i < 2 {
+                return l.clone();
+            }
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["seq"] = (i as u64 - 1).into();
+            v.to_string()
+        })
+        .collect();
+    let trace = read_trace(&renumbered.join("\n")).unwrap();
+    assert_eq!(trace.skipped, [(2, "gpu.attach".to_string())]);
+    let r = Replay::new(trace.events);
+    assert_eq!(r.world_at(r.len()), replay(ECHO).world_at(usize::MAX));
+}
+
+#[test]
+fn truncated_traces() {
+    // Cut between two events (casulo was killed): the prefix replays, the
+    // container has no exit yet.
+    let cut: Vec<&str> = ECHO.lines().take(20).collect();
+    let r = replay(&cut.join("\n"));
+    assert_eq!(r.len(), 19);
+    let end = r.world_at(r.len());
+    assert!(end.init().unwrap().exit.is_none());
+    assert!(!end.pivoted);
+
+    // Cut in the middle of a line: a pt-BR error that names the line.
+    let text = ECHO.lines().take(10).collect::<Vec<_>>().join("\n");
+    let text = &text[..text.len() - 15];
+    let e = read_trace(text).unwrap_err();
+    assert_eq!(e.line, 10);
+    assert!(
+        e.to_string().starts_with("linha 10: não é JSON válido"),
+        "{e}"
+    );
+
+    // Only the header: an empty replay, a world with nothing in it.
+    let header = ECHO.lines().next().unwrap();
+    let r = replay(header);
+    assert!(r.is_empty());
+    assert_eq!(r.world_at(5), World::new());
+    let mut c = r.cursor();
+    assert!(!c.step());
+}
+
+#[test]
+fn failed_clone_makes_no_process() {
+    let mut events = sample::sample_events();
+    let i = events
+        .iter()
+        .position(|e| e.body.kind() == "process.clone")
+        .unwrap();
+    events[i].outcome = Outcome::Error(casulo_trace::Errno {
+        errno: 1,
+        name: "EPERM".into(),
+        message: "Operation not permitted".into(),
+    });
+    let w = Replay::new(events).world_at(i + 1);
+    assert!(w.init().is_none());
+    assert_eq!(w.errors, [i]);
+}
