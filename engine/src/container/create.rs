@@ -246,6 +246,19 @@ fn unpack_layers(
             None => format!("stat {path} (já desempacotada)"),
         };
         rec.record(body, op, Outcome::Ok);
+        for (path, opaque) in dir.unpacked.iter().flat_map(|s| &s.whiteouts) {
+            let op = if *opaque {
+                format!("fsetxattr({path:?}, \"trusted.overlay.opaque\", \"y\")")
+            } else {
+                format!("mknodat({path:?}, S_IFCHR, makedev(0, 0))")
+            };
+            let body = EventBody::LayerWhiteout {
+                diff_id: layer.diff_id.clone(),
+                path: path.clone(),
+                opaque: *opaque,
+            };
+            rec.record(body, op, Outcome::Ok);
+        }
         dirs.push(dir.path);
     }
     dirs.reverse();

@@ -9,72 +9,36 @@
 //!   (`rootfs.diff_ids`); casulo unpacks each layer once into
 //!   `layers/<diff_id hex>/`.
 //!
-//! # Safety of unpacking
+//! # Checking entries
 //!
-//! A layer comes from outside (a registry, a tarball a student downloaded),
-//! so unpacking it must never write outside its directory. Three lines of
-//! defense, in order:
+//! A layer comes from outside, so before anything is written each header
+//! goes through [`EntryChecker`], which refuses (naming layer and entry):
+//! absolute paths (`/etc/passwd`), any `..` component, a path that goes
+//! *through* a symlink declared earlier in the same layer (`evil -> /etc`,
+//! then `evil/passwd`), hard links whose target is absolute, has `..`, or
+//! was not declared earlier in the layer, malformed whiteouts and unknown
+//! entry types. It recognizes OCI whiteouts ([`Whiteout`]).
 //!
-//! 1. [`EntryChecker`] looks at each header before anything is written and
-//!    refuses (with [`ImageError::UnsafeEntry`], naming layer and entry):
-//!    absolute paths (`/etc/passwd`), any `..` component, a path that goes
-//!    *through* a symlink declared earlier in the same layer
-//!    (`evil -> /etc`, then `evil/passwd`), hard links whose target is
-//!    absolute, has `..`, or was not declared earlier in the layer, OCI
-//!    whiteouts (`.wh.*`, not supported yet) and unknown entry types.
-//! 2. Before each entry, the unpacker `lstat`s every existing parent of the
-//!    target inside the layer directory and refuses if one is a symlink.
-//!    Symlinks are *created* as they are (an absolute `bin/sh -> /bin/busybox`
-//!    is normal: it is resolved inside the container later), but nothing is
-//!    ever written *through* one.
-//! 3. Regular files and symlinks are written by the `tar` crate's
-//!    `Entry::unpack_in`, which by itself guarantees: entries with `..` are
-//!    skipped, leading `/` is stripped, missing parents are created only after
-//!    canonicalizing them and checking they are inside the destination, the
-//!    parent of the target is canonicalized (following symlinks) and must be
-//!    inside the destination, and files are created with `O_CREAT|O_EXCL`
-//!    after unlinking what was there (so an existing symlink at the final
-//!    component is replaced, not followed). Directories, hard links and
-//!    FIFOs casulo creates itself with the same checks (hard links use
-//!    `linkat` without `AT_SYMLINK_FOLLOW`: a link to a symlink links the
-//!    symlink itself).
-//!
-//! These checks are path-based, so they are race-free only because nobody
-//! else writes into the private temporary directory while it is unpacked.
-//! TODO(openat2): a later issue replaces this with an extractor that opens
-//! every path with `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)` relative
-//! to a directory fd, which makes escapes impossible by construction (and
-//! lets a layer legitimately write through in-root symlinks, as containerd does).
-//!
-//! What is preserved: ownership (uid/gid, only when casulo runs as root —
-//! otherwise `chown` would fail), permissions including setuid/setgid/sticky
-//! (`chown` happens before `chmod`, because `chown` clears setuid), mtimes,
-//! extended attributes (`SCHILY.xattr.*` PAX records, on files and
-//! directories), symlinks, hard links and FIFOs. Device nodes are skipped and
-//! counted in [`UnpackStats::devices_skipped`]: creating them needs
-//! `CAP_MKNOD`, and runc/containerd only create device nodes from layers when
-//! running privileged; a container gets its `/dev` from the runtime instead.
-//! Directory modes and mtimes are applied at the end, deepest first, so a
-//! read-only directory can still receive its files and writing a child does
-//! not change its parent's mtime.
-//!
-//! On any error the half-made directory is removed: nothing is left behind.
+//! The checker gives clear messages; the *guarantee* that nothing is written
+//! outside the layer directory comes from the kernel: the extractor in
+//! [`super::extract`] resolves every path with `openat2(RESOLVE_BENEATH |
+//! RESOLVE_NO_SYMLINKS)` relative to a directory fd, and creates the final
+//! component with the `*at` calls. `image import` uses the same checker on
+//! a tarball before storing it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ffi::{CString, OsStr};
-use std::fs;
-use std::io::{self, BufReader, Read, Write};
+use std::ffi::OsStr;
+use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
-use std::time::Instant;
 
 use flate2::read::MultiGzDecoder;
 use tar::EntryType;
 
-use super::digest::{HashReader, HashWriter};
+use super::digest::HashWriter;
+pub use super::extract::{remove_tree, unpack, Limits};
 use super::oci;
-use super::{ImageError, Layer, UnpackStats};
+use super::ImageError;
 
 /// How a layer blob is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,6 +161,50 @@ pub struct CheckedEntry {
     pub kind: EntryType,
     /// For hard links: the normalized relative target.
     pub hardlink_target: Option<PathBuf>,
+    /// Set when the entry is an OCI whiteout rather than a file.
+    pub whiteout: Option<Whiteout>,
+}
+
+/// The prefix of OCI whiteout file names (from aufs).
+pub const WHITEOUT_PREFIX: &str = ".wh.";
+/// The name that marks its directory opaque.
+pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
+
+/// What an OCI whiteout entry asks for (image-spec `layer.md`, "Whiteouts").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Whiteout {
+    /// `dir/.wh.NAME`: `dir/NAME` of the layers below is deleted.
+    Remove(PathBuf),
+    /// `dir/.wh..wh..opq`: everything under `dir` in the layers below is hidden.
+    Opaque(PathBuf),
+    /// Other `.wh..wh.*` names: aufs bookkeeping, ignored (as containerd does).
+    AufsMeta,
+}
+
+impl Whiteout {
+    /// Whether the normalized entry path `path` is a whiteout, and which.
+    pub fn of(path: &Path) -> Result<Option<Whiteout>, String> {
+        let Some(name) = path.file_name().map(OsStrExt::as_bytes) else {
+            return Ok(None);
+        };
+        let Some(rest) = name.strip_prefix(WHITEOUT_PREFIX.as_bytes()) else {
+            return Ok(None);
+        };
+        let parent = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        if name == OPAQUE_MARKER.as_bytes() {
+            return Ok(Some(Whiteout::Opaque(parent)));
+        }
+        if rest.starts_with(WHITEOUT_PREFIX.as_bytes()) {
+            return Ok(Some(Whiteout::AufsMeta));
+        }
+        if rest.is_empty() || rest == b"." || rest == b".." || rest.contains(&b'/') {
+            return Err(format!(
+                "whiteout inválido: {:?} não nomeia um arquivo do mesmo diretório",
+                String::from_utf8_lossy(name)
+            ));
+        }
+        Ok(Some(Whiteout::Remove(parent.join(OsStr::from_bytes(rest)))))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,17 +251,16 @@ impl EntryChecker {
                     .into(),
             );
         }
-        if path
-            .file_name()
-            .is_some_and(|name| name.as_bytes().starts_with(b".wh."))
-        {
-            return Err(
-                "whiteout (arquivo \".wh.*\"): marcas de remoção entre camadas \
-                        ainda não são suportadas pelo casulo"
-                    .into(),
-            );
-        }
         self.check_ancestors(&path)?;
+        if let Some(whiteout) = Whiteout::of(&path)? {
+            // A mark for the layers below, not a file of this layer.
+            return Ok(Some(CheckedEntry {
+                path,
+                kind,
+                hardlink_target: None,
+                whiteout: Some(whiteout),
+            }));
+        }
         let mut hardlink_target = None;
         let seen = match kind {
             EntryType::Directory => Seen::Dir,
@@ -309,6 +316,7 @@ impl EntryChecker {
             path,
             kind,
             hardlink_target,
+            whiteout: None,
         }))
     }
 
@@ -329,406 +337,6 @@ impl EntryChecker {
         }
         Ok(())
     }
-}
-
-/// Unpacks the layer blob at `blob` into `dest`, which must not exist yet.
-///
-/// Verifies the blob digest and size (of the stored bytes) and the diff_id
-/// (of the uncompressed tar) while reading; on any error, including a digest
-/// mismatch found at the end, `dest` is removed.
-pub fn unpack(blob: &Path, layer: &Layer, dest: &Path) -> Result<UnpackStats, ImageError> {
-    let started = Instant::now();
-    fs::DirBuilder::new()
-        .mode(0o755)
-        .create(dest)
-        .and_then(|_| fs::set_permissions(dest, fs::Permissions::from_mode(0o755)))
-        .map_err(|e| ImageError::io(dest, e))?;
-    match unpack_into(blob, layer, dest) {
-        Ok(mut stats) => {
-            stats.duration_us = started.elapsed().as_micros() as u64;
-            Ok(stats)
-        }
-        Err(e) => {
-            remove_tree(dest);
-            Err(e)
-        }
-    }
-}
-
-/// Metadata of a directory, applied after all entries are written.
-struct DirMeta {
-    name: String,
-    path: PathBuf,
-    mode: u32,
-    uid: u64,
-    gid: u64,
-    mtime: u64,
-    xattrs: Vec<(Vec<u8>, Vec<u8>)>,
-}
-
-/// Why one entry failed.
-enum EntryError {
-    Unsafe(String),
-    Io(io::Error),
-}
-
-impl From<io::Error> for EntryError {
-    fn from(e: io::Error) -> Self {
-        EntryError::Io(e)
-    }
-}
-
-fn unpack_into(blob: &Path, layer: &Layer, dest: &Path) -> Result<UnpackStats, ImageError> {
-    let compression = Compression::from_media_type(&layer.media_type)?;
-    let file = fs::File::open(blob).map_err(|e| ImageError::io(blob, e))?;
-    let blob_reader = HashReader::new(BufReader::with_capacity(256 * 1024, file));
-    let tar_reader = HashReader::new(Decoder::new(blob_reader, compression));
-    let mut archive = tar::Archive::new(tar_reader);
-    let as_root = nix::unistd::geteuid().is_root();
-    archive.set_preserve_permissions(true);
-    archive.set_preserve_mtime(true);
-    archive.set_unpack_xattrs(true);
-    archive.set_preserve_ownerships(as_root);
-    archive.set_overwrite(true);
-    archive.set_mask(0);
-
-    let bad_tar = |after: &str, e: io::Error| ImageError::BadLayer {
-        layer: layer.digest.clone(),
-        what: if after.is_empty() {
-            "o arquivo tar é inválido logo no início".to_string()
-        } else {
-            format!("o arquivo tar é inválido depois da entrada {after:?}")
-        },
-        source: Some(e),
-    };
-
-    let mut stats = UnpackStats::default();
-    let mut checker = EntryChecker::new();
-    let mut dirs: Vec<DirMeta> = Vec::new();
-    let mut last = String::new();
-    for entry in archive.entries().map_err(|e| bad_tar("", e))? {
-        let mut entry = entry.map_err(|e| bad_tar(&last, e))?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let checked = match checker.check(&entry) {
-            Ok(Some(checked)) => checked,
-            Ok(None) => continue,
-            Err(why) => {
-                return Err(ImageError::UnsafeEntry {
-                    layer: layer.digest.clone(),
-                    entry: name,
-                    why,
-                })
-            }
-        };
-        unpack_entry(
-            &mut entry, &name, &checked, dest, as_root, &mut stats, &mut dirs,
-        )
-        .map_err(|e| match e {
-            EntryError::Unsafe(why) => ImageError::UnsafeEntry {
-                layer: layer.digest.clone(),
-                entry: name.clone(),
-                why,
-            },
-            EntryError::Io(source) => ImageError::Unpack {
-                layer: layer.digest.clone(),
-                entry: name.clone(),
-                source,
-            },
-        })?;
-        last = name;
-    }
-
-    // The tar reader stops at the end-of-archive marker; the digests cover
-    // the whole stream, so read what is left (padding) through both hashers.
-    let mut tar_reader = archive.into_inner();
-    tar_reader.drain().map_err(|e| bad_tar(&last, e))?;
-    let (diff_id, _, decoder) = tar_reader.finish();
-    let mut blob_reader = decoder.into_inner();
-    blob_reader.drain().map_err(|e| ImageError::io(blob, e))?;
-    let (digest, size, _) = blob_reader.finish();
-    if digest != layer.digest || size != layer.size {
-        return Err(ImageError::Corrupt(format!(
-            "blob da camada {}: o arquivo tem {size} bytes e sha256 {digest}, \
-             mas o manifest diz {} bytes (o blob foi alterado ou corrompido)",
-            layer.digest, layer.size
-        )));
-    }
-    if diff_id != layer.diff_id {
-        return Err(ImageError::Corrupt(format!(
-            "camada {}: o tar descompactado tem diff_id {diff_id}, mas a config da imagem \
-             declara {} (conteúdo corrompido)",
-            layer.digest, layer.diff_id
-        )));
-    }
-
-    // Deepest directories first: fixing a child never touches its parent.
-    dirs.sort_by_key(|d| std::cmp::Reverse(d.path.components().count()));
-    for dir in &dirs {
-        apply_dir_meta(dir, as_root).map_err(|source| ImageError::Unpack {
-            layer: layer.digest.clone(),
-            entry: dir.name.clone(),
-            source,
-        })?;
-    }
-    Ok(stats)
-}
-
-fn unpack_entry<R: Read>(
-    entry: &mut tar::Entry<'_, R>,
-    name: &str,
-    checked: &CheckedEntry,
-    dest: &Path,
-    as_root: bool,
-    stats: &mut UnpackStats,
-    dirs: &mut Vec<DirMeta>,
-) -> Result<(), EntryError> {
-    check_no_symlink_parents(dest, &checked.path)?;
-    let target = dest.join(&checked.path);
-    let header = entry.header();
-    match checked.kind {
-        EntryType::Directory => {
-            let (mode, uid, gid, mtime) = (
-                header.mode()?,
-                header.uid()?,
-                header.gid()?,
-                header.mtime()?,
-            );
-            if !checked.path.as_os_str().is_empty() {
-                make_dir(&target)?;
-            }
-            dirs.push(DirMeta {
-                name: name.to_string(),
-                path: target,
-                mode,
-                uid,
-                gid,
-                mtime,
-                xattrs: entry_xattrs(entry)?,
-            });
-            stats.dirs += 1;
-        }
-        EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-            let size = entry.size();
-            if !entry.unpack_in(dest)? {
-                return Err(EntryError::Unsafe("o tar recusou o caminho".into()));
-            }
-            stats.files += 1;
-            stats.bytes += size;
-        }
-        EntryType::Symlink => {
-            if !entry.unpack_in(dest)? {
-                return Err(EntryError::Unsafe("o tar recusou o caminho".into()));
-            }
-            stats.symlinks += 1;
-        }
-        EntryType::Link => {
-            let rel = checked
-                .hardlink_target
-                .as_deref()
-                .ok_or_else(|| EntryError::Unsafe("link físico sem destino".into()))?;
-            check_no_symlink_parents(dest, rel)?;
-            let source = dest.join(rel);
-            let meta = match fs::symlink_metadata(&source) {
-                Ok(meta) => meta,
-                // A hard link to a device node that was skipped is skipped too.
-                Err(e)
-                    if e.kind() == io::ErrorKind::NotFound
-                        && stats
-                            .skipped_devices
-                            .iter()
-                            .any(|d| entry_path(d.as_bytes()).is_ok_and(|p| p == rel)) =>
-                {
-                    stats.devices_skipped += 1;
-                    stats.skipped_devices.push(name.to_string());
-                    return Ok(());
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if meta.is_dir() {
-                return Err(EntryError::Unsafe("link físico para um diretório".into()));
-            }
-            remove_non_dir(&target)?;
-            make_parent(&target)?;
-            // linkat(2) without AT_SYMLINK_FOLLOW: never follows `source`.
-            fs::hard_link(&source, &target)?;
-            stats.hardlinks += 1;
-        }
-        EntryType::Fifo => {
-            let (mode, uid, gid, mtime) = (
-                header.mode()?,
-                header.uid()?,
-                header.gid()?,
-                header.mtime()?,
-            );
-            remove_non_dir(&target)?;
-            make_parent(&target)?;
-            nix::unistd::mkfifo(&target, nix::sys::stat::Mode::from_bits_truncate(0o600))
-                .map_err(io::Error::from)?;
-            if as_root {
-                std::os::unix::fs::lchown(&target, Some(uid as u32), Some(gid as u32))?;
-            }
-            fs::set_permissions(&target, fs::Permissions::from_mode(mode & 0o7777))?;
-            set_mtime(&target, mtime)?;
-            stats.files += 1;
-        }
-        EntryType::Char | EntryType::Block => {
-            stats.devices_skipped += 1;
-            stats.skipped_devices.push(name.to_string());
-        }
-        _ => return Err(EntryError::Unsafe("tipo de entrada não suportado".into())),
-    }
-    Ok(())
-}
-
-/// Refuses when an existing parent of `rel` inside `dest` is a symlink.
-fn check_no_symlink_parents(dest: &Path, rel: &Path) -> Result<(), EntryError> {
-    let Some(parent) = rel.parent() else {
-        return Ok(());
-    };
-    let mut current = dest.to_path_buf();
-    for component in parent.components() {
-        current.push(component);
-        match fs::symlink_metadata(&current) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                let shown = current.strip_prefix(dest).unwrap_or(&current);
-                return Err(EntryError::Unsafe(format!(
-                    "o caminho passa pelo link simbólico {:?} (escrever através de links é recusado)",
-                    shown.display().to_string()
-                )));
-            }
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => {
-                return Err(EntryError::Io(io::Error::new(
-                    io::ErrorKind::NotADirectory,
-                    format!("{} não é um diretório", current.display()),
-                )))
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => break,
-            Err(e) => return Err(EntryError::Io(e)),
-        }
-    }
-    Ok(())
-}
-
-/// Creates a directory (and missing parents, already checked) if needed;
-/// a non-directory in the way is replaced (a later entry wins).
-fn make_dir(path: &Path) -> io::Result<()> {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => return Ok(()),
-        Ok(_) => fs::remove_file(path)?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(path)
-}
-
-fn make_parent(path: &Path) -> io::Result<()> {
-    match path.parent() {
-        Some(parent) => fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(parent),
-        None => Ok(()),
-    }
-}
-
-/// Removes what is at `path` unless it is a directory (then it is an error).
-fn remove_non_dir(path: &Path) -> io::Result<()> {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => Err(io::Error::new(
-            io::ErrorKind::IsADirectory,
-            format!("{} já existe e é um diretório", path.display()),
-        )),
-        Ok(_) => fs::remove_file(path),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-fn apply_dir_meta(dir: &DirMeta, as_root: bool) -> io::Result<()> {
-    if as_root {
-        // chown first: it clears setgid, which chmod then sets.
-        std::os::unix::fs::lchown(&dir.path, Some(dir.uid as u32), Some(dir.gid as u32))?;
-    }
-    for (name, value) in &dir.xattrs {
-        set_xattr(&dir.path, name, value)?;
-    }
-    fs::set_permissions(&dir.path, fs::Permissions::from_mode(dir.mode & 0o7777))?;
-    set_mtime(&dir.path, dir.mtime)
-}
-
-/// Sets atime and mtime without following a symlink at `path`.
-fn set_mtime(path: &Path, mtime: u64) -> io::Result<()> {
-    let ts = nix::sys::time::TimeSpec::new(mtime as i64, 0);
-    nix::sys::stat::utimensat(
-        nix::fcntl::AT_FDCWD,
-        path,
-        &ts,
-        &ts,
-        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
-    )
-    .map_err(io::Error::from)
-}
-
-/// The `SCHILY.xattr.<name>` PAX records of an entry.
-fn entry_xattrs<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let mut out = Vec::new();
-    if let Some(extensions) = entry.pax_extensions()? {
-        for extension in extensions {
-            let extension = extension?;
-            if let Some(name) = extension.key_bytes().strip_prefix(b"SCHILY.xattr.") {
-                out.push((name.to_vec(), extension.value_bytes().to_vec()));
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn set_xattr(path: &Path, name: &[u8], value: &[u8]) -> io::Result<()> {
-    let nul = |_| io::Error::new(io::ErrorKind::InvalidInput, "NUL no nome");
-    let c_path = CString::new(path.as_os_str().as_bytes()).map_err(nul)?;
-    let c_name = CString::new(name).map_err(nul)?;
-    // SAFETY: both strings are valid NUL-terminated C strings and `value`
-    // is a live slice of `value.len()` bytes for the duration of the call.
-    let rc = unsafe {
-        libc::lsetxattr(
-            c_path.as_ptr(),
-            c_name.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Removes a directory tree, best effort, even if some directories inside
-/// were made read-only by the layer (their owner can still chmod them).
-pub fn remove_tree(path: &Path) {
-    if fs::remove_dir_all(path).is_ok() || fs::symlink_metadata(path).is_err() {
-        return;
-    }
-    fn make_writable(path: &Path) {
-        if let Ok(meta) = fs::symlink_metadata(path) {
-            if meta.is_dir() {
-                let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o700));
-                if let Ok(entries) = fs::read_dir(path) {
-                    for entry in entries.flatten() {
-                        make_writable(&entry.path());
-                    }
-                }
-            }
-        }
-    }
-    make_writable(path);
-    let _ = fs::remove_dir_all(path);
 }
 
 /// Builds a layer tarball whose bytes depend only on what was added: entries
@@ -865,7 +473,8 @@ impl LayerBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::digest;
+    use crate::image::{digest, Layer};
+    use std::fs;
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
     /// Appends an entry with a raw name (bypassing the tar crate's own
@@ -972,7 +581,7 @@ mod tests {
         let (blob, layer) = layer_blob(tmp.path(), &tar);
 
         let dest = tmp.path().join("out");
-        let stats = unpack(&blob, &layer, &dest).unwrap();
+        let stats = unpack(&blob, &layer, &dest, Limits::default()).unwrap();
         assert_eq!(stats.devices_skipped, 2);
         assert_eq!(stats.skipped_devices, ["dev-null", "dev-null2"]);
         assert!(stats.files >= 3 && stats.symlinks == 2 && stats.hardlinks == 1);
@@ -1068,8 +677,15 @@ mod tests {
                 raw_entry(b, EntryType::Symlink, "s", Some("../outside"), 0o777, b"");
                 raw_entry(b, EntryType::Link, "h", Some("s/secret"), 0o644, b"");
             }),
-            ("whiteout", "a/.wh.b", |b| {
-                raw_entry(b, EntryType::Regular, "a/.wh.b", None, 0o644, b"")
+            ("whiteout-dotdot", "a/.wh...", |b| {
+                raw_entry(b, EntryType::Regular, "a/.wh...", None, 0o644, b"")
+            }),
+            ("whiteout-through-symlink", "evil/.wh.passwd", |b| {
+                raw_entry(b, EntryType::Symlink, "evil", Some("/etc"), 0o777, b"");
+                raw_entry(b, EntryType::Regular, "evil/.wh.passwd", None, 0o644, b"");
+            }),
+            ("whiteout-outside", "../.wh.secret", |b| {
+                raw_entry(b, EntryType::Regular, "../.wh.secret", None, 0o644, b"")
             }),
         ];
         for (label, bad_entry, build) in cases {
@@ -1095,7 +711,7 @@ mod tests {
 
             let dest = layers.join(".tmp-test");
             let before = listing(tmp.path());
-            let err = unpack(&blob, &layer, &dest).expect_err(label);
+            let err = unpack(&blob, &layer, &dest, Limits::default()).expect_err(label);
             match &err {
                 ImageError::UnsafeEntry {
                     layer: l, entry, ..
@@ -1143,7 +759,14 @@ mod tests {
             raw_entry(&mut builder, kind, name, None, 0o644, b"");
             let tar = builder.into_inner().unwrap();
             let (blob, layer) = layer_blob(tmp.path(), &tar);
-            let err = unpack_into(&blob, &layer, &dest).expect_err(name);
+            let err = super::super::extract::unpack_into(
+                &blob,
+                &layer,
+                &dest,
+                Limits::default(),
+                &mut |_| {},
+            )
+            .expect_err(name);
             assert!(
                 matches!(&err, ImageError::UnsafeEntry { entry, .. } if entry == name),
                 "{name}: {err}"
@@ -1163,7 +786,8 @@ mod tests {
             b"novo",
         );
         let (blob, layer) = layer_blob(tmp.path(), &builder.into_inner().unwrap());
-        unpack_into(&blob, &layer, &dest).unwrap();
+        super::super::extract::unpack_into(&blob, &layer, &dest, Limits::default(), &mut |_| {})
+            .unwrap();
         assert!(fs::symlink_metadata(dest.join("evil")).unwrap().is_file());
         assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
     }
@@ -1177,7 +801,7 @@ mod tests {
         let (blob, mut layer) = layer_blob(tmp.path(), &tar);
         layer.diff_id = digest::sha256(b"outra coisa");
         let dest = tmp.path().join("out");
-        let err = unpack(&blob, &layer, &dest).unwrap_err();
+        let err = unpack(&blob, &layer, &dest, Limits::default()).unwrap_err();
         assert!(matches!(err, ImageError::Corrupt(_)), "{err}");
         assert!(err.to_string().contains("diff_id"), "{err}");
         assert!(!dest.exists());
@@ -1188,7 +812,7 @@ mod tests {
         let i = bytes.windows(8).position(|w| w == b"conteudo").unwrap();
         bytes[i] = b'C';
         fs::write(&blob, bytes).unwrap();
-        let err = unpack(&blob, &layer, &dest).unwrap_err();
+        let err = unpack(&blob, &layer, &dest, Limits::default()).unwrap_err();
         assert!(err.to_string().contains(&layer.digest), "{err}");
         assert!(!dest.exists());
     }
@@ -1226,7 +850,7 @@ mod tests {
             size: gz1.len() as u64,
         };
         let dest = tmp.path().join("out");
-        unpack(&blob, &layer, &dest).unwrap();
+        unpack(&blob, &layer, &dest, Limits::default()).unwrap();
         assert_eq!(fs::read(dest.join("z/y/x")).unwrap(), b"1");
     }
 

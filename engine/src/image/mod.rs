@@ -9,6 +9,7 @@
 
 pub mod bootstrap;
 pub mod digest;
+pub mod extract;
 pub mod import;
 pub mod layer;
 pub mod oci;
@@ -92,6 +93,9 @@ pub struct UnpackStats {
     pub devices_skipped: u64,
     /// Their paths, as written in the tar.
     pub skipped_devices: Vec<String>,
+    /// OCI whiteouts turned into overlayfs ones: (path in the image, e.g.
+    /// `/etc/motd`, opaque directory?).
+    pub whiteouts: Vec<(String, bool)>,
 }
 
 /// Image errors; messages in pt-BR, naming what was wrong.

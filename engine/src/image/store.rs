@@ -466,7 +466,7 @@ impl Store {
         if tmp.exists() {
             layer::remove_tree(&tmp);
         }
-        let stats = layer::unpack(&blob, layer, &tmp)?;
+        let stats = layer::unpack(&blob, layer, &tmp, layer::Limits::from_env())?;
         match fs::rename(&tmp, &path) {
             Ok(()) => Ok(LayerDir {
                 path,

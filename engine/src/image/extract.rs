@@ -1,0 +1,1121 @@
+//! Safe extraction of a layer tarball into its own directory.
+//!
+//! A layer comes from outside (a registry, a file a student downloaded), so
+//! unpacking it must never write outside `layers/<diff_id>/`. The guarantee
+//! comes from the kernel, not from string checks: every path is resolved
+//! with `openat2(2)` relative to a file descriptor of the layer directory,
+//! with
+//!
+//! - `RESOLVE_BENEATH`: resolution may never leave that directory (`..`
+//!   above it and absolute paths fail with `EXDEV`);
+//! - `RESOLVE_NO_SYMLINKS`: no symlink is followed on the way (`ELOOP`), so
+//!   a symlink planted by the layer (`evil -> /etc`) can never be written
+//!   *through*; symlinks are only ever *created*, as they are;
+//! - `RESOLVE_NO_XDEV`: no crossing into another mount.
+//!
+//! The final component is then created relative to the parent's fd with
+//! `mkdirat`, `openat(O_CREAT|O_EXCL|O_NOFOLLOW)`, `symlinkat`, `linkat`
+//! (without `AT_SYMLINK_FOLLOW`), `mknodat`, never through a path string.
+//! Header checks still run first ([`super::layer::EntryChecker`]) so the
+//! student gets a clear error naming the entry (`..`, absolute path, hard
+//! link to nowhere) before the kernel would refuse it anyway.
+//!
+//! # Whiteouts
+//!
+//! A layer deletes a file of the layers below with an empty entry named
+//! `.wh.NAME`, and hides a whole directory below with `DIR/.wh..wh..opq`
+//! (OCI image-spec, "Whiteouts"). Overlayfs has its own spelling of the same
+//! ideas, and casulo converts while unpacking, so the multi-lower overlay of
+//! a container shows exactly the image's final filesystem:
+//!
+//! - `.wh.NAME` becomes a character device `NAME` with device number 0:0
+//!   (`mknodat(S_IFCHR, makedev(0, 0))`);
+//! - `.wh..wh..opq` becomes the xattr `trusted.overlay.opaque = "y"` on DIR.
+//!
+//! Both need root (`CAP_MKNOD`, `CAP_SYS_ADMIN` for `trusted.*`), as running
+//! containers does. Each one is listed in [`UnpackStats::whiteouts`], and
+//! `casulo run` records a `layer.whiteout` event for it.
+//!
+//! # Limits
+//!
+//! A decompression bomb (a few KiB of gzip that inflate to terabytes) and
+//! absurd entry sizes are refused by [`Limits`]: the decompressed stream
+//! may not exceed `max_bytes`, nor the layer `max_entries` entries.
+//!
+//! # Other entries
+//!
+//! Ownership (when running as root), modes including setuid/setgid/sticky
+//! (`fchown` before `fchmod`: `chown` clears setuid), mtimes, extended
+//! attributes (`SCHILY.xattr.*`), symlinks, hard links and FIFOs are kept.
+//! Device nodes are skipped and counted ([`UnpackStats::devices_skipped`]):
+//! runc and containerd only create them from layers for privileged
+//! runtimes; a container gets its `/dev` from the runtime instead.
+//! Directory modes and mtimes are applied at the end, deepest first.
+//!
+//! On any error the half-made directory is removed: nothing is left behind.
+
+use std::ffi::{CString, OsStr};
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+use tar::EntryType;
+
+use super::digest::HashReader;
+use super::layer::{entry_path, CheckedEntry, Compression, Decoder, EntryChecker, Whiteout};
+use super::{ImageError, Layer, UnpackStats};
+
+/// The xattr overlayfs reads to treat a directory as opaque.
+pub const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+
+/// Size limits of one layer.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Maximum bytes of the decompressed tar stream.
+    pub max_bytes: u64,
+    /// Maximum number of entries.
+    pub max_entries: u64,
+}
+
+impl Default for Limits {
+    /// 32 GiB and 4 million entries: far above any real image layer.
+    fn default() -> Self {
+        Limits {
+            max_bytes: 32 << 30,
+            max_entries: 4_000_000,
+        }
+    }
+}
+
+impl Limits {
+    /// The defaults, or `CASULO_MAX_LAYER_BYTES` when set (for tests and
+    /// small machines).
+    pub fn from_env() -> Self {
+        let mut limits = Limits::default();
+        if let Some(n) = std::env::var("CASULO_MAX_LAYER_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            limits.max_bytes = n;
+        }
+        limits
+    }
+}
+
+/// Unpacks the layer blob at `blob` into `dest`, which must not exist yet.
+///
+/// Verifies the blob digest and size (of the stored bytes) and the diff_id
+/// (of the uncompressed tar) while reading; on any error, including a digest
+/// mismatch found at the end, `dest` is removed.
+pub fn unpack(
+    blob: &Path,
+    layer: &Layer,
+    dest: &Path,
+    limits: Limits,
+) -> Result<UnpackStats, ImageError> {
+    unpack_with_progress(blob, layer, dest, limits, &mut |_| {})
+}
+
+/// [`unpack`], calling `progress` with the blob bytes read so far.
+pub fn unpack_with_progress(
+    blob: &Path,
+    layer: &Layer,
+    dest: &Path,
+    limits: Limits,
+    progress: &mut dyn FnMut(u64),
+) -> Result<UnpackStats, ImageError> {
+    let started = Instant::now();
+    fs::DirBuilder::new()
+        .mode(0o755)
+        .create(dest)
+        .and_then(|_| fs::set_permissions(dest, fs::Permissions::from_mode(0o755)))
+        .map_err(|e| ImageError::io(dest, e))?;
+    match unpack_into(blob, layer, dest, limits, progress) {
+        Ok(mut stats) => {
+            stats.duration_us = started.elapsed().as_micros() as u64;
+            Ok(stats)
+        }
+        Err(e) => {
+            remove_tree(dest);
+            Err(e)
+        }
+    }
+}
+
+/// Metadata of a directory, applied after all entries are written.
+struct DirMeta {
+    name: String,
+    rel: PathBuf,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    mtime: u64,
+    xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Why one entry failed.
+enum EntryError {
+    Unsafe(String),
+    Io(io::Error),
+}
+
+impl From<io::Error> for EntryError {
+    fn from(e: io::Error) -> Self {
+        EntryError::Io(e)
+    }
+}
+
+impl From<Errno> for EntryError {
+    fn from(e: Errno) -> Self {
+        EntryError::Io(e.into())
+    }
+}
+
+/// A reader that fails once more than `max` bytes went through it.
+struct LimitReader<R> {
+    inner: R,
+    count: u64,
+    max: u64,
+}
+
+/// Marks the error of [`LimitReader`] so it can be reported as a bomb.
+#[derive(Debug)]
+struct TooBig(u64);
+
+impl std::fmt::Display for TooBig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "mais de {} bytes descompactados", self.0)
+    }
+}
+
+impl std::error::Error for TooBig {}
+
+impl<R: Read> Read for LimitReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        if self.count > self.max {
+            return Err(io::Error::other(TooBig(self.max)));
+        }
+        Ok(n)
+    }
+}
+
+/// A reader that reports how many bytes went through it.
+struct ProgressReader<'a, R> {
+    inner: R,
+    count: u64,
+    progress: &'a mut dyn FnMut(u64),
+}
+
+impl<R: Read> Read for ProgressReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        (self.progress)(self.count);
+        Ok(n)
+    }
+}
+
+fn too_big(e: &io::Error) -> Option<u64> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<TooBig>())
+        .map(|t| t.0)
+}
+
+/// Unpacks into an existing directory `dest`.
+pub(crate) fn unpack_into(
+    blob: &Path,
+    layer: &Layer,
+    dest: &Path,
+    limits: Limits,
+    progress: &mut dyn FnMut(u64),
+) -> Result<UnpackStats, ImageError> {
+    let compression = Compression::from_media_type(&layer.media_type)?;
+    let file = File::open(blob).map_err(|e| ImageError::io(blob, e))?;
+    let counted = ProgressReader {
+        inner: file,
+        count: 0,
+        progress,
+    };
+    let blob_reader = HashReader::new(BufReader::with_capacity(256 * 1024, counted));
+    let limited = LimitReader {
+        inner: Decoder::new(blob_reader, compression),
+        count: 0,
+        max: limits.max_bytes,
+    };
+    let tar_reader = HashReader::new(limited);
+    let mut archive = tar::Archive::new(tar_reader);
+    let root = open_root(dest).map_err(|e| ImageError::io(dest, e))?;
+    let mut x = Extractor {
+        root,
+        as_root: nix::unistd::geteuid().is_root(),
+        stats: UnpackStats::default(),
+        dirs: Vec::new(),
+        parent_cache: None,
+    };
+
+    let bad_tar = |after: &str, e: io::Error| match too_big(&e) {
+        Some(max) => ImageError::BadLayer {
+            layer: layer.digest.clone(),
+            what: format!(
+                "o conteúdo descompactado passa de {max} bytes (limite do casulo; \
+                 uma \"bomba de descompressão\"?) — recusada depois da entrada {after:?}"
+            ),
+            source: None,
+        },
+        None => ImageError::BadLayer {
+            layer: layer.digest.clone(),
+            what: if after.is_empty() {
+                "o arquivo tar é inválido logo no início".to_string()
+            } else {
+                format!("o arquivo tar é inválido depois da entrada {after:?}")
+            },
+            source: Some(e),
+        },
+    };
+
+    let mut checker = EntryChecker::new();
+    let mut last = String::new();
+    let mut entries = 0u64;
+    for entry in archive.entries().map_err(|e| bad_tar("", e))? {
+        let mut entry = entry.map_err(|e| bad_tar(&last, e))?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let unsafe_entry = |why: String| ImageError::UnsafeEntry {
+            layer: layer.digest.clone(),
+            entry: name.clone(),
+            why,
+        };
+        let checked = match checker.check(&entry) {
+            Ok(Some(checked)) => checked,
+            Ok(None) => continue,
+            Err(why) => return Err(unsafe_entry(why)),
+        };
+        entries += 1;
+        if entries > limits.max_entries {
+            return Err(unsafe_entry(format!(
+                "a camada tem mais de {} entradas (limite do casulo)",
+                limits.max_entries
+            )));
+        }
+        if entry.size() > limits.max_bytes {
+            return Err(unsafe_entry(format!(
+                "tamanho absurdo: o cabeçalho declara {} bytes (limite {})",
+                entry.size(),
+                limits.max_bytes
+            )));
+        }
+        x.entry(&mut entry, &name, &checked).map_err(|e| match e {
+            EntryError::Unsafe(why) => unsafe_entry(why),
+            EntryError::Io(source) => match too_big(&source) {
+                Some(_) => bad_tar(&name, source),
+                None => ImageError::Unpack {
+                    layer: layer.digest.clone(),
+                    entry: name.clone(),
+                    source,
+                },
+            },
+        })?;
+        last = name;
+    }
+
+    // The tar reader stops at the end-of-archive marker; the digests cover
+    // the whole stream, so read what is left (padding) through both hashers.
+    let mut tar_reader = archive.into_inner();
+    tar_reader.drain().map_err(|e| bad_tar(&last, e))?;
+    let (diff_id, _, limited) = tar_reader.finish();
+    let mut blob_reader = limited.inner.into_inner();
+    blob_reader.drain().map_err(|e| ImageError::io(blob, e))?;
+    let (digest, size, _) = blob_reader.finish();
+    if digest != layer.digest || size != layer.size {
+        return Err(ImageError::Corrupt(format!(
+            "blob da camada {}: o arquivo tem {size} bytes e sha256 {digest}, \
+             mas o manifest diz {} bytes (o blob foi alterado ou corrompido)",
+            layer.digest, layer.size
+        )));
+    }
+    if diff_id != layer.diff_id {
+        return Err(ImageError::Corrupt(format!(
+            "camada {}: o tar descompactado tem diff_id {diff_id}, mas a config da imagem \
+             declara {} (conteúdo corrompido)",
+            layer.digest, layer.diff_id
+        )));
+    }
+
+    // Deepest directories first: fixing a child never touches its parent.
+    let mut dirs = std::mem::take(&mut x.dirs);
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.rel.components().count()));
+    for dir in &dirs {
+        x.apply_dir_meta(dir).map_err(|source| ImageError::Unpack {
+            layer: layer.digest.clone(),
+            entry: dir.name.clone(),
+            source,
+        })?;
+    }
+    Ok(x.stats)
+}
+
+/// The open layer directory and what was done so far.
+struct Extractor {
+    root: OwnedFd,
+    as_root: bool,
+    stats: UnpackStats,
+    dirs: Vec<DirMeta>,
+    /// The last parent directory opened (entries come grouped by directory).
+    parent_cache: Option<(PathBuf, OwnedFd)>,
+}
+
+/// Resolution that cannot leave the layer directory nor follow a symlink.
+fn resolve_flags() -> ResolveFlag {
+    ResolveFlag::RESOLVE_BENEATH
+        | ResolveFlag::RESOLVE_NO_SYMLINKS
+        | ResolveFlag::RESOLVE_NO_MAGICLINKS
+        | ResolveFlag::RESOLVE_NO_XDEV
+}
+
+fn open_root(dest: &Path) -> io::Result<OwnedFd> {
+    let how = OpenHow::new().flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC);
+    Ok(nix::fcntl::openat2(nix::fcntl::AT_FDCWD, dest, how)?)
+}
+
+/// `openat2` below `root`, never following a symlink nor leaving it.
+fn open_beneath(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedFd, Errno> {
+    let rel: &Path = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    let how = OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .resolve(resolve_flags());
+    loop {
+        match nix::fcntl::openat2(root, rel, how) {
+            Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
+            other => return other,
+        }
+    }
+}
+
+fn cstr(name: &OsStr) -> io::Result<CString> {
+    CString::new(name.as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL no nome"))
+}
+
+fn check(rc: libc::c_int) -> io::Result<()> {
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `fstatat(AT_SYMLINK_NOFOLLOW)`: the file type at `name`, if any.
+fn lstat_at(dir: BorrowedFd<'_>, name: &CString) -> io::Result<Option<libc::mode_t>> {
+    // SAFETY: stat is plain data filled by the kernel; name is NUL-terminated.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let rc = unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if rc == 0 {
+        Ok(Some(st.st_mode & libc::S_IFMT))
+    } else {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ENOENT) {
+            Ok(None)
+        } else {
+            Err(e)
+        }
+    }
+}
+
+/// Removes what is at `name` unless it is a directory (then an error):
+/// a later entry replaces an earlier one, as in `tar -x`.
+fn remove_non_dir(dir: BorrowedFd<'_>, name: &CString) -> io::Result<()> {
+    match lstat_at(dir, name)? {
+        None => Ok(()),
+        Some(libc::S_IFDIR) => Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "já existe um diretório com esse nome na camada",
+        )),
+        // SAFETY: unlinkat with a valid fd and NUL-terminated name.
+        Some(_) => check(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) }),
+    }
+}
+
+fn set_times_at(dir: BorrowedFd<'_>, name: &CString, mtime: u64) -> io::Result<()> {
+    let ts = libc::timespec {
+        tv_sec: mtime as libc::time_t,
+        tv_nsec: 0,
+    };
+    let times = [ts, ts];
+    // SAFETY: valid fd, NUL-terminated name, two timespecs.
+    check(unsafe {
+        libc::utimensat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            times.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
+}
+
+fn set_times_fd(fd: BorrowedFd<'_>, mtime: u64) -> io::Result<()> {
+    let ts = libc::timespec {
+        tv_sec: mtime as libc::time_t,
+        tv_nsec: 0,
+    };
+    let times = [ts, ts];
+    // SAFETY: valid fd and two timespecs.
+    check(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) })
+}
+
+fn set_xattr_fd(fd: BorrowedFd<'_>, name: &[u8], value: &[u8]) -> io::Result<()> {
+    let c_name = CString::new(name)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL no nome do xattr"))?;
+    // SAFETY: valid fd, NUL-terminated name, a live slice of value.len() bytes.
+    check(unsafe {
+        libc::fsetxattr(
+            fd.as_raw_fd(),
+            c_name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    })
+}
+
+/// `fchown` then `fchmod` (chown clears setuid/setgid, so it goes first).
+fn set_owner_mode_fd(
+    fd: BorrowedFd<'_>,
+    as_root: bool,
+    uid: u64,
+    gid: u64,
+    mode: u32,
+) -> io::Result<()> {
+    if as_root {
+        // SAFETY: valid fd.
+        check(unsafe { libc::fchown(fd.as_raw_fd(), uid as libc::uid_t, gid as libc::gid_t) })?;
+    }
+    // SAFETY: valid fd.
+    check(unsafe { libc::fchmod(fd.as_raw_fd(), (mode & 0o7777) as libc::mode_t) })
+}
+
+/// The `SCHILY.xattr.<name>` PAX records of an entry.
+fn entry_xattrs<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut out = Vec::new();
+    if let Some(extensions) = entry.pax_extensions()? {
+        for extension in extensions {
+            let extension = extension?;
+            if let Some(name) = extension.key_bytes().strip_prefix(b"SCHILY.xattr.") {
+                out.push((name.to_vec(), extension.value_bytes().to_vec()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl Extractor {
+    /// Opens (creating missing directories, `0755`) the directory `rel`
+    /// below the layer root. A symlink or a non-directory on the way is
+    /// refused by the kernel (`ELOOP`/`ENOTDIR`), never followed.
+    fn dir_fd(&mut self, rel: &Path) -> Result<BorrowedFd<'_>, EntryError> {
+        let cached = matches!(&self.parent_cache, Some((path, _)) if path == rel);
+        if !cached {
+            let fd = match open_beneath(self.root.as_fd(), rel, OFlag::O_PATH | OFlag::O_DIRECTORY)
+            {
+                Ok(fd) => fd,
+                Err(Errno::ENOENT) => self.make_dirs(rel)?,
+                Err(errno) => return Err(walk_error(rel, errno)),
+            };
+            self.parent_cache = Some((rel.to_path_buf(), fd));
+        }
+        Ok(self.parent_cache.as_ref().expect("just set").1.as_fd())
+    }
+
+    /// Creates the missing directories of `rel`, one component at a time.
+    fn make_dirs(&self, rel: &Path) -> Result<OwnedFd, EntryError> {
+        let mut current = open_beneath(
+            self.root.as_fd(),
+            Path::new(""),
+            OFlag::O_PATH | OFlag::O_DIRECTORY,
+        )?;
+        let mut so_far = PathBuf::new();
+        for component in rel.components() {
+            so_far.push(component);
+            let name = cstr(component.as_os_str())?;
+            let next = match open_beneath(
+                current.as_fd(),
+                Path::new(component.as_os_str()),
+                OFlag::O_PATH | OFlag::O_DIRECTORY,
+            ) {
+                Ok(fd) => fd,
+                Err(Errno::ENOENT) => {
+                    // SAFETY: valid fd, NUL-terminated name.
+                    let rc = unsafe { libc::mkdirat(current.as_raw_fd(), name.as_ptr(), 0o755) };
+                    if rc != 0 {
+                        let e = io::Error::last_os_error();
+                        if e.raw_os_error() != Some(libc::EEXIST) {
+                            return Err(e.into());
+                        }
+                    }
+                    open_beneath(
+                        current.as_fd(),
+                        Path::new(component.as_os_str()),
+                        OFlag::O_PATH | OFlag::O_DIRECTORY,
+                    )
+                    .map_err(|errno| walk_error(&so_far, errno))?
+                }
+                Err(errno) => return Err(walk_error(&so_far, errno)),
+            };
+            current = next;
+        }
+        Ok(current)
+    }
+
+    fn entry<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        name: &str,
+        checked: &CheckedEntry,
+    ) -> Result<(), EntryError> {
+        if let Some(whiteout) = &checked.whiteout {
+            return self.whiteout(whiteout);
+        }
+        let header = entry.header();
+        let (mode, uid, gid, mtime) = (
+            header.mode()?,
+            header.uid()?,
+            header.gid()?,
+            header.mtime()?,
+        );
+        let rel = &checked.path;
+        if checked.kind == EntryType::Directory {
+            let xattrs = entry_xattrs(entry)?;
+            if !rel.as_os_str().is_empty() {
+                let parent = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+                let file = cstr(rel.file_name().expect("non-empty path"))?;
+                let dir = self.dir_fd(&parent)?;
+                match lstat_at(dir, &file)? {
+                    Some(libc::S_IFDIR) => {}
+                    Some(_) => {
+                        remove_non_dir(dir, &file)?;
+                        // SAFETY: valid fd, NUL-terminated name.
+                        check(unsafe { libc::mkdirat(dir.as_raw_fd(), file.as_ptr(), 0o755) })?;
+                    }
+                    None => {
+                        // SAFETY: valid fd, NUL-terminated name.
+                        check(unsafe { libc::mkdirat(dir.as_raw_fd(), file.as_ptr(), 0o755) })?;
+                    }
+                }
+            }
+            self.dirs.push(DirMeta {
+                name: name.to_string(),
+                rel: rel.clone(),
+                mode,
+                uid,
+                gid,
+                mtime,
+                xattrs,
+            });
+            self.stats.dirs += 1;
+            return Ok(());
+        }
+
+        let parent = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+        let file = cstr(rel.file_name().expect("non-empty path"))?;
+        let as_root = self.as_root;
+        match checked.kind {
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+                let xattrs = entry_xattrs(entry)?;
+                let size = entry.size();
+                let dir = self.dir_fd(&parent)?;
+                remove_non_dir(dir, &file)?;
+                // SAFETY: valid fd, NUL-terminated name; O_EXCL|O_NOFOLLOW
+                // create a new file, never open an existing one or a link.
+                let raw = unsafe {
+                    libc::openat(
+                        dir.as_raw_fd(),
+                        file.as_ptr(),
+                        libc::O_WRONLY
+                            | libc::O_CREAT
+                            | libc::O_EXCL
+                            | libc::O_NOFOLLOW
+                            | libc::O_CLOEXEC,
+                        0o600 as libc::c_uint,
+                    )
+                };
+                if raw < 0 {
+                    return Err(io::Error::last_os_error().into());
+                }
+                // SAFETY: raw is a new fd we own.
+                let mut out = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+                let copied = io::copy(entry, &mut out)?;
+                if copied != size {
+                    return Err(
+                        io::Error::new(io::ErrorKind::UnexpectedEof, "conteúdo truncado").into(),
+                    );
+                }
+                set_owner_mode_fd(out.as_fd(), as_root, uid, gid, mode)?;
+                for (key, value) in &xattrs {
+                    set_xattr_fd(out.as_fd(), key, value)?;
+                }
+                set_times_fd(out.as_fd(), mtime)?;
+                self.stats.files += 1;
+                self.stats.bytes += size;
+            }
+            EntryType::Symlink => {
+                let target = entry
+                    .link_name_bytes()
+                    .ok_or_else(|| EntryError::Unsafe("link simbólico sem destino".into()))?;
+                let target = CString::new(target.as_ref())
+                    .map_err(|_| EntryError::Unsafe("NUL no destino do link".into()))?;
+                let dir = self.dir_fd(&parent)?;
+                remove_non_dir(dir, &file)?;
+                // SAFETY: valid fd and NUL-terminated strings.
+                check(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), file.as_ptr()) })?;
+                if as_root {
+                    // SAFETY: valid fd and name; NOFOLLOW changes the link itself.
+                    check(unsafe {
+                        libc::fchownat(
+                            dir.as_raw_fd(),
+                            file.as_ptr(),
+                            uid as libc::uid_t,
+                            gid as libc::gid_t,
+                            libc::AT_SYMLINK_NOFOLLOW,
+                        )
+                    })?;
+                }
+                set_times_at(dir, &file, mtime)?;
+                self.stats.symlinks += 1;
+            }
+            EntryType::Link => {
+                let target = checked
+                    .hardlink_target
+                    .as_deref()
+                    .ok_or_else(|| EntryError::Unsafe("link físico sem destino".into()))?;
+                let target_parent = target.parent().unwrap_or(Path::new(""));
+                let target_name = cstr(target.file_name().expect("non-empty target"))?;
+                let source_dir = open_beneath(
+                    self.root.as_fd(),
+                    target_parent,
+                    OFlag::O_PATH | OFlag::O_DIRECTORY,
+                )
+                .map_err(|errno| walk_error(target_parent, errno))?;
+                match lstat_at(source_dir.as_fd(), &target_name)? {
+                    Some(libc::S_IFDIR) => {
+                        return Err(EntryError::Unsafe("link físico para um diretório".into()))
+                    }
+                    Some(_) => {}
+                    // A hard link to a device node that was skipped is skipped too.
+                    None if self
+                        .stats
+                        .skipped_devices
+                        .iter()
+                        .any(|d| entry_path(d.as_bytes()).is_ok_and(|p| p == target)) =>
+                    {
+                        self.stats.devices_skipped += 1;
+                        self.stats.skipped_devices.push(name.to_string());
+                        return Ok(());
+                    }
+                    None => return Err(io::Error::from(io::ErrorKind::NotFound).into()),
+                }
+                let dir = self.dir_fd(&parent)?;
+                remove_non_dir(dir, &file)?;
+                // SAFETY: valid fds and names; flags 0 = never follow `source`.
+                check(unsafe {
+                    libc::linkat(
+                        source_dir.as_raw_fd(),
+                        target_name.as_ptr(),
+                        dir.as_raw_fd(),
+                        file.as_ptr(),
+                        0,
+                    )
+                })?;
+                self.stats.hardlinks += 1;
+            }
+            EntryType::Fifo => {
+                let dir = self.dir_fd(&parent)?;
+                remove_non_dir(dir, &file)?;
+                // SAFETY: valid fd and name.
+                check(unsafe {
+                    libc::mknodat(dir.as_raw_fd(), file.as_ptr(), libc::S_IFIFO | 0o600, 0)
+                })?;
+                if as_root {
+                    // SAFETY: valid fd and name.
+                    check(unsafe {
+                        libc::fchownat(
+                            dir.as_raw_fd(),
+                            file.as_ptr(),
+                            uid as libc::uid_t,
+                            gid as libc::gid_t,
+                            libc::AT_SYMLINK_NOFOLLOW,
+                        )
+                    })?;
+                }
+                // SAFETY: valid fd and name (a FIFO we just made, not a link).
+                check(unsafe {
+                    libc::fchmodat(
+                        dir.as_raw_fd(),
+                        file.as_ptr(),
+                        (mode & 0o7777) as libc::mode_t,
+                        0,
+                    )
+                })?;
+                set_times_at(dir, &file, mtime)?;
+                self.stats.files += 1;
+            }
+            EntryType::Char | EntryType::Block => {
+                self.stats.devices_skipped += 1;
+                self.stats.skipped_devices.push(name.to_string());
+            }
+            _ => return Err(EntryError::Unsafe("tipo de entrada não suportado".into())),
+        }
+        Ok(())
+    }
+
+    /// Turns an OCI whiteout into overlayfs's spelling of it.
+    fn whiteout(&mut self, whiteout: &Whiteout) -> Result<(), EntryError> {
+        match whiteout {
+            Whiteout::AufsMeta => Ok(()),
+            Whiteout::Opaque(dir) => {
+                self.dir_fd(dir)?;
+                let fd = open_beneath(self.root.as_fd(), dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
+                    .map_err(|errno| walk_error(dir, errno))?;
+                set_xattr_fd(fd.as_fd(), OPAQUE_XATTR.as_bytes(), b"y").map_err(needs_root)?;
+                self.stats.whiteouts.push((shown(dir), true));
+                Ok(())
+            }
+            Whiteout::Remove(path) => {
+                let parent = path.parent().unwrap_or(Path::new("")).to_path_buf();
+                let file = cstr(path.file_name().expect("validated name"))?;
+                let dir = self.dir_fd(&parent)?;
+                remove_non_dir(dir, &file)?;
+                // SAFETY: valid fd and name; a 0:0 character device is
+                // overlayfs's whiteout.
+                check(unsafe { libc::mknodat(dir.as_raw_fd(), file.as_ptr(), libc::S_IFCHR, 0) })
+                    .map_err(needs_root)?;
+                self.stats.whiteouts.push((shown(path), false));
+                Ok(())
+            }
+        }
+    }
+
+    fn apply_dir_meta(&self, dir: &DirMeta) -> io::Result<()> {
+        let fd = open_beneath(
+            self.root.as_fd(),
+            &dir.rel,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+        )?;
+        set_owner_mode_fd(fd.as_fd(), self.as_root, dir.uid, dir.gid, dir.mode)?;
+        for (name, value) in &dir.xattrs {
+            set_xattr_fd(fd.as_fd(), name, value)?;
+        }
+        set_times_fd(fd.as_fd(), dir.mtime)
+    }
+}
+
+/// `/etc/motd` for `etc/motd` (how the image's paths are shown).
+fn shown(rel: &Path) -> String {
+    format!("/{}", rel.display())
+}
+
+fn needs_root(e: io::Error) -> EntryError {
+    if e.raw_os_error() == Some(libc::EPERM) {
+        EntryError::Unsafe(
+            "criar um whiteout do overlay (dispositivo 0:0 ou xattr trusted.*) exige root".into(),
+        )
+    } else {
+        EntryError::Io(e)
+    }
+}
+
+/// What the kernel's refusal to resolve `rel` means for the student.
+fn walk_error(rel: &Path, errno: Errno) -> EntryError {
+    let at = rel.display().to_string();
+    match errno {
+        Errno::ELOOP => EntryError::Unsafe(format!(
+            "o caminho passa por um link simbólico em {at:?} \
+             (openat2 com RESOLVE_NO_SYMLINKS: escrever através de links é recusado)"
+        )),
+        Errno::EXDEV => EntryError::Unsafe(format!(
+            "o caminho {at:?} sairia do diretório da camada (openat2 com RESOLVE_BENEATH)"
+        )),
+        Errno::ENOTDIR => EntryError::Io(io::Error::new(
+            io::ErrorKind::NotADirectory,
+            format!("{at:?} não é um diretório"),
+        )),
+        other => EntryError::Io(other.into()),
+    }
+}
+
+/// Removes a directory tree, best effort, even if some directories inside
+/// were made read-only by the layer (their owner can still chmod them).
+pub fn remove_tree(path: &Path) {
+    if fs::remove_dir_all(path).is_ok() || fs::symlink_metadata(path).is_err() {
+        return;
+    }
+    fn make_writable(path: &Path) {
+        if let Ok(meta) = fs::symlink_metadata(path) {
+            if meta.is_dir() {
+                let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o700));
+                if let Ok(entries) = fs::read_dir(path) {
+                    for entry in entries.flatten() {
+                        make_writable(&entry.path());
+                    }
+                }
+            }
+        }
+    }
+    make_writable(path);
+    let _ = fs::remove_dir_all(path);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::{digest, oci};
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    fn entry(b: &mut tar::Builder<Vec<u8>>, kind: EntryType, name: &str, data: &[u8]) {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_mode(if kind == EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
+        header.set_mtime(1_000_000);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_size(data.len() as u64);
+        header.set_path(name).unwrap();
+        header.set_cksum();
+        b.append(&header, data).unwrap();
+    }
+
+    fn blob_of(dir: &Path, bytes: &[u8], diff_id: String, media_type: &str) -> (PathBuf, Layer) {
+        let digest = digest::sha256(bytes);
+        let blob = dir.join(digest::hex_of(&digest).unwrap());
+        fs::write(&blob, bytes).unwrap();
+        let layer = Layer {
+            digest,
+            diff_id,
+            media_type: media_type.into(),
+            size: bytes.len() as u64,
+        };
+        (blob, layer)
+    }
+
+    fn plain(dir: &Path, tar: &[u8]) -> (PathBuf, Layer) {
+        blob_of(dir, tar, digest::sha256(tar), oci::MEDIA_TYPE_LAYER_TAR)
+    }
+
+    fn root() -> bool {
+        nix::unistd::geteuid().is_root()
+    }
+
+    /// Two layers: the lower has files, the upper deletes one and makes a
+    /// directory opaque. Unpacked, they carry overlayfs's whiteouts; mounted
+    /// as a multi-lower overlay, they show the image's final filesystem.
+    #[test]
+    fn image_extract_whiteouts_become_overlay_whiteouts() {
+        if !root() {
+            eprintln!("pulado: whiteouts do overlay exigem root");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let mut lower = tar::Builder::new(Vec::new());
+        entry(&mut lower, EntryType::Directory, "etc/", b"");
+        entry(&mut lower, EntryType::Regular, "etc/motd", b"bem-vindo\n");
+        entry(&mut lower, EntryType::Regular, "etc/hostname", b"casulo\n");
+        entry(&mut lower, EntryType::Directory, "var/", b"");
+        entry(&mut lower, EntryType::Directory, "var/cache/", b"");
+        entry(&mut lower, EntryType::Regular, "var/cache/velho", b"x");
+        entry(&mut lower, EntryType::Regular, "var/log", b"y");
+        let lower = lower.into_inner().unwrap();
+        let mut upper = tar::Builder::new(Vec::new());
+        entry(&mut upper, EntryType::Regular, "etc/.wh.motd", b"");
+        entry(&mut upper, EntryType::Directory, "var/", b"");
+        entry(&mut upper, EntryType::Regular, "var/.wh..wh..opq", b"");
+        entry(&mut upper, EntryType::Regular, "var/novo", b"z");
+        entry(&mut upper, EntryType::Regular, ".wh..wh.plnk", b"");
+        let upper = upper.into_inner().unwrap();
+
+        let (blob, layer) = plain(tmp.path(), &lower);
+        let l1 = tmp.path().join("l1");
+        unpack(&blob, &layer, &l1, Limits::default()).unwrap();
+        let (blob, layer) = plain(tmp.path(), &upper);
+        let l2 = tmp.path().join("l2");
+        let stats = unpack(&blob, &layer, &l2, Limits::default()).unwrap();
+        assert_eq!(
+            stats.whiteouts,
+            [("/etc/motd".to_string(), false), ("/var".to_string(), true)]
+        );
+        let wh = fs::symlink_metadata(l2.join("etc/motd")).unwrap();
+        assert!(wh.file_type().is_char_device());
+        assert_eq!(wh.rdev(), 0, "overlayfs whiteout is device 0:0");
+        let mut value = [0u8; 8];
+        let path = CString::new(l2.join("var").as_os_str().as_bytes()).unwrap();
+        let name = CString::new(OPAQUE_XATTR).unwrap();
+        // SAFETY: valid C strings and buffer.
+        let n =
+            unsafe { libc::lgetxattr(path.as_ptr(), name.as_ptr(), value.as_mut_ptr().cast(), 8) };
+        assert_eq!(&value[..n as usize], b"y");
+        assert!(!l2.join(".wh..wh.plnk").exists(), "aufs metadata ignored");
+
+        // The real kernel agrees.
+        let (up, work, merged) = (
+            tmp.path().join("up"),
+            tmp.path().join("work"),
+            tmp.path().join("merged"),
+        );
+        for d in [&up, &work, &merged] {
+            fs::create_dir(d).unwrap();
+        }
+        let data = format!(
+            "lowerdir={}:{},upperdir={},workdir={}",
+            l2.display(),
+            l1.display(),
+            up.display(),
+            work.display()
+        );
+        nix::mount::mount(
+            Some("overlay"),
+            &merged,
+            Some("overlay"),
+            nix::mount::MsFlags::empty(),
+            Some(data.as_str()),
+        )
+        .unwrap();
+        let seen = |p: &str| merged.join(p).exists();
+        let result = (
+            seen("etc/hostname"),
+            seen("etc/motd"),
+            seen("var/novo"),
+            seen("var/cache"),
+            seen("var/log"),
+        );
+        nix::mount::umount2(&merged, nix::mount::MntFlags::MNT_DETACH).unwrap();
+        assert_eq!(result, (true, false, true, false, false));
+    }
+
+    #[test]
+    fn image_extract_refuses_bombs_and_absurd_sizes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            max_bytes: 1 << 20,
+            max_entries: 10,
+        };
+        // 8 MiB of zeros gzip to a few KiB.
+        let mut b = tar::Builder::new(Vec::new());
+        entry(&mut b, EntryType::Regular, "zeros", &vec![0u8; 8 << 20]);
+        let tar = b.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        let gz = gz.finish().unwrap();
+        assert!(gz.len() < 64 << 10);
+        let (blob, layer) = blob_of(
+            tmp.path(),
+            &gz,
+            digest::sha256(&tar),
+            oci::MEDIA_TYPE_LAYER_TAR_GZIP,
+        );
+        let dest = tmp.path().join("out");
+        let err = unpack(&blob, &layer, &dest, limits).unwrap_err();
+        assert!(err.to_string().contains("zeros"), "{err}");
+        assert!(!dest.exists());
+
+        // A bomb made of padding after the end of the archive.
+        let mut tar = tar::Builder::new(Vec::new()).into_inner().unwrap();
+        tar.extend(std::iter::repeat_n(0u8, 4 << 20));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let (blob, layer) = blob_of(
+            tmp.path(),
+            &gz,
+            digest::sha256(&tar),
+            oci::MEDIA_TYPE_LAYER_TAR_GZIP,
+        );
+        let err = unpack(&blob, &layer, &dest, limits).unwrap_err();
+        assert!(err.to_string().contains("bomba"), "{err}");
+        assert!(!dest.exists());
+
+        // A header that claims an absurd size (with no data behind it).
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(EntryType::Regular);
+        header.set_path("enorme").unwrap();
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_size(1 << 40);
+        header.set_cksum();
+        let mut raw = header.as_bytes().to_vec();
+        raw.extend([0u8; 1024]);
+        let (blob, layer) = plain(tmp.path(), &raw);
+        let err = unpack(&blob, &layer, &dest, limits).unwrap_err();
+        assert!(
+            matches!(&err, ImageError::UnsafeEntry { entry, .. } if entry == "enorme"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("absurdo"), "{err}");
+        assert!(!dest.exists());
+
+        // Too many entries.
+        let mut b = tar::Builder::new(Vec::new());
+        for i in 0..20 {
+            entry(&mut b, EntryType::Regular, &format!("f{i}"), b"");
+        }
+        let (blob, layer) = plain(tmp.path(), &b.into_inner().unwrap());
+        let err = unpack(&blob, &layer, &dest, limits).unwrap_err();
+        assert!(err.to_string().contains("entradas"), "{err}");
+        assert!(!dest.exists());
+    }
+
+    /// A thousand files, a hard link across directories and UTF-8 names.
+    #[test]
+    fn image_extract_many_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut b = tar::Builder::new(Vec::new());
+        for i in 0..1000 {
+            entry(
+                &mut b,
+                EntryType::Regular,
+                &format!("d{}/ação-{i}.txt", i % 7),
+                format!("{i}").as_bytes(),
+            );
+        }
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(EntryType::Link);
+        header.set_path("outro/link").unwrap();
+        header.set_link_name("d0/ação-0.txt").unwrap();
+        header.set_size(0);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_cksum();
+        b.append(&header, &[][..]).unwrap();
+        let (blob, layer) = plain(tmp.path(), &b.into_inner().unwrap());
+        let dest = tmp.path().join("out");
+        let stats = unpack(&blob, &layer, &dest, Limits::default()).unwrap();
+        assert_eq!((stats.files, stats.hardlinks), (1000, 1));
+        assert_eq!(
+            fs::read_to_string(dest.join("d5/ação-999.txt")).unwrap(),
+            "999"
+        );
+        assert_eq!(fs::metadata(dest.join("outro/link")).unwrap().nlink(), 2);
+    }
+}
