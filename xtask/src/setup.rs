@@ -1,7 +1,7 @@
 //! `cargo xtask setup`: installs what the project needs, idempotently.
 //!
 //! - Debian packages: busybox-static (the base image), runc and crun (the
-//!   benchmark's references), strace, skopeo and umoci (interop checks);
+//!   benchmark's references), strace, skopeo, umoci and buildah (interop checks);
 //! - rustup targets: x86_64-unknown-linux-musl (the static probe) and
 //!   wasm32-unknown-unknown (trace crate and visualizer).
 //!
@@ -20,6 +20,10 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("strace", "ver as chamadas de sistema do motor"),
     ("skopeo", "interoperabilidade com imagens OCI"),
     ("umoci", "interoperabilidade com imagens OCI"),
+    (
+        "buildah",
+        "interoperabilidade com imagens OCI (buildah from)",
+    ),
 ];
 
 /// Rust targets the build needs besides the host's.

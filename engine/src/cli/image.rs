@@ -1,10 +1,11 @@
-//! `casulo image …`: bootstrap, import, ls.
+//! `casulo image …`: bootstrap, import, ls, load, save, fsck.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use super::CliResult;
-use crate::image::{bootstrap, digest, import, ImageSummary, Reference, Store};
+use super::{CliError, CliResult};
+use crate::image::{archive, bootstrap, digest, fsck, import, ImageSummary, Reference, Store};
 use crate::state::StateDir;
 
 #[derive(Debug, clap::Subcommand)]
@@ -40,6 +41,82 @@ pub enum ImageCmd {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Carrega imagens de um layout OCI (diretório ou .tar) ou de um docker-archive (`docker save`).
+    Load {
+        /// O diretório ou arquivo .tar (ou .tar.gz) a carregar.
+        #[arg(short = 'i', long = "input", value_name = "ARQUIVO|DIR")]
+        input: PathBuf,
+        /// Não mostra a barra de progresso nem o resumo.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Salva imagens num arquivo .tar (layout OCI ou docker-archive) ou num diretório OCI.
+    Save {
+        /// Arquivo de saída (ou diretório, terminado em '/', para um layout OCI aberto).
+        #[arg(short = 'o', long = "output", value_name = "ARQUIVO")]
+        output: PathBuf,
+        /// oci: layout OCI (skopeo, umoci, buildah); docker: o formato do `docker save`.
+        #[arg(long, value_enum, default_value_t = SaveFormat::Oci)]
+        format: SaveFormat,
+        /// Não mostra a barra de progresso.
+        #[arg(short, long)]
+        quiet: bool,
+        /// As imagens (NOME[:TAG]).
+        #[arg(value_name = "IMAGEM", required = true)]
+        images: Vec<String>,
+    },
+    /// Verifica o store: digests de todos os blobs, imagens completas, restos de escritas interrompidas.
+    Fsck {
+        /// Só o código de saída (0: tudo certo; 1: problemas).
+        #[arg(short, long)]
+        quiet: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SaveFormat {
+    /// Layout de imagem OCI.
+    Oci,
+    /// docker-archive, o formato do `docker save`.
+    Docker,
+}
+
+/// A byte progress bar on stderr, only on a terminal and without --quiet.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    pub fn new(label: &str, quiet: bool) -> Progress {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Progress { bar: None };
+        }
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, falta {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(label.to_string());
+        Progress { bar: Some(bar) }
+    }
+
+    pub fn update(&self, done: u64, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -79,6 +156,59 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
         ImageCmd::Ls { format, quiet } => {
             let rows = Store::open(state)?.list()?;
             print!("{}", render_ls(&rows, format, quiet, SystemTime::now()));
+        }
+        ImageCmd::Load { input, quiet } => {
+            let store = Store::open(state)?;
+            let progress = Progress::new("carregando", quiet);
+            let report = archive::load(&store, &input, &mut |d, t| progress.update(d, t))?;
+            drop(progress);
+            if !quiet {
+                for (reference, id) in &report.tagged {
+                    println!("imagem carregada: {reference} ({})", digest::short_id(id));
+                }
+                for manifest in &report.untagged {
+                    println!("manifest sem nome carregado (sem tag): {manifest}");
+                }
+            }
+        }
+        ImageCmd::Save {
+            output,
+            format,
+            quiet,
+            images,
+        } => {
+            let store = Store::open(state)?;
+            let format = match format {
+                SaveFormat::Oci => archive::Format::Oci,
+                SaveFormat::Docker => archive::Format::Docker,
+            };
+            let progress = Progress::new("salvando", quiet);
+            archive::save(&store, &images, format, &output, &mut |d, t| {
+                progress.update(d, t)
+            })?;
+        }
+        ImageCmd::Fsck { quiet } => {
+            let report = fsck::fsck(&Store::open(state)?)?;
+            if !quiet {
+                for problem in &report.problems {
+                    println!("problema: {problem}");
+                }
+                println!(
+                    "{} blobs ({} bytes) verificados, {} imagens, {} camadas desempacotadas: {}",
+                    report.blobs,
+                    report.bytes,
+                    report.images,
+                    report.layers,
+                    if report.is_clean() {
+                        "tudo certo".to_string()
+                    } else {
+                        format!("{} problema(s)", report.problems.len())
+                    }
+                );
+            }
+            if !report.is_clean() {
+                return Err(CliError::msg(1, "o store de imagens tem problemas"));
+            }
         }
     }
     Ok(0)

@@ -252,83 +252,14 @@ pub(crate) fn unpack_into(
     };
     let tar_reader = HashReader::new(limited);
     let mut archive = tar::Archive::new(tar_reader);
-    let root = open_root(dest).map_err(|e| ImageError::io(dest, e))?;
-    let mut x = Extractor {
-        root,
-        as_root: nix::unistd::geteuid().is_root(),
-        stats: UnpackStats::default(),
-        dirs: Vec::new(),
-        parent_cache: None,
-    };
-
-    let bad_tar = |after: &str, e: io::Error| match too_big(&e) {
-        Some(max) => ImageError::BadLayer {
-            layer: layer.digest.clone(),
-            what: format!(
-                "o conteúdo descompactado passa de {max} bytes (limite do casulo; \
-                 uma \"bomba de descompressão\"?) — recusada depois da entrada {after:?}"
-            ),
-            source: None,
-        },
-        None => ImageError::BadLayer {
-            layer: layer.digest.clone(),
-            what: if after.is_empty() {
-                "o arquivo tar é inválido logo no início".to_string()
-            } else {
-                format!("o arquivo tar é inválido depois da entrada {after:?}")
-            },
-            source: Some(e),
-        },
-    };
-
-    let mut checker = EntryChecker::new();
-    let mut last = String::new();
-    let mut entries = 0u64;
-    for entry in archive.entries().map_err(|e| bad_tar("", e))? {
-        let mut entry = entry.map_err(|e| bad_tar(&last, e))?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let unsafe_entry = |why: String| ImageError::UnsafeEntry {
-            layer: layer.digest.clone(),
-            entry: name.clone(),
-            why,
-        };
-        let checked = match checker.check(&entry) {
-            Ok(Some(checked)) => checked,
-            Ok(None) => continue,
-            Err(why) => return Err(unsafe_entry(why)),
-        };
-        entries += 1;
-        if entries > limits.max_entries {
-            return Err(unsafe_entry(format!(
-                "a camada tem mais de {} entradas (limite do casulo)",
-                limits.max_entries
-            )));
-        }
-        if entry.size() > limits.max_bytes {
-            return Err(unsafe_entry(format!(
-                "tamanho absurdo: o cabeçalho declara {} bytes (limite {})",
-                entry.size(),
-                limits.max_bytes
-            )));
-        }
-        x.entry(&mut entry, &name, &checked).map_err(|e| match e {
-            EntryError::Unsafe(why) => unsafe_entry(why),
-            EntryError::Io(source) => match too_big(&source) {
-                Some(_) => bad_tar(&name, source),
-                None => ImageError::Unpack {
-                    layer: layer.digest.clone(),
-                    entry: name.clone(),
-                    source,
-                },
-            },
-        })?;
-        last = name;
-    }
+    let (stats, last) = extract_entries(&mut archive, dest, &layer.digest, limits)?;
 
     // The tar reader stops at the end-of-archive marker; the digests cover
     // the whole stream, so read what is left (padding) through both hashers.
     let mut tar_reader = archive.into_inner();
-    tar_reader.drain().map_err(|e| bad_tar(&last, e))?;
+    tar_reader
+        .drain()
+        .map_err(|e| bad_tar(&layer.digest, &last, e))?;
     let (diff_id, _, limited) = tar_reader.finish();
     let mut blob_reader = limited.inner.into_inner();
     blob_reader.drain().map_err(|e| ImageError::io(blob, e))?;
@@ -347,18 +278,167 @@ pub(crate) fn unpack_into(
             layer.digest, layer.diff_id
         )));
     }
+    Ok(stats)
+}
+
+/// The error for a tar that cannot be read (or inflates past the limit).
+fn bad_tar(label: &str, after: &str, e: io::Error) -> ImageError {
+    match too_big(&e) {
+        Some(max) => ImageError::BadLayer {
+            layer: label.to_string(),
+            what: format!(
+                "o conteúdo descompactado passa de {max} bytes (limite do casulo; \
+                 uma \"bomba de descompressão\"?) — recusada depois da entrada {after:?}"
+            ),
+            source: None,
+        },
+        None => ImageError::BadLayer {
+            layer: label.to_string(),
+            what: if after.is_empty() {
+                "o arquivo tar é inválido logo no início".to_string()
+            } else {
+                format!("o arquivo tar é inválido depois da entrada {after:?}")
+            },
+            source: Some(e),
+        },
+    }
+}
+
+/// Extracts a tar file (plain or gzip, told by its first bytes) into `dest`,
+/// which must not exist, with the same guarantees as a layer; `label` names
+/// the archive in errors. Used for archives given to `image load`. On error
+/// `dest` is removed.
+pub fn extract_file(
+    path: &Path,
+    dest: &Path,
+    limits: Limits,
+    label: &str,
+) -> Result<UnpackStats, ImageError> {
+    let mut file = File::open(path).map_err(|e| ImageError::io(path, e))?;
+    let mut head = Vec::with_capacity(8);
+    (&mut file)
+        .take(8)
+        .read_to_end(&mut head)
+        .map_err(|e| ImageError::io(path, e))?;
+    let compression = Compression::sniff(&head)
+        .map_err(|why| ImageError::Other(format!("{}: {why}", path.display())))?;
+    let file = File::open(path).map_err(|e| ImageError::io(path, e))?;
+    let limited = LimitReader {
+        inner: Decoder::new(BufReader::with_capacity(256 * 1024, file), compression),
+        count: 0,
+        max: limits.max_bytes,
+    };
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(dest)
+        .map_err(|e| ImageError::io(dest, e))?;
+    let mut archive = tar::Archive::new(limited);
+    match extract_entries(&mut archive, dest, label, limits) {
+        Ok((stats, _)) => Ok(stats),
+        Err(e) => {
+            remove_tree(dest);
+            Err(e)
+        }
+    }
+}
+
+/// The entries loop: checks each header, writes it below `dest`, then
+/// applies the directories' metadata. Returns the stats and the last entry.
+fn extract_entries<R: Read>(
+    archive: &mut tar::Archive<R>,
+    dest: &Path,
+    label: &str,
+    limits: Limits,
+) -> Result<(UnpackStats, String), ImageError> {
+    let root = open_root(dest).map_err(|e| ImageError::io(dest, e))?;
+    let mut x = Extractor {
+        root,
+        as_root: nix::unistd::geteuid().is_root(),
+        stats: UnpackStats::default(),
+        dirs: Vec::new(),
+        parent_cache: None,
+    };
+    let mut checker = EntryChecker::new();
+    let mut last = String::new();
+    let mut entries = 0u64;
+    for entry in archive.entries().map_err(|e| bad_tar(label, "", e))? {
+        let mut entry = entry.map_err(|e| bad_tar(label, &last, e))?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let unsafe_entry = |why: String| ImageError::UnsafeEntry {
+            layer: label.to_string(),
+            entry: name.clone(),
+            why,
+        };
+        let checked = match checker.check(&entry) {
+            Ok(Some(checked)) => checked,
+            Ok(None) => continue,
+            Err(why) => return Err(unsafe_entry(why)),
+        };
+        entries += 1;
+        if entries > limits.max_entries {
+            return Err(unsafe_entry(format!(
+                "o arquivo tem mais de {} entradas (limite do casulo)",
+                limits.max_entries
+            )));
+        }
+        if entry.size() > limits.max_bytes {
+            return Err(unsafe_entry(format!(
+                "tamanho absurdo: o cabeçalho declara {} bytes (limite {})",
+                entry.size(),
+                limits.max_bytes
+            )));
+        }
+        x.entry(&mut entry, &name, &checked).map_err(|e| match e {
+            EntryError::Unsafe(why) => unsafe_entry(why),
+            EntryError::Io(source) => match too_big(&source) {
+                Some(_) => bad_tar(label, &name, source),
+                None => ImageError::Unpack {
+                    layer: label.to_string(),
+                    entry: name.clone(),
+                    source,
+                },
+            },
+        })?;
+        last = name;
+    }
 
     // Deepest directories first: fixing a child never touches its parent.
     let mut dirs = std::mem::take(&mut x.dirs);
     dirs.sort_by_key(|d| std::cmp::Reverse(d.rel.components().count()));
     for dir in &dirs {
         x.apply_dir_meta(dir).map_err(|source| ImageError::Unpack {
-            layer: layer.digest.clone(),
+            layer: label.to_string(),
             entry: dir.name.clone(),
             source,
         })?;
     }
-    Ok(x.stats)
+    Ok((x.stats, last))
+}
+
+/// Opens the regular file `rel` inside `dir` for reading, resolving
+/// symlinks as if `dir` were `/` (`openat2(RESOLVE_IN_ROOT)`): an archive's
+/// links can point between its own files, never outside.
+pub fn open_in_root(dir: &Path, rel: &str) -> Result<File, ImageError> {
+    let root = open_root(dir).map_err(|e| ImageError::io(dir, e))?;
+    let how = OpenHow::new()
+        .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC)
+        .resolve(
+            ResolveFlag::RESOLVE_IN_ROOT
+                | ResolveFlag::RESOLVE_NO_MAGICLINKS
+                | ResolveFlag::RESOLVE_NO_XDEV,
+        );
+    let fd = nix::fcntl::openat2(root.as_fd(), rel, how)
+        .map_err(|errno| ImageError::io(Path::new(rel), errno.into()))?;
+    let file = File::from(fd);
+    let meta = file
+        .metadata()
+        .map_err(|e| ImageError::io(Path::new(rel), e))?;
+    if !meta.is_file() {
+        return Err(ImageError::Other(format!(
+            "{rel}: não é um arquivo regular"
+        )));
+    }
+    Ok(file)
 }
 
 /// The open layer directory and what was done so far.

@@ -7,9 +7,11 @@
 //! casulo unpacks it once into `layers/<diff_id hex>/` and every container
 //! of every image that has it uses that directory as an overlay lowerdir.
 
+pub mod archive;
 pub mod bootstrap;
 pub mod digest;
 pub mod extract;
+pub mod fsck;
 pub mod import;
 pub mod layer;
 pub mod oci;

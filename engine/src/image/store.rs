@@ -350,6 +350,18 @@ impl Store {
         Ok(self.load(reference, desc)?.0)
     }
 
+    /// The index descriptor of a tag (`busybox` means `busybox:latest`).
+    pub fn descriptor(&self, reference: &str) -> Result<Descriptor, ImageError> {
+        let reference = reference::normalize(reference)?;
+        self.read_index()?
+            .manifests
+            .iter()
+            .rev()
+            .find(|d| d.ref_name() == Some(reference.as_str()))
+            .cloned()
+            .ok_or(ImageError::NotFound(reference))
+    }
+
     /// Every tagged image, sorted by reference.
     pub fn list(&self) -> Result<Vec<ImageSummary>, ImageError> {
         let index = self.read_index()?;
@@ -500,9 +512,23 @@ pub struct BlobWriter {
 impl BlobWriter {
     /// Flushes, syncs and moves the blob into `blobs/sha256/` (keeping an
     /// existing blob of the same digest).
-    pub fn commit(mut self) -> Result<BlobInfo, ImageError> {
+    pub fn commit(self) -> Result<BlobInfo, ImageError> {
+        self.commit_checked(None)
+    }
+
+    /// Like [`commit`](BlobWriter::commit), but when `expected` is given
+    /// the bytes must have that digest, or nothing is stored.
+    pub fn commit_checked(mut self, expected: Option<&str>) -> Result<BlobInfo, ImageError> {
         let writer = self.writer.take().expect("commit once");
         let (digest, size, buffered) = writer.finish();
+        if let Some(expected) = expected {
+            if digest != expected {
+                return Err(ImageError::Corrupt(format!(
+                    "o blob {expected} não confere: seu conteúdo tem sha256 {digest} \
+                     (arquivo alterado ou corrompido)"
+                )));
+            }
+        }
         let file = buffered
             .into_inner()
             .map_err(|e| ImageError::io(&self.tmp, e.into_error()))?;

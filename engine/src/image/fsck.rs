@@ -1,0 +1,116 @@
+//! `casulo image fsck`: is the store consistent?
+//!
+//! Checks, without changing anything:
+//! - every blob in `blobs/sha256/` has a valid name and its bytes hash to it;
+//! - every tag in `index.json` resolves: manifest and config readable and
+//!   verified, every layer blob present;
+//! - no leftovers of an interrupted write: temp files in `tmp/` (other than
+//!   the lock), half-unpacked `layers/.tmp-*` directories;
+//! - every unpacked layer directory is named by a valid diff_id hex.
+//!
+//! The tests run it after every refused (malicious or corrupt) input, to
+//! prove a refusal leaves the store as it was.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader};
+
+use super::digest::{self, HashReader};
+use super::{ImageError, Store};
+
+/// What fsck found.
+#[derive(Debug, Default)]
+pub struct FsckReport {
+    pub blobs: u64,
+    pub bytes: u64,
+    pub images: u64,
+    pub layers: u64,
+    /// Each problem, in pt-BR. Empty means the store is consistent.
+    pub problems: Vec<String>,
+}
+
+impl FsckReport {
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+pub fn fsck(store: &Store) -> Result<FsckReport, ImageError> {
+    let mut report = FsckReport::default();
+    let blobs = store.dir().join("blobs").join(digest::ALGORITHM);
+    if let Ok(entries) = fs::read_dir(&blobs) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let d = format!("{}:{name}", digest::ALGORITHM);
+            if digest::hex_of(&d).is_err() {
+                report
+                    .problems
+                    .push(format!("blobs/sha256/{name}: nome que não é um digest"));
+                continue;
+            }
+            let path = entry.path();
+            let result = File::open(&path).and_then(|f| {
+                let mut r = HashReader::new(BufReader::with_capacity(256 * 1024, f));
+                io::copy(&mut r, &mut io::sink())?;
+                Ok(r.finish())
+            });
+            match result {
+                Ok((actual, size, _)) => {
+                    report.blobs += 1;
+                    report.bytes += size;
+                    if actual != d {
+                        report.problems.push(format!(
+                            "blob {d}: o conteúdo tem sha256 {actual} (corrompido)"
+                        ));
+                    }
+                }
+                Err(e) => report.problems.push(format!("blob {d}: {e}")),
+            }
+        }
+    }
+    let index = store.read_index()?;
+    for desc in &index.manifests {
+        let Some(name) = desc.ref_name() else {
+            continue;
+        };
+        match store.resolve(name) {
+            Ok(image) => {
+                report.images += 1;
+                for layer in &image.layers {
+                    if !store.has_blob(&layer.digest) {
+                        report
+                            .problems
+                            .push(format!("{name}: falta o blob da camada {}", layer.digest));
+                    }
+                }
+            }
+            Err(e) => report.problems.push(format!("{name}: {e}")),
+        }
+    }
+    if let Ok(entries) = fs::read_dir(store.state.tmp()) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name != "images.lock" {
+                report
+                    .problems
+                    .push(format!("tmp/{name}: resto de uma escrita interrompida"));
+            }
+        }
+    }
+    if let Ok(entries) = fs::read_dir(store.state.layers()) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                report
+                    .problems
+                    .push(format!("layers/{name}: camada desempacotada pela metade"));
+            } else if digest::hex_of(&format!("{}:{name}", digest::ALGORITHM)).is_err() {
+                report
+                    .problems
+                    .push(format!("layers/{name}: nome que não é um diff_id"));
+            } else {
+                report.layers += 1;
+            }
+        }
+    }
+    Ok(report)
+}
