@@ -33,6 +33,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+pub mod layout;
+
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

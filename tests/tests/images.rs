@@ -1,0 +1,344 @@
+//! Images end to end: multi-layer images with whiteouts run as the image's
+//! final filesystem, malicious layers are refused without writing outside,
+//! and load/save round-trip byte for byte.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use casulo_tests::layout::{self, LayerTar};
+use casulo_tests::{casulo_bin, unique_name, Lab, Output};
+use serde_json::Value;
+
+/// `casulo --root ROOT ARGS...` with a private state directory.
+fn casulo_at(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(casulo_bin());
+    cmd.arg("--root")
+        .arg(root)
+        .args(args)
+        .env_remove("CASULO_ROOT");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Output::of(&mut cmd)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A scratch directory for one test, under the lab.
+fn scratch(hint: &str) -> PathBuf {
+    let dir = Lab::shared().dir().join(unique_name(hint));
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// busybox:latest saved by casulo as an OCI layout directory.
+fn busybox_layout(dir: &Path) -> PathBuf {
+    let out = dir.join("busybox-oci");
+    Lab::shared()
+        .casulo(&["image", "save", "-o", &format!("{}/", s(&out)), "busybox"])
+        .assert_ok();
+    out
+}
+
+fn events(trace: &Path) -> Vec<Value> {
+    fs::read_to_string(trace)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn multi_layer_image_with_whiteouts_runs_as_its_final_filesystem() {
+    let lab = Lab::shared();
+    let dir = scratch("camadas");
+    let base = busybox_layout(&dir);
+    let lower = LayerTar::new()
+        .dir("etc/")
+        .file("etc/motd", b"bem-vindo\n")
+        .dir("var/")
+        .dir("var/cache/")
+        .file("var/cache/velho", b"x")
+        .file("a\u{e7}\u{e3}o.txt", "olá\n".as_bytes())
+        .raw(
+            tar::EntryType::Regular,
+            "bin/suid",
+            None,
+            0o4755,
+            b"#!/bin/sh\n",
+        )
+        .finish();
+    let upper = LayerTar::new()
+        .file("etc/.wh.motd", b"")
+        .dir("var/cache/")
+        .file("var/cache/.wh..wh..opq", b"")
+        .file("var/cache/novo", b"y")
+        .dir("hl/")
+        .file("hl/c", b"z")
+        .hardlink("hl/d", "hl/c")
+        .finish();
+    let name = unique_name("camadas");
+    let reference = format!("{name}:v1");
+    let oci = dir.join("img");
+    layout::extend(&base, &oci, &reference, &[lower, upper], |_| {});
+    lab.casulo(&["image", "load", "-i", s(&oci)]).assert_ok();
+
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        &reference,
+        "sh",
+        "-c",
+        "ls /etc; echo --; ls /var/cache; echo --; cat /ação.txt; stat -c %a /bin/suid; stat -c %h /hl/d",
+    ]);
+    out.assert_ok();
+    let parts: Vec<&str> = out.stdout.split("--\n").collect();
+    assert!(!parts[0].contains("motd"), "whiteout: {out}");
+    assert!(parts[0].contains("passwd"), "the base layer shows: {out}");
+    assert_eq!(parts[1].trim(), "novo", "opaque dir: {out}");
+    assert_eq!(parts[2], "olá\n4755\n2\n", "{out}");
+
+    // The trace shows how the rootfs was assembled.
+    let trace = out.trace_path().expect("trace path");
+    let events = events(&trace);
+    let image: Value = lab
+        .casulo(&["image", "ls", "--format", "json"])
+        .assert_ok()
+        .json();
+    assert!(image.to_string().contains(&reference));
+    let overlay = events
+        .iter()
+        .find(|e| e["kind"] == "mount.overlay")
+        .expect("mount.overlay");
+    let lowerdirs = overlay["lowerdirs"].as_array().unwrap();
+    assert_eq!(lowerdirs.len(), 3, "{overlay}");
+    let layer_paths: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "layer.unpack" || e["kind"] == "layer.reuse")
+        .map(|e| &e["path"])
+        .collect();
+    let mut top_first = layer_paths.clone();
+    top_first.reverse();
+    assert_eq!(
+        lowerdirs.iter().collect::<Vec<_>>(),
+        top_first,
+        "lowerdirs are the layers, top-most first"
+    );
+    let whiteouts: Vec<(String, bool)> = events
+        .iter()
+        .filter(|e| e["kind"] == "layer.whiteout")
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["opaque"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        whiteouts,
+        [
+            ("/etc/motd".to_string(), false),
+            ("/var/cache".to_string(), true)
+        ]
+    );
+    lab.casulo(&["image", "fsck"]).assert_ok();
+}
+
+/// A directory listing (relative paths), to prove nothing was written.
+fn listing(dir: &Path, skip: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(base: &Path, dir: &Path, skip: &Path, out: &mut Vec<String>) {
+        for entry in fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path == skip {
+                continue;
+            }
+            out.push(path.strip_prefix(base).unwrap().display().to_string());
+            if entry.file_type().unwrap().is_dir() {
+                walk(base, &path, skip, out);
+            }
+        }
+    }
+    walk(dir, dir, skip, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn malicious_layers_are_refused_naming_layer_and_entry_and_fsck_stays_clean() {
+    let dir = scratch("malicia");
+    let base = busybox_layout(&dir);
+    let sentinel = format!("casulo-pwned-{}", std::process::id());
+    let deep = "../../../../../../../../../..";
+    let cases: Vec<(&str, Vec<u8>, String)> = vec![
+        (
+            "dotdot",
+            LayerTar::new()
+                .file(&format!("../{sentinel}"), b"x")
+                .finish(),
+            format!("../{sentinel}"),
+        ),
+        (
+            "absolute",
+            LayerTar::new()
+                .file(&format!("/tmp/{sentinel}"), b"x")
+                .finish(),
+            format!("/tmp/{sentinel}"),
+        ),
+        (
+            "symlink-through",
+            LayerTar::new()
+                .symlink("evil", &format!("{deep}/tmp"))
+                .file(&format!("evil/{sentinel}"), b"x")
+                .finish(),
+            format!("evil/{sentinel}"),
+        ),
+        (
+            "hardlink-out",
+            LayerTar::new()
+                .hardlink("h", &format!("{deep}/etc/passwd"))
+                .finish(),
+            "h".to_string(),
+        ),
+        (
+            "hardlink-through-symlink",
+            LayerTar::new()
+                .symlink("s", "/etc")
+                .hardlink("h", "s/passwd")
+                .finish(),
+            "h".to_string(),
+        ),
+        (
+            "whiteout-outside",
+            LayerTar::new().file("../.wh.etc", b"").finish(),
+            "../.wh.etc".to_string(),
+        ),
+        (
+            "whiteout-through-symlink",
+            LayerTar::new()
+                .symlink("evil", "/etc")
+                .file("evil/.wh.passwd", b"")
+                .finish(),
+            "evil/.wh.passwd".to_string(),
+        ),
+        (
+            "bomb",
+            LayerTar::new().file("grande", &vec![0u8; 8 << 20]).finish(),
+            "grande".to_string(),
+        ),
+    ];
+    for (label, tar, entry) in cases {
+        let case = dir.join(label);
+        let root = case.join("state");
+        fs::create_dir_all(&root).unwrap();
+        fs::write(case.join("segredo"), "não mexa").unwrap();
+        let oci = dir.join(format!("{label}-oci"));
+        let layer_digest = layout::sha256(&tar);
+        layout::extend(&base, &oci, "mal:v1", &[tar], |_| {});
+        casulo_at(&root, &["image", "load", "-q", "-i", s(&oci)], &[]).assert_ok();
+        let before = listing(&case, &root);
+        let out = casulo_at(
+            &root,
+            &["run", "--rm", "mal:v1", "true"],
+            &[("CASULO_MAX_LAYER_BYTES", "5000000")],
+        );
+        out.assert_code(125);
+        assert!(
+            out.stderr.contains(&layer_digest),
+            "{label}: names the layer: {out}"
+        );
+        if label == "bomb" {
+            assert!(out.stderr.contains("5000000"), "{label}: {out}");
+        } else {
+            assert!(
+                out.stderr.contains(&format!("{entry:?}")),
+                "{label}: names the entry {entry:?}: {out}"
+            );
+        }
+        assert_eq!(listing(&case, &root), before, "{label}: wrote outside");
+        assert!(!Path::new("/tmp").join(&sentinel).exists(), "{label}");
+        assert!(!dir.join(&sentinel).exists(), "{label}");
+        assert_eq!(
+            fs::read_to_string("/etc/passwd").unwrap(),
+            fs::read_to_string("/etc/passwd").unwrap()
+        );
+        let fsck = casulo_at(&root, &["image", "fsck"], &[]);
+        fsck.assert_ok();
+        assert!(fsck.stdout.contains("tudo certo"), "{label}: {fsck}");
+    }
+}
+
+#[test]
+fn a_tampered_blob_is_refused_on_load_and_nothing_is_tagged() {
+    let dir = scratch("adulterado");
+    let base = busybox_layout(&dir);
+    let tar = LayerTar::new().file("a.txt", b"original").finish();
+    let digest = layout::sha256(&tar);
+    let oci = dir.join("oci");
+    layout::extend(&base, &oci, "adulterado:v1", &[tar], |_| {});
+    let blob = oci
+        .join("blobs/sha256")
+        .join(digest.strip_prefix("sha256:").unwrap());
+    let mut bytes = fs::read(&blob).unwrap();
+    let i = bytes.windows(8).position(|w| w == b"original").unwrap();
+    bytes[i] = b'O';
+    fs::write(&blob, bytes).unwrap();
+
+    let root = dir.join("state");
+    let out = casulo_at(&root, &["image", "load", "-i", s(&oci)], &[]);
+    out.assert_code(125);
+    assert!(out.stderr.contains(&digest), "{out}");
+    assert!(out.stderr.contains("não confere"), "{out}");
+    let ls = casulo_at(&root, &["image", "ls", "-q"], &[]);
+    assert_eq!(ls.stdout, "", "nothing tagged");
+    let fsck = casulo_at(&root, &["image", "fsck"], &[]);
+    fsck.assert_ok();
+}
+
+#[test]
+fn load_then_save_gives_the_same_bytes_in_both_formats() {
+    let lab = Lab::shared();
+    let dir = scratch("idaevolta");
+    for (format, name) in [("oci", "a.tar"), ("docker", "b.tar")] {
+        let first = dir.join(name);
+        lab.casulo(&[
+            "image",
+            "save",
+            "--format",
+            format,
+            "-o",
+            s(&first),
+            "busybox",
+        ])
+        .assert_ok();
+        let root = dir.join(format!("state-{format}"));
+        let out = casulo_at(&root, &["image", "load", "-i", s(&first)], &[]);
+        out.assert_ok();
+        assert!(out.stdout.contains("busybox:latest"), "{out}");
+        let second = dir.join(format!("again-{name}"));
+        casulo_at(
+            &root,
+            &[
+                "image",
+                "save",
+                "--format",
+                format,
+                "-o",
+                s(&second),
+                "busybox",
+            ],
+            &[],
+        )
+        .assert_ok();
+        assert!(
+            fs::read(&first).unwrap() == fs::read(&second).unwrap(),
+            "{format}: save → load → save changed the bytes"
+        );
+        casulo_at(&root, &["run", "--rm", "busybox", "true"], &[]).assert_ok();
+        casulo_at(&root, &["image", "fsck"], &[]).assert_ok();
+    }
+}
