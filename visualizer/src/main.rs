@@ -1,8 +1,32 @@
-//! Stub: the Yew/WASM visualizer arrives with the visualizer issue. Today it
-//! only proves the trace crate links into a wasm-ready binary.
+//! Casulo's visualizer: replays a trace in the browser as diagrams, step by
+//! step, in Brazilian Portuguese.
+//!
+//! The pure parts (timeline marks, number formats, the diff of two traces)
+//! build and are tested on the host; the Yew app (`app/`) only exists for
+//! `wasm32` and is built by `cargo xtask` (see `xtask/src/web.rs`).
+
+// On the host only the pure modules build; the app uses all of them.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
+mod diff;
+mod format;
+mod timeline;
+
+#[cfg(target_arch = "wasm32")]
+mod app;
+
+#[cfg(target_arch = "wasm32")]
 fn main() {
+    yew::Renderer::<app::App>::new().render();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    // Keep the pure modules "used" on the host build.
+    let _ = (diff::align, format::bytes, timeline::marks);
     println!(
-        "casulo-visualizer: ainda não implementado ({} tipos de evento conhecidos)",
+        "casulo-visualizer roda no navegador: `cargo xtask demo` compila e serve \
+         (visualizer/dist/); {} tipos de evento conhecidos",
         casulo_trace::KINDS.len()
     );
 }

@@ -1,5 +1,6 @@
 //! `cargo xtask demo`: a real container, start to finish, and the trace it
-//! left behind — checked and narrated.
+//! left behind — checked, narrated, and replayed in the browser by the
+//! visualizer, served on 127.0.0.1 until Ctrl-C.
 //!
 //! State dir: `/var/lib/casulo`, or `CASULO_ROOT` if set.
 
@@ -7,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cmd::{self, cargo, step};
-use crate::{fail, setup, Result};
+use crate::serve::Server;
+use crate::{fail, setup, web, Result};
 
 /// What the demo container runs (through busybox's sh).
 const SCRIPT: &str = r#"echo "Olá do contêiner!"; hostname; echo "PID: $$"; ps; ls /"#;
@@ -64,15 +66,71 @@ pub fn run() -> Result {
     serve(&trace)
 }
 
-/// Next issues: serve the visualizer and the book, opening this trace.
-/// Until then, say where the trace is and how to look at it again.
+/// Port the demo tries first (any free port if it is taken).
+pub const DEFAULT_PORT: u16 = 8000;
+
+/// Builds the visualizer and serves it with the traces of this state dir,
+/// opened at this run's trace, until Ctrl-C.
 fn serve(trace: &Path) -> Result {
+    let dist = web::build_visualizer()?;
+    let traces = trace.parent().unwrap_or(Path::new("."));
+    let server = start_server(&dist, traces, DEFAULT_PORT)?;
+    let name = trace
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    step("Visualizador no navegador");
     println!(
-        "\nPara rever: casulo trace show {}\n\
-         (Em breve: `cargo xtask demo` também vai servir o visualizador e o livro\n\
-         no navegador, já abertos neste trace.)",
-        trace.display()
+        "Abra no navegador (Ctrl-C para parar o servidor):\n\n  {}?trace=traces/{name}\n\n\
+         Lá estão também os outros traces de {}.",
+        server.url,
+        traces.display()
     );
+    server.wait();
+    Ok(())
+}
+
+/// The server on `port`, or on any free port when that one is taken.
+pub fn start_server(dist: &Path, traces: &Path, port: u16) -> Result<Server> {
+    match Server::start(dist, traces, port) {
+        Ok(s) => Ok(s),
+        Err(e) if port != 0 => {
+            println!("  ({e}; usando outra porta)");
+            Server::start(dist, traces, 0)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `cargo xtask serve [--porta N] [--traces DIR]`: the visualizer and a
+/// traces dir, without running a container.
+pub fn serve_only(args: &[String]) -> Result {
+    let mut port = DEFAULT_PORT;
+    let mut traces = std::env::var_os("CASULO_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/lib/casulo"))
+        .join("traces");
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match (a.as_str(), it.next()) {
+            ("--porta", Some(n)) => match n.parse() {
+                Ok(n) => port = n,
+                Err(_) => fail!("--porta precisa de um número (0 = qualquer porta livre)"),
+            },
+            ("--traces", Some(d)) => traces = PathBuf::from(d),
+            _ => fail!("uso: cargo xtask serve [--porta N] [--traces DIR]"),
+        }
+    }
+    let dist = web::build_visualizer()?;
+    let server = start_server(&dist, &traces, port)?;
+    step("Visualizador no navegador");
+    println!(
+        "Servindo {} e os traces de {} em\n\n  {}\n\n(Ctrl-C para parar)",
+        dist.display(),
+        traces.display(),
+        server.url
+    );
+    server.wait();
     Ok(())
 }
 

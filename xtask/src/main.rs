@@ -3,7 +3,8 @@
 //!
 //! - `setup`  installs what the project needs (Debian packages, rustup targets)
 //! - `test`   the whole check: fmt, builds, tests, wasm build, clippy (CI runs this)
-//! - `demo`   a real container, its trace checked and narrated
+//! - `demo`   a real container, its trace checked, narrated and served in the visualizer
+//! - `serve`  the visualizer and the recorded traces, without a container
 //! - `bench`  container start-up time against runc, crun and a bare `unshare`
 //!
 //! Messages are in Brazilian Portuguese (students read them); code and
@@ -12,8 +13,10 @@
 mod bench;
 mod cmd;
 mod demo;
+mod serve;
 mod setup;
 mod test;
+mod web;
 
 use std::process::ExitCode;
 
@@ -60,7 +63,10 @@ uso: cargo xtask <comando> [opções]
 comandos:
   setup              instala o que o projeto precisa (pacotes Debian, alvos do rustup); requer root
   test               verificação completa: fmt, compilação, testes, build wasm, clippy
-  demo               roda um contêiner de verdade e mostra o trace que ele gerou
+  demo               roda um contêiner de verdade, mostra o trace e o serve no visualizador
+  serve [opções]     só o visualizador e os traces gravados, em http://127.0.0.1 (Ctrl-C para)
+      --porta N        porta (padrão 8000; 0 = qualquer porta livre)
+      --traces DIR     pasta dos traces (padrão /var/lib/casulo/traces)
   bench [opções]     mede o tempo de partida do casulo contra runc, crun e `unshare`
       --runs N         rodadas medidas (padrão 100)
       --warmup N       rodadas de aquecimento, não medidas (padrão 5)
@@ -78,6 +84,7 @@ fn main() -> ExitCode {
         "setup" => setup::run(),
         "test" => test::run(rest),
         "demo" => demo::run(),
+        "serve" => demo::serve_only(rest),
         "bench" => bench::run(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");

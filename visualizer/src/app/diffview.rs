@@ -1,0 +1,82 @@
+//! Two traces side by side, aligned by event kind.
+
+use std::rc::Rc;
+
+use casulo_trace::narrate;
+use yew::prelude::*;
+
+use super::Loaded;
+use crate::diff::{align, Row};
+use crate::timeline::Area;
+
+/// Rows shown at most (a long diff is cut, with a note).
+const MAX_ROWS: usize = 2000;
+
+#[derive(Properties)]
+pub struct DiffProps {
+    pub a: Rc<Loaded>,
+    pub b: Rc<Loaded>,
+}
+
+impl PartialEq for DiffProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.a, &o.a) && Rc::ptr_eq(&self.b, &o.b)
+    }
+}
+
+#[function_component(DiffView)]
+pub fn diff_view(p: &DiffProps) -> Html {
+    let rows = {
+        let (a, b) = (p.a.clone(), p.b.clone());
+        use_memo((), move |_| align(a.replay.events(), b.replay.events()))
+    };
+    let (ea, eb) = (p.a.replay.events(), p.b.replay.events());
+    let count = |f: fn(&Row) -> bool| rows.iter().filter(|r| f(r)).count();
+    let only_a = count(|r| matches!(r, Row::OnlyA(_)));
+    let only_b = count(|r| matches!(r, Row::OnlyB(_)));
+    let differ = count(|r| matches!(r, Row::Both { same: false, .. }));
+    let cell = |e: &casulo_trace::Event| {
+        let ok = e.outcome.is_ok();
+        html! {
+            <>
+                <span class={classes!("tipo", Area::of(e).class())}>{e.body.kind()}</span>
+                <span class="resumo">{narrate::describe(e)}</span>
+                if !ok { <span class="errno">{narrate::outcome_text(&e.outcome)}</span> }
+            </>
+        }
+    };
+    let body = rows.iter().take(MAX_ROWS).map(|r| match *r {
+        Row::Both { a, b, same } => html! {
+            <tr class={classes!(if same { "igual" } else { "diferente" })}>
+                <td class="seq">{ea[a].seq}</td><td>{cell(&ea[a])}</td>
+                <td class="seq">{eb[b].seq}</td><td>{cell(&eb[b])}</td>
+                <td class="marca">{if same { "=" } else { "≠" }}</td>
+            </tr>
+        },
+        Row::OnlyA(a) => html! {
+            <tr class="so-a"><td class="seq">{ea[a].seq}</td><td>{cell(&ea[a])}</td>
+                <td></td><td class="ausente">{"—"}</td><td class="marca">{"só A"}</td></tr>
+        },
+        Row::OnlyB(b) => html! {
+            <tr class="so-b"><td></td><td class="ausente">{"—"}</td>
+                <td class="seq">{eb[b].seq}</td><td>{cell(&eb[b])}</td><td class="marca">{"só B"}</td></tr>
+        },
+    });
+    html! {
+        <section class="painel comparacao" aria-labelledby="titulo-cmp">
+            <h2 id="titulo-cmp">{"Comparação de dois traces"}</h2>
+            <p id="resumo-comparacao">{format!(
+                "A: {} ({} eventos) · B: {} ({} eventos) — {} só em A, {} só em B, {} com a mesma operação alterada.",
+                p.a.name, ea.len(), p.b.name, eb.len(), only_a, only_b, differ
+            )}</p>
+            <p class="dica">{"Os eventos são alinhados pelo tipo; números que mudam em toda execução (PIDs, inodes, ids) são ignorados na comparação."}</p>
+            <table class="tabela-comparacao">
+                <thead><tr><th>{"#"}</th><th>{"A"}</th><th>{"#"}</th><th>{"B"}</th><th>{""}</th></tr></thead>
+                <tbody>{ for body }</tbody>
+            </table>
+            if rows.len() > MAX_ROWS {
+                <p class="aviso">{format!("Mostrando as primeiras {MAX_ROWS} de {} linhas.", rows.len())}</p>
+            }
+        </section>
+    }
+}

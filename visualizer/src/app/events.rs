@@ -1,0 +1,113 @@
+//! The event list around the position, and the selected event explained:
+//! what happened, the real operation, the outcome, the catalog's paragraph.
+
+use std::rc::Rc;
+
+use casulo_trace::{catalog, narrate, Outcome};
+use yew::prelude::*;
+
+use super::{Action, Loaded, Model};
+use crate::timeline::Area;
+
+/// Rows shown before and after the selected event.
+const AROUND: usize = 8;
+
+#[derive(Properties)]
+pub struct EventsProps {
+    pub trace: Rc<Loaded>,
+    pub pos: usize,
+    pub dispatch: UseReducerDispatcher<Model>,
+}
+
+impl PartialEq for EventsProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.trace, &o.trace) && self.pos == o.pos
+    }
+}
+
+#[function_component(EventsPanel)]
+pub fn events_panel(p: &EventsProps) -> Html {
+    let events = p.trace.replay.events();
+    let selected = p.pos.checked_sub(1);
+    let center = selected.unwrap_or(0);
+    let from = center.saturating_sub(AROUND);
+    let to = (center + AROUND + 1).min(events.len());
+
+    let rows = (from..to).map(|i| {
+        let e = &events[i];
+        let d = p.dispatch.clone();
+        let onclick = Callback::from(move |_| d.dispatch(Action::Seek(i + 1)));
+        let is_sel = Some(i) == selected;
+        let ok = e.outcome.is_ok();
+        html! {
+            <li class={classes!("evento", is_sel.then_some("selecionado"), (!ok).then_some("falhou"), (Some(i) > selected).then_some("futuro"))}
+                aria-current={is_sel.then_some("step")}>
+                <button type="button" {onclick}>
+                    <span class="seq">{format!("#{}", e.seq)}</span>
+                    <span class={classes!("tipo", Area::of(e).class())}>{e.body.kind()}</span>
+                    <span class="resumo">{narrate::describe(e)}</span>
+                </button>
+            </li>
+        }
+    });
+
+    let detail = match selected.map(|i| &events[i]) {
+        None => html! {
+            <p class="vazio">{"Nada aconteceu ainda. Aperte "}<kbd>{"→"}</kbd>{" ou ▶ para ver o primeiro evento."}</p>
+        },
+        Some(e) => {
+            let kind = e.body.kind();
+            let entry = catalog::entry(kind);
+            let outcome = match &e.outcome {
+                Outcome::Ok => html! { <span class="ok">{"ok"}</span> },
+                Outcome::Error(_) => html! {
+                    <span class="errno">{narrate::outcome_text(&e.outcome)}</span>
+                },
+            };
+            html! {
+                <div class="detalhe" id="detalhe">
+                    <h3>{entry.map_or(kind, |en| en.title)}</h3>
+                    <p class="descricao">{narrate::describe(e)}</p>
+                    <dl>
+                        <dt>{"Evento"}</dt>
+                        <dd>{format!("#{} · {} · PID {} no host", e.seq, narrate::time_text(e.t_us), e.pid)}</dd>
+                        <dt>{"Operação real"}</dt><dd><code class="op">{e.op.clone()}</code></dd>
+                        <dt>{"Resultado"}</dt><dd id="resultado">{outcome}</dd>
+                    </dl>
+                    if let Some(en) = entry {
+                        <p class="explicacao">{markdown(en.explanation)}</p>
+                    }
+                </div>
+            }
+        }
+    };
+
+    html! {
+        <section class="painel eventos" aria-labelledby="titulo-eventos">
+            <h2 id="titulo-eventos">{"Eventos"}</h2>
+            {detail}
+            <ol class="lista-eventos" aria-label="Eventos perto da posição atual" start={(from + 1).to_string()}>
+                { for rows }
+            </ol>
+        </section>
+    }
+}
+
+/// The catalog's light Markdown: `código` and *ênfase*.
+pub fn markdown(text: &str) -> Html {
+    let mut out = vec![];
+    for (i, part) in text.split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push(html! { <code>{part.to_string()}</code> });
+            continue;
+        }
+        for (j, piece) in part.split('*').enumerate() {
+            if j % 2 == 1 {
+                out.push(html! { <em>{piece.to_string()}</em> });
+            } else if !piece.is_empty() {
+                out.push(html! { {piece.to_string()} });
+            }
+        }
+    }
+    html! { <>{for out}</> }
+}

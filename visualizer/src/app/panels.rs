@@ -1,0 +1,460 @@
+//! The diagrams (SVG) of the world at the current position.
+
+use std::rc::Rc;
+
+use casulo_trace::replay::{ns_kind, World};
+use casulo_trace::NsKind;
+use yew::prelude::*;
+
+use super::Loaded;
+use crate::format::{bytes, mib, path_tail, short_digest, short_path};
+
+#[derive(Properties)]
+pub struct WorldProps {
+    pub world: Rc<World>,
+}
+
+impl PartialEq for WorldProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.world, &o.world)
+    }
+}
+
+/// What each namespace kind isolates, in a few words.
+fn ns_what(kind: NsKind) -> &'static str {
+    match kind {
+        NsKind::Pid => "números de processo",
+        NsKind::Mnt => "montagens",
+        NsKind::Uts => "hostname",
+        NsKind::Ipc => "comunicação entre processos",
+        NsKind::Net => "rede",
+        NsKind::Cgroup => "visão dos cgroups",
+        NsKind::User => "usuários",
+        NsKind::Time => "relógios",
+    }
+}
+
+fn command_text(argv: &Option<Vec<String>>) -> String {
+    match argv {
+        Some(a) => {
+            let s = a.join(" ");
+            if s.chars().count() > 34 {
+                format!("{}…", s.chars().take(33).collect::<String>())
+            } else {
+                s
+            }
+        }
+        None => "(ainda o código do casulo)".into(),
+    }
+}
+
+#[function_component(NamespacesPanel)]
+pub fn namespaces_panel(p: &WorldProps) -> Html {
+    let w = &p.world;
+    let engine = w
+        .init()
+        .and_then(|i| i.parent)
+        .or_else(|| w.processes.keys().next().copied());
+    let last = w.applied.checked_sub(1);
+
+    let body = match w.init() {
+        None => html! {
+            <>
+                <text x="24" y="70" class="rotulo">{"Ainda não há contêiner:"}</text>
+                <text x="24" y="94" class="rotulo">{"só os namespaces do host existem."}</text>
+            </>
+        },
+        Some(init) => {
+            let n = init.namespaces.len();
+            let top = 30.0 + n as f64 * 28.0;
+            let boxes = init.namespaces.iter().enumerate().map(|(i, (key, inode))| {
+                let kind = ns_kind(*key);
+                let x = 190.0 + i as f64 * 12.0;
+                let y = 30.0 + i as f64 * 28.0;
+                let width = 440.0 - i as f64 * 24.0;
+                let height = top + 90.0 + (n - i) as f64 * 8.0 - y;
+                let fresh = w
+                    .namespaces
+                    .iter()
+                    .any(|ns| ns.kind == kind && Some(ns.at) == last);
+                let host_inode = w
+                    .namespaces
+                    .iter()
+                    .rev()
+                    .find(|ns| ns.kind == kind)
+                    .and_then(|ns| ns.host_inode);
+                let label = match inode {
+                    0 => format!("{} · {}", kind.proc_name(), ns_what(kind)),
+                    i => format!("{} [{i}] · {}", kind.proc_name(), ns_what(kind)),
+                };
+                let tip = match host_inode {
+                    Some(h) => format!("namespace {} do contêiner: inode {inode}; o do host é {h}", kind.proc_name()),
+                    None => format!("namespace {} do contêiner", kind.proc_name()),
+                };
+                html! {
+                    <g class={classes!("ns", format!("ns-{}", kind.proc_name()), fresh.then_some("novo"))}>
+                        <rect x={x.to_string()} y={y.to_string()} width={width.to_string()}
+                            height={height.to_string()} rx="8"><title>{tip}</title></rect>
+                        <text x={(x + 8.0).to_string()} y={(y + 19.0).to_string()} class="rotulo-ns">{label}</text>
+                    </g>
+                }
+            });
+            let px = 190.0 + n as f64 * 12.0 + 10.0;
+            let pw = 440.0 - n as f64 * 24.0 - 20.0;
+            let pid_inside = match init.container_pid {
+                Some(pid) => format!("PID {pid} dentro do contêiner"),
+                None => "PID (o mesmo do host)".into(),
+            };
+            let status = match &init.exit {
+                None => String::new(),
+                Some(x) => match (&x.code, &x.signal_name) {
+                    (Some(c), _) => format!(" · terminou com código {c}"),
+                    (None, Some(s)) => format!(" · morto por {s}"),
+                    _ => " · terminou".into(),
+                },
+            };
+            html! {
+                <>
+                    { for boxes }
+                    <g class={classes!("processo", "init", init.exit.is_some().then_some("terminado"))} id="processo-init">
+                        <rect x={px.to_string()} y={(top + 6.0).to_string()} width={pw.to_string()} height="78" rx="10" />
+                        <text x={(px + 12.0).to_string()} y={(top + 32.0).to_string()} class="pid-dentro">{pid_inside}</text>
+                        <text x={(px + 12.0).to_string()} y={(top + 54.0).to_string()} class="pid-host">
+                            {format!("PID {} no host{status}", init.host_pid)}</text>
+                        <text x={(px + 12.0).to_string()} y={(top + 74.0).to_string()} class="comando">
+                            {command_text(&init.exec)}</text>
+                    </g>
+                </>
+            }
+        }
+    };
+    let height = w
+        .init()
+        .map_or(140.0, |i| 30.0 + i.namespaces.len() as f64 * 36.0 + 112.0)
+        .max(200.0);
+    let others: Vec<_> = w
+        .processes
+        .values()
+        .filter(|pr| Some(pr.host_pid) != w.init_pid && Some(pr.host_pid) != engine)
+        .collect();
+
+    html! {
+        <section class="painel namespaces" aria-labelledby="titulo-ns">
+            <h2 id="titulo-ns">{"Namespaces e processos"}</h2>
+            <svg viewBox={format!("0 0 660 {height}")} role="img" id="svg-ns"
+                aria-label="O processo do contêiner dentro das caixas dos seus namespaces, o host em volta">
+                <rect class="host" x="2" y="2" width="656" height={(height - 4.0).to_string()} rx="12" />
+                <text x="16" y="24" class="rotulo-host">{"Host (namespaces iniciais)"}</text>
+                if let Some(pid) = engine {
+                    <g class="processo motor">
+                        <rect x="16" y="110" width="150" height="58" rx="10" />
+                        <text x="28" y="134">{"casulo"}</text>
+                        <text x="28" y="156" class="pid-host">{format!("PID {pid} no host")}</text>
+                    </g>
+                }
+                {body}
+            </svg>
+            if !others.is_empty() {
+                <ul class="outros-processos">
+                    { for others.iter().map(|pr| html! {
+                        <li>{format!("PID {} no host", pr.host_pid)}
+                            { for pr.namespaces.keys().map(|k| html! {
+                                <span class="etiqueta">{format!(" {} ", ns_kind(*k).proc_name())}</span>
+                            }) }
+                            if let Some(x) = &pr.exit {
+                                {format!(" · terminou{}", x.signal_name.as_ref().map(|s| format!(" por {s}")).unwrap_or_default())}
+                            }
+                        </li>
+                    }) }
+                </ul>
+            }
+        </section>
+    }
+}
+
+#[derive(Properties)]
+pub struct FsProps {
+    pub world: Rc<World>,
+    pub pos: usize,
+}
+
+impl PartialEq for FsProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.world, &o.world)
+    }
+}
+
+#[function_component(FilesystemPanel)]
+pub fn filesystem_panel(p: &FsProps) -> Html {
+    let w = &p.world;
+    let last = w.applied.checked_sub(1);
+    let Some(o) = &w.overlay else {
+        let layers = w.layers.iter().map(|l| {
+            let how = match &l.unpacked {
+                Some(u) => format!(
+                    "desempacotada agora: {}, {} arquivos",
+                    bytes(u.bytes),
+                    u.files
+                ),
+                None => "reutilizada (já estava desempacotada)".into(),
+            };
+            html! { <li class={classes!((Some(l.at) == last).then_some("novo"))}>
+            <code>{short_digest(&l.diff_id).to_string()}</code>{format!(" · {how}")}</li> }
+        });
+        return html! {
+            <section class="painel arquivos" aria-labelledby="titulo-fs">
+                <h2 id="titulo-fs">{"Sistema de arquivos"}</h2>
+                <p class="vazio" id="fs-vazio">{"O contêiner ainda não tem sistema de arquivos próprio (falta o mount overlay)."}</p>
+                if !w.layers.is_empty() {
+                    <p>{"Camadas da imagem prontas:"}</p>
+                    <ul class="camadas-prontas">{ for layers }</ul>
+                }
+            </section>
+        };
+    };
+
+    // Rows top to bottom: merged, upper, each lowerdir.
+    let row_h = 54.0;
+    let mut rows: Vec<Html> = vec![];
+    let mut y = 10.0;
+    let merged_label = if w.pivoted {
+        "merged = / do contêiner (depois do pivot_root)"
+    } else {
+        "merged: a visão unificada"
+    };
+    rows.push(html! {
+        <g class={classes!("camada", "merged", (o.at + 1 == p.pos).then_some("novo"))}>
+            <rect x="10" y={y.to_string()} width="400" height={(row_h - 8.0).to_string()} rx="6" />
+            <text x="22" y={(y + 20.0).to_string()}>{merged_label}</text>
+            <text x="22" y={(y + 38.0).to_string()} class="caminho">{short_path(&o.target)}</text>
+        </g>
+    });
+    y += row_h;
+    rows.push(html! {
+        <g class="camada upper">
+            <rect x="10" y={y.to_string()} width="400" height={(row_h - 8.0).to_string()} rx="6" />
+            <text x="22" y={(y + 20.0).to_string()}>{"upperdir: leitura e escrita (só deste contêiner)"}</text>
+            <text x="22" y={(y + 38.0).to_string()} class="caminho">{short_path(&o.upperdir)}</text>
+        </g>
+    });
+    y += row_h;
+    for (i, dir) in o.lowerdirs.iter().enumerate() {
+        let layer = w.layer_of_dir(dir);
+        let title = match layer {
+            Some(l) => format!(
+                "camada {} · {}",
+                o.lowerdirs.len() - i,
+                short_digest(&l.diff_id)
+            ),
+            None => format!("camada {}", o.lowerdirs.len() - i),
+        };
+        let info = match layer.and_then(|l| l.unpacked) {
+            Some(u) => format!(
+                "somente leitura · {} · {} arquivos",
+                bytes(u.bytes),
+                u.files
+            ),
+            None => "somente leitura · reutilizada".into(),
+        };
+        let whiteouts = layer.map(|l| l.whiteouts.clone()).unwrap_or_default();
+        rows.push(html! {
+            <g class="camada lower">
+                <rect x="10" y={y.to_string()} width="400" height={(row_h - 8.0).to_string()} rx="6" />
+                <text x="22" y={(y + 20.0).to_string()}>{title}</text>
+                <text x="22" y={(y + 38.0).to_string()} class="caminho">{info}</text>
+                { for whiteouts.iter().take(2).enumerate().map(|(k, (path, opaque))| html! {
+                    <text x="250" y={(y + 20.0 + 18.0 * k as f64).to_string()} class="whiteout">
+                        {format!("✕ {path}{}", if *opaque { " (opaco)" } else { "" })}</text>
+                }) }
+            </g>
+        });
+        y += row_h;
+    }
+    let stack_h = y;
+    // Mounts, to the right.
+    let mounts = w.mounts.iter().enumerate().map(|(i, m)| {
+        let my = 10.0 + i as f64 * 30.0;
+        html! {
+            <g class={classes!("montagem", (Some(m.at) == last).then_some("novo"))}>
+                <rect x="440" y={my.to_string()} width="210" height="24" rx="4" />
+                <text x="450" y={(my + 17.0).to_string()}>{format!("{} · {}", m.inside, m.fstype)}</text>
+            </g>
+        }
+    });
+    let height = stack_h.max(20.0 + w.mounts.len() as f64 * 30.0) + 10.0;
+    let devices: Vec<String> = w.devices.iter().map(|d| d.inside.clone()).collect();
+
+    html! {
+        <section class="painel arquivos" aria-labelledby="titulo-fs">
+            <h2 id="titulo-fs">{"Sistema de arquivos"}</h2>
+            <svg viewBox={format!("0 0 660 {height}")} role="img" id="svg-fs"
+                aria-label="A pilha do overlay: visão unificada, camada de escrita e camadas da imagem; à direita, as montagens">
+                { for rows }
+                { for mounts }
+            </svg>
+            if !devices.is_empty() {
+                <p class="dispositivos"><strong>{"Dispositivos em /dev: "}</strong>{devices.join(", ")}</p>
+            }
+        </section>
+    }
+}
+
+#[derive(Properties)]
+pub struct CgroupsProps {
+    pub trace: Rc<Loaded>,
+    pub world: Rc<World>,
+}
+
+impl PartialEq for CgroupsProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.world, &o.world) && Rc::ptr_eq(&self.trace, &o.trace)
+    }
+}
+
+#[function_component(CgroupsPanel)]
+pub fn cgroups_panel(p: &CgroupsProps) -> Html {
+    let w = &p.world;
+    let samples = &p.trace.replay.samples()[..w.samples_seen];
+    if w.cgroups.is_empty() && samples.is_empty() {
+        return html! {
+            <section class="painel cgroups" aria-labelledby="titulo-cg">
+                <h2 id="titulo-cg">{"cgroups"}</h2>
+                <p class="vazio" id="cg-vazio">{"Nenhum cgroup até aqui. Com limites (por exemplo "}
+                    <code>{"--memory 64m"}</code>{"), o contêiner ganha um grupo no kernel que conta e limita memória, CPU e processos."}</p>
+            </section>
+        };
+    }
+    let groups = w.cgroups.values().map(|cg| {
+        let limits: Vec<String> = cg
+            .limits
+            .iter()
+            .map(|(f, v)| match v.parse::<u64>() {
+                Ok(n) if f.starts_with("memory.") && n >= 1 << 20 => format!("{f} = {} ({})", v, mib(n)),
+                _ => format!("{f} = {v}"),
+            })
+            .collect();
+        html! {
+            <li class={classes!("cgroup", cg.deleted.then_some("removido"))}>
+                <code>{path_tail(&cg.path, 3)}</code>
+                {format!(" · {}{}", cg.version, if cg.controller.is_empty() { String::new() } else { format!(" · {}", cg.controller) })}
+                if !limits.is_empty() { <div class="limites">{limits.join(" · ")}</div> }
+                if !cg.procs.is_empty() {
+                    <div>{format!("processos: {}", cg.procs.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "))}</div>
+                }
+                if cg.oom_kills > 0 {
+                    <div class="oom" id="oom">{format!("💥 OOM: o kernel matou {} processo(s) por falta de memória", cg.oom_kills)}</div>
+                }
+                if cg.pids_refused > 0 {
+                    <div class="oom">{format!("pids.max: {} fork(s) recusado(s)", cg.pids_refused)}</div>
+                }
+                if cg.deleted { <div>{"(removido)"}</div> }
+            </li>
+        }
+    });
+    html! {
+        <section class="painel cgroups" aria-labelledby="titulo-cg">
+            <h2 id="titulo-cg">{"cgroups"}</h2>
+            <ul class="arvore-cgroups">{ for groups }</ul>
+            { usage_chart(p, samples) }
+        </section>
+    }
+}
+
+fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Html {
+    if samples.is_empty() {
+        return html! { <p class="vazio">{"Sem amostras de uso ainda."}</p> };
+    }
+    let all = p.trace.replay.samples();
+    let t0 = all.first().map_or(0, |s| s.t_us) as f64;
+    let t1 = (all.last().map_or(0, |s| s.t_us) as f64).max(t0 + 1.0);
+    let max_mem = all
+        .iter()
+        .flat_map(|s| [s.memory_bytes, s.memory_limit_bytes])
+        .flatten()
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let (cw, ch) = (600.0, 160.0);
+    let x = |t: u64| 40.0 + (t as f64 - t0) / (t1 - t0) * (cw - 50.0);
+    let y = |v: u64| 10.0 + ch - v as f64 / max_mem * ch;
+    // At most ~600 points drawn: a long run is thinned.
+    let stride = (samples.len() / 600).max(1);
+    let points: String = samples
+        .iter()
+        .step_by(stride)
+        .chain(samples.last())
+        .filter_map(|s| Some(format!("{:.1},{:.1} ", x(s.t_us), y(s.memory_bytes?))))
+        .collect();
+    let limit = samples.iter().rev().find_map(|s| s.memory_limit_bytes);
+    let last = samples.last().unwrap();
+    let now = match (last.memory_bytes, limit) {
+        (Some(m), Some(l)) => format!("memória: {} de {}", mib(m), mib(l)),
+        (Some(m), None) => format!("memória: {}", mib(m)),
+        _ => String::new(),
+    };
+    let pids = match (last.pids, last.pids_limit) {
+        (Some(n), Some(l)) => format!(" · processos: {n} de {l}"),
+        (Some(n), None) => format!(" · processos: {n}"),
+        _ => String::new(),
+    };
+    let cpu = last
+        .cpu_usage_us
+        .map(|c| format!(" · CPU usada: {:.2} s", c as f64 / 1e6).replace('.', ","))
+        .unwrap_or_default();
+    let ooms = p.world.cgroups.values().filter_map(|c| c.last_oom);
+    html! {
+        <>
+            <p class="uso" id="uso-atual">{format!("{now}{pids}{cpu}")}</p>
+            <svg viewBox={format!("0 0 {cw} {}", ch + 30.0)} role="img" id="grafico-memoria"
+                aria-label="Gráfico do uso de memória ao longo do tempo, com o limite tracejado">
+                <line x1="40" y1={(10.0 + ch).to_string()} x2={cw.to_string()} y2={(10.0 + ch).to_string()} class="eixo" />
+                if let Some(l) = limit {
+                    <line x1="40" y1={y(l).to_string()} x2={cw.to_string()} y2={y(l).to_string()} class="limite" />
+                    <text x="44" y={(y(l) - 4.0).to_string()} class="rotulo-limite">{format!("limite {}", mib(l))}</text>
+                }
+                <polyline points={points} class="memoria" />
+                { for ooms.map(|i| {
+                    let t = p.trace.replay.events()[i].t_us;
+                    html! { <line x1={x(t).to_string()} x2={x(t).to_string()} y1="10" y2={(10.0 + ch).to_string()} class="marca-oom" /> }
+                }) }
+                <text x="40" y={(ch + 28.0).to_string()} class="rotulo">{"tempo →"}</text>
+            </svg>
+        </>
+    }
+}
+
+#[function_component(NetworkPanel)]
+pub fn network_panel(p: &WorldProps) -> Html {
+    let w = &p.world;
+    let net_ns = w.namespaces.iter().rev().find(|n| n.kind == NsKind::Net);
+    if net_ns.is_none() && w.network.links_up.is_empty() && w.hostname.is_none() {
+        return html! {};
+    }
+    html! {
+        <section class="painel rede" aria-labelledby="titulo-rede">
+            <h2 id="titulo-rede">{"Rede e hostname"}</h2>
+            <svg viewBox="0 0 660 110" role="img" aria-label="O namespace de rede do contêiner e suas interfaces">
+                <rect x="4" y="4" width="652" height="102" rx="10" class="host" />
+                <text x="16" y="26" class="rotulo-host">{"Host: eth0, docker0… continuam do lado de fora"}</text>
+                if let Some(ns) = net_ns {
+                    <g class="ns ns-net">
+                        <rect x="220" y="36" width="420" height="60" rx="8" />
+                        <text x="232" y="56" class="rotulo-ns">{format!("namespace net [{}]", ns.inode.unwrap_or(0))}</text>
+                        { for w.network.links_up.iter().enumerate().map(|(i, l)| html! {
+                            <g class="interface">
+                                <rect x={(232 + i * 120).to_string()} y="64" width="110" height="24" rx="4" />
+                                <text x={(242 + i * 120).to_string()} y="81">{format!("{l} ▲ ativa")}</text>
+                            </g>
+                        }) }
+                        if w.network.links_up.is_empty() {
+                            <text x="232" y="82">{"só lo, ainda desligada"}</text>
+                        }
+                    </g>
+                }
+            </svg>
+            if let Some(h) = &w.hostname {
+                <p id="hostname">{"Hostname dentro do contêiner: "}<code>{h.clone()}</code></p>
+            }
+        </section>
+    }
+}

@@ -1,0 +1,99 @@
+//! Numbers and identifiers the way a Brazilian student reads them.
+
+/// `1,9 MB`, `512 B`, `64,0 MiB` is not used: decimal units, comma as separator.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{:.1} {}", v, UNITS[unit]).replace('.', ",")
+}
+
+/// Bytes in binary units for cgroup limits (`64 MiB`), as `--memory 64m` means.
+pub fn mib(n: u64) -> String {
+    let v = n as f64 / (1024.0 * 1024.0);
+    if (v - v.round()).abs() < 0.05 {
+        format!("{} MiB", v.round() as u64)
+    } else {
+        format!("{v:.1} MiB").replace('.', ",")
+    }
+}
+
+/// `sha256:c6e71bf1ce75…` → `c6e71bf1ce75`.
+pub fn short_digest(d: &str) -> &str {
+    let hex = d.strip_prefix("sha256:").unwrap_or(d);
+    &hex[..hex.len().min(12)]
+}
+
+/// The last `n` path components, with `…/` in front when cut.
+pub fn path_tail(p: &str, n: usize) -> String {
+    let parts: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
+    if parts.len() <= n {
+        return p.to_string();
+    }
+    format!("…/{}", parts[parts.len() - n..].join("/"))
+}
+
+/// The last three components of a path, long ids (64 hex digits) cut to 12:
+/// `…/containers/42f3f862ee10…/merged`.
+pub fn short_path(p: &str) -> String {
+    let parts: Vec<String> = p
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if s.len() > 20 && s.is_char_boundary(12) {
+                format!("{}…", &s[..12])
+            } else {
+                s.to_string()
+            }
+        })
+        .collect();
+    if parts.len() <= 3 {
+        return format!("/{}", parts.join("/"));
+    }
+    format!("…/{}", parts[parts.len() - 3..].join("/"))
+}
+
+/// Integer with thousands separated by dots: `100.000`.
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1_982_491), "2,0 MB");
+        assert_eq!(bytes(35_000), "35,0 kB");
+        assert_eq!(mib(67_108_864), "64 MiB");
+        assert_eq!(short_digest("sha256:c6e71bf1ce75bed7ca99"), "c6e71bf1ce75");
+        assert_eq!(path_tail("/a/b/c/d", 2), "…/c/d");
+        assert_eq!(path_tail("/a/b", 2), "/a/b");
+        assert_eq!(thousands(100_000), "100.000");
+        let id = "42f3f862ee10cc0ad7767932ee24feca966f5ee84848a16c687aa5d67dc6d17b";
+        assert_eq!(
+            short_path(&format!("/var/lib/casulo/containers/{id}/merged")),
+            "…/containers/42f3f862ee10…/merged"
+        );
+        assert_eq!(short_path("/a/b"), "/a/b");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1.000");
+    }
+}

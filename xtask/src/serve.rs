@@ -1,0 +1,228 @@
+//! A small static server for the visualizer (`tiny_http`), on 127.0.0.1:
+//!
+//! - `/`, `/index.js`, `/index_bg.wasm`, … from `visualizer/dist/`
+//!   (`.wasm` as `application/wasm`, which browsers require);
+//! - `/traces/` a JSON list of the `*.trace.jsonl` files in the traces dir
+//!   (newest first), which the visualizer shows as "traces gravados";
+//! - `/traces/<name>` one of those files.
+//!
+//! [`Server::start`] returns at once (a thread answers requests), so tests
+//! can use it; [`Server::wait`] blocks, for `cargo xtask demo`/`serve`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use serde_json::json;
+
+use crate::Result;
+
+pub struct Server {
+    http: Arc<tiny_http::Server>,
+    thread: Option<JoinHandle<()>>,
+    /// `http://127.0.0.1:PORT/`
+    pub url: String,
+}
+
+impl Server {
+    /// Listens on `127.0.0.1:port` (0: any free port) and answers in a thread.
+    pub fn start(dist: &Path, traces: &Path, port: u16) -> Result<Server> {
+        let http = tiny_http::Server::http(("127.0.0.1", port))
+            .map_err(|e| format!("não consegui abrir a porta {port} em 127.0.0.1: {e}"))?;
+        let port = http.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
+        let http = Arc::new(http);
+        let (dist, traces) = (dist.to_path_buf(), traces.to_path_buf());
+        let thread = {
+            let http = http.clone();
+            std::thread::spawn(move || {
+                for request in http.incoming_requests() {
+                    let response = answer(&dist, &traces, request.url());
+                    let _ = request.respond(response);
+                }
+            })
+        };
+        Ok(Server {
+            http,
+            thread: Some(thread),
+            url: format!("http://127.0.0.1:{port}/"),
+        })
+    }
+
+    /// Serves until the process is interrupted (Ctrl-C).
+    pub fn wait(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.http.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+type Response = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
+
+fn answer(dist: &Path, traces: &Path, url: &str) -> Response {
+    let path = url.split(['?', '#']).next().unwrap_or("/");
+    let path = percent_decode(path);
+    if path == "/traces/" || path == "/traces" {
+        return listing(traces);
+    }
+    let file = match path.strip_prefix("/traces/") {
+        Some(name) => safe_join(traces, name),
+        None if path == "/" => Some(dist.join("index.html")),
+        None => safe_join(dist, path.trim_start_matches('/')),
+    };
+    match file.and_then(|f| fs::read(&f).ok().map(|b| (f, b))) {
+        Some((f, body)) => with_type(tiny_http::Response::from_data(body), mime(&f)),
+        None => with_type(
+            tiny_http::Response::from_string(format!("não encontrado: {path}\n"))
+                .with_status_code(404),
+            "text/plain; charset=utf-8",
+        ),
+    }
+}
+
+fn with_type(r: Response, mime: &str) -> Response {
+    r.with_header(tiny_http::Header::from_bytes("Content-Type", mime).expect("valid header"))
+        .with_header(
+            tiny_http::Header::from_bytes("Cache-Control", "no-cache").expect("valid header"),
+        )
+}
+
+/// `base/rel` when `rel` has no `..`, no absolute part and no hidden names.
+fn safe_join(base: &Path, rel: &str) -> Option<PathBuf> {
+    let ok = rel
+        .split('/')
+        .all(|seg| !seg.is_empty() && seg != ".." && !seg.starts_with('.'));
+    ok.then(|| base.join(rel))
+}
+
+/// The traces dir as JSON: `[{"name", "url", "bytes"}]`, newest first.
+fn listing(traces: &Path) -> Response {
+    let mut items: Vec<(std::time::SystemTime, String, u64)> = fs::read_dir(traces)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            let meta = e.metadata().ok()?;
+            if !(name.ends_with(".trace.jsonl") && meta.is_file()) {
+                return None;
+            }
+            Some((meta.modified().ok()?, name, meta.len()))
+        })
+        .collect();
+    items.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let list: Vec<_> = items
+        .iter()
+        .map(|(_, name, bytes)| json!({"name": name, "url": format!("traces/{name}"), "bytes": bytes}))
+        .collect();
+    with_type(
+        tiny_http::Response::from_string(serde_json::Value::from(list).to_string()),
+        "application/json",
+    )
+}
+
+pub fn mime(path: &Path) -> &'static str {
+    let name = path.to_string_lossy();
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "wasm" => "application/wasm",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "jsonl" if name.ends_with(".trace.jsonl") => "application/x-ndjson; charset=utf-8",
+        "jsonl" => "application/x-ndjson; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_types() {
+        let base = Path::new("/srv");
+        assert_eq!(safe_join(base, "a.js"), Some(PathBuf::from("/srv/a.js")));
+        assert_eq!(safe_join(base, "../etc/passwd"), None);
+        assert_eq!(safe_join(base, "x/../../y"), None);
+        assert_eq!(safe_join(base, ".git/config"), None);
+        assert_eq!(mime(Path::new("index_bg.wasm")), "application/wasm");
+        assert_eq!(mime(Path::new("index.html")), "text/html; charset=utf-8");
+        assert_eq!(
+            percent_decode("/traces/a%20b.trace.jsonl"),
+            "/traces/a b.trace.jsonl"
+        );
+        assert_eq!(percent_decode("/x%2"), "/x%2");
+    }
+
+    #[test]
+    fn serves_files_and_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (dist, traces) = (dir.path().join("dist"), dir.path().join("traces"));
+        fs::create_dir_all(&dist).unwrap();
+        fs::create_dir_all(&traces).unwrap();
+        fs::write(dist.join("index.html"), "<p>oi</p>").unwrap();
+        fs::write(dist.join("index_bg.wasm"), b"\0asm").unwrap();
+        fs::write(traces.join("a.trace.jsonl"), "{}\n").unwrap();
+        fs::write(traces.join("notas.txt"), "x").unwrap();
+        let server = Server::start(&dist, &traces, 0).unwrap();
+        let get = |path: &str| -> (String, String) {
+            use std::io::{Read, Write};
+            let addr = server
+                .url
+                .trim_start_matches("http://")
+                .trim_end_matches('/');
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            let (head, body) = out.split_once("\r\n\r\n").unwrap();
+            (head.to_string(), body.to_string())
+        };
+        let (head, body) = get("/?trace=x");
+        assert!(head.contains("text/html"), "{head}");
+        assert_eq!(body, "<p>oi</p>");
+        let (head, _) = get("/index_bg.wasm");
+        assert!(head.contains("Content-Type: application/wasm"), "{head}");
+        let (_, body) = get("/traces/");
+        let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(list[0]["url"], "traces/a.trace.jsonl");
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        let (head, body) = get("/traces/a.trace.jsonl");
+        assert!(head.contains("200"), "{head}");
+        assert_eq!(body, "{}\n");
+        let (head, _) = get("/traces/../dist/index.html");
+        assert!(head.contains("404"), "{head}");
+    }
+}
