@@ -342,3 +342,80 @@ fn load_then_save_gives_the_same_bytes_in_both_formats() {
         casulo_at(&root, &["image", "fsck"], &[]).assert_ok();
     }
 }
+
+#[test]
+fn the_image_config_is_honoured_entrypoint_cmd_env_workdir_user() {
+    let lab = Lab::shared();
+    let dir = scratch("config");
+    let base = busybox_layout(&dir);
+    let name = unique_name("config");
+    let reference = format!("{name}:v1");
+    let oci = dir.join("img");
+    layout::extend(&base, &oci, &reference, &[], |config| {
+        config["Entrypoint"] = serde_json::json!(["echo", "ep"]);
+        config["Cmd"] = serde_json::json!(["padrão"]);
+        config["User"] = serde_json::json!("aluno");
+        config["WorkingDir"] = serde_json::json!("/srv/app");
+        config["Env"] = serde_json::json!([
+            "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+            "A=b=c",
+            "VAZIO=",
+            "SAUDACAO=olá, mundo"
+        ]);
+    });
+    lab.casulo(&["image", "load", "-q", "-i", s(&oci)])
+        .assert_ok();
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "--rm"];
+        all.extend_from_slice(args);
+        let out = lab.casulo(&all);
+        out.assert_ok();
+        out.stdout
+    };
+    // Entrypoint + Cmd, and arguments replacing Cmd only.
+    assert_eq!(run(&[&reference]), "ep padrão\n");
+    assert_eq!(run(&[&reference, "outro"]), "ep outro\n");
+    // --entrypoint drops the image's Cmd.
+    assert_eq!(run(&["--entrypoint", "pwd", &reference]), "/srv/app\n");
+    let env = run(&["--entrypoint", "env", &reference]);
+    for expected in ["A=b=c", "VAZIO=", "SAUDACAO=olá, mundo", "HOME=/home/aluno"] {
+        assert!(env.lines().any(|l| l == expected), "{expected}: {env}");
+    }
+    // The image's user, by name from its /etc/passwd; -u and -e override.
+    assert_eq!(
+        run(&["--entrypoint", "id", &reference]),
+        "uid=1000(aluno) gid=1000(aluno) groups=1000(aluno)\n"
+    );
+    assert_eq!(
+        run(&["-u", "0:0", "--entrypoint", "sh", &reference, "-c", "id -u"]),
+        "0\n"
+    );
+    assert_eq!(
+        run(&[
+            "-u",
+            "4242:4343",
+            "-e",
+            "HOME=/x",
+            "--entrypoint",
+            "sh",
+            &reference,
+            "-c",
+            "id -u; id -g; echo $HOME"
+        ]),
+        "4242\n4343\n/x\n"
+    );
+    let out = lab.casulo(&["run", "--rm", "-u", "fantasma", &reference]);
+    out.assert_code(125);
+    assert!(
+        out.stderr.contains("fantasma") && out.stderr.contains("/etc/passwd"),
+        "{out}"
+    );
+    // The trace records the switch.
+    let out = lab.casulo(&["run", "--rm", "--entrypoint", "true", &reference]);
+    let trace = events(&out.trace_path().unwrap());
+    let user = trace.iter().find(|e| e["kind"] == "process.user").unwrap();
+    assert_eq!(
+        (user["uid"].as_u64(), user["name"].as_str()),
+        (Some(1000), Some("aluno"))
+    );
+}

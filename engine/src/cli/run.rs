@@ -31,6 +31,12 @@ pub struct RunArgs {
     /// Diretório de trabalho dentro do contêiner (criado se não existir).
     #[arg(long = "workdir", short = 'w', value_name = "DIR")]
     pub workdir: Option<String>,
+    /// Usuário dentro do contêiner: NOME, UID, NOME:GRUPO ou UID:GID (do /etc/passwd da imagem).
+    #[arg(long = "user", short = 'u', value_name = "USUÁRIO[:GRUPO]")]
+    pub user: Option<String>,
+    /// Troca o Entrypoint da imagem (e descarta o Cmd dela); "" tira o Entrypoint.
+    #[arg(long, value_name = "COMANDO")]
+    pub entrypoint: Option<String>,
     /// Remove o contêiner (sua camada de escrita) quando ele terminar.
     #[arg(long)]
     pub rm: bool,
@@ -84,6 +90,8 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         workdir: args.workdir,
         rm: args.rm,
         trace: args.trace,
+        entrypoint: args.entrypoint,
+        user: args.user,
     };
     match run(state, &opts, &LinuxSyscalls, &mut Narrator) {
         Ok(outcome) => {

@@ -158,12 +158,20 @@ fn process_spec(
     user_env: Vec<String>,
 ) -> Result<ProcessSpec, RunError> {
     let cfg = &image.config;
+    // Like docker: --entrypoint replaces the image's Entrypoint and drops
+    // its Cmd (`--entrypoint ""` means no entrypoint at all).
+    let (entrypoint, image_cmd): (Vec<String>, &[String]) = match &opts.entrypoint {
+        Some(ep) if ep.is_empty() => (vec![], &[]),
+        Some(ep) => (vec![ep.clone()], &[]),
+        None => (cfg.entrypoint.clone(), &cfg.cmd),
+    };
     let cmd = if opts.command.is_empty() {
-        &cfg.cmd
+        image_cmd
     } else {
         &opts.command
     };
-    let args: Vec<String> = cfg.entrypoint.iter().chain(cmd).cloned().collect();
+    let args: Vec<String> = entrypoint.iter().chain(cmd).cloned().collect();
+    let user = opts.user.clone().unwrap_or_else(|| cfg.user.clone());
     if args.is_empty() {
         return Err(RunError::NoCommand(image.reference.clone()));
     }
@@ -172,11 +180,15 @@ fn process_spec(
         .clone()
         .unwrap_or_else(|| id[..12].to_string());
     // Later entries win: defaults < image < -e.
+    // HOME: /root for root; for another user the init takes it from the
+    // image's /etc/passwd (unless the image or -e set it).
     let mut env: Vec<String> = vec![
         format!("PATH={DEFAULT_PATH}"),
         format!("HOSTNAME={hostname}"),
-        "HOME=/root".to_string(),
     ];
+    if user.is_empty() {
+        env.push("HOME=/root".to_string());
+    }
     for entry in cfg.env.iter().chain(&user_env) {
         let key = entry.split('=').next().unwrap_or_default();
         env.retain(|e| e.split('=').next() != Some(key));
@@ -192,6 +204,7 @@ fn process_spec(
         env,
         cwd,
         hostname,
+        user,
     })
 }
 

@@ -8,8 +8,9 @@
 //! 3. `unshare(CLONE_NEWCGROUP)`: its cgroup becomes its `/`;
 //! 4. build the rootfs ([`crate::mounts`]), set the hostname, bring `lo` up;
 //! 5. `pivot_root` into it; `chdir` to the working directory;
-//! 6. find the command in the container's PATH and `execve` it, with the
-//!    signal mask casulo had blocked restored.
+//! 6. find the command in the container's PATH, become the image's user
+//!    (`setgroups`/`setgid`/`setuid`, when one was asked for) and `execve`
+//!    it, with the signal mask casulo had blocked restored.
 //!
 //! It reports to the parent over the `report` pipe (see [`super::start`]) and
 //! never returns: it becomes the command or `_exit`s.
@@ -44,9 +45,16 @@ pub fn run(k: &Kernel, plan: &RootfsPlan, spec: &ProcessSpec, sync: OwnedFd, rep
             exit(code);
         }
     };
+    let env = match become_user(k, spec) {
+        Ok(env) => env,
+        Err((code, message)) => {
+            let _ = write!(report, "FAIL {code}\n{message}");
+            exit(code);
+        }
+    };
     let _ = writeln!(report, "EXEC {path}");
     crate::container::wait::unblock_signals();
-    let err = k.exec(&path, &spec.args, &spec.env);
+    let err = k.exec(&path, &spec.args, &env);
     let code = if err.errno == Errno::ENOENT { 127 } else { 126 };
     let _ = write!(
         report,
@@ -87,6 +95,30 @@ fn setup(k: &Kernel, plan: &RootfsPlan, spec: &ProcessSpec) -> Result<String, (i
         .find_map(|e| e.strip_prefix("PATH="))
         .unwrap_or(super::DEFAULT_PATH);
     find_command(&spec.args[0], path_var)
+}
+
+/// Step 6a: drops root when a user was asked for (`-u` or the image's
+/// `User`), resolved in the container's own `/etc/passwd` and `/etc/group`
+/// (see [`super::user`]); returns the environment, with `HOME` from passwd
+/// unless the image or `-e` set it.
+fn become_user(k: &Kernel, spec: &ProcessSpec) -> Result<Vec<String>, (i32, String)> {
+    let mut env = spec.env.clone();
+    if spec.user.is_empty() {
+        return Ok(env);
+    }
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let user = super::user::resolve(&spec.user, &read("/etc/passwd"), &read("/etc/group"))
+        .map_err(|why| (125, format!("usuário {:?}: {why}", spec.user)))?;
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", user.home));
+    }
+    k.switch_user(&user).map_err(|e| {
+        (
+            125,
+            format!("não consegui trocar para o usuário {:?}: {e}", spec.user),
+        )
+    })?;
+    Ok(env)
 }
 
 /// `execvp`'s search, done by hand so the error can say what was missing.
@@ -179,6 +211,7 @@ mod sequence_tests {
             env: vec!["PATH=/bin:/usr/bin".into()],
             cwd: "/".into(),
             hostname: "casulo".into(),
+            user: String::new(),
         };
         let sys = FakeSyscalls::new();
         let rec = Recorder::in_memory();
@@ -213,6 +246,7 @@ mod sequence_tests {
             env: vec![],
             cwd: "/".into(),
             hostname: "h".into(),
+            user: String::new(),
         };
         let sys = FakeSyscalls::new();
         sys.fail_on("pivot_root", Errno::EINVAL);

@@ -21,6 +21,7 @@ pub mod init;
 pub mod rm;
 pub mod run;
 pub mod start;
+pub mod user;
 pub mod wait;
 
 use std::path::PathBuf;
@@ -48,6 +49,10 @@ pub struct RunOptions {
     pub rm: bool,
     /// Where to write the trace (default: in the state dir).
     pub trace: Option<PathBuf>,
+    /// `--entrypoint`: replaces the image's Entrypoint (and drops its Cmd).
+    pub entrypoint: Option<String>,
+    /// `-u`/`--user`: `name`, `uid`, `name:group`, `uid:gid`.
+    pub user: Option<String>,
 }
 
 /// What the first process needs to become the container (resolved by create).
@@ -60,6 +65,9 @@ pub struct ProcessSpec {
     /// Absolute path inside the container.
     pub cwd: String,
     pub hostname: String,
+    /// Who to run as (`-u` or the image's `User`); empty: root, unchanged.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user: String,
 }
 
 /// `containers/<id>/container.json`: what a container is and how it ended.

@@ -125,4 +125,13 @@ impl Syscalls for FakeSyscalls {
     fn kill(&self, pid: Pid, signal: Signal) -> Result<(), Errno> {
         self.call(format!("kill {pid} {}", signal.as_str()))
     }
+    fn setgroups(&self, groups: &[u32]) -> Result<(), Errno> {
+        self.call(format!("setgroups {groups:?}"))
+    }
+    fn setgid(&self, gid: u32) -> Result<(), Errno> {
+        self.call(format!("setgid {gid}"))
+    }
+    fn setuid(&self, uid: u32) -> Result<(), Errno> {
+        self.call(format!("setuid {uid}"))
+    }
 }

@@ -420,6 +420,31 @@ impl<'a> Kernel<'a> {
         }
     }
 
+    /// Drops root for `user`: `setgroups`, `setgid`, then `setuid` (after
+    /// `setuid` the process could no longer change its groups). One
+    /// `process.user` event with the outcome of the first call that failed.
+    pub fn switch_user(&self, user: &crate::container::user::User) -> Result<(), KernelError> {
+        let op = format!(
+            "setgroups({}, {:?}); setgid({}); setuid({})",
+            user.groups.len(),
+            user.groups,
+            user.gid,
+            user.uid
+        );
+        let result = self
+            .sys
+            .setgroups(&user.groups)
+            .and_then(|_| self.sys.setgid(user.gid))
+            .and_then(|_| self.sys.setuid(user.uid));
+        let body = EventBody::ProcessUser {
+            uid: user.uid,
+            gid: user.gid,
+            groups: user.groups.clone(),
+            name: user.name.clone(),
+        };
+        self.done(body, op, result)
+    }
+
     pub fn kill(&self, pid: Pid, signal: Signal) -> Result<(), KernelError> {
         let op = format!("kill({pid}, {})", signal.as_str());
         let result = self.sys.kill(pid, signal);

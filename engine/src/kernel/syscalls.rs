@@ -55,6 +55,10 @@ pub trait Syscalls {
     /// it is still running (stops are never reported).
     fn wait(&self, pid: Pid, block: bool) -> Result<Option<WaitStatus>, Errno>;
     fn kill(&self, pid: Pid, signal: Signal) -> Result<(), Errno>;
+    /// Supplementary groups of the calling process.
+    fn setgroups(&self, groups: &[u32]) -> Result<(), Errno>;
+    fn setgid(&self, gid: u32) -> Result<(), Errno>;
+    fn setuid(&self, uid: u32) -> Result<(), Errno>;
 }
 
 /// The real kernel.
@@ -179,6 +183,22 @@ impl Syscalls for LinuxSyscalls {
 
     fn kill(&self, pid: Pid, signal: Signal) -> Result<(), Errno> {
         nix::sys::signal::kill(pid, signal)
+    }
+
+    fn setgroups(&self, groups: &[u32]) -> Result<(), Errno> {
+        let gids: Vec<nix::unistd::Gid> = groups
+            .iter()
+            .map(|g| nix::unistd::Gid::from_raw(*g))
+            .collect();
+        nix::unistd::setgroups(&gids)
+    }
+
+    fn setgid(&self, gid: u32) -> Result<(), Errno> {
+        nix::unistd::setgid(nix::unistd::Gid::from_raw(gid))
+    }
+
+    fn setuid(&self, uid: u32) -> Result<(), Errno> {
+        nix::unistd::setuid(nix::unistd::Uid::from_raw(uid))
     }
 }
 

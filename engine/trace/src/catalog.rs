@@ -223,6 +223,16 @@ const ENTRIES: &[Entry] = &[
             contêiner que já existe.",
     },
     Entry {
+        kind: "process.user",
+        title: "Troca de usuário",
+        explanation: "Até aqui o processo do contêiner era root. Antes do `execve`, ele vira o \
+            usuário pedido (`-u`/`--user` ou o `USER` da imagem), procurado no `/etc/passwd` e no \
+            `/etc/group` *da imagem* — o uid 1000 pode ser \"aluno\" na imagem e outra pessoa no \
+            host. A ordem importa: primeiro `setgroups()` (os grupos extras), depois `setgid()` \
+            e por último `setuid()`, porque depois do `setuid()` o processo já não tem \
+            permissão para trocar de grupo. O `HOME` vem da linha do usuário no passwd.",
+    },
+    Entry {
         kind: "process.exec",
         title: "Execução do programa",
         explanation: "O `execve()` troca o programa que um processo está rodando. O código do \

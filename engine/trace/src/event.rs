@@ -289,6 +289,17 @@ pub enum EventBody {
     /// The process changed its root directory (`chroot`).
     #[serde(rename = "process.chroot")]
     ProcessChroot { path: String },
+    /// The process dropped root and became the image's user
+    /// (`setgroups`, `setgid`, `setuid`, in that order).
+    #[serde(rename = "process.user")]
+    ProcessUser {
+        uid: u32,
+        gid: u32,
+        /// Supplementary groups set with `setgroups`.
+        groups: Vec<u32>,
+        /// The name from the image's `/etc/passwd`, when it has one.
+        name: Option<String>,
+    },
     /// The process replaced itself with the container's program (`execve`).
     #[serde(rename = "process.exec")]
     ProcessExec {
@@ -429,6 +440,7 @@ impl EventBody {
             EventBody::NetLinkUp { .. } => "net.link_up",
             EventBody::ProcessChdir { .. } => "process.chdir",
             EventBody::ProcessChroot { .. } => "process.chroot",
+            EventBody::ProcessUser { .. } => "process.user",
             EventBody::ProcessExec { .. } => "process.exec",
             EventBody::ProcessExit { .. } => "process.exit",
             EventBody::ProcessSignal { .. } => "process.signal",
@@ -463,6 +475,7 @@ pub const KINDS: &[&str] = &[
     "net.link_up",
     "process.chdir",
     "process.chroot",
+    "process.user",
     "process.exec",
     "process.exit",
     "process.signal",

@@ -311,6 +311,21 @@ pub fn describe(event: &Event) -> String {
                 format!("mudar o diretório de trabalho para {p}"),
             )
         }
+        EventBody::ProcessUser {
+            uid,
+            gid,
+            groups,
+            name,
+        } => {
+            let who = match name {
+                Some(n) => format!("{n} (uid {uid}, gid {gid})"),
+                None => format!("uid {uid}, gid {gid}"),
+            };
+            say(
+                format!("passou a rodar como {who}, grupos {groups:?}"),
+                format!("passar a rodar como {who}"),
+            )
+        }
         EventBody::ProcessChroot { path } => {
             let p = short_path(path);
             say(

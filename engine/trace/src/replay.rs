@@ -49,6 +49,8 @@ pub struct Process {
     pub root: Option<String>,
     /// Working directory, after `chdir`.
     pub cwd: Option<String>,
+    /// `(uid, gid)` after it dropped root (`process.user`).
+    pub user: Option<(u32, u32)>,
     /// How it ended, once reaped.
     pub exit: Option<Exit>,
 }
@@ -361,6 +363,7 @@ impl World {
             EventBody::NetLinkUp { ifname } => self.network.links_up.push(ifname.clone()),
             EventBody::ProcessChdir { path } => self.process(pid).cwd = Some(path.clone()),
             EventBody::ProcessChroot { path } => self.process(pid).root = Some(path.clone()),
+            EventBody::ProcessUser { uid, gid, .. } => self.process(pid).user = Some((*uid, *gid)),
             EventBody::ProcessExec { argv, path, .. } => {
                 let argv = if argv.is_empty() {
                     vec![path.clone()]
@@ -481,6 +484,7 @@ impl World {
             exec: None,
             root: None,
             cwd: None,
+            user: None,
             exit: None,
         })
     }

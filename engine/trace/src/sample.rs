@@ -271,6 +271,17 @@ pub fn sample_events() -> Vec<Event> {
             ok.clone(),
         ),
         (
+            init,
+            EventBody::ProcessUser {
+                uid: 1000,
+                gid: 1000,
+                groups: vec![1000, 10],
+                name: Some("aluno".into()),
+            },
+            "setgroups(2, [1000, 10]); setgid(1000); setuid(1000)".into(),
+            ok.clone(),
+        ),
+        (
             host,
             EventBody::ProcessSignal {
                 target_pid: 5001,
