@@ -8,7 +8,11 @@
 //!                               annotation org.opencontainers.image.ref.name = "busybox:latest"
 //!     blobs/sha256/<hex>        manifests, configs and layer tarballs, by digest
 //!   layers/<hex of diff_id>/    each layer unpacked once, reused by every image
-//!                               and container that has it (read-only lowerdirs)
+//!                               and container that has it (read-only lowerdirs;
+//!                               OCI whiteouts stored as overlayfs ones: 0:0 char
+//!                               devices and the trusted.overlay.opaque xattr)
+//!   layers/.tmp-<hex>-<pid>-<n>/  a layer being unpacked (renamed into place when
+//!                               complete; `image fsck` reports leftovers)
 //!   containers/<id>/            one per container
 //!     container.json            what was asked (image, command, name, state)
 //!     upper/  work/             the container's read/write layer (overlay upper/work)
@@ -16,7 +20,9 @@
 //!                               container's own mount namespace only)
 //!   names/<name>                container names, created exclusively (holds the id)
 //!   traces/<name>-<id8>.trace.jsonl   one trace per run
-//!   tmp/                        staging for atomic writes (same filesystem)
+//!   tmp/                        staging for atomic writes (same filesystem):
+//!                               blob-*/write-* temp files, load-* (an archive
+//!                               being loaded), images.lock (flock for index.json)
 //! ```
 //!
 //! Every function that touches these paths takes a [`StateDir`], never a

@@ -419,3 +419,67 @@ fn the_image_config_is_honoured_entrypoint_cmd_env_workdir_user() {
         (Some(1000), Some("aluno"))
     );
 }
+
+#[test]
+fn diff_inspect_history_tag_rm_prune() {
+    let dir = scratch("comandos");
+    let root = dir.join("state");
+    let c = |args: &[&str]| {
+        let out = casulo_at(&root, args, &[]);
+        out.assert_ok();
+        out
+    };
+    c(&["image", "bootstrap"]);
+    c(&[
+        "run",
+        "--name",
+        "mudancas",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /novo; rm /etc/passwd; echo h >> /etc/hostname; mkdir -p /a/b",
+    ]);
+    let diff = c(&["diff", "mudancas"]).stdout;
+    for line in [
+        "A /a",
+        "A /a/b",
+        "C /etc",
+        "C /etc/hostname",
+        "D /etc/passwd",
+        "A /novo",
+    ] {
+        assert!(diff.lines().any(|l| l == line), "{line}: {diff}");
+    }
+    let json: Value = c(&["diff", "--format", "json", "mudancas"]).json();
+    assert!(json
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "D" && e["path"] == "/etc/passwd"));
+
+    c(&["image", "tag", "busybox", "aluno/copia:v1"]);
+    let inspect: Value = c(&["image", "inspect", "aluno/copia:v1"]).json();
+    let tags = inspect[0]["RepoTags"].as_array().unwrap();
+    assert_eq!(tags.len(), 2, "{inspect}");
+    assert_eq!(inspect[0]["Layers"].as_array().unwrap().len(), 1);
+    assert!(inspect[0]["Layers"][0]["unpacked"].is_string());
+    let history = c(&["image", "history", "busybox"]).stdout;
+    assert!(history.contains("casulo image bootstrap"), "{history}");
+
+    // rm refuses while a kept container uses the image; the shared blobs stay.
+    let out = casulo_at(&root, &["image", "rm", "busybox"], &[]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("mudancas"), "{out}");
+    c(&["image", "rm", "aluno/copia:v1"]);
+    c(&["run", "--rm", "busybox", "true"]);
+    c(&["rm", "mudancas"]);
+    c(&["image", "rm", "busybox"]);
+    assert_eq!(c(&["image", "ls", "-q"]).stdout, "");
+    let blobs = fs::read_dir(root.join("images/blobs/sha256"))
+        .unwrap()
+        .count();
+    let layers = fs::read_dir(root.join("layers")).unwrap().count();
+    assert_eq!((blobs, layers), (0, 0), "nothing left once unused");
+    c(&["image", "prune"]);
+    c(&["image", "fsck"]);
+}

@@ -65,6 +65,47 @@ pub enum ImageCmd {
         #[arg(value_name = "IMAGEM", required = true)]
         images: Vec<String>,
     },
+    /// Mostra a config, as camadas e os tamanhos de imagens (JSON).
+    Inspect {
+        /// As imagens (NOME[:TAG]).
+        #[arg(value_name = "IMAGEM", required = true)]
+        images: Vec<String>,
+    },
+    /// Mostra as camadas de uma imagem, da mais nova à mais antiga, com o passo que criou cada uma.
+    History {
+        #[arg(value_name = "IMAGEM")]
+        image: String,
+        /// Formato da saída.
+        #[arg(long, value_enum, default_value_t = LsFormat::Table)]
+        format: LsFormat,
+        /// Não corta os textos longos.
+        #[arg(long)]
+        no_trunc: bool,
+    },
+    /// Dá outro nome (tag) a uma imagem: a mesma imagem, dois nomes.
+    Tag {
+        #[arg(value_name = "ORIGEM")]
+        source: String,
+        #[arg(value_name = "DESTINO")]
+        target: String,
+    },
+    /// Remove tags; os blobs e camadas que nenhuma outra imagem usa são apagados.
+    #[command(visible_alias = "rmi")]
+    Rm {
+        /// Remove mesmo se um contêiner guardado (casulo ps -a) usa a imagem.
+        #[arg(short, long)]
+        force: bool,
+        /// Não mostra o que foi apagado.
+        #[arg(short, long)]
+        quiet: bool,
+        #[arg(value_name = "IMAGEM", required = true)]
+        images: Vec<String>,
+    },
+    /// Apaga blobs e camadas desempacotadas que nenhuma imagem (nem contêiner) usa.
+    Prune {
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// Verifica o store: digests de todos os blobs, imagens completas, restos de escritas interrompidas.
     Fsck {
         /// Só o código de saída (0: tudo certo; 1: problemas).
@@ -187,6 +228,79 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
                 progress.update(d, t)
             })?;
         }
+        ImageCmd::Inspect { images } => {
+            let store = Store::open(state)?;
+            let mut out = Vec::new();
+            for reference in &images {
+                out.push(inspect_json(&store, reference)?);
+            }
+            println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+        }
+        ImageCmd::History {
+            image,
+            format,
+            no_trunc,
+        } => {
+            let store = Store::open(state)?;
+            print!(
+                "{}",
+                history(&store, &image, format, no_trunc, SystemTime::now())?
+            );
+        }
+        ImageCmd::Tag { source, target } => {
+            let store = Store::open(state)?;
+            let desc = store.descriptor(&source)?;
+            let target = Reference::parse(&target)?;
+            store.tag(&target, &desc)?;
+        }
+        ImageCmd::Rm {
+            force,
+            quiet,
+            images,
+        } => {
+            let store = Store::open(state)?;
+            let containers = crate::container::list(state);
+            for reference in &images {
+                let image = store.resolve(reference)?;
+                let users: Vec<&str> = containers
+                    .iter()
+                    .filter(|c| c.image_id == image.id && c.image == image.reference)
+                    .map(|c| c.name.as_str())
+                    .collect();
+                if !users.is_empty() && !force {
+                    return Err(CliError::msg(
+                        1,
+                        format!(
+                            "a imagem {} é usada pelos contêineres {} (remova-os com `casulo rm` \
+                             ou use --force)",
+                            image.reference,
+                            users.join(", ")
+                        ),
+                    ));
+                }
+                store.untag(&image.reference)?;
+                if !quiet {
+                    println!("tag removida: {}", image.reference);
+                }
+            }
+            let (blobs, layers, bytes) = store.gc(&layers_in_use(state))?;
+            if !quiet {
+                println!(
+                    "apagados: {blobs} blobs ({}), {layers} camadas desempacotadas",
+                    human_size(bytes)
+                );
+            }
+        }
+        ImageCmd::Prune { quiet } => {
+            let store = Store::open(state)?;
+            let (blobs, layers, bytes) = store.gc(&layers_in_use(state))?;
+            if !quiet {
+                println!(
+                    "apagados: {blobs} blobs ({}), {layers} camadas desempacotadas que nada usava",
+                    human_size(bytes)
+                );
+            }
+        }
         ImageCmd::Fsck { quiet } => {
             let report = fsck::fsck(&Store::open(state)?)?;
             if !quiet {
@@ -212,6 +326,149 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
         }
     }
     Ok(0)
+}
+
+/// Diff_id hexes of the layers kept containers use as lowerdirs.
+fn layers_in_use(state: &StateDir) -> std::collections::BTreeSet<String> {
+    crate::container::list(state)
+        .iter()
+        .flat_map(|c| &c.lowerdirs)
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect()
+}
+
+/// `casulo image inspect`: docker-like fields, plus casulo's own
+/// (manifest digest, where each layer is unpacked).
+fn inspect_json(store: &Store, reference: &str) -> Result<serde_json::Value, CliError> {
+    let image = store.resolve(reference)?;
+    let desc = store.descriptor(&image.reference)?;
+    let config: serde_json::Value = serde_json::from_slice(&store.read_blob(&image.id, None)?)?;
+    let tags: Vec<String> = store
+        .read_index()?
+        .manifests
+        .iter()
+        .filter(|d| d.digest == desc.digest)
+        .filter_map(|d| d.ref_name().map(str::to_string))
+        .collect();
+    let layers: Vec<serde_json::Value> = image
+        .layers
+        .iter()
+        .map(|l| {
+            let dir = digest::hex_of(&l.diff_id)
+                .map(|hex| store.state.layer(hex))
+                .ok()
+                .filter(|p| p.is_dir());
+            serde_json::json!({
+                "digest": l.digest,
+                "diff_id": l.diff_id,
+                "media_type": l.media_type,
+                "size": l.size,
+                "unpacked": dir.map(|p| p.display().to_string()),
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "Id": image.id,
+        "RepoTags": tags,
+        "ManifestDigest": desc.digest,
+        "Created": config["created"],
+        "Author": config["author"],
+        "Architecture": config["architecture"],
+        "Os": config["os"],
+        "Config": config["config"],
+        "RootFS": config["rootfs"],
+        "History": config["history"],
+        "Size": image.layers.iter().map(|l| l.size).sum::<u64>(),
+        "Layers": layers,
+    }))
+}
+
+/// `casulo image history`: the config's history, newest first; each step
+/// that made a layer shows that layer's size.
+fn history(
+    store: &Store,
+    reference: &str,
+    format: LsFormat,
+    no_trunc: bool,
+    now: SystemTime,
+) -> Result<String, CliError> {
+    let image = store.resolve(reference)?;
+    let config: crate::image::oci::ConfigFile =
+        serde_json::from_slice(&store.read_blob(&image.id, None)?)?;
+    let mut layers = image.layers.iter();
+    let mut rows = Vec::new();
+    let steps = if config.history.is_empty() {
+        // No history: one anonymous step per layer.
+        image
+            .layers
+            .iter()
+            .map(|_| crate::image::oci::History::default())
+            .collect()
+    } else {
+        config.history.clone()
+    };
+    for step in &steps {
+        let layer = if step.empty_layer {
+            None
+        } else {
+            layers.next()
+        };
+        rows.push((step.clone(), layer.cloned()));
+    }
+    rows.reverse();
+    if format == LsFormat::Json {
+        let list: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(h, l)| {
+                serde_json::json!({
+                    "created": h.created,
+                    "created_by": h.created_by,
+                    "comment": h.comment,
+                    "empty_layer": h.empty_layer,
+                    "layer": l.as_ref().map(|l| &l.digest),
+                    "diff_id": l.as_ref().map(|l| &l.diff_id),
+                    "size": l.as_ref().map_or(0, |l| l.size),
+                })
+            })
+            .collect();
+        return Ok(format!(
+            "{}\n",
+            serde_json::to_string_pretty(&list).expect("json")
+        ));
+    }
+    let cut = |text: &str, n: usize| {
+        if no_trunc || text.chars().count() <= n {
+            text.to_string()
+        } else {
+            format!("{}…", text.chars().take(n - 1).collect::<String>())
+        }
+    };
+    let mut out = format!(
+        "{:<14}{:<16}{:<48}{:<10}COMENTÁRIO\n",
+        "CAMADA", "CRIADA", "CRIADA POR", "TAMANHO"
+    );
+    for (h, l) in &rows {
+        let layer = l.as_ref().map_or("<vazia>".to_string(), |l| {
+            digest::short_id(&l.digest).to_string()
+        });
+        let created = h
+            .created
+            .as_deref()
+            .map_or("?".to_string(), |c| ago(c, now));
+        let by = h.created_by.as_deref().unwrap_or("");
+        let size = l.as_ref().map_or(0, |l| l.size);
+        let line = format!(
+            "{:<14}{:<16}{:<48}{:<10}{}",
+            layer,
+            created,
+            cut(by, 45),
+            human_size(size),
+            h.comment.as_deref().unwrap_or("")
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// The output of `casulo image ls` (pure, so it can be tested).

@@ -5,6 +5,7 @@
 //! cause chain, with exit code 125 (docker's "engine error") unless the
 //! error says otherwise.
 
+pub mod diff;
 pub mod image;
 pub mod info;
 pub mod ps;
@@ -41,7 +42,9 @@ pub enum Command {
     Ps(ps::PsArgs),
     /// Remove contêineres que já terminaram.
     Rm(ps::RmArgs),
-    /// Gerencia imagens (bootstrap, import, ls).
+    /// Mostra o que um contêiner mudou em relação à imagem (como `docker diff`).
+    Diff(diff::DiffArgs),
+    /// Gerencia imagens (ls, load, save, inspect, history, tag, rm, prune, fsck, bootstrap, import).
     #[command(subcommand)]
     Image(image::ImageCmd),
     /// Lê (narra em português) ou valida traces.
@@ -94,6 +97,7 @@ pub fn main() -> i32 {
         Command::Run(args) => run::cmd(&state, args),
         Command::Ps(args) => ps::ps(&state, args),
         Command::Rm(args) => ps::rm(&state, args),
+        Command::Diff(args) => diff::cmd(&state, args),
         Command::Image(cmd) => image::run(&state, cmd),
         Command::Trace(cmd) => trace::run(&state, cmd),
         Command::Info => info::run(&state),

@@ -17,6 +17,7 @@
 //! first Ctrl-C/SIGTERM to it and sends SIGKILL on the second.
 
 pub mod create;
+pub mod diff;
 pub mod init;
 pub mod rm;
 pub mod run;

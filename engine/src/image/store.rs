@@ -26,6 +26,7 @@
 //! `skopeo inspect oci:<root>/images:busybox:latest`,
 //! `umoci unpack --image <root>/images:busybox:latest bundle`.
 
+use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -348,6 +349,94 @@ impl Store {
             .find(|d| d.ref_name() == Some(reference.as_str()))
             .ok_or_else(|| ImageError::NotFound(reference.clone()))?;
         Ok(self.load(reference, desc)?.0)
+    }
+
+    /// Removes the tag `reference` from index.json; returns its descriptor.
+    pub fn untag(&self, reference: &str) -> Result<Descriptor, ImageError> {
+        let reference = reference::normalize(reference)?;
+        let _lock = self.lock()?;
+        let mut index = self.read_index()?;
+        let pos = index
+            .manifests
+            .iter()
+            .position(|d| d.ref_name() == Some(reference.as_str()))
+            .ok_or_else(|| ImageError::NotFound(reference.clone()))?;
+        let desc = index.manifests.remove(pos);
+        self.write_index(&index)?;
+        Ok(desc)
+    }
+
+    /// Every blob reachable from index.json (manifests, their configs and
+    /// layers, nested indexes), and the diff_ids of those images. A
+    /// manifest that cannot be read keeps only itself.
+    pub fn reachable(&self) -> Result<(BTreeSet<String>, BTreeSet<String>), ImageError> {
+        let mut blobs = BTreeSet::new();
+        let mut diff_ids = BTreeSet::new();
+        let mut todo: Vec<Descriptor> = self.read_index()?.manifests;
+        while let Some(desc) = todo.pop() {
+            if !blobs.insert(desc.digest.clone()) {
+                continue;
+            }
+            let Ok(bytes) = self.read_blob(&desc.digest, None) else {
+                continue;
+            };
+            if desc.media_type.contains("index") || desc.media_type.contains("list") {
+                if let Ok(index) = serde_json::from_slice::<Index>(&bytes) {
+                    todo.extend(index.manifests);
+                }
+                continue;
+            }
+            let Ok(manifest) = serde_json::from_slice::<Manifest>(&bytes) else {
+                continue;
+            };
+            blobs.insert(manifest.config.digest.clone());
+            for layer in &manifest.layers {
+                blobs.insert(layer.digest.clone());
+            }
+            if let Ok(config) = self.read_blob(&manifest.config.digest, None).and_then(|b| {
+                serde_json::from_slice::<ConfigFile>(&b)
+                    .map_err(|e| ImageError::Corrupt(e.to_string()))
+            }) {
+                diff_ids.extend(config.rootfs.diff_ids);
+            }
+        }
+        Ok((blobs, diff_ids))
+    }
+
+    /// Removes blobs no image reaches and unpacked layers that no image
+    /// has and no container in `in_use` (diff_id hexes) uses. Holds the
+    /// index lock, so no tag appears meanwhile. Returns (blobs removed,
+    /// layer dirs removed, bytes freed).
+    pub fn gc(&self, in_use: &BTreeSet<String>) -> Result<(u64, u64, u64), ImageError> {
+        let _lock = self.lock()?;
+        let (blobs, diff_ids) = self.reachable()?;
+        let (mut nblobs, mut nlayers, mut bytes) = (0, 0, 0);
+        if let Ok(entries) = fs::read_dir(self.blobs_dir()) {
+            for entry in entries.flatten() {
+                let name = format!("sha256:{}", entry.file_name().to_string_lossy());
+                if !blobs.contains(&name) {
+                    bytes += entry.metadata().map(|m| m.len()).unwrap_or(0);
+                    fs::remove_file(entry.path()).map_err(|e| ImageError::io(entry.path(), e))?;
+                    nblobs += 1;
+                }
+            }
+        }
+        let keep: BTreeSet<&str> = diff_ids
+            .iter()
+            .filter_map(|d| digest::hex_of(d).ok())
+            .chain(in_use.iter().map(String::as_str))
+            .collect();
+        if let Ok(entries) = fs::read_dir(self.state.layers()) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') || keep.contains(name.as_str()) {
+                    continue;
+                }
+                layer::remove_tree(&entry.path());
+                nlayers += 1;
+            }
+        }
+        Ok((nblobs, nlayers, bytes))
     }
 
     /// The index descriptor of a tag (`busybox` means `busybox:latest`).

@@ -1,0 +1,46 @@
+//! `casulo diff`: what a kept container changed vs its image.
+
+use super::image::LsFormat;
+use super::{CliError, CliResult};
+use crate::container::{self, diff};
+use crate::state::StateDir;
+
+/// Mostra o que o contêiner adicionou (A), mudou (C) ou apagou (D) em relação à imagem.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// Nome ou id do contêiner (veja `casulo ps -a`; só os guardados, sem --rm).
+    #[arg(value_name = "CONTÊINER")]
+    pub container: String,
+    /// Formato da saída.
+    #[arg(long, value_enum, default_value_t = LsFormat::Table)]
+    pub format: LsFormat,
+}
+
+pub fn cmd(state: &StateDir, args: DiffArgs) -> CliResult {
+    let record = container::find(state, &args.container)?;
+    let upper = state.container(&record.id).join("upper");
+    let changes = diff::diff(&upper, &record.lowerdirs).map_err(|e| {
+        CliError::msg(
+            125,
+            format!(
+                "não consegui ler a camada de escrita {}: {e}",
+                upper.display()
+            ),
+        )
+    })?;
+    match args.format {
+        LsFormat::Json => {
+            let list: Vec<_> = changes
+                .iter()
+                .map(|(c, p)| serde_json::json!({ "kind": c, "path": p }))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list).expect("json"));
+        }
+        LsFormat::Table => {
+            for (change, path) in &changes {
+                println!("{} {path}", change.letter());
+            }
+        }
+    }
+    Ok(0)
+}
