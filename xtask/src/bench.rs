@@ -16,6 +16,9 @@
 //! rotating order) so a slow moment of the machine hits them all alike.
 //!
 //! Output: a table on stdout and `bench-results/startup.json`.
+//!
+//! Then the visualizer's budgets (wasm size, opening 100k events, scrubbing
+//! fps): see `bench_web.rs` (alone: `--so-visualizador`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -33,6 +36,8 @@ struct Options {
     runs: usize,
     warmup: usize,
     with_casulo: bool,
+    /// Only the visualizer's budgets (`--so-visualizador`).
+    only_visualizer: bool,
 }
 
 fn parse_options(args: &[String]) -> Result<Options> {
@@ -40,6 +45,7 @@ fn parse_options(args: &[String]) -> Result<Options> {
         runs: 100,
         warmup: 5,
         with_casulo: true,
+        only_visualizer: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -53,8 +59,10 @@ fn parse_options(args: &[String]) -> Result<Options> {
             "--runs" => o.runs = number("--runs")?.max(1),
             "--warmup" => o.warmup = number("--warmup")?,
             "--sem-casulo" => o.with_casulo = false,
+            "--so-visualizador" => o.only_visualizer = true,
             other => fail!(
-                "opção desconhecida para `bench`: {other} (aceita: --runs N, --warmup N, --sem-casulo)"
+                "opção desconhecida para `bench`: {other} (aceita: --runs N, --warmup N, \
+                 --sem-casulo, --so-visualizador)"
             ),
         }
     }
@@ -73,6 +81,9 @@ struct Contender {
 
 pub fn run(args: &[String]) -> Result {
     let opts = parse_options(args)?;
+    if opts.only_visualizer {
+        return crate::bench_web::run();
+    }
     cmd::require_root("os contêineres medidos criam namespaces e cgroups de verdade")?;
     setup::run()?;
 
@@ -190,7 +201,8 @@ pub fn run(args: &[String]) -> Result {
         }
     }
 
-    report(&contenders, &opts, casulo.as_deref())
+    report(&contenders, &opts, casulo.as_deref())?;
+    crate::bench_web::run()
 }
 
 /// Fails clearly if this casulo binary has no `run` yet.

@@ -11,6 +11,8 @@
 //! comments in English, as in the rest of the project.
 
 mod bench;
+mod bench_web;
+mod browser;
 mod cmd;
 mod demo;
 mod serve;
@@ -62,15 +64,18 @@ uso: cargo xtask <comando> [opções]
 
 comandos:
   setup              instala o que o projeto precisa (pacotes Debian, alvos do rustup); requer root
-  test               verificação completa: fmt, compilação, testes, build wasm, clippy
+  test [opções]      verificação completa: fmt, compilação, testes, build wasm, navegador, clippy
+      --sem-clippy     pula o clippy
+      --so-navegador   só o visualizador e os testes no navegador
   demo               roda um contêiner de verdade, mostra o trace e o serve no visualizador
   serve [opções]     só o visualizador e os traces gravados, em http://127.0.0.1 (Ctrl-C para)
       --porta N        porta (padrão 8000; 0 = qualquer porta livre)
       --traces DIR     pasta dos traces (padrão /var/lib/casulo/traces)
-  bench [opções]     mede o tempo de partida do casulo contra runc, crun e `unshare`
+  bench [opções]     mede a partida do casulo contra runc, crun e `unshare`, e o visualizador
       --runs N         rodadas medidas (padrão 100)
       --warmup N       rodadas de aquecimento, não medidas (padrão 5)
       --sem-casulo     mede só as referências (runc, crun, piso)
+      --so-visualizador  só os orçamentos do visualizador (wasm, abrir 100 mil eventos, quadros/s)
   help               esta mensagem";
 
 fn main() -> ExitCode {

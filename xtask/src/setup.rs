@@ -20,6 +20,11 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("strace", "ver as chamadas de sistema do motor"),
     ("skopeo", "interoperabilidade com imagens OCI"),
     ("umoci", "interoperabilidade com imagens OCI"),
+    ("chromium", "testes do visualizador no navegador (headless)"),
+    (
+        "nodejs",
+        "roda os testes do navegador (node --test + playwright-core)",
+    ),
     (
         "buildah",
         "interoperabilidade com imagens OCI (buildah from)",

@@ -8,25 +8,41 @@
 //! 5. `cargo test --workspace --no-fail-fast` with CASULO_BIN and CASULO_PROBE set
 //!    (every test binary runs, so one report shows all failures)
 //! 6. `cargo build -p casulo-trace --target wasm32-unknown-unknown`
-//! 7. `cargo clippy --workspace -- -D warnings` (skip with `--sem-clippy`)
+//! 7. the visualizer built to wasm and tested in Debian's chromium
+//!    (see `browser.rs`; only this with `--so-navegador`)
+//! 8. `cargo clippy --workspace -- -D warnings`, and the visualizer's app
+//!    code for wasm32 (skip with `--sem-clippy`)
 
 use std::time::Instant;
 
 use crate::cmd::{self, cargo, step};
-use crate::{fail, setup, Result};
+use crate::{browser, fail, setup, web, Result};
 
 pub const PROBE_TARGET: &str = "x86_64-unknown-linux-musl";
 
 pub fn run(args: &[String]) -> Result {
     let mut clippy = true;
+    let mut only_browser = false;
     for a in args {
         match a.as_str() {
             "--sem-clippy" => clippy = false,
-            other => fail!("opção desconhecida para `test`: {other} (aceita: --sem-clippy)"),
+            "--so-navegador" => only_browser = true,
+            other => fail!(
+                "opção desconhecida para `test`: {other} (aceita: --sem-clippy, --so-navegador)"
+            ),
         }
     }
     let start = Instant::now();
     setup::run()?;
+    if only_browser {
+        let prepared = browser::prepare()?;
+        browser::run_tests(&prepared)?;
+        println!(
+            "\nvisualizador ok no navegador ({:.0} s).",
+            start.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
 
     step("Formatação (cargo fmt --all --check)");
     if cmd::run(cargo().args(["fmt", "--all", "--check"])).is_err() {
@@ -56,15 +72,29 @@ pub fn run(args: &[String]) -> Result {
         "wasm32-unknown-unknown",
     ]))?;
 
+    let prepared = browser::prepare()?;
+    browser::run_tests(&prepared)?;
+
     if clippy {
         step("Clippy (cargo clippy --workspace -- -D warnings)");
         cmd::run_timed(cargo().args(["clippy", "--workspace", "--", "-D", "warnings"]))?;
+        step("Clippy do visualizador para wasm32 (o código do app só existe lá)");
+        cmd::run_timed(cargo().args([
+            "clippy",
+            "-p",
+            "casulo-visualizer",
+            "--target",
+            web::WASM_TARGET,
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
     } else {
         println!("\n(clippy pulado: --sem-clippy)");
     }
 
     println!(
-        "\ntudo certo: formatação, compilação, testes e wasm ({:.0} s no total).",
+        "\ntudo certo: formatação, compilação, testes, wasm e navegador ({:.0} s no total).",
         start.elapsed().as_secs_f64()
     );
     Ok(())

@@ -51,23 +51,10 @@ pub fn controls(p: &ControlsProps) -> Html {
             }
         })
     };
-    let on_marks_click = {
-        let d = d.clone();
-        Callback::from(move |e: MouseEvent| {
-            let el: web_sys::Element = e.target_unchecked_into();
-            let svg = el.closest("svg").ok().flatten().unwrap_or(el);
-            let rect = svg.get_bounding_client_rect();
-            if rect.width() > 0.0 {
-                let f = ((e.client_x() as f64 - rect.left()) / rect.width()).clamp(0.0, 1.0);
-                d.dispatch(Action::Seek((f * len as f64).round() as usize));
-            }
-        })
-    };
-    let bins = p.trace.marks.len().max(1);
-    let cursor_x = if len == 0 {
+    let cursor_pct = if len == 0 {
         0.0
     } else {
-        p.pos as f64 / len as f64 * bins as f64
+        p.pos as f64 / len as f64 * 100.0
     };
     let where_text = if p.pos == 0 {
         format!("antes do primeiro evento (0 de {len})")
@@ -95,14 +82,8 @@ pub fn controls(p: &ControlsProps) -> Html {
                 <span class="posicao" id="posicao" aria-live="polite">{where_text}</span>
             </div>
             <div class="linha-do-tempo">
-                <svg class="marcas" viewBox={format!("0 0 {bins} 10")} preserveAspectRatio="none"
-                    role="img" aria-label="Linha do tempo: cada cor é um tipo de evento" onclick={on_marks_click}>
-                    { for p.trace.marks.iter().enumerate().map(|(i, m)| html! {
-                        <rect x={i.to_string()} y="0" width="1" height="10" class={m.area.class()} />
-                    }) }
-                    <rect class="cursor" x={format!("{:.2}", (cursor_x - 0.5).max(0.0))} y="0"
-                        width={format!("{:.2}", (bins as f64 / 250.0).max(0.6))} height="10" />
-                </svg>
+                <Marks trace={p.trace.clone()} dispatch={p.dispatch.clone()} />
+                <div class="cursor-tempo" style={format!("left: calc({cursor_pct:.3}% - 1px)")}></div>
                 <input type="range" id="linha-do-tempo" min="0" max={len.to_string()} value={p.pos.to_string()}
                     aria-label="Posição no trace" oninput={on_scrub} />
             </div>
@@ -112,5 +93,44 @@ pub fn controls(p: &ControlsProps) -> Html {
                 }) }
             </ul>
         </section>
+    }
+}
+
+#[derive(Properties)]
+pub struct MarksProps {
+    pub trace: Rc<Loaded>,
+    pub dispatch: UseReducerDispatcher<Model>,
+}
+
+impl PartialEq for MarksProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.trace, &o.trace)
+    }
+}
+
+/// The coloured marks: drawn once per trace (not on every move).
+#[function_component(Marks)]
+fn marks(p: &MarksProps) -> Html {
+    let len = p.trace.len();
+    let bins = p.trace.marks.len().max(1);
+    let onclick = {
+        let d = p.dispatch.clone();
+        Callback::from(move |e: MouseEvent| {
+            let el: web_sys::Element = e.target_unchecked_into();
+            let svg = el.closest("svg").ok().flatten().unwrap_or(el);
+            let rect = svg.get_bounding_client_rect();
+            if rect.width() > 0.0 {
+                let f = ((e.client_x() as f64 - rect.left()) / rect.width()).clamp(0.0, 1.0);
+                d.dispatch(Action::Seek((f * len as f64).round() as usize));
+            }
+        })
+    };
+    html! {
+        <svg class="marcas" viewBox={format!("0 0 {bins} 10")} preserveAspectRatio="none"
+            role="img" aria-label="Linha do tempo: cada cor é um tipo de evento" {onclick}>
+            { for p.trace.marks.iter().enumerate().map(|(i, m)| html! {
+                <rect x={i.to_string()} y="0" width="1" height="10" class={m.area.class()} />
+            }) }
+        </svg>
     }
 }

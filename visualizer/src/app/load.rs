@@ -34,20 +34,49 @@ pub fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
+/// The response to `url`: the one `index.html` started while the wasm was
+/// still loading (`window.__casuloPrefetch`, for `?trace=`), or a new fetch.
+fn start_fetch(window: &web_sys::Window, url: &str) -> js_sys::Promise {
+    let key = wasm_bindgen::JsValue::from_str("__casuloPrefetch");
+    if let Ok(pre) = js_sys::Reflect::get(window, &key) {
+        let same = js_sys::Reflect::get(&pre, &"url".into())
+            .ok()
+            .and_then(|u| u.as_string())
+            .is_some_and(|u| u == url);
+        if same {
+            if let Ok(promise) = js_sys::Reflect::get(&pre, &"response".into()) {
+                // Used once: later loads of the same URL fetch again.
+                let _ = js_sys::Reflect::delete_property(window, &key);
+                if let Ok(p) = promise.dyn_into::<js_sys::Promise>() {
+                    return p;
+                }
+            }
+        }
+    }
+    window.fetch_with_str(url)
+}
+
 async fn fetch_text(url: &str) -> Result<String, String> {
     let window = web_sys::window().ok_or("sem janela")?;
-    let resp = JsFuture::from(window.fetch_with_str(url))
+    let resp = JsFuture::from(start_fetch(&window, url))
         .await
         .map_err(|_| format!("não consegui baixar {url} (o servidor está no ar?)"))?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| "resposta inválida")?;
     if !resp.ok() {
         return Err(format!("o servidor respondeu {} para {url}", resp.status()));
     }
-    let text = JsFuture::from(resp.text().map_err(|_| "resposta sem texto")?)
+    // Bytes, not text: a copy into wasm memory and a UTF-8 check are much
+    // cheaper than JS text (UTF-16) converted back to UTF-8 for a big trace.
+    let buf = JsFuture::from(resp.array_buffer().map_err(|_| "resposta sem corpo")?)
         .await
         .map_err(|_| format!("não consegui ler a resposta de {url}"))?;
-    text.as_string()
-        .ok_or_else(|| "resposta sem texto".to_string())
+    let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "o conteúdo não é texto UTF-8 (byte {} inválido)",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 async fn file_text(file: &web_sys::File) -> Result<String, String> {

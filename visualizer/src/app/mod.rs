@@ -30,6 +30,8 @@ pub struct Loaded {
     pub marks: Vec<Mark>,
     /// How long reading and folding took, in ms (shown to the benchmark).
     pub open_ms: f64,
+    /// The largest memory figure of all samples (the chart's scale).
+    pub max_memory: u64,
 }
 
 impl Loaded {
@@ -37,13 +39,23 @@ impl Loaded {
     pub fn parse(name: &str, text: &str) -> Result<Loaded, String> {
         let trace = read_trace(text).map_err(|e| format!("Não consegui abrir «{name}»: {e}"))?;
         let marks = timeline::marks(&trace.events, TIMELINE_BINS);
+        let replay = Replay::new(trace.events);
+        let max_memory = replay
+            .samples()
+            .iter()
+            .flat_map(|s| [s.memory_bytes, s.memory_limit_bytes])
+            .flatten()
+            .max()
+            .unwrap_or(1)
+            .max(1);
         Ok(Loaded {
             name: name.to_string(),
             header: trace.header,
             skipped: trace.skipped.len(),
-            replay: Replay::new(trace.events),
+            replay,
             marks,
             open_ms: 0.0,
+            max_memory,
         })
     }
 
@@ -124,7 +136,9 @@ impl Reducible for Model {
                 m.loading = None;
                 m.error = None;
                 m.playing = false;
-                m.view = View::Replay;
+                if m.other.is_none() {
+                    m.view = View::Replay;
+                }
                 let pos = pos.unwrap_or(0).min(t.len());
                 m.world = Rc::new(t.replay.world_at(pos));
                 m.pos = pos;
@@ -258,6 +272,20 @@ pub fn app() -> Html {
         });
     }
 
+    // A link to another moment of the same page (`#evento=N` typed or
+    // clicked): go there. Our own `replace_state` does not fire this.
+    {
+        let dispatch = model.dispatcher();
+        use_effect_with((), move |_| {
+            let listener = window_listener("hashchange", move |_: web_sys::Event| {
+                if let Some(n) = position_from_hash() {
+                    dispatch.dispatch(Action::Seek(n));
+                }
+            });
+            move || drop(listener)
+        });
+    }
+
     // Keyboard: space plays/pauses, ←/→ step, Home/End go to the ends.
     {
         let dispatch = model.dispatcher();
@@ -378,6 +406,17 @@ impl PartialEq for TraceProps {
 
 #[function_component(TraceInfo)]
 fn trace_info(p: &TraceProps) -> Html {
+    // When a trace is first drawn, note the time since the page started
+    // (`data-desenhado-ms` on <html>): what `cargo xtask bench` reports.
+    use_effect_with(Rc::as_ptr(&p.trace) as usize, |_| {
+        let drawn = load::now_ms();
+        if let Some(root) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            let _ = root.set_attribute("data-desenhado-ms", &format!("{drawn:.1}"));
+        }
+    });
     let h = &p.trace.header;
     let c = &h.container;
     let command = c.command.join(" ");
@@ -436,23 +475,49 @@ fn typing_in_a_field(e: &web_sys::KeyboardEvent) -> bool {
 }
 
 /// A `keydown` listener on the document, removed when dropped.
-fn gloo_events_listener(f: impl Fn(web_sys::KeyboardEvent) + 'static) -> Option<KeyListener> {
-    let doc = web_sys::window()?.document()?;
-    let closure = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::KeyboardEvent)>::new(f);
-    doc.add_event_listener_with_callback("keydown", closure.as_ref().unchecked_ref())
-        .ok()?;
-    Some(KeyListener { doc, closure })
+fn gloo_events_listener(f: impl Fn(web_sys::KeyboardEvent) + 'static) -> Option<Listener> {
+    let doc: web_sys::EventTarget = web_sys::window()?.document()?.into();
+    Listener::new(doc, "keydown", move |e: web_sys::Event| {
+        if let Ok(k) = e.dyn_into::<web_sys::KeyboardEvent>() {
+            f(k)
+        }
+    })
 }
 
-struct KeyListener {
-    doc: web_sys::Document,
-    closure: wasm_bindgen::closure::Closure<dyn Fn(web_sys::KeyboardEvent)>,
+/// A listener on the window, removed when dropped.
+fn window_listener(event: &'static str, f: impl Fn(web_sys::Event) + 'static) -> Option<Listener> {
+    Listener::new(web_sys::window()?.into(), event, f)
 }
 
-impl Drop for KeyListener {
+/// An event listener that removes itself when dropped.
+struct Listener {
+    target: web_sys::EventTarget,
+    event: &'static str,
+    closure: wasm_bindgen::closure::Closure<dyn Fn(web_sys::Event)>,
+}
+
+impl Listener {
+    fn new(
+        target: web_sys::EventTarget,
+        event: &'static str,
+        f: impl Fn(web_sys::Event) + 'static,
+    ) -> Option<Listener> {
+        let closure = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::Event)>::new(f);
+        target
+            .add_event_listener_with_callback(event, closure.as_ref().unchecked_ref())
+            .ok()?;
+        Some(Listener {
+            target,
+            event,
+            closure,
+        })
+    }
+}
+
+impl Drop for Listener {
     fn drop(&mut self) {
         let _ = self
-            .doc
-            .remove_event_listener_with_callback("keydown", self.closure.as_ref().unchecked_ref());
+            .target
+            .remove_event_listener_with_callback(self.event, self.closure.as_ref().unchecked_ref());
     }
 }

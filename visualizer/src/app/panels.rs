@@ -72,7 +72,7 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                 let x = 190.0 + i as f64 * 12.0;
                 let y = 30.0 + i as f64 * 28.0;
                 let width = 440.0 - i as f64 * 24.0;
-                let height = top + 90.0 + (n - i) as f64 * 8.0 - y;
+                let height = top + 108.0 + (n - i) as f64 * 8.0 - y;
                 let fresh = w
                     .namespaces
                     .iter()
@@ -106,23 +106,24 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                 None => "PID (o mesmo do host)".into(),
             };
             let status = match &init.exit {
-                None => String::new(),
+                None => "rodando".to_string(),
                 Some(x) => match (&x.code, &x.signal_name) {
-                    (Some(c), _) => format!(" · terminou com código {c}"),
-                    (None, Some(s)) => format!(" · morto por {s}"),
-                    _ => " · terminou".into(),
+                    (Some(c), _) => format!("terminou com código {c}"),
+                    (None, Some(s)) => format!("morto por {s}"),
+                    _ => "terminou".into(),
                 },
             };
             html! {
                 <>
                     { for boxes }
                     <g class={classes!("processo", "init", init.exit.is_some().then_some("terminado"))} id="processo-init">
-                        <rect x={px.to_string()} y={(top + 6.0).to_string()} width={pw.to_string()} height="78" rx="10" />
+                        <rect x={px.to_string()} y={(top + 6.0).to_string()} width={pw.to_string()} height="96" rx="10" />
                         <text x={(px + 12.0).to_string()} y={(top + 32.0).to_string()} class="pid-dentro">{pid_inside}</text>
                         <text x={(px + 12.0).to_string()} y={(top + 54.0).to_string()} class="pid-host">
-                            {format!("PID {} no host{status}", init.host_pid)}</text>
+                            {format!("PID {} no host", init.host_pid)}</text>
                         <text x={(px + 12.0).to_string()} y={(top + 74.0).to_string()} class="comando">
                             {command_text(&init.exec)}</text>
+                        <text x={(px + 12.0).to_string()} y={(top + 94.0).to_string()} class="estado">{status}</text>
                     </g>
                 </>
             }
@@ -130,7 +131,7 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
     };
     let height = w
         .init()
-        .map_or(140.0, |i| 30.0 + i.namespaces.len() as f64 * 36.0 + 112.0)
+        .map_or(140.0, |i| 30.0 + i.namespaces.len() as f64 * 36.0 + 130.0)
         .max(200.0);
     let others: Vec<_> = w
         .processes
@@ -342,7 +343,7 @@ pub fn cgroups_panel(p: &CgroupsProps) -> Html {
                     <div>{format!("processos: {}", cg.procs.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "))}</div>
                 }
                 if cg.oom_kills > 0 {
-                    <div class="oom" id="oom">{format!("💥 OOM: o kernel matou {} processo(s) por falta de memória", cg.oom_kills)}</div>
+                    <div class="oom" id="oom">{format!("OOM: o kernel matou {} processo(s) por falta de memória", cg.oom_kills)}</div>
                 }
                 if cg.pids_refused > 0 {
                     <div class="oom">{format!("pids.max: {} fork(s) recusado(s)", cg.pids_refused)}</div>
@@ -367,13 +368,7 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
     let all = p.trace.replay.samples();
     let t0 = all.first().map_or(0, |s| s.t_us) as f64;
     let t1 = (all.last().map_or(0, |s| s.t_us) as f64).max(t0 + 1.0);
-    let max_mem = all
-        .iter()
-        .flat_map(|s| [s.memory_bytes, s.memory_limit_bytes])
-        .flatten()
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
+    let max_mem = p.trace.max_memory as f64;
     let (cw, ch) = (600.0, 160.0);
     let x = |t: u64| 40.0 + (t as f64 - t0) / (t1 - t0) * (cw - 50.0);
     let y = |v: u64| 10.0 + ch - v as f64 / max_mem * ch;
@@ -410,9 +405,14 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
                 <line x1="40" y1={(10.0 + ch).to_string()} x2={cw.to_string()} y2={(10.0 + ch).to_string()} class="eixo" />
                 if let Some(l) = limit {
                     <line x1="40" y1={y(l).to_string()} x2={cw.to_string()} y2={y(l).to_string()} class="limite" />
-                    <text x="44" y={(y(l) - 4.0).to_string()} class="rotulo-limite">{format!("limite {}", mib(l))}</text>
+                    <text x="44" y={(y(l) + 16.0).to_string()} class="rotulo-limite">{format!("limite {}", mib(l))}</text>
                 }
                 <polyline points={points} class="memoria" />
+                if samples.len() <= 60 {
+                    { for samples.iter().filter_map(|s| Some(html! {
+                        <circle cx={format!("{:.1}", x(s.t_us))} cy={format!("{:.1}", y(s.memory_bytes?))} r="4" class="ponto" />
+                    })) }
+                }
                 { for ooms.map(|i| {
                     let t = p.trace.replay.events()[i].t_us;
                     html! { <line x1={x(t).to_string()} x2={x(t).to_string()} y1="10" y2={(10.0 + ch).to_string()} class="marca-oom" /> }

@@ -1,0 +1,259 @@
+// Browser tests of the visualizer: Debian's chromium (headless), driven by
+// playwright-core. Run by `cargo xtask test`, which builds the app, serves it
+// with the traces in CASULO_TRACES_DIR on CASULO_VIS_URL, and keeps the
+// screenshots (CASULO_SCREENSHOTS) as artifacts.
+//
+// The traces are real recordings (engine/trace/tests/fixtures) plus the
+// trace crate's sample (every kind, with cgroups and an OOM): positions are
+// found in the trace text, never hard-coded.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const URL_BASE = process.env.CASULO_VIS_URL ?? 'http://127.0.0.1:8000/';
+const TRACES = process.env.CASULO_TRACES_DIR;
+const SHOTS = process.env.CASULO_SCREENSHOTS ?? 'target/visualizer-tests/screenshots';
+const CHROMIUM = process.env.CASULO_CHROMIUM ?? '/usr/bin/chromium';
+
+let browser;
+let page;
+const pageErrors = [];
+
+before(async () => {
+  assert.ok(TRACES, 'CASULO_TRACES_DIR não definido (rode por `cargo xtask test`)');
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run'],
+  });
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+});
+
+after(async () => {
+  await browser?.close();
+  assert.deepEqual(pageErrors, [], 'a página teve erros de JavaScript');
+});
+
+/** Events of a trace file (line 1 is the header). */
+function events(name) {
+  return readFileSync(join(TRACES, name), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l));
+}
+
+/** Opens a served trace in a fresh page, at `#evento=seq` when given. */
+async function open(name, seq) {
+  const hash = seq === undefined ? '' : `#evento=${seq}`;
+  await page.goto('about:blank');
+  await page.goto(`${URL_BASE}?trace=traces/${name}${hash}`);
+  await page.waitForSelector('#total-eventos');
+  assert.equal(await page.textContent('#nome-trace'), `traces/${name}`);
+}
+
+async function shot(name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Moves the scrubber like a mouse drag does (an `input` event). */
+async function scrub(pos) {
+  await page.$eval('#linha-do-tempo', (el, v) => {
+    el.value = String(v);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, pos);
+}
+
+const position = () => page.textContent('#posicao');
+
+test('namespaces: depois do namespace.create de pid, o init é o PID 1 lá dentro', async () => {
+  const ev = events('run-echo.trace.jsonl');
+  const clone = ev.find((e) => e.kind === 'process.clone');
+  const pidNs = ev.find((e) => e.kind === 'namespace.create' && e.ns === 'pid');
+
+  // Before the clone: no container yet.
+  await open('run-echo.trace.jsonl', clone.seq - 1);
+  assert.match(await page.textContent('#svg-ns'), /Ainda não há contêiner/);
+
+  await open('run-echo.trace.jsonl', pidNs.seq);
+  assert.equal(await position(), `evento ${pidNs.seq + 1} de ${ev.length}`);
+  const ns = await page.textContent('#svg-ns');
+  assert.match(ns, /PID 1 dentro do contêiner/);
+  assert.match(ns, new RegExp(`PID ${clone.child_pid} no host`));
+  assert.match(ns, new RegExp(`pid \\[${pidNs.inode}\\]`));
+  assert.match(ns, new RegExp(`casulo.*PID ${clone.pid} no host`));
+  // Only the pid box so far; the mnt namespace comes with the next event.
+  assert.doesNotMatch(ns, /mnt \[/);
+  assert.match(await page.textContent('#detalhe'), /Novo namespace/);
+  await shot('01-namespace-pid');
+});
+
+test('um link #evento=N na mesma página leva àquele momento', async () => {
+  await open('run-echo.trace.jsonl', 0);
+  await page.evaluate(() => { location.hash = '#evento=9'; });
+  await page.waitForFunction(() => document.querySelector('#posicao').textContent.startsWith('evento 10 '));
+  assert.match(await page.textContent('#detalhe'), /Montagem overlay|overlay/);
+});
+
+test('teclado: → e ← andam um evento e a URL guarda a posição', async () => {
+  const ev = events('run-echo.trace.jsonl');
+  await open('run-echo.trace.jsonl', 2);
+  await page.focus('body');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await position(), `evento 4 de ${ev.length}`);
+  assert.equal(new URL(page.url()).hash, '#evento=3');
+  assert.match(await page.textContent('#svg-ns'), /mnt \[\d+\]/);
+  await page.keyboard.press('ArrowLeft');
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await position(), `evento 2 de ${ev.length}`);
+  assert.equal(new URL(page.url()).hash, '#evento=1');
+  await page.keyboard.press('End');
+  assert.equal(await position(), `evento ${ev.length} de ${ev.length}`);
+  await page.keyboard.press('Home');
+  assert.match(await position(), /antes do primeiro evento/);
+});
+
+test('linha do tempo: arrastar até o pivot_root e até o fim', async () => {
+  const ev = events('run-echo.trace.jsonl');
+  const overlay = ev.find((e) => e.kind === 'mount.overlay');
+  const pivot = ev.find((e) => e.kind === 'mount.pivot_root');
+  const unpack = ev.find((e) => e.kind === 'layer.unpack');
+  await open('run-echo.trace.jsonl');
+
+  await scrub(overlay.seq); // just before the overlay mount
+  assert.ok(await page.isVisible('#fs-vazio'));
+  await scrub(overlay.seq + 1);
+  const fs = await page.textContent('#svg-fs');
+  assert.match(fs, /merged: a visão unificada/);
+  assert.match(fs, new RegExp(`camada 1 · ${unpack.diff_id.slice(7, 19)}`));
+  assert.match(fs, /upperdir: leitura e escrita/);
+
+  await scrub(pivot.seq + 1);
+  assert.match(await page.textContent('#svg-fs'), /merged = \/ do contêiner \(depois do pivot_root\)/);
+  assert.match(await page.textContent('#svg-fs'), /\/proc · proc/);
+  assert.equal(new URL(page.url()).hash, `#evento=${pivot.seq}`);
+  await shot('02-pivot-root');
+
+  await scrub(ev.length);
+  assert.match(await page.textContent('#svg-ns'), /terminou com código 0/);
+  assert.match(await page.textContent('#hostname'), /casulo-lab/);
+  assert.match(await page.textContent('#detalhe'), /wait4\(/);
+  assert.match(await page.textContent('#resultado'), /^ok$/);
+});
+
+test('reproduzir e pausar', async () => {
+  await open('run-exit-3.trace.jsonl', 0);
+  await page.selectOption('#velocidade', '30');
+  await page.click('#tocar');
+  await page.waitForFunction(() => /evento ([5-9]|\d\d)/.test(document.querySelector('#posicao').textContent));
+  await page.click('#tocar');
+  const paused = await position();
+  await page.waitForTimeout(200);
+  assert.equal(await position(), paused);
+});
+
+test('eventos: a operação que falhou aparece com o errno em vermelho', async () => {
+  const ev = events('sample.trace.jsonl');
+  const failed = ev.find((e) => e.outcome !== 'ok');
+  await open('sample.trace.jsonl', failed.seq);
+  const res = await page.textContent('#resultado');
+  assert.match(res, new RegExp(`ERRO ${failed.outcome.error.name} \\(${failed.outcome.error.errno}\\)`));
+  const color = await page.$eval('#resultado .errno', (el) => getComputedStyle(el).color);
+  assert.equal(color, 'rgb(176, 0, 32)');
+  assert.match(await page.textContent('#detalhe'), /não conseguiu/);
+  await shot('03-erro-erofs');
+});
+
+test('cgroups: limite, amostra de uso e o OOM marcado', async () => {
+  const ev = events('sample.trace.jsonl');
+  const create = ev.find((e) => e.kind === 'cgroup.create');
+  const oom = ev.find((e) => e.kind === 'cgroup.oom');
+  await open('sample.trace.jsonl', create.seq - 1);
+  assert.ok(await page.isVisible('#cg-vazio'));
+  await open('sample.trace.jsonl', oom.seq);
+  const cg = await page.textContent('.cgroups');
+  assert.match(cg, /memory\.limit_in_bytes = 67108864 \(64 MiB\)/);
+  assert.match(await page.textContent('#uso-atual'), /memória: 60 MiB de 64 MiB/);
+  assert.match(await page.textContent('#oom'), /OOM/);
+  assert.equal(await page.locator('#grafico-memoria .marca-oom').count(), 1);
+  await shot('04-cgroups-oom');
+});
+
+test('arquivo ruim: erro em português com a linha, e a página continua viva', async () => {
+  const good = readFileSync(join(TRACES, 'run-echo.trace.jsonl'), 'utf8').split('\n');
+  const bad = [good[0], good[1], '{"seq": 1, "t_us": 5, "kind": "mount.fs", '].join('\n');
+  await page.goto(URL_BASE);
+  await page.setInputFiles('#arquivo-trace', {
+    name: 'quebrado.trace.jsonl', mimeType: 'application/json', buffer: Buffer.from(bad),
+  });
+  await page.waitForSelector('#erro');
+  const msg = await page.textContent('#erro');
+  assert.match(msg, /Não consegui abrir «quebrado\.trace\.jsonl»: linha 3: não é JSON válido/);
+  await shot('05-arquivo-ruim');
+
+  // Not a trace at all.
+  await page.setInputFiles('#arquivo-trace', {
+    name: 'foto.trace.jsonl', mimeType: 'text/plain', buffer: Buffer.from('olá\n'),
+  });
+  await page.waitForFunction(() => /foto/.test(document.querySelector('#erro')?.textContent ?? ''));
+  assert.match(await page.textContent('#erro'), /linha 1: cabeçalho ausente ou inválido/);
+
+  // A good file afterwards opens fine.
+  await page.setInputFiles('#arquivo-trace', {
+    name: 'bom.trace.jsonl', mimeType: 'application/json', buffer: Buffer.from(good.join('\n')),
+  });
+  await page.waitForSelector('#total-eventos');
+  assert.equal(await page.textContent('#nome-trace'), 'bom.trace.jsonl');
+  assert.equal(await page.locator('#erro').count(), 0);
+});
+
+test('arrastar e soltar um arquivo', async () => {
+  const text = readFileSync(join(TRACES, 'run-exit-3.trace.jsonl'), 'utf8');
+  await page.goto(URL_BASE);
+  const dt = await page.evaluateHandle((t) => {
+    const d = new DataTransfer();
+    d.items.add(new File([t], 'arrastado.trace.jsonl', { type: 'application/json' }));
+    return d;
+  }, text);
+  await page.dispatchEvent('.carregar', 'dragover', { dataTransfer: dt });
+  await page.dispatchEvent('.carregar', 'drop', { dataTransfer: dt });
+  await page.waitForSelector('#total-eventos');
+  assert.equal(await page.textContent('#nome-trace'), 'arrastado.trace.jsonl');
+});
+
+test('lista dos traces gravados', async () => {
+  await page.goto(URL_BASE);
+  await page.getByRole('button', { name: 'run-not-found.trace.jsonl' }).click();
+  await page.waitForSelector('#total-eventos');
+  assert.equal(await page.textContent('#nome-trace'), 'traces/run-not-found.trace.jsonl');
+  assert.match(new URL(page.url()).search, /trace=traces%2Frun-not-found/);
+  await page.keyboard.press('End');
+  assert.match(await page.textContent('#svg-ns'), /terminou com código 127/);
+});
+
+test('comparação de dois traces reais', async () => {
+  await page.goto(`${URL_BASE}?trace=traces/run-echo.trace.jsonl&comparar=traces/run-not-found.trace.jsonl`);
+  await page.waitForSelector('#resumo-comparacao');
+  const summary = await page.textContent('#resumo-comparacao');
+  assert.match(summary, /A: traces\/run-echo\.trace\.jsonl \(35 eventos\)/);
+  assert.match(summary, /B: traces\/run-not-found\.trace\.jsonl \(34 eventos\)/);
+  // Only the echo run unpacked the layer and got to execve.
+  const onlyA = await page.locator('tr.so-a').allTextContents();
+  assert.ok(onlyA.some((t) => t.includes('process.exec')), onlyA.join('\n'));
+  assert.ok(onlyA.some((t) => t.includes('layer.unpack')), onlyA.join('\n'));
+  assert.ok(await page.locator('tr.so-b', { hasText: 'layer.reuse' }).count() === 1);
+  await shot('06-comparacao');
+  await page.click('text=Reprodução');
+  await page.waitForSelector('#svg-ns');
+});
+
+test('letras grandes para projetar', async () => {
+  await open('run-echo.trace.jsonl', 9);
+  const before = await page.$eval('.painel h2', (el) => parseFloat(getComputedStyle(el).fontSize));
+  await page.getByRole('button', { name: 'Letras grandes' }).click();
+  const after = await page.$eval('.painel h2', (el) => parseFloat(getComputedStyle(el).fontSize));
+  assert.ok(after > before * 1.3, `${before} → ${after}`);
+  await shot('07-letras-grandes');
+  await page.getByRole('button', { name: 'Letras normais' }).click();
+});

@@ -1,0 +1,192 @@
+//! The visualizer's budgets, part of `cargo xtask bench` (alone with
+//! `cargo xtask bench --so-visualizador`):
+//!
+//! - the `.wasm`, gzipped: at most [`WASM_GZ_BUDGET`];
+//! - opening a 100 000-event trace in headless chromium: at most
+//!   [`OPEN_BUDGET_MS`] from navigation to the first drawing;
+//! - scrubbing across it (one position per animation frame): at least
+//!   [`SCRUB_FPS_BUDGET`] frames per second.
+//!
+//! The big trace is a real recording (the echo fixture) followed by a long
+//! stretch of a container being sampled (`cgroup.sample`, with a limit
+//! written now and then), as `casulo run --memory` leaves for a long run.
+//! Results: `bench-results/visualizer.json`.
+
+use std::fs;
+use std::process::Command;
+
+use casulo_trace::{Event, EventBody, Outcome};
+use serde_json::{json, Value};
+
+use crate::cmd::{self, step};
+use crate::{browser, fail, serve::Server, web, Result};
+
+pub const WASM_GZ_BUDGET: u64 = 300 * 1024;
+pub const OPEN_BUDGET_MS: f64 = 1000.0;
+pub const SCRUB_FPS_BUDGET: f64 = 30.0;
+pub const BIG_EVENTS: usize = 100_000;
+
+pub fn run() -> Result {
+    let build_start = std::time::Instant::now();
+    let prepared = browser::prepare()?;
+    let build_s = build_start.elapsed().as_secs_f64();
+    let wasm = prepared.dist.join("index_bg.wasm");
+    let wasm_bytes = fs::metadata(&wasm)?.len();
+    let wasm_gz = web::gzip_size(&wasm)?;
+
+    step(&format!(
+        "Trace grande: {BIG_EVENTS} eventos (gravação real + amostras de cgroup)"
+    ));
+    let big = prepared.traces.join("grande.trace.jsonl");
+    fs::write(&big, big_trace(BIG_EVENTS)?)?;
+    println!(
+        "  {} ({:.1} MB)",
+        big.display(),
+        fs::metadata(&big)?.len() as f64 / 1e6
+    );
+
+    step("Medindo no chromium headless: abrir e arrastar a linha do tempo");
+    let server = Server::start(&prepared.dist, &prepared.traces, 0)?;
+    let out = cmd::capture(
+        Command::new("node")
+            .current_dir(&prepared.e2e)
+            .arg("bench.mjs")
+            .env("CASULO_VIS_URL", &server.url)
+            .env("CASULO_CHROMIUM", browser::CHROMIUM),
+    )?;
+    drop(server);
+    let Some(m) = out
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+    else {
+        fail!("bench.mjs não imprimiu o JSON dos resultados:\n{out}");
+    };
+    let open_ms = m["open_total_ms"].as_f64().unwrap_or(f64::MAX);
+    let fold_ms = m["open_read_and_fold_ms"].as_f64().unwrap_or(f64::MAX);
+    let fps = m["scrub_fps"].as_f64().unwrap_or(0.0);
+
+    let checks = [
+        (
+            "wasm com gzip",
+            format!("{} KB", wasm_gz / 1024),
+            format!("≤ {} KB", WASM_GZ_BUDGET / 1024),
+            wasm_gz <= WASM_GZ_BUDGET,
+        ),
+        (
+            "abrir 100 mil eventos (navegação → desenho)",
+            format!("{open_ms:.0} ms (ler e montar o replay: {fold_ms:.0} ms)"),
+            format!("≤ {OPEN_BUDGET_MS:.0} ms"),
+            open_ms <= OPEN_BUDGET_MS,
+        ),
+        (
+            "arrastar a linha do tempo",
+            format!(
+                "{fps:.1} quadros/s (quadro mais longo {:.0} ms)",
+                m["scrub_longest_frame_ms"].as_f64().unwrap_or(0.0)
+            ),
+            format!("≥ {SCRUB_FPS_BUDGET:.0} quadros/s"),
+            fps >= SCRUB_FPS_BUDGET,
+        ),
+    ];
+    step("Orçamentos do visualizador");
+    for (what, got, budget, ok) in &checks {
+        println!(
+            "  {:<4} {what}: {got} (orçamento {budget})",
+            if *ok { "ok" } else { "ESTOUROU" }
+        );
+    }
+    println!(
+        "  (wasm sem gzip: {} KB; compilação + preparo: {build_s:.1} s)",
+        wasm_bytes / 1024
+    );
+
+    let result = json!({
+        "benchmark": "visualizer",
+        "wasm_bytes": wasm_bytes,
+        "wasm_gzip_bytes": wasm_gz,
+        "wasm_gzip_budget_bytes": WASM_GZ_BUDGET,
+        "big_trace_events": BIG_EVENTS,
+        "open_budget_ms": OPEN_BUDGET_MS,
+        "scrub_fps_budget": SCRUB_FPS_BUDGET,
+        "browser": first_line(Command::new(browser::CHROMIUM).arg("--version")),
+        "measured": m,
+        "unix_time": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    });
+    let dir = cmd::workspace_root().join("bench-results");
+    fs::create_dir_all(&dir)?;
+    let path = dir.join("visualizer.json");
+    fs::write(
+        &path,
+        serde_json::to_string_pretty(&result).expect("json") + "\n",
+    )?;
+    println!("\nresultados em {}", path.display());
+    if let Some(errors) = m["page_errors"].as_array().filter(|e| !e.is_empty()) {
+        fail!("a página teve erros durante a medição: {errors:?}");
+    }
+    if checks.iter().any(|c| !c.3) {
+        fail!("o visualizador estourou um orçamento (veja acima)");
+    }
+    Ok(())
+}
+
+fn first_line(cmd: &mut Command) -> Option<String> {
+    cmd::capture(cmd).ok()?.lines().next().map(str::to_string)
+}
+
+/// The echo fixture, then `cgroup.sample`s (and a `cgroup.limit` every 5000
+/// events) up to `n` events, as JSON Lines.
+fn big_trace(n: usize) -> Result<String> {
+    let fixture = cmd::workspace_root().join("engine/trace/tests/fixtures/run-echo.trace.jsonl");
+    let trace = casulo_trace::read_trace_file(&fixture).map_err(|e| e.to_string())?;
+    let mut out = serde_json::to_string(&trace.header).expect("header") + "\n";
+    let mut events = trace.events;
+    let pid = events.first().map_or(1, |e| e.pid);
+    let cg = "/sys/fs/cgroup/memory/casulo/grande".to_string();
+    let mut t = events.last().map_or(0, |e| e.t_us);
+    let limit = 256u64 << 20;
+    while events.len() < n {
+        let i = events.len();
+        t += 1000;
+        let (body, op) = if i % 5000 == 0 {
+            (
+                EventBody::CgroupLimit {
+                    controller: "memory".into(),
+                    file: format!("{cg}/memory.limit_in_bytes"),
+                    value: limit.to_string(),
+                },
+                format!("write {cg}/memory.limit_in_bytes = {limit}"),
+            )
+        } else {
+            let wave = ((i as f64 / 3000.0).sin() * 0.4 + 0.5) * limit as f64;
+            (
+                EventBody::CgroupSample {
+                    memory_bytes: Some(wave as u64),
+                    memory_peak_bytes: None,
+                    memory_limit_bytes: Some(limit),
+                    pids: Some(1 + (i % 7) as u64),
+                    pids_limit: Some(64),
+                    cpu_usage_us: Some(i as u64 * 300),
+                    cpu_throttled_us: None,
+                },
+                format!("read {cg}/memory.usage_in_bytes"),
+            )
+        };
+        events.push(Event {
+            seq: i as u64,
+            t_us: t,
+            pid,
+            body,
+            op,
+            outcome: Outcome::Ok,
+        });
+    }
+    for e in &events {
+        out.push_str(&serde_json::to_string(e).expect("event"));
+        out.push('\n');
+    }
+    Ok(out)
+}
