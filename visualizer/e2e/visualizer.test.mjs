@@ -165,6 +165,16 @@ test('eventos: a operação que falhou aparece com o errno em vermelho', async (
   await shot('03-erro-erofs');
 });
 
+test('camadas: o whiteout aparece na camada que apagou o arquivo', async () => {
+  const ev = events('sample.trace.jsonl');
+  const wh = ev.find((e) => e.kind === 'layer.whiteout');
+  await open('sample.trace.jsonl', wh.seq - 1);
+  assert.doesNotMatch(await page.textContent('#svg-fs'), /✕/);
+  await page.keyboard.press('ArrowRight');
+  const fs = await page.textContent('#svg-fs');
+  assert.match(fs, new RegExp(`camada \\d · ${wh.diff_id.slice(7, 19)}.*✕ ${wh.path}`));
+});
+
 test('cgroups: limite, amostra de uso e o OOM marcado', async () => {
   const ev = events('sample.trace.jsonl');
   const create = ev.find((e) => e.kind === 'cgroup.create');

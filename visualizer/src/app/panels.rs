@@ -120,7 +120,10 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                         <rect x={px.to_string()} y={(top + 6.0).to_string()} width={pw.to_string()} height="96" rx="10" />
                         <text x={(px + 12.0).to_string()} y={(top + 32.0).to_string()} class="pid-dentro">{pid_inside}</text>
                         <text x={(px + 12.0).to_string()} y={(top + 54.0).to_string()} class="pid-host">
-                            {format!("PID {} no host", init.host_pid)}</text>
+                            {match init.user {
+                                Some((uid, gid)) => format!("PID {} no host · uid {uid}, gid {gid}", init.host_pid),
+                                None => format!("PID {} no host · root", init.host_pid),
+                            }}</text>
                         <text x={(px + 12.0).to_string()} y={(top + 74.0).to_string()} class="comando">
                             {command_text(&init.exec)}</text>
                         <text x={(px + 12.0).to_string()} y={(top + 94.0).to_string()} class="estado">{status}</text>
@@ -200,7 +203,13 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
                 None => "reutilizada (já estava desempacotada)".into(),
             };
             html! { <li class={classes!((Some(l.at) == last).then_some("novo"))}>
-            <code>{short_digest(&l.diff_id).to_string()}</code>{format!(" · {how}")}</li> }
+            <code>{short_digest(&l.diff_id).to_string()}</code>{format!(" · {how}")}
+            if !l.whiteouts.is_empty() {
+                <ul>{ for l.whiteouts.iter().map(|(path, opaque)| html! {
+                    <li class="whiteout-item">{format!("✕ apaga {path}{}", if *opaque { " (diretório opaco)" } else { "" })}</li>
+                }) }</ul>
+            }
+            </li> }
         });
         return html! {
             <section class="painel arquivos" aria-labelledby="titulo-fs">
