@@ -11,6 +11,7 @@
 //! comments in English, as in the rest of the project.
 
 mod bench;
+mod bench_unpack;
 mod bench_web;
 mod browser;
 mod cmd;
@@ -76,6 +77,9 @@ comandos:
       --warmup N       rodadas de aquecimento, não medidas (padrão 5)
       --sem-casulo     mede só as referências (runc, crun, piso)
       --so-visualizador  só os orçamentos do visualizador (wasm, abrir 100 mil eventos, quadros/s)
+  bench unpack [opções]  desempacotar+verificar uma camada grande contra `tar -x` + `sha256sum`
+      --mb N           tamanho da camada gerada em MB (padrão 200)
+      --runs N         rodadas (padrão 5)
   help               esta mensagem";
 
 fn main() -> ExitCode {

@@ -106,6 +106,21 @@ pub enum ImageCmd {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Desempacota um blob de camada num diretório novo, verificando digest e diff_id
+    /// (para o benchmark `cargo xtask bench unpack`).
+    #[command(hide = true)]
+    Unpack {
+        #[arg(long, value_name = "ARQUIVO")]
+        blob: PathBuf,
+        #[arg(long)]
+        digest: String,
+        #[arg(long)]
+        diff_id: String,
+        #[arg(long, default_value = crate::image::oci::MEDIA_TYPE_LAYER_TAR)]
+        media_type: String,
+        #[arg(value_name = "DESTINO")]
+        dest: PathBuf,
+    },
     /// Verifica o store: digests de todos os blobs, imagens completas, restos de escritas interrompidas.
     Fsck {
         /// Só o código de saída (0: tudo certo; 1: problemas).
@@ -227,6 +242,38 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
             archive::save(&store, &images, format, &output, &mut |d, t| {
                 progress.update(d, t)
             })?;
+        }
+        ImageCmd::Unpack {
+            blob,
+            digest,
+            diff_id,
+            media_type,
+            dest,
+        } => {
+            let size = std::fs::metadata(&blob)
+                .map_err(|e| crate::image::ImageError::io(&blob, e))?
+                .len();
+            let layer = crate::image::Layer {
+                digest,
+                diff_id,
+                media_type,
+                size,
+            };
+            let stats = crate::image::layer::unpack(
+                &blob,
+                &layer,
+                &dest,
+                crate::image::layer::Limits::from_env(),
+            )?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "files": stats.files,
+                    "bytes": stats.bytes,
+                    "dirs": stats.dirs,
+                    "duration_us": stats.duration_us,
+                })
+            );
         }
         ImageCmd::Inspect { images } => {
             let store = Store::open(state)?;
