@@ -1,7 +1,48 @@
-//! cgroups: how the host mounts them. Limits, accounting and OOM detection
-//! (one file per controller under `v1/` and `v2/`) come with the cgroups issue.
+//! cgroups: the second pillar. Namespaces decide what a process *sees*;
+//! cgroups decide how much it can *use* (memory, CPU time, processes).
+//!
+//! A cgroup is a directory in a special filesystem; limiting is writing a
+//! number into one of its files; joining is writing a pid into
+//! `cgroup.procs`. Two generations of the interface exist:
+//!
+//! - **v1** ([`v1`]): one tree per controller (`/sys/fs/cgroup/memory/…`,
+//!   `/sys/fs/cgroup/pids/…`), so a container gets one directory per
+//!   controller: `<root>/<controller>/casulo/<id>`;
+//! - **v2** ([`v2`]): a single unified tree; a container gets one directory,
+//!   `<root>/casulo/<id>`, after its parent enabled the controllers in
+//!   `cgroup.subtree_control`.
+//!
+//! A **hybrid** host (v1 controllers plus an almost empty cgroup2 at
+//! `unified/`) is driven with v1. Each controller lives in its own file
+//! (`v1/memory.rs`, `v2/pids.rs`, …) and every function takes the cgroup
+//! directory as a parameter, so unit tests run it against a temp dir.
+//!
+//! **Layout and clean-up.** Every container's cgroup sits under a `casulo`
+//! directory; when the last container ends, that parent is removed too, so
+//! nothing named `casulo` stays in `/sys/fs/cgroup`. If casulo itself is
+//! killed, the container dies with it (`PR_SET_PDEATHSIG`) but its empty
+//! cgroup stays: `casulo gc` removes such orphans.
 
-use std::path::Path;
+pub mod resources;
+pub mod v1;
+pub mod v2;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use casulo_trace::EventBody;
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+use crate::kernel::{Kernel, KernelError};
+pub use resources::Resources;
+
+/// The directory under each hierarchy that holds casulo's containers.
+pub const PARENT: &str = "casulo";
+
+/// Where cgroup filesystems are mounted on every modern distribution.
+pub const DEFAULT_ROOT: &str = "/sys/fs/cgroup";
 
 /// How the host mounts cgroups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +75,7 @@ pub fn detect_mode(root: &Path) -> CgroupMode {
     let fs_type = |p: &Path| {
         nix::sys::statfs::statfs(p)
             .ok()
-            .map(|s| s.filesystem_type().0)
+            .map(|s| s.filesystem_type().0 as i64)
     };
     match fs_type(root) {
         Some(CGROUP2_SUPER_MAGIC) => CgroupMode::V2,
@@ -46,5 +87,451 @@ pub fn detect_mode(root: &Path) -> CgroupMode {
             }
         }
         _ => CgroupMode::Unknown,
+    }
+}
+
+/// What went wrong with a cgroup; the messages are for the student.
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    #[error("falha no cgroup do contêiner: {0}")]
+    Kernel(#[from] KernelError),
+    #[error("este host não tem cgroups utilizáveis em {root} (modo {mode}): não dá para aplicar limites")]
+    Unsupported { root: PathBuf, mode: &'static str },
+    #[error("o controlador {controller} não está disponível neste host ({where_}): não dá para aplicar {flag}")]
+    MissingController {
+        controller: &'static str,
+        where_: String,
+        flag: &'static str,
+    },
+    #[error("o kernel não contabiliza swap por cgroup ({path} não existe): --memory-swap não pode ser aplicado")]
+    NoSwapAccounting { path: PathBuf },
+}
+
+/// One reading of the container's usage (`None`: not available here).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub memory_bytes: Option<u64>,
+    pub memory_peak_bytes: Option<u64>,
+    pub memory_limit_bytes: Option<u64>,
+    pub pids: Option<u64>,
+    pub pids_limit: Option<u64>,
+    pub cpu_usage_us: Option<u64>,
+    pub cpu_throttled_us: Option<u64>,
+}
+
+impl Stats {
+    pub fn event(&self) -> EventBody {
+        EventBody::CgroupSample {
+            memory_bytes: self.memory_bytes,
+            memory_peak_bytes: self.memory_peak_bytes,
+            memory_limit_bytes: self.memory_limit_bytes,
+            pids: self.pids,
+            pids_limit: self.pids_limit,
+            cpu_usage_us: self.cpu_usage_us,
+            cpu_throttled_us: self.cpu_throttled_us,
+        }
+    }
+}
+
+/// Counters of what the kernel refused: OOM kills and refused forks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Events {
+    pub oom_kills: u64,
+    /// The cgroup whose memory controller counted them.
+    pub memory_path: PathBuf,
+    pub pids_refused: u64,
+    pub pids_path: PathBuf,
+}
+
+/// The seam between the engine and a cgroup version (youki's "manager").
+pub trait Manager: Send + Sync {
+    /// `v1` or `v2`.
+    fn version(&self) -> &'static str;
+    /// The container's cgroup directories (one per v1 hierarchy; one on v2).
+    fn paths(&self) -> Vec<PathBuf>;
+    /// Makes the directories (and the `casulo` parents when missing).
+    fn create(&self, k: &Kernel) -> Result<(), CgroupError>;
+    /// Writes the limits.
+    fn apply(&self, k: &Kernel, res: &Resources) -> Result<(), CgroupError>;
+    /// Moves `pid` into the cgroup (every hierarchy, on v1).
+    fn attach(&self, k: &Kernel, pid: Pid) -> Result<(), CgroupError>;
+    /// Reads the usage counters.
+    fn stats(&self, k: &Kernel) -> Stats;
+    /// Reads the OOM and pids.max counters.
+    fn events(&self, k: &Kernel) -> Events;
+    /// Removes the directories (they must be empty of processes), then the
+    /// `casulo` parents that have no container left.
+    fn delete(&self, k: &Kernel) -> Result<(), CgroupError>;
+}
+
+/// The manager for this host's mode; `Unknown` has none.
+pub fn manager(mode: CgroupMode, root: &Path, id: &str) -> Option<Box<dyn Manager>> {
+    match mode {
+        CgroupMode::V2 => Some(Box::new(v2::V2Manager::new(root, id))),
+        // Hybrid: the controllers are in the v1 hierarchies.
+        CgroupMode::V1 | CgroupMode::Hybrid => Some(Box::new(v1::V1Manager::new(root, id))),
+        CgroupMode::Unknown => None,
+    }
+}
+
+/// A container's cgroup, from creation to removal, with the counters of
+/// events already recorded (so each OOM kill is told once).
+pub struct ContainerCgroup {
+    manager: Box<dyn Manager>,
+    resources: Resources,
+    oom_seen: AtomicU64,
+    pids_seen: AtomicU64,
+}
+
+/// What happened in the cgroup, for the user at the end of the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Report {
+    pub oom_kills: u64,
+    pub memory_limit: Option<u64>,
+    pub pids_refused: u64,
+    pub pids_limit: Option<u64>,
+}
+
+impl ContainerCgroup {
+    /// Creates the cgroup and writes the limits (before the container's
+    /// process exists). On error nothing is left behind.
+    pub fn create(
+        k: &Kernel,
+        manager: Box<dyn Manager>,
+        resources: &Resources,
+    ) -> Result<ContainerCgroup, CgroupError> {
+        let cg = ContainerCgroup {
+            manager,
+            resources: *resources,
+            oom_seen: AtomicU64::new(0),
+            pids_seen: AtomicU64::new(0),
+        };
+        let made = cg
+            .manager
+            .create(k)
+            .and_then(|()| cg.manager.apply(k, resources));
+        if let Err(e) = made {
+            let _ = cg.manager.delete(k);
+            return Err(e);
+        }
+        Ok(cg)
+    }
+
+    pub fn manager(&self) -> &dyn Manager {
+        &*self.manager
+    }
+
+    pub fn attach(&self, k: &Kernel, pid: Pid) -> Result<(), CgroupError> {
+        self.manager.attach(k, pid)
+    }
+
+    /// Records one `cgroup.sample`, then any new OOM kill or refused fork.
+    pub fn sample(&self, k: &Kernel) {
+        let stats = self.manager.stats(k);
+        let files = match self.manager.version() {
+            "v2" => "memory.current, memory.peak, pids.current, cpu.stat",
+            _ => "memory.usage_in_bytes, memory.max_usage_in_bytes, pids.current, cpuacct.usage, cpu.stat",
+        };
+        k.observed(stats.event(), format!("read {files}"));
+        self.check_events(k);
+    }
+
+    /// Records `cgroup.oom` / `cgroup.pids_max` when their counters grew
+    /// since the last check; returns the totals.
+    pub fn check_events(&self, k: &Kernel) -> Report {
+        let ev = self.manager.events(k);
+        let version = self.manager.version();
+        if ev.oom_kills > self.oom_seen.swap(ev.oom_kills, Ordering::Relaxed) {
+            let file = if version == "v2" {
+                "memory.events"
+            } else {
+                "memory.oom_control"
+            };
+            k.observed(
+                EventBody::CgroupOom {
+                    path: ev.memory_path.display().to_string(),
+                    oom_kills: ev.oom_kills,
+                    limit_bytes: self.resources.memory,
+                },
+                format!(
+                    "read {}/{file} (oom_kill {})",
+                    ev.memory_path.display(),
+                    ev.oom_kills
+                ),
+            );
+        }
+        if ev.pids_refused > self.pids_seen.swap(ev.pids_refused, Ordering::Relaxed) {
+            k.observed(
+                EventBody::CgroupPidsMax {
+                    path: ev.pids_path.display().to_string(),
+                    limit: self.resources.pids.unwrap_or(0),
+                    refused: ev.pids_refused,
+                },
+                format!(
+                    "read {}/pids.events (max {})",
+                    ev.pids_path.display(),
+                    ev.pids_refused
+                ),
+            );
+        }
+        Report {
+            oom_kills: ev.oom_kills,
+            memory_limit: self.resources.memory,
+            pids_refused: ev.pids_refused,
+            pids_limit: self.resources.pids,
+        }
+    }
+
+    /// Removes the cgroup once the container has ended. Processes still
+    /// dying (the pid namespace's last ones) are waited for; any that stay
+    /// are SIGKILLed. The kernel refuses `rmdir` on a cgroup with processes.
+    pub fn destroy(&self, k: &Kernel) -> Result<(), CgroupError> {
+        let mut killed = false;
+        for attempt in 0..200 {
+            let procs = self.procs(k);
+            if procs.is_empty() {
+                break;
+            }
+            if attempt == 50 && !killed {
+                for pid in procs {
+                    let _ = k.kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                }
+                killed = true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.manager.delete(k)
+    }
+
+    /// Pids still in any of the container's cgroup directories.
+    fn procs(&self, k: &Kernel) -> Vec<i32> {
+        let mut all = Vec::new();
+        for dir in self.manager.paths() {
+            if let Ok(text) = k.read_file(&dir.join("cgroup.procs")) {
+                all.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+            }
+        }
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+}
+
+/// `mkdir` of `parent` (when missing) and of `dir` inside it. Another
+/// casulo may remove an empty `parent` between the two: then try again.
+pub(crate) fn mkdir_with_parent(
+    k: &Kernel,
+    parent: &Path,
+    dir: &Path,
+    version: &str,
+    controller: &str,
+) -> Result<(), KernelError> {
+    let mut attempts = 0;
+    loop {
+        if !parent.exists() {
+            match k.cgroup_create(parent, version, controller) {
+                Err(e) if e.errno == Errno::EEXIST => {}
+                other => other?,
+            }
+        }
+        match k.cgroup_create(dir, version, controller) {
+            Err(e) if e.errno == Errno::ENOENT && attempts < 3 => attempts += 1,
+            other => return other,
+        }
+    }
+}
+
+/// Removes `parent` if no container cgroup is left in it.
+pub(crate) fn remove_parent_if_unused(k: &Kernel, parent: &Path) -> Result<(), KernelError> {
+    let has_children = std::fs::read_dir(parent)
+        .map(|rd| rd.flatten().any(|e| e.path().is_dir()))
+        .unwrap_or(true);
+    if has_children || !parent.exists() {
+        return Ok(());
+    }
+    match k.cgroup_delete(parent) {
+        // Another container was born meanwhile, or another casulo removed it.
+        Err(e) if matches!(e.errno, Errno::EBUSY | Errno::ENOTEMPTY | Errno::ENOENT) => Ok(()),
+        other => other,
+    }
+}
+
+/// `rmdir` of a cgroup that may already be gone.
+pub(crate) fn remove_dir(k: &Kernel, dir: &Path) -> Result<(), KernelError> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    k.cgroup_delete(dir)
+}
+
+/// A number read from a cgroup file (`max` and unreadable: `None`).
+pub(crate) fn read_u64(k: &Kernel, path: &Path) -> Option<u64> {
+    k.read_file(path).ok()?.trim().parse().ok()
+}
+
+/// The value of `key` in a flat-keyed file (`oom_kill 3`, `usage_usec 1234`).
+pub(crate) fn read_key(k: &Kernel, path: &Path, key: &str) -> Option<u64> {
+    let text = k.read_file(path).ok()?;
+    text.lines().find_map(|line| {
+        let (name, value) = line.split_once(' ')?;
+        (name == key).then(|| value.trim().parse().ok()).flatten()
+    })
+}
+
+/// Orphans under `root`: container cgroups with no process left, older than
+/// `min_age` (a younger empty one may be a container being born). Removes
+/// them and the empty `casulo` parents; returns what was removed.
+pub fn gc(k: &Kernel, mode: CgroupMode, root: &Path, min_age: Duration) -> Vec<PathBuf> {
+    let parents: Vec<PathBuf> = match mode {
+        CgroupMode::V2 => vec![root.join(PARENT)],
+        CgroupMode::V1 | CgroupMode::Hybrid => v1::hierarchies(root)
+            .into_iter()
+            .map(|h| h.mount.join(PARENT))
+            .collect(),
+        CgroupMode::Unknown => vec![],
+    };
+    let mut removed = Vec::new();
+    for parent in parents {
+        let Ok(rd) = std::fs::read_dir(&parent) else {
+            continue;
+        };
+        for entry in rd.flatten() {
+            let dir = entry.path();
+            if !dir.is_dir() {
+                continue;
+            }
+            let empty = k
+                .read_file(&dir.join("cgroup.procs"))
+                .map(|t| t.trim().is_empty())
+                .unwrap_or(false);
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= min_age);
+            if empty && old && k.cgroup_delete(&dir).is_ok() {
+                removed.push(dir);
+            }
+        }
+        if remove_parent_if_unused(k, &parent).is_ok() && !parent.exists() {
+            removed.push(parent);
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::LinuxSyscalls;
+    use crate::recorder::Recorder;
+
+    /// A container cgroup's life on a v2 fixture: events in order, nothing left.
+    #[test]
+    fn a_container_cgroup_is_created_limited_sampled_and_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::write(root.join("cgroup.controllers"), "cpu memory pids").unwrap();
+        std::fs::write(root.join("cgroup.subtree_control"), "cpu memory pids").unwrap();
+        let rec = Recorder::in_memory();
+        let k = Kernel::new(&LinuxSyscalls, &rec);
+        let res = Resources {
+            memory: Some(64 << 20),
+            pids: Some(10),
+            ..Default::default()
+        };
+        let cg = ContainerCgroup::create(&k, manager(CgroupMode::V2, root, "abc").unwrap(), &res)
+            .unwrap();
+        let dir = root.join("casulo/abc");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("memory.max")).unwrap(),
+            "67108864"
+        );
+        // The kernel would count an OOM kill here.
+        std::fs::write(dir.join("memory.events"), "oom 1\noom_kill 1\n").unwrap();
+        std::fs::write(dir.join("memory.current"), "1000\n").unwrap();
+        cg.sample(&k);
+        cg.sample(&k); // the same OOM kill is told once
+        let report = cg.check_events(&k);
+        assert_eq!(report.oom_kills, 1);
+        assert_eq!(report.memory_limit, Some(64 << 20));
+        // rmdir would refuse a dir with files on a real fs: empty it as the kernel would.
+        for e in std::fs::read_dir(&dir).unwrap() {
+            std::fs::remove_file(e.unwrap().path()).unwrap();
+        }
+        std::fs::remove_file(root.join("casulo/cgroup.subtree_control")).unwrap();
+        cg.destroy(&k).unwrap();
+        assert!(!root.join("casulo").exists());
+        let kinds: Vec<&str> = rec.events().iter().map(|e| e.body.kind()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "cgroup.create",
+                "cgroup.create",
+                "fs.write",
+                "cgroup.limit",
+                "cgroup.limit",
+                "cgroup.sample",
+                "cgroup.oom",
+                "cgroup.sample",
+                "cgroup.delete",
+                "cgroup.delete"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_limit_removes_what_was_made() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::write(root.join("cgroup.controllers"), "cpu memory pids").unwrap();
+        std::fs::write(root.join("cgroup.subtree_control"), "cpu memory pids").unwrap();
+        let rec = Recorder::in_memory();
+        let k = Kernel::new(&LinuxSyscalls, &rec);
+        let res = Resources {
+            memory: Some(64 << 20),
+            memory_swap: Some(resources::Swap::Total(128 << 20)),
+            ..Default::default()
+        };
+        let err = ContainerCgroup::create(&k, manager(CgroupMode::V2, root, "x").unwrap(), &res)
+            .err()
+            .unwrap();
+        assert!(matches!(err, CgroupError::NoSwapAccounting { .. }), "{err}");
+        assert!(err.to_string().contains("--memory-swap"));
+        // It tried to remove what it made (on a plain fs the written files
+        // keep the directory; on cgroupfs the rmdir succeeds).
+        let last = rec.events().last().unwrap().body.kind();
+        assert_eq!(last, "cgroup.delete");
+    }
+
+    #[test]
+    fn gc_removes_empty_old_cgroups_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let parent = tmp.path().join(PARENT);
+        std::fs::create_dir_all(parent.join("orphan")).unwrap();
+        std::fs::create_dir_all(parent.join("alive")).unwrap();
+        // The double answers the reads; rmdir is only remembered.
+        let sys = crate::kernel::double::FakeSyscalls::new();
+        sys.set_file(parent.join("orphan/cgroup.procs"), "");
+        sys.set_file(parent.join("alive/cgroup.procs"), "1234\n");
+        let rec = Recorder::in_memory();
+        let k = Kernel::new(&sys, &rec);
+        let young = gc(&k, CgroupMode::V2, tmp.path(), Duration::from_secs(3600));
+        assert!(
+            young.is_empty(),
+            "a young empty cgroup may be a container being born"
+        );
+        let removed = gc(&k, CgroupMode::V2, tmp.path(), Duration::ZERO);
+        assert_eq!(removed, [parent.join("orphan")]);
+        let rmdirs: Vec<String> = sys
+            .calls()
+            .into_iter()
+            .filter(|c| c.starts_with("rmdir"))
+            .collect();
+        assert_eq!(
+            rmdirs,
+            [format!("rmdir {}", parent.join("orphan").display())]
+        );
     }
 }

@@ -135,11 +135,21 @@ fn usage_error(e: clap::Error) -> ! {
         ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             "falta o comando".to_string()
         }
-        ErrorKind::InvalidValue | ErrorKind::ValueValidation => format!(
+        ErrorKind::InvalidValue => format!(
             "valor inválido {:?} para {}",
             ctx(ContextKind::InvalidValue),
             ctx(ContextKind::InvalidArg)
         ),
+        // Our own parsers say why (in Portuguese): keep it.
+        ErrorKind::ValueValidation => {
+            use std::error::Error;
+            let why = e.source().map(|s| format!(": {s}")).unwrap_or_default();
+            format!(
+                "valor inválido {:?} para {}{why}",
+                ctx(ContextKind::InvalidValue),
+                ctx(ContextKind::InvalidArg)
+            )
+        }
         ErrorKind::NoEquals => format!("{} precisa de um valor", ctx(ContextKind::InvalidArg)),
         _ => e.to_string().trim().to_string(),
     };

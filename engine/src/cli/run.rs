@@ -1,12 +1,15 @@
 //! `casulo run`: create and start a container, wait for it, exit with its code.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
 use super::{CliError, CliResult};
-use crate::container::run::{run, RunObserver};
+use crate::cgroups::resources::{self, bytes_text, PidsLimit, Swap};
+use crate::cgroups::Resources;
+use crate::container::run::{run, RunObserver, RunOutcome};
 use crate::container::{ContainerRecord, RunOptions};
 use crate::kernel::LinuxSyscalls;
 use crate::state::StateDir;
@@ -43,6 +46,29 @@ pub struct RunArgs {
     /// Onde gravar o trace (padrão: <root>/traces/<nome>-<id>.trace.jsonl).
     #[arg(long, value_name = "ARQUIVO")]
     pub trace: Option<PathBuf>,
+    /// Limite de memória (cgroup), como 64m ou 1g (unidades b, k, m, g; mínimo 6m).
+    #[arg(long, short = 'm', value_name = "TAMANHO", value_parser = resources::parse_memory)]
+    pub memory: Option<u64>,
+    /// Limite de memória + swap juntos (-1: swap sem limite); exige --memory.
+    #[arg(long = "memory-swap", value_name = "TAMANHO", allow_hyphen_values = true,
+          value_parser = resources::parse_swap)]
+    pub memory_swap: Option<Swap>,
+    /// Limite de CPU em CPUs, como 0.5 (meia CPU: 50 ms a cada 100 ms).
+    #[arg(long, value_name = "N", value_parser = resources::parse_cpus)]
+    pub cpus: Option<u64>,
+    /// Peso relativo de CPU na escala do cgroup v1 (2 a 262144; normal 1024).
+    #[arg(long = "cpu-shares", short = 'c', value_name = "N", value_parser = resources::parse_shares)]
+    pub cpu_shares: Option<u64>,
+    /// Peso relativo de CPU na escala do cgroup v2 (1 a 10000; normal 100).
+    #[arg(long = "cpu-weight", value_name = "N", value_parser = resources::parse_weight)]
+    pub cpu_weight: Option<u64>,
+    /// Número máximo de processos no contêiner (0 ou negativo: sem limite).
+    #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true,
+          value_parser = resources::parse_pids)]
+    pub pids_limit: Option<PidsLimit>,
+    /// Intervalo entre duas medições de uso do cgroup no trace (padrão 200ms).
+    #[arg(long = "sample-interval", value_name = "DURAÇÃO", value_parser = parse_interval)]
+    pub sample_interval: Option<Duration>,
     /// Imagem, como busybox ou busybox:latest.
     #[arg(value_name = "IMAGEM")]
     pub image: String,
@@ -92,10 +118,20 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         trace: args.trace,
         entrypoint: args.entrypoint,
         user: args.user,
+        resources: Resources {
+            memory: args.memory,
+            memory_swap: args.memory_swap,
+            cpu_quota_us: args.cpus,
+            cpu_shares: args.cpu_shares,
+            cpu_weight: args.cpu_weight,
+            pids: args.pids_limit.and_then(|p| p.0),
+        },
+        sample_interval: args.sample_interval,
     };
     match run(state, &opts, &LinuxSyscalls, &mut Narrator) {
         Ok(outcome) => {
-            if let WaitStatus::Signaled(_, signal, _) = outcome.status {
+            let oom = tell_cgroup(&outcome);
+            if let (WaitStatus::Signaled(_, signal, _), false) = (outcome.status, oom) {
                 eprintln!(
                     "casulo: o processo do contêiner foi morto pelo sinal {} ({}) → código {}",
                     signal.as_str(),
@@ -116,4 +152,50 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
             })
         }
     }
+}
+
+/// Tells what the cgroup refused; true when the OOM killer killed the
+/// container's main process (that message replaces the signal one).
+fn tell_cgroup(outcome: &RunOutcome) -> bool {
+    let Some(report) = outcome.cgroup else {
+        return false;
+    };
+    let limit = report
+        .memory_limit
+        .map(|l| format!("limite de memória de {} atingido", bytes_text(l)))
+        .unwrap_or_else(|| "memória esgotada".to_string());
+    let main_killed = matches!(outcome.status, WaitStatus::Signaled(_, Signal::SIGKILL, _));
+    let oom = report.oom_kills > 0 && main_killed;
+    if oom {
+        eprintln!(
+            "casulo: o kernel matou o processo: {limit} (OOM) → código {}",
+            outcome.exit_code
+        );
+    } else if report.oom_kills > 0 {
+        eprintln!(
+            "casulo: o kernel matou {} processo(s) do contêiner por falta de memória: {limit}",
+            report.oom_kills
+        );
+    }
+    if report.pids_refused > 0 {
+        eprintln!(
+            "casulo: limite de {} processos atingido: o kernel recusou {} fork(s)",
+            report.pids_limit.unwrap_or(0),
+            report.pids_refused
+        );
+    }
+    if let Some(why) = &outcome.cgroup_leftover {
+        eprintln!("casulo: aviso: o cgroup do contêiner não pôde ser removido ({why}); rode `casulo gc` depois");
+    }
+    oom
+}
+
+/// `--sample-interval 200ms`, `1s`: between 10 ms and 60 s.
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s)
+        .map_err(|_| format!("{s:?} não é uma duração (use, por exemplo, 200ms ou 1s)"))?;
+    if d < Duration::from_millis(10) || d > Duration::from_secs(60) {
+        return Err(format!("{s:?} fora do intervalo: use de 10ms a 60s"));
+    }
+    Ok(d)
 }

@@ -54,7 +54,15 @@ pub struct RunOptions {
     pub entrypoint: Option<String>,
     /// `-u`/`--user`: `name`, `uid`, `name:group`, `uid:gid`.
     pub user: Option<String>,
+    /// cgroup limits (`--memory`, `--cpus`, `--pids-limit`, …).
+    pub resources: crate::cgroups::Resources,
+    /// How often the cgroup's usage is sampled into the trace
+    /// (default [`DEFAULT_SAMPLE_INTERVAL`]).
+    pub sample_interval: Option<std::time::Duration>,
 }
+
+/// Default interval between two `cgroup.sample` events.
+pub const DEFAULT_SAMPLE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// What the first process needs to become the container (resolved by create).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -124,6 +132,11 @@ pub enum RunError {
     },
     #[error(transparent)]
     Kernel(#[from] KernelError),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroups::CgroupError),
+    /// Limits that contradict each other (`--memory-swap` without `--memory`…).
+    #[error("limites inválidos: {0}")]
+    BadLimit(String),
     #[error("contêiner não encontrado: {0:?} (veja `casulo ps -a`)")]
     NoSuchContainer(String),
     #[error("{0:?} é o começo do id de mais de um contêiner: use mais dígitos ou o nome")]

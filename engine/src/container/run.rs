@@ -1,10 +1,22 @@
 //! `run` = create + start + wait (+ rm with `--rm`): what `casulo run` does.
+//!
+//! Around the process, its cgroup: created and limited before the `clone`,
+//! the init attached before it may go on, usage sampled by a second thread
+//! while the command runs (started only after `exec`: until then casulo
+//! stays single-threaded, as the fork-like `clone` needs), OOM kills and
+//! refused forks checked at the end, and the cgroup removed on every path.
+
+use std::path::Path;
+use std::sync::mpsc;
 
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
 use super::create::{create, save_record};
-use super::{rm, start, wait, ContainerRecord, ContainerState, RunError, RunOptions};
+use super::{
+    rm, start, wait, ContainerRecord, ContainerState, RunError, RunOptions, DEFAULT_SAMPLE_INTERVAL,
+};
+use crate::cgroups::{self, CgroupError, CgroupMode, ContainerCgroup, Resources};
 use crate::kernel::{Kernel, Syscalls};
 use crate::state::StateDir;
 
@@ -25,6 +37,10 @@ pub struct RunOutcome {
     pub exit_code: i32,
     /// Some events could not be written to the trace.
     pub trace_incomplete: bool,
+    /// What the cgroup saw (OOM kills, refused forks), when there was one.
+    pub cgroup: Option<cgroups::Report>,
+    /// The cgroup could not be removed (the message says why).
+    pub cgroup_leftover: Option<String>,
 }
 
 pub fn run(
@@ -33,15 +49,26 @@ pub fn run(
     sys: &dyn Syscalls,
     observer: &mut dyn RunObserver,
 ) -> Result<RunOutcome, RunError> {
+    opts.resources.validate().map_err(RunError::BadLimit)?;
     let created = create(state, opts)?;
     observer.created(&created.record);
     let k = Kernel::new(sys, &created.recorder);
     let (id, name) = (created.record.id.clone(), created.record.name.clone());
 
+    let cgroup = match make_cgroup(&k, Path::new(cgroups::DEFAULT_ROOT), &id, &opts.resources) {
+        Ok(cg) => cg,
+        Err(e) => {
+            rm::remove_dirs(state, &id, &name);
+            return Err(e.into());
+        }
+    };
     wait::block_signals();
-    let pid = match start::start(&k, &created) {
+    let pid = match start::start(&k, &created, cgroup.as_ref()) {
         Ok(pid) => pid,
         Err(e) => {
+            if let Some(cg) = &cgroup {
+                let _ = cg.destroy(&k);
+            }
             rm::remove_dirs(state, &id, &name);
             return Err(e);
         }
@@ -51,7 +78,34 @@ pub fn run(
     record.pid = Some(pid.as_raw());
     let _ = save_record(&created.dir, &record);
 
-    let status = wait::wait_for(&k, pid, &mut |sig, esc| observer.signal_forwarded(sig, esc))?;
+    let interval = opts.sample_interval.unwrap_or(DEFAULT_SAMPLE_INTERVAL);
+    let status = std::thread::scope(|scope| {
+        let (stop, stopped) = mpsc::channel::<()>();
+        if let Some(cg) = &cgroup {
+            scope.spawn(move || {
+                // One sample now, then one per interval until told to stop
+                // (the sender dropped: Disconnected).
+                cg.sample(&k);
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                    cg.sample(&k);
+                }
+            });
+        }
+        let status = wait::wait_for(&k, pid, &mut |sig, esc| observer.signal_forwarded(sig, esc));
+        drop(stop);
+        status
+    });
+    let (report, leftover) = match &cgroup {
+        Some(cg) => {
+            // The last reading: the peak, and any OOM kill or refused fork
+            // the sampler had no time to see.
+            cg.sample(&k);
+            let report = cg.check_events(&k);
+            (Some(report), cg.destroy(&k).err().map(|e| e.to_string()))
+        }
+        None => (None, None),
+    };
+    let status = status?;
     let exit_code = wait::exit_code(status);
     record.state = ContainerState::Exited;
     record.pid = None;
@@ -66,5 +120,26 @@ pub fn run(
         status,
         exit_code,
         trace_incomplete: created.recorder.write_failed(),
+        cgroup: report,
+        cgroup_leftover: leftover,
     })
+}
+
+/// The container's cgroup under `root`, in the host's mode. A host with no
+/// usable cgroups runs containers without one, unless limits were asked.
+fn make_cgroup(
+    k: &Kernel,
+    root: &Path,
+    id: &str,
+    resources: &Resources,
+) -> Result<Option<ContainerCgroup>, CgroupError> {
+    let mode = cgroups::detect_mode(root);
+    match cgroups::manager(mode, root, id) {
+        Some(manager) => ContainerCgroup::create(k, manager, resources).map(Some),
+        None if resources.is_empty() => Ok(None),
+        None => Err(CgroupError::Unsupported {
+            root: root.to_path_buf(),
+            mode: CgroupMode::as_str(mode),
+        }),
+    }
 }

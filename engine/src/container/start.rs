@@ -4,8 +4,8 @@
 //! Two pipes make the hand-shake (the pattern of runc's `nsexec`):
 //!
 //! - **sync** (parent → child): the child waits on it before doing anything,
-//!   so the parent can record the clone first (and, later, put the child in
-//!   its cgroup). The parent sends the child's *host* pid, which the child
+//!   so the parent can record the clone first and put the child in its
+//!   cgroup. The parent sends the child's *host* pid, which the child
 //!   cannot know (inside, it is pid 1) and writes into its trace events.
 //! - **report** (child → parent, close-on-exec): just before `execve` the
 //!   child writes `EXEC <path>`; if `exec` succeeds the pipe closes by itself
@@ -20,11 +20,18 @@ use nix::unistd::Pid;
 
 use super::create::Created;
 use super::{init, RunError};
+use crate::cgroups::ContainerCgroup;
 use crate::kernel::{Forked, Kernel};
 use crate::namespaces;
 
-/// Starts the container; returns the host pid of its init once the command runs.
-pub fn start(k: &Kernel, created: &Created) -> Result<Pid, RunError> {
+/// Starts the container; returns the host pid of its init once the command
+/// runs. With a `cgroup`, the init is moved into it before it may go on, so
+/// everything it does (and the command) counts against the limits.
+pub fn start(
+    k: &Kernel,
+    created: &Created,
+    cgroup: Option<&ContainerCgroup>,
+) -> Result<Pid, RunError> {
     let pipe = || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(std::io::Error::from);
     let (sync_rd, sync_wr) = pipe().map_err(|e| RunError::io("pipe", "sync", e))?;
     let (report_rd, report_wr) = pipe().map_err(|e| RunError::io("pipe", "report", e))?;
@@ -44,7 +51,16 @@ pub fn start(k: &Kernel, created: &Created) -> Result<Pid, RunError> {
         Forked::Parent(pid) => {
             drop(sync_rd);
             drop(report_wr);
-            // (The cgroups issue attaches `pid` to its cgroup here.)
+            // The child waits on the sync pipe: attach it before the go.
+            if let Some(cg) = cgroup {
+                if let Err(e) = cg.attach(k, pid) {
+                    // Closing the pipe unsaid makes the child exit (125).
+                    drop(sync_wr);
+                    drop(report_rd);
+                    let _ = k.wait(pid, true);
+                    return Err(e.into());
+                }
+            }
             let go = std::fs::File::from(sync_wr)
                 .write_all(&pid.as_raw().to_le_bytes())
                 .map_err(|e| RunError::io("não consegui liberar o init do contêiner", "sync", e));

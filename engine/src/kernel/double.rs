@@ -5,10 +5,12 @@
 //! events, since the [`super::Kernel`] facade records them as usual).
 //! `fail_on` makes one named call fail with an errno, to test error paths.
 
-use std::cell::RefCell;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::ffi::{CStr, CString};
 use std::path::Path;
+use std::path::PathBuf;
+use std::sync::Mutex;
 
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
@@ -22,8 +24,10 @@ use super::syscalls::{Forked, Syscalls};
 
 #[derive(Default)]
 pub struct FakeSyscalls {
-    calls: RefCell<Vec<String>>,
-    failures: RefCell<Vec<(String, Errno)>>,
+    calls: Mutex<Vec<String>>,
+    failures: Mutex<Vec<(String, Errno)>>,
+    /// What `read_file` answers, per path (anything else: ENOENT).
+    files: Mutex<HashMap<PathBuf, String>>,
     /// What `clone_process` answers (default: we are the parent of pid 4242).
     pub clone_answer: Option<Forked>,
 }
@@ -35,23 +39,34 @@ impl FakeSyscalls {
 
     /// Every call so far, as `name arg…` strings.
     pub fn calls(&self) -> Vec<String> {
-        self.calls.borrow().clone()
+        self.calls.lock().unwrap().clone()
     }
 
     /// The next call whose text starts with `prefix` fails with `errno`.
     pub fn fail_on(&self, prefix: &str, errno: Errno) {
-        self.failures.borrow_mut().push((prefix.to_string(), errno));
+        self.failures
+            .lock()
+            .unwrap()
+            .push((prefix.to_string(), errno));
+    }
+
+    /// Makes `read_file(path)` answer `content`.
+    pub fn set_file(&self, path: impl Into<PathBuf>, content: &str) {
+        self.files
+            .lock()
+            .unwrap()
+            .insert(path.into(), content.to_string());
     }
 
     fn call(&self, text: String) -> Result<(), Errno> {
         let failure = {
-            let mut failures = self.failures.borrow_mut();
+            let mut failures = self.failures.lock().unwrap();
             let pos = failures
                 .iter()
                 .position(|(p, _)| text.starts_with(p.as_str()));
             pos.map(|i| failures.remove(i).1)
         };
-        self.calls.borrow_mut().push(text);
+        self.calls.lock().unwrap().push(text);
         failure.map_or(Ok(()), Err)
     }
 }
@@ -97,6 +112,21 @@ impl Syscalls for FakeSyscalls {
     }
     fn write_file(&self, path: &Path, value: &str) -> Result<(), Errno> {
         self.call(format!("write {} {value}", path.display()))
+    }
+    fn read_file(&self, path: &Path) -> Result<String, Errno> {
+        self.call(format!("read {}", path.display()))?;
+        self.files
+            .lock()
+            .unwrap()
+            .get(path)
+            .cloned()
+            .ok_or(Errno::ENOENT)
+    }
+    fn mkdir(&self, path: &Path) -> Result<(), Errno> {
+        self.call(format!("mkdir {}", path.display()))
+    }
+    fn rmdir(&self, path: &Path) -> Result<(), Errno> {
+        self.call(format!("rmdir {}", path.display()))
     }
     fn mknod(&self, path: &Path, _kind: SFlag, _perm: Mode, dev: u64) -> Result<(), Errno> {
         self.call(format!("mknod {} {dev}", path.display()))

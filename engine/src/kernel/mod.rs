@@ -445,6 +445,78 @@ impl<'a> Kernel<'a> {
         self.done(body, op, result)
     }
 
+    /// `mkdir` of a new cgroup: `version` is `v1`/`v2`, `controller` the v1
+    /// hierarchy's controller (empty on v2).
+    pub fn cgroup_create(
+        &self,
+        path: &Path,
+        version: &str,
+        controller: &str,
+    ) -> Result<(), KernelError> {
+        let op = format!("mkdir({path:?}, 0755)");
+        let result = self.sys.mkdir(path);
+        let body = EventBody::CgroupCreate {
+            path: path_str(path),
+            version: version.to_string(),
+            controller: controller.to_string(),
+        };
+        self.done(body, op, result)
+    }
+
+    /// Writes a limit (`value`, the exact text) into a cgroup `file`.
+    pub fn cgroup_limit(
+        &self,
+        controller: &str,
+        file: &Path,
+        value: &str,
+    ) -> Result<(), KernelError> {
+        let op = format!("write {} = {value}", file.display());
+        let result = self.sys.write_file(file, value);
+        let body = EventBody::CgroupLimit {
+            controller: controller.to_string(),
+            file: path_str(file),
+            value: value.to_string(),
+        };
+        self.done(body, op, result)
+    }
+
+    /// Moves `pid` into the cgroup `dir` (writes it to `cgroup.procs`).
+    pub fn cgroup_attach(&self, dir: &Path, pid: Pid) -> Result<(), KernelError> {
+        let file = dir.join("cgroup.procs");
+        let op = format!("write {} = {pid}", file.display());
+        let result = self.sys.write_file(&file, &pid.to_string());
+        let body = EventBody::CgroupAttach {
+            path: path_str(dir),
+            target_pid: pid.as_raw(),
+        };
+        self.done(body, op, result)
+    }
+
+    /// `rmdir` of a cgroup (the kernel refuses while processes are inside).
+    pub fn cgroup_delete(&self, path: &Path) -> Result<(), KernelError> {
+        let op = format!("rmdir({path:?})");
+        let result = self.sys.rmdir(path);
+        let body = EventBody::CgroupDelete {
+            path: path_str(path),
+        };
+        self.done(body, op, result)
+    }
+
+    /// Reads a kernel counter file. Not recorded by itself: reads change
+    /// nothing; what they found is recorded as a fact ([`Kernel::observed`]).
+    pub fn read_file(&self, path: &Path) -> Result<String, KernelError> {
+        self.sys.read_file(path).map_err(|errno| KernelError {
+            op: format!("read {}", path.display()),
+            errno,
+        })
+    }
+
+    /// Records something casulo observed by reading kernel files (a
+    /// `cgroup.sample`, `cgroup.oom`, …); `op` names the files read.
+    pub fn observed(&self, body: EventBody, op: String) {
+        self.rec.record(body, op, Outcome::Ok);
+    }
+
     pub fn kill(&self, pid: Pid, signal: Signal) -> Result<(), KernelError> {
         let op = format!("kill({pid}, {})", signal.as_str());
         let result = self.sys.kill(pid, signal);

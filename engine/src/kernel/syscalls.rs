@@ -27,7 +27,9 @@ pub enum Forked {
     Child,
 }
 
-pub trait Syscalls {
+/// `Sync`: the cgroup sampler thread reads usage through the same facade
+/// while the main thread waits for the container.
+pub trait Syscalls: Sync {
     /// `clone(flags | SIGCHLD)` without a new stack: fork-like, in new namespaces.
     fn clone_process(&self, flags: CloneFlags) -> Result<Forked, Errno>;
     fn unshare(&self, flags: CloneFlags) -> Result<(), Errno>;
@@ -43,6 +45,12 @@ pub trait Syscalls {
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> Result<(), Errno>;
     fn sethostname(&self, name: &str) -> Result<(), Errno>;
     fn write_file(&self, path: &Path, value: &str) -> Result<(), Errno>;
+    /// Reads a small kernel file (cgroup counters) as text.
+    fn read_file(&self, path: &Path) -> Result<String, Errno>;
+    /// `mkdir(path, 0755)` (a new cgroup is a new directory).
+    fn mkdir(&self, path: &Path) -> Result<(), Errno>;
+    /// `rmdir(path)` (a cgroup is removed with rmdir, once empty).
+    fn rmdir(&self, path: &Path) -> Result<(), Errno>;
     fn mknod(&self, path: &Path, kind: SFlag, perm: Mode, dev: u64) -> Result<(), Errno>;
     fn symlink(&self, target: &str, link: &Path) -> Result<(), Errno>;
     fn chdir(&self, path: &Path) -> Result<(), Errno>;
@@ -120,6 +128,18 @@ impl Syscalls for LinuxSyscalls {
         std::fs::write(path, value).map_err(io_errno)
     }
 
+    fn read_file(&self, path: &Path) -> Result<String, Errno> {
+        std::fs::read_to_string(path).map_err(io_errno)
+    }
+
+    fn mkdir(&self, path: &Path) -> Result<(), Errno> {
+        nix::unistd::mkdir(path, Mode::from_bits_truncate(0o755))
+    }
+
+    fn rmdir(&self, path: &Path) -> Result<(), Errno> {
+        std::fs::remove_dir(path).map_err(io_errno)
+    }
+
     fn mknod(&self, path: &Path, kind: SFlag, perm: Mode, dev: u64) -> Result<(), Errno> {
         nix::sys::stat::mknod(path, kind, perm, dev)
     }
@@ -151,11 +171,11 @@ impl Syscalls for LinuxSyscalls {
             for (dst, src) in req.ifr_name.iter_mut().zip(ifname.bytes()) {
                 *dst = src as libc::c_char;
             }
-            if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
+            if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) < 0 {
                 return Err(Errno::last());
             }
             req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
+            if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) < 0 {
                 return Err(Errno::last());
             }
         }
