@@ -511,6 +511,37 @@ pub fn trace_path_from(stderr: &str) -> Option<PathBuf> {
         .map(|p| PathBuf::from(p.trim()))
 }
 
+/// The cgroup directories a run created: the `path` of every
+/// `cgroup.create` event of its trace (the container's and the `casulo`
+/// parents). After the run none of them should exist.
+pub fn trace_cgroup_paths(trace: &Path) -> Vec<PathBuf> {
+    let trace = casulo_trace::reader::read_trace_file(trace).expect("trace legível");
+    trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.body {
+            casulo_trace::EventBody::CgroupCreate { path, .. } => Some(PathBuf::from(path)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Container cgroups of casulo on the host right now:
+/// `/sys/fs/cgroup/casulo/*` (v2) and `/sys/fs/cgroup/*/casulo/*` (v1).
+pub fn host_casulo_cgroups() -> Vec<PathBuf> {
+    let root = Path::new("/sys/fs/cgroup");
+    let mut parents = vec![root.join("casulo")];
+    if let Ok(rd) = fs::read_dir(root) {
+        parents.extend(rd.flatten().map(|e| e.path().join("casulo")));
+    }
+    parents
+        .iter()
+        .filter_map(|p| fs::read_dir(p).ok())
+        .flat_map(|rd| rd.flatten().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect()
+}
+
 /// mountinfo writes space, tab, newline and backslash as `\ooo`.
 fn unescape_mountinfo(s: &str) -> String {
     let b = s.as_bytes();

@@ -116,8 +116,28 @@ fn killing_casulo_itself_kills_the_container_and_keeps_the_trace_readable() {
     assert!(gone, "o contêiner morreu junto com o casulo");
     // Everything recorded before the crash is there and valid.
     let trace = casulo_trace::reader::read_trace_file(&path).unwrap();
-    assert_eq!(trace.events.last().unwrap().body.kind(), "process.exec");
+    // (After the exec only the sampler wrote: cgroup.sample events.)
+    let last = trace
+        .events
+        .iter()
+        .rfind(|e| e.body.kind() != "cgroup.sample")
+        .unwrap();
+    assert_eq!(last.body.kind(), "process.exec");
     assert_eq!(host_mountinfo(), before);
+    // Its cgroup stayed behind, empty: `casulo gc` removes it once it is
+    // old enough (5 s).
+    let orphans: Vec<_> = casulo_tests::trace_cgroup_paths(&path)
+        .into_iter()
+        .filter(|p| !p.ends_with("casulo"))
+        .collect();
+    for _ in 0..40 {
+        lab.casulo(&["gc"]).assert_ok();
+        if orphans.iter().all(|p| !p.exists()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    assert!(orphans.iter().all(|p| !p.exists()), "{orphans:?}");
 }
 
 #[test]

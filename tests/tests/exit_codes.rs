@@ -119,8 +119,14 @@ fn the_failed_command_still_leaves_a_trace_that_tells_why() {
     out.assert_code(127);
     let path = out.trace_path().expect("o caminho do trace no stderr");
     let trace = casulo_trace::reader::read_trace_file(&path).unwrap();
-    let last = trace.events.last().unwrap();
+    // The last events are the cgroup's clean-up; before them, the init's exit.
+    let last = trace
+        .events
+        .iter()
+        .rfind(|e| !e.body.kind().starts_with("cgroup."))
+        .unwrap();
     assert_eq!(last.body.kind(), "process.exit", "o init saiu com 127");
+    assert_eq!(trace.events.last().unwrap().body.kind(), "cgroup.delete");
     assert!(trace.events.iter().all(|e| e.body.kind() != "process.exec"));
 }
 

@@ -53,7 +53,12 @@ fn a_runs_trace_validates_against_the_schema_and_tells_the_story() {
     assert!(pos("process.clone") < pos("namespace.create"));
     assert!(pos("mount.overlay") < pos("mount.pivot_root"));
     assert!(pos("uts.sethostname") < pos("process.exec"));
-    assert_eq!(*kinds.last().unwrap(), "process.exit");
+    // Then the cgroup's last reading and its removal.
+    assert!(pos("cgroup.create") < pos("process.clone"));
+    assert!(pos("process.clone") < pos("cgroup.attach"));
+    assert_eq!(*kinds.last().unwrap(), "cgroup.delete");
+    let last_process = kinds.iter().rfind(|k| !k.starts_with("cgroup.")).unwrap();
+    assert_eq!(*last_process, "process.exit");
     let created: Vec<_> = trace
         .events
         .iter()
@@ -71,7 +76,12 @@ fn a_runs_trace_validates_against_the_schema_and_tells_the_story() {
     for (ns, inode, host) in created {
         assert!(inode.is_some() && inode != host, "{ns:?}");
     }
-    match &trace.events.last().unwrap().body {
+    let exit = trace
+        .events
+        .iter()
+        .rfind(|e| e.body.kind() == "process.exit")
+        .unwrap();
+    match &exit.body {
         EventBody::ProcessExit { code, .. } => assert_eq!(*code, Some(3)),
         other => panic!("{other:?}"),
     }

@@ -19,6 +19,7 @@ mod demo;
 mod serve;
 mod setup;
 mod test;
+mod vm;
 mod web;
 
 use std::process::ExitCode;
@@ -65,9 +66,11 @@ uso: cargo xtask <comando> [opções]
 
 comandos:
   setup              instala o que o projeto precisa (pacotes Debian, alvos do rustup); requer root
-  test [opções]      verificação completa: fmt, compilação, testes, build wasm, navegador, clippy
+  test [opções]      verificação completa: fmt, compilação, testes, VM cgroup v2, build wasm, navegador, clippy
+      --sem-vm         pula os testes de cgroup v2 na VM (qemu)
       --sem-clippy     pula o clippy
       --so-navegador   só o visualizador e os testes no navegador
+  vm                 só os testes de cgroup v2 num kernel de verdade, na VM (qemu)
   demo               roda um contêiner de verdade, mostra o trace e o serve no visualizador
   serve [opções]     só o visualizador e os traces gravados, em http://127.0.0.1 (Ctrl-C para)
       --porta N        porta (padrão 8000; 0 = qualquer porta livre)
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "demo" => demo::run(),
         "serve" => demo::serve_only(rest),
+        "vm" => setup::run().and_then(|()| vm::run(None)),
         "bench" => bench::run(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");

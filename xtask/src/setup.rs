@@ -1,7 +1,8 @@
 //! `cargo xtask setup`: installs what the project needs, idempotently.
 //!
 //! - Debian packages: busybox-static (the base image), runc and crun (the
-//!   benchmark's references), strace, skopeo, umoci and buildah (interop checks);
+//!   benchmark's references), strace, skopeo, umoci and buildah (interop
+//!   checks), qemu-system-x86 and cpio (the pure cgroup v2 VM test);
 //! - rustup targets: x86_64-unknown-linux-musl (the static probe) and
 //!   wasm32-unknown-unknown (trace crate and visualizer).
 //!
@@ -29,6 +30,11 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "buildah",
         "interoperabilidade com imagens OCI (buildah from)",
     ),
+    (
+        "qemu-system-x86",
+        "testar o cgroup v2 num kernel de verdade (VM, só cgroup2)",
+    ),
+    ("cpio", "montar o initramfs da VM de teste"),
 ];
 
 /// Rust targets the build needs besides the host's.

@@ -7,10 +7,12 @@
 //! 4. the probe, static (musl, release)  copied into test images as /probe
 //! 5. `cargo test --workspace --no-fail-fast` with CASULO_BIN and CASULO_PROBE set
 //!    (every test binary runs, so one report shows all failures)
-//! 6. `cargo build -p casulo-trace --target wasm32-unknown-unknown`
-//! 7. the visualizer built to wasm and tested in Debian's chromium
+//! 6. no casulo cgroup left under /sys/fs/cgroup
+//! 7. the cgroup v2 tests in a VM (`vm.rs`; skip with `--sem-vm`)
+//! 8. `cargo build -p casulo-trace --target wasm32-unknown-unknown`
+//! 9. the visualizer built to wasm and tested in Debian's chromium
 //!    (see `browser.rs`; only this with `--so-navegador`)
-//! 8. `cargo clippy --workspace -- -D warnings`, and the visualizer's app
+//! 10. `cargo clippy --workspace -- -D warnings`, and the visualizer's app
 //!    code for wasm32 (skip with `--sem-clippy`)
 
 use std::time::Instant;
@@ -23,12 +25,14 @@ pub const PROBE_TARGET: &str = "x86_64-unknown-linux-musl";
 pub fn run(args: &[String]) -> Result {
     let mut clippy = true;
     let mut only_browser = false;
+    let mut vm = true;
     for a in args {
         match a.as_str() {
             "--sem-clippy" => clippy = false,
             "--so-navegador" => only_browser = true,
+            "--sem-vm" => vm = false,
             other => fail!(
-                "opção desconhecida para `test`: {other} (aceita: --sem-clippy, --so-navegador)"
+                "opção desconhecida para `test`: {other} (aceita: --sem-clippy, --sem-vm, --so-navegador)"
             ),
         }
     }
@@ -62,6 +66,25 @@ pub fn run(args: &[String]) -> Result {
             .env("CASULO_BIN", &casulo)
             .env("CASULO_PROBE", &probe),
     )?;
+
+    step("Nenhum cgroup do casulo sobrou em /sys/fs/cgroup");
+    let left = leftover_cgroups();
+    if !left.is_empty() {
+        fail!(
+            "os testes deixaram cgroups para trás: {}",
+            left.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    println!("  nenhum (procurei /sys/fs/cgroup/casulo e /sys/fs/cgroup/*/casulo)");
+
+    if vm {
+        crate::vm::run(Some(probe.clone()))?;
+    } else {
+        println!("\n(VM de cgroup v2 pulada: --sem-vm)");
+    }
 
     step("O crate de trace compila para WebAssembly");
     cmd::run_timed(cargo().args([
@@ -98,6 +121,17 @@ pub fn run(args: &[String]) -> Result {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `casulo` directories under /sys/fs/cgroup (v2) or a v1 hierarchy: the
+/// parent of every container cgroup, removed with the last container.
+fn leftover_cgroups() -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let mut candidates = vec![root.join("casulo")];
+    if let Ok(rd) = std::fs::read_dir(root) {
+        candidates.extend(rd.flatten().map(|e| e.path().join("casulo")));
+    }
+    candidates.into_iter().filter(|p| p.is_dir()).collect()
 }
 
 /// Builds the static probe and returns its absolute path.

@@ -329,10 +329,7 @@ pub(crate) fn mkdir_with_parent(
     let mut attempts = 0;
     loop {
         if !parent.exists() {
-            match k.cgroup_create(parent, version, controller) {
-                Err(e) if e.errno == Errno::EEXIST => {}
-                other => other?,
-            }
+            k.cgroup_create_shared(parent, version, controller)?;
         }
         match k.cgroup_create(dir, version, controller) {
             Err(e) if e.errno == Errno::ENOENT && attempts < 3 => attempts += 1,
@@ -349,11 +346,8 @@ pub(crate) fn remove_parent_if_unused(k: &Kernel, parent: &Path) -> Result<(), K
     if has_children || !parent.exists() {
         return Ok(());
     }
-    match k.cgroup_delete(parent) {
-        // Another container was born meanwhile, or another casulo removed it.
-        Err(e) if matches!(e.errno, Errno::EBUSY | Errno::ENOTEMPTY | Errno::ENOENT) => Ok(()),
-        other => other,
-    }
+    // Another container may be born meanwhile: then the parent stays.
+    k.cgroup_delete_shared(parent).map(|_| ())
 }
 
 /// `rmdir` of a cgroup that may already be gone.

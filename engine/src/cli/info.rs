@@ -12,6 +12,7 @@ pub fn run(state: &StateDir) -> CliResult {
     println!("casulo {}", env!("CARGO_PKG_VERSION"));
     println!("kernel:              {}", kernel.trim());
     println!("cgroups:             {} — {}", mode.as_str(), explain(mode));
+    println!("cgroup de cada um:   {}", layout(mode));
     println!("diretório de estado: {}", state.root().display());
     println!("executando como:     uid {}", nix::unistd::geteuid());
     Ok(0)
@@ -25,5 +26,25 @@ fn explain(mode: CgroupMode) -> &'static str {
         }
         CgroupMode::Hybrid => "controladores v1 e um cgroup2 em /sys/fs/cgroup/unified",
         CgroupMode::Unknown => "não encontrei cgroups montados em /sys/fs/cgroup",
+    }
+}
+
+/// Where each container's cgroup goes in this mode.
+fn layout(mode: CgroupMode) -> String {
+    match mode {
+        CgroupMode::V2 => {
+            "/sys/fs/cgroup/casulo/<id> (v2: um diretório com memory, cpu e pids)".to_string()
+        }
+        CgroupMode::V1 | CgroupMode::Hybrid => {
+            let names: Vec<String> = crate::cgroups::v1::hierarchies(Path::new("/sys/fs/cgroup"))
+                .iter()
+                .map(|h| h.controllers.join(","))
+                .collect();
+            format!(
+                "/sys/fs/cgroup/<controlador>/casulo/<id> (v1: um diretório por hierarquia: {})",
+                names.join(", ")
+            )
+        }
+        CgroupMode::Unknown => "nenhum (sem limites de recursos)".to_string(),
     }
 }

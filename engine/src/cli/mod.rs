@@ -6,6 +6,7 @@
 //! error says otherwise.
 
 pub mod diff;
+pub mod gc;
 pub mod image;
 pub mod info;
 pub mod ps;
@@ -52,6 +53,8 @@ pub enum Command {
     Trace(trace::TraceCmd),
     /// Mostra o que o casulo sabe deste host: kernel, modo dos cgroups, diretório de estado.
     Info,
+    /// Remove cgroups órfãos (de contêineres cujo casulo foi morto).
+    Gc,
 }
 
 /// An error for the user: message (pt-BR) and exit code.
@@ -101,6 +104,7 @@ pub fn main() -> i32 {
         Command::Image(cmd) => image::run(&state, cmd),
         Command::Trace(cmd) => trace::run(&state, cmd),
         Command::Info => info::run(&state),
+        Command::Gc => gc::run(),
     };
     match result {
         Ok(code) => code,

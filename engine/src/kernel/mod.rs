@@ -502,6 +502,44 @@ impl<'a> Kernel<'a> {
         self.done(body, op, result)
     }
 
+    /// `mkdir` of a directory other casulos share (the `casulo` parent):
+    /// if another one made it first (EEXIST) nothing happened, and nothing
+    /// is recorded.
+    pub fn cgroup_create_shared(
+        &self,
+        path: &Path,
+        version: &str,
+        controller: &str,
+    ) -> Result<(), KernelError> {
+        match self.sys.mkdir(path) {
+            Err(Errno::EEXIST) => Ok(()),
+            result => {
+                let body = EventBody::CgroupCreate {
+                    path: path_str(path),
+                    version: version.to_string(),
+                    controller: controller.to_string(),
+                };
+                self.done(body, format!("mkdir({path:?}, 0755)"), result)
+            }
+        }
+    }
+
+    /// `rmdir` of the shared `casulo` parent: if another container is
+    /// inside (EBUSY/ENOTEMPTY) or another casulo removed it (ENOENT),
+    /// nothing happened and nothing is recorded; returns whether it went.
+    pub fn cgroup_delete_shared(&self, path: &Path) -> Result<bool, KernelError> {
+        match self.sys.rmdir(path) {
+            Err(Errno::EBUSY | Errno::ENOTEMPTY | Errno::ENOENT) => Ok(false),
+            result => {
+                let body = EventBody::CgroupDelete {
+                    path: path_str(path),
+                };
+                self.done(body, format!("rmdir({path:?})"), result)
+                    .map(|()| true)
+            }
+        }
+    }
+
     /// Reads a kernel counter file. Not recorded by itself: reads change
     /// nothing; what they found is recorded as a fact ([`Kernel::observed`]).
     pub fn read_file(&self, path: &Path) -> Result<String, KernelError> {

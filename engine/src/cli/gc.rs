@@ -1,0 +1,43 @@
+//! `casulo gc`: removes orphan cgroups.
+//!
+//! A container's cgroup is removed by the `casulo run` that made it. If that
+//! casulo is killed (SIGKILL: no clean-up code runs), the kernel kills the
+//! container with it (`PR_SET_PDEATHSIG`) but the empty cgroup directory
+//! stays. `gc` removes every casulo cgroup with no process left that is at
+//! least [`MIN_AGE`] old (a younger empty one may belong to a container
+//! being born right now).
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::CliResult;
+use crate::cgroups::{self, detect_mode};
+use crate::kernel::{Kernel, LinuxSyscalls};
+use crate::recorder::Recorder;
+
+pub const MIN_AGE: Duration = Duration::from_secs(5);
+
+pub fn run() -> CliResult {
+    let root = Path::new(cgroups::DEFAULT_ROOT);
+    let mode = detect_mode(root);
+    // No trace file for gc: its events stay in memory.
+    let rec = Recorder::in_memory();
+    let k = Kernel::new(&LinuxSyscalls, &rec);
+    let removed = cgroups::gc(&k, mode, root, MIN_AGE);
+    for path in &removed {
+        println!("removido: {}", path.display());
+    }
+    let failed: Vec<String> = rec
+        .events()
+        .iter()
+        .filter(|e| !e.outcome.is_ok())
+        .map(|e| e.op.clone())
+        .collect();
+    for op in &failed {
+        eprintln!("casulo: não consegui: {op}");
+    }
+    if removed.is_empty() && failed.is_empty() {
+        println!("nenhum cgroup órfão (cgroups {})", mode.as_str());
+    }
+    Ok(if failed.is_empty() { 0 } else { 1 })
+}

@@ -1,0 +1,110 @@
+#!/bin/sh
+# /init of the pure cgroup v2 test VM (see xtask/src/vm.rs).
+#
+# Stage 1 moves everything to a tmpfs and switch_roots into it: pivot_root
+# (which casulo uses for every container) refuses to run while the root is
+# the initramfs itself. Stage 2 mounts cgroup2 alone (the kernel was booted
+# with cgroup_no_v1=all), runs the limit tests with the real casulo and
+# prints one marker line per test on the serial console:
+#   CASULO-VM-OK <test>  |  CASULO-VM-FALHOU <test>: <why>
+# and finally CASULO-VM-FIM ok=<n> falhas=<m>, then powers off.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+
+if [ "$1" != stage2 ]; then
+    mount -t devtmpfs devtmpfs /dev 2>/dev/null
+    mkdir -p /newroot
+    mount -t tmpfs -o size=300m tmpfs /newroot
+    for f in /bin /sbin /usr /etc /init /casulo /probe /overlay.ko; do
+        [ -e "$f" ] && cp -a "$f" /newroot/
+    done
+    mkdir -p /newroot/dev /newroot/proc /newroot/sys /newroot/tmp /newroot/var/lib/casulo
+    mount --move /dev /newroot/dev
+    exec switch_root /newroot /init stage2
+fi
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t tmpfs tmpfs /tmp
+insmod /overlay.ko
+ln -s /casulo /bin/casulo
+echo "CASULO-VM-BOOT uptime=$(cut -d' ' -f1 /proc/uptime)s kernel=$(uname -r)"
+echo "cgroup2: $(cat /sys/fs/cgroup/cgroup.controllers) | subtree_control: [$(cat /sys/fs/cgroup/cgroup.subtree_control)]"
+
+ok=0
+fail=0
+pass() { echo "CASULO-VM-OK $1"; ok=$((ok + 1)); }
+failed() { echo "CASULO-VM-FALHOU $1: $2"; fail=$((fail + 1)); }
+
+casulo info
+if casulo info | grep -q 'cgroups: *v2'; then pass modo-v2; else failed modo-v2 "casulo info não disse v2"; fi
+
+# Images: busybox from the initramfs' own busybox, and the probe.
+casulo image bootstrap >/tmp/bootstrap.log 2>&1 || { cat /tmp/bootstrap.log; failed bootstrap "image bootstrap"; }
+mkdir -p /tmp/pr/bin /tmp/pr/proc /tmp/pr/sys /tmp/pr/dev /tmp/pr/tmp
+cp /bin/busybox /tmp/pr/bin/busybox
+for a in sh cat; do ln -s busybox /tmp/pr/bin/$a; done
+cp /probe /tmp/pr/probe
+tar -c -f /tmp/probe.tar -C /tmp/pr bin proc sys dev tmp probe
+casulo image import /tmp/probe.tar probe:latest >/tmp/import.log 2>&1 || { cat /tmp/import.log; failed import "image import"; }
+
+run() { # run NAME CASULO-RUN-ARGS... : output in /tmp/NAME.{out,err,trace.jsonl}, rc in $rc
+    name=$1
+    shift
+    casulo run --rm --trace /tmp/$name.trace.jsonl "$@" >/tmp/$name.out 2>/tmp/$name.err
+    rc=$?
+}
+why() { echo "rc=$rc $(tail -n 3 /tmp/$1.err | tr '\n' ' ')"; }
+
+# 1. OOM: a 64 MiB limit kills a 200 MiB allocation; exit 137; told in pt-BR.
+t0=$(cut -d' ' -f1 /proc/uptime)
+run oom --memory 64m --sample-interval 20ms probe:latest /probe alloc 200M
+t1=$(cut -d' ' -f1 /proc/uptime)
+if [ $rc = 137 ] && grep -q 'limite de memória de 64 MiB atingido' /tmp/oom.err &&
+    grep -q '"kind":"cgroup.oom"' /tmp/oom.trace.jsonl &&
+    grep -q 'memory.max = 67108864' /tmp/oom.trace.jsonl &&
+    grep -q '"kind":"cgroup.sample"' /tmp/oom.trace.jsonl; then
+    pass oom
+else
+    failed oom "$(why oom)"
+fi
+echo "oom: casulo run de $t0 a $t1 (uptime)"
+casulo trace show /tmp/oom.trace.jsonl | grep -E 'limitou|uso medido|OOM|SIGKILL' | head -n 8
+
+# 2. Below the limit nothing happens.
+run memok --memory 128m probe:latest /probe alloc 32M
+if [ $rc = 0 ] && grep -q '"ok":true' /tmp/memok.out; then pass memoria-abaixo; else failed memoria-abaixo "$(why memok)"; fi
+
+# 3. pids.max: 5 processes in all, the probe and 4 children.
+run pids --pids-limit 5 probe:latest /probe fork 10
+if [ $rc = 0 ] && grep -q '"started":4' /tmp/pids.out && grep -q '"kind":"cgroup.pids_max"' /tmp/pids.trace.jsonl; then
+    pass pids
+else
+    failed pids "$(why pids) $(cat /tmp/pids.out)"
+fi
+
+# 4. cpu.max: half a CPU for a 2 s busy loop (generous band).
+run cpu --cpus 0.5 --sample-interval 100ms probe:latest /probe spin 2
+cpu=$(sed -n 's/.*"cpu_ns":\([0-9]*\).*/\1/p' /tmp/cpu.out)
+wall=$(sed -n 's/.*"wall_ns":\([0-9]*\).*/\1/p' /tmp/cpu.out)
+pct=$((${cpu:-0} * 100 / ${wall:-1}))
+echo "cpu: ${pct}% de uma CPU com --cpus 0.5"
+if [ $rc = 0 ] && [ $pct -ge 20 ] && [ $pct -le 70 ] && grep -q 'cpu.max = 50000 100000' /tmp/cpu.trace.jsonl; then
+    pass cpu
+else
+    failed cpu "$(why cpu) pct=$pct"
+fi
+
+# 5. Samples while it ran.
+n=$(grep -c '"kind":"cgroup.sample"' /tmp/cpu.trace.jsonl)
+if [ "$n" -ge 5 ]; then pass amostras; else failed amostras "só $n amostras"; fi
+
+# 6. The cgroup namespace: inside, the container's cgroup is /.
+run cgns probe:latest /bin/cat /proc/self/cgroup
+if [ $rc = 0 ] && [ "$(cat /tmp/cgns.out)" = "0::/" ]; then pass cgroupns; else failed cgroupns "$(why cgns) $(cat /tmp/cgns.out)"; fi
+
+# 7. Nothing left behind.
+if [ ! -e /sys/fs/cgroup/casulo ]; then pass sem-sobras; else failed sem-sobras "$(ls /sys/fs/cgroup/casulo)"; fi
+
+echo "CASULO-VM-FIM ok=$ok falhas=$fail uptime=$(cut -d' ' -f1 /proc/uptime)s"
+poweroff -f
