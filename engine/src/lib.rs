@@ -8,7 +8,7 @@
 //! | [`recorder`] | appends events to the `.trace.jsonl` file |
 //! | [`namespaces`] | which namespaces a container gets, their inodes |
 //! | [`mounts`] | the container's filesystem: overlay rootfs, /proc, /sys, /dev, pivot_root |
-//! | [`cgroups`] | cgroup mode detection (limits come with the cgroups issue) |
+//! | [`cgroups`] | cgroup v1/v2: mode detection, limits (memory, cpu, pids), usage samples, OOM |
 //! | [`image`] | the OCI image store, layers, bootstrap of busybox, import |
 //! | [`container`] | the lifecycle: create, start (the init side in `init`), run, rm |
 //! | [`state`] | the on-disk layout under `/var/lib/casulo` |

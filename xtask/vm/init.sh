@@ -69,7 +69,10 @@ else
     failed oom "$(why oom)"
 fi
 echo "oom: casulo run de $t0 a $t1 (uptime)"
-casulo trace show /tmp/oom.trace.jsonl | grep -E 'limitou|uso medido|OOM|SIGKILL' | head -n 8
+casulo trace show /tmp/oom.trace.jsonl >/tmp/oom.show
+grep -E 'limitou' /tmp/oom.show
+grep -E 'uso medido' /tmp/oom.show | tail -n 3
+grep -E 'OOM|SIGKILL' /tmp/oom.show
 
 # 2. Below the limit nothing happens.
 run memok --memory 128m probe:latest /probe alloc 32M

@@ -72,6 +72,8 @@ const TMPFS_MAGIC: i64 = 0x0102_1994;
 
 /// Detects the mode from the filesystem mounted at `root` (normally `/sys/fs/cgroup`).
 pub fn detect_mode(root: &Path) -> CgroupMode {
+    // f_type is i64 with glibc and u64 with musl (the VM's static build).
+    #[allow(clippy::unnecessary_cast)]
     let fs_type = |p: &Path| {
         nix::sys::statfs::statfs(p)
             .ok()

@@ -184,7 +184,7 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
 pub fn bytes_text(b: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     for (size, name) in UNITS {
-        if b >= size && b % size == 0 {
+        if b >= size && b & (size - 1) == 0 {
             return format!("{} {name}", b / size);
         }
         if b >= size {

@@ -38,7 +38,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Executa um comando num contêiner novo (como `docker run`).
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Lista os contêineres (como `docker ps`).
     Ps(ps::PsArgs),
     /// Remove contêineres que já terminaram.
@@ -97,7 +97,7 @@ pub fn main() -> i32 {
     };
     let state = StateDir::new(&cli.root);
     let result = match cli.command {
-        Command::Run(args) => run::cmd(&state, args),
+        Command::Run(args) => run::cmd(&state, *args),
         Command::Ps(args) => ps::ps(&state, args),
         Command::Rm(args) => ps::rm(&state, args),
         Command::Diff(args) => diff::cmd(&state, args),
