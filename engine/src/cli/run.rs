@@ -57,7 +57,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = resources::parse_cpus)]
     pub cpus: Option<u64>,
     /// Peso relativo de CPU na escala do cgroup v1 (2 a 262144; normal 1024).
-    #[arg(long = "cpu-shares", short = 'c', value_name = "N", value_parser = resources::parse_shares)]
+    // No `-c` (docker has it): `IMAGE -c "…"` must reach the command (sh -c).
+    #[arg(long = "cpu-shares", value_name = "N", value_parser = resources::parse_shares)]
     pub cpu_shares: Option<u64>,
     /// Peso relativo de CPU na escala do cgroup v2 (1 a 10000; normal 100).
     #[arg(long = "cpu-weight", value_name = "N", value_parser = resources::parse_weight)]
