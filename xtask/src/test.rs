@@ -13,7 +13,7 @@
 //! 9. the visualizer built to wasm and tested in Debian's chromium
 //!    (see `browser.rs`; only this with `--so-navegador`)
 //! 10. `cargo clippy --workspace -- -D warnings`, and the visualizer's app
-//!    code for wasm32 (skip with `--sem-clippy`)
+//!     code for wasm32 (skip with `--sem-clippy`)
 
 use std::time::Instant;
 
