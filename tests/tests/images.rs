@@ -356,6 +356,8 @@ fn the_image_config_is_honoured_entrypoint_cmd_env_workdir_user() {
         config["Cmd"] = serde_json::json!(["padrão"]);
         config["User"] = serde_json::json!("aluno");
         config["WorkingDir"] = serde_json::json!("/srv/app");
+        config["Volumes"] = serde_json::json!({ "/dados": {} });
+        config["StopSignal"] = serde_json::json!("SIGQUIT");
         config["Env"] = serde_json::json!([
             "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
             "A=b=c",
@@ -404,6 +406,29 @@ fn the_image_config_is_honoured_entrypoint_cmd_env_workdir_user() {
         ]),
         "4242\n4343\n/x\n"
     );
+    // Volume paths exist; StopSignal is kept in the container's record.
+    assert_eq!(
+        run(&[
+            "--entrypoint",
+            "sh",
+            &reference,
+            "-c",
+            "test -d /dados && echo sim"
+        ]),
+        "sim\n"
+    );
+    let kept = unique_name("parada");
+    lab.casulo(&["run", "--name", &kept, "--entrypoint", "true", &reference])
+        .assert_ok();
+    let records = fs::read_dir(lab.root().join("containers")).unwrap();
+    let record: Value = records
+        .flatten()
+        .filter_map(|e| fs::read(e.path().join("container.json")).ok())
+        .map(|b| serde_json::from_slice::<Value>(&b).unwrap())
+        .find(|r| r["name"] == kept.as_str())
+        .unwrap();
+    assert_eq!(record["stop_signal"], "SIGQUIT");
+    lab.casulo(&["rm", &kept]).assert_ok();
     let out = lab.casulo(&["run", "--rm", "-u", "fantasma", &reference]);
     out.assert_code(125);
     assert!(

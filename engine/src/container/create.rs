@@ -79,6 +79,8 @@ pub fn create(state: &StateDir, opts: &RunOptions) -> Result<Created, RunError> 
             state: ContainerState::Created,
             pid: None,
             exit_code: None,
+            stop_signal: (!image.config.stop_signal.is_empty())
+                .then(|| image.config.stop_signal.clone()),
         };
         save_record(&dir, &record)?;
         let plan = RootfsPlan {
@@ -205,6 +207,7 @@ fn process_spec(
         cwd,
         hostname,
         user,
+        volumes: cfg.volumes.clone(),
     })
 }
 
@@ -329,7 +332,7 @@ mod tests {
                 entrypoint: vec![],
                 cmd: vec!["sh".into()],
                 working_dir: "/srv".into(),
-                user: String::new(),
+                ..Default::default()
             },
             layers: vec![],
         };

@@ -74,6 +74,14 @@ fn setup(k: &Kernel, plan: &RootfsPlan, spec: &ProcessSpec) -> Result<String, (i
     k.sethostname(&spec.hostname).map_err(engine)?;
     k.link_up("lo").map_err(engine)?;
     mounts::pivot_into(k, &plan.merged).map_err(engine)?;
+    // The image's volume paths exist in the container (docker mounts
+    // anonymous volumes there; casulo has no volumes yet, so they are plain
+    // directories of the upper layer).
+    for volume in spec.volumes.iter().filter(|v| v.starts_with('/')) {
+        if let Err(e) = std::fs::create_dir_all(volume) {
+            return Err((125, format!("não consegui criar o volume {volume:?}: {e}")));
+        }
+    }
     // Like docker, a missing working directory is created (in the upper
     // layer). pivot_into already left us in `/`.
     let cwd = Path::new(&spec.cwd);
@@ -212,6 +220,7 @@ mod sequence_tests {
             cwd: "/".into(),
             hostname: "casulo".into(),
             user: String::new(),
+            volumes: vec![],
         };
         let sys = FakeSyscalls::new();
         let rec = Recorder::in_memory();
@@ -247,6 +256,7 @@ mod sequence_tests {
             cwd: "/".into(),
             hostname: "h".into(),
             user: String::new(),
+            volumes: vec![],
         };
         let sys = FakeSyscalls::new();
         sys.fail_on("pivot_root", Errno::EINVAL);

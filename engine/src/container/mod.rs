@@ -77,6 +77,9 @@ pub struct ProcessSpec {
     /// Who to run as (`-u` or the image's `User`); empty: root, unchanged.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub user: String,
+    /// The image's volume paths: created (empty) if missing, like the workdir.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
 }
 
 /// `containers/<id>/container.json`: what a container is and how it ended.
@@ -98,6 +101,9 @@ pub struct ContainerRecord {
     pub pid: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// The image's StopSignal, kept for a later `stop` (default SIGTERM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

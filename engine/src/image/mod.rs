@@ -46,6 +46,10 @@ pub struct ImageConfig {
     pub working_dir: String,
     /// Empty means root.
     pub user: String,
+    /// Paths the image declares as volumes (created in the container).
+    pub volumes: Vec<String>,
+    /// The image's StopSignal (empty: SIGTERM), kept for `stop`.
+    pub stop_signal: String,
 }
 
 /// One layer of an image.

@@ -161,6 +161,16 @@ pub struct RunConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub working_dir: Option<String>,
+    /// Paths meant for volumes (`VOLUME` in a Dockerfile); values are `{}`.
+    #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<BTreeMap<String, serde_json::Value>>,
+    /// The signal `stop` sends first (e.g. `SIGTERM`, `SIGQUIT`).
+    #[serde(
+        rename = "StopSignal",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stop_signal: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -532,6 +532,8 @@ impl Store {
                 cmd: run.cmd.unwrap_or_default(),
                 working_dir: run.working_dir.unwrap_or_default(),
                 user: run.user.unwrap_or_default(),
+                volumes: run.volumes.unwrap_or_default().into_keys().collect(),
+                stop_signal: run.stop_signal.unwrap_or_default(),
             },
             layers,
         };
