@@ -187,6 +187,7 @@ test('cgroups: limite, amostra de uso e o OOM marcado', async () => {
   assert.match(await page.textContent('#uso-atual'), /memória: 60 MiB de 64 MiB/);
   assert.match(await page.textContent('#oom'), /OOM/);
   assert.equal(await page.locator('#grafico-memoria .marca-oom').count(), 1);
+  assert.equal(await page.locator('#grafico-pids .ponto-pids').count(), 1);
   await shot('04-cgroups-oom');
 });
 

@@ -32,6 +32,8 @@ pub struct Loaded {
     pub open_ms: f64,
     /// The largest memory figure of all samples (the chart's scale).
     pub max_memory: u64,
+    /// The largest pids figure (count or limit) of all samples, 0 when none.
+    pub max_pids: u64,
 }
 
 impl Loaded {
@@ -48,6 +50,13 @@ impl Loaded {
             .max()
             .unwrap_or(1)
             .max(1);
+        let max_pids = replay
+            .samples()
+            .iter()
+            .flat_map(|s| [s.pids, s.pids_limit])
+            .flatten()
+            .max()
+            .unwrap_or(0);
         Ok(Loaded {
             name: name.to_string(),
             header: trace.header,
@@ -56,6 +65,7 @@ impl Loaded {
             marks,
             open_ms: 0.0,
             max_memory,
+            max_pids,
         })
     }
 

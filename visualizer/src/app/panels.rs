@@ -428,6 +428,7 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
                 }) }
                 <text x="40" y={(ch + 28.0).to_string()} class="rotulo">{"tempo →"}</text>
             </svg>
+            { pids_chart(p, samples, &x, stride) }
         </>
     }
 }
@@ -465,5 +466,44 @@ pub fn network_panel(p: &WorldProps) -> Html {
                 <p id="hostname">{"Hostname dentro do contêiner: "}<code>{h.clone()}</code></p>
             }
         </section>
+    }
+}
+
+/// Processes in the cgroup over time, against `pids.max` (dashed).
+fn pids_chart(
+    p: &CgroupsProps,
+    samples: &[casulo_trace::replay::Sample],
+    x: &dyn Fn(u64) -> f64,
+    stride: usize,
+) -> Html {
+    let max = p.trace.max_pids;
+    if max == 0 {
+        return html! {};
+    }
+    let (cw, ch) = (600.0, 60.0);
+    let y = |v: u64| 8.0 + ch - v as f64 / max as f64 * ch;
+    let points: String = samples
+        .iter()
+        .step_by(stride)
+        .chain(samples.last())
+        .filter_map(|s| Some(format!("{:.1},{:.1} ", x(s.t_us), y(s.pids?))))
+        .collect();
+    let limit = samples.iter().rev().find_map(|s| s.pids_limit);
+    html! {
+        <svg viewBox={format!("0 0 {cw} {}", ch + 14.0)} role="img" id="grafico-pids"
+            aria-label="Gráfico do número de processos no cgroup, com o pids.max tracejado">
+            <line x1="40" y1={(8.0 + ch).to_string()} x2={cw.to_string()} y2={(8.0 + ch).to_string()} class="eixo" />
+            if let Some(l) = limit {
+                <line x1="40" y1={y(l).to_string()} x2={cw.to_string()} y2={y(l).to_string()} class="limite" />
+                <text x="44" y={(y(l) + 14.0).to_string()} class="rotulo-limite">{format!("pids.max {l}")}</text>
+            }
+            <polyline points={points} class="pids" />
+            if samples.len() <= 60 {
+                { for samples.iter().filter_map(|s| Some(html! {
+                    <circle cx={format!("{:.1}", x(s.t_us))} cy={format!("{:.1}", y(s.pids?))} r="4" class="ponto-pids" />
+                })) }
+            }
+            <text x="4" y="22" class="rotulo">{"proc."}</text>
+        </svg>
     }
 }
