@@ -1,18 +1,8 @@
 //! Numbers and identifiers the way a Brazilian student reads them.
 
-/// `1,9 MB`, `512 B`, `64,0 MiB` is not used: decimal units, comma as separator.
+/// `512 bytes`, `1,9 MiB`: the same units as the narration.
 pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    if n < 1000 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1000.0 && unit < UNITS.len() - 1 {
-        v /= 1000.0;
-        unit += 1;
-    }
-    format!("{:.1} {}", v, UNITS[unit]).replace('.', ",")
+    casulo_trace::narrate::bytes_text(n)
 }
 
 /// Bytes in binary units for cgroup limits (`64 MiB`), as `--memory 64m` means.
@@ -79,9 +69,9 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(bytes(512), "512 B");
-        assert_eq!(bytes(1_982_491), "2,0 MB");
-        assert_eq!(bytes(35_000), "35,0 kB");
+        assert_eq!(bytes(512), "512 bytes");
+        assert_eq!(bytes(1_982_491), "1,9 MiB");
+        assert_eq!(bytes(35_000), "34,2 KiB");
         assert_eq!(mib(67_108_864), "64 MiB");
         assert_eq!(short_digest("sha256:c6e71bf1ce75bed7ca99"), "c6e71bf1ce75");
         assert_eq!(path_tail("/a/b/c/d", 2), "…/c/d");

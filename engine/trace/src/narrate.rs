@@ -624,8 +624,8 @@ fn group(n: u64) -> String {
     groups.join(".")
 }
 
-/// `512 bytes`, `2,1 MiB`.
-fn bytes_text(b: u64) -> String {
+/// `512 bytes`, `2,1 MiB` (binary units, as `--memory 64m` means).
+pub fn bytes_text(b: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if b < 1024 {
         return format!("{b} bytes");
