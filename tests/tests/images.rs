@@ -455,7 +455,7 @@ fn diff_inspect_history_tag_rm_prune() {
         out
     };
     c(&["image", "bootstrap"]);
-    c(&[
+    let kept = c(&[
         "run",
         "--name",
         "mudancas",
@@ -464,6 +464,22 @@ fn diff_inspect_history_tag_rm_prune() {
         "-c",
         "echo x > /novo; rm /etc/passwd; echo h >> /etc/hostname; mkdir -p /a/b",
     ]);
+    // The trace measured the read/write layer at exit.
+    let trace = events(&kept.trace_path().unwrap());
+    let upper = trace.iter().find(|e| e["kind"] == "layer.upper").unwrap();
+    assert_eq!(
+        (
+            upper["added"].as_u64(),
+            upper["changed"].as_u64(),
+            upper["deleted"].as_u64()
+        ),
+        (Some(3), Some(2), Some(1)),
+        "{upper}"
+    );
+    assert!(
+        upper["sample"].to_string().contains("D /etc/passwd"),
+        "{upper}"
+    );
     let diff = c(&["diff", "mudancas"]).stdout;
     for line in [
         "A /a",

@@ -146,6 +146,57 @@ fn walk(
     Ok(())
 }
 
+/// Bytes of the regular files under `dir` (what the upper layer costs).
+fn regular_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => regular_bytes(&e.path()),
+            Ok(m) if m.is_file() => m.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Records a `layer.upper` event: the container's read/write layer after
+/// its process ended (counts, bytes and the first paths of the diff).
+pub fn record_upper(rec: &crate::recorder::Recorder, upper: &Path, lowerdirs: &[PathBuf]) {
+    let op = format!("lstat -R {}", upper.display());
+    match diff(upper, lowerdirs) {
+        Ok(changes) => {
+            let count = |c: Change| changes.iter().filter(|(k, _)| *k == c).count() as u64;
+            let body = casulo_trace::EventBody::LayerUpper {
+                upperdir: upper.display().to_string(),
+                added: count(Change::Added),
+                changed: count(Change::Changed),
+                deleted: count(Change::Deleted),
+                bytes: regular_bytes(upper),
+                sample: changes
+                    .iter()
+                    .take(20)
+                    .map(|(c, p)| format!("{} {p}", c.letter()))
+                    .collect(),
+            };
+            rec.record(body, op, casulo_trace::Outcome::Ok);
+        }
+        Err(e) => {
+            let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+            let body = casulo_trace::EventBody::LayerUpper {
+                upperdir: upper.display().to_string(),
+                added: 0,
+                changed: 0,
+                deleted: 0,
+                bytes: 0,
+                sample: vec![],
+            };
+            rec.record(body, op, crate::kernel::outcome_of::<()>(&Err(errno)));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,6 +107,12 @@ pub fn run(
     };
     let status = status?;
     let exit_code = wait::exit_code(status);
+    // What the container wrote (copy-ups included), before --rm removes it.
+    super::diff::record_upper(
+        &created.recorder,
+        &created.dir.join("upper"),
+        &created.record.lowerdirs,
+    );
     record.state = ContainerState::Exited;
     record.pid = None;
     record.exit_code = Some(exit_code);

@@ -303,6 +303,17 @@ const ENTRIES: &[Entry] = &[
             diminui o tamanho da imagem.",
     },
     Entry {
+        kind: "layer.upper",
+        title: "A camada de escrita do contêiner",
+        explanation: "Tudo o que o contêiner escreveu foi parar no `upperdir` do overlay, a \
+            única camada que não é somente leitura. Arquivo novo aparece lá como *adicionado*. \
+            Para mudar um arquivo de uma camada da imagem, o overlayfs primeiro copia o arquivo \
+            inteiro para cima (o *copy-up*) e só então escreve: é um *alterado*, e por isso \
+            mudar um byte de um arquivo grande custa o arquivo todo. Apagar deixa um whiteout \
+            no `upperdir`. A imagem continua intacta: é a diferença entre a receita (a imagem) \
+            e o bolo pronto (o contêiner). `casulo diff` mostra a lista completa.",
+    },
+    Entry {
         kind: "cgroup.create",
         title: "Novo cgroup",
         explanation: "Um *cgroup* (control group) é um grupo de processos que o kernel conta e \

@@ -354,6 +354,20 @@ pub enum EventBody {
         /// True for an opaque directory (everything below it in lower layers hidden).
         opaque: bool,
     },
+    /// The container's read/write layer (the overlay's upperdir) after the
+    /// process ended: what it added, changed (copy-up) and deleted, as
+    /// `casulo diff` shows it.
+    #[serde(rename = "layer.upper")]
+    LayerUpper {
+        upperdir: String,
+        added: u64,
+        changed: u64,
+        deleted: u64,
+        /// Bytes of regular files in the upperdir (new files and copies up).
+        bytes: u64,
+        /// Up to 20 changed paths, e.g. `C /etc/hostname` (the rest in `casulo diff`).
+        sample: Vec<String>,
+    },
     /// A cgroup (a directory in the cgroup filesystem) was created.
     #[serde(rename = "cgroup.create")]
     CgroupCreate {
@@ -447,6 +461,7 @@ impl EventBody {
             EventBody::LayerUnpack { .. } => "layer.unpack",
             EventBody::LayerReuse { .. } => "layer.reuse",
             EventBody::LayerWhiteout { .. } => "layer.whiteout",
+            EventBody::LayerUpper { .. } => "layer.upper",
             EventBody::CgroupCreate { .. } => "cgroup.create",
             EventBody::CgroupLimit { .. } => "cgroup.limit",
             EventBody::CgroupAttach { .. } => "cgroup.attach",
@@ -482,6 +497,7 @@ pub const KINDS: &[&str] = &[
     "layer.unpack",
     "layer.reuse",
     "layer.whiteout",
+    "layer.upper",
     "cgroup.create",
     "cgroup.limit",
     "cgroup.attach",

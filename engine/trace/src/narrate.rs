@@ -425,6 +425,19 @@ pub fn describe(event: &Event) -> String {
                 format!("reaproveitar a camada {d} em {p}"),
             )
         }
+        EventBody::LayerUpper {
+            added,
+            changed,
+            deleted,
+            bytes,
+            ..
+        } => say(
+            format!(
+                "a camada de escrita do contêiner ficou com {added} adicionado(s), \
+                 {changed} alterado(s) (copy-up), {deleted} apagado(s), {bytes} bytes"
+            ),
+            "medir a camada de escrita do contêiner".to_string(),
+        ),
         EventBody::LayerWhiteout {
             diff_id,
             path,

@@ -186,6 +186,17 @@ pub struct Network {
     pub links_up: Vec<String>,
 }
 
+/// What the container wrote, from `layer.upper`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpperLayer {
+    pub upperdir: String,
+    pub added: u64,
+    pub changed: u64,
+    pub deleted: u64,
+    pub bytes: u64,
+    pub sample: Vec<String>,
+}
+
 /// The state of everything after some prefix of the trace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct World {
@@ -206,6 +217,8 @@ pub struct World {
     pub symlinks: Vec<(String, String)>,
     pub hostname: Option<String>,
     pub layers: Vec<Layer>,
+    /// The container's read/write layer, once measured (`layer.upper`).
+    pub upper: Option<UpperLayer>,
     /// By path.
     pub cgroups: BTreeMap<String, Cgroup>,
     /// How many `cgroup.sample` events have been applied: the chart shows
@@ -404,6 +417,23 @@ impl World {
             }
             EventBody::LayerReuse { diff_id, path } => {
                 self.layer(diff_id, path, at);
+            }
+            EventBody::LayerUpper {
+                upperdir,
+                added,
+                changed,
+                deleted,
+                bytes,
+                sample,
+            } => {
+                self.upper = Some(UpperLayer {
+                    upperdir: upperdir.clone(),
+                    added: *added,
+                    changed: *changed,
+                    deleted: *deleted,
+                    bytes: *bytes,
+                    sample: sample.clone(),
+                })
             }
             EventBody::LayerWhiteout {
                 diff_id,

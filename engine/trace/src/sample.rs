@@ -309,6 +309,24 @@ pub fn sample_events() -> Vec<Event> {
     raw.extend([
         (
             host,
+            EventBody::LayerUpper {
+                upperdir: "/var/lib/casulo/containers/ab12/upper".into(),
+                added: 1,
+                changed: 2,
+                deleted: 1,
+                bytes: 12,
+                sample: vec![
+                    "C /etc".into(),
+                    "C /etc/hostname".into(),
+                    "D /etc/motd".into(),
+                    "A /novo".into(),
+                ],
+            },
+            "lstat -R /var/lib/casulo/containers/ab12/upper".into(),
+            ok.clone(),
+        ),
+        (
+            host,
             EventBody::LayerWhiteout {
                 diff_id: LAYER2.into(),
                 path: "/etc/motd".into(),
