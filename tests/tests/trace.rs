@@ -57,8 +57,13 @@ fn a_runs_trace_validates_against_the_schema_and_tells_the_story() {
     assert!(pos("cgroup.create") < pos("process.clone"));
     assert!(pos("process.clone") < pos("cgroup.attach"));
     assert_eq!(*kinds.last().unwrap(), "cgroup.delete");
-    let last_process = kinds.iter().rfind(|k| !k.starts_with("cgroup.")).unwrap();
+    let last_process = kinds
+        .iter()
+        .rfind(|k| !k.starts_with("cgroup.") && !k.starts_with("layer."))
+        .unwrap();
     assert_eq!(*last_process, "process.exit");
+    // After the exit, the read/write layer is measured (layer.upper).
+    assert!(pos("process.exit") < pos("layer.upper"));
     let created: Vec<_> = trace
         .events
         .iter()

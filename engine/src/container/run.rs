@@ -95,6 +95,12 @@ pub fn run(
         drop(stop);
         status
     });
+    // What the container wrote (copy-ups included), before --rm removes it.
+    super::diff::record_upper(
+        &created.recorder,
+        &created.dir.join("upper"),
+        &created.record.lowerdirs,
+    );
     let (report, leftover) = match &cgroup {
         Some(cg) => {
             // The last reading: the peak, and any OOM kill or refused fork
@@ -107,12 +113,6 @@ pub fn run(
     };
     let status = status?;
     let exit_code = wait::exit_code(status);
-    // What the container wrote (copy-ups included), before --rm removes it.
-    super::diff::record_upper(
-        &created.recorder,
-        &created.dir.join("upper"),
-        &created.record.lowerdirs,
-    );
     record.state = ContainerState::Exited;
     record.pid = None;
     record.exit_code = Some(exit_code);
