@@ -82,6 +82,30 @@ pub struct RunArgs {
     pub command: Vec<String>,
 }
 
+/// The bar of the layer being unpacked (on a terminal only).
+static UNPACK_BAR: std::sync::Mutex<Option<(String, super::image::Progress)>> =
+    std::sync::Mutex::new(None);
+
+/// Draws a progress bar while a layer is unpacked (see `RunOptions::unpack_progress`).
+fn unpack_progress(digest: &str, done: u64, total: u64) {
+    let Ok(mut bar) = UNPACK_BAR.lock() else {
+        return;
+    };
+    if bar.as_ref().is_none_or(|(d, _)| d != digest) {
+        let label = format!("desempacotando {}", crate::image::digest::short_id(digest));
+        *bar = Some((
+            digest.to_string(),
+            super::image::Progress::new(&label, false),
+        ));
+    }
+    if let Some((_, progress)) = bar.as_ref() {
+        progress.update(done, total);
+    }
+    if done >= total {
+        *bar = None;
+    }
+}
+
 struct Narrator;
 
 impl RunObserver for Narrator {
@@ -128,6 +152,7 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
             pids: args.pids_limit.and_then(|p| p.0),
         },
         sample_interval: args.sample_interval,
+        unpack_progress: Some(unpack_progress),
     };
     match run(state, &opts, &LinuxSyscalls, &mut Narrator) {
         Ok(outcome) => {

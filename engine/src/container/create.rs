@@ -66,7 +66,7 @@ pub fn create(state: &StateDir, opts: &RunOptions) -> Result<Created, RunError> 
         });
         let recorder = Recorder::create(&trace, &header(&id, &name, &image, &process))
             .map_err(|e| RunError::io("não consegui criar o arquivo de trace", &trace, e))?;
-        let lowerdirs = unpack_layers(state, &image, &recorder)?;
+        let lowerdirs = unpack_layers(state, &image, &recorder, opts.unpack_progress)?;
         let record = ContainerRecord {
             id: id.clone(),
             name: name.clone(),
@@ -238,11 +238,16 @@ fn unpack_layers(
     state: &StateDir,
     image: &Image,
     rec: &Recorder,
+    progress: Option<fn(&str, u64, u64)>,
 ) -> Result<Vec<PathBuf>, RunError> {
     let store = Store::open(state)?;
     let mut dirs = Vec::new();
     for layer in &image.layers {
-        let dir = store.ensure_layer(layer)?;
+        let dir = store.ensure_layer_with_progress(layer, &mut |done| {
+            if let Some(report) = progress {
+                report(&layer.digest, done, layer.size)
+            }
+        })?;
         let path = dir.path.display().to_string();
         let body = match &dir.unpacked {
             Some(stats) => EventBody::LayerUnpack {

@@ -59,6 +59,9 @@ pub struct RunOptions {
     /// How often the cgroup's usage is sampled into the trace
     /// (default [`DEFAULT_SAMPLE_INTERVAL`]).
     pub sample_interval: Option<std::time::Duration>,
+    /// Called while a layer is unpacked: (layer digest, blob bytes read,
+    /// blob size). The CLI draws a progress bar with it; the library never prints.
+    pub unpack_progress: Option<fn(&str, u64, u64)>,
 }
 
 /// Default interval between two `cgroup.sample` events.

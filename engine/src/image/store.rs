@@ -547,6 +547,15 @@ impl Store {
     /// diff_id) and renamed into place. If another process renamed its copy
     /// first, ours is dropped and theirs is used.
     pub fn ensure_layer(&self, layer: &Layer) -> Result<LayerDir, ImageError> {
+        self.ensure_layer_with_progress(layer, &mut |_| {})
+    }
+
+    /// [`Store::ensure_layer`], calling `progress` with the blob bytes read.
+    pub fn ensure_layer_with_progress(
+        &self,
+        layer: &Layer,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<LayerDir, ImageError> {
         let hex = digest::hex_of(&layer.diff_id)?;
         let path = self.state.layer(hex);
         if path.is_dir() {
@@ -569,7 +578,13 @@ impl Store {
         if tmp.exists() {
             layer::remove_tree(&tmp);
         }
-        let stats = layer::unpack(&blob, layer, &tmp, layer::Limits::from_env())?;
+        let stats = super::extract::unpack_with_progress(
+            &blob,
+            layer,
+            &tmp,
+            layer::Limits::from_env(),
+            progress,
+        )?;
         match fs::rename(&tmp, &path) {
             Ok(()) => Ok(LayerDir {
                 path,
