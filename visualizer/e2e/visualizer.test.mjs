@@ -191,6 +191,56 @@ test('cgroups: limite, amostra de uso e o OOM marcado', async () => {
   await shot('04-cgroups-oom');
 });
 
+test('cgroups de uma execução real: limite de 32 MiB, amostras subindo e o OOM', async () => {
+  const ev = events('run-oom.trace.jsonl');
+  const limit = ev.find((e) => e.kind === 'cgroup.limit');
+  const oom = ev.find((e) => e.kind === 'cgroup.oom');
+  const memDir = limit.file.slice(0, limit.file.lastIndexOf('/'));
+  const del = ev.find((e) => e.kind === 'cgroup.delete' && e.path === memDir);
+  const tail = memDir.split('/').slice(-3).join('/');
+  const memGroup = () => page.locator('.arvore-cgroups li.cgroup', { hasText: tail.slice(0, 20) }).filter({ hasText: 'memory' });
+
+  // Just before the limit: the memory group exists, without a limit.
+  await open('run-oom.trace.jsonl', limit.seq - 1);
+  assert.equal(await memGroup().count(), 1);
+  assert.equal(await memGroup().locator('.limites').count(), 0);
+  // After the cgroup.limit: 32 MiB, in bytes and in MiB.
+  await page.keyboard.press('ArrowRight');
+  assert.match(await memGroup().locator('.limites').textContent(), /memory\.limit_in_bytes = 33554432 \(32 MiB\)/);
+  assert.match(await page.textContent('.cgroups'), /Sem amostras de uso ainda/);
+
+  // Just before the OOM: the chart has the samples, the dashed limit at
+  // 32 MiB, no OOM mark yet.
+  const samplesBefore = ev.filter((e) => e.kind === 'cgroup.sample' && e.seq < oom.seq);
+  await open('run-oom.trace.jsonl', oom.seq - 1);
+  assert.match(await page.textContent('#grafico-memoria'), /limite 32 MiB/);
+  assert.equal(await page.locator('#grafico-memoria .ponto').count(), samplesBefore.length);
+  assert.equal(await page.locator('#grafico-memoria .marca-oom').count(), 0);
+  assert.equal(await page.locator('#oom').count(), 0);
+  assert.match(await page.textContent('#uso-atual'), /memória: .* de 32 MiB/);
+  // The line climbs: its highest point (smallest y) is in the last third.
+  const ys = await page.$$eval('#grafico-memoria .ponto', (cs) => cs.map((c) => parseFloat(c.getAttribute('cy'))));
+  const third = Math.floor(ys.length / 3);
+  assert.ok(Math.min(...ys.slice(-third)) < Math.min(...ys.slice(0, third)), ys.join(' '));
+
+  // At the cgroup.oom: marked in the tree and on the chart.
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await position(), `evento ${oom.seq + 1} de ${ev.length}`);
+  assert.match(await memGroup().locator('.oom').textContent(), /OOM: o kernel matou 1 processo\(s\) por falta de memória/);
+  assert.equal(await page.locator('#grafico-memoria .marca-oom').count(), 1);
+  await shot('08-cgroups-oom-real');
+
+  // After its cgroup.delete: struck out, the OOM still on record.
+  await open('run-oom.trace.jsonl', del.seq - 1);
+  assert.equal(await memGroup().locator('text=(removido)').count(), 0);
+  await page.keyboard.press('ArrowRight');
+  assert.ok(await memGroup().evaluate((li) => li.classList.contains('removido')));
+  assert.match(await memGroup().textContent(), /\(removido\)/);
+  assert.equal(await page.locator('#grafico-memoria .marca-oom').count(), 1);
+  await page.keyboard.press('End');
+  assert.match(await page.textContent('#svg-ns'), /morto por SIGKILL/);
+});
+
 test('arquivo ruim: erro em português com a linha, e a página continua viva', async () => {
   const good = readFileSync(join(TRACES, 'run-echo.trace.jsonl'), 'utf8').split('\n');
   const bad = [good[0], good[1], '{"seq": 1, "t_us": 5, "kind": "mount.fs", '].join('\n');

@@ -8,6 +8,7 @@ use casulo_trace::{read_trace, sample, Event, EventBody, NsKind, Outcome};
 const ECHO: &str = include_str!("fixtures/run-echo.trace.jsonl");
 const NOT_FOUND: &str = include_str!("fixtures/run-not-found.trace.jsonl");
 const EXIT_3: &str = include_str!("fixtures/run-exit-3.trace.jsonl");
+const OOM: &str = include_str!("fixtures/run-oom.trace.jsonl");
 
 fn replay(text: &str) -> Replay {
     let trace = read_trace(text).unwrap_or_else(|e| panic!("fixture inválido: {e}"));
@@ -29,6 +30,7 @@ fn fixtures_are_valid_traces() {
         ("run-echo", ECHO),
         ("run-not-found", NOT_FOUND),
         ("run-exit-3", EXIT_3),
+        ("run-oom", OOM),
     ] {
         let t = read_trace(text).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(t.events.len() > 20, "{name}: {} events", t.events.len());
@@ -314,4 +316,115 @@ fn failed_clone_makes_no_process() {
     let w = Replay::new(events).world_at(i + 1);
     assert!(w.init().is_none());
     assert_eq!(w.errors, [i]);
+}
+
+/// `--memory 32m` on the hybrid host: the memory cgroup (v1) gets its limit,
+/// the samples climb towards it, the kernel's OOM killer ends the shell and
+/// the engine removes every cgroup it made.
+#[test]
+fn oom_run_cgroup_limit_samples_oom_and_delete() {
+    const LIMIT: u64 = 32 << 20;
+    let r = replay(OOM);
+    let ev = r.events();
+    let limit = first(&r, "cgroup.limit", |_| true);
+    let EventBody::CgroupLimit { file, value, .. } = &ev[limit].body else {
+        unreachable!()
+    };
+    let (dir, name) = file.rsplit_once('/').unwrap();
+    assert_eq!(
+        (name, value.as_str()),
+        ("memory.limit_in_bytes", "33554432")
+    );
+
+    // The memory cgroup exists before its limit, without one.
+    let w = r.world_at(limit);
+    let cg = &w.cgroups[dir];
+    assert_eq!(
+        (cg.version.as_str(), cg.controller.as_str()),
+        ("v1", "memory")
+    );
+    assert!(cg.limits.is_empty(), "{:?}", cg.limits);
+    assert!(!cg.deleted);
+    // Right after the cgroup.limit it has it.
+    let w = r.world_at(limit + 1);
+    assert_eq!(
+        w.cgroups[dir].limits.get(name).map(String::as_str),
+        Some("33554432")
+    );
+
+    // The container's init is moved into it before the samples start.
+    let attach = first(
+        &r,
+        "cgroup.attach",
+        |e| matches!(&e.body, EventBody::CgroupAttach { path, .. } if path == dir),
+    );
+    let w = r.world_at(attach + 1);
+    let EventBody::CgroupAttach { target_pid, .. } = ev[attach].body else {
+        unreachable!()
+    };
+    assert_eq!(w.cgroups[dir].procs, vec![target_pid]);
+    assert_eq!(w.samples_seen, 0);
+
+    // Samples: a history that climbs towards the limit before the OOM.
+    let oom = first(&r, "cgroup.oom", |_| true);
+    let before_oom = r.world_at(oom);
+    assert!(before_oom.cgroups[dir].last_oom.is_none());
+    assert_eq!(before_oom.cgroups[dir].oom_kills, 0);
+    let history = &r.samples()[..before_oom.samples_seen];
+    assert!(history.len() >= 10, "{} amostras", history.len());
+    assert!(history.iter().all(|s| s.index < oom));
+    assert!(history.iter().all(|s| s.memory_limit_bytes == Some(LIMIT)));
+    let mem: Vec<u64> = history.iter().map(|s| s.memory_bytes.unwrap()).collect();
+    let peak = *mem.iter().max().unwrap();
+    assert!(peak > LIMIT / 2 && peak <= LIMIT, "pico {peak}");
+    // Rising: the last third of the run uses more than the first third.
+    let third = mem.len() / 3;
+    let early = mem[..third].iter().max().unwrap();
+    let late = mem[mem.len() - third..].iter().max().unwrap();
+    assert!(late > early, "{mem:?}");
+    // The kernel's own peak never goes down and reaches the limit.
+    let peaks: Vec<u64> = ev[..oom]
+        .iter()
+        .filter_map(|e| match e.body {
+            EventBody::CgroupSample {
+                memory_peak_bytes, ..
+            } => memory_peak_bytes,
+            _ => None,
+        })
+        .collect();
+    assert!(peaks.windows(2).all(|p| p[0] <= p[1]), "{peaks:?}");
+    assert_eq!(peaks.last(), Some(&LIMIT));
+
+    // The OOM is marked on the memory cgroup, at its event.
+    let w = r.world_at(oom + 1);
+    let cg = &w.cgroups[dir];
+    assert_eq!((cg.oom_kills, cg.last_oom), (1, Some(oom)));
+    assert!(!cg.deleted);
+    // ...and the init died of SIGKILL.
+    let exit = first(&r, "process.exit", |_| true);
+    let init = r.world_at(exit + 1);
+    let x = init.init().unwrap().exit.as_ref().unwrap();
+    assert_eq!((x.code, x.signal_name.as_deref()), (None, Some("SIGKILL")));
+
+    // After its cgroup.delete, the memory cgroup is gone (kept, marked, so
+    // the tree can show it struck out); the OOM stays on record.
+    let delete = first(
+        &r,
+        "cgroup.delete",
+        |e| matches!(&e.body, EventBody::CgroupDelete { path } if path == dir),
+    );
+    assert!(!r.world_at(delete).cgroups[dir].deleted);
+    let w = r.world_at(delete + 1);
+    assert!(w.cgroups[dir].deleted);
+    assert_eq!(w.cgroups[dir].oom_kills, 1);
+    // At the end every cgroup the run made (per controller, and their
+    // shared `casulo` parents) has been removed.
+    let end = r.world_at(r.len());
+    assert_eq!(end.cgroups.len(), 8);
+    assert!(
+        end.cgroups.values().all(|c| c.deleted),
+        "{:?}",
+        end.cgroups.keys()
+    );
+    assert!(end.errors.is_empty(), "{:?}", end.errors);
 }
