@@ -318,3 +318,59 @@ test('letras grandes para projetar', async () => {
   await shot('07-letras-grandes');
   await page.getByRole('button', { name: 'Letras normais' }).click();
 });
+
+/** Font size (CSS, in the diagram's units) and height on screen (px) of the
+ * first element matching `sel`. */
+const textSize = (sel) => page.$eval(sel, (el) => ({
+  css: parseFloat(getComputedStyle(el).fontSize),
+  screen: el.getBoundingClientRect().height,
+}));
+
+/** Texts of `group` (an SVG selector) that stick out of their own box. */
+const overflowing = (group) => page.$$eval(group, (gs) => gs.flatMap((g) => {
+  const r = g.querySelector('rect').getBBox();
+  return [...g.querySelectorAll(':scope > text')].filter((t) => {
+    const b = t.getBBox();
+    return b.x < r.x || b.x + b.width > r.x + r.width || b.y < r.y || b.y + b.height > r.y + r.height;
+  }).map((t) => t.textContent);
+}));
+
+test('letras grandes: o texto e as marcas dos diagramas crescem, sem sair das caixas', async () => {
+  const ev = events('run-oom.trace.jsonl');
+  const oom = ev.find((e) => e.kind === 'cgroup.oom');
+  await open('run-oom.trace.jsonl', oom.seq);
+  const sel = {
+    ns: '#svg-ns .rotulo-ns', pid: '#processo-init .pid-dentro', cmd: '#processo-init .comando',
+    fs: '#svg-fs .caminho', limite: '#grafico-memoria .rotulo-limite',
+  };
+  const measure = async () => {
+    const m = {};
+    for (const [k, s] of Object.entries(sel)) m[k] = await textSize(s);
+    m.oom = await page.$eval('#grafico-memoria .marca-oom', (el) => parseFloat(getComputedStyle(el).strokeWidth));
+    m.ponto = await page.$eval('#grafico-memoria .ponto', (el) => el.getBoundingClientRect().width);
+    return m;
+  };
+  const normal = await measure();
+  await page.getByRole('button', { name: 'Letras grandes' }).click();
+  await page.waitForSelector('.app.grande');
+  const large = await measure();
+  for (const k of Object.keys(sel)) {
+    // In the diagram's units (what the SVG layout makes room for)...
+    assert.ok(large[k].css >= normal[k].css * 1.35, `${k}: ${normal[k].css} → ${large[k].css}`);
+    // ...and on the screen, at the same window width.
+    assert.ok(large[k].screen > normal[k].screen * 1.3, `${k} na tela: ${normal[k].screen} → ${large[k].screen}`);
+  }
+  assert.ok(large.oom >= normal.oom * 1.35, `marca do OOM: ${normal.oom} → ${large.oom}`);
+  assert.ok(large.ponto > normal.ponto * 1.3, `ponto: ${normal.ponto} → ${large.ponto}`);
+  // Bigger text still fits: every label inside its box.
+  for (const group of ['#svg-ns g.ns', '#processo-init', '#svg-fs g.camada', '#svg-fs g.montagem']) {
+    assert.deepEqual(await overflowing(group), [], `${group} em letras grandes`);
+  }
+  await shot('09-letras-grandes-diagramas');
+  await page.getByRole('button', { name: 'Letras normais' }).click();
+  await page.waitForSelector('.app:not(.grande)');
+  assert.equal((await textSize(sel.ns)).css, normal.ns.css);
+  for (const group of ['#svg-ns g.ns', '#processo-init', '#svg-fs g.camada', '#svg-fs g.montagem']) {
+    assert.deepEqual(await overflowing(group), [], `${group} em letras normais`);
+  }
+});

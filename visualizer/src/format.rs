@@ -21,15 +21,6 @@ pub fn short_digest(d: &str) -> &str {
     &hex[..hex.len().min(12)]
 }
 
-/// The last `n` path components, with `…/` in front when cut.
-pub fn path_tail(p: &str, n: usize) -> String {
-    let parts: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
-    if parts.len() <= n {
-        return p.to_string();
-    }
-    format!("…/{}", parts[parts.len() - n..].join("/"))
-}
-
 /// The last three components of a path, long ids (64 hex digits) cut to 12:
 /// `…/containers/42f3f862ee10…/merged`.
 pub fn short_path(p: &str) -> String {
@@ -74,10 +65,12 @@ mod tests {
         assert_eq!(bytes(35_000), "34,2 KiB");
         assert_eq!(mib(67_108_864), "64 MiB");
         assert_eq!(short_digest("sha256:c6e71bf1ce75bed7ca99"), "c6e71bf1ce75");
-        assert_eq!(path_tail("/a/b/c/d", 2), "…/c/d");
-        assert_eq!(path_tail("/a/b", 2), "/a/b");
         assert_eq!(thousands(100_000), "100.000");
         let id = "42f3f862ee10cc0ad7767932ee24feca966f5ee84848a16c687aa5d67dc6d17b";
+        assert_eq!(
+            short_path(&format!("/sys/fs/cgroup/memory/casulo/{id}")),
+            "…/memory/casulo/42f3f862ee10…"
+        );
         assert_eq!(
             short_path(&format!("/var/lib/casulo/containers/{id}/merged")),
             "…/containers/42f3f862ee10…/merged"

@@ -386,10 +386,10 @@ fn main_view(model: &Model, t: &Rc<Loaded>, dispatch: UseReducerDispatcher<Model
                     speed={model.speed} dispatch={dispatch.clone()} />
                 <main class="paineis">
                     <events::EventsPanel trace={t.clone()} pos={model.pos} dispatch={dispatch.clone()} />
-                    <panels::NamespacesPanel world={model.world.clone()} />
-                    <panels::FilesystemPanel world={model.world.clone()} pos={model.pos} />
-                    <panels::CgroupsPanel trace={t.clone()} world={model.world.clone()} />
-                    <panels::NetworkPanel world={model.world.clone()} />
+                    <panels::NamespacesPanel world={model.world.clone()} large={model.large} />
+                    <panels::FilesystemPanel world={model.world.clone()} pos={model.pos} large={model.large} />
+                    <panels::CgroupsPanel trace={t.clone()} world={model.world.clone()} large={model.large} />
+                    <panels::NetworkPanel world={model.world.clone()} large={model.large} />
                 </main>
             </>
         },

@@ -7,16 +7,31 @@ use casulo_trace::NsKind;
 use yew::prelude::*;
 
 use super::Loaded;
-use crate::format::{bytes, mib, path_tail, short_digest, short_path};
+use crate::format::{bytes, mib, short_digest, short_path};
+
+/// How much the diagrams' text, spacing and marks grow in large-type mode:
+/// the same factor as `--k` in `style.css` (`.app.grande .painel svg`).
+pub const LARGE: f64 = 1.4;
+
+fn scale(large: bool) -> f64 {
+    if large {
+        LARGE
+    } else {
+        1.0
+    }
+}
 
 #[derive(Properties)]
 pub struct WorldProps {
     pub world: Rc<World>,
+    /// Large-type mode (for projecting).
+    #[prop_or_default]
+    pub large: bool,
 }
 
 impl PartialEq for WorldProps {
     fn eq(&self, o: &Self) -> bool {
-        Rc::ptr_eq(&self.world, &o.world)
+        Rc::ptr_eq(&self.world, &o.world) && self.large == o.large
     }
 }
 
@@ -56,23 +71,37 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
         .and_then(|i| i.parent)
         .or_else(|| w.processes.keys().next().copied());
     let last = w.applied.checked_sub(1);
+    let k = scale(p.large);
+    // Normal: the engine to the left, the namespaces to its right. Large:
+    // the engine on top, the namespaces below it across the whole width.
+    let (engine_x, engine_y) = if p.large {
+        (16.0, 36.0 * k)
+    } else {
+        (16.0, 110.0)
+    };
+    let (x0, y0) = if p.large {
+        (16.0, engine_y + 58.0 * k + 14.0)
+    } else {
+        (190.0, 30.0)
+    };
+    let w0 = 660.0 - x0 - 30.0;
 
     let body = match w.init() {
         None => html! {
             <>
-                <text x="24" y="70" class="rotulo">{"Ainda não há contêiner:"}</text>
-                <text x="24" y="94" class="rotulo">{"só os namespaces do host existem."}</text>
+                <text x="24" y={(70.0 * k).to_string()} class="rotulo">{"Ainda não há contêiner:"}</text>
+                <text x="24" y={(94.0 * k).to_string()} class="rotulo">{"só os namespaces do host existem."}</text>
             </>
         },
         Some(init) => {
             let n = init.namespaces.len();
-            let top = 30.0 + n as f64 * 28.0;
+            let top = y0 + n as f64 * 28.0 * k;
             let boxes = init.namespaces.iter().enumerate().map(|(i, (key, inode))| {
                 let kind = ns_kind(*key);
-                let x = 190.0 + i as f64 * 12.0;
-                let y = 30.0 + i as f64 * 28.0;
-                let width = 440.0 - i as f64 * 24.0;
-                let height = top + 108.0 + (n - i) as f64 * 8.0 - y;
+                let x = x0 + i as f64 * 12.0;
+                let y = y0 + i as f64 * 28.0 * k;
+                let width = w0 - i as f64 * 24.0;
+                let height = top + 108.0 * k + (n - i) as f64 * 8.0 - y;
                 let fresh = w
                     .namespaces
                     .iter()
@@ -95,12 +124,12 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                     <g class={classes!("ns", format!("ns-{}", kind.proc_name()), fresh.then_some("novo"))}>
                         <rect x={x.to_string()} y={y.to_string()} width={width.to_string()}
                             height={height.to_string()} rx="8"><title>{tip}</title></rect>
-                        <text x={(x + 8.0).to_string()} y={(y + 19.0).to_string()} class="rotulo-ns">{label}</text>
+                        <text x={(x + 8.0).to_string()} y={(y + 19.0 * k).to_string()} class="rotulo-ns">{label}</text>
                     </g>
                 }
             });
-            let px = 190.0 + n as f64 * 12.0 + 10.0;
-            let pw = 440.0 - n as f64 * 24.0 - 20.0;
+            let px = x0 + n as f64 * 12.0 + 10.0;
+            let pw = w0 - n as f64 * 24.0 - 20.0;
             let pid_inside = match init.container_pid {
                 Some(pid) => format!("PID {pid} dentro do contêiner"),
                 None => "PID (o mesmo do host)".into(),
@@ -117,16 +146,16 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                 <>
                     { for boxes }
                     <g class={classes!("processo", "init", init.exit.is_some().then_some("terminado"))} id="processo-init">
-                        <rect x={px.to_string()} y={(top + 6.0).to_string()} width={pw.to_string()} height="96" rx="10" />
-                        <text x={(px + 12.0).to_string()} y={(top + 32.0).to_string()} class="pid-dentro">{pid_inside}</text>
-                        <text x={(px + 12.0).to_string()} y={(top + 54.0).to_string()} class="pid-host">
+                        <rect x={px.to_string()} y={(top + 6.0).to_string()} width={pw.to_string()} height={(96.0 * k).to_string()} rx="10" />
+                        <text x={(px + 12.0).to_string()} y={(top + 32.0 * k).to_string()} class="pid-dentro">{pid_inside}</text>
+                        <text x={(px + 12.0).to_string()} y={(top + 54.0 * k).to_string()} class="pid-host">
                             {match init.user {
                                 Some((uid, gid)) => format!("PID {} no host · uid {uid}, gid {gid}", init.host_pid),
                                 None => format!("PID {} no host · root", init.host_pid),
                             }}</text>
-                        <text x={(px + 12.0).to_string()} y={(top + 74.0).to_string()} class="comando">
+                        <text x={(px + 12.0).to_string()} y={(top + 74.0 * k).to_string()} class="comando">
                             {command_text(&init.exec)}</text>
-                        <text x={(px + 12.0).to_string()} y={(top + 94.0).to_string()} class="estado">{status}</text>
+                        <text x={(px + 12.0).to_string()} y={(top + 94.0 * k).to_string()} class="estado">{status}</text>
                     </g>
                 </>
             }
@@ -134,8 +163,10 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
     };
     let height = w
         .init()
-        .map_or(140.0, |i| 30.0 + i.namespaces.len() as f64 * 36.0 + 130.0)
-        .max(200.0);
+        .map_or(140.0 * k, |i| {
+            y0 + i.namespaces.len() as f64 * (28.0 * k + 8.0) + 130.0 * k
+        })
+        .max(200.0 * k);
     let others: Vec<_> = w
         .processes
         .values()
@@ -148,12 +179,13 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
             <svg viewBox={format!("0 0 660 {height}")} role="img" id="svg-ns"
                 aria-label="O processo do contêiner dentro das caixas dos seus namespaces, o host em volta">
                 <rect class="host" x="2" y="2" width="656" height={(height - 4.0).to_string()} rx="12" />
-                <text x="16" y="24" class="rotulo-host">{"Host (namespaces iniciais)"}</text>
+                <text x="16" y={(24.0 * k).to_string()} class="rotulo-host">{"Host (namespaces iniciais)"}</text>
                 if let Some(pid) = engine {
                     <g class="processo motor">
-                        <rect x="16" y="110" width="150" height="58" rx="10" />
-                        <text x="28" y="134">{"casulo"}</text>
-                        <text x="28" y="156" class="pid-host">{format!("PID {pid} no host")}</text>
+                        <rect x={engine_x.to_string()} y={engine_y.to_string()} width={(150.0 * k).to_string()}
+                            height={(58.0 * k).to_string()} rx="10" />
+                        <text x={(engine_x + 12.0).to_string()} y={(engine_y + 24.0 * k).to_string()}>{"casulo"}</text>
+                        <text x={(engine_x + 12.0).to_string()} y={(engine_y + 46.0 * k).to_string()} class="pid-host">{format!("PID {pid} no host")}</text>
                     </g>
                 }
                 {body}
@@ -180,11 +212,13 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
 pub struct FsProps {
     pub world: Rc<World>,
     pub pos: usize,
+    #[prop_or_default]
+    pub large: bool,
 }
 
 impl PartialEq for FsProps {
     fn eq(&self, o: &Self) -> bool {
-        Rc::ptr_eq(&self.world, &o.world)
+        Rc::ptr_eq(&self.world, &o.world) && self.large == o.large
     }
 }
 
@@ -223,8 +257,17 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
         };
     };
 
-    // Rows top to bottom: merged, upper, each lowerdir.
-    let row_h = 54.0;
+    // Rows top to bottom: merged, upper, each lowerdir. Large: the stack
+    // takes the whole width and the mounts go below it, in two columns.
+    let k = scale(p.large);
+    let row_h = 54.0 * k;
+    let row_w = if p.large { 640.0 } else { 400.0 };
+    let (rw, rh, t1, t2) = (
+        row_w.to_string(),
+        (row_h - 8.0).to_string(),
+        20.0 * k,
+        38.0 * k,
+    );
     let mut rows: Vec<Html> = vec![];
     let mut y = 10.0;
     let merged_label = if w.pivoted {
@@ -234,17 +277,17 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
     };
     rows.push(html! {
         <g class={classes!("camada", "merged", (o.at + 1 == p.pos).then_some("novo"))}>
-            <rect x="10" y={y.to_string()} width="400" height={(row_h - 8.0).to_string()} rx="6" />
-            <text x="22" y={(y + 20.0).to_string()}>{merged_label}</text>
-            <text x="22" y={(y + 38.0).to_string()} class="caminho">{short_path(&o.target)}</text>
+            <rect x="10" y={y.to_string()} width={rw.clone()} height={rh.clone()} rx="6" />
+            <text x="22" y={(y + t1).to_string()}>{merged_label}</text>
+            <text x="22" y={(y + t2).to_string()} class="caminho">{short_path(&o.target)}</text>
         </g>
     });
     y += row_h;
     rows.push(html! {
         <g class="camada upper">
-            <rect x="10" y={y.to_string()} width="400" height={(row_h - 8.0).to_string()} rx="6" />
-            <text x="22" y={(y + 20.0).to_string()}>{"upperdir: leitura e escrita (só deste contêiner)"}</text>
-            <text x="22" y={(y + 38.0).to_string()} class="caminho">{short_path(&o.upperdir)}</text>
+            <rect x="10" y={y.to_string()} width={rw.clone()} height={rh.clone()} rx="6" />
+            <text x="22" y={(y + t1).to_string()}>{"upperdir: leitura e escrita (só deste contêiner)"}</text>
+            <text x="22" y={(y + t2).to_string()} class="caminho">{short_path(&o.upperdir)}</text>
         </g>
     });
     y += row_h;
@@ -269,11 +312,11 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
         let whiteouts = layer.map(|l| l.whiteouts.clone()).unwrap_or_default();
         rows.push(html! {
             <g class="camada lower">
-                <rect x="10" y={y.to_string()} width="400" height={(row_h - 8.0).to_string()} rx="6" />
-                <text x="22" y={(y + 20.0).to_string()}>{title}</text>
-                <text x="22" y={(y + 38.0).to_string()} class="caminho">{info}</text>
-                { for whiteouts.iter().take(2).enumerate().map(|(k, (path, opaque))| html! {
-                    <text x="250" y={(y + 20.0 + 18.0 * k as f64).to_string()} class="whiteout">
+                <rect x="10" y={y.to_string()} width={rw.clone()} height={rh.clone()} rx="6" />
+                <text x="22" y={(y + t1).to_string()}>{title}</text>
+                <text x="22" y={(y + t2).to_string()} class="caminho">{info}</text>
+                { for whiteouts.iter().take(2).enumerate().map(|(i, (path, opaque))| html! {
+                    <text x={(row_w * 0.6).to_string()} y={(y + t1 + 18.0 * k * i as f64).to_string()} class="whiteout">
                         {format!("✕ {path}{}", if *opaque { " (opaco)" } else { "" })}</text>
                 }) }
             </g>
@@ -281,17 +324,28 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
         y += row_h;
     }
     let stack_h = y;
-    // Mounts, to the right.
+    // Mounts: to the right (normal), or below the stack in two columns (large).
+    let (cols, mx0, my0, mw) = if p.large {
+        (2, 10.0, stack_h + 6.0, 310.0)
+    } else {
+        (1, 440.0, 10.0, 210.0)
+    };
     let mounts = w.mounts.iter().enumerate().map(|(i, m)| {
-        let my = 10.0 + i as f64 * 30.0;
+        let mx = mx0 + (i % cols) as f64 * (mw + 20.0);
+        let my = my0 + (i / cols) as f64 * 30.0 * k;
         html! {
             <g class={classes!("montagem", (Some(m.at) == last).then_some("novo"))}>
-                <rect x="440" y={my.to_string()} width="210" height="24" rx="4" />
-                <text x="450" y={(my + 17.0).to_string()}>{format!("{} · {}", m.inside, m.fstype)}</text>
+                <rect x={mx.to_string()} y={my.to_string()} width={mw.to_string()} height={(24.0 * k).to_string()} rx="4" />
+                <text x={(mx + 10.0).to_string()} y={(my + 17.0 * k).to_string()}>{format!("{} · {}", m.inside, m.fstype)}</text>
             </g>
         }
     });
-    let height = stack_h.max(20.0 + w.mounts.len() as f64 * 30.0) + 10.0;
+    let mount_rows = w.mounts.len().div_ceil(cols) as f64;
+    let height = if p.large {
+        my0 + mount_rows * 30.0 * k + 10.0
+    } else {
+        stack_h.max(20.0 + mount_rows * 30.0) + 10.0
+    };
     let devices: Vec<String> = w.devices.iter().map(|d| d.inside.clone()).collect();
 
     html! {
@@ -313,11 +367,15 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
 pub struct CgroupsProps {
     pub trace: Rc<Loaded>,
     pub world: Rc<World>,
+    #[prop_or_default]
+    pub large: bool,
 }
 
 impl PartialEq for CgroupsProps {
     fn eq(&self, o: &Self) -> bool {
-        Rc::ptr_eq(&self.world, &o.world) && Rc::ptr_eq(&self.trace, &o.trace)
+        Rc::ptr_eq(&self.world, &o.world)
+            && Rc::ptr_eq(&self.trace, &o.trace)
+            && self.large == o.large
     }
 }
 
@@ -345,7 +403,7 @@ pub fn cgroups_panel(p: &CgroupsProps) -> Html {
             .collect();
         html! {
             <li class={classes!("cgroup", cg.deleted.then_some("removido"))}>
-                <code>{path_tail(&cg.path, 3)}</code>
+                <code title={cg.path.clone()}>{short_path(&cg.path)}</code>
                 {format!(" · {}{}", cg.version, if cg.controller.is_empty() { String::new() } else { format!(" · {}", cg.controller) })}
                 if !limits.is_empty() { <div class="limites">{limits.join(" · ")}</div> }
                 if !cg.procs.is_empty() {
@@ -378,8 +436,11 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
     let t0 = all.first().map_or(0, |s| s.t_us) as f64;
     let t1 = (all.last().map_or(0, |s| s.t_us) as f64).max(t0 + 1.0);
     let max_mem = p.trace.max_memory as f64;
+    let k = scale(p.large);
     let (cw, ch) = (600.0, 160.0);
-    let x = |t: u64| 40.0 + (t as f64 - t0) / (t1 - t0) * (cw - 50.0);
+    // Left margin: room for the pids chart's label.
+    let left = 40.0 * k;
+    let x = |t: u64| left + (t as f64 - t0) / (t1 - t0) * (cw - left - 10.0);
     let y = |v: u64| 10.0 + ch - v as f64 / max_mem * ch;
     // At most ~600 points drawn: a long run is thinned.
     let stride = (samples.len() / 600).max(1);
@@ -409,12 +470,12 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
     html! {
         <>
             <p class="uso" id="uso-atual">{format!("{now}{pids}{cpu}")}</p>
-            <svg viewBox={format!("0 0 {cw} {}", ch + 30.0)} role="img" id="grafico-memoria"
+            <svg viewBox={format!("0 0 {cw} {}", ch + 30.0 * k)} role="img" id="grafico-memoria"
                 aria-label="Gráfico do uso de memória ao longo do tempo, com o limite tracejado">
-                <line x1="40" y1={(10.0 + ch).to_string()} x2={cw.to_string()} y2={(10.0 + ch).to_string()} class="eixo" />
+                <line x1={left.to_string()} y1={(10.0 + ch).to_string()} x2={cw.to_string()} y2={(10.0 + ch).to_string()} class="eixo" />
                 if let Some(l) = limit {
-                    <line x1="40" y1={y(l).to_string()} x2={cw.to_string()} y2={y(l).to_string()} class="limite" />
-                    <text x="44" y={(y(l) + 16.0).to_string()} class="rotulo-limite">{format!("limite {}", mib(l))}</text>
+                    <line x1={left.to_string()} y1={y(l).to_string()} x2={cw.to_string()} y2={y(l).to_string()} class="limite" />
+                    <text x={(left + 4.0).to_string()} y={(y(l) + 16.0 * k).to_string()} class="rotulo-limite">{format!("limite {}", mib(l))}</text>
                 }
                 <polyline points={points} class="memoria" />
                 if samples.len() <= 60 {
@@ -426,9 +487,9 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
                     let t = p.trace.replay.events()[i].t_us;
                     html! { <line x1={x(t).to_string()} x2={x(t).to_string()} y1="10" y2={(10.0 + ch).to_string()} class="marca-oom" /> }
                 }) }
-                <text x="40" y={(ch + 28.0).to_string()} class="rotulo">{"tempo →"}</text>
+                <text x={left.to_string()} y={(ch + 28.0 * k).to_string()} class="rotulo">{"tempo →"}</text>
             </svg>
-            { pids_chart(p, samples, &x, stride) }
+            { pids_chart(p, samples, &x, stride, left) }
         </>
     }
 }
@@ -437,27 +498,29 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
 pub fn network_panel(p: &WorldProps) -> Html {
     let w = &p.world;
     let net_ns = w.namespaces.iter().rev().find(|n| n.kind == NsKind::Net);
+    let k = scale(p.large);
+    let f = |v: f64| (v * k).to_string();
     if net_ns.is_none() && w.network.links_up.is_empty() && w.hostname.is_none() {
         return html! {};
     }
     html! {
         <section class="painel rede" aria-labelledby="titulo-rede">
             <h2 id="titulo-rede">{"Rede e hostname"}</h2>
-            <svg viewBox="0 0 660 110" role="img" aria-label="O namespace de rede do contêiner e suas interfaces">
-                <rect x="4" y="4" width="652" height="102" rx="10" class="host" />
-                <text x="16" y="26" class="rotulo-host">{"Host: eth0, docker0… continuam do lado de fora"}</text>
+            <svg viewBox={format!("0 0 660 {}", 110.0 * k)} role="img" aria-label="O namespace de rede do contêiner e suas interfaces">
+                <rect x="4" y="4" width="652" height={(110.0 * k - 8.0).to_string()} rx="10" class="host" />
+                <text x="16" y={f(26.0)} class="rotulo-host">{"Host: eth0, docker0… continuam do lado de fora"}</text>
                 if let Some(ns) = net_ns {
                     <g class="ns ns-net">
-                        <rect x="220" y="36" width="420" height="60" rx="8" />
-                        <text x="232" y="56" class="rotulo-ns">{format!("namespace net [{}]", ns.inode.unwrap_or(0))}</text>
+                        <rect x={(640.0 - 420.0 * k).to_string()} y={f(36.0)} width={f(420.0)} height={f(60.0)} rx="8" />
+                        <text x={(652.0 - 420.0 * k).to_string()} y={f(56.0)} class="rotulo-ns">{format!("namespace net [{}]", ns.inode.unwrap_or(0))}</text>
                         { for w.network.links_up.iter().enumerate().map(|(i, l)| html! {
                             <g class="interface">
-                                <rect x={(232 + i * 120).to_string()} y="64" width="110" height="24" rx="4" />
-                                <text x={(242 + i * 120).to_string()} y="81">{format!("{l} ▲ ativa")}</text>
+                                <rect x={(652.0 - 420.0 * k + i as f64 * 120.0 * k).to_string()} y={f(64.0)} width={f(110.0)} height={f(24.0)} rx="4" />
+                                <text x={(662.0 - 420.0 * k + i as f64 * 120.0 * k).to_string()} y={f(81.0)}>{format!("{l} ▲ ativa")}</text>
                             </g>
                         }) }
                         if w.network.links_up.is_empty() {
-                            <text x="232" y="82">{"só lo, ainda desligada"}</text>
+                            <text x={(652.0 - 420.0 * k).to_string()} y={f(82.0)}>{"só lo, ainda desligada"}</text>
                         }
                     </g>
                 }
@@ -475,12 +538,14 @@ fn pids_chart(
     samples: &[casulo_trace::replay::Sample],
     x: &dyn Fn(u64) -> f64,
     stride: usize,
+    left: f64,
 ) -> Html {
     let max = p.trace.max_pids;
     if max == 0 {
         return html! {};
     }
-    let (cw, ch) = (600.0, 60.0);
+    let k = scale(p.large);
+    let (cw, ch) = (600.0, 60.0 * k);
     let y = |v: u64| 8.0 + ch - v as f64 / max as f64 * ch;
     let points: String = samples
         .iter()
@@ -492,10 +557,10 @@ fn pids_chart(
     html! {
         <svg viewBox={format!("0 0 {cw} {}", ch + 14.0)} role="img" id="grafico-pids"
             aria-label="Gráfico do número de processos no cgroup, com o pids.max tracejado">
-            <line x1="40" y1={(8.0 + ch).to_string()} x2={cw.to_string()} y2={(8.0 + ch).to_string()} class="eixo" />
+            <line x1={left.to_string()} y1={(8.0 + ch).to_string()} x2={cw.to_string()} y2={(8.0 + ch).to_string()} class="eixo" />
             if let Some(l) = limit {
-                <line x1="40" y1={y(l).to_string()} x2={cw.to_string()} y2={y(l).to_string()} class="limite" />
-                <text x="44" y={(y(l) + 14.0).to_string()} class="rotulo-limite">{format!("pids.max {l}")}</text>
+                <line x1={left.to_string()} y1={y(l).to_string()} x2={cw.to_string()} y2={y(l).to_string()} class="limite" />
+                <text x={(left + 4.0).to_string()} y={(y(l) + 14.0 * k).to_string()} class="rotulo-limite">{format!("pids.max {l}")}</text>
             }
             <polyline points={points} class="pids" />
             if samples.len() <= 60 {
@@ -503,7 +568,7 @@ fn pids_chart(
                     <circle cx={format!("{:.1}", x(s.t_us))} cy={format!("{:.1}", y(s.pids?))} r="4" class="ponto-pids" />
                 })) }
             }
-            <text x="4" y="22" class="rotulo">{"proc."}</text>
+            <text x="4" y={(22.0 * k).to_string()} class="rotulo">{"proc."}</text>
         </svg>
     }
 }
