@@ -363,3 +363,24 @@ fn dangerous_kernel_files_are_hidden_or_read_only() {
     assert_eq!(out.stdout.trim(), "0", "{out}");
     assert!(out.stderr.contains("Read-only file system"), "{out}");
 }
+
+#[test]
+fn the_command_starts_with_no_signal_ignored_or_blocked() {
+    // casulo (a Rust program) ignores SIGPIPE and blocks the signals it
+    // forwards; none of that may leak into the container's command.
+    let lab = Lab::shared();
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        "busybox",
+        "grep",
+        "-E",
+        "^Sig(Ign|Blk)",
+        "/proc/self/status",
+    ]);
+    out.assert_ok();
+    assert_eq!(
+        out.stdout, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n",
+        "{out}"
+    );
+}

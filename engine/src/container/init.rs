@@ -53,6 +53,7 @@ pub fn run(k: &Kernel, plan: &RootfsPlan, spec: &ProcessSpec, sync: OwnedFd, rep
         }
     };
     let _ = writeln!(report, "EXEC {path}");
+    crate::container::wait::reset_dispositions();
     crate::container::wait::unblock_signals();
     let err = k.exec(&path, &spec.args, &env);
     let code = if err.errno == Errno::ENOENT { 127 } else { 126 };

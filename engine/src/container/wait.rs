@@ -40,6 +40,42 @@ pub fn unblock_signals() {
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
 }
 
+/// Every signal back to its default action (the child, just before `exec`).
+/// Handlers are reset by `exec` anyway, but an *ignored* signal stays
+/// ignored across it: whatever casulo inherited or set (Rust ignores
+/// SIGPIPE) would leak into the container's command.
+pub fn reset_dispositions() {
+    // The raw syscall: glibc's wrappers refuse its reserved signals 32 and 33.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: u64,
+        restorer: usize,
+        mask: u64,
+    }
+    let default = KernelSigaction {
+        handler: 0, // SIG_DFL
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for signal in 1..=64 {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: a plain struct of integers, read by the kernel; errors ignored.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                &default as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                8usize,
+            );
+        }
+    }
+}
+
 /// Waits until `pid` ends; `on_forward(signal, escalated)` is told about
 /// every signal passed on.
 pub fn wait_for(
