@@ -326,8 +326,14 @@ impl World {
                 data,
             } => {
                 let inside = self.inside(target);
+                // A bind mount has no filesystem type of its own.
+                let fstype = if fstype.is_empty() && flags.iter().any(|f| f == "MS_BIND") {
+                    "bind".to_string()
+                } else {
+                    fstype.clone()
+                };
                 self.mounts.push(Mount {
-                    fstype: fstype.clone(),
+                    fstype,
                     source: source.clone(),
                     target: target.clone(),
                     inside,
