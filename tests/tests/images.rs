@@ -524,3 +524,57 @@ fn diff_inspect_history_tag_rm_prune() {
     c(&["image", "prune"]);
     c(&["image", "fsck"]);
 }
+
+/// `image load` writes its blobs before it tags them; a `prune` (or `rm`)
+/// running at that moment must not sweep them away (the writers lock:
+/// load holds it shared, gc exclusive). Load and prune race many times; the
+/// store stays consistent every time and the loaded image runs.
+#[test]
+fn load_and_prune_racing_leave_a_consistent_store() {
+    let dir = scratch("corrida");
+    let base = busybox_layout(&dir);
+    let root = dir.join("state");
+    let reference = "corrida:v1";
+    let oci = dir.join("img");
+    let layer = LayerTar::new().file("marca", b"inteira\n").finish();
+    layout::extend(&base, &oci, reference, &[layer], |_| {});
+    for round in 0..25 {
+        let _ = casulo_at(&root, &["image", "rm", "-q", reference], &[]);
+        let spawn = |args: &[&str]| {
+            Command::new(casulo_bin())
+                .arg("--root")
+                .arg(&root)
+                .args(args)
+                .env_remove("CASULO_ROOT")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let load = spawn(&["image", "load", "-q", "-i", s(&oci)]);
+        // Several prunes spread over the load's duration.
+        let mut prunes = Vec::new();
+        for i in 0..4 {
+            std::thread::sleep(std::time::Duration::from_millis(3 * i));
+            prunes.push(spawn(&["image", "prune", "-q"]));
+        }
+        let load = load.wait_with_output().unwrap();
+        assert!(
+            load.status.success(),
+            "rodada {round}: load falhou: {}",
+            String::from_utf8_lossy(&load.stderr)
+        );
+        for prune in prunes {
+            let out = prune.wait_with_output().unwrap();
+            assert!(out.status.success(), "rodada {round}: prune falhou");
+        }
+        let fsck = casulo_at(&root, &["image", "fsck"], &[]);
+        assert!(fsck.success(), "rodada {round}: fsck: {fsck}");
+        casulo_at(&root, &["image", "inspect", reference], &[]).assert_ok();
+    }
+    let out = casulo_at(&root, &["run", "--rm", reference, "cat", "/marca"], &[]);
+    out.assert_ok();
+    assert_eq!(out.stdout, "inteira\n", "{out}");
+    casulo_at(&root, &["image", "prune"], &[]).assert_ok();
+    casulo_at(&root, &["image", "fsck"], &[]).assert_ok();
+}

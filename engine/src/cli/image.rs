@@ -296,6 +296,8 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
         }
         ImageCmd::Tag { source, target } => {
             let store = Store::open(state)?;
+            // The source may be untagged and swept meanwhile: gc waits.
+            let _writing = store.writing()?;
             let desc = store.descriptor(&source)?;
             let target = Reference::parse(&target)?;
             store.tag(&target, &desc)?;

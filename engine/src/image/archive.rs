@@ -76,6 +76,8 @@ pub fn load(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<LoadReport, ImageError> {
     store.init()?;
+    // Our blobs are unreachable until tagged: keep gc out until then.
+    let _writing = store.writing()?;
     let meta = fs::metadata(input).map_err(|e| ImageError::io(input, e))?;
     let stem = default_name(input);
     if meta.is_dir() {

@@ -89,6 +89,8 @@ pub fn busybox(state: &StateDir, busybox_path: &Path) -> Result<Image, ImageErro
     let info = inspect(busybox_path, &binary)?;
     let rootfs = rootfs(&binary, &info.applets);
 
+    // The blobs are unreachable until tagged: keep gc out until then.
+    let _writing = store.writing()?;
     let writer = store.blob_writer()?;
     let tmp = writer.temp_path().to_path_buf();
     let (diff_id, writer) = rootfs

@@ -89,7 +89,7 @@ pub fn fsck(store: &Store) -> Result<FsckReport, ImageError> {
     if let Ok(entries) = fs::read_dir(store.state.tmp()) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name != "images.lock" {
+            if name != "images.lock" && name != "images.writers.lock" {
                 report
                     .problems
                     .push(format!("tmp/{name}: resto de uma escrita interrompida"));

@@ -48,6 +48,8 @@ pub fn rootfs_tar(state: &StateDir, tar_path: &Path, reference: &str) -> Result<
     let compression =
         Compression::sniff(&head).map_err(|why| ImageError::Other(format!("{shown}: {why}")))?;
 
+    // The blob is unreachable until tagged: keep gc out until then.
+    let _writing = store.writing()?;
     // One pass: file → (copy into the blob) → decompress → hash → tar.
     let blob = store.blob_writer()?;
     let tee = TeeReader::new(BufReader::with_capacity(256 * 1024, file), blob);
@@ -284,7 +286,7 @@ mod tests {
             .unwrap()
             .flatten()
             .map(|e| e.file_name())
-            .filter(|n| n != "images.lock")
+            .filter(|n| n != "images.lock" && n != "images.writers.lock")
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }

@@ -238,15 +238,37 @@ impl Store {
 
     /// Exclusive lock for read-modify-write of index.json (released on drop).
     fn lock(&self) -> Result<nix::fcntl::Flock<File>, ImageError> {
-        let path = self.state.tmp().join("images.lock");
+        self.flock("images.lock", nix::fcntl::FlockArg::LockExclusive)
+    }
+
+    /// Shared lock held for the whole of an operation that writes blobs and
+    /// then tags them (`image load`, `image import`, the bootstrap, `image
+    /// tag`): between the first blob written and the tag, those blobs are
+    /// reachable from nothing, and a concurrent [`Store::gc`] (which takes
+    /// the same lock exclusively) would delete them, leaving a tag that
+    /// points at missing blobs. Many writers can run together; gc waits
+    /// until none is running, and writers wait for a running gc. Always
+    /// taken *before* the index lock (never while holding it), so the two
+    /// locks cannot deadlock. Released on drop.
+    pub fn writing(&self) -> Result<nix::fcntl::Flock<File>, ImageError> {
+        self.flock("images.writers.lock", nix::fcntl::FlockArg::LockShared)
+    }
+
+    fn flock(
+        &self,
+        name: &str,
+        how: nix::fcntl::FlockArg,
+    ) -> Result<nix::fcntl::Flock<File>, ImageError> {
+        let tmp = self.state.tmp();
+        fs::create_dir_all(&tmp).map_err(|e| ImageError::io(&tmp, e))?;
+        let path = tmp.join(name);
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
             .map_err(|e| ImageError::io(&path, e))?;
-        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-            .map_err(|(_, errno)| ImageError::io(&path, errno.into()))
+        nix::fcntl::Flock::lock(file, how).map_err(|(_, errno)| ImageError::io(&path, errno.into()))
     }
 
     /// Points the tag `reference` at a manifest: replaces the descriptor that
@@ -405,9 +427,13 @@ impl Store {
 
     /// Removes blobs no image reaches and unpacked layers that no image
     /// has and no container in `in_use` (diff_id hexes) uses. Holds the
-    /// index lock, so no tag appears meanwhile. Returns (blobs removed,
+    /// writers lock exclusively (no load is half-way) and the index lock,
+    /// so no tag appears meanwhile. Returns (blobs removed,
     /// layer dirs removed, bytes freed).
     pub fn gc(&self, in_use: &BTreeSet<String>) -> Result<(u64, u64, u64), ImageError> {
+        // No load/import may be between writing its blobs and tagging them
+        // (see [`Store::writing`]); then no tag may change while we sweep.
+        let _writers = self.flock("images.writers.lock", nix::fcntl::FlockArg::LockExclusive)?;
         let _lock = self.lock()?;
         let (blobs, diff_ids) = self.reachable()?;
         let (mut nblobs, mut nlayers, mut bytes) = (0, 0, 0);
@@ -729,7 +755,7 @@ mod tests {
         fs::read_dir(store.state.tmp())
             .unwrap()
             .flatten()
-            .all(|e| e.file_name() == "images.lock")
+            .all(|e| e.file_name() == "images.lock" || e.file_name() == "images.writers.lock")
     }
 
     #[test]
