@@ -78,7 +78,10 @@ pub fn run(args: &[String]) -> Result {
                 .join(", ")
         );
     }
-    println!("  nenhum (procurei /sys/fs/cgroup/casulo e /sys/fs/cgroup/*/casulo)");
+    println!(
+        "  nenhum (procurei em /sys/fs/cgroup/casulo e /sys/fs/cgroup/*/casulo; \
+         contêineres vivos de outras execuções não contam)"
+    );
 
     if vm {
         crate::vm::run(Some(probe.clone()))?;
@@ -123,15 +126,50 @@ pub fn run(args: &[String]) -> Result {
     Ok(())
 }
 
-/// `casulo` directories under /sys/fs/cgroup (v2) or a v1 hierarchy: the
-/// parent of every container cgroup, removed with the last container.
+/// Leaked casulo cgroups: a container cgroup (`casulo/<id>`) with no
+/// process left, or a `casulo` parent with no container in it. Other test
+/// runs on the same host (other worktrees) may have containers running or
+/// being born/removed right now, so this looks for up to 10 s for one clean
+/// snapshot and reports the last one otherwise.
 fn leftover_cgroups() -> Vec<std::path::PathBuf> {
     let root = std::path::Path::new("/sys/fs/cgroup");
-    let mut candidates = vec![root.join("casulo")];
-    if let Ok(rd) = std::fs::read_dir(root) {
-        candidates.extend(rd.flatten().map(|e| e.path().join("casulo")));
+    let snapshot = || {
+        let mut parents = vec![root.join("casulo")];
+        if let Ok(rd) = std::fs::read_dir(root) {
+            parents.extend(rd.flatten().map(|e| e.path().join("casulo")));
+        }
+        let mut leaked = Vec::new();
+        for parent in parents.into_iter().filter(|p| p.is_dir()) {
+            let children: Vec<_> = std::fs::read_dir(&parent)
+                .map(|rd| {
+                    rd.flatten()
+                        .map(|e| e.path())
+                        .filter(|p| p.is_dir())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if children.is_empty() {
+                leaked.push(parent);
+            }
+            for child in children {
+                let empty = std::fs::read_to_string(child.join("cgroup.procs"))
+                    .is_ok_and(|t| t.trim().is_empty());
+                if empty {
+                    leaked.push(child);
+                }
+            }
+        }
+        leaked
+    };
+    let mut last = snapshot();
+    for _ in 0..40 {
+        if last.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        last = snapshot();
     }
-    candidates.into_iter().filter(|p| p.is_dir()).collect()
+    last
 }
 
 /// Builds the static probe and returns its absolute path.
