@@ -578,3 +578,68 @@ fn load_and_prune_racing_leave_a_consistent_store() {
     casulo_at(&root, &["image", "prune"], &[]).assert_ok();
     casulo_at(&root, &["image", "fsck"], &[]).assert_ok();
 }
+
+/// A hard link in an upper layer whose target lives in a lower layer
+/// cannot be a real hard link across overlay lowerdirs: casulo copies the
+/// lower file (see engine/src/image/extract.rs). The image runs and shows
+/// the right content at both names; a hard link within one layer is still
+/// a real one (nlink 2). The layer is kept under its ChainID, prune keeps
+/// it while the image exists and fsck stays clean.
+#[test]
+fn a_hard_link_to_a_file_of_a_lower_layer_runs_with_the_right_content() {
+    let dir = scratch("links");
+    let base = busybox_layout(&dir);
+    let root = dir.join("state");
+    let lower = LayerTar::new()
+        .dir("dados/")
+        .raw(
+            tar::EntryType::Regular,
+            "dados/original",
+            None,
+            0o4750,
+            b"conte\xc3\xbado de baixo\n",
+        )
+        .finish();
+    let upper = LayerTar::new()
+        .dir("novos/")
+        .hardlink("novos/copia", "dados/original")
+        .file("novos/mesma", b"mesma camada\n")
+        .hardlink("novos/irma", "novos/mesma")
+        .finish();
+    let reference = "links:v1";
+    let oci = dir.join("img");
+    layout::extend(&base, &oci, reference, &[lower, upper], |_| {});
+    casulo_at(&root, &["image", "load", "-q", "-i", s(&oci)], &[]).assert_ok();
+
+    let script = "cat /novos/copia; stat -c '%a %h' /novos/copia /dados/original; \
+                  cat /novos/irma; stat -c %h /novos/irma /novos/mesma";
+    for _ in 0..2 {
+        // Unpacked the first time, reused the second.
+        let out = casulo_at(&root, &["run", "--rm", reference, "sh", "-c", script], &[]);
+        out.assert_ok();
+        assert_eq!(
+            out.stdout, "conteúdo de baixo\n4750 1\n4750 1\nmesma camada\n2\n2\n",
+            "{out}"
+        );
+    }
+    let inspect: Value = casulo_at(&root, &["image", "inspect", reference], &[])
+        .assert_ok()
+        .json();
+    let layers = inspect[0]["Layers"].as_array().unwrap();
+    let top = &layers[layers.len() - 1];
+    let unpacked = top["unpacked"].as_str().expect("top layer unpacked");
+    let diff_hex = top["diff_id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:");
+    assert!(
+        !unpacked.ends_with(diff_hex),
+        "kept under its ChainID, not its diff_id: {top}"
+    );
+    casulo_at(&root, &["image", "prune"], &[]).assert_ok();
+    assert!(Path::new(unpacked).is_dir(), "prune keeps it");
+    casulo_at(&root, &["image", "fsck"], &[]).assert_ok();
+    casulo_at(&root, &["image", "rm", reference], &[]).assert_ok();
+    assert!(!Path::new(unpacked).exists(), "rm removes it");
+    casulo_at(&root, &["image", "fsck"], &[]).assert_ok();
+}

@@ -399,14 +399,20 @@ fn inspect_json(store: &Store, reference: &str) -> Result<serde_json::Value, Cli
         .filter(|d| d.digest == desc.digest)
         .filter_map(|d| d.ref_name().map(str::to_string))
         .collect();
+    let diff_ids: Vec<String> = image.layers.iter().map(|l| l.diff_id.clone()).collect();
+    let chain_ids = crate::image::store::chain_ids(&diff_ids);
     let layers: Vec<serde_json::Value> = image
         .layers
         .iter()
-        .map(|l| {
-            let dir = digest::hex_of(&l.diff_id)
+        .zip(&chain_ids)
+        .map(|(l, chain_id)| {
+            // Under its diff_id, or its ChainID when it hard-links a file
+            // of a layer below (see `Store::ensure_layer_over`).
+            let dir = [&l.diff_id, chain_id]
+                .into_iter()
+                .filter_map(|d| digest::hex_of(d).ok())
                 .map(|hex| store.state.layer(hex))
-                .ok()
-                .filter(|p| p.is_dir());
+                .find(|p| p.is_dir());
             serde_json::json!({
                 "digest": l.digest,
                 "diff_id": l.diff_id,

@@ -241,9 +241,14 @@ fn unpack_layers(
     progress: Option<fn(&str, u64, u64)>,
 ) -> Result<Vec<PathBuf>, RunError> {
     let store = Store::open(state)?;
-    let mut dirs = Vec::new();
-    for layer in &image.layers {
-        let dir = store.ensure_layer_with_progress(layer, &mut |done| {
+    let diff_ids: Vec<String> = image.layers.iter().map(|l| l.diff_id.clone()).collect();
+    let chain_ids = crate::image::store::chain_ids(&diff_ids);
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for (layer, chain_id) in image.layers.iter().zip(&chain_ids) {
+        // The layers below, top-most first: a hard link to one of their
+        // files is resolved there.
+        let lowers: Vec<PathBuf> = dirs.iter().rev().cloned().collect();
+        let dir = store.ensure_layer_over(layer, chain_id, &lowers, &mut |done| {
             if let Some(report) = progress {
                 report(&layer.digest, done, layer.size)
             }

@@ -733,15 +733,7 @@ fn save_oci_dir(
 
 /// The legacy v1 ids of docker-archive: the OCI ChainID of each layer.
 fn chain_ids(diff_ids: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for d in diff_ids {
-        let next = match out.last() {
-            None => d.clone(),
-            Some(prev) => digest::sha256(format!("{prev} {d}").as_bytes()),
-        };
-        out.push(next);
-    }
-    out
+    super::store::chain_ids(diff_ids)
 }
 
 fn write_docker<W: Write>(

@@ -36,6 +36,46 @@
 //! containers does. Each one is listed in [`UnpackStats::whiteouts`], and
 //! `casulo run` records a `layer.whiteout` event for it.
 //!
+//! # Hard links across layers
+//!
+//! A hard link entry names its target by path. Within one layer the target
+//! must come earlier in the tar, and the link is a real hard link (same
+//! inode, `nlink` 2). A tar *can* also carry a link whose target lives only
+//! in a lower layer (the OCI image-spec allows layers to be applied in
+//! order onto the filesystem of the layers below and says union
+//! filesystems have limited support for such links; containerd and umoci
+//! apply each layer onto a snapshot/rootfs that already holds the lower
+//! layers, so the `link(2)` finds the target there). Casulo unpacks each
+//! layer into its own directory, and overlayfs cannot hard-link a file of
+//! one lowerdir to a name in another, so there are three choices: refuse
+//! the image, make a link to nowhere, or copy. Casulo copies, as overlayfs
+//! itself does on copy-up and as a diff producer does when the target is
+//! unchanged:
+//!
+//! - the target is looked up as the image's merged filesystem shows it:
+//!   this layer first (a whiteout of the target in this same layer makes
+//!   the link refused), then the lower layers top-most first, stopping at a
+//!   whiteout (`0:0` device) or a non-directory on the way, and below an
+//!   opaque directory; a directory target is refused;
+//! - the file found (regular file or symlink) is copied to the link's
+//!   path with its content, owner, mode (incl. setuid), mtime and xattrs
+//!   (except `trusted.overlay.*`). The container sees the right content at
+//!   both names; they are two inodes (`nlink` 1), which is also what a
+//!   write through one name would give after overlayfs's copy-up;
+//! - every lookup is an `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`
+//!   below the fd of a layer directory, and the final file is opened with
+//!   `O_NOFOLLOW`: a link can only ever copy a file of the image's own
+//!   layers, never one of the host (a symlink on the way, e.g. a lower
+//!   `evil -> /etc` and a link to `evil/shadow`, is refused).
+//!
+//! What such a layer unpacks to depends on the layers below it, so it
+//! cannot be shared by diff_id: the store keeps it under its ChainID
+//! (`Store::ensure_layer_over`), which names the layer *and* everything
+//! below it. Links to the lower layers are listed in
+//! [`UnpackStats::lower_links`]. Archives given to `image load` and rootfs
+//! tarballs for `image import` have no layers below: there a link to
+//! nowhere is refused as before.
+//!
 //! # Limits
 //!
 //! A decompression bomb (a few KiB of gzip that inflate to terabytes) and
@@ -130,13 +170,28 @@ pub fn unpack_with_progress(
     limits: Limits,
     progress: &mut dyn FnMut(u64),
 ) -> Result<UnpackStats, ImageError> {
+    unpack_over(blob, layer, dest, &[], limits, progress)
+}
+
+/// [`unpack_with_progress`] for a layer that sits above `lowers` (the
+/// already unpacked directories of the layers below it, top-most first): a
+/// hard link whose target is not in this layer is resolved in them (see
+/// "Hard links across layers" in the module docs).
+pub fn unpack_over(
+    blob: &Path,
+    layer: &Layer,
+    dest: &Path,
+    lowers: &[PathBuf],
+    limits: Limits,
+    progress: &mut dyn FnMut(u64),
+) -> Result<UnpackStats, ImageError> {
     let started = Instant::now();
     fs::DirBuilder::new()
         .mode(0o755)
         .create(dest)
         .and_then(|_| fs::set_permissions(dest, fs::Permissions::from_mode(0o755)))
         .map_err(|e| ImageError::io(dest, e))?;
-    match unpack_into(blob, layer, dest, limits, progress) {
+    match unpack_into_over(blob, layer, dest, lowers, limits, progress) {
         Ok(mut stats) => {
             stats.duration_us = started.elapsed().as_micros() as u64;
             Ok(stats)
@@ -230,10 +285,22 @@ fn too_big(e: &io::Error) -> Option<u64> {
 }
 
 /// Unpacks into an existing directory `dest`.
+#[cfg(test)]
 pub(crate) fn unpack_into(
     blob: &Path,
     layer: &Layer,
     dest: &Path,
+    limits: Limits,
+    progress: &mut dyn FnMut(u64),
+) -> Result<UnpackStats, ImageError> {
+    unpack_into_over(blob, layer, dest, &[], limits, progress)
+}
+
+fn unpack_into_over(
+    blob: &Path,
+    layer: &Layer,
+    dest: &Path,
+    lowers: &[PathBuf],
     limits: Limits,
     progress: &mut dyn FnMut(u64),
 ) -> Result<UnpackStats, ImageError> {
@@ -252,7 +319,7 @@ pub(crate) fn unpack_into(
     };
     let tar_reader = HashReader::new(limited);
     let mut archive = tar::Archive::new(tar_reader);
-    let (stats, last) = extract_entries(&mut archive, dest, &layer.digest, limits)?;
+    let (stats, last) = extract_entries(&mut archive, dest, lowers, &layer.digest, limits)?;
 
     // The tar reader stops at the end-of-archive marker; the digests cover
     // the whole stream, so read what is left (padding) through both hashers.
@@ -333,7 +400,7 @@ pub fn extract_file(
         .create(dest)
         .map_err(|e| ImageError::io(dest, e))?;
     let mut archive = tar::Archive::new(limited);
-    match extract_entries(&mut archive, dest, label, limits) {
+    match extract_entries(&mut archive, dest, &[], label, limits) {
         Ok((stats, _)) => Ok(stats),
         Err(e) => {
             remove_tree(dest);
@@ -347,18 +414,28 @@ pub fn extract_file(
 fn extract_entries<R: Read>(
     archive: &mut tar::Archive<R>,
     dest: &Path,
+    lowers: &[PathBuf],
     label: &str,
     limits: Limits,
 ) -> Result<(UnpackStats, String), ImageError> {
     let root = open_root(dest).map_err(|e| ImageError::io(dest, e))?;
+    let lowers = lowers
+        .iter()
+        .map(|dir| open_root(dir).map_err(|e| ImageError::io(dir, e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut checker = if lowers.is_empty() {
+        EntryChecker::new()
+    } else {
+        EntryChecker::allowing_lower_links()
+    };
     let mut x = Extractor {
         root,
+        lowers,
         as_root: nix::unistd::geteuid().is_root(),
         stats: UnpackStats::default(),
         dirs: Vec::new(),
         parent_cache: None,
     };
-    let mut checker = EntryChecker::new();
     let mut last = String::new();
     let mut entries = 0u64;
     for entry in archive.entries().map_err(|e| bad_tar(label, "", e))? {
@@ -444,6 +521,8 @@ pub fn open_in_root(dir: &Path, rel: &str) -> Result<File, ImageError> {
 /// The open layer directory and what was done so far.
 struct Extractor {
     root: OwnedFd,
+    /// The unpacked layers below this one, top-most first (O_PATH fds).
+    lowers: Vec<OwnedFd>,
     as_root: bool,
     stats: UnpackStats,
     dirs: Vec<DirMeta>,
@@ -517,6 +596,90 @@ fn lstat_at(dir: BorrowedFd<'_>, name: &CString) -> io::Result<Option<libc::mode
             Err(e)
         }
     }
+}
+
+/// `fstatat(AT_SYMLINK_NOFOLLOW)`, the whole stat, if `name` exists.
+fn stat_at(dir: BorrowedFd<'_>, name: &CString) -> io::Result<Option<libc::stat>> {
+    // SAFETY: stat is plain data filled by the kernel; name is NUL-terminated.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let rc = unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if rc == 0 {
+        return Ok(Some(st));
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::ENOENT) {
+        Ok(None)
+    } else {
+        Err(e)
+    }
+}
+
+/// Whether an unpacked directory carries overlayfs's opaque mark.
+fn is_opaque(fd: BorrowedFd<'_>) -> bool {
+    let name = CString::new(OPAQUE_XATTR).expect("no NUL");
+    let mut value = [0u8; 4];
+    // SAFETY: valid fd, NUL-terminated name, a buffer of value.len() bytes.
+    let n = unsafe {
+        libc::fgetxattr(
+            fd.as_raw_fd(),
+            name.as_ptr(),
+            value.as_mut_ptr().cast(),
+            value.len(),
+        )
+    };
+    n == 1 && value[0] == b'y'
+}
+
+/// Copies the extended attributes of `src` to `dst`, except overlayfs's own
+/// (`trusted.overlay.*`), which describe the layer, not the file.
+fn copy_xattrs(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: a NULL buffer of size 0 asks for the size.
+    let size = unsafe { libc::flistxattr(src.as_raw_fd(), std::ptr::null_mut(), 0) };
+    if size <= 0 {
+        return Ok(());
+    }
+    let mut names = vec![0u8; size as usize];
+    // SAFETY: a live buffer of names.len() bytes.
+    let size = unsafe { libc::flistxattr(src.as_raw_fd(), names.as_mut_ptr().cast(), names.len()) };
+    if size < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    names.truncate(size as usize);
+    for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        if name.starts_with(b"trusted.overlay.") {
+            continue;
+        }
+        let c_name = CString::new(name).expect("split at NUL");
+        // SAFETY: NULL buffer of size 0 asks for the value's size.
+        let len =
+            unsafe { libc::fgetxattr(src.as_raw_fd(), c_name.as_ptr(), std::ptr::null_mut(), 0) };
+        if len < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut value = vec![0u8; len as usize];
+        // SAFETY: a live buffer of value.len() bytes.
+        let len = unsafe {
+            libc::fgetxattr(
+                src.as_raw_fd(),
+                c_name.as_ptr(),
+                value.as_mut_ptr().cast(),
+                value.len(),
+            )
+        };
+        if len < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        value.truncate(len as usize);
+        set_xattr_fd(dst, name, &value)?;
+    }
+    Ok(())
 }
 
 /// Removes what is at `name` unless it is a directory (then an error):
@@ -784,6 +947,9 @@ impl Extractor {
                     .hardlink_target
                     .as_deref()
                     .ok_or_else(|| EntryError::Unsafe("link físico sem destino".into()))?;
+                if !checked.target_in_layer {
+                    return self.link_from_lower(&parent, &file, rel, target);
+                }
                 let target_parent = target.parent().unwrap_or(Path::new(""));
                 let target_name = cstr(target.file_name().expect("non-empty target"))?;
                 let source_dir = open_beneath(
@@ -862,6 +1028,168 @@ impl Extractor {
             _ => return Err(EntryError::Unsafe("tipo de entrada não suportado".into())),
         }
         Ok(())
+    }
+
+    /// A hard link whose target is a file of a lower layer: that file is
+    /// found as the image's merged filesystem would show it (top-most layer
+    /// first, honouring whiteouts and opaque directories) and *copied* to
+    /// the link's path in this layer (see the module docs). Every lookup is
+    /// an `openat2` beneath a layer directory without following symlinks.
+    fn link_from_lower(
+        &mut self,
+        parent: &Path,
+        file: &CString,
+        rel: &Path,
+        target: &Path,
+    ) -> Result<(), EntryError> {
+        let (dir, name, st) = self.find_below(target)?;
+        let (uid, gid, mode) = (st.st_uid as u64, st.st_gid as u64, st.st_mode);
+        let mtime = st.st_mtime.max(0) as u64;
+        let as_root = self.as_root;
+        let out_dir = self.dir_fd(parent)?;
+        remove_non_dir(out_dir, file)?;
+        match st.st_mode & libc::S_IFMT {
+            libc::S_IFREG => {
+                // SAFETY: valid fd and name; O_NOFOLLOW: the file itself.
+                let raw = unsafe {
+                    libc::openat(
+                        dir.as_raw_fd(),
+                        name.as_ptr(),
+                        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                    )
+                };
+                if raw < 0 {
+                    return Err(io::Error::last_os_error().into());
+                }
+                // SAFETY: raw is a new fd we own.
+                let mut src = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+                // SAFETY: as for regular entries: a new file, never a link.
+                let raw = unsafe {
+                    libc::openat(
+                        out_dir.as_raw_fd(),
+                        file.as_ptr(),
+                        libc::O_WRONLY
+                            | libc::O_CREAT
+                            | libc::O_EXCL
+                            | libc::O_NOFOLLOW
+                            | libc::O_CLOEXEC,
+                        0o600 as libc::c_uint,
+                    )
+                };
+                if raw < 0 {
+                    return Err(io::Error::last_os_error().into());
+                }
+                // SAFETY: raw is a new fd we own.
+                let mut out = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+                let copied = io::copy(&mut src, &mut out)?;
+                set_owner_mode_fd(out.as_fd(), as_root, uid, gid, mode)?;
+                copy_xattrs(src.as_fd(), out.as_fd())?;
+                set_times_fd(out.as_fd(), mtime)?;
+                self.stats.files += 1;
+                self.stats.bytes += copied;
+            }
+            libc::S_IFLNK => {
+                let link = nix::fcntl::readlinkat(dir.as_fd(), name.as_c_str())?;
+                let link = cstr(&link)?;
+                // SAFETY: valid fd and NUL-terminated strings.
+                check(unsafe {
+                    libc::symlinkat(link.as_ptr(), out_dir.as_raw_fd(), file.as_ptr())
+                })?;
+                if as_root {
+                    // SAFETY: valid fd and name; NOFOLLOW changes the link itself.
+                    check(unsafe {
+                        libc::fchownat(
+                            out_dir.as_raw_fd(),
+                            file.as_ptr(),
+                            uid as libc::uid_t,
+                            gid as libc::gid_t,
+                            libc::AT_SYMLINK_NOFOLLOW,
+                        )
+                    })?;
+                }
+                set_times_at(out_dir, file, mtime)?;
+                self.stats.symlinks += 1;
+            }
+            _ => {
+                return Err(EntryError::Unsafe(format!(
+                    "link físico para {:?}, de uma camada de baixo, que não é um arquivo \
+                     regular nem um link simbólico",
+                    shown(target)
+                )))
+            }
+        }
+        self.stats.lower_links.push((shown(rel), shown(target)));
+        Ok(())
+    }
+
+    /// Finds `target` in the layers below, as the merged filesystem shows
+    /// it. Returns its parent directory (in the layer that has it), its
+    /// name and its `lstat`.
+    fn find_below(&self, target: &Path) -> Result<(OwnedFd, CString, libc::stat), EntryError> {
+        let parent = target.parent().unwrap_or(Path::new(""));
+        let name = cstr(target.file_name().expect("non-empty target"))?;
+        let not_found = || {
+            EntryError::Unsafe(format!(
+                "link físico para {:?}, que não aparece antes nesta camada nem existe nas \
+                 camadas de baixo",
+                shown(target)
+            ))
+        };
+        // This layer first: its whiteouts and opaque directories hide the
+        // layers below; a file here that the tar did not declare before the
+        // link can only be a whiteout of this layer.
+        for (i, layer) in std::iter::once(&self.root).chain(&self.lowers).enumerate() {
+            let mut dir = open_beneath(
+                layer.as_fd(),
+                Path::new(""),
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+            )?;
+            let mut opaque = false;
+            let mut present = true;
+            for component in parent.components() {
+                match open_beneath(
+                    dir.as_fd(),
+                    Path::new(component.as_os_str()),
+                    OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+                ) {
+                    Ok(next) => {
+                        opaque |= is_opaque(next.as_fd());
+                        dir = next;
+                    }
+                    Err(Errno::ENOENT) => {
+                        present = false;
+                        break;
+                    }
+                    // A whiteout or a file in a higher layer hides the rest.
+                    Err(Errno::ENOTDIR) => return Err(not_found()),
+                    Err(errno) => return Err(walk_error(parent, errno)),
+                }
+            }
+            if present {
+                if let Some(st) = stat_at(dir.as_fd(), &name)? {
+                    match st.st_mode & libc::S_IFMT {
+                        libc::S_IFDIR => {
+                            return Err(EntryError::Unsafe(format!(
+                                "link físico para o diretório {:?}",
+                                shown(target)
+                            )))
+                        }
+                        _ if i == 0 => {
+                            return Err(EntryError::Unsafe(format!(
+                                "link físico para {:?}, que esta mesma camada apagou (whiteout)",
+                                shown(target)
+                            )))
+                        }
+                        libc::S_IFCHR if st.st_rdev == 0 => return Err(not_found()),
+                        _ => return Ok((dir, name, st)),
+                    }
+                }
+            }
+            if opaque {
+                return Err(not_found());
+            }
+        }
+        Err(not_found())
     }
 
     /// Turns an OCI whiteout into overlayfs's spelling of it.
@@ -1197,5 +1525,123 @@ mod tests {
             "999"
         );
         assert_eq!(fs::metadata(dest.join("outro/link")).unwrap().nlink(), 2);
+    }
+
+    fn link(b: &mut tar::Builder<Vec<u8>>, name: &str, target: &str) {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(EntryType::Link);
+        header.set_path(name).unwrap();
+        header.set_link_name(target).unwrap();
+        header.set_size(0);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_cksum();
+        b.append(&header, &[][..]).unwrap();
+    }
+
+    /// A hard link to a file of a lower layer: refused when the layer is
+    /// unpacked alone, copied (content, mode, mtime) when unpacked above
+    /// its lowers; whiteouts, opaque dirs and symlinks on the way are
+    /// honoured, and nothing outside the layers can be reached.
+    #[test]
+    fn image_extract_hardlinks_to_a_lower_layer_are_copied_safely() {
+        if !root() {
+            eprintln!("pulado: whiteouts do overlay exigem root");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let unpack_tar = |name: &str, tar: Vec<u8>, lowers: &[PathBuf]| {
+            let (blob, layer) = plain(tmp.path(), &tar);
+            let dest = tmp.path().join(name);
+            unpack_over(&blob, &layer, &dest, lowers, Limits::default(), &mut |_| {})
+                .map(|stats| (dest, stats))
+        };
+        let mut b = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(EntryType::Regular);
+        header.set_path("bin/a").unwrap();
+        header.set_size(4);
+        header.set_mode(0o4755);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(1_234_567);
+        header.set_cksum();
+        b.append(&header, &b"abc\n"[..]).unwrap();
+        entry(&mut b, EntryType::Regular, "velho/x", b"x");
+        entry(&mut b, EntryType::Regular, "opaco/y", b"y");
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(EntryType::Symlink);
+        header.set_path("fuga").unwrap();
+        header.set_link_name("/etc").unwrap();
+        header.set_size(0);
+        header.set_mode(0o777);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_cksum();
+        b.append(&header, &[][..]).unwrap();
+        let (l1, _) = unpack_tar("l1", b.into_inner().unwrap(), &[]).unwrap();
+
+        // A middle layer deletes velho/x and hides opaco/.
+        let mut b = tar::Builder::new(Vec::new());
+        entry(&mut b, EntryType::Regular, "velho/.wh.x", b"");
+        entry(&mut b, EntryType::Directory, "opaco/", b"");
+        entry(&mut b, EntryType::Regular, "opaco/.wh..wh..opq", b"");
+        let (l2, _) = unpack_tar("l2", b.into_inner().unwrap(), std::slice::from_ref(&l1)).unwrap();
+
+        let upper = |target: &str| {
+            let mut b = tar::Builder::new(Vec::new());
+            link(&mut b, "usr/b", target);
+            b.into_inner().unwrap()
+        };
+        // Alone (no lowers), a link to nowhere is refused as always.
+        let err = unpack_tar("alone", upper("bin/a"), &[]).unwrap_err();
+        assert!(err.to_string().contains("não aparece antes"), "{err}");
+
+        // Above its lowers: copied.
+        let lowers = [l2.clone(), l1.clone()];
+        let (l3, stats) = unpack_tar("l3", upper("bin/a"), &lowers).unwrap();
+        assert_eq!(
+            stats.lower_links,
+            [("/usr/b".to_string(), "/bin/a".to_string())]
+        );
+        let meta = fs::symlink_metadata(l3.join("usr/b")).unwrap();
+        assert_eq!(fs::read(l3.join("usr/b")).unwrap(), b"abc\n");
+        assert_eq!(meta.mode() & 0o7777, 0o4755, "setuid kept");
+        assert_eq!(meta.mtime(), 1_234_567);
+        assert_eq!(
+            meta.nlink(),
+            1,
+            "a copy: overlayfs cannot link across lowerdirs"
+        );
+        assert!(!l3.join("bin").exists(), "the target is not copied up");
+
+        // Deleted by a whiteout, hidden by an opaque dir, missing, a
+        // directory, through a symlink (to the host's /etc), with `..`.
+        for (target, why) in [
+            ("velho/x", "não aparece antes"),
+            ("opaco/y", "não aparece antes"),
+            ("nada", "não aparece antes"),
+            ("velho", "diretório"),
+            ("fuga/passwd", "link simbólico"),
+            ("../l1/bin/a", ".."),
+        ] {
+            let err = unpack_tar("mau", upper(target), &lowers).unwrap_err();
+            assert!(
+                matches!(&err, ImageError::UnsafeEntry { entry, .. } if entry == "usr/b"),
+                "{target}: {err}"
+            );
+            assert!(err.to_string().contains(why), "{target}: {err}");
+            assert!(!tmp.path().join("mau").exists());
+        }
+
+        // Deleted by a whiteout of the same layer, before the link.
+        let mut b = tar::Builder::new(Vec::new());
+        entry(&mut b, EntryType::Regular, "bin/.wh.a", b"");
+        link(&mut b, "usr/b", "bin/a");
+        let err = unpack_tar("mau", b.into_inner().unwrap(), &lowers).unwrap_err();
+        assert!(err.to_string().contains("whiteout"), "{err}");
     }
 }

@@ -161,6 +161,11 @@ pub struct CheckedEntry {
     pub kind: EntryType,
     /// For hard links: the normalized relative target.
     pub hardlink_target: Option<PathBuf>,
+    /// For hard links: the target was declared earlier in this layer (a
+    /// real hard link). `false` only with
+    /// [`EntryChecker::allowing_lower_links`]: the target is a file of a
+    /// lower layer, which the extractor copies (see [`super::extract`]).
+    pub target_in_layer: bool,
     /// Set when the entry is an OCI whiteout rather than a file.
     pub whiteout: Option<Whiteout>,
 }
@@ -221,11 +226,24 @@ enum Seen {
 #[derive(Debug, Default)]
 pub struct EntryChecker {
     seen: HashMap<PathBuf, Seen>,
+    lower_links: bool,
 }
 
 impl EntryChecker {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A checker for a layer unpacked above other layers: a hard link whose
+    /// target is not declared earlier in this layer is accepted (its target
+    /// must then be found in a lower layer, by the extractor). The target's
+    /// path is checked all the same (no `..`, not absolute, not through a
+    /// symlink of this layer).
+    pub fn allowing_lower_links() -> Self {
+        EntryChecker {
+            lower_links: true,
+            ..Self::default()
+        }
     }
 
     /// `Ok(None)` for metadata-only entries (PAX global headers) to skip;
@@ -258,10 +276,12 @@ impl EntryChecker {
                 path,
                 kind,
                 hardlink_target: None,
+                target_in_layer: false,
                 whiteout: Some(whiteout),
             }));
         }
         let mut hardlink_target = None;
+        let mut target_in_layer = false;
         let seen = match kind {
             EntryType::Directory => Seen::Dir,
             EntryType::Symlink => {
@@ -284,10 +304,11 @@ impl EntryChecker {
                 self.check_ancestors(&target)
                     .map_err(|why| format!("link físico para {shown:?}: {why}"))?;
                 match self.seen.get(&target) {
-                    Some(Seen::Other) | Some(Seen::Symlink) => {}
+                    Some(Seen::Other) | Some(Seen::Symlink) => target_in_layer = true,
                     Some(Seen::Dir) => {
                         return Err(format!("link físico para o diretório {shown:?}"));
                     }
+                    None if self.lower_links => {}
                     None => {
                         return Err(format!(
                             "link físico para {shown:?}, que não aparece antes na camada"
@@ -316,6 +337,7 @@ impl EntryChecker {
             path,
             kind,
             hardlink_target,
+            target_in_layer,
             whiteout: None,
         }))
     }

@@ -102,6 +102,12 @@ pub struct UnpackStats {
     /// OCI whiteouts turned into overlayfs ones: (path in the image, e.g.
     /// `/etc/motd`, opaque directory?).
     pub whiteouts: Vec<(String, bool)>,
+    /// Hard links whose target lives in a lower layer, resolved by copying
+    /// that file (see [`extract`]): (link path, target path), as in the
+    /// image (`/usr/bin/b`, `/usr/bin/a`). Non-empty only when the layer
+    /// was unpacked above its parents; such a layer's directory is keyed by
+    /// its ChainID, not its diff_id.
+    pub lower_links: Vec<(String, String)>,
 }
 
 /// Image errors; messages in pt-BR, naming what was wrong.

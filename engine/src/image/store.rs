@@ -419,6 +419,9 @@ impl Store {
                 serde_json::from_slice::<ConfigFile>(&b)
                     .map_err(|e| ImageError::Corrupt(e.to_string()))
             }) {
+                // A layer may be unpacked under its ChainID (see
+                // [`Store::ensure_layer_over`]): keep those too.
+                diff_ids.extend(chain_ids(&config.rootfs.diff_ids));
                 diff_ids.extend(config.rootfs.diff_ids);
             }
         }
@@ -582,11 +585,38 @@ impl Store {
         layer: &Layer,
         progress: &mut dyn FnMut(u64),
     ) -> Result<LayerDir, ImageError> {
+        self.ensure_layer_over(layer, &layer.diff_id, &[], progress)
+    }
+
+    /// Makes sure a layer that sits above `lowers` (the unpacked directories
+    /// of the layers below it in an image, top-most first) is unpacked.
+    /// `chain_id` is the layer's OCI ChainID in that image ([`chain_ids`]).
+    ///
+    /// Almost every layer is self-contained and goes to
+    /// `layers/<diff_id hex>/`, shared by every image that has it. A layer
+    /// with a hard link to a file of a lower layer is resolved by copying
+    /// that file (see [`super::extract`]), so what it unpacks to depends on
+    /// the layers below: it goes to `layers/<chain_id hex>/`, shared only by
+    /// images with the same layers below it.
+    pub fn ensure_layer_over(
+        &self,
+        layer: &Layer,
+        chain_id: &str,
+        lowers: &[PathBuf],
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<LayerDir, ImageError> {
         let hex = digest::hex_of(&layer.diff_id)?;
         let path = self.state.layer(hex);
         if path.is_dir() {
             return Ok(LayerDir {
                 path,
+                unpacked: None,
+            });
+        }
+        let chained = self.state.layer(digest::hex_of(chain_id)?);
+        if chained.is_dir() {
+            return Ok(LayerDir {
+                path: chained,
                 unpacked: None,
             });
         }
@@ -604,13 +634,19 @@ impl Store {
         if tmp.exists() {
             layer::remove_tree(&tmp);
         }
-        let stats = super::extract::unpack_with_progress(
+        let stats = super::extract::unpack_over(
             &blob,
             layer,
             &tmp,
+            lowers,
             layer::Limits::from_env(),
             progress,
         )?;
+        let path = if stats.lower_links.is_empty() {
+            path
+        } else {
+            chained
+        };
         match fs::rename(&tmp, &path) {
             Ok(()) => Ok(LayerDir {
                 path,
@@ -630,6 +666,20 @@ impl Store {
             }
         }
     }
+}
+
+/// The OCI ChainID of each layer of an image, bottom first: the first
+/// layer's is its diff_id, then `sha256(parent_chain_id + " " + diff_id)`.
+pub fn chain_ids(diff_ids: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for d in diff_ids {
+        let next = match out.last() {
+            None => d.clone(),
+            Some(prev) => digest::sha256(format!("{prev} {d}").as_bytes()),
+        };
+        out.push(next);
+    }
+    out
 }
 
 /// A blob being written: bytes go to a temp file and into a sha256 hasher;
