@@ -1,6 +1,7 @@
-//! v2 pids controller: the same files as v1 (`pids.max`, `pids.current`,
-//! `pids.events`), in the container's single directory. A fork past
-//! `pids.max` fails with EAGAIN; `pids.events` counts it (`max N`).
+//! v2 pids controller: `pids.max` caps the number of processes (and
+//! threads) in the cgroup; a fork past it fails with EAGAIN and
+//! `pids.events` counts it (`max N`). `pids.current` is the count now.
+//! v1's pids controller has the very same files, so `v1::pids` is this code.
 
 use std::path::Path;
 
@@ -16,6 +17,7 @@ pub fn apply(k: &Kernel, dir: &Path, res: &Resources) -> Result<(), CgroupError>
 
 pub fn stats(k: &Kernel, dir: &Path, s: &mut Stats) {
     s.pids = read_u64(k, &dir.join("pids.current"));
+    // "max" (no limit) does not parse: None.
     s.pids_limit = read_u64(k, &dir.join("pids.max"));
 }
 
@@ -31,7 +33,7 @@ mod tests {
     use crate::recorder::Recorder;
 
     #[test]
-    fn max_is_written_and_refusals_counted() {
+    fn max_is_written_counters_read_and_max_means_no_limit() {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
         let rec = Recorder::in_memory();
@@ -40,17 +42,20 @@ mod tests {
             &k,
             d,
             &Resources {
-                pids: Some(4),
+                pids: Some(7),
                 ..Default::default()
             },
         )
         .unwrap();
-        assert_eq!(std::fs::read_to_string(d.join("pids.max")).unwrap(), "4");
-        std::fs::write(d.join("pids.current"), "4\n").unwrap();
-        std::fs::write(d.join("pids.events"), "max 1\n").unwrap();
+        assert_eq!(std::fs::read_to_string(d.join("pids.max")).unwrap(), "7");
+        std::fs::write(d.join("pids.current"), "3\n").unwrap();
+        std::fs::write(d.join("pids.events"), "max 2\n").unwrap();
         let mut s = Stats::default();
         stats(&k, d, &mut s);
-        assert_eq!((s.pids, s.pids_limit), (Some(4), Some(4)));
-        assert_eq!(refused(&k, d), Some(1));
+        assert_eq!((s.pids, s.pids_limit), (Some(3), Some(7)));
+        assert_eq!(refused(&k, d), Some(2));
+        std::fs::write(d.join("pids.max"), "max\n").unwrap();
+        stats(&k, d, &mut s);
+        assert_eq!(s.pids_limit, None);
     }
 }
