@@ -31,7 +31,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::layer::{entry_path, Compression, LayerBuilder};
-use super::oci::{self, ConfigFile, History, RunConfig};
+use super::oci;
 use super::{Image, ImageError, Layer, Reference, Store};
 use crate::state::StateDir;
 
@@ -103,25 +103,11 @@ pub fn busybox(state: &StateDir, busybox_path: &Path) -> Result<Image, ImageErro
         media_type: Compression::Gzip.media_type().to_string(),
         size: blob.size,
     };
-    let config = ConfigFile {
-        created: Some(CREATED.into()),
-        architecture: info.architecture.clone(),
-        os: "linux".into(),
-        config: Some(RunConfig {
-            env: Some(vec![oci::DEFAULT_PATH_ENV.into()]),
-            cmd: Some(vec!["sh".into()]),
-            ..Default::default()
-        }),
-        history: vec![History {
-            created: Some(CREATED.into()),
-            created_by: Some(format!(
-                "casulo image bootstrap: busybox {} do host",
-                info.version
-            )),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let config = oci::rootfs_config(
+        CREATED.into(),
+        info.architecture.clone(),
+        format!("casulo image bootstrap: busybox {} do host", info.version),
+    );
     store.write_image(&Reference::parse(REFERENCE)?, config, &[layer])
 }
 

@@ -19,7 +19,7 @@ use std::time::SystemTime;
 
 use super::digest::{HashReader, TeeReader};
 use super::layer::{Compression, Decoder, EntryChecker};
-use super::oci::{self, ConfigFile, History, RunConfig};
+use super::oci;
 use super::{Image, ImageError, Layer, Reference, Store};
 use crate::state::StateDir;
 
@@ -103,22 +103,11 @@ pub fn rootfs_tar(state: &StateDir, tar_path: &Path, reference: &str) -> Result<
         size: blob.size,
     };
     let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let config = ConfigFile {
-        created: Some(now.clone()),
-        architecture: oci::host_architecture().into(),
-        os: "linux".into(),
-        config: Some(RunConfig {
-            env: Some(vec![oci::DEFAULT_PATH_ENV.into()]),
-            cmd: Some(vec!["sh".into()]),
-            ..Default::default()
-        }),
-        history: vec![History {
-            created: Some(now),
-            created_by: Some(format!("casulo image import {shown}")),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let config = oci::rootfs_config(
+        now,
+        oci::host_architecture().into(),
+        format!("casulo image import {shown}"),
+    );
     store.write_image(&reference, config, &[layer])
 }
 

@@ -34,6 +34,27 @@ pub const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub const DEFAULT_PATH_ENV: &str =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// The config of an image made from a bare rootfs (bootstrap, import):
+/// default PATH, `sh` as the command, one history entry saying how it was made.
+pub fn rootfs_config(created: String, architecture: String, created_by: String) -> ConfigFile {
+    ConfigFile {
+        created: Some(created.clone()),
+        architecture,
+        os: "linux".into(),
+        config: Some(RunConfig {
+            env: Some(vec![DEFAULT_PATH_ENV.into()]),
+            cmd: Some(vec!["sh".into()]),
+            ..Default::default()
+        }),
+        history: vec![History {
+            created: Some(created),
+            created_by: Some(created_by),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
 /// The `oci-layout` file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OciLayout {
