@@ -617,6 +617,11 @@ fn ago(created: &str, now: SystemTime) -> String {
             created.to_string()
         };
     };
+    // Reproducible images (the bootstrap's busybox) carry the epoch, not
+    // a real date: "há 56 anos" would only confuse.
+    if then == SystemTime::UNIX_EPOCH {
+        return "data fixa (1970)".to_string();
+    }
     let Ok(elapsed) = now.duration_since(then) else {
         return "agora".to_string();
     };
@@ -691,19 +696,19 @@ mod tests {
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
             lines[0],
-            "REPOSITÓRIO   TAG      ID             CRIADA       TAMANHO"
+            "REPOSITÓRIO   TAG      ID             CRIADA             TAMANHO"
         );
         assert_eq!(
             lines[1],
-            "aluno/app     v1       aaaaaaaaaaaa   há 3 dias    1,98 MB"
+            "aluno/app     v1       aaaaaaaaaaaa   há 3 dias          1,98 MB"
         );
         assert_eq!(
             lines[2],
-            "busybox       latest   bbbbbbbbbbbb   há 54 anos   999 B"
+            "busybox       latest   bbbbbbbbbbbb   data fixa (1970)   999 B"
         );
         assert_eq!(
             lines[3],
-            "outra         latest   bbbbbbbbbbbb   ?            12,3 kB"
+            "outra         latest   bbbbbbbbbbbb   ?                  12,3 kB"
         );
 
         let quiet = render_ls(&rows, LsFormat::Table, true, now);
