@@ -418,32 +418,10 @@ fn load_docker(
                 info.size,
             ));
         }
-        let manifest = Manifest {
-            schema_version: 2,
-            media_type: Some(oci::MEDIA_TYPE_MANIFEST.into()),
-            config: Descriptor::new(
-                oci::MEDIA_TYPE_CONFIG,
-                &config_info.digest,
-                config_info.size,
-            ),
-            layers,
-            annotations: Default::default(),
-        };
-        let manifest_json = serde_json::to_vec(&manifest).expect("manifest serializes");
-        let manifest_blob = store.put_blob(&manifest_json)?;
-        let mut desc = Descriptor::new(
-            oci::MEDIA_TYPE_MANIFEST,
-            &manifest_blob.digest,
-            manifest_blob.size,
-        );
-        desc.platform = Some(oci::Platform {
-            architecture: config.architecture.clone(),
-            os: config.os.clone(),
-            extra: Default::default(),
-        });
+        let desc = store.put_manifest(&config, &config_info, layers)?;
         let tags = entry.repo_tags.clone().unwrap_or_default();
         if tags.is_empty() {
-            c.report.untagged.push(manifest_blob.digest.clone());
+            c.report.untagged.push(desc.digest.clone());
         }
         for tag in tags {
             let reference = Reference::parse(&short_name(&tag))?;

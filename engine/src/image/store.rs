@@ -144,6 +144,40 @@ impl Store {
         })
     }
 
+    /// Stores the OCI manifest of `config` (already stored as `config_blob`)
+    /// and `layers`; returns its descriptor, with the platform, ready to tag.
+    pub fn put_manifest(
+        &self,
+        config: &oci::ConfigFile,
+        config_blob: &BlobInfo,
+        layers: Vec<Descriptor>,
+    ) -> Result<Descriptor, ImageError> {
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: Some(oci::MEDIA_TYPE_MANIFEST.into()),
+            config: Descriptor::new(
+                oci::MEDIA_TYPE_CONFIG,
+                &config_blob.digest,
+                config_blob.size,
+            ),
+            layers,
+            annotations: Default::default(),
+        };
+        let manifest_json = serde_json::to_vec(&manifest).expect("manifest serializes");
+        let manifest_blob = self.put_blob(&manifest_json)?;
+        let mut desc = Descriptor::new(
+            oci::MEDIA_TYPE_MANIFEST,
+            &manifest_blob.digest,
+            manifest_blob.size,
+        );
+        desc.platform = Some(oci::Platform {
+            architecture: config.architecture.clone(),
+            os: config.os.clone(),
+            extra: Default::default(),
+        });
+        Ok(desc)
+    }
+
     /// Stores bytes as a blob; returns its digest and size.
     pub fn put_blob(&self, bytes: &[u8]) -> Result<BlobInfo, ImageError> {
         let mut writer = self.blob_writer()?;
@@ -329,32 +363,11 @@ impl Store {
         };
         let config_json = serde_json::to_vec(&config).expect("config serializes");
         let config_blob = self.put_blob(&config_json)?;
-        let manifest = Manifest {
-            schema_version: 2,
-            media_type: Some(oci::MEDIA_TYPE_MANIFEST.into()),
-            config: Descriptor::new(
-                oci::MEDIA_TYPE_CONFIG,
-                &config_blob.digest,
-                config_blob.size,
-            ),
-            layers: layers
-                .iter()
-                .map(|l| Descriptor::new(&l.media_type, &l.digest, l.size))
-                .collect(),
-            annotations: Default::default(),
-        };
-        let manifest_json = serde_json::to_vec(&manifest).expect("manifest serializes");
-        let manifest_blob = self.put_blob(&manifest_json)?;
-        let mut desc = Descriptor::new(
-            oci::MEDIA_TYPE_MANIFEST,
-            &manifest_blob.digest,
-            manifest_blob.size,
-        );
-        desc.platform = Some(oci::Platform {
-            architecture: config.architecture.clone(),
-            os: config.os.clone(),
-            extra: Default::default(),
-        });
+        let layers = layers
+            .iter()
+            .map(|l| Descriptor::new(&l.media_type, &l.digest, l.size))
+            .collect();
+        let desc = self.put_manifest(&config, &config_blob, layers)?;
         self.tag(reference, &desc)?;
         self.resolve(&reference.to_string())
     }
