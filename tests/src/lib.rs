@@ -665,6 +665,29 @@ pub fn send_signal(pid: u32, signal: i32) {
     assert!(ok.success(), "kill -{signal} {pid} falhou");
 }
 
+impl Lab {
+    /// The trace of the container `name` once its command runs (the trace
+    /// holds its `process.exec`). Polls for up to 10 s; panics otherwise.
+    pub fn wait_for_exec(&self, name: &str) -> PathBuf {
+        let traces = self.state.join("traces");
+        let prefix = format!("{name}-");
+        for _ in 0..200 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let found = fs::read_dir(&traces).ok().and_then(|dir| {
+                dir.flatten().map(|e| e.path()).find(|p| {
+                    p.file_name()
+                        .is_some_and(|f| f.to_string_lossy().starts_with(&prefix))
+                        && fs::read_to_string(p).is_ok_and(|t| t.contains("process.exec"))
+                })
+            });
+            if let Some(path) = found {
+                return path;
+            }
+        }
+        panic!("o contêiner {name} não executou o comando em 10 s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -299,27 +299,7 @@ fn an_orphan_cgroup_of_a_killed_casulo_is_removed_by_gc() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Wait for the command to run (its exec is in the trace).
-    let traces = lab.root().join("traces");
-    let mut trace = None;
-    for _ in 0..200 {
-        std::thread::sleep(Duration::from_millis(50));
-        trace = std::fs::read_dir(&traces)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(&format!("{name}-"))
-                    && std::fs::read_to_string(p).unwrap().contains("process.exec")
-            });
-        if trace.is_some() {
-            break;
-        }
-    }
-    let trace = trace.expect("o contêiner começou");
+    let trace = lab.wait_for_exec(&name);
     child.kill().unwrap(); // SIGKILL: casulo cannot clean up
     child.wait().unwrap();
     let mine: Vec<PathBuf> = trace_cgroup_paths(&trace)

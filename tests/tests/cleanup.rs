@@ -75,28 +75,7 @@ fn killing_casulo_itself_kills_the_container_and_keeps_the_trace_readable() {
     let before = host_mountinfo();
     let name = unique_name("orphan");
     let mut child = lab.spawn(&["run", "--name", &name, "busybox", "sleep", "300"]);
-    // Wait until the command runs: its trace has the process.exec event.
-    let trace_path = lab.root().join("traces");
-    let mut path = None;
-    for _ in 0..200 {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        path = std::fs::read_dir(&trace_path)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(&format!("{name}-"))
-            });
-        if let Some(p) = &path {
-            if std::fs::read_to_string(p).unwrap().contains("process.exec") {
-                break;
-            }
-        }
-    }
-    let path = path.expect("trace criado");
+    let path = lab.wait_for_exec(&name);
     let trace = casulo_trace::reader::read_trace_file(&path).unwrap();
     let init = trace
         .events
