@@ -385,6 +385,114 @@ const ENTRIES: &[Entry] = &[
             kernel), por isso não é preciso apagá-los antes. Se o casulo morrer antes de \
             limpar, `casulo gc` encontra e remove os grupos órfãos.",
     },
+    Entry {
+        kind: "net.bridge",
+        title: "Bridge de rede",
+        explanation: "Uma *bridge* é um switch virtual dentro do kernel do host: as interfaces \
+            ligadas a ela trocam pacotes como se estivessem no mesmo cabo de rede. O casulo cria \
+            uma só, `casulo0` (como a `docker0` do Docker), dá a ela o endereço que será o \
+            *gateway* dos contêineres (`10.88.0.1/16`) e a reaproveita nas próximas execuções. \
+            É por ela que dois contêineres conversam entre si e com o host.",
+    },
+    Entry {
+        kind: "net.veth",
+        title: "Par veth (cabo virtual)",
+        explanation: "Um par `veth` é um cabo de rede virtual com duas pontas: o que entra por \
+            uma sai pela outra. Ele nasce com uma ponta no host e a outra já dentro do \
+            namespace de rede do contêiner, onde vira o `eth0`. É a única ligação entre o \
+            namespace isolado e o resto da máquina: sem ele, o contêiner só teria o `lo`.",
+    },
+    Entry {
+        kind: "net.attach",
+        title: "Interface ligada à bridge",
+        explanation: "A ponta do `veth` que ficou no host é plugada na bridge (o kernel marca a \
+            bridge como *master* da interface, como `ip link set vethX master casulo0`). A \
+            partir daí, o que o contêiner manda pelo `eth0` chega à bridge, que entrega ao host \
+            ou a outro contêiner plugado nela.",
+    },
+    Entry {
+        kind: "net.addr",
+        title: "Endereço IP",
+        explanation: "Uma interface só fala IP depois de ganhar um endereço. O casulo escolhe um \
+            endereço livre da rede da bridge (`10.88.0.0/16`) para o `eth0` do contêiner — o \
+            mesmo que `ip addr add 10.88.0.5/16 dev eth0` feito *dentro* do namespace de rede \
+            dele. Cada namespace de rede tem suas próprias interfaces, endereços e rotas.",
+    },
+    Entry {
+        kind: "net.route",
+        title: "Rota",
+        explanation: "A tabela de rotas diz para onde mandar cada pacote. A rota `default` do \
+            contêiner aponta para o endereço da bridge (o *gateway*): tudo que não é da rede \
+            local vai para o host, que decide o que fazer. Essa tabela também é só do \
+            namespace de rede do contêiner — o host não vê e não muda.",
+    },
+    Entry {
+        kind: "net.port",
+        title: "Porta publicada",
+        explanation: "O contêiner tem um IP que só existe dentro desta máquina. Publicar uma \
+            porta (`-p 8080:80`) faz a porta 8080 do host levar à porta 80 do contêiner. O \
+            casulo faz isso como o `docker-proxy`: escuta a porta no host e copia os bytes de \
+            cada conexão para o contêiner e de volta (`proxy`); a outra forma é uma regra de \
+            NAT no firewall do kernel (`dnat`), que reescreve o destino dos pacotes.",
+    },
+    Entry {
+        kind: "net.link_delete",
+        title: "Interface removida",
+        explanation: "Quando o contêiner termina, o casulo remove a ponta do `veth` que ficou no \
+            host. Apagar uma ponta apaga o par inteiro — e quando o último processo de um \
+            namespace de rede sai, o kernel apaga as interfaces que estavam dentro dele. Nada \
+            fica sobrando na máquina.",
+    },
+    Entry {
+        kind: "build.start",
+        title: "Início do build",
+        explanation: "Um build lê o Dockerfile — a *receita* — e executa as instruções uma a \
+            uma, de cima para baixo. Cada instrução é um passo; os que mudam arquivos (`RUN`, \
+            `COPY`, `ADD`) geram uma camada nova, os outros (`ENV`, `CMD`, `WORKDIR`…) só \
+            mudam a configuração da imagem. O *contexto* é a pasta de onde o `COPY` pode ler.",
+    },
+    Entry {
+        kind: "build.base",
+        title: "Imagem base (FROM)",
+        explanation: "`FROM` escolhe a imagem de partida: as camadas dela ficam embaixo de tudo, \
+            somente leitura, e cada passo seguinte empilha uma camada por cima. Camadas são \
+            compartilhadas: dez imagens feitas do mesmo `FROM` guardam a base uma vez só. \
+            `FROM scratch` começa do zero, sem camada nenhuma.",
+    },
+    Entry {
+        kind: "build.step",
+        title: "Passo do Dockerfile",
+        explanation: "Cada instrução vira um passo. Antes de executar, o casulo calcula a \
+            *chave de cache* do passo: um hash da imagem até aqui mais o texto da instrução (e, \
+            no `COPY`, o conteúdo dos arquivos copiados). Se um build anterior já fez exatamente \
+            esse passo sobre exatamente a mesma base, o resultado é reaproveitado.",
+    },
+    Entry {
+        kind: "build.cache_hit",
+        title: "Cache usado",
+        explanation: "A chave deste passo já estava no cache: nada foi executado, a camada \
+            guardada foi reaproveitada. Por isso a ordem do Dockerfile importa — mudou uma \
+            linha, todos os passos *depois* dela perdem o cache (a chave de cada um inclui a \
+            do anterior). Coloque o que muda pouco (instalar pacotes) antes do que muda muito \
+            (copiar o seu código).",
+    },
+    Entry {
+        kind: "build.layer",
+        title: "Camada nova",
+        explanation: "O passo rodou e o que ele mudou virou uma camada: num `RUN`, o casulo \
+            executou o comando num contêiner de verdade e empacotou a camada de escrita dele \
+            (arquivos novos, alterados e apagados, estes como *whiteouts*); num `COPY`, os \
+            arquivos do contexto. A camada é um `tar`, identificada pelo hash (`diff_id`) do \
+            seu conteúdo, e não muda nunca mais.",
+    },
+    Entry {
+        kind: "build.commit",
+        title: "Imagem pronta",
+        explanation: "Fim do build: a lista de camadas e a configuração (comando, variáveis, \
+            usuário, diretório) viraram uma imagem no formato OCI, guardada no repositório do \
+            casulo com a etiqueta pedida. A imagem é a *receita pronta*: `casulo run` cria a \
+            partir dela quantos contêineres quiser, cada um com a sua camada de escrita.",
+    },
 ];
 
 #[cfg(test)]

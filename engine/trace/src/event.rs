@@ -433,6 +433,146 @@ pub enum EventBody {
     /// A cgroup was removed (`rmdir`).
     #[serde(rename = "cgroup.delete")]
     CgroupDelete { path: String },
+    /// A Linux bridge (a virtual switch on the host) is ready for containers:
+    /// created now (`RTM_NEWLINK` kind `bridge`, address, up) or found.
+    #[serde(rename = "net.bridge")]
+    NetBridge {
+        /// e.g. `casulo0`.
+        name: String,
+        /// The bridge's own address with prefix, the containers' gateway:
+        /// `10.88.0.1/16`.
+        address: String,
+        /// False when it already existed (made by an earlier run).
+        created: bool,
+    },
+    /// A veth pair (a virtual cable) was created: one end on the host, the
+    /// other born inside the container's network namespace.
+    #[serde(rename = "net.veth")]
+    NetVeth {
+        /// The end that stays on the host, e.g. `veth3f2a9c1d`.
+        host_ifname: String,
+        /// The end inside the container, e.g. `eth0`.
+        container_ifname: String,
+        /// Host pid whose network namespace got the container end.
+        netns_pid: i32,
+    },
+    /// An interface was plugged into a bridge (`IFLA_MASTER`).
+    #[serde(rename = "net.attach")]
+    NetAttach { ifname: String, bridge: String },
+    /// An IP address was given to an interface (`RTM_NEWADDR`).
+    #[serde(rename = "net.addr")]
+    NetAddr {
+        ifname: String,
+        /// With prefix: `10.88.0.5/16`.
+        address: String,
+        /// True when done inside the container's network namespace.
+        inside: bool,
+    },
+    /// A route was added (`RTM_NEWROUTE`), e.g. the container's default route.
+    #[serde(rename = "net.route")]
+    NetRoute {
+        /// `default` or a network with prefix.
+        destination: String,
+        /// Next hop, when the route has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gateway: Option<String>,
+        ifname: String,
+        inside: bool,
+    },
+    /// A host port now leads to a port of the container (`-p 8080:80`).
+    #[serde(rename = "net.port")]
+    NetPort {
+        /// `tcp` or `udp`.
+        protocol: String,
+        host_ip: String,
+        host_port: u16,
+        container_ip: String,
+        container_port: u16,
+        /// How: `proxy` (casulo listens on the host port and copies bytes,
+        /// like docker-proxy) or `dnat` (an iptables/nftables rule).
+        mechanism: String,
+    },
+    /// A network interface was deleted (`RTM_DELLINK`), e.g. the host end of
+    /// a veth when the container ends.
+    #[serde(rename = "net.link_delete")]
+    NetLinkDelete { ifname: String },
+    /// A build began: the Dockerfile was read and parsed.
+    #[serde(rename = "build.start")]
+    BuildStart {
+        /// The build context directory (what `COPY` can read).
+        context: String,
+        /// Path of the Dockerfile.
+        dockerfile: String,
+        /// `-t` given, e.g. `meu-app:1.0`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<String>,
+        /// Number of instructions (steps) in the Dockerfile.
+        steps: u32,
+    },
+    /// The image `FROM` names: the layers every later step stacks on.
+    #[serde(rename = "build.base")]
+    BuildBase {
+        /// As written (`busybox:latest`, or `scratch`).
+        image: String,
+        /// `sha256:` of the base image's config (absent for `scratch`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        image_id: Option<String>,
+        /// The base image's layers (diff_ids), bottom-most first.
+        diff_ids: Vec<String>,
+    },
+    /// One Dockerfile instruction starts (step `step` of `total`).
+    #[serde(rename = "build.step")]
+    BuildStep {
+        /// 1-based.
+        step: u32,
+        total: u32,
+        /// Line of the Dockerfile where the instruction starts (1-based).
+        line: u32,
+        /// `FROM`, `RUN`, `COPY`, `ENV`, …
+        instruction: String,
+        /// The instruction's arguments, as written (continuations joined).
+        args: String,
+        /// True for instructions that add a filesystem layer (RUN, COPY,
+        /// ADD); the others only change the image config.
+        creates_layer: bool,
+        /// The cache key of the step (`sha256:` of the parent and the
+        /// instruction, plus the content of copied files).
+        cache_key: String,
+    },
+    /// The step's result was already in the cache: nothing ran.
+    #[serde(rename = "build.cache_hit")]
+    BuildCacheHit {
+        step: u32,
+        cache_key: String,
+        /// The cached layer, for steps that create one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        diff_id: Option<String>,
+    },
+    /// A step produced a new layer (the changes of a RUN, the files of a
+    /// COPY), now stored in the image store.
+    #[serde(rename = "build.layer")]
+    BuildLayer {
+        step: u32,
+        /// `sha256:` of the uncompressed layer tar.
+        diff_id: String,
+        /// Size of the uncompressed layer tar.
+        bytes: u64,
+        /// Entries in it (files, directories, links, whiteouts).
+        files: u64,
+        /// History line, like `docker history` shows: `RUN apk add …`.
+        created_by: String,
+    },
+    /// The build ended: the image was written to the store and tagged.
+    #[serde(rename = "build.commit")]
+    BuildCommit {
+        /// The tag given, or empty when there is none.
+        #[serde(default)]
+        tag: String,
+        /// `sha256:` of the image config.
+        image_id: String,
+        /// Layers of the final image (base + new).
+        layers: u32,
+    },
 }
 
 impl EventBody {
@@ -469,6 +609,19 @@ impl EventBody {
             EventBody::CgroupOom { .. } => "cgroup.oom",
             EventBody::CgroupPidsMax { .. } => "cgroup.pids_max",
             EventBody::CgroupDelete { .. } => "cgroup.delete",
+            EventBody::NetBridge { .. } => "net.bridge",
+            EventBody::NetVeth { .. } => "net.veth",
+            EventBody::NetAttach { .. } => "net.attach",
+            EventBody::NetAddr { .. } => "net.addr",
+            EventBody::NetRoute { .. } => "net.route",
+            EventBody::NetPort { .. } => "net.port",
+            EventBody::NetLinkDelete { .. } => "net.link_delete",
+            EventBody::BuildStart { .. } => "build.start",
+            EventBody::BuildBase { .. } => "build.base",
+            EventBody::BuildStep { .. } => "build.step",
+            EventBody::BuildCacheHit { .. } => "build.cache_hit",
+            EventBody::BuildLayer { .. } => "build.layer",
+            EventBody::BuildCommit { .. } => "build.commit",
         }
     }
 }
@@ -505,4 +658,17 @@ pub const KINDS: &[&str] = &[
     "cgroup.oom",
     "cgroup.pids_max",
     "cgroup.delete",
+    "net.bridge",
+    "net.veth",
+    "net.attach",
+    "net.addr",
+    "net.route",
+    "net.port",
+    "net.link_delete",
+    "build.start",
+    "build.base",
+    "build.step",
+    "build.cache_hit",
+    "build.layer",
+    "build.commit",
 ];

@@ -541,6 +541,165 @@ pub fn describe(event: &Event) -> String {
                 format!("remover o cgroup {p}"),
             )
         }
+        EventBody::NetBridge {
+            name,
+            address,
+            created,
+        } => {
+            if *created {
+                say(
+                    format!("criou a bridge {name} com o endereço {address}"),
+                    format!("criar a bridge {name}"),
+                )
+            } else {
+                say(
+                    format!("reaproveitou a bridge {name} ({address}), criada antes"),
+                    format!("usar a bridge {name}"),
+                )
+            }
+        }
+        EventBody::NetVeth {
+            host_ifname,
+            container_ifname,
+            netns_pid,
+        } => say(
+            format!(
+                "criou o par veth {host_ifname} (host) ↔ {container_ifname} (na rede do processo {netns_pid})"
+            ),
+            format!("criar o par veth {host_ifname} ↔ {container_ifname}"),
+        ),
+        EventBody::NetAttach { ifname, bridge } => say(
+            format!("ligou {ifname} à bridge {bridge}"),
+            format!("ligar {ifname} à bridge {bridge}"),
+        ),
+        EventBody::NetAddr {
+            ifname,
+            address,
+            inside,
+        } => {
+            let place = if *inside { "no contêiner" } else { "no host" };
+            say(
+                format!("deu o endereço {address} a {ifname} ({place})"),
+                format!("dar o endereço {address} a {ifname}"),
+            )
+        }
+        EventBody::NetRoute {
+            destination,
+            gateway,
+            ifname,
+            inside,
+        } => {
+            let place = if *inside { "no contêiner" } else { "no host" };
+            let via = gateway
+                .as_ref()
+                .map(|g| format!(" via {g}"))
+                .unwrap_or_default();
+            say(
+                format!("adicionou a rota {destination}{via} por {ifname} ({place})"),
+                format!("adicionar a rota {destination}{via}"),
+            )
+        }
+        EventBody::NetPort {
+            protocol,
+            host_ip,
+            host_port,
+            container_ip,
+            container_port,
+            mechanism,
+        } => say(
+            format!(
+                "publicou {host_ip}:{host_port} → {container_ip}:{container_port}/{protocol} ({mechanism})"
+            ),
+            format!("publicar a porta {host_port}/{protocol}"),
+        ),
+        EventBody::NetLinkDelete { ifname } => say(
+            format!("removeu a interface {ifname}"),
+            format!("remover a interface {ifname}"),
+        ),
+        EventBody::BuildStart {
+            context,
+            dockerfile,
+            tag,
+            steps,
+        } => {
+            let tag = tag
+                .as_ref()
+                .map(|t| format!(" para {t}"))
+                .unwrap_or_default();
+            say(
+                format!(
+                    "começou o build{tag}: {} em {}, contexto {}",
+                    plural(u64::from(*steps), "passo", "passos"),
+                    short_path(dockerfile),
+                    short_path(context)
+                ),
+                format!("ler o Dockerfile {}", short_path(dockerfile)),
+            )
+        }
+        EventBody::BuildBase {
+            image, diff_ids, ..
+        } => say(
+            format!(
+                "partiu da imagem {image}: {}",
+                plural(diff_ids.len() as u64, "camada", "camadas")
+            ),
+            format!("usar a imagem {image} como base"),
+        ),
+        EventBody::BuildStep {
+            step,
+            total,
+            line,
+            instruction,
+            args,
+            ..
+        } => say(
+            format!("passo {step}/{total} (linha {line}): {instruction} {args}"),
+            format!("executar o passo {step}/{total} ({instruction})"),
+        ),
+        EventBody::BuildCacheHit { step, diff_id, .. } => {
+            let layer = diff_id
+                .as_ref()
+                .map(|d| format!(": camada {}", short_digest(d)))
+                .unwrap_or_default();
+            say(
+                format!("passo {step} veio do cache{layer}"),
+                format!("usar o cache no passo {step}"),
+            )
+        }
+        EventBody::BuildLayer {
+            step,
+            diff_id,
+            bytes,
+            files,
+            ..
+        } => say(
+            format!(
+                "passo {step} gerou a camada {}: {}, {}",
+                short_digest(diff_id),
+                plural(*files, "entrada", "entradas"),
+                bytes_text(*bytes)
+            ),
+            format!("guardar a camada do passo {step}"),
+        ),
+        EventBody::BuildCommit {
+            tag,
+            image_id,
+            layers,
+        } => {
+            let tag = if tag.is_empty() {
+                String::new()
+            } else {
+                format!(" {tag}")
+            };
+            say(
+                format!(
+                    "gravou a imagem{tag} ({}) com {}",
+                    short_digest(image_id),
+                    plural(u64::from(*layers), "camada", "camadas")
+                ),
+                format!("gravar a imagem{tag}"),
+            )
+        }
     }
 }
 

@@ -405,6 +405,152 @@ pub fn sample_events() -> Vec<Event> {
             ok.clone(),
         ),
     ]);
+    // The network of a `--network bridge -p 8080:80` run, then a build: in a
+    // real trace they come before the exec and in a trace of their own.
+    raw.extend([
+        (
+            host,
+            EventBody::NetBridge {
+                name: "casulo0".into(),
+                address: "10.88.0.1/16".into(),
+                created: true,
+            },
+            "RTM_NEWLINK casulo0 kind=bridge".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::NetVeth {
+                host_ifname: "vethab12cd34".into(),
+                container_ifname: "eth0".into(),
+                netns_pid: init,
+            },
+            format!("RTM_NEWLINK vethab12cd34 kind=veth peer=eth0 netns_pid={init}"),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::NetAttach {
+                ifname: "vethab12cd34".into(),
+                bridge: "casulo0".into(),
+            },
+            "RTM_NEWLINK vethab12cd34 master=casulo0".into(),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::NetAddr {
+                ifname: "eth0".into(),
+                address: "10.88.0.5/16".into(),
+                inside: true,
+            },
+            "RTM_NEWADDR eth0 10.88.0.5/16".into(),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::NetRoute {
+                destination: "default".into(),
+                gateway: Some("10.88.0.1".into()),
+                ifname: "eth0".into(),
+                inside: true,
+            },
+            "RTM_NEWROUTE default via 10.88.0.1 dev eth0".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::NetPort {
+                protocol: "tcp".into(),
+                host_ip: "127.0.0.1".into(),
+                host_port: 8080,
+                container_ip: "10.88.0.5".into(),
+                container_port: 80,
+                mechanism: "proxy".into(),
+            },
+            "bind(127.0.0.1:8080) + listen".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::NetLinkDelete {
+                ifname: "vethab12cd34".into(),
+            },
+            "RTM_DELLINK vethab12cd34".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::BuildStart {
+                context: "/home/aluna/app".into(),
+                dockerfile: "/home/aluna/app/Dockerfile".into(),
+                tag: Some("meu-app:1.0".into()),
+                steps: 3,
+            },
+            "read /home/aluna/app/Dockerfile".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::BuildBase {
+                image: "busybox:latest".into(),
+                image_id: Some(
+                    "sha256:1c35c441208254cb7c3844ba95a96485388cef9ccc0646d562c7fc026e04c807"
+                        .into(),
+                ),
+                diff_ids: vec![LAYER.into()],
+            },
+            "read /var/lib/casulo/images/index.json".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::BuildStep {
+                step: 2,
+                total: 3,
+                line: 3,
+                instruction: "RUN".into(),
+                args: "echo oi > /oi.txt".into(),
+                creates_layer: true,
+                cache_key: LAYER2.into(),
+            },
+            "sha256(parent + \"RUN echo oi > /oi.txt\")".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::BuildCacheHit {
+                step: 2,
+                cache_key: LAYER2.into(),
+                diff_id: Some(LAYER2.into()),
+            },
+            format!("stat /var/lib/casulo/build-cache/{}", &LAYER2[7..]),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::BuildLayer {
+                step: 3,
+                diff_id: LAYER2.into(),
+                bytes: 10240,
+                files: 3,
+                created_by: "COPY app.sh /app/".into(),
+            },
+            format!("write /var/lib/casulo/images/blobs/sha256/{}", &LAYER2[7..]),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::BuildCommit {
+                tag: "meu-app:1.0".into(),
+                image_id: "sha256:77aa0e1f2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6"
+                    .into(),
+                layers: 3,
+            },
+            "write /var/lib/casulo/images/index.json".into(),
+            ok.clone(),
+        ),
+    ]);
     let mut t_us = 0;
     raw.into_iter()
         .enumerate()
