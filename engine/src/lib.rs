@@ -8,6 +8,7 @@
 //! | [`recorder`] | appends events to the `.trace.jsonl` file |
 //! | [`namespaces`] | which namespaces a container gets, their inodes |
 //! | [`mounts`] | the container's filesystem: overlay rootfs, /proc, /sys, /dev, pivot_root |
+//! | [`network`] | `--network bridge`: the bridge casulo0, veth pairs, addresses (rtnetlink by hand), published ports |
 //! | [`cgroups`] | cgroup v1/v2: mode detection, limits (memory, cpu, pids), usage samples, OOM |
 //! | [`image`] | the OCI image store, layers, bootstrap of busybox, import |
 //! | [`container`] | the lifecycle: create, start (the init side in `init`), run, rm |
@@ -24,5 +25,6 @@ pub mod image;
 pub mod kernel;
 pub mod mounts;
 pub mod namespaces;
+pub mod network;
 pub mod recorder;
 pub mod state;

@@ -12,6 +12,8 @@ use crate::cgroups::Resources;
 use crate::container::run::{run, RunObserver, RunOutcome};
 use crate::container::{ContainerRecord, RunOptions};
 use crate::kernel::LinuxSyscalls;
+use crate::network::ports::PortSpec;
+use crate::network::NetworkMode;
 use crate::state::StateDir;
 
 /// Executa um comando num contêiner novo (como `docker run`).
@@ -67,6 +69,17 @@ pub struct RunArgs {
     #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true,
           value_parser = resources::parse_pids)]
     pub pids_limit: Option<PidsLimit>,
+    /// Rede: none (o padrão: o contêiner só tem `lo`) ou bridge (ganha eth0 com um
+    /// endereço 10.88.x.y, ligado à bridge casulo0 do host). Diferente do docker, cuja
+    /// rede padrão é a bridge: aqui o contêiner começa isolado, sem rede nenhuma.
+    #[arg(long = "network", visible_alias = "net", value_name = "REDE",
+          value_parser = |s: &str| s.parse::<NetworkMode>())]
+    pub network: Option<NetworkMode>,
+    /// Publica uma porta do contêiner no host, como 8080:80 ou 127.0.0.1:8080:80/tcp
+    /// (repita para várias; o IP padrão é 0.0.0.0). Implica --network bridge.
+    #[arg(long = "publish", short = 'p', value_name = "[IP:]HOST:CONTÊINER[/PROTO]",
+          value_parser = |s: &str| s.parse::<PortSpec>())]
+    pub publish: Vec<PortSpec>,
     /// Intervalo entre duas medições de uso do cgroup no trace (padrão 200ms).
     #[arg(long = "sample-interval", value_name = "DURAÇÃO", value_parser = parse_interval)]
     pub sample_interval: Option<Duration>,
@@ -132,6 +145,19 @@ impl RunObserver for Narrator {
 }
 
 pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
+    // -p implies the bridge; with an explicit --network none it is a mistake.
+    let network = match (args.network, args.publish.is_empty()) {
+        (Some(NetworkMode::None), false) => {
+            return Err(CliError::msg(
+                125,
+                "-p/--publish precisa da rede bridge, mas foi pedido --network none \
+                 (tire --network none: -p já liga a rede bridge)",
+            ))
+        }
+        (Some(mode), _) => mode,
+        (None, true) => NetworkMode::None,
+        (None, false) => NetworkMode::Bridge,
+    };
     let opts = RunOptions {
         image: args.image,
         command: args.command,
@@ -152,6 +178,8 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
             pids: args.pids_limit.and_then(|p| p.0),
         },
         sample_interval: args.sample_interval,
+        network,
+        publish: args.publish,
         unpack_progress: Some(unpack_progress),
     };
     match run(state, &opts, &LinuxSyscalls, &mut Narrator) {

@@ -42,6 +42,9 @@ pub fn create(state: &StateDir, opts: &RunOptions) -> Result<Created, RunError> 
     if let Some(name) = &opts.name {
         check_name(name)?;
     }
+    if !opts.publish.is_empty() && opts.network != crate::network::NetworkMode::Bridge {
+        return Err(crate::network::NetworkError::PublishWithoutBridge.into());
+    }
     let image = Store::open(state)?.resolve(&opts.image)?;
     let id = new_id();
     let name = opts.name.clone().unwrap_or_else(|| generated_name(&id));
@@ -81,6 +84,9 @@ pub fn create(state: &StateDir, opts: &RunOptions) -> Result<Created, RunError> 
             exit_code: None,
             stop_signal: (!image.config.stop_signal.is_empty())
                 .then(|| image.config.stop_signal.clone()),
+            network: opts.network,
+            ip: None,
+            ports: opts.publish.clone(),
         };
         save_record(&dir, &record)?;
         let plan = RootfsPlan {

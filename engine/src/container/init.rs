@@ -6,7 +6,9 @@
 //! 1. wait for the parent's go (and learn its own host pid, for the trace);
 //! 2. ask to be SIGKILLed if casulo dies, so no container outlives it;
 //! 3. `unshare(CLONE_NEWCGROUP)`: its cgroup becomes its `/`;
-//! 4. build the rootfs ([`crate::mounts`]), set the hostname, bring `lo` up;
+//! 4. build the rootfs ([`crate::mounts`]), set the hostname, bring `lo` up
+//!    (and, with `--network bridge`, give `eth0` its address, bring it up and
+//!    add the default route: [`crate::network::veth::configure_inside`]);
 //! 5. `pivot_root` into it; `chdir` to the working directory;
 //! 6. find the command in the container's PATH, become the image's user
 //!    (`setgroups`/`setgid`/`setuid`, when one was asked for) and `execve`
@@ -26,8 +28,16 @@ use nix::errno::Errno;
 use super::ProcessSpec;
 use crate::kernel::Kernel;
 use crate::mounts::{self, RootfsPlan};
+use crate::network::ContainerNet;
 
-pub fn run(k: &Kernel, plan: &RootfsPlan, spec: &ProcessSpec, sync: OwnedFd, report: OwnedFd) -> ! {
+pub fn run(
+    k: &Kernel,
+    plan: &RootfsPlan,
+    spec: &ProcessSpec,
+    net: Option<&ContainerNet>,
+    sync: OwnedFd,
+    report: OwnedFd,
+) -> ! {
     let mut report = std::fs::File::from(report);
     let mut pid = [0u8; 4];
     if std::fs::File::from(sync).read_exact(&mut pid).is_err() {
@@ -38,7 +48,7 @@ pub fn run(k: &Kernel, plan: &RootfsPlan, spec: &ProcessSpec, sync: OwnedFd, rep
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
 
-    let path = match setup(k, plan, spec) {
+    let path = match setup(k, plan, spec, net) {
         Ok(path) => path,
         Err((code, message)) => {
             let _ = write!(report, "FAIL {code}\n{message}");
@@ -67,13 +77,21 @@ pub fn run(k: &Kernel, plan: &RootfsPlan, spec: &ProcessSpec, sync: OwnedFd, rep
 }
 
 /// Steps 3–5; returns the command's resolved path, or (exit code, message).
-fn setup(k: &Kernel, plan: &RootfsPlan, spec: &ProcessSpec) -> Result<String, (i32, String)> {
+fn setup(
+    k: &Kernel,
+    plan: &RootfsPlan,
+    spec: &ProcessSpec,
+    net: Option<&ContainerNet>,
+) -> Result<String, (i32, String)> {
     let engine =
         |e: crate::kernel::KernelError| (125, format!("falha ao preparar o contêiner: {e}"));
     k.unshare(NsKind::Cgroup).map_err(engine)?;
     mounts::prepare_rootfs(k, plan).map_err(engine)?;
     k.sethostname(&spec.hostname).map_err(engine)?;
     k.link_up("lo").map_err(engine)?;
+    if let Some(net) = net {
+        crate::network::veth::configure_inside(k, net).map_err(engine)?;
+    }
     mounts::pivot_into(k, &plan.merged).map_err(engine)?;
     // The image's volume paths exist in the container (docker mounts
     // anonymous volumes there; casulo has no volumes yet, so they are plain
@@ -225,7 +243,7 @@ mod sequence_tests {
         };
         let sys = FakeSyscalls::new();
         let rec = Recorder::in_memory();
-        let path = setup(&Kernel::new(&sys, &rec), &plan, &spec).unwrap();
+        let path = setup(&Kernel::new(&sys, &rec), &plan, &spec, None).unwrap();
         assert!(path.ends_with("/sh"), "{path}");
         let kinds: Vec<&str> = rec.events().iter().map(|e| e.body.kind()).collect();
         let first = |k: &str| kinds.iter().position(|x| *x == k).unwrap();
@@ -262,7 +280,7 @@ mod sequence_tests {
         let sys = FakeSyscalls::new();
         sys.fail_on("pivot_root", Errno::EINVAL);
         let rec = Recorder::in_memory();
-        let (code, message) = setup(&Kernel::new(&sys, &rec), &plan, &spec).unwrap_err();
+        let (code, message) = setup(&Kernel::new(&sys, &rec), &plan, &spec, None).unwrap_err();
         assert_eq!(code, 125);
         assert!(
             message.contains("pivot_root") && message.contains("EINVAL"),

@@ -5,7 +5,7 @@
 //! - [`start`]: `clone` the container's first process into new namespaces
 //!   (the parent side) and wait until it has `exec`uted the command;
 //! - [`init`]: what that first process does before `exec` (the child side):
-//!   cgroup namespace, rootfs, hostname, `lo`, pivot_root, workdir;
+//!   cgroup namespace, rootfs, hostname, `lo` (and `eth0`), pivot_root, workdir;
 //! - [`wait`]: wait for the command to end, forwarding signals;
 //! - [`rm`]: remove what the container left on disk;
 //! - [`run`]: create + start + wait (+ rm with `--rm`), what `casulo run` does.
@@ -59,6 +59,10 @@ pub struct RunOptions {
     /// How often the cgroup's usage is sampled into the trace
     /// (default [`DEFAULT_SAMPLE_INTERVAL`]).
     pub sample_interval: Option<std::time::Duration>,
+    /// `--network`: `none` (only `lo`, the default) or `bridge`.
+    pub network: crate::network::NetworkMode,
+    /// `-p`: host ports that lead to the container's (needs `bridge`).
+    pub publish: Vec<crate::network::ports::PortSpec>,
     /// Called while a layer is unpacked: (layer digest, blob bytes read,
     /// blob size). The CLI draws a progress bar with it; the library never prints.
     pub unpack_progress: Option<fn(&str, u64, u64)>,
@@ -107,6 +111,15 @@ pub struct ContainerRecord {
     /// The image's StopSignal, kept for a later `stop` (default SIGTERM).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
+    /// `none` or `bridge`.
+    #[serde(default)]
+    pub network: crate::network::NetworkMode,
+    /// The container's address on the bridge (while it runs, and after).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// Published ports (`-p`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<crate::network::ports::PortSpec>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +156,8 @@ pub enum RunError {
     Kernel(#[from] KernelError),
     #[error(transparent)]
     Cgroup(#[from] crate::cgroups::CgroupError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
     /// Limits that contradict each other (`--memory-swap` without `--memory`…).
     #[error("limites inválidos: {0}")]
     BadLimit(String),

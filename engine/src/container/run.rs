@@ -5,6 +5,12 @@
 //! while the command runs (started only after `exec`: until then casulo
 //! stays single-threaded, as the fork-like `clone` needs), OOM kills and
 //! refused forks checked at the end, and the cgroup removed on every path.
+//!
+//! With `--network bridge`, around it too: the bridge, an address and the
+//! published ports' host sockets before the `clone`, the veth pair before the
+//! go ([`start`]), the proxy's threads after `exec`, and on every path the
+//! proxy stopped, the host veth end deleted and the address released
+//! ([`crate::network`]).
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -18,6 +24,8 @@ use super::{
 };
 use crate::cgroups::{self, CgroupError, CgroupMode, ContainerCgroup, Resources};
 use crate::kernel::{Kernel, Syscalls};
+use crate::network::ports::Proxy;
+use crate::network::{Attachment, NetDir, NetworkMode};
 use crate::state::StateDir;
 
 /// Hooks for the CLI to tell the user what is happening (the library never prints).
@@ -62,10 +70,28 @@ pub fn run(
             return Err(e.into());
         }
     };
+    // From here a Ctrl-C waits (blocked) until the container runs: then it
+    // is forwarded, and every clean-up below still happens.
     wait::block_signals();
-    let pid = match start::start(&k, &created, cgroup.as_ref()) {
+    let mut net = match opts.network {
+        NetworkMode::Bridge => match Attachment::prepare(&k, &NetDir::host(), &id, &opts.publish) {
+            Ok(attachment) => Some(attachment),
+            Err(e) => {
+                if let Some(cg) = &cgroup {
+                    let _ = cg.destroy(&k);
+                }
+                rm::remove_dirs(state, &id, &name);
+                return Err(e.into());
+            }
+        },
+        NetworkMode::None => None,
+    };
+    let pid = match start::start(&k, &created, cgroup.as_ref(), net.as_ref()) {
         Ok(pid) => pid,
         Err(e) => {
+            if let Some(net) = &mut net {
+                net.release(&k);
+            }
             if let Some(cg) = &cgroup {
                 let _ = cg.destroy(&k);
             }
@@ -76,7 +102,14 @@ pub fn run(
     let mut record = created.record.clone();
     record.state = ContainerState::Running;
     record.pid = Some(pid.as_raw());
+    record.ip = net.as_ref().map(|n| n.lease.ip);
     let _ = save_record(&created.dir, &record);
+    // The published ports start serving now that the command runs (threads
+    // only after the clone: see the module docs).
+    let proxy = net
+        .as_mut()
+        .filter(|n| !n.bound.is_empty())
+        .map(|n| Proxy::start(std::mem::take(&mut n.bound), n.lease.ip));
 
     let interval = opts.sample_interval.unwrap_or(DEFAULT_SAMPLE_INTERVAL);
     let status = std::thread::scope(|scope| {
@@ -95,6 +128,14 @@ pub fn run(
         drop(stop);
         status
     });
+    // The network goes first: no more connections to a container that is
+    // gone, its veth end deleted if still there, its address given back.
+    if let Some(proxy) = proxy {
+        proxy.stop();
+    }
+    if let Some(net) = &mut net {
+        net.release(&k);
+    }
     // What the container wrote (copy-ups included), before --rm removes it.
     super::diff::record_upper(
         &created.recorder,

@@ -4,8 +4,9 @@
 //! Two pipes make the hand-shake (the pattern of runc's `nsexec`):
 //!
 //! - **sync** (parent → child): the child waits on it before doing anything,
-//!   so the parent can record the clone first and put the child in its
-//!   cgroup. The parent sends the child's *host* pid, which the child
+//!   so the parent can record the clone first, put the child in its
+//!   cgroup and (with `--network bridge`) create the veth pair whose `eth0`
+//!   is born in the child's network namespace. The parent sends the child's *host* pid, which the child
 //!   cannot know (inside, it is pid 1) and writes into its trace events.
 //! - **report** (child → parent, close-on-exec): just before `execve` the
 //!   child writes `EXEC <path>`; if `exec` succeeds the pipe closes by itself
@@ -23,14 +24,18 @@ use super::{init, RunError};
 use crate::cgroups::ContainerCgroup;
 use crate::kernel::{Forked, Kernel};
 use crate::namespaces;
+use crate::network::Attachment;
 
 /// Starts the container; returns the host pid of its init once the command
 /// runs. With a `cgroup`, the init is moved into it before it may go on, so
-/// everything it does (and the command) counts against the limits.
+/// everything it does (and the command) counts against the limits. With a
+/// network attachment, its veth pair is made before the go too (the child
+/// configures `eth0` from inside).
 pub fn start(
     k: &Kernel,
     created: &Created,
     cgroup: Option<&ContainerCgroup>,
+    net: Option<&Attachment>,
 ) -> Result<Pid, RunError> {
     let pipe = || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(std::io::Error::from);
     let (sync_rd, sync_wr) = pipe().map_err(|e| RunError::io("pipe", "sync", e))?;
@@ -40,10 +45,12 @@ pub fn start(
         Forked::Child => {
             drop(sync_wr);
             drop(report_rd);
+            let inside = net.map(Attachment::container);
             init::run(
                 k,
                 &created.plan,
                 &created.record.process,
+                inside.as_ref(),
                 sync_rd,
                 report_wr,
             )
@@ -51,15 +58,19 @@ pub fn start(
         Forked::Parent(pid) => {
             drop(sync_rd);
             drop(report_wr);
-            // The child waits on the sync pipe: attach it before the go.
-            if let Some(cg) = cgroup {
-                if let Err(e) = cg.attach(k, pid) {
-                    // Closing the pipe unsaid makes the child exit (125).
-                    drop(sync_wr);
-                    drop(report_rd);
-                    let _ = k.wait(pid, true);
-                    return Err(e.into());
-                }
+            // The child waits on the sync pipe: attach it (cgroup, veth)
+            // before the go.
+            let prepared = cgroup
+                .map_or(Ok(()), |cg| cg.attach(k, pid).map_err(RunError::from))
+                .and_then(|()| {
+                    net.map_or(Ok(()), |n| n.plug(k, pid.as_raw()).map_err(RunError::from))
+                });
+            if let Err(e) = prepared {
+                // Closing the pipe unsaid makes the child exit (125).
+                drop(sync_wr);
+                drop(report_rd);
+                let _ = k.wait(pid, true);
+                return Err(e);
             }
             let go = std::fs::File::from(sync_wr)
                 .write_all(&pid.as_raw().to_le_bytes())

@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::ffi::{CStr, CString};
+use std::net::SocketAddrV4;
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -21,6 +23,8 @@ use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
 use super::syscalls::{Forked, Syscalls};
+use crate::network::netlink::Request;
+use crate::network::ports::Protocol;
 
 #[derive(Default)]
 pub struct FakeSyscalls {
@@ -28,6 +32,8 @@ pub struct FakeSyscalls {
     failures: Mutex<Vec<(String, Errno)>>,
     /// What `read_file` answers, per path (anything else: ENOENT).
     files: Mutex<HashMap<PathBuf, String>>,
+    /// Interfaces `if_index` knows (anything else: ENODEV).
+    links: Mutex<HashMap<String, u32>>,
     /// What `clone_process` answers (default: we are the parent of pid 4242).
     pub clone_answer: Option<Forked>,
 }
@@ -56,6 +62,11 @@ impl FakeSyscalls {
             .lock()
             .unwrap()
             .insert(path.into(), content.to_string());
+    }
+
+    /// Makes `if_index(ifname)` answer `index`.
+    pub fn set_link(&self, ifname: &str, index: u32) {
+        self.links.lock().unwrap().insert(ifname.to_string(), index);
     }
 
     fn call(&self, text: String) -> Result<(), Errno> {
@@ -142,6 +153,25 @@ impl Syscalls for FakeSyscalls {
     }
     fn link_up(&self, ifname: &str) -> Result<(), Errno> {
         self.call(format!("link_up {ifname}"))
+    }
+    fn netlink(&self, request: &Request) -> Result<(), Errno> {
+        self.call(format!("netlink {request}"))
+    }
+    fn if_index(&self, ifname: &str) -> Result<u32, Errno> {
+        self.call(format!("if_index {ifname}"))?;
+        self.links
+            .lock()
+            .unwrap()
+            .get(ifname)
+            .copied()
+            .ok_or(Errno::ENODEV)
+    }
+    fn bind_port(&self, protocol: Protocol, addr: SocketAddrV4) -> Result<OwnedFd, Errno> {
+        self.call(format!("bind_port {protocol} {addr}"))?;
+        // Any descriptor will do: nothing reads from it.
+        std::fs::File::open("/dev/null")
+            .map(OwnedFd::from)
+            .map_err(|_| Errno::EIO)
     }
     fn execve(&self, path: &CStr, argv: &[CString], _env: &[CString]) -> Result<Infallible, Errno> {
         self.call(format!("execve {} {argv:?}", path.to_string_lossy()))?;

@@ -15,6 +15,7 @@
 //! `execve`, … directly.
 
 pub mod double;
+mod net;
 pub mod syscalls;
 
 use std::ffi::CString;

@@ -7,7 +7,8 @@
 
 use std::convert::Infallible;
 use std::ffi::{CStr, CString};
-use std::os::fd::AsRawFd;
+use std::net::SocketAddrV4;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -17,6 +18,9 @@ use nix::sys::signal::Signal;
 use nix::sys::stat::{Mode, SFlag};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
+
+use crate::network::netlink;
+use crate::network::ports::Protocol;
 
 /// What `clone` returned, seen from the calling side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +61,15 @@ pub trait Syscalls: Sync {
     fn chroot(&self, path: &Path) -> Result<(), Errno>;
     /// Sets IFF_UP on an interface of the current network namespace.
     fn link_up(&self, ifname: &str) -> Result<(), Errno>;
+    /// Sends one rtnetlink request (in the current network namespace) and
+    /// waits for the kernel's ack.
+    fn netlink(&self, request: &netlink::Request) -> Result<(), Errno>;
+    /// The index of an interface of the current network namespace
+    /// (`if_nametoindex`; ENODEV when there is none by that name).
+    fn if_index(&self, ifname: &str) -> Result<u32, Errno>;
+    /// A host socket bound to `addr` (`socket` + `bind`, and `listen` for
+    /// TCP): the host side of a published port.
+    fn bind_port(&self, protocol: Protocol, addr: SocketAddrV4) -> Result<OwnedFd, Errno>;
     /// Replaces the process image; returns only on failure.
     fn execve(&self, path: &CStr, argv: &[CString], env: &[CString]) -> Result<Infallible, Errno>;
     /// `wait4(pid)`: its exit or death, or `None` when `block` is false and
@@ -180,6 +193,33 @@ impl Syscalls for LinuxSyscalls {
             }
         }
         Ok(())
+    }
+
+    fn netlink(&self, request: &netlink::Request) -> Result<(), Errno> {
+        netlink::send(request)
+    }
+
+    fn if_index(&self, ifname: &str) -> Result<u32, Errno> {
+        netlink::index_of(ifname)
+    }
+
+    fn bind_port(&self, protocol: Protocol, addr: SocketAddrV4) -> Result<OwnedFd, Errno> {
+        use nix::sys::socket::{
+            bind, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
+            SockaddrIn,
+        };
+        let kind = match protocol {
+            Protocol::Tcp => SockType::Stream,
+            Protocol::Udp => SockType::Datagram,
+        };
+        let sock = socket(AddressFamily::Inet, kind, SockFlag::SOCK_CLOEXEC, None)?;
+        // As docker-proxy: a port left in TIME_WAIT by an earlier run is free.
+        setsockopt(&sock, sockopt::ReuseAddr, &true)?;
+        bind(sock.as_raw_fd(), &SockaddrIn::from(addr))?;
+        if protocol == Protocol::Tcp {
+            listen(&sock, Backlog::MAXCONN)?;
+        }
+        Ok(sock)
     }
 
     fn execve(&self, path: &CStr, argv: &[CString], env: &[CString]) -> Result<Infallible, Errno> {

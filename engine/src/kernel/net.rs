@@ -1,0 +1,221 @@
+//! The network calls of the facade: rtnetlink requests (bridge, veth,
+//! addresses, routes) and the host sockets of published ports. Each one is
+//! recorded as a `net.*` event whose `op` is the real message
+//! (`RTM_NEWLINK veth3f2a9c1d type veth peer eth0 netns_pid=4243`); see
+//! [`crate::network`] for the order they come in.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::OwnedFd;
+
+use casulo_trace::EventBody;
+use nix::errno::Errno;
+
+use super::{Kernel, KernelError};
+use crate::network::netlink::Request;
+use crate::network::ports::PortSpec;
+
+impl Kernel<'_> {
+    /// The index of an interface of the current network namespace, or
+    /// `None` if there is none by that name. A lookup: not recorded.
+    pub fn link_index(&self, ifname: &str) -> Option<u32> {
+        self.sys.if_index(ifname).ok()
+    }
+
+    /// Creates the bridge `name` (`net.bridge`, created = true). EEXIST
+    /// (another casulo made it first) is an error like any other here: the
+    /// caller holds the network lock and looked before.
+    pub fn net_bridge_create(&self, name: &str, address: &str) -> Result<(), KernelError> {
+        let request = Request::NewBridge {
+            name: name.to_string(),
+        };
+        let body = EventBody::NetBridge {
+            name: name.to_string(),
+            address: address.to_string(),
+            created: true,
+        };
+        self.send(request, body)
+    }
+
+    /// Records that the bridge `name` was found (`net.bridge`, created =
+    /// false): it is interface number `index` of the host.
+    pub fn net_bridge_found(&self, name: &str, address: &str, index: u32) {
+        self.observed(
+            EventBody::NetBridge {
+                name: name.to_string(),
+                address: address.to_string(),
+                created: false,
+            },
+            format!("if_nametoindex({name:?}) = {index}"),
+        );
+    }
+
+    /// Creates a veth pair: `host_ifname` here, `peer` born in the network
+    /// namespace of `netns_pid`.
+    pub fn net_veth(
+        &self,
+        host_ifname: &str,
+        peer: &str,
+        netns_pid: i32,
+    ) -> Result<(), KernelError> {
+        let request = Request::NewVeth {
+            name: host_ifname.to_string(),
+            peer: peer.to_string(),
+            netns_pid,
+        };
+        let body = EventBody::NetVeth {
+            host_ifname: host_ifname.to_string(),
+            container_ifname: peer.to_string(),
+            netns_pid,
+        };
+        self.send(request, body)
+    }
+
+    /// Plugs `ifname` into the bridge `bridge` (`IFLA_MASTER`).
+    pub fn net_attach(&self, ifname: &str, bridge: &str) -> Result<(), KernelError> {
+        let request = Request::SetMaster {
+            ifname: ifname.to_string(),
+            master: bridge.to_string(),
+        };
+        let body = EventBody::NetAttach {
+            ifname: ifname.to_string(),
+            bridge: bridge.to_string(),
+        };
+        self.send(request, body)
+    }
+
+    /// Brings `ifname` up with an rtnetlink message (`net.link_up`).
+    pub fn net_link_up(&self, ifname: &str) -> Result<(), KernelError> {
+        let request = Request::SetUp {
+            ifname: ifname.to_string(),
+        };
+        let body = EventBody::NetLinkUp {
+            ifname: ifname.to_string(),
+        };
+        self.send(request, body)
+    }
+
+    /// Gives `ifname` the address `address/prefix` (`net.addr`); `inside`
+    /// says whose network namespace this is (for the trace).
+    pub fn net_addr(
+        &self,
+        ifname: &str,
+        address: Ipv4Addr,
+        prefix: u8,
+        inside: bool,
+    ) -> Result<(), KernelError> {
+        let request = Request::NewAddr {
+            ifname: ifname.to_string(),
+            address,
+            prefix,
+        };
+        self.send(request, addr_body(ifname, address, prefix, inside))
+    }
+
+    /// Like [`Kernel::net_addr`] for an address other casulos share (the
+    /// bridge's): if it is already there (EEXIST) nothing happened and
+    /// nothing is recorded.
+    pub fn net_addr_shared(
+        &self,
+        ifname: &str,
+        address: Ipv4Addr,
+        prefix: u8,
+    ) -> Result<(), KernelError> {
+        let request = Request::NewAddr {
+            ifname: ifname.to_string(),
+            address,
+            prefix,
+        };
+        match self.sys.netlink(&request) {
+            Err(Errno::EEXIST) => Ok(()),
+            result => self.done(
+                addr_body(ifname, address, prefix, false),
+                request.to_string(),
+                result,
+            ),
+        }
+    }
+
+    /// Adds the default route via `gateway` through `ifname` (`net.route`).
+    pub fn net_default_route(
+        &self,
+        gateway: Ipv4Addr,
+        ifname: &str,
+        inside: bool,
+    ) -> Result<(), KernelError> {
+        let request = Request::NewDefaultRoute {
+            gateway,
+            ifname: ifname.to_string(),
+        };
+        let body = EventBody::NetRoute {
+            destination: "default".into(),
+            gateway: Some(gateway.to_string()),
+            ifname: ifname.to_string(),
+            inside,
+        };
+        self.send(request, body)
+    }
+
+    /// Deletes the interface `ifname` if it still exists; returns whether
+    /// it did. An interface that is already gone (the kernel removes a veth
+    /// with the namespace of its other end) is no error and no event.
+    pub fn net_link_delete(&self, ifname: &str) -> Result<bool, KernelError> {
+        if self.link_index(ifname).is_none() {
+            return Ok(false);
+        }
+        let request = Request::DelLink {
+            ifname: ifname.to_string(),
+        };
+        match self.sys.netlink(&request) {
+            Err(Errno::ENODEV) => Ok(false),
+            result => {
+                let body = EventBody::NetLinkDelete {
+                    ifname: ifname.to_string(),
+                };
+                self.done(body, request.to_string(), result).map(|()| true)
+            }
+        }
+    }
+
+    /// The host socket of a published port, bound before the container
+    /// starts (`net.port`): a busy port fails here, with EADDRINUSE.
+    pub fn publish_port(
+        &self,
+        port: &PortSpec,
+        container_ip: Ipv4Addr,
+        mechanism: &str,
+    ) -> Result<OwnedFd, KernelError> {
+        let addr = SocketAddrV4::new(port.host_ip, port.host_port);
+        let op = match port.protocol {
+            crate::network::ports::Protocol::Tcp => {
+                format!("socket(AF_INET, SOCK_STREAM) + bind({addr}) + listen")
+            }
+            crate::network::ports::Protocol::Udp => {
+                format!("socket(AF_INET, SOCK_DGRAM) + bind({addr})")
+            }
+        };
+        let result = self.sys.bind_port(port.protocol, addr);
+        let body = EventBody::NetPort {
+            protocol: port.protocol.to_string(),
+            host_ip: port.host_ip.to_string(),
+            host_port: port.host_port,
+            container_ip: container_ip.to_string(),
+            container_port: port.container_port,
+            mechanism: mechanism.to_string(),
+        };
+        self.done(body, op, result)
+    }
+
+    /// Sends `request` and records `body` with its outcome.
+    fn send(&self, request: Request, body: EventBody) -> Result<(), KernelError> {
+        let result = self.sys.netlink(&request);
+        self.done(body, request.to_string(), result)
+    }
+}
+
+fn addr_body(ifname: &str, address: Ipv4Addr, prefix: u8, inside: bool) -> EventBody {
+    EventBody::NetAddr {
+        ifname: ifname.to_string(),
+        address: format!("{address}/{prefix}"),
+        inside,
+    }
+}

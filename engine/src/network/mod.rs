@@ -1,0 +1,385 @@
+//! Container networking, the way docker's default `bridge` network works.
+//!
+//! With `--network none` (casulo's default) the container has its own,
+//! empty network namespace: only `lo`. With `--network bridge` (or any
+//! `-p`) it is wired to the host:
+//!
+//! ```text
+//!   host                                          container (its own netns)
+//!   casulo0  10.88.0.1/16  (bridge, like docker0)
+//!     └── veth3f2a9c1d ══════ veth pair ══════════ eth0  10.88.0.5/16
+//!                                                  default via 10.88.0.1
+//!   0.0.0.0:8080  (casulo's proxy) ──── connects to ──── 10.88.0.5:80
+//! ```
+//!
+//! In order, each step a trace event (`op` = the real rtnetlink message):
+//!
+//! | when | who | what | event |
+//! |---|---|---|---|
+//! | before `clone` | casulo | bridge created or found, up, with its address | `net.bridge` (+ `net.addr`, `net.link_up` when created) |
+//! | before `clone` | casulo | an address leased ([`ipam`]) | — (a file, see below) |
+//! | before `clone` | casulo | each `-p` host socket bound | `net.port` |
+//! | after `clone`, before the go | casulo | veth pair, peer `eth0` born in the child's netns | `net.veth` |
+//! | | casulo | host end plugged into the bridge, up | `net.attach`, `net.link_up` |
+//! | before `pivot_root` | the child | `eth0` address, up, default route | `net.addr`, `net.link_up`, `net.route` (`inside: true`) |
+//! | after `exec` | casulo | the proxy's threads start copying | — |
+//! | at the end (every path) | casulo | proxy stopped, host end deleted if still there, lease released | `net.link_delete` |
+//!
+//! Nothing else of the host is touched: no other interface, route or
+//! firewall rule (so containers reach the host and each other, but not the
+//! outside world: there is no NAT).
+//!
+//! Host-wide state, shared by every casulo whatever its `--root`:
+//!
+//! ```text
+//! /run/casulo/net/
+//!   lock                  flock held while the bridge is checked/created and
+//!                         an address is leased (and by `casulo gc`)
+//!   leases/<ip>           one file per address in use (see ipam): id, pid, start
+//! ```
+//!
+//! `casulo gc` frees the leases whose casulo is gone and deletes `veth*`
+//! host ends plugged into `casulo0` that no live lease owns.
+
+pub mod bridge;
+pub mod ipam;
+pub mod netlink;
+pub mod ports;
+pub mod veth;
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use serde::{Deserialize, Serialize};
+
+use crate::kernel::{Kernel, KernelError};
+use ipam::{Lease, Leases};
+use ports::{Bound, PortSpec};
+pub use veth::ContainerNet;
+
+/// The bridge every container of `--network bridge` is plugged into.
+pub const BRIDGE: &str = "casulo0";
+/// The bridge's address: the containers' gateway.
+pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 88, 0, 1);
+/// 10.88.0.0/16: 65 533 container addresses.
+pub const PREFIX: u8 = 16;
+/// The host-wide network state.
+pub const NET_DIR: &str = "/run/casulo/net";
+
+/// `--network none|bridge`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// Its own network namespace with only `lo` (no way in or out).
+    #[default]
+    None,
+    /// Plugged into `casulo0` by a veth pair, with an address of 10.88.0.0/16.
+    Bridge,
+}
+
+impl FromStr for NetworkMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(NetworkMode::None),
+            "bridge" => Ok(NetworkMode::Bridge),
+            other => Err(format!("rede {other:?} desconhecida (use none ou bridge)")),
+        }
+    }
+}
+
+impl fmt::Display for NetworkMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NetworkMode::None => "none",
+            NetworkMode::Bridge => "bridge",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("a porta {port} do host já está em uso (escolha outra em -p)")]
+    PortInUse {
+        port: u16,
+        #[source]
+        source: KernelError,
+    },
+    #[error(
+        "o endereço {ip} não é deste host (em -p, use 0.0.0.0, 127.0.0.1 ou um endereço do host)"
+    )]
+    NotHostAddress {
+        ip: Ipv4Addr,
+        #[source]
+        source: KernelError,
+    },
+    #[error("não há mais endereços livres na rede 10.88.0.0/16 (rode `casulo gc` se um casulo foi morto)")]
+    NoFreeAddress,
+    #[error("-p/--publish precisa da rede bridge: tire --network none")]
+    PublishWithoutBridge,
+    #[error("{what}: {path}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+}
+
+/// `/run/casulo/net` (or another directory, in tests).
+#[derive(Debug, Clone)]
+pub struct NetDir {
+    dir: PathBuf,
+}
+
+impl NetDir {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        NetDir { dir: dir.into() }
+    }
+
+    /// The host's, [`NET_DIR`].
+    pub fn host() -> Self {
+        NetDir::new(NET_DIR)
+    }
+
+    pub fn leases(&self) -> Leases {
+        Leases::new(self.dir.join("leases"))
+    }
+
+    /// Takes the host's network lock (released when dropped).
+    pub fn lock(&self) -> Result<nix::fcntl::Flock<std::fs::File>, NetworkError> {
+        let path = self.dir.join("lock");
+        let io = |source| NetworkError::Io {
+            what: "não consegui travar o estado da rede",
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, errno)| io(errno.into()))
+    }
+}
+
+/// A container's place on the bridge, from before its `clone` to its end.
+#[derive(Debug)]
+pub struct Attachment {
+    pub lease: Lease,
+    leases: Leases,
+    /// The veth end on the host: `veth` + 8 hex digits of the id.
+    pub host_ifname: String,
+    /// The published ports, bound; taken by the proxy after `exec`.
+    pub bound: Vec<Bound>,
+}
+
+impl Attachment {
+    /// Everything before `clone`: the bridge (created or found), an
+    /// address for the container and the host sockets of `ports`. On error
+    /// nothing is left but the bridge (which stays anyway, like docker0).
+    pub fn prepare(
+        k: &Kernel,
+        net: &NetDir,
+        container_id: &str,
+        ports: &[PortSpec],
+    ) -> Result<Attachment, NetworkError> {
+        let leases = net.leases();
+        let lease = {
+            let _lock = net.lock()?;
+            bridge::ensure(k)?;
+            leases.allocate(container_id)?
+        };
+        let mut attachment = Attachment {
+            lease,
+            leases,
+            host_ifname: veth::host_ifname(container_id),
+            bound: Vec::new(),
+        };
+        for spec in ports {
+            match k.publish_port(spec, attachment.lease.ip, "proxy") {
+                Ok(socket) => attachment.bound.push(Bound {
+                    spec: *spec,
+                    socket,
+                }),
+                Err(e) => {
+                    attachment.release(k);
+                    return Err(match e.errno {
+                        Errno::EADDRINUSE => NetworkError::PortInUse {
+                            port: spec.host_port,
+                            source: e,
+                        },
+                        Errno::EADDRNOTAVAIL => NetworkError::NotHostAddress {
+                            ip: spec.host_ip,
+                            source: e,
+                        },
+                        _ => NetworkError::Kernel(e),
+                    });
+                }
+            }
+        }
+        Ok(attachment)
+    }
+
+    /// What the container's first process needs for its `eth0`.
+    pub fn container(&self) -> ContainerNet {
+        ContainerNet::new(self.lease.ip)
+    }
+
+    /// After `clone`, before the go: the veth pair into the namespace of
+    /// `pid`, plugged into the bridge.
+    pub fn plug(&self, k: &Kernel, pid: i32) -> Result<(), KernelError> {
+        veth::plug(k, &self.host_ifname, pid)
+    }
+
+    /// The end, on every path: closes the host sockets not yet taken by the
+    /// proxy, deletes the host end of the veth if it is still there (it
+    /// usually went with the container's network namespace) and gives the
+    /// address back.
+    pub fn release(&mut self, k: &Kernel) {
+        self.bound.clear();
+        let _ = k.net_link_delete(&self.host_ifname);
+        self.leases.release(&self.lease);
+    }
+}
+
+/// `casulo gc`'s part: leases whose casulo is gone (at least `min_age`
+/// old) and `veth*` ends on the bridge that no live lease owns. Returns
+/// what was removed, as lines for the user.
+pub fn gc(k: &Kernel, net: &NetDir, min_age: Duration) -> Vec<String> {
+    let Ok(_lock) = net.lock() else {
+        return Vec::new();
+    };
+    let leases = net.leases();
+    let mut removed = Vec::new();
+    for orphan in leases.orphans(min_age) {
+        if leases.remove(&orphan).is_ok() {
+            let id = orphan
+                .container_id
+                .get(..12)
+                .unwrap_or(&orphan.container_id);
+            removed.push(format!(
+                "endereço {} (contêiner {id}, casulo {} já terminou)",
+                orphan.ip, orphan.pid
+            ));
+        }
+    }
+    let live: Vec<String> = leases
+        .list()
+        .iter()
+        .map(|l| veth::host_ifname(&format!("{:0<8}", l.container_id)))
+        .collect();
+    for ifname in bridge_ports(Path::new("/sys/class/net")) {
+        let ours = ifname.len() == 12
+            && ifname.starts_with("veth")
+            && ifname[4..].bytes().all(|b| b.is_ascii_hexdigit());
+        if ours && !live.contains(&ifname) && k.net_link_delete(&ifname).unwrap_or(false) {
+            removed.push(format!("interface {ifname} (sem contêiner)"));
+        }
+    }
+    removed
+}
+
+/// The interfaces plugged into `casulo0`, from sysfs
+/// (`/sys/class/net/<if>/master` → `casulo0`).
+fn bridge_ports(sys_class_net: &Path) -> Vec<String> {
+    std::fs::read_dir(sys_class_net.join(BRIDGE).join("brif"))
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::double::FakeSyscalls;
+    use crate::recorder::Recorder;
+
+    #[test]
+    fn network_modes_parse() {
+        assert_eq!("bridge".parse::<NetworkMode>(), Ok(NetworkMode::Bridge));
+        assert_eq!("none".parse::<NetworkMode>(), Ok(NetworkMode::None));
+        assert!("host".parse::<NetworkMode>().is_err());
+    }
+
+    /// The whole host side against the double: the order of the events is
+    /// the lesson (bridge, address, up; ports; then veth, attach, up).
+    #[test]
+    fn a_new_bridge_then_the_veth_in_the_documented_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let net = NetDir::new(tmp.path());
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        let k = Kernel::new(&sys, &rec);
+        let id = "3f2a9c1d".repeat(8);
+        let port: PortSpec = "127.0.0.1:8080:80".parse().unwrap();
+        let mut a = Attachment::prepare(&k, &net, &id, &[port]).unwrap();
+        assert_eq!(a.lease.ip, Ipv4Addr::new(10, 88, 0, 2));
+        assert_eq!(a.host_ifname, "veth3f2a9c1d");
+        a.plug(&k, 4243).unwrap();
+        let kinds: Vec<&str> = rec.events().iter().map(|e| e.body.kind()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "net.bridge",
+                "net.addr",
+                "net.link_up",
+                "net.port",
+                "net.veth",
+                "net.attach",
+                "net.link_up"
+            ]
+        );
+        let ops: Vec<String> = rec.events().iter().map(|e| e.op.clone()).collect();
+        assert_eq!(ops[0], "RTM_NEWLINK casulo0 type bridge");
+        assert_eq!(
+            ops[4],
+            "RTM_NEWLINK veth3f2a9c1d type veth peer eth0 netns_pid=4243"
+        );
+        // At the end the veth is already gone (ENODEV from the lookup):
+        // nothing recorded, and the lease is given back.
+        a.release(&k);
+        assert_eq!(rec.events().len(), 7);
+        assert!(net.leases().list().is_empty());
+    }
+
+    #[test]
+    fn a_found_bridge_is_reused_and_a_busy_port_leaves_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let net = NetDir::new(tmp.path());
+        let sys = FakeSyscalls::new();
+        sys.set_link(BRIDGE, 7);
+        sys.set_file("/sys/class/net/casulo0/flags", "0x1003\n");
+        sys.fail_on("netlink RTM_NEWADDR casulo0", Errno::EEXIST);
+        sys.fail_on("bind_port", Errno::EADDRINUSE);
+        let rec = Recorder::in_memory();
+        let k = Kernel::new(&sys, &rec);
+        let err = Attachment::prepare(&k, &net, &"ab".repeat(32), &["8080:80".parse().unwrap()])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a porta 8080 do host já está em uso (escolha outra em -p)"
+        );
+        let events = rec.events();
+        let kinds: Vec<&str> = events.iter().map(|e| e.body.kind()).collect();
+        assert_eq!(kinds, ["net.bridge", "net.port"]);
+        assert!(matches!(
+            events[0].body,
+            casulo_trace::EventBody::NetBridge { created: false, .. }
+        ));
+        assert!(!events[1].outcome.is_ok());
+        assert!(net.leases().list().is_empty(), "the lease went back");
+    }
+}

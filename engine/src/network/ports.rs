@@ -1,0 +1,389 @@
+//! Published ports (`-p 8080:80`): a userspace proxy, like `docker-proxy`.
+//!
+//! The container's address (10.88.x.y) is reachable only from this host,
+//! through the bridge. To serve on a port of the host, casulo itself
+//! listens there and, for each connection, opens another one to the
+//! container's port and copies bytes both ways. (docker does the same with
+//! `docker-proxy`, and adds iptables DNAT rules on top; casulo never touches
+//! the host's firewall, so the proxy is the whole mechanism:
+//! `net.port` with `mechanism: "proxy"`.)
+//!
+//! The host socket is bound *before* the container is cloned, so a busy
+//! port fails at once with nothing left behind; the proxy's threads start
+//! only after the container's `exec` (casulo must stay single-threaded
+//! until the fork-like `clone`).
+
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// `tcp` or `udp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        })
+    }
+}
+
+/// One `-p [IP:]HOST_PORT:CONTAINER_PORT[/tcp|/udp]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortSpec {
+    /// Where casulo listens on the host: `0.0.0.0` (every address, docker's
+    /// default) or one address such as `127.0.0.1`.
+    pub host_ip: Ipv4Addr,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub protocol: Protocol,
+}
+
+impl FromStr for PortSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (ports, protocol) = match s.rsplit_once('/') {
+            Some((p, "tcp")) => (p, Protocol::Tcp),
+            Some((p, "udp")) => (p, Protocol::Udp),
+            Some((_, other)) => {
+                return Err(format!("protocolo {other:?} desconhecido (use tcp ou udp)"))
+            }
+            None => (s, Protocol::Tcp),
+        };
+        let parts: Vec<&str> = ports.split(':').collect();
+        let (ip, host, container) = match parts.as_slice() {
+            [host, container] => (None, *host, *container),
+            [ip, host, container] => (Some(*ip), *host, *container),
+            _ => {
+                return Err(
+                    "use [IP:]PORTA_DO_HOST:PORTA_DO_CONTÊINER[/tcp|/udp], como 8080:80".into(),
+                )
+            }
+        };
+        let host_ip = match ip {
+            None | Some("") => Ipv4Addr::UNSPECIFIED,
+            Some(ip) => ip
+                .parse()
+                .map_err(|_| format!("{ip:?} não é um endereço IPv4 (como 127.0.0.1)"))?,
+        };
+        let port = |p: &str| -> Result<u16, String> {
+            match p.parse::<u16>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(format!("{p:?} não é uma porta (de 1 a 65535)")),
+            }
+        };
+        Ok(PortSpec {
+            host_ip,
+            host_port: port(host)?,
+            container_port: port(container)?,
+            protocol,
+        })
+    }
+}
+
+/// As `docker ps` shows it: `0.0.0.0:8080->80/tcp`.
+impl fmt::Display for PortSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}->{}/{}",
+            self.host_ip, self.host_port, self.container_port, self.protocol
+        )
+    }
+}
+
+/// A published port whose host socket is bound (and listening, for TCP).
+#[derive(Debug)]
+pub struct Bound {
+    pub spec: PortSpec,
+    pub socket: OwnedFd,
+}
+
+/// The running proxy: one thread per published port (plus one per TCP
+/// connection). [`Proxy::stop`] ends them all.
+pub struct Proxy {
+    stop: Arc<AtomicBool>,
+    /// Host sockets, kept to wake their threads up at stop.
+    sockets: Vec<(Protocol, Arc<OwnedFd>)>,
+    /// Open TCP connections (both sides), shut down at stop.
+    conns: Arc<Conns>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// The open connections (id, client side, container side) and the last id.
+type Conns = Mutex<(Vec<(u64, TcpStream, TcpStream)>, u64)>;
+
+/// How long to wait for the container to accept a proxied connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a UDP port's thread looks at the stop flag.
+const UDP_TICK: Duration = Duration::from_millis(200);
+
+impl Proxy {
+    /// Starts copying between each bound port and `container_ip`.
+    pub fn start(bound: Vec<Bound>, container_ip: Ipv4Addr) -> Proxy {
+        let stop = Arc::new(AtomicBool::new(false));
+        let conns: Arc<Conns> = Arc::default();
+        let mut sockets = Vec::new();
+        let mut threads = Vec::new();
+        for Bound { spec, socket } in bound {
+            let socket = Arc::new(socket);
+            sockets.push((spec.protocol, socket.clone()));
+            let target = SocketAddr::V4(SocketAddrV4::new(container_ip, spec.container_port));
+            let stop = stop.clone();
+            let conns = conns.clone();
+            let fd = match socket.try_clone() {
+                Ok(fd) => fd,
+                Err(_) => continue,
+            };
+            threads.push(std::thread::spawn(move || match spec.protocol {
+                Protocol::Tcp => serve_tcp(TcpListener::from(fd), target, &stop, &conns),
+                Protocol::Udp => serve_udp(UdpSocket::from(fd), target, &stop),
+            }));
+        }
+        Proxy {
+            stop,
+            sockets,
+            conns,
+            threads,
+        }
+    }
+
+    /// Stops listening, closes every open connection, waits for the threads.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for (protocol, socket) in &self.sockets {
+            // A listening TCP socket shut down wakes its blocked accept()
+            // (Linux); a UDP one notices the flag at its next tick.
+            if *protocol == Protocol::Tcp {
+                let _ = nix::sys::socket::shutdown(
+                    socket.as_raw_fd(),
+                    nix::sys::socket::Shutdown::Both,
+                );
+            }
+        }
+        if let Ok(conns) = self.conns.lock() {
+            for (_, client, upstream) in &conns.0 {
+                let _ = client.shutdown(std::net::Shutdown::Both);
+                let _ = upstream.shutdown(std::net::Shutdown::Both);
+            }
+        }
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve_tcp(
+    listener: TcpListener,
+    target: SocketAddr,
+    stop: &Arc<AtomicBool>,
+    conns: &Arc<Conns>,
+) {
+    let mut workers: Vec<JoinHandle<()>> = Vec::new();
+    loop {
+        let client = listener.accept();
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok((client, _)) = client else {
+            continue;
+        };
+        workers.retain(|w| !w.is_finished());
+        let conns = conns.clone();
+        workers.push(std::thread::spawn(move || {
+            let Ok(upstream) = TcpStream::connect_timeout(&target, CONNECT_TIMEOUT) else {
+                return; // nobody listens in the container: the client sees the close
+            };
+            proxy_connection(client, upstream, &conns);
+        }));
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+}
+
+/// Copies both ways until both sides are done. While it runs, a copy of
+/// each side is in `conns`, for [`Proxy::stop`] to shut down.
+fn proxy_connection(client: TcpStream, upstream: TcpStream, conns: &Conns) {
+    let (Ok(client2), Ok(upstream2)) = (client.try_clone(), upstream.try_clone()) else {
+        return;
+    };
+    let id = {
+        let Ok(mut list) = conns.lock() else { return };
+        let (Ok(c), Ok(u)) = (client.try_clone(), upstream.try_clone()) else {
+            return;
+        };
+        list.1 += 1;
+        let id = list.1;
+        list.0.push((id, c, u));
+        id
+    };
+    let back = std::thread::spawn(move || copy_then_close(upstream2, client2));
+    copy_then_close(client, upstream);
+    let _ = back.join();
+    if let Ok(mut list) = conns.lock() {
+        list.0.retain(|(i, _, _)| *i != id);
+    }
+}
+
+/// Copies `from` into `to`; at the end of `from`, ends the writing side of `to`.
+fn copy_then_close(mut from: TcpStream, mut to: TcpStream) {
+    let _ = io::copy(&mut from, &mut to);
+    let _ = to.shutdown(std::net::Shutdown::Write);
+}
+
+/// UDP: each client gets its own socket towards the container, so the
+/// answers can be sent back to the right client.
+fn serve_udp(host: UdpSocket, target: SocketAddr, stop: &Arc<AtomicBool>) {
+    let _ = host.set_read_timeout(Some(UDP_TICK));
+    let mut peers: Vec<(SocketAddr, UdpSocket)> = Vec::new();
+    let mut repliers: Vec<JoinHandle<()>> = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    while !stop.load(Ordering::SeqCst) {
+        let Ok((n, client)) = host.recv_from(&mut buf) else {
+            continue;
+        };
+        let known = peers.iter().position(|(c, _)| *c == client);
+        let index = match known {
+            Some(i) => i,
+            None => {
+                let Ok(upstream) = UdpSocket::bind("0.0.0.0:0") else {
+                    continue;
+                };
+                if upstream.connect(target).is_err() {
+                    continue;
+                }
+                let _ = upstream.set_read_timeout(Some(UDP_TICK));
+                if let (Ok(up), Ok(back)) = (upstream.try_clone(), host.try_clone()) {
+                    let stop = stop.clone();
+                    repliers.push(std::thread::spawn(move || {
+                        let mut buf = vec![0u8; 65536];
+                        while !stop.load(Ordering::SeqCst) {
+                            if let Ok(n) = up.recv(&mut buf) {
+                                let _ = back.send_to(&buf[..n], client);
+                            }
+                        }
+                    }));
+                }
+                peers.push((client, upstream));
+                peers.len() - 1
+            }
+        };
+        let _ = peers[index].1.send(&buf[..n]);
+    }
+    for r in repliers {
+        let _ = r.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn port_specs_follow_docker() {
+        let p: PortSpec = "8080:80".parse().unwrap();
+        assert_eq!(p.host_ip, Ipv4Addr::UNSPECIFIED);
+        assert_eq!((p.host_port, p.container_port), (8080, 80));
+        assert_eq!(p.protocol, Protocol::Tcp);
+        assert_eq!(p.to_string(), "0.0.0.0:8080->80/tcp");
+        let p: PortSpec = "127.0.0.1:5353:53/udp".parse().unwrap();
+        assert_eq!(p.to_string(), "127.0.0.1:5353->53/udp");
+        for bad in [
+            "80",
+            "a:80",
+            "0:80",
+            "8080:70000",
+            "1.2.3:80:80",
+            "80:80/sctp",
+            "",
+        ] {
+            assert!(bad.parse::<PortSpec>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_proxy_copies_both_ways_and_stops() {
+        // A "container" on loopback that answers with what it got, upper-cased.
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = server.local_addr().unwrap().port();
+        let echo = std::thread::spawn(move || {
+            let (mut c, _) = server.accept().unwrap();
+            let mut got = String::new();
+            c.read_to_string(&mut got).unwrap();
+            c.write_all(got.to_uppercase().as_bytes()).unwrap();
+        });
+        let host = TcpListener::bind("127.0.0.1:0").unwrap();
+        let host_port = host.local_addr().unwrap().port();
+        let bound = Bound {
+            spec: PortSpec {
+                host_ip: Ipv4Addr::LOCALHOST,
+                host_port,
+                container_port: port,
+                protocol: Protocol::Tcp,
+            },
+            socket: OwnedFd::from(host),
+        };
+        let proxy = Proxy::start(vec![bound], Ipv4Addr::LOCALHOST);
+        let mut c = TcpStream::connect(("127.0.0.1", host_port)).unwrap();
+        c.write_all(b"ola").unwrap();
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).unwrap();
+        assert_eq!(answer, "OLA");
+        echo.join().unwrap();
+        proxy.stop();
+        assert!(TcpStream::connect(("127.0.0.1", host_port)).is_err());
+    }
+
+    #[test]
+    fn the_udp_proxy_answers_the_right_client() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = server.local_addr().unwrap().port();
+        let echo = std::thread::spawn(move || {
+            let mut buf = [0u8; 64];
+            let (n, from) = server.recv_from(&mut buf).unwrap();
+            server
+                .send_to(&buf[..n].to_ascii_uppercase(), from)
+                .unwrap();
+        });
+        let host = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let host_port = host.local_addr().unwrap().port();
+        let bound = Bound {
+            spec: PortSpec {
+                host_ip: Ipv4Addr::LOCALHOST,
+                host_port,
+                container_port: port,
+                protocol: Protocol::Udp,
+            },
+            socket: OwnedFd::from(host),
+        };
+        let proxy = Proxy::start(vec![bound], Ipv4Addr::LOCALHOST);
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        client.send_to(b"oi", ("127.0.0.1", host_port)).unwrap();
+        let mut buf = [0u8; 64];
+        let n = client.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"OI");
+        echo.join().unwrap();
+        proxy.stop();
+    }
+}

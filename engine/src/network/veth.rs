@@ -1,0 +1,58 @@
+//! The veth pair: a virtual cable with one end on the host (plugged into
+//! the bridge) and the other end, `eth0`, inside the container.
+//!
+//! The parent creates it between the `clone` and the go it gives the
+//! child, with the peer born directly in the child's network namespace
+//! (`IFLA_NET_NS_PID` = the child's pid). The child then configures its
+//! end from inside ([`configure_inside`]): the address, up, and the
+//! default route via the bridge.
+
+use std::net::Ipv4Addr;
+
+use super::{BRIDGE, GATEWAY, PREFIX};
+use crate::kernel::{Kernel, KernelError};
+
+/// The container's end, as docker names it.
+pub const CONTAINER_IFNAME: &str = "eth0";
+
+/// The host's end: `veth` + the first 8 hex digits of the container id
+/// (12 characters, within the kernel's 15).
+pub fn host_ifname(container_id: &str) -> String {
+    format!("veth{}", &container_id[..8])
+}
+
+/// What the container's first process needs to set up its `eth0`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerNet {
+    pub ip: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Ipv4Addr,
+    pub ifname: String,
+}
+
+impl ContainerNet {
+    pub fn new(ip: Ipv4Addr) -> Self {
+        ContainerNet {
+            ip,
+            prefix: PREFIX,
+            gateway: GATEWAY,
+            ifname: CONTAINER_IFNAME.to_string(),
+        }
+    }
+}
+
+/// The parent's part: the pair (peer in the namespace of `pid`), the host
+/// end plugged into the bridge and up.
+pub fn plug(k: &Kernel, host_ifname: &str, pid: i32) -> Result<(), KernelError> {
+    k.net_veth(host_ifname, CONTAINER_IFNAME, pid)?;
+    k.net_attach(host_ifname, BRIDGE)?;
+    k.net_link_up(host_ifname)
+}
+
+/// The child's part, in its own network namespace (before `pivot_root`):
+/// its address, up, and the default route via the bridge.
+pub fn configure_inside(k: &Kernel, net: &ContainerNet) -> Result<(), KernelError> {
+    k.net_addr(&net.ifname, net.ip, net.prefix, true)?;
+    k.net_link_up(&net.ifname)?;
+    k.net_default_route(net.gateway, &net.ifname, true)
+}
