@@ -11,6 +11,7 @@
 //! | [`network`] | `--network bridge`: the bridge casulo0, veth pairs, addresses (rtnetlink by hand), published ports |
 //! | [`cgroups`] | cgroup v1/v2: mode detection, limits (memory, cpu, pids), usage samples, OOM |
 //! | [`image`] | the OCI image store, layers, bootstrap of busybox, import |
+//! | [`build`] | `casulo build`: Dockerfile → image, layer cache |
 //! | [`container`] | the lifecycle: create, start (the init side in `init`), run, rm |
 //! | [`state`] | the on-disk layout under `/var/lib/casulo` |
 //! | [`cli`] | the thin `casulo` command line over all of the above |
@@ -18,6 +19,7 @@
 //! The library never prints; the CLI does. Errors carry pt-BR messages that
 //! name what was wrong (the student reads them).
 
+pub mod build;
 pub mod cgroups;
 pub mod cli;
 pub mod container;

@@ -20,6 +20,11 @@
 //!                               container's own mount namespace only)
 //!   names/<name>                container names, created exclusively (holds the id)
 //!   traces/<name>-<id8>.trace.jsonl   one trace per run
+//!   traces/build-<id8>.trace.jsonl    one trace per `casulo build` (header
+//!                               container = the build: id, name "build",
+//!                               image = the FROM image, empty command)
+//!   build-cache/<key hex>.json  the build cache: what a Dockerfile step made
+//!                               (its layer, or nothing for config-only steps)
 //!   tmp/                        staging for atomic writes (same filesystem):
 //!                               blob-*/write-* temp files, load-* (an archive
 //!                               being loaded), images.lock (flock for index.json)
@@ -74,6 +79,11 @@ impl StateDir {
 
     pub fn traces(&self) -> PathBuf {
         self.root.join("traces")
+    }
+
+    /// The build cache (see `build::cache`).
+    pub fn build_cache(&self) -> PathBuf {
+        self.root.join("build-cache")
     }
 
     pub fn tmp(&self) -> PathBuf {

@@ -5,6 +5,7 @@
 //! cause chain, with exit code 125 (docker's "engine error") unless the
 //! error says otherwise.
 
+pub mod build;
 pub mod diff;
 pub mod gc;
 pub mod image;
@@ -45,6 +46,8 @@ pub enum Command {
     Rm(ps::RmArgs),
     /// Mostra o que um contêiner mudou em relação à imagem (como `docker diff`).
     Diff(diff::DiffArgs),
+    /// Constrói uma imagem a partir de um Dockerfile (como `docker build`).
+    Build(build::BuildArgs),
     /// Gerencia imagens (ls, load, save, inspect, history, tag, rm, prune, fsck, bootstrap, import).
     #[command(subcommand)]
     Image(image::ImageCmd),
@@ -101,6 +104,7 @@ pub fn main() -> i32 {
         Command::Ps(args) => ps::ps(&state, args),
         Command::Rm(args) => ps::rm(&state, args),
         Command::Diff(args) => diff::cmd(&state, args),
+        Command::Build(args) => build::cmd(&state, args),
         Command::Image(cmd) => image::run(&state, cmd),
         Command::Trace(cmd) => trace::run(&state, cmd),
         Command::Info => info::run(&state),

@@ -7,6 +7,7 @@
 //! it made (the trace stays: it tells what went wrong).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use casulo_trace::{ContainerInfo, EventBody, Header, Outcome, FORMAT_NAME, FORMAT_VERSION};
@@ -25,10 +26,32 @@ pub struct Created {
     pub record: ContainerRecord,
     pub dir: PathBuf,
     pub plan: RootfsPlan,
-    pub recorder: Recorder,
+    /// Shared with the caller when it gave its own trace ([`Prepared`]).
+    pub recorder: Arc<Recorder>,
+}
+
+/// A container whose image is not looked up by name and whose events go
+/// into a trace that is already open: a `RUN` step of `casulo build` runs
+/// on the layers built so far (stored, not tagged) and records into the
+/// build's trace.
+pub struct Prepared {
+    /// The image to run; its layer blobs must be in the store.
+    pub image: Image,
+    pub recorder: Arc<Recorder>,
+    /// The file `recorder` writes (kept in `container.json`).
+    pub trace: PathBuf,
 }
 
 pub fn create(state: &StateDir, opts: &RunOptions) -> Result<Created, RunError> {
+    create_with(state, opts, None)
+}
+
+/// [`create`], with the image and trace given by the caller when `prepared`.
+pub fn create_with(
+    state: &StateDir,
+    opts: &RunOptions,
+    prepared: Option<Prepared>,
+) -> Result<Created, RunError> {
     state
         .ensure()
         .map_err(|e| RunError::io("não consegui criar o diretório de estado", state.root(), e))?;
@@ -45,7 +68,10 @@ pub fn create(state: &StateDir, opts: &RunOptions) -> Result<Created, RunError> 
     if !opts.publish.is_empty() && opts.network != crate::network::NetworkMode::Bridge {
         return Err(crate::network::NetworkError::PublishWithoutBridge.into());
     }
-    let image = Store::open(state)?.resolve(&opts.image)?;
+    let image = match &prepared {
+        Some(p) => p.image.clone(),
+        None => Store::open(state)?.resolve(&opts.image)?,
+    };
     let id = new_id();
     let name = opts.name.clone().unwrap_or_else(|| generated_name(&id));
     let process = process_spec(&image, opts, &id, user_env)?;
@@ -62,13 +88,21 @@ pub fn create(state: &StateDir, opts: &RunOptions) -> Result<Created, RunError> 
                 )
             })?;
         }
-        let trace = opts.trace.clone().unwrap_or_else(|| {
-            state
-                .traces()
-                .join(format!("{name}-{}.trace.jsonl", &id[..8]))
-        });
-        let recorder = Recorder::create(&trace, &header(&id, &name, &image, &process))
-            .map_err(|e| RunError::io("não consegui criar o arquivo de trace", &trace, e))?;
+        let (trace, recorder) = match prepared {
+            Some(p) => (p.trace, p.recorder),
+            None => {
+                let trace = opts.trace.clone().unwrap_or_else(|| {
+                    state
+                        .traces()
+                        .join(format!("{name}-{}.trace.jsonl", &id[..8]))
+                });
+                let recorder = Recorder::create(&trace, &header(&id, &name, &image, &process))
+                    .map_err(|e| {
+                        RunError::io("não consegui criar o arquivo de trace", &trace, e)
+                    })?;
+                (trace, Arc::new(recorder))
+            }
+        };
         let lowerdirs = unpack_layers(state, &image, &recorder, opts.unpack_progress)?;
         let record = ContainerRecord {
             id: id.clone(),
@@ -239,8 +273,9 @@ fn header(id: &str, name: &str, image: &Image, process: &ProcessSpec) -> Header 
     }
 }
 
-/// Makes sure every layer is unpacked; returns the lowerdirs top-most first.
-fn unpack_layers(
+/// Makes sure every layer is unpacked (recorded as `layer.unpack` /
+/// `layer.reuse`); returns the lowerdirs top-most first.
+pub(crate) fn unpack_layers(
     state: &StateDir,
     image: &Image,
     rec: &Recorder,

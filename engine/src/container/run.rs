@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
-use super::create::{create, save_record};
+use super::create::{create_with, save_record, Prepared};
 use super::{
     rm, start, wait, ContainerRecord, ContainerState, RunError, RunOptions, DEFAULT_SAMPLE_INTERVAL,
 };
@@ -57,8 +57,19 @@ pub fn run(
     sys: &dyn Syscalls,
     observer: &mut dyn RunObserver,
 ) -> Result<RunOutcome, RunError> {
+    run_with(state, opts, None, sys, observer)
+}
+
+/// [`run`] on a [`Prepared`] image and trace (a `RUN` step of a build).
+pub fn run_with(
+    state: &StateDir,
+    opts: &RunOptions,
+    prepared: Option<Prepared>,
+    sys: &dyn Syscalls,
+    observer: &mut dyn RunObserver,
+) -> Result<RunOutcome, RunError> {
     opts.resources.validate().map_err(RunError::BadLimit)?;
-    let created = create(state, opts)?;
+    let created = create_with(state, opts, prepared)?;
     observer.created(&created.record);
     let k = Kernel::new(sys, &created.recorder);
     let (id, name) = (created.record.id.clone(), created.record.name.clone());

@@ -386,6 +386,14 @@ impl Store {
         Ok(self.load(reference, desc)?.0)
     }
 
+    /// [`Store::resolve`], with the whole config document (a build starts
+    /// from the base image's config and changes it).
+    pub fn resolve_with_config(&self, reference: &str) -> Result<(Image, ConfigFile), ImageError> {
+        let reference = reference::normalize(reference)?;
+        let desc = self.descriptor(&reference)?;
+        self.load(reference, &desc)
+    }
+
     /// Removes the tag `reference` from index.json; returns its descriptor.
     pub fn untag(&self, reference: &str) -> Result<Descriptor, ImageError> {
         let reference = reference::normalize(reference)?;

@@ -1,0 +1,743 @@
+//! The Dockerfile parser: text → a list of [`Instruction`]s, each with the
+//! line it starts on.
+//!
+//! What it understands (the subset of docker's syntax a course needs):
+//!
+//! - comments (`# …` at the start of a line) and blank lines;
+//! - `\` at the end of a line continues the instruction on the next one
+//!   (comment lines in between are dropped, as docker does);
+//! - shell form (`RUN echo oi`) and exec/JSON form (`CMD ["sh", "-c", "…"]`)
+//!   for RUN, CMD and ENTRYPOINT;
+//! - FROM, RUN, COPY, ADD, ENV, ARG, WORKDIR, USER, CMD, ENTRYPOINT, EXPOSE,
+//!   LABEL, VOLUME, STOPSIGNAL.
+//!
+//! Variables (`$VAR`, `${VAR}`, `${VAR:-padrão}`, `${VAR:+outro}`) are *not*
+//! replaced here: their values depend on the ENV and ARG steps before, so
+//! the builder expands each word with [`expand`] when it reaches the step,
+//! only in the instructions docker expands (not RUN, CMD, ENTRYPOINT: there
+//! the shell of the container does it).
+//!
+//! Every error names the file and line, in Portuguese:
+//! `Dockerfile:3: instrução desconhecida "RUNN"`.
+
+use std::collections::BTreeMap;
+
+/// A syntax error: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct SyntaxError {
+    pub file: String,
+    pub line: u32,
+    pub message: String,
+}
+
+/// The command of RUN, CMD and ENTRYPOINT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `RUN echo oi`: runs as `/bin/sh -c "echo oi"`.
+    Shell(String),
+    /// `RUN ["echo", "oi"]`: runs as is, no shell.
+    Exec(Vec<String>),
+}
+
+impl Command {
+    /// The argv the container runs.
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            Command::Shell(text) => vec!["/bin/sh".into(), "-c".into(), text.clone()],
+            Command::Exec(argv) => argv.clone(),
+        }
+    }
+}
+
+/// One instruction, parsed; words that may hold variables are kept raw
+/// (quotes included) for [`expand`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    From {
+        image: String,
+        alias: Option<String>,
+    },
+    Run(Command),
+    /// COPY and ADD (`add`: ADD; only local files, no URLs).
+    Copy {
+        add: bool,
+        sources: Vec<String>,
+        dest: String,
+        chown: Option<String>,
+        from: Option<String>,
+    },
+    /// Pairs of raw key and raw value.
+    Env(Vec<(String, String)>),
+    Arg {
+        name: String,
+        default: Option<String>,
+    },
+    Workdir(String),
+    User(String),
+    Cmd(Command),
+    Entrypoint(Command),
+    Expose(Vec<String>),
+    Label(Vec<(String, String)>),
+    Volume(Vec<String>),
+    StopSignal(String),
+}
+
+impl Op {
+    /// RUN, COPY and ADD add a filesystem layer; the rest change the config.
+    pub fn creates_layer(&self) -> bool {
+        matches!(self, Op::Run(_) | Op::Copy { .. })
+    }
+}
+
+/// An instruction and where it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instruction {
+    /// 1-based line where it starts.
+    pub line: u32,
+    /// Upper-case keyword: `RUN`.
+    pub keyword: String,
+    /// The arguments as written (continuations joined by a space).
+    pub args: String,
+    pub op: Op,
+}
+
+/// A parsed Dockerfile: ARGs before the first FROM (they may be used in
+/// FROM), then the instructions (the first is FROM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dockerfile {
+    /// What errors call the file (`Dockerfile`, or the `-f` path).
+    pub name: String,
+    pub global_args: Vec<Instruction>,
+    pub instructions: Vec<Instruction>,
+}
+
+impl Dockerfile {
+    /// Error at `line` of this file.
+    pub fn error(&self, line: u32, message: impl Into<String>) -> SyntaxError {
+        SyntaxError {
+            file: self.name.clone(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses the text of a Dockerfile; `name` is what errors call the file.
+pub fn parse(name: &str, text: &str) -> Result<Dockerfile, SyntaxError> {
+    let err = |line: u32, message: String| SyntaxError {
+        file: name.to_string(),
+        line,
+        message,
+    };
+    let mut global_args = Vec::new();
+    let mut instructions: Vec<Instruction> = Vec::new();
+    for (line, logical) in logical_lines(text) {
+        let (word, rest) = split_first_word(&logical);
+        let keyword = word.to_ascii_uppercase();
+        let args = rest.trim().to_string();
+        let op = parse_op(&keyword, &args).map_err(|m| err(line, m))?;
+        let inst = Instruction {
+            line,
+            keyword: keyword.clone(),
+            args,
+            op,
+        };
+        if instructions.is_empty() {
+            match inst.op {
+                Op::From { .. } => {}
+                Op::Arg { .. } => {
+                    global_args.push(inst);
+                    continue;
+                }
+                _ => {
+                    return Err(err(
+                        line,
+                        format!("a primeira instrução deve ser FROM (encontrei {keyword})"),
+                    ))
+                }
+            }
+        }
+        instructions.push(inst);
+    }
+    if instructions.is_empty() {
+        return Err(err(
+            text.lines().count().max(1) as u32,
+            "o Dockerfile não tem nenhuma instrução FROM".into(),
+        ));
+    }
+    let froms = instructions
+        .iter()
+        .filter(|i| matches!(i.op, Op::From { .. }))
+        .count();
+    if froms > 1 {
+        let second = instructions
+            .iter()
+            .filter(|i| matches!(i.op, Op::From { .. }))
+            .nth(1)
+            .expect("counted");
+        return Err(err(
+            second.line,
+            "mais de um FROM (build em vários estágios) ainda não é suportado pelo casulo".into(),
+        ));
+    }
+    Ok(Dockerfile {
+        name: name.to_string(),
+        global_args,
+        instructions,
+    })
+}
+
+/// Joins continuation lines and drops comments and blank lines; yields
+/// (line where the instruction starts, its text).
+fn logical_lines(text: &str) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(u32, String)> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let number = i as u32 + 1;
+        let trimmed = raw.trim();
+        if trimmed.starts_with('#') || (trimmed.is_empty() && current.is_none()) {
+            // A comment (even inside a continuation), or a blank line.
+            continue;
+        }
+        let (content, continues) = match raw.trim_end().strip_suffix('\\') {
+            Some(before) => (before, true),
+            None => (raw.trim_end(), false),
+        };
+        match &mut current {
+            Some((_, text)) => {
+                let piece = content.trim_start();
+                if !piece.is_empty() {
+                    if !text.is_empty() && !text.ends_with(' ') {
+                        text.push(' ');
+                    }
+                    text.push_str(piece);
+                }
+            }
+            None => current = Some((number, content.trim_start().to_string())),
+        }
+        if !continues {
+            out.extend(current.take());
+        }
+    }
+    // A trailing `\` on the last line: the instruction ends with the file.
+    out.extend(current);
+    out.retain(|(_, t)| !t.trim().is_empty());
+    out
+}
+
+fn split_first_word(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    match s.find(char::is_whitespace) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, ""),
+    }
+}
+
+fn parse_op(keyword: &str, args: &str) -> Result<Op, String> {
+    let need_args = || {
+        if args.is_empty() {
+            Err(format!("{keyword} precisa de argumentos"))
+        } else {
+            Ok(())
+        }
+    };
+    match keyword {
+        "FROM" => {
+            need_args()?;
+            let (flags, words) = take_flags(&words(args)?);
+            if let Some((flag, _)) = flags.first() {
+                return Err(format!("FROM: opção --{flag} não é suportada"));
+            }
+            match words.as_slice() {
+                [image] => Ok(Op::From {
+                    image: image.clone(),
+                    alias: None,
+                }),
+                [image, as_, alias] if as_.eq_ignore_ascii_case("as") => Ok(Op::From {
+                    image: image.clone(),
+                    alias: Some(alias.clone()),
+                }),
+                _ => Err("FROM espera uma imagem (FROM busybox) ou FROM imagem AS nome".into()),
+            }
+        }
+        "RUN" => {
+            need_args()?;
+            if args.starts_with("--") {
+                let (flag, _) = split_first_word(args);
+                return Err(format!("RUN: opção {flag} não é suportada"));
+            }
+            Ok(Op::Run(command(keyword, args)?))
+        }
+        "CMD" => {
+            need_args()?;
+            Ok(Op::Cmd(command(keyword, args)?))
+        }
+        "ENTRYPOINT" => {
+            need_args()?;
+            Ok(Op::Entrypoint(command(keyword, args)?))
+        }
+        "COPY" | "ADD" => {
+            need_args()?;
+            // Flags come first, also before a JSON form: `COPY --chown=1:1 ["a", "b"]`.
+            let mut rest = args;
+            let mut flag_words = Vec::new();
+            loop {
+                let (word, after) = split_first_word(rest);
+                if !word.starts_with("--") || word.len() <= 2 {
+                    break;
+                }
+                flag_words.push(word.to_string());
+                rest = after.trim_start();
+            }
+            let (flags, _) = take_flags(&flag_words);
+            let mut paths = if rest.starts_with('[') {
+                json_array(keyword, rest)?
+            } else {
+                words(rest)?
+            };
+            let mut chown = None;
+            let mut from = None;
+            for (flag, value) in flags {
+                match (flag.as_str(), value) {
+                    ("chown", Some(v)) if !v.is_empty() => chown = Some(v),
+                    ("from", Some(v)) if !v.is_empty() && keyword == "COPY" => from = Some(v),
+                    ("from", _) if keyword == "COPY" => {
+                        return Err("COPY --from precisa de um valor: --from=estágio".into())
+                    }
+                    ("chown", _) => {
+                        return Err("--chown precisa de um valor: --chown=UID:GID (números)".into())
+                    }
+                    (other, _) => {
+                        return Err(format!("{keyword}: opção --{other} não é suportada"))
+                    }
+                }
+            }
+            if paths.len() < 2 {
+                return Err(format!(
+                    "{keyword} precisa de pelo menos uma origem e um destino ({keyword} origem destino)"
+                ));
+            }
+            let dest = paths.pop().expect("two or more");
+            if keyword == "ADD" {
+                if let Some(url) = paths.iter().find(|p| p.contains("://")) {
+                    return Err(format!(
+                        "ADD de URL ({url}) não é suportado: o casulo não baixa nada da internet"
+                    ));
+                }
+            }
+            Ok(Op::Copy {
+                add: keyword == "ADD",
+                sources: paths,
+                dest,
+                chown,
+                from,
+            })
+        }
+        "ENV" => {
+            need_args()?;
+            Ok(Op::Env(pairs(keyword, args)?))
+        }
+        "LABEL" => {
+            need_args()?;
+            let pairs = pairs(keyword, args)?;
+            Ok(Op::Label(pairs))
+        }
+        "ARG" => {
+            need_args()?;
+            let w = words(args)?;
+            if w.len() != 1 {
+                return Err(
+                    "ARG espera um nome (ARG VERSAO) ou nome=padrão (ARG VERSAO=1.0)".into(),
+                );
+            }
+            let (name, default) = match w[0].split_once('=') {
+                Some((n, d)) => (n.to_string(), Some(d.to_string())),
+                None => (w[0].clone(), None),
+            };
+            check_var_name(keyword, &name)?;
+            Ok(Op::Arg { name, default })
+        }
+        "WORKDIR" => {
+            need_args()?;
+            Ok(Op::Workdir(args.to_string()))
+        }
+        "USER" => {
+            need_args()?;
+            let w = words(args)?;
+            if w.len() != 1 {
+                return Err("USER espera um usuário: USER nome, USER uid ou USER uid:gid".into());
+            }
+            Ok(Op::User(w[0].clone()))
+        }
+        "EXPOSE" => {
+            need_args()?;
+            Ok(Op::Expose(words(args)?))
+        }
+        "VOLUME" => {
+            need_args()?;
+            if args.starts_with('[') {
+                Ok(Op::Volume(json_array(keyword, args)?))
+            } else {
+                Ok(Op::Volume(words(args)?))
+            }
+        }
+        "STOPSIGNAL" => {
+            need_args()?;
+            let w = words(args)?;
+            if w.len() != 1 {
+                return Err(
+                    "STOPSIGNAL espera um sinal: STOPSIGNAL SIGQUIT ou STOPSIGNAL 3".into(),
+                );
+            }
+            Ok(Op::StopSignal(w[0].clone()))
+        }
+        "" => Err("linha sem instrução".into()),
+        "MAINTAINER" | "ONBUILD" | "HEALTHCHECK" | "SHELL" => Err(format!(
+            "a instrução {keyword} ainda não é suportada pelo casulo"
+        )),
+        _ => Err(format!("instrução desconhecida {keyword:?}")),
+    }
+}
+
+/// RUN/CMD/ENTRYPOINT: JSON array (exec form) or shell form.
+fn command(keyword: &str, args: &str) -> Result<Command, String> {
+    if args.starts_with('[') {
+        let argv = json_array(keyword, args)?;
+        if argv.is_empty() {
+            return Err(format!("{keyword} com lista vazia: nada para executar"));
+        }
+        Ok(Command::Exec(argv))
+    } else {
+        Ok(Command::Shell(args.to_string()))
+    }
+}
+
+fn json_array(keyword: &str, args: &str) -> Result<Vec<String>, String> {
+    serde_json::from_str::<Vec<String>>(args).map_err(|e| {
+        format!(
+            "JSON inválido em {keyword}: {e} (a forma exec é uma lista de textos entre aspas duplas, como [\"sh\", \"-c\", \"echo oi\"])"
+        )
+    })
+}
+
+/// Leading `--name=value` (or `--name`) words, and the rest.
+fn take_flags(words: &[String]) -> (Vec<(String, Option<String>)>, Vec<String>) {
+    let mut flags = Vec::new();
+    let mut i = 0;
+    while i < words.len() && words[i].starts_with("--") && words[i].len() > 2 {
+        let body = &words[i][2..];
+        match body.split_once('=') {
+            Some((name, value)) => flags.push((name.to_string(), Some(unquote(value)))),
+            None => flags.push((body.to_string(), None)),
+        }
+        i += 1;
+    }
+    (flags, words[i..].to_vec())
+}
+
+/// ENV/LABEL: `K=V K2="V 2"` or the old `K V com espaços`.
+fn pairs(keyword: &str, args: &str) -> Result<Vec<(String, String)>, String> {
+    let w = words(args)?;
+    let first_is_pair = w[0].contains('=');
+    let mut out = Vec::new();
+    if !first_is_pair {
+        let (key, rest) = split_first_word(args);
+        let value = rest.trim();
+        if keyword == "ENV" && value.is_empty() {
+            return Err(format!(
+                "ENV {key} sem valor: use ENV {key}=valor (ou ENV {key} valor)"
+            ));
+        }
+        if keyword == "ENV" {
+            check_var_name(keyword, key)?;
+        }
+        out.push((key.to_string(), value.to_string()));
+        return Ok(out);
+    }
+    for word in w {
+        let Some((key, value)) = word.split_once('=') else {
+            return Err(format!(
+                "{keyword}: {word:?} não é CHAVE=valor (todas as palavras devem ter =)"
+            ));
+        };
+        if key.is_empty() {
+            return Err(format!("{keyword}: chave vazia em {word:?}"));
+        }
+        if keyword == "ENV" {
+            check_var_name(keyword, key)?;
+        }
+        out.push((key.to_string(), value.to_string()));
+    }
+    Ok(out)
+}
+
+fn check_var_name(keyword: &str, name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{keyword}: nome de variável inválido {name:?} (use letras, dígitos e _)"
+        ))
+    }
+}
+
+/// Splits on whitespace outside quotes; quotes and backslashes are kept
+/// (for [`expand`]).
+pub fn words(s: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+                continue;
+            }
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (q, '\\') if q != Some('\'') => {
+                cur.push('\\');
+                if let Some(next) = chars.next() {
+                    cur.push(next);
+                }
+                in_word = true;
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+        in_word = true;
+    }
+    if let Some(q) = quote {
+        return Err(format!("aspas {q} abertas e não fechadas"));
+    }
+    if in_word {
+        out.push(cur);
+    }
+    Ok(out)
+}
+
+/// Removes quotes and backslash escapes, without expanding variables.
+fn unquote(word: &str) -> String {
+    expand(word, &BTreeMap::new(), false).unwrap_or_else(|_| word.to_string())
+}
+
+/// Processes one raw word as docker does: quotes removed, `\x` → `x`
+/// (outside single quotes), and with `substitute`, `$VAR`, `${VAR}`,
+/// `${VAR:-padrão}` and `${VAR:+valor}` replaced from `vars` (outside single
+/// quotes; unknown variables become empty).
+pub fn expand(
+    word: &str,
+    vars: &BTreeMap<String, String>,
+    substitute: bool,
+) -> Result<String, String> {
+    let chars: Vec<char> = word.chars().collect();
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (Some('\''), c) => out.push(c),
+            (_, '\\') => {
+                i += 1;
+                if let Some(&next) = chars.get(i) {
+                    // Inside double quotes only \" \\ \$ are escapes.
+                    if quote == Some('"') && !matches!(next, '"' | '\\' | '$') {
+                        out.push('\\');
+                    }
+                    out.push(next);
+                } else {
+                    out.push('\\');
+                }
+            }
+            (_, '$') if substitute => {
+                let (value, used) = variable(&chars[i + 1..], vars)?;
+                out.push_str(&value);
+                i += used;
+            }
+            (_, c) => out.push(c),
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+/// After a `$`: the variable's value and how many chars it used.
+fn variable(rest: &[char], vars: &BTreeMap<String, String>) -> Result<(String, usize), String> {
+    let name_char = |c: &char| c.is_ascii_alphanumeric() || *c == '_';
+    if rest.first() == Some(&'{') {
+        let Some(end) = rest.iter().position(|c| *c == '}') else {
+            return Err("${ sem o } que fecha".into());
+        };
+        let inner: String = rest[1..end].iter().collect();
+        let (name, modifier) = match inner.find(":") {
+            Some(pos) => (&inner[..pos], Some(&inner[pos..])),
+            None => (inner.as_str(), None),
+        };
+        if name.is_empty() || !name.chars().all(|c| name_char(&c)) {
+            return Err(format!("variável inválida ${{{inner}}}"));
+        }
+        let value = vars.get(name).filter(|v| !v.is_empty());
+        let out = match modifier {
+            None => vars.get(name).cloned().unwrap_or_default(),
+            Some(m) if m.starts_with(":-") => value
+                .cloned()
+                .unwrap_or_else(|| expand(&m[2..], vars, true).unwrap_or_default()),
+            Some(m) if m.starts_with(":+") => match value {
+                Some(_) => expand(&m[2..], vars, true)?,
+                None => String::new(),
+            },
+            Some(m) => return Err(format!("modificador {m:?} não suportado em ${{{inner}}}")),
+        };
+        return Ok((out, end + 1));
+    }
+    let len = rest.iter().take_while(|c| name_char(c)).count();
+    if len == 0 {
+        // A lone `$` stays.
+        return Ok(("$".into(), 0));
+    }
+    let name: String = rest[..len].iter().collect();
+    Ok((vars.get(&name).cloned().unwrap_or_default(), len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn parses_every_instruction_with_lines() {
+        let text = "# comentário\n\nARG BASE=busybox\nFROM ${BASE} AS base\nRUN echo a \\\n  # comentário no meio\n  && echo b\nCOPY --chown=1:2 a b /dst/\nADD [\"x y\", \"/z\"]\nENV A=1 B=\"dois três\"\nENV C quatro cinco\nWORKDIR /app\nUSER 1000:1000\nCMD [\"sh\", \"-c\", \"echo oi\"]\nENTRYPOINT echo\nEXPOSE 80/tcp 53/udp\nLABEL versao=1.0 \"nome composto\"=x\nVOLUME [\"/dados\"]\nSTOPSIGNAL SIGQUIT\n";
+        let df = parse("Dockerfile", text).unwrap();
+        assert_eq!(df.global_args.len(), 1);
+        let lines: Vec<(u32, &str)> = df
+            .instructions
+            .iter()
+            .map(|i| (i.line, i.keyword.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (4, "FROM"),
+                (5, "RUN"),
+                (8, "COPY"),
+                (9, "ADD"),
+                (10, "ENV"),
+                (11, "ENV"),
+                (12, "WORKDIR"),
+                (13, "USER"),
+                (14, "CMD"),
+                (15, "ENTRYPOINT"),
+                (16, "EXPOSE"),
+                (17, "LABEL"),
+                (18, "VOLUME"),
+                (19, "STOPSIGNAL"),
+            ]
+        );
+        let i = &df.instructions;
+        assert_eq!(i[1].op, Op::Run(Command::Shell("echo a && echo b".into())));
+        assert_eq!(i[1].args, "echo a && echo b");
+        assert_eq!(
+            i[2].op,
+            Op::Copy {
+                add: false,
+                sources: vec!["a".into(), "b".into()],
+                dest: "/dst/".into(),
+                chown: Some("1:2".into()),
+                from: None
+            }
+        );
+        assert!(matches!(&i[3].op, Op::Copy { add: true, sources, .. } if sources == &["x y"]));
+        assert_eq!(
+            i[4].op,
+            Op::Env(vec![
+                ("A".into(), "1".into()),
+                ("B".into(), "\"dois três\"".into())
+            ])
+        );
+        assert_eq!(i[5].op, Op::Env(vec![("C".into(), "quatro cinco".into())]));
+        assert_eq!(
+            i[8].op,
+            Op::Cmd(Command::Exec(vec![
+                "sh".into(),
+                "-c".into(),
+                "echo oi".into()
+            ]))
+        );
+        assert_eq!(i[9].op, Op::Entrypoint(Command::Shell("echo".into())));
+        assert_eq!(i[12].op, Op::Volume(vec!["/dados".into()]));
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let cases = [
+            (
+                "FROM busybox\n\nRUNN echo\n",
+                3,
+                "instrução desconhecida \"RUNN\"",
+            ),
+            ("RUN echo\n", 1, "a primeira instrução deve ser FROM"),
+            ("\n# só comentário\n", 2, "não tem nenhuma instrução FROM"),
+            ("FROM busybox\nCMD [\"sh\", \n", 2, "JSON inválido em CMD"),
+            (
+                "FROM busybox\nCOPY a\n",
+                2,
+                "pelo menos uma origem e um destino",
+            ),
+            (
+                "FROM busybox\nWORKDIR\n",
+                2,
+                "WORKDIR precisa de argumentos",
+            ),
+            ("FROM busybox\nENV X\n", 2, "ENV X sem valor"),
+            ("FROM busybox\nENV 1X=a\n", 2, "nome de variável inválido"),
+            ("FROM busybox\nADD http://x/y /\n", 2, "ADD de URL"),
+            ("FROM a\nFROM b\n", 2, "mais de um FROM"),
+            ("FROM busybox\nLABEL a=\"b\n", 2, "aspas \" abertas"),
+        ];
+        for (text, line, msg) in cases {
+            let e = parse("Dockerfile", text).unwrap_err();
+            assert_eq!(e.line, line, "{text:?}: {e}");
+            assert!(
+                e.to_string().starts_with(&format!("Dockerfile:{line}: ")),
+                "{e}"
+            );
+            assert!(e.message.contains(msg), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn expands_like_docker() {
+        let v = vars(&[("A", "um"), ("E", "")]);
+        let x = |w: &str| expand(w, &v, true).unwrap();
+        assert_eq!(x("$A-${A}"), "um-um");
+        assert_eq!(x("'$A'\"$A\""), "$Aum");
+        assert_eq!(x("\\$A"), "$A");
+        assert_eq!(
+            x("${NADA:-pad}${E:-vazio}${A:+sim}${E:+nao}"),
+            "padvaziosim"
+        );
+        assert_eq!(x("custa $ 5"), "custa $ 5");
+        assert_eq!(x("\"a b\""), "a b");
+        assert!(expand("${A", &v, true).is_err());
+        assert_eq!(words("a \"b c\" 'd e'").unwrap(), ["a", "\"b c\"", "'d e'"]);
+    }
+}

@@ -1,0 +1,206 @@
+//! Writing a layer made by a build step as a reproducible tarball into the
+//! image store.
+//!
+//! The entries are sorted by path (a parent always comes before what is in
+//! it), and the bytes depend only on the content:
+//!
+//! - every mtime is the build's fixed time (`SOURCE_DATE_EPOCH`, default 0:
+//!   1970-01-01), so the same files give the same layer digest;
+//! - modes, uid and gid are kept (a RUN `chown` must survive); no user or
+//!   group *names*, no xattrs, no atime/ctime;
+//! - gzip with no file name and no time in its header.
+//!
+//! The blob goes through [`Store::blob_writer`] (temp file + rename): a
+//! failed step leaves no half blob.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+
+use tar::EntryType;
+
+use crate::image::digest::HashWriter;
+use crate::image::{oci, ImageError, Layer, Store};
+
+/// What one path of the layer is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Dir {
+        mode: u32,
+        uid: u64,
+        gid: u64,
+    },
+    /// Content read from `source` while the tar is written.
+    File {
+        source: PathBuf,
+        size: u64,
+        mode: u32,
+        uid: u64,
+        gid: u64,
+    },
+    Symlink {
+        target: String,
+        uid: u64,
+        gid: u64,
+    },
+    /// A hard link to an earlier path of the same layer.
+    HardLink {
+        target: String,
+    },
+    Fifo {
+        mode: u32,
+        uid: u64,
+        gid: u64,
+    },
+    /// An OCI whiteout marker (`.wh.NAME`, `.wh..wh..opq`): an empty file.
+    Whiteout,
+}
+
+/// A layer written to the store.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub layer: Layer,
+    /// Size of the uncompressed tar.
+    pub bytes: u64,
+    /// Number of entries.
+    pub files: u64,
+}
+
+/// Writes `entries` (paths relative to `/`, no leading slash) as a gzip
+/// layer blob; returns its descriptor with diff_id.
+pub fn write(
+    store: &Store,
+    entries: &BTreeMap<String, Entry>,
+    mtime: u64,
+) -> Result<Written, ImageError> {
+    let blob = store.blob_writer()?;
+    let tmp = blob.temp_path().to_path_buf();
+    let gzip = flate2::GzBuilder::new().write(blob, flate2::Compression::fast());
+    let hashing = HashWriter::new(gzip);
+    let hashing = write_tar(hashing, entries, mtime).map_err(|e| ImageError::io(&tmp, e))?;
+    let (diff_id, bytes, gzip) = hashing.finish();
+    let blob = gzip.finish().map_err(|e| ImageError::io(&tmp, e))?;
+    let info = blob.commit()?;
+    Ok(Written {
+        layer: Layer {
+            digest: info.digest,
+            diff_id,
+            media_type: oci::MEDIA_TYPE_LAYER_TAR_GZIP.into(),
+            size: info.size,
+        },
+        bytes,
+        files: entries.len() as u64,
+    })
+}
+
+fn write_tar<W: Write>(out: W, entries: &BTreeMap<String, Entry>, mtime: u64) -> io::Result<W> {
+    let mut builder = tar::Builder::new(out);
+    builder.mode(tar::HeaderMode::Deterministic);
+    for (path, entry) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_mtime(mtime);
+        header.set_size(0);
+        let owner = |h: &mut tar::Header, mode: u32, uid: u64, gid: u64| {
+            h.set_mode(mode & 0o7777);
+            h.set_uid(uid);
+            h.set_gid(gid);
+        };
+        match entry {
+            Entry::Dir { mode, uid, gid } => {
+                owner(&mut header, *mode, *uid, *gid);
+                header.set_entry_type(EntryType::Directory);
+                builder.append_data(&mut header, format!("{path}/"), io::empty())?;
+            }
+            Entry::File {
+                source,
+                size,
+                mode,
+                uid,
+                gid,
+            } => {
+                owner(&mut header, *mode, *uid, *gid);
+                header.set_entry_type(EntryType::Regular);
+                header.set_size(*size);
+                // O_NOFOLLOW: a file swapped for a symlink meanwhile is an error.
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(source)?;
+                // Exactly `size` bytes: a file that changed meanwhile fails
+                // the tar instead of corrupting it.
+                let mut reader = io::Read::take(file, *size);
+                builder.append_data(&mut header, path, &mut reader)?;
+                if reader.limit() != 0 {
+                    return Err(io::Error::other(format!(
+                        "{} encolheu enquanto era lido",
+                        source.display()
+                    )));
+                }
+            }
+            Entry::Symlink { target, uid, gid } => {
+                owner(&mut header, 0o777, *uid, *gid);
+                header.set_entry_type(EntryType::Symlink);
+                builder.append_link(&mut header, path, target)?;
+            }
+            Entry::HardLink { target } => {
+                owner(&mut header, 0o644, 0, 0);
+                header.set_entry_type(EntryType::Link);
+                builder.append_link(&mut header, path, target)?;
+            }
+            Entry::Fifo { mode, uid, gid } => {
+                owner(&mut header, *mode, *uid, *gid);
+                header.set_entry_type(EntryType::Fifo);
+                builder.append_data(&mut header, path, io::empty())?;
+            }
+            Entry::Whiteout => {
+                owner(&mut header, 0o644, 0, 0);
+                header.set_entry_type(EntryType::Regular);
+                builder.append_data(&mut header, path, io::empty())?;
+            }
+        }
+    }
+    builder.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_entries_same_bytes_and_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"oi\n").unwrap();
+        let mut entries = BTreeMap::new();
+        entries.insert(
+            "b/f".to_string(),
+            Entry::File {
+                source: f.clone(),
+                size: 3,
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+            },
+        );
+        entries.insert(
+            "b".to_string(),
+            Entry::Dir {
+                mode: 0o755,
+                uid: 0,
+                gid: 0,
+            },
+        );
+        entries.insert("a/.wh.x".to_string(), Entry::Whiteout);
+        let one = write_tar(Vec::new(), &entries, 0).unwrap();
+        let two = write_tar(Vec::new(), &entries, 0).unwrap();
+        assert_eq!(one, two);
+        let mut archive = tar::Archive::new(&one[..]);
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["a/.wh.x", "b/", "b/f"]);
+    }
+}

@@ -1,0 +1,942 @@
+//! `casulo build`: a Dockerfile and a context directory become an image.
+//!
+//! The "receita de bolo" made real, one file per concept:
+//!
+//! - [`dockerfile`]: the text → instructions (with file:line errors);
+//! - [`cache`]: the key of each step, and what the step made last time;
+//! - [`step_run`]: RUN in a real container; [`layer_from_upper`]: what it
+//!   changed (the overlay's upper dir) → layer entries, whiteouts included;
+//! - [`step_copy`]: COPY/ADD, context files → layer entries, never leaving
+//!   the context;
+//! - [`layer_tar`]: entries → a reproducible layer blob in the store;
+//! - this file: the steps in order, the image config, and the commit
+//!   (config + manifest + tag, with the store's APIs).
+//!
+//! Every step is in the build's trace (`build.step`, then `build.cache_hit`
+//! or the RUN container's own events and `build.layer`), between
+//! `build.start` and `build.commit`.
+//!
+//! **Reproducible.** Layer entries and the image's `created` dates use one
+//! fixed time (`SOURCE_DATE_EPOCH`, default 0 = 1970-01-01), so building
+//! the same Dockerfile on the same inputs gives the same image id.
+
+pub mod cache;
+pub mod dockerfile;
+pub mod layer_from_upper;
+pub mod layer_tar;
+pub mod step_copy;
+pub mod step_run;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use casulo_trace::{ContainerInfo, EventBody, Header, Outcome, FORMAT_NAME, FORMAT_VERSION};
+
+use crate::container::RunError;
+use crate::image::oci::{self, ConfigFile, History, RunConfig};
+use crate::image::{Image, ImageConfig, ImageError, Layer, Reference, Store};
+use crate::recorder::Recorder;
+use crate::state::StateDir;
+use dockerfile::{Dockerfile, Instruction, Op, SyntaxError};
+
+/// What the user asked `casulo build` for.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// The context directory (what COPY can read).
+    pub context: PathBuf,
+    /// The Dockerfile (default `<context>/Dockerfile`).
+    pub dockerfile: Option<PathBuf>,
+    /// `-t`: tags for the result (`meu-app:1.0`).
+    pub tags: Vec<String>,
+    /// Ignore the cache (every step runs; the cache is refreshed).
+    pub no_cache: bool,
+    /// `--build-arg KEY=value`.
+    pub build_args: Vec<String>,
+    /// Where to write the trace (default `<root>/traces/build-<id8>.trace.jsonl`).
+    pub trace: Option<PathBuf>,
+}
+
+/// Hooks for the CLI to tell what is happening (the library never prints).
+pub trait BuildObserver {
+    fn trace_opened(&mut self, _path: &Path) {}
+    /// Step `step` of `total` starts: `text` is the instruction as written.
+    fn step(&mut self, _step: u32, _total: u32, _text: &str) {}
+    /// The step's result came from the cache.
+    fn cached(&mut self, _step: u32) {}
+    /// The step made a new layer.
+    fn layer(&mut self, _step: u32, _diff_id: &str) {}
+}
+
+/// The result of a build.
+#[derive(Debug, Clone)]
+pub struct BuildOutcome {
+    /// `sha256:` of the image config.
+    pub image_id: String,
+    pub tags: Vec<String>,
+    pub trace: PathBuf,
+    /// Steps answered by the cache / steps run.
+    pub cache_hits: u32,
+    pub steps: u32,
+    pub layers: u32,
+}
+
+/// Why a build failed. Step errors start with `Dockerfile:N:`.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Syntax(#[from] SyntaxError),
+    #[error("{file}:{line}: RUN terminou com código {code}")]
+    RunFailed { file: String, line: u32, code: i32 },
+    #[error("{file}:{line}: {keyword} falhou")]
+    Engine {
+        file: String,
+        line: u32,
+        keyword: String,
+        #[source]
+        source: Box<dyn std::error::Error>,
+    },
+    #[error("o contexto do build não é um diretório: {0}")]
+    BadContext(PathBuf),
+    #[error("não consegui ler o Dockerfile {path}")]
+    ReadDockerfile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--build-arg inválido {0:?}: use CHAVE=valor")]
+    BadBuildArg(String),
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error("não consegui criar o trace do build: {path}")]
+    Trace {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The image being built: its config so far and its layers.
+struct Stage {
+    base_ref: String,
+    base_id: Option<String>,
+    config: ConfigFile,
+    layers: Vec<Layer>,
+    /// ARG values declared so far (visible to substitution and to RUN).
+    args: BTreeMap<String, String>,
+    /// CMD was set by this Dockerfile (ENTRYPOINT then keeps it).
+    cmd_set: bool,
+    /// The chain of cache keys: the last key and the last layer.
+    key: String,
+    last_diff_id: String,
+}
+
+impl Stage {
+    fn run_config(&mut self) -> &mut RunConfig {
+        self.config.config.get_or_insert_with(Default::default)
+    }
+
+    fn env(&self) -> Vec<String> {
+        self.config
+            .config
+            .as_ref()
+            .and_then(|c| c.env.clone())
+            .unwrap_or_default()
+    }
+
+    /// Variables for substitution: ARGs, overridden by ENV (docker's rule).
+    fn vars(&self) -> BTreeMap<String, String> {
+        let mut vars = self.args.clone();
+        for e in self.env() {
+            if let Some((k, v)) = e.split_once('=') {
+                vars.insert(k.to_string(), v.to_string());
+            }
+        }
+        vars
+    }
+
+    fn workdir(&self) -> String {
+        self.config
+            .config
+            .as_ref()
+            .and_then(|c| c.working_dir.clone())
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".into())
+    }
+
+    /// The image so far, as `casulo run` sees one.
+    fn image(&self, cmd: Vec<String>) -> Image {
+        let rc = self.config.config.clone().unwrap_or_default();
+        Image {
+            reference: self.base_ref.clone(),
+            id: self.base_id.clone().unwrap_or_default(),
+            manifest_digest: String::new(),
+            config: ImageConfig {
+                env: rc.env.unwrap_or_default(),
+                entrypoint: vec![],
+                cmd,
+                working_dir: rc.working_dir.unwrap_or_default(),
+                user: rc.user.unwrap_or_default(),
+                volumes: vec![],
+                stop_signal: String::new(),
+            },
+            layers: self.layers.clone(),
+        }
+    }
+}
+
+/// The fixed time of a build: `SOURCE_DATE_EPOCH`, or 0.
+fn build_epoch() -> u64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn build(
+    state: &StateDir,
+    opts: &BuildOptions,
+    observer: &mut dyn BuildObserver,
+) -> Result<BuildOutcome, BuildError> {
+    // Everything the user typed is checked before anything is written.
+    if !opts.context.is_dir() {
+        return Err(BuildError::BadContext(opts.context.clone()));
+    }
+    let context = opts
+        .context
+        .canonicalize()
+        .map_err(|_| BuildError::BadContext(opts.context.clone()))?;
+    let (df_path, df_name) = match &opts.dockerfile {
+        Some(p) => (p.clone(), p.display().to_string()),
+        None => (context.join("Dockerfile"), "Dockerfile".to_string()),
+    };
+    let text = std::fs::read_to_string(&df_path).map_err(|source| BuildError::ReadDockerfile {
+        path: df_path.clone(),
+        source,
+    })?;
+    let df = dockerfile::parse(&df_name, &text)?;
+    let tags: Vec<Reference> = opts
+        .tags
+        .iter()
+        .map(|t| Reference::parse(t))
+        .collect::<Result<_, _>>()?;
+    let mut build_args = BTreeMap::new();
+    for a in &opts.build_args {
+        match a.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                build_args.insert(k.to_string(), v.to_string());
+            }
+            _ => return Err(BuildError::BadBuildArg(a.clone())),
+        }
+    }
+    let epoch = build_epoch();
+    let created =
+        humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(epoch)).to_string();
+
+    // ARGs before FROM: only for FROM (and for ARGs that name them again).
+    let mut global = BTreeMap::new();
+    for inst in &df.global_args {
+        if let Op::Arg { name, default } = &inst.op {
+            let value = match build_args.get(name) {
+                Some(v) => v.clone(),
+                None => expand(&df, inst, default.as_deref().unwrap_or(""), &global)?,
+            };
+            global.insert(name.clone(), value);
+        }
+    }
+    let from = &df.instructions[0];
+    let Op::From { image, .. } = &from.op else {
+        unreachable!("the parser makes FROM the first instruction")
+    };
+    let base_ref = expand(&df, from, image, &global)?;
+    let store = Store::open(state)?;
+    store.init()?;
+    let (base, base_config) = if base_ref == "scratch" {
+        (None, None)
+    } else {
+        let (image, config) = store
+            .resolve_with_config(&base_ref)
+            .map_err(|e| step_error(&df, from, e))?;
+        (Some(image), Some(config))
+    };
+
+    // The build's trace: the header's "container" is the build itself.
+    let id = crate::container::new_id();
+    let trace = opts.trace.clone().unwrap_or_else(|| {
+        state
+            .traces()
+            .join(format!("build-{}.trace.jsonl", &id[..8]))
+    });
+    state
+        .ensure()
+        .map_err(|e| BuildError::Image(ImageError::io(state.root(), e)))?;
+    let recorder = Arc::new(
+        Recorder::create(&trace, &header(&id, &base_ref, base.as_ref())).map_err(|source| {
+            BuildError::Trace {
+                path: trace.clone(),
+                source,
+            }
+        })?,
+    );
+    observer.trace_opened(&trace);
+    // Blobs written before the tag are reachable from nothing: keep `image
+    // prune` away until the end (see Store::writing).
+    let _writing = store.writing()?;
+
+    let total = df.instructions.len() as u32;
+    let tag_text = tags.first().map(|t| t.to_string());
+    recorder.record(
+        EventBody::BuildStart {
+            context: context.display().to_string(),
+            dockerfile: df_path.display().to_string(),
+            tag: tag_text.clone(),
+            steps: total,
+        },
+        format!("read {}", df_path.display()),
+        Outcome::Ok,
+    );
+
+    let base_id = base.as_ref().map(|b| b.id.clone());
+    let mut stage = Stage {
+        base_ref: base_ref.clone(),
+        base_id: base_id.clone(),
+        config: base_config.unwrap_or_else(|| ConfigFile {
+            architecture: oci::host_architecture().into(),
+            os: "linux".into(),
+            ..Default::default()
+        }),
+        layers: base.as_ref().map(|b| b.layers.clone()).unwrap_or_default(),
+        args: BTreeMap::new(),
+        cmd_set: false,
+        key: String::new(),
+        last_diff_id: String::new(),
+    };
+    // Step 1: FROM.
+    let from_key = cache::key(
+        "",
+        "",
+        &format!("FROM {}", base_id.as_deref().unwrap_or("scratch")),
+        "",
+    );
+    observer.step(1, total, &format!("FROM {}", from.args));
+    recorder.record(
+        EventBody::BuildStep {
+            step: 1,
+            total,
+            line: from.line,
+            instruction: "FROM".into(),
+            args: from.args.clone(),
+            creates_layer: false,
+            cache_key: from_key.clone(),
+        },
+        format!(
+            "sha256(\"FROM {}\")",
+            base_id.as_deref().unwrap_or("scratch")
+        ),
+        Outcome::Ok,
+    );
+    recorder.record(
+        EventBody::BuildBase {
+            image: base_ref.clone(),
+            image_id: base_id.clone(),
+            diff_ids: stage.layers.iter().map(|l| l.diff_id.clone()).collect(),
+        },
+        match &base {
+            Some(_) => format!("read {}/index.json", store.dir().display()),
+            None => "scratch: nenhuma camada".into(),
+        },
+        Outcome::Ok,
+    );
+    stage.key = from_key;
+    let mut hits = 0;
+    let mut history = std::mem::take(&mut stage.config.history);
+
+    for (n, inst) in df.instructions.iter().enumerate().skip(1) {
+        let step = n as u32 + 1;
+        observer.step(step, total, &format!("{} {}", inst.keyword, inst.args));
+        let done = do_step(
+            state,
+            &store,
+            &df,
+            inst,
+            step,
+            total,
+            &mut stage,
+            &StepEnv {
+                context: &context,
+                build_args: &build_args,
+                global: &global,
+                no_cache: opts.no_cache,
+                recorder: &recorder,
+                trace: &trace,
+                build_id: &id,
+                epoch,
+            },
+        )?;
+        if done.cached {
+            hits += 1;
+            observer.cached(step);
+        } else if let Some(l) = &done.layer {
+            observer.layer(step, &l.diff_id);
+        }
+        history.push(History {
+            created: Some(created.clone()),
+            created_by: Some(done.created_by),
+            comment: Some("casulo build".into()),
+            empty_layer: done.layer.is_none(),
+        });
+        if let Some(layer) = done.layer {
+            stage.last_diff_id = layer.diff_id.clone();
+            stage.layers.push(layer);
+        }
+    }
+
+    // Commit: config, manifest, tags.
+    let mut config = stage.config.clone();
+    config.created = Some(created);
+    config.history = history;
+    config.architecture = if config.architecture.is_empty() {
+        oci::host_architecture().into()
+    } else {
+        config.architecture
+    };
+    let image_id = commit(&store, config, &stage.layers, &tags)?;
+    let layers = stage.layers.len() as u32;
+    recorder.record(
+        EventBody::BuildCommit {
+            tag: tag_text.unwrap_or_default(),
+            image_id: image_id.clone(),
+            layers,
+        },
+        format!("write {}/index.json", store.dir().display()),
+        Outcome::Ok,
+    );
+    Ok(BuildOutcome {
+        image_id,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        trace,
+        cache_hits: hits,
+        steps: total,
+        layers,
+    })
+}
+
+/// Stores config and manifest and points every tag at them; returns the image id.
+fn commit(
+    store: &Store,
+    mut config: ConfigFile,
+    layers: &[Layer],
+    tags: &[Reference],
+) -> Result<String, BuildError> {
+    match tags.split_first() {
+        Some((first, rest)) => {
+            let image = store.write_image(first, config, layers)?;
+            let desc = store.descriptor(&first.to_string())?;
+            for t in rest {
+                store.tag(t, &desc)?;
+            }
+            Ok(image.id)
+        }
+        None => {
+            // No tag: the blobs are stored, reachable by nothing (like
+            // docker's dangling images; `image prune` removes them).
+            config.rootfs = oci::RootFs {
+                kind: "layers".into(),
+                diff_ids: layers.iter().map(|l| l.diff_id.clone()).collect(),
+            };
+            let json = serde_json::to_vec(&config).expect("config serializes");
+            let blob = store.put_blob(&json)?;
+            let descs = layers
+                .iter()
+                .map(|l| oci::Descriptor::new(&l.media_type, &l.digest, l.size))
+                .collect();
+            store.put_manifest(&config, &blob, descs)?;
+            Ok(blob.digest)
+        }
+    }
+}
+
+struct StepEnv<'a> {
+    context: &'a Path,
+    build_args: &'a BTreeMap<String, String>,
+    global: &'a BTreeMap<String, String>,
+    no_cache: bool,
+    recorder: &'a Arc<Recorder>,
+    trace: &'a Path,
+    build_id: &'a str,
+    epoch: u64,
+}
+
+struct StepDone {
+    created_by: String,
+    layer: Option<Layer>,
+    cached: bool,
+}
+
+fn step_error(df: &Dockerfile, inst: &Instruction, e: impl std::fmt::Display) -> BuildError {
+    BuildError::Syntax(df.error(inst.line, e.to_string()))
+}
+
+fn expand(
+    df: &Dockerfile,
+    inst: &Instruction,
+    word: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<String, BuildError> {
+    dockerfile::expand(word, vars, true).map_err(|m| step_error(df, inst, m))
+}
+
+/// Runs one step (not FROM): computes its key, asks the cache, does the
+/// work on a miss, records the events; changes `stage`'s config.
+#[allow(clippy::too_many_arguments)]
+fn do_step(
+    state: &StateDir,
+    store: &Store,
+    df: &Dockerfile,
+    inst: &Instruction,
+    step: u32,
+    total: u32,
+    stage: &mut Stage,
+    env: &StepEnv,
+) -> Result<StepDone, BuildError> {
+    let vars = stage.vars();
+    let x = |w: &str| expand(df, inst, w, &vars);
+    // Resolve the instruction: its text after substitution (for the key and
+    // the history) and what it does.
+    let mut copy_sources = None;
+    let mut copy_plan: Option<(String, (u32, u32), Option<String>)> = None;
+    let mut run_argv = None;
+    let created_by = match &inst.op {
+        Op::Run(cmd) => {
+            run_argv = Some(cmd.argv());
+            format!("RUN {}", inst.args)
+        }
+        Op::Copy {
+            add,
+            sources,
+            dest,
+            chown,
+            from,
+        } => {
+            if from.is_some() {
+                return Err(step_error(
+                    df,
+                    inst,
+                    "COPY --from ainda não é suportado pelo casulo (um estágio só)",
+                ));
+            }
+            let sources: Vec<String> = sources.iter().map(|s| x(s)).collect::<Result<_, _>>()?;
+            let dest = x(dest)?;
+            let chown = chown.as_deref().map(&x).transpose()?;
+            let abs = if dest.starts_with('/') {
+                dest.clone()
+            } else {
+                let mut d = join_path(&stage.workdir(), &dest);
+                if dest.ends_with('/') || dest == "." {
+                    d.push('/');
+                }
+                d
+            };
+            let read = step_copy::read_sources(env.context, &sources)
+                .map_err(|m| step_error(df, inst, format!("{}: {m}", inst.keyword)))?;
+            let keyword = if *add { "ADD" } else { "COPY" };
+            let chown_text = chown
+                .as_ref()
+                .map(|c| format!("--chown={c} "))
+                .unwrap_or_default();
+            let text = format!("{keyword} {chown_text}{} {dest}", sources.join(" "));
+            copy_plan = Some((abs, (0, 0), chown));
+            copy_sources = Some(read);
+            text
+        }
+        Op::Env(pairs) => {
+            let mut env_list = stage.env();
+            let mut shown = Vec::new();
+            for (k, v) in pairs {
+                let v = x(v)?;
+                env_list.retain(|e| e.split('=').next() != Some(k.as_str()));
+                env_list.push(format!("{k}={v}"));
+                shown.push(format!("{k}={}", shell_quote(&v)));
+            }
+            stage.run_config().env = Some(env_list);
+            format!("ENV {}", shown.join(" "))
+        }
+        Op::Arg { name, default } => {
+            let value = match env.build_args.get(name) {
+                Some(v) => Some(v.clone()),
+                None => match default {
+                    Some(d) => Some(x(d)?),
+                    None => env.global.get(name).cloned(),
+                },
+            };
+            stage
+                .args
+                .insert(name.clone(), value.clone().unwrap_or_default());
+            match value {
+                Some(v) => format!("ARG {name}={}", shell_quote(&v)),
+                None => format!("ARG {name}"),
+            }
+        }
+        Op::Workdir(w) => {
+            let w = x(w)?;
+            let new = join_path(&stage.workdir(), &w);
+            stage.run_config().working_dir = Some(new.clone());
+            format!("WORKDIR {new}")
+        }
+        Op::User(u) => {
+            let u = x(u)?;
+            stage.run_config().user = Some(u.clone());
+            format!("USER {u}")
+        }
+        Op::Cmd(c) => {
+            let argv = c.argv();
+            stage.run_config().cmd = Some(argv.clone());
+            stage.cmd_set = true;
+            format!("CMD {}", json(&argv))
+        }
+        Op::Entrypoint(c) => {
+            let argv = c.argv();
+            let cmd_set = stage.cmd_set;
+            let rc = stage.run_config();
+            rc.entrypoint = Some(argv.clone());
+            if !cmd_set {
+                // Like docker: a new ENTRYPOINT drops the base image's CMD.
+                rc.cmd = None;
+            }
+            format!("ENTRYPOINT {}", json(&argv))
+        }
+        Op::Expose(ports) => {
+            let mut keys = Vec::new();
+            for p in ports {
+                let p = x(p)?;
+                let (num, proto) = p.split_once('/').unwrap_or((&p, "tcp"));
+                let proto = proto.to_ascii_lowercase();
+                if num.parse::<u16>().map_or(true, |n| n == 0)
+                    || !["tcp", "udp", "sctp"].contains(&proto.as_str())
+                {
+                    return Err(step_error(
+                        df,
+                        inst,
+                        format!("EXPOSE: porta inválida {p:?} (use 80, 80/tcp ou 53/udp)"),
+                    ));
+                }
+                keys.push(format!("{num}/{proto}"));
+            }
+            let rc = stage.run_config();
+            let map = rc.exposed_ports.get_or_insert_with(Default::default);
+            for k in &keys {
+                map.insert(k.clone(), serde_json::json!({}));
+            }
+            format!("EXPOSE {}", keys.join(" "))
+        }
+        Op::Label(pairs) => {
+            let mut shown = Vec::new();
+            let mut resolved = Vec::new();
+            for (k, v) in pairs {
+                let (k, v) = (x(k)?, x(v)?);
+                shown.push(format!("{}={}", shell_quote(&k), shell_quote(&v)));
+                resolved.push((k, v));
+            }
+            let rc = stage.run_config();
+            let map = rc.labels.get_or_insert_with(Default::default);
+            map.extend(resolved);
+            format!("LABEL {}", shown.join(" "))
+        }
+        Op::Volume(paths) => {
+            let paths: Vec<String> = paths.iter().map(|p| x(p)).collect::<Result<_, _>>()?;
+            if let Some(bad) = paths.iter().find(|p| !p.starts_with('/')) {
+                return Err(step_error(
+                    df,
+                    inst,
+                    format!("VOLUME: {bad:?} não é um caminho absoluto"),
+                ));
+            }
+            let rc = stage.run_config();
+            let map = rc.volumes.get_or_insert_with(Default::default);
+            for p in &paths {
+                map.insert(p.clone(), serde_json::json!({}));
+            }
+            format!("VOLUME {}", json(&paths))
+        }
+        Op::StopSignal(s) => {
+            let s = x(s)?;
+            let ok = s.parse::<u8>().is_ok_and(|n| (1..=64).contains(&n))
+                || s.parse::<nix::sys::signal::Signal>().is_ok()
+                || format!("SIG{s}")
+                    .parse::<nix::sys::signal::Signal>()
+                    .is_ok();
+            if !ok {
+                return Err(step_error(
+                    df,
+                    inst,
+                    format!("STOPSIGNAL: sinal desconhecido {s:?} (use SIGTERM, SIGQUIT, 3…)"),
+                ));
+            }
+            stage.run_config().stop_signal = Some(s.clone());
+            format!("STOPSIGNAL {s}")
+        }
+        Op::From { .. } => unreachable!("only one FROM"),
+    };
+
+    let extra = copy_sources
+        .as_ref()
+        .map(|s| s.hash.clone())
+        .unwrap_or_default();
+    let key = cache::key(&stage.key, &stage.last_diff_id, &created_by, &extra);
+    stage.key = key.clone();
+    let creates_layer = inst.op.creates_layer();
+    env.recorder.record(
+        EventBody::BuildStep {
+            step,
+            total,
+            line: inst.line,
+            instruction: inst.keyword.clone(),
+            args: inst.args.clone(),
+            creates_layer,
+            cache_key: key.clone(),
+        },
+        if extra.is_empty() {
+            format!("sha256(parent + {created_by:?})")
+        } else {
+            format!("sha256(parent + {created_by:?} + {extra})")
+        },
+        Outcome::Ok,
+    );
+    let cache_file = cache::dir(state).join(format!("{}.json", &key[7..]));
+    if !env.no_cache {
+        if let Some(entry) = cache::get(state, store, &key) {
+            let layer = entry.layer.as_ref().map(|l| l.layer());
+            env.recorder.record(
+                EventBody::BuildCacheHit {
+                    step,
+                    cache_key: key.clone(),
+                    diff_id: layer.as_ref().map(|l| l.diff_id.clone()),
+                },
+                format!("read {}", cache_file.display()),
+                Outcome::Ok,
+            );
+            return Ok(StepDone {
+                created_by,
+                layer,
+                cached: true,
+            });
+        }
+    }
+    // A miss: do the work.
+    let written = if let Some(argv) = run_argv {
+        if stage.layers.is_empty() {
+            return Err(step_error(
+                df,
+                inst,
+                "RUN precisa de um sistema de arquivos com um shell: FROM scratch não tem nenhum",
+            ));
+        }
+        let args_env: Vec<String> = stage
+            .args
+            .iter()
+            .filter(|(k, _)| {
+                !stage
+                    .env()
+                    .iter()
+                    .any(|e| e.split('=').next() == Some(k.as_str()))
+            })
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let run = step_run::RunStep {
+            image: stage.image(argv),
+            env: args_env,
+            name: format!("build-{}-passo-{step}", &env.build_id[..8]),
+            recorder: env.recorder.clone(),
+            trace: env.trace.to_path_buf(),
+            mtime: env.epoch,
+        };
+        match step_run::run(state, store, run) {
+            Ok(w) => Some(w),
+            Err(step_run::RunStepError::Failed(code)) => {
+                return Err(BuildError::RunFailed {
+                    file: df.name.clone(),
+                    line: inst.line,
+                    code,
+                })
+            }
+            Err(step_run::RunStepError::Run(e)) => {
+                return Err(BuildError::Engine {
+                    file: df.name.clone(),
+                    line: inst.line,
+                    keyword: inst.keyword.clone(),
+                    source: Box::new(e),
+                })
+            }
+            Err(step_run::RunStepError::Image(e)) => return Err(engine_error(df, inst, e)),
+        }
+    } else if let (Some(sources), Some((dest, _, chown))) = (copy_sources, copy_plan) {
+        let lowers = unpack(state, stage, env.recorder).map_err(|e| engine_error(df, inst, e))?;
+        let owner = match chown {
+            Some(c) => chown_ids(&c, &lowers).map_err(|m| step_error(df, inst, m))?,
+            None => (0, 0),
+        };
+        let entries = step_copy::entries(&sources, &dest, owner, &lowers)
+            .map_err(|m| step_error(df, inst, format!("{}: {m}", inst.keyword)))?;
+        Some(layer_tar::write(store, &entries, env.epoch).map_err(|e| engine_error(df, inst, e))?)
+    } else {
+        None
+    };
+    let layer = written.as_ref().map(|w| w.layer.clone());
+    if let Some(w) = &written {
+        env.recorder.record(
+            EventBody::BuildLayer {
+                step,
+                diff_id: w.layer.diff_id.clone(),
+                bytes: w.bytes,
+                files: w.files,
+                created_by: created_by.clone(),
+            },
+            format!(
+                "write {}",
+                store
+                    .blob_path(&w.layer.digest)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
+            Outcome::Ok,
+        );
+    }
+    let entry = cache::CacheEntry {
+        instruction: created_by.clone(),
+        layer: written.as_ref().map(|w| cache::CachedLayer {
+            digest: w.layer.digest.clone(),
+            diff_id: w.layer.diff_id.clone(),
+            media_type: w.layer.media_type.clone(),
+            size: w.layer.size,
+            bytes: w.bytes,
+            files: w.files,
+        }),
+    };
+    // A cache that cannot be written only costs time next build.
+    let _ = cache::put(state, &key, &entry);
+    Ok(StepDone {
+        created_by,
+        layer,
+        cached: false,
+    })
+}
+
+fn engine_error(df: &Dockerfile, inst: &Instruction, e: ImageError) -> BuildError {
+    BuildError::Engine {
+        file: df.name.clone(),
+        line: inst.line,
+        keyword: inst.keyword.clone(),
+        source: Box::new(e),
+    }
+}
+
+/// Unpacks (or reuses) the stage's layers, recorded in the trace; returns
+/// their directories top-most first.
+fn unpack(state: &StateDir, stage: &Stage, rec: &Recorder) -> Result<Vec<PathBuf>, ImageError> {
+    crate::container::create::unpack_layers(state, &stage.image(vec![]), rec, None).map_err(|e| {
+        match e {
+            RunError::Image(e) => e,
+            other => ImageError::Other(other.to_string()),
+        }
+    })
+}
+
+/// `--chown=uid:gid`, numbers or names of the image's /etc/passwd and /etc/group.
+fn chown_ids(spec: &str, lowers: &[PathBuf]) -> Result<(u32, u32), String> {
+    let read = |rel: &str| {
+        lowers
+            .iter()
+            .find_map(|l| std::fs::read_to_string(l.join(rel)).ok())
+            .unwrap_or_default()
+    };
+    let user = crate::container::user::resolve(spec, &read("etc/passwd"), &read("etc/group"))
+        .map_err(|m| format!("--chown={spec}: {m}"))?;
+    Ok((user.uid, user.gid))
+}
+
+/// `base` + `path` (absolute paths replace), normalized.
+fn join_path(base: &str, path: &str) -> String {
+    let full = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{base}/{path}")
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for p in full.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+fn json(v: &[String]) -> String {
+    serde_json::to_string(v).expect("strings serialize")
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+fn header(id: &str, base_ref: &str, base: Option<&Image>) -> Header {
+    Header {
+        format: FORMAT_NAME.to_string(),
+        format_version: FORMAT_VERSION,
+        engine_version: env!("CARGO_PKG_VERSION").to_string(),
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default(),
+        cgroup_mode: crate::cgroups::detect_mode(Path::new("/sys/fs/cgroup"))
+            .as_str()
+            .to_string(),
+        container: ContainerInfo {
+            id: id.to_string(),
+            name: "build".into(),
+            image: base_ref.to_string(),
+            image_id: base.map(|b| b.id.clone()),
+            command: vec![],
+        },
+        started_at: humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dockerfile::Command;
+    use super::*;
+
+    #[test]
+    fn paths_join_like_workdir() {
+        assert_eq!(join_path("/", "app"), "/app");
+        assert_eq!(join_path("/app", "sub/../x"), "/app/x");
+        assert_eq!(join_path("/app", "/srv"), "/srv");
+        assert_eq!(join_path("/a", "../../.."), "/");
+    }
+
+    #[test]
+    fn created_by_quotes_only_when_needed() {
+        assert_eq!(shell_quote("abc/1.0"), "abc/1.0");
+        assert_eq!(shell_quote("a b"), "\"a b\"");
+        assert_eq!(shell_quote(""), "\"\"");
+    }
+
+    #[test]
+    fn commands_become_argv() {
+        assert_eq!(
+            Command::Shell("echo oi".into()).argv(),
+            ["/bin/sh", "-c", "echo oi"]
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! RUN: the command runs in a real container, and what it changed becomes
+//! a layer.
+//!
+//! The container is made exactly as `casulo run` makes one (namespaces,
+//! overlay rootfs, cgroup, pivot_root; the network namespace has only `lo`),
+//! on the layers built so far (stored as blobs, not tagged), with the
+//! image's config so far (ENV, WORKDIR, USER). Its events go into the
+//! build's trace. When it ends, its overlay upper directory holds exactly
+//! what the command added, changed or deleted: that is the layer
+//! ([`super::layer_from_upper`]). Then the container is removed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::container::create::Prepared;
+use crate::container::run::{run_with, RunObserver};
+use crate::container::{rm, RunError, RunOptions};
+use crate::image::{Image, ImageError, Store};
+use crate::kernel::LinuxSyscalls;
+use crate::recorder::Recorder;
+use crate::state::StateDir;
+
+use super::layer_from_upper;
+use super::layer_tar::{self, Written};
+
+/// Why a RUN step did not give a layer.
+#[derive(Debug)]
+pub enum RunStepError {
+    /// The command ended with this exit code (not 0).
+    Failed(i32),
+    /// The container could not run the command.
+    Run(RunError),
+    /// The layer could not be written.
+    Image(ImageError),
+}
+
+/// What a RUN step runs, and where.
+pub struct RunStep {
+    /// The image so far (layers in the store, config with env/workdir/user,
+    /// `cmd` = the argv to run).
+    pub image: Image,
+    /// Build arguments visible to the command as environment (`KEY=value`).
+    pub env: Vec<String>,
+    /// Container name (`build-<id8>-passo-<n>`).
+    pub name: String,
+    pub recorder: Arc<Recorder>,
+    pub trace: PathBuf,
+    /// Fixed mtime of the layer entries.
+    pub mtime: u64,
+}
+
+struct Quiet;
+impl RunObserver for Quiet {}
+
+/// Runs the step; on success returns the layer it made (already stored).
+pub fn run(state: &StateDir, store: &Store, step: RunStep) -> Result<Written, RunStepError> {
+    let opts = RunOptions {
+        image: step.image.reference.clone(),
+        name: Some(step.name.clone()),
+        env: step.env,
+        ..Default::default()
+    };
+    let prepared = Prepared {
+        image: step.image,
+        recorder: step.recorder,
+        trace: step.trace,
+    };
+    let outcome = run_with(state, &opts, Some(prepared), &LinuxSyscalls, &mut Quiet)
+        .map_err(RunStepError::Run)?;
+    let (id, name) = (outcome.record.id.clone(), outcome.record.name.clone());
+    let result = if outcome.exit_code != 0 {
+        Err(RunStepError::Failed(outcome.exit_code))
+    } else {
+        let upper = state.container(&id).join("upper");
+        layer_from_upper::entries(&upper)
+            .map_err(|e| RunStepError::Image(ImageError::io(&upper, e)))
+            .and_then(|entries| {
+                layer_tar::write(store, &entries, step.mtime).map_err(RunStepError::Image)
+            })
+    };
+    rm::remove_dirs(state, &id, &name);
+    result
+}

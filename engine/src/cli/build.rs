@@ -1,0 +1,79 @@
+//! `casulo build`: a Dockerfile and its context become an image (like
+//! `docker build`), step by step, with a layer cache.
+
+use std::path::{Path, PathBuf};
+
+use super::CliResult;
+use crate::build::{build, BuildObserver, BuildOptions};
+use crate::state::StateDir;
+
+/// Constrói uma imagem a partir de um Dockerfile (como `docker build`).
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Nome:tag da imagem construída, como meu-app:1.0 (repita para várias tags).
+    #[arg(short = 't', long = "tag", value_name = "NOME:TAG")]
+    pub tags: Vec<String>,
+    /// O Dockerfile (padrão: CONTEXTO/Dockerfile).
+    #[arg(short = 'f', long = "file", value_name = "ARQUIVO")]
+    pub file: Option<PathBuf>,
+    /// Ignora o cache: todos os passos rodam de novo.
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+    /// Valor de um ARG do Dockerfile: CHAVE=valor (repita para vários).
+    #[arg(long = "build-arg", value_name = "CHAVE=valor")]
+    pub build_args: Vec<String>,
+    /// Onde gravar o trace (padrão: <root>/traces/build-<id>.trace.jsonl).
+    #[arg(long, value_name = "ARQUIVO")]
+    pub trace: Option<PathBuf>,
+    /// O diretório de contexto: os arquivos que COPY e ADD podem ler.
+    #[arg(value_name = "CONTEXTO")]
+    pub context: PathBuf,
+}
+
+/// Prints each step like docker's classic builder, in Portuguese.
+struct Narrator;
+
+impl BuildObserver for Narrator {
+    fn trace_opened(&mut self, path: &Path) {
+        eprintln!("casulo: trace: {}", path.display());
+    }
+
+    fn step(&mut self, step: u32, total: u32, text: &str) {
+        println!("Passo {step}/{total} : {text}");
+    }
+
+    fn cached(&mut self, _step: u32) {
+        println!(" ---> cache");
+    }
+
+    fn layer(&mut self, _step: u32, diff_id: &str) {
+        println!(" ---> camada {}", short(diff_id));
+    }
+}
+
+fn short(digest: &str) -> &str {
+    &digest[..digest.len().min(19)]
+}
+
+pub fn cmd(state: &StateDir, args: BuildArgs) -> CliResult {
+    let opts = BuildOptions {
+        context: args.context,
+        dockerfile: args.file,
+        tags: args.tags,
+        no_cache: args.no_cache,
+        build_args: args.build_args,
+        trace: args.trace,
+    };
+    let outcome = build(state, &opts, &mut Narrator)?;
+    println!(
+        "Imagem construída: {} ({} passos, {} do cache, {} camadas)",
+        outcome.image_id, outcome.steps, outcome.cache_hits, outcome.layers
+    );
+    for tag in &outcome.tags {
+        println!("Marcada como {tag}");
+    }
+    if outcome.tags.is_empty() {
+        println!("(sem tag: use -t NOME:TAG para poder rodá-la com `casulo run`)");
+    }
+    Ok(0)
+}
