@@ -26,7 +26,7 @@
 //!   build-cache/<key hex>.json  the build cache: what a Dockerfile step made
 //!                               (its layer, or nothing for config-only steps)
 //!   tmp/                        staging for atomic writes (same filesystem):
-//!                               blob-*/write-* temp files, load-* (an archive
+//!                               blob-*/write-*/cache-* temp files, load-* (an archive
 //!                               being loaded), images.lock (flock for index.json)
 //! ```
 //!

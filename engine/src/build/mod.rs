@@ -904,7 +904,7 @@ fn header(id: &str, base_ref: &str, base: Option<&Image>) -> Header {
         container: ContainerInfo {
             id: id.to_string(),
             name: "build".into(),
-            image: base_ref.to_string(),
+            image: base.map_or(base_ref.to_string(), |b| b.reference.clone()),
             image_id: base.map(|b| b.id.clone()),
             command: vec![],
         },
