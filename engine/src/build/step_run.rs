@@ -2,7 +2,7 @@
 //! a layer.
 //!
 //! The container is made exactly as `casulo run` makes one (namespaces,
-//! overlay rootfs, cgroup, pivot_root; the network namespace has only `lo`),
+//! overlay rootfs, cgroup, pivot_root; network `none`: the namespace has only `lo`),
 //! on the layers built so far (stored as blobs, not tagged), with the
 //! image's config so far (ENV, WORKDIR, USER). Its events go into the
 //! build's trace. When it ends, its overlay upper directory holds exactly
@@ -58,6 +58,8 @@ pub fn run(state: &StateDir, store: &Store, step: RunStep) -> Result<Written, Ru
         image: step.image.reference.clone(),
         name: Some(step.name.clone()),
         env: step.env,
+        // Like `docker build --network none`: a step cannot reach anything.
+        network: crate::network::NetworkMode::None,
         ..Default::default()
     };
     let prepared = Prepared {
