@@ -21,6 +21,11 @@
 //! [`Replay::samples`] holds them all, so a chart shows
 //! `&replay.samples()[..world.samples_seen]`.
 //!
+//! A build trace holds several containers (one per `RUN` step): the
+//! namespaces and processes of all of them are kept, while the
+//! per-container views (overlay, mounts, devices, hostname, upper layer)
+//! start afresh with each new init, so they always show the latest one.
+//!
 //! Kinds added to the trace later are ignored until the replay learns them.
 
 use std::collections::BTreeMap;
@@ -182,8 +187,239 @@ pub struct Device {
 /// Network, as far as the trace tells.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Network {
-    /// Interfaces brought up, in order (`lo`).
+    /// Interfaces brought up and not deleted since, in order (`lo`, `eth0`…).
     pub links_up: Vec<String>,
+    /// Bridges on the host (`net.bridge`), in order.
+    pub bridges: Vec<Bridge>,
+    /// veth pairs, in order of creation.
+    pub veths: Vec<Veth>,
+    /// Addresses given to interfaces, in order.
+    pub addrs: Vec<Addr>,
+    /// Routes added, in order.
+    pub routes: Vec<Route>,
+    /// Published ports (`-p`), in order.
+    pub ports: Vec<Port>,
+}
+
+/// A Linux bridge on the host (`casulo0`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bridge {
+    pub name: String,
+    /// With prefix: `10.88.0.1/16` (the containers' gateway).
+    pub address: String,
+    /// False when an earlier run had made it.
+    pub created: bool,
+    pub deleted: bool,
+    pub at: usize,
+}
+
+/// A veth pair: a virtual cable from the host into a container's netns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Veth {
+    /// The end on the host (`veth3f2a9c1d`).
+    pub host_ifname: String,
+    /// The end inside the container (`eth0`).
+    pub container_ifname: String,
+    /// Host pid whose network namespace holds the container end.
+    pub netns_pid: i32,
+    /// The bridge its host end is plugged into (`net.attach`).
+    pub bridge: Option<String>,
+    /// True once either end was deleted (the kernel removes both).
+    pub deleted: bool,
+    pub at: usize,
+}
+
+/// An address of an interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addr {
+    pub ifname: String,
+    /// With prefix: `10.88.0.5/16`.
+    pub address: String,
+    /// True inside the container's netns, false on the host.
+    pub inside: bool,
+    pub at: usize,
+}
+
+/// A route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// `default` or a network with prefix.
+    pub destination: String,
+    pub gateway: Option<String>,
+    pub ifname: String,
+    pub inside: bool,
+    pub at: usize,
+}
+
+/// A host port leading to a port of the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    pub protocol: String,
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_ip: String,
+    pub container_port: u16,
+    /// `proxy` or `dnat`.
+    pub mechanism: String,
+    pub at: usize,
+}
+
+impl Network {
+    /// The bridge named `name`, the latest one with that name.
+    pub fn bridge(&self, name: &str) -> Option<&Bridge> {
+        self.bridges.iter().rev().find(|b| b.name == name)
+    }
+
+    /// The latest veth pair (the one of the latest container).
+    pub fn veth(&self) -> Option<&Veth> {
+        self.veths.last()
+    }
+
+    /// Addresses of `ifname` on one side (inside the container or on the host).
+    pub fn addrs_of<'a>(&'a self, ifname: &'a str, inside: bool) -> impl Iterator<Item = &'a Addr> {
+        self.addrs
+            .iter()
+            .filter(move |a| a.ifname == ifname && a.inside == inside)
+    }
+
+    /// True when `ifname` was brought up and not deleted since.
+    pub fn is_up(&self, ifname: &str) -> bool {
+        self.links_up.iter().any(|l| l == ifname)
+    }
+
+    /// True when the trace did anything beyond bringing `lo` up.
+    pub fn is_bridged(&self) -> bool {
+        !(self.bridges.is_empty() && self.veths.is_empty() && self.ports.is_empty())
+    }
+}
+
+/// A Dockerfile build (`casulo build`), as far as the trace tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Build {
+    /// The build context directory.
+    pub context: String,
+    pub dockerfile: String,
+    /// `-t`, when given.
+    pub tag: Option<String>,
+    /// Instructions in the Dockerfile.
+    pub total: u32,
+    pub base: Option<BuildBase>,
+    /// Steps started, in order.
+    pub steps: Vec<BuildStep>,
+    pub commit: Option<BuildCommit>,
+    /// Index of the `build.start` event.
+    pub at: usize,
+}
+
+/// The image `FROM` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildBase {
+    pub image: String,
+    pub image_id: Option<String>,
+    /// Its layers (diff_ids), bottom-most first.
+    pub diff_ids: Vec<String>,
+    pub at: usize,
+}
+
+/// One Dockerfile instruction and what came of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildStep {
+    /// 1-based.
+    pub step: u32,
+    /// Line in the Dockerfile (1-based).
+    pub line: u32,
+    pub instruction: String,
+    pub args: String,
+    /// RUN, COPY, ADD: the step makes a filesystem layer.
+    pub creates_layer: bool,
+    pub cache_key: String,
+    pub result: StepResult,
+    /// Index of its `build.step` event.
+    pub at: usize,
+}
+
+/// How a build step ended (so far).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepResult {
+    /// Started; no result yet.
+    Running,
+    /// Found in the cache: nothing ran. `diff_id` is the cached layer, for
+    /// steps that make one.
+    CacheHit { diff_id: Option<String>, at: usize },
+    /// Ran and made a new layer.
+    NewLayer {
+        diff_id: String,
+        bytes: u64,
+        files: u64,
+        created_by: String,
+        at: usize,
+    },
+    /// Only changed the image config (ENV, CMD, WORKDIR…): the next step
+    /// (or the commit) began with no layer from it.
+    ConfigOnly,
+}
+
+impl StepResult {
+    /// The layer this step put on the stack, if any.
+    pub fn diff_id(&self) -> Option<&str> {
+        match self {
+            StepResult::CacheHit { diff_id, .. } => diff_id.as_deref(),
+            StepResult::NewLayer { diff_id, .. } => Some(diff_id),
+            _ => None,
+        }
+    }
+}
+
+/// The image the build wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildCommit {
+    /// Empty when no tag was given.
+    pub tag: String,
+    pub image_id: String,
+    pub layers: u32,
+    pub at: usize,
+}
+
+impl Build {
+    /// The step with number `step`, the latest one with it.
+    pub fn step(&self, step: u32) -> Option<&BuildStep> {
+        self.steps.iter().rev().find(|s| s.step == step)
+    }
+
+    /// The step under way: the latest one, until the commit.
+    pub fn current(&self) -> Option<&BuildStep> {
+        match self.commit {
+            Some(_) => None,
+            None => self.steps.last(),
+        }
+    }
+
+    /// Steps that found their result in the cache.
+    pub fn cache_hits(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s.result, StepResult::CacheHit { .. }))
+            .count()
+    }
+
+    /// The steps' own layers so far (cached or new), bottom-most first.
+    pub fn new_layers(&self) -> impl Iterator<Item = &str> {
+        self.steps.iter().filter_map(|s| s.result.diff_id())
+    }
+
+    /// The config-only step still `Running` becomes `ConfigOnly` when the
+    /// next step or the commit begins.
+    fn close_last_step(&mut self) {
+        if let Some(s) = self.steps.last_mut() {
+            if s.result == StepResult::Running && !s.creates_layer {
+                s.result = StepResult::ConfigOnly;
+            }
+        }
+    }
+
+    fn step_mut(&mut self, step: u32) -> Option<&mut BuildStep> {
+        self.steps.iter_mut().rev().find(|s| s.step == step)
+    }
 }
 
 /// What the container wrote, from `layer.upper`.
@@ -225,11 +461,15 @@ pub struct World {
     /// `replay.samples()[..samples_seen]`.
     pub samples_seen: usize,
     pub network: Network,
+    /// The build, once `build.start` was seen.
+    pub build: Option<Build>,
     /// Events whose outcome was an error, by index.
     pub errors: Vec<usize>,
-    /// The host pid of the container's init (the first process born in a
-    /// new pid namespace).
+    /// The host pid of the container's init: the latest process born in a
+    /// new pid namespace (a build runs one container per `RUN` step).
     pub init_pid: Option<i32>,
+    /// How many inits (containers) the trace has started so far.
+    pub inits: usize,
     /// Parent host pid → the last child it cloned.
     last_child: BTreeMap<i32, i32>,
 }
@@ -267,9 +507,7 @@ impl World {
                 child.parent = Some(pid);
                 if new_pid_ns {
                     child.container_pid = Some(1);
-                    if self.init_pid.is_none() {
-                        self.init_pid = Some(*child_pid);
-                    }
+                    self.new_init(*child_pid);
                 }
             }
             EventBody::NamespaceCreate {
@@ -379,7 +617,172 @@ impl World {
             }
             EventBody::FsWrite { .. } => {}
             EventBody::UtsSethostname { hostname } => self.hostname = Some(hostname.clone()),
-            EventBody::NetLinkUp { ifname } => self.network.links_up.push(ifname.clone()),
+            // Brought up again (a second container's `lo`): listed once.
+            EventBody::NetLinkUp { ifname } if !self.network.is_up(ifname) => {
+                self.network.links_up.push(ifname.clone())
+            }
+            EventBody::NetBridge {
+                name,
+                address,
+                created,
+            } => self.network.bridges.push(Bridge {
+                name: name.clone(),
+                address: address.clone(),
+                created: *created,
+                deleted: false,
+                at,
+            }),
+            EventBody::NetVeth {
+                host_ifname,
+                container_ifname,
+                netns_pid,
+            } => self.network.veths.push(Veth {
+                host_ifname: host_ifname.clone(),
+                container_ifname: container_ifname.clone(),
+                netns_pid: *netns_pid,
+                bridge: None,
+                deleted: false,
+                at,
+            }),
+            EventBody::NetAttach { ifname, bridge } => {
+                if let Some(v) = self
+                    .network
+                    .veths
+                    .iter_mut()
+                    .rev()
+                    .find(|v| v.host_ifname == *ifname && !v.deleted)
+                {
+                    v.bridge = Some(bridge.clone());
+                }
+            }
+            EventBody::NetAddr {
+                ifname,
+                address,
+                inside,
+            } => self.network.addrs.push(Addr {
+                ifname: ifname.clone(),
+                address: address.clone(),
+                inside: *inside,
+                at,
+            }),
+            EventBody::NetRoute {
+                destination,
+                gateway,
+                ifname,
+                inside,
+            } => self.network.routes.push(Route {
+                destination: destination.clone(),
+                gateway: gateway.clone(),
+                ifname: ifname.clone(),
+                inside: *inside,
+                at,
+            }),
+            EventBody::NetPort {
+                protocol,
+                host_ip,
+                host_port,
+                container_ip,
+                container_port,
+                mechanism,
+            } => self.network.ports.push(Port {
+                protocol: protocol.clone(),
+                host_ip: host_ip.clone(),
+                host_port: *host_port,
+                container_ip: container_ip.clone(),
+                container_port: *container_port,
+                mechanism: mechanism.clone(),
+                at,
+            }),
+            EventBody::NetLinkDelete { ifname } => self.delete_link(ifname),
+            EventBody::BuildStart {
+                context,
+                dockerfile,
+                tag,
+                steps,
+            } => {
+                self.build = Some(Build {
+                    context: context.clone(),
+                    dockerfile: dockerfile.clone(),
+                    tag: tag.clone(),
+                    total: *steps,
+                    at,
+                    ..Build::default()
+                })
+            }
+            EventBody::BuildBase {
+                image,
+                image_id,
+                diff_ids,
+            } => {
+                self.build_mut(at).base = Some(BuildBase {
+                    image: image.clone(),
+                    image_id: image_id.clone(),
+                    diff_ids: diff_ids.clone(),
+                    at,
+                })
+            }
+            EventBody::BuildStep {
+                step,
+                total,
+                line,
+                instruction,
+                args,
+                creates_layer,
+                cache_key,
+            } => {
+                let build = self.build_mut(at);
+                build.close_last_step();
+                build.total = build.total.max(*total);
+                build.steps.push(BuildStep {
+                    step: *step,
+                    line: *line,
+                    instruction: instruction.clone(),
+                    args: args.clone(),
+                    creates_layer: *creates_layer,
+                    cache_key: cache_key.clone(),
+                    result: StepResult::Running,
+                    at,
+                });
+            }
+            EventBody::BuildCacheHit { step, diff_id, .. } => {
+                if let Some(s) = self.build_mut(at).step_mut(*step) {
+                    s.result = StepResult::CacheHit {
+                        diff_id: diff_id.clone(),
+                        at,
+                    };
+                }
+            }
+            EventBody::BuildLayer {
+                step,
+                diff_id,
+                bytes,
+                files,
+                created_by,
+            } => {
+                if let Some(s) = self.build_mut(at).step_mut(*step) {
+                    s.result = StepResult::NewLayer {
+                        diff_id: diff_id.clone(),
+                        bytes: *bytes,
+                        files: *files,
+                        created_by: created_by.clone(),
+                        at,
+                    };
+                }
+            }
+            EventBody::BuildCommit {
+                tag,
+                image_id,
+                layers,
+            } => {
+                let build = self.build_mut(at);
+                build.close_last_step();
+                build.commit = Some(BuildCommit {
+                    tag: tag.clone(),
+                    image_id: image_id.clone(),
+                    layers: *layers,
+                    at,
+                });
+            }
             EventBody::ProcessChdir { path } => self.process(pid).cwd = Some(path.clone()),
             EventBody::ProcessChroot { path } => self.process(pid).root = Some(path.clone()),
             EventBody::ProcessUser { uid, gid, .. } => self.process(pid).user = Some((*uid, *gid)),
@@ -503,6 +906,62 @@ impl World {
             #[allow(unreachable_patterns)]
             _ => {}
         }
+    }
+
+    /// A new container's init was born: it becomes *the* init, and the
+    /// per-container views start empty (the last container's are gone with
+    /// it; its processes and namespaces stay on record).
+    fn new_init(&mut self, pid: i32) {
+        if self.init_pid.is_some() {
+            self.overlay = None;
+            self.mounts.clear();
+            self.pivoted = false;
+            self.devices.clear();
+            self.symlinks.clear();
+            self.hostname = None;
+            self.upper = None;
+            // The old container's `lo`/`eth0` went with its netns; the
+            // host's bridge and live veth ends stay up.
+            let net = &mut self.network;
+            let (bridges, veths) = (&net.bridges, &net.veths);
+            net.links_up.retain(|l| {
+                bridges.iter().any(|b| b.name == *l)
+                    || veths.iter().any(|v| !v.deleted && v.host_ifname == *l)
+            });
+        }
+        self.init_pid = Some(pid);
+        self.inits += 1;
+    }
+
+    /// `RTM_DELLINK`: a veth end takes its peer with it; both go down.
+    fn delete_link(&mut self, ifname: &str) {
+        let net = &mut self.network;
+        let mut gone = vec![ifname.to_string()];
+        if let Some(v) = net
+            .veths
+            .iter_mut()
+            .rev()
+            .find(|v| !v.deleted && (v.host_ifname == ifname || v.container_ifname == ifname))
+        {
+            v.deleted = true;
+            gone = vec![v.host_ifname.clone(), v.container_ifname.clone()];
+        } else if let Some(b) = net
+            .bridges
+            .iter_mut()
+            .rev()
+            .find(|b| !b.deleted && b.name == ifname)
+        {
+            b.deleted = true;
+        }
+        net.links_up.retain(|l| !gone.contains(l));
+    }
+
+    /// The build, made on the spot when a trace starts mid-build.
+    fn build_mut(&mut self, at: usize) -> &mut Build {
+        self.build.get_or_insert_with(|| Build {
+            at,
+            ..Build::default()
+        })
     }
 
     /// The last process `pid` cloned: the `process.clone` comes just before

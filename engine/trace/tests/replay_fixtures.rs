@@ -428,3 +428,433 @@ fn oom_run_cgroup_limit_samples_oom_and_delete() {
     );
     assert!(end.errors.is_empty(), "{:?}", end.errors);
 }
+
+/// A successful event at position `seq` (hand-made traces).
+fn ev(seq: usize, pid: i32, body: EventBody) -> Event {
+    Event {
+        seq: seq as u64,
+        t_us: seq as u64 * 10,
+        pid,
+        body,
+        op: "x".into(),
+        outcome: Outcome::Ok,
+    }
+}
+
+fn failed(mut e: Event) -> Event {
+    e.outcome = Outcome::Error(casulo_trace::Errno {
+        errno: 17,
+        name: "EEXIST".into(),
+        message: "File exists".into(),
+    });
+    e
+}
+
+/// Builds a trace from bodies (pid 100 = the engine).
+fn trace_of(bodies: Vec<(i32, EventBody)>) -> Vec<Event> {
+    bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, (pid, b))| ev(i, pid, b))
+        .collect()
+}
+
+fn step_body(step: u32, instruction: &str, args: &str, creates_layer: bool) -> EventBody {
+    EventBody::BuildStep {
+        step,
+        total: 4,
+        line: step * 2 - 1,
+        instruction: instruction.into(),
+        args: args.into(),
+        creates_layer,
+        cache_key: format!("sha256:{step:064}"),
+    }
+}
+
+fn clone_init(child_pid: i32) -> EventBody {
+    EventBody::ProcessClone {
+        child_pid,
+        flags: vec!["CLONE_NEWPID".into(), "CLONE_NEWNET".into()],
+    }
+}
+
+#[test]
+fn sample_trace_network() {
+    use casulo_trace::replay::Veth;
+    let r = Replay::new(sample::sample_events());
+    let veth = first(&r, "net.veth", |_| true);
+    let attach = first(&r, "net.attach", |_| true);
+    let del = first(&r, "net.link_delete", |_| true);
+
+    // Before net.veth: the bridge, no cable.
+    let w = r.world_at(veth);
+    let b = w.network.bridge("casulo0").expect("bridge");
+    assert_eq!((b.address.as_str(), b.created), ("10.88.0.1/16", true));
+    assert!(w.network.veth().is_none());
+    assert!(w.network.is_bridged());
+
+    // The cable, then plugged into the bridge.
+    let w = r.world_at(veth + 1);
+    let v = w.network.veth().unwrap();
+    assert_eq!(
+        (v.host_ifname.as_str(), v.container_ifname.as_str()),
+        ("vethab12cd34", "eth0")
+    );
+    assert_eq!(v.netns_pid, w.init_pid.unwrap());
+    assert_eq!(v.bridge, None);
+    let w = r.world_at(attach + 1);
+    assert_eq!(w.network.veth().unwrap().bridge.as_deref(), Some("casulo0"));
+
+    // Just before the delete: address inside, default route, the port.
+    let w = r.world_at(del);
+    let eth0: Vec<_> = w.network.addrs_of("eth0", true).collect();
+    assert_eq!(eth0.len(), 1);
+    assert_eq!(eth0[0].address, "10.88.0.5/16");
+    assert_eq!(w.network.addrs_of("eth0", false).count(), 0);
+    let route = &w.network.routes[0];
+    assert_eq!(
+        (
+            route.destination.as_str(),
+            route.gateway.as_deref(),
+            route.inside
+        ),
+        ("default", Some("10.88.0.1"), true)
+    );
+    let p = &w.network.ports[0];
+    assert_eq!(
+        (
+            p.host_port,
+            p.container_ip.as_str(),
+            p.container_port,
+            p.mechanism.as_str()
+        ),
+        (8080, "10.88.0.5", 80, "proxy")
+    );
+    assert!(w.network.is_up("lo"));
+
+    // After the delete: the pair is gone (both ends), the rest on record.
+    let w = r.world_at(del + 1);
+    let v: &Veth = w.network.veth().unwrap();
+    assert!(v.deleted);
+    assert!(!w.network.is_up("vethab12cd34") && !w.network.is_up("eth0"));
+    assert!(w.network.is_up("lo"));
+    assert_eq!(w.network.ports.len(), 1);
+}
+
+#[test]
+fn sample_trace_build() {
+    use casulo_trace::replay::StepResult;
+    let r = Replay::new(sample::sample_events());
+    let start = first(&r, "build.start", |_| true);
+    let hit = first(&r, "build.cache_hit", |_| true);
+    let commit = first(&r, "build.commit", |_| true);
+    assert!(r.world_at(start).build.is_none());
+    let w = r.world_at(start + 1);
+    let b = w.build.as_ref().unwrap();
+    assert_eq!((b.tag.as_deref(), b.total), (Some("meu-app:1.0"), 3));
+    assert!(b.steps.is_empty() && b.base.is_none());
+
+    // Step 2 runs, then is found in the cache.
+    let w = r.world_at(hit);
+    let b = w.build.as_ref().unwrap();
+    assert_eq!(b.base.as_ref().unwrap().diff_ids.len(), 1);
+    assert_eq!(b.current().unwrap().step, 2);
+    assert_eq!(b.current().unwrap().result, StepResult::Running);
+    let w = r.world_at(hit + 1);
+    let b = w.build.as_ref().unwrap();
+    assert!(matches!(
+        b.step(2).unwrap().result,
+        StepResult::CacheHit {
+            diff_id: Some(_),
+            ..
+        }
+    ));
+    assert_eq!(b.cache_hits(), 1);
+
+    // The sample's build.layer names step 3, which never started: ignored.
+    let w = r.world_at(commit);
+    assert_eq!(w.build.as_ref().unwrap().steps.len(), 1);
+    let w = r.world_at(commit + 1);
+    let b = w.build.as_ref().unwrap();
+    let c = b.commit.as_ref().unwrap();
+    assert_eq!((c.tag.as_str(), c.layers), ("meu-app:1.0", 3));
+    assert!(b.current().is_none());
+}
+
+/// A hand-made build: FROM, ENV (config only), RUN (a new layer, in a
+/// container of its own), COPY (cached), commit; failures change nothing.
+#[test]
+fn build_steps_layers_cache_and_config_only() {
+    use casulo_trace::replay::StepResult;
+    let layer = |n: u8| format!("sha256:{}", format!("{n:02x}").repeat(32));
+    let bodies = vec![
+        (
+            100,
+            EventBody::BuildStart {
+                context: "/app".into(),
+                dockerfile: "/app/Dockerfile".into(),
+                tag: None,
+                steps: 4,
+            },
+        ),
+        (100, step_body(1, "FROM", "busybox", false)),
+        (
+            100,
+            EventBody::BuildBase {
+                image: "busybox:latest".into(),
+                image_id: Some(layer(9)),
+                diff_ids: vec![layer(1)],
+            },
+        ),
+        (100, step_body(2, "ENV", "A=1", false)),
+        (100, step_body(3, "RUN", "echo oi > /oi", true)),
+        (100, clone_init(200)),
+        (
+            100,
+            EventBody::BuildLayer {
+                step: 3,
+                diff_id: layer(2),
+                bytes: 2048,
+                files: 2,
+                created_by: "RUN echo oi > /oi".into(),
+            },
+        ),
+        (100, step_body(4, "COPY", "a /a", true)),
+        (
+            100,
+            EventBody::BuildCacheHit {
+                step: 4,
+                cache_key: format!("sha256:{:064}", 4),
+                diff_id: Some(layer(3)),
+            },
+        ),
+        (
+            100,
+            EventBody::BuildCommit {
+                tag: String::new(),
+                image_id: layer(7),
+                layers: 3,
+            },
+        ),
+    ];
+    let mut events = trace_of(bodies);
+    // A failed build.layer for step 3 right before the good one: nothing.
+    let bad = failed(ev(
+        6,
+        100,
+        EventBody::BuildLayer {
+            step: 3,
+            diff_id: layer(8),
+            bytes: 1,
+            files: 1,
+            created_by: "x".into(),
+        },
+    ));
+    events.insert(6, bad);
+    for (i, e) in events.iter_mut().enumerate() {
+        e.seq = i as u64;
+    }
+    let r = Replay::new(events);
+
+    // FROM is open (Running) until the next step starts; then config only.
+    let w = r.world_at(3);
+    let b = w.build.as_ref().unwrap();
+    assert_eq!(b.step(1).unwrap().result, StepResult::Running);
+    assert_eq!(b.base.as_ref().unwrap().diff_ids, [layer(1)]);
+    let w = r.world_at(4);
+    let b = w.build.as_ref().unwrap();
+    assert_eq!(b.step(1).unwrap().result, StepResult::ConfigOnly);
+    assert_eq!(b.current().unwrap().instruction, "ENV");
+    // ENV closed as config only; the RUN waits for its layer (the failed
+    // build.layer changed nothing).
+    let w = r.world_at(7);
+    let b = w.build.as_ref().unwrap();
+    assert_eq!(b.step(2).unwrap().result, StepResult::ConfigOnly);
+    assert_eq!(b.step(3).unwrap().result, StepResult::Running);
+    assert_eq!(w.errors, [6]);
+    assert_eq!(w.init_pid, Some(200));
+    let w = r.world_at(8);
+    let b = w.build.as_ref().unwrap();
+    assert!(matches!(
+        &b.step(3).unwrap().result,
+        StepResult::NewLayer { diff_id, bytes: 2048, .. } if *diff_id == layer(2)
+    ));
+    let end = r.world_at(r.len());
+    let b = end.build.as_ref().unwrap();
+    assert_eq!(b.new_layers().collect::<Vec<_>>(), [layer(2), layer(3)]);
+    assert_eq!(b.cache_hits(), 1);
+    assert_eq!(b.commit.as_ref().unwrap().tag, "");
+    assert!(b.current().is_none());
+    // The checkpointed worlds agree with the plain fold.
+    let mut plain = World::new();
+    for (i, e) in r.events().iter().enumerate() {
+        assert_eq!(r.world_at(i), plain);
+        plain.apply(e);
+    }
+}
+
+/// A build runs one container per RUN step: every process and namespace
+/// stays on record, the init and the per-container views are the latest.
+#[test]
+fn several_inits_the_latest_container_is_shown() {
+    let overlay = |n: u32| EventBody::MountOverlay {
+        target: format!("/c/{n}/merged"),
+        lowerdirs: vec!["/l/1".into()],
+        upperdir: format!("/c/{n}/upper"),
+        workdir: format!("/c/{n}/work"),
+    };
+    let proc_mount = |n: u32| EventBody::MountFs {
+        fstype: "proc".into(),
+        source: "proc".into(),
+        target: format!("/c/{n}/merged/proc"),
+        flags: vec![],
+        data: String::new(),
+    };
+    let ns = |inode| EventBody::NamespaceCreate {
+        ns: NsKind::Pid,
+        via: casulo_trace::NsVia::Clone,
+        inode: Some(inode),
+        host_inode: Some(1),
+    };
+    let exit = |pid| EventBody::ProcessExit {
+        exited_pid: pid,
+        code: Some(0),
+        signal: None,
+        signal_name: None,
+    };
+    let events = trace_of(vec![
+        (100, clone_init(201)),
+        (100, ns(11)),
+        (201, overlay(1)),
+        (201, proc_mount(1)),
+        (
+            201,
+            EventBody::NetLinkUp {
+                ifname: "lo".into(),
+            },
+        ),
+        (
+            201,
+            EventBody::UtsSethostname {
+                hostname: "um".into(),
+            },
+        ),
+        (100, exit(201)),
+        (100, clone_init(202)),
+        (100, ns(12)),
+        (202, overlay(2)),
+        (202, proc_mount(2)),
+        (100, exit(202)),
+    ]);
+    let r = Replay::new(events);
+    let first_c = r.world_at(7);
+    assert_eq!(first_c.init_pid, Some(201));
+    assert_eq!(first_c.mounts.len(), 1);
+    assert_eq!(first_c.mounts[0].inside, "/proc");
+
+    // Right after the second clone: the new init, nothing mounted for it yet.
+    let w = r.world_at(8);
+    assert_eq!((w.init_pid, w.inits), (Some(202), 2));
+    assert!(w.overlay.is_none() && w.mounts.is_empty() && w.hostname.is_none());
+    assert!(
+        !w.network.is_up("lo"),
+        "the old container's lo went with it"
+    );
+    assert_eq!(w.processes.len(), 3);
+
+    let end = r.world_at(r.len());
+    assert_eq!(end.overlay.as_ref().unwrap().target, "/c/2/merged");
+    assert_eq!(end.mounts.len(), 1);
+    assert_eq!(end.mounts[0].inside, "/proc");
+    assert_eq!(end.namespaces.len(), 2);
+    assert_eq!(end.namespaces[1].owner, 202);
+    assert_eq!(end.init().unwrap().namespaces[&ns_key(NsKind::Pid)], 12);
+    assert!(end.processes[&201].exit.is_some());
+    assert!(end.processes[&202].exit.is_some());
+}
+
+/// Failed network operations change nothing; deleting the container end
+/// takes the host end too; a second container gets a veth of its own.
+#[test]
+fn network_edge_cases() {
+    let veth = |h: &str, pid| EventBody::NetVeth {
+        host_ifname: h.into(),
+        container_ifname: "eth0".into(),
+        netns_pid: pid,
+    };
+    let mut events = trace_of(vec![
+        (
+            100,
+            EventBody::NetBridge {
+                name: "casulo0".into(),
+                address: "10.88.0.1/16".into(),
+                created: false,
+            },
+        ),
+        (100, veth("veth1", 201)),
+        (
+            100,
+            EventBody::NetAttach {
+                ifname: "veth1".into(),
+                bridge: "casulo0".into(),
+            },
+        ),
+        (
+            100,
+            EventBody::NetLinkUp {
+                ifname: "veth1".into(),
+            },
+        ),
+        (
+            201,
+            EventBody::NetLinkUp {
+                ifname: "eth0".into(),
+            },
+        ),
+        (
+            100,
+            EventBody::NetAddr {
+                ifname: "eth0".into(),
+                address: "10.88.0.9/16".into(),
+                inside: true,
+            },
+        ),
+        (
+            100,
+            EventBody::NetPort {
+                protocol: "tcp".into(),
+                host_ip: "0.0.0.0".into(),
+                host_port: 80,
+                container_ip: "10.88.0.9".into(),
+                container_port: 80,
+                mechanism: "proxy".into(),
+            },
+        ),
+        (
+            100,
+            EventBody::NetLinkDelete {
+                ifname: "eth0".into(),
+            },
+        ),
+        (100, veth("veth2", 202)),
+    ]);
+    events[5] = failed(events[5].clone());
+    events[6] = failed(events[6].clone());
+    let r = Replay::new(events);
+    let w = r.world_at(5);
+    assert!(!w.network.bridge("casulo0").unwrap().created);
+    assert!(w.network.is_up("veth1") && w.network.is_up("eth0"));
+    let w = r.world_at(7);
+    assert!(w.network.addrs.is_empty() && w.network.ports.is_empty());
+    assert_eq!(w.errors, [5, 6]);
+    let w = r.world_at(8);
+    assert!(w.network.veths[0].deleted);
+    assert!(w.network.links_up.is_empty());
+    assert!(!w.network.bridge("casulo0").unwrap().deleted);
+    let end = r.world_at(9);
+    let v = end.network.veth().unwrap();
+    assert_eq!(
+        (v.host_ifname.as_str(), v.deleted, v.bridge.as_ref()),
+        ("veth2", false, None)
+    );
+}
