@@ -1,8 +1,14 @@
 //! Two traces side by side: events aligned by kind (longest common
 //! subsequence of the kind sequences), so "the same run with and without
-//! `--memory`" lines up and what differs stands out.
+//! `--memory`" lines up and what differs stands out. A build step's result
+//! (a new layer or a cache hit) aligns with the same step's result on the
+//! other side, so a cold and a cached build differ row by row; and
+//! [`summary`] says in words what the two final worlds differ in.
 
-use casulo_trace::Event;
+use casulo_trace::replay::{StepResult, World};
+use casulo_trace::{Event, EventBody};
+
+use crate::format::{bytes, short_digest};
 
 /// One row of the side-by-side view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,8 +30,8 @@ const MAX_CELLS: usize = 4_000_000;
 
 /// Aligns `a` and `b` by event kind.
 pub fn align(a: &[Event], b: &[Event]) -> Vec<Row> {
-    let ka: Vec<&str> = a.iter().map(|e| e.body.kind()).collect();
-    let kb: Vec<&str> = b.iter().map(|e| e.body.kind()).collect();
+    let ka: Vec<Key> = a.iter().map(key).collect();
+    let kb: Vec<Key> = b.iter().map(key).collect();
     let pairs = if (ka.len() + 1) * (kb.len() + 1) <= MAX_CELLS {
         lcs(&ka, &kb)
     } else {
@@ -48,7 +54,23 @@ pub fn align(a: &[Event], b: &[Event]) -> Vec<Row> {
     rows
 }
 
-fn lcs(a: &[&str], b: &[&str]) -> Vec<(usize, usize)> {
+/// What the alignment compares: the kind, and for build events the step.
+type Key = (&'static str, u32);
+
+/// The kind, except that a step's result (new layer or cache hit) is one
+/// thing, and build events carry their step number: step N lines up with
+/// step N, and "layer here, cache there" is a row marked different.
+fn key(e: &Event) -> Key {
+    match &e.body {
+        EventBody::BuildStep { step, .. } => ("build.step", *step),
+        EventBody::BuildLayer { step, .. } | EventBody::BuildCacheHit { step, .. } => {
+            ("build.result", *step)
+        }
+        body => (body.kind(), 0),
+    }
+}
+
+fn lcs(a: &[Key], b: &[Key]) -> Vec<(usize, usize)> {
     let (n, m) = (a.len(), b.len());
     // table[i][j] = LCS length of a[i..] and b[j..]
     let mut table = vec![0u32; (n + 1) * (m + 1)];
@@ -80,7 +102,7 @@ fn lcs(a: &[&str], b: &[&str]) -> Vec<(usize, usize)> {
 
 /// Pairs each event of `a` with the next event of the same kind in `b`
 /// within a small window.
-fn greedy(a: &[&str], b: &[&str]) -> Vec<(usize, usize)> {
+fn greedy(a: &[Key], b: &[Key]) -> Vec<(usize, usize)> {
     let mut pairs = vec![];
     let mut j = 0;
     for (i, k) in a.iter().enumerate() {
@@ -99,7 +121,90 @@ fn skeleton(s: &str) -> String {
 }
 
 fn similar(a: &Event, b: &Event) -> bool {
-    a.outcome.is_ok() == b.outcome.is_ok() && skeleton(&a.op) == skeleton(&b.op)
+    a.body.kind() == b.body.kind()
+        && a.outcome.is_ok() == b.outcome.is_ok()
+        && skeleton(&a.op) == skeleton(&b.op)
+}
+
+/// What a step's result was, in a few words.
+fn result_text(r: &StepResult) -> String {
+    match r {
+        StepResult::Running => "não terminou".into(),
+        StepResult::CacheHit { .. } => "usou o cache".into(),
+        StepResult::NewLayer { bytes: b, .. } => format!("fez uma camada nova ({})", bytes(*b)),
+        StepResult::ConfigOnly => "só mudou a configuração".into(),
+    }
+}
+
+/// The network of a world, in a few words.
+fn network_text(w: &World) -> String {
+    let net = &w.network;
+    if !net.is_bridged() {
+        return "sem rede bridge (só lo)".into();
+    }
+    let mut parts = vec![];
+    if let Some(b) = net.bridges.last() {
+        parts.push(format!("bridge {} {}", b.name, b.address));
+    }
+    if let Some(v) = net.veth() {
+        let addr = net
+            .addrs_of(&v.container_ifname, true)
+            .last()
+            .map(|a| format!(" {}", a.address))
+            .unwrap_or_default();
+        parts.push(format!("veth até {}{addr}", v.container_ifname));
+    }
+    for p in &net.ports {
+        parts.push(format!("porta {}→{}", p.host_port, p.container_port));
+    }
+    format!("rede bridge ({})", parts.join(", "))
+}
+
+/// What differs between the two traces' final worlds, one sentence a line:
+/// each build step whose result differs, the images, the network.
+pub fn summary(a: &World, b: &World) -> Vec<String> {
+    let mut out = vec![];
+    match (&a.build, &b.build) {
+        (Some(ba), Some(bb)) => {
+            for sa in &ba.steps {
+                let Some(sb) = bb.step(sa.step) else { continue };
+                let (ra, rb) = (result_text(&sa.result), result_text(&sb.result));
+                if ra != rb {
+                    out.push(format!(
+                        "Passo {} ({} {}): em A {ra}; em B {rb}.",
+                        sa.step, sa.instruction, sa.args
+                    ));
+                }
+            }
+            let (ha, hb) = (ba.cache_hits(), bb.cache_hits());
+            if ha != hb {
+                out.push(format!("Passos que vieram do cache: {ha} em A, {hb} em B."));
+            }
+            if let (Some(ca), Some(cb)) = (&ba.commit, &bb.commit) {
+                // "The same image" is news only when the steps differed.
+                if ca.image_id == cb.image_id && !out.is_empty() {
+                    out.push(format!(
+                        "Mesmo assim, as duas geraram a mesma imagem ({}).",
+                        short_digest(&ca.image_id)
+                    ));
+                } else if ca.image_id != cb.image_id {
+                    out.push(format!(
+                        "Imagens diferentes: A {} · B {}.",
+                        short_digest(&ca.image_id),
+                        short_digest(&cb.image_id)
+                    ));
+                }
+            }
+        }
+        (Some(_), None) => out.push("Só A é um build.".into()),
+        (None, Some(_)) => out.push("Só B é um build.".into()),
+        (None, None) => {}
+    }
+    let (na, nb) = (network_text(a), network_text(b));
+    if na != nb {
+        out.push(format!("Rede: A {na}; B {nb}."));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -150,10 +255,98 @@ mod tests {
             .count();
         assert_eq!(both_ns, 6);
         // Greedy fallback gives a valid alignment too.
-        let ka: Vec<&str> = a.events.iter().map(|e| e.body.kind()).collect();
-        let kb: Vec<&str> = b.events.iter().map(|e| e.body.kind()).collect();
+        let ka: Vec<Key> = a.events.iter().map(key).collect();
+        let kb: Vec<Key> = b.events.iter().map(key).collect();
         for (i, j) in greedy(&ka, &kb) {
             assert_eq!(ka[i], kb[j]);
         }
+    }
+
+    /// A cold build and the same build cached: at step 2 the new layer
+    /// faces the cache hit, on one row marked different; the summary says so.
+    #[test]
+    fn cold_and_cached_builds() {
+        use casulo_trace::replay::Replay;
+        let builds: Vec<Event> = sample::sample_events()
+            .into_iter()
+            .filter(|e| e.body.kind().starts_with("build."))
+            .collect();
+        let cached = builds.clone();
+        let cold: Vec<Event> = builds
+            .into_iter()
+            .map(|mut e| {
+                if let EventBody::BuildCacheHit { step, .. } = e.body {
+                    e.body = EventBody::BuildLayer {
+                        step,
+                        diff_id: "sha256:aa".into(),
+                        bytes: 2048,
+                        files: 2,
+                        created_by: "RUN echo oi > /oi.txt".into(),
+                    };
+                    e.op = "write blob".into();
+                }
+                e
+            })
+            .collect();
+        let rows = align(&cold, &cached);
+        let differ: Vec<_> = rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::Both { a, b, same: false } => {
+                    Some((cold[*a].body.kind(), cached[*b].body.kind()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(differ, [("build.layer", "build.cache_hit")]);
+        // The build.layer of step 3 (no cache hit on the other side) is only A's.
+        assert!(rows.iter().all(|r| !matches!(r, Row::OnlyA(_) | Row::OnlyB(_))
+            || matches!(r, Row::OnlyA(i) | Row::OnlyB(i) if cold.get(*i).is_some_and(|e| e.body.kind() == "build.layer"))));
+
+        let end = |ev: Vec<Event>| {
+            let r = Replay::new(ev);
+            r.world_at(r.len())
+        };
+        let s = summary(&end(cold), &end(cached));
+        assert_eq!(
+            s[0],
+            "Passo 2 (RUN echo oi > /oi.txt): em A fez uma camada nova (2,0 KiB); em B usou o cache."
+        );
+        assert_eq!(s[1], "Passos que vieram do cache: 0 em A, 1 em B.");
+        assert!(
+            s[2].starts_with("Mesmo assim, as duas geraram a mesma imagem"),
+            "{s:?}"
+        );
+    }
+
+    #[test]
+    fn with_and_without_network() {
+        use casulo_trace::replay::Replay;
+        let with = sample::sample_events();
+        let without: Vec<Event> = with
+            .iter()
+            .filter(|e| !e.body.kind().starts_with("net.") || e.body.kind() == "net.link_up")
+            .cloned()
+            .collect();
+        let rows = align(&with, &without);
+        let only_a: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::OnlyA(i) => Some(with[*i].body.kind()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(only_a.len(), 7, "{only_a:?}");
+        assert!(only_a.iter().all(|k| k.starts_with("net.")));
+        let end = |ev: Vec<Event>| {
+            let r = Replay::new(ev);
+            r.world_at(r.len())
+        };
+        let s = summary(&end(with.clone()), &end(without));
+        assert_eq!(
+            s,
+            ["Rede: A rede bridge (bridge casulo0 10.88.0.1/16, veth até eth0 10.88.0.5/16, porta 8080→80); B sem rede bridge (só lo)."]
+        );
+        assert!(summary(&end(with.clone()), &end(with)).is_empty());
     }
 }

@@ -6,7 +6,7 @@ use casulo_trace::narrate;
 use yew::prelude::*;
 
 use super::Loaded;
-use crate::diff::{align, Row};
+use crate::diff::{align, summary, Row};
 use crate::timeline::Area;
 
 /// Rows shown at most (a long diff is cut, with a note).
@@ -31,6 +31,7 @@ pub fn diff_view(p: &DiffProps) -> Html {
         use_memo((), move |_| align(a.replay.events(), b.replay.events()))
     };
     let (ea, eb) = (p.a.replay.events(), p.b.replay.events());
+    let changes = summary(&p.a.end, &p.b.end);
     let count = |f: fn(&Row) -> bool| rows.iter().filter(|r| f(r)).count();
     let only_a = count(|r| matches!(r, Row::OnlyA(_)));
     let only_b = count(|r| matches!(r, Row::OnlyB(_)));
@@ -69,7 +70,13 @@ pub fn diff_view(p: &DiffProps) -> Html {
                 "A: {} ({} eventos) · B: {} ({} eventos) — {} só em A, {} só em B, {} com a mesma operação alterada.",
                 p.a.name, ea.len(), p.b.name, eb.len(), only_a, only_b, differ
             )}</p>
-            <p class="dica">{"Os eventos são alinhados pelo tipo; números que mudam em toda execução (PIDs, inodes, ids) são ignorados na comparação."}</p>
+            if !changes.is_empty() {
+                <div class="o-que-mudou">
+                    <h3>{"O que mudou"}</h3>
+                    <ul id="diferencas">{ for changes.iter().map(|c| html! { <li>{c.clone()}</li> }) }</ul>
+                </div>
+            }
+            <p class="dica">{"Os eventos são alinhados pelo tipo (num build, o resultado de cada passo — camada nova ou cache — fica na mesma linha); números que mudam em toda execução (PIDs, inodes, ids) são ignorados na comparação."}</p>
             <table class="tabela-comparacao">
                 <thead><tr><th>{"#"}</th><th>{"A"}</th><th>{"#"}</th><th>{"B"}</th><th>{""}</th></tr></thead>
                 <tbody>{ for body }</tbody>

@@ -1,10 +1,12 @@
 //! The Yew app: one reducer ([`Model`]) holds the loaded trace(s), the
 //! position and the playback; small function components draw the panels.
 
+mod build;
 mod controls;
 mod diffview;
 mod events;
 mod load;
+mod network;
 mod panels;
 
 use std::rc::Rc;
@@ -34,6 +36,20 @@ pub struct Loaded {
     pub max_memory: u64,
     /// The largest pids figure (count or limit) of all samples, 0 when none.
     pub max_pids: u64,
+    /// True when the trace has `build.*` events (the Build panel shows).
+    pub has_build: bool,
+    /// The Dockerfile's instructions the whole trace saw, in order.
+    pub dockerfile: Vec<DockerLine>,
+    /// The world at the end (the diff's summary compares two of them).
+    pub end: Rc<World>,
+}
+
+/// One instruction of the Dockerfile, as its `build.step` told.
+pub struct DockerLine {
+    pub step: u32,
+    pub line: u32,
+    pub instruction: String,
+    pub args: String,
 }
 
 impl Loaded {
@@ -57,6 +73,22 @@ impl Loaded {
             .flatten()
             .max()
             .unwrap_or(0);
+        let has_build = replay
+            .events()
+            .iter()
+            .any(|e| e.body.kind().starts_with("build."));
+        let end = replay.world_at(replay.len());
+        let dockerfile = end
+            .build
+            .iter()
+            .flat_map(|b| &b.steps)
+            .map(|s| DockerLine {
+                step: s.step,
+                line: s.line,
+                instruction: s.instruction.clone(),
+                args: s.args.clone(),
+            })
+            .collect();
         Ok(Loaded {
             name: name.to_string(),
             header: trace.header,
@@ -66,6 +98,9 @@ impl Loaded {
             open_ms: 0.0,
             max_memory,
             max_pids,
+            has_build,
+            dockerfile,
+            end: Rc::new(end),
         })
     }
 
@@ -389,7 +424,10 @@ fn main_view(model: &Model, t: &Rc<Loaded>, dispatch: UseReducerDispatcher<Model
                     <panels::NamespacesPanel world={model.world.clone()} large={model.large} />
                     <panels::FilesystemPanel world={model.world.clone()} pos={model.pos} large={model.large} />
                     <panels::CgroupsPanel trace={t.clone()} world={model.world.clone()} large={model.large} />
-                    <panels::NetworkPanel world={model.world.clone()} large={model.large} />
+                    if t.has_build {
+                        <build::BuildPanel trace={t.clone()} world={model.world.clone()} large={model.large} />
+                    }
+                    <network::NetworkPanel world={model.world.clone()} large={model.large} />
                 </main>
             </>
         },
@@ -458,7 +496,9 @@ fn welcome() -> Html {
             <p>{"Abra um arquivo "}<code>{".trace.jsonl"}</code>{" gravado pelo "}<code>{"casulo run"}</code>
                {" (arraste para cá ou use o botão acima) ou escolha um trace da lista. \
                  Depois, avance evento por evento: os diagramas mostram os namespaces, \
-                 o sistema de arquivos em camadas e os cgroups em cada momento."}</p>
+                 o sistema de arquivos em camadas, os cgroups, a rede (bridge, cabo veth, \
+                 portas publicadas) e, num trace de "}<code>{"casulo build"}</code>{", a pilha de \
+                 camadas da imagem crescendo passo a passo."}</p>
             <p>{"Atalhos: "}<kbd>{"espaço"}</kbd>{" reproduz/pausa, "}<kbd>{"←"}</kbd>{" "}<kbd>{"→"}</kbd>
                {" voltam e avançam um evento, "}<kbd>{"Home"}</kbd>{" e "}<kbd>{"End"}</kbd>{" vão ao início e ao fim."}</p>
         </section>

@@ -13,7 +13,7 @@ use crate::format::{bytes, mib, short_digest, short_path};
 /// the same factor as `--k` in `style.css` (`.app.grande .painel svg`).
 pub const LARGE: f64 = 1.4;
 
-fn scale(large: bool) -> f64 {
+pub fn scale(large: bool) -> f64 {
     if large {
         LARGE
     } else {
@@ -491,44 +491,6 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
             </svg>
             { pids_chart(p, samples, &x, stride, left) }
         </>
-    }
-}
-
-#[function_component(NetworkPanel)]
-pub fn network_panel(p: &WorldProps) -> Html {
-    let w = &p.world;
-    let net_ns = w.namespaces.iter().rev().find(|n| n.kind == NsKind::Net);
-    let k = scale(p.large);
-    let f = |v: f64| (v * k).to_string();
-    if net_ns.is_none() && w.network.links_up.is_empty() && w.hostname.is_none() {
-        return html! {};
-    }
-    html! {
-        <section class="painel rede" aria-labelledby="titulo-rede">
-            <h2 id="titulo-rede">{"Rede e hostname"}</h2>
-            <svg viewBox={format!("0 0 660 {}", 110.0 * k)} role="img" aria-label="O namespace de rede do contêiner e suas interfaces">
-                <rect x="4" y="4" width="652" height={(110.0 * k - 8.0).to_string()} rx="10" class="host" />
-                <text x="16" y={f(26.0)} class="rotulo-host">{"Host: eth0, docker0… continuam do lado de fora"}</text>
-                if let Some(ns) = net_ns {
-                    <g class="ns ns-net">
-                        <rect x={(640.0 - 420.0 * k).to_string()} y={f(36.0)} width={f(420.0)} height={f(60.0)} rx="8" />
-                        <text x={(652.0 - 420.0 * k).to_string()} y={f(56.0)} class="rotulo-ns">{format!("namespace net [{}]", ns.inode.unwrap_or(0))}</text>
-                        { for w.network.links_up.iter().enumerate().map(|(i, l)| html! {
-                            <g class="interface">
-                                <rect x={(652.0 - 420.0 * k + i as f64 * 120.0 * k).to_string()} y={f(64.0)} width={f(110.0)} height={f(24.0)} rx="4" />
-                                <text x={(662.0 - 420.0 * k + i as f64 * 120.0 * k).to_string()} y={f(81.0)}>{format!("{l} ▲ ativa")}</text>
-                            </g>
-                        }) }
-                        if w.network.links_up.is_empty() {
-                            <text x={(652.0 - 420.0 * k).to_string()} y={f(82.0)}>{"só lo, ainda desligada"}</text>
-                        }
-                    </g>
-                }
-            </svg>
-            if let Some(h) = &w.hostname {
-                <p id="hostname">{"Hostname dentro do contêiner: "}<code>{h.clone()}</code></p>
-            }
-        </section>
     }
 }
 

@@ -1,0 +1,301 @@
+//! Panel "Build": the image's layer stack growing step by step (SVG), next
+//! to the Dockerfile's lines with what became of each.
+
+use std::rc::Rc;
+
+use casulo_trace::replay::{Build, BuildStep, StepResult, World};
+use yew::prelude::*;
+
+use super::panels::scale;
+use super::Loaded;
+use crate::format::{bytes, short_digest, short_path};
+
+#[derive(Properties)]
+pub struct BuildProps {
+    pub trace: Rc<Loaded>,
+    pub world: Rc<World>,
+    #[prop_or_default]
+    pub large: bool,
+}
+
+impl PartialEq for BuildProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.world, &o.world)
+            && Rc::ptr_eq(&self.trace, &o.trace)
+            && self.large == o.large
+    }
+}
+
+/// `s` cut to `n` characters, with `…` when cut.
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!(
+            "{}…",
+            s.chars().take(n.saturating_sub(1)).collect::<String>()
+        )
+    }
+}
+
+/// What became of a step, in a few words (the Dockerfile list and the
+/// diagram's tooltips).
+pub fn status_text(s: &BuildStep) -> String {
+    match &s.result {
+        _ if s.instruction.eq_ignore_ascii_case("FROM") => "imagem base".into(),
+        StepResult::Running => "rodando…".into(),
+        StepResult::CacheHit {
+            diff_id: Some(d), ..
+        } => format!("do cache ✓ · camada {}", short_digest(d)),
+        StepResult::CacheHit { diff_id: None, .. } => "do cache ✓".into(),
+        StepResult::NewLayer { bytes: b, .. } => format!("camada nova · {}", bytes(*b)),
+        StepResult::ConfigOnly => "só configuração".into(),
+    }
+}
+
+fn status_class(s: &BuildStep) -> &'static str {
+    match s.result {
+        _ if s.instruction.eq_ignore_ascii_case("FROM") => "base",
+        StepResult::Running => "rodando",
+        StepResult::CacheHit { .. } => "cache",
+        StepResult::NewLayer { .. } => "nova",
+        StepResult::ConfigOnly => "config",
+    }
+}
+
+/// One row of the stack, bottom to top.
+struct Row {
+    class: &'static str,
+    /// Thin rows: config-only steps.
+    thin: bool,
+    title: String,
+    detail: Option<String>,
+    /// A word beside the colour (cache hits): never colour alone.
+    badge: Option<&'static str>,
+    current: bool,
+    tip: String,
+}
+
+fn rows(b: &Build) -> Vec<Row> {
+    let mut rows = vec![];
+    if let Some(base) = &b.base {
+        let n = base.diff_ids.len();
+        for (i, d) in base.diff_ids.iter().enumerate() {
+            rows.push(Row {
+                class: "base",
+                thin: false,
+                title: format!("base {} · camada {} de {n}", base.image, i + 1),
+                detail: Some(short_digest(d).to_string()),
+                badge: None,
+                current: false,
+                tip: format!("camada {} da imagem base {}: {d}", i + 1, base.image),
+            });
+        }
+    }
+    let current = b.current().map(|s| s.at);
+    for s in &b.steps {
+        if s.instruction.eq_ignore_ascii_case("FROM") {
+            continue;
+        }
+        let title = format!("passo {} · {} {}", s.step, s.instruction, s.args);
+        let row = match &s.result {
+            StepResult::NewLayer {
+                diff_id,
+                bytes: b,
+                files,
+                ..
+            } => Row {
+                class: "nova",
+                thin: false,
+                title,
+                detail: Some(format!(
+                    "camada nova · {} · {files} entradas · {}",
+                    bytes(*b),
+                    short_digest(diff_id)
+                )),
+                badge: Some("nova"),
+                current: false,
+                tip: format!("camada nova {diff_id}"),
+            },
+            StepResult::CacheHit { diff_id, .. } => Row {
+                class: "cache",
+                thin: diff_id.is_none(),
+                detail: diff_id
+                    .as_ref()
+                    .map(|d| format!("reaproveitada do cache · {}", short_digest(d))),
+                title,
+                badge: Some("cache"),
+                current: false,
+                tip: "o resultado já estava no cache: nada rodou".into(),
+            },
+            StepResult::Running if s.creates_layer => Row {
+                class: "rodando",
+                thin: false,
+                title,
+                detail: Some("rodando…".into()),
+                badge: None,
+                current: false,
+                tip: "este passo está rodando".into(),
+            },
+            StepResult::Running | StepResult::ConfigOnly => Row {
+                class: "config",
+                thin: true,
+                title: format!("{title} · só configuração"),
+                detail: None,
+                badge: None,
+                current: false,
+                tip: "muda só a configuração da imagem, sem camada".into(),
+            },
+        };
+        rows.push(Row {
+            current: Some(s.at) == current,
+            ..row
+        });
+    }
+    rows
+}
+
+#[function_component(BuildPanel)]
+pub fn build_panel(p: &BuildProps) -> Html {
+    let w = &p.world;
+    let Some(b) = &w.build else {
+        return html! {
+            <section class="painel build" aria-labelledby="titulo-build">
+                <h2 id="titulo-build">{"Build da imagem"}</h2>
+                <p class="vazio" id="build-vazio">{"O build ainda não começou: avance até o "}<code>{"build.start"}</code>{"."}</p>
+                { dockerfile_list(p, None) }
+            </section>
+        };
+    };
+    let k = scale(p.large);
+    let rows = rows(b);
+    let (x, rw) = (10.0, 640.0);
+    let (row_h, thin_h, gap) = (46.0 * k, 22.0 * k, 4.0);
+    // Room for the characters of one line, at this size.
+    let chars = |width: f64| ((width - 24.0) / (8.2 * k)) as usize;
+    let image_h = if b.commit.is_some() { 50.0 * k } else { 0.0 };
+    let stack_h: f64 = rows
+        .iter()
+        .map(|r| if r.thin { thin_h } else { row_h } + gap)
+        .sum();
+    let height = 20.0 + image_h + stack_h + 10.0 + 20.0 * k;
+    // Bottom up: the base at the bottom, each step on top of the last.
+    let mut y = height - 10.0 - 20.0 * k;
+    let drawn = rows.iter().map(|r| {
+        let h = if r.thin { thin_h } else { row_h };
+        y -= h + gap;
+        let badge_w = if r.badge.is_some() { 74.0 * k } else { 0.0 };
+        let text_w = rw - badge_w;
+        let g = html! {
+            <g class={classes!("degrau", r.class, r.thin.then_some("fino"), r.current.then_some("atual"))}
+                aria-current={r.current.then_some("step")}>
+                <rect x={x.to_string()} y={y.to_string()} width={rw.to_string()} height={h.to_string()} rx="5">
+                    <title>{r.tip.clone()}</title></rect>
+                <text x={(x + 12.0).to_string()} y={(y + if r.thin { 16.0 } else { 19.0 } * k).to_string()}
+                    class="titulo-degrau">{cut(&r.title, chars(text_w))}</text>
+                if let Some(d) = &r.detail {
+                    <text x={(x + 12.0).to_string()} y={(y + 38.0 * k).to_string()} class="caminho">
+                        {cut(d, chars(text_w))}</text>
+                }
+                if let Some(badge) = r.badge {
+                    <g class={classes!("selo", badge)}>
+                        <rect x={(x + rw - badge_w - 4.0).to_string()} y={(y + 6.0 * k).to_string()}
+                            width={(badge_w - 4.0).to_string()} height={(22.0 * k).to_string()} rx="11" />
+                        <text x={(x + rw - badge_w + 8.0 * k).to_string()} y={(y + 22.0 * k).to_string()}>
+                            {if badge == "cache" { "♻ cache" } else { "+ nova" }}</text>
+                    </g>
+                }
+            </g>
+        };
+        g
+    });
+    let drawn: Vec<Html> = drawn.collect();
+    let image = b.commit.as_ref().map(|c| {
+        let tag = if c.tag.is_empty() { "(sem tag)".to_string() } else { c.tag.clone() };
+        html! {
+            <g class="imagem-final" id="imagem-final">
+                <rect x={x.to_string()} y="10" width={rw.to_string()} height={(image_h - 6.0).to_string()} rx="8" />
+                <text x={(x + 12.0).to_string()} y={(10.0 + 19.0 * k).to_string()} class="titulo-degrau">
+                    {cut(&format!("imagem pronta: {tag}"), chars(rw))}</text>
+                <text x={(x + 12.0).to_string()} y={(10.0 + 38.0 * k).to_string()} class="caminho">
+                    {format!("id {} · {} camadas", short_digest(&c.image_id), c.layers)}</text>
+            </g>
+        }
+    });
+    let summary = summary_text(b);
+    let label = format!("A pilha de camadas da imagem, de baixo para cima. {summary}");
+    html! {
+        <section class="painel build" aria-labelledby="titulo-build">
+            <h2 id="titulo-build">{"Build da imagem"}</h2>
+            <p id="build-resumo">{summary}</p>
+            <div class="build-lado-a-lado">
+                <svg viewBox={format!("0 0 660 {height}")} role="img" id="svg-build" aria-label={label}>
+                    { for image }
+                    { for drawn }
+                    <text x={x.to_string()} y={(height - 6.0).to_string()} class="rotulo">
+                        {"↑ cada passo empilha sobre o anterior"}</text>
+                </svg>
+                { dockerfile_list(p, Some(b)) }
+            </div>
+        </section>
+    }
+}
+
+/// One sentence: where the build is.
+fn summary_text(b: &Build) -> String {
+    let tag = b.tag.as_deref().unwrap_or("(sem tag)");
+    let done = b.steps.len();
+    let hits = b.cache_hits();
+    let cache = match hits {
+        0 => String::new(),
+        1 => " · 1 passo veio do cache".into(),
+        n => format!(" · {n} passos vieram do cache"),
+    };
+    match &b.commit {
+        Some(c) => format!(
+            "Build de {tag} concluído: imagem {} com {} camadas{cache}.",
+            short_digest(&c.image_id),
+            c.layers
+        ),
+        None => format!(
+            "Build de {tag}: passo {done} de {}{cache}.",
+            b.total.max(done as u32)
+        ),
+    }
+}
+
+/// The Dockerfile, as far as the whole trace tells, each line with its
+/// status at this position (lines not reached yet: "ainda não").
+fn dockerfile_list(p: &BuildProps, b: Option<&Build>) -> Html {
+    let all = &p.trace.dockerfile;
+    if all.is_empty() {
+        return html! {};
+    }
+    let current = b.and_then(|b| b.current()).map(|s| s.at);
+    let items = all.iter().map(|line| {
+        let seen = b.and_then(|b| b.step(line.step));
+        let (class, status) = match seen {
+            Some(s) => (status_class(s), status_text(s)),
+            None => ("futuro", "ainda não".to_string()),
+        };
+        let is_current = seen.is_some_and(|s| Some(s.at) == current);
+        html! {
+            <li class={classes!("linha-dockerfile", class, is_current.then_some("atual"))}
+                aria-current={is_current.then_some("step")}>
+                <span class="num-linha" aria-label={format!("linha {}", line.line)}>{line.line}</span>
+                <code>{format!("{} {}", line.instruction, line.args)}</code>
+                <span class="estado-passo">{status}</span>
+            </li>
+        }
+    });
+    let name = b
+        .filter(|b| !b.dockerfile.is_empty())
+        .map(|b| short_path(&b.dockerfile))
+        .unwrap_or_else(|| "Dockerfile".into());
+    html! {
+        <div class="dockerfile" id="dockerfile">
+            <h3>{name}</h3>
+            <ol aria-label="As instruções do Dockerfile e o que aconteceu com cada uma">{ for items }</ol>
+        </div>
+    }
+}

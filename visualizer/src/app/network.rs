@@ -1,0 +1,274 @@
+//! Panel "Rede": the host with its bridge, the veth cable into the
+//! container's network namespace, the addresses, the default route and the
+//! published ports, as far as the trace got.
+
+use casulo_trace::replay::{Network, World};
+use casulo_trace::NsKind;
+use yew::prelude::*;
+
+use super::panels::{scale, WorldProps};
+
+/// A box with up to three lines of text (the overflow test checks that
+/// every `g.caixa`'s text stays inside its rect).
+#[allow(clippy::too_many_arguments)]
+fn caixa(
+    id: &'static str,
+    class: &'static str,
+    x: f64,
+    y: f64,
+    w: f64,
+    k: f64,
+    lines: &[String],
+    tip: String,
+) -> Html {
+    let h = 10.0 * k + lines.len() as f64 * 18.0 * k;
+    html! {
+        <g class={classes!("caixa", class)} id={(!id.is_empty()).then_some(id)}>
+            <rect x={x.to_string()} y={y.to_string()} width={w.to_string()} height={h.to_string()} rx="6">
+                <title>{tip}</title></rect>
+            { for lines.iter().enumerate().map(|(i, l)| html! {
+                <text x={(x + 10.0).to_string()} y={(y + (19.0 + 18.0 * i as f64) * k).to_string()}
+                    class={if i == 0 { "nome-if" } else { "detalhe-if" }}>{l.clone()}</text>
+            }) }
+        </g>
+    }
+}
+
+/// Everything the diagram shows, said in one paragraph (screen readers).
+fn spoken(net: &Network, world: &World) -> String {
+    let mut parts = vec![];
+    match net.bridges.last() {
+        Some(b) => parts.push(format!("bridge {} com o endereço {}", b.name, b.address)),
+        None => parts.push("sem bridge no host".into()),
+    }
+    if let Some(v) = net.veth() {
+        let state = if v.deleted { ", já removido" } else { "" };
+        parts.push(format!(
+            "cabo veth de {} (host) até {} (contêiner){state}",
+            v.host_ifname, v.container_ifname
+        ));
+        if let Some(a) = net.addrs_of(&v.container_ifname, true).last() {
+            parts.push(format!(
+                "{} tem o endereço {}",
+                v.container_ifname, a.address
+            ));
+        }
+    }
+    for r in net.routes.iter().filter(|r| r.inside) {
+        parts.push(format!(
+            "rota {} via {} pela {}",
+            if r.destination == "default" {
+                "padrão"
+            } else {
+                &r.destination
+            },
+            r.gateway.as_deref().unwrap_or("(direto)"),
+            r.ifname
+        ));
+    }
+    for p in &net.ports {
+        parts.push(format!(
+            "porta {}:{} do host leva a {}:{} ({}, {})",
+            p.host_ip, p.host_port, p.container_ip, p.container_port, p.protocol, p.mechanism
+        ));
+    }
+    if world.namespaces.iter().any(|n| n.kind == NsKind::Net) {
+        parts.push(format!(
+            "lo {}",
+            if net.is_up("lo") {
+                "ativa"
+            } else {
+                "desligada"
+            }
+        ));
+    }
+    format!("Rede: {}.", parts.join("; "))
+}
+
+#[function_component(NetworkPanel)]
+pub fn network_panel(p: &WorldProps) -> Html {
+    let w = &p.world;
+    let net = &w.network;
+    let net_ns = w.namespaces.iter().rev().find(|n| n.kind == NsKind::Net);
+    if net_ns.is_none() && net.links_up.is_empty() && w.hostname.is_none() && !net.is_bridged() {
+        return html! {};
+    }
+    let k = scale(p.large);
+    let last = w.applied.checked_sub(1);
+    let fresh = |at: usize| Some(at) == last;
+    let veth = net.veth();
+    let bridge = match veth.and_then(|v| v.bridge.as_deref()) {
+        Some(name) => net.bridge(name),
+        None => net.bridges.last(),
+    };
+
+    // Row 1, on the host: the bridge (left) and the veth's host end (right).
+    let (lx, rx, bw) = (20.0, 350.0, 290.0);
+    let y1 = 36.0 * k;
+    let box3 = 10.0 * k + 3.0 * 18.0 * k;
+    let mut host_items: Vec<Html> = vec![];
+    match bridge {
+        Some(b) => host_items.push(html! {
+            <g class={classes!("rede-bridge", fresh(b.at).then_some("novo"))}>
+                { caixa("rede-bridge", "bridge", lx, y1, bw, k, &[
+                    format!("{} · bridge{}", b.name, if net.is_up(&b.name) { " ▲ ativa" } else { "" }),
+                    format!("{} (gateway)", net.addrs_of(&b.name, false).last().map_or(b.address.as_str(), |a| a.address.as_str())),
+                    if b.deleted { "removida".into() } else if b.created { "criada agora".into() } else { "já existia".into() },
+                ], "A bridge: um switch virtual no host, onde os cabos veth dos contêineres se ligam".into()) }
+            </g>
+        }),
+        None => host_items.push(html! {
+            <text x={lx.to_string()} y={(y1 + 24.0 * k).to_string()} class="rotulo" id="rede-sem-bridge">
+                {"Sem bridge: este contêiner não tem rede para fora"}</text>
+        }),
+    }
+    let yc = y1 + box3 + 44.0 * k;
+    let eth_y = yc + 30.0 * k;
+    let box2 = 10.0 * k + 2.0 * 18.0 * k;
+    if let Some(v) = veth {
+        let plugged = v.bridge.is_some() && bridge.is_some();
+        let state = if v.deleted {
+            "removida (fim do contêiner)".to_string()
+        } else {
+            match &v.bridge {
+                Some(b) => format!("plugada em {b}"),
+                None => "ainda solta".into(),
+            }
+        };
+        host_items.push(html! {
+            <g class={classes!("rede-veth", fresh(v.at).then_some("novo"), v.deleted.then_some("removido"))}>
+                { caixa("rede-veth-host", "veth", rx, y1, bw, k, &[
+                    format!("{}{}", v.host_ifname, if !v.deleted && net.is_up(&v.host_ifname) { " ▲ ativa" } else { "" }),
+                    "ponta do host do par veth".into(), state,
+                ], "Uma ponta do par veth: fica no host".into()) }
+            </g>
+        });
+        if plugged {
+            host_items.push(html! {
+                <line x1={(lx + bw).to_string()} y1={(y1 + box3 / 2.0).to_string()}
+                    x2={rx.to_string()} y2={(y1 + box3 / 2.0).to_string()}
+                    class={classes!("plugue", v.deleted.then_some("removido"))} id="plugue-bridge" />
+            });
+        }
+        // The cable: from the host end down into the container's netns.
+        let cx = rx + bw / 2.0;
+        host_items.push(html! {
+            <g class={classes!("cabo", v.deleted.then_some("removido"))}>
+                <line x1={cx.to_string()} y1={(y1 + box3).to_string()} x2={cx.to_string()} y2={eth_y.to_string()}
+                    id="cabo-veth"><title>{"o cabo veth: o que entra por uma ponta sai pela outra"}</title></line>
+                <text x={(cx + 10.0).to_string()} y={(y1 + box3 + 26.0 * k).to_string()} class="rotulo-cabo">
+                    {if v.deleted { "cabo veth (removido)" } else { "cabo veth" }}</text>
+            </g>
+        });
+    }
+
+    // The container's network namespace: lo, the veth's container end,
+    // the default route.
+    let mut inside: Vec<Html> = vec![];
+    let lo_up = net.is_up("lo");
+    inside.push(html! {
+        <g class={classes!("interface", (!lo_up).then_some("desligada"))}>
+            { caixa("rede-lo", "lo", lx + 10.0, eth_y, bw - 10.0, k, &[
+                format!("lo {}", if lo_up { "▲ ativa" } else { "▽ desligada" }),
+                "loopback (127.0.0.1)".into(),
+            ], "lo: a interface de loopback do namespace".into()) }
+        </g>
+    });
+    if let Some(v) = veth {
+        let name = &v.container_ifname;
+        let up = !v.deleted && net.is_up(name);
+        let addr = net
+            .addrs_of(name, true)
+            .filter(|a| a.at > v.at)
+            .last()
+            .map(|a| a.address.clone())
+            .unwrap_or_else(|| "sem endereço ainda".into());
+        let fresh_addr = net.addrs.last().is_some_and(|a| fresh(a.at));
+        inside.push(html! {
+            <g class={classes!("interface", "eth", (!up).then_some("desligada"), fresh_addr.then_some("novo"))}>
+                { caixa("rede-eth0", "eth", rx, eth_y, bw, k, &[
+                    format!("{name} {}", if v.deleted { "✕ removida" } else if up { "▲ ativa" } else { "▽ desligada" }),
+                    addr,
+                ], format!("{name}: a outra ponta do cabo, dentro do contêiner")) }
+            </g>
+        });
+    }
+    let routes: Vec<String> = net
+        .routes
+        .iter()
+        .filter(|r| r.inside)
+        .map(|r| match (&r.gateway, r.destination.as_str()) {
+            (Some(g), "default") => format!("rota padrão: via {g} pela {}", r.ifname),
+            (Some(g), d) => format!("rota para {d}: via {g} pela {}", r.ifname),
+            (None, d) => format!("rota para {d}: direto pela {}", r.ifname),
+        })
+        .collect();
+    let route_y = eth_y + box2 + 22.0 * k;
+    for (i, r) in routes.iter().enumerate() {
+        inside.push(html! {
+            <text x={(lx + 12.0).to_string()} y={(route_y + i as f64 * 20.0 * k).to_string()}
+                class="rota" id={(i == 0).then_some("rede-rota")}>{r.clone()}</text>
+        });
+    }
+    let hc = 30.0 * k + box2 + 16.0 * k + routes.len() as f64 * 20.0 * k + 4.0;
+
+    // Published ports: from a box on the host, an arrow into the container's end.
+    let ports_y = yc + hc + 16.0 * k;
+    let port_h = 26.0 * k;
+    let ports = net.ports.iter().enumerate().map(|(i, pt)| {
+        let y = ports_y + i as f64 * (port_h + 12.0 * k);
+        let mid = y + port_h / 2.0;
+        let tx = rx + bw / 2.0 + 20.0 + i as f64 * 14.0;
+        // Into the container's end once it has one; to its box before.
+        let end_y = if veth.is_some() { eth_y + box2 } else { yc + hc };
+        let pw = 230.0;
+        html! {
+            <g class={classes!("porta", fresh(pt.at).then_some("novo"))}>
+                <g class="caixa porta-host">
+                    <rect x={lx.to_string()} y={y.to_string()} width={pw.to_string()} height={port_h.to_string()} rx="6">
+                        <title>{"a porta publicada, no host"}</title></rect>
+                    <text x={(lx + 10.0).to_string()} y={(y + 18.0 * k).to_string()} class="nome-if">
+                        {format!("{}:{}/{}", pt.host_ip, pt.host_port, pt.protocol)}</text>
+                </g>
+                <path d={format!("M{} {mid} H{tx} V{end_y}", lx + pw)} class="seta-porta" marker-end="url(#seta)" />
+                <text x={(lx + pw + 8.0).to_string()} y={(mid - 6.0).to_string()} class="rotulo-porta">
+                    {format!("→ {}:{} · {}", pt.container_ip, pt.container_port, pt.mechanism)}</text>
+            </g>
+        }
+    });
+    let ports: Vec<Html> = ports.collect();
+    let height = ports_y
+        + net.ports.len() as f64 * (port_h + 12.0 * k)
+        + if net.ports.is_empty() { 0.0 } else { 6.0 };
+    let title = match net_ns {
+        Some(ns) => format!("contêiner · namespace net [{}]", ns.inode.unwrap_or(0)),
+        None => "contêiner: seu namespace de rede ainda não existe".into(),
+    };
+    let label = spoken(net, w);
+
+    html! {
+        <section class="painel rede" aria-labelledby="titulo-rede">
+            <h2 id="titulo-rede">{"Rede e hostname"}</h2>
+            <svg viewBox={format!("0 0 660 {height}")} role="img" id="svg-rede" aria-label={label.clone()}>
+                <defs>
+                    <marker id="seta" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                        <path d="M0 0 L10 5 L0 10 z" class="ponta-seta" />
+                    </marker>
+                </defs>
+                <rect x="4" y="4" width="652" height={(height - 8.0).to_string()} rx="10" class="host" />
+                <text x="16" y={(24.0 * k).to_string()} class="rotulo-host">{"Host"}</text>
+                <g class={classes!("ns", "ns-net")} id="rede-conteiner">
+                    <rect x={lx.to_string()} y={yc.to_string()} width="620" height={hc.to_string()} rx="8" />
+                    <text x={(lx + 10.0).to_string()} y={(yc + 19.0 * k).to_string()} class="rotulo-ns">{title}</text>
+                </g>
+                { for inside }
+                { for host_items }
+                { for ports }
+            </svg>
+            <p class="escondido" id="rede-descricao">{label}</p>
+            if let Some(h) = &w.hostname {
+                <p id="hostname">{"Hostname dentro do contêiner: "}<code>{h.clone()}</code></p>
+            }
+        </section>
+    }
+}
