@@ -1,0 +1,419 @@
+//! `casulo build` against the real kernel: a Dockerfile becomes an image that
+//! `casulo run` runs and umoci/skopeo read; the cache answers a second
+//! build; a changed file invalidates its step and the ones after; a failing
+//! RUN, a syntax error or a COPY out of the context fail with `Dockerfile:N`
+//! and leave nothing behind.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use casulo_tests::{trace_cgroup_paths, unique_name, Lab, Output};
+use casulo_trace::{read_trace, EventBody};
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A fresh context directory with these files (path, content).
+fn context(hint: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = Lab::shared().dir().join(unique_name(hint));
+    fs::create_dir_all(&dir).unwrap();
+    for (path, content) in files {
+        let p = dir.join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, content).unwrap();
+    }
+    dir
+}
+
+/// `casulo build -t TAG [EXTRA...] CONTEXT`.
+fn build(ctx: &Path, tag: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["build", "-t", tag];
+    args.extend_from_slice(extra);
+    args.push(s(ctx));
+    Lab::shared().casulo(&args)
+}
+
+/// The image id printed at the end of a build.
+fn image_id(out: &Output) -> String {
+    out.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Imagem construída: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no image id in the output:\n{out}"))
+        .to_string()
+}
+
+/// The events of the build's trace (its path is printed on stderr).
+fn events(out: &Output) -> Vec<EventBody> {
+    let path = out
+        .trace_path()
+        .unwrap_or_else(|| panic!("no trace path:\n{out}"));
+    let text = fs::read_to_string(&path).unwrap();
+    let trace = read_trace(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(trace.header.container.name, "build");
+    trace.events.into_iter().map(|e| e.body).collect()
+}
+
+fn cache_hits(ev: &[EventBody]) -> Vec<u32> {
+    ev.iter()
+        .filter_map(|e| match e {
+            EventBody::BuildCacheHit { step, .. } => Some(*step),
+            _ => None,
+        })
+        .collect()
+}
+
+fn new_layers(ev: &[EventBody]) -> Vec<u32> {
+    ev.iter()
+        .filter_map(|e| match e {
+            EventBody::BuildLayer { step, .. } => Some(*step),
+            _ => None,
+        })
+        .collect()
+}
+
+fn tagged(tag: &str) -> bool {
+    Lab::shared()
+        .casulo(&["image", "ls"])
+        .assert_ok()
+        .stdout
+        .contains(tag.split(':').next().unwrap())
+}
+
+/// Blob path of the top layer of `tag` in the lab's store.
+fn top_layer_blob(tag: &str) -> PathBuf {
+    let images = Lab::shared().root().join("images");
+    let read = |p: PathBuf| -> serde_json::Value {
+        serde_json::from_slice(&fs::read(p).unwrap()).unwrap()
+    };
+    let blob = |d: &serde_json::Value| {
+        images
+            .join("blobs/sha256")
+            .join(d.as_str().unwrap().strip_prefix("sha256:").unwrap())
+    };
+    let index = read(images.join("index.json"));
+    let desc = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["annotations"]["org.opencontainers.image.ref.name"] == tag)
+        .unwrap_or_else(|| panic!("{tag} not in index.json"))
+        .clone();
+    let manifest = read(blob(&desc["digest"]));
+    let layers = manifest["layers"].as_array().unwrap();
+    blob(&layers.last().unwrap()["digest"])
+}
+
+#[test]
+fn dockerfile_builds_an_image_that_runs_then_the_cache_answers() {
+    let lab = Lab::shared();
+    let marca = unique_name("marca");
+    let dockerfile = format!(
+        "# comentário\n\
+         FROM busybox\n\
+         ARG SAUDACAO=oi\n\
+         ENV MARCA={marca} \\\n    OUTRA=\"com espaço\"\n\
+         WORKDIR /app\n\
+         COPY dados.txt ./\n\
+         RUN echo \"feito $SAUDACAO\" > run.txt && rm /etc/hostname\n\
+         CMD [\"sh\", \"-c\", \"pwd; cat dados.txt run.txt; echo $MARCA $OUTRA; ls /etc/hostname || echo sem-hostname\"]\n"
+    );
+    let ctx = context(
+        "ctx-ok",
+        &[("Dockerfile", &dockerfile), ("dados.txt", "versão 1\n")],
+    );
+    let tag = format!("{}:1.0", unique_name("construida"));
+
+    // Cold: every step runs; COPY (5) and RUN (6) make layers.
+    let cold = build(&ctx, &tag, &["--build-arg", "SAUDACAO=ola"]);
+    cold.assert_ok();
+    assert!(cold.stdout.contains("Passo 6/7 : RUN echo"), "{cold}");
+    let ev = events(&cold);
+    assert!(cache_hits(&ev).is_empty(), "{ev:?}");
+    assert_eq!(new_layers(&ev), [5, 6]);
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, EventBody::ProcessClone { .. })));
+    assert!(matches!(
+        ev.last(),
+        Some(EventBody::BuildCommit { layers: 3, .. })
+    ));
+    let id = image_id(&cold);
+
+    // The image runs: files, env, workdir, cmd, and the deleted file is gone.
+    let run = lab.casulo(&["run", "--rm", &tag]);
+    run.assert_ok();
+    for want in [
+        "/app",
+        "versão 1",
+        "feito ola",
+        &format!("{marca} com espaço"),
+        "sem-hostname",
+    ] {
+        assert!(run.stdout.contains(want), "missing {want:?}:\n{run}");
+    }
+    // The RUN layer says "deleted" the OCI way: a whiteout entry.
+    let blob = top_layer_blob(&tag);
+    let list = Output::of(Command::new("tar").args(["-tzf", s(&blob)]));
+    list.assert_ok();
+    assert!(
+        list.stdout.lines().any(|l| l == "etc/.wh.hostname"),
+        "{list}"
+    );
+    assert!(list.stdout.lines().any(|l| l == "app/run.txt"), "{list}");
+
+    // Warm: every step after FROM from the cache, nothing runs, same image.
+    let warm = build(&ctx, &tag, &["--build-arg", "SAUDACAO=ola"]);
+    warm.assert_ok();
+    let ev = events(&warm);
+    assert_eq!(cache_hits(&ev), [2, 3, 4, 5, 6, 7]);
+    assert!(new_layers(&ev).is_empty());
+    assert!(!ev
+        .iter()
+        .any(|e| matches!(e, EventBody::ProcessClone { .. })));
+    assert_eq!(image_id(&warm), id);
+
+    // A changed copied file: the COPY and everything after it run again.
+    fs::write(ctx.join("dados.txt"), "versão 2\n").unwrap();
+    let changed = build(&ctx, &tag, &["--build-arg", "SAUDACAO=ola"]);
+    changed.assert_ok();
+    let ev = events(&changed);
+    assert_eq!(cache_hits(&ev), [2, 3, 4]);
+    assert_eq!(new_layers(&ev), [5, 6]);
+    assert_ne!(image_id(&changed), id);
+    let run = lab.casulo(&["run", "--rm", &tag]);
+    assert!(run.stdout.contains("versão 2"), "{run}");
+
+    // --no-cache: nothing from the cache.
+    let fresh = build(&ctx, &tag, &["--no-cache", "--build-arg", "SAUDACAO=ola"]);
+    fresh.assert_ok();
+    let ev = events(&fresh);
+    assert!(cache_hits(&ev).is_empty());
+    assert_eq!(new_layers(&ev), [5, 6]);
+
+    // A different build arg changes the ARG step's key, so the RUN reruns.
+    let other = build(&ctx, &tag, &["--build-arg", "SAUDACAO=tchau"]);
+    other.assert_ok();
+    let ev = events(&other);
+    assert_eq!(cache_hits(&ev), [] as [u32; 0]);
+    let run = lab.casulo(&["run", "--rm", &tag]);
+    assert!(run.stdout.contains("feito tchau"), "{run}");
+}
+
+#[test]
+fn a_failing_run_fails_the_build_and_leaves_nothing() {
+    let lab = Lab::shared();
+    let ctx = context(
+        "ctx-falha",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN echo antes > /antes\nRUN echo vai falhar; exit 3\nCMD [\"true\"]\n",
+        )],
+    );
+    let tag = format!("{}:1", unique_name("falha"));
+    let out = build(&ctx, &tag, &["--no-cache"]);
+    assert_eq!(out.code, 125, "{out}");
+    assert!(
+        out.stderr
+            .contains("Dockerfile:3: RUN terminou com código 3"),
+        "{out}"
+    );
+    assert!(out.stdout.contains("vai falhar"), "{out}");
+    assert!(!tagged(&tag), "the tag exists after a failed build");
+    // The steps' containers are gone: no record, no name, no mounts, no
+    // cgroup. They are named `build-<id8>-passo-N`, id8 from the trace's name.
+    let trace = out.trace_path().unwrap();
+    let id8 = trace.file_name().unwrap().to_string_lossy()[6..14].to_string();
+    let prefix = format!("build-{id8}-passo-");
+    let names: Vec<String> = fs::read_dir(lab.root().join("names"))
+        .unwrap()
+        .flatten()
+        .map(|n| n.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+    for c in fs::read_dir(lab.root().join("containers"))
+        .unwrap()
+        .flatten()
+    {
+        let record = fs::read_to_string(c.path().join("container.json")).unwrap_or_default();
+        assert!(!record.contains(&prefix), "{} was left", c.path().display());
+    }
+    assert!(lab.mounts().is_empty(), "{:?}", lab.mounts());
+    let cgroups: Vec<PathBuf> = trace_cgroup_paths(&trace)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n.len() == 64))
+        .collect();
+    assert!(!cgroups.is_empty(), "the RUNs had cgroups");
+    for cg in &cgroups {
+        assert!(!cg.exists(), "{} was left", cg.display());
+    }
+    let ev = events(&out);
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, EventBody::ProcessExit { code: Some(3), .. })));
+    assert!(!ev
+        .iter()
+        .any(|e| matches!(e, EventBody::BuildCommit { .. })));
+}
+
+#[test]
+fn syntax_errors_say_file_and_line() {
+    let lab = Lab::shared();
+    let cases: [(&str, &str); 6] = [
+        (
+            "FROM busybox\n\nRUNN echo\n",
+            "Dockerfile:3: instrução desconhecida \"RUNN\"",
+        ),
+        (
+            "# só um comentário\nRUN echo\n",
+            "Dockerfile:2: a primeira instrução deve ser FROM",
+        ),
+        (
+            "FROM busybox\nCMD [\"sh\", \"-c\"\n",
+            "Dockerfile:2: JSON inválido em CMD",
+        ),
+        (
+            "FROM busybox\nCOPY sozinho\n",
+            "Dockerfile:2: COPY precisa de pelo menos uma origem e um destino",
+        ),
+        (
+            "FROM busybox\nEXPOSE http\n",
+            "Dockerfile:2: EXPOSE: porta inválida \"http\"",
+        ),
+        (
+            "FROM imagem-que-nao-existe\n",
+            "Dockerfile:1: imagem não encontrada",
+        ),
+    ];
+    for (text, want) in cases {
+        let ctx = context("ctx-sintaxe", &[("Dockerfile", text)]);
+        let tag = format!("{}:1", unique_name("sintaxe"));
+        let out = build(&ctx, &tag, &[]);
+        assert_eq!(out.code, 125, "{out}");
+        assert!(out.stderr.contains(want), "want {want:?}:\n{out}");
+        assert!(!tagged(&tag));
+    }
+    // -f: the message names the file as given.
+    let ctx = context("ctx-f", &[("outro/Receita", "FROM busybox\nWORKDIR\n")]);
+    let file = ctx.join("outro/Receita");
+    let out = lab.casulo(&["build", "-f", s(&file), s(&ctx)]);
+    assert_eq!(out.code, 125, "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "{}:2: WORKDIR precisa de argumentos",
+            file.display()
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn copy_never_reads_outside_the_context() {
+    let lab = Lab::shared();
+    let marker = unique_name("segredo-do-host");
+    let outside = context("fora", &[("segredo.txt", &marker)]);
+    let secret = outside.join("segredo.txt");
+    for (hint, source) in [
+        ("pontos", "../segredo.txt"),
+        ("abs", "senha"),
+        ("rel", "rel"),
+    ] {
+        let ctx = context(
+            &format!("ctx-{hint}"),
+            &[("Dockerfile", &format!("FROM busybox\nCOPY {source} /x\n"))],
+        );
+        std::os::unix::fs::symlink("/etc/shadow", ctx.join("senha")).unwrap();
+        std::os::unix::fs::symlink("../segredo.txt", ctx.join("rel")).unwrap();
+        // What `../segredo.txt` names, seen from the context.
+        fs::copy(&secret, ctx.parent().unwrap().join("segredo.txt")).unwrap();
+        let tag = format!("{}:1", unique_name("fuga"));
+        let out = build(&ctx, &tag, &["--no-cache"]);
+        assert_eq!(out.code, 125, "{source}: {out}");
+        assert!(out.stderr.contains("Dockerfile:2: COPY:"), "{out}");
+        assert!(
+            out.stderr.contains("fora do contexto") || out.stderr.contains("sai do contexto"),
+            "{out}"
+        );
+        assert!(!tagged(&tag));
+    }
+    // No blob of the store holds the secret (nothing was read into a layer).
+    for blob in fs::read_dir(lab.root().join("images/blobs/sha256"))
+        .unwrap()
+        .flatten()
+    {
+        let bytes = fs::read(blob.path()).unwrap();
+        let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+            Output::of(Command::new("gzip").args(["-dc", s(&blob.path())])).stdout
+        } else {
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        assert!(
+            !text.contains(&marker),
+            "{} has the secret",
+            blob.path().display()
+        );
+    }
+}
+
+#[test]
+fn umoci_and_skopeo_read_the_built_image() {
+    let lab = Lab::shared();
+    let ctx = context(
+        "ctx-interop",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox\nLABEL curso=casulo\nEXPOSE 8080\nCOPY app /app\nRUN rm /etc/hostname && ln -s /app/ola /ola\nUSER 65534\nCMD [\"cat\", \"/app/ola\"]\n",
+            ),
+            ("app/ola", "olá, umoci\n"),
+        ],
+    );
+    let name = unique_name("interop");
+    let tag = format!("{name}:1");
+    build(&ctx, &tag, &[]).assert_ok();
+    let run = lab.casulo(&["run", "--rm", &tag]);
+    run.assert_ok();
+    assert!(run.stdout.contains("olá, umoci"), "{run}");
+
+    let layout = format!("{}:{tag}", s(&lab.root().join("images")));
+    let inspect = Output::of(Command::new("skopeo").args(["inspect", &format!("oci:{layout}")]));
+    inspect.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&inspect.stdout).unwrap();
+    assert_eq!(v["Labels"]["curso"], "casulo", "{v}");
+    assert_eq!(v["Layers"].as_array().unwrap().len(), 3, "{v}");
+    let config =
+        Output::of(Command::new("skopeo").args(["inspect", "--config", &format!("oci:{layout}")]));
+    config.assert_ok();
+    let c: serde_json::Value = serde_json::from_str(&config.stdout).unwrap();
+    assert_eq!(c["config"]["User"], "65534");
+    assert!(c["config"]["ExposedPorts"]["8080/tcp"].is_object(), "{c}");
+    let history = c["history"].as_array().unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|h| h["empty_layer"] == true && h["created_by"] == "USER 65534"),
+        "{c}"
+    );
+
+    let bundle = lab.dir().join(unique_name("bundle"));
+    let unpack = Output::of(Command::new("umoci").args(["unpack", "--image", &layout, s(&bundle)]));
+    unpack.assert_ok();
+    let rootfs = bundle.join("rootfs");
+    assert_eq!(
+        fs::read_to_string(rootfs.join("app/ola")).unwrap(),
+        "olá, umoci\n"
+    );
+    assert!(rootfs.join("etc/passwd").exists());
+    assert!(
+        !rootfs.join("etc/hostname").exists(),
+        "the whiteout was not applied"
+    );
+    assert_eq!(
+        fs::read_link(rootfs.join("ola")).unwrap(),
+        Path::new("/app/ola")
+    );
+    fs::remove_dir_all(&bundle).unwrap();
+}
