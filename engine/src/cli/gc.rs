@@ -1,11 +1,17 @@
-//! `casulo gc`: removes orphan cgroups.
+//! `casulo gc`: removes what a killed casulo left behind.
 //!
-//! A container's cgroup is removed by the `casulo run` that made it. If that
-//! casulo is killed (SIGKILL: no clean-up code runs), the kernel kills the
-//! container with it (`PR_SET_PDEATHSIG`) but the empty cgroup directory
-//! stays. `gc` removes every casulo cgroup with no process left that is at
-//! least [`MIN_AGE`] old (a younger empty one may belong to a container
-//! being born right now).
+//! A container's cgroup, its network address (lease) and the host end of
+//! its veth are removed by the `casulo run` that made them. If that casulo
+//! is killed (SIGKILL: no clean-up code runs), the kernel kills the
+//! container with it (`PR_SET_PDEATHSIG`) but
+//!
+//! - the empty cgroup directory stays: `gc` removes every casulo cgroup
+//!   with no process left that is at least [`MIN_AGE`] old (a younger empty
+//!   one may belong to a container being born right now);
+//! - the lease `/run/casulo/net/leases/<ip>` stays: `gc` frees the leases
+//!   whose casulo process is gone (also at least [`MIN_AGE`] old), and
+//!   deletes `veth*` ends on the bridge that no live lease owns
+//!   ([`crate::network::gc`]). The bridge `casulo0` itself stays, like docker0.
 
 use std::path::Path;
 use std::time::Duration;
@@ -13,6 +19,7 @@ use std::time::Duration;
 use super::CliResult;
 use crate::cgroups::{self, detect_mode};
 use crate::kernel::{Kernel, LinuxSyscalls};
+use crate::network::{self, NetDir};
 use crate::recorder::Recorder;
 
 pub const MIN_AGE: Duration = Duration::from_secs(5);
@@ -27,6 +34,10 @@ pub fn run() -> CliResult {
     for path in &removed {
         println!("removido: {}", path.display());
     }
+    let net_removed = network::gc(&k, &NetDir::host(), MIN_AGE);
+    for what in &net_removed {
+        println!("removido: {what}");
+    }
     let failed: Vec<String> = rec
         .events()
         .iter()
@@ -36,8 +47,11 @@ pub fn run() -> CliResult {
     for op in &failed {
         eprintln!("casulo: não consegui: {op}");
     }
-    if removed.is_empty() && failed.is_empty() {
-        println!("nenhum cgroup órfão (cgroups {})", mode.as_str());
+    if removed.is_empty() && net_removed.is_empty() && failed.is_empty() {
+        println!(
+            "nada órfão: nenhum cgroup (cgroups {}), nenhum endereço ou veth de rede",
+            mode.as_str()
+        );
     }
     Ok(if failed.is_empty() { 0 } else { 1 })
 }

@@ -27,8 +27,8 @@ pub fn ps(state: &StateDir, args: PsArgs) -> CliResult {
         return Ok(0);
     }
     println!(
-        "{:<12}  {:<20}  {:<24}  {:<28}  {:<18}  NOME",
-        "ID", "IMAGEM", "COMANDO", "CRIADO", "ESTADO"
+        "{:<12}  {:<20}  {:<24}  {:<28}  {:<18}  {:<24}  NOME",
+        "ID", "IMAGEM", "COMANDO", "CRIADO", "ESTADO", "PORTAS"
     );
     for r in &records {
         let state = match (r.state, r.exit_code) {
@@ -41,13 +41,21 @@ pub fn ps(state: &StateDir, args: PsArgs) -> CliResult {
         if command.chars().count() > 24 {
             command = command.chars().take(23).collect::<String>() + "…";
         }
+        // As docker: `0.0.0.0:8080->80/tcp, …` (the published ports).
+        let ports = r
+            .ports
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         println!(
-            "{:<12}  {:<20}  {:<24}  {:<28}  {:<18}  {}",
+            "{:<12}  {:<20}  {:<24}  {:<28}  {:<18}  {:<24}  {}",
             &r.id[..12],
             r.image,
             command,
             r.created,
             state,
+            ports,
             r.name
         );
     }

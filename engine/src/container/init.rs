@@ -260,6 +260,44 @@ mod sequence_tests {
         assert!(sys.calls()[0].starts_with("unshare"), "{:?}", sys.calls());
     }
 
+    /// With `--network bridge` the child configures its `eth0` after `lo`
+    /// and before `pivot_root`: address, up, default route.
+    #[test]
+    fn the_init_configures_eth0_before_pivot_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let plan = RootfsPlan {
+            lowerdirs: vec![tmp.path().join("layer")],
+            upperdir: tmp.path().join("upper"),
+            workdir: tmp.path().join("work"),
+            merged: tmp.path().join("merged"),
+        };
+        let spec = ProcessSpec {
+            args: vec!["sh".into()],
+            env: vec!["PATH=/bin:/usr/bin".into()],
+            cwd: "/".into(),
+            hostname: "casulo".into(),
+            user: String::new(),
+            volumes: vec![],
+        };
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        let net = ContainerNet::new(std::net::Ipv4Addr::new(10, 88, 0, 7));
+        setup(&Kernel::new(&sys, &rec), &plan, &spec, Some(&net)).unwrap();
+        let events = rec.events();
+        let ops: Vec<&str> = events.iter().map(|e| e.op.as_str()).collect();
+        let at = |op: &str| ops.iter().position(|o| o.starts_with(op)).unwrap();
+        let lo = at("ioctl(sock, SIOCSIFFLAGS, {ifr_name=\"lo\"");
+        let addr = at("RTM_NEWADDR eth0 10.88.0.7/16");
+        let up = at("RTM_NEWLINK eth0 flags=IFF_UP");
+        let route = at("RTM_NEWROUTE default via 10.88.0.1 dev eth0");
+        assert!(lo < addr && addr < up && up < route, "{ops:?}");
+        assert!(route < at("pivot_root"));
+        assert!(matches!(
+            events[addr].body,
+            casulo_trace::EventBody::NetAddr { inside: true, .. }
+        ));
+    }
+
     #[test]
     fn a_refused_call_becomes_an_engine_error_with_the_operation() {
         let tmp = tempfile::tempdir().unwrap();

@@ -248,9 +248,25 @@ impl Attachment {
     pub fn release(&mut self, k: &Kernel) {
         self.bound.clear();
         let _ = k.net_link_delete(&self.host_ifname);
+        wait_gone(&self.host_ifname);
         self.leases.release(&self.lease);
     }
 }
+
+/// Waits (up to [`GONE_TIMEOUT`]) until `/sys/class/net/<ifname>` is
+/// gone. The kernel removes a veth with the namespace of its other end in
+/// the background, and its name leaves the lookup table a moment before
+/// the interface is fully gone: casulo ends only when it is.
+fn wait_gone(ifname: &str) {
+    let path = Path::new("/sys/class/net").join(ifname);
+    let start = std::time::Instant::now();
+    while path.exists() && start.elapsed() < GONE_TIMEOUT {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// How long [`wait_gone`] waits at most.
+const GONE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// `casulo gc`'s part: leases whose casulo is gone (at least `min_age`
 /// old) and `veth*` ends on the bridge that no live lease owns. Returns

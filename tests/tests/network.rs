@@ -1,0 +1,504 @@
+//! Networking against the real kernel: `--network none` (only `lo`),
+//! `--network bridge` (eth0 on casulo0, default route via 10.88.0.1),
+//! containers reaching the host and each other, published ports (`-p`)
+//! answering from the host, a busy port refused early, leases and veth
+//! ends cleaned on every path (and by `casulo gc` after a SIGKILL), and the
+//! order of the `net.*` events in the trace.
+//!
+//! Every address used is on this host: 127.0.0.1 and the bridge's
+//! 10.88.0.0/16, which exists only here (casulo sets up no NAT).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use casulo_tests::{send_signal, unique_name, Lab, Output};
+use casulo_trace::EventBody;
+
+const LEASES: &str = "/run/casulo/net/leases";
+
+/// A TCP port of 127.0.0.1 nobody listens on right now (the kernel's pick).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The container id that `casulo run` printed
+/// (`casulo: contêiner NOME (3f2a9c1d0b4e) da imagem …`): 12 digits.
+fn short_id(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("casulo: contêiner "))
+        .unwrap_or_else(|| panic!("sem a linha do contêiner em:\n{stderr}"));
+    line.split('(').nth(1).unwrap()[..12].to_string()
+}
+
+/// The full id from a trace's header.
+fn trace_id(trace: &Path) -> String {
+    casulo_trace::reader::read_trace_file(trace)
+        .unwrap()
+        .header
+        .container
+        .id
+}
+
+/// Leases (`/run/casulo/net/leases/<ip>`) that name this container.
+fn leases_of(id_prefix: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(LEASES)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    std::fs::read_to_string(p).is_ok_and(|t| t.contains(&format!("id={id_prefix}")))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn veth_exists(id_prefix: &str) -> bool {
+    Path::new("/sys/class/net")
+        .join(format!("veth{}", &id_prefix[..8]))
+        .exists()
+}
+
+/// After a run: no lease and no host veth end of that container.
+#[track_caller]
+fn assert_nothing_left(id_prefix: &str) {
+    assert!(
+        leases_of(id_prefix).is_empty(),
+        "sobrou lease de {id_prefix}: {:?}",
+        leases_of(id_prefix)
+    );
+    assert!(!veth_exists(id_prefix), "sobrou veth{}", &id_prefix[..8]);
+}
+
+/// The container's address, from the `net.addr` it recorded inside.
+fn container_ip(trace: &Path) -> String {
+    let trace = casulo_trace::reader::read_trace_file(trace).unwrap();
+    trace
+        .events
+        .iter()
+        .find_map(|e| match &e.body {
+            EventBody::NetAddr {
+                address,
+                inside: true,
+                ..
+            } => Some(address.split('/').next().unwrap().to_string()),
+            _ => None,
+        })
+        .expect("net.addr de dentro do contêiner no trace")
+}
+
+/// Ends a background `casulo run`: SIGTERM (forwarded to PID 1, which may
+/// ignore it), then SIGTERM again (SIGKILL to the container); waits.
+fn stop(mut child: Child) -> Output {
+    let pid = child.id();
+    send_signal(pid, 15);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut again = Instant::now() + Duration::from_millis(300);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if Instant::now() > again {
+            send_signal(pid, 15);
+            again = deadline;
+        }
+        assert!(Instant::now() < deadline, "o casulo {pid} não terminou");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    Output {
+        command: format!("casulo (pid {pid})"),
+        code: out.status.code().unwrap_or(-1),
+        signal: None,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A container serving `text` over HTTP on its port 80 (busybox httpd).
+fn web_server(lab: &Lab, name: &str, extra: &[&str], text: &str) -> Child {
+    let script =
+        format!("mkdir -p /www && echo {text} > /www/index.html && exec httpd -f -p 80 -h /www");
+    let mut args = vec!["run", "--rm", "--name", name];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["busybox", "sh", "-c", &script]);
+    lab.spawn(&args)
+}
+
+/// `GET /` on `addr` through plain TCP, retried until the server answers
+/// (it may still be starting): the body.
+fn http_get(addr: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = (|| -> std::io::Result<String> {
+            let mut s = TcpStream::connect(addr)?;
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")?;
+            let mut text = String::new();
+            s.read_to_string(&mut text)?;
+            Ok(text)
+        })();
+        match answer {
+            Ok(text) if text.contains("\r\n\r\n") => {
+                return text.split_once("\r\n\r\n").unwrap().1.trim().to_string()
+            }
+            _ if Instant::now() > deadline => panic!("{addr} não respondeu: {answer:?}"),
+            _ => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+#[test]
+fn network_none_is_the_default_and_has_only_lo() {
+    let lab = Lab::shared();
+    for extra in [&[][..], &["--network", "none"][..]] {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["busybox", "cat", "/proc/net/dev"]);
+        let out = lab.casulo(&args);
+        out.assert_ok();
+        let ifaces: Vec<&str> = out
+            .stdout
+            .lines()
+            .skip(2)
+            .filter_map(|l| l.split(':').next())
+            .map(str::trim)
+            .collect();
+        assert_eq!(ifaces, ["lo"], "{out}");
+        let trace = out.trace_path().unwrap();
+        let kinds = casulo_trace::reader::read_trace_file(&trace).unwrap();
+        assert!(
+            !kinds
+                .events
+                .iter()
+                .any(|e| e.body.kind().starts_with("net.") && e.body.kind() != "net.link_up"),
+            "nenhum evento de rede além do lo"
+        );
+    }
+}
+
+#[test]
+fn bridge_gives_eth0_an_address_and_a_default_route() {
+    let lab = Lab::shared();
+    // `--net` is the short alias, as in docker.
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        "--net",
+        "bridge",
+        "busybox",
+        "sh",
+        "-c",
+        "ip -4 addr show eth0; ip route; cat /proc/net/dev",
+    ]);
+    out.assert_ok();
+    let inet = out
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("inet "))
+        .unwrap_or_else(|| panic!("sem endereço IPv4 em eth0:\n{out}"));
+    assert!(inet.starts_with("10.88.") && inet.contains("/16"), "{out}");
+    assert!(
+        out.stdout.contains("default via 10.88.0.1 dev eth0"),
+        "{out}"
+    );
+    assert!(out.stdout.contains("eth0:") && out.stdout.contains("lo:"));
+    assert_nothing_left(&short_id(&out.stderr));
+}
+
+#[test]
+fn a_container_reaches_the_host_and_another_container() {
+    let lab = Lab::shared();
+    let name = unique_name("web");
+    let server = web_server(
+        lab,
+        &name,
+        &["--network", "bridge"],
+        "ola-de-outro-conteiner",
+    );
+    let trace = lab.wait_for_exec(&name);
+    let ip = container_ip(&trace);
+    let id = trace_id(&trace);
+    // The host is the bridge's address; the other container its own.
+    let script = format!(
+        "ping -c 1 -W 5 10.88.0.1 >/dev/null && echo host-ok; \
+         for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://{ip}/ && break; sleep 0.3; done"
+    );
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        "--network",
+        "bridge",
+        "busybox",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let stopped = stop(server);
+    out.assert_ok();
+    assert!(out.stdout.contains("host-ok"), "{out}");
+    assert!(out.stdout.contains("ola-de-outro-conteiner"), "{out}");
+    assert_eq!(stopped.code, 137, "{stopped}");
+    assert_nothing_left(&id);
+    assert_nothing_left(&short_id(&out.stderr));
+}
+
+#[test]
+fn a_published_port_answers_from_the_host_and_shows_in_ps() {
+    let lab = Lab::shared();
+    let name = unique_name("pub");
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    let server = web_server(lab, &name, &["-p", &publish], "ola-pela-porta");
+    let trace = lab.wait_for_exec(&name);
+    let id = trace_id(&trace);
+    assert_eq!(http_get(&format!("127.0.0.1:{port}")), "ola-pela-porta");
+    let ps = lab.casulo(&["ps"]);
+    ps.assert_ok();
+    let line = ps
+        .stdout
+        .lines()
+        .find(|l| l.contains(&name))
+        .unwrap_or_else(|| panic!("{ps}"));
+    assert!(ps.stdout.contains("PORTAS"), "{ps}");
+    assert!(line.contains(&format!("127.0.0.1:{port}->80/tcp")), "{ps}");
+    assert_eq!(leases_of(&id).len(), 1, "uma lease enquanto roda");
+    let stopped = stop(server);
+    assert_eq!(stopped.code, 137, "{stopped}");
+    assert_nothing_left(&id);
+    // The port is free again.
+    TcpListener::bind(("127.0.0.1", port)).expect("a porta foi liberada");
+}
+
+#[test]
+fn a_busy_port_fails_early_and_leaves_nothing() {
+    let lab = Lab::shared();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let name = unique_name("busy");
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        "--name",
+        &name,
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "busybox",
+        "true",
+    ]);
+    out.assert_code(125);
+    assert!(
+        out.stderr
+            .contains(&format!("a porta {port} do host já está em uso")),
+        "{out}"
+    );
+    let id = short_id(&out.stderr);
+    assert_nothing_left(&id);
+    // Nothing ran: the trace has the refused bind, and no clone.
+    let trace = casulo_trace::reader::read_trace_file(out.trace_path().unwrap()).unwrap();
+    let port_event = trace
+        .events
+        .iter()
+        .find(|e| e.body.kind() == "net.port")
+        .expect("net.port no trace");
+    match &port_event.outcome {
+        casulo_trace::Outcome::Error(e) => assert_eq!(e.name, "EADDRINUSE"),
+        other => panic!("esperava EADDRINUSE: {other:?}"),
+    }
+    assert!(!trace
+        .events
+        .iter()
+        .any(|e| e.body.kind() == "process.clone"));
+    assert!(!lab.root().join("names").join(&name).exists());
+}
+
+#[test]
+fn publish_with_network_none_is_a_usage_error() {
+    let lab = Lab::shared();
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-p",
+        "8080:80",
+        "busybox",
+        "true",
+    ]);
+    out.assert_code(125);
+    assert!(out.stderr.contains("--network none"), "{out}");
+    let out = lab.casulo(&["run", "--rm", "--network", "host", "busybox", "true"]);
+    out.assert_code(125);
+    assert!(out.stderr.contains("use none ou bridge"), "{out}");
+    let out = lab.casulo(&["run", "--rm", "-p", "80", "busybox", "true"]);
+    out.assert_code(125);
+    assert!(out.stderr.contains("PORTA_DO_HOST"), "{out}");
+}
+
+#[test]
+fn two_concurrent_containers_get_different_addresses() {
+    let lab = Lab::shared();
+    let name = unique_name("par");
+    let first = lab.spawn(&[
+        "run",
+        "--rm",
+        "--name",
+        &name,
+        "--network",
+        "bridge",
+        "busybox",
+        "sleep",
+        "30",
+    ]);
+    let trace = lab.wait_for_exec(&name);
+    let ip_a = container_ip(&trace);
+    let id_a = trace_id(&trace);
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        "--network",
+        "bridge",
+        "busybox",
+        "ip",
+        "-4",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    out.assert_ok();
+    assert!(out.stdout.contains("inet 10.88."), "{out}");
+    assert!(
+        !out.stdout.contains(&format!("inet {ip_a}/")),
+        "mesmo endereço {ip_a} nos dois:\n{out}"
+    );
+    stop(first);
+    assert_nothing_left(&id_a);
+}
+
+#[test]
+fn gc_frees_the_lease_of_a_killed_casulo() {
+    let lab = Lab::shared();
+    let name = unique_name("morto");
+    let mut child = lab.spawn(&[
+        "run",
+        "--rm",
+        "--name",
+        &name,
+        "--network",
+        "bridge",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let trace = lab.wait_for_exec(&name);
+    let id = trace_id(&trace);
+    let lease = leases_of(&id).pop().expect("a lease do contêiner");
+    // SIGKILL: no clean-up code runs; the container dies with casulo
+    // (PR_SET_PDEATHSIG) but its lease stays.
+    send_signal(child.id(), 9);
+    child.wait().unwrap();
+    assert!(lease.exists(), "a lease fica depois de um SIGKILL");
+    // gc leaves leases younger than 5 s alone (one may be being written).
+    let age = || {
+        std::fs::metadata(&lease)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .unwrap_or_default()
+    };
+    while lease.exists() && age() < Duration::from_millis(5500) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = lab.casulo(&["gc"]);
+    out.assert_ok();
+    let ip = lease.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(out.stdout.contains(&ip), "{out}");
+    assert_nothing_left(&id);
+}
+
+#[test]
+fn the_trace_shows_the_network_steps_in_order() {
+    let lab = Lab::shared();
+    let port = free_port();
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "busybox",
+        "true",
+    ]);
+    out.assert_ok();
+    let trace = casulo_trace::reader::read_trace_file(out.trace_path().unwrap()).unwrap();
+    let kinds: Vec<&str> = trace.events.iter().map(|e| e.body.kind()).collect();
+    let pos = |k: &str| {
+        kinds
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or_else(|| panic!("{k} ausente: {kinds:?}"))
+    };
+    let init_pid = trace
+        .events
+        .iter()
+        .find_map(|e| match e.body {
+            EventBody::ProcessClone { child_pid, .. } => Some(child_pid),
+            _ => None,
+        })
+        .unwrap();
+    // Host side before the clone: bridge, then the port's socket.
+    assert!(pos("net.bridge") < pos("net.port"));
+    assert!(pos("net.port") < pos("process.clone"));
+    // Between the clone and the child's first step: the veth, plugged.
+    assert!(pos("process.clone") < pos("net.veth"));
+    assert!(pos("net.veth") < pos("net.attach"));
+    let child_first = trace.events.iter().position(|e| e.pid == init_pid).unwrap();
+    assert!(pos("net.attach") < child_first);
+    // Inside, before pivot_root: address, up, route; then the exec.
+    let addr = trace
+        .events
+        .iter()
+        .position(|e| matches!(e.body, EventBody::NetAddr { inside: true, .. }))
+        .unwrap();
+    assert_eq!(trace.events[addr].pid, init_pid);
+    assert!(addr < pos("net.route"));
+    assert!(pos("net.route") < pos("mount.pivot_root"));
+    assert!(pos("mount.pivot_root") < pos("process.exec"));
+    match &trace.events[pos("net.veth")].body {
+        EventBody::NetVeth {
+            container_ifname,
+            netns_pid,
+            ..
+        } => assert_eq!((container_ifname.as_str(), *netns_pid), ("eth0", init_pid)),
+        _ => unreachable!(),
+    }
+    match &trace.events[pos("net.port")].body {
+        EventBody::NetPort {
+            host_port,
+            container_port,
+            mechanism,
+            ..
+        } => assert_eq!(
+            (*host_port, *container_port, mechanism.as_str()),
+            (port, 80, "proxy")
+        ),
+        _ => unreachable!(),
+    }
+    // Every step went through; the op is the real rtnetlink message.
+    assert!(trace
+        .events
+        .iter()
+        .filter(|e| e.body.kind().starts_with("net."))
+        .all(|e| e.outcome.is_ok()));
+    assert!(trace.events[pos("net.veth")]
+        .op
+        .starts_with("RTM_NEWLINK veth"));
+    assert_nothing_left(&short_id(&out.stderr));
+}
