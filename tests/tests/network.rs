@@ -502,3 +502,111 @@ fn the_trace_shows_the_network_steps_in_order() {
         .starts_with("RTM_NEWLINK veth"));
     assert_nothing_left(&short_id(&out.stderr));
 }
+
+#[test]
+fn every_exit_path_gives_the_address_back() {
+    let lab = Lab::shared();
+    // The command does not exist: the init fails after the veth was made.
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        "--network",
+        "bridge",
+        "busybox",
+        "nao-existe",
+    ]);
+    out.assert_code(127);
+    assert_nothing_left(&short_id(&out.stderr));
+    // The kernel's OOM killer ends the container.
+    let (_, out) = lab.run_probe_with(
+        "rede-oom",
+        &["--network", "bridge", "--memory", "64m"],
+        &["alloc", "200M"],
+    );
+    out.assert_code(137);
+    assert_nothing_left(&short_id(&out.stderr));
+    // Ctrl-C twice (the shell as PID 1 ignores the first).
+    let name = unique_name("ctrl-c");
+    let publish = format!("127.0.0.1:{}:80", free_port());
+    let child = lab.spawn(&[
+        "run", "--rm", "--name", &name, "-p", &publish, "busybox", "sleep", "300",
+    ]);
+    let id = trace_id(&lab.wait_for_exec(&name));
+    let pid = child.id();
+    send_signal(pid, 2);
+    std::thread::sleep(Duration::from_millis(200));
+    send_signal(pid, 2);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(137));
+    assert_nothing_left(&id);
+}
+
+/// Every rtnetlink message casulo sends (strace sees them as `sendto` on a
+/// netlink socket, decoded as `RTM_…`) is a `net.*` event whose `op` names
+/// the same message, from the same process, in the same order.
+#[test]
+fn every_netlink_message_strace_sees_is_in_the_trace() {
+    let lab = Lab::shared();
+    let name = unique_name("strace-rede");
+    let log = lab.dir().join(format!("{name}.strace"));
+    let trace = lab.dir().join(format!("{name}.trace.jsonl"));
+    let out = Output::of(
+        std::process::Command::new("strace")
+            .args(["-f", "-qq", "-s", "256", "-e", "trace=sendto,sendmsg", "-o"])
+            .arg(&log)
+            .arg(casulo_tests::casulo_bin())
+            .arg("--root")
+            .arg(lab.root())
+            .args([
+                "run",
+                "--rm",
+                "--name",
+                &name,
+                "--network",
+                "bridge",
+                "--trace",
+            ])
+            .arg(&trace)
+            .args(["busybox", "true"]),
+    );
+    out.assert_ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    // `1234 sendto(5, [{nlmsg_len=40, nlmsg_type=RTM_NEWADDR, …` → (1234,
+    // RTM_NEWADDR); a strace that does not decode rtnetlink prints the
+    // number (`nlmsg_type=0x14 /* NLMSG_??? */`).
+    let name_of = |t: &str| -> Option<String> {
+        let t = t.split([',', ' ']).next()?;
+        Some(
+            match t {
+                "0x10" => "RTM_NEWLINK",
+                "0x11" => "RTM_DELLINK",
+                "0x14" => "RTM_NEWADDR",
+                "0x18" => "RTM_NEWROUTE",
+                named if named.starts_with("RTM_") => named,
+                _ => return None,
+            }
+            .to_string(),
+        )
+    };
+    let seen: Vec<(i32, String)> = text
+        .lines()
+        .filter_map(|l| {
+            let (pid, rest) = l.trim().split_once(' ')?;
+            let kind = name_of(rest.split("nlmsg_type=").nth(1)?)?;
+            Some((pid.parse().ok()?, kind))
+        })
+        .collect();
+    let events = casulo_trace::reader::read_trace_file(&trace)
+        .unwrap()
+        .events;
+    let recorded: Vec<(i32, String)> = events
+        .iter()
+        .filter(|e| e.op.starts_with("RTM_"))
+        .map(|e| (e.pid, e.op.split(' ').next().unwrap().to_string()))
+        .collect();
+    assert!(
+        seen.len() >= 6,
+        "strace viu as mensagens (veth, attach, up; addr, up, route): {seen:?}\n{text}"
+    );
+    assert_eq!(seen, recorded, "strace viu ≠ trace gravou");
+}

@@ -34,6 +34,8 @@ pub struct FakeSyscalls {
     files: Mutex<HashMap<PathBuf, String>>,
     /// Interfaces `if_index` knows (anything else: ENODEV).
     links: Mutex<HashMap<String, u32>>,
+    /// IPv4 addresses `if_ipv4` answers (anything else: none).
+    addrs: Mutex<HashMap<String, std::net::Ipv4Addr>>,
     /// What `clone_process` answers (default: we are the parent of pid 4242).
     pub clone_answer: Option<Forked>,
 }
@@ -67,6 +69,11 @@ impl FakeSyscalls {
     /// Makes `if_index(ifname)` answer `index`.
     pub fn set_link(&self, ifname: &str, index: u32) {
         self.links.lock().unwrap().insert(ifname.to_string(), index);
+    }
+
+    /// Makes `if_ipv4(ifname)` answer `addr`.
+    pub fn set_addr(&self, ifname: &str, addr: std::net::Ipv4Addr) {
+        self.addrs.lock().unwrap().insert(ifname.to_string(), addr);
     }
 
     fn call(&self, text: String) -> Result<(), Errno> {
@@ -165,6 +172,10 @@ impl Syscalls for FakeSyscalls {
             .get(ifname)
             .copied()
             .ok_or(Errno::ENODEV)
+    }
+    fn if_ipv4(&self, ifname: &str) -> Result<Option<std::net::Ipv4Addr>, Errno> {
+        self.call(format!("if_ipv4 {ifname}"))?;
+        Ok(self.addrs.lock().unwrap().get(ifname).copied())
     }
     fn bind_port(&self, protocol: Protocol, addr: SocketAddrV4) -> Result<OwnedFd, Errno> {
         self.call(format!("bind_port {protocol} {addr}"))?;

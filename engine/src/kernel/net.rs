@@ -21,6 +21,11 @@ impl Kernel<'_> {
         self.sys.if_index(ifname).ok()
     }
 
+    /// The IPv4 address of `ifname`, if it has one. A lookup: not recorded.
+    pub fn link_ipv4(&self, ifname: &str) -> Option<Ipv4Addr> {
+        self.sys.if_ipv4(ifname).ok().flatten()
+    }
+
     /// Creates the bridge `name` (`net.bridge`, created = true). EEXIST
     /// (another casulo made it first) is an error like any other here: the
     /// caller holds the network lock and looked before.
@@ -112,8 +117,9 @@ impl Kernel<'_> {
     }
 
     /// Like [`Kernel::net_addr`] for an address other casulos share (the
-    /// bridge's): if it is already there (EEXIST) nothing happened and
-    /// nothing is recorded.
+    /// bridge's), asked for only when a lookup did not find it: if another
+    /// one added it meanwhile (EEXIST) nothing happened and nothing is
+    /// recorded.
     pub fn net_addr_shared(
         &self,
         ifname: &str,

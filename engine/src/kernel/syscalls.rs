@@ -67,6 +67,9 @@ pub trait Syscalls: Sync {
     /// The index of an interface of the current network namespace
     /// (`if_nametoindex`; ENODEV when there is none by that name).
     fn if_index(&self, ifname: &str) -> Result<u32, Errno>;
+    /// The (primary) IPv4 address of an interface of the current network
+    /// namespace (`ioctl(SIOCGIFADDR)`), `None` when it has none.
+    fn if_ipv4(&self, ifname: &str) -> Result<Option<std::net::Ipv4Addr>, Errno>;
     /// A host socket bound to `addr` (`socket` + `bind`, and `listen` for
     /// TCP): the host side of a published port.
     fn bind_port(&self, protocol: Protocol, addr: SocketAddrV4) -> Result<OwnedFd, Errno>;
@@ -201,6 +204,33 @@ impl Syscalls for LinuxSyscalls {
 
     fn if_index(&self, ifname: &str) -> Result<u32, Errno> {
         netlink::index_of(ifname)
+    }
+
+    fn if_ipv4(&self, ifname: &str) -> Result<Option<std::net::Ipv4Addr>, Errno> {
+        let sock = nix::sys::socket::socket(
+            nix::sys::socket::AddressFamily::Inet,
+            nix::sys::socket::SockType::Datagram,
+            nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+            None,
+        )?;
+        // SAFETY: ifreq is plain data; the kernel fills ifr_addr.
+        unsafe {
+            let mut req: libc::ifreq = std::mem::zeroed();
+            for (dst, src) in req.ifr_name.iter_mut().zip(ifname.bytes()) {
+                *dst = src as libc::c_char;
+            }
+            if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFADDR as _, &mut req) < 0 {
+                return match Errno::last() {
+                    Errno::EADDRNOTAVAIL => Ok(None),
+                    e => Err(e),
+                };
+            }
+            let sin =
+                &*(&req.ifr_ifru.ifru_addr as *const libc::sockaddr as *const libc::sockaddr_in);
+            Ok(Some(std::net::Ipv4Addr::from(u32::from_be(
+                sin.sin_addr.s_addr,
+            ))))
+        }
     }
 
     fn bind_port(&self, protocol: Protocol, addr: SocketAddrV4) -> Result<OwnedFd, Errno> {

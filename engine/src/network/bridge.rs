@@ -24,7 +24,9 @@ pub fn ensure(k: &Kernel) -> Result<(), NetworkError> {
             if !is_up(k) {
                 k.net_link_up(BRIDGE)?;
             }
-            k.net_addr_shared(BRIDGE, GATEWAY, PREFIX)?;
+            if k.link_ipv4(BRIDGE) != Some(GATEWAY) {
+                k.net_addr_shared(BRIDGE, GATEWAY, PREFIX)?;
+            }
         }
         None => {
             k.net_bridge_create(BRIDGE, &address())?;

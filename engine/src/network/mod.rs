@@ -378,7 +378,7 @@ mod tests {
         let sys = FakeSyscalls::new();
         sys.set_link(BRIDGE, 7);
         sys.set_file("/sys/class/net/casulo0/flags", "0x1003\n");
-        sys.fail_on("netlink RTM_NEWADDR casulo0", Errno::EEXIST);
+        sys.set_addr(BRIDGE, GATEWAY);
         sys.fail_on("bind_port", Errno::EADDRINUSE);
         let rec = Recorder::in_memory();
         let k = Kernel::new(&sys, &rec);
