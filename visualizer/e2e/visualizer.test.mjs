@@ -374,3 +374,227 @@ test('letras grandes: o texto e as marcas dos diagramas crescem, sem sair das ca
     assert.deepEqual(await overflowing(group), [], `${group} em letras normais`);
   }
 });
+
+/** Text of the network diagram. */
+const rede = () => page.textContent('#svg-rede');
+
+test('rede: a bridge, o cabo veth, o endereço da eth0, a rota e a porta publicada', async () => {
+  const name = 'run-network.trace.jsonl';
+  const ev = events(name);
+  const bridge = ev.find((e) => e.kind === 'net.bridge');
+  const veth = ev.find((e) => e.kind === 'net.veth');
+  const attach = ev.find((e) => e.kind === 'net.attach' && e.ifname === veth.host_ifname);
+  const addr = ev.find((e) => e.kind === 'net.addr' && e.inside && e.ifname === veth.container_ifname);
+  const route = ev.find((e) => e.kind === 'net.route' && e.inside);
+  const port = ev.find((e) => e.kind === 'net.port');
+  const del = ev.find((e) => e.kind === 'net.link_delete');
+  const ip = addr.address.split('/')[0];
+
+  // Before the bridge: no bridge in the diagram.
+  await open(name, bridge.seq - 1);
+  assert.equal(await page.locator('#rede-bridge').count(), 0);
+  await page.keyboard.press('ArrowRight');
+  assert.match(await page.textContent('#rede-bridge'), new RegExp(`${bridge.name} · bridge.*${bridge.address.replace('.', '\\.')}`));
+
+  // Just before net.veth: no cable yet (whatever else is there).
+  await open(name, veth.seq - 1);
+  assert.equal(await page.locator('#cabo-veth').count(), 0);
+  assert.equal(await page.locator('#rede-eth0').count(), 0);
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.locator('#cabo-veth').count(), 1);
+  assert.match(await page.textContent('#rede-veth-host'), new RegExp(veth.host_ifname));
+  assert.match(await page.textContent('#rede-veth-host'), /ainda solta/);
+  assert.match(await page.textContent('#rede-eth0'), new RegExp(`${veth.container_ifname}.*sem endereço ainda`));
+  assert.match(await page.getAttribute('#svg-rede', 'aria-label'), new RegExp(`cabo veth de ${veth.host_ifname} \\(host\\) até ${veth.container_ifname}`));
+
+  // Plugged into the bridge.
+  await open(name, attach.seq);
+  assert.match(await page.textContent('#rede-veth-host'), new RegExp(`plugada em ${attach.bridge}`));
+  assert.equal(await page.locator('#plugue-bridge').count(), 1);
+
+  // The address inside the container, then the default route.
+  await open(name, addr.seq - 1);
+  assert.doesNotMatch(await page.textContent('#rede-eth0'), new RegExp(ip.replaceAll('.', '\\.')));
+  await page.keyboard.press('ArrowRight');
+  assert.match(await page.textContent('#rede-eth0'), new RegExp(addr.address.replaceAll('.', '\\.')));
+  await open(name, route.seq);
+  assert.match(await page.textContent('#rede-rota'), new RegExp(`rota padrão: via ${route.gateway.replaceAll('.', '\\.')} pela ${route.ifname}`));
+
+  // The published port: host:port → container-ip:port, with the mechanism.
+  await open(name, port.seq - 1);
+  assert.equal(await page.locator('#svg-rede g.porta').count(), 0);
+  await page.keyboard.press('ArrowRight');
+  const p = page.locator('#svg-rede g.porta');
+  assert.equal(await p.count(), 1);
+  assert.match(await p.textContent(), new RegExp(`${port.host_ip}:${port.host_port}/${port.protocol}`));
+  assert.match(await p.textContent(), new RegExp(`→ ${port.container_ip.replaceAll('.', '\\.')}:${port.container_port} · ${port.mechanism}`));
+  assert.equal(await p.locator('path[marker-end]').count(), 1);
+
+  // Everything at once, just before the delete.
+  await open(name, del.seq - 1);
+  assert.equal(await page.locator('#cabo-veth').count(), 1);
+  assert.equal(await page.locator('.cabo.removido').count(), 0);
+  assert.match(await rede(), /lo ▲ ativa/);
+  assert.match(await rede(), new RegExp(`${veth.container_ifname} ▲ ativa`));
+  await shot('10-rede-bridge-veth-porta');
+
+  // The veth deleted at the end: the cable shows as removed.
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.locator('.cabo.removido #cabo-veth').count(), 1);
+  assert.match(await page.textContent('#rede-veth-host'), /removida/);
+});
+
+test('rede: sem --network bridge, só lo e nenhum cabo', async () => {
+  await open('run-echo.trace.jsonl');
+  await page.keyboard.press('End');
+  assert.equal(await page.locator('#cabo-veth').count(), 0);
+  assert.ok(await page.isVisible('#rede-sem-bridge'));
+  assert.match(await rede(), /lo ▲ ativa/);
+  // Not a build: no Build panel.
+  assert.equal(await page.locator('.build').count(), 0);
+});
+
+test('build frio: a pilha de camadas cresce passo a passo e a imagem aparece no fim', async () => {
+  const name = 'build-cold.trace.jsonl';
+  const ev = events(name);
+  const start = ev.find((e) => e.kind === 'build.start');
+  const steps = ev.filter((e) => e.kind === 'build.step');
+  const layers = ev.filter((e) => e.kind === 'build.layer');
+  const commit = ev.find((e) => e.kind === 'build.commit');
+  const base = ev.find((e) => e.kind === 'build.base');
+  assert.ok(layers.length >= 1, 'o build frio gera camadas');
+
+  // Before build.start: the panel says so, the Dockerfile is listed as pending.
+  await open(name, start.seq - 1);
+  assert.ok(await page.isVisible('#build-vazio'));
+  assert.equal(await page.locator('#dockerfile li.futuro').count(), steps.length);
+
+  // The base's layers at the bottom.
+  await open(name, base.seq);
+  assert.equal(await page.locator('#svg-build g.degrau.base').count(), base.diff_ids.length);
+  assert.match(await page.textContent('#svg-build'), new RegExp(base.diff_ids[0].slice(7, 19)));
+
+  // Each build.layer puts one more new layer on the stack, with its size.
+  let before = await page.locator('#svg-build g.degrau').count();
+  for (const [i, l] of layers.entries()) {
+    const step = steps.find((s) => s.step === l.step);
+    await open(name, l.seq - 1);
+    // The step is running: highlighted, in the diagram and in the Dockerfile.
+    assert.match(await page.textContent('#svg-build g.degrau.atual'), new RegExp(`passo ${l.step} · ${step.instruction}`));
+    assert.match(await page.textContent('#dockerfile li.atual'), /rodando/);
+    assert.equal(await page.locator('#svg-build g.degrau.nova').count(), i);
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await page.locator('#svg-build g.degrau.nova').count(), i + 1);
+    // Drawn bottom up: the newest layer is the last one.
+    const fresh = page.locator('#svg-build g.degrau.nova').last();
+    assert.match(await fresh.textContent(), new RegExp(`passo ${l.step} ·.*camada nova`));
+    assert.match(await fresh.textContent(), /\+ nova/);
+    const now = await page.locator('#svg-build g.degrau').count();
+    assert.ok(now >= before, `${before} → ${now}`);
+    before = now;
+  }
+  assert.equal(await page.locator('#svg-build g.degrau.cache').count(), 0);
+  assert.equal(await page.locator('#imagem-final').count(), 0);
+  await shot('11-build-frio-camadas');
+
+  // The commit: the image with its tag and id on top.
+  await open(name, commit.seq);
+  const img = await page.textContent('#imagem-final');
+  if (commit.tag) assert.match(img, new RegExp(commit.tag.replace('.', '\\.')));
+  assert.match(img, new RegExp(`${commit.image_id.slice(7, 19)} · ${commit.layers} camadas`));
+  assert.equal(await page.locator('#dockerfile li.atual').count(), 0);
+  assert.equal(await page.locator('#dockerfile li.futuro').count(), 0);
+  await shot('12-build-frio-imagem');
+});
+
+test('build com cache: os passos do cache aparecem marcados (cor e a palavra "cache")', async () => {
+  const name = 'build-cached.trace.jsonl';
+  const ev = events(name);
+  const hits = ev.filter((e) => e.kind === 'build.cache_hit');
+  const commit = ev.find((e) => e.kind === 'build.commit');
+  assert.ok(hits.length >= 1, 'o build repetido usa o cache');
+  await open(name, hits[0].seq - 1);
+  assert.equal(await page.locator('#svg-build g.degrau.cache').count(), 0);
+  await page.keyboard.press('ArrowRight');
+  const cached = page.locator('#svg-build g.degrau.cache');
+  assert.equal(await cached.count(), 1);
+  // Not colour alone: the label says "cache".
+  assert.match(await cached.textContent(), new RegExp(`passo ${hits[0].step} .*cache`));
+  assert.match(await page.textContent('#dockerfile'), /do cache ✓/);
+
+  await open(name, commit.seq);
+  assert.equal(await page.locator('#svg-build g.degrau.cache').count(), hits.length);
+  assert.equal(await page.locator('#svg-build g.degrau.nova').count(), ev.filter((e) => e.kind === 'build.layer').length);
+  // Every cached step says "cache", thin (config only) or not.
+  assert.equal(await page.locator('#svg-build .selo.cache').count(), hits.length);
+  assert.equal(await page.locator('#svg-build g.degrau.cache.fino').count(), hits.filter((h) => !h.diff_id).length);
+  assert.match(await page.textContent('#build-resumo'), /vier(am|o) do cache/);
+  assert.ok(await page.isVisible('#imagem-final'));
+  await shot('13-build-com-cache');
+});
+
+test('comparação: build frio × build com cache marca camada nova contra cache no mesmo passo', async () => {
+  await page.goto(`${URL_BASE}?trace=traces/build-cold.trace.jsonl&comparar=traces/build-cached.trace.jsonl`);
+  await page.waitForSelector('#resumo-comparacao');
+  const differ = page.locator('tr.diferente', { hasText: 'build.layer' });
+  assert.ok(await differ.count() >= 1);
+  assert.match(await differ.first().textContent(), /build\.cache_hit/);
+  assert.match(await differ.first().textContent(), /≠/);
+  assert.match(await page.textContent('#diferencas'), /em A fez uma camada nova .*; em B usou o cache/);
+  await shot('14-comparacao-build');
+});
+
+test('comparação: com e sem --network bridge', async () => {
+  await page.goto(`${URL_BASE}?trace=traces/run-network.trace.jsonl&comparar=traces/run-echo.trace.jsonl`);
+  await page.waitForSelector('#resumo-comparacao');
+  const onlyA = await page.locator('tr.so-a').allTextContents();
+  for (const k of ['net.bridge', 'net.veth', 'net.port']) {
+    assert.ok(onlyA.some((t) => t.includes(k)), `${k} só em A`);
+  }
+  assert.match(await page.textContent('#diferencas'), /Rede: A rede bridge \(bridge casulo0 .*porta \d+→\d+\); B sem rede bridge \(só lo\)/);
+});
+
+test('letras grandes: os diagramas de build e de rede crescem, sem texto fora das caixas', async () => {
+  const groups = ['#svg-build g.degrau', '#svg-build g.imagem-final', '#svg-rede g.caixa'];
+  const ev = events('build-cold.trace.jsonl');
+  const commit = ev.find((e) => e.kind === 'build.commit');
+  const net = events('run-network.trace.jsonl');
+  const del = net.find((e) => e.kind === 'net.link_delete');
+  const sel = { build: '#svg-build .titulo-degrau', rede: '#svg-rede .nome-if' };
+  const normal = {};
+  const large = {};
+  for (const [name, seq, key] of [['build-cold.trace.jsonl', commit.seq, 'build'], ['run-network.trace.jsonl', del.seq - 1, 'rede']]) {
+    await open(name, seq);
+    normal[key] = await textSize(sel[key]);
+    for (const g of groups) assert.deepEqual(await overflowing(g), [], `${g} em letras normais (${name})`);
+    await page.getByRole('button', { name: 'Letras grandes' }).click();
+    await page.waitForSelector('.app.grande');
+    large[key] = await textSize(sel[key]);
+    for (const g of groups) assert.deepEqual(await overflowing(g), [], `${g} em letras grandes (${name})`);
+    await shot(`15-letras-grandes-${key}`);
+    await page.getByRole('button', { name: 'Letras normais' }).click();
+  }
+  for (const k of ['build', 'rede']) {
+    assert.ok(large[k].css >= normal[k].css * 1.35, `${k}: ${normal[k].css} → ${large[k].css}`);
+    assert.ok(large[k].screen > normal[k].screen * 1.3, `${k} na tela: ${normal[k].screen} → ${large[k].screen}`);
+  }
+});
+
+test('rede: nenhum texto sai da caixa do host, em letras normais e grandes', async () => {
+  const net = events('run-network.trace.jsonl');
+  const del = net.find((e) => e.kind === 'net.link_delete');
+  // Every text of the diagram inside the host's box (the first rect).
+  const outside = () => page.$eval('#svg-rede', (svg) => {
+    const host = svg.querySelector('rect.host').getBBox();
+    return [...svg.querySelectorAll('text')].filter((t) => {
+      const b = t.getBBox();
+      return b.x < host.x || b.x + b.width > host.x + host.width || b.y < host.y || b.y + b.height > host.y + host.height;
+    }).map((t) => t.textContent);
+  });
+  await open('run-network.trace.jsonl', del.seq);
+  assert.deepEqual(await outside(), []);
+  await page.getByRole('button', { name: 'Letras grandes' }).click();
+  await page.waitForSelector('.app.grande');
+  assert.deepEqual(await outside(), []);
+  await page.getByRole('button', { name: 'Letras normais' }).click();
+});

@@ -9,6 +9,9 @@ const ECHO: &str = include_str!("fixtures/run-echo.trace.jsonl");
 const NOT_FOUND: &str = include_str!("fixtures/run-not-found.trace.jsonl");
 const EXIT_3: &str = include_str!("fixtures/run-exit-3.trace.jsonl");
 const OOM: &str = include_str!("fixtures/run-oom.trace.jsonl");
+const NETWORK: &str = include_str!("fixtures/run-network.trace.jsonl");
+const BUILD_COLD: &str = include_str!("fixtures/build-cold.trace.jsonl");
+const BUILD_CACHED: &str = include_str!("fixtures/build-cached.trace.jsonl");
 
 fn replay(text: &str) -> Replay {
     let trace = read_trace(text).unwrap_or_else(|e| panic!("fixture inválido: {e}"));
@@ -857,4 +860,149 @@ fn network_edge_cases() {
         (v.host_ifname.as_str(), v.deleted, v.bridge.as_ref()),
         ("veth2", false, None)
     );
+}
+
+/// `--network bridge -p 8080:80` on the real host: the bridge, the veth
+/// pair into the init's netns, plugged in, eth0's address and default
+/// route from inside, the port, and the pair deleted at the end.
+#[test]
+fn network_run_bridge_veth_addresses_route_port() {
+    let r = replay(NETWORK);
+    let ev = r.events();
+    let clone = first(&r, "process.clone", |_| true);
+    let EventBody::ProcessClone { child_pid, .. } = ev[clone].body else {
+        unreachable!()
+    };
+    let veth = first(&r, "net.veth", |_| true);
+    let del = first(&r, "net.link_delete", |_| true);
+
+    let w = r.world_at(veth);
+    let bridge = w.network.bridge("casulo0").expect("casulo0");
+    assert_eq!(w.network.veth(), None, "no cable before net.veth");
+    let gateway = bridge.address.split('/').next().unwrap().to_string();
+    assert_eq!(
+        w.network.addrs_of("casulo0", false).last().unwrap().address,
+        bridge.address
+    );
+    assert!(w.network.is_up("casulo0"));
+
+    let end_of_setup = r.world_at(del);
+    let net = &end_of_setup.network;
+    let v = net.veth().unwrap();
+    assert_eq!(
+        v.netns_pid, child_pid,
+        "the container end is in the init's netns"
+    );
+    assert_eq!(v.container_ifname, "eth0");
+    assert_eq!(v.bridge.as_deref(), Some("casulo0"));
+    assert!(net.is_up(&v.host_ifname) && net.is_up("eth0") && net.is_up("lo"));
+    let eth0 = net.addrs_of("eth0", true).last().unwrap();
+    let port = &net.ports[0];
+    assert_eq!(
+        eth0.address.split('/').next(),
+        Some(port.container_ip.as_str())
+    );
+    assert_eq!(
+        (port.host_port, port.container_port, port.mechanism.as_str()),
+        (8080, 80, "proxy")
+    );
+    let route = net.routes.iter().find(|r| r.inside).unwrap();
+    assert_eq!(route.destination, "default");
+    assert_eq!(route.gateway.as_deref(), Some(gateway.as_str()));
+
+    let end = r.world_at(r.len());
+    assert!(end.network.veth().unwrap().deleted);
+    assert!(!end.network.is_up("eth0"));
+    assert!(end.errors.is_empty());
+    assert_eq!(end.init().unwrap().exit.as_ref().unwrap().code, Some(0));
+}
+
+/// The real cold build: config-only steps close as such, COPY and RUN make
+/// new layers, the RUN ran in a container of its own, the image has the
+/// base's layer plus the two new ones.
+#[test]
+fn cold_build_steps_layers_and_its_run_container() {
+    use casulo_trace::replay::StepResult;
+    let r = replay(BUILD_COLD);
+    let end = r.world_at(r.len());
+    let b = end.build.as_ref().expect("build");
+    assert_eq!(
+        (b.tag.as_deref(), b.total as usize),
+        (Some("ola:1.0"), b.steps.len())
+    );
+    let base = b.base.as_ref().unwrap();
+    let kinds: Vec<(&str, &str)> = b
+        .steps
+        .iter()
+        .map(|s| {
+            let r = match s.result {
+                StepResult::NewLayer { .. } => "nova",
+                StepResult::ConfigOnly => "config",
+                StepResult::CacheHit { .. } => "cache",
+                StepResult::Running => "rodando",
+            };
+            (s.instruction.as_str(), r)
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("FROM", "config"),
+            ("ENV", "config"),
+            ("WORKDIR", "config"),
+            ("COPY", "nova"),
+            ("RUN", "nova"),
+            ("CMD", "config")
+        ]
+    );
+    assert_eq!(b.cache_hits(), 0);
+    let commit = b.commit.as_ref().unwrap();
+    assert_eq!(
+        commit.layers as usize,
+        base.diff_ids.len() + b.new_layers().count()
+    );
+
+    // While the RUN runs: it is the current step, its container the init.
+    let run_layer = first(
+        &r,
+        "build.layer",
+        |e| matches!(&e.body, EventBody::BuildLayer { created_by, .. } if created_by.starts_with("RUN")),
+    );
+    let clone = first(&r, "process.clone", |_| true);
+    let EventBody::ProcessClone { child_pid, .. } = r.events()[clone].body else {
+        unreachable!()
+    };
+    let w = r.world_at(run_layer);
+    let b = w.build.as_ref().unwrap();
+    assert_eq!(b.current().unwrap().instruction, "RUN");
+    assert_eq!(b.current().unwrap().result, StepResult::Running);
+    assert_eq!(w.init_pid, Some(child_pid));
+    assert_eq!(w.init().unwrap().exit.as_ref().unwrap().code, Some(0));
+    assert!(w.overlay.is_some());
+    assert!(end.errors.is_empty());
+}
+
+/// The same build again: every step after FROM comes from the cache, no
+/// container runs, and the image is the same as the cold build's.
+#[test]
+fn cached_build_is_all_cache_hits_and_the_same_image() {
+    use casulo_trace::replay::StepResult;
+    let cold = replay(BUILD_COLD).world_at(usize::MAX);
+    let r = replay(BUILD_CACHED);
+    let end = r.world_at(r.len());
+    let b = end.build.as_ref().unwrap();
+    assert!(b.steps[1..]
+        .iter()
+        .all(|s| matches!(s.result, StepResult::CacheHit { .. })));
+    assert_eq!(b.cache_hits(), b.steps.len() - 1);
+    let cold_b = cold.build.as_ref().unwrap();
+    assert_eq!(
+        b.new_layers().collect::<Vec<_>>(),
+        cold_b.new_layers().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        b.commit.as_ref().unwrap().image_id,
+        cold_b.commit.as_ref().unwrap().image_id
+    );
+    assert!(end.processes.is_empty() && end.init().is_none());
 }

@@ -123,7 +123,10 @@ fn rows(b: &Build) -> Vec<Row> {
                 detail: diff_id
                     .as_ref()
                     .map(|d| format!("reaproveitada do cache · {}", short_digest(d))),
-                title,
+                title: match diff_id {
+                    Some(_) => title,
+                    None => format!("{title} · só configuração"),
+                },
                 badge: Some("cache"),
                 current: false,
                 tip: "o resultado já estava no cache: nada rodou".into(),
@@ -185,6 +188,8 @@ pub fn build_panel(p: &BuildProps) -> Html {
         let h = if r.thin { thin_h } else { row_h };
         y -= h + gap;
         let badge_w = if r.badge.is_some() { 74.0 * k } else { 0.0 };
+        // The badge fits thin rows too (a cached ENV is thin and "cache").
+        let bh = (22.0 * k).min(h - 4.0 * k);
         let text_w = rw - badge_w;
         let g = html! {
             <g class={classes!("degrau", r.class, r.thin.then_some("fino"), r.current.then_some("atual"))}
@@ -199,9 +204,9 @@ pub fn build_panel(p: &BuildProps) -> Html {
                 }
                 if let Some(badge) = r.badge {
                     <g class={classes!("selo", badge)}>
-                        <rect x={(x + rw - badge_w - 4.0).to_string()} y={(y + 6.0 * k).to_string()}
-                            width={(badge_w - 4.0).to_string()} height={(22.0 * k).to_string()} rx="11" />
-                        <text x={(x + rw - badge_w + 8.0 * k).to_string()} y={(y + 22.0 * k).to_string()}>
+                        <rect x={(x + rw - badge_w - 4.0).to_string()} y={(y + (h - bh) / 2.0).min(y + 6.0 * k).to_string()}
+                            width={(badge_w - 4.0).to_string()} height={bh.to_string()} rx={(bh / 2.0).to_string()} />
+                        <text x={(x + rw - badge_w + 8.0 * k).to_string()} y={((y + (h - bh) / 2.0).min(y + 6.0 * k) + bh / 2.0 + 4.5 * k).to_string()}>
                             {if badge == "cache" { "♻ cache" } else { "+ nova" }}</text>
                     </g>
                 }

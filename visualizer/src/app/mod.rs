@@ -421,12 +421,13 @@ fn main_view(model: &Model, t: &Rc<Loaded>, dispatch: UseReducerDispatcher<Model
                     speed={model.speed} dispatch={dispatch.clone()} />
                 <main class="paineis">
                     <events::EventsPanel trace={t.clone()} pos={model.pos} dispatch={dispatch.clone()} />
-                    <panels::NamespacesPanel world={model.world.clone()} large={model.large} />
-                    <panels::FilesystemPanel world={model.world.clone()} pos={model.pos} large={model.large} />
-                    <panels::CgroupsPanel trace={t.clone()} world={model.world.clone()} large={model.large} />
+                    // A build's story is its layer stack: right after the events.
                     if t.has_build {
                         <build::BuildPanel trace={t.clone()} world={model.world.clone()} large={model.large} />
                     }
+                    <panels::NamespacesPanel world={model.world.clone()} large={model.large} />
+                    <panels::FilesystemPanel world={model.world.clone()} pos={model.pos} large={model.large} />
+                    <panels::CgroupsPanel trace={t.clone()} world={model.world.clone()} large={model.large} />
                     <network::NetworkPanel world={model.world.clone()} large={model.large} />
                 </main>
             </>

@@ -156,7 +156,7 @@ pub fn network_panel(p: &WorldProps) -> Html {
             <g class={classes!("cabo", v.deleted.then_some("removido"))}>
                 <line x1={cx.to_string()} y1={(y1 + box3).to_string()} x2={cx.to_string()} y2={eth_y.to_string()}
                     id="cabo-veth"><title>{"o cabo veth: o que entra por uma ponta sai pela outra"}</title></line>
-                <text x={(cx + 10.0).to_string()} y={(y1 + box3 + 26.0 * k).to_string()} class="rotulo-cabo">
+                <text x={(cx - 10.0).to_string()} y={(y1 + box3 + 26.0 * k).to_string()} class="rotulo-cabo" text-anchor="end">
                     {if v.deleted { "cabo veth (removido)" } else { "cabo veth" }}</text>
             </g>
         });
