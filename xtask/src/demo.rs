@@ -62,8 +62,35 @@ pub fn run() -> Result {
     step("O que o kernel fez, passo a passo (casulo trace show)");
     cmd::run(&mut casulo_cmd(&["trace", "show", path_str(&trace)?]))?;
 
-    println!("\nO trace desta execução está em:\n  {}", trace.display());
+    let build_trace = demo_build(&casulo_cmd)?;
+
+    println!(
+        "\nO trace desta execução está em:\n  {}\ne o do build em:\n  {}",
+        trace.display(),
+        build_trace.display()
+    );
     serve(&trace)
+}
+
+/// `casulo build` of the fixtures' small context, twice (the second from
+/// the cache); returns the trace of the first.
+fn demo_build(casulo_cmd: &dyn Fn(&[&str]) -> Command) -> Result<PathBuf> {
+    let context = cmd::workspace_root().join("engine/trace/tests/fixtures/build-context");
+    let mut first = None;
+    for title in [
+        "Um build de verdade: Dockerfile → imagem (cada RUN num contêiner)",
+        "O mesmo build de novo: todos os passos vêm do cache",
+    ] {
+        step(title);
+        let mut build = casulo_cmd(&["build", "-t", "demo-build:latest", path_str(&context)?]);
+        let (status, stderr) = cmd::run_tee_stderr(&mut build)?;
+        cmd::check(&build, status)?;
+        first = first.or_else(|| trace_path(&stderr));
+    }
+    match first {
+        Some(t) => Ok(t),
+        None => fail!("o casulo build não informou o trace (linha `casulo: trace: <caminho>`)"),
+    }
 }
 
 /// Port the demo tries first (any free port if it is taken).

@@ -80,6 +80,8 @@ pub struct BuildOutcome {
     pub cache_hits: u32,
     pub steps: u32,
     pub layers: u32,
+    /// `--build-arg`s that no ARG of the Dockerfile declares (docker warns).
+    pub unused_args: Vec<String>,
 }
 
 /// Why a build failed. Step errors start with `Dockerfile:N:`.
@@ -412,7 +414,21 @@ pub fn build(
         format!("write {}/index.json", store.dir().display()),
         Outcome::Ok,
     );
+    let declared: Vec<&str> = df
+        .global_args
+        .iter()
+        .chain(&df.instructions)
+        .filter_map(|i| match &i.op {
+            Op::Arg { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
     Ok(BuildOutcome {
+        unused_args: build_args
+            .keys()
+            .filter(|k| !declared.contains(&k.as_str()))
+            .cloned()
+            .collect(),
         image_id,
         tags: tags.iter().map(|t| t.to_string()).collect(),
         trace,

@@ -81,5 +81,9 @@ pub fn run(state: &StateDir, store: &Store, step: RunStep) -> Result<Written, Ru
             })
     };
     rm::remove_dirs(state, &id, &name);
+    // `run` blocked SIGINT/SIGTERM to forward them to the container; the
+    // build goes on without one, so a Ctrl-C now stops casulo again (a
+    // pending one does so right here, between two steps).
+    crate::container::wait::unblock_signals();
     result
 }

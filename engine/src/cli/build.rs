@@ -65,6 +65,9 @@ pub fn cmd(state: &StateDir, args: BuildArgs) -> CliResult {
         trace: args.trace,
     };
     let outcome = build(state, &opts, &mut Narrator)?;
+    for arg in &outcome.unused_args {
+        eprintln!("casulo: aviso: --build-arg {arg} não foi usado: nenhum ARG {arg} no Dockerfile");
+    }
     println!(
         "Imagem construída: {} ({} passos, {} do cache, {} camadas)",
         outcome.image_id, outcome.steps, outcome.cache_hits, outcome.layers
