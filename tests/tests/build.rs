@@ -74,6 +74,15 @@ fn new_layers(ev: &[EventBody]) -> Vec<u32> {
         .collect()
 }
 
+/// `casulo run --rm --name <unique> TAG [CMD...]` (a unique name: two
+/// generated names may collide between parallel tests).
+fn run_image(tag: &str, cmd: &[&str]) -> Output {
+    let name = unique_name("rodar");
+    let mut args = vec!["run", "--rm", "--name", &name, tag];
+    args.extend_from_slice(cmd);
+    Lab::shared().casulo(&args)
+}
+
 fn tagged(tag: &str) -> bool {
     Lab::shared()
         .casulo(&["image", "ls"])
@@ -108,7 +117,6 @@ fn top_layer_blob(tag: &str) -> PathBuf {
 
 #[test]
 fn dockerfile_builds_an_image_that_runs_then_the_cache_answers() {
-    let lab = Lab::shared();
     let marca = unique_name("marca");
     let dockerfile = format!(
         "# comentário\n\
@@ -143,7 +151,7 @@ fn dockerfile_builds_an_image_that_runs_then_the_cache_answers() {
     let id = image_id(&cold);
 
     // The image runs: files, env, workdir, cmd, and the deleted file is gone.
-    let run = lab.casulo(&["run", "--rm", &tag]);
+    let run = run_image(&tag, &[]);
     run.assert_ok();
     for want in [
         "/app",
@@ -183,7 +191,7 @@ fn dockerfile_builds_an_image_that_runs_then_the_cache_answers() {
     assert_eq!(cache_hits(&ev), [2, 3, 4]);
     assert_eq!(new_layers(&ev), [5, 6]);
     assert_ne!(image_id(&changed), id);
-    let run = lab.casulo(&["run", "--rm", &tag]);
+    let run = run_image(&tag, &[]);
     assert!(run.stdout.contains("versão 2"), "{run}");
 
     // --no-cache: nothing from the cache.
@@ -198,7 +206,7 @@ fn dockerfile_builds_an_image_that_runs_then_the_cache_answers() {
     other.assert_ok();
     let ev = events(&other);
     assert_eq!(cache_hits(&ev), [] as [u32; 0]);
-    let run = lab.casulo(&["run", "--rm", &tag]);
+    let run = run_image(&tag, &[]);
     assert!(run.stdout.contains("feito tchau"), "{run}");
 }
 
@@ -374,7 +382,7 @@ fn umoci_and_skopeo_read_the_built_image() {
     let name = unique_name("interop");
     let tag = format!("{name}:1");
     build(&ctx, &tag, &[]).assert_ok();
-    let run = lab.casulo(&["run", "--rm", &tag]);
+    let run = run_image(&tag, &[]);
     run.assert_ok();
     assert!(run.stdout.contains("olá, umoci"), "{run}");
 
@@ -416,4 +424,41 @@ fn umoci_and_skopeo_read_the_built_image() {
         Path::new("/app/ola")
     );
     fs::remove_dir_all(&bundle).unwrap();
+}
+
+#[test]
+fn two_builds_at_once_share_the_store_and_agree() {
+    let marca = unique_name("paralelo");
+    let ctx = context(
+        "ctx-paralelo",
+        &[
+            (
+                "Dockerfile",
+                &format!("FROM busybox\nENV MARCA={marca}\nCOPY a /a\nRUN cat /a > /b\n"),
+            ),
+            ("a", &marca),
+        ],
+    );
+    let tags = [
+        format!("{}:1", unique_name("par-a")),
+        format!("{}:1", unique_name("par-b")),
+    ];
+    let outs: Vec<Output> = std::thread::scope(|scope| {
+        let handles: Vec<_> = tags
+            .iter()
+            .map(|t| scope.spawn(|| build(&ctx, t, &[])))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for out in &outs {
+        out.assert_ok();
+    }
+    // Both ran or raced on the same cache keys; either way the layers are
+    // the same bytes (reproducible), so the image is the same.
+    assert_eq!(image_id(&outs[0]), image_id(&outs[1]));
+    for t in &tags {
+        let run = run_image(t, &["cat", "/b"]);
+        run.assert_ok();
+        assert_eq!(run.stdout.trim(), marca);
+    }
 }
