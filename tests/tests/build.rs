@@ -462,3 +462,67 @@ fn two_builds_at_once_share_the_store_and_agree() {
         assert_eq!(run.stdout.trim(), marca);
     }
 }
+
+#[test]
+fn add_unpacks_local_tar_archives_with_the_checked_extractor() {
+    use casulo_tests::layout::LayerTar;
+    let tarball = LayerTar::new()
+        .dir("pacote/")
+        .file("pacote/leia.txt", b"de dentro do tar\n")
+        .finish();
+    let ctx = context(
+        "ctx-add",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox\nADD pacote.tar /opt/\nADD pacote.tar.gz /gz/\nADD nota.txt /nota.txt\nCOPY pacote.tar /copiado.tar\n",
+            ),
+            ("nota.txt", "só um arquivo\n"),
+        ],
+    );
+    fs::write(ctx.join("pacote.tar"), &tarball).unwrap();
+    fs::write(ctx.join("p.tar"), &tarball).unwrap();
+    Output::of(Command::new("gzip").arg(s(&ctx.join("p.tar")))).assert_ok();
+    fs::rename(ctx.join("p.tar.gz"), ctx.join("pacote.tar.gz")).unwrap();
+    let tag = format!("{}:1", unique_name("add"));
+    build(&ctx, &tag, &[]).assert_ok();
+    let run = run_image(
+        &tag,
+        &[
+            "sh",
+            "-c",
+            "cat /opt/pacote/leia.txt /gz/pacote/leia.txt /nota.txt; ls /copiado.tar",
+        ],
+    );
+    run.assert_ok();
+    assert_eq!(
+        run.stdout, "de dentro do tar\nde dentro do tar\nsó um arquivo\n/copiado.tar\n",
+        "{run}"
+    );
+
+    // An archive with `../` is refused, naming the step; nothing lands outside.
+    let evil = LayerTar::new().file("../../fugiu.txt", b"escapei").finish();
+    let ctx = context(
+        "ctx-add-mau",
+        &[("Dockerfile", "FROM busybox\nADD mau.tar /\n")],
+    );
+    fs::write(ctx.join("mau.tar"), &evil).unwrap();
+    let out = build(&ctx, &format!("{}:1", unique_name("add-mau")), &[]);
+    assert_eq!(out.code, 125, "{out}");
+    assert!(out.stderr.contains("Dockerfile:2: ADD:"), "{out}");
+    assert!(out.stderr.contains("não pôde ser desempacotado"), "{out}");
+    let lab = Lab::shared();
+    for dir in [
+        lab.dir().to_path_buf(),
+        lab.root().to_path_buf(),
+        lab.root().join("tmp"),
+    ] {
+        assert!(!dir.join("fugiu.txt").exists(), "{}", dir.display());
+    }
+    let leftovers: Vec<_> = fs::read_dir(lab.root().join("tmp"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("add-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -59,7 +59,8 @@ pub enum Op {
         alias: Option<String>,
     },
     Run(Command),
-    /// COPY and ADD (`add`: ADD; only local files, no URLs).
+    /// COPY and ADD (`add`: ADD; local files only, no URLs; a local tar
+    /// archive is unpacked).
     Copy {
         add: bool,
         sources: Vec<String>,

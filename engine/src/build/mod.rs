@@ -789,11 +789,19 @@ fn do_step(
     } else if let (Some(sources), Some((dest, _, chown))) = (copy_sources, copy_plan) {
         let lowers = unpack(state, stage, env.recorder).map_err(|e| engine_error(df, inst, e))?;
         let owner = match chown {
-            Some(c) => chown_ids(&c, &lowers).map_err(|m| step_error(df, inst, m))?,
-            None => (0, 0),
+            Some(c) => Some(chown_ids(&c, &lowers).map_err(|m| step_error(df, inst, m))?),
+            None => None,
         };
-        let entries = step_copy::entries(&sources, &dest, owner, &lowers)
-            .map_err(|m| step_error(df, inst, format!("{}: {m}", inst.keyword)))?;
+        let is_add = matches!(inst.op, Op::Copy { add: true, .. });
+        let tmp = state.tmp();
+        let (entries, _extracted) = step_copy::entries(
+            &sources,
+            &dest,
+            owner,
+            &lowers,
+            is_add.then_some(tmp.as_path()),
+        )
+        .map_err(|m| step_error(df, inst, format!("{}: {m}", inst.keyword)))?;
         Some(layer_tar::write(store, &entries, env.epoch).map_err(|e| engine_error(df, inst, e))?)
     } else {
         None

@@ -16,6 +16,10 @@
 //! usr/bin`), so a parent that exists keeps its mode and owner, and one
 //! that does not is created `0755 root:root`.
 //!
+//! **ADD** is COPY plus one thing: a source that is a tar archive (plain or
+//! gzip) is unpacked into the destination, by the same checked extractor
+//! (`openat2`, no `..`, no escaping links) that unpacks image layers.
+//!
 //! The layer is written later by [`super::layer_tar`], never onto the host:
 //! the store unpacks it with the same checked extractor as any image.
 
@@ -71,7 +75,7 @@ pub fn read_sources(context: &Path, sources: &[String]) -> Result<Sources, Strin
     let mut scratch = BTreeMap::new();
     for (rel, path, meta) in &items {
         hasher.update(format!("source\0{rel}\n"));
-        add_tree(&mut scratch, &mut hasher, path, meta, "", 0, 0)?;
+        add_tree(&mut scratch, &mut hasher, path, meta, "", Some((0, 0)))?;
         scratch.clear();
     }
     Ok(Sources {
@@ -81,14 +85,31 @@ pub fn read_sources(context: &Path, sources: &[String]) -> Result<Sources, Strin
     })
 }
 
-/// The layer entries of copying `sources` to `dest` (absolute) as
-/// `owner`; `lowers`: the image's unpacked layers so far, top-most first.
+/// A directory an ADD archive was extracted into, removed on drop (after
+/// the layer that reads its files is written).
+#[derive(Debug)]
+pub struct Extracted(PathBuf);
+
+impl Drop for Extracted {
+    fn drop(&mut self) {
+        crate::image::layer::remove_tree(&self.0);
+    }
+}
+
+/// The layer entries of copying `sources` to `dest` (absolute) as `owner`
+/// (`None`: root); `lowers`: the image's unpacked layers so far, top-most
+/// first. With `archives_in` (ADD), a source that is a tar archive (plain
+/// or gzip) is extracted there — by the same checked extractor as image
+/// layers — and its *contents* go into `dest` (keeping the archive's
+/// owners unless `owner` is given); the returned guards hold those
+/// directories until the layer is written.
 pub fn entries(
     sources: &Sources,
     dest: &str,
-    owner: (u32, u32),
+    owner: Option<(u32, u32)>,
     lowers: &[PathBuf],
-) -> Result<BTreeMap<String, Entry>, String> {
+    archives_in: Option<&Path>,
+) -> Result<(BTreeMap<String, Entry>, Vec<Extracted>), String> {
     let dest_path = Path::new(dest);
     let dest_rel = dest
         .trim_start_matches('/')
@@ -99,9 +120,39 @@ pub fn entries(
         || sources.wildcard
         || lookup(lowers, &resolve_in_image(lowers, &dest_rel)).is_some_and(|(_, m)| m.is_dir());
     let mut out = BTreeMap::new();
+    let mut extracted = Vec::new();
     let mut hasher = Sha256::new();
-    let (uid, gid) = (owner.0 as u64, owner.1 as u64);
-    for (rel, path, meta) in &sources.items {
+    let forced = owner.map(|(u, g)| (u as u64, g as u64));
+    for (n, (rel, path, meta)) in sources.items.iter().enumerate() {
+        if let (Some(tmp), true) = (archives_in, meta.is_file() && is_tar(path)) {
+            let dir = tmp.join(format!("add-{}-{n}", std::process::id()));
+            crate::image::layer::remove_tree(&dir);
+            crate::image::extract::extract_file(
+                path,
+                &dir,
+                crate::image::layer::Limits::from_env(),
+                rel,
+            )
+            .map_err(|e| format!("o arquivo {rel:?} não pôde ser desempacotado: {e}"))?;
+            let guard = Extracted(dir);
+            let base = resolve_in_image(lowers, &dest_rel);
+            add_parents(&mut out, lowers, &join(&base, "x"));
+            let mut names: Vec<_> = fs::read_dir(&guard.0)
+                .map_err(|e| format!("{}: {e}", guard.0.display()))?
+                .flatten()
+                .map(|e| e.file_name())
+                .collect();
+            names.sort();
+            for name in names {
+                let child = guard.0.join(&name);
+                let child_meta = fs::symlink_metadata(&child)
+                    .map_err(|e| format!("{}: {e}", child.display()))?;
+                let target = join(&base, &name.to_string_lossy());
+                add_tree(&mut out, &mut hasher, &child, &child_meta, &target, forced)?;
+            }
+            extracted.push(guard);
+            continue;
+        }
         let name = Path::new(rel)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -128,9 +179,42 @@ pub fn entries(
             return Err(format!("destino inválido {dest:?} para um arquivo"));
         }
         add_parents(&mut out, lowers, &target);
-        add_tree(&mut out, &mut hasher, path, meta, &target, uid, gid)?;
+        add_tree(
+            &mut out,
+            &mut hasher,
+            path,
+            meta,
+            &target,
+            Some(forced.unwrap_or((0, 0))),
+        )?;
     }
-    Ok(out)
+    Ok((out, extracted))
+}
+
+/// A tar archive, plain or gzip: `ustar` at byte 257 of the (decompressed) start.
+fn is_tar(path: &Path) -> bool {
+    let Ok(mut file) = fs::File::open(path) else {
+        return false;
+    };
+    let mut head = [0u8; 512];
+    let Ok(n) = file.read(&mut head) else {
+        return false;
+    };
+    let head = &head[..n];
+    let mut block = [0u8; 512];
+    let plain = if head.starts_with(&[0x1f, 0x8b]) {
+        let Ok(file) = fs::File::open(path) else {
+            return false;
+        };
+        let mut gz = flate2::read::GzDecoder::new(file);
+        if gz.read_exact(&mut block).is_err() {
+            return false;
+        }
+        &block[..]
+    } else {
+        head
+    };
+    plain.len() >= 262 && &plain[257..262] == b"ustar"
 }
 
 /// The source as a clean relative path; `..` that leaves the context is refused.
@@ -326,10 +410,10 @@ fn add_tree(
     path: &Path,
     meta: &fs::Metadata,
     target: &str,
-    uid: u64,
-    gid: u64,
+    owner: Option<(u64, u64)>,
 ) -> Result<(), String> {
     let mode = meta.mode() & 0o7777;
+    let (uid, gid) = owner.unwrap_or((meta.uid() as u64, meta.gid() as u64));
     let ft = meta.file_type();
     let line =
         |kind: &str, extra: &str| format!("{target}\0{kind}\0{mode:o}\0{uid}:{gid}\0{extra}\n");
@@ -349,15 +433,7 @@ fn add_tree(
             let child_meta =
                 fs::symlink_metadata(&child).map_err(|e| format!("{}: {e}", child.display()))?;
             let child_target = join(target, &name.to_string_lossy());
-            add_tree(
-                entries,
-                hasher,
-                &child,
-                &child_meta,
-                &child_target,
-                uid,
-                gid,
-            )?;
+            add_tree(entries, hasher, &child, &child_meta, &child_target, owner)?;
         }
     } else if ft.is_symlink() {
         let link = fs::read_link(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -428,7 +504,7 @@ mod tests {
         lowers: &[PathBuf],
     ) -> Result<(BTreeMap<String, Entry>, String), String> {
         let s = read_sources(ctx, sources)?;
-        Ok((entries(&s, dest, owner, lowers)?, s.hash))
+        Ok((entries(&s, dest, Some(owner), lowers, None)?.0, s.hash))
     }
 
     fn keys(p: &(BTreeMap<String, Entry>, String)) -> Vec<&str> {
