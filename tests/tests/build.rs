@@ -526,3 +526,55 @@ fn add_unpacks_local_tar_archives_with_the_checked_extractor() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn dockerignore_hides_files_from_copy_and_from_the_cache_key() {
+    let ctx = context(
+        "ctx-ignore",
+        &[
+            ("Dockerfile", "FROM busybox\nCOPY . /ctx/\n"),
+            (
+                ".dockerignore",
+                "# fora da imagem\n*.log\nsegredos\n!segredos/publico.txt\n",
+            ),
+            ("app.txt", "app\n"),
+            ("debug.log", "log 1\n"),
+            ("segredos/chave", "não copie\n"),
+            ("segredos/publico.txt", "pode\n"),
+        ],
+    );
+    let tag = format!("{}:1", unique_name("ignore"));
+    let first = build(&ctx, &tag, &[]);
+    first.assert_ok();
+    let run = run_image(&tag, &["find", "/ctx"]);
+    run.assert_ok();
+    let mut found: Vec<&str> = run.stdout.lines().collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "/ctx",
+            "/ctx/.dockerignore",
+            "/ctx/Dockerfile",
+            "/ctx/app.txt",
+            "/ctx/segredos",
+            "/ctx/segredos/publico.txt"
+        ]
+    );
+    // An ignored file changed: the COPY is still a cache hit.
+    fs::write(ctx.join("debug.log"), "log 2\n").unwrap();
+    let again = build(&ctx, &tag, &[]);
+    again.assert_ok();
+    assert_eq!(cache_hits(&events(&again)), [2]);
+    assert_eq!(image_id(&again), image_id(&first));
+    // Asking for an ignored file by name is an error, with the line.
+    fs::write(ctx.join("Dockerfile"), "FROM busybox\nCOPY debug.log /\n").unwrap();
+    let out = build(&ctx, &tag, &[]);
+    assert_eq!(out.code, 125, "{out}");
+    assert!(
+        out.stderr.contains(
+            "Dockerfile:2: COPY: a origem \"debug.log\" está excluída pelo .dockerignore"
+        ),
+        "{out}"
+    );
+}

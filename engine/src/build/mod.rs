@@ -7,7 +7,7 @@
 //! - [`step_run`]: RUN in a real container; [`layer_from_upper`]: what it
 //!   changed (the overlay's upper dir) → layer entries, whiteouts included;
 //! - [`step_copy`]: COPY/ADD, context files → layer entries, never leaving
-//!   the context;
+//!   the context; [`dockerignore`]: the files COPY never sees;
 //! - [`layer_tar`]: entries → a reproducible layer blob in the store;
 //! - this file: the steps in order, the image config, and the commit
 //!   (config + manifest + tag, with the store's APIs).
@@ -22,6 +22,7 @@
 
 pub mod cache;
 pub mod dockerfile;
+pub mod dockerignore;
 pub mod layer_from_upper;
 pub mod layer_tar;
 pub mod step_copy;
@@ -101,7 +102,7 @@ pub enum BuildError {
     },
     #[error("o contexto do build não é um diretório: {0}")]
     BadContext(PathBuf),
-    #[error("não consegui ler o Dockerfile {path}")]
+    #[error("não consegui ler {path}")]
     ReadDockerfile {
         path: PathBuf,
         #[source]
@@ -218,6 +219,11 @@ pub fn build(
         source,
     })?;
     let df = dockerfile::parse(&df_name, &text)?;
+    let ignore =
+        dockerignore::Ignore::load(&context).map_err(|source| BuildError::ReadDockerfile {
+            path: context.join(".dockerignore"),
+            source,
+        })?;
     let tags: Vec<Reference> = opts
         .tags
         .iter()
@@ -367,6 +373,7 @@ pub fn build(
             &mut stage,
             &StepEnv {
                 context: &context,
+                ignore: &ignore,
                 build_args: &build_args,
                 global: &global,
                 no_cache: opts.no_cache,
@@ -475,6 +482,7 @@ fn commit(
 
 struct StepEnv<'a> {
     context: &'a Path,
+    ignore: &'a dockerignore::Ignore,
     build_args: &'a BTreeMap<String, String>,
     global: &'a BTreeMap<String, String>,
     no_cache: bool,
@@ -554,7 +562,7 @@ fn do_step(
                 }
                 d
             };
-            let read = step_copy::read_sources(env.context, &sources)
+            let read = step_copy::read_sources(env.context, &sources, env.ignore)
                 .map_err(|m| step_error(df, inst, format!("{}: {m}", inst.keyword)))?;
             let keyword = if *add { "ADD" } else { "COPY" };
             let chown_text = chown

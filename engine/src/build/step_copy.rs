@@ -33,6 +33,7 @@ use std::path::{Component, Path, PathBuf};
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
 use sha2::{Digest, Sha256};
 
+use super::dockerignore::Ignore;
 use super::layer_tar::Entry;
 
 /// The sources of a COPY, resolved inside the context.
@@ -41,6 +42,9 @@ pub struct Sources {
     /// (name as written, real path, metadata), in the order given.
     items: Vec<(String, PathBuf, fs::Metadata)>,
     wildcard: bool,
+    /// The context (canonical) and its `.dockerignore`.
+    context: PathBuf,
+    ignore: Ignore,
     /// sha256 of the sources as they will be copied (relative paths, types,
     /// modes, contents): part of the step's cache key. Destination and
     /// owner are in the instruction's text, which is also in the key.
@@ -49,7 +53,11 @@ pub struct Sources {
 
 /// Resolves and hashes `sources` (relative to `context`). Errors are pt-BR
 /// messages (the caller adds file and line).
-pub fn read_sources(context: &Path, sources: &[String]) -> Result<Sources, String> {
+pub fn read_sources(
+    context: &Path,
+    sources: &[String],
+    ignore: &Ignore,
+) -> Result<Sources, String> {
     let ctx = fs::File::open(context)
         .map_err(|e| format!("não consegui abrir o contexto {}: {e}", context.display()))?;
     let mut items: Vec<(String, PathBuf, fs::Metadata)> = Vec::new();
@@ -64,23 +72,47 @@ pub fn read_sources(context: &Path, sources: &[String]) -> Result<Sources, Strin
             }
             for m in matches {
                 let (path, meta) = open_beneath(&ctx, &m, source)?;
-                items.push((m, path, meta));
+                if !ignored(context, ignore, &path) {
+                    items.push((m, path, meta));
+                }
             }
         } else {
             let (path, meta) = open_beneath(&ctx, &rel, source)?;
+            if ignored(context, ignore, &path) {
+                return Err(format!(
+                    "a origem {source:?} está excluída pelo .dockerignore do contexto"
+                ));
+            }
             items.push((rel, path, meta));
         }
     }
+    if items.is_empty() {
+        return Err(format!(
+            "nenhum arquivo do contexto casa com {:?} (fora os do .dockerignore)",
+            sources.join(" ")
+        ));
+    }
+    let skip = |p: &Path, is_dir: bool| skipped(context, ignore, p, is_dir);
     let mut hasher = Sha256::new();
     let mut scratch = BTreeMap::new();
     for (rel, path, meta) in &items {
         hasher.update(format!("source\0{rel}\n"));
-        add_tree(&mut scratch, &mut hasher, path, meta, "", Some((0, 0)))?;
+        add_tree(
+            &mut scratch,
+            &mut hasher,
+            path,
+            meta,
+            "",
+            Some((0, 0)),
+            &skip,
+        )?;
         scratch.clear();
     }
     Ok(Sources {
         items,
         wildcard,
+        context: context.to_path_buf(),
+        ignore: ignore.clone(),
         hash: format!("sha256:{}", hex::encode(hasher.finalize())),
     })
 }
@@ -148,7 +180,15 @@ pub fn entries(
                 let child_meta = fs::symlink_metadata(&child)
                     .map_err(|e| format!("{}: {e}", child.display()))?;
                 let target = join(&base, &name.to_string_lossy());
-                add_tree(&mut out, &mut hasher, &child, &child_meta, &target, forced)?;
+                add_tree(
+                    &mut out,
+                    &mut hasher,
+                    &child,
+                    &child_meta,
+                    &target,
+                    forced,
+                    &|_, _| false,
+                )?;
             }
             extracted.push(guard);
             continue;
@@ -186,6 +226,7 @@ pub fn entries(
             meta,
             &target,
             Some(forced.unwrap_or((0, 0))),
+            &|p: &Path, is_dir: bool| skipped(&sources.context, &sources.ignore, p, is_dir),
         )?;
     }
     Ok((out, extracted))
@@ -262,6 +303,18 @@ fn open_beneath(ctx: &fs::File, rel: &str, asked: &str) -> Result<(PathBuf, fs::
     let meta = fs::metadata(format!("/proc/self/fd/{}", fd.as_raw_fd()))
         .map_err(|e| format!("não consegui abrir a origem {asked:?}: {e}"))?;
     Ok((path, meta))
+}
+
+/// Whether the real path `path` (inside `context`) is in the .dockerignore.
+fn ignored(context: &Path, ignore: &Ignore, path: &Path) -> bool {
+    path.strip_prefix(context)
+        .is_ok_and(|rel| ignore.ignores(&rel.to_string_lossy()))
+}
+
+/// Whether the walk of a COPY source skips `path` (see [`Ignore::skips`]).
+fn skipped(context: &Path, ignore: &Ignore, path: &Path, is_dir: bool) -> bool {
+    path.strip_prefix(context)
+        .is_ok_and(|rel| ignore.skips(&rel.to_string_lossy(), is_dir))
 }
 
 fn has_wildcard(s: &str) -> bool {
@@ -411,6 +464,7 @@ fn add_tree(
     meta: &fs::Metadata,
     target: &str,
     owner: Option<(u64, u64)>,
+    skip: &dyn Fn(&Path, bool) -> bool,
 ) -> Result<(), String> {
     let mode = meta.mode() & 0o7777;
     let (uid, gid) = owner.unwrap_or((meta.uid() as u64, meta.gid() as u64));
@@ -433,7 +487,18 @@ fn add_tree(
             let child_meta =
                 fs::symlink_metadata(&child).map_err(|e| format!("{}: {e}", child.display()))?;
             let child_target = join(target, &name.to_string_lossy());
-            add_tree(entries, hasher, &child, &child_meta, &child_target, owner)?;
+            if skip(&child, child_meta.is_dir()) {
+                continue;
+            }
+            add_tree(
+                entries,
+                hasher,
+                &child,
+                &child_meta,
+                &child_target,
+                owner,
+                skip,
+            )?;
         }
     } else if ft.is_symlink() {
         let link = fs::read_link(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -503,7 +568,7 @@ mod tests {
         owner: (u32, u32),
         lowers: &[PathBuf],
     ) -> Result<(BTreeMap<String, Entry>, String), String> {
-        let s = read_sources(ctx, sources)?;
+        let s = read_sources(ctx, sources, &Ignore::default())?;
         Ok((entries(&s, dest, Some(owner), lowers, None)?.0, s.hash))
     }
 

@@ -499,7 +499,7 @@ fn history(
         }
     };
     let mut out = format!(
-        "{:<14}{:<16}{:<48}{:<10}COMENTÁRIO\n",
+        "{:<14}{:<19}{:<48}{:<10}COMENTÁRIO\n",
         "CAMADA", "CRIADA", "CRIADA POR", "TAMANHO"
     );
     for (h, l) in &rows {
@@ -513,7 +513,7 @@ fn history(
         let by = h.created_by.as_deref().unwrap_or("");
         let size = l.as_ref().map_or(0, |l| l.size);
         let line = format!(
-            "{:<14}{:<16}{:<48}{:<10}{}",
+            "{:<14}{:<19}{:<48}{:<10}{}",
             layer,
             created,
             cut(by, 45),
