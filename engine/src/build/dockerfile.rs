@@ -9,7 +9,7 @@
 //! - shell form (`RUN echo oi`) and exec/JSON form (`CMD ["sh", "-c", "…"]`)
 //!   for RUN, CMD and ENTRYPOINT;
 //! - FROM, RUN, COPY, ADD, ENV, ARG, WORKDIR, USER, CMD, ENTRYPOINT, EXPOSE,
-//!   LABEL, VOLUME, STOPSIGNAL.
+//!   LABEL, VOLUME, STOPSIGNAL, SHELL.
 //!
 //! Variables (`$VAR`, `${VAR}`, `${VAR:-padrão}`, `${VAR:+outro}`) are *not*
 //! replaced here: their values depend on the ENV and ARG steps before, so
@@ -40,11 +40,17 @@ pub enum Command {
     Exec(Vec<String>),
 }
 
+/// The shell of the shell form until a SHELL instruction changes it.
+pub fn default_shell() -> Vec<String> {
+    vec!["/bin/sh".into(), "-c".into()]
+}
+
 impl Command {
-    /// The argv the container runs.
-    pub fn argv(&self) -> Vec<String> {
+    /// The argv the container runs: the shell form goes through `shell`
+    /// (`/bin/sh -c` unless SHELL changed it).
+    pub fn argv(&self, shell: &[String]) -> Vec<String> {
         match self {
-            Command::Shell(text) => vec!["/bin/sh".into(), "-c".into(), text.clone()],
+            Command::Shell(text) => shell.iter().cloned().chain([text.clone()]).collect(),
             Command::Exec(argv) => argv.clone(),
         }
     }
@@ -82,6 +88,8 @@ pub enum Op {
     Label(Vec<(String, String)>),
     Volume(Vec<String>),
     StopSignal(String),
+    /// `SHELL ["bash", "-c"]`: the shell of later shell-form commands.
+    Shell(Vec<String>),
 }
 
 impl Op {
@@ -394,7 +402,20 @@ fn parse_op(keyword: &str, args: &str) -> Result<Op, String> {
             Ok(Op::StopSignal(w[0].clone()))
         }
         "" => Err("linha sem instrução".into()),
-        "MAINTAINER" | "ONBUILD" | "HEALTHCHECK" | "SHELL" => Err(format!(
+        "SHELL" => {
+            need_args()?;
+            if !args.starts_with('[') {
+                return Err("SHELL usa a forma JSON: SHELL [\"/bin/sh\", \"-c\"]".into());
+            }
+            let shell = json_array(keyword, args)?;
+            if shell.is_empty() {
+                return Err(
+                    "SHELL com lista vazia: diga qual shell, como [\"/bin/sh\", \"-c\"]".into(),
+                );
+            }
+            Ok(Op::Shell(shell))
+        }
+        "MAINTAINER" | "ONBUILD" | "HEALTHCHECK" => Err(format!(
             "a instrução {keyword} ainda não é suportada pelo casulo"
         )),
         _ => Err(format!("instrução desconhecida {keyword:?}")),
@@ -713,6 +734,7 @@ mod tests {
             ("FROM busybox\nADD http://x/y /\n", 2, "ADD de URL"),
             ("FROM a\nFROM b\n", 2, "mais de um FROM"),
             ("FROM busybox\nLABEL a=\"b\n", 2, "aspas \" abertas"),
+            ("FROM busybox\nSHELL bash -c\n", 2, "SHELL usa a forma JSON"),
         ];
         for (text, line, msg) in cases {
             let e = parse("Dockerfile", text).unwrap_err();

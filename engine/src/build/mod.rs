@@ -130,6 +130,8 @@ struct Stage {
     args: BTreeMap<String, String>,
     /// CMD was set by this Dockerfile (ENTRYPOINT then keeps it).
     cmd_set: bool,
+    /// The shell of shell-form RUN/CMD/ENTRYPOINT (SHELL changes it).
+    shell: Vec<String>,
     /// The chain of cache keys: the last key and the last layer.
     key: String,
     last_diff_id: String,
@@ -317,6 +319,7 @@ pub fn build(
         layers: base.as_ref().map(|b| b.layers.clone()).unwrap_or_default(),
         args: BTreeMap::new(),
         cmd_set: false,
+        shell: dockerfile::default_shell(),
         key: String::new(),
         last_diff_id: String::new(),
     };
@@ -531,9 +534,16 @@ fn do_step(
     let mut copy_sources = None;
     let mut copy_plan: Option<(String, (u32, u32), Option<String>)> = None;
     let mut run_argv = None;
+    let mut run_extra = String::new();
     let created_by = match &inst.op {
         Op::Run(cmd) => {
-            run_argv = Some(cmd.argv());
+            run_argv = Some(cmd.argv(&stage.shell));
+            // The key must change with the shell that will run it.
+            if matches!(cmd, dockerfile::Command::Shell(_))
+                && stage.shell != dockerfile::default_shell()
+            {
+                run_extra = format!("SHELL {}", json(&stage.shell));
+            }
             format!("RUN {}", inst.args)
         }
         Op::Copy {
@@ -614,13 +624,13 @@ fn do_step(
             format!("USER {u}")
         }
         Op::Cmd(c) => {
-            let argv = c.argv();
+            let argv = c.argv(&stage.shell);
             stage.run_config().cmd = Some(argv.clone());
             stage.cmd_set = true;
             format!("CMD {}", json(&argv))
         }
         Op::Entrypoint(c) => {
-            let argv = c.argv();
+            let argv = c.argv(&stage.shell);
             let cmd_set = stage.cmd_set;
             let rc = stage.run_config();
             rc.entrypoint = Some(argv.clone());
@@ -700,13 +710,17 @@ fn do_step(
             stage.run_config().stop_signal = Some(s.clone());
             format!("STOPSIGNAL {s}")
         }
+        Op::Shell(shell) => {
+            stage.shell = shell.clone();
+            format!("SHELL {}", json(shell))
+        }
         Op::From { .. } => unreachable!("only one FROM"),
     };
 
     let extra = copy_sources
         .as_ref()
         .map(|s| s.hash.clone())
-        .unwrap_or_default();
+        .unwrap_or(run_extra);
     let key = cache::key(&stage.key, &stage.last_diff_id, &created_by, &extra);
     stage.key = key.clone();
     let creates_layer = inst.op.creates_layer();
@@ -967,8 +981,19 @@ mod tests {
     #[test]
     fn commands_become_argv() {
         assert_eq!(
-            Command::Shell("echo oi".into()).argv(),
+            Command::Shell("echo oi".into()).argv(&dockerfile::default_shell()),
             ["/bin/sh", "-c", "echo oi"]
         );
+        let ash = vec![
+            "/bin/ash".to_string(),
+            "-eo".into(),
+            "pipefail".into(),
+            "-c".into(),
+        ];
+        assert_eq!(
+            Command::Shell("x".into()).argv(&ash),
+            ["/bin/ash", "-eo", "pipefail", "-c", "x"]
+        );
+        assert_eq!(Command::Exec(vec!["a".into()]).argv(&ash), ["a"]);
     }
 }
