@@ -1,6 +1,8 @@
 //! `cargo xtask demo`: a real container, start to finish, and the trace it
 //! left behind — checked, narrated, and replayed in the browser by the
-//! visualizer, served on 127.0.0.1 until Ctrl-C.
+//! visualizer, served on 127.0.0.1 until Ctrl-C. Before serving, a second
+//! run with `--network bridge -p` (the host asks the container's web server
+//! for a page through the published port); its trace is served too.
 //!
 //! State dir: `/var/lib/casulo`, or `CASULO_ROOT` if set.
 
@@ -63,13 +65,81 @@ pub fn run() -> Result {
     cmd::run(&mut casulo_cmd(&["trace", "show", path_str(&trace)?]))?;
 
     let build_trace = demo_build(&casulo_cmd)?;
+    let network_trace = network_run(&casulo_cmd)?;
 
     println!(
-        "\nO trace desta execução está em:\n  {}\ne o do build em:\n  {}",
+        "\nO trace desta execução está em:\n  {}\no do build em:\n  {}\ne o da execução com rede em:\n  {}",
         trace.display(),
-        build_trace.display()
+        build_trace.display(),
+        network_trace.display()
     );
-    serve(&trace)
+    serve(&trace, &network_trace)
+}
+
+/// What the network demo container runs: a web server in the background
+/// (busybox httpd), what its network looks like, and a moment for the host
+/// to ask it something through the published port.
+const NETWORK_SCRIPT: &str = r#"mkdir -p /www; echo "Olá da rede do contêiner!" > /www/index.html; httpd -p 80 -h /www; ip addr show eth0; ip route; sleep 2"#;
+
+/// A second run, with `--network bridge` and a published port (`-p`): the
+/// host asks the container's web server for a page through it. Returns
+/// the trace of that run.
+fn network_run(casulo_cmd: &dyn Fn(&[&str]) -> Command) -> Result<PathBuf> {
+    step("Rede: bridge casulo0, par veth, endereço 10.88.x.y e uma porta publicada (-p)");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let publish = format!("127.0.0.1:{port}:80");
+    let mut run = casulo_cmd(&[
+        "run",
+        "--rm",
+        "--name",
+        "demo-rede",
+        "-p",
+        &publish,
+        "busybox",
+        "sh",
+        "-c",
+        NETWORK_SCRIPT,
+    ]);
+    // While the container runs, the host asks it for a page (retrying until
+    // its httpd listens).
+    let asker = std::thread::spawn(move || http_get(port));
+    let (status, stderr) = cmd::run_tee_stderr(&mut run)?;
+    cmd::check(&run, status)?;
+    match asker.join() {
+        Ok(Some(page)) => println!(
+            "O host pediu http://127.0.0.1:{port}/ (a porta publicada) e o contêiner respondeu: {page}"
+        ),
+        _ => println!("(o host não conseguiu falar com o contêiner pela porta {port})"),
+    }
+    let Some(trace) = trace_path(&stderr) else {
+        fail!("o casulo não informou o trace da execução com rede");
+    };
+    cmd::run(&mut casulo_cmd(&["trace", "check", path_str(&trace)?]))?;
+    Ok(trace)
+}
+
+/// `GET /` on 127.0.0.1:`port`, retried for up to 5 s: the body.
+fn http_get(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        let answer = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut s| {
+            s.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
+            s.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+            let mut text = String::new();
+            s.read_to_string(&mut text)?;
+            Ok(text)
+        });
+        if let Ok(text) = answer {
+            if let Some((_, body)) = text.split_once("\r\n\r\n") {
+                return Some(body.trim().to_string());
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    None
 }
 
 /// `casulo build` of the fixtures' small context, twice (the second from
@@ -97,21 +167,24 @@ fn demo_build(casulo_cmd: &dyn Fn(&[&str]) -> Command) -> Result<PathBuf> {
 pub const DEFAULT_PORT: u16 = 8000;
 
 /// Builds the visualizer and serves it with the traces of this state dir,
-/// opened at this run's trace, until Ctrl-C.
-fn serve(trace: &Path) -> Result {
+/// opened at this run's trace (and a link to the network run's), until Ctrl-C.
+fn serve(trace: &Path, network_trace: &Path) -> Result {
     let dist = web::build_visualizer()?;
     let traces = trace.parent().unwrap_or(Path::new("."));
     let server = start_server(&dist, traces, DEFAULT_PORT)?;
-    let name = trace
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let file_name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let (name, network) = (file_name(trace), file_name(network_trace));
     step("Visualizador no navegador");
     println!(
-        "Abra no navegador (Ctrl-C para parar o servidor):\n\n  {}?trace=traces/{name}\n\n\
+        "Abra no navegador (Ctrl-C para parar o servidor):\n\n  {url}?trace=traces/{name}\n\n\
+         A execução com rede (bridge, veth, porta publicada):\n\n  {url}?trace=traces/{network}\n\n\
          Lá estão também os outros traces de {}.",
-        server.url,
-        traces.display()
+        traces.display(),
+        url = server.url,
     );
     server.wait();
     Ok(())

@@ -132,6 +132,21 @@ impl RunObserver for Narrator {
         eprintln!("casulo: trace: {}", record.trace.display());
     }
 
+    fn network(&mut self, ip: std::net::Ipv4Addr, ports: &[PortSpec]) {
+        let ports = if ports.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = ports.iter().map(ToString::to_string).collect();
+            format!("; portas {}", list.join(", "))
+        };
+        eprintln!(
+            "casulo: rede bridge: eth0 {ip}/{} (gateway {}, bridge {}){ports}",
+            crate::network::PREFIX,
+            crate::network::GATEWAY,
+            crate::network::BRIDGE
+        );
+    }
+
     fn signal_forwarded(&mut self, signal: Signal, escalated: bool) {
         if escalated {
             eprintln!("casulo: segundo sinal: enviando SIGKILL ao contêiner");

@@ -32,6 +32,8 @@ use crate::state::StateDir;
 pub trait RunObserver {
     /// The container exists and its trace is open.
     fn created(&mut self, _record: &ContainerRecord) {}
+    /// The container is on the bridge with this address, its ports published.
+    fn network(&mut self, _ip: std::net::Ipv4Addr, _ports: &[crate::network::ports::PortSpec]) {}
     /// A signal was passed on to the container (`escalated`: it was SIGKILL).
     fn signal_forwarded(&mut self, _signal: Signal, _escalated: bool) {}
 }
@@ -117,6 +119,9 @@ pub fn run_with(
     let _ = save_record(&created.dir, &record);
     // The published ports start serving now that the command runs (threads
     // only after the clone: see the module docs).
+    if let Some(n) = &net {
+        observer.network(n.lease.ip, &opts.publish);
+    }
     let proxy = net
         .as_mut()
         .filter(|n| !n.bound.is_empty())
