@@ -1,8 +1,9 @@
 //! `cargo xtask demo`: a real container, start to finish, and the trace it
 //! left behind — checked, narrated, and replayed in the browser by the
-//! visualizer, served on 127.0.0.1 until Ctrl-C. Before serving, a second
-//! run with `--network bridge -p` (the host asks the container's web server
-//! for a page through the published port); its trace is served too.
+//! visualizer, served on 127.0.0.1 until Ctrl-C. Before serving: a
+//! `casulo build` (twice, the second from the cache) and a run with
+//! `--network bridge -p` (the host asks the container's web server for a
+//! page through the published port); their traces are served too.
 //!
 //! State dir: `/var/lib/casulo`, or `CASULO_ROOT` if set.
 
