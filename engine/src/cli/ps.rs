@@ -41,13 +41,7 @@ pub fn ps(state: &StateDir, args: PsArgs) -> CliResult {
         if command.chars().count() > 24 {
             command = command.chars().take(23).collect::<String>() + "…";
         }
-        // As docker: `0.0.0.0:8080->80/tcp, …` (the published ports).
-        let ports = r
-            .ports
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let ports = crate::network::ports::list(&r.ports);
         println!(
             "{:<12}  {:<20}  {:<24}  {:<28}  {:<18}  {:<24}  {}",
             &r.id[..12],

@@ -136,8 +136,7 @@ impl RunObserver for Narrator {
         let ports = if ports.is_empty() {
             String::new()
         } else {
-            let list: Vec<String> = ports.iter().map(ToString::to_string).collect();
-            format!("; portas {}", list.join(", "))
+            format!("; portas {}", crate::network::ports::list(ports))
         };
         eprintln!(
             "casulo: rede bridge: eth0 {ip}/{} (gateway {}, bridge {}){ports}",

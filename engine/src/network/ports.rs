@@ -107,6 +107,12 @@ impl fmt::Display for PortSpec {
     }
 }
 
+/// Several ports as `docker ps` lists them: `0.0.0.0:8080->80/tcp, …`.
+pub fn list(ports: &[PortSpec]) -> String {
+    let each: Vec<String> = ports.iter().map(ToString::to_string).collect();
+    each.join(", ")
+}
+
 /// A published port whose host socket is bound (and listening, for TCP).
 #[derive(Debug)]
 pub struct Bound {
