@@ -505,6 +505,13 @@ test('build frio: a pilha de camadas cresce passo a passo e a imagem aparece no 
   assert.equal(await page.locator('#dockerfile li.atual').count(), 0);
   assert.equal(await page.locator('#dockerfile li.futuro').count(), 0);
   await shot('12-build-frio-imagem');
+
+  // A Dockerfile line is a button (mouse or keyboard) to its build.step.
+  const run = steps.find((s) => s.instruction === 'RUN');
+  await page.locator('#dockerfile li', { hasText: run.args.slice(0, 12) }).locator('button').focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await position(), `evento ${run.seq + 1} de ${ev.length}`);
+  assert.match(await page.textContent('#dockerfile li.atual'), /rodando/);
 });
 
 test('build com cache: os passos do cache aparecem marcados (cor e a palavra "cache")', async () => {

@@ -7,7 +7,7 @@ use casulo_trace::replay::{Build, BuildStep, StepResult, World};
 use yew::prelude::*;
 
 use super::panels::scale;
-use super::Loaded;
+use super::{Action, Loaded, Model};
 use crate::format::{bytes, short_digest, short_path};
 
 #[derive(Properties)]
@@ -16,6 +16,8 @@ pub struct BuildProps {
     pub world: Rc<World>,
     #[prop_or_default]
     pub large: bool,
+    /// A click on a Dockerfile line goes to its step.
+    pub dispatch: UseReducerDispatcher<Model>,
 }
 
 impl PartialEq for BuildProps {
@@ -284,12 +286,17 @@ fn dockerfile_list(p: &BuildProps, b: Option<&Build>) -> Html {
             None => ("futuro", "ainda não".to_string()),
         };
         let is_current = seen.is_some_and(|s| Some(s.at) == current);
+        let d = p.dispatch.clone();
+        let at = line.at;
+        let onclick = Callback::from(move |_| d.dispatch(Action::Seek(at + 1)));
         html! {
             <li class={classes!("linha-dockerfile", class, is_current.then_some("atual"))}
                 aria-current={is_current.then_some("step")}>
-                <span class="num-linha" aria-label={format!("linha {}", line.line)}>{line.line}</span>
-                <code>{format!("{} {}", line.instruction, line.args)}</code>
-                <span class="estado-passo">{status}</span>
+                <button type="button" {onclick} title={format!("ir ao passo {}", line.step)}>
+                    <span class="num-linha" aria-label={format!("linha {}", line.line)}>{line.line}</span>
+                    <code>{format!("{} {}", line.instruction, line.args)}</code>
+                    <span class="estado-passo">{status}</span>
+                </button>
             </li>
         }
     });

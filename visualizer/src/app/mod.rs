@@ -50,6 +50,8 @@ pub struct DockerLine {
     pub line: u32,
     pub instruction: String,
     pub args: String,
+    /// Index of its `build.step` event (a click on the line goes there).
+    pub at: usize,
 }
 
 impl Loaded {
@@ -87,6 +89,7 @@ impl Loaded {
                 line: s.line,
                 instruction: s.instruction.clone(),
                 args: s.args.clone(),
+                at: s.at,
             })
             .collect();
         Ok(Loaded {
@@ -423,7 +426,8 @@ fn main_view(model: &Model, t: &Rc<Loaded>, dispatch: UseReducerDispatcher<Model
                     <events::EventsPanel trace={t.clone()} pos={model.pos} dispatch={dispatch.clone()} />
                     // A build's story is its layer stack: right after the events.
                     if t.has_build {
-                        <build::BuildPanel trace={t.clone()} world={model.world.clone()} large={model.large} />
+                        <build::BuildPanel trace={t.clone()} world={model.world.clone()} large={model.large}
+                            dispatch={dispatch.clone()} />
                     }
                     <panels::NamespacesPanel world={model.world.clone()} large={model.large} />
                     <panels::FilesystemPanel world={model.world.clone()} pos={model.pos} large={model.large} />
