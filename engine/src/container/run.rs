@@ -145,9 +145,10 @@ pub fn run_with(
         status
     });
     // The network goes first: no more connections to a container that is
-    // gone, its veth end deleted if still there, its address given back.
+    // gone (the host ports closed and free again), its veth end deleted if
+    // still there, its address given back.
     if let Some(proxy) = proxy {
-        proxy.stop();
+        proxy.stop(&k);
     }
     if let Some(net) = &mut net {
         net.release(&k);

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::ffi::{CStr, CString};
 use std::net::SocketAddrV4;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -183,6 +183,13 @@ impl Syscalls for FakeSyscalls {
         std::fs::File::open("/dev/null")
             .map(OwnedFd::from)
             .map_err(|_| Errno::EIO)
+    }
+    fn shutdown_socket(&self, fd: BorrowedFd) -> Result<(), Errno> {
+        self.call(format!("shutdown_socket {}", fd.as_raw_fd()))
+    }
+    fn close_socket(&self, fd: OwnedFd) -> Result<(), Errno> {
+        // The descriptor (a /dev/null, see bind_port) is really closed.
+        self.call(format!("close_socket {}", fd.as_raw_fd()))
     }
     fn execve(&self, path: &CStr, argv: &[CString], _env: &[CString]) -> Result<Infallible, Errno> {
         self.call(format!("execve {} {argv:?}", path.to_string_lossy()))?;

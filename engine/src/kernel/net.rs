@@ -5,14 +5,14 @@
 //! [`crate::network`] for the order they come in.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use casulo_trace::EventBody;
 use nix::errno::Errno;
 
 use super::{Kernel, KernelError};
 use crate::network::netlink::Request;
-use crate::network::ports::PortSpec;
+use crate::network::ports::{PortSpec, Protocol};
 
 impl Kernel<'_> {
     /// The index of an interface of the current network namespace, or
@@ -192,10 +192,10 @@ impl Kernel<'_> {
     ) -> Result<OwnedFd, KernelError> {
         let addr = SocketAddrV4::new(port.host_ip, port.host_port);
         let op = match port.protocol {
-            crate::network::ports::Protocol::Tcp => {
+            Protocol::Tcp => {
                 format!("socket(AF_INET, SOCK_STREAM) + bind({addr}) + listen")
             }
-            crate::network::ports::Protocol::Udp => {
+            Protocol::Udp => {
                 format!("socket(AF_INET, SOCK_DGRAM) + bind({addr})")
             }
         };
@@ -209,6 +209,38 @@ impl Kernel<'_> {
             mechanism: mechanism.to_string(),
         };
         self.done(body, op, result)
+    }
+
+    /// Closes the host socket of a published port (`net.port_close`). For
+    /// TCP, `shutdown(SHUT_RDWR)` first: the socket stops listening and the
+    /// proxy's thread blocked in its `accept` wakes up. Then `drain` (the
+    /// proxy waits for its threads there: they close their copies of the
+    /// descriptor), then `close`: the last descriptor gone, the host port is
+    /// free again. One event, after the `close`, with the first error.
+    pub fn close_port(
+        &self,
+        port: &PortSpec,
+        socket: OwnedFd,
+        drain: impl FnOnce(),
+    ) -> Result<(), KernelError> {
+        let fd = socket.as_raw_fd();
+        let addr = SocketAddrV4::new(port.host_ip, port.host_port);
+        let (op, shutdown) = match port.protocol {
+            Protocol::Tcp => (
+                format!("shutdown(fd {fd}, SHUT_RDWR) + close(fd {fd}) {addr}/tcp"),
+                self.sys.shutdown_socket(socket.as_fd()),
+            ),
+            // An unconnected UDP socket has nothing to shut down (ENOTCONN).
+            Protocol::Udp => (format!("close(fd {fd}) {addr}/udp"), Ok(())),
+        };
+        drain();
+        let close = self.sys.close_socket(socket);
+        let body = EventBody::NetPortClose {
+            protocol: port.protocol.to_string(),
+            host_ip: port.host_ip.to_string(),
+            host_port: port.host_port,
+        };
+        self.done(body, op, shutdown.and(close))
     }
 
     /// Sends `request` and records `body` with its outcome.

@@ -8,7 +8,7 @@
 use std::convert::Infallible;
 use std::ffi::{CStr, CString};
 use std::net::SocketAddrV4;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -73,6 +73,11 @@ pub trait Syscalls: Sync {
     /// A host socket bound to `addr` (`socket` + `bind`, and `listen` for
     /// TCP): the host side of a published port.
     fn bind_port(&self, protocol: Protocol, addr: SocketAddrV4) -> Result<OwnedFd, Errno>;
+    /// `shutdown(fd, SHUT_RDWR)`: a listening TCP socket stops listening
+    /// (and a thread blocked in its `accept` wakes up).
+    fn shutdown_socket(&self, fd: BorrowedFd) -> Result<(), Errno>;
+    /// `close(fd)` with its result (dropping an `OwnedFd` ignores it).
+    fn close_socket(&self, fd: OwnedFd) -> Result<(), Errno>;
     /// Replaces the process image; returns only on failure.
     fn execve(&self, path: &CStr, argv: &[CString], env: &[CString]) -> Result<Infallible, Errno>;
     /// `wait4(pid)`: its exit or death, or `None` when `block` is false and
@@ -250,6 +255,14 @@ impl Syscalls for LinuxSyscalls {
             listen(&sock, Backlog::MAXCONN)?;
         }
         Ok(sock)
+    }
+
+    fn shutdown_socket(&self, fd: BorrowedFd) -> Result<(), Errno> {
+        nix::sys::socket::shutdown(fd.as_raw_fd(), nix::sys::socket::Shutdown::Both)
+    }
+
+    fn close_socket(&self, fd: OwnedFd) -> Result<(), Errno> {
+        nix::unistd::close(fd.into_raw_fd())
     }
 
     fn execve(&self, path: &CStr, argv: &[CString], env: &[CString]) -> Result<Infallible, Errno> {

@@ -23,7 +23,8 @@
 //! | | casulo | host end plugged into the bridge, up | `net.attach`, `net.link_up` |
 //! | before `pivot_root` | the child | `eth0` address, up, default route | `net.addr`, `net.link_up`, `net.route` (`inside: true`) |
 //! | after `exec` | casulo | the proxy's threads start copying | — |
-//! | at the end (every path) | casulo | proxy stopped, host end deleted if still there, lease released | `net.link_delete` |
+//! | at the end (every path) | casulo | proxy stopped, each host socket shut down and closed | `net.port_close` |
+//! | | casulo | host end deleted if still there, lease released | `net.link_delete` |
 //!
 //! Nothing else of the host is touched: no other interface, route or
 //! firewall rule (so containers reach the host and each other, but not the
@@ -242,11 +243,14 @@ impl Attachment {
     }
 
     /// The end, on every path: closes the host sockets not yet taken by the
-    /// proxy, deletes the host end of the veth if it is still there (it
-    /// usually went with the container's network namespace) and gives the
-    /// address back.
+    /// proxy (`net.port_close`: an error before `exec`, or a busy port after
+    /// the first ones were bound), deletes the host end of the veth if it is
+    /// still there (it usually went with the container's network namespace)
+    /// and gives the address back.
     pub fn release(&mut self, k: &Kernel) {
-        self.bound.clear();
+        for Bound { spec, socket } in self.bound.drain(..) {
+            let _ = k.close_port(&spec, socket, || {});
+        }
         let _ = k.net_link_delete(&self.host_ifname);
         wait_gone(&self.host_ifname);
         self.leases.release(&self.lease);
@@ -364,10 +368,27 @@ mod tests {
             ops[4],
             "RTM_NEWLINK veth3f2a9c1d type veth peer eth0 netns_pid=4243"
         );
-        // At the end the veth is already gone (ENODEV from the lookup):
-        // nothing recorded, and the lease is given back.
+        // Released before the proxy took the socket (an error before
+        // `exec`): the port is shut down and closed. The veth is already
+        // gone (ENODEV from the lookup): nothing recorded for it, and the
+        // lease is given back.
         a.release(&k);
-        assert_eq!(rec.events().len(), 7);
+        let events = rec.events();
+        assert_eq!(events.len(), 8);
+        assert_eq!(
+            events[7].body,
+            casulo_trace::EventBody::NetPortClose {
+                protocol: "tcp".into(),
+                host_ip: "127.0.0.1".into(),
+                host_port: 8080,
+            }
+        );
+        assert!(events[7].op.starts_with("shutdown(fd "), "{}", events[7].op);
+        assert!(events[7].op.ends_with(") 127.0.0.1:8080/tcp"));
+        let calls = sys.calls();
+        let close = calls.iter().position(|c| c.starts_with("close_socket"));
+        let shutdown = calls.iter().position(|c| c.starts_with("shutdown_socket"));
+        assert!(shutdown.unwrap() < close.unwrap(), "{calls:?}");
         assert!(net.leases().list().is_empty());
     }
 
@@ -397,5 +418,41 @@ mod tests {
         ));
         assert!(!events[1].outcome.is_ok());
         assert!(net.leases().list().is_empty(), "the lease went back");
+    }
+
+    /// The second port is busy: the first one, already bound, is closed
+    /// (`net.port_close`) before the error comes back.
+    #[test]
+    fn a_busy_second_port_closes_the_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let net = NetDir::new(tmp.path());
+        let sys = FakeSyscalls::new();
+        sys.fail_on("bind_port udp 0.0.0.0:5353", Errno::EADDRINUSE);
+        let rec = Recorder::in_memory();
+        let k = Kernel::new(&sys, &rec);
+        let ports: Vec<PortSpec> = vec!["8080:80".parse().unwrap(), "5353:53/udp".parse().unwrap()];
+        let err = Attachment::prepare(&k, &net, &"cd".repeat(32), &ports).unwrap_err();
+        assert!(matches!(err, NetworkError::PortInUse { port: 5353, .. }));
+        let events = rec.events();
+        let kinds: Vec<&str> = events.iter().map(|e| e.body.kind()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "net.bridge",
+                "net.addr",
+                "net.link_up",
+                "net.port",
+                "net.port",
+                "net.port_close"
+            ]
+        );
+        assert!(events[3].outcome.is_ok() && !events[4].outcome.is_ok());
+        assert!(events[5].outcome.is_ok());
+        assert!(
+            events[5].op.ends_with(") 0.0.0.0:8080/tcp"),
+            "{}",
+            events[5].op
+        );
+        assert!(net.leases().list().is_empty());
     }
 }

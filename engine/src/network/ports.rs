@@ -11,12 +11,13 @@
 //! The host socket is bound *before* the container is cloned, so a busy
 //! port fails at once with nothing left behind; the proxy's threads start
 //! only after the container's `exec` (casulo must stay single-threaded
-//! until the fork-like `clone`).
+//! until the fork-like `clone`). At the end, on every path, the socket is
+//! shut down and closed (`net.port_close`): the host port is free again.
 
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::kernel::Kernel;
 
 /// `tcp` or `udp`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,14 +124,14 @@ pub struct Bound {
 }
 
 /// The running proxy: one thread per published port (plus one per TCP
-/// connection). [`Proxy::stop`] ends them all.
+/// connection). [`Proxy::stop`] ends them all and closes the host sockets.
 pub struct Proxy {
     stop: Arc<AtomicBool>,
-    /// Host sockets, kept to wake their threads up at stop.
-    sockets: Vec<(Protocol, Arc<OwnedFd>)>,
+    /// Each port, its host socket (the proxy's own descriptor: the thread
+    /// serves a copy) and its thread.
+    ports: Vec<(PortSpec, OwnedFd, Option<JoinHandle<()>>)>,
     /// Open TCP connections (both sides), shut down at stop.
     conns: Arc<Conns>,
-    threads: Vec<JoinHandle<()>>,
 }
 
 /// The open connections (id, client side, container side) and the last id.
@@ -144,52 +147,42 @@ impl Proxy {
     pub fn start(bound: Vec<Bound>, container_ip: Ipv4Addr) -> Proxy {
         let stop = Arc::new(AtomicBool::new(false));
         let conns: Arc<Conns> = Arc::default();
-        let mut sockets = Vec::new();
-        let mut threads = Vec::new();
+        let mut ports = Vec::new();
         for Bound { spec, socket } in bound {
-            let socket = Arc::new(socket);
-            sockets.push((spec.protocol, socket.clone()));
             let target = SocketAddr::V4(SocketAddrV4::new(container_ip, spec.container_port));
             let stop = stop.clone();
             let conns = conns.clone();
-            let fd = match socket.try_clone() {
-                Ok(fd) => fd,
-                Err(_) => continue,
-            };
-            threads.push(std::thread::spawn(move || match spec.protocol {
-                Protocol::Tcp => serve_tcp(TcpListener::from(fd), target, &stop, &conns),
-                Protocol::Udp => serve_udp(UdpSocket::from(fd), target, &stop),
-            }));
+            let thread = socket.try_clone().ok().map(|fd| {
+                std::thread::spawn(move || match spec.protocol {
+                    Protocol::Tcp => serve_tcp(TcpListener::from(fd), target, &stop, &conns),
+                    Protocol::Udp => serve_udp(UdpSocket::from(fd), target, &stop),
+                })
+            });
+            ports.push((spec, socket, thread));
         }
-        Proxy {
-            stop,
-            sockets,
-            conns,
-            threads,
-        }
+        Proxy { stop, ports, conns }
     }
 
-    /// Stops listening, closes every open connection, waits for the threads.
-    pub fn stop(self) {
+    /// Closes every open connection, then each host socket through the
+    /// facade (`net.port_close`, in the order they were published): a TCP
+    /// one is shut down first, which wakes its thread's blocked `accept`
+    /// (Linux); a UDP thread notices the flag at its next tick. The socket
+    /// is closed once its thread ended, so the host port is free when the
+    /// event is recorded.
+    pub fn stop(self, k: &Kernel) {
         self.stop.store(true, Ordering::SeqCst);
-        for (protocol, socket) in &self.sockets {
-            // A listening TCP socket shut down wakes its blocked accept()
-            // (Linux); a UDP one notices the flag at its next tick.
-            if *protocol == Protocol::Tcp {
-                let _ = nix::sys::socket::shutdown(
-                    socket.as_raw_fd(),
-                    nix::sys::socket::Shutdown::Both,
-                );
-            }
-        }
         if let Ok(conns) = self.conns.lock() {
             for (_, client, upstream) in &conns.0 {
                 let _ = client.shutdown(std::net::Shutdown::Both);
                 let _ = upstream.shutdown(std::net::Shutdown::Both);
             }
         }
-        for t in self.threads {
-            let _ = t.join();
+        for (spec, socket, thread) in self.ports {
+            let _ = k.close_port(&spec, socket, || {
+                if let Some(t) = thread {
+                    let _ = t.join();
+                }
+            });
         }
     }
 }
@@ -300,7 +293,11 @@ fn serve_udp(host: UdpSocket, target: SocketAddr, stop: &Arc<AtomicBool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::LinuxSyscalls;
+    use crate::recorder::Recorder;
+    use casulo_trace::EventBody;
     use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
 
     #[test]
     fn port_specs_follow_docker() {
@@ -354,8 +351,30 @@ mod tests {
         c.read_to_string(&mut answer).unwrap();
         assert_eq!(answer, "OLA");
         echo.join().unwrap();
-        proxy.stop();
+        let rec = Recorder::in_memory();
+        proxy.stop(&Kernel::new(&LinuxSyscalls, &rec));
         assert!(TcpStream::connect(("127.0.0.1", host_port)).is_err());
+        // Recorded once closed, and the port is free: it binds again.
+        let events = rec.events();
+        assert_eq!(events.len(), 1);
+        assert!(events[0].outcome.is_ok());
+        assert_eq!(
+            events[0].body,
+            EventBody::NetPortClose {
+                protocol: "tcp".into(),
+                host_ip: "127.0.0.1".into(),
+                host_port,
+            }
+        );
+        assert!(events[0].op.starts_with("shutdown(fd "), "{}", events[0].op);
+        assert!(
+            events[0]
+                .op
+                .ends_with(&format!(") 127.0.0.1:{host_port}/tcp")),
+            "{}",
+            events[0].op
+        );
+        TcpListener::bind(("127.0.0.1", host_port)).expect("the port is free again");
     }
 
     #[test]
@@ -371,6 +390,7 @@ mod tests {
         });
         let host = UdpSocket::bind("127.0.0.1:0").unwrap();
         let host_port = host.local_addr().unwrap().port();
+        let fd = host.as_raw_fd();
         let bound = Bound {
             spec: PortSpec {
                 host_ip: Ipv4Addr::LOCALHOST,
@@ -390,6 +410,14 @@ mod tests {
         let n = client.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"OI");
         echo.join().unwrap();
-        proxy.stop();
+        let rec = Recorder::in_memory();
+        proxy.stop(&Kernel::new(&LinuxSyscalls, &rec));
+        let events = rec.events();
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events[0].op,
+            format!("close(fd {}) 127.0.0.1:{host_port}/udp", fd)
+        );
+        UdpSocket::bind(("127.0.0.1", host_port)).expect("the port is free again");
     }
 }

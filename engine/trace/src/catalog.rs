@@ -436,6 +436,14 @@ const ENTRIES: &[Entry] = &[
             NAT no firewall do kernel (`dnat`), que reescreve o destino dos pacotes.",
     },
     Entry {
+        kind: "net.port_close",
+        title: "Porta fechada",
+        explanation: "Quando o contêiner termina, o casulo para o proxy da porta publicada: \
+            encerra as conexões abertas e fecha o socket que escutava no host (`shutdown` + \
+            `close`). A partir daí a porta do host fica livre de novo — outro programa pode \
+            usá-la — e quem tentar se conectar nela recebe *conexão recusada*.",
+    },
+    Entry {
         kind: "net.link_delete",
         title: "Interface removida",
         explanation: "Quando o contêiner termina, o casulo remove a ponta do `veth` que ficou no \

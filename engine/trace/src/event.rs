@@ -492,6 +492,17 @@ pub enum EventBody {
         /// like docker-proxy) or `dnat` (an iptables/nftables rule).
         mechanism: String,
     },
+    /// A published port was closed: the proxy stopped and its host socket
+    /// (bound by `net.port`) was shut down and closed, so the host port is
+    /// free again. Comes after the container's `process.exit` (or after the
+    /// error that ended the run).
+    #[serde(rename = "net.port_close")]
+    NetPortClose {
+        /// `tcp` or `udp`.
+        protocol: String,
+        host_ip: String,
+        host_port: u16,
+    },
     /// A network interface was deleted (`RTM_DELLINK`), e.g. the host end of
     /// a veth when the container ends.
     #[serde(rename = "net.link_delete")]
@@ -615,6 +626,7 @@ impl EventBody {
             EventBody::NetAddr { .. } => "net.addr",
             EventBody::NetRoute { .. } => "net.route",
             EventBody::NetPort { .. } => "net.port",
+            EventBody::NetPortClose { .. } => "net.port_close",
             EventBody::NetLinkDelete { .. } => "net.link_delete",
             EventBody::BuildStart { .. } => "build.start",
             EventBody::BuildBase { .. } => "build.base",
@@ -664,6 +676,7 @@ pub const KINDS: &[&str] = &[
     "net.addr",
     "net.route",
     "net.port",
+    "net.port_close",
     "net.link_delete",
     "build.start",
     "build.base",

@@ -612,6 +612,14 @@ pub fn describe(event: &Event) -> String {
             ),
             format!("publicar a porta {host_port}/{protocol}"),
         ),
+        EventBody::NetPortClose {
+            protocol,
+            host_ip,
+            host_port,
+        } => say(
+            format!("fechou a porta {host_ip}:{host_port}/{protocol} do host"),
+            format!("fechar a porta {host_port}/{protocol}"),
+        ),
         EventBody::NetLinkDelete { ifname } => say(
             format!("removeu a interface {ifname}"),
             format!("remover a interface {ifname}"),

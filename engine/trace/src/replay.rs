@@ -262,6 +262,16 @@ pub struct Port {
     /// `proxy` or `dnat`.
     pub mechanism: String,
     pub at: usize,
+    /// Index of the `net.port_close` that freed the host port, once closed.
+    /// The port stays in the list, so a front-end can show it closed.
+    pub closed_at: Option<usize>,
+}
+
+impl Port {
+    /// True while the host port leads to the container (not closed yet).
+    pub fn is_open(&self) -> bool {
+        self.closed_at.is_none()
+    }
 }
 
 impl Network {
@@ -285,6 +295,11 @@ impl Network {
     /// True when `ifname` was brought up and not deleted since.
     pub fn is_up(&self, ifname: &str) -> bool {
         self.links_up.iter().any(|l| l == ifname)
+    }
+
+    /// Published ports whose host socket is still open.
+    pub fn open_ports(&self) -> impl Iterator<Item = &Port> {
+        self.ports.iter().filter(|p| p.is_open())
     }
 
     /// True when the trace did anything beyond bringing `lo` up.
@@ -692,7 +707,24 @@ impl World {
                 container_port: *container_port,
                 mechanism: mechanism.clone(),
                 at,
+                closed_at: None,
             }),
+            EventBody::NetPortClose {
+                protocol,
+                host_ip,
+                host_port,
+            } => {
+                // The latest open port with that address: a port can be
+                // published again by a later run once it was freed.
+                if let Some(p) = self.network.ports.iter_mut().rev().find(|p| {
+                    p.is_open()
+                        && p.protocol == *protocol
+                        && p.host_ip == *host_ip
+                        && p.host_port == *host_port
+                }) {
+                    p.closed_at = Some(at);
+                }
+            }
             EventBody::NetLinkDelete { ifname } => self.delete_link(ifname),
             EventBody::BuildStart {
                 context,

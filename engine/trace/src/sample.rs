@@ -473,6 +473,16 @@ pub fn sample_events() -> Vec<Event> {
         ),
         (
             host,
+            EventBody::NetPortClose {
+                protocol: "tcp".into(),
+                host_ip: "127.0.0.1".into(),
+                host_port: 8080,
+            },
+            "shutdown(fd 7, SHUT_RDWR) + close(fd 7) 127.0.0.1:8080/tcp".into(),
+            ok.clone(),
+        ),
+        (
+            host,
             EventBody::NetLinkDelete {
                 ifname: "vethab12cd34".into(),
             },

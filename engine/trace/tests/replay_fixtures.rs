@@ -488,6 +488,7 @@ fn sample_trace_network() {
     let veth = first(&r, "net.veth", |_| true);
     let attach = first(&r, "net.attach", |_| true);
     let del = first(&r, "net.link_delete", |_| true);
+    let close = first(&r, "net.port_close", |_| true);
 
     // Before net.veth: the bridge, no cable.
     let w = r.world_at(veth);
@@ -534,6 +535,15 @@ fn sample_trace_network() {
         (8080, "10.88.0.5", 80, "proxy")
     );
     assert!(w.network.is_up("lo"));
+
+    // The port is open until net.port_close, then closed but still listed.
+    let w = r.world_at(close);
+    assert!(w.network.ports[0].is_open());
+    assert_eq!(w.network.open_ports().count(), 1);
+    let w = r.world_at(close + 1);
+    assert_eq!(w.network.ports.len(), 1);
+    assert_eq!(w.network.ports[0].closed_at, Some(close));
+    assert_eq!(w.network.open_ports().count(), 0);
 
     // After the delete: the pair is gone (both ends), the rest on record.
     let w = r.world_at(del + 1);
@@ -860,6 +870,52 @@ fn network_edge_cases() {
         (v.host_ifname.as_str(), v.deleted, v.bridge.as_ref()),
         ("veth2", false, None)
     );
+}
+
+/// A port is closed by the `net.port_close` of its own address (the latest
+/// open one: the same port published again later is a new entry); a close
+/// that failed, or of a port never published, changes nothing.
+#[test]
+fn ports_close_by_address_and_stay_listed() {
+    let port = |proto: &str, host_port| EventBody::NetPort {
+        protocol: proto.into(),
+        host_ip: "0.0.0.0".into(),
+        host_port,
+        container_ip: "10.88.0.2".into(),
+        container_port: 80,
+        mechanism: "proxy".into(),
+    };
+    let close = |proto: &str, host_port| EventBody::NetPortClose {
+        protocol: proto.into(),
+        host_ip: "0.0.0.0".into(),
+        host_port,
+    };
+    let mut events = trace_of(vec![
+        (100, port("tcp", 8080)),  // 0
+        (100, port("udp", 8080)),  // 1
+        (100, close("udp", 8080)), // 2: failed
+        (100, close("tcp", 9999)), // 3: never published
+        (100, close("udp", 8080)), // 4
+        (100, close("tcp", 8080)), // 5
+        (100, port("tcp", 8080)),  // 6: published again
+        (100, close("tcp", 8080)), // 7
+    ]);
+    events[2] = failed(events[2].clone());
+    let r = Replay::new(events);
+    let w = r.world_at(4);
+    assert!(w.network.ports.iter().all(|p| p.is_open()));
+    assert_eq!(w.errors, [2]);
+    let w = r.world_at(5);
+    let closed: Vec<_> = w.network.ports.iter().map(|p| p.closed_at).collect();
+    assert_eq!(closed, [None, Some(4)]);
+    let w = r.world_at(7);
+    let closed: Vec<_> = w.network.ports.iter().map(|p| p.closed_at).collect();
+    assert_eq!(closed, [Some(5), Some(4), None]);
+    assert_eq!(w.network.open_ports().count(), 1);
+    let end = r.world_at(8);
+    let closed: Vec<_> = end.network.ports.iter().map(|p| p.closed_at).collect();
+    assert_eq!(closed, [Some(5), Some(4), Some(7)]);
+    assert!(end.network.is_bridged());
 }
 
 /// `--network bridge -p 8080:80` on the real host: the bridge, the veth
