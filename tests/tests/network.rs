@@ -9,7 +9,7 @@
 //! 10.88.0.0/16, which exists only here (casulo sets up no NAT).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -93,6 +93,65 @@ fn container_ip(trace: &Path) -> String {
             _ => None,
         })
         .expect("net.addr de dentro do contêiner no trace")
+}
+
+/// Every port the trace bound (`net.port` ok) has its `net.port_close`
+/// (ok, same protocol and address) after the container's `process.exit`
+/// and before the host veth end's `net.link_delete` (when there is one);
+/// and the port is really free: it binds again here. Returns how many.
+#[track_caller]
+fn assert_ports_closed_after_exit(trace: &Path) -> usize {
+    let trace = casulo_trace::reader::read_trace_file(trace).unwrap();
+    let ev = &trace.events;
+    let exit = ev.iter().position(|e| e.body.kind() == "process.exit");
+    let link_delete = ev.iter().position(|e| e.body.kind() == "net.link_delete");
+    let mut closed = 0;
+    for (i, e) in ev.iter().enumerate() {
+        let EventBody::NetPort {
+            protocol,
+            host_ip,
+            host_port,
+            ..
+        } = &e.body
+        else {
+            continue;
+        };
+        if !e.outcome.is_ok() {
+            continue;
+        }
+        let close = ev
+            .iter()
+            .position(|c| {
+                c.body
+                    == EventBody::NetPortClose {
+                        protocol: protocol.clone(),
+                        host_ip: host_ip.clone(),
+                        host_port: *host_port,
+                    }
+            })
+            .unwrap_or_else(|| panic!("sem net.port_close de {host_ip}:{host_port}/{protocol}"));
+        assert!(ev[close].outcome.is_ok(), "{:?}", ev[close]);
+        assert!(close > i);
+        assert!(
+            ev[close]
+                .op
+                .ends_with(&format!("{host_ip}:{host_port}/{protocol}")),
+            "{}",
+            ev[close].op
+        );
+        if let Some(exit) = exit {
+            assert!(close > exit, "net.port_close antes de process.exit");
+        }
+        if let Some(del) = link_delete {
+            assert!(close < del, "net.port_close depois de net.link_delete");
+        }
+        match protocol.as_str() {
+            "tcp" => drop(TcpListener::bind((host_ip.as_str(), *host_port)).expect("porta livre")),
+            _ => drop(UdpSocket::bind((host_ip.as_str(), *host_port)).expect("porta livre")),
+        }
+        closed += 1;
+    }
+    closed
 }
 
 /// Ends a background `casulo run`: SIGTERM (forwarded to PID 1, which may
@@ -320,6 +379,45 @@ fn a_busy_port_fails_early_and_leaves_nothing() {
     assert!(!lab.root().join("names").join(&name).exists());
 }
 
+/// The second port is busy: the first one was bound already; it is closed
+/// (`net.port_close`) before casulo gives up, and free again.
+#[test]
+fn a_busy_second_port_closes_the_first() {
+    let lab = Lab::shared();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().port();
+    let first = free_port();
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        "-p",
+        &format!("127.0.0.1:{first}:80"),
+        "-p",
+        &format!("127.0.0.1:{busy}:81"),
+        "busybox",
+        "true",
+    ]);
+    out.assert_code(125);
+    assert!(
+        out.stderr
+            .contains(&format!("a porta {busy} do host já está em uso")),
+        "{out}"
+    );
+    assert_nothing_left(&short_id(&out.stderr));
+    let path = out.trace_path().unwrap();
+    assert_eq!(assert_ports_closed_after_exit(&path), 1);
+    let trace = casulo_trace::reader::read_trace_file(&path).unwrap();
+    let kinds: Vec<&str> = trace.events.iter().map(|e| e.body.kind()).collect();
+    let ports: Vec<usize> = (0..kinds.len())
+        .filter(|&i| kinds[i] == "net.port")
+        .collect();
+    let close = kinds.iter().position(|k| *k == "net.port_close").unwrap();
+    assert_eq!(ports.len(), 2, "{kinds:?}");
+    assert!(ports[1] < close, "{kinds:?}");
+    assert!(!trace.events[ports[1]].outcome.is_ok());
+    assert!(!kinds.contains(&"process.clone"), "{kinds:?}");
+}
+
 #[test]
 fn publish_with_network_none_is_a_usage_error() {
     let lab = Lab::shared();
@@ -428,11 +526,18 @@ fn gc_frees_the_lease_of_a_killed_casulo() {
 fn the_trace_shows_the_network_steps_in_order() {
     let lab = Lab::shared();
     let port = free_port();
+    let udp_port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let out = lab.casulo(&[
         "run",
         "--rm",
         "-p",
         &format!("127.0.0.1:{port}:80"),
+        "-p",
+        &format!("127.0.0.1:{udp_port}:53/udp"),
         "busybox",
         "true",
     ]);
@@ -500,23 +605,45 @@ fn the_trace_shows_the_network_steps_in_order() {
     assert!(trace.events[pos("net.veth")]
         .op
         .starts_with("RTM_NEWLINK veth"));
+    // At the end, each port closed (TCP shut down first), in the order
+    // they were published, after the exit; both free again.
+    assert_eq!(
+        assert_ports_closed_after_exit(&out.trace_path().unwrap()),
+        2
+    );
+    let closes: Vec<&str> = trace
+        .events
+        .iter()
+        .filter(|e| e.body.kind() == "net.port_close")
+        .map(|e| e.op.as_str())
+        .collect();
+    assert_eq!(closes.len(), 2, "{closes:?}");
+    assert!(closes[0].starts_with("shutdown(fd "), "{closes:?}");
+    assert!(closes[0].ends_with(&format!("127.0.0.1:{port}/tcp")));
+    assert!(closes[1].starts_with("close(fd "), "{closes:?}");
+    assert!(closes[1].ends_with(&format!("127.0.0.1:{udp_port}/udp")));
     assert_nothing_left(&short_id(&out.stderr));
 }
 
 #[test]
 fn every_exit_path_gives_the_address_back() {
     let lab = Lab::shared();
-    // The command does not exist: the init fails after the veth was made.
+    // The command does not exist: the init fails after the veth was made
+    // (and after the port was bound: it is closed all the same).
     let out = lab.casulo(&[
         "run",
         "--rm",
-        "--network",
-        "bridge",
+        "-p",
+        &format!("127.0.0.1:{}:80", free_port()),
         "busybox",
         "nao-existe",
     ]);
     out.assert_code(127);
     assert_nothing_left(&short_id(&out.stderr));
+    assert_eq!(
+        assert_ports_closed_after_exit(&out.trace_path().unwrap()),
+        1
+    );
     // The kernel's OOM killer ends the container.
     let (_, out) = lab.run_probe_with(
         "rede-oom",
@@ -531,7 +658,8 @@ fn every_exit_path_gives_the_address_back() {
     let child = lab.spawn(&[
         "run", "--rm", "--name", &name, "-p", &publish, "busybox", "sleep", "300",
     ]);
-    let id = trace_id(&lab.wait_for_exec(&name));
+    let trace = lab.wait_for_exec(&name);
+    let id = trace_id(&trace);
     let pid = child.id();
     send_signal(pid, 2);
     std::thread::sleep(Duration::from_millis(200));
@@ -539,6 +667,7 @@ fn every_exit_path_gives_the_address_back() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(137));
     assert_nothing_left(&id);
+    assert_eq!(assert_ports_closed_after_exit(&trace), 1);
 }
 
 /// Every rtnetlink message casulo sends (strace sees them as `sendto` on a
