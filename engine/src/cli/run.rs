@@ -24,7 +24,7 @@ pub struct RunArgs {
     /// Mostra esta ajuda.
     #[arg(long = "help", action = clap::ArgAction::Help)]
     pub help: Option<bool>,
-    /// Nome do contêiner (padrão: um nome gerado, como curioso_tatu).
+    /// Nome do contêiner (padrão: um nome gerado, como curioso_tatu ou curiosa_arara).
     #[arg(long, value_name = "NOME")]
     pub name: Option<String>,
     /// Hostname dentro do contêiner (padrão: os 12 primeiros dígitos do id).

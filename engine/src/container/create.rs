@@ -73,10 +73,12 @@ pub fn create_with(
         None => Store::open(state)?.resolve(&opts.image)?,
     };
     let id = new_id();
-    let name = opts.name.clone().unwrap_or_else(|| generated_name(&id));
     let process = process_spec(&image, opts, &id, user_env)?;
 
-    claim_name(state, &name, &id)?;
+    let name = match &opts.name {
+        Some(name) => claim_name(state, name, &id).map(|()| name.clone())?,
+        None => claim_generated_name(state, &id)?,
+    };
     let dir = state.container(&id);
     let made = (|| {
         for sub in ["upper", "work", "merged"] {
@@ -190,6 +192,25 @@ fn claim_name(state: &StateDir, name: &str, id: &str) -> Result<(), RunError> {
         }
         Err(e) => Err(RunError::io("não consegui registrar o nome", &path, e)),
     }
+}
+
+/// How many generated names create tries before giving up.
+const NAME_ATTEMPTS: usize = 32;
+
+/// A generated name, claimed: when it is taken (another `casulo run` at
+/// the same moment, or an old container) the next one is tried, as docker
+/// does. A name the user gave is never replaced (see [`claim_name`]).
+fn claim_generated_name(state: &StateDir, id: &str) -> Result<String, RunError> {
+    let mut last = RunError::NameInUse(String::new());
+    for attempt in 0..NAME_ATTEMPTS {
+        let name = generated_name(id, attempt);
+        match claim_name(state, &name, id) {
+            Ok(()) => return Ok(name),
+            Err(e @ RunError::NameInUse(_)) => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
 }
 
 /// The command, environment, cwd and hostname, from the image and the options.
@@ -362,6 +383,33 @@ mod tests {
             parse_env(&["CASULO_TEST_FROM_HOST".into(), "CASULO_TEST_UNSET_X".into()]).unwrap(),
             ["CASULO_TEST_FROM_HOST=sim"]
         );
+    }
+
+    #[test]
+    fn a_taken_generated_name_is_retried_and_a_given_one_is_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::new(tmp.path());
+        let id = new_id();
+        let first = generated_name(&id, 0);
+        claim_name(&state, &first, &"0".repeat(64)).unwrap();
+        let got = claim_generated_name(&state, &id).unwrap();
+        assert_ne!(got, first);
+        // The next attempt's name (unless it happens to be the same one).
+        let next = (1..).map(|a| generated_name(&id, a)).find(|n| *n != first);
+        assert_eq!(Some(got.clone()), next);
+        assert_eq!(
+            std::fs::read_to_string(state.names().join(&got)).unwrap(),
+            id
+        );
+        // The old claim is untouched; a given name that is taken is an error.
+        assert_eq!(
+            std::fs::read_to_string(state.names().join(&first)).unwrap(),
+            "0".repeat(64)
+        );
+        assert!(matches!(
+            claim_name(&state, &first, &id),
+            Err(RunError::NameInUse(n)) if n == first
+        ));
     }
 
     #[test]

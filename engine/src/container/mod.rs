@@ -19,6 +19,7 @@
 pub mod create;
 pub mod diff;
 pub mod init;
+pub mod names;
 pub mod rm;
 pub mod run;
 pub mod start;
@@ -28,6 +29,8 @@ pub mod wait;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+pub use names::generated_name;
 
 use crate::image::ImageError;
 use crate::kernel::KernelError;
@@ -198,34 +201,6 @@ pub fn new_id() -> String {
         .and_then(|mut f| f.read_exact(&mut bytes))
         .expect("/dev/urandom is always readable on Linux");
     hex::encode(bytes)
-}
-
-/// A friendly generated name, docker-style but Brazilian: `curioso_tatu`.
-pub fn generated_name(id: &str) -> String {
-    const ADJ: [&str; 16] = [
-        "alegre", "bravo", "calmo", "curioso", "esperto", "feliz", "gentil", "ligeiro", "manso",
-        "nobre", "paciente", "sereno", "tenaz", "valente", "veloz", "zeloso",
-    ];
-    const NOUN: [&str; 16] = [
-        "arara",
-        "boto",
-        "capivara",
-        "ema",
-        "gamba",
-        "jabuti",
-        "jacare",
-        "lobo_guara",
-        "mico",
-        "onca",
-        "paca",
-        "quati",
-        "sagui",
-        "sucuri",
-        "tamandua",
-        "tatu",
-    ];
-    let b = hex::decode(&id[..4]).unwrap_or_else(|_| vec![0, 0]);
-    format!("{}_{}", ADJ[b[0] as usize % 16], NOUN[b[1] as usize % 16])
 }
 
 /// Every container in the state dir, oldest first. A record that says

@@ -79,7 +79,7 @@ pub fn run_with(
     let cgroup = match make_cgroup(&k, Path::new(cgroups::DEFAULT_ROOT), &id, &opts.resources) {
         Ok(cg) => cg,
         Err(e) => {
-            rm::remove_dirs(state, &id, &name);
+            abandon(&k, state, &id, &name, None, None);
             return Err(e.into());
         }
     };
@@ -90,10 +90,7 @@ pub fn run_with(
         NetworkMode::Bridge => match Attachment::prepare(&k, &NetDir::host(), &id, &opts.publish) {
             Ok(attachment) => Some(attachment),
             Err(e) => {
-                if let Some(cg) = &cgroup {
-                    let _ = cg.destroy(&k);
-                }
-                rm::remove_dirs(state, &id, &name);
+                abandon(&k, state, &id, &name, cgroup.as_ref(), None);
                 return Err(e.into());
             }
         },
@@ -102,13 +99,7 @@ pub fn run_with(
     let pid = match start::start(&k, &created, cgroup.as_ref(), net.as_ref()) {
         Ok(pid) => pid,
         Err(e) => {
-            if let Some(net) = &mut net {
-                net.release(&k);
-            }
-            if let Some(cg) = &cgroup {
-                let _ = cg.destroy(&k);
-            }
-            rm::remove_dirs(state, &id, &name);
+            abandon(&k, state, &id, &name, cgroup.as_ref(), net.as_mut());
             return Err(e);
         }
     };
@@ -144,6 +135,12 @@ pub fn run_with(
         drop(stop);
         status
     });
+    if status.is_err() {
+        // waitpid itself failed: the command may still run. It must be gone
+        // before its network and cgroup go (reaped if waitpid works at all).
+        let _ = k.kill(pid, Signal::SIGKILL);
+        let _ = k.wait(pid, true);
+    }
     // The network goes first: no more connections to a container that is
     // gone (the host ports closed and free again), its veth end deleted if
     // still there, its address given back.
@@ -169,15 +166,25 @@ pub fn run_with(
         }
         None => (None, None),
     };
-    let status = status?;
+    // On an error from here the network and cgroup are already gone: what
+    // is left is the container's directories and name (as with --rm).
+    let status = match status {
+        Ok(status) => status,
+        Err(e) => {
+            rm::remove_dirs(state, &id, &name);
+            return Err(e);
+        }
+    };
     let exit_code = wait::exit_code(status);
     record.state = ContainerState::Exited;
     record.pid = None;
     record.exit_code = Some(exit_code);
     if opts.rm {
         rm::remove_dirs(state, &id, &name);
-    } else {
-        save_record(&created.dir, &record)?;
+    } else if let Err(e) = save_record(&created.dir, &record) {
+        // A record that still says "running" would be half-made.
+        rm::remove_dirs(state, &id, &name);
+        return Err(e);
     }
     Ok(RunOutcome {
         record,
@@ -187,6 +194,27 @@ pub fn run_with(
         cgroup: report,
         cgroup_leftover: leftover,
     })
+}
+
+/// An error path after create: undoes what exists so far — the network
+/// (host veth end, address), the cgroup, the container's directories and
+/// its name — best effort, so the caller reports the first error. The
+/// trace stays: it tells what went wrong.
+fn abandon(
+    k: &Kernel,
+    state: &StateDir,
+    id: &str,
+    name: &str,
+    cgroup: Option<&ContainerCgroup>,
+    net: Option<&mut Attachment>,
+) {
+    if let Some(net) = net {
+        net.release(k);
+    }
+    if let Some(cg) = cgroup {
+        let _ = cg.destroy(k);
+    }
+    rm::remove_dirs(state, id, name);
 }
 
 /// The container's cgroup under `root`, in the host's mode. A host with no
