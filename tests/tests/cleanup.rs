@@ -1,7 +1,12 @@
 //! Nothing left behind: no mount on the host, no container directory with
-//! `--rm`, on success, on every kind of failure, and when the command is killed.
+//! `--rm`, on success, on every kind of failure, and when the command is killed;
+//! generated names that never collide; `casulo gc` deleting the bridge
+//! `casulo0` once nothing uses it.
 
-use casulo_tests::{host_mountinfo, unique_name, Lab, PROBE_IMAGE};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use casulo_tests::{host_mountinfo, send_signal, unique_name, Lab, PROBE_IMAGE};
 
 #[test]
 fn no_mount_leaks_on_success_failure_or_a_setup_error() {
@@ -147,4 +152,112 @@ fn ps_lists_a_kept_container_and_rm_removes_it() {
     let again = lab.casulo(&["rm", &name]);
     assert_ne!(again.code, 0);
     assert!(again.stderr.contains("contêiner não encontrado"), "{again}");
+}
+
+#[test]
+fn parallel_runs_without_a_name_all_get_distinct_names() {
+    let lab = Lab::shared();
+    let outs: Vec<_> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..12)
+            .map(|_| scope.spawn(|| lab.casulo(&["run", "busybox", "true"])))
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let mut names = Vec::new();
+    for out in &outs {
+        out.assert_ok();
+        let trace = casulo_trace::reader::read_trace_file(out.trace_path().unwrap()).unwrap();
+        names.push(trace.header.container.name);
+    }
+    for name in &names {
+        // adjective_animal, both in lowercase ASCII (animals may have '-').
+        let (adj, animal) = name.split_once('_').unwrap_or_else(|| panic!("{name}"));
+        assert!(adj.bytes().all(|b| b.is_ascii_lowercase()), "{name}");
+        assert!(
+            animal.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+            "{name}"
+        );
+        lab.casulo(&["rm", name]).assert_ok();
+    }
+    let mut distinct = names.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), names.len(), "{names:?}");
+}
+
+const BRIDGE: &str = "/sys/class/net/casulo0";
+const LEASES: &str = "/run/casulo/net/leases";
+
+/// Leases held by other live casulos (another test binary or run on this
+/// host): while one exists, gc must keep the bridge.
+fn leases_of_others() -> Vec<String> {
+    std::fs::read_dir(LEASES)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .filter(|t| {
+                    t.lines()
+                        .find_map(|l| l.strip_prefix("pid="))
+                        .is_some_and(|pid| Path::new("/proc").join(pid).exists())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn gc_keeps_the_bridge_while_a_container_uses_it_and_deletes_it_after() {
+    let lab = Lab::shared();
+    let name = unique_name("ponte");
+    let mut child = lab.spawn(&[
+        "run",
+        "--rm",
+        "--name",
+        &name,
+        "--network",
+        "bridge",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let trace = lab.wait_for_exec(&name);
+    let id = casulo_trace::reader::read_trace_file(&trace)
+        .unwrap()
+        .header
+        .container
+        .id;
+    let veth = format!("/sys/class/net/veth{}", &id[..8]);
+    let out = lab.casulo(&["gc"]);
+    out.assert_ok();
+    assert!(!out.stdout.contains("casulo0"), "{out}");
+    assert!(Path::new(BRIDGE).exists(), "a bridge fica enquanto é usada");
+    assert!(Path::new(&veth).exists(), "o veth do contêiner vivo fica");
+    // Stop it: the first SIGTERM is forwarded (sleep, as PID 1, ignores
+    // it), the second becomes SIGKILL.
+    send_signal(child.id(), 15);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut again = Some(Instant::now() + Duration::from_millis(300));
+    while child.try_wait().unwrap().is_none() {
+        if again.is_some_and(|t| Instant::now() > t) {
+            send_signal(child.id(), 15);
+            again = None;
+        }
+        assert!(Instant::now() < deadline, "o casulo não terminou");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The run ended; the bridge stays (like docker0) until a gc.
+    let out = lab.casulo(&["gc"]);
+    out.assert_ok();
+    if out.stdout.contains("removido: bridge casulo0") {
+        assert!(!Path::new(BRIDGE).exists(), "{out}");
+    } else if Path::new(BRIDGE).exists() {
+        // (Another test's gc may have deleted it first.) Only another
+        // casulo's container on the bridge may keep it.
+        let others = leases_of_others();
+        assert!(!others.is_empty(), "gc não removeu a casulo0:\n{out}");
+        eprintln!("outro casulo usa a rede agora ({others:?}): casulo0 fica");
+    }
+    // The next bridge run creates it again.
+    lab.casulo(&["run", "--rm", "--network", "bridge", "busybox", "true"])
+        .assert_ok();
 }

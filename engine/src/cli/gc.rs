@@ -11,7 +11,11 @@
 //! - the lease `/run/casulo/net/leases/<ip>` stays: `gc` frees the leases
 //!   whose casulo process is gone (also at least [`MIN_AGE`] old), and
 //!   deletes `veth*` ends on the bridge that no live lease owns
-//!   ([`crate::network::gc`]). The bridge `casulo0` itself stays, like docker0.
+//!   ([`crate::network::gc`]);
+//! - the bridge `casulo0` stays after every run, like docker0: `gc` deletes
+//!   it when no lease is left and nothing is plugged into it, holding the
+//!   host's network lock so that no run is leasing an address meanwhile
+//!   (the next `--network bridge` creates it again).
 
 use std::path::Path;
 use std::time::Duration;
@@ -49,7 +53,7 @@ pub fn run() -> CliResult {
     }
     if removed.is_empty() && net_removed.is_empty() && failed.is_empty() {
         println!(
-            "nada órfão: nenhum cgroup (cgroups {}), nenhum endereço ou veth de rede",
+            "nada órfão: nenhum cgroup (cgroups {}), nenhum endereço, veth ou bridge sem uso",
             mode.as_str()
         );
     }

@@ -56,7 +56,7 @@ pub enum Command {
     Trace(trace::TraceCmd),
     /// Mostra o que o casulo sabe deste host: kernel, modo dos cgroups, diretório de estado.
     Info,
-    /// Remove o que um casulo morto deixou: cgroups, endereços de rede (leases) e veths órfãos.
+    /// Remove o que um casulo morto deixou (cgroups, endereços de rede, veths órfãos) e a bridge casulo0 sem uso.
     Gc,
 }
 

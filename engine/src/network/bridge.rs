@@ -5,7 +5,9 @@
 //! (`RTM_NEWADDR`, which also gives the host the route to 10.88.0.0/16)
 //! and brought up; every later run finds it (`net.bridge` with `created:
 //! false`) and only makes sure it is up and has its address. It stays when
-//! the containers end, as `docker0` does.
+//! the containers end, as `docker0` does, until `casulo gc` finds it unused
+//! (no address leased, nothing plugged in) and deletes it
+//! ([`super::gc`]); the next run creates it again.
 
 use super::{NetworkError, BRIDGE, GATEWAY, PREFIX};
 use crate::kernel::Kernel;

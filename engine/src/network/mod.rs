@@ -39,8 +39,11 @@
 //!   leases/<ip>           one file per address in use (see ipam): id, pid, start
 //! ```
 //!
-//! `casulo gc` frees the leases whose casulo is gone and deletes `veth*`
-//! host ends plugged into `casulo0` that no live lease owns.
+//! `casulo0` stays while casulo is used, like docker0. `casulo gc` frees
+//! the leases whose casulo is gone, deletes `veth*` host ends plugged into
+//! `casulo0` that no live lease owns, and then deletes `casulo0` itself if
+//! no lease is left and nothing is plugged into it (the next `--network
+//! bridge` creates it again).
 
 pub mod bridge;
 pub mod ipam;
@@ -187,7 +190,8 @@ pub struct Attachment {
 impl Attachment {
     /// Everything before `clone`: the bridge (created or found), an
     /// address for the container and the host sockets of `ports`. On error
-    /// nothing is left but the bridge (which stays anyway, like docker0).
+    /// nothing is left but the bridge (which stays, like docker0, until
+    /// `casulo gc` finds it unused).
     pub fn prepare(
         k: &Kernel,
         net: &NetDir,
@@ -273,9 +277,19 @@ fn wait_gone(ifname: &str) {
 const GONE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// `casulo gc`'s part: leases whose casulo is gone (at least `min_age`
-/// old) and `veth*` ends on the bridge that no live lease owns. Returns
-/// what was removed, as lines for the user.
+/// old), `veth*` ends on the bridge that no live lease owns, and then the
+/// bridge itself when nothing uses it any more (no lease, nothing plugged
+/// in). Returns what was removed, as lines for the user.
 pub fn gc(k: &Kernel, net: &NetDir, min_age: Duration) -> Vec<String> {
+    gc_in(k, net, min_age, Path::new("/sys/class/net"))
+}
+
+/// [`gc`], reading the bridge's ports under `sys_class_net` (a temp dir in
+/// tests).
+fn gc_in(k: &Kernel, net: &NetDir, min_age: Duration, sys_class_net: &Path) -> Vec<String> {
+    // The same lock `prepare` holds while it finds the bridge and leases an
+    // address: a run either has its lease before gc looks (the bridge
+    // stays) or finds the bridge gone and creates it again.
     let Ok(_lock) = net.lock() else {
         return Vec::new();
     };
@@ -293,18 +307,27 @@ pub fn gc(k: &Kernel, net: &NetDir, min_age: Duration) -> Vec<String> {
             ));
         }
     }
-    let live: Vec<String> = leases
-        .list()
+    let live_leases = leases.list();
+    let live: Vec<String> = live_leases
         .iter()
         .map(|l| veth::host_ifname(&format!("{:0<8}", l.container_id)))
         .collect();
-    for ifname in bridge_ports(Path::new("/sys/class/net")) {
+    for ifname in bridge_ports(sys_class_net) {
         let ours = ifname.len() == 12
             && ifname.starts_with("veth")
             && ifname[4..].bytes().all(|b| b.is_ascii_hexdigit());
         if ours && !live.contains(&ifname) && k.net_link_delete(&ifname).unwrap_or(false) {
+            wait_gone(&ifname);
             removed.push(format!("interface {ifname} (sem contêiner)"));
         }
+    }
+    // Anything still plugged in (a veth being deleted by the kernel, or
+    // something the user plugged in) keeps the bridge.
+    if live_leases.is_empty()
+        && bridge_ports(sys_class_net).is_empty()
+        && k.net_link_delete(BRIDGE).unwrap_or(false)
+    {
+        removed.push(format!("bridge {BRIDGE} (nenhum contêiner na rede)"));
     }
     removed
 }
@@ -390,6 +413,41 @@ mod tests {
         let shutdown = calls.iter().position(|c| c.starts_with("shutdown_socket"));
         assert!(shutdown.unwrap() < close.unwrap(), "{calls:?}");
         assert!(net.leases().list().is_empty());
+    }
+
+    /// gc deletes the bridge only when no lease is left and nothing is
+    /// plugged into it; the deletion is a `net.link_delete` event.
+    #[test]
+    fn gc_deletes_the_bridge_only_when_unused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let net = NetDir::new(tmp.path().join("net"));
+        let sys_net = tmp.path().join("sys-class-net");
+        std::fs::create_dir_all(sys_net.join(BRIDGE).join("brif")).unwrap();
+        let sys = FakeSyscalls::new();
+        sys.set_link(BRIDGE, 7);
+        let rec = Recorder::in_memory();
+        let k = Kernel::new(&sys, &rec);
+        let zero = Duration::ZERO;
+
+        // A live lease (this process owns it): the bridge stays.
+        let lease = net.leases().allocate(&"ab".repeat(32)).unwrap();
+        assert!(gc_in(&k, &net, zero, &sys_net).is_empty());
+        net.leases().release(&lease);
+        // Something plugged in that is not casulo's: it stays too.
+        std::fs::write(sys_net.join(BRIDGE).join("brif").join("eth9"), "").unwrap();
+        assert!(gc_in(&k, &net, zero, &sys_net).is_empty());
+        assert!(rec.events().is_empty());
+        std::fs::remove_file(sys_net.join(BRIDGE).join("brif").join("eth9")).unwrap();
+
+        let removed = gc_in(&k, &net, zero, &sys_net);
+        assert_eq!(removed, ["bridge casulo0 (nenhum contêiner na rede)"]);
+        let events = rec.events();
+        assert_eq!(events.len(), 1);
+        assert!(matches!(
+            &events[0].body,
+            casulo_trace::EventBody::NetLinkDelete { ifname } if ifname == BRIDGE
+        ));
+        assert_eq!(events[0].op, "RTM_DELLINK casulo0");
     }
 
     #[test]
