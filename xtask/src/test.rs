@@ -7,7 +7,9 @@
 //! 4. the probe, static (musl, release)  copied into test images as /probe
 //! 5. `cargo test --workspace --no-fail-fast` with CASULO_BIN and CASULO_PROBE set
 //!    (every test binary runs, so one report shows all failures)
-//! 6. no casulo cgroup left under /sys/fs/cgroup
+//! 6. no casulo cgroup left under /sys/fs/cgroup, no network lease of a
+//!    casulo that ended, no `veth*` on `casulo0` without a live lease; then
+//!    `casulo gc`, and `casulo0` must be gone (the host as it was found)
 //! 7. the cgroup v2 tests in a VM (`vm.rs`; skip with `--sem-vm`)
 //! 8. `cargo build -p casulo-trace --target wasm32-unknown-unknown`
 //! 9. the visualizer built to wasm and tested in Debian's chromium
@@ -83,6 +85,31 @@ pub fn run(args: &[String]) -> Result {
          contêineres vivos de outras execuções não contam)"
     );
 
+    step("Nenhum endereço ou veth de rede sobrou (/run/casulo/net, casulo0)");
+    let left = leftover_network();
+    if !left.is_empty() {
+        fail!("os testes deixaram a rede suja: {}", left.join(", "));
+    }
+    println!(
+        "  nenhum (leases de casulos que terminaram, veths na casulo0 sem lease viva; \
+         contêineres vivos de outras execuções não contam)"
+    );
+
+    step("casulo gc apaga a bridge casulo0 (a máquina fica como estava)");
+    cmd::run(std::process::Command::new(&casulo).arg("gc"))?;
+    if std::path::Path::new("/sys/class/net/casulo0").exists() {
+        let others = live_leases();
+        if others.is_empty() {
+            fail!("a bridge casulo0 ficou depois do `casulo gc`, sem nenhum contêiner na rede");
+        }
+        println!(
+            "  casulo0 fica: outras execuções têm contêineres na rede agora ({})",
+            others.join(", ")
+        );
+    } else {
+        println!("  casulo0 não existe mais");
+    }
+
     if vm {
         crate::vm::run(Some(probe.clone()))?;
     } else {
@@ -156,6 +183,82 @@ fn leftover_cgroups() -> Vec<std::path::PathBuf> {
                     .is_ok_and(|t| t.trim().is_empty());
                 if empty {
                     leaked.push(child);
+                }
+            }
+        }
+        leaked
+    };
+    let mut last = snapshot();
+    for _ in 0..40 {
+        if last.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        last = snapshot();
+    }
+    last
+}
+
+/// A lease of `/run/casulo/net/leases`: (address, container id, owner alive).
+fn leases() -> Vec<(String, String, bool)> {
+    let Ok(rd) = std::fs::read_dir("/run/casulo/net/leases") else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .map(|e| {
+            let ip = e.file_name().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+            let field = |key: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            // The owner is alive if its pid runs with the same start time
+            // (field 22 of /proc/<pid>/stat): a reused pid does not count.
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", field("pid=")));
+            let alive = !field("pid=").is_empty()
+                && stat.is_ok_and(|st| {
+                    st.rsplit_once(") ")
+                        .and_then(|(_, rest)| rest.split(' ').nth(19).map(str::to_string))
+                        .is_some_and(|start| start == field("start="))
+                });
+            (ip, field("id="), alive)
+        })
+        .collect()
+}
+
+/// Addresses leased by casulos still running (other runs on this host).
+fn live_leases() -> Vec<String> {
+    leases()
+        .into_iter()
+        .filter(|(_, _, alive)| *alive)
+        .map(|(ip, _, _)| ip)
+        .collect()
+}
+
+/// Leaked network state: a lease whose casulo ended, or a `veth*` plugged
+/// into `casulo0` that no live lease owns (its name is `veth` + the first
+/// 8 hex digits of the container id). Like [`leftover_cgroups`], up to
+/// 10 s for one clean snapshot (other runs may be tearing down right now).
+fn leftover_network() -> Vec<String> {
+    let snapshot = || {
+        let leases = leases();
+        let mut leaked: Vec<String> = leases
+            .iter()
+            .filter(|(_, _, alive)| !alive)
+            .map(|(ip, id, _)| format!("lease {ip} (contêiner {:.12})", id))
+            .collect();
+        let owned: Vec<String> = leases
+            .iter()
+            .filter(|(_, _, alive)| *alive)
+            .map(|(_, id, _)| format!("veth{:.8}", id))
+            .collect();
+        if let Ok(rd) = std::fs::read_dir("/sys/class/net/casulo0/brif") {
+            for e in rd.flatten() {
+                let ifname = e.file_name().to_string_lossy().into_owned();
+                if ifname.starts_with("veth") && !owned.contains(&ifname) {
+                    leaked.push(format!("interface {ifname} na casulo0"));
                 }
             }
         }
