@@ -199,9 +199,13 @@ fn leftover_cgroups() -> Vec<std::path::PathBuf> {
     last
 }
 
-/// A lease of `/run/casulo/net/leases`: (address, container id, owner alive).
+/// The leases of `/run/casulo/net/leases`: (address, container id, owner alive).
 fn leases() -> Vec<(String, String, bool)> {
-    let Ok(rd) = std::fs::read_dir("/run/casulo/net/leases") else {
+    leases_in(std::path::Path::new("/run/casulo/net/leases"))
+}
+
+fn leases_in(dir: &std::path::Path) -> Vec<(String, String, bool)> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     rd.flatten()
@@ -287,4 +291,43 @@ pub fn build_probe() -> Result<std::path::PathBuf> {
         PROBE_TARGET,
     ]))?;
     Ok(cmd::target_dir().join(PROBE_TARGET).join("release/probe"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lease is alive only if its pid runs with the recorded start time.
+    #[test]
+    fn a_lease_is_alive_only_with_its_own_process() {
+        let tmp = tempfile::tempdir().unwrap();
+        let me = std::process::id();
+        let stat = std::fs::read_to_string(format!("/proc/{me}/stat")).unwrap();
+        let start = stat
+            .rsplit_once(") ")
+            .unwrap()
+            .1
+            .split(' ')
+            .nth(19)
+            .unwrap();
+        let lease = |ip: &str, pid: &str, start: &str| {
+            let text = format!("id={}\npid={pid}\nstart={start}\n", "ab".repeat(32));
+            std::fs::write(tmp.path().join(ip), text).unwrap();
+        };
+        lease("10.88.0.2", &me.to_string(), start);
+        lease("10.88.0.3", &me.to_string(), "1"); // the pid was reused
+        lease("10.88.0.4", "999999999", start); // gone
+        let mut got = leases_in(tmp.path());
+        got.sort();
+        let alive: Vec<(&str, bool)> = got.iter().map(|(ip, _, a)| (ip.as_str(), *a)).collect();
+        assert_eq!(
+            alive,
+            [
+                ("10.88.0.2", true),
+                ("10.88.0.3", false),
+                ("10.88.0.4", false)
+            ]
+        );
+        assert_eq!(got[0].1, "ab".repeat(32));
+    }
 }
