@@ -232,7 +232,10 @@ const FEMININE: &[&str] = &[
 
 /// How many different names [`generated_name`] can give.
 pub const POSSIBLE_NAMES: usize = ADJECTIVES.len() * (MASCULINE.len() + FEMININE.len());
-const _: () = assert!(POSSIBLE_NAMES > 9000, "at least docker's order of magnitude");
+const _: () = assert!(
+    POSSIBLE_NAMES > 9000,
+    "at least docker's order of magnitude"
+);
 
 /// The `attempt`-th name for the container `id` (64 hex digits): attempt
 /// n reads its own 8 hex digits of the id, so each retry is a new random
