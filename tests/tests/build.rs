@@ -578,3 +578,210 @@ fn dockerignore_hides_files_from_copy_and_from_the_cache_key() {
         "{out}"
     );
 }
+
+/// Steps (number, stage index, copy_from) of a multi-stage build's trace.
+fn stage_steps(ev: &[EventBody]) -> Vec<(u32, Option<u32>, Option<String>)> {
+    ev.iter()
+        .filter_map(|e| match e {
+            EventBody::BuildStep {
+                step,
+                stage_index,
+                copy_from,
+                ..
+            } => Some((*step, *stage_index, copy_from.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn multi_stage_copies_only_what_it_names_and_target_stops_early() {
+    let marca = unique_name("compilado");
+    // Stage 0 makes a file and leaves junk; stage 1 (unused by the last)
+    // must be skipped; the last copies only the file.
+    let dockerfile = format!(
+        "ARG BASE=busybox\n\
+         FROM $BASE AS construtor\n\
+         WORKDIR /src\n\
+         COPY fonte.txt .\n\
+         RUN cat fonte.txt > /src/programa && echo {marca} >> /src/programa && echo lixo > /src/sobra\n\
+         FROM busybox AS inutil\n\
+         RUN echo nunca-roda\n\
+         FROM ${{BASE}}\n\
+         COPY --from=construtor /src/programa /app/programa\n\
+         CMD [\"sh\", \"-c\", \"cat /app/programa; ls /src/sobra /app/sobra || echo sem-sobra\"]\n"
+    );
+    let ctx = context(
+        "ctx-estagios",
+        &[("Dockerfile", &dockerfile), ("fonte.txt", "fonte v1\n")],
+    );
+    let tag = format!("{}:1", unique_name("estagios"));
+
+    let cold = build(&ctx, &tag, &["--no-cache"]);
+    cold.assert_ok();
+    assert!(
+        cold.stdout
+            .contains("Estágio inutil pulado: o estágio 2 não precisa dele"),
+        "{cold}"
+    );
+    assert!(!cold.stdout.contains("nunca-roda"), "{cold}");
+    let ev = events(&cold);
+    // Steps are numbered over what runs: 4 of stage 0, 3 of stage 2.
+    assert_eq!(
+        stage_steps(&ev),
+        [
+            (1, Some(0), None),
+            (2, Some(0), None),
+            (3, Some(0), None),
+            (4, Some(0), None),
+            (5, Some(2), None),
+            (6, Some(2), Some("construtor".to_string())),
+            (7, Some(2), None),
+        ]
+    );
+    assert_eq!(new_layers(&ev), [3, 4, 6]);
+    let bases: Vec<Option<String>> = ev
+        .iter()
+        .filter_map(|e| match e {
+            EventBody::BuildBase { stage, .. } => Some(stage.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bases, [Some("construtor".into()), Some("2".into())]);
+    // The image is the last stage only: busybox + the COPY layer.
+    assert!(matches!(
+        ev.last(),
+        Some(EventBody::BuildCommit { layers: 2, .. })
+    ));
+    let id = image_id(&cold);
+    let run = run_image(&tag, &[]);
+    run.assert_ok();
+    assert!(run.stdout.contains("fonte v1"), "{run}");
+    assert!(run.stdout.contains(&marca), "{run}");
+    assert!(run.stdout.contains("sem-sobra"), "{run}");
+    let list = Output::of(Command::new("tar").args(["-tzf", s(&top_layer_blob(&tag))]));
+    list.assert_ok();
+    assert_eq!(
+        list.stdout.lines().collect::<Vec<_>>(),
+        ["app/", "app/programa"],
+        "{list}"
+    );
+    // History: busybox's, then the last stage's steps (no RUN of stage 0).
+    let history = Lab::shared().casulo(&["image", "history", "--no-trunc", &tag]);
+    history.assert_ok();
+    assert!(!history.stdout.contains("lixo"), "{history}");
+    assert!(
+        history.stdout.contains("COPY --from=construtor"),
+        "{history}"
+    );
+
+    // Warm: all from the cache, including the COPY --from; same image.
+    let warm = build(&ctx, &tag, &[]);
+    warm.assert_ok();
+    let ev = events(&warm);
+    assert_eq!(cache_hits(&ev), [2, 3, 4, 6, 7]);
+    assert!(new_layers(&ev).is_empty());
+    assert_eq!(image_id(&warm), id);
+
+    // A change in stage 0's input: its RUN and the COPY --from run again.
+    fs::write(ctx.join("fonte.txt"), "fonte v2\n").unwrap();
+    let changed = build(&ctx, &tag, &[]);
+    changed.assert_ok();
+    let ev = events(&changed);
+    assert_eq!(new_layers(&ev), [3, 4, 6]);
+    assert!(run_image(&tag, &[]).stdout.contains("fonte v2"));
+
+    // --target: only the first stage, which has the junk.
+    let first = format!("{}:1", unique_name("alvo"));
+    let out = build(&ctx, &first, &["--target", "construtor"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("Estágios inutil, 2 pulados: o estágio construtor não precisa deles"),
+        "{out}"
+    );
+    let ev = events(&out);
+    assert_eq!(stage_steps(&ev).len(), 4);
+    let run = run_image(&first, &["ls", "/src"]);
+    run.assert_ok();
+    assert!(run.stdout.contains("sobra"), "{run}");
+    let bad = build(&ctx, &first, &["--target", "nenhum"]);
+    assert_eq!(bad.code, 125, "{bad}");
+    assert!(
+        bad.stderr.contains("--target \"nenhum\": não há estágio"),
+        "{bad}"
+    );
+}
+
+#[test]
+fn multi_stage_errors_say_file_and_line_and_copy_from_stays_inside() {
+    let cases: [(&str, &str); 5] = [
+        (
+            "FROM busybox AS a\nFROM busybox AS A\n",
+            "Dockerfile:2: o nome de estágio \"a\" já foi usado na linha 1",
+        ),
+        (
+            "FROM busybox AS a\nCOPY --from=a /bin/sh /x\n",
+            "Dockerfile:2: COPY --from=a: o estágio 0 (a) não pode copiar de si mesmo",
+        ),
+        (
+            "FROM busybox\nCOPY --from=depois /x /x\nFROM busybox AS depois\n",
+            "Dockerfile:2: COPY --from=depois: o estágio 1 (depois) vem depois deste",
+        ),
+        (
+            "FROM busybox\nCOPY --from=nao-existe-nem-imagem /x /x\n",
+            "Dockerfile:2: COPY --from=nao-existe-nem-imagem: não é um estágio anterior",
+        ),
+        (
+            "FROM busybox AS a\nRUN mkdir -p /a && ln -s ../../../../etc/passwd /a/senha\nFROM busybox\nCOPY --from=a /a/senha /x\n",
+            "Dockerfile:4: COPY: a origem \"/a/senha\" aponta para fora do estágio a",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (text, want) in cases {
+        let ctx = context("ctx-estagio-erro", &[("Dockerfile", text)]);
+        let tag = format!("{}:1", unique_name("estagio-erro"));
+        let out = build(&ctx, &tag, &[]);
+        assert_eq!(out.code, 125, "{out}");
+        assert!(out.stderr.contains(want), "want {want:?}:\n{out}");
+        assert!(!tagged(&tag));
+        if let Some(trace) = out.trace_path() {
+            ids.push(trace.file_name().unwrap().to_string_lossy()[6..14].to_string());
+        }
+    }
+    // Nothing of the merged stage filesystems of these builds is left
+    // (they are named `copy-from-<id8>-<line>`, id8 from the trace's name).
+    assert!(!ids.is_empty());
+    let left: Vec<String> = fs::read_dir(Lab::shared().root().join("tmp"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            ids.iter()
+                .any(|id| n.starts_with(&format!("copy-from-{id}-")))
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn copy_from_an_image_of_the_store() {
+    let ctx = context(
+        "ctx-from-imagem",
+        &[(
+            "Dockerfile",
+            "FROM scratch\nCOPY --from=busybox /bin/busybox /busybox\n",
+        )],
+    );
+    let tag = format!("{}:1", unique_name("from-imagem"));
+    let out = build(&ctx, &tag, &[]);
+    out.assert_ok();
+    let ev = events(&out);
+    assert_eq!(stage_steps(&ev)[1].2.as_deref(), Some("busybox"));
+    let list = Output::of(Command::new("tar").args(["-tzf", s(&top_layer_blob(&tag))]));
+    assert_eq!(
+        list.stdout.lines().collect::<Vec<_>>(),
+        ["busybox"],
+        "{list}"
+    );
+}

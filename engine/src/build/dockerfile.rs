@@ -112,13 +112,27 @@ pub struct Instruction {
 }
 
 /// A parsed Dockerfile: ARGs before the first FROM (they may be used in
-/// FROM), then the instructions (the first is FROM).
+/// FROM), then the instructions (the first is FROM; each FROM starts a
+/// stage).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dockerfile {
     /// What errors call the file (`Dockerfile`, or the `-f` path).
     pub name: String,
     pub global_args: Vec<Instruction>,
     pub instructions: Vec<Instruction>,
+    /// The stages, in order: each starts at a FROM (at least one).
+    pub stages: Vec<StageDef>,
+}
+
+/// One stage of a multi-stage Dockerfile: `FROM image [AS name]` and the
+/// instructions up to the next FROM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageDef {
+    /// `AS name`, lower-cased (docker's names are case-insensitive).
+    pub name: Option<String>,
+    /// Index of its FROM in `instructions`; `end`: one past its last.
+    pub from: usize,
+    pub end: usize,
 }
 
 impl Dockerfile {
@@ -175,26 +189,140 @@ pub fn parse(name: &str, text: &str) -> Result<Dockerfile, SyntaxError> {
             "o Dockerfile não tem nenhuma instrução FROM".into(),
         ));
     }
-    let froms = instructions
-        .iter()
-        .filter(|i| matches!(i.op, Op::From { .. }))
-        .count();
-    if froms > 1 {
-        let second = instructions
-            .iter()
-            .filter(|i| matches!(i.op, Op::From { .. }))
-            .nth(1)
-            .expect("counted");
-        return Err(err(
-            second.line,
-            "mais de um FROM (build em vários estágios) ainda não é suportado pelo casulo".into(),
-        ));
-    }
-    Ok(Dockerfile {
+    let mut df = Dockerfile {
         name: name.to_string(),
         global_args,
         instructions,
-    })
+        stages: Vec::new(),
+    };
+    df.stages = stages(&df)?;
+    Ok(df)
+}
+
+/// Splits the instructions into stages (each starts at a FROM) and checks
+/// the names and every `COPY --from` against them.
+fn stages(df: &Dockerfile) -> Result<Vec<StageDef>, SyntaxError> {
+    let mut out: Vec<StageDef> = Vec::new();
+    for (n, inst) in df.instructions.iter().enumerate() {
+        if let Op::From { image, alias } = &inst.op {
+            if let Some(last) = out.last_mut() {
+                last.end = n;
+            }
+            let name = alias.as_ref().map(|a| a.to_ascii_lowercase());
+            if let Some(name) = &name {
+                let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+                if !ok {
+                    return Err(df.error(
+                        inst.line,
+                        format!(
+                            "nome de estágio inválido {name:?} (comece com uma letra; use letras, dígitos, -, _ e .)"
+                        ),
+                    ));
+                }
+                if let Some(prev) = out.iter().find(|s| s.name.as_deref() == Some(name)) {
+                    return Err(df.error(
+                        inst.line,
+                        format!(
+                            "o nome de estágio {name:?} já foi usado na linha {}",
+                            df.instructions[prev.from].line
+                        ),
+                    ));
+                }
+                if image.eq_ignore_ascii_case(name) {
+                    return Err(df.error(
+                        inst.line,
+                        format!("FROM {image} AS {name}: um estágio não pode partir de si mesmo"),
+                    ));
+                }
+            }
+            out.push(StageDef {
+                name,
+                from: n,
+                end: df.instructions.len(),
+            });
+        }
+    }
+    // Now every stage is known: a reference to a later one is an error.
+    for (index, stage) in out.iter().enumerate() {
+        for inst in &df.instructions[stage.from..stage.end] {
+            let Op::Copy {
+                from: Some(from), ..
+            } = &inst.op
+            else {
+                continue;
+            };
+            stage_ref(&out, index, from)
+                .map_err(|m| df.error(inst.line, format!("COPY --from={from}: {m}")))?;
+        }
+    }
+    Ok(out)
+}
+
+/// What `--from=value` names, seen from stage `current`: `Ok(Some(i))` an
+/// earlier stage (by name or number), `Ok(None)` an image of the store.
+fn stage_ref(stages: &[StageDef], current: usize, value: &str) -> Result<Option<usize>, String> {
+    let named = |i: usize| match &stages[i].name {
+        Some(n) => format!("{i} ({n})"),
+        None => i.to_string(),
+    };
+    let found = match value.parse::<usize>() {
+        Ok(i) if i < stages.len() => Some(i),
+        Ok(i) => {
+            return Err(format!(
+                "não existe o estágio {i} (os estágios são numerados de 0 a {})",
+                stages.len() - 1
+            ))
+        }
+        Err(_) => {
+            let lower = value.to_ascii_lowercase();
+            stages
+                .iter()
+                .position(|s| s.name.as_deref() == Some(&lower))
+        }
+    };
+    match found {
+        Some(i) if i == current => Err(format!(
+            "o estágio {} não pode copiar de si mesmo",
+            named(i)
+        )),
+        Some(i) if i > current => Err(format!(
+            "o estágio {} vem depois deste: só dá para copiar de estágios anteriores",
+            named(i)
+        )),
+        other => Ok(other),
+    }
+}
+
+impl Dockerfile {
+    /// See [`stage_ref`]: what `--from=value` (or a FROM image) names
+    /// from stage `current`.
+    pub fn stage_ref(&self, current: usize, value: &str) -> Result<Option<usize>, String> {
+        stage_ref(&self.stages, current, value)
+    }
+
+    /// The stage named `name` (or numbered), for `--target`.
+    pub fn stage_named(&self, name: &str) -> Option<usize> {
+        match name.parse::<usize>() {
+            Ok(i) if i < self.stages.len() => Some(i),
+            _ => {
+                let lower = name.to_ascii_lowercase();
+                self.stages
+                    .iter()
+                    .position(|s| s.name.as_deref() == Some(&lower))
+            }
+        }
+    }
+
+    /// How errors and the output call stage `i`: its name, or its number.
+    pub fn stage_label(&self, i: usize) -> String {
+        match &self.stages[i].name {
+            Some(n) => n.clone(),
+            None => i.to_string(),
+        }
+    }
 }
 
 /// Joins continuation lines and drops comments and blank lines; yields
@@ -732,7 +860,27 @@ mod tests {
             ("FROM busybox\nENV X\n", 2, "ENV X sem valor"),
             ("FROM busybox\nENV 1X=a\n", 2, "nome de variável inválido"),
             ("FROM busybox\nADD http://x/y /\n", 2, "ADD de URL"),
-            ("FROM a\nFROM b\n", 2, "mais de um FROM"),
+            (
+                "FROM a AS x\nFROM b AS X\n",
+                2,
+                "\"x\" já foi usado na linha 1",
+            ),
+            (
+                "FROM a AS x\nCOPY --from=x a b\n",
+                2,
+                "não pode copiar de si mesmo",
+            ),
+            (
+                "FROM a\nCOPY --from=y a b\nFROM b AS y\n",
+                2,
+                "vem depois deste",
+            ),
+            (
+                "FROM a\nFROM b\nCOPY --from=5 a b\n",
+                3,
+                "não existe o estágio 5",
+            ),
+            ("FROM a AS 1x\n", 1, "nome de estágio inválido"),
             ("FROM busybox\nLABEL a=\"b\n", 2, "aspas \" abertas"),
             ("FROM busybox\nSHELL bash -c\n", 2, "SHELL usa a forma JSON"),
         ];

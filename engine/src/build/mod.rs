@@ -25,6 +25,7 @@ pub mod dockerfile;
 pub mod dockerignore;
 pub mod layer_from_upper;
 pub mod layer_tar;
+pub mod stage_root;
 pub mod step_copy;
 pub mod step_run;
 
@@ -57,6 +58,9 @@ pub struct BuildOptions {
     pub build_args: Vec<String>,
     /// Where to write the trace (default `<root>/traces/build-<id8>.trace.jsonl`).
     pub trace: Option<PathBuf>,
+    /// `--target`: the stage (name or number) whose result is the image
+    /// (default: the last one).
+    pub target: Option<String>,
 }
 
 /// Hooks for the CLI to tell what is happening (the library never prints).
@@ -68,6 +72,8 @@ pub trait BuildObserver {
     fn cached(&mut self, _step: u32) {}
     /// The step made a new layer.
     fn layer(&mut self, _step: u32, _diff_id: &str) {}
+    /// Stages not built: `target` does not need them.
+    fn skipped(&mut self, _stages: &[String], _target: &str) {}
 }
 
 /// The result of a build.
@@ -83,6 +89,8 @@ pub struct BuildOutcome {
     pub layers: u32,
     /// `--build-arg`s that no ARG of the Dockerfile declares (docker warns).
     pub unused_args: Vec<String>,
+    /// Stages not built (the target did not need them).
+    pub skipped_stages: Vec<String>,
 }
 
 /// Why a build failed. Step errors start with `Dockerfile:N:`.
@@ -108,6 +116,8 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
+    #[error("--target {0:?}: não há estágio com esse nome no Dockerfile (estágios: {1})")]
+    UnknownTarget(String, String),
     #[error("--build-arg inválido {0:?}: use CHAVE=valor")]
     BadBuildArg(String),
     #[error(transparent)]
@@ -120,12 +130,17 @@ pub enum BuildError {
     },
 }
 
-/// The image being built: its config so far and its layers.
+/// The image being built (one stage): its config so far and its layers.
+#[derive(Clone)]
 struct Stage {
+    /// Its number in the Dockerfile (0 = the first FROM).
+    index: usize,
     base_ref: String,
     base_id: Option<String>,
     config: ConfigFile,
     layers: Vec<Layer>,
+    /// The image's history: the base's, then one line per step.
+    history: Vec<History>,
     /// ARG values declared so far (visible to substitution and to RUN).
     args: BTreeMap<String, String>,
     /// CMD was set by this Dockerfile (ENTRYPOINT then keeps it).
@@ -189,6 +204,17 @@ impl Stage {
             layers: self.layers.clone(),
         }
     }
+}
+
+/// The stages as `--target` accepts them: `0 (builder), 1`.
+fn stage_list(df: &Dockerfile) -> String {
+    (0..df.stages.len())
+        .map(|i| match &df.stages[i].name {
+            Some(n) => format!("{i} ({n})"),
+            None => i.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The fixed time of a build: `SOURCE_DATE_EPOCH`, or 0.
@@ -255,21 +281,76 @@ pub fn build(
             global.insert(name.clone(), value);
         }
     }
-    let from = &df.instructions[0];
-    let Op::From { image, .. } = &from.op else {
-        unreachable!("the parser makes FROM the first instruction")
+    // The stages to build: the target and what it needs (its FROM stage,
+    // its COPY --from stages, and theirs). The others are skipped, like
+    // docker's BuildKit does.
+    let target = match &opts.target {
+        Some(t) => df
+            .stage_named(t)
+            .ok_or_else(|| BuildError::UnknownTarget(t.clone(), stage_list(&df)))?,
+        None => df.stages.len() - 1,
     };
-    let base_ref = expand(&df, from, image, &global)?;
+    let mut base_refs = Vec::new();
+    let mut parents: Vec<Option<usize>> = Vec::new();
+    for (i, sdef) in df.stages.iter().enumerate() {
+        let from = &df.instructions[sdef.from];
+        let Op::From { image, .. } = &from.op else {
+            unreachable!("a stage starts at FROM")
+        };
+        let base_ref = expand(&df, from, image, &global)?;
+        // `FROM 0` names the image "0", not a stage (only --from takes numbers).
+        let parent = if base_ref.parse::<usize>().is_ok() {
+            None
+        } else {
+            df.stage_ref(i, &base_ref)
+                .map_err(|m| step_error(&df, from, format!("FROM {base_ref}: {m}")))?
+        };
+        base_refs.push(base_ref);
+        parents.push(parent);
+    }
+    let mut needed = vec![false; df.stages.len()];
+    let mut todo = vec![target];
+    while let Some(i) = todo.pop() {
+        if std::mem::replace(&mut needed[i], true) {
+            continue;
+        }
+        todo.extend(parents[i]);
+        for inst in &df.instructions[df.stages[i].from..df.stages[i].end] {
+            if let Op::Copy { from: Some(f), .. } = &inst.op {
+                if let Ok(Some(j)) = df.stage_ref(i, f) {
+                    todo.push(j);
+                }
+            }
+        }
+    }
+    let skipped: Vec<String> = (0..df.stages.len())
+        .filter(|i| !needed[*i])
+        .map(|i| df.stage_label(i))
+        .collect();
+
     let store = Store::open(state)?;
     store.init()?;
-    let (base, base_config) = if base_ref == "scratch" {
-        (None, None)
-    } else {
-        let (image, config) = store
-            .resolve_with_config(&base_ref)
-            .map_err(|e| step_error(&df, from, e))?;
-        (Some(image), Some(config))
-    };
+    // Every base image is looked up before anything is written.
+    let mut bases: Vec<Option<(Image, ConfigFile)>> = Vec::new();
+    for (i, base_ref) in base_refs.iter().enumerate() {
+        let from = &df.instructions[df.stages[i].from];
+        bases.push(
+            if !needed[i] || parents[i].is_some() || base_ref == "scratch" {
+                None
+            } else {
+                Some(
+                    store
+                        .resolve_with_config(base_ref)
+                        .map_err(|e| step_error(&df, from, e))?,
+                )
+            },
+        );
+    }
+    let first = needed
+        .iter()
+        .position(|n| *n)
+        .expect("the target is needed");
+    let header_base = bases[first].as_ref().map(|(img, _)| img);
 
     // The build's trace: the header's "container" is the build itself.
     let id = crate::container::new_id();
@@ -282,19 +363,22 @@ pub fn build(
         .ensure()
         .map_err(|e| BuildError::Image(ImageError::io(state.root(), e)))?;
     let recorder = Arc::new(
-        Recorder::create(&trace, &header(&id, &base_ref, base.as_ref())).map_err(|source| {
-            BuildError::Trace {
+        Recorder::create(&trace, &header(&id, &base_refs[first], header_base)).map_err(
+            |source| BuildError::Trace {
                 path: trace.clone(),
                 source,
-            }
-        })?,
+            },
+        )?,
     );
     observer.trace_opened(&trace);
     // Blobs written before the tag are reachable from nothing: keep `image
     // prune` away until the end (see Store::writing).
     let _writing = store.writing()?;
 
-    let total = df.instructions.len() as u32;
+    let total: u32 = (0..df.stages.len())
+        .filter(|i| needed[*i])
+        .map(|i| (df.stages[i].end - df.stages[i].from) as u32)
+        .sum();
     let tag_text = tags.first().map(|t| t.to_string());
     recorder.record(
         EventBody::BuildStart {
@@ -306,103 +390,151 @@ pub fn build(
         format!("read {}", df_path.display()),
         Outcome::Ok,
     );
-
-    let base_id = base.as_ref().map(|b| b.id.clone());
-    let mut stage = Stage {
-        base_ref: base_ref.clone(),
-        base_id: base_id.clone(),
-        config: base_config.unwrap_or_else(|| ConfigFile {
-            architecture: oci::host_architecture().into(),
-            os: "linux".into(),
-            ..Default::default()
-        }),
-        layers: base.as_ref().map(|b| b.layers.clone()).unwrap_or_default(),
-        args: BTreeMap::new(),
-        cmd_set: false,
-        shell: dockerfile::default_shell(),
-        key: String::new(),
-        last_diff_id: String::new(),
-    };
-    // Step 1: FROM.
-    let from_key = cache::key(
-        "",
-        "",
-        &format!("FROM {}", base_id.as_deref().unwrap_or("scratch")),
-        "",
-    );
-    observer.step(1, total, &format!("FROM {}", from.args));
-    recorder.record(
-        EventBody::BuildStep {
-            step: 1,
-            total,
-            line: from.line,
-            instruction: "FROM".into(),
-            args: from.args.clone(),
-            creates_layer: false,
-            cache_key: from_key.clone(),
-        },
-        format!(
-            "sha256(\"FROM {}\")",
-            base_id.as_deref().unwrap_or("scratch")
-        ),
-        Outcome::Ok,
-    );
-    recorder.record(
-        EventBody::BuildBase {
-            image: base_ref.clone(),
-            image_id: base_id.clone(),
-            diff_ids: stage.layers.iter().map(|l| l.diff_id.clone()).collect(),
-        },
-        match &base {
-            Some(_) => format!("read {}/index.json", store.dir().display()),
-            None => "scratch: nenhuma camada".into(),
-        },
-        Outcome::Ok,
-    );
-    stage.key = from_key;
-    let mut hits = 0;
-    let mut history = std::mem::take(&mut stage.config.history);
-
-    for (n, inst) in df.instructions.iter().enumerate().skip(1) {
-        let step = n as u32 + 1;
-        observer.step(step, total, &format!("{} {}", inst.keyword, inst.args));
-        let done = do_step(
-            state,
-            &store,
-            &df,
-            inst,
-            step,
-            total,
-            &mut stage,
-            &StepEnv {
-                context: &context,
-                ignore: &ignore,
-                build_args: &build_args,
-                global: &global,
-                no_cache: opts.no_cache,
-                recorder: &recorder,
-                trace: &trace,
-                build_id: &id,
-                epoch,
-            },
-        )?;
-        if done.cached {
-            hits += 1;
-            observer.cached(step);
-        } else if let Some(l) = &done.layer {
-            observer.layer(step, &l.diff_id);
-        }
-        history.push(History {
-            created: Some(created.clone()),
-            created_by: Some(done.created_by),
-            comment: Some("casulo build".into()),
-            empty_layer: done.layer.is_none(),
-        });
-        if let Some(layer) = done.layer {
-            stage.last_diff_id = layer.diff_id.clone();
-            stage.layers.push(layer);
-        }
+    if !skipped.is_empty() {
+        observer.skipped(&skipped, &df.stage_label(target));
     }
+    let multi = df.stages.len() > 1;
+
+    let mut hits = 0;
+    let mut step = 0;
+    let mut done: BTreeMap<usize, Stage> = BTreeMap::new();
+    for i in (0..df.stages.len()).filter(|i| needed[*i]) {
+        let sdef = &df.stages[i];
+        let from = &df.instructions[sdef.from];
+        let base_ref = base_refs[i].clone();
+        let base = bases[i].take();
+        let label = multi.then(|| df.stage_label(i));
+        let mut stage = match parents[i] {
+            // FROM an earlier stage: its result, key chain and history.
+            Some(p) => {
+                let parent = &done[&p];
+                Stage {
+                    index: i,
+                    args: BTreeMap::new(),
+                    cmd_set: false,
+                    ..parent.clone()
+                }
+            }
+            None => {
+                let (image, config) = match base {
+                    Some((img, cfg)) => (Some(img), Some(cfg)),
+                    None => (None, None),
+                };
+                let base_id = image.as_ref().map(|b| b.id.clone());
+                let mut config = config.unwrap_or_else(|| ConfigFile {
+                    architecture: oci::host_architecture().into(),
+                    os: "linux".into(),
+                    ..Default::default()
+                });
+                let history = std::mem::take(&mut config.history);
+                Stage {
+                    index: i,
+                    base_ref: base_ref.clone(),
+                    base_id: base_id.clone(),
+                    config,
+                    layers: image.as_ref().map(|b| b.layers.clone()).unwrap_or_default(),
+                    history,
+                    args: BTreeMap::new(),
+                    cmd_set: false,
+                    shell: dockerfile::default_shell(),
+                    key: cache::key(
+                        "",
+                        "",
+                        &format!("FROM {}", base_id.as_deref().unwrap_or("scratch")),
+                        "",
+                    ),
+                    last_diff_id: String::new(),
+                }
+            }
+        };
+        // The stage's first step: FROM.
+        step += 1;
+        observer.step(step, total, &format!("FROM {}", from.args));
+        recorder.record(
+            EventBody::BuildStep {
+                step,
+                total,
+                line: from.line,
+                instruction: "FROM".into(),
+                args: from.args.clone(),
+                creates_layer: false,
+                cache_key: stage.key.clone(),
+                stage: label.clone(),
+                stage_index: multi.then_some(i as u32),
+                copy_from: None,
+            },
+            match parents[i] {
+                Some(p) => format!("estágio {} (mesma chave)", df.stage_label(p)),
+                None => format!(
+                    "sha256(\"FROM {}\")",
+                    stage.base_id.as_deref().unwrap_or("scratch")
+                ),
+            },
+            Outcome::Ok,
+        );
+        recorder.record(
+            EventBody::BuildBase {
+                image: base_ref.clone(),
+                image_id: stage.base_id.clone(),
+                diff_ids: stage.layers.iter().map(|l| l.diff_id.clone()).collect(),
+                stage: label.clone(),
+                stage_index: multi.then_some(i as u32),
+                from_stage: parents[i].map(|p| df.stage_label(p)),
+            },
+            match (parents[i], &stage.base_id) {
+                (Some(p), _) => format!("estágio {}: camadas já feitas", df.stage_label(p)),
+                (None, Some(_)) => format!("read {}/index.json", store.dir().display()),
+                (None, None) => "scratch: nenhuma camada".into(),
+            },
+            Outcome::Ok,
+        );
+
+        for inst in &df.instructions[sdef.from + 1..sdef.end] {
+            step += 1;
+            observer.step(step, total, &format!("{} {}", inst.keyword, inst.args));
+            let result = do_step(
+                state,
+                &store,
+                &df,
+                inst,
+                step,
+                total,
+                &mut stage,
+                &StepEnv {
+                    context: &context,
+                    ignore: &ignore,
+                    build_args: &build_args,
+                    global: &global,
+                    no_cache: opts.no_cache,
+                    recorder: &recorder,
+                    trace: &trace,
+                    build_id: &id,
+                    epoch,
+                    stages: &done,
+                    label: label.clone(),
+                },
+            )?;
+            if result.cached {
+                hits += 1;
+                observer.cached(step);
+            } else if let Some(l) = &result.layer {
+                observer.layer(step, &l.diff_id);
+            }
+            stage.history.push(History {
+                created: Some(created.clone()),
+                created_by: Some(result.created_by),
+                comment: Some("casulo build".into()),
+                empty_layer: result.layer.is_none(),
+            });
+            if let Some(layer) = result.layer {
+                stage.last_diff_id = layer.diff_id.clone();
+                stage.layers.push(layer);
+            }
+        }
+        done.insert(i, stage);
+    }
+    let stage = done.remove(&target).expect("the target was built");
+    let history = stage.history.clone();
 
     // Commit: config, manifest, tags.
     let mut config = stage.config.clone();
@@ -445,6 +577,7 @@ pub fn build(
         cache_hits: hits,
         steps: total,
         layers,
+        skipped_stages: skipped,
     })
 }
 
@@ -493,6 +626,10 @@ struct StepEnv<'a> {
     trace: &'a Path,
     build_id: &'a str,
     epoch: u64,
+    /// The stages built so far (for `COPY --from`).
+    stages: &'a BTreeMap<usize, Stage>,
+    /// The stage's name in the trace (multi-stage builds only).
+    label: Option<String>,
 }
 
 struct StepDone {
@@ -535,6 +672,11 @@ fn do_step(
     let mut copy_plan: Option<(String, (u32, u32), Option<String>)> = None;
     let mut run_argv = None;
     let mut run_extra = String::new();
+    // COPY --from: the source's merged filesystem (kept until the layer is
+    // written), its key, and how the trace names it.
+    let mut from_root: Option<stage_root::StageRoot> = None;
+    let mut copy_from_key = String::new();
+    let mut copy_from: Option<String> = None;
     let created_by = match &inst.op {
         Op::Run(cmd) => {
             run_argv = Some(cmd.argv(&stage.shell));
@@ -553,13 +695,6 @@ fn do_step(
             chown,
             from,
         } => {
-            if from.is_some() {
-                return Err(step_error(
-                    df,
-                    inst,
-                    "COPY --from ainda não é suportado pelo casulo (um estágio só)",
-                ));
-            }
             let sources: Vec<String> = sources.iter().map(|s| x(s)).collect::<Result<_, _>>()?;
             let dest = x(dest)?;
             let chown = chown.as_deref().map(&x).transpose()?;
@@ -572,14 +707,39 @@ fn do_step(
                 }
                 d
             };
-            let read = step_copy::read_sources(env.context, &sources, env.ignore)
-                .map_err(|m| step_error(df, inst, format!("{}: {m}", inst.keyword)))?;
+            let read = match from {
+                None => step_copy::read_sources(env.context, &sources, env.ignore),
+                Some(from) => {
+                    let source = stage_source(state, store, df, inst, stage, env, from)?;
+                    let (root, fence, source_key) = (source.root, source.fence, source.key);
+                    copy_from = Some(source.name);
+                    let read = step_copy::read_sources_in(
+                        root.path(),
+                        &sources,
+                        &dockerignore::Ignore::default(),
+                        &fence,
+                    );
+                    // The key holds what the source stage is (its key chain, or
+                    // the image id) besides the content hashed below.
+                    copy_from_key = source_key;
+                    from_root = Some(root);
+                    read
+                }
+            }
+            .map_err(|m| step_error(df, inst, format!("{}: {m}", inst.keyword)))?;
             let keyword = if *add { "ADD" } else { "COPY" };
             let chown_text = chown
                 .as_ref()
                 .map(|c| format!("--chown={c} "))
                 .unwrap_or_default();
-            let text = format!("{keyword} {chown_text}{} {dest}", sources.join(" "));
+            let from_text = from
+                .as_ref()
+                .map(|f| format!("--from={f} "))
+                .unwrap_or_default();
+            let text = format!(
+                "{keyword} {from_text}{chown_text}{} {dest}",
+                sources.join(" ")
+            );
             copy_plan = Some((abs, (0, 0), chown));
             copy_sources = Some(read);
             text
@@ -714,13 +874,18 @@ fn do_step(
             stage.shell = shell.clone();
             format!("SHELL {}", json(shell))
         }
-        Op::From { .. } => unreachable!("only one FROM"),
+        Op::From { .. } => unreachable!("FROM starts a stage, not a step"),
     };
 
     let extra = copy_sources
         .as_ref()
         .map(|s| s.hash.clone())
         .unwrap_or(run_extra);
+    let extra = if copy_from_key.is_empty() {
+        extra
+    } else {
+        format!("{copy_from_key} {extra}")
+    };
     let key = cache::key(&stage.key, &stage.last_diff_id, &created_by, &extra);
     stage.key = key.clone();
     let creates_layer = inst.op.creates_layer();
@@ -733,6 +898,9 @@ fn do_step(
             args: inst.args.clone(),
             creates_layer,
             cache_key: key.clone(),
+            stage: env.label.clone(),
+            stage_index: env.label.as_ref().map(|_| stage.index as u32),
+            copy_from,
         },
         if extra.is_empty() {
             format!("sha256(parent + {created_by:?})")
@@ -829,6 +997,8 @@ fn do_step(
         None
     };
     let layer = written.as_ref().map(|w| w.layer.clone());
+    // The layer is written: the merged source of a COPY --from can go.
+    drop(from_root);
     if let Some(w) = &written {
         env.recorder.record(
             EventBody::BuildLayer {
@@ -880,11 +1050,96 @@ fn engine_error(df: &Dockerfile, inst: &Instruction, e: ImageError) -> BuildErro
 /// Unpacks (or reuses) the stage's layers, recorded in the trace; returns
 /// their directories top-most first.
 fn unpack(state: &StateDir, stage: &Stage, rec: &Recorder) -> Result<Vec<PathBuf>, ImageError> {
-    crate::container::create::unpack_layers(state, &stage.image(vec![]), rec, None).map_err(|e| {
-        match e {
-            RunError::Image(e) => e,
-            other => ImageError::Other(other.to_string()),
+    unpack_image(state, &stage.image(vec![]), rec)
+}
+
+fn unpack_image(
+    state: &StateDir,
+    image: &Image,
+    rec: &Recorder,
+) -> Result<Vec<PathBuf>, ImageError> {
+    crate::container::create::unpack_layers(state, image, rec, None).map_err(|e| match e {
+        RunError::Image(e) => e,
+        other => ImageError::Other(other.to_string()),
+    })
+}
+
+/// What a `COPY --from` reads.
+struct CopySource {
+    /// The merged filesystem (removed on drop).
+    root: stage_root::StageRoot,
+    fence: step_copy::Fence,
+    /// Its part of the step's cache key.
+    key: String,
+    /// How the trace names it: the stage's name (or number), or the image.
+    name: String,
+}
+
+/// `COPY --from=X`: the filesystem of the earlier stage X (or of the image
+/// X of the store), merged into a temporary directory.
+fn stage_source(
+    state: &StateDir,
+    store: &Store,
+    df: &Dockerfile,
+    inst: &Instruction,
+    stage: &Stage,
+    env: &StepEnv,
+    from: &str,
+) -> Result<CopySource, BuildError> {
+    let found = df
+        .stage_ref(stage.index, from)
+        .map_err(|m| step_error(df, inst, format!("COPY --from={from}: {m}")))?;
+    let (image, fence, key, name) = match found {
+        Some(i) => {
+            let src = env.stages.get(&i).expect("needed stages are built first");
+            let label = df.stage_label(i);
+            let place = format!("estágio {label}");
+            (
+                src.image(vec![]),
+                step_copy::Fence {
+                    short: place.clone(),
+                    long: place,
+                },
+                format!("stage {}", src.key),
+                label,
+            )
         }
+        None => {
+            let image = store.resolve(from).map_err(|e| {
+                step_error(
+                    df,
+                    inst,
+                    format!(
+                        "COPY --from={from}: não é um estágio anterior ({}) nem uma imagem do armazém: {e}",
+                        stage_list(df)
+                    ),
+                )
+            })?;
+            let place = format!("imagem {from}");
+            let key = format!("image {}", image.id);
+            (
+                image,
+                step_copy::Fence {
+                    short: place.clone(),
+                    long: place,
+                },
+                key,
+                from.to_string(),
+            )
+        }
+    };
+    let lowers =
+        unpack_image(state, &image, env.recorder).map_err(|e| engine_error(df, inst, e))?;
+    let dir = state
+        .tmp()
+        .join(format!("copy-from-{}-{}", &env.build_id[..8], inst.line));
+    let root = stage_root::merge(&lowers, &dir)
+        .map_err(|e| engine_error(df, inst, ImageError::io(&dir, e)))?;
+    Ok(CopySource {
+        root,
+        fence,
+        key,
+        name,
     })
 }
 

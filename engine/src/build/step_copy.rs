@@ -58,26 +58,78 @@ pub fn read_sources(
     sources: &[String],
     ignore: &Ignore,
 ) -> Result<Sources, String> {
-    let ctx = fs::File::open(context)
-        .map_err(|e| format!("não consegui abrir o contexto {}: {e}", context.display()))?;
+    read_sources_in(context, sources, ignore, &Fence::CONTEXT)
+}
+
+/// What COPY reads from, as its messages call it: the build context, or
+/// the filesystem of an earlier stage (`COPY --from`).
+#[derive(Debug, Clone)]
+pub struct Fence {
+    /// `contexto`, `estágio builder`.
+    pub short: String,
+    /// `contexto do build`, `estágio builder`.
+    pub long: String,
+}
+
+impl Fence {
+    const CONTEXT: Fence = Fence {
+        short: String::new(),
+        long: String::new(),
+    };
+
+    fn short(&self) -> &str {
+        if self.short.is_empty() {
+            "contexto"
+        } else {
+            &self.short
+        }
+    }
+
+    fn long(&self) -> &str {
+        if self.long.is_empty() {
+            "contexto do build"
+        } else {
+            &self.long
+        }
+    }
+}
+
+/// [`read_sources`] beneath `root`, which `fence` names in the messages
+/// (the same rules: `openat2` with `RESOLVE_BENEATH`, nothing leaves it).
+pub fn read_sources_in(
+    context: &Path,
+    sources: &[String],
+    ignore: &Ignore,
+    fence: &Fence,
+) -> Result<Sources, String> {
+    let ctx = fs::File::open(context).map_err(|e| {
+        format!(
+            "não consegui abrir o {} {}: {e}",
+            fence.short(),
+            context.display()
+        )
+    })?;
     let mut items: Vec<(String, PathBuf, fs::Metadata)> = Vec::new();
     let mut wildcard = false;
     for source in sources {
-        let rel = clean_source(source)?;
+        let rel = clean_source(source, fence)?;
         if has_wildcard(&rel) {
             wildcard = true;
-            let matches = glob(&ctx, &rel)?;
+            let matches = glob(&ctx, &rel, fence)?;
             if matches.is_empty() {
-                return Err(format!("nenhum arquivo do contexto casa com {source:?}"));
+                return Err(format!(
+                    "nenhum arquivo do {} casa com {source:?}",
+                    fence.short()
+                ));
             }
             for m in matches {
-                let (path, meta) = open_beneath(&ctx, &m, source)?;
+                let (path, meta) = open_beneath(&ctx, &m, source, fence)?;
                 if !ignored(context, ignore, &path) {
                     items.push((m, path, meta));
                 }
             }
         } else {
-            let (path, meta) = open_beneath(&ctx, &rel, source)?;
+            let (path, meta) = open_beneath(&ctx, &rel, source, fence)?;
             if ignored(context, ignore, &path) {
                 return Err(format!(
                     "a origem {source:?} está excluída pelo .dockerignore do contexto"
@@ -88,7 +140,8 @@ pub fn read_sources(
     }
     if items.is_empty() {
         return Err(format!(
-            "nenhum arquivo do contexto casa com {:?} (fora os do .dockerignore)",
+            "nenhum arquivo do {} casa com {:?} (fora os do .dockerignore)",
+            fence.short(),
             sources.join(" ")
         ));
     }
@@ -259,7 +312,7 @@ fn is_tar(path: &Path) -> bool {
 }
 
 /// The source as a clean relative path; `..` that leaves the context is refused.
-fn clean_source(source: &str) -> Result<String, String> {
+fn clean_source(source: &str, fence: &Fence) -> Result<String, String> {
     let mut parts: Vec<String> = Vec::new();
     for c in Path::new(source.trim_start_matches('/')).components() {
         match c {
@@ -267,7 +320,8 @@ fn clean_source(source: &str) -> Result<String, String> {
             // The guard pops: `a/../b` is `b`; a `..` with nothing to pop leaves.
             Component::ParentDir if parts.pop().is_none() => {
                 return Err(format!(
-                    "a origem {source:?} sai do contexto do build (não use ../ para ler fora dele)"
+                    "a origem {source:?} sai do {} (não use ../ para ler fora dele)",
+                    fence.long()
                 ));
             }
             _ => {}
@@ -282,7 +336,12 @@ fn clean_source(source: &str) -> Result<String, String> {
 
 /// Opens `rel` beneath the context (symlinks followed only while they stay
 /// inside); returns the real path of what it names and its metadata.
-fn open_beneath(ctx: &fs::File, rel: &str, asked: &str) -> Result<(PathBuf, fs::Metadata), String> {
+fn open_beneath(
+    ctx: &fs::File,
+    rel: &str,
+    asked: &str,
+    fence: &Fence,
+) -> Result<(PathBuf, fs::Metadata), String> {
     let how = OpenHow::new()
         .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
         .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
@@ -290,13 +349,19 @@ fn open_beneath(ctx: &fs::File, rel: &str, asked: &str) -> Result<(PathBuf, fs::
         Ok(fd) => fd,
         Err(nix::errno::Errno::EXDEV) => {
             return Err(format!(
-                "a origem {asked:?} aponta para fora do contexto do build (um link simbólico ou ../): recusada"
+                "a origem {asked:?} aponta para fora do {} (um link simbólico ou ../): recusada",
+                fence.long()
             ))
         }
         Err(nix::errno::Errno::ENOENT) => {
-            return Err(format!("a origem {asked:?} não existe no contexto do build"))
+            return Err(format!("a origem {asked:?} não existe no {}", fence.long()))
         }
-        Err(e) => return Err(format!("não consegui abrir a origem {asked:?}: {}", e.desc())),
+        Err(e) => {
+            return Err(format!(
+                "não consegui abrir a origem {asked:?}: {}",
+                e.desc()
+            ))
+        }
     };
     let path = fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
         .map_err(|e| format!("não consegui abrir a origem {asked:?}: {e}"))?;
@@ -322,7 +387,7 @@ fn has_wildcard(s: &str) -> bool {
 }
 
 /// Wildcards (`*`, `?`) in the last component only: `src/*.txt`.
-fn glob(ctx: &fs::File, rel: &str) -> Result<Vec<String>, String> {
+fn glob(ctx: &fs::File, rel: &str, fence: &Fence) -> Result<Vec<String>, String> {
     let (dir, pattern) = match rel.rsplit_once('/') {
         Some((d, p)) => (d.to_string(), p.to_string()),
         None => (".".to_string(), rel.to_string()),
@@ -332,7 +397,7 @@ fn glob(ctx: &fs::File, rel: &str) -> Result<Vec<String>, String> {
             "curingas só no último nome do caminho ({rel:?}): o casulo não expande diretórios com * "
         ));
     }
-    let (real_dir, meta) = open_beneath(ctx, &dir, rel)?;
+    let (real_dir, meta) = open_beneath(ctx, &dir, rel, fence)?;
     if !meta.is_dir() {
         return Ok(vec![]);
     }

@@ -25,6 +25,10 @@ pub struct BuildArgs {
     /// Onde gravar o trace (padrão: <root>/traces/build-<id>.trace.jsonl).
     #[arg(long, value_name = "ARQUIVO")]
     pub trace: Option<PathBuf>,
+    /// Constrói só até este estágio (FROM … AS NOME, ou seu número) e faz
+    /// dele a imagem; estágios de que ele não precisa são pulados.
+    #[arg(long, value_name = "ESTÁGIO")]
+    pub target: Option<String>,
     /// O diretório de contexto: os arquivos que COPY e ADD podem ler.
     #[arg(value_name = "CONTEXTO")]
     pub context: PathBuf,
@@ -49,6 +53,18 @@ impl BuildObserver for Narrator {
     fn layer(&mut self, _step: u32, diff_id: &str) {
         println!(" ---> camada {}", short(diff_id));
     }
+
+    fn skipped(&mut self, stages: &[String], target: &str) {
+        let (noun, verb, them) = if stages.len() == 1 {
+            ("Estágio", "pulado", "dele")
+        } else {
+            ("Estágios", "pulados", "deles")
+        };
+        println!(
+            "{noun} {} {verb}: o estágio {target} não precisa {them}",
+            stages.join(", ")
+        );
+    }
 }
 
 fn short(digest: &str) -> &str {
@@ -63,6 +79,7 @@ pub fn cmd(state: &StateDir, args: BuildArgs) -> CliResult {
         no_cache: args.no_cache,
         build_args: args.build_args,
         trace: args.trace,
+        target: args.target,
     };
     let outcome = build(state, &opts, &mut Narrator)?;
     for arg in &outcome.unused_args {

@@ -530,6 +530,17 @@ pub enum EventBody {
         image_id: Option<String>,
         /// The base image's layers (diff_ids), bottom-most first.
         diff_ids: Vec<String>,
+        /// Multi-stage builds: the name of the stage this FROM starts
+        /// (`AS builder`), or its number when it has no name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stage: Option<String>,
+        /// Multi-stage builds: the stage's number (0 = the first FROM).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stage_index: Option<u32>,
+        /// `FROM builder`: the earlier stage this one starts from (then
+        /// `diff_ids` are that stage's layers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_stage: Option<String>,
     },
     /// One Dockerfile instruction starts (step `step` of `total`).
     #[serde(rename = "build.step")]
@@ -549,6 +560,17 @@ pub enum EventBody {
         /// The cache key of the step (`sha256:` of the parent and the
         /// instruction, plus the content of copied files).
         cache_key: String,
+        /// Multi-stage builds: the stage the step belongs to (its name, or
+        /// its number when it has no name).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stage: Option<String>,
+        /// Multi-stage builds: the stage's number (0 = the first FROM).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stage_index: Option<u32>,
+        /// `COPY --from=X`: the stage (name or number) or image the files
+        /// come from, instead of the build context.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        copy_from: Option<String>,
     },
     /// The step's result was already in the cache: nothing ran.
     #[serde(rename = "build.cache_hit")]

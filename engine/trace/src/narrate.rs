@@ -645,25 +645,51 @@ pub fn describe(event: &Event) -> String {
             )
         }
         EventBody::BuildBase {
-            image, diff_ids, ..
-        } => say(
-            format!(
-                "partiu da imagem {image}: {}",
-                plural(diff_ids.len() as u64, "camada", "camadas")
-            ),
-            format!("usar a imagem {image} como base"),
-        ),
+            image,
+            diff_ids,
+            stage,
+            from_stage,
+            ..
+        } => {
+            let layers = plural(diff_ids.len() as u64, "camada", "camadas");
+            let who = stage
+                .as_ref()
+                .map(|s| format!("o estágio {s} "))
+                .unwrap_or_default();
+            match from_stage {
+                Some(from) => say(
+                    format!("{who}partiu do resultado do estágio {from}: {layers}"),
+                    format!("usar o estágio {from} como base"),
+                ),
+                None => say(
+                    format!("{who}partiu da imagem {image}: {layers}"),
+                    format!("usar a imagem {image} como base"),
+                ),
+            }
+        }
         EventBody::BuildStep {
             step,
             total,
             line,
             instruction,
             args,
+            stage,
+            copy_from,
             ..
-        } => say(
-            format!("passo {step}/{total} (linha {line}): {instruction} {args}"),
-            format!("executar o passo {step}/{total} ({instruction})"),
-        ),
+        } => {
+            let within = stage
+                .as_ref()
+                .map(|s| format!(", estágio {s}"))
+                .unwrap_or_default();
+            let source = copy_from
+                .as_ref()
+                .map(|f| format!(" — arquivos de {f}, não do contexto"))
+                .unwrap_or_default();
+            say(
+                format!("passo {step}/{total} (linha {line}{within}): {instruction} {args}{source}"),
+                format!("executar o passo {step}/{total} ({instruction})"),
+            )
+        }
         EventBody::BuildCacheHit { step, diff_id, .. } => {
             let layer = diff_id
                 .as_ref()

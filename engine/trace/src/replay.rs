@@ -318,7 +318,12 @@ pub struct Build {
     pub tag: Option<String>,
     /// Instructions in the Dockerfile.
     pub total: u32,
+    /// The base of the stage under way (the last FROM so far): with one
+    /// stage, the image's base.
     pub base: Option<BuildBase>,
+    /// Every stage started, in order (one per FROM; a one-stage build has
+    /// one). Stages skipped by the build (not needed) are not here.
+    pub stages: Vec<BuildBase>,
     /// Steps started, in order.
     pub steps: Vec<BuildStep>,
     pub commit: Option<BuildCommit>,
@@ -326,13 +331,18 @@ pub struct Build {
     pub at: usize,
 }
 
-/// The image `FROM` names.
+/// The image `FROM` names: the start of a stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildBase {
     pub image: String,
     pub image_id: Option<String>,
     /// Its layers (diff_ids), bottom-most first.
     pub diff_ids: Vec<String>,
+    /// Multi-stage builds: the stage's name (or number) and number.
+    pub stage: Option<String>,
+    pub stage_index: Option<u32>,
+    /// `FROM builder`: the earlier stage it starts from.
+    pub from_stage: Option<String>,
     pub at: usize,
 }
 
@@ -348,6 +358,11 @@ pub struct BuildStep {
     /// RUN, COPY, ADD: the step makes a filesystem layer.
     pub creates_layer: bool,
     pub cache_key: String,
+    /// Multi-stage builds: the stage it belongs to (name or number, and number).
+    pub stage: Option<String>,
+    pub stage_index: Option<u32>,
+    /// `COPY --from=X`: the stage or image the files come from.
+    pub copy_from: Option<String>,
     pub result: StepResult,
     /// Index of its `build.step` event.
     pub at: usize,
@@ -417,9 +432,39 @@ impl Build {
             .count()
     }
 
-    /// The steps' own layers so far (cached or new), bottom-most first.
+    /// The steps' own layers so far (cached or new), bottom-most first,
+    /// of the stage under way (the last one: the image's, in the end).
     pub fn new_layers(&self) -> impl Iterator<Item = &str> {
-        self.steps.iter().filter_map(|s| s.result.diff_id())
+        let current = self.base.as_ref().and_then(|b| b.stage_index);
+        self.stage_steps(current).filter_map(|s| s.result.diff_id())
+    }
+
+    /// More than one stage in the trace.
+    pub fn is_multistage(&self) -> bool {
+        self.stages.len() > 1 || self.stages.iter().any(|s| s.stage_index.is_some())
+    }
+
+    /// The steps of stage `stage_index` (`None`: a one-stage build's).
+    pub fn stage_steps(&self, stage_index: Option<u32>) -> impl Iterator<Item = &BuildStep> {
+        self.steps
+            .iter()
+            .filter(move |s| s.stage_index == stage_index)
+    }
+
+    /// The layer stack of a stage, bottom-most first: its base's layers
+    /// (an earlier stage's, for `FROM builder`) and its steps' own.
+    pub fn stage_layers(&self, stage: &BuildBase) -> Vec<String> {
+        let mut out = stage.diff_ids.clone();
+        out.extend(
+            self.stage_steps(stage.stage_index)
+                .filter_map(|s| s.result.diff_id().map(String::from)),
+        );
+        out
+    }
+
+    /// The stage the image is made of: the last one built.
+    pub fn final_stage(&self) -> Option<&BuildBase> {
+        self.stages.last()
     }
 
     /// The config-only step still `Running` becomes `ConfigOnly` when the
@@ -745,13 +790,22 @@ impl World {
                 image,
                 image_id,
                 diff_ids,
+                stage,
+                stage_index,
+                from_stage,
             } => {
-                self.build_mut(at).base = Some(BuildBase {
+                let base = BuildBase {
                     image: image.clone(),
                     image_id: image_id.clone(),
                     diff_ids: diff_ids.clone(),
+                    stage: stage.clone(),
+                    stage_index: *stage_index,
+                    from_stage: from_stage.clone(),
                     at,
-                })
+                };
+                let build = self.build_mut(at);
+                build.stages.push(base.clone());
+                build.base = Some(base);
             }
             EventBody::BuildStep {
                 step,
@@ -761,6 +815,9 @@ impl World {
                 args,
                 creates_layer,
                 cache_key,
+                stage,
+                stage_index,
+                copy_from,
             } => {
                 let build = self.build_mut(at);
                 build.close_last_step();
@@ -772,6 +829,9 @@ impl World {
                     args: args.clone(),
                     creates_layer: *creates_layer,
                     cache_key: cache_key.clone(),
+                    stage: stage.clone(),
+                    stage_index: *stage_index,
+                    copy_from: copy_from.clone(),
                     result: StepResult::Running,
                     at,
                 });

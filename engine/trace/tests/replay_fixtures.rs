@@ -471,6 +471,9 @@ fn step_body(step: u32, instruction: &str, args: &str, creates_layer: bool) -> E
         args: args.into(),
         creates_layer,
         cache_key: format!("sha256:{step:064}"),
+        stage: None,
+        stage_index: None,
+        copy_from: None,
     }
 }
 
@@ -617,6 +620,9 @@ fn build_steps_layers_cache_and_config_only() {
                 image: "busybox:latest".into(),
                 image_id: Some(layer(9)),
                 diff_ids: vec![layer(1)],
+                stage: None,
+                stage_index: None,
+                from_stage: None,
             },
         ),
         (100, step_body(2, "ENV", "A=1", false)),
