@@ -27,7 +27,10 @@
 //!                               (its layer, or nothing for config-only steps)
 //!   tmp/                        staging for atomic writes (same filesystem):
 //!                               blob-*/write-*/cache-* temp files, load-* (an archive
-//!                               being loaded), images.lock (flock for index.json)
+//!                               being loaded), images.lock (flock for index.json),
+//!                               copy-from-<id8>-<line>/ (a build's `COPY --from`
+//!                               source stage, its layers merged by hard links;
+//!                               removed once the step's layer is written)
 //! ```
 //!
 //! Every function that touches these paths takes a [`StateDir`], never a

@@ -101,3 +101,75 @@ fn cached_build_hits_every_step_and_gives_the_same_image() {
     )));
     assert_eq!(image_id(&b), image_id(&bodies(COLD)));
 }
+
+/// `build-multistage.trace.jsonl`: `build-multistage-context/`, three FROMs;
+/// the last stage copies one file from `compilador` and never uses
+/// `testes`, which is skipped.
+const MULTI: &str = include_str!("fixtures/build-multistage.trace.jsonl");
+
+#[test]
+fn multistage_build_replays_its_stages_and_the_image_is_the_last_one() {
+    use casulo_trace::replay::{Replay, StepResult};
+    let t = read_trace(MULTI).unwrap();
+    assert!(t.skipped.is_empty(), "{:?}", t.skipped);
+    let replay = Replay::new(t.events);
+    let world = replay.world_at(replay.len());
+    let b = world.build.as_ref().expect("a build");
+    assert!(b.is_multistage());
+    // Two stages ran (0 and 2); `testes` (1) was skipped: no FROM of it.
+    let stages: Vec<(Option<&str>, Option<u32>, &str)> = b
+        .stages
+        .iter()
+        .map(|s| (s.stage.as_deref(), s.stage_index, s.image.as_str()))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            (Some("compilador"), Some(0), "busybox"),
+            (Some("2"), Some(2), "busybox")
+        ]
+    );
+    assert!(!b.steps.iter().any(|s| s.args.contains("nunca roda")));
+    assert_eq!(b.total, 7);
+    // compilador: busybox + COPY + RUN; the last stage: busybox + COPY --from.
+    let first = b.stage_layers(&b.stages[0]);
+    let last = b.stage_layers(b.final_stage().unwrap());
+    assert_eq!(first.len(), 3);
+    assert_eq!(last.len(), 2);
+    assert_eq!(first[0], last[0], "both start from busybox's layer");
+    assert!(!last.contains(&first[1]) && !last.contains(&first[2]));
+    // The COPY --from step names its source stage; it made a new layer.
+    let copy = b
+        .steps
+        .iter()
+        .find(|s| s.copy_from.is_some())
+        .expect("a COPY --from");
+    assert_eq!(copy.copy_from.as_deref(), Some("compilador"));
+    assert_eq!(copy.stage_index, Some(2));
+    assert!(matches!(copy.result, StepResult::NewLayer { .. }));
+    // The image: the last stage's layers only.
+    assert_eq!(b.new_layers().count(), 1);
+    assert_eq!(b.commit.as_ref().unwrap().layers as usize, last.len());
+    // Steps are numbered over what ran, each in its stage.
+    let per_stage: Vec<(u32, Option<u32>)> =
+        b.steps.iter().map(|s| (s.step, s.stage_index)).collect();
+    assert_eq!(
+        per_stage,
+        [
+            (1, Some(0)),
+            (2, Some(0)),
+            (3, Some(0)),
+            (4, Some(0)),
+            (5, Some(2)),
+            (6, Some(2)),
+            (7, Some(2))
+        ]
+    );
+    // Old traces (no stage fields) are one-stage builds.
+    let old = Replay::new(read_trace(COLD).unwrap().events);
+    let old = old.world_at(old.len());
+    let ob = old.build.as_ref().unwrap();
+    assert!(!ob.is_multistage());
+    assert_eq!(ob.stages.len(), 1);
+    assert_eq!(ob.new_layers().count(), 2);
+}
