@@ -387,6 +387,8 @@ test('rede: a bridge, o cabo veth, o endereço da eth0, a rota e a porta publica
   const addr = ev.find((e) => e.kind === 'net.addr' && e.inside && e.ifname === veth.container_ifname);
   const route = ev.find((e) => e.kind === 'net.route' && e.inside);
   const port = ev.find((e) => e.kind === 'net.port');
+  const close = ev.find((e) => e.kind === 'net.port_close' && e.host_port === port.host_port);
+  // Present only when the host end outlived the netns (see the fixtures' README).
   const del = ev.find((e) => e.kind === 'net.link_delete');
   const ip = addr.address.split('/')[0];
 
@@ -429,19 +431,45 @@ test('rede: a bridge, o cabo veth, o endereço da eth0, a rota e a porta publica
   assert.match(await p.textContent(), new RegExp(`${port.host_ip}:${port.host_port}/${port.protocol}`));
   assert.match(await p.textContent(), new RegExp(`→ ${port.container_ip.replaceAll('.', '\\.')}:${port.container_port} · ${port.mechanism}`));
   assert.equal(await p.locator('path[marker-end]').count(), 1);
+  assert.equal(await page.locator('#svg-rede g.porta.fechada').count(), 0);
 
-  // Everything at once, just before the delete.
-  await open(name, del.seq - 1);
+  // Everything at once, just before the port closes (after the exit).
+  assert.ok(close, 'net.port_close no trace');
+  await open(name, close.seq - 1);
   assert.equal(await page.locator('#cabo-veth').count(), 1);
   assert.equal(await page.locator('.cabo.removido').count(), 0);
   assert.match(await rede(), /lo ▲ ativa/);
   assert.match(await rede(), new RegExp(`${veth.container_ifname} ▲ ativa`));
+  // The port still open: solid arrow, no "fechada".
+  assert.equal(await page.locator('#svg-rede g.porta.fechada').count(), 0);
+  assert.doesNotMatch(await p.textContent(), /fechada/);
+  assert.equal(await p.locator('path[marker-end="url(#seta)"]').count(), 1);
+  assert.equal(await p.locator('path.seta-porta').evaluate((e) => getComputedStyle(e).strokeDasharray), 'none');
+  assert.match(await page.getAttribute('#svg-rede', 'aria-label'), new RegExp(`porta ${port.host_ip.replaceAll('.', '\\.')}:${port.host_port} do host leva a`));
   await shot('10-rede-bridge-veth-porta');
 
-  // The veth deleted at the end: the cable shows as removed.
+  // net.port_close: the port stays drawn, but closed — in words ("fechada"),
+  // a dashed grey arrow with its own arrowhead, not only a colour.
   await page.keyboard.press('ArrowRight');
-  assert.equal(await page.locator('.cabo.removido #cabo-veth').count(), 1);
-  assert.match(await page.textContent('#rede-veth-host'), /removida/);
+  const closedPort = page.locator('#svg-rede g.porta.fechada');
+  assert.equal(await closedPort.count(), 1);
+  assert.match(await closedPort.textContent(), new RegExp(`${port.host_ip}:${port.host_port}/${port.protocol}`));
+  assert.match(await closedPort.locator('.rotulo-porta').textContent(), /· fechada$/);
+  assert.equal(await closedPort.locator('path[marker-end="url(#seta-fechada)"]').count(), 1);
+  assert.notEqual(await closedPort.locator('path.seta-porta').evaluate((e) => getComputedStyle(e).strokeDasharray), 'none');
+  assert.match(await closedPort.locator('rect title').textContent(), /fechada/);
+  assert.match(await page.getAttribute('#svg-rede', 'aria-label'), new RegExp(`porta ${port.host_ip.replaceAll('.', '\\.')}:${port.host_port} do host fechada, levava a`));
+  await shot('10b-rede-porta-fechada');
+
+  // The veth deleted at the end (when the trace has it): the cable shows as removed.
+  if (del) {
+    await open(name, del.seq);
+    assert.equal(await page.locator('.cabo.removido #cabo-veth').count(), 1);
+    assert.match(await page.textContent('#rede-veth-host'), /removida/);
+  }
+  // At the very end the port is still shown closed.
+  await page.keyboard.press('End');
+  assert.equal(await page.locator('#svg-rede g.porta.fechada').count(), 1);
 });
 
 test('rede: sem --network bridge, só lo e nenhum cabo', async () => {
@@ -566,11 +594,11 @@ test('letras grandes: os diagramas de build e de rede crescem, sem texto fora da
   const ev = events('build-cold.trace.jsonl');
   const commit = ev.find((e) => e.kind === 'build.commit');
   const net = events('run-network.trace.jsonl');
-  const del = net.find((e) => e.kind === 'net.link_delete');
+  const close = net.find((e) => e.kind === 'net.port_close');
   const sel = { build: '#svg-build .titulo-degrau', rede: '#svg-rede .nome-if' };
   const normal = {};
   const large = {};
-  for (const [name, seq, key] of [['build-cold.trace.jsonl', commit.seq, 'build'], ['run-network.trace.jsonl', del.seq - 1, 'rede']]) {
+  for (const [name, seq, key] of [['build-cold.trace.jsonl', commit.seq, 'build'], ['run-network.trace.jsonl', close.seq - 1, 'rede']]) {
     await open(name, seq);
     normal[key] = await textSize(sel[key]);
     for (const g of groups) assert.deepEqual(await overflowing(g), [], `${g} em letras normais (${name})`);
@@ -589,7 +617,7 @@ test('letras grandes: os diagramas de build e de rede crescem, sem texto fora da
 
 test('rede: nenhum texto sai da caixa do host, em letras normais e grandes', async () => {
   const net = events('run-network.trace.jsonl');
-  const del = net.find((e) => e.kind === 'net.link_delete');
+  const close = net.find((e) => e.kind === 'net.port_close');
   // Every text of the diagram inside the host's box (the first rect).
   const outside = () => page.$eval('#svg-rede', (svg) => {
     const host = svg.querySelector('rect.host').getBBox();
@@ -598,7 +626,8 @@ test('rede: nenhum texto sai da caixa do host, em letras normais e grandes', asy
       return b.x < host.x || b.x + b.width > host.x + host.width || b.y < host.y || b.y + b.height > host.y + host.height;
     }).map((t) => t.textContent);
   });
-  await open('run-network.trace.jsonl', del.seq);
+  // After the close: the longest port label ("· fechada").
+  await open('run-network.trace.jsonl', close.seq);
   assert.deepEqual(await outside(), []);
   await page.getByRole('button', { name: 'Letras grandes' }).click();
   await page.waitForSelector('.app.grande');

@@ -67,8 +67,13 @@ fn spoken(net: &Network, world: &World) -> String {
         ));
     }
     for p in &net.ports {
+        let state = if p.is_open() {
+            "leva a"
+        } else {
+            "fechada, levava a"
+        };
         parts.push(format!(
-            "porta {}:{} do host leva a {}:{} ({}, {})",
+            "porta {}:{} do host {state} {}:{} ({}, {})",
             p.host_ip, p.host_port, p.container_ip, p.container_port, p.protocol, p.mechanism
         ));
     }
@@ -212,7 +217,9 @@ pub fn network_panel(p: &WorldProps) -> Html {
     }
     let hc = 30.0 * k + box2 + 16.0 * k + routes.len() as f64 * 20.0 * k + 4.0;
 
-    // Published ports: from a box on the host, an arrow into the container's end.
+    // Published ports: from a box on the host, an arrow into the container's
+    // end. Once closed (`net.port_close`), the arrow is dashed and grey, with
+    // the word "fechada": not only a colour.
     let ports_y = yc + hc + 16.0 * k;
     let port_h = 26.0 * k;
     let ports = net.ports.iter().enumerate().map(|(i, pt)| {
@@ -222,17 +229,28 @@ pub fn network_panel(p: &WorldProps) -> Html {
         // Into the container's end once it has one; to its box before.
         let end_y = if veth.is_some() { eth_y + box2 } else { yc + hc };
         let pw = 230.0;
+        let closed = !pt.is_open();
+        let is_fresh = fresh(pt.at) || pt.closed_at.is_some_and(fresh);
+        let (tip, marker, state) = if closed {
+            (
+                "a porta publicada, já fechada: o host a liberou",
+                "url(#seta-fechada)",
+                " · fechada",
+            )
+        } else {
+            ("a porta publicada, no host", "url(#seta)", "")
+        };
         html! {
-            <g class={classes!("porta", fresh(pt.at).then_some("novo"))}>
+            <g class={classes!("porta", is_fresh.then_some("novo"), closed.then_some("fechada"))}>
                 <g class="caixa porta-host">
                     <rect x={lx.to_string()} y={y.to_string()} width={pw.to_string()} height={port_h.to_string()} rx="6">
-                        <title>{"a porta publicada, no host"}</title></rect>
+                        <title>{tip}</title></rect>
                     <text x={(lx + 10.0).to_string()} y={(y + 18.0 * k).to_string()} class="nome-if">
                         {format!("{}:{}/{}", pt.host_ip, pt.host_port, pt.protocol)}</text>
                 </g>
-                <path d={format!("M{} {mid} H{tx} V{end_y}", lx + pw)} class="seta-porta" marker-end="url(#seta)" />
+                <path d={format!("M{} {mid} H{tx} V{end_y}", lx + pw)} class="seta-porta" marker-end={marker} />
                 <text x={(lx + pw + 8.0).to_string()} y={(mid - 6.0).to_string()} class="rotulo-porta">
-                    {format!("→ {}:{} · {}", pt.container_ip, pt.container_port, pt.mechanism)}</text>
+                    {format!("→ {}:{} · {}{state}", pt.container_ip, pt.container_port, pt.mechanism)}</text>
             </g>
         }
     });
@@ -253,6 +271,9 @@ pub fn network_panel(p: &WorldProps) -> Html {
                 <defs>
                     <marker id="seta" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                         <path d="M0 0 L10 5 L0 10 z" class="ponta-seta" />
+                    </marker>
+                    <marker id="seta-fechada" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                        <path d="M0 0 L10 5 L0 10 z" class="ponta-seta fechada" />
                     </marker>
                 </defs>
                 <rect x="4" y="4" width="652" height={(height - 8.0).to_string()} rx="10" class="host" />
