@@ -785,3 +785,38 @@ fn copy_from_an_image_of_the_store() {
         "{list}"
     );
 }
+
+#[test]
+fn from_an_earlier_stage_keeps_its_layers_and_busybox_as_busybox_is_the_image() {
+    let ctx = context(
+        "ctx-from-estagio",
+        &[(
+            "Dockerfile",
+            "FROM busybox AS busybox\nRUN echo base > /base.txt\nFROM busybox AS filho\nRUN cat /base.txt > /filho.txt\nCMD [\"cat\", \"/filho.txt\"]\n",
+        )],
+    );
+    let tag = format!("{}:1", unique_name("from-estagio"));
+    let out = build(&ctx, &tag, &[]);
+    out.assert_ok();
+    let ev = events(&out);
+    // Stage 0's FROM is the busybox image; stage 1 starts from stage 0.
+    let bases: Vec<(Option<String>, usize)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            EventBody::BuildBase {
+                from_stage,
+                diff_ids,
+                ..
+            } => Some((from_stage.clone(), diff_ids.len())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bases, [(None, 1), (Some("busybox".into()), 2)]);
+    assert!(matches!(
+        ev.last(),
+        Some(EventBody::BuildCommit { layers: 3, .. })
+    ));
+    let run = run_image(&tag, &[]);
+    run.assert_ok();
+    assert_eq!(run.stdout.trim(), "base");
+}

@@ -204,7 +204,7 @@ pub fn parse(name: &str, text: &str) -> Result<Dockerfile, SyntaxError> {
 fn stages(df: &Dockerfile) -> Result<Vec<StageDef>, SyntaxError> {
     let mut out: Vec<StageDef> = Vec::new();
     for (n, inst) in df.instructions.iter().enumerate() {
-        if let Op::From { image, alias } = &inst.op {
+        if let Op::From { alias, .. } = &inst.op {
             if let Some(last) = out.last_mut() {
                 last.end = n;
             }
@@ -229,12 +229,6 @@ fn stages(df: &Dockerfile) -> Result<Vec<StageDef>, SyntaxError> {
                             "o nome de estágio {name:?} já foi usado na linha {}",
                             df.instructions[prev.from].line
                         ),
-                    ));
-                }
-                if image.eq_ignore_ascii_case(name) {
-                    return Err(df.error(
-                        inst.line,
-                        format!("FROM {image} AS {name}: um estágio não pode partir de si mesmo"),
                     ));
                 }
             }
@@ -893,6 +887,28 @@ mod tests {
             );
             assert!(e.message.contains(msg), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn stages_split_at_each_from() {
+        let df = parse(
+            "Dockerfile",
+            "ARG V=1\nFROM busybox:$V AS Construtor\nRUN x\nFROM construtor\nCOPY --from=0 /a /b\nCOPY --from=CONSTRUTOR /a /c\nCOPY --from=alpine /a /d\n",
+        )
+        .unwrap();
+        let spans: Vec<(Option<&str>, usize, usize)> = df
+            .stages
+            .iter()
+            .map(|s| (s.name.as_deref(), s.from, s.end))
+            .collect();
+        assert_eq!(spans, [(Some("construtor"), 0, 2), (None, 2, 6)]);
+        assert_eq!(df.stage_ref(1, "0"), Ok(Some(0)));
+        assert_eq!(df.stage_ref(1, "Construtor"), Ok(Some(0)));
+        assert_eq!(df.stage_ref(1, "alpine"), Ok(None));
+        assert!(df.stage_ref(0, "construtor").is_err());
+        assert_eq!(df.stage_named("1"), Some(1));
+        assert_eq!(df.stage_named("construtor"), Some(0));
+        assert_eq!(df.stage_named("nada"), None);
     }
 
     #[test]

@@ -298,12 +298,12 @@ pub fn build(
             unreachable!("a stage starts at FROM")
         };
         let base_ref = expand(&df, from, image, &global)?;
-        // `FROM 0` names the image "0", not a stage (only --from takes numbers).
+        // Like docker, FROM names an earlier stage or else an image: `FROM
+        // busybox AS busybox` is the image, and so is `FROM 0`.
         let parent = if base_ref.parse::<usize>().is_ok() {
             None
         } else {
-            df.stage_ref(i, &base_ref)
-                .map_err(|m| step_error(&df, from, format!("FROM {base_ref}: {m}")))?
+            df.stage_ref(i, &base_ref).ok().flatten()
         };
         base_refs.push(base_ref);
         parents.push(parent);
