@@ -517,7 +517,8 @@ pub enum EventBody {
         /// `-t` given, e.g. `meu-app:1.0`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tag: Option<String>,
-        /// Number of instructions (steps) in the Dockerfile.
+        /// Number of steps the build runs: the Dockerfile's instructions
+        /// (in a multi-stage build, only those of the stages it builds).
         steps: u32,
     },
     /// The image `FROM` names: the layers every later step stacks on.
