@@ -568,6 +568,50 @@ test('build com cache: os passos do cache aparecem marcados (cor e a palavra "ca
   await shot('13-build-com-cache');
 });
 
+test('build em estágios: uma pilha por estágio, o COPY --from vem do outro e a imagem sai só do último', async () => {
+  const name = 'build-multistage.trace.jsonl';
+  const ev = events(name);
+  const bases = ev.filter((e) => e.kind === 'build.base');
+  const copy = ev.find((e) => e.kind === 'build.step' && e.copy_from);
+  const copyLayer = ev.find((e) => e.kind === 'build.layer' && e.step === copy.step);
+  const commit = ev.find((e) => e.kind === 'build.commit');
+  assert.equal(bases.length, 2, 'dois estágios rodaram (o terceiro foi pulado)');
+  const [first, last] = bases.map((b) => b.stage_index);
+
+  // While the first stage runs: one stack, the first stage's.
+  await open(name, bases[0].seq);
+  assert.equal(await page.locator('#estagios figure.estagio').count(), 1);
+  assert.match(await page.textContent(`#estagio-${first} figcaption`), /Estágio compilador/);
+
+  // The second FROM: a second stack beside the first (same row), from busybox.
+  await open(name, bases[1].seq);
+  assert.equal(await page.locator('#estagios figure.estagio').count(), 2);
+  const a = await page.locator(`#estagio-${first}`).boundingBox();
+  const b = await page.locator(`#estagio-${last}`).boundingBox();
+  assert.ok(b.x > a.x + a.width - 1, `lado a lado: ${JSON.stringify([a, b])}`);
+  assert.equal(await page.locator(`#svg-estagio-${last} g.degrau.base`).count(), bases[1].diff_ids.length);
+
+  // The COPY --from layer: marked with its source stage, in words.
+  await open(name, copyLayer.seq);
+  const row = page.locator(`#svg-estagio-${last} g.degrau.copia-de-estagio`);
+  assert.equal(await row.count(), 1);
+  assert.match(await row.textContent(), /⟵ de compilador/);
+  assert.match(await row.textContent(), /\+ nova/);
+  assert.equal(await page.locator(`#svg-estagio-${first} g.degrau.copia-de-estagio`).count(), 0);
+
+  // The commit: the image on top of the last stage only, with its layers.
+  await open(name, commit.seq);
+  assert.equal(await page.locator(`#svg-estagio-${last} #imagem-final`).count(), 1);
+  assert.equal(await page.locator(`#svg-estagio-${first} #imagem-final`).count(), 0);
+  assert.match(await page.textContent('#imagem-final'), new RegExp(`${commit.layers} camadas`));
+  const lastLayers = await page.locator(`#svg-estagio-${last} g.degrau:not(.fino)`).count();
+  assert.equal(lastLayers, commit.layers, 'a pilha do último estágio = as camadas da imagem');
+  assert.match(await page.textContent(`#estagio-${first} figcaption`), /fica fora da imagem/);
+  assert.match(await page.textContent(`#estagio-${last} figcaption`), /vira a imagem final/);
+  assert.match(await page.textContent('#build-estagios-resumo'), new RegExp(`só as camadas do último \\(${commit.layers}\\)`));
+  await shot('15-build-estagios');
+});
+
 test('comparação: build frio × build com cache marca camada nova contra cache no mesmo passo', async () => {
   await page.goto(`${URL_BASE}?trace=traces/build-cold.trace.jsonl&comparar=traces/build-cached.trace.jsonl`);
   await page.waitForSelector('#resumo-comparacao');

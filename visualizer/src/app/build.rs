@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use casulo_trace::replay::{Build, BuildStep, StepResult, World};
+use casulo_trace::replay::{Build, BuildBase, BuildStep, StepResult, World};
 use yew::prelude::*;
 
 use super::panels::scale;
@@ -74,28 +74,37 @@ struct Row {
     detail: Option<String>,
     /// A word beside the colour (cache hits): never colour alone.
     badge: Option<&'static str>,
+    /// `COPY --from=X`: the stage (or image) its files came from.
+    from: Option<String>,
     current: bool,
     tip: String,
 }
 
-fn rows(b: &Build) -> Vec<Row> {
+/// The rows of one stage's stack: its base's layers (an earlier stage's,
+/// for `FROM estágio`), then its steps.
+fn rows(b: &Build, base: Option<&BuildBase>) -> Vec<Row> {
     let mut rows = vec![];
-    if let Some(base) = &b.base {
+    if let Some(base) = base {
         let n = base.diff_ids.len();
+        let origin = match &base.from_stage {
+            Some(st) => format!("do estágio {st}"),
+            None => format!("base {}", base.image),
+        };
         for (i, d) in base.diff_ids.iter().enumerate() {
             rows.push(Row {
                 class: "base",
                 thin: false,
-                title: format!("base {} · camada {} de {n}", base.image, i + 1),
+                title: format!("{origin} · camada {} de {n}", i + 1),
                 detail: Some(short_digest(d).to_string()),
                 badge: None,
+                from: None,
                 current: false,
-                tip: format!("camada {} da imagem base {}: {d}", i + 1, base.image),
+                tip: format!("camada {} ({origin}): {d}", i + 1),
             });
         }
     }
     let current = b.current().map(|s| s.at);
-    for s in &b.steps {
+    for s in b.stage_steps(base.and_then(|b| b.stage_index)) {
         if s.instruction.eq_ignore_ascii_case("FROM") {
             continue;
         }
@@ -116,6 +125,7 @@ fn rows(b: &Build) -> Vec<Row> {
                     short_digest(diff_id)
                 )),
                 badge: Some("nova"),
+                from: None,
                 current: false,
                 tip: format!("camada nova {diff_id}"),
             },
@@ -130,6 +140,7 @@ fn rows(b: &Build) -> Vec<Row> {
                     None => format!("{title} · só configuração"),
                 },
                 badge: Some("cache"),
+                from: None,
                 current: false,
                 tip: "o resultado já estava no cache: nada rodou".into(),
             },
@@ -139,6 +150,7 @@ fn rows(b: &Build) -> Vec<Row> {
                 title,
                 detail: Some("rodando…".into()),
                 badge: None,
+                from: None,
                 current: false,
                 tip: "este passo está rodando".into(),
             },
@@ -148,12 +160,20 @@ fn rows(b: &Build) -> Vec<Row> {
                 title: format!("{title} · só configuração"),
                 detail: None,
                 badge: None,
+                from: None,
                 current: false,
                 tip: "muda só a configuração da imagem, sem camada".into(),
             },
         };
+        let from = s.copy_from.clone();
+        let tip = match &from {
+            Some(f) => format!("{} · os arquivos vêm de {f}, não do contexto", row.tip),
+            None => row.tip.clone(),
+        };
         rows.push(Row {
             current: Some(s.at) == current,
+            from,
+            tip,
             ..row
         });
     }
@@ -173,12 +193,94 @@ pub fn build_panel(p: &BuildProps) -> Html {
         };
     };
     let k = scale(p.large);
-    let rows = rows(b);
-    let (x, rw) = (10.0, 640.0);
+    let summary = summary_text(b);
+    if !b.is_multistage() {
+        let label = format!("A pilha de camadas da imagem, de baixo para cima. {summary}");
+        let svg = stack_svg(b, b.base.as_ref(), true, k, 660.0, "svg-build", &label);
+        return html! {
+            <section class="painel build" aria-labelledby="titulo-build">
+                <h2 id="titulo-build">{"Build da imagem"}</h2>
+                <p id="build-resumo">{summary}</p>
+                <div class="build-lado-a-lado">
+                    { svg }
+                    { dockerfile_list(p, Some(b)) }
+                </div>
+            </section>
+        };
+    }
+    // Multi-stage: one stack per stage, side by side; the image is made
+    // of the last stage only.
+    let last = b.stages.len().saturating_sub(1);
+    let stages = b.stages.iter().enumerate().map(|(n, st)| {
+        let label_text = st.stage.clone().unwrap_or_else(|| n.to_string());
+        let is_last = n == last;
+        let id = format!("svg-estagio-{}", st.stage_index.unwrap_or(n as u32));
+        let origin = match &st.from_stage {
+            Some(f) => format!("parte do estágio {f}"),
+            None => format!("parte de {}", st.image),
+        };
+        let role = if is_last && b.commit.is_some() {
+            "vira a imagem final"
+        } else if is_last {
+            "o estágio em andamento"
+        } else {
+            "só ajuda: fica fora da imagem"
+        };
+        let aria = format!(
+            "Estágio {label_text} ({origin}; {role}): a pilha de camadas, de baixo para cima."
+        );
+        // Narrower stacks: two or three fit side by side, text still readable.
+        let svg = stack_svg(b, Some(st), is_last, k, 480.0, &id, &aria);
+        html! {
+            <figure class={classes!("estagio", is_last.then_some("final"))}
+                id={format!("estagio-{}", st.stage_index.unwrap_or(n as u32))}>
+                <figcaption>
+                    <strong>{format!("Estágio {label_text}")}</strong>
+                    {format!(" · {origin} · {role}")}
+                </figcaption>
+                { svg }
+            </figure>
+        }
+    });
+    let stage_note = format!(
+        "{} estágios construídos; a imagem final leva só as camadas do último ({}).",
+        b.stages.len(),
+        b.final_stage()
+            .map(|s| b.stage_layers(s).len())
+            .unwrap_or_default()
+    );
+    html! {
+        <section class="painel build" aria-labelledby="titulo-build">
+            <h2 id="titulo-build">{"Build da imagem"}</h2>
+            <p id="build-resumo">{summary}</p>
+            <p id="build-estagios-resumo">{stage_note}</p>
+            <div class="build-lado-a-lado">
+                <div class="estagios" id="estagios">{ for stages }</div>
+                { dockerfile_list(p, Some(b)) }
+            </div>
+        </section>
+    }
+}
+
+/// The SVG of one layer stack (`base` and its steps), with the finished
+/// image on top when `with_image` and the build committed; `width` of
+/// the drawing's coordinates.
+fn stack_svg(
+    b: &Build,
+    base: Option<&BuildBase>,
+    with_image: bool,
+    k: f64,
+    width: f64,
+    id: &str,
+    label: &str,
+) -> Html {
+    let rows = rows(b, base);
+    let (x, rw) = (10.0, width - 20.0);
     let (row_h, thin_h, gap) = (46.0 * k, 22.0 * k, 4.0);
     // Room for the characters of one line, at this size.
     let chars = |width: f64| ((width - 24.0) / (8.2 * k)) as usize;
-    let image_h = if b.commit.is_some() { 50.0 * k } else { 0.0 };
+    let commit = b.commit.as_ref().filter(|_| with_image);
+    let image_h = if commit.is_some() { 50.0 * k } else { 0.0 };
     let stack_h: f64 = rows
         .iter()
         .map(|r| if r.thin { thin_h } else { row_h } + gap)
@@ -193,8 +295,11 @@ pub fn build_panel(p: &BuildProps) -> Html {
         // The badge fits thin rows too (a cached ENV is thin and "cache").
         let bh = (22.0 * k).min(h - 4.0 * k);
         let text_w = rw - badge_w;
+        // COPY --from: an arrow into the row and the source's name, in
+        // words (never the arrow alone).
+        let from_w = r.from.as_ref().map_or(0.0, |f| (f.chars().count() as f64 + 5.0) * 8.2 * k);
         let g = html! {
-            <g class={classes!("degrau", r.class, r.thin.then_some("fino"), r.current.then_some("atual"))}
+            <g class={classes!("degrau", r.class, r.thin.then_some("fino"), r.current.then_some("atual"), r.from.is_some().then_some("copia-de-estagio"))}
                 aria-current={r.current.then_some("step")}>
                 <rect x={x.to_string()} y={y.to_string()} width={rw.to_string()} height={h.to_string()} rx="5">
                     <title>{r.tip.clone()}</title></rect>
@@ -202,7 +307,11 @@ pub fn build_panel(p: &BuildProps) -> Html {
                     class="titulo-degrau">{cut(&r.title, chars(text_w))}</text>
                 if let Some(d) = &r.detail {
                     <text x={(x + 12.0).to_string()} y={(y + 38.0 * k).to_string()} class="caminho">
-                        {cut(d, chars(text_w))}</text>
+                        {cut(d, chars(text_w - from_w))}</text>
+                }
+                if let Some(f) = &r.from {
+                    <text x={(x + text_w - 8.0).to_string()} y={(y + 38.0 * k).to_string()}
+                        class="de-estagio" text-anchor="end">{format!("⟵ de {f}")}</text>
                 }
                 if let Some(badge) = r.badge {
                     <g class={classes!("selo", badge)}>
@@ -217,7 +326,7 @@ pub fn build_panel(p: &BuildProps) -> Html {
         g
     });
     let drawn: Vec<Html> = drawn.collect();
-    let image = b.commit.as_ref().map(|c| {
+    let image = commit.map(|c| {
         let tag = if c.tag.is_empty() { "(sem tag)".to_string() } else { c.tag.clone() };
         html! {
             <g class="imagem-final" id="imagem-final">
@@ -229,22 +338,13 @@ pub fn build_panel(p: &BuildProps) -> Html {
             </g>
         }
     });
-    let summary = summary_text(b);
-    let label = format!("A pilha de camadas da imagem, de baixo para cima. {summary}");
     html! {
-        <section class="painel build" aria-labelledby="titulo-build">
-            <h2 id="titulo-build">{"Build da imagem"}</h2>
-            <p id="build-resumo">{summary}</p>
-            <div class="build-lado-a-lado">
-                <svg viewBox={format!("0 0 660 {height}")} role="img" id="svg-build" aria-label={label}>
-                    { for image }
-                    { for drawn }
-                    <text x={x.to_string()} y={(height - 6.0).to_string()} class="rotulo">
-                        {"↑ cada passo empilha sobre o anterior"}</text>
-                </svg>
-                { dockerfile_list(p, Some(b)) }
-            </div>
-        </section>
+        <svg viewBox={format!("0 0 {width} {height}")} role="img" id={id.to_string()} aria-label={label.to_string()}>
+            { for image }
+            { for drawn }
+            <text x={x.to_string()} y={(height - 6.0).to_string()} class="rotulo">
+                {"↑ cada passo empilha sobre o anterior"}</text>
+        </svg>
     }
 }
 
