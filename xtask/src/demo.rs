@@ -144,7 +144,7 @@ fn http_get(port: u16) -> Option<String> {
 }
 
 /// `casulo build` of the fixtures' small context, twice (the second from
-/// the cache); returns the trace of the first.
+/// the cache), then of the multi-stage one; returns the trace of the first.
 fn demo_build(casulo_cmd: &dyn Fn(&[&str]) -> Command) -> Result<PathBuf> {
     let context = cmd::workspace_root().join("engine/trace/tests/fixtures/build-context");
     let mut first = None;
@@ -158,6 +158,12 @@ fn demo_build(casulo_cmd: &dyn Fn(&[&str]) -> Command) -> Result<PathBuf> {
         cmd::check(&build, status)?;
         first = first.or_else(|| trace_path(&stderr));
     }
+    // Multi-stage: its trace is listed with the others in the visualizer.
+    let stages = cmd::workspace_root().join("engine/trace/tests/fixtures/build-multistage-context");
+    step("Um build em estágios: compilar num, levar só o resultado para a imagem");
+    let mut build = casulo_cmd(&["build", "-t", "demo-estagios:latest", path_str(&stages)?]);
+    let (status, _) = cmd::run_tee_stderr(&mut build)?;
+    cmd::check(&build, status)?;
     match first {
         Some(t) => Ok(t),
         None => fail!("o casulo build não informou o trace (linha `casulo: trace: <caminho>`)"),
