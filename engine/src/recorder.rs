@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use casulo_trace::{Event, EventBody, Header, Outcome};
+use casulo_trace::{ContainerInfo, Event, EventBody, Header, Outcome, FORMAT_NAME, FORMAT_VERSION};
 use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
 
 /// Shared between the parent and the container's init after `clone`.
@@ -181,6 +181,25 @@ impl Recorder {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Line 1 of a trace written now by this casulo on this host: the format,
+/// the engine version, the kernel, the cgroup mode and the start time, around
+/// what the trace is about (a container, or a build).
+pub fn header_for(container: ContainerInfo) -> Header {
+    Header {
+        format: FORMAT_NAME.to_string(),
+        format_version: FORMAT_VERSION,
+        engine_version: env!("CARGO_PKG_VERSION").to_string(),
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default(),
+        cgroup_mode: crate::cgroups::detect_mode(Path::new(crate::cgroups::DEFAULT_ROOT))
+            .as_str()
+            .to_string(),
+        container,
+        started_at: humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string(),
     }
 }
 

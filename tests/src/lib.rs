@@ -686,6 +686,25 @@ impl Lab {
         }
         panic!("o contêiner {name} não executou o comando em 10 s")
     }
+
+    /// Starts `casulo run --rm --name NAME --network bridge busybox sleep
+    /// 300` in the background and waits until it runs: a container that
+    /// holds an address and a veth until the test stops it. Returns the
+    /// casulo process and the container's trace.
+    pub fn spawn_on_bridge(&self, name: &str) -> (std::process::Child, PathBuf) {
+        let child = self.spawn(&[
+            "run",
+            "--rm",
+            "--name",
+            name,
+            "--network",
+            "bridge",
+            "busybox",
+            "sleep",
+            "300",
+        ]);
+        (child, self.wait_for_exec(name))
+    }
 }
 
 #[cfg(test)]

@@ -209,18 +209,7 @@ fn leases_of_others() -> Vec<String> {
 fn gc_keeps_the_bridge_while_a_container_uses_it_and_deletes_it_after() {
     let lab = Lab::shared();
     let name = unique_name("ponte");
-    let mut child = lab.spawn(&[
-        "run",
-        "--rm",
-        "--name",
-        &name,
-        "--network",
-        "bridge",
-        "busybox",
-        "sleep",
-        "300",
-    ]);
-    let trace = lab.wait_for_exec(&name);
+    let (mut child, trace) = lab.spawn_on_bridge(&name);
     let id = casulo_trace::reader::read_trace_file(&trace)
         .unwrap()
         .header

@@ -445,18 +445,7 @@ fn publish_with_network_none_is_a_usage_error() {
 fn two_concurrent_containers_get_different_addresses() {
     let lab = Lab::shared();
     let name = unique_name("par");
-    let first = lab.spawn(&[
-        "run",
-        "--rm",
-        "--name",
-        &name,
-        "--network",
-        "bridge",
-        "busybox",
-        "sleep",
-        "30",
-    ]);
-    let trace = lab.wait_for_exec(&name);
+    let (first, trace) = lab.spawn_on_bridge(&name);
     let ip_a = container_ip(&trace);
     let id_a = trace_id(&trace);
     let out = lab.casulo(&[
@@ -485,18 +474,7 @@ fn two_concurrent_containers_get_different_addresses() {
 fn gc_frees_the_lease_of_a_killed_casulo() {
     let lab = Lab::shared();
     let name = unique_name("morto");
-    let mut child = lab.spawn(&[
-        "run",
-        "--rm",
-        "--name",
-        &name,
-        "--network",
-        "bridge",
-        "busybox",
-        "sleep",
-        "300",
-    ]);
-    let trace = lab.wait_for_exec(&name);
+    let (mut child, trace) = lab.spawn_on_bridge(&name);
     let id = trace_id(&trace);
     let lease = leases_of(&id).pop().expect("a lease do contêiner");
     // SIGKILL: no clean-up code runs; the container dies with casulo

@@ -32,9 +32,9 @@ pub mod step_run;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
-use casulo_trace::{ContainerInfo, EventBody, Header, Outcome, FORMAT_NAME, FORMAT_VERSION};
+use casulo_trace::{ContainerInfo, EventBody, Header, Outcome};
 
 use crate::container::RunError;
 use crate::image::oci::{self, ConfigFile, History, RunConfig};
@@ -1192,25 +1192,13 @@ fn shell_quote(s: &str) -> String {
 }
 
 fn header(id: &str, base_ref: &str, base: Option<&Image>) -> Header {
-    Header {
-        format: FORMAT_NAME.to_string(),
-        format_version: FORMAT_VERSION,
-        engine_version: env!("CARGO_PKG_VERSION").to_string(),
-        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default(),
-        cgroup_mode: crate::cgroups::detect_mode(Path::new("/sys/fs/cgroup"))
-            .as_str()
-            .to_string(),
-        container: ContainerInfo {
-            id: id.to_string(),
-            name: "build".into(),
-            image: base.map_or(base_ref.to_string(), |b| b.reference.clone()),
-            image_id: base.map(|b| b.id.clone()),
-            command: vec![],
-        },
-        started_at: humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
-    }
+    crate::recorder::header_for(ContainerInfo {
+        id: id.to_string(),
+        name: "build".into(),
+        image: base.map_or(base_ref.to_string(), |b| b.reference.clone()),
+        image_id: base.map(|b| b.id.clone()),
+        command: vec![],
+    })
 }
 
 #[cfg(test)]

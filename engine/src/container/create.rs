@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use casulo_trace::{ContainerInfo, EventBody, Header, Outcome, FORMAT_NAME, FORMAT_VERSION};
+use casulo_trace::{ContainerInfo, EventBody, Header, Outcome};
 
 use super::{
     generated_name, new_id, ContainerRecord, ContainerState, ProcessSpec, RunError, RunOptions,
@@ -273,25 +273,13 @@ fn process_spec(
 }
 
 fn header(id: &str, name: &str, image: &Image, process: &ProcessSpec) -> Header {
-    Header {
-        format: FORMAT_NAME.to_string(),
-        format_version: FORMAT_VERSION,
-        engine_version: env!("CARGO_PKG_VERSION").to_string(),
-        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default(),
-        cgroup_mode: crate::cgroups::detect_mode(Path::new("/sys/fs/cgroup"))
-            .as_str()
-            .to_string(),
-        container: ContainerInfo {
-            id: id.to_string(),
-            name: name.to_string(),
-            image: image.reference.clone(),
-            image_id: Some(image.id.clone()),
-            command: process.args.clone(),
-        },
-        started_at: humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
-    }
+    crate::recorder::header_for(ContainerInfo {
+        id: id.to_string(),
+        name: name.to_string(),
+        image: image.reference.clone(),
+        image_id: Some(image.id.clone()),
+        command: process.args.clone(),
+    })
 }
 
 /// Makes sure every layer is unpacked (recorded as `layer.unpack` /

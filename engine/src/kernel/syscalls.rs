@@ -179,19 +179,10 @@ impl Syscalls for LinuxSyscalls {
 
     fn link_up(&self, ifname: &str) -> Result<(), Errno> {
         // SIOCGIFFLAGS / SIOCSIFFLAGS on any socket of the namespace.
-        let sock = nix::sys::socket::socket(
-            nix::sys::socket::AddressFamily::Inet,
-            nix::sys::socket::SockType::Datagram,
-            nix::sys::socket::SockFlag::SOCK_CLOEXEC,
-            None,
-        )?;
-        // SAFETY: ifreq is plain data; we fill the name and let the kernel
-        // fill/read the flags union member.
+        let (sock, mut req) = ifreq_socket(ifname)?;
+        // SAFETY: ifreq is plain data; the kernel fills/reads the flags
+        // union member.
         unsafe {
-            let mut req: libc::ifreq = std::mem::zeroed();
-            for (dst, src) in req.ifr_name.iter_mut().zip(ifname.bytes()) {
-                *dst = src as libc::c_char;
-            }
             if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) < 0 {
                 return Err(Errno::last());
             }
@@ -212,18 +203,9 @@ impl Syscalls for LinuxSyscalls {
     }
 
     fn if_ipv4(&self, ifname: &str) -> Result<Option<std::net::Ipv4Addr>, Errno> {
-        let sock = nix::sys::socket::socket(
-            nix::sys::socket::AddressFamily::Inet,
-            nix::sys::socket::SockType::Datagram,
-            nix::sys::socket::SockFlag::SOCK_CLOEXEC,
-            None,
-        )?;
+        let (sock, mut req) = ifreq_socket(ifname)?;
         // SAFETY: ifreq is plain data; the kernel fills ifr_addr.
         unsafe {
-            let mut req: libc::ifreq = std::mem::zeroed();
-            for (dst, src) in req.ifr_name.iter_mut().zip(ifname.bytes()) {
-                *dst = src as libc::c_char;
-            }
             if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFADDR as _, &mut req) < 0 {
                 return match Errno::last() {
                     Errno::EADDRNOTAVAIL => Ok(None),
@@ -307,4 +289,28 @@ impl Syscalls for LinuxSyscalls {
 
 fn io_errno(e: std::io::Error) -> Errno {
     Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// An IPv4 datagram socket of the caller's network namespace and an
+/// `ifreq` naming `ifname`: what the interface ioctls (`SIOCGIFFLAGS`,
+/// `SIOCGIFADDR`, …) take.
+fn ifreq_socket(ifname: &str) -> Result<(OwnedFd, libc::ifreq), Errno> {
+    let sock = nix::sys::socket::socket(
+        nix::sys::socket::AddressFamily::Inet,
+        nix::sys::socket::SockType::Datagram,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    // SAFETY: ifreq is plain data, all zeroes is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    // At most IFNAMSIZ - 1 bytes: the name stays NUL-terminated.
+    for (dst, src) in req
+        .ifr_name
+        .iter_mut()
+        .zip(ifname.bytes())
+        .take(libc::IFNAMSIZ - 1)
+    {
+        *dst = src as libc::c_char;
+    }
+    Ok((sock, req))
 }
