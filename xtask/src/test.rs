@@ -188,15 +188,7 @@ fn leftover_cgroups() -> Vec<std::path::PathBuf> {
         }
         leaked
     };
-    let mut last = snapshot();
-    for _ in 0..40 {
-        if last.is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(250));
-        last = snapshot();
-    }
-    last
+    until_clean(snapshot)
 }
 
 /// The leases of `/run/casulo/net/leases`: (address, container id, owner alive).
@@ -268,6 +260,12 @@ fn leftover_network() -> Vec<String> {
         }
         leaked
     };
+    until_clean(snapshot)
+}
+
+/// Takes `snapshot` until one is empty, for up to 10 s (other runs on the
+/// host may be tearing down right now), and returns the last one.
+fn until_clean<T>(snapshot: impl Fn() -> Vec<T>) -> Vec<T> {
     let mut last = snapshot();
     for _ in 0..40 {
         if last.is_empty() {

@@ -221,17 +221,14 @@ mod sequence_tests {
     use crate::kernel::double::FakeSyscalls;
     use crate::recorder::Recorder;
 
-    /// The whole set-up of the init, without root: the order of the kernel
-    /// calls is the lesson (cgroup ns first, private mounts before the
-    /// overlay, pivot_root last), so it is asserted exactly.
-    #[test]
-    fn the_init_sets_up_the_container_in_the_documented_order() {
-        let tmp = tempfile::tempdir().unwrap();
+    /// A rootfs plan under `dir` (nothing is mounted: the kernel is the
+    /// double) and a plain `sh` process.
+    fn plan_and_spec(dir: &std::path::Path) -> (RootfsPlan, ProcessSpec) {
         let plan = RootfsPlan {
-            lowerdirs: vec![tmp.path().join("layer")],
-            upperdir: tmp.path().join("upper"),
-            workdir: tmp.path().join("work"),
-            merged: tmp.path().join("merged"),
+            lowerdirs: vec![dir.join("layer")],
+            upperdir: dir.join("upper"),
+            workdir: dir.join("work"),
+            merged: dir.join("merged"),
         };
         let spec = ProcessSpec {
             args: vec!["sh".into()],
@@ -241,6 +238,16 @@ mod sequence_tests {
             user: String::new(),
             volumes: vec![],
         };
+        (plan, spec)
+    }
+
+    /// The whole set-up of the init, without root: the order of the kernel
+    /// calls is the lesson (cgroup ns first, private mounts before the
+    /// overlay, pivot_root last), so it is asserted exactly.
+    #[test]
+    fn the_init_sets_up_the_container_in_the_documented_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (plan, spec) = plan_and_spec(tmp.path());
         let sys = FakeSyscalls::new();
         let rec = Recorder::in_memory();
         let path = setup(&Kernel::new(&sys, &rec), &plan, &spec, None).unwrap();
@@ -265,20 +272,7 @@ mod sequence_tests {
     #[test]
     fn the_init_configures_eth0_before_pivot_root() {
         let tmp = tempfile::tempdir().unwrap();
-        let plan = RootfsPlan {
-            lowerdirs: vec![tmp.path().join("layer")],
-            upperdir: tmp.path().join("upper"),
-            workdir: tmp.path().join("work"),
-            merged: tmp.path().join("merged"),
-        };
-        let spec = ProcessSpec {
-            args: vec!["sh".into()],
-            env: vec!["PATH=/bin:/usr/bin".into()],
-            cwd: "/".into(),
-            hostname: "casulo".into(),
-            user: String::new(),
-            volumes: vec![],
-        };
+        let (plan, spec) = plan_and_spec(tmp.path());
         let sys = FakeSyscalls::new();
         let rec = Recorder::in_memory();
         let net = ContainerNet::new(std::net::Ipv4Addr::new(10, 88, 0, 7));
