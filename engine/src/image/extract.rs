@@ -682,6 +682,26 @@ fn copy_xattrs(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> io::Result<()> {
     Ok(())
 }
 
+/// Creates `name` in `dir` as a new, empty file (mode 0600 until the
+/// entry's own mode is set): `O_CREAT|O_EXCL|O_NOFOLLOW` never opens an
+/// existing file or follows a link a layer planted there.
+fn create_new_at(dir: BorrowedFd<'_>, name: &CString) -> io::Result<File> {
+    // SAFETY: valid fd, NUL-terminated name.
+    let raw = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            0o600 as libc::c_uint,
+        )
+    };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: raw is a new fd we own.
+    Ok(unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(raw) })
+}
+
 /// Removes what is at `name` unless it is a directory (then an error):
 /// a later entry replaces an earlier one, as in `tar -x`.
 fn remove_non_dir(dir: BorrowedFd<'_>, name: &CString) -> io::Result<()> {
@@ -884,25 +904,7 @@ impl Extractor {
                 let size = entry.size();
                 let dir = self.dir_fd(&parent)?;
                 remove_non_dir(dir, &file)?;
-                // SAFETY: valid fd, NUL-terminated name; O_EXCL|O_NOFOLLOW
-                // create a new file, never open an existing one or a link.
-                let raw = unsafe {
-                    libc::openat(
-                        dir.as_raw_fd(),
-                        file.as_ptr(),
-                        libc::O_WRONLY
-                            | libc::O_CREAT
-                            | libc::O_EXCL
-                            | libc::O_NOFOLLOW
-                            | libc::O_CLOEXEC,
-                        0o600 as libc::c_uint,
-                    )
-                };
-                if raw < 0 {
-                    return Err(io::Error::last_os_error().into());
-                }
-                // SAFETY: raw is a new fd we own.
-                let mut out = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+                let mut out = create_new_at(dir.as_fd(), &file)?;
                 let copied = io::copy(entry, &mut out)?;
                 if copied != size {
                     return Err(
@@ -1063,24 +1065,7 @@ impl Extractor {
                 }
                 // SAFETY: raw is a new fd we own.
                 let mut src = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(raw) };
-                // SAFETY: as for regular entries: a new file, never a link.
-                let raw = unsafe {
-                    libc::openat(
-                        out_dir.as_raw_fd(),
-                        file.as_ptr(),
-                        libc::O_WRONLY
-                            | libc::O_CREAT
-                            | libc::O_EXCL
-                            | libc::O_NOFOLLOW
-                            | libc::O_CLOEXEC,
-                        0o600 as libc::c_uint,
-                    )
-                };
-                if raw < 0 {
-                    return Err(io::Error::last_os_error().into());
-                }
-                // SAFETY: raw is a new fd we own.
-                let mut out = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+                let mut out = create_new_at(out_dir.as_fd(), file)?;
                 let copied = io::copy(&mut src, &mut out)?;
                 set_owner_mode_fd(out.as_fd(), as_root, uid, gid, mode)?;
                 copy_xattrs(src.as_fd(), out.as_fd())?;
