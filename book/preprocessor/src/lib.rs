@@ -1,0 +1,1 @@
+//! The course's tooling (see `book/README.md`).
