@@ -247,7 +247,10 @@ mod tests {
             .unwrap()
             .unwrap();
         let msg = e.range(Some((0, 34))).unwrap_err();
-        assert!(msg.contains("ate=99") && msg.contains("do 0 ao 34"), "{msg}");
+        assert!(
+            msg.contains("ate=99") && msg.contains("do 0 ao 34"),
+            "{msg}"
+        );
         let e = parse(&params(&[("embed", "1"), ("trace", "t"), ("de", "40")]))
             .unwrap()
             .unwrap();
