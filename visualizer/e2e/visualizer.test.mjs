@@ -909,7 +909,9 @@ test('embutido num iframe: manda a altura ao livro, o clique dá o teclado ao qu
     // Narrower (~600 px): the panels stack, taller; still no sideways scroll.
     const wide = await p.evaluate(() => window.alturas[window.alturas.length - 1].casuloAltura);
     await p.$eval('#replay', (f) => { f.style.width = '600px'; });
-    await p.waitForFunction((h) => window.alturas[window.alturas.length - 1].casuloAltura > h, wide);
+    await p.waitForFunction((h) => window.alturas[window.alturas.length - 1].casuloAltura !== h, wide);
+    await p.waitForFunction(() => document.getElementById('replay').getBoundingClientRect().height
+      === window.alturas[window.alturas.length - 1].casuloAltura + 2);
     assert.ok(!(await frame.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth)), 'sem rolagem lateral em 600 px');
     await p.screenshot({ path: join(SHOTS, '21-embutido-iframe-600.png'), fullPage: true });
   } finally {

@@ -70,10 +70,13 @@ pub fn controls(p: &ControlsProps) -> Html {
             }
         })
     };
-    let cursor_pct = if hi == lo {
+    // The marks cover the events `first..hi`; the cursor sits at the right
+    // edge of the selected event's column.
+    let first = lo.saturating_sub(1);
+    let cursor_pct = if hi == first {
         0.0
     } else {
-        (p.pos.saturating_sub(lo)) as f64 / (hi - lo) as f64 * 100.0
+        p.pos.saturating_sub(first) as f64 / (hi - first) as f64 * 100.0
     };
     let compact = p.embed.is_some();
     let (back, forward) = if compact {

@@ -86,7 +86,16 @@ pub fn events_panel(p: &EventsProps) -> Html {
                         <dt>{"Resultado"}</dt><dd id="resultado">{outcome}</dd>
                     </dl>
                     if let Some(en) = entry {
-                        <p class="explicacao">{markdown(en.explanation)}</p>
+                        if p.compact {
+                            // In a frame of the book the chapter explains; the
+                            // catalog's paragraph is one click away.
+                            <details class="explicacao">
+                                <summary>{"O que é isso? (explicação)"}</summary>
+                                <p>{markdown(en.explanation)}</p>
+                            </details>
+                        } else {
+                            <p class="explicacao">{markdown(en.explanation)}</p>
+                        }
                     }
                 </div>
             }

@@ -646,8 +646,8 @@ fn typing_in_a_field(e: &web_sys::KeyboardEvent) -> bool {
         "SELECT" | "TEXTAREA" => true,
         // The scrubber (a range input) handles its own arrows.
         "INPUT" => true,
-        // A focused button takes space as a click.
-        "BUTTON" => e.key() == " ",
+        // A focused button takes space as a click (a summary opens with it).
+        "BUTTON" | "SUMMARY" => e.key() == " ",
         _ => false,
     }
 }
