@@ -37,14 +37,14 @@ after(async () => {
 
 /** The chapters, in the order of the book's table of contents. */
 async function chapters() {
-  await page.goto(COURSE);
+  await page.goto(COURSE, { waitUntil: 'domcontentloaded' });
   const links = await page.$$eval('.sidebar a[href$=".html"], mdbook-sidebar-scrollbox a[href$=".html"]',
     (as) => as.map((a) => a.href));
   return [...new Set(links)].filter((h) => h.startsWith(COURSE));
 }
 
 test('o curso abre em português, com o sumário e a busca', async () => {
-  await page.goto(COURSE);
+  await page.goto(COURSE, { waitUntil: 'domcontentloaded' });
   assert.equal(await page.getAttribute('html', 'lang'), 'pt-BR');
   const pages = await chapters();
   assert.ok(pages.length >= 14, `o sumário tem só ${pages.length} páginas`);
@@ -54,7 +54,7 @@ test('o curso abre em português, com o sumário e a busca', async () => {
 test('cada capítulo abre, e cada replay embutido carrega e avança com o teclado', async () => {
   let replays = 0;
   for (const href of await chapters()) {
-    await page.goto(href);
+    await page.goto(href, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('main h1');
     const name = href.slice(COURSE.length).replace(/\.html$/, '').replace(/\//g, '-');
     const frames = await page.$$('.casulo-replay iframe');
