@@ -723,6 +723,11 @@ const sideScroll = (p) => p.evaluate(() => document.documentElement.scrollWidth 
 test('embutido: só os painéis pedidos, sem escolher arquivo, lista, comparação nem letras grandes', async () => {
   const ev = events('run-echo.trace.jsonl');
   const clone = ev.find((e) => e.kind === 'process.clone');
+  // The book serves the app from its own folder (visualizador/): every
+  // path in index.html must be relative.
+  const html = await (await fetch(`${URL_BASE}index.html`)).text();
+  assert.doesNotMatch(html, /(src|href)="\//);
+  assert.match(html, /import init from '\.\/index\.js'/);
   const p = await framePage();
   try {
     await p.goto(embedUrl('run-echo.trace.jsonl', `&paineis=namespaces,eventos&de=${clone.seq}&ate=${clone.seq + 4}`));

@@ -100,12 +100,12 @@ pub fn controls(p: &ControlsProps) -> Html {
         <section class={classes!("controles", compact.then_some("compacto"))} aria-label="Reprodução">
             <div class="botoes">
                 <button type="button" id="voltar" onclick={act(|| Action::Step(-1))}
-                    disabled={p.pos <= lo} title="Voltar um evento (←)" aria-label="Voltar um evento">{back}</button>
+                    disabled={p.pos <= lo} title="Voltar um evento (←)" aria-label={compact.then_some("Voltar um evento")}>{back}</button>
                 <button type="button" id="tocar" class="principal" onclick={act(|| Action::TogglePlay)}
                     title="Reproduzir ou pausar (espaço)" aria-pressed={p.playing.to_string()}>
                     {play}</button>
                 <button type="button" id="avancar" onclick={act(|| Action::Step(1))}
-                    disabled={p.pos >= hi} title="Avançar um evento (→)" aria-label="Avançar um evento">{forward}</button>
+                    disabled={p.pos >= hi} title="Avançar um evento (→)" aria-label={compact.then_some("Avançar um evento")}>{forward}</button>
                 if !compact {
                     <label for="velocidade">{"Velocidade"}</label>
                     <select id="velocidade" onchange={on_speed}>
