@@ -694,6 +694,7 @@ test('numeração: #evento=N mostra "evento N" no topo e #N no painel de eventos
   assert.match(await page.textContent('#detalhe'), new RegExp(`#${n} ·`));
   assert.match(await page.textContent('.evento.selecionado .tipo'), new RegExp(ev.find((e) => e.seq === n).kind.replace('.', '\\.')));
   assert.equal(new URL(page.url()).hash, `#evento=${n}`);
+  assert.equal(await page.textContent('#total-eventos'), `Eventos: ${ev.length} (#${ev[0].seq} a #${lastSeq(ev)})`);
   // A click on another row: the three agree again.
   await page.locator('.evento', { hasText: `#${n + 2}` }).locator('button').click();
   assert.equal(await position(), `evento ${n + 2} de ${lastSeq(ev)}`);
