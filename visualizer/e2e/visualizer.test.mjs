@@ -752,10 +752,28 @@ test('embutido: só os painéis pedidos, sem escolher arquivo, lista, comparaç�
     // Without de=: opens at the first event.
     const b = events('build-cold.trace.jsonl');
     assert.equal(await p.textContent('#posicao'), `evento ${b[0].seq} de ${lastSeq(b)}`);
-    await p.goto(embedUrl('run-network.trace.jsonl', '&paineis=rede'));
+    // A build's layer stack beside the events, at 900 px.
+    const layer = b.find((e) => e.kind === 'build.layer');
+    await p.setViewportSize({ width: 900, height: 520 });
+    await p.goto(embedUrl('build-cold.trace.jsonl', `&paineis=eventos,build&de=${layer.seq}&ate=${lastSeq(b)}`));
+    await p.waitForSelector('#svg-build');
+    assert.deepEqual(await panelsShown(p), ['eventos', 'build']);
+    assert.equal(await p.locator('#svg-build g.degrau.nova').count(), 1);
+    assert.ok(!(await sideScroll(p)), 'build sem rolagem lateral em 900 px');
+    await p.screenshot({ path: join(SHOTS, '16b-embutido-build-900.png'), fullPage: true });
+
+    // A panel asked for stays, saying there is nothing yet (no vanishing).
+    const n = events('run-network.trace.jsonl');
+    const netNs = n.find((e) => e.kind === 'namespace.create' && e.ns === 'net');
+    await p.setViewportSize({ width: 600, height: 520 });
+    await p.goto(embedUrl('run-network.trace.jsonl', `&paineis=rede&de=${n[0].seq}&ate=${netNs.seq}`));
     await p.waitForSelector('#posicao');
     assert.deepEqual(await panelsShown(p), ['rede']);
+    assert.ok(await p.isVisible('#rede-vazio'));
+    await p.keyboard.press('End');
+    assert.equal(await p.locator('#rede-vazio').count(), 0);
     assert.ok(!(await sideScroll(p)), 'rede sozinha, sem rolagem lateral em 600 px');
+    await p.screenshot({ path: join(SHOTS, '17b-embutido-rede-600.png'), fullPage: true });
   } finally {
     await p.close();
   }
