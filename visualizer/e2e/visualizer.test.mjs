@@ -694,6 +694,7 @@ test('numeração: #evento=N mostra "evento N" no topo e #N no painel de eventos
   assert.match(await page.textContent('#detalhe'), new RegExp(`#${n} ·`));
   assert.match(await page.textContent('.evento.selecionado .tipo'), new RegExp(ev.find((e) => e.seq === n).kind.replace('.', '\\.')));
   assert.equal(new URL(page.url()).hash, `#evento=${n}`);
+  assert.equal(await page.textContent('#total-eventos'), `Eventos: ${ev.length} (#${ev[0].seq} a #${lastSeq(ev)})`);
   // A click on another row: the three agree again.
   await page.locator('.evento', { hasText: `#${n + 2}` }).locator('button').click();
   assert.equal(await position(), `evento ${n + 2} de ${lastSeq(ev)}`);
@@ -723,6 +724,11 @@ const sideScroll = (p) => p.evaluate(() => document.documentElement.scrollWidth 
 test('embutido: só os painéis pedidos, sem escolher arquivo, lista, comparação nem letras grandes', async () => {
   const ev = events('run-echo.trace.jsonl');
   const clone = ev.find((e) => e.kind === 'process.clone');
+  // The book serves the app from its own folder (visualizador/): every
+  // path in index.html must be relative.
+  const html = await (await fetch(`${URL_BASE}index.html`)).text();
+  assert.doesNotMatch(html, /(src|href)="\//);
+  assert.match(html, /import init from '\.\/index\.js'/);
   const p = await framePage();
   try {
     await p.goto(embedUrl('run-echo.trace.jsonl', `&paineis=namespaces,eventos&de=${clone.seq}&ate=${clone.seq + 4}`));
@@ -746,10 +752,28 @@ test('embutido: só os painéis pedidos, sem escolher arquivo, lista, comparaç�
     // Without de=: opens at the first event.
     const b = events('build-cold.trace.jsonl');
     assert.equal(await p.textContent('#posicao'), `evento ${b[0].seq} de ${lastSeq(b)}`);
-    await p.goto(embedUrl('run-network.trace.jsonl', '&paineis=rede'));
+    // A build's layer stack beside the events, at 900 px.
+    const layer = b.find((e) => e.kind === 'build.layer');
+    await p.setViewportSize({ width: 900, height: 520 });
+    await p.goto(embedUrl('build-cold.trace.jsonl', `&paineis=eventos,build&de=${layer.seq}&ate=${lastSeq(b)}`));
+    await p.waitForSelector('#svg-build');
+    assert.deepEqual(await panelsShown(p), ['eventos', 'build']);
+    assert.equal(await p.locator('#svg-build g.degrau.nova').count(), 1);
+    assert.ok(!(await sideScroll(p)), 'build sem rolagem lateral em 900 px');
+    await p.screenshot({ path: join(SHOTS, '16b-embutido-build-900.png'), fullPage: true });
+
+    // A panel asked for stays, saying there is nothing yet (no vanishing).
+    const n = events('run-network.trace.jsonl');
+    const netNs = n.find((e) => e.kind === 'namespace.create' && e.ns === 'net');
+    await p.setViewportSize({ width: 600, height: 520 });
+    await p.goto(embedUrl('run-network.trace.jsonl', `&paineis=rede&de=${n[0].seq}&ate=${netNs.seq}`));
     await p.waitForSelector('#posicao');
     assert.deepEqual(await panelsShown(p), ['rede']);
+    assert.ok(await p.isVisible('#rede-vazio'));
+    await p.keyboard.press('End');
+    assert.equal(await p.locator('#rede-vazio').count(), 0);
     assert.ok(!(await sideScroll(p)), 'rede sozinha, sem rolagem lateral em 600 px');
+    await p.screenshot({ path: join(SHOTS, '17b-embutido-rede-600.png'), fullPage: true });
   } finally {
     await p.close();
   }
@@ -773,8 +797,17 @@ test('embutido: abre no evento de, → anda e para em ate, ← para em de, play 
     // The list and the timeline keep to [de, ate].
     const seqs = (await p.$$eval('.lista-eventos .seq', (s) => s.map((x) => Number(x.textContent.slice(1)))));
     assert.ok(seqs.every((s) => s >= de && s <= ate), seqs.join(' '));
-    assert.deepEqual(await p.$eval('#linha-do-tempo', (r) => [Number(r.min), Number(r.max), Number(r.value)]),
-      [ev.findIndex((e) => e.seq === de) + 1, ev.findIndex((e) => e.seq === ate) + 1, ev.findIndex((e) => e.seq === de) + 1]);
+    // (Positions count events applied; the range starts one step before
+    // de, where the marks start, but the thumb never rests there.)
+    const [lo, hi] = [ev.findIndex((e) => e.seq === de) + 1, ev.findIndex((e) => e.seq === ate) + 1];
+    assert.deepEqual(await p.$eval('#linha-do-tempo', (r) => [Number(r.min), Number(r.max), Number(r.value)]), [lo - 1, hi, lo]);
+    await p.$eval('#linha-do-tempo', (el) => { el.value = el.min; el.dispatchEvent(new Event('input', { bubbles: true })); });
+    assert.equal(await pos(), `evento ${de} de ${ate}`);
+    assert.equal(await p.$eval('#linha-do-tempo', (r) => Number(r.value)), lo);
+    await p.$eval('#linha-do-tempo', (el) => { el.value = el.max; el.dispatchEvent(new Event('input', { bubbles: true })); });
+    assert.equal(await pos(), `evento ${ate} de ${ate}`);
+    await p.keyboard.press('Home');
+    assert.equal(await pos(), `evento ${de} de ${ate}`);
 
     await p.click('.painel.eventos h2');
     for (let s = de + 1; s <= ate; s++) {

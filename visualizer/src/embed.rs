@@ -1,10 +1,27 @@
-//! The course's embed mode: what the page's URL asks for (`embed=1`,
-//! `paineis=`, `de=`, `ate=`), checked, with a pt-BR message naming the
-//! parameter and the value when something is wrong.
+//! The course's embed mode: what the page's URL asks for, checked, with a
+//! pt-BR message naming the parameter and the value when something is wrong.
+//!
+//! The book's `{{#replay nome paineis=namespaces,eventos de=3 ate=12}}`
+//! becomes an iframe on
+//! `visualizador/index.html?trace=../exemplos/nome.trace.jsonl&embed=1&paineis=namespaces,eventos&de=3&ate=12`:
+//!
+//! - `embed=1`: compact page (no header, file picker, list of traces,
+//!   comparison or large type); a slim player (◀, ▷ Reproduzir/⏸ Pausar, ▶,
+//!   "evento N de M", the timeline of the range only) and a link
+//!   "abrir no visualizador completo ↗" to `index.html?trace=…#evento=N`.
+//! - `paineis=`: which panels, in that order (`eventos` goes left/on top
+//!   when it comes first); names in [`Panel::name`]; default: the full
+//!   app's panels for that trace.
+//! - `de=N`, `ate=M`: seq numbers; the page opens at `de` (applied and
+//!   selected); ←/→, Home/End, the scrubber and playback stay in `de..=ate`.
+//!   Defaults: the trace's first and last events.
+//! - After every render (and every change of size) the page posts
+//!   `{casuloAltura: <px>, casuloTrace: <the trace parameter>}` to
+//!   `window.parent`, for the book to size the iframe.
 //!
 //! Event numbers are the trace's `seq` everywhere: the numbers
 //! `casulo trace show` prints, the `#evento=N` of a link, the header's
-//! "evento N de M" and the events panel's `#N`.
+//! "evento N de M" (M: the last reachable event) and the events panel's `#N`.
 
 use std::collections::HashMap;
 

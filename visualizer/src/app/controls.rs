@@ -57,6 +57,11 @@ pub fn controls(p: &ControlsProps) -> Html {
         Callback::from(move |e: InputEvent| {
             let input: web_sys::HtmlInputElement = e.target_unchecked_into();
             if let Ok(n) = input.value().parse::<usize>() {
+                // The scrubber starts one step before `lo` (see below): the
+                // thumb never rests there.
+                if n < lo {
+                    input.set_value(&lo.to_string());
+                }
                 d.dispatch(Action::Seek(n));
             }
         })
@@ -70,8 +75,9 @@ pub fn controls(p: &ControlsProps) -> Html {
             }
         })
     };
-    // The marks cover the events `first..hi`; the cursor sits at the right
-    // edge of the selected event's column.
+    // The marks cover the events `first..hi`; the cursor (and the thumb,
+    // whose range starts at `first` too) sits at the right edge of the
+    // selected event's column, as in the whole trace's timeline.
     let first = lo.saturating_sub(1);
     let cursor_pct = if hi == first {
         0.0
@@ -100,12 +106,12 @@ pub fn controls(p: &ControlsProps) -> Html {
         <section class={classes!("controles", compact.then_some("compacto"))} aria-label="Reprodução">
             <div class="botoes">
                 <button type="button" id="voltar" onclick={act(|| Action::Step(-1))}
-                    disabled={p.pos <= lo} title="Voltar um evento (←)" aria-label="Voltar um evento">{back}</button>
+                    disabled={p.pos <= lo} title="Voltar um evento (←)" aria-label={compact.then_some("Voltar um evento")}>{back}</button>
                 <button type="button" id="tocar" class="principal" onclick={act(|| Action::TogglePlay)}
                     title="Reproduzir ou pausar (espaço)" aria-pressed={p.playing.to_string()}>
                     {play}</button>
                 <button type="button" id="avancar" onclick={act(|| Action::Step(1))}
-                    disabled={p.pos >= hi} title="Avançar um evento (→)" aria-label="Avançar um evento">{forward}</button>
+                    disabled={p.pos >= hi} title="Avançar um evento (→)" aria-label={compact.then_some("Avançar um evento")}>{forward}</button>
                 if !compact {
                     <label for="velocidade">{"Velocidade"}</label>
                     <select id="velocidade" onchange={on_speed}>
@@ -125,7 +131,7 @@ pub fn controls(p: &ControlsProps) -> Html {
             <div class="linha-do-tempo">
                 <Marks trace={p.trace.clone()} {lo} {hi} dispatch={p.dispatch.clone()} />
                 <div class="cursor-tempo" style={format!("left: calc({cursor_pct:.3}% - 1px)")}></div>
-                <input type="range" id="linha-do-tempo" min={lo.to_string()} max={hi.to_string()} value={p.pos.to_string()}
+                <input type="range" id="linha-do-tempo" min={first.to_string()} max={hi.to_string()} value={p.pos.to_string()}
                     aria-label="Posição no trace" oninput={on_scrub} />
             </div>
             if !compact {

@@ -605,7 +605,12 @@ fn trace_info(p: &TraceProps) -> Html {
                 <span><strong>{"Comando: "}</strong><code>{command}</code></span>
             }
             <span><strong>{"Kernel: "}</strong>{format!("{} · cgroups {}", h.kernel, h.cgroup_mode)}</span>
-            <span id="total-eventos"><strong>{"Eventos: "}</strong>{crate::format::thousands(p.trace.len())}</span>
+            <span id="total-eventos"><strong>{"Eventos: "}</strong>{crate::format::thousands(p.trace.len())}
+                // The numbers the player and `casulo trace show` use.
+                if let Some((first, last)) = p.trace.seq_bounds() {
+                    {format!(" (#{first} a #{last})")}
+                }
+            </span>
             if p.trace.skipped > 0 {
                 <span class="aviso">{format!(
                     "{} linha(s) de tipos que este visualizador não conhece foram puladas",
