@@ -1,0 +1,238 @@
+//! `casulo lab`: every lab of `labs/` against the real engine and kernel.
+//!
+//! For each lab, on a fresh state dir (its own `--root`, with busybox):
+//! untouched, `lab verificar` fails with the expected ✗; each scripted
+//! mistake makes its hint appear; the reference solution
+//! (`labs/NN-nome/solucao.sh`) makes every task ✓ (exit 0), with links to
+//! the proof in the visualizer. A malformed lab file is refused with
+//! `file:line` and the field.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use casulo_tests::{casulo_bin, mounts_under, workspace_dir, Output};
+
+/// A student: a fresh state dir with `busybox:latest`, removed at the end.
+struct Student {
+    dir: PathBuf,
+    root: PathBuf,
+}
+
+impl Student {
+    fn new(name: &str) -> Student {
+        let base = std::env::temp_dir().join("casulo-tests");
+        fs::create_dir_all(&base).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{name}-"))
+            .tempdir_in(&base)
+            .unwrap()
+            .keep();
+        let root = dir.join("state");
+        let s = Student { dir, root };
+        s.casulo(&["image", "bootstrap"]).assert_ok();
+        s
+    }
+
+    fn casulo(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(casulo_bin());
+        cmd.arg("--root").arg(&self.root).args(args);
+        cmd.env_remove("CASULO_ROOT");
+        Output::of(&mut cmd)
+    }
+
+    /// `sh -c script` as the student types it: `casulo` on the PATH,
+    /// CASULO_ROOT set, in the lab's work folder when it exists.
+    fn sh(&self, slug: &str, script: &str) -> Output {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(script);
+        self.env(&mut cmd, slug);
+        Output::of(&mut cmd)
+    }
+
+    /// The lab's reference solution.
+    fn solve(&self, slug: &str) -> Output {
+        let script = workspace_dir().join("labs").join(slug).join("solucao.sh");
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg(&script);
+        self.env(&mut cmd, slug);
+        Output::of(&mut cmd)
+    }
+
+    fn env(&self, cmd: &mut Command, slug: &str) {
+        let bin = casulo_bin();
+        let path = format!(
+            "{}:{}",
+            bin.parent().unwrap().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        cmd.env("PATH", path).env("CASULO_ROOT", &self.root);
+        let work = self.work(slug);
+        if work.is_dir() {
+            cmd.current_dir(work);
+        }
+    }
+
+    fn work(&self, slug: &str) -> PathBuf {
+        self.root.join("labs").join(slug).join("trabalho")
+    }
+
+    fn start(&self, n: &str) {
+        self.casulo(&["lab", "iniciar", n]).assert_ok();
+    }
+
+    /// `lab verificar N` that must fail (exit 1), showing each of `expected`.
+    #[track_caller]
+    fn fails_with(&self, n: &str, expected: &[&str]) -> Output {
+        let out = self.casulo(&["lab", "verificar", n]);
+        out.assert_code(1);
+        for e in expected {
+            assert!(out.stdout.contains(e), "esperava {e:?} na saída:\n{out}");
+        }
+        out
+    }
+
+    /// `lab verificar N` that must pass: exit 0, every task ✓, no ✗.
+    #[track_caller]
+    fn passes(&self, n: &str, tasks: &[&str]) -> Output {
+        let out = self.casulo(&["lab", "verificar", n]);
+        out.assert_ok();
+        for t in tasks {
+            assert!(out.stdout.contains(&format!("✓ {t} —")), "esperava ✓ {t}:\n{out}");
+        }
+        assert!(!out.stdout.contains('✗'), "{out}");
+        out
+    }
+}
+
+impl Drop for Student {
+    fn drop(&mut self) {
+        // Never delete through a mount (a failed test may leave one).
+        if mounts_under(&self.dir).is_empty() && !std::thread::panicking() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Every link the output gives to the visualizer points at a trace of the
+/// state dir's `traces/` and at an event (`#evento=N`) that exists in it.
+#[track_caller]
+fn links_are_real(s: &Student, out: &Output) -> usize {
+    let mut n = 0;
+    for word in out.stdout.split_whitespace() {
+        let Some(rest) = word.strip_prefix("http://127.0.0.1:8000/?trace=traces/") else {
+            continue;
+        };
+        let (file, seq) = rest.split_once("#evento=").expect("link with #evento=");
+        let trace = casulo_trace::read_trace_file(&s.root.join("traces").join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let seq: u64 = seq.parse().unwrap();
+        assert!(trace.events.iter().any(|e| e.seq == seq), "{file} não tem o evento {seq}");
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn lab_ls_lists_every_lab_with_its_chapter() {
+    let s = Student::new("labs-ls");
+    let out = s.casulo(&["lab", "ls"]);
+    out.assert_ok();
+    for (n, chapter) in [
+        ("01", "01-o-que-e-um-conteiner"),
+        ("03", "03-cgroups"),
+    ] {
+        assert!(
+            out.stdout.lines().any(|l| l.starts_with(n) && l.contains(chapter)),
+            "{out}"
+        );
+    }
+    // English aliases.
+    s.casulo(&["lab", "list"]).assert_ok();
+    let out = s.casulo(&["lab", "check", "1"]);
+    assert_eq!(out.code, 125, "{out}");
+    assert!(out.stderr.contains("ainda não foi iniciado"), "{out}");
+    let out = s.casulo(&["lab", "iniciar", "99"]);
+    assert!(out.stderr.contains("laboratório não encontrado"), "{out}");
+}
+
+#[test]
+fn lab01_seu_primeiro_conteiner() {
+    let slug = "01-seu-primeiro-conteiner";
+    let s = Student::new("lab01");
+    s.start("1");
+    s.fails_with(
+        "1",
+        &[
+            "✗ pid1 —",
+            "nenhum trace de execução desde que você iniciou o laboratório",
+            "· hostname —",
+        ],
+    );
+    // Mistake: a command that is not sh.
+    s.sh(slug, "casulo run --rm busybox true").assert_ok();
+    s.fails_with("1", &["✗ pid1 —", "dica: Seu contêiner rodou, mas o comando não foi `sh`"]);
+    // Mistake: no --hostname.
+    s.sh(slug, "casulo run --rm busybox sh -c 'echo $$'").assert_ok();
+    let out = s.fails_with(
+        "1",
+        &["✓ pid1 —", "✗ hostname —", "dica: Seu contêiner ficou com o hostname que o casulo escolheu"],
+    );
+    assert!(links_are_real(&s, &out) >= 2, "{out}");
+    // `lab dica` gives the hints in order.
+    let h = s.casulo(&["lab", "dica", "1"]);
+    assert!(h.stdout.contains("Dica 1 de 2: O hostname mora no namespace UTS"), "{h}");
+    let h = s.casulo(&["lab", "hint", "1"]);
+    assert!(h.stdout.contains("Dica 2 de 2"), "{h}");
+    // Mistake: the ps of fora.txt run inside the container.
+    s.sh(slug, "echo '    1 sleep 30' > fora.txt").assert_ok();
+    s.solve(slug).assert_ok();
+    let out = s.passes("1", &["pid1", "hostname", "dentro", "fora"]);
+    assert!(links_are_real(&s, &out) >= 3, "{out}");
+    // reiniciar: nothing counts any more.
+    s.casulo(&["lab", "reiniciar", "1"]).assert_ok();
+    s.fails_with("1", &["nenhum trace de execução"]);
+}
+
+#[test]
+fn malformed_lab_files_are_refused_with_file_line_and_field() {
+    let s = Student::new("labs-malformed");
+    let dir = s.dir.join("10-meu-lab");
+    fs::create_dir_all(&dir).unwrap();
+    let good = "titulo = \"Meu lab\"\n\
+                capitulo = \"02-namespaces\"\n\
+                resumo = \"r\"\n\
+                \n\
+                [[tarefa]]\n\
+                id = \"a\"\n\
+                titulo = \"A\"\n\
+                \n  [[tarefa.confere]]\n\
+                \x20 trace = \"run\"\n\
+                \x20 com = [{ evento = \"namespace.create\", ns = \"pid\" }]\n";
+    let cases: &[(&str, &str, &[&str])] = &[
+        // (what to replace, with what, expected in the message)
+        ("titulo = \"A\"\n", "titulo = \"A\"\ntitlo = \"x\"\n", &["lab.toml:8:", "campo desconhecido", "titlo"]),
+        ("namespace.create", "namespace.criar", &["lab.toml:11:", "campo `com`", "namespace.criar"]),
+        ("  trace = \"run\"\n", "  trace = \"rodar\"\n", &["lab.toml:10:", "campo `trace`", "rodar"]),
+        ("id = \"a\"\n", "id = \"a\"\ndepende = [\"z\"]\n", &["lab.toml:7:", "campo `depende`", "\"z\""]),
+        ("resumo = \"r\"\n", "", &["lab.toml:", "falta o campo", "resumo"]),
+        ("  com = ", "  fatos = { pid = 1 }\n  com = ", &["lab.toml:11:", "campo `fatos`", "fato desconhecido `pid`"]),
+    ];
+    let path = dir.join("lab.toml");
+    fs::write(&path, good).unwrap();
+    s.casulo(&["lab", "iniciar", "--dir", dir.to_str().unwrap()]).assert_ok();
+    for (from, to, expected) in cases {
+        assert!(good.contains(from), "{from:?}");
+        fs::write(&path, good.replacen(from, to, 1)).unwrap();
+        let out = s.casulo(&["lab", "verificar", "--dir", dir.to_str().unwrap()]);
+        assert_eq!(out.code, 125, "{out}");
+        for e in *expected {
+            assert!(out.stderr.contains(e), "esperava {e:?}:\n{out}");
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn read(p: &Path) -> String {
+    fs::read_to_string(p).unwrap_or_default()
+}
