@@ -195,6 +195,27 @@ fn lab01_seu_primeiro_conteiner() {
 }
 
 #[test]
+fn lab03_limite_de_memoria() {
+    let slug = "03-limite-de-memoria";
+    let s = Student::new("lab03");
+    s.start("3");
+    s.fails_with("3", &["✗ limite —", "nenhum trace de execução", "· oom —"]);
+    // Mistake: no --memory.
+    s.sh(slug, "casulo run --rm busybox true").assert_ok();
+    s.fails_with("3", &["✗ limite —", "dica: Seu contêiner rodou, mas sem --memory"]);
+    // Mistake: a limit, but no OOM.
+    s.sh(slug, "casulo run --rm --memory 32m busybox true").assert_ok();
+    s.fails_with("3", &["✓ limite —", "✗ oom —", "codigo_saida: esperava 137; no trace: 0", "dica: Seu contêiner tinha limite, mas não passou dele"]);
+    // Mistake: the CLI's message instead of the trace's line.
+    s.sh(slug, "echo 'casulo: o kernel matou o processo: limite (OOM)' > oom.txt").assert_ok();
+    s.sh(slug, "casulo run --rm --memory 32m busybox dd if=/dev/zero of=/dev/null bs=200M count=1").assert_code(137);
+    s.fails_with("3", &["✓ oom —", "✗ achar —", "dica: oom.txt tem a mensagem do casulo run"]);
+    s.solve(slug).assert_ok();
+    let out = s.passes("3", &["limite", "oom", "achar"]);
+    assert!(links_are_real(&s, &out) >= 2, "{out}");
+}
+
+#[test]
 fn malformed_lab_files_are_refused_with_file_line_and_field() {
     let s = Student::new("labs-malformed");
     let dir = s.dir.join("10-meu-lab");

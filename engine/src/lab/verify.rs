@@ -241,7 +241,7 @@ fn eval_trace(c: &Check, t: &StudentTrace) -> TraceEval {
                 fail(
                     &mut e,
                     format!(
-                        "{name}: esperava {}, o trace tem {}",
+                        "{name}: esperava {}; no trace: {}",
                         facts::describe_want(want),
                         r.have
                     ),
@@ -339,9 +339,8 @@ fn trace_check(cx: &Context, c: &Check) -> CheckOutcome {
     CheckOutcome {
         ok: false,
         detail: format!(
-            "{} (no trace {} mais próximo: {})",
+            "{} (no trace mais próximo: {})",
             e.missing.clone().unwrap_or_default(),
-            noun,
             t.file_name
         ),
         proof: proof(t, e.at),
