@@ -216,6 +216,25 @@ fn lab03_limite_de_memoria() {
 }
 
 #[test]
+fn lab04_camadas() {
+    let slug = "04-camadas";
+    let s = Student::new("lab04");
+    s.start("4");
+    assert!(s.work(slug).join("Dockerfile").is_file(), "lab iniciar copia o Dockerfile");
+    s.fails_with("4", &["✗ build —", "nenhum trace de build", "a imagem camadas:1.0 não existe"]);
+    // Mistake: a build with no tag.
+    s.sh(slug, "casulo build .").assert_ok();
+    s.fails_with("4", &["✗ build —", "dica: Seu build terminou, mas sem nome"]);
+    // Mistake: the copy-up in a container run with --rm.
+    s.sh(slug, "casulo build -t camadas:1.0 . && casulo run --rm camadas:1.0 sh -c 'echo mudei >> /camada1.txt'").assert_ok();
+    s.fails_with("4", &["✓ build —", "✓ whiteout —", "✗ copy-up —", "dica: Nenhum contêiner de camadas:1.0 ficou guardado"]);
+    s.solve(slug).assert_ok();
+    let out = s.passes("4", &["build", "whiteout", "copy-up"]);
+    assert!(links_are_real(&s, &out) >= 3, "{out}");
+    s.casulo(&["rm", "copia"]).assert_ok();
+}
+
+#[test]
 fn malformed_lab_files_are_refused_with_file_line_and_field() {
     let s = Student::new("labs-malformed");
     let dir = s.dir.join("10-meu-lab");
