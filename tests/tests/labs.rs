@@ -235,6 +235,44 @@ fn lab04_camadas() {
 }
 
 #[test]
+fn lab05_imagem_e_conteiner() {
+    let slug = "05-imagem-e-conteiner";
+    let s = Student::new("lab05");
+    s.start("5");
+    // Mistake: the writes in containers run with --rm.
+    s.sh(slug, "casulo run --rm busybox sh -c 'echo x > /quem-sou-eu.txt'").assert_ok();
+    s.fails_with(
+        "5",
+        &["✗ tres —", "há 0 contêiner(es) guardado(s) da imagem busybox:latest", "dica: Você escreveu /quem-sou-eu.txt, mas com --rm"],
+    );
+    // Mistake: three kept containers writing the same thing.
+    s.sh(slug, "for i in 1 2 3; do casulo run --name igual$i busybox sh -c 'echo igual > /quem-sou-eu.txt'; done").assert_ok();
+    s.fails_with("5", &["✗ tres —", "tem o mesmo conteúdo nos contêineres"]);
+    s.casulo(&["rm", "igual1", "igual2", "igual3"]).assert_ok();
+    s.solve(slug).assert_ok();
+    let out = s.passes("5", &["tres", "separados", "imagem-intacta"]);
+    assert!(links_are_real(&s, &out) >= 1, "{out}");
+    s.casulo(&["rm", "bolo1", "bolo2", "bolo3"]).assert_ok();
+}
+
+#[test]
+fn lab06_dockerfile_e_cache() {
+    let slug = "06-dockerfile-e-cache";
+    let s = Student::new("lab06");
+    s.start("6");
+    s.fails_with("6", &["✗ build —", "nenhum trace de build"]);
+    // Mistake: rebuilding without changing anything.
+    s.sh(slug, "casulo build -t app:1.0 . && casulo build -t app:1.0 .").assert_ok();
+    s.fails_with("6", &["✓ build —", "✗ cache —", "dica: Seu último build veio todo do cache"]);
+    // Mistake: --no-cache.
+    s.sh(slug, "echo outra > mensagem.txt && casulo build --no-cache -t app:1.0 .").assert_ok();
+    s.fails_with("6", &["✗ cache —", "dica: Dois builds sem nenhum passo do cache"]);
+    s.solve(slug).assert_ok();
+    let out = s.passes("6", &["build", "cache", "reordenar"]);
+    assert!(links_are_real(&s, &out) >= 3, "{out}");
+}
+
+#[test]
 fn malformed_lab_files_are_refused_with_file_line_and_field() {
     let s = Student::new("labs-malformed");
     let dir = s.dir.join("10-meu-lab");
