@@ -273,6 +273,38 @@ fn lab06_dockerfile_e_cache() {
 }
 
 #[test]
+fn lab07_rede() {
+    let slug = "07-rede";
+    let s = Student::new("lab07");
+    s.start("7");
+    s.fails_with("7", &["✗ bridge —", "nenhum trace de execução"]);
+    // Mistake: the default network (only lo).
+    s.sh(slug, "casulo run --rm busybox ip addr").assert_ok();
+    s.fails_with("7", &["✗ bridge —", "faltou um evento net.veth", "dica: Seu contêiner rodou com a rede padrão do casulo"]);
+    // Mistake: a server on the bridge, reached by another container, but with no -p.
+    s.sh(
+        slug,
+        "casulo run --rm --network bridge busybox sh -c 'ip addr show eth0; ip route' && \
+         (casulo run --rm --network bridge busybox sh -c \
+           'ip -4 addr show eth0 | grep inet; mkdir /www; echo \"olá do casulo\" > /www/index.html; exec httpd -f -p 80 -h /www' > servidor.txt 2>&1 & \
+          S=$!; for _ in $(seq 100); do grep -q inet servidor.txt && break; sleep 0.1; done; \
+          IP=$(sed -n 's/.*inet \\([0-9.]*\\)\\/.*/\\1/p' servidor.txt); \
+          for _ in $(seq 50); do casulo run --rm --network bridge busybox wget -qO- http://$IP/ > conversa.txt && break; sleep 0.1; done; \
+          kill -TERM $S; sleep 0.2; kill -TERM $S; wait $S; true)",
+    )
+    .assert_ok();
+    s.fails_with("7", &["✓ bridge —", "✓ conversa —", "✗ porta —", "dica: Seu servidor rodou sem -p"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg(workspace_dir().join("labs").join(slug).join("solucao.sh"));
+    s.env(&mut cmd, slug);
+    cmd.env("PORTA", port.to_string());
+    Output::of(&mut cmd).assert_ok();
+    let out = s.passes("7", &["bridge", "conversa", "porta"]);
+    assert!(links_are_real(&s, &out) >= 3, "{out}");
+}
+
+#[test]
 fn malformed_lab_files_are_refused_with_file_line_and_field() {
     let s = Student::new("labs-malformed");
     let dir = s.dir.join("10-meu-lab");
