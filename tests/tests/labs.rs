@@ -305,6 +305,20 @@ fn lab07_rede() {
 }
 
 #[test]
+fn lab02_namespaces_na_mao() {
+    let slug = "02-namespaces-na-mao";
+    let s = Student::new("lab02");
+    s.start("2");
+    s.fails_with("2", &["✗ unshare —", "na-mao.txt não existe"]);
+    // Mistake: unshare --pid without --fork (the shell is not in the new pid namespace).
+    s.sh(slug, "unshare --uts --pid --mount-proc sh -c 'hostname na-mao; hostname; echo \"PID $$\"' > na-mao.txt").assert_ok();
+    s.fails_with("2", &["✗ unshare —", "dica: O shell não é o PID 1: faltou --fork"]);
+    s.solve(slug).assert_ok();
+    let out = s.passes("2", &["unshare", "nsenter", "casulo"]);
+    assert!(links_are_real(&s, &out) >= 1, "{out}");
+}
+
+#[test]
 fn malformed_lab_files_are_refused_with_file_line_and_field() {
     let s = Student::new("labs-malformed");
     let dir = s.dir.join("10-meu-lab");
