@@ -319,6 +319,25 @@ fn lab02_namespaces_na_mao() {
 }
 
 #[test]
+fn lab08_fuga_do_chroot() {
+    let slug = "08-fuga-do-chroot";
+    let s = Student::new("lab08");
+    s.start("8");
+    s.fails_with("8", &["✗ fuga —", "fuga-chroot.txt não existe"]);
+    // Mistake: the escape without mounting /proc in the jail.
+    s.sh(
+        slug,
+        "./prepara-jaula.sh && unshare --mount chroot jaula /bin/sh -c \"cat /proc/$$/root$PWD/segredo-do-host.txt\" > fuga-chroot.txt 2>&1; true",
+    )
+    .assert_ok();
+    s.fails_with("8", &["✗ fuga —", "dica: Dentro da jaula o /proc está vazio"]);
+    s.solve(slug).assert_ok();
+    let out = s.passes("8", &["fuga", "casulo"]);
+    assert!(links_are_real(&s, &out) >= 1, "{out}");
+    assert!(mounts_under(&s.dir).is_empty(), "a jaula não deixa montagens");
+}
+
+#[test]
 fn malformed_lab_files_are_refused_with_file_line_and_field() {
     let s = Student::new("labs-malformed");
     let dir = s.dir.join("10-meu-lab");
