@@ -140,7 +140,14 @@ fn lab_ls_lists_every_lab_with_its_chapter() {
     out.assert_ok();
     for (n, chapter) in [
         ("01", "01-o-que-e-um-conteiner"),
+        ("02", "02-namespaces"),
         ("03", "03-cgroups"),
+        ("04", "04-camadas"),
+        ("05", "05-imagens-e-conteineres"),
+        ("06", "06-dockerfile-e-build"),
+        ("07", "09-rede"),
+        ("08", "11-seguranca"),
+        ("09", "01-o-que-e-um-conteiner"),
     ] {
         assert!(
             out.stdout.lines().any(|l| l.starts_with(n) && l.contains(chapter)),
@@ -335,6 +342,20 @@ fn lab08_fuga_do_chroot() {
     let out = s.passes("8", &["fuga", "casulo"]);
     assert!(links_are_real(&s, &out) >= 1, "{out}");
     assert!(mounts_under(&s.dir).is_empty(), "a jaula não deixa montagens");
+}
+
+#[test]
+fn lab09_vinte_conteineres() {
+    let slug = "09-vinte-conteineres";
+    let s = Student::new("lab09");
+    s.start("9");
+    s.fails_with("9", &["✗ vinte —", "nenhum trace de execução"]);
+    // Not enough: one container is not twenty.
+    s.sh(slug, "casulo run --rm busybox sleep 0.5").assert_ok();
+    s.fails_with("9", &["✗ vinte —", "1 de 1 traces de execução conferem; esperava ≥ 20"]);
+    s.solve(slug).assert_ok();
+    let out = s.passes("9", &["vinte", "leves", "medidas"]);
+    assert!(links_are_real(&s, &out) >= 1, "{out}");
 }
 
 #[test]
