@@ -318,7 +318,9 @@ fn lab02_namespaces_na_mao() {
     s.start("2");
     s.fails_with("2", &["✗ unshare —", "na-mao.txt não existe"]);
     // Mistake: unshare --pid without --fork (the shell is not in the new pid namespace).
-    s.sh(slug, "unshare --uts --pid --mount-proc sh -c 'hostname na-mao; hostname; echo \"PID $$\"' > na-mao.txt").assert_ok();
+    // (The first child becomes the namespace's PID 1; once it ends nothing
+    // else can fork there: the student sees "Cannot fork" after the echo.)
+    s.sh(slug, "unshare --uts --pid --mount-proc sh -c 'echo \"PID $$\"; hostname na-mao; hostname' > na-mao.txt; true").assert_ok();
     s.fails_with("2", &["✗ unshare —", "dica: O shell não é o PID 1: faltou --fork"]);
     s.solve(slug).assert_ok();
     let out = s.passes("2", &["unshare", "nsenter", "casulo"]);
