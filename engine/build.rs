@@ -16,10 +16,17 @@ fn main() {
             collect(&labs, dir, &mut files);
         }
     }
-    let mut out = String::from("/// (path under `labs/`, contents), sorted.\npub static FILES: &[(&str, &[u8])] = &[\n");
+    let mut out = String::from(
+        "/// (path under `labs/`, contents), sorted.\npub static FILES: &[(&str, &[u8])] = &[\n",
+    );
     for (rel, abs) in &files {
         let abs = abs.canonicalize().expect("lab file");
-        writeln!(out, "    ({rel:?}, include_bytes!({:?})),", abs.display().to_string()).unwrap();
+        writeln!(
+            out,
+            "    ({rel:?}, include_bytes!({:?})),",
+            abs.display().to_string()
+        )
+        .unwrap();
     }
     out.push_str("];\n");
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("labs.rs");
@@ -34,14 +41,20 @@ fn is_lab_dir(dir: &Path) -> bool {
 }
 
 fn collect(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
             collect(base, &path, out);
         } else if path.is_file() && path.file_name().is_some_and(|n| n != "solucao.sh") {
-            let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(base)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             out.push((rel, path));
         }
     }

@@ -8,7 +8,7 @@
 //! `file:line` and the field.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use casulo_tests::{casulo_bin, mounts_under, workspace_dir, Output};
@@ -98,7 +98,10 @@ impl Student {
         let out = self.casulo(&["lab", "verificar", n]);
         out.assert_ok();
         for t in tasks {
-            assert!(out.stdout.contains(&format!("✓ {t} —")), "esperava ✓ {t}:\n{out}");
+            assert!(
+                out.stdout.contains(&format!("✓ {t} —")),
+                "esperava ✓ {t}:\n{out}"
+            );
         }
         assert!(!out.stdout.contains('✗'), "{out}");
         out
@@ -124,10 +127,13 @@ fn links_are_real(s: &Student, out: &Output) -> usize {
             continue;
         };
         let (file, seq) = rest.split_once("#evento=").expect("link with #evento=");
-        let trace = casulo_trace::read_trace_file(&s.root.join("traces").join(file))
+        let trace = casulo_trace::read_trace_file(s.root.join("traces").join(file))
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         let seq: u64 = seq.parse().unwrap();
-        assert!(trace.events.iter().any(|e| e.seq == seq), "{file} não tem o evento {seq}");
+        assert!(
+            trace.events.iter().any(|e| e.seq == seq),
+            "{file} não tem o evento {seq}"
+        );
         n += 1;
     }
     n
@@ -150,7 +156,9 @@ fn lab_ls_lists_every_lab_with_its_chapter() {
         ("09", "01-o-que-e-um-conteiner"),
     ] {
         assert!(
-            out.stdout.lines().any(|l| l.starts_with(n) && l.contains(chapter)),
+            out.stdout
+                .lines()
+                .any(|l| l.starts_with(n) && l.contains(chapter)),
             "{out}"
         );
     }
@@ -178,17 +186,32 @@ fn lab01_seu_primeiro_conteiner() {
     );
     // Mistake: a command that is not sh.
     s.sh(slug, "casulo run --rm busybox true").assert_ok();
-    s.fails_with("1", &["✗ pid1 —", "dica: Seu contêiner rodou, mas o comando não foi `sh`"]);
+    s.fails_with(
+        "1",
+        &[
+            "✗ pid1 —",
+            "dica: Seu contêiner rodou, mas o comando não foi `sh`",
+        ],
+    );
     // Mistake: no --hostname.
-    s.sh(slug, "casulo run --rm busybox sh -c 'echo $$'").assert_ok();
+    s.sh(slug, "casulo run --rm busybox sh -c 'echo $$'")
+        .assert_ok();
     let out = s.fails_with(
         "1",
-        &["✓ pid1 —", "✗ hostname —", "dica: Seu contêiner ficou com o hostname que o casulo escolheu"],
+        &[
+            "✓ pid1 —",
+            "✗ hostname —",
+            "dica: Seu contêiner ficou com o hostname que o casulo escolheu",
+        ],
     );
     assert!(links_are_real(&s, &out) >= 2, "{out}");
     // `lab dica` gives the hints in order.
     let h = s.casulo(&["lab", "dica", "1"]);
-    assert!(h.stdout.contains("Dica 1 de 2: O hostname mora no namespace UTS"), "{h}");
+    assert!(
+        h.stdout
+            .contains("Dica 1 de 2: O hostname mora no namespace UTS"),
+        "{h}"
+    );
     let h = s.casulo(&["lab", "hint", "1"]);
     assert!(h.stdout.contains("Dica 2 de 2"), "{h}");
     // Mistake: the ps of fora.txt run inside the container.
@@ -209,14 +232,41 @@ fn lab03_limite_de_memoria() {
     s.fails_with("3", &["✗ limite —", "nenhum trace de execução", "· oom —"]);
     // Mistake: no --memory.
     s.sh(slug, "casulo run --rm busybox true").assert_ok();
-    s.fails_with("3", &["✗ limite —", "dica: Seu contêiner rodou, mas sem --memory"]);
+    s.fails_with(
+        "3",
+        &["✗ limite —", "dica: Seu contêiner rodou, mas sem --memory"],
+    );
     // Mistake: a limit, but no OOM.
-    s.sh(slug, "casulo run --rm --memory 32m busybox true").assert_ok();
-    s.fails_with("3", &["✓ limite —", "✗ oom —", "codigo_saida: esperava 137; no trace: 0", "dica: Seu contêiner tinha limite, mas não passou dele"]);
+    s.sh(slug, "casulo run --rm --memory 32m busybox true")
+        .assert_ok();
+    s.fails_with(
+        "3",
+        &[
+            "✓ limite —",
+            "✗ oom —",
+            "codigo_saida: esperava 137; no trace: 0",
+            "dica: Seu contêiner tinha limite, mas não passou dele",
+        ],
+    );
     // Mistake: the CLI's message instead of the trace's line.
-    s.sh(slug, "echo 'casulo: o kernel matou o processo: limite (OOM)' > oom.txt").assert_ok();
-    s.sh(slug, "casulo run --rm --memory 32m busybox dd if=/dev/zero of=/dev/null bs=200M count=1").assert_code(137);
-    s.fails_with("3", &["✓ oom —", "✗ achar —", "dica: oom.txt tem a mensagem do casulo run"]);
+    s.sh(
+        slug,
+        "echo 'casulo: o kernel matou o processo: limite (OOM)' > oom.txt",
+    )
+    .assert_ok();
+    s.sh(
+        slug,
+        "casulo run --rm --memory 32m busybox dd if=/dev/zero of=/dev/null bs=200M count=1",
+    )
+    .assert_code(137);
+    s.fails_with(
+        "3",
+        &[
+            "✓ oom —",
+            "✗ achar —",
+            "dica: oom.txt tem a mensagem do casulo run",
+        ],
+    );
     s.solve(slug).assert_ok();
     let out = s.passes("3", &["limite", "oom", "achar"]);
     assert!(links_are_real(&s, &out) >= 2, "{out}");
@@ -227,14 +277,35 @@ fn lab04_camadas() {
     let slug = "04-camadas";
     let s = Student::new("lab04");
     s.start("4");
-    assert!(s.work(slug).join("Dockerfile").is_file(), "lab iniciar copia o Dockerfile");
-    s.fails_with("4", &["✗ build —", "nenhum trace de build", "a imagem camadas:1.0 não existe"]);
+    assert!(
+        s.work(slug).join("Dockerfile").is_file(),
+        "lab iniciar copia o Dockerfile"
+    );
+    s.fails_with(
+        "4",
+        &[
+            "✗ build —",
+            "nenhum trace de build",
+            "a imagem camadas:1.0 não existe",
+        ],
+    );
     // Mistake: a build with no tag.
     s.sh(slug, "casulo build .").assert_ok();
-    s.fails_with("4", &["✗ build —", "dica: Seu build terminou, mas sem nome"]);
+    s.fails_with(
+        "4",
+        &["✗ build —", "dica: Seu build terminou, mas sem nome"],
+    );
     // Mistake: the copy-up in a container run with --rm.
     s.sh(slug, "casulo build -t camadas:1.0 . && casulo run --rm camadas:1.0 sh -c 'echo mudei >> /camada1.txt'").assert_ok();
-    s.fails_with("4", &["✓ build —", "✓ whiteout —", "✗ copy-up —", "dica: Nenhum contêiner de camadas:1.0 ficou guardado"]);
+    s.fails_with(
+        "4",
+        &[
+            "✓ build —",
+            "✓ whiteout —",
+            "✗ copy-up —",
+            "dica: Nenhum contêiner de camadas:1.0 ficou guardado",
+        ],
+    );
     s.solve(slug).assert_ok();
     let out = s.passes("4", &["build", "whiteout", "copy-up"]);
     assert!(links_are_real(&s, &out) >= 3, "{out}");
@@ -247,10 +318,18 @@ fn lab05_imagem_e_conteiner() {
     let s = Student::new("lab05");
     s.start("5");
     // Mistake: the writes in containers run with --rm.
-    s.sh(slug, "casulo run --rm busybox sh -c 'echo x > /quem-sou-eu.txt'").assert_ok();
+    s.sh(
+        slug,
+        "casulo run --rm busybox sh -c 'echo x > /quem-sou-eu.txt'",
+    )
+    .assert_ok();
     s.fails_with(
         "5",
-        &["✗ tres —", "há 0 contêiner(es) guardado(s) da imagem busybox:latest", "dica: Você escreveu /quem-sou-eu.txt, mas com --rm"],
+        &[
+            "✗ tres —",
+            "há 0 contêiner(es) guardado(s) da imagem busybox:latest",
+            "dica: Você escreveu /quem-sou-eu.txt, mas com --rm",
+        ],
     );
     // Mistake: three kept containers writing the same thing.
     s.sh(slug, "for i in 1 2 3; do casulo run --name igual$i busybox sh -c 'echo igual > /quem-sou-eu.txt'; done").assert_ok();
@@ -269,11 +348,29 @@ fn lab06_dockerfile_e_cache() {
     s.start("6");
     s.fails_with("6", &["✗ build —", "nenhum trace de build"]);
     // Mistake: rebuilding without changing anything.
-    s.sh(slug, "casulo build -t app:1.0 . && casulo build -t app:1.0 .").assert_ok();
-    s.fails_with("6", &["✓ build —", "✗ cache —", "dica: Seu último build veio todo do cache"]);
+    s.sh(
+        slug,
+        "casulo build -t app:1.0 . && casulo build -t app:1.0 .",
+    )
+    .assert_ok();
+    s.fails_with(
+        "6",
+        &[
+            "✓ build —",
+            "✗ cache —",
+            "dica: Seu último build veio todo do cache",
+        ],
+    );
     // Mistake: --no-cache.
-    s.sh(slug, "echo outra > mensagem.txt && casulo build --no-cache -t app:1.0 .").assert_ok();
-    s.fails_with("6", &["✗ cache —", "dica: Dois builds sem nenhum passo do cache"]);
+    s.sh(
+        slug,
+        "echo outra > mensagem.txt && casulo build --no-cache -t app:1.0 .",
+    )
+    .assert_ok();
+    s.fails_with(
+        "6",
+        &["✗ cache —", "dica: Dois builds sem nenhum passo do cache"],
+    );
     s.solve(slug).assert_ok();
     let out = s.passes("6", &["build", "cache", "reordenar"]);
     assert!(links_are_real(&s, &out) >= 3, "{out}");
@@ -287,7 +384,14 @@ fn lab07_rede() {
     s.fails_with("7", &["✗ bridge —", "nenhum trace de execução"]);
     // Mistake: the default network (only lo).
     s.sh(slug, "casulo run --rm busybox ip addr").assert_ok();
-    s.fails_with("7", &["✗ bridge —", "faltou um evento net.veth", "dica: Seu contêiner rodou com a rede padrão do casulo"]);
+    s.fails_with(
+        "7",
+        &[
+            "✗ bridge —",
+            "faltou um evento net.veth",
+            "dica: Seu contêiner rodou com a rede padrão do casulo",
+        ],
+    );
     // Mistake: a server on the bridge, reached by another container, but with no -p.
     s.sh(
         slug,
@@ -300,8 +404,20 @@ fn lab07_rede() {
           kill -TERM $S; sleep 0.2; kill -TERM $S; wait $S; true)",
     )
     .assert_ok();
-    s.fails_with("7", &["✓ bridge —", "✓ conversa —", "✗ porta —", "dica: Seu servidor rodou sem -p"]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    s.fails_with(
+        "7",
+        &[
+            "✓ bridge —",
+            "✓ conversa —",
+            "✗ porta —",
+            "dica: Seu servidor rodou sem -p",
+        ],
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut cmd = Command::new("/bin/sh");
     cmd.arg(workspace_dir().join("labs").join(slug).join("solucao.sh"));
     s.env(&mut cmd, slug);
@@ -321,7 +437,10 @@ fn lab02_namespaces_na_mao() {
     // (The first child becomes the namespace's PID 1; once it ends nothing
     // else can fork there: the student sees "Cannot fork" after the echo.)
     s.sh(slug, "unshare --uts --pid --mount-proc sh -c 'echo \"PID $$\"; hostname na-mao; hostname' > na-mao.txt; true").assert_ok();
-    s.fails_with("2", &["✗ unshare —", "dica: O shell não é o PID 1: faltou --fork"]);
+    s.fails_with(
+        "2",
+        &["✗ unshare —", "dica: O shell não é o PID 1: faltou --fork"],
+    );
     s.solve(slug).assert_ok();
     let out = s.passes("2", &["unshare", "nsenter", "casulo"]);
     assert!(links_are_real(&s, &out) >= 1, "{out}");
@@ -339,11 +458,17 @@ fn lab08_fuga_do_chroot() {
         "./prepara-jaula.sh && unshare --mount chroot jaula /bin/sh -c \"cat /proc/$$/root$PWD/segredo-do-host.txt\" > fuga-chroot.txt 2>&1; true",
     )
     .assert_ok();
-    s.fails_with("8", &["✗ fuga —", "dica: Dentro da jaula o /proc está vazio"]);
+    s.fails_with(
+        "8",
+        &["✗ fuga —", "dica: Dentro da jaula o /proc está vazio"],
+    );
     s.solve(slug).assert_ok();
     let out = s.passes("8", &["fuga", "casulo"]);
     assert!(links_are_real(&s, &out) >= 1, "{out}");
-    assert!(mounts_under(&s.dir).is_empty(), "a jaula não deixa montagens");
+    assert!(
+        mounts_under(&s.dir).is_empty(),
+        "a jaula não deixa montagens"
+    );
 }
 
 #[test]
@@ -354,7 +479,13 @@ fn lab09_vinte_conteineres() {
     s.fails_with("9", &["✗ vinte —", "nenhum trace de execução"]);
     // Not enough: one container is not twenty.
     s.sh(slug, "casulo run --rm busybox sleep 0.5").assert_ok();
-    s.fails_with("9", &["✗ vinte —", "1 de 1 traces de execução conferem; esperava ≥ 20"]);
+    s.fails_with(
+        "9",
+        &[
+            "✗ vinte —",
+            "1 de 1 traces de execução conferem; esperava ≥ 20",
+        ],
+    );
     s.solve(slug).assert_ok();
     let out = s.passes("9", &["vinte", "leves", "medidas"]);
     assert!(links_are_real(&s, &out) >= 1, "{out}");
@@ -377,16 +508,41 @@ fn malformed_lab_files_are_refused_with_file_line_and_field() {
                 \x20 com = [{ evento = \"namespace.create\", ns = \"pid\" }]\n";
     let cases: &[(&str, &str, &[&str])] = &[
         // (what to replace, with what, expected in the message)
-        ("titulo = \"A\"\n", "titulo = \"A\"\ntitlo = \"x\"\n", &["lab.toml:8:", "campo desconhecido", "titlo"]),
-        ("namespace.create", "namespace.criar", &["lab.toml:11:", "campo `com`", "namespace.criar"]),
-        ("  trace = \"run\"\n", "  trace = \"rodar\"\n", &["lab.toml:10:", "campo `trace`", "rodar"]),
-        ("id = \"a\"\n", "id = \"a\"\ndepende = [\"z\"]\n", &["lab.toml:7:", "campo `depende`", "\"z\""]),
-        ("resumo = \"r\"\n", "", &["lab.toml:", "falta o campo", "resumo"]),
-        ("  com = ", "  fatos = { pid = 1 }\n  com = ", &["lab.toml:11:", "campo `fatos`", "fato desconhecido `pid`"]),
+        (
+            "titulo = \"A\"\n",
+            "titulo = \"A\"\ntitlo = \"x\"\n",
+            &["lab.toml:8:", "campo desconhecido", "titlo"],
+        ),
+        (
+            "namespace.create",
+            "namespace.criar",
+            &["lab.toml:11:", "campo `com`", "namespace.criar"],
+        ),
+        (
+            "  trace = \"run\"\n",
+            "  trace = \"rodar\"\n",
+            &["lab.toml:10:", "campo `trace`", "rodar"],
+        ),
+        (
+            "id = \"a\"\n",
+            "id = \"a\"\ndepende = [\"z\"]\n",
+            &["lab.toml:7:", "campo `depende`", "\"z\""],
+        ),
+        (
+            "resumo = \"r\"\n",
+            "",
+            &["lab.toml:", "falta o campo", "resumo"],
+        ),
+        (
+            "  com = ",
+            "  fatos = { pid = 1 }\n  com = ",
+            &["lab.toml:11:", "campo `fatos`", "fato desconhecido `pid`"],
+        ),
     ];
     let path = dir.join("lab.toml");
     fs::write(&path, good).unwrap();
-    s.casulo(&["lab", "iniciar", "--dir", dir.to_str().unwrap()]).assert_ok();
+    s.casulo(&["lab", "iniciar", "--dir", dir.to_str().unwrap()])
+        .assert_ok();
     for (from, to, expected) in cases {
         assert!(good.contains(from), "{from:?}");
         fs::write(&path, good.replacen(from, to, 1)).unwrap();
@@ -396,9 +552,4 @@ fn malformed_lab_files_are_refused_with_file_line_and_field() {
             assert!(out.stderr.contains(e), "esperava {e:?}:\n{out}");
         }
     }
-}
-
-#[allow(dead_code)]
-fn read(p: &Path) -> String {
-    fs::read_to_string(p).unwrap_or_default()
 }

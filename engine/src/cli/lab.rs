@@ -71,7 +71,10 @@ pub fn run(state: &StateDir, cmd: LabCmd) -> CliResult {
 
 fn ls(state: &StateDir) -> CliResult {
     let labs = lab::bundle::all()?;
-    println!("{:<3} {:<34} {:<28} PROGRESSO", "Nº", "LABORATÓRIO", "CAPÍTULO");
+    println!(
+        "{:<3} {:<34} {:<28} PROGRESSO",
+        "Nº", "LABORATÓRIO", "CAPÍTULO"
+    );
     for l in labs {
         let status = match progress::load(state, &l)? {
             None => "—".to_string(),
@@ -227,13 +230,20 @@ fn hint(state: &StateDir, w: &Which) -> CliResult {
     }
     if task.hints.is_empty() {
         if pending.mistakes.is_empty() {
-            println!("  Esta tarefa não tem dicas: releia os passos com `casulo lab iniciar {arg}`.");
+            println!(
+                "  Esta tarefa não tem dicas: releia os passos com `casulo lab iniciar {arg}`."
+            );
         }
         return Ok(0);
     }
     let seen = progress.hints_seen.get(&pending.id).copied().unwrap_or(0);
     let i = seen.min(task.hints.len() - 1);
-    println!("Dica {} de {}: {}", i + 1, task.hints.len(), task.hints[i].trim());
+    println!(
+        "Dica {} de {}: {}",
+        i + 1,
+        task.hints.len(),
+        task.hints[i].trim()
+    );
     if i + 1 == task.hints.len() && seen >= task.hints.len() {
         println!("(era a última dica desta tarefa)");
     }

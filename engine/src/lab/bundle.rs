@@ -115,7 +115,10 @@ fn assemble(slug: &str, shown_dir: &str, files: &[(&str, &[u8])]) -> Result<Lab,
         .unwrap_or_default();
     let files = files
         .iter()
-        .filter_map(|(p, b)| p.strip_prefix("arquivos/").map(|r| (PathBuf::from(r), b.to_vec())))
+        .filter_map(|(p, b)| {
+            p.strip_prefix("arquivos/")
+                .map(|r| (PathBuf::from(r), b.to_vec()))
+        })
         .collect();
     Ok(Lab {
         slug: slug.to_string(),

@@ -43,19 +43,24 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
     let events = &t.trace.events;
     let init_exec = || {
         let init = w.init_pid?;
-        events.iter().position(
-            |e| e.pid == init && matches!(e.body, EventBody::ProcessExec { .. }) && e.outcome.is_ok(),
-        )
+        events.iter().position(|e| {
+            e.pid == init && matches!(e.body, EventBody::ProcessExec { .. }) && e.outcome.is_ok()
+        })
     };
     let last = |f: &dyn Fn(&EventBody) -> bool| {
-        events
-            .iter()
-            .rposition(|e| e.outcome.is_ok() && f(&e.body))
+        events.iter().rposition(|e| e.outcome.is_ok() && f(&e.body))
     };
     match name {
-        "pid_no_conteiner" => number(want, w.init().and_then(|p| p.container_pid).map(i64::from), init_exec()),
+        "pid_no_conteiner" => number(
+            want,
+            w.init().and_then(|p| p.container_pid).map(i64::from),
+            init_exec(),
+        ),
         "comando" => {
-            let argv0 = w.init().and_then(|p| p.exec.as_ref()).and_then(|a| a.first().cloned());
+            let argv0 = w
+                .init()
+                .and_then(|p| p.exec.as_ref())
+                .and_then(|a| a.first().cloned());
             let want = want.as_str().unwrap_or_default();
             let ok = argv0
                 .as_deref()
@@ -70,7 +75,11 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
             let want = want.as_str().unwrap_or_default();
             FactResult {
                 ok: w.hostname.as_deref() == Some(want),
-                have: w.hostname.as_ref().map(|h| format!("{h:?}")).unwrap_or_else(nothing),
+                have: w
+                    .hostname
+                    .as_ref()
+                    .map(|h| format!("{h:?}"))
+                    .unwrap_or_else(nothing),
                 at: last(&|b| matches!(b, EventBody::UtsSethostname { .. })),
             }
         }
@@ -89,7 +98,11 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
                 .max();
             FactResult {
                 ok,
-                have: if have.is_empty() { nothing() } else { have.join(", ") },
+                have: if have.is_empty() {
+                    nothing()
+                } else {
+                    have.join(", ")
+                },
                 at,
             }
         }
@@ -138,7 +151,12 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
         }
         "rede_bridge" => FactResult {
             ok: w.network.is_bridged() == want.as_bool().unwrap_or(true),
-            have: if w.network.is_bridged() { "ligado à bridge" } else { "sem bridge (só lo)" }.into(),
+            have: if w.network.is_bridged() {
+                "ligado à bridge"
+            } else {
+                "sem bridge (só lo)"
+            }
+            .into(),
             at: w.network.veth().map(|v| v.at),
         },
         "portas" => number(
@@ -146,7 +164,11 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
             Some(w.network.ports.len() as i64),
             w.network.ports.last().map(|p| p.at),
         ),
-        "camadas" => number(want, Some(w.layers.len() as i64), w.layers.last().map(|l| l.at)),
+        "camadas" => number(
+            want,
+            Some(w.layers.len() as i64),
+            w.layers.last().map(|l| l.at),
+        ),
         "whiteouts" => {
             let have: Vec<(&str, usize)> = w
                 .layers
@@ -158,11 +180,17 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
                 .map(|a| a.iter().filter_map(Toml::as_str).collect())
                 .unwrap_or_default();
             let ok = wants.iter().all(|x| have.iter().any(|(p, _)| p == x));
-            let at = last(&|b| matches!(b, EventBody::LayerWhiteout { path, .. } if wants.contains(&path.as_str())));
+            let at = last(
+                &|b| matches!(b, EventBody::LayerWhiteout { path, .. } if wants.contains(&path.as_str())),
+            );
             let list: Vec<&str> = have.iter().map(|(p, _)| *p).collect();
             FactResult {
                 ok,
-                have: if list.is_empty() { nothing() } else { list.join(", ") },
+                have: if list.is_empty() {
+                    nothing()
+                } else {
+                    list.join(", ")
+                },
                 at,
             }
         }
@@ -172,7 +200,11 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
                 "upper_alterados" => u.changed,
                 _ => u.deleted,
             } as i64);
-            number(want, n, last(&|b| matches!(b, EventBody::LayerUpper { .. })))
+            number(
+                want,
+                n,
+                last(&|b| matches!(b, EventBody::LayerUpper { .. })),
+            )
         }
         "build_passos" | "build_cache" | "build_camadas_novas" => {
             let b = w.build.as_ref();
@@ -194,7 +226,11 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
                 .map(|a| a.iter().filter_map(Toml::as_integer).collect())
                 .unwrap_or_default();
             let Some(b) = w.build.as_ref() else {
-                return FactResult { ok: false, have: "nenhum build".into(), at: None };
+                return FactResult {
+                    ok: false,
+                    have: "nenhum build".into(),
+                    at: None,
+                };
             };
             let cached: Vec<u32> = b
                 .steps
@@ -215,7 +251,11 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
                 ok,
                 have: format!(
                     "passos do cache: {}",
-                    if list.is_empty() { "nenhum".into() } else { list.join(", ") }
+                    if list.is_empty() {
+                        "nenhum".into()
+                    } else {
+                        list.join(", ")
+                    }
                 ),
                 at,
             }
@@ -224,10 +264,15 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
             let commit = w.build.as_ref().and_then(|b| b.commit.as_ref());
             let tag = commit.map(|c| c.tag.clone()).unwrap_or_default();
             let want = want.as_str().unwrap_or_default();
-            let norm = |s: &str| crate::image::reference::normalize(s).unwrap_or_else(|_| s.to_string());
+            let norm =
+                |s: &str| crate::image::reference::normalize(s).unwrap_or_else(|_| s.to_string());
             FactResult {
                 ok: !tag.is_empty() && norm(&tag) == norm(want),
-                have: if tag.is_empty() { "sem tag".into() } else { format!("{tag:?}") },
+                have: if tag.is_empty() {
+                    "sem tag".into()
+                } else {
+                    format!("{tag:?}")
+                },
                 at: commit.map(|c| c.at),
             }
         }

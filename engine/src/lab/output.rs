@@ -59,7 +59,9 @@ pub fn command_check(work: &Path, root: &Path, c: &Check) -> Result<String, Stri
     let code = out.status.code().unwrap_or(-1);
     if let Some(want) = c.code {
         if code != want {
-            return Err(format!("`{cmd}` terminou com código {code}, esperava {want}"));
+            return Err(format!(
+                "`{cmd}` terminou com código {code}, esperava {want}"
+            ));
         }
     }
     match text_problem(c, &text) {

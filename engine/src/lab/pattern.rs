@@ -84,10 +84,7 @@ fn scalar_matches(want: &Toml, have: &Json) -> bool {
 
 /// A pattern as the student reads it: `namespace.create com ns = "pid"`.
 pub fn describe(pattern: &toml::Table) -> String {
-    let kind = pattern
-        .get("evento")
-        .and_then(Toml::as_str)
-        .unwrap_or("?");
+    let kind = pattern.get("evento").and_then(Toml::as_str).unwrap_or("?");
     let rest: Vec<String> = pattern
         .iter()
         .filter(|(k, _)| *k != "evento")
@@ -112,15 +109,33 @@ mod tests {
     fn kind_fields_lists_and_outcome() {
         let ev = serde_json::json!({"kind": "process.exec", "argv": ["sh", "-c", "echo"], "path": "/bin/sh", "outcome": "ok"});
         assert!(matches(&pat("evento = \"process.exec\""), &ev));
-        assert!(matches(&pat("evento = \"process.exec\"\nargv = \"sh\""), &ev));
-        assert!(matches(&pat("evento = \"process.exec\"\npath = \"~sh\""), &ev));
-        assert!(!matches(&pat("evento = \"process.exec\"\nargv = \"dd\""), &ev));
+        assert!(matches(
+            &pat("evento = \"process.exec\"\nargv = \"sh\""),
+            &ev
+        ));
+        assert!(matches(
+            &pat("evento = \"process.exec\"\npath = \"~sh\""),
+            &ev
+        ));
+        assert!(!matches(
+            &pat("evento = \"process.exec\"\nargv = \"dd\""),
+            &ev
+        ));
         assert!(!matches(&pat("evento = \"process.exit\""), &ev));
-        assert!(!matches(&pat("evento = \"process.exec\"\nresultado = \"erro\""), &ev));
+        assert!(!matches(
+            &pat("evento = \"process.exec\"\nresultado = \"erro\""),
+            &ev
+        ));
         let failed = serde_json::json!({"kind": "mount.fs", "outcome": {"error": {"errno": 1, "name": "EPERM", "message": "x"}}});
-        assert!(matches(&pat("evento = \"mount.fs\"\nresultado = \"EPERM\""), &failed));
+        assert!(matches(
+            &pat("evento = \"mount.fs\"\nresultado = \"EPERM\""),
+            &failed
+        ));
         assert!(!matches(&pat("evento = \"mount.fs\""), &failed));
         let n = serde_json::json!({"kind": "cgroup.oom", "oom_kills": 2, "outcome": "ok"});
-        assert!(matches(&pat("evento = \"cgroup.oom\"\noom_kills = \">= 1\""), &n));
+        assert!(matches(
+            &pat("evento = \"cgroup.oom\"\noom_kills = \">= 1\""),
+            &n
+        ));
     }
 }

@@ -367,7 +367,11 @@ pub fn parse(file: &str, text: &str) -> Result<LabSpec, LabError> {
     let mut ids = BTreeSet::new();
     for task in &spec.tasks {
         let id = task.id.get_ref();
-        if id.is_empty() || !id.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(err(
                 task.id.span(),
                 format!("campo `id`: {id:?} não serve (use letras, dígitos, '-' ou '_')"),
@@ -417,7 +421,14 @@ fn validate(check: &Spanned<Check>, mistake: bool) -> Result<(), Invalid> {
         "[[tarefa.confere]]"
     };
     match (mistake, &c.text) {
-        (true, None) => return Err((span, format!("campo `texto`: falta em {table} (o que o aluno lê quando o erro é reconhecido)"))),
+        (true, None) => {
+            return Err((
+                span,
+                format!(
+                "campo `texto`: falta em {table} (o que o aluno lê quando o erro é reconhecido)"
+            ),
+            ))
+        }
         (false, Some(_)) => return Err((span, "campo `texto`: só vale em [[tarefa.erro]]".into())),
         _ => {}
     }
@@ -427,14 +438,19 @@ fn validate(check: &Spanned<Check>, mistake: bool) -> Result<(), Invalid> {
         [] => {
             return Err((
                 span,
-                format!("{table} precisa de um destes campos: trace, imagem, conteineres, saida, comando"),
+                format!(
+                "{table} precisa de um destes campos: trace, imagem, conteineres, saida, comando"
+            ),
             ))
         }
         many => {
             let names: Vec<_> = many.iter().map(|(n, _)| format!("`{n}`")).collect();
             return Err((
                 span,
-                format!("{table} tem mais de um assunto ({}): use um por verificação", names.join(", ")),
+                format!(
+                    "{table} tem mais de um assunto ({}): use um por verificação",
+                    names.join(", ")
+                ),
             ));
         }
     };
@@ -453,11 +469,18 @@ fn validate(check: &Spanned<Check>, mistake: bool) -> Result<(), Invalid> {
         if !["run", "build", "qualquer"].contains(&t.get_ref().as_str()) {
             return Err((
                 t.span(),
-                format!("campo `trace`: {:?} não é run, build nem qualquer", t.get_ref()),
+                format!(
+                    "campo `trace`: {:?} não é run, build nem qualquer",
+                    t.get_ref()
+                ),
             ));
         }
     }
-    for (name, value) in [("conteineres", &c.containers), ("vezes", &c.times), ("camadas", &c.layers)] {
+    for (name, value) in [
+        ("conteineres", &c.containers),
+        ("vezes", &c.times),
+        ("camadas", &c.layers),
+    ] {
         if let Some(v) = value {
             if Cmp::from_value(v.get_ref()).is_none() {
                 return Err((
@@ -483,7 +506,10 @@ fn validate(check: &Spanned<Check>, mistake: bool) -> Result<(), Invalid> {
                 let names: Vec<_> = FACTS.iter().map(|(n, _)| *n).collect();
                 return Err((
                     facts.span(),
-                    format!("campo `fatos`: fato desconhecido `{key}` (os fatos são: {})", names.join(", ")),
+                    format!(
+                        "campo `fatos`: fato desconhecido `{key}` (os fatos são: {})",
+                        names.join(", ")
+                    ),
                 ));
             };
             if !fact_value_ok(*ty, value) {
@@ -505,7 +531,10 @@ fn validate_pattern(field: &str, p: &Spanned<toml::Table>) -> Result<(), Invalid
         ));
     };
     let Some(kind) = kind.as_str() else {
-        return Err((p.span(), format!("campo `{field}`: `evento` deve ser um texto")));
+        return Err((
+            p.span(),
+            format!("campo `{field}`: `evento` deve ser um texto"),
+        ));
     };
     if !casulo_trace::KINDS.contains(&kind) {
         return Err((
@@ -524,7 +553,9 @@ fn fact_value_ok(ty: FactType, v: &toml::Value) -> bool {
         FactType::Text => v.is_str(),
         FactType::Bool => v.is_bool(),
         FactType::TextList => v.as_array().is_some_and(|a| a.iter().all(|x| x.is_str())),
-        FactType::NumberList => v.as_array().is_some_and(|a| a.iter().all(|x| x.is_integer())),
+        FactType::NumberList => v
+            .as_array()
+            .is_some_and(|a| a.iter().all(|x| x.is_integer())),
     }
 }
 
@@ -607,16 +638,28 @@ titulo = "A"
     #[test]
     fn unknown_field_names_line_and_field() {
         let e = err_of(&OK.replace("  trace = \"run\"", "  trace = \"run\"\n  tipo = 3"));
-        assert!(e.starts_with("lab.toml:9:") || e.starts_with("lab.toml:10:"), "{e}");
-        assert!(e.contains("campo desconhecido") && e.contains("tipo"), "{e}");
+        assert!(
+            e.starts_with("lab.toml:9:") || e.starts_with("lab.toml:10:"),
+            "{e}"
+        );
+        assert!(
+            e.contains("campo desconhecido") && e.contains("tipo"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unknown_event_and_fact_are_refused() {
         let e = err_of(&OK.replace("namespace.create", "namespace.criar"));
-        assert!(e.starts_with("lab.toml:11:") && e.contains("namespace.criar"), "{e}");
+        assert!(
+            e.starts_with("lab.toml:11:") && e.contains("namespace.criar"),
+            "{e}"
+        );
         let e = err_of(&OK.replace("pid_no_conteiner", "pid_do_conteiner"));
-        assert!(e.starts_with("lab.toml:12:") && e.contains("pid_do_conteiner"), "{e}");
+        assert!(
+            e.starts_with("lab.toml:12:") && e.contains("pid_do_conteiner"),
+            "{e}"
+        );
     }
 
     #[test]

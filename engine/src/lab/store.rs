@@ -27,9 +27,9 @@ pub enum Lookup {
 pub fn image_check(state: &StateDir, c: &Check) -> Result<String, String> {
     let reference = c.image.as_deref().unwrap_or_default();
     let store = Store::open(state).map_err(|e| e.to_string())?;
-    let image = store.resolve(reference).map_err(|_| {
-        format!("a imagem {reference} não existe (veja `casulo image ls`)")
-    })?;
+    let image = store
+        .resolve(reference)
+        .map_err(|_| format!("a imagem {reference} não existe (veja `casulo image ls`)"))?;
     let mut said = vec![format!("a imagem {} existe", image.reference)];
     if let Some(want) = &c.layers {
         let cmp = Cmp::from_value(want.get_ref()).expect("validated");
@@ -52,9 +52,14 @@ pub fn image_check(state: &StateDir, c: &Check) -> Result<String, String> {
                 said.push(format!("{path} está nela"));
             }
             Lookup::Deleted => {
-                return Err(format!("{path} foi apagado por uma camada da imagem {}", image.reference))
+                return Err(format!(
+                    "{path} foi apagado por uma camada da imagem {}",
+                    image.reference
+                ))
             }
-            Lookup::Absent => return Err(format!("{path} não existe na imagem {}", image.reference)),
+            Lookup::Absent => {
+                return Err(format!("{path} não existe na imagem {}", image.reference))
+            }
         }
     }
     if let Some(path) = &c.no_file {
@@ -92,7 +97,8 @@ pub fn containers_check(state: &StateDir, c: &Check, since: SystemTime) -> Resul
         })
         .filter(|r| want_image.as_ref().is_none_or(|i| &r.image == i))
         .collect();
-    let cmp = Cmp::from_value(c.containers.as_ref().expect("subject").get_ref()).expect("validated");
+    let cmp =
+        Cmp::from_value(c.containers.as_ref().expect("subject").get_ref()).expect("validated");
     let of_image = want_image
         .as_ref()
         .map(|i| format!(" da imagem {i}"))
@@ -128,7 +134,9 @@ pub fn containers_check(state: &StateDir, c: &Check, since: SystemTime) -> Resul
         if c.distinct == Some(true) {
             for (i, (a, ta)) in contents.iter().enumerate() {
                 if let Some((b, _)) = contents[i + 1..].iter().find(|(_, tb)| tb == ta) {
-                    return Err(format!("{path} tem o mesmo conteúdo nos contêineres {a} e {b}"));
+                    return Err(format!(
+                        "{path} tem o mesmo conteúdo nos contêineres {a} e {b}"
+                    ));
                 }
             }
         }
@@ -144,7 +152,10 @@ fn secs(t: SystemTime) -> u64 {
 }
 
 fn basename(path: &str) -> &str {
-    path.trim_end_matches('/').rsplit('/').next().unwrap_or(path)
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
 }
 
 /// `a/b/c` → `["a", "a/b"]`.

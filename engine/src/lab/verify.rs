@@ -126,7 +126,11 @@ pub fn verify(state: &StateDir, lab: &Lab, progress: &Progress) -> Report {
             });
             continue;
         }
-        let checks: Vec<CheckOutcome> = task.checks.iter().map(|c| check(&cx, c.get_ref())).collect();
+        let checks: Vec<CheckOutcome> = task
+            .checks
+            .iter()
+            .map(|c| check(&cx, c.get_ref()))
+            .collect();
         let passed = checks.iter().all(|c| c.ok);
         let mistakes = if passed {
             vec![]
@@ -207,21 +211,36 @@ fn eval_trace(c: &Check, t: &StudentTrace) -> TraceEval {
         }
     };
     for p in &c.with {
-        match t.json.iter().position(|ev| pattern::matches(p.get_ref(), ev)) {
+        match t
+            .json
+            .iter()
+            .position(|ev| pattern::matches(p.get_ref(), ev))
+        {
             Some(i) => {
                 e.met += 1;
                 if e.ok {
                     e.at = Some(e.at.map_or(i, |a| a.max(i)));
                 }
             }
-            None => fail(&mut e, format!("faltou {}", pattern::describe(p.get_ref())), None),
+            None => fail(
+                &mut e,
+                format!("faltou {}", pattern::describe(p.get_ref())),
+                None,
+            ),
         }
     }
     for p in &c.without {
-        match t.json.iter().position(|ev| pattern::matches(p.get_ref(), ev)) {
+        match t
+            .json
+            .iter()
+            .position(|ev| pattern::matches(p.get_ref(), ev))
+        {
             Some(i) => fail(
                 &mut e,
-                format!("o trace tem {} (e não devia)", pattern::describe(p.get_ref())),
+                format!(
+                    "o trace tem {} (e não devia)",
+                    pattern::describe(p.get_ref())
+                ),
                 Some(i),
             ),
             None => e.met += 1,
@@ -254,7 +273,11 @@ fn eval_trace(c: &Check, t: &StudentTrace) -> TraceEval {
 }
 
 fn trace_check(cx: &Context, c: &Check) -> CheckOutcome {
-    let which = c.trace.as_ref().map(|t| t.get_ref().as_str()).unwrap_or("run");
+    let which = c
+        .trace
+        .as_ref()
+        .map(|t| t.get_ref().as_str())
+        .unwrap_or("run");
     let (noun, how) = match which {
         "build" => ("build", "casulo build"),
         "run" => ("execução", "casulo run"),
@@ -291,10 +314,9 @@ fn trace_check(cx: &Context, c: &Check) -> CheckOutcome {
     let n = passing.len() as i64;
     if times.holds(n) {
         let (detail, pr) = match passing.first() {
-            Some((t, e)) if c.times.is_none() => (
-                format!("visto no trace {}", t.file_name),
-                proof(t, e.at),
-            ),
+            Some((t, e)) if c.times.is_none() => {
+                (format!("visto no trace {}", t.file_name), proof(t, e.at))
+            }
             Some((t, e)) => (format!("{n} traces conferem"), proof(t, e.at)),
             None => ("nenhum trace confere, como esperado".to_string(), None),
         };
@@ -325,7 +347,11 @@ fn trace_check(cx: &Context, c: &Check) -> CheckOutcome {
             detail: format!(
                 "{n} de {} traces de {noun} conferem; esperava {times}{}",
                 candidates.len(),
-                if why.is_empty() { String::new() } else { format!(" (no último: {why})") }
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (no último: {why})")
+                }
             ),
             proof: proof(t, e.at),
         };
