@@ -638,10 +638,7 @@ titulo = "A"
     #[test]
     fn unknown_field_names_line_and_field() {
         let e = err_of(&OK.replace("  trace = \"run\"", "  trace = \"run\"\n  tipo = 3"));
-        assert!(
-            e.starts_with("lab.toml:9:") || e.starts_with("lab.toml:10:"),
-            "{e}"
-        );
+        assert!(e.starts_with("lab.toml:11:"), "{e}");
         assert!(
             e.contains("campo desconhecido") && e.contains("tipo"),
             "{e}"
