@@ -79,6 +79,10 @@ fn ls(state: &StateDir) -> CliResult {
         let status = match progress::load(state, &l)? {
             None => "—".to_string(),
             Some(p) if p.done_at.is_some() => "concluído ✓".to_string(),
+            Some(Progress {
+                last_check: Some((passed, total)),
+                ..
+            }) => format!("{passed} de {total} tarefas"),
             Some(p) => format!("iniciado em {}", short_time(&p.started_at)),
         };
         println!(
@@ -148,13 +152,14 @@ fn check(state: &StateDir, w: &Which) -> CliResult {
     );
     print!("{}", render(&report));
     let total = report.tasks.len();
+    progress.last_check = Some((report.passed(), total));
+    if report.all_passed() && progress.done_at.is_none() {
+        progress.done_at =
+            Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string());
+    }
+    progress::save(state, &lab, &progress)?;
     if report.all_passed() {
         println!("\nParabéns! As {total} tarefas estão cumpridas. 🎉");
-        if progress.done_at.is_none() {
-            progress.done_at =
-                Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string());
-            progress::save(state, &lab, &progress)?;
-        }
         Ok(0)
     } else {
         println!(

@@ -27,6 +27,9 @@ pub struct Progress {
     /// Set the first time every task passed.
     #[serde(rename = "concluido_em", default)]
     pub done_at: Option<String>,
+    /// The last `casulo lab verificar`: (tasks passed, tasks).
+    #[serde(rename = "ultima_verificacao", default)]
+    pub last_check: Option<(usize, usize)>,
 }
 
 impl Progress {
@@ -98,6 +101,7 @@ pub fn start(state: &StateDir, lab: &Lab) -> Result<Progress, LabError> {
         started_at: humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
         hints_seen: Default::default(),
         done_at: None,
+        last_check: None,
     };
     save(state, lab, &progress)?;
     Ok(progress)
