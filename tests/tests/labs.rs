@@ -214,8 +214,18 @@ fn lab01_seu_primeiro_conteiner() {
     );
     let h = s.casulo(&["lab", "hint", "1"]);
     assert!(h.stdout.contains("Dica 2 de 2"), "{h}");
-    // Mistake: the ps of fora.txt run inside the container.
-    s.sh(slug, "echo '    1 sleep 30' > fora.txt").assert_ok();
+    // Mistake: fora.txt with the PID seen inside (1), not the host's.
+    s.sh(
+        slug,
+        "casulo run --rm --hostname meu-casulo busybox sh -c 'echo \"PID $$\"; hostname' > dentro.txt && \
+         { casulo run --rm busybox sleep 30 & S=$!; sleep 0.3; kill -TERM $S; sleep 0.2; kill -TERM $S; wait $S; \
+           echo '    1 sleep 30' > fora.txt; }",
+    )
+    .assert_ok();
+    s.fails_with(
+        "1",
+        &["✓ dentro —", "✗ fora —", "dica: fora.txt mostra o PID 1?"],
+    );
     s.solve(slug).assert_ok();
     let out = s.passes("1", &["pid1", "hostname", "dentro", "fora"]);
     assert!(links_are_real(&s, &out) >= 3, "{out}");
