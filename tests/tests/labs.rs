@@ -501,6 +501,46 @@ fn lab09_vinte_conteineres() {
     assert!(links_are_real(&s, &out) >= 1, "{out}");
 }
 
+/// The worked example of labs/README.md (lab 10, written for teachers) is
+/// a real lab: run from its folder with `--dir`, it fails untouched and
+/// passes once its tasks are done.
+#[test]
+fn the_teachers_worked_example_works_with_dir() {
+    let s = Student::new("labs-exemplo");
+    let guide = fs::read_to_string(workspace_dir().join("labs").join("README.md")).unwrap();
+    let start = guide
+        .find("```toml\ntitulo = \"Limite de processos\"")
+        .expect("the example in labs/README.md")
+        + "```toml\n".len();
+    let end = start + guide[start..].find("```").unwrap();
+    let dir = s.dir.join("10-limite-de-processos");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("lab.toml"), &guide[start..end]).unwrap();
+    let d = dir.to_str().unwrap();
+    s.casulo(&["lab", "iniciar", "--dir", d]).assert_ok();
+    let slug = "10-limite-de-processos";
+    s.sh(slug, "casulo run --rm busybox true").assert_ok();
+    let out = s.casulo(&["lab", "verificar", "--dir", d]);
+    out.assert_code(1);
+    assert!(
+        out.stdout
+            .contains("dica: Seu contêiner rodou sem --pids-limit"),
+        "{out}"
+    );
+    s.sh(
+        slug,
+        "casulo run --rm --pids-limit 10 busybox sh -c 'for i in $(seq 20); do sleep 1 & done; wait' > fork.txt 2>&1; true",
+    )
+    .assert_ok();
+    let out = s.casulo(&["lab", "verificar", "--dir", d]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("✓ limite —") && out.stdout.contains("✓ recusado —"),
+        "{out}"
+    );
+    assert!(links_are_real(&s, &out) >= 2, "{out}");
+}
+
 #[test]
 fn malformed_lab_files_are_refused_with_file_line_and_field() {
     let s = Student::new("labs-malformed");

@@ -281,7 +281,7 @@ fn trace_check(cx: &Context, c: &Check) -> CheckOutcome {
     let (noun, how) = match which {
         "build" => ("build", "casulo build"),
         "run" => ("execução", "casulo run"),
-        _ => ("trace", "casulo run ou casulo build"),
+        _ => ("execução ou build", "casulo run ou casulo build"),
     };
     let candidates: Vec<&StudentTrace> = cx
         .traces
