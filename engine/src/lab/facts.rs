@@ -314,3 +314,37 @@ pub fn describe_want(want: &Toml) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> StudentTrace {
+        let trace = casulo_trace::read_trace(&casulo_trace::sample::sample_jsonl()).unwrap();
+        StudentTrace::from_trace("amostra.trace.jsonl".into(), trace)
+    }
+
+    fn want(s: &str) -> Toml {
+        let t: toml::Table = toml::from_str(&format!("v = {s}")).unwrap();
+        t["v"].clone()
+    }
+
+    #[test]
+    fn facts_of_the_sample_trace() {
+        let t = sample();
+        let r = eval("hostname", &want("\"ab12cd34ef56\""), &t);
+        assert!(r.ok, "{r:?}");
+        let at = r.at.expect("the uts.sethostname event");
+        assert!(matches!(
+            t.trace.events[at].body,
+            EventBody::UtsSethostname { .. }
+        ));
+        let r = eval("hostname", &want("\"lab\""), &t);
+        assert!(!r.ok && r.have == "\"ab12cd34ef56\"", "{r:?}");
+        assert!(eval("namespaces", &want("[\"pid\", \"uts\"]"), &t).ok);
+        assert!(eval("oom", &want("true"), &t).ok);
+        assert!(!eval("oom", &want("false"), &t).ok);
+        assert!(eval("camadas", &want("\">= 1\""), &t).ok);
+        assert!(!eval("camadas", &want("\"> 100\""), &t).ok);
+    }
+}
