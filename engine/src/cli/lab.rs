@@ -103,9 +103,12 @@ fn start(state: &StateDir, w: &Which) -> CliResult {
     if existing.is_none() {
         progress::start(state, &lab)?;
     }
-    println!("Laboratório {} — {}\n", lab.number, lab.spec.title);
-    println!("{}\n", lab.spec.summary.trim());
-    if !lab.readme.trim().is_empty() {
+    // The README (goal, background, steps) starts with the lab's title;
+    // without one, the title and the summary of lab.toml.
+    if lab.readme.trim().is_empty() {
+        println!("Laboratório {} — {}\n", lab.number, lab.spec.title);
+        println!("{}\n", lab.spec.summary.trim());
+    } else {
         println!("{}\n", lab.readme.trim_end());
     }
     println!("Capítulo do curso: {}", chapter_url(&lab.spec.chapter));
