@@ -246,6 +246,16 @@ fn lab03_limite_de_memoria() {
         "3",
         &["✗ limite —", "dica: Seu contêiner rodou, mas sem --memory"],
     );
+    // Mistake: a limit above 64 MiB.
+    s.sh(slug, "casulo run --rm --memory 128m busybox true")
+        .assert_ok();
+    s.fails_with(
+        "3",
+        &[
+            "✗ limite —",
+            "dica: Você pôs um limite, mas maior que 64 MiB",
+        ],
+    );
     // Mistake: a limit, but no OOM.
     s.sh(slug, "casulo run --rm --memory 32m busybox true")
         .assert_ok();
@@ -381,6 +391,26 @@ fn lab06_dockerfile_e_cache() {
         "6",
         &["✗ cache —", "dica: Dois builds sem nenhum passo do cache"],
     );
+    // The cache task done; then the reordered Dockerfile built twice with the same message.
+    s.sh(
+        slug,
+        "echo 'olá, versão 2' > mensagem.txt && casulo build -t app:1.0 .",
+    )
+    .assert_ok();
+    s.sh(
+        slug,
+        "awk 'NR == 3 { copy = $0; next } { print } NR == 4 { print copy }' Dockerfile > Dockerfile.novo && mv Dockerfile.novo Dockerfile && \
+         casulo build -t app:1.0 . && casulo build -t app:1.0 .",
+    )
+    .assert_ok();
+    s.fails_with(
+        "6",
+        &[
+            "✓ cache —",
+            "✗ reordenar —",
+            "dica: Você reordenou o Dockerfile, mas o último build veio todo do cache",
+        ],
+    );
     s.solve(slug).assert_ok();
     let out = s.passes("6", &["build", "cache", "reordenar"]);
     assert!(links_are_real(&s, &out) >= 3, "{out}");
@@ -400,6 +430,21 @@ fn lab07_rede() {
             "✗ bridge —",
             "faltou um evento net.veth",
             "dica: Seu contêiner rodou com a rede padrão do casulo",
+        ],
+    );
+    // Mistake: the client with the default network (only lo).
+    s.sh(
+        slug,
+        "casulo run --rm --network bridge busybox sh -c 'ip addr show eth0; ip route' && \
+         casulo run --rm busybox wget -qO- -T 1 http://10.88.0.1/; true",
+    )
+    .assert_ok();
+    s.fails_with(
+        "7",
+        &[
+            "✓ bridge —",
+            "✗ conversa —",
+            "dica: O cliente rodou sem rede",
         ],
     );
     // Mistake: a server on the bridge, reached by another container, but with no -p.
@@ -450,6 +495,18 @@ fn lab02_namespaces_na_mao() {
     s.fails_with(
         "2",
         &["✗ unshare —", "dica: O shell não é o PID 1: faltou --fork"],
+    );
+    // Mistake: `hostname na-mao` without --uts renames the host. Scripted in
+    // a throwaway UTS namespace that the checker shares, so the real host
+    // keeps its name.
+    let out = s.sh(
+        slug,
+        "unshare --uts sh -c 'hostname na-mao; casulo lab verificar 2'",
+    );
+    out.assert_code(1);
+    assert!(
+        out.stdout.contains("dica: O hostname do HOST virou na-mao"),
+        "{out}"
     );
     s.solve(slug).assert_ok();
     let out = s.passes("2", &["unshare", "nsenter", "casulo"]);
