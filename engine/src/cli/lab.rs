@@ -63,7 +63,11 @@ pub fn run(state: &StateDir, cmd: LabCmd) -> CliResult {
         LabCmd::Reiniciar(w) => {
             let lab = w.load()?;
             progress::reset(state, &lab)?;
-            println!("Laboratório {} recomeçado do zero.", lab.number);
+            println!(
+                "Laboratório {} recomeçado do zero: progresso e pasta de trabalho apagados. \
+                 Imagens e contêineres guardados continuam (veja `casulo image ls` e `casulo ps -a`).\n",
+                lab.number
+            );
             start(state, &w)
         }
     }
