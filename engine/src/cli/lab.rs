@@ -115,6 +115,17 @@ fn start(state: &StateDir, w: &Which) -> CliResult {
     } else {
         println!("{}\n", lab.readme.trim_end());
     }
+    let store = crate::image::Store::open(state).ok();
+    for image in &lab.spec.images {
+        if store.as_ref().is_none_or(|s| s.resolve(image).is_err()) {
+            let how = if image.starts_with("busybox") {
+                "crie-a com `casulo image bootstrap`"
+            } else {
+                "veja `casulo image --help`"
+            };
+            println!("⚠ Falta a imagem {image}, que este laboratório usa: {how}.");
+        }
+    }
     println!("Capítulo do curso: {}", chapter_url(&lab.spec.chapter));
     println!(
         "Pasta de trabalho: {}",

@@ -44,6 +44,9 @@ pub struct LabSpec {
     /// One or two sentences: the goal.
     #[serde(rename = "resumo")]
     pub summary: String,
+    /// Images the lab starts from (`lab iniciar` says how to get a missing one).
+    #[serde(rename = "imagens", default)]
+    pub images: Vec<String>,
     #[serde(rename = "tarefa")]
     pub tasks: Vec<Task>,
 }
