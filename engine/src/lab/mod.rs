@@ -2,7 +2,8 @@
 //!
 //! A lab is data (`labs/NN-nome/`): a `README.md` in Portuguese, a
 //! `lab.toml` of tasks ([`spec`]) and, optionally, files the student starts
-//! from (`arquivos/`, copied to the work folder). The checker reads
+//! from (`arquivos/`, copied to the work folder); numbers in it may be
+//! comparisons ([`cmp`]). The checker reads
 //!
 //! - the student's traces recorded since `casulo lab iniciar` ([`traces`]),
 //!   through the trace crate's reader and replay model: event patterns
@@ -16,6 +17,7 @@
 //! ([`bundle`]); `--dir` runs one from a folder.
 
 pub mod bundle;
+pub mod cmp;
 pub mod facts;
 pub mod output;
 pub mod pattern;
