@@ -1,0 +1,164 @@
+//! The VM side of `cargo xtask medir` (see `medir.rs`).
+//!
+//! N `qemu-system-x86_64` launched at once, each under `timeout` (vm.rs'
+//! [`crate::vm::qemu`]: TCG, one vCPU, [`MEMORY_MB`] of RAM, serial console
+//! on stdout), booting the same Debian kernel as `cargo xtask vm` with a
+//! minimal initramfs (busybox and `xtask/vm/pronto.sh` as `/init`, which
+//! prints `pronto uptime=<s>` and sleeps). The memory of a VM is the PSS of
+//! its qemu process. The stop: SIGTERM to each `timeout`, which passes it
+//! on to qemu; then no qemu of ours may be left.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::cmd::{self, step};
+use crate::medir::{self, Launched, Side, Unit};
+use crate::{fail, vm, Result};
+
+/// RAM of each VM (`qemu -m`), MB.
+pub const MEMORY_MB: u32 = 128;
+/// `timeout` around each qemu: it can never outlive a broken run by much.
+const TIMEOUT_SECS: &str = "180";
+/// Longest wait for all N to say `pronto`.
+const READY_LIMIT: Duration = Duration::from_secs(150);
+/// `/init` of the measured VMs.
+const INIT: &str = include_str!("../vm/pronto.sh");
+
+pub fn measure(n: usize) -> Result<Side> {
+    step("VMs: kernel do Debian (o mesmo de `cargo xtask vm`) e um initramfs mínimo");
+    let (vmlinuz, _overlay) = vm::kernel()?;
+    let dir = cmd::target_dir().join("vm/medir");
+    std::fs::create_dir_all(&dir)?;
+    let initrd = dir.join("initrd.gz");
+    vm::initramfs(&dir.join("initramfs"), INIT, &[], &initrd)?;
+    let kernel = kernel_version(&vmlinuz).unwrap_or_else(|| "?".into());
+    println!(
+        "  kernel {kernel}; initramfs {} ({} KiB: busybox e /init)",
+        initrd.display(),
+        std::fs::metadata(&initrd)?.len() / 1024
+    );
+
+    step(&format!(
+        "VMs: {n} × qemu (TCG, sem KVM, -m {MEMORY_MB}), todas de uma vez"
+    ));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut running = Running(Vec::new());
+    let command = vm::qemu(TIMEOUT_SECS, MEMORY_MB, &vmlinuz, &initrd, "stdio", "");
+    let shown = cmd::show(&command);
+    println!("$ {shown}");
+    for i in 0..n {
+        let mut c = vm::qemu(TIMEOUT_SECS, MEMORY_MB, &vmlinuz, &initrd, "stdio", "");
+        c.stdin(std::process::Stdio::null());
+        running.0.push(medir::launch(&mut c, i, &tx)?);
+    }
+    let ready = medir::wait_ready(&rx, n, READY_LIMIT, "as VMs")?;
+    std::thread::sleep(medir::SETTLE);
+
+    let mut units = Vec::new();
+    for (l, (at, line)) in running.0.iter().zip(&ready) {
+        // Below `timeout` there is exactly the qemu process.
+        let qemu = medir::descendants(l.child.id());
+        let (pss, rss) = medir::memory_kib(&qemu);
+        let start_ms = at.duration_since(l.launched).as_secs_f64() * 1e3;
+        let uptime: Option<f64> = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("uptime="))
+            .and_then(|v| v.parse().ok());
+        println!(
+            "  VM {}: pronto em {} (relógio do convidado: {} s), PSS {} (qemu)",
+            units.len() + 1,
+            medir::show_ms(start_ms),
+            uptime.map_or("?".into(), |u| u.to_string().replace('.', ",")),
+            medir::show_mib(pss),
+        );
+        let mut extra = serde_json::Map::new();
+        extra.insert("guest_uptime_s".into(), json!(uptime));
+        units.push(Unit {
+            start_ms,
+            pss_kib: pss,
+            rss_kib: rss,
+            extra,
+        });
+    }
+
+    step("VMs: desligando (SIGTERM ao timeout, que o passa ao qemu)");
+    let left = running.stop();
+    if !left.is_empty() {
+        fail!(
+            "sobraram processos qemu (pids {}): mate-os com kill -9",
+            left.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    println!("  nenhum qemu ficou rodando");
+
+    Ok(Side {
+        units,
+        version: None,
+        meta: json!({
+            "command": shown,
+            "qemu": medir::first_line(std::process::Command::new("qemu-system-x86_64").arg("--version")),
+            "kernel": kernel,
+            "memory_mb": MEMORY_MB,
+            "init": "busybox; /init diz \"pronto\" no console serial e dorme",
+            "start": "do lançamento do qemu até a linha \"pronto\" no console serial",
+            "memory": "PSS do processo qemu, de /proc/<pid>/smaps_rollup",
+            "what": format!("VM qemu (TCG, -m {MEMORY_MB}) com o mesmo kernel Debian da VM de testes"),
+        }),
+    })
+}
+
+/// The VMs being measured; dropping it kills them (error paths).
+struct Running(Vec<Launched>);
+
+impl Running {
+    /// SIGTERM to each `timeout` (it passes the signal to qemu, and its
+    /// `-k 5` SIGKILLs qemu if that was not enough), waits for them, and
+    /// returns the qemu pids still alive afterwards (none, normally).
+    fn stop(&mut self) -> Vec<u32> {
+        use nix::sys::signal::{kill, Signal};
+        let qemus: Vec<u32> = self
+            .0
+            .iter()
+            .flat_map(|l| medir::descendants(l.child.id()))
+            .collect();
+        for l in &self.0 {
+            let _ = kill(
+                nix::unistd::Pid::from_raw(l.child.id() as i32),
+                Signal::SIGTERM,
+            );
+        }
+        for mut l in self.0.drain(..) {
+            let _ = l.child.wait();
+            let _ = l.output();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left: Vec<u32> = qemus.iter().copied().filter(|p| medir::alive(*p)).collect();
+            if left.is_empty() || Instant::now() > deadline {
+                return left;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+/// The version string a bzImage carries (`6.1.0-57-cloud-amd64 (...)`):
+/// the boot protocol puts a pointer at offset 0x20E to a NUL-terminated
+/// string at that pointer + 0x200. Only its first word is kept.
+fn kernel_version(vmlinuz: &std::path::Path) -> Option<String> {
+    let bytes = std::fs::read(vmlinuz).ok()?;
+    let ptr = u16::from_le_bytes([*bytes.get(0x20E)?, *bytes.get(0x20F)?]) as usize + 0x200;
+    let end = bytes.get(ptr..)?.iter().position(|b| *b == 0)? + ptr;
+    let text = String::from_utf8_lossy(&bytes[ptr..end]);
+    text.split_whitespace().next().map(str::to_string)
+}
