@@ -45,7 +45,9 @@ pub fn measure(n: usize) -> Result<Side> {
     let (tx, rx) = std::sync::mpsc::channel();
     let mut running = Running(Vec::new());
     let command = vm::qemu(TIMEOUT_SECS, MEMORY_MB, &vmlinuz, &initrd, "stdio", "");
-    let shown = cmd::show(&command);
+    // Paths relative to the workspace: the command is shown in the book.
+    let root = format!("{}/", cmd::workspace_root().display());
+    let shown = cmd::show(&command).replace(&root, "");
     println!("$ {shown}");
     for i in 0..n {
         let mut c = vm::qemu(TIMEOUT_SECS, MEMORY_MB, &vmlinuz, &initrd, "stdio", "");
@@ -60,20 +62,26 @@ pub fn measure(n: usize) -> Result<Side> {
         // Below `timeout` there is exactly the qemu process.
         let qemu = medir::descendants(l.child.id());
         let (pss, rss) = medir::memory_kib(&qemu);
+        let (guest_ram, tcg_code) = qemu.first().map_or((0, 0), |p| breakdown(*p));
         let start_ms = at.duration_since(l.launched).as_secs_f64() * 1e3;
         let uptime: Option<f64> = line
             .split_whitespace()
             .find_map(|w| w.strip_prefix("uptime="))
             .and_then(|v| v.parse().ok());
         println!(
-            "  VM {}: pronto em {} (relógio do convidado: {} s), PSS {} (qemu)",
+            "  VM {}: pronto em {} (relógio do convidado: {} s), PSS {} (qemu; \
+             RSS da RAM do convidado {}, do código traduzido pelo TCG {})",
             units.len() + 1,
             medir::show_ms(start_ms),
             uptime.map_or("?".into(), |u| u.to_string().replace('.', ",")),
             medir::show_mib(pss),
+            medir::show_mib(guest_ram),
+            medir::show_mib(tcg_code),
         );
         let mut extra = serde_json::Map::new();
         extra.insert("guest_uptime_s".into(), json!(uptime));
+        extra.insert("guest_ram_rss_mib".into(), json!(medir::mib(guest_ram)));
+        extra.insert("tcg_code_rss_mib".into(), json!(medir::mib(tcg_code)));
         units.push(Unit {
             start_ms,
             pss_kib: pss,
@@ -105,7 +113,10 @@ pub fn measure(n: usize) -> Result<Side> {
             "memory_mb": MEMORY_MB,
             "init": "busybox; /init diz \"pronto\" no console serial e dorme",
             "start": "do lançamento do qemu até a linha \"pronto\" no console serial",
-            "memory": "PSS do processo qemu, de /proc/<pid>/smaps_rollup",
+            "memory": "PSS do processo qemu, de /proc/<pid>/smaps_rollup; \
+                       guest_ram_rss_mib: a parte residente da RAM do convidado \
+                       (o mapeamento anônimo de -m MB); tcg_code_rss_mib: a do cache \
+                       de código traduzido pelo TCG (o mapeamento rwx), de /proc/<pid>/smaps",
             "what": format!("VM qemu (TCG, -m {MEMORY_MB}) com o mesmo kernel Debian da VM de testes"),
         }),
     })
@@ -150,6 +161,34 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.stop();
     }
+}
+
+/// Where a qemu's memory goes, RSS in KiB: `(guest RAM, TCG code cache)`.
+/// In `/proc/<pid>/smaps` the guest's RAM is the anonymous mapping of
+/// exactly `-m` MB, and TCG's translated code the anonymous `rwx` one.
+fn breakdown(pid: u32) -> (u64, u64) {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let (mut guest, mut tcg) = (0, 0);
+    let mut current: Option<(u64, String)> = None; // (size in KiB, perms)
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or_default();
+        if let Some((from, to)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
+            let size = |h: &str| u64::from_str_radix(h, 16).unwrap_or(0);
+            let perms = words.next().unwrap_or_default().to_string();
+            // An anonymous mapping has no path after offset, dev and inode.
+            let anonymous = words.nth(3).is_none();
+            current = anonymous.then(|| ((size(to) - size(from)) / 1024, perms));
+        } else if first == "Rss:" {
+            let rss: u64 = words.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            match &current {
+                Some((size, _)) if *size == u64::from(MEMORY_MB) * 1024 => guest += rss,
+                Some((_, perms)) if perms.starts_with("rwx") => tcg += rss,
+                _ => {}
+            }
+        }
+    }
+    (guest, tcg)
 }
 
 /// The version string a bzImage carries (`6.1.0-57-cloud-amd64 (...)`):
