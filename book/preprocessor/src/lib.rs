@@ -1,1 +1,3 @@
 //! The course's tooling (see `book/README.md`).
+
+pub mod medida;
