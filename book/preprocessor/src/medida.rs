@@ -215,7 +215,7 @@ fn panel(left: f64, title: &str, values: [f64; 2], labels: [String; 2]) -> Strin
              <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
             left - 5.0,
             left - 8.0,
-            y(tick) + 4.0,
+            round1(y(tick) + 4.0),
             show_number(tick),
             y = y(tick),
         ));
@@ -231,9 +231,9 @@ fn panel(left: f64, title: &str, values: [f64; 2], labels: [String; 2]) -> Strin
             "<rect x=\"{x}\" y=\"{}\" width=\"{BAR}\" height=\"{h}\" fill=\"{color}\"/>\n\
              <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n\
              <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{name}</text>\n",
-            bottom - h,
+            round1(bottom - h),
             x + BAR / 2.0,
-            bottom - h - 6.0,
+            round1(bottom - h - 6.0),
             labels[i],
             x + BAR / 2.0,
             bottom + 18.0,
@@ -258,10 +258,10 @@ fn nice_max(x: f64) -> f64 {
 
 fn caption(f: &Figures) -> String {
     format!(
-        "<figcaption>O que foi medido: {n:.0} {c} e {n:.0} {v}, cada lado com todos \
-         partindo juntos; o tempo vai do lançamento até a linha “pronto”. Medido em {date} \
-         numa máquina com {cpus:.0} núcleos ({cpu}), {mem} de memória, kernel {kernel}{load}; \
-         {accel}. {caveat}</figcaption>\n",
+        "<figcaption>O que foi medido: {c} contra {v}, {n:.0} de cada lado, os de um \
+         lado partindo todos juntos; o tempo vai do lançamento até a linha “pronto”. \
+         Medido em {date} numa máquina com {cpus:.0} núcleos ({cpu}), {mem} de memória, \
+         kernel {kernel}{load}. <strong>{accel}.</strong> {caveat}</figcaption>\n",
         n = f.n,
         c = escape(&f.container_what),
         v = escape(&f.vm_what),
@@ -270,7 +270,7 @@ fn caption(f: &Figures) -> String {
         cpu = escape(&f.cpu_model),
         mem = show_gib(f.memory_mib),
         kernel = escape(&f.kernel),
-        accel = escape(&f.acceleration),
+        accel = escape(&capitalized(&f.acceleration)),
         caveat = escape(&f.caveat),
         load = f.load.as_ref().map_or(String::new(), |l| format!(
             ", carga média de {} no último minuto",
@@ -320,6 +320,14 @@ fn show_date(iso: &str) -> String {
         (Some(y), Some(m), Some(d)) => format!("{d}/{m}/{y}"),
         _ => escape(iso),
     }
+}
+
+/// The first letter in upper case (`sem KVM` → `Sem KVM`).
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
 }
 
 fn comma(s: String) -> String {
@@ -387,11 +395,14 @@ mod tests {
         assert!(html.contains("02/12/2026"));
         assert!(html.contains("2 núcleos (AMD EPYC)"));
         assert!(html.contains("23,5 GiB"));
-        assert!(html.contains("sem KVM: emulação TCG"));
+        assert!(html.contains("<strong>Sem KVM: emulação TCG.</strong>"));
+        assert!(html.contains("O que foi medido: contêiner busybox do casulo contra VM qemu"));
         assert!(html.contains("carga média de 9,52"));
         assert!(html.contains("emulação &lt;TCG&gt;."));
         // mdBook must see one HTML block: no blank line inside.
         assert!(!html.contains("\n\n"));
+        // Coordinates are rounded (no 55.400000000000006).
+        assert!(!html.contains("0000"), "{html}");
     }
 
     #[test]
