@@ -89,7 +89,7 @@ comandos:
       --runs N         rodadas (padrão 5)
   medir [opções]     N contêineres contra N VMs (qemu, sem KVM): tempo de partida e memória,
                      em book/medidas/conteineres-vms.json (capítulo 1 do curso)
-      --n N            quantos de cada lado (padrão 5; o todo leva cerca de 1 minuto)
+      --n N            quantos de cada lado (padrão 5; o todo leva cerca de meio minuto)
   help               esta mensagem";
 
 fn main() -> ExitCode {

@@ -25,7 +25,7 @@
 //! Output: a pt-BR table and `book/medidas/conteineres-vms.json`, shaped as
 //! documented in `book/medidas/README.md`: `meta` (what, where, when),
 //! `containers` and `vms` (one object per unit), `summary` (median and mean
-//! of `start_ms` and `memory_mib` for each side).
+//! of `start_ms` and `memory_mib` for each side, and the N's total memory).
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
@@ -80,6 +80,15 @@ pub fn run(args: &[String]) -> Result {
         .to_string();
 
     step(&format!("Medindo contêineres contra VMs, N = {n} de cada"));
+    let load = load_average();
+    let cpus = std::thread::available_parallelism().map_or(1, |c| c.get());
+    if load.first().is_some_and(|l| *l > cpus as f64) {
+        println!(
+            "  aviso: a máquina está ocupada (carga média {:.1} em {cpus} núcleos): os tempos \
+             saem maiores do que numa máquina parada; a carga vai junto no resultado",
+            load[0]
+        );
+    }
     let containers = crate::medir_containers::measure(n)?;
     let vms = crate::medir_vms::measure(n)?;
 
@@ -203,10 +212,9 @@ fn machine() -> Value {
         "kvm": kvm_available(),
         // Other work on the machine weighs on the figures: the load average
         // (1, 5, 15 min) when the measurement ended.
-        "load_average": std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
+        "load_average": load_average()
+            .iter()
+            .map(f64::to_string)
             .collect::<Vec<_>>()
             .join(" "),
         "acceleration": if kvm_available() {
@@ -217,12 +225,26 @@ fn machine() -> Value {
     })
 }
 
+/// The load average over 1, 5 and 15 minutes (`/proc/loadavg`).
+fn load_average() -> Vec<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .filter_map(|v| v.parse().ok())
+        .collect()
+}
+
 fn summary(units: &[Unit]) -> Value {
     let start: Vec<f64> = units.iter().map(|u| u.start_ms).collect();
     let memory: Vec<f64> = units.iter().map(|u| u.pss_kib as f64 / 1024.0).collect();
     json!({
         "start_ms": {"median": round(median(&start), 1), "mean": round(mean(&start), 1)},
-        "memory_mib": {"median": round(median(&memory), 2), "mean": round(mean(&memory), 2)},
+        "memory_mib": {
+            "median": round(median(&memory), 2),
+            "mean": round(mean(&memory), 2),
+            "total": round(memory.iter().sum(), 2),
+        },
     })
 }
 
@@ -311,6 +333,15 @@ fn print_table(n: usize, containers: &[Unit], vms: &[Unit]) {
         show_mib(cm as u64),
         show_mib(vm as u64),
         format!("{:.0}×", vm / cm)
+    );
+    let total = |units: &[Unit]| units.iter().map(|u| u.pss_kib).sum::<u64>();
+    let (ct, vt) = (total(containers), total(vms));
+    println!(
+        "{:<22} {:>12} {:>12} {:>16}",
+        format!("memória dos {n} (soma)"),
+        show_mib(ct),
+        show_mib(vt),
+        format!("{:.0}×", vt as f64 / ct as f64)
     );
 }
 

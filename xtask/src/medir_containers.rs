@@ -1,7 +1,8 @@
 //! The container side of `cargo xtask medir` (see `medir.rs`).
 //!
 //! N `casulo run --rm --name medir-<i> busybox sh -c 'echo pronto; read x'`
-//! launched at once with the release casulo on a fresh temp state dir. The
+//! launched at once with the release casulo on a fresh temp state dir (after
+//! one unmeasured run: the first run of an image unpacks its layer). The
 //! shell says `pronto` and then waits on `read`, reading the stdin xtask
 //! holds: writing a line to it is the clean stop (the shell exits 0, casulo
 //! removes the container). After the stop, the host must be as it was: no casulo
@@ -36,6 +37,14 @@ pub fn measure(n: usize) -> Result<Side> {
             .arg("--root")
             .arg(&state)
             .args(["image", "bootstrap"]),
+    )?;
+    // One run first, not measured: the first run of an image unpacks its
+    // layer (as the VMs' initramfs is built before they are timed).
+    cmd::run(
+        Command::new(&casulo)
+            .arg("--root")
+            .arg(&state)
+            .args(["run", "--rm", "busybox", "true"]),
     )?;
     let version = cmd::capture(Command::new(&casulo).arg("--version"))?
         .trim()
@@ -108,7 +117,8 @@ pub fn measure(n: usize) -> Result<Side> {
         meta: json!({
             "command": format!("casulo run --rm busybox sh -c '{SCRIPT}'"),
             "image": "busybox:latest (casulo image bootstrap: o busybox estático do host)",
-            "start": "do lançamento de `casulo run` até a linha \"pronto\" na saída do contêiner",
+            "start": "do lançamento de `casulo run` até a linha \"pronto\" na saída do \
+                      contêiner; antes, um `casulo run` não medido (o primeiro desempacota a camada)",
             "memory": "PSS de `casulo run` (que espera o contêiner) mais os processos do \
                        contêiner, de /proc/<pid>/smaps_rollup; inside_memory_mib: só os de \
                        dentro; cgroup_mib: uso do cgroup de memória do contêiner (conta \

@@ -16,6 +16,9 @@
 //!    `target/vm/console.log`;
 //! 5. the console must show `CASULO-VM-OK` for every test in [`EXPECTED`]
 //!    and `CASULO-VM-FIM … falhas=0`, or this step fails.
+//!
+//! [`kernel`], [`initramfs`] and [`qemu`] also make the VMs that
+//! `cargo xtask medir` compares with containers (`medir_vms.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -42,6 +42,9 @@ struct Figures {
     container_memory: f64,
     vm_start: f64,
     vm_memory: f64,
+    /// Memory of all N together (MiB): containers, VMs.
+    container_total: f64,
+    vm_total: f64,
 }
 
 /// The HTML for `{{#medida nome}}` from the measurement's JSON text, or a
@@ -101,6 +104,8 @@ fn read(json: &str) -> Result<Figures, String> {
         container_memory: positive("summary.containers.memory_mib.median")?,
         vm_start: positive("summary.vms.start_ms.median")?,
         vm_memory: positive("summary.vms.memory_mib.median")?,
+        container_total: positive("summary.containers.memory_mib.total")?,
+        vm_total: positive("summary.vms.memory_mib.total")?,
     })
 }
 
@@ -125,22 +130,28 @@ fn table(f: &Figures) -> String {
     };
     let mut t = String::from("<table>\n<thead>\n");
     t.push_str(&format!(
-        "<tr><th>mediana de N = {:.0}</th><th>um contêiner</th><th>uma VM</th>\
+        "<tr><th>N = {:.0} de cada lado</th><th>contêiner</th><th>VM</th>\
          <th>VM ÷ contêiner</th></tr>\n",
         f.n
     ));
     t.push_str("</thead>\n<tbody>\n");
     t.push_str(&row(
-        "tempo de partida (até dizer “pronto”)",
+        "tempo de partida (mediana, até dizer “pronto”)",
         show_ms(f.container_start),
         show_ms(f.vm_start),
         f.vm_start / f.container_start,
     ));
     t.push_str(&row(
-        "memória ocupada (PSS)",
+        "memória ocupada por um (mediana, PSS)",
         show_mib(f.container_memory),
         show_mib(f.vm_memory),
         f.vm_memory / f.container_memory,
+    ));
+    t.push_str(&row(
+        &format!("memória dos {:.0} juntos (soma)", f.n),
+        show_mib(f.container_total),
+        show_mib(f.vm_total),
+        f.vm_total / f.container_total,
     ));
     t.push_str("</tbody>\n</table>\n");
     t
@@ -371,8 +382,14 @@ mod tests {
                 "extra": "ignorado"
             },
             "summary": {
-                "containers": {"start_ms": {"median": 444.6}, "memory_mib": {"median": 2.87}},
-                "vms": {"start_ms": {"median": 11987.6}, "memory_mib": {"median": 204.05}}
+                "containers": {
+                    "start_ms": {"median": 444.6},
+                    "memory_mib": {"median": 2.87, "total": 14.37}
+                },
+                "vms": {
+                    "start_ms": {"median": 11987.6},
+                    "memory_mib": {"median": 204.05, "total": 1020.31}
+                }
             }
         })
     }
@@ -386,7 +403,10 @@ mod tests {
         for expected in ["445 ms", "12,0 s", "2,9 MiB", "204,1 MiB", "27×", "71×"] {
             assert!(html.contains(expected), "falta {expected} em:\n{html}");
         }
-        assert!(html.contains("mediana de N = 5"));
+        assert!(html.contains("N = 5 de cada lado"));
+        assert!(
+            html.contains("memória dos 5 juntos (soma)</th><td>14,4 MiB</td><td>1020,3 MiB</td>")
+        );
         // Axes with units; text in the theme's colour.
         assert!(html.contains("tempo de partida (s)"));
         assert!(html.contains("memória ocupada (MiB)"));
