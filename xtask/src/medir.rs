@@ -370,13 +370,13 @@ impl Launched {
     }
 }
 
+/// What a unit's stdout thread reports: `(unit, when, the marker line)`,
+/// or `(unit, when, None)` when its output ended without the marker.
+pub type Report = (usize, Instant, Option<String>);
+
 /// Spawns `cmd` (stdout and stderr piped) as unit `index`; a thread sends
-/// `(index, instant, line)` on `ready` when a line starts with [`MARKER`].
-pub fn launch(
-    cmd: &mut Command,
-    index: usize,
-    ready: &Sender<(usize, Instant, String)>,
-) -> Result<Launched> {
+/// on `ready` when a line starts with [`MARKER`] (or the output ends first).
+pub fn launch(cmd: &mut Command, index: usize, ready: &Sender<Report>) -> Result<Launched> {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let launched = Instant::now();
     let mut child = match cmd.spawn() {
@@ -390,14 +390,19 @@ pub fn launch(
         let mut all = String::new();
         let mut reader = BufReader::new(stdout);
         let mut line = String::new();
+        let mut seen = false;
         // Lines may end in \r\n (a serial console); read until EOF.
         while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
             let text = line.trim_matches(|c: char| c.is_whitespace() || c == '\0');
-            if text == MARKER || text.starts_with(&format!("{MARKER} ")) {
-                let _ = tx.send((index, Instant::now(), text.to_string()));
+            if !seen && (text == MARKER || text.starts_with(&format!("{MARKER} "))) {
+                seen = true;
+                let _ = tx.send((index, Instant::now(), Some(text.to_string())));
             }
             all.push_str(&line);
             line.clear();
+        }
+        if !seen {
+            let _ = tx.send((index, Instant::now(), None));
         }
         all
     });
@@ -414,21 +419,27 @@ pub fn launch(
     })
 }
 
-/// Waits until each of `n` units sent its marker, for at most `limit`:
-/// `(instant, marker line)` per unit, in launch order.
+/// Waits until each of the `units` sent its marker, for at most `limit`:
+/// `(instant, marker line)` per unit, in launch order. Fails at once, with
+/// its output, if a unit ends without it.
 pub fn wait_ready(
-    ready: &Receiver<(usize, Instant, String)>,
-    n: usize,
+    ready: &Receiver<Report>,
+    units: &mut [Launched],
     limit: Duration,
     what: &str,
 ) -> Result<Vec<(Instant, String)>> {
+    let n = units.len();
     let deadline = Instant::now() + limit;
     let mut got: Vec<Option<(Instant, String)>> = vec![None; n];
     while got.iter().any(Option::is_none) {
         let left = deadline.saturating_duration_since(Instant::now());
         match ready.recv_timeout(left) {
-            Ok((i, at, line)) if got[i].is_none() => got[i] = Some((at, line)),
-            Ok(_) => {}
+            Ok((i, at, Some(line))) => got[i] = Some((at, line)),
+            Ok((i, _, None)) => fail!(
+                "{what}: a unidade {} terminou sem dizer \"{MARKER}\"; a saída dela:\n{}",
+                i + 1,
+                units[i].output().trim_end()
+            ),
             Err(_) => {
                 let missing: Vec<String> = (0..n)
                     .filter(|i| got[*i].is_none())
@@ -519,6 +530,37 @@ mod tests {
         assert_eq!(rollup_field(text, "Swap:"), 0);
         // This very process has a PSS.
         assert!(memory_kib(&[std::process::id()]).0 > 0);
+    }
+
+    /// The marker is seen with the rest of its line; a unit that ends
+    /// without it fails the wait at once, with its output.
+    #[test]
+    fn waiting_for_the_marker() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut units = vec![launch(
+            Command::new("sh").args(["-c", "echo antes; echo 'pronto uptime=1.5'; echo depois"]),
+            0,
+            &tx,
+        )
+        .unwrap()];
+        let got = wait_ready(&rx, &mut units, Duration::from_secs(10), "testes").unwrap();
+        assert_eq!(got[0].1, "pronto uptime=1.5");
+        assert!(got[0].0 >= units[0].launched);
+        let _ = units[0].child.wait();
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut units = vec![launch(
+            Command::new("sh").args(["-c", "echo quase; echo ops >&2; exit 3"]),
+            0,
+            &tx,
+        )
+        .unwrap()];
+        let t0 = Instant::now();
+        let e = wait_ready(&rx, &mut units, Duration::from_secs(30), "testes").unwrap_err();
+        assert!(t0.elapsed() < Duration::from_secs(10));
+        assert!(e.0.contains("a unidade 1 terminou sem dizer"), "{e}");
+        assert!(e.0.contains("quase") && e.0.contains("ops"), "{e}");
+        let _ = units[0].child.wait();
     }
 
     #[test]

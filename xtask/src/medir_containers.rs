@@ -65,7 +65,7 @@ pub fn measure(n: usize) -> Result<Side> {
             .stdin(Stdio::piped());
         running.0.push(medir::launch(&mut c, i, &tx)?);
     }
-    let ready = medir::wait_ready(&rx, n, READY_LIMIT, "os contêineres")?;
+    let ready = medir::wait_ready(&rx, &mut running.0, READY_LIMIT, "contêineres")?;
     std::thread::sleep(medir::SETTLE);
 
     let mut units = Vec::new();

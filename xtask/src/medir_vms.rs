@@ -54,7 +54,7 @@ pub fn measure(n: usize) -> Result<Side> {
         c.stdin(std::process::Stdio::null());
         running.0.push(medir::launch(&mut c, i, &tx)?);
     }
-    let ready = medir::wait_ready(&rx, n, READY_LIMIT, "as VMs")?;
+    let ready = medir::wait_ready(&rx, &mut running.0, READY_LIMIT, "VMs")?;
     std::thread::sleep(medir::SETTLE);
 
     let mut units = Vec::new();
@@ -167,7 +167,11 @@ impl Drop for Running {
 /// In `/proc/<pid>/smaps` the guest's RAM is the anonymous mapping of
 /// exactly `-m` MB, and TCG's translated code the anonymous `rwx` one.
 fn breakdown(pid: u32) -> (u64, u64) {
-    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    breakdown_of(&std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default())
+}
+
+/// [`breakdown`] of the text of a `/proc/<pid>/smaps`.
+fn breakdown_of(smaps: &str) -> (u64, u64) {
     let (mut guest, mut tcg) = (0, 0);
     let mut current: Option<(u64, String)> = None; // (size in KiB, perms)
     for line in smaps.lines() {
@@ -200,4 +204,43 @@ fn kernel_version(vmlinuz: &std::path::Path) -> Option<String> {
     let end = bytes.get(ptr..)?.iter().position(|b| *b == 0)? + ptr;
     let text = String::from_utf8_lossy(&bytes[ptr..end]);
     text.split_whitespace().next().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn where_a_qemu_memory_goes() {
+        // Guest RAM: anonymous, exactly MEMORY_MB; TCG code: anonymous rwx;
+        // a file mapping of the same size does not count.
+        let guest_end = 0x7f0000000000u64 + u64::from(MEMORY_MB) * 1024 * 1024;
+        let smaps = format!(
+            "7f0000000000-{guest_end:x} rw-p 00000000 00:00 0 \n\
+             Size:             131072 kB\nRss:              114688 kB\n\
+             7f1000000000-7f1040000000 rwxp 00000000 00:00 0 \n\
+             Rss:               45056 kB\nVmFlags: rd wr ex\n\
+             7f2000000000-{:x} r--p 00000000 fe:00 123   /usr/lib/big.so\n\
+             Rss:                1000 kB\n",
+            0x7f2000000000u64 + u64::from(MEMORY_MB) * 1024 * 1024
+        );
+        assert_eq!(breakdown_of(&smaps), (114_688, 45_056));
+    }
+
+    #[test]
+    fn the_version_inside_a_bzimage() {
+        // Boot protocol: a u16 at 0x20E points (minus 0x200) at the string.
+        let mut image = vec![0u8; 0x800];
+        image[0x20E..0x210].copy_from_slice(&0x300u16.to_le_bytes());
+        let text = b"6.1.0-57-cloud-amd64 (debian-kernel@lists.debian.org) #1 SMP\0";
+        image[0x500..0x500 + text.len()].copy_from_slice(text);
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(tmp.path(), &image).unwrap();
+        assert_eq!(
+            kernel_version(tmp.path()).as_deref(),
+            Some("6.1.0-57-cloud-amd64")
+        );
+        std::fs::write(tmp.path(), b"curto").unwrap();
+        assert_eq!(kernel_version(tmp.path()), None);
+    }
 }

@@ -134,7 +134,8 @@ pub fn run(probe: Option<PathBuf>) -> Result {
 }
 
 /// `qemu-system-x86_64` under `timeout -k 5 <secs>` (so it can never hang
-/// a run): TCG (no KVM here), one vCPU, `memory_mb` of RAM, no devices but
+/// a run; `--foreground` keeps qemu in the caller's process group, so a
+/// Ctrl-C reaches it at once): TCG (no KVM here), one vCPU, `memory_mb` of RAM, no devices but
 /// the serial console (`serial`: `file:<path>` or `stdio`), booting
 /// `vmlinuz` + `initrd` with `console=ttyS0 quiet panic=-1` and `append`.
 /// Shared by the cgroup v2 tests and `cargo xtask medir`.
@@ -147,19 +148,25 @@ pub fn qemu(
     append: &str,
 ) -> Command {
     let mut cmd = Command::new("timeout");
-    cmd.args(["-k", "5", timeout_secs, "qemu-system-x86_64"])
-        .args(["-accel", "tcg", "-cpu", "max", "-smp", "1"])
-        .arg("-m")
-        .arg(memory_mb.to_string())
-        .args(["-nodefaults", "-no-user-config", "-display", "none"])
-        .args(["-no-reboot", "-monitor", "none"])
-        .args(["-serial", serial])
-        .arg("-kernel")
-        .arg(vmlinuz)
-        .arg("-initrd")
-        .arg(initrd)
-        .arg("-append")
-        .arg(format!("console=ttyS0 quiet panic=-1 {append}").trim_end());
+    cmd.args([
+        "--foreground",
+        "-k",
+        "5",
+        timeout_secs,
+        "qemu-system-x86_64",
+    ])
+    .args(["-accel", "tcg", "-cpu", "max", "-smp", "1"])
+    .arg("-m")
+    .arg(memory_mb.to_string())
+    .args(["-nodefaults", "-no-user-config", "-display", "none"])
+    .args(["-no-reboot", "-monitor", "none"])
+    .args(["-serial", serial])
+    .arg("-kernel")
+    .arg(vmlinuz)
+    .arg("-initrd")
+    .arg(initrd)
+    .arg("-append")
+    .arg(format!("console=ttyS0 quiet panic=-1 {append}").trim_end());
     cmd
 }
 
