@@ -18,9 +18,9 @@
 //!   the container's memory cgroup usage (which also charges kernel memory
 //!   and page cache) as a second view.
 //!
-//! Then everything is stopped (containers: stdin closed, `read` returns, they
-//! exit 0 and `--rm` removes them, then test.rs' leak checks and a mount
-//! check; VMs: SIGTERM to `timeout`, which passes it to qemu).
+//! Then everything is stopped (containers: a line on their stdin, `read`
+//! returns, they exit 0 and `--rm` removes them, then test.rs' leak checks
+//! and a mount check; VMs: SIGTERM to `timeout`, which passes it to qemu).
 //!
 //! Output: a pt-BR table and `book/medidas/conteineres-vms.json`, shaped as
 //! documented in `book/medidas/README.md`: `meta` (what, where, when),
@@ -103,7 +103,7 @@ pub fn run(args: &[String]) -> Result {
             "git_commit": first_line(
                 Command::new("git")
                     .current_dir(cmd::workspace_root())
-                    .args(["rev-parse", "--short", "HEAD"]),
+                    .args(["describe", "--always", "--dirty", "--abbrev=7"]),
             ),
             "machine": machine(),
             "container": containers.meta,
@@ -166,14 +166,15 @@ fn caveat() -> String {
          mínimo que só diz \"pronto\"; uma VM de verdade ainda iniciaria um \
          sistema inteiro. \
          Memória: PSS (o que cada um ocupa de fato, dividindo as páginas \
-         compartilhadas), lida depois que todos estavam prontos; a de uma VM é \
-         quase toda a RAM que o convidado já usou mais o cache de código \
-         traduzido pelo TCG (que com KVM não existiria).",
+         compartilhadas), lida depois que todos estavam prontos; a de uma VM é, \
+         na maior parte, a RAM que o convidado já usou (dos {} MB do -m) mais o \
+         cache de código traduzido pelo TCG (que com KVM não existiria).",
         if kvm {
             "embora esta máquina tenha KVM (ele não foi usado)"
         } else {
-            "porque esta máquina não tem KVM (sem vmx/svm na CPU)"
-        }
+            "porque esta máquina não tem KVM"
+        },
+        crate::medir_vms::MEMORY_MB
     )
 }
 
