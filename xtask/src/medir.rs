@@ -105,7 +105,7 @@ pub fn run(args: &[String]) -> Result {
                     .current_dir(cmd::workspace_root())
                     .args(["describe", "--always", "--dirty", "--abbrev=7"]),
             ),
-            "machine": machine(),
+            "machine": machine(&load),
             "container": containers.meta,
             "vm": vms.meta,
             "caveat": caveat(),
@@ -188,8 +188,9 @@ fn kvm_available() -> bool {
             .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"))
 }
 
-/// The machine the figures come from.
-fn machine() -> Value {
+/// The machine the figures come from; `load`: its load average before the
+/// measurement started (the VMs measured raise it themselves).
+fn machine(load: &[f64]) -> Value {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu_model = cpuinfo
         .lines()
@@ -212,8 +213,8 @@ fn machine() -> Value {
         "kernel": kernel,
         "kvm": kvm_available(),
         // Other work on the machine weighs on the figures: the load average
-        // (1, 5, 15 min) when the measurement ended.
-        "load_average": load_average()
+        // (1, 5, 15 min) just before the measurement.
+        "load_average": load
             .iter()
             .map(f64::to_string)
             .collect::<Vec<_>>()

@@ -33,7 +33,7 @@ struct Figures {
     kernel: String,
     acceleration: String,
     caveat: String,
-    /// Load average of the last minute, if recorded (optional).
+    /// Load average of the minute before the measurement (optional).
     load: Option<String>,
     container_what: String,
     vm_what: String,
@@ -284,7 +284,7 @@ fn caption(f: &Figures) -> String {
         accel = escape(&capitalized(&f.acceleration)),
         caveat = escape(&f.caveat),
         load = f.load.as_ref().map_or(String::new(), |l| format!(
-            ", carga média de {} no último minuto",
+            ", carga média de {} no minuto antes da medição",
             escape(l)
         )),
     )
