@@ -7,12 +7,14 @@
 //! [`render`] turns that JSON into plain HTML that mdBook passes through:
 //!
 //! - a table: median start time and memory of one container and of one VM,
-//!   and how many times bigger the VM's figure is;
+//!   the memory of all N together, and how many times bigger the VM's
+//!   figure is;
 //! - an inline SVG bar chart with two groups (start time, memory), each
 //!   with its own axis and unit. Text and axes are drawn in `currentColor`,
 //!   so they follow the text colour of every mdBook theme, light or dark;
 //!   the two bar colours read well on both;
-//! - a caption saying what was measured, where, when, and the caveat.
+//! - a caption saying what was measured, where (and how busy the machine
+//!   was), when, and the caveat.
 //!
 //! The HTML has no blank line in it: in Markdown a blank line would end the
 //! HTML block and the rest would be read as Markdown.
