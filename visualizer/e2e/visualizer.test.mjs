@@ -44,6 +44,10 @@ function events(name) {
   return readFileSync(join(TRACES, name), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l));
 }
 
+/** The `seq` of the last event: the "M" of "evento N de M" (every number
+ * the visualizer shows is a `seq`, like `casulo trace show`). */
+const lastSeq = (ev) => ev[ev.length - 1].seq;
+
 /** Opens a served trace in a fresh page, at `#evento=seq` when given. */
 async function open(name, seq) {
   const hash = seq === undefined ? '' : `#evento=${seq}`;
@@ -77,7 +81,7 @@ test('namespaces: depois do namespace.create de pid, o init é o PID 1 lá dentr
   assert.match(await page.textContent('#svg-ns'), /Ainda não há contêiner/);
 
   await open('run-echo.trace.jsonl', pidNs.seq);
-  assert.equal(await position(), `evento ${pidNs.seq + 1} de ${ev.length}`);
+  assert.equal(await position(), `evento ${pidNs.seq} de ${lastSeq(ev)}`);
   const ns = await page.textContent('#svg-ns');
   assert.match(ns, /PID 1 dentro do contêiner/);
   assert.match(ns, new RegExp(`PID ${clone.child_pid} no host`));
@@ -92,7 +96,7 @@ test('namespaces: depois do namespace.create de pid, o init é o PID 1 lá dentr
 test('um link #evento=N na mesma página leva àquele momento', async () => {
   await open('run-echo.trace.jsonl', 0);
   await page.evaluate(() => { location.hash = '#evento=9'; });
-  await page.waitForFunction(() => document.querySelector('#posicao').textContent.startsWith('evento 10 '));
+  await page.waitForFunction(() => document.querySelector('#posicao').textContent.startsWith('evento 9 '));
   assert.match(await page.textContent('#detalhe'), /Montagem overlay|overlay/);
 });
 
@@ -101,15 +105,15 @@ test('teclado: → e ← andam um evento e a URL guarda a posição', async () =
   await open('run-echo.trace.jsonl', 2);
   await page.focus('body');
   await page.keyboard.press('ArrowRight');
-  assert.equal(await position(), `evento 4 de ${ev.length}`);
+  assert.equal(await position(), `evento 3 de ${lastSeq(ev)}`);
   assert.equal(new URL(page.url()).hash, '#evento=3');
   assert.match(await page.textContent('#svg-ns'), /mnt \[\d+\]/);
   await page.keyboard.press('ArrowLeft');
   await page.keyboard.press('ArrowLeft');
-  assert.equal(await position(), `evento 2 de ${ev.length}`);
+  assert.equal(await position(), `evento 1 de ${lastSeq(ev)}`);
   assert.equal(new URL(page.url()).hash, '#evento=1');
   await page.keyboard.press('End');
-  assert.equal(await position(), `evento ${ev.length} de ${ev.length}`);
+  assert.equal(await position(), `evento ${lastSeq(ev)} de ${lastSeq(ev)}`);
   await page.keyboard.press('Home');
   assert.match(await position(), /antes do primeiro evento/);
 });
@@ -225,7 +229,7 @@ test('cgroups de uma execução real: limite de 32 MiB, amostras subindo e o OOM
 
   // At the cgroup.oom: marked in the tree and on the chart.
   await page.keyboard.press('ArrowRight');
-  assert.equal(await position(), `evento ${oom.seq + 1} de ${ev.length}`);
+  assert.equal(await position(), `evento ${oom.seq} de ${lastSeq(ev)}`);
   assert.match(await memGroup().locator('.oom').textContent(), /OOM: o kernel matou 1 processo\(s\) por falta de memória/);
   assert.equal(await page.locator('#grafico-memoria .marca-oom').count(), 1);
   await shot('08-cgroups-oom-real');
@@ -538,7 +542,7 @@ test('build frio: a pilha de camadas cresce passo a passo e a imagem aparece no 
   const run = steps.find((s) => s.instruction === 'RUN');
   await page.locator('#dockerfile li', { hasText: run.args.slice(0, 12) }).locator('button').focus();
   await page.keyboard.press('Enter');
-  assert.equal(await position(), `evento ${run.seq + 1} de ${ev.length}`);
+  assert.equal(await position(), `evento ${run.seq} de ${lastSeq(ev)}`);
   assert.match(await page.textContent('#dockerfile li.atual'), /rodando/);
 });
 
@@ -677,4 +681,240 @@ test('rede: nenhum texto sai da caixa do host, em letras normais e grandes', asy
   await page.waitForSelector('.app.grande');
   assert.deepEqual(await outside(), []);
   await page.getByRole('button', { name: 'Letras normais' }).click();
+});
+
+// One numbering everywhere: the header, the hash, the events panel and
+// `casulo trace show` all use the trace's `seq`.
+test('numeração: #evento=N mostra "evento N" no topo e #N no painel de eventos', async () => {
+  const ev = events('run-echo.trace.jsonl');
+  const n = 21;
+  await open('run-echo.trace.jsonl', n);
+  assert.equal(await position(), `evento ${n} de ${lastSeq(ev)}`);
+  assert.equal(await page.textContent('.evento.selecionado .seq'), `#${n}`);
+  assert.match(await page.textContent('#detalhe'), new RegExp(`#${n} ·`));
+  assert.match(await page.textContent('.evento.selecionado .tipo'), new RegExp(ev.find((e) => e.seq === n).kind.replace('.', '\\.')));
+  assert.equal(new URL(page.url()).hash, `#evento=${n}`);
+  // A click on another row: the three agree again.
+  await page.locator('.evento', { hasText: `#${n + 2}` }).locator('button').click();
+  assert.equal(await position(), `evento ${n + 2} de ${lastSeq(ev)}`);
+  assert.equal(new URL(page.url()).hash, `#evento=${n + 2}`);
+  assert.equal(await page.textContent('.evento.selecionado .seq'), `#${n + 2}`);
+});
+
+// Embed mode: the same app in a frame of the course book
+// (`{{#replay nome paineis=… de=N ate=M}}`).
+
+/** A fresh page of the given size (a frame of the book is ~900×520). */
+async function framePage(width = 900, height = 520) {
+  const p = await browser.newPage({ viewport: { width, height } });
+  p.on('pageerror', (e) => pageErrors.push(e.message));
+  return p;
+}
+
+/** The URL the book's preprocessor writes in the iframe. */
+const embedUrl = (name, extra = '') => `${URL_BASE}index.html?trace=traces/${name}&embed=1${extra}`;
+
+/** The class names of the panels shown, in order. */
+const panelsShown = (p) => p.$$eval('section.painel', (ss) => ss.map((s) => [...s.classList].find((c) => c !== 'painel')));
+
+/** True when the page scrolls sideways. */
+const sideScroll = (p) => p.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+
+test('embutido: só os painéis pedidos, sem escolher arquivo, lista, comparação nem letras grandes', async () => {
+  const ev = events('run-echo.trace.jsonl');
+  const clone = ev.find((e) => e.kind === 'process.clone');
+  const p = await framePage();
+  try {
+    await p.goto(embedUrl('run-echo.trace.jsonl', `&paineis=namespaces,eventos&de=${clone.seq}&ate=${clone.seq + 4}`));
+    await p.waitForSelector('#posicao');
+    assert.deepEqual(await panelsShown(p), ['namespaces', 'eventos']);
+    for (const sel of ['#arquivo-trace', '#arquivo-comparar', '.carregar', '.lista-traces', '.topo', 'h1', '.info', '#velocidade', '.legenda']) {
+      assert.equal(await p.locator(sel).count(), 0, `${sel} não aparece no modo embutido`);
+    }
+    assert.equal(await p.getByRole('button', { name: /Letras grandes|Comparar/ }).count(), 0);
+    assert.ok(!(await sideScroll(p)), 'sem rolagem lateral em 900 px');
+    await p.screenshot({ path: join(SHOTS, '16-embutido-900.png'), fullPage: true });
+    await p.setViewportSize({ width: 600, height: 520 });
+    await p.waitForTimeout(100);
+    assert.ok(!(await sideScroll(p)), 'sem rolagem lateral em 600 px');
+    await p.screenshot({ path: join(SHOTS, '17-embutido-600.png'), fullPage: true });
+
+    // Without paineis=: the panels the full app shows for that trace.
+    await p.goto(embedUrl('build-cold.trace.jsonl'));
+    await p.waitForSelector('#posicao');
+    assert.deepEqual(await panelsShown(p), ['eventos', 'build', 'namespaces', 'arquivos', 'cgroups', 'rede']);
+    // Without de=: opens at the first event.
+    const b = events('build-cold.trace.jsonl');
+    assert.equal(await p.textContent('#posicao'), `evento ${b[0].seq} de ${lastSeq(b)}`);
+    await p.goto(embedUrl('run-network.trace.jsonl', '&paineis=rede'));
+    await p.waitForSelector('#posicao');
+    assert.deepEqual(await panelsShown(p), ['rede']);
+    assert.ok(!(await sideScroll(p)), 'rede sozinha, sem rolagem lateral em 600 px');
+  } finally {
+    await p.close();
+  }
+});
+
+test('embutido: abre no evento de, → anda e para em ate, ← para em de, play para em ate', async () => {
+  const ev = events('run-oom.trace.jsonl');
+  const limit = ev.find((e) => e.kind === 'cgroup.limit');
+  const [de, ate] = [limit.seq, limit.seq + 4];
+  const p = await framePage();
+  const pos = () => p.textContent('#posicao');
+  try {
+    await p.goto(embedUrl('run-oom.trace.jsonl', `&paineis=eventos,cgroups&de=${de}&ate=${ate}`));
+    await p.waitForSelector('#posicao');
+    // At de: the event applied and selected.
+    assert.equal(await pos(), `evento ${de} de ${ate}`);
+    assert.equal(await p.textContent('.evento.selecionado .seq'), `#${de}`);
+    assert.match(await p.textContent('#detalhe'), new RegExp(`#${de} ·`));
+    assert.match(await p.textContent('.cgroups'), /memory\.limit_in_bytes = 33554432 \(32 MiB\)/);
+    assert.ok(await p.isDisabled('#voltar'));
+    // The list and the timeline keep to [de, ate].
+    const seqs = (await p.$$eval('.lista-eventos .seq', (s) => s.map((x) => Number(x.textContent.slice(1)))));
+    assert.ok(seqs.every((s) => s >= de && s <= ate), seqs.join(' '));
+    assert.deepEqual(await p.$eval('#linha-do-tempo', (r) => [Number(r.min), Number(r.max), Number(r.value)]),
+      [ev.findIndex((e) => e.seq === de) + 1, ev.findIndex((e) => e.seq === ate) + 1, ev.findIndex((e) => e.seq === de) + 1]);
+
+    await p.click('.painel.eventos h2');
+    for (let s = de + 1; s <= ate; s++) {
+      await p.keyboard.press('ArrowRight');
+      assert.equal(await pos(), `evento ${s} de ${ate}`);
+    }
+    await p.keyboard.press('ArrowRight');
+    await p.keyboard.press('End');
+    assert.equal(await pos(), `evento ${ate} de ${ate}`);
+    assert.ok(await p.isDisabled('#avancar'));
+    await p.screenshot({ path: join(SHOTS, '18-embutido-ate.png'), fullPage: true });
+    for (let s = ate - 1; s >= de; s--) {
+      await p.keyboard.press('ArrowLeft');
+      assert.equal(await pos(), `evento ${s} de ${ate}`);
+    }
+    await p.keyboard.press('ArrowLeft');
+    await p.keyboard.press('Home');
+    assert.equal(await pos(), `evento ${de} de ${ate}`);
+
+    // Space plays; playback stops by itself at ate.
+    await p.keyboard.press(' ');
+    await p.waitForFunction((t) => document.querySelector('#posicao').textContent === t
+      && document.querySelector('#tocar').getAttribute('aria-pressed') === 'false', `evento ${ate} de ${ate}`);
+    await p.waitForTimeout(600);
+    assert.equal(await pos(), `evento ${ate} de ${ate}`);
+    // Playing again starts over from de.
+    await p.click('#tocar');
+    await p.waitForFunction((t) => document.querySelector('#posicao').textContent !== t, `evento ${ate} de ${ate}`);
+    assert.match(await pos(), new RegExp(`^evento (${de}|${de + 1}|${de + 2}) de ${ate}$`));
+    await p.click('#tocar');
+  } finally {
+    await p.close();
+  }
+});
+
+test('embutido: parâmetro errado mostra o erro em português, nunca uma página em branco', async () => {
+  const ev = events('run-echo.trace.jsonl');
+  const p = await framePage();
+  const cases = [
+    ['&paineis=eventos,redes', /parâmetro paineis .*«redes».*eventos, namespaces, arquivos, cgroups, rede, build/],
+    [`&ate=${lastSeq(ev) + 100}`, new RegExp(`parâmetro ate=${lastSeq(ev) + 100} está fora deste trace.*do ${ev[0].seq} ao ${lastSeq(ev)}`)],
+    ['&de=cinco', /parâmetro de=cinco não é um número de evento/],
+    ['&de=9&ate=3', /de=9 vem depois de ate=3/],
+  ];
+  try {
+    for (const [extra, msg] of cases) {
+      await p.goto(embedUrl('run-echo.trace.jsonl', extra));
+      await p.waitForSelector('#erro');
+      assert.match(await p.textContent('#erro'), msg);
+      assert.equal(await p.locator('.controles').count(), 0);
+      assert.equal(await p.locator('#arquivo-trace').count(), 0);
+    }
+    await p.goto(embedUrl('run-echo.trace.jsonl', '&paineis=eventos,redes'));
+    await p.waitForSelector('#erro');
+    await p.screenshot({ path: join(SHOTS, '19-embutido-erro.png'), fullPage: true });
+    // No trace at all.
+    await p.goto(`${URL_BASE}index.html?embed=1`);
+    await p.waitForSelector('#erro');
+    assert.match(await p.textContent('#erro'), /precisa do parâmetro trace/);
+  } finally {
+    await p.close();
+  }
+});
+
+test('embutido: o link "abrir no visualizador completo" leva ao mesmo evento', async () => {
+  const ev = events('run-echo.trace.jsonl');
+  const pidNs = ev.find((e) => e.kind === 'namespace.create' && e.ns === 'pid');
+  const p = await framePage();
+  try {
+    await p.goto(embedUrl('run-echo.trace.jsonl', `&paineis=namespaces&de=${pidNs.seq}&ate=${pidNs.seq + 5}`));
+    await p.waitForSelector('#posicao');
+    const link = p.locator('#abrir-completo');
+    assert.match(await link.textContent(), /abrir no visualizador completo ↗/);
+    assert.equal(await link.getAttribute('target'), '_blank');
+    assert.equal(await link.getAttribute('href'), `index.html?trace=traces%2Frun-echo.trace.jsonl#evento=${pidNs.seq}`);
+    await p.keyboard.press('ArrowRight');
+    assert.equal(await link.getAttribute('href'), `index.html?trace=traces%2Frun-echo.trace.jsonl#evento=${pidNs.seq + 1}`);
+    // Followed: the full app, at the same event, with the same number.
+    const [full] = await Promise.all([p.context().waitForEvent('page'), link.click()]);
+    full.on('pageerror', (e) => pageErrors.push(e.message));
+    await full.waitForSelector('#total-eventos');
+    assert.equal(await full.textContent('#posicao'), `evento ${pidNs.seq + 1} de ${lastSeq(ev)}`);
+    assert.equal(await full.textContent('.evento.selecionado .seq'), `#${pidNs.seq + 1}`);
+    assert.equal(await full.locator('#arquivo-trace').count(), 1);
+    await full.close();
+  } finally {
+    await p.close();
+  }
+});
+
+test('embutido num iframe: manda a altura ao livro, o clique dá o teclado ao quadro, sem rolagem lateral', async () => {
+  const ev = events('run-echo.trace.jsonl');
+  const clone = ev.find((e) => e.kind === 'process.clone');
+  const [de, ate] = [clone.seq, clone.seq + 6];
+  const src = embedUrl('run-echo.trace.jsonl', `&paineis=eventos,namespaces&de=${de}&ate=${ate}`);
+  const p = await framePage(1000, 800);
+  try {
+    // The book's side, as small as can be: size the iframe by the message.
+    await p.setContent(`<!doctype html><html><body style="margin:0">
+      <p>Texto do capítulo antes do replay.</p>
+      <iframe id="replay" src="${src}" style="width:900px;height:520px;border:1px solid #999"></iframe>
+      <script>
+        window.alturas = [];
+        addEventListener('message', (e) => {
+          if (!e.data || typeof e.data.casuloAltura !== 'number') return;
+          window.alturas.push(e.data);
+          document.getElementById('replay').style.height = e.data.casuloAltura + 'px';
+        });
+      </script></body></html>`);
+    // The first message may come while the trace is still loading (short).
+    await p.waitForFunction(() => window.alturas.some((a) => a.casuloAltura > 150));
+    const all = await p.evaluate(() => window.alturas);
+    assert.ok(all.every((a) => a.casuloTrace === 'traces/run-echo.trace.jsonl'), JSON.stringify(all));
+    const frame = p.frames().find((f) => f.url().includes('embed=1'));
+    await frame.waitForSelector('#posicao');
+    assert.equal(await frame.textContent('#posicao'), `evento ${de} de ${ate}`);
+    // The iframe ends up as tall as its content (plus its 1 px borders):
+    // nothing to scroll inside.
+    await p.waitForFunction(() => document.getElementById('replay').getBoundingClientRect().height
+      === window.alturas[window.alturas.length - 1].casuloAltura + 2);
+    assert.ok(await frame.evaluate(() => document.documentElement.scrollHeight <= innerHeight + 1), 'sem rolagem vertical dentro do quadro');
+    await p.screenshot({ path: join(SHOTS, '20-embutido-iframe-900.png'), fullPage: true });
+
+    // A click inside the frame gives it the keys.
+    const count = await p.evaluate(() => window.alturas.length);
+    await frame.click('.painel.namespaces h2');
+    await p.keyboard.press('ArrowRight');
+    assert.equal(await frame.textContent('#posicao'), `evento ${de + 1} de ${ate}`);
+    // Every render posts the height again.
+    await p.waitForFunction((n) => window.alturas.length > n, count);
+
+    // Narrower (~600 px): the panels stack, taller; still no sideways scroll.
+    const wide = await p.evaluate(() => window.alturas[window.alturas.length - 1].casuloAltura);
+    await p.$eval('#replay', (f) => { f.style.width = '600px'; });
+    await p.waitForFunction((h) => window.alturas[window.alturas.length - 1].casuloAltura !== h, wide);
+    await p.waitForFunction(() => document.getElementById('replay').getBoundingClientRect().height
+      === window.alturas[window.alturas.length - 1].casuloAltura + 2);
+    assert.ok(!(await frame.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth)), 'sem rolagem lateral em 600 px');
+    await p.screenshot({ path: join(SHOTS, '21-embutido-iframe-600.png'), fullPage: true });
+  } finally {
+    await p.close();
+  }
 });

@@ -1,14 +1,16 @@
 //! Casulo's visualizer: replays a trace in the browser as diagrams, step by
 //! step, in Brazilian Portuguese.
 //!
-//! The pure parts (timeline marks, number formats, the diff of two traces)
-//! build and are tested on the host; the Yew app (`app/`) only exists for
-//! `wasm32` and is built by `cargo xtask` (see `xtask/src/web.rs`).
+//! The pure parts (timeline marks, number formats, the diff of two traces,
+//! the embed mode's parameters) build and are tested on the host; the Yew
+//! app (`app/`) only exists for `wasm32` and is built by `cargo xtask` (see
+//! `xtask/src/web.rs`).
 
 // On the host only the pure modules build; the app uses all of them.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 mod diff;
+mod embed;
 mod format;
 mod timeline;
 
@@ -23,7 +25,7 @@ fn main() {
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
     // Keep the pure modules "used" on the host build.
-    let _ = (diff::align, format::bytes, timeline::marks);
+    let _ = (diff::align, format::bytes, timeline::marks, embed::parse);
     println!(
         "casulo-visualizer roda no navegador: `cargo xtask demo` compila e serve \
          (visualizer/dist/); {} tipos de evento conhecidos",

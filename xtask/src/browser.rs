@@ -5,7 +5,8 @@
 //! `visualizer/e2e/node_modules` (only when missing or of another version)
 //! and fills `target/visualizer-tests/traces/` with the recorded fixtures
 //! and the trace crate's sample; [`run_tests`] serves them on a free port
-//! of 127.0.0.1 and runs `node --test visualizer/e2e/`. Screenshots stay
+//! of 127.0.0.1 (the course at `/curso/`) and runs `node --test` on the
+//! visualizer's tests and the course's (`visualizer/e2e/*.test.mjs`). Screenshots stay
 //! in `target/visualizer-tests/screenshots/`.
 
 use std::fs;
@@ -23,15 +24,18 @@ pub fn work_dir() -> PathBuf {
     cmd::target_dir().join("visualizer-tests")
 }
 
-/// What a browser run needs: the built app and a traces dir.
+/// What a browser run needs: the built app, a traces dir and the course.
 pub struct Prepared {
     pub dist: PathBuf,
     pub traces: PathBuf,
     pub e2e: PathBuf,
+    /// `book/build` (the course, with the visualizer for its replays).
+    pub book: PathBuf,
 }
 
 pub fn prepare() -> Result<Prepared> {
-    let dist = web::build_visualizer()?;
+    let book = crate::book::build()?;
+    let dist = web::dist_dir();
     let e2e = cmd::workspace_root().join("visualizer/e2e");
     npm_install(&e2e)?;
     if !Path::new(CHROMIUM).exists() {
@@ -53,7 +57,12 @@ pub fn prepare() -> Result<Prepared> {
         traces.join("sample.trace.jsonl"),
         casulo_trace::sample::sample_jsonl(),
     )?;
-    Ok(Prepared { dist, traces, e2e })
+    Ok(Prepared {
+        dist,
+        traces,
+        e2e,
+        book,
+    })
 }
 
 /// `npm install` in `dir` unless the pinned playwright-core is already there.
@@ -86,7 +95,7 @@ fn npm_install(dir: &Path) -> Result {
 /// Runs `node --test` on the browser tests against a server of `p`.
 pub fn run_tests(p: &Prepared) -> Result {
     step("Testes no navegador (chromium do Debian + playwright-core, node --test)");
-    let server = Server::start(&p.dist, &p.traces, 0)?;
+    let server = Server::start_site(&p.dist, &p.traces, Some(&p.book), 0)?;
     let shots = work_dir().join("screenshots");
     let _ = fs::remove_dir_all(&shots);
     println!("  servidor em {}", server.url);
@@ -96,6 +105,7 @@ pub fn run_tests(p: &Prepared) -> Result {
             .arg("--test")
             .arg("--test-concurrency=1")
             .arg("visualizer.test.mjs")
+            .arg("book.test.mjs")
             .env("CASULO_VIS_URL", &server.url)
             .env("CASULO_TRACES_DIR", &p.traces)
             .env("CASULO_SCREENSHOTS", &shots)

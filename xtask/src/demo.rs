@@ -3,7 +3,9 @@
 //! visualizer, served on 127.0.0.1 until Ctrl-C. Before serving: a
 //! `casulo build` (twice, the second from the cache) and a run with
 //! `--network bridge -p` (the host asks the container's web server for a
-//! page through the published port); their traces are served too.
+//! page through the published port); their traces are served too. Then the
+//! course: its examples that have no recording yet are recorded, the book
+//! is built, and it is served at `/curso/` on the same address.
 //!
 //! State dir: `/var/lib/casulo`, or `CASULO_ROOT` if set.
 
@@ -74,6 +76,7 @@ pub fn run() -> Result {
         build_trace.display(),
         network_trace.display()
     );
+    crate::book::record_examples(&casulo, None)?;
     serve(&trace, &network_trace)
 }
 
@@ -176,9 +179,10 @@ pub const DEFAULT_PORT: u16 = 8000;
 /// Builds the visualizer and serves it with the traces of this state dir,
 /// opened at this run's trace (and a link to the network run's), until Ctrl-C.
 fn serve(trace: &Path, network_trace: &Path) -> Result {
-    let dist = web::build_visualizer()?;
+    let book = crate::book::build()?;
+    let dist = web::dist_dir();
     let traces = trace.parent().unwrap_or(Path::new("."));
-    let server = start_server(&dist, traces, DEFAULT_PORT)?;
+    let server = start_server(&dist, traces, Some(&book), DEFAULT_PORT)?;
     let file_name = |p: &Path| {
         p.file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -187,7 +191,8 @@ fn serve(trace: &Path, network_trace: &Path) -> Result {
     let (name, network) = (file_name(trace), file_name(network_trace));
     step("Visualizador no navegador");
     println!(
-        "Abra no navegador (Ctrl-C para parar o servidor):\n\n  {url}?trace=traces/{name}\n\n\
+        "O curso (capítulos com os exemplos gravados e os replays):\n\n  {url}curso/\n\n\
+         O trace deste contêiner no visualizador (Ctrl-C para parar o servidor):\n\n  {url}?trace=traces/{name}\n\n\
          A execução com rede (bridge, veth, porta publicada):\n\n  {url}?trace=traces/{network}\n\n\
          Lá estão também os outros traces de {}.",
         traces.display(),
@@ -198,12 +203,12 @@ fn serve(trace: &Path, network_trace: &Path) -> Result {
 }
 
 /// The server on `port`, or on any free port when that one is taken.
-pub fn start_server(dist: &Path, traces: &Path, port: u16) -> Result<Server> {
-    match Server::start(dist, traces, port) {
+pub fn start_server(dist: &Path, traces: &Path, book: Option<&Path>, port: u16) -> Result<Server> {
+    match Server::start_site(dist, traces, book, port) {
         Ok(s) => Ok(s),
         Err(e) if port != 0 => {
             println!("  ({e}; usando outra porta)");
-            Server::start(dist, traces, 0)
+            Server::start_site(dist, traces, book, 0)
         }
         Err(e) => Err(e),
     }
@@ -229,13 +234,20 @@ pub fn serve_only(args: &[String]) -> Result {
         }
     }
     let dist = web::build_visualizer()?;
-    let server = start_server(&dist, &traces, port)?;
+    // The course, if it was built (cargo xtask book or demo).
+    let book = crate::book::book_dir().join("build");
+    let book = book.join("index.html").is_file().then_some(book);
+    let server = start_server(&dist, &traces, book.as_deref(), port)?;
     step("Visualizador no navegador");
     println!(
-        "Servindo {} e os traces de {} em\n\n  {}\n\n(Ctrl-C para parar)",
+        "Servindo {} e os traces de {} em\n\n  {}\n\n{}(Ctrl-C para parar)",
         dist.display(),
         traces.display(),
-        server.url
+        server.url,
+        match &book {
+            Some(_) => format!("e o curso em\n\n  {}curso/\n\n", server.url),
+            None => "(o curso não está montado: cargo xtask book)\n".to_string(),
+        }
     );
     server.wait();
     Ok(())

@@ -13,6 +13,7 @@
 mod bench;
 mod bench_unpack;
 mod bench_web;
+mod book;
 mod browser;
 mod cmd;
 mod demo;
@@ -71,6 +72,9 @@ comandos:
       --sem-clippy     pula o clippy
       --so-navegador   só o visualizador e os testes no navegador
   vm                 só os testes de cgroup v2 num kernel de verdade, na VM (qemu)
+  book [opções]      grava os exemplos do curso que faltam e monta o curso em book/build
+      --regravar [NOME...]  grava de novo (todos, ou os citados)
+      --verificar      e depois as verificações do curso (doctest, ortografia, links)
   demo               roda um contêiner de verdade, mostra o trace e o serve no visualizador
   serve [opções]     só o visualizador e os traces gravados, em http://127.0.0.1 (Ctrl-C para)
       --porta N        porta (padrão 8000; 0 = qualquer porta livre)
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
         "setup" => setup::run(),
         "test" => test::run(rest),
         "demo" => demo::run(),
+        "book" => book::run(rest),
         "serve" => demo::serve_only(rest),
         "vm" => setup::run().and_then(|()| vm::run(None)),
         "bench" => bench::run(rest),

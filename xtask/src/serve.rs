@@ -4,7 +4,8 @@
 //!   (`.wasm` as `application/wasm`, which browsers require);
 //! - `/traces/` a JSON list of the `*.trace.jsonl` files in the traces dir
 //!   (newest first), which the visualizer shows as "traces gravados";
-//! - `/traces/<name>` one of those files.
+//! - `/traces/<name>` one of those files;
+//! - `/curso/…` the built course (`book/build`), when given.
 //!
 //! [`Server::start`] returns at once (a thread answers requests), so tests
 //! can use it; [`Server::wait`] blocks, for `cargo xtask demo`/`serve`.
@@ -28,16 +29,27 @@ pub struct Server {
 impl Server {
     /// Listens on `127.0.0.1:port` (0: any free port) and answers in a thread.
     pub fn start(dist: &Path, traces: &Path, port: u16) -> Result<Server> {
+        Server::start_site(dist, traces, None, port)
+    }
+
+    /// Like [`Server::start`], and the built course at `/curso/`.
+    pub fn start_site(
+        dist: &Path,
+        traces: &Path,
+        book: Option<&Path>,
+        port: u16,
+    ) -> Result<Server> {
         let http = tiny_http::Server::http(("127.0.0.1", port))
             .map_err(|e| format!("não consegui abrir a porta {port} em 127.0.0.1: {e}"))?;
         let port = http.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
         let http = Arc::new(http);
         let (dist, traces) = (dist.to_path_buf(), traces.to_path_buf());
+        let book = book.map(Path::to_path_buf);
         let thread = {
             let http = http.clone();
             std::thread::spawn(move || {
                 for request in http.incoming_requests() {
-                    let response = answer(&dist, &traces, request.url());
+                    let response = answer(&dist, &traces, book.as_deref(), request.url());
                     let _ = request.respond(response);
                 }
             })
@@ -68,14 +80,39 @@ impl Drop for Server {
 
 type Response = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
 
-fn answer(dist: &Path, traces: &Path, url: &str) -> Response {
+fn answer(dist: &Path, traces: &Path, book: Option<&Path>, url: &str) -> Response {
     let path = url.split(['?', '#']).next().unwrap_or("/");
     let path = percent_decode(path);
     if path == "/traces/" || path == "/traces" {
         return listing(traces);
     }
+    if path == "/curso" {
+        return with_type(
+            tiny_http::Response::from_string("")
+                .with_status_code(301)
+                .with_header(
+                    tiny_http::Header::from_bytes("Location", "/curso/").expect("valid header"),
+                ),
+            "text/plain; charset=utf-8",
+        );
+    }
+    let in_book = |rest: &str| {
+        let book = book?;
+        let rel = rest.trim_end_matches('/');
+        let file = if rel.is_empty() {
+            book.to_path_buf()
+        } else {
+            safe_join(book, rel)?
+        };
+        Some(if file.is_dir() {
+            file.join("index.html")
+        } else {
+            file
+        })
+    };
     let file = match path.strip_prefix("/traces/") {
         Some(name) => safe_join(traces, name),
+        None if path.starts_with("/curso/") => in_book(&path["/curso/".len()..]),
         None if path == "/" => Some(dist.join("index.html")),
         None => safe_join(dist, path.trim_start_matches('/')),
     };
@@ -142,6 +179,9 @@ pub fn mime(path: &Path) -> &'static str {
         "jsonl" => "application/x-ndjson; charset=utf-8",
         "svg" => "image/svg+xml",
         "png" => "image/png",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "ttf" => "font/ttf",
         "txt" | "md" => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
@@ -196,7 +236,11 @@ mod tests {
         fs::write(dist.join("index_bg.wasm"), b"\0asm").unwrap();
         fs::write(traces.join("a.trace.jsonl"), "{}\n").unwrap();
         fs::write(traces.join("notas.txt"), "x").unwrap();
-        let server = Server::start(&dist, &traces, 0).unwrap();
+        let book = dir.path().join("book");
+        fs::create_dir_all(book.join("exemplos")).unwrap();
+        fs::write(book.join("index.html"), "<p>curso</p>").unwrap();
+        fs::write(book.join("exemplos/x.trace.jsonl"), "{}\n").unwrap();
+        let server = Server::start_site(&dist, &traces, Some(&book), 0).unwrap();
         let get = |path: &str| -> (String, String) {
             use std::io::{Read, Write};
             let addr = server
@@ -223,6 +267,17 @@ mod tests {
         assert!(head.contains("200"), "{head}");
         assert_eq!(body, "{}\n");
         let (head, _) = get("/traces/../dist/index.html");
+        assert!(head.contains("404"), "{head}");
+        let (head, _) = get("/curso");
+        assert!(
+            head.contains("301") && head.contains("Location: /curso/"),
+            "{head}"
+        );
+        let (_, body) = get("/curso/");
+        assert_eq!(body, "<p>curso</p>");
+        let (head, _) = get("/curso/exemplos/x.trace.jsonl");
+        assert!(head.contains("application/x-ndjson"), "{head}");
+        let (head, _) = get("/curso/../dist/index.html");
         assert!(head.contains("404"), "{head}");
     }
 }

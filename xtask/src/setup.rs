@@ -2,7 +2,8 @@
 //!
 //! - Debian packages: busybox-static (the base image), runc and crun (the
 //!   benchmark's references), strace, skopeo, umoci and buildah (interop
-//!   checks), qemu-system-x86 and cpio (the pure cgroup v2 VM test);
+//!   checks), qemu-system-x86 and cpio (the pure cgroup v2 VM test),
+//!   hunspell and hunspell-pt-br (the course's spelling);
 //! - rustup targets: x86_64-unknown-linux-musl (the static probe) and
 //!   wasm32-unknown-unknown (trace crate and visualizer).
 //!
@@ -35,6 +36,11 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "testar o cgroup v2 num kernel de verdade (VM, só cgroup2)",
     ),
     ("cpio", "montar o initramfs da VM de teste"),
+    ("hunspell", "ortografia do curso"),
+    (
+        "hunspell-pt-br",
+        "o dicionário pt_BR da ortografia do curso",
+    ),
 ];
 
 /// Rust targets the build needs besides the host's.

@@ -7,14 +7,16 @@
 //! 4. the probe, static (musl, release)  copied into test images as /probe
 //! 5. `cargo test --workspace --no-fail-fast` with CASULO_BIN and CASULO_PROBE set
 //!    (every test binary runs, so one report shows all failures)
-//! 6. no casulo cgroup left under /sys/fs/cgroup, no network lease of a
+//! 6. the course (`book.rs`): each example run again and compared with the
+//!    book, recorded traces valid, spelling, internal links
+//! 7. no casulo cgroup left under /sys/fs/cgroup, no network lease of a
 //!    casulo that ended, no `veth*` on `casulo0` without a live lease; then
 //!    `casulo gc`, and `casulo0` must be gone (the host as it was found)
-//! 7. the cgroup v2 tests in a VM (`vm.rs`; skip with `--sem-vm`)
-//! 8. `cargo build -p casulo-trace --target wasm32-unknown-unknown`
-//! 9. the visualizer built to wasm and tested in Debian's chromium
-//!    (see `browser.rs`; only this with `--so-navegador`)
-//! 10. `cargo clippy --workspace -- -D warnings`, and the visualizer's app
+//! 8. the cgroup v2 tests in a VM (`vm.rs`; skip with `--sem-vm`)
+//! 9. `cargo build -p casulo-trace --target wasm32-unknown-unknown`
+//! 10. the visualizer built to wasm and tested in Debian's chromium
+//!     (see `browser.rs`; only this with `--so-navegador`)
+//! 11. `cargo clippy --workspace -- -D warnings`, and the visualizer's app
 //!     code for wasm32 (skip with `--sem-clippy`)
 
 use std::time::Instant;
@@ -68,6 +70,9 @@ pub fn run(args: &[String]) -> Result {
             .env("CASULO_BIN", &casulo)
             .env("CASULO_PROBE", &probe),
     )?;
+
+    // The course's examples run real containers too: before the leak checks.
+    crate::book::check(&casulo)?;
 
     step("Nenhum cgroup do casulo sobrou em /sys/fs/cgroup");
     let left = leftover_cgroups();

@@ -9,19 +9,28 @@ use yew::prelude::*;
 use super::{Action, Loaded, Model};
 use crate::timeline::Area;
 
-/// Rows shown before and after the selected event.
+/// Rows shown before and after the selected event (fewer in a frame of
+/// the book).
 const AROUND: usize = 8;
+const AROUND_COMPACT: usize = 3;
 
 #[derive(Properties)]
 pub struct EventsProps {
     pub trace: Rc<Loaded>,
     pub pos: usize,
+    /// The positions the player may reach (the list keeps to them).
+    pub lo: usize,
+    pub hi: usize,
+    /// Embed mode: a shorter list.
+    #[prop_or_default]
+    pub compact: bool,
     pub dispatch: UseReducerDispatcher<Model>,
 }
 
 impl PartialEq for EventsProps {
     fn eq(&self, o: &Self) -> bool {
-        Rc::ptr_eq(&self.trace, &o.trace) && self.pos == o.pos
+        Rc::ptr_eq(&self.trace, &o.trace)
+            && (self.pos, self.lo, self.hi, self.compact) == (o.pos, o.lo, o.hi, o.compact)
     }
 }
 
@@ -30,8 +39,10 @@ pub fn events_panel(p: &EventsProps) -> Html {
     let events = p.trace.replay.events();
     let selected = p.pos.checked_sub(1);
     let center = selected.unwrap_or(0);
-    let from = center.saturating_sub(AROUND);
-    let to = (center + AROUND + 1).min(events.len());
+    let around = if p.compact { AROUND_COMPACT } else { AROUND };
+    // Event i is reachable when position i + 1 is: i in lo-1 ..= hi-1.
+    let from = center.saturating_sub(around).max(p.lo.saturating_sub(1));
+    let to = (center + around + 1).min(p.hi).min(events.len());
 
     let rows = (from..to).map(|i| {
         let e = &events[i];
@@ -75,7 +86,16 @@ pub fn events_panel(p: &EventsProps) -> Html {
                         <dt>{"Resultado"}</dt><dd id="resultado">{outcome}</dd>
                     </dl>
                     if let Some(en) = entry {
-                        <p class="explicacao">{markdown(en.explanation)}</p>
+                        if p.compact {
+                            // In a frame of the book the chapter explains; the
+                            // catalog's paragraph is one click away.
+                            <details class="explicacao">
+                                <summary>{"O que é isso? (explicação)"}</summary>
+                                <p>{markdown(en.explanation)}</p>
+                            </details>
+                        } else {
+                            <p class="explicacao">{markdown(en.explanation)}</p>
+                        }
                     }
                 </div>
             }
@@ -86,7 +106,8 @@ pub fn events_panel(p: &EventsProps) -> Html {
         <section class="painel eventos" aria-labelledby="titulo-eventos">
             <h2 id="titulo-eventos">{"Eventos"}</h2>
             {detail}
-            <ol class="lista-eventos" aria-label="Eventos perto da posição atual" start={(from + 1).to_string()}>
+            <ol class="lista-eventos" aria-label="Eventos perto da posição atual"
+                start={events.get(from).map_or(0, |e| e.seq).to_string()}>
                 { for rows }
             </ol>
         </section>

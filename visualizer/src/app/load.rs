@@ -93,7 +93,7 @@ fn deliver(
     text: Result<String, String>,
     dispatch: &UseReducerDispatcher<Model>,
     other: bool,
-    pos: Option<usize>,
+    seq: Option<u64>,
 ) {
     let text = match text {
         Ok(t) => t,
@@ -109,18 +109,19 @@ fn deliver(
             dispatch.dispatch(if other {
                 Action::LoadedOther(t)
             } else {
-                Action::Loaded(t, pos)
+                Action::Loaded(t, seq)
             })
         }
         Err(e) => dispatch.dispatch(Action::Failed(e)),
     }
 }
 
-pub fn fetch_trace(url: String, pos: Option<usize>, dispatch: UseReducerDispatcher<Model>) {
+/// Loads `url`, opened at the event numbered `seq` when given.
+pub fn fetch_trace(url: String, seq: Option<u64>, dispatch: UseReducerDispatcher<Model>) {
     dispatch.dispatch(Action::Loading(url.clone()));
     spawn_local(async move {
         let text = fetch_text(&url).await;
-        deliver(url, text, &dispatch, false, pos);
+        deliver(url, text, &dispatch, false, seq);
     });
 }
 

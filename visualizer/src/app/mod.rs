@@ -4,6 +4,7 @@
 mod build;
 mod controls;
 mod diffview;
+mod embedded;
 mod events;
 mod load;
 mod network;
@@ -16,6 +17,7 @@ use casulo_trace::{read_trace, Header};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
+use crate::embed::{Embed, Panel};
 use crate::timeline::{self, Mark};
 
 /// How many columns the scrubber's marks have at most.
@@ -110,6 +112,25 @@ impl Loaded {
     pub fn len(&self) -> usize {
         self.replay.len()
     }
+
+    /// The position right after the event numbered `seq` (it and all before
+    /// it applied): 0 when `seq` comes before the first event, `len` after
+    /// the last. Numbers are the trace's `seq`, never list indexes.
+    pub fn pos_of_seq(&self, seq: u64) -> usize {
+        self.replay.events().partition_point(|e| e.seq <= seq)
+    }
+
+    /// The `seq` of the event selected at position `pos` (none before the first).
+    pub fn seq_at(&self, pos: usize) -> Option<u64> {
+        let i = pos.checked_sub(1)?;
+        self.replay.events().get(i).map(|e| e.seq)
+    }
+
+    /// The first and last `seq` (none for a trace without events).
+    pub fn seq_bounds(&self) -> Option<(u64, u64)> {
+        let events = self.replay.events();
+        Some((events.first()?.seq, events.last()?.seq))
+    }
 }
 
 /// What the main area shows.
@@ -135,6 +156,14 @@ pub struct Model {
     pub loading: Option<String>,
     pub large: bool,
     pub view: View,
+    /// Embed mode (`embed=1`, for the course): compact, one trace, a range.
+    pub compact: bool,
+    /// The embed's parameters, when they are right.
+    pub embed: Option<Rc<Embed>>,
+    /// The positions the player may reach, `lo..=hi`: the whole trace
+    /// (0..=len), or in embed mode the range `de..=ate`.
+    pub lo: usize,
+    pub hi: usize,
 }
 
 impl Default for Model {
@@ -150,17 +179,43 @@ impl Default for Model {
             loading: None,
             large: false,
             view: View::Replay,
+            compact: false,
+            embed: None,
+            lo: 0,
+            hi: 0,
         }
+    }
+}
+
+impl Model {
+    /// The page as its URL asks: embed mode or not, and in embed mode, the
+    /// error of a wrong parameter (shown instead of the trace).
+    fn from_params(params: &std::collections::HashMap<String, String>) -> Model {
+        let mut m = Model::default();
+        match crate::embed::parse(params) {
+            Ok(None) => {}
+            Ok(Some(e)) => {
+                m.compact = true;
+                m.embed = Some(Rc::new(e));
+            }
+            Err(msg) => {
+                m.compact = true;
+                m.error = Some(msg);
+            }
+        }
+        m
     }
 }
 
 pub enum Action {
     Loading(String),
-    /// A trace and, optionally, the position to open it at.
-    Loaded(Rc<Loaded>, Option<usize>),
+    /// A trace and, optionally, the event (`seq`) to open it at.
+    Loaded(Rc<Loaded>, Option<u64>),
     LoadedOther(Rc<Loaded>),
     Failed(String),
     Seek(usize),
+    /// Go to the event numbered `seq` (a `#evento=N` link).
+    SeekSeq(u64),
     Step(isize),
     Tick,
     TogglePlay,
@@ -180,16 +235,30 @@ impl Reducible for Model {
                 m.loading = Some(what);
                 m.error = None;
             }
-            Action::Loaded(t, pos) => {
+            Action::Loaded(t, seq) => {
                 m.loading = None;
                 m.error = None;
                 m.playing = false;
                 if m.other.is_none() {
                     m.view = View::Replay;
                 }
-                let pos = pos.unwrap_or(0).min(t.len());
+                // Embed mode: only `de..=ate`, opened at `de` (applied).
+                let (lo, hi, pos) = match &m.embed {
+                    Some(e) => match e.range(t.seq_bounds()) {
+                        Ok((from, to)) => {
+                            let lo = t.pos_of_seq(from);
+                            (lo, t.pos_of_seq(to), lo)
+                        }
+                        Err(msg) => {
+                            m.error = Some(msg);
+                            m.trace = None;
+                            return Rc::new(m);
+                        }
+                    },
+                    None => (0, t.len(), seq.map_or(0, |s| t.pos_of_seq(s))),
+                };
                 m.world = Rc::new(t.replay.world_at(pos));
-                m.pos = pos;
+                (m.lo, m.hi, m.pos) = (lo, hi, pos);
                 m.trace = Some(t);
             }
             Action::LoadedOther(t) => {
@@ -203,24 +272,28 @@ impl Reducible for Model {
                 m.error = Some(msg);
             }
             Action::Seek(n) => m.seek(n),
+            Action::SeekSeq(seq) => {
+                if let Some(n) = m.trace.as_ref().map(|t| t.pos_of_seq(seq)) {
+                    m.seek(n);
+                }
+            }
             Action::Step(d) => {
                 m.playing = false;
                 let n = m.pos.saturating_add_signed(d);
                 m.seek(n);
             }
             Action::Tick => {
-                let len = m.trace.as_ref().map_or(0, |t| t.len());
-                if m.pos >= len {
+                // Playback stops at the last reachable event (`ate` in embed mode).
+                if m.pos >= m.hi {
                     m.playing = false;
                 } else {
                     m.seek(m.pos + 1);
                 }
             }
             Action::TogglePlay => {
-                let len = m.trace.as_ref().map_or(0, |t| t.len());
-                m.playing = !m.playing && len > 0;
-                if m.playing && m.pos >= len {
-                    m.seek(0);
+                m.playing = !m.playing && m.trace.is_some() && m.hi > m.lo;
+                if m.playing && m.pos >= m.hi {
+                    m.seek(m.lo);
                 }
             }
             Action::Speed(s) => m.speed = s.max(1),
@@ -236,11 +309,11 @@ impl Reducible for Model {
 }
 
 impl Model {
-    /// Moves to position `n` (clamped): one `apply` when it is the next
-    /// event, the nearest checkpoint otherwise.
+    /// Moves to position `n` (clamped to `lo..=hi`): one `apply` when it is
+    /// the next event, the nearest checkpoint otherwise.
     fn seek(&mut self, n: usize) {
         let Some(t) = &self.trace else { return };
-        let n = n.min(t.len());
+        let n = n.clamp(self.lo, self.hi.max(self.lo)).min(t.len());
         if n == self.pos {
             return;
         }
@@ -255,45 +328,73 @@ impl Model {
     }
 }
 
-/// `#evento=N` (N = seq of the selected event) → position N + 1.
-fn position_from_hash() -> Option<usize> {
+/// `#evento=N`: N is the `seq` of the selected event.
+fn seq_from_hash() -> Option<u64> {
     let hash = web_sys::window()?.location().hash().ok()?;
-    let n: usize = hash.strip_prefix("#evento=")?.parse().ok()?;
-    Some(n + 1)
+    hash.strip_prefix("#evento=")?.parse().ok()
 }
 
-/// Keeps the position in the URL, so a teacher can link to a moment.
-fn write_hash(pos: usize) {
+/// Keeps the selected event (its `seq`) in the URL, so a teacher can link
+/// to a moment.
+fn write_hash(seq: Option<u64>) {
     let Some(w) = web_sys::window() else { return };
     let Ok(history) = w.history() else { return };
-    let url = if pos == 0 {
-        let loc = w.location();
-        format!(
-            "{}{}",
-            loc.pathname().unwrap_or_default(),
-            loc.search().unwrap_or_default()
-        )
-    } else {
-        format!("#evento={}", pos - 1)
+    let url = match seq {
+        None => {
+            let loc = w.location();
+            format!(
+                "{}{}",
+                loc.pathname().unwrap_or_default(),
+                loc.search().unwrap_or_default()
+            )
+        }
+        Some(n) => format!("#evento={n}"),
     };
     let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
 }
 
 #[function_component(App)]
 pub fn app() -> Html {
-    let model = use_reducer(Model::default);
+    let model = use_reducer(|| Model::from_params(&load::query_params()));
+    let root = use_node_ref();
 
-    // Start-up: `?trace=URL` (and `&comparar=URL`).
+    // Start-up: `?trace=URL` (and `&comparar=URL`); in embed mode only the
+    // trace, and nothing when its parameters are wrong.
     {
         let dispatch = model.dispatcher();
+        let (compact, embed_ok) = (model.compact, model.embed.is_some());
         use_effect_with((), move |_| {
             let params = load::query_params();
-            if let Some(url) = params.get("trace").cloned() {
-                load::fetch_trace(url, position_from_hash(), dispatch.clone());
+            if compact && !embed_ok {
+                return;
             }
-            if let Some(url) = params.get("comparar").cloned() {
+            if let Some(url) = params.get("trace").cloned() {
+                let seq = if compact { None } else { seq_from_hash() };
+                load::fetch_trace(url, seq, dispatch.clone());
+            }
+            if let Some(url) = params.get("comparar").cloned().filter(|_| !compact) {
                 load::fetch_other(url, dispatch);
             }
+        });
+    }
+
+    // Embed mode: tell the book's page how tall the frame's content is,
+    // after every render and whenever the layout changes size.
+    {
+        let (root, compact) = (root.clone(), model.compact);
+        use_effect(move || {
+            if compact {
+                embedded::post_height(&root);
+            }
+        });
+    }
+    {
+        let (root, compact) = (root.clone(), model.compact);
+        use_effect_with(compact, move |compact| {
+            let observer = compact
+                .then(|| embedded::HeightObserver::new(&root))
+                .flatten();
+            move || drop(observer)
         });
     }
 
@@ -310,12 +411,14 @@ pub fn app() -> Html {
         });
     }
 
-    // The URL follows the position.
+    // The URL follows the position (not in a frame of the book: its link
+    // to the full app carries the position instead).
     {
-        let has_trace = model.trace.is_some();
-        use_effect_with((model.pos, has_trace), |(pos, has)| {
-            if *has {
-                write_hash(*pos);
+        let seq = model.trace.as_ref().map(|t| t.seq_at(model.pos));
+        let compact = model.compact;
+        use_effect_with(seq, move |seq| {
+            if let (Some(seq), false) = (seq, compact) {
+                write_hash(*seq);
             }
         });
     }
@@ -326,15 +429,16 @@ pub fn app() -> Html {
         let dispatch = model.dispatcher();
         use_effect_with((), move |_| {
             let listener = window_listener("hashchange", move |_: web_sys::Event| {
-                if let Some(n) = position_from_hash() {
-                    dispatch.dispatch(Action::Seek(n));
+                if let Some(seq) = seq_from_hash() {
+                    dispatch.dispatch(Action::SeekSeq(seq));
                 }
             });
             move || drop(listener)
         });
     }
 
-    // Keyboard: space plays/pauses, ←/→ step, Home/End go to the ends.
+    // Keyboard: space plays/pauses, ←/→ step, Home/End go to the ends
+    // (of the embed's range: the model keeps every move inside it).
     {
         let dispatch = model.dispatcher();
         let len = model.trace.as_ref().map_or(0, |t| t.len());
@@ -360,6 +464,13 @@ pub fn app() -> Html {
     }
 
     let dispatch = model.dispatcher();
+    if model.compact {
+        return html! {
+            <div class="app embutido" ref={root} onmousedown={Callback::from(|_| embedded::take_focus())}>
+                { embedded::view(&model, dispatch) }
+            </div>
+        };
+    }
     let on_large = {
         let d = dispatch.clone();
         Callback::from(move |_| d.dispatch(Action::ToggleLarge))
@@ -367,7 +478,7 @@ pub fn app() -> Html {
     let root_class = classes!("app", model.large.then_some("grande"));
 
     html! {
-        <div class={root_class}>
+        <div class={root_class} ref={root}>
             <header class="topo">
                 <h1>{"Casulo "}<span class="sub">{"· visualizador de traces"}</span></h1>
                 <div class="topo-acoes">
@@ -420,19 +531,11 @@ fn main_view(model: &Model, t: &Rc<Loaded>, dispatch: UseReducerDispatcher<Model
         },
         _ => html! {
             <>
-                <controls::Controls trace={t.clone()} pos={model.pos} playing={model.playing}
-                    speed={model.speed} dispatch={dispatch.clone()} />
+                <controls::Controls trace={t.clone()} pos={model.pos} lo={model.lo} hi={model.hi}
+                    playing={model.playing} speed={model.speed} dispatch={dispatch.clone()} />
                 <main class="paineis">
-                    <events::EventsPanel trace={t.clone()} pos={model.pos} dispatch={dispatch.clone()} />
                     // A build's story is its layer stack: right after the events.
-                    if t.has_build {
-                        <build::BuildPanel trace={t.clone()} world={model.world.clone()} large={model.large}
-                            dispatch={dispatch.clone()} />
-                    }
-                    <panels::NamespacesPanel world={model.world.clone()} large={model.large} />
-                    <panels::FilesystemPanel world={model.world.clone()} pos={model.pos} large={model.large} />
-                    <panels::CgroupsPanel trace={t.clone()} world={model.world.clone()} large={model.large} />
-                    <network::NetworkPanel world={model.world.clone()} large={model.large} />
+                    { for Panel::defaults(t.has_build).into_iter().map(|p| panel(p, model, t, &dispatch)) }
                 </main>
             </>
         },
@@ -443,6 +546,26 @@ fn main_view(model: &Model, t: &Rc<Loaded>, dispatch: UseReducerDispatcher<Model
             {for tabs}
             {body}
         </>
+    }
+}
+
+/// One panel of the replay at the model's position.
+fn panel(p: Panel, model: &Model, t: &Rc<Loaded>, dispatch: &UseReducerDispatcher<Model>) -> Html {
+    let (world, large) = (model.world.clone(), model.large);
+    match p {
+        Panel::Events => html! {
+            <events::EventsPanel trace={t.clone()} pos={model.pos} lo={model.lo} hi={model.hi}
+                compact={model.compact} dispatch={dispatch.clone()} />
+        },
+        Panel::Build => html! {
+            <build::BuildPanel trace={t.clone()} {world} {large} dispatch={dispatch.clone()} />
+        },
+        Panel::Namespaces => html! { <panels::NamespacesPanel {world} {large} /> },
+        Panel::Files => html! { <panels::FilesystemPanel {world} pos={model.pos} {large} /> },
+        Panel::Cgroups => html! { <panels::CgroupsPanel trace={t.clone()} {world} {large} /> },
+        Panel::Network => {
+            html! { <network::NetworkPanel {world} {large} compact={model.compact} /> }
+        }
     }
 }
 
@@ -523,8 +646,8 @@ fn typing_in_a_field(e: &web_sys::KeyboardEvent) -> bool {
         "SELECT" | "TEXTAREA" => true,
         // The scrubber (a range input) handles its own arrows.
         "INPUT" => true,
-        // A focused button takes space as a click.
-        "BUTTON" => e.key() == " ",
+        // A focused button takes space as a click (a summary opens with it).
+        "BUTTON" | "SUMMARY" => e.key() == " ",
         _ => false,
     }
 }

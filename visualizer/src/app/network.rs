@@ -96,7 +96,15 @@ pub fn network_panel(p: &WorldProps) -> Html {
     let net = &w.network;
     let net_ns = w.namespaces.iter().rev().find(|n| n.kind == NsKind::Net);
     if net_ns.is_none() && net.links_up.is_empty() && w.hostname.is_none() && !net.is_bridged() {
-        return html! {};
+        if !p.compact {
+            return html! {};
+        }
+        return html! {
+            <section class="painel rede" aria-labelledby="titulo-rede">
+                <h2 id="titulo-rede">{"Rede e hostname"}</h2>
+                <p class="vazio" id="rede-vazio">{"Ainda não há rede do contêiner: o namespace de rede não foi criado."}</p>
+            </section>
+        };
     }
     let k = scale(p.large);
     let last = w.applied.checked_sub(1);

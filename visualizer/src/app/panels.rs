@@ -27,11 +27,15 @@ pub struct WorldProps {
     /// Large-type mode (for projecting).
     #[prop_or_default]
     pub large: bool,
+    /// Embed mode: a panel with nothing to draw yet says so instead of
+    /// vanishing (the book's frame asked for it).
+    #[prop_or_default]
+    pub compact: bool,
 }
 
 impl PartialEq for WorldProps {
     fn eq(&self, o: &Self) -> bool {
-        Rc::ptr_eq(&self.world, &o.world) && self.large == o.large
+        Rc::ptr_eq(&self.world, &o.world) && (self.large, self.compact) == (o.large, o.compact)
     }
 }
 

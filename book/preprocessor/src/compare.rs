@@ -1,0 +1,168 @@
+//! The course's doctest: a fresh run of a scenario against the recording
+//! in the book. What changes by itself from one run to the next (ids,
+//! times, dates, host pids, namespace inodes, and what the scenario lists
+//! in `ignorar`) is masked on both sides; everything else must be equal.
+
+use regex::Regex;
+
+use crate::record::Recording;
+use crate::scenario::Scenario;
+
+/// The masks every scenario gets: (pattern, replacement).
+const DEFAULT_MASKS: &[(&str, &str)] = &[
+    // Dates and times of day (ISO and `ls -l`/`date` styles).
+    (
+        r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:?\d{2})?",
+        "<data>",
+    ),
+    (r"\b\d{2}:\d{2}(:\d{2})?\b", "<hora>"),
+    // Ids and digests: 8 or more hex digits.
+    (r"\b[0-9a-f]{8,}\b", "<hex>"),
+    // Durations: 12 ms, 0,42 s, 3.1µs.
+    (r"\b\d+([.,]\d+)?\s?(ns|µs|us|ms|s|min)\b", "<tempo>"),
+    // Host pids, as casulo and ps write them.
+    // (3+ digits: a container's own small pids, like PID 1, stay.)
+    (r"\b(pid|PID|pid=|processo)\s?\d{3,}", "$1 <pid>"),
+    // Namespace inodes: pid:[4026532301], net:[4026531840].
+    (r"\[\d{6,}\]", "[<inode>]"),
+];
+
+/// `text` with the default masks and `extra` applied, runs of spaces as one.
+pub fn mask(text: &str, extra: &[Regex]) -> String {
+    let mut out = text.to_string();
+    for re in extra {
+        out = re.replace_all(&out, "<ignorado>").into_owned();
+    }
+    for (pattern, with) in DEFAULT_MASKS {
+        let re = Regex::new(pattern).expect("default masks compile");
+        out = re.replace_all(&out, *with).into_owned();
+    }
+    // Columns shift when a masked value is wider: spacing is not content.
+    let spaces = Regex::new(r"[ \t]+").expect("regex");
+    spaces.replace_all(&out, " ").into_owned()
+}
+
+/// Ok when `fresh` says what `stored` says, up to the masks; otherwise a
+/// pt-BR message with the first difference of each step that differs.
+pub fn compare(scenario: &Scenario, stored: &Recording, fresh: &Recording) -> Result<(), String> {
+    if stored.passos.len() != fresh.passos.len() {
+        return Err(format!(
+            "o livro tem {} passos gravados, o cenário tem {}: grave de novo",
+            stored.passos.len(),
+            fresh.passos.len()
+        ));
+    }
+    let mut problems = Vec::new();
+    for (i, ((old, new), step)) in stored
+        .passos
+        .iter()
+        .zip(&fresh.passos)
+        .zip(&scenario.passo)
+        .enumerate()
+    {
+        let extra: Vec<Regex> = step
+            .ignorar
+            .iter()
+            .map(|r| Regex::new(r).expect("checked when parsed"))
+            .collect();
+        if mask(&old.comando, &extra) != mask(&new.comando, &extra) {
+            problems.push(format!(
+                "passo {}: o comando mudou\n  no livro: {}\n  agora:    {}",
+                i + 1,
+                old.comando,
+                new.comando
+            ));
+            continue;
+        }
+        if old.codigo != new.codigo {
+            problems.push(format!(
+                "passo {} (`{}`): código de saída {} no livro, {} agora",
+                i + 1,
+                new.comando,
+                old.codigo,
+                new.codigo
+            ));
+        }
+        let (a, b) = (mask(&old.saida, &extra), mask(&new.saida, &extra));
+        if a != b {
+            problems.push(format!(
+                "passo {} (`{}`): a saída mudou\n{}",
+                i + 1,
+                new.comando,
+                first_difference(&a, &b)
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+/// The first line where `a` (the book) and `b` (now) differ, with its number.
+fn first_difference(a: &str, b: &str) -> String {
+    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    for n in 0..la.len().max(lb.len()) {
+        let (x, y) = (la.get(n), lb.get(n));
+        if x != y {
+            return format!(
+                "  linha {}:\n    no livro: {}\n    agora:    {}",
+                n + 1,
+                x.unwrap_or(&"(nada)"),
+                y.unwrap_or(&"(nada)")
+            );
+        }
+    }
+    "  (só espaços no fim mudaram)".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::RecordedStep;
+
+    fn rec(out: &str) -> Recording {
+        Recording {
+            passos: vec![RecordedStep {
+                comando: "casulo run busybox ps".into(),
+                saida: out.into(),
+                codigo: 0,
+            }],
+        }
+    }
+
+    fn scenario(ignorar: &[&str]) -> Scenario {
+        let ignorar: Vec<String> = ignorar.iter().map(|r| format!("'{r}'")).collect();
+        crate::scenario::parse(&format!(
+            "descricao = \"x\"\n[[passo]]\ncomando = \"casulo run busybox ps\"\nignorar = [{}]\n",
+            ignorar.join(",")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn what_varies_by_itself_is_masked() {
+        let a = rec("casulo: contêiner ola (3f2a9c1d…)\ntrace: /var/lib/casulo/traces/ola-3f2a9c1d.trace.jsonl\npronto em 0,42 s, pid 4242\npid:[4026532301]");
+        let b = rec("casulo: contêiner ola (77aa00ff…)\ntrace: /var/lib/casulo/traces/ola-77aa00ff.trace.jsonl\npronto em 1,07 s, pid 977\npid:[4026532999]");
+        compare(&scenario(&[]), &a, &b).unwrap();
+    }
+
+    #[test]
+    fn a_real_change_is_reported_with_its_line() {
+        let a = rec("sou o PID 1\nlab");
+        let b = rec("sou o PID 1\noutro");
+        let e = compare(&scenario(&[]), &a, &b).unwrap_err();
+        assert!(
+            e.contains("linha 2") && e.contains("lab") && e.contains("outro"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_scenario_can_ignore_more() {
+        let (a, b) = (rec("usa 1234 bytes"), rec("usa 999 bytes"));
+        assert!(compare(&scenario(&[]), &a, &b).is_err());
+        compare(&scenario(&[r"\d+ bytes"]), &a, &b).unwrap();
+    }
+}

@@ -1,0 +1,318 @@
+//! The course's own directives, expanded in each chapter:
+//!
+//! - `{{#casulo nome [passos=2|1-3]}}`: the recorded commands and output;
+//! - `{{#replay nome [paineis=a,b] [de=N] [ate=M]}}`: the visualizer, in
+//!   embed mode, on the example's trace (event numbers are the trace's `seq`);
+//! - `{{#medida nome}}`: the table and plot of a measurement.
+//!
+//! `\{{#…}}` is left as written (to show a directive in the text). Errors
+//! name the chapter's file and line.
+
+use std::path::Path;
+
+use regex::Regex;
+
+use crate::record;
+
+/// The panels the visualizer's embed mode knows.
+pub const PANELS: &[&str] = &[
+    "eventos",
+    "namespaces",
+    "arquivos",
+    "cgroups",
+    "rede",
+    "build",
+];
+
+/// Where the book's data is.
+pub struct Sources<'a> {
+    /// `book/exemplos`
+    pub examples: &'a Path,
+    /// `book/medidas`
+    pub measures: &'a Path,
+}
+
+/// Expands every directive of `content` (a chapter at `chapter`, relative
+/// to `src/`, used for relative links and error messages).
+pub fn expand(content: &str, chapter: &Path, src: &Sources) -> Result<String, String> {
+    let re =
+        Regex::new(r"(\\?)\{\{#(casulo|replay|medida)((?:\s+[^}\s]+)*)\s*\}\}").expect("regex");
+    let mut out = String::with_capacity(content.len());
+    let mut last = 0;
+    for caps in re.captures_iter(content) {
+        let whole = caps.get(0).expect("match");
+        out.push_str(&content[last..whole.start()]);
+        last = whole.end();
+        if !caps[1].is_empty() {
+            out.push_str(&whole.as_str()[1..]);
+            continue;
+        }
+        let line = content[..whole.start()].lines().count().max(1)
+            + usize::from(content[..whole.start()].ends_with('\n'));
+        let at = |e: String| format!("{}:{line}: {e}", Path::new("src").join(chapter).display());
+        let args: Vec<&str> = caps[3].split_whitespace().collect();
+        let (name, options) = match args.split_first() {
+            Some((n, rest)) if !n.contains('=') => (*n, rest),
+            _ => {
+                return Err(at(format!(
+                    "{{{{#{}}}}} precisa do nome do exemplo",
+                    &caps[2]
+                )))
+            }
+        };
+        let options = parse_options(options).map_err(at)?;
+        let depth = chapter.components().count().saturating_sub(1);
+        let html = match &caps[2] {
+            "casulo" => casulo(name, &options, src),
+            "replay" => replay(name, &options, src, depth),
+            _ => measure(name, &options, src),
+        }
+        .map_err(at)?;
+        out.push_str(&html);
+    }
+    out.push_str(&content[last..]);
+    Ok(out)
+}
+
+type Options<'a> = Vec<(&'a str, &'a str)>;
+
+fn parse_options<'a>(args: &[&'a str]) -> Result<Options<'a>, String> {
+    args.iter()
+        .map(|a| {
+            a.split_once('=')
+                .ok_or_else(|| format!("opção sem valor: {a:?} (escreva nome=valor)"))
+        })
+        .collect()
+}
+
+fn only<'a>(options: &Options<'a>, allowed: &[&str]) -> Result<(), String> {
+    match options.iter().find(|(k, _)| !allowed.contains(k)) {
+        Some((k, _)) => Err(format!(
+            "opção desconhecida {k:?} (aceitas: {})",
+            allowed.join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
+fn get<'a>(options: &Options<'a>, key: &str) -> Option<&'a str> {
+    options.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
+/// `{{#casulo nome}}`: a `console` block, `# comando` then its output.
+fn casulo(name: &str, options: &Options, src: &Sources) -> Result<String, String> {
+    only(options, &["passos"])?;
+    let rec = record::load(src.examples, name)?;
+    let n = rec.passos.len();
+    let (from, to) = match get(options, "passos") {
+        None => (1, n),
+        Some(v) => {
+            let (a, b) = v.split_once('-').unwrap_or((v, v));
+            let parse = |s: &str| {
+                s.parse::<usize>()
+                    .ok()
+                    .filter(|&k| (1..=n).contains(&k))
+                    .ok_or_else(|| format!("passos={v}: o exemplo {name} tem os passos 1 a {n}"))
+            };
+            (parse(a)?, parse(b)?)
+        }
+    };
+    if from > to {
+        return Err(format!("passos={from}-{to}: o começo vem depois do fim"));
+    }
+    let mut text = String::from("```console\n");
+    for step in &rec.passos[from - 1..to] {
+        for (i, line) in step.comando.lines().enumerate() {
+            text.push_str(if i == 0 { "# " } else { "  " });
+            text.push_str(line);
+            text.push('\n');
+        }
+        if !step.saida.is_empty() {
+            text.push_str(&step.saida);
+            text.push('\n');
+        }
+    }
+    text.push_str("```\n");
+    Ok(text)
+}
+
+/// `{{#replay nome}}`: the visualizer's embed mode in an iframe, plus a
+/// link to the full visualizer at the first event.
+fn replay(name: &str, options: &Options, src: &Sources, depth: usize) -> Result<String, String> {
+    only(options, &["paineis", "de", "ate", "altura"])?;
+    let path = record::trace_path(src.examples, name);
+    let trace = casulo_trace::read_trace_file(&path).map_err(|e| {
+        format!(
+            "o trace do exemplo {name} ({}) é inválido: {e}",
+            path.display()
+        )
+    })?;
+    if trace.header.format_version != casulo_trace::FORMAT_VERSION {
+        return Err(format!(
+            "o trace do exemplo {name} é do formato {}, e o atual é {}: grave de novo (cargo xtask book --regravar {name})",
+            trace.header.format_version,
+            casulo_trace::FORMAT_VERSION
+        ));
+    }
+    let (first, last) = match (trace.events.first(), trace.events.last()) {
+        (Some(a), Some(b)) => (a.seq, b.seq),
+        _ => return Err(format!("o trace do exemplo {name} não tem eventos")),
+    };
+    let number = |key: &str, default: u64| -> Result<u64, String> {
+        match get(options, key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (first..=last).contains(n))
+                .ok_or_else(|| {
+                    format!("{key}={v}: o trace do exemplo {name} vai do evento {first} ao {last}")
+                }),
+        }
+    };
+    let (de, ate) = (number("de", first)?, number("ate", last)?);
+    if de > ate {
+        return Err(format!("de={de} vem depois de ate={ate}"));
+    }
+    let mut query = format!("trace=../exemplos/{name}.trace.jsonl&embed=1");
+    if let Some(panels) = get(options, "paineis") {
+        for p in panels.split(',') {
+            if !PANELS.contains(&p) {
+                return Err(format!(
+                    "painel desconhecido {p:?} (os painéis: {})",
+                    PANELS.join(", ")
+                ));
+            }
+        }
+        query.push_str(&format!("&paineis={panels}"));
+    }
+    query.push_str(&format!("&de={de}&ate={ate}"));
+    let height: u32 = match get(options, "altura") {
+        None => 520,
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("altura={v}: precisa ser um número de pixels"))?,
+    };
+    let up = "../".repeat(depth);
+    let full =
+        format!("{up}visualizador/index.html?trace=../exemplos/{name}.trace.jsonl#evento={de}");
+    Ok(format!(
+        "<figure class=\"casulo-replay\">\n\
+         <iframe src=\"{up}visualizador/index.html?{query}\" title=\"Replay do exemplo {name}: eventos {de} a {ate}\" \
+         loading=\"lazy\" style=\"height:{height}px\"></iframe>\n\
+         <figcaption>Replay do trace gravado (<code>{name}.trace.jsonl</code>), eventos {de} a {ate}: \
+         use ◀ ▶ ou as setas do teclado. <a href=\"{full}\" target=\"_blank\">Abrir no visualizador completo ↗</a> · \
+         <a href=\"{up}exemplos/{name}.trace.jsonl\" download>baixar o trace</a></figcaption>\n\
+         </figure>\n"
+    ))
+}
+
+/// `{{#medida nome}}`: `book/medidas/<nome>.json` as a table and a plot.
+fn measure(name: &str, options: &Options, src: &Sources) -> Result<String, String> {
+    only(options, &[])?;
+    let path = src.measures.join(format!("{name}.json"));
+    let json = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "não consegui ler a medida {} ({e}); meça com `cargo xtask medir`",
+            path.display()
+        )
+    })?;
+    crate::medida::render(name, &json).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Recorded, RecordedStep, Recording};
+
+    fn book() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let examples = dir.path().join("exemplos");
+        std::fs::create_dir_all(&examples).unwrap();
+        let recorded = Recorded {
+            recording: Recording {
+                passos: vec![
+                    RecordedStep {
+                        comando: "casulo run --rm busybox echo oi".into(),
+                        saida: "oi".into(),
+                        codigo: 0,
+                    },
+                    RecordedStep {
+                        comando: "hostname".into(),
+                        saida: "host".into(),
+                        codigo: 0,
+                    },
+                ],
+            },
+            trace: Some(casulo_trace::sample::sample_jsonl()),
+        };
+        record::save(&examples, "ola", &recorded).unwrap();
+        dir
+    }
+
+    fn sources(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+        (dir.join("exemplos"), dir.join("medidas"))
+    }
+
+    fn run(dir: &Path, text: &str, chapter: &str) -> Result<String, String> {
+        let (examples, measures) = sources(dir);
+        let src = Sources {
+            examples: &examples,
+            measures: &measures,
+        };
+        expand(text, Path::new(chapter), &src)
+    }
+
+    #[test]
+    fn casulo_shows_commands_and_output() {
+        let dir = book();
+        let out = run(dir.path(), "antes\n{{#casulo ola}}\ndepois", "c.md").unwrap();
+        assert!(
+            out.contains(
+                "```console\n# casulo run --rm busybox echo oi\noi\n# hostname\nhost\n```"
+            ),
+            "{out}"
+        );
+        let out = run(dir.path(), "{{#casulo ola passos=2}}", "c.md").unwrap();
+        assert!(
+            !out.contains("echo oi") && out.contains("# hostname"),
+            "{out}"
+        );
+        let out = run(dir.path(), "\\{{#casulo ola}}", "c.md").unwrap();
+        assert_eq!(out, "{{#casulo ola}}");
+    }
+
+    #[test]
+    fn replay_points_the_embed_at_the_range() {
+        let dir = book();
+        let out = run(
+            dir.path(),
+            "{{#replay ola paineis=namespaces,eventos de=2 ate=5}}",
+            "sub/c.md",
+        )
+        .unwrap();
+        assert!(out.contains("src=\"../visualizador/index.html?trace=../exemplos/ola.trace.jsonl&embed=1&paineis=namespaces,eventos&de=2&ate=5\""), "{out}");
+        assert!(out.contains("#evento=2"), "{out}");
+    }
+
+    #[test]
+    fn mistakes_name_the_chapter_line() {
+        let dir = book();
+        let e = run(dir.path(), "a\nb\n{{#casulo nada}}", "c.md").unwrap_err();
+        assert!(
+            e.starts_with("src/c.md:3: ") && e.contains("cargo xtask book"),
+            "{e}"
+        );
+        let e = run(dir.path(), "{{#replay ola paineis=pizza}}", "c.md").unwrap_err();
+        assert!(e.contains("painel desconhecido \"pizza\""), "{e}");
+        let e = run(dir.path(), "{{#replay ola ate=99999}}", "c.md").unwrap_err();
+        assert!(
+            e.contains("ate=99999") && e.contains("vai do evento"),
+            "{e}"
+        );
+        let e = run(dir.path(), "{{#casulo ola passos=3}}", "c.md").unwrap_err();
+        assert!(e.contains("passos 1 a 2"), "{e}");
+        let e = run(dir.path(), "{{#casulo ola cor=azul}}", "c.md").unwrap_err();
+        assert!(e.contains("opção desconhecida \"cor\""), "{e}");
+    }
+}

@@ -1,0 +1,254 @@
+//! The recorder: runs a scenario with the real `casulo`, as root, in a
+//! fresh state dir and work dir, and keeps what the reader will see.
+//!
+//! The transcript is saved as `<nome>.saida.json` (one entry per step:
+//! the command as shown, its output, its exit code) and the traced step's
+//! trace as `<nome>.trace.jsonl`. The temporary paths are rewritten to the
+//! ones a student has (`/var/lib/casulo`, `~/curso`), in both.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::Scenario;
+
+/// What the reader sees of a scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recording {
+    pub passos: Vec<RecordedStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedStep {
+    /// The command as shown (`$TRACE` replaced by the trace's path).
+    pub comando: String,
+    pub saida: String,
+    pub codigo: i32,
+}
+
+/// A fresh recording: the transcript and, if a step was traced, the trace
+/// text (paths already rewritten).
+pub struct Recorded {
+    pub recording: Recording,
+    pub trace: Option<String>,
+}
+
+/// The state dir and work dir as the book shows them.
+pub const SHOWN_ROOT: &str = "/var/lib/casulo";
+pub const SHOWN_WORK: &str = "~/curso";
+
+/// Runs `scenario` with the `casulo` binary `casulo`, using a new directory
+/// under `scratch` (removed at the end). The error says which step failed
+/// and shows its output.
+pub fn record(scenario: &Scenario, casulo: &Path, scratch: &Path) -> Result<Recorded, String> {
+    std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let tmp = tempdir_in(scratch)?;
+    let result = record_in(scenario, casulo, &tmp);
+    // Containers the scenario left (run without --rm) keep only files:
+    // removing the state dir is enough; a failure here is worth saying.
+    if let Err(e) = std::fs::remove_dir_all(&tmp) {
+        return Err(format!(
+            "não consegui apagar {} depois do cenário ({e}): algo ficou montado?",
+            tmp.display()
+        ));
+    }
+    result
+}
+
+fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded, String> {
+    let (state, work, bin) = (tmp.join("estado"), tmp.join("curso"), tmp.join("bin"));
+    for d in [&state, &work, &bin] {
+        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    let casulo = std::fs::canonicalize(casulo)
+        .map_err(|e| format!("o binário {} não existe: {e}", casulo.display()))?;
+    std::os::unix::fs::symlink(&casulo, bin.join("casulo"))
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let paths = Paths { state, work, bin };
+
+    for f in &scenario.arquivo {
+        let path = paths.work.join(&f.caminho);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, &f.conteudo).map_err(|e| format!("{}: {e}", path.display()))?;
+        use std::os::unix::fs::PermissionsExt;
+        let mode = f.modo.unwrap_or(0o644);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let hidden = std::iter::once("casulo image bootstrap".to_string())
+        .chain(scenario.preparo.iter().cloned());
+    for command in hidden {
+        let (out, code) = paths.run(&command, None, 300)?;
+        if code != 0 {
+            return Err(format!(
+                "o preparo `{command}` terminou com código {code}:\n{out}"
+            ));
+        }
+    }
+
+    let mut passos = Vec::new();
+    let mut trace: Option<(PathBuf, String)> = None;
+    for (i, step) in scenario.passo.iter().enumerate() {
+        let shown_trace = trace.as_ref().map(|(_, shown)| shown.as_str());
+        let comando = match shown_trace {
+            Some(t) => step.comando.replace("$TRACE", t),
+            None => step.comando.clone(),
+        };
+        let real_trace = trace.as_ref().map(|(p, _)| p.as_path());
+        let (out, code) = paths.run(&step.comando, real_trace, step.limite_s.unwrap_or(120))?;
+        if code != step.codigo {
+            return Err(format!(
+                "o passo {} (`{}`) terminou com código {code}, e o cenário espera {}:\n{out}",
+                i + 1,
+                step.comando,
+                step.codigo
+            ));
+        }
+        if step.trace {
+            let Some(path) = out
+                .lines()
+                .rev()
+                .find_map(|l| l.trim_end().strip_prefix("casulo: trace: "))
+            else {
+                return Err(format!(
+                    "o passo {} tem trace = true, mas não escreveu a linha `casulo: trace: <caminho>`:\n{out}",
+                    i + 1
+                ));
+            };
+            let path = PathBuf::from(path.trim());
+            trace = Some((path.clone(), paths.shown(&path.to_string_lossy())));
+        }
+        passos.push(RecordedStep {
+            comando,
+            saida: paths.shown(out.trim_end_matches('\n')),
+            codigo: code,
+        });
+    }
+    let trace = match trace {
+        Some((path, _)) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("não consegui ler o trace {}: {e}", path.display()))?;
+            Some(paths.shown(&text))
+        }
+        None => None,
+    };
+    Ok(Recorded {
+        recording: Recording { passos },
+        trace,
+    })
+}
+
+struct Paths {
+    state: PathBuf,
+    work: PathBuf,
+    bin: PathBuf,
+}
+
+impl Paths {
+    /// Runs `command` with bash in the work dir, stdout and stderr in one
+    /// stream, killed after `limit_s`: (output, exit code).
+    fn run(
+        &self,
+        command: &str,
+        trace: Option<&Path>,
+        limit_s: u64,
+    ) -> Result<(String, i32), String> {
+        let path = format!(
+            "{}:{}",
+            self.bin.display(),
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into())
+        );
+        let mut cmd = Command::new("timeout");
+        cmd.args(["-k", "5", &limit_s.to_string(), "bash", "-c"])
+            .arg(format!("exec 2>&1\n{command}"))
+            .current_dir(&self.work)
+            .env("PATH", path)
+            .env("CASULO_ROOT", &self.state)
+            .env("COLUMNS", "100")
+            .env_remove("CASULO_BIN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(t) = trace {
+            cmd.env("TRACE", t);
+        }
+        let out = cmd
+            .output()
+            .map_err(|e| format!("não consegui rodar bash: {e}"))?;
+        let code = out.status.code().unwrap_or(128);
+        if code == 124 {
+            // timeout's own code: the step hung.
+            return Err(format!(
+                "`{command}` passou de {limit_s} s e foi interrompido:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            ));
+        }
+        Ok((String::from_utf8_lossy(&out.stdout).into_owned(), code))
+    }
+
+    /// `text` with the temporary dirs written as a student has them.
+    fn shown(&self, text: &str) -> String {
+        let state = self.state.to_string_lossy();
+        let work = self.work.to_string_lossy();
+        text.replace(&*state, SHOWN_ROOT)
+            .replace(&*work, SHOWN_WORK)
+    }
+}
+
+/// A new directory under `parent` (name from the pid and a counter).
+fn tempdir_in(parent: &Path) -> Result<PathBuf, String> {
+    for n in 0..1000 {
+        let dir = parent.join(format!("cenario-{}-{n}", std::process::id()));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("{}: {e}", dir.display())),
+        }
+    }
+    Err(format!(
+        "não consegui criar uma pasta em {}",
+        parent.display()
+    ))
+}
+
+/// `<dir>/<nome>.saida.json`
+pub fn recording_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.saida.json"))
+}
+
+/// `<dir>/<nome>.trace.jsonl`
+pub fn trace_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.trace.jsonl"))
+}
+
+/// Writes a fresh recording next to its scenario.
+pub fn save(dir: &Path, name: &str, recorded: &Recorded) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(&recorded.recording).expect("serializable") + "\n";
+    let path = recording_path(dir, name);
+    std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+    let trace = trace_path(dir, name);
+    match &recorded.trace {
+        Some(text) => std::fs::write(&trace, text).map_err(|e| format!("{}: {e}", trace.display())),
+        None => match std::fs::remove_file(&trace) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(format!("{}: {e}", trace.display()))
+            }
+            _ => Ok(()),
+        },
+    }
+}
+
+/// Reads a saved recording.
+pub fn load(dir: &Path, name: &str) -> Result<Recording, String> {
+    let path = recording_path(dir, name);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "{}: não consegui ler ({e}); grave com `cargo xtask book`",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| format!("{}:{}: {e}", path.display(), e.line()))
+}

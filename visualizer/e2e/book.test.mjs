@@ -1,0 +1,88 @@
+// Browser tests of the course: every page of the built book (book/build,
+// served at /curso/ by `cargo xtask test`) opens in Debian's chromium
+// without JavaScript errors, and every embedded replay loads the real
+// recorded trace, starts at its first event and steps with the keyboard.
+// Screenshots of each page go to CASULO_SCREENSHOTS/curso-*.png.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const URL_BASE = process.env.CASULO_VIS_URL ?? 'http://127.0.0.1:8000/';
+const SHOTS = process.env.CASULO_SCREENSHOTS ?? 'target/visualizer-tests/screenshots';
+const CHROMIUM = process.env.CASULO_CHROMIUM ?? '/usr/bin/chromium';
+const COURSE = new URL('curso/', URL_BASE).href;
+
+let browser;
+let page;
+const pageErrors = [];
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run'],
+  });
+  page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+  page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+});
+
+after(async () => {
+  await browser?.close();
+  assert.deepEqual(pageErrors, [], 'páginas do curso tiveram erros de JavaScript');
+});
+
+/** The chapters, in the order of the book's table of contents. */
+async function chapters() {
+  await page.goto(COURSE, { waitUntil: 'domcontentloaded' });
+  const links = await page.$$eval('.sidebar a[href$=".html"], mdbook-sidebar-scrollbox a[href$=".html"]',
+    (as) => as.map((a) => a.href));
+  return [...new Set(links)].filter((h) => h.startsWith(COURSE));
+}
+
+test('o curso abre em português, com o sumário e a busca', async () => {
+  await page.goto(COURSE, { waitUntil: 'domcontentloaded' });
+  assert.equal(await page.getAttribute('html', 'lang'), 'pt-BR');
+  const pages = await chapters();
+  assert.ok(pages.length >= 14, `o sumário tem só ${pages.length} páginas`);
+  assert.ok(await page.$('#mdbook-search-toggle, #search-toggle'), 'sem o botão de busca');
+});
+
+test('cada capítulo abre, e cada replay embutido carrega e avança com o teclado', async () => {
+  let replays = 0;
+  for (const href of await chapters()) {
+    await page.goto(href, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('main h1');
+    const name = href.slice(COURSE.length).replace(/\.html$/, '').replace(/\//g, '-');
+    const frames = await page.$$('.casulo-replay iframe');
+    for (const [i, handle] of frames.entries()) {
+      await handle.scrollIntoViewIfNeeded();
+      const src = await handle.getAttribute('src');
+      const params = new URL(src, href).searchParams;
+      const [de, ate] = [Number(params.get('de')), Number(params.get('ate'))];
+      const frame = await handle.contentFrame();
+      assert.ok(frame, `${href}: o replay ${i + 1} não tem conteúdo`);
+      await frame.waitForSelector('#posicao', { timeout: 20000 }).catch(async () => {
+        const err = await frame.textContent('body');
+        assert.fail(`${href}: o replay ${i + 1} (${src}) não carregou: ${err.slice(0, 300)}`);
+      });
+      const at = await frame.textContent('#posicao');
+      assert.match(at, new RegExp(`evento ${de}\\b`), `${href}: o replay ${i + 1} não começa no evento ${de}: ${at}`);
+      await frame.click('#posicao');
+      await page.keyboard.press('ArrowRight');
+      if (ate > de) {
+        await frame.waitForFunction((d) => !new RegExp(`evento ${d}\\b`).test(
+          document.querySelector('#posicao').textContent), de);
+      }
+      // The book sized the frame from the height the replay posted.
+      const height = await handle.evaluate((f) => f.getBoundingClientRect().height);
+      assert.ok(height > 150, `${href}: o replay ${i + 1} ficou com ${height}px de altura`);
+      replays += 1;
+    }
+    await page.screenshot({ path: join(SHOTS, `curso-${name}.png`), fullPage: true });
+  }
+  assert.ok(replays > 0, 'nenhum replay embutido no curso');
+});
