@@ -161,13 +161,12 @@ fn replay(name: &str, options: &Options, src: &Sources, depth: usize) -> Result<
     let number = |key: &str, default: u64| -> Result<u64, String> {
         match get(options, key) {
             None => Ok(default),
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (first..=last).contains(n))
-                .ok_or_else(|| {
-                    format!("{key}={v}: o trace do exemplo {name} vai do evento {first} ao {last}")
-                }),
+            Some(v) => anchor(&trace.events, v).ok_or_else(|| {
+                format!(
+                    "{key}={v}: o trace do exemplo {name} vai do evento {first} ao {last}, \
+                     e um tipo de evento (como namespace.create ou mount.pivot_root#2) precisa existir nele"
+                )
+            }),
         }
     };
     let (de, ate) = (number("de", first)?, number("ate", last)?);
@@ -205,6 +204,25 @@ fn replay(name: &str, options: &Options, src: &Sources, depth: usize) -> Result<
          <a href=\"{up}exemplos/{name}.trace.jsonl\" download>baixar o trace</a></figcaption>\n\
          </figure>\n"
     ))
+}
+
+/// The `seq` a `de=`/`ate=` value names: a number (`12`), or the first
+/// event of a kind (`namespace.create`), or its n-th (`cgroup.limit#2`).
+/// Kinds survive a re-recording; numbers shift when, say, another
+/// container already made the parent cgroup.
+fn anchor(events: &[casulo_trace::Event], value: &str) -> Option<u64> {
+    if let Ok(n) = value.parse::<u64>() {
+        return events.iter().any(|e| e.seq == n).then_some(n);
+    }
+    let (kind, nth) = match value.split_once('#') {
+        Some((k, n)) => (k, n.parse::<usize>().ok().filter(|&n| n >= 1)?),
+        None => (value, 1),
+    };
+    events
+        .iter()
+        .filter(|e| e.body.kind() == kind)
+        .nth(nth - 1)
+        .map(|e| e.seq)
 }
 
 /// `{{#medida nome}}`: `book/medidas/<nome>.json` as a table and a plot.
@@ -293,6 +311,33 @@ mod tests {
         .unwrap();
         assert!(out.contains("src=\"../visualizador/index.html?trace=../exemplos/ola.trace.jsonl&embed=1&paineis=namespaces,eventos&de=2&ate=5\""), "{out}");
         assert!(out.contains("#evento=2"), "{out}");
+    }
+
+    #[test]
+    fn ranges_can_name_kinds() {
+        let dir = book();
+        let events = casulo_trace::read_trace(&casulo_trace::sample::sample_jsonl())
+            .unwrap()
+            .events;
+        let seq_of = |kind: &str, n: usize| {
+            events
+                .iter()
+                .filter(|e| e.body.kind() == kind)
+                .nth(n - 1)
+                .unwrap()
+                .seq
+        };
+        let out = run(dir.path(), "{{#replay ola de=namespace.create ate=process.exec}}", "c.md").unwrap();
+        let want = format!(
+            "&de={}&ate={}\"",
+            seq_of("namespace.create", 1),
+            seq_of("process.exec", 1)
+        );
+        assert!(out.contains(&want), "{out}");
+        let out = run(dir.path(), "{{#replay ola de=namespace.create#2}}", "c.md").unwrap();
+        assert!(out.contains(&format!("&de={}&", seq_of("namespace.create", 2))), "{out}");
+        let e = run(dir.path(), "{{#replay ola de=pizza.assada}}", "c.md").unwrap_err();
+        assert!(e.contains("de=pizza.assada"), "{e}");
     }
 
     #[test]
