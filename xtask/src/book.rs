@@ -142,6 +142,7 @@ pub fn build() -> Result<PathBuf> {
     book.build()
         .map_err(|e| format!("o livro não foi montado:\n{e:#}"))?;
     let out = book_dir().join("build");
+    fold_search_accents(&out)?;
     copy_dir(&dist, &out.join("visualizador"))?;
     let traces = out.join("exemplos");
     fs::create_dir_all(&traces)?;
@@ -157,6 +158,20 @@ pub fn build() -> Result<PathBuf> {
         start.elapsed().as_secs_f64()
     );
     Ok(out)
+}
+
+/// The search index also under plain spellings (`memoria` finds `memória`).
+fn fold_search_accents(out: &Path) -> Result {
+    for entry in fs::read_dir(out)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("searchindex") && name.ends_with(".js") {
+            let folded = casulo_book::search::fold_accents(&fs::read_to_string(&path)?)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            fs::write(&path, folded)?;
+        }
+    }
+    Ok(())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result {

@@ -17,4 +17,5 @@ pub mod medida;
 pub mod preprocessor;
 pub mod record;
 pub mod scenario;
+pub mod search;
 pub mod spelling;
