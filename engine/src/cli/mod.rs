@@ -67,6 +67,8 @@ pub type CliResult = Result<i32, CliError>;
 pub struct CliError {
     pub code: i32,
     pub error: Box<dyn std::error::Error>,
+    /// What to do about it, printed after the cause chain.
+    pub hint: Option<String>,
 }
 
 impl<E: std::error::Error + 'static> From<E> for CliError {
@@ -74,6 +76,7 @@ impl<E: std::error::Error + 'static> From<E> for CliError {
         CliError {
             code: 125,
             error: Box::new(e),
+            hint: None,
         }
     }
 }
@@ -84,7 +87,14 @@ impl CliError {
         CliError {
             code,
             error: message.into().into(),
+            hint: None,
         }
+    }
+
+    /// Adds what to do about it (printed last, as `dica:`).
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
     }
 }
 
@@ -98,6 +108,10 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(e) => usage_error(e),
     };
+    if needs_root(&cli.command) && !nix::unistd::geteuid().is_root() {
+        eprintln!("casulo: erro: {NEEDS_ROOT}");
+        return 125;
+    }
     let state = StateDir::new(&cli.root);
     let result = match cli.command {
         Command::Run(args) => run::cmd(&state, *args),
@@ -114,8 +128,36 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => {
             report(&*e.error);
+            if let Some(hint) = &e.hint {
+                eprintln!("casulo: dica: {hint}");
+            }
             e.code
         }
+    }
+}
+
+/// What a user without root reads, before anything is tried.
+pub const NEEDS_ROOT: &str = "o Casulo precisa de root (por enquanto): rode com sudo, \
+     como `sudo casulo …` (os contêineres sem root, com user namespaces, ainda vão chegar)";
+
+/// Commands that change the kernel (namespaces, mounts, cgroups, network)
+/// or the state directory, which belongs to root: without root they would
+/// fail deep inside, with an EACCES far from its reason. Reading (ps, diff,
+/// image ls/inspect/history/save/fsck, trace, info) works without root.
+fn needs_root(command: &Command) -> bool {
+    use image::ImageCmd as I;
+    match command {
+        Command::Run(_) | Command::Rm(_) | Command::Build(_) | Command::Gc => true,
+        Command::Image(cmd) => matches!(
+            cmd,
+            I::Bootstrap { .. }
+                | I::Import { .. }
+                | I::Load { .. }
+                | I::Tag { .. }
+                | I::Rm { .. }
+                | I::Prune { .. }
+        ),
+        _ => false,
     }
 }
 
