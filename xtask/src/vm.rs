@@ -33,6 +33,7 @@ pub const EXPECTED: &[&str] = &[
     "cpu",
     "amostras",
     "cgroupns",
+    "cgroup-visao",
     "sem-sobras",
 ];
 

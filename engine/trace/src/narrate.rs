@@ -209,7 +209,20 @@ pub fn describe(event: &Event) -> String {
             } else {
                 format!(" ({})", details.join(", "))
             };
-            let what = if flags.iter().any(|f| f == "MS_BIND") {
+            let read_only = flags.iter().any(|f| f == "MS_RDONLY");
+            let what = if (fstype == "cgroup" || fstype == "cgroup2") && read_only {
+                // The container's own view of its cgroups (see mounts.rs).
+                let version = if fstype == "cgroup2" {
+                    "v2".to_string()
+                } else {
+                    format!("v1 ({data})")
+                };
+                format!(
+                    "cgroup {version} em {}, somente leitura: a raiz que o contêiner vê ali é \
+                     o próprio grupo (namespace cgroup)",
+                    short_path(target)
+                )
+            } else if flags.iter().any(|f| f == "MS_BIND") {
                 let rec = if flags.iter().any(|f| f == "MS_REC") {
                     " recursivo"
                 } else {
@@ -251,6 +264,21 @@ pub fn describe(event: &Event) -> String {
                 format!("mudar a propagação de {t} para {p}{rec}"),
             )
         }
+        EventBody::MountPivotRoot { new_root, put_old } if new_root == put_old => {
+            // runc's `pivot_root(".", ".")` (see mounts.rs and pivot_root(2)).
+            let n = short_path(new_root);
+            say(
+                format!(
+                    "trocou a raiz com pivot_root({n:?}, {n:?}): o diretório atual (o overlay \
+                     do contêiner) virou a nova /, e a raiz antiga do host ficou empilhada no \
+                     mesmo ponto, por cima dela, até o umount2(MNT_DETACH) que vem a seguir"
+                ),
+                format!(
+                    "trocar a raiz com pivot_root({n:?}, {n:?}): o diretório atual viraria a \
+                     nova /, com a raiz antiga empilhada no mesmo ponto até ser desmontada"
+                ),
+            )
+        }
         EventBody::MountPivotRoot { new_root, put_old } => {
             let (n, o) = (short_path(new_root), short_path(put_old));
             say(
@@ -258,6 +286,13 @@ pub fn describe(event: &Event) -> String {
                 format!("trocar a raiz para {n} (raiz antiga iria para {o})"),
             )
         }
+        EventBody::MountUmount { target, detach } if target == "." && *detach => say(
+            "desmontou a raiz antiga do host, que o pivot_root(\".\", \".\") tinha \
+             empilhado sobre a nova (MNT_DETACH: some já da árvore; dali de dentro não há \
+             mais caminho para os arquivos do host)"
+                .to_string(),
+            "desmontar a raiz antiga do host, empilhada sobre a nova pelo pivot_root".to_string(),
+        ),
         EventBody::MountUmount { target, detach } => {
             let how = if *detach {
                 " (MNT_DETACH: sai da árvore já, é liberada quando ninguém mais usar)"
@@ -922,6 +957,40 @@ mod tests {
             host_inode: None,
         });
         assert_eq!(describe(&e), "criou namespace net com unshare()");
+    }
+
+    /// Issue 12: the `pivot_root(".", ".")` trick is explained, not
+    /// "`.` virou / (a raiz antiga ficou em .)".
+    #[test]
+    fn pivot_root_dot_dot_and_the_cgroup_view_are_explained() {
+        let e = event(EventBody::MountPivotRoot {
+            new_root: ".".into(),
+            put_old: ".".into(),
+        });
+        let text = describe(&e);
+        assert!(
+            text.starts_with("trocou a raiz com pivot_root(\".\", \".\")"),
+            "{text}"
+        );
+        assert!(text.contains("empilhada") && text.contains("umount2(MNT_DETACH)"));
+        assert!(!text.contains("ficou em ."), "{text}");
+        let e = event(EventBody::MountUmount {
+            target: ".".into(),
+            detach: true,
+        });
+        assert!(describe(&e).starts_with("desmontou a raiz antiga do host"));
+        let e = event(EventBody::MountFs {
+            fstype: "cgroup".into(),
+            source: "cgroup".into(),
+            target: "/sys/fs/cgroup/memory".into(),
+            flags: vec!["MS_RDONLY".into(), "MS_NOSUID".into()],
+            data: "memory".into(),
+        });
+        assert_eq!(
+            describe(&e),
+            "montou cgroup v1 (memory) em /sys/fs/cgroup/memory, somente leitura: a raiz que \
+             o contêiner vê ali é o próprio grupo (namespace cgroup)"
+        );
     }
 
     #[test]
