@@ -80,3 +80,152 @@ fn without_root_casulo_says_it_needs_sudo() {
     }
     as_nobody(&["image", "ls"]).assert_ok();
 }
+
+/// Docker's habits are answered: what exists, what is coming, what to do
+/// meanwhile; the help named is the subcommand's.
+#[test]
+fn docker_habits_get_an_answer_and_the_subcommands_help() {
+    let lab = Lab::shared();
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["run", "-it", "busybox", "sh"],
+            "já é interativo",
+            "casulo run",
+        ),
+        (&["run", "-d", "busybox"], "segundo plano", "casulo run"),
+        (
+            &["run", "-v", "/a:/b", "busybox"],
+            "volumes ainda não existem",
+            "casulo run",
+        ),
+        (&["exec", "x", "sh"], "`exec` ainda não existe", "casulo"),
+        (&["pull", "alpine"], "casulo image load", "casulo"),
+        (&["push", "x"], "casulo image save", "casulo"),
+        (&["logs", "x"], "casulo trace show", "casulo"),
+        (&["stop", "x"], "Ctrl-C", "casulo"),
+        (&["volume", "ls"], "`volume` ainda não existe", "casulo"),
+        (&["network", "ls"], "--network bridge", "casulo"),
+        (&["compose", "up"], "não está nos planos", "casulo"),
+        (&["image", "pull", "x"], "ainda não existe", "casulo image"),
+    ];
+    for (args, says, help) in cases {
+        let out = lab.casulo(args);
+        out.assert_code(125);
+        assert!(out.stderr.contains("casulo: dica: "), "{out}");
+        assert!(out.stderr.contains(says), "{says}:\n{out}");
+        assert!(
+            out.stderr.contains(&format!("(veja `{help} --help`)")),
+            "{help}:\n{out}"
+        );
+    }
+    // A mistake inside a subcommand names that subcommand's help.
+    let out = lab.casulo(&["run", "--memory", "1x", "busybox"]);
+    out.assert_code(125);
+    assert!(out.stderr.contains("(veja `casulo run --help`)"), "{out}");
+    assert!(!out.stderr.contains("(veja `casulo --help`)"), "{out}");
+}
+
+/// No English where the student reads: errnos in `causa:`, clap's notes
+/// and usage line.
+#[test]
+fn errnos_and_help_are_in_portuguese() {
+    let lab = Lab::shared();
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        "--trace",
+        "/nao/existe/t.jsonl",
+        "busybox",
+        "true",
+    ]);
+    out.assert_code(125);
+    assert!(
+        out.stderr
+            .contains("causa: arquivo ou diretório não existe (ENOENT)"),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("os error"), "{out}");
+    assert!(!out.stderr.contains("No such file"), "{out}");
+
+    for args in [
+        &["diff", "--help"][..],
+        &["--help"],
+        &["run", "--help"],
+        &["image", "save", "-h"],
+    ] {
+        let out = lab.casulo(args);
+        out.assert_ok();
+        for english in [
+            "Possible values",
+            "[default:",
+            "[env:",
+            "[OPTIONS]",
+            "Usage:",
+        ] {
+            assert!(!out.stdout.contains(english), "{english}:\n{out}");
+        }
+        assert!(out.stdout.contains("[OPÇÕES]"), "{out}");
+    }
+    let out = lab.casulo(&["diff", "--help"]);
+    assert!(
+        out.stdout.contains("valores: table (uma tabela para ler)")
+            && out.stdout.contains("padrão: table"),
+        "{out}"
+    );
+}
+
+/// `trace show` of something that does not exist says so; given a
+/// container's name, it finds its trace (even after --rm).
+#[test]
+fn trace_show_says_what_does_not_exist_and_finds_a_containers_trace() {
+    let lab = Lab::shared();
+    let out = lab.casulo(&["trace", "show", "arquivo-que-não-existe"]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("arquivo-que-não-existe não existe"),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("trace inválido"), "{out}");
+
+    let name = unique_name("achado");
+    lab.casulo(&["run", "--rm", "--name", &name, "busybox", "true"])
+        .assert_ok();
+    let out = lab.casulo(&["trace", "show", &name]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .lines()
+            .nth(1)
+            .unwrap_or("")
+            .contains(&format!("contêiner {name} (")),
+        "{out}"
+    );
+    lab.casulo(&["trace", "check", &name]).assert_ok();
+}
+
+/// `casulo diff` says what A, C and D mean.
+#[test]
+fn diff_prints_a_legend() {
+    let lab = Lab::shared();
+    let name = unique_name("legenda");
+    lab.casulo(&[
+        "run",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "touch /novo; rm /etc/passwd",
+    ])
+    .assert_ok();
+    let out = lab.casulo(&["diff", &name]);
+    out.assert_ok();
+    assert!(
+        out.stderr.contains("A: adicionado")
+            && out.stderr.contains("C: alterado")
+            && out.stderr.contains("D: apagado"),
+        "{out}"
+    );
+    assert!(out.stdout.lines().any(|l| l == "A /novo"), "{out}");
+    lab.casulo(&["rm", &name]).assert_ok();
+}

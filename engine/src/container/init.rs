@@ -71,7 +71,7 @@ pub fn run(
         report,
         "FAIL {code}\nnão consegui executar {:?} no contêiner: {}",
         spec.args[0],
-        err.errno.desc()
+        crate::kernel::errno_text(err.errno)
     );
     exit(code)
 }

@@ -57,11 +57,17 @@ pub fn narrate_header(h: &Header) -> String {
     )
 }
 
-/// `ok`, or `ERRO ENOENT (2): No such file or directory`.
+/// `ok`, or `ERRO ENOENT (2): arquivo ou diretório não existe` (the
+/// kernel's English message when the errno is not in [`crate::errno`]).
 pub fn outcome_text(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Ok => "ok".into(),
-        Outcome::Error(e) => format!("ERRO {} ({}): {}", e.name, e.errno, e.message),
+        Outcome::Error(e) => format!(
+            "ERRO {} ({}): {}",
+            e.name,
+            e.errno,
+            crate::errno::text(&e.name, &e.message)
+        ),
     }
 }
 
@@ -915,7 +921,7 @@ mod tests {
         });
         assert_eq!(
             outcome_text(&e.outcome),
-            "ERRO ENOENT (2): No such file or directory"
+            "ERRO ENOENT (2): arquivo ou diretório não existe"
         );
     }
 
@@ -934,7 +940,7 @@ mod tests {
         assert_eq!(
             narrate(&e),
             "não conseguiu ligar a interface de rede lo\n    \
-             op() → ERRO ENOENT (2): No such file or directory"
+             op() → ERRO ENOENT (2): arquivo ou diretório não existe"
         );
     }
 
