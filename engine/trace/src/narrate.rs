@@ -450,7 +450,7 @@ pub fn describe(event: &Event) -> String {
             let p = short_path(path);
             say(
                 format!(
-                    "descompactou a camada {d} em {p}: {}, {} em {}",
+                    "descompactou a camada {d} em {p}: {}, {} de conteúdo, em {}",
                     plural(*files, "arquivo", "arquivos"),
                     bytes_text(*bytes),
                     time_text(*duration_us)
@@ -475,7 +475,8 @@ pub fn describe(event: &Event) -> String {
         } => say(
             format!(
                 "a camada de escrita do contêiner ficou com {added} adicionado(s), \
-                 {changed} alterado(s) (copy-up), {deleted} apagado(s), {bytes} bytes"
+                 {changed} alterado(s) (copy-up), {deleted} apagado(s), {} de conteúdo",
+                bytes_text(*bytes)
             ),
             "medir a camada de escrita do contêiner".to_string(),
         ),
@@ -749,7 +750,7 @@ pub fn describe(event: &Event) -> String {
             ..
         } => say(
             format!(
-                "passo {step} gerou a camada {}: {}, {}",
+                "passo {step} gerou a camada {}: {}, tar descomprimido de {}",
                 short_digest(diff_id),
                 plural(*files, "entrada", "entradas"),
                 bytes_text(*bytes)
@@ -1110,7 +1111,7 @@ mod tests {
         assert_eq!(
             describe(&e),
             "descompactou a camada sha256:3f5a1b2c4d5e em …/layers/3f5a1b2c4d5e: 1.234 arquivos, \
-             2,1 MiB em 35,120 ms"
+             2,1 MiB de conteúdo, em 35,120 ms"
         );
         let e = event(EventBody::ProcessClone {
             child_pid: 4243,
