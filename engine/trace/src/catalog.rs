@@ -525,6 +525,20 @@ mod tests {
     use crate::{sample, schema, KINDS};
     use std::collections::BTreeSet;
 
+    /// Issue 12: the two places students got lost are explained: the
+    /// `pivot_root(".", ".")` trick, and why every container shows the same
+    /// namespace inode numbers; and the cgroup view the catalog promises.
+    #[test]
+    fn pivot_root_trick_inode_reuse_and_cgroup_view_are_explained() {
+        let pivot = explain("mount.pivot_root").unwrap();
+        assert!(pivot.contains("pivot_root(\".\", \".\")") && pivot.contains("MNT_DETACH"));
+        assert!(pivot.contains("empilha a raiz antiga"));
+        let ns = explain("namespace.create").unwrap();
+        assert!(ns.contains("reaproveita") && ns.contains("mesmos números"));
+        let fs = explain("mount.fs").unwrap();
+        assert!(fs.contains("cgroup2") && fs.contains("memory.limit_in_bytes"));
+    }
+
     #[test]
     fn every_kind_has_a_title_and_explanation() {
         for kind in KINDS {
