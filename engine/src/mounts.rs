@@ -13,13 +13,13 @@
 //!    a minimal **/dev** on tmpfs (null, zero, full, random, urandom, tty,
 //!    `pts/`, `shm/`, and the usual symlinks), `/dev/mqueue`; then the
 //!    dangerous kernel files of /proc hidden or made read-only.
-//! 3b. the container's own view of the cgroups at `/sys/fs/cgroup`,
+//! 4. the container's own view of the cgroups at `/sys/fs/cgroup`,
 //!    read-only, as docker mounts it ([`CgroupView`]): the init already
 //!    entered its cgroup namespace, so each cgroup filesystem mounted now
 //!    has the container's own group as its root, and
 //!    `/sys/fs/cgroup/memory/memory.limit_in_bytes` (v1) or
 //!    `/sys/fs/cgroup/memory.max` (v2) is the container's own limit.
-//! 4. **pivot_root** into `merged/` and detach the old root. Not `chroot`:
+//! 5. **pivot_root** into `merged/` and detach the old root. Not `chroot`:
 //!    chroot only changes how paths are resolved for one process and can be
 //!    escaped; pivot_root swaps the root *mount* of the namespace, and once
 //!    the old root is unmounted there is no path back to the host at all.
@@ -179,7 +179,7 @@ const NOSUID_NODEV_NOEXEC: MsFlags = MsFlags::MS_NOSUID
     .union(MsFlags::MS_NODEV)
     .union(MsFlags::MS_NOEXEC);
 
-/// Steps 1–3: everything mounted under `plan.merged`, before pivot_root.
+/// Steps 1–4: everything mounted under `plan.merged`, before pivot_root.
 pub fn prepare_rootfs(k: &Kernel, plan: &RootfsPlan) -> Result<(), KernelError> {
     k.set_propagation(Path::new("/"), Propagation::Private, true)?;
     let lowers: Vec<String> = plan
@@ -205,7 +205,7 @@ pub fn prepare_rootfs(k: &Kernel, plan: &RootfsPlan) -> Result<(), KernelError> 
     mount_cgroups(k, root, &plan.cgroup)
 }
 
-/// Step 3b: the container's `/sys/fs/cgroup` ([`CgroupView`]), read-only.
+/// Step 4: the container's `/sys/fs/cgroup` ([`CgroupView`]), read-only.
 /// Must run after `unshare(CLONE_NEWCGROUP)` (the init's first step): a
 /// cgroup filesystem mounted from inside a cgroup namespace has the
 /// namespace's root — the container's own group — as its `/`.
@@ -337,7 +337,7 @@ fn setup_dev(k: &Kernel, root: &Path) -> Result<(), KernelError> {
     Ok(())
 }
 
-/// Step 4: `merged` becomes `/`, the host's root is detached.
+/// Step 5: `merged` becomes `/`, the host's root is detached.
 pub fn pivot_into(k: &Kernel, merged: &Path) -> Result<(), KernelError> {
     k.chdir(merged)?;
     k.pivot_root(Path::new("."), Path::new("."))?;
