@@ -27,6 +27,11 @@ before(async () => {
       '--disable-sync', '--no-first-run'],
   });
   page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+  // The first navigation of a fresh browser on a loaded 2-core machine can
+  // be slow (seen in CI-like runs): a generous cap, not a speed check.
+  page.setDefaultNavigationTimeout(120000);
+  page.setDefaultTimeout(60000);
+  await page.goto('about:blank');
   page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
 });
 
