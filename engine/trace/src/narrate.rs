@@ -224,8 +224,8 @@ pub fn describe(event: &Event) -> String {
                     format!("v1 ({data})")
                 };
                 format!(
-                    "cgroup {version} em {}, somente leitura: a raiz que o contêiner vê ali é \
-                     o próprio grupo (namespace cgroup)",
+                    "cgroup {version} em {}, somente leitura: ali o contêiner vê o próprio \
+                     grupo como raiz",
                     short_path(target)
                 )
             } else if flags.iter().any(|f| f == "MS_BIND") {
@@ -995,8 +995,8 @@ mod tests {
         });
         assert_eq!(
             describe(&e),
-            "montou cgroup v1 (memory) em /sys/fs/cgroup/memory, somente leitura: a raiz que \
-             o contêiner vê ali é o próprio grupo (namespace cgroup)"
+            "montou cgroup v1 (memory) em /sys/fs/cgroup/memory, somente leitura: ali o \
+             contêiner vê o próprio grupo como raiz"
         );
     }
 
