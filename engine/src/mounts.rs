@@ -13,7 +13,13 @@
 //!    a minimal **/dev** on tmpfs (null, zero, full, random, urandom, tty,
 //!    `pts/`, `shm/`, and the usual symlinks), `/dev/mqueue`; then the
 //!    dangerous kernel files of /proc hidden or made read-only.
-//! 4. **pivot_root** into `merged/` and detach the old root. Not `chroot`:
+//! 4. the container's own view of the cgroups at `/sys/fs/cgroup`,
+//!    read-only, as docker mounts it ([`CgroupView`]): the init already
+//!    entered its cgroup namespace, so each cgroup filesystem mounted now
+//!    has the container's own group as its root, and
+//!    `/sys/fs/cgroup/memory/memory.limit_in_bytes` (v1) or
+//!    `/sys/fs/cgroup/memory.max` (v2) is the container's own limit.
+//! 5. **pivot_root** into `merged/` and detach the old root. Not `chroot`:
 //!    chroot only changes how paths are resolved for one process and can be
 //!    escaped; pivot_root swaps the root *mount* of the namespace, and once
 //!    the old root is unmounted there is no path back to the host at all.
@@ -37,7 +43,118 @@ pub struct RootfsPlan {
     pub workdir: PathBuf,
     /// Mount point of the merged view; becomes `/` after pivot_root.
     pub merged: PathBuf,
+    /// What to mount at `/sys/fs/cgroup` (empty: nothing).
+    pub cgroup: CgroupView,
 }
+
+/// The cgroup filesystems a container sees at `/sys/fs/cgroup`: the same
+/// ones the host has there, each mounted anew (so rooted at the container's
+/// own group, by its cgroup namespace) and read-only.
+///
+/// - v2: one `cgroup2` at `/sys/fs/cgroup` itself;
+/// - v1 and hybrid: a small tmpfs at `/sys/fs/cgroup`, one `cgroup` per v1
+///   hierarchy in its directory (`memory/`, `cpu,cpuacct/`, `systemd/` …),
+///   the host's symlinks (`cpu -> cpu,cpuacct`), and the hybrid's `unified/`
+///   cgroup2; then the tmpfs is made read-only too.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CgroupView {
+    /// v1/hybrid: a tmpfs holds the hierarchies' directories.
+    pub tmpfs: bool,
+    /// `(directory under /sys/fs/cgroup, "" for itself; fstype; options)`,
+    /// e.g. `("memory", "cgroup", "memory")` or `("", "cgroup2", "")`.
+    pub mounts: Vec<(String, String, String)>,
+    /// `(name, target)` symlinks in the tmpfs, e.g. `("cpu", "cpu,cpuacct")`.
+    pub links: Vec<(String, String)>,
+}
+
+impl CgroupView {
+    /// The host's `/sys/fs/cgroup`, from `/proc/self/mountinfo` (and its
+    /// symlinks): what each container will see again, from its own group.
+    pub fn of_host() -> CgroupView {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let links = std::fs::read_dir(CGROUP_DIR)
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| {
+                        let target = std::fs::read_link(e.path()).ok()?;
+                        Some((
+                            e.file_name().to_string_lossy().into_owned(),
+                            target.to_string_lossy().into_owned(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        CgroupView::from_mountinfo(&mountinfo, links)
+    }
+
+    /// The view from the text of a mountinfo file and the symlinks found
+    /// in `/sys/fs/cgroup`.
+    pub fn from_mountinfo(mountinfo: &str, mut links: Vec<(String, String)>) -> CgroupView {
+        let mut view = CgroupView::default();
+        for line in mountinfo.lines() {
+            // id parent maj:min root mountpoint opts [optional…] - fstype source superopts
+            let Some((left, right)) = line.split_once(" - ") else {
+                continue;
+            };
+            let Some(point) = left.split(' ').nth(4) else {
+                continue;
+            };
+            let mut r = right.split(' ');
+            let (fstype, _source, superopts) = (
+                r.next().unwrap_or(""),
+                r.next().unwrap_or(""),
+                r.next().unwrap_or(""),
+            );
+            let dir = if point == CGROUP_DIR {
+                ""
+            } else if let Some(name) = point
+                .strip_prefix(CGROUP_DIR)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .filter(|n| !n.is_empty() && !n.contains('/'))
+            {
+                name
+            } else {
+                continue;
+            };
+            match (dir, fstype) {
+                ("", "cgroup2") => {
+                    // Unified: the whole view is this one filesystem.
+                    return CgroupView {
+                        tmpfs: false,
+                        mounts: vec![(String::new(), "cgroup2".into(), String::new())],
+                        links: vec![],
+                    };
+                }
+                ("", "tmpfs") => view.tmpfs = true,
+                (_, "cgroup") if !dir.is_empty() => {
+                    // The hierarchy's controllers (and name=), without rw/ro.
+                    let opts: Vec<&str> = superopts
+                        .split(',')
+                        .filter(|o| *o != "rw" && *o != "ro")
+                        .collect();
+                    view.mounts
+                        .push((dir.to_string(), "cgroup".into(), opts.join(",")));
+                }
+                (_, "cgroup2") if !dir.is_empty() => {
+                    view.mounts
+                        .push((dir.to_string(), "cgroup2".into(), String::new()));
+                }
+                _ => {}
+            }
+        }
+        if !view.tmpfs {
+            return CgroupView::default();
+        }
+        links.sort();
+        links.retain(|(name, _)| !view.mounts.iter().any(|(d, _, _)| d == name));
+        view.links = links;
+        view
+    }
+}
+
+/// Where the cgroup filesystems live, on the host and in the container.
+pub const CGROUP_DIR: &str = "/sys/fs/cgroup";
 
 /// The character devices every container gets: (name, major, minor).
 pub const DEVICES: [(&str, u64, u64); 6] = [
@@ -62,7 +179,7 @@ const NOSUID_NODEV_NOEXEC: MsFlags = MsFlags::MS_NOSUID
     .union(MsFlags::MS_NODEV)
     .union(MsFlags::MS_NOEXEC);
 
-/// Steps 1–3: everything mounted under `plan.merged`, before pivot_root.
+/// Steps 1–4: everything mounted under `plan.merged`, before pivot_root.
 pub fn prepare_rootfs(k: &Kernel, plan: &RootfsPlan) -> Result<(), KernelError> {
     k.set_propagation(Path::new("/"), Propagation::Private, true)?;
     let lowers: Vec<String> = plan
@@ -84,7 +201,45 @@ pub fn prepare_rootfs(k: &Kernel, plan: &RootfsPlan) -> Result<(), KernelError> 
         "",
     )?;
     setup_dev(k, root)?;
-    mask_kernel_files(k, root)
+    mask_kernel_files(k, root)?;
+    mount_cgroups(k, root, &plan.cgroup)
+}
+
+/// Step 4: the container's `/sys/fs/cgroup` ([`CgroupView`]), read-only.
+/// Must run after `unshare(CLONE_NEWCGROUP)` (the init's first step): a
+/// cgroup filesystem mounted from inside a cgroup namespace has the
+/// namespace's root — the container's own group — as its `/`.
+fn mount_cgroups(k: &Kernel, root: &Path, view: &CgroupView) -> Result<(), KernelError> {
+    if view.mounts.is_empty() {
+        return Ok(());
+    }
+    let dir = root.join(CGROUP_DIR.trim_start_matches('/'));
+    let ro = NOSUID_NODEV_NOEXEC | MsFlags::MS_RDONLY;
+    if view.tmpfs {
+        k.mount(
+            "tmpfs",
+            &dir,
+            "tmpfs",
+            NOSUID_NODEV_NOEXEC,
+            "mode=755,size=64k",
+        )?;
+    }
+    for (sub, fstype, data) in &view.mounts {
+        let target = if sub.is_empty() {
+            dir.clone()
+        } else {
+            ensure_dir(&dir, sub)
+        };
+        k.mount("cgroup", &target, fstype, ro, data)?;
+    }
+    if view.tmpfs {
+        for (name, target) in &view.links {
+            k.symlink(target, &dir.join(name))?;
+        }
+        let remount = MsFlags::MS_REMOUNT | ro;
+        k.mount("tmpfs", &dir, "tmpfs", remount, "mode=755,size=64k")?;
+    }
+    Ok(())
 }
 
 /// Files of /proc and /sys that would let a root process in the container
@@ -182,7 +337,7 @@ fn setup_dev(k: &Kernel, root: &Path) -> Result<(), KernelError> {
     Ok(())
 }
 
-/// Step 4: `merged` becomes `/`, the host's root is detached.
+/// Step 5: `merged` becomes `/`, the host's root is detached.
 pub fn pivot_into(k: &Kernel, merged: &Path) -> Result<(), KernelError> {
     k.chdir(merged)?;
     k.pivot_root(Path::new("."), Path::new("."))?;
@@ -211,7 +366,89 @@ mod tests {
             upperdir: root.join("upper"),
             workdir: root.join("work"),
             merged: root.join("merged"),
+            cgroup: CgroupView::default(),
         }
+    }
+
+    const HYBRID: &str = "\
+24 1 0:22 / /sys rw,nosuid - sysfs sysfs rw
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:9 - cgroup cgroup rw,cpu,cpuacct
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate
+50 40 0:37 /x /sys/fs/cgroup/systemd/x rw - cgroup cgroup rw,name=systemd
+";
+
+    #[test]
+    fn the_cgroup_view_repeats_the_hosts_hierarchies() {
+        let links = vec![
+            ("cpuacct".to_string(), "cpu,cpuacct".to_string()),
+            ("cpu".to_string(), "cpu,cpuacct".to_string()),
+        ];
+        let view = CgroupView::from_mountinfo(HYBRID, links);
+        assert!(view.tmpfs);
+        let m = |d: &str, t: &str, o: &str| (d.to_string(), t.to_string(), o.to_string());
+        assert_eq!(
+            view.mounts,
+            vec![
+                m("cpu,cpuacct", "cgroup", "cpu,cpuacct"),
+                m("memory", "cgroup", "memory"),
+                m("systemd", "cgroup", "xattr,name=systemd"),
+                m("unified", "cgroup2", ""),
+            ]
+        );
+        assert_eq!(view.links[0], ("cpu".into(), "cpu,cpuacct".into()));
+
+        let v2 = "30 24 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n";
+        let view = CgroupView::from_mountinfo(v2, vec![]);
+        assert_eq!(view.mounts, vec![m("", "cgroup2", "")]);
+        assert!(!view.tmpfs);
+        assert_eq!(
+            CgroupView::from_mountinfo("", vec![]),
+            CgroupView::default()
+        );
+    }
+
+    /// Read-only cgroup mounts come after everything else of the rootfs
+    /// (the init entered its cgroup namespace before): the tmpfs, each
+    /// hierarchy, the symlinks, then the tmpfs made read-only.
+    #[test]
+    fn the_cgroup_view_is_mounted_read_only_last() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut p = plan(tmp.path());
+        p.cgroup = CgroupView::from_mountinfo(
+            HYBRID,
+            vec![("cpu".to_string(), "cpu,cpuacct".to_string())],
+        );
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        prepare_rootfs(&Kernel::new(&sys, &rec), &p).unwrap();
+        let events = rec.events();
+        let ops: Vec<&str> = events.iter().map(|e| e.op.as_str()).collect();
+        let n = ops.len();
+        let cg = tmp
+            .path()
+            .join("merged/sys/fs/cgroup")
+            .display()
+            .to_string();
+        assert!(
+            ops[n - 7].starts_with(&format!("mount(\"tmpfs\", \"{cg}\"")),
+            "{ops:?}"
+        );
+        assert_eq!(
+            ops[n - 5],
+            format!(
+                "mount(\"cgroup\", \"{cg}/memory\", \"cgroup\", \
+                 MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC, \"memory\")"
+            )
+        );
+        assert!(ops[n - 3].contains("\"cgroup2\""), "{ops:?}");
+        assert!(ops[n - 2].starts_with("symlink(\"cpu,cpuacct\""), "{ops:?}");
+        assert!(ops[n - 1].contains("MS_REMOUNT"), "{ops:?}");
+        // The host's view is empty or mounts at least one cgroup filesystem.
+        let host = CgroupView::of_host();
+        assert!(host.mounts.iter().all(|(_, t, _)| t.starts_with("cgroup")));
     }
 
     #[test]

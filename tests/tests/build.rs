@@ -820,3 +820,62 @@ fn from_an_earlier_stage_keeps_its_layers_and_busybox_as_busybox_is_the_image() 
     run.assert_ok();
     assert_eq!(run.stdout.trim(), "base");
 }
+
+/// Issue 12: one layer, one name. `build`, `image history` and the trace
+/// name a layer by its diff_id (`image inspect` has both digests), and each
+/// size says what it measures (compressed blob, uncompressed tar, content).
+#[test]
+fn a_layer_has_the_same_id_everywhere_and_labelled_sizes() {
+    let lab = Lab::shared();
+    let ctx = context(
+        "ids",
+        &[
+            ("Dockerfile", "FROM busybox\nCOPY oi.txt /oi.txt\n"),
+            ("oi.txt", "olá, uma camada só com este texto\n"),
+        ],
+    );
+    let tag = format!("{}:1", unique_name("ids"));
+    let out = build(&ctx, &tag, &[]);
+    out.assert_ok();
+    let printed = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(" ---> camada "))
+        .unwrap_or_else(|| panic!("a camada do COPY:\n{out}"))
+        .to_string();
+    assert!(printed.ends_with(" (diff_id)"), "{out}");
+    let short = printed.trim_end_matches(" (diff_id)");
+    let diff_id = events(&out)
+        .iter()
+        .find_map(|e| match e {
+            EventBody::BuildLayer { diff_id, .. } => Some(diff_id.clone()),
+            _ => None,
+        })
+        .expect("build.layer");
+    assert!(diff_id.starts_with(short), "{short} vs {diff_id}");
+
+    let history = lab.casulo(&["image", "history", &tag]);
+    history.assert_ok();
+    assert!(
+        history.stdout.starts_with("CAMADA (diff_id)") && history.stdout.contains("COMPRIMIDA"),
+        "{history}"
+    );
+    let top = history.stdout.lines().nth(1).unwrap();
+    assert!(top.starts_with(short), "o mesmo id do build:\n{history}");
+
+    let inspect = lab.casulo(&["image", "inspect", &tag]).json();
+    let layer = &inspect[0]["Layers"][1];
+    assert_eq!(layer["diff_id"], diff_id.as_str());
+    assert!(layer["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert_ne!(layer["digest"], layer["diff_id"]);
+
+    // The narration says what each size measures.
+    let shown = lab.casulo(&["trace", "show", out.trace_path().unwrap().to_str().unwrap()]);
+    assert!(shown.stdout.contains("tar descomprimido de"), "{shown}");
+    let ls = lab.casulo(&["image", "ls"]);
+    assert!(
+        ls.stdout.lines().next().unwrap().ends_with("COMPRIMIDA"),
+        "{ls}"
+    );
+    lab.casulo(&["image", "rm", &tag]).assert_ok();
+}

@@ -322,3 +322,66 @@ fn an_orphan_cgroup_of_a_killed_casulo_is_removed_by_gc() {
     assert!(host_casulo_cgroups().iter().all(|p| !mine.contains(p)));
     lab.casulo(&["rm", &name]).assert_ok();
 }
+
+/// Issue 12: inside, `/sys/fs/cgroup` is the container's own cgroup view
+/// (mounted after it entered its cgroup namespace, read-only, as docker
+/// does): the limit set with --memory is there, and cannot be changed.
+#[test]
+fn the_container_reads_its_own_memory_limit_in_sys_fs_cgroup() {
+    let lab = Lab::shared();
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let file = if v2 {
+        "/sys/fs/cgroup/memory.max"
+    } else {
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+    };
+    let script = format!(
+        "cat {file}; cat /proc/self/cgroup; \
+         if echo 100000000 > {file}; then echo escreveu; else echo recusou; fi"
+    );
+    let name = unique_name("cgview");
+    let out = lab.casulo(&[
+        "run", "--rm", "--name", &name, "--memory", "48m", "busybox", "sh", "-c", &script,
+    ]);
+    out.assert_ok();
+    let mut lines = out.stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some("50331648"),
+        "o limite do próprio contêiner:\n{out}"
+    );
+    // Its cgroup namespace: every group it is in is its own root, `/`.
+    let groups: Vec<&str> = out.stdout.lines().filter(|l| l.contains(':')).collect();
+    assert!(!groups.is_empty(), "{out}");
+    assert!(
+        groups
+            .iter()
+            .filter(|l| l.contains("memory") || l.starts_with("0::"))
+            .all(|l| l.ends_with(":/")),
+        "{out}"
+    );
+    assert!(
+        out.stdout.trim_end().ends_with("recusou"),
+        "somente leitura:\n{out}"
+    );
+    assert!(out.stderr.contains("Read-only file system"), "{out}");
+    // Each mount is an event of the trace, read-only.
+    let ev = events(&out);
+    let cgroup_mounts: Vec<_> = ev
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::MountFs {
+                fstype,
+                target,
+                flags,
+                ..
+            } if fstype.starts_with("cgroup") => Some((target.clone(), flags.clone())),
+            _ => None,
+        })
+        .collect();
+    assert!(!cgroup_mounts.is_empty(), "{out}");
+    assert!(cgroup_mounts
+        .iter()
+        .all(|(t, f)| t.contains("/merged/sys/fs/cgroup") && f.iter().any(|f| f == "MS_RDONLY")));
+    assert_no_cgroup_left(&out);
+}

@@ -192,7 +192,17 @@ fn proc_sys_and_dev_are_the_containers_own() {
             "/dev/mqueue",
         ];
         let masks = t.starts_with("/proc/") || t == "/sys/firmware";
-        assert!(ours.contains(&t) || masks, "montagem inesperada {t}: {out}");
+        // The container's own cgroup view, read-only (docker's too).
+        let cgroups = (t == "/sys/fs/cgroup" || t.starts_with("/sys/fs/cgroup/"))
+            && m["options"]
+                .as_str()
+                .unwrap_or("")
+                .split(',')
+                .any(|o| o == "ro");
+        assert!(
+            ours.contains(&t) || masks || cgroups,
+            "montagem inesperada {t}: {out}"
+        );
     }
     let (seen, _) = lab.run_probe(
         "dev",

@@ -36,6 +36,7 @@ pub const EXPECTED: &[&str] = &[
     "cpu",
     "amostras",
     "cgroupns",
+    "cgroup-visao",
     "sem-sobras",
 ];
 

@@ -106,6 +106,16 @@ if [ "$n" -ge 5 ]; then pass amostras; else failed amostras "só $n amostras"; f
 run cgns probe:latest /bin/cat /proc/self/cgroup
 if [ $rc = 0 ] && [ "$(cat /tmp/cgns.out)" = "0::/" ]; then pass cgroupns; else failed cgroupns "$(why cgns) $(cat /tmp/cgns.out)"; fi
 
+# 6b. The container's own cgroup view, read-only: its limit in memory.max.
+run cgview --memory 48m probe:latest /bin/sh -c \
+    'cat /sys/fs/cgroup/memory.max; if echo 1 > /sys/fs/cgroup/memory.max; then echo escreveu; else echo recusou; fi'
+if [ $rc = 0 ] && [ "$(cat /tmp/cgview.out | tr '\n' ' ')" = "50331648 recusou " ] &&
+    grep -q '"fstype":"cgroup2"' /tmp/cgview.trace.jsonl; then
+    pass cgroup-visao
+else
+    failed cgroup-visao "$(why cgview) $(cat /tmp/cgview.out | tr '\n' ' ')"
+fi
+
 # 7. Nothing left behind.
 if [ ! -e /sys/fs/cgroup/casulo ]; then pass sem-sobras; else failed sem-sobras "$(ls /sys/fs/cgroup/casulo)"; fi
 

@@ -359,7 +359,7 @@ fn open_beneath(
         Err(e) => {
             return Err(format!(
                 "não consegui abrir a origem {asked:?}: {}",
-                e.desc()
+                crate::kernel::errno_text(e)
             ))
         }
     };

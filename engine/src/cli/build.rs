@@ -51,7 +51,8 @@ impl BuildObserver for Narrator {
     }
 
     fn layer(&mut self, _step: u32, diff_id: &str) {
-        println!(" ---> camada {}", short(diff_id));
+        // The diff_id, as in `image history`, the trace and `layers/`.
+        println!(" ---> camada {} (diff_id)", short(diff_id));
     }
 
     fn skipped(&mut self, stages: &[String], target: &str) {

@@ -5,6 +5,10 @@ use super::{CliError, CliResult};
 use crate::container::{self, diff};
 use crate::state::StateDir;
 
+/// What the letters mean, printed before the list.
+pub const LEGEND: &str = "A: adicionado · C: alterado (copy-up de um arquivo da imagem, ou \
+     diretório com algo mudado dentro) · D: apagado (whiteout esconde o da imagem)";
+
 /// Mostra o que o contêiner adicionou (A), mudou (C) ou apagou (D) em relação à imagem.
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
@@ -37,6 +41,12 @@ pub fn cmd(state: &StateDir, args: DiffArgs) -> CliResult {
             println!("{}", serde_json::to_string_pretty(&list).expect("json"));
         }
         LsFormat::Table => {
+            // The legend goes to stderr: stdout stays docker's `X /path` lines.
+            if changes.is_empty() {
+                eprintln!("casulo: nenhuma mudança em relação à imagem");
+            } else {
+                eprintln!("{LEGEND}");
+            }
             for (change, path) in &changes {
                 println!("{} {path}", change.letter());
             }

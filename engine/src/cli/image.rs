@@ -498,13 +498,16 @@ fn history(
             format!("{}…", text.chars().take(n - 1).collect::<String>())
         }
     };
+    // A layer is named by its diff_id (the digest of its uncompressed tar),
+    // as in `build`, the trace and `layers/<diff_id>`; its size is the
+    // compressed blob's (both digests and the size: `image inspect`).
     let mut out = format!(
-        "{:<14}{:<19}{:<48}{:<10}COMENTÁRIO\n",
-        "CAMADA", "CRIADA", "CRIADA POR", "TAMANHO"
+        "{:<21}{:<19}{:<48}{:<12}COMENTÁRIO\n",
+        "CAMADA (diff_id)", "CRIADA", "CRIADA POR", "COMPRIMIDA"
     );
     for (h, l) in &rows {
         let layer = l.as_ref().map_or("<vazia>".to_string(), |l| {
-            digest::short_id(&l.digest).to_string()
+            format!("sha256:{}", digest::short_id(&l.diff_id))
         });
         let created = h
             .created
@@ -513,7 +516,7 @@ fn history(
         let by = h.created_by.as_deref().unwrap_or("");
         let size = l.as_ref().map_or(0, |l| l.size);
         let line = format!(
-            "{:<14}{:<19}{:<48}{:<10}{}",
+            "{:<21}{:<19}{:<48}{:<12}{}",
             layer,
             created,
             cut(by, 45),
@@ -564,7 +567,7 @@ fn render_ls(rows: &[ImageSummary], format: LsFormat, quiet: bool, now: SystemTi
                 "TAG".to_string(),
                 "ID".to_string(),
                 "CRIADA".to_string(),
-                "TAMANHO".to_string(),
+                "COMPRIMIDA".to_string(),
             ]];
             for row in rows {
                 let (repository, tag) = split_reference(&row.reference);
@@ -647,27 +650,11 @@ fn ago(created: &str, now: SystemTime) -> String {
     }
 }
 
-/// Decimal units like docker (1 MB = 1000 kB), with a decimal comma:
-/// `1,98 MB`.
+/// Sizes as everywhere else the student reads them (the trace's
+/// narration, the visualizer): binary units with a decimal comma,
+/// `33 bytes`, `2,5 KiB`, `1,0 MiB`.
 fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        return format!("{bytes} B");
-    }
-    let text = if value < 10.0 {
-        format!("{value:.2}")
-    } else if value < 100.0 {
-        format!("{value:.1}")
-    } else {
-        format!("{value:.0}")
-    };
-    format!("{} {}", text.replace('.', ","), UNITS[unit])
+    casulo_trace::narrate::bytes_text(bytes)
 }
 
 #[cfg(test)]
@@ -696,19 +683,19 @@ mod tests {
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
             lines[0],
-            "REPOSITÓRIO   TAG      ID             CRIADA             TAMANHO"
+            "REPOSITÓRIO   TAG      ID             CRIADA             COMPRIMIDA"
         );
         assert_eq!(
             lines[1],
-            "aluno/app     v1       aaaaaaaaaaaa   há 3 dias          1,98 MB"
+            "aluno/app     v1       aaaaaaaaaaaa   há 3 dias          1,9 MiB"
         );
         assert_eq!(
             lines[2],
-            "busybox       latest   bbbbbbbbbbbb   data fixa (1970)   999 B"
+            "busybox       latest   bbbbbbbbbbbb   data fixa (1970)   999 bytes"
         );
         assert_eq!(
             lines[3],
-            "outra         latest   bbbbbbbbbbbb   ?                  12,3 kB"
+            "outra         latest   bbbbbbbbbbbb   ?                  12,1 KiB"
         );
 
         let quiet = render_ls(&rows, LsFormat::Table, true, now);
@@ -729,9 +716,9 @@ mod tests {
 
     #[test]
     fn image_cli_human_units() {
-        assert_eq!(human_size(0), "0 B");
-        assert_eq!(human_size(1000), "1,00 kB");
-        assert_eq!(human_size(123_456_789), "123 MB");
+        assert_eq!(human_size(0), "0 bytes");
+        assert_eq!(human_size(2560), "2,5 KiB");
+        assert_eq!(human_size(123_456_789), "117,7 MiB");
         let now = humantime::parse_rfc3339("2024-01-01T00:00:00Z").unwrap();
         let at = |d: u64| humantime::format_rfc3339(now - Duration::from_secs(d)).to_string();
         assert_eq!(ago(&at(5), now), "há poucos segundos");

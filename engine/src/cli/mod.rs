@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod diff;
+pub mod docker;
 pub mod gc;
 pub mod image;
 pub mod info;
@@ -71,6 +72,8 @@ pub type CliResult = Result<i32, CliError>;
 pub struct CliError {
     pub code: i32,
     pub error: Box<dyn std::error::Error>,
+    /// What to do about it, printed after the cause chain.
+    pub hint: Option<String>,
 }
 
 impl<E: std::error::Error + 'static> From<E> for CliError {
@@ -78,6 +81,7 @@ impl<E: std::error::Error + 'static> From<E> for CliError {
         CliError {
             code: 125,
             error: Box::new(e),
+            hint: None,
         }
     }
 }
@@ -88,7 +92,14 @@ impl CliError {
         CliError {
             code,
             error: message.into().into(),
+            hint: None,
         }
+    }
+
+    /// Adds what to do about it (printed last, as `dica:`).
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
     }
 }
 
@@ -102,6 +113,10 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(e) => usage_error(e),
     };
+    if needs_root(&cli.command) && !nix::unistd::geteuid().is_root() {
+        eprintln!("casulo: erro: {NEEDS_ROOT}");
+        return 125;
+    }
     let state = StateDir::new(&cli.root);
     let result = match cli.command {
         Command::Run(args) => run::cmd(&state, *args),
@@ -119,8 +134,36 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => {
             report(&*e.error);
+            if let Some(hint) = &e.hint {
+                eprintln!("casulo: dica: {hint}");
+            }
             e.code
         }
+    }
+}
+
+/// What a user without root reads, before anything is tried.
+pub const NEEDS_ROOT: &str = "o Casulo precisa de root (por enquanto): rode com sudo, \
+     como `sudo casulo …` (os contêineres sem root, com user namespaces, ainda vão chegar)";
+
+/// Commands that change the kernel (namespaces, mounts, cgroups, network)
+/// or the state directory, which belongs to root: without root they would
+/// fail deep inside, with an EACCES far from its reason. Reading (ps, diff,
+/// image ls/inspect/history/save/fsck, trace, info) works without root.
+fn needs_root(command: &Command) -> bool {
+    use image::ImageCmd as I;
+    match command {
+        Command::Run(_) | Command::Rm(_) | Command::Build(_) | Command::Gc => true,
+        Command::Image(cmd) => matches!(
+            cmd,
+            I::Bootstrap { .. }
+                | I::Import { .. }
+                | I::Load { .. }
+                | I::Tag { .. }
+                | I::Rm { .. }
+                | I::Prune { .. }
+        ),
+        _ => false,
     }
 }
 
@@ -131,13 +174,22 @@ fn usage_error(e: clap::Error) -> ! {
         e.exit();
     }
     let ctx = |k| e.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let argv: Vec<String> = std::env::args().collect();
+    let path = docker::command_path(&Cli::command(), &argv);
+    let mut hint = None;
     let what = match e.kind() {
-        ErrorKind::InvalidSubcommand => format!(
-            "comando desconhecido: {}",
-            ctx(ContextKind::InvalidSubcommand)
-        ),
+        ErrorKind::InvalidSubcommand => {
+            let name = ctx(ContextKind::InvalidSubcommand);
+            hint = docker::subcommand(&name);
+            format!("comando desconhecido: {name}")
+        }
         ErrorKind::UnknownArgument => {
-            format!("opção desconhecida: {}", ctx(ContextKind::InvalidArg))
+            let arg = ctx(ContextKind::InvalidArg);
+            let bare = arg.split('=').next().unwrap_or_default();
+            if path == "casulo run" {
+                hint = docker::run_option(bare);
+            }
+            format!("opção desconhecida: {arg}")
         }
         ErrorKind::MissingRequiredArgument => {
             format!(
@@ -166,12 +218,22 @@ fn usage_error(e: clap::Error) -> ! {
         ErrorKind::NoEquals => format!("{} precisa de um valor", ctx(ContextKind::InvalidArg)),
         _ => e.to_string().trim().to_string(),
     };
-    eprintln!("casulo: erro: {what}\n(veja `casulo --help`)");
+    eprintln!("casulo: erro: {what}");
+    if let Some(hint) = hint {
+        eprintln!("casulo: dica: {hint}");
+    }
+    // The help of the command being typed, not only the top one.
+    eprintln!("(veja `{path} --help`)");
     std::process::exit(125)
 }
 
 /// clap's own words (Usage, Options, help) in Portuguese, for every subcommand.
 fn localize(cmd: clap::Command) -> clap::Command {
+    localize_in(cmd, "")
+}
+
+/// [`localize`] for `cmd`, a subcommand of `parent` (`casulo image`).
+fn localize_in(cmd: clap::Command, parent: &str) -> clap::Command {
     let has_short_h = cmd.get_arguments().any(|a| a.get_short() == Some('h'));
     let mut help = Arg::new("ajuda")
         .long("help")
@@ -186,7 +248,13 @@ fn localize(cmd: clap::Command) -> clap::Command {
     } else {
         cmd.disable_help_flag(true).arg(help)
     };
-    cmd.help_template("{about-with-newline}\nUso: {usage}\n\n{all-args}{after-help}")
+    let path = if parent.is_empty() {
+        cmd.get_name().to_string()
+    } else {
+        format!("{parent} {}", cmd.get_name())
+    };
+    let cmd = cmd
+        .help_template("{about-with-newline}\nUso: {usage}\n\n{all-args}{after-help}")
         .subcommand_help_heading("Comandos")
         .subcommand_value_name("COMANDO")
         .disable_help_subcommand(true)
@@ -196,17 +264,89 @@ fn localize(cmd: clap::Command) -> clap::Command {
             } else {
                 "Opções"
             };
-            a.help_heading(heading)
+            localize_arg(a.help_heading(heading))
+        });
+    // clap writes `[OPTIONS]` in the usage line: render it once and say it
+    // in Portuguese.
+    let usage = cmd
+        .clone()
+        .bin_name(&path)
+        .render_usage()
+        .to_string()
+        .trim_start_matches("Usage:")
+        .trim()
+        .replace("[OPTIONS]", "[OPÇÕES]");
+    cmd.override_usage(usage)
+        .mut_subcommands(|sub| localize_in(sub, &path))
+}
+
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The notes clap appends to an option's help in English (`Possible
+/// values:`, `[default: …]`, `[env: …]`) said in Portuguese instead.
+fn localize_arg(a: Arg) -> Arg {
+    let mut notes: Vec<String> = Vec::new();
+    let mut a = a;
+    let values: Vec<String> = a
+        .get_possible_values()
+        .iter()
+        .filter(|v| !v.is_hide_set())
+        .map(|v| match v.get_help() {
+            Some(help) => format!("{} ({})", v.get_name(), lower_first(&help.to_string())),
+            None => v.get_name().to_string(),
         })
-        .mut_subcommands(localize)
+        .collect();
+    if !values.is_empty() && !a.is_hide_possible_values_set() && a.get_action().takes_values() {
+        notes.push(format!("valores: {}", values.join(", ")));
+        a = a.hide_possible_values(true);
+    }
+    let defaults: Vec<String> = a
+        .get_default_values()
+        .iter()
+        .map(|v| v.to_string_lossy().into_owned())
+        .collect();
+    if !defaults.is_empty() && !a.is_hide_default_value_set() && a.get_action().takes_values() {
+        notes.push(format!("padrão: {}", defaults.join(", ")));
+        a = a.hide_default_value(true);
+    }
+    if let Some(env) = a.get_env() {
+        if !a.is_hide_env_set() {
+            notes.push(format!("ou a variável {}", env.to_string_lossy()));
+            a = a.hide_env(true);
+        }
+    }
+    if a.get_id() == "format" && a.get_value_names().is_none() {
+        a = a.value_name("FORMATO");
+    }
+    if notes.is_empty() {
+        return a;
+    }
+    let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+    let help = format!("{} [{}]", help.trim_end_matches('.'), notes.join("; "));
+    a.help(help)
 }
 
 /// Prints an error and its causes on stderr, in the CLI's pt-BR voice.
+/// Errnos are said in pt-BR (`permissão negada (EACCES)`), not as Rust's
+/// `Permission denied (os error 13)`.
 pub fn report(error: &dyn std::error::Error) {
-    eprintln!("casulo: erro: {error}");
+    use crate::kernel::translate_os_errors as pt;
+    let mut said = pt(&error.to_string());
+    eprintln!("casulo: erro: {said}");
     let mut cause = error.source();
     while let Some(c) = cause {
-        eprintln!("  causa: {c}");
+        let text = pt(&c.to_string());
+        // A message that already ends with its cause: not said twice.
+        if !said.ends_with(&text) {
+            eprintln!("  causa: {text}");
+        }
+        said = text;
         cause = c.source();
     }
 }

@@ -17,18 +17,19 @@ use crate::network::NetworkMode;
 use crate::state::StateDir;
 
 /// Executa um comando num contêiner novo (como `docker run`).
-// `-h` is --hostname here, as in docker, so help is `--help` only.
+///
+/// As opções do casulo vêm antes da imagem; tudo o que vem depois dela é o
+/// comando, como no docker: em `casulo run busybox ls --rm`, `--rm` é do `ls`.
+// `-h` is help here (what users expect); the hostname is long-only
+// (`--hostname`), unlike docker's rarely typed `-h`.
 #[derive(Debug, clap::Args)]
-#[command(disable_help_flag = true)]
 pub struct RunArgs {
-    /// Mostra esta ajuda.
-    #[arg(long = "help", action = clap::ArgAction::Help)]
-    pub help: Option<bool>,
     /// Nome do contêiner (padrão: um nome gerado, como curioso_tatu ou curiosa_arara).
     #[arg(long, value_name = "NOME")]
     pub name: Option<String>,
     /// Hostname dentro do contêiner (padrão: os 12 primeiros dígitos do id).
-    #[arg(long, short = 'h', value_name = "NOME")]
+    /// Só a forma longa: `-h` é a ajuda (no docker, `-h` é o hostname).
+    #[arg(long, value_name = "NOME")]
     pub hostname: Option<String>,
     /// Variável de ambiente CHAVE=valor (repita para várias; CHAVE sozinha copia a do host).
     #[arg(long = "env", short = 'e', value_name = "CHAVE=valor")]
@@ -83,16 +84,30 @@ pub struct RunArgs {
     /// Intervalo entre duas medições de uso do cgroup no trace (padrão 200ms).
     #[arg(long = "sample-interval", value_name = "DURAÇÃO", value_parser = parse_interval)]
     pub sample_interval: Option<Duration>,
-    /// Imagem, como busybox ou busybox:latest.
-    #[arg(value_name = "IMAGEM")]
-    pub image: String,
-    /// Comando e argumentos (padrão: o Cmd da imagem).
+    /// A imagem (como busybox ou busybox:latest) e, depois dela, o comando e
+    /// seus argumentos (padrão: o Cmd da imagem). Tudo depois da imagem é do
+    /// comando, mesmo o que começa com `-`.
+    // One positional with trailing_var_arg: once the image is read, clap
+    // stops looking for casulo's options (docker's rule).
     #[arg(
         trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMANDO"
+        required = true,
+        num_args = 1..,
+        value_names = ["IMAGEM", "COMANDO"]
     )]
-    pub command: Vec<String>,
+    pub image_and_command: Vec<String>,
+}
+
+impl RunArgs {
+    /// The image: the first word after casulo's options.
+    pub fn image(&self) -> &str {
+        &self.image_and_command[0]
+    }
+
+    /// The command: everything after the image.
+    pub fn command(&self) -> &[String] {
+        &self.image_and_command[1..]
+    }
 }
 
 /// The bar of the layer being unpacked (on a terminal only).
@@ -172,9 +187,15 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         (None, true) => NetworkMode::None,
         (None, false) => NetworkMode::Bridge,
     };
+    // Docker's habit `casulo run IMAGE --rm …`: said if the command fails.
+    let misplaced = args
+        .command()
+        .first()
+        .filter(|w| w.starts_with('-') && w.len() > 1)
+        .cloned();
     let opts = RunOptions {
-        image: args.image,
-        command: args.command,
+        image: args.image().to_string(),
+        command: args.command().to_vec(),
         name: args.name,
         hostname: args.hostname,
         env: args.env,
@@ -214,9 +235,19 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         }
         Err(e) => {
             let code = e.exit_code();
+            let hint = match (code, &misplaced) {
+                (127, Some(word)) => Some(format!(
+                    "{word:?} veio depois da imagem, então virou o comando do contêiner \
+                     (como no docker); as opções do casulo vão antes da imagem: \
+                     casulo run {word} {} … (veja `casulo run --help`)",
+                    opts.image
+                )),
+                _ => None,
+            };
             Err(CliError {
                 code,
                 error: Box::new(e),
+                hint,
             })
         }
     }

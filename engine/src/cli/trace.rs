@@ -1,6 +1,6 @@
 //! `casulo trace …`: read a trace in the terminal, or validate it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use casulo_trace::narrate::{narrate, narrate_header, time_text};
 use casulo_trace::reader::read_trace_file;
@@ -13,7 +13,9 @@ use crate::state::StateDir;
 pub enum TraceCmd {
     /// Narra um trace em português: cada evento, quando, o que aconteceu e a chamada real.
     Show {
-        /// Arquivo .trace.jsonl.
+        /// Arquivo .trace.jsonl, ou o nome (ou id) de um contêiner: o trace dele,
+        /// mesmo depois de removido (o mais recente com esse nome).
+        #[arg(value_name = "ARQUIVO|CONTÊINER")]
         file: PathBuf,
         /// Explica cada tipo de evento na primeira vez que ele aparece.
         #[arg(long)]
@@ -21,7 +23,8 @@ pub enum TraceCmd {
     },
     /// Valida um trace (cabeçalho, seq sem buracos, tempo que não volta).
     Check {
-        /// Arquivo .trace.jsonl.
+        /// Arquivo .trace.jsonl, ou o nome (ou id) de um contêiner.
+        #[arg(value_name = "ARQUIVO|CONTÊINER")]
         file: PathBuf,
     },
     /// Lista os traces gravados no diretório de estado.
@@ -31,11 +34,13 @@ pub enum TraceCmd {
 pub fn run(state: &StateDir, cmd: TraceCmd) -> CliResult {
     match cmd {
         TraceCmd::Show { file, explain } => {
+            let file = locate(state, &file)?;
             let trace = load(&file)?;
             print!("{}", render(&trace, explain));
             Ok(0)
         }
         TraceCmd::Check { file } => {
+            let file = locate(state, &file)?;
             let trace = load(&file)?;
             println!(
                 "trace válido: {} — {} eventos{}",
@@ -61,7 +66,51 @@ pub fn run(state: &StateDir, cmd: TraceCmd) -> CliResult {
     }
 }
 
-fn load(file: &PathBuf) -> Result<Trace, CliError> {
+/// The trace file `arg` names: a file that exists, else the trace of the
+/// container with that name or id (kept, or removed with --rm: its trace
+/// stays in `<root>/traces/<name>-<id>.trace.jsonl`; the newest wins).
+fn locate(state: &StateDir, arg: &Path) -> Result<PathBuf, CliError> {
+    if arg.exists() {
+        return Ok(arg.to_path_buf());
+    }
+    let key = arg.to_string_lossy();
+    if let Ok(record) = crate::container::find(state, &key) {
+        if record.trace.exists() {
+            return Ok(record.trace);
+        }
+    }
+    if !key.contains('/') && !key.is_empty() {
+        let newest = std::fs::read_dir(state.traces())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.ends_with(".trace.jsonl")
+                    && name
+                        .strip_prefix(&*key)
+                        .and_then(|rest| rest.strip_prefix('-'))
+                        .and_then(|rest| rest.strip_suffix(".trace.jsonl"))
+                        .is_some_and(|id| id.chars().all(|c| c.is_ascii_hexdigit()))
+            })
+            .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
+        if let Some(entry) = newest {
+            return Ok(entry.path());
+        }
+    }
+    Err(CliError::msg(
+        1,
+        format!(
+            "{} não existe: não há arquivo com esse caminho, nem trace de contêiner com esse \
+             nome em {}",
+            arg.display(),
+            state.traces().display()
+        ),
+    )
+    .with_hint("`casulo trace ls` lista os traces gravados; `casulo ps -a`, os contêineres"))
+}
+
+fn load(file: &Path) -> Result<Trace, CliError> {
     read_trace_file(file)
         .map_err(|e| CliError::msg(1, format!("trace inválido: {}: {e}", file.display())))
 }

@@ -130,6 +130,7 @@ pub fn create_with(
             upperdir: dir.join("upper"),
             workdir: dir.join("work"),
             merged: dir.join("merged"),
+            cgroup: crate::mounts::CgroupView::of_host(),
         };
         Ok(Created {
             record,

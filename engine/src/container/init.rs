@@ -71,7 +71,7 @@ pub fn run(
         report,
         "FAIL {code}\nnão consegui executar {:?} no contêiner: {}",
         spec.args[0],
-        err.errno.desc()
+        crate::kernel::errno_text(err.errno)
     );
     exit(code)
 }
@@ -229,6 +229,7 @@ mod sequence_tests {
             upperdir: dir.join("upper"),
             workdir: dir.join("work"),
             merged: dir.join("merged"),
+            cgroup: Default::default(),
         };
         let spec = ProcessSpec {
             args: vec!["sh".into()],
@@ -300,6 +301,7 @@ mod sequence_tests {
             upperdir: tmp.path().join("u"),
             workdir: tmp.path().join("w"),
             merged: tmp.path().join("m"),
+            cgroup: Default::default(),
         };
         let spec = ProcessSpec {
             args: vec!["sh".into()],

@@ -35,7 +35,7 @@ pub use syscalls::{Forked, LinuxSyscalls, Syscalls};
 
 /// A kernel call that failed: the readable operation and the errno.
 #[derive(Debug, thiserror::Error)]
-#[error("o kernel recusou `{op}`: {} ({})", .errno.desc(), errno_name(*.errno))]
+#[error("o kernel recusou `{op}`: {} ({})", errno_text(*.errno), errno_name(*.errno))]
 pub struct KernelError {
     pub op: String,
     pub errno: Errno,
@@ -616,6 +616,43 @@ pub fn errno_name(errno: Errno) -> String {
     format!("{errno:?}")
 }
 
+/// What the errno means, in pt-BR for the common ones
+/// ([`casulo_trace::errno`]), else the kernel's English.
+pub fn errno_text(errno: Errno) -> &'static str {
+    casulo_trace::errno::text(&errno_name(errno), errno.desc())
+}
+
+/// `text` with every `Permission denied (os error 13)` — how Rust's
+/// `io::Error` shows an errno — said as `permissão negada (EACCES)`, for the
+/// errnos of [`casulo_trace::errno`]; the others stay as they are.
+pub fn translate_os_errors(text: &str) -> String {
+    const MARK: &str = "(os error ";
+    let mut out = text.to_string();
+    let mut from = 0;
+    while let Some(at) = out[from..].find(MARK).map(|i| i + from) {
+        let digits: String = out[at + MARK.len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        from = at + MARK.len();
+        let Ok(n) = digits.parse::<i32>() else {
+            continue;
+        };
+        let english = std::io::Error::from_raw_os_error(n).to_string();
+        let errno = Errno::from_raw(n);
+        let Some(pt) = casulo_trace::errno::pt(&errno_name(errno)) else {
+            continue;
+        };
+        let end = (from + digits.len() + 1).min(out.len());
+        if let Some(start) = out[..end].rfind(&english) {
+            let said = format!("{pt} ({})", errno_name(errno));
+            out.replace_range(start..start + english.len(), &said);
+            from = start + said.len();
+        }
+    }
+    out
+}
+
 fn path_str(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
@@ -643,4 +680,31 @@ pub fn ms_flag_names(flags: MsFlags) -> Vec<String> {
         .filter(|(f, _)| flags.contains(*f))
         .map(|(_, n)| n.to_string())
         .collect()
+}
+
+#[cfg(test)]
+mod errno_tests {
+    use super::*;
+
+    #[test]
+    fn errnos_are_said_in_portuguese() {
+        let e = KernelError {
+            op: "mkdir(\"/x\", 0755)".into(),
+            errno: Errno::EACCES,
+        };
+        assert_eq!(
+            e.to_string(),
+            "o kernel recusou `mkdir(\"/x\", 0755)`: permissão negada (EACCES)"
+        );
+        let io = std::io::Error::from_raw_os_error(2);
+        let text = format!("não consegui abrir /a: {io}; nem /b: {io}");
+        assert_eq!(
+            translate_os_errors(&text),
+            "não consegui abrir /a: arquivo ou diretório não existe (ENOENT); \
+             nem /b: arquivo ou diretório não existe (ENOENT)"
+        );
+        // Not in the table: kept as Rust says it.
+        let other = std::io::Error::from_raw_os_error(libc::ENOTBLK).to_string();
+        assert_eq!(translate_os_errors(&other), other);
+    }
 }

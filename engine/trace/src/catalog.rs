@@ -63,8 +63,13 @@ const ENTRIES: &[Entry] = &[
             `/sys/fs/cgroup` que começa no seu próprio grupo (e `user` isola os UIDs, `time` \
             os relógios). Cada namespace tem uma identidade, o número de inode que aparece em \
             `ls -l /proc/<pid>/ns/`: se o inode do processo é diferente do inode do host, os \
-            dois estão em mundos separados. Um contêiner é exatamente isto: um processo com \
-            namespaces próprios, e não uma máquina virtual.",
+            dois estão em mundos separados. Não estranhe se dois contêineres, rodados um \
+            depois do outro, mostrarem os mesmos números: quando um namespace deixa de existir, \
+            o kernel libera o inode dele e o reaproveita no próximo namespace criado. Número \
+            igual em momentos diferentes não é namespace compartilhado; só compartilham um \
+            namespace processos vivos ao mesmo tempo com o mesmo inode (compare com `ls -l \
+            /proc/<pid>/ns/` de dois contêineres rodando juntos). Um contêiner é exatamente \
+            isto: um processo com namespaces próprios, e não uma máquina virtual.",
     },
     Entry {
         kind: "namespace.join",
@@ -107,7 +112,12 @@ const ENTRIES: &[Entry] = &[
             programas, `MS_RDONLY` deixa tudo somente leitura. Com `MS_BIND` é um *bind \
             mount*: o mesmo diretório aparecendo em outro lugar, que é como os volumes \
             funcionam. Em `data` vão as opções próprias do sistema de arquivos, como \
-            `mode=755`.",
+            `mode=755`. As montagens `cgroup` (v1, uma por controlador: `memory`, `pids`…) e \
+            `cgroup2` em `/sys/fs/cgroup`, somente leitura, são a visão dos cgroups de dentro \
+            do contêiner: como o processo já está no seu próprio namespace `cgroup`, a raiz \
+            dessas montagens é o grupo do contêiner, e lá dentro `cat \
+            /sys/fs/cgroup/memory/memory.limit_in_bytes` (v1) ou `cat \
+            /sys/fs/cgroup/memory.max` (v2) mostra o limite dele.",
     },
     Entry {
         kind: "mount.propagation",
@@ -134,7 +144,13 @@ const ENTRIES: &[Entry] = &[
             num subdiretório seguido de vários `chdir(\"..\")`). O `pivot_root` troca a \
             própria montagem raiz; logo depois a raiz antiga é desmontada com `MNT_DETACH` \
             (veja *Desmontagem*) e some de lá de dentro, sem deixar caminho de volta para os \
-            arquivos do host. É o que o runc e o Docker fazem.",
+            arquivos do host. É o que o runc e o Docker fazem. O Casulo usa o truque do runc, \
+            `pivot_root(\".\", \".\")`, que dispensa criar um diretório para a raiz antiga: \
+            antes ele entra (`chdir`) no overlay; a chamada faz dele a nova raiz e empilha a \
+            raiz antiga *no mesmo ponto*, por cima da nova — o processo já enxerga a nova \
+            raiz, mas a antiga continua lá, montada. O `umount2(\".\", MNT_DETACH)` seguinte \
+            desmonta a montagem de cima da pilha, que é justamente a raiz antiga, e sobra só \
+            a do contêiner.",
     },
     Entry {
         kind: "mount.umount",
@@ -508,6 +524,20 @@ mod tests {
     use super::*;
     use crate::{sample, schema, KINDS};
     use std::collections::BTreeSet;
+
+    /// Issue 12: the two places students got lost are explained: the
+    /// `pivot_root(".", ".")` trick, and why every container shows the same
+    /// namespace inode numbers; and the cgroup view the catalog promises.
+    #[test]
+    fn pivot_root_trick_inode_reuse_and_cgroup_view_are_explained() {
+        let pivot = explain("mount.pivot_root").unwrap();
+        assert!(pivot.contains("pivot_root(\".\", \".\")") && pivot.contains("MNT_DETACH"));
+        assert!(pivot.contains("empilha a raiz antiga"));
+        let ns = explain("namespace.create").unwrap();
+        assert!(ns.contains("reaproveita") && ns.contains("mesmos números"));
+        let fs = explain("mount.fs").unwrap();
+        assert!(fs.contains("cgroup2") && fs.contains("memory.limit_in_bytes"));
+    }
 
     #[test]
     fn every_kind_has_a_title_and_explanation() {

@@ -9,6 +9,7 @@
 //! - the reader/validator ([`reader`]) with pt-BR error messages that name
 //!   the line;
 //! - the pt-BR explanation catalog ([`catalog`]): one paragraph per kind;
+//! - the common errnos in pt-BR ([`errno`]);
 //! - the terminal narration of one event ([`narrate`]);
 //! - a small realistic example trace with every kind ([`sample`]).
 //!
@@ -16,6 +17,7 @@
 //! CLI, the visualizer, the labs and the book share one source of truth.
 
 pub mod catalog;
+pub mod errno;
 pub mod event;
 pub mod narrate;
 pub mod reader;

@@ -57,11 +57,17 @@ pub fn narrate_header(h: &Header) -> String {
     )
 }
 
-/// `ok`, or `ERRO ENOENT (2): No such file or directory`.
+/// `ok`, or `ERRO ENOENT (2): arquivo ou diretório não existe` (the
+/// kernel's English message when the errno is not in [`crate::errno`]).
 pub fn outcome_text(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Ok => "ok".into(),
-        Outcome::Error(e) => format!("ERRO {} ({}): {}", e.name, e.errno, e.message),
+        Outcome::Error(e) => format!(
+            "ERRO {} ({}): {}",
+            e.name,
+            e.errno,
+            crate::errno::text(&e.name, &e.message)
+        ),
     }
 }
 
@@ -209,7 +215,20 @@ pub fn describe(event: &Event) -> String {
             } else {
                 format!(" ({})", details.join(", "))
             };
-            let what = if flags.iter().any(|f| f == "MS_BIND") {
+            let read_only = flags.iter().any(|f| f == "MS_RDONLY");
+            let what = if (fstype == "cgroup" || fstype == "cgroup2") && read_only {
+                // The container's own view of its cgroups (see mounts.rs).
+                let version = if fstype == "cgroup2" {
+                    "v2".to_string()
+                } else {
+                    format!("v1 ({data})")
+                };
+                format!(
+                    "cgroup {version} em {}, somente leitura: ali o contêiner vê o próprio \
+                     grupo como raiz",
+                    short_path(target)
+                )
+            } else if flags.iter().any(|f| f == "MS_BIND") {
                 let rec = if flags.iter().any(|f| f == "MS_REC") {
                     " recursivo"
                 } else {
@@ -251,6 +270,21 @@ pub fn describe(event: &Event) -> String {
                 format!("mudar a propagação de {t} para {p}{rec}"),
             )
         }
+        EventBody::MountPivotRoot { new_root, put_old } if new_root == put_old => {
+            // runc's `pivot_root(".", ".")` (see mounts.rs and pivot_root(2)).
+            let n = short_path(new_root);
+            say(
+                format!(
+                    "trocou a raiz com pivot_root({n:?}, {n:?}): o diretório atual (o overlay \
+                     do contêiner) virou a nova /, e a raiz antiga do host ficou empilhada no \
+                     mesmo ponto, por cima dela, até o umount2(MNT_DETACH) que vem a seguir"
+                ),
+                format!(
+                    "trocar a raiz com pivot_root({n:?}, {n:?}): o diretório atual viraria a \
+                     nova /, com a raiz antiga empilhada no mesmo ponto até ser desmontada"
+                ),
+            )
+        }
         EventBody::MountPivotRoot { new_root, put_old } => {
             let (n, o) = (short_path(new_root), short_path(put_old));
             say(
@@ -258,6 +292,13 @@ pub fn describe(event: &Event) -> String {
                 format!("trocar a raiz para {n} (raiz antiga iria para {o})"),
             )
         }
+        EventBody::MountUmount { target, detach } if target == "." && *detach => say(
+            "desmontou a raiz antiga do host, que o pivot_root(\".\", \".\") tinha \
+             empilhado sobre a nova (MNT_DETACH: some já da árvore; dali de dentro não há \
+             mais caminho para os arquivos do host)"
+                .to_string(),
+            "desmontar a raiz antiga do host, empilhada sobre a nova pelo pivot_root".to_string(),
+        ),
         EventBody::MountUmount { target, detach } => {
             let how = if *detach {
                 " (MNT_DETACH: sai da árvore já, é liberada quando ninguém mais usar)"
@@ -409,7 +450,7 @@ pub fn describe(event: &Event) -> String {
             let p = short_path(path);
             say(
                 format!(
-                    "descompactou a camada {d} em {p}: {}, {} em {}",
+                    "descompactou a camada {d} em {p}: {}, {} de conteúdo, em {}",
                     plural(*files, "arquivo", "arquivos"),
                     bytes_text(*bytes),
                     time_text(*duration_us)
@@ -434,7 +475,8 @@ pub fn describe(event: &Event) -> String {
         } => say(
             format!(
                 "a camada de escrita do contêiner ficou com {added} adicionado(s), \
-                 {changed} alterado(s) (copy-up), {deleted} apagado(s), {bytes} bytes"
+                 {changed} alterado(s) (copy-up), {deleted} apagado(s), {} de conteúdo",
+                bytes_text(*bytes)
             ),
             "medir a camada de escrita do contêiner".to_string(),
         ),
@@ -708,7 +750,7 @@ pub fn describe(event: &Event) -> String {
             ..
         } => say(
             format!(
-                "passo {step} gerou a camada {}: {}, {}",
+                "passo {step} gerou a camada {}: {}, tar descomprimido de {}",
                 short_digest(diff_id),
                 plural(*files, "entrada", "entradas"),
                 bytes_text(*bytes)
@@ -880,7 +922,7 @@ mod tests {
         });
         assert_eq!(
             outcome_text(&e.outcome),
-            "ERRO ENOENT (2): No such file or directory"
+            "ERRO ENOENT (2): arquivo ou diretório não existe"
         );
     }
 
@@ -899,7 +941,7 @@ mod tests {
         assert_eq!(
             narrate(&e),
             "não conseguiu ligar a interface de rede lo\n    \
-             op() → ERRO ENOENT (2): No such file or directory"
+             op() → ERRO ENOENT (2): arquivo ou diretório não existe"
         );
     }
 
@@ -922,6 +964,40 @@ mod tests {
             host_inode: None,
         });
         assert_eq!(describe(&e), "criou namespace net com unshare()");
+    }
+
+    /// Issue 12: the `pivot_root(".", ".")` trick is explained, not
+    /// "`.` virou / (a raiz antiga ficou em .)".
+    #[test]
+    fn pivot_root_dot_dot_and_the_cgroup_view_are_explained() {
+        let e = event(EventBody::MountPivotRoot {
+            new_root: ".".into(),
+            put_old: ".".into(),
+        });
+        let text = describe(&e);
+        assert!(
+            text.starts_with("trocou a raiz com pivot_root(\".\", \".\")"),
+            "{text}"
+        );
+        assert!(text.contains("empilhada") && text.contains("umount2(MNT_DETACH)"));
+        assert!(!text.contains("ficou em ."), "{text}");
+        let e = event(EventBody::MountUmount {
+            target: ".".into(),
+            detach: true,
+        });
+        assert!(describe(&e).starts_with("desmontou a raiz antiga do host"));
+        let e = event(EventBody::MountFs {
+            fstype: "cgroup".into(),
+            source: "cgroup".into(),
+            target: "/sys/fs/cgroup/memory".into(),
+            flags: vec!["MS_RDONLY".into(), "MS_NOSUID".into()],
+            data: "memory".into(),
+        });
+        assert_eq!(
+            describe(&e),
+            "montou cgroup v1 (memory) em /sys/fs/cgroup/memory, somente leitura: ali o \
+             contêiner vê o próprio grupo como raiz"
+        );
     }
 
     #[test]
@@ -1035,7 +1111,7 @@ mod tests {
         assert_eq!(
             describe(&e),
             "descompactou a camada sha256:3f5a1b2c4d5e em …/layers/3f5a1b2c4d5e: 1.234 arquivos, \
-             2,1 MiB em 35,120 ms"
+             2,1 MiB de conteúdo, em 35,120 ms"
         );
         let e = event(EventBody::ProcessClone {
             child_pid: 4243,

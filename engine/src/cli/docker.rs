@@ -1,0 +1,148 @@
+//! Docker habits: what casulo says when a student types a docker command or
+//! option it does not have — whether it exists under another name, is
+//! coming, or is not planned, and what to do meanwhile.
+
+/// About a docker subcommand casulo does not have (`casulo exec`).
+pub fn subcommand(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "exec" => {
+            "`exec` ainda não existe (vem com o supervisor, que deixa contêineres rodando em \
+             segundo plano). Enquanto isso: o `casulo run` já é interativo, rode \
+             `casulo run busybox sh` e trabalhe lá dentro; ou entre num contêiner que está \
+             rodando com `sudo nsenter --target <pid> --all --root --wd sh` (o pid aparece em \
+             `casulo ps`)"
+        }
+        "pull" => {
+            "`pull` ainda não existe (vem com o cliente de registry OCI). Enquanto isso: \
+             `casulo image bootstrap` cria a busybox sem internet, e `casulo image load -i \
+             arquivo.tar` carrega o que um `docker save` (ou o skopeo) gerou"
+        }
+        "push" => {
+            "`push` ainda não existe (vem com o cliente de registry OCI). Enquanto isso: \
+             `casulo image save -o imagem.tar NOME` grava um layout OCI (ou, com \
+             `--format docker`, o formato do `docker load`)"
+        }
+        "logs" => {
+            "`logs` não existe: a saída do contêiner vai direto para o seu terminal, porque \
+             o `casulo run` fica esperando por ele. O que ele fez no kernel está no trace: \
+             `casulo trace show NOME`"
+        }
+        "stop" | "kill" => {
+            "`stop`/`kill` ainda não existem (vêm com o supervisor, quando contêineres rodarem \
+             em segundo plano). Enquanto isso: Ctrl-C no terminal do `casulo run` — o casulo \
+             repassa o sinal ao PID 1 do contêiner, e um segundo Ctrl-C manda SIGKILL"
+        }
+        "start" | "restart" | "attach" | "pause" | "unpause" | "wait" => {
+            "ainda não existe: cada `casulo run` cria um contêiner novo e espera por ele \
+             (contêineres em segundo plano vêm com o supervisor)"
+        }
+        "volume" => {
+            "`volume` ainda não existe (volumes vêm depois). Enquanto isso, o que o contêiner \
+             escreve fica na camada de escrita dele, se você não usar --rm: veja com \
+             `casulo diff NOME`"
+        }
+        "network" => {
+            "`network` ainda não existe como comando: a rede se escolhe no run, com \
+             `casulo run --network bridge …` (ou `-p 8080:80`), e todos os contêineres \
+             bridge se enxergam pela casulo0; `casulo gc` a remove quando ninguém usa"
+        }
+        "compose" => {
+            "`compose` não existe e não está nos planos: rode cada serviço com \
+             `casulo run --network bridge …`, um por terminal"
+        }
+        "images" => "no casulo é `casulo image ls`",
+        "rmi" => "no casulo é `casulo image rm`",
+        "load" | "save" | "tag" | "history" | "import" => {
+            "no casulo ele fica em `casulo image` (veja `casulo image --help`)"
+        }
+        "inspect" => {
+            "no casulo é `casulo image inspect IMAGEM` (para contêineres, `casulo ps -a` e o \
+             trace)"
+        }
+        "login" | "logout" | "search" => "ainda não existe: não há registry no casulo por enquanto",
+        "cp" => {
+            "`cp` não existe: o que o contêiner escreveu fica na camada de escrita dele (sem \
+             --rm); veja com `casulo diff NOME`"
+        }
+        "top" | "stats" => {
+            "não existe: o uso de memória, CPU e processos medido durante o run fica no trace \
+             (`casulo trace show NOME`) e no gráfico do visualizador"
+        }
+        "commit" => "`commit` não existe: descreva a imagem num Dockerfile e use `casulo build`",
+        "version" => "é `casulo --version` (e `casulo info` mostra o kernel e os cgroups)",
+        _ => return None,
+    })
+}
+
+/// About a docker option of `run` casulo does not have (`-it`, `-d`, `-v`).
+pub fn run_option(arg: &str) -> Option<&'static str> {
+    Some(match arg {
+        "-i" | "-t" | "--interactive" | "--tty" => {
+            "não precisa: o `casulo run` já é interativo — o contêiner usa o seu terminal \
+             (stdin, stdout e stderr). Tire o `-it`: `casulo run busybox sh`"
+        }
+        "-d" | "--detach" => {
+            "`-d` ainda não existe (contêineres em segundo plano vêm com o supervisor). \
+             Enquanto isso: rode o contêiner em outro terminal"
+        }
+        "-v" | "--volume" | "--mount" => {
+            "volumes ainda não existem. Enquanto isso, o que o contêiner escreve fica na \
+             camada de escrita dele (sem --rm): veja com `casulo diff NOME`; arquivos para a \
+             imagem entram com COPY num Dockerfile (`casulo build`)"
+        }
+        "--restart" => "`--restart` não existe: cada `casulo run` roda o contêiner uma vez",
+        "-c" => {
+            "`-c` (cpu-shares do docker) é `--cpu-shares` aqui, só na forma longa: um `-c` \
+             depois da imagem vai para o comando (como em `sh -c`)"
+        }
+        _ => return None,
+    })
+}
+
+/// The subcommand path the user typed (`casulo image`), walking `argv`
+/// through `cmd`'s subcommands; global `--root DIR` is skipped.
+pub fn command_path(cmd: &clap::Command, argv: &[String]) -> String {
+    let mut path = vec![cmd.get_name().to_string()];
+    let mut current = cmd;
+    let mut args = argv.iter().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--root" {
+            args.next();
+            continue;
+        }
+        if arg.starts_with('-') {
+            continue;
+        }
+        match current.find_subcommand(arg) {
+            Some(sub) => {
+                path.push(sub.get_name().to_string());
+                current = sub;
+            }
+            None => break,
+        }
+    }
+    path.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_help_named_is_the_subcommands() {
+        let cmd = super::super::Cli::command();
+        let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            command_path(&cmd, &argv("casulo run -it busybox")),
+            "casulo run"
+        );
+        assert_eq!(
+            command_path(&cmd, &argv("casulo --root /x image pull a")),
+            "casulo image"
+        );
+        assert_eq!(command_path(&cmd, &argv("casulo exec")), "casulo");
+        assert!(subcommand("exec").unwrap().contains("ainda não existe"));
+        assert!(run_option("-i").unwrap().contains("já é interativo"));
+    }
+}
