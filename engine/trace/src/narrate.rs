@@ -489,6 +489,7 @@ pub fn describe(event: &Event) -> String {
         }
         EventBody::CgroupSample {
             memory_bytes,
+            memory_peak_bytes,
             memory_limit_bytes,
             pids,
             pids_limit,
@@ -500,7 +501,12 @@ pub fn describe(event: &Event) -> String {
                 let limit = memory_limit_bytes
                     .map(|l| format!(" de {}", bytes_text(l)))
                     .unwrap_or_default();
-                parts.push(format!("memória {}{limit}", bytes_text(*m)));
+                // The peak only when it says more than the usage now.
+                let peak = memory_peak_bytes
+                    .filter(|p| p > m)
+                    .map(|p| format!(" (pico {})", bytes_text(p)))
+                    .unwrap_or_default();
+                parts.push(format!("memória {}{limit}{peak}", bytes_text(*m)));
             }
             if let Some(p) = pids {
                 let limit = pids_limit.map(|l| format!(" de {l}")).unwrap_or_default();
@@ -517,13 +523,17 @@ pub fn describe(event: &Event) -> String {
         EventBody::CgroupOom {
             oom_kills,
             limit_bytes,
+            peak_bytes,
             ..
         } => {
             let limit = limit_bytes
                 .map(|l| format!(": limite de memória de {} atingido", bytes_text(l)))
                 .unwrap_or_default();
+            let peak = peak_bytes
+                .map(|p| format!(" (o pico de uso chegou a {})", bytes_text(p)))
+                .unwrap_or_default();
             say(
-                format!("o kernel matou um processo por falta de memória (OOM){limit} — {oom_kills} morte(s) até agora"),
+                format!("o kernel matou um processo por falta de memória (OOM){limit}{peak} — {oom_kills} morte(s) até agora"),
                 "detectar o OOM".to_string(),
             )
         }
@@ -870,6 +880,32 @@ mod tests {
             }),
             ..event(body)
         }
+    }
+
+    /// The peak the kernel kept is told: in a sample when it is above the
+    /// usage now, and in the OOM (what a sample between two reads misses).
+    #[test]
+    fn memory_peak_in_sample_and_oom() {
+        let s = describe(&event(EventBody::CgroupSample {
+            memory_bytes: Some(1 << 20),
+            memory_peak_bytes: Some(63 << 20),
+            memory_limit_bytes: Some(64 << 20),
+            pids: None,
+            pids_limit: None,
+            cpu_usage_us: None,
+            cpu_throttled_us: None,
+        }));
+        assert!(
+            s.contains("memória 1,0 MiB de 64,0 MiB (pico 63,0 MiB)"),
+            "{s}"
+        );
+        let oom = describe(&event(EventBody::CgroupOom {
+            path: "/sys/fs/cgroup/memory/casulo/ab".into(),
+            oom_kills: 1,
+            limit_bytes: Some(64 << 20),
+            peak_bytes: Some(64 << 20),
+        }));
+        assert!(oom.contains("o pico de uso chegou a 64,0 MiB"), "{oom}");
     }
 
     #[test]
