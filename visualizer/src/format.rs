@@ -15,6 +15,17 @@ pub fn mib(n: u64) -> String {
     }
 }
 
+/// Ticks of the memory axis: round MiB steps (1, 2, 4, 8… MiB), at most
+/// five above zero, up to `max` bytes.
+pub fn mib_ticks(max: u64) -> Vec<u64> {
+    const MIB: u64 = 1 << 20;
+    let mut step = MIB;
+    while max / step > 5 {
+        step *= 2;
+    }
+    (0..=max / step).map(|i| i * step).collect()
+}
+
 /// `sha256:c6e71bf1ce75…` → `c6e71bf1ce75`.
 pub fn short_digest(d: &str) -> &str {
     let hex = d.strip_prefix("sha256:").unwrap_or(d);
@@ -78,5 +89,13 @@ mod tests {
         assert_eq!(short_path("/a/b"), "/a/b");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1.000");
+        let mib = |n: u64| n << 20;
+        assert_eq!(mib_ticks(mib(32)), [0, mib(8), mib(16), mib(24), mib(32)]);
+        assert_eq!(
+            mib_ticks(mib(64) + 5),
+            [0, mib(16), mib(32), mib(48), mib(64)]
+        );
+        assert_eq!(mib_ticks(mib(3)), [0, mib(1), mib(2), mib(3)]);
+        assert_eq!(mib_ticks(1000), [0]);
     }
 }

@@ -65,7 +65,7 @@ impl Loaded {
         let max_memory = replay
             .samples()
             .iter()
-            .flat_map(|s| [s.memory_bytes, s.memory_limit_bytes])
+            .flat_map(|s| [s.memory_bytes, s.memory_peak_bytes, s.memory_limit_bytes])
             .flatten()
             .max()
             .unwrap_or(1)
