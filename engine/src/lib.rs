@@ -12,6 +12,7 @@
 //! | [`cgroups`] | cgroup v1/v2: mode detection, limits (memory, cpu, pids), usage samples, OOM |
 //! | [`image`] | the OCI image store, layers, bootstrap of busybox, import |
 //! | [`build`] | `casulo build`: Dockerfile → image, layer cache |
+//! | [`lab`] | `casulo lab`: the checker of the labs (lab files, checks over traces, state, output) |
 //! | [`container`] | the lifecycle: create, start (the init side in `init`), run, rm |
 //! | [`state`] | the on-disk layout under `/var/lib/casulo` |
 //! | [`cli`] | the thin `casulo` command line over all of the above |
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod container;
 pub mod image;
 pub mod kernel;
+pub mod lab;
 pub mod mounts;
 pub mod namespaces;
 pub mod network;

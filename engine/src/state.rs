@@ -25,6 +25,10 @@
 //!                               image = the FROM image, empty command)
 //!   build-cache/<key hex>.json  the build cache: what a Dockerfile step made
 //!                               (its layer, or nothing for config-only steps)
+//!   labs/<NN-nome>/             one per lab the student started (`casulo lab`):
+//!     progresso.json            when it started (only later traces count),
+//!                               hints seen, when every task passed
+//!     trabalho/                 the work folder: the lab's files, the student's outputs
 //!   tmp/                        staging for atomic writes (same filesystem):
 //!                               blob-*/write-*/cache-* temp files, load-* (an archive
 //!                               being loaded), images.lock (flock for index.json),

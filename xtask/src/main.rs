@@ -6,6 +6,7 @@
 //! - `demo`   a real container, its trace checked, narrated and served in the visualizer
 //! - `serve`  the visualizer and the recorded traces, without a container
 //! - `bench`  container start-up time against runc, crun and a bare `unshare`
+//! - `medir`  N containers vs N VMs (start time, memory) for the course's chapter 1
 //!
 //! Messages are in Brazilian Portuguese (students read them); code and
 //! comments in English, as in the rest of the project.
@@ -17,6 +18,9 @@ mod book;
 mod browser;
 mod cmd;
 mod demo;
+mod medir;
+mod medir_containers;
+mod medir_vms;
 mod serve;
 mod setup;
 mod test;
@@ -87,6 +91,9 @@ comandos:
   bench unpack [opções]  desempacotar+verificar uma camada grande contra `tar -x` + `sha256sum`
       --mb N           tamanho da camada gerada em MB (padrão 200)
       --runs N         rodadas (padrão 5)
+  medir [opções]     N contêineres contra N VMs (qemu, sem KVM): tempo de partida e memória,
+                     em book/medidas/conteineres-vms.json (capítulo 1 do curso)
+      --n N            quantos de cada lado (padrão 5; o todo leva cerca de meio minuto)
   help               esta mensagem";
 
 fn main() -> ExitCode {
@@ -104,6 +111,7 @@ fn main() -> ExitCode {
         "serve" => demo::serve_only(rest),
         "vm" => setup::run().and_then(|()| vm::run(None)),
         "bench" => bench::run(rest),
+        "medir" => medir::run(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())

@@ -163,7 +163,7 @@ pub fn run(args: &[String]) -> Result {
 /// runs on the same host (other worktrees) may have containers running or
 /// being born/removed right now, so this looks for up to 10 s for one clean
 /// snapshot and reports the last one otherwise.
-fn leftover_cgroups() -> Vec<std::path::PathBuf> {
+pub fn leftover_cgroups() -> Vec<std::path::PathBuf> {
     let root = std::path::Path::new("/sys/fs/cgroup");
     let snapshot = || {
         let mut parents = vec![root.join("casulo")];
@@ -242,7 +242,7 @@ fn live_leases() -> Vec<String> {
 /// into `casulo0` that no live lease owns (its name is `veth` + the first
 /// 8 hex digits of the container id). Like [`leftover_cgroups`], up to
 /// 10 s for one clean snapshot (other runs may be tearing down right now).
-fn leftover_network() -> Vec<String> {
+pub fn leftover_network() -> Vec<String> {
     let snapshot = || {
         let leases = leases();
         let mut leaked: Vec<String> = leases

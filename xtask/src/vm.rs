@@ -16,6 +16,9 @@
 //!    `target/vm/console.log`;
 //! 5. the console must show `CASULO-VM-OK` for every test in [`EXPECTED`]
 //!    and `CASULO-VM-FIM … falhas=0`, or this step fails.
+//!
+//! [`kernel`], [`initramfs`] and [`qemu`] also make the VMs that
+//! `cargo xtask medir` compares with containers (`medir_vms.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,7 +49,7 @@ pub fn run(probe: Option<PathBuf>) -> Result {
     let dir = cmd::target_dir().join("vm");
     std::fs::create_dir_all(&dir)?;
     step("VM cgroup v2: kernel do Debian (cache em target/vm/kernel)");
-    let (vmlinuz, overlay) = kernel(&dir.join("kernel"))?;
+    let (vmlinuz, overlay) = kernel()?;
 
     step("VM cgroup v2: casulo estático (musl, release)");
     cmd::run_timed(cargo().args(["build", "-p", "casulo", "--release", "--target", TARGET]))?;
@@ -58,7 +61,16 @@ pub fn run(probe: Option<PathBuf>) -> Result {
 
     step("VM cgroup v2: initramfs (busybox, casulo, probe, overlay.ko, /init)");
     let initrd = dir.join("initrd.gz");
-    initramfs(&dir.join("initramfs"), &casulo, &probe, &overlay, &initrd)?;
+    initramfs(
+        &dir.join("initramfs"),
+        INIT,
+        &[
+            (&casulo, "casulo"),
+            (&probe, "probe"),
+            (&overlay, "overlay.ko"),
+        ],
+        &initrd,
+    )?;
     println!(
         "  {} ({} KiB)",
         initrd.display(),
@@ -69,23 +81,19 @@ pub fn run(probe: Option<PathBuf>) -> Result {
     let console = dir.join("console.log");
     let _ = std::fs::remove_file(&console);
     let start = Instant::now();
-    let status = Command::new("timeout")
-        .args(["-k", "5", TIMEOUT_SECS, "qemu-system-x86_64"])
-        .args(["-accel", "tcg", "-cpu", "max", "-m", "512", "-smp", "1"])
-        .args(["-nodefaults", "-no-user-config", "-display", "none"])
-        .args(["-no-reboot", "-monitor", "none"])
-        .arg("-serial")
-        .arg(format!("file:{}", console.display()))
-        .arg("-kernel")
-        .arg(&vmlinuz)
-        .arg("-initrd")
-        .arg(&initrd)
-        .args(["-append", "console=ttyS0 quiet panic=-1 cgroup_no_v1=all"])
-        .stdin(std::process::Stdio::null())
-        .status()
-        .map_err(|e| {
-            format!("não consegui rodar qemu-system-x86_64 ({e}): rode `cargo xtask setup`")
-        })?;
+    let status = qemu(
+        TIMEOUT_SECS,
+        512,
+        &vmlinuz,
+        &initrd,
+        &format!("file:{}", console.display()),
+        "cgroup_no_v1=all",
+    )
+    .stdin(std::process::Stdio::null())
+    .status()
+    .map_err(|e| {
+        format!("não consegui rodar qemu-system-x86_64 ({e}): rode `cargo xtask setup`")
+    })?;
     let secs = start.elapsed().as_secs_f64();
     let log = std::fs::read_to_string(&console).unwrap_or_default();
     for line in log.lines() {
@@ -125,8 +133,47 @@ pub fn run(probe: Option<PathBuf>) -> Result {
     Ok(())
 }
 
-/// `vmlinuz` and `overlay.ko` of Debian's cloud kernel, downloaded once.
-fn kernel(cache: &Path) -> Result<(PathBuf, PathBuf)> {
+/// `qemu-system-x86_64` under `timeout -k 5 <secs>` (so it can never hang
+/// a run; `--foreground` keeps qemu in the caller's process group, so a
+/// Ctrl-C reaches it at once): TCG (no KVM here), one vCPU, `memory_mb` of RAM, no devices but
+/// the serial console (`serial`: `file:<path>` or `stdio`), booting
+/// `vmlinuz` + `initrd` with `console=ttyS0 quiet panic=-1` and `append`.
+/// Shared by the cgroup v2 tests and `cargo xtask medir`.
+pub fn qemu(
+    timeout_secs: &str,
+    memory_mb: u32,
+    vmlinuz: &Path,
+    initrd: &Path,
+    serial: &str,
+    append: &str,
+) -> Command {
+    let mut cmd = Command::new("timeout");
+    cmd.args([
+        "--foreground",
+        "-k",
+        "5",
+        timeout_secs,
+        "qemu-system-x86_64",
+    ])
+    .args(["-accel", "tcg", "-cpu", "max", "-smp", "1"])
+    .arg("-m")
+    .arg(memory_mb.to_string())
+    .args(["-nodefaults", "-no-user-config", "-display", "none"])
+    .args(["-no-reboot", "-monitor", "none"])
+    .args(["-serial", serial])
+    .arg("-kernel")
+    .arg(vmlinuz)
+    .arg("-initrd")
+    .arg(initrd)
+    .arg("-append")
+    .arg(format!("console=ttyS0 quiet panic=-1 {append}").trim_end());
+    cmd
+}
+
+/// `vmlinuz` and `overlay.ko` of Debian's cloud kernel, downloaded once
+/// into `target/vm/kernel/`.
+pub fn kernel() -> Result<(PathBuf, PathBuf)> {
+    let cache = &cmd::target_dir().join("vm/kernel");
     let (vmlinuz, overlay) = (cache.join("vmlinuz"), cache.join("overlay.ko"));
     if vmlinuz.is_file() && overlay.is_file() {
         println!("  ok      {} (em cache)", vmlinuz.display());
@@ -188,7 +235,10 @@ fn find(dir: &Path, pred: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {
     None
 }
 
-fn initramfs(dir: &Path, casulo: &Path, probe: &Path, overlay: &Path, out: &Path) -> Result {
+/// Packs an initramfs into `out` (gzip'd cpio, built in `dir`): the host's
+/// static busybox and its applet links, `dev/console` and `dev/null`,
+/// `init` as `/init`, and each `(file, name)` of `files` copied to `/<name>`.
+pub fn initramfs(dir: &Path, init: &str, files: &[(&Path, &str)], out: &Path) -> Result {
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::remove_dir_all(dir);
     for sub in [
@@ -221,13 +271,9 @@ fn initramfs(dir: &Path, casulo: &Path, probe: &Path, overlay: &Path, out: &Path
                 .args(["c", major, minor]),
         )?;
     }
-    std::fs::write(dir.join("init"), INIT)?;
+    std::fs::write(dir.join("init"), init)?;
     std::fs::set_permissions(dir.join("init"), std::fs::Permissions::from_mode(0o755))?;
-    for (from, to) in [
-        (casulo, "casulo"),
-        (probe, "probe"),
-        (overlay, "overlay.ko"),
-    ] {
+    for (from, to) in files {
         std::fs::copy(from, dir.join(to))?;
     }
     let script = format!(

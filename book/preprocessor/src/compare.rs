@@ -16,8 +16,6 @@ const DEFAULT_MASKS: &[(&str, &str)] = &[
         "<data>",
     ),
     (r"\b\d{2}:\d{2}(:\d{2})?\b", "<hora>"),
-    // Ids and digests: 8 or more hex digits.
-    (r"\b[0-9a-f]{8,}\b", "<hex>"),
     // Durations: 12 ms, 0,42 s, 3.1µs.
     (r"\b\d+([.,]\d+)?\s?(ns|µs|us|ms|s|min)\b", "<tempo>"),
     // Host pids, as casulo and ps write them.
@@ -33,6 +31,7 @@ pub fn mask(text: &str, extra: &[Regex]) -> String {
     for re in extra {
         out = re.replace_all(&out, "<ignorado>").into_owned();
     }
+    out = mask_ids(&out);
     for (pattern, with) in DEFAULT_MASKS {
         let re = Regex::new(pattern).expect("default masks compile");
         out = re.replace_all(&out, *with).into_owned();
@@ -40,6 +39,35 @@ pub fn mask(text: &str, extra: &[Regex]) -> String {
     // Columns shift when a masked value is wider: spacing is not content.
     let spaces = Regex::new(r"[ \t]+").expect("regex");
     spaces.replace_all(&out, " ").into_owned()
+}
+
+/// Ids and digests: runs of 8 or more hex digits (`veth3f2a9c1d`,
+/// `(bae68409ed58)`, `sha256:…`). A run of decimal digits only is a
+/// number (`memory.max = 67108864`) unless it sits where ids sit: after
+/// `-`, `(`, `/`, `:` or glued to letters (`veth12345678`) — an id can be
+/// all decimal by chance.
+fn mask_ids(text: &str) -> String {
+    let re = Regex::new(r"[0-9a-f]{8,}").expect("regex");
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for m in re.find_iter(text) {
+        let before = text[..m.start()].chars().next_back();
+        let after = text[m.end()..].chars().next();
+        // Part of a longer word (`a0b1c2d3e4x`) is not an id.
+        if after.is_some_and(|c| c.is_alphanumeric()) {
+            continue;
+        }
+        let has_letter = m.as_str().bytes().any(|b| b.is_ascii_alphabetic());
+        let id_place =
+            before.is_some_and(|c| c.is_alphabetic() || matches!(c, '-' | '(' | '/' | ':'));
+        if has_letter || id_place {
+            out.push_str(&text[last..m.start()]);
+            out.push_str("<hex>");
+            last = m.end();
+        }
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 /// Ok when `fresh` says what `stored` says, up to the masks; otherwise a
@@ -146,6 +174,16 @@ mod tests {
         let a = rec("casulo: contêiner ola (3f2a9c1d…)\ntrace: /var/lib/casulo/traces/ola-3f2a9c1d.trace.jsonl\npronto em 0,42 s, pid 4242\npid:[4026532301]");
         let b = rec("casulo: contêiner ola (77aa00ff…)\ntrace: /var/lib/casulo/traces/ola-77aa00ff.trace.jsonl\npronto em 1,07 s, pid 977\npid:[4026532999]");
         compare(&scenario(&[]), &a, &b).unwrap();
+    }
+
+    #[test]
+    fn ids_are_masked_numbers_are_not() {
+        assert_eq!(
+            mask_ids("veth3f2a9c1d (bae68409ed58) ola-12345678.trace sha256:0374d92fbf78"),
+            "veth<hex> (<hex>) ola-<hex>.trace sha256:<hex>"
+        );
+        assert_eq!(mask_ids("memory.max = 67108864"), "memory.max = 67108864");
+        assert_eq!(mask_ids("veth12345678"), "veth<hex>");
     }
 
     #[test]

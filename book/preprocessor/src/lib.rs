@@ -6,7 +6,8 @@
 //! recorded commands, outputs and replays in the chapters
 //! ([`directives`]); the course's doctest ([`compare`]) runs each scenario
 //! again and compares. [`spelling`] and [`links`] feed the book's other
-//! checks. `cargo xtask book` and `cargo xtask test` drive all of it; the
+//! checks; [`medida`] draws a measurement (`book/medidas/`). `cargo xtask
+//! book` and `cargo xtask test` drive all of it; the
 //! authors' guide is `book/README.md`.
 
 pub mod compare;

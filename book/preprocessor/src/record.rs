@@ -118,7 +118,9 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
                     i + 1
                 ));
             };
-            let path = PathBuf::from(path.trim());
+            // A relative path (from a relative --root) is relative to the
+            // step's folder, the work dir.
+            let path = paths.work.join(path.trim());
             trace = Some((path.clone(), paths.shown(&path.to_string_lossy())));
         }
         passos.push(RecordedStep {

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod gc;
 pub mod image;
 pub mod info;
+pub mod lab;
 pub mod ps;
 pub mod run;
 pub mod trace;
@@ -54,6 +55,9 @@ pub enum Command {
     /// Lê (narra em português) ou valida traces.
     #[command(subcommand)]
     Trace(trace::TraceCmd),
+    /// Laboratórios: exercícios que o casulo confere a partir dos seus traces (ls, iniciar, verificar, dica, reiniciar).
+    #[command(subcommand)]
+    Lab(lab::LabCmd),
     /// Mostra o que o casulo sabe deste host: kernel, modo dos cgroups, diretório de estado.
     Info,
     /// Remove o que um casulo morto deixou (cgroups, endereços de rede, veths órfãos) e a bridge casulo0 sem uso.
@@ -107,6 +111,7 @@ pub fn main() -> i32 {
         Command::Build(args) => build::cmd(&state, args),
         Command::Image(cmd) => image::run(&state, cmd),
         Command::Trace(cmd) => trace::run(&state, cmd),
+        Command::Lab(cmd) => lab::run(&state, cmd),
         Command::Info => info::run(&state),
         Command::Gc => gc::run(),
     };

@@ -1,0 +1,350 @@
+//! Facts of the replay model: what the world looks like at the end of a
+//! trace (`casulo_trace::replay::World`), named for lab files.
+//!
+//! | fact | what it reads |
+//! |---|---|
+//! | `pid_no_conteiner` | the pid the container's init has inside its pid namespace |
+//! | `comando` | the program the init ran (`argv[0]`, or its file name) |
+//! | `hostname` | the hostname set in the container's UTS namespace |
+//! | `namespaces` | kinds of the namespaces the trace created (`["pid", "uts"]`) |
+//! | `codigo_saida` | the init's exit code (128 + N when signal N killed it) |
+//! | `sinal` | the signal that killed the init (`SIGKILL`) |
+//! | `oom` | the kernel's OOM killer killed a process of the container |
+//! | `limite_memoria` | the memory limit written to the cgroup, in bytes |
+//! | `rede_bridge` | the container got a veth on the bridge |
+//! | `portas` | how many ports were published |
+//! | `camadas` | how many image layers the container used |
+//! | `whiteouts` | paths deleted by a layer unpacked in the run |
+//! | `upper_adicionados`, `upper_alterados`, `upper_apagados` | the read/write layer in the end |
+//! | `build_passos`, `build_cache`, `build_camadas_novas` | a build's steps, cache hits, new layers |
+//! | `build_passos_cache`, `build_passos_executados` | step numbers found in the cache / that ran |
+//! | `build_tag` | the tag the build gave the image |
+
+use casulo_trace::replay::StepResult;
+use casulo_trace::EventBody;
+use toml::Value as Toml;
+
+use super::spec::Cmp;
+use super::traces::StudentTrace;
+
+/// The verdict on one fact.
+#[derive(Debug, Clone)]
+pub struct FactResult {
+    pub ok: bool,
+    /// What the trace has, in words (`"sereno_caracol"`, `0`, `nada`).
+    pub have: String,
+    /// The event that shows it (index into the trace's events).
+    pub at: Option<usize>,
+}
+
+/// Evaluates fact `name` expecting `want` on trace `t`.
+pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
+    let w = &t.world;
+    let events = &t.trace.events;
+    let init_exec = || {
+        let init = w.init_pid?;
+        events.iter().position(|e| {
+            e.pid == init && matches!(e.body, EventBody::ProcessExec { .. }) && e.outcome.is_ok()
+        })
+    };
+    let last = |f: &dyn Fn(&EventBody) -> bool| {
+        events.iter().rposition(|e| e.outcome.is_ok() && f(&e.body))
+    };
+    match name {
+        "pid_no_conteiner" => number(
+            want,
+            w.init().and_then(|p| p.container_pid).map(i64::from),
+            init_exec(),
+        ),
+        "comando" => {
+            let argv0 = w
+                .init()
+                .and_then(|p| p.exec.as_ref())
+                .and_then(|a| a.first().cloned());
+            let want = want.as_str().unwrap_or_default();
+            let ok = argv0
+                .as_deref()
+                .is_some_and(|a| a == want || a.rsplit('/').next() == Some(want));
+            FactResult {
+                ok,
+                have: argv0.map(|a| format!("{a:?}")).unwrap_or_else(nothing),
+                at: init_exec(),
+            }
+        }
+        "hostname" => {
+            let want = want.as_str().unwrap_or_default();
+            FactResult {
+                ok: w.hostname.as_deref() == Some(want),
+                have: w
+                    .hostname
+                    .as_ref()
+                    .map(|h| format!("{h:?}"))
+                    .unwrap_or_else(nothing),
+                at: last(&|b| matches!(b, EventBody::UtsSethostname { .. })),
+            }
+        }
+        "namespaces" => {
+            let have: Vec<String> = w.namespaces.iter().map(|n| ns_name(n.kind)).collect();
+            let wants: Vec<&str> = want
+                .as_array()
+                .map(|a| a.iter().filter_map(Toml::as_str).collect())
+                .unwrap_or_default();
+            let ok = wants.iter().all(|k| have.iter().any(|h| h == k));
+            let at = w
+                .namespaces
+                .iter()
+                .filter(|n| wants.contains(&ns_name(n.kind).as_str()))
+                .map(|n| n.at)
+                .max();
+            FactResult {
+                ok,
+                have: if have.is_empty() {
+                    nothing()
+                } else {
+                    have.join(", ")
+                },
+                at,
+            }
+        }
+        "codigo_saida" | "sinal" => {
+            let exit = w.init().and_then(|p| p.exit.clone());
+            let at = exit.as_ref().map(|x| x.at);
+            let signal = at.and_then(|i| match &events[i].body {
+                EventBody::ProcessExit { signal, .. } => *signal,
+                _ => None,
+            });
+            if name == "sinal" {
+                let name = exit.as_ref().and_then(|x| x.signal_name.clone());
+                FactResult {
+                    ok: name.as_deref() == want.as_str(),
+                    have: name.unwrap_or_else(|| "nenhum sinal".into()),
+                    at,
+                }
+            } else {
+                let code = exit
+                    .as_ref()
+                    .and_then(|x| x.code.or(signal.map(|s| 128 + s)))
+                    .map(i64::from);
+                number(want, code, at)
+            }
+        }
+        "oom" => {
+            let kills: u64 = w.cgroups.values().map(|c| c.oom_kills).sum();
+            let at = w.cgroups.values().filter_map(|c| c.last_oom).max();
+            FactResult {
+                ok: (kills > 0) == want.as_bool().unwrap_or(true),
+                have: format!("{kills} morte(s) por OOM"),
+                at,
+            }
+        }
+        "limite_memoria" => {
+            let is_mem = |b: &EventBody| {
+                matches!(b, EventBody::CgroupLimit { file, .. }
+                    if file.ends_with("memory.max") || file.ends_with("memory.limit_in_bytes"))
+            };
+            let at = last(&is_mem);
+            let value = at.and_then(|i| match &events[i].body {
+                EventBody::CgroupLimit { value, .. } => value.parse::<i64>().ok(),
+                _ => None,
+            });
+            number(want, value, at)
+        }
+        "rede_bridge" => FactResult {
+            ok: w.network.is_bridged() == want.as_bool().unwrap_or(true),
+            have: if w.network.is_bridged() {
+                "ligado à bridge"
+            } else {
+                "sem bridge (só lo)"
+            }
+            .into(),
+            at: w.network.veth().map(|v| v.at),
+        },
+        "portas" => number(
+            want,
+            Some(w.network.ports.len() as i64),
+            w.network.ports.last().map(|p| p.at),
+        ),
+        "camadas" => number(
+            want,
+            Some(w.layers.len() as i64),
+            w.layers.last().map(|l| l.at),
+        ),
+        "whiteouts" => {
+            let have: Vec<(&str, usize)> = w
+                .layers
+                .iter()
+                .flat_map(|l| l.whiteouts.iter().map(move |(p, _)| (p.as_str(), l.at)))
+                .collect();
+            let wants: Vec<&str> = want
+                .as_array()
+                .map(|a| a.iter().filter_map(Toml::as_str).collect())
+                .unwrap_or_default();
+            let ok = wants.iter().all(|x| have.iter().any(|(p, _)| p == x));
+            let at = last(
+                &|b| matches!(b, EventBody::LayerWhiteout { path, .. } if wants.contains(&path.as_str())),
+            );
+            let list: Vec<&str> = have.iter().map(|(p, _)| *p).collect();
+            FactResult {
+                ok,
+                have: if list.is_empty() {
+                    nothing()
+                } else {
+                    list.join(", ")
+                },
+                at,
+            }
+        }
+        "upper_adicionados" | "upper_alterados" | "upper_apagados" => {
+            let n = w.upper.as_ref().map(|u| match name {
+                "upper_adicionados" => u.added,
+                "upper_alterados" => u.changed,
+                _ => u.deleted,
+            } as i64);
+            number(
+                want,
+                n,
+                last(&|b| matches!(b, EventBody::LayerUpper { .. })),
+            )
+        }
+        "build_passos" | "build_cache" | "build_camadas_novas" => {
+            let b = w.build.as_ref();
+            let n = b.map(|b| match name {
+                "build_passos" => b.steps.len() as i64,
+                "build_cache" => b.cache_hits() as i64,
+                _ => b
+                    .steps
+                    .iter()
+                    .filter(|s| matches!(s.result, StepResult::NewLayer { .. }))
+                    .count() as i64,
+            });
+            number(want, n, b.and_then(|b| b.commit.as_ref().map(|c| c.at)))
+        }
+        "build_passos_cache" | "build_passos_executados" => {
+            let want_cached = name == "build_passos_cache";
+            let wants: Vec<i64> = want
+                .as_array()
+                .map(|a| a.iter().filter_map(Toml::as_integer).collect())
+                .unwrap_or_default();
+            let Some(b) = w.build.as_ref() else {
+                return FactResult {
+                    ok: false,
+                    have: "nenhum build".into(),
+                    at: None,
+                };
+            };
+            let cached: Vec<u32> = b
+                .steps
+                .iter()
+                .filter(|s| matches!(s.result, StepResult::CacheHit { .. }))
+                .map(|s| s.step)
+                .collect();
+            let ok = wants.iter().all(|n| {
+                let step = b.step(*n as u32);
+                step.is_some() && cached.contains(&(*n as u32)) == want_cached
+            });
+            let at = wants
+                .iter()
+                .filter_map(|n| b.step(*n as u32).map(|s| s.at))
+                .max();
+            let list: Vec<String> = cached.iter().map(u32::to_string).collect();
+            FactResult {
+                ok,
+                have: format!(
+                    "passos do cache: {}",
+                    if list.is_empty() {
+                        "nenhum".into()
+                    } else {
+                        list.join(", ")
+                    }
+                ),
+                at,
+            }
+        }
+        "build_tag" => {
+            let commit = w.build.as_ref().and_then(|b| b.commit.as_ref());
+            let tag = commit.map(|c| c.tag.clone()).unwrap_or_default();
+            let want = want.as_str().unwrap_or_default();
+            let norm =
+                |s: &str| crate::image::reference::normalize(s).unwrap_or_else(|_| s.to_string());
+            FactResult {
+                ok: !tag.is_empty() && norm(&tag) == norm(want),
+                have: if tag.is_empty() {
+                    "sem tag".into()
+                } else {
+                    format!("{tag:?}")
+                },
+                at: commit.map(|c| c.at),
+            }
+        }
+        _ => FactResult {
+            ok: false,
+            have: format!("fato desconhecido {name}"),
+            at: None,
+        },
+    }
+}
+
+fn number(want: &Toml, have: Option<i64>, at: Option<usize>) -> FactResult {
+    let cmp = Cmp::from_value(want);
+    FactResult {
+        ok: matches!((cmp, have), (Some(c), Some(h)) if c.holds(h)),
+        have: have.map(|h| h.to_string()).unwrap_or_else(nothing),
+        at,
+    }
+}
+
+fn nothing() -> String {
+    "nada".to_string()
+}
+
+fn ns_name(kind: casulo_trace::NsKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+/// The expected value in words: `= "lab"`, `≥ 3`.
+pub fn describe_want(want: &Toml) -> String {
+    match want {
+        Toml::String(s) => match Cmp::parse(s) {
+            Some(c) if s.trim_start().starts_with(['<', '>', '!', '=']) => c.to_string(),
+            _ => format!("{s:?}"),
+        },
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> StudentTrace {
+        let trace = casulo_trace::read_trace(&casulo_trace::sample::sample_jsonl()).unwrap();
+        StudentTrace::from_trace("amostra.trace.jsonl".into(), trace)
+    }
+
+    fn want(s: &str) -> Toml {
+        let t: toml::Table = toml::from_str(&format!("v = {s}")).unwrap();
+        t["v"].clone()
+    }
+
+    #[test]
+    fn facts_of_the_sample_trace() {
+        let t = sample();
+        let r = eval("hostname", &want("\"ab12cd34ef56\""), &t);
+        assert!(r.ok, "{r:?}");
+        let at = r.at.expect("the uts.sethostname event");
+        assert!(matches!(
+            t.trace.events[at].body,
+            EventBody::UtsSethostname { .. }
+        ));
+        let r = eval("hostname", &want("\"lab\""), &t);
+        assert!(!r.ok && r.have == "\"ab12cd34ef56\"", "{r:?}");
+        assert!(eval("namespaces", &want("[\"pid\", \"uts\"]"), &t).ok);
+        assert!(eval("oom", &want("true"), &t).ok);
+        assert!(!eval("oom", &want("false"), &t).ok);
+        assert!(eval("camadas", &want("\">= 1\""), &t).ok);
+        assert!(!eval("camadas", &want("\"> 100\""), &t).ok);
+    }
+}

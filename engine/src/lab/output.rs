@@ -1,0 +1,71 @@
+//! Checks over text: a file the student saved in the work folder (`saida`),
+//! or the output of a command the checker runs (`comando`).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::spec::Check;
+
+/// Why `text` fails the check's `contem` / `nao_contem` / `regex`, if it does.
+pub fn text_problem(c: &Check, text: &str) -> Option<String> {
+    if let Some(want) = &c.contains {
+        if !text.contains(want.as_str()) {
+            return Some(format!("não contém {want:?}"));
+        }
+    }
+    if let Some(bad) = &c.not_contains {
+        if text.contains(bad.as_str()) {
+            return Some(format!("contém {bad:?}"));
+        }
+    }
+    if let Some(re) = &c.regex {
+        let ok = regex::Regex::new(re.get_ref())
+            .map(|r| r.is_match(text))
+            .unwrap_or(false);
+        if !ok {
+            return Some(format!("não casa com a expressão {:?}", re.get_ref()));
+        }
+    }
+    None
+}
+
+/// `saida = "arquivo"`: a file of the work folder.
+pub fn output_check(work: &Path, c: &Check) -> Result<String, String> {
+    let name = c.output.as_deref().unwrap_or_default();
+    let path = work.join(name);
+    let text = std::fs::read(&path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|_| format!("o arquivo {} não existe", path.display()))?;
+    match text_problem(c, &text) {
+        Some(why) => Err(format!("{}: {why}", path.display())),
+        None => Ok(format!("{} confere", path.display())),
+    }
+}
+
+/// `comando = "…"`: run with `sh -c` in the work folder, `CASULO_ROOT` set
+/// to the state dir; stdout and stderr together are the text checked.
+pub fn command_check(work: &Path, root: &Path, c: &Check) -> Result<String, String> {
+    let cmd = c.command.as_deref().unwrap_or_default();
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(cmd)
+        .current_dir(work)
+        .env("CASULO_ROOT", root)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("não consegui rodar `{cmd}`: {e}"))?;
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    let code = out.status.code().unwrap_or(-1);
+    if let Some(want) = c.code {
+        if code != want {
+            return Err(format!(
+                "`{cmd}` terminou com código {code}, esperava {want}"
+            ));
+        }
+    }
+    match text_problem(c, &text) {
+        Some(why) => Err(format!("a saída de `{cmd}` {why}")),
+        None => Ok(format!("`{cmd}` confere")),
+    }
+}

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Solução de referência do laboratório 1 (usada pelos testes; não é link do README).
+set -eu
+PASTA="${CASULO_ROOT:-/var/lib/casulo}/labs/01-seu-primeiro-conteiner/trabalho"
+cd "$PASTA"
+casulo run --rm busybox sh -c 'echo "sou o PID $$"; ps'
+casulo run --rm --hostname meu-casulo busybox hostname
+casulo run --rm --hostname meu-casulo busybox sh -c 'echo "PID $$"; hostname' | tee dentro.txt
+casulo run --rm busybox sleep 30 &
+RUN=$!
+# Espera o sleep aparecer na lista de processos do host.
+for _ in $(seq 50); do
+  if ps -eo pid,args | grep 'sleep 30' | grep -v grep | grep -v casulo > fora.txt; then break; fi
+  sleep 0.1
+done
+cat fora.txt
+# Não precisa esperar os 30 s: o casulo repassa o 1º SIGTERM ao PID 1 (que o
+# ignora: o sleep não trata o sinal) e transforma o 2º em SIGKILL.
+kill -TERM "$RUN"; sleep 0.2; kill -TERM "$RUN" 2>/dev/null || true
+wait "$RUN" || true

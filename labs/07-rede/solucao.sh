@@ -1,0 +1,22 @@
+#!/bin/sh
+# Solução de referência do laboratório 7 (usada pelos testes).
+# PORTA muda a porta do host (8080 se não for dada).
+set -eu
+PASTA="${CASULO_ROOT:-/var/lib/casulo}/labs/07-rede/trabalho"
+PORTA="${PORTA:-8080}"
+cd "$PASTA"
+casulo run --rm busybox ip addr
+casulo run --rm --network bridge busybox sh -c 'ip addr show eth0; ip route'
+casulo run --rm --name web -p "$PORTA:80" busybox sh -c \
+  'ip -4 addr show eth0 | grep inet; mkdir /www; echo "olá do casulo" > /www/index.html; exec httpd -f -p 80 -h /www' > servidor.txt 2>&1 &
+SERVIDOR=$!
+# Espera a página responder pela porta publicada.
+for _ in $(seq 100); do
+  if curl -sf "http://127.0.0.1:$PORTA/" > pagina.txt; then break; fi
+  sleep 0.1
+done
+IP=$(sed -n 's/.*inet \([0-9.]*\)\/.*/\1/p' servidor.txt)
+casulo run --rm --network bridge busybox wget -qO- "http://$IP/" | tee conversa.txt
+cat pagina.txt
+kill -TERM "$SERVIDOR"; sleep 0.2; kill -TERM "$SERVIDOR" 2>/dev/null || true
+wait "$SERVIDOR" || true
