@@ -856,6 +856,7 @@ test('namespaces lado a lado (nenhum dentro do outro); depois do process.exit, a
     }
   }
   assert.equal(await page.locator('#svg-ns line.liga-ns').count(), boxes.length);
+  assert.equal(await page.locator('#svg-ns line.tronco-ns').count(), 1);
   assert.match(await page.textContent('#ns-dica'), /independente/);
   assert.equal(await page.locator('#svg-ns g.ns.encerrado').count(), 0);
   assert.match(await page.textContent('#processo-init'), /rodando/);

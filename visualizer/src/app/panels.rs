@@ -66,13 +66,15 @@ struct Tile {
     h: f64,
 }
 
+/// Room between two namespace boxes (the links to the process run there).
+const NS_GAP: f64 = 18.0;
+
 fn ns_tile(i: usize, x0: f64, y0: f64, w0: f64, k: f64) -> Tile {
-    let gap = 10.0;
-    let w = (w0 - gap * (NS_COLUMNS - 1) as f64) / NS_COLUMNS as f64;
+    let w = (w0 - NS_GAP * (NS_COLUMNS - 1) as f64) / NS_COLUMNS as f64;
     let h = 48.0 * k;
     Tile {
-        x: x0 + (i % NS_COLUMNS) as f64 * (w + gap),
-        y: y0 + (i / NS_COLUMNS) as f64 * (h + gap),
+        x: x0 + (i % NS_COLUMNS) as f64 * (w + NS_GAP),
+        y: y0 + (i / NS_COLUMNS) as f64 * (h + 10.0),
         w,
         h,
     }
@@ -165,16 +167,24 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                 }
             });
             let top = ns_tiles_bottom(init.namespaces.len(), y0, k) + NS_LINK;
-            // One line from the process up to each namespace: it is in all
-            // of them at once, and they are side by side, not nested.
+            // A trunk from the process up between the columns, and from it
+            // one branch to each namespace: the process is in all of them
+            // at once, and they sit side by side, not nested.
+            let first = ns_tile(0, x0, y0, w0, k);
+            let trunk_x = first.x + first.w + NS_GAP / 2.0;
+            let link_class = classes!("liga-ns", ended.then_some("encerrado"));
             let links = (0..init.namespaces.len()).map(|i| {
                 let t = ns_tile(i, x0, y0, w0, k);
-                let cx = t.x + t.w / 2.0;
+                let edge = if t.x < trunk_x { t.x + t.w } else { t.x };
+                let cy = (t.y + t.h / 2.0).to_string();
                 html! {
-                    <line class={classes!("liga-ns", ended.then_some("encerrado"))} x1={cx.to_string()} y1={(t.y + t.h).to_string()}
-                        x2={cx.to_string()} y2={top.to_string()} />
+                    <line class={link_class.clone()} x1={edge.to_string()} y1={cy.clone()} x2={trunk_x.to_string()} y2={cy} />
                 }
             });
+            let trunk = html! {
+                <line class={classes!("tronco-ns", ended.then_some("encerrado"))} x1={trunk_x.to_string()} y1={(first.y + first.h / 2.0).to_string()}
+                    x2={trunk_x.to_string()} y2={top.to_string()} />
+            };
             let (px, pw) = (x0, w0);
             let pid_inside = match init.container_pid {
                 Some(pid) => format!("PID {pid} dentro do contêiner"),
@@ -190,6 +200,7 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
             };
             html! {
                 <>
+                    {trunk}
                     { for links }
                     { for boxes }
                     <g class={classes!("processo", "init", ended.then_some("terminado"))} id="processo-init">
