@@ -860,6 +860,7 @@ test('namespaces lado a lado (nenhum dentro do outro); depois do process.exit, a
   assert.match(await page.textContent('#ns-dica'), /independente/);
   assert.equal(await page.locator('#svg-ns g.ns.encerrado').count(), 0);
   assert.match(await page.textContent('#processo-init'), /rodando/);
+  assert.deepEqual(await overflowing('#svg-ns g.ns'), []);
   assert.ok(!(await page.locator('#svg-fs g.merged').evaluate((g) => g.classList.contains('encerrado'))));
   await shot('24-namespaces-lado-a-lado');
 
@@ -873,6 +874,17 @@ test('namespaces lado a lado (nenhum dentro do outro); depois do process.exit, a
   assert.match(await page.textContent('#svg-fs'), /merged: desmontado \(o contêiner terminou\)/);
   assert.ok(await page.locator('#svg-fs g.montagem').first().evaluate((g) => g.classList.contains('encerrado')));
   await shot('25-namespaces-encerrados');
+  // Every label inside its box, in normal and in large type.
+  for (const group of ['#svg-ns g.ns', '#processo-init']) {
+    assert.deepEqual(await overflowing(group), [], `${group} (fim, letras normais)`);
+  }
+  await page.getByRole('button', { name: 'Letras grandes' }).click();
+  await page.waitForSelector('.app.grande');
+  for (const group of ['#svg-ns g.ns', '#processo-init']) {
+    assert.deepEqual(await overflowing(group), [], `${group} (fim, letras grandes)`);
+  }
+  await page.getByRole('button', { name: 'Letras normais' }).click();
+  await page.waitForSelector('.app:not(.grande)');
 });
 
 test('linha do tempo: cada marca tem uma dica com o número, o tipo e o que aconteceu', async () => {

@@ -58,7 +58,7 @@ const NS_COLUMNS: usize = 2;
 /// Room between the namespace boxes and the process (its links).
 const NS_LINK: f64 = 22.0;
 
-/// Where the `i`-th namespace box goes.
+/// One namespace box.
 struct Tile {
     x: f64,
     y: f64,
@@ -69,21 +69,42 @@ struct Tile {
 /// Room between two namespace boxes (the links to the process run there).
 const NS_GAP: f64 = 18.0;
 
-fn ns_tile(i: usize, x0: f64, y0: f64, w0: f64, k: f64) -> Tile {
-    let w = (w0 - NS_GAP * (NS_COLUMNS - 1) as f64) / NS_COLUMNS as f64;
-    let h = 48.0 * k;
-    Tile {
-        x: x0 + (i % NS_COLUMNS) as f64 * (w + NS_GAP),
-        y: y0 + (i / NS_COLUMNS) as f64 * (h + 10.0),
-        w,
-        h,
-    }
+/// The namespace boxes: [`NS_COLUMNS`] per row from `(x0, y0)` across `w0`;
+/// a third line (the namespace is gone) once the process has ended.
+struct NsGrid {
+    x0: f64,
+    y0: f64,
+    w0: f64,
+    /// Height of a box.
+    h: f64,
 }
 
-/// The bottom of the last row of `n` namespace boxes.
-fn ns_tiles_bottom(n: usize, y0: f64, k: f64) -> f64 {
-    let rows = n.div_ceil(NS_COLUMNS).max(1) as f64;
-    y0 + rows * (48.0 * k + 10.0) - 10.0
+impl NsGrid {
+    fn new(x0: f64, y0: f64, w0: f64, k: f64, ended: bool) -> NsGrid {
+        let lines = if ended { 3.0 } else { 2.0 };
+        NsGrid {
+            x0,
+            y0,
+            w0,
+            h: (10.0 + 19.0 * lines) * k,
+        }
+    }
+
+    fn tile(&self, i: usize) -> Tile {
+        let w = (self.w0 - NS_GAP * (NS_COLUMNS - 1) as f64) / NS_COLUMNS as f64;
+        Tile {
+            x: self.x0 + (i % NS_COLUMNS) as f64 * (w + NS_GAP),
+            y: self.y0 + (i / NS_COLUMNS) as f64 * (self.h + 10.0),
+            w,
+            h: self.h,
+        }
+    }
+
+    /// The bottom of the last row of `n` boxes.
+    fn bottom(&self, n: usize) -> f64 {
+        let rows = n.div_ceil(NS_COLUMNS).max(1) as f64;
+        self.y0 + rows * (self.h + 10.0) - 10.0
+    }
 }
 
 fn command_text(argv: &Option<Vec<String>>) -> String {
@@ -132,9 +153,10 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
         },
         Some(init) => {
             let ended = init.exit.is_some();
+            let grid = NsGrid::new(x0, y0, w0, k, ended);
             let boxes = init.namespaces.iter().enumerate().map(|(i, (key, inode))| {
                 let kind = ns_kind(*key);
-                let t = ns_tile(i, x0, y0, w0, k);
+                let t = grid.tile(i);
                 let fresh = w
                     .namespaces
                     .iter()
@@ -149,7 +171,6 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                     0 => kind.proc_name().to_string(),
                     i => format!("{} [{i}]", kind.proc_name()),
                 };
-                let name = if ended { format!("{name} · acabou") } else { name };
                 let mut tip = match host_inode {
                     Some(h) => format!("namespace {} do contêiner: inode {inode}; o do host é {h}", kind.proc_name()),
                     None => format!("namespace {} do contêiner", kind.proc_name()),
@@ -163,18 +184,21 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                             height={t.h.to_string()} rx="8"><title>{tip}</title></rect>
                         <text x={(t.x + 8.0).to_string()} y={(t.y + 19.0 * k).to_string()} class="rotulo-ns">{name}</text>
                         <text x={(t.x + 8.0).to_string()} y={(t.y + 38.0 * k).to_string()} class="rotulo-ns isola">{ns_what(kind)}</text>
+                        if ended {
+                            <text x={(t.x + 8.0).to_string()} y={(t.y + 57.0 * k).to_string()} class="rotulo-ns acabou">{"acabou (sem processos)"}</text>
+                        }
                     </g>
                 }
             });
-            let top = ns_tiles_bottom(init.namespaces.len(), y0, k) + NS_LINK;
+            let top = grid.bottom(init.namespaces.len()) + NS_LINK;
             // A trunk from the process up between the columns, and from it
             // one branch to each namespace: the process is in all of them
             // at once, and they sit side by side, not nested.
-            let first = ns_tile(0, x0, y0, w0, k);
+            let first = grid.tile(0);
             let trunk_x = first.x + first.w + NS_GAP / 2.0;
             let link_class = classes!("liga-ns", ended.then_some("encerrado"));
             let links = (0..init.namespaces.len()).map(|i| {
-                let t = ns_tile(i, x0, y0, w0, k);
+                let t = grid.tile(i);
                 let edge = if t.x < trunk_x { t.x + t.w } else { t.x };
                 let cy = (t.y + t.h / 2.0).to_string();
                 html! {
@@ -222,7 +246,10 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
     let height = w
         .init()
         .map_or(140.0 * k, |i| {
-            ns_tiles_bottom(i.namespaces.len(), y0, k) + NS_LINK + 96.0 * k + 14.0
+            NsGrid::new(x0, y0, w0, k, i.exit.is_some()).bottom(i.namespaces.len())
+                + NS_LINK
+                + 96.0 * k
+                + 14.0
         })
         .max(200.0 * k)
         .max(engine_y + 58.0 * k + 14.0);
