@@ -27,6 +27,11 @@ before(async () => {
       '--disable-sync', '--no-first-run'],
   });
   page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+  // The first navigation of a fresh browser on a loaded 2-core machine can
+  // be slow (seen in CI-like runs): a generous cap, not a speed check.
+  page.setDefaultNavigationTimeout(120000);
+  page.setDefaultTimeout(60000);
+  await page.goto('about:blank');
   page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
 });
 
@@ -38,6 +43,8 @@ after(async () => {
 /** The chapters, in the order of the book's table of contents. */
 async function chapters() {
   await page.goto(COURSE, { waitUntil: 'domcontentloaded' });
+  // mdBook fills the sidebar from a script (toc.js).
+  await page.waitForSelector('a[href$="02-namespaces.html"]', { state: 'attached' });
   const links = await page.$$eval('.sidebar a[href$=".html"], mdbook-sidebar-scrollbox a[href$=".html"]',
     (as) => as.map((a) => a.href));
   return [...new Set(links)].filter((h) => h.startsWith(COURSE));
@@ -49,6 +56,22 @@ test('o curso abre em português, com o sumário e a busca', async () => {
   const pages = await chapters();
   assert.ok(pages.length >= 14, `o sumário tem só ${pages.length} páginas`);
   assert.ok(await page.$('#mdbook-search-toggle, #search-toggle'), 'sem o botão de busca');
+});
+
+test('a busca acha palavras com acento e fala português', async () => {
+  for (const [query, chapter] of [['contêiner', 'o-que-e-um-conteiner'], ['memória', 'cgroups'],
+    ['namespaces', 'namespaces']]) {
+    await page.goto(COURSE);
+    await page.keyboard.press('s');
+    await page.waitForSelector('#mdbook-searchbar', { state: 'visible' });
+    assert.equal(await page.getAttribute('#mdbook-searchbar', 'placeholder'), 'Buscar no curso…');
+    // Typed key by key: mdBook searches on keyup.
+    await page.type('#mdbook-searchbar', query, { delay: 20 });
+    await page.waitForFunction(() => /resultados? para/.test(
+      document.querySelector('#mdbook-searchresults-header').textContent));
+    const links = await page.$$eval('#mdbook-searchresults li a', (as) => as.map((a) => a.href));
+    assert.ok(links.some((h) => h.includes(chapter)), `buscar «${query}» não achou o capítulo ${chapter}: ${links}`);
+  }
 });
 
 test('cada capítulo abre, e cada replay embutido carrega e avança com o teclado', async () => {

@@ -240,25 +240,38 @@ fn valid_current_trace(path: &Path) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// hunspell (pt_BR) over the prose of every chapter; words of
+/// hunspell (pt_BR) over the prose of every chapter and lab; words of
 /// `book/palavras.txt` are accepted.
 fn spelling_check() -> Result {
     step("Curso: ortografia (hunspell pt_BR + book/palavras.txt)");
-    let accepted = spelling::word_list(&fs::read_to_string(book_dir().join("palavras.txt"))?);
+    // Case does not matter: `Docker` accepts `docker` (the command).
+    let accepted: std::collections::BTreeSet<String> =
+        spelling::word_list(&fs::read_to_string(book_dir().join("palavras.txt"))?)
+            .into_iter()
+            .map(|w| w.to_lowercase())
+            .collect();
     let src = book_dir().join("src");
     let mut chapters: Vec<PathBuf> = fs::read_dir(&src)?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "md"))
         .collect();
+    // The labs' READMEs are pages of the course too ({{#laboratorio}}).
+    let labs = cmd::workspace_root().join("labs");
+    chapters.push(labs.join("README.md"));
+    for entry in fs::read_dir(&labs)?.flatten() {
+        let readme = entry.path().join("README.md");
+        if readme.is_file() {
+            chapters.push(readme);
+        }
+    }
     chapters.sort();
     let mut wrong = Vec::new();
     for chapter in &chapters {
         let text = fs::read_to_string(chapter)?;
         let prose = spelling::prose(&text);
         for word in hunspell(&prose)? {
-            let lower = word.to_lowercase();
-            if accepted.contains(&word) || accepted.contains(&lower) {
+            if accepted.contains(&word.to_lowercase()) {
                 continue;
             }
             wrong.push(format!(

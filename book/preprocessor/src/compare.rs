@@ -21,8 +21,10 @@ const DEFAULT_MASKS: &[(&str, &str)] = &[
     // Host pids, as casulo and ps write them.
     // (3+ digits: a container's own small pids, like PID 1, stay.)
     (r"\b(pid|PID|pid=|processo)\s?\d{3,}", "$1 <pid>"),
-    // Namespace inodes: pid:[4026532301], net:[4026531840].
+    // Namespace inodes: pid:[4026532301], net:[4026531840], or bare (the
+    // kernel numbers them from 0xF0000000 = 4026531840 up).
     (r"\[\d{6,}\]", "[<inode>]"),
+    (r"\b40265\d{5}\b", "<inode>"),
 ];
 
 /// `text` with the default masks and `extra` applied, runs of spaces as one.

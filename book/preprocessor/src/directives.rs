@@ -3,7 +3,9 @@
 //! - `{{#casulo nome [passos=2|1-3]}}`: the recorded commands and output;
 //! - `{{#replay nome [paineis=a,b] [de=N] [ate=M]}}`: the visualizer, in
 //!   embed mode, on the example's trace (event numbers are the trace's `seq`);
-//! - `{{#medida nome}}`: the table and plot of a measurement.
+//! - `{{#medida nome}}`: the table and plot of a measurement;
+//! - `{{#laboratorio pasta}}`: a lab's `README.md` (`labs/<pasta>/`, or
+//!   `labs/README.md` for `guia`), its links made to work inside the book.
 //!
 //! `\{{#…}}` is left as written (to show a directive in the text). Errors
 //! name the chapter's file and line.
@@ -30,13 +32,15 @@ pub struct Sources<'a> {
     pub examples: &'a Path,
     /// `book/medidas`
     pub measures: &'a Path,
+    /// `labs/` (beside `book/`)
+    pub labs: &'a Path,
 }
 
 /// Expands every directive of `content` (a chapter at `chapter`, relative
 /// to `src/`, used for relative links and error messages).
 pub fn expand(content: &str, chapter: &Path, src: &Sources) -> Result<String, String> {
-    let re =
-        Regex::new(r"(\\?)\{\{#(casulo|replay|medida)((?:\s+[^}\s]+)*)\s*\}\}").expect("regex");
+    let re = Regex::new(r"(\\?)\{\{#(casulo|replay|medida|laboratorio)((?:\s+[^}\s]+)*)\s*\}\}")
+        .expect("regex");
     let mut out = String::with_capacity(content.len());
     let mut last = 0;
     for caps in re.captures_iter(content) {
@@ -65,6 +69,7 @@ pub fn expand(content: &str, chapter: &Path, src: &Sources) -> Result<String, St
         let html = match &caps[2] {
             "casulo" => casulo(name, &options, src),
             "replay" => replay(name, &options, src, depth),
+            "laboratorio" => lab(name, &options, src, chapter),
             _ => measure(name, &options, src),
         }
         .map_err(at)?;
@@ -161,13 +166,12 @@ fn replay(name: &str, options: &Options, src: &Sources, depth: usize) -> Result<
     let number = |key: &str, default: u64| -> Result<u64, String> {
         match get(options, key) {
             None => Ok(default),
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (first..=last).contains(n))
-                .ok_or_else(|| {
-                    format!("{key}={v}: o trace do exemplo {name} vai do evento {first} ao {last}")
-                }),
+            Some(v) => anchor(&trace.events, v).ok_or_else(|| {
+                format!(
+                    "{key}={v}: o trace do exemplo {name} vai do evento {first} ao {last}, \
+                     e um tipo de evento (como namespace.create ou mount.pivot_root#2) precisa existir nele"
+                )
+            }),
         }
     };
     let (de, ate) = (number("de", first)?, number("ate", last)?);
@@ -205,6 +209,100 @@ fn replay(name: &str, options: &Options, src: &Sources, depth: usize) -> Result<
          <a href=\"{up}exemplos/{name}.trace.jsonl\" download>baixar o trace</a></figcaption>\n\
          </figure>\n"
     ))
+}
+
+/// The `seq` a `de=`/`ate=` value names: a number (`12`), or the first
+/// event of a kind (`namespace.create`), or its n-th (`cgroup.limit#2`).
+/// Kinds survive a re-recording; numbers shift when, say, another
+/// container already made the parent cgroup.
+fn anchor(events: &[casulo_trace::Event], value: &str) -> Option<u64> {
+    if let Ok(n) = value.parse::<u64>() {
+        return events.iter().any(|e| e.seq == n).then_some(n);
+    }
+    let (kind, nth) = match value.split_once('#') {
+        Some((k, n)) => (k, n.parse::<usize>().ok().filter(|&n| n >= 1)?),
+        None => (value, 1),
+    };
+    events
+        .iter()
+        .filter(|e| e.body.kind() == kind)
+        .nth(nth - 1)
+        .map(|e| e.seq)
+}
+
+/// `{{#laboratorio pasta}}`: the lab's README, with its relative links
+/// rewritten: to a chapter (`../../book/src/x.md`) → that chapter, to
+/// another lab's README → that lab's page (`laboratorios/<pasta>.md`).
+/// Any other relative link would break in the book: an error.
+fn lab(name: &str, options: &Options, src: &Sources, chapter: &Path) -> Result<String, String> {
+    only(options, &[])?;
+    let dir = if name == "guia" {
+        src.labs.to_path_buf()
+    } else {
+        src.labs.join(name)
+    };
+    let path = dir.join("README.md");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("não consegui ler {} ({e})", path.display()))?;
+    // Where the chapter sits, relative to src/ ("" or "../").
+    let up = "../".repeat(chapter.components().count().saturating_sub(1));
+    let link = Regex::new(r"\]\(([^)\s]+)\)").expect("regex");
+    let mut problem = None;
+    let out = link.replace_all(&text, |c: &regex::Captures| {
+        let target = &c[1];
+        if target.contains("://") || target.starts_with('#') || target.starts_with("mailto:") {
+            return c[0].to_string();
+        }
+        let (file, fragment) = match target.split_once('#') {
+            Some((f, frag)) => (f, format!("#{frag}")),
+            None => (target, String::new()),
+        };
+        // The target as a path under the repository root (labs/.. = root).
+        let mut parts: Vec<&str> = dir
+            .strip_prefix(src.labs.parent().unwrap_or(src.labs))
+            .unwrap_or(&dir)
+            .to_str()
+            .unwrap_or("")
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .collect();
+        for seg in file.split('/') {
+            match seg {
+                ".." => {
+                    parts.pop();
+                }
+                "." | "" => {}
+                s => parts.push(s),
+            }
+        }
+        let repo_path = parts.join("/");
+        let inside = if let Some(ch) = repo_path.strip_prefix("book/src/") {
+            Some(format!("{up}{ch}"))
+        } else if repo_path == "labs/README.md" {
+            Some(format!("{up}laboratorios/guia.md"))
+        } else {
+            repo_path
+                .strip_prefix("labs/")
+                .and_then(|r| r.strip_suffix("/README.md"))
+                .map(|lab| format!("{up}laboratorios/{lab}.md"))
+        };
+        match inside {
+            Some(t) => format!("]({t}{fragment})"),
+            None => {
+                problem.get_or_insert_with(|| {
+                    format!(
+                        "o link {target:?} de {} não leva a uma página do curso",
+                        path.display()
+                    )
+                });
+                c[0].to_string()
+            }
+        }
+    });
+    match problem {
+        Some(p) => Err(p),
+        None => Ok(out.into_owned()),
+    }
 }
 
 /// `{{#medida nome}}`: `book/medidas/<nome>.json` as a table and a plot.
@@ -250,15 +348,13 @@ mod tests {
         dir
     }
 
-    fn sources(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
-        (dir.join("exemplos"), dir.join("medidas"))
-    }
-
     fn run(dir: &Path, text: &str, chapter: &str) -> Result<String, String> {
-        let (examples, measures) = sources(dir);
+        let (examples, measures, labs) =
+            (dir.join("exemplos"), dir.join("medidas"), dir.join("labs"));
         let src = Sources {
             examples: &examples,
             measures: &measures,
+            labs: &labs,
         };
         expand(text, Path::new(chapter), &src)
     }
@@ -293,6 +389,71 @@ mod tests {
         .unwrap();
         assert!(out.contains("src=\"../visualizador/index.html?trace=../exemplos/ola.trace.jsonl&embed=1&paineis=namespaces,eventos&de=2&ate=5\""), "{out}");
         assert!(out.contains("#evento=2"), "{out}");
+    }
+
+    #[test]
+    fn a_lab_page_links_to_the_book() {
+        let dir = book();
+        let lab = dir.path().join("labs/01-primeiro");
+        std::fs::create_dir_all(&lab).unwrap();
+        std::fs::write(
+            lab.join("README.md"),
+            "# Lab 1\n[cap. 1](../../book/src/01-x.md#a) e [o 2](../02-y/README.md), [guia](../README.md), [site](https://x.org)\n",
+        )
+        .unwrap();
+        let out = run(
+            dir.path(),
+            "{{#laboratorio 01-primeiro}}",
+            "laboratorios/01-primeiro.md",
+        )
+        .unwrap();
+        assert!(out.contains("](../01-x.md#a)"), "{out}");
+        assert!(out.contains("](../laboratorios/02-y.md)"), "{out}");
+        assert!(out.contains("](../laboratorios/guia.md)"), "{out}");
+        assert!(out.contains("](https://x.org)"), "{out}");
+        std::fs::write(lab.join("README.md"), "[script](solucao.sh)\n").unwrap();
+        let e = run(
+            dir.path(),
+            "{{#laboratorio 01-primeiro}}",
+            "laboratorios/01-primeiro.md",
+        )
+        .unwrap_err();
+        assert!(e.contains("solucao.sh") && e.contains("não leva"), "{e}");
+    }
+
+    #[test]
+    fn ranges_can_name_kinds() {
+        let dir = book();
+        let events = casulo_trace::read_trace(&casulo_trace::sample::sample_jsonl())
+            .unwrap()
+            .events;
+        let seq_of = |kind: &str, n: usize| {
+            events
+                .iter()
+                .filter(|e| e.body.kind() == kind)
+                .nth(n - 1)
+                .unwrap()
+                .seq
+        };
+        let out = run(
+            dir.path(),
+            "{{#replay ola de=namespace.create ate=process.exec}}",
+            "c.md",
+        )
+        .unwrap();
+        let want = format!(
+            "&de={}&ate={}\"",
+            seq_of("namespace.create", 1),
+            seq_of("process.exec", 1)
+        );
+        assert!(out.contains(&want), "{out}");
+        let out = run(dir.path(), "{{#replay ola de=namespace.create#2}}", "c.md").unwrap();
+        assert!(
+            out.contains(&format!("&de={}&", seq_of("namespace.create", 2))),
+            "{out}"
+        );
+        let e = run(dir.path(), "{{#replay ola de=pizza.assada}}", "c.md").unwrap_err();
+        assert!(e.contains("de=pizza.assada"), "{e}");
     }
 
     #[test]

@@ -19,9 +19,11 @@ impl Preprocessor for Casulo {
     fn run(&self, ctx: &PreprocessorContext, mut book: Book) -> Result<Book> {
         let examples = ctx.root.join("exemplos");
         let measures = ctx.root.join("medidas");
+        let labs = ctx.root.parent().unwrap_or(&ctx.root).join("labs");
         let src = Sources {
             examples: &examples,
             measures: &measures,
+            labs: &labs,
         };
         // Every mistake of every chapter at once, not only the first.
         let mut errors = Vec::new();

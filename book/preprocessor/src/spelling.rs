@@ -16,16 +16,12 @@ pub fn prose(markdown: &str) -> String {
             None if trimmed.starts_with("```") || trimmed.starts_with("~~~") => {
                 fence = Some(&trimmed[..3]);
             }
-            None => out.push_str(&prose_line(line)),
+            None => out.push_str(line),
         }
         out.push('\n');
     }
-    out
-}
-
-fn prose_line(line: &str) -> String {
     let patterns = [
-        r"`[^`]*`",           // inline code
+        r"`[^`]*`",           // inline code (may wrap to the next line)
         r"\\?\{\{#[^}]*\}\}", // directives
         r"<[^>]*>",           // HTML tags
         r"\]\([^)]*\)",       // link targets
@@ -33,10 +29,16 @@ fn prose_line(line: &str) -> String {
         r"&[a-z]+;",          // entities
         r"\{#[^}]*\}",        // heading ids
     ];
-    let mut out = line.to_string();
     for p in patterns {
         let re = Regex::new(p).expect("regex");
-        out = re.replace_all(&out, " ").into_owned();
+        // Blanked, but its line breaks kept: line numbers stay right.
+        out = re
+            .replace_all(&out, |c: &regex::Captures| {
+                c[0].chars()
+                    .map(|ch| if ch == '\n' { '\n' } else { ' ' })
+                    .collect::<String>()
+            })
+            .into_owned();
     }
     out
 }
@@ -70,7 +72,7 @@ mod tests {
 
     #[test]
     fn only_prose_is_left() {
-        let md = "# Título\n\nUm `unshare --pid` e [link](x.md#y).\n\n```console\n# casulo run\n```\n{{#casulo ola}}\n<details><summary>Resposta</summary>sim</details>\n";
+        let md = "# Título\n\nUm `unshare\n--pid` e [link](x.md#y).\n\n```console\n# casulo run\n```\n{{#casulo ola}}\n<details><summary>Resposta</summary>sim</details>\n";
         let p = prose(md);
         assert!(p.contains("Título") && p.contains("Um") && p.contains("link"));
         assert!(!p.contains("unshare") && !p.contains("x.md") && !p.contains("casulo"));
