@@ -489,7 +489,6 @@ pub fn describe(event: &Event) -> String {
         }
         EventBody::CgroupSample {
             memory_bytes,
-            memory_peak_bytes,
             memory_limit_bytes,
             pids,
             pids_limit,
@@ -501,12 +500,7 @@ pub fn describe(event: &Event) -> String {
                 let limit = memory_limit_bytes
                     .map(|l| format!(" de {}", bytes_text(l)))
                     .unwrap_or_default();
-                // The peak only when it says more than the usage now.
-                let peak = memory_peak_bytes
-                    .filter(|p| p > m)
-                    .map(|p| format!(" (pico {})", bytes_text(p)))
-                    .unwrap_or_default();
-                parts.push(format!("memória {}{limit}{peak}", bytes_text(*m)));
+                parts.push(format!("memória {}{limit}", bytes_text(*m)));
             }
             if let Some(p) = pids {
                 let limit = pids_limit.map(|l| format!(" de {l}")).unwrap_or_default();
@@ -882,23 +876,10 @@ mod tests {
         }
     }
 
-    /// The peak the kernel kept is told: in a sample when it is above the
-    /// usage now, and in the OOM (what a sample between two reads misses).
+    /// The OOM tells the peak the kernel kept: what a sample between two
+    /// reads misses (the visualizer charts it for the samples).
     #[test]
-    fn memory_peak_in_sample_and_oom() {
-        let s = describe(&event(EventBody::CgroupSample {
-            memory_bytes: Some(1 << 20),
-            memory_peak_bytes: Some(63 << 20),
-            memory_limit_bytes: Some(64 << 20),
-            pids: None,
-            pids_limit: None,
-            cpu_usage_us: None,
-            cpu_throttled_us: None,
-        }));
-        assert!(
-            s.contains("memória 1,0 MiB de 64,0 MiB (pico 63,0 MiB)"),
-            "{s}"
-        );
+    fn memory_peak_in_the_oom() {
         let oom = describe(&event(EventBody::CgroupOom {
             path: "/sys/fs/cgroup/memory/casulo/ab".into(),
             oom_kills: 1,
