@@ -72,10 +72,17 @@ fn the_memory_limit_oom_kills_a_process_that_allocates_past_it() {
         EventBody::CgroupOom {
             oom_kills,
             limit_bytes,
+            peak_bytes,
             ..
         } => {
             assert!(*oom_kills >= 1);
             assert_eq!(*limit_bytes, Some(64 << 20));
+            // The kernel's peak, told with the kill: the 200M allocation
+            // happened between two samples, and this is where it shows.
+            assert!(
+                peak_bytes.is_some_and(|p| p > 32 << 20 && p <= 64 << 20),
+                "pico no cgroup.oom: {peak_bytes:?}"
+            );
         }
         _ => unreachable!(),
     }
@@ -106,6 +113,7 @@ fn the_memory_limit_oom_kills_a_process_that_allocates_past_it() {
         "memory.limit_in_bytes = 67108864",
         "uso medido: memória",
         "por falta de memória (OOM)",
+        "o pico de uso chegou a",
         "SIGKILL",
     ] {
         assert!(

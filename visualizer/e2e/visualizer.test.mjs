@@ -9,7 +9,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdirSync, writeFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -700,6 +700,203 @@ test('numeração: #evento=N mostra "evento N" no topo e #N no painel de eventos
   assert.equal(await position(), `evento ${n + 2} de ${lastSeq(ev)}`);
   assert.equal(new URL(page.url()).hash, `#evento=${n + 2}`);
   assert.equal(await page.textContent('.evento.selecionado .seq'), `#${n + 2}`);
+});
+
+/** Writes `name` in the traces dir: `fixture` with its header changed by
+ * `header(h)` and each event by `event(e)` (both edit in place). */
+function writeTrace(name, fixture, header = () => {}, event = () => {}) {
+  const [head, ...rest] = readFileSync(join(TRACES, fixture), 'utf8').trim().split('\n');
+  const h = JSON.parse(head);
+  header(h);
+  const ev = rest.map((l) => { const e = JSON.parse(l); event(e); return JSON.stringify(e); });
+  writeFileSync(join(TRACES, name), [JSON.stringify(h), ...ev].join('\n') + '\n');
+  return name;
+}
+
+/** True when the element's top edge is inside the window. */
+const inView = (sel) => page.$eval(sel, (el) => {
+  const r = el.getBoundingClientRect();
+  return r.top >= 0 && r.top < window.innerHeight && r.height > 0;
+});
+
+test('300 traces na máquina: os mais novos primeiro, com nome, imagem e comando; abrir um põe o reprodutor à vista e a lista sai do caminho', async () => {
+  const made = [];
+  try {
+    for (let i = 0; i < 300; i++) {
+      const n = String(i).padStart(3, '0');
+      made.push(writeTrace(`muitos-${n}.trace.jsonl`, 'run-echo.trace.jsonl', (h) => {
+        h.container.name = `lab-${n}`;
+        h.container.command = ['echo', `volta ${i}`];
+        h.started_at = new Date(Date.UTC(2026, 11, 1, 8, 0, 0) + i * 60_000).toISOString();
+      }));
+    }
+    await page.goto('about:blank');
+    await page.goto(URL_BASE);
+    await page.waitForSelector('ul.traces li');
+    const rows = page.locator('ul.traces li');
+    assert.ok(await rows.count() >= 300, `${await rows.count()} traces na lista`);
+    // Newest first, labelled by what each run was (its header), not only the file.
+    const first = await rows.first().textContent();
+    assert.match(first, /lab-299 · busybox:latest · echo volta 299/);
+    assert.match(first, /01\/12\/2026 12:59 UTC/);
+    assert.match(first, /muitos-299\.trace\.jsonl/);
+    assert.match(await rows.nth(1).textContent(), /lab-298 /);
+    // A box that scrolls: the page itself stays short.
+    const pageHeight = await page.evaluate(() => document.documentElement.scrollHeight);
+    assert.ok(pageHeight < 2000, `página com ${pageHeight} px`);
+    // The filter finds one among hundreds.
+    await page.fill('#filtro-traces', 'volta 150');
+    assert.equal(await rows.count(), 1);
+    await shot('20-muitos-traces');
+    await page.fill('#filtro-traces', '');
+    // Opening one deep in the list: the player is in view, the list folded.
+    await page.getByRole('button', { name: /lab-150 ·/ }).click();
+    await page.waitForFunction(() => document.querySelector('#nome-trace')?.textContent.includes('muitos-150'));
+    await page.waitForSelector('.controles');
+    assert.ok(await inView('.controles'), 'o reprodutor não está à vista');
+    assert.ok(await inView('section.info'), 'as informações do trace não estão à vista');
+    assert.equal(await page.getAttribute('#outros-traces', 'open'), null);
+    assert.ok(!(await page.isVisible('ul.traces')));
+    assert.match(await page.textContent('#outros-traces summary'), /Outros traces desta máquina \(\d+\)/);
+    await shot('21-muitos-traces-aberto');
+    // Another one from the folded list: opens, and the list folds again.
+    await page.click('#outros-traces summary');
+    await page.getByRole('button', { name: /lab-010 ·/ }).click();
+    await page.waitForFunction(() => document.querySelector('#nome-trace')?.textContent.includes('muitos-010'));
+    assert.equal(await page.getAttribute('#outros-traces', 'open'), null);
+    assert.ok(await inView('.controles'));
+  } finally {
+    for (const name of made) unlinkSync(join(TRACES, name));
+  }
+});
+
+test('comparação: --memory 32m × 64m conta o limite mudado como diferença; escolhida na lista da máquina', async () => {
+  // The OOM run with its memory limit edited from 32 MiB to 64 MiB.
+  const [m32, m64] = [33554432, 67108864];
+  const b = writeTrace('memoria-64m.trace.jsonl', 'run-oom.trace.jsonl', (h) => {
+    h.container.name = 'memoria-64m';
+  }, (e) => {
+    if (e.kind === 'cgroup.limit') {
+      e.value = String(m64);
+      e.op = e.op.replace(String(m32), String(m64));
+    }
+    if (e.kind === 'cgroup.sample') e.memory_limit_bytes = m64;
+  });
+  try {
+    await open('run-oom.trace.jsonl');
+    await page.waitForSelector('#comparar-lista option[value="traces/memoria-64m.trace.jsonl"]', { state: 'attached' });
+    await page.selectOption('#comparar-lista', 'traces/memoria-64m.trace.jsonl');
+    await page.waitForSelector('#resumo-comparacao');
+    assert.match(new URL(page.url()).search, /trace=traces\/run-oom\.trace\.jsonl&comparar=traces%2Fmemoria-64m\.trace\.jsonl/);
+    assert.match(await page.textContent('#resumo-comparacao'), /0 só em A, 0 só em B, 1 com a mesma operação alterada/);
+    const limitRow = page.locator('tr', { hasText: 'cgroup.limit' });
+    assert.equal(await limitRow.count(), 1);
+    assert.ok(await limitRow.evaluate((tr) => tr.classList.contains('diferente')));
+    assert.match(await limitRow.textContent(), /≠/);
+    assert.match(await page.textContent('#diferencas'), /Limite memory\.limit_in_bytes: A 32 MiB; B 64 MiB\./);
+    await shot('22-comparacao-32m-64m');
+    // The link keeps the comparison.
+    await page.goto('about:blank');
+    await page.goto(`${URL_BASE}?trace=traces/run-oom.trace.jsonl&comparar=traces/${b}`);
+    await page.waitForSelector('#diferencas');
+    assert.match(await page.textContent('#diferencas'), /A 32 MiB; B 64 MiB/);
+  } finally {
+    unlinkSync(join(TRACES, b));
+  }
+  // A run with a limit and an OOM against one without: both told.
+  await page.goto(`${URL_BASE}?trace=traces/run-oom.trace.jsonl&comparar=traces/run-echo.trace.jsonl`);
+  await page.waitForSelector('#diferencas');
+  const changes = await page.textContent('#diferencas');
+  assert.match(changes, /Limite memory\.limit_in_bytes: A 32 MiB; B sem limite\./);
+  assert.match(changes, /Falta de memória \(OOM\): em A 1 processo morto pelo kernel; em B nenhum\./);
+  assert.match(changes, /Fim do processo: em A morto por SIGKILL; em B terminou com código 0\./);
+});
+
+test('cgroups: valores em MiB no eixo, o pico entre duas medições, e PIDs ditos como PIDs', async () => {
+  const ev = events('run-oom.trace.jsonl');
+  const oom = ev.find((e) => e.kind === 'cgroup.oom');
+  const attach = ev.find((e) => e.kind === 'cgroup.attach');
+  await open('run-oom.trace.jsonl', oom.seq);
+  assert.deepEqual(await page.locator('#grafico-memoria .marca-eixo text').allTextContents(),
+    ['0 MiB', '8 MiB', '16 MiB', '24 MiB', '32 MiB']);
+  // The usage read at each sample never reached the limit; the kernel's
+  // peak did (the allocation happened between two samples).
+  const limitY = parseFloat(await page.getAttribute('#grafico-memoria line.limite', 'y1'));
+  const peakYs = await page.$eval('#grafico-memoria .pico', (el) => el.getAttribute('points').trim().split(' ').map((p) => parseFloat(p.split(',')[1])));
+  const usageYs = await page.$$eval('#grafico-memoria .ponto', (cs) => cs.map((c) => parseFloat(c.getAttribute('cy'))));
+  assert.ok(Math.abs(Math.min(...peakYs) - limitY) < 0.5, `pico ${Math.min(...peakYs)} × limite ${limitY}`);
+  assert.ok(Math.min(...usageYs) > limitY + 5, `uso ${Math.min(...usageYs)} × limite ${limitY}`);
+  assert.match(await page.textContent('#uso-atual'), /\(pico 32 MiB\)/);
+  assert.ok(await page.isVisible('#legenda-memoria'));
+  // The attached process is named by its PID, not counted.
+  const cg = await page.textContent('.arvore-cgroups');
+  assert.match(cg, new RegExp(`1 processo colocado no grupo: PID ${attach.target_pid} no host`));
+  assert.doesNotMatch(cg, /processos: \d/);
+  await shot('23-cgroups-pico');
+  // The OOM's narration says the peak (the sample trace records it).
+  const sample = events('sample.trace.jsonl');
+  const sampleOom = sample.find((e) => e.kind === 'cgroup.oom');
+  await open('sample.trace.jsonl', sampleOom.seq);
+  assert.match(await page.textContent('#detalhe'), /o pico de uso chegou a 64,0 MiB/);
+});
+
+test('namespaces lado a lado (nenhum dentro do outro); depois do process.exit, acabaram, e o overlay foi desmontado', async () => {
+  const ev = events('run-echo.trace.jsonl');
+  const exit = ev.find((e) => e.kind === 'process.exit');
+  await open('run-echo.trace.jsonl', exit.seq - 1);
+  const boxes = await page.$$eval('#svg-ns g.ns > rect', (rs) => rs.map((r) => {
+    const b = r.getBBox();
+    return { x: b.x, y: b.y, w: b.width, h: b.height };
+  }));
+  assert.ok(boxes.length >= 5, `${boxes.length} namespaces`);
+  for (const [i, a] of boxes.entries()) {
+    for (const b of boxes.slice(i + 1)) {
+      const apart = a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y;
+      assert.ok(apart, `caixas sobrepostas: ${JSON.stringify(a)} ${JSON.stringify(b)}`);
+    }
+  }
+  assert.equal(await page.locator('#svg-ns line.liga-ns').count(), boxes.length);
+  assert.equal(await page.locator('#svg-ns line.tronco-ns').count(), 1);
+  assert.match(await page.textContent('#ns-dica'), /independente/);
+  assert.equal(await page.locator('#svg-ns g.ns.encerrado').count(), 0);
+  assert.match(await page.textContent('#processo-init'), /rodando/);
+  assert.deepEqual(await overflowing('#svg-ns g.ns'), []);
+  assert.ok(!(await page.locator('#svg-fs g.merged').evaluate((g) => g.classList.contains('encerrado'))));
+  await shot('24-namespaces-lado-a-lado');
+
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await position(), `evento ${exit.seq} de ${lastSeq(ev)}`);
+  assert.equal(await page.locator('#svg-ns g.ns.encerrado').count(), boxes.length);
+  assert.match(await page.textContent('#svg-ns g.ns'), /acabou/);
+  assert.match(await page.locator('#svg-ns g.ns > rect title').first().textContent(), /o kernel o liberou/);
+  assert.match(await page.textContent('#processo-init'), /terminou com código 0/);
+  assert.ok(await page.locator('#svg-fs g.merged').evaluate((g) => g.classList.contains('encerrado')));
+  assert.match(await page.textContent('#svg-fs'), /merged: desmontado \(o contêiner terminou\)/);
+  assert.ok(await page.locator('#svg-fs g.montagem').first().evaluate((g) => g.classList.contains('encerrado')));
+  await shot('25-namespaces-encerrados');
+  // Every label inside its box, in normal and in large type.
+  for (const group of ['#svg-ns g.ns', '#processo-init']) {
+    assert.deepEqual(await overflowing(group), [], `${group} (fim, letras normais)`);
+  }
+  await page.getByRole('button', { name: 'Letras grandes' }).click();
+  await page.waitForSelector('.app.grande');
+  for (const group of ['#svg-ns g.ns', '#processo-init']) {
+    assert.deepEqual(await overflowing(group), [], `${group} (fim, letras grandes)`);
+  }
+  await page.getByRole('button', { name: 'Letras normais' }).click();
+  await page.waitForSelector('.app:not(.grande)');
+});
+
+test('linha do tempo: cada marca tem uma dica com o número, o tipo e o que aconteceu', async () => {
+  const ev = events('run-echo.trace.jsonl');
+  await open('run-echo.trace.jsonl', 0);
+  const titles = await page.$$eval('.marcas rect title', (ts) => ts.map((t) => t.textContent));
+  // Fewer events than columns: one mark per event.
+  assert.equal(titles.length, ev.length);
+  const i = ev.findIndex((e) => e.kind === 'mount.pivot_root');
+  assert.match(titles[i], new RegExp(`^#${ev[i].seq} mount\\.pivot_root: .+`));
+  const exit = ev.findIndex((e) => e.kind === 'process.exit');
+  assert.match(titles[exit], new RegExp(`^#${ev[exit].seq} process\\.exit: .+`));
 });
 
 // Embed mode: the same app in a frame of the course book

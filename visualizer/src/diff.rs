@@ -8,7 +8,9 @@
 use casulo_trace::replay::{StepResult, World};
 use casulo_trace::{Event, EventBody};
 
-use crate::format::{bytes, short_digest};
+use std::collections::BTreeMap;
+
+use crate::format::{bytes, mib, short_digest};
 
 /// One row of the side-by-side view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,10 +122,90 @@ fn skeleton(s: &str) -> String {
     s.chars().filter(|c| !c.is_ascii_hexdigit()).collect()
 }
 
+/// The numbers of an event that are the point of it (a limit written, an
+/// exit code), which [`skeleton`] would otherwise throw away with the pids.
+fn meaning(e: &Event) -> Option<String> {
+    match &e.body {
+        EventBody::CgroupLimit { file, value, .. } => Some(format!(
+            "{}={value}",
+            file.rsplit('/').next().unwrap_or(file)
+        )),
+        EventBody::CgroupPidsMax { limit, .. } => Some(limit.to_string()),
+        EventBody::CgroupOom { limit_bytes, .. } => Some(format!("{limit_bytes:?}")),
+        EventBody::ProcessExit { code, signal, .. } => Some(format!("{code:?} {signal:?}")),
+        EventBody::ProcessExec { argv, .. } => Some(argv.join("\0")),
+        _ => None,
+    }
+}
+
 fn similar(a: &Event, b: &Event) -> bool {
     a.body.kind() == b.body.kind()
         && a.outcome.is_ok() == b.outcome.is_ok()
         && skeleton(&a.op) == skeleton(&b.op)
+        && meaning(a) == meaning(b)
+}
+
+/// A limit's value for people: bytes also in MiB.
+fn limit_text(file: &str, value: &str) -> String {
+    match value.parse::<u64>() {
+        Ok(n) if file.starts_with("memory.") && n >= 1 << 20 => mib(n),
+        _ => value.to_string(),
+    }
+}
+
+/// Every limit written in a world: file name → value.
+fn limits(w: &World) -> BTreeMap<&str, &str> {
+    w.cgroups
+        .values()
+        .flat_map(|c| c.limits.iter().map(|(f, v)| (f.as_str(), v.as_str())))
+        .collect()
+}
+
+/// How the container's process ended, in a few words.
+fn exit_text(w: &World) -> String {
+    match w.init().map(|i| &i.exit) {
+        None => "nenhum contêiner".into(),
+        Some(None) => "o processo não terminou no trace".into(),
+        Some(Some(x)) => match (&x.code, &x.signal_name) {
+            (Some(c), _) => format!("terminou com código {c}"),
+            (None, Some(s)) => format!("morto por {s}"),
+            _ => "terminou".into(),
+        },
+    }
+}
+
+/// Limits, OOM kills and the exit that differ between the two worlds.
+fn resources_summary(a: &World, b: &World, out: &mut Vec<String>) {
+    let (la, lb) = (limits(a), limits(b));
+    let files: std::collections::BTreeSet<&str> = la.keys().chain(lb.keys()).copied().collect();
+    for f in files {
+        let text = |v: Option<&&str>| match v {
+            Some(v) => limit_text(f, v),
+            None => "sem limite".into(),
+        };
+        let (va, vb) = (la.get(f), lb.get(f));
+        if va != vb {
+            out.push(format!("Limite {f}: A {}; B {}.", text(va), text(vb)));
+        }
+    }
+    let ooms = |w: &World| w.cgroups.values().map(|c| c.oom_kills).sum::<u64>();
+    let (oa, ob) = (ooms(a), ooms(b));
+    if oa != ob {
+        let text = |n: u64| match n {
+            0 => "nenhum".to_string(),
+            1 => "1 processo morto pelo kernel".to_string(),
+            n => format!("{n} processos mortos pelo kernel"),
+        };
+        out.push(format!(
+            "Falta de memória (OOM): em A {}; em B {}.",
+            text(oa),
+            text(ob)
+        ));
+    }
+    let (xa, xb) = (exit_text(a), exit_text(b));
+    if xa != xb {
+        out.push(format!("Fim do processo: em A {xa}; em B {xb}."));
+    }
 }
 
 /// What a step's result was, in a few words.
@@ -161,7 +243,8 @@ fn network_text(w: &World) -> String {
 }
 
 /// What differs between the two traces' final worlds, one sentence a line:
-/// each build step whose result differs, the images, the network.
+/// each build step whose result differs, the images, the limits, the OOM
+/// kills, how the process ended, the network.
 pub fn summary(a: &World, b: &World) -> Vec<String> {
     let mut out = vec![];
     match (&a.build, &b.build) {
@@ -200,6 +283,7 @@ pub fn summary(a: &World, b: &World) -> Vec<String> {
         (None, Some(_)) => out.push("Só B é um build.".into()),
         (None, None) => {}
     }
+    resources_summary(a, b, &mut out);
     let (na, nb) = (network_text(a), network_text(b));
     if na != nb {
         out.push(format!("Rede: A {na}; B {nb}."));
@@ -316,6 +400,59 @@ mod tests {
         assert!(
             s[2].starts_with("Mesmo assim, as duas geraram a mesma imagem"),
             "{s:?}"
+        );
+    }
+
+    /// The same run with `--memory 32m` and `64m`: the limit rows differ
+    /// (not "equal" because digits are ignored), and the summary says the
+    /// two limits, the OOM only in A and how each process ended.
+    #[test]
+    fn memory_32m_against_64m() {
+        use casulo_trace::replay::Replay;
+        let oom = include_str!("../../engine/trace/tests/fixtures/run-oom.trace.jsonl");
+        let a = read_trace(oom).unwrap().events;
+        let b: Vec<Event> = read_trace(&oom.replace("33554432", "67108864"))
+            .unwrap()
+            .events
+            .into_iter()
+            .filter(|e| e.body.kind() != "cgroup.oom")
+            .map(|mut e| {
+                if let EventBody::ProcessExit {
+                    code,
+                    signal,
+                    signal_name,
+                    ..
+                } = &mut e.body
+                {
+                    (*code, *signal, *signal_name) = (Some(0), None, None);
+                }
+                e
+            })
+            .collect();
+        let rows = align(&a, &b);
+        let differ: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::Both {
+                    a: i, same: false, ..
+                } => Some(a[*i].body.kind()),
+                _ => None,
+            })
+            .collect();
+        assert!(differ.contains(&"cgroup.limit"), "{differ:?}");
+        assert!(differ.contains(&"process.exit"), "{differ:?}");
+        let end = |ev: Vec<Event>| {
+            let r = Replay::new(ev);
+            r.world_at(r.len())
+        };
+        let s = summary(&end(a), &end(b));
+        assert_eq!(
+            s,
+            [
+                "Limite memory.limit_in_bytes: A 32 MiB; B 64 MiB.",
+                "Falta de memória (OOM): em A 1 processo morto pelo kernel; em B nenhum.",
+                "Fim do processo: em A morto por SIGKILL; em B terminou com código 0.",
+            ]
         );
     }
 

@@ -15,6 +15,58 @@ pub fn mib(n: u64) -> String {
     }
 }
 
+/// Ticks of the memory axis: round MiB steps (1, 2, 4, 8… MiB), at most
+/// five above zero, up to `max` bytes.
+pub fn mib_ticks(max: u64) -> Vec<u64> {
+    const MIB: u64 = 1 << 20;
+    let mut step = MIB;
+    while max / step > 5 {
+        step *= 2;
+    }
+    (0..=max / step).map(|i| i * step).collect()
+}
+
+/// What a trace was, from its header: `nome · imagem · comando` (a build
+/// has no command). None when the header said nothing.
+pub fn trace_label(
+    container: Option<&str>,
+    image: Option<&str>,
+    command: &[String],
+) -> Option<String> {
+    let mut parts: Vec<String> = [container, image]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    let cmd = command.join(" ");
+    if !cmd.is_empty() {
+        parts.push(if cmd.chars().count() > 60 {
+            format!("{}…", cmd.chars().take(59).collect::<String>())
+        } else {
+            cmd
+        });
+    }
+    Some(parts.join(" · "))
+}
+
+/// `2026-11-26T15:35:47.05Z` → `26/11/2026 15:35 UTC` (None when it is
+/// not such a time).
+pub fn started_text(rfc3339: &str) -> Option<String> {
+    let (date, time) = rfc3339.split_once('T')?;
+    let mut d = date.split('-');
+    let (y, m, day) = (d.next()?, d.next()?, d.next()?);
+    let hm = time.get(..5)?;
+    let ok = [y, m, day]
+        .iter()
+        .all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && hm.as_bytes().get(2) == Some(&b':');
+    ok.then(|| format!("{day}/{m}/{y} {hm} UTC"))
+}
+
 /// `sha256:c6e71bf1ce75…` → `c6e71bf1ce75`.
 pub fn short_digest(d: &str) -> &str {
     let hex = d.strip_prefix("sha256:").unwrap_or(d);
@@ -78,5 +130,28 @@ mod tests {
         assert_eq!(short_path("/a/b"), "/a/b");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1.000");
+        let mib = |n: u64| n << 20;
+        assert_eq!(mib_ticks(mib(32)), [0, mib(8), mib(16), mib(24), mib(32)]);
+        assert_eq!(
+            mib_ticks(mib(64) + 5),
+            [0, mib(16), mib(32), mib(48), mib(64)]
+        );
+        assert_eq!(mib_ticks(mib(3)), [0, mib(1), mib(2), mib(3)]);
+        assert_eq!(mib_ticks(1000), [0]);
+        let cmd = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            trace_label(Some("memoria"), Some("busybox:latest"), &cmd("sh -c echo")).unwrap(),
+            "memoria · busybox:latest · sh -c echo"
+        );
+        assert_eq!(
+            trace_label(Some("build"), Some("busybox:latest"), &[]).unwrap(),
+            "build · busybox:latest"
+        );
+        assert_eq!(trace_label(None, None, &cmd("ls")), None);
+        assert_eq!(
+            started_text("2026-11-26T15:35:47.052845Z").unwrap(),
+            "26/11/2026 15:35 UTC"
+        );
+        assert_eq!(started_text("ontem"), None);
     }
 }

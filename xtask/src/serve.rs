@@ -2,8 +2,10 @@
 //!
 //! - `/`, `/index.js`, `/index_bg.wasm`, … from `visualizer/dist/`
 //!   (`.wasm` as `application/wasm`, which browsers require);
-//! - `/traces/` a JSON list of the `*.trace.jsonl` files in the traces dir
-//!   (newest first), which the visualizer shows as "traces gravados";
+//! - `/traces/` a JSON list of the `*.trace.jsonl` files in the traces dir,
+//!   newest first, each with what its header (line 1, the only line read)
+//!   says: container name, image, command, start time; the visualizer shows
+//!   it as "traces gravados";
 //! - `/traces/<name>` one of those files;
 //! - `/curso/…` the built course (`book/build`), when given.
 //!
@@ -141,9 +143,50 @@ fn safe_join(base: &Path, rel: &str) -> Option<PathBuf> {
     ok.then(|| base.join(rel))
 }
 
-/// The traces dir as JSON: `[{"name", "url", "bytes"}]`, newest first.
+/// One file of the traces dir, with what its header says.
+struct Listed {
+    name: String,
+    bytes: u64,
+    modified: std::time::SystemTime,
+    /// The header's fields the list shows (empty when line 1 is not one).
+    header: serde_json::Value,
+}
+
+impl Listed {
+    /// When the run started (RFC 3339, UTC: sorts as text), when known.
+    fn started_at(&self) -> Option<&str> {
+        self.header["started_at"].as_str()
+    }
+}
+
+/// Line 1 of a trace (its header), read alone: a few hundred bytes even
+/// for a trace of millions of events. Capped, in case it is no trace.
+fn first_line(path: &Path) -> Option<serde_json::Value> {
+    use std::io::{BufRead, Read};
+    let file = fs::File::open(path).ok()?;
+    let mut line = String::new();
+    std::io::BufReader::new(file.take(64 * 1024))
+        .read_line(&mut line)
+        .ok()?;
+    serde_json::from_str(line.trim_end()).ok()
+}
+
+/// The header's fields a list of traces needs to tell them apart.
+fn header_fields(h: &serde_json::Value) -> serde_json::Value {
+    let c = &h["container"];
+    json!({
+        "container": c["name"],
+        "image": c["image"],
+        "command": c["command"],
+        "started_at": h["started_at"],
+    })
+}
+
+/// The traces dir as JSON: `[{"name", "url", "bytes", "container",
+/// "image", "command", "started_at"}]`, newest first (by the header's start
+/// time; files without one last, by modification time).
 fn listing(traces: &Path) -> Response {
-    let mut items: Vec<(std::time::SystemTime, String, u64)> = fs::read_dir(traces)
+    let mut items: Vec<Listed> = fs::read_dir(traces)
         .into_iter()
         .flatten()
         .flatten()
@@ -153,13 +196,38 @@ fn listing(traces: &Path) -> Response {
             if !(name.ends_with(".trace.jsonl") && meta.is_file()) {
                 return None;
             }
-            Some((meta.modified().ok()?, name, meta.len()))
+            let header = first_line(&e.path())
+                .filter(|h| h["format"] == "casulo-trace")
+                .map(|h| header_fields(&h))
+                .unwrap_or(serde_json::Value::Null);
+            Some(Listed {
+                name,
+                bytes: meta.len(),
+                modified: meta.modified().ok()?,
+                header,
+            })
         })
         .collect();
-    items.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    items.sort_by(|a, b| {
+        b.started_at()
+            .cmp(&a.started_at())
+            .then(b.modified.cmp(&a.modified))
+            .then(a.name.cmp(&b.name))
+    });
     let list: Vec<_> = items
         .iter()
-        .map(|(_, name, bytes)| json!({"name": name, "url": format!("traces/{name}"), "bytes": bytes}))
+        .map(|l| {
+            let mut v =
+                json!({"name": l.name, "url": format!("traces/{}", l.name), "bytes": l.bytes});
+            if let (Some(v), Some(h)) = (v.as_object_mut(), l.header.as_object()) {
+                v.extend(
+                    h.iter()
+                        .filter(|(_, x)| !x.is_null())
+                        .map(|(k, x)| (k.clone(), x.clone())),
+                );
+            }
+            v
+        })
         .collect();
     with_type(
         tiny_http::Response::from_string(serde_json::Value::from(list).to_string()),
@@ -235,6 +303,22 @@ mod tests {
         fs::write(dist.join("index.html"), "<p>oi</p>").unwrap();
         fs::write(dist.join("index_bg.wasm"), b"\0asm").unwrap();
         fs::write(traces.join("a.trace.jsonl"), "{}\n").unwrap();
+        // Two real headers: the newer run is listed first, with its fields.
+        let header = |name: &str, at: &str| {
+            format!(
+                "{{\"format\":\"casulo-trace\",\"format_version\":1,\"container\":{{\"id\":\"ab\",\"name\":\"{name}\",\"image\":\"busybox:latest\",\"command\":[\"echo\",\"oi\"]}},\"started_at\":\"{at}\"}}\n{{\"seq\":0}}\n"
+            )
+        };
+        fs::write(
+            traces.join("velho.trace.jsonl"),
+            header("velho", "2026-11-01T10:00:00Z"),
+        )
+        .unwrap();
+        fs::write(
+            traces.join("novo.trace.jsonl"),
+            header("novo", "2026-11-02T10:00:00Z"),
+        )
+        .unwrap();
         fs::write(traces.join("notas.txt"), "x").unwrap();
         let book = dir.path().join("book");
         fs::create_dir_all(book.join("exemplos")).unwrap();
@@ -261,8 +345,16 @@ mod tests {
         assert!(head.contains("Content-Type: application/wasm"), "{head}");
         let (_, body) = get("/traces/");
         let list: serde_json::Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(list[0]["url"], "traces/a.trace.jsonl");
-        assert_eq!(list.as_array().unwrap().len(), 1);
+        assert_eq!(list.as_array().unwrap().len(), 3);
+        assert_eq!(list[0]["url"], "traces/novo.trace.jsonl");
+        assert_eq!(list[0]["container"], "novo");
+        assert_eq!(list[0]["image"], "busybox:latest");
+        assert_eq!(list[0]["command"], json!(["echo", "oi"]));
+        assert_eq!(list[0]["started_at"], "2026-11-02T10:00:00Z");
+        assert_eq!(list[1]["container"], "velho");
+        // No header: listed last, with only its name, url and size.
+        assert_eq!(list[2]["url"], "traces/a.trace.jsonl");
+        assert_eq!(list[2].get("container"), None);
         let (head, body) = get("/traces/a.trace.jsonl");
         assert!(head.contains("200"), "{head}");
         assert_eq!(body, "{}\n");

@@ -139,6 +139,9 @@ impl Stats {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Events {
     pub oom_kills: u64,
+    /// The memory peak so far (`memory.max_usage_in_bytes` / `memory.peak`),
+    /// told with an OOM kill: the climb a sample may have missed.
+    pub memory_peak_bytes: Option<u64>,
     /// The cgroup whose memory controller counted them.
     pub memory_path: PathBuf,
     pub pids_refused: u64,
@@ -254,6 +257,7 @@ impl ContainerCgroup {
                     path: ev.memory_path.display().to_string(),
                     oom_kills: ev.oom_kills,
                     limit_bytes: self.resources.memory,
+                    peak_bytes: ev.memory_peak_bytes,
                 },
                 format!(
                     "read {}/{file} (oom_kill {})",

@@ -380,7 +380,10 @@ const ENTRIES: &[Entry] = &[
             killer* (out of memory) escolheu um processo do grupo e o matou com `SIGKILL` — \
             sem aviso, sem chance de tratar o sinal. Por isso um contêiner morto por memória \
             termina com o código 137 (128 + 9). O casulo descobre isso lendo `memory.events` \
-            (v2) ou `memory.oom_control` (v1), onde o kernel conta as mortes.",
+            (v2) ou `memory.oom_control` (v1), onde o kernel conta as mortes, e anota o *pico* \
+            de uso que o kernel guardou (`memory.peak` ou `memory.max_usage_in_bytes`): um \
+            `dd bs=200M` pede a memória de uma vez, entre duas medições, e só o pico mostra \
+            até onde ela subiu.",
     },
     Entry {
         kind: "cgroup.pids_max",

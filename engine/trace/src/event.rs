@@ -398,6 +398,9 @@ pub enum EventBody {
     CgroupSample {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         memory_bytes: Option<u64>,
+        /// The most memory used at any moment so far (v1
+        /// `memory.max_usage_in_bytes`, v2 `memory.peak`): a climb that
+        /// happens between two samples still shows here.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         memory_peak_bytes: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -421,6 +424,10 @@ pub enum EventBody {
         oom_kills: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit_bytes: Option<u64>,
+        /// The most memory the group used before the kill (the kernel's
+        /// `memory.max_usage_in_bytes` / `memory.peak`), when available.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peak_bytes: Option<u64>,
     },
     /// The pids limit was hit: the kernel refused a fork/clone.
     #[serde(rename = "cgroup.pids_max")]

@@ -559,13 +559,17 @@ pub fn describe(event: &Event) -> String {
         EventBody::CgroupOom {
             oom_kills,
             limit_bytes,
+            peak_bytes,
             ..
         } => {
             let limit = limit_bytes
                 .map(|l| format!(": limite de memória de {} atingido", bytes_text(l)))
                 .unwrap_or_default();
+            let peak = peak_bytes
+                .map(|p| format!(" (o pico de uso chegou a {})", bytes_text(p)))
+                .unwrap_or_default();
             say(
-                format!("o kernel matou um processo por falta de memória (OOM){limit} — {oom_kills} morte(s) até agora"),
+                format!("o kernel matou um processo por falta de memória (OOM){limit}{peak} — {oom_kills} morte(s) até agora"),
                 "detectar o OOM".to_string(),
             )
         }
@@ -912,6 +916,19 @@ mod tests {
             }),
             ..event(body)
         }
+    }
+
+    /// The OOM tells the peak the kernel kept: what a sample between two
+    /// reads misses (the visualizer charts it for the samples).
+    #[test]
+    fn memory_peak_in_the_oom() {
+        let oom = describe(&event(EventBody::CgroupOom {
+            path: "/sys/fs/cgroup/memory/casulo/ab".into(),
+            oom_kills: 1,
+            limit_bytes: Some(64 << 20),
+            peak_bytes: Some(64 << 20),
+        }));
+        assert!(oom.contains("o pico de uso chegou a 64,0 MiB"), "{oom}");
     }
 
     #[test]

@@ -168,6 +168,9 @@ pub struct Sample {
     pub index: usize,
     pub t_us: u64,
     pub memory_bytes: Option<u64>,
+    /// The most memory used so far, as the kernel counts it (a climb
+    /// between two samples shows here, not in `memory_bytes`).
+    pub memory_peak_bytes: Option<u64>,
     pub memory_limit_bytes: Option<u64>,
     pub pids: Option<u64>,
     pub pids_limit: Option<u64>,
@@ -1156,18 +1159,19 @@ impl Replay {
         for (i, e) in events.iter().enumerate() {
             if let EventBody::CgroupSample {
                 memory_bytes,
+                memory_peak_bytes,
                 memory_limit_bytes,
                 pids,
                 pids_limit,
                 cpu_usage_us,
                 cpu_throttled_us,
-                ..
             } = &e.body
             {
                 samples.push(Sample {
                     index: i,
                     t_us: e.t_us,
                     memory_bytes: *memory_bytes,
+                    memory_peak_bytes: *memory_peak_bytes,
                     memory_limit_bytes: *memory_limit_bytes,
                     pids: *pids,
                     pids_limit: *pids_limit,

@@ -384,6 +384,7 @@ pub fn sample_events() -> Vec<Event> {
                 path: cg.clone(),
                 oom_kills: 1,
                 limit_bytes: Some(64 << 20),
+                peak_bytes: Some(64 << 20),
             },
             format!("read {cg}/memory.oom_control"),
             ok.clone(),

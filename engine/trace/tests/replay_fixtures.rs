@@ -397,6 +397,9 @@ fn oom_run_cgroup_limit_samples_oom_and_delete() {
         .collect();
     assert!(peaks.windows(2).all(|p| p[0] <= p[1]), "{peaks:?}");
     assert_eq!(peaks.last(), Some(&LIMIT));
+    // The replay's samples carry it (the chart draws it).
+    let folded: Vec<u64> = history.iter().filter_map(|s| s.memory_peak_bytes).collect();
+    assert_eq!(folded, peaks);
 
     // The OOM is marked on the memory cgroup, at its event.
     let w = r.world_at(oom + 1);

@@ -195,8 +195,44 @@ fn marks(p: &MarksProps) -> Html {
         <svg class="marcas" viewBox={format!("0 0 {bins} 10")} preserveAspectRatio="none"
             role="img" aria-label="Linha do tempo: cada cor é um tipo de evento" {onclick}>
             { for marks.iter().enumerate().map(|(i, m)| html! {
-                <rect x={i.to_string()} y="0" width="1" height="10" class={m.area.class()} />
+                <rect x={i.to_string()} y="0" width="1" height="10" class={m.area.class()}>
+                    <title>{mark_title(&p.trace.replay.events()[first..], m)}</title>
+                </rect>
             }) }
         </svg>
+    }
+}
+
+/// The tooltip of one mark: its event (number, kind, what happened), or for
+/// a column of many, their numbers and the most telling one.
+fn mark_title(events: &[casulo_trace::Event], m: &timeline::Mark) -> String {
+    let Some(span) = events.get(m.start..m.end.min(events.len())) else {
+        return String::new();
+    };
+    let one = |e: &casulo_trace::Event| {
+        format!(
+            "#{} {}: {}",
+            e.seq,
+            e.body.kind(),
+            casulo_trace::narrate::describe(e)
+        )
+    };
+    match span {
+        [] => String::new(),
+        [e] => one(e),
+        [a, .., b] => {
+            let top = span
+                .iter()
+                .find(|e| timeline::Area::of(e) == m.area)
+                .unwrap_or(a);
+            format!(
+                "#{} a #{} ({} eventos; {}): {}",
+                a.seq,
+                b.seq,
+                span.len(),
+                m.area.label(),
+                one(top)
+            )
+        }
     }
 }

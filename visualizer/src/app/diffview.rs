@@ -76,7 +76,7 @@ pub fn diff_view(p: &DiffProps) -> Html {
                     <ul id="diferencas">{ for changes.iter().map(|c| html! { <li>{c.clone()}</li> }) }</ul>
                 </div>
             }
-            <p class="dica">{"Os eventos são alinhados pelo tipo (num build, o resultado de cada passo — camada nova ou cache — fica na mesma linha); números que mudam em toda execução (PIDs, inodes, ids) são ignorados na comparação."}</p>
+            <p class="dica">{"Os eventos são alinhados pelo tipo (num build, o resultado de cada passo — camada nova ou cache — fica na mesma linha); números que mudam em toda execução (PIDs, inodes, ids) são ignorados na comparação; um limite escrito, um código de saída ou um comando diferentes contam como diferença."}</p>
             <table class="tabela-comparacao">
                 <thead><tr><th>{"#"}</th><th>{"A"}</th><th>{"#"}</th><th>{"B"}</th><th>{""}</th></tr></thead>
                 <tbody>{ for body }</tbody>

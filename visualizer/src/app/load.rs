@@ -152,46 +152,124 @@ fn remember_url(url: &str) {
     );
 }
 
-/// One entry of `traces/` (JSON written by the xtask server).
+/// Adds `&comparar=URL` to the address bar (replacing an earlier one), so
+/// the comparison is a link too.
+fn remember_comparison(url: &str) {
+    let Some(w) = web_sys::window() else { return };
+    let Ok(h) = w.history() else { return };
+    let search = w.location().search().unwrap_or_default();
+    let kept: Vec<&str> = search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("comparar="))
+        .collect();
+    let enc = js_sys::encode_uri_component(url);
+    let mut query = kept.join("&");
+    if !query.is_empty() {
+        query.push('&');
+    }
+    let hash = w.location().hash().unwrap_or_default();
+    let _ = h.replace_state_with_url(
+        &wasm_bindgen::JsValue::NULL,
+        "",
+        Some(&format!("?{query}comparar={enc}{hash}")),
+    );
+}
+
+/// One entry of `traces/` (JSON written by the xtask server): the file and
+/// what its header says.
 #[derive(Clone, PartialEq)]
-struct Listed {
-    name: String,
-    url: String,
-    bytes: u64,
+pub struct Listed {
+    pub name: String,
+    pub url: String,
+    pub bytes: u64,
+    pub container: Option<String>,
+    pub image: Option<String>,
+    pub command: Vec<String>,
+    pub started_at: Option<String>,
+}
+
+impl Listed {
+    fn from_json(v: &serde_json::Value) -> Option<Listed> {
+        let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(String::from);
+        Some(Listed {
+            name: text("name")?,
+            url: text("url")?,
+            bytes: v.get("bytes").and_then(|b| b.as_u64()).unwrap_or(0),
+            container: text("container"),
+            image: text("image"),
+            command: v
+                .get("command")
+                .and_then(|c| c.as_array())
+                .map(|c| {
+                    c.iter()
+                        .filter_map(|a| a.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            started_at: text("started_at"),
+        })
+    }
+
+    /// What it was, in one line: container, image, command (or the file
+    /// name, for a file without a header).
+    pub fn label(&self) -> String {
+        crate::format::trace_label(
+            self.container.as_deref(),
+            self.image.as_deref(),
+            &self.command,
+        )
+        .unwrap_or_else(|| self.name.clone())
+    }
+
+    /// The words a filter matches against.
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.label(),
+            self.name,
+            self.started_at.as_deref().unwrap_or("")
+        )
+        .to_lowercase()
+    }
+}
+
+/// Fetches `traces/` (served by `cargo xtask serve`/`demo`) into the model;
+/// nothing when there is no such list (a static host).
+pub fn fetch_listing(dispatch: UseReducerDispatcher<Model>) {
+    spawn_local(async move {
+        let Ok(text) = fetch_text("traces/").await else {
+            return;
+        };
+        let Ok(serde_json::Value::Array(items)) = serde_json::from_str(&text) else {
+            return;
+        };
+        let items = items.iter().filter_map(Listed::from_json).collect();
+        dispatch.dispatch(Action::Listed(Rc::new(items)));
+    });
 }
 
 #[derive(Properties, PartialEq)]
 pub struct LoaderProps {
     pub dispatch: UseReducerDispatcher<Model>,
-    pub has_trace: bool,
+    /// The traces of this machine, newest first.
+    pub listed: Rc<Vec<Listed>>,
+    /// The name (URL) of the trace open, if any.
+    pub current: Option<String>,
 }
 
 #[function_component(Loader)]
 pub fn loader(p: &LoaderProps) -> Html {
-    let listed = use_state(Vec::<Listed>::new);
     let dragging = use_state(|| false);
+    let has_trace = p.current.is_some();
+    // The list folds up again whenever another trace opens.
+    let folded = use_node_ref();
     {
-        let listed = listed.clone();
-        use_effect_with((), move |_| {
-            spawn_local(async move {
-                let Ok(text) = fetch_text("traces/").await else {
-                    return;
-                };
-                let Ok(serde_json::Value::Array(items)) = serde_json::from_str(&text) else {
-                    return;
-                };
-                let items = items
-                    .iter()
-                    .filter_map(|v| {
-                        Some(Listed {
-                            name: v.get("name")?.as_str()?.to_string(),
-                            url: v.get("url")?.as_str()?.to_string(),
-                            bytes: v.get("bytes").and_then(|b| b.as_u64()).unwrap_or(0),
-                        })
-                    })
-                    .collect();
-                listed.set(items);
-            });
+        let folded = folded.clone();
+        use_effect_with(p.current.clone(), move |_| {
+            if let Some(el) = folded.cast::<web_sys::Element>() {
+                let _ = el.remove_attribute("open");
+            }
         });
     }
 
@@ -228,6 +306,97 @@ pub fn loader(p: &LoaderProps) -> Html {
             }
         })
     };
+    let compare_from_list = {
+        let d = p.dispatch.clone();
+        Callback::from(move |e: Event| {
+            let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
+            let url = select.value();
+            if !url.is_empty() {
+                remember_comparison(&url);
+                d.dispatch(Action::Loading(url.clone()));
+                fetch_other(url, d.clone());
+            }
+            select.set_value("");
+        })
+    };
+    let others: Vec<&Listed> = p
+        .listed
+        .iter()
+        .filter(|l| Some(&l.url) != p.current.as_ref())
+        .collect();
+
+    html! {
+        <section class={classes!("carregar", dragging.then_some("arrastando"), has_trace.then_some("compacto"))}
+            aria-label="Abrir um trace" {ondragover} {ondragleave} {ondrop}>
+            <div class="abrir">
+                <label class="botao" for="arquivo-trace">{"Abrir trace…"}</label>
+                <input id="arquivo-trace" type="file" accept=".jsonl,.trace.jsonl,application/json,text/plain"
+                    class="escondido" onchange={picker(false)} />
+                if has_trace {
+                    <label class="botao secundario" for="arquivo-comparar">{"Comparar com outro trace…"}</label>
+                    <input id="arquivo-comparar" type="file" accept=".jsonl,.trace.jsonl,application/json,text/plain"
+                        class="escondido" onchange={picker(true)} />
+                    if !others.is_empty() {
+                        <select id="comparar-lista" aria-label="Comparar com um trace desta máquina" onchange={compare_from_list}>
+                            <option value="" selected=true>{"…ou compare com um trace desta máquina"}</option>
+                            { for others.iter().map(|l| html! {
+                                <option value={l.url.clone()}>{option_text(l)}</option>
+                            }) }
+                        </select>
+                    }
+                }
+                <span class="dica">{"ou arraste um arquivo .trace.jsonl para cá"}</span>
+            </div>
+            if !p.listed.is_empty() {
+                if has_trace {
+                    // Out of the way once a trace is open: one line, opened
+                    // on demand.
+                    <details class="lista-traces recolhida" id="outros-traces" ref={folded}>
+                        <summary>{format!("Outros traces desta máquina ({})", others.len())}</summary>
+                        <TraceList listed={p.listed.clone()} current={p.current.clone()} dispatch={p.dispatch.clone()} />
+                    </details>
+                } else {
+                    <div class="lista-traces">
+                        <h2 id="titulo-lista">{format!("Traces gravados nesta máquina ({}, os mais novos primeiro)", p.listed.len())}</h2>
+                        <TraceList listed={p.listed.clone()} current={None::<String>} dispatch={p.dispatch.clone()} />
+                    </div>
+                }
+            }
+        </section>
+    }
+}
+
+/// One option of the comparison picker: what it was and when.
+fn option_text(l: &Listed) -> String {
+    match l
+        .started_at
+        .as_deref()
+        .and_then(crate::format::started_text)
+    {
+        Some(when) => format!("{} — {when}", l.label()),
+        None => l.label(),
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct TraceListProps {
+    listed: Rc<Vec<Listed>>,
+    current: Option<String>,
+    dispatch: UseReducerDispatcher<Model>,
+}
+
+/// The machine's traces, newest first, each labelled by what it was; a
+/// filter when there are many. A scrolling box: never the whole page.
+#[function_component(TraceList)]
+fn trace_list(p: &TraceListProps) -> Html {
+    let filter = use_state(String::new);
+    let on_filter = {
+        let filter = filter.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            filter.set(input.value().to_lowercase());
+        })
+    };
     let open_listed = |url: String| {
         let d = p.dispatch.clone();
         Callback::from(move |_| {
@@ -235,36 +404,35 @@ pub fn loader(p: &LoaderProps) -> Html {
             fetch_trace(url.clone(), None, d.clone());
         })
     };
-
+    let shown: Vec<&Listed> = p
+        .listed
+        .iter()
+        .filter(|l| Some(&l.url) != p.current.as_ref())
+        .filter(|l| filter.is_empty() || l.haystack().contains(filter.as_str()))
+        .collect();
     html! {
-        <section class={classes!("carregar", dragging.then_some("arrastando"))}
-            aria-label="Abrir um trace" {ondragover} {ondragleave} {ondrop}>
-            <div class="abrir">
-                <label class="botao" for="arquivo-trace">{"Abrir trace…"}</label>
-                <input id="arquivo-trace" type="file" accept=".jsonl,.trace.jsonl,application/json,text/plain"
-                    class="escondido" onchange={picker(false)} />
-                if p.has_trace {
-                    <label class="botao secundario" for="arquivo-comparar">{"Comparar com outro trace…"}</label>
-                    <input id="arquivo-comparar" type="file" accept=".jsonl,.trace.jsonl,application/json,text/plain"
-                        class="escondido" onchange={picker(true)} />
-                }
-                <span class="dica">{"ou arraste um arquivo .trace.jsonl para cá"}</span>
-            </div>
-            if !listed.is_empty() {
-                <div class="lista-traces">
-                    <h2 id="titulo-lista">{"Traces gravados nesta máquina"}</h2>
-                    <ul aria-labelledby="titulo-lista">
-                        { for listed.iter().map(|l| html! {
-                            <li>
-                                <button type="button" class="link" onclick={open_listed(l.url.clone())}>
-                                    {l.name.clone()}
-                                </button>
-                                <span class="tamanho">{crate::format::bytes(l.bytes)}</span>
-                            </li>
-                        }) }
-                    </ul>
-                </div>
+        <>
+            if p.listed.len() > 8 {
+                <input type="search" id="filtro-traces" class="filtro" placeholder="filtrar por nome, imagem, comando ou data"
+                    aria-label="Filtrar os traces" value={(*filter).clone()} oninput={on_filter} />
             }
-        </section>
+            <ul class="traces" aria-label="Traces gravados">
+                { for shown.iter().map(|l| html! {
+                    <li>
+                        <button type="button" class="link" onclick={open_listed(l.url.clone())}>
+                            <span class="rotulo-trace">{l.label()}</span>
+                            <span class="arquivo">{l.name.clone()}</span>
+                        </button>
+                        if let Some(when) = l.started_at.as_deref().and_then(crate::format::started_text) {
+                            <span class="quando">{when}</span>
+                        }
+                        <span class="tamanho">{crate::format::bytes(l.bytes)}</span>
+                    </li>
+                }) }
+            </ul>
+            if shown.is_empty() {
+                <p class="dica">{"Nenhum trace com esse filtro."}</p>
+            }
+        </>
     }
 }

@@ -65,7 +65,7 @@ impl Loaded {
         let max_memory = replay
             .samples()
             .iter()
-            .flat_map(|s| [s.memory_bytes, s.memory_limit_bytes])
+            .flat_map(|s| [s.memory_bytes, s.memory_peak_bytes, s.memory_limit_bytes])
             .flatten()
             .max()
             .unwrap_or(1)
@@ -164,6 +164,8 @@ pub struct Model {
     /// (0..=len), or in embed mode the range `de..=ate`.
     pub lo: usize,
     pub hi: usize,
+    /// The traces of this machine (`traces/`), newest first.
+    pub listed: Rc<Vec<load::Listed>>,
 }
 
 impl Default for Model {
@@ -183,6 +185,7 @@ impl Default for Model {
             embed: None,
             lo: 0,
             hi: 0,
+            listed: Rc::new(vec![]),
         }
     }
 }
@@ -223,6 +226,8 @@ pub enum Action {
     ToggleLarge,
     ShowView(View),
     CloseOther,
+    /// The machine's traces arrived.
+    Listed(Rc<Vec<load::Listed>>),
 }
 
 impl Reducible for Model {
@@ -303,6 +308,7 @@ impl Reducible for Model {
                 m.other = None;
                 m.view = View::Replay;
             }
+            Action::Listed(l) => m.listed = l,
         }
         Rc::new(m)
     }
@@ -325,6 +331,17 @@ impl Model {
             self.world = Rc::new(t.replay.world_at(n));
         }
         self.pos = n;
+    }
+}
+
+/// Scrolls the trace's information (the player right under it) to the top
+/// of the window.
+fn show_player() {
+    let el = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector("section.info").ok().flatten());
+    if let Some(el) = el {
+        el.scroll_into_view_with_bool(true);
     }
 }
 
@@ -368,6 +385,9 @@ pub fn app() -> Html {
             if compact && !embed_ok {
                 return;
             }
+            if !compact {
+                load::fetch_listing(dispatch.clone());
+            }
             if let Some(url) = params.get("trace").cloned() {
                 let seq = if compact { None } else { seq_from_hash() };
                 load::fetch_trace(url, seq, dispatch.clone());
@@ -395,6 +415,18 @@ pub fn app() -> Html {
                 .then(|| embedded::HeightObserver::new(&root))
                 .flatten();
             move || drop(observer)
+        });
+    }
+
+    // A trace opened: its information and the player come into view (the
+    // page may be scrolled down a long list of traces).
+    {
+        let opened = model.trace.as_ref().map(|t| Rc::as_ptr(t) as usize);
+        let compact = model.compact;
+        use_effect_with(opened, move |opened| {
+            if opened.is_some() && !compact {
+                show_player();
+            }
         });
     }
 
@@ -488,7 +520,8 @@ pub fn app() -> Html {
                     </button>
                 </div>
             </header>
-            <load::Loader dispatch={dispatch.clone()} has_trace={model.trace.is_some()} />
+            <load::Loader dispatch={dispatch.clone()} listed={model.listed.clone()}
+                current={model.trace.as_ref().map(|t| t.name.clone())} />
             if let Some(msg) = &model.loading {
                 <p class="carregando" role="status">{format!("Carregando {msg}…")}</p>
             }

@@ -53,6 +53,60 @@ fn ns_what(kind: NsKind) -> &'static str {
     }
 }
 
+/// Namespace boxes per row: side by side, never one inside another.
+const NS_COLUMNS: usize = 2;
+/// Room between the namespace boxes and the process (its links).
+const NS_LINK: f64 = 22.0;
+
+/// One namespace box.
+struct Tile {
+    x: f64,
+    y: f64,
+    w: f64,
+    h: f64,
+}
+
+/// Room between two namespace boxes (the links to the process run there).
+const NS_GAP: f64 = 18.0;
+
+/// The namespace boxes: [`NS_COLUMNS`] per row from `(x0, y0)` across `w0`;
+/// a third line (the namespace is gone) once the process has ended.
+struct NsGrid {
+    x0: f64,
+    y0: f64,
+    w0: f64,
+    /// Height of a box.
+    h: f64,
+}
+
+impl NsGrid {
+    fn new(x0: f64, y0: f64, w0: f64, k: f64, ended: bool) -> NsGrid {
+        let lines = if ended { 3.0 } else { 2.0 };
+        NsGrid {
+            x0,
+            y0,
+            w0,
+            h: (10.0 + 19.0 * lines) * k,
+        }
+    }
+
+    fn tile(&self, i: usize) -> Tile {
+        let w = (self.w0 - NS_GAP * (NS_COLUMNS - 1) as f64) / NS_COLUMNS as f64;
+        Tile {
+            x: self.x0 + (i % NS_COLUMNS) as f64 * (w + NS_GAP),
+            y: self.y0 + (i / NS_COLUMNS) as f64 * (self.h + 10.0),
+            w,
+            h: self.h,
+        }
+    }
+
+    /// The bottom of the last row of `n` boxes.
+    fn bottom(&self, n: usize) -> f64 {
+        let rows = n.div_ceil(NS_COLUMNS).max(1) as f64;
+        self.y0 + rows * (self.h + 10.0) - 10.0
+    }
+}
+
 fn command_text(argv: &Option<Vec<String>>) -> String {
     match argv {
         Some(a) => {
@@ -98,14 +152,11 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
             </>
         },
         Some(init) => {
-            let n = init.namespaces.len();
-            let top = y0 + n as f64 * 28.0 * k;
+            let ended = init.exit.is_some();
+            let grid = NsGrid::new(x0, y0, w0, k, ended);
             let boxes = init.namespaces.iter().enumerate().map(|(i, (key, inode))| {
                 let kind = ns_kind(*key);
-                let x = x0 + i as f64 * 12.0;
-                let y = y0 + i as f64 * 28.0 * k;
-                let width = w0 - i as f64 * 24.0;
-                let height = top + 108.0 * k + (n - i) as f64 * 8.0 - y;
+                let t = grid.tile(i);
                 let fresh = w
                     .namespaces
                     .iter()
@@ -116,24 +167,49 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                     .rev()
                     .find(|ns| ns.kind == kind)
                     .and_then(|ns| ns.host_inode);
-                let label = match inode {
-                    0 => format!("{} · {}", kind.proc_name(), ns_what(kind)),
-                    i => format!("{} [{i}] · {}", kind.proc_name(), ns_what(kind)),
+                let name = match inode {
+                    0 => kind.proc_name().to_string(),
+                    i => format!("{} [{i}]", kind.proc_name()),
                 };
-                let tip = match host_inode {
+                let mut tip = match host_inode {
                     Some(h) => format!("namespace {} do contêiner: inode {inode}; o do host é {h}", kind.proc_name()),
                     None => format!("namespace {} do contêiner", kind.proc_name()),
                 };
+                if ended {
+                    tip.push_str(" — sem nenhum processo dentro, o kernel o liberou");
+                }
                 html! {
-                    <g class={classes!("ns", format!("ns-{}", kind.proc_name()), fresh.then_some("novo"))}>
-                        <rect x={x.to_string()} y={y.to_string()} width={width.to_string()}
-                            height={height.to_string()} rx="8"><title>{tip}</title></rect>
-                        <text x={(x + 8.0).to_string()} y={(y + 19.0 * k).to_string()} class="rotulo-ns">{label}</text>
+                    <g class={classes!("ns", format!("ns-{}", kind.proc_name()), fresh.then_some("novo"), ended.then_some("encerrado"))}>
+                        <rect x={t.x.to_string()} y={t.y.to_string()} width={t.w.to_string()}
+                            height={t.h.to_string()} rx="8"><title>{tip}</title></rect>
+                        <text x={(t.x + 8.0).to_string()} y={(t.y + 19.0 * k).to_string()} class="rotulo-ns">{name}</text>
+                        <text x={(t.x + 8.0).to_string()} y={(t.y + 38.0 * k).to_string()} class="rotulo-ns isola">{ns_what(kind)}</text>
+                        if ended {
+                            <text x={(t.x + 8.0).to_string()} y={(t.y + 57.0 * k).to_string()} class="rotulo-ns acabou">{"acabou (sem processos)"}</text>
+                        }
                     </g>
                 }
             });
-            let px = x0 + n as f64 * 12.0 + 10.0;
-            let pw = w0 - n as f64 * 24.0 - 20.0;
+            let top = grid.bottom(init.namespaces.len()) + NS_LINK;
+            // A trunk from the process up between the columns, and from it
+            // one branch to each namespace: the process is in all of them
+            // at once, and they sit side by side, not nested.
+            let first = grid.tile(0);
+            let trunk_x = first.x + first.w + NS_GAP / 2.0;
+            let link_class = classes!("liga-ns", ended.then_some("encerrado"));
+            let links = (0..init.namespaces.len()).map(|i| {
+                let t = grid.tile(i);
+                let edge = if t.x < trunk_x { t.x + t.w } else { t.x };
+                let cy = (t.y + t.h / 2.0).to_string();
+                html! {
+                    <line class={link_class.clone()} x1={edge.to_string()} y1={cy.clone()} x2={trunk_x.to_string()} y2={cy} />
+                }
+            });
+            let trunk = html! {
+                <line class={classes!("tronco-ns", ended.then_some("encerrado"))} x1={trunk_x.to_string()} y1={(first.y + first.h / 2.0).to_string()}
+                    x2={trunk_x.to_string()} y2={top.to_string()} />
+            };
+            let (px, pw) = (x0, w0);
             let pid_inside = match init.container_pid {
                 Some(pid) => format!("PID {pid} dentro do contêiner"),
                 None => "PID (o mesmo do host)".into(),
@@ -148,18 +224,20 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
             };
             html! {
                 <>
+                    {trunk}
+                    { for links }
                     { for boxes }
-                    <g class={classes!("processo", "init", init.exit.is_some().then_some("terminado"))} id="processo-init">
-                        <rect x={px.to_string()} y={(top + 6.0).to_string()} width={pw.to_string()} height={(96.0 * k).to_string()} rx="10" />
-                        <text x={(px + 12.0).to_string()} y={(top + 32.0 * k).to_string()} class="pid-dentro">{pid_inside}</text>
-                        <text x={(px + 12.0).to_string()} y={(top + 54.0 * k).to_string()} class="pid-host">
+                    <g class={classes!("processo", "init", ended.then_some("terminado"))} id="processo-init">
+                        <rect x={px.to_string()} y={top.to_string()} width={pw.to_string()} height={(96.0 * k).to_string()} rx="10" />
+                        <text x={(px + 12.0).to_string()} y={(top + 26.0 * k).to_string()} class="pid-dentro">{pid_inside}</text>
+                        <text x={(px + 12.0).to_string()} y={(top + 48.0 * k).to_string()} class="pid-host">
                             {match init.user {
                                 Some((uid, gid)) => format!("PID {} no host · uid {uid}, gid {gid}", init.host_pid),
                                 None => format!("PID {} no host · root", init.host_pid),
                             }}</text>
-                        <text x={(px + 12.0).to_string()} y={(top + 74.0 * k).to_string()} class="comando">
+                        <text x={(px + 12.0).to_string()} y={(top + 68.0 * k).to_string()} class="comando">
                             {command_text(&init.exec)}</text>
-                        <text x={(px + 12.0).to_string()} y={(top + 94.0 * k).to_string()} class="estado">{status}</text>
+                        <text x={(px + 12.0).to_string()} y={(top + 88.0 * k).to_string()} class="estado">{status}</text>
                     </g>
                 </>
             }
@@ -168,9 +246,13 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
     let height = w
         .init()
         .map_or(140.0 * k, |i| {
-            y0 + i.namespaces.len() as f64 * (28.0 * k + 8.0) + 130.0 * k
+            NsGrid::new(x0, y0, w0, k, i.exit.is_some()).bottom(i.namespaces.len())
+                + NS_LINK
+                + 96.0 * k
+                + 14.0
         })
-        .max(200.0 * k);
+        .max(200.0 * k)
+        .max(engine_y + 58.0 * k + 14.0);
     let others: Vec<_> = w
         .processes
         .values()
@@ -181,7 +263,7 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
         <section class="painel namespaces" aria-labelledby="titulo-ns">
             <h2 id="titulo-ns">{"Namespaces e processos"}</h2>
             <svg viewBox={format!("0 0 660 {height}")} role="img" id="svg-ns"
-                aria-label="O processo do contêiner dentro das caixas dos seus namespaces, o host em volta">
+                aria-label="Os namespaces do contêiner lado a lado, o processo ligado a cada um, o host em volta">
                 <rect class="host" x="2" y="2" width="656" height={(height - 4.0).to_string()} rx="12" />
                 <text x="16" y={(24.0 * k).to_string()} class="rotulo-host">{"Host (namespaces iniciais)"}</text>
                 if let Some(pid) = engine {
@@ -194,6 +276,10 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                 }
                 {body}
             </svg>
+            if w.init().is_some_and(|i| !i.namespaces.is_empty()) {
+                <p class="dica" id="ns-dica">{"Cada namespace isola uma coisa, independente dos outros \
+                    (nenhum fica dentro de outro): o processo está em todos ao mesmo tempo."}</p>
+            }
             if !others.is_empty() {
                 <ul class="outros-processos">
                     { for others.iter().map(|pr| html! {
@@ -274,13 +360,18 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
     );
     let mut rows: Vec<Html> = vec![];
     let mut y = 10.0;
-    let merged_label = if w.pivoted {
+    // The overlay lives in the container's mount namespace: when its last
+    // process ends, the kernel unmounts it (the upperdir stays on disk).
+    let ended = w.init().is_some_and(|i| i.exit.is_some());
+    let merged_label = if ended {
+        "merged: desmontado (o contêiner terminou)"
+    } else if w.pivoted {
         "merged = / do contêiner (depois do pivot_root)"
     } else {
         "merged: a visão unificada"
     };
     rows.push(html! {
-        <g class={classes!("camada", "merged", (o.at + 1 == p.pos).then_some("novo"))}>
+        <g class={classes!("camada", "merged", (o.at + 1 == p.pos).then_some("novo"), ended.then_some("encerrado"))}>
             <rect x="10" y={y.to_string()} width={rw.clone()} height={rh.clone()} rx="6" />
             <text x="22" y={(y + t1).to_string()}>{merged_label}</text>
             <text x="22" y={(y + t2).to_string()} class="caminho">{short_path(&o.target)}</text>
@@ -338,7 +429,7 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
         let mx = mx0 + (i % cols) as f64 * (mw + 20.0);
         let my = my0 + (i / cols) as f64 * 30.0 * k;
         html! {
-            <g class={classes!("montagem", (Some(m.at) == last).then_some("novo"))}>
+            <g class={classes!("montagem", (Some(m.at) == last).then_some("novo"), ended.then_some("encerrado"))}>
                 <rect x={mx.to_string()} y={my.to_string()} width={mw.to_string()} height={(24.0 * k).to_string()} rx="4" />
                 <text x={(mx + 10.0).to_string()} y={(my + 17.0 * k).to_string()}>{format!("{} · {}", m.inside, m.fstype)}</text>
             </g>
@@ -411,7 +502,7 @@ pub fn cgroups_panel(p: &CgroupsProps) -> Html {
                 {format!(" · {}{}", cg.version, if cg.controller.is_empty() { String::new() } else { format!(" · {}", cg.controller) })}
                 if !limits.is_empty() { <div class="limites">{limits.join(" · ")}</div> }
                 if !cg.procs.is_empty() {
-                    <div>{format!("processos: {}", cg.procs.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "))}</div>
+                    <div class="procs-grupo">{procs_text(&cg.procs)}</div>
                 }
                 if cg.oom_kills > 0 {
                     <div class="oom" id="oom">{format!("OOM: o kernel matou {} processo(s) por falta de memória", cg.oom_kills)}</div>
@@ -432,6 +523,20 @@ pub fn cgroups_panel(p: &CgroupsProps) -> Html {
     }
 }
 
+/// The processes put in a cgroup: how many, then their host PIDs (numbers
+/// that name a process, not a count).
+fn procs_text(procs: &[i32]) -> String {
+    let pids = procs
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    match procs.len() {
+        1 => format!("1 processo colocado no grupo: PID {pids} no host"),
+        n => format!("{n} processos colocados no grupo: PIDs {pids} no host"),
+    }
+}
+
 fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Html {
     if samples.is_empty() {
         return html! { <p class="vazio">{"Sem amostras de uso ainda."}</p> };
@@ -442,8 +547,8 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
     let max_mem = p.trace.max_memory as f64;
     let k = scale(p.large);
     let (cw, ch) = (600.0, 160.0);
-    // Left margin: room for the pids chart's label.
-    let left = 40.0 * k;
+    // Left margin: room for the axis' values (and the pids chart's label).
+    let left = 64.0 * k;
     let x = |t: u64| left + (t as f64 - t0) / (t1 - t0) * (cw - left - 10.0);
     let y = |v: u64| 10.0 + ch - v as f64 / max_mem * ch;
     // At most ~600 points drawn: a long run is thinned.
@@ -454,13 +559,34 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
         .chain(samples.last())
         .filter_map(|s| Some(format!("{:.1},{:.1} ", x(s.t_us), y(s.memory_bytes?))))
         .collect();
+    // The kernel's peak: a climb between two samples (one big allocation)
+    // shows here even when the usage read before and after is low.
+    let peaks: String = samples
+        .iter()
+        .step_by(stride)
+        .chain(samples.last())
+        .filter_map(|s| Some(format!("{:.1},{:.1} ", x(s.t_us), y(s.memory_peak_bytes?))))
+        .collect();
     let limit = samples.iter().rev().find_map(|s| s.memory_limit_bytes);
     let last = samples.last().unwrap();
+    let peak = last
+        .memory_peak_bytes
+        .map(|b| format!(" (pico {})", mib(b)))
+        .unwrap_or_default();
     let now = match (last.memory_bytes, limit) {
-        (Some(m), Some(l)) => format!("memória: {} de {}", mib(m), mib(l)),
-        (Some(m), None) => format!("memória: {}", mib(m)),
+        (Some(m), Some(l)) => format!("memória: {} de {}{peak}", mib(m), mib(l)),
+        (Some(m), None) => format!("memória: {}{peak}", mib(m)),
         _ => String::new(),
     };
+    let ticks = crate::format::mib_ticks(p.trace.max_memory).into_iter().map(|b| {
+        let ty = y(b);
+        html! {
+            <g class="marca-eixo">
+                <line x1={(left - 4.0).to_string()} y1={ty.to_string()} x2={cw.to_string()} y2={ty.to_string()} class="grade" />
+                <text x={(left - 8.0).to_string()} y={(ty + 4.0 * k).to_string()} text-anchor="end">{mib(b)}</text>
+            </g>
+        }
+    });
     let pids = match (last.pids, last.pids_limit) {
         (Some(n), Some(l)) => format!(" · processos: {n} de {l}"),
         (Some(n), None) => format!(" · processos: {n}"),
@@ -476,12 +602,16 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
             <p class="uso" id="uso-atual">{format!("{now}{pids}{cpu}")}</p>
             <svg viewBox={format!("0 0 {cw} {}", ch + 30.0 * k)} role="img" id="grafico-memoria"
                 aria-label="Gráfico do uso de memória ao longo do tempo, com o limite tracejado">
+                { for ticks }
                 <line x1={left.to_string()} y1={(10.0 + ch).to_string()} x2={cw.to_string()} y2={(10.0 + ch).to_string()} class="eixo" />
                 if let Some(l) = limit {
                     <line x1={left.to_string()} y1={y(l).to_string()} x2={cw.to_string()} y2={y(l).to_string()} class="limite" />
                     <text x={(left + 4.0).to_string()} y={(y(l) + 16.0 * k).to_string()} class="rotulo-limite">{format!("limite {}", mib(l))}</text>
                 }
-                <polyline points={points} class="memoria" />
+                if !peaks.is_empty() {
+                    <polyline points={peaks.clone()} class="pico"><title>{"pico de memória (o maior uso até ali, guardado pelo kernel)"}</title></polyline>
+                }
+                <polyline points={points} class="memoria"><title>{"memória em uso na hora da medição"}</title></polyline>
                 if samples.len() <= 60 {
                     { for samples.iter().filter_map(|s| Some(html! {
                         <circle cx={format!("{:.1}", x(s.t_us))} cy={format!("{:.1}", y(s.memory_bytes?))} r="4" class="ponto" />
@@ -493,6 +623,12 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
                 }) }
                 <text x={left.to_string()} y={(ch + 28.0 * k).to_string()} class="rotulo">{"tempo →"}</text>
             </svg>
+            if !peaks.is_empty() {
+                <p class="legenda-grafico" id="legenda-memoria">
+                    <span class="amostra-linha memoria"></span>{"em uso na medição "}
+                    <span class="amostra-linha pico"></span>{"pico (o maior uso até ali, que o kernel guarda: mostra uma subida entre duas medições)"}
+                </p>
+            }
             { pids_chart(p, samples, &x, stride, left) }
         </>
     }

@@ -40,9 +40,15 @@ pub fn apply(k: &Kernel, dir: &Path, res: &Resources) -> Result<(), CgroupError>
 
 pub fn stats(k: &Kernel, dir: &Path, s: &mut Stats) {
     s.memory_bytes = read_u64(k, &dir.join("memory.usage_in_bytes"));
-    s.memory_peak_bytes = read_u64(k, &dir.join("memory.max_usage_in_bytes"));
+    s.memory_peak_bytes = peak(k, dir);
     s.memory_limit_bytes =
         read_u64(k, &dir.join("memory.limit_in_bytes")).filter(|&l| l < UNLIMITED_ABOVE);
+}
+
+/// The most memory the cgroup has used at any moment so far (the kernel
+/// keeps it, so an allocation between two samples is not missed).
+pub fn peak(k: &Kernel, dir: &Path) -> Option<u64> {
+    read_u64(k, &dir.join("memory.max_usage_in_bytes"))
 }
 
 /// OOM kills in this cgroup so far.
@@ -106,6 +112,7 @@ mod tests {
         stats(&k, d, &mut s);
         assert_eq!(s.memory_bytes, Some(4096));
         assert_eq!(s.memory_peak_bytes, Some(8192));
+        assert_eq!(peak(&k, d), Some(8192));
         assert_eq!(s.memory_limit_bytes, None, "the huge value means no limit");
         assert_eq!(oom_kills(&k, d), Some(2));
     }

@@ -159,6 +159,7 @@ impl Manager for V1Manager {
         let pids_path = self.dir("pids").unwrap_or_default();
         Events {
             oom_kills: memory::oom_kills(k, &memory_path).unwrap_or(0),
+            memory_peak_bytes: memory::peak(k, &memory_path),
             pids_refused: pids::refused(k, &pids_path).unwrap_or(0),
             memory_path,
             pids_path,

@@ -29,9 +29,15 @@ pub fn apply(k: &Kernel, dir: &Path, res: &Resources) -> Result<(), CgroupError>
 
 pub fn stats(k: &Kernel, dir: &Path, s: &mut Stats) {
     s.memory_bytes = read_u64(k, &dir.join("memory.current"));
-    s.memory_peak_bytes = read_u64(k, &dir.join("memory.peak"));
+    s.memory_peak_bytes = peak(k, dir);
     // "max" does not parse: None (no limit).
     s.memory_limit_bytes = read_u64(k, &dir.join("memory.max"));
+}
+
+/// The most memory the cgroup has used at any moment so far; `memory.peak`
+/// exists from Linux 5.19 on (None before).
+pub fn peak(k: &Kernel, dir: &Path) -> Option<u64> {
+    read_u64(k, &dir.join("memory.peak"))
 }
 
 /// OOM kills in this cgroup so far.
@@ -79,5 +85,9 @@ mod tests {
         assert_eq!(s.memory_peak_bytes, None, "no memory.peak on older kernels");
         assert_eq!(s.memory_limit_bytes, None);
         assert_eq!(oom_kills(&k, d), Some(1));
+        std::fs::write(d.join("memory.peak"), "67108864\n").unwrap();
+        stats(&k, d, &mut s);
+        assert_eq!(s.memory_peak_bytes, Some(64 << 20));
+        assert_eq!(peak(&k, d), Some(64 << 20));
     }
 }

@@ -135,6 +135,7 @@ impl Manager for V2Manager {
     fn events(&self, k: &Kernel) -> Events {
         Events {
             oom_kills: memory::oom_kills(k, &self.dir).unwrap_or(0),
+            memory_peak_bytes: memory::peak(k, &self.dir),
             memory_path: self.dir.clone(),
             pids_refused: pids::refused(k, &self.dir).unwrap_or(0),
             pids_path: self.dir.clone(),
