@@ -11,7 +11,7 @@ const ROUNDS = Number(process.env.CASULO_BENCH_ROUNDS ?? 3);
 const browser = await chromium.launch({
   executablePath: process.env.CASULO_CHROMIUM ?? '/usr/bin/chromium',
   args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run'],
+    '--disable-sync', '--no-first-run', '--no-proxy-server'],
 });
 const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
 const errors = [];
