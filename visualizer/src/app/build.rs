@@ -120,14 +120,16 @@ fn rows(b: &Build, base: Option<&BuildBase>) -> Vec<Row> {
                 thin: false,
                 title,
                 detail: Some(format!(
-                    "camada nova · {} · {files} entradas · {}",
+                    // The same words as the CLI and the narration: the
+                    // size is the uncompressed tar, the id its diff_id.
+                    "camada nova · tar descomprimido de {} · {files} entradas · {}",
                     bytes(*b),
                     short_digest(diff_id)
                 )),
                 badge: Some("nova"),
                 from: None,
                 current: false,
-                tip: format!("camada nova {diff_id}"),
+                tip: format!("camada nova, diff_id {diff_id}"),
             },
             StepResult::CacheHit { diff_id, .. } => Row {
                 class: "cache",

@@ -320,7 +320,7 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
         let layers = w.layers.iter().map(|l| {
             let how = match &l.unpacked {
                 Some(u) => format!(
-                    "desempacotada agora: {}, {} arquivos",
+                    "desempacotada agora: {} de conteúdo, {} arquivos",
                     bytes(u.bytes),
                     u.files
                 ),
@@ -398,7 +398,7 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
         };
         let info = match layer.and_then(|l| l.unpacked) {
             Some(u) => format!(
-                "somente leitura · {} · {} arquivos",
+                "somente leitura · {} de conteúdo · {} arquivos",
                 bytes(u.bytes),
                 u.files
             ),
