@@ -303,6 +303,27 @@ mod sequence_tests {
         ));
     }
 
+    /// A kernel that refuses the capability cut stops the container before
+    /// its command runs (it would otherwise run with the whole root).
+    #[test]
+    fn a_refused_capability_cut_stops_the_container() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (plan, spec) = plan_and_spec(tmp.path());
+        let sys = FakeSyscalls::new();
+        sys.fail_on("restrict_capabilities", Errno::EPERM);
+        let rec = Recorder::in_memory();
+        let (code, message) = setup(&Kernel::new(&sys, &rec), &plan, &spec, None).unwrap_err();
+        assert_eq!(code, 125);
+        assert!(
+            message.contains("PR_CAPBSET_DROP") && message.contains("EPERM"),
+            "{message}"
+        );
+        let last = rec.events().last().unwrap().clone();
+        assert_eq!(last.body.kind(), "security.capabilities");
+        assert!(!last.outcome.is_ok());
+        assert!(!sys.calls().iter().any(|c| c == "set_no_new_privs"));
+    }
+
     #[test]
     fn a_refused_call_becomes_an_engine_error_with_the_operation() {
         let tmp = tempfile::tempdir().unwrap();
