@@ -13,6 +13,7 @@
 //! | [`image`] | the OCI image store, layers, bootstrap of busybox, import |
 //! | [`build`] | `casulo build`: Dockerfile → image, layer cache |
 //! | [`lab`] | `casulo lab`: the checker of the labs (lab files, checks over traces, state, output) |
+//! | [`security`] | what the container's root may do: capabilities cut to docker's default, no_new_privs |
 //! | [`container`] | the lifecycle: create, start (the init side in `init`), run, rm |
 //! | [`state`] | the on-disk layout under `/var/lib/casulo` |
 //! | [`cli`] | the thin `casulo` command line over all of the above |
@@ -31,4 +32,5 @@ pub mod mounts;
 pub mod namespaces;
 pub mod network;
 pub mod recorder;
+pub mod security;
 pub mod state;

@@ -10,7 +10,9 @@
 //!    (and, with `--network bridge`, give `eth0` its address, bring it up and
 //!    add the default route: [`crate::network::veth::configure_inside`]);
 //! 5. `pivot_root` into it; `chdir` to the working directory;
-//! 6. find the command in the container's PATH, become the image's user
+//! 6. give up root's power: keep only docker's default capabilities and
+//!    set `no_new_privs` ([`crate::security`]);
+//! 7. find the command in the container's PATH, become the image's user
 //!    (`setgroups`/`setgid`/`setuid`, when one was asked for) and `execve`
 //!    it, with the signal mask casulo had blocked restored.
 //!
@@ -76,7 +78,7 @@ pub fn run(
     exit(code)
 }
 
-/// Steps 3–5; returns the command's resolved path, or (exit code, message).
+/// Steps 3–6; returns the command's resolved path, or (exit code, message).
 fn setup(
     k: &Kernel,
     plan: &RootfsPlan,
@@ -116,6 +118,8 @@ fn setup(
         }
         k.chdir(cwd).map_err(engine)?;
     }
+    // Last: the steps above need the whole root (mount, pivot_root, …).
+    crate::security::harden(k).map_err(engine)?;
     let path_var = spec
         .env
         .iter()
@@ -124,7 +128,7 @@ fn setup(
     find_command(&spec.args[0], path_var)
 }
 
-/// Step 6a: drops root when a user was asked for (`-u` or the image's
+/// Step 7a: drops root when a user was asked for (`-u` or the image's
 /// `User`), resolved in the container's own `/etc/passwd` and `/etc/group`
 /// (see [`super::user`]); returns the environment, with `HOME` from passwd
 /// unless the image or `-e` set it.
@@ -261,8 +265,14 @@ mod sequence_tests {
         assert!(first("uts.sethostname") < first("mount.pivot_root"));
         assert!(first("net.link_up") < first("mount.pivot_root"));
         assert_eq!(
-            &kinds[kinds.len() - 3..],
-            &["mount.pivot_root", "mount.umount", "process.chdir"]
+            &kinds[kinds.len() - 5..],
+            &[
+                "mount.pivot_root",
+                "mount.umount",
+                "process.chdir",
+                "security.capabilities",
+                "security.no_new_privs"
+            ]
         );
         assert!(rec.events().iter().all(|e| e.outcome.is_ok()));
         assert!(sys.calls()[0].starts_with("unshare"), "{:?}", sys.calls());
@@ -291,6 +301,27 @@ mod sequence_tests {
             events[addr].body,
             casulo_trace::EventBody::NetAddr { inside: true, .. }
         ));
+    }
+
+    /// A kernel that refuses the capability cut stops the container before
+    /// its command runs (it would otherwise run with the whole root).
+    #[test]
+    fn a_refused_capability_cut_stops_the_container() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (plan, spec) = plan_and_spec(tmp.path());
+        let sys = FakeSyscalls::new();
+        sys.fail_on("restrict_capabilities", Errno::EPERM);
+        let rec = Recorder::in_memory();
+        let (code, message) = setup(&Kernel::new(&sys, &rec), &plan, &spec, None).unwrap_err();
+        assert_eq!(code, 125);
+        assert!(
+            message.contains("PR_CAPBSET_DROP") && message.contains("EPERM"),
+            "{message}"
+        );
+        let last = rec.events().last().unwrap().clone();
+        assert_eq!(last.body.kind(), "security.capabilities");
+        assert!(!last.outcome.is_ok());
+        assert!(!sys.calls().iter().any(|c| c == "set_no_new_privs"));
     }
 
     #[test]

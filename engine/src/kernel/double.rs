@@ -212,4 +212,10 @@ impl Syscalls for FakeSyscalls {
     fn setuid(&self, uid: u32) -> Result<(), Errno> {
         self.call(format!("setuid {uid}"))
     }
+    fn restrict_capabilities(&self, keep: u64, last_cap: u32) -> Result<(), Errno> {
+        self.call(format!("restrict_capabilities {keep:016x} {last_cap}"))
+    }
+    fn set_no_new_privs(&self) -> Result<(), Errno> {
+        self.call("set_no_new_privs".to_string())
+    }
 }

@@ -446,6 +446,39 @@ impl<'a> Kernel<'a> {
         self.done(body, op, result)
     }
 
+    /// Cuts the calling process's capabilities to `keep` (a mask; `kept`
+    /// and `dropped` are the names, for the trace): bounding set, ambient,
+    /// then `capset`. One `security.capabilities` event.
+    pub fn restrict_capabilities(
+        &self,
+        keep: u64,
+        last_cap: u32,
+        kept: Vec<String>,
+        dropped: Vec<String>,
+    ) -> Result<(), KernelError> {
+        let op = format!(
+            "prctl(PR_CAPBSET_DROP, cap) for cap in [{}]; \
+             prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL); \
+             capset({{_LINUX_CAPABILITY_VERSION_3, 0}}, \
+             {{effective=permitted=inheritable={keep:#x}}})",
+            dropped.join(", ")
+        );
+        let result = self.sys.restrict_capabilities(keep, last_cap);
+        let body = EventBody::SecurityCapabilities {
+            kept,
+            dropped,
+            mask: format!("{keep:016x}"),
+        };
+        self.done(body, op, result)
+    }
+
+    /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: one `security.no_new_privs` event.
+    pub fn set_no_new_privs(&self) -> Result<(), KernelError> {
+        let op = "prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)".to_string();
+        let result = self.sys.set_no_new_privs();
+        self.done(EventBody::SecurityNoNewPrivs {}, op, result)
+    }
+
     /// `mkdir` of a new cgroup: `version` is `v1`/`v2`, `controller` the v1
     /// hierarchy's controller (empty on v2).
     pub fn cgroup_create(

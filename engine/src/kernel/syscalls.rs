@@ -88,6 +88,13 @@ pub trait Syscalls: Sync {
     fn setgroups(&self, groups: &[u32]) -> Result<(), Errno>;
     fn setgid(&self, gid: u32) -> Result<(), Errno>;
     fn setuid(&self, uid: u32) -> Result<(), Errno>;
+    /// Cuts the capabilities to `keep` (a mask of capability numbers):
+    /// `prctl(PR_CAPBSET_DROP)` of every capability up to `last_cap` not in
+    /// it, `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)`, then `capset`
+    /// with effective = permitted = inheritable = `keep`.
+    fn restrict_capabilities(&self, keep: u64, last_cap: u32) -> Result<(), Errno>;
+    /// `prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)`.
+    fn set_no_new_privs(&self) -> Result<(), Errno>;
 }
 
 /// The real kernel.
@@ -284,6 +291,69 @@ impl Syscalls for LinuxSyscalls {
 
     fn setuid(&self, uid: u32) -> Result<(), Errno> {
         nix::unistd::setuid(nix::unistd::Uid::from_raw(uid))
+    }
+
+    fn restrict_capabilities(&self, keep: u64, last_cap: u32) -> Result<(), Errno> {
+        // 1. The bounding set, one capability at a time (needs CAP_SETPCAP,
+        //    which is still effective: capset comes last).
+        for cap in 0..=last_cap {
+            if keep & (1 << cap) == 0 {
+                // SAFETY: prctl with integer arguments.
+                let r =
+                    unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
+                Errno::result(r)?;
+            }
+        }
+        // 2. The ambient set, all at once.
+        // SAFETY: prctl with integer arguments.
+        let r = unsafe {
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+                0,
+                0,
+                0,
+            )
+        };
+        Errno::result(r)?;
+        // 3. effective, permitted, inheritable: capset, version 3 (two
+        //    32-bit words per set: capabilities 0–31 and 32–63).
+        #[repr(C)]
+        struct Header {
+            version: u32,
+            pid: i32,
+        }
+        #[repr(C)]
+        #[derive(Clone, Copy)]
+        struct Data {
+            effective: u32,
+            permitted: u32,
+            inheritable: u32,
+        }
+        const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+        let header = Header {
+            version: LINUX_CAPABILITY_VERSION_3,
+            pid: 0,
+        };
+        let word = |w: u32| {
+            let bits = (keep >> (32 * w)) as u32;
+            Data {
+                effective: bits,
+                permitted: bits,
+                inheritable: bits,
+            }
+        };
+        let data = [word(0), word(1)];
+        // SAFETY: header and data are valid for the duration of the call,
+        // with the layout of `struct __user_cap_{header,data}_struct`.
+        let r = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
+        Errno::result(r).map(drop)
+    }
+
+    fn set_no_new_privs(&self) -> Result<(), Errno> {
+        // SAFETY: prctl with integer arguments.
+        let r = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+        Errno::result(r).map(drop)
     }
 }
 

@@ -249,6 +249,29 @@ const ENTRIES: &[Entry] = &[
             permissão para trocar de grupo. O `HOME` vem da linha do usuário no passwd.",
     },
     Entry {
+        kind: "security.capabilities",
+        title: "Corte de capabilities",
+        explanation: "O poder do root no Linux é dividido em pedaços chamados *capabilities*: \
+            `CAP_SYS_ADMIN` deixa montar sistemas de arquivos, `CAP_SYS_MODULE` deixa carregar \
+            módulos no kernel, `CAP_NET_ADMIN` deixa mexer na rede, e assim por diante. Antes do \
+            `execve`, o processo do contêiner fica só com as 14 que o docker mantém por padrão \
+            (`kept`, como `CAP_CHOWN` e `CAP_KILL`) e joga fora as outras (`dropped`) de todos \
+            os conjuntos: o *bounding* (o teto, que nem um programa setuid ultrapassa), o \
+            efetivo, o permitido, o herdável e o *ambient*. A máscara (`mask`) é o que o \
+            `/proc/self/status` mostra em `CapEff` e `CapBnd` dentro do contêiner. Assim o root \
+            do contêiner continua dono dos arquivos dele, mas não consegue, por exemplo, \
+            desmontar o `/proc/sys` nem montar o disco do host.",
+    },
+    Entry {
+        kind: "security.no_new_privs",
+        title: "Sem novos privilégios",
+        explanation: "O `prctl(PR_SET_NO_NEW_PRIVS, 1)` liga uma trava que nunca mais desliga, \
+            nem nos filhos: daqui em diante, nenhum `execve` dá mais poder ao processo. Um \
+            programa com o bit setuid (como o `su` ou o `passwd`) roda sem virar root, e \
+            capabilities gravadas em arquivos são ignoradas. É o que o docker faz com \
+            `--security-opt no-new-privileges`; no `/proc/self/status` aparece `NoNewPrivs: 1`.",
+    },
+    Entry {
         kind: "process.exec",
         title: "Execução do programa",
         explanation: "O `execve()` troca o programa que um processo está rodando. O código do \

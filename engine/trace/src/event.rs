@@ -300,6 +300,24 @@ pub enum EventBody {
         /// The name from the image's `/etc/passwd`, when it has one.
         name: Option<String>,
     },
+    /// The process cut its capabilities to a fixed set (docker's default
+    /// 14): dropped from the bounding set (`prctl(PR_CAPBSET_DROP)`), the
+    /// ambient set cleared, and the effective, permitted and inheritable
+    /// sets set with `capset`.
+    #[serde(rename = "security.capabilities")]
+    SecurityCapabilities {
+        /// Capabilities kept, in the kernel's spelling (`CAP_CHOWN`, …).
+        kept: Vec<String>,
+        /// Capabilities removed from every set.
+        dropped: Vec<String>,
+        /// The kept set as `/proc/PID/status` shows it in `CapEff` and
+        /// `CapBnd` (16 hex digits, e.g. `00000000a80425fb`).
+        mask: String,
+    },
+    /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: from now on no `execve` can grant
+    /// privileges (setuid bits and file capabilities are ignored).
+    #[serde(rename = "security.no_new_privs")]
+    SecurityNoNewPrivs {},
     /// The process replaced itself with the container's program (`execve`).
     #[serde(rename = "process.exec")]
     ProcessExec {
@@ -636,6 +654,8 @@ impl EventBody {
             EventBody::ProcessChdir { .. } => "process.chdir",
             EventBody::ProcessChroot { .. } => "process.chroot",
             EventBody::ProcessUser { .. } => "process.user",
+            EventBody::SecurityCapabilities { .. } => "security.capabilities",
+            EventBody::SecurityNoNewPrivs { .. } => "security.no_new_privs",
             EventBody::ProcessExec { .. } => "process.exec",
             EventBody::ProcessExit { .. } => "process.exit",
             EventBody::ProcessSignal { .. } => "process.signal",
@@ -686,6 +706,8 @@ pub const KINDS: &[&str] = &[
     "process.chdir",
     "process.chroot",
     "process.user",
+    "security.capabilities",
+    "security.no_new_privs",
     "process.exec",
     "process.exit",
     "process.signal",

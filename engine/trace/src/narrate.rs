@@ -367,6 +367,23 @@ pub fn describe(event: &Event) -> String {
                 format!("passar a rodar como {who}"),
             )
         }
+        EventBody::SecurityCapabilities {
+            kept,
+            dropped,
+            mask,
+        } => say(
+            format!(
+                "ficou só com {} capabilities (as do docker) e jogou fora {} \
+                 (CapEff = {mask})",
+                kept.len(),
+                dropped.len()
+            ),
+            "cortar as capabilities para as do docker".to_string(),
+        ),
+        EventBody::SecurityNoNewPrivs {} => say(
+            "ligou no_new_privs: nenhum execve dá mais privilégios".to_string(),
+            "ligar no_new_privs".to_string(),
+        ),
         EventBody::ProcessChroot { path } => {
             let p = short_path(path);
             say(

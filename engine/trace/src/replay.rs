@@ -56,6 +56,11 @@ pub struct Process {
     pub cwd: Option<String>,
     /// `(uid, gid)` after it dropped root (`process.user`).
     pub user: Option<(u32, u32)>,
+    /// The capabilities it kept, after `security.capabilities` (`None`:
+    /// never cut, it has whatever its parent had).
+    pub capabilities: Option<Vec<String>>,
+    /// `PR_SET_NO_NEW_PRIVS` is on (`security.no_new_privs`).
+    pub no_new_privs: bool,
     /// How it ended, once reaped.
     pub exit: Option<Exit>,
 }
@@ -881,6 +886,10 @@ impl World {
             EventBody::ProcessChdir { path } => self.process(pid).cwd = Some(path.clone()),
             EventBody::ProcessChroot { path } => self.process(pid).root = Some(path.clone()),
             EventBody::ProcessUser { uid, gid, .. } => self.process(pid).user = Some((*uid, *gid)),
+            EventBody::SecurityCapabilities { kept, .. } => {
+                self.process(pid).capabilities = Some(kept.clone())
+            }
+            EventBody::SecurityNoNewPrivs {} => self.process(pid).no_new_privs = true,
             EventBody::ProcessExec { argv, path, .. } => {
                 let argv = if argv.is_empty() {
                     vec![path.clone()]
@@ -1075,6 +1084,8 @@ impl World {
             root: None,
             cwd: None,
             user: None,
+            capabilities: None,
+            no_new_privs: false,
             exit: None,
         })
     }

@@ -272,6 +272,44 @@ pub fn sample_events() -> Vec<Event> {
         ),
         (
             init,
+            EventBody::SecurityCapabilities {
+                kept: [
+                    "CAP_CHOWN",
+                    "CAP_DAC_OVERRIDE",
+                    "CAP_FOWNER",
+                    "CAP_FSETID",
+                    "CAP_KILL",
+                    "CAP_SETGID",
+                    "CAP_SETUID",
+                    "CAP_SETPCAP",
+                    "CAP_NET_BIND_SERVICE",
+                    "CAP_NET_RAW",
+                    "CAP_SYS_CHROOT",
+                    "CAP_MKNOD",
+                    "CAP_AUDIT_WRITE",
+                    "CAP_SETFCAP",
+                ]
+                .map(String::from)
+                .to_vec(),
+                dropped: ["CAP_SYS_ADMIN", "CAP_SYS_MODULE", "CAP_NET_ADMIN"]
+                    .map(String::from)
+                    .to_vec(),
+                mask: "00000000a80425fb".into(),
+            },
+            "prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN|CAP_SYS_MODULE|CAP_NET_ADMIN); \
+             prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL); \
+             capset({_LINUX_CAPABILITY_VERSION_3, 0}, {effective=permitted=inheritable=0xa80425fb})"
+                .into(),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::SecurityNoNewPrivs {},
+            "prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)".into(),
+            ok.clone(),
+        ),
+        (
+            init,
             EventBody::ProcessUser {
                 uid: 1000,
                 gid: 1000,

@@ -1085,3 +1085,39 @@ fn cached_build_is_all_cache_hits_and_the_same_image() {
     );
     assert!(end.processes.is_empty() && end.init().is_none());
 }
+
+/// `security.capabilities` and `security.no_new_privs` land on the process
+/// that made them; a refused cut changes nothing.
+#[test]
+fn capabilities_and_no_new_privs_fold_into_the_process() {
+    let r = Replay::new(sample::sample_events());
+    let end = r.world_at(r.len());
+    let init = end.init().unwrap();
+    let caps = init.capabilities.as_ref().expect("capabilities cut");
+    assert_eq!(caps.len(), 14);
+    assert!(caps.iter().any(|c| c == "CAP_CHOWN"));
+    assert!(!caps.iter().any(|c| c == "CAP_SYS_ADMIN"));
+    assert!(init.no_new_privs);
+    // Before the cut, the init has its parent's capabilities (unknown).
+    let at = first(&r, "security.capabilities", |_| true);
+    let before = r.world_at(at);
+    assert!(before.init().unwrap().capabilities.is_none());
+    assert!(!before.init().unwrap().no_new_privs);
+
+    let cut = EventBody::SecurityCapabilities {
+        kept: vec!["CAP_KILL".into()],
+        dropped: vec!["CAP_SYS_ADMIN".into()],
+        mask: "0000000000000020".into(),
+    };
+    let events = vec![
+        failed(ev(0, 7, cut)),
+        failed(ev(1, 7, EventBody::SecurityNoNewPrivs {})),
+    ];
+    let r = Replay::new(events);
+    let end = r.world_at(r.len());
+    assert_eq!(end.errors.len(), 2);
+    assert!(end
+        .processes
+        .get(&7)
+        .is_none_or(|p| p.capabilities.is_none() && !p.no_new_privs));
+}

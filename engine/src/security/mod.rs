@@ -1,0 +1,31 @@
+//! What the container's root may do: less than the host's root.
+//!
+//! Namespaces decide what a process *sees*; this module decides what it
+//! *can do* with what it sees. Today, in every container (and every `RUN`
+//! of a build), right before the `execve` and after the mounts and
+//! `pivot_root` (which still need the full root):
+//!
+//! 1. [`capabilities`]: root's power is cut to docker's default 14
+//!    capabilities (no `CAP_SYS_ADMIN`, so no `mount`/`umount`; no
+//!    `CAP_SYS_MODULE`, no `CAP_NET_ADMIN`, …);
+//! 2. [`set_no_new_privs`]: `PR_SET_NO_NEW_PRIVS`, so no later `execve`
+//!    (a setuid binary, a file with capabilities) can give them back.
+//!
+//! Still to come (issue 13): seccomp, the device allow-list, user
+//! namespaces, `--cap-add`/`--cap-drop`/`--privileged`.
+
+pub mod capabilities;
+
+use crate::kernel::{Kernel, KernelError};
+
+/// Steps 1 and 2 above, in that order (both are trace events).
+pub fn harden(k: &Kernel) -> Result<(), KernelError> {
+    capabilities::restrict_to_default(k)?;
+    set_no_new_privs(k)
+}
+
+/// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: a one-way switch, inherited by every
+/// child: from here on `execve` never grants privileges.
+pub fn set_no_new_privs(k: &Kernel) -> Result<(), KernelError> {
+    k.set_no_new_privs()
+}
