@@ -11,7 +11,7 @@
 //!    add the default route: [`crate::network::veth::configure_inside`]);
 //! 5. `pivot_root` into it; `chdir` to the working directory;
 //! 6. give up root's power: keep only docker's default capabilities and
-//!    set `no_new_privs` ([`crate::security`]);
+//!    set `no_new_privs`; install the seccomp filter ([`crate::security`]);
 //! 7. find the command in the container's PATH, become the image's user
 //!    (`setgroups`/`setgid`/`setuid`, when one was asked for) and `execve`
 //!    it, with the signal mask casulo had blocked restored.
@@ -265,13 +265,14 @@ mod sequence_tests {
         assert!(first("uts.sethostname") < first("mount.pivot_root"));
         assert!(first("net.link_up") < first("mount.pivot_root"));
         assert_eq!(
-            &kinds[kinds.len() - 5..],
+            &kinds[kinds.len() - 6..],
             &[
                 "mount.pivot_root",
                 "mount.umount",
                 "process.chdir",
                 "security.capabilities",
-                "security.no_new_privs"
+                "security.no_new_privs",
+                "security.seccomp"
             ]
         );
         assert!(rec.events().iter().all(|e| e.outcome.is_ok()));

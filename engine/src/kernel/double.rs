@@ -218,4 +218,7 @@ impl Syscalls for FakeSyscalls {
     fn set_no_new_privs(&self) -> Result<(), Errno> {
         self.call("set_no_new_privs".to_string())
     }
+    fn install_seccomp(&self, program: &[libc::sock_filter]) -> Result<(), Errno> {
+        self.call(format!("install_seccomp {}", program.len()))
+    }
 }

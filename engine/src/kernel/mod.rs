@@ -479,6 +479,31 @@ impl<'a> Kernel<'a> {
         self.done(EventBody::SecurityNoNewPrivs {}, op, result)
     }
 
+    /// `seccomp(SECCOMP_SET_MODE_FILTER)` with `program`, a deny-list whose
+    /// blocked calls (`blocked`, by name) return `EPERM` and whose default
+    /// is allow. One `security.seccomp` event.
+    pub fn install_seccomp(
+        &self,
+        program: &[libc::sock_filter],
+        blocked: Vec<String>,
+    ) -> Result<(), KernelError> {
+        let op = format!(
+            "seccomp(SECCOMP_SET_MODE_FILTER, 0, {{len={}, filter=<BPF: {} \
+             syscalls -> SECCOMP_RET_ERRNO(EPERM), default SECCOMP_RET_ALLOW>}})",
+            program.len(),
+            blocked.len()
+        );
+        let result = self.sys.install_seccomp(program);
+        let body = EventBody::SecuritySeccomp {
+            mode: "filter".to_string(),
+            default_action: "allow".to_string(),
+            blocked_action: "errno(EPERM)".to_string(),
+            blocked_count: blocked.len() as u32,
+            blocked,
+        };
+        self.done(body, op, result)
+    }
+
     /// `mkdir` of a new cgroup: `version` is `v1`/`v2`, `controller` the v1
     /// hierarchy's controller (empty on v2).
     pub fn cgroup_create(

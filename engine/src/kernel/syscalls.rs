@@ -95,6 +95,10 @@ pub trait Syscalls: Sync {
     fn restrict_capabilities(&self, keep: u64, last_cap: u32) -> Result<(), Errno>;
     /// `prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)`.
     fn set_no_new_privs(&self) -> Result<(), Errno>;
+    /// `seccomp(SECCOMP_SET_MODE_FILTER, 0, &{len, program})`: installs a
+    /// classic BPF filter on the calling thread (needs no_new_privs or
+    /// `CAP_SYS_ADMIN`).
+    fn install_seccomp(&self, program: &[libc::sock_filter]) -> Result<(), Errno>;
 }
 
 /// The real kernel.
@@ -353,6 +357,26 @@ impl Syscalls for LinuxSyscalls {
     fn set_no_new_privs(&self) -> Result<(), Errno> {
         // SAFETY: prctl with integer arguments.
         let r = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+        Errno::result(r).map(drop)
+    }
+
+    fn install_seccomp(&self, program: &[libc::sock_filter]) -> Result<(), Errno> {
+        let len = u16::try_from(program.len()).map_err(|_| Errno::E2BIG)?;
+        let prog = libc::sock_fprog {
+            len,
+            filter: program.as_ptr() as *mut libc::sock_filter,
+        };
+        const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
+        // SAFETY: `prog` points at `program`, alive for the whole call; the
+        // kernel copies the filter before returning.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                SECCOMP_SET_MODE_FILTER,
+                0 as libc::c_ulong,
+                &prog as *const libc::sock_fprog,
+            )
+        };
         Errno::result(r).map(drop)
     }
 }

@@ -177,7 +177,12 @@ mod tests {
             [
                 "read /proc/sys/kernel/cap_last_cap",
                 "restrict_capabilities 00000000a80425fb 40",
-                "set_no_new_privs"
+                "set_no_new_privs",
+                &format!(
+                    "install_seccomp {}",
+                    crate::security::seccomp::program(&crate::security::seccomp::default_rules())
+                        .len()
+                )
             ]
         );
     }

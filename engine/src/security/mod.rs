@@ -9,19 +9,25 @@
 //!    capabilities (no `CAP_SYS_ADMIN`, so no `mount`/`umount`; no
 //!    `CAP_SYS_MODULE`, no `CAP_NET_ADMIN`, …);
 //! 2. [`set_no_new_privs`]: `PR_SET_NO_NEW_PRIVS`, so no later `execve`
-//!    (a setuid binary, a file with capabilities) can give them back.
+//!    (a setuid binary, a file with capabilities) can give them back;
+//! 3. [`seccomp`]: a filter that refuses dangerous system calls (`mount`,
+//!    `ptrace`, `init_module`, `unshare` of a namespace, …) with `EPERM`,
+//!    last, because from then on casulo's own calls are filtered too.
 //!
-//! Still to come (issue 13): seccomp, the device allow-list, user
-//! namespaces, `--cap-add`/`--cap-drop`/`--privileged`.
+//! Still to come (issue 13): docker's full allow-list profile and
+//! `--security-opt seccomp=…`, the device allow-list, user namespaces,
+//! `--cap-add`/`--cap-drop`/`--privileged`.
 
 pub mod capabilities;
+pub mod seccomp;
 
 use crate::kernel::{Kernel, KernelError};
 
-/// Steps 1 and 2 above, in that order (both are trace events).
+/// Steps 1, 2 and 3 above, in that order (each a trace event).
 pub fn harden(k: &Kernel) -> Result<(), KernelError> {
     capabilities::restrict_to_default(k)?;
-    set_no_new_privs(k)
+    set_no_new_privs(k)?;
+    seccomp::install_default(k)
 }
 
 /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: a one-way switch, inherited by every

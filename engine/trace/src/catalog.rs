@@ -272,6 +272,20 @@ const ENTRIES: &[Entry] = &[
             `--security-opt no-new-privileges`; no `/proc/self/status` aparece `NoNewPrivs: 1`.",
     },
     Entry {
+        kind: "security.seccomp",
+        title: "Filtro seccomp",
+        explanation: "O seccomp (*secure computing*) instala no kernel um pequeno programa BPF \
+            que olha cada chamada de sistema do processo — e de todos os filhos dele — antes \
+            de ela acontecer. O filtro do casulo é uma lista de proibições inspirada no perfil \
+            padrão do docker: chamadas perigosas (`blocked`, como `mount`, `ptrace`, \
+            `init_module`, `kexec_load`, `bpf`, `reboot`, e `unshare` com flags de namespace) \
+            voltam com `EPERM` (*Operation not permitted*) sem nem chegar ao código delas; \
+            todo o resto é permitido (`default_action`). É uma segunda trava, além do corte \
+            das capabilities: mesmo que um processo recupere uma capability, a chamada continua \
+            barrada. Precisa vir depois do `no_new_privs` (ou de `CAP_SYS_ADMIN`) e fica para \
+            sempre; no `/proc/self/status` aparece `Seccomp: 2` (modo filtro).",
+    },
+    Entry {
         kind: "process.exec",
         title: "Execução do programa",
         explanation: "O `execve()` troca o programa que um processo está rodando. O código do \

@@ -318,6 +318,24 @@ pub enum EventBody {
     /// privileges (setuid bits and file capabilities are ignored).
     #[serde(rename = "security.no_new_privs")]
     SecurityNoNewPrivs {},
+    /// A seccomp filter (`seccomp(SECCOMP_SET_MODE_FILTER)`): a small BPF
+    /// program the kernel runs on every system call of the process and of
+    /// its children. Casulo's is a deny-list: the calls in `blocked` fail
+    /// with `EPERM`, everything else is allowed.
+    #[serde(rename = "security.seccomp")]
+    SecuritySeccomp {
+        /// `filter` (what `/proc/PID/status` shows as `Seccomp: 2`).
+        mode: String,
+        /// What happens to a call the filter does not name (`allow`).
+        default_action: String,
+        /// What happens to a blocked call (`errno(EPERM)`).
+        blocked_action: String,
+        /// How many system calls are blocked (the length of `blocked`).
+        blocked_count: u32,
+        /// The blocked calls, by name (`mount`, `ptrace`, …; `unshare` and
+        /// `clone` only with namespace flags).
+        blocked: Vec<String>,
+    },
     /// The process replaced itself with the container's program (`execve`).
     #[serde(rename = "process.exec")]
     ProcessExec {
@@ -656,6 +674,7 @@ impl EventBody {
             EventBody::ProcessUser { .. } => "process.user",
             EventBody::SecurityCapabilities { .. } => "security.capabilities",
             EventBody::SecurityNoNewPrivs { .. } => "security.no_new_privs",
+            EventBody::SecuritySeccomp { .. } => "security.seccomp",
             EventBody::ProcessExec { .. } => "process.exec",
             EventBody::ProcessExit { .. } => "process.exit",
             EventBody::ProcessSignal { .. } => "process.signal",
@@ -708,6 +727,7 @@ pub const KINDS: &[&str] = &[
     "process.user",
     "security.capabilities",
     "security.no_new_privs",
+    "security.seccomp",
     "process.exec",
     "process.exit",
     "process.signal",

@@ -384,6 +384,17 @@ pub fn describe(event: &Event) -> String {
             "ligou no_new_privs: nenhum execve dá mais privilégios".to_string(),
             "ligar no_new_privs".to_string(),
         ),
+        EventBody::SecuritySeccomp {
+            blocked_count,
+            blocked_action,
+            ..
+        } => say(
+            format!(
+                "instalou um filtro seccomp: {blocked_count} chamadas de sistema \
+                 barradas com {blocked_action}, o resto permitido"
+            ),
+            "instalar o filtro seccomp".to_string(),
+        ),
         EventBody::ProcessChroot { path } => {
             let p = short_path(path);
             say(

@@ -61,6 +61,8 @@ pub struct Process {
     pub capabilities: Option<Vec<String>>,
     /// `PR_SET_NO_NEW_PRIVS` is on (`security.no_new_privs`).
     pub no_new_privs: bool,
+    /// A seccomp filter is installed (`security.seccomp`).
+    pub seccomp: bool,
     /// How it ended, once reaped.
     pub exit: Option<Exit>,
 }
@@ -890,6 +892,7 @@ impl World {
                 self.process(pid).capabilities = Some(kept.clone())
             }
             EventBody::SecurityNoNewPrivs {} => self.process(pid).no_new_privs = true,
+            EventBody::SecuritySeccomp { .. } => self.process(pid).seccomp = true,
             EventBody::ProcessExec { argv, path, .. } => {
                 let argv = if argv.is_empty() {
                     vec![path.clone()]
@@ -1086,6 +1089,7 @@ impl World {
             user: None,
             capabilities: None,
             no_new_privs: false,
+            seccomp: false,
             exit: None,
         })
     }

@@ -310,6 +310,18 @@ pub fn sample_events() -> Vec<Event> {
         ),
         (
             init,
+            EventBody::SecuritySeccomp {
+                mode: "filter".into(),
+                default_action: "allow".into(),
+                blocked_action: "errno(EPERM)".into(),
+                blocked_count: 3,
+                blocked: ["mount", "ptrace", "init_module"].map(String::from).to_vec(),
+            },
+            "seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=12, filter=...})".into(),
+            ok.clone(),
+        ),
+        (
+            init,
             EventBody::ProcessUser {
                 uid: 1000,
                 gid: 1000,

@@ -1098,6 +1098,7 @@ fn capabilities_and_no_new_privs_fold_into_the_process() {
     assert!(caps.iter().any(|c| c == "CAP_CHOWN"));
     assert!(!caps.iter().any(|c| c == "CAP_SYS_ADMIN"));
     assert!(init.no_new_privs);
+    assert!(init.seccomp);
     // Before the cut, the init has its parent's capabilities (unknown).
     let at = first(&r, "security.capabilities", |_| true);
     let before = r.world_at(at);
@@ -1112,12 +1113,23 @@ fn capabilities_and_no_new_privs_fold_into_the_process() {
     let events = vec![
         failed(ev(0, 7, cut)),
         failed(ev(1, 7, EventBody::SecurityNoNewPrivs {})),
+        failed(ev(
+            2,
+            7,
+            EventBody::SecuritySeccomp {
+                mode: "filter".into(),
+                default_action: "allow".into(),
+                blocked_action: "errno(EPERM)".into(),
+                blocked_count: 1,
+                blocked: vec!["mount".into()],
+            },
+        )),
     ];
     let r = Replay::new(events);
     let end = r.world_at(r.len());
-    assert_eq!(end.errors.len(), 2);
+    assert_eq!(end.errors.len(), 3);
     assert!(end
         .processes
         .get(&7)
-        .is_none_or(|p| p.capabilities.is_none() && !p.no_new_privs));
+        .is_none_or(|p| p.capabilities.is_none() && !p.no_new_privs && !p.seccomp));
 }
