@@ -1,8 +1,10 @@
 //! What the container's root may do, asked from inside on the real kernel:
 //! docker's default 14 capabilities in every set (ambient empty),
 //! `NoNewPrivs: 1`, so `mount`/`umount` are refused while the ordinary
-//! work of root (chown, mknod of a char device) still works; and a `RUN`
-//! of `casulo build` is cut the same way.
+//! work of root (chown, mknod of a char device) still works; a seccomp
+//! filter (`Seccomp: 2`) refuses namespace creation even where no
+//! capability is needed (`unshare -U`); and a `RUN` of `casulo build` is
+//! cut the same way.
 
 use std::fs;
 
@@ -70,6 +72,41 @@ fn without_cap_sys_admin_mount_and_umount_are_refused() {
     assert!(out.stdout.contains("/proc/sys"), "{out}");
 }
 
+/// `unshare(CLONE_NEWUSER)` needs no capability at all, so only the
+/// seccomp filter refuses it (it succeeds in a container without one).
+#[test]
+fn the_seccomp_filter_refuses_new_namespaces_and_mount_with_eperm() {
+    let out = sh(
+        "seccomp",
+        "grep Seccomp: /proc/self/status; \
+         unshare -U true; echo userns=$?; \
+         unshare -n true; echo netns=$?; \
+         mount -t proc proc /tmp; echo mount=$?; \
+         ps >/dev/null; echo ps=$?",
+    );
+    out.assert_ok();
+    assert_eq!(status_field(&out.stdout, "Seccomp"), "2", "{out}");
+    for what in ["userns", "netns", "mount"] {
+        let code = out
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{what}=")))
+            .unwrap_or_else(|| panic!("{what}:\n{out}"));
+        assert_ne!(code, "0", "{what} deveria ser recusado:\n{out}");
+    }
+    assert!(out.stdout.contains("ps=0"), "{out}");
+    assert!(
+        out.stderr
+            .contains("unshare(0x10000000): Operation not permitted"),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("unshare(0x40000000): Operation not permitted"),
+        "{out}"
+    );
+}
+
 #[test]
 fn the_root_of_the_container_still_does_roots_ordinary_work() {
     // CAP_CHOWN, CAP_FOWNER, CAP_MKNOD, CAP_DAC_OVERRIDE are kept.
@@ -98,7 +135,24 @@ fn the_trace_records_the_cut_before_the_exec() {
     };
     assert!(at("mount.pivot_root") < at("security.capabilities"));
     assert!(at("security.capabilities") < at("security.no_new_privs"));
-    assert!(at("security.no_new_privs") < at("process.exec"));
+    assert!(at("security.no_new_privs") < at("security.seccomp"));
+    assert!(at("security.seccomp") < at("process.exec"));
+    let filter = &trace.events[at("security.seccomp")];
+    assert!(filter.outcome.is_ok(), "{:?}", filter.outcome);
+    let EventBody::SecuritySeccomp {
+        mode,
+        blocked_count,
+        blocked,
+        ..
+    } = &filter.body
+    else {
+        unreachable!()
+    };
+    assert_eq!(mode, "filter");
+    assert_eq!(*blocked_count as usize, blocked.len());
+    for call in ["mount", "ptrace", "init_module", "kexec_load", "bpf"] {
+        assert!(blocked.iter().any(|b| b == call), "{call}: {blocked:?}");
+    }
     let cut = &trace.events[at("security.capabilities")];
     assert!(cut.outcome.is_ok(), "{:?}", cut.outcome);
     let EventBody::SecurityCapabilities {
@@ -132,8 +186,9 @@ fn a_run_step_of_a_build_is_cut_the_same_way() {
         format!(
             "FROM busybox\n\
              RUN grep -q 'CapEff:.*{DOCKER_MASK}' /proc/self/status && \
-             grep -q 'NoNewPrivs:.*1' /proc/self/status && echo cortado > /caps\n\
-             RUN ! mount -t tmpfs none /tmp\n"
+             grep -q 'NoNewPrivs:.*1' /proc/self/status && \
+             grep -q 'Seccomp:.*2' /proc/self/status && echo cortado > /caps\n\
+             RUN ! mount -t tmpfs none /tmp && ! unshare -U true\n"
         ),
     )
     .unwrap();
