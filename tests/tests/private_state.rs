@@ -212,3 +212,63 @@ fn a_shared_root_is_refused_not_chmodded() {
     assert!(out.stderr.contains("é compartilhado (modo 1777"), "{out}");
     assert_eq!(mode(&lab.root()), 0o1777);
 }
+
+/// A layer whose file carries file capabilities (`setcap cap_net_raw+ep`,
+/// archived by GNU tar as `SCHILY.xattr.security.capability`) unpacks
+/// without them: `getcap` finds nothing in the unpacked layer.
+#[test]
+fn file_capabilities_do_not_survive_unpacking() {
+    assert_root();
+    let lab = OpenBase::new();
+    let fs_dir = lab.base.join("rootfs");
+    fs::create_dir(&fs_dir).unwrap();
+    fs::copy(HOST_BUSYBOX, fs_dir.join("ping")).unwrap();
+    let run = |program: &str, args: &[&str]| {
+        let out = Output::of(Command::new(program).args(args));
+        out.assert_ok();
+        out
+    };
+    let ping = fs_dir.join("ping");
+    run("setcap", &["cap_net_raw+ep", ping.to_str().unwrap()]);
+    assert!(run("getcap", &[ping.to_str().unwrap()])
+        .stdout
+        .contains("cap_net_raw"));
+    let tarball = lab.base.join("camada.tar");
+    run(
+        "tar",
+        &[
+            "--xattrs",
+            "--xattrs-include=security.capability",
+            "-cf",
+            tarball.to_str().unwrap(),
+            "-C",
+            fs_dir.to_str().unwrap(),
+            ".",
+        ],
+    );
+    lab.casulo(&["image", "import", tarball.to_str().unwrap(), "capacidade:1"])
+        .assert_ok();
+    // The first run unpacks the layer (what the command does is beside the point).
+    let _ = lab.casulo(&[
+        "run",
+        "--rm",
+        "capacidade:1",
+        "/ping",
+        "-c",
+        "1",
+        "127.0.0.1",
+    ]);
+    let layers = lab.root().join("layers");
+    let unpacked: Vec<PathBuf> = fs::read_dir(&layers)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("ping"))
+        .filter(|p| p.is_file())
+        .collect();
+    assert_eq!(unpacked.len(), 1, "a camada foi desempacotada");
+    let out = run("getcap", &[unpacked[0].to_str().unwrap()]);
+    assert_eq!(
+        out.stdout.trim(),
+        "",
+        "security.capability sobreviveu:\n{out}"
+    );
+}
