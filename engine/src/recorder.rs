@@ -57,11 +57,12 @@ enum Sink {
 }
 
 impl Recorder {
-    /// Creates (truncates) `path` and writes the header line.
+    /// Creates (truncates) `path`, mode `0600`, and writes the header line.
     pub fn create(path: &Path, header: &Header) -> std::io::Result<Recorder> {
-        let mut file = OpenOptions::new()
+        // 0600 from the first moment: the argv and the environment's
+        // consequences may hold secrets.
+        let mut file = crate::state::private_file_options()
             .create(true)
-            .write(true)
             .truncate(true)
             .open(path)?;
         let mut line = serde_json::to_vec(header).map_err(std::io::Error::other)?;

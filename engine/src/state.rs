@@ -39,8 +39,34 @@
 //!
 //! Every function that touches these paths takes a [`StateDir`], never a
 //! hard-coded path, so tests run against a temporary root.
+//!
+//! Modes: the root is `0700` (only root enters), so a setuid binary kept in a
+//! layer or an upper dir cannot be reached by a local user, and the files that
+//! may hold secrets (`container.json` with the `-e` values, traces with the
+//! argv, the build cache) are created `0600` in the same `open` that makes
+//! them (never chmod after a world-readable moment). A root found with more
+//! than `0700` is fixed on use ([`StateDir::secure_root`]).
 
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+/// Mode of the state root and of the directories casulo creates in it.
+pub const DIR_MODE: u32 = 0o700;
+/// Mode of the files that may hold secrets (records, traces, cache entries).
+pub const FILE_MODE: u32 = 0o600;
+
+/// Creates `dir` and its missing parents with mode `0700` (idempotent).
+pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+    DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)
+}
+
+/// Options that create a file `0600` from its first moment (write access).
+pub fn private_file_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.write(true).mode(FILE_MODE);
+    options
+}
 
 /// Default root when neither `--root` nor `CASULO_ROOT` is given.
 pub const DEFAULT_ROOT: &str = "/var/lib/casulo";
@@ -97,8 +123,48 @@ impl StateDir {
         self.root.join("tmp")
     }
 
-    /// Creates the top-level directories (idempotent).
+    /// Makes the root private: creates it `0700` if missing, and cuts an
+    /// existing root's group/other bits. Returns the old mode when it had to
+    /// change it (the caller may tell the user; the library never prints).
+    pub fn secure_root(&self) -> std::io::Result<Option<u32>> {
+        create_private_dir_all(&self.root)?;
+        self.close_root()
+    }
+
+    /// Like [`StateDir::secure_root`] for a root that already exists; a
+    /// missing root is left missing (`Ok(None)`). A shared directory (sticky
+    /// or writable by others, like `/tmp`) or one owned by another user is
+    /// never chmod-ed: it is refused (`PermissionDenied`), as it cannot be
+    /// made private without taking it from its owners.
+    pub fn close_root(&self) -> std::io::Result<Option<u32>> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = match std::fs::metadata(&self.root) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 == 0 {
+            return Ok(None);
+        }
+        if mode & 0o1002 != 0 || meta.uid() != nix::unistd::geteuid().as_raw() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "o diretório de estado {} é compartilhado (modo {mode:04o}, dono uid {}): \
+                     use um diretório só seu, como {DEFAULT_ROOT}",
+                    self.root.display(),
+                    meta.uid()
+                ),
+            ));
+        }
+        std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(mode & 0o7700))?;
+        Ok(Some(mode))
+    }
+
+    /// Creates the top-level directories (idempotent), the root `0700`.
     pub fn ensure(&self) -> std::io::Result<()> {
+        self.secure_root()?;
         for dir in [
             self.images(),
             self.layers(),
@@ -106,8 +172,49 @@ impl StateDir {
             self.traces(),
             self.tmp(),
         ] {
-            std::fs::create_dir_all(dir)?;
+            create_private_dir_all(&dir)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_root_is_private_and_an_open_one_is_closed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::new(tmp.path().join("novo"));
+        state.ensure().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(state.root()), 0o700);
+        assert_eq!(mode(&state.traces()), 0o700);
+        assert_eq!(state.secure_root().unwrap(), None);
+
+        let open = StateDir::new(tmp.path().join("aberto"));
+        std::fs::create_dir(open.root()).unwrap();
+        std::fs::set_permissions(open.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(open.secure_root().unwrap(), Some(0o755));
+        assert_eq!(mode(open.root()), 0o700);
+
+        let shared = StateDir::new(tmp.path().join("compartilhado"));
+        std::fs::create_dir(shared.root()).unwrap();
+        std::fs::set_permissions(shared.root(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(shared.ensure().is_err(), "um /tmp nunca vira 0700");
+        assert_eq!(mode(shared.root()), 0o1777);
+
+        let missing = StateDir::new(tmp.path().join("nao-existe"));
+        assert_eq!(missing.close_root().unwrap(), None);
+        assert!(!missing.root().exists());
+    }
+
+    #[test]
+    fn private_files_are_born_0600() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("segredo");
+        private_file_options().create_new(true).open(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 }

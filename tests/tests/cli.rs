@@ -49,7 +49,8 @@ fn run_dash_h_is_help_and_hostname_is_long_only() {
 }
 
 /// Without root, the commands that need it say so up front (exit 125),
-/// before touching anything; reading commands still work.
+/// before touching anything; reading commands are told that the state dir
+/// is private (`0700`), also up front and in Portuguese.
 #[test]
 fn without_root_casulo_says_it_needs_sudo() {
     let lab = Lab::shared();
@@ -78,7 +79,10 @@ fn without_root_casulo_says_it_needs_sudo() {
         );
         assert!(!out.stderr.contains("causa:"), "nada foi tentado:\n{out}");
     }
-    as_nobody(&["image", "ls"]).assert_ok();
+    let out = as_nobody(&["image", "ls"]);
+    out.assert_code(125);
+    assert!(out.stderr.contains("é privado (modo 0700"), "{out}");
+    assert!(!out.stderr.contains("causa:"), "nada foi tentado:\n{out}");
 }
 
 /// Docker's habits are answered: what exists, what is coming, what to do

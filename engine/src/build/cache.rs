@@ -92,15 +92,19 @@ pub fn get(state: &StateDir, store: &Store, key: &str) -> Option<CacheEntry> {
 pub fn put(state: &StateDir, key: &str, entry: &CacheEntry) -> std::io::Result<()> {
     let dst = path(state, key).ok_or_else(|| std::io::Error::other("chave de cache inválida"))?;
     let dir = dir(state);
-    fs::create_dir_all(&dir)?;
-    fs::create_dir_all(state.tmp())?;
+    crate::state::create_private_dir_all(&dir)?;
+    crate::state::create_private_dir_all(&state.tmp())?;
     let tmp = state.tmp().join(format!(
         "cache-{}-{}",
         std::process::id(),
         &key[7..19.min(key.len())]
     ));
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
+        // 0600 in the same open that creates it (no world-readable moment).
+        let mut f = crate::state::private_file_options()
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
         f.write_all(&serde_json::to_vec_pretty(entry).expect("entry serializes"))?;
         f.sync_all()?;
         fs::rename(&tmp, &dst)

@@ -118,6 +118,9 @@ pub fn main() -> i32 {
         return 125;
     }
     let state = StateDir::new(&cli.root);
+    if let Err(code) = private_root(&state, &cli.command) {
+        return code;
+    }
     let result = match cli.command {
         Command::Run(args) => run::cmd(&state, *args),
         Command::Ps(args) => ps::ps(&state, args),
@@ -140,6 +143,56 @@ pub fn main() -> i32 {
             e.code
         }
     }
+}
+
+/// The state dir is private (`0700`, see `state`). As root: an existing
+/// root that was open to others is closed, with a one-line note. Without
+/// root: a command that reads the state dir is told up front that it
+/// cannot (instead of an EACCES deep inside).
+fn private_root(state: &StateDir, command: &Command) -> Result<(), i32> {
+    if nix::unistd::geteuid().is_root() {
+        return match state.close_root() {
+            Ok(Some(old)) => {
+                eprintln!(
+                    "casulo: nota: o diretório de estado {} estava aberto a outros usuários \
+                     (modo {old:04o}); agora é {:04o}: só o root entra",
+                    state.root().display(),
+                    crate::state::DIR_MODE
+                );
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => {
+                eprintln!("casulo: erro: {e}");
+                Err(125)
+            }
+        };
+    }
+    let reads_state = match command {
+        Command::Trace(trace::TraceCmd::Show { file, .. } | trace::TraceCmd::Check { file }) => {
+            !file.is_file()
+        }
+        Command::Info => false,
+        _ => true,
+    };
+    let root = state.root();
+    let denied =
+        root.exists() && nix::unistd::access(root, nix::unistd::AccessFlags::X_OK).is_err();
+    if reads_state && denied {
+        eprintln!("casulo: erro: {}", private_root_message(root));
+        return Err(125);
+    }
+    Ok(())
+}
+
+/// What a user without root reads when the state dir is closed to them.
+pub fn private_root_message(root: &std::path::Path) -> String {
+    format!(
+        "o diretório de estado {} é privado (modo 0700: só o root entra, \
+         porque guarda camadas com programas setuid e segredos passados com -e): \
+         rode com sudo, como `sudo casulo …`",
+        root.display()
+    )
 }
 
 /// What a user without root reads, before anything is tried.

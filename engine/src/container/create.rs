@@ -81,6 +81,10 @@ pub fn create_with(
     };
     let dir = state.container(&id);
     let made = (|| {
+        // The container's own dir is private (its record holds the -e
+        // values); upper/ keeps 0755: it becomes the container's `/`.
+        crate::state::create_private_dir_all(&dir)
+            .map_err(|e| RunError::io("não consegui criar o diretório do contêiner", &dir, e))?;
         for sub in ["upper", "work", "merged"] {
             std::fs::create_dir_all(dir.join(sub)).map_err(|e| {
                 RunError::io(
@@ -178,7 +182,7 @@ fn check_name(name: &str) -> Result<(), RunError> {
 /// Names are unique: `names/<name>` is created exclusively and holds the id.
 fn claim_name(state: &StateDir, name: &str, id: &str) -> Result<(), RunError> {
     let names = state.names();
-    std::fs::create_dir_all(&names)
+    crate::state::create_private_dir_all(&names)
         .map_err(|e| RunError::io("não consegui criar o diretório de nomes", &names, e))?;
     let path = names.join(name);
     match std::fs::OpenOptions::new()
@@ -342,12 +346,18 @@ pub(crate) fn unpack_layers(
     Ok(dirs)
 }
 
-/// Writes `container.json` atomically (temp file + rename).
+/// Writes `container.json` atomically (temp file + rename), mode `0600`
+/// from the open that creates it: it holds the `-e` values.
 pub fn save_record(dir: &Path, record: &ContainerRecord) -> Result<(), RunError> {
+    use std::io::Write;
     let path = dir.join("container.json");
     let tmp = dir.join(".container.json.tmp");
     let json = serde_json::to_vec_pretty(record).expect("records always serialize");
-    std::fs::write(&tmp, json)
+    let _ = std::fs::remove_file(&tmp);
+    crate::state::private_file_options()
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(&json))
         .and_then(|_| std::fs::rename(&tmp, &path))
         .map_err(|e| RunError::io("não consegui gravar o estado do contêiner", path, e))
 }

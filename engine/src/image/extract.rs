@@ -86,7 +86,10 @@
 //!
 //! Ownership (when running as root), modes including setuid/setgid/sticky
 //! (`fchown` before `fchmod`: `chown` clears setuid), mtimes, extended
-//! attributes (`SCHILY.xattr.*`), symlinks, hard links and FIFOs are kept.
+//! attributes (`SCHILY.xattr.*`, except `security.capability`: file
+//! capabilities are dropped), symlinks, hard links and FIFOs are kept.
+//! Setuid files stay setuid: the state dir is `0700`, so only root reaches
+//! them (see `state`).
 //! Device nodes are skipped and counted ([`UnpackStats::devices_skipped`]):
 //! runc and containerd only create them from layers for privileged
 //! runtimes; a container gets its `/dev` from the runtime instead.
@@ -638,7 +641,8 @@ fn is_opaque(fd: BorrowedFd<'_>) -> bool {
 }
 
 /// Copies the extended attributes of `src` to `dst`, except overlayfs's own
-/// (`trusted.overlay.*`), which describe the layer, not the file.
+/// (`trusted.overlay.*`), which describe the layer, not the file, and the
+/// [`DROPPED_XATTRS`].
 fn copy_xattrs(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> io::Result<()> {
     // SAFETY: a NULL buffer of size 0 asks for the size.
     let size = unsafe { libc::flistxattr(src.as_raw_fd(), std::ptr::null_mut(), 0) };
@@ -653,7 +657,7 @@ fn copy_xattrs(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> io::Result<()> {
     }
     names.truncate(size as usize);
     for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
-        if name.starts_with(b"trusted.overlay.") {
+        if name.starts_with(b"trusted.overlay.") || dropped_xattr(name) {
             continue;
         }
         let c_name = CString::new(name).expect("split at NUL");
@@ -774,13 +778,29 @@ fn set_owner_mode_fd(
     check(unsafe { libc::fchmod(fd.as_raw_fd(), (mode & 0o7777) as libc::mode_t) })
 }
 
-/// The `SCHILY.xattr.<name>` PAX records of an entry.
+/// Extended attributes never written to an unpacked layer:
+/// `security.capability` (file capabilities) would give a binary of the
+/// image capabilities when run, a privilege that, unlike a setuid bit,
+/// leaves no trace in `ls -l`. The state dir's `0700` keeps local users
+/// from reaching layers; dropping it here keeps it out of the layer at all.
+const DROPPED_XATTRS: &[&[u8]] = &[b"security.capability"];
+
+/// Whether `name` is one of [`DROPPED_XATTRS`].
+fn dropped_xattr(name: &[u8]) -> bool {
+    DROPPED_XATTRS.contains(&name)
+}
+
+/// The `SCHILY.xattr.<name>` PAX records of an entry, without the
+/// [`DROPPED_XATTRS`].
 fn entry_xattrs<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let mut out = Vec::new();
     if let Some(extensions) = entry.pax_extensions()? {
         for extension in extensions {
             let extension = extension?;
             if let Some(name) = extension.key_bytes().strip_prefix(b"SCHILY.xattr.") {
+                if dropped_xattr(name) {
+                    continue;
+                }
                 out.push((name.to_vec(), extension.value_bytes().to_vec()));
             }
         }
@@ -1316,6 +1336,63 @@ mod tests {
 
     fn root() -> bool {
         nix::unistd::geteuid().is_root()
+    }
+
+    /// A file with file capabilities (`setcap cap_net_raw+ep`) unpacks
+    /// without them; a setuid file keeps its bit (the state dir's 0700 is
+    /// what keeps local users away from it).
+    #[test]
+    fn image_extract_drops_file_capabilities_and_keeps_setuid() {
+        if !root() {
+            eprintln!("pulado: gravar security.capability exige root");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        // vfs_cap_data v2, effective, permitted = CAP_NET_RAW (13).
+        let mut cap = Vec::new();
+        for word in [0x0200_0001u32, 1 << 13, 0, 0, 0] {
+            cap.extend_from_slice(&word.to_le_bytes());
+        }
+        // A PAX record is "<len> <key>=<value>\n", len counting itself.
+        let body_len = b" SCHILY.xattr.security.capability=".len() + cap.len() + 1;
+        let mut len = body_len + 1;
+        while (body_len + len.to_string().len()) != len {
+            len = body_len + len.to_string().len();
+        }
+        let mut pax = format!("{len} SCHILY.xattr.security.capability=").into_bytes();
+        pax.extend_from_slice(&cap);
+        pax.push(b'\n');
+        let mut b = tar::Builder::new(Vec::new());
+        entry(&mut b, EntryType::XHeader, "PaxHeaders/ping", &pax);
+        entry(&mut b, EntryType::Regular, "ping", b"#!/bin/sh\n");
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(EntryType::Regular);
+        header.set_mode(0o4755);
+        header.set_mtime(1_000_000);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_size(1);
+        header.set_path("su").unwrap();
+        header.set_cksum();
+        b.append(&header, &b"x"[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+
+        let (blob, layer) = plain(tmp.path(), &tar);
+        let dest = tmp.path().join("camada");
+        unpack(&blob, &layer, &dest, Limits::default()).unwrap();
+        assert!(dest.join("ping").is_file());
+        let path = CString::new(dest.join("ping").as_os_str().as_bytes()).unwrap();
+        let name = CString::new("security.capability").unwrap();
+        // SAFETY: valid C strings; NULL buffer of size 0 asks for the size.
+        let n = unsafe { libc::lgetxattr(path.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
+        let err = io::Error::last_os_error().raw_os_error();
+        assert_eq!(
+            (n, err),
+            (-1, Some(libc::ENODATA)),
+            "security.capability sobreviveu"
+        );
+        let mode = fs::metadata(dest.join("su")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o4755);
     }
 
     /// Two layers: the lower has files, the upper deletes one and makes a
