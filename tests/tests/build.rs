@@ -879,3 +879,21 @@ fn a_layer_has_the_same_id_everywhere_and_labelled_sizes() {
     );
     lab.casulo(&["image", "rm", &tag]).assert_ok();
 }
+
+/// Two `RUN`s that change nothing make the same empty layer twice: the
+/// image still runs (overlayfs would refuse one directory twice, ELOOP).
+#[test]
+fn an_empty_layer_twice_still_runs() {
+    let ctx = context(
+        "vazias",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN true\nRUN true\nRUN echo oi > /oi.txt\nRUN true\n",
+        )],
+    );
+    let tag = format!("{}:1", unique_name("vazias"));
+    build(&ctx, &tag, &[]).assert_ok();
+    let out = run_image(&tag, &["cat", "/oi.txt"]);
+    out.assert_ok();
+    assert_eq!(out.stdout.trim(), "oi", "{out}");
+}

@@ -343,7 +343,19 @@ pub(crate) fn unpack_layers(
         dirs.push(dir.path);
     }
     dirs.reverse();
-    Ok(dirs)
+    Ok(without_repeats(dirs))
+}
+
+/// The same layer twice in one image (two `RUN`s that changed nothing make
+/// the same empty layer) would hand overlayfs one directory twice, which it
+/// refuses (ELOOP). The lower copy changes nothing: every path it has, its
+/// upper copy has too, and that one wins. So only the top-most stays.
+fn without_repeats(top_first: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut seen = std::collections::HashSet::new();
+    top_first
+        .into_iter()
+        .filter(|d| seen.insert(d.clone()))
+        .collect()
 }
 
 /// Writes `container.json` atomically (temp file + rename), mode `0600`
@@ -365,6 +377,15 @@ pub fn save_record(dir: &Path, record: &ContainerRecord) -> Result<(), RunError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_layer_keeps_only_its_top_most_place() {
+        let p = |s: &str| PathBuf::from(s);
+        assert_eq!(
+            without_repeats(vec![p("vazia"), p("b"), p("vazia"), p("a")]),
+            [p("vazia"), p("b"), p("a")]
+        );
+    }
 
     #[test]
     fn env_entries_need_a_key() {
