@@ -8,8 +8,9 @@ casulo run --rm --hostname meu-casulo busybox hostname
 casulo run --rm --hostname meu-casulo busybox sh -c 'echo "PID $$"; hostname' | tee dentro.txt
 casulo run --rm busybox sleep 30 &
 RUN=$!
-# Espera o sleep aparecer na lista de processos do host.
-for _ in $(seq 50); do
+# Espera o sleep aparecer na lista de processos do host (até 30 s: numa
+# máquina ocupada o contêiner pode demorar a nascer).
+for _ in $(seq 300); do
   if ps -eo pid,args | grep 'sleep 30' | grep -v grep | grep -v casulo > fora.txt; then break; fi
   sleep 0.1
 done

@@ -7,7 +7,7 @@ unshare --uts --pid --fork --mount-proc sh -c 'hostname na-mao; hostname; echo "
 unshare --uts sh -c 'hostname ilha; exec sleep 30' &
 ILHA=$!
 # Espera o hostname mudar no namespace novo.
-for _ in $(seq 50); do
+for _ in $(seq 300); do
   if [ "$(nsenter -t "$ILHA" --uts hostname)" = ilha ]; then break; fi
   sleep 0.1
 done
