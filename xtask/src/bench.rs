@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::cmd::{self, cargo, step};
+use crate::cmd::{self, step};
 use crate::{fail, setup, Result};
 
 const UNIFIED: &str = "/sys/fs/cgroup/unified";
@@ -96,9 +96,7 @@ pub fn run(args: &[String]) -> Result {
     let tag = std::process::id();
 
     let casulo = if opts.with_casulo {
-        step("Compilando o casulo (release)");
-        cmd::run_timed(cargo().args(["build", "--release", "-p", "casulo"]))?;
-        let bin = cmd::target_dir().join("release/casulo");
+        let bin = cmd::build_casulo_release()?;
         require_casulo_run(&bin)?;
         cmd::run(
             Command::new(&bin)

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::cmd::{self, cargo, step};
+use crate::cmd::{self, step};
 use crate::{fail, Result};
 
 struct Options {
@@ -145,9 +145,7 @@ fn median(samples: &mut [Duration]) -> Duration {
 pub fn run(args: &[String]) -> Result {
     let opts = parse(args)?;
     cmd::require_root("as camadas têm donos e modos de root, e whiteouts exigem CAP_MKNOD")?;
-    step("Compilando o casulo (release)");
-    cmd::run_timed(cargo().args(["build", "--release", "-p", "casulo"]))?;
-    let bin = cmd::target_dir().join("release/casulo");
+    let bin = cmd::build_casulo_release()?;
 
     let work = tempfile::Builder::new()
         .prefix("casulo-bench-unpack-")

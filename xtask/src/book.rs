@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use casulo_book::{compare, links, record, scenario, spelling};
 
-use crate::cmd::{self, cargo, step};
+use crate::cmd::{self, step};
 use crate::{fail, web, Result};
 
 /// `book/`
@@ -50,7 +50,7 @@ pub fn run(args: &[String]) -> Result {
         }
     }
     crate::setup::run()?;
-    let casulo = build_casulo_release()?;
+    let casulo = cmd::build_casulo_release()?;
     record_examples(&casulo, again.as_deref())?;
     if verify {
         return check(&casulo);
@@ -61,12 +61,6 @@ pub fn run(args: &[String]) -> Result {
         built.join("index.html").display()
     );
     Ok(())
-}
-
-pub fn build_casulo_release() -> Result<PathBuf> {
-    step("Compilando o casulo (release)");
-    cmd::run_timed(cargo().args(["build", "--release", "-p", "casulo"]))?;
-    Ok(cmd::target_dir().join("release/casulo"))
 }
 
 /// Every scenario of `book/exemplos`: (name, path), sorted.

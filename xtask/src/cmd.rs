@@ -149,3 +149,10 @@ pub fn require_root(why: &str) -> Result {
     }
     Ok(())
 }
+
+/// `cargo build --release -p casulo` (shown as a step); the binary's path.
+pub fn build_casulo_release() -> Result<PathBuf> {
+    step("Compilando o casulo (release)");
+    run_timed(cargo().args(["build", "--release", "-p", "casulo"]))?;
+    Ok(target_dir().join("release/casulo"))
+}

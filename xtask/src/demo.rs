@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cmd::{self, cargo, step};
+use crate::cmd::{self, step};
 use crate::serve::Server;
 use crate::{fail, setup, web, Result};
 
@@ -22,9 +22,7 @@ const SCRIPT: &str = r#"echo "Olá do contêiner!"; hostname; echo "PID: $$"; ps
 pub fn run() -> Result {
     setup::run()?;
 
-    step("Compilando o casulo (release)");
-    cmd::run_timed(cargo().args(["build", "--release", "-p", "casulo"]))?;
-    let casulo = cmd::target_dir().join("release/casulo");
+    let casulo = cmd::build_casulo_release()?;
     let root = std::env::var_os("CASULO_ROOT")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/var/lib/casulo"));

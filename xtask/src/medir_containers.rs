@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::cmd::{self, cargo, step};
+use crate::cmd::{self, step};
 use crate::medir::{self, Launched, Side, Unit};
 use crate::{fail, Result};
 
@@ -28,8 +28,7 @@ const STOP_LIMIT: Duration = Duration::from_secs(20);
 
 pub fn measure(n: usize) -> Result<Side> {
     step("Contêineres: casulo (release) e um diretório de estado novo");
-    cmd::run_timed(cargo().args(["build", "--release", "-p", "casulo"]))?;
-    let casulo = cmd::target_dir().join("release/casulo");
+    let casulo = cmd::build_casulo_release()?;
     let work = tempfile::Builder::new().prefix("casulo-medir-").tempdir()?;
     let state = work.path().join("state");
     cmd::run(
