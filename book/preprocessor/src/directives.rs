@@ -145,20 +145,7 @@ fn casulo(name: &str, options: &Options, src: &Sources) -> Result<String, String
 /// link to the full visualizer at the first event.
 fn replay(name: &str, options: &Options, src: &Sources, depth: usize) -> Result<String, String> {
     only(options, &["paineis", "de", "ate", "altura"])?;
-    let path = record::trace_path(src.examples, name);
-    let trace = casulo_trace::read_trace_file(&path).map_err(|e| {
-        format!(
-            "o trace do exemplo {name} ({}) é inválido: {e}",
-            path.display()
-        )
-    })?;
-    if trace.header.format_version != casulo_trace::FORMAT_VERSION {
-        return Err(format!(
-            "o trace do exemplo {name} é do formato {}, e o atual é {}: grave de novo (cargo xtask book --regravar {name})",
-            trace.header.format_version,
-            casulo_trace::FORMAT_VERSION
-        ));
-    }
+    let trace = record::load_trace(src.examples, name)?;
     let (first, last) = match (trace.events.first(), trace.events.last()) {
         (Some(a), Some(b)) => (a.seq, b.seq),
         _ => return Err(format!("o trace do exemplo {name} não tem eventos")),

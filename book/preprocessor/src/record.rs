@@ -243,6 +243,26 @@ pub fn save(dir: &Path, name: &str, recorded: &Recorded) -> Result<(), String> {
     }
 }
 
+/// Reads an example's recorded trace: it must validate and be of this
+/// engine's trace format (an older one means: record it again).
+pub fn load_trace(dir: &Path, name: &str) -> Result<casulo_trace::Trace, String> {
+    let path = trace_path(dir, name);
+    let trace = casulo_trace::read_trace_file(&path).map_err(|e| {
+        format!(
+            "o trace do exemplo {name} ({}) é inválido: {e}",
+            path.display()
+        )
+    })?;
+    if trace.header.format_version != casulo_trace::FORMAT_VERSION {
+        return Err(format!(
+            "o trace do exemplo {name} é do formato {}, e o atual é {}: grave de novo (cargo xtask book --regravar {name})",
+            trace.header.format_version,
+            casulo_trace::FORMAT_VERSION
+        ));
+    }
+    Ok(trace)
+}
+
 /// Reads a saved recording.
 pub fn load(dir: &Path, name: &str) -> Result<Recording, String> {
     let path = recording_path(dir, name);
