@@ -43,7 +43,12 @@ pub const SHOWN_WORK: &str = "~/curso";
 /// and shows its output.
 pub fn record(scenario: &Scenario, casulo: &Path, scratch: &Path) -> Result<Recorded, String> {
     std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
-    let tmp = tempdir_in(scratch)?;
+    // Kept (not a TempDir): removing it is checked below, not silent.
+    let tmp = tempfile::Builder::new()
+        .prefix("cenario-")
+        .tempdir_in(scratch)
+        .map_err(|e| format!("não consegui criar uma pasta em {}: {e}", scratch.display()))?
+        .keep();
     let result = record_in(scenario, casulo, &tmp);
     // Containers the scenario left (run without --rm) keep only files:
     // removing the state dir is enough; a failure here is worth saying.
@@ -198,22 +203,6 @@ impl Paths {
         text.replace(&*state, SHOWN_ROOT)
             .replace(&*work, SHOWN_WORK)
     }
-}
-
-/// A new directory under `parent` (name from the pid and a counter).
-fn tempdir_in(parent: &Path) -> Result<PathBuf, String> {
-    for n in 0..1000 {
-        let dir = parent.join(format!("cenario-{}-{n}", std::process::id()));
-        match std::fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(format!("{}: {e}", dir.display())),
-        }
-    }
-    Err(format!(
-        "não consegui criar uma pasta em {}",
-        parent.display()
-    ))
 }
 
 /// `<dir>/<nome>.saida.json`
