@@ -216,6 +216,8 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         network,
         publish: args.publish,
         unpack_progress: Some(unpack_progress),
+        // `--privileged`, `--cap-add`, `--cap-drop`, `--security-opt`: issue 13.
+        security: Default::default(),
     };
     match run(state, &opts, &LinuxSyscalls, &mut Narrator) {
         Ok(outcome) => {

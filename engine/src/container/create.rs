@@ -274,6 +274,7 @@ fn process_spec(
         hostname,
         user,
         volumes: cfg.volumes.clone(),
+        security: opts.security.clone(),
     })
 }
 

@@ -242,6 +242,7 @@ mod sequence_tests {
             hostname: "casulo".into(),
             user: String::new(),
             volumes: vec![],
+            security: Default::default(),
         };
         (plan, spec)
     }
@@ -342,6 +343,7 @@ mod sequence_tests {
             hostname: "h".into(),
             user: String::new(),
             volumes: vec![],
+            security: Default::default(),
         };
         let sys = FakeSyscalls::new();
         sys.fail_on("pivot_root", Errno::EINVAL);

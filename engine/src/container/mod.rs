@@ -69,6 +69,8 @@ pub struct RunOptions {
     /// Called while a layer is unpacked: (layer digest, blob bytes read,
     /// blob size). The CLI draws a progress bar with it; the library never prints.
     pub unpack_progress: Option<fn(&str, u64, u64)>,
+    /// `--privileged`, `--cap-add`, `--cap-drop`, `--security-opt`.
+    pub security: crate::security::SecurityOptions,
 }
 
 /// Default interval between two `cgroup.sample` events.
@@ -90,6 +92,13 @@ pub struct ProcessSpec {
     /// The image's volume paths: created (empty) if missing, like the workdir.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<String>,
+    /// What the container's root keeps (default: docker's defaults).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub security: crate::security::SecurityOptions,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// `containers/<id>/container.json`: what a container is and how it ended.

@@ -21,9 +21,33 @@
 pub mod capabilities;
 pub mod seccomp;
 
+use serde::{Deserialize, Serialize};
+
 use crate::kernel::{Kernel, KernelError};
 
+/// What the user asked of the container's privileges: docker's
+/// `--privileged`, `--cap-add`, `--cap-drop` and `--security-opt seccomp=`.
+/// The default (all empty) is docker's default: the 14 capabilities,
+/// `no_new_privs`, the seccomp filter, the device allow-list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityOptions {
+    /// Everything back: all capabilities, no seccomp, no `no_new_privs`,
+    /// every device. As dangerous as it sounds.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    /// Capability names as docker writes them (`NET_ADMIN`, `CAP_NET_ADMIN`, `ALL`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    /// `--security-opt seccomp=`: `None` is casulo's default filter;
+    /// `unconfined`, or the path of a profile in docker's JSON format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<String>,
+}
+
 /// Steps 1, 2 and 3 above, in that order (each a trace event).
+/// `SecurityOptions` (carried in `ProcessSpec::security`) are not read yet.
 pub fn harden(k: &Kernel) -> Result<(), KernelError> {
     capabilities::restrict_to_default(k)?;
     set_no_new_privs(k)?;
