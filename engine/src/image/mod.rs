@@ -17,6 +17,7 @@ pub mod layer;
 pub mod oci;
 pub mod reference;
 pub mod store;
+pub mod verify;
 
 pub use reference::Reference;
 pub use store::Store;
