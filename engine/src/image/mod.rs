@@ -146,6 +146,14 @@ pub enum ImageError {
         #[source]
         source: Option<std::io::Error>,
     },
+    /// An image of `image load` that could never run: nothing of it was
+    /// stored (the cause says which layer or file, and why).
+    #[error("imagem {image} recusada: nada dela foi registrado no store")]
+    Refused {
+        image: String,
+        #[source]
+        source: Box<ImageError>,
+    },
     #[error("{0}")]
     Other(String),
 }
