@@ -148,7 +148,12 @@ fn unpackable(store: &Store, layer: &Layer, bottom: bool, limits: Limits) -> Opt
         verify::verify_layer(file, layer, !bottom, limits)
     });
     let e = result.err()?;
-    let mut why = e.to_string();
+    // The layer is named already: say only what is wrong with it.
+    let mut why = match &e {
+        ImageError::UnsafeEntry { entry, why, .. } => format!("entrada {entry:?} recusada: {why}"),
+        ImageError::BadLayer { what, .. } => what.clone(),
+        other => other.to_string(),
+    };
     let mut cause = e.source();
     while let Some(c) = cause {
         why.push_str(&format!(": {c}"));
