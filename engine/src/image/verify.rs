@@ -92,7 +92,7 @@ pub(crate) fn bad_tar(label: &str, after: &str, e: io::Error) -> ImageError {
         None => ImageError::BadLayer {
             layer: label.to_string(),
             what: if after.is_empty() {
-                "o arquivo tar é inválido logo no início".to_string()
+                "não parece um arquivo tar (nem tar.gz): inválido logo no início".to_string()
             } else {
                 format!("o arquivo tar é inválido depois da entrada {after:?}")
             },
