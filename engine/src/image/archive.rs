@@ -220,7 +220,7 @@ enum Planned {
     },
     /// A docker-archive image: casulo writes its OCI manifest.
     Docker {
-        config: ConfigFile,
+        config: Box<ConfigFile>,
         config_bytes: Vec<u8>,
         layers: Vec<Descriptor>,
         tags: Vec<String>,
@@ -604,7 +604,7 @@ fn stage_docker(st: &mut Staging<'_>) -> Result<(), ImageError> {
                 layers.push(st.docker_layer(rel, diff_id, i == 0)?);
             }
             st.planned.push(Planned::Docker {
-                config,
+                config: Box::new(config),
                 config_bytes,
                 layers,
                 tags,
