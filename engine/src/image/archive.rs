@@ -44,7 +44,7 @@ use super::digest::{self, TeeReader};
 use super::extract::{self, open_in_root, Limits};
 use super::layer::{Compression, Decoder};
 use super::oci::{self, ConfigFile, Descriptor, Index, Manifest};
-use super::store::BlobWriter;
+use super::store::{BlobInfo, BlobWriter};
 use super::verify;
 use super::{Image, ImageError, Layer, Reference, Store};
 
@@ -353,6 +353,16 @@ impl Staging<'_> {
         ))
     }
 
+    /// Stores a config or manifest of the input, counting it as copied
+    /// when the store did not have it.
+    fn put_small(&mut self, bytes: &[u8]) -> Result<BlobInfo, ImageError> {
+        if !self.store.has_blob(&digest::sha256(bytes)) {
+            self.report.blobs_copied += 1;
+            self.report.bytes_copied += bytes.len() as u64;
+        }
+        self.store.put_blob(bytes)
+    }
+
     /// Puts every staged blob in place, then writes the tags.
     fn commit(mut self) -> Result<LoadReport, ImageError> {
         for (digest, writer) in std::mem::take(&mut self.pending) {
@@ -362,7 +372,7 @@ impl Staging<'_> {
             match planned {
                 Planned::Oci { blobs, name, desc } => {
                     for bytes in &blobs {
-                        self.store.put_blob(bytes)?;
+                        self.put_small(bytes)?;
                     }
                     match name {
                         Some(name) => {
@@ -383,7 +393,7 @@ impl Staging<'_> {
                     layers,
                     tags,
                 } => {
-                    let config_info = self.store.put_blob(&config_bytes)?;
+                    let config_info = self.put_small(&config_bytes)?;
                     let desc = self.store.put_manifest(&config, &config_info, layers)?;
                     if tags.is_empty() {
                         self.report.untagged.push(desc.digest.clone());
