@@ -258,6 +258,15 @@ fn malicious_layers_are_refused_naming_layer_and_entry_and_fsck_stays_clean() {
                 .finish(),
             "buraco2".to_string(),
         ),
+        (
+            // The attack of the issue: a few hundred bytes declaring 10 GiB
+            // (it wrote 11 GB on its first run).
+            "sparse-10gib",
+            LayerTar::new()
+                .sparse("dez-gib", 10 << 30, &[0], b'x')
+                .finish(),
+            "dez-gib".to_string(),
+        ),
     ];
     let limit = [("CASULO_MAX_LAYER_BYTES", "5000000")];
     for (label, tar, entry) in cases {
