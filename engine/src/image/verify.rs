@@ -266,3 +266,88 @@ pub fn verify_layer<R: Read>(
     matches(&found, layer)?;
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::{digest, oci};
+
+    fn tar_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_path(name).unwrap();
+            header.set_mode(0o644);
+            header.set_size(data.len() as u64);
+            header.set_cksum();
+            b.append(&header, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn layer_of(tar: &[u8]) -> Layer {
+        Layer {
+            digest: digest::sha256(tar),
+            diff_id: digest::sha256(tar),
+            media_type: oci::MEDIA_TYPE_LAYER_TAR.into(),
+            size: tar.len() as u64,
+        }
+    }
+
+    #[test]
+    fn image_verify_accepts_a_good_layer_and_names_what_is_wrong() {
+        let tar = tar_of(&[("a", b"um"), ("b", b"dois")]);
+        let layer = layer_of(&tar);
+        let found = verify_layer(&tar[..], &layer, false, Limits::default()).unwrap();
+        assert_eq!(
+            (found.entries, found.diff_id.as_str()),
+            (2, layer.diff_id.as_str())
+        );
+
+        // A diff_id that is not the tar's: the image is wrong, the store is not.
+        let wrong = Layer {
+            diff_id: digest::sha256(b"outra"),
+            ..layer.clone()
+        };
+        let err = verify_layer(&tar[..], &wrong, false, Limits::default()).unwrap_err();
+        assert!(matches!(err, ImageError::BadLayer { .. }), "{err}");
+        assert!(err.to_string().contains("diff_id"), "{err}");
+        assert!(!err.to_string().contains("corrompido"), "{err}");
+
+        // A descriptor that lies about the size.
+        let lying = Layer {
+            size: layer.size + 1,
+            ..layer.clone()
+        };
+        let err = verify_layer(&tar[..], &lying, false, Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("não confere"), "{err}");
+
+        // Truncated in the middle of the second entry's content.
+        let cut = &tar[..512 + 512 + 512 + 2];
+        let err = verify_stream(cut, Compression::None, false, Limits::default(), "l").unwrap_err();
+        assert!(
+            matches!(&err, ImageError::UnsafeEntry { entry, why, .. }
+                if entry == "b" && why.contains("truncado")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn image_verify_lower_links_only_above_other_layers() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Link);
+        header.set_path("copia").unwrap();
+        header.set_link_name("bin/sh").unwrap();
+        header.set_size(0);
+        header.set_cksum();
+        b.append(&header, &b""[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        let layer = layer_of(&tar);
+        // The bottom layer has nothing below: a link to nowhere.
+        let err = verify_layer(&tar[..], &layer, false, Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("não aparece antes"), "{err}");
+        // Above other layers its target may be in one of them (run checks).
+        verify_layer(&tar[..], &layer, true, Limits::default()).unwrap();
+    }
+}
