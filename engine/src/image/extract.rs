@@ -59,9 +59,10 @@
 //!   opaque directory; a directory target is refused;
 //! - the file found (regular file or symlink) is copied to the link's
 //!   path with its content, owner, mode (incl. setuid), mtime and xattrs
-//!   (those [`allowed_xattr`] keeps: never `trusted.overlay.*`). The container sees the right content at
-//!   both names; they are two inodes (`nlink` 1), which is also what a
-//!   write through one name would give after overlayfs's copy-up;
+//!   (those [`allowed_xattr`] keeps: never `trusted.overlay.*`). The
+//!   container sees the right content at both names; they are two inodes
+//!   (`nlink` 1), which is also what a write through one name would give
+//!   after overlayfs's copy-up;
 //! - every lookup is an `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`
 //!   below the fd of a layer directory, and the final file is opened with
 //!   `O_NOFOLLOW`: a link can only ever copy a file of the image's own
@@ -306,7 +307,7 @@ fn unpack_into_over(
     let mut blob_reader = limited.inner.into_inner();
     blob_reader.drain().map_err(|e| ImageError::io(blob, e))?;
     let (digest, size, _) = blob_reader.finish();
-    if digest != layer.digest || size != layer.size {
+    if digest != layer.digest {
         // The blob is named by its digest in the store: a blob whose bytes
         // changed after it was verified on arrival is store corruption.
         return Err(ImageError::Corrupt(format!(
@@ -315,9 +316,9 @@ fn unpack_into_over(
             layer.digest, layer.size
         )));
     }
-    // A diff_id that is not the tar's is the image's fault, not the store's
-    // (`image load` refuses such images; one loaded by an older casulo can
-    // still be here, and `image fsck` names it).
+    // A size or diff_id that is not the blob's is the image's fault, not
+    // the store's (`image load` refuses such images; one loaded by an older
+    // casulo can still be here, and `image fsck` names it).
     verify::matches(
         &verify::Verified {
             digest,
