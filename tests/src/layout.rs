@@ -71,6 +71,58 @@ impl LayerTar {
         self.raw(tar::EntryType::Link, name, Some(target), 0o644, b"")
     }
 
+    /// A PAX header giving the next entry these extended attributes
+    /// (`SCHILY.xattr.<name>` records, as GNU tar and docker write them).
+    pub fn xattrs(&mut self, name: &str, xattrs: &[(&str, &[u8])]) -> &mut Self {
+        let mut body = Vec::new();
+        for (key, value) in xattrs {
+            // "<len> SCHILY.xattr.<key>=<value>\n", len counting itself.
+            let rest = 1 + "SCHILY.xattr.".len() + key.len() + 1 + value.len() + 1;
+            let mut len = rest + 1;
+            while rest + len.to_string().len() != len {
+                len = rest + len.to_string().len();
+            }
+            body.extend(format!("{len} SCHILY.xattr.{key}=").into_bytes());
+            body.extend_from_slice(value);
+            body.push(b'\n');
+        }
+        self.raw(
+            tar::EntryType::XHeader,
+            &format!("PaxHeaders/{}", name.trim_end_matches('/')),
+            None,
+            0o644,
+            &body,
+        )
+    }
+
+    /// A GNU sparse file of `real_size` bytes: 512 bytes of `fill` at each
+    /// offset of `blocks` (at most 3), holes everywhere else. The tar holds
+    /// only the data blocks and the map, a few hundred bytes whatever the
+    /// size.
+    pub fn sparse(&mut self, name: &str, real_size: u64, blocks: &[u64], fill: u8) -> &mut Self {
+        assert!(blocks.len() < 4, "one GNU header holds 4 map entries");
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::GNUSparse);
+        header.set_path(name).unwrap();
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(1_704_067_200);
+        header.set_size(512 * blocks.len() as u64);
+        let gnu = header.as_gnu_mut().unwrap();
+        for (slot, offset) in gnu.sparse.iter_mut().zip(blocks) {
+            slot.set_offset(*offset);
+            slot.set_length(512);
+        }
+        gnu.sparse[blocks.len()].set_offset(real_size);
+        gnu.sparse[blocks.len()].set_length(0);
+        gnu.set_real_size(real_size);
+        header.set_cksum();
+        let data = vec![fill; 512 * blocks.len()];
+        self.0.append(&header, &data[..]).unwrap();
+        self
+    }
+
     pub fn finish(&mut self) -> Vec<u8> {
         let builder = std::mem::replace(&mut self.0, tar::Builder::new(Vec::new()));
         builder.into_inner().unwrap()
@@ -99,6 +151,20 @@ pub fn extend(
     ref_name: &str,
     layers: &[Vec<u8>],
     patch: impl Fn(&mut Value),
+) {
+    extend_with(base, out, ref_name, layers, |_, config| {
+        patch(&mut config["config"])
+    });
+}
+
+/// [`extend`], letting `patch` change the whole manifest and config (a
+/// layer descriptor's size, a diff_id…) after the layers are added.
+pub fn extend_with(
+    base: &Path,
+    out: &Path,
+    ref_name: &str,
+    layers: &[Vec<u8>],
+    patch: impl Fn(&mut Value, &mut Value),
 ) {
     fs::create_dir_all(out.join("blobs/sha256")).unwrap();
     for entry in fs::read_dir(base.join("blobs/sha256")).unwrap().flatten() {
@@ -129,7 +195,7 @@ pub fn extend(
             .unwrap()
             .push(json!(digest));
     }
-    patch(&mut config["config"]);
+    patch(&mut manifest, &mut config);
     let (digest, size) = put_blob(out, &serde_json::to_vec(&config).unwrap());
     manifest["config"]["digest"] = json!(digest);
     manifest["config"]["size"] = json!(size);
@@ -144,4 +210,36 @@ pub fn extend(
         }],
     });
     fs::write(out.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+/// Puts the image of the OCI layout `layout` into the store of the state
+/// dir `root` by hand, unchecked, as an older casulo's `image load` did:
+/// copies its blobs and adds its index descriptors to the store's
+/// index.json. For tests of what `run` and `image fsck` do with an image
+/// that should never have been accepted.
+pub fn inject(layout: &Path, root: &Path) {
+    let store = root.join("images");
+    fs::create_dir_all(store.join("blobs/sha256")).unwrap();
+    for entry in fs::read_dir(layout.join("blobs/sha256")).unwrap().flatten() {
+        fs::copy(
+            entry.path(),
+            store.join("blobs/sha256").join(entry.file_name()),
+        )
+        .unwrap();
+    }
+    let index_path = store.join("index.json");
+    let mut index = if index_path.exists() {
+        read_json(&index_path)
+    } else {
+        fs::copy(layout.join("oci-layout"), store.join("oci-layout")).unwrap();
+        json!({ "schemaVersion": 2, "manifests": [] })
+    };
+    let added = read_json(&layout.join("index.json"));
+    for desc in added["manifests"].as_array().unwrap() {
+        index["manifests"]
+            .as_array_mut()
+            .unwrap()
+            .push(desc.clone());
+    }
+    fs::write(index_path, serde_json::to_vec(&index).unwrap()).unwrap();
 }

@@ -41,7 +41,7 @@ pub enum ImageCmd {
         #[arg(short, long)]
         quiet: bool,
     },
-    /// Carrega imagens de um layout OCI (diretório ou .tar) ou de um docker-archive (`docker save`).
+    /// Carrega imagens de um layout OCI (diretório ou .tar) ou de um docker-archive (`docker save`), verificando cada camada antes.
     Load {
         /// O diretório ou arquivo .tar (ou .tar.gz) a carregar.
         #[arg(short = 'i', long = "input", value_name = "ARQUIVO|DIR")]
@@ -121,7 +121,7 @@ pub enum ImageCmd {
         #[arg(value_name = "DESTINO")]
         dest: PathBuf,
     },
-    /// Verifica o store: digests de todos os blobs, imagens completas, restos de escritas interrompidas.
+    /// Verifica o store: digests de todos os blobs, imagens completas, camadas que não desempacotam, restos de escritas interrompidas.
     Fsck {
         /// Só o código de saída (0: tudo certo; 1: problemas).
         #[arg(short, long)]

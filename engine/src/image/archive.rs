@@ -17,10 +17,18 @@
 //! Loading never trusts the input: an archive is extracted with the same
 //! safe extractor as a layer ([`super::extract`]), files inside are opened
 //! with `openat2(RESOLVE_IN_ROOT)` (a link in the archive can only point to
-//! another file of the archive), every blob is hashed while it is copied
-//! and refused if it does not match its digest, and nothing is tagged until
-//! every blob of the image is in place. Layers are checked again (diff_id,
-//! safety) when they are unpacked.
+//! another file of the archive), and every image is verified *before*
+//! anything of it enters the store ([`super::verify`]): manifest and config
+//! against their descriptors, and every layer streamed once, while it is
+//! copied to a temp file of the store, for its digest and size (the
+//! descriptor's; for a blob the store already has, the stored one must
+//! have the descriptor's size too), its uncompressed sha256 (the config's
+//! `diff_id`) and every entry through the extractor's own checker (`..`,
+//! absolute paths, writes through links, hard links to nowhere, truncated
+//! entries, the size limits). Only when every layer of every image of the
+//! input passed are the blobs moved into `blobs/` and the tags written: a
+//! refused input leaves no tag and no blob. `run` checks everything again
+//! as it unpacks.
 //!
 //! Saving is deterministic: same images, same bytes (entries sorted, mtime
 //! 0, owner 0:0), so `load → save → load` gives the same digests.
@@ -32,11 +40,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::digest::{self, HashReader};
+use super::digest::{self, TeeReader};
 use super::extract::{self, open_in_root, Limits};
 use super::layer::{Compression, Decoder};
 use super::oci::{self, ConfigFile, Descriptor, Index, Manifest};
-use super::{Image, ImageError, Reference, Store};
+use super::store::{BlobInfo, BlobWriter};
+use super::verify;
+use super::{Image, ImageError, Layer, Reference, Store};
 
 /// Format of `image save`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,17 +146,32 @@ fn load_dir(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<LoadReport, ImageError> {
     let has = |name: &str| open_in_root(dir, name).is_ok();
+    let mut staging = Staging {
+        store,
+        dir,
+        limits: Limits::from_env(),
+        pending: Vec::new(),
+        verified: BTreeMap::new(),
+        planned: Vec::new(),
+        report: LoadReport::default(),
+        done: 0,
+        total: 0,
+        progress,
+    };
     if has("oci-layout") && has("index.json") {
-        load_oci(store, dir, stem, progress)
+        stage_oci(&mut staging, stem)?;
     } else if has("manifest.json") {
-        load_docker(store, dir, progress)
+        stage_docker(&mut staging)?;
     } else {
-        Err(ImageError::Other(format!(
+        return Err(ImageError::Other(format!(
             "{}: não é um layout OCI (falta oci-layout/index.json) nem um docker-archive \
              (falta manifest.json)",
             dir.display()
-        )))
+        )));
     }
+    // Every layer of every image passed: only now does anything enter the
+    // store's blobs/ and index.json.
+    staging.commit()
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(dir: &Path, rel: &str) -> Result<T, ImageError> {
@@ -163,68 +188,254 @@ fn blob_rel(digest_str: &str) -> Result<String, ImageError> {
     Ok(format!("blobs/sha256/{}", digest::hex_of(digest_str)?))
 }
 
-/// Blob copies of one load: counts and progress.
-struct Copier<'a> {
+/// What one load brings in, held back until every layer of every image
+/// in the input passed [`verify`]: layer blobs in temp files of the store
+/// (a dropped [`BlobWriter`] removes its own), configs and manifests in
+/// memory, tags as a plan. A refused input leaves no tag and no blob.
+struct Staging<'a> {
+    store: &'a Store,
+    /// The input, extracted or as given.
+    dir: &'a Path,
+    limits: Limits,
+    /// Layer blobs copied and verified, not in `blobs/` yet.
+    pending: Vec<(String, BlobWriter)>,
+    /// Layers verified in this load: digest → (diff_id, verified as a
+    /// bottom layer?, where its bytes are: a store blob or a temp file).
+    verified: BTreeMap<String, (String, bool, PathBuf)>,
+    planned: Vec<Planned>,
     report: LoadReport,
     done: u64,
     total: u64,
     progress: &'a mut dyn FnMut(u64, u64),
 }
 
-/// Copies one file of the input into the store, checking its digest.
-fn copy_in(
-    store: &Store,
-    dir: &Path,
-    rel: &str,
-    expected: Option<(&str, u64)>,
-    c: &mut Copier<'_>,
-) -> Result<super::store::BlobInfo, ImageError> {
-    if let Some((digest, size)) = expected {
-        if store.has_blob(digest) {
-            c.done += size;
-            (c.progress)(c.done, c.total);
-            return Ok(super::store::BlobInfo {
-                digest: digest.to_string(),
-                size,
-            });
-        }
-    }
-    let mut file = BufReader::with_capacity(256 * 1024, open_in_root(dir, rel)?);
-    let mut writer = store.blob_writer()?;
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| ImageError::io(dir.join(rel), e))?;
-        if n == 0 {
-            break;
-        }
-        writer
-            .write_all(&buf[..n])
-            .map_err(|e| ImageError::io(writer.temp_path(), e))?;
-        c.done += n as u64;
-        (c.progress)(c.done, c.total);
-    }
-    let info = writer.commit_checked(expected.map(|(d, _)| d))?;
-    if let Some((digest, size)) = expected {
-        if info.size != size {
-            return Err(ImageError::Corrupt(format!(
-                "{rel}: o blob {digest} tem {} bytes, mas o descritor diz {size}",
-                info.size
-            )));
-        }
-    }
-    c.report.blobs_copied += 1;
-    c.report.bytes_copied += info.size;
-    Ok(info)
+/// An image of the input, verified, to be stored and tagged.
+enum Planned {
+    /// An OCI image: its config and manifest blobs as they came, and the
+    /// index descriptor to tag (or `None`: loaded, not named).
+    Oci {
+        blobs: Vec<Vec<u8>>,
+        name: Option<String>,
+        desc: Descriptor,
+    },
+    /// A docker-archive image: casulo writes its OCI manifest.
+    Docker {
+        config: Box<ConfigFile>,
+        config_bytes: Vec<u8>,
+        layers: Vec<Descriptor>,
+        tags: Vec<String>,
+    },
 }
 
-fn load_oci(
-    store: &Store,
-    dir: &Path,
-    stem: &str,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<LoadReport, ImageError> {
+impl Staging<'_> {
+    /// Verifies a layer of the input whose descriptor is known (OCI),
+    /// copying it into a temp blob of the store on the way, unless the
+    /// store has it already: then the stored blob is verified against
+    /// *this* descriptor (its size too: deduplication must not let a
+    /// descriptor lie).
+    fn layer(&mut self, layer: &Layer, bottom: bool) -> Result<(), ImageError> {
+        if let Some((diff_id, was_bottom, path)) = self.verified.get(&layer.digest) {
+            if diff_id == &layer.diff_id && (*was_bottom || !bottom) {
+                let size = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                if size == layer.size {
+                    return Ok(());
+                }
+            }
+            // Seen before in another role (or with another diff_id): the
+            // bytes are here already, check them again for this one.
+            let path = path.clone();
+            let file = File::open(&path).map_err(|e| ImageError::io(&path, e))?;
+            verify::verify_layer(file, layer, !bottom, self.limits)?;
+            self.verified
+                .insert(layer.digest.clone(), (layer.diff_id.clone(), bottom, path));
+            return Ok(());
+        }
+        if self.store.has_blob(&layer.digest) {
+            let path = self.store.blob_path(&layer.digest)?;
+            let file = File::open(&path).map_err(|e| ImageError::io(&path, e))?;
+            let stored = file.metadata().map_err(|e| ImageError::io(&path, e))?.len();
+            if stored != layer.size {
+                return Err(ImageError::BadLayer {
+                    layer: layer.digest.clone(),
+                    what: format!(
+                        "o descritor do manifest diz {} bytes, mas o blob com esse digest, \
+                         que já está no store, tem {stored} (o descritor mente)",
+                        layer.size
+                    ),
+                    source: None,
+                });
+            }
+            let counted = Counting {
+                inner: file,
+                done: &mut self.done,
+                total: self.total,
+                progress: &mut *self.progress,
+            };
+            verify::verify_layer(counted, layer, !bottom, self.limits)?;
+            self.verified
+                .insert(layer.digest.clone(), (layer.diff_id.clone(), bottom, path));
+            return Ok(());
+        }
+        let input = open_in_root(self.dir, &blob_rel(&layer.digest)?)?;
+        let mut writer = self.store.blob_writer()?;
+        let counted = Counting {
+            inner: input,
+            done: &mut self.done,
+            total: self.total,
+            progress: &mut *self.progress,
+        };
+        verify::verify_layer(
+            TeeReader::new(counted, &mut writer),
+            layer,
+            !bottom,
+            self.limits,
+        )?;
+        writer
+            .flush()
+            .map_err(|e| ImageError::io(writer.temp_path(), e))?;
+        let path = writer.temp_path().to_path_buf();
+        self.report.blobs_copied += 1;
+        self.report.bytes_copied += layer.size;
+        self.pending.push((layer.digest.clone(), writer));
+        self.verified
+            .insert(layer.digest.clone(), (layer.diff_id.clone(), bottom, path));
+        Ok(())
+    }
+
+    /// Verifies a layer of a docker-archive (a tar, maybe gzip, named by
+    /// path: its digest is learnt by reading it) against its `diff_id`,
+    /// copying it into a temp blob of the store. Returns its descriptor.
+    fn docker_layer(
+        &mut self,
+        rel: &str,
+        diff_id: &str,
+        bottom: bool,
+    ) -> Result<Descriptor, ImageError> {
+        let mut head = Vec::new();
+        open_in_root(self.dir, rel)?
+            .take(8)
+            .read_to_end(&mut head)
+            .map_err(|e| ImageError::io(self.dir.join(rel), e))?;
+        let compression =
+            Compression::sniff(&head).map_err(|why| ImageError::Other(format!("{rel}: {why}")))?;
+        let input = open_in_root(self.dir, rel)?;
+        let mut writer = self.store.blob_writer()?;
+        let counted = Counting {
+            inner: input,
+            done: &mut self.done,
+            total: self.total,
+            progress: &mut *self.progress,
+        };
+        let found = verify::verify_stream(
+            TeeReader::new(counted, &mut writer),
+            compression,
+            !bottom,
+            self.limits,
+            rel,
+        )?;
+        let layer = Layer {
+            digest: found.digest.clone(),
+            diff_id: diff_id.to_string(),
+            media_type: compression.media_type().to_string(),
+            size: found.size,
+        };
+        verify::matches(&found, &layer)?;
+        writer
+            .flush()
+            .map_err(|e| ImageError::io(writer.temp_path(), e))?;
+        self.report.blobs_copied += 1;
+        self.report.bytes_copied += found.size;
+        self.pending.push((found.digest.clone(), writer));
+        Ok(Descriptor::new(
+            &layer.media_type,
+            &layer.digest,
+            layer.size,
+        ))
+    }
+
+    /// Stores a config or manifest of the input, counting it as copied
+    /// when the store did not have it.
+    fn put_small(&mut self, bytes: &[u8]) -> Result<BlobInfo, ImageError> {
+        if !self.store.has_blob(&digest::sha256(bytes)) {
+            self.report.blobs_copied += 1;
+            self.report.bytes_copied += bytes.len() as u64;
+        }
+        self.store.put_blob(bytes)
+    }
+
+    /// Puts every staged blob in place, then writes the tags.
+    fn commit(mut self) -> Result<LoadReport, ImageError> {
+        for (digest, writer) in std::mem::take(&mut self.pending) {
+            writer.commit_checked(Some(&digest))?;
+        }
+        for planned in std::mem::take(&mut self.planned) {
+            match planned {
+                Planned::Oci { blobs, name, desc } => {
+                    for bytes in &blobs {
+                        self.put_small(bytes)?;
+                    }
+                    match name {
+                        Some(name) => {
+                            let reference = Reference::parse(&name)?;
+                            let mut tag_desc =
+                                Descriptor::new(&desc.media_type, &desc.digest, desc.size);
+                            tag_desc.platform = desc.platform.clone();
+                            self.store.tag(&reference, &tag_desc)?;
+                            let image = self.store.resolve(&reference.to_string())?;
+                            self.report.tagged.push((image.reference, image.id));
+                        }
+                        None => self.report.untagged.push(desc.digest.clone()),
+                    }
+                }
+                Planned::Docker {
+                    config,
+                    config_bytes,
+                    layers,
+                    tags,
+                } => {
+                    let config_info = self.put_small(&config_bytes)?;
+                    let desc = self.store.put_manifest(&config, &config_info, layers)?;
+                    if tags.is_empty() {
+                        self.report.untagged.push(desc.digest.clone());
+                    }
+                    for tag in tags {
+                        let reference = Reference::parse(&short_name(&tag))?;
+                        self.store.tag(&reference, &desc)?;
+                        self.report
+                            .tagged
+                            .push((reference.to_string(), config_info.digest.clone()));
+                    }
+                }
+            }
+        }
+        Ok(self.report)
+    }
+}
+
+/// The error for an image of the input that was refused: which one, and
+/// (as its cause) why.
+fn refused(image: &str, e: ImageError) -> ImageError {
+    ImageError::Refused {
+        image: image.to_string(),
+        source: Box::new(e),
+    }
+}
+
+/// The image's config, parsed, with one diff_id per layer.
+fn parse_config(bytes: &[u8], what: &str, layers: usize) -> Result<ConfigFile, ImageError> {
+    let config: ConfigFile = serde_json::from_slice(bytes)
+        .map_err(|e| ImageError::Other(format!("{what}: config JSON inválida: {e}")))?;
+    if config.rootfs.diff_ids.len() != layers {
+        return Err(ImageError::Other(format!(
+            "o manifest lista {layers} camadas, mas a config {what} tem {} diff_ids",
+            config.rootfs.diff_ids.len()
+        )));
+    }
+    Ok(config)
+}
+
+fn stage_oci(st: &mut Staging<'_>, stem: &str) -> Result<(), ImageError> {
+    let dir = st.dir;
     let layout: oci::OciLayout = read_json(dir, "oci-layout")?;
     if !layout.image_layout_version.starts_with("1.") {
         return Err(ImageError::Other(format!(
@@ -233,60 +444,62 @@ fn load_oci(
         )));
     }
     let index: Index = read_json(dir, "index.json")?;
-    // First every manifest (resolving nested indexes), then the copies.
-    let mut images: Vec<(Option<String>, Descriptor, Manifest)> = Vec::new();
+    // First every manifest (resolving nested indexes), then the layers.
+    let mut images: Vec<(Option<String>, Descriptor, Manifest, Vec<u8>)> = Vec::new();
     for desc in &index.manifests {
         let name = name_of(desc, stem);
-        let manifest_desc = pick_manifest(dir, desc)?;
-        let bytes = read_verified(dir, &manifest_desc)?;
+        let shown = name.clone().unwrap_or_else(|| desc.digest.clone());
+        let manifest_desc = pick_manifest(dir, desc).map_err(|e| refused(&shown, e))?;
+        let bytes = read_verified(dir, &manifest_desc).map_err(|e| refused(&shown, e))?;
         let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
-            ImageError::Corrupt(format!(
-                "manifest {}: JSON inválido: {e}",
-                manifest_desc.digest
-            ))
+            refused(
+                &shown,
+                ImageError::Other(format!(
+                    "manifest {}: JSON inválido: {e}",
+                    manifest_desc.digest
+                )),
+            )
         })?;
-        images.push((name, manifest_desc, manifest));
+        images.push((name, manifest_desc, manifest, bytes));
     }
-    let total: u64 = images
+    st.total = images
         .iter()
-        .map(|(_, d, m)| d.size + m.config.size + m.layers.iter().map(|l| l.size).sum::<u64>())
+        .map(|(_, d, m, _)| d.size + m.config.size + m.layers.iter().map(|l| l.size).sum::<u64>())
         .sum();
-    let mut c = Copier {
-        report: LoadReport::default(),
-        done: 0,
-        total,
-        progress,
-    };
-    for (name, desc, manifest) in &images {
-        for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
-            copy_in(
-                store,
-                dir,
-                &blob_rel(&blob.digest)?,
-                Some((&blob.digest, blob.size)),
-                &mut c,
+    for (name, desc, manifest, manifest_bytes) in images {
+        let shown = name.clone().unwrap_or_else(|| desc.digest.clone());
+        (|| {
+            let config_bytes = read_verified(dir, &manifest.config)?;
+            let config = parse_config(
+                &config_bytes,
+                &manifest.config.digest,
+                manifest.layers.len(),
             )?;
-        }
-        copy_in(
-            store,
-            dir,
-            &blob_rel(&desc.digest)?,
-            Some((&desc.digest, desc.size)),
-            &mut c,
-        )?;
-        match name {
-            Some(name) => {
-                let reference = Reference::parse(name)?;
-                let mut tag_desc = Descriptor::new(&desc.media_type, &desc.digest, desc.size);
-                tag_desc.platform = desc.platform.clone();
-                store.tag(&reference, &tag_desc)?;
-                let image = store.resolve(&reference.to_string())?;
-                c.report.tagged.push((image.reference, image.id));
+            for (i, (blob, diff_id)) in manifest
+                .layers
+                .iter()
+                .zip(&config.rootfs.diff_ids)
+                .enumerate()
+            {
+                let layer = Layer {
+                    digest: blob.digest.clone(),
+                    diff_id: diff_id.clone(),
+                    media_type: blob.media_type.clone(),
+                    size: blob.size,
+                };
+                digest::hex_of(diff_id)?;
+                st.layer(&layer, i == 0)?;
             }
-            None => c.report.untagged.push(desc.digest.clone()),
-        }
+            st.planned.push(Planned::Oci {
+                blobs: vec![config_bytes, manifest_bytes],
+                name,
+                desc,
+            });
+            Ok(())
+        })()
+        .map_err(|e| refused(&shown, e))?;
     }
-    Ok(c.report)
+    Ok(())
 }
 
 /// Reads a small blob of the input, verifying digest and size.
@@ -299,8 +512,9 @@ fn read_verified(dir: &Path, desc: &Descriptor) -> Result<Vec<u8>, ImageError> {
         .map_err(|e| ImageError::io(dir.join(&rel), e))?;
     let actual = digest::sha256(&bytes);
     if actual != desc.digest || bytes.len() as u64 != desc.size {
-        return Err(ImageError::Corrupt(format!(
-            "{rel}: o conteúdo tem sha256 {actual} e {} bytes, mas o índice diz {} e {} bytes",
+        return Err(ImageError::Other(format!(
+            "{rel}: o conteúdo tem sha256 {actual} e {} bytes, mas o descritor diz {} e {} \
+             bytes (o arquivo não confere)",
             bytes.len(),
             desc.digest,
             desc.size
@@ -316,7 +530,7 @@ fn pick_manifest(dir: &Path, desc: &Descriptor) -> Result<Descriptor, ImageError
         oci::MEDIA_TYPE_INDEX | "application/vnd.docker.distribution.manifest.list.v2+json" => {
             let bytes = read_verified(dir, desc)?;
             let nested: Index = serde_json::from_slice(&bytes).map_err(|e| {
-                ImageError::Corrupt(format!("índice {}: JSON inválido: {e}", desc.digest))
+                ImageError::Other(format!("índice {}: JSON inválido: {e}", desc.digest))
             })?;
             let arch = oci::host_architecture();
             let chosen = nested
@@ -368,89 +582,48 @@ fn short_name(name: &str) -> String {
     name.strip_prefix("library/").unwrap_or(name).to_string()
 }
 
-fn load_docker(
-    store: &Store,
-    dir: &Path,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<LoadReport, ImageError> {
+fn stage_docker(st: &mut Staging<'_>) -> Result<(), ImageError> {
+    let dir = st.dir;
     let entries: Vec<DockerManifestEntry> = read_json(dir, "manifest.json")?;
-    let mut total = 0;
     for entry in &entries {
         for rel in std::iter::once(&entry.config).chain(&entry.layers) {
-            total += open_in_root(dir, rel)?
+            st.total += open_in_root(dir, rel)?
                 .metadata()
                 .map(|m| m.len())
                 .unwrap_or(0);
         }
     }
-    let mut c = Copier {
-        report: LoadReport::default(),
-        done: 0,
-        total,
-        progress,
-    };
-    for entry in &entries {
-        let config_info = copy_in(store, dir, &entry.config, None, &mut c)?;
-        let config_bytes = store.read_blob(&config_info.digest, Some(config_info.size))?;
-        let config: ConfigFile = serde_json::from_slice(&config_bytes).map_err(|e| {
-            ImageError::Corrupt(format!("{}: config JSON inválida: {e}", entry.config))
-        })?;
-        if config.rootfs.diff_ids.len() != entry.layers.len() {
-            return Err(ImageError::Corrupt(format!(
-                "manifest.json lista {} camadas, mas a config {} tem {} diff_ids",
-                entry.layers.len(),
-                entry.config,
-                config.rootfs.diff_ids.len()
-            )));
-        }
-        let mut layers = Vec::new();
-        for (rel, diff_id) in entry.layers.iter().zip(&config.rootfs.diff_ids) {
-            let info = copy_in(store, dir, rel, None, &mut c)?;
-            let (compression, actual) = diff_id_of(&store.blob_path(&info.digest)?)?;
-            if &actual != diff_id {
-                return Err(ImageError::Corrupt(format!(
-                    "camada {rel}: o tar tem diff_id {actual}, mas a config declara {diff_id}"
-                )));
-            }
-            layers.push(Descriptor::new(
-                compression.media_type(),
-                &info.digest,
-                info.size,
-            ));
-        }
-        let desc = store.put_manifest(&config, &config_info, layers)?;
+    for entry in entries {
         let tags = entry.repo_tags.clone().unwrap_or_default();
-        if tags.is_empty() {
-            c.report.untagged.push(desc.digest.clone());
-        }
-        for tag in tags {
-            let reference = Reference::parse(&short_name(&tag))?;
-            store.tag(&reference, &desc)?;
-            c.report
-                .tagged
-                .push((reference.to_string(), config_info.digest.clone()));
-        }
+        let shown = tags
+            .first()
+            .cloned()
+            .unwrap_or_else(|| entry.config.clone());
+        (|| {
+            let mut config_bytes = Vec::new();
+            open_in_root(dir, &entry.config)?
+                .take(16 << 20)
+                .read_to_end(&mut config_bytes)
+                .map_err(|e| ImageError::io(dir.join(&entry.config), e))?;
+            st.done += config_bytes.len() as u64;
+            let config = parse_config(&config_bytes, &entry.config, entry.layers.len())?;
+            let mut layers = Vec::new();
+            for (i, (rel, diff_id)) in entry.layers.iter().zip(&config.rootfs.diff_ids).enumerate()
+            {
+                digest::hex_of(diff_id)?;
+                layers.push(st.docker_layer(rel, diff_id, i == 0)?);
+            }
+            st.planned.push(Planned::Docker {
+                config: Box::new(config),
+                config_bytes,
+                layers,
+                tags,
+            });
+            Ok(())
+        })()
+        .map_err(|e| refused(&shown, e))?;
     }
-    Ok(c.report)
-}
-
-/// The compression of a stored layer blob and its diff_id.
-fn diff_id_of(blob: &Path) -> Result<(Compression, String), ImageError> {
-    let mut file = File::open(blob).map_err(|e| ImageError::io(blob, e))?;
-    let mut head = Vec::new();
-    (&mut file)
-        .take(8)
-        .read_to_end(&mut head)
-        .map_err(|e| ImageError::io(blob, e))?;
-    let compression = Compression::sniff(&head)
-        .map_err(|why| ImageError::Other(format!("{}: {why}", blob.display())))?;
-    let file = File::open(blob).map_err(|e| ImageError::io(blob, e))?;
-    let mut reader = HashReader::new(Decoder::new(
-        BufReader::with_capacity(256 * 1024, file),
-        compression,
-    ));
-    reader.drain().map_err(|e| ImageError::io(blob, e))?;
-    Ok((compression, reader.finish().0))
+    Ok(())
 }
 
 /// An image to save: its index descriptor, manifest and config.

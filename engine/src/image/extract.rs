@@ -59,9 +59,10 @@
 //!   opaque directory; a directory target is refused;
 //! - the file found (regular file or symlink) is copied to the link's
 //!   path with its content, owner, mode (incl. setuid), mtime and xattrs
-//!   (except `trusted.overlay.*`). The container sees the right content at
-//!   both names; they are two inodes (`nlink` 1), which is also what a
-//!   write through one name would give after overlayfs's copy-up;
+//!   (those [`allowed_xattr`] keeps: never `trusted.overlay.*`). The
+//!   container sees the right content at both names; they are two inodes
+//!   (`nlink` 1), which is also what a write through one name would give
+//!   after overlayfs's copy-up;
 //! - every lookup is an `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`
 //!   below the fd of a layer directory, and the final file is opened with
 //!   `O_NOFOLLOW`: a link can only ever copy a file of the image's own
@@ -80,14 +81,25 @@
 //!
 //! A decompression bomb (a few KiB of gzip that inflate to terabytes) and
 //! absurd entry sizes are refused by [`Limits`]: the decompressed stream
-//! may not exceed `max_bytes`, nor the layer `max_entries` entries.
+//! may not exceed `max_bytes`, nor the layer `max_entries` entries, nor
+//! the sizes the entries *declare*, added up, `max_bytes`
+//! ([`super::verify::Budget`], checked before an entry is written). The
+//! last one is for GNU sparse files: such an entry stores only its data
+//! blocks and a map of holes, so a few hundred bytes of tar can declare a
+//! 10 GiB file whose holes never pass through the stream limit. Its full
+//! size counts, and it is written sparse: holes stay holes, only its data
+//! takes disk space (docker and containerd write it out densely; GNU tar
+//! and the tar crate's own `unpack` keep it sparse, and casulo follows
+//! them).
 //!
 //! # Other entries
 //!
 //! Ownership (when running as root), modes including setuid/setgid/sticky
 //! (`fchown` before `fchmod`: `chown` clears setuid), mtimes, extended
-//! attributes (`SCHILY.xattr.*`, except `security.capability`: file
-//! capabilities are dropped), symlinks, hard links and FIFOs are kept.
+//! attributes (`SCHILY.xattr.*` on an allow-list, [`allowed_xattr`]:
+//! `user.*`, `security.*` but file capabilities and SELinux labels, POSIX
+//! ACLs; never `trusted.*`, so never overlayfs's own `trusted.overlay.*`),
+//! symlinks, hard links and FIFOs are kept.
 //! Setuid files stay setuid: the state dir is `0700`, so only root reaches
 //! them (see `state`).
 //! Device nodes are skipped and counted ([`UnpackStats::devices_skipped`]):
@@ -99,7 +111,7 @@
 
 use std::ffi::{CString, OsStr};
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -112,6 +124,7 @@ use tar::EntryType;
 
 use super::digest::HashReader;
 use super::layer::{entry_path, CheckedEntry, Compression, Decoder, EntryChecker, Whiteout};
+use super::verify::{self, bad_tar, too_big, Budget, LimitReader};
 use super::{ImageError, Layer, UnpackStats};
 
 /// The xattr overlayfs reads to treat a directory as opaque.
@@ -235,36 +248,6 @@ impl From<Errno> for EntryError {
     }
 }
 
-/// A reader that fails once more than `max` bytes went through it.
-struct LimitReader<R> {
-    inner: R,
-    count: u64,
-    max: u64,
-}
-
-/// Marks the error of [`LimitReader`] so it can be reported as a bomb.
-#[derive(Debug)]
-struct TooBig(u64);
-
-impl std::fmt::Display for TooBig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "mais de {} bytes descompactados", self.0)
-    }
-}
-
-impl std::error::Error for TooBig {}
-
-impl<R: Read> Read for LimitReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        if self.count > self.max {
-            return Err(io::Error::other(TooBig(self.max)));
-        }
-        Ok(n)
-    }
-}
-
 /// A reader that reports how many bytes went through it.
 struct ProgressReader<'a, R> {
     inner: R,
@@ -279,12 +262,6 @@ impl<R: Read> Read for ProgressReader<'_, R> {
         (self.progress)(self.count);
         Ok(n)
     }
-}
-
-fn too_big(e: &io::Error) -> Option<u64> {
-    e.get_ref()
-        .and_then(|inner| inner.downcast_ref::<TooBig>())
-        .map(|t| t.0)
 }
 
 /// Unpacks into an existing directory `dest`.
@@ -315,11 +292,7 @@ fn unpack_into_over(
         progress,
     };
     let blob_reader = HashReader::new(BufReader::with_capacity(256 * 1024, counted));
-    let limited = LimitReader {
-        inner: Decoder::new(blob_reader, compression),
-        count: 0,
-        max: limits.max_bytes,
-    };
+    let limited = LimitReader::new(Decoder::new(blob_reader, compression), limits.max_bytes);
     let tar_reader = HashReader::new(limited);
     let mut archive = tar::Archive::new(tar_reader);
     let (stats, last) = extract_entries(&mut archive, dest, lowers, &layer.digest, limits)?;
@@ -334,44 +307,28 @@ fn unpack_into_over(
     let mut blob_reader = limited.inner.into_inner();
     blob_reader.drain().map_err(|e| ImageError::io(blob, e))?;
     let (digest, size, _) = blob_reader.finish();
-    if digest != layer.digest || size != layer.size {
+    if digest != layer.digest {
+        // The blob is named by its digest in the store: a blob whose bytes
+        // changed after it was verified on arrival is store corruption.
         return Err(ImageError::Corrupt(format!(
             "blob da camada {}: o arquivo tem {size} bytes e sha256 {digest}, \
              mas o manifest diz {} bytes (o blob foi alterado ou corrompido)",
             layer.digest, layer.size
         )));
     }
-    if diff_id != layer.diff_id {
-        return Err(ImageError::Corrupt(format!(
-            "camada {}: o tar descompactado tem diff_id {diff_id}, mas a config da imagem \
-             declara {} (conteúdo corrompido)",
-            layer.digest, layer.diff_id
-        )));
-    }
+    // A size or diff_id that is not the blob's is the image's fault, not
+    // the store's (`image load` refuses such images; one loaded by an older
+    // casulo can still be here, and `image fsck` names it).
+    verify::matches(
+        &verify::Verified {
+            digest,
+            size,
+            diff_id,
+            entries: 0,
+        },
+        layer,
+    )?;
     Ok(stats)
-}
-
-/// The error for a tar that cannot be read (or inflates past the limit).
-fn bad_tar(label: &str, after: &str, e: io::Error) -> ImageError {
-    match too_big(&e) {
-        Some(max) => ImageError::BadLayer {
-            layer: label.to_string(),
-            what: format!(
-                "o conteúdo descompactado passa de {max} bytes (limite do casulo; \
-                 uma \"bomba de descompressão\"?) — recusada depois da entrada {after:?}"
-            ),
-            source: None,
-        },
-        None => ImageError::BadLayer {
-            layer: label.to_string(),
-            what: if after.is_empty() {
-                "o arquivo tar é inválido logo no início".to_string()
-            } else {
-                format!("o arquivo tar é inválido depois da entrada {after:?}")
-            },
-            source: Some(e),
-        },
-    }
 }
 
 /// Extracts a tar file (plain or gzip, told by its first bytes) into `dest`,
@@ -393,11 +350,10 @@ pub fn extract_file(
     let compression = Compression::sniff(&head)
         .map_err(|why| ImageError::Other(format!("{}: {why}", path.display())))?;
     let file = File::open(path).map_err(|e| ImageError::io(path, e))?;
-    let limited = LimitReader {
-        inner: Decoder::new(BufReader::with_capacity(256 * 1024, file), compression),
-        count: 0,
-        max: limits.max_bytes,
-    };
+    let limited = LimitReader::new(
+        Decoder::new(BufReader::with_capacity(256 * 1024, file), compression),
+        limits.max_bytes,
+    );
     fs::DirBuilder::new()
         .mode(0o700)
         .create(dest)
@@ -440,7 +396,7 @@ fn extract_entries<R: Read>(
         parent_cache: None,
     };
     let mut last = String::new();
-    let mut entries = 0u64;
+    let mut budget = Budget::new(limits);
     for entry in archive.entries().map_err(|e| bad_tar(label, "", e))? {
         let mut entry = entry.map_err(|e| bad_tar(label, &last, e))?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
@@ -454,20 +410,7 @@ fn extract_entries<R: Read>(
             Ok(None) => continue,
             Err(why) => return Err(unsafe_entry(why)),
         };
-        entries += 1;
-        if entries > limits.max_entries {
-            return Err(unsafe_entry(format!(
-                "o arquivo tem mais de {} entradas (limite do casulo)",
-                limits.max_entries
-            )));
-        }
-        if entry.size() > limits.max_bytes {
-            return Err(unsafe_entry(format!(
-                "tamanho absurdo: o cabeçalho declara {} bytes (limite {})",
-                entry.size(),
-                limits.max_bytes
-            )));
-        }
+        budget.admit(entry.size()).map_err(unsafe_entry)?;
         x.entry(&mut entry, &name, &checked).map_err(|e| match e {
             EntryError::Unsafe(why) => unsafe_entry(why),
             EntryError::Io(source) => match too_big(&source) {
@@ -640,9 +583,9 @@ fn is_opaque(fd: BorrowedFd<'_>) -> bool {
     n == 1 && value[0] == b'y'
 }
 
-/// Copies the extended attributes of `src` to `dst`, except overlayfs's own
-/// (`trusted.overlay.*`), which describe the layer, not the file, and the
-/// [`DROPPED_XATTRS`].
+/// Copies the extended attributes of `src` to `dst` that [`allowed_xattr`]
+/// lets through (never overlayfs's own `trusted.overlay.*`, which describe
+/// the layer, not the file).
 fn copy_xattrs(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> io::Result<()> {
     // SAFETY: a NULL buffer of size 0 asks for the size.
     let size = unsafe { libc::flistxattr(src.as_raw_fd(), std::ptr::null_mut(), 0) };
@@ -657,7 +600,7 @@ fn copy_xattrs(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> io::Result<()> {
     }
     names.truncate(size as usize);
     for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
-        if name.starts_with(b"trusted.overlay.") || dropped_xattr(name) {
+        if !allowed_xattr(name) {
             continue;
         }
         let c_name = CString::new(name).expect("split at NUL");
@@ -704,6 +647,38 @@ fn create_new_at(dir: BorrowedFd<'_>, name: &CString) -> io::Result<File> {
     }
     // SAFETY: raw is a new fd we own.
     Ok(unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(raw) })
+}
+
+/// Copies the content of a GNU sparse entry, leaving every all-zero block
+/// as a hole (a `seek` instead of a `write`), as `tar -x --sparse` and the
+/// tar crate's own `unpack` do: the file has its declared size but only
+/// its data takes disk space. (Docker and containerd write sparse entries
+/// out densely, holes as zeros; their size is counted by [`Budget`]
+/// either way.) Returns the bytes of content, holes included.
+fn copy_sparse<R: Read>(from: &mut R, to: &mut File) -> io::Result<u64> {
+    const BLOCK: usize = 4096;
+    static ZEROS: [u8; BLOCK] = [0; BLOCK];
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        for block in buf[..n].chunks(BLOCK) {
+            if block == &ZEROS[..block.len()] {
+                to.seek(io::SeekFrom::Current(block.len() as i64))?;
+            } else {
+                to.write_all(block)?;
+            }
+        }
+        total += n as u64;
+    }
+    // A hole at the end is made by the length alone.
+    to.set_len(total)?;
+    Ok(total)
 }
 
 /// Removes what is at `name` unless it is a directory (then an error):
@@ -778,27 +753,48 @@ fn set_owner_mode_fd(
     check(unsafe { libc::fchmod(fd.as_raw_fd(), (mode & 0o7777) as libc::mode_t) })
 }
 
-/// Extended attributes never written to an unpacked layer:
-/// `security.capability` (file capabilities) would give a binary of the
-/// image capabilities when run, a privilege that, unlike a setuid bit,
-/// leaves no trace in `ls -l`. The state dir's `0700` keeps local users
-/// from reaching layers; dropping it here keeps it out of the layer at all.
-const DROPPED_XATTRS: &[&[u8]] = &[b"security.capability"];
-
-/// Whether `name` is one of [`DROPPED_XATTRS`].
-fn dropped_xattr(name: &[u8]) -> bool {
-    DROPPED_XATTRS.contains(&name)
+/// Whether a layer may set the extended attribute `name`: an allow-list,
+/// because an xattr is often a privilege or an instruction to the kernel,
+/// not data of the file. Kept: `user.*` (the owner's own data),
+/// `security.*` (IMA/EVM signatures, …) and the POSIX ACLs
+/// (`system.posix_acl_access`, `system.posix_acl_default`), the ones docker
+/// and containerd restore from a layer. Dropped, whatever the layer says:
+///
+/// - `security.capability`: file capabilities would give a binary of the
+///   image capabilities when run, a privilege that, unlike a setuid bit,
+///   leaves no trace in `ls -l`;
+/// - `security.selinux`: a label of the host that built the layer, not of
+///   this one (umoci drops it for the same reason);
+/// - `trusted.*`, among them overlayfs's own `trusted.overlay.*`
+///   (`opaque`, `redirect`, `origin`, `metacopy`…): they are instructions
+///   to overlayfs about the layer directory, which only casulo may write
+///   (an opaque directory comes from a `.wh..wh..opq` entry, see
+///   "Whiteouts"); a layer carrying one could hide or redirect the files of
+///   the layers below;
+/// - every other namespace (`system.nfs4_acl`, names casulo does not know).
+///
+/// Docker and containerd apply every `SCHILY.xattr.*` record they find;
+/// umoci ignores the `trusted.overlay.*` ones; casulo keeps only what is
+/// known to be data.
+pub fn allowed_xattr(name: &[u8]) -> bool {
+    if name.starts_with(b"user.") {
+        return true;
+    }
+    if let Some(rest) = name.strip_prefix(b"security.") {
+        return !rest.is_empty() && rest != b"capability" && rest != b"selinux";
+    }
+    name == b"system.posix_acl_access" || name == b"system.posix_acl_default"
 }
 
-/// The `SCHILY.xattr.<name>` PAX records of an entry, without the
-/// [`DROPPED_XATTRS`].
+/// The `SCHILY.xattr.<name>` PAX records of an entry that
+/// [`allowed_xattr`] lets through.
 fn entry_xattrs<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let mut out = Vec::new();
     if let Some(extensions) = entry.pax_extensions()? {
         for extension in extensions {
             let extension = extension?;
             if let Some(name) = extension.key_bytes().strip_prefix(b"SCHILY.xattr.") {
-                if dropped_xattr(name) {
+                if !allowed_xattr(name) {
                     continue;
                 }
                 out.push((name.to_vec(), extension.value_bytes().to_vec()));
@@ -925,7 +921,11 @@ impl Extractor {
                 let dir = self.dir_fd(&parent)?;
                 remove_non_dir(dir, &file)?;
                 let mut out = create_new_at(dir.as_fd(), &file)?;
-                let copied = io::copy(entry, &mut out)?;
+                let copied = if checked.kind == EntryType::GNUSparse {
+                    copy_sparse(entry, &mut out)?
+                } else {
+                    io::copy(entry, &mut out)?
+                };
                 if copied != size {
                     return Err(
                         io::Error::new(io::ErrorKind::UnexpectedEof, "conteúdo truncado").into(),
@@ -1552,6 +1552,173 @@ mod tests {
         let err = unpack(&blob, &layer, &dest, limits).unwrap_err();
         assert!(err.to_string().contains("entradas"), "{err}");
         assert!(!dest.exists());
+    }
+
+    /// A GNU sparse entry (old GNU format): `data` stored at each offset
+    /// of `blocks`, holes elsewhere, `real_size` bytes in all.
+    pub(crate) fn sparse_entry(
+        b: &mut tar::Builder<Vec<u8>>,
+        name: &str,
+        real_size: u64,
+        blocks: &[u64],
+        data: &[u8; 512],
+    ) {
+        assert!(blocks.len() < 4, "one header holds 4 map entries");
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(EntryType::GNUSparse);
+        header.set_path(name).unwrap();
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(1_000_000);
+        header.set_size(512 * blocks.len() as u64);
+        let gnu = header.as_gnu_mut().unwrap();
+        for (slot, offset) in gnu.sparse.iter_mut().zip(blocks) {
+            slot.set_offset(*offset);
+            slot.set_length(512);
+        }
+        // The last map entry, empty, at the end: a trailing hole.
+        gnu.sparse[blocks.len()].set_offset(real_size);
+        gnu.sparse[blocks.len()].set_length(0);
+        gnu.set_real_size(real_size);
+        header.set_cksum();
+        let stored: Vec<u8> = blocks.iter().flat_map(|_| data.iter().copied()).collect();
+        b.append(&header, &stored[..]).unwrap();
+    }
+
+    /// Issue 13, item 5: the holes of a sparse entry never pass through the
+    /// stream limit, so its declared size must count, and it must be
+    /// written sparse (a few hundred bytes of tar wrote 11 GB before).
+    #[test]
+    fn image_extract_sparse_entries_count_their_size_and_stay_sparse() {
+        let tmp = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            max_bytes: 16 << 20,
+            max_entries: 100,
+        };
+        let data = [b'd'; 512];
+        let mut b = tar::Builder::new(Vec::new());
+        sparse_entry(&mut b, "esparso", 12 << 20, &[0, 6 << 20], &data);
+        let tar = b.into_inner().unwrap();
+        assert!(tar.len() < 8 << 10, "{} bytes", tar.len());
+        let (blob, layer) = plain(tmp.path(), &tar);
+        let dest = tmp.path().join("um");
+        unpack(&blob, &layer, &dest, limits).unwrap();
+        let meta = fs::metadata(dest.join("esparso")).unwrap();
+        assert_eq!(meta.len(), 12 << 20);
+        assert!(
+            meta.blocks() * 512 < 1 << 20,
+            "written densely: {} bytes on disk",
+            meta.blocks() * 512
+        );
+        let content = fs::read(dest.join("esparso")).unwrap();
+        assert_eq!(&content[..512], &data[..]);
+        assert_eq!(&content[6 << 20..(6 << 20) + 512], &data[..]);
+        assert!(content[512..6 << 20].iter().all(|b| *b == 0));
+
+        // Two of them declare 24 MiB: past the 16 MiB limit, though each
+        // is below it and the tar is a few KiB.
+        let mut b = tar::Builder::new(Vec::new());
+        sparse_entry(&mut b, "a", 12 << 20, &[0], &data);
+        sparse_entry(&mut b, "b", 12 << 20, &[0], &data);
+        let tar = b.into_inner().unwrap();
+        let (blob, layer) = plain(tmp.path(), &tar);
+        let dest = tmp.path().join("dois");
+        let err = unpack(&blob, &layer, &dest, limits).unwrap_err();
+        assert!(
+            matches!(&err, ImageError::UnsafeEntry { entry, .. } if entry == "b"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("esparso"), "{err}");
+        assert!(!dest.exists());
+        // The load-time check says the same, writing nothing.
+        let err =
+            verify::verify_layer(File::open(&blob).unwrap(), &layer, false, limits).unwrap_err();
+        assert!(err.to_string().contains("esparso"), "{err}");
+    }
+
+    /// A PAX extended header body with these records.
+    fn pax(records: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (key, value) in records {
+            // "<len> <key>=<value>\n", len counting itself.
+            let body = 1 + key.len() + 1 + value.len() + 1;
+            let mut len = body + 1;
+            while body + len.to_string().len() != len {
+                len = body + len.to_string().len();
+            }
+            out.extend(format!("{len} {key}=").into_bytes());
+            out.extend_from_slice(value);
+            out.push(b'\n');
+        }
+        out
+    }
+
+    fn xattr_of(path: &Path, name: &str) -> Option<Vec<u8>> {
+        let path = CString::new(path.as_os_str().as_bytes()).unwrap();
+        let name = CString::new(name).unwrap();
+        let mut value = vec![0u8; 256];
+        // SAFETY: valid C strings and a buffer of value.len() bytes.
+        let n = unsafe {
+            libc::lgetxattr(
+                path.as_ptr(),
+                name.as_ptr(),
+                value.as_mut_ptr().cast(),
+                value.len(),
+            )
+        };
+        (n >= 0).then(|| value[..n as usize].to_vec())
+    }
+
+    /// Issue 13, item 10: only allow-listed xattrs reach an unpacked layer;
+    /// overlayfs's own `trusted.overlay.*` never comes from a layer.
+    #[test]
+    fn image_extract_applies_only_allowed_xattrs() {
+        if !root() {
+            eprintln!("pulado: gravar xattrs trusted.* exige root");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let mut b = tar::Builder::new(Vec::new());
+        let dir_pax = pax(&[
+            ("SCHILY.xattr.trusted.overlay.opaque", b"y"),
+            ("SCHILY.xattr.user.nota", b"diretorio"),
+        ]);
+        entry(&mut b, EntryType::XHeader, "PaxHeaders/d", &dir_pax);
+        entry(&mut b, EntryType::Directory, "d/", b"");
+        let file_pax = pax(&[
+            ("SCHILY.xattr.trusted.overlay.redirect", b"/etc"),
+            ("SCHILY.xattr.trusted.outra", b"x"),
+            (
+                "SCHILY.xattr.security.selinux",
+                b"system_u:object_r:shadow_t:s0",
+            ),
+            ("SCHILY.xattr.user.nota", b"arquivo"),
+            ("SCHILY.xattr.security.ima", b"assinatura"),
+        ]);
+        entry(&mut b, EntryType::XHeader, "PaxHeaders/d/f", &file_pax);
+        entry(&mut b, EntryType::Regular, "d/f", b"conteudo");
+        let (blob, layer) = plain(tmp.path(), &b.into_inner().unwrap());
+        let dest = tmp.path().join("camada");
+        unpack(&blob, &layer, &dest, Limits::default()).unwrap();
+        let (d, f) = (dest.join("d"), dest.join("d/f"));
+        assert_eq!(xattr_of(&d, OPAQUE_XATTR), None, "opaque came from the tar");
+        assert_eq!(xattr_of(&f, "trusted.overlay.redirect"), None);
+        assert_eq!(xattr_of(&f, "trusted.outra"), None);
+        assert_eq!(xattr_of(&f, "security.selinux"), None);
+        assert_eq!(
+            xattr_of(&d, "user.nota").as_deref(),
+            Some(&b"diretorio"[..])
+        );
+        assert_eq!(xattr_of(&f, "user.nota").as_deref(), Some(&b"arquivo"[..]));
+        assert_eq!(
+            xattr_of(&f, "security.ima").as_deref(),
+            Some(&b"assinatura"[..])
+        );
+        assert!(allowed_xattr(b"system.posix_acl_access"));
+        assert!(!allowed_xattr(b"system.nfs4_acl"));
+        assert!(!allowed_xattr(b"security.capability"));
+        assert!(!allowed_xattr(b"security."));
     }
 
     /// A thousand files, a hard link across directories and UTF-8 names.

@@ -8,18 +8,20 @@
 //! uncompressed stream in the same single pass.
 //!
 //! Every entry is checked while the file is read, with the same rules as
-//! unpacking (see [`super::layer`]): an absolute path, a `..`, a write through
+//! unpacking and `image load` (see [`super::verify`]): the size limits,
+//! truncated entries, an absolute path, a `..`, a write through
 //! a symlink or a hard link out of the tree refuses the whole import, naming
 //! the entry, before anything reaches `blobs/` or `index.json`.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek};
+use std::io::{Read, Seek};
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::digest::{HashReader, TeeReader};
-use super::layer::{Compression, Decoder, EntryChecker};
-use super::oci;
+use super::digest::TeeReader;
+use super::extract::Limits;
+use super::layer::Compression;
+use super::{oci, verify};
 use super::{Image, ImageError, Layer, Reference, Store};
 use crate::state::StateDir;
 
@@ -50,55 +52,27 @@ pub fn rootfs_tar(state: &StateDir, tar_path: &Path, reference: &str) -> Result<
 
     // The blob is unreachable until tagged: keep gc out until then.
     let _writing = store.writing()?;
-    // One pass: file → (copy into the blob) → decompress → hash → tar.
-    let blob = store.blob_writer()?;
-    let tee = TeeReader::new(BufReader::with_capacity(256 * 1024, file), blob);
-    let mut archive = tar::Archive::new(HashReader::new(Decoder::new(tee, compression)));
-    let bad_tar = |after: &str, e: io::Error| ImageError::BadLayer {
-        layer: shown.clone(),
-        what: if after.is_empty() {
-            "não parece um arquivo tar (nem tar.gz)".to_string()
-        } else {
-            format!("o arquivo tar é inválido depois da entrada {after:?}")
-        },
-        source: Some(e),
-    };
-    let mut checker = EntryChecker::new();
-    let mut entries = 0u64;
-    let mut last = String::new();
-    for entry in archive.entries().map_err(|e| bad_tar("", e))? {
-        let entry = entry.map_err(|e| bad_tar(&last, e))?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        match checker.check(&entry) {
-            Ok(Some(_)) => entries += 1,
-            Ok(None) => {}
-            Err(why) => {
-                // Dropping the blob writer removes its temp file.
-                return Err(ImageError::UnsafeEntry {
-                    layer: shown.clone(),
-                    entry: name,
-                    why,
-                });
-            }
-        }
-        last = name;
-    }
-    let mut tar_reader = archive.into_inner();
-    tar_reader.drain().map_err(|e| bad_tar(&last, e))?;
-    let (diff_id, _, decoder) = tar_reader.finish();
-    let mut tee = decoder.into_inner();
-    tee.drain().map_err(|e| ImageError::io(tar_path, e))?;
-    if entries == 0 {
+    // One pass: file → (copy into the blob) → decompress → hash → tar,
+    // every entry through the same checks as `image load`.
+    let mut blob = store.blob_writer()?;
+    let found = verify::verify_stream(
+        TeeReader::new(file, &mut blob),
+        compression,
+        false,
+        Limits::from_env(),
+        &shown,
+    )?;
+    // Dropping the blob writer (on any error above) removes its temp file.
+    if found.entries == 0 {
         return Err(ImageError::Other(format!(
             "{shown}: o arquivo tar está vazio (nenhuma entrada)"
         )));
     }
-    let (_, blob) = tee.into_parts();
     let blob = blob.commit()?;
 
     let layer = Layer {
         digest: blob.digest,
-        diff_id,
+        diff_id: found.diff_id,
         media_type: compression.media_type().to_string(),
         size: blob.size,
     };

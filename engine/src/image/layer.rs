@@ -824,8 +824,10 @@ mod tests {
         layer.diff_id = digest::sha256(b"outra coisa");
         let dest = tmp.path().join("out");
         let err = unpack(&blob, &layer, &dest, Limits::default()).unwrap_err();
-        assert!(matches!(err, ImageError::Corrupt(_)), "{err}");
+        // The image is wrong, not the store: no "corrompido" (issue 13).
+        assert!(matches!(err, ImageError::BadLayer { .. }), "{err}");
         assert!(err.to_string().contains("diff_id"), "{err}");
+        assert!(!err.to_string().contains("corrompido"), "{err}");
         assert!(!dest.exists());
 
         // Same for a blob whose bytes changed after it was stored.

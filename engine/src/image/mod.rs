@@ -17,6 +17,7 @@ pub mod layer;
 pub mod oci;
 pub mod reference;
 pub mod store;
+pub mod verify;
 
 pub use reference::Reference;
 pub use store::Store;
@@ -144,6 +145,14 @@ pub enum ImageError {
         what: String,
         #[source]
         source: Option<std::io::Error>,
+    },
+    /// An image of `image load` that could never run: nothing of it was
+    /// stored (the cause says which layer or file, and why).
+    #[error("imagem {image} recusada: nada dela foi registrado no store")]
+    Refused {
+        image: String,
+        #[source]
+        source: Box<ImageError>,
     },
     #[error("{0}")]
     Other(String),

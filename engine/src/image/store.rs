@@ -11,8 +11,9 @@
 //!
 //! Reading an image walks index.json → manifest → config, and every blob read
 //! is hashed again and compared with its name: a changed byte is reported as
-//! [`ImageError::Corrupt`] naming the blob. Layer blobs are verified while
-//! they are unpacked (see [`super::layer`]).
+//! [`ImageError::Corrupt`] naming the blob. Layer blobs are verified when
+//! they arrive (`image load`, [`super::verify`]: digest, size, diff_id,
+//! every entry) and again while they are unpacked (see [`super::extract`]).
 //!
 //! Writes are atomic: a blob is written to `<root>/tmp/` while its digest is
 //! computed, then renamed to `blobs/sha256/<digest>` (a blob that already
