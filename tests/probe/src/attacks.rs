@@ -50,8 +50,11 @@ pub struct Targets {
     pub host_pid: Option<i32>,
 }
 
+/// One attack: it tries, and says what happened.
+type Attack = fn(&Targets) -> Attempt;
+
 /// Every attack, in the order they run: (name, function).
-pub const ATTACKS: &[(&str, fn(&Targets) -> Attempt)] = &[
+pub const ATTACKS: &[(&str, Attack)] = &[
     ("umount-proc-sys", umount_proc_sys),
     ("core-pattern", core_pattern),
     ("sys-kernel", sys_kernel),
@@ -121,7 +124,7 @@ impl Attempt {
         ];
         if let Some(e) = errno {
             f.push(("errno".into(), Json::Str(errno_name(e).into())));
-            f.push(("erro".into(), Json::Str(errno_pt(e).into())));
+            f.push(("erro".into(), Json::Str(errno_pt(e))));
         }
         if let Some(n) = &self.note {
             f.push(("nota".into(), Json::Str(n.clone())));
