@@ -147,8 +147,37 @@ fn judge(tried: impl Into<String>, e: i32) -> Attempt {
 
 // ---------------------------------------------------------------- runners
 
+/// The inode of the initial PID namespace, fixed by the kernel
+/// (`PROC_PID_INIT_INO`): a process that sees it is not in a container.
+const INITIAL_PID_NS: u64 = 0xEFFF_FFFC;
+
+/// Attacks harmless enough to run on the host itself (the tests compare
+/// the container's keyring with the host's).
+const HOST_SAFE: &[&str] = &["keyctl"];
+
+/// Refuses to attack the host from the host: the suite is meant to run
+/// inside a container (on the host, `umount-proc-sys` would act on the
+/// host's own mounts and `tiocsti` would type into your shell).
+fn outside_a_container(names: &[&str]) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let initial = fs::metadata("/proc/self/ns/pid").is_ok_and(|m| m.ino() == INITIAL_PID_NS);
+    if initial && !names.iter().all(|n| HOST_SAFE.contains(n)) {
+        eprintln!(
+            "probe: recuso atacar o host de dentro do host: este processo está no namespace \
+             de PID inicial. Rode os ataques dentro de um contêiner \
+             (casulo run … /probe ataques)."
+        );
+        return true;
+    }
+    false
+}
+
 /// `probe ataques [NOME...]`: each attack in its own child process.
 pub fn run_all(targets: &Targets, only: &[&str]) -> i32 {
+    let all: Vec<&str> = ATTACKS.iter().map(|(n, _)| *n).collect();
+    if outside_a_container(if only.is_empty() { &all } else { only }) {
+        return 2;
+    }
     let mut reports = vec![];
     let mut counts: Vec<(String, Json)> = vec![];
     for (name, _) in ATTACKS {
@@ -210,6 +239,9 @@ fn result_word(report: &Json) -> String {
 
 /// `probe ataque NOME`: one attack, in this process.
 pub fn run_one(name: &str, targets: &Targets) -> i32 {
+    if outside_a_container(&[name]) {
+        return 2;
+    }
     match ATTACKS.iter().find(|(n, _)| *n == name) {
         Some((n, attack)) => {
             emit(&attack(targets).json(n));
