@@ -379,3 +379,19 @@ fn under_privileged_the_same_suite_shows_what_root_could_do() {
 
     assert_eq!(HostState::read(&disk), before, "o host mudou:\n{out}");
 }
+
+/// The suite is for containers: run on the host itself (its initial PID
+/// namespace) it refuses, except the harmless keyring look-up the tests
+/// use to compare.
+#[test]
+fn the_suite_refuses_to_attack_the_host_from_the_host() {
+    let out = Output::of(Command::new(probe_bin()).arg("ataques"));
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("recuso atacar o host"), "{out}");
+    assert_eq!(out.stdout, "", "{out}");
+    let out = Output::of(Command::new(probe_bin()).args(["ataque", "umount-proc-sys"]));
+    assert_eq!(out.code, 2, "{out}");
+    let out = Output::of(Command::new(probe_bin()).args(["ataque", "keyctl"]));
+    out.assert_ok();
+    assert!(out.json()["serial"].as_i64().is_some(), "{out}");
+}
