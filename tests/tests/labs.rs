@@ -600,6 +600,27 @@ fn lab10_o_root_do_conteiner() {
         );
     }
     assert!(!default.contains("PERMITIDO"), "{default}");
+    // The book shows this same script (its scenarios embed a copy).
+    let script = fs::read_to_string(
+        workspace_dir()
+            .join("labs")
+            .join(slug)
+            .join("arquivos/ataques.sh"),
+    )
+    .unwrap();
+    for scenario in ["11-ataques.toml", "11-ataques-privilegiado.toml.pendente"] {
+        let text =
+            fs::read_to_string(workspace_dir().join("book/exemplos").join(scenario)).unwrap();
+        let copy = text
+            .split_once("conteudo = '''\n")
+            .and_then(|(_, rest)| rest.split_once("'''"))
+            .map(|(body, _)| body)
+            .unwrap_or_else(|| panic!("{scenario}: sem o ataques.sh"));
+        assert_eq!(
+            copy, script,
+            "book/exemplos/{scenario} e o ataques.sh do lab 10 divergem"
+        );
+    }
     s.solve(slug).assert_ok();
     let out = s.passes("10", &["imagem", "padrao", "privilegiado"]);
     assert!(links_are_real(&s, &out) >= 2, "{out}");

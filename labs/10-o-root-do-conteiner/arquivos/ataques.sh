@@ -4,7 +4,8 @@
 # Cada ataque imprime uma linha:
 #   NOME: recusado (motivo)    o kernel disse não por falta de privilégio
 #   NOME: PERMITIDO            funcionou: o host estaria ao alcance
-#   NOME: passou (motivo)      o kernel aceitou o pedido e falhou por outro motivo
+#   NOME: passou da checagem de privilégio, mas falhou (motivo)
+#                              o kernel aceitou o pedido e falhou por outro motivo
 #   NOME: contido (…)          funcionou, mas só dentro dos namespaces do contêiner
 #
 # Nada aqui muda o host: os arquivos do kernel recebem o valor que já têm,
