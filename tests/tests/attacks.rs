@@ -154,7 +154,7 @@ impl HostState {
                 .chain(
                     mountinfo
                         .lines()
-                        .filter(|l| l.contains(&format!(" {}:", disk.major_minor)))
+                        .filter(|l| l.contains(&format!(" {} ", disk.major_minor)))
                         .map(String::from),
                 )
                 .collect(),
