@@ -73,9 +73,12 @@ fi
 # Um user namespace aninhado: lá dentro, todas as capabilities.
 tenta "unshare -U (user namespace)" unshare -U true
 
-# /sys/kernel ajusta o kernel do host. Mesmo valor de volta.
+# /sys/kernel ajusta o kernel do host. Mesmo valor de volta; se o /sys for só
+# leitura, um atacante o remontaria para escrita (é o sysfs do contêiner, mas os
+# ajustes por trás dele são os do kernel do host).
 tenta "escrever /sys/kernel/rcu_expedited" \
-  sh -c 'v=$(cat /sys/kernel/rcu_expedited) && echo "$v" > /sys/kernel/rcu_expedited'
+  sh -c 'v=$(cat /sys/kernel/rcu_expedited) && { echo "$v" > /sys/kernel/rcu_expedited ||
+    { mount -o remount,rw /sys 2>/dev/null && echo "$v" > /sys/kernel/rcu_expedited; }; }'
 
 # /proc/kcore é a memória do host. O docker o mascara com /dev/null.
 if [ -e /proc/kcore ]; then

@@ -297,7 +297,9 @@ fn core_pattern(_: &Targets) -> Attempt {
 /// device event (where the kernel has it); else `rcu_expedited`, a
 /// harmless knob that proves the same power. Gain: with `uevent_helper`,
 /// code execution on the host. Same value written back; if `/sys` is
-/// read-only, an attacker mounts a fresh sysfs, and so do we.
+/// read-only, an attacker remounts it read-write, and so do we (it is the
+/// container's own sysfs, that of its network namespace; the knobs behind
+/// it are the host kernel's).
 fn sys_kernel(_: &Targets) -> Attempt {
     let Some(file) = ["uevent_helper", "rcu_expedited"]
         .into_iter()
@@ -306,19 +308,13 @@ fn sys_kernel(_: &Targets) -> Attempt {
         return Attempt::new("escrever em /sys/kernel", Outcome::Missing(None))
             .note("nem /sys/kernel/uevent_helper nem /sys/kernel/rcu_expedited existem aqui");
     };
-    let fresh = "/tmp/casulo-ataque-sysfs";
-    let result = write_same_value(
-        &format!("/sys/kernel/{file}"),
+    let path = format!("/sys/kernel/{file}");
+    write_same_value(
+        &path,
         &format!("escrever em /sys/kernel/{file} (o mesmo valor)"),
-        || {
-            let _ = fs::create_dir(fresh);
-            mount("sysfs", fresh, "sysfs", 0, "").map(|()| format!("{fresh}/kernel/{file}"))
-        },
+        || mount("", "/sys", "", libc::MS_REMOUNT, "").map(|()| path.clone()),
         "um atacante poria em uevent_helper um programa seu, que o kernel do host rodaria como root",
-    );
-    let _ = umount(fresh);
-    let _ = fs::remove_dir(fresh);
-    result
+    )
 }
 
 /// Writes to `path` the value it already holds. On `EROFS`, calls
