@@ -319,7 +319,7 @@ fn sys_kernel(_: &Targets) -> Attempt {
 
 /// Writes to `path` the value it already holds. On `EROFS`, calls
 /// `unlock` (what an attacker would do to get write access: unmount the
-/// read-only layer, or mount a fresh filesystem) and retries at the path
+/// read-only layer, or remount it read-write) and retries at the path
 /// it returns.
 fn write_same_value(
     path: &str,
