@@ -287,7 +287,7 @@ fn core_pattern(_: &Targets) -> Attempt {
     write_same_value(
         path,
         "escrever em /proc/sys/kernel/core_pattern (o mesmo valor)",
-        || umount("/proc/sys").map(|()| path.to_string()),
+        || umount("/proc/sys"),
         "um atacante escreveria |/caminho/do/programa e o kernel do host o rodaria como root a cada core dump",
     )
 }
@@ -312,19 +312,18 @@ fn sys_kernel(_: &Targets) -> Attempt {
     write_same_value(
         &path,
         &format!("escrever em /sys/kernel/{file} (o mesmo valor)"),
-        || mount("", "/sys", "", libc::MS_REMOUNT, "").map(|()| path.clone()),
+        || mount("", "/sys", "", libc::MS_REMOUNT, ""),
         "um atacante poria em uevent_helper um programa seu, que o kernel do host rodaria como root",
     )
 }
 
 /// Writes to `path` the value it already holds. On `EROFS`, calls
 /// `unlock` (what an attacker would do to get write access: unmount the
-/// read-only layer, or remount it read-write) and retries at the path
-/// it returns.
+/// read-only layer, or remount it read-write) and tries once more.
 fn write_same_value(
     path: &str,
     tried: &str,
-    unlock: impl Fn() -> Result<String, i32>,
+    unlock: impl Fn() -> Result<(), i32>,
     gain: &str,
 ) -> Attempt {
     let current = match fs::read(path) {
@@ -339,15 +338,15 @@ fn write_same_value(
     } else {
         current.clone()
     };
-    let write = |path: &str| {
+    let write = || {
         fs::OpenOptions::new()
             .write(true)
             .open(path)
             .and_then(|mut f| io::Write::write_all(&mut f, &value))
     };
-    let result = match write(path) {
+    let result = match write() {
         Err(e) if errno(&e) == libc::EROFS => match unlock() {
-            Ok(other) => write(&other),
+            Ok(()) => write(),
             Err(_) => Err(e),
         },
         other => other,
