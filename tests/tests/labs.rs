@@ -154,6 +154,7 @@ fn lab_ls_lists_every_lab_with_its_chapter() {
         ("07", "09-rede"),
         ("08", "11-seguranca"),
         ("09", "01-o-que-e-um-conteiner"),
+        ("10", "11-seguranca"),
     ] {
         assert!(
             out.stdout
@@ -558,7 +559,74 @@ fn lab09_vinte_conteineres() {
     assert!(links_are_real(&s, &out) >= 1, "{out}");
 }
 
-/// The worked example of labs/README.md (lab 10, written for teachers) is
+/// Lab 10 runs the same attacks with and without `--privileged`: the
+/// privileged half needs `casulo run --privileged` (branch sec-privileges).
+#[test]
+fn lab10_o_root_do_conteiner() {
+    let slug = "10-o-root-do-conteiner";
+    let s = Student::new("lab10");
+    s.start("10");
+    s.fails_with("10", &["✗ imagem —", "a imagem ataques:1 não existe"]);
+    // Mistake: the "privileged" run without --privileged.
+    s.sh(
+        slug,
+        "casulo build -t ataques:1 . && casulo run --rm ataques:1 > padrao.txt && \
+         casulo run --rm ataques:1 > privilegiado.txt",
+    )
+    .assert_ok();
+    let out = s.fails_with(
+        "10",
+        &[
+            "✓ imagem —",
+            "✓ padrao —",
+            "✗ privilegiado —",
+            "dica: O privilegiado.txt mostra os ataques recusados",
+        ],
+    );
+    // The default run refused what the lab says it refuses.
+    let default = fs::read_to_string(s.work(slug).join("padrao.txt")).unwrap();
+    for line in [
+        "umount /proc/sys: recusado",
+        "escrever /proc/sys/kernel/core_pattern: recusado",
+        "mount -t proc: recusado",
+        "insmod (carregar um módulo): recusado",
+        "unshare -U (user namespace): recusado",
+        "hostname: recusado",
+        "ping (socket raw): contido",
+    ] {
+        assert!(
+            default.contains(line),
+            "{line:?} em padrao.txt:\n{default}\n{out}"
+        );
+    }
+    assert!(!default.contains("PERMITIDO"), "{default}");
+    // The book shows this same script (its scenarios embed a copy).
+    let script = fs::read_to_string(
+        workspace_dir()
+            .join("labs")
+            .join(slug)
+            .join("arquivos/ataques.sh"),
+    )
+    .unwrap();
+    for scenario in ["11-ataques.toml", "11-ataques-privilegiado.toml.pendente"] {
+        let text =
+            fs::read_to_string(workspace_dir().join("book/exemplos").join(scenario)).unwrap();
+        let copy = text
+            .split_once("conteudo = '''\n")
+            .and_then(|(_, rest)| rest.split_once("'''"))
+            .map(|(body, _)| body)
+            .unwrap_or_else(|| panic!("{scenario}: sem o ataques.sh"));
+        assert_eq!(
+            copy, script,
+            "book/exemplos/{scenario} e o ataques.sh do lab 10 divergem"
+        );
+    }
+    s.solve(slug).assert_ok();
+    let out = s.passes("10", &["imagem", "padrao", "privilegiado"]);
+    assert!(links_are_real(&s, &out) >= 2, "{out}");
+}
+
+/// The worked example of labs/README.md (lab 11, written for teachers) is
 /// a real lab: run from its folder with `--dir`, it fails untouched and
 /// passes once its tasks are done.
 #[test]
@@ -570,12 +638,12 @@ fn the_teachers_worked_example_works_with_dir() {
         .expect("the example in labs/README.md")
         + "```toml\n".len();
     let end = start + guide[start..].find("```").unwrap();
-    let dir = s.dir.join("10-limite-de-processos");
+    let dir = s.dir.join("11-limite-de-processos");
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("lab.toml"), &guide[start..end]).unwrap();
     let d = dir.to_str().unwrap();
     s.casulo(&["lab", "iniciar", "--dir", d]).assert_ok();
-    let slug = "10-limite-de-processos";
+    let slug = "11-limite-de-processos";
     s.sh(slug, "casulo run --rm busybox true").assert_ok();
     let out = s.casulo(&["lab", "verificar", "--dir", d]);
     out.assert_code(1);

@@ -7,8 +7,11 @@
 //! script, a test asks the probe and reads facts (pid, namespaces, mounts...).
 //!
 //! Rules that keep it useful in any rootfs:
-//! - std only, no crates: it must build static for `x86_64-unknown-linux-musl`;
-//! - everything comes from `/proc` and std APIs; the only raw syscall is
+//! - std and `libc` only: it must build static for `x86_64-unknown-linux-musl`
+//!   (`libc` only declares the C library's functions and constants, which
+//!   std links anyway);
+//! - everything comes from `/proc` and std APIs, except the attacks of
+//!   `ataques` ([`attacks`]), which are system calls by nature, and
 //!   `kill(2)` for `kill-self` (std has no "send signal N" API);
 //! - stdout carries exactly one JSON object (except `alloc`/`fork`/`spin`
 //!   progress, which goes to stderr), so `serde_json::from_str` can read it.
@@ -34,7 +37,13 @@ uso: probe <comando> [args]
   sleep SEGUNDOS       dorme (aceita frações: 0.5)
   alloc TAMANHO        aloca e toca memória página a página (ex.: 200M, 1G, 4096)
   fork N [SEGUNDOS]    tenta criar N filhos que dormem; mantém-nos SEGUNDOS (padrão 0)
-  spin SEGUNDOS        laço ocupado (CPU) por SEGUNDOS";
+  spin SEGUNDOS        laço ocupado (CPU) por SEGUNDOS
+  ataques [--disco MAJ:MIN] [--pid-host PID] [NOME...]
+                       tenta, como root, o que um atacante tentaria contra o host
+                       (cada ataque num processo filho; relatório em JSON)
+  ataque NOME [...]    um ataque só, neste processo";
+
+mod attacks;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -79,9 +88,35 @@ fn main() {
             Some(d) => cmd_spin(d),
             None => usage(),
         },
+        ["ataques", rest @ ..] => match attack_args(rest) {
+            Some((targets, names)) => attacks::run_all(&targets, &names),
+            None => usage(),
+        },
+        ["ataque", name, rest @ ..] => match attack_args(rest) {
+            Some((targets, names)) if names.is_empty() => attacks::run_one(name, &targets),
+            _ => usage(),
+        },
         _ => usage(),
     };
     std::process::exit(code);
+}
+
+/// `[--disco MAJ:MIN] [--pid-host PID] [NOME...]`.
+fn attack_args<'a>(args: &[&'a str]) -> Option<(attacks::Targets, Vec<&'a str>)> {
+    let mut targets = attacks::Targets::default();
+    let mut names = vec![];
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match *a {
+            "--disco" => {
+                let (ma, mi) = it.next()?.split_once(':')?;
+                targets.disk = Some((ma.parse().ok()?, mi.parse().ok()?));
+            }
+            "--pid-host" => targets.host_pid = Some(it.next()?.parse().ok()?),
+            name => names.push(name),
+        }
+    }
+    Some((targets, names))
 }
 
 fn usage() -> i32 {
@@ -548,6 +583,8 @@ enum Json {
     Arr(Vec<Json>),
     /// Keys keep insertion order.
     Obj(Vec<(String, Json)>),
+    /// Text that already is JSON (a child's report), written as is.
+    Raw(String),
 }
 
 fn obj<const N: usize>(fields: [(&str, Json); N]) -> Json {
@@ -568,6 +605,7 @@ impl Json {
                 let _ = write!(out, "{n}");
             }
             Json::Str(s) => write_str(s, out),
+            Json::Raw(s) => out.push_str(s),
             Json::Arr(items) => {
                 out.push('[');
                 for (i, v) in items.iter().enumerate() {
