@@ -897,3 +897,131 @@ fn an_empty_layer_twice_still_runs() {
     out.assert_ok();
     assert_eq!(out.stdout.trim(), "oi", "{out}");
 }
+
+/// The blobs of `root`'s store not in `seen` (added to it) whose
+/// (gunzipped) bytes contain `needle`.
+fn blobs_with(root: &Path, seen: &mut std::collections::BTreeSet<PathBuf>, needle: &str) -> usize {
+    let Ok(entries) = fs::read_dir(root.join("images/blobs/sha256")) else {
+        return 0;
+    };
+    let mut found = 0;
+    for blob in entries.flatten() {
+        if !seen.insert(blob.path()) {
+            continue;
+        }
+        let bytes = fs::read(blob.path()).unwrap();
+        let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+            Output::of(Command::new("gzip").args(["-dc", s(&blob.path())])).stdout
+        } else {
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        if text.contains(needle) {
+            found += 1;
+        }
+    }
+    found
+}
+
+/// CVE-2018-15664's class: while `casulo build` copies a directory, a
+/// helper thread keeps swapping it for a symlink to a host directory (same
+/// file names, same sizes, plus a marker). A walk that checks a path and
+/// then reopens it by name follows the swapped symlink and puts host files
+/// in the layer (and in the cache). The walk must hold what it checked
+/// (directory fds, files read from the fd that was hashed): no host byte
+/// may ever reach a blob. A build may fail (a file vanished mid-walk);
+/// it may never succeed with host content.
+#[test]
+fn copy_racing_a_symlink_swap_never_reads_host_files() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let lab = Lab::shared();
+    let base = lab.dir().join(unique_name("corrida"));
+    let root = base.join("state");
+    let host = base.join("host");
+    let ctx = base.join("ctx");
+    let files = 150;
+    fs::create_dir_all(&host).unwrap();
+    fs::create_dir_all(ctx.join("src/d")).unwrap();
+    for i in 0..files {
+        // Same names and sizes on both sides: a reopen by name succeeds.
+        fs::write(
+            host.join(format!("f{i:03}")),
+            format!("MARCADOR-HOST-{i:03}\n"),
+        )
+        .unwrap();
+        fs::write(
+            ctx.join(format!("src/d/f{i:03}")),
+            format!("conteudo-ctx--{i:03}\n"),
+        )
+        .unwrap();
+    }
+    let mut dockerfile = String::from("FROM scratch\n");
+    for n in 0..12 {
+        dockerfile.push_str(&format!("COPY src /c{n}/\n"));
+    }
+    fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    // `src/d` (the directory) and `src/outro` (a symlink to the host
+    // directory) trade places atomically, again and again: both names
+    // always exist, one of them is the host.
+    std::os::unix::fs::symlink(&host, ctx.join("src/outro")).unwrap();
+    let swapper = {
+        let stop = stop.clone();
+        let d = std::ffi::CString::new(s(&ctx.join("src/d"))).unwrap();
+        let other = std::ffi::CString::new(s(&ctx.join("src/outro"))).unwrap();
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                // SAFETY: two valid NUL-terminated paths.
+                let rc = unsafe {
+                    libc::renameat2(
+                        libc::AT_FDCWD,
+                        d.as_ptr(),
+                        libc::AT_FDCWD,
+                        other.as_ptr(),
+                        libc::RENAME_EXCHANGE,
+                    )
+                };
+                assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let builds = 8;
+    let (mut ok, mut poisoned, mut leaked) = (0, 0, 0);
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..builds {
+        let out = Output::of(
+            Command::new(casulo_tests::casulo_bin())
+                .arg("--root")
+                .arg(&root)
+                .args([
+                    "build",
+                    "--no-cache",
+                    "-t",
+                    &format!("corrida:{i}"),
+                    s(&ctx),
+                ]),
+        );
+        if out.success() {
+            ok += 1;
+        } else if std::env::var_os("CORRIDA_VERBOSA").is_some() {
+            eprintln!("{}", out.stderr.lines().last().unwrap_or_default());
+        }
+        let new = blobs_with(&root, &mut seen, "MARCADOR-HOST");
+        if new > 0 {
+            poisoned += 1;
+            leaked += new;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    eprintln!(
+        "corrida: {builds} builds ({ok} ok), {swaps} trocas, \
+         {poisoned} builds puseram bytes do host no armazém"
+    );
+    fs::remove_dir_all(&base).unwrap();
+    assert_eq!(leaked, 0, "{leaked} blobs do armazém têm bytes do host");
+}
