@@ -1025,3 +1025,155 @@ fn copy_racing_a_symlink_swap_never_reads_host_files() {
     fs::remove_dir_all(&base).unwrap();
     assert_eq!(leaked, 0, "{leaked} blobs do armazém têm bytes do host");
 }
+
+/// A host directory outside every context, with these files.
+fn host_dir(hint: &str, files: &[(&str, &str)]) -> PathBuf {
+    context(hint, files)
+}
+
+/// `COPY --chown=nome` looks the name up in the image's /etc/passwd. An
+/// image whose `/etc` is a symlink to an absolute path means *its own*
+/// path: the host's file of that name (here a fake passwd with `fulano`)
+/// must never answer.
+#[test]
+fn chown_names_come_from_the_image_never_through_a_host_symlink() {
+    let host = host_dir(
+        "passwd-do-host",
+        &[
+            ("passwd", "fulano:x:4242:4242::/:/bin/sh\n"),
+            ("group", "fulano:x:4242:\n"),
+        ],
+    );
+    let ctx = context(
+        "chown-etc-link",
+        &[
+            (
+                "Dockerfile",
+                "FROM scratch\nCOPY raiz/ /\nCOPY --chown=fulano a.txt /a.txt\n",
+            ),
+            ("a.txt", "a\n"),
+            ("raiz/.keep", ""),
+        ],
+    );
+    std::os::unix::fs::symlink(&host, ctx.join("raiz/etc")).unwrap();
+    let tag = format!("{}:1", unique_name("chown-link"));
+    let out = build(&ctx, &tag, &["--no-cache"]);
+    assert_eq!(out.code, 125, "{out}");
+    assert!(out.stderr.contains("Dockerfile:3:"), "{out}");
+    assert!(out.stderr.contains("--chown=fulano"), "{out}");
+    assert!(!tagged(&tag));
+    // The same file *inside* the image answers (a relative link stays in it).
+    fs::remove_file(ctx.join("raiz/etc")).unwrap();
+    fs::create_dir_all(ctx.join("raiz/srv")).unwrap();
+    fs::copy(host.join("passwd"), ctx.join("raiz/srv/passwd")).unwrap();
+    fs::copy(host.join("group"), ctx.join("raiz/srv/group")).unwrap();
+    std::os::unix::fs::symlink("srv", ctx.join("raiz/etc")).unwrap();
+    build(&ctx, &tag, &["--no-cache"]).assert_ok();
+}
+
+/// The Dockerfile and the .dockerignore are read through the context: a
+/// symlink that leaves it is refused (it would read any host file).
+#[test]
+fn dockerfile_and_dockerignore_symlinks_stay_in_the_context() {
+    let host = host_dir(
+        "df-do-host",
+        &[
+            ("Dockerfile", "FROM scratch\nCOPY a.txt /\n"),
+            ("ignorar", "a.txt\n"),
+        ],
+    );
+    for (name, target) in [("Dockerfile", "Dockerfile"), (".dockerignore", "ignorar")] {
+        let ctx = context(
+            "df-link",
+            &[
+                ("Dockerfile", "FROM scratch\nCOPY a.txt /\n"),
+                ("a.txt", "a\n"),
+            ],
+        );
+        let _ = fs::remove_file(ctx.join(name));
+        std::os::unix::fs::symlink(host.join(target), ctx.join(name)).unwrap();
+        let tag = format!("{}:1", unique_name("df-link"));
+        let out = build(&ctx, &tag, &["--no-cache"]);
+        assert_eq!(out.code, 125, "{name}: {out}");
+        assert!(
+            out.stderr.contains(name) && out.stderr.contains("fora do contexto"),
+            "{name}: {out}"
+        );
+        assert!(!tagged(&tag));
+    }
+    // A symlink that stays inside is fine (docker follows it too).
+    let ctx = context(
+        "df-link-dentro",
+        &[
+            ("sub/Dockerfile.real", "FROM scratch\nCOPY a.txt /\n"),
+            ("a.txt", "a\n"),
+        ],
+    );
+    std::os::unix::fs::symlink("sub/Dockerfile.real", ctx.join("Dockerfile")).unwrap();
+    build(&ctx, &format!("{}:1", unique_name("df-dentro")), &[]).assert_ok();
+}
+
+/// A Dockerfile past 16 MiB (BuildKit's limit) is refused before it is
+/// parsed, naming the file and the limit, with or without `-f`.
+#[test]
+fn a_huge_dockerfile_is_refused() {
+    // 17 MiB of comments: refused before parsing, naming file and limit.
+    let mut huge = String::from("FROM scratch\n");
+    let line = format!("# {}\n", "x".repeat(1020));
+    while huge.len() < 17 << 20 {
+        huge.push_str(&line);
+    }
+    let ctx = context("df-enorme", &[("Dockerfile", &huge)]);
+    let other = host_dir("df-enorme-fora", &[("Dockerfile", &huge)]);
+    for extra in [vec![], vec!["-f", s(&other.join("Dockerfile"))]] {
+        let tag = format!("{}:1", unique_name("df-enorme"));
+        let out = build(&ctx, &tag, &extra);
+        assert_eq!(out.code, 125, "{out}");
+        assert!(
+            out.stderr.contains("Dockerfile") && out.stderr.contains("limite de 16 MiB"),
+            "{out}"
+        );
+        assert!(!tagged(&tag));
+    }
+}
+
+/// `casulo diff` compares the upper dir with the image's layers. An image
+/// whose `/dados` is a symlink to a host path, replaced in the container by
+/// a real directory: the diff must describe the image, never list the
+/// host directory the symlink names on the host.
+#[test]
+fn diff_never_follows_an_image_symlink_on_the_host() {
+    let lab = Lab::shared();
+    let host = host_dir(
+        "diff-host",
+        &[("MARCADOR-DIFF-HOST", "x"), ("novo", "do host")],
+    );
+    let ctx = context(
+        "diff-link",
+        &[
+            ("Dockerfile", "FROM busybox\nCOPY raiz/ /\n"),
+            ("raiz/.keep", ""),
+        ],
+    );
+    std::os::unix::fs::symlink(&host, ctx.join("raiz/dados")).unwrap();
+    let tag = format!("{}:1", unique_name("diff-link"));
+    build(&ctx, &tag, &[]).assert_ok();
+    let name = unique_name("diff-link");
+    lab.casulo(&[
+        "run",
+        "--name",
+        &name,
+        &tag,
+        "sh",
+        "-c",
+        "rm /dados && mkdir /dados && echo x > /dados/novo",
+    ])
+    .assert_ok();
+    let out = lab.casulo(&["diff", &name]);
+    out.assert_ok();
+    assert!(!out.stdout.contains("MARCADOR"), "{out}");
+    for line in ["C /dados", "A /dados/novo"] {
+        assert!(out.stdout.lines().any(|l| l == line), "{line}: {out}");
+    }
+    lab.casulo(&["rm", &name]).assert_ok();
+}
