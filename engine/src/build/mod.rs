@@ -604,7 +604,7 @@ pub fn build(
                 total,
                 &mut stage,
                 &StepEnv {
-                    context: &context,
+                    context: &ctx_dir,
                     ignore: &ignore,
                     build_args: &build_args,
                     global: &global,
@@ -720,7 +720,8 @@ fn commit(
 }
 
 struct StepEnv<'a> {
-    context: &'a Path,
+    /// The context, opened once when the build started (never by name again).
+    context: &'a Node,
     ignore: &'a dockerignore::Ignore,
     build_args: &'a BTreeMap<String, String>,
     global: &'a BTreeMap<String, String>,
@@ -816,12 +817,16 @@ fn do_step(
                     let source = stage_source(state, store, df, inst, stage, env, from)?;
                     let (root, fence, source_key) = (source.root, source.fence, source.key);
                     copy_from = Some(source.name);
-                    let read = step_copy::read_sources_in(
-                        root.path(),
-                        &sources,
-                        &dockerignore::Ignore::default(),
-                        &fence,
-                    );
+                    let read = Node::open_root(root.path())
+                        .map_err(|e| format!("{}: {e}", root.path().display()))
+                        .and_then(|dir| {
+                            step_copy::read_sources_in(
+                                &dir,
+                                &sources,
+                                &dockerignore::Ignore::default(),
+                                &fence,
+                            )
+                        });
                     // The key holds what the source stage is (its key chain, or
                     // the image id) besides the content hashed below.
                     copy_from_key = source_key;

@@ -87,10 +87,11 @@ enum Tree {
     },
 }
 
-/// Resolves and hashes `sources` (relative to `context`). Errors are pt-BR
-/// messages (the caller adds file and line).
+/// Resolves and hashes `sources` (relative to `context`, the context
+/// directory opened once by the build). Errors are pt-BR messages (the
+/// caller adds file and line).
 pub fn read_sources(
-    context: &Path,
+    context: &Node,
     sources: &[String],
     ignore: &Ignore,
 ) -> Result<Sources, String> {
@@ -133,23 +134,18 @@ impl Fence {
 /// [`read_sources`] beneath `root`, which `fence` names in the messages
 /// (the same rules: `openat2` with `RESOLVE_BENEATH`, nothing leaves it).
 ///
-/// The root is opened once; every source is resolved from that fd, and
-/// every walk below a source goes fd by fd ([`crate::image::beneath`]).
+/// Every source is resolved from the root's fd, and every walk below a
+/// source goes fd by fd ([`crate::image::beneath`]).
 pub fn read_sources_in(
-    context: &Path,
+    ctx: &Node,
     sources: &[String],
     ignore: &Ignore,
     fence: &Fence,
 ) -> Result<Sources, String> {
     raise_open_files_limit();
-    let ctx = Node::open_root(context).map_err(|e| {
-        format!(
-            "não consegui abrir o {} {}: {e}",
-            fence.short(),
-            context.display()
-        )
-    })?;
-    let ctx_real = ctx.real_path().unwrap_or_else(|_| context.to_path_buf());
+    let ctx_real = ctx
+        .real_path()
+        .map_err(|e| format!("não consegui abrir o {}: {e}", fence.short()))?;
     // A source's path in the context, from where its fd really is.
     let rel_of = |node: &Node| -> Option<String> {
         let real = node.real_path().ok()?;
@@ -162,7 +158,7 @@ pub fn read_sources_in(
         let rel = clean_source(source, fence)?;
         if has_wildcard(&rel) {
             wildcard = true;
-            let matches = glob(&ctx, &rel, fence)?;
+            let matches = glob(ctx, &rel, fence)?;
             if matches.is_empty() {
                 return Err(format!(
                     "nenhum arquivo do {} casa com {source:?}",
@@ -170,14 +166,14 @@ pub fn read_sources_in(
                 ));
             }
             for m in matches {
-                let node = open_source(&ctx, &m, source, fence)?;
+                let node = open_source(ctx, &m, source, fence)?;
                 let at = rel_of(&node);
                 if !at.as_ref().is_some_and(|r| ignore.ignores(r)) {
                     found.push((m, node, at));
                 }
             }
         } else {
-            let node = open_source(&ctx, &rel, source, fence)?;
+            let node = open_source(ctx, &rel, source, fence)?;
             let at = rel_of(&node);
             if at.as_ref().is_some_and(|r| ignore.ignores(r)) {
                 return Err(format!(
@@ -711,7 +707,7 @@ mod tests {
         owner: (u32, u32),
         lowers: &[PathBuf],
     ) -> Result<(BTreeMap<String, Entry>, String), String> {
-        let s = read_sources(ctx, sources, &Ignore::default())?;
+        let s = read_sources(&Node::open_root(ctx).unwrap(), sources, &Ignore::default())?;
         Ok((entries(&s, dest, Some(owner), lowers, None)?.0, s.hash))
     }
 
