@@ -1100,6 +1100,13 @@ fn dockerfile_and_dockerignore_symlinks_stay_in_the_context() {
             "{name}: {out}"
         );
         assert!(!tagged(&tag));
+        if name == "Dockerfile" {
+            // Named with -f inside the context: read through it all the same.
+            let f = ctx.join("Dockerfile");
+            let out = build(&ctx, &tag, &["--no-cache", "-f", s(&f)]);
+            assert_eq!(out.code, 125, "-f: {out}");
+            assert!(out.stderr.contains("fora do contexto"), "-f: {out}");
+        }
     }
     // A symlink that stays inside is fine (docker follows it too).
     let ctx = context(

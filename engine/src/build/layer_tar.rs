@@ -310,4 +310,43 @@ mod tests {
             .collect();
         assert_eq!(names, ["a/.wh.x", "b/", "b/f"]);
     }
+
+    /// A COPY source is written from the file it hashed, and only if its
+    /// bytes are still the ones of the cache key.
+    #[test]
+    fn open_content_must_match_its_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"antes\n").unwrap();
+        let file = Arc::new(File::open(&f).unwrap());
+        let hash = file_hash(&file).unwrap();
+        let entry = |file: &Arc<File>| {
+            BTreeMap::from([(
+                "f".to_string(),
+                Entry::File {
+                    source: Content::Open {
+                        file: file.clone(),
+                        hash: hash.clone(),
+                        name: "f".into(),
+                    },
+                    size: 6,
+                    mode: 0o644,
+                    uid: 0,
+                    gid: 0,
+                },
+            )])
+        };
+        // Renamed away and replaced: the open file is still what is read.
+        std::fs::rename(&f, dir.path().join("velho")).unwrap();
+        std::fs::write(&f, b"outro\n").unwrap();
+        let tar = write_tar(Vec::new(), &entry(&file), 0).unwrap();
+        assert!(tar.windows(6).any(|w| w == b"antes\n"));
+        // Changed in place after the hash: refused, nothing half-right.
+        std::fs::write(dir.path().join("velho"), b"depois").unwrap();
+        let e = write_tar(Vec::new(), &entry(&file), 0).unwrap_err();
+        assert!(
+            e.to_string().contains("mudou entre o cálculo da chave"),
+            "{e}"
+        );
+    }
 }
