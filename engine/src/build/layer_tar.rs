@@ -68,10 +68,13 @@ pub enum Content {
     /// of a RUN whose container has ended, our own temp dirs).
     Path(PathBuf),
     /// A file COPY opened and hashed for the cache key: read again from
-    /// the same open file (never reopened by name), and checked against
-    /// that hash, so the layer holds exactly what the key says.
+    /// the same open file (never reopened by name) at `offset`, and
+    /// checked against that hash, so the layer holds exactly what the key
+    /// says. The file is the source itself (offset 0), or the build's
+    /// spool, where sources are copied once the open-file budget is spent.
     Open {
         file: Arc<File>,
+        offset: u64,
         /// `SIZE:SHA256HEX` of the bytes when they were hashed.
         hash: String,
         /// The file as the user knows it (for messages).
@@ -83,7 +86,14 @@ impl PartialEq for Content {
     fn eq(&self, other: &Content) -> bool {
         match (self, other) {
             (Content::Path(a), Content::Path(b)) => a == b,
-            (Content::Open { file: a, .. }, Content::Open { file: b, .. }) => Arc::ptr_eq(a, b),
+            (
+                Content::Open {
+                    file: a, offset: x, ..
+                },
+                Content::Open {
+                    file: b, offset: y, ..
+                },
+            ) => Arc::ptr_eq(a, b) && x == y,
             _ => false,
         }
     }
@@ -225,18 +235,21 @@ fn write_tar<W: Write>(out: W, entries: &BTreeMap<String, Entry>, mtime: u64) ->
                             )));
                         }
                     }
-                    Content::Open { file, hash, name } => {
+                    Content::Open {
+                        file,
+                        offset,
+                        hash,
+                        name,
+                    } => {
                         let mut reader = Hashing {
-                            inner: io::Read::take(ReadAt { file, pos: 0 }, *size),
+                            inner: io::Read::take(ReadAt { file, pos: *offset }, *size),
                             hasher: Sha256::new(),
                             size: 0,
                         };
                         builder.append_data(&mut header, path, &mut reader)?;
-                        // One byte more means it grew: not what was hashed either.
-                        let grew = file.read_at(&mut [0u8; 1], *size)? != 0;
                         let now =
                             format!("{}:{}", reader.size, hex::encode(reader.hasher.finalize()));
-                        if grew || now != *hash {
+                        if now != *hash {
                             return Err(io::Error::other(format!(
                                 "o arquivo {name:?} mudou entre o cálculo da chave do cache e \
                                  a escrita da camada: rode o build de novo com o contexto parado"
@@ -268,6 +281,12 @@ fn write_tar<W: Write>(out: W, entries: &BTreeMap<String, Entry>, mtime: u64) ->
         }
     }
     builder.into_inner()
+}
+
+/// The uncompressed tar of `entries` (for other modules' tests).
+#[cfg(test)]
+pub(crate) fn tests_write_tar(entries: &BTreeMap<String, Entry>) -> Vec<u8> {
+    write_tar(Vec::new(), entries, 0).unwrap()
 }
 
 #[cfg(test)]
@@ -326,6 +345,7 @@ mod tests {
                 Entry::File {
                     source: Content::Open {
                         file: file.clone(),
+                        offset: 0,
                         hash: hash.clone(),
                         name: "f".into(),
                     },

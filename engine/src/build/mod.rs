@@ -812,7 +812,7 @@ fn do_step(
                 d
             };
             let read = match from {
-                None => step_copy::read_sources(env.context, &sources, env.ignore),
+                None => step_copy::read_sources(env.context, &sources, env.ignore, &state.tmp()),
                 Some(from) => {
                     let source = stage_source(state, store, df, inst, stage, env, from)?;
                     let (root, fence, source_key) = (source.root, source.fence, source.key);
@@ -825,6 +825,7 @@ fn do_step(
                                 &sources,
                                 &dockerignore::Ignore::default(),
                                 &fence,
+                                &state.tmp(),
                             )
                         });
                     // The key holds what the source stage is (its key chain, or

@@ -12,7 +12,9 @@
 //! nothing we read (the CVE-2018-15664 class). Each regular file is opened
 //! and hashed for the cache key, and *stays open*: the layer is written
 //! from that same open file and its bytes are checked against that hash,
-//! so the layer (and the cache) hold exactly what the key says.
+//! so the layer (and the cache) hold exactly what the key says. Past half
+//! the open-file limit, files are instead copied (once, while hashed) into
+//! an unlinked spool file of the state dir, and the layer reads them there.
 //!
 //! **Where files land** (docker's rules): a relative destination is under
 //! WORKDIR; the destination is a directory when it ends in `/`, when there
@@ -33,8 +35,8 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::io::Write as _;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -70,7 +72,9 @@ enum Tree {
         children: Vec<(String, Tree)>,
     },
     File {
+        /// The source itself (offset 0), or the spool holding its copy.
         file: Arc<fs::File>,
+        offset: u64,
         /// `SIZE:SHA256HEX` of the bytes read.
         hash: String,
         size: u64,
@@ -94,8 +98,9 @@ pub fn read_sources(
     context: &Node,
     sources: &[String],
     ignore: &Ignore,
+    spool_in: &Path,
 ) -> Result<Sources, String> {
-    read_sources_in(context, sources, ignore, &Fence::CONTEXT)
+    read_sources_in(context, sources, ignore, &Fence::CONTEXT, spool_in)
 }
 
 /// What COPY reads from, as its messages call it: the build context, or
@@ -136,13 +141,29 @@ impl Fence {
 ///
 /// Every source is resolved from the root's fd, and every walk below a
 /// source goes fd by fd ([`crate::image::beneath`]).
+///
+/// Regular files stay open until the layer is written (read from the same
+/// fd that was hashed); past half the open-file limit, the next ones are
+/// copied once, while hashed, into a spool file in `spool_in` (removed
+/// from its directory at once: only our fd reaches it).
 pub fn read_sources_in(
     ctx: &Node,
     sources: &[String],
     ignore: &Ignore,
     fence: &Fence,
+    spool_in: &Path,
 ) -> Result<Sources, String> {
-    raise_open_files_limit();
+    let mut keeper = Keeper::new(raise_open_files_limit() / 2, spool_in);
+    read_sources_kept(ctx, sources, ignore, fence, &mut keeper)
+}
+
+fn read_sources_kept(
+    ctx: &Node,
+    sources: &[String],
+    ignore: &Ignore,
+    fence: &Fence,
+    keeper: &mut Keeper,
+) -> Result<Sources, String> {
     let ctx_real = ctx
         .real_path()
         .map_err(|e| format!("não consegui abrir o {}: {e}", fence.short()))?;
@@ -195,7 +216,7 @@ pub fn read_sources_in(
     for (rel, node, at) in found {
         hasher.update(format!("source\0{rel}\n"));
         let shown = at.clone().unwrap_or_else(|| rel.clone());
-        let tree = read_tree(&node, at.as_deref(), &shown, ignore, fence)?;
+        let tree = read_tree(&node, at.as_deref(), &shown, ignore, fence, keeper)?;
         hash_tree(&mut hasher, &tree, "");
         items.push((rel, tree));
     }
@@ -208,17 +229,91 @@ pub fn read_sources_in(
 
 /// Each regular file of a COPY stays open from the hash to the layer:
 /// allow as many as the hard limit lets (docker's containers get 1048576).
-fn raise_open_files_limit() {
+/// Returns the limit now in force.
+fn raise_open_files_limit() -> usize {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: plain data filled and read by the kernel.
     unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1024;
         }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim = raised;
+            }
+        }
+    }
+    usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX)
+}
+
+/// Where the bytes of a COPY's files wait between the hash and the layer.
+struct Keeper<'a> {
+    /// How many more source files may stay open.
+    open_left: usize,
+    spool_in: &'a Path,
+    /// The spool (created on first need) and its length.
+    spool: Option<(Arc<fs::File>, u64)>,
+}
+
+impl<'a> Keeper<'a> {
+    fn new(open_left: usize, spool_in: &'a Path) -> Keeper<'a> {
+        Keeper {
+            open_left,
+            spool_in,
+            spool: None,
+        }
+    }
+
+    /// Keeps `file`: (the file to read later, offset, `SIZE:SHA256HEX`).
+    fn keep(&mut self, file: fs::File) -> std::io::Result<(Arc<fs::File>, u64, String)> {
+        if self.open_left > 0 {
+            self.open_left -= 1;
+            let hash = super::layer_tar::file_hash(&file)?;
+            return Ok((Arc::new(file), 0, hash));
+        }
+        if self.spool.is_none() {
+            fs::create_dir_all(self.spool_in)?;
+            let path = self.spool_in.join(format!(
+                "copy-spool-{}-{}",
+                std::process::id(),
+                crate::container::new_id()
+            ));
+            let spool = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)?;
+            fs::remove_file(&path)?;
+            self.spool = Some((Arc::new(spool), 0));
+        }
+        let (spool, end) = self.spool.as_mut().expect("created above");
+        let offset = *end;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = file.read_at(&mut buf, size)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            spool.write_all_at(&buf[..n], offset + size)?;
+            size += n as u64;
+        }
+        *end += size;
+        Ok((
+            spool.clone(),
+            offset,
+            format!("{size}:{}", hex::encode(hasher.finalize())),
+        ))
     }
 }
 
@@ -231,6 +326,7 @@ fn read_tree(
     shown: &str,
     ignore: &Ignore,
     fence: &Fence,
+    keeper: &mut Keeper,
 ) -> Result<Tree, String> {
     let meta = node.meta();
     let (mode, uid, gid) = (meta.mode() & 0o7777, meta.uid() as u64, meta.gid() as u64);
@@ -252,7 +348,14 @@ fn read_tree(
             {
                 continue;
             }
-            let tree = read_tree(&child, child_at.as_deref(), &child_shown, ignore, fence)?;
+            let tree = read_tree(
+                &child,
+                child_at.as_deref(),
+                &child_shown,
+                ignore,
+                fence,
+                keeper,
+            )?;
             children.push((name.to_string_lossy().into_owned(), tree));
         }
         Ok(Tree::Dir {
@@ -269,25 +372,16 @@ fn read_tree(
             gid,
         })
     } else if node.is_file() {
-        let file = node.reopen_file().map_err(|e| {
-            if e.raw_os_error() == Some(libc::EMFILE) {
-                fail(&format!(
-                    "arquivos demais abertos de uma vez (o COPY mantém aberto cada arquivo \
-                     que copia, para a camada ter os bytes que entraram na chave do cache); \
-                     aumente o limite com `ulimit -n`: {e}"
-                ))
-            } else {
-                fail(&e)
-            }
-        })?;
-        let hash = super::layer_tar::file_hash(&file).map_err(|e| fail(&e))?;
+        let file = node.reopen_file().map_err(|e| fail(&e))?;
+        let (file, offset, hash) = keeper.keep(file).map_err(|e| fail(&e))?;
         let size = hash
             .split(':')
             .next()
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
         Ok(Tree::File {
-            file: Arc::new(file),
+            file,
+            offset,
             hash,
             size,
             mode,
@@ -363,10 +457,20 @@ pub fn entries(
     let mut extracted = Vec::new();
     let forced = owner.map(|(u, g)| (u as u64, g as u64));
     for (n, (rel, tree)) in sources.items.iter().enumerate() {
-        if let (Some(tmp), Tree::File { file, hash, .. }) = (archives_in, tree) {
-            if is_tar(file) {
+        if let (
+            Some(tmp),
+            Tree::File {
+                file,
+                offset,
+                size,
+                hash,
+                ..
+            },
+        ) = (archives_in, tree)
+        {
+            if is_tar(file, *offset, *size) {
                 let dir = tmp.join(format!("add-{}-{n}", std::process::id()));
-                let archive = extract_archive(file, hash, rel, &dir)?;
+                let archive = extract_archive(file, *offset, hash, rel, &dir)?;
                 let guard = Extracted(dir);
                 drop(archive);
                 let base = layers.resolve(&dest_rel);
@@ -376,8 +480,11 @@ pub fn entries(
                     short: format!("arquivo {rel}"),
                     long: format!("arquivo {rel}"),
                 };
+                // Our own directory, written by the extractor: nobody races
+                // it, but it is read the same way (and may need the spool).
+                let mut keeper = Keeper::new(raise_open_files_limit() / 2, tmp);
                 let Tree::Dir { children, .. } =
-                    read_tree(&root, None, rel, &Ignore::default(), &fence)?
+                    read_tree(&root, None, rel, &Ignore::default(), &fence, &mut keeper)?
                 else {
                     unreachable!("the extractor made a directory");
                 };
@@ -425,10 +532,16 @@ pub fn entries(
 /// unpacks that copy into `dir` with the checked extractor.
 fn extract_archive(
     file: &fs::File,
+    offset: u64,
     hash: &str,
     rel: &str,
     dir: &Path,
 ) -> Result<ScratchFile, String> {
+    let size: u64 = hash
+        .split(':')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     crate::image::layer::remove_tree(dir);
     let copy = ScratchFile(dir.with_extension("tar"));
     let _ = fs::remove_file(&copy.0);
@@ -441,8 +554,9 @@ fn extract_archive(
     let mut buf = vec![0u8; 64 * 1024];
     let mut pos = 0u64;
     let mut hasher = Sha256::new();
-    loop {
-        let n = file.read_at(&mut buf, pos).map_err(fail)?;
+    while pos < size {
+        let want = buf.len().min((size - pos) as usize);
+        let n = file.read_at(&mut buf[..want], offset + pos).map_err(fail)?;
         if n == 0 {
             break;
         }
@@ -470,11 +584,13 @@ impl Drop for ScratchFile {
     }
 }
 
-/// A tar archive, plain or gzip: `ustar` at byte 257 of the (decompressed) start.
-fn is_tar(file: &fs::File) -> bool {
+/// A tar archive, plain or gzip: `ustar` at byte 257 of the (decompressed)
+/// start of the `size` bytes at `offset` of `file`.
+fn is_tar(file: &fs::File, offset: u64, size: u64) -> bool {
     use std::io::Read;
     let mut head = [0u8; 512];
-    let Ok(n) = file.read_at(&mut head, 0) else {
+    let want = head.len().min(size as usize);
+    let Ok(n) = file.read_at(&mut head[..want], offset) else {
         return false;
     };
     let head = &head[..n];
@@ -484,8 +600,9 @@ fn is_tar(file: &fs::File) -> bool {
         let mut pos = 0u64;
         // The first compressed KiBs are enough for the first 512 bytes.
         let mut chunk = [0u8; 4096];
-        while all.len() < 64 * 1024 {
-            match file.read_at(&mut chunk, pos) {
+        while all.len() < 64 * 1024 && pos < size {
+            let want = chunk.len().min((size - pos) as usize);
+            match file.read_at(&mut chunk[..want], offset + pos) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     all.extend_from_slice(&chunk[..n]);
@@ -655,6 +772,7 @@ fn add_tree(
         }
         Tree::File {
             file,
+            offset,
             hash,
             size,
             mode,
@@ -668,6 +786,7 @@ fn add_tree(
                 Entry::File {
                     source: Content::Open {
                         file: file.clone(),
+                        offset: *offset,
                         hash: hash.clone(),
                         name: name.clone(),
                     },
@@ -707,7 +826,13 @@ mod tests {
         owner: (u32, u32),
         lowers: &[PathBuf],
     ) -> Result<(BTreeMap<String, Entry>, String), String> {
-        let s = read_sources(&Node::open_root(ctx).unwrap(), sources, &Ignore::default())?;
+        let spool = std::env::temp_dir();
+        let s = read_sources(
+            &Node::open_root(ctx).unwrap(),
+            sources,
+            &Ignore::default(),
+            &spool,
+        )?;
         Ok((entries(&s, dest, Some(owner), lowers, None)?.0, s.hash))
     }
 
@@ -752,6 +877,51 @@ mod tests {
             .unwrap()
             .1;
         assert_ne!(h1, h2);
+    }
+
+    /// Past the open-file budget, files are copied once into the spool
+    /// (while hashed); the layer reads them from there, same bytes.
+    #[test]
+    fn past_the_open_file_budget_files_go_through_the_spool() {
+        let ctx = tempfile::tempdir().unwrap();
+        let spool = tempfile::tempdir().unwrap();
+        for i in 0..5 {
+            fs::write(ctx.path().join(format!("f{i}")), format!("conteudo {i}\n")).unwrap();
+        }
+        let read = |budget: usize| {
+            let root = Node::open_root(ctx.path()).unwrap();
+            let mut keeper = Keeper::new(budget, spool.path());
+            read_sources_kept(
+                &root,
+                &[".".into()],
+                &Ignore::default(),
+                &Fence::CONTEXT,
+                &mut keeper,
+            )
+            .unwrap()
+        };
+        let (open, spooled) = (read(100), read(2));
+        // The same key whichever way the bytes wait.
+        assert_eq!(open.hash, spooled.hash);
+        // Nothing left by name in the spool directory.
+        assert_eq!(fs::read_dir(spool.path()).unwrap().count(), 0);
+        let (entries, _) = entries(&spooled, "/app/", None, &[], None).unwrap();
+        let offsets: Vec<u64> = entries
+            .values()
+            .filter_map(|e| match e {
+                Entry::File {
+                    source: Content::Open { offset, .. },
+                    ..
+                } => Some(*offset),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(offsets, [0, 0, 0, 11, 22]);
+        let tar = super::super::layer_tar::tests_write_tar(&entries);
+        for i in 0..5 {
+            let line = format!("conteudo {i}\n");
+            assert!(tar.windows(line.len()).any(|w| w == line.as_bytes()), "{i}");
+        }
     }
 
     #[test]
