@@ -897,3 +897,290 @@ fn an_empty_layer_twice_still_runs() {
     out.assert_ok();
     assert_eq!(out.stdout.trim(), "oi", "{out}");
 }
+
+/// The blobs of `root`'s store not in `seen` (added to it) whose
+/// (gunzipped) bytes contain `needle`.
+fn blobs_with(root: &Path, seen: &mut std::collections::BTreeSet<PathBuf>, needle: &str) -> usize {
+    let Ok(entries) = fs::read_dir(root.join("images/blobs/sha256")) else {
+        return 0;
+    };
+    let mut found = 0;
+    for blob in entries.flatten() {
+        if !seen.insert(blob.path()) {
+            continue;
+        }
+        let bytes = fs::read(blob.path()).unwrap();
+        let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+            Output::of(Command::new("gzip").args(["-dc", s(&blob.path())])).stdout
+        } else {
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        if text.contains(needle) {
+            found += 1;
+        }
+    }
+    found
+}
+
+/// CVE-2018-15664's class: while `casulo build` copies a directory, a
+/// helper thread keeps swapping it for a symlink to a host directory (same
+/// file names, same sizes, plus a marker). A walk that checks a path and
+/// then reopens it by name follows the swapped symlink and puts host files
+/// in the layer (and in the cache). The walk must hold what it checked
+/// (directory fds, files read from the fd that was hashed): no host byte
+/// may ever reach a blob. A build may fail (a file vanished mid-walk);
+/// it may never succeed with host content.
+#[test]
+fn copy_racing_a_symlink_swap_never_reads_host_files() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let lab = Lab::shared();
+    let base = lab.dir().join(unique_name("corrida"));
+    let root = base.join("state");
+    let host = base.join("host");
+    let ctx = base.join("ctx");
+    let files = 150;
+    fs::create_dir_all(&host).unwrap();
+    fs::create_dir_all(ctx.join("src/d")).unwrap();
+    for i in 0..files {
+        // Same names and sizes on both sides: a reopen by name succeeds.
+        fs::write(
+            host.join(format!("f{i:03}")),
+            format!("MARCADOR-HOST-{i:03}\n"),
+        )
+        .unwrap();
+        fs::write(
+            ctx.join(format!("src/d/f{i:03}")),
+            format!("conteudo-ctx--{i:03}\n"),
+        )
+        .unwrap();
+    }
+    let mut dockerfile = String::from("FROM scratch\n");
+    for n in 0..12 {
+        dockerfile.push_str(&format!("COPY src /c{n}/\n"));
+    }
+    fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    // `src/d` (the directory) and `src/outro` (a symlink to the host
+    // directory) trade places atomically, again and again: both names
+    // always exist, one of them is the host.
+    std::os::unix::fs::symlink(&host, ctx.join("src/outro")).unwrap();
+    let swapper = {
+        let stop = stop.clone();
+        let d = std::ffi::CString::new(s(&ctx.join("src/d"))).unwrap();
+        let other = std::ffi::CString::new(s(&ctx.join("src/outro"))).unwrap();
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                // SAFETY: two valid NUL-terminated paths.
+                let rc = unsafe {
+                    libc::renameat2(
+                        libc::AT_FDCWD,
+                        d.as_ptr(),
+                        libc::AT_FDCWD,
+                        other.as_ptr(),
+                        libc::RENAME_EXCHANGE,
+                    )
+                };
+                assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let builds = 8;
+    let (mut ok, mut poisoned, mut leaked) = (0, 0, 0);
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..builds {
+        let out = Output::of(
+            Command::new(casulo_tests::casulo_bin())
+                .arg("--root")
+                .arg(&root)
+                .args([
+                    "build",
+                    "--no-cache",
+                    "-t",
+                    &format!("corrida:{i}"),
+                    s(&ctx),
+                ]),
+        );
+        if out.success() {
+            ok += 1;
+        } else if std::env::var_os("CORRIDA_VERBOSA").is_some() {
+            eprintln!("{}", out.stderr.lines().last().unwrap_or_default());
+        }
+        let new = blobs_with(&root, &mut seen, "MARCADOR-HOST");
+        if new > 0 {
+            poisoned += 1;
+            leaked += new;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    eprintln!(
+        "corrida: {builds} builds ({ok} ok), {swaps} trocas, \
+         {poisoned} builds puseram bytes do host no armazém"
+    );
+    fs::remove_dir_all(&base).unwrap();
+    assert_eq!(leaked, 0, "{leaked} blobs do armazém têm bytes do host");
+}
+
+/// A host directory outside every context, with these files.
+fn host_dir(hint: &str, files: &[(&str, &str)]) -> PathBuf {
+    context(hint, files)
+}
+
+/// `COPY --chown=nome` looks the name up in the image's /etc/passwd. An
+/// image whose `/etc` is a symlink to an absolute path means *its own*
+/// path: the host's file of that name (here a fake passwd with `fulano`)
+/// must never answer.
+#[test]
+fn chown_names_come_from_the_image_never_through_a_host_symlink() {
+    let host = host_dir(
+        "passwd-do-host",
+        &[
+            ("passwd", "fulano:x:4242:4242::/:/bin/sh\n"),
+            ("group", "fulano:x:4242:\n"),
+        ],
+    );
+    let ctx = context(
+        "chown-etc-link",
+        &[
+            (
+                "Dockerfile",
+                "FROM scratch\nCOPY raiz/ /\nCOPY --chown=fulano a.txt /a.txt\n",
+            ),
+            ("a.txt", "a\n"),
+            ("raiz/.keep", ""),
+        ],
+    );
+    std::os::unix::fs::symlink(&host, ctx.join("raiz/etc")).unwrap();
+    let tag = format!("{}:1", unique_name("chown-link"));
+    let out = build(&ctx, &tag, &["--no-cache"]);
+    assert_eq!(out.code, 125, "{out}");
+    assert!(out.stderr.contains("Dockerfile:3:"), "{out}");
+    assert!(out.stderr.contains("--chown=fulano"), "{out}");
+    assert!(!tagged(&tag));
+    // The same file *inside* the image answers (a relative link stays in it).
+    fs::remove_file(ctx.join("raiz/etc")).unwrap();
+    fs::create_dir_all(ctx.join("raiz/srv")).unwrap();
+    fs::copy(host.join("passwd"), ctx.join("raiz/srv/passwd")).unwrap();
+    fs::copy(host.join("group"), ctx.join("raiz/srv/group")).unwrap();
+    std::os::unix::fs::symlink("srv", ctx.join("raiz/etc")).unwrap();
+    build(&ctx, &tag, &["--no-cache"]).assert_ok();
+}
+
+/// The Dockerfile and the .dockerignore are read through the context: a
+/// symlink that leaves it is refused (it would read any host file).
+#[test]
+fn dockerfile_and_dockerignore_symlinks_stay_in_the_context() {
+    let host = host_dir(
+        "df-do-host",
+        &[
+            ("Dockerfile", "FROM scratch\nCOPY a.txt /\n"),
+            ("ignorar", "a.txt\n"),
+        ],
+    );
+    for (name, target) in [("Dockerfile", "Dockerfile"), (".dockerignore", "ignorar")] {
+        let ctx = context(
+            "df-link",
+            &[
+                ("Dockerfile", "FROM scratch\nCOPY a.txt /\n"),
+                ("a.txt", "a\n"),
+            ],
+        );
+        let _ = fs::remove_file(ctx.join(name));
+        std::os::unix::fs::symlink(host.join(target), ctx.join(name)).unwrap();
+        let tag = format!("{}:1", unique_name("df-link"));
+        let out = build(&ctx, &tag, &["--no-cache"]);
+        assert_eq!(out.code, 125, "{name}: {out}");
+        assert!(
+            out.stderr.contains(name) && out.stderr.contains("fora do contexto"),
+            "{name}: {out}"
+        );
+        assert!(!tagged(&tag));
+        if name == "Dockerfile" {
+            // Named with -f inside the context: read through it all the same.
+            let f = ctx.join("Dockerfile");
+            let out = build(&ctx, &tag, &["--no-cache", "-f", s(&f)]);
+            assert_eq!(out.code, 125, "-f: {out}");
+            assert!(out.stderr.contains("fora do contexto"), "-f: {out}");
+        }
+    }
+    // A symlink that stays inside is fine (docker follows it too).
+    let ctx = context(
+        "df-link-dentro",
+        &[
+            ("sub/Dockerfile.real", "FROM scratch\nCOPY a.txt /\n"),
+            ("a.txt", "a\n"),
+        ],
+    );
+    std::os::unix::fs::symlink("sub/Dockerfile.real", ctx.join("Dockerfile")).unwrap();
+    build(&ctx, &format!("{}:1", unique_name("df-dentro")), &[]).assert_ok();
+}
+
+/// A Dockerfile past 16 MiB (BuildKit's limit) is refused before it is
+/// parsed, naming the file and the limit, with or without `-f`.
+#[test]
+fn a_huge_dockerfile_is_refused() {
+    // 17 MiB of comments: refused before parsing, naming file and limit.
+    let mut huge = String::from("FROM scratch\n");
+    let line = format!("# {}\n", "x".repeat(1020));
+    while huge.len() < 17 << 20 {
+        huge.push_str(&line);
+    }
+    let ctx = context("df-enorme", &[("Dockerfile", &huge)]);
+    let other = host_dir("df-enorme-fora", &[("Dockerfile", &huge)]);
+    for extra in [vec![], vec!["-f", s(&other.join("Dockerfile"))]] {
+        let tag = format!("{}:1", unique_name("df-enorme"));
+        let out = build(&ctx, &tag, &extra);
+        assert_eq!(out.code, 125, "{out}");
+        assert!(
+            out.stderr.contains("Dockerfile") && out.stderr.contains("limite de 16 MiB"),
+            "{out}"
+        );
+        assert!(!tagged(&tag));
+    }
+}
+
+/// `casulo diff` compares the upper dir with the image's layers. An image
+/// whose `/dados` is a symlink to a host path, replaced in the container by
+/// a real directory: the diff must describe the image, never list the
+/// host directory the symlink names on the host.
+#[test]
+fn diff_never_follows_an_image_symlink_on_the_host() {
+    let lab = Lab::shared();
+    let host = host_dir(
+        "diff-host",
+        &[("MARCADOR-DIFF-HOST", "x"), ("novo", "do host")],
+    );
+    let ctx = context(
+        "diff-link",
+        &[
+            ("Dockerfile", "FROM busybox\nCOPY raiz/ /\n"),
+            ("raiz/.keep", ""),
+        ],
+    );
+    std::os::unix::fs::symlink(&host, ctx.join("raiz/dados")).unwrap();
+    let tag = format!("{}:1", unique_name("diff-link"));
+    build(&ctx, &tag, &[]).assert_ok();
+    let name = unique_name("diff-link");
+    lab.casulo(&[
+        "run",
+        "--name",
+        &name,
+        &tag,
+        "sh",
+        "-c",
+        "rm /dados && mkdir /dados && echo x > /dados/novo",
+    ])
+    .assert_ok();
+    let out = lab.casulo(&["diff", &name]);
+    out.assert_ok();
+    assert!(!out.stdout.contains("MARCADOR"), "{out}");
+    for line in ["C /dados", "A /dados/novo"] {
+        assert!(out.stdout.lines().any(|l| l == line), "{line}: {out}");
+    }
+    lab.casulo(&["rm", &name]).assert_ok();
+}

@@ -6,8 +6,10 @@
 //! matches a path decides; a pattern that matches a directory also covers
 //! everything in it (docker's rules). An ignored file is not copied and
 //! not in the step's cache key: changing it does not invalidate the cache.
-
-use std::path::Path;
+//!
+//! The file itself is read by [`super`] through the context's fd, like the
+//! Dockerfile: a `.dockerignore` that is a symlink out of the context is
+//! refused, and one past 16 MiB too.
 
 /// The parsed patterns (empty: nothing ignored).
 #[derive(Debug, Clone, Default)]
@@ -17,15 +19,6 @@ pub struct Ignore {
 }
 
 impl Ignore {
-    /// Reads `<context>/.dockerignore`, if there is one.
-    pub fn load(context: &Path) -> std::io::Result<Ignore> {
-        match std::fs::read_to_string(context.join(".dockerignore")) {
-            Ok(text) => Ok(Ignore::parse(&text)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ignore::default()),
-            Err(e) => Err(e),
-        }
-    }
-
     pub fn parse(text: &str) -> Ignore {
         let mut patterns = Vec::new();
         for line in text.lines() {

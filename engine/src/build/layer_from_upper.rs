@@ -94,7 +94,7 @@ fn walk(
             out.insert(
                 rel,
                 Entry::File {
-                    source: path,
+                    source: super::layer_tar::Content::Path(path),
                     size: meta.len(),
                     mode,
                     uid,

@@ -14,9 +14,13 @@
 //! failed step leaves no half blob.
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
 
 use tar::EntryType;
 
@@ -33,7 +37,7 @@ pub enum Entry {
     },
     /// Content read from `source` while the tar is written.
     File {
-        source: PathBuf,
+        source: Content,
         size: u64,
         mode: u32,
         uid: u64,
@@ -55,6 +59,97 @@ pub enum Entry {
     },
     /// An OCI whiteout marker (`.wh.NAME`, `.wh..wh..opq`): an empty file.
     Whiteout,
+}
+
+/// Where a file's bytes come from when the layer is written.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// A path of a directory nobody else writes any more (the upper dir
+    /// of a RUN whose container has ended, our own temp dirs).
+    Path(PathBuf),
+    /// A file COPY opened and hashed for the cache key: read again from
+    /// the same open file (never reopened by name) at `offset`, and
+    /// checked against that hash, so the layer holds exactly what the key
+    /// says. The file is the source itself (offset 0), or the build's
+    /// spool, where sources are copied once the open-file budget is spent.
+    Open {
+        file: Arc<File>,
+        offset: u64,
+        /// `SIZE:SHA256HEX` of the bytes when they were hashed.
+        hash: String,
+        /// The file as the user knows it (for messages).
+        name: String,
+    },
+}
+
+impl PartialEq for Content {
+    fn eq(&self, other: &Content) -> bool {
+        match (self, other) {
+            (Content::Path(a), Content::Path(b)) => a == b,
+            (
+                Content::Open {
+                    file: a, offset: x, ..
+                },
+                Content::Open {
+                    file: b, offset: y, ..
+                },
+            ) => Arc::ptr_eq(a, b) && x == y,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Content {}
+
+/// Reads a file from byte 0 with `pread`, whatever its offset is.
+struct ReadAt<'a> {
+    file: &'a File,
+    pos: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// `SIZE:SHA256HEX` of everything `reader` gives.
+pub fn content_hash(mut reader: impl Read) -> io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok(format!("{size}:{}", hex::encode(hasher.finalize())))
+}
+
+/// `SIZE:SHA256HEX` of an open file, read from byte 0.
+pub fn file_hash(file: &File) -> io::Result<String> {
+    content_hash(ReadAt { file, pos: 0 })
+}
+
+/// Counts and hashes what passes through.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
 }
 
 /// A layer written to the store.
@@ -122,20 +217,45 @@ fn write_tar<W: Write>(out: W, entries: &BTreeMap<String, Entry>, mtime: u64) ->
                 owner(&mut header, *mode, *uid, *gid);
                 header.set_entry_type(EntryType::Regular);
                 header.set_size(*size);
-                // O_NOFOLLOW: a file swapped for a symlink meanwhile is an error.
-                let file = std::fs::OpenOptions::new()
-                    .read(true)
-                    .custom_flags(libc::O_NOFOLLOW)
-                    .open(source)?;
-                // Exactly `size` bytes: a file that changed meanwhile fails
-                // the tar instead of corrupting it.
-                let mut reader = io::Read::take(file, *size);
-                builder.append_data(&mut header, path, &mut reader)?;
-                if reader.limit() != 0 {
-                    return Err(io::Error::other(format!(
-                        "{} encolheu enquanto era lido",
-                        source.display()
-                    )));
+                match source {
+                    Content::Path(source) => {
+                        // O_NOFOLLOW: a file swapped for a symlink meanwhile is an error.
+                        let file = std::fs::OpenOptions::new()
+                            .read(true)
+                            .custom_flags(libc::O_NOFOLLOW)
+                            .open(source)?;
+                        // Exactly `size` bytes: a file that changed meanwhile fails
+                        // the tar instead of corrupting it.
+                        let mut reader = io::Read::take(file, *size);
+                        builder.append_data(&mut header, path, &mut reader)?;
+                        if reader.limit() != 0 {
+                            return Err(io::Error::other(format!(
+                                "{} encolheu enquanto era lido",
+                                source.display()
+                            )));
+                        }
+                    }
+                    Content::Open {
+                        file,
+                        offset,
+                        hash,
+                        name,
+                    } => {
+                        let mut reader = Hashing {
+                            inner: io::Read::take(ReadAt { file, pos: *offset }, *size),
+                            hasher: Sha256::new(),
+                            size: 0,
+                        };
+                        builder.append_data(&mut header, path, &mut reader)?;
+                        let now =
+                            format!("{}:{}", reader.size, hex::encode(reader.hasher.finalize()));
+                        if now != *hash {
+                            return Err(io::Error::other(format!(
+                                "o arquivo {name:?} mudou entre o cálculo da chave do cache e \
+                                 a escrita da camada: rode o build de novo com o contexto parado"
+                            )));
+                        }
+                    }
                 }
             }
             Entry::Symlink { target, uid, gid } => {
@@ -163,6 +283,12 @@ fn write_tar<W: Write>(out: W, entries: &BTreeMap<String, Entry>, mtime: u64) ->
     builder.into_inner()
 }
 
+/// The uncompressed tar of `entries` (for other modules' tests).
+#[cfg(test)]
+pub(crate) fn tests_write_tar(entries: &BTreeMap<String, Entry>) -> Vec<u8> {
+    write_tar(Vec::new(), entries, 0).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,7 +302,7 @@ mod tests {
         entries.insert(
             "b/f".to_string(),
             Entry::File {
-                source: f.clone(),
+                source: Content::Path(f.clone()),
                 size: 3,
                 mode: 0o644,
                 uid: 0,
@@ -202,5 +328,45 @@ mod tests {
             .map(|e| e.unwrap().path().unwrap().display().to_string())
             .collect();
         assert_eq!(names, ["a/.wh.x", "b/", "b/f"]);
+    }
+
+    /// A COPY source is written from the file it hashed, and only if its
+    /// bytes are still the ones of the cache key.
+    #[test]
+    fn open_content_must_match_its_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"antes\n").unwrap();
+        let file = Arc::new(File::open(&f).unwrap());
+        let hash = file_hash(&file).unwrap();
+        let entry = |file: &Arc<File>| {
+            BTreeMap::from([(
+                "f".to_string(),
+                Entry::File {
+                    source: Content::Open {
+                        file: file.clone(),
+                        offset: 0,
+                        hash: hash.clone(),
+                        name: "f".into(),
+                    },
+                    size: 6,
+                    mode: 0o644,
+                    uid: 0,
+                    gid: 0,
+                },
+            )])
+        };
+        // Renamed away and replaced: the open file is still what is read.
+        std::fs::rename(&f, dir.path().join("velho")).unwrap();
+        std::fs::write(&f, b"outro\n").unwrap();
+        let tar = write_tar(Vec::new(), &entry(&file), 0).unwrap();
+        assert!(tar.windows(6).any(|w| w == b"antes\n"));
+        // Changed in place after the hash: refused, nothing half-right.
+        std::fs::write(dir.path().join("velho"), b"depois").unwrap();
+        let e = write_tar(Vec::new(), &entry(&file), 0).unwrap_err();
+        assert!(
+            e.to_string().contains("mudou entre o cálculo da chave"),
+            "{e}"
+        );
     }
 }

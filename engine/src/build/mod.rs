@@ -37,6 +37,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use casulo_trace::{ContainerInfo, EventBody, Header, Outcome};
 
 use crate::container::RunError;
+use crate::image::beneath::Node;
 use crate::image::oci::{self, ConfigFile, History, RunConfig};
 use crate::image::{Image, ImageConfig, ImageError, Layer, Reference, Store};
 use crate::recorder::Recorder;
@@ -217,6 +218,83 @@ fn stage_list(df: &Dockerfile) -> String {
         .join(", ")
 }
 
+/// The most the Dockerfile, the `.dockerignore` and an image's
+/// `/etc/passwd` or `/etc/group` may weigh: 16 MiB, BuildKit's own limit
+/// for the Dockerfile and ignore files (its frontend reads at most one
+/// gRPC message, containerd's `DefaultMaxRecvMsgSize`). A real Dockerfile
+/// has a few KiB; this only stops a file meant to exhaust memory.
+pub const MAX_TEXT_FILE: u64 = 16 << 20;
+
+/// `file` (given as `-f`) relative to the context, if it is written inside
+/// it (`given`: the context as typed; `canonical`: its real path).
+fn inside(given: &Path, canonical: &Path, file: &Path) -> Option<PathBuf> {
+    let absolute = |p: &Path| std::path::absolute(p).ok().map(|a| normalize(&a));
+    let file = absolute(file)?;
+    [absolute(given), Some(canonical.to_path_buf())]
+        .into_iter()
+        .flatten()
+        .find_map(|c| file.strip_prefix(&c).ok().map(Path::to_path_buf))
+}
+
+/// `a/./b/../c` → `a/c`, without looking at the disk.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A text file of the context (`what` names it in messages), read through
+/// the context's fd: symlinks are followed only while they stay inside
+/// (`openat2(RESOLVE_BENEATH)`), and at most [`MAX_TEXT_FILE`] bytes.
+fn read_in_context(ctx: &Node, rel: &Path, what: &str) -> std::io::Result<String> {
+    let node = ctx.open_following_beneath(rel).map_err(|e| match e {
+        nix::errno::Errno::EXDEV => std::io::Error::other(format!(
+            "o {what} é (ou passa por) um link simbólico que aponta para fora do contexto do \
+             build: recusado, como as origens do COPY"
+        )),
+        e => std::io::Error::from(e),
+    })?;
+    if !node.is_file() {
+        return Err(std::io::Error::other(format!(
+            "o {what} não é um arquivo regular"
+        )));
+    }
+    text(node.read_capped(MAX_TEXT_FILE, &format!("o {what}"))?, what)
+}
+
+/// A file outside the context, at most [`MAX_TEXT_FILE`] bytes.
+fn read_capped_path(path: &Path, what: &str) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_TEXT_FILE + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_TEXT_FILE {
+        return Err(std::io::Error::other(crate::image::beneath::too_big(
+            &format!("o {what}"),
+            MAX_TEXT_FILE,
+        )));
+    }
+    text(bytes, what)
+}
+
+fn text(bytes: Vec<u8>, what: &str) -> std::io::Result<String> {
+    String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("o {what} não é texto UTF-8"),
+        )
+    })
+}
+
 /// The fixed time of a build: `SOURCE_DATE_EPOCH`, or 0.
 fn build_epoch() -> u64 {
     std::env::var("SOURCE_DATE_EPOCH")
@@ -238,20 +316,45 @@ pub fn build(
         .context
         .canonicalize()
         .map_err(|_| BuildError::BadContext(opts.context.clone()))?;
-    let (df_path, df_name) = match &opts.dockerfile {
-        Some(p) => (p.clone(), p.display().to_string()),
-        None => (context.join("Dockerfile"), "Dockerfile".to_string()),
+    // The context is opened once; the Dockerfile and the .dockerignore in
+    // it are read through that fd (a symlink that leaves it is refused).
+    let ctx_dir = Node::open_root(&context).map_err(|_| BuildError::BadContext(context.clone()))?;
+    let (df_path, df_name, text) = match &opts.dockerfile {
+        Some(p) => {
+            let text = match inside(&opts.context, &context, p) {
+                Some(rel) => read_in_context(&ctx_dir, &rel, "Dockerfile"),
+                // Outside the context (`-f ../outro/Dockerfile`): the user's
+                // own file, read as given, with the same size limit.
+                None => read_capped_path(p, "Dockerfile"),
+            }
+            .map_err(|source| BuildError::ReadDockerfile {
+                path: p.clone(),
+                source,
+            })?;
+            (p.clone(), p.display().to_string(), text)
+        }
+        None => {
+            let path = context.join("Dockerfile");
+            let text = read_in_context(&ctx_dir, Path::new("Dockerfile"), "Dockerfile").map_err(
+                |source| BuildError::ReadDockerfile {
+                    path: path.clone(),
+                    source,
+                },
+            )?;
+            (path, "Dockerfile".to_string(), text)
+        }
     };
-    let text = std::fs::read_to_string(&df_path).map_err(|source| BuildError::ReadDockerfile {
-        path: df_path.clone(),
-        source,
-    })?;
     let df = dockerfile::parse(&df_name, &text)?;
-    let ignore =
-        dockerignore::Ignore::load(&context).map_err(|source| BuildError::ReadDockerfile {
-            path: context.join(".dockerignore"),
-            source,
-        })?;
+    let ignore = match read_in_context(&ctx_dir, Path::new(".dockerignore"), ".dockerignore") {
+        Ok(text) => dockerignore::Ignore::parse(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => dockerignore::Ignore::default(),
+        Err(source) => {
+            return Err(BuildError::ReadDockerfile {
+                path: context.join(".dockerignore"),
+                source,
+            })
+        }
+    };
     let tags: Vec<Reference> = opts
         .tags
         .iter()
@@ -501,7 +604,7 @@ pub fn build(
                 total,
                 &mut stage,
                 &StepEnv {
-                    context: &context,
+                    context: &ctx_dir,
                     ignore: &ignore,
                     build_args: &build_args,
                     global: &global,
@@ -617,7 +720,8 @@ fn commit(
 }
 
 struct StepEnv<'a> {
-    context: &'a Path,
+    /// The context, opened once when the build started (never by name again).
+    context: &'a Node,
     ignore: &'a dockerignore::Ignore,
     build_args: &'a BTreeMap<String, String>,
     global: &'a BTreeMap<String, String>,
@@ -708,17 +812,22 @@ fn do_step(
                 d
             };
             let read = match from {
-                None => step_copy::read_sources(env.context, &sources, env.ignore),
+                None => step_copy::read_sources(env.context, &sources, env.ignore, &state.tmp()),
                 Some(from) => {
                     let source = stage_source(state, store, df, inst, stage, env, from)?;
                     let (root, fence, source_key) = (source.root, source.fence, source.key);
                     copy_from = Some(source.name);
-                    let read = step_copy::read_sources_in(
-                        root.path(),
-                        &sources,
-                        &dockerignore::Ignore::default(),
-                        &fence,
-                    );
+                    let read = Node::open_root(root.path())
+                        .map_err(|e| format!("{}: {e}", root.path().display()))
+                        .and_then(|dir| {
+                            step_copy::read_sources_in(
+                                &dir,
+                                &sources,
+                                &dockerignore::Ignore::default(),
+                                &fence,
+                                &state.tmp(),
+                            )
+                        });
                     // The key holds what the source stage is (its key chain, or
                     // the image id) besides the content hashed below.
                     copy_from_key = source_key;
@@ -1143,15 +1252,21 @@ fn stage_source(
     })
 }
 
-/// `--chown=uid:gid`, numbers or names of the image's /etc/passwd and /etc/group.
+/// `--chown=uid:gid`, numbers or names of the image's /etc/passwd and
+/// /etc/group — looked up *in the image* ([`crate::image::layered`]): an
+/// image whose `/etc` is a symlink to `/srv/x` means its own `/srv/x`,
+/// never the host's.
 fn chown_ids(spec: &str, lowers: &[PathBuf]) -> Result<(u32, u32), String> {
-    let read = |rel: &str| {
-        lowers
-            .iter()
-            .find_map(|l| std::fs::read_to_string(l.join(rel)).ok())
-            .unwrap_or_default()
+    let layers = crate::image::layered::Layers::open(lowers)
+        .map_err(|e| format!("--chown={spec}: camadas da imagem: {e}"))?;
+    let read = |path: &str| -> Result<String, String> {
+        let bytes = layers
+            .read_file(path, MAX_TEXT_FILE)
+            .map_err(|e| format!("--chown={spec}: {e}"))?
+            .unwrap_or_default();
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     };
-    let user = crate::container::user::resolve(spec, &read("etc/passwd"), &read("etc/group"))
+    let user = crate::container::user::resolve(spec, &read("/etc/passwd")?, &read("/etc/group")?)
         .map_err(|m| format!("--chown={spec}: {m}"))?;
     Ok((user.uid, user.gid))
 }

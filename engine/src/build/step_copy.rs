@@ -4,17 +4,27 @@
 //! RESOLVE_BENEATH)` relative to the context directory: `../x`, an absolute
 //! symlink (`senha -> /etc/shadow`) or a relative one that climbs out are
 //! refused by the kernel (`EXDEV`) before anything is read. Inside a copied
-//! directory, symlinks are copied *as symlinks* (never followed), and files
-//! are opened with `O_NOFOLLOW`.
+//! directory, symlinks are copied *as symlinks* (never followed).
+//!
+//! **Read once, from what was checked.** The context is opened once as a
+//! directory fd and every walk goes fd by fd ([`crate::image::beneath`]):
+//! a directory swapped for a symlink to `/etc` while we walk changes
+//! nothing we read (the CVE-2018-15664 class). Each regular file is opened
+//! and hashed for the cache key, and *stays open*: the layer is written
+//! from that same open file and its bytes are checked against that hash,
+//! so the layer (and the cache) hold exactly what the key says. Past half
+//! the open-file limit, files are instead copied (once, while hashed) into
+//! an unlinked spool file of the state dir, and the layer reads them there.
 //!
 //! **Where files land** (docker's rules): a relative destination is under
 //! WORKDIR; the destination is a directory when it ends in `/`, when there
 //! are several sources or a wildcard, or when the image already has a
 //! directory there; a source directory copies its *contents*. The
-//! destination's parents are looked up in the image's layers (following
-//! the image's own symlinks, as if its root were `/`, e.g. `/bin ->
-//! usr/bin`), so a parent that exists keeps its mode and owner, and one
-//! that does not is created `0755 root:root`.
+//! destination's parents are looked up in the image's layers
+//! ([`crate::image::layered`]: the image's own symlinks followed inside the
+//! image, e.g. `/bin -> usr/bin`, never on the host), so a parent that
+//! exists keeps its mode and owner, and one that does not is created
+//! `0755 root:root`.
 //!
 //! **ADD** is COPY plus one thing: a source that is a tar archive (plain or
 //! gzip) is unpacked into the destination, by the same checked extractor
@@ -25,40 +35,72 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::io::Write as _;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
-use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+use nix::errno::Errno;
 use sha2::{Digest, Sha256};
 
 use super::dockerignore::Ignore;
-use super::layer_tar::Entry;
+use super::layer_tar::{Content, Entry};
+use crate::image::beneath::{self, Node};
+use crate::image::layered::Layers;
 
-/// The sources of a COPY, resolved inside the context.
+/// The sources of a COPY, read once from the context: what was hashed for
+/// the cache key is what goes into the layer (the files stay open).
 #[derive(Debug)]
 pub struct Sources {
-    /// (name as written, real path, metadata), in the order given.
-    items: Vec<(String, PathBuf, fs::Metadata)>,
+    /// (name as written, what it is), in the order given.
+    items: Vec<(String, Tree)>,
     wildcard: bool,
-    /// The context (canonical) and its `.dockerignore`.
-    context: PathBuf,
-    ignore: Ignore,
     /// sha256 of the sources as they will be copied (relative paths, types,
     /// modes, contents): part of the step's cache key. Destination and
     /// owner are in the instruction's text, which is also in the key.
     pub hash: String,
 }
 
-/// Resolves and hashes `sources` (relative to `context`). Errors are pt-BR
-/// messages (the caller adds file and line).
+/// A source as it was read: directories with their children, regular
+/// files open (and hashed), symlinks as their text.
+#[derive(Debug)]
+enum Tree {
+    Dir {
+        mode: u32,
+        uid: u64,
+        gid: u64,
+        children: Vec<(String, Tree)>,
+    },
+    File {
+        /// The source itself (offset 0), or the spool holding its copy.
+        file: Arc<fs::File>,
+        offset: u64,
+        /// `SIZE:SHA256HEX` of the bytes read.
+        hash: String,
+        size: u64,
+        mode: u32,
+        uid: u64,
+        gid: u64,
+        /// Its path in the context (for messages).
+        name: String,
+    },
+    Symlink {
+        target: String,
+        uid: u64,
+        gid: u64,
+    },
+}
+
+/// Resolves and hashes `sources` (relative to `context`, the context
+/// directory opened once by the build). Errors are pt-BR messages (the
+/// caller adds file and line).
 pub fn read_sources(
-    context: &Path,
+    context: &Node,
     sources: &[String],
     ignore: &Ignore,
+    spool_in: &Path,
 ) -> Result<Sources, String> {
-    read_sources_in(context, sources, ignore, &Fence::CONTEXT)
+    read_sources_in(context, sources, ignore, &Fence::CONTEXT, spool_in)
 }
 
 /// What COPY reads from, as its messages call it: the build context, or
@@ -96,26 +138,48 @@ impl Fence {
 
 /// [`read_sources`] beneath `root`, which `fence` names in the messages
 /// (the same rules: `openat2` with `RESOLVE_BENEATH`, nothing leaves it).
+///
+/// Every source is resolved from the root's fd, and every walk below a
+/// source goes fd by fd ([`crate::image::beneath`]).
+///
+/// Regular files stay open until the layer is written (read from the same
+/// fd that was hashed); past half the open-file limit, the next ones are
+/// copied once, while hashed, into a spool file in `spool_in` (removed
+/// from its directory at once: only our fd reaches it).
 pub fn read_sources_in(
-    context: &Path,
+    ctx: &Node,
     sources: &[String],
     ignore: &Ignore,
     fence: &Fence,
+    spool_in: &Path,
 ) -> Result<Sources, String> {
-    let ctx = fs::File::open(context).map_err(|e| {
-        format!(
-            "não consegui abrir o {} {}: {e}",
-            fence.short(),
-            context.display()
-        )
-    })?;
-    let mut items: Vec<(String, PathBuf, fs::Metadata)> = Vec::new();
+    let mut keeper = Keeper::new(raise_open_files_limit() / 2, spool_in);
+    read_sources_kept(ctx, sources, ignore, fence, &mut keeper)
+}
+
+fn read_sources_kept(
+    ctx: &Node,
+    sources: &[String],
+    ignore: &Ignore,
+    fence: &Fence,
+    keeper: &mut Keeper,
+) -> Result<Sources, String> {
+    let ctx_real = ctx
+        .real_path()
+        .map_err(|e| format!("não consegui abrir o {}: {e}", fence.short()))?;
+    // A source's path in the context, from where its fd really is.
+    let rel_of = |node: &Node| -> Option<String> {
+        let real = node.real_path().ok()?;
+        let rel = real.strip_prefix(&ctx_real).ok()?;
+        Some(rel.to_string_lossy().into_owned())
+    };
+    let mut found: Vec<(String, Node, Option<String>)> = Vec::new();
     let mut wildcard = false;
     for source in sources {
         let rel = clean_source(source, fence)?;
         if has_wildcard(&rel) {
             wildcard = true;
-            let matches = glob(&ctx, &rel, fence)?;
+            let matches = glob(ctx, &rel, fence)?;
             if matches.is_empty() {
                 return Err(format!(
                     "nenhum arquivo do {} casa com {source:?}",
@@ -123,51 +187,233 @@ pub fn read_sources_in(
                 ));
             }
             for m in matches {
-                let (path, meta) = open_beneath(&ctx, &m, source, fence)?;
-                if !ignored(context, ignore, &path) {
-                    items.push((m, path, meta));
+                let node = open_source(ctx, &m, source, fence)?;
+                let at = rel_of(&node);
+                if !at.as_ref().is_some_and(|r| ignore.ignores(r)) {
+                    found.push((m, node, at));
                 }
             }
         } else {
-            let (path, meta) = open_beneath(&ctx, &rel, source, fence)?;
-            if ignored(context, ignore, &path) {
+            let node = open_source(ctx, &rel, source, fence)?;
+            let at = rel_of(&node);
+            if at.as_ref().is_some_and(|r| ignore.ignores(r)) {
                 return Err(format!(
                     "a origem {source:?} está excluída pelo .dockerignore do contexto"
                 ));
             }
-            items.push((rel, path, meta));
+            found.push((rel, node, at));
         }
     }
-    if items.is_empty() {
+    if found.is_empty() {
         return Err(format!(
             "nenhum arquivo do {} casa com {:?} (fora os do .dockerignore)",
             fence.short(),
             sources.join(" ")
         ));
     }
-    let skip = |p: &Path, is_dir: bool| skipped(context, ignore, p, is_dir);
     let mut hasher = Sha256::new();
-    let mut scratch = BTreeMap::new();
-    for (rel, path, meta) in &items {
+    let mut items = Vec::new();
+    for (rel, node, at) in found {
         hasher.update(format!("source\0{rel}\n"));
-        add_tree(
-            &mut scratch,
-            &mut hasher,
-            path,
-            meta,
-            "",
-            Some((0, 0)),
-            &skip,
-        )?;
-        scratch.clear();
+        let shown = at.clone().unwrap_or_else(|| rel.clone());
+        let tree = read_tree(&node, at.as_deref(), &shown, ignore, fence, keeper)?;
+        hash_tree(&mut hasher, &tree, "");
+        items.push((rel, tree));
     }
     Ok(Sources {
         items,
         wildcard,
-        context: context.to_path_buf(),
-        ignore: ignore.clone(),
         hash: format!("sha256:{}", hex::encode(hasher.finalize())),
     })
+}
+
+/// Each regular file of a COPY stays open from the hash to the layer:
+/// allow as many as the hard limit lets (docker's containers get 1048576).
+/// Returns the limit now in force.
+fn raise_open_files_limit() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain data filled and read by the kernel.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1024;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim = raised;
+            }
+        }
+    }
+    usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX)
+}
+
+/// Where the bytes of a COPY's files wait between the hash and the layer.
+struct Keeper<'a> {
+    /// How many more source files may stay open.
+    open_left: usize,
+    spool_in: &'a Path,
+    /// The spool (created on first need) and its length.
+    spool: Option<(Arc<fs::File>, u64)>,
+}
+
+impl<'a> Keeper<'a> {
+    fn new(open_left: usize, spool_in: &'a Path) -> Keeper<'a> {
+        Keeper {
+            open_left,
+            spool_in,
+            spool: None,
+        }
+    }
+
+    /// Keeps `file`: (the file to read later, offset, `SIZE:SHA256HEX`).
+    fn keep(&mut self, file: fs::File) -> std::io::Result<(Arc<fs::File>, u64, String)> {
+        if self.open_left > 0 {
+            self.open_left -= 1;
+            let hash = super::layer_tar::file_hash(&file)?;
+            return Ok((Arc::new(file), 0, hash));
+        }
+        if self.spool.is_none() {
+            fs::create_dir_all(self.spool_in)?;
+            let path = self.spool_in.join(format!(
+                "copy-spool-{}-{}",
+                std::process::id(),
+                crate::container::new_id()
+            ));
+            let spool = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)?;
+            fs::remove_file(&path)?;
+            self.spool = Some((Arc::new(spool), 0));
+        }
+        let (spool, end) = self.spool.as_mut().expect("created above");
+        let offset = *end;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = file.read_at(&mut buf, size)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            spool.write_all_at(&buf[..n], offset + size)?;
+            size += n as u64;
+        }
+        *end += size;
+        Ok((
+            spool.clone(),
+            offset,
+            format!("{size}:{}", hex::encode(hasher.finalize())),
+        ))
+    }
+}
+
+/// Reads `node` (at `at` in the context, if known; `shown` in messages):
+/// directories are listed from their fd, their children opened from it
+/// without following symlinks; files are opened and hashed.
+fn read_tree(
+    node: &Node,
+    at: Option<&str>,
+    shown: &str,
+    ignore: &Ignore,
+    fence: &Fence,
+    keeper: &mut Keeper,
+) -> Result<Tree, String> {
+    let meta = node.meta();
+    let (mode, uid, gid) = (meta.mode() & 0o7777, meta.uid() as u64, meta.gid() as u64);
+    let fail = |e: &dyn std::fmt::Display| format!("{shown:?} do {}: {e}", fence.long());
+    if node.is_dir() {
+        let mut children = Vec::new();
+        for name in node.names().map_err(|e| fail(&e))? {
+            let child_shown = beneath::join(shown, &name);
+            let child = match node.child(&name) {
+                Ok(c) => c,
+                // Gone since the listing: as if it had not been there.
+                Err(Errno::ENOENT) => continue,
+                Err(e) => return Err(fail(&crate::kernel::errno_text(e))),
+            };
+            let child_at = at.map(|a| beneath::join(a, &name));
+            if child_at
+                .as_ref()
+                .is_some_and(|r| ignore.skips(r, child.is_dir()))
+            {
+                continue;
+            }
+            let tree = read_tree(
+                &child,
+                child_at.as_deref(),
+                &child_shown,
+                ignore,
+                fence,
+                keeper,
+            )?;
+            children.push((name.to_string_lossy().into_owned(), tree));
+        }
+        Ok(Tree::Dir {
+            mode,
+            uid,
+            gid,
+            children,
+        })
+    } else if node.is_symlink() {
+        let target = node.link_target().map_err(|e| fail(&e))?;
+        Ok(Tree::Symlink {
+            target: target.to_string_lossy().into_owned(),
+            uid,
+            gid,
+        })
+    } else if node.is_file() {
+        let file = node.reopen_file().map_err(|e| fail(&e))?;
+        let (file, offset, hash) = keeper.keep(file).map_err(|e| fail(&e))?;
+        let size = hash
+            .split(':')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        Ok(Tree::File {
+            file,
+            offset,
+            hash,
+            size,
+            mode,
+            uid,
+            gid,
+            name: shown.to_string(),
+        })
+    } else {
+        Err(format!(
+            "{shown:?} não é arquivo, diretório nem link simbólico: COPY não o copia"
+        ))
+    }
+}
+
+/// The lines of `tree` (at `target`) in the cache key, owners as 0:0 (the
+/// owner is in the instruction's text).
+fn hash_tree(hasher: &mut Sha256, tree: &Tree, target: &str) {
+    let line = |kind: &str, mode: u32, extra: &str| {
+        format!("{target}\0{kind}\0{mode:o}\0{}:{}\0{extra}\n", 0, 0)
+    };
+    match tree {
+        Tree::Dir { mode, children, .. } => {
+            if !target.is_empty() {
+                hasher.update(line("dir", *mode, ""));
+            }
+            for (name, child) in children {
+                hash_tree(hasher, child, &join(target, name));
+            }
+        }
+        Tree::File { hash, mode, .. } => hasher.update(line("file", *mode, hash)),
+        Tree::Symlink { target: link, .. } => hasher.update(line("symlink", 0o777, link)),
+    }
 }
 
 /// A directory an ADD archive was extracted into, removed on drop (after
@@ -195,6 +441,7 @@ pub fn entries(
     lowers: &[PathBuf],
     archives_in: Option<&Path>,
 ) -> Result<(BTreeMap<String, Entry>, Vec<Extracted>), String> {
+    let layers = Layers::open(lowers).map_err(|e| format!("camadas da imagem: {e}"))?;
     let dest_path = Path::new(dest);
     let dest_rel = dest
         .trim_start_matches('/')
@@ -203,56 +450,59 @@ pub fn entries(
     let dest_is_dir = dest.ends_with('/')
         || sources.items.len() > 1
         || sources.wildcard
-        || lookup(lowers, &resolve_in_image(lowers, &dest_rel)).is_some_and(|(_, m)| m.is_dir());
+        || layers
+            .lookup(&layers.resolve(&dest_rel))
+            .is_some_and(|n| n.is_dir());
     let mut out = BTreeMap::new();
     let mut extracted = Vec::new();
-    let mut hasher = Sha256::new();
     let forced = owner.map(|(u, g)| (u as u64, g as u64));
-    for (n, (rel, path, meta)) in sources.items.iter().enumerate() {
-        if let (Some(tmp), true) = (archives_in, meta.is_file() && is_tar(path)) {
-            let dir = tmp.join(format!("add-{}-{n}", std::process::id()));
-            crate::image::layer::remove_tree(&dir);
-            crate::image::extract::extract_file(
-                path,
-                &dir,
-                crate::image::layer::Limits::from_env(),
-                rel,
-            )
-            .map_err(|e| format!("o arquivo {rel:?} não pôde ser desempacotado: {e}"))?;
-            let guard = Extracted(dir);
-            let base = resolve_in_image(lowers, &dest_rel);
-            add_parents(&mut out, lowers, &join(&base, "x"));
-            let mut names: Vec<_> = fs::read_dir(&guard.0)
-                .map_err(|e| format!("{}: {e}", guard.0.display()))?
-                .flatten()
-                .map(|e| e.file_name())
-                .collect();
-            names.sort();
-            for name in names {
-                let child = guard.0.join(&name);
-                let child_meta = fs::symlink_metadata(&child)
-                    .map_err(|e| format!("{}: {e}", child.display()))?;
-                let target = join(&base, &name.to_string_lossy());
-                add_tree(
-                    &mut out,
-                    &mut hasher,
-                    &child,
-                    &child_meta,
-                    &target,
-                    forced,
-                    &|_, _| false,
-                )?;
+    for (n, (rel, tree)) in sources.items.iter().enumerate() {
+        if let (
+            Some(tmp),
+            Tree::File {
+                file,
+                offset,
+                size,
+                hash,
+                ..
+            },
+        ) = (archives_in, tree)
+        {
+            if is_tar(file, *offset, *size) {
+                let dir = tmp.join(format!("add-{}-{n}", std::process::id()));
+                let archive = extract_archive(file, *offset, hash, rel, &dir)?;
+                let guard = Extracted(dir);
+                drop(archive);
+                let base = layers.resolve(&dest_rel);
+                add_parents(&mut out, &layers, &join(&base, "x"));
+                let root = Node::open_root(&guard.0).map_err(|e| format!("{rel:?}: {e}"))?;
+                let fence = Fence {
+                    short: format!("arquivo {rel}"),
+                    long: format!("arquivo {rel}"),
+                };
+                // Our own directory, written by the extractor: nobody races
+                // it, but it is read the same way (and may need the spool).
+                let mut keeper = Keeper::new(raise_open_files_limit() / 2, tmp);
+                let Tree::Dir { children, .. } =
+                    read_tree(&root, None, rel, &Ignore::default(), &fence, &mut keeper)?
+                else {
+                    unreachable!("the extractor made a directory");
+                };
+                for (name, child) in &children {
+                    add_tree(&mut out, child, &join(&base, name), forced);
+                }
+                extracted.push(guard);
+                continue;
             }
-            extracted.push(guard);
-            continue;
         }
+        let is_dir = matches!(tree, Tree::Dir { .. });
         let name = Path::new(rel)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let target = if meta.is_dir() || dest_is_dir {
-            let base = resolve_in_image(lowers, &dest_rel);
-            if meta.is_dir() {
+        let target = if is_dir || dest_is_dir {
+            let base = layers.resolve(&dest_rel);
+            if is_dir {
                 base
             } else {
                 join(&base, &name)
@@ -266,41 +516,101 @@ pub fn entries(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            join(&resolve_in_image(lowers, &parent), &file)
+            join(&layers.resolve(&parent), &file)
         };
-        if target.is_empty() && !meta.is_dir() {
+        if target.is_empty() && !is_dir {
             return Err(format!("destino inválido {dest:?} para um arquivo"));
         }
-        add_parents(&mut out, lowers, &target);
-        add_tree(
-            &mut out,
-            &mut hasher,
-            path,
-            meta,
-            &target,
-            Some(forced.unwrap_or((0, 0))),
-            &|p: &Path, is_dir: bool| skipped(&sources.context, &sources.ignore, p, is_dir),
-        )?;
+        add_parents(&mut out, &layers, &target);
+        add_tree(&mut out, tree, &target, Some(forced.unwrap_or((0, 0))));
     }
     Ok((out, extracted))
 }
 
-/// A tar archive, plain or gzip: `ustar` at byte 257 of the (decompressed) start.
-fn is_tar(path: &Path) -> bool {
-    let Ok(mut file) = fs::File::open(path) else {
-        return false;
-    };
+/// Copies the ADD archive from the open `file` into a scratch file while
+/// hashing it (refused if it is not what the cache key hashed), then
+/// unpacks that copy into `dir` with the checked extractor.
+fn extract_archive(
+    file: &fs::File,
+    offset: u64,
+    hash: &str,
+    rel: &str,
+    dir: &Path,
+) -> Result<ScratchFile, String> {
+    let size: u64 = hash
+        .split(':')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    crate::image::layer::remove_tree(dir);
+    let copy = ScratchFile(dir.with_extension("tar"));
+    let _ = fs::remove_file(&copy.0);
+    let fail = |e: std::io::Error| format!("o arquivo {rel:?} não pôde ser copiado: {e}");
+    let mut out = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&copy.0)
+        .map_err(fail)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pos = 0u64;
+    let mut hasher = Sha256::new();
+    while pos < size {
+        let want = buf.len().min((size - pos) as usize);
+        let n = file.read_at(&mut buf[..want], offset + pos).map_err(fail)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(fail)?;
+        pos += n as u64;
+    }
+    if format!("{pos}:{}", hex::encode(hasher.finalize())) != hash {
+        return Err(format!(
+            "o arquivo {rel:?} mudou entre o cálculo da chave do cache e a cópia: \
+             rode o build de novo com o contexto parado"
+        ));
+    }
+    crate::image::extract::extract_file(&copy.0, dir, crate::image::layer::Limits::from_env(), rel)
+        .map_err(|e| format!("o arquivo {rel:?} não pôde ser desempacotado: {e}"))?;
+    Ok(copy)
+}
+
+/// A scratch file, removed on drop.
+struct ScratchFile(PathBuf);
+
+impl Drop for ScratchFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// A tar archive, plain or gzip: `ustar` at byte 257 of the (decompressed)
+/// start of the `size` bytes at `offset` of `file`.
+fn is_tar(file: &fs::File, offset: u64, size: u64) -> bool {
+    use std::io::Read;
     let mut head = [0u8; 512];
-    let Ok(n) = file.read(&mut head) else {
+    let want = head.len().min(size as usize);
+    let Ok(n) = file.read_at(&mut head[..want], offset) else {
         return false;
     };
     let head = &head[..n];
     let mut block = [0u8; 512];
     let plain = if head.starts_with(&[0x1f, 0x8b]) {
-        let Ok(file) = fs::File::open(path) else {
-            return false;
-        };
-        let mut gz = flate2::read::GzDecoder::new(file);
+        let mut all = Vec::new();
+        let mut pos = 0u64;
+        // The first compressed KiBs are enough for the first 512 bytes.
+        let mut chunk = [0u8; 4096];
+        while all.len() < 64 * 1024 && pos < size {
+            let want = chunk.len().min((size - pos) as usize);
+            match file.read_at(&mut chunk[..want], offset + pos) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    all.extend_from_slice(&chunk[..n]);
+                    pos += n as u64;
+                }
+            }
+        }
+        let mut gz = flate2::read::GzDecoder::new(&all[..]);
         if gz.read_exact(&mut block).is_err() {
             return false;
         }
@@ -335,51 +645,20 @@ fn clean_source(source: &str, fence: &Fence) -> Result<String, String> {
 }
 
 /// Opens `rel` beneath the context (symlinks followed only while they stay
-/// inside); returns the real path of what it names and its metadata.
-fn open_beneath(
-    ctx: &fs::File,
-    rel: &str,
-    asked: &str,
-    fence: &Fence,
-) -> Result<(PathBuf, fs::Metadata), String> {
-    let how = OpenHow::new()
-        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    let fd = match nix::fcntl::openat2(ctx.as_fd(), rel, how) {
-        Ok(fd) => fd,
-        Err(nix::errno::Errno::EXDEV) => {
-            return Err(format!(
-                "a origem {asked:?} aponta para fora do {} (um link simbólico ou ../): recusada",
-                fence.long()
-            ))
-        }
-        Err(nix::errno::Errno::ENOENT) => {
-            return Err(format!("a origem {asked:?} não existe no {}", fence.long()))
-        }
-        Err(e) => {
-            return Err(format!(
-                "não consegui abrir a origem {asked:?}: {}",
-                crate::kernel::errno_text(e)
-            ))
-        }
-    };
-    let path = fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-        .map_err(|e| format!("não consegui abrir a origem {asked:?}: {e}"))?;
-    let meta = fs::metadata(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-        .map_err(|e| format!("não consegui abrir a origem {asked:?}: {e}"))?;
-    Ok((path, meta))
-}
-
-/// Whether the real path `path` (inside `context`) is in the .dockerignore.
-fn ignored(context: &Path, ignore: &Ignore, path: &Path) -> bool {
-    path.strip_prefix(context)
-        .is_ok_and(|rel| ignore.ignores(&rel.to_string_lossy()))
-}
-
-/// Whether the walk of a COPY source skips `path` (see [`Ignore::skips`]).
-fn skipped(context: &Path, ignore: &Ignore, path: &Path, is_dir: bool) -> bool {
-    path.strip_prefix(context)
-        .is_ok_and(|rel| ignore.skips(&rel.to_string_lossy(), is_dir))
+/// inside, as docker does for a source it is given by name).
+fn open_source(ctx: &Node, rel: &str, asked: &str, fence: &Fence) -> Result<Node, String> {
+    match ctx.open_following_beneath(Path::new(rel)) {
+        Ok(node) => Ok(node),
+        Err(Errno::EXDEV) => Err(format!(
+            "a origem {asked:?} aponta para fora do {} (um link simbólico ou ../): recusada",
+            fence.long()
+        )),
+        Err(Errno::ENOENT) => Err(format!("a origem {asked:?} não existe no {}", fence.long())),
+        Err(e) => Err(format!(
+            "não consegui abrir a origem {asked:?}: {}",
+            crate::kernel::errno_text(e)
+        )),
+    }
 }
 
 fn has_wildcard(s: &str) -> bool {
@@ -387,7 +666,7 @@ fn has_wildcard(s: &str) -> bool {
 }
 
 /// Wildcards (`*`, `?`) in the last component only: `src/*.txt`.
-fn glob(ctx: &fs::File, rel: &str, fence: &Fence) -> Result<Vec<String>, String> {
+fn glob(ctx: &Node, rel: &str, fence: &Fence) -> Result<Vec<String>, String> {
     let (dir, pattern) = match rel.rsplit_once('/') {
         Some((d, p)) => (d.to_string(), p.to_string()),
         None => (".".to_string(), rel.to_string()),
@@ -397,18 +676,19 @@ fn glob(ctx: &fs::File, rel: &str, fence: &Fence) -> Result<Vec<String>, String>
             "curingas só no último nome do caminho ({rel:?}): o casulo não expande diretórios com * "
         ));
     }
-    let (real_dir, meta) = open_beneath(ctx, &dir, rel, fence)?;
-    if !meta.is_dir() {
+    let node = open_source(ctx, &dir, rel, fence)?;
+    if !node.is_dir() {
         return Ok(vec![]);
     }
-    let mut out: Vec<String> = fs::read_dir(&real_dir)
-        .map_err(|e| format!("{}: {e}", real_dir.display()))?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+    let names = node
+        .names()
+        .map_err(|e| format!("{dir:?} do {}: {e}", fence.long()))?;
+    let out: Vec<String> = names
+        .into_iter()
+        .map(|n| n.to_string_lossy().into_owned())
         .filter(|n| wildcard_match(pattern.as_bytes(), n.as_bytes()))
         .map(|n| if dir == "." { n } else { format!("{dir}/{n}") })
         .collect();
-    out.sort();
     Ok(out)
 }
 
@@ -432,69 +712,9 @@ fn join(base: &str, name: &str) -> String {
     }
 }
 
-/// Looks `rel` up in the layers, top-most first: the first layer that has
-/// it answers (a whiteout there means it was deleted). No symlink followed.
-fn lookup(lowers: &[PathBuf], rel: &str) -> Option<(PathBuf, fs::Metadata)> {
-    if rel.is_empty() {
-        return None;
-    }
-    for lower in lowers {
-        let path = lower.join(rel);
-        if let Ok(meta) = fs::symlink_metadata(&path) {
-            if meta.file_type().is_char_device() && meta.rdev() == 0 {
-                return None;
-            }
-            return Some((path, meta));
-        }
-    }
-    None
-}
-
-/// Resolves a directory path of the image, following the image's symlinks
-/// as if its root were `/` (never leaving it). Returns it relative.
-fn resolve_in_image(lowers: &[PathBuf], rel: &str) -> String {
-    let mut todo: Vec<String> = rel
-        .split('/')
-        .filter(|p| !p.is_empty() && *p != ".")
-        .map(String::from)
-        .rev()
-        .collect();
-    let mut done: Vec<String> = Vec::new();
-    let mut hops = 0;
-    while let Some(part) = todo.pop() {
-        if part == ".." {
-            done.pop();
-            continue;
-        }
-        let candidate = join(&done.join("/"), &part);
-        match lookup(lowers, &candidate) {
-            Some((path, meta)) if meta.file_type().is_symlink() && hops < 40 => {
-                hops += 1;
-                let Ok(target) = fs::read_link(&path) else {
-                    done.push(part);
-                    continue;
-                };
-                let target = target.to_string_lossy().into_owned();
-                if target.starts_with('/') {
-                    done.clear();
-                }
-                todo.extend(
-                    target
-                        .split('/')
-                        .filter(|p| !p.is_empty() && *p != ".")
-                        .map(String::from)
-                        .rev(),
-                );
-            }
-            _ => done.push(part),
-        }
-    }
-    done.join("/")
-}
-
 /// Adds the parents of `target` the layer does not have yet, with the mode
 /// and owner the image gives them (or `0755 root:root` when new).
-fn add_parents(entries: &mut BTreeMap<String, Entry>, lowers: &[PathBuf], target: &str) {
+fn add_parents(entries: &mut BTreeMap<String, Entry>, layers: &Layers, target: &str) {
     let mut parent = Path::new(target).parent();
     while let Some(dir) = parent {
         let rel = dir.to_string_lossy().into_owned();
@@ -502,11 +722,11 @@ fn add_parents(entries: &mut BTreeMap<String, Entry>, lowers: &[PathBuf], target
             break;
         }
         if let std::collections::btree_map::Entry::Vacant(slot) = entries.entry(rel) {
-            let entry = match lookup(lowers, slot.key()) {
-                Some((_, m)) if m.is_dir() => Entry::Dir {
-                    mode: m.mode(),
-                    uid: m.uid() as u64,
-                    gid: m.gid() as u64,
+            let entry = match layers.lookup(slot.key()) {
+                Some(n) if n.is_dir() => Entry::Dir {
+                    mode: n.meta().mode(),
+                    uid: n.meta().uid() as u64,
+                    gid: n.meta().gid() as u64,
                 },
                 _ => Entry::Dir {
                     mode: 0o755,
@@ -520,106 +740,79 @@ fn add_parents(entries: &mut BTreeMap<String, Entry>, lowers: &[PathBuf], target
     }
 }
 
-/// Adds `path` (and, for a directory, everything in it) at `target`,
-/// hashing what is added.
+/// Adds `tree` (and, for a directory, everything in it) at `target`;
+/// `owner` replaces the owners read (`None`: keep them).
 fn add_tree(
     entries: &mut BTreeMap<String, Entry>,
-    hasher: &mut Sha256,
-    path: &Path,
-    meta: &fs::Metadata,
+    tree: &Tree,
     target: &str,
     owner: Option<(u64, u64)>,
-    skip: &dyn Fn(&Path, bool) -> bool,
-) -> Result<(), String> {
-    let mode = meta.mode() & 0o7777;
-    let (uid, gid) = owner.unwrap_or((meta.uid() as u64, meta.gid() as u64));
-    let ft = meta.file_type();
-    let line =
-        |kind: &str, extra: &str| format!("{target}\0{kind}\0{mode:o}\0{uid}:{gid}\0{extra}\n");
-    if ft.is_dir() {
-        if !target.is_empty() {
-            hasher.update(line("dir", ""));
-            entries.insert(target.to_string(), Entry::Dir { mode, uid, gid });
-        }
-        let mut names: Vec<_> = fs::read_dir(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        names.sort();
-        for name in names {
-            let child = path.join(&name);
-            let child_meta =
-                fs::symlink_metadata(&child).map_err(|e| format!("{}: {e}", child.display()))?;
-            let child_target = join(target, &name.to_string_lossy());
-            if skip(&child, child_meta.is_dir()) {
-                continue;
+) {
+    match tree {
+        Tree::Dir {
+            mode,
+            uid,
+            gid,
+            children,
+        } => {
+            let (uid, gid) = owner.unwrap_or((*uid, *gid));
+            if !target.is_empty() {
+                entries.insert(
+                    target.to_string(),
+                    Entry::Dir {
+                        mode: *mode,
+                        uid,
+                        gid,
+                    },
+                );
             }
-            add_tree(
-                entries,
-                hasher,
-                &child,
-                &child_meta,
-                &child_target,
-                owner,
-                skip,
-            )?;
+            for (name, child) in children {
+                add_tree(entries, child, &join(target, name), owner);
+            }
         }
-    } else if ft.is_symlink() {
-        let link = fs::read_link(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let link = link.to_string_lossy().into_owned();
-        hasher.update(line("symlink", &link));
-        entries.insert(
-            target.to_string(),
-            Entry::Symlink {
-                target: link,
-                uid,
-                gid,
-            },
-        );
-    } else if ft.is_file() {
-        let content = hash_file(path)?;
-        hasher.update(line("file", &content));
-        entries.insert(
-            target.to_string(),
-            Entry::File {
-                source: path.to_path_buf(),
-                size: meta.len(),
-                mode,
-                uid,
-                gid,
-            },
-        );
-    } else {
-        return Err(format!(
-            "{} não é arquivo, diretório nem link simbólico: COPY não o copia",
-            path.display()
-        ));
-    }
-    Ok(())
-}
-
-fn hash_file(path: &Path) -> Result<String, String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        if n == 0 {
-            break;
+        Tree::File {
+            file,
+            offset,
+            hash,
+            size,
+            mode,
+            uid,
+            gid,
+            name,
+        } => {
+            let (uid, gid) = owner.unwrap_or((*uid, *gid));
+            entries.insert(
+                target.to_string(),
+                Entry::File {
+                    source: Content::Open {
+                        file: file.clone(),
+                        offset: *offset,
+                        hash: hash.clone(),
+                        name: name.clone(),
+                    },
+                    size: *size,
+                    mode: *mode,
+                    uid,
+                    gid,
+                },
+            );
         }
-        size += n as u64;
-        hasher.update(&buf[..n]);
+        Tree::Symlink {
+            target: link,
+            uid,
+            gid,
+        } => {
+            let (uid, gid) = owner.unwrap_or((*uid, *gid));
+            entries.insert(
+                target.to_string(),
+                Entry::Symlink {
+                    target: link.clone(),
+                    uid,
+                    gid,
+                },
+            );
+        }
     }
-    Ok(format!("{size}:{}", hex::encode(hasher.finalize())))
 }
 
 #[cfg(test)]
@@ -633,7 +826,13 @@ mod tests {
         owner: (u32, u32),
         lowers: &[PathBuf],
     ) -> Result<(BTreeMap<String, Entry>, String), String> {
-        let s = read_sources(ctx, sources, &Ignore::default())?;
+        let spool = std::env::temp_dir();
+        let s = read_sources(
+            &Node::open_root(ctx).unwrap(),
+            sources,
+            &Ignore::default(),
+            &spool,
+        )?;
         Ok((entries(&s, dest, Some(owner), lowers, None)?.0, s.hash))
     }
 
@@ -678,6 +877,51 @@ mod tests {
             .unwrap()
             .1;
         assert_ne!(h1, h2);
+    }
+
+    /// Past the open-file budget, files are copied once into the spool
+    /// (while hashed); the layer reads them from there, same bytes.
+    #[test]
+    fn past_the_open_file_budget_files_go_through_the_spool() {
+        let ctx = tempfile::tempdir().unwrap();
+        let spool = tempfile::tempdir().unwrap();
+        for i in 0..5 {
+            fs::write(ctx.path().join(format!("f{i}")), format!("conteudo {i}\n")).unwrap();
+        }
+        let read = |budget: usize| {
+            let root = Node::open_root(ctx.path()).unwrap();
+            let mut keeper = Keeper::new(budget, spool.path());
+            read_sources_kept(
+                &root,
+                &[".".into()],
+                &Ignore::default(),
+                &Fence::CONTEXT,
+                &mut keeper,
+            )
+            .unwrap()
+        };
+        let (open, spooled) = (read(100), read(2));
+        // The same key whichever way the bytes wait.
+        assert_eq!(open.hash, spooled.hash);
+        // Nothing left by name in the spool directory.
+        assert_eq!(fs::read_dir(spool.path()).unwrap().count(), 0);
+        let (entries, _) = entries(&spooled, "/app/", None, &[], None).unwrap();
+        let offsets: Vec<u64> = entries
+            .values()
+            .filter_map(|e| match e {
+                Entry::File {
+                    source: Content::Open { offset, .. },
+                    ..
+                } => Some(*offset),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(offsets, [0, 0, 0, 11, 22]);
+        let tar = super::super::layer_tar::tests_write_tar(&entries);
+        for i in 0..5 {
+            let line = format!("conteudo {i}\n");
+            assert!(tar.windows(line.len()).any(|w| w == line.as_bytes()), "{i}");
+        }
     }
 
     #[test]

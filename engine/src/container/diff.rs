@@ -17,12 +17,11 @@
 //! the lower entries it hid are reported as deleted.
 
 use std::collections::BTreeSet;
-use std::ffi::CString;
-use std::fs;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+
+use crate::image::beneath::{self, Node};
+use crate::image::layered::Layers;
 
 /// One line of the diff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -45,49 +44,21 @@ impl Change {
     }
 }
 
-fn is_whiteout(meta: &fs::Metadata) -> bool {
-    meta.file_type().is_char_device() && meta.rdev() == 0
-}
-
-fn is_opaque(path: &Path) -> bool {
-    let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    let name = c"trusted.overlay.opaque";
-    let mut value = [0u8; 4];
-    // SAFETY: valid C strings and a buffer of value.len() bytes.
-    let n = unsafe {
-        libc::lgetxattr(
-            c_path.as_ptr(),
-            name.as_ptr(),
-            value.as_mut_ptr().cast(),
-            value.len(),
-        )
-    };
-    n == 1 && value[0] == b'y'
-}
-
-/// Whether `rel` exists in the image (the lowerdirs, top-most first,
-/// honouring their whiteouts).
-fn in_lower(lowerdirs: &[PathBuf], rel: &Path) -> bool {
-    for lower in lowerdirs {
-        if let Ok(meta) = fs::symlink_metadata(lower.join(rel)) {
-            return !is_whiteout(&meta);
-        }
-    }
-    false
-}
-
-/// Names in directory `rel` of the image.
-fn lower_children(lowerdirs: &[PathBuf], rel: &Path) -> BTreeSet<PathBuf> {
+/// Names in directory `rel` of the image (every layer that has it as a
+/// directory, honouring whiteouts; no symlink followed).
+fn lower_children(layers: &Layers, rel: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
-    for lower in lowerdirs {
-        if let Ok(entries) = fs::read_dir(lower.join(rel)) {
-            for entry in entries.flatten() {
-                let child = rel.join(entry.file_name());
-                if in_lower(lowerdirs, &child) {
-                    names.insert(child);
-                }
+    for root in layers.roots() {
+        let Ok(dir) = root.open(Path::new(rel)) else {
+            continue;
+        };
+        if !dir.is_dir() {
+            continue;
+        }
+        for name in dir.names().unwrap_or_default() {
+            let child = beneath::join(rel, &name);
+            if layers.lookup(&child).is_some() {
+                names.insert(child);
             }
         }
     }
@@ -96,34 +67,39 @@ fn lower_children(lowerdirs: &[PathBuf], rel: &Path) -> BTreeSet<PathBuf> {
 
 /// The changes of `upper` against `lowerdirs` (top-most first), sorted by
 /// path; paths are shown from the container's `/`.
+///
+/// The upper dir belongs to a container that may still be running, and
+/// the layers hold the image's symlinks (`/etc -> /srv/x`): both are
+/// walked through fds ([`crate::image::beneath`], [`Layers`]), never by
+/// joining host paths, so no symlink in them is followed on the host.
 pub fn diff(upper: &Path, lowerdirs: &[PathBuf]) -> io::Result<Vec<(Change, String)>> {
+    let layers = Layers::open(lowerdirs)?;
+    let root = Node::open_root(upper)?;
     let mut out = Vec::new();
-    walk(upper, Path::new(""), lowerdirs, &mut out)?;
+    walk(&root, "", &layers, &mut out)?;
     out.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(out)
 }
 
-fn walk(
-    upper: &Path,
-    rel: &Path,
-    lowerdirs: &[PathBuf],
-    out: &mut Vec<(Change, String)>,
-) -> io::Result<()> {
-    let dir = upper.join(rel);
+fn walk(dir: &Node, rel: &str, layers: &Layers, out: &mut Vec<(Change, String)>) -> io::Result<()> {
     let mut present = BTreeSet::new();
-    for entry in fs::read_dir(&dir)? {
-        let entry = entry?;
-        let child = rel.join(entry.file_name());
-        present.insert(child.clone());
-        let meta = entry.metadata()?;
-        let shown = format!("/{}", child.display());
-        if is_whiteout(&meta) {
-            if in_lower(lowerdirs, &child) {
+    for name in dir.names()? {
+        let child_rel = beneath::join(rel, &name);
+        let child = match dir.child(&name) {
+            Ok(c) => c,
+            // Removed by the running container since the listing.
+            Err(nix::errno::Errno::ENOENT) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        present.insert(child_rel.clone());
+        let shown = format!("/{child_rel}");
+        let existed = layers.lookup(&child_rel).is_some();
+        if child.is_whiteout() {
+            if existed {
                 out.push((Change::Deleted, shown));
             }
             continue;
         }
-        let existed = in_lower(lowerdirs, &child);
         out.push((
             if existed {
                 Change::Changed
@@ -132,14 +108,14 @@ fn walk(
             },
             shown,
         ));
-        if meta.is_dir() {
-            walk(upper, &child, lowerdirs, out)?;
+        if child.is_dir() {
+            walk(&child, &child_rel, layers, out)?;
         }
     }
-    if !rel.as_os_str().is_empty() && is_opaque(&dir) {
-        for hidden in lower_children(lowerdirs, rel) {
+    if !rel.is_empty() && dir.is_opaque() {
+        for hidden in lower_children(layers, rel) {
             if !present.contains(&hidden) {
-                out.push((Change::Deleted, format!("/{}", hidden.display())));
+                out.push((Change::Deleted, format!("/{hidden}")));
             }
         }
     }
@@ -147,16 +123,21 @@ fn walk(
 }
 
 /// Bytes of the regular files under `dir` (what the upper layer costs).
-fn regular_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = fs::read_dir(dir) else {
+fn regular_bytes(dir: &Node) -> u64 {
+    let Ok(names) = dir.names() else {
         return 0;
     };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => regular_bytes(&e.path()),
-            Ok(m) if m.is_file() => m.len(),
-            _ => 0,
+    names
+        .iter()
+        .filter_map(|name| dir.child(name).ok())
+        .map(|child| {
+            if child.is_dir() {
+                regular_bytes(&child)
+            } else if child.is_file() {
+                child.meta().len()
+            } else {
+                0
+            }
         })
         .sum()
 }
@@ -173,7 +154,7 @@ pub fn record_upper(rec: &crate::recorder::Recorder, upper: &Path, lowerdirs: &[
                 added: count(Change::Added),
                 changed: count(Change::Changed),
                 deleted: count(Change::Deleted),
-                bytes: regular_bytes(upper),
+                bytes: Node::open_root(upper).map_or(0, |n| regular_bytes(&n)),
                 sample: changes
                     .iter()
                     .take(20)
@@ -200,6 +181,44 @@ pub fn record_upper(rec: &crate::recorder::Recorder, upper: &Path, lowerdirs: &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+
+    /// A lower layer whose `dados` is a symlink to a host directory; the
+    /// upper replaced it with an opaque directory. Nothing of the host
+    /// directory may show up (the old walk listed it through the symlink).
+    #[test]
+    fn diff_does_not_follow_lower_symlinks_on_the_host() {
+        // trusted.* xattrs need root (the engine's tests run as root).
+        let tmp = tempfile::tempdir().unwrap();
+        let host = tmp.path().join("host");
+        fs::create_dir_all(&host).unwrap();
+        fs::write(host.join("MARCADOR"), "x").unwrap();
+        fs::write(host.join("novo"), "x").unwrap();
+        let lower = tmp.path().join("lower");
+        let upper = tmp.path().join("upper");
+        fs::create_dir_all(&lower).unwrap();
+        std::os::unix::fs::symlink(&host, lower.join("dados")).unwrap();
+        fs::create_dir_all(upper.join("dados")).unwrap();
+        fs::write(upper.join("dados/novo"), "y").unwrap();
+        let c = std::ffi::CString::new(upper.join("dados").as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: valid C strings and a one-byte value.
+        let rc = unsafe {
+            libc::setxattr(
+                c.as_ptr(),
+                c"trusted.overlay.opaque".as_ptr(),
+                b"y".as_ptr().cast(),
+                1,
+                0,
+            )
+        };
+        assert_eq!(rc, 0, "{}", io::Error::last_os_error());
+        let text: Vec<String> = diff(&upper, &[lower])
+            .unwrap()
+            .iter()
+            .map(|(c, p)| format!("{} {p}", c.letter()))
+            .collect();
+        assert_eq!(text, ["C /dados", "A /dados/novo"]);
+    }
 
     #[test]
     fn diff_reports_added_changed_deleted() {

@@ -8,12 +8,14 @@
 //! of every image that has it uses that directory as an overlay lowerdir.
 
 pub mod archive;
+pub mod beneath;
 pub mod bootstrap;
 pub mod digest;
 pub mod extract;
 pub mod fsck;
 pub mod import;
 pub mod layer;
+pub mod layered;
 pub mod oci;
 pub mod reference;
 pub mod store;
