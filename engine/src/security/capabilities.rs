@@ -205,6 +205,14 @@ pub fn decide(opts: &super::SecurityOptions, last: u32) -> Decision {
     }
 }
 
+/// The calling process's bounding set (`CapBnd` of `/proc/self/status`):
+/// the most it can keep. `None` when unreadable.
+pub fn bounding_set(k: &Kernel) -> Option<u64> {
+    let status = k.read_file(Path::new("/proc/self/status")).ok()?;
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapBnd:"))?;
+    u64::from_str_radix(hex.trim(), 16).ok()
+}
+
 /// Keeps only `decision.keep` in the bounding, permitted, effective and
 /// inheritable sets and clears the ambient set: one
 /// `security.capabilities` event with the kept and the dropped names (and

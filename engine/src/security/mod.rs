@@ -78,7 +78,15 @@ impl SecurityOptions {
 /// asks: `--privileged` skips 2 and 3.
 pub fn harden(k: &Kernel, opts: &SecurityOptions) -> Result<(), KernelError> {
     let last = capabilities::last_cap(k);
-    let decision = capabilities::decide(opts, last);
+    let mut decision = capabilities::decide(opts, last);
+    if opts.privileged || opts.cap_add.iter().any(|c| c.eq_ignore_ascii_case("ALL")) {
+        // "All" is all that casulo itself has: under a parent that took
+        // some away (casulo inside a container), capset would refuse more.
+        if let Some(bounding) = capabilities::bounding_set(k) {
+            decision.keep.retain(|c| bounding & (1 << c) != 0);
+            decision.added.retain(|c| bounding & (1 << c) != 0);
+        }
+    }
     capabilities::restrict(k, &decision, last)?;
     if !opts.privileged {
         set_no_new_privs(k)?;
