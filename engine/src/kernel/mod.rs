@@ -515,10 +515,8 @@ impl<'a> Kernel<'a> {
     ) -> Result<(), KernelError> {
         let lens: Vec<String> = programs.iter().map(|p| p.len().to_string()).collect();
         let op = format!(
-            "seccomp(SECCOMP_SET_MODE_FILTER, 0, {{len={}, filter=<BPF>}}) for each of {} \
-             programs (lens {}): {} syscalls named, default {}",
-            programs.iter().map(Vec::len).sum::<usize>(),
-            programs.len(),
+            "seccomp(SECCOMP_SET_MODE_FILTER, 0, {{len, filter=<BPF>}}) for len in [{}]: \
+             {} syscalls named, default {}",
             lens.join(", "),
             summary.rule_count,
             summary.default_action
