@@ -486,3 +486,22 @@ fn bad_flags_and_profiles_are_refused_before_anything_exists() {
     }
     fs::remove_file(&bad).unwrap();
 }
+
+/// The profile is resolved against the container's capabilities, as
+/// docker's: with `--cap-add SYS_ADMIN` the calls it governs (`mount`,
+/// `unshare`) are in the allow-list, and the filter is still there.
+#[test]
+fn cap_add_sys_admin_opens_the_calls_the_profile_gates_on_it() {
+    let script = "grep Seccomp: /proc/self/status; \
+                  mount -t tmpfs none /tmp; echo mount=$?; \
+                  unshare -u true; echo unshare=$?";
+    let out = sh_with("sysadmin", &["--cap-add", "SYS_ADMIN"], script);
+    out.assert_ok();
+    assert_eq!(status_field(&out.stdout, "Seccomp"), "2", "{out}");
+    assert_eq!(code_of(&out, "mount"), "0", "{out}");
+    assert_eq!(code_of(&out, "unshare"), "0", "{out}");
+    let out = sh("nosysadmin", script);
+    out.assert_ok();
+    assert_ne!(code_of(&out, "mount"), "0", "{out}");
+    assert_ne!(code_of(&out, "unshare"), "0", "{out}");
+}
