@@ -81,6 +81,23 @@ pub struct RunArgs {
     #[arg(long = "publish", short = 'p', value_name = "[IP:]HOST:CONTÊINER[/PROTO]",
           value_parser = |s: &str| s.parse::<PortSpec>())]
     pub publish: Vec<PortSpec>,
+    /// Dá ao root do contêiner mais uma capability, além das 14 do docker (repita para
+    /// várias): os nomes do docker, com ou sem CAP_, como NET_ADMIN ou SYS_TIME; ALL dá todas.
+    #[arg(long = "cap-add", value_name = "CAP", value_parser = crate::security::capabilities::parse_name)]
+    pub cap_add: Vec<String>,
+    /// Tira uma capability do root do contêiner (repita para várias), como CHOWN;
+    /// ALL tira todas (e então só ficam as de --cap-add).
+    #[arg(long = "cap-drop", value_name = "CAP", value_parser = crate::security::capabilities::parse_name)]
+    pub cap_drop: Vec<String>,
+    /// PERIGOSO: desliga as travas de segurança. O root do contêiner fica com todas as
+    /// capabilities, sem filtro seccomp e sem no_new_privs: pode montar discos, carregar
+    /// módulos no kernel, mexer no relógio do host. Só para experimentos numa máquina sua.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Opção de segurança, como no docker: seccomp=unconfined (sem filtro seccomp) ou
+    /// seccomp=ARQUIVO.json (um perfil no formato do docker no lugar do padrão do casulo).
+    #[arg(long = "security-opt", value_name = "OPÇÃO", value_parser = parse_security_opt)]
+    pub security_opt: Vec<String>,
     /// Intervalo entre duas medições de uso do cgroup no trace (padrão 200ms).
     #[arg(long = "sample-interval", value_name = "DURAÇÃO", value_parser = parse_interval)]
     pub sample_interval: Option<Duration>,
@@ -187,6 +204,18 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         (None, true) => NetworkMode::None,
         (None, false) => NetworkMode::Bridge,
     };
+    // The profile file is read now, on the host: a mistake in it stops the
+    // run before anything exists (and the init could not read it later).
+    let mut security = crate::security::SecurityOptions {
+        privileged: args.privileged,
+        cap_add: args.cap_add.clone(),
+        cap_drop: args.cap_drop.clone(),
+        seccomp: args.security_opt.last().cloned(),
+        seccomp_profile: None,
+    };
+    security
+        .load_seccomp_profile()
+        .map_err(|message| CliError::msg(125, message))?;
     // Docker's habit `casulo run IMAGE --rm …`: said if the command fails.
     let misplaced = args
         .command()
@@ -216,8 +245,7 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         network,
         publish: args.publish,
         unpack_progress: Some(unpack_progress),
-        // `--privileged`, `--cap-add`, `--cap-drop`, `--security-opt`: issue 13.
-        security: Default::default(),
+        security,
     };
     match run(state, &opts, &LinuxSyscalls, &mut Narrator) {
         Ok(outcome) => {
@@ -289,6 +317,28 @@ fn tell_cgroup(outcome: &RunOutcome) -> bool {
         eprintln!("casulo: aviso: o cgroup do contêiner não pôde ser removido ({why}); rode `casulo gc` depois");
     }
     oom
+}
+
+/// `--security-opt seccomp=unconfined|ARQUIVO.json` (docker's `seccomp:`
+/// too): the value after `seccomp=`.
+fn parse_security_opt(s: &str) -> Result<String, String> {
+    let value = s
+        .strip_prefix("seccomp=")
+        .or_else(|| s.strip_prefix("seccomp:"))
+        .ok_or_else(|| {
+            format!(
+                "opção de segurança {s:?} desconhecida: o casulo entende \
+                 seccomp=unconfined e seccomp=ARQUIVO.json"
+            )
+        })?;
+    if value.is_empty() {
+        return Err(
+            "falta o perfil depois de seccomp=: use seccomp=unconfined ou \
+                    seccomp=ARQUIVO.json"
+                .to_string(),
+        );
+    }
+    Ok(value.to_string())
 }
 
 /// `--sample-interval 200ms`, `1s`: between 10 ms and 60 s.

@@ -119,7 +119,7 @@ fn setup(
         k.chdir(cwd).map_err(engine)?;
     }
     // Last: the steps above need the whole root (mount, pivot_root, …).
-    crate::security::harden(k).map_err(engine)?;
+    crate::security::harden(k, &spec.security).map_err(engine)?;
     let path_var = spec
         .env
         .iter()

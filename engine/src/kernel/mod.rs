@@ -33,6 +33,34 @@ use nix::unistd::Pid;
 use crate::recorder::Recorder;
 pub use syscalls::{Forked, LinuxSyscalls, Syscalls};
 
+/// What [`Kernel::restrict_capabilities`] keeps: the mask and, for the
+/// trace, the names (see `security::capabilities`).
+#[derive(Debug, Clone, Default)]
+pub struct CapabilityCut {
+    pub keep: u64,
+    /// The highest capability this kernel knows.
+    pub last_cap: u32,
+    pub kept: Vec<String>,
+    pub dropped: Vec<String>,
+    pub privileged: bool,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// What [`Kernel::install_seccomp`] says about the programs it installs
+/// (see `security::seccomp`).
+#[derive(Debug, Clone, Default)]
+pub struct SeccompSummary {
+    pub profile: String,
+    pub path: Option<String>,
+    pub default_action: String,
+    pub rule_count: u32,
+    pub allowed_count: u32,
+    pub blocked_action: String,
+    pub blocked: Vec<String>,
+    pub ignored: Vec<String>,
+}
+
 /// A kernel call that failed: the readable operation and the errno.
 #[derive(Debug, thiserror::Error)]
 #[error("o kernel recusou `{op}`: {} ({})", errno_text(*.errno), errno_name(*.errno))]
@@ -446,28 +474,26 @@ impl<'a> Kernel<'a> {
         self.done(body, op, result)
     }
 
-    /// Cuts the calling process's capabilities to `keep` (a mask; `kept`
-    /// and `dropped` are the names, for the trace): bounding set, ambient,
-    /// then `capset`. One `security.capabilities` event.
-    pub fn restrict_capabilities(
-        &self,
-        keep: u64,
-        last_cap: u32,
-        kept: Vec<String>,
-        dropped: Vec<String>,
-    ) -> Result<(), KernelError> {
+    /// Cuts the calling process's capabilities to `cut.keep` (a mask; the
+    /// names are for the trace): bounding set, ambient, then `capset`. One
+    /// `security.capabilities` event.
+    pub fn restrict_capabilities(&self, cut: CapabilityCut) -> Result<(), KernelError> {
+        let keep = cut.keep;
         let op = format!(
             "prctl(PR_CAPBSET_DROP, cap) for cap in [{}]; \
              prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL); \
              capset({{_LINUX_CAPABILITY_VERSION_3, 0}}, \
              {{effective=permitted=inheritable={keep:#x}}})",
-            dropped.join(", ")
+            cut.dropped.join(", ")
         );
-        let result = self.sys.restrict_capabilities(keep, last_cap);
+        let result = self.sys.restrict_capabilities(keep, cut.last_cap);
         let body = EventBody::SecurityCapabilities {
-            kept,
-            dropped,
+            kept: cut.kept,
+            dropped: cut.dropped,
             mask: format!("{keep:016x}"),
+            privileged: cut.privileged,
+            added: cut.added,
+            removed: cut.removed,
         };
         self.done(body, op, result)
     }
@@ -479,29 +505,60 @@ impl<'a> Kernel<'a> {
         self.done(EventBody::SecurityNoNewPrivs {}, op, result)
     }
 
-    /// `seccomp(SECCOMP_SET_MODE_FILTER)` with `program`, a deny-list whose
-    /// blocked calls (`blocked`, by name) return `EPERM` and whose default
-    /// is allow. One `security.seccomp` event.
+    /// `seccomp(SECCOMP_SET_MODE_FILTER)` once per program of `programs`,
+    /// in order (the kernel runs the last one installed first, and the
+    /// strictest verdict wins). One `security.seccomp` event.
     pub fn install_seccomp(
         &self,
-        program: &[libc::sock_filter],
-        blocked: Vec<String>,
+        programs: &[Vec<libc::sock_filter>],
+        summary: SeccompSummary,
     ) -> Result<(), KernelError> {
+        let lens: Vec<String> = programs.iter().map(|p| p.len().to_string()).collect();
         let op = format!(
-            "seccomp(SECCOMP_SET_MODE_FILTER, 0, {{len={}, filter=<BPF: {} \
-             syscalls -> SECCOMP_RET_ERRNO(EPERM), default SECCOMP_RET_ALLOW>}})",
-            program.len(),
-            blocked.len()
+            "seccomp(SECCOMP_SET_MODE_FILTER, 0, {{len, filter=<BPF>}}) for len in [{}]: \
+             {} syscalls named, default {}",
+            lens.join(", "),
+            summary.rule_count,
+            summary.default_action
         );
-        let result = self.sys.install_seccomp(program);
+        let result = programs
+            .iter()
+            .try_for_each(|p| self.sys.install_seccomp(p));
         let body = EventBody::SecuritySeccomp {
             mode: "filter".to_string(),
-            default_action: "allow".to_string(),
-            blocked_action: "errno(EPERM)".to_string(),
-            blocked_count: blocked.len() as u32,
-            blocked,
+            profile: summary.profile,
+            path: summary.path,
+            default_action: summary.default_action,
+            rule_count: summary.rule_count,
+            allowed_count: summary.allowed_count,
+            blocked_action: summary.blocked_action,
+            blocked_count: summary.blocked.len() as u32,
+            blocked: summary.blocked,
+            filters: programs.len() as u32,
+            ignored: summary.ignored,
         };
         self.done(body, op, result)
+    }
+
+    /// No seccomp filter (`seccomp=unconfined`, `--privileged`): no call to
+    /// the kernel, but a `security.seccomp` event in mode `disabled`, so
+    /// the trace says the filter is missing on purpose.
+    pub fn seccomp_unconfined(&self, profile: &str) {
+        let body = EventBody::SecuritySeccomp {
+            mode: "disabled".to_string(),
+            profile: profile.to_string(),
+            path: None,
+            default_action: "allow".to_string(),
+            rule_count: 0,
+            allowed_count: 0,
+            blocked_action: String::new(),
+            blocked_count: 0,
+            blocked: Vec::new(),
+            filters: 0,
+            ignored: Vec::new(),
+        };
+        let op = format!("(nenhum seccomp(): {profile}, toda chamada de sistema chega ao kernel)");
+        self.rec.record(body, op, Outcome::Ok);
     }
 
     /// `mkdir` of a new cgroup: `version` is `v1`/`v2`, `controller` the v1

@@ -7,19 +7,27 @@
 //!
 //! 1. [`capabilities`]: root's power is cut to docker's default 14
 //!    capabilities (no `CAP_SYS_ADMIN`, so no `mount`/`umount`; no
-//!    `CAP_SYS_MODULE`, no `CAP_NET_ADMIN`, …);
+//!    `CAP_SYS_MODULE`, no `CAP_NET_ADMIN`, …), changed by `--cap-add` and
+//!    `--cap-drop`;
 //! 2. [`set_no_new_privs`]: `PR_SET_NO_NEW_PRIVS`, so no later `execve`
 //!    (a setuid binary, a file with capabilities) can give them back;
-//! 3. [`seccomp`]: a filter that refuses dangerous system calls (`mount`,
-//!    `ptrace`, `init_module`, `unshare` of a namespace, …) with `EPERM`,
-//!    last, because from then on casulo's own calls are filtered too.
+//! 3. [`seccomp`]: a filter compiled from a profile in docker's format —
+//!    casulo's default is an allow-list like docker's, where every call
+//!    not listed (`mount`, `init_module`, `unshare`, `keyctl`, …) fails
+//!    with `EPERM` — last, because from then on casulo's own calls are
+//!    filtered too.
 //!
-//! Still to come (issue 13): docker's full allow-list profile and
-//! `--security-opt seccomp=…`, the device allow-list, user namespaces,
-//! `--cap-add`/`--cap-drop`/`--privileged`.
+//! `--privileged` keeps every capability and skips 2 and 3: the
+//! container's root is the host's root, in a different view of the
+//! system. The trace still has a `security.capabilities` (all kept) and a
+//! `security.seccomp` (mode `disabled`), and no `security.no_new_privs`.
+//!
+//! Still to come (issue 13): the device allow-list, user namespaces.
 
 pub mod capabilities;
 pub mod seccomp;
+
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -44,14 +52,46 @@ pub struct SecurityOptions {
     /// `unconfined`, or the path of a profile in docker's JSON format.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seccomp: Option<String>,
+    /// The text of `seccomp`'s file, read and checked on the host before
+    /// the container exists ([`SecurityOptions::load_seccomp_profile`]):
+    /// the init, after `pivot_root`, no longer sees the host's files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<String>,
 }
 
-/// Steps 1, 2 and 3 above, in that order (each a trace event).
-/// `SecurityOptions` (carried in `ProcessSpec::security`) are not read yet.
-pub fn harden(k: &Kernel) -> Result<(), KernelError> {
-    capabilities::restrict_to_default(k)?;
-    set_no_new_privs(k)?;
-    seccomp::install_default(k)
+impl SecurityOptions {
+    /// Reads and checks the profile file `seccomp` names (nothing for the
+    /// default or `unconfined`); the message, in Portuguese, says where
+    /// it is wrong.
+    pub fn load_seccomp_profile(&mut self) -> Result<(), String> {
+        match self.seccomp.as_deref() {
+            None | Some(seccomp::UNCONFINED) => self.seccomp_profile = None,
+            Some(path) => {
+                self.seccomp_profile = Some(seccomp::load_profile_file(Path::new(path))?);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Steps 1, 2 and 3 above, in that order (each a trace event), as `opts`
+/// asks: `--privileged` skips 2 and 3.
+pub fn harden(k: &Kernel, opts: &SecurityOptions) -> Result<(), KernelError> {
+    let last = capabilities::last_cap(k);
+    let mut decision = capabilities::decide(opts, last);
+    if opts.privileged || opts.cap_add.iter().any(|c| c.eq_ignore_ascii_case("ALL")) {
+        // "All" is all that casulo itself has: under a parent that took
+        // some away (casulo inside a container), capset would refuse more.
+        if let Some(bounding) = capabilities::bounding_set(k) {
+            decision.keep.retain(|c| bounding & (1 << c) != 0);
+            decision.added.retain(|c| bounding & (1 << c) != 0);
+        }
+    }
+    capabilities::restrict(k, &decision, last)?;
+    if !opts.privileged {
+        set_no_new_privs(k)?;
+    }
+    seccomp::install(k, opts, &decision.keep)
 }
 
 /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: a one-way switch, inherited by every

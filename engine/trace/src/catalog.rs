@@ -260,7 +260,10 @@ const ENTRIES: &[Entry] = &[
             efetivo, o permitido, o herdável e o *ambient*. A máscara (`mask`) é o que o \
             `/proc/self/status` mostra em `CapEff` e `CapBnd` dentro do contêiner. Assim o root \
             do contêiner continua dono dos arquivos dele, mas não consegue, por exemplo, \
-            desmontar o `/proc/sys` nem montar o disco do host.",
+            desmontar o `/proc/sys` nem montar o disco do host. Com `--cap-add` e `--cap-drop` \
+            (os nomes do docker, como `NET_ADMIN`) o conjunto muda: `added` e `removed` dizem \
+            o que foi pedido. Com `--privileged` (`privileged`) nada é cortado: o root do \
+            contêiner fica com todas, e também sem `no_new_privs` e sem seccomp.",
     },
     Entry {
         kind: "security.no_new_privs",
@@ -276,14 +279,18 @@ const ENTRIES: &[Entry] = &[
         title: "Filtro seccomp",
         explanation: "O seccomp (*secure computing*) instala no kernel um pequeno programa BPF \
             que olha cada chamada de sistema do processo — e de todos os filhos dele — antes \
-            de ela acontecer. O filtro do casulo é uma lista de proibições inspirada no perfil \
-            padrão do docker: chamadas perigosas (`blocked`, como `mount`, `ptrace`, \
-            `init_module`, `kexec_load`, `bpf`, `reboot`, e `unshare` com flags de namespace) \
-            voltam com `EPERM` (*Operation not permitted*) sem nem chegar ao código delas; \
-            todo o resto é permitido (`default_action`). É uma segunda trava, além do corte \
-            das capabilities: mesmo que um processo recupere uma capability, a chamada continua \
-            barrada. Precisa vir depois do `no_new_privs` (ou de `CAP_SYS_ADMIN`) e fica para \
-            sempre; no `/proc/self/status` aparece `Seccomp: 2` (modo filtro).",
+            de ela acontecer. O filtro é compilado de um *perfil* no formato do docker \
+            (`profile`): o `padrão` do casulo, que como o do docker é uma lista do que é \
+            permitido (`allowed_count` chamadas, algumas só com certos argumentos, como o \
+            `clone` sem flags de namespace) e devolve `EPERM` (*Operation not permitted*) para \
+            todo o resto (`default_action`), sem nem chegar ao código da chamada; um `arquivo` \
+            passado com `--security-opt seccomp=ARQUIVO.json` (`path`); ou `unconfined`, sem \
+            filtro nenhum (`mode` = `disabled`, também com `--privileged`). `blocked` lista as \
+            chamadas que uma regra recusa pelo nome (como o `clone3`, com `ENOSYS`, para a libc \
+            voltar ao `clone`). É uma segunda trava, além do corte das capabilities: mesmo que \
+            um processo recupere uma capability, a chamada continua barrada. Precisa vir \
+            depois do `no_new_privs` (ou de `CAP_SYS_ADMIN`) e fica para sempre; no \
+            `/proc/self/status` aparece `Seccomp: 2` (modo filtro) ou `Seccomp: 0` (sem filtro).",
     },
     Entry {
         kind: "process.exec",

@@ -300,10 +300,11 @@ pub enum EventBody {
         /// The name from the image's `/etc/passwd`, when it has one.
         name: Option<String>,
     },
-    /// The process cut its capabilities to a fixed set (docker's default
-    /// 14): dropped from the bounding set (`prctl(PR_CAPBSET_DROP)`), the
-    /// ambient set cleared, and the effective, permitted and inheritable
-    /// sets set with `capset`.
+    /// The process cut its capabilities: docker's default 14, changed by
+    /// `--cap-add`/`--cap-drop`, or all of them with `--privileged`. Dropped
+    /// from the bounding set (`prctl(PR_CAPBSET_DROP)`), the ambient set
+    /// cleared, and the effective, permitted and inheritable sets set with
+    /// `capset`.
     #[serde(rename = "security.capabilities")]
     SecurityCapabilities {
         /// Capabilities kept, in the kernel's spelling (`CAP_CHOWN`, …).
@@ -313,28 +314,64 @@ pub enum EventBody {
         /// The kept set as `/proc/PID/status` shows it in `CapEff` and
         /// `CapBnd` (16 hex digits, e.g. `00000000a80425fb`).
         mask: String,
+        /// `--privileged`: every capability kept (and, after this event, no
+        /// `security.no_new_privs` and no seccomp filter).
+        #[serde(default)]
+        privileged: bool,
+        /// Kept beyond docker's default because of `--cap-add`.
+        #[serde(default)]
+        added: Vec<String>,
+        /// Taken from docker's default because of `--cap-drop`.
+        #[serde(default)]
+        removed: Vec<String>,
     },
     /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: from now on no `execve` can grant
-    /// privileges (setuid bits and file capabilities are ignored).
+    /// privileges (setuid bits and file capabilities are ignored). Absent
+    /// from a `--privileged` container's trace.
     #[serde(rename = "security.no_new_privs")]
     SecurityNoNewPrivs {},
-    /// A seccomp filter (`seccomp(SECCOMP_SET_MODE_FILTER)`): a small BPF
-    /// program the kernel runs on every system call of the process and of
-    /// its children. Casulo's is a deny-list: the calls in `blocked` fail
-    /// with `EPERM`, everything else is allowed.
+    /// The seccomp profile: a filter (`seccomp(SECCOMP_SET_MODE_FILTER)`,
+    /// small BPF programs the kernel runs on every system call of the
+    /// process and of its children) compiled from a profile in docker's
+    /// format, or none at all (`unconfined`, `--privileged`).
     #[serde(rename = "security.seccomp")]
     SecuritySeccomp {
-        /// `filter` (what `/proc/PID/status` shows as `Seccomp: 2`).
+        /// `filter` (what `/proc/PID/status` shows as `Seccomp: 2`), or
+        /// `disabled` (no filter: `Seccomp: 0`).
         mode: String,
-        /// What happens to a call the filter does not name (`allow`).
+        /// Where the profile came from: `padrão` (casulo's, embedded),
+        /// `arquivo` (`--security-opt seccomp=ARQUIVO.json`) or `unconfined`.
+        #[serde(default)]
+        profile: String,
+        /// The profile's file, for `arquivo`.
+        #[serde(default)]
+        path: Option<String>,
+        /// What happens to a call no rule names (`errno(EPERM)` for an
+        /// allow-list, `allow` for a deny-list).
         default_action: String,
-        /// What happens to a blocked call (`errno(EPERM)`).
+        /// How many system calls the profile's rules name on this machine
+        /// (after the conditions on capabilities, architecture and kernel).
+        #[serde(default)]
+        rule_count: u32,
+        /// How many of them are allowed (some only with given arguments).
+        #[serde(default)]
+        allowed_count: u32,
+        /// What happens to the calls in `blocked` (`errno(EPERM)`, …).
         blocked_action: String,
-        /// How many system calls are blocked (the length of `blocked`).
+        /// How many system calls have a rule that refuses them (the length
+        /// of `blocked`).
         blocked_count: u32,
-        /// The blocked calls, by name (`mount`, `ptrace`, …; `unshare` and
-        /// `clone` only with namespace flags).
+        /// The calls a rule refuses by name (`clone3`, …; in an allow-list
+        /// every call not allowed is refused as well, by `default_action`).
         blocked: Vec<String>,
+        /// How many BPF programs were stacked (one per action, and one that
+        /// refuses other ABIs).
+        #[serde(default)]
+        filters: u32,
+        /// Names of the profile that are not system calls of this
+        /// architecture (another one's, like `_llseek`): left out.
+        #[serde(default)]
+        ignored: Vec<String>,
     },
     /// The process replaced itself with the container's program (`execve`).
     #[serde(rename = "process.exec")]

@@ -61,7 +61,8 @@ pub struct Process {
     pub capabilities: Option<Vec<String>>,
     /// `PR_SET_NO_NEW_PRIVS` is on (`security.no_new_privs`).
     pub no_new_privs: bool,
-    /// A seccomp filter is installed (`security.seccomp`).
+    /// A seccomp filter is installed (`security.seccomp` in mode `filter`;
+    /// `unconfined` and `--privileged` leave it off).
     pub seccomp: bool,
     /// How it ended, once reaped.
     pub exit: Option<Exit>,
@@ -892,7 +893,7 @@ impl World {
                 self.process(pid).capabilities = Some(kept.clone())
             }
             EventBody::SecurityNoNewPrivs {} => self.process(pid).no_new_privs = true,
-            EventBody::SecuritySeccomp { .. } => self.process(pid).seccomp = true,
+            EventBody::SecuritySeccomp { mode, .. } => self.process(pid).seccomp = mode == "filter",
             EventBody::ProcessExec { argv, path, .. } => {
                 let argv = if argv.is_empty() {
                     vec![path.clone()]

@@ -295,6 +295,9 @@ pub fn sample_events() -> Vec<Event> {
                     .map(String::from)
                     .to_vec(),
                 mask: "00000000a80425fb".into(),
+                privileged: false,
+                added: Vec::new(),
+                removed: Vec::new(),
             },
             "prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN|CAP_SYS_MODULE|CAP_NET_ADMIN); \
              prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL); \
@@ -312,12 +315,18 @@ pub fn sample_events() -> Vec<Event> {
             init,
             EventBody::SecuritySeccomp {
                 mode: "filter".into(),
-                default_action: "allow".into(),
-                blocked_action: "errno(EPERM)".into(),
-                blocked_count: 3,
-                blocked: ["mount", "ptrace", "init_module"].map(String::from).to_vec(),
+                profile: "padrão".into(),
+                path: None,
+                default_action: "errno(EPERM)".into(),
+                rule_count: 3,
+                allowed_count: 2,
+                blocked_action: "errno(ENOSYS)".into(),
+                blocked_count: 1,
+                blocked: vec!["clone3".into()],
+                filters: 3,
+                ignored: vec!["_llseek".into()],
             },
-            "seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=12, filter=...})".into(),
+            "seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=...}) x3".into(),
             ok.clone(),
         ),
         (

@@ -1109,6 +1109,9 @@ fn capabilities_and_no_new_privs_fold_into_the_process() {
         kept: vec!["CAP_KILL".into()],
         dropped: vec!["CAP_SYS_ADMIN".into()],
         mask: "0000000000000020".into(),
+        privileged: false,
+        added: Vec::new(),
+        removed: Vec::new(),
     };
     let events = vec![
         failed(ev(0, 7, cut)),
@@ -1118,10 +1121,16 @@ fn capabilities_and_no_new_privs_fold_into_the_process() {
             7,
             EventBody::SecuritySeccomp {
                 mode: "filter".into(),
+                profile: "padrão".into(),
+                path: None,
                 default_action: "allow".into(),
+                rule_count: 1,
+                allowed_count: 0,
                 blocked_action: "errno(EPERM)".into(),
                 blocked_count: 1,
                 blocked: vec!["mount".into()],
+                filters: 2,
+                ignored: Vec::new(),
             },
         )),
     ];
@@ -1132,4 +1141,26 @@ fn capabilities_and_no_new_privs_fold_into_the_process() {
         .processes
         .get(&7)
         .is_none_or(|p| p.capabilities.is_none() && !p.no_new_privs && !p.seccomp));
+}
+
+/// `--privileged` and `seccomp=unconfined`: the seccomp event says there
+/// is no filter, and the process is not folded as filtered.
+#[test]
+fn an_unconfined_seccomp_event_leaves_the_process_unfiltered() {
+    let body = EventBody::SecuritySeccomp {
+        mode: "disabled".into(),
+        profile: "unconfined".into(),
+        path: None,
+        default_action: "allow".into(),
+        rule_count: 0,
+        allowed_count: 0,
+        blocked_action: String::new(),
+        blocked_count: 0,
+        blocked: Vec::new(),
+        filters: 0,
+        ignored: Vec::new(),
+    };
+    let r = Replay::new(vec![ev(0, 7, body)]);
+    let end = r.world_at(r.len());
+    assert!(end.processes.get(&7).is_none_or(|p| !p.seccomp));
 }
