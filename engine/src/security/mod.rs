@@ -14,11 +14,17 @@
 //!    `ptrace`, `init_module`, `unshare` of a namespace, …) with `EPERM`,
 //!    last, because from then on casulo's own calls are filtered too.
 //!
+//! Before all that, first thing in the init, [`host_binary::protect`]
+//! makes it non-dumpable, so `/proc/PID/exe` (the host's `casulo` binary
+//! until the `execve`) is closed to the container: see that module for the
+//! CVE-2019-5736 story and what the coming `casulo exec` must add.
+//!
 //! Still to come (issue 13): docker's full allow-list profile and
 //! `--security-opt seccomp=…`, the device allow-list, user namespaces,
 //! `--cap-add`/`--cap-drop`/`--privileged`.
 
 pub mod capabilities;
+pub mod host_binary;
 pub mod seccomp;
 
 use serde::{Deserialize, Serialize};
