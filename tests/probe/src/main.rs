@@ -34,7 +34,8 @@ uso: probe <comando> [args]
   sleep SEGUNDOS       dorme (aceita frações: 0.5)
   alloc TAMANHO        aloca e toca memória página a página (ex.: 200M, 1G, 4096)
   fork N [SEGUNDOS]    tenta criar N filhos que dormem; mantém-nos SEGUNDOS (padrão 0)
-  spin SEGUNDOS        laço ocupado (CPU) por SEGUNDOS";
+  spin SEGUNDOS        laço ocupado (CPU) por SEGUNDOS
+  tiocsti FD TEXTO     tenta digitar TEXTO no terminal FD com ioctl(TIOCSTI)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -78,6 +79,10 @@ fn main() {
         ["spin", secs] => match parse_secs(secs) {
             Some(d) => cmd_spin(d),
             None => usage(),
+        },
+        ["tiocsti", fd, text] => match fd.parse() {
+            Ok(fd) => cmd_tiocsti(fd, text),
+            Err(_) => usage(),
         },
         _ => usage(),
     };
@@ -394,6 +399,51 @@ fn kill(pid: i32, sig: i32) -> isize {
         Ok(s) if s.success() => 0,
         _ => -1,
     }
+}
+
+// ---------------------------------------------------------------- terminal
+
+/// `probe tiocsti FD TEXT`: push TEXT, byte by byte, into the input of the
+/// terminal open at FD, as if typed there (`ioctl(FD, TIOCSTI, &byte)`).
+/// Reports the first result: 0, or -errno (-1 EPERM when the terminal is
+/// not our controlling one and CAP_SYS_ADMIN is missing). The attack a
+/// container must not be able to make on the caller's shell.
+fn cmd_tiocsti(fd: i32, text: &str) -> i32 {
+    let mut result = 0;
+    for byte in text.bytes() {
+        result = ioctl_tiocsti(fd, &byte);
+        if result != 0 {
+            break;
+        }
+    }
+    emit(&obj([("tiocsti", Json::Int(result as i64))]));
+    0
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn ioctl_tiocsti(fd: i32, byte: &u8) -> isize {
+    const SYS_IOCTL: isize = 16;
+    const TIOCSTI: isize = 0x5412;
+    let ret: isize;
+    // SAFETY: the kernel reads one byte at `byte`, alive for the call.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") SYS_IOCTL => ret,
+            in("rdi") fd as isize,
+            in("rsi") TIOCSTI,
+            in("rdx") byte as *const u8,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn ioctl_tiocsti(_fd: i32, _byte: &u8) -> isize {
+    -38 // ENOSYS: only written for x86_64
 }
 
 // ---------------------------------------------------------------- resources
