@@ -192,7 +192,8 @@ impl Recorder {
 /// file (a device, a FIFO, a socket), a file with other hard links (another
 /// name for it may be a system file), or one that belongs to another user
 /// (who would then read the trace) is refused before a byte is written.
-/// An existing trace of ours is emptied and closed to others (`0600`).
+/// An existing trace of ours is emptied and closed to others (`0600`);
+/// `/dev/null` (the device, by its numbers) is accepted as is: no trace.
 pub fn open_trace_file(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
     let refuse = |why: String| {
@@ -220,6 +221,10 @@ pub fn open_trace_file(path: &Path) -> std::io::Result<File> {
             _ => e,
         })?;
     let meta = file.metadata()?;
+    if is_dev_null(&meta) {
+        // `--trace /dev/null`: no trace at all, on purpose.
+        return Ok(file);
+    }
     if !meta.is_file() {
         return Err(refuse(format!(
             "{} não é um arquivo comum (é um dispositivo, um FIFO ou um diretório)",
@@ -248,6 +253,12 @@ pub fn open_trace_file(path: &Path) -> std::io::Result<File> {
         file.set_permissions(std::fs::Permissions::from_mode(crate::state::FILE_MODE))?;
     }
     Ok(file)
+}
+
+/// The character device 1:3, whatever its name.
+fn is_dev_null(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    meta.file_type().is_char_device() && meta.rdev() == nix::sys::stat::makedev(1, 3)
 }
 
 /// Line 1 of a trace written now by this casulo on this host: the format,
@@ -292,7 +303,9 @@ mod tests {
         std::os::unix::fs::symlink(tmp.path().join("criado"), &dangling).unwrap();
         assert!(open_trace_file(&dangling).is_err());
         assert!(!tmp.path().join("criado").exists());
-        let err = open_trace_file(Path::new("/dev/null"))
+        // /dev/null is how a trace is thrown away on purpose.
+        open_trace_file(Path::new("/dev/null")).unwrap();
+        let err = open_trace_file(Path::new("/dev/zero"))
             .unwrap_err()
             .to_string();
         assert!(err.contains("não é um arquivo comum"), "{err}");
