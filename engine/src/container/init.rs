@@ -267,6 +267,37 @@ mod tests {
 }
 
 #[cfg(test)]
+mod parent_tests {
+    use std::os::fd::FromRawFd;
+
+    use super::*;
+
+    fn pidfd(pid: u32) -> OwnedFd {
+        // SAFETY: pidfd_open with integers; the fd returned is ours.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+        assert!(fd >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
+        // SAFETY: a fresh descriptor nobody else owns.
+        unsafe { OwnedFd::from_raw_fd(fd as i32) }
+    }
+
+    /// The check the init makes after its PR_SET_PDEATHSIG: a living
+    /// parent is not "exited"; one that died (even reaped) is.
+    #[test]
+    fn a_pidfd_tells_whether_the_parent_has_exited() {
+        assert!(!has_exited(&pidfd(std::process::id())));
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let fd = pidfd(child.id());
+        assert!(!has_exited(&fd));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(has_exited(&fd));
+    }
+}
+
+#[cfg(test)]
 mod sequence_tests {
     use super::*;
     use crate::kernel::double::FakeSyscalls;
