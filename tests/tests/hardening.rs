@@ -375,3 +375,25 @@ echo \"recusados=$n\"";
     out.assert_ok();
     assert_eq!(out.stdout.trim(), "ainda vivo");
 }
+
+/// A `RUN` of `casulo build` is a container too: it runs under the
+/// default pids limit (a fork bomb in a Dockerfile stops there).
+#[test]
+fn a_build_run_step_has_the_default_pids_limit() {
+    let lab = Lab::shared();
+    let ctx = lab.dir().join(unique_name("ctx-pids"));
+    fs::create_dir(&ctx).unwrap();
+    fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nRUN (cat /sys/fs/cgroup/pids/pids.max || cat /sys/fs/cgroup/pids.max) > /limite\n",
+    )
+    .unwrap();
+    let tag = format!("{}:latest", unique_name("pids-build"));
+    lab.casulo(&["build", "-t", &tag, ctx.to_str().unwrap()])
+        .assert_ok();
+    let out = lab.casulo(&["run", "--rm", &tag, "cat", "/limite"]);
+    out.assert_ok();
+    assert_eq!(out.stdout.trim(), "1024", "{out}");
+    lab.casulo(&["image", "rm", &tag]).assert_ok();
+    fs::remove_dir_all(&ctx).unwrap();
+}
