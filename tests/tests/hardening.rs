@@ -57,7 +57,23 @@ fn a_descriptor_the_caller_left_open_does_not_reach_the_container() {
     out.assert_ok();
     let fds: Vec<&str> = out.stdout.split_whitespace().collect();
     assert_eq!(fds, ["0", "1", "2"], "só a entrada e as saídas:\n{out}");
-    let closed = events(&out)
+    let events = events(&out);
+    // On the real kernel too: the init hid the host binary and left the
+    // caller's session before it touched the image (the overlay), and
+    // marked the descriptors last, right before the execve.
+    let kinds: Vec<&str> = events.iter().map(|e| e.body.kind()).collect();
+    let at = |k: &str| kinds.iter().position(|x| *x == k).unwrap_or(usize::MAX);
+    assert!(
+        at("security.non_dumpable") < at("process.setsid"),
+        "{kinds:?}"
+    );
+    assert!(at("process.setsid") < at("mount.overlay"), "{kinds:?}");
+    assert_eq!(
+        at("process.fds_closed") + 1,
+        at("process.exec"),
+        "{kinds:?}"
+    );
+    let closed = events
         .into_iter()
         .find_map(|e| match e.body {
             EventBody::ProcessFdsClosed { first, inherited } => Some((first, inherited)),
