@@ -26,13 +26,51 @@
 //!    We use runc's trick `pivot_root(".", ".")`: the old root ends up
 //!    stacked under the new one and `umount2(".", MNT_DETACH)` removes it,
 //!    with no extra directory left in the image.
+//!
+//! **Mount targets come from the image, and the image is hostile until
+//! proven otherwise.** `proc`, `sys` and `dev` are looked up in `merged/`
+//! *before* `pivot_root`, while casulo still sees the host's `/`: an image
+//! whose `/proc` is a symlink to `/some/host/dir` would make a plain
+//! `mkdir -p merged/proc` or `mount(…, "merged/proc")` follow it to the
+//! host (runc's CVE-2021-30465 was this class). So each of them is opened
+//! with `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)` from the rootfs
+//! ([`mount_point`]), created with `mkdirat` when missing, and an image
+//! whose target is a symlink or not a directory is refused, naming it
+//! ([`MountError::Target`]). runc instead follows the link *inside* the
+//! rootfs (`RESOLVE_IN_ROOT`) and mounts onto `/proc/self/fd/N` of what it
+//! opened; casulo refuses, which is simpler to read and no real image
+//! needs. Between the check and the `mount` by path nothing can swap the
+//! directory: nothing of the container runs yet and only root can write
+//! the container's upper dir (the state dir is `0700`). Everything mounted
+//! below them lands in a filesystem the kernel just made (proc, sysfs, the
+//! `/dev` tmpfs), where the image has no say; the working directory and the
+//! image's volumes are created after `pivot_root`, when a symlink can only
+//! lead somewhere inside the container.
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use casulo_trace::{DeviceType, Propagation};
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
 use nix::mount::MsFlags;
 
 use crate::kernel::{Kernel, KernelError};
+
+/// Why the container's filesystem could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    /// A mount target of the image is not a plain directory.
+    #[error(
+        "a imagem traz {path} como {what}: o casulo não monta nada ali, porque o caminho \
+         seria seguido no host antes do pivot_root e a montagem poderia cair fora do \
+         contêiner (a falha CVE-2021-30465 do runc); na imagem, {path} precisa ser um \
+         diretório"
+    )]
+    Target { path: String, what: String },
+}
 
 /// Where the pieces of one container's root filesystem live on the host.
 #[derive(Debug, Clone)]
@@ -180,7 +218,7 @@ const NOSUID_NODEV_NOEXEC: MsFlags = MsFlags::MS_NOSUID
     .union(MsFlags::MS_NOEXEC);
 
 /// Steps 1–4: everything mounted under `plan.merged`, before pivot_root.
-pub fn prepare_rootfs(k: &Kernel, plan: &RootfsPlan) -> Result<(), KernelError> {
+pub fn prepare_rootfs(k: &Kernel, plan: &RootfsPlan) -> Result<(), MountError> {
     k.set_propagation(Path::new("/"), Propagation::Private, true)?;
     let lowers: Vec<String> = plan
         .lowerdirs
@@ -190,9 +228,9 @@ pub fn prepare_rootfs(k: &Kernel, plan: &RootfsPlan) -> Result<(), KernelError> 
     k.mount_overlay(&lowers, &plan.upperdir, &plan.workdir, &plan.merged)?;
 
     let root = &plan.merged;
-    let proc = ensure_dir(root, "proc");
+    let proc = mount_point(root, "proc")?;
     k.mount("proc", &proc, "proc", NOSUID_NODEV_NOEXEC, "")?;
-    let sys = ensure_dir(root, "sys");
+    let sys = mount_point(root, "sys")?;
     k.mount(
         "sysfs",
         &sys,
@@ -202,7 +240,66 @@ pub fn prepare_rootfs(k: &Kernel, plan: &RootfsPlan) -> Result<(), KernelError> 
     )?;
     setup_dev(k, root)?;
     mask_kernel_files(k, root)?;
-    mount_cgroups(k, root, &plan.cgroup)
+    Ok(mount_cgroups(k, root, &plan.cgroup)?)
+}
+
+/// `root/name` (one path component of the image's root) as a directory to
+/// mount on: created with `mkdirat` when missing, refused when it is a
+/// symlink (even one pointing inside) or not a directory. The lookup is
+/// `openat2` from the rootfs with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`:
+/// it can neither follow a link nor leave `root`.
+pub fn mount_point(root: &Path, name: &str) -> Result<PathBuf, MountError> {
+    let shown = format!("/{name}");
+    let refuse = |what: String| MountError::Target {
+        path: shown.clone(),
+        what,
+    };
+    let kernel = |op: String, errno: Errno| MountError::Kernel(KernelError { op, errno });
+    let dir = nix::fcntl::open(
+        root,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| kernel(format!("open({root:?}, O_PATH|O_DIRECTORY)"), e))?;
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+        .resolve(
+            ResolveFlag::RESOLVE_BENEATH
+                | ResolveFlag::RESOLVE_NO_SYMLINKS
+                | ResolveFlag::RESOLVE_NO_MAGICLINKS
+                | ResolveFlag::RESOLVE_NO_XDEV,
+        );
+    let mut made = false;
+    loop {
+        match nix::fcntl::openat2(dir.as_fd(), name, how) {
+            Ok(_) => return Ok(root.join(name)),
+            Err(Errno::EAGAIN | Errno::EINTR) => continue,
+            Err(Errno::ENOENT) if !made => {
+                // mkdirat does not follow a symlink in its last component
+                // (a dangling link gives EEXIST, then ELOOP above).
+                made = true;
+                let mode = nix::sys::stat::Mode::from_bits_truncate(0o755);
+                match nix::sys::stat::mkdirat(dir.as_fd(), name, mode) {
+                    Ok(()) | Err(Errno::EEXIST) => continue,
+                    Err(e) => return Err(kernel(format!("mkdirat(rootfs, {name:?}, 0755)"), e)),
+                }
+            }
+            // O_PATH|O_NOFOLLOW gives ENOTDIR for a link, RESOLVE_NO_SYMLINKS
+            // ELOOP: readlinkat tells which it was.
+            Err(Errno::ELOOP | Errno::ENOTDIR) => {
+                return Err(refuse(match nix::fcntl::readlinkat(dir.as_fd(), name) {
+                    Ok(t) => format!("link simbólico (-> {})", t.to_string_lossy()),
+                    Err(_) => "algo que não é um diretório".into(),
+                }))
+            }
+            Err(e) => {
+                return Err(kernel(
+                    format!("openat2(rootfs, {name:?}, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS)"),
+                    e,
+                ))
+            }
+        }
+    }
 }
 
 /// Step 4: the container's `/sys/fs/cgroup` ([`CgroupView`]), read-only.
@@ -301,8 +398,8 @@ fn mask_kernel_files(k: &Kernel, root: &Path) -> Result<(), KernelError> {
 
 /// A minimal /dev on a small tmpfs: device nodes made with mknod, a private
 /// devpts instance (so the container's ptys are its own), /dev/shm, /dev/mqueue.
-fn setup_dev(k: &Kernel, root: &Path) -> Result<(), KernelError> {
-    let dev = ensure_dir(root, "dev");
+fn setup_dev(k: &Kernel, root: &Path) -> Result<(), MountError> {
+    let dev = mount_point(root, "dev")?;
     k.mount(
         "tmpfs",
         &dev,
@@ -345,8 +442,10 @@ pub fn pivot_into(k: &Kernel, merged: &Path) -> Result<(), KernelError> {
     k.chdir(Path::new("/"))
 }
 
-/// `root/name`, created if missing. Creating a mount point is not a kernel
-/// concept worth a trace event (and inside the overlay it lands in upper/).
+/// `root/name`, created if missing, for directories of a filesystem the
+/// kernel just mounted (the `/dev` tmpfs, the cgroup tmpfs): the image has
+/// no say there. Creating a mount point is not a kernel concept worth a
+/// trace event.
 fn ensure_dir(root: &Path, name: &str) -> PathBuf {
     let dir = root.join(name);
     let _ = std::fs::create_dir_all(&dir);
@@ -361,6 +460,7 @@ mod tests {
     use nix::errno::Errno;
 
     fn plan(root: &Path) -> RootfsPlan {
+        std::fs::create_dir_all(root.join("merged")).unwrap();
         RootfsPlan {
             lowerdirs: vec![root.join("l2"), root.join("l1")],
             upperdir: root.join("upper"),
@@ -489,11 +589,48 @@ mod tests {
         sys.fail_on("mount overlay", Errno::EINVAL);
         let rec = Recorder::in_memory();
         let err = prepare_rootfs(&Kernel::new(&sys, &rec), &plan(tmp.path())).unwrap_err();
-        assert_eq!(err.errno, Errno::EINVAL);
+        assert!(
+            matches!(&err, MountError::Kernel(e) if e.errno == Errno::EINVAL),
+            "{err}"
+        );
         assert!(err.to_string().contains("overlay"), "{err}");
         let events = rec.events();
         assert_eq!(events.len(), 2, "nothing after the failure");
         assert!(!events[1].outcome.is_ok());
+    }
+
+    /// `proc`, `sys`, `dev` of the image: made when missing, refused when a
+    /// symlink (even a dangling one, even one that stays inside) or not a
+    /// directory; nothing is ever created through a link.
+    #[test]
+    fn mount_points_are_never_followed_out_of_the_rootfs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("merged");
+        std::fs::create_dir(&root).unwrap();
+        assert_eq!(mount_point(&root, "proc").unwrap(), root.join("proc"));
+        assert!(root.join("proc").is_dir());
+        std::fs::create_dir(root.join("sys")).unwrap();
+        assert_eq!(mount_point(&root, "sys").unwrap(), root.join("sys"));
+
+        let outside = tmp.path().join("host");
+        std::os::unix::fs::symlink(outside.join("a/b"), root.join("dev")).unwrap();
+        let err = mount_point(&root, "dev").unwrap_err().to_string();
+        assert!(err.contains("/dev como link simbólico"), "{err}");
+        assert!(
+            err.contains(&format!("-> {}", outside.join("a/b").display())),
+            "{err}"
+        );
+        assert!(!outside.exists(), "nada criado fora");
+        std::fs::remove_file(root.join("dev")).unwrap();
+        std::os::unix::fs::symlink("sys", root.join("dev")).unwrap();
+        assert!(
+            mount_point(&root, "dev").is_err(),
+            "nem um link que fica dentro"
+        );
+        std::fs::remove_file(root.join("dev")).unwrap();
+        std::fs::write(root.join("dev"), "").unwrap();
+        let err = mount_point(&root, "dev").unwrap_err().to_string();
+        assert!(err.contains("não é um diretório"), "{err}");
     }
 
     #[test]

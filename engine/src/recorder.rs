@@ -57,20 +57,14 @@ enum Sink {
 }
 
 impl Recorder {
-    /// Creates (truncates) `path`, mode `0600`, and writes the header line.
+    /// Creates `path` (or empties an existing trace of ours), mode `0600`,
+    /// and writes the header line. See [`open_trace_file`] for what is
+    /// refused.
     pub fn create(path: &Path, header: &Header) -> std::io::Result<Recorder> {
-        // 0600 from the first moment: the argv and the environment's
-        // consequences may hold secrets.
-        let mut file = crate::state::private_file_options()
-            .create(true)
-            .truncate(true)
-            .open(path)?;
+        let mut file = open_trace_file(path)?;
         let mut line = serde_json::to_vec(header).map_err(std::io::Error::other)?;
         line.push(b'\n');
         file.write_all(&line)?;
-        // Reopen in append mode: the parent and the child then share one
-        // file description whose offset always moves to the end on write.
-        let file = OpenOptions::new().append(true).open(path)?;
         Self::with_sink(Sink::File(file))
     }
 
@@ -185,6 +179,88 @@ impl Recorder {
     }
 }
 
+/// Opens the trace file once, in append mode (the parent and the
+/// container's init then share one file description whose offset always
+/// moves to the end on write), `0600` from its first moment (the argv and
+/// the environment's names may hold secrets).
+///
+/// `--trace FILE` is a path the user typed, written by root: it must not
+/// become a way to overwrite something else. So the open never follows a
+/// symlink (`O_NOFOLLOW`: a link in `/tmp` could point at `/etc/shadow`),
+/// never blocks on a FIFO (`O_NONBLOCK`), and only then is the file looked
+/// at (`fstat` of what was opened, not of the name): anything but a regular
+/// file (a device, a FIFO, a socket), a file with other hard links (another
+/// name for it may be a system file), or one that belongs to another user
+/// (who would then read the trace) is refused before a byte is written.
+/// An existing trace of ours is emptied and closed to others (`0600`);
+/// `/dev/null` (the device, by its numbers) is accepted as is: no trace.
+pub fn open_trace_file(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let refuse = |why: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("{why}; escolha outro caminho para o --trace"),
+        )
+    };
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(crate::state::FILE_MODE)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => refuse(format!(
+                "{} é um link simbólico: o casulo não segue links ao gravar um trace \
+                 (como root, ele apagaria o arquivo para onde o link aponta)",
+                path.display()
+            )),
+            Some(libc::ENXIO) => refuse(format!(
+                "{} é um FIFO ou socket, não um arquivo comum",
+                path.display()
+            )),
+            _ => e,
+        })?;
+    let meta = file.metadata()?;
+    if is_dev_null(&meta) {
+        // `--trace /dev/null`: no trace at all, on purpose.
+        return Ok(file);
+    }
+    if !meta.is_file() {
+        return Err(refuse(format!(
+            "{} não é um arquivo comum (é um dispositivo, um FIFO ou um diretório)",
+            path.display()
+        )));
+    }
+    if meta.nlink() > 1 {
+        return Err(refuse(format!(
+            "{} tem {} nomes (links físicos): um deles pode ser um arquivo do sistema, \
+             que o trace apagaria",
+            path.display(),
+            meta.nlink()
+        )));
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(refuse(format!(
+            "{} pertence a outro usuário (uid {}): ele poderia ler o trace, que tem os \
+             argumentos do contêiner",
+            path.display(),
+            meta.uid()
+        )));
+    }
+    file.set_len(0)?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(crate::state::FILE_MODE))?;
+    }
+    Ok(file)
+}
+
+/// The character device 1:3, whatever its name.
+fn is_dev_null(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    meta.file_type().is_char_device() && meta.rdev() == nix::sys::stat::makedev(1, 3)
+}
+
 /// Line 1 of a trace written now by this casulo on this host: the format,
 /// the engine version, the kernel, the cgroup mode and the start time, around
 /// what the trace is about (a container, or a build).
@@ -208,6 +284,58 @@ pub fn header_for(container: ContainerInfo) -> Header {
 mod tests {
     use super::*;
     use casulo_trace::EventBody;
+
+    /// `--trace` never writes through a symlink, into a device or FIFO, a
+    /// file with other names or another user's file; a new one is `0600`,
+    /// an old trace of ours is emptied.
+    #[test]
+    fn the_trace_file_is_never_someone_elses() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let tmp = tempfile::tempdir().unwrap();
+        let victim = tmp.path().join("vitima");
+        std::fs::write(&victim, "importante").unwrap();
+        let link = tmp.path().join("link.trace.jsonl");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let err = open_trace_file(&link).unwrap_err().to_string();
+        assert!(err.contains("link simbólico"), "{err}");
+        // A dangling link is not followed to create its target either.
+        let dangling = tmp.path().join("solto");
+        std::os::unix::fs::symlink(tmp.path().join("criado"), &dangling).unwrap();
+        assert!(open_trace_file(&dangling).is_err());
+        assert!(!tmp.path().join("criado").exists());
+        // /dev/null is how a trace is thrown away on purpose.
+        open_trace_file(Path::new("/dev/null")).unwrap();
+        let err = open_trace_file(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("não é um arquivo comum"), "{err}");
+        let fifo = tmp.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(open_trace_file(&fifo).is_err(), "nem bloqueia num FIFO");
+        let hard = tmp.path().join("duro");
+        std::fs::hard_link(&victim, &hard).unwrap();
+        let err = open_trace_file(&hard).unwrap_err().to_string();
+        assert!(err.contains("links físicos"), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "importante");
+        if nix::unistd::geteuid().is_root() {
+            let theirs = tmp.path().join("alheio");
+            std::fs::write(&theirs, "").unwrap();
+            std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+            let err = open_trace_file(&theirs).unwrap_err().to_string();
+            assert!(err.contains("outro usuário"), "{err}");
+        }
+
+        let new = tmp.path().join("novo.trace.jsonl");
+        open_trace_file(&new).unwrap();
+        let mode = std::fs::metadata(&new).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let old = tmp.path().join("velho.trace.jsonl");
+        std::fs::write(&old, "x".repeat(100)).unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        open_trace_file(&old).unwrap();
+        let meta = std::fs::metadata(&old).unwrap();
+        assert_eq!((meta.len(), meta.mode() & 0o777), (0, 0o600));
+    }
 
     #[test]
     fn seq_is_gapless_and_time_monotonic() {

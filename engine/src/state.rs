@@ -127,6 +127,8 @@ impl StateDir {
     /// existing root's group/other bits. Returns the old mode when it had to
     /// change it (the caller may tell the user; the library never prints).
     pub fn secure_root(&self) -> std::io::Result<Option<u32>> {
+        // Before creating anything: the parents must be root's alone.
+        check_parents(&self.root)?;
         create_private_dir_all(&self.root)?;
         self.close_root()
     }
@@ -135,19 +137,34 @@ impl StateDir {
     /// missing root is left missing (`Ok(None)`). A shared directory (sticky
     /// or writable by others, like `/tmp`) or one owned by another user is
     /// never chmod-ed: it is refused (`PermissionDenied`), as it cannot be
-    /// made private without taking it from its owners.
+    /// made private without taking it from its owners. So is a root (even
+    /// `0700`) that belongs to another user, or whose parent directories
+    /// another user could change ([`check_parents`]).
     pub fn close_root(&self) -> std::io::Result<Option<u32>> {
         use std::os::unix::fs::MetadataExt;
+        check_parents(&self.root)?;
         let meta = match std::fs::metadata(&self.root) {
             Ok(meta) => meta,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
         let mode = meta.permissions().mode() & 0o7777;
+        if meta.uid() != nix::unistd::geteuid().as_raw() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "o diretório de estado {} pertence a outro usuário (uid {}): o dono dele \
+                     poderia trocar as camadas e os programas que o casulo roda como root; \
+                     use um diretório do root, como {DEFAULT_ROOT}",
+                    self.root.display(),
+                    meta.uid()
+                ),
+            ));
+        }
         if mode & 0o077 == 0 {
             return Ok(None);
         }
-        if mode & 0o1002 != 0 || meta.uid() != nix::unistd::geteuid().as_raw() {
+        if mode & 0o1002 != 0 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::PermissionDenied,
                 format!(
@@ -176,6 +193,49 @@ impl StateDir {
         }
         Ok(())
     }
+}
+
+/// Every directory above `root` (as given, and as it resolves through
+/// symlinks) must belong to root (or to whoever runs casulo) and be
+/// writable by no one else — unless it is sticky, like `/tmp`, where others
+/// cannot rename or remove what is not theirs. Otherwise its owner could
+/// swap the whole state dir (for a symlink, for a directory of their own)
+/// between two commands, and casulo, as root, would run what they put
+/// there. Missing parents are skipped (they will be created `0700`).
+pub fn check_parents(root: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    let given = std::path::absolute(root)?;
+    let resolved = std::fs::canonicalize(root).ok();
+    for path in std::iter::once(&given).chain(resolved.as_ref()) {
+        for parent in path.ancestors().skip(1) {
+            let meta = match std::fs::metadata(parent) {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let mode = meta.permissions().mode() & 0o7777;
+            let why = if meta.uid() != 0 && meta.uid() != me {
+                format!("pertence ao uid {}", meta.uid())
+            } else if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+                format!("pode ser alterado por outros usuários (modo {mode:04o})")
+            } else {
+                continue;
+            };
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "o diretório {}, acima do diretório de estado {}, {why}: quem pode mudá-lo \
+                     pode trocar o diretório de estado inteiro, e o casulo, que roda como \
+                     root, usaria o que ele pusesse lá; use um diretório cujos pais sejam só \
+                     do root, como {DEFAULT_ROOT}",
+                    parent.display(),
+                    root.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -207,6 +267,51 @@ mod tests {
         let missing = StateDir::new(tmp.path().join("nao-existe"));
         assert_eq!(missing.close_root().unwrap(), None);
         assert!(!missing.root().exists());
+    }
+
+    /// A root that is not root's (even `0700`), or below a directory
+    /// others can change, is refused and left as it was.
+    #[test]
+    fn a_root_of_another_user_or_under_an_open_parent_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let open = tmp.path().join("aberto");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let below = StateDir::new(open.join("estado"));
+        let err = below.ensure().unwrap_err().to_string();
+        assert!(err.contains("pode ser alterado por outros"), "{err}");
+        assert!(!below.root().exists(), "nada criado");
+        // Sticky, like /tmp: others cannot move what is not theirs.
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        below.ensure().unwrap();
+        // Through a symlink, the real parents count too.
+        let link = tmp.path().join("atalho");
+        std::os::unix::fs::symlink(&open, &link).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o775)).unwrap();
+        assert!(StateDir::new(link.join("estado")).close_root().is_err());
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        StateDir::new(link.join("estado")).close_root().unwrap();
+
+        if nix::unistd::geteuid().is_root() {
+            let theirs = StateDir::new(tmp.path().join("alheio"));
+            std::fs::create_dir(theirs.root()).unwrap();
+            std::fs::set_permissions(theirs.root(), std::fs::Permissions::from_mode(0o700))
+                .unwrap();
+            std::os::unix::fs::chown(theirs.root(), Some(65534), None).unwrap();
+            let err = theirs.close_root().unwrap_err().to_string();
+            assert!(
+                err.contains("pertence a outro usuário (uid 65534)"),
+                "{err}"
+            );
+            let user_parent = tmp.path().join("do-usuario");
+            std::fs::create_dir(&user_parent).unwrap();
+            std::os::unix::fs::chown(&user_parent, Some(65534), None).unwrap();
+            let err = StateDir::new(user_parent.join("estado"))
+                .ensure()
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("pertence ao uid 65534"), "{err}");
+        }
     }
 
     #[test]

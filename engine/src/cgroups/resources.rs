@@ -5,12 +5,26 @@
 //! `m`, `g` suffix (powers of 1024); `--cpus` is a fraction of one CPU that
 //! becomes a CFS quota per 100 ms period; a pids limit of 0 or less means
 //! "no limit".
+//!
+//! One limit is there even when nothing is asked: [`DEFAULT_PIDS_LIMIT`]
+//! processes. Docker sets none, so `:(){ :|:& };:` (a fork bomb) in a
+//! docker container fills the host's pid table and the host stops being
+//! able to start anything, ssh included; podman sets 2048. Casulo sets
+//! 1024: a classroom container runs a shell, a server, a build — tens to a
+//! few hundred tasks (threads count too) — and the lab machine is shared by
+//! several students, each task of a bomb costing kernel memory (its stack,
+//! its `task_struct`) that a v1 memory limit does not always count.
+//! `--pids-limit -1` (or 0) takes it away, `--pids-limit N` replaces it.
 
 /// CFS period casulo uses (the kernel's default): 100 ms.
 pub const CPU_PERIOD_US: u64 = 100_000;
 /// Smallest memory limit accepted (docker's): below it even the container's
 /// set-up would not fit.
 pub const MIN_MEMORY: u64 = 6 * 1024 * 1024;
+
+/// Processes (and threads) a container may have when `--pids-limit` is not
+/// given (see the module doc for why this number).
+pub const DEFAULT_PIDS_LIMIT: u64 = 1024;
 
 /// Resource limits of one container; `None` = not limited.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -67,6 +81,21 @@ impl Resources {
     /// True when no limit at all was asked for.
     pub fn is_empty(&self) -> bool {
         *self == Resources::default()
+    }
+
+    /// What every container gets when nothing is asked: only the default
+    /// pids limit ([`DEFAULT_PIDS_LIMIT`]).
+    pub fn defaults() -> Resources {
+        Resources {
+            pids: Some(DEFAULT_PIDS_LIMIT),
+            ..Default::default()
+        }
+    }
+
+    /// True when nothing beyond [`Resources::defaults`] was asked: a host
+    /// without usable cgroups may still run the container (without them).
+    pub fn is_default(&self) -> bool {
+        self.is_empty() || *self == Resources::defaults()
     }
 
     /// The v1 `cpu.shares` for what was asked (shares as given, or the
@@ -144,6 +173,12 @@ pub fn parse_pids(s: &str) -> Result<PidsLimit, String> {
         .parse()
         .map_err(|_| format!("{s:?} não é um número inteiro"))?;
     Ok(PidsLimit((n > 0).then_some(n as u64)))
+}
+
+/// The pids limit of a container: `--pids-limit` when given (`None` for
+/// "no limit"), else [`DEFAULT_PIDS_LIMIT`].
+pub fn pids_or_default(asked: Option<PidsLimit>) -> Option<u64> {
+    asked.map_or(Some(DEFAULT_PIDS_LIMIT), |p| p.0)
 }
 
 fn parse_in_range(s: &str, min: u64, max: u64) -> Result<u64, String> {
@@ -236,6 +271,16 @@ mod tests {
         assert_eq!(parse_pids("0"), Ok(PidsLimit(None)));
         assert_eq!(parse_pids("-1"), Ok(PidsLimit(None)));
         assert!(parse_pids("x").is_err());
+        // Not given: the default; given: as asked, -1 and 0 taking it away.
+        assert_eq!(pids_or_default(None), Some(DEFAULT_PIDS_LIMIT));
+        assert_eq!(pids_or_default(Some(PidsLimit(Some(20)))), Some(20));
+        assert_eq!(pids_or_default(Some(PidsLimit(None))), None);
+        assert!(Resources::defaults().is_default() && Resources::default().is_default());
+        let more = Resources {
+            memory: Some(64 << 20),
+            ..Resources::defaults()
+        };
+        assert!(!more.is_default());
         let r = Resources {
             cpu_shares: Some(1024),
             ..Default::default()

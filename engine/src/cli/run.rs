@@ -66,7 +66,8 @@ pub struct RunArgs {
     /// Peso relativo de CPU na escala do cgroup v2 (1 a 10000; normal 100).
     #[arg(long = "cpu-weight", value_name = "N", value_parser = resources::parse_weight)]
     pub cpu_weight: Option<u64>,
-    /// Número máximo de processos no contêiner (0 ou negativo: sem limite).
+    /// Número máximo de processos no contêiner (padrão: 1024, contra fork bombs;
+    /// 0 ou -1: sem limite).
     #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true,
           value_parser = resources::parse_pids)]
     pub pids_limit: Option<PidsLimit>,
@@ -239,7 +240,7 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
             cpu_quota_us: args.cpus,
             cpu_shares: args.cpu_shares,
             cpu_weight: args.cpu_weight,
-            pids: args.pids_limit.and_then(|p| p.0),
+            pids: resources::pids_or_default(args.pids_limit),
         },
         sample_interval: args.sample_interval,
         network,

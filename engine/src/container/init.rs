@@ -3,8 +3,17 @@
 //! It was born by `clone` in new pid, mount, UTS, IPC and network
 //! namespaces (it is PID 1 in its own pid namespace). In order:
 //!
-//! 1. wait for the parent's go (and learn its own host pid, for the trace);
-//! 2. ask to be SIGKILLed if casulo dies, so no container outlives it;
+//! 1. ask to be SIGKILLed if casulo dies, so no container outlives it;
+//!    wait for the parent's go (and learn its own host pid, for the trace);
+//!    then check casulo is still alive — had it died before the `prctl`,
+//!    no signal would ever come (`getppid()` cannot tell here: in its new
+//!    pid namespace the parent is pid 0, so casulo passes a pidfd of itself);
+//! 2. become non-dumpable, so `/proc/PID/exe` — the host's `casulo` until
+//!    the `execve` — is closed to the container
+//!    ([`crate::security::host_binary`]); `setsid()`, so the container has
+//!    no controlling terminal (it cannot type into the caller's with
+//!    `TIOCSTI`; Ctrl-C still reaches it: casulo gets it and forwards it to
+//!    PID 1, see [`super::wait`]);
 //! 3. `unshare(CLONE_NEWCGROUP)`: its cgroup becomes its `/`;
 //! 4. build the rootfs ([`crate::mounts`]), set the hostname, bring `lo` up
 //!    (and, with `--network bridge`, give `eth0` its address, bring it up and
@@ -14,7 +23,10 @@
 //!    set `no_new_privs`; install the seccomp filter ([`crate::security`]);
 //! 7. find the command in the container's PATH, become the image's user
 //!    (`setgroups`/`setgid`/`setuid`, when one was asked for) and `execve`
-//!    it, with the signal mask casulo had blocked restored.
+//!    it, with the signal mask casulo had blocked restored and every
+//!    descriptor from 3 on marked close-on-exec (`close_range`): only
+//!    stdin, stdout and stderr cross into the container, never a file the
+//!    caller left open without `O_CLOEXEC`.
 //!
 //! It reports to the parent over the `report` pipe (see [`super::start`]) and
 //! never returns: it becomes the command or `_exit`s.
@@ -37,18 +49,28 @@ pub fn run(
     plan: &RootfsPlan,
     spec: &ProcessSpec,
     net: Option<&ContainerNet>,
+    parent: Option<OwnedFd>,
     sync: OwnedFd,
     report: OwnedFd,
 ) -> ! {
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     let mut report = std::fs::File::from(report);
     let mut pid = [0u8; 4];
     if std::fs::File::from(sync).read_exact(&mut pid).is_err() {
         // The parent is gone before saying go: nothing to do.
         exit(125);
     }
+    if parent.as_ref().is_some_and(has_exited) {
+        // It died before our prctl: no SIGKILL will come. Stop here.
+        exit(125);
+    }
+    drop(parent);
     k.recorder().set_pid(i32::from_le_bytes(pid));
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    if let Err(e) = detach(k) {
+        let _ = write!(report, "FAIL 125\nfalha ao preparar o contêiner: {e}");
+        exit(125);
+    }
 
     let path = match setup(k, plan, spec, net) {
         Ok(path) => path,
@@ -64,6 +86,10 @@ pub fn run(
             exit(code);
         }
     };
+    if let Err(e) = k.close_fds_on_exec(3) {
+        let _ = write!(report, "FAIL 125\nfalha ao preparar o contêiner: {e}");
+        exit(125);
+    }
     let _ = writeln!(report, "EXEC {path}");
     crate::container::wait::reset_dispositions();
     crate::container::wait::unblock_signals();
@@ -78,6 +104,26 @@ pub fn run(
     exit(code)
 }
 
+/// Step 2: the host's binary out of reach, the caller's terminal left behind.
+fn detach(k: &Kernel) -> Result<(), crate::kernel::KernelError> {
+    crate::security::host_binary::protect(k)?;
+    k.setsid()
+}
+
+/// Whether the process behind `pidfd` has exited (a pidfd polls readable
+/// then).
+fn has_exited(pidfd: &OwnedFd) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut fds = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, timeout 0 (no waiting).
+    let n = unsafe { libc::poll(&mut fds, 1, 0) };
+    n > 0 && fds.revents & libc::POLLIN != 0
+}
+
 /// Steps 3–6; returns the command's resolved path, or (exit code, message).
 fn setup(
     k: &Kernel,
@@ -88,7 +134,8 @@ fn setup(
     let engine =
         |e: crate::kernel::KernelError| (125, format!("falha ao preparar o contêiner: {e}"));
     k.unshare(NsKind::Cgroup).map_err(engine)?;
-    mounts::prepare_rootfs(k, plan).map_err(engine)?;
+    mounts::prepare_rootfs(k, plan)
+        .map_err(|e| (125, format!("falha ao preparar o contêiner: {e}")))?;
     k.sethostname(&spec.hostname).map_err(engine)?;
     k.link_up("lo").map_err(engine)?;
     if let Some(net) = net {
@@ -220,6 +267,37 @@ mod tests {
 }
 
 #[cfg(test)]
+mod parent_tests {
+    use std::os::fd::FromRawFd;
+
+    use super::*;
+
+    fn pidfd(pid: u32) -> OwnedFd {
+        // SAFETY: pidfd_open with integers; the fd returned is ours.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+        assert!(fd >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
+        // SAFETY: a fresh descriptor nobody else owns.
+        unsafe { OwnedFd::from_raw_fd(fd as i32) }
+    }
+
+    /// The check the init makes after its PR_SET_PDEATHSIG: a living
+    /// parent is not "exited"; one that died (even reaped) is.
+    #[test]
+    fn a_pidfd_tells_whether_the_parent_has_exited() {
+        assert!(!has_exited(&pidfd(std::process::id())));
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let fd = pidfd(child.id());
+        assert!(!has_exited(&fd));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(has_exited(&fd));
+    }
+}
+
+#[cfg(test)]
 mod sequence_tests {
     use super::*;
     use crate::kernel::double::FakeSyscalls;
@@ -228,6 +306,7 @@ mod sequence_tests {
     /// A rootfs plan under `dir` (nothing is mounted: the kernel is the
     /// double) and a plain `sh` process.
     fn plan_and_spec(dir: &std::path::Path) -> (RootfsPlan, ProcessSpec) {
+        std::fs::create_dir_all(dir.join("merged")).unwrap();
         let plan = RootfsPlan {
             lowerdirs: vec![dir.join("layer")],
             upperdir: dir.join("upper"),
@@ -278,6 +357,43 @@ mod sequence_tests {
         );
         assert!(rec.events().iter().all(|e| e.outcome.is_ok()));
         assert!(sys.calls()[0].starts_with("unshare"), "{:?}", sys.calls());
+    }
+
+    /// Step 2, before anything of the image is touched: non-dumpable, then
+    /// a session of its own (no controlling terminal).
+    #[test]
+    fn the_init_hides_the_host_binary_and_leaves_the_terminal_first() {
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        detach(&Kernel::new(&sys, &rec)).unwrap();
+        assert_eq!(sys.calls(), vec!["set_dumpable false", "setsid"]);
+        let kinds: Vec<&str> = rec.events().iter().map(|e| e.body.kind()).collect();
+        assert_eq!(kinds, vec!["security.non_dumpable", "process.setsid"]);
+    }
+
+    /// An image whose `/proc` is a symlink to a host directory is refused
+    /// before anything is mounted there, and nothing is created through it.
+    #[test]
+    fn a_symlinked_mount_target_stops_the_container_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (plan, spec) = plan_and_spec(tmp.path());
+        let host = tmp.path().join("host-dir");
+        std::fs::create_dir(&host).unwrap();
+        std::os::unix::fs::symlink(host.join("deep/proc"), plan.merged.join("proc")).unwrap();
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        let (code, message) = setup(&Kernel::new(&sys, &rec), &plan, &spec, None).unwrap_err();
+        assert_eq!(code, 125);
+        assert!(
+            message.contains("/proc como link simbólico") && message.contains("host-dir/deep/proc"),
+            "{message}"
+        );
+        assert!(!host.join("deep").exists(), "nada criado no host");
+        assert!(
+            !sys.calls().iter().any(|c| c.starts_with("mount proc")),
+            "{:?}",
+            sys.calls()
+        );
     }
 
     /// With `--network bridge` the child configures its `eth0` after `lo`
@@ -345,6 +461,7 @@ mod sequence_tests {
             volumes: vec![],
             security: Default::default(),
         };
+        std::fs::create_dir_all(&plan.merged).unwrap();
         let sys = FakeSyscalls::new();
         sys.fail_on("pivot_root", Errno::EINVAL);
         let rec = Recorder::in_memory();

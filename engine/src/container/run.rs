@@ -218,7 +218,8 @@ fn abandon(
 }
 
 /// The container's cgroup under `root`, in the host's mode. A host with no
-/// usable cgroups runs containers without one, unless limits were asked.
+/// usable cgroups runs containers without one, unless limits beyond the
+/// default pids limit were asked.
 fn make_cgroup(
     k: &Kernel,
     root: &Path,
@@ -228,7 +229,7 @@ fn make_cgroup(
     let mode = cgroups::detect_mode(root);
     match cgroups::manager(mode, root, id) {
         Some(manager) => ContainerCgroup::create(k, manager, resources).map(Some),
-        None if resources.is_empty() => Ok(None),
+        None if resources.is_default() => Ok(None),
         None => Err(CgroupError::Unsupported {
             root: root.to_path_buf(),
             mode: CgroupMode::as_str(mode),

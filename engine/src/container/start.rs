@@ -41,6 +41,11 @@ pub fn start(
     let (sync_rd, sync_wr) = pipe().map_err(|e| RunError::io("pipe", "sync", e))?;
     let (report_rd, report_wr) = pipe().map_err(|e| RunError::io("pipe", "report", e))?;
 
+    // A pidfd of casulo itself, inherited by the child (close-on-exec):
+    // after its PR_SET_PDEATHSIG the child polls it to learn whether casulo
+    // died before that (and so will never send the signal). `None` on a
+    // kernel without pidfd_open (< 5.3).
+    let me = pidfd_of_self();
     match k.clone_process(&namespaces::CLONED)? {
         Forked::Child => {
             drop(sync_wr);
@@ -51,11 +56,13 @@ pub fn start(
                 &created.plan,
                 &created.record.process,
                 inside.as_ref(),
+                me,
                 sync_rd,
                 report_wr,
             )
         }
         Forked::Parent(pid) => {
+            drop(me);
             drop(sync_rd);
             drop(report_wr);
             // The child waits on the sync pipe: attach it (cgroup, veth)
@@ -97,6 +104,15 @@ pub fn start(
             }
         }
     }
+}
+
+/// `pidfd_open(getpid(), 0)` (close-on-exec by the kernel's definition).
+fn pidfd_of_self() -> Option<OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open with integer arguments; a returned fd is ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+    // SAFETY: a fresh descriptor nobody else owns.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 enum Report {

@@ -221,4 +221,14 @@ impl Syscalls for FakeSyscalls {
     fn install_seccomp(&self, program: &[libc::sock_filter]) -> Result<(), Errno> {
         self.call(format!("install_seccomp {}", program.len()))
     }
+    fn set_dumpable(&self, dumpable: bool) -> Result<(), Errno> {
+        self.call(format!("set_dumpable {dumpable}"))
+    }
+    fn setsid(&self) -> Result<bool, Errno> {
+        self.call("setsid".to_string()).map(|()| false)
+    }
+    fn close_fds_on_exec(&self, first: i32) -> Result<Vec<i32>, Errno> {
+        self.call(format!("close_fds_on_exec {first}"))
+            .map(|()| vec![])
+    }
 }

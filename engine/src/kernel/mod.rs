@@ -561,6 +561,36 @@ impl<'a> Kernel<'a> {
         self.rec.record(body, op, Outcome::Ok);
     }
 
+    /// `prctl(PR_SET_DUMPABLE, 0)`: one `security.non_dumpable` event.
+    pub fn set_non_dumpable(&self) -> Result<(), KernelError> {
+        let op = "prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)".to_string();
+        let result = self.sys.set_dumpable(false);
+        self.done(EventBody::SecurityNonDumpable {}, op, result)
+    }
+
+    /// `setsid()`: one `process.setsid` event (with whether a controlling
+    /// terminal was left behind).
+    pub fn setsid(&self) -> Result<(), KernelError> {
+        let op = "setsid()".to_string();
+        let result = self.sys.setsid();
+        let had_terminal = *result.as_ref().unwrap_or(&false);
+        self.done(
+            EventBody::ProcessSetsid { had_terminal },
+            op,
+            result.map(drop),
+        )
+    }
+
+    /// `close_range(first, ~0U, CLOSE_RANGE_CLOEXEC)`: one
+    /// `process.fds_closed` event, with the inherited descriptors it caught.
+    pub fn close_fds_on_exec(&self, first: i32) -> Result<(), KernelError> {
+        let op = format!("close_range({first}, ~0U, CLOSE_RANGE_CLOEXEC)");
+        let result = self.sys.close_fds_on_exec(first);
+        let inherited = result.as_ref().cloned().unwrap_or_default();
+        let body = EventBody::ProcessFdsClosed { first, inherited };
+        self.done(body, op, result.map(drop))
+    }
+
     /// `mkdir` of a new cgroup: `version` is `v1`/`v2`, `controller` the v1
     /// hierarchy's controller (empty on v2).
     pub fn cgroup_create(

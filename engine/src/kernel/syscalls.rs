@@ -99,6 +99,15 @@ pub trait Syscalls: Sync {
     /// classic BPF filter on the calling thread (needs no_new_privs or
     /// `CAP_SYS_ADMIN`).
     fn install_seccomp(&self, program: &[libc::sock_filter]) -> Result<(), Errno>;
+    /// `prctl(PR_SET_DUMPABLE, dumpable)`.
+    fn set_dumpable(&self, dumpable: bool) -> Result<(), Errno>;
+    /// `setsid()`; returns whether the process had a controlling terminal
+    /// before (`tty_nr` of `/proc/self/stat`).
+    fn setsid(&self) -> Result<bool, Errno>;
+    /// `close_range(first, ~0U, CLOSE_RANGE_CLOEXEC)`: every descriptor
+    /// from `first` on closes at the next `execve`. Returns the ones that
+    /// were open without close-on-exec before (they would have crossed it).
+    fn close_fds_on_exec(&self, first: i32) -> Result<Vec<i32>, Errno>;
 }
 
 /// The real kernel.
@@ -378,6 +387,64 @@ impl Syscalls for LinuxSyscalls {
             )
         };
         Errno::result(r).map(drop)
+    }
+
+    fn set_dumpable(&self, dumpable: bool) -> Result<(), Errno> {
+        // SAFETY: prctl with integer arguments.
+        let r = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, dumpable as libc::c_ulong, 0, 0, 0) };
+        Errno::result(r).map(drop)
+    }
+
+    fn setsid(&self) -> Result<bool, Errno> {
+        // Field 7 of /proc/self/stat is tty_nr: 0 when there is no
+        // controlling terminal. The command name (field 2) may hold spaces:
+        // count from its closing parenthesis.
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let had_terminal = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(4))
+            .is_some_and(|tty| tty != "0");
+        nix::unistd::setsid().map(|_| had_terminal)
+    }
+
+    fn close_fds_on_exec(&self, first: i32) -> Result<Vec<i32>, Errno> {
+        // Which ones would have crossed the execve (for the trace).
+        let mut inherited: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                    .filter(|fd| *fd >= first)
+                    .filter(|fd| {
+                        // SAFETY: F_GETFD on an integer; a closed fd gives -1.
+                        let flags = unsafe { libc::fcntl(*fd, libc::F_GETFD) };
+                        flags >= 0 && flags & libc::FD_CLOEXEC == 0
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        inherited.sort_unstable();
+        // SAFETY: close_range with integer arguments (Linux ≥ 5.11 for
+        // CLOSE_RANGE_CLOEXEC).
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_close_range,
+                first as libc::c_uint,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC as libc::c_uint,
+            )
+        };
+        match Errno::result(r) {
+            Ok(_) => Ok(inherited),
+            // An older kernel: the same, one descriptor at a time.
+            Err(Errno::ENOSYS | Errno::EINVAL) => {
+                for fd in &inherited {
+                    // SAFETY: F_SETFD on an integer.
+                    Errno::result(unsafe { libc::fcntl(*fd, libc::F_SETFD, libc::FD_CLOEXEC) })?;
+                }
+                Ok(inherited)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

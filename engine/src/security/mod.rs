@@ -17,6 +17,11 @@
 //!    with `EPERM` — last, because from then on casulo's own calls are
 //!    filtered too.
 //!
+//! Before all that, first thing in the init, [`host_binary::protect`]
+//! makes it non-dumpable, so `/proc/PID/exe` (the host's `casulo` binary
+//! until the `execve`) is closed to the container: see that module for the
+//! CVE-2019-5736 story and what the coming `casulo exec` must add.
+//!
 //! `--privileged` keeps every capability and skips 2 and 3: the
 //! container's root is the host's root, in a different view of the
 //! system. The trace still has a `security.capabilities` (all kept) and a
@@ -25,6 +30,7 @@
 //! Still to come (issue 13): the device allow-list, user namespaces.
 
 pub mod capabilities;
+pub mod host_binary;
 pub mod seccomp;
 
 use std::path::Path;

@@ -293,6 +293,40 @@ const ENTRIES: &[Entry] = &[
             `/proc/self/status` aparece `Seccomp: 2` (modo filtro) ou `Seccomp: 0` (sem filtro).",
     },
     Entry {
+        kind: "security.non_dumpable",
+        title: "Processo não-despejável",
+        explanation: "O `prctl(PR_SET_DUMPABLE, 0)` marca o processo como não-despejável: ele \
+            não gera *core dump*, não pode ser depurado com `ptrace` e os arquivos dele em \
+            `/proc/PID/` (`exe`, `mem`, `fd/`) passam a ser do root e fechados aos outros. O \
+            init do contêiner ainda é o programa `casulo` do host até o `execve`; um processo \
+            do contêiner que abrisse `/proc/PID/exe` dele poderia reescrever o binário do host \
+            (a CVE-2019-5736 do runc). O `execve` troca a imagem do processo e volta a \
+            deixá-lo despejável, já como o programa do contêiner.",
+    },
+    Entry {
+        kind: "process.setsid",
+        title: "Sessão nova, sem terminal",
+        explanation: "O `setsid()` põe o processo numa sessão nova, da qual ele é o líder, e \
+            sem terminal de controle. Sem isso, o contêiner herdaria o terminal de quem rodou \
+            o casulo como *seu* terminal, e um programa dentro dele poderia usar \
+            `ioctl(TIOCSTI)` para digitar comandos no shell do root do host. Num terminal que \
+            não é o seu, o kernel exige `CAP_SYS_ADMIN` para isso, que o contêiner não tem: a \
+            chamada volta com `EPERM`. O Ctrl-C continua funcionando: quem o recebe é o \
+            casulo, que o repassa ao PID 1 do contêiner (`had_terminal` diz se havia um \
+            terminal a largar).",
+    },
+    Entry {
+        kind: "process.fds_closed",
+        title: "Descritores herdados fechados",
+        explanation: "Um descritor de arquivo aberto sem `O_CLOEXEC` atravessa o `execve`: o \
+            programa novo o recebe aberto, com o acesso de quem o abriu. Quem roda o casulo \
+            pode ter deixado vários assim (um shell com `exec 5>arquivo`, um editor, uma \
+            ferramenta de CI), e eles levariam arquivos do host para dentro do contêiner. O \
+            `close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)` marca todos a partir do 3 para fechar \
+            no `execve`; só a entrada, a saída e o erro padrão (0, 1 e 2) chegam ao programa. \
+            `inherited` lista os que teriam vazado.",
+    },
+    Entry {
         kind: "process.exec",
         title: "Execução do programa",
         explanation: "O `execve()` troca o programa que um processo está rodando. O código do \

@@ -373,6 +373,35 @@ pub enum EventBody {
         #[serde(default)]
         ignored: Vec<String>,
     },
+    /// `prctl(PR_SET_DUMPABLE, 0)`: the process (casulo's init, before it
+    /// becomes the container's program) cannot be ptraced, its `/proc/PID/*`
+    /// files (`exe`, `mem`, `fd/`) belong to root and are closed to others,
+    /// and it leaves no core dump: nothing of the container can reach the
+    /// host's casulo binary through `/proc/PID/exe`.
+    #[serde(rename = "security.non_dumpable")]
+    SecurityNonDumpable {},
+    /// `setsid()`: the process starts a new session (and process group)
+    /// and so has no controlling terminal: nothing in the container can
+    /// type into the caller's terminal with `ioctl(TIOCSTI)` or take it
+    /// over with `TIOCSCTTY` (both need `CAP_SYS_ADMIN` for a terminal that
+    /// is not one's own).
+    #[serde(rename = "process.setsid")]
+    ProcessSetsid {
+        /// It had a controlling terminal before (casulo ran from one).
+        had_terminal: bool,
+    },
+    /// `close_range(first, ~0, CLOSE_RANGE_CLOEXEC)`: every file descriptor
+    /// from `first` on is closed at the coming `execve`; only 0, 1 and 2
+    /// (stdin, stdout, stderr) reach the container's program.
+    #[serde(rename = "process.fds_closed")]
+    ProcessFdsClosed {
+        /// The first descriptor closed (3).
+        first: i32,
+        /// Descriptors that were open without close-on-exec, inherited
+        /// from whoever started casulo: without this call they would have
+        /// crossed into the container.
+        inherited: Vec<i32>,
+    },
     /// The process replaced itself with the container's program (`execve`).
     #[serde(rename = "process.exec")]
     ProcessExec {
@@ -712,6 +741,9 @@ impl EventBody {
             EventBody::SecurityCapabilities { .. } => "security.capabilities",
             EventBody::SecurityNoNewPrivs { .. } => "security.no_new_privs",
             EventBody::SecuritySeccomp { .. } => "security.seccomp",
+            EventBody::SecurityNonDumpable { .. } => "security.non_dumpable",
+            EventBody::ProcessSetsid { .. } => "process.setsid",
+            EventBody::ProcessFdsClosed { .. } => "process.fds_closed",
             EventBody::ProcessExec { .. } => "process.exec",
             EventBody::ProcessExit { .. } => "process.exit",
             EventBody::ProcessSignal { .. } => "process.signal",
@@ -765,6 +797,9 @@ pub const KINDS: &[&str] = &[
     "security.capabilities",
     "security.no_new_privs",
     "security.seccomp",
+    "security.non_dumpable",
+    "process.setsid",
+    "process.fds_closed",
     "process.exec",
     "process.exit",
     "process.signal",

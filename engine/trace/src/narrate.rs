@@ -412,6 +412,33 @@ pub fn describe(event: &Event) -> String {
             "ligou no_new_privs: nenhum execve dá mais privilégios".to_string(),
             "ligar no_new_privs".to_string(),
         ),
+        EventBody::SecurityNonDumpable {} => say(
+            "ficou não-despejável: o /proc/PID/exe do casulo fica fechado ao contêiner"
+                .to_string(),
+            "ficar não-despejável (PR_SET_DUMPABLE 0)".to_string(),
+        ),
+        EventBody::ProcessSetsid { had_terminal } => say(
+            if *had_terminal {
+                "abriu uma sessão nova: largou o terminal de controle de quem chamou o casulo"
+                    .to_string()
+            } else {
+                "abriu uma sessão nova, sem terminal de controle".to_string()
+            },
+            "abrir uma sessão nova (setsid)".to_string(),
+        ),
+        EventBody::ProcessFdsClosed { first, inherited } => say(
+            if inherited.is_empty() {
+                format!("marcou os descritores a partir do {first} para fechar no execve")
+            } else {
+                let fds: Vec<String> = inherited.iter().map(|f| f.to_string()).collect();
+                format!(
+                    "marcou os descritores a partir do {first} para fechar no execve \
+                     (herdados de quem chamou: {})",
+                    fds.join(", ")
+                )
+            },
+            "fechar os descritores herdados".to_string(),
+        ),
         EventBody::SecuritySeccomp {
             mode,
             profile,

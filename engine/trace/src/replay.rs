@@ -64,6 +64,15 @@ pub struct Process {
     /// A seccomp filter is installed (`security.seccomp` in mode `filter`;
     /// `unconfined` and `--privileged` leave it off).
     pub seccomp: bool,
+    /// Made non-dumpable (`security.non_dumpable`): its `/proc/PID/exe`
+    /// and memory are closed to the processes of the container.
+    pub non_dumpable: bool,
+    /// Leads its own session, with no controlling terminal
+    /// (`process.setsid`).
+    pub own_session: bool,
+    /// Descriptors from this one on close at `execve`
+    /// (`process.fds_closed`), and those it had inherited.
+    pub fds_closed: Option<(i32, Vec<i32>)>,
     /// How it ended, once reaped.
     pub exit: Option<Exit>,
 }
@@ -894,6 +903,11 @@ impl World {
             }
             EventBody::SecurityNoNewPrivs {} => self.process(pid).no_new_privs = true,
             EventBody::SecuritySeccomp { mode, .. } => self.process(pid).seccomp = mode == "filter",
+            EventBody::SecurityNonDumpable {} => self.process(pid).non_dumpable = true,
+            EventBody::ProcessSetsid { .. } => self.process(pid).own_session = true,
+            EventBody::ProcessFdsClosed { first, inherited } => {
+                self.process(pid).fds_closed = Some((*first, inherited.clone()))
+            }
             EventBody::ProcessExec { argv, path, .. } => {
                 let argv = if argv.is_empty() {
                     vec![path.clone()]
@@ -1091,6 +1105,9 @@ impl World {
             capabilities: None,
             no_new_privs: false,
             seccomp: false,
+            non_dumpable: false,
+            own_session: false,
+            fds_closed: None,
             exit: None,
         })
     }

@@ -331,6 +331,27 @@ pub fn sample_events() -> Vec<Event> {
         ),
         (
             init,
+            EventBody::SecurityNonDumpable {},
+            "prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)".into(),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::ProcessSetsid { had_terminal: true },
+            "setsid()".into(),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::ProcessFdsClosed {
+                first: 3,
+                inherited: vec![5],
+            },
+            "close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)".into(),
+            ok.clone(),
+        ),
+        (
+            init,
             EventBody::ProcessUser {
                 uid: 1000,
                 gid: 1000,

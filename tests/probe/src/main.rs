@@ -41,7 +41,8 @@ uso: probe <comando> [args]
   ataques [--disco MAJ:MIN] [--pid-host PID] [NOME...]
                        tenta, como root, o que um atacante tentaria contra o host
                        (cada ataque num processo filho; relatório em JSON)
-  ataque NOME [...]    um ataque só, neste processo";
+  ataque NOME [...]    um ataque só, neste processo
+  tiocsti FD TEXTO     tenta digitar TEXTO no terminal FD com ioctl(TIOCSTI)";
 
 mod attacks;
 
@@ -95,6 +96,10 @@ fn main() {
         ["ataque", name, rest @ ..] => match attack_args(rest) {
             Some((targets, names)) if names.is_empty() => attacks::run_one(name, &targets),
             _ => usage(),
+        },
+        ["tiocsti", fd, text] => match fd.parse() {
+            Ok(fd) => cmd_tiocsti(fd, text),
+            Err(_) => usage(),
         },
         _ => usage(),
     };
@@ -429,6 +434,51 @@ fn kill(pid: i32, sig: i32) -> isize {
         Ok(s) if s.success() => 0,
         _ => -1,
     }
+}
+
+// ---------------------------------------------------------------- terminal
+
+/// `probe tiocsti FD TEXT`: push TEXT, byte by byte, into the input of the
+/// terminal open at FD, as if typed there (`ioctl(FD, TIOCSTI, &byte)`).
+/// Reports the first result: 0, or -errno (-1 EPERM when the terminal is
+/// not our controlling one and CAP_SYS_ADMIN is missing). The attack a
+/// container must not be able to make on the caller's shell.
+fn cmd_tiocsti(fd: i32, text: &str) -> i32 {
+    let mut result = 0;
+    for byte in text.bytes() {
+        result = ioctl_tiocsti(fd, &byte);
+        if result != 0 {
+            break;
+        }
+    }
+    emit(&obj([("tiocsti", Json::Int(result as i64))]));
+    0
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn ioctl_tiocsti(fd: i32, byte: &u8) -> isize {
+    const SYS_IOCTL: isize = 16;
+    const TIOCSTI: isize = 0x5412;
+    let ret: isize;
+    // SAFETY: the kernel reads one byte at `byte`, alive for the call.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") SYS_IOCTL => ret,
+            in("rdi") fd as isize,
+            in("rsi") TIOCSTI,
+            in("rdx") byte as *const u8,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn ioctl_tiocsti(_fd: i32, _byte: &u8) -> isize {
+    -38 // ENOSYS: only written for x86_64
 }
 
 // ---------------------------------------------------------------- resources
