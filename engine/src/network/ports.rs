@@ -464,6 +464,17 @@ mod tests {
         UdpSocket::bind(("127.0.0.1", host_port)).expect("the port is free again");
     }
 
+    #[test]
+    fn the_limits_are_the_documented_ones() {
+        // The module docs, the README and tests/tests/network.rs say these
+        // numbers: change them together.
+        let l = Limits::default();
+        assert_eq!(l.max_tcp_connections, 256);
+        assert_eq!(l.tcp_idle, Duration::from_secs(600));
+        assert_eq!(l.max_udp_flows, 128);
+        assert_eq!(l.udp_idle, Duration::from_secs(90));
+    }
+
     /// A TCP "container" on loopback that counts the connections it
     /// accepted and answers each with what it got, upper-cased, at its end.
     fn counting_echo() -> (u16, Arc<AtomicUsize>) {

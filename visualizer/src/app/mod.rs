@@ -671,7 +671,8 @@ fn welcome() -> Html {
                {" (arraste para cá ou use o botão acima) ou escolha um trace da lista. \
                  Depois, avance evento por evento: os diagramas mostram os namespaces, \
                  o sistema de arquivos em camadas, os cgroups, a rede (bridge, cabo veth, \
-                 portas publicadas) e, num trace de "}<code>{"casulo build"}</code>{", a pilha de \
+                 portas publicadas), o que o root do contêiner pode e não pode \
+                 (capabilities, seccomp) e, num trace de "}<code>{"casulo build"}</code>{", a pilha de \
                  camadas da imagem crescendo passo a passo."}</p>
             <p>{"Atalhos: "}<kbd>{"espaço"}</kbd>{" reproduz/pausa, "}<kbd>{"←"}</kbd>{" "}<kbd>{"→"}</kbd>
                {" voltam e avançam um evento, "}<kbd>{"Home"}</kbd>{" e "}<kbd>{"End"}</kbd>{" vão ao início e ao fim."}</p>
