@@ -1046,7 +1046,7 @@ test('embutido: parâmetro errado mostra o erro em português, nunca uma página
   const ev = events('run-echo.trace.jsonl');
   const p = await framePage();
   const cases = [
-    ['&paineis=eventos,redes', /parâmetro paineis .*«redes».*eventos, namespaces, arquivos, cgroups, rede, build/],
+    ['&paineis=eventos,redes', /parâmetro paineis .*«redes».*eventos, namespaces, arquivos, cgroups, rede, seguranca, build/],
     [`&ate=${lastSeq(ev) + 100}`, new RegExp(`parâmetro ate=${lastSeq(ev) + 100} está fora deste trace.*do ${ev[0].seq} ao ${lastSeq(ev)}`)],
     ['&de=cinco', /parâmetro de=cinco não é um número de evento/],
     ['&de=9&ate=3', /de=9 vem depois de ate=3/],
@@ -1149,4 +1149,89 @@ test('embutido num iframe: manda a altura ao livro, o clique dá o teclado ao qu
   } finally {
     await p.close();
   }
+});
+
+/** Events of a recorded course example (`book/exemplos/NAME`), which the
+ * test server serves with the built book at `curso/exemplos/NAME`. */
+function courseEvents(name) {
+  const file = new URL(`../../book/exemplos/${name}`, import.meta.url);
+  return readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l));
+}
+
+test('segurança: o que o root do contêiner pode e não pode, evento a evento (cenário do capítulo 11)', async () => {
+  const name = '11-o-que-o-conteiner-ve.trace.jsonl';
+  const ev = courseEvents(name);
+  const caps = ev.find((e) => e.kind === 'security.capabilities');
+  const seccomp = ev.find((e) => e.kind === 'security.seccomp');
+  assert.ok(caps && seccomp && ev.some((e) => e.kind === 'security.no_new_privs'));
+  const at = async (seq) => {
+    await page.goto('about:blank');
+    await page.goto(`${URL_BASE}?trace=curso/exemplos/${name}#evento=${seq}`);
+    await page.waitForSelector('#seg-linhas');
+  };
+  const state = (id) => page.getAttribute(`#${id}`, 'data-estado');
+
+  // Before the cut: the container's root still has everything; said in words.
+  await at(caps.seq - 1);
+  assert.equal(await state('seg-capabilities'), 'pendente');
+  assert.equal(await state('seg-seccomp'), 'pendente');
+  assert.match(await page.textContent('#seg-capabilities'), /ainda não.*todas as capabilities/s);
+  assert.equal(await page.locator('#seg-mantidas').count(), 0);
+
+  // At the cut: the kept set, each with its meaning, and the dropped set;
+  // the row just applied is marked.
+  await at(caps.seq);
+  assert.equal(await state('seg-capabilities'), 'ativo');
+  assert.match(await page.getAttribute('#seg-capabilities', 'class'), /\bnovo\b/);
+  assert.equal(await state('seg-no-new-privs'), 'pendente');
+  const kept = await page.$$eval('#seg-mantidas li', (li) => li.map((l) => l.textContent));
+  assert.equal(kept.length, caps.kept.length);
+  assert.ok(kept.some((t) => /CAP_CHOWN — mudar o dono/.test(t)), kept.join('\n'));
+  assert.ok(kept.some((t) => /CAP_NET_BIND_SERVICE — abrir portas abaixo de 1024/.test(t)));
+  assert.match(await page.textContent('#seg-capabilities .seg-resumo'), new RegExp(`Ficaram ${caps.kept.length} .*${caps.mask}.*${caps.dropped.length} saíram`));
+  // The dropped list starts closed; opened, it says what was lost.
+  assert.equal(await page.getAttribute('#seg-retiradas', 'open'), null);
+  await page.click('#seg-retiradas summary');
+  assert.match(await page.textContent('#seg-retiradas summary'), new RegExp(`Não pode mais \\(${caps.dropped.length} retiradas\\)`));
+  assert.ok(await page.isVisible('#seg-retiradas li:has-text("CAP_SYS_ADMIN")'));
+  assert.match(await page.textContent('#seg-retiradas'), /CAP_SYS_MODULE — carregar e remover módulos do kernel/);
+
+  // At the filter: everything in force, examples of refused calls, the full list.
+  await at(seccomp.seq);
+  for (const id of ['seg-capabilities', 'seg-no-new-privs', 'seg-seccomp']) {
+    assert.equal(await state(id), 'ativo', id);
+  }
+  assert.match(await page.textContent('#seg-seccomp .seg-resumo'),
+    new RegExp(`${seccomp.blocked_count} são recusadas com errno\\(EPERM\\); todas as outras passam`));
+  const examples = await page.textContent('#seg-recusadas-exemplos');
+  assert.match(examples, /mount — montar um sistema de arquivos/);
+  assert.match(examples, /init_module — carregar código no kernel/);
+  assert.equal(await page.locator('#seg-recusadas li').count(), seccomp.blocked.length);
+  // And, honestly: PID 1 is the host's uid 0 (no user namespace yet).
+  assert.equal(await state('seg-usuario'), 'ausente');
+  assert.match(await page.textContent('#seg-usuario .seg-cabeca'), /User namespace\s*ausente/);
+  assert.match(await page.textContent('#seg-usuario'), /é root, uid 0.*mesmo uid 0 do host/s);
+  await shot('30-seguranca');
+
+  // The book's embed: paineis=seguranca,eventos, as chapter 11 asks for it.
+  const p = await framePage(900, 700);
+  try {
+    await p.goto(`${URL_BASE}?trace=curso/exemplos/${name}&embed=1&paineis=seguranca,eventos&de=${caps.seq}&ate=${seccomp.seq}`);
+    await p.waitForSelector('#seg-linhas');
+    assert.deepEqual(await panelsShown(p), ['seguranca', 'eventos']);
+    assert.equal(await p.getAttribute('#seg-capabilities', 'data-estado'), 'ativo');
+    assert.equal(await p.getAttribute('#seg-seccomp', 'data-estado'), 'pendente');
+    await p.keyboard.press('End');
+    await p.waitForFunction(() => document.querySelector('#seg-seccomp')?.dataset.estado === 'ativo');
+    assert.ok(!(await sideScroll(p)), 'segurança sem rolagem lateral em 900 px');
+    await p.screenshot({ path: join(SHOTS, '31-embutido-seguranca-900.png'), fullPage: true });
+    // A trace from before the security work: the panel asked for says so.
+    await p.goto(embedUrl('run-echo.trace.jsonl', '&paineis=seguranca'));
+    await p.waitForSelector('#seg-vazio');
+  } finally {
+    await p.close();
+  }
+  // The full app shows no Segurança panel for such a trace.
+  await open('run-echo.trace.jsonl', 3);
+  assert.equal(await page.locator('section.seguranca').count(), 0);
 });

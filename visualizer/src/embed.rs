@@ -35,17 +35,19 @@ pub enum Panel {
     Files,
     Cgroups,
     Network,
+    Security,
 }
 
 impl Panel {
     /// In the full app's order (the build's layer stack right after the events).
-    pub const ALL: [Panel; 6] = [
+    pub const ALL: [Panel; 7] = [
         Panel::Events,
         Panel::Build,
         Panel::Namespaces,
         Panel::Files,
         Panel::Cgroups,
         Panel::Network,
+        Panel::Security,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +58,7 @@ impl Panel {
             Panel::Files => "arquivos",
             Panel::Cgroups => "cgroups",
             Panel::Network => "rede",
+            Panel::Security => "seguranca",
         }
     }
 
@@ -63,16 +66,18 @@ impl Panel {
         Panel::ALL.into_iter().find(|p| p.name() == name)
     }
 
-    /// The panels the full app shows for a trace (Build only for a build).
-    pub fn defaults(has_build: bool) -> Vec<Panel> {
+    /// The panels the full app shows for a trace (Build only for a build,
+    /// Segurança only when it has `security.*` events).
+    pub fn defaults(has_build: bool, has_security: bool) -> Vec<Panel> {
         Panel::ALL
             .into_iter()
             .filter(|p| *p != Panel::Build || has_build)
+            .filter(|p| *p != Panel::Security || has_security)
             .collect()
     }
 }
 
-/// `eventos, namespaces, arquivos, cgroups, rede, build`: for the messages.
+/// `eventos, namespaces, arquivos, cgroups, rede, seguranca, build`: for the messages.
 fn panel_names() -> String {
     let mut names: Vec<&str> = Panel::ALL.iter().map(|p| p.name()).collect();
     // The order the book's README lists them in.
@@ -189,11 +194,12 @@ impl Embed {
         Ok((from, to))
     }
 
-    /// The panels to show for a trace (`has_build`: it has `build.*` events).
-    pub fn panels_for(&self, has_build: bool) -> Vec<Panel> {
+    /// The panels to show for a trace (`has_build`: it has `build.*`
+    /// events; `has_security`: `security.*` events).
+    pub fn panels_for(&self, has_build: bool, has_security: bool) -> Vec<Panel> {
         self.panels
             .clone()
-            .unwrap_or_else(|| Panel::defaults(has_build))
+            .unwrap_or_else(|| Panel::defaults(has_build, has_security))
     }
 }
 
@@ -236,14 +242,21 @@ mod tests {
         assert_eq!(e.panels, Some(vec![Panel::Namespaces, Panel::Events]));
         assert_eq!((e.from, e.to), (Some(3), Some(12)));
         assert_eq!(e.range(Some((0, 34))), Ok((3, 12)));
-        assert_eq!(e.panels_for(true), vec![Panel::Namespaces, Panel::Events]);
+        assert_eq!(
+            e.panels_for(true, false),
+            vec![Panel::Namespaces, Panel::Events]
+        );
 
         let plain = parse(&params(&[("embed", "1"), ("trace", "t")]))
             .unwrap()
             .unwrap();
         assert_eq!(plain.range(Some((0, 34))), Ok((0, 34)));
-        assert_eq!(plain.panels_for(false).len(), 5);
-        assert_eq!(plain.panels_for(true)[1], Panel::Build);
+        assert_eq!(plain.panels_for(false, false).len(), 5);
+        assert_eq!(plain.panels_for(true, false)[1], Panel::Build);
+        // Segurança: by name, and by default only for a trace with security.* events.
+        assert_eq!(Panel::from_name("seguranca"), Some(Panel::Security));
+        assert_eq!(plain.panels_for(false, true).last(), Some(&Panel::Security));
+        assert!(!plain.panels_for(true, false).contains(&Panel::Security));
         assert!(plain.range(None).unwrap_err().contains("não tem eventos"));
     }
 
@@ -252,7 +265,7 @@ mod tests {
         let err = |pairs: &[(&str, &str)]| parse(&params(pairs)).unwrap_err();
         let e = err(&[("embed", "1"), ("trace", "t"), ("paineis", "eventos,redes")]);
         assert!(e.contains("paineis") && e.contains("«redes»"), "{e}");
-        assert!(e.contains("eventos, namespaces, arquivos, cgroups, rede, build"));
+        assert!(e.contains("eventos, namespaces, arquivos, cgroups, rede, seguranca, build"));
         assert!(err(&[("embed", "1"), ("trace", "t"), ("paineis", "")]).contains("vazio"));
         assert!(err(&[("embed", "1")]).contains("parâmetro trace"));
         let e = err(&[("embed", "1"), ("trace", "t"), ("de", "três")]);

@@ -9,9 +9,11 @@
 // On the host only the pure modules build; the app uses all of them.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
+mod capabilities;
 mod diff;
 mod embed;
 mod format;
+mod security;
 mod timeline;
 
 #[cfg(target_arch = "wasm32")]
@@ -25,7 +27,14 @@ fn main() {
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
     // Keep the pure modules "used" on the host build.
-    let _ = (diff::align, format::bytes, timeline::marks, embed::parse);
+    let _ = (
+        diff::align,
+        format::bytes,
+        timeline::marks,
+        embed::parse,
+        security::rows,
+        security::has_security,
+    );
     println!(
         "casulo-visualizer roda no navegador: `cargo xtask demo` compila e serve \
          (visualizer/dist/); {} tipos de evento conhecidos",

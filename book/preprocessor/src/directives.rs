@@ -23,6 +23,7 @@ pub const PANELS: &[&str] = &[
     "arquivos",
     "cgroups",
     "rede",
+    "seguranca",
     "build",
 ];
 

@@ -42,7 +42,9 @@ uso: probe <comando> [args]
                        tenta, como root, o que um atacante tentaria contra o host
                        (cada ataque num processo filho; relatório em JSON)
   ataque NOME [...]    um ataque só, neste processo
-  tiocsti FD TEXTO     tenta digitar TEXTO no terminal FD com ioctl(TIOCSTI)";
+  tiocsti FD TEXTO     tenta digitar TEXTO no terminal FD com ioctl(TIOCSTI)
+  serve-tcp PORTA TEXTO  servidor HTTP/1.0 mínimo: a cada pedido responde TEXTO (uma thread
+                       por conexão, fila de listen grande); roda até ser morto";
 
 mod attacks;
 
@@ -99,6 +101,10 @@ fn main() {
         },
         ["tiocsti", fd, text] => match fd.parse() {
             Ok(fd) => cmd_tiocsti(fd, text),
+            Err(_) => usage(),
+        },
+        ["serve-tcp", port, text] => match port.parse::<u16>() {
+            Ok(port) => cmd_serve_tcp(port, text),
             Err(_) => usage(),
         },
         _ => usage(),
@@ -609,6 +615,41 @@ fn parse_size(s: &str) -> Option<u64> {
         _ => (s, 1),
     };
     num.parse::<u64>().ok()?.checked_mul(mult)
+}
+
+// ---------------------------------------------------------------- serve-tcp
+
+/// `probe serve-tcp PORT TEXT`: answers every request with `TEXT` over
+/// HTTP/1.0, one thread per connection, until killed. Unlike busybox
+/// `httpd` (a listen backlog of 9), std's listener has a large backlog and
+/// accepts at once: hundreds of connections arriving together (the port
+/// proxy's tests) are all taken, none left half-open by an overflowing
+/// queue. Prints nothing unless it cannot listen (then the usual JSON).
+fn cmd_serve_tcp(port: u16, text: &str) -> i32 {
+    use std::io::{BufRead, BufReader};
+    let listener = match std::net::TcpListener::bind(("0.0.0.0", port)) {
+        Ok(l) => l,
+        Err(e) => return fail(&format!("0.0.0.0:{port}"), &e),
+    };
+    let answer = format!("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n{text}\n");
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { continue };
+        let answer = answer.clone();
+        std::thread::spawn(move || {
+            // The request ends at its blank line (or when the client stops
+            // sending); then the answer, and the connection closes.
+            let mut reader = BufReader::new(&conn);
+            let mut line = String::new();
+            while matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
+                if line == "\r\n" || line == "\n" {
+                    break;
+                }
+                line.clear();
+            }
+            let _ = (&conn).write_all(answer.as_bytes());
+        });
+    }
+    0
 }
 
 /// "2", "0.5" -> Duration.

@@ -9,6 +9,7 @@ mod events;
 mod load;
 mod network;
 mod panels;
+mod security;
 
 use std::rc::Rc;
 
@@ -40,6 +41,8 @@ pub struct Loaded {
     pub max_pids: u64,
     /// True when the trace has `build.*` events (the Build panel shows).
     pub has_build: bool,
+    /// True when the trace has `security.*` events (the Segurança panel shows).
+    pub has_security: bool,
     /// The Dockerfile's instructions the whole trace saw, in order.
     pub dockerfile: Vec<DockerLine>,
     /// The world at the end (the diff's summary compares two of them).
@@ -81,6 +84,7 @@ impl Loaded {
             .events()
             .iter()
             .any(|e| e.body.kind().starts_with("build."));
+        let has_security = crate::security::has_security(replay.events());
         let end = replay.world_at(replay.len());
         let dockerfile = end
             .build
@@ -104,6 +108,7 @@ impl Loaded {
             max_memory,
             max_pids,
             has_build,
+            has_security,
             dockerfile,
             end: Rc::new(end),
         })
@@ -568,7 +573,7 @@ fn main_view(model: &Model, t: &Rc<Loaded>, dispatch: UseReducerDispatcher<Model
                     playing={model.playing} speed={model.speed} dispatch={dispatch.clone()} />
                 <main class="paineis">
                     // A build's story is its layer stack: right after the events.
-                    { for Panel::defaults(t.has_build).into_iter().map(|p| panel(p, model, t, &dispatch)) }
+                    { for Panel::defaults(t.has_build, t.has_security).into_iter().map(|p| panel(p, model, t, &dispatch)) }
                 </main>
             </>
         },
@@ -599,6 +604,9 @@ fn panel(p: Panel, model: &Model, t: &Rc<Loaded>, dispatch: &UseReducerDispatche
         Panel::Network => {
             html! { <network::NetworkPanel {world} {large} compact={model.compact} /> }
         }
+        Panel::Security => html! {
+            <security::SecurityPanel trace={t.clone()} {world} compact={model.compact} />
+        },
     }
 }
 
@@ -663,7 +671,8 @@ fn welcome() -> Html {
                {" (arraste para cá ou use o botão acima) ou escolha um trace da lista. \
                  Depois, avance evento por evento: os diagramas mostram os namespaces, \
                  o sistema de arquivos em camadas, os cgroups, a rede (bridge, cabo veth, \
-                 portas publicadas) e, num trace de "}<code>{"casulo build"}</code>{", a pilha de \
+                 portas publicadas), o que o root do contêiner pode e não pode \
+                 (capabilities, seccomp) e, num trace de "}<code>{"casulo build"}</code>{", a pilha de \
                  camadas da imagem crescendo passo a passo."}</p>
             <p>{"Atalhos: "}<kbd>{"espaço"}</kbd>{" reproduz/pausa, "}<kbd>{"←"}</kbd>{" "}<kbd>{"→"}</kbd>
                {" voltam e avançam um evento, "}<kbd>{"Home"}</kbd>{" e "}<kbd>{"End"}</kbd>{" vão ao início e ao fim."}</p>

@@ -1,0 +1,89 @@
+//! Panel "Segurança": what the container's root can and cannot do at this
+//! point of the trace, one row per protection (who PID 1 is, the
+//! capabilities kept and dropped, no_new_privs, the seccomp filter). The
+//! rows come from `crate::security`; this only draws them. HTML lists, not
+//! a diagram: names with a sentence each read better as text (and a
+//! screen reader reads them as they are).
+
+use std::rc::Rc;
+
+use casulo_trace::replay::World;
+use yew::prelude::*;
+
+use super::Loaded;
+use crate::security::{has_security, rows, Group, Row};
+
+#[derive(Properties)]
+pub struct SecurityProps {
+    pub trace: Rc<Loaded>,
+    pub world: Rc<World>,
+    /// Embed mode: with nothing to show, the panel says so instead of vanishing.
+    #[prop_or_default]
+    pub compact: bool,
+}
+
+impl PartialEq for SecurityProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.world, &o.world)
+            && Rc::ptr_eq(&self.trace, &o.trace)
+            && self.compact == o.compact
+    }
+}
+
+#[function_component(SecurityPanel)]
+pub fn security_panel(p: &SecurityProps) -> Html {
+    let events = p.trace.replay.events();
+    if !has_security(events) {
+        if !p.compact {
+            return html! {};
+        }
+        return html! {
+            <section class="painel seguranca" aria-labelledby="titulo-seg">
+                <h2 id="titulo-seg">{"Segurança"}</h2>
+                <p class="vazio" id="seg-vazio">{"Este trace não tem eventos de segurança \
+                    (security.*): foi gravado antes de o casulo cortar capabilities e \
+                    instalar o seccomp."}</p>
+            </section>
+        };
+    }
+    let last = p.world.applied.checked_sub(1);
+    html! {
+        <section class="painel seguranca" aria-labelledby="titulo-seg">
+            <h2 id="titulo-seg">{"Segurança: o que o root do contêiner pode e não pode"}</h2>
+            <ul class="seg-linhas" id="seg-linhas">
+                { for rows(events, &p.world).iter().map(|r| row(r, r.at.is_some() && r.at == last)) }
+            </ul>
+        </section>
+    }
+}
+
+fn row(r: &Row, fresh: bool) -> Html {
+    let state = r.state.class();
+    html! {
+        <li class={classes!("seg-linha", state, fresh.then_some("novo"))} id={r.id} data-estado={state}>
+            <div class="seg-cabeca">
+                <strong class="seg-titulo">{r.title}</strong>
+                <span class={classes!("seg-estado", state)}>{r.state.word()}</span>
+            </div>
+            <p class="seg-resumo">{r.summary.clone()}</p>
+            { for r.groups.iter().filter(|g| !g.items.is_empty()).map(group) }
+        </li>
+    }
+}
+
+fn group(g: &Group) -> Html {
+    // A list of bare names (no meanings) reads as one wrapped line.
+    let bare = g.items.iter().all(|(_, what)| what.is_empty());
+    html! {
+        <details class="seg-grupo" id={g.id} open={g.open}>
+            <summary>{g.title.clone()}</summary>
+            <ul class={classes!("seg-itens", bare.then_some("nomes"))}>
+                { for g.items.iter().map(|(name, what)| html! {
+                    <li><code>{name.clone()}</code>
+                        if !what.is_empty() { {" — "}{what.clone()} }
+                    </li>
+                }) }
+            </ul>
+        </details>
+    }
+}
