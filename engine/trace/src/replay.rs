@@ -63,6 +63,10 @@ pub struct Process {
     pub no_new_privs: bool,
     /// A seccomp filter is installed (`security.seccomp`).
     pub seccomp: bool,
+    /// Its user namespace's uid and gid maps (`namespace.user`), empty
+    /// when none was written (ids are the host's).
+    pub uid_map: Vec<crate::IdRange>,
+    pub gid_map: Vec<crate::IdRange>,
     /// How it ended, once reaped.
     pub exit: Option<Exit>,
 }
@@ -514,6 +518,9 @@ pub struct World {
     /// In order of creation.
     pub namespaces: Vec<Namespace>,
     pub overlay: Option<Overlay>,
+    /// Image layers given to the overlay through idmapped mounts
+    /// (`mount.idmap`, with `--userns`), by host path.
+    pub idmapped: Vec<String>,
     /// Other mounts, in order (unmounted ones removed).
     pub mounts: Vec<Mount>,
     /// True once the container's root moved to the overlay (`pivot_root`).
@@ -612,6 +619,18 @@ impl World {
                     .unwrap_or(0);
                 self.process(pid).namespaces.insert(ns_key(*ns), inode);
             }
+            EventBody::NamespaceUser {
+                target_pid,
+                map,
+                ranges,
+            } => {
+                let p = self.process(*target_pid);
+                match map.as_str() {
+                    "gid" => p.gid_map = ranges.clone(),
+                    _ => p.uid_map = ranges.clone(),
+                }
+            }
+            EventBody::MountIdmap { source, .. } => self.idmapped.push(source.clone()),
             EventBody::MountOverlay {
                 target,
                 lowerdirs,
@@ -1021,6 +1040,7 @@ impl World {
     fn new_init(&mut self, pid: i32) {
         if self.init_pid.is_some() {
             self.overlay = None;
+            self.idmapped.clear();
             self.mounts.clear();
             self.pivoted = false;
             self.devices.clear();
@@ -1090,6 +1110,8 @@ impl World {
             capabilities: None,
             no_new_privs: false,
             seccomp: false,
+            uid_map: Vec::new(),
+            gid_map: Vec::new(),
             exit: None,
         })
     }
@@ -1144,6 +1166,11 @@ impl World {
                 if rest.starts_with('/') {
                     return rest.to_string();
                 }
+            }
+            // With `--userns` the init mounts relative to the overlay (its
+            // working directory): `./proc` is the container's `/proc`.
+            if let Some(rest) = path.strip_prefix("./") {
+                return format!("/{rest}");
             }
         }
         path.to_string()

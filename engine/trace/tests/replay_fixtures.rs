@@ -1133,3 +1133,21 @@ fn capabilities_and_no_new_privs_fold_into_the_process() {
         .get(&7)
         .is_none_or(|p| p.capabilities.is_none() && !p.no_new_privs && !p.seccomp));
 }
+
+/// `namespace.user` gives the init its uid and gid maps; `mount.idmap`
+/// lists the layer given to the overlay through an idmapped mount.
+#[test]
+fn user_namespace_maps_and_idmapped_layers_are_replayed() {
+    let r = Replay::new(sample::sample_events());
+    let end = r.world_at(r.len());
+    let init = end.init().unwrap();
+    let range = casulo_trace::IdRange {
+        inside: 0,
+        outside: 100000,
+        count: 65536,
+    };
+    assert_eq!(init.uid_map, vec![range]);
+    assert_eq!(init.gid_map, vec![range]);
+    assert_eq!(end.idmapped.len(), 1);
+    assert!(end.idmapped[0].contains("/layers/"), "{:?}", end.idmapped);
+}
