@@ -99,6 +99,18 @@ pub trait Syscalls: Sync {
     /// classic BPF filter on the calling thread (needs no_new_privs or
     /// `CAP_SYS_ADMIN`).
     fn install_seccomp(&self, program: &[libc::sock_filter]) -> Result<(), Errno>;
+    /// An idmapped detached copy of the mount at `path` (see
+    /// [`super::mount_api::idmapped_tree`]).
+    fn idmapped_tree(&self, path: &Path, userns: BorrowedFd) -> Result<OwnedFd, Errno>;
+    /// A detached overlay of mount descriptors (`fsopen`/`fsconfig`/`fsmount`).
+    fn overlay_from_fds(
+        &self,
+        lowers: &[BorrowedFd],
+        upper: &Path,
+        work: &Path,
+    ) -> Result<OwnedFd, Errno>;
+    /// `move_mount` of a detached mount onto `target`.
+    fn attach_mount(&self, fd: BorrowedFd, target: &Path) -> Result<(), Errno>;
 }
 
 /// The real kernel.
@@ -378,6 +390,23 @@ impl Syscalls for LinuxSyscalls {
             )
         };
         Errno::result(r).map(drop)
+    }
+
+    fn idmapped_tree(&self, path: &Path, userns: BorrowedFd) -> Result<OwnedFd, Errno> {
+        super::mount_api::idmapped_tree(path, userns)
+    }
+
+    fn overlay_from_fds(
+        &self,
+        lowers: &[BorrowedFd],
+        upper: &Path,
+        work: &Path,
+    ) -> Result<OwnedFd, Errno> {
+        super::mount_api::overlay_from_fds(lowers, upper, work)
+    }
+
+    fn attach_mount(&self, fd: BorrowedFd, target: &Path) -> Result<(), Errno> {
+        super::mount_api::attach(fd, target)
     }
 }
 

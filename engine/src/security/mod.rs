@@ -14,12 +14,17 @@
 //!    `ptrace`, `init_module`, `unshare` of a namespace, …) with `EPERM`,
 //!    last, because from then on casulo's own calls are filtered too.
 //!
+//! With `--userns` ([`userns`]) all of this happens inside the container's
+//! own user namespace: the capabilities kept are the namespace's, not the
+//! host's.
+//!
 //! Still to come (issue 13): docker's full allow-list profile and
-//! `--security-opt seccomp=…`, the device allow-list, user namespaces,
+//! `--security-opt seccomp=…`, the device allow-list,
 //! `--cap-add`/`--cap-drop`/`--privileged`.
 
 pub mod capabilities;
 pub mod seccomp;
+pub mod userns;
 
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +49,10 @@ pub struct SecurityOptions {
     /// `unconfined`, or the path of a profile in docker's JSON format.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seccomp: Option<String>,
+    /// `--userns`: the host ids the container's root and users become
+    /// ([`userns`]); `None` is docker's default, the host's own ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userns: Option<userns::IdMapping>,
 }
 
 /// Steps 1, 2 and 3 above, in that order (each a trace event).
