@@ -376,6 +376,75 @@ fn recv_fd(channel: &OwnedFd) -> std::io::Result<OwnedFd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::double::FakeSyscalls;
+    use crate::recorder::Recorder;
+
+    /// The init's side, on the double: the overlay arrives over the
+    /// channel and is attached at `merged`, the init becomes the
+    /// namespace's root *after* entering it, every later path is relative
+    /// to it, and `/dev` binds the host's devices (no `mknod`).
+    #[test]
+    fn the_init_attaches_the_overlay_becomes_root_then_mounts_relative_paths() {
+        let tmp = tempfile::tempdir().unwrap();
+        let plan = RootfsPlan {
+            lowerdirs: vec![tmp.path().join("layer")],
+            upperdir: tmp.path().join("upper"),
+            workdir: tmp.path().join("work"),
+            merged: tmp.path().join("merged"),
+            cgroup: Default::default(),
+        };
+        let (parent, child) = channel().unwrap();
+        let overlay = std::fs::File::open("/dev/null").unwrap();
+        send_fd(&parent, overlay.as_fd()).unwrap();
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        let root = enter_rootfs(&Kernel::new(&sys, &rec), &plan, child).unwrap();
+        assert_eq!(root, Path::new("."));
+        let calls = sys.calls();
+        let merged = plan.merged.display().to_string();
+        assert!(calls[0].starts_with("mount - / -"), "{calls:?}");
+        assert_eq!(calls[1], format!("attach_mount {merged}"));
+        assert_eq!(calls[2], format!("chdir {merged}"));
+        assert_eq!(&calls[3..6], &["setgroups []", "setgid 0", "setuid 0"]);
+        assert!(calls[6].starts_with("mount proc ./proc proc"), "{calls:?}");
+        assert!(
+            calls.iter().any(|c| c == "mount /dev/null ./dev/null - -"),
+            "{calls:?}"
+        );
+        assert!(!calls.iter().any(|c| c.starts_with("mknod")), "{calls:?}");
+        let kinds: Vec<&str> = rec.events().iter().map(|e| e.body.kind()).collect();
+        assert_eq!(
+            &kinds[..4],
+            &[
+                "mount.propagation",
+                "mount.fs",
+                "process.chdir",
+                "process.user"
+            ]
+        );
+        assert!(!kinds.contains(&"device.create"));
+    }
+
+    /// A parent that closes the channel without the overlay (it failed):
+    /// the init stops with a message, before mounting anything else.
+    #[test]
+    fn an_init_without_its_overlay_stops() {
+        let tmp = tempfile::tempdir().unwrap();
+        let plan = RootfsPlan {
+            lowerdirs: vec![],
+            upperdir: tmp.path().join("u"),
+            workdir: tmp.path().join("w"),
+            merged: tmp.path().join("m"),
+            cgroup: Default::default(),
+        };
+        let (parent, child) = channel().unwrap();
+        drop(parent);
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        let err = enter_rootfs(&Kernel::new(&sys, &rec), &plan, child).unwrap_err();
+        assert!(err.contains("não recebi o overlay"), "{err}");
+        assert_eq!(sys.calls().len(), 1, "{:?}", sys.calls());
+    }
 
     #[test]
     fn the_range_comes_from_subuid_for_casulo_then_root_else_the_default() {
