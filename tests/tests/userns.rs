@@ -312,3 +312,76 @@ fn a_userns_mode_casulo_does_not_know_is_refused() {
     let out = Lab::shared().casulo(&["run", "--rm", "--userns", "busybox", "true"]);
     out.assert_ok();
 }
+
+/// The trace is complete for `--userns` too: every `open_tree`,
+/// `mount_setattr`, `fsmount` and `move_mount` strace sees has its event
+/// (`mount.idmap`, `mount.overlay`, the `mount.fs` of the attachment) from
+/// the same process, and the maps are written by the parent for the init.
+#[test]
+fn every_new_mount_api_call_strace_sees_is_in_the_trace() {
+    let lab = Lab::shared();
+    let name = unique_name("strace-userns");
+    let log = lab.dir().join(format!("{name}.strace"));
+    let trace = lab.dir().join(format!("{name}.trace.jsonl"));
+    let out = Output::of(
+        std::process::Command::new("strace")
+            .args(["-f", "-qq", "-e"])
+            .arg("trace=open_tree,mount_setattr,fsmount,move_mount")
+            .arg("-o")
+            .arg(&log)
+            .arg(casulo_bin())
+            .arg("--root")
+            .arg(lab.root())
+            .args(["run", "--rm", "--name", &name, "--userns", "--trace"])
+            .arg(&trace)
+            .args(["busybox", "true"]),
+    );
+    out.assert_ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    // `1234 open_tree(AT_FDCWD, "…", …) = 5` → (1234, "open_tree")
+    let mut seen: Vec<(i32, String)> = text
+        .lines()
+        .filter_map(|l| {
+            let (pid, rest) = l.trim().split_once(' ')?;
+            let call = rest.split('(').next()?;
+            let known = ["open_tree", "mount_setattr", "fsmount", "move_mount"].contains(&call);
+            known.then_some((pid.parse().ok()?, call.to_string()))
+        })
+        .collect();
+    let events = casulo_trace::reader::read_trace_file(&trace)
+        .unwrap()
+        .events;
+    let mut recorded: Vec<(i32, String)> = Vec::new();
+    for e in &events {
+        let calls: &[&str] = match &e.body {
+            EventBody::MountIdmap { .. } => &["open_tree", "mount_setattr"],
+            EventBody::MountOverlay { .. } => &["fsmount"],
+            EventBody::MountFs { flags, .. }
+                if flags.iter().any(|f| f == "MOVE_MOUNT_F_EMPTY_PATH") =>
+            {
+                &["move_mount"]
+            }
+            _ => &[],
+        };
+        recorded.extend(calls.iter().map(|c| (e.pid, c.to_string())));
+    }
+    seen.sort();
+    recorded.sort();
+    assert!(seen.len() >= 4, "{seen:?}\n{text}");
+    assert_eq!(seen, recorded, "strace viu ≠ trace gravou\n{text}");
+    let init = events
+        .iter()
+        .find_map(|e| match &e.body {
+            EventBody::ProcessClone { child_pid, .. } => Some(*child_pid),
+            _ => None,
+        })
+        .unwrap();
+    let maps = events
+        .iter()
+        .filter(
+            |e| matches!(e.body, EventBody::NamespaceUser { target_pid, .. } if target_pid == init),
+        )
+        .filter(|e| e.pid != init)
+        .count();
+    assert_eq!(maps, 2);
+}
