@@ -29,6 +29,21 @@
 //! run is refused with the reason (no chowned copy: it costs a full copy of
 //! every image per range, and the refusal says what is missing).
 //!
+//! **What the namespace's root can do.** Checked on this machine's kernel
+//! (6.18) as root of such a namespace with *every* capability (what
+//! `--privileged --userns` will give; today `--userns` keeps docker's 14
+//! and the seccomp filter on top): it may mount a tmpfs or set the hostname
+//! (its mount and UTS namespaces are its own), but `mknod` of any device
+//! (even `/dev/null`'s 1:3) is refused (`EPERM`), writing the host's
+//! `/proc/sys/kernel/*` is refused (`EACCES`: those files belong to the
+//! host's 0), and so are reading a host disk (`/dev/vda`) or `/etc/shadow`
+//! if it could reach them. Loading a module needs `CAP_SYS_MODULE` of the
+//! host's namespace (this kernel has no modules at all: `ENOSYS`). In the
+//! e2e tests (`tests/tests/userns.rs`) the same refusals are checked in a
+//! real `--userns` container, with the bridge network (binding port 80 is
+//! allowed: the network namespace is the container's), the cgroup
+//! namespace and the seccomp filter working together.
+//!
 //! Parent, after `clone`, before the go ([`prepare_parent`]):
 //! 1. write `uid_map` and `gid_map` (`namespace.user` each); `setgroups` is
 //!    left allowed: the writer is privileged, and images need `setgroups`;
