@@ -904,7 +904,21 @@ impl World {
                     at,
                 });
             }
-            EventBody::ProcessChdir { path } => self.process(pid).cwd = Some(path.clone()),
+            EventBody::ProcessChdir { path } => {
+                // A relative path (`chdir(".")` with `--userns`) is from
+                // the working directory the process already had.
+                let proc = self.process(pid);
+                let cwd = match (path.starts_with('/'), &proc.cwd) {
+                    (false, Some(cwd)) if path == "." => cwd.clone(),
+                    (false, Some(cwd)) => format!(
+                        "{}/{}",
+                        cwd.trim_end_matches('/'),
+                        path.trim_start_matches("./")
+                    ),
+                    _ => path.clone(),
+                };
+                proc.cwd = Some(cwd);
+            }
             EventBody::ProcessChroot { path } => self.process(pid).root = Some(path.clone()),
             EventBody::ProcessUser { uid, gid, .. } => self.process(pid).user = Some((*uid, *gid)),
             EventBody::SecurityCapabilities { kept, .. } => {
