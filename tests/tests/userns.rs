@@ -385,3 +385,34 @@ fn every_new_mount_api_call_strace_sees_is_in_the_trace() {
         .count();
     assert_eq!(maps, 2);
 }
+
+/// `-u` still works in a user namespace: the image's `nobody` (65534) is
+/// uid `start + 65534` on the host, and that is who owns what it writes.
+#[test]
+fn the_images_user_is_mapped_too() {
+    let lab = Lab::shared();
+    let (uid, gid, _) = expected_range();
+    let name = unique_name("userns-u");
+    let out = lab.casulo(&[
+        "run",
+        "--name",
+        &name,
+        "--userns",
+        "-u",
+        "nobody",
+        "busybox",
+        "sh",
+        "-c",
+        "echo id=$(id -u):$(id -g); mkdir -p /tmp/meu; echo x > /tmp/meu/arquivo",
+    ]);
+    out.assert_ok();
+    assert_eq!(line(&out.stdout, "id"), "65534:65534", "{out}");
+    let upper = upperdir(&out.trace_path().unwrap());
+    let meta = std::fs::metadata(upper.join("tmp/meu/arquivo")).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (uid + 65534, gid + 65534),
+        "{out}"
+    );
+    lab.casulo(&["rm", &name]).assert_ok();
+}
