@@ -226,8 +226,26 @@ pub fn prepare_rootfs(k: &Kernel, plan: &RootfsPlan) -> Result<(), MountError> {
         .map(|p| p.display().to_string())
         .collect();
     k.mount_overlay(&lowers, &plan.upperdir, &plan.workdir, &plan.merged)?;
+    populate(k, &plan.merged, &plan.cgroup, DevNodes::Mknod)
+}
 
-    let root = &plan.merged;
+/// How `/dev`'s device nodes are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DevNodes {
+    /// `mknod` (the host's root can).
+    Mknod,
+    /// The host's nodes bound over empty files: in a user namespace
+    /// `mknod` of a device is never allowed (`--userns`).
+    BindHost,
+}
+
+/// Steps 3–4 on the overlay already mounted at `root`.
+pub fn populate(
+    k: &Kernel,
+    root: &Path,
+    cgroup: &CgroupView,
+    nodes: DevNodes,
+) -> Result<(), MountError> {
     let proc = mount_point(root, "proc")?;
     k.mount("proc", &proc, "proc", NOSUID_NODEV_NOEXEC, "")?;
     let sys = mount_point(root, "sys")?;
@@ -238,9 +256,9 @@ pub fn prepare_rootfs(k: &Kernel, plan: &RootfsPlan) -> Result<(), MountError> {
         NOSUID_NODEV_NOEXEC | MsFlags::MS_RDONLY,
         "",
     )?;
-    setup_dev(k, root)?;
+    setup_dev(k, root, nodes)?;
     mask_kernel_files(k, root)?;
-    Ok(mount_cgroups(k, root, &plan.cgroup)?)
+    Ok(mount_cgroups(k, root, cgroup)?)
 }
 
 /// `root/name` (one path component of the image's root) as a directory to
@@ -398,7 +416,7 @@ fn mask_kernel_files(k: &Kernel, root: &Path) -> Result<(), KernelError> {
 
 /// A minimal /dev on a small tmpfs: device nodes made with mknod, a private
 /// devpts instance (so the container's ptys are its own), /dev/shm, /dev/mqueue.
-fn setup_dev(k: &Kernel, root: &Path) -> Result<(), MountError> {
+fn setup_dev(k: &Kernel, root: &Path, nodes: DevNodes) -> Result<(), MountError> {
     let dev = mount_point(root, "dev")?;
     k.mount(
         "tmpfs",
@@ -408,7 +426,16 @@ fn setup_dev(k: &Kernel, root: &Path) -> Result<(), MountError> {
         "mode=755,size=65536k",
     )?;
     for (name, major, minor) in DEVICES {
-        k.mknod(&dev.join(name), DeviceType::Char, major, minor, 0o666)?;
+        match nodes {
+            DevNodes::Mknod => k.mknod(&dev.join(name), DeviceType::Char, major, minor, 0o666)?,
+            DevNodes::BindHost => {
+                let target = dev.join(name);
+                // The mount point: an empty file (a mount needs one).
+                let _ = std::fs::File::create(&target);
+                let host = format!("/dev/{name}");
+                k.mount(&host, &target, "", MsFlags::MS_BIND, "")?;
+            }
+        }
     }
     let pts = ensure_dir(&dev, "pts");
     k.mount(

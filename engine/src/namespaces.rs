@@ -20,6 +20,17 @@ pub const CLONED: [NsKind; 5] = [
     NsKind::Net,
 ];
 
+/// [`CLONED`], and first a user namespace with `--userns`: created by the
+/// same `clone`, the kernel makes it first, so it owns all the others.
+pub fn cloned(userns: bool) -> Vec<NsKind> {
+    let mut kinds = Vec::with_capacity(CLONED.len() + 1);
+    if userns {
+        kinds.push(NsKind::User);
+    }
+    kinds.extend(CLONED);
+    kinds
+}
+
 /// Created by the init itself with `unshare`, once it is in its cgroup.
 pub const UNSHARED: [NsKind; 1] = [NsKind::Cgroup];
 

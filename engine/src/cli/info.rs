@@ -15,6 +15,7 @@ pub fn run(state: &StateDir) -> CliResult {
     println!("cgroup de cada um:   {}", layout(mode));
     println!("diretório de estado: {}", state.root().display());
     println!("executando como:     uid {}", nix::unistd::geteuid());
+    userns(state);
     Ok(0)
 }
 
@@ -46,5 +47,40 @@ fn layout(mode: CgroupMode) -> String {
             )
         }
         CgroupMode::Unknown => "nenhum (sem limites de recursos)".to_string(),
+    }
+}
+
+/// What `--userns` would use, and whether idmapped layers work on the
+/// filesystem of the state dir (tried for real, see
+/// [`crate::security::userns::probe`]).
+fn userns(state: &StateDir) {
+    use crate::security::userns;
+    let ids = match userns::resolve(Path::new("/etc")) {
+        Ok(ids) => ids,
+        Err(e) => {
+            println!("--userns:            não funciona: {e}");
+            return;
+        }
+    };
+    println!("--userns:            {}", ids.describe());
+    // Where the layers are (or will be): the state dir, else its parent.
+    let dir = [
+        state.root(),
+        state.root().parent().unwrap_or(Path::new("/")),
+    ]
+    .into_iter()
+    .find(|d| d.is_dir())
+    .unwrap_or(Path::new("/"));
+    let rec = crate::recorder::Recorder::in_memory();
+    let k = crate::kernel::Kernel::new(&crate::kernel::LinuxSyscalls, &rec);
+    match userns::probe(&k, dir, &ids) {
+        Ok(()) => println!(
+            "montagens idmapped:  funcionam em {} (as camadas aparecem como do root do contêiner, sem cópia)",
+            dir.display()
+        ),
+        Err(e) => println!(
+            "montagens idmapped:  não funcionam em {}: {e} — `casulo run --userns` recusa aqui",
+            dir.display()
+        ),
     }
 }

@@ -99,6 +99,14 @@ pub struct RunArgs {
     /// seccomp=ARQUIVO.json (um perfil no formato do docker no lugar do padrão do casulo).
     #[arg(long = "security-opt", value_name = "OPÇÃO", value_parser = parse_security_opt)]
     pub security_opt: Vec<String>,
+    /// Namespace de usuário: `--userns` (ou `--userns=auto`) faz o root do contêiner
+    /// ser, no host, um usuário sem privilégio nenhum: o intervalo de /etc/subuid e
+    /// /etc/subgid do usuário casulo (ou do root), ou o padrão 100000:65536. Lá dentro
+    /// ele continua root, mas só manda no que é do contêiner. `--userns=host` (o padrão)
+    /// usa os ids do host. Como o `--userns` do podman e o `--userns-remap` do docker.
+    #[arg(long, value_name = "MODO", num_args = 0..=1, require_equals = true,
+          default_missing_value = "auto")]
+    pub userns: Option<String>,
     /// Intervalo entre duas medições de uso do cgroup no trace (padrão 200ms).
     #[arg(long = "sample-interval", value_name = "DURAÇÃO", value_parser = parse_interval)]
     pub sample_interval: Option<Duration>,
@@ -213,6 +221,7 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         cap_drop: args.cap_drop.clone(),
         seccomp: args.security_opt.last().cloned(),
         seccomp_profile: None,
+        userns: userns_mapping(args.userns.as_deref())?,
     };
     security
         .load_seccomp_profile()
@@ -350,4 +359,19 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
         return Err(format!("{s:?} fora do intervalo: use de 10ms a 60s"));
     }
     Ok(d)
+}
+
+/// `--userns[=MODO]`: the range, said on stderr (with where it came from).
+fn userns_mapping(
+    mode: Option<&str>,
+) -> Result<Option<crate::security::userns::IdMapping>, CliError> {
+    let Some(mode) = mode else {
+        return Ok(None);
+    };
+    let ids = crate::security::userns::parse_mode(mode, std::path::Path::new("/etc"))
+        .map_err(|e| CliError::msg(125, e.to_string()))?;
+    if let Some(ids) = &ids {
+        eprintln!("casulo: --userns: {}", ids.describe());
+    }
+    Ok(ids)
 }

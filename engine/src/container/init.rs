@@ -52,6 +52,7 @@ pub fn run(
     parent: Option<OwnedFd>,
     sync: OwnedFd,
     report: OwnedFd,
+    userns: Option<OwnedFd>,
 ) -> ! {
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
@@ -72,7 +73,7 @@ pub fn run(
         exit(125);
     }
 
-    let path = match setup(k, plan, spec, net) {
+    let path = match setup(k, plan, spec, net, userns) {
         Ok(path) => path,
         Err((code, message)) => {
             let _ = write!(report, "FAIL {code}\n{message}");
@@ -130,18 +131,18 @@ fn setup(
     plan: &RootfsPlan,
     spec: &ProcessSpec,
     net: Option<&ContainerNet>,
+    userns: Option<OwnedFd>,
 ) -> Result<String, (i32, String)> {
     let engine =
         |e: crate::kernel::KernelError| (125, format!("falha ao preparar o contêiner: {e}"));
     k.unshare(NsKind::Cgroup).map_err(engine)?;
-    mounts::prepare_rootfs(k, plan)
-        .map_err(|e| (125, format!("falha ao preparar o contêiner: {e}")))?;
+    let root = build_rootfs(k, plan, userns)?;
     k.sethostname(&spec.hostname).map_err(engine)?;
     k.link_up("lo").map_err(engine)?;
     if let Some(net) = net {
         crate::network::veth::configure_inside(k, net).map_err(engine)?;
     }
-    mounts::pivot_into(k, &plan.merged).map_err(engine)?;
+    mounts::pivot_into(k, &root).map_err(engine)?;
     // The image's volume paths exist in the container (docker mounts
     // anonymous volumes there; casulo has no volumes yet, so they are plain
     // directories of the upper layer).
@@ -173,6 +174,24 @@ fn setup(
         .find_map(|e| e.strip_prefix("PATH="))
         .unwrap_or(super::DEFAULT_PATH);
     find_command(&spec.args[0], path_var)
+}
+
+/// Step 4's rootfs; returns where it is (the path `pivot_into` takes). With
+/// `--userns` the parent made the overlay and sends it over `userns`
+/// ([`crate::security::userns::enter_rootfs`]).
+fn build_rootfs(
+    k: &Kernel,
+    plan: &RootfsPlan,
+    userns: Option<OwnedFd>,
+) -> Result<std::path::PathBuf, (i32, String)> {
+    match userns {
+        None => mounts::prepare_rootfs(k, plan)
+            .map(|()| plan.merged.clone())
+            .map_err(|e| (125, format!("falha ao preparar o contêiner: {e}"))),
+        Some(channel) => {
+            crate::security::userns::enter_rootfs(k, plan, channel).map_err(|m| (125, m))
+        }
+    }
 }
 
 /// Step 7a: drops root when a user was asked for (`-u` or the image's
@@ -335,7 +354,7 @@ mod sequence_tests {
         let (plan, spec) = plan_and_spec(tmp.path());
         let sys = FakeSyscalls::new();
         let rec = Recorder::in_memory();
-        let path = setup(&Kernel::new(&sys, &rec), &plan, &spec, None).unwrap();
+        let path = setup(&Kernel::new(&sys, &rec), &plan, &spec, None, None).unwrap();
         assert!(path.ends_with("/sh"), "{path}");
         let kinds: Vec<&str> = rec.events().iter().map(|e| e.body.kind()).collect();
         let first = |k: &str| kinds.iter().position(|x| *x == k).unwrap();
@@ -405,7 +424,7 @@ mod sequence_tests {
         let sys = FakeSyscalls::new();
         let rec = Recorder::in_memory();
         let net = ContainerNet::new(std::net::Ipv4Addr::new(10, 88, 0, 7));
-        setup(&Kernel::new(&sys, &rec), &plan, &spec, Some(&net)).unwrap();
+        setup(&Kernel::new(&sys, &rec), &plan, &spec, Some(&net), None).unwrap();
         let events = rec.events();
         let ops: Vec<&str> = events.iter().map(|e| e.op.as_str()).collect();
         let at = |op: &str| ops.iter().position(|o| o.starts_with(op)).unwrap();
@@ -430,7 +449,8 @@ mod sequence_tests {
         let sys = FakeSyscalls::new();
         sys.fail_on("restrict_capabilities", Errno::EPERM);
         let rec = Recorder::in_memory();
-        let (code, message) = setup(&Kernel::new(&sys, &rec), &plan, &spec, None).unwrap_err();
+        let (code, message) =
+            setup(&Kernel::new(&sys, &rec), &plan, &spec, None, None).unwrap_err();
         assert_eq!(code, 125);
         assert!(
             message.contains("PR_CAPBSET_DROP") && message.contains("EPERM"),
@@ -465,7 +485,8 @@ mod sequence_tests {
         let sys = FakeSyscalls::new();
         sys.fail_on("pivot_root", Errno::EINVAL);
         let rec = Recorder::in_memory();
-        let (code, message) = setup(&Kernel::new(&sys, &rec), &plan, &spec, None).unwrap_err();
+        let (code, message) =
+            setup(&Kernel::new(&sys, &rec), &plan, &spec, None, None).unwrap_err();
         assert_eq!(code, 125);
         assert!(
             message.contains("pivot_root") && message.contains("EINVAL"),

@@ -46,10 +46,14 @@ pub fn start(
     // died before that (and so will never send the signal). `None` on a
     // kernel without pidfd_open (< 5.3).
     let me = pidfd_of_self();
-    match k.clone_process(&namespaces::CLONED)? {
+    let userns = created.record.process.security.userns.as_ref();
+    let (userns_parent, userns_child) = userns_channel(userns.is_some())?;
+
+    match k.clone_process(&namespaces::cloned(userns.is_some()))? {
         Forked::Child => {
             drop(sync_wr);
             drop(report_rd);
+            drop(userns_parent);
             let inside = net.map(Attachment::container);
             init::run(
                 k,
@@ -59,16 +63,20 @@ pub fn start(
                 me,
                 sync_rd,
                 report_wr,
+                userns_child,
             )
         }
         Forked::Parent(pid) => {
             drop(me);
             drop(sync_rd);
             drop(report_wr);
-            // The child waits on the sync pipe: attach it (cgroup, veth)
-            // before the go.
-            let prepared = cgroup
-                .map_or(Ok(()), |cg| cg.attach(k, pid).map_err(RunError::from))
+            drop(userns_child);
+            // The child waits on the sync pipe: give it its id maps and
+            // rootfs (--userns), attach it (cgroup, veth) before the go.
+            let prepared = prepare_userns(k, pid, created, userns_parent.as_ref())
+                .and_then(|()| {
+                    cgroup.map_or(Ok(()), |cg| cg.attach(k, pid).map_err(RunError::from))
+                })
                 .and_then(|()| {
                     net.map_or(Ok(()), |n| n.plug(k, pid.as_raw()).map_err(RunError::from))
                 });
@@ -113,6 +121,32 @@ fn pidfd_of_self() -> Option<OwnedFd> {
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
     // SAFETY: a fresh descriptor nobody else owns.
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// With `--userns`, the socket pair the overlay goes through (see
+/// [`crate::security::userns`]): (parent's end, child's end).
+fn userns_channel(userns: bool) -> Result<(Option<OwnedFd>, Option<OwnedFd>), RunError> {
+    if !userns {
+        return Ok((None, None));
+    }
+    let (parent, child) =
+        crate::security::userns::channel().map_err(|e| RunError::io("socketpair", "userns", e))?;
+    Ok((Some(parent), Some(child)))
+}
+
+/// With `--userns`: the id maps, then the idmapped overlay sent to `pid`.
+fn prepare_userns(
+    k: &Kernel,
+    pid: Pid,
+    created: &Created,
+    channel: Option<&OwnedFd>,
+) -> Result<(), RunError> {
+    match (&created.record.process.security.userns, channel) {
+        (Some(ids), Some(channel)) => {
+            crate::security::userns::prepare_parent(k, pid, ids, &created.plan, channel)
+        }
+        _ => Ok(()),
+    }
 }
 
 enum Report {

@@ -231,4 +231,30 @@ impl Syscalls for FakeSyscalls {
         self.call(format!("close_fds_on_exec {first}"))
             .map(|()| vec![])
     }
+
+    fn idmapped_tree(&self, path: &Path, _userns: BorrowedFd) -> Result<OwnedFd, Errno> {
+        self.call(format!("idmapped_tree {}", path.display()))?;
+        std::fs::File::open("/dev/null")
+            .map(OwnedFd::from)
+            .map_err(|_| Errno::EIO)
+    }
+    fn overlay_from_fds(
+        &self,
+        lowers: &[BorrowedFd],
+        upper: &Path,
+        work: &Path,
+    ) -> Result<OwnedFd, Errno> {
+        self.call(format!(
+            "overlay_from_fds {} {} {}",
+            lowers.len(),
+            upper.display(),
+            work.display()
+        ))?;
+        std::fs::File::open("/dev/null")
+            .map(OwnedFd::from)
+            .map_err(|_| Errno::EIO)
+    }
+    fn attach_mount(&self, _fd: BorrowedFd, target: &Path) -> Result<(), Errno> {
+        self.call(format!("attach_mount {}", target.display()))
+    }
 }

@@ -15,8 +15,10 @@
 //! `execve`, … directly.
 
 pub mod double;
+pub mod mount_api;
 mod net;
 pub mod syscalls;
+mod userns;
 
 use std::ffi::CString;
 use std::path::Path;

@@ -108,6 +108,18 @@ pub trait Syscalls: Sync {
     /// from `first` on closes at the next `execve`. Returns the ones that
     /// were open without close-on-exec before (they would have crossed it).
     fn close_fds_on_exec(&self, first: i32) -> Result<Vec<i32>, Errno>;
+    /// An idmapped detached copy of the mount at `path` (see
+    /// [`super::mount_api::idmapped_tree`]).
+    fn idmapped_tree(&self, path: &Path, userns: BorrowedFd) -> Result<OwnedFd, Errno>;
+    /// A detached overlay of mount descriptors (`fsopen`/`fsconfig`/`fsmount`).
+    fn overlay_from_fds(
+        &self,
+        lowers: &[BorrowedFd],
+        upper: &Path,
+        work: &Path,
+    ) -> Result<OwnedFd, Errno>;
+    /// `move_mount` of a detached mount onto `target`.
+    fn attach_mount(&self, fd: BorrowedFd, target: &Path) -> Result<(), Errno>;
 }
 
 /// The real kernel.
@@ -445,6 +457,23 @@ impl Syscalls for LinuxSyscalls {
             }
             Err(e) => Err(e),
         }
+    }
+
+    fn idmapped_tree(&self, path: &Path, userns: BorrowedFd) -> Result<OwnedFd, Errno> {
+        super::mount_api::idmapped_tree(path, userns)
+    }
+
+    fn overlay_from_fds(
+        &self,
+        lowers: &[BorrowedFd],
+        upper: &Path,
+        work: &Path,
+    ) -> Result<OwnedFd, Errno> {
+        super::mount_api::overlay_from_fds(lowers, upper, work)
+    }
+
+    fn attach_mount(&self, fd: BorrowedFd, target: &Path) -> Result<(), Errno> {
+        super::mount_api::attach(fd, target)
     }
 }
 

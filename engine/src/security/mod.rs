@@ -27,11 +27,16 @@
 //! system. The trace still has a `security.capabilities` (all kept) and a
 //! `security.seccomp` (mode `disabled`), and no `security.no_new_privs`.
 //!
-//! Still to come (issue 13): the device allow-list, user namespaces.
+//! With `--userns` ([`userns`]) all of this happens inside the container's
+//! own user namespace: the capabilities kept are the namespace's, not the
+//! host's.
+//!
+//! The device allow-list is the cgroup's ([`crate::cgroups::devices`]).
 
 pub mod capabilities;
 pub mod host_binary;
 pub mod seccomp;
+pub mod userns;
 
 use std::path::Path;
 
@@ -63,6 +68,10 @@ pub struct SecurityOptions {
     /// the init, after `pivot_root`, no longer sees the host's files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seccomp_profile: Option<String>,
+    /// `--userns`: the host ids the container's root and users become
+    /// ([`userns`]); `None` is docker's default, the host's own ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userns: Option<userns::IdMapping>,
 }
 
 impl SecurityOptions {

@@ -83,6 +83,33 @@ const ENTRIES: &[Entry] = &[
             depois; o próprio processo continua com o PID que tinha.",
     },
     Entry {
+        kind: "namespace.user",
+        title: "Mapa de IDs do namespace de usuário",
+        explanation: "Um *namespace de usuário* (`user`) dá ao processo a sua própria tabela de \
+            UIDs e GIDs. O pai escreveu em `/proc/<pid>/uid_map` (ou `gid_map`) linhas como \
+            `0 100000 65536`: os 65536 IDs a partir de 0 *lá dentro* são os IDs a partir de \
+            100000 *no host*. Por isso o processo se vê como root (`id -u` mostra 0) e tem \
+            capabilities — mas só sobre o que pertence ao namespace dele. Para o host, ele é o \
+            usuário 100000, que não é dono de nada: um arquivo que ele cria aparece no host \
+            como do UID 100000, e o que é do root de verdade (módulos do kernel, discos, o \
+            `/proc/sys` do host) continua fora do alcance. O intervalo vem de `/etc/subuid` e \
+            `/etc/subgid`, como no docker e no podman. Cada mapa só pode ser escrito uma vez, \
+            e o processo espera por ele antes de seguir.",
+    },
+    Entry {
+        kind: "mount.idmap",
+        title: "Montagem com mapa de IDs (idmapped)",
+        explanation: "As camadas da imagem estão no disco com dono 0 (o root do host). Dentro de \
+            um namespace de usuário esse 0 não existe: sem ajuda, o contêiner veria tudo como \
+            de `nobody` e não conseguiria nem trocar a dona de um arquivo. Em vez de copiar a \
+            camada inteira trocando os donos (o que o docker fazia com `--userns-remap`), o \
+            kernel faz uma *montagem idmapped*: `open_tree(OPEN_TREE_CLONE)` cria uma cópia \
+            solta da montagem do diretório e `mount_setattr(MOUNT_ATTR_IDMAP)` pendura nela o \
+            mapa do namespace de usuário do contêiner. Através dessa montagem, o dono 0 do \
+            disco aparece como 100000 (que lá dentro é o root); o disco não muda, e a mesma \
+            camada serve, ao mesmo tempo, a contêineres com e sem `--userns`.",
+    },
+    Entry {
         kind: "mount.overlay",
         title: "Montagem overlay",
         explanation: "Aqui nasce o sistema de arquivos do contêiner. O *overlayfs* empilha \

@@ -194,6 +194,16 @@ pub enum DeviceType {
     Block,
 }
 
+/// One range of an id map: `count` ids from `inside` (as the user
+/// namespace sees them) are `outside` onwards on the host. The line
+/// `0 100000 65536` of `/proc/PID/uid_map`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct IdRange {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
+}
+
 /// Every event kind with its own fields. The JSON `kind` value is the
 /// `rename` of each variant; [`crate::KINDS`] lists them all.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -225,6 +235,28 @@ pub enum EventBody {
         ns: NsKind,
         /// Pid whose namespace was joined.
         target_pid: i32,
+    },
+    /// One id map of a user namespace was written (`/proc/PID/uid_map` or
+    /// `gid_map`): ids inside the namespace become other ids on the host.
+    #[serde(rename = "namespace.user")]
+    NamespaceUser {
+        /// Host pid whose user namespace got the map (the container's init).
+        target_pid: i32,
+        /// `uid` or `gid`.
+        map: String,
+        /// The ranges written, one per line of the file.
+        ranges: Vec<IdRange>,
+    },
+    /// A detached copy of a directory's mount (`open_tree(OPEN_TREE_CLONE)`)
+    /// made *idmapped* (`mount_setattr(MOUNT_ATTR_IDMAP)`): through it, a
+    /// file the host sees as owned by `0` shows as owned by the user
+    /// namespace's root (`0 → 100000`), without touching the disk.
+    #[serde(rename = "mount.idmap")]
+    MountIdmap {
+        /// The host directory (an image layer).
+        source: String,
+        /// Host pid whose user namespace gives the mapping.
+        userns_pid: i32,
     },
     /// The container's rootfs: an overlay of read-only image layers and a
     /// read/write upper layer.
@@ -725,6 +757,8 @@ impl EventBody {
             EventBody::ProcessClone { .. } => "process.clone",
             EventBody::NamespaceCreate { .. } => "namespace.create",
             EventBody::NamespaceJoin { .. } => "namespace.join",
+            EventBody::NamespaceUser { .. } => "namespace.user",
+            EventBody::MountIdmap { .. } => "mount.idmap",
             EventBody::MountOverlay { .. } => "mount.overlay",
             EventBody::MountFs { .. } => "mount.fs",
             EventBody::MountPropagation { .. } => "mount.propagation",
@@ -781,6 +815,8 @@ pub const KINDS: &[&str] = &[
     "process.clone",
     "namespace.create",
     "namespace.join",
+    "namespace.user",
+    "mount.idmap",
     "mount.overlay",
     "mount.fs",
     "mount.propagation",

@@ -181,6 +181,31 @@ pub fn describe(event: &Event) -> String {
                 format!("entrar no namespace {ns} do processo {target_pid} (setns)"),
             )
         }
+        EventBody::NamespaceUser {
+            target_pid,
+            map,
+            ranges,
+        } => {
+            let lines: Vec<String> = ranges
+                .iter()
+                .map(|r| format!("{} {} {}", r.inside, r.outside, r.count))
+                .collect();
+            let what = format!(
+                "o {map}_map do processo {target_pid}: {}",
+                lines.join("; ")
+            );
+            say(format!("escreveu {what}"), format!("escrever {what}"))
+        }
+        EventBody::MountIdmap { source, userns_pid } => {
+            let what = format!(
+                "{} com o mapa de IDs do namespace de usuário do processo {userns_pid}",
+                short_path(source)
+            );
+            say(
+                format!("montou (idmapped) {what}"),
+                format!("montar (idmapped) {what}"),
+            )
+        }
         EventBody::MountOverlay {
             target,
             lowerdirs,

@@ -73,6 +73,10 @@ pub struct Process {
     /// Descriptors from this one on close at `execve`
     /// (`process.fds_closed`), and those it had inherited.
     pub fds_closed: Option<(i32, Vec<i32>)>,
+    /// Its user namespace's uid and gid maps (`namespace.user`), empty
+    /// when none was written (ids are the host's).
+    pub uid_map: Vec<crate::IdRange>,
+    pub gid_map: Vec<crate::IdRange>,
     /// How it ended, once reaped.
     pub exit: Option<Exit>,
 }
@@ -524,6 +528,9 @@ pub struct World {
     /// In order of creation.
     pub namespaces: Vec<Namespace>,
     pub overlay: Option<Overlay>,
+    /// Image layers given to the overlay through idmapped mounts
+    /// (`mount.idmap`, with `--userns`), by host path.
+    pub idmapped: Vec<String>,
     /// Other mounts, in order (unmounted ones removed).
     pub mounts: Vec<Mount>,
     /// True once the container's root moved to the overlay (`pivot_root`).
@@ -622,6 +629,18 @@ impl World {
                     .unwrap_or(0);
                 self.process(pid).namespaces.insert(ns_key(*ns), inode);
             }
+            EventBody::NamespaceUser {
+                target_pid,
+                map,
+                ranges,
+            } => {
+                let p = self.process(*target_pid);
+                match map.as_str() {
+                    "gid" => p.gid_map = ranges.clone(),
+                    _ => p.uid_map = ranges.clone(),
+                }
+            }
+            EventBody::MountIdmap { source, .. } => self.idmapped.push(source.clone()),
             EventBody::MountOverlay {
                 target,
                 lowerdirs,
@@ -895,7 +914,21 @@ impl World {
                     at,
                 });
             }
-            EventBody::ProcessChdir { path } => self.process(pid).cwd = Some(path.clone()),
+            EventBody::ProcessChdir { path } => {
+                // A relative path (`chdir(".")` with `--userns`) is from
+                // the working directory the process already had.
+                let proc = self.process(pid);
+                let cwd = match (path.starts_with('/'), &proc.cwd) {
+                    (false, Some(cwd)) if path == "." => cwd.clone(),
+                    (false, Some(cwd)) => format!(
+                        "{}/{}",
+                        cwd.trim_end_matches('/'),
+                        path.trim_start_matches("./")
+                    ),
+                    _ => path.clone(),
+                };
+                proc.cwd = Some(cwd);
+            }
             EventBody::ProcessChroot { path } => self.process(pid).root = Some(path.clone()),
             EventBody::ProcessUser { uid, gid, .. } => self.process(pid).user = Some((*uid, *gid)),
             EventBody::SecurityCapabilities { kept, .. } => {
@@ -1036,6 +1069,7 @@ impl World {
     fn new_init(&mut self, pid: i32) {
         if self.init_pid.is_some() {
             self.overlay = None;
+            self.idmapped.clear();
             self.mounts.clear();
             self.pivoted = false;
             self.devices.clear();
@@ -1108,6 +1142,8 @@ impl World {
             non_dumpable: false,
             own_session: false,
             fds_closed: None,
+            uid_map: Vec::new(),
+            gid_map: Vec::new(),
             exit: None,
         })
     }
@@ -1162,6 +1198,11 @@ impl World {
                 if rest.starts_with('/') {
                     return rest.to_string();
                 }
+            }
+            // With `--userns` the init mounts relative to the overlay (its
+            // working directory): `./proc` is the container's `/proc`.
+            if let Some(rest) = path.strip_prefix("./") {
+                return format!("/{rest}");
             }
         }
         path.to_string()

@@ -6,7 +6,7 @@
 //! the visualizer's and the book's demos when no real trace is at hand.
 
 use crate::{
-    ContainerInfo, DeviceType, Errno, Event, EventBody, Header, NsKind, NsVia, Outcome,
+    ContainerInfo, DeviceType, Errno, Event, EventBody, Header, IdRange, NsKind, NsVia, Outcome,
     Propagation, FORMAT_NAME, FORMAT_VERSION,
 };
 
@@ -106,6 +106,36 @@ pub fn sample_events() -> Vec<Event> {
             ok.clone(),
         ));
     }
+    for map in ["uid", "gid"] {
+        raw.push((
+            host,
+            EventBody::NamespaceUser {
+                target_pid: init,
+                map: map.into(),
+                ranges: vec![IdRange {
+                    inside: 0,
+                    outside: 100000,
+                    count: 65536,
+                }],
+            },
+            format!("write /proc/{init}/{map}_map = 0 100000 65536"),
+            ok.clone(),
+        ));
+    }
+    raw.push((
+        host,
+        EventBody::MountIdmap {
+            source: layer(LAYER),
+            userns_pid: init,
+        },
+        format!(
+            "fd = open_tree(AT_FDCWD, \"{}\", OPEN_TREE_CLONE); \
+             mount_setattr(fd, \"\", AT_EMPTY_PATH, {{attr_set=MOUNT_ATTR_IDMAP, \
+             userns_fd=open(\"/proc/{init}/ns/user\")}})",
+            layer(LAYER)
+        ),
+        ok.clone(),
+    ));
     raw.extend([
         (
             init,

@@ -12,6 +12,7 @@ const OOM: &str = include_str!("fixtures/run-oom.trace.jsonl");
 const NETWORK: &str = include_str!("fixtures/run-network.trace.jsonl");
 const BUILD_COLD: &str = include_str!("fixtures/build-cold.trace.jsonl");
 const BUILD_CACHED: &str = include_str!("fixtures/build-cached.trace.jsonl");
+const USERNS: &str = include_str!("fixtures/run-userns.trace.jsonl");
 
 fn replay(text: &str) -> Replay {
     let trace = read_trace(text).unwrap_or_else(|e| panic!("fixture inválido: {e}"));
@@ -1163,4 +1164,63 @@ fn an_unconfined_seccomp_event_leaves_the_process_unfiltered() {
     let r = Replay::new(vec![ev(0, 7, body)]);
     let end = r.world_at(r.len());
     assert!(end.processes.get(&7).is_none_or(|p| !p.seccomp));
+}
+
+/// `namespace.user` gives the init its uid and gid maps; `mount.idmap`
+/// lists the layer given to the overlay through an idmapped mount.
+#[test]
+fn user_namespace_maps_and_idmapped_layers_are_replayed() {
+    let r = Replay::new(sample::sample_events());
+    let end = r.world_at(r.len());
+    let init = end.init().unwrap();
+    let range = casulo_trace::IdRange {
+        inside: 0,
+        outside: 100000,
+        count: 65536,
+    };
+    assert_eq!(init.uid_map, vec![range]);
+    assert_eq!(init.gid_map, vec![range]);
+    assert_eq!(end.idmapped.len(), 1);
+    assert!(end.idmapped[0].contains("/layers/"), "{:?}", end.idmapped);
+}
+
+/// A `--userns` run: the parent wrote the init's maps and idmapped the
+/// layer; the init attached the overlay, went into it (`chdir`), became
+/// the namespace's root and mounted by relative paths (`./proc`), which
+/// the replay shows from inside (`/proc`); pivot_root(".", ".") after
+/// `chdir(".")` still makes `merged` the root.
+#[test]
+fn userns_run_maps_idmapped_layer_and_relative_mounts() {
+    let r = replay(USERNS);
+    let end = r.world_at(r.len());
+    let init = end.init().unwrap();
+    let range = casulo_trace::IdRange {
+        inside: 0,
+        outside: 100000,
+        count: 65536,
+    };
+    assert_eq!(init.uid_map, vec![range]);
+    assert_eq!(init.gid_map, vec![range]);
+    assert!(init.namespaces.contains_key(&ns_key(NsKind::User)));
+    assert_eq!(init.user, Some((0, 0)));
+    let overlay = end.overlay.as_ref().expect("overlay");
+    assert_eq!(end.idmapped, overlay.lowerdirs);
+    let inside: Vec<&str> = end.mounts.iter().map(|m| m.inside.as_str()).collect();
+    for m in [
+        "/proc",
+        "/sys",
+        "/dev",
+        "/dev/null",
+        "/dev/pts",
+        "/sys/fs/cgroup",
+    ] {
+        assert!(inside.contains(&m), "{m} not in {inside:?}");
+    }
+    assert!(end.devices.is_empty(), "no mknod in a user namespace");
+    let pivot = first(&r, "mount.pivot_root", |_| true);
+    let w = r.world_at(pivot + 1);
+    assert_eq!(
+        w.init().unwrap().root.as_deref(),
+        Some(overlay.target.as_str())
+    );
 }
