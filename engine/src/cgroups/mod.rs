@@ -23,6 +23,7 @@
 //! killed, the container dies with it (`PR_SET_PDEATHSIG`) but its empty
 //! cgroup stays: `casulo gc` removes such orphans.
 
+pub mod devices;
 pub mod resources;
 pub mod v1;
 pub mod v2;

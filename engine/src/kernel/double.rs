@@ -221,4 +221,15 @@ impl Syscalls for FakeSyscalls {
     fn install_seccomp(&self, program: &[libc::sock_filter]) -> Result<(), Errno> {
         self.call(format!("install_seccomp {}", program.len()))
     }
+    fn attach_device_program(
+        &self,
+        cgroup: &Path,
+        program: &[super::bpf::BpfInsn],
+    ) -> Result<(), Errno> {
+        self.call(format!(
+            "attach_device_program {} {}",
+            cgroup.display(),
+            program.len()
+        ))
+    }
 }

@@ -19,6 +19,7 @@ use nix::sys::stat::{Mode, SFlag};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
+use super::bpf::BpfInsn;
 use crate::network::netlink;
 use crate::network::ports::Protocol;
 
@@ -99,6 +100,10 @@ pub trait Syscalls: Sync {
     /// classic BPF filter on the calling thread (needs no_new_privs or
     /// `CAP_SYS_ADMIN`).
     fn install_seccomp(&self, program: &[libc::sock_filter]) -> Result<(), Errno>;
+    /// `bpf(BPF_PROG_LOAD)` of a `BPF_PROG_TYPE_CGROUP_DEVICE` program,
+    /// then `bpf(BPF_PROG_ATTACH)` of it to the cgroup directory `cgroup`
+    /// (see [`super::bpf`]); both descriptors closed after.
+    fn attach_device_program(&self, cgroup: &Path, program: &[BpfInsn]) -> Result<(), Errno>;
 }
 
 /// The real kernel.
@@ -378,6 +383,11 @@ impl Syscalls for LinuxSyscalls {
             )
         };
         Errno::result(r).map(drop)
+    }
+
+    fn attach_device_program(&self, cgroup: &Path, program: &[BpfInsn]) -> Result<(), Errno> {
+        let prog = super::bpf::load_device_program(program).map_err(|(errno, _log)| errno)?;
+        super::bpf::attach_device_program(cgroup, &prog)
     }
 }
 

@@ -8,6 +8,7 @@
 //! `cpu` and `cpuacct` as symlinks to it): such a hierarchy is used once.
 
 pub mod cpu;
+pub mod devices;
 pub mod memory;
 pub mod pids;
 

@@ -7,6 +7,7 @@
 //! itself — `casulo/` never does; the root is exempt.)
 
 pub mod cpu;
+pub mod devices;
 pub mod memory;
 pub mod pids;
 
