@@ -12,6 +12,11 @@
 //!   `<root>/casulo/<id>`, after its parent enabled the controllers in
 //!   `cgroup.subtree_control`.
 //!
+//! Besides limits, every container's cgroup holds its **device
+//! allow-list** ([`devices`]: docker's default, which devices it may open):
+//! the v1 `devices` controller, or on v2 an eBPF program attached to the
+//! directory.
+//!
 //! A **hybrid** host (v1 controllers plus an almost empty cgroup2 at
 //! `unified/`) is driven with v1. Each controller lives in its own file
 //! (`v1/memory.rs`, `v2/pids.rs`, …) and every function takes the cgroup
