@@ -37,6 +37,7 @@ pub const EXPECTED: &[&str] = &[
     "amostras",
     "cgroupns",
     "cgroup-visao",
+    "dispositivos",
     "sem-sobras",
 ];
 

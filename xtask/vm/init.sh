@@ -116,6 +116,23 @@ else
     failed cgroup-visao "$(why cgview) $(cat /tmp/cgview.out | tr '\n' ' ')"
 fi
 
+# 6c. The device allow-list is an eBPF program on v2: a block device made
+# with mknod (allowed, as in docker) cannot be opened: EPERM from the
+# program, not ENXIO from the missing driver (no disk in this VM), while
+# /dev/null and /dev/urandom still work.
+run devices busybox sh -c \
+    'mknod /tmp/disco b 8 0; echo mknod=$?; cat /tmp/disco; echo oi > /dev/null && head -c 4 /dev/urandom > /dev/null && echo nulos-ok'
+if [ $rc = 0 ] && grep -q 'mknod=0' /tmp/devices.out && grep -q 'nulos-ok' /tmp/devices.out &&
+    grep -q "can't open '/tmp/disco': Operation not permitted" /tmp/devices.err &&
+    grep -q '"kind":"cgroup.devices"' /tmp/devices.trace.jsonl &&
+    grep -q 'BPF_PROG_ATTACH' /tmp/devices.trace.jsonl &&
+    grep -q '"program_insns":' /tmp/devices.trace.jsonl; then
+    pass dispositivos
+else
+    failed dispositivos "$(why devices) $(cat /tmp/devices.out | tr '\n' ' ')"
+fi
+casulo trace show /tmp/devices.trace.jsonl | grep -A1 'dispositivos'
+
 # 7. Nothing left behind.
 if [ ! -e /sys/fs/cgroup/casulo ]; then pass sem-sobras; else failed sem-sobras "$(ls /sys/fs/cgroup/casulo)"; fi
 

@@ -12,6 +12,11 @@
 //!   `<root>/casulo/<id>`, after its parent enabled the controllers in
 //!   `cgroup.subtree_control`.
 //!
+//! Besides limits, every container's cgroup holds its **device
+//! allow-list** ([`devices`]: docker's default, which devices it may open):
+//! the v1 `devices` controller, or on v2 an eBPF program attached to the
+//! directory.
+//!
 //! A **hybrid** host (v1 controllers plus an almost empty cgroup2 at
 //! `unified/`) is driven with v1. Each controller lives in its own file
 //! (`v1/memory.rs`, `v2/pids.rs`, …) and every function takes the cgroup
@@ -23,6 +28,7 @@
 //! killed, the container dies with it (`PR_SET_PDEATHSIG`) but its empty
 //! cgroup stays: `casulo gc` removes such orphans.
 
+pub mod devices;
 pub mod resources;
 pub mod v1;
 pub mod v2;
@@ -158,6 +164,9 @@ pub trait Manager: Send + Sync {
     fn create(&self, k: &Kernel) -> Result<(), CgroupError>;
     /// Writes the limits.
     fn apply(&self, k: &Kernel, res: &Resources) -> Result<(), CgroupError>;
+    /// Puts the device allow-list in place ([`devices`]): docker's default,
+    /// or every device when `privileged`.
+    fn devices(&self, k: &Kernel, privileged: bool) -> Result<(), CgroupError>;
     /// Moves `pid` into the cgroup (every hierarchy, on v1).
     fn attach(&self, k: &Kernel, pid: Pid) -> Result<(), CgroupError>;
     /// Reads the usage counters.
@@ -198,12 +207,14 @@ pub struct Report {
 }
 
 impl ContainerCgroup {
-    /// Creates the cgroup and writes the limits (before the container's
-    /// process exists). On error nothing is left behind.
+    /// Creates the cgroup, writes the limits and puts the device
+    /// allow-list in place (every device when `privileged`), before the
+    /// container's process exists. On error nothing is left behind.
     pub fn create(
         k: &Kernel,
         manager: Box<dyn Manager>,
         resources: &Resources,
+        privileged: bool,
     ) -> Result<ContainerCgroup, CgroupError> {
         let cg = ContainerCgroup {
             manager,
@@ -214,7 +225,8 @@ impl ContainerCgroup {
         let made = cg
             .manager
             .create(k)
-            .and_then(|()| cg.manager.apply(k, resources));
+            .and_then(|()| cg.manager.apply(k, resources))
+            .and_then(|()| cg.manager.devices(k, privileged));
         if let Err(e) = made {
             let _ = cg.manager.delete(k);
             return Err(e);
@@ -441,8 +453,14 @@ mod tests {
             pids: Some(10),
             ..Default::default()
         };
-        let cg = ContainerCgroup::create(&k, manager(CgroupMode::V2, root, "abc").unwrap(), &res)
-            .unwrap();
+        // Privileged: no device program (a temp dir is no cgroup to attach to).
+        let cg = ContainerCgroup::create(
+            &k,
+            manager(CgroupMode::V2, root, "abc").unwrap(),
+            &res,
+            true,
+        )
+        .unwrap();
         let dir = root.join("casulo/abc");
         assert_eq!(
             std::fs::read_to_string(dir.join("memory.max")).unwrap(),
@@ -472,6 +490,7 @@ mod tests {
                 "fs.write",
                 "cgroup.limit",
                 "cgroup.limit",
+                "cgroup.devices",
                 "cgroup.sample",
                 "cgroup.oom",
                 "cgroup.sample",
@@ -494,9 +513,10 @@ mod tests {
             memory_swap: Some(resources::Swap::Total(128 << 20)),
             ..Default::default()
         };
-        let err = ContainerCgroup::create(&k, manager(CgroupMode::V2, root, "x").unwrap(), &res)
-            .err()
-            .unwrap();
+        let err =
+            ContainerCgroup::create(&k, manager(CgroupMode::V2, root, "x").unwrap(), &res, false)
+                .err()
+                .unwrap();
         assert!(matches!(err, CgroupError::NoSwapAccounting { .. }), "{err}");
         assert!(err.to_string().contains("--memory-swap"));
         // It tried to remove what it made (on a plain fs the written files

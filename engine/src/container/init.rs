@@ -401,7 +401,8 @@ mod sequence_tests {
         std::os::unix::fs::symlink(host.join("deep/proc"), plan.merged.join("proc")).unwrap();
         let sys = FakeSyscalls::new();
         let rec = Recorder::in_memory();
-        let (code, message) = setup(&Kernel::new(&sys, &rec), &plan, &spec, None).unwrap_err();
+        let (code, message) =
+            setup(&Kernel::new(&sys, &rec), &plan, &spec, None, None).unwrap_err();
         assert_eq!(code, 125);
         assert!(
             message.contains("/proc como link simbólico") && message.contains("host-dir/deep/proc"),

@@ -76,7 +76,13 @@ pub fn run_with(
     let k = Kernel::new(sys, &created.recorder);
     let (id, name) = (created.record.id.clone(), created.record.name.clone());
 
-    let cgroup = match make_cgroup(&k, Path::new(cgroups::DEFAULT_ROOT), &id, &opts.resources) {
+    let cgroup = match make_cgroup(
+        &k,
+        Path::new(cgroups::DEFAULT_ROOT),
+        &id,
+        &opts.resources,
+        opts.security.privileged,
+    ) {
         Ok(cg) => cg,
         Err(e) => {
             abandon(&k, state, &id, &name, None, None);
@@ -217,18 +223,20 @@ fn abandon(
     rm::remove_dirs(state, id, name);
 }
 
-/// The container's cgroup under `root`, in the host's mode. A host with no
-/// usable cgroups runs containers without one, unless limits beyond the
-/// default pids limit were asked.
+/// The container's cgroup under `root`, in the host's mode, with its
+/// limits and device allow-list (every device when `privileged`). A host
+/// with no usable cgroups runs containers without one, unless limits beyond
+/// the default pids limit were asked.
 fn make_cgroup(
     k: &Kernel,
     root: &Path,
     id: &str,
     resources: &Resources,
+    privileged: bool,
 ) -> Result<Option<ContainerCgroup>, CgroupError> {
     let mode = cgroups::detect_mode(root);
     match cgroups::manager(mode, root, id) {
-        Some(manager) => ContainerCgroup::create(k, manager, resources).map(Some),
+        Some(manager) => ContainerCgroup::create(k, manager, resources, privileged).map(Some),
         None if resources.is_default() => Ok(None),
         None => Err(CgroupError::Unsupported {
             root: root.to_path_buf(),

@@ -257,4 +257,16 @@ impl Syscalls for FakeSyscalls {
     fn attach_mount(&self, _fd: BorrowedFd, target: &Path) -> Result<(), Errno> {
         self.call(format!("attach_mount {}", target.display()))
     }
+
+    fn attach_device_program(
+        &self,
+        cgroup: &Path,
+        program: &[super::bpf::BpfInsn],
+    ) -> Result<(), Errno> {
+        self.call(format!(
+            "attach_device_program {} {}",
+            cgroup.display(),
+            program.len()
+        ))
+    }
 }

@@ -14,6 +14,7 @@
 //! Code elsewhere in the engine must not call `nix::mount`, `unshare`,
 //! `execve`, … directly.
 
+pub mod bpf;
 pub mod double;
 pub mod mount_api;
 mod net;
@@ -628,6 +629,72 @@ impl<'a> Kernel<'a> {
         self.done(body, op, result)
     }
 
+    /// The device allow-list of a v1 cgroup: each `(file, line)` of
+    /// `writes` written in order into `dir` (`devices.deny = a`, then one
+    /// `devices.allow` line per rule; `devices.allow = a` when
+    /// `privileged`). One `cgroup.devices` event, with the outcome of the
+    /// first write that failed (the rest are not tried).
+    pub fn cgroup_devices_v1(
+        &self,
+        dir: &Path,
+        writes: &[(&str, String)],
+        privileged: bool,
+        allowed: Vec<String>,
+    ) -> Result<(), KernelError> {
+        let op = writes
+            .iter()
+            .map(|(file, line)| format!("write {} = {line}", dir.join(file).display()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        // The error names the one write the kernel refused.
+        let failed = writes.iter().find_map(|(file, line)| {
+            let file = dir.join(file);
+            let result = self.sys.write_file(&file, line);
+            result
+                .err()
+                .map(|errno| (format!("write {} = {line}", file.display()), errno))
+        });
+        let result = failed.as_ref().map_or(Ok(()), |(_, errno)| Err(*errno));
+        let body = devices_body(dir, "v1", privileged, allowed, None);
+        let recorded = self.done(body, op, result);
+        match failed {
+            Some((op, errno)) => Err(KernelError { op, errno }),
+            None => recorded,
+        }
+    }
+
+    /// The device allow-list of a v2 cgroup: `program`, an eBPF program of
+    /// type `BPF_PROG_TYPE_CGROUP_DEVICE` (`allowed`: its rules, for the
+    /// trace), loaded (the verifier checks it) and attached to `dir`. One
+    /// `cgroup.devices` event.
+    pub fn cgroup_devices_v2(
+        &self,
+        dir: &Path,
+        program: &[bpf::BpfInsn],
+        allowed: Vec<String>,
+    ) -> Result<(), KernelError> {
+        let op = format!(
+            "bpf(BPF_PROG_LOAD, {{prog_type=BPF_PROG_TYPE_CGROUP_DEVICE, insn_cnt={}, \
+             license=\"GPL\"}}); bpf(BPF_PROG_ATTACH, {{target_fd=open({dir:?}), \
+             attach_type=BPF_CGROUP_DEVICE, attach_flags=BPF_F_ALLOW_MULTI}})",
+            program.len()
+        );
+        let result = self.sys.attach_device_program(dir, program);
+        let body = devices_body(dir, "v2", false, allowed, Some(program.len() as u32));
+        self.done(body, op, result)
+    }
+
+    /// v2 under `--privileged`: no device program is attached, so every
+    /// device is allowed (as far as the ancestors allow). Nothing is
+    /// called; the `cgroup.devices` event says so.
+    pub fn cgroup_devices_v2_unrestricted(&self, dir: &Path, allowed: Vec<String>) {
+        let op = format!(
+            "no BPF_PROG_ATTACH on {dir:?}: without a device program every device is allowed"
+        );
+        let body = devices_body(dir, "v2", true, allowed, None);
+        let _ = self.done(body, op, Ok(()));
+    }
+
     /// Moves `pid` into the cgroup `dir` (writes it to `cgroup.procs`).
     pub fn cgroup_attach(&self, dir: &Path, pid: Pid) -> Result<(), KernelError> {
         let file = dir.join("cgroup.procs");
@@ -712,6 +779,23 @@ impl<'a> Kernel<'a> {
             signal_name: signal.as_str().to_string(),
         };
         self.done(body, op, result)
+    }
+}
+
+fn devices_body(
+    dir: &Path,
+    version: &str,
+    privileged: bool,
+    allowed: Vec<String>,
+    program_insns: Option<u32>,
+) -> EventBody {
+    EventBody::CgroupDevices {
+        path: path_str(dir),
+        version: version.to_string(),
+        privileged,
+        default_action: if privileged { "allow" } else { "deny" }.to_string(),
+        allowed,
+        program_insns,
     }
 }
 

@@ -19,6 +19,7 @@ use nix::sys::stat::{Mode, SFlag};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
+use super::bpf::BpfInsn;
 use crate::network::netlink;
 use crate::network::ports::Protocol;
 
@@ -120,6 +121,10 @@ pub trait Syscalls: Sync {
     ) -> Result<OwnedFd, Errno>;
     /// `move_mount` of a detached mount onto `target`.
     fn attach_mount(&self, fd: BorrowedFd, target: &Path) -> Result<(), Errno>;
+    /// `bpf(BPF_PROG_LOAD)` of a `BPF_PROG_TYPE_CGROUP_DEVICE` program,
+    /// then `bpf(BPF_PROG_ATTACH)` of it to the cgroup directory `cgroup`
+    /// (see [`super::bpf`]); both descriptors closed after.
+    fn attach_device_program(&self, cgroup: &Path, program: &[BpfInsn]) -> Result<(), Errno>;
 }
 
 /// The real kernel.
@@ -474,6 +479,11 @@ impl Syscalls for LinuxSyscalls {
 
     fn attach_mount(&self, fd: BorrowedFd, target: &Path) -> Result<(), Errno> {
         super::mount_api::attach(fd, target)
+    }
+
+    fn attach_device_program(&self, cgroup: &Path, program: &[BpfInsn]) -> Result<(), Errno> {
+        let prog = super::bpf::load_device_program(program).map_err(|(errno, _log)| errno)?;
+        super::bpf::attach_device_program(cgroup, &prog)
     }
 }
 

@@ -458,6 +458,23 @@ const ENTRIES: &[Entry] = &[
             O valor no trace é exatamente o texto escrito.",
     },
     Entry {
+        kind: "cgroup.devices",
+        title: "Dispositivos permitidos",
+        explanation: "No Linux um dispositivo é um arquivo especial identificado por um tipo \
+            (`c` de caractere, `b` de bloco) e dois números, *major:minor*: o disco do host \
+            é, por exemplo, `b 8:0` ou `b 254:0`. O root do contêiner pode criar um arquivo \
+            desses com `mknod` em qualquer lugar; por isso não basta o `/dev` ser pequeno: é \
+            o cgroup que decide quais dispositivos os processos do grupo podem *abrir*. O \
+            casulo segue o docker: nega tudo (`default_action`) e libera só o que o `/dev` \
+            mínimo tem (`allowed`: `null`, `zero`, `full`, `random`, `urandom`, `tty`, o \
+            `ptmx` e os terminais `pts`), além de `mknod` de qualquer dispositivo (criar o \
+            arquivo não dá acesso a ele: abrir o disco do host volta com `EPERM`). No v1 são \
+            linhas escritas em `devices.deny` e `devices.allow` (e lidas em `devices.list`); \
+            o v2 não tem esses arquivos: o casulo escreve à mão um pequeno programa eBPF \
+            (`program_insns` instruções) e o anexa ao cgroup, e o kernel o roda a cada \
+            `open` ou `mknod` de um dispositivo. Com `--privileged` tudo é permitido.",
+    },
+    Entry {
         kind: "cgroup.attach",
         title: "Processo entra no cgroup",
         explanation: "Para pôr um processo num cgroup, escreve-se o PID dele no arquivo \

@@ -524,6 +524,32 @@ pub enum EventBody {
         /// The exact text written, e.g. `67108864`, `50000 100000`, `max`.
         value: String,
     },
+    /// The container's device allow-list: which device files (by type and
+    /// major:minor number) its processes may open or create. v1 writes it
+    /// into the `devices` controller (`devices.deny`, then `devices.allow`);
+    /// v2 has no such files and attaches an eBPF program of type
+    /// `BPF_PROG_TYPE_CGROUP_DEVICE` to the cgroup instead.
+    #[serde(rename = "cgroup.devices")]
+    CgroupDevices {
+        /// The cgroup the rules apply to (v1: its directory in the `devices`
+        /// hierarchy).
+        path: String,
+        /// `v1` (the `devices` controller's files) or `v2` (an eBPF program).
+        version: String,
+        /// `--privileged`: every device allowed, nothing refused.
+        privileged: bool,
+        /// What happens to a device no rule allows: `deny`, or `allow`
+        /// under `--privileged`.
+        default_action: String,
+        /// The allowed devices in the kernel's v1 syntax: `TYPE MAJOR:MINOR
+        /// ACCESS`, e.g. `c 1:3 rwm` (`/dev/null`), `c 136:* rwm` (every
+        /// pty), `b *:* m` (mknod of any block device, but not its use).
+        allowed: Vec<String>,
+        /// v2: how many eBPF instructions the program has (absent on v1, and
+        /// when no program was attached).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        program_insns: Option<u32>,
+    },
     /// A process was moved into a cgroup (its pid written to `cgroup.procs`).
     #[serde(rename = "cgroup.attach")]
     CgroupAttach { path: String, target_pid: i32 },
@@ -787,6 +813,7 @@ impl EventBody {
             EventBody::LayerUpper { .. } => "layer.upper",
             EventBody::CgroupCreate { .. } => "cgroup.create",
             EventBody::CgroupLimit { .. } => "cgroup.limit",
+            EventBody::CgroupDevices { .. } => "cgroup.devices",
             EventBody::CgroupAttach { .. } => "cgroup.attach",
             EventBody::CgroupSample { .. } => "cgroup.sample",
             EventBody::CgroupOom { .. } => "cgroup.oom",
@@ -845,6 +872,7 @@ pub const KINDS: &[&str] = &[
     "layer.upper",
     "cgroup.create",
     "cgroup.limit",
+    "cgroup.devices",
     "cgroup.attach",
     "cgroup.sample",
     "cgroup.oom",

@@ -658,6 +658,34 @@ pub fn describe(event: &Event) -> String {
                 format!("escrever {f} = {value} ({controller})"),
             )
         }
+        EventBody::CgroupDevices {
+            path,
+            version,
+            privileged,
+            allowed,
+            program_insns,
+            ..
+        } => {
+            let p = short_path(path);
+            if *privileged {
+                say(
+                    format!("liberou todos os dispositivos no cgroup {p} (--privileged)"),
+                    format!("liberar todos os dispositivos no cgroup {p}"),
+                )
+            } else {
+                let how = match (version.as_str(), program_insns) {
+                    ("v2", Some(n)) => format!("programa eBPF de {n} instruções"),
+                    _ => "devices.deny + devices.allow".to_string(),
+                };
+                say(
+                    format!(
+                        "negou todos os dispositivos menos {} regras no cgroup {p} ({how})",
+                        allowed.len()
+                    ),
+                    format!("limitar os dispositivos do cgroup {p}"),
+                )
+            }
+        }
         EventBody::CgroupAttach { path, target_pid } => {
             let p = short_path(path);
             say(

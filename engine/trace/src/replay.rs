@@ -179,7 +179,26 @@ pub struct Cgroup {
     pub last_oom: Option<usize>,
     /// Forks refused by `pids.max`.
     pub pids_refused: u64,
+    /// The device allow-list applied to it (`cgroup.devices`).
+    pub devices: Option<DeviceRules>,
     pub deleted: bool,
+    pub at: usize,
+}
+
+/// The devices a cgroup's processes may open or create (`cgroup.devices`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRules {
+    /// `v1` (`devices.allow` lines) or `v2` (an eBPF program).
+    pub version: String,
+    /// `--privileged`: everything allowed.
+    pub privileged: bool,
+    /// `deny` or `allow`: for a device no rule names.
+    pub default_action: String,
+    /// `c 1:3 rwm`, `c 136:* rwm`, …
+    pub allowed: Vec<String>,
+    /// v2: the program's length in instructions.
+    pub program_insns: Option<u32>,
+    /// The event that applied them.
     pub at: usize,
 }
 
@@ -1034,6 +1053,23 @@ impl World {
                 }
                 cg.limits.insert(name, value.clone());
             }
+            EventBody::CgroupDevices {
+                path,
+                version,
+                privileged,
+                default_action,
+                allowed,
+                program_insns,
+            } => {
+                self.cgroup(path, at).devices = Some(DeviceRules {
+                    version: version.clone(),
+                    privileged: *privileged,
+                    default_action: default_action.clone(),
+                    allowed: allowed.clone(),
+                    program_insns: *program_insns,
+                    at,
+                });
+            }
             EventBody::CgroupAttach { path, target_pid } => {
                 let cg = self.cgroup(path, at);
                 if !cg.procs.contains(target_pid) {
@@ -1181,6 +1217,7 @@ impl World {
                 oom_kills: 0,
                 last_oom: None,
                 pids_refused: 0,
+                devices: None,
                 deleted: false,
                 at,
             })

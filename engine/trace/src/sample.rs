@@ -416,6 +416,7 @@ pub fn sample_events() -> Vec<Event> {
     // A second container of the run, limited to 64 MiB, dies of OOM; its
     // image's second layer deleted a file.
     let cg = "/sys/fs/cgroup/memory/casulo/ab12".to_string();
+    let devices_cg = "/sys/fs/cgroup/devices/casulo/ab12".to_string();
     raw.extend([
         (
             host,
@@ -463,6 +464,30 @@ pub fn sample_events() -> Vec<Event> {
                 value: "67108864".into(),
             },
             format!("write {cg}/memory.limit_in_bytes = 67108864"),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::CgroupDevices {
+                path: devices_cg.clone(),
+                version: "v1".into(),
+                privileged: false,
+                default_action: "deny".into(),
+                allowed: [
+                    "c *:* m",
+                    "b *:* m",
+                    "c 1:3 rwm",
+                    "c 1:9 rwm",
+                    "c 136:* rwm",
+                ]
+                .map(String::from)
+                .to_vec(),
+                program_insns: None,
+            },
+            format!(
+                "write {devices_cg}/devices.deny = a; write {devices_cg}/devices.allow = c *:* m; \
+                 write {devices_cg}/devices.allow = b *:* m; …"
+            ),
             ok.clone(),
         ),
         (

@@ -228,6 +228,15 @@ fn sample_trace_cgroups_layers_and_errors() {
         end.cgroups["/sys/fs/cgroup/pids/casulo/ab12"].pids_refused,
         3
     );
+    // The device allow-list lands on its (v1 devices) cgroup.
+    let dev = end.cgroups["/sys/fs/cgroup/devices/casulo/ab12"]
+        .devices
+        .as_ref()
+        .unwrap();
+    assert_eq!((dev.version.as_str(), dev.privileged), ("v1", false));
+    assert_eq!(dev.default_action, "deny");
+    assert!(dev.allowed.iter().any(|r| r == "c 1:3 rwm"), "{dev:?}");
+    assert_eq!(end.cgroups[&cg.path].devices, None);
     // The EROFS write is an error and changes nothing.
     assert_eq!(end.errors.len(), 1);
     assert!(!r.events()[end.errors[0]].outcome.is_ok());

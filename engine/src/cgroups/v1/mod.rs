@@ -1,6 +1,7 @@
 //! cgroup v1: one hierarchy per controller, so one directory per controller
 //! for each container: `<root>/memory/casulo/<id>`, `<root>/cpu/casulo/<id>`,
-//! `<root>/cpuacct/casulo/<id>`, `<root>/pids/casulo/<id>`. A pid written into
+//! `<root>/cpuacct/casulo/<id>`, `<root>/pids/casulo/<id>`,
+//! `<root>/devices/casulo/<id>` (the device allow-list, [`devices`]). A pid written into
 //! one hierarchy's `cgroup.procs` joins only that one: casulo attaches the
 //! container's init to each.
 //!
@@ -8,6 +9,7 @@
 //! `cpu` and `cpuacct` as symlinks to it): such a hierarchy is used once.
 
 pub mod cpu;
+pub mod devices;
 pub mod memory;
 pub mod pids;
 
@@ -22,7 +24,7 @@ use super::{
 use crate::kernel::Kernel;
 
 /// The v1 controllers casulo uses.
-pub const CONTROLLERS: [&str; 4] = ["memory", "cpu", "cpuacct", "pids"];
+pub const CONTROLLERS: [&str; 5] = ["memory", "cpu", "cpuacct", "pids", "devices"];
 
 /// One mounted v1 hierarchy and the controllers it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +130,19 @@ impl Manager for V1Manager {
             pids::apply(k, &self.need("pids", "--pids-limit")?, res)?;
         }
         Ok(())
+    }
+
+    fn devices(&self, k: &Kernel, privileged: bool) -> Result<(), CgroupError> {
+        match self.dir("devices") {
+            Some(dir) => devices::apply(k, &dir, privileged),
+            // Nothing to open up, nothing to record.
+            None if privileged => Ok(()),
+            None => Err(CgroupError::MissingController {
+                controller: "devices",
+                where_: "nenhuma hierarquia v1 montada para ele".into(),
+                flag: "a lista de dispositivos permitidos (só --privileged roda sem ela)",
+            }),
+        }
     }
 
     fn attach(&self, k: &Kernel, pid: Pid) -> Result<(), CgroupError> {

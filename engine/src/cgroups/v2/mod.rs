@@ -4,9 +4,12 @@
 //! `cgroup.subtree_control`: casulo enables `cpu`, `memory` and `pids` in
 //! the root (when missing) and in `casulo/`. (The "no internal processes"
 //! rule: a cgroup that hands controllers to children holds no process
-//! itself — `casulo/` never does; the root is exempt.)
+//! itself — `casulo/` never does; the root is exempt.) The device
+//! allow-list is no controller here: an eBPF program attached to the
+//! container's directory ([`devices`]).
 
 pub mod cpu;
+pub mod devices;
 pub mod memory;
 pub mod pids;
 
@@ -118,6 +121,10 @@ impl Manager for V2Manager {
             pids::apply(k, &self.dir, res)?;
         }
         Ok(())
+    }
+
+    fn devices(&self, k: &Kernel, privileged: bool) -> Result<(), CgroupError> {
+        devices::apply(k, &self.dir, privileged)
     }
 
     fn attach(&self, k: &Kernel, pid: Pid) -> Result<(), CgroupError> {
