@@ -342,8 +342,9 @@ fn every_new_mount_api_call_strace_sees_is_in_the_trace() {
     let mut seen: Vec<(i32, String)> = text
         .lines()
         .filter_map(|l| {
+            // strace pads short pids: `8970  open_tree(…`.
             let (pid, rest) = l.trim().split_once(' ')?;
-            let call = rest.split('(').next()?;
+            let call = rest.trim_start().split('(').next()?;
             let known = ["open_tree", "mount_setattr", "fsmount", "move_mount"].contains(&call);
             known.then_some((pid.parse().ok()?, call.to_string()))
         })
