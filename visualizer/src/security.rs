@@ -199,6 +199,7 @@ fn capabilities_row(event: Option<(usize, &Event)>, missing: State) -> Row {
         kept,
         dropped,
         mask,
+        ..
     } = &e.body
     else {
         return row;
@@ -312,6 +313,7 @@ fn seccomp_row(event: Option<(usize, &Event)>, missing: State) -> Row {
         blocked_action,
         blocked_count,
         blocked,
+        ..
     } = &e.body
     else {
         return row;
