@@ -608,7 +608,7 @@ fn lab10_o_root_do_conteiner() {
             .join("arquivos/ataques.sh"),
     )
     .unwrap();
-    for scenario in ["11-ataques.toml", "11-ataques-privilegiado.toml.pendente"] {
+    for scenario in ["11-ataques.toml", "11-ataques-privilegiado.toml"] {
         let text =
             fs::read_to_string(workspace_dir().join("book/exemplos").join(scenario)).unwrap();
         let copy = text
