@@ -85,6 +85,20 @@ pub struct RootfsPlan {
     pub cgroup: CgroupView,
 }
 
+impl RootfsPlan {
+    /// The layout of a container's directory: `upper/`, `work/` and
+    /// `merged/` under `dir`, over `lowerdirs` (top-most first).
+    pub fn in_dir(dir: &Path, lowerdirs: Vec<PathBuf>, cgroup: CgroupView) -> RootfsPlan {
+        RootfsPlan {
+            lowerdirs,
+            upperdir: dir.join("upper"),
+            workdir: dir.join("work"),
+            merged: dir.join("merged"),
+            cgroup,
+        }
+    }
+}
+
 /// The cgroup filesystems a container sees at `/sys/fs/cgroup`: the same
 /// ones the host has there, each mounted anew (so rooted at the container's
 /// own group, by its cgroup namespace) and read-only.
@@ -488,13 +502,11 @@ mod tests {
 
     fn plan(root: &Path) -> RootfsPlan {
         std::fs::create_dir_all(root.join("merged")).unwrap();
-        RootfsPlan {
-            lowerdirs: vec![root.join("l2"), root.join("l1")],
-            upperdir: root.join("upper"),
-            workdir: root.join("work"),
-            merged: root.join("merged"),
-            cgroup: CgroupView::default(),
-        }
+        RootfsPlan::in_dir(
+            root,
+            vec![root.join("l2"), root.join("l1")],
+            CgroupView::default(),
+        )
     }
 
     const HYBRID: &str = "\

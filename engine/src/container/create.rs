@@ -129,13 +129,7 @@ pub fn create_with(
             ports: opts.publish.clone(),
         };
         save_record(&dir, &record)?;
-        let plan = RootfsPlan {
-            lowerdirs,
-            upperdir: dir.join("upper"),
-            workdir: dir.join("work"),
-            merged: dir.join("merged"),
-            cgroup: crate::mounts::CgroupView::of_host(),
-        };
+        let plan = RootfsPlan::in_dir(&dir, lowerdirs, crate::mounts::CgroupView::of_host());
         Ok(Created {
             record,
             dir: dir.clone(),

@@ -326,13 +326,7 @@ mod sequence_tests {
     /// double) and a plain `sh` process.
     fn plan_and_spec(dir: &std::path::Path) -> (RootfsPlan, ProcessSpec) {
         std::fs::create_dir_all(dir.join("merged")).unwrap();
-        let plan = RootfsPlan {
-            lowerdirs: vec![dir.join("layer")],
-            upperdir: dir.join("upper"),
-            workdir: dir.join("work"),
-            merged: dir.join("merged"),
-            cgroup: Default::default(),
-        };
+        let plan = RootfsPlan::in_dir(dir, vec![dir.join("layer")], Default::default());
         let spec = ProcessSpec {
             args: vec!["sh".into()],
             env: vec!["PATH=/bin:/usr/bin".into()],
@@ -466,13 +460,7 @@ mod sequence_tests {
     #[test]
     fn a_refused_call_becomes_an_engine_error_with_the_operation() {
         let tmp = tempfile::tempdir().unwrap();
-        let plan = RootfsPlan {
-            lowerdirs: vec![],
-            upperdir: tmp.path().join("u"),
-            workdir: tmp.path().join("w"),
-            merged: tmp.path().join("m"),
-            cgroup: Default::default(),
-        };
+        let plan = RootfsPlan::in_dir(tmp.path(), vec![], Default::default());
         let spec = ProcessSpec {
             args: vec!["sh".into()],
             env: vec![],

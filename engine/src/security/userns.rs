@@ -402,13 +402,11 @@ mod tests {
     #[test]
     fn the_init_attaches_the_overlay_becomes_root_then_mounts_relative_paths() {
         let tmp = tempfile::tempdir().unwrap();
-        let plan = RootfsPlan {
-            lowerdirs: vec![tmp.path().join("layer")],
-            upperdir: tmp.path().join("upper"),
-            workdir: tmp.path().join("work"),
-            merged: tmp.path().join("merged"),
-            cgroup: Default::default(),
-        };
+        let plan = RootfsPlan::in_dir(
+            tmp.path(),
+            vec![tmp.path().join("layer")],
+            Default::default(),
+        );
         let (parent, child) = channel().unwrap();
         let overlay = std::fs::File::open("/dev/null").unwrap();
         send_fd(&parent, overlay.as_fd()).unwrap();
@@ -446,13 +444,7 @@ mod tests {
     #[test]
     fn an_init_without_its_overlay_stops() {
         let tmp = tempfile::tempdir().unwrap();
-        let plan = RootfsPlan {
-            lowerdirs: vec![],
-            upperdir: tmp.path().join("u"),
-            workdir: tmp.path().join("w"),
-            merged: tmp.path().join("m"),
-            cgroup: Default::default(),
-        };
+        let plan = RootfsPlan::in_dir(tmp.path(), vec![], Default::default());
         let (parent, child) = channel().unwrap();
         drop(parent);
         let sys = FakeSyscalls::new();
