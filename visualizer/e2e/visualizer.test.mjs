@@ -729,7 +729,8 @@ test('300 traces na máquina: os mais novos primeiro, com nome, imagem e comando
       made.push(writeTrace(`muitos-${n}.trace.jsonl`, 'run-echo.trace.jsonl', (h) => {
         h.container.name = `lab-${n}`;
         h.container.command = ['echo', `volta ${i}`];
-        h.started_at = new Date(Date.UTC(2026, 11, 1, 8, 0, 0) + i * 60_000).toISOString();
+        // Far ahead of every recorded fixture (they are newest-first too).
+        h.started_at = new Date(Date.UTC(2099, 11, 1, 8, 0, 0) + i * 60_000).toISOString();
       }));
     }
     await page.goto('about:blank');
@@ -740,7 +741,7 @@ test('300 traces na máquina: os mais novos primeiro, com nome, imagem e comando
     // Newest first, labelled by what each run was (its header), not only the file.
     const first = await rows.first().textContent();
     assert.match(first, /lab-299 · busybox:latest · echo volta 299/);
-    assert.match(first, /01\/12\/2026 12:59 UTC/);
+    assert.match(first, /01\/12\/2099 12:59 UTC/);
     assert.match(first, /muitos-299\.trace\.jsonl/);
     assert.match(await rows.nth(1).textContent(), /lab-298 /);
     // A box that scrolls: the page itself stays short.
