@@ -349,9 +349,9 @@ fn capabilities_row(event: Option<(usize, &Event)>, missing: State) -> Row {
         changes.push(format!("--cap-drop tirou {}", removed.join(", ")));
     }
     if changes.is_empty() {
-        summary += " As 14 do docker, sem --cap-add nem --cap-drop.";
+        summary += " O padrão do docker, sem --cap-add nem --cap-drop.";
     } else {
-        summary += &format!(" Além das 14 do docker: {}.", changes.join("; "));
+        summary += &format!(" Em relação ao padrão do docker: {}.", changes.join("; "));
     }
     row.summary = summary;
     row.groups = vec![
@@ -359,7 +359,9 @@ fn capabilities_row(event: Option<(usize, &Event)>, missing: State) -> Row {
             id: "seg-mantidas",
             title: format!("Ainda pode ({} mantidas)", kept.len()),
             items: described(kept),
-            open: true,
+            // Closed: the count is in the sentence, and the panel
+            // must fit the book's 900 px with the other rows.
+            open: false,
         },
         Group {
             id: "seg-retiradas",
@@ -703,12 +705,18 @@ fn session_row(setsid: Option<(usize, &Event)>, fds: Option<(usize, &Event)>) ->
             parts.push(if inherited.is_empty() {
                 format!("Do descritor {first} em diante, tudo fecha no execve: só 0, 1 e 2 entram.")
             } else {
-                format!(
-                    "Do descritor {first} em diante, tudo fecha no execve: {} herdado(s) \
-                     ({}) não entra(m) no contêiner; só 0, 1 e 2.",
-                    inherited.len(),
-                    list.join(", ")
-                )
+                match list.as_slice() {
+                    [one] => format!(
+                        "Do descritor {first} em diante, tudo fecha no execve: o {one}, \
+                         herdado de quem rodou o casulo, não entra no contêiner; só 0, 1 e 2."
+                    ),
+                    many => format!(
+                        "Do descritor {first} em diante, tudo fecha no execve: os {} herdados \
+                         de quem rodou o casulo ({}) não entram no contêiner; só 0, 1 e 2.",
+                        many.len(),
+                        many.join(", ")
+                    ),
+                }
             });
         }
         Some((e, _)) => parts.push(format!(
