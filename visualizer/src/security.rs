@@ -531,13 +531,16 @@ fn seccomp_row(event: Option<(usize, &Event)>, missing: State) -> Row {
         } else {
             "as chamadas que ele nomeia passam".into()
         };
-        let refused = if *blocked_count > 0 {
-            format!(
-                "; {blocked_count} recusada(s) pelo nome com {blocked_action}: {}",
+        let refused = match blocked_count {
+            0 => String::new(),
+            1 => format!(
+                "; 1 é recusada pelo nome com {blocked_action}: {}",
                 blocked.join(", ")
-            )
-        } else {
-            String::new()
+            ),
+            n => format!(
+                "; {n} são recusadas pelo nome com {blocked_action}: {}",
+                blocked.join(", ")
+            ),
         };
         format!(
             "Lista do que pode ({source}): {named}; qualquer outra é recusada com \
