@@ -657,8 +657,8 @@ fn devices_row(event: Option<(usize, &Event)>) -> Row {
     }
     row.state = State::On;
     row.summary = format!(
-        "Só {} regras de permissão, por {how}: qualquer outro dispositivo é recusado \
-         (EPERM), mesmo para o root que consegue criá-lo com mknod.",
+        "Só {} regras de permissão ({how}): qualquer outro dispositivo é recusado \
+         (EPERM), mesmo ao root que o cria com mknod.",
         allowed.len()
     );
     row.groups = vec![Group {
