@@ -729,7 +729,8 @@ test('300 traces na máquina: os mais novos primeiro, com nome, imagem e comando
       made.push(writeTrace(`muitos-${n}.trace.jsonl`, 'run-echo.trace.jsonl', (h) => {
         h.container.name = `lab-${n}`;
         h.container.command = ['echo', `volta ${i}`];
-        h.started_at = new Date(Date.UTC(2026, 11, 1, 8, 0, 0) + i * 60_000).toISOString();
+        // Far ahead of every recorded fixture (they are newest-first too).
+        h.started_at = new Date(Date.UTC(2099, 11, 1, 8, 0, 0) + i * 60_000).toISOString();
       }));
     }
     await page.goto('about:blank');
@@ -740,7 +741,7 @@ test('300 traces na máquina: os mais novos primeiro, com nome, imagem e comando
     // Newest first, labelled by what each run was (its header), not only the file.
     const first = await rows.first().textContent();
     assert.match(first, /lab-299 · busybox:latest · echo volta 299/);
-    assert.match(first, /01\/12\/2026 12:59 UTC/);
+    assert.match(first, /01\/12\/2099 12:59 UTC/);
     assert.match(first, /muitos-299\.trace\.jsonl/);
     assert.match(await rows.nth(1).textContent(), /lab-298 /);
     // A box that scrolls: the page itself stays short.
@@ -1201,16 +1202,24 @@ test('segurança: o que o root do contêiner pode e não pode, evento a evento (
   for (const id of ['seg-capabilities', 'seg-no-new-privs', 'seg-seccomp']) {
     assert.equal(await state(id), 'ativo', id);
   }
-  assert.match(await page.textContent('#seg-seccomp .seg-resumo'),
-    new RegExp(`${seccomp.blocked_count} são recusadas com errno\\(EPERM\\); todas as outras passam`));
-  const examples = await page.textContent('#seg-recusadas-exemplos');
-  assert.match(examples, /mount — montar um sistema de arquivos/);
-  assert.match(examples, /init_module — carregar código no kernel/);
-  assert.equal(await page.locator('#seg-recusadas li').count(), seccomp.blocked.length);
+  if (seccomp.default_action === 'allow') {
+    // A deny-list (recorded before the allow-list profile): the refused calls by name.
+    assert.match(await page.textContent('#seg-seccomp .seg-resumo'),
+      new RegExp(`${seccomp.blocked_count} chamadas são recusadas com errno\\(EPERM\\); todas as outras passam`));
+    const examples = await page.textContent('#seg-recusadas-exemplos');
+    assert.match(examples, /mount — montar um sistema de arquivos/);
+    assert.match(examples, /init_module — carregar código no kernel/);
+    assert.equal(await page.locator('#seg-recusadas li').count(), seccomp.blocked.length);
+  } else {
+    // The allow-list: where it came from, the counts, the stacked programs.
+    assert.match(await page.textContent('#seg-seccomp .seg-resumo'),
+      new RegExp(`Lista do que pode \\(perfil padrão.*${seccomp.allowed_count} das ${seccomp.rule_count} chamadas.*recusada com ${seccomp.default_action.replace(/[()]/g, '\\$&')}.*${seccomp.filters} programas BPF empilhados`));
+  }
   // And, honestly: PID 1 is the host's uid 0 (no user namespace yet).
   assert.equal(await state('seg-usuario'), 'ausente');
   assert.match(await page.textContent('#seg-usuario .seg-cabeca'), /User namespace\s*ausente/);
-  assert.match(await page.textContent('#seg-usuario'), /é root, uid 0.*mesmo uid 0 do host/s);
+  assert.match(await page.textContent('#seg-usuario'), /é root, uid 0.*uid 0 do contêiner = uid 0 do host/s);
+  assert.equal(await page.locator('#seg-privilegiado').count(), 0, 'sem --privileged, sem aviso');
   await shot('30-seguranca');
 
   // The book's embed: paineis=seguranca,eventos, as chapter 11 asks for it.
@@ -1234,4 +1243,87 @@ test('segurança: o que o root do contêiner pode e não pode, evento a evento (
   // The full app shows no Segurança panel for such a trace.
   await open('run-echo.trace.jsonl', 3);
   assert.equal(await page.locator('section.seguranca').count(), 0);
+});
+
+test('segurança: --privileged avisa em palavras vermelhas, e cada trava diz "ausente"', async () => {
+  // A real `casulo run --privileged` (see the fixtures' README).
+  const name = 'run-privileged.trace.jsonl';
+  const ev = events(name);
+  const caps = ev.find((e) => e.kind === 'security.capabilities');
+  assert.ok(caps.privileged && !ev.some((e) => e.kind === 'security.no_new_privs'));
+  const fds = ev.find((e) => e.kind === 'process.fds_closed');
+  // The warning is there from the first event: the choice came before the run.
+  await open(name, ev[0].seq);
+  await page.waitForSelector('#seg-privilegiado');
+  await open(name, fds.seq);
+  const warning = await page.textContent('#seg-privilegiado');
+  assert.match(warning, /PERIGO: --privileged: as travas estão desligadas.*todas as capabilities.*nenhum filtro seccomp.*disco do host/s);
+  // Red: the warning's colour is the error colour, not the text's.
+  const colour = await page.$eval('#seg-privilegiado', (el) => getComputedStyle(el).color);
+  assert.equal(colour, 'rgb(176, 0, 32)');
+  const state = (id) => page.getAttribute(`#${id}`, 'data-estado');
+  for (const id of ['seg-capabilities', 'seg-no-new-privs', 'seg-seccomp', 'seg-dispositivos']) {
+    assert.equal(await state(id), 'ausente', id);
+  }
+  assert.match(await page.textContent('#seg-capabilities .seg-resumo'), new RegExp(`--privileged: nenhum corte. Ficaram todas as ${caps.kept.length} capabilities`));
+  assert.match(await page.textContent('#seg-seccomp .seg-resumo'), /Sem filtro \(seccomp=unconfined\).*Seccomp: 0/);
+  assert.match(await page.textContent('#seg-dispositivos .seg-resumo'), /^Todos: --privileged libera todos os dispositivos/);
+  // What stays: the session, the closed descriptors, the non-dumpable init.
+  assert.equal(await state('seg-sessao'), 'ativo');
+  assert.match(await page.textContent('#seg-sessao'), new RegExp(`Do descritor ${fds.first} em diante.*\\(${fds.inherited.join(', ')}\\)`, 's'));
+  assert.equal(await state('seg-dumpable'), 'ativo');
+  await shot('32-seguranca-privilegiado');
+  // At the book's height, in words, with no sideways scroll.
+  const p = await framePage(900, 900);
+  try {
+    await p.goto(embedUrl(name, '&paineis=seguranca'));
+    await p.waitForSelector('#seg-privilegiado');
+    await p.keyboard.press('End');
+    await p.waitForFunction(() => document.querySelector('#seg-capabilities')?.dataset.estado === 'ausente');
+    assert.ok(!(await sideScroll(p)), 'segurança sem rolagem lateral em 900 px');
+    await p.screenshot({ path: join(SHOTS, '33-embutido-seguranca-privilegiado-900.png') });
+  } finally {
+    await p.close();
+  }
+});
+
+test('segurança: com --userns, os mapas de uid e gid e as camadas idmapped (cenário do capítulo 11)', async () => {
+  const name = '11-userns.trace.jsonl';
+  const ev = courseEvents(name);
+  const [uid, gid] = ['uid', 'gid'].map((m) => ev.find((e) => e.kind === 'namespace.user' && e.map === m));
+  const idmaps = ev.filter((e) => e.kind === 'mount.idmap');
+  const exec = ev.find((e) => e.kind === 'process.exec');
+  assert.ok(uid && gid && idmaps.length > 0 && exec);
+  const text = (r) => `${r.inside} → ${r.outside}, ${r.count} ids`;
+  const p = await framePage(900, 900);
+  try {
+    // Before the maps: the namespace is there, the ids not yet.
+    await p.goto(`${URL_BASE}?trace=curso/exemplos/${name}&embed=1&paineis=seguranca&de=${uid.seq - 1}`);
+    await p.waitForSelector('#seg-usuario');
+    assert.equal(await p.getAttribute('#seg-usuario', 'data-estado'), 'pendente');
+    await p.goto('about:blank');
+    await p.goto(`${URL_BASE}?trace=curso/exemplos/${name}&embed=1&paineis=seguranca&de=${exec.seq}`);
+    await p.waitForSelector('#seg-idmapped');
+    assert.equal(await p.getAttribute('#seg-usuario', 'data-estado'), 'ativo');
+    const row = await p.textContent('#seg-usuario');
+    assert.ok(row.includes(`uid: ${text(uid.ranges[0])}; gid: ${text(gid.ranges[0])}`), row);
+    assert.ok(row.includes(`é o uid ${uid.ranges[0].outside} do host`), row);
+    assert.equal(await p.locator('#seg-idmapped li').count(), idmaps.length);
+    const layer = idmaps[0].source.split('/').pop().slice(0, 12);
+    assert.match(await p.textContent('#seg-idmapped'), new RegExp(`${layer} — o dono 0 do disco aparece como root`));
+    assert.equal(await p.locator('#seg-privilegiado').count(), 0);
+    assert.ok(!(await sideScroll(p)));
+    await p.screenshot({ path: join(SHOTS, '34-embutido-seguranca-userns-900.png') });
+    // The --cap-add example of the same chapter: what the command line changed.
+    const cap = courseEvents('11-privilegios.trace.jsonl').find((e) => e.kind === 'security.capabilities');
+    await p.goto(`${URL_BASE}?trace=curso/exemplos/11-privilegios.trace.jsonl&embed=1&paineis=seguranca&de=${cap.seq}`);
+    await p.waitForSelector('#seg-mudadas');
+    for (const c of cap.added) {
+      assert.match(await p.textContent('#seg-mudadas'), new RegExp(`\\+ ${c} — --cap-add:`));
+    }
+    assert.match(await p.textContent('#seg-capabilities .seg-resumo'), new RegExp(`--cap-add deu ${cap.added.join(', ')}`));
+    await p.screenshot({ path: join(SHOTS, '35-embutido-seguranca-cap-add-900.png') });
+  } finally {
+    await p.close();
+  }
 });

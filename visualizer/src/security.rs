@@ -1,15 +1,18 @@
 //! The Segurança panel's content: what the container's root can and cannot
-//! do at a point of the trace, as a list of [`Row`]s, one per protection.
+//! do at a point of the trace, as a list of [`Row`]s, one per protection,
+//! and a [`privileged`] warning when the container runs with
+//! `--privileged`.
 //!
-//! Each row comes from its own trace kind (`security.capabilities`,
-//! `security.no_new_privs`, `security.seccomp`) or from the replayed world
-//! (who PID 1 is, and whether there is a user namespace). A new protection
-//! (the device allow-list of `cgroup.devices`, a `privileged` flag) is one
-//! more function that returns one more [`Row`]: the panel draws whatever
-//! rows it is given. Pure (no browser): tested on the host.
+//! Each row comes from its own trace kinds (`security.capabilities`,
+//! `security.no_new_privs`, `security.seccomp`, `cgroup.devices`,
+//! `process.setsid` with `process.fds_closed`, `security.non_dumpable`) or
+//! from the replayed world (who PID 1 is, its user namespace's id maps, the
+//! idmapped layers). A new protection is one more function that returns one
+//! more [`Row`]: the panel draws whatever rows it is given. Pure (no
+//! browser): tested on the host.
 
 use casulo_trace::replay::{Process, World};
-use casulo_trace::{Event, EventBody, NsKind};
+use casulo_trace::{Event, EventBody, IdRange, NsKind};
 
 use crate::capabilities::meaning;
 
@@ -71,9 +74,30 @@ pub struct Group {
     pub open: bool,
 }
 
+/// The warning of a `--privileged` container, in words: shown above the
+/// rows for the whole trace (the choice was made before the first event),
+/// `None` for any other container.
+pub fn privileged(events: &[Event]) -> Option<&'static str> {
+    events
+        .iter()
+        .any(|e| match &e.body {
+            EventBody::SecurityCapabilities { privileged, .. }
+            | EventBody::CgroupDevices { privileged, .. } => *privileged,
+            _ => false,
+        })
+        .then_some(
+            "--privileged: as travas estão desligadas. O root do contêiner tem todas as \
+             capabilities do root do host, nenhum filtro seccomp, no_new_privs desligado e \
+             todos os dispositivos: pode montar o disco do host, carregar módulos no kernel, \
+             mudar o relógio. Os namespaces continuam, mas com esse poder sair deles é fácil. \
+             Como o root do host.",
+        )
+}
+
 /// The rows at `world` (the replay after `world.applied` events of
-/// `events`). Empty when the whole trace has no security event and no
-/// container (nothing to say).
+/// `events`). Rows of kinds the whole trace never has (a recording made
+/// before casulo had them) are left out, except the first four, which say
+/// "absent" in words.
 pub fn rows(events: &[Event], world: &World) -> Vec<Row> {
     let seen = &events[..world.applied.min(events.len())];
     let init = world
@@ -92,7 +116,9 @@ pub fn rows(events: &[Event], world: &World) -> Vec<Row> {
             State::Off
         }
     };
-    vec![
+    let in_trace = |kind: &str| events.iter().any(|e| e.body.kind() == kind);
+    let privileged = privileged(events).is_some();
+    let mut rows = vec![
         user_row(init, world),
         capabilities_row(
             last_of(seen, "security.capabilities"),
@@ -101,12 +127,26 @@ pub fn rows(events: &[Event], world: &World) -> Vec<Row> {
         no_new_privs_row(
             last_of(seen, "security.no_new_privs"),
             missing("security.no_new_privs"),
+            privileged,
         ),
         seccomp_row(
             last_of(seen, "security.seccomp"),
             missing("security.seccomp"),
         ),
-    ]
+    ];
+    if in_trace("cgroup.devices") {
+        rows.push(devices_row(last_of(seen, "cgroup.devices")));
+    }
+    if in_trace("process.setsid") || in_trace("process.fds_closed") {
+        rows.push(session_row(
+            last_of(seen, "process.setsid"),
+            last_of(seen, "process.fds_closed"),
+        ));
+    }
+    if in_trace("security.non_dumpable") {
+        rows.push(non_dumpable_row(last_of(seen, "security.non_dumpable")));
+    }
+    rows
 }
 
 /// True when the trace has something for the panel to show.
@@ -133,21 +173,77 @@ fn failed(e: &Event) -> Option<String> {
     }
 }
 
+/// `0 → 100000, 65536 ids` (several ranges joined with `; `).
+pub fn map_text(ranges: &[IdRange]) -> String {
+    ranges
+        .iter()
+        .map(|r| format!("{} → {}, {} ids", r.inside, r.outside, r.count))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The host id of `id` through `ranges`, when mapped.
+fn outside(ranges: &[IdRange], id: u32) -> Option<u64> {
+    ranges
+        .iter()
+        .find(|r| id >= r.inside && u64::from(id) < u64::from(r.inside) + u64::from(r.count))
+        .map(|r| u64::from(r.outside) + u64::from(id - r.inside))
+}
+
 /// Whether the container's root is the host's root: a user namespace maps
-/// the uid 0 inside to an unprivileged uid outside; without one, the uid
-/// is the same on both sides.
+/// the uid 0 inside to an unprivileged uid outside (`--userns`); without
+/// one, the uid is the same on both sides.
 fn user_row(init: Option<&Process>, world: &World) -> Row {
     let userns = world.namespaces.iter().any(|n| n.kind == NsKind::User);
+    let mut groups = vec![];
     let (state, summary) = match (init, userns) {
         (None, _) => (
             State::Pending,
             "Ainda não há contêiner: o processo dele nasce no clone.".to_string(),
         ),
-        (Some(_), true) => (
-            State::On,
-            "O uid 0 de dentro do contêiner é mapeado para outro uid, sem poder, no host."
+        (Some(p), true) if p.uid_map.is_empty() => (
+            State::Pending,
+            "O user namespace existe (--userns), mas os mapas de uid e gid ainda não foram \
+             escritos: por enquanto ninguém lá dentro tem uid."
                 .to_string(),
         ),
+        (Some(p), true) => {
+            let uid = p.user.map_or(0, |(u, _)| u);
+            let host =
+                outside(&p.uid_map, uid).map_or("nenhum uid".to_string(), |h| format!("o uid {h}"));
+            let mut text = format!(
+                "--userns: o uid {uid} de dentro do contêiner é {host} do host, um usuário \
+                 sem poder nenhum aqui fora. uid: {}",
+                map_text(&p.uid_map)
+            );
+            if !p.gid_map.is_empty() {
+                text += &format!("; gid: {}", map_text(&p.gid_map));
+            }
+            text.push('.');
+            if !world.idmapped.is_empty() {
+                groups.push(Group {
+                    id: "seg-idmapped",
+                    title: format!(
+                        "Camadas da imagem por montagem idmapped ({})",
+                        world.idmapped.len()
+                    ),
+                    items: world
+                        .idmapped
+                        .iter()
+                        .map(|path| {
+                            (
+                                short_layer(path),
+                                "o dono 0 do disco aparece como root lá dentro, sem cópia \
+                                 nem chown"
+                                    .to_string(),
+                            )
+                        })
+                        .collect(),
+                    open: true,
+                });
+            }
+            (State::On, text)
+        }
         (Some(p), false) => {
             let who = match p.user {
                 Some((uid, gid)) if uid != 0 => {
@@ -158,9 +254,9 @@ fn user_row(init: Option<&Process>, world: &World) -> Row {
             (
                 State::Off,
                 format!(
-                    "O PID 1 (PID {} no host) {who}: sem user namespace (o casulo \
-                     ainda não cria um), não há tradução de uids. O que o segura são \
-                     as proteções abaixo.",
+                    "O PID 1 (PID {} no host) {who}: sem --userns não há tradução de \
+                     uids (uid 0 do contêiner = uid 0 do host). O que o segura são as \
+                     proteções abaixo.",
                     p.host_pid
                 ),
             )
@@ -171,9 +267,15 @@ fn user_row(init: Option<&Process>, world: &World) -> Row {
         title: "User namespace",
         state,
         summary,
-        groups: vec![],
+        groups,
         at: None,
     }
+}
+
+/// The last part of a layer's path, shortened like docker's ids.
+fn short_layer(path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.chars().take(12).collect()
 }
 
 fn capabilities_row(event: Option<(usize, &Event)>, missing: State) -> Row {
@@ -199,7 +301,9 @@ fn capabilities_row(event: Option<(usize, &Event)>, missing: State) -> Row {
         kept,
         dropped,
         mask,
-        ..
+        privileged,
+        added,
+        removed,
     } = &e.body
     else {
         return row;
@@ -209,25 +313,55 @@ fn capabilities_row(event: Option<(usize, &Event)>, missing: State) -> Row {
         row.summary = format!("O corte falhou ({errno}): nada foi tirado.");
         return row;
     }
-    row.state = State::On;
-    row.summary = format!(
-        "Ficaram {} capabilities (máscara {mask}, o CapEff do /proc/self/status) e \
-         {} saíram de todos os conjuntos: nem um programa setuid as recupera.",
-        kept.len(),
-        dropped.len()
-    );
     let described = |names: &[String]| {
         names
             .iter()
             .map(|n| (n.clone(), meaning(n).to_string()))
             .collect()
     };
+    if *privileged {
+        row.state = State::Off;
+        row.summary = format!(
+            "--privileged: nenhum corte. Ficaram todas as {} capabilities (máscara {mask}), \
+             as mesmas do root do host.",
+            kept.len()
+        );
+        row.groups = vec![Group {
+            id: "seg-mantidas",
+            title: format!("Pode tudo ({} mantidas)", kept.len()),
+            items: described(kept),
+            open: false,
+        }];
+        return row;
+    }
+    row.state = State::On;
+    let mut summary = format!(
+        "Ficaram {} capabilities (máscara {mask}, o CapEff do /proc/self/status) e \
+         {} saíram de todos os conjuntos: nem um programa setuid as recupera.",
+        kept.len(),
+        dropped.len()
+    );
+    let mut changes = vec![];
+    if !added.is_empty() {
+        changes.push(format!("--cap-add deu {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        changes.push(format!("--cap-drop tirou {}", removed.join(", ")));
+    }
+    if changes.is_empty() {
+        summary += " O padrão do docker, sem --cap-add nem --cap-drop.";
+    } else {
+        summary += &format!(" Em relação ao padrão do docker: {}.", changes.join("; "));
+    }
+    row.summary = summary;
     row.groups = vec![
         Group {
             id: "seg-mantidas",
             title: format!("Ainda pode ({} mantidas)", kept.len()),
             items: described(kept),
-            open: true,
+            // Closed: the count is in the sentence, and the panel
+            // must fit the book's 900 px with the other rows.
+            open: false,
         },
         Group {
             id: "seg-retiradas",
@@ -236,10 +370,30 @@ fn capabilities_row(event: Option<(usize, &Event)>, missing: State) -> Row {
             open: false,
         },
     ];
+    if !added.is_empty() || !removed.is_empty() {
+        let mut items: Vec<(String, String)> = added
+            .iter()
+            .map(|n| (format!("+ {n}"), format!("--cap-add: {}", meaning(n))))
+            .collect();
+        items.extend(
+            removed
+                .iter()
+                .map(|n| (format!("− {n}"), format!("--cap-drop: {}", meaning(n)))),
+        );
+        row.groups.insert(
+            0,
+            Group {
+                id: "seg-mudadas",
+                title: "Mudadas na linha de comando".into(),
+                items,
+                open: true,
+            },
+        );
+    }
     row
 }
 
-fn no_new_privs_row(event: Option<(usize, &Event)>, missing: State) -> Row {
+fn no_new_privs_row(event: Option<(usize, &Event)>, missing: State, privileged: bool) -> Row {
     let (state, summary) = match event {
         Some((_, e)) => match failed(e) {
             None => (
@@ -250,9 +404,15 @@ fn no_new_privs_row(event: Option<(usize, &Event)>, missing: State) -> Row {
             ),
             Some(errno) => (State::Off, format!("O prctl falhou ({errno}).")),
         },
-        None if missing == State::Pending => (
+        None if missing == State::Pending && !privileged => (
             missing,
             "Ainda não ligado: vem depois do corte das capabilities.".into(),
+        ),
+        None if privileged => (
+            State::Off,
+            "Desligado pelo --privileged: um programa setuid dentro do contêiner pode \
+             ganhar privilégios."
+                .into(),
         ),
         None => (
             missing,
@@ -270,7 +430,7 @@ fn no_new_privs_row(event: Option<(usize, &Event)>, missing: State) -> Row {
 }
 
 /// System calls a student knows, with what refusing them prevents: the
-/// examples shown first when the filter blocks them.
+/// examples shown first when the filter blocks them by name.
 const REFUSED_EXAMPLES: [(&str, &str); 10] = [
     (
         "mount",
@@ -289,6 +449,20 @@ const REFUSED_EXAMPLES: [(&str, &str); 10] = [
     ("bpf", "carregar programas BPF no kernel"),
     ("settimeofday", "mudar o relógio do host"),
 ];
+
+/// Where a profile came from, in words.
+fn profile_words(profile: &str, path: Option<&str>) -> String {
+    match profile {
+        "padrão" => "perfil padrão do casulo (o do docker)".into(),
+        "arquivo" => format!(
+            "perfil do arquivo {} (--security-opt seccomp=)",
+            path.unwrap_or("?")
+        ),
+        "unconfined" => "seccomp=unconfined".into(),
+        "" => "perfil do casulo".into(),
+        other => format!("perfil {other}"),
+    }
+}
 
 fn seccomp_row(event: Option<(usize, &Event)>, missing: State) -> Row {
     let mut row = Row {
@@ -309,10 +483,15 @@ fn seccomp_row(event: Option<(usize, &Event)>, missing: State) -> Row {
     };
     let EventBody::SecuritySeccomp {
         mode,
+        profile,
+        path,
         default_action,
+        rule_count,
+        allowed_count,
         blocked_action,
         blocked_count,
         blocked,
+        filters,
         ..
     } = &e.body
     else {
@@ -323,35 +502,271 @@ fn seccomp_row(event: Option<(usize, &Event)>, missing: State) -> Row {
         row.summary = format!("O filtro não foi instalado ({errno}).");
         return row;
     }
+    let source = profile_words(profile, path.as_deref());
+    if mode == "disabled" {
+        row.state = State::Off;
+        row.summary = format!(
+            "Sem filtro ({source}): toda chamada ao sistema chega ao kernel \
+             (Seccomp: 0 no /proc/self/status)."
+        );
+        return row;
+    }
     row.state = State::On;
-    let default = match default_action.as_str() {
-        "allow" => "todas as outras passam".to_string(),
-        other => format!("as outras: {other}"),
+    let stacked = match filters {
+        0 => String::new(),
+        1 => " 1 programa BPF instalado.".into(),
+        n => format!(" {n} programas BPF empilhados."),
     };
-    row.summary = format!(
-        "Modo {mode}: o kernel confere cada chamada ao sistema. {blocked_count} são \
-         recusadas com {blocked_action}; {default}."
-    );
+    row.summary = if default_action == "allow" {
+        format!(
+            "Lista do que não pode ({source}): {blocked_count} chamadas são recusadas com \
+             {blocked_action}; todas as outras passam.{stacked}"
+        )
+    } else {
+        let named = if *rule_count > 0 {
+            format!(
+                "{allowed_count} das {rule_count} chamadas que ele nomeia passam (algumas só \
+                 com certos argumentos)"
+            )
+        } else {
+            "as chamadas que ele nomeia passam".into()
+        };
+        let refused = match blocked_count {
+            0 => String::new(),
+            1 => format!(
+                "; 1 é recusada pelo nome com {blocked_action}: {}",
+                blocked.join(", ")
+            ),
+            n => format!(
+                "; {n} são recusadas pelo nome com {blocked_action}: {}",
+                blocked.join(", ")
+            ),
+        };
+        format!(
+            "Lista do que pode ({source}): {named}; qualquer outra é recusada com \
+             {default_action}{refused}.{stacked}"
+        )
+    };
     let examples: Vec<(String, String)> = REFUSED_EXAMPLES
         .iter()
         .filter(|(call, _)| blocked.iter().any(|b| b == call))
         .map(|(call, what)| (call.to_string(), what.to_string()))
         .collect();
-    row.groups = vec![
-        Group {
-            id: "seg-recusadas-exemplos",
-            title: "Por exemplo, não pode".into(),
-            items: examples,
-            open: true,
-        },
-        Group {
+    row.groups = vec![Group {
+        id: "seg-recusadas-exemplos",
+        title: "Por exemplo, não pode".into(),
+        items: examples,
+        open: true,
+    }];
+    if blocked.len() > 3 {
+        row.groups.push(Group {
             id: "seg-recusadas",
-            title: format!("Todas as {} chamadas recusadas", blocked.len()),
+            title: format!("Todas as {} chamadas recusadas pelo nome", blocked.len()),
             items: blocked.iter().map(|c| (c.clone(), String::new())).collect(),
             open: false,
-        },
-    ];
+        });
+    }
     row
+}
+
+/// What a device rule of the v1 syntax (`c 1:3 rwm`) lets the container
+/// do, in words.
+pub fn device_words(rule: &str) -> String {
+    let mut parts = rule.split_whitespace();
+    let (kind, number, access) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
+    let what = match (kind, number) {
+        ("a", _) => "todos os dispositivos".to_string(),
+        ("c", "*:*") => "qualquer dispositivo de caractere".into(),
+        ("b", "*:*") => "qualquer dispositivo de bloco (discos)".into(),
+        ("c", "1:3") => "/dev/null".into(),
+        ("c", "1:5") => "/dev/zero".into(),
+        ("c", "1:7") => "/dev/full".into(),
+        ("c", "1:8") => "/dev/random".into(),
+        ("c", "1:9") => "/dev/urandom".into(),
+        ("c", "5:0") => "/dev/tty".into(),
+        ("c", "5:1") => "/dev/console".into(),
+        ("c", "5:2") => "/dev/ptmx".into(),
+        ("c", "136:*") => "/dev/pts/* (os terminais)".into(),
+        ("c", "10:200") => "/dev/net/tun".into(),
+        ("c", "10:229") => "/dev/fuse".into(),
+        ("b", n) => format!("o disco {n}"),
+        (_, n) => format!("o dispositivo {n}"),
+    };
+    let verbs: Vec<&str> = access
+        .chars()
+        .filter_map(|c| match c {
+            'r' => Some("ler"),
+            'w' => Some("escrever"),
+            'm' => Some("criar (mknod)"),
+            _ => None,
+        })
+        .collect();
+    if access == "m" {
+        format!("{what}: só criar o arquivo (mknod), não abrir")
+    } else {
+        format!("{what}: {}", verbs.join(", "))
+    }
+}
+
+fn devices_row(event: Option<(usize, &Event)>) -> Row {
+    let mut row = Row {
+        id: "seg-dispositivos",
+        title: "Dispositivos (cgroup)",
+        state: State::Pending,
+        summary: "Ainda sem lista: o cgroup do contêiner recebe a lista antes do clone.".into(),
+        groups: vec![],
+        at: event.map(|(i, _)| i),
+    };
+    let Some((_, e)) = event else {
+        return row;
+    };
+    let EventBody::CgroupDevices {
+        version,
+        privileged,
+        allowed,
+        program_insns,
+        ..
+    } = &e.body
+    else {
+        return row;
+    };
+    if let Some(errno) = failed(e) {
+        row.state = State::Off;
+        row.summary = format!("A lista não foi aplicada ({errno}).");
+        return row;
+    }
+    let how = if version == "v2" {
+        match program_insns {
+            Some(n) => format!("um programa eBPF de {n} instruções preso ao cgroup v2"),
+            None => "um programa eBPF preso ao cgroup v2".into(),
+        }
+    } else {
+        "os arquivos devices.deny e devices.allow do cgroup v1".into()
+    };
+    if *privileged {
+        row.state = State::Off;
+        row.summary = format!(
+            "Todos: --privileged libera todos os dispositivos ({how}): o root do contêiner \
+             abre o disco do host, a memória (/dev/mem)…"
+        );
+        return row;
+    }
+    row.state = State::On;
+    row.summary = format!(
+        "Só {} regras de permissão ({how}): qualquer outro dispositivo é recusado \
+         (EPERM), mesmo ao root que o cria com mknod.",
+        allowed.len()
+    );
+    row.groups = vec![Group {
+        id: "seg-dispositivos-lista",
+        title: format!("Permitidos ({} regras)", allowed.len()),
+        items: allowed
+            .iter()
+            .map(|r| (r.clone(), device_words(r)))
+            .collect(),
+        open: false,
+    }];
+    row
+}
+
+/// `process.setsid` and `process.fds_closed`: what of the caller's
+/// session and open files could reach the container.
+fn session_row(setsid: Option<(usize, &Event)>, fds: Option<(usize, &Event)>) -> Row {
+    let at = match (setsid, fds) {
+        (Some((a, _)), Some((b, _))) => Some(a.max(b)),
+        (a, b) => a.or(b).map(|(i, _)| i),
+    };
+    let mut parts = vec![];
+    let mut ok = 0;
+    match setsid.map(|(_, e)| (e, &e.body)) {
+        Some((e, EventBody::ProcessSetsid { had_terminal })) if failed(e).is_none() => {
+            ok += 1;
+            parts.push(if *had_terminal {
+                "Sessão nova (setsid): o terminal de quem rodou o casulo deixou de ser o dele; \
+                 nada lá dentro digita nele (TIOCSTI)."
+                    .to_string()
+            } else {
+                "Sessão nova (setsid), sem terminal de controle (o casulo não rodou de um \
+                 terminal)."
+                    .to_string()
+            });
+        }
+        Some((e, _)) => parts.push(format!(
+            "O setsid falhou ({}).",
+            failed(e).unwrap_or_default()
+        )),
+        None => parts.push("Ainda na sessão (e no terminal) de quem rodou o casulo.".into()),
+    }
+    match fds.map(|(_, e)| (e, &e.body)) {
+        Some((e, EventBody::ProcessFdsClosed { first, inherited })) if failed(e).is_none() => {
+            ok += 1;
+            let list: Vec<String> = inherited.iter().map(i32::to_string).collect();
+            parts.push(if inherited.is_empty() {
+                format!("Do descritor {first} em diante, tudo fecha no execve: só 0, 1 e 2 entram.")
+            } else {
+                match list.as_slice() {
+                    [one] => format!(
+                        "Do descritor {first} em diante, tudo fecha no execve: o {one}, \
+                         herdado de quem rodou o casulo, não entra no contêiner; só 0, 1 e 2."
+                    ),
+                    many => format!(
+                        "Do descritor {first} em diante, tudo fecha no execve: os {} herdados \
+                         de quem rodou o casulo ({}) não entram no contêiner; só 0, 1 e 2.",
+                        many.len(),
+                        many.join(", ")
+                    ),
+                }
+            });
+        }
+        Some((e, _)) => parts.push(format!(
+            "O close_range falhou ({}).",
+            failed(e).unwrap_or_default()
+        )),
+        None => parts.push("Os descritores herdados ainda estão abertos.".into()),
+    }
+    let state = match (ok, setsid.is_some() && fds.is_some()) {
+        (2, _) => State::On,
+        (_, true) => State::Off,
+        _ => State::Pending,
+    };
+    Row {
+        id: "seg-sessao",
+        title: "Terminal e descritores",
+        state,
+        summary: parts.join(" "),
+        groups: vec![],
+        at,
+    }
+}
+
+fn non_dumpable_row(event: Option<(usize, &Event)>) -> Row {
+    let (state, summary) = match event {
+        Some((_, e)) => match failed(e) {
+            None => (
+                State::On,
+                "O init do casulo não é despejável (PR_SET_DUMPABLE 0): nada do contêiner o \
+                 espia com ptrace nem alcança o binário do casulo do host pelo /proc/PID/exe."
+                    .to_string(),
+            ),
+            Some(errno) => (State::Off, format!("O prctl falhou ({errno}).")),
+        },
+        None => (
+            State::Pending,
+            "Ainda não: o init liga isso logo depois do clone.".into(),
+        ),
+    };
+    Row {
+        id: "seg-dumpable",
+        title: "init não despejável",
+        state,
+        summary,
+        groups: vec![],
+        at: event.map(|(i, _)| i),
+    }
 }
 
 #[cfg(test)]
@@ -371,6 +786,34 @@ mod tests {
         events.iter().position(|e| e.body.kind() == kind).unwrap()
     }
 
+    /// A real recording (a course example or a fixture), replayed to its end.
+    fn recorded(text: &str) -> (Vec<Event>, World) {
+        let events = casulo_trace::reader::read_trace(text).unwrap().events;
+        let world = Replay::new(events.clone()).world_at(events.len());
+        (events, world)
+    }
+
+    fn row<'a>(rows: &'a [Row], id: &str) -> &'a Row {
+        rows.iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("no row {id}: {rows:#?}"))
+    }
+
+    fn group<'a>(row: &'a Row, id: &str) -> &'a Group {
+        row.groups
+            .iter()
+            .find(|g| g.id == id)
+            .unwrap_or_else(|| panic!("no group {id}: {row:#?}"))
+    }
+
+    const PRIVILEGED: &str =
+        include_str!("../../engine/trace/tests/fixtures/run-privileged.trace.jsonl");
+    const USERNS: &str = include_str!("../../book/exemplos/11-userns.trace.jsonl");
+    const CAP_ADD: &str = include_str!("../../book/exemplos/11-privilegios.trace.jsonl");
+    const DEVICES: &str = include_str!("../../book/exemplos/11-dispositivos.trace.jsonl");
+    const DEFAULT: &str = include_str!("../../book/exemplos/11-o-que-o-conteiner-ve.trace.jsonl");
+    const ATTACKS: &str = include_str!("../../book/exemplos/11-ataques.trace.jsonl");
+
     #[test]
     fn before_the_cut_everything_is_pending_and_after_it_each_row_is_on() {
         let (events, world) = sample_at(|ev| index_of(ev, "security.capabilities"));
@@ -382,15 +825,18 @@ mod tests {
                 "seg-usuario",
                 "seg-capabilities",
                 "seg-no-new-privs",
-                "seg-seccomp"
+                "seg-seccomp",
+                "seg-dispositivos",
+                "seg-sessao",
+                "seg-dumpable",
             ]
         );
         assert!(
-            got[1..].iter().all(|r| r.state == State::Pending),
+            got[1..4].iter().all(|r| r.state == State::Pending),
             "{got:#?}"
         );
 
-        let (events, world) = sample_at(|ev| index_of(ev, "security.seccomp") + 1);
+        let (events, world) = sample_at(|ev| ev.len());
         let got = rows(&events, &world);
         assert!(got[1..].iter().all(|r| r.state == State::On), "{got:#?}");
         let caps = &got[1];
@@ -404,14 +850,29 @@ mod tests {
             .iter()
             .any(|(n, m)| n == "CAP_SYS_ADMIN" && m.contains("mount")));
         let seccomp = &got[3];
-        assert!(seccomp.summary.contains("EPERM"), "{}", seccomp.summary);
+        // The sample's profile is an allow-list: counts, and the one call
+        // refused by name.
         assert!(
-            !seccomp.groups[0].items.is_empty(),
-            "examples of refused calls"
+            seccomp.summary.contains("Lista do que pode (perfil padrão")
+                && seccomp.summary.contains("2 das 3 chamadas")
+                && seccomp.summary.contains("errno(EPERM)")
+                && seccomp.summary.contains("clone3")
+                && seccomp.summary.contains("3 programas BPF empilhados"),
+            "{}",
+            seccomp.summary
         );
-        // No user namespace in the sample: PID 1 is the host's uid 0.
+        // No user namespace in the sample: PID 1's uid (1000, after
+        // process.user) is the host's.
         assert_eq!(got[0].state, State::Off);
-        assert!(got[0].summary.contains("mesmo uid 0 do host"));
+        assert!(
+            got[0].summary.contains("mesmo uid 1000 do host"),
+            "{}",
+            got[0].summary
+        );
+        assert!(got[0]
+            .summary
+            .contains("uid 0 do contêiner = uid 0 do host"));
+        assert!(privileged(&events).is_none());
     }
 
     #[test]
@@ -424,7 +885,221 @@ mod tests {
         assert!(!has_security(&plain));
         let world = Replay::new(plain.clone()).world_at(plain.len());
         let got = rows(&plain, &world);
-        assert!(got[1..].iter().all(|r| r.state == State::Off), "{got:#?}");
+        assert!(got[1..4].iter().all(|r| r.state == State::Off), "{got:#?}");
         assert!(got[1].summary.contains("todas as capabilities"));
+    }
+
+    #[test]
+    fn a_privileged_container_gets_the_warning_and_every_row_says_absent() {
+        let (events, world) = recorded(PRIVILEGED);
+        let warning = privileged(&events).expect("the banner of --privileged");
+        assert!(warning.contains("todas as capabilities") && warning.contains("disco do host"));
+        // From the first event on: the choice was made before the run.
+        assert!(privileged(&events[..1]).is_none());
+        let got = rows(&events, &world);
+        let caps = row(&got, "seg-capabilities");
+        assert_eq!(caps.state, State::Off);
+        assert!(caps.summary.contains("--privileged"), "{}", caps.summary);
+        assert!(group(caps, "seg-mantidas")
+            .items
+            .iter()
+            .any(|(n, _)| n == "CAP_SYS_ADMIN"));
+        let nnp = row(&got, "seg-no-new-privs");
+        assert_eq!(nnp.state, State::Off);
+        assert!(nnp.summary.contains("--privileged"));
+        let seccomp = row(&got, "seg-seccomp");
+        assert_eq!(seccomp.state, State::Off);
+        assert!(
+            seccomp.summary.contains("Seccomp: 0"),
+            "{}",
+            seccomp.summary
+        );
+        let devices = row(&got, "seg-dispositivos");
+        assert_eq!(devices.state, State::Off);
+        assert!(devices.summary.starts_with("Todos"), "{}", devices.summary);
+        // The kernel's own protections of casulo's init stay on.
+        assert_eq!(row(&got, "seg-dumpable").state, State::On);
+        assert_eq!(row(&got, "seg-sessao").state, State::On);
+        // Even before the capabilities event, no_new_privs is known to be off.
+        let first = index_of(&events, "security.capabilities");
+        let world = Replay::new(events.clone()).world_at(first);
+        let got = rows(&events, &world);
+        assert_eq!(row(&got, "seg-no-new-privs").state, State::Off);
+        assert_eq!(row(&got, "seg-capabilities").state, State::Pending);
+    }
+
+    #[test]
+    fn userns_shows_the_maps_and_the_idmapped_layers() {
+        let (events, world) = recorded(USERNS);
+        assert!(privileged(&events).is_none());
+        let maps: Vec<&IdRange> = events
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::NamespaceUser { map, ranges, .. } if map == "uid" => ranges.first(),
+                _ => None,
+            })
+            .collect();
+        let r = maps[0];
+        let got = rows(&events, &world);
+        let user = row(&got, "seg-usuario");
+        assert_eq!(user.state, State::On);
+        let text = format!("{} → {}, {} ids", r.inside, r.outside, r.count);
+        assert!(
+            user.summary.contains(&format!("uid: {text}"))
+                && user
+                    .summary
+                    .contains(&format!("é o uid {} do host", r.outside)),
+            "{}",
+            user.summary
+        );
+        let layers = group(user, "seg-idmapped");
+        assert_eq!(layers.items.len(), world.idmapped.len());
+        assert!(!layers.items.is_empty() && layers.items[0].0.len() == 12);
+        // Before the maps are written the namespace is there, without ids.
+        let at = index_of(&events, "namespace.user");
+        let before = Replay::new(events.clone()).world_at(at);
+        let got = rows(&events, &before);
+        assert_eq!(row(&got, "seg-usuario").state, State::Pending);
+    }
+
+    #[test]
+    fn without_userns_uid_0_is_the_hosts_in_every_recorded_example() {
+        for text in [DEFAULT, CAP_ADD, DEVICES, ATTACKS] {
+            let (events, world) = recorded(text);
+            let got = rows(&events, &world);
+            let user = row(&got, "seg-usuario");
+            assert_eq!(user.state, State::Off);
+            assert!(
+                user.summary.contains("uid 0 do contêiner = uid 0 do host"),
+                "{}",
+                user.summary
+            );
+            assert_eq!(row(&got, "seg-capabilities").state, State::On);
+            assert_eq!(row(&got, "seg-seccomp").state, State::On);
+            assert!(privileged(&events).is_none());
+        }
+    }
+
+    #[test]
+    fn cap_add_is_told_apart_from_the_docker_default() {
+        let (events, world) = recorded(CAP_ADD);
+        let added: Vec<String> = events
+            .iter()
+            .find_map(|e| match &e.body {
+                EventBody::SecurityCapabilities { added, .. } => Some(added.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert!(!added.is_empty(), "the example runs with --cap-add");
+        let got = rows(&events, &world);
+        let caps = row(&got, "seg-capabilities");
+        assert!(
+            caps.summary
+                .contains(&format!("--cap-add deu {}", added.join(", "))),
+            "{}",
+            caps.summary
+        );
+        let changed = group(caps, "seg-mudadas");
+        assert_eq!(changed.items[0].0, format!("+ {}", added[0]));
+        // The default container says it has docker's 14, unchanged.
+        let (events, world) = recorded(DEFAULT);
+        let got = rows(&events, &world);
+        let caps = row(&got, "seg-capabilities");
+        assert!(caps.summary.contains("sem --cap-add nem --cap-drop"));
+        assert!(caps.groups.iter().all(|g| g.id != "seg-mudadas"));
+    }
+
+    #[test]
+    fn the_device_list_says_which_devices_and_how() {
+        let (events, world) = recorded(DEVICES);
+        let (allowed, version) = events
+            .iter()
+            .find_map(|e| match &e.body {
+                EventBody::CgroupDevices {
+                    allowed, version, ..
+                } => Some((allowed.clone(), version.clone())),
+                _ => None,
+            })
+            .unwrap();
+        let got = rows(&events, &world);
+        let devices = row(&got, "seg-dispositivos");
+        assert_eq!(devices.state, State::On);
+        let how = if version == "v1" {
+            "devices.allow"
+        } else {
+            "eBPF"
+        };
+        assert!(devices.summary.contains(how), "{}", devices.summary);
+        let list = group(devices, "seg-dispositivos-lista");
+        assert_eq!(list.items.len(), allowed.len());
+        assert!(list
+            .items
+            .iter()
+            .any(|(r, w)| r == "c 1:3 rwm" && w == "/dev/null: ler, escrever, criar (mknod)"));
+        assert!(list
+            .items
+            .iter()
+            .any(|(r, w)| r == "b *:* m" && w.contains("não abrir")));
+        // Before the cgroup is set up, it is pending.
+        let before = Replay::new(events.clone()).world_at(0);
+        assert_eq!(
+            row(&rows(&events, &before), "seg-dispositivos").state,
+            State::Pending
+        );
+        // A recording without the kind has no such row.
+        let (events, world) = recorded(DEFAULT);
+        if !events.iter().any(|e| e.body.kind() == "cgroup.devices") {
+            assert!(rows(&events, &world)
+                .iter()
+                .all(|r| r.id != "seg-dispositivos"));
+        }
+    }
+
+    #[test]
+    fn session_inherited_descriptors_and_non_dumpable_from_a_real_run() {
+        let (events, world) = recorded(PRIVILEGED);
+        let inherited = events
+            .iter()
+            .find_map(|e| match &e.body {
+                EventBody::ProcessFdsClosed { inherited, .. } => Some(inherited.clone()),
+                _ => None,
+            })
+            .unwrap();
+        let got = rows(&events, &world);
+        let session = row(&got, "seg-sessao");
+        assert!(session.summary.contains("Sessão nova (setsid)"));
+        assert!(session.summary.contains("Do descritor 3 em diante"));
+        for fd in &inherited {
+            assert!(session.summary.contains(&fd.to_string()));
+        }
+        assert!(row(&got, "seg-dumpable").summary.contains("/proc/PID/exe"));
+        // Between setsid and close_range: not yet complete.
+        let at = index_of(&events, "process.setsid") + 1;
+        let mid = Replay::new(events.clone()).world_at(at);
+        let got = rows(&events, &mid);
+        let session = row(&got, "seg-sessao");
+        assert_eq!(session.state, State::Pending);
+        assert_eq!(session.at, Some(at - 1));
+    }
+
+    #[test]
+    fn device_rules_in_words() {
+        assert_eq!(
+            device_words("a *:* rwm"),
+            "todos os dispositivos: ler, escrever, criar (mknod)"
+        );
+        assert_eq!(
+            device_words("c 136:* rwm"),
+            "/dev/pts/* (os terminais): ler, escrever, criar (mknod)"
+        );
+        assert_eq!(device_words("b 8:0 r"), "o disco 8:0: ler");
+        assert_eq!(
+            map_text(&[IdRange {
+                inside: 0,
+                outside: 100000,
+                count: 65536
+            }]),
+            "0 → 100000, 65536 ids"
+        );
     }
 }

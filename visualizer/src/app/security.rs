@@ -1,7 +1,9 @@
 //! Panel "Segurança": what the container's root can and cannot do at this
-//! point of the trace, one row per protection (who PID 1 is, the
-//! capabilities kept and dropped, no_new_privs, the seccomp filter). The
-//! rows come from `crate::security`; this only draws them. HTML lists, not
+//! point of the trace: a warning in words when it runs `--privileged`, then
+//! one row per protection (its user namespace, the capabilities kept and
+//! dropped, no_new_privs, the seccomp profile, the device allow-list, the
+//! terminal and inherited descriptors, the non-dumpable init). The rows
+//! come from `crate::security`; this only draws them. HTML lists, not
 //! a diagram: names with a sentence each read better as text (and a
 //! screen reader reads them as they are).
 
@@ -11,7 +13,7 @@ use casulo_trace::replay::World;
 use yew::prelude::*;
 
 use super::Loaded;
-use crate::security::{has_security, rows, Group, Row};
+use crate::security::{has_security, privileged, rows, Group, Row};
 
 #[derive(Properties)]
 pub struct SecurityProps {
@@ -50,6 +52,11 @@ pub fn security_panel(p: &SecurityProps) -> Html {
     html! {
         <section class="painel seguranca" aria-labelledby="titulo-seg">
             <h2 id="titulo-seg">{"Segurança: o que o root do contêiner pode e não pode"}</h2>
+            if let Some(warning) = privileged(events) {
+                <p class="seg-privilegiado" id="seg-privilegiado" role="alert">
+                    <strong>{"PERIGO: "}</strong>{warning}
+                </p>
+            }
             <ul class="seg-linhas" id="seg-linhas">
                 { for rows(events, &p.world).iter().map(|r| row(r, r.at.is_some() && r.at == last)) }
             </ul>
