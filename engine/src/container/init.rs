@@ -89,15 +89,16 @@ fn setup(
         |e: crate::kernel::KernelError| (125, format!("falha ao preparar o contêiner: {e}"));
     k.unshare(NsKind::Cgroup).map_err(engine)?;
     mounts::prepare_rootfs(k, plan).map_err(engine)?;
+    crate::volume::mount::mount_all(k, &plan.merged, &spec.mounts, spec.read_only)
+        .map_err(|m| (125, m))?;
     k.sethostname(&spec.hostname).map_err(engine)?;
     k.link_up("lo").map_err(engine)?;
     if let Some(net) = net {
         crate::network::veth::configure_inside(k, net).map_err(engine)?;
     }
     mounts::pivot_into(k, &plan.merged).map_err(engine)?;
-    // The image's volume paths exist in the container (docker mounts
-    // anonymous volumes there; casulo has no volumes yet, so they are plain
-    // directories of the upper layer).
+    // A build's RUN: the image's volume paths exist, as plain directories
+    // of the upper layer (a run mounts anonymous volumes there instead).
     for volume in spec.volumes.iter().filter(|v| v.starts_with('/')) {
         if let Err(e) = std::fs::create_dir_all(volume) {
             return Err((125, format!("não consegui criar o volume {volume:?}: {e}")));
@@ -242,6 +243,8 @@ mod sequence_tests {
             hostname: "casulo".into(),
             user: String::new(),
             volumes: vec![],
+            mounts: vec![],
+            read_only: false,
             security: Default::default(),
         };
         (plan, spec)
@@ -343,6 +346,8 @@ mod sequence_tests {
             hostname: "h".into(),
             user: String::new(),
             volumes: vec![],
+            mounts: vec![],
+            read_only: false,
             security: Default::default(),
         };
         let sys = FakeSyscalls::new();
