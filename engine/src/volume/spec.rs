@@ -82,7 +82,7 @@ pub fn parse_volume(text: &str) -> Result<MountSpec, String> {
     if kind == MountKind::Bind && !source.starts_with('/') {
         return Err(format!(
             "-v {text:?}: a origem {source:?} precisa ser um caminho absoluto do host \
-             (como /home/aluno/dados; o docker também não aceita caminhos relativos no -v)"
+             (como /home/aluno/dados; para um diretório daqui, use \"$PWD/dados\")"
         ));
     }
     if kind == MountKind::Volume && !source.is_empty() {
