@@ -67,17 +67,18 @@ pub fn run(state: &StateDir, cmd: VolumeCmd) -> CliResult {
         }
         VolumeCmd::Ls { quiet } => {
             let all = volume::list(state);
-            if !quiet {
-                println!("{:<9}  {:<66}  EM USO POR", "TIPO", "NOME");
-            }
-            for v in all {
-                if quiet {
+            if quiet {
+                for v in &all {
                     println!("{}", v.name);
-                    continue;
                 }
+                return Ok(0);
+            }
+            let width = all.iter().map(|v| v.name.len()).max().unwrap_or(0).max(4);
+            println!("{:<9}  {:<width$}  EM USO POR", "TIPO", "NOME");
+            for v in all {
                 let users = volume::users(state, &v.name).join(", ");
                 let kind = if v.anonymous { "anônimo" } else { "nomeado" };
-                println!("{kind:<9}  {:<66}  {users}", v.name);
+                println!("{kind:<9}  {:<width$}  {users}", v.name);
             }
         }
         VolumeCmd::Inspect { names } => {
