@@ -191,44 +191,79 @@ pub fn tmpfs_flags(options: &str, readonly: bool) -> (MsFlags, String) {
 /// into the new, empty volume directory `to`, with modes and owners.
 /// Symlinks are copied as symlinks (never followed); devices, sockets and
 /// fifos are skipped.
+///
+/// Both sides through fds: another container may already mount this
+/// volume (it was created a moment ago under the same name) and swap a
+/// directory we just made for a link to the host; `mkdirat`/`openat` with
+/// `O_NOFOLLOW` and `fchown`/`fchmod` on the fd never follow it.
 fn seed(from: &OwnedFd, to: &Path) -> std::io::Result<()> {
     use crate::image::beneath::Node;
     let node = Node::open_root(&proc_fd(from))?;
-    copy_meta(&node, to)?;
-    copy_children(&node, to)
+    let dst = nix::fcntl::open(
+        to,
+        OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    copy_children(&node, &dst)?;
+    copy_meta(&node, &dst)
 }
 
-fn copy_children(dir: &crate::image::beneath::Node, to: &Path) -> std::io::Result<()> {
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+
+fn copy_children(dir: &crate::image::beneath::Node, dst: &OwnedFd) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
     for name in dir.names()? {
         let child = dir.child(&name)?;
-        let dest = to.join(&name);
+        let name = name.as_os_str();
         if child.is_dir() {
-            std::fs::create_dir(&dest)?;
-            copy_children(&child, &dest)?;
-            copy_meta(&child, &dest)?;
+            nix::sys::stat::mkdirat(dst, name, Mode::from_bits_truncate(0o700))?;
+            let sub = nix::fcntl::openat(
+                dst,
+                name,
+                OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )?;
+            copy_children(&child, &sub)?;
+            copy_meta(&child, &sub)?;
         } else if child.is_file() {
             let mut src = child.reopen_file()?;
-            let mut out = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&dest)?;
-            std::io::copy(&mut src, &mut out)?;
-            copy_meta(&child, &dest)?;
+            let out = nix::fcntl::openat(
+                dst,
+                name,
+                OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_WRONLY
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(0o600),
+            )?;
+            let mut file = std::fs::File::from(out);
+            std::io::copy(&mut src, &mut file)?;
+            let out = OwnedFd::from(file);
+            copy_meta(&child, &out)?;
         } else if child.is_symlink() {
-            std::os::unix::fs::symlink(child.link_target()?, &dest)?;
-            use std::os::unix::fs::MetadataExt;
+            nix::unistd::symlinkat(child.link_target()?.as_path(), dst, name)?;
             let m = child.meta();
-            std::os::unix::fs::lchown(&dest, Some(m.uid()), Some(m.gid()))?;
+            nix::unistd::fchownat(
+                dst,
+                name,
+                Some(m.uid().into()),
+                Some(m.gid().into()),
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            )?;
         }
     }
     Ok(())
 }
 
-fn copy_meta(node: &crate::image::beneath::Node, to: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+/// Owner first, then mode (a chown clears setuid bits).
+fn copy_meta(node: &crate::image::beneath::Node, fd: &OwnedFd) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
     let m = node.meta();
-    std::os::unix::fs::chown(to, Some(m.uid()), Some(m.gid()))?;
-    std::fs::set_permissions(to, std::fs::Permissions::from_mode(m.mode() & 0o7777))
+    nix::unistd::fchown(fd, Some(m.uid().into()), Some(m.gid().into()))?;
+    nix::sys::stat::fchmod(fd, Mode::from_bits_truncate(m.mode() & 0o7777))?;
+    Ok(())
 }
 
 #[cfg(test)]
