@@ -91,6 +91,8 @@ pub fn create_with(
     };
     let dir = state.container(&id);
     let mut new_volumes: Vec<String> = Vec::new();
+    // Held until the record naming our volumes is written (see volume::lock).
+    let mut volumes_lock = None;
     let made = (|| {
         // The container's own dir is private (its record holds the -e
         // values); upper/ keeps 0755: it becomes the container's `/`.
@@ -121,6 +123,12 @@ pub fn create_with(
             }
         };
         let lowerdirs = unpack_layers(state, &image, &recorder, opts.unpack_progress)?;
+        if wanted
+            .iter()
+            .any(|m| m.kind == crate::volume::MountKind::Volume)
+        {
+            volumes_lock = Some(crate::volume::lock(state, false)?);
+        }
         process.mounts = crate::volume::plan(state, &wanted, &recorder, &mut new_volumes)?;
         let record = ContainerRecord {
             id: id.clone(),
@@ -155,6 +163,7 @@ pub fn create_with(
             recorder,
         })
     })();
+    drop(volumes_lock);
     if made.is_err() {
         super::rm::remove_dirs(state, &id, &name);
         // Volumes made for this container only: nothing half-made stays.

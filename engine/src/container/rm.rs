@@ -28,6 +28,10 @@ pub fn remove(state: &StateDir, key: &str, volumes: bool) -> Result<ContainerRec
 /// run that failed to start). Best effort: one another container still
 /// mounts stays.
 pub fn remove_anonymous_volumes(state: &StateDir, record: &ContainerRecord) {
+    if !record.process.mounts.iter().any(|m| m.spec.anonymous) {
+        return;
+    }
+    let _lock = crate::volume::lock(state, true);
     for m in record.process.mounts.iter().filter(|m| m.spec.anonymous) {
         if crate::volume::users(state, &m.spec.source).is_empty() {
             let _ = crate::volume::remove_unchecked(state, &m.spec.source);

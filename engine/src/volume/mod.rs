@@ -77,6 +77,32 @@ fn io(what: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Erro
     move |source| VolumeError::Io { what, path, source }
 }
 
+/// The volumes' lock (`volumes/.lock`, a `flock`): held shared by a run
+/// from the moment it takes a volume until its record (which says it uses
+/// it) is written, and exclusive by `volume rm`/`prune` while they check
+/// who uses a volume and remove it. So a volume is never removed between a
+/// run's "it exists" and its record.
+pub fn lock(
+    state: &StateDir,
+    exclusive: bool,
+) -> Result<nix::fcntl::Flock<std::fs::File>, VolumeError> {
+    let dir = volumes_dir(state);
+    crate::state::create_private_dir_all(&dir).map_err(io("não consegui criar", &dir))?;
+    let path = dir.join(".lock");
+    let file = crate::state::private_file_options()
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io("não consegui travar os volumes", &path))?;
+    let arg = if exclusive {
+        nix::fcntl::FlockArg::LockExclusive
+    } else {
+        nix::fcntl::FlockArg::LockShared
+    };
+    nix::fcntl::Flock::lock(file, arg)
+        .map_err(|(_, errno)| io("não consegui travar os volumes", &path)(errno.into()))
+}
+
 pub fn volumes_dir(state: &StateDir) -> PathBuf {
     state.root().join("volumes")
 }
@@ -268,6 +294,7 @@ pub fn users(state: &StateDir, name: &str) -> Vec<String> {
 
 /// Removes a volume no container uses (`force` only skips "not found").
 pub fn remove(state: &StateDir, name: &str) -> Result<Volume, VolumeError> {
+    let _lock = lock(state, true)?;
     let volume = inspect(state, name)?;
     if let Some(container) = users(state, name).into_iter().next() {
         return Err(VolumeError::InUse {
@@ -290,6 +317,10 @@ pub(crate) fn remove_unchecked(state: &StateDir, name: &str) -> Result<(), Volum
 
 /// Removes unused volumes: anonymous ones, or every one with `all`.
 pub fn prune(state: &StateDir, all: bool) -> Vec<Result<Volume, VolumeError>> {
+    let _lock = match lock(state, true) {
+        Ok(l) => l,
+        Err(e) => return vec![Err(e)],
+    };
     list(state)
         .into_iter()
         .filter(|v| all || v.anonymous)
