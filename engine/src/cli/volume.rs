@@ -7,7 +7,7 @@ use crate::volume;
 /// Gerencia volumes: dados que sobrevivem ao contêiner (como `docker volume`).
 #[derive(Debug, clap::Subcommand)]
 pub enum VolumeCmd {
-    /// Cria um volume (sem NOME: um nome gerado, como um volume anônimo).
+    /// Cria um volume (sem NOME: um nome gerado).
     Create {
         #[arg(value_name = "NOME")]
         name: Option<String>,
@@ -61,8 +61,7 @@ pub fn run(state: &StateDir, cmd: VolumeCmd) -> CliResult {
             state
                 .ensure()
                 .map_err(|e| CliError::msg(1, format!("{}: {e}", state.root().display())))?;
-            let (v, _) =
-                volume::create(state, name.as_deref(), name.is_none(), true).map_err(fail)?;
+            let (v, _) = volume::create(state, name.as_deref(), false, true).map_err(fail)?;
             println!("{}", v.name);
         }
         VolumeCmd::Ls { quiet } => {
