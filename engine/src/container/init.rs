@@ -283,6 +283,38 @@ mod sequence_tests {
         assert!(sys.calls()[0].starts_with("unshare"), "{:?}", sys.calls());
     }
 
+    /// Volumes, binds and tmpfs are mounted after the rootfs (overlay,
+    /// /proc, /sys, /dev) and before `pivot_root`, each on the fd of its
+    /// target (`/proc/self/fd/N`), and `--read-only` remounts the overlay
+    /// last of all.
+    #[test]
+    fn mounts_come_after_the_rootfs_and_read_only_last_before_pivot_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (plan, mut spec) = plan_and_spec(tmp.path());
+        std::fs::create_dir_all(&plan.merged).unwrap();
+        spec.read_only = true;
+        spec.mounts = vec![crate::volume::mount::MountPlan {
+            spec: crate::volume::spec::parse_tmpfs("/rapido:size=1m").unwrap(),
+            host: Default::default(),
+            seed: false,
+        }];
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        setup(&Kernel::new(&sys, &rec), &plan, &spec, None).unwrap();
+        let ops: Vec<String> = rec.events().iter().map(|e| e.op.clone()).collect();
+        let at = |p: &str| ops.iter().position(|o| o.starts_with(p)).unwrap();
+        let tmpfs = at("mount(\"tmpfs\", \"/proc/self/fd/");
+        assert!(ops[tmpfs].contains("size=1m"), "{ops:?}");
+        let merged = plan.merged.display().to_string();
+        let ro = at(&format!(
+            "mount(\"\", \"{merged}\", NULL, MS_RDONLY|MS_REMOUNT|MS_BIND"
+        ));
+        assert!(at("mount(\"mqueue\"") < tmpfs && tmpfs < ro, "{ops:?}");
+        assert!(ro < at("pivot_root"), "{ops:?}");
+        // The mount point was made inside the rootfs.
+        assert!(plan.merged.join("rapido").is_dir());
+    }
+
     /// With `--network bridge` the child configures its `eth0` after `lo`
     /// and before `pivot_root`: address, up, default route.
     #[test]
