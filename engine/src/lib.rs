@@ -34,3 +34,4 @@ pub mod network;
 pub mod recorder;
 pub mod security;
 pub mod state;
+pub mod volume;

@@ -515,6 +515,41 @@ fn lab02_namespaces_na_mao() {
 }
 
 #[test]
+fn lab11_volumes() {
+    let slug = "11-volumes";
+    let s = Student::new("lab11");
+    s.start("11");
+    s.fails_with("11", &["✗ guarda —", "· sobrevive —"]);
+    // Mistake: an anonymous volume (gone with --rm).
+    s.sh(
+        slug,
+        "casulo run --rm -v /dados busybox sh -c 'echo x > /dados/diario.txt'",
+    )
+    .assert_ok();
+    s.fails_with("11", &["✗ guarda —", "dica: Seu volume não tem nome"]);
+    s.sh(
+        slug,
+        "casulo run --rm -v diario:/dados busybox sh -c 'echo primeiro dia >> /dados/diario.txt'",
+    )
+    .assert_ok();
+    // Mistake: reading without the volume.
+    s.sh(slug, "casulo run --rm busybox cat /dados/diario.txt; true")
+        .assert_ok();
+    s.fails_with(
+        "11",
+        &[
+            "✓ guarda —",
+            "✗ sobrevive —",
+            "dica: O cat rodou num contêiner sem o volume",
+        ],
+    );
+    s.solve(slug).assert_ok();
+    let out = s.passes("11", &["guarda", "sobrevive", "so-leitura"]);
+    assert!(links_are_real(&s, &out) >= 2, "{out}");
+    assert!(mounts_under(&s.dir).is_empty());
+}
+
+#[test]
 fn lab08_fuga_do_chroot() {
     let slug = "08-fuga-do-chroot";
     let s = Student::new("lab08");
@@ -626,7 +661,7 @@ fn lab10_o_root_do_conteiner() {
     assert!(links_are_real(&s, &out) >= 2, "{out}");
 }
 
-/// The worked example of labs/README.md (lab 11, written for teachers) is
+/// The worked example of labs/README.md (lab 12, written for teachers) is
 /// a real lab: run from its folder with `--dir`, it fails untouched and
 /// passes once its tasks are done.
 #[test]
@@ -638,12 +673,12 @@ fn the_teachers_worked_example_works_with_dir() {
         .expect("the example in labs/README.md")
         + "```toml\n".len();
     let end = start + guide[start..].find("```").unwrap();
-    let dir = s.dir.join("11-limite-de-processos");
+    let dir = s.dir.join("12-limite-de-processos");
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("lab.toml"), &guide[start..end]).unwrap();
     let d = dir.to_str().unwrap();
     s.casulo(&["lab", "iniciar", "--dir", d]).assert_ok();
-    let slug = "11-limite-de-processos";
+    let slug = "12-limite-de-processos";
     s.sh(slug, "casulo run --rm busybox true").assert_ok();
     let out = s.casulo(&["lab", "verificar", "--dir", d]);
     out.assert_code(1);

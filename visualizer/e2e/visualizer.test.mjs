@@ -169,6 +169,15 @@ test('eventos: a operação que falhou aparece com o errno em vermelho', async (
   await shot('03-erro-erofs');
 });
 
+test('volumes: o painel de arquivos lista o volume criado, ao lado do overlay', async () => {
+  const ev = events('sample.trace.jsonl');
+  const vol = ev.find((e) => e.kind === 'volume.create');
+  await open('sample.trace.jsonl', vol.seq - 1);
+  assert.equal(await page.isVisible('#fs-volumes'), false);
+  await page.keyboard.press('ArrowRight');
+  assert.match(await page.textContent('#fs-volumes'), new RegExp(`${vol.name} em ${vol.target}`));
+});
+
 test('camadas: o whiteout aparece na camada que apagou o arquivo', async () => {
   const ev = events('sample.trace.jsonl');
   const wh = ev.find((e) => e.kind === 'layer.whiteout');

@@ -36,11 +36,6 @@ pub fn subcommand(name: &str) -> Option<&'static str> {
             "ainda não existe: cada `casulo run` cria um contêiner novo e espera por ele \
              (contêineres em segundo plano vêm com o supervisor)"
         }
-        "volume" => {
-            "`volume` ainda não existe (volumes vêm depois). Enquanto isso, o que o contêiner \
-             escreve fica na camada de escrita dele, se você não usar --rm: veja com \
-             `casulo diff NOME`"
-        }
         "network" => {
             "`network` ainda não existe como comando: a rede se escolhe no run, com \
              `casulo run --network bridge …` (ou `-p 8080:80`), e todos os contêineres \
@@ -74,7 +69,7 @@ pub fn subcommand(name: &str) -> Option<&'static str> {
     })
 }
 
-/// About a docker option of `run` casulo does not have (`-it`, `-d`, `-v`).
+/// About a docker option of `run` casulo does not have (`-it`, `-d`).
 pub fn run_option(arg: &str) -> Option<&'static str> {
     Some(match arg {
         "-i" | "-t" | "--interactive" | "--tty" => {
@@ -84,11 +79,6 @@ pub fn run_option(arg: &str) -> Option<&'static str> {
         "-d" | "--detach" => {
             "`-d` ainda não existe (contêineres em segundo plano vêm com o supervisor). \
              Enquanto isso: rode o contêiner em outro terminal"
-        }
-        "-v" | "--volume" | "--mount" => {
-            "volumes ainda não existem. Enquanto isso, o que o contêiner escreve fica na \
-             camada de escrita dele (sem --rm): veja com `casulo diff NOME`; arquivos para a \
-             imagem entram com COPY num Dockerfile (`casulo build`)"
         }
         "--restart" => "`--restart` não existe: cada `casulo run` roda o contêiner uma vez",
         "-c" => {

@@ -15,6 +15,7 @@ pub mod lab;
 pub mod ps;
 pub mod run;
 pub mod trace;
+pub mod volume;
 
 use std::path::PathBuf;
 
@@ -53,6 +54,9 @@ pub enum Command {
     /// Gerencia imagens (ls, load, save, inspect, history, tag, rm, prune, fsck, bootstrap, import).
     #[command(subcommand)]
     Image(image::ImageCmd),
+    /// Gerencia volumes: dados que sobrevivem ao contêiner (create, ls, inspect, rm, prune).
+    #[command(subcommand)]
+    Volume(volume::VolumeCmd),
     /// Lê (narra em português) ou valida traces.
     #[command(subcommand)]
     Trace(trace::TraceCmd),
@@ -129,6 +133,7 @@ pub fn main() -> i32 {
         Command::Build(args) => build::cmd(&state, args),
         Command::Image(cmd) => image::run(&state, cmd),
         Command::Trace(cmd) => trace::run(&state, cmd),
+        Command::Volume(cmd) => volume::run(&state, cmd),
         Command::Lab(cmd) => lab::run(&state, cmd),
         Command::Info => info::run(&state),
         Command::Gc => gc::run(),
@@ -207,6 +212,7 @@ fn needs_root(command: &Command) -> bool {
     use image::ImageCmd as I;
     match command {
         Command::Run(_) | Command::Rm(_) | Command::Build(_) | Command::Gc => true,
+        Command::Volume(cmd) => cmd.changes_state(),
         Command::Image(cmd) => matches!(
             cmd,
             I::Bootstrap { .. }

@@ -62,12 +62,15 @@ pub struct RmArgs {
     /// Nomes ou ids (basta o começo do id).
     #[arg(required = true, value_name = "CONTÊINER")]
     pub containers: Vec<String>,
+    /// Remove também os volumes anônimos do contêiner (os com nome ficam).
+    #[arg(long = "volumes", short = 'v')]
+    pub volumes: bool,
 }
 
 pub fn rm(state: &StateDir, args: RmArgs) -> CliResult {
     let mut failed = 0;
     for key in &args.containers {
-        match container::rm::remove(state, key) {
+        match container::rm::remove(state, key, args.volumes) {
             Ok(r) => println!("{}", r.name),
             Err(e) => {
                 super::report(&e);

@@ -107,6 +107,27 @@ pub struct RunArgs {
     #[arg(long, value_name = "MODO", num_args = 0..=1, require_equals = true,
           default_missing_value = "auto")]
     pub userns: Option<String>,
+    /// Monta um volume ou um diretório do host: NOME:/destino (volume com nome,
+    /// criado no primeiro uso e preenchido com o que a imagem tem no destino),
+    /// /caminho/do/host:/destino (bind) ou só /destino (volume anônimo);
+    /// acrescente :ro para somente leitura. Repita para vários.
+    #[arg(long = "volume", short = 'v', value_name = "[ORIGEM:]DESTINO[:ro]",
+          value_parser = crate::volume::spec::parse_volume)]
+    pub volume: Vec<crate::volume::MountSpec>,
+    /// Monta um tmpfs (sistema de arquivos na memória, some com o contêiner) em
+    /// DESTINO, com opções como size=64m,mode=1777 (padrão: noexec,nosuid,nodev).
+    #[arg(long = "tmpfs", value_name = "DESTINO[:OPÇÕES]",
+          value_parser = crate::volume::spec::parse_tmpfs)]
+    pub tmpfs: Vec<crate::volume::MountSpec>,
+    /// Forma longa de -v/--tmpfs: type=bind|volume|tmpfs,source=…,target=…[,readonly]
+    /// (e tmpfs-size=, tmpfs-mode=).
+    #[arg(long = "mount", value_name = "type=…,source=…,target=…",
+          value_parser = crate::volume::spec::parse_mount)]
+    pub mount: Vec<crate::volume::MountSpec>,
+    /// Monta a raiz do contêiner somente leitura: ele só escreve nos volumes, nos
+    /// tmpfs (use --tmpfs /tmp se o programa precisar) e em /dev/shm.
+    #[arg(long = "read-only")]
+    pub read_only: bool,
     /// Intervalo entre duas medições de uso do cgroup no trace (padrão 200ms).
     #[arg(long = "sample-interval", value_name = "DURAÇÃO", value_parser = parse_interval)]
     pub sample_interval: Option<Duration>,
@@ -256,6 +277,13 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         publish: args.publish,
         unpack_progress: Some(unpack_progress),
         security,
+        mounts: args
+            .volume
+            .into_iter()
+            .chain(args.tmpfs)
+            .chain(args.mount)
+            .collect(),
+        read_only: args.read_only,
     };
     match run(state, &opts, &LinuxSyscalls, &mut Narrator) {
         Ok(outcome) => {

@@ -73,13 +73,26 @@ pub fn create_with(
         None => Store::open(state)?.resolve(&opts.image)?,
     };
     let id = new_id();
-    let process = process_spec(&image, opts, &id, user_env)?;
+    let mut process = process_spec(&image, opts, &id, user_env)?;
+    let building = prepared.is_some();
+    let wanted = if building {
+        vec![]
+    } else {
+        // A run mounts anonymous volumes at the image's VOLUME paths.
+        let wanted = wanted_mounts(&opts.mounts, &process.volumes)?;
+        process.volumes.clear();
+        wanted
+    };
+    process.read_only = opts.read_only;
 
     let name = match &opts.name {
         Some(name) => claim_name(state, name, &id).map(|()| name.clone())?,
         None => claim_generated_name(state, &id)?,
     };
     let dir = state.container(&id);
+    let mut new_volumes: Vec<String> = Vec::new();
+    // Held until the record naming our volumes is written (see volume::lock).
+    let mut volumes_lock = None;
     let made = (|| {
         // The container's own dir is private (its record holds the -e
         // values); upper/ keeps 0755: it becomes the container's `/`.
@@ -110,6 +123,13 @@ pub fn create_with(
             }
         };
         let lowerdirs = unpack_layers(state, &image, &recorder, opts.unpack_progress)?;
+        if wanted
+            .iter()
+            .any(|m| m.kind == crate::volume::MountKind::Volume)
+        {
+            volumes_lock = Some(crate::volume::lock(state, false)?);
+        }
+        process.mounts = crate::volume::plan(state, &wanted, &recorder, &mut new_volumes)?;
         let record = ContainerRecord {
             id: id.clone(),
             name: name.clone(),
@@ -137,10 +157,58 @@ pub fn create_with(
             recorder,
         })
     })();
+    drop(volumes_lock);
     if made.is_err() {
         super::rm::remove_dirs(state, &id, &name);
+        // Volumes made for this container only: nothing half-made stays.
+        for v in &new_volumes {
+            let _ = crate::volume::remove_unchecked(state, v);
+        }
     }
     made
+}
+
+/// The user's mounts (checked: one mount per target) plus an anonymous
+/// volume for each of the image's `VOLUME` paths nobody mounted, parents
+/// before children (so `/a/b` lands inside the mount at `/a`).
+fn wanted_mounts(
+    user: &[crate::volume::MountSpec],
+    image_volumes: &[String],
+) -> Result<Vec<crate::volume::MountSpec>, RunError> {
+    let clean = |t: &str| {
+        let c: Vec<&str> = t
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .collect();
+        format!("/{}", c.join("/"))
+    };
+    let mut out: Vec<crate::volume::MountSpec> = Vec::new();
+    for m in user {
+        let mut m = m.clone();
+        m.target = clean(&m.target);
+        if out.iter().any(|o| o.target == m.target) {
+            return Err(RunError::BadMount(format!(
+                "dois pontos de montagem em {:?}: cada destino só pode ser usado uma vez",
+                m.target
+            )));
+        }
+        out.push(m);
+    }
+    for v in image_volumes.iter().filter(|v| v.starts_with('/')) {
+        let target = clean(v);
+        if target != "/" && !out.iter().any(|o| o.target == target) {
+            out.push(crate::volume::MountSpec {
+                kind: crate::volume::MountKind::Volume,
+                source: String::new(),
+                target,
+                readonly: false,
+                options: String::new(),
+                anonymous: true,
+            });
+        }
+    }
+    out.sort_by_key(|m| m.target.matches('/').count());
+    Ok(out)
 }
 
 /// `-e` entries: `KEY=value` kept as is; `KEY` alone takes casulo's own
@@ -268,6 +336,8 @@ fn process_spec(
         hostname,
         user,
         volumes: cfg.volumes.clone(),
+        mounts: vec![],
+        read_only: false,
         security: opts.security.clone(),
     })
 }

@@ -137,15 +137,16 @@ fn setup(
         |e: crate::kernel::KernelError| (125, format!("falha ao preparar o contêiner: {e}"));
     k.unshare(NsKind::Cgroup).map_err(engine)?;
     let root = build_rootfs(k, plan, userns)?;
+    crate::volume::mount::mount_all(k, &root, &spec.mounts, spec.read_only)
+        .map_err(|m| (125, m))?;
     k.sethostname(&spec.hostname).map_err(engine)?;
     k.link_up("lo").map_err(engine)?;
     if let Some(net) = net {
         crate::network::veth::configure_inside(k, net).map_err(engine)?;
     }
     mounts::pivot_into(k, &root).map_err(engine)?;
-    // The image's volume paths exist in the container (docker mounts
-    // anonymous volumes there; casulo has no volumes yet, so they are plain
-    // directories of the upper layer).
+    // A build's RUN: the image's volume paths exist, as plain directories
+    // of the upper layer (a run mounts anonymous volumes there instead).
     for volume in spec.volumes.iter().filter(|v| v.starts_with('/')) {
         if let Err(e) = std::fs::create_dir_all(volume) {
             return Err((125, format!("não consegui criar o volume {volume:?}: {e}")));
@@ -334,6 +335,8 @@ mod sequence_tests {
             hostname: "casulo".into(),
             user: String::new(),
             volumes: vec![],
+            mounts: vec![],
+            read_only: false,
             security: Default::default(),
         };
         (plan, spec)
@@ -410,6 +413,38 @@ mod sequence_tests {
         );
     }
 
+    /// Volumes, binds and tmpfs are mounted after the rootfs (overlay,
+    /// /proc, /sys, /dev) and before `pivot_root`, each on the fd of its
+    /// target (`/proc/self/fd/N`), and `--read-only` remounts the overlay
+    /// last of all.
+    #[test]
+    fn mounts_come_after_the_rootfs_and_read_only_last_before_pivot_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (plan, mut spec) = plan_and_spec(tmp.path());
+        std::fs::create_dir_all(&plan.merged).unwrap();
+        spec.read_only = true;
+        spec.mounts = vec![crate::volume::mount::MountPlan {
+            spec: crate::volume::spec::parse_tmpfs("/rapido:size=1m").unwrap(),
+            host: Default::default(),
+            seed: false,
+        }];
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        setup(&Kernel::new(&sys, &rec), &plan, &spec, None, None).unwrap();
+        let ops: Vec<String> = rec.events().iter().map(|e| e.op.clone()).collect();
+        let at = |p: &str| ops.iter().position(|o| o.starts_with(p)).unwrap();
+        let tmpfs = at("mount(\"tmpfs\", \"/proc/self/fd/");
+        assert!(ops[tmpfs].contains("size=1m"), "{ops:?}");
+        let merged = plan.merged.display().to_string();
+        let ro = at(&format!(
+            "mount(\"\", \"{merged}\", NULL, MS_RDONLY|MS_REMOUNT|MS_BIND"
+        ));
+        assert!(at("mount(\"mqueue\"") < tmpfs && tmpfs < ro, "{ops:?}");
+        assert!(ro < at("pivot_root"), "{ops:?}");
+        // The mount point was made inside the rootfs.
+        assert!(plan.merged.join("rapido").is_dir());
+    }
+
     /// With `--network bridge` the child configures its `eth0` after `lo`
     /// and before `pivot_root`: address, up, default route.
     #[test]
@@ -468,6 +503,8 @@ mod sequence_tests {
             hostname: "h".into(),
             user: String::new(),
             volumes: vec![],
+            mounts: vec![],
+            read_only: false,
             security: Default::default(),
         };
         std::fs::create_dir_all(&plan.merged).unwrap();

@@ -71,6 +71,10 @@ pub struct RunOptions {
     pub unpack_progress: Option<fn(&str, u64, u64)>,
     /// `--privileged`, `--cap-add`, `--cap-drop`, `--security-opt`.
     pub security: crate::security::SecurityOptions,
+    /// `-v`, `--tmpfs`, `--mount`, in the order given.
+    pub mounts: Vec<crate::volume::MountSpec>,
+    /// `--read-only`: the container's root (the overlay) mounted read-only.
+    pub read_only: bool,
 }
 
 /// Default interval between two `cgroup.sample` events.
@@ -89,9 +93,16 @@ pub struct ProcessSpec {
     /// Who to run as (`-u` or the image's `User`); empty: root, unchanged.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub user: String,
-    /// The image's volume paths: created (empty) if missing, like the workdir.
+    /// Paths created (empty) if missing, like the workdir: the image's
+    /// volume paths in a build's `RUN` (a run mounts volumes there instead).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<String>,
+    /// Volumes, binds and tmpfs mounted by the init ([`crate::volume::mount`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<crate::volume::mount::MountPlan>,
+    /// `--read-only`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
     /// What the container's root keeps (default: docker's defaults).
     #[serde(default, skip_serializing_if = "is_default")]
     pub security: crate::security::SecurityOptions,
@@ -177,6 +188,11 @@ pub enum RunError {
     NoSuchContainer(String),
     #[error("{0:?} é o começo do id de mais de um contêiner: use mais dígitos ou o nome")]
     AmbiguousId(String),
+    #[error(transparent)]
+    Volume(#[from] crate::volume::VolumeError),
+    /// A `-v`/`--tmpfs`/`--mount` that cannot be honoured (source missing…).
+    #[error("{0}")]
+    BadMount(String),
     #[error("o contêiner {0:?} ainda está rodando (pare-o antes de remover)")]
     StillRunning(String),
     /// The container's init failed before `exec` (set-up or exec itself).

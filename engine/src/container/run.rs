@@ -85,7 +85,7 @@ pub fn run_with(
     ) {
         Ok(cg) => cg,
         Err(e) => {
-            abandon(&k, state, &id, &name, None, None);
+            abandon(&k, state, &created.record, None, None);
             return Err(e.into());
         }
     };
@@ -96,7 +96,7 @@ pub fn run_with(
         NetworkMode::Bridge => match Attachment::prepare(&k, &NetDir::host(), &id, &opts.publish) {
             Ok(attachment) => Some(attachment),
             Err(e) => {
-                abandon(&k, state, &id, &name, cgroup.as_ref(), None);
+                abandon(&k, state, &created.record, cgroup.as_ref(), None);
                 return Err(e.into());
             }
         },
@@ -105,7 +105,7 @@ pub fn run_with(
     let pid = match start::start(&k, &created, cgroup.as_ref(), net.as_ref()) {
         Ok(pid) => pid,
         Err(e) => {
-            abandon(&k, state, &id, &name, cgroup.as_ref(), net.as_mut());
+            abandon(&k, state, &created.record, cgroup.as_ref(), net.as_mut());
             return Err(e);
         }
     };
@@ -187,6 +187,7 @@ pub fn run_with(
     record.exit_code = Some(exit_code);
     if opts.rm {
         rm::remove_dirs(state, &id, &name);
+        rm::remove_anonymous_volumes(state, &record);
     } else if let Err(e) = save_record(&created.dir, &record) {
         // A record that still says "running" would be half-made.
         rm::remove_dirs(state, &id, &name);
@@ -209,8 +210,7 @@ pub fn run_with(
 fn abandon(
     k: &Kernel,
     state: &StateDir,
-    id: &str,
-    name: &str,
+    record: &ContainerRecord,
     cgroup: Option<&ContainerCgroup>,
     net: Option<&mut Attachment>,
 ) {
@@ -220,7 +220,9 @@ fn abandon(
     if let Some(cg) = cgroup {
         let _ = cg.destroy(k);
     }
-    rm::remove_dirs(state, id, name);
+    rm::remove_dirs(state, &record.id, &record.name);
+    // A container that never ran keeps no anonymous volume made for it.
+    rm::remove_anonymous_volumes(state, record);
 }
 
 /// The container's cgroup under `root`, in the host's mode, with its

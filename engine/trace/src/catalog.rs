@@ -424,6 +424,18 @@ const ENTRIES: &[Entry] = &[
             diminui o tamanho da imagem.",
     },
     Entry {
+        kind: "volume.create",
+        title: "Volume criado",
+        explanation: "A imagem é imutável e a camada de escrita do contêiner vai embora com \
+            `casulo rm`: o que precisa sobreviver fica num *volume*, um diretório que o \
+            casulo guarda no seu diretório de estado (`volumes/<nome>/_data`, com pais `0700`: \
+            nenhum outro usuário do host chega lá) e que o init monta no contêiner com um bind \
+            mount. Um volume com nome (`-v dados:/dados`) nasce no primeiro uso e é \
+            reaproveitado pelos próximos contêineres; um anônimo (um `VOLUME` da imagem) tem \
+            um nome gerado e sai junto com o contêiner em `rm -v` ou `--rm`. Como no docker, \
+            um volume novo é preenchido com o que a imagem tinha naquele caminho.",
+    },
+    Entry {
         kind: "layer.upper",
         title: "A camada de escrita do contêiner",
         explanation: "Tudo o que o contêiner escreveu foi parar no `upperdir` do overlay, a \

@@ -488,6 +488,20 @@ pub enum EventBody {
         /// True for an opaque directory (everything below it in lower layers hidden).
         opaque: bool,
     },
+    /// A volume was created in the state dir for this container: a named
+    /// one on first use (`-v nome:/dir`), or an anonymous one (a `VOLUME`
+    /// of the image, `-v /dir`). The init mounts it afterwards (`mount.fs`,
+    /// a bind) and, being new, fills it with the image's files at `target`.
+    #[serde(rename = "volume.create")]
+    VolumeCreate {
+        name: String,
+        /// Its directory on the host (`…/volumes/<nome>/_data`).
+        path: String,
+        /// Where the container will see it.
+        target: String,
+        /// A generated name, removed with the container by `rm -v`/`--rm`.
+        anonymous: bool,
+    },
     /// The container's read/write layer (the overlay's upperdir) after the
     /// process ended: what it added, changed (copy-up) and deleted, as
     /// `casulo diff` shows it.
@@ -809,6 +823,7 @@ impl EventBody {
             EventBody::ProcessSignal { .. } => "process.signal",
             EventBody::LayerUnpack { .. } => "layer.unpack",
             EventBody::LayerReuse { .. } => "layer.reuse",
+            EventBody::VolumeCreate { .. } => "volume.create",
             EventBody::LayerWhiteout { .. } => "layer.whiteout",
             EventBody::LayerUpper { .. } => "layer.upper",
             EventBody::CgroupCreate { .. } => "cgroup.create",
@@ -869,6 +884,7 @@ pub const KINDS: &[&str] = &[
     "layer.unpack",
     "layer.reuse",
     "layer.whiteout",
+    "volume.create",
     "layer.upper",
     "cgroup.create",
     "cgroup.limit",

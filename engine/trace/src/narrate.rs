@@ -616,6 +616,22 @@ pub fn describe(event: &Event) -> String {
             ),
             "medir a camada de escrita do contêiner".to_string(),
         ),
+        EventBody::VolumeCreate {
+            name,
+            target,
+            anonymous,
+            ..
+        } => {
+            let which = if *anonymous {
+                format!("o volume anônimo {}", &name[..name.len().min(12)])
+            } else {
+                format!("o volume {name}")
+            };
+            say(
+                format!("criou {which}, que o contêiner vai ver em {target}"),
+                format!("criar {which} para {target}"),
+            )
+        }
         EventBody::LayerWhiteout {
             diff_id,
             path,

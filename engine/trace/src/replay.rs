@@ -144,6 +144,18 @@ pub struct Mount {
     pub at: usize,
 }
 
+/// A volume created for the container (`volume.create`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    pub name: String,
+    /// Its directory on the host.
+    pub path: String,
+    /// Where the container sees it.
+    pub target: String,
+    pub anonymous: bool,
+    pub at: usize,
+}
+
 /// An image layer the run used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layer {
@@ -559,6 +571,8 @@ pub struct World {
     pub symlinks: Vec<(String, String)>,
     pub hostname: Option<String>,
     pub layers: Vec<Layer>,
+    /// Volumes created for the container, in order.
+    pub volumes: Vec<Volume>,
     /// The container's read/write layer, once measured (`layer.upper`).
     pub upper: Option<UpperLayer>,
     /// By path.
@@ -1018,6 +1032,18 @@ impl World {
                     sample: sample.clone(),
                 })
             }
+            EventBody::VolumeCreate {
+                name,
+                path,
+                target,
+                anonymous,
+            } => self.volumes.push(Volume {
+                name: name.clone(),
+                path: path.clone(),
+                target: target.clone(),
+                anonymous: *anonymous,
+                at,
+            }),
             EventBody::LayerWhiteout {
                 diff_id,
                 path,

@@ -438,6 +438,17 @@ pub fn sample_events() -> Vec<Event> {
         ),
         (
             host,
+            EventBody::VolumeCreate {
+                name: "dados".into(),
+                path: "/var/lib/casulo/volumes/dados/_data".into(),
+                target: "/dados".into(),
+                anonymous: false,
+            },
+            "mkdir(\"/var/lib/casulo/volumes/dados/_data\", 0755)".into(),
+            ok.clone(),
+        ),
+        (
+            host,
             EventBody::LayerWhiteout {
                 diff_id: LAYER2.into(),
                 path: "/etc/motd".into(),

@@ -442,6 +442,19 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
         stack_h.max(20.0 + mount_rows * 30.0) + 10.0
     };
     let devices: Vec<String> = w.devices.iter().map(|d| d.inside.clone()).collect();
+    // Volumes beside the overlay: data that is not in any layer.
+    let volumes: Vec<String> = w
+        .volumes
+        .iter()
+        .map(|v| {
+            let name = if v.anonymous {
+                format!("anônimo {}", &v.name[..v.name.len().min(12)])
+            } else {
+                v.name.clone()
+            };
+            format!("{name} em {} ({})", v.target, short_path(&v.path))
+        })
+        .collect();
 
     html! {
         <section class="painel arquivos" aria-labelledby="titulo-fs">
@@ -453,6 +466,9 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
             </svg>
             if !devices.is_empty() {
                 <p class="dispositivos"><strong>{"Dispositivos em /dev: "}</strong>{devices.join(", ")}</p>
+            }
+            if !volumes.is_empty() {
+                <p class="volumes" id="fs-volumes"><strong>{"Volumes (fora das camadas, sobrevivem ao contêiner): "}</strong>{volumes.join("; ")}</p>
             }
         </section>
     }

@@ -1,0 +1,137 @@
+//! `casulo volume`: named volumes (create, ls, inspect, rm, prune), as `docker volume`.
+
+use super::{CliError, CliResult};
+use crate::state::StateDir;
+use crate::volume;
+
+/// Gerencia volumes: dados que sobrevivem ao contêiner (como `docker volume`).
+#[derive(Debug, clap::Subcommand)]
+pub enum VolumeCmd {
+    /// Cria um volume (sem NOME: um nome gerado).
+    Create {
+        #[arg(value_name = "NOME")]
+        name: Option<String>,
+    },
+    /// Lista os volumes.
+    #[command(visible_alias = "list")]
+    Ls {
+        /// Só os nomes.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Mostra um volume em JSON: nome, onde os dados ficam no host, quem o usa.
+    Inspect {
+        #[arg(required = true, value_name = "NOME")]
+        names: Vec<String>,
+    },
+    /// Remove volumes que nenhum contêiner usa (nem parado: remova-o antes).
+    #[command(visible_alias = "remove")]
+    Rm {
+        #[arg(required = true, value_name = "NOME")]
+        names: Vec<String>,
+        /// Não reclama de um volume que não existe.
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Remove os volumes anônimos sem uso (com --all, todos os sem uso).
+    Prune {
+        /// Também os volumes com nome.
+        #[arg(short, long)]
+        all: bool,
+        /// Sem perguntar (o casulo nunca pergunta; aceito como no docker).
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+impl VolumeCmd {
+    /// Reading (`ls`, `inspect`) works without root.
+    pub fn changes_state(&self) -> bool {
+        matches!(
+            self,
+            VolumeCmd::Create { .. } | VolumeCmd::Rm { .. } | VolumeCmd::Prune { .. }
+        )
+    }
+}
+
+pub fn run(state: &StateDir, cmd: VolumeCmd) -> CliResult {
+    let fail = |e: volume::VolumeError| CliError::msg(1, e.to_string());
+    match cmd {
+        VolumeCmd::Create { name } => {
+            state
+                .ensure()
+                .map_err(|e| CliError::msg(1, format!("{}: {e}", state.root().display())))?;
+            let (v, _) = volume::create(state, name.as_deref(), false, true).map_err(fail)?;
+            println!("{}", v.name);
+        }
+        VolumeCmd::Ls { quiet } => {
+            let all = volume::list(state);
+            if quiet {
+                for v in &all {
+                    println!("{}", v.name);
+                }
+                return Ok(0);
+            }
+            let width = all.iter().map(|v| v.name.len()).max().unwrap_or(0).max(4);
+            println!("{:<9}  {:<width$}  EM USO POR", "TIPO", "NOME");
+            for v in all {
+                let users = volume::users(state, &v.name).join(", ");
+                let kind = if v.anonymous { "anônimo" } else { "nomeado" };
+                println!("{kind:<9}  {:<width$}  {users}", v.name);
+            }
+        }
+        VolumeCmd::Inspect { names } => {
+            let mut out = Vec::new();
+            for name in &names {
+                let v = volume::inspect(state, name).map_err(fail)?;
+                out.push(serde_json::json!({
+                    "Name": v.name,
+                    "CreatedAt": v.created,
+                    "Driver": "local",
+                    "Mountpoint": v.mountpoint,
+                    "Anonymous": v.anonymous,
+                    "UsedBy": volume::users(state, &v.name),
+                }));
+            }
+            println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+        }
+        VolumeCmd::Rm { names, force } => {
+            let mut failed = 0;
+            for name in &names {
+                match volume::remove(state, name) {
+                    Ok(v) => println!("{}", v.name),
+                    Err(volume::VolumeError::NotFound(_)) if force => {}
+                    Err(e) => {
+                        super::report(&e);
+                        failed += 1;
+                    }
+                }
+            }
+            if failed > 0 {
+                return Err(CliError::msg(
+                    1,
+                    format!("{failed} volume(s) não removido(s)"),
+                ));
+            }
+        }
+        VolumeCmd::Prune { all, force: _ } => {
+            let mut failed = 0;
+            for r in volume::prune(state, all) {
+                match r {
+                    Ok(v) => println!("{}", v.name),
+                    Err(e) => {
+                        super::report(&e);
+                        failed += 1;
+                    }
+                }
+            }
+            if failed > 0 {
+                return Err(CliError::msg(
+                    1,
+                    format!("{failed} volume(s) não removido(s)"),
+                ));
+            }
+        }
+    }
+    Ok(0)
+}
