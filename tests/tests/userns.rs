@@ -417,3 +417,44 @@ fn the_images_user_is_mapped_too() {
     );
     lab.casulo(&["rm", &name]).assert_ok();
 }
+
+/// Volumes and host directories are refused with `--userns` before anything
+/// exists (the namespace's root cannot reach the private state dir), with a
+/// message that says why; a `--tmpfs` still works.
+#[test]
+fn volumes_and_binds_are_refused_with_userns_and_a_tmpfs_works() {
+    let lab = Lab::shared();
+    let host = tempfile::tempdir().unwrap();
+    let bind = format!("{}:/de-fora", host.path().display());
+    let volume = unique_name("vol-userns");
+    let containers = || {
+        std::fs::read_dir(lab.root().join("containers"))
+            .unwrap()
+            .count()
+    };
+    let before = containers();
+    for mount in [format!("{volume}:/dados"), bind] {
+        let out = lab.casulo(&["run", "--rm", "--userns", "-v", &mount, "busybox", "true"]);
+        out.assert_code(125);
+        assert!(
+            out.stderr
+                .contains("--userns ainda não funciona com volumes"),
+            "{out}"
+        );
+        assert_eq!(containers(), before, "nada criado: {out}");
+    }
+    assert!(!lab.root().join("volumes").join(&volume).exists());
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        "--userns",
+        "--tmpfs",
+        "/rapido",
+        "busybox",
+        "sh",
+        "-c",
+        "echo oi > /rapido/f && cat /rapido/f",
+    ]);
+    out.assert_ok();
+    assert_eq!(out.stdout.trim(), "oi", "{out}");
+}

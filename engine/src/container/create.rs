@@ -75,8 +75,16 @@ pub fn create_with(
     let id = new_id();
     let mut process = process_spec(&image, opts, &id, user_env)?;
     let building = prepared.is_some();
+    let userns = opts.security.userns.is_some();
     let wanted = if building {
         vec![]
+    } else if userns {
+        // The init mounts volumes after it became the user namespace's root,
+        // which cannot reach the host's 0700 state dir: volumes and binds
+        // are refused, and the image's VOLUME paths stay plain directories
+        // of the upper layer (as in a build's RUN).
+        refuse_host_mounts_with_userns(&opts.mounts)?;
+        wanted_mounts(&opts.mounts, &[])?
     } else {
         // A run mounts anonymous volumes at the image's VOLUME paths.
         let wanted = wanted_mounts(&opts.mounts, &process.volumes)?;
@@ -171,6 +179,22 @@ pub fn create_with(
 /// The user's mounts (checked: one mount per target) plus an anonymous
 /// volume for each of the image's `VOLUME` paths nobody mounted, parents
 /// before children (so `/a/b` lands inside the mount at `/a`).
+/// `--userns` with `-v`/`--mount` of a volume or a host directory: not yet.
+fn refuse_host_mounts_with_userns(user: &[crate::volume::MountSpec]) -> Result<(), RunError> {
+    match user
+        .iter()
+        .find(|m| m.kind != crate::volume::MountKind::Tmpfs)
+    {
+        Some(m) => Err(RunError::BadMount(format!(
+            "--userns ainda não funciona com volumes nem com diretórios do host \
+             (-v/--mount em {:?}): o root do namespace do contêiner não alcança o \
+             diretório de estado do casulo; use --tmpfs, ou rode sem --userns",
+            m.target
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn wanted_mounts(
     user: &[crate::volume::MountSpec],
     image_volumes: &[String],
