@@ -1,0 +1,75 @@
+//! Replays the saved corpus and the crash regressions of every fuzz target
+//! as ordinary tests (no fuzzing engine): `fuzz/corpus/<alvo>/*` and
+//! `fuzz/regressoes/<alvo>/*` go through the same function the fuzzer
+//! calls. A target with no corpus at all fails: the corpus is part of the
+//! repository.
+
+use std::path::{Path, PathBuf};
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(d) => d
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    out.sort();
+    out
+}
+
+fn replay(name: &str) {
+    let target = casulo_fuzz::target(name).expect("alvo conhecido");
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let corpus = files(&fuzz.join("corpus").join(name));
+    let regressions = files(&fuzz.join("regressoes").join(name));
+    assert!(
+        !corpus.is_empty(),
+        "fuzz/corpus/{name}/ está vazio: rode `cargo xtask fuzz {name}`"
+    );
+    for path in corpus.iter().chain(&regressions) {
+        let data = std::fs::read(path).unwrap();
+        let outcome = std::panic::catch_unwind(|| (target.run)(&data));
+        if outcome.is_err() {
+            panic!(
+                "{} quebrou o alvo {name} (veja a mensagem acima)",
+                path.display()
+            );
+        }
+    }
+    println!(
+        "{name}: {} entradas do corpus e {} regressões",
+        corpus.len(),
+        regressions.len()
+    );
+}
+
+#[test]
+fn corpus_dockerfile() {
+    replay("dockerfile");
+}
+
+#[test]
+fn corpus_dockerignore() {
+    replay("dockerignore");
+}
+
+#[test]
+fn corpus_trace() {
+    replay("trace");
+}
+
+#[test]
+fn corpus_imagem() {
+    replay("imagem");
+}
+
+#[test]
+fn corpus_camada() {
+    let outcome = std::panic::catch_unwind(|| replay("camada"));
+    casulo_fuzz::camada::cleanup();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e);
+    }
+}
