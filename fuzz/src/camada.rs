@@ -26,7 +26,7 @@ use std::fs;
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use casulo::image::extract::{remove_tree, unpack, unpack_over, Limits};
 use casulo::image::oci::{MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_LAYER_TAR_GZIP};
@@ -55,30 +55,30 @@ struct Place {
     top: Vec<std::ffi::OsString>,
 }
 
-fn place() -> &'static Mutex<Place> {
-    static PLACE: OnceLock<Mutex<Place>> = OnceLock::new();
-    PLACE.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("camada-")
-            .tempdir_in(sandbox::scratch())
-            .expect("diretório temporário");
-        let root = dir.path().to_path_buf();
-        let lower = root.join("inferior");
-        plant_canaries(&root, &lower);
-        let blob = root.join("blob");
-        fs::write(&blob, b"").unwrap();
-        let dest = root.join("camada");
-        let clean = snapshot(&root, &dest, &blob);
-        Mutex::new(Place {
-            _dir: dir,
-            root,
-            lower,
-            blob,
-            dest,
-            clean,
-            top: sandbox::top_names(),
-        })
-    })
+/// The shared folder, made on first use (and again after [`cleanup`]).
+static PLACE: Mutex<Option<Place>> = Mutex::new(None);
+
+fn new_place() -> Place {
+    let dir = tempfile::Builder::new()
+        .prefix("camada-")
+        .tempdir_in(sandbox::scratch())
+        .expect("diretório temporário");
+    let root = dir.path().to_path_buf();
+    let lower = root.join("inferior");
+    plant_canaries(&root, &lower);
+    let blob = root.join("blob");
+    fs::write(&blob, b"").unwrap();
+    let dest = root.join("camada");
+    let clean = snapshot(&root, &dest, &blob);
+    Place {
+        _dir: dir,
+        root,
+        lower,
+        blob,
+        dest,
+        clean,
+        top: sandbox::top_names(),
+    }
 }
 
 pub fn fuzz(data: &[u8]) {
@@ -86,7 +86,8 @@ pub fn fuzz(data: &[u8]) {
     let Some((&flags, blob)) = data.split_first() else {
         return;
     };
-    let place = place().lock().unwrap_or_else(|e| e.into_inner());
+    let mut guard = PLACE.lock().unwrap_or_else(|e| e.into_inner());
+    let place = guard.get_or_insert_with(new_place);
     let Place {
         root,
         lower,
@@ -156,8 +157,10 @@ pub fn fuzz(data: &[u8]) {
 /// Removes the shared folder (the replay test calls it at the end; the
 /// fuzzer's lives in a tmpfs that goes away with it).
 pub fn cleanup() {
-    let place = place().lock().unwrap_or_else(|e| e.into_inner());
-    remove_tree(&place.root);
+    let place = PLACE.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(place) = place {
+        remove_tree(&place.root);
+    }
 }
 
 /// What the layer must not touch: a canary folder next to it, and the
