@@ -12,7 +12,7 @@ fuzz_target!(
 // the tar reader refuses them before the extractor sees anything.
 fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
     let size = fuzzer_mutate(data, size, max_size);
-    if seed % 8 != 0 && size > 1 {
+    if !seed.is_multiple_of(8) && size > 1 {
         casulo_fuzz::tar_fix::fix(&mut data[1..size]);
     }
     size

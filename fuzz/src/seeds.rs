@@ -239,6 +239,9 @@ fn with_flag(flag: u8, tar: Vec<u8>) -> Vec<u8> {
     out
 }
 
+/// (type, path, link target) of one tar entry.
+type Entry<'a> = (tar::EntryType, &'a str, &'a str);
+
 fn layers() -> Vec<(String, Vec<u8>)> {
     use tar::EntryType as T;
     let mut out = Vec::new();
@@ -288,7 +291,7 @@ fn layers() -> Vec<(String, Vec<u8>)> {
     out.push(("camada-sobre-inferior".into(), with_flag(1, over)));
 
     // Hostile: each must be refused, and nothing may land outside.
-    let hostile: &[(&str, &[(T, &str, &str)])] = &[
+    let hostile: &[(&str, &[Entry])] = &[
         ("hostil-pontos", &[(T::Regular, "../canario/arquivo", "")]),
         ("hostil-absoluto", &[(T::Regular, "/etc/fuzz", "")]),
         (
