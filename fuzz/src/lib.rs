@@ -20,8 +20,11 @@
 //! | `imagem`       | the OCI/docker JSON of an image (index, manifest, config)  |
 //! | `camada`       | `image::extract::unpack` of a layer tar, checking that     |
 //! |                | nothing appears or changes outside the layer directory     |
+//! | `carregar`     | a whole `image load` (OCI layout or docker-archive built   |
+//! |                | from the input, digests filled in) into a fresh store      |
 
 pub mod camada;
+pub mod carregar;
 pub mod dockerfile;
 pub mod dockerignore;
 pub mod imagem;
@@ -64,6 +67,11 @@ pub const TARGETS: &[Target] = &[
         name: "camada",
         run: camada::fuzz,
         about: "o extrator de camadas (image/extract.rs): nada pode aparecer fora do diretório da camada",
+    },
+    Target {
+        name: "carregar",
+        run: carregar::fuzz,
+        about: "o `image load` inteiro (image/archive.rs) de um layout OCI ou docker-archive montado da entrada",
     },
 ];
 

@@ -20,6 +20,7 @@ pub fn seeds(target: &str, root: &Path) -> Vec<(String, Vec<u8>)> {
         "trace" => traces(root),
         "imagem" => image_json(),
         "camada" => layers(),
+        "carregar" => archives(),
         other => panic!("alvo desconhecido: {other}"),
     }
 }
@@ -329,4 +330,48 @@ fn layers() -> Vec<(String, Vec<u8>)> {
     }
 
     out
+}
+
+/// Archives for `carregar` (see its docs for the placeholders).
+fn archives() -> Vec<(String, Vec<u8>)> {
+    let layer = RawTar::new()
+        .entry(tar::EntryType::Directory, "bin/", "", b"")
+        .file("bin/ola", b"#!/bin/sh\necho ola\n")
+        .finish();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&layer).unwrap();
+    let gzipped = gz.finish().unwrap();
+    let config = r#"{"architecture":"amd64","os":"linux","config":{"Cmd":["sh"],"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["@diff"]},"history":[{"created_by":"fuzz"}]}"#;
+    let manifest = |media: &str| {
+        format!(
+            r##"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"@config","size":"#config"}},"layers":[{{"mediaType":"{media}","digest":"@camada","size":"#camada"}}]}}"##
+        )
+    };
+    let index = r##"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"@manifesto","size":"#manifesto","annotations":{"org.opencontainers.image.ref.name":"fuzz:1","io.containerd.image.name":"docker.io/library/fuzz:1"},"platform":{"architecture":"amd64","os":"linux"}}]}"##;
+    let docker = r#"[{"Config":"config.json","RepoTags":["fuzz:1","docker.io/aluno/app:latest"],"Layers":["camada.tar"]}]"#;
+    let join = |parts: [&[u8]; 4]| parts.join(&0u8);
+    vec![
+        (
+            "oci".into(),
+            join([
+                index.as_bytes(),
+                manifest(oci::MEDIA_TYPE_LAYER_TAR).as_bytes(),
+                config.as_bytes(),
+                &layer,
+            ]),
+        ),
+        (
+            "oci-gzip".into(),
+            join([
+                index.as_bytes(),
+                manifest(oci::MEDIA_TYPE_LAYER_TAR_GZIP).as_bytes(),
+                config.as_bytes(),
+                &gzipped,
+            ]),
+        ),
+        (
+            "docker".into(),
+            join([docker.as_bytes(), config.as_bytes(), b"", &layer]),
+        ),
+    ]
 }

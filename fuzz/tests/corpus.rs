@@ -74,6 +74,11 @@ fn corpus_camada() {
     }
 }
 
+#[test]
+fn corpus_carregar() {
+    replay("carregar");
+}
+
 /// Known bugs the targets catch, whose fix belongs to another change: each
 /// file of `fuzz/pendentes/<alvo>/` must still break its target. When the
 /// fix lands this test fails: move the file to `fuzz/regressoes/<alvo>/`.

@@ -37,7 +37,12 @@ pub const TARGETS: &[(&str, usize)] = &[
     ("trace", 65536),
     ("imagem", 8192),
     ("camada", 8192),
+    ("carregar", 16384),
 ];
+
+/// The targets that write files: they run fenced (`fuzz/src/sandbox.rs`:
+/// own mount namespace, tmpfs, chroot into their working folder).
+const FENCED: &[&str] = &["camada", "carregar"];
 
 /// What the targets need besides Rust.
 const PACKAGES: &[(&str, &str)] = &[("g++", "compila o libFuzzer (cargo xtask fuzz)")];
@@ -259,7 +264,7 @@ fn fuzz_one(
     if let Some(n) = runs {
         c.arg(format!("-runs={n}"));
     }
-    if name == "camada" {
+    if FENCED.contains(&name) {
         c.env("CASULO_FUZZ_CHROOT", "1");
     }
     println!(
@@ -308,7 +313,7 @@ fn fuzz_one(
         .args(["-merge=1", "-merge_control_file=controle-merge"])
         .arg(format!("-max_len={max_len}"))
         .args(["-timeout=10", "minimo", "corpus"]);
-    if name == "camada" {
+    if FENCED.contains(&name) {
         m.env("CASULO_FUZZ_CHROOT", "1");
     }
     let merged = m

@@ -97,7 +97,8 @@ comandos:
                      em book/medidas/conteineres-vms.json (capítulo 1 do curso)
       --n N            quantos de cada lado (padrão 5; o todo leva cerca de meio minuto)
   fuzz [ALVO...] [opções]  fuzzing guiado por cobertura (libFuzzer) dos leitores de entrada
-                     hostil: dockerfile, dockerignore, trace, imagem, camada (padrão: todos);
+                     hostil: dockerfile, dockerignore, trace, imagem, camada, carregar
+                     (padrão: todos);
                      o corpus fica em fuzz/corpus/ALVO (e `test` o repete)
       --tempo S        segundos por alvo (padrão 60)
       --execucoes N    para depois de N execuções (além do tempo)
