@@ -36,12 +36,15 @@ pub fn enter() {
     });
 }
 
-/// Whether this is libFuzzer's outer `-merge=1` process: it runs no input,
+/// Whether this is libFuzzer's outer merge process: it runs no input,
 /// it starts the fuzzer again by its host path (so it stays outside); the
 /// inner one (`-merge_inner=1`) runs them, inside the fence.
 fn merge_outer() -> bool {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().any(|a| a == "-merge=1") && !args.iter().any(|a| a.starts_with("-merge_inner="))
+    let merging = args
+        .iter()
+        .any(|a| a == "-merge=1" || a == "-set_cover_merge=1");
+    merging && !args.iter().any(|a| a.starts_with("-merge_inner="))
 }
 
 /// Whether this process runs inside the fence.

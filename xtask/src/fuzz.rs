@@ -11,8 +11,9 @@
 //! - for each target: seeds `fuzz/corpus/<alvo>/` if it is empty (bin
 //!   `semear`), fuzzes for S seconds in a scratch folder
 //!   (`target/fuzz/rodada/<alvo>`), then merges and minimises what it
-//!   found back into `fuzz/corpus/<alvo>/` (`-merge=1`: the smallest set of
-//!   files with the same coverage);
+//!   found back into `fuzz/corpus/<alvo>/` (`-set_cover_merge=1` on edge
+//!   coverage: a small set of files reaching the same code; alone with
+//!   `--so-minimizar`);
 //! - says, in pt-BR, how many executions, how many per second, the crashes
 //!   (with the file that reproduces each; it belongs in
 //!   `fuzz/regressoes/<alvo>/` once fixed) and the new corpus entries.
@@ -34,7 +35,7 @@ use crate::{fail, setup, Result};
 pub const TARGETS: &[(&str, usize)] = &[
     ("dockerfile", 8192),
     ("dockerignore", 2048),
-    ("trace", 65536),
+    ("trace", 8192),
     ("imagem", 8192),
     ("camada", 8192),
     ("carregar", 16384),
@@ -73,14 +74,16 @@ pub fn run(args: &[String]) -> Result {
     let mut targets: Vec<&str> = Vec::new();
     let mut seconds: u64 = 60;
     let mut runs: Option<u64> = None;
+    let mut only_minimise = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--tempo" => seconds = number(it.next(), "--tempo")?,
             "--execucoes" => runs = Some(number(it.next(), "--execucoes")?),
+            "--so-minimizar" => only_minimise = true,
             name if TARGETS.iter().any(|(t, _)| *t == name) => targets.push(name),
             other => fail!(
-                "opção ou alvo desconhecido para `fuzz`: {other} (alvos: {}; opções: --tempo S, --execucoes N)",
+                "opção ou alvo desconhecido para `fuzz`: {other} (alvos: {}; opções: --tempo S, --execucoes N, --so-minimizar)",
                 TARGETS.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(", ")
             ),
         }
@@ -103,6 +106,7 @@ pub fn run(args: &[String]) -> Result {
             .find(|(t, _)| t == name)
             .map(|(_, l)| *l)
             .unwrap_or(4096);
+        let seconds = if only_minimise { 0 } else { seconds };
         let outcome = fuzz_one(&bin_dir, name, max_len, seconds, runs)?;
         summary.push((name.to_string(), outcome));
     }
@@ -212,6 +216,7 @@ fn fresh_dir(dir: &Path) -> Result {
     Ok(())
 }
 
+/// Fuzzes one target for `seconds` (0: only minimises its corpus).
 fn fuzz_one(
     bin_dir: &Path,
     name: &str,
@@ -219,7 +224,11 @@ fn fuzz_one(
     seconds: u64,
     runs: Option<u64>,
 ) -> Result<Outcome> {
-    step(&format!("Fuzzing do alvo {name} ({seconds} s)"));
+    if seconds == 0 {
+        step(&format!("Minimizando o corpus do alvo {name}"));
+    } else {
+        step(&format!("Fuzzing do alvo {name} ({seconds} s)"));
+    }
     let corpus = cmd::workspace_root().join("fuzz/corpus").join(name);
     if files(&corpus).is_empty() {
         println!("  fuzz/corpus/{name}/ está vazio: semeando com os arquivos do projeto");
@@ -267,18 +276,22 @@ fn fuzz_one(
     if FENCED.contains(&name) {
         c.env("CASULO_FUZZ_CHROOT", "1");
     }
-    println!(
-        "$ (em {}) {} 2> {}",
-        work.display(),
-        cmd::show(&c),
-        log.display()
-    );
     let started = Instant::now();
-    let status = c
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log)?)
-        .status()
-        .map_err(|e| format!("não consegui rodar {}: {e}", fuzzer.display()))?;
+    let status = if seconds == 0 {
+        fs::write(&log, "")?;
+        std::process::ExitStatus::default()
+    } else {
+        println!(
+            "$ (em {}) {} 2> {}",
+            work.display(),
+            cmd::show(&c),
+            log.display()
+        );
+        c.stdout(Stdio::null())
+            .stderr(fs::File::create(&log)?)
+            .status()
+            .map_err(|e| format!("não consegui rodar {}: {e}", fuzzer.display()))?
+    };
     let elapsed = started.elapsed().as_secs_f64();
     let text = fs::read_to_string(&log).unwrap_or_default();
     let stat = |key: &str| -> u64 {
@@ -306,11 +319,18 @@ fn fuzz_one(
         println!("  FALHA: {} — {why}", c.display());
     }
 
-    // Minimise: the smallest subset of (old corpus + new units) with the
-    // same coverage replaces fuzz/corpus/<alvo>.
+    // Minimise: a small subset of (old corpus + new units) with the same
+    // edge coverage replaces fuzz/corpus/<alvo>. Set-cover merge on edges
+    // only (no hit counters, no comparison operands): those distinguish
+    // thousands of near-identical inputs, and the corpus lives in git.
     let mut m = Command::new(&fuzzer);
     m.current_dir(&work)
-        .args(["-merge=1", "-merge_control_file=controle-merge"])
+        .args([
+            "-set_cover_merge=1",
+            "-use_counters=0",
+            "-use_cmp=0",
+            "-merge_control_file=controle-merge",
+        ])
         .arg(format!("-max_len={max_len}"))
         .args(["-timeout=10", "minimo", "corpus"]);
     if FENCED.contains(&name) {
