@@ -1,7 +1,8 @@
 //! Replays the saved corpus and the crash regressions of every fuzz target
-//! as ordinary tests (no fuzzing engine): `fuzz/corpus/<alvo>/*` and
-//! `fuzz/regressoes/<alvo>/*` go through the same function the fuzzer
-//! calls. A target with no corpus at all fails: the corpus is part of the
+//! as ordinary tests (no fuzzing engine): `fuzz/corpus/<alvo>/*`,
+//! `fuzz/regressoes/<alvo>/*` and the seeds (`casulo_fuzz::seeds`, among
+//! them the hostile layers) go through the same function the fuzzer calls.
+//! A target with no corpus at all fails: the corpus is part of the
 //! repository.
 
 use std::path::{Path, PathBuf};
@@ -38,10 +39,20 @@ fn replay(name: &str) {
             );
         }
     }
+    // The seeds too (the minimised corpus may have dropped the hand-made
+    // hostile ones, whose edges other files reach).
+    let seeds = casulo_fuzz::seeds::seeds(name, fuzz.parent().unwrap());
+    for (seed, data) in &seeds {
+        let outcome = std::panic::catch_unwind(|| (target.run)(data));
+        if outcome.is_err() {
+            panic!("a semente {seed} quebrou o alvo {name} (veja a mensagem acima)");
+        }
+    }
     println!(
-        "{name}: {} entradas do corpus e {} regressões",
+        "{name}: {} entradas do corpus, {} regressões e {} sementes",
         corpus.len(),
-        regressions.len()
+        regressions.len(),
+        seeds.len()
     );
 }
 
