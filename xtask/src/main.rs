@@ -7,6 +7,7 @@
 //! - `serve`  the visualizer and the recorded traces, without a container
 //! - `bench`  container start-up time against runc, crun and a bare `unshare`
 //! - `medir`  N containers vs N VMs (start time, memory) for the course's chapter 1
+//! - `fuzz`   the coverage-guided fuzzers of `fuzz/` (libFuzzer), corpus kept in the repo
 //!
 //! Messages are in Brazilian Portuguese (students read them); code and
 //! comments in English, as in the rest of the project.
@@ -18,6 +19,7 @@ mod book;
 mod browser;
 mod cmd;
 mod demo;
+mod fuzz;
 mod medir;
 mod medir_containers;
 mod medir_vms;
@@ -94,6 +96,12 @@ comandos:
   medir [opções]     N contêineres contra N VMs (qemu, sem KVM): tempo de partida e memória,
                      em book/medidas/conteineres-vms.json (capítulo 1 do curso)
       --n N            quantos de cada lado (padrão 5; o todo leva cerca de meio minuto)
+  fuzz [ALVO...] [opções]  fuzzing guiado por cobertura (libFuzzer) dos leitores de entrada
+                     hostil: dockerfile, dockerignore, trace, imagem, camada, carregar
+                     (padrão: todos);
+                     o corpus fica em fuzz/corpus/ALVO (e `test` o repete)
+      --tempo S        segundos por alvo (padrão 60)
+      --execucoes N    para depois de N execuções (além do tempo)
   help               esta mensagem";
 
 fn main() -> ExitCode {
@@ -112,6 +120,7 @@ fn main() -> ExitCode {
         "vm" => setup::run().and_then(|()| vm::run(None)),
         "bench" => bench::run(rest),
         "medir" => medir::run(rest),
+        "fuzz" => fuzz::run(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())

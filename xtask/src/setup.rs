@@ -65,8 +65,14 @@ pub fn run() -> Result {
 }
 
 fn debian_packages() -> Result {
+    install_debian_packages(DEBIAN_PACKAGES)
+}
+
+/// Installs those of `packages` (name, why) that are missing; `apt-get
+/// update` runs only when something is.
+pub fn install_debian_packages(packages: &[(&str, &str)]) -> Result {
     let mut missing = vec![];
-    for (pkg, why) in DEBIAN_PACKAGES {
+    for (pkg, why) in packages {
         if dpkg_installed(pkg)? {
             println!("  ok      {pkg} já instalado");
         } else {

@@ -6,7 +6,10 @@
 //! 3. `cargo build -p casulo`            the engine, debug
 //! 4. the probe, static (musl, release)  copied into test images as /probe
 //! 5. `cargo test --workspace --no-fail-fast` with CASULO_BIN and CASULO_PROBE set
-//!    (every test binary runs, so one report shows all failures)
+//!    (every test binary runs, so one report shows all failures); this
+//!    includes `fuzz/tests/corpus.rs`, which replays the fuzzers' saved
+//!    corpus and crash regressions (`fuzz/corpus/`, `fuzz/regressoes/`)
+//!    through the same target functions, without libFuzzer
 //! 6. the course (`book.rs`): each example run again and compared with the
 //!    book, recorded traces valid, spelling, internal links
 //! 7. no casulo cgroup left under /sys/fs/cgroup, no network lease of a

@@ -86,35 +86,101 @@ fn could_match_below(pattern: &[String], dir: &[&str]) -> bool {
     }
 }
 
+/// Whether `pattern` (components, `**` for any number of them) matches
+/// exactly `path`.
+///
+/// Both matchers are the classic wildcard walk: on a mismatch, go back to
+/// the last star only, one element further. Plain recursion (try each
+/// split at each star) is exponential in the number of stars, and a
+/// `.dockerignore` line such as `*a*a*a*a*a*a*b` hung the build.
 fn matches(pattern: &[String], path: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => path.is_empty(),
-        Some((first, rest)) if first == "**" => {
-            (0..=path.len()).any(|skip| matches(rest, &path[skip..]))
-        }
-        Some((first, rest)) => match path.split_first() {
-            Some((name, more)) => {
-                component(first.as_bytes(), name.as_bytes()) && matches(rest, more)
-            }
-            None => false,
-        },
-    }
+    wildcard(
+        pattern,
+        path,
+        |p| p == "**",
+        |p, name| component(p.as_bytes(), name.as_bytes()),
+    )
 }
 
 /// `*` and `?` within one component.
 fn component(p: &[u8], s: &[u8]) -> bool {
-    match (p.first(), s.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => component(&p[1..], s) || (!s.is_empty() && component(p, &s[1..])),
-        (Some(b'?'), Some(_)) => component(&p[1..], &s[1..]),
-        (Some(a), Some(b)) if a == b => component(&p[1..], &s[1..]),
-        _ => false,
+    wildcard(p, s, |&c| c == b'*', |&c, &b| c == b'?' || c == b)
+}
+
+/// Does `pattern` match all of `text`, where a token for which `is_star`
+/// holds matches any run of elements and any other token matches one
+/// element for which `one` holds? O(pattern × text).
+fn wildcard<P, T>(
+    pattern: &[P],
+    text: &[T],
+    is_star: impl Fn(&P) -> bool,
+    one: impl Fn(&P, &T) -> bool,
+) -> bool {
+    #[cfg(test)]
+    tests::step();
+    let (mut p, mut t) = (0, 0);
+    // After the last star seen: (pattern index after it, text index it
+    // is matched up to).
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        #[cfg(test)]
+        tests::step();
+        if p < pattern.len() && is_star(&pattern[p]) {
+            star = Some((p + 1, t));
+            p += 1;
+        } else if p < pattern.len() && one(&pattern[p], &text[t]) {
+            p += 1;
+            t += 1;
+        } else if let Some((after, upto)) = star {
+            // The star takes one more element; retry from there.
+            star = Some((after, upto + 1));
+            p = after;
+            t = upto + 1;
+        } else {
+            return false;
+        }
     }
+    pattern[p..].iter().all(is_star)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Calls of the matchers, to see how the work grows.
+        static STEPS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    pub(super) fn step() {
+        STEPS.with(|s| s.set(s.get() + 1));
+    }
+
+    fn steps_of(f: impl FnOnce()) -> u64 {
+        STEPS.with(|s| s.set(0));
+        f();
+        STEPS.with(|s| s.get())
+    }
+
+    /// Found by the fuzzer (`cargo xtask fuzz dockerignore`, regressions in
+    /// fuzz/regressoes/dockerignore/): with backtracking, each `*` in a
+    /// component and each `**` in a path multiplied the work, so a
+    /// `.dockerignore` line of a few stars hung `casulo build` for hours.
+    /// The work must grow with pattern × path, not exponentially.
+    #[test]
+    fn many_stars_take_polynomial_work() {
+        let ig = Ignore::parse("*a*a*a*a*a*a*a*a*b\n");
+        let name = "a".repeat(25);
+        let n = steps_of(|| assert!(!ig.ignores(&name)));
+        assert!(n < 10_000, "{n} passos para um nome de 25 letras");
+
+        let ig = Ignore::parse("**/**/**/**/**/**/**/b\n");
+        let path = vec!["a"; 20].join("/");
+        let n = steps_of(|| assert!(!ig.ignores(&path)));
+        assert!(n < 10_000, "{n} passos para um caminho de 20 partes");
+        assert!(ig.ignores("a/a/b") && ig.ignores("b") && ig.ignores("b/c"));
+    }
 
     #[test]
     fn docker_rules() {

@@ -464,8 +464,16 @@ fn stage_oci(st: &mut Staging<'_>, stem: &str) -> Result<(), ImageError> {
     }
     st.total = images
         .iter()
-        .map(|(_, d, m, _)| d.size + m.config.size + m.layers.iter().map(|l| l.size).sum::<u64>())
-        .sum();
+        .map(|(_, d, m, _)| {
+            // Sizes come from the archive (any u64): only for the progress
+            // bar, so they saturate instead of overflowing.
+            m.layers
+                .iter()
+                .fold(d.size.saturating_add(m.config.size), |t, l| {
+                    t.saturating_add(l.size)
+                })
+        })
+        .fold(0u64, u64::saturating_add);
     for (name, desc, manifest, manifest_bytes) in images {
         let shown = name.clone().unwrap_or_else(|| desc.digest.clone());
         (|| {
@@ -970,4 +978,73 @@ fn write_docker<W: Write>(
 /// `PathBuf` of a saved OCI layout blob (for tests and messages).
 pub fn layout_blob(dir: &Path, digest_str: &str) -> Result<PathBuf, ImageError> {
     Ok(dir.join(blob_rel(digest_str)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::{digest, oci};
+    use crate::state::StateDir;
+    use std::fs;
+
+    /// Found with the `carregar` fuzz target's oracle (fuzz/regressoes/carregar/):
+    /// a manifest declaring a layer of `u64::MAX` bytes made `image load`
+    /// panic ("attempt to add with overflow") while summing the sizes for
+    /// the progress bar, before the size was ever checked.
+    #[test]
+    fn absurd_descriptor_sizes_are_refused_not_a_panic() {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("entrada");
+        let blobs = input.join("blobs/sha256");
+        fs::create_dir_all(&blobs).unwrap();
+        let put = |bytes: &[u8]| {
+            let d = digest::sha256(bytes);
+            fs::write(blobs.join(digest::hex_of(&d).unwrap()), bytes).unwrap();
+            d
+        };
+        let layer = put(&[0u8; 1024]);
+        let config = serde_json::to_vec(&oci::rootfs_config(
+            "2026-01-01T00:00:00Z".into(),
+            "amd64".into(),
+            "teste".into(),
+        ))
+        .unwrap();
+        let config_digest = put(&config);
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: Some(oci::MEDIA_TYPE_MANIFEST.into()),
+            config: Descriptor::new(oci::MEDIA_TYPE_CONFIG, &config_digest, config.len() as u64),
+            layers: vec![Descriptor::new(oci::MEDIA_TYPE_LAYER_TAR, &layer, u64::MAX)],
+            annotations: Default::default(),
+        };
+        let manifest = serde_json::to_vec(&manifest).unwrap();
+        let mut desc = Descriptor::new(
+            oci::MEDIA_TYPE_MANIFEST,
+            &put(&manifest),
+            manifest.len() as u64,
+        );
+        desc.annotations
+            .insert(oci::ANNOTATION_REF_NAME.into(), "enorme:1".into());
+        let index = Index {
+            manifests: vec![desc],
+            ..Index::default()
+        };
+        fs::write(
+            input.join("index.json"),
+            serde_json::to_vec(&index).unwrap(),
+        )
+        .unwrap();
+        fs::write(input.join("oci-layout"), layout_json()).unwrap();
+
+        let store = Store::open(&StateDir::new(tmp.path().join("estado"))).unwrap();
+        let err = load(&store, &input, &mut |_, _| {}).unwrap_err();
+        let mut chain = err.to_string();
+        let mut cause = std::error::Error::source(&err);
+        while let Some(c) = cause {
+            chain.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        assert!(chain.contains("recusada"), "{chain}");
+        assert!(store.resolve("enorme:1").is_err());
+    }
 }
