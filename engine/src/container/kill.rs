@@ -7,9 +7,11 @@
 //! the `casulo run` process: its sequence counter and clock live in memory
 //! shared only with the container's init (see [`crate::recorder`]), so a
 //! second process appending would duplicate `seq` numbers. These verbs
-//! record their `process.signal` events in memory through the kernel
-//! facade (the CLI prints them); the trace shows how the init ended
-//! (`process.exit`, with the signal that killed it).
+//! go through the kernel facade with an in-memory recorder (as `casulo
+//! gc`), and the CLI says on stderr what it sent; the trace shows how the
+//! init ended (`process.exit`, with the signal that killed it). A control
+//! channel to the `casulo run` (or the supervisor of `-d`) is what would
+//! let it record them.
 //!
 //! **PID 1 and signals.** The init is PID 1 of its pid namespace: the
 //! kernel delivers a signal sent from outside only if it has a handler for

@@ -8,6 +8,11 @@
 //!   cgroup namespace, rootfs, hostname, `lo` (and `eth0`), pivot_root, workdir;
 //! - [`wait`]: wait for the command to end, forwarding signals;
 //! - [`rm`]: remove what the container left on disk;
+//! - [`kill`]: `stop`, `kill` and `wait` from another process, for a
+//!   container whose `casulo run` waits in another terminal;
+//! - [`inspect`], [`top`]: the record docker-like, the processes of its cgroup;
+//! - [`record`]: `container.json`, read and updated under a lock;
+//! - [`find`]: the one resolver of ids, short ids and names every verb uses;
 //! - [`run`]: create + start + wait (+ rm with `--rm`), what `casulo run` does.
 //!
 //! **PID 1.** The command *replaces* the init process (no tiny init), as in
