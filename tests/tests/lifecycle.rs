@@ -224,3 +224,41 @@ fn an_ambiguous_prefix_is_refused_with_the_matches() {
         lab.casulo(&["rm", name]).assert_ok();
     }
 }
+
+/// A record left saying "running" (its `casulo run` was killed) whose pid
+/// the host gave to another process: `kill` and `stop` must not signal
+/// that innocent process, and `ps` does not call the container running.
+#[test]
+fn a_stale_pid_in_the_record_is_never_signalled() {
+    let lab = Lab::shared();
+    let name = unique_name("velho");
+    lab.casulo(&["run", "--name", &name, "busybox", "true"])
+        .assert_ok();
+    let id = inspect(lab, &name)["Id"].as_str().unwrap().to_string();
+    let mut innocent = std::process::Command::new("sleep")
+        .arg("300")
+        .spawn()
+        .unwrap();
+    let path = lab
+        .root()
+        .join("containers")
+        .join(&id)
+        .join("container.json");
+    let mut record: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    record["state"] = "running".into();
+    record["pid"] = innocent.id().into();
+    std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+
+    let out = lab.casulo(&["kill", &name]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("não está rodando"), "{out}");
+    lab.casulo(&["stop", "-t", "1", &name]).assert_ok();
+    assert_eq!(inspect(lab, &name)["State"]["Status"], "exited");
+    assert!(
+        innocent.try_wait().unwrap().is_none(),
+        "o sleep do host foi morto"
+    );
+    innocent.kill().unwrap();
+    innocent.wait().unwrap();
+    lab.casulo(&["rm", &name]).assert_ok();
+}

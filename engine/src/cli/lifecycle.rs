@@ -114,6 +114,12 @@ pub fn kill(state: &StateDir, args: KillArgs) -> CliResult {
     let k = Kernel::new(&LinuxSyscalls, &rec);
     for_each(state, &args.containers, |record| {
         container::kill::kill(&k, record, signal)?;
+        eprintln!(
+            "casulo: {} mandado ao PID 1 de {} (pid {} no host)",
+            signal.as_str(),
+            record.name,
+            record.pid.unwrap_or(0)
+        );
         println!("{}", record.name);
         Ok(())
     })

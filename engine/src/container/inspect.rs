@@ -6,11 +6,12 @@
 
 use serde_json::{json, Value};
 
-use super::{pid_alive, ContainerRecord, ContainerState};
+use super::{init_alive, ContainerRecord, ContainerState};
 
 /// One container, docker-like.
 pub fn inspect(record: &ContainerRecord) -> Value {
-    let running = record.state == ContainerState::Running && record.pid.is_some_and(pid_alive);
+    let running = record.state == ContainerState::Running
+        && record.pid.is_some_and(|pid| init_alive(pid, &record.id));
     let status = match (record.state, running) {
         (ContainerState::Running, true) => "running",
         (ContainerState::Created, _) => "created",

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use super::{pid_alive, record, ContainerRecord, ContainerState, RunError};
+use super::{init_alive, pid_alive, record, ContainerRecord, ContainerState, RunError};
 use crate::kernel::Kernel;
 use crate::state::StateDir;
 
@@ -49,9 +49,17 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
 }
 
 /// The running init of `record`, or `NotRunning`.
+///
+/// A record can say "running" with a pid that is no longer the
+/// container's: its `casulo run` was killed (the init died with it) and
+/// the host gave the number to another process. Signalling that would hit
+/// an innocent host process, so the pid must still be the init of *this*
+/// container: pid 1 of a pid namespace of its own, in its cgroup.
 fn running_pid(record: &ContainerRecord) -> Result<Pid, RunError> {
     match (record.state, record.pid) {
-        (ContainerState::Running, Some(pid)) if pid_alive(pid) => Ok(Pid::from_raw(pid)),
+        (ContainerState::Running, Some(pid)) if init_alive(pid, &record.id) => {
+            Ok(Pid::from_raw(pid))
+        }
         _ => Err(RunError::NotRunning(record.name.clone())),
     }
 }
@@ -121,7 +129,7 @@ pub fn wait_exit(state: &StateDir, record: &ContainerRecord) -> Result<Option<i3
         };
         match (now.state, now.pid) {
             (ContainerState::Exited, _) => return Ok(now.exit_code),
-            (ContainerState::Running, Some(pid)) if pid_alive(pid) => {
+            (ContainerState::Running, Some(pid)) if init_alive(pid, &record.id) => {
                 let pidfd = pidfd_open(Pid::from_raw(pid));
                 wait_gone(
                     Pid::from_raw(pid),

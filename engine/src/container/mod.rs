@@ -237,7 +237,7 @@ pub fn list(state: &crate::state::StateDir) -> Vec<ContainerRecord> {
         })
         .unwrap_or_default();
     for r in &mut records {
-        if r.state == ContainerState::Running && !r.pid.is_some_and(pid_alive) {
+        if r.state == ContainerState::Running && !r.pid.is_some_and(|pid| init_alive(pid, &r.id)) {
             r.state = ContainerState::Exited;
         }
     }
@@ -270,6 +270,22 @@ pub fn find(state: &crate::state::StateDir, key: &str) -> Result<ContainerRecord
                 .join(", "),
         )),
     }
+}
+
+/// Is `pid` the init of the container `id`? (`NSpid:` ends in 1 below the
+/// host's namespace; its cgroup path holds the id, when there are cgroups.)
+pub fn init_alive(pid: i32, id: &str) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let nspid: Vec<&str> = status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .map(|rest| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let pid_one = nspid.len() >= 2 && nspid.last() == Some(&"1");
+    let root = std::path::Path::new(crate::cgroups::DEFAULT_ROOT);
+    let in_cgroup = crate::cgroups::detect_mode(root) == crate::cgroups::CgroupMode::Unknown
+        || std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|c| c.contains(id));
+    pid_one && in_cgroup
 }
 
 /// Is the process `pid` still there (not yet reaped)?
