@@ -84,7 +84,7 @@ pub fn stop(state: &StateDir, args: StopArgs) -> CliResult {
     let rec = Recorder::in_memory();
     let k = Kernel::new(&LinuxSyscalls, &rec);
     for_each(state, &args.containers, |record| {
-        let how = container::kill::stop(&k, record, Duration::from_secs(args.time))?;
+        let how = container::kill::stop(&k, state, record, Duration::from_secs(args.time))?;
         match how {
             Stopped::AlreadyStopped => {}
             Stopped::BySignal(signal) => {

@@ -84,8 +84,27 @@ pub enum Stopped {
 
 /// `casulo stop`: the container's StopSignal (SIGTERM by default), then
 /// SIGKILL if its init is still there after `timeout`. Returns once the
-/// init is gone.
-pub fn stop(k: &Kernel, record: &ContainerRecord, timeout: Duration) -> Result<Stopped, RunError> {
+/// init is gone and its `casulo run` has recorded the end (as docker, so
+/// a `stop` then `rm` never races the run's clean-up).
+pub fn stop(
+    k: &Kernel,
+    state: &StateDir,
+    record: &ContainerRecord,
+    timeout: Duration,
+) -> Result<Stopped, RunError> {
+    let stopped = signal_until_gone(k, record, timeout)?;
+    if stopped != Stopped::AlreadyStopped {
+        // Gone, or removed by --rm: either way the run is done with it.
+        let _ = wait_exit(state, record);
+    }
+    Ok(stopped)
+}
+
+fn signal_until_gone(
+    k: &Kernel,
+    record: &ContainerRecord,
+    timeout: Duration,
+) -> Result<Stopped, RunError> {
     let pid = match running_pid(record) {
         Ok(pid) => pid,
         Err(_) => return Ok(Stopped::AlreadyStopped),
