@@ -14,7 +14,9 @@
 //!   layers/.tmp-<hex>-<pid>-<n>/  a layer being unpacked (renamed into place when
 //!                               complete; `image fsck` reports leftovers)
 //!   containers/<id>/            one per container
-//!     container.json            what was asked (image, command, name, state)
+//!     container.json            what was asked (image, command, name, state);
+//!                               replaced whole (temp file + rename) under
+//!     container.lock            an exclusive flock on this file (`container::record`)
 //!     upper/  work/             the container's read/write layer (overlay upper/work)
 //!     merged/                   where the overlay is mounted (inside the
 //!                               container's own mount namespace only)

@@ -101,7 +101,7 @@ fn docker_habits_get_an_answer_and_the_subcommands_help() {
         (&["pull", "alpine"], "casulo image load", "casulo"),
         (&["push", "x"], "casulo image save", "casulo"),
         (&["logs", "x"], "casulo trace show", "casulo"),
-        (&["stop", "x"], "Ctrl-C", "casulo"),
+        (&["start", "x"], "cada `casulo run` cria", "casulo"),
         (&["network", "ls"], "--network bridge", "casulo"),
         (&["compose", "up"], "não está nos planos", "casulo"),
         (&["image", "pull", "x"], "ainda não existe", "casulo image"),

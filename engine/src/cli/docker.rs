@@ -27,12 +27,7 @@ pub fn subcommand(name: &str) -> Option<&'static str> {
              o `casulo run` fica esperando por ele. O que ele fez no kernel está no trace: \
              `casulo trace show NOME`"
         }
-        "stop" | "kill" => {
-            "`stop`/`kill` ainda não existem (vêm com o supervisor, quando contêineres rodarem \
-             em segundo plano). Enquanto isso: Ctrl-C no terminal do `casulo run` — o casulo \
-             repassa o sinal ao PID 1 do contêiner, e um segundo Ctrl-C manda SIGKILL"
-        }
-        "start" | "restart" | "attach" | "pause" | "unpause" | "wait" => {
+        "start" | "restart" | "attach" | "pause" | "unpause" => {
             "ainda não existe: cada `casulo run` cria um contêiner novo e espera por ele \
              (contêineres em segundo plano vêm com o supervisor)"
         }
@@ -50,16 +45,12 @@ pub fn subcommand(name: &str) -> Option<&'static str> {
         "load" | "save" | "tag" | "history" | "import" => {
             "no casulo ele fica em `casulo image` (veja `casulo image --help`)"
         }
-        "inspect" => {
-            "no casulo é `casulo image inspect IMAGEM` (para contêineres, `casulo ps -a` e o \
-             trace)"
-        }
         "login" | "logout" | "search" => "ainda não existe: não há registry no casulo por enquanto",
         "cp" => {
             "`cp` não existe: o que o contêiner escreveu fica na camada de escrita dele (sem \
              --rm); veja com `casulo diff NOME`"
         }
-        "top" | "stats" => {
+        "stats" => {
             "não existe: o uso de memória, CPU e processos medido durante o run fica no trace \
              (`casulo trace show NOME`) e no gráfico do visualizador"
         }

@@ -12,6 +12,7 @@ pub mod gc;
 pub mod image;
 pub mod info;
 pub mod lab;
+pub mod lifecycle;
 pub mod ps;
 pub mod run;
 pub mod trace;
@@ -49,6 +50,16 @@ pub enum Command {
     Rm(ps::RmArgs),
     /// Mostra o que um contêiner mudou em relação à imagem (como `docker diff`).
     Diff(diff::DiffArgs),
+    /// Para contêineres: o sinal de parada (SIGTERM), e SIGKILL depois de -t segundos (como `docker stop`).
+    Stop(lifecycle::StopArgs),
+    /// Manda um sinal ao PID 1 de contêineres; SIGKILL se nenhum -s for dado (como `docker kill`).
+    Kill(lifecycle::KillArgs),
+    /// Espera contêineres terminarem e mostra o código de saída de cada um (como `docker wait`).
+    Wait(lifecycle::WaitArgs),
+    /// Mostra o que o casulo sabe de contêineres, em JSON (como `docker inspect`).
+    Inspect(lifecycle::InspectArgs),
+    /// Lista os processos de um contêiner, com o pid no host e dentro dele (como `docker top`).
+    Top(lifecycle::TopArgs),
     /// Constrói uma imagem a partir de um Dockerfile (como `docker build`).
     Build(build::BuildArgs),
     /// Gerencia imagens (ls, load, save, inspect, history, tag, rm, prune, fsck, bootstrap, import).
@@ -130,6 +141,11 @@ pub fn main() -> i32 {
         Command::Ps(args) => ps::ps(&state, args),
         Command::Rm(args) => ps::rm(&state, args),
         Command::Diff(args) => diff::cmd(&state, args),
+        Command::Stop(args) => lifecycle::stop(&state, args),
+        Command::Kill(args) => lifecycle::kill(&state, args),
+        Command::Wait(args) => lifecycle::wait(&state, args),
+        Command::Inspect(args) => lifecycle::inspect(&state, args),
+        Command::Top(args) => lifecycle::top(&state, args),
         Command::Build(args) => build::cmd(&state, args),
         Command::Image(cmd) => image::run(&state, cmd),
         Command::Trace(cmd) => trace::run(&state, cmd),
@@ -211,7 +227,13 @@ pub const NEEDS_ROOT: &str = "o Casulo precisa de root (por enquanto): rode com 
 fn needs_root(command: &Command) -> bool {
     use image::ImageCmd as I;
     match command {
-        Command::Run(_) | Command::Rm(_) | Command::Build(_) | Command::Gc => true,
+        Command::Run(_)
+        | Command::Rm(_)
+        | Command::Build(_)
+        | Command::Gc
+        | Command::Stop(_)
+        | Command::Kill(_)
+        | Command::Top(_) => true,
         Command::Volume(cmd) => cmd.changes_state(),
         Command::Image(cmd) => matches!(
             cmd,

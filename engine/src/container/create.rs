@@ -447,20 +447,10 @@ fn without_repeats(top_first: Vec<PathBuf>) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Writes `container.json` atomically (temp file + rename), mode `0600`
-/// from the open that creates it: it holds the `-e` values.
+/// Writes `container.json` (see [`super::record`]: under the container's
+/// lock, temp file + rename, mode `0600`).
 pub fn save_record(dir: &Path, record: &ContainerRecord) -> Result<(), RunError> {
-    use std::io::Write;
-    let path = dir.join("container.json");
-    let tmp = dir.join(".container.json.tmp");
-    let json = serde_json::to_vec_pretty(record).expect("records always serialize");
-    let _ = std::fs::remove_file(&tmp);
-    crate::state::private_file_options()
-        .create_new(true)
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(&json))
-        .and_then(|_| std::fs::rename(&tmp, &path))
-        .map_err(|e| RunError::io("não consegui gravar o estado do contêiner", path, e))
+    super::record::save(dir, record)
 }
 
 #[cfg(test)]

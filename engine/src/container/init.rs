@@ -44,16 +44,34 @@ use crate::kernel::Kernel;
 use crate::mounts::{self, RootfsPlan};
 use crate::network::ContainerNet;
 
+/// The descriptors the init gets from casulo across the `clone` (see
+/// [`super::start`]).
+pub struct Channels {
+    /// A pidfd of casulo, to learn whether it died before our
+    /// `PR_SET_PDEATHSIG` (`None`: a kernel without `pidfd_open`).
+    pub parent: Option<OwnedFd>,
+    /// The parent's go: our host pid, 4 bytes, once the cgroup and the
+    /// network are ready.
+    pub sync: OwnedFd,
+    /// Where the init says `EXEC path` or `FAIL code\nmessage`.
+    pub report: OwnedFd,
+    /// With `--userns`, the socket the idmapped overlay arrives on.
+    pub userns: Option<OwnedFd>,
+}
+
 pub fn run(
     k: &Kernel,
     plan: &RootfsPlan,
     spec: &ProcessSpec,
     net: Option<&ContainerNet>,
-    parent: Option<OwnedFd>,
-    sync: OwnedFd,
-    report: OwnedFd,
-    userns: Option<OwnedFd>,
+    channels: Channels,
 ) -> ! {
+    let Channels {
+        parent,
+        sync,
+        report,
+        userns,
+    } = channels;
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     let mut report = std::fs::File::from(report);

@@ -8,6 +8,11 @@
 //!   cgroup namespace, rootfs, hostname, `lo` (and `eth0`), pivot_root, workdir;
 //! - [`wait`]: wait for the command to end, forwarding signals;
 //! - [`rm`]: remove what the container left on disk;
+//! - [`kill`]: `stop`, `kill` and `wait` from another process, for a
+//!   container whose `casulo run` waits in another terminal;
+//! - [`inspect`], [`top`]: the record docker-like, the processes of its cgroup;
+//! - [`record`]: `container.json`, read and updated under a lock;
+//! - [`find`]: the one resolver of ids, short ids and names every verb uses;
 //! - [`run`]: create + start + wait (+ rm with `--rm`), what `casulo run` does.
 //!
 //! **PID 1.** The command *replaces* the init process (no tiny init), as in
@@ -19,10 +24,14 @@
 pub mod create;
 pub mod diff;
 pub mod init;
+pub mod inspect;
+pub mod kill;
 pub mod names;
+pub mod record;
 pub mod rm;
 pub mod run;
 pub mod start;
+pub mod top;
 pub mod user;
 pub mod wait;
 
@@ -186,8 +195,12 @@ pub enum RunError {
     BadLimit(String),
     #[error("contêiner não encontrado: {0:?} (veja `casulo ps -a`)")]
     NoSuchContainer(String),
-    #[error("{0:?} é o começo do id de mais de um contêiner: use mais dígitos ou o nome")]
-    AmbiguousId(String),
+    #[error("{0:?} é o começo do id de mais de um contêiner: {1}; use mais dígitos ou o nome")]
+    AmbiguousId(String, String),
+    #[error("o contêiner {0:?} não está rodando")]
+    NotRunning(String),
+    #[error("o contêiner {0:?} foi removido ao terminar (--rm): o código de saída foi junto")]
+    Removed(String),
     #[error(transparent)]
     Volume(#[from] crate::volume::VolumeError),
     /// A `-v`/`--tmpfs`/`--mount` that cannot be honoured (source missing…).
@@ -240,7 +253,7 @@ pub fn list(state: &crate::state::StateDir) -> Vec<ContainerRecord> {
         })
         .unwrap_or_default();
     for r in &mut records {
-        if r.state == ContainerState::Running && !r.pid.is_some_and(pid_alive) {
+        if r.state == ContainerState::Running && !r.pid.is_some_and(|pid| init_alive(pid, &r.id)) {
             r.state = ContainerState::Exited;
         }
     }
@@ -248,23 +261,90 @@ pub fn list(state: &crate::state::StateDir) -> Vec<ContainerRecord> {
     records
 }
 
-/// The container with this name, full id or id prefix (at least 4 digits).
+/// The container `key` names, by docker's rule (every verb resolves
+/// through here): its full id, then its name, then a prefix of its id of
+/// any length that only one container has. An ambiguous prefix is refused
+/// with the containers it matches.
 pub fn find(state: &crate::state::StateDir, key: &str) -> Result<ContainerRecord, RunError> {
+    if key.is_empty() {
+        return Err(RunError::NoSuchContainer(String::new()));
+    }
     let all = list(state);
-    if let Some(r) = all.iter().find(|r| r.name == key || r.id == key) {
+    let exact = all.iter().find(|r| r.id == key);
+    if let Some(r) = exact.or_else(|| all.iter().find(|r| r.name == key)) {
         return Ok(r.clone());
     }
-    let by_prefix: Vec<_> = all
-        .iter()
-        .filter(|r| key.len() >= 4 && r.id.starts_with(key))
-        .collect();
+    let by_prefix: Vec<_> = all.iter().filter(|r| r.id.starts_with(key)).collect();
     match by_prefix.as_slice() {
         [one] => Ok((*one).clone()),
         [] => Err(RunError::NoSuchContainer(key.to_string())),
-        _ => Err(RunError::AmbiguousId(key.to_string())),
+        many => Err(RunError::AmbiguousId(
+            key.to_string(),
+            many.iter()
+                .map(|r| format!("{} ({})", &r.id[..12], r.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )),
     }
 }
 
-fn pid_alive(pid: i32) -> bool {
+/// Is `pid` the init of the container `id`? (`NSpid:` ends in 1 below the
+/// host's namespace; its cgroup path holds the id, when there are cgroups.)
+pub fn init_alive(pid: i32, id: &str) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let nspid: Vec<&str> = status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .map(|rest| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let pid_one = nspid.len() >= 2 && nspid.last() == Some(&"1");
+    let root = std::path::Path::new(crate::cgroups::DEFAULT_ROOT);
+    let in_cgroup = crate::cgroups::detect_mode(root) == crate::cgroups::CgroupMode::Unknown
+        || std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|c| c.contains(id));
+    pid_one && in_cgroup
+}
+
+/// Is the process `pid` still there (not yet reaped)?
+pub fn pid_alive(pid: i32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docker's rule: full id, then name, then a unique prefix of any length.
+    #[test]
+    fn containers_are_found_by_id_name_or_unique_prefix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = crate::state::StateDir::new(tmp.path());
+        let ids = [
+            format!("ab1{}", "0".repeat(61)),
+            format!("ab2{}", "0".repeat(61)),
+            format!("d{}", "0".repeat(63)),
+        ];
+        for (id, name) in ids.iter().zip(["um", "dois", "ab2"]) {
+            let dir = state.container(id);
+            std::fs::create_dir_all(&dir).unwrap();
+            record::save(&dir, &record::tests::sample(id, name)).unwrap();
+        }
+        let found = |key: &str| find(&state, key).map(|r| r.name);
+        assert_eq!(found(&ids[0]).unwrap(), "um");
+        assert_eq!(found("dois").unwrap(), "dois");
+        assert_eq!(found("d").unwrap(), "ab2", "um dígito basta");
+        assert_eq!(found("ab1").unwrap(), "um");
+        // A name wins over an id prefix, as in docker.
+        assert_eq!(found("ab2").unwrap(), "ab2");
+        let err = found("ab").unwrap_err().to_string();
+        assert!(err.contains("ab1000000000 (um)"), "{err}");
+        assert!(err.contains("ab2000000000 (dois)"), "{err}");
+        assert!(matches!(
+            find(&state, "e"),
+            Err(RunError::NoSuchContainer(_))
+        ));
+        assert!(matches!(
+            find(&state, ""),
+            Err(RunError::NoSuchContainer(_))
+        ));
+    }
 }

@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
-use super::create::{create_with, save_record, Prepared};
+use super::create::{create_with, Prepared};
 use super::{
     rm, start, wait, ContainerRecord, ContainerState, RunError, RunOptions, DEFAULT_SAMPLE_INTERVAL,
 };
@@ -109,11 +109,15 @@ pub fn run_with(
             return Err(e);
         }
     };
+    let ip = net.as_ref().map(|n| n.lease.ip);
+    let running = |r: &mut ContainerRecord| {
+        r.state = ContainerState::Running;
+        r.pid = Some(pid.as_raw());
+        r.ip = ip;
+    };
     let mut record = created.record.clone();
-    record.state = ContainerState::Running;
-    record.pid = Some(pid.as_raw());
-    record.ip = net.as_ref().map(|n| n.lease.ip);
-    let _ = save_record(&created.dir, &record);
+    running(&mut record);
+    let _ = super::record::update(&created.dir, running);
     // The published ports start serving now that the command runs (threads
     // only after the clone: see the module docs).
     if let Some(n) = &net {
@@ -182,13 +186,16 @@ pub fn run_with(
         }
     };
     let exit_code = wait::exit_code(status);
-    record.state = ContainerState::Exited;
-    record.pid = None;
-    record.exit_code = Some(exit_code);
+    let exited = |r: &mut ContainerRecord| {
+        r.state = ContainerState::Exited;
+        r.pid = None;
+        r.exit_code = Some(exit_code);
+    };
+    exited(&mut record);
     if opts.rm {
         rm::remove_dirs(state, &id, &name);
         rm::remove_anonymous_volumes(state, &record);
-    } else if let Err(e) = save_record(&created.dir, &record) {
+    } else if let Err(e) = super::record::update(&created.dir, exited) {
         // A record that still says "running" would be half-made.
         rm::remove_dirs(state, &id, &name);
         return Err(e);

@@ -60,10 +60,12 @@ pub fn start(
                 &created.plan,
                 &created.record.process,
                 inside.as_ref(),
-                me,
-                sync_rd,
-                report_wr,
-                userns_child,
+                init::Channels {
+                    parent: me,
+                    sync: sync_rd,
+                    report: report_wr,
+                    userns: userns_child,
+                },
             )
         }
         Forked::Parent(pid) => {

@@ -1,0 +1,235 @@
+//! `kill`, `stop` and `wait` for a container that runs under a `casulo run`
+//! in another terminal: signals go straight to its init (host pid from the
+//! record); the `casulo run` that waits for it then records the exit (in
+//! the record and in the trace) as for any other end.
+//!
+//! **The signals are not in the container's trace.** The trace belongs to
+//! the `casulo run` process: its sequence counter and clock live in memory
+//! shared only with the container's init (see [`crate::recorder`]), so a
+//! second process appending would duplicate `seq` numbers. These verbs
+//! go through the kernel facade with an in-memory recorder (as `casulo
+//! gc`), and the CLI says on stderr what it sent; the trace shows how the
+//! init ended (`process.exit`, with the signal that killed it). A control
+//! channel to the `casulo run` (or the supervisor of `-d`) is what would
+//! let it record them.
+//!
+//! **PID 1 and signals.** The init is PID 1 of its pid namespace: the
+//! kernel delivers a signal sent from outside only if it has a handler for
+//! it — except SIGKILL (and SIGSTOP), which are always delivered. So a
+//! `sleep` that is PID 1 ignores `stop`'s SIGTERM, and `stop` escalates to
+//! SIGKILL after the timeout, exactly as `docker stop` does.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use super::{init_alive, pid_alive, record, ContainerRecord, ContainerState, RunError};
+use crate::kernel::Kernel;
+use crate::state::StateDir;
+
+/// docker's `stop` timeout.
+pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A signal as docker takes it: `KILL`, `SIGKILL`, `kill` or `9`.
+pub fn parse_signal(text: &str) -> Option<Signal> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<i32>() {
+        return Signal::try_from(n).ok();
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    Signal::from_str(&name).ok()
+}
+
+/// The running init of `record`, or `NotRunning`.
+///
+/// A record can say "running" with a pid that is no longer the
+/// container's: its `casulo run` was killed (the init died with it) and
+/// the host gave the number to another process. Signalling that would hit
+/// an innocent host process, so the pid must still be the init of *this*
+/// container: pid 1 of a pid namespace of its own, in its cgroup.
+fn running_pid(record: &ContainerRecord) -> Result<Pid, RunError> {
+    match (record.state, record.pid) {
+        (ContainerState::Running, Some(pid)) if init_alive(pid, &record.id) => {
+            Ok(Pid::from_raw(pid))
+        }
+        _ => Err(RunError::NotRunning(record.name.clone())),
+    }
+}
+
+/// `casulo kill`: sends `signal` to the container's init.
+pub fn kill(k: &Kernel, record: &ContainerRecord, signal: Signal) -> Result<(), RunError> {
+    let pid = running_pid(record)?;
+    k.kill(pid, signal)?;
+    Ok(())
+}
+
+/// How a `stop` went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// It was not running: nothing to do (as docker, not an error).
+    AlreadyStopped,
+    /// It ended after the stop signal, within the timeout.
+    BySignal(Signal),
+    /// It was still there after the timeout: SIGKILL.
+    Killed,
+}
+
+/// `casulo stop`: the container's StopSignal (SIGTERM by default), then
+/// SIGKILL if its init is still there after `timeout`. Returns once the
+/// init is gone and its `casulo run` has recorded the end (as docker, so
+/// a `stop` then `rm` never races the run's clean-up).
+pub fn stop(
+    k: &Kernel,
+    state: &StateDir,
+    record: &ContainerRecord,
+    timeout: Duration,
+) -> Result<Stopped, RunError> {
+    let stopped = signal_until_gone(k, record, timeout)?;
+    if stopped != Stopped::AlreadyStopped {
+        // Gone, or removed by --rm: either way the run is done with it.
+        let _ = wait_exit(state, record);
+    }
+    Ok(stopped)
+}
+
+fn signal_until_gone(
+    k: &Kernel,
+    record: &ContainerRecord,
+    timeout: Duration,
+) -> Result<Stopped, RunError> {
+    let pid = match running_pid(record) {
+        Ok(pid) => pid,
+        Err(_) => return Ok(Stopped::AlreadyStopped),
+    };
+    let signal = record
+        .stop_signal
+        .as_deref()
+        .and_then(parse_signal)
+        .unwrap_or(Signal::SIGTERM);
+    // The pidfd first: from here "gone" is about this process, even if its
+    // pid number is reused later.
+    let pidfd = pidfd_open(pid);
+    if let Err(e) = k.kill(pid, signal) {
+        if e.errno == nix::errno::Errno::ESRCH {
+            return Ok(Stopped::AlreadyStopped);
+        }
+        return Err(e.into());
+    }
+    if wait_gone(pid, pidfd.as_ref(), timeout) {
+        return Ok(Stopped::BySignal(signal));
+    }
+    let _ = k.kill(pid, Signal::SIGKILL);
+    // SIGKILL to a PID 1 cannot be refused; what takes time is the kernel
+    // tearing down its namespace. Wait for it, without a limit, as docker.
+    while !wait_gone(pid, pidfd.as_ref(), Duration::from_secs(60)) {}
+    Ok(Stopped::Killed)
+}
+
+/// `casulo wait`: blocks until the container has ended and its `casulo run`
+/// recorded it; its exit code (`None`: it ended but nobody recorded how —
+/// its `casulo run` was killed too).
+pub fn wait_exit(state: &StateDir, record: &ContainerRecord) -> Result<Option<i32>, RunError> {
+    let dir = state.container(&record.id);
+    let mut gone_since: Option<Instant> = None;
+    loop {
+        let now = match record::load(&dir) {
+            Ok(r) => r,
+            // Removed as it ended (`--rm`): its code went with it.
+            Err(_) if !dir.exists() => return Err(RunError::Removed(record.name.clone())),
+            Err(e) => return Err(e),
+        };
+        match (now.state, now.pid) {
+            (ContainerState::Exited, _) => return Ok(now.exit_code),
+            (ContainerState::Running, Some(pid)) if init_alive(pid, &record.id) => {
+                let pidfd = pidfd_open(Pid::from_raw(pid));
+                wait_gone(
+                    Pid::from_raw(pid),
+                    pidfd.as_ref(),
+                    Duration::from_millis(500),
+                );
+            }
+            (ContainerState::Running, _) => {
+                // The init is gone: its `casulo run` records it in a moment,
+                // unless it was killed as well.
+                let since = *gone_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > Duration::from_secs(5) {
+                    return Ok(None);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            (ContainerState::Created, _) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// Waits up to `timeout` for `pid` to end (readable pidfd, or, without
+/// one, `/proc/PID` gone); true if it did.
+fn wait_gone(pid: Pid, pidfd: Option<&OwnedFd>, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match pidfd {
+            Some(fd) => {
+                let mut poll = libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one pollfd on the stack, for a descriptor we own.
+                let n = unsafe {
+                    libc::poll(&mut poll, 1, left.as_millis().min(i32::MAX as u128) as i32)
+                };
+                if n > 0 {
+                    return true;
+                }
+                if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+            }
+            None => {
+                if !pid_alive(pid.as_raw()) {
+                    return true;
+                }
+                std::thread::sleep(left.min(Duration::from_millis(50)));
+            }
+        }
+        if Instant::now() >= deadline {
+            // A pidfd turns readable when the process exits, before it is
+            // reaped; without one, a zombie still has /proc/PID.
+            return pidfd.is_none() && !pid_alive(pid.as_raw());
+        }
+    }
+}
+
+/// `pidfd_open(pid, 0)`; `None` on a kernel without it (< 5.3) or if the
+/// process is already gone.
+fn pidfd_open(pid: Pid) -> Option<OwnedFd> {
+    // SAFETY: integer arguments; a returned descriptor is ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    // SAFETY: a fresh descriptor nobody else owns.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_are_read_as_docker_reads_them() {
+        assert_eq!(parse_signal("KILL"), Some(Signal::SIGKILL));
+        assert_eq!(parse_signal("sigint"), Some(Signal::SIGINT));
+        assert_eq!(parse_signal("SIGTERM"), Some(Signal::SIGTERM));
+        assert_eq!(parse_signal("9"), Some(Signal::SIGKILL));
+        assert_eq!(parse_signal("HUP"), Some(Signal::SIGHUP));
+        assert_eq!(parse_signal("NADA"), None);
+        assert_eq!(parse_signal("99"), None);
+    }
+}
