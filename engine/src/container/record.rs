@@ -112,6 +112,8 @@ pub(crate) mod tests {
                 user: String::new(),
                 volumes: vec![],
                 security: Default::default(),
+                mounts: vec![],
+                read_only: false,
             },
             lowerdirs: vec![],
             trace: "/dev/null".into(),
