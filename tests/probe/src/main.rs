@@ -37,7 +37,7 @@ uso: probe <comando> [args]
   sleep SEGUNDOS       dorme (aceita frações: 0.5)
   alloc TAMANHO        aloca e toca memória página a página (ex.: 200M, 1G, 4096)
   fork N [SEGUNDOS]    tenta criar N filhos que dormem; mantém-nos SEGUNDOS (padrão 0)
-  spin SEGUNDOS        laço ocupado (CPU) por SEGUNDOS
+  spin SEGUNDOS [FIOS] laço ocupado (CPU) por SEGUNDOS, em FIOS threads (padrão 1)
   ataques [--disco MAJ:MIN] [--pid-host PID] [NOME...]
                        tenta, como root, o que um atacante tentaria contra o host
                        (cada ataque num processo filho; relatório em JSON)
@@ -88,8 +88,12 @@ fn main() {
             _ => usage(),
         },
         ["spin", secs] => match parse_secs(secs) {
-            Some(d) => cmd_spin(d),
+            Some(d) => cmd_spin(d, 1),
             None => usage(),
+        },
+        ["spin", secs, threads] => match (parse_secs(secs), threads.parse()) {
+            (Some(d), Ok(n)) if n >= 1 => cmd_spin(d, n),
+            _ => usage(),
         },
         ["ataques", rest @ ..] => match attack_args(rest) {
             Some((targets, names)) => attacks::run_all(&targets, &names),
@@ -571,14 +575,24 @@ fn cmd_fork(n: u64, hold: Duration) -> i32 {
 
 /// `probe spin SECS`: burn CPU for SECS of wall time, then report how much
 /// CPU time we actually got (a cpu cgroup quota shows as cpu/wall < 1).
-fn cmd_spin(d: Duration) -> i32 {
+fn cmd_spin(d: Duration, threads: usize) -> i32 {
     let cpu0 = cpu_time_ns();
     let start = Instant::now();
-    let mut iterations: u64 = 0;
-    while start.elapsed() < d {
-        for _ in 0..10_000 {
-            iterations = std::hint::black_box(iterations.wrapping_add(1));
+    let spin = move || {
+        let mut iterations: u64 = 0;
+        while start.elapsed() < d {
+            for _ in 0..10_000 {
+                iterations = std::hint::black_box(iterations.wrapping_add(1));
+            }
         }
+        iterations
+    };
+    // More threads than the quota allows make the kernel throttle the
+    // cgroup even on a busy machine (one thread may never reach it).
+    let others: Vec<_> = (1..threads).map(|_| std::thread::spawn(spin)).collect();
+    let mut iterations = spin();
+    for t in others {
+        iterations = iterations.wrapping_add(t.join().unwrap_or(0));
     }
     let wall = start.elapsed().as_nanos() as i64;
     let cpu = match (cpu0, cpu_time_ns()) {
@@ -593,14 +607,15 @@ fn cmd_spin(d: Duration) -> i32 {
     0
 }
 
-/// CPU time of this thread in ns: first field of /proc/thread-self/schedstat.
+/// CPU time of the whole process (every thread) in ns.
 fn cpu_time_ns() -> Option<u64> {
-    fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    (r == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
 // ---------------------------------------------------------------- parsing
