@@ -63,6 +63,25 @@ pub struct Row {
     pub at: Option<usize>,
 }
 
+impl Row {
+    /// A row with no text yet, marked with the index of its event.
+    fn empty(
+        id: &'static str,
+        title: &'static str,
+        state: State,
+        event: Option<(usize, &Event)>,
+    ) -> Row {
+        Row {
+            id,
+            title,
+            state,
+            summary: String::new(),
+            groups: vec![],
+            at: event.map(|(i, _)| i),
+        }
+    }
+}
+
 /// A list under a row: a title and `(name, what it means)` items.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
@@ -279,14 +298,7 @@ fn short_layer(path: &str) -> String {
 }
 
 fn capabilities_row(event: Option<(usize, &Event)>, missing: State) -> Row {
-    let mut row = Row {
-        id: "seg-capabilities",
-        title: "Capabilities",
-        state: missing,
-        summary: String::new(),
-        groups: vec![],
-        at: event.map(|(i, _)| i),
-    };
+    let mut row = Row::empty("seg-capabilities", "Capabilities", missing, event);
     let Some((_, e)) = event else {
         row.summary = if missing == State::Pending {
             "Por enquanto o processo tem todas as capabilities do root do host; \
@@ -465,14 +477,7 @@ fn profile_words(profile: &str, path: Option<&str>) -> String {
 }
 
 fn seccomp_row(event: Option<(usize, &Event)>, missing: State) -> Row {
-    let mut row = Row {
-        id: "seg-seccomp",
-        title: "Filtro seccomp",
-        state: missing,
-        summary: String::new(),
-        groups: vec![],
-        at: event.map(|(i, _)| i),
-    };
+    let mut row = Row::empty("seg-seccomp", "Filtro seccomp", missing, event);
     let Some((_, e)) = event else {
         row.summary = if missing == State::Pending {
             "Ainda sem filtro: ele é instalado por último, logo antes do execve.".into()
