@@ -6,8 +6,14 @@
 //!   the same file. The sequence counter and the last timestamp live in a
 //!   `MAP_SHARED` page that both see, guarded by a tiny spin lock, so `seq`
 //!   stays gapless and `t_us` monotonic across the two processes.
-//! - Time is `Instant` (CLOCK_MONOTONIC), which is the same clock in parent
-//!   and child.
+//! - A container's trace outlives the `casulo run` that opened it: the
+//!   supervisor of a `-d` container, an `exec`, a `pause` from another
+//!   terminal append to it later. So a container's counters page is a small
+//!   file beside its record (`trace.counters`, mapped `MAP_SHARED`), which
+//!   [`Recorder::reopen`] maps again: every process that records into the
+//!   trace shares one `seq` and one clock.
+//! - Time is CLOCK_MONOTONIC, the same clock in every process of the host;
+//!   the page keeps the trace's start on it, so `t_us` counts from there.
 //!
 //! Events are built by the kernel facade ([`crate::kernel::Kernel`]) and by
 //! the engine for non-syscall facts (layer reuse, …); nothing else writes.
@@ -30,12 +36,17 @@ struct SharedCounters {
     next_seq: AtomicU64,
     last_t_us: AtomicU64,
     lock: AtomicU32,
+    /// CLOCK_MONOTONIC at the trace's start, in nanoseconds.
+    start_ns: AtomicU64,
 }
+
+/// The counters file beside a container's record (see the module docs).
+pub const COUNTERS: &str = "trace.counters";
+const PAGE: usize = 4096;
 
 pub struct Recorder {
     sink: Sink,
     shared: NonNull<SharedCounters>,
-    start: Instant,
     /// Host pid written in events; the container init sets it because it
     /// sees itself as pid 1.
     pid: AtomicI32,
@@ -61,37 +72,85 @@ impl Recorder {
     /// and writes the header line. See [`open_trace_file`] for what is
     /// refused.
     pub fn create(path: &Path, header: &Header) -> std::io::Result<Recorder> {
-        let mut file = open_trace_file(path)?;
-        let mut line = serde_json::to_vec(header).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        file.write_all(&line)?;
-        Self::with_sink(Sink::File(file))
-    }
-
-    /// A recorder that keeps events in memory (unit tests).
-    pub fn in_memory() -> Recorder {
-        Self::with_sink(Sink::Memory(Mutex::new(Vec::new()))).expect("mmap of one page")
-    }
-
-    fn with_sink(sink: Sink) -> std::io::Result<Recorder> {
+        let file = Self::start_trace(path, header)?;
         // SAFETY: a fresh anonymous shared mapping of one page, zero-filled,
         // which is a valid SharedCounters (all atomics zero).
         let page = unsafe {
             mmap_anonymous(
                 None,
-                NonZeroUsize::new(4096).unwrap(),
+                NonZeroUsize::new(PAGE).unwrap(),
                 ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
                 MapFlags::MAP_SHARED,
             )
         }
         .map_err(std::io::Error::from)?;
-        Ok(Recorder {
+        Ok(Self::with(Sink::File(file), page.cast(), true))
+    }
+
+    /// [`Recorder::create`], with the counters in the file `counters` (made
+    /// anew, `0600`) so that [`Recorder::reopen`] can go on later, from
+    /// another process.
+    pub fn create_shared(
+        path: &Path,
+        header: &Header,
+        counters: &Path,
+    ) -> std::io::Result<Recorder> {
+        let file = Self::start_trace(path, header)?;
+        let page = map_counters(counters, true)?;
+        Ok(Self::with(Sink::File(file), page, true))
+    }
+
+    /// Goes on recording into the trace `path` whose counters are in the
+    /// file `counters` (made by [`Recorder::create_shared`]): the next event
+    /// gets the next `seq`, and `t_us` keeps counting from the trace's start.
+    pub fn reopen(path: &Path, counters: &Path) -> std::io::Result<Recorder> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = OpenOptions::new()
+            .append(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)?;
+        let page = map_counters(counters, false)?;
+        Ok(Self::with(Sink::File(file), page, false))
+    }
+
+    /// A recorder that keeps events in memory (unit tests).
+    pub fn in_memory() -> Recorder {
+        // SAFETY: as in `create`.
+        let page = unsafe {
+            mmap_anonymous(
+                None,
+                NonZeroUsize::new(PAGE).unwrap(),
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+            )
+        }
+        .expect("mmap of one page");
+        Self::with(Sink::Memory(Mutex::new(Vec::new())), page.cast(), true)
+    }
+
+    /// The trace file, emptied, with its header line.
+    fn start_trace(path: &Path, header: &Header) -> std::io::Result<File> {
+        let mut file = open_trace_file(path)?;
+        let mut line = serde_json::to_vec(header).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        file.write_all(&line)?;
+        Ok(file)
+    }
+
+    fn with(sink: Sink, shared: NonNull<SharedCounters>, new: bool) -> Recorder {
+        let recorder = Recorder {
             sink,
-            shared: page.cast(),
-            start: Instant::now(),
+            shared,
             pid: AtomicI32::new(std::process::id() as i32),
             write_failed: AtomicBool::new(false),
-        })
+        };
+        if new {
+            recorder
+                .shared()
+                .start_ns
+                .store(monotonic_ns(), Ordering::Relaxed);
+        }
+        recorder
     }
 
     fn shared(&self) -> &SharedCounters {
@@ -128,7 +187,8 @@ impl Recorder {
             std::thread::yield_now();
         }
         let seq = shared.next_seq.load(Ordering::Relaxed);
-        let now = self.start.elapsed().as_micros() as u64;
+        let start = shared.start_ns.load(Ordering::Relaxed);
+        let now = monotonic_ns().saturating_sub(start) / 1000;
         let t_us = now.max(shared.last_t_us.load(Ordering::Relaxed));
         let event = Event {
             seq,
@@ -177,6 +237,48 @@ impl Recorder {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// CLOCK_MONOTONIC now, in nanoseconds (the same clock for every process).
+fn monotonic_ns() -> u64 {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .expect("CLOCK_MONOTONIC always exists on Linux");
+    t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64
+}
+
+/// Maps the counters file `path` shared; `new`: creates it (or empties an
+/// old one), `0600`, one page of zeros. The mapping lives as long as the
+/// process (never unmapped: the recorder may be shared with a clone).
+fn map_counters(path: &Path, new: bool) -> std::io::Result<NonNull<SharedCounters>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW);
+    if new {
+        options
+            .create(true)
+            .truncate(true)
+            .mode(crate::state::FILE_MODE);
+    }
+    let file = options.open(path)?;
+    file.set_len(PAGE as u64)?;
+    // SAFETY: a shared mapping of one page of a regular file we opened
+    // read-write and sized to that page; zeros (a new file) are a valid
+    // SharedCounters, and only atomics touch it afterwards.
+    let page = unsafe {
+        nix::sys::mman::mmap(
+            None,
+            NonZeroUsize::new(PAGE).unwrap(),
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            MapFlags::MAP_SHARED,
+            &file,
+            0,
+        )
+    }
+    .map_err(std::io::Error::from)?;
+    Ok(page.cast())
 }
 
 /// Opens the trace file once, in append mode (the parent and the
@@ -335,6 +437,45 @@ mod tests {
         open_trace_file(&old).unwrap();
         let meta = std::fs::metadata(&old).unwrap();
         assert_eq!((meta.len(), meta.mode() & 0o777), (0, 0o600));
+    }
+
+    /// A trace created with a counters file and reopened later (another
+    /// process: the supervisor, an `exec`) goes on with the next `seq`, a
+    /// later `t_us`, and after the header and the first events.
+    #[test]
+    fn a_reopened_trace_goes_on_where_it_stopped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (trace, counters) = (tmp.path().join("t.trace.jsonl"), tmp.path().join(COUNTERS));
+        let header = header_for(ContainerInfo {
+            id: "a".repeat(64),
+            name: "n".into(),
+            image: "busybox".into(),
+            image_id: None,
+            command: vec![],
+        });
+        let chdir = |rec: &Recorder, i: u32| {
+            rec.record(
+                EventBody::ProcessChdir {
+                    path: format!("/d{i}"),
+                },
+                format!("chdir(\"/d{i}\")"),
+                Outcome::Ok,
+            )
+        };
+        let first = Recorder::create_shared(&trace, &header, &counters).unwrap();
+        assert_eq!((chdir(&first, 0), chdir(&first, 1)), (0, 1));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let later = Recorder::reopen(&trace, &counters).unwrap();
+        assert_eq!(chdir(&later, 2), 2);
+        assert_eq!(chdir(&first, 3), 3, "os dois continuam a mesma contagem");
+        let read = casulo_trace::read_trace_file(&trace).unwrap();
+        let seqs: Vec<u64> = read.events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![0, 1, 2, 3]);
+        assert!(read.events[2].t_us >= 20_000, "{:?}", read.events[2].t_us);
+        assert!(read.events.windows(2).all(|w| w[0].t_us <= w[1].t_us));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&counters).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

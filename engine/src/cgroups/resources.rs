@@ -27,7 +27,7 @@ pub const MIN_MEMORY: u64 = 6 * 1024 * 1024;
 pub const DEFAULT_PIDS_LIMIT: u64 = 1024;
 
 /// Resource limits of one container; `None` = not limited.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Resources {
     /// `--memory`: bytes of RAM.
     pub memory: Option<u64>,
@@ -44,7 +44,8 @@ pub struct Resources {
 }
 
 /// `--memory-swap`: a total, or `-1` for unlimited swap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Swap {
     Total(u64),
     Unlimited,

@@ -33,6 +33,7 @@ pub fn ps(state: &StateDir, args: PsArgs) -> CliResult {
     for r in &records {
         let state = match (r.state, r.exit_code) {
             (ContainerState::Running, _) => format!("rodando (pid {})", r.pid.unwrap_or(0)),
+            (ContainerState::Paused, _) => format!("pausado (pid {})", r.pid.unwrap_or(0)),
             (ContainerState::Exited, Some(code)) => format!("terminou ({code})"),
             (ContainerState::Exited, None) => "terminou".to_string(),
             (ContainerState::Created, _) => "criado".to_string(),

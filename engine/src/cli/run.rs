@@ -128,6 +128,22 @@ pub struct RunArgs {
     /// tmpfs (use --tmpfs /tmp se o programa precisar) e em /dev/shm.
     #[arg(long = "read-only")]
     pub read_only: bool,
+    /// Roda em segundo plano: um supervisor (o próprio casulo) cuida do contêiner,
+    /// guarda a saída dele (veja `casulo logs`) e o casulo run volta na hora,
+    /// mostrando o id.
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    /// Mantém a entrada padrão (stdin) aberta para o contêiner.
+    #[arg(long, short = 'i')]
+    pub interactive: bool,
+    /// Dá ao contêiner um terminal (pseudo-terminal): para um shell interativo,
+    /// use -it, como em `casulo run -it busybox sh`.
+    #[arg(long, short = 't')]
+    pub tty: bool,
+    /// Quando reiniciar o contêiner que terminou: no (o padrão), on-failure[:N]
+    /// (só se o código não for 0; no máximo N vezes), always, unless-stopped.
+    #[arg(long, value_name = "POLÍTICA", value_parser = |s: &str| s.parse::<crate::container::RestartPolicy>())]
+    pub restart: Option<crate::container::RestartPolicy>,
     /// Intervalo entre duas medições de uso do cgroup no trace (padrão 200ms).
     #[arg(long = "sample-interval", value_name = "DURAÇÃO", value_parser = parse_interval)]
     pub sample_interval: Option<Duration>,
@@ -284,6 +300,10 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
             .chain(args.mount)
             .collect(),
         read_only: args.read_only,
+        detach: args.detach,
+        tty: args.tty,
+        interactive: args.interactive,
+        restart: args.restart.unwrap_or_default(),
     };
     match run(state, &opts, &LinuxSyscalls, &mut Narrator) {
         Ok(outcome) => {

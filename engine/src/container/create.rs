@@ -13,8 +13,8 @@ use std::time::SystemTime;
 use casulo_trace::{ContainerInfo, EventBody, Header, Outcome};
 
 use super::{
-    generated_name, new_id, ContainerRecord, ContainerState, ProcessSpec, RunError, RunOptions,
-    DEFAULT_PATH,
+    generated_name, new_id, ContainerRecord, ContainerState, HostConfig, ProcessSpec, RunError,
+    RunOptions, DEFAULT_PATH,
 };
 use crate::image::{Image, Store};
 use crate::mounts::RootfsPlan;
@@ -123,10 +123,12 @@ pub fn create_with(
                         .traces()
                         .join(format!("{name}-{}.trace.jsonl", &id[..8]))
                 });
-                let recorder = Recorder::create(&trace, &header(&id, &name, &image, &process))
-                    .map_err(|e| {
-                        RunError::io("não consegui criar o arquivo de trace", &trace, e)
-                    })?;
+                let recorder = Recorder::create_shared(
+                    &trace,
+                    &header(&id, &name, &image, &process),
+                    &dir.join(crate::recorder::COUNTERS),
+                )
+                .map_err(|e| RunError::io("não consegui criar o arquivo de trace", &trace, e))?;
                 (trace, Arc::new(recorder))
             }
         };
@@ -155,6 +157,18 @@ pub fn create_with(
             network: opts.network,
             ip: None,
             ports: opts.publish.clone(),
+            host: HostConfig {
+                resources: opts.resources,
+                auto_remove: opts.rm,
+                restart: opts.restart,
+                tty: opts.tty,
+                interactive: opts.interactive,
+                sample_interval_ms: opts.sample_interval.map(|d| d.as_millis() as u64),
+            },
+            supervisor: None,
+            started_at: None,
+            finished_at: None,
+            restart_count: 0,
         };
         save_record(&dir, &record)?;
         let plan = RootfsPlan::in_dir(&dir, lowerdirs, crate::mounts::CgroupView::of_host());

@@ -148,7 +148,9 @@ pub fn wait_exit(state: &StateDir, record: &ContainerRecord) -> Result<Option<i3
         };
         match (now.state, now.pid) {
             (ContainerState::Exited, _) => return Ok(now.exit_code),
-            (ContainerState::Running, Some(pid)) if init_alive(pid, &record.id) => {
+            (ContainerState::Running | ContainerState::Paused, Some(pid))
+                if init_alive(pid, &record.id) =>
+            {
                 let pidfd = pidfd_open(Pid::from_raw(pid));
                 wait_gone(
                     Pid::from_raw(pid),
@@ -156,7 +158,7 @@ pub fn wait_exit(state: &StateDir, record: &ContainerRecord) -> Result<Option<i3
                     Duration::from_millis(500),
                 );
             }
-            (ContainerState::Running, _) => {
+            (ContainerState::Running | ContainerState::Paused, _) => {
                 // The init is gone: its `casulo run` records it in a moment,
                 // unless it was killed as well.
                 let since = *gone_since.get_or_insert_with(Instant::now);

@@ -84,6 +84,14 @@ pub struct RunOptions {
     pub mounts: Vec<crate::volume::MountSpec>,
     /// `--read-only`: the container's root (the overlay) mounted read-only.
     pub read_only: bool,
+    /// `-d`: runs under its own supervisor, and `casulo run` returns at once.
+    pub detach: bool,
+    /// `-t`: a pseudo-terminal.
+    pub tty: bool,
+    /// `-i`: stdin kept open.
+    pub interactive: bool,
+    /// `--restart`.
+    pub restart: RestartPolicy,
 }
 
 /// Default interval between two `cgroup.sample` events.
@@ -152,6 +160,107 @@ pub struct ContainerRecord {
     /// Published ports (`-p`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<crate::network::ports::PortSpec>,
+    /// `run`'s flags that every later `start` and `restart` use again.
+    #[serde(default)]
+    pub host: HostConfig,
+    /// Host pid of the container's supervisor (`run -d`, `start`) while it
+    /// lives; none for a container whose `casulo run` waits in a terminal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<i32>,
+    /// RFC 3339 (with nanoseconds, as docker's `State.StartedAt`): the last start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// RFC 3339: the last exit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// Restarts made by the `--restart` policy since the last `start`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub restart_count: u32,
+}
+
+/// How the container runs, each time it starts (docker's `HostConfig`, in part).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostConfig {
+    /// cgroup limits.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub resources: crate::cgroups::Resources,
+    /// `--rm`: removed when it ends.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_remove: bool,
+    /// `--restart`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub restart: RestartPolicy,
+    /// `-t`: a pseudo-terminal on stdin/stdout/stderr.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tty: bool,
+    /// `-i`: stdin kept open.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interactive: bool,
+    /// Interval between two `cgroup.sample` events, in ms (none: the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_interval_ms: Option<u64>,
+}
+
+/// `--restart`: docker's policies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "name")]
+pub enum RestartPolicy {
+    /// Never restarted (the default).
+    #[default]
+    No,
+    /// Restarted when it exits with a code other than 0, at most
+    /// `max_retries` times (none: no limit).
+    OnFailure {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_retries: Option<u32>,
+    },
+    /// Always restarted, until a `stop`.
+    Always,
+    /// As `always`, except after a `stop` (also across a reboot of the host).
+    UnlessStopped,
+}
+
+impl std::str::FromStr for RestartPolicy {
+    type Err = String;
+
+    /// docker's spelling: `no`, `on-failure[:N]`, `always`, `unless-stopped`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.split_once(':') {
+            None if s == "no" => Ok(RestartPolicy::No),
+            None if s == "always" => Ok(RestartPolicy::Always),
+            None if s == "unless-stopped" => Ok(RestartPolicy::UnlessStopped),
+            None if s == "on-failure" => Ok(RestartPolicy::OnFailure { max_retries: None }),
+            Some(("on-failure", n)) => match n.parse::<u32>() {
+                Ok(n) => Ok(RestartPolicy::OnFailure {
+                    max_retries: Some(n),
+                }),
+                Err(_) => Err(format!(
+                    "{n:?} não é um número de tentativas (use on-failure:3, por exemplo)"
+                )),
+            },
+            Some((name @ ("no" | "always" | "unless-stopped"), _)) => Err(format!(
+                "a política {name} não aceita um número: só on-failure:N tem limite"
+            )),
+            _ => Err(format!(
+                "política de reinício {s:?} desconhecida: use no, on-failure[:N], always \
+                 ou unless-stopped"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for RestartPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RestartPolicy::No => f.write_str("no"),
+            RestartPolicy::OnFailure { max_retries: None } => f.write_str("on-failure"),
+            RestartPolicy::OnFailure {
+                max_retries: Some(n),
+            } => write!(f, "on-failure:{n}"),
+            RestartPolicy::Always => f.write_str("always"),
+            RestartPolicy::UnlessStopped => f.write_str("unless-stopped"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +268,8 @@ pub struct ContainerRecord {
 pub enum ContainerState {
     Created,
     Running,
+    /// Frozen by `pause` (the cgroup freezer): its processes exist but never run.
+    Paused,
     Exited,
 }
 
@@ -312,6 +423,31 @@ pub fn pid_alive(pid: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// docker's spellings of `--restart`, and a clear refusal of the rest.
+    #[test]
+    fn restart_policies_parse_as_docker_spells_them() {
+        for text in [
+            "no",
+            "always",
+            "unless-stopped",
+            "on-failure",
+            "on-failure:3",
+        ] {
+            let policy: RestartPolicy = text.parse().unwrap();
+            assert_eq!(policy.to_string(), text);
+        }
+        assert_eq!(
+            "on-failure:5".parse::<RestartPolicy>(),
+            Ok(RestartPolicy::OnFailure {
+                max_retries: Some(5)
+            })
+        );
+        let err = "sempre".parse::<RestartPolicy>().unwrap_err();
+        assert!(err.contains("no, on-failure[:N], always"), "{err}");
+        assert!("on-failure:x".parse::<RestartPolicy>().is_err());
+        assert!("always:2".parse::<RestartPolicy>().is_err());
+    }
 
     /// docker's rule: full id, then name, then a unique prefix of any length.
     #[test]

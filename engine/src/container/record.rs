@@ -58,6 +58,23 @@ pub fn update(
     Ok(record)
 }
 
+/// The container's trace, opened again to go on recording into it (a
+/// supervisor, an `exec`, a `pause` from another terminal): see
+/// [`crate::recorder`].
+pub fn reopen_trace(
+    state: &crate::state::StateDir,
+    record: &ContainerRecord,
+) -> Result<crate::recorder::Recorder, RunError> {
+    let counters = state.container(&record.id).join(crate::recorder::COUNTERS);
+    crate::recorder::Recorder::reopen(&record.trace, &counters).map_err(|e| {
+        RunError::io(
+            "não consegui reabrir o trace do contêiner",
+            &record.trace,
+            e,
+        )
+    })
+}
+
 /// The exclusive lock, held until the returned file is dropped.
 fn lock(dir: &Path) -> Result<File, RunError> {
     let path = dir.join(LOCK);
@@ -125,6 +142,11 @@ pub(crate) mod tests {
             network: Default::default(),
             ip: None,
             ports: vec![],
+            host: Default::default(),
+            supervisor: None,
+            started_at: None,
+            finished_at: None,
+            restart_count: 0,
         }
     }
 
