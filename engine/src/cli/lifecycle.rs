@@ -237,9 +237,9 @@ fn parse_tail(s: &str) -> Result<Tail, String> {
     if s == "all" {
         return Ok(Tail(None));
     }
-    s.parse()
-        .map(|n| Tail(Some(n)))
-        .map_err(|_| format!("{s:?} não é um número de linhas (use, por exemplo, --tail 10, ou all)"))
+    s.parse().map(|n| Tail(Some(n))).map_err(|_| {
+        format!("{s:?} não é um número de linhas (use, por exemplo, --tail 10, ou all)")
+    })
 }
 
 pub fn start(state: &StateDir, args: StartArgs) -> CliResult {
@@ -266,7 +266,11 @@ pub fn start(state: &StateDir, args: StartArgs) -> CliResult {
         }
         Ok(())
     })?;
-    Ok(if args.attach && code == 0 { last_code } else { code })
+    Ok(if args.attach && code == 0 {
+        last_code
+    } else {
+        code
+    })
 }
 
 pub fn restart(state: &StateDir, args: RestartArgs) -> CliResult {

@@ -44,7 +44,9 @@ pub fn ps(state: &StateDir, args: PsArgs) -> CliResult {
         let state = match (r.state, r.exit_code) {
             (ContainerState::Running, _) => format!("rodando (pid {})", r.pid.unwrap_or(0)),
             (ContainerState::Paused, _) => format!("pausado (pid {})", r.pid.unwrap_or(0)),
-            (ContainerState::Restarting, _) => format!("reiniciando ({}ª vez)", r.restart_count + 1),
+            (ContainerState::Restarting, _) => {
+                format!("reiniciando ({}ª vez)", r.restart_count + 1)
+            }
             (ContainerState::Exited, Some(code)) => format!("terminou ({code})"),
             (ContainerState::Exited, None) => "terminou".to_string(),
             (ContainerState::Created, _) => "criado".to_string(),

@@ -348,7 +348,9 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
 /// the supervisor starts it and lives on; the id on stdout, as docker.
 fn detach(state: &StateDir, opts: &RunOptions) -> CliResult {
     use crate::container::{create, rm, supervise};
-    opts.resources.validate().map_err(|m| CliError::msg(125, m))?;
+    opts.resources
+        .validate()
+        .map_err(|m| CliError::msg(125, m))?;
     let created = create::create(state, opts)?;
     let record = created.record.clone();
     drop(created);

@@ -230,7 +230,10 @@ mod tests {
         // Reading on from the end finds nothing new.
         assert!(read_from(&path(tmp.path()), end).unwrap().0.is_empty());
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path(tmp.path())).unwrap().permissions().mode();
+        let mode = std::fs::metadata(path(tmp.path()))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

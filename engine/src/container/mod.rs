@@ -465,8 +465,10 @@ pub fn init_alive(pid: i32, id: &str) -> bool {
 /// Is `pid` a casulo supervisor (and not a host process that got its
 /// number after the supervisor died)?
 pub fn supervisor_alive(pid: i32) -> bool {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .is_ok_and(|c| c.split(|b| *b == 0).any(|w| w == supervise::SUBCOMMAND.as_bytes()))
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+        c.split(|b| *b == 0)
+            .any(|w| w == supervise::SUBCOMMAND.as_bytes())
+    })
 }
 
 /// Is the process `pid` still there (not yet reaped)?

@@ -108,7 +108,10 @@ pub fn gc_stale(state: &StateDir, min_age: std::time::Duration) -> Vec<String> {
         if record.host.auto_remove {
             remove_dirs(state, &record.id, &record.name);
             remove_anonymous_volumes(state, &record);
-            done.push(format!("contêiner {} (--rm, de um casulo morto)", record.name));
+            done.push(format!(
+                "contêiner {} (--rm, de um casulo morto)",
+                record.name
+            ));
             continue;
         }
         let fixed = super::record::update(&dir, |r| {

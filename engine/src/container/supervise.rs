@@ -354,7 +354,11 @@ impl Watcher {
             return;
         }
         self.restored = true;
-        if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+        if let Ok(null) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+        {
             for fd in 0..=2 {
                 let _ = dup_onto(null.as_raw_fd(), fd);
             }
