@@ -234,6 +234,16 @@ fn supervise(
             r.state = ContainerState::Restarting;
             r.restart_count += 1;
         })?;
+        recorder.record(
+            casulo_trace::EventBody::ProcessRestart {
+                policy: restarting.host.restart.to_string(),
+                attempt: restarting.restart_count,
+                exit_code: outcome.exit_code,
+                delay_ms: backoff.as_millis() as u64,
+            },
+            format!("nanosleep({} ms)", backoff.as_millis()),
+            casulo_trace::Outcome::Ok,
+        );
         note(
             log,
             &format!(

@@ -464,6 +464,19 @@ pub enum EventBody {
         signal: i32,
         signal_name: String,
     },
+    /// The container ended and its supervisor will start it again (its
+    /// `--restart` policy), after a pause that doubles each time.
+    #[serde(rename = "process.restart")]
+    ProcessRestart {
+        /// The policy, as typed: `on-failure:3`, `always`…
+        policy: String,
+        /// Which restart this is (1 for the first).
+        attempt: u32,
+        /// How the last run ended (its exit code, 128 + signal if killed).
+        exit_code: i32,
+        /// The pause before the new start, in milliseconds.
+        delay_ms: u64,
+    },
     /// An image layer was unpacked into its own directory for the first time.
     #[serde(rename = "layer.unpack")]
     LayerUnpack {
@@ -821,6 +834,7 @@ impl EventBody {
             EventBody::ProcessExec { .. } => "process.exec",
             EventBody::ProcessExit { .. } => "process.exit",
             EventBody::ProcessSignal { .. } => "process.signal",
+            EventBody::ProcessRestart { .. } => "process.restart",
             EventBody::LayerUnpack { .. } => "layer.unpack",
             EventBody::LayerReuse { .. } => "layer.reuse",
             EventBody::VolumeCreate { .. } => "volume.create",
@@ -881,6 +895,7 @@ pub const KINDS: &[&str] = &[
     "process.exec",
     "process.exit",
     "process.signal",
+    "process.restart",
     "layer.unpack",
     "layer.reuse",
     "layer.whiteout",

@@ -575,6 +575,18 @@ pub fn describe(event: &Event) -> String {
                 format!("enviar {name} ({signal}) ao processo {target_pid}"),
             )
         }
+        EventBody::ProcessRestart {
+            policy,
+            attempt,
+            exit_code,
+            delay_ms,
+        } => say(
+            format!(
+                "o contêiner terminou com {exit_code}; --restart {policy}: reinício {attempt} \
+                 daqui a {delay_ms} ms"
+            ),
+            format!("reiniciar o contêiner (--restart {policy}, tentativa {attempt})"),
+        ),
         EventBody::LayerUnpack {
             diff_id,
             path,

@@ -144,6 +144,16 @@ pub struct Mount {
     pub at: usize,
 }
 
+/// A restart by the container's `--restart` policy (`process.restart`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restart {
+    pub policy: String,
+    pub attempt: u32,
+    pub exit_code: i32,
+    pub delay_ms: u64,
+    pub at: usize,
+}
+
 /// A volume created for the container (`volume.create`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Volume {
@@ -573,6 +583,8 @@ pub struct World {
     pub layers: Vec<Layer>,
     /// Volumes created for the container, in order.
     pub volumes: Vec<Volume>,
+    /// Restarts by its `--restart` policy, in order.
+    pub restarts: Vec<Restart>,
     /// The container's read/write layer, once measured (`layer.upper`).
     pub upper: Option<UpperLayer>,
     /// By path.
@@ -1032,6 +1044,18 @@ impl World {
                     sample: sample.clone(),
                 })
             }
+            EventBody::ProcessRestart {
+                policy,
+                attempt,
+                exit_code,
+                delay_ms,
+            } => self.restarts.push(Restart {
+                policy: policy.clone(),
+                attempt: *attempt,
+                exit_code: *exit_code,
+                delay_ms: *delay_ms,
+                at,
+            }),
             EventBody::VolumeCreate {
                 name,
                 path,

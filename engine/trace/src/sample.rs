@@ -403,6 +403,17 @@ pub fn sample_events() -> Vec<Event> {
         ),
         (
             host,
+            EventBody::ProcessRestart {
+                policy: "on-failure:3".into(),
+                attempt: 1,
+                exit_code: 3,
+                delay_ms: 100,
+            },
+            "nanosleep(100 ms)".into(),
+            ok.clone(),
+        ),
+        (
+            host,
             EventBody::ProcessExit {
                 exited_pid: 5001,
                 code: None,

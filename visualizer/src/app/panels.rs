@@ -214,7 +214,7 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                 Some(pid) => format!("PID {pid} dentro do contêiner"),
                 None => "PID (o mesmo do host)".into(),
             };
-            let status = match &init.exit {
+            let mut status = match &init.exit {
                 None => "rodando".to_string(),
                 Some(x) => match (&x.code, &x.signal_name) {
                     (Some(c), _) => format!("terminou com código {c}"),
@@ -222,6 +222,13 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                     _ => "terminou".into(),
                 },
             };
+            // A container its supervisor started again (--restart).
+            if let Some(r) = w.restarts.last() {
+                status.push_str(&format!(
+                    " · reiniciado {} vez(es) (--restart {})",
+                    r.attempt, r.policy
+                ));
+            }
             html! {
                 <>
                     {trunk}
