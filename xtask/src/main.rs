@@ -13,6 +13,7 @@
 //! comments in English, as in the rest of the project.
 
 mod bench;
+mod bench_density;
 mod bench_unpack;
 mod bench_web;
 mod book;
@@ -93,6 +94,9 @@ comandos:
   bench unpack [opções]  desempacotar+verificar uma camada grande contra `tar -x` + `sha256sum`
       --mb N           tamanho da camada gerada em MB (padrão 200)
       --runs N         rodadas (padrão 5)
+  bench densidade [opções]  N contêineres `busybox sleep` com `run -d`: partida e memória
+                     por contêiner (supervisor + cgroup), em bench-results/densidade.json
+      --quantos N      quantos contêineres (padrão 100)
   medir [opções]     N contêineres contra N VMs (qemu, sem KVM): tempo de partida e memória,
                      em book/medidas/conteineres-vms.json (capítulo 1 do curso)
       --n N            quantos de cada lado (padrão 5; o todo leva cerca de meio minuto)
