@@ -362,11 +362,31 @@ fn measure(id: &str, supervisor: i32, pid: i32) -> Result<Sample> {
     })
 }
 
-fn mem_available() -> Result<u64> {
-    match parse_kb_fields(&read("/proc/meminfo")?).get("MemAvailable") {
-        Some(n) => Ok(*n),
-        None => fail!("/proc/meminfo não tem MemAvailable"),
+/// `/proc/meminfo`, in bytes (it must have `MemAvailable`).
+fn meminfo() -> Result<BTreeMap<String, u64>> {
+    let all = parse_kb_fields(&read("/proc/meminfo")?);
+    if !all.contains_key("MemAvailable") {
+        fail!("/proc/meminfo não tem MemAvailable");
     }
+    Ok(all)
+}
+
+/// The host's kernel memory in `/proc/meminfo` (slab, kernel stacks, page
+/// tables, per-cpu): what namespaces, mounts and tasks cost, wherever they
+/// are charged. Host-wide, but less noisy than `MemAvailable` (no page cache).
+const KERNEL_FIELDS: [&str; 5] = [
+    "SUnreclaim",
+    "SReclaimable",
+    "KernelStack",
+    "PageTables",
+    "Percpu",
+];
+
+fn kernel_total(info: &BTreeMap<String, u64>) -> u64 {
+    KERNEL_FIELDS
+        .iter()
+        .map(|k| info.get(*k).copied().unwrap_or(0))
+        .sum()
 }
 
 fn loadavg() -> String {
@@ -376,6 +396,14 @@ fn loadavg() -> String {
         .take(3)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// From three readings of something the containers take (before, with all
+/// up, after removing them): what each took, and what each gave back.
+fn per_container(readings: [u64; 3], n: usize) -> (i64, i64) {
+    let [before, up, after] = readings.map(|v| v as i128);
+    let n = n as i128;
+    (((before - up) / n) as i64, ((after - up) / n) as i64)
 }
 
 fn median_u64(values: &[u64]) -> u64 {
@@ -414,7 +442,7 @@ pub fn run(args: &[String]) -> Result {
         armed: true,
     };
     let load_before = loadavg();
-    let available_before = mem_available()?;
+    let info_before = meminfo()?;
 
     let n = opts.count;
     step(&format!(
@@ -451,7 +479,7 @@ pub fn run(args: &[String]) -> Result {
         check_interrupted()?;
         std::thread::sleep(Duration::from_millis(200));
     }
-    let available_up = mem_available()?;
+    let info_up = meminfo()?;
 
     step("Medindo cada supervisor, cada `sleep` e cada cgroup");
     let mut inspect = vec!["inspect"];
@@ -484,7 +512,7 @@ pub fn run(args: &[String]) -> Result {
     step("Removendo todos (rm -f) e casulo gc");
     let rm_took = cleanup.now()?;
     std::thread::sleep(Duration::from_secs(2));
-    let available_after = mem_available()?;
+    let info_after = meminfo()?;
 
     let report = Report {
         n,
@@ -493,7 +521,7 @@ pub fn run(args: &[String]) -> Result {
         rm_took,
         samples,
         kinds,
-        available: [available_before, available_up, available_after],
+        meminfo: [info_before, info_up, info_after],
         load: [load_before, load_after],
         casulo: &casulo.bin,
     };
@@ -509,7 +537,7 @@ struct Report<'a> {
     samples: Vec<Sample>,
     kinds: Breakdown,
     /// MemAvailable before, with all up, after removing them.
-    available: [u64; 3],
+    meminfo: [BTreeMap<String, u64>; 3],
     load: [String; 2],
     casulo: &'a Path,
 }
@@ -525,12 +553,23 @@ impl Report<'_> {
         (ms[ms.len() / 2], ms[0], ms[ms.len() - 1])
     }
 
+    fn available(&self) -> [u64; 3] {
+        [0, 1, 2].map(|i| self.meminfo[i]["MemAvailable"])
+    }
+
     /// MemAvailable lost per container while they were up, and given back
     /// after removing them (bytes; negative: more memory available).
     fn host_per_container(&self) -> (i64, i64) {
-        let [before, up, after] = self.available.map(|v| v as i64);
-        let n = self.n as i64;
-        ((before - up) / n, (after - up) / n)
+        per_container(self.available(), self.n)
+    }
+
+    /// The same for the host's kernel memory ([`KERNEL_FIELDS`]), grown
+    /// while they were up and shrunk after removing them.
+    fn kernel_per_container(&self) -> (i64, i64) {
+        let [before, up, after] = [0, 1, 2].map(|i| kernel_total(&self.meminfo[i]));
+        // It grows where MemAvailable shrinks: the same sums, signs swapped.
+        let (lost, back) = per_container([before, up, after], self.n);
+        (-lost, -back)
     }
 
     fn print(&self) {
@@ -644,7 +683,19 @@ impl Report<'_> {
             "  devolvido depois do rm -f (por contêiner)",
             format!("{:.0}", back as f64 / KIB)
         );
-        let [before, up, after] = self.available;
+        let (grew, shrank) = self.kernel_per_container();
+        println!(
+            "{:<58}{:>9}",
+            "memória do núcleo do host a mais por contêiner",
+            format!("{:.0}", grew as f64 / KIB)
+        );
+        println!(
+            "{:<58}{:>9}",
+            "  devolvida depois do rm -f (por contêiner)",
+            format!("{:.0}", shrank as f64 / KIB)
+        );
+        println!("  ({} do /proc/meminfo)", KERNEL_FIELDS.join(" + "));
+        let [before, up, after] = self.available();
         println!(
             "  MemAvailable: {} MiB antes, {} MiB com os {n}, {} MiB depois",
             before >> 20,
@@ -745,6 +796,8 @@ impl Report<'_> {
                 "sleep_pss": stats(self.column(|s| g(&s.sleep, "Pss"))),
                 "host_memavailable_lost": lost,
                 "host_memavailable_back_after_rm": back,
+                "host_kernel_memory_grown": self.kernel_per_container().0,
+                "host_kernel_memory_back_after_rm": self.kernel_per_container().1,
             },
             "supervisor_breakdown_mean": kinds,
             "host": {
@@ -753,9 +806,9 @@ impl Report<'_> {
                 "cgroup": if memory_cgroup("x").1 { "v2" } else { "v1 (memory.usage_in_bytes)" },
                 "loadavg_before": self.load[0],
                 "loadavg_after": self.load[1],
-                "memavailable_before": self.available[0],
-                "memavailable_all_up": self.available[1],
-                "memavailable_after_rm": self.available[2],
+                "meminfo_before": self.meminfo[0],
+                "meminfo_all_up": self.meminfo[1],
+                "meminfo_after_rm": self.meminfo[2],
             },
             "versions": {
                 "casulo": first_line(Command::new(self.casulo).arg("--version")),
@@ -860,6 +913,19 @@ Rss:                  12 kB
         let text = "7 0x7f3a1c000b70 0x1 0xffffffff 0x0 0x8 0x0 0x7f3a1bffe9f0 0x7f3a1d2e3f4d\n";
         assert_eq!(parse_syscall_sp(text), Some(0x7f3a_1bff_e9f0));
         assert_eq!(parse_syscall_sp("running\n"), None);
+    }
+
+    #[test]
+    fn per_container_takes_and_gives_back() {
+        // 100 containers took 200 KiB each and gave back 150 KiB each.
+        let (before, up, after) = (1_000_000_000u64, 1_000_000_000 - 20_480_000, 995_000_000);
+        assert_eq!(per_container([before, up, after], 100), (204_800, 154_800));
+        let (lost, back) = per_container([5, 10, 4], 1);
+        assert_eq!(
+            (lost, back),
+            (-5, -6),
+            "mais memória livre: números negativos"
+        );
     }
 
     #[test]
