@@ -240,7 +240,7 @@ const KINDS: [&str; 6] = [
     "bibliotecas (libc, ld.so)",
     "heap (arena principal do malloc)",
     "pilhas das threads",
-    "outros anônimos (arenas do malloc por thread, mmap)",
+    "outros anônimos (.bss da libc, TLS, arenas por thread)",
     "outros ([vdso], [vvar]…)",
 ];
 

@@ -5,7 +5,8 @@
 //! - `test`   the whole check: fmt, builds, tests, wasm build, clippy (CI runs this)
 //! - `demo`   a real container, its trace checked, narrated and served in the visualizer
 //! - `serve`  the visualizer and the recorded traces, without a container
-//! - `bench`  container start-up time against runc, crun and a bare `unshare`
+//! - `bench`  container start-up time against runc, crun and a bare `unshare`;
+//!   `bench unpack` (a big layer), `bench densidade` (100 idle `run -d` containers)
 //! - `medir`  N containers vs N VMs (start time, memory) for the course's chapter 1
 //! - `fuzz`   the coverage-guided fuzzers of `fuzz/` (libFuzzer), corpus kept in the repo
 //!
