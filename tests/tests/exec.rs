@@ -512,3 +512,57 @@ fn exec_in_a_userns_container_is_root_of_its_namespace() {
     assert_eq!(first_child_join, Some(NsKind::User));
     c.stop_and_check(lab);
 }
+
+/// Every `setns` and `execve` strace sees `casulo exec` (and its child)
+/// make is in the container's trace, by the same pid, with the same
+/// outcome: nothing the exec does to enter the container goes unrecorded.
+#[test]
+fn every_setns_strace_sees_is_a_namespace_join_in_the_trace() {
+    let lab = Lab::shared();
+    let c = Running::start(lab, "exec-strace", &[], &["sleep", "300"]);
+    let before = casulo_trace::reader::read_trace_file(&c.trace)
+        .unwrap()
+        .events
+        .len();
+    let log = lab.dir().join(format!("{}.strace", c.name));
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args(["-f", "-qq", "-e", "trace=setns,execve", "-o"])
+        .arg(&log)
+        .arg(casulo_tests::casulo_bin())
+        .arg("--root")
+        .arg(lab.root())
+        .args(["exec", &c.name, "hostname"]);
+    Output::of(&mut cmd).assert_ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    // "PID setns(3, CLONE_NEWNS) = 0" (strace names the flag).
+    let mut setns: Vec<(i32, String)> = text
+        .lines()
+        .filter(|l| l.contains(" setns(") && l.trim_end().ends_with("= 0"))
+        .map(|l| {
+            let pid = l.split_whitespace().next().unwrap().parse().unwrap();
+            let flag = l.split(", ").nth(1).unwrap().split(')').next().unwrap();
+            (pid, flag.to_string())
+        })
+        .collect();
+    let trace = casulo_trace::reader::read_trace_file(&c.trace).unwrap();
+    let mut joins: Vec<(i32, String)> = trace.events[before..]
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::NamespaceJoin { ns, .. } => Some((e.pid, ns.clone_flag().to_string())),
+            _ => None,
+        })
+        .collect();
+    setns.sort();
+    joins.sort();
+    assert_eq!(setns.len(), 6, "{text}");
+    assert_eq!(setns, joins, "{text}");
+    // The command's execve, by the child, is the trace's process.exec.
+    let exec = text
+        .lines()
+        .find(|l| l.contains("execve(\"/bin/hostname\"") && l.trim_end().ends_with("= 0"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let pid: i32 = exec.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(trace.events[before..].iter().any(|e| e.pid == pid
+        && matches!(&e.body, EventBody::ProcessExec { path, .. } if path == "/bin/hostname")));
+    c.stop_and_check(lab);
+}
