@@ -208,20 +208,50 @@ fn detached_exec_shares_the_cgroup_the_pids_and_the_files() {
     // The same cgroups as the init, as the host sees them.
     let cg = |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     assert_eq!(cg(host_pid), cg(init));
+    // A command that is not there fails at once, even with -d.
+    let missing = lab.casulo(&["exec", "-d", &name, "nao-existe"]);
+    missing.assert_code(127);
+    assert!(
+        missing.stderr.contains("comando não encontrado"),
+        "{missing}"
+    );
     let c = Running {
         name,
         run,
         init,
-        trace,
+        trace: trace.clone(),
     };
     c.stop_and_check(lab);
-    // The container's end took the detached process with it.
-    assert!(
-        !Path::new(&format!("/proc/{host_pid}/cmdline")).exists()
-            || std::fs::read(format!("/proc/{host_pid}/cmdline"))
+    // The container's end took the detached process with it, and the
+    // waiter `-d` left on the host recorded how it ended (then went away).
+    let gone = |pid: u32| {
+        !Path::new(&format!("/proc/{pid}/cmdline")).exists()
+            || std::fs::read(format!("/proc/{pid}/cmdline"))
                 .unwrap()
                 .is_empty()
+    };
+    assert!(gone(host_pid));
+    let events = casulo_trace::reader::read_trace_file(&trace)
+        .unwrap()
+        .events;
+    let exit = events
+        .iter()
+        .find(|e| {
+            matches!(&e.body, EventBody::ProcessExit { exited_pid, .. } if *exited_pid == host_pid as i32)
+        })
+        .expect("process.exit do processo do -d");
+    assert!(
+        matches!(&exit.body, EventBody::ProcessExit { signal_name: Some(s), .. } if s == "SIGKILL"),
+        "{exit:?}"
     );
+    let waiter = exit.pid as u32;
+    for _ in 0..100 {
+        if gone(waiter) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(gone(waiter), "o processo que esperava o -d terminou");
 }
 
 /// `-u`, `-e` and `-w` change the exec'd process only; the exit code

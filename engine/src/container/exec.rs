@@ -33,8 +33,10 @@
 //! casulo itself never enters the container's mounts or cgroup: when the
 //! container stops, nothing of casulo is left in them. It waits for the
 //! command and exits with its code, forwarding Ctrl-C (SIGINT, SIGTERM,
-//! SIGHUP, SIGQUIT: the first one as is, the second as SIGKILL); with
-//! `-d` it returns once the command runs. Every step is recorded in the
+//! SIGHUP, SIGQUIT: the first one as is, the second as SIGKILL). With
+//! `-d`, a waiter forked on the host (own session, `/dev/null` for stdin,
+//! stdout and stderr) does all of the above and stays to wait for the
+//! command, and casulo returns once the command runs. Every step is recorded in the
 //! container's own trace ([`super::record::reopen_trace`]), after the
 //! events of its run.
 //!
@@ -141,20 +143,65 @@ pub fn exec(
     let rec = super::record::reopen_trace(state, &record)?;
     let k = Kernel::new(sys, &rec);
     let root = Path::new(cgroups::DEFAULT_ROOT);
-    let cgroup = cgroups::manager(cgroups::detect_mode(root), root, &record.id);
-    let null = (opts.detach || !opts.interactive)
+    let entry = Entry {
+        init_pid,
+        plan,
+        namespaces,
+        cgroup: cgroups::manager(cgroups::detect_mode(root), root, &record.id),
+    };
+    wait::block_signals();
+    crate::security::host_binary::protect(&k)?;
+    if opts.detach {
+        return detached(&k, entry);
+    }
+    let null = (!opts.interactive)
         .then(|| File::options().read(true).write(true).open("/dev/null"))
         .transpose()
         .map_err(|e| RunError::io("não consegui abrir", "/dev/null", e))?;
+    let pid = start_child(&k, entry, null, false)?;
+    let status = match wait::wait_for(&k, pid, on_signal) {
+        Ok(status) => status,
+        Err(e) => {
+            let _ = k.kill(pid, Signal::SIGKILL);
+            let _ = k.wait(pid, true);
+            return Err(e);
+        }
+    };
+    Ok(ExecOutcome::Exited {
+        pid,
+        status,
+        exit_code: wait::exit_code(status),
+    })
+}
 
+/// What the child joins, decided and opened on the host.
+struct Entry {
+    init_pid: i32,
+    plan: Plan,
+    namespaces: Vec<NsHandle>,
+    cgroup: Option<Box<dyn cgroups::Manager>>,
+}
+
+/// Steps 3–6: casulo joins the pid namespace, forks, puts the child in the
+/// cgroup and lets it go; returns the child's host pid once the command
+/// runs. `null` becomes the child's stdin (all three with `detach`, when
+/// no casulo waits for it and no PR_SET_PDEATHSIG ties it to one).
+fn start_child(
+    k: &Kernel,
+    entry: Entry,
+    null: Option<File>,
+    detach: bool,
+) -> Result<Pid, RunError> {
+    let Entry {
+        init_pid,
+        plan,
+        namespaces,
+        cgroup,
+    } = entry;
     let pipe = || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(std::io::Error::from);
     let (sync_rd, sync_wr) = pipe().map_err(|e| RunError::io("pipe", "sync", e))?;
     let (report_rd, report_wr) = pipe().map_err(|e| RunError::io("pipe", "report", e))?;
-    // With -d the command outlives casulo: no pidfd, no PR_SET_PDEATHSIG.
-    let me = if opts.detach { None } else { pidfd_of_self() };
-
-    wait::block_signals();
-    crate::security::host_binary::protect(&k)?;
+    let me = if detach { None } else { pidfd_of_self() };
     let (pid_ns, rest): (Vec<NsHandle>, Vec<NsHandle>) =
         namespaces.into_iter().partition(|n| n.kind == NsKind::Pid);
     for ns in &pid_ns {
@@ -171,15 +218,15 @@ pub fn exec(
                 sync: Some(sync_rd),
                 report: File::from(report_wr),
                 null,
-                detach: opts.detach,
+                detach,
             };
-            child.run(&k)
+            child.run(k)
         }
         Forked::Parent(pid) => {
             drop((me, sync_rd, report_wr, rest, null));
             let attached = cgroup
                 .as_ref()
-                .map_or(Ok(()), |cg| cg.attach(&k, pid).map_err(RunError::from));
+                .map_or(Ok(()), |cg| cg.attach(k, pid).map_err(RunError::from));
             if let Err(e) = attached {
                 // Closing the pipe unsaid makes the child exit (125).
                 drop((sync_wr, report_rd));
@@ -192,34 +239,82 @@ pub fn exec(
             match (go, read_report(report_rd)) {
                 (Ok(()), Report::Exec(path)) => {
                     k.exec_succeeded(pid, &path, &plan.args, &plan.env);
+                    Ok(pid)
                 }
                 (go, report) => {
                     let _ = k.wait(pid, true);
                     go?;
-                    return Err(match report {
+                    Err(match report {
                         Report::Fail(code, message) => RunError::Init { code, message },
                         _ => RunError::Init {
                             code: 125,
                             message: "o processo do exec morreu antes de executar o comando".into(),
                         },
-                    });
+                    })
                 }
             }
-            if opts.detach {
-                return Ok(ExecOutcome::Detached { pid });
-            }
-            let status = match wait::wait_for(&k, pid, on_signal) {
-                Ok(status) => status,
-                Err(e) => {
-                    let _ = k.kill(pid, Signal::SIGKILL);
+        }
+    }
+}
+
+/// `-d`: a waiter, forked on the host in a session of its own with
+/// `/dev/null` for stdin, stdout and stderr, does the exec and stays to
+/// wait for the command (its `process.exit` goes into the trace, and no
+/// zombie is left for the host's init); casulo returns as soon as the
+/// waiter says the command runs, or why it does not.
+fn detached(k: &Kernel, entry: Entry) -> Result<ExecOutcome, RunError> {
+    let (said_rd, said_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
+        .map_err(|e| RunError::io("pipe", "exec -d", std::io::Error::from(e)))?;
+    match k.clone_process(&[])? {
+        Forked::Child => {
+            drop(said_rd);
+            k.recorder().set_pid(std::process::id() as i32);
+            let mut said = File::from(said_wr);
+            let null = || File::options().read(true).write(true).open("/dev/null");
+            let started = null()
+                .map_err(|e| RunError::io("não consegui abrir", "/dev/null", e))
+                .and_then(|n| {
+                    let _ = k.setsid();
+                    stdio(Some(n), true).map_err(|(code, message)| RunError::Init { code, message })
+                })
+                .and_then(|()| {
+                    let n =
+                        null().map_err(|e| RunError::io("não consegui abrir", "/dev/null", e))?;
+                    start_child(k, entry, Some(n), true)
+                });
+            match started {
+                Ok(pid) => {
+                    let _ = write!(said, "EXEC {pid}");
+                    drop(said);
                     let _ = k.wait(pid, true);
-                    return Err(e);
+                    init::exit(0)
                 }
-            };
-            Ok(ExecOutcome::Exited {
-                pid,
-                status,
-                exit_code: wait::exit_code(status),
+                Err(e) => init::fail(&mut said, e.exit_code(), &e.to_string()),
+            }
+        }
+        Forked::Parent(waiter) => {
+            drop((said_wr, entry));
+            let mut text = String::new();
+            let _ = File::from(said_rd).read_to_string(&mut text);
+            if let Some(pid) = text.strip_prefix("EXEC ").and_then(|p| p.parse().ok()) {
+                return Ok(ExecOutcome::Detached {
+                    pid: Pid::from_raw(pid),
+                });
+            }
+            // It failed: reap it (it has exited or is about to).
+            let _ = k.wait(waiter, true);
+            Err(match text.strip_prefix("FAIL ") {
+                Some(rest) => {
+                    let (code, message) = rest.split_once('\n').unwrap_or((rest, ""));
+                    RunError::Init {
+                        code: code.trim().parse().unwrap_or(125),
+                        message: message.trim().to_string(),
+                    }
+                }
+                None => RunError::Init {
+                    code: 125,
+                    message: "o processo do exec -d morreu antes de executar o comando".into(),
+                },
             })
         }
     }

@@ -291,7 +291,7 @@ pub fn find_command(cmd: &str, path_var: &str) -> Result<String, (i32, String)> 
     })
 }
 
-fn exit(code: i32) -> ! {
+pub(super) fn exit(code: i32) -> ! {
     // _exit: no atexit handlers or buffers of the parent's copy run twice.
     unsafe { libc::_exit(code) }
 }
