@@ -8,6 +8,7 @@
 pub mod build;
 pub mod diff;
 pub mod docker;
+pub mod exec;
 pub mod gc;
 pub mod image;
 pub mod info;
@@ -44,6 +45,7 @@ pub struct Cli {
 pub enum Command {
     /// Executa um comando num contêiner novo (como `docker run`).
     Run(Box<run::RunArgs>),
+    Exec(exec::ExecArgs),
     /// Lista os contêineres (como `docker ps`).
     Ps(ps::PsArgs),
     /// Remove contêineres que já terminaram.
@@ -147,6 +149,7 @@ pub fn main() -> i32 {
     }
     let result = match cli.command {
         Command::Run(args) => run::cmd(&state, *args),
+        Command::Exec(args) => exec::cmd(&state, args),
         Command::Ps(args) => ps::ps(&state, args),
         Command::Rm(args) => ps::rm(&state, args),
         Command::Diff(args) => diff::cmd(&state, args),
@@ -241,6 +244,7 @@ fn needs_root(command: &Command) -> bool {
     use image::ImageCmd as I;
     match command {
         Command::Run(_)
+        | Command::Exec(_)
         | Command::Rm(_)
         | Command::Build(_)
         | Command::Gc

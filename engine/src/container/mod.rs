@@ -8,6 +8,8 @@
 //!   cgroup namespace, rootfs, hostname, `lo` (and `eth0`), pivot_root, workdir;
 //! - [`wait`]: wait for the command to end, forwarding signals;
 //! - [`rm`]: remove what the container left on disk;
+//! - [`exec`]: a new process in a running container (`setns` into its
+//!   namespaces, its cgroup and its init's security), as `docker exec`;
 //! - [`kill`]: `stop`, `kill` and `wait` from another process, for a
 //!   container whose `casulo run` waits in another terminal;
 //! - [`inspect`], [`top`]: the record docker-like, the processes of its cgroup;
@@ -26,6 +28,7 @@
 
 pub mod create;
 pub mod diff;
+pub mod exec;
 pub mod init;
 pub mod inspect;
 pub mod kill;

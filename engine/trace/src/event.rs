@@ -229,12 +229,16 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         host_inode: Option<u64>,
     },
-    /// A process joined an existing namespace (`setns`).
+    /// A process joined an existing namespace (`setns`): how `casulo exec`
+    /// enters a running container.
     #[serde(rename = "namespace.join")]
     NamespaceJoin {
         ns: NsKind,
-        /// Pid whose namespace was joined.
+        /// Host pid whose namespace was joined (the container's init).
         target_pid: i32,
+        /// Inode of `/proc/<target_pid>/ns/<kind>`: the namespace joined.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        inode: Option<u64>,
     },
     /// One id map of a user namespace was written (`/proc/PID/uid_map` or
     /// `gid_map`): ids inside the namespace become other ids on the host.

@@ -174,11 +174,16 @@ pub fn describe(event: &Event) -> String {
                 format!("criar namespace {ns}{how}{ids}"),
             )
         }
-        EventBody::NamespaceJoin { ns, target_pid } => {
+        EventBody::NamespaceJoin {
+            ns,
+            target_pid,
+            inode,
+        } => {
             let ns = ns.proc_name();
+            let id = inode.map(|i| format!(", inode {i}")).unwrap_or_default();
             say(
-                format!("entrou no namespace {ns} do processo {target_pid} (setns)"),
-                format!("entrar no namespace {ns} do processo {target_pid} (setns)"),
+                format!("entrou no namespace {ns} do processo {target_pid} (setns{id})"),
+                format!("entrar no namespace {ns} do processo {target_pid} (setns{id})"),
             )
         }
         EventBody::NamespaceUser {

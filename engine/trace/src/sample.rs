@@ -288,6 +288,7 @@ pub fn sample_events() -> Vec<Event> {
             EventBody::NamespaceJoin {
                 ns: NsKind::Mnt,
                 target_pid: init,
+                inode: Some(4026532199),
             },
             format!("setns(open(\"/proc/{init}/ns/mnt\"), CLONE_NEWNS)"),
             ok.clone(),
