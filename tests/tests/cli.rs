@@ -91,16 +91,9 @@ fn without_root_casulo_says_it_needs_sudo() {
 fn docker_habits_get_an_answer_and_the_subcommands_help() {
     let lab = Lab::shared();
     let cases: &[(&[&str], &str, &str)] = &[
-        (
-            &["run", "-it", "busybox", "sh"],
-            "já é interativo",
-            "casulo run",
-        ),
-        (&["run", "-d", "busybox"], "segundo plano", "casulo run"),
         (&["pull", "alpine"], "casulo image load", "casulo"),
         (&["push", "x"], "casulo image save", "casulo"),
-        (&["logs", "x"], "casulo trace show", "casulo"),
-        (&["start", "x"], "cada `casulo run` cria", "casulo"),
+        (&["attach", "x"], "casulo logs -f", "casulo"),
         (&["network", "ls"], "--network bridge", "casulo"),
         (&["compose", "up"], "não está nos planos", "casulo"),
         (&["image", "pull", "x"], "ainda não existe", "casulo image"),

@@ -15,14 +15,9 @@ pub fn subcommand(name: &str) -> Option<&'static str> {
              `casulo image save -o imagem.tar NOME` grava um layout OCI (ou, com \
              `--format docker`, o formato do `docker load`)"
         }
-        "logs" => {
-            "`logs` não existe: a saída do contêiner vai direto para o seu terminal, porque \
-             o `casulo run` fica esperando por ele. O que ele fez no kernel está no trace: \
-             `casulo trace show NOME`"
-        }
-        "start" | "restart" | "attach" | "pause" | "unpause" => {
-            "ainda não existe: cada `casulo run` cria um contêiner novo e espera por ele \
-             (contêineres em segundo plano vêm com o supervisor)"
+        "attach" => {
+            "`attach` ainda não existe (vem com o terminal dos contêineres em segundo plano). \
+             Enquanto isso: `casulo logs -f NOME` acompanha a saída de um contêiner com -d"
         }
         "network" => {
             "`network` ainda não existe como comando: a rede se escolhe no run, com \
@@ -53,18 +48,9 @@ pub fn subcommand(name: &str) -> Option<&'static str> {
     })
 }
 
-/// About a docker option of `run` casulo does not have (`-it`, `-d`).
+/// About a docker option of `run` casulo does not have (`-c`).
 pub fn run_option(arg: &str) -> Option<&'static str> {
     Some(match arg {
-        "-i" | "-t" | "--interactive" | "--tty" => {
-            "não precisa: o `casulo run` já é interativo — o contêiner usa o seu terminal \
-             (stdin, stdout e stderr). Tire o `-it`: `casulo run busybox sh`"
-        }
-        "-d" | "--detach" => {
-            "`-d` ainda não existe (contêineres em segundo plano vêm com o supervisor). \
-             Enquanto isso: rode o contêiner em outro terminal"
-        }
-        "--restart" => "`--restart` não existe: cada `casulo run` roda o contêiner uma vez",
         "-c" => {
             "`-c` (cpu-shares do docker) é `--cpu-shares` aqui, só na forma longa: um `-c` \
              depois da imagem vai para o comando (como em `sh -c`)"
@@ -118,6 +104,7 @@ mod tests {
         assert_eq!(command_path(&cmd, &argv("casulo pull")), "casulo");
         assert!(subcommand("pull").unwrap().contains("ainda não existe"));
         assert_eq!(subcommand("exec"), None, "casulo exec existe");
-        assert!(run_option("-i").unwrap().contains("já é interativo"));
+        assert!(run_option("-c").unwrap().contains("--cpu-shares"));
+        assert_eq!(run_option("-d"), None, "-d existe");
     }
 }

@@ -88,7 +88,9 @@ pub enum Command {
     Gc,
     /// O supervisor de um contêiner em segundo plano (o casulo o executa; não é para digitar).
     #[command(name = "__supervisor", hide = true)]
-    Supervisor { id: String },
+    Supervisor {
+        id: String,
+    },
 }
 
 /// An error for the user: message (pt-BR) and exit code.
