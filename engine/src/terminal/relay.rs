@@ -5,7 +5,9 @@
 //! socket — since it only reads `input` and writes `output`. One `poll`
 //! loop, no threads: [`Relay::pump`] moves bytes until a `wake`
 //! descriptor (a `signalfd`, a pidfd, a socket to watch) is readable, and
-//! returns so the caller can act on it.
+//! returns so the caller can act on it. The master is borrowed: its owner
+//! (casulo's `run` here; a supervisor of a `-dit` container, later, across
+//! several `attach`es, each one a `Relay` of its own) keeps it open.
 //!
 //! The master is non-blocking: keys the container's terminal cannot take
 //! yet wait in a buffer (and casulo reads no more of them meanwhile), so
@@ -13,7 +15,7 @@
 //! user's descriptors are left as they are (they are shared with the
 //! user's shell: making them non-blocking would break it after casulo).
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
@@ -22,7 +24,9 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 const CHUNK: usize = 16 * 1024;
 
 pub struct Relay<'a> {
-    master: OwnedFd,
+    /// Borrowed: whoever holds the terminal (casulo's `run`, later a
+    /// supervisor across several `attach`es) keeps it open.
+    master: BorrowedFd<'a>,
     /// Where the keys come from; `None`: nothing is sent (no `-i`), or it
     /// reached its end.
     input: Option<BorrowedFd<'a>>,
@@ -39,12 +43,12 @@ pub struct Relay<'a> {
 
 impl<'a> Relay<'a> {
     pub fn new(
-        master: OwnedFd,
+        master: BorrowedFd<'a>,
         input: Option<BorrowedFd<'a>>,
         output: BorrowedFd<'a>,
     ) -> std::io::Result<Relay<'a>> {
-        let flags = OFlag::from_bits_truncate(fcntl(&master, FcntlArg::F_GETFL)?);
-        fcntl(&master, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+        let flags = OFlag::from_bits_truncate(fcntl(master, FcntlArg::F_GETFL)?);
+        fcntl(master, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
         Ok(Relay {
             master,
             input,
@@ -55,8 +59,8 @@ impl<'a> Relay<'a> {
     }
 
     /// The master (to set its window size).
-    pub fn master(&self) -> BorrowedFd<'_> {
-        self.master.as_fd()
+    pub fn master(&self) -> BorrowedFd<'a> {
+        self.master
     }
 
     /// Copies both ways until `wake` is readable (returns `Ok`), or `poll`
@@ -74,7 +78,7 @@ impl<'a> Relay<'a> {
             let input = self.input.filter(|_| read_input);
             let mut fds = vec![
                 PollFd::new(wake, PollFlags::POLLIN),
-                PollFd::new(self.master.as_fd(), master_events),
+                PollFd::new(self.master, master_events),
             ];
             if let Some(input) = input {
                 fds.push(PollFd::new(input, PollFlags::POLLIN));
@@ -116,7 +120,7 @@ impl<'a> Relay<'a> {
     /// One read of the master to the output; false when there was nothing.
     fn copy_output(&mut self) -> bool {
         let mut buf = [0u8; CHUNK];
-        match nix::unistd::read(&self.master, &mut buf) {
+        match nix::unistd::read(self.master, &mut buf) {
             Ok(0) => {
                 self.master_open = false;
                 false
@@ -157,7 +161,7 @@ impl<'a> Relay<'a> {
 
     fn flush_keys(&mut self) {
         while !self.pending.is_empty() {
-            match nix::unistd::write(&self.master, &self.pending) {
+            match nix::unistd::write(self.master, &self.pending) {
                 Ok(n) => {
                     self.pending.drain(..n);
                 }
@@ -194,6 +198,7 @@ fn write_all(fd: BorrowedFd, mut buf: &[u8]) -> Result<(), Errno> {
 mod tests {
     use super::*;
     use std::io::{Read, Write};
+    use std::os::fd::AsFd;
 
     /// A pty whose slave plays the container (raw: bytes unchanged), a
     /// pipe as the user's keyboard, another as the screen.
@@ -206,7 +211,8 @@ mod tests {
         let (keys_rd, keys_wr) = nix::unistd::pipe().unwrap();
         let (screen_rd, screen_wr) = nix::unistd::pipe().unwrap();
         let (wake_rd, wake_wr) = nix::unistd::pipe().unwrap();
-        let mut relay = Relay::new(pty.master, Some(keys_rd.as_fd()), screen_wr.as_fd()).unwrap();
+        let mut relay =
+            Relay::new(pty.master.as_fd(), Some(keys_rd.as_fd()), screen_wr.as_fd()).unwrap();
 
         std::fs::File::from(keys_wr).write_all(b"ls\x03").unwrap();
         let mut slave = std::fs::File::from(pty.slave);

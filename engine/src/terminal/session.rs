@@ -51,7 +51,7 @@ pub fn wait_relaying(
         path: console.path,
         size: console.size,
     };
-    let mut relay = Relay::new(console.master, input, stdout)
+    let mut relay = Relay::new(console.master.as_fd(), input, stdout)
         .map_err(|e| RunError::io("não consegui usar o terminal do contêiner", &window.path, e))?;
     // Dropped (the terminal restored) when this function returns.
     let _raw = input
