@@ -763,7 +763,9 @@ fn terminal_row(event: Option<(usize, &Event)>, world: &World) -> Row {
             ),
         ),
         (Some(_), Some(t)) => {
-            let size = if t.resizes == 0 {
+            let size = if t.rows == 0 && t.cols == 0 {
+                "sem tamanho: o casulo não rodou num terminal".to_string()
+            } else if t.resizes == 0 {
                 format!("{}×{}", t.rows, t.cols)
             } else {
                 format!(

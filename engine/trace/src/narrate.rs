@@ -458,8 +458,9 @@ pub fn describe(event: &Event) -> String {
             cols,
         } => say(
             format!(
-                "abriu um pseudo-terminal ({path}, {rows}×{cols}) e o tomou como terminal de \
-                 controle, entrada e saída"
+                "abriu um pseudo-terminal ({path}, {}) e o tomou como terminal de controle, \
+                 entrada e saída",
+                window_text(*rows, *cols)
             ),
             format!("abrir um pseudo-terminal ({path})"),
         ),
@@ -1090,6 +1091,15 @@ pub fn bytes_text(b: u64) -> String {
         unit += 1;
     }
     format!("{v:.1} {}", UNITS[unit]).replace('.', ",")
+}
+
+/// `24×80`, or what 0 × 0 means: casulo's caller had no terminal window.
+fn window_text(rows: u16, cols: u16) -> String {
+    if rows == 0 && cols == 0 {
+        "sem tamanho: o casulo não rodou num terminal".to_string()
+    } else {
+        format!("{rows}×{cols}")
+    }
 }
 
 #[cfg(test)]
