@@ -91,11 +91,6 @@ fn without_root_casulo_says_it_needs_sudo() {
 fn docker_habits_get_an_answer_and_the_subcommands_help() {
     let lab = Lab::shared();
     let cases: &[(&[&str], &str, &str)] = &[
-        (
-            &["run", "-it", "busybox", "sh"],
-            "já é interativo",
-            "casulo run",
-        ),
         (&["run", "-d", "busybox"], "segundo plano", "casulo run"),
         (&["exec", "x", "sh"], "`exec` ainda não existe", "casulo"),
         (&["pull", "alpine"], "casulo image load", "casulo"),
