@@ -34,4 +34,5 @@ pub mod network;
 pub mod recorder;
 pub mod security;
 pub mod state;
+pub mod terminal;
 pub mod volume;

@@ -165,6 +165,9 @@ pub fn rows(events: &[Event], world: &World) -> Vec<Row> {
     if in_trace("security.non_dumpable") {
         rows.push(non_dumpable_row(last_of(seen, "security.non_dumpable")));
     }
+    if in_trace("process.tty") {
+        rows.push(terminal_row(last_of(seen, "process.tty"), world));
+    }
     rows
 }
 
@@ -748,6 +751,54 @@ fn session_row(setsid: Option<(usize, &Event)>, fds: Option<(usize, &Event)>) ->
     }
 }
 
+/// `process.tty` (`run -t`): the container's own pseudo-terminal, from
+/// its own devpts, instead of none (or the caller's).
+fn terminal_row(event: Option<(usize, &Event)>, world: &World) -> Row {
+    let (state, summary) = match (event, &world.terminal) {
+        (Some((_, e)), _) if failed(e).is_some() => (
+            State::Off,
+            format!(
+                "O terminal do contêiner falhou ({}).",
+                failed(e).unwrap_or_default()
+            ),
+        ),
+        (Some(_), Some(t)) => {
+            let size = if t.rows == 0 && t.cols == 0 {
+                "sem tamanho: o casulo não rodou num terminal".to_string()
+            } else if t.resizes == 0 {
+                format!("{}×{}", t.rows, t.cols)
+            } else {
+                format!(
+                    "agora {}×{}, depois de {} mudança(s) da janela (TIOCSWINSZ)",
+                    t.rows, t.cols, t.resizes
+                )
+            };
+            (
+                State::On,
+                format!(
+                    "Terminal próprio: {} ({size}), do devpts do contêiner, é o terminal de \
+                     controle do PID 1 (TIOCSCTTY) e a sua entrada e saída. O casulo só copia \
+                     bytes entre ele e o seu terminal: Ctrl-C e Ctrl-Z viram sinais lá dentro, \
+                     para o grupo em primeiro plano (controle de jobs).",
+                    t.path
+                ),
+            )
+        }
+        _ => (
+            State::Pending,
+            "Ainda não: com -t o init abre o terminal dele antes do execve.".into(),
+        ),
+    };
+    Row {
+        id: "seg-terminal",
+        title: "Terminal do contêiner (-t)",
+        state,
+        summary,
+        groups: vec![],
+        at: event.map(|(i, _)| i),
+    }
+}
+
 fn non_dumpable_row(event: Option<(usize, &Event)>) -> Row {
     let (state, summary) = match event {
         Some((_, e)) => match failed(e) {
@@ -834,6 +885,7 @@ mod tests {
                 "seg-dispositivos",
                 "seg-sessao",
                 "seg-dumpable",
+                "seg-terminal",
             ]
         );
         assert!(
@@ -1085,6 +1137,25 @@ mod tests {
         let session = row(&got, "seg-sessao");
         assert_eq!(session.state, State::Pending);
         assert_eq!(session.at, Some(at - 1));
+    }
+
+    #[test]
+    fn the_terminal_row_follows_the_pty_and_its_resizes() {
+        let events = casulo_trace::sample::sample_events();
+        let replay = Replay::new(events.clone());
+        let open = index_of(&events, "process.tty");
+        let got = rows(&events, &replay.world_at(open));
+        assert_eq!(row(&got, "seg-terminal").state, State::Pending);
+        let got = rows(&events, &replay.world_at(open + 1));
+        let terminal = row(&got, "seg-terminal");
+        assert_eq!((terminal.state, terminal.at), (State::On, Some(open)));
+        assert!(
+            terminal.summary.contains("/dev/pts/0 (24×80)"),
+            "{}",
+            terminal.summary
+        );
+        let got = rows(&events, &replay.world_at(events.len()));
+        assert!(row(&got, "seg-terminal").summary.contains("agora 40×120"));
     }
 
     #[test]

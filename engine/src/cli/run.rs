@@ -1,5 +1,6 @@
 //! `casulo run`: create and start a container, wait for it, exit with its code.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -133,11 +134,15 @@ pub struct RunArgs {
     /// mostrando o id.
     #[arg(long, short = 'd')]
     pub detach: bool,
-    /// Mantém a entrada padrão (stdin) aberta para o contêiner.
+    /// Mantém a entrada padrão (stdin) aberta para o contêiner: com -t, o que
+    /// você digita vai para o terminal dele. Sem -t, o contêiner recebe a entrada
+    /// do casulo como ela é (diferente do docker: aqui ela chega mesmo sem -i).
     #[arg(long, short = 'i')]
     pub interactive: bool,
-    /// Dá ao contêiner um terminal (pseudo-terminal): para um shell interativo,
-    /// use -it, como em `casulo run -it busybox sh`.
+    /// Dá ao contêiner um terminal próprio (um pseudo-terminal, /dev/pts/0 lá
+    /// dentro): com -it, um shell interativo com controle de jobs, como em
+    /// `casulo run -it busybox sh` (Ctrl-C e Ctrl-Z vão para o shell; o tamanho da
+    /// janela acompanha o seu terminal). Com -it a entrada precisa ser um terminal.
     #[arg(long, short = 't')]
     pub tty: bool,
     /// Quando reiniciar o contêiner que terminou: no (o padrão), on-failure[:N]
@@ -237,6 +242,16 @@ impl RunObserver for Narrator {
 }
 
 pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
+    // docker's "the input device is not a TTY": the keys of -it must come
+    // from a terminal (raw mode, Ctrl-C as a byte); -t alone takes any input.
+    if args.tty && args.interactive && !std::io::stdin().is_terminal() {
+        return Err(CliError::msg(
+            125,
+            "a entrada não é um terminal (TTY): -it precisa que a entrada do casulo seja \
+             um terminal, e ela é um pipe ou um arquivo. Tire o -t para mandar a entrada \
+             como ela é (casulo run -i …)",
+        ));
+    }
     // -p implies the bridge; with an explicit --network none it is a mistake.
     let network = match (args.network, args.publish.is_empty()) {
         (Some(NetworkMode::None), false) => {

@@ -13,7 +13,8 @@
 //!    ([`crate::security::host_binary`]); `setsid()`, so the container has
 //!    no controlling terminal (it cannot type into the caller's with
 //!    `TIOCSTI`; Ctrl-C still reaches it: casulo gets it and forwards it to
-//!    PID 1, see [`super::wait`]);
+//!    PID 1, see [`super::wait`]) — with `-t` it gets one of its own in
+//!    step 7;
 //! 3. `unshare(CLONE_NEWCGROUP)`: its cgroup becomes its `/`;
 //! 4. build the rootfs ([`crate::mounts`]), set the hostname, bring `lo` up
 //!    (and, with `--network bridge`, give `eth0` its address, bring it up and
@@ -22,7 +23,11 @@
 //! 6. give up root's power: keep only docker's default capabilities and
 //!    set `no_new_privs`; install the seccomp filter ([`crate::security`]);
 //! 7. find the command in the container's PATH, become the image's user
-//!    (`setgroups`/`setgid`/`setuid`, when one was asked for) and `execve`
+//!    (`setgroups`/`setgid`/`setuid`, when one was asked for); with `-t`,
+//!    open a pseudo-terminal from the container's own `/dev/ptmx` and take
+//!    it as controlling terminal (`TIOCSCTTY`: it leads a session without
+//!    one since step 2) and as stdin, stdout and stderr, sending the
+//!    master to casulo ([`crate::terminal::console`]); and `execve`
 //!    it, with the signal mask casulo had blocked restored and every
 //!    descriptor from 3 on marked close-on-exec (`close_range`): only
 //!    stdin, stdout and stderr cross into the container, never a file the
@@ -57,6 +62,8 @@ pub struct Channels {
     pub report: OwnedFd,
     /// With `--userns`, the socket the idmapped overlay arrives on.
     pub userns: Option<OwnedFd>,
+    /// With `-t`, the console socket the terminal's master goes back on.
+    pub console: Option<crate::terminal::console::Request>,
 }
 
 pub fn run(
@@ -71,6 +78,7 @@ pub fn run(
         sync,
         report,
         userns,
+        console,
     } = channels;
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
@@ -102,6 +110,12 @@ pub fn run(
         Ok(env) => env,
         Err((code, message)) => fail(&mut report, code, &message),
     };
+    if let Some(console) = console {
+        if let Err(e) = crate::terminal::console::open_in_init(k, console) {
+            let _ = write!(report, "FAIL 125\n{e}");
+            exit(125);
+        }
+    }
     exec_command(k, &mut report, &path, &spec.args, &env)
 }
 

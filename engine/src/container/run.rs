@@ -6,6 +6,11 @@
 //! stays single-threaded, as the fork-like `clone` needs), OOM kills and
 //! refused forks checked at the end, and the cgroup removed on every path.
 //!
+//! With `-t`, the container's terminal: the init opens it and sends its
+//! master back ([`start::start_with`]); while the command runs, casulo
+//! relays it to and from the user's terminal on the main thread
+//! ([`crate::terminal::session`]) instead of a plain wait.
+//!
 //! With `--network bridge`, around it too: the bridge, an address and the
 //! published ports' host sockets before the `clone`, the veth pair before the
 //! go ([`start`]), the proxy's threads after `exec`, and on every path the
@@ -150,13 +155,16 @@ pub fn live(
         }
         NetworkMode::None => None,
     };
-    let pid = match start::start(&k, created, cgroup.as_ref(), net.as_ref()) {
-        Ok(pid) => pid,
-        Err(e) => {
-            abandon(&k, cgroup.as_ref(), net.as_mut());
-            return Err(e);
-        }
-    };
+    // -t: the init opens a terminal of the user's window size.
+    let terminal = host.tty.then(crate::terminal::caller_size);
+    let (pid, console) =
+        match start::start_with(&k, created, cgroup.as_ref(), net.as_ref(), terminal) {
+            Ok(started) => started,
+            Err(e) => {
+                abandon(&k, cgroup.as_ref(), net.as_mut());
+                return Err(e);
+            }
+        };
     let ip = net.as_ref().map(|n| n.lease.ip);
     let started_at = now_rfc3339();
     let running = |r: &mut ContainerRecord| {
@@ -205,7 +213,17 @@ pub fn live(
                 }
             });
         }
-        let status = wait::wait_for(&k, pid, &mut |sig, esc| observer.signal_forwarded(sig, esc));
+        let on_forward = &mut |sig, esc| observer.signal_forwarded(sig, esc);
+        let status = match console {
+            Some(console) => crate::terminal::session::wait_relaying(
+                &k,
+                pid,
+                console,
+                host.interactive,
+                on_forward,
+            ),
+            None => wait::wait_for(&k, pid, on_forward),
+        };
         drop(stop);
         status
     });

@@ -25,6 +25,8 @@ use crate::cgroups::ContainerCgroup;
 use crate::kernel::{Forked, Kernel};
 use crate::namespaces;
 use crate::network::Attachment;
+use crate::terminal::console::{self, Console};
+use crate::terminal::WindowSize;
 
 /// Starts the container; returns the host pid of its init once the command
 /// runs. With a `cgroup`, the init is moved into it before it may go on, so
@@ -37,6 +39,19 @@ pub fn start(
     cgroup: Option<&ContainerCgroup>,
     net: Option<&Attachment>,
 ) -> Result<Pid, RunError> {
+    start_with(k, created, cgroup, net, None).map(|(pid, _)| pid)
+}
+
+/// [`start`], and with `terminal` (`-t`: the window size to begin with)
+/// the init opens a pseudo-terminal and sends its master back over a
+/// console socket ([`crate::terminal::console`]): returned with the pid.
+pub fn start_with(
+    k: &Kernel,
+    created: &Created,
+    cgroup: Option<&ContainerCgroup>,
+    net: Option<&Attachment>,
+    terminal: Option<WindowSize>,
+) -> Result<(Pid, Option<Console>), RunError> {
     let pipe = || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(std::io::Error::from);
     let (sync_rd, sync_wr) = pipe().map_err(|e| RunError::io("pipe", "sync", e))?;
     let (report_rd, report_wr) = pipe().map_err(|e| RunError::io("pipe", "report", e))?;
@@ -48,12 +63,27 @@ pub fn start(
     let me = pidfd_of_self();
     let userns = created.record.process.security.userns.as_ref();
     let (userns_parent, userns_child) = userns_channel(userns.is_some())?;
+    let (console_parent, console_child) = match terminal {
+        Some(size) => {
+            let (ours, theirs) =
+                console::channel().map_err(|e| RunError::io("socketpair", "console", e))?;
+            (
+                Some((ours, size)),
+                Some(console::Request {
+                    socket: theirs,
+                    size,
+                }),
+            )
+        }
+        None => (None, None),
+    };
 
     match k.clone_process(&namespaces::cloned(userns.is_some()))? {
         Forked::Child => {
             drop(sync_wr);
             drop(report_rd);
             drop(userns_parent);
+            drop(console_parent);
             let inside = net.map(Attachment::container);
             init::run(
                 k,
@@ -65,6 +95,7 @@ pub fn start(
                     sync: sync_rd,
                     report: report_wr,
                     userns: userns_child,
+                    console: console_child,
                 },
             )
         }
@@ -73,6 +104,7 @@ pub fn start(
             drop(sync_rd);
             drop(report_wr);
             drop(userns_child);
+            drop(console_child);
             // The child waits on the sync pipe: give it its id maps and
             // rootfs (--userns), attach it (cgroup, veth) before the go.
             let prepared = prepare_userns(k, pid, created, userns_parent.as_ref())
@@ -97,7 +129,22 @@ pub fn start(
                 (Ok(()), Report::Exec(path)) => {
                     let p = &created.record.process;
                     k.exec_succeeded(pid, &path, &p.args, &p.env);
-                    Ok(pid)
+                    // Sent before the EXEC line: already waiting in the socket.
+                    let Some((socket, size)) = console_parent else {
+                        return Ok((pid, None));
+                    };
+                    match console::receive(&socket, size) {
+                        Ok(console) => Ok((pid, Some(console))),
+                        Err(e) => {
+                            let _ = k.kill(pid, nix::sys::signal::Signal::SIGKILL);
+                            let _ = k.wait(pid, true);
+                            Err(RunError::io(
+                                "não recebi o terminal do contêiner",
+                                "console",
+                                e,
+                            ))
+                        }
+                    }
                 }
                 (go, report) => {
                     let _ = k.wait(pid, true);

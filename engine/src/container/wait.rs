@@ -6,6 +6,9 @@
 //! The first termination signal is forwarded to the container's PID 1 (which
 //! ignores it unless the program handles it: PID 1 has no default actions);
 //! the second one becomes SIGKILL, which PID 1 cannot ignore.
+//! `SIGWINCH` is blocked too: with `-t` the relay reads it from a
+//! `signalfd` ([`crate::terminal::session`]) and passes the window's new
+//! size on; without a terminal it is dropped.
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::wait::WaitStatus;
@@ -21,12 +24,14 @@ const FORWARDED: [Signal; 4] = [
     Signal::SIGQUIT,
 ];
 
-fn handled() -> SigSet {
+/// The signals casulo blocks and takes synchronously while a container runs.
+pub fn handled() -> SigSet {
     let mut set = SigSet::empty();
     for s in FORWARDED {
         set.add(s);
     }
     set.add(Signal::SIGCHLD);
+    set.add(Signal::SIGWINCH);
     set
 }
 
@@ -93,16 +98,28 @@ pub fn wait_for(
             Ok(signal) => signal,
             Err(_) => continue,
         };
-        if signal == Signal::SIGCHLD {
+        if signal == Signal::SIGCHLD || signal == Signal::SIGWINCH {
             continue;
         }
-        forwarded += 1;
-        let escalated = forwarded > 1;
-        let sent = if escalated { Signal::SIGKILL } else { signal };
-        on_forward(sent, escalated);
-        // ESRCH: it died meanwhile; the next wait reports it.
-        let _ = k.kill(pid, sent);
+        forward(k, pid, signal, &mut forwarded, on_forward);
     }
+}
+
+/// Passes a termination `signal` casulo got on to PID 1: the first one as
+/// it is, every later one (`forwarded` counts them) as SIGKILL.
+pub fn forward(
+    k: &Kernel,
+    pid: Pid,
+    signal: Signal,
+    forwarded: &mut u32,
+    on_forward: &mut dyn FnMut(Signal, bool),
+) {
+    *forwarded += 1;
+    let escalated = *forwarded > 1;
+    let sent = if escalated { Signal::SIGKILL } else { signal };
+    on_forward(sent, escalated);
+    // ESRCH: it died meanwhile; the next wait reports it.
+    let _ = k.kill(pid, sent);
 }
 
 /// The shell's convention: the exit code, or 128 + the signal number.

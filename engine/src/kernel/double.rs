@@ -230,6 +230,21 @@ impl Syscalls for FakeSyscalls {
     fn setsid(&self) -> Result<bool, Errno> {
         self.call("setsid".to_string()).map(|()| false)
     }
+    fn open_pty(&self) -> Result<(OwnedFd, OwnedFd, String), Errno> {
+        self.call("open_pty".to_string())?;
+        let null = || {
+            std::fs::File::open("/dev/null")
+                .map(OwnedFd::from)
+                .map_err(|_| Errno::EIO)
+        };
+        Ok((null()?, null()?, "/dev/pts/0".to_string()))
+    }
+    fn set_window_size(&self, _fd: BorrowedFd, rows: u16, cols: u16) -> Result<(), Errno> {
+        self.call(format!("set_window_size {rows}x{cols}"))
+    }
+    fn take_terminal(&self, _tty: BorrowedFd) -> Result<(), Errno> {
+        self.call("take_terminal".to_string())
+    }
     fn close_fds_on_exec(&self, first: i32) -> Result<Vec<i32>, Errno> {
         self.call(format!("close_fds_on_exec {first}"))
             .map(|()| vec![])

@@ -19,6 +19,7 @@ pub mod double;
 pub mod mount_api;
 mod net;
 pub mod syscalls;
+mod tty;
 mod userns;
 
 use std::ffi::CString;

@@ -109,6 +109,16 @@ pub trait Syscalls: Sync {
     /// `setsid()`; returns whether the process had a controlling terminal
     /// before (`tty_nr` of `/proc/self/stat`).
     fn setsid(&self) -> Result<bool, Errno>;
+    /// A new pseudo-terminal from the `/dev/ptmx` of the current root:
+    /// `posix_openpt(O_RDWR|O_NOCTTY|O_CLOEXEC)`, `unlockpt`, `ptsname`,
+    /// and the slave opened (`O_RDWR|O_NOCTTY|O_CLOEXEC`). Returns
+    /// (master, slave, the slave's path).
+    fn open_pty(&self) -> Result<(OwnedFd, OwnedFd, String), Errno>;
+    /// `ioctl(fd, TIOCSWINSZ, {rows, cols})` on either end of a pty.
+    fn set_window_size(&self, fd: BorrowedFd, rows: u16, cols: u16) -> Result<(), Errno>;
+    /// `ioctl(tty, TIOCSCTTY, 0)` (the caller leads a session without a
+    /// terminal), then `dup2(tty, 0|1|2)`.
+    fn take_terminal(&self, tty: BorrowedFd) -> Result<(), Errno>;
     /// `close_range(first, ~0U, CLOSE_RANGE_CLOEXEC)`: every descriptor
     /// from `first` on closes at the next `execve`. Returns the ones that
     /// were open without close-on-exec before (they would have crossed it).
@@ -430,6 +440,38 @@ impl Syscalls for LinuxSyscalls {
             .and_then(|(_, rest)| rest.split_whitespace().nth(4))
             .is_some_and(|tty| tty != "0");
         nix::unistd::setsid().map(|_| had_terminal)
+    }
+
+    fn open_pty(&self) -> Result<(OwnedFd, OwnedFd, String), Errno> {
+        use nix::fcntl::OFlag;
+        let flags = OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+        let master = nix::pty::posix_openpt(flags)?;
+        nix::pty::unlockpt(&master)?;
+        let path = nix::pty::ptsname_r(&master)?;
+        let slave = nix::fcntl::open(path.as_str(), flags, Mode::empty())?;
+        Ok((OwnedFd::from(master), slave, path))
+    }
+
+    fn set_window_size(&self, fd: BorrowedFd, rows: u16, cols: u16) -> Result<(), Errno> {
+        let size = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads one winsize from a valid pointer.
+        Errno::result(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &size) }).map(drop)
+    }
+
+    fn take_terminal(&self, tty: BorrowedFd) -> Result<(), Errno> {
+        // SAFETY: TIOCSCTTY with an integer argument (0: never steal a
+        // terminal that is another session's).
+        Errno::result(unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSCTTY, 0) })?;
+        for target in 0..3 {
+            // SAFETY: dup2 on integers; 0, 1, 2 are replaced atomically.
+            Errno::result(unsafe { libc::dup2(tty.as_raw_fd(), target) })?;
+        }
+        Ok(())
     }
 
     fn close_fds_on_exec(&self, first: i32) -> Result<Vec<i32>, Errno> {

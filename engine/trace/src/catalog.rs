@@ -354,6 +354,23 @@ const ENTRIES: &[Entry] = &[
             `inherited` lista os que teriam vazado.",
     },
     Entry {
+        kind: "process.tty",
+        title: "Um terminal para o contêiner",
+        explanation: "Com `casulo run -t` o contêiner ganha um pseudo-terminal (pty): um par \
+            de pontas ligadas pelo kernel. O init abre o `/dev/ptmx` do devpts do próprio \
+            contêiner e recebe a ponta mestre; a outra, a escrava, é o `/dev/pts/0` dele \
+            (`path`). Ele põe o tamanho da janela (`rows` × `cols`, o do seu terminal), faz da \
+            escrava o seu terminal de controle (`ioctl(TIOCSCTTY)`, permitido porque o \
+            `setsid()` o deixou líder de uma sessão sem terminal) e a sua entrada, saída e \
+            erro padrão, e manda a mestre ao casulo por um socket (`SCM_RIGHTS`). O casulo põe \
+            o seu terminal em modo cru e copia os bytes entre ele e a mestre: o Ctrl-C vira o \
+            byte 0x03, e quem o transforma em `SIGINT` é o terminal do contêiner, para o grupo \
+            de processos em primeiro plano — é isso que dá ao shell o controle de jobs \
+            (`jobs`, `fg`, Ctrl-Z). `action` `resize`: a janela mudou de tamanho (`SIGWINCH` \
+            no casulo) e o casulo passou o tamanho novo à mestre (`ioctl(TIOCSWINSZ)`); o \
+            kernel avisa o programa do contêiner com outro `SIGWINCH`.",
+    },
+    Entry {
         kind: "process.exec",
         title: "Execução do programa",
         explanation: "O `execve()` troca o programa que um processo está rodando. O código do \

@@ -177,6 +177,16 @@ pub enum NsVia {
     Unshare,
 }
 
+/// What a `process.tty` event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TtyAction {
+    /// The pseudo-terminal was opened and became the init's terminal.
+    Open,
+    /// Its window size changed.
+    Resize,
+}
+
 /// Mount propagation types (`mount --make-*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -437,6 +447,24 @@ pub enum EventBody {
         /// from whoever started casulo: without this call they would have
         /// crossed into the container.
         inherited: Vec<i32>,
+    },
+    /// A pseudo-terminal for the container (`casulo run -t`). `open`: the
+    /// init opened `/dev/ptmx` of the container's own devpts, got the
+    /// slave `path` (`/dev/pts/0`), set its window size, made it its
+    /// controlling terminal (`ioctl(TIOCSCTTY)`: it leads a session of its
+    /// own since `process.setsid`) and its stdin, stdout and stderr, and
+    /// sent the master to casulo, which copies it to and from the user's
+    /// terminal. `resize`: the user's window changed size and casulo set
+    /// the new one on the master (`ioctl(TIOCSWINSZ)`); the kernel then
+    /// sends `SIGWINCH` to the terminal's foreground process group.
+    #[serde(rename = "process.tty")]
+    ProcessTty {
+        action: TtyAction,
+        /// The slave, as the container sees it (`/dev/pts/0`).
+        path: String,
+        /// The window size (0 × 0: unknown, casulo's output is not a terminal).
+        rows: u16,
+        cols: u16,
     },
     /// The process replaced itself with the container's program (`execve`).
     #[serde(rename = "process.exec")]
@@ -835,6 +863,7 @@ impl EventBody {
             EventBody::SecurityNonDumpable { .. } => "security.non_dumpable",
             EventBody::ProcessSetsid { .. } => "process.setsid",
             EventBody::ProcessFdsClosed { .. } => "process.fds_closed",
+            EventBody::ProcessTty { .. } => "process.tty",
             EventBody::ProcessExec { .. } => "process.exec",
             EventBody::ProcessExit { .. } => "process.exit",
             EventBody::ProcessSignal { .. } => "process.signal",
@@ -896,6 +925,7 @@ pub const KINDS: &[&str] = &[
     "security.non_dumpable",
     "process.setsid",
     "process.fds_closed",
+    "process.tty",
     "process.exec",
     "process.exit",
     "process.signal",

@@ -14,7 +14,7 @@
 //! The pieces are public too ([`describe`], [`outcome_text`]) for front-ends
 //! that lay them out differently.
 
-use crate::{DeviceType, Event, EventBody, Header, NsVia, Outcome, Propagation};
+use crate::{DeviceType, Event, EventBody, Header, NsVia, Outcome, Propagation, TtyAction};
 
 /// Two lines for one event: what happened, in words; then, indented by four
 /// spaces, the real operation and what the kernel answered (`→ ok`, or
@@ -455,6 +455,28 @@ pub fn describe(event: &Event) -> String {
                 "abriu uma sessão nova, sem terminal de controle".to_string()
             },
             "abrir uma sessão nova (setsid)".to_string(),
+        ),
+        EventBody::ProcessTty {
+            action: TtyAction::Open,
+            path,
+            rows,
+            cols,
+        } => say(
+            format!(
+                "abriu um pseudo-terminal ({path}, {}) e o tomou como terminal de controle, \
+                 entrada e saída",
+                window_text(*rows, *cols)
+            ),
+            format!("abrir um pseudo-terminal ({path})"),
+        ),
+        EventBody::ProcessTty {
+            action: TtyAction::Resize,
+            path,
+            rows,
+            cols,
+        } => say(
+            format!("passou o tamanho novo da janela ao terminal {path}: {rows}×{cols}"),
+            format!("mudar o tamanho do terminal {path} para {rows}×{cols}"),
         ),
         EventBody::ProcessFdsClosed { first, inherited } => say(
             if inherited.is_empty() {
@@ -1086,6 +1108,15 @@ pub fn bytes_text(b: u64) -> String {
         unit += 1;
     }
     format!("{v:.1} {}", UNITS[unit]).replace('.', ",")
+}
+
+/// `24×80`, or what 0 × 0 means: casulo's caller had no terminal window.
+fn window_text(rows: u16, cols: u16) -> String {
+    if rows == 0 && cols == 0 {
+        "sem tamanho: o casulo não rodou num terminal".to_string()
+    } else {
+        format!("{rows}×{cols}")
+    }
 }
 
 #[cfg(test)]

@@ -558,6 +558,17 @@ pub struct UpperLayer {
     pub sample: Vec<String>,
 }
 
+/// The pseudo-terminal of a `run -t` container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terminal {
+    /// The slave, as the container sees it (`/dev/pts/0`).
+    pub path: String,
+    pub rows: u16,
+    pub cols: u16,
+    /// How many times the window changed size since it was opened.
+    pub resizes: u32,
+}
+
 /// The state of everything after some prefix of the trace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct World {
@@ -602,6 +613,9 @@ pub struct World {
     pub init_pid: Option<i32>,
     /// How many inits (containers) the trace has started so far.
     pub inits: usize,
+    /// The container's pseudo-terminal (`process.tty`, with `run -t`),
+    /// with its latest window size.
+    pub terminal: Option<Terminal>,
     /// Parent host pid → the last child it cloned.
     last_child: BTreeMap<i32, i32>,
 }
@@ -1011,6 +1025,23 @@ impl World {
             EventBody::ProcessSetsid { .. } => self.process(pid).own_session = true,
             EventBody::ProcessFdsClosed { first, inherited } => {
                 self.process(pid).fds_closed = Some((*first, inherited.clone()))
+            }
+            EventBody::ProcessTty {
+                action,
+                path,
+                rows,
+                cols,
+            } => {
+                let resizes = match (action, &self.terminal) {
+                    (crate::TtyAction::Resize, Some(t)) => t.resizes + 1,
+                    _ => 0,
+                };
+                self.terminal = Some(Terminal {
+                    path: path.clone(),
+                    rows: *rows,
+                    cols: *cols,
+                    resizes,
+                });
             }
             EventBody::ProcessExec { argv, path, .. } => {
                 let argv = if argv.is_empty() {

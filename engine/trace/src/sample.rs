@@ -7,7 +7,7 @@
 
 use crate::{
     ContainerInfo, DeviceType, Errno, Event, EventBody, Header, IdRange, NsKind, NsVia, Outcome,
-    Propagation, FORMAT_NAME, FORMAT_VERSION,
+    Propagation, TtyAction, FORMAT_NAME, FORMAT_VERSION,
 };
 
 const ID: &str = "ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12";
@@ -390,6 +390,30 @@ pub fn sample_events() -> Vec<Event> {
                 name: Some("aluno".into()),
             },
             "setgroups(2, [1000, 10]); setgid(1000); setuid(1000)".into(),
+            ok.clone(),
+        ),
+        (
+            init,
+            EventBody::ProcessTty {
+                action: TtyAction::Open,
+                path: "/dev/pts/0".into(),
+                rows: 24,
+                cols: 80,
+            },
+            "open(\"/dev/ptmx\", O_RDWR|O_NOCTTY) → /dev/pts/0; ioctl(TIOCSWINSZ, 24x80); \
+             ioctl(TIOCSCTTY); dup2 → 0, 1, 2; sendmsg(SCM_RIGHTS)"
+                .into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::ProcessTty {
+                action: TtyAction::Resize,
+                path: "/dev/pts/0".into(),
+                rows: 40,
+                cols: 120,
+            },
+            "ioctl(master, TIOCSWINSZ, {ws_row=40, ws_col=120})".into(),
             ok.clone(),
         ),
         (

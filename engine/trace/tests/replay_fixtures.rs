@@ -1275,3 +1275,25 @@ fn an_exec_d_process_is_a_process_of_the_container() {
     assert_eq!(end.init_pid, Some(init.host_pid), "o exec não vira o init");
     assert_eq!(end.inits, 1);
 }
+
+/// `process.tty`: the terminal opened by the init, then resized by casulo
+/// (the latest size wins, resizes counted).
+#[test]
+fn sample_trace_terminal_opened_and_resized() {
+    let r = Replay::new(sample::sample_events());
+    let kinds: Vec<&str> = r.events().iter().map(|e| e.body.kind()).collect();
+    let open = kinds.iter().position(|k| *k == "process.tty").unwrap();
+    let opened = r.world_at(open + 1).terminal.unwrap();
+    assert_eq!(
+        (
+            opened.path.as_str(),
+            opened.rows,
+            opened.cols,
+            opened.resizes
+        ),
+        ("/dev/pts/0", 24, 80, 0)
+    );
+    assert_eq!(r.world_at(open).terminal, None);
+    let end = r.world_at(r.len()).terminal.unwrap();
+    assert_eq!((end.rows, end.cols, end.resizes), (40, 120, 1));
+}

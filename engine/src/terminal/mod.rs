@@ -1,0 +1,97 @@
+//! `casulo run -t`: a pseudo-terminal for the container.
+//!
+//! A pty is a pair of ends the kernel joins: what is written to the
+//! *master* is read from the *slave* as if typed, and what the program
+//! writes to the slave comes out of the master. Between them sits the
+//! terminal's line discipline, which turns Ctrl-C into `SIGINT` and Ctrl-Z
+//! into `SIGTSTP` for the terminal's foreground process group, echoes,
+//! edits lines — what gives a shell job control.
+//!
+//! As runc's `--console-socket`, the container's init opens the pty itself,
+//! from the `/dev/ptmx` of the container's own devpts (so `tty` inside
+//! says `/dev/pts/0` and the slave is a file of the container), takes the
+//! slave as its controlling terminal and its stdin, stdout and stderr, and
+//! sends the master to casulo over a unix socket ([`console`]). casulo puts
+//! the user's terminal in raw mode ([`raw`]: every key goes through as a
+//! byte, Ctrl-C included) and copies bytes both ways ([`relay`]) while it
+//! waits for the container, forwarding window resizes ([`session`]).
+//!
+//! Single-threaded until the `exec`, as the rest of `run`: the relay is a
+//! `poll` loop on the main thread, woken by a `signalfd` for the signals
+//! casulo blocked (`SIGCHLD`, `SIGWINCH`, the termination signals).
+
+pub mod console;
+pub mod raw;
+pub mod relay;
+pub mod session;
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// A terminal's window size in characters (`struct winsize`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WindowSize {
+    pub rows: u16,
+    pub cols: u16,
+}
+
+impl WindowSize {
+    /// 0 × 0: no terminal to take the size from.
+    pub fn is_unknown(&self) -> bool {
+        self.rows == 0 && self.cols == 0
+    }
+}
+
+/// `ioctl(fd, TIOCGWINSZ)`: the window size of the terminal `fd` is, if any.
+pub fn window_size(fd: BorrowedFd) -> Option<WindowSize> {
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one winsize through a valid pointer.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut size) };
+    (r == 0).then_some(WindowSize {
+        rows: size.ws_row,
+        cols: size.ws_col,
+    })
+}
+
+/// Where the container's window size comes from: casulo's stdin if it
+/// is a terminal, else its stdout (as docker: `-t` with a pipe as input
+/// still has a window).
+pub fn caller_window() -> Option<BorrowedFd<'static>> {
+    [0, 1].into_iter().find_map(|fd| {
+        // SAFETY: 0 and 1 stay open for the whole life of casulo.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        window_size(fd).map(|_| fd)
+    })
+}
+
+/// The size of [`caller_window`] (unknown when neither is a terminal).
+pub fn caller_size() -> WindowSize {
+    caller_window().and_then(window_size).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn a_file_has_no_window_and_a_pty_has_the_size_set_on_it() {
+        let file = std::fs::File::open("/dev/null").unwrap();
+        assert_eq!(window_size(file.as_fd()), None);
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let sys = crate::kernel::LinuxSyscalls;
+        crate::kernel::Syscalls::set_window_size(&sys, pty.master.as_fd(), 33, 101).unwrap();
+        assert_eq!(
+            window_size(pty.slave.as_fd()),
+            Some(WindowSize {
+                rows: 33,
+                cols: 101
+            })
+        );
+        assert!(WindowSize::default().is_unknown());
+    }
+}

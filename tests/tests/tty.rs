@@ -1,0 +1,362 @@
+//! `casulo run -it`: the container's own pseudo-terminal, driven through a
+//! real pty. The test plays the user's terminal emulator: it opens a pty
+//! pair, starts casulo with the slave as its stdin, stdout, stderr and
+//! controlling terminal (in a session of its own), types into the master
+//! and reads the screen from it.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use casulo_tests::{host_casulo_cgroups, send_signal, unique_name, wait_for_child, Lab};
+use casulo_trace::{EventBody, TtyAction};
+use nix::pty::{openpty, Winsize};
+use nix::sys::termios::{self, LocalFlags};
+
+/// The user's side: the pty's master (the "screen" and "keyboard"), the
+/// slave kept open to read its settings, casulo running on it.
+struct Terminal {
+    master: File,
+    slave: OwnedFd,
+    casulo: Child,
+    screen: String,
+    trace: PathBuf,
+    /// The container's name.
+    name: String,
+}
+
+impl Terminal {
+    /// `casulo run --rm --name N --trace T ARGS…` on a new pty of `rows` × `cols`.
+    fn start(lab: &Lab, args: &[&str], rows: u16, cols: u16) -> Terminal {
+        let size = Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = openpty(Some(&size), None).unwrap();
+        let name = unique_name("tty");
+        let trace = lab.dir().join(format!("{name}.trace.jsonl"));
+        let mut all = vec!["run", "--rm", "--name", &name, "--trace"];
+        all.push(trace.to_str().unwrap());
+        all.extend_from_slice(args);
+        let mut cmd = lab.command(&all);
+        let stdio = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
+        cmd.stdin(stdio(&pty.slave))
+            .stdout(stdio(&pty.slave))
+            .stderr(stdio(&pty.slave));
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                // A session of its own whose controlling terminal is the
+                // slave (its stdin): as a shell in a terminal window.
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let casulo = cmd.spawn().unwrap();
+        nix::fcntl::fcntl(
+            &pty.master,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )
+        .unwrap();
+        Terminal {
+            master: File::from(pty.master),
+            slave: pty.slave,
+            casulo,
+            screen: String::new(),
+            trace,
+            name,
+        }
+    }
+
+    /// Types `keys`.
+    fn send(&mut self, keys: &str) {
+        self.master.write_all(keys.as_bytes()).unwrap();
+    }
+
+    /// Reads the screen until `needle` appears after what was already
+    /// consumed; returns the text up to and including it.
+    fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(at) = self.screen.find(needle) {
+                let upto: String = self.screen.drain(..at + needle.len()).collect();
+                return upto;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} não apareceu na tela em 20 s; a tela tem:\n{}",
+                self.screen
+            );
+            let mut fds = [nix::poll::PollFd::new(
+                self.master.as_fd(),
+                nix::poll::PollFlags::POLLIN,
+            )];
+            let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(200u16));
+            let mut buf = [0u8; 4096];
+            match self.master.read(&mut buf) {
+                Ok(n) => self.screen.push_str(&String::from_utf8_lossy(&buf[..n])),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("lendo o terminal: {e}; a tela tem:\n{}", self.screen),
+            }
+        }
+    }
+
+    /// Runs `command` in the container's shell and returns what it printed
+    /// (up to the next prompt).
+    fn shell(&mut self, command: &str) -> String {
+        self.send(&format!("{command}\r"));
+        self.expect(&format!("{command}\r\n"));
+        self.expect("/ # ")
+    }
+
+    /// The slave's settings, comparable (`Termios` has no `PartialEq`).
+    fn settings(&self) -> String {
+        format!("{:?}", termios::tcgetattr(&self.slave).unwrap())
+    }
+
+    /// Waits for casulo's exit code (20 s at most).
+    fn wait(&mut self) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.casulo.try_wait().unwrap() {
+                return status.code().expect("o casulo morreu de um sinal");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "o casulo não terminou em 20 s; a tela tem:\n{}",
+                self.screen
+            );
+            // Keep the screen drained: casulo may be writing.
+            let mut buf = [0u8; 4096];
+            if let Ok(n) = self.master.read(&mut buf) {
+                self.screen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The events of the container's trace.
+    fn events(&self) -> Vec<casulo_trace::Event> {
+        casulo_trace::reader::read_trace_file(&self.trace)
+            .unwrap()
+            .events
+    }
+
+    /// Nothing of the container is left: no record, no mount, no cgroup.
+    fn assert_nothing_left(&self, lab: &Lab) {
+        let id = casulo_trace::reader::read_trace_file(&self.trace)
+            .unwrap()
+            .header
+            .container
+            .id;
+        assert!(!lab.root().join("containers").join(&id).exists());
+        let mounts: Vec<String> = lab
+            .mounts()
+            .into_iter()
+            .filter(|m| m.contains(&id))
+            .collect();
+        assert!(mounts.is_empty(), "{mounts:?}");
+        let cgroups: Vec<_> = host_casulo_cgroups()
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains(&id))
+            .collect();
+        assert!(cgroups.is_empty(), "{cgroups:?}");
+    }
+}
+
+fn ttys(events: &[casulo_trace::Event]) -> Vec<(TtyAction, String, u16, u16)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::ProcessTty {
+                action,
+                path,
+                rows,
+                cols,
+            } => Some((*action, path.clone(), *rows, *cols)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The shell has a terminal of its own (`/dev/pts/0` of the container's
+/// devpts) of the user's size, follows a resize, the user's terminal is raw
+/// meanwhile and restored after, and `exit 3` is casulo's exit code.
+#[test]
+fn a_shell_gets_its_own_terminal_that_follows_the_window() {
+    let lab = Lab::shared();
+    let mut term = Terminal::start(lab, &["-it", "busybox", "sh"], 30, 100);
+    let before = term.settings();
+    term.expect("/ # ");
+    // casulo made the user's terminal raw: no echo, no line editing, no
+    // signals from its keys (those are the container's terminal's job).
+    let raw = termios::tcgetattr(&term.slave).unwrap();
+    assert!(
+        !raw.local_flags
+            .intersects(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG),
+        "{raw:?}"
+    );
+    assert_eq!(term.shell("tty"), "/dev/pts/0\r\n/ # ");
+    assert_eq!(term.shell("stty size"), "30 100\r\n/ # ");
+
+    // The window grows: the kernel sends SIGWINCH to casulo (the
+    // foreground of its terminal), which sets the new size on the master.
+    let size = Winsize {
+        ws_row: 40,
+        ws_col: 120,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads one winsize.
+    assert_eq!(
+        unsafe { libc::ioctl(term.master.as_raw_fd(), libc::TIOCSWINSZ, &size) },
+        0
+    );
+    let mut seen = String::new();
+    for _ in 0..50 {
+        seen = term.shell("stty size");
+        if seen.starts_with("40 120") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(seen, "40 120\r\n/ # ");
+
+    term.send("exit 3\r");
+    assert_eq!(term.wait(), 3, "{}", term.screen);
+    assert_eq!(term.settings(), before, "o terminal voltou como estava");
+    assert_eq!(
+        ttys(&term.events()),
+        [
+            (TtyAction::Open, "/dev/pts/0".to_string(), 30, 100),
+            (TtyAction::Resize, "/dev/pts/0".to_string(), 40, 120),
+        ]
+    );
+    term.assert_nothing_left(lab);
+}
+
+/// Job control: a background job is listed and killed by its number;
+/// Ctrl-C (the byte 0x03) interrupts the foreground `sleep` inside — the
+/// container's terminal makes it a SIGINT — and the shell lives on.
+#[test]
+fn job_control_and_ctrl_c_belong_to_the_shell_inside() {
+    let lab = Lab::shared();
+    let mut term = Terminal::start(lab, &["-it", "busybox", "sh"], 24, 80);
+    let before = term.settings();
+    term.expect("/ # ");
+    term.shell("sleep 100 &");
+    let jobs = term.shell("jobs");
+    assert!(
+        jobs.contains("[1]") && jobs.contains("Running") && jobs.contains("sleep 100"),
+        "{jobs}"
+    );
+    term.shell("kill %1");
+    let jobs = term.shell("jobs");
+    assert!(
+        jobs.contains("Terminated") || !jobs.contains("sleep 100"),
+        "{jobs}"
+    );
+
+    term.send("sleep 100\r");
+    term.expect("sleep 100\r\n");
+    // Type ^C once the sleep runs (a child of the shell, PID 1 inside).
+    let casulo = term.casulo.id();
+    let shell = wait_for_child(casulo, "sh");
+    wait_for_child(shell, "sleep");
+    term.send("\x03");
+    term.expect("^C");
+    term.expect("/ # ");
+    assert_eq!(term.shell("echo $((40 + 2))"), "42\r\n/ # ");
+
+    term.send("exit\r");
+    assert_eq!(term.wait(), 0, "{}", term.screen);
+    assert_eq!(term.settings(), before);
+    term.assert_nothing_left(lab);
+}
+
+/// The container killed from outside (`casulo kill`): casulo exits 137 and
+/// the user's terminal is restored.
+#[test]
+fn the_terminal_is_restored_when_the_container_is_killed() {
+    let lab = Lab::shared();
+    let mut term = Terminal::start(lab, &["-it", "busybox", "sh"], 24, 80);
+    let before = term.settings();
+    term.expect("/ # ");
+    lab.casulo(&["kill", &term.name]).assert_ok();
+    assert_eq!(term.wait(), 137, "{}", term.screen);
+    assert_eq!(term.settings(), before);
+    term.assert_nothing_left(lab);
+}
+
+/// casulo itself gets SIGHUP, then SIGTERM: the first is forwarded to
+/// PID 1 (an interactive shell ignores it), the second kills the container;
+/// casulo ends with the terminal restored.
+#[test]
+fn the_terminal_is_restored_when_casulo_gets_sighup_and_sigterm() {
+    let lab = Lab::shared();
+    let mut term = Terminal::start(lab, &["-it", "busybox", "sh"], 24, 80);
+    let before = term.settings();
+    term.expect("/ # ");
+    let casulo = term.casulo.id();
+    // SIGHUP: the user's terminal window closed.
+    send_signal(casulo, libc::SIGHUP);
+    term.expect("repassei SIGHUP");
+    send_signal(casulo, libc::SIGTERM);
+    assert_eq!(term.wait(), 137, "{}", term.screen);
+    assert_eq!(term.settings(), before);
+    term.assert_nothing_left(lab);
+}
+
+/// `casulo ARGS…` with a pipe as stdin (left empty), to the end.
+fn with_a_pipe(lab: &Lab, args: &[&str]) -> casulo_tests::Output {
+    let child = lab
+        .command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    casulo_tests::Output {
+        command: format!("{args:?}"),
+        code: out.status.code().unwrap_or(-1),
+        signal: None,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `-it` with a pipe as input is refused before anything is made (docker's
+/// "the input device is not a TTY"); `-t` alone takes the pipe.
+#[test]
+fn it_needs_a_terminal_as_input_but_t_alone_does_not() {
+    let lab = Lab::shared();
+    let name = unique_name("tty-pipe");
+    let out = with_a_pipe(
+        lab,
+        &["run", "--rm", "--name", &name, "-it", "busybox", "sh"],
+    );
+    out.assert_code(125);
+    assert!(
+        out.stderr.contains("a entrada não é um terminal (TTY)"),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("trace:"), "nada foi criado: {out}");
+    assert!(lab.casulo(&["inspect", &name]).code != 0);
+
+    let out = with_a_pipe(
+        lab,
+        &["run", "--rm", "-t", "busybox", "sh", "-c", "tty; exit 4"],
+    );
+    out.assert_code(4);
+    // The container's output went through its terminal (CRLF endings).
+    assert_eq!(out.stdout, "/dev/pts/0\r\n", "{out}");
+}
