@@ -312,10 +312,37 @@ impl PartialEq for FsProps {
     }
 }
 
+/// `casulo commit`s of the container: its upperdir became a layer of a new image.
+fn commit_lines(w: &World) -> Vec<String> {
+    w.commits
+        .iter()
+        .map(|c| {
+            let image = if c.tag.is_empty() {
+                short_digest(&c.image_id).to_string()
+            } else {
+                format!("{} ({})", c.tag, short_digest(&c.image_id))
+            };
+            let changes = if c.changes.is_empty() {
+                String::new()
+            } else {
+                format!(" · --change {}", c.changes.join(", "))
+            };
+            format!(
+                "upperdir → camada {} ({} entradas, {} whiteouts, {}) → imagem {image}{changes}",
+                short_digest(&c.diff_id),
+                c.files,
+                c.whiteouts,
+                bytes(c.size)
+            )
+        })
+        .collect()
+}
+
 #[function_component(FilesystemPanel)]
 pub fn filesystem_panel(p: &FsProps) -> Html {
     let w = &p.world;
     let last = w.applied.checked_sub(1);
+    let commits = commit_lines(w);
     let Some(o) = &w.overlay else {
         let layers = w.layers.iter().map(|l| {
             let how = match &l.unpacked {
@@ -342,6 +369,9 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
                 if !w.layers.is_empty() {
                     <p>{"Camadas da imagem prontas:"}</p>
                     <ul class="camadas-prontas">{ for layers }</ul>
+                }
+                if !commits.is_empty() {
+                    <p class="commit" id="fs-commit"><strong>{"Commit (casulo commit): "}</strong>{commits.join("; ")}</p>
                 }
             </section>
         };
@@ -469,6 +499,9 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
             }
             if !volumes.is_empty() {
                 <p class="volumes" id="fs-volumes"><strong>{"Volumes (fora das camadas, sobrevivem ao contêiner): "}</strong>{volumes.join("; ")}</p>
+            }
+            if !commits.is_empty() {
+                <p class="commit" id="fs-commit"><strong>{"Commit (casulo commit): "}</strong>{commits.join("; ")}</p>
             }
         </section>
     }
