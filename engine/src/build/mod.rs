@@ -295,7 +295,7 @@ fn text(bytes: Vec<u8>, what: &str) -> std::io::Result<String> {
 }
 
 /// The fixed time of a build: `SOURCE_DATE_EPOCH`, or 0.
-fn build_epoch() -> u64 {
+pub(crate) fn build_epoch() -> u64 {
     std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|v| v.trim().parse().ok())
@@ -627,6 +627,7 @@ pub fn build(
                 created_by: Some(result.created_by),
                 comment: Some("casulo build".into()),
                 empty_layer: result.layer.is_none(),
+                ..Default::default()
             });
             if let Some(layer) = result.layer {
                 stage.last_diff_id = layer.diff_id.clone();
@@ -683,13 +684,15 @@ pub fn build(
     })
 }
 
-/// Stores config and manifest and points every tag at them; returns the image id.
-fn commit(
+/// Stores config and manifest and points every tag at them; returns the
+/// image id. With no tag, nothing points at them (see below). Also the last
+/// step of `casulo commit`.
+pub(crate) fn commit(
     store: &Store,
     mut config: ConfigFile,
     layers: &[Layer],
     tags: &[Reference],
-) -> Result<String, BuildError> {
+) -> Result<String, ImageError> {
     match tags.split_first() {
         Some((first, rest)) => {
             let image = store.write_image(first, config, layers)?;
