@@ -292,3 +292,45 @@ fn a_running_container_is_committed_with_a_note() {
     fsck_clean();
     lab.casulo(&["rm", &name]).assert_ok();
 }
+
+/// With `--userns`, the upper dir holds host ids (the container's root is
+/// 100000 on the host): the committed layer has the ids the container saw.
+#[test]
+fn a_userns_container_is_committed_with_its_own_ids() {
+    let _store = STORE.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = Lab::shared();
+    let name = unique_name("userns");
+    lab.casulo(&[
+        "run",
+        "--userns",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /do-root && echo y > /do-5 && chown 5:7 /do-5",
+    ])
+    .assert_ok();
+    let upper_owner = fs::read_dir(lab.root().join("containers"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("upper/do-root"))
+        .find(|p| p.exists())
+        .map(|p| std::os::unix::fs::MetadataExt::uid(&fs::metadata(p).unwrap()));
+    assert!(
+        upper_owner.is_some_and(|u| u >= 100000),
+        "no host o dono é do intervalo: {upper_owner:?}"
+    );
+    let tag = format!("{}:v1", unique_name("userns-img"));
+    lab.casulo(&["commit", &name, &tag]).assert_ok();
+    let run = lab.casulo(&[
+        "run", "--rm", &tag, "stat", "-c", "%u:%g %n", "/do-root", "/do-5",
+    ]);
+    run.assert_ok();
+    assert_eq!(
+        run.stdout.lines().collect::<Vec<_>>(),
+        ["0:0 /do-root", "5:7 /do-5"],
+        "{run}"
+    );
+    fsck_clean();
+    lab.casulo(&["rm", &name]).assert_ok();
+}

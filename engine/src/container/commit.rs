@@ -9,7 +9,8 @@
 //!   opaque directories → `.wh..wh..opq`), walked through file descriptors
 //!   because the container may still be running and writing there;
 //! - the entries become a gzip tar with the build's reproducible writer
-//!   ([`crate::build::layer_tar`]: sorted, fixed mtime, no xattrs);
+//!   ([`crate::build::layer_tar`]: sorted, fixed mtime, no xattrs); with
+//!   `--userns`, owners are mapped back to the ids the container saw;
 //! - the config is the image's, with what the container really ran (its
 //!   command, environment, working dir and user: docker keeps them too),
 //!   then the `--change` instructions (parsed and applied as a
@@ -141,7 +142,10 @@ pub fn commit(state: &StateDir, opts: &CommitOptions) -> Result<CommitOutcome, C
     // the commit before any blob is written.
     let (mut config, shown) = new_config(&rec, &base, base_config, &changes)?;
 
-    let entries = layer_from_upper::entries(&upper).map_err(upper_error)?;
+    let mut entries = layer_from_upper::entries(&upper).map_err(upper_error)?;
+    if let Some(map) = &rec.process.security.userns {
+        unmap_owners(&mut entries, map);
+    }
     let whiteouts = entries
         .values()
         .filter(|e| matches!(e, layer_tar::Entry::Whiteout))
@@ -208,6 +212,37 @@ pub fn commit(state: &StateDir, opts: &CommitOptions) -> Result<CommitOutcome, C
         whiteouts,
         was_running,
     })
+}
+
+/// With `--userns`, what the container's root wrote is owned by the host
+/// ids of its range (root is 100000 on the host): the layer says the ids
+/// the container saw (0), as they must be for any other container. An id
+/// outside the range is what the container saw as `nobody` (65534).
+fn unmap_owners(
+    entries: &mut BTreeMap<String, layer_tar::Entry>,
+    map: &crate::security::userns::IdMapping,
+) {
+    let back = |id: &mut u64, start: u32| {
+        let (start, count) = (u64::from(start), u64::from(map.count));
+        *id = if (start..start + count).contains(id) {
+            *id - start
+        } else {
+            65534
+        };
+    };
+    for entry in entries.values_mut() {
+        use layer_tar::Entry::*;
+        match entry {
+            Dir { uid, gid, .. }
+            | File { uid, gid, .. }
+            | Symlink { uid, gid, .. }
+            | Fifo { uid, gid, .. } => {
+                back(uid, map.uid);
+                back(gid, map.gid);
+            }
+            HardLink { .. } | Whiteout => {}
+        }
+    }
 }
 
 /// One `--change`, parsed as a Dockerfile line; only the instructions that
@@ -402,6 +437,47 @@ mod tests {
             container_env(&[], &["HOSTNAME=meu".into()], "abc"),
             ["HOSTNAME=meu"]
         );
+    }
+
+    #[test]
+    fn userns_owners_go_back_to_the_containers_ids() {
+        let map = crate::security::userns::IdMapping {
+            uid: 100000,
+            gid: 200000,
+            count: 65536,
+            from: "padrão".into(),
+        };
+        let mut e = BTreeMap::from([
+            (
+                "a".to_string(),
+                layer_tar::Entry::Dir {
+                    mode: 0o755,
+                    uid: 100005,
+                    gid: 200000,
+                },
+            ),
+            (
+                "b".to_string(),
+                layer_tar::Entry::Fifo {
+                    mode: 0o644,
+                    uid: 0,
+                    gid: 300000,
+                },
+            ),
+        ]);
+        unmap_owners(&mut e, &map);
+        assert!(matches!(
+            e["a"],
+            layer_tar::Entry::Dir { uid: 5, gid: 0, .. }
+        ));
+        assert!(matches!(
+            e["b"],
+            layer_tar::Entry::Fifo {
+                uid: 65534,
+                gid: 65534,
+                ..
+            }
+        ));
     }
 
     #[test]
