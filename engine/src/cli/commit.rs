@@ -73,13 +73,13 @@ pub fn cmd(state: &StateDir, args: CommitArgs) -> CliResult {
             done.container
         );
     }
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     eprintln!(
-        "casulo: camada nova {} (diff_id): {} entradas, {} whiteouts, {} bytes de tar ({} \
-         comprimidos)",
+        "casulo: camada nova {} (diff_id): {}, {}, {} de tar ({} comprimidos)",
         short(&done.layer.diff_id),
-        done.files,
-        done.whiteouts,
-        done.bytes,
+        plural(done.files, "entrada", "entradas"),
+        plural(done.whiteouts, "whiteout", "whiteouts"),
+        plural(done.bytes, "byte", "bytes"),
         done.layer.size
     );
     if let Some(tag) = &done.tag {

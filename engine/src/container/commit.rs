@@ -384,10 +384,11 @@ fn container_env(image_env: &[String], process_env: &[String], hostname: &str) -
 
 /// The history line: where the layer came from.
 fn created_by(rec: &ContainerRecord, changes: &[String]) -> String {
+    // Short, as `image history` shows 45 characters: the container and
+    // what it ran (docker shows the command too); the image is the layer below.
     let mut text = format!(
-        "casulo commit {} (contêiner de {}: {})",
+        "casulo commit {} ({})",
         rec.name,
-        rec.image,
         rec.process.args.join(" ")
     );
     for c in changes {
