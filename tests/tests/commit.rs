@@ -334,3 +334,20 @@ fn a_userns_container_is_committed_with_its_own_ids() {
     fsck_clean();
     lab.casulo(&["rm", &name]).assert_ok();
 }
+
+/// Commit writes to the store (root's): without root, it says so up front.
+#[test]
+fn without_root_commit_says_it_needs_sudo() {
+    let lab = Lab::shared();
+    let out = Output::of(
+        Command::new("setpriv")
+            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .arg(casulo_tests::casulo_bin())
+            .arg("--root")
+            .arg(lab.root())
+            .args(["commit", "qualquer", "x:1"])
+            .env_remove("CASULO_ROOT"),
+    );
+    out.assert_code(125);
+    assert!(out.stderr.contains("precisa de root"), "{out}");
+}
