@@ -327,11 +327,13 @@ fn commit_lines(w: &World) -> Vec<String> {
             } else {
                 format!(" · --change {}", c.changes.join(", "))
             };
+            let count =
+                |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
             format!(
-                "upperdir → camada {} ({} entradas, {} whiteouts, {}) → imagem {image}{changes}",
+                "upperdir → camada {} ({}, {}, {}) → imagem {image}{changes}",
                 short_digest(&c.diff_id),
-                c.files,
-                c.whiteouts,
+                count(c.files, "entrada", "entradas"),
+                count(c.whiteouts, "whiteout", "whiteouts"),
                 bytes(c.size)
             )
         })
