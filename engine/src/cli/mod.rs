@@ -51,6 +51,12 @@ pub enum Command {
     Rm(ps::RmArgs),
     /// Mostra o que um contêiner mudou em relação à imagem (como `docker diff`).
     Diff(diff::DiffArgs),
+    /// Inicia contêineres parados, em segundo plano, com um supervisor (como `docker start`).
+    Start(lifecycle::StartArgs),
+    /// Para e inicia de novo contêineres (como `docker restart`).
+    Restart(lifecycle::RestartArgs),
+    /// Mostra a saída guardada de um contêiner; -f acompanha (como `docker logs`).
+    Logs(lifecycle::LogsArgs),
     /// Para contêineres: o sinal de parada (SIGTERM), e SIGKILL depois de -t segundos (como `docker stop`).
     Stop(lifecycle::StopArgs),
     /// Manda um sinal ao PID 1 de contêineres; SIGKILL se nenhum -s for dado (como `docker kill`).
@@ -81,6 +87,9 @@ pub enum Command {
     Info,
     /// Remove o que um casulo morto deixou (cgroups, endereços de rede, veths órfãos) e a bridge casulo0 sem uso.
     Gc,
+    /// O supervisor de um contêiner em segundo plano (o casulo o executa; não é para digitar).
+    #[command(name = "__supervisor", hide = true)]
+    Supervisor { id: String },
 }
 
 /// An error for the user: message (pt-BR) and exit code.
@@ -144,6 +153,9 @@ pub fn main() -> i32 {
         Command::Ps(args) => ps::ps(&state, args),
         Command::Rm(args) => ps::rm(&state, args),
         Command::Diff(args) => diff::cmd(&state, args),
+        Command::Start(args) => lifecycle::start(&state, args),
+        Command::Restart(args) => lifecycle::restart(&state, args),
+        Command::Logs(args) => lifecycle::logs(&state, args),
         Command::Stop(args) => lifecycle::stop(&state, args),
         Command::Kill(args) => lifecycle::kill(&state, args),
         Command::Wait(args) => lifecycle::wait(&state, args),
@@ -156,7 +168,8 @@ pub fn main() -> i32 {
         Command::Volume(cmd) => volume::run(&state, cmd),
         Command::Lab(cmd) => lab::run(&state, cmd),
         Command::Info => info::run(&state),
-        Command::Gc => gc::run(),
+        Command::Gc => gc::run(&state),
+        Command::Supervisor { id } => Ok(crate::container::supervise::main(&state, &id)),
     };
     match result {
         Ok(code) => code,

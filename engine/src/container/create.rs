@@ -169,6 +169,7 @@ pub fn create_with(
             started_at: None,
             finished_at: None,
             restart_count: 0,
+            stopped_by_user: false,
         };
         save_record(&dir, &record)?;
         let plan = RootfsPlan::in_dir(&dir, lowerdirs, crate::mounts::CgroupView::of_host());
