@@ -351,3 +351,47 @@ fn without_root_commit_says_it_needs_sudo() {
     out.assert_code(125);
     assert!(out.stderr.contains("precisa de root"), "{out}");
 }
+
+/// A detached container (`run -d`): its supervisor keeps appending to the
+/// trace while commit appends `image.commit` to it; the trace stays valid
+/// (gapless `seq`) and the image has the container's file.
+#[test]
+fn a_detached_container_is_committed_and_its_trace_stays_valid() {
+    let _store = STORE.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = Lab::shared();
+    let name = unique_name("destacado");
+    let out = lab.casulo(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "echo solto > /solto && exec sleep 300",
+    ]);
+    out.assert_ok();
+    let id = out.stdout.trim().to_string();
+    let trace = lab.wait_for_exec(&name);
+    // Wait until the file is in the container's upper dir.
+    let written = lab.root().join("containers").join(&id).join("upper/solto");
+    let began = std::time::Instant::now();
+    while !fs::read_to_string(&written).is_ok_and(|t| t == "solto\n") {
+        assert!(
+            began.elapsed().as_secs() < 10,
+            "{} não apareceu",
+            written.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let tag = format!("{}:v1", unique_name("destacada"));
+    let out = lab.casulo(&["commit", &name, &tag]);
+    let _ = lab.casulo(&["rm", "-f", &name]);
+    out.assert_ok();
+    assert!(out.stderr.contains("está rodando"), "{out}");
+    lab.casulo(&["trace", "check", s(&trace)]).assert_ok();
+    let run = lab.casulo(&["run", "--rm", &tag, "cat", "/solto"]);
+    run.assert_ok();
+    assert_eq!(run.stdout.trim(), "solto");
+    fsck_clean();
+}
