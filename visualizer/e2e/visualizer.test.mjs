@@ -178,6 +178,17 @@ test('volumes: o painel de arquivos lista o volume criado, ao lado do overlay', 
   assert.match(await page.textContent('#fs-volumes'), new RegExp(`${vol.name} em ${vol.target}`));
 });
 
+test('arquivos: o commit mostra a camada nova e a imagem', async () => {
+  const ev = events('sample.trace.jsonl');
+  const c = ev.find((e) => e.kind === 'image.commit');
+  await open('sample.trace.jsonl', c.seq - 1);
+  assert.equal(await page.isVisible('#fs-commit'), false);
+  await page.keyboard.press('ArrowRight');
+  const text = await page.textContent('#fs-commit');
+  assert.match(text, new RegExp(`camada ${c.diff_id.slice(7, 19)}`));
+  assert.match(text, new RegExp(`${c.whiteouts} whiteouts.*imagem ${c.tag}`));
+});
+
 test('camadas: o whiteout aparece na camada que apagou o arquivo', async () => {
   const ev = events('sample.trace.jsonl');
   const wh = ev.find((e) => e.kind === 'layer.whiteout');

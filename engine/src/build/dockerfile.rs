@@ -199,6 +199,29 @@ pub fn parse(name: &str, text: &str) -> Result<Dockerfile, SyntaxError> {
     Ok(df)
 }
 
+/// One instruction on its own, as `docker commit --change 'CMD ["x"]'`
+/// gives it: the same syntax as a line of a Dockerfile (continuations
+/// included), exactly one instruction.
+pub fn parse_instruction(text: &str) -> Result<Instruction, String> {
+    let mut lines = logical_lines(text).into_iter();
+    let Some((line, logical)) = lines.next() else {
+        return Err("instrução vazia".into());
+    };
+    if lines.next().is_some() {
+        return Err("uma instrução por vez (repita a opção para mais de uma)".into());
+    }
+    let (word, rest) = split_first_word(&logical);
+    let keyword = word.to_ascii_uppercase();
+    let args = rest.trim().to_string();
+    let op = parse_op(&keyword, &args)?;
+    Ok(Instruction {
+        line,
+        keyword,
+        args,
+        op,
+    })
+}
+
 /// Splits the instructions into stages (each starts at a FROM) and checks
 /// the names and every `COPY --from` against them.
 fn stages(df: &Dockerfile) -> Result<Vec<StageDef>, SyntaxError> {
@@ -926,5 +949,24 @@ mod tests {
         assert_eq!(x("\"a b\""), "a b");
         assert!(expand("${A", &v, true).is_err());
         assert_eq!(words("a \"b c\" 'd e'").unwrap(), ["a", "\"b c\"", "'d e'"]);
+    }
+
+    #[test]
+    fn one_instruction_alone() {
+        let i = parse_instruction(r#"cmd ["cat", "/novo"]"#).unwrap();
+        assert_eq!(i.keyword, "CMD");
+        assert_eq!(
+            i.op,
+            Op::Cmd(Command::Exec(vec!["cat".into(), "/novo".into()]))
+        );
+        assert_eq!(
+            parse_instruction("ENV A=1 \\\n  B=2").unwrap().op,
+            Op::Env(vec![("A".into(), "1".into()), ("B".into(), "2".into())])
+        );
+        assert!(parse_instruction("").unwrap_err().contains("vazia"));
+        assert!(parse_instruction("CMD a\nCMD b")
+            .unwrap_err()
+            .contains("uma instrução"));
+        assert!(parse_instruction("NADA x").unwrap_err().contains("NADA"));
     }
 }

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use tar::EntryType;
 
+use crate::image::beneath::Node;
 use crate::image::digest::HashWriter;
 use crate::image::{oci, ImageError, Layer, Store};
 
@@ -64,9 +65,12 @@ pub enum Entry {
 /// Where a file's bytes come from when the layer is written.
 #[derive(Debug, Clone)]
 pub enum Content {
-    /// A path of a directory nobody else writes any more (the upper dir
-    /// of a RUN whose container has ended, our own temp dirs).
-    Path(PathBuf),
+    /// `rel` below `root`, a tree another process may still be writing (the
+    /// upper dir of a running container for `commit`, of a RUN whose
+    /// container has ended): reopened through `root`'s fd with
+    /// [`Node::open`], so no symlink on the way is ever followed and a name
+    /// swapped for a FIFO or a device is refused instead of read.
+    Beneath { root: Arc<Node>, rel: PathBuf },
     /// A file COPY opened and hashed for the cache key: read again from
     /// the same open file (never reopened by name) at `offset`, and
     /// checked against that hash, so the layer holds exactly what the key
@@ -85,7 +89,9 @@ pub enum Content {
 impl PartialEq for Content {
     fn eq(&self, other: &Content) -> bool {
         match (self, other) {
-            (Content::Path(a), Content::Path(b)) => a == b,
+            (Content::Beneath { root: a, rel: x }, Content::Beneath { root: b, rel: y }) => {
+                Arc::ptr_eq(a, b) && x == y
+            }
             (
                 Content::Open {
                     file: a, offset: x, ..
@@ -218,20 +224,25 @@ fn write_tar<W: Write>(out: W, entries: &BTreeMap<String, Entry>, mtime: u64) ->
                 header.set_entry_type(EntryType::Regular);
                 header.set_size(*size);
                 match source {
-                    Content::Path(source) => {
-                        // O_NOFOLLOW: a file swapped for a symlink meanwhile is an error.
-                        let file = std::fs::OpenOptions::new()
-                            .read(true)
-                            .custom_flags(libc::O_NOFOLLOW)
-                            .open(source)?;
+                    Content::Beneath { root, rel } => {
+                        // No symlink followed on the way nor at the end; only a
+                        // regular file is read (a FIFO put there meanwhile would
+                        // block the read forever).
+                        let file = root
+                            .open(rel)
+                            .map_err(io::Error::from)
+                            .and_then(|node| node.reopen_file())
+                            .map_err(|e| {
+                                io::Error::new(e.kind(), format!("/{}: {e}", rel.display()))
+                            })?;
                         // Exactly `size` bytes: a file that changed meanwhile fails
                         // the tar instead of corrupting it.
                         let mut reader = io::Read::take(file, *size);
                         builder.append_data(&mut header, path, &mut reader)?;
                         if reader.limit() != 0 {
                             return Err(io::Error::other(format!(
-                                "{} encolheu enquanto era lido",
-                                source.display()
+                                "/{} encolheu enquanto era lido",
+                                rel.display()
                             )));
                         }
                     }
@@ -286,7 +297,13 @@ fn write_tar<W: Write>(out: W, entries: &BTreeMap<String, Entry>, mtime: u64) ->
 /// The uncompressed tar of `entries` (for other modules' tests).
 #[cfg(test)]
 pub(crate) fn tests_write_tar(entries: &BTreeMap<String, Entry>) -> Vec<u8> {
-    write_tar(Vec::new(), entries, 0).unwrap()
+    tests_try_write_tar(entries).unwrap()
+}
+
+/// [`tests_write_tar`], or why it failed.
+#[cfg(test)]
+pub(crate) fn tests_try_write_tar(entries: &BTreeMap<String, Entry>) -> io::Result<Vec<u8>> {
+    write_tar(Vec::new(), entries, 0)
 }
 
 #[cfg(test)]
@@ -296,13 +313,16 @@ mod tests {
     #[test]
     fn same_entries_same_bytes_and_sorted() {
         let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("f");
-        std::fs::write(&f, b"oi\n").unwrap();
+        std::fs::write(dir.path().join("f"), b"oi\n").unwrap();
+        let root = Arc::new(Node::open_root(dir.path()).unwrap());
         let mut entries = BTreeMap::new();
         entries.insert(
             "b/f".to_string(),
             Entry::File {
-                source: Content::Path(f.clone()),
+                source: Content::Beneath {
+                    root,
+                    rel: "f".into(),
+                },
                 size: 3,
                 mode: 0o644,
                 uid: 0,

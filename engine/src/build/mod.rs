@@ -8,6 +8,8 @@
 //!   changed (the overlay's upper dir) → layer entries, whiteouts included;
 //! - [`step_copy`]: COPY/ADD, context files → layer entries, never leaving
 //!   the context; [`dockerignore`]: the files COPY never sees;
+//! - [`config_step`]: ENV, CMD, LABEL… (the steps that only change the
+//!   config; `casulo commit --change` applies them too);
 //! - [`layer_tar`]: entries → a reproducible layer blob in the store;
 //! - this file: the steps in order, the image config, and the commit
 //!   (config + manifest + tag, with the store's APIs).
@@ -21,6 +23,7 @@
 //! the same Dockerfile on the same inputs gives the same image id.
 
 pub mod cache;
+pub mod config_step;
 pub mod dockerfile;
 pub mod dockerignore;
 pub mod layer_from_upper;
@@ -38,7 +41,7 @@ use casulo_trace::{ContainerInfo, EventBody, Header, Outcome};
 
 use crate::container::RunError;
 use crate::image::beneath::Node;
-use crate::image::oci::{self, ConfigFile, History, RunConfig};
+use crate::image::oci::{self, ConfigFile, History};
 use crate::image::{Image, ImageConfig, ImageError, Layer, Reference, Store};
 use crate::recorder::Recorder;
 use crate::state::StateDir;
@@ -154,10 +157,6 @@ struct Stage {
 }
 
 impl Stage {
-    fn run_config(&mut self) -> &mut RunConfig {
-        self.config.config.get_or_insert_with(Default::default)
-    }
-
     fn env(&self) -> Vec<String> {
         self.config
             .config
@@ -296,7 +295,7 @@ fn text(bytes: Vec<u8>, what: &str) -> std::io::Result<String> {
 }
 
 /// The fixed time of a build: `SOURCE_DATE_EPOCH`, or 0.
-fn build_epoch() -> u64 {
+pub(crate) fn build_epoch() -> u64 {
     std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|v| v.trim().parse().ok())
@@ -628,6 +627,7 @@ pub fn build(
                 created_by: Some(result.created_by),
                 comment: Some("casulo build".into()),
                 empty_layer: result.layer.is_none(),
+                ..Default::default()
             });
             if let Some(layer) = result.layer {
                 stage.last_diff_id = layer.diff_id.clone();
@@ -684,13 +684,15 @@ pub fn build(
     })
 }
 
-/// Stores config and manifest and points every tag at them; returns the image id.
-fn commit(
+/// Stores config and manifest and points every tag at them; returns the
+/// image id. With no tag, nothing points at them (see below). Also the last
+/// step of `casulo commit`.
+pub(crate) fn commit(
     store: &Store,
     mut config: ConfigFile,
     layers: &[Layer],
     tags: &[Reference],
-) -> Result<String, BuildError> {
+) -> Result<String, ImageError> {
     match tags.split_first() {
         Some((first, rest)) => {
             let image = store.write_image(first, config, layers)?;
@@ -853,18 +855,6 @@ fn do_step(
             copy_sources = Some(read);
             text
         }
-        Op::Env(pairs) => {
-            let mut env_list = stage.env();
-            let mut shown = Vec::new();
-            for (k, v) in pairs {
-                let v = x(v)?;
-                env_list.retain(|e| e.split('=').next() != Some(k.as_str()));
-                env_list.push(format!("{k}={v}"));
-                shown.push(format!("{k}={}", shell_quote(&v)));
-            }
-            stage.run_config().env = Some(env_list);
-            format!("ENV {}", shown.join(" "))
-        }
         Op::Arg { name, default } => {
             let value = match env.build_args.get(name) {
                 Some(v) => Some(v.clone()),
@@ -881,109 +871,23 @@ fn do_step(
                 None => format!("ARG {name}"),
             }
         }
-        Op::Workdir(w) => {
-            let w = x(w)?;
-            let new = join_path(&stage.workdir(), &w);
-            stage.run_config().working_dir = Some(new.clone());
-            format!("WORKDIR {new}")
-        }
-        Op::User(u) => {
-            let u = x(u)?;
-            stage.run_config().user = Some(u.clone());
-            format!("USER {u}")
-        }
-        Op::Cmd(c) => {
-            let argv = c.argv(&stage.shell);
-            stage.run_config().cmd = Some(argv.clone());
-            stage.cmd_set = true;
-            format!("CMD {}", json(&argv))
-        }
-        Op::Entrypoint(c) => {
-            let argv = c.argv(&stage.shell);
-            let cmd_set = stage.cmd_set;
-            let rc = stage.run_config();
-            rc.entrypoint = Some(argv.clone());
-            if !cmd_set {
-                // Like docker: a new ENTRYPOINT drops the base image's CMD.
-                rc.cmd = None;
-            }
-            format!("ENTRYPOINT {}", json(&argv))
-        }
-        Op::Expose(ports) => {
-            let mut keys = Vec::new();
-            for p in ports {
-                let p = x(p)?;
-                let (num, proto) = p.split_once('/').unwrap_or((&p, "tcp"));
-                let proto = proto.to_ascii_lowercase();
-                if num.parse::<u16>().map_or(true, |n| n == 0)
-                    || !["tcp", "udp", "sctp"].contains(&proto.as_str())
-                {
-                    return Err(step_error(
-                        df,
-                        inst,
-                        format!("EXPOSE: porta inválida {p:?} (use 80, 80/tcp ou 53/udp)"),
-                    ));
-                }
-                keys.push(format!("{num}/{proto}"));
-            }
-            let rc = stage.run_config();
-            let map = rc.exposed_ports.get_or_insert_with(Default::default);
-            for k in &keys {
-                map.insert(k.clone(), serde_json::json!({}));
-            }
-            format!("EXPOSE {}", keys.join(" "))
-        }
-        Op::Label(pairs) => {
-            let mut shown = Vec::new();
-            let mut resolved = Vec::new();
-            for (k, v) in pairs {
-                let (k, v) = (x(k)?, x(v)?);
-                shown.push(format!("{}={}", shell_quote(&k), shell_quote(&v)));
-                resolved.push((k, v));
-            }
-            let rc = stage.run_config();
-            let map = rc.labels.get_or_insert_with(Default::default);
-            map.extend(resolved);
-            format!("LABEL {}", shown.join(" "))
-        }
-        Op::Volume(paths) => {
-            let paths: Vec<String> = paths.iter().map(|p| x(p)).collect::<Result<_, _>>()?;
-            if let Some(bad) = paths.iter().find(|p| !p.starts_with('/')) {
-                return Err(step_error(
-                    df,
-                    inst,
-                    format!("VOLUME: {bad:?} não é um caminho absoluto"),
-                ));
-            }
-            let rc = stage.run_config();
-            let map = rc.volumes.get_or_insert_with(Default::default);
-            for p in &paths {
-                map.insert(p.clone(), serde_json::json!({}));
-            }
-            format!("VOLUME {}", json(&paths))
-        }
-        Op::StopSignal(s) => {
-            let s = x(s)?;
-            let ok = s.parse::<u8>().is_ok_and(|n| (1..=64).contains(&n))
-                || s.parse::<nix::sys::signal::Signal>().is_ok()
-                || format!("SIG{s}")
-                    .parse::<nix::sys::signal::Signal>()
-                    .is_ok();
-            if !ok {
-                return Err(step_error(
-                    df,
-                    inst,
-                    format!("STOPSIGNAL: sinal desconhecido {s:?} (use SIGTERM, SIGQUIT, 3…)"),
-                ));
-            }
-            stage.run_config().stop_signal = Some(s.clone());
-            format!("STOPSIGNAL {s}")
-        }
         Op::Shell(shell) => {
             stage.shell = shell.clone();
             format!("SHELL {}", json(shell))
         }
-        Op::From { .. } => unreachable!("FROM starts a stage, not a step"),
+        op => {
+            let target = config_step::ConfigTarget {
+                config: stage.config.config.get_or_insert_with(Default::default),
+                cmd_set: &mut stage.cmd_set,
+                shell: &stage.shell,
+            };
+            match config_step::apply(op, target, &vars) {
+                Some(Ok(text)) => text,
+                Some(Err(m)) => return Err(step_error(df, inst, m)),
+                // FROM starts a stage; RUN, COPY, ARG, SHELL are handled above.
+                None => unreachable!("not a step of its own: {}", inst.keyword),
+            }
+        }
     };
 
     let extra = copy_sources

@@ -42,7 +42,6 @@ pub fn subcommand(name: &str) -> Option<&'static str> {
             "não existe: o uso de memória, CPU e processos medido durante o run fica no trace \
              (`casulo trace show NOME`) e no gráfico do visualizador"
         }
-        "commit" => "`commit` não existe: descreva a imagem num Dockerfile e use `casulo build`",
         "version" => "é `casulo --version` (e `casulo info` mostra o kernel e os cgroups)",
         _ => return None,
     })

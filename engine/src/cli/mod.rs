@@ -6,6 +6,7 @@
 //! error says otherwise.
 
 pub mod build;
+pub mod commit;
 pub mod diff;
 pub mod docker;
 pub mod exec;
@@ -70,6 +71,8 @@ pub enum Command {
     Top(lifecycle::TopArgs),
     /// Constrói uma imagem a partir de um Dockerfile (como `docker build`).
     Build(build::BuildArgs),
+    /// Cria uma imagem a partir do que um contêiner mudou (como `docker commit`; prefira o build).
+    Commit(commit::CommitArgs),
     /// Gerencia imagens (ls, load, save, inspect, history, tag, rm, prune, fsck, bootstrap, import).
     #[command(subcommand)]
     Image(image::ImageCmd),
@@ -164,6 +167,7 @@ pub fn main() -> i32 {
         Command::Inspect(args) => lifecycle::inspect(&state, args),
         Command::Top(args) => lifecycle::top(&state, args),
         Command::Build(args) => build::cmd(&state, args),
+        Command::Commit(args) => commit::cmd(&state, args),
         Command::Image(cmd) => image::run(&state, cmd),
         Command::Trace(cmd) => trace::run(&state, cmd),
         Command::Volume(cmd) => volume::run(&state, cmd),
@@ -249,6 +253,7 @@ fn needs_root(command: &Command) -> bool {
         | Command::Exec(_)
         | Command::Rm(_)
         | Command::Build(_)
+        | Command::Commit(_)
         | Command::Gc
         | Command::Stop(_)
         | Command::Kill(_)

@@ -26,6 +26,7 @@
 //! it installs a handler; orphans are re-parented to it). casulo forwards the
 //! first Ctrl-C/SIGTERM to it and sends SIGKILL on the second.
 
+pub mod commit;
 pub mod create;
 pub mod diff;
 pub mod exec;

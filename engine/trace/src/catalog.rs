@@ -683,6 +683,17 @@ const ENTRIES: &[Entry] = &[
             casulo com a etiqueta pedida. A imagem é a *receita pronta*: `casulo run` cria a \
             partir dela quantos contêineres quiser, cada um com a sua camada de escrita.",
     },
+    Entry {
+        kind: "image.commit",
+        title: "Commit: o contêiner virou imagem",
+        explanation: "`casulo commit` empacotou a camada de escrita do contêiner (o `upperdir` \
+            do overlay) numa camada nova, com o mesmo escritor de `tar` reprodutível do build: \
+            os *whiteouts* do overlay (dispositivos 0:0) viraram entradas `.wh.NOME` e os \
+            diretórios opacos viraram `.wh..wh..opq`. Essa camada foi empilhada sobre as da \
+            imagem do contêiner, com uma linha a mais no histórico. Funciona, mas ninguém sabe \
+            depois *como* a imagem foi feita: não há Dockerfile que a refaça, e o que o \
+            contêiner deixou de lixo (caches, logs) vai junto. Por isso o build é preferido.",
+    },
 ];
 
 #[cfg(test)]

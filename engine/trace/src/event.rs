@@ -833,6 +833,36 @@ pub enum EventBody {
         /// Layers of the final image (base + new).
         layers: u32,
     },
+    /// `casulo commit`: the container's read/write layer (the overlay's
+    /// upperdir) became a new layer on top of its image, and that a new
+    /// image: whiteouts became `.wh.` entries, opaque directories
+    /// `.wh..wh..opq`. Recorded in the container's trace.
+    #[serde(rename = "image.commit")]
+    ImageCommit {
+        /// The container's name.
+        container: String,
+        /// `sha256:` of the layer blob (gzip), as stored.
+        digest: String,
+        /// `sha256:` of the uncompressed layer tar.
+        diff_id: String,
+        /// Bytes of the blob as stored (compressed).
+        size: u64,
+        /// Bytes of the uncompressed tar.
+        bytes: u64,
+        /// Entries in it (files, directories, links, whiteouts).
+        files: u64,
+        /// Whiteout entries among them (`.wh.NOME` and `.wh..wh..opq`).
+        whiteouts: u64,
+        /// `sha256:` of the new image's config.
+        image_id: String,
+        /// The tag given, or empty when there is none.
+        #[serde(default)]
+        tag: String,
+        /// `--change` instructions applied to the config, as in the history
+        /// (`CMD ["cat","/novo"]`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changes: Vec<String>,
+    },
 }
 
 impl EventBody {
@@ -895,6 +925,7 @@ impl EventBody {
             EventBody::BuildCacheHit { .. } => "build.cache_hit",
             EventBody::BuildLayer { .. } => "build.layer",
             EventBody::BuildCommit { .. } => "build.commit",
+            EventBody::ImageCommit { .. } => "image.commit",
         }
     }
 }
@@ -957,4 +988,5 @@ pub const KINDS: &[&str] = &[
     "build.cache_hit",
     "build.layer",
     "build.commit",
+    "image.commit",
 ];

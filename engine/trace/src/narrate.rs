@@ -999,6 +999,34 @@ pub fn describe(event: &Event) -> String {
                 format!("gravar a imagem{tag}"),
             )
         }
+        EventBody::ImageCommit {
+            container,
+            diff_id,
+            bytes,
+            files,
+            whiteouts,
+            image_id,
+            tag,
+            ..
+        } => {
+            let tag = if tag.is_empty() {
+                String::new()
+            } else {
+                format!(" {tag}")
+            };
+            say(
+                format!(
+                    "commit de {container}: a camada de escrita virou a camada {} ({}, {} \
+                     descomprimido, {}) e a imagem{tag} ({})",
+                    short_digest(diff_id),
+                    plural(*files, "entrada", "entradas"),
+                    bytes_text(*bytes),
+                    plural(*whiteouts, "whiteout", "whiteouts"),
+                    short_digest(image_id)
+                ),
+                format!("gravar a imagem{tag} a partir do contêiner {container}"),
+            )
+        }
     }
 }
 

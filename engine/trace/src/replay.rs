@@ -547,6 +547,24 @@ impl Build {
     }
 }
 
+/// A `casulo commit` of the container (`image.commit`): its read/write
+/// layer became a layer of a new image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageCommit {
+    pub container: String,
+    pub diff_id: String,
+    /// Blob bytes (compressed) and tar bytes.
+    pub size: u64,
+    pub bytes: u64,
+    pub files: u64,
+    pub whiteouts: u64,
+    pub image_id: String,
+    /// Empty when no tag was given.
+    pub tag: String,
+    pub changes: Vec<String>,
+    pub at: usize,
+}
+
 /// What the container wrote, from `layer.upper`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UpperLayer {
@@ -598,6 +616,8 @@ pub struct World {
     pub restarts: Vec<Restart>,
     /// The container's read/write layer, once measured (`layer.upper`).
     pub upper: Option<UpperLayer>,
+    /// Images made from this container by `casulo commit`, in order.
+    pub commits: Vec<ImageCommit>,
     /// By path.
     pub cgroups: BTreeMap<String, Cgroup>,
     /// How many `cgroup.sample` events have been applied: the chart shows
@@ -985,6 +1005,29 @@ impl World {
                     };
                 }
             }
+            EventBody::ImageCommit {
+                container,
+                diff_id,
+                size,
+                bytes,
+                files,
+                whiteouts,
+                image_id,
+                tag,
+                changes,
+                ..
+            } => self.commits.push(ImageCommit {
+                container: container.clone(),
+                diff_id: diff_id.clone(),
+                size: *size,
+                bytes: *bytes,
+                files: *files,
+                whiteouts: *whiteouts,
+                image_id: image_id.clone(),
+                tag: tag.clone(),
+                changes: changes.clone(),
+                at,
+            }),
             EventBody::BuildCommit {
                 tag,
                 image_id,

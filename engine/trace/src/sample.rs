@@ -749,6 +749,25 @@ pub fn sample_events() -> Vec<Event> {
             "write /var/lib/casulo/images/index.json".into(),
             ok.clone(),
         ),
+        (
+            host,
+            EventBody::ImageCommit {
+                container: "meu-ctr".into(),
+                digest: "sha256:5d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e"
+                    .into(),
+                diff_id: LAYER2.into(),
+                size: 312,
+                bytes: 10240,
+                files: 6,
+                whiteouts: 2,
+                image_id: "sha256:88bb0e1f2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6"
+                    .into(),
+                tag: "meu-ctr:v1".into(),
+                changes: vec![r#"CMD ["cat","/novo"]"#.into()],
+            },
+            "write /var/lib/casulo/images/index.json".into(),
+            ok.clone(),
+        ),
     ]);
     let mut t_us = 0;
     raw.into_iter()

@@ -1297,3 +1297,19 @@ fn sample_trace_terminal_opened_and_resized() {
     let end = r.world_at(r.len()).terminal.unwrap();
     assert_eq!((end.rows, end.cols, end.resizes), (40, 120, 1));
 }
+
+/// `image.commit` (sample trace): the world lists the image made from the
+/// container, with its layer and whiteouts, from that event on.
+#[test]
+fn image_commit_is_kept_in_the_world() {
+    let r = Replay::new(sample::sample_events());
+    let at = first(&r, "image.commit", |_| true);
+    assert!(r.world_at(at).commits.is_empty());
+    let w = r.world_at(at + 1);
+    let c = &w.commits[0];
+    assert_eq!(c.container, "meu-ctr");
+    assert_eq!(c.tag, "meu-ctr:v1");
+    assert_eq!((c.files, c.whiteouts), (6, 2));
+    assert_eq!(c.changes, [r#"CMD ["cat","/novo"]"#]);
+    assert_eq!(c.at, at);
+}

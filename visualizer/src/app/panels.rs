@@ -351,10 +351,39 @@ impl PartialEq for FsProps {
     }
 }
 
+/// `casulo commit`s of the container: its upperdir became a layer of a new image.
+fn commit_lines(w: &World) -> Vec<String> {
+    w.commits
+        .iter()
+        .map(|c| {
+            let image = if c.tag.is_empty() {
+                short_digest(&c.image_id).to_string()
+            } else {
+                format!("{} ({})", c.tag, short_digest(&c.image_id))
+            };
+            let changes = if c.changes.is_empty() {
+                String::new()
+            } else {
+                format!(" · --change {}", c.changes.join(", "))
+            };
+            let count =
+                |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+            format!(
+                "upperdir → camada {} ({}, {}, {}) → imagem {image}{changes}",
+                short_digest(&c.diff_id),
+                count(c.files, "entrada", "entradas"),
+                count(c.whiteouts, "whiteout", "whiteouts"),
+                bytes(c.size)
+            )
+        })
+        .collect()
+}
+
 #[function_component(FilesystemPanel)]
 pub fn filesystem_panel(p: &FsProps) -> Html {
     let w = &p.world;
     let last = w.applied.checked_sub(1);
+    let commits = commit_lines(w);
     let Some(o) = &w.overlay else {
         let layers = w.layers.iter().map(|l| {
             let how = match &l.unpacked {
@@ -381,6 +410,9 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
                 if !w.layers.is_empty() {
                     <p>{"Camadas da imagem prontas:"}</p>
                     <ul class="camadas-prontas">{ for layers }</ul>
+                }
+                if !commits.is_empty() {
+                    <p class="commit" id="fs-commit"><strong>{"Commit (casulo commit): "}</strong>{commits.join("; ")}</p>
                 }
             </section>
         };
@@ -508,6 +540,9 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
             }
             if !volumes.is_empty() {
                 <p class="volumes" id="fs-volumes"><strong>{"Volumes (fora das camadas, sobrevivem ao contêiner): "}</strong>{volumes.join("; ")}</p>
+            }
+            if !commits.is_empty() {
+                <p class="commit" id="fs-commit"><strong>{"Commit (casulo commit): "}</strong>{commits.join("; ")}</p>
             }
         </section>
     }

@@ -1,0 +1,207 @@
+//! The instructions that only change the image's config, not its files
+//! (ENV, WORKDIR, USER, CMD, ENTRYPOINT, EXPOSE, LABEL, VOLUME, STOPSIGNAL):
+//! one place that applies them, for the build's steps and for
+//! `casulo commit --change`, so both read and check them the same way.
+
+use std::collections::BTreeMap;
+
+use super::dockerfile::{self, Op};
+use super::{join_path, json, shell_quote};
+use crate::image::oci::RunConfig;
+
+/// What a config instruction acts on.
+pub struct ConfigTarget<'a> {
+    pub config: &'a mut RunConfig,
+    /// CMD was set here (by this Dockerfile, by this commit): a later
+    /// ENTRYPOINT then keeps it.
+    pub cmd_set: &'a mut bool,
+    /// The shell of the shell form (`CMD echo oi`).
+    pub shell: &'a [String],
+}
+
+/// Applies `op` when it is a config instruction: `Some` with its history
+/// text (`ENV A=1`, words expanded from `vars`) or why it is wrong; `None`
+/// for the other instructions (FROM, RUN, COPY, ARG, SHELL).
+pub fn apply(
+    op: &Op,
+    t: ConfigTarget<'_>,
+    vars: &BTreeMap<String, String>,
+) -> Option<Result<String, String>> {
+    if matches!(
+        op,
+        Op::From { .. } | Op::Run(_) | Op::Copy { .. } | Op::Arg { .. } | Op::Shell(_)
+    ) {
+        return None;
+    }
+    let x = |w: &str| dockerfile::expand(w, vars, true);
+    let rc = t.config;
+    Some((|| {
+        Ok(match op {
+            Op::Env(pairs) => {
+                let mut env_list = rc.env.clone().unwrap_or_default();
+                let mut shown = Vec::new();
+                for (k, v) in pairs {
+                    let v = x(v)?;
+                    env_list.retain(|e| e.split('=').next() != Some(k.as_str()));
+                    env_list.push(format!("{k}={v}"));
+                    shown.push(format!("{k}={}", shell_quote(&v)));
+                }
+                rc.env = Some(env_list);
+                format!("ENV {}", shown.join(" "))
+            }
+            Op::Workdir(w) => {
+                let w = x(w)?;
+                let base = rc
+                    .working_dir
+                    .clone()
+                    .filter(|w| !w.is_empty())
+                    .unwrap_or_else(|| "/".into());
+                let new = join_path(&base, &w);
+                rc.working_dir = Some(new.clone());
+                format!("WORKDIR {new}")
+            }
+            Op::User(u) => {
+                let u = x(u)?;
+                rc.user = Some(u.clone());
+                format!("USER {u}")
+            }
+            Op::Cmd(c) => {
+                let argv = c.argv(t.shell);
+                rc.cmd = Some(argv.clone());
+                *t.cmd_set = true;
+                format!("CMD {}", json(&argv))
+            }
+            Op::Entrypoint(c) => {
+                let argv = c.argv(t.shell);
+                rc.entrypoint = Some(argv.clone());
+                if !*t.cmd_set {
+                    // Like docker: a new ENTRYPOINT drops the base image's CMD.
+                    rc.cmd = None;
+                }
+                format!("ENTRYPOINT {}", json(&argv))
+            }
+            Op::Expose(ports) => {
+                let mut keys = Vec::new();
+                for p in ports {
+                    let p = x(p)?;
+                    let (num, proto) = p.split_once('/').unwrap_or((&p, "tcp"));
+                    let proto = proto.to_ascii_lowercase();
+                    if num.parse::<u16>().map_or(true, |n| n == 0)
+                        || !["tcp", "udp", "sctp"].contains(&proto.as_str())
+                    {
+                        return Err(format!(
+                            "EXPOSE: porta inválida {p:?} (use 80, 80/tcp ou 53/udp)"
+                        ));
+                    }
+                    keys.push(format!("{num}/{proto}"));
+                }
+                let map = rc.exposed_ports.get_or_insert_with(Default::default);
+                for k in &keys {
+                    map.insert(k.clone(), serde_json::json!({}));
+                }
+                format!("EXPOSE {}", keys.join(" "))
+            }
+            Op::Label(pairs) => {
+                let mut shown = Vec::new();
+                let mut resolved = Vec::new();
+                for (k, v) in pairs {
+                    let (k, v) = (x(k)?, x(v)?);
+                    shown.push(format!("{}={}", shell_quote(&k), shell_quote(&v)));
+                    resolved.push((k, v));
+                }
+                let map = rc.labels.get_or_insert_with(Default::default);
+                map.extend(resolved);
+                format!("LABEL {}", shown.join(" "))
+            }
+            Op::Volume(paths) => {
+                let paths: Vec<String> = paths.iter().map(|p| x(p)).collect::<Result<_, _>>()?;
+                if let Some(bad) = paths.iter().find(|p| !p.starts_with('/')) {
+                    return Err(format!("VOLUME: {bad:?} não é um caminho absoluto"));
+                }
+                let map = rc.volumes.get_or_insert_with(Default::default);
+                for p in &paths {
+                    map.insert(p.clone(), serde_json::json!({}));
+                }
+                format!("VOLUME {}", json(&paths))
+            }
+            Op::StopSignal(s) => {
+                let s = x(s)?;
+                let ok = s.parse::<u8>().is_ok_and(|n| (1..=64).contains(&n))
+                    || s.parse::<nix::sys::signal::Signal>().is_ok()
+                    || format!("SIG{s}")
+                        .parse::<nix::sys::signal::Signal>()
+                        .is_ok();
+                if !ok {
+                    return Err(format!(
+                        "STOPSIGNAL: sinal desconhecido {s:?} (use SIGTERM, SIGQUIT, 3…)"
+                    ));
+                }
+                rc.stop_signal = Some(s.clone());
+                format!("STOPSIGNAL {s}")
+            }
+            Op::From { .. } | Op::Run(_) | Op::Copy { .. } | Op::Arg { .. } | Op::Shell(_) => {
+                unreachable!("not a config instruction: returned above")
+            }
+        })
+    })())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::dockerfile::parse_instruction;
+
+    fn run(lines: &[&str], rc: &mut RunConfig) -> Result<Vec<String>, String> {
+        let mut cmd_set = false;
+        let shell = dockerfile::default_shell();
+        let mut out = Vec::new();
+        for l in lines {
+            let op = parse_instruction(l)?.op;
+            let vars = BTreeMap::from([("V".to_string(), "um".to_string())]);
+            let target = ConfigTarget {
+                config: rc,
+                cmd_set: &mut cmd_set,
+                shell: &shell,
+            };
+            out.push(apply(&op, target, &vars).ok_or("não é de config")??);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn config_instructions_change_the_config_and_say_their_history() {
+        let mut rc = RunConfig {
+            cmd: Some(vec!["sh".into()]),
+            working_dir: Some("/app".into()),
+            ..Default::default()
+        };
+        let shown = run(
+            &[
+                "ENV A=$V",
+                "WORKDIR sub",
+                "EXPOSE 80 53/udp",
+                "LABEL dono=ana",
+                "USER 1000",
+                "VOLUME /dados",
+                "STOPSIGNAL SIGQUIT",
+                r#"CMD ["cat", "/novo"]"#,
+            ],
+            &mut rc,
+        )
+        .unwrap();
+        assert_eq!(shown[0], "ENV A=um");
+        assert_eq!(rc.env.as_deref(), Some(&["A=um".to_string()][..]));
+        assert_eq!(rc.working_dir.as_deref(), Some("/app/sub"));
+        assert!(rc.exposed_ports.as_ref().unwrap().contains_key("53/udp"));
+        assert_eq!(rc.labels.as_ref().unwrap()["dono"], "ana");
+        assert_eq!(rc.user.as_deref(), Some("1000"));
+        assert!(rc.volumes.as_ref().unwrap().contains_key("/dados"));
+        assert_eq!(rc.stop_signal.as_deref(), Some("SIGQUIT"));
+        assert_eq!(rc.cmd.as_deref().unwrap(), ["cat", "/novo"]);
+        // ENTRYPOINT keeps a CMD set before it, drops the image's otherwise.
+        run(&[r#"ENTRYPOINT ["x"]"#], &mut rc).unwrap();
+        assert_eq!(rc.cmd, None);
+        assert!(run(&["EXPOSE 0"], &mut rc).unwrap_err().contains("porta"));
+        assert!(run(&["RUN true"], &mut rc).unwrap_err().contains("config"));
+    }
+}
