@@ -113,7 +113,7 @@ pub fn kill(state: &StateDir, args: KillArgs) -> CliResult {
     let rec = Recorder::in_memory();
     let k = Kernel::new(&LinuxSyscalls, &rec);
     for_each(state, &args.containers, |record| {
-        container::kill::kill(&k, record, signal)?;
+        container::kill::kill(&k, state, record, signal)?;
         eprintln!(
             "casulo: {} mandado ao PID 1 de {} (pid {} no host)",
             signal.as_str(),
@@ -156,7 +156,11 @@ pub fn inspect(state: &StateDir, args: InspectArgs) -> CliResult {
 
 pub fn top(state: &StateDir, args: TopArgs) -> CliResult {
     let record = container::find(state, &args.container)?;
-    if record.state != container::ContainerState::Running {
+    let live = [
+        container::ContainerState::Running,
+        container::ContainerState::Paused,
+    ];
+    if !live.contains(&record.state) {
         return Err(container::RunError::NotRunning(record.name).into());
     }
     let rec = Recorder::in_memory();

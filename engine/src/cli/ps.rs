@@ -18,7 +18,7 @@ pub struct PsArgs {
 pub fn ps(state: &StateDir, args: PsArgs) -> CliResult {
     let records: Vec<_> = container::list(state)
         .into_iter()
-        .filter(|r| args.all || r.state == ContainerState::Running)
+        .filter(|r| args.all || matches!(r.state, ContainerState::Running | ContainerState::Paused))
         .collect();
     if args.quiet {
         for r in &records {

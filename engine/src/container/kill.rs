@@ -18,6 +18,9 @@
 //! it — except SIGKILL (and SIGSTOP), which are always delivered. So a
 //! `sleep` that is PID 1 ignores `stop`'s SIGTERM, and `stop` escalates to
 //! SIGKILL after the timeout, exactly as `docker stop` does.
+//!
+//! **A paused container** (frozen, [`super::pause`]) cannot act on a
+//! signal: as docker, `kill` and `stop` thaw it right after sending theirs.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::str::FromStr;
@@ -57,17 +60,26 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
 /// container: pid 1 of a pid namespace of its own, in its cgroup.
 fn running_pid(record: &ContainerRecord) -> Result<Pid, RunError> {
     match (record.state, record.pid) {
-        (ContainerState::Running, Some(pid)) if init_alive(pid, &record.id) => {
+        (ContainerState::Running | ContainerState::Paused, Some(pid))
+            if init_alive(pid, &record.id) =>
+        {
             Ok(Pid::from_raw(pid))
         }
         _ => Err(RunError::NotRunning(record.name.clone())),
     }
 }
 
-/// `casulo kill`: sends `signal` to the container's init.
-pub fn kill(k: &Kernel, record: &ContainerRecord, signal: Signal) -> Result<(), RunError> {
+/// `casulo kill`: sends `signal` to the container's init (and thaws it
+/// if it was paused).
+pub fn kill(
+    k: &Kernel,
+    state: &StateDir,
+    record: &ContainerRecord,
+    signal: Signal,
+) -> Result<(), RunError> {
     let pid = running_pid(record)?;
     k.kill(pid, signal)?;
+    super::pause::thaw_if_paused(state, record)?;
     Ok(())
 }
 
@@ -92,7 +104,7 @@ pub fn stop(
     record: &ContainerRecord,
     timeout: Duration,
 ) -> Result<Stopped, RunError> {
-    let stopped = signal_until_gone(k, record, timeout)?;
+    let stopped = signal_until_gone(k, state, record, timeout)?;
     if stopped != Stopped::AlreadyStopped {
         // Gone, or removed by --rm: either way the run is done with it.
         let _ = wait_exit(state, record);
@@ -102,6 +114,7 @@ pub fn stop(
 
 fn signal_until_gone(
     k: &Kernel,
+    state: &StateDir,
     record: &ContainerRecord,
     timeout: Duration,
 ) -> Result<Stopped, RunError> {
@@ -123,6 +136,7 @@ fn signal_until_gone(
         }
         return Err(e.into());
     }
+    super::pause::thaw_if_paused(state, record)?;
     if wait_gone(pid, pidfd.as_ref(), timeout) {
         return Ok(Stopped::BySignal(signal));
     }

@@ -11,6 +11,8 @@
 //! - [`kill`]: `stop`, `kill` and `wait` from another process, for a
 //!   container whose `casulo run` waits in another terminal;
 //! - [`inspect`], [`top`]: the record docker-like, the processes of its cgroup;
+//! - [`pause`]: freeze and thaw its processes (the cgroup freezer);
+//! - [`stats`]: its usage now (memory, CPU %, processes), as `cgroup.sample` reads it;
 //! - [`record`]: `container.json`, read and updated under a lock;
 //! - [`find`]: the one resolver of ids, short ids and names every verb uses;
 //! - [`run`]: create + start + wait (+ rm with `--rm`), what `casulo run` does.
@@ -27,10 +29,12 @@ pub mod init;
 pub mod inspect;
 pub mod kill;
 pub mod names;
+pub mod pause;
 pub mod record;
 pub mod rm;
 pub mod run;
 pub mod start;
+pub mod stats;
 pub mod top;
 pub mod user;
 pub mod wait;
@@ -310,6 +314,10 @@ pub enum RunError {
     AmbiguousId(String, String),
     #[error("o contêiner {0:?} não está rodando")]
     NotRunning(String),
+    #[error("o contêiner {0:?} já está pausado (para continuar: `casulo unpause {0}`)")]
+    AlreadyPaused(String),
+    #[error("o contêiner {0:?} não está pausado (para pausar: `casulo pause {0}`)")]
+    NotPaused(String),
     #[error("o contêiner {0:?} foi removido ao terminar (--rm): o código de saída foi junto")]
     Removed(String),
     #[error(transparent)]
@@ -364,7 +372,8 @@ pub fn list(state: &crate::state::StateDir) -> Vec<ContainerRecord> {
         })
         .unwrap_or_default();
     for r in &mut records {
-        if r.state == ContainerState::Running && !r.pid.is_some_and(|pid| init_alive(pid, &r.id)) {
+        let live = matches!(r.state, ContainerState::Running | ContainerState::Paused);
+        if live && !r.pid.is_some_and(|pid| init_alive(pid, &r.id)) {
             r.state = ContainerState::Exited;
         }
     }

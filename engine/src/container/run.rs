@@ -141,7 +141,14 @@ pub fn run_with(
                 }
             });
         }
-        let status = wait::wait_for(&k, pid, &mut |sig, esc| observer.signal_forwarded(sig, esc));
+        let status = wait::wait_for(&k, pid, &mut |sig, esc| {
+            observer.signal_forwarded(sig, esc);
+            // Paused from another terminal: frozen, it would never act on
+            // the signal (see `pause`).
+            if let Some(cg) = &cgroup {
+                let _ = super::pause::thaw_after_signal(&k, cg.manager(), &created.dir);
+            }
+        });
         drop(stop);
         status
     });
