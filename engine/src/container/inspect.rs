@@ -10,10 +10,13 @@ use super::{init_alive, ContainerRecord, ContainerState};
 
 /// One container, docker-like.
 pub fn inspect(record: &ContainerRecord) -> Value {
-    let running = record.state == ContainerState::Running
+    // A paused container still runs, as docker says it (`Paused` too).
+    let paused = record.state == ContainerState::Paused;
+    let running = (record.state == ContainerState::Running || paused)
         && record.pid.is_some_and(|pid| init_alive(pid, &record.id));
     let status = match (record.state, running) {
         (ContainerState::Running, true) => "running",
+        (ContainerState::Paused, true) => "paused",
         (ContainerState::Created, _) => "created",
         _ => "exited",
     };
@@ -37,6 +40,7 @@ pub fn inspect(record: &ContainerRecord) -> Value {
         "State": {
             "Status": status,
             "Running": running,
+            "Paused": paused && running,
             "Pid": if running { record.pid.unwrap_or(0) } else { 0 },
             "ExitCode": record.exit_code.unwrap_or(0),
         },
