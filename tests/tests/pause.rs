@@ -253,9 +253,9 @@ fn stats_shows_memory_against_the_limit_and_the_processes() {
         EventBody::CgroupSample {
             memory_limit_bytes,
             pids_limit,
-            pids: Some(p),
+            pids: Some(3),
             ..
-        } if p == 3 => Some((memory_limit_bytes, pids_limit)),
+        } => Some((memory_limit_bytes, pids_limit)),
         _ => None,
     });
     assert_eq!(sampled, Some((Some(64 << 20), Some(20))));
