@@ -27,7 +27,7 @@ pub fn subcommand(name: &str) -> Option<&'static str> {
              o `casulo run` fica esperando por ele. O que ele fez no kernel está no trace: \
              `casulo trace show NOME`"
         }
-        "start" | "restart" | "attach" | "pause" | "unpause" => {
+        "start" | "restart" | "attach" => {
             "ainda não existe: cada `casulo run` cria um contêiner novo e espera por ele \
              (contêineres em segundo plano vêm com o supervisor)"
         }
@@ -49,10 +49,6 @@ pub fn subcommand(name: &str) -> Option<&'static str> {
         "cp" => {
             "`cp` não existe: o que o contêiner escreveu fica na camada de escrita dele (sem \
              --rm); veja com `casulo diff NOME`"
-        }
-        "stats" => {
-            "não existe: o uso de memória, CPU e processos medido durante o run fica no trace \
-             (`casulo trace show NOME`) e no gráfico do visualizador"
         }
         "commit" => "`commit` não existe: descreva a imagem num Dockerfile e use `casulo build`",
         "version" => "é `casulo --version` (e `casulo info` mostra o kernel e os cgroups)",
