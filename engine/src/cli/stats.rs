@@ -21,8 +21,8 @@ pub struct StatsArgs {
     /// Uma leitura só e sai (a CPU % é medida ao longo de um segundo).
     #[arg(long = "no-stream")]
     pub no_stream: bool,
-    /// Formato: `table` (a tabela) ou `json` (um objeto JSON por contêiner, um por linha).
-    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    /// `table`: a tabela; `json`: um objeto JSON por contêiner, um por linha.
+    #[arg(long, value_name = "FORMATO", default_value = "table", value_parser = ["table", "json"])]
     pub format: String,
     /// Nome, id ou começo do id; nenhum: todos os que estão rodando.
     #[arg(value_name = "CONTÊINER")]

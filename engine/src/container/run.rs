@@ -144,7 +144,7 @@ pub fn run_with(
         let status = wait::wait_for(&k, pid, &mut |sig, esc| {
             observer.signal_forwarded(sig, esc);
             // Paused from another terminal: frozen, it would never act on
-            // the signal (see `pause`).
+            // the signal about to be sent (see `pause`), so it is thawed.
             if let Some(cg) = &cgroup {
                 let _ = super::pause::thaw_after_signal(&k, cg.manager(), &created.dir);
             }
