@@ -73,18 +73,7 @@ impl Recorder {
     /// refused.
     pub fn create(path: &Path, header: &Header) -> std::io::Result<Recorder> {
         let file = Self::start_trace(path, header)?;
-        // SAFETY: a fresh anonymous shared mapping of one page, zero-filled,
-        // which is a valid SharedCounters (all atomics zero).
-        let page = unsafe {
-            mmap_anonymous(
-                None,
-                NonZeroUsize::new(PAGE).unwrap(),
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_SHARED,
-            )
-        }
-        .map_err(std::io::Error::from)?;
-        Ok(Self::with(Sink::File(file), page.cast(), true))
+        Ok(Self::with(Sink::File(file), anonymous_counters()?, true))
     }
 
     /// [`Recorder::create`], with the counters in the file `counters` (made
@@ -115,17 +104,8 @@ impl Recorder {
 
     /// A recorder that keeps events in memory (unit tests).
     pub fn in_memory() -> Recorder {
-        // SAFETY: as in `create`.
-        let page = unsafe {
-            mmap_anonymous(
-                None,
-                NonZeroUsize::new(PAGE).unwrap(),
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_SHARED,
-            )
-        }
-        .expect("mmap of one page");
-        Self::with(Sink::Memory(Mutex::new(Vec::new())), page.cast(), true)
+        let page = anonymous_counters().expect("mmap of one page");
+        Self::with(Sink::Memory(Mutex::new(Vec::new())), page, true)
     }
 
     /// The trace file, emptied, with its header line.
@@ -244,6 +224,22 @@ fn monotonic_ns() -> u64 {
     let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
         .expect("CLOCK_MONOTONIC always exists on Linux");
     t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64
+}
+
+/// Counters shared only with this process's clones (the container's init).
+fn anonymous_counters() -> std::io::Result<NonNull<SharedCounters>> {
+    // SAFETY: a fresh anonymous shared mapping of one page, zero-filled,
+    // which is a valid SharedCounters (all atomics zero).
+    let page = unsafe {
+        mmap_anonymous(
+            None,
+            NonZeroUsize::new(PAGE).unwrap(),
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            MapFlags::MAP_SHARED,
+        )
+    }
+    .map_err(std::io::Error::from)?;
+    Ok(page.cast())
 }
 
 /// Maps the counters file `path` shared; `new`: creates it (or empties an

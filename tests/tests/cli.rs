@@ -97,7 +97,6 @@ fn docker_habits_get_an_answer_and_the_subcommands_help() {
             "casulo run",
         ),
         (&["run", "-d", "busybox"], "segundo plano", "casulo run"),
-        (&["exec", "x", "sh"], "`exec` ainda não existe", "casulo"),
         (&["pull", "alpine"], "casulo image load", "casulo"),
         (&["push", "x"], "casulo image save", "casulo"),
         (&["logs", "x"], "casulo trace show", "casulo"),

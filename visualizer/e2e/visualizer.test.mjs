@@ -1266,6 +1266,30 @@ test('segurança: o que o root do contêiner pode e não pode, evento a evento (
   assert.equal(await page.locator('section.seguranca').count(), 0);
 });
 
+test('namespaces: um casulo exec entra nos namespaces do PID 1 e aparece como processo do contêiner', async () => {
+  // A real `casulo exec` into a running container (see the fixtures' README).
+  const name = 'run-exec.trace.jsonl';
+  const ev = events(name);
+  const joins = ev.filter((e) => e.kind === 'namespace.join');
+  assert.equal(joins.length, 6);
+  const child = ev.find((e) => e.kind === 'process.clone' && e.pid === joins[0].pid).child_pid;
+  const exec = ev.find((e) => e.kind === 'process.exec' && e.pid === child);
+  // Before the first setns: only the init is in the container.
+  await open(name, joins[0].seq - 1);
+  assert.equal(await page.locator('#processos-exec').count(), 0);
+  // casulo joined only the pid namespace: not yet a process of the container.
+  await open(name, joins[0].seq);
+  assert.equal(await page.locator('#processos-exec').count(), 0);
+  // Once the child ran its command: listed, with the init's namespaces.
+  await open(name, exec.seq);
+  const row = await page.textContent('#processos-exec');
+  assert.match(row, new RegExp(`sh -c hostname.*PID ${child} no host.*os mesmos namespaces do PID 1.*rodando`, 's'));
+  assert.match(await page.textContent('.outros-processos'), /o casulo exec: entrou só no namespace pid/);
+  await shot('34-exec-namespaces');
+  await open(name, lastSeq(ev));
+  assert.match(await page.textContent('#processos-exec'), /terminou com código 0/);
+});
+
 test('segurança: --privileged avisa em palavras vermelhas, e cada trava diz "ausente"', async () => {
   // A real `casulo run --privileged` (see the fixtures' README).
   const name = 'run-privileged.trace.jsonl';

@@ -5,7 +5,8 @@
 //! - `test`   the whole check: fmt, builds, tests, wasm build, clippy (CI runs this)
 //! - `demo`   a real container, its trace checked, narrated and served in the visualizer
 //! - `serve`  the visualizer and the recorded traces, without a container
-//! - `bench`  container start-up time against runc, crun and a bare `unshare`
+//! - `bench`  container start-up time against runc, crun and a bare `unshare`;
+//!   `bench unpack` (a big layer), `bench densidade` (100 idle `run -d` containers)
 //! - `medir`  N containers vs N VMs (start time, memory) for the course's chapter 1
 //! - `fuzz`   the coverage-guided fuzzers of `fuzz/` (libFuzzer), corpus kept in the repo
 //!
@@ -13,6 +14,7 @@
 //! comments in English, as in the rest of the project.
 
 mod bench;
+mod bench_density;
 mod bench_unpack;
 mod bench_web;
 mod book;
@@ -93,6 +95,9 @@ comandos:
   bench unpack [opções]  desempacotar+verificar uma camada grande contra `tar -x` + `sha256sum`
       --mb N           tamanho da camada gerada em MB (padrão 200)
       --runs N         rodadas (padrão 5)
+  bench densidade [opções]  N contêineres `busybox sleep` com `run -d`: partida e memória
+                     por contêiner (supervisor + cgroup), em bench-results/densidade.json
+      --quantos N      quantos contêineres (padrão 100)
   medir [opções]     N contêineres contra N VMs (qemu, sem KVM): tempo de partida e memória,
                      em book/medidas/conteineres-vms.json (capítulo 1 do curso)
       --n N            quantos de cada lado (padrão 5; o todo leva cerca de meio minuto)

@@ -2,16 +2,9 @@
 //! option it does not have — whether it exists under another name, is
 //! coming, or is not planned, and what to do meanwhile.
 
-/// About a docker subcommand casulo does not have (`casulo exec`).
+/// About a docker subcommand casulo does not have (`casulo pull`).
 pub fn subcommand(name: &str) -> Option<&'static str> {
     Some(match name {
-        "exec" => {
-            "`exec` ainda não existe (vem com o supervisor, que deixa contêineres rodando em \
-             segundo plano). Enquanto isso: o `casulo run` já é interativo, rode \
-             `casulo run busybox sh` e trabalhe lá dentro; ou entre num contêiner que está \
-             rodando com `sudo nsenter --target <pid> --all --root --wd sh` (o pid aparece em \
-             `casulo ps`)"
-        }
         "pull" => {
             "`pull` ainda não existe (vem com o cliente de registry OCI). Enquanto isso: \
              `casulo image bootstrap` cria a busybox sem internet, e `casulo image load -i \
@@ -118,8 +111,9 @@ mod tests {
             command_path(&cmd, &argv("casulo --root /x image pull a")),
             "casulo image"
         );
-        assert_eq!(command_path(&cmd, &argv("casulo exec")), "casulo");
-        assert!(subcommand("exec").unwrap().contains("ainda não existe"));
+        assert_eq!(command_path(&cmd, &argv("casulo pull")), "casulo");
+        assert!(subcommand("pull").unwrap().contains("ainda não existe"));
+        assert_eq!(subcommand("exec"), None, "casulo exec existe");
         assert!(run_option("-i").unwrap().contains("já é interativo"));
     }
 }

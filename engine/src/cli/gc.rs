@@ -28,7 +28,7 @@ use crate::recorder::Recorder;
 
 pub const MIN_AGE: Duration = Duration::from_secs(5);
 
-pub fn run() -> CliResult {
+pub fn run(state: &crate::state::StateDir) -> CliResult {
     let root = Path::new(cgroups::DEFAULT_ROOT);
     let mode = detect_mode(root);
     // No trace file for gc: its events stay in memory.
@@ -38,7 +38,9 @@ pub fn run() -> CliResult {
     for path in &removed {
         println!("removido: {}", path.display());
     }
-    let net_removed = network::gc(&k, &NetDir::host(), MIN_AGE);
+    let mut net_removed = network::gc(&k, &NetDir::host(), MIN_AGE);
+    // Records of this state dir left "running" by a killed casulo or supervisor.
+    net_removed.extend(crate::container::rm::gc_stale(state, MIN_AGE));
     for what in &net_removed {
         println!("removido: {what}");
     }

@@ -1,6 +1,7 @@
-//! `casulo stop`, `kill`, `wait`, `inspect` and `top`: docker's verbs for a
-//! container that runs under a `casulo run` in another terminal. Each takes
-//! a full id, a unique id prefix or a name ([`container::find`]).
+//! `casulo start`, `restart`, `stop`, `kill`, `wait`, `logs`, `inspect` and
+//! `top`: docker's verbs for a container that runs under its supervisor
+//! (`-d`) or under a `casulo run` in another terminal. Each takes a full
+//! id, a unique id prefix or a name ([`container::find`]).
 
 use std::time::Duration;
 
@@ -80,10 +81,16 @@ fn for_each(
     Ok(if failed { 1 } else { 0 })
 }
 
+/// The container's own trace, reopened: the signals the verbs send are
+/// recorded there (in memory only when it cannot be reopened).
+fn trace_of(state: &StateDir, record: &container::ContainerRecord) -> Recorder {
+    container::record::reopen_trace(state, record).unwrap_or_else(|_| Recorder::in_memory())
+}
+
 pub fn stop(state: &StateDir, args: StopArgs) -> CliResult {
-    let rec = Recorder::in_memory();
-    let k = Kernel::new(&LinuxSyscalls, &rec);
     for_each(state, &args.containers, |record| {
+        let rec = trace_of(state, record);
+        let k = Kernel::new(&LinuxSyscalls, &rec);
         let how = container::kill::stop(&k, state, record, Duration::from_secs(args.time))?;
         match how {
             Stopped::AlreadyStopped => {}
@@ -110,9 +117,9 @@ pub fn kill(state: &StateDir, args: KillArgs) -> CliResult {
             ),
         ));
     };
-    let rec = Recorder::in_memory();
-    let k = Kernel::new(&LinuxSyscalls, &rec);
     for_each(state, &args.containers, |record| {
+        let rec = trace_of(state, record);
+        let k = Kernel::new(&LinuxSyscalls, &rec);
         container::kill::kill(&k, state, record, signal)?;
         eprintln!(
             "casulo: {} mandado ao PID 1 de {} (pid {} no host)",
@@ -147,7 +154,7 @@ pub fn wait(state: &StateDir, args: WaitArgs) -> CliResult {
 pub fn inspect(state: &StateDir, args: InspectArgs) -> CliResult {
     let mut all = Vec::new();
     let code = for_each(state, &args.containers, |record| {
-        all.push(container::inspect::inspect(record));
+        all.push(container::inspect::inspect(state, record));
         Ok(())
     })?;
     println!("{}", serde_json::to_string_pretty(&all).expect("json"));
@@ -156,11 +163,10 @@ pub fn inspect(state: &StateDir, args: InspectArgs) -> CliResult {
 
 pub fn top(state: &StateDir, args: TopArgs) -> CliResult {
     let record = container::find(state, &args.container)?;
-    let live = [
-        container::ContainerState::Running,
-        container::ContainerState::Paused,
-    ];
-    if !live.contains(&record.state) {
+    if !matches!(
+        record.state,
+        container::ContainerState::Running | container::ContainerState::Paused
+    ) {
         return Err(container::RunError::NotRunning(record.name).into());
     }
     let rec = Recorder::in_memory();
@@ -183,4 +189,170 @@ pub fn top(state: &StateDir, args: TopArgs) -> CliResult {
         println!("{:<10}  {:>8}  {:>16}  {}", user, p.pid, inside, p.command);
     }
     Ok(0)
+}
+
+/// Inicia contêineres parados, em segundo plano (como `docker start`).
+#[derive(Debug, clap::Args)]
+pub struct StartArgs {
+    /// Fica ligado à saída do contêiner (como `casulo logs -f`) até ele
+    /// terminar, e sai com o código dele.
+    #[arg(short = 'a', long = "attach")]
+    pub attach: bool,
+    #[arg(required = true, value_name = "CONTÊINER")]
+    pub containers: Vec<String>,
+}
+
+/// Para e inicia de novo contêineres (como `docker restart`).
+#[derive(Debug, clap::Args)]
+pub struct RestartArgs {
+    /// Segundos de espera antes do SIGKILL, ao parar.
+    #[arg(short = 't', long = "time", value_name = "S", default_value_t = 10)]
+    pub time: u64,
+    #[arg(required = true, value_name = "CONTÊINER")]
+    pub containers: Vec<String>,
+}
+
+/// Mostra o que um contêiner escreveu na saída (como `docker logs`).
+#[derive(Debug, clap::Args)]
+pub struct LogsArgs {
+    /// Continua mostrando o que chegar, até o contêiner terminar (Ctrl-C sai antes).
+    #[arg(short = 'f', long = "follow")]
+    pub follow: bool,
+    /// Só as últimas N linhas (ou all, o padrão).
+    #[arg(short = 'n', long = "tail", value_name = "N", default_value = "all",
+          value_parser = parse_tail)]
+    pub tail: Tail,
+    /// Mostra a hora (RFC 3339, UTC) em que cada linha foi escrita.
+    #[arg(short = 't', long = "timestamps")]
+    pub timestamps: bool,
+    #[arg(value_name = "CONTÊINER")]
+    pub container: String,
+}
+
+/// `--tail`: the last N lines, or all of them.
+#[derive(Debug, Clone, Copy)]
+pub struct Tail(Option<usize>);
+
+fn parse_tail(s: &str) -> Result<Tail, String> {
+    if s == "all" {
+        return Ok(Tail(None));
+    }
+    s.parse().map(|n| Tail(Some(n))).map_err(|_| {
+        format!("{s:?} não é um número de linhas (use, por exemplo, --tail 10, ou all)")
+    })
+}
+
+pub fn start(state: &StateDir, args: StartArgs) -> CliResult {
+    if args.attach && args.containers.len() > 1 {
+        return Err(CliError::msg(
+            125,
+            "start -a liga o terminal a um contêiner só: dê um nome de cada vez",
+        ));
+    }
+    let mut last_code = 0;
+    let code = for_each(state, &args.containers, |record| {
+        let from = if args.attach {
+            container::logs::read_from(&log_of(state, record), 0)
+                .map(|(_, end)| end)
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        container::supervise::start(state, record)?;
+        if args.attach {
+            last_code = follow_until_exit(state, record, from, false)?;
+        } else {
+            println!("{}", record.name);
+        }
+        Ok(())
+    })?;
+    Ok(if args.attach && code == 0 {
+        last_code
+    } else {
+        code
+    })
+}
+
+pub fn restart(state: &StateDir, args: RestartArgs) -> CliResult {
+    for_each(state, &args.containers, |record| {
+        let rec = trace_of(state, record);
+        let k = Kernel::new(&LinuxSyscalls, &rec);
+        container::kill::stop(&k, state, record, Duration::from_secs(args.time))?;
+        drop(rec);
+        let stopped = container::find(state, &record.id)?;
+        container::supervise::start(state, &stopped)?;
+        println!("{}", record.name);
+        Ok(())
+    })
+}
+
+fn log_of(state: &StateDir, record: &container::ContainerRecord) -> std::path::PathBuf {
+    container::logs::path(&state.container(&record.id))
+}
+
+pub fn logs(state: &StateDir, args: LogsArgs) -> CliResult {
+    let record = container::find(state, &args.container)?;
+    let path = log_of(state, &record);
+    if !path.exists() {
+        eprintln!(
+            "casulo: {} não tem log: o casulo guarda a saída dos contêineres que rodam \
+             com um supervisor (run -d, start); um `casulo run` sem -d manda a saída \
+             direto para o terminal",
+            record.name
+        );
+        return Ok(0);
+    }
+    let (entries, end) = container::logs::read_from(&path, 0)?;
+    let skip = args.tail.0.map_or(0, |n| entries.len().saturating_sub(n));
+    print_entries(&entries[skip..], args.timestamps);
+    if args.follow {
+        follow_until_exit(state, &record, end, args.timestamps)?;
+    }
+    Ok(0)
+}
+
+fn print_entries(entries: &[container::logs::Entry], timestamps: bool) {
+    use std::io::Write;
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    for e in entries {
+        let w: &mut dyn Write = if e.is_stderr() { &mut err } else { &mut out };
+        let _ = if timestamps {
+            write!(w, "{} {}", e.time, e.log)
+        } else {
+            write!(w, "{}", e.log)
+        };
+    }
+    let _ = out.flush();
+}
+
+/// Prints the log from `offset` as it grows, until the container has ended
+/// and its supervisor is done with it; returns its exit code.
+fn follow_until_exit(
+    state: &StateDir,
+    record: &container::ContainerRecord,
+    mut offset: u64,
+    timestamps: bool,
+) -> Result<i32, CliError> {
+    let path = log_of(state, record);
+    let dir = state.container(&record.id);
+    loop {
+        // Read the record first: what was logged before it said "done" is
+        // then surely read below.
+        let now = container::record::load(&dir).ok();
+        let (entries, end) = container::logs::read_from(&path, offset)?;
+        print_entries(&entries, timestamps);
+        offset = end;
+        let done = match &now {
+            None => true,
+            Some(r) => {
+                !r.is_up()
+                    && r.state != container::ContainerState::Created
+                    && !r.supervisor.is_some_and(container::supervisor_alive)
+            }
+        };
+        if done {
+            return Ok(now.and_then(|r| r.exit_code).unwrap_or(0));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -8,6 +8,7 @@
 pub mod build;
 pub mod diff;
 pub mod docker;
+pub mod exec;
 pub mod gc;
 pub mod image;
 pub mod info;
@@ -46,12 +47,19 @@ pub struct Cli {
 pub enum Command {
     /// Executa um comando num contêiner novo (como `docker run`).
     Run(Box<run::RunArgs>),
+    Exec(exec::ExecArgs),
     /// Lista os contêineres (como `docker ps`).
     Ps(ps::PsArgs),
     /// Remove contêineres que já terminaram.
     Rm(ps::RmArgs),
     /// Mostra o que um contêiner mudou em relação à imagem (como `docker diff`).
     Diff(diff::DiffArgs),
+    /// Inicia contêineres parados, em segundo plano, com um supervisor (como `docker start`).
+    Start(lifecycle::StartArgs),
+    /// Para e inicia de novo contêineres (como `docker restart`).
+    Restart(lifecycle::RestartArgs),
+    /// Mostra a saída guardada de um contêiner; -f acompanha (como `docker logs`).
+    Logs(lifecycle::LogsArgs),
     /// Para contêineres: o sinal de parada (SIGTERM), e SIGKILL depois de -t segundos (como `docker stop`).
     Stop(lifecycle::StopArgs),
     /// Manda um sinal ao PID 1 de contêineres; SIGKILL se nenhum -s for dado (como `docker kill`).
@@ -86,6 +94,11 @@ pub enum Command {
     Info,
     /// Remove o que um casulo morto deixou (cgroups, endereços de rede, veths órfãos) e a bridge casulo0 sem uso.
     Gc,
+    /// O supervisor de um contêiner em segundo plano (o casulo o executa; não é para digitar).
+    #[command(name = "__supervisor", hide = true)]
+    Supervisor {
+        id: String,
+    },
 }
 
 /// An error for the user: message (pt-BR) and exit code.
@@ -146,9 +159,13 @@ pub fn main() -> i32 {
     }
     let result = match cli.command {
         Command::Run(args) => run::cmd(&state, *args),
+        Command::Exec(args) => exec::cmd(&state, args),
         Command::Ps(args) => ps::ps(&state, args),
         Command::Rm(args) => ps::rm(&state, args),
         Command::Diff(args) => diff::cmd(&state, args),
+        Command::Start(args) => lifecycle::start(&state, args),
+        Command::Restart(args) => lifecycle::restart(&state, args),
+        Command::Logs(args) => lifecycle::logs(&state, args),
         Command::Stop(args) => lifecycle::stop(&state, args),
         Command::Kill(args) => lifecycle::kill(&state, args),
         Command::Wait(args) => lifecycle::wait(&state, args),
@@ -163,7 +180,8 @@ pub fn main() -> i32 {
         Command::Volume(cmd) => volume::run(&state, cmd),
         Command::Lab(cmd) => lab::run(&state, cmd),
         Command::Info => info::run(&state),
-        Command::Gc => gc::run(),
+        Command::Gc => gc::run(&state),
+        Command::Supervisor { id } => Ok(crate::container::supervise::main(&state, &id)),
     };
     match result {
         Ok(code) => code,
@@ -239,6 +257,7 @@ fn needs_root(command: &Command) -> bool {
     use image::ImageCmd as I;
     match command {
         Command::Run(_)
+        | Command::Exec(_)
         | Command::Rm(_)
         | Command::Build(_)
         | Command::Gc

@@ -13,16 +13,26 @@ pub struct PsArgs {
     /// Só os ids.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Formato da saída: a tabela (o padrão) ou json (um objeto por linha, com
+    /// os campos do `docker ps --format json`).
+    #[arg(long, value_name = "FORMATO", value_parser = ["table", "json"])]
+    pub format: Option<String>,
 }
 
 pub fn ps(state: &StateDir, args: PsArgs) -> CliResult {
     let records: Vec<_> = container::list(state)
         .into_iter()
-        .filter(|r| args.all || matches!(r.state, ContainerState::Running | ContainerState::Paused))
+        .filter(|r| args.all || r.is_up())
         .collect();
     if args.quiet {
         for r in &records {
             println!("{}", &r.id[..12]);
+        }
+        return Ok(0);
+    }
+    if args.format.as_deref() == Some("json") {
+        for r in &records {
+            println!("{}", docker_ps_json(r));
         }
         return Ok(0);
     }
@@ -34,6 +44,9 @@ pub fn ps(state: &StateDir, args: PsArgs) -> CliResult {
         let state = match (r.state, r.exit_code) {
             (ContainerState::Running, _) => format!("rodando (pid {})", r.pid.unwrap_or(0)),
             (ContainerState::Paused, _) => format!("pausado (pid {})", r.pid.unwrap_or(0)),
+            (ContainerState::Restarting, _) => {
+                format!("reiniciando ({}ª vez)", r.restart_count + 1)
+            }
             (ContainerState::Exited, Some(code)) => format!("terminou ({code})"),
             (ContainerState::Exited, None) => "terminou".to_string(),
             (ContainerState::Created, _) => "criado".to_string(),
@@ -57,6 +70,36 @@ pub fn ps(state: &StateDir, args: PsArgs) -> CliResult {
     Ok(0)
 }
 
+/// One line of `docker ps --format json`: docker's field names (all strings).
+fn docker_ps_json(r: &container::ContainerRecord) -> serde_json::Value {
+    let state = match r.state {
+        ContainerState::Created => "created",
+        ContainerState::Running => "running",
+        ContainerState::Paused => "paused",
+        ContainerState::Restarting => "restarting",
+        ContainerState::Exited => "exited",
+    };
+    let status = match (r.state, r.exit_code) {
+        (ContainerState::Exited, Some(code)) => format!("Exited ({code})"),
+        (ContainerState::Exited, None) => "Exited".to_string(),
+        (ContainerState::Paused, _) => "Up (Paused)".to_string(),
+        (ContainerState::Running, _) => "Up".to_string(),
+        (ContainerState::Restarting, _) => format!("Restarting ({})", r.exit_code.unwrap_or(0)),
+        (ContainerState::Created, _) => "Created".to_string(),
+    };
+    serde_json::json!({
+        "ID": &r.id[..12],
+        "Image": r.image,
+        "Command": format!("{:?}", r.process.args.join(" ")),
+        "CreatedAt": r.created,
+        "State": state,
+        "Status": status,
+        "Ports": crate::network::ports::list(&r.ports),
+        "Names": r.name,
+        "Networks": r.network,
+    })
+}
+
 /// Remove contêineres que já terminaram (a camada de escrita vai junto; o trace fica).
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
@@ -66,12 +109,22 @@ pub struct RmArgs {
     /// Remove também os volumes anônimos do contêiner (os com nome ficam).
     #[arg(long = "volumes", short = 'v')]
     pub volumes: bool,
+    /// Remove mesmo se estiver rodando: ele recebe SIGKILL antes.
+    #[arg(long = "force", short = 'f')]
+    pub force: bool,
 }
 
 pub fn rm(state: &StateDir, args: RmArgs) -> CliResult {
     let mut failed = 0;
     for key in &args.containers {
-        match container::rm::remove(state, key, args.volumes) {
+        let removed = if args.force {
+            let rec = crate::recorder::Recorder::in_memory();
+            let k = crate::kernel::Kernel::new(&crate::kernel::LinuxSyscalls, &rec);
+            container::rm::force_remove(&k, state, key, args.volumes)
+        } else {
+            container::rm::remove(state, key, args.volumes)
+        };
+        match removed {
             Ok(r) => println!("{}", r.name),
             Err(e) => {
                 super::report(&e);

@@ -305,6 +305,9 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         interactive: args.interactive,
         restart: args.restart.unwrap_or_default(),
     };
+    if opts.detach {
+        return detach(state, &opts);
+    }
     match run(state, &opts, &LinuxSyscalls, &mut Narrator) {
         Ok(outcome) => {
             let oom = tell_cgroup(&outcome);
@@ -336,6 +339,45 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
                 code,
                 error: Box::new(e),
                 hint,
+            })
+        }
+    }
+}
+
+/// `run -d`: create here (the image unpacked with its progress bars), then
+/// the supervisor starts it and lives on; the id on stdout, as docker.
+fn detach(state: &StateDir, opts: &RunOptions) -> CliResult {
+    use crate::container::{create, rm, supervise};
+    opts.resources
+        .validate()
+        .map_err(|m| CliError::msg(125, m))?;
+    let created = create::create(state, opts)?;
+    let record = created.record.clone();
+    drop(created);
+    let started = supervise::refuse_tty(&record).and_then(|()| supervise::spawn(state, &record));
+    match started {
+        Ok(pid) => {
+            eprintln!(
+                "casulo: {} ({}) roda em segundo plano (pid {pid} no host); \
+                 saída: casulo logs {}; parar: casulo stop {}",
+                record.name,
+                &record.id[..12],
+                record.name,
+                record.name
+            );
+            eprintln!("casulo: trace: {}", record.trace.display());
+            println!("{}", record.id);
+            Ok(0)
+        }
+        Err(e) => {
+            // Never started: nothing of it stays (as a failed `run`).
+            crate::container::kill::wait_supervisor_gone(state, &record);
+            rm::remove_dirs(state, &record.id, &record.name);
+            rm::remove_anonymous_volumes(state, &record);
+            Err(CliError {
+                code: e.exit_code(),
+                error: Box::new(e),
+                hint: None,
             })
         }
     }

@@ -169,6 +169,7 @@ pub fn create_with(
             started_at: None,
             finished_at: None,
             restart_count: 0,
+            stopped_by_user: false,
         };
         save_record(&dir, &record)?;
         let plan = RootfsPlan::in_dir(&dir, lowerdirs, crate::mounts::CgroupView::of_host());
@@ -249,9 +250,22 @@ fn wanted_mounts(
     Ok(out)
 }
 
+/// Each `KEY=value` of `entries` replaces the entry of `env` with the same
+/// key (later entries win), or is added at the end.
+pub(crate) fn override_env<'a>(
+    env: &mut Vec<String>,
+    entries: impl IntoIterator<Item = &'a String>,
+) {
+    for entry in entries {
+        let key = entry.split('=').next().unwrap_or_default();
+        env.retain(|e| e.split('=').next() != Some(key));
+        env.push(entry.clone());
+    }
+}
+
 /// `-e` entries: `KEY=value` kept as is; `KEY` alone takes casulo's own
 /// value (and is dropped if unset), as docker does.
-fn parse_env(entries: &[String]) -> Result<Vec<String>, RunError> {
+pub(crate) fn parse_env(entries: &[String]) -> Result<Vec<String>, RunError> {
     let mut out = Vec::new();
     for entry in entries {
         match entry.split_once('=') {
@@ -357,11 +371,7 @@ fn process_spec(
     if user.is_empty() {
         env.push("HOME=/root".to_string());
     }
-    for entry in cfg.env.iter().chain(&user_env) {
-        let key = entry.split('=').next().unwrap_or_default();
-        env.retain(|e| e.split('=').next() != Some(key));
-        env.push(entry.clone());
-    }
+    override_env(&mut env, cfg.env.iter().chain(&user_env));
     let cwd = opts
         .workdir
         .clone()

@@ -98,28 +98,46 @@ pub fn run(
             exit(code);
         }
     };
-    let env = match become_user(k, spec) {
+    let env = match become_user(k, &spec.user, spec.env.clone()) {
         Ok(env) => env,
-        Err((code, message)) => {
-            let _ = write!(report, "FAIL {code}\n{message}");
-            exit(code);
-        }
+        Err((code, message)) => fail(&mut report, code, &message),
     };
+    exec_command(k, &mut report, &path, &spec.args, &env)
+}
+
+/// Step 7's end, shared with `casulo exec` ([`super::exec`]): every
+/// descriptor from 3 on closed at `execve`, `EXEC path` said on `report`,
+/// signals back to their defaults and unblocked, then `execve`. Returns
+/// never: on failure it reports `FAIL 126/127` and exits with that code.
+pub(super) fn exec_command(
+    k: &Kernel,
+    report: &mut std::fs::File,
+    path: &str,
+    args: &[String],
+    env: &[String],
+) -> ! {
     if let Err(e) = k.close_fds_on_exec(3) {
-        let _ = write!(report, "FAIL 125\nfalha ao preparar o contêiner: {e}");
-        exit(125);
+        fail(report, 125, &format!("falha ao preparar o processo: {e}"));
     }
     let _ = writeln!(report, "EXEC {path}");
     crate::container::wait::reset_dispositions();
     crate::container::wait::unblock_signals();
-    let err = k.exec(&path, &spec.args, &env);
+    let err = k.exec(path, args, env);
     let code = if err.errno == Errno::ENOENT { 127 } else { 126 };
-    let _ = write!(
+    fail(
         report,
-        "FAIL {code}\nnão consegui executar {:?} no contêiner: {}",
-        spec.args[0],
-        crate::kernel::errno_text(err.errno)
-    );
+        code,
+        &format!(
+            "não consegui executar {:?} no contêiner: {}",
+            args[0],
+            crate::kernel::errno_text(err.errno)
+        ),
+    )
+}
+
+/// Says `FAIL code` and `message` on `report` (see [`super::start`]) and exits.
+pub(super) fn fail(report: &mut std::fs::File, code: i32, message: &str) -> ! {
+    let _ = write!(report, "FAIL {code}\n{message}");
     exit(code)
 }
 
@@ -131,7 +149,7 @@ fn detach(k: &Kernel) -> Result<(), crate::kernel::KernelError> {
 
 /// Whether the process behind `pidfd` has exited (a pidfd polls readable
 /// then).
-fn has_exited(pidfd: &OwnedFd) -> bool {
+pub(super) fn has_exited(pidfd: &OwnedFd) -> bool {
     use std::os::fd::AsRawFd;
     let mut fds = libc::pollfd {
         fd: pidfd.as_raw_fd(),
@@ -215,23 +233,26 @@ fn build_rootfs(
 
 /// Step 7a: drops root when a user was asked for (`-u` or the image's
 /// `User`), resolved in the container's own `/etc/passwd` and `/etc/group`
-/// (see [`super::user`]); returns the environment, with `HOME` from passwd
-/// unless the image or `-e` set it.
-fn become_user(k: &Kernel, spec: &ProcessSpec) -> Result<Vec<String>, (i32, String)> {
-    let mut env = spec.env.clone();
-    if spec.user.is_empty() {
+/// (see [`super::user`]); returns the environment `env`, with `HOME` from
+/// passwd unless the image or `-e` set it. `casulo exec` does the same.
+pub(super) fn become_user(
+    k: &Kernel,
+    who: &str,
+    mut env: Vec<String>,
+) -> Result<Vec<String>, (i32, String)> {
+    if who.is_empty() {
         return Ok(env);
     }
     let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-    let user = super::user::resolve(&spec.user, &read("/etc/passwd"), &read("/etc/group"))
-        .map_err(|why| (125, format!("usuário {:?}: {why}", spec.user)))?;
+    let user = super::user::resolve(who, &read("/etc/passwd"), &read("/etc/group"))
+        .map_err(|why| (125, format!("usuário {who:?}: {why}")))?;
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", user.home));
     }
     k.switch_user(&user).map_err(|e| {
         (
             125,
-            format!("não consegui trocar para o usuário {:?}: {e}", spec.user),
+            format!("não consegui trocar para o usuário {who:?}: {e}"),
         )
     })?;
     Ok(env)
@@ -270,7 +291,7 @@ pub fn find_command(cmd: &str, path_var: &str) -> Result<String, (i32, String)> 
     })
 }
 
-fn exit(code: i32) -> ! {
+pub(super) fn exit(code: i32) -> ! {
     // _exit: no atexit handlers or buffers of the parent's copy run twice.
     unsafe { libc::_exit(code) }
 }

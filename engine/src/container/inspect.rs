@@ -6,20 +6,30 @@
 
 use serde_json::{json, Value};
 
-use super::{init_alive, ContainerRecord, ContainerState};
+use super::{init_alive, ContainerRecord, ContainerState, RestartPolicy};
+
+/// docker's "never": `0001-01-01T00:00:00Z`.
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 /// One container, docker-like.
-pub fn inspect(record: &ContainerRecord) -> Value {
-    // A paused container still runs, as docker says it (`Paused` too).
-    let paused = record.state == ContainerState::Paused;
-    let running = (record.state == ContainerState::Running || paused)
-        && record.pid.is_some_and(|pid| init_alive(pid, &record.id));
-    let status = match (record.state, running) {
+pub fn inspect(state: &crate::state::StateDir, record: &ContainerRecord) -> Value {
+    let log = super::logs::path(&state.container(&record.id));
+    let alive = record.pid.is_some_and(|pid| init_alive(pid, &record.id));
+    let status = match (record.state, alive) {
         (ContainerState::Running, true) => "running",
         (ContainerState::Paused, true) => "paused",
+        (ContainerState::Restarting, _) => "restarting",
         (ContainerState::Created, _) => "created",
         _ => "exited",
     };
+    let running = matches!(status, "running" | "paused");
+    let (policy, retries) = match record.host.restart {
+        RestartPolicy::No => ("no", 0),
+        RestartPolicy::OnFailure { max_retries } => ("on-failure", max_retries.unwrap_or(0)),
+        RestartPolicy::Always => ("always", 0),
+        RestartPolicy::UnlessStopped => ("unless-stopped", 0),
+    };
+    let r = &record.host.resources;
     let p = &record.process;
     let ports: serde_json::Map<String, Value> = record
         .ports
@@ -40,10 +50,15 @@ pub fn inspect(record: &ContainerRecord) -> Value {
         "State": {
             "Status": status,
             "Running": running,
-            "Paused": paused && running,
             "Pid": if running { record.pid.unwrap_or(0) } else { 0 },
+            "Paused": status == "paused",
+            "Restarting": status == "restarting",
             "ExitCode": record.exit_code.unwrap_or(0),
+            "StartedAt": record.started_at.clone().unwrap_or_else(|| ZERO_TIME.into()),
+            "FinishedAt": record.finished_at.clone().unwrap_or_else(|| ZERO_TIME.into()),
         },
+        "RestartCount": record.restart_count,
+        "LogPath": if log.exists() { log.display().to_string() } else { String::new() },
         "Image": record.image_id,
         "Config": {
             "Hostname": p.hostname,
@@ -60,6 +75,13 @@ pub fn inspect(record: &ContainerRecord) -> Value {
             "Privileged": p.security.privileged,
             "CapAdd": p.security.cap_add,
             "CapDrop": p.security.cap_drop,
+            "AutoRemove": record.host.auto_remove,
+            "RestartPolicy": { "Name": policy, "MaximumRetryCount": retries },
+            "Memory": r.memory.unwrap_or(0),
+            "NanoCpus": r.cpu_quota_us.map(|q| q * 1_000_000_000 / crate::cgroups::resources::CPU_PERIOD_US).unwrap_or(0),
+            "PidsLimit": r.pids.unwrap_or(0),
+            "Tty": record.host.tty,
+            "OpenStdin": record.host.interactive,
         },
         "NetworkSettings": {
             "IPAddress": record.ip.map(|ip| ip.to_string()).unwrap_or_default(),
@@ -69,6 +91,6 @@ pub fn inspect(record: &ContainerRecord) -> Value {
             "Name": "overlay",
             "Data": { "LowerDir": record.lowerdirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(":") },
         },
-        "Casulo": { "Trace": record.trace },
+        "Casulo": { "Trace": record.trace, "Supervisor": record.supervisor },
     })
 }

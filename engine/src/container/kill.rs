@@ -3,15 +3,11 @@
 //! record); the `casulo run` that waits for it then records the exit (in
 //! the record and in the trace) as for any other end.
 //!
-//! **The signals are not in the container's trace.** The trace belongs to
-//! the `casulo run` process: its sequence counter and clock live in memory
-//! shared only with the container's init (see [`crate::recorder`]), so a
-//! second process appending would duplicate `seq` numbers. These verbs
-//! go through the kernel facade with an in-memory recorder (as `casulo
-//! gc`), and the CLI says on stderr what it sent; the trace shows how the
-//! init ended (`process.exit`, with the signal that killed it). A control
-//! channel to the `casulo run` (or the supervisor of `-d`) is what would
-//! let it record them.
+//! **The signals are in the container's trace**: the CLI reopens it
+//! ([`record::reopen_trace`]) and its `kill(2)` calls go through the kernel
+//! facade like any other event, with the next `seq` (the visualizer shows
+//! who sent what, and when). A trace that cannot be reopened (removed)
+//! leaves the events in memory; the signal still goes.
 //!
 //! **PID 1 and signals.** The init is PID 1 of its pid namespace: the
 //! kernel delivers a signal sent from outside only if it has a handler for
@@ -104,11 +100,16 @@ pub fn stop(
     record: &ContainerRecord,
     timeout: Duration,
 ) -> Result<Stopped, RunError> {
+    if record.is_up() {
+        // Its --restart policy must not bring it back.
+        let _ = record::update(&state.container(&record.id), |r| r.stopped_by_user = true);
+    }
     let stopped = signal_until_gone(k, state, record, timeout)?;
     if stopped != Stopped::AlreadyStopped {
         // Gone, or removed by --rm: either way the run is done with it.
         let _ = wait_exit(state, record);
     }
+    wait_supervisor_gone(state, record);
     Ok(stopped)
 }
 
@@ -161,7 +162,8 @@ pub fn wait_exit(state: &StateDir, record: &ContainerRecord) -> Result<Option<i3
             Err(e) => return Err(e),
         };
         match (now.state, now.pid) {
-            (ContainerState::Exited, _) => return Ok(now.exit_code),
+            // Restarting: it did end (docker's wait returns then too).
+            (ContainerState::Exited | ContainerState::Restarting, _) => return Ok(now.exit_code),
             (ContainerState::Running | ContainerState::Paused, Some(pid))
                 if init_alive(pid, &record.id) =>
             {
@@ -182,6 +184,21 @@ pub fn wait_exit(state: &StateDir, record: &ContainerRecord) -> Result<Option<i3
                 std::thread::sleep(Duration::from_millis(50));
             }
             (ContainerState::Created, _) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// Waits (up to 10 s) until the container's supervisor, if it has one, has
+/// finished with it: its last record written, `--rm` done.
+pub fn wait_supervisor_gone(state: &StateDir, record: &ContainerRecord) {
+    let dir = state.container(&record.id);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        match record::load(&dir) {
+            Ok(r) if r.supervisor.is_some_and(super::supervisor_alive) => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            _ => return,
         }
     }
 }

@@ -8,6 +8,8 @@
 //!   cgroup namespace, rootfs, hostname, `lo` (and `eth0`), pivot_root, workdir;
 //! - [`wait`]: wait for the command to end, forwarding signals;
 //! - [`rm`]: remove what the container left on disk;
+//! - [`exec`]: a new process in a running container (`setns` into its
+//!   namespaces, its cgroup and its init's security), as `docker exec`;
 //! - [`kill`]: `stop`, `kill` and `wait` from another process, for a
 //!   container whose `casulo run` waits in another terminal;
 //! - [`inspect`], [`top`]: the record docker-like, the processes of its cgroup;
@@ -15,7 +17,10 @@
 //! - [`stats`]: its usage now (memory, CPU %, processes), as `cgroup.sample` reads it;
 //! - [`record`]: `container.json`, read and updated under a lock;
 //! - [`find`]: the one resolver of ids, short ids and names every verb uses;
-//! - [`run`]: create + start + wait (+ rm with `--rm`), what `casulo run` does.
+//! - [`run`]: create + start + wait (+ rm with `--rm`), what `casulo run` does;
+//! - [`supervise`]: the supervisor of a `-d` container (and of `start`),
+//!   which lives on after the CLI; [`logs`]: what it keeps of the
+//!   container's output.
 //!
 //! **PID 1.** The command *replaces* the init process (no tiny init), as in
 //! `docker run` without `--init`: the student's program really is PID 1, and
@@ -25,9 +30,11 @@
 
 pub mod create;
 pub mod diff;
+pub mod exec;
 pub mod init;
 pub mod inspect;
 pub mod kill;
+pub mod logs;
 pub mod names;
 pub mod pause;
 pub mod record;
@@ -35,6 +42,7 @@ pub mod rm;
 pub mod run;
 pub mod start;
 pub mod stats;
+pub mod supervise;
 pub mod top;
 pub mod user;
 pub mod wait;
@@ -180,6 +188,10 @@ pub struct ContainerRecord {
     /// Restarts made by the `--restart` policy since the last `start`.
     #[serde(default, skip_serializing_if = "is_default")]
     pub restart_count: u32,
+    /// `stop` was asked: the `--restart` policy does not bring it back
+    /// (until the next `start`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped_by_user: bool,
 }
 
 /// How the container runs, each time it starts (docker's `HostConfig`, in part).
@@ -222,6 +234,30 @@ pub enum RestartPolicy {
     Always,
     /// As `always`, except after a `stop` (also across a reboot of the host).
     UnlessStopped,
+}
+
+impl ContainerState {
+    /// The state in a word, for messages.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            ContainerState::Created => "criado",
+            ContainerState::Running => "rodando",
+            ContainerState::Paused => "pausado",
+            ContainerState::Restarting => "reiniciando",
+            ContainerState::Exited => "terminou",
+        }
+    }
+}
+
+impl ContainerRecord {
+    /// Running, paused or between two runs of its `--restart` policy: not
+    /// something `rm` may take away (docker's "up").
+    pub fn is_up(&self) -> bool {
+        matches!(
+            self.state,
+            ContainerState::Running | ContainerState::Paused | ContainerState::Restarting
+        )
+    }
 }
 
 impl std::str::FromStr for RestartPolicy {
@@ -274,6 +310,9 @@ pub enum ContainerState {
     Running,
     /// Frozen by `pause` (the cgroup freezer): its processes exist but never run.
     Paused,
+    /// Ended, and its `--restart` policy starts it again after a pause
+    /// that doubles each time (docker's back-off).
+    Restarting,
     Exited,
 }
 
@@ -327,6 +366,9 @@ pub enum RunError {
     BadMount(String),
     #[error("o contêiner {0:?} ainda está rodando (pare-o antes de remover)")]
     StillRunning(String),
+    /// A combination casulo does not do yet (the message says which, and what instead).
+    #[error("{0}")]
+    NotYet(String),
     /// The container's init failed before `exec` (set-up or exec itself).
     #[error("{message}")]
     Init { code: i32, message: String },
@@ -372,8 +414,15 @@ pub fn list(state: &crate::state::StateDir) -> Vec<ContainerRecord> {
         })
         .unwrap_or_default();
     for r in &mut records {
-        let live = matches!(r.state, ContainerState::Running | ContainerState::Paused);
-        if live && !r.pid.is_some_and(|pid| init_alive(pid, &r.id)) {
+        let gone = match r.state {
+            ContainerState::Running | ContainerState::Paused => {
+                !r.pid.is_some_and(|pid| init_alive(pid, &r.id))
+            }
+            // Between two runs only its supervisor is there.
+            ContainerState::Restarting => !r.supervisor.is_some_and(supervisor_alive),
+            ContainerState::Created | ContainerState::Exited => false,
+        };
+        if gone {
             r.state = ContainerState::Exited;
         }
     }
@@ -422,6 +471,15 @@ pub fn init_alive(pid: i32, id: &str) -> bool {
     let in_cgroup = crate::cgroups::detect_mode(root) == crate::cgroups::CgroupMode::Unknown
         || std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|c| c.contains(id));
     pid_one && in_cgroup
+}
+
+/// Is `pid` a casulo supervisor (and not a host process that got its
+/// number after the supervisor died)?
+pub fn supervisor_alive(pid: i32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+        c.split(|b| *b == 0)
+            .any(|w| w == supervise::SUBCOMMAND.as_bytes())
+    })
 }
 
 /// Is the process `pid` still there (not yet reaped)?

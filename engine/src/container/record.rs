@@ -161,6 +161,7 @@ pub(crate) mod tests {
             started_at: None,
             finished_at: None,
             restart_count: 0,
+            stopped_by_user: false,
         }
     }
 

@@ -3,7 +3,7 @@
 //! Its mounts never need unmounting here: they exist only inside its mount
 //! namespace, which the kernel destroyed with its last process.
 
-use super::{find, ContainerRecord, ContainerState, RunError};
+use super::{find, ContainerRecord, RunError};
 use crate::state::StateDir;
 
 /// Removes a stopped container (by name, id or id prefix): its read/write
@@ -11,7 +11,7 @@ use crate::state::StateDir;
 /// volumes too (named ones always stay). Its trace is kept.
 pub fn remove(state: &StateDir, key: &str, volumes: bool) -> Result<ContainerRecord, RunError> {
     let record = find(state, key)?;
-    if record.state == ContainerState::Running {
+    if record.is_up() {
         return Err(RunError::StillRunning(record.name));
     }
     let dir = state.container(&record.id);
@@ -22,6 +22,36 @@ pub fn remove(state: &StateDir, key: &str, volumes: bool) -> Result<ContainerRec
         remove_anonymous_volumes(state, &record);
     }
     Ok(record)
+}
+
+/// `rm -f`: a container that is up is killed first (SIGKILL; its
+/// `--restart` policy told not to bring it back) and removed once its
+/// `casulo run` or supervisor has recorded the end.
+pub fn force_remove(
+    k: &crate::kernel::Kernel,
+    state: &StateDir,
+    key: &str,
+    volumes: bool,
+) -> Result<ContainerRecord, RunError> {
+    let record = find(state, key)?;
+    if record.is_up() {
+        let dir = state.container(&record.id);
+        let _ = super::record::update(&dir, |r| r.stopped_by_user = true);
+        if let Err(e) = super::kill::kill(k, state, &record, nix::sys::signal::Signal::SIGKILL) {
+            if !matches!(e, RunError::NotRunning(_)) {
+                return Err(e);
+            }
+        }
+        match super::kill::wait_exit(state, &record) {
+            // Removed as it ended (--rm): nothing left to remove.
+            Err(RunError::Removed(_)) => return Ok(record),
+            _ => super::kill::wait_supervisor_gone(state, &record),
+        }
+        if !dir.exists() {
+            return Ok(record);
+        }
+    }
+    remove(state, &record.id, volumes)
 }
 
 /// The anonymous volumes of a container that is gone (`rm -v`, `--rm`, a
@@ -47,4 +77,55 @@ pub fn remove_dirs(state: &StateDir, id: &str, name: &str) {
     if std::fs::read_to_string(&claim).is_ok_and(|held| held == id) {
         let _ = std::fs::remove_file(claim);
     }
+}
+
+/// `casulo gc`'s part for containers: a record left saying `running`,
+/// `paused` or `restarting` by a `casulo run` or a supervisor that was
+/// killed (SIGKILL: no clean-up ran; the kernel killed the container with
+/// it) becomes `exited`, and one made with `--rm` goes. Only records
+/// untouched for `min_age`, whose init and supervisor are both gone (one
+/// being written right now belongs to a live process). Returns what it did,
+/// in words.
+pub fn gc_stale(state: &StateDir, min_age: std::time::Duration) -> Vec<String> {
+    let mut done = Vec::new();
+    let Ok(entries) = std::fs::read_dir(state.containers()) else {
+        return done;
+    };
+    for dir in entries.flatten().map(|e| e.path()) {
+        let Ok(record) = super::record::load(&dir) else {
+            continue;
+        };
+        let old = std::fs::metadata(dir.join("container.json"))
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().unwrap_or_default() >= min_age);
+        let init_gone = !record
+            .pid
+            .is_some_and(|pid| super::init_alive(pid, &record.id));
+        let supervisor_gone = !record.supervisor.is_some_and(super::supervisor_alive);
+        if !(record.is_up() && old && init_gone && supervisor_gone) {
+            continue;
+        }
+        if record.host.auto_remove {
+            remove_dirs(state, &record.id, &record.name);
+            remove_anonymous_volumes(state, &record);
+            done.push(format!(
+                "contêiner {} (--rm, de um casulo morto)",
+                record.name
+            ));
+            continue;
+        }
+        let fixed = super::record::update(&dir, |r| {
+            r.state = super::ContainerState::Exited;
+            r.pid = None;
+            r.supervisor = None;
+        });
+        if fixed.is_ok() {
+            done.push(format!(
+                "registro de {}: dizia {:?}, mas o casulo que cuidava dele morreu; agora: terminou",
+                record.name,
+                record.state.in_words()
+            ));
+        }
+    }
+    done
 }

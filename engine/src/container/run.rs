@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
-use super::create::{create_with, Prepared};
+use super::create::{create_with, Created, Prepared};
 use super::{
     rm, start, wait, ContainerRecord, ContainerState, RunError, RunOptions, DEFAULT_SAMPLE_INTERVAL,
 };
@@ -32,6 +32,9 @@ use crate::state::StateDir;
 pub trait RunObserver {
     /// The container exists and its trace is open.
     fn created(&mut self, _record: &ContainerRecord) {}
+    /// Its command runs (`exec` done): the record says `running`. Threads
+    /// may start from here (see the module docs).
+    fn started(&mut self, _record: &ContainerRecord) {}
     /// The container is on the bridge with this address, its ports published.
     fn network(&mut self, _ip: std::net::Ipv4Addr, _ports: &[crate::network::ports::PortSpec]) {}
     /// A signal was passed on to the container (`escalated`: it was SIGKILL).
@@ -73,71 +76,132 @@ pub fn run_with(
     opts.resources.validate().map_err(RunError::BadLimit)?;
     let created = create_with(state, opts, prepared)?;
     observer.created(&created.record);
-    let k = Kernel::new(sys, &created.recorder);
-    let (id, name) = (created.record.id.clone(), created.record.name.clone());
+    let lived = live(&created, sys, observer, Sampling::Steady);
+    let record = &created.record;
+    match &lived {
+        // A container that never ran keeps no directory, name or anonymous
+        // volume; one that ran keeps them unless --rm.
+        Err(_) => {
+            rm::remove_dirs(state, &record.id, &record.name);
+            rm::remove_anonymous_volumes(state, record);
+        }
+        Ok(outcome) if opts.rm => {
+            rm::remove_dirs(state, &record.id, &record.name);
+            rm::remove_anonymous_volumes(state, &outcome.record);
+        }
+        Ok(_) => {}
+    }
+    lived
+}
 
-    let cgroup = match make_cgroup(
+/// How often the cgroup's usage goes into the trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampling {
+    /// Every interval (the record's, or [`DEFAULT_SAMPLE_INTERVAL`]) until
+    /// the end: a container someone watches in a terminal.
+    Steady,
+    /// As `Steady` for the first [`DETACHED_FAST_FOR`], then every
+    /// [`DETACHED_SLOW_INTERVAL`]: a `-d` container may live for days, and
+    /// five samples a second would grow its trace by ~100 MB a day.
+    Detached,
+}
+
+/// See [`Sampling::Detached`].
+pub const DETACHED_FAST_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+/// See [`Sampling::Detached`].
+pub const DETACHED_SLOW_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Starts a created container and lives with it until it ends: its cgroup,
+/// its network, the `clone`, the sampler, the wait, and the clean-up of all
+/// of it on every path; the record says `running` while it runs and
+/// `exited` (code and time) after. Shared by `casulo run` in a terminal and
+/// by the supervisor of a `-d` container (which may call it again for
+/// `--restart`). On an error the container's directories stay: the caller
+/// decides (a new container goes, an old one being started again stays).
+pub fn live(
+    created: &Created,
+    sys: &dyn Syscalls,
+    observer: &mut dyn RunObserver,
+    sampling: Sampling,
+) -> Result<RunOutcome, RunError> {
+    let host = &created.record.host;
+    let k = Kernel::new(sys, &created.recorder);
+    let id = created.record.id.clone();
+
+    let cgroup = make_cgroup(
         &k,
         Path::new(cgroups::DEFAULT_ROOT),
         &id,
-        &opts.resources,
-        opts.security.privileged,
-    ) {
-        Ok(cg) => cg,
-        Err(e) => {
-            abandon(&k, state, &created.record, None, None);
-            return Err(e.into());
-        }
-    };
+        &host.resources,
+        created.record.process.security.privileged,
+    )?;
     // From here a Ctrl-C waits (blocked) until the container runs: then it
     // is forwarded, and every clean-up below still happens.
     wait::block_signals();
-    let mut net = match opts.network {
-        NetworkMode::Bridge => match Attachment::prepare(&k, &NetDir::host(), &id, &opts.publish) {
-            Ok(attachment) => Some(attachment),
-            Err(e) => {
-                abandon(&k, state, &created.record, cgroup.as_ref(), None);
-                return Err(e.into());
+    let mut net = match created.record.network {
+        NetworkMode::Bridge => {
+            match Attachment::prepare(&k, &NetDir::host(), &id, &created.record.ports) {
+                Ok(attachment) => Some(attachment),
+                Err(e) => {
+                    abandon(&k, cgroup.as_ref(), None);
+                    return Err(e.into());
+                }
             }
-        },
+        }
         NetworkMode::None => None,
     };
-    let pid = match start::start(&k, &created, cgroup.as_ref(), net.as_ref()) {
+    let pid = match start::start(&k, created, cgroup.as_ref(), net.as_ref()) {
         Ok(pid) => pid,
         Err(e) => {
-            abandon(&k, state, &created.record, cgroup.as_ref(), net.as_mut());
+            abandon(&k, cgroup.as_ref(), net.as_mut());
             return Err(e);
         }
     };
     let ip = net.as_ref().map(|n| n.lease.ip);
+    let started_at = now_rfc3339();
     let running = |r: &mut ContainerRecord| {
         r.state = ContainerState::Running;
         r.pid = Some(pid.as_raw());
         r.ip = ip;
+        r.exit_code = None;
+        r.started_at = Some(started_at.clone());
+        r.finished_at = None;
     };
     let mut record = created.record.clone();
     running(&mut record);
-    let _ = super::record::update(&created.dir, running);
+    if let Ok(now) = super::record::update(&created.dir, running) {
+        record = now;
+    }
+    observer.started(&record);
     // The published ports start serving now that the command runs (threads
     // only after the clone: see the module docs).
     if let Some(n) = &net {
-        observer.network(n.lease.ip, &opts.publish);
+        observer.network(n.lease.ip, &created.record.ports);
     }
     let proxy = net
         .as_mut()
         .filter(|n| !n.bound.is_empty())
         .map(|n| Proxy::start(std::mem::take(&mut n.bound), n.lease.ip));
 
-    let interval = opts.sample_interval.unwrap_or(DEFAULT_SAMPLE_INTERVAL);
+    let interval = host
+        .sample_interval_ms
+        .map(std::time::Duration::from_millis)
+        .unwrap_or(DEFAULT_SAMPLE_INTERVAL);
     let status = std::thread::scope(|scope| {
         let (stop, stopped) = mpsc::channel::<()>();
         if let Some(cg) = &cgroup {
+            let k = &k;
             scope.spawn(move || {
                 // One sample now, then one per interval until told to stop
                 // (the sender dropped: Disconnected).
-                cg.sample(&k);
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
-                    cg.sample(&k);
+                let began = std::time::Instant::now();
+                let mut every = interval;
+                cg.sample(k);
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                    cg.sample(k);
+                    if sampling == Sampling::Detached && began.elapsed() >= DETACHED_FAST_FOR {
+                        every = DETACHED_SLOW_INTERVAL.max(interval);
+                    }
                 }
             });
         }
@@ -183,30 +247,20 @@ pub fn run_with(
         }
         None => (None, None),
     };
-    // On an error from here the network and cgroup are already gone: what
-    // is left is the container's directories and name (as with --rm).
-    let status = match status {
-        Ok(status) => status,
-        Err(e) => {
-            rm::remove_dirs(state, &id, &name);
-            return Err(e);
-        }
-    };
+    // On an error from here the network and cgroup are already gone.
+    let status = status?;
     let exit_code = wait::exit_code(status);
+    let finished_at = now_rfc3339();
     let exited = |r: &mut ContainerRecord| {
         r.state = ContainerState::Exited;
         r.pid = None;
         r.exit_code = Some(exit_code);
+        r.finished_at = Some(finished_at.clone());
     };
     exited(&mut record);
-    if opts.rm {
-        rm::remove_dirs(state, &id, &name);
-        rm::remove_anonymous_volumes(state, &record);
-    } else if let Err(e) = super::record::update(&created.dir, exited) {
-        // A record that still says "running" would be half-made.
-        rm::remove_dirs(state, &id, &name);
-        return Err(e);
-    }
+    // A record that still says "running" would be half-made: the caller
+    // hears of it.
+    let record = super::record::update(&created.dir, exited)?;
     Ok(RunOutcome {
         record,
         status,
@@ -217,26 +271,22 @@ pub fn run_with(
     })
 }
 
-/// An error path after create: undoes what exists so far — the network
-/// (host veth end, address), the cgroup, the container's directories and
-/// its name — best effort, so the caller reports the first error. The
-/// trace stays: it tells what went wrong.
-fn abandon(
-    k: &Kernel,
-    state: &StateDir,
-    record: &ContainerRecord,
-    cgroup: Option<&ContainerCgroup>,
-    net: Option<&mut Attachment>,
-) {
+/// Now, as docker writes `State.StartedAt` (RFC 3339, nanoseconds, UTC).
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string()
+}
+
+/// An error path before the container runs: undoes what exists so far —
+/// the network (host veth end, address) and the cgroup — best effort, so
+/// the caller reports the first error. The trace stays: it tells what went
+/// wrong.
+fn abandon(k: &Kernel, cgroup: Option<&ContainerCgroup>, net: Option<&mut Attachment>) {
     if let Some(net) = net {
         net.release(k);
     }
     if let Some(cg) = cgroup {
         let _ = cg.destroy(k);
     }
-    rm::remove_dirs(state, &record.id, &record.name);
-    // A container that never ran keeps no anonymous volume made for it.
-    rm::remove_anonymous_volumes(state, record);
 }
 
 /// The container's cgroup under `root`, in the host's mode, with its

@@ -117,7 +117,7 @@ pub fn start(
 }
 
 /// `pidfd_open(getpid(), 0)` (close-on-exec by the kernel's definition).
-fn pidfd_of_self() -> Option<OwnedFd> {
+pub(super) fn pidfd_of_self() -> Option<OwnedFd> {
     use std::os::fd::FromRawFd;
     // SAFETY: pidfd_open with integer arguments; a returned fd is ours.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
@@ -151,14 +151,14 @@ fn prepare_userns(
     }
 }
 
-enum Report {
+pub(super) enum Report {
     Exec(String),
     Fail(i32, String),
     Nothing,
 }
 
 /// Reads the child's report until the pipe closes (at exec, or at its death).
-fn read_report(fd: OwnedFd) -> Report {
+pub(super) fn read_report(fd: OwnedFd) -> Report {
     let mut text = String::new();
     let _ = std::fs::File::from(fd).read_to_string(&mut text);
     // A FAIL after EXEC means exec itself failed.

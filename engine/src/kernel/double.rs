@@ -99,6 +99,9 @@ impl Syscalls for FakeSyscalls {
     fn unshare(&self, flags: CloneFlags) -> Result<(), Errno> {
         self.call(format!("unshare {flags:?}"))
     }
+    fn setns(&self, _fd: BorrowedFd, nstype: CloneFlags) -> Result<(), Errno> {
+        self.call(format!("setns {nstype:?}"))
+    }
     fn mount(
         &self,
         source: Option<&str>,

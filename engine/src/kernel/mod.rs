@@ -158,6 +158,30 @@ impl<'a> Kernel<'a> {
         self.done(body, op, result)
     }
 
+    /// `setns` into the namespace of kind `ns` of the process `target_pid`
+    /// (`fd` is its open `/proc/PID/ns/<kind>`, whose inode is `inode`):
+    /// one `namespace.join` event. How `casulo exec` enters a container.
+    pub fn join_namespace(
+        &self,
+        ns: NsKind,
+        target_pid: i32,
+        fd: std::os::fd::BorrowedFd,
+        inode: Option<u64>,
+    ) -> Result<(), KernelError> {
+        let op = format!(
+            "setns(open(\"/proc/{target_pid}/ns/{}\"), {})",
+            ns.proc_name(),
+            ns.clone_flag()
+        );
+        let result = self.sys.setns(fd, clone_flags(&[ns]));
+        let body = EventBody::NamespaceJoin {
+            ns,
+            target_pid,
+            inode,
+        };
+        self.done(body, op, result)
+    }
+
     /// Changes propagation of `target` (`mount --make-rprivate /`).
     pub fn set_propagation(
         &self,

@@ -38,6 +38,10 @@ pub trait Syscalls: Sync {
     /// `clone(flags | SIGCHLD)` without a new stack: fork-like, in new namespaces.
     fn clone_process(&self, flags: CloneFlags) -> Result<Forked, Errno>;
     fn unshare(&self, flags: CloneFlags) -> Result<(), Errno>;
+    /// `setns(fd, nstype)`: the calling process joins the namespace `fd`
+    /// (an open `/proc/PID/ns/<kind>`) is. For a pid namespace only the
+    /// children born after it are in it.
+    fn setns(&self, fd: BorrowedFd, nstype: CloneFlags) -> Result<(), Errno>;
     fn mount(
         &self,
         source: Option<&str>,
@@ -157,6 +161,10 @@ impl Syscalls for LinuxSyscalls {
 
     fn unshare(&self, flags: CloneFlags) -> Result<(), Errno> {
         nix::sched::unshare(flags)
+    }
+
+    fn setns(&self, fd: BorrowedFd, nstype: CloneFlags) -> Result<(), Errno> {
+        nix::sched::setns(fd, nstype)
     }
 
     fn mount(

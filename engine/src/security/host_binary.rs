@@ -19,19 +19,21 @@
 //! non-dumpable, which closes `/proc/PID/{exe,mem,fd}` to anyone without
 //! `CAP_SYS_PTRACE` over it.
 //!
-//! **What casulo does, and why it is enough today.** Casulo has only
-//! `run`: the init is born in a *new* pid namespace, alone, and nothing of
-//! the container runs until it `execve`s the command — which replaces the
-//! process's image, so `/proc/1/exe` is then the container's own program.
-//! There is no moment in which a container process and the host binary
-//! share the namespace. Still, the init calls [`protect`] first thing
-//! (`PR_SET_DUMPABLE 0`), so if that ever changes (a helper forked early, a
-//! hook), its `/proc/PID/exe` is closed to them. **The coming `casulo exec`
-//! must re-check**: it will enter a pid namespace where the container's
-//! processes already run, and there being non-dumpable is not enough on its
-//! own (a process with `CAP_SYS_PTRACE` in the container's user namespace,
-//! or a race before the `prctl`) — it must re-execute from a sealed memfd
-//! as runc does, before `setns`.
+//! **What casulo does.** For `run`, the init is born in a *new* pid
+//! namespace, alone, and nothing of the container runs until it `execve`s
+//! the command — which replaces the process's image, so `/proc/1/exe` is
+//! then the container's own program. Still, the init calls [`protect`]
+//! first thing (`PR_SET_DUMPABLE 0`). `casulo exec`
+//! ([`crate::container::exec`]) is runc's case: its child is born in a pid
+//! namespace where the container's processes already run, and is the host's
+//! binary until its `execve`. casulo calls [`protect`] *before* the fork,
+//! so the child is non-dumpable from its first instruction (the flag is
+//! inherited): no race before a `prctl`, and `/proc/PID/exe` is closed to
+//! every process of the container without `CAP_SYS_PTRACE` (docker's
+//! default capabilities leave it out). What is left, and runc does: a
+//! container given `CAP_SYS_PTRACE` (`--cap-add`, `--privileged`) could
+//! still open it; re-executing from a sealed memfd before `setns` would
+//! close that too.
 
 use crate::kernel::{Kernel, KernelError};
 

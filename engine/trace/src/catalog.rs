@@ -389,6 +389,18 @@ const ENTRIES: &[Entry] = &[
             que às vezes um contêiner parece ignorar o Ctrl-C.",
     },
     Entry {
+        kind: "process.restart",
+        title: "Reinício pela política --restart",
+        explanation: "O contêiner terminou e o supervisor dele (o casulo que ficou cuidando \
+            do contêiner em segundo plano, como o `containerd-shim` do docker) vai iniciá-lo de \
+            novo, porque a política `--restart` manda: `on-failure` só quando o código de saída \
+            não é 0 (e até N vezes, com `on-failure:N`), `always` e `unless-stopped` sempre, \
+            até um `casulo stop`. Antes de cada nova tentativa ele espera, e a espera dobra a \
+            cada vez (100 ms, 200 ms, 400 ms… até 1 minuto): um programa que quebra logo ao \
+            iniciar não ocupa a máquina inteira. É o mesmo contêiner: a mesma camada de \
+            escrita, o mesmo trace; os namespaces e o processo são novos.",
+    },
+    Entry {
         kind: "layer.unpack",
         title: "Camada descompactada",
         explanation: "Uma camada da imagem foi descompactada pela primeira vez. Cada camada é \

@@ -229,12 +229,16 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         host_inode: Option<u64>,
     },
-    /// A process joined an existing namespace (`setns`).
+    /// A process joined an existing namespace (`setns`): how `casulo exec`
+    /// enters a running container.
     #[serde(rename = "namespace.join")]
     NamespaceJoin {
         ns: NsKind,
-        /// Pid whose namespace was joined.
+        /// Host pid whose namespace was joined (the container's init).
         target_pid: i32,
+        /// Inode of `/proc/<target_pid>/ns/<kind>`: the namespace joined.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        inode: Option<u64>,
     },
     /// One id map of a user namespace was written (`/proc/PID/uid_map` or
     /// `gid_map`): ids inside the namespace become other ids on the host.
@@ -463,6 +467,19 @@ pub enum EventBody {
         target_pid: i32,
         signal: i32,
         signal_name: String,
+    },
+    /// The container ended and its supervisor will start it again (its
+    /// `--restart` policy), after a pause that doubles each time.
+    #[serde(rename = "process.restart")]
+    ProcessRestart {
+        /// The policy, as typed: `on-failure:3`, `always`…
+        policy: String,
+        /// Which restart this is (1 for the first).
+        attempt: u32,
+        /// How the last run ended (its exit code, 128 + signal if killed).
+        exit_code: i32,
+        /// The pause before the new start, in milliseconds.
+        delay_ms: u64,
     },
     /// An image layer was unpacked into its own directory for the first time.
     #[serde(rename = "layer.unpack")]
@@ -833,6 +850,7 @@ impl EventBody {
             EventBody::ProcessExec { .. } => "process.exec",
             EventBody::ProcessExit { .. } => "process.exit",
             EventBody::ProcessSignal { .. } => "process.signal",
+            EventBody::ProcessRestart { .. } => "process.restart",
             EventBody::LayerUnpack { .. } => "layer.unpack",
             EventBody::LayerReuse { .. } => "layer.reuse",
             EventBody::VolumeCreate { .. } => "volume.create",
@@ -894,6 +912,7 @@ pub const KINDS: &[&str] = &[
     "process.exec",
     "process.exit",
     "process.signal",
+    "process.restart",
     "layer.unpack",
     "layer.reuse",
     "layer.whiteout",

@@ -174,11 +174,16 @@ pub fn describe(event: &Event) -> String {
                 format!("criar namespace {ns}{how}{ids}"),
             )
         }
-        EventBody::NamespaceJoin { ns, target_pid } => {
+        EventBody::NamespaceJoin {
+            ns,
+            target_pid,
+            inode,
+        } => {
             let ns = ns.proc_name();
+            let id = inode.map(|i| format!(", inode {i}")).unwrap_or_default();
             say(
-                format!("entrou no namespace {ns} do processo {target_pid} (setns)"),
-                format!("entrar no namespace {ns} do processo {target_pid} (setns)"),
+                format!("entrou no namespace {ns} do processo {target_pid} (setns{id})"),
+                format!("entrar no namespace {ns} do processo {target_pid} (setns{id})"),
             )
         }
         EventBody::NamespaceUser {
@@ -575,6 +580,18 @@ pub fn describe(event: &Event) -> String {
                 format!("enviar {name} ({signal}) ao processo {target_pid}"),
             )
         }
+        EventBody::ProcessRestart {
+            policy,
+            attempt,
+            exit_code,
+            delay_ms,
+        } => say(
+            format!(
+                "o contêiner terminou com {exit_code}; --restart {policy}: reinício {attempt} \
+                 daqui a {delay_ms} ms"
+            ),
+            format!("reiniciar o contêiner (--restart {policy}, tentativa {attempt})"),
+        ),
         EventBody::LayerUnpack {
             diff_id,
             path,

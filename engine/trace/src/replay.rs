@@ -144,6 +144,16 @@ pub struct Mount {
     pub at: usize,
 }
 
+/// A restart by the container's `--restart` policy (`process.restart`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restart {
+    pub policy: String,
+    pub attempt: u32,
+    pub exit_code: i32,
+    pub delay_ms: u64,
+    pub at: usize,
+}
+
 /// A volume created for the container (`volume.create`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Volume {
@@ -575,6 +585,8 @@ pub struct World {
     pub layers: Vec<Layer>,
     /// Volumes created for the container, in order.
     pub volumes: Vec<Volume>,
+    /// Restarts by its `--restart` policy, in order.
+    pub restarts: Vec<Restart>,
     /// The container's read/write layer, once measured (`layer.upper`).
     pub upper: Option<UpperLayer>,
     /// By path.
@@ -610,6 +622,21 @@ impl World {
         self.processes.get(&self.init_pid?)
     }
 
+    /// The other processes of the container: those in every namespace of
+    /// its init (same kinds, same inodes) — a `casulo exec` joined them
+    /// with `setns` — by host pid.
+    pub fn joined(&self) -> impl Iterator<Item = &Process> {
+        let init = self.init().filter(|i| !i.namespaces.is_empty());
+        self.processes.values().filter(move |p| {
+            init.is_some_and(|i| {
+                p.host_pid != i.host_pid
+                    && i.namespaces
+                        .iter()
+                        .all(|(kind, inode)| p.namespaces.get(kind) == Some(inode))
+            })
+        })
+    }
+
     /// Applies one event (the next one: `event` is at index `self.applied`).
     pub fn apply(&mut self, event: &Event) {
         let at = self.applied;
@@ -628,8 +655,14 @@ impl World {
                 self.process(pid);
                 let new_pid_ns = flags.iter().any(|f| f == "CLONE_NEWPID");
                 self.last_child.insert(pid, *child_pid);
+                // A child starts in its parent's namespaces (the ones its
+                // `namespace.create` events replace come next): the child of
+                // a `casulo exec` that joined a container's pid namespace is
+                // born in it.
+                let inherited = self.process(pid).namespaces.clone();
                 let child = self.process(*child_pid);
                 child.parent = Some(pid);
+                child.namespaces.extend(inherited);
                 if new_pid_ns {
                     child.container_pid = Some(1);
                     self.new_init(*child_pid);
@@ -659,12 +692,17 @@ impl World {
                     at,
                 });
             }
-            EventBody::NamespaceJoin { ns, target_pid } => {
-                let inode = self
-                    .processes
-                    .get(target_pid)
-                    .and_then(|p| p.namespaces.get(&ns_key(*ns)).copied())
-                    .unwrap_or(0);
+            EventBody::NamespaceJoin {
+                ns,
+                target_pid,
+                inode,
+            } => {
+                let known = || {
+                    self.processes
+                        .get(target_pid)
+                        .and_then(|p| p.namespaces.get(&ns_key(*ns)).copied())
+                };
+                let inode = inode.or_else(known).unwrap_or(0);
                 self.process(pid).namespaces.insert(ns_key(*ns), inode);
             }
             EventBody::NamespaceUser {
@@ -1037,6 +1075,18 @@ impl World {
                     sample: sample.clone(),
                 })
             }
+            EventBody::ProcessRestart {
+                policy,
+                attempt,
+                exit_code,
+                delay_ms,
+            } => self.restarts.push(Restart {
+                policy: policy.clone(),
+                attempt: *attempt,
+                exit_code: *exit_code,
+                delay_ms: *delay_ms,
+                at,
+            }),
             EventBody::VolumeCreate {
                 name,
                 path,

@@ -288,6 +288,7 @@ pub fn sample_events() -> Vec<Event> {
             EventBody::NamespaceJoin {
                 ns: NsKind::Mnt,
                 target_pid: init,
+                inode: Some(4026532199),
             },
             format!("setns(open(\"/proc/{init}/ns/mnt\"), CLONE_NEWNS)"),
             ok.clone(),
@@ -399,6 +400,17 @@ pub fn sample_events() -> Vec<Event> {
                 signal_name: "SIGINT".into(),
             },
             "kill(5001, SIGINT)".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::ProcessRestart {
+                policy: "on-failure:3".into(),
+                attempt: 1,
+                exit_code: 3,
+                delay_ms: 100,
+            },
+            "nanosleep(100 ms)".into(),
             ok.clone(),
         ),
         (

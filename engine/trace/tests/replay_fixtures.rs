@@ -13,6 +13,7 @@ const NETWORK: &str = include_str!("fixtures/run-network.trace.jsonl");
 const BUILD_COLD: &str = include_str!("fixtures/build-cold.trace.jsonl");
 const BUILD_CACHED: &str = include_str!("fixtures/build-cached.trace.jsonl");
 const USERNS: &str = include_str!("fixtures/run-userns.trace.jsonl");
+const EXEC: &str = include_str!("fixtures/run-exec.trace.jsonl");
 
 fn replay(text: &str) -> Replay {
     let trace = read_trace(text).unwrap_or_else(|e| panic!("fixture inválido: {e}"));
@@ -1245,4 +1246,45 @@ fn userns_run_maps_idmapped_layer_and_relative_mounts() {
         w.init().unwrap().root.as_deref(),
         Some(overlay.target.as_str())
     );
+}
+
+/// `casulo exec`: casulo joins the init's pid namespace and forks; the
+/// child is born in it and joins the rest: in the end it is in every
+/// namespace of the init, with its inodes, and the world lists it as a
+/// process of the container (not as its init).
+#[test]
+fn an_exec_d_process_is_a_process_of_the_container() {
+    let r = replay(EXEC);
+    let joins: Vec<usize> = r
+        .events()
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.body.kind() == "namespace.join")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(joins.len(), 6);
+    let engine = r.events()[joins[0]].pid;
+    let before = r.world_at(joins[0]);
+    let init = before.init().unwrap().clone();
+    assert_eq!(before.joined().count(), 0);
+    // casulo itself is in the pid namespace only (for its children).
+    let w = r.world_at(joins[0] + 1);
+    let casulo = &w.processes[&engine];
+    assert_eq!(
+        casulo.namespaces.get(&ns_key(NsKind::Pid)),
+        init.namespaces.get(&ns_key(NsKind::Pid))
+    );
+    assert_eq!(w.joined().count(), 0);
+    let end = r.world_at(r.len());
+    let joined: Vec<_> = end.joined().collect();
+    assert_eq!(joined.len(), 1);
+    let child = joined[0];
+    assert_eq!(child.parent, Some(engine));
+    assert_eq!(child.namespaces, init.namespaces);
+    assert_eq!(child.exec.as_ref().unwrap()[0], "sh");
+    assert_eq!(child.cwd.as_deref(), Some("/tmp"));
+    assert!(child.seccomp && child.no_new_privs);
+    assert_eq!(child.exit.as_ref().and_then(|x| x.code), Some(0));
+    assert_eq!(end.init_pid, Some(init.host_pid), "o exec não vira o init");
+    assert_eq!(end.inits, 1);
 }

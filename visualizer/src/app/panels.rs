@@ -214,7 +214,7 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                 Some(pid) => format!("PID {pid} dentro do contêiner"),
                 None => "PID (o mesmo do host)".into(),
             };
-            let status = match &init.exit {
+            let mut status = match &init.exit {
                 None => "rodando".to_string(),
                 Some(x) => match (&x.code, &x.signal_name) {
                     (Some(c), _) => format!("terminou com código {c}"),
@@ -222,6 +222,13 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                     _ => "terminou".into(),
                 },
             };
+            // A container its supervisor started again (--restart).
+            if let Some(r) = w.restarts.last() {
+                status.push_str(&format!(
+                    " · reiniciado {} vez(es) (--restart {})",
+                    r.attempt, r.policy
+                ));
+            }
             html! {
                 <>
                     {trunk}
@@ -253,10 +260,15 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
         })
         .max(200.0 * k)
         .max(engine_y + 58.0 * k + 14.0);
+    // `casulo exec`: the processes in every namespace of the init, and
+    // the casulo that forked each (on the host, in the pid one only).
+    let joined: Vec<_> = w.joined().collect();
+    let exec_parent = |pid: i32| joined.iter().any(|j| j.parent == Some(pid));
     let others: Vec<_> = w
         .processes
         .values()
         .filter(|pr| Some(pr.host_pid) != w.init_pid && Some(pr.host_pid) != engine)
+        .filter(|pr| !joined.iter().any(|j| j.host_pid == pr.host_pid))
         .collect();
 
     html! {
@@ -280,10 +292,37 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
                 <p class="dica" id="ns-dica">{"Cada namespace isola uma coisa, independente dos outros \
                     (nenhum fica dentro de outro): o processo está em todos ao mesmo tempo."}</p>
             }
+            if !joined.is_empty() {
+                <h3 class="titulo-exec">{"Entraram no contêiner (casulo exec, setns)"}</h3>
+                <ul class="processos-exec" id="processos-exec">
+                    { for joined.iter().map(|pr| html! {
+                        <li class={classes!(pr.exit.is_some().then_some("terminado"))}>
+                            <strong>{command_text(&pr.exec)}</strong>
+                            {format!(" · PID {} no host", pr.host_pid)}
+                            {match pr.user {
+                                Some((uid, gid)) => format!(" · uid {uid}, gid {gid}"),
+                                None => " · root".to_string(),
+                            }}
+                            <span class="etiqueta">{" os mesmos namespaces do PID 1 "}</span>
+                            {match &pr.exit {
+                                None => " · rodando".to_string(),
+                                Some(x) => match (&x.code, &x.signal_name) {
+                                    (Some(c), _) => format!(" · terminou com código {c}"),
+                                    (None, Some(s)) => format!(" · morto por {s}"),
+                                    _ => " · terminou".into(),
+                                },
+                            }}
+                        </li>
+                    }) }
+                </ul>
+            }
             if !others.is_empty() {
                 <ul class="outros-processos">
                     { for others.iter().map(|pr| html! {
                         <li>{format!("PID {} no host", pr.host_pid)}
+                            if exec_parent(pr.host_pid) {
+                                {" · o casulo exec: entrou só no namespace pid, para o filho nascer lá"}
+                            }
                             { for pr.namespaces.keys().map(|k| html! {
                                 <span class="etiqueta">{format!(" {} ", ns_kind(*k).proc_name())}</span>
                             }) }

@@ -1,0 +1,106 @@
+//! `casulo exec`: run a new process inside a running container.
+
+use nix::sys::wait::WaitStatus;
+
+use super::{CliError, CliResult};
+use crate::container::exec::{exec, ExecOptions, ExecOutcome};
+use crate::kernel::LinuxSyscalls;
+use crate::state::StateDir;
+
+/// Executa um comando novo dentro de um contêiner que está rodando (como `docker exec`).
+///
+/// O processo entra nos namespaces do contêiner (setns), no cgroup dele e
+/// recebe as mesmas capabilities e o mesmo filtro seccomp do PID 1. As
+/// opções do casulo vêm antes do contêiner; tudo o que vem depois dele é o
+/// comando, como no docker.
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    /// Volta na hora, com o comando rodando em segundo plano (entrada e saídas em /dev/null).
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    /// Mantém a entrada padrão (stdin) aberta para o comando (sem -i, ele lê de /dev/null).
+    #[arg(long, short = 'i')]
+    pub interactive: bool,
+    /// Dá ao comando um terminal (pseudo-terminal). Ainda não existe no casulo exec.
+    #[arg(long, short = 't')]
+    pub tty: bool,
+    /// Variável de ambiente CHAVE=valor, além das do contêiner (repita para várias;
+    /// CHAVE sozinha copia a do host).
+    #[arg(long = "env", short = 'e', value_name = "CHAVE=valor")]
+    pub env: Vec<String>,
+    /// Diretório de trabalho dentro do contêiner (padrão: o do contêiner; precisa existir).
+    #[arg(long = "workdir", short = 'w', value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Usuário: NOME, UID, NOME:GRUPO ou UID:GID (do /etc/passwd do contêiner;
+    /// padrão: o do contêiner).
+    #[arg(long = "user", short = 'u', value_name = "USUÁRIO[:GRUPO]")]
+    pub user: Option<String>,
+    /// Dá ao comando todas as capabilities (o filtro seccomp do contêiner continua).
+    #[arg(long)]
+    pub privileged: bool,
+    /// O contêiner (nome, id ou começo do id) e, depois dele, o comando e seus
+    /// argumentos. Tudo depois do contêiner é do comando, mesmo o que começa com `-`.
+    #[arg(
+        trailing_var_arg = true,
+        required = true,
+        num_args = 2..,
+        value_names = ["CONTÊINER", "COMANDO"]
+    )]
+    pub container_and_command: Vec<String>,
+}
+
+pub fn cmd(state: &StateDir, args: ExecArgs) -> CliResult {
+    if args.tty {
+        // The pty work plugs in at `container::exec::stdio`.
+        return Err(CliError::msg(
+            125,
+            "-t (terminal) ainda não foi feito no casulo exec: por enquanto use -i sem -t \
+             (por exemplo `casulo exec -i CONTÊINER sh`), e o shell lê da sua entrada \
+             sem prompt nem edição de linha",
+        ));
+    }
+    let (container, command) = args
+        .container_and_command
+        .split_first()
+        .expect("clap requires the container and a command");
+    let opts = ExecOptions {
+        command: command.to_vec(),
+        env: args.env,
+        workdir: args.workdir,
+        user: args.user,
+        privileged: args.privileged,
+        detach: args.detach,
+        interactive: args.interactive,
+        tty: false,
+    };
+    let mut forwarded = |signal: nix::sys::signal::Signal, escalated: bool| {
+        if escalated {
+            eprintln!("casulo: segundo sinal: enviando SIGKILL ao processo do exec");
+        } else {
+            eprintln!(
+                "casulo: repassei {} ao processo do exec (repita para forçar com SIGKILL)",
+                signal.as_str()
+            );
+        }
+    };
+    match exec(state, container, &opts, &LinuxSyscalls, &mut forwarded) {
+        Ok(ExecOutcome::Detached { .. }) => Ok(0),
+        Ok(ExecOutcome::Exited {
+            status, exit_code, ..
+        }) => {
+            if let WaitStatus::Signaled(_, signal, _) = status {
+                eprintln!(
+                    "casulo: o processo do exec foi morto pelo sinal {} ({}) → código {exit_code}",
+                    signal.as_str(),
+                    signal as i32
+                );
+            }
+            Ok(exit_code)
+        }
+        Err(e) => Err(CliError {
+            code: e.exit_code(),
+            error: Box::new(e),
+            hint: None,
+        }),
+    }
+}
