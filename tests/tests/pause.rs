@@ -278,3 +278,48 @@ fn pause_of_an_ended_container_is_refused() {
     assert!(stats.stderr.contains("não está rodando"), "{stats}");
     lab.casulo(&["rm", &name]).assert_ok();
 }
+
+/// A `-d` container (its supervisor, not a terminal, waits for it) pauses
+/// and unpauses the same way; `kill` of a paused one ends it and its
+/// supervisor records the end.
+#[test]
+fn a_detached_container_pauses_and_a_kill_ends_it_while_paused() {
+    let lab = Lab::shared();
+    let name = unique_name("gelo-d");
+    let out = lab.casulo(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        PROBE_IMAGE,
+        "/probe",
+        "spin",
+        "120",
+    ]);
+    out.assert_ok();
+    let id = out.stdout.trim().to_string();
+    assert_eq!(id.len(), 64, "{out}");
+    // Running (the probe's exec is in the trace) before it is paused.
+    lab.wait_for_exec(&name);
+    lab.casulo(&["pause", &name]).assert_ok();
+    assert!(frozen(&id));
+    let used = cpu_used_over(&id, Duration::from_millis(500));
+    assert!(used < 2_000_000, "pausado gastou {used} ns de CPU");
+    let stats = lab.casulo(&["stats", "--no-stream", "--format", "json", &name]);
+    stats.assert_ok();
+    let row: Value = serde_json::from_str(stats.stdout.trim()).unwrap();
+    assert_eq!(row["paused"], true);
+    assert_eq!(row["cpu_percent"].as_f64(), Some(0.0), "{row}");
+    // SIGKILL acts only once thawed: kill thaws it right after.
+    lab.casulo(&["kill", &name]).assert_ok();
+    let waited = lab.casulo(&["wait", &name]);
+    waited.assert_ok();
+    assert_eq!(waited.stdout.trim(), "137");
+    assert_eq!(inspect(lab, &name)["State"]["Status"], "exited");
+    lab.casulo(&["rm", &name]).assert_ok();
+    let left: Vec<PathBuf> = host_casulo_cgroups()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(&id))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
