@@ -215,6 +215,18 @@ test('cgroups: limite, amostra de uso e o OOM marcado', async () => {
   await shot('04-cgroups-oom');
 });
 
+test('cgroups: pause congela o cgroup do freezer e unpause o descongela', async () => {
+  const ev = events('sample.trace.jsonl');
+  const [freeze, thaw] = ev.filter((e) => e.kind === 'cgroup.freeze');
+  assert.equal(freeze.frozen, true);
+  await open('sample.trace.jsonl', freeze.seq);
+  assert.match(await page.textContent('#congelado'), /congelado/);
+  assert.match(await page.textContent('.cgroup.congelado'), /freezer/);
+  await shot('04-cgroups-congelado');
+  await open('sample.trace.jsonl', thaw.seq);
+  assert.equal(await page.locator('#congelado').count(), 0);
+});
+
 test('cgroups de uma execução real: limite de 32 MiB, amostras subindo e o OOM', async () => {
   const ev = events('run-oom.trace.jsonl');
   const limit = ev.find((e) => e.kind === 'cgroup.limit');

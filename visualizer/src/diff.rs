@@ -131,6 +131,8 @@ fn meaning(e: &Event) -> Option<String> {
             file.rsplit('/').next().unwrap_or(file)
         )),
         EventBody::CgroupPidsMax { limit, .. } => Some(limit.to_string()),
+        // A freeze and a thaw are not the same step.
+        EventBody::CgroupFreeze { frozen, .. } => Some(frozen.to_string()),
         EventBody::CgroupOom { limit_bytes, .. } => Some(format!("{limit_bytes:?}")),
         EventBody::ProcessExit { code, signal, .. } => Some(format!("{code:?} {signal:?}")),
         EventBody::ProcessExec { argv, .. } => Some(argv.join("\0")),

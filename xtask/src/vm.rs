@@ -38,6 +38,7 @@ pub const EXPECTED: &[&str] = &[
     "cgroupns",
     "cgroup-visao",
     "dispositivos",
+    "pausa",
     "sem-sobras",
 ];
 

@@ -133,6 +133,43 @@ else
 fi
 casulo trace show /tmp/devices.trace.jsonl | grep -A1 'dispositivos'
 
+# 6d. pause/unpause: `cgroup.freeze` written, `frozen 1` in cgroup.events,
+# the CPU time of a busy loop stops while frozen and goes on after; pause
+# twice refused; stats says paused at 0 %; stop of a paused one ends it.
+casulo run --rm --name gelo --trace /tmp/gelo.trace.jsonl probe:latest /probe spin 120 \
+    >/tmp/gelo.out 2>/tmp/gelo.err &
+gelo=$!
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    grep -q '"kind":"process.exec"' /tmp/gelo.trace.jsonl 2>/dev/null && break
+    sleep 0.5
+done
+id=$(casulo inspect gelo | sed -n 's/.*"Id": "\([0-9a-f]*\)".*/\1/p')
+cg=/sys/fs/cgroup/casulo/$id
+usage() { sed -n 's/^usage_usec //p' $cg/cpu.stat; }
+casulo pause gelo >/dev/null 2>/tmp/gelo.pause
+a=$(usage); sleep 1; b=$(usage)
+frozen=$(grep -c '^frozen 1' $cg/cgroup.events)
+casulo stats --no-stream --format json gelo >/tmp/gelo.stats 2>>/tmp/gelo.pause
+casulo pause gelo 2>/tmp/gelo.twice
+twice=$?
+casulo unpause gelo >/dev/null 2>>/tmp/gelo.pause
+c=$(usage); sleep 1; d=$(usage)
+casulo pause gelo >/dev/null 2>>/tmp/gelo.pause
+casulo stop -t 1 gelo >/dev/null 2>>/tmp/gelo.pause
+wait $gelo
+rc=$?
+freezes=$(grep -c '"kind":"cgroup.freeze"' /tmp/gelo.trace.jsonl)
+echo "pausa: cpu parado $((b - a)) us, solto $((d - c)) us, frozen=$frozen, 2o pause=$twice, run=$rc, cgroup.freeze=$freezes"
+if [ "$frozen" = 1 ] && [ $((b - a)) -lt 2000 ] && [ $((d - c)) -gt 100000 ] && [ $twice = 1 ] &&
+    grep -q 'já está pausado' /tmp/gelo.twice && grep -q '"paused":true' /tmp/gelo.stats &&
+    grep -q '"cpu_percent":0.0' /tmp/gelo.stats && [ $rc = 137 ] && [ "$freezes" = 4 ] &&
+    casulo trace check /tmp/gelo.trace.jsonl >/dev/null; then
+    pass pausa
+else
+    failed pausa "rc=$rc $(cat /tmp/gelo.pause /tmp/gelo.stats | tr '\n' ' ')"
+fi
+casulo trace show /tmp/gelo.trace.jsonl | grep 'gelou'
+
 # 7. Nothing left behind.
 if [ ! -e /sys/fs/cgroup/casulo ]; then pass sem-sobras; else failed sem-sobras "$(ls /sys/fs/cgroup/casulo)"; fi
 

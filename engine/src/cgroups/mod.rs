@@ -113,7 +113,19 @@ pub enum CgroupError {
     },
     #[error("o kernel não contabiliza swap por cgroup ({path} não existe): --memory-swap não pode ser aplicado")]
     NoSwapAccounting { path: PathBuf },
+    #[error("o freezer não terminou em {} s: {} diz {seen:?}, não {want:?} (o contêiner segue descongelado)", timeout.as_secs_f32(), file.display())]
+    FreezeTimeout {
+        file: PathBuf,
+        want: String,
+        seen: String,
+        timeout: Duration,
+    },
 }
+
+/// How long `pause` waits for the kernel to freeze every process.
+pub const FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the freezer's state is read while waiting.
+pub(crate) const FREEZE_POLL: Duration = Duration::from_millis(10);
 
 /// One reading of the container's usage (`None`: not available here).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -169,6 +181,10 @@ pub trait Manager: Send + Sync {
     fn devices(&self, k: &Kernel, privileged: bool) -> Result<(), CgroupError>;
     /// Moves `pid` into the cgroup (every hierarchy, on v1).
     fn attach(&self, k: &Kernel, pid: Pid) -> Result<(), CgroupError>;
+    /// Freezes (`pause`) or thaws (`unpause`) every process of the
+    /// container with the cgroup freezer, and waits until the kernel says
+    /// it is done (at most `timeout`).
+    fn freeze(&self, k: &Kernel, frozen: bool, timeout: Duration) -> Result<(), CgroupError>;
     /// Reads the usage counters.
     fn stats(&self, k: &Kernel) -> Stats;
     /// Reads the OOM and pids.max counters.
@@ -176,6 +192,18 @@ pub trait Manager: Send + Sync {
     /// Removes the directories (they must be empty of processes), then the
     /// `casulo` parents that have no container left.
     fn delete(&self, k: &Kernel) -> Result<(), CgroupError>;
+}
+
+/// The manager of container `id`'s cgroup on this host (under
+/// [`DEFAULT_ROOT`]), for the verbs that act on a running container
+/// (`pause`, `stats`); a host without usable cgroups is an error.
+pub fn host_manager(id: &str) -> Result<Box<dyn Manager>, CgroupError> {
+    let root = Path::new(DEFAULT_ROOT);
+    let mode = detect_mode(root);
+    manager(mode, root, id).ok_or_else(|| CgroupError::Unsupported {
+        root: root.to_path_buf(),
+        mode: mode.as_str(),
+    })
 }
 
 /// The manager for this host's mode; `Unknown` has none.

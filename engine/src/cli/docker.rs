@@ -38,10 +38,6 @@ pub fn subcommand(name: &str) -> Option<&'static str> {
             "`cp` não existe: o que o contêiner escreveu fica na camada de escrita dele (sem \
              --rm); veja com `casulo diff NOME`"
         }
-        "stats" => {
-            "não existe: o uso de memória, CPU e processos medido durante o run fica no trace \
-             (`casulo trace show NOME`) e no gráfico do visualizador"
-        }
         "version" => "é `casulo --version` (e `casulo info` mostra o kernel e os cgroups)",
         _ => return None,
     })

@@ -120,7 +120,7 @@ pub fn kill(state: &StateDir, args: KillArgs) -> CliResult {
     for_each(state, &args.containers, |record| {
         let rec = trace_of(state, record);
         let k = Kernel::new(&LinuxSyscalls, &rec);
-        container::kill::kill(&k, record, signal)?;
+        container::kill::kill(&k, state, record, signal)?;
         eprintln!(
             "casulo: {} mandado ao PID 1 de {} (pid {} no host)",
             signal.as_str(),

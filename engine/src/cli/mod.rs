@@ -15,8 +15,10 @@ pub mod image;
 pub mod info;
 pub mod lab;
 pub mod lifecycle;
+pub mod pause;
 pub mod ps;
 pub mod run;
+pub mod stats;
 pub mod trace;
 pub mod volume;
 
@@ -69,6 +71,12 @@ pub enum Command {
     Inspect(lifecycle::InspectArgs),
     /// Lista os processos de um contêiner, com o pid no host e dentro dele (como `docker top`).
     Top(lifecycle::TopArgs),
+    /// Congela todos os processos de contêineres com o freezer do cgroup (como `docker pause`).
+    Pause(pause::PauseArgs),
+    /// Descongela contêineres pausados: os processos continuam de onde pararam (como `docker unpause`).
+    Unpause(pause::PauseArgs),
+    /// Uso de CPU, memória e processos de contêineres, atualizado a cada segundo (como `docker stats`).
+    Stats(stats::StatsArgs),
     /// Constrói uma imagem a partir de um Dockerfile (como `docker build`).
     Build(build::BuildArgs),
     /// Cria uma imagem a partir do que um contêiner mudou (como `docker commit`; prefira o build).
@@ -166,6 +174,9 @@ pub fn main() -> i32 {
         Command::Wait(args) => lifecycle::wait(&state, args),
         Command::Inspect(args) => lifecycle::inspect(&state, args),
         Command::Top(args) => lifecycle::top(&state, args),
+        Command::Pause(args) => pause::pause(&state, args),
+        Command::Unpause(args) => pause::unpause(&state, args),
+        Command::Stats(args) => stats::cmd(&state, args),
         Command::Build(args) => build::cmd(&state, args),
         Command::Commit(args) => commit::cmd(&state, args),
         Command::Image(cmd) => image::run(&state, cmd),
@@ -257,7 +268,9 @@ fn needs_root(command: &Command) -> bool {
         | Command::Gc
         | Command::Stop(_)
         | Command::Kill(_)
-        | Command::Top(_) => true,
+        | Command::Top(_)
+        | Command::Pause(_)
+        | Command::Unpause(_) => true,
         Command::Volume(cmd) => cmd.changes_state(),
         Command::Image(cmd) => matches!(
             cmd,

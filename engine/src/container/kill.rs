@@ -14,6 +14,9 @@
 //! it — except SIGKILL (and SIGSTOP), which are always delivered. So a
 //! `sleep` that is PID 1 ignores `stop`'s SIGTERM, and `stop` escalates to
 //! SIGKILL after the timeout, exactly as `docker stop` does.
+//!
+//! **A paused container** (frozen, [`super::pause`]) cannot act on a
+//! signal: as docker, `kill` and `stop` thaw it right after sending theirs.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::str::FromStr;
@@ -62,10 +65,17 @@ fn running_pid(record: &ContainerRecord) -> Result<Pid, RunError> {
     }
 }
 
-/// `casulo kill`: sends `signal` to the container's init.
-pub fn kill(k: &Kernel, record: &ContainerRecord, signal: Signal) -> Result<(), RunError> {
+/// `casulo kill`: sends `signal` to the container's init (and thaws it
+/// if it was paused).
+pub fn kill(
+    k: &Kernel,
+    state: &StateDir,
+    record: &ContainerRecord,
+    signal: Signal,
+) -> Result<(), RunError> {
     let pid = running_pid(record)?;
     k.kill(pid, signal)?;
+    super::pause::thaw_if_paused(state, record)?;
     Ok(())
 }
 
@@ -94,7 +104,7 @@ pub fn stop(
         // Its --restart policy must not bring it back.
         let _ = record::update(&state.container(&record.id), |r| r.stopped_by_user = true);
     }
-    let stopped = signal_until_gone(k, record, timeout)?;
+    let stopped = signal_until_gone(k, state, record, timeout)?;
     if stopped != Stopped::AlreadyStopped {
         // Gone, or removed by --rm: either way the run is done with it.
         let _ = wait_exit(state, record);
@@ -105,6 +115,7 @@ pub fn stop(
 
 fn signal_until_gone(
     k: &Kernel,
+    state: &StateDir,
     record: &ContainerRecord,
     timeout: Duration,
 ) -> Result<Stopped, RunError> {
@@ -126,6 +137,7 @@ fn signal_until_gone(
         }
         return Err(e.into());
     }
+    super::pause::thaw_if_paused(state, record)?;
     if wait_gone(pid, pidfd.as_ref(), timeout) {
         return Ok(Stopped::BySignal(signal));
     }

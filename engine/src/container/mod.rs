@@ -13,6 +13,8 @@
 //! - [`kill`]: `stop`, `kill` and `wait` from another process, for a
 //!   container whose `casulo run` waits in another terminal;
 //! - [`inspect`], [`top`]: the record docker-like, the processes of its cgroup;
+//! - [`pause`]: freeze and thaw its processes (the cgroup freezer);
+//! - [`stats`]: its usage now (memory, CPU %, processes), as `cgroup.sample` reads it;
 //! - [`record`]: `container.json`, read and updated under a lock;
 //! - [`find`]: the one resolver of ids, short ids and names every verb uses;
 //! - [`run`]: create + start + wait (+ rm with `--rm`), what `casulo run` does;
@@ -35,10 +37,12 @@ pub mod inspect;
 pub mod kill;
 pub mod logs;
 pub mod names;
+pub mod pause;
 pub mod record;
 pub mod rm;
 pub mod run;
 pub mod start;
+pub mod stats;
 pub mod supervise;
 pub mod top;
 pub mod user;
@@ -350,6 +354,10 @@ pub enum RunError {
     AmbiguousId(String, String),
     #[error("o contêiner {0:?} não está rodando")]
     NotRunning(String),
+    #[error("o contêiner {0:?} já está pausado (para continuar: `casulo unpause {0}`)")]
+    AlreadyPaused(String),
+    #[error("o contêiner {0:?} não está pausado (para pausar: `casulo pause {0}`)")]
+    NotPaused(String),
     #[error("o contêiner {0:?} foi removido ao terminar (--rm): o código de saída foi junto")]
     Removed(String),
     #[error(transparent)]

@@ -58,6 +58,20 @@ pub fn update(
     Ok(record)
 }
 
+/// As [`update`], but `change` may refuse: then nothing is written and its
+/// error is returned. What `change` does (a `pause` writing the freezer)
+/// happens under the lock, so two verbs never act on stale states.
+pub fn try_update(
+    dir: &Path,
+    change: impl FnOnce(&mut ContainerRecord) -> Result<(), RunError>,
+) -> Result<ContainerRecord, RunError> {
+    let _lock = lock(dir)?;
+    let mut record = load(dir)?;
+    change(&mut record)?;
+    write(dir, &record)?;
+    Ok(record)
+}
+
 /// The container's trace, opened again to go on recording into it (a
 /// supervisor, an `exec`, a `pause` from another terminal): see
 /// [`crate::recorder`].

@@ -37,7 +37,7 @@ pub fn force_remove(
     if record.is_up() {
         let dir = state.container(&record.id);
         let _ = super::record::update(&dir, |r| r.stopped_by_user = true);
-        if let Err(e) = super::kill::kill(k, &record, nix::sys::signal::Signal::SIGKILL) {
+        if let Err(e) = super::kill::kill(k, state, &record, nix::sys::signal::Signal::SIGKILL) {
             if !matches!(e, RunError::NotRunning(_)) {
                 return Err(e);
             }

@@ -213,7 +213,14 @@ pub fn live(
                 }
             });
         }
-        let on_forward = &mut |sig, esc| observer.signal_forwarded(sig, esc);
+        let on_forward = &mut |sig, esc| {
+            observer.signal_forwarded(sig, esc);
+            // Paused from another terminal: frozen, it would never act on
+            // the signal about to be sent (see `pause`), so it is thawed.
+            if let Some(cg) = &cgroup {
+                let _ = super::pause::thaw_after_signal(&k, cg.manager(), &created.dir);
+            }
+        };
         let status = match console {
             Some(console) => crate::terminal::session::wait_relaying(
                 &k,

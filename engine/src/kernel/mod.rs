@@ -654,6 +654,21 @@ impl<'a> Kernel<'a> {
         self.done(body, op, result)
     }
 
+    /// Freezes (`frozen`) or thaws a cgroup by writing `value` into its
+    /// freezer `file` (v1 `freezer.state` = `FROZEN`/`THAWED`, v2
+    /// `cgroup.freeze` = `1`/`0`). The kernel may take a moment to get
+    /// every process there: the caller waits for it (`cgroups::v1::freezer`,
+    /// `cgroups::v2::freeze`).
+    pub fn cgroup_freeze(&self, file: &Path, frozen: bool, value: &str) -> Result<(), KernelError> {
+        let op = format!("write {} = {value}", file.display());
+        let result = self.sys.write_file(file, value);
+        let body = EventBody::CgroupFreeze {
+            file: path_str(file),
+            frozen,
+        };
+        self.done(body, op, result)
+    }
+
     /// The device allow-list of a v1 cgroup: each `(file, line)` of
     /// `writes` written in order into `dir` (`devices.deny = a`, then one
     /// `devices.allow` line per rule; `devices.allow = a` when

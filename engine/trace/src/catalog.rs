@@ -559,6 +559,19 @@ const ENTRIES: &[Entry] = &[
             `pids.events`.",
     },
     Entry {
+        kind: "cgroup.freeze",
+        title: "cgroup congelado ou descongelado",
+        explanation: "O *freezer* do cgroup para todos os processos do grupo de uma vez, sem \
+            que eles percebam: não é um sinal (nada de `SIGSTOP`, que o programa poderia ver e \
+            o pai receberia como `SIGCHLD`), o kernel simplesmente deixa de escaloná-los. É o \
+            que o `casulo pause` (e o `docker pause`) faz. No v1 o casulo escreve `FROZEN` no \
+            `freezer.state` do controlador `freezer` e lê o arquivo até ele dizer `FROZEN` \
+            (enquanto houver processo a caminho ele diz `FREEZING`); no v2 escreve `1` em \
+            `cgroup.freeze` e espera `frozen 1` em `cgroup.events`. A memória continua \
+            ocupada e o tempo de CPU para de contar. O `unpause` escreve `THAWED` (ou `0`) e \
+            tudo continua de onde estava.",
+    },
+    Entry {
         kind: "cgroup.delete",
         title: "cgroup removido",
         explanation: "Quando o contêiner termina, o diretório do seu cgroup é removido com \

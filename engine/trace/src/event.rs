@@ -656,6 +656,18 @@ pub enum EventBody {
         /// Forks refused so far.
         refused: u64,
     },
+    /// The cgroup's processes were frozen (`pause`) or thawed (`unpause`)
+    /// by the cgroup freezer: v1 writes `FROZEN`/`THAWED` into
+    /// `freezer.state`, v2 writes `1`/`0` into `cgroup.freeze`; then casulo
+    /// waits until the kernel says every process reached that state.
+    #[serde(rename = "cgroup.freeze")]
+    CgroupFreeze {
+        /// Full path of the file written, e.g. `…/freezer.state` or
+        /// `…/cgroup.freeze`.
+        file: String,
+        /// True when freezing, false when thawing.
+        frozen: bool,
+    },
     /// A cgroup was removed (`rmdir`).
     #[serde(rename = "cgroup.delete")]
     CgroupDelete { path: String },
@@ -910,6 +922,7 @@ impl EventBody {
             EventBody::CgroupSample { .. } => "cgroup.sample",
             EventBody::CgroupOom { .. } => "cgroup.oom",
             EventBody::CgroupPidsMax { .. } => "cgroup.pids_max",
+            EventBody::CgroupFreeze { .. } => "cgroup.freeze",
             EventBody::CgroupDelete { .. } => "cgroup.delete",
             EventBody::NetBridge { .. } => "net.bridge",
             EventBody::NetVeth { .. } => "net.veth",
@@ -973,6 +986,7 @@ pub const KINDS: &[&str] = &[
     "cgroup.sample",
     "cgroup.oom",
     "cgroup.pids_max",
+    "cgroup.freeze",
     "cgroup.delete",
     "net.bridge",
     "net.veth",

@@ -799,6 +799,27 @@ pub fn describe(event: &Event) -> String {
             ),
             "ler pids.events".to_string(),
         ),
+        EventBody::CgroupFreeze { file, frozen } => {
+            let (dir, name) = file.rsplit_once('/').unwrap_or(("", file.as_str()));
+            let p = short_path(dir);
+            let value = match (name, frozen) {
+                ("freezer.state", true) => "FROZEN",
+                ("freezer.state", false) => "THAWED",
+                (_, true) => "1",
+                (_, false) => "0",
+            };
+            if *frozen {
+                say(
+                    format!("congelou os processos do cgroup {p} ({value} em {name})"),
+                    format!("congelar o cgroup {p}"),
+                )
+            } else {
+                say(
+                    format!("descongelou os processos do cgroup {p} ({value} em {name})"),
+                    format!("descongelar o cgroup {p}"),
+                )
+            }
+        }
         EventBody::CgroupDelete { path } => {
             let p = short_path(path);
             say(
@@ -1316,6 +1337,27 @@ mod tests {
         assert_eq!(signal_name(2), Some("SIGINT"));
         assert_eq!(signal_name(0), None);
         assert_eq!(signal_name(64), None);
+    }
+
+    #[test]
+    fn freeze_and_thaw() {
+        let e = event(EventBody::CgroupFreeze {
+            file: "/sys/fs/cgroup/freezer/casulo/ab12/freezer.state".into(),
+            frozen: true,
+        });
+        assert_eq!(
+            describe(&e),
+            "congelou os processos do cgroup /sys/fs/cgroup/freezer/casulo/ab12 \
+             (FROZEN em freezer.state)"
+        );
+        let e = event(EventBody::CgroupFreeze {
+            file: "/sys/fs/cgroup/casulo/ab12/cgroup.freeze".into(),
+            frozen: false,
+        });
+        assert_eq!(
+            describe(&e),
+            "descongelou os processos do cgroup /sys/fs/cgroup/casulo/ab12 (0 em cgroup.freeze)"
+        );
     }
 
     #[test]

@@ -203,6 +203,8 @@ pub struct Cgroup {
     pub pids_refused: u64,
     /// The device allow-list applied to it (`cgroup.devices`).
     pub devices: Option<DeviceRules>,
+    /// Its processes are frozen (`cgroup.freeze`: `pause` until `unpause`).
+    pub frozen: bool,
     pub deleted: bool,
     pub at: usize,
 }
@@ -636,6 +638,9 @@ pub struct World {
     /// The container's pseudo-terminal (`process.tty`, with `run -t`),
     /// with its latest window size.
     pub terminal: Option<Terminal>,
+    /// The container is paused: its cgroup frozen (`cgroup.freeze`), its
+    /// processes there but never scheduled, until it is thawed.
+    pub paused: bool,
     /// Parent host pid → the last child it cloned.
     last_child: BTreeMap<i32, i32>,
 }
@@ -1237,9 +1242,15 @@ impl World {
             EventBody::CgroupPidsMax { path, refused, .. } => {
                 self.cgroup(path, at).pids_refused = *refused;
             }
+            EventBody::CgroupFreeze { file, frozen } => {
+                let dir = file.rsplit_once('/').map_or("", |(dir, _)| dir);
+                self.cgroup(dir, at).frozen = *frozen;
+                self.paused = *frozen;
+            }
             EventBody::CgroupDelete { path } => {
                 if let Some(cg) = self.cgroups.get_mut(path) {
                     cg.deleted = true;
+                    cg.frozen = false;
                 }
             }
             // Kinds added to the trace after this replay was written: ignored
@@ -1273,6 +1284,7 @@ impl World {
         }
         self.init_pid = Some(pid);
         self.inits += 1;
+        self.paused = false;
     }
 
     /// `RTM_DELLINK`: a veth end takes its peer with it; both go down.
@@ -1368,6 +1380,7 @@ impl World {
                 last_oom: None,
                 pids_refused: 0,
                 devices: None,
+                frozen: false,
                 deleted: false,
                 at,
             })

@@ -453,6 +453,7 @@ pub fn sample_events() -> Vec<Event> {
     // image's second layer deleted a file.
     let cg = "/sys/fs/cgroup/memory/casulo/ab12".to_string();
     let devices_cg = "/sys/fs/cgroup/devices/casulo/ab12".to_string();
+    let freezer_cg = "/sys/fs/cgroup/freezer/casulo/ab12".to_string();
     raw.extend([
         (
             host,
@@ -544,6 +545,24 @@ pub fn sample_events() -> Vec<Event> {
                 target_pid: 5002,
             },
             format!("write {cg}/cgroup.procs = 5002"),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::CgroupFreeze {
+                file: format!("{freezer_cg}/freezer.state"),
+                frozen: true,
+            },
+            format!("write {freezer_cg}/freezer.state = FROZEN"),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::CgroupFreeze {
+                file: format!("{freezer_cg}/freezer.state"),
+                frozen: false,
+            },
+            format!("write {freezer_cg}/freezer.state = THAWED"),
             ok.clone(),
         ),
         (

@@ -238,6 +238,19 @@ fn sample_trace_cgroups_layers_and_errors() {
     assert_eq!(dev.default_action, "deny");
     assert!(dev.allowed.iter().any(|r| r == "c 1:3 rwm"), "{dev:?}");
     assert_eq!(end.cgroups[&cg.path].devices, None);
+    // pause then unpause: the freezer cgroup is frozen between the two.
+    let freeze = first(&r, "cgroup.freeze", |_| true);
+    let frozen = r.world_at(freeze + 1);
+    assert!(frozen.paused);
+    assert!(frozen.cgroups["/sys/fs/cgroup/freezer/casulo/ab12"].frozen);
+    assert!(
+        !frozen.cgroups[&cg.path].frozen,
+        "only the freezer's directory"
+    );
+    let thawed = r.world_at(freeze + 2);
+    assert!(!thawed.paused);
+    assert!(!thawed.cgroups["/sys/fs/cgroup/freezer/casulo/ab12"].frozen);
+    assert!(!r.world_at(freeze).paused);
     // The EROFS write is an error and changes nothing.
     assert_eq!(end.errors.len(), 1);
     assert!(!r.events()[end.errors[0]].outcome.is_ok());

@@ -587,7 +587,7 @@ pub fn cgroups_panel(p: &CgroupsProps) -> Html {
             })
             .collect();
         html! {
-            <li class={classes!("cgroup", cg.deleted.then_some("removido"))}>
+            <li class={classes!("cgroup", cg.deleted.then_some("removido"), cg.frozen.then_some("congelado"))}>
                 <code title={cg.path.clone()}>{short_path(&cg.path)}</code>
                 {format!(" · {}{}", cg.version, if cg.controller.is_empty() { String::new() } else { format!(" · {}", cg.controller) })}
                 if !limits.is_empty() { <div class="limites">{limits.join(" · ")}</div> }
@@ -599,6 +599,9 @@ pub fn cgroups_panel(p: &CgroupsProps) -> Html {
                 }
                 if cg.pids_refused > 0 {
                     <div class="oom">{format!("pids.max: {} fork(s) recusado(s)", cg.pids_refused)}</div>
+                }
+                if cg.frozen {
+                    <div class="estado-congelado" id="congelado">{"❄ congelado: os processos existem, mas o kernel não os escalona (pause)"}</div>
                 }
                 if cg.deleted { <div>{"(removido)"}</div> }
             </li>

@@ -1,7 +1,8 @@
 //! cgroup v1: one hierarchy per controller, so one directory per controller
 //! for each container: `<root>/memory/casulo/<id>`, `<root>/cpu/casulo/<id>`,
 //! `<root>/cpuacct/casulo/<id>`, `<root>/pids/casulo/<id>`,
-//! `<root>/devices/casulo/<id>` (the device allow-list, [`devices`]). A pid written into
+//! `<root>/devices/casulo/<id>` (the device allow-list, [`devices`]),
+//! `<root>/freezer/casulo/<id>` (`pause`, [`freezer`]). A pid written into
 //! one hierarchy's `cgroup.procs` joins only that one: casulo attaches the
 //! container's init to each.
 //!
@@ -10,10 +11,12 @@
 
 pub mod cpu;
 pub mod devices;
+pub mod freezer;
 pub mod memory;
 pub mod pids;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use nix::unistd::Pid;
 
@@ -24,7 +27,7 @@ use super::{
 use crate::kernel::Kernel;
 
 /// The v1 controllers casulo uses.
-pub const CONTROLLERS: [&str; 5] = ["memory", "cpu", "cpuacct", "pids", "devices"];
+pub const CONTROLLERS: [&str; 6] = ["memory", "cpu", "cpuacct", "pids", "devices", "freezer"];
 
 /// One mounted v1 hierarchy and the controllers it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +155,11 @@ impl Manager for V1Manager {
         Ok(())
     }
 
+    fn freeze(&self, k: &Kernel, frozen: bool, timeout: Duration) -> Result<(), CgroupError> {
+        let flag = if frozen { "o pause" } else { "o unpause" };
+        freezer::freeze(k, &self.need("freezer", flag)?, frozen, timeout)
+    }
+
     fn stats(&self, k: &Kernel) -> Stats {
         let mut s = Stats::default();
         if let Some(dir) = self.dir("memory") {
@@ -235,6 +243,26 @@ pub(crate) mod tests {
         assert_eq!(m.paths().len(), 3);
         let separate = fixture_root(false);
         assert_eq!(V1Manager::new(separate.path(), "id1").paths().len(), 4);
+    }
+
+    #[test]
+    fn freeze_uses_the_freezer_hierarchy_or_says_it_is_missing() {
+        let tmp = fixture_root(false);
+        let rec = crate::recorder::Recorder::in_memory();
+        let k = Kernel::new(&crate::kernel::LinuxSyscalls, &rec);
+        let m = V1Manager::new(tmp.path(), "c1");
+        let err = m.freeze(&k, true, Duration::from_secs(1)).unwrap_err();
+        assert!(err.to_string().contains("freezer"), "{err}");
+        assert!(err.to_string().contains("pause"), "{err}");
+        std::fs::create_dir(tmp.path().join("freezer")).unwrap();
+        std::fs::write(tmp.path().join("freezer/cgroup.procs"), "").unwrap();
+        let m = V1Manager::new(tmp.path(), "c1");
+        m.create(&k).unwrap();
+        m.freeze(&k, true, Duration::from_secs(1)).unwrap();
+        let state = tmp.path().join("freezer/casulo/c1/freezer.state");
+        assert_eq!(std::fs::read_to_string(&state).unwrap(), "FROZEN");
+        m.freeze(&k, false, Duration::from_secs(1)).unwrap();
+        assert_eq!(std::fs::read_to_string(&state).unwrap(), "THAWED");
     }
 
     #[test]

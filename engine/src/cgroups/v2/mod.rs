@@ -6,14 +6,17 @@
 //! rule: a cgroup that hands controllers to children holds no process
 //! itself — `casulo/` never does; the root is exempt.) The device
 //! allow-list is no controller here: an eBPF program attached to the
-//! container's directory ([`devices`]).
+//! container's directory ([`devices`]); nor is the freezer (`pause`):
+//! every cgroup has `cgroup.freeze` ([`freeze`]).
 
 pub mod cpu;
 pub mod devices;
+pub mod freeze;
 pub mod memory;
 pub mod pids;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use nix::unistd::Pid;
 
@@ -129,6 +132,10 @@ impl Manager for V2Manager {
 
     fn attach(&self, k: &Kernel, pid: Pid) -> Result<(), CgroupError> {
         Ok(k.cgroup_attach(&self.dir, pid)?)
+    }
+
+    fn freeze(&self, k: &Kernel, frozen: bool, timeout: Duration) -> Result<(), CgroupError> {
+        freeze::freeze(k, &self.dir, frozen, timeout)
     }
 
     fn stats(&self, k: &Kernel) -> Stats {
