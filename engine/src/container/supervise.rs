@@ -149,6 +149,9 @@ fn parse_ready(said: &str) -> Result<i32, RunError> {
 /// The supervisor's life (`casulo __supervisor ID`); returns its exit code.
 pub fn main(state: &StateDir, id: &str) -> i32 {
     one_malloc_arena();
+    // `ps`/`top` show the kernel's name (`comm`), which `arg0` does not
+    // change: without this every supervisor would be called `exe`.
+    let _ = nix::sys::prctl::set_name(c"casulo-superv");
     // SAFETY: fd 3 was put there by `spawn`; nobody else owns it. Made
     // close-on-exec so the container does not inherit it.
     let ready = (nix::fcntl::fcntl(
