@@ -11,7 +11,9 @@ RUN=$!
 # Espera o sleep aparecer na lista de processos do host (até 30 s: numa
 # máquina ocupada o contêiner pode demorar a nascer).
 for _ in $(seq 300); do
-  if ps -eo pid,args | grep 'sleep 30' | grep -v grep | grep -v casulo > fora.txt; then break; fi
+  # Só a linha do próprio sleep (outro teste pode ter um `sh -c '…; exec
+  # sleep 30'` no host ao mesmo tempo: a linha dele antes do exec não serve).
+  if ps -eo pid,args | grep -E '^ *[0-9]+ sleep 30$' > fora.txt; then break; fi
   sleep 0.1
 done
 cat fora.txt

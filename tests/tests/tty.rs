@@ -113,7 +113,10 @@ impl Terminal {
     /// (up to the next prompt).
     fn shell(&mut self, command: &str) -> String {
         self.send(&format!("{command}\r"));
-        self.expect(&format!("{command}\r\n"));
+        // The end of the echoed line: busybox's line editor may redraw it
+        // midway (it asks the terminal for the cursor with `ESC[6n` after
+        // each prompt), so the echo is not always the command verbatim.
+        self.expect("\r\n");
         self.expect("/ # ")
     }
 
