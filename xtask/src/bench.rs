@@ -472,18 +472,24 @@ fn report(contenders: &[Contender], opts: &Options, casulo: Option<&Path>) -> Re
             .unwrap_or(0),
         "contenders": rows,
     });
+    write_results("startup.json", &result)
+}
+
+/// `bench-results/NAME`, pretty JSON; says where.
+pub(crate) fn write_results(name: &str, result: &Value) -> Result {
     let dir = cmd::workspace_root().join("bench-results");
     fs::create_dir_all(&dir)?;
-    let path = dir.join("startup.json");
+    let path = dir.join(name);
     fs::write(
         &path,
-        serde_json::to_string_pretty(&result).expect("json") + "\n",
+        serde_json::to_string_pretty(result).expect("json") + "\n",
     )?;
     println!("\nresultados em {}", path.display());
     Ok(())
 }
 
-fn first_line(cmd: &mut Command) -> Option<String> {
+/// The first line a command prints, if it runs.
+pub(crate) fn first_line(cmd: &mut Command) -> Option<String> {
     cmd::capture(cmd).ok()?.lines().next().map(str::to_string)
 }
 

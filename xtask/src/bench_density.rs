@@ -44,6 +44,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::bench::first_line;
 use crate::cmd::{self, step};
 use crate::{fail, Result};
 
@@ -823,20 +824,8 @@ impl Report<'_> {
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
         });
-        let dir = cmd::workspace_root().join("bench-results");
-        fs::create_dir_all(&dir)?;
-        let path = dir.join("densidade.json");
-        fs::write(
-            &path,
-            serde_json::to_string_pretty(&result).expect("json") + "\n",
-        )?;
-        println!("\nresultados em {}", path.display());
-        Ok(())
+        crate::bench::write_results("densidade.json", &result)
     }
-}
-
-fn first_line(cmd: &mut Command) -> Option<String> {
-    cmd::capture(cmd).ok()?.lines().next().map(str::to_string)
 }
 
 #[cfg(test)]
