@@ -25,6 +25,7 @@ pub mod build;
 pub mod cgroups;
 pub mod cli;
 pub mod container;
+pub mod fd_channel;
 pub mod image;
 pub mod kernel;
 pub mod lab;

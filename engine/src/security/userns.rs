@@ -63,12 +63,10 @@
 //! 3. the rest of the rootfs as usual, but `/dev`'s devices are the host's
 //!    bound (`mknod` of a device is never allowed in a user namespace).
 
-use std::io::IoSliceMut;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use casulo_trace::IdRange;
-use nix::sys::socket::{self, ControlMessage, ControlMessageOwned, MsgFlags};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
@@ -213,13 +211,7 @@ fn find_range(file: &Path) -> Result<Option<(String, u32, u32)>, UserNsError> {
 /// A socket pair for handing the overlay to the init: (parent's end,
 /// init's end).
 pub fn channel() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    socket::socketpair(
-        socket::AddressFamily::Unix,
-        socket::SockType::SeqPacket,
-        None,
-        socket::SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(std::io::Error::from)
+    crate::fd_channel::pair()
 }
 
 /// Parent steps 1–4 (module doc), for the init `pid` just cloned in a new
@@ -358,35 +350,17 @@ fn probe_in(k: &Kernel, tmp: &Path, ids: &IdMapping) -> Result<(), String> {
 }
 
 fn send_fd(channel: &OwnedFd, fd: BorrowedFd) -> std::io::Result<()> {
-    let fds = [fd.as_raw_fd()];
-    let cmsg = [ControlMessage::ScmRights(&fds)];
-    let iov = [std::io::IoSlice::new(b"o")];
-    socket::sendmsg::<()>(channel.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None)?;
-    Ok(())
+    crate::fd_channel::send(channel.as_fd(), fd, b"o")
 }
 
 fn recv_fd(channel: &OwnedFd) -> std::io::Result<OwnedFd> {
-    let mut byte = [0u8; 1];
-    let mut iov = [IoSliceMut::new(&mut byte)];
-    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = socket::recvmsg::<()>(
-        channel.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )?;
-    for cmsg in msg.cmsgs()? {
-        if let ControlMessageOwned::ScmRights(fds) = cmsg {
-            if let Some(&fd) = fds.first() {
-                // SAFETY: the kernel installed this descriptor for us.
-                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
-            }
-        }
+    match crate::fd_channel::receive(channel.as_fd(), &mut [0u8; 1])? {
+        Some((fd, _)) => Ok(fd),
+        None => Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "o casulo fechou o canal sem mandar o overlay",
+        )),
     }
-    Err(std::io::Error::new(
-        std::io::ErrorKind::UnexpectedEof,
-        "o casulo fechou o canal sem mandar o overlay",
-    ))
 }
 
 #[cfg(test)]

@@ -6,10 +6,7 @@
 //! reads end-of-file instead of waiting forever. The message carries the
 //! master as `SCM_RIGHTS` and, as its bytes, the slave's path.
 
-use std::io::IoSliceMut;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-
-use nix::sys::socket::{self, ControlMessage, ControlMessageOwned, MsgFlags};
+use std::os::fd::{AsFd, OwnedFd};
 
 use super::WindowSize;
 use crate::kernel::{Kernel, KernelError};
@@ -34,13 +31,7 @@ pub struct Console {
 
 /// (casulo's end, the init's end), both close-on-exec.
 pub fn channel() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    socket::socketpair(
-        socket::AddressFamily::Unix,
-        socket::SockType::SeqPacket,
-        None,
-        socket::SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(std::io::Error::from)
+    crate::fd_channel::pair()
 }
 
 /// Why the init could not give the container its terminal.
@@ -57,48 +48,21 @@ pub enum OpenError {
 /// init keeps no descriptor of the master: only casulo reads the keys.
 pub fn open_in_init(k: &Kernel, request: Request) -> Result<(), OpenError> {
     let (master, path) = k.open_terminal(request.size)?;
-    let fds = [master.as_raw_fd()];
-    let cmsg = [ControlMessage::ScmRights(&fds)];
-    let iov = [std::io::IoSlice::new(path.as_bytes())];
-    socket::sendmsg::<()>(
-        request.socket.as_raw_fd(),
-        &iov,
-        &cmsg,
-        MsgFlags::empty(),
-        None,
-    )
-    .map_err(|e| OpenError::Send(e.into()))?;
+    crate::fd_channel::send(request.socket.as_fd(), master.as_fd(), path.as_bytes())
+        .map_err(OpenError::Send)?;
     Ok(())
 }
 
 /// In casulo, once the init reported its `exec`: the master and the path.
 pub fn receive(socket: &OwnedFd, size: WindowSize) -> std::io::Result<Console> {
     let mut bytes = [0u8; 128];
-    let mut iov = [IoSliceMut::new(&mut bytes)];
-    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = socket::recvmsg::<()>(
-        socket.as_fd().as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )?;
-    let len = msg.bytes;
-    let mut master = None;
-    for cmsg in msg.cmsgs()? {
-        if let ControlMessageOwned::ScmRights(fds) = cmsg {
-            for fd in fds {
-                // SAFETY: the kernel installed these descriptors for us.
-                let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-                master.get_or_insert(fd);
-            }
-        }
-    }
-    let master = master.ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "o init do contêiner não mandou o terminal",
-        )
-    })?;
+    let (master, len) =
+        crate::fd_channel::receive(socket.as_fd(), &mut bytes)?.ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "o init do contêiner não mandou o terminal",
+            )
+        })?;
     let path = String::from_utf8_lossy(&bytes[..len]).into_owned();
     Ok(Console { master, path, size })
 }
