@@ -305,11 +305,8 @@ fn detached(k: &Kernel, entry: Entry) -> Result<ExecOutcome, RunError> {
             let _ = k.wait(waiter, true);
             Err(match text.strip_prefix("FAIL ") {
                 Some(rest) => {
-                    let (code, message) = rest.split_once('\n').unwrap_or((rest, ""));
-                    RunError::Init {
-                        code: code.trim().parse().unwrap_or(125),
-                        message: message.trim().to_string(),
-                    }
+                    let (code, message) = super::start::parse_failure(rest);
+                    RunError::Init { code, message }
                 }
                 None => RunError::Init {
                     code: 125,

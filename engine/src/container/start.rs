@@ -204,18 +204,25 @@ pub(super) enum Report {
     Nothing,
 }
 
+/// What follows `FAIL ` on a report pipe, `<code>\n<message>` (the init,
+/// an `exec -d` waiter and the supervisor all say it so): the exit code
+/// (125 if unreadable) and the pt-BR message.
+pub(super) fn parse_failure(rest: &str) -> (i32, String) {
+    let (code, message) = rest.split_once('\n').unwrap_or((rest, ""));
+    (
+        code.trim().parse().unwrap_or(125),
+        message.trim().to_string(),
+    )
+}
+
 /// Reads the child's report until the pipe closes (at exec, or at its death).
 pub(super) fn read_report(fd: OwnedFd) -> Report {
     let mut text = String::new();
     let _ = std::fs::File::from(fd).read_to_string(&mut text);
     // A FAIL after EXEC means exec itself failed.
     if let Some(pos) = text.find("FAIL ") {
-        let rest = &text[pos + 5..];
-        let (code, message) = rest.split_once('\n').unwrap_or((rest, ""));
-        return Report::Fail(
-            code.trim().parse().unwrap_or(125),
-            message.trim().to_string(),
-        );
+        let (code, message) = parse_failure(&text[pos + 5..]);
+        return Report::Fail(code, message);
     }
     match text.strip_prefix("EXEC ") {
         Some(path) => Report::Exec(path.trim_end_matches('\n').to_string()),

@@ -132,11 +132,8 @@ fn parse_ready(said: &str) -> Result<i32, RunError> {
         }
     }
     if let Some(rest) = said.strip_prefix("FAIL ") {
-        let (code, message) = rest.split_once('\n').unwrap_or((rest, ""));
-        return Err(RunError::Init {
-            code: code.trim().parse().unwrap_or(125),
-            message: message.trim().to_string(),
-        });
+        let (code, message) = super::start::parse_failure(rest);
+        return Err(RunError::Init { code, message });
     }
     Err(RunError::Init {
         code: 125,

@@ -1006,11 +1006,7 @@ pub fn describe(event: &Event) -> String {
             image_id,
             layers,
         } => {
-            let tag = if tag.is_empty() {
-                String::new()
-            } else {
-                format!(" {tag}")
-            };
+            let tag = tag_suffix(tag);
             say(
                 format!(
                     "gravou a imagem{tag} ({}) com {}",
@@ -1030,11 +1026,7 @@ pub fn describe(event: &Event) -> String {
             tag,
             ..
         } => {
-            let tag = if tag.is_empty() {
-                String::new()
-            } else {
-                format!(" {tag}")
-            };
+            let tag = tag_suffix(tag);
             say(
                 format!(
                     "commit de {container}: a camada de escrita virou a camada {} ({}, {} \
@@ -1091,6 +1083,15 @@ fn short_hex(s: &str) -> String {
 }
 
 /// `sha256:3f5a1b2c4d5e` (12 hex digits).
+/// `" nome:tag"`, or nothing for an image without a tag.
+fn tag_suffix(tag: &str) -> String {
+    if tag.is_empty() {
+        String::new()
+    } else {
+        format!(" {tag}")
+    }
+}
+
 fn short_digest(d: &str) -> String {
     match d.split_once(':') {
         Some((algo, hex)) => format!("{algo}:{}", short_hex(hex)),
