@@ -1,5 +1,5 @@
-//! `casulo start`, `restart`, `stop`, `kill`, `wait`, `logs`, `inspect` and
-//! `top`: docker's verbs for a container that runs under its supervisor
+//! `casulo start`, `restart`, `stop`, `kill`, `wait`, `logs`, `inspect`,
+//! `top` and `rename`: docker's verbs for a container that runs under its supervisor
 //! (`-d`) or under a `casulo run` in another terminal. Each takes a full
 //! id, a unique id prefix or a name ([`container::find`]).
 
@@ -54,6 +54,17 @@ pub struct InspectArgs {
     pub containers: Vec<String>,
 }
 
+/// Dá um nome novo a um contêiner, rodando ou não.
+#[derive(Debug, clap::Args)]
+pub struct RenameArgs {
+    /// Nome, id ou começo do id.
+    #[arg(value_name = "CONTÊINER")]
+    pub container: String,
+    /// O nome novo.
+    #[arg(value_name = "NOME")]
+    pub name: String,
+}
+
 /// Lista os processos de um contêiner (pid no host e dentro dele).
 #[derive(Debug, clap::Args)]
 pub struct TopArgs {
@@ -83,7 +94,7 @@ fn for_each(
 
 /// The container's own trace, reopened: the signals the verbs send are
 /// recorded there (in memory only when it cannot be reopened).
-fn trace_of(state: &StateDir, record: &container::ContainerRecord) -> Recorder {
+pub(super) fn trace_of(state: &StateDir, record: &container::ContainerRecord) -> Recorder {
     container::record::reopen_trace(state, record).unwrap_or_else(|_| Recorder::in_memory())
 }
 
@@ -355,4 +366,10 @@ fn follow_until_exit(
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+pub fn rename(state: &StateDir, args: RenameArgs) -> CliResult {
+    let record = container::rename::rename(state, &args.container, &args.name)?;
+    println!("{} agora se chama {}", &record.id[..12], record.name);
+    Ok(0)
 }

@@ -118,9 +118,12 @@ pub fn rm(state: &StateDir, args: RmArgs) -> CliResult {
     let mut failed = 0;
     for key in &args.containers {
         let removed = if args.force {
-            let rec = crate::recorder::Recorder::in_memory();
-            let k = crate::kernel::Kernel::new(&crate::kernel::LinuxSyscalls, &rec);
-            container::rm::force_remove(&k, state, key, args.volumes)
+            // The SIGKILL goes into the container's own trace, like stop's and kill's.
+            container::find(state, key).and_then(|record| {
+                let rec = super::lifecycle::trace_of(state, &record);
+                let k = crate::kernel::Kernel::new(&crate::kernel::LinuxSyscalls, &rec);
+                container::rm::force_remove(&k, state, &record.id, args.volumes)
+            })
         } else {
             container::rm::remove(state, key, args.volumes)
         };

@@ -282,7 +282,7 @@ pub(crate) fn parse_env(entries: &[String]) -> Result<Vec<String>, RunError> {
     Ok(out)
 }
 
-fn check_name(name: &str) -> Result<(), RunError> {
+pub(super) fn check_name(name: &str) -> Result<(), RunError> {
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
     let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
@@ -294,7 +294,7 @@ fn check_name(name: &str) -> Result<(), RunError> {
 }
 
 /// Names are unique: `names/<name>` is created exclusively and holds the id.
-fn claim_name(state: &StateDir, name: &str, id: &str) -> Result<(), RunError> {
+pub(super) fn claim_name(state: &StateDir, name: &str, id: &str) -> Result<(), RunError> {
     let names = state.names();
     crate::state::create_private_dir_all(&names)
         .map_err(|e| RunError::io("não consegui criar o diretório de nomes", &names, e))?;

@@ -73,6 +73,11 @@ pub fn remove_anonymous_volumes(state: &StateDir, record: &ContainerRecord) {
 /// Best effort: used on error paths, where the first error is the one to report.
 pub fn remove_dirs(state: &StateDir, id: &str, name: &str) {
     let _ = std::fs::remove_dir_all(state.container(id));
+    release_name(state, id, name);
+}
+
+/// Gives the name `name` back, if its claim still holds `id` (best effort).
+pub fn release_name(state: &StateDir, id: &str, name: &str) {
     let claim = state.names().join(name);
     if std::fs::read_to_string(&claim).is_ok_and(|held| held == id) {
         let _ = std::fs::remove_file(claim);
