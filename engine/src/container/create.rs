@@ -6,7 +6,7 @@
 //! `layer.reuse` — and writes `container.json`. On any error it removes what
 //! it made (the trace stays: it tells what went wrong).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -106,6 +106,8 @@ pub fn create_with(
         // values); upper/ keeps 0755: it becomes the container's `/`.
         crate::state::create_private_dir_all(&dir)
             .map_err(|e| RunError::io("não consegui criar o diretório do contêiner", &dir, e))?;
+        // Until the record is written: gc must not take us for half-made.
+        let creation = super::record::Creation::begin(&dir)?;
         for sub in ["upper", "work", "merged"] {
             std::fs::create_dir_all(dir.join(sub)).map_err(|e| {
                 RunError::io(
@@ -171,7 +173,7 @@ pub fn create_with(
             restart_count: 0,
             stopped_by_user: false,
         };
-        save_record(&dir, &record)?;
+        creation.save(&dir, &record)?;
         let plan = RootfsPlan::in_dir(&dir, lowerdirs, crate::mounts::CgroupView::of_host());
         Ok(Created {
             record,
@@ -469,12 +471,6 @@ fn without_repeats(top_first: Vec<PathBuf>) -> Vec<PathBuf> {
         .into_iter()
         .filter(|d| seen.insert(d.clone()))
         .collect()
-}
-
-/// Writes `container.json` (see [`super::record`]: under the container's
-/// lock, temp file + rename, mode `0600`).
-pub fn save_record(dir: &Path, record: &ContainerRecord) -> Result<(), RunError> {
-    super::record::save(dir, record)
 }
 
 #[cfg(test)]
