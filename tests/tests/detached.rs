@@ -68,8 +68,9 @@ fn signals_in(info: &Value) -> Vec<String> {
 }
 
 /// `rename` works on a running container: the old name is free at once
-/// (another container takes it), the new one finds it, a taken, equal or
-/// malformed name is refused with exit 125 and changes nothing.
+/// (another container takes it), the new one finds it (also through
+/// docker's `--format` templates), a taken, equal or malformed name is
+/// refused with exit 125 and changes nothing.
 #[test]
 fn rename_frees_the_old_name_and_refuses_a_taken_one() {
     let lab = Lab::shared();
@@ -85,6 +86,20 @@ fn rename_frees_the_old_name_and_refuses_a_taken_one() {
     assert_ne!(lab.casulo(&["inspect", &old]).code, 0);
     let ps = lab.casulo(&["ps"]);
     assert!(ps.stdout.lines().any(|l| l.ends_with(&new)), "{ps}");
+    // docker's templates: ps --format and inspect -f.
+    let ps = lab.casulo(&["ps", "--format", "{{.Names}}={{.State}}"]);
+    ps.assert_ok();
+    assert!(
+        ps.stdout.lines().any(|l| l == format!("{new}=running")),
+        "{ps}"
+    );
+    let table = lab.casulo(&["ps", "--format", r"table {{.ID}}\t{{.Names}}"]);
+    assert!(table.stdout.starts_with("CONTAINER ID   NAMES"), "{table}");
+    let status = lab.casulo(&["inspect", "-f", "{{.State.Status}} {{.Name}}", &new]);
+    assert_eq!(status.stdout.trim(), format!("running {new}"), "{status}");
+    let wrong = lab.casulo(&["inspect", "-f", "{{.State.Nada}}", &new]);
+    assert_eq!(wrong.code, 125, "{wrong}");
+    assert!(wrong.stderr.contains(".State.Nada"), "{wrong}");
     // The old name is free: a second container takes it.
     let other = run_d(lab, &old, &[], &["sleep", "300"]);
     for (key, to) in [

@@ -47,8 +47,10 @@ pub struct WaitArgs {
 /// Mostra tudo o que o casulo sabe de um contêiner, em JSON (como `docker inspect`).
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    /// Formato da saída (só `json`, o padrão).
-    #[arg(short = 'f', long, default_value = "json", value_parser = ["json"])]
+    /// Formato da saída: `json` (o padrão) ou um modelo como o do docker,
+    /// um por contêiner: '{{.State.Status}}', '{{.State.Pid}}',
+    /// '{{json .Config}}'.
+    #[arg(short = 'f', long, default_value = "json")]
     pub format: String,
     #[arg(required = true, value_name = "CONTÊINER")]
     pub containers: Vec<String>,
@@ -163,12 +165,24 @@ pub fn wait(state: &StateDir, args: WaitArgs) -> CliResult {
 }
 
 pub fn inspect(state: &StateDir, args: InspectArgs) -> CliResult {
+    // A bad template is refused before anything is looked up.
+    let template = match args.format.as_str() {
+        "json" => None,
+        text => Some(super::template::Template::parse(text).map_err(|e| CliError::msg(125, e))?),
+    };
     let mut all = Vec::new();
     let code = for_each(state, &args.containers, |record| {
         all.push(container::inspect::inspect(state, record));
         Ok(())
     })?;
-    println!("{}", serde_json::to_string_pretty(&all).expect("json"));
+    let Some(template) = template else {
+        println!("{}", serde_json::to_string_pretty(&all).expect("json"));
+        return Ok(code);
+    };
+    for one in &all {
+        let line = template.render(one).map_err(|e| CliError::msg(125, e))?;
+        println!("{line}");
+    }
     Ok(code)
 }
 

@@ -19,6 +19,7 @@ pub mod pause;
 pub mod ps;
 pub mod run;
 pub mod stats;
+pub mod template;
 pub mod trace;
 pub mod volume;
 
