@@ -70,6 +70,14 @@ fn in_cgroup_of(pid: u64, ids: &[String]) -> bool {
         .is_ok_and(|c| ids.iter().any(|id| c.contains(id.as_str())))
 }
 
+/// `casulo ARGS`, SIGKILLed `ms` after it was started.
+fn kill_after(lab: &Lab, args: &[&str], ms: u64) {
+    let mut child = lab.spawn(args);
+    std::thread::sleep(Duration::from_millis(ms));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 fn run_args<'a>(name: &'a str, port: &'a str, detached: bool) -> Vec<&'a str> {
     let mut args = vec!["run", "--name", name, "--network", "bridge", "-p", port];
     if detached {
@@ -88,10 +96,7 @@ fn kill_9_of_the_cli_or_the_supervisor_at_any_moment_then_gc_leaves_nothing() {
     // (`layers/.tmp-*`) after the container's dir and name exist.
     for (i, ms) in [40, 150, 300].iter().enumerate() {
         let name = unique_name(&format!("frio{i}"));
-        let mut child = lab.spawn(&["run", "--name", &name, "busybox", "true"]);
-        std::thread::sleep(Duration::from_millis(*ms));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        kill_after(lab, &["run", "--name", &name, "busybox", "true"], *ms);
         names.push(name);
     }
     // Warm: the layers are there, the kills land in the start itself.
@@ -100,19 +105,13 @@ fn kill_9_of_the_cli_or_the_supervisor_at_any_moment_then_gc_leaves_nothing() {
         // (b) The foreground CLI, killed `ms` after it was started.
         let name = unique_name(&format!("frente{i}"));
         let port = format!("{}:80", free_port());
-        let mut child = lab.spawn(&run_args(&name, &port, false));
-        std::thread::sleep(Duration::from_millis(*ms));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        kill_after(lab, &run_args(&name, &port, false), *ms);
         names.push(name);
 
         // (c) The CLI of a run -d, then (if it got one going) the supervisor.
         let name = unique_name(&format!("fundo{i}"));
         let port = format!("{}:80", free_port());
-        let mut child = lab.spawn(&run_args(&name, &port, true));
-        std::thread::sleep(Duration::from_millis(*ms));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        kill_after(lab, &run_args(&name, &port, true), *ms);
         std::thread::sleep(Duration::from_millis(ms * 2));
         if let Some(supervisor) = record_of(lab, &name)
             .and_then(|r| r["supervisor"].as_u64())
