@@ -29,8 +29,9 @@ use super::{
 };
 use crate::cgroups::{self, CgroupError, CgroupMode, ContainerCgroup, Resources};
 use crate::kernel::{Kernel, Syscalls};
+use crate::network::ipam::Holder;
 use crate::network::ports::Proxy;
-use crate::network::{Attachment, NetDir, NetworkMode};
+use crate::network::{Attachment, NetDir, NetworkError};
 use crate::state::StateDir;
 
 /// Hooks for the CLI to tell the user what is happening (the library never prints).
@@ -41,7 +42,13 @@ pub trait RunObserver {
     /// may start from here (see the module docs).
     fn started(&mut self, _record: &ContainerRecord) {}
     /// The container is on the bridge with this address, its ports published.
-    fn network(&mut self, _ip: std::net::Ipv4Addr, _ports: &[crate::network::ports::PortSpec]) {}
+    fn network(
+        &mut self,
+        _network: &crate::network::networks::Network,
+        _ip: std::net::Ipv4Addr,
+        _ports: &[crate::network::ports::PortSpec],
+    ) {
+    }
     /// A signal was passed on to the container (`escalated`: it was SIGKILL).
     fn signal_forwarded(&mut self, _signal: Signal, _escalated: bool) {}
 }
@@ -143,17 +150,12 @@ pub fn live(
     // From here a Ctrl-C waits (blocked) until the container runs: then it
     // is forwarded, and every clean-up below still happens.
     wait::block_signals();
-    let mut net = match created.record.network {
-        NetworkMode::Bridge => {
-            match Attachment::prepare(&k, &NetDir::host(), &id, &created.record.ports) {
-                Ok(attachment) => Some(attachment),
-                Err(e) => {
-                    abandon(&k, cgroup.as_ref(), None);
-                    return Err(e.into());
-                }
-            }
+    let mut net = match attach(&k, created) {
+        Ok(net) => net,
+        Err(e) => {
+            abandon(&k, cgroup.as_ref(), None);
+            return Err(e.into());
         }
-        NetworkMode::None => None,
     };
     // -t: the init opens a terminal of the user's window size.
     let terminal = host.tty.then(crate::terminal::caller_size);
@@ -184,7 +186,7 @@ pub fn live(
     // The published ports start serving now that the command runs (threads
     // only after the clone: see the module docs).
     if let Some(n) = &net {
-        observer.network(n.lease.ip, &created.record.ports);
+        observer.network(&n.network, n.lease.ip, &created.record.ports);
     }
     let proxy = net
         .as_mut()
@@ -292,6 +294,25 @@ pub fn live(
 /// Now, as docker writes `State.StartedAt` (RFC 3339, nanoseconds, UTC).
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string()
+}
+
+/// The container's network before its `clone`, if it has one: its
+/// network looked up (a user network may have been removed since
+/// `create`), its bridge, its address and its published ports.
+fn attach(k: &Kernel, created: &Created) -> Result<Option<Attachment>, NetworkError> {
+    let record = &created.record;
+    let Some(name) = record.network.network_name() else {
+        return Ok(None);
+    };
+    let net = NetDir::host();
+    let network = net.networks().load(name)?;
+    let who = Holder {
+        container_id: &record.id,
+        name: &record.name,
+        aliases: &record.host.network_aliases,
+        ip: record.host.ip,
+    };
+    Attachment::prepare(k, &net, &network, &who, &record.ports).map(Some)
 }
 
 /// An error path before the container runs: undoes what exists so far —
