@@ -1,16 +1,22 @@
 //! User networks against the real kernel: `casulo network create|ls|
 //! inspect|rm|prune`, `run --network NAME`, `--ip`, `--network-alias`, a
-//! network in use refused by `rm` with the container's name, and 20
-//! containers joining one network at once getting distinct addresses.
+//! network in use refused by `rm` with the container's name, 20
+//! containers joining one network at once getting distinct addresses, and
+//! the network's DNS: names and aliases answered (TCP and ping by name),
+//! other names forwarded to the host's resolver (a small one this test
+//! runs on 127.0.0.1, through `CASULO_DNS_UPSTREAM`), none on the default
+//! bridge, and each question a `net.dns` event of the asking container.
 //!
 //! Each test owns its network (a unique name) and a subnet of
 //! 10.89.2xx.0/24 no other test uses; tests run in parallel with others
 //! that use casulo0. Traffic stays on the host's bridges.
 
 use std::collections::HashSet;
+use std::net::UdpSocket;
 use std::path::Path;
 
-use casulo_tests::{unique_name, Lab, Output};
+use casulo_tests::{unique_name, Lab, Output, PROBE_IMAGE};
+use casulo_trace::EventBody;
 
 /// A network made for one test, removed when the test ends (also on panic).
 struct TestNet<'a> {
@@ -241,4 +247,155 @@ fn twenty_containers_joining_at_once_get_distinct_addresses() {
         assert!(seen.insert(ip.clone()), "endereço repetido {ip}");
     }
     assert_eq!(seen.len(), 20);
+}
+
+/// The `net.dns` events of a trace: (name, qtype, answer, resolved_by).
+fn dns_events(trace: &Path) -> Vec<(String, String, Vec<String>, String)> {
+    casulo_trace::reader::read_trace_file(trace)
+        .unwrap()
+        .events
+        .into_iter()
+        .filter_map(|e| match e.body {
+            EventBody::NetDns {
+                name,
+                qtype,
+                answer,
+                resolved_by,
+            } => Some((name, qtype, answer, resolved_by)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A resolver playing "the host's": answers every A question with
+/// 192.0.2.77 (built by hand: the question back, one answer), in a thread,
+/// until the test ends. Its address goes in `CASULO_DNS_UPSTREAM`.
+fn fake_upstream() -> String {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let mut reply = buf[..n].to_vec();
+            reply[2] = 0x81;
+            reply[3] = 0x80;
+            reply[7] = 1; // one answer
+            reply[10] = 0;
+            reply[11] = 0; // no additional records (EDNS dropped)
+                           // Up to the end of the question (name, type, class).
+            let mut end = 12;
+            while end < n && buf[end] != 0 {
+                end += 1 + buf[end] as usize;
+            }
+            reply.truncate(end + 5);
+            reply.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 77]);
+            let _ = socket.send_to(&reply, from);
+        }
+    });
+    addr
+}
+
+#[test]
+fn containers_find_each_other_by_name_and_alias_and_other_names_go_upstream() {
+    let lab = Lab::shared();
+    let net = TestNet::create(lab, "rede-dns", "10.89.215.0/24");
+    let web = unique_name("web");
+    let out = lab.casulo(&[
+        "run",
+        "-d",
+        "--name",
+        &web,
+        "--network",
+        &net.name,
+        "--network-alias",
+        "site",
+        PROBE_IMAGE,
+        "/probe",
+        "serve-tcp",
+        "80",
+        "ola-pelo-nome",
+    ]);
+    out.assert_ok();
+    let client = unique_name("cliente");
+    let trace = lab.dir().join(format!("{client}.trace.jsonl"));
+    let script = format!(
+        "cat /etc/resolv.conf; ping -c 1 -W 2 {web} && ping -c 1 -W 2 site && \
+         for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://site/ && break; sleep 0.3; done; \
+         echo; nslookup exemplo.teste"
+    );
+    let out = Output::of(
+        lab.command(&[
+            "run",
+            "--rm",
+            "--name",
+            &client,
+            "--network",
+            &net.name,
+            "--trace",
+            trace.to_str().unwrap(),
+            "busybox",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .env("CASULO_DNS_UPSTREAM", fake_upstream()),
+    );
+    kill(lab, &web);
+    out.assert_ok();
+    assert!(out.stdout.contains("nameserver 127.0.0.11"), "{out}");
+    assert!(
+        out.stdout.contains(&format!("PING {web} (10.89.215.2)")),
+        "{out}"
+    );
+    assert!(out.stdout.contains("PING site (10.89.215.2)"), "{out}");
+    assert!(
+        out.stdout.contains("ola-pelo-nome"),
+        "TCP pelo apelido: {out}"
+    );
+    assert!(
+        out.stdout.contains("192.0.2.77"),
+        "repassado ao DNS do host: {out}"
+    );
+    let events = dns_events(&trace);
+    let by_network = |name: &str| {
+        events
+            .iter()
+            .any(|(n, t, a, by)| n == name && t == "A" && a == &["10.89.215.2"] && by == "network")
+    };
+    assert!(by_network(&web) && by_network("site"), "{events:?}");
+    assert!(
+        events.iter().any(|(n, t, a, by)| n == "exemplo.teste"
+            && t == "A"
+            && a == &["192.0.2.77"]
+            && by == "upstream"),
+        "{events:?}"
+    );
+    let trace_text = std::fs::read_to_string(&trace).unwrap();
+    assert!(trace_text.contains(r#""kind":"net.dns_listen","address":"127.0.0.11:53/udp""#));
+}
+
+/// The default bridge has no DNS, like docker's: a name of a container
+/// on it resolves to nothing, and casulo writes no resolv.conf.
+#[test]
+fn the_default_bridge_has_no_name_resolution() {
+    let lab = Lab::shared();
+    let name = unique_name("sem-dns");
+    let (child, _) = lab.spawn_on_bridge(&name);
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        "--network",
+        "bridge",
+        "busybox",
+        "sh",
+        "-c",
+        &format!("cat /etc/resolv.conf; ping -c 1 -W 1 {name}"),
+    ]);
+    let _ = lab.casulo(&["kill", &name]);
+    let _ = child.wait_with_output();
+    assert!(!out.success(), "{out}");
+    assert!(!out.stdout.contains("127.0.0.11"), "{out}");
+    assert!(out.stderr.contains("bad address"), "{out}");
+    let trace = std::fs::read_to_string(out.trace_path().unwrap()).unwrap();
+    assert!(!trace.contains("net.dns"), "nenhum DNS na bridge padrão");
 }

@@ -192,6 +192,12 @@ pub fn live(
         .as_mut()
         .filter(|n| !n.bound.is_empty())
         .map(|n| Proxy::start(std::mem::take(&mut n.bound), n.lease.ip));
+    // The network's DNS answers from a thread of this casulo (see
+    // `network::dns`), until the container ends.
+    let dns = net
+        .as_mut()
+        .and_then(|n| Some((n.dns.take()?, n.network.name.clone())));
+    let dns_stop = std::sync::atomic::AtomicBool::new(false);
 
     let interval = host
         .sample_interval_ms
@@ -215,6 +221,12 @@ pub fn live(
                 }
             });
         }
+        if let Some((socket, network)) = dns {
+            let (k, stop) = (&k, &dns_stop);
+            scope.spawn(move || {
+                crate::network::dns::serve(k, socket, &network, &NetDir::host(), stop)
+            });
+        }
         let on_forward = &mut |sig, esc| {
             observer.signal_forwarded(sig, esc);
             // Paused from another terminal: frozen, it would never act on
@@ -234,6 +246,7 @@ pub fn live(
             None => wait::wait_for(&k, pid, on_forward),
         };
         drop(stop);
+        dns_stop.store(true, std::sync::atomic::Ordering::Relaxed);
         status
     });
     if status.is_err() {
@@ -306,6 +319,9 @@ fn attach(k: &Kernel, created: &Created) -> Result<Option<Attachment>, NetworkEr
     };
     let net = NetDir::host();
     let network = net.networks().load(name)?;
+    if !network.is_default() {
+        write_resolv_conf(&created.dir)?;
+    }
     let who = Holder {
         container_id: &record.id,
         name: &record.name,
@@ -313,6 +329,23 @@ fn attach(k: &Kernel, created: &Created) -> Result<Option<Attachment>, NetworkEr
         ip: record.host.ip,
     };
     Attachment::prepare(k, &net, &network, &who, &record.ports).map(Some)
+}
+
+/// A user network's container asks the network's DNS
+/// ([`crate::network::dns`]): its `/etc/resolv.conf`, written into its
+/// upper layer before the overlay is mounted (it replaces the image's).
+fn write_resolv_conf(dir: &Path) -> Result<(), NetworkError> {
+    let etc = dir.join("upper").join("etc");
+    let path = etc.join("resolv.conf");
+    let io = |source| NetworkError::Io {
+        what: "não consegui escrever o /etc/resolv.conf do contêiner",
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&etc).map_err(io)?;
+    // A symlink left there by the image or the container is replaced, not followed.
+    let _ = std::fs::remove_file(&path);
+    std::fs::write(&path, crate::network::dns::RESOLV_CONF).map_err(io)
 }
 
 /// An error path before the container runs: undoes what exists so far —

@@ -54,6 +54,28 @@ impl Kernel<'_> {
         );
     }
 
+    /// Opens the user network's DNS socket (UDP `address`) inside the
+    /// network namespace of `netns_pid` (`net.dns_listen`); see
+    /// [`crate::network::dns`].
+    pub fn net_dns_listen(
+        &self,
+        netns_pid: i32,
+        address: SocketAddrV4,
+        network: &str,
+    ) -> Result<OwnedFd, KernelError> {
+        let op = format!(
+            "setns(/proc/{netns_pid}/ns/net) + ioctl(SIOCSIFFLAGS lo IFF_UP) + \
+             socket(AF_INET, SOCK_DGRAM) + bind({address}) + setns(back)"
+        );
+        let result = self.sys.udp_socket_in_netns(netns_pid, address);
+        let body = EventBody::NetDnsListen {
+            address: format!("{address}/udp"),
+            network: network.to_string(),
+            netns_pid,
+        };
+        self.done(body, op, result)
+    }
+
     /// Creates a veth pair: `host_ifname` here, `peer` born in the network
     /// namespace of `netns_pid`.
     pub fn net_veth(

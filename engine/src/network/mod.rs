@@ -46,6 +46,7 @@
 //! bridge` creates it again).
 
 pub mod bridge;
+pub mod dns;
 pub mod ipam;
 pub mod netlink;
 pub mod networks;
@@ -259,6 +260,9 @@ pub struct Attachment {
     pub host_ifname: String,
     /// The published ports, bound; taken by the proxy after `exec`.
     pub bound: Vec<Bound>,
+    /// The network's DNS socket inside the container (user networks), made
+    /// by [`Attachment::plug`]; taken by the DNS thread after `exec`.
+    pub dns: std::sync::OnceLock<std::os::fd::OwnedFd>,
 }
 
 impl Attachment {
@@ -286,6 +290,7 @@ impl Attachment {
             leases,
             host_ifname: veth::host_ifname(container_id),
             bound: Vec::new(),
+            dns: std::sync::OnceLock::new(),
         };
         for spec in ports {
             match k.publish_port(spec, attachment.lease.ip, "proxy") {
@@ -318,9 +323,16 @@ impl Attachment {
     }
 
     /// After `clone`, before the go: the veth pair into the namespace of
-    /// `pid`, plugged into the bridge.
+    /// `pid`, plugged into the bridge; on a user network, the DNS socket
+    /// opened inside that namespace ([`dns`]).
     pub fn plug(&self, k: &Kernel, pid: i32) -> Result<(), KernelError> {
-        veth::plug(k, &self.host_ifname, &self.network.bridge, pid)
+        veth::plug(k, &self.host_ifname, &self.network.bridge, pid)?;
+        if !self.network.is_default() {
+            let address = std::net::SocketAddrV4::new(dns::ADDRESS, 53);
+            let socket = k.net_dns_listen(pid, address, &self.network.name)?;
+            let _ = self.dns.set(socket);
+        }
+        Ok(())
     }
 
     /// The end, on every path: closes the host sockets not yet taken by the
