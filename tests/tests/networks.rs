@@ -5,7 +5,14 @@
 //! the network's DNS: names and aliases answered (TCP and ping by name),
 //! other names forwarded to the host's resolver (a small one this test
 //! runs on 127.0.0.1, through `CASULO_DNS_UPSTREAM`), none on the default
-//! bridge, and each question a `net.dns` event of the asking container.
+//! bridge, and each question a `net.dns` event of the asking container;
+//! casulo's nftables rules: a container of another network cannot reach
+//! them (dropped by rule) while it reaches its own neighbours, a container
+//! reaches "the world" (a veth peer in a network namespace this test
+//! makes, 10.89.250.0/30) through masquerade and the world sees the host's
+//! address, `-p` by DNAT (`--userland-proxy=false`) and by the proxy both
+//! serve a page, and every rule goes when the containers end, and by
+//! `casulo gc` after a `kill -9`.
 //!
 //! Each test owns its network (a unique name) and a subnet of
 //! 10.89.2xx.0/24 no other test uses; tests run in parallel with others
@@ -398,4 +405,312 @@ fn the_default_bridge_has_no_name_resolution() {
     assert!(out.stderr.contains("bad address"), "{out}");
     let trace = std::fs::read_to_string(out.trace_path().unwrap()).unwrap();
     assert!(!trace.contains("net.dns"), "nenhum DNS na bridge padrão");
+}
+
+/// Runs a command of the host (`ip`, `nft`) that must work.
+fn host(cmd: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(cmd).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// casulo's rules (their comments) whose comment contains `what`.
+fn rules_with(what: &str) -> Vec<String> {
+    let out = std::process::Command::new("nft")
+        .args(["list", "table", "inet", "casulo"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("comment") && l.contains(what))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+/// "The world": a network namespace with a veth whose host end is
+/// 10.89.250.1/30 and whose world end is 10.89.250.2/30. Only this test
+/// uses that subnet; deleted when dropped.
+struct World {
+    ns: String,
+    host_if: String,
+}
+
+impl World {
+    fn new() -> World {
+        let n = std::process::id();
+        let (ns, host_if) = (
+            format!("casulo-mundo-{n}"),
+            format!("cmundo{}", n % 100_000),
+        );
+        host("ip", &["netns", "add", &ns]);
+        let world = World { ns, host_if };
+        host(
+            "ip",
+            &[
+                "link",
+                "add",
+                &world.host_if,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                &world.ns,
+            ],
+        );
+        host(
+            "ip",
+            &["addr", "add", "10.89.250.1/30", "dev", &world.host_if],
+        );
+        host("ip", &["link", "set", &world.host_if, "up"]);
+        for args in [
+            &["addr", "add", "10.89.250.2/30", "dev", "eth0"][..],
+            &["link", "set", "eth0", "up"],
+            &["link", "set", "lo", "up"],
+        ] {
+            let mut all = vec!["-n", &world.ns];
+            all.extend_from_slice(args);
+            host("ip", &all);
+        }
+        world
+    }
+
+    /// `cmd` inside the world's namespace.
+    fn command(&self, cmd: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new("ip");
+        c.args(["netns", "exec", &self.ns]).args(cmd);
+        c
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .output();
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.ns])
+            .output();
+    }
+}
+
+/// A container of another network is dropped by rule; one of the same
+/// network gets through; the rules are in casulo's table while containers
+/// are there and gone after.
+#[test]
+fn networks_are_isolated_by_rule_and_the_rules_go_with_the_last_container() {
+    let lab = Lab::shared();
+    let a = TestNet::create(lab, "rede-iso-a", "10.89.216.0/24");
+    let b = TestNet::create(lab, "rede-iso-b", "10.89.217.0/24");
+    let alvo = unique_name("alvo");
+    detached(lab, &alvo, &a.name, &[]);
+    let tag = format!("casulo:{}:", a.name);
+    assert_eq!(rules_with(&tag).len(), 4, "{:?}", rules_with(&tag));
+    let vizinho = lab.casulo(&[
+        "run",
+        "--rm",
+        "--network",
+        &a.name,
+        "busybox",
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "2",
+        "10.89.216.2",
+    ]);
+    let de_fora = lab.casulo(&[
+        "run",
+        "--rm",
+        "--network",
+        &b.name,
+        "busybox",
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "2",
+        "10.89.216.2",
+    ]);
+    // Its own gateway (the host) it still reaches: the drop is between
+    // networks, not of the network.
+    let gateway = lab.casulo(&[
+        "run",
+        "--rm",
+        "--network",
+        &b.name,
+        "busybox",
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "2",
+        "10.89.217.1",
+    ]);
+    let trace = std::fs::read_to_string(de_fora.trace_path().unwrap()).unwrap();
+    kill(lab, &alvo);
+    vizinho.assert_ok();
+    assert!(vizinho.stdout.contains("1 packets received"), "{vizinho}");
+    assert!(!de_fora.success(), "outra rede alcançou: {de_fora}");
+    assert!(de_fora.stdout.contains("0 packets received"), "{de_fora}");
+    gateway.assert_ok();
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward")
+            .unwrap()
+            .trim(),
+        "1",
+        "o isolamento é por regra, com o roteamento ligado"
+    );
+    // B's rules were written by its container and deleted when it ended.
+    let b_tag = format!("casulo:{}:isola-redes", b.name);
+    assert!(
+        trace.contains(&format!(r#""action":"add","chain":"forward""#)),
+        "{trace}"
+    );
+    assert!(trace.contains(&b_tag) && trace.contains(r#""action":"delete""#));
+    assert!(rules_with(&format!("casulo:{}:", b.name)).is_empty());
+    assert!(rules_with(&tag).is_empty(), "{:?}", rules_with(&tag));
+}
+
+/// The way out: the world sees the host's address (masquerade); the way
+/// in: `-p` by DNAT and by the proxy both serve a page.
+#[test]
+fn a_container_reaches_the_world_through_masquerade_and_dnat_and_proxy_serve() {
+    let lab = Lab::shared();
+    let net = TestNet::create(lab, "rede-nat", "10.89.218.0/24");
+    let world = World::new();
+    // The world's server says who connected.
+    let mut server = world
+        .command(&[
+            "python3",
+            "-c",
+            "import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
+             s.bind(('10.89.250.2', 9000)); s.listen(1); s.settimeout(30); c, a = s.accept(); \
+             print(a[0], c.recv(100).decode(), flush=True)",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        "--network",
+        &net.name,
+        "busybox",
+        "sh",
+        "-c",
+        "echo ola-mundo | nc -w 5 10.89.250.2 9000",
+    ]);
+    let _ = server.kill();
+    let seen = server.wait_with_output().unwrap();
+    let seen = String::from_utf8_lossy(&seen.stdout);
+    out.assert_ok();
+    assert_eq!(
+        seen.trim(),
+        "10.89.250.1 ola-mundo",
+        "o mundo vê o endereço do host, não o do contêiner"
+    );
+
+    // -p by DNAT and by the proxy, one container each.
+    let (dnat_port, proxy_port) = (
+        18000 + std::process::id() % 1000,
+        19000 + std::process::id() % 1000,
+    );
+    let web_dnat = unique_name("web-dnat");
+    let web_proxy = unique_name("web-proxy");
+    for (name, publish, proxy) in [
+        (&web_dnat, format!("{dnat_port}:80"), "false"),
+        (&web_proxy, format!("{proxy_port}:80"), "true"),
+    ] {
+        let out = lab.casulo(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--network",
+            &net.name,
+            "-p",
+            &publish,
+            &format!("--userland-proxy={proxy}"),
+            PROBE_IMAGE,
+            "/probe",
+            "serve-tcp",
+            "80",
+            &format!("pagina-{proxy}"),
+        ]);
+        out.assert_ok();
+    }
+    let fetch = |port: u32| {
+        // From the world, to the host's address on its side.
+        let mut last = String::new();
+        for _ in 0..20 {
+            // Python's client: busybox's wget crashes under `ip netns exec`.
+            let url = format!("http://10.89.250.1:{port}/");
+            let script = format!(
+                "import urllib.request, sys; \
+                 sys.stdout.write(urllib.request.urlopen('{url}', timeout=3).read().decode())"
+            );
+            let out = world.command(&["python3", "-c", &script]).output().unwrap();
+            last = String::from_utf8_lossy(&out.stdout).into_owned();
+            if out.status.success() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        last.trim().to_string()
+    };
+    let by_dnat = fetch(dnat_port);
+    let by_proxy = fetch(proxy_port);
+    let dnat_rules = rules_with(&format!("dport {dnat_port} dnat ip to"));
+    kill(lab, &web_dnat);
+    kill(lab, &web_proxy);
+    assert_eq!(by_dnat, "pagina-false", "DNAT");
+    assert_eq!(by_proxy, "pagina-true", "proxy");
+    assert_eq!(dnat_rules.len(), 2, "prerouting e output: {dnat_rules:?}");
+    assert!(rules_with(&format!("dport {dnat_port} dnat")).is_empty());
+    assert!(rules_with(&format!("casulo:{}:", net.name)).is_empty());
+}
+
+/// After `kill -9` of the casulo that runs a container, its rules and the
+/// network's stay (no clean-up ran) until `casulo gc`, which deletes them.
+#[test]
+fn gc_after_kill_9_removes_the_rules_left_behind() {
+    let lab = Lab::shared();
+    let net = TestNet::create(lab, "rede-gc", "10.89.219.0/24");
+    let name = unique_name("morto");
+    let port = 17000 + std::process::id() % 1000;
+    let mut child = lab.spawn(&[
+        "run",
+        "--rm",
+        "--name",
+        &name,
+        "--network",
+        &net.name,
+        "-p",
+        &format!("{port}:80"),
+        "--userland-proxy=false",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    lab.wait_for_exec(&name);
+    let tag = format!("casulo:{}:", net.name);
+    assert_eq!(rules_with(&tag).len(), 4);
+    assert_eq!(rules_with(&format!("dport {port} dnat")).len(), 2);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(rules_with(&tag).len(), 4, "ninguém limpou ainda");
+    // gc frees leases at least 5 s old.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let gc = lab.casulo(&["gc"]);
+    gc.assert_ok();
+    assert!(gc.stdout.contains("regra do firewall"), "{gc}");
+    assert!(rules_with(&tag).is_empty(), "{:?}", rules_with(&tag));
+    assert!(rules_with(&format!("dport {port} dnat")).is_empty());
 }

@@ -88,6 +88,12 @@ pub struct RunArgs {
     /// `casulo network create`; tem de estar na sub-rede dela).
     #[arg(long = "ip", value_name = "IPv4")]
     pub ip: Option<std::net::Ipv4Addr>,
+    /// Com --userland-proxy=false, cada -p vira uma regra DNAT do nftables (o kernel
+    /// reescreve o destino dos pacotes) em vez do proxy do casulo (que escuta a porta e
+    /// copia os bytes). Pelo DNAT, 127.0.0.1 não chega ao contêiner: use um endereço do host.
+    #[arg(long = "userland-proxy", value_name = "true|false", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    pub userland_proxy: bool,
     /// Publica uma porta do contêiner no host, como 8080:80 ou 127.0.0.1:8080:80/tcp
     /// (repita para várias; o IP padrão é 0.0.0.0). Implica --network bridge.
     #[arg(long = "publish", short = 'p', value_name = "[IP:]HOST:CONTÊINER[/PROTO]",
@@ -320,6 +326,7 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         network,
         network_aliases: args.network_alias,
         ip: args.ip,
+        publish_dnat: !args.userland_proxy,
         publish: args.publish,
         unpack_progress: Some(unpack_progress),
         security,

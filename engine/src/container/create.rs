@@ -172,6 +172,7 @@ pub fn create_with(
                 sample_interval_ms: opts.sample_interval.map(|d| d.as_millis() as u64),
                 network_aliases: opts.network_aliases.clone(),
                 ip: opts.ip,
+                publish_dnat: opts.publish_dnat,
             },
             supervisor: None,
             started_at: None,

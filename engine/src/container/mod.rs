@@ -90,6 +90,8 @@ pub struct RunOptions {
     pub network_aliases: Vec<String>,
     /// `--ip`: this address on the network (user networks only).
     pub ip: Option<std::net::Ipv4Addr>,
+    /// `--userland-proxy=false`: `-p` by DNAT rules instead of the proxy.
+    pub publish_dnat: bool,
     /// `-p`: host ports that lead to the container's (needs `bridge`).
     pub publish: Vec<crate::network::ports::PortSpec>,
     /// Called while a layer is unpacked: (layer digest, blob bytes read,
@@ -226,6 +228,9 @@ pub struct HostConfig {
     /// `--ip`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<std::net::Ipv4Addr>,
+    /// `--userland-proxy=false`: `-p` by DNAT rules instead of the proxy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub publish_dnat: bool,
 }
 
 /// `--restart`: docker's policies.

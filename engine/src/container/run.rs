@@ -328,7 +328,15 @@ fn attach(k: &Kernel, created: &Created) -> Result<Option<Attachment>, NetworkEr
         aliases: &record.host.network_aliases,
         ip: record.host.ip,
     };
-    Attachment::prepare(k, &net, &network, &who, &record.ports).map(Some)
+    Attachment::prepare(
+        k,
+        &net,
+        &network,
+        &who,
+        &record.ports,
+        record.host.publish_dnat,
+    )
+    .map(Some)
 }
 
 /// A user network's container asks the network's DNS

@@ -47,6 +47,7 @@
 
 pub mod bridge;
 pub mod dns;
+pub mod firewall;
 pub mod ipam;
 pub mod netlink;
 pub mod networks;
@@ -195,6 +196,8 @@ pub enum NetworkError {
     },
     #[error("--ip e --network-alias só valem numa rede criada com `casulo network create` (como no docker)")]
     UserNetworkOnly,
+    #[error("o casulo precisa do `nft` (pacote nftables: `apt-get install nftables` ou `cargo xtask setup`) para as regras de isolamento, NAT e DNAT das redes")]
+    NftMissing,
     #[error("{what}: {path}")]
     Io {
         what: &'static str,
@@ -263,6 +266,11 @@ pub struct Attachment {
     /// The network's DNS socket inside the container (user networks), made
     /// by [`Attachment::plug`]; taken by the DNS thread after `exec`.
     pub dns: std::sync::OnceLock<std::os::fd::OwnedFd>,
+    /// Ports published by DNAT rules (`--userland-proxy=false`) instead of
+    /// the proxy: their rules go at the end.
+    pub dnat: Vec<PortSpec>,
+    netdir: NetDir,
+    container_id: String,
 }
 
 impl Attachment {
@@ -276,13 +284,21 @@ impl Attachment {
         network: &Network,
         who: &Holder,
         ports: &[PortSpec],
+        dnat: bool,
     ) -> Result<Attachment, NetworkError> {
         let container_id = who.container_id;
         let leases = net.leases();
         let lease = {
             let _lock = net.lock()?;
             bridge::ensure(k, network)?;
-            leases.allocate(network, who)?
+            let lease = leases.allocate(network, who)?;
+            // A user network's isolation and way out, written by its first
+            // container ([`firewall`]).
+            if let Err(e) = firewall::ensure_network(k, network) {
+                leases.release(&lease);
+                return Err(e);
+            }
+            lease
         };
         let mut attachment = Attachment {
             network: network.clone(),
@@ -291,7 +307,36 @@ impl Attachment {
             host_ifname: veth::host_ifname(container_id),
             bound: Vec::new(),
             dns: std::sync::OnceLock::new(),
+            dnat: Vec::new(),
+            netdir: net.clone(),
+            container_id: container_id.to_string(),
         };
+        if dnat {
+            for spec in ports {
+                let ip = attachment.lease.ip;
+                let rules = firewall::dnat_rules(container_id, spec, ip);
+                if let Err(e) = firewall::add(k, &rules) {
+                    attachment.release(k);
+                    return Err(e);
+                }
+                k.observed(
+                    casulo_trace::EventBody::NetPort {
+                        protocol: spec.protocol.to_string(),
+                        host_ip: spec.host_ip.to_string(),
+                        host_port: spec.host_port,
+                        container_ip: ip.to_string(),
+                        container_port: spec.container_port,
+                        mechanism: "dnat".into(),
+                    },
+                    format!(
+                        "nft add rule inet casulo prerouting … dnat ip to {ip}:{}",
+                        spec.container_port
+                    ),
+                );
+                attachment.dnat.push(*spec);
+            }
+            return Ok(attachment);
+        }
         for spec in ports {
             match k.publish_port(spec, attachment.lease.ip, "proxy") {
                 Ok(socket) => attachment.bound.push(Bound {
@@ -341,12 +386,37 @@ impl Attachment {
     /// still there (it usually went with the container's network namespace)
     /// and gives the address back.
     pub fn release(&mut self, k: &Kernel) {
+        let net = &self.netdir.clone();
         for Bound { spec, socket } in self.bound.drain(..) {
             let _ = k.close_port(&spec, socket, || {});
+        }
+        if !self.dnat.is_empty() {
+            firewall::remove_container(k, &self.container_id);
+            for spec in self.dnat.drain(..) {
+                k.observed(
+                    casulo_trace::EventBody::NetPortClose {
+                        protocol: spec.protocol.to_string(),
+                        host_ip: spec.host_ip.to_string(),
+                        host_port: spec.host_port,
+                    },
+                    format!(
+                        "nft delete rule (dnat {}/{})",
+                        spec.host_port, spec.protocol
+                    ),
+                );
+            }
         }
         let _ = k.net_link_delete(&self.host_ifname);
         wait_gone(&self.host_ifname);
         self.leases.release(&self.lease);
+        // The last container of a user network takes its rules with it.
+        if !self.network.is_default() {
+            if let Ok(_lock) = net.lock() {
+                if users(net, &self.network.name).is_empty() {
+                    firewall::remove_network(k, &self.network.name);
+                }
+            }
+        }
     }
 }
 
@@ -431,7 +501,9 @@ fn gc_in(k: &Kernel, net: &NetDir, min_age: Duration, sys_class_net: &Path) -> V
     for bridge in &bridges {
         let network = networks.iter().find(|n| &n.bridge == bridge);
         let deletable = match network {
-            Some(n) if n.is_default() => !live_leases.iter().any(|l| l.network == n.name),
+            // casulo0 stays while any container anywhere holds an address
+            // (the most careful reading: parallel runs come and go).
+            Some(n) if n.is_default() => live_leases.is_empty(),
             Some(_) => false,
             None => !live_leases
                 .iter()
@@ -447,6 +519,11 @@ fn gc_in(k: &Kernel, net: &NetDir, min_age: Duration, sys_class_net: &Path) -> V
             });
         }
     }
+    // Rules of networks with no live container, or of containers gone.
+    let live_leases: Vec<_> = live_leases.into_iter().filter(ipam::owner_alive).collect();
+    let live_networks: Vec<String> = live_leases.iter().map(|l| l.network.clone()).collect();
+    let live_ids: Vec<String> = live_leases.iter().map(|l| l.container_id.clone()).collect();
+    removed.extend(firewall::gc(k, &live_networks, &live_ids));
     removed
 }
 
@@ -565,8 +642,15 @@ mod tests {
         let k = Kernel::new(&sys, &rec);
         let id = "3f2a9c1d".repeat(8);
         let port: PortSpec = "127.0.0.1:8080:80".parse().unwrap();
-        let mut a =
-            Attachment::prepare(&k, &net, &Network::default_bridge(), &who(&id), &[port]).unwrap();
+        let mut a = Attachment::prepare(
+            &k,
+            &net,
+            &Network::default_bridge(),
+            &who(&id),
+            &[port],
+            false,
+        )
+        .unwrap();
         assert_eq!(a.lease.ip, Ipv4Addr::new(10, 88, 0, 2));
         assert_eq!(a.host_ifname, "veth3f2a9c1d");
         a.plug(&k, 4243).unwrap();
@@ -669,6 +753,7 @@ mod tests {
             &Network::default_bridge(),
             &who(&id),
             &["8080:80".parse().unwrap()],
+            false,
         )
         .unwrap_err();
         assert_eq!(
@@ -698,8 +783,15 @@ mod tests {
         let k = Kernel::new(&sys, &rec);
         let ports: Vec<PortSpec> = vec!["8080:80".parse().unwrap(), "5353:53/udp".parse().unwrap()];
         let id = "cd".repeat(32);
-        let err = Attachment::prepare(&k, &net, &Network::default_bridge(), &who(&id), &ports)
-            .unwrap_err();
+        let err = Attachment::prepare(
+            &k,
+            &net,
+            &Network::default_bridge(),
+            &who(&id),
+            &ports,
+            false,
+        )
+        .unwrap_err();
         assert!(matches!(err, NetworkError::PortInUse { port: 5353, .. }));
         let events = rec.events();
         let kinds: Vec<&str> = events.iter().map(|e| e.body.kind()).collect();

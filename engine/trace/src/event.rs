@@ -782,8 +782,9 @@ pub enum EventBody {
         /// The rule as `nft` reads it.
         rule: String,
         /// Why: `isolation` (two networks apart), `masquerade` (the way
-        /// out), `dnat` (a published port without the proxy) or `forward`
-        /// (the host routes between its interfaces).
+        /// out), `dnat` (a published port without the proxy), `forward`
+        /// (the host routes between its interfaces) or `table` (casulo's
+        /// table and its chains, made or deleted).
         purpose: String,
     },
     /// A build began: the Dockerfile was read and parsed.

@@ -996,14 +996,23 @@ impl World {
                 purpose,
             } => {
                 if action == "delete" {
-                    if let Some(r) = self
-                        .network
-                        .rules
-                        .iter_mut()
-                        .rev()
-                        .find(|r| r.is_active() && r.chain == *chain && r.rule == *rule)
-                    {
-                        r.deleted_at = Some(at);
+                    // The same text, or (as `nft` may print it otherwise) the
+                    // same comment: each casulo rule's comment is its own.
+                    let tag = |t: &str| t.split_once("comment \"").map(|(_, c)| c.to_string());
+                    let rules = &mut self.network.rules;
+                    let found = rules
+                        .iter()
+                        .rposition(|r| r.is_active() && r.chain == *chain && r.rule == *rule)
+                        .or_else(|| {
+                            let wanted = tag(rule)?;
+                            rules.iter().rposition(|r| {
+                                r.is_active()
+                                    && r.chain == *chain
+                                    && tag(&r.rule).as_deref() == Some(wanted.as_str())
+                            })
+                        });
+                    if let Some(i) = found {
+                        rules[i].deleted_at = Some(at);
                     }
                 } else {
                     self.network.rules.push(Rule {

@@ -129,6 +129,7 @@ fn purpose_text(purpose: &str) -> &'static str {
         "masquerade" => "saída com NAT (masquerade)",
         "dnat" => "porta publicada por DNAT",
         "forward" => "roteamento do host ligado",
+        "table" => "tabela inet casulo",
         _ => "regra",
     }
 }
