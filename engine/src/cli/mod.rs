@@ -99,7 +99,7 @@ pub enum Command {
     Lab(lab::LabCmd),
     /// Mostra o que o casulo sabe deste host: kernel, modo dos cgroups, diretório de estado.
     Info,
-    /// Remove o que um casulo morto deixou (cgroups, endereços de rede, veths órfãos) e a bridge casulo0 sem uso.
+    /// Remove o que um casulo morto deixou (cgroups, endereços de rede, veths e regras de firewall órfãos) e a bridge casulo0 sem uso.
     Gc,
     /// O supervisor de um contêiner em segundo plano (o casulo o executa; não é para digitar).
     #[command(name = "__supervisor", hide = true)]

@@ -1,8 +1,12 @@
-//! Container networking, the way docker's default `bridge` network works.
+//! Container networking, the way docker's `bridge` networks work.
 //!
 //! With `--network none` (casulo's default) the container has its own,
 //! empty network namespace: only `lo`. With `--network bridge` (or any
-//! `-p`) it is wired to the host:
+//! `-p`) it is wired to the host's default bridge, `casulo0`; with
+//! `--network NAME` to the bridge of a user network ([`networks`]: its own
+//! subnet and bridge, an embedded DNS ([`dns`]) and firewall rules
+//! ([`firewall`]): isolation from other networks, masquerade out, DNAT for
+//! `-p` with `--userland-proxy=false`). The default bridge:
 //!
 //! ```text
 //!   host                                          container (its own netns)
@@ -26,9 +30,12 @@
 //! | at the end (every path) | casulo | proxy stopped, each host socket shut down and closed | `net.port_close` |
 //! | | casulo | host end deleted if still there, lease released | `net.link_delete` |
 //!
-//! Nothing else of the host is touched: no other interface, route or
-//! firewall rule (so containers reach the host and each other, but not the
-//! outside world: there is no NAT).
+//! On the default bridge nothing else of the host is touched: no other
+//! interface, route or firewall rule (its containers reach the host and
+//! each other, but not the outside world: no NAT there). A user network
+//! adds, at its first container, its rules in casulo's own nftables table
+//! and, if it was off, `net.ipv4.ip_forward` ([`firewall`] lists each rule
+//! and why).
 //!
 //! Host-wide state, shared by every casulo whatever its `--root`:
 //!
@@ -36,14 +43,19 @@
 //! /run/casulo/net/
 //!   lock                  flock held while the bridge is checked/created and
 //!                         an address is leased (and by `casulo gc`)
-//!   leases/<ip>           one file per address in use (see ipam): id, pid, start
+//!   leases/<ip>           one file per address in use (see ipam): id, pid, start,
+//!                         network, name, aliases (what the DNS answers)
+//!   networks/<name>.json  the user networks (see networks)
 //! ```
 //!
-//! `casulo0` stays while casulo is used, like docker0. `casulo gc` frees
-//! the leases whose casulo is gone, deletes `veth*` host ends plugged into
-//! `casulo0` that no live lease owns, and then deletes `casulo0` itself if
-//! no lease is left and nothing is plugged into it (the next `--network
-//! bridge` creates it again).
+//! `casulo0` stays while casulo is used, like docker0. `casulo gc`, under
+//! the lock every run holds while it finds its bridge and leases an address,
+//! frees the leases whose casulo is gone, deletes `veth*` host ends plugged
+//! into casulo's bridges that no live lease owns, deletes `casulo0` only if
+//! no lease at all is left and nothing is plugged into it (the next
+//! `--network bridge` creates it again), never a user network's bridge
+//! while the network exists (`network rm` does), and deletes the firewall
+//! rules whose owners are gone.
 
 pub mod bridge;
 pub mod dns;
