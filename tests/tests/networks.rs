@@ -211,23 +211,27 @@ fn mistakes_are_said_before_anything_is_made() {
     }
 }
 
-/// 20 `casulo run` on one network at once: 20 distinct addresses (the
-/// leases are taken under the host's network lock, O_EXCL each).
+/// 20 `casulo run -d` on one network at once: 20 distinct addresses,
+/// all held at the same time (the leases are taken under the host's
+/// network lock, O_EXCL each).
 #[test]
 fn twenty_containers_joining_at_once_get_distinct_addresses() {
     let lab = Lab::shared();
     let net = TestNet::create(lab, "rede-vinte", "10.89.214.0/24");
-    let children: Vec<std::process::Child> = (0..20)
-        .map(|_| {
+    let names: Vec<String> = (0..20).map(|_| unique_name("vinte")).collect();
+    let children: Vec<std::process::Child> = names
+        .iter()
+        .map(|name| {
             lab.command(&[
                 "run",
-                "--rm",
+                "-d",
+                "--name",
+                name,
                 "--network",
                 &net.name,
                 "busybox",
-                "sh",
-                "-c",
-                "ip -4 addr show eth0; sleep 1",
+                "sleep",
+                "120",
             ])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -235,25 +239,31 @@ fn twenty_containers_joining_at_once_get_distinct_addresses() {
             .unwrap()
         })
         .collect();
-    let mut seen = HashSet::new();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let started: Vec<std::process::Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let inspect = lab.casulo(&["network", "inspect", &net.name]);
+    for name in &names {
+        kill(lab, name);
+    }
+    for out in &started {
         assert!(
             out.status.success(),
-            "{stdout}{}",
+            "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let ip = stdout
-            .split_whitespace()
-            .skip_while(|w| *w != "inet")
-            .nth(1)
-            .unwrap_or_else(|| panic!("sem inet: {stdout}"))
-            .to_string();
-        assert!(ip.starts_with("10.89.214.") && ip.ends_with("/24"), "{ip}");
-        assert!(seen.insert(ip.clone()), "endereço repetido {ip}");
     }
-    assert_eq!(seen.len(), 20);
+    inspect.assert_ok();
+    let json = inspect.json();
+    let containers = json[0]["Containers"].as_object().unwrap();
+    let ips: HashSet<String> = containers
+        .values()
+        .map(|c| c["IPv4Address"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(containers.len(), 20, "{json}");
+    assert_eq!(ips.len(), 20, "endereços repetidos: {json}");
+    assert!(ips.iter().all(|ip| ip.starts_with("10.89.214.")));
 }
 
 /// The `net.dns` events of a trace: (name, qtype, answer, resolved_by).

@@ -611,6 +611,8 @@ pub fn remove(k: &Kernel, net: &NetDir, key: &str) -> Result<Network, NetworkErr
             containers: users.into_iter().map(|(n, _)| n).collect(),
         });
     }
+    // Rules a killed casulo left (gc would find them too).
+    firewall::remove_network(k, &network.name);
     k.net_link_delete(&network.bridge)?;
     wait_gone(&network.bridge);
     net.networks()
