@@ -20,3 +20,18 @@ casulo run --rm --network bridge busybox wget -qO- "http://$IP/" | tee conversa.
 cat pagina.txt
 kill -TERM "$SERVIDOR"; sleep 0.2; kill -TERM "$SERVIDOR" 2>/dev/null || true
 wait "$SERVIDOR" || true
+# Redes com nome: pelo nome, e o isolamento entre redes.
+casulo network rm lab7 lab7-outra 2>/dev/null || true
+casulo network create lab7 --subnet 10.89.77.0/24
+casulo network create lab7-outra --subnet 10.89.78.0/24
+casulo run -d --name lab7-web --network lab7 busybox sh -c \
+  'echo "olá do casulo" > /index.html; exec httpd -f -p 80 -h /'
+for _ in $(seq 50); do
+  if casulo run --rm --network lab7 busybox wget -qO- http://lab7-web/ > nome.txt; then break; fi
+  sleep 0.2
+done
+cat nome.txt
+casulo run --rm --network lab7-outra busybox ping -c 1 -W 2 10.89.77.2 > isolamento.txt || true
+cat isolamento.txt
+casulo kill lab7-web; casulo wait lab7-web || true; casulo rm lab7-web
+casulo network rm lab7 lab7-outra

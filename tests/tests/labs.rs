@@ -479,7 +479,10 @@ fn lab07_rede() {
     s.env(&mut cmd, slug);
     cmd.env("PORTA", port.to_string());
     Output::of(&mut cmd).assert_ok();
-    let out = s.passes("7", &["bridge", "conversa", "porta"]);
+    let out = s.passes(
+        "7",
+        &["bridge", "conversa", "porta", "pelo-nome", "isolamento"],
+    );
     assert!(links_are_real(&s, &out) >= 3, "{out}");
 }
 

@@ -443,7 +443,10 @@ fn publish_with_network_none_is_a_usage_error() {
     assert!(out.stderr.contains("--network none"), "{out}");
     let out = lab.casulo(&["run", "--rm", "--network", "host", "busybox", "true"]);
     out.assert_code(125);
-    assert!(out.stderr.contains("use none ou bridge"), "{out}");
+    assert!(
+        out.stderr.contains("a rede host não existe no casulo"),
+        "{out}"
+    );
     let out = lab.casulo(&["run", "--rm", "-p", "80", "busybox", "true"]);
     out.assert_code(125);
     assert!(out.stderr.contains("PORTA_DO_HOST"), "{out}");

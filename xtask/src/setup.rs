@@ -1,7 +1,8 @@
 //! `cargo xtask setup`: installs what the project needs, idempotently.
 //!
 //! - Debian packages: busybox-static (the base image), runc and crun (the
-//!   benchmark's references), strace, skopeo, umoci and buildah (interop
+//!   benchmark's references), strace, nftables (the `nft` tool: user
+//!   networks' isolation, NAT and DNAT), skopeo, umoci and buildah (interop
 //!   checks), qemu-system-x86 and cpio (the pure cgroup v2 VM test),
 //!   hunspell and hunspell-pt-br (the course's spelling);
 //! - rustup targets: x86_64-unknown-linux-musl (the static probe) and
@@ -20,6 +21,10 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("runc", "referência no benchmark"),
     ("crun", "referência no benchmark"),
     ("strace", "ver as chamadas de sistema do motor"),
+    (
+        "nftables",
+        "o nft: isolamento entre redes, NAT de saída e -p por DNAT",
+    ),
     ("skopeo", "interoperabilidade com imagens OCI"),
     ("umoci", "interoperabilidade com imagens OCI"),
     ("chromium", "testes do visualizador no navegador (headless)"),

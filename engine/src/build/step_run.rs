@@ -60,6 +60,9 @@ pub fn run(state: &StateDir, store: &Store, step: RunStep) -> Result<Written, Ru
         env: step.env,
         // Like `docker build --network none`: a step cannot reach anything.
         network: crate::network::NetworkMode::None,
+        network_aliases: Vec::new(),
+        ip: None,
+        publish_dnat: false,
         // A step is a container like any other: a fork bomb in a RUN is
         // stopped at the default pids limit too.
         resources: crate::cgroups::Resources::defaults(),

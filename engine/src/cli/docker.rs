@@ -19,14 +19,9 @@ pub fn subcommand(name: &str) -> Option<&'static str> {
             "`attach` ainda não existe (vem com o terminal dos contêineres em segundo plano). \
              Enquanto isso: `casulo logs -f NOME` acompanha a saída de um contêiner com -d"
         }
-        "network" => {
-            "`network` ainda não existe como comando: a rede se escolhe no run, com \
-             `casulo run --network bridge …` (ou `-p 8080:80`), e todos os contêineres \
-             bridge se enxergam pela casulo0; `casulo gc` a remove quando ninguém usa"
-        }
         "compose" => {
             "`compose` não existe e não está nos planos: rode cada serviço com \
-             `casulo run --network bridge …`, um por terminal"
+             `casulo network create app` e `casulo run -d --network app --name …`, um por serviço"
         }
         "images" => "no casulo é `casulo image ls`",
         "rmi" => "no casulo é `casulo image rm`",

@@ -15,6 +15,7 @@ pub mod image;
 pub mod info;
 pub mod lab;
 pub mod lifecycle;
+pub mod network;
 pub mod pause;
 pub mod ps;
 pub mod run;
@@ -90,6 +91,9 @@ pub enum Command {
     /// Gerencia volumes: dados que sobrevivem ao contêiner (create, ls, inspect, rm, prune).
     #[command(subcommand)]
     Volume(volume::VolumeCmd),
+    /// Gerencia redes com nome: sub-rede, bridge e DNS entre contêineres (create, ls, inspect, rm, prune).
+    #[command(subcommand)]
+    Network(network::NetworkCmd),
     /// Lê (narra em português) ou valida traces.
     #[command(subcommand)]
     Trace(trace::TraceCmd),
@@ -98,7 +102,7 @@ pub enum Command {
     Lab(lab::LabCmd),
     /// Mostra o que o casulo sabe deste host: kernel, modo dos cgroups, diretório de estado.
     Info,
-    /// Remove o que um casulo morto deixou (cgroups, endereços de rede, veths órfãos) e a bridge casulo0 sem uso.
+    /// Remove o que um casulo morto deixou (cgroups, endereços de rede, veths e regras de firewall órfãos) e a bridge casulo0 sem uso.
     Gc,
     /// O supervisor de um contêiner em segundo plano (o casulo o executa; não é para digitar).
     #[command(name = "__supervisor", hide = true)]
@@ -186,6 +190,7 @@ pub fn main() -> i32 {
         Command::Image(cmd) => image::run(&state, cmd),
         Command::Trace(cmd) => trace::run(&state, cmd),
         Command::Volume(cmd) => volume::run(&state, cmd),
+        Command::Network(cmd) => network::run(cmd),
         Command::Lab(cmd) => lab::run(&state, cmd),
         Command::Info => info::run(&state),
         Command::Gc => gc::run(&state),
@@ -279,6 +284,7 @@ fn needs_root(command: &Command) -> bool {
         | Command::Pause(_)
         | Command::Unpause(_) => true,
         Command::Volume(cmd) => cmd.changes_state(),
+        Command::Network(cmd) => cmd.changes_state(),
         Command::Image(cmd) => matches!(
             cmd,
             I::Bootstrap { .. }

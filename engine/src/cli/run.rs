@@ -72,12 +72,28 @@ pub struct RunArgs {
     #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true,
           value_parser = resources::parse_pids)]
     pub pids_limit: Option<PidsLimit>,
-    /// Rede: none (o padrão: o contêiner só tem `lo`) ou bridge (ganha eth0 com um
-    /// endereço 10.88.x.y, ligado à bridge casulo0 do host). Diferente do docker, cuja
-    /// rede padrão é a bridge: aqui o contêiner começa isolado, sem rede nenhuma.
+    /// Rede: none (o padrão: o contêiner só tem `lo`), bridge (ganha eth0 com um
+    /// endereço 10.88.x.y, ligado à bridge casulo0 do host) ou o nome de uma rede criada
+    /// com `casulo network create` (com DNS: os contêineres se acham pelo nome).
+    /// Diferente do docker, cuja rede padrão é a bridge: aqui o contêiner começa
+    /// isolado, sem rede nenhuma.
     #[arg(long = "network", visible_alias = "net", value_name = "REDE",
           value_parser = |s: &str| s.parse::<NetworkMode>())]
     pub network: Option<NetworkMode>,
+    /// Mais um nome do contêiner no DNS da rede (repita para vários); só numa rede
+    /// criada com `casulo network create`.
+    #[arg(long = "network-alias", value_name = "NOME")]
+    pub network_alias: Vec<String>,
+    /// O endereço do contêiner na rede, como 10.89.1.10 (só numa rede criada com
+    /// `casulo network create`; tem de estar na sub-rede dela).
+    #[arg(long = "ip", value_name = "IPv4")]
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// Com --userland-proxy=false, cada -p vira uma regra DNAT do nftables (o kernel
+    /// reescreve o destino dos pacotes) em vez do proxy do casulo (que escuta a porta e
+    /// copia os bytes). Pelo DNAT, 127.0.0.1 não chega ao contêiner: use um endereço do host.
+    #[arg(long = "userland-proxy", value_name = "true|false", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    pub userland_proxy: bool,
     /// Publica uma porta do contêiner no host, como 8080:80 ou 127.0.0.1:8080:80/tcp
     /// (repita para várias; o IP padrão é 0.0.0.0). Implica --network bridge.
     #[arg(long = "publish", short = 'p', value_name = "[IP:]HOST:CONTÊINER[/PROTO]",
@@ -215,17 +231,20 @@ impl RunObserver for Narrator {
         eprintln!("casulo: trace: {}", record.trace.display());
     }
 
-    fn network(&mut self, ip: std::net::Ipv4Addr, ports: &[PortSpec]) {
+    fn network(
+        &mut self,
+        network: &crate::network::networks::Network,
+        ip: std::net::Ipv4Addr,
+        ports: &[PortSpec],
+    ) {
         let ports = if ports.is_empty() {
             String::new()
         } else {
             format!("; portas {}", crate::network::ports::list(ports))
         };
         eprintln!(
-            "casulo: rede bridge: eth0 {ip}/{} (gateway {}, bridge {}){ports}",
-            crate::network::PREFIX,
-            crate::network::GATEWAY,
-            crate::network::BRIDGE
+            "casulo: rede {}: eth0 {ip}/{} (gateway {}, bridge {}){ports}",
+            network.name, network.prefix, network.gateway, network.bridge
         );
     }
 
@@ -253,7 +272,7 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         ));
     }
     // -p implies the bridge; with an explicit --network none it is a mistake.
-    let network = match (args.network, args.publish.is_empty()) {
+    let network = match (args.network.clone(), args.publish.is_empty()) {
         (Some(NetworkMode::None), false) => {
             return Err(CliError::msg(
                 125,
@@ -305,6 +324,9 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         },
         sample_interval: args.sample_interval,
         network,
+        network_aliases: args.network_alias,
+        ip: args.ip,
+        publish_dnat: !args.userland_proxy,
         publish: args.publish,
         unpack_progress: Some(unpack_progress),
         security,

@@ -65,8 +65,14 @@ pub fn create_with(
     if let Some(name) = &opts.name {
         check_name(name)?;
     }
-    if !opts.publish.is_empty() && opts.network != crate::network::NetworkMode::Bridge {
+    if !opts.publish.is_empty() && !opts.network.is_bridged() {
         return Err(crate::network::NetworkError::PublishWithoutBridge.into());
+    }
+    // A user network must exist now (it is looked up again at each start).
+    if let crate::network::NetworkMode::Named(n) = &opts.network {
+        crate::network::NetDir::host().networks().load(n)?;
+    } else if opts.ip.is_some() || !opts.network_aliases.is_empty() {
+        return Err(crate::network::NetworkError::UserNetworkOnly.into());
     }
     let image = match &prepared {
         Some(p) => p.image.clone(),
@@ -156,7 +162,7 @@ pub fn create_with(
             exit_code: None,
             stop_signal: (!image.config.stop_signal.is_empty())
                 .then(|| image.config.stop_signal.clone()),
-            network: opts.network,
+            network: opts.network.clone(),
             ip: None,
             ports: opts.publish.clone(),
             host: HostConfig {
@@ -166,6 +172,9 @@ pub fn create_with(
                 tty: opts.tty,
                 interactive: opts.interactive,
                 sample_interval_ms: opts.sample_interval.map(|d| d.as_millis() as u64),
+                network_aliases: opts.network_aliases.clone(),
+                ip: opts.ip,
+                publish_dnat: opts.publish_dnat,
             },
             supervisor: None,
             started_at: None,

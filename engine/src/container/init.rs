@@ -506,7 +506,10 @@ mod sequence_tests {
         let (plan, spec) = plan_and_spec(tmp.path());
         let sys = FakeSyscalls::new();
         let rec = Recorder::in_memory();
-        let net = ContainerNet::new(std::net::Ipv4Addr::new(10, 88, 0, 7));
+        let net = ContainerNet::new(
+            std::net::Ipv4Addr::new(10, 88, 0, 7),
+            &crate::network::networks::Network::default_bridge(),
+        );
         setup(&Kernel::new(&sys, &rec), &plan, &spec, Some(&net), None).unwrap();
         let events = rec.events();
         let ops: Vec<&str> = events.iter().map(|e| e.op.as_str()).collect();

@@ -86,6 +86,13 @@ pub fn inspect(state: &crate::state::StateDir, record: &ContainerRecord) -> Valu
         "NetworkSettings": {
             "IPAddress": record.ip.map(|ip| ip.to_string()).unwrap_or_default(),
             "Ports": ports,
+            "Networks": match record.network.network_name() {
+                Some(name) => json!({ name: {
+                    "IPAddress": record.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                    "Aliases": record.host.network_aliases,
+                } }),
+                None => json!({}),
+            },
         },
         "GraphDriver": {
             "Name": "overlay",

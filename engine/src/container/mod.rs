@@ -85,8 +85,14 @@ pub struct RunOptions {
     /// How often the cgroup's usage is sampled into the trace
     /// (default [`DEFAULT_SAMPLE_INTERVAL`]).
     pub sample_interval: Option<std::time::Duration>,
-    /// `--network`: `none` (only `lo`, the default) or `bridge`.
+    /// `--network`: `none` (only `lo`, the default), `bridge` or a user network.
     pub network: crate::network::NetworkMode,
+    /// `--network-alias`: more names for the network's DNS (user networks only).
+    pub network_aliases: Vec<String>,
+    /// `--ip`: this address on the network (user networks only).
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// `--userland-proxy=false`: `-p` by DNAT rules instead of the proxy.
+    pub publish_dnat: bool,
     /// `-p`: host ports that lead to the container's (needs `bridge`).
     pub publish: Vec<crate::network::ports::PortSpec>,
     /// Called while a layer is unpacked: (layer digest, blob bytes read,
@@ -217,6 +223,15 @@ pub struct HostConfig {
     /// Interval between two `cgroup.sample` events, in ms (none: the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_interval_ms: Option<u64>,
+    /// `--network-alias`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network_aliases: Vec<String>,
+    /// `--ip`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// `--userland-proxy=false`: `-p` by DNAT rules instead of the proxy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub publish_dnat: bool,
 }
 
 /// `--restart`: docker's policies.

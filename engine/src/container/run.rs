@@ -29,8 +29,9 @@ use super::{
 };
 use crate::cgroups::{self, CgroupError, CgroupMode, ContainerCgroup, Resources};
 use crate::kernel::{Kernel, Syscalls};
+use crate::network::ipam::Holder;
 use crate::network::ports::Proxy;
-use crate::network::{Attachment, NetDir, NetworkMode};
+use crate::network::{Attachment, NetDir, NetworkError};
 use crate::state::StateDir;
 
 /// Hooks for the CLI to tell the user what is happening (the library never prints).
@@ -41,7 +42,13 @@ pub trait RunObserver {
     /// may start from here (see the module docs).
     fn started(&mut self, _record: &ContainerRecord) {}
     /// The container is on the bridge with this address, its ports published.
-    fn network(&mut self, _ip: std::net::Ipv4Addr, _ports: &[crate::network::ports::PortSpec]) {}
+    fn network(
+        &mut self,
+        _network: &crate::network::networks::Network,
+        _ip: std::net::Ipv4Addr,
+        _ports: &[crate::network::ports::PortSpec],
+    ) {
+    }
     /// A signal was passed on to the container (`escalated`: it was SIGKILL).
     fn signal_forwarded(&mut self, _signal: Signal, _escalated: bool) {}
 }
@@ -143,17 +150,12 @@ pub fn live(
     // From here a Ctrl-C waits (blocked) until the container runs: then it
     // is forwarded, and every clean-up below still happens.
     wait::block_signals();
-    let mut net = match created.record.network {
-        NetworkMode::Bridge => {
-            match Attachment::prepare(&k, &NetDir::host(), &id, &created.record.ports) {
-                Ok(attachment) => Some(attachment),
-                Err(e) => {
-                    abandon(&k, cgroup.as_ref(), None);
-                    return Err(e.into());
-                }
-            }
+    let mut net = match attach(&k, created) {
+        Ok(net) => net,
+        Err(e) => {
+            abandon(&k, cgroup.as_ref(), None);
+            return Err(e.into());
         }
-        NetworkMode::None => None,
     };
     // -t: the init opens a terminal of the user's window size.
     let terminal = host.tty.then(crate::terminal::caller_size);
@@ -184,12 +186,18 @@ pub fn live(
     // The published ports start serving now that the command runs (threads
     // only after the clone: see the module docs).
     if let Some(n) = &net {
-        observer.network(n.lease.ip, &created.record.ports);
+        observer.network(&n.network, n.lease.ip, &created.record.ports);
     }
     let proxy = net
         .as_mut()
         .filter(|n| !n.bound.is_empty())
         .map(|n| Proxy::start(std::mem::take(&mut n.bound), n.lease.ip));
+    // The network's DNS answers from a thread of this casulo (see
+    // `network::dns`), until the container ends.
+    let dns = net
+        .as_mut()
+        .and_then(|n| Some((n.dns.take()?, n.network.name.clone())));
+    let dns_stop = std::sync::atomic::AtomicBool::new(false);
 
     let interval = host
         .sample_interval_ms
@@ -213,6 +221,12 @@ pub fn live(
                 }
             });
         }
+        if let Some((socket, network)) = dns {
+            let (k, stop) = (&k, &dns_stop);
+            scope.spawn(move || {
+                crate::network::dns::serve(k, socket, &network, &NetDir::host(), stop)
+            });
+        }
         let on_forward = &mut |sig, esc| {
             observer.signal_forwarded(sig, esc);
             // Paused from another terminal: frozen, it would never act on
@@ -232,6 +246,7 @@ pub fn live(
             None => wait::wait_for(&k, pid, on_forward),
         };
         drop(stop);
+        dns_stop.store(true, std::sync::atomic::Ordering::Relaxed);
         status
     });
     if status.is_err() {
@@ -292,6 +307,53 @@ pub fn live(
 /// Now, as docker writes `State.StartedAt` (RFC 3339, nanoseconds, UTC).
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string()
+}
+
+/// The container's network before its `clone`, if it has one: its
+/// network looked up (a user network may have been removed since
+/// `create`), its bridge, its address and its published ports.
+fn attach(k: &Kernel, created: &Created) -> Result<Option<Attachment>, NetworkError> {
+    let record = &created.record;
+    let Some(name) = record.network.network_name() else {
+        return Ok(None);
+    };
+    let net = NetDir::host();
+    let network = net.networks().load(name)?;
+    if !network.is_default() {
+        write_resolv_conf(&created.dir)?;
+    }
+    let who = Holder {
+        container_id: &record.id,
+        name: &record.name,
+        aliases: &record.host.network_aliases,
+        ip: record.host.ip,
+    };
+    Attachment::prepare(
+        k,
+        &net,
+        &network,
+        &who,
+        &record.ports,
+        record.host.publish_dnat,
+    )
+    .map(Some)
+}
+
+/// A user network's container asks the network's DNS
+/// ([`crate::network::dns`]): its `/etc/resolv.conf`, written into its
+/// upper layer before the overlay is mounted (it replaces the image's).
+fn write_resolv_conf(dir: &Path) -> Result<(), NetworkError> {
+    let etc = dir.join("upper").join("etc");
+    let path = etc.join("resolv.conf");
+    let io = |source| NetworkError::Io {
+        what: "não consegui escrever o /etc/resolv.conf do contêiner",
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&etc).map_err(io)?;
+    // A symlink left there by the image or the container is replaced, not followed.
+    let _ = std::fs::remove_file(&path);
+    std::fs::write(&path, crate::network::dns::RESOLV_CONF).map_err(io)
 }
 
 /// An error path before the container runs: undoes what exists so far —

@@ -187,6 +187,20 @@ impl Syscalls for FakeSyscalls {
             .map(OwnedFd::from)
             .map_err(|_| Errno::EIO)
     }
+    fn udp_socket_in_netns(&self, pid: i32, addr: SocketAddrV4) -> Result<OwnedFd, Errno> {
+        self.call(format!("udp_socket_in_netns {pid} {addr}"))?;
+        std::fs::File::open("/dev/null")
+            .map(OwnedFd::from)
+            .map_err(|_| Errno::EIO)
+    }
+    fn nft(&self, args: &[&str], stdin: &str) -> Result<String, Errno> {
+        self.call(format!("nft {} {}", args.join(" "), stdin.trim_end()))?;
+        // The double has no table to list: as a host where casulo made none.
+        if args.contains(&"list") {
+            return Err(Errno::ENOENT);
+        }
+        Ok(String::new())
+    }
     fn shutdown_socket(&self, fd: BorrowedFd) -> Result<(), Errno> {
         self.call(format!("shutdown_socket {}", fd.as_raw_fd()))
     }

@@ -54,6 +54,104 @@ impl Kernel<'_> {
         );
     }
 
+    /// Opens the user network's DNS socket (UDP `address`) inside the
+    /// network namespace of `netns_pid` (`net.dns_listen`); see
+    /// [`crate::network::dns`].
+    pub fn net_dns_listen(
+        &self,
+        netns_pid: i32,
+        address: SocketAddrV4,
+        network: &str,
+    ) -> Result<OwnedFd, KernelError> {
+        let op = format!(
+            "setns(/proc/{netns_pid}/ns/net) + ioctl(SIOCSIFFLAGS lo IFF_UP) + \
+             socket(AF_INET, SOCK_DGRAM) + bind({address}) + setns(back)"
+        );
+        let result = self.sys.udp_socket_in_netns(netns_pid, address);
+        let body = EventBody::NetDnsListen {
+            address: format!("{address}/udp"),
+            network: network.to_string(),
+            netns_pid,
+        };
+        self.done(body, op, result)
+    }
+
+    /// Runs `nft ARGS` to read (a listing): not recorded.
+    pub fn nft_read(&self, args: &[&str]) -> Result<String, KernelError> {
+        self.sys.nft(args, "").map_err(|errno| KernelError {
+            op: format!("nft {}", args.join(" ")),
+            errno,
+        })
+    }
+
+    /// Feeds `script` to `nft -f -` (`body`: the `net.rule` it is).
+    pub fn net_rule_script(&self, body: EventBody, script: &str) -> Result<(), KernelError> {
+        let op = format!("nft -f - <<< {}", script.lines().next().unwrap_or_default());
+        let result = self.sys.nft(&["-f", "-"], script).map(|_| ());
+        self.done(body, op, result)
+    }
+
+    /// `nft add rule inet casulo CHAIN RULE` (`net.rule`, `add`).
+    pub fn net_rule_add(&self, chain: &str, rule: &str, purpose: &str) -> Result<(), KernelError> {
+        let line = format!("add rule inet casulo {chain} {rule}");
+        let op = format!("nft {line}");
+        let result = self.sys.nft(&["-f", "-"], &format!("{line}\n")).map(|_| ());
+        let body = EventBody::NetRule {
+            action: "add".into(),
+            chain: chain.into(),
+            rule: rule.into(),
+            purpose: purpose.into(),
+        };
+        self.done(body, op, result)
+    }
+
+    /// `nft delete rule inet casulo CHAIN handle N` (`net.rule`, `delete`,
+    /// with the rule's text as the listing gave it).
+    pub fn net_rule_delete(
+        &self,
+        chain: &str,
+        handle: u64,
+        rule: &str,
+        purpose: &str,
+    ) -> Result<(), KernelError> {
+        let op = format!("nft delete rule inet casulo {chain} handle {handle}");
+        let result = self
+            .sys
+            .nft(
+                &[
+                    "delete",
+                    "rule",
+                    "inet",
+                    "casulo",
+                    chain,
+                    "handle",
+                    &handle.to_string(),
+                ],
+                "",
+            )
+            .map(|_| ());
+        let body = EventBody::NetRule {
+            action: "delete".into(),
+            chain: chain.into(),
+            rule: rule.into(),
+            purpose: purpose.into(),
+        };
+        self.done(body, op, result)
+    }
+
+    /// `net.ipv4.ip_forward` = 1 (`net.rule`, chain `sysctl`, `forward`).
+    pub fn net_ip_forward(&self, path: &std::path::Path) -> Result<(), KernelError> {
+        let op = format!("write {} = 1", path.display());
+        let result = self.sys.write_file(path, "1");
+        let body = EventBody::NetRule {
+            action: "add".into(),
+            chain: "sysctl".into(),
+            rule: "net.ipv4.ip_forward = 1".into(),
+            purpose: "forward".into(),
+        };
+        self.done(body, op, result)
+    }
+
     /// Creates a veth pair: `host_ifname` here, `peer` born in the network
     /// namespace of `netns_pid`.
     pub fn net_veth(

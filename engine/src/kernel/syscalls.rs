@@ -78,6 +78,13 @@ pub trait Syscalls: Sync {
     /// A host socket bound to `addr` (`socket` + `bind`, and `listen` for
     /// TCP): the host side of a published port.
     fn bind_port(&self, protocol: Protocol, addr: SocketAddrV4) -> Result<OwnedFd, Errno>;
+    /// A UDP socket bound to `addr` *in the network namespace of `pid`*:
+    /// `setns` there (this thread only), `lo` up, `socket` + `bind`, and
+    /// `setns` back, whatever happened.
+    fn udp_socket_in_netns(&self, pid: i32, addr: SocketAddrV4) -> Result<OwnedFd, Errno>;
+    /// Runs `nft` with `args` (`-f -` reads `stdin`); its standard output.
+    /// ENOENT when the `nft` tool is missing, EINVAL when it refused.
+    fn nft(&self, args: &[&str], stdin: &str) -> Result<String, Errno>;
     /// `shutdown(fd, SHUT_RDWR)`: a listening TCP socket stops listening
     /// (and a thread blocked in its `accept` wakes up).
     fn shutdown_socket(&self, fd: BorrowedFd) -> Result<(), Errno>;
@@ -292,6 +299,51 @@ impl Syscalls for LinuxSyscalls {
             listen(&sock, Backlog::MAXCONN)?;
         }
         Ok(sock)
+    }
+
+    fn udp_socket_in_netns(&self, pid: i32, addr: SocketAddrV4) -> Result<OwnedFd, Errno> {
+        use nix::sys::socket::{bind, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
+        let home = std::fs::File::open("/proc/thread-self/ns/net").map_err(io_errno)?;
+        let there = std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(io_errno)?;
+        nix::sched::setns(&there, CloneFlags::CLONE_NEWNET)?;
+        let made = (|| {
+            // `lo` up first: bound while it is down, the socket would not
+            // own 127.0.0.11 and its replies would leave from 127.0.0.1
+            // (which a resolver that `connect`ed to 127.0.0.11 drops).
+            self.link_up("lo")?;
+            let sock = socket(
+                AddressFamily::Inet,
+                SockType::Datagram,
+                SockFlag::SOCK_CLOEXEC,
+                None,
+            )?;
+            bind(sock.as_raw_fd(), &SockaddrIn::from(addr))?;
+            Ok(sock)
+        })();
+        // Back home before anything else: the rest of casulo lives in the
+        // host's namespace (a failure here would leave it in the child's).
+        nix::sched::setns(&home, CloneFlags::CLONE_NEWNET)?;
+        made
+    }
+
+    fn nft(&self, args: &[&str], stdin: &str) -> Result<String, Errno> {
+        use std::io::Write;
+        let mut child = std::process::Command::new("nft")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(io_errno)?;
+        if let Some(mut input) = child.stdin.take() {
+            let _ = input.write_all(stdin.as_bytes());
+        }
+        let out = child.wait_with_output().map_err(io_errno)?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(Errno::EINVAL)
+        }
     }
 
     fn shutdown_socket(&self, fd: BorrowedFd) -> Result<(), Errno> {

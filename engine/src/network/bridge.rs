@@ -9,40 +9,44 @@
 //! (no address leased, nothing plugged in) and deletes it
 //! ([`super::gc`]); the next run creates it again.
 
-use super::{NetworkError, BRIDGE, GATEWAY, PREFIX};
+//!
+//! A user network's bridge (`cas-<id8>`, see [`super::networks`]) is the
+//! same thing with its own subnet: made by `casulo network create` (and
+//! again by a run that finds it missing), deleted by `casulo network rm`.
+
+use super::networks::Network;
+use super::NetworkError;
 use crate::kernel::Kernel;
 
-/// The bridge's address as the trace shows it: `10.88.0.1/16`.
-pub fn address() -> String {
-    format!("{GATEWAY}/{PREFIX}")
-}
-
-/// Makes sure `casulo0` exists, has its address and is up. The caller
-/// holds the host's network lock (two casulos never create it at once).
-pub fn ensure(k: &Kernel) -> Result<(), NetworkError> {
-    match k.link_index(BRIDGE) {
+/// Makes sure the bridge of `network` exists, has its address and is up.
+/// The caller holds the host's network lock (two casulos never create it
+/// at once).
+pub fn ensure(k: &Kernel, network: &Network) -> Result<(), NetworkError> {
+    let name = network.bridge.as_str();
+    let address = network.gateway_cidr();
+    match k.link_index(name) {
         Some(index) => {
-            k.net_bridge_found(BRIDGE, &address(), index);
-            if !is_up(k) {
-                k.net_link_up(BRIDGE)?;
+            k.net_bridge_found(name, &address, index);
+            if !is_up(k, name) {
+                k.net_link_up(name)?;
             }
-            if k.link_ipv4(BRIDGE) != Some(GATEWAY) {
-                k.net_addr_shared(BRIDGE, GATEWAY, PREFIX)?;
+            if k.link_ipv4(name) != Some(network.gateway) {
+                k.net_addr_shared(name, network.gateway, network.prefix)?;
             }
         }
         None => {
-            k.net_bridge_create(BRIDGE, &address())?;
-            k.net_addr(BRIDGE, GATEWAY, PREFIX, false)?;
-            k.net_link_up(BRIDGE)?;
+            k.net_bridge_create(name, &address)?;
+            k.net_addr(name, network.gateway, network.prefix, false)?;
+            k.net_link_up(name)?;
         }
     }
     Ok(())
 }
 
-/// IFF_UP in `/sys/class/net/casulo0/flags` (hex, like `0x1003`).
-fn is_up(k: &Kernel) -> bool {
+/// IFF_UP in `/sys/class/net/<bridge>/flags` (hex, like `0x1003`).
+fn is_up(k: &Kernel, bridge: &str) -> bool {
     k.read_file(std::path::Path::new(&format!(
-        "/sys/class/net/{BRIDGE}/flags"
+        "/sys/class/net/{bridge}/flags"
     )))
     .ok()
     .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())

@@ -9,10 +9,15 @@
 //!   id=<64 hex digits of the container id>
 //!   pid=<pid of the casulo that runs it>
 //!   start=<that process's start time, field 22 of /proc/<pid>/stat>
+//!   network=<the network's name>      (none in older leases: `bridge`)
+//!   name=<the container's name>       what the network's DNS answers for
+//!   aliases=<a,b>                     (--network-alias) and these too
 //! ```
 //!
-//! The first free address from 10.88.0.2 up is taken (10.88.0.1 is the
-//! bridge, the gateway). The lease is released on every exit path of
+//! Networks never overlap ([`super::networks`]), so one directory holds
+//! the leases of all of them. The first free address of the network's
+//! subnet is taken (from 10.88.0.2 up on `bridge`: 10.88.0.1 is the
+//! gateway), or the one asked with `--ip`. The lease is released on every exit path of
 //! `casulo run`; if that casulo is killed (SIGKILL: no clean-up runs), its
 //! lease stays until `casulo gc` sees that the owner process is gone.
 //! `/run` is a tmpfs: after a reboot no lease survives, as no container does.
@@ -22,7 +27,8 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{NetworkError, GATEWAY, PREFIX};
+use super::networks::{Network, DEFAULT_NAME};
+use super::NetworkError;
 
 /// The lease directory of the host.
 pub const LEASES_DIR: &str = "/run/casulo/net/leases";
@@ -47,7 +53,20 @@ pub struct LeaseInfo {
     pub container_id: String,
     pub pid: i32,
     pub start: String,
+    pub network: String,
+    pub name: String,
+    pub aliases: Vec<String>,
     pub path: PathBuf,
+}
+
+/// Who a lease is for.
+#[derive(Debug, Clone, Default)]
+pub struct Holder<'a> {
+    pub container_id: &'a str,
+    pub name: &'a str,
+    pub aliases: &'a [String],
+    /// `--ip`: this address or none.
+    pub ip: Option<Ipv4Addr>,
 }
 
 impl Leases {
@@ -64,8 +83,8 @@ impl Leases {
         &self.dir
     }
 
-    /// Takes the first free address of the subnet for `container_id`.
-    pub fn allocate(&self, container_id: &str) -> Result<Lease, NetworkError> {
+    /// Takes the first free address of `network` (or the one asked) for `who`.
+    pub fn allocate(&self, network: &Network, who: &Holder) -> Result<Lease, NetworkError> {
         let io = |e| NetworkError::Io {
             what: "não consegui registrar o endereço do contêiner",
             path: self.dir.clone(),
@@ -74,11 +93,28 @@ impl Leases {
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         let taken: Vec<Ipv4Addr> = self.list().iter().map(|l| l.ip).collect();
         let content = format!(
-            "id={container_id}\npid={}\nstart={}\n",
+            "id={}\npid={}\nstart={}\nnetwork={}\nname={}\naliases={}\n",
+            who.container_id,
             std::process::id(),
-            start_time(std::process::id() as i32).unwrap_or_default()
+            start_time(std::process::id() as i32).unwrap_or_default(),
+            network.name,
+            who.name,
+            who.aliases.join(",")
         );
-        for ip in addresses().filter(|ip| !taken.contains(ip)) {
+        if let Some(ip) = who.ip {
+            if !network.contains(ip) || network.addresses().all(|a| a != ip) {
+                return Err(NetworkError::AddressOutside {
+                    ip,
+                    subnet: network.cidr(),
+                    network: network.name.clone(),
+                });
+            }
+        }
+        let wanted: Box<dyn Iterator<Item = Ipv4Addr>> = match who.ip {
+            Some(ip) => Box::new(std::iter::once(ip)),
+            None => Box::new(network.addresses().filter(|ip| !taken.contains(ip))),
+        };
+        for ip in wanted {
             let path = self.dir.join(ip.to_string());
             match std::fs::OpenOptions::new()
                 .write(true)
@@ -93,12 +129,19 @@ impl Leases {
                     }
                     return Ok(lease);
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && who.ip.is_some() => {
+                    let holder = self.list().into_iter().find(|l| l.ip == ip);
+                    return Err(NetworkError::AddressTaken {
+                        ip,
+                        by: holder.map(|l| l.name).unwrap_or_default(),
+                    });
+                }
                 // Another casulo took it a moment ago: the next one.
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(io(e)),
             }
         }
-        Err(NetworkError::NoFreeAddress)
+        Err(NetworkError::NoFreeAddress(network.cidr()))
     }
 
     /// Gives the address back (best effort: on error paths too).
@@ -154,13 +197,6 @@ pub fn owner_alive(lease: &LeaseInfo) -> bool {
     lease.pid > 0 && start_time(lease.pid).is_some_and(|s| s == lease.start)
 }
 
-/// The addresses containers get: 10.88.0.2 … 10.88.255.254.
-fn addresses() -> impl Iterator<Item = Ipv4Addr> {
-    let base = u32::from(GATEWAY) & !(u32::MAX >> PREFIX);
-    let broadcast = base | (u32::MAX >> PREFIX);
-    (base + 2..broadcast).map(Ipv4Addr::from)
-}
-
 fn parse_lease(ip: Ipv4Addr, path: PathBuf, text: &str) -> LeaseInfo {
     let field = |k: &str| {
         text.lines()
@@ -173,6 +209,15 @@ fn parse_lease(ip: Ipv4Addr, path: PathBuf, text: &str) -> LeaseInfo {
         container_id: field("id"),
         pid: field("pid").parse().unwrap_or(0),
         start: field("start"),
+        network: Some(field("network"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| DEFAULT_NAME.to_string()),
+        name: field("name"),
+        aliases: field("aliases")
+            .split(',')
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect(),
         path,
     }
 }
@@ -198,8 +243,9 @@ mod tests {
     fn the_first_free_address_is_taken_and_given_back() {
         let tmp = tempfile::tempdir().unwrap();
         let leases = Leases::new(tmp.path().join("leases"));
-        let a = leases.allocate(&"a".repeat(64)).unwrap();
-        let b = leases.allocate(&"b".repeat(64)).unwrap();
+        let bridge = Network::default_bridge();
+        let a = leases.allocate(&bridge, &holder(&"a".repeat(64))).unwrap();
+        let b = leases.allocate(&bridge, &holder(&"b".repeat(64))).unwrap();
         assert_eq!(a.ip, Ipv4Addr::new(10, 88, 0, 2));
         assert_eq!(b.ip, Ipv4Addr::new(10, 88, 0, 3));
         let list = leases.list();
@@ -208,7 +254,7 @@ mod tests {
         assert_eq!(list[0].pid, std::process::id() as i32);
         assert!(owner_alive(&list[0]));
         leases.release(&a);
-        let c = leases.allocate(&"c".repeat(64)).unwrap();
+        let c = leases.allocate(&bridge, &holder(&"c".repeat(64))).unwrap();
         assert_eq!(c.ip, a.ip, "a released address is reused");
         assert!(leases.orphans(Duration::ZERO).is_empty());
     }
@@ -231,10 +277,55 @@ mod tests {
         assert!(leases.list().is_empty());
     }
 
+    fn holder(id: &str) -> Holder<'_> {
+        Holder {
+            container_id: id,
+            ..Holder::default()
+        }
+    }
+
     #[test]
-    fn the_subnet_has_no_gateway_and_no_broadcast() {
-        let mut all = addresses();
-        assert_eq!(all.next(), Some(Ipv4Addr::new(10, 88, 0, 2)));
-        assert_eq!(all.last(), Some(Ipv4Addr::new(10, 88, 255, 254)));
+    fn an_asked_address_is_taken_once_and_named_in_the_lease() {
+        let tmp = tempfile::tempdir().unwrap();
+        let leases = Leases::new(tmp.path());
+        let net = Network {
+            name: "app".into(),
+            subnet: Ipv4Addr::new(10, 89, 3, 0),
+            prefix: 24,
+            gateway: Ipv4Addr::new(10, 89, 3, 1),
+            ..Network::default_bridge()
+        };
+        let aliases = vec!["banco".to_string(), "pg".to_string()];
+        let ip = Ipv4Addr::new(10, 89, 3, 9);
+        let who = Holder {
+            container_id: "abcdef0123",
+            name: "db",
+            aliases: &aliases,
+            ip: Some(ip),
+        };
+        assert_eq!(leases.allocate(&net, &who).unwrap().ip, ip);
+        let info = &leases.list()[0];
+        assert_eq!(
+            (
+                info.network.as_str(),
+                info.name.as_str(),
+                info.aliases.clone()
+            ),
+            ("app", "db", aliases.clone())
+        );
+        let err = leases.allocate(&net, &who).unwrap_err();
+        assert_eq!(err.to_string(), "o endereço 10.89.3.9 já é do contêiner db");
+        let outside = Holder {
+            ip: Some(Ipv4Addr::new(10, 89, 3, 1)),
+            ..who.clone()
+        };
+        assert!(matches!(
+            leases.allocate(&net, &outside),
+            Err(NetworkError::AddressOutside { .. })
+        ));
+        assert_eq!(
+            leases.allocate(&net, &holder("x")).unwrap().ip,
+            Ipv4Addr::new(10, 89, 3, 2)
+        );
     }
 }

@@ -1,8 +1,12 @@
-//! Container networking, the way docker's default `bridge` network works.
+//! Container networking, the way docker's `bridge` networks work.
 //!
 //! With `--network none` (casulo's default) the container has its own,
 //! empty network namespace: only `lo`. With `--network bridge` (or any
-//! `-p`) it is wired to the host:
+//! `-p`) it is wired to the host's default bridge, `casulo0`; with
+//! `--network NAME` to the bridge of a user network ([`networks`]: its own
+//! subnet and bridge, an embedded DNS ([`dns`]) and firewall rules
+//! ([`firewall`]): isolation from other networks, masquerade out, DNAT for
+//! `-p` with `--userland-proxy=false`). The default bridge:
 //!
 //! ```text
 //!   host                                          container (its own netns)
@@ -26,9 +30,12 @@
 //! | at the end (every path) | casulo | proxy stopped, each host socket shut down and closed | `net.port_close` |
 //! | | casulo | host end deleted if still there, lease released | `net.link_delete` |
 //!
-//! Nothing else of the host is touched: no other interface, route or
-//! firewall rule (so containers reach the host and each other, but not the
-//! outside world: there is no NAT).
+//! On the default bridge nothing else of the host is touched: no other
+//! interface, route or firewall rule (its containers reach the host and
+//! each other, but not the outside world: no NAT there). A user network
+//! adds, at its first container, its rules in casulo's own nftables table
+//! and, if it was off, `net.ipv4.ip_forward` ([`firewall`] lists each rule
+//! and why).
 //!
 //! Host-wide state, shared by every casulo whatever its `--root`:
 //!
@@ -36,18 +43,26 @@
 //! /run/casulo/net/
 //!   lock                  flock held while the bridge is checked/created and
 //!                         an address is leased (and by `casulo gc`)
-//!   leases/<ip>           one file per address in use (see ipam): id, pid, start
+//!   leases/<ip>           one file per address in use (see ipam): id, pid, start,
+//!                         network, name, aliases (what the DNS answers)
+//!   networks/<name>.json  the user networks (see networks)
 //! ```
 //!
-//! `casulo0` stays while casulo is used, like docker0. `casulo gc` frees
-//! the leases whose casulo is gone, deletes `veth*` host ends plugged into
-//! `casulo0` that no live lease owns, and then deletes `casulo0` itself if
-//! no lease is left and nothing is plugged into it (the next `--network
-//! bridge` creates it again).
+//! `casulo0` stays while casulo is used, like docker0. `casulo gc`, under
+//! the lock every run holds while it finds its bridge and leases an address,
+//! frees the leases whose casulo is gone, deletes `veth*` host ends plugged
+//! into casulo's bridges that no live lease owns, deletes `casulo0` only if
+//! no lease at all is left and nothing is plugged into it (the next
+//! `--network bridge` creates it again), never a user network's bridge
+//! while the network exists (`network rm` does), and deletes the firewall
+//! rules whose owners are gone.
 
 pub mod bridge;
+pub mod dns;
+pub mod firewall;
 pub mod ipam;
 pub mod netlink;
+pub mod networks;
 pub mod ports;
 pub mod veth;
 
@@ -61,7 +76,8 @@ use nix::errno::Errno;
 use serde::{Deserialize, Serialize};
 
 use crate::kernel::{Kernel, KernelError};
-use ipam::{Lease, Leases};
+use ipam::{Holder, Lease, Leases};
+use networks::{Network, Networks};
 use ports::{Bound, PortSpec};
 pub use veth::ContainerNet;
 
@@ -74,15 +90,33 @@ pub const PREFIX: u8 = 16;
 /// The host-wide network state.
 pub const NET_DIR: &str = "/run/casulo/net";
 
-/// `--network none|bridge`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// `--network none|bridge|NAME`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
 pub enum NetworkMode {
     /// Its own network namespace with only `lo` (no way in or out).
     #[default]
     None,
     /// Plugged into `casulo0` by a veth pair, with an address of 10.88.0.0/16.
     Bridge,
+    /// Plugged into the bridge of a user network (`casulo network create`).
+    Named(String),
+}
+
+impl NetworkMode {
+    /// On some bridge (any mode but `none`).
+    pub fn is_bridged(&self) -> bool {
+        !matches!(self, NetworkMode::None)
+    }
+
+    /// The network's name, for a bridged mode.
+    pub fn network_name(&self) -> Option<&str> {
+        match self {
+            NetworkMode::None => None,
+            NetworkMode::Bridge => Some(networks::DEFAULT_NAME),
+            NetworkMode::Named(n) => Some(n),
+        }
+    }
 }
 
 impl FromStr for NetworkMode {
@@ -90,9 +124,24 @@ impl FromStr for NetworkMode {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "none" => Ok(NetworkMode::None),
-            "bridge" => Ok(NetworkMode::Bridge),
-            other => Err(format!("rede {other:?} desconhecida (use none ou bridge)")),
+            "bridge" | "default" => Ok(NetworkMode::Bridge),
+            "host" => Err("a rede host não existe no casulo (use none, bridge ou uma rede criada com `casulo network create`)".to_string()),
+            other => networks::check_name(other)
+                .map(|()| NetworkMode::Named(other.to_string()))
+                .map_err(|e| e.to_string()),
         }
+    }
+}
+
+impl From<String> for NetworkMode {
+    fn from(s: String) -> Self {
+        s.parse().unwrap_or(NetworkMode::Named(s))
+    }
+}
+
+impl From<NetworkMode> for String {
+    fn from(m: NetworkMode) -> String {
+        m.to_string()
     }
 }
 
@@ -101,6 +150,7 @@ impl fmt::Display for NetworkMode {
         f.write_str(match self {
             NetworkMode::None => "none",
             NetworkMode::Bridge => "bridge",
+            NetworkMode::Named(n) => n,
         })
     }
 }
@@ -121,10 +171,45 @@ pub enum NetworkError {
         #[source]
         source: KernelError,
     },
-    #[error("não há mais endereços livres na rede 10.88.0.0/16 (rode `casulo gc` se um casulo foi morto)")]
-    NoFreeAddress,
+    #[error("não há mais endereços livres na rede {0} (rode `casulo gc` se um casulo foi morto)")]
+    NoFreeAddress(String),
     #[error("-p/--publish precisa da rede bridge: tire --network none")]
     PublishWithoutBridge,
+    #[error(
+        "a rede {0:?} não existe (veja `casulo network ls`; crie com `casulo network create {0}`)"
+    )]
+    NoSuchNetwork(String),
+    #[error("já existe uma rede chamada {0:?}")]
+    NetworkExists(String),
+    #[error("nome de rede inválido {0:?}: use letras, números, _ . - (começando por letra ou número), e não none, bridge, host ou default")]
+    BadNetworkName(String),
+    #[error("sub-rede inválida {0}")]
+    BadSubnet(String),
+    #[error("a sub-rede {subnet} se sobrepõe à da rede {other} ({other_subnet}): escolha outra com --subnet")]
+    SubnetOverlap {
+        subnet: String,
+        other: String,
+        other_subnet: String,
+    },
+    #[error("a rede {network} está em uso pelos contêineres {}: pare-os antes (`casulo stop`)", containers.join(", "))]
+    NetworkInUse {
+        network: String,
+        containers: Vec<String>,
+    },
+    #[error("a rede padrão bridge não pode ser removida")]
+    DefaultNetwork,
+    #[error("o endereço {ip} já é do contêiner {by}")]
+    AddressTaken { ip: Ipv4Addr, by: String },
+    #[error("o endereço {ip} não serve na rede {network} ({subnet}): escolha um da sub-rede que não seja o gateway")]
+    AddressOutside {
+        ip: Ipv4Addr,
+        subnet: String,
+        network: String,
+    },
+    #[error("--ip e --network-alias só valem numa rede criada com `casulo network create` (como no docker)")]
+    UserNetworkOnly,
+    #[error("o casulo precisa do `nft` (pacote nftables: `apt-get install nftables` ou `cargo xtask setup`) para as regras de isolamento, NAT e DNAT das redes")]
+    NftMissing,
     #[error("{what}: {path}")]
     Io {
         what: &'static str,
@@ -156,6 +241,10 @@ impl NetDir {
         Leases::new(self.dir.join("leases"))
     }
 
+    pub fn networks(&self) -> Networks {
+        Networks::new(self.dir.join("networks"))
+    }
+
     /// Takes the host's network lock (released when dropped).
     pub fn lock(&self) -> Result<nix::fcntl::Flock<std::fs::File>, NetworkError> {
         let path = self.dir.join("lock");
@@ -179,12 +268,21 @@ impl NetDir {
 /// A container's place on the bridge, from before its `clone` to its end.
 #[derive(Debug)]
 pub struct Attachment {
+    pub network: Network,
     pub lease: Lease,
     leases: Leases,
     /// The veth end on the host: `veth` + 8 hex digits of the id.
     pub host_ifname: String,
     /// The published ports, bound; taken by the proxy after `exec`.
     pub bound: Vec<Bound>,
+    /// The network's DNS socket inside the container (user networks), made
+    /// by [`Attachment::plug`]; taken by the DNS thread after `exec`.
+    pub dns: std::sync::OnceLock<std::os::fd::OwnedFd>,
+    /// Ports published by DNAT rules (`--userland-proxy=false`) instead of
+    /// the proxy: their rules go at the end.
+    pub dnat: Vec<PortSpec>,
+    netdir: NetDir,
+    container_id: String,
 }
 
 impl Attachment {
@@ -195,21 +293,62 @@ impl Attachment {
     pub fn prepare(
         k: &Kernel,
         net: &NetDir,
-        container_id: &str,
+        network: &Network,
+        who: &Holder,
         ports: &[PortSpec],
+        dnat: bool,
     ) -> Result<Attachment, NetworkError> {
+        let container_id = who.container_id;
         let leases = net.leases();
         let lease = {
             let _lock = net.lock()?;
-            bridge::ensure(k)?;
-            leases.allocate(container_id)?
+            bridge::ensure(k, network)?;
+            let lease = leases.allocate(network, who)?;
+            // A user network's isolation and way out, written by its first
+            // container ([`firewall`]).
+            if let Err(e) = firewall::ensure_network(k, network) {
+                leases.release(&lease);
+                return Err(e);
+            }
+            lease
         };
         let mut attachment = Attachment {
+            network: network.clone(),
             lease,
             leases,
             host_ifname: veth::host_ifname(container_id),
             bound: Vec::new(),
+            dns: std::sync::OnceLock::new(),
+            dnat: Vec::new(),
+            netdir: net.clone(),
+            container_id: container_id.to_string(),
         };
+        if dnat {
+            for spec in ports {
+                let ip = attachment.lease.ip;
+                let rules = firewall::dnat_rules(container_id, spec, ip);
+                if let Err(e) = firewall::add(k, &rules) {
+                    attachment.release(k);
+                    return Err(e);
+                }
+                k.observed(
+                    casulo_trace::EventBody::NetPort {
+                        protocol: spec.protocol.to_string(),
+                        host_ip: spec.host_ip.to_string(),
+                        host_port: spec.host_port,
+                        container_ip: ip.to_string(),
+                        container_port: spec.container_port,
+                        mechanism: "dnat".into(),
+                    },
+                    format!(
+                        "nft add rule inet casulo prerouting … dnat ip to {ip}:{}",
+                        spec.container_port
+                    ),
+                );
+                attachment.dnat.push(*spec);
+            }
+            return Ok(attachment);
+        }
         for spec in ports {
             match k.publish_port(spec, attachment.lease.ip, "proxy") {
                 Ok(socket) => attachment.bound.push(Bound {
@@ -237,13 +376,20 @@ impl Attachment {
 
     /// What the container's first process needs for its `eth0`.
     pub fn container(&self) -> ContainerNet {
-        ContainerNet::new(self.lease.ip)
+        ContainerNet::new(self.lease.ip, &self.network)
     }
 
     /// After `clone`, before the go: the veth pair into the namespace of
-    /// `pid`, plugged into the bridge.
+    /// `pid`, plugged into the bridge; on a user network, the DNS socket
+    /// opened inside that namespace ([`dns`]).
     pub fn plug(&self, k: &Kernel, pid: i32) -> Result<(), KernelError> {
-        veth::plug(k, &self.host_ifname, pid)
+        veth::plug(k, &self.host_ifname, &self.network.bridge, pid)?;
+        if !self.network.is_default() {
+            let address = std::net::SocketAddrV4::new(dns::ADDRESS, 53);
+            let socket = k.net_dns_listen(pid, address, &self.network.name)?;
+            let _ = self.dns.set(socket);
+        }
+        Ok(())
     }
 
     /// The end, on every path: closes the host sockets not yet taken by the
@@ -252,12 +398,37 @@ impl Attachment {
     /// still there (it usually went with the container's network namespace)
     /// and gives the address back.
     pub fn release(&mut self, k: &Kernel) {
+        let net = &self.netdir.clone();
         for Bound { spec, socket } in self.bound.drain(..) {
             let _ = k.close_port(&spec, socket, || {});
+        }
+        if !self.dnat.is_empty() {
+            firewall::remove_container(k, &self.container_id);
+            for spec in self.dnat.drain(..) {
+                k.observed(
+                    casulo_trace::EventBody::NetPortClose {
+                        protocol: spec.protocol.to_string(),
+                        host_ip: spec.host_ip.to_string(),
+                        host_port: spec.host_port,
+                    },
+                    format!(
+                        "nft delete rule (dnat {}/{})",
+                        spec.host_port, spec.protocol
+                    ),
+                );
+            }
         }
         let _ = k.net_link_delete(&self.host_ifname);
         wait_gone(&self.host_ifname);
         self.leases.release(&self.lease);
+        // The last container of a user network takes its rules with it.
+        if !self.network.is_default() {
+            if let Ok(_lock) = net.lock() {
+                if users(net, &self.network.name).is_empty() {
+                    firewall::remove_network(k, &self.network.name);
+                }
+            }
+        }
     }
 }
 
@@ -312,30 +483,71 @@ fn gc_in(k: &Kernel, net: &NetDir, min_age: Duration, sys_class_net: &Path) -> V
         .iter()
         .map(|l| veth::host_ifname(&format!("{:0<8}", l.container_id)))
         .collect();
-    for ifname in bridge_ports(sys_class_net) {
-        let ours = ifname.len() == 12
-            && ifname.starts_with("veth")
-            && ifname[4..].bytes().all(|b| b.is_ascii_hexdigit());
-        if ours && !live.contains(&ifname) && k.net_link_delete(&ifname).unwrap_or(false) {
-            wait_gone(&ifname);
-            removed.push(format!("interface {ifname} (sem contêiner)"));
+    let networks = net.networks().list();
+    // casulo0, every user network's bridge, and any `cas-*` bridge whose
+    // network is gone (a `network rm` killed half-way).
+    let mut bridges: Vec<String> = networks.iter().map(|n| n.bridge.clone()).collect();
+    if let Ok(rd) = std::fs::read_dir(sys_class_net) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if is_user_bridge_name(&name) && !bridges.contains(&name) {
+                bridges.push(name);
+            }
         }
     }
-    // Anything still plugged in (a veth being deleted by the kernel, or
-    // something the user plugged in) keeps the bridge.
-    if live_leases.is_empty()
-        && bridge_ports(sys_class_net).is_empty()
-        && k.net_link_delete(BRIDGE).unwrap_or(false)
-    {
-        removed.push(format!("bridge {BRIDGE} (nenhum contêiner na rede)"));
+    for bridge in &bridges {
+        for ifname in bridge_ports(sys_class_net, bridge) {
+            let ours = ifname.len() == 12
+                && ifname.starts_with("veth")
+                && ifname[4..].bytes().all(|b| b.is_ascii_hexdigit());
+            if ours && !live.contains(&ifname) && k.net_link_delete(&ifname).unwrap_or(false) {
+                wait_gone(&ifname);
+                removed.push(format!("interface {ifname} (sem contêiner)"));
+            }
+        }
     }
+    // A bridge goes only when no live lease is on its network and nothing
+    // is plugged into it (a veth being deleted by the kernel, or something
+    // the user plugged in, keeps it). A user network's bridge stays while
+    // the network exists: `network rm` deletes it.
+    for bridge in &bridges {
+        let network = networks.iter().find(|n| &n.bridge == bridge);
+        let deletable = match network {
+            // casulo0 stays while any container anywhere holds an address
+            // (the most careful reading: parallel runs come and go).
+            Some(n) if n.is_default() => live_leases.is_empty(),
+            Some(_) => false,
+            None => !live_leases
+                .iter()
+                .any(|l| networks.iter().all(|n| n.name != l.network)),
+        };
+        if deletable
+            && bridge_ports(sys_class_net, bridge).is_empty()
+            && k.net_link_delete(bridge).unwrap_or(false)
+        {
+            removed.push(match network {
+                Some(_) => format!("bridge {bridge} (nenhum contêiner na rede)"),
+                None => format!("bridge {bridge} (a rede dela não existe mais)"),
+            });
+        }
+    }
+    // Rules of networks with no live container, or of containers gone.
+    let live_leases: Vec<_> = live_leases.into_iter().filter(ipam::owner_alive).collect();
+    let live_networks: Vec<String> = live_leases.iter().map(|l| l.network.clone()).collect();
+    let live_ids: Vec<String> = live_leases.iter().map(|l| l.container_id.clone()).collect();
+    removed.extend(firewall::gc(k, &live_networks, &live_ids));
     removed
 }
 
-/// The interfaces plugged into `casulo0`, from sysfs
-/// (`/sys/class/net/<if>/master` → `casulo0`).
-fn bridge_ports(sys_class_net: &Path) -> Vec<String> {
-    std::fs::read_dir(sys_class_net.join(BRIDGE).join("brif"))
+/// `cas-` + 8 hex digits: a user network's bridge.
+fn is_user_bridge_name(name: &str) -> bool {
+    name.len() == 12 && name.starts_with("cas-") && name[4..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The interfaces plugged into `bridge`, from sysfs
+/// (`/sys/class/net/<bridge>/brif/`).
+fn bridge_ports(sys_class_net: &Path, bridge: &str) -> Vec<String> {
+    std::fs::read_dir(sys_class_net.join(bridge).join("brif"))
         .map(|rd| {
             rd.flatten()
                 .filter_map(|e| e.file_name().to_str().map(str::to_string))
@@ -344,11 +556,87 @@ fn bridge_ports(sys_class_net: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The containers with a live lease on `network`: (name, address).
+pub fn users(net: &NetDir, network: &str) -> Vec<(String, Ipv4Addr)> {
+    net.leases()
+        .list()
+        .into_iter()
+        .filter(|l| l.network == network && ipam::owner_alive(l))
+        .map(|l| {
+            let name = if l.name.is_empty() {
+                l.container_id
+                    .get(..12)
+                    .unwrap_or(&l.container_id)
+                    .to_string()
+            } else {
+                l.name
+            };
+            (name, l.ip)
+        })
+        .collect()
+}
+
+/// `casulo network create`: the network's file and its bridge (up, with
+/// the gateway address), under the host's network lock.
+pub fn create(
+    k: &Kernel,
+    net: &NetDir,
+    name: &str,
+    subnet: Option<(Ipv4Addr, u8)>,
+    gateway: Option<Ipv4Addr>,
+    id: &str,
+) -> Result<Network, NetworkError> {
+    let _lock = net.lock()?;
+    let network = net.networks().add(name, subnet, gateway, id)?;
+    if let Err(e) = bridge::ensure(k, &network) {
+        let _ = k.net_link_delete(&network.bridge);
+        let _ = net.networks().remove(name);
+        return Err(e);
+    }
+    Ok(network)
+}
+
+/// `casulo network rm`: refused while a container is on it; otherwise its
+/// bridge deleted and its file removed, under the host's network lock.
+pub fn remove(k: &Kernel, net: &NetDir, key: &str) -> Result<Network, NetworkError> {
+    let _lock = net.lock()?;
+    let network = net.networks().find(key)?;
+    if network.is_default() {
+        return Err(NetworkError::DefaultNetwork);
+    }
+    let users = users(net, &network.name);
+    if !users.is_empty() {
+        return Err(NetworkError::NetworkInUse {
+            network: network.name.clone(),
+            containers: users.into_iter().map(|(n, _)| n).collect(),
+        });
+    }
+    // Rules a killed casulo left (gc would find them too).
+    firewall::remove_network(k, &network.name);
+    k.net_link_delete(&network.bridge)?;
+    wait_gone(&network.bridge);
+    net.networks()
+        .remove(&network.name)
+        .map_err(|source| NetworkError::Io {
+            what: "não consegui apagar a rede",
+            path: PathBuf::from(&network.name),
+            source,
+        })?;
+    Ok(network)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::kernel::double::FakeSyscalls;
     use crate::recorder::Recorder;
+
+    fn who(id: &str) -> Holder<'_> {
+        Holder {
+            container_id: id,
+            ..Holder::default()
+        }
+    }
 
     #[test]
     fn network_modes_parse() {
@@ -368,7 +656,15 @@ mod tests {
         let k = Kernel::new(&sys, &rec);
         let id = "3f2a9c1d".repeat(8);
         let port: PortSpec = "127.0.0.1:8080:80".parse().unwrap();
-        let mut a = Attachment::prepare(&k, &net, &id, &[port]).unwrap();
+        let mut a = Attachment::prepare(
+            &k,
+            &net,
+            &Network::default_bridge(),
+            &who(&id),
+            &[port],
+            false,
+        )
+        .unwrap();
         assert_eq!(a.lease.ip, Ipv4Addr::new(10, 88, 0, 2));
         assert_eq!(a.host_ifname, "veth3f2a9c1d");
         a.plug(&k, 4243).unwrap();
@@ -430,7 +726,10 @@ mod tests {
         let zero = Duration::ZERO;
 
         // A live lease (this process owns it): the bridge stays.
-        let lease = net.leases().allocate(&"ab".repeat(32)).unwrap();
+        let lease = net
+            .leases()
+            .allocate(&Network::default_bridge(), &who(&"ab".repeat(32)))
+            .unwrap();
         assert!(gc_in(&k, &net, zero, &sys_net).is_empty());
         net.leases().release(&lease);
         // Something plugged in that is not casulo's: it stays too.
@@ -461,8 +760,16 @@ mod tests {
         sys.fail_on("bind_port", Errno::EADDRINUSE);
         let rec = Recorder::in_memory();
         let k = Kernel::new(&sys, &rec);
-        let err = Attachment::prepare(&k, &net, &"ab".repeat(32), &["8080:80".parse().unwrap()])
-            .unwrap_err();
+        let id = "ab".repeat(32);
+        let err = Attachment::prepare(
+            &k,
+            &net,
+            &Network::default_bridge(),
+            &who(&id),
+            &["8080:80".parse().unwrap()],
+            false,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "a porta 8080 do host já está em uso (escolha outra em -p)"
@@ -489,7 +796,16 @@ mod tests {
         let rec = Recorder::in_memory();
         let k = Kernel::new(&sys, &rec);
         let ports: Vec<PortSpec> = vec!["8080:80".parse().unwrap(), "5353:53/udp".parse().unwrap()];
-        let err = Attachment::prepare(&k, &net, &"cd".repeat(32), &ports).unwrap_err();
+        let id = "cd".repeat(32);
+        let err = Attachment::prepare(
+            &k,
+            &net,
+            &Network::default_bridge(),
+            &who(&id),
+            &ports,
+            false,
+        )
+        .unwrap_err();
         assert!(matches!(err, NetworkError::PortInUse { port: 5353, .. }));
         let events = rec.events();
         let kinds: Vec<&str> = events.iter().map(|e| e.body.kind()).collect();

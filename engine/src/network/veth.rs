@@ -9,7 +9,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::{BRIDGE, GATEWAY, PREFIX};
+use super::networks::Network;
 use crate::kernel::{Kernel, KernelError};
 
 /// The container's end, as docker names it.
@@ -31,21 +31,21 @@ pub struct ContainerNet {
 }
 
 impl ContainerNet {
-    pub fn new(ip: Ipv4Addr) -> Self {
+    pub fn new(ip: Ipv4Addr, network: &Network) -> Self {
         ContainerNet {
             ip,
-            prefix: PREFIX,
-            gateway: GATEWAY,
+            prefix: network.prefix,
+            gateway: network.gateway,
             ifname: CONTAINER_IFNAME.to_string(),
         }
     }
 }
 
 /// The parent's part: the pair (peer in the namespace of `pid`), the host
-/// end plugged into the bridge and up.
-pub fn plug(k: &Kernel, host_ifname: &str, pid: i32) -> Result<(), KernelError> {
+/// end plugged into `bridge` and up.
+pub fn plug(k: &Kernel, host_ifname: &str, bridge: &str, pid: i32) -> Result<(), KernelError> {
     k.net_veth(host_ifname, CONTAINER_IFNAME, pid)?;
-    k.net_attach(host_ifname, BRIDGE)?;
+    k.net_attach(host_ifname, bridge)?;
     k.net_link_up(host_ifname)
 }
 

@@ -647,6 +647,35 @@ const ENTRIES: &[Entry] = &[
             fica sobrando na máquina.",
     },
     Entry {
+        kind: "net.dns_listen",
+        title: "DNS da rede",
+        explanation: "Numa rede criada com `casulo network create`, os contêineres se acham \
+            pelo nome. Quem responde é um pequeno servidor DNS do casulo, que escuta em \
+            `127.0.0.11:53` *dentro* do namespace de rede do contêiner (o mesmo endereço do \
+            docker): o casulo entra no namespace só para abrir o socket e sai, e o socket fica \
+            lá. O `/etc/resolv.conf` do contêiner aponta para ele. A bridge padrão não tem DNS, \
+            como a do docker.",
+    },
+    Entry {
+        kind: "net.dns",
+        title: "Pergunta ao DNS",
+        explanation: "O contêiner perguntou um nome. Se é o nome (ou um apelido, \
+            `--network-alias`) de um contêiner da mesma rede, o DNS do casulo responde com o \
+            endereço dele (`network`); qualquer outro nome ele repassa aos servidores DNS do \
+            host, os do `/etc/resolv.conf` do host (`upstream`). Contêineres de outras redes \
+            não aparecem: o nome só vale dentro da rede.",
+    },
+    Entry {
+        kind: "net.rule",
+        title: "Regra do firewall",
+        explanation: "O casulo escreveu (ou apagou) uma regra do nftables, o firewall do kernel, \
+            sempre na sua própria tabela `inet casulo`. `isolation` descarta pacotes de uma rede \
+            para outra; `masquerade` troca o endereço de origem dos pacotes que saem pelo \
+            endereço do host (NAT), para que as respostas voltem; `dnat` reescreve o destino \
+            de uma porta do host para o contêiner (a alternativa ao proxy); `forward` liga o \
+            roteamento do host (`net.ipv4.ip_forward`).",
+    },
+    Entry {
         kind: "build.start",
         title: "Início do build",
         explanation: "Um build lê o Dockerfile — a *receita* — e executa as instruções uma a \

@@ -745,6 +745,48 @@ pub enum EventBody {
     /// a veth when the container ends.
     #[serde(rename = "net.link_delete")]
     NetLinkDelete { ifname: String },
+    /// The user network's DNS server opened its socket inside the
+    /// container's network namespace (its `/etc/resolv.conf` points there).
+    #[serde(rename = "net.dns_listen")]
+    NetDnsListen {
+        /// `127.0.0.11:53/udp`.
+        address: String,
+        /// The user network whose names it answers.
+        network: String,
+        /// Host pid whose network namespace holds the socket.
+        netns_pid: i32,
+    },
+    /// The container asked the network's DNS for a name.
+    #[serde(rename = "net.dns")]
+    NetDns {
+        /// The name asked (`db`, `db.`, `example.com`).
+        name: String,
+        /// The record type asked (`A`, `AAAA`, …).
+        qtype: String,
+        /// The addresses answered (empty: no such name, or none of that type).
+        answer: Vec<String>,
+        /// Who answered: `network` (a container of the same network, by
+        /// name or alias), `upstream` (forwarded to the host's resolvers)
+        /// or `none` (nobody knew it).
+        resolved_by: String,
+    },
+    /// A firewall rule was added to or deleted from casulo's own nftables
+    /// table (`table inet casulo`), or the host's IPv4 forwarding turned on.
+    #[serde(rename = "net.rule")]
+    NetRule {
+        /// `add` or `delete`.
+        action: String,
+        /// The chain (`forward`, `postrouting`, `prerouting`, `output`), or
+        /// `sysctl` for `net.ipv4.ip_forward`.
+        chain: String,
+        /// The rule as `nft` reads it.
+        rule: String,
+        /// Why: `isolation` (two networks apart), `masquerade` (the way
+        /// out), `dnat` (a published port without the proxy), `forward`
+        /// (the host routes between its interfaces) or `table` (casulo's
+        /// table and its chains, made or deleted).
+        purpose: String,
+    },
     /// A build began: the Dockerfile was read and parsed.
     #[serde(rename = "build.start")]
     BuildStart {
@@ -932,6 +974,9 @@ impl EventBody {
             EventBody::NetPort { .. } => "net.port",
             EventBody::NetPortClose { .. } => "net.port_close",
             EventBody::NetLinkDelete { .. } => "net.link_delete",
+            EventBody::NetDnsListen { .. } => "net.dns_listen",
+            EventBody::NetDns { .. } => "net.dns",
+            EventBody::NetRule { .. } => "net.rule",
             EventBody::BuildStart { .. } => "build.start",
             EventBody::BuildBase { .. } => "build.base",
             EventBody::BuildStep { .. } => "build.step",
@@ -996,6 +1041,9 @@ pub const KINDS: &[&str] = &[
     "net.port",
     "net.port_close",
     "net.link_delete",
+    "net.dns_listen",
+    "net.dns",
+    "net.rule",
     "build.start",
     "build.base",
     "build.step",

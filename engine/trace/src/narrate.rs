@@ -910,6 +910,48 @@ pub fn describe(event: &Event) -> String {
             format!("removeu a interface {ifname}"),
             format!("remover a interface {ifname}"),
         ),
+        EventBody::NetDnsListen {
+            address,
+            network,
+            netns_pid: _,
+        } => say(
+            format!("abriu o DNS da rede {network} em {address}, dentro do contêiner"),
+            format!("abrir o DNS da rede {network} em {address}"),
+        ),
+        EventBody::NetDns {
+            name,
+            qtype,
+            answer,
+            resolved_by,
+        } => {
+            let who = match resolved_by.as_str() {
+                "network" => "um contêiner da rede",
+                "upstream" => "o DNS do host",
+                _ => "ninguém",
+            };
+            let what = if answer.is_empty() {
+                "nenhum endereço".to_string()
+            } else {
+                answer.join(", ")
+            };
+            say(
+                format!("o contêiner perguntou quem é {name} ({qtype}): {what} (respondeu {who})"),
+                format!("responder quem é {name}"),
+            )
+        }
+        EventBody::NetRule {
+            action,
+            chain,
+            rule,
+            purpose,
+        } => {
+            let verb = if action == "delete" { "apagou" } else { "escreveu" };
+            let inf = if action == "delete" { "apagar" } else { "escrever" };
+            say(
+                format!("{verb} a regra de {purpose} em {chain}: {rule}"),
+                format!("{inf} a regra de {purpose} em {chain}"),
+            )
+        }
         EventBody::BuildStart {
             context,
             dockerfile,

@@ -266,6 +266,52 @@ pub struct Network {
     pub routes: Vec<Route>,
     /// Published ports (`-p`), in order.
     pub ports: Vec<Port>,
+    /// The user network's DNS socket in the container (`net.dns_listen`).
+    pub dns_server: Option<DnsServer>,
+    /// Questions to that DNS (`net.dns`), in order.
+    pub dns: Vec<DnsQuery>,
+    /// casulo's firewall rules (`net.rule`), in order; a deleted one stays
+    /// with `deleted_at`, so a front-end can show it gone.
+    pub rules: Vec<Rule>,
+}
+
+/// The network's DNS server, as seen from the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsServer {
+    /// `127.0.0.11:53/udp`.
+    pub address: String,
+    pub network: String,
+    pub at: usize,
+}
+
+/// One question to the network's DNS and its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsQuery {
+    pub name: String,
+    pub qtype: String,
+    pub answer: Vec<String>,
+    /// `network`, `upstream` or `none`.
+    pub resolved_by: String,
+    pub at: usize,
+}
+
+/// A firewall rule of casulo's table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub chain: String,
+    pub rule: String,
+    /// `isolation`, `masquerade`, `dnat` or `forward`.
+    pub purpose: String,
+    pub at: usize,
+    /// Index of the `net.rule` that deleted it, once deleted.
+    pub deleted_at: Option<usize>,
+}
+
+impl Rule {
+    /// True while the rule is in the table.
+    pub fn is_active(&self) -> bool {
+        self.deleted_at.is_none()
+    }
 }
 
 /// A Linux bridge on the host (`casulo0`).
@@ -920,6 +966,64 @@ impl World {
                 }
             }
             EventBody::NetLinkDelete { ifname } => self.delete_link(ifname),
+            EventBody::NetDnsListen {
+                address,
+                network,
+                netns_pid: _,
+            } => {
+                self.network.dns_server = Some(DnsServer {
+                    address: address.clone(),
+                    network: network.clone(),
+                    at,
+                })
+            }
+            EventBody::NetDns {
+                name,
+                qtype,
+                answer,
+                resolved_by,
+            } => self.network.dns.push(DnsQuery {
+                name: name.clone(),
+                qtype: qtype.clone(),
+                answer: answer.clone(),
+                resolved_by: resolved_by.clone(),
+                at,
+            }),
+            EventBody::NetRule {
+                action,
+                chain,
+                rule,
+                purpose,
+            } => {
+                if action == "delete" {
+                    // The same text, or (as `nft` may print it otherwise) the
+                    // same comment: each casulo rule's comment is its own.
+                    let tag = |t: &str| t.split_once("comment \"").map(|(_, c)| c.to_string());
+                    let rules = &mut self.network.rules;
+                    let found = rules
+                        .iter()
+                        .rposition(|r| r.is_active() && r.chain == *chain && r.rule == *rule)
+                        .or_else(|| {
+                            let wanted = tag(rule)?;
+                            rules.iter().rposition(|r| {
+                                r.is_active()
+                                    && r.chain == *chain
+                                    && tag(&r.rule).as_deref() == Some(wanted.as_str())
+                            })
+                        });
+                    if let Some(i) = found {
+                        rules[i].deleted_at = Some(at);
+                    }
+                } else {
+                    self.network.rules.push(Rule {
+                        chain: chain.clone(),
+                        rule: rule.clone(),
+                        purpose: purpose.clone(),
+                        at,
+                        deleted_at: None,
+                    });
+                }
+            }
             EventBody::BuildStart {
                 context,
                 dockerfile,

@@ -693,6 +693,38 @@ pub fn sample_events() -> Vec<Event> {
         ),
         (
             host,
+            EventBody::NetDnsListen {
+                address: "127.0.0.11:53/udp".into(),
+                network: "app".into(),
+                netns_pid: 4243,
+            },
+            "setns(/proc/4243/ns/net) + socket(AF_INET, SOCK_DGRAM) + bind(127.0.0.11:53) + setns(back)".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::NetDns {
+                name: "db".into(),
+                qtype: "A".into(),
+                answer: vec!["10.89.1.3".into()],
+                resolved_by: "network".into(),
+            },
+            "recvfrom(127.0.0.11:53) + sendto(10.89.1.2:41234)".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::NetRule {
+                action: "add".into(),
+                chain: "forward".into(),
+                rule: "iifname \"cas-3f2a9c1d\" oifname != \"cas-3f2a9c1d\" oifname \"cas-*\" drop comment \"casulo rede app\"".into(),
+                purpose: "isolation".into(),
+            },
+            "nft add rule inet casulo forward iifname \"cas-3f2a9c1d\" …".into(),
+            ok.clone(),
+        ),
+        (
+            host,
             EventBody::BuildStart {
                 context: "/home/aluna/app".into(),
                 dockerfile: "/home/aluna/app/Dockerfile".into(),

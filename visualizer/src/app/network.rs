@@ -1,6 +1,7 @@
 //! Panel "Rede": the host with its bridge, the veth cable into the
 //! container's network namespace, the addresses, the default route and the
-//! published ports, as far as the trace got.
+//! published ports, as far as the trace got; below it, the user network's
+//! DNS (each question and its answer) and casulo's firewall rules.
 
 use casulo_trace::replay::{Network, World};
 use casulo_trace::NsKind;
@@ -77,6 +78,20 @@ fn spoken(net: &Network, world: &World) -> String {
             p.host_ip, p.host_port, p.container_ip, p.container_port, p.protocol, p.mechanism
         ));
     }
+    if let Some(d) = &net.dns_server {
+        parts.push(format!("DNS da rede {} em {}", d.network, d.address));
+    }
+    for q in &net.dns {
+        parts.push(format!(
+            "perguntou quem é {}: {}",
+            q.name,
+            answer_text(&q.answer)
+        ));
+    }
+    for r in &net.rules {
+        let state = if r.is_active() { "" } else { " (apagada)" };
+        parts.push(format!("regra {} em {}{state}", r.purpose, r.chain));
+    }
     if world.namespaces.iter().any(|n| n.kind == NsKind::Net) {
         parts.push(format!(
             "lo {}",
@@ -88,6 +103,72 @@ fn spoken(net: &Network, world: &World) -> String {
         ));
     }
     format!("Rede: {}.", parts.join("; "))
+}
+
+fn answer_text(answer: &[String]) -> String {
+    if answer.is_empty() {
+        "nenhum endereço".into()
+    } else {
+        answer.join(", ")
+    }
+}
+
+/// What a `resolved_by` means, in Portuguese.
+fn resolved_text(by: &str) -> &'static str {
+    match by {
+        "network" => "um contêiner da rede",
+        "upstream" => "o DNS do host",
+        _ => "ninguém",
+    }
+}
+
+/// What a rule is for, in Portuguese.
+fn purpose_text(purpose: &str) -> &'static str {
+    match purpose {
+        "isolation" => "isolamento entre redes",
+        "masquerade" => "saída com NAT (masquerade)",
+        "dnat" => "porta publicada por DNAT",
+        "forward" => "roteamento do host ligado",
+        "table" => "tabela inet casulo",
+        _ => "regra",
+    }
+}
+
+/// The DNS questions and the firewall rules, as lists under the diagram.
+fn dns_and_rules(net: &Network, fresh: &dyn Fn(usize) -> bool) -> Html {
+    if net.dns_server.is_none() && net.dns.is_empty() && net.rules.is_empty() {
+        return html! {};
+    }
+    html! {
+        <div class="rede-extras">
+            if let Some(d) = &net.dns_server {
+                <h3 id="rede-dns-titulo">{format!("DNS da rede {} ({})", d.network, d.address)}</h3>
+                <ul class="rede-dns" id="rede-dns">
+                    { for net.dns.iter().map(|q| html! {
+                        <li class={classes!(fresh(q.at).then_some("novo"), q.answer.is_empty().then_some("sem-resposta"))}>
+                            {format!("perguntou quem é {} ({}) → {} · respondeu {}",
+                                q.name, q.qtype, answer_text(&q.answer), resolved_text(&q.resolved_by))}
+                        </li>
+                    }) }
+                    if net.dns.is_empty() {
+                        <li class="vazio">{"nenhuma pergunta ainda"}</li>
+                    }
+                </ul>
+            }
+            if !net.rules.is_empty() {
+                <h3 id="rede-regras-titulo">{"Regras do firewall (tabela inet casulo)"}</h3>
+                <ul class="rede-regras" id="rede-regras">
+                    { for net.rules.iter().map(|r| html! {
+                        <li class={classes!(fresh(r.at).then_some("novo"), (!r.is_active()).then_some("removido"))}>
+                            <strong>{purpose_text(&r.purpose)}</strong>
+                            {format!(" · {} · ", r.chain)}<code>{r.rule.clone()}</code>
+                            if !r.is_active() { {" · apagada"} }
+                        </li>
+                    }) }
+                </ul>
+            }
+        </div>
+    }
 }
 
 #[function_component(NetworkPanel)]
@@ -295,6 +376,7 @@ pub fn network_panel(p: &WorldProps) -> Html {
                 { for ports }
             </svg>
             <p class="escondido" id="rede-descricao">{label}</p>
+            { dns_and_rules(net, &fresh) }
             if let Some(h) = &w.hostname {
                 <p id="hostname">{"Hostname dentro do contêiner: "}<code>{h.clone()}</code></p>
             }

@@ -1,0 +1,205 @@
+//! `casulo network`: networks with names (create, ls, inspect, rm, prune),
+//! as `docker network`. The networks are host-wide ([`crate::network::networks`]).
+
+use std::net::Ipv4Addr;
+
+use serde_json::json;
+
+use super::{CliError, CliResult};
+use crate::kernel::{Kernel, LinuxSyscalls};
+use crate::network::{self, networks, NetDir, NetworkError};
+use crate::recorder::Recorder;
+
+/// Gerencia redes: cada uma com sua sub-rede, sua bridge e DNS entre os contêineres.
+#[derive(Debug, clap::Subcommand)]
+pub enum NetworkCmd {
+    /// Cria uma rede (uma bridge nova no host, `cas-` + 8 dígitos do id).
+    Create {
+        #[arg(value_name = "NOME")]
+        name: String,
+        /// A sub-rede, como 10.89.5.0/24 (padrão: a primeira 10.89.N.0/24 livre).
+        #[arg(long, value_name = "CIDR")]
+        subnet: Option<String>,
+        /// O endereço da bridge, gateway dos contêineres (padrão: o primeiro da sub-rede).
+        #[arg(long, value_name = "IPv4")]
+        gateway: Option<Ipv4Addr>,
+        /// Driver (só bridge existe; aceito como no docker).
+        #[arg(short, long, default_value = "bridge", value_parser = ["bridge"])]
+        driver: String,
+    },
+    /// Lista as redes.
+    #[command(visible_alias = "list")]
+    Ls {
+        /// Só os nomes.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Mostra redes em JSON: sub-rede, gateway, bridge e os contêineres ligados.
+    Inspect {
+        #[arg(required = true, value_name = "REDE")]
+        names: Vec<String>,
+    },
+    /// Remove redes (recusa uma em uso, dizendo por quem).
+    #[command(visible_alias = "remove")]
+    Rm {
+        #[arg(required = true, value_name = "REDE")]
+        names: Vec<String>,
+    },
+    /// Remove as redes sem nenhum contêiner.
+    Prune {
+        /// Sem perguntar (o casulo nunca pergunta; aceito como no docker).
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+impl NetworkCmd {
+    /// Reading (`ls`, `inspect`) works without root.
+    pub fn changes_state(&self) -> bool {
+        !matches!(self, NetworkCmd::Ls { .. } | NetworkCmd::Inspect { .. })
+    }
+}
+
+pub fn run(cmd: NetworkCmd) -> CliResult {
+    let net = NetDir::host();
+    let fail = |e: NetworkError| CliError::msg(1, e.to_string());
+    // No container: the bridge's events stay in memory, failures are said.
+    let rec = Recorder::in_memory();
+    let k = Kernel::new(&LinuxSyscalls, &rec);
+    match cmd {
+        NetworkCmd::Create {
+            name,
+            subnet,
+            gateway,
+            driver: _,
+        } => {
+            let subnet = subnet
+                .as_deref()
+                .map(networks::parse_subnet)
+                .transpose()
+                .map_err(fail)?;
+            let id = crate::container::new_id();
+            let n = network::create(&k, &net, &name, subnet, gateway, &id).map_err(fail)?;
+            eprintln!(
+                "casulo: rede {}: sub-rede {}, gateway {}, bridge {} (com DNS em 127.0.0.11 nos contêineres)",
+                n.name,
+                n.cidr(),
+                n.gateway,
+                n.bridge
+            );
+            println!("{}", n.id);
+        }
+        NetworkCmd::Ls { quiet } => {
+            let all = net.networks().list();
+            if quiet {
+                for n in &all {
+                    println!("{}", n.name);
+                }
+                return Ok(0);
+            }
+            let width = all.iter().map(|n| n.name.len()).max().unwrap_or(0).max(4);
+            println!(
+                "{:<12}  {:<width$}  {:<12}  {:<16}  {:<15}  CONTÊINERES",
+                "ID", "NOME", "BRIDGE", "SUB-REDE", "GATEWAY"
+            );
+            for n in all {
+                let users = network::users(&net, &n.name);
+                println!(
+                    "{:<12}  {:<width$}  {:<12}  {:<16}  {:<15}  {}",
+                    &n.id[..12],
+                    n.name,
+                    n.bridge,
+                    n.cidr(),
+                    n.gateway.to_string(),
+                    users.len()
+                );
+            }
+        }
+        NetworkCmd::Inspect { names } => {
+            let mut out = Vec::new();
+            let mut code = 0;
+            for name in names {
+                match net.networks().find(&name) {
+                    Ok(n) => out.push(inspect(&net, &n)),
+                    Err(e) => {
+                        eprintln!("casulo: erro: {e}");
+                        code = 1;
+                    }
+                }
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&out).expect("json serializes")
+            );
+            return Ok(code);
+        }
+        NetworkCmd::Rm { names } => {
+            let mut code = 0;
+            for name in names {
+                match network::remove(&k, &net, &name) {
+                    Ok(n) => println!("{}", n.name),
+                    Err(e) => {
+                        eprintln!("casulo: erro: {e}");
+                        code = 1;
+                    }
+                }
+            }
+            return Ok(code.max(failed(&rec)));
+        }
+        NetworkCmd::Prune { force: _ } => {
+            for n in net.networks().list() {
+                if n.is_default() || !network::users(&net, &n.name).is_empty() {
+                    continue;
+                }
+                if network::remove(&k, &net, &n.name).is_ok() {
+                    println!("removida: {}", n.name);
+                }
+            }
+        }
+    }
+    Ok(failed(&rec))
+}
+
+/// Kernel operations that failed (said on stderr): exit code 1 if any.
+fn failed(rec: &Recorder) -> i32 {
+    let failed: Vec<String> = rec
+        .events()
+        .iter()
+        .filter(|e| !e.outcome.is_ok())
+        .map(|e| e.op.clone())
+        .collect();
+    for op in &failed {
+        eprintln!("casulo: não consegui: {op}");
+    }
+    i32::from(!failed.is_empty())
+}
+
+/// docker's shape, in part.
+fn inspect(net: &NetDir, n: &networks::Network) -> serde_json::Value {
+    let containers: serde_json::Map<String, serde_json::Value> = net
+        .leases()
+        .list()
+        .into_iter()
+        .filter(|l| l.network == n.name && network::ipam::owner_alive(l))
+        .map(|l| {
+            (
+                l.container_id.clone(),
+                json!({
+                    "Name": l.name,
+                    "IPv4Address": format!("{}/{}", l.ip, n.prefix),
+                    "Aliases": l.aliases,
+                }),
+            )
+        })
+        .collect();
+    json!({
+        "Name": n.name,
+        "Id": n.id,
+        "Created": n.created,
+        "Driver": "bridge",
+        "IPAM": { "Config": [{ "Subnet": n.cidr(), "Gateway": n.gateway.to_string() }] },
+        "Options": { "com.docker.network.bridge.name": n.bridge },
+        "Containers": containers,
+        "Casulo": { "DNS": !n.is_default() },
+    })
+}
