@@ -1,8 +1,8 @@
-//! `casulo run -it`: the container's own pseudo-terminal, driven through a
-//! real pty. The test plays the user's terminal emulator: it opens a pty
-//! pair, starts casulo with the slave as its stdin, stdout, stderr and
-//! controlling terminal (in a session of its own), types into the master
-//! and reads the screen from it.
+//! `casulo run -it`, `exec -it`, `run -dit` and `attach`: the container's
+//! own pseudo-terminal, driven through a real pty. The test plays the
+//! user's terminal emulator: it opens a pty pair, starts casulo with the
+//! slave as its stdin, stdout, stderr and controlling terminal (in a
+//! session of its own), types into the master and reads the screen from it.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -32,6 +32,24 @@ struct Terminal {
 impl Terminal {
     /// `casulo run --rm --name N --trace T ARGS…` on a new pty of `rows` × `cols`.
     fn start(lab: &Lab, args: &[&str], rows: u16, cols: u16) -> Terminal {
+        let name = unique_name("tty");
+        let trace = lab.dir().join(format!("{name}.trace.jsonl"));
+        let mut all = vec!["run", "--rm", "--name", &name, "--trace"];
+        all.push(trace.to_str().unwrap());
+        all.extend_from_slice(args);
+        Terminal::casulo(lab, &all, rows, cols, name.clone(), trace.clone())
+    }
+
+    /// `casulo ARGS…` on a new pty of `rows` × `cols`; `name` and `trace`
+    /// are the container's.
+    fn casulo(
+        lab: &Lab,
+        all: &[&str],
+        rows: u16,
+        cols: u16,
+        name: String,
+        trace: PathBuf,
+    ) -> Terminal {
         let size = Winsize {
             ws_row: rows,
             ws_col: cols,
@@ -39,12 +57,17 @@ impl Terminal {
             ws_ypixel: 0,
         };
         let pty = openpty(Some(&size), None).unwrap();
-        let name = unique_name("tty");
-        let trace = lab.dir().join(format!("{name}.trace.jsonl"));
-        let mut all = vec!["run", "--rm", "--name", &name, "--trace"];
-        all.push(trace.to_str().unwrap());
-        all.extend_from_slice(args);
-        let mut cmd = lab.command(&all);
+        // Neither end may leak into casulo (openpty does not set
+        // close-on-exec): a casulo holding the master would keep the
+        // terminal alive after the test closes it.
+        for fd in [&pty.master, &pty.slave] {
+            nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            )
+            .unwrap();
+        }
+        let mut cmd = lab.command(all);
         let stdio = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
         cmd.stdin(stdio(&pty.slave))
             .stdout(stdio(&pty.slave))
@@ -118,6 +141,37 @@ impl Terminal {
         // each prompt), so the echo is not always the command verbatim.
         self.expect("\r\n");
         self.expect("/ # ")
+    }
+
+    /// The window changes size (the kernel sends SIGWINCH to casulo, the
+    /// foreground of its terminal).
+    fn resize(&mut self, rows: u16, cols: u16) {
+        let size = Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads one winsize.
+        assert_eq!(
+            unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &size) },
+            0
+        );
+    }
+
+    /// `stty size` until it says `rows cols` (the resize travels through
+    /// casulo, and maybe a supervisor).
+    fn expect_size(&mut self, rows: u16, cols: u16) {
+        let want = format!("{rows} {cols}\r\n/ # ");
+        let mut seen = String::new();
+        for _ in 0..50 {
+            seen = self.shell("stty size");
+            if seen == want {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(seen, want);
     }
 
     /// The slave's settings, comparable (`Termios` has no `PartialEq`).
@@ -212,26 +266,8 @@ fn a_shell_gets_its_own_terminal_that_follows_the_window() {
 
     // The window grows: the kernel sends SIGWINCH to casulo (the
     // foreground of its terminal), which sets the new size on the master.
-    let size = Winsize {
-        ws_row: 40,
-        ws_col: 120,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ reads one winsize.
-    assert_eq!(
-        unsafe { libc::ioctl(term.master.as_raw_fd(), libc::TIOCSWINSZ, &size) },
-        0
-    );
-    let mut seen = String::new();
-    for _ in 0..50 {
-        seen = term.shell("stty size");
-        if seen.starts_with("40 120") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(seen, "40 120\r\n/ # ");
+    term.resize(40, 120);
+    term.expect_size(40, 120);
 
     term.send("exit 3\r");
     assert_eq!(term.wait(), 3, "{}", term.screen);
@@ -362,4 +398,92 @@ fn it_needs_a_terminal_as_input_but_t_alone_does_not() {
     out.assert_code(4);
     // The container's output went through its terminal (CRLF endings).
     assert_eq!(out.stdout, "/dev/pts/0\r\n", "{out}");
+}
+
+/// `casulo run -d --name N busybox ARGS…` (the container a test execs into
+/// or attaches to); its id.
+fn run_d(lab: &Lab, name: &str, opts: &[&str], args: &[&str]) -> String {
+    let mut all = vec!["run", "-d", "--name", name];
+    all.extend_from_slice(opts);
+    all.push("busybox");
+    all.extend_from_slice(args);
+    let out = lab.casulo(&all);
+    out.assert_ok();
+    out.stdout.trim().to_string()
+}
+
+/// The trace of a container under a supervisor (`inspect`).
+fn trace_of(lab: &Lab, name: &str) -> PathBuf {
+    let out = lab.casulo(&["inspect", name]);
+    out.assert_ok();
+    let info: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    PathBuf::from(info[0]["Casulo"]["Trace"].as_str().unwrap())
+}
+
+/// `casulo rm -f` and nothing of the container left.
+fn remove(lab: &Lab, name: &str, id: &str) {
+    lab.casulo(&["rm", "-f", name]).assert_ok();
+    assert!(!lab.root().join("containers").join(id).exists());
+    let cgroups: Vec<_> = host_casulo_cgroups()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(id))
+        .collect();
+    assert!(cgroups.is_empty(), "{cgroups:?}");
+}
+
+/// `exec -it` into a running container (started with `-d`, no terminal of
+/// its own): the shell gets a new pty of the container's devpts, of the
+/// user's size, that follows a resize; Ctrl-C reaches the `sleep` in its
+/// foreground; `exit 5` is casulo's code and the user's terminal is
+/// restored. The trace of the container has the exec's `process.tty`.
+#[test]
+fn exec_it_gives_the_new_process_a_terminal_of_its_own() {
+    let lab = Lab::shared();
+    let name = unique_name("exec-tty");
+    let id = run_d(lab, &name, &[], &["sleep", "1000"]);
+    let trace = trace_of(lab, &name);
+    let mut term = Terminal::casulo(
+        lab,
+        &["exec", "-it", &name, "sh"],
+        27,
+        91,
+        name.clone(),
+        trace,
+    );
+    let before = term.settings();
+    term.expect("/ # ");
+    let tty = term.shell("tty");
+    assert!(
+        tty.starts_with("/dev/pts/") && tty.ends_with("\r\n/ # "),
+        "{tty:?}"
+    );
+    let path = tty.trim_end_matches("\r\n/ # ").to_string();
+    assert_eq!(term.shell("stty size"), "27 91\r\n/ # ");
+    // The container's PID 1 is the sleep; the shell is a process beside it.
+    assert_eq!(term.shell("cat /proc/1/comm"), "sleep\r\n/ # ");
+    term.resize(33, 77);
+    term.expect_size(33, 77);
+
+    term.send("sleep 200\r");
+    term.expect("sleep 200\r\n");
+    // The exec'd shell is casulo's child; the sleep, the shell's.
+    let shell = wait_for_child(term.casulo.id(), "sh");
+    wait_for_child(shell, "sleep");
+    term.send("\x03");
+    term.expect("^C");
+    term.expect("/ # ");
+    assert_eq!(term.shell("echo $((6 * 7))"), "42\r\n/ # ");
+
+    term.send("exit 5\r");
+    assert_eq!(term.wait(), 5, "{}", term.screen);
+    assert_eq!(term.settings(), before, "o terminal voltou como estava");
+    let ttys = ttys(&term.events());
+    assert_eq!(
+        ttys,
+        [
+            (TtyAction::Open, path.clone(), 27, 91),
+            (TtyAction::Resize, path, 33, 77),
+        ]
+    );
+    remove(lab, &name, &id);
 }
