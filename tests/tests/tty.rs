@@ -420,6 +420,16 @@ fn trace_of(lab: &Lab, name: &str) -> PathBuf {
     PathBuf::from(info[0]["Casulo"]["Trace"].as_str().unwrap())
 }
 
+/// `casulo rm -f NAME` when dropped: a test that fails midway leaves no
+/// supervisor (nor container) behind.
+struct RemoveOnDrop<'a>(&'a Lab, String);
+
+impl Drop for RemoveOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.casulo(&["rm", "-f", &self.1]);
+    }
+}
+
 /// `casulo rm -f` and nothing of the container left.
 fn remove(lab: &Lab, name: &str, id: &str) {
     lab.casulo(&["rm", "-f", name]).assert_ok();
@@ -441,6 +451,7 @@ fn exec_it_gives_the_new_process_a_terminal_of_its_own() {
     let lab = Lab::shared();
     let name = unique_name("exec-tty");
     let id = run_d(lab, &name, &[], &["sleep", "1000"]);
+    let _guard = RemoveOnDrop(lab, name.clone());
     let trace = trace_of(lab, &name);
     let mut term = Terminal::casulo(
         lab,
@@ -485,5 +496,145 @@ fn exec_it_gives_the_new_process_a_terminal_of_its_own() {
             (TtyAction::Resize, path, 33, 77),
         ]
     );
+    remove(lab, &name, &id);
+}
+
+/// The container's init, as the host sees it (`inspect`'s `Pid`).
+fn init_of(lab: &Lab, name: &str) -> u32 {
+    let out = lab.casulo(&["inspect", name]);
+    let info: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    info[0]["State"]["Pid"].as_u64().expect("Pid") as u32
+}
+
+fn state_of(lab: &Lab, name: &str) -> serde_json::Value {
+    let out = lab.casulo(&["inspect", name]);
+    let info: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    info[0]["State"].clone()
+}
+
+/// `run -dit`: the supervisor holds the shell's terminal. `attach` connects
+/// the user's (its window size goes along), Ctrl-C reaches the `sleep`
+/// inside, Ctrl-P Ctrl-Q leaves the shell running and restores the user's
+/// terminal; what the shell printed is in `logs` too. Two attachers at once
+/// see the same screen; `--detach-keys ctrl-x,y` changes the keys; `exit 7`
+/// ends the container and the attach with its code.
+#[test]
+fn run_dit_then_attach_detach_and_attach_again() {
+    let lab = Lab::shared();
+    let name = unique_name("dit");
+    let run = lab.casulo(&["run", "-dit", "--name", &name, "busybox", "sh"]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(&format!("casulo attach {name}")),
+        "{run}"
+    );
+    let id = run.stdout.trim().to_string();
+    let _guard = RemoveOnDrop(lab, name.clone());
+    let trace = trace_of(lab, &name);
+    let sock = lab.root().join("containers").join(&id).join("attach.sock");
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let meta = std::fs::metadata(&sock).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+
+    let attach = |keys: &[&str], rows, cols| {
+        let mut all = vec!["attach"];
+        all.extend_from_slice(keys);
+        all.push(&name);
+        Terminal::casulo(lab, &all, rows, cols, name.clone(), trace.clone())
+    };
+    let mut term = attach(&[], 30, 100);
+    let before = term.settings();
+    // Nothing is printed on attach (the prompt was, before; the shell may
+    // redraw it for the new window size): what the shell answers is the sign.
+    term.send("echo $((2 + 3))\r");
+    term.expect("5\r\n/ # ");
+    assert_eq!(term.shell("tty"), "/dev/pts/0\r\n/ # ");
+    term.expect_size(30, 100);
+
+    // Ctrl-C: the sleep in the shell's foreground dies, the shell lives.
+    term.send("sleep 100\r");
+    term.expect("sleep 100\r\n");
+    wait_for_child(init_of(lab, &name), "sleep");
+    term.send("\x03");
+    term.expect("^C");
+    term.expect("/ # ");
+
+    // Ctrl-P Ctrl-Q: casulo attach leaves, the container goes on.
+    term.send("\x10\x11");
+    assert_eq!(term.wait(), 0, "{}", term.screen);
+    term.expect("você se desligou de");
+    assert_eq!(term.settings(), before, "o terminal voltou como estava");
+    assert_eq!(state_of(lab, &name)["Status"], "running");
+    let logs = lab.casulo(&["logs", &name]);
+    assert!(logs.stdout.contains("5\r\n"), "{logs}");
+
+    // Two at once, one with other keys: both see what either types.
+    let mut one = attach(&[], 30, 100);
+    let mut two = attach(&["--detach-keys", "ctrl-x,y"], 30, 100);
+    // Both are connected once both see a new prompt.
+    std::thread::sleep(Duration::from_millis(300));
+    one.send("echo um$((0 + 1))\r");
+    one.expect("um1\r\n");
+    two.expect("um1\r\n");
+    // Ctrl-P Ctrl-Q is not two's sequence: it reaches the shell (which
+    // ignores them), and ctrl-x y detaches two.
+    two.send("\x18y");
+    assert_eq!(two.wait(), 0, "{}", two.screen);
+    one.send("exit 7\r");
+    assert_eq!(one.wait(), 7, "{}", one.screen);
+    let state = state_of(lab, &name);
+    assert_eq!(state["Status"], "exited", "{state}");
+    assert_eq!(state["ExitCode"], 7, "{state}");
+    assert!(!sock.exists(), "o socket some com o contêiner");
+    let resized: Vec<_> = ttys(&one.events())
+        .into_iter()
+        .filter(|t| t.0 == TtyAction::Resize)
+        .collect();
+    assert_eq!(
+        resized,
+        [(TtyAction::Resize, "/dev/pts/0".to_string(), 30, 100)],
+        "o mesmo tamanho de novo não é outro resize"
+    );
+    // `start -a` of a -t container: a new shell, and the terminal attached.
+    let mut again = Terminal::casulo(
+        lab,
+        &["start", "-a", &name],
+        24,
+        80,
+        name.clone(),
+        trace.clone(),
+    );
+    again.send("echo $((3 + 4))\r");
+    again.expect("7\r\n/ # ");
+    again.expect_size(24, 80);
+    again.send("exit 2\r");
+    assert_eq!(again.wait(), 2, "{}", again.screen);
+    remove(lab, &name, &id);
+}
+
+/// `attach` of a container without `-t` follows its output until it ends;
+/// of a container that is not running, it is refused.
+#[test]
+fn attach_without_a_terminal_follows_the_output() {
+    let lab = Lab::shared();
+    let name = unique_name("attach-log");
+    let id = run_d(
+        lab,
+        &name,
+        &[],
+        &["sh", "-c", "sleep 1; echo depois; exit 3"],
+    );
+    let _guard = RemoveOnDrop(lab, name.clone());
+    let out = lab.casulo(&["attach", &name]);
+    out.assert_code(3);
+    assert!(out.stderr.contains("não tem terminal"), "{out}");
+    assert_eq!(out.stdout, "depois\n", "{out}");
+    let again = lab.casulo(&["attach", &name]);
+    again.assert_code(125);
+    assert!(again.stderr.contains("não está rodando"), "{again}");
+    let bad = lab.casulo(&["attach", "--detach-keys", "ctrl-1", &name]);
+    bad.assert_code(125);
+    assert!(bad.stderr.contains("tecla de saída inválida"), "{bad}");
     remove(lab, &name, &id);
 }

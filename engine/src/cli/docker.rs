@@ -15,10 +15,6 @@ pub fn subcommand(name: &str) -> Option<&'static str> {
              `casulo image save -o imagem.tar NOME` grava um layout OCI (ou, com \
              `--format docker`, o formato do `docker load`)"
         }
-        "attach" => {
-            "`attach` ainda não existe (vem com o terminal dos contêineres em segundo plano). \
-             Enquanto isso: `casulo logs -f NOME` acompanha a saída de um contêiner com -d"
-        }
         "network" => {
             "`network` ainda não existe como comando: a rede se escolhe no run, com \
              `casulo run --network bridge …` (ou `-p 8080:80`), e todos os contêineres \

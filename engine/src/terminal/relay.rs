@@ -178,7 +178,7 @@ impl<'a> Relay<'a> {
 }
 
 /// All of `buf` to `fd`, waiting (poll) if it is non-blocking and full.
-fn write_all(fd: BorrowedFd, mut buf: &[u8]) -> Result<(), Errno> {
+pub(crate) fn write_all(fd: BorrowedFd, mut buf: &[u8]) -> Result<(), Errno> {
     while !buf.is_empty() {
         match nix::unistd::write(fd, buf) {
             Ok(0) => return Err(Errno::EIO),
