@@ -638,3 +638,84 @@ fn attach_without_a_terminal_follows_the_output() {
     assert!(bad.stderr.contains("tecla de saída inválida"), "{bad}");
     remove(lab, &name, &id);
 }
+
+/// The user's terminal goes away (the emulator's window closed: its
+/// master, the only one, is closed) while `run -it` runs a `sleep` in the
+/// shell's foreground: the container's terminal is hung up in turn (SIGHUP
+/// to its session), the container ends, casulo exits — nothing is left.
+#[test]
+fn a_terminal_that_hangs_up_ends_the_container_and_casulo() {
+    let lab = Lab::shared();
+    for foreground in ["", "sleep 1000"] {
+        let mut term = Terminal::start(lab, &["-it", "busybox", "sh"], 24, 80);
+        term.expect("/ # ");
+        if !foreground.is_empty() {
+            term.send(&format!("{foreground}\r"));
+            term.expect(&format!("{foreground}\r\n"));
+            let shell = wait_for_child(term.casulo.id(), "sh");
+            wait_for_child(shell, "sleep");
+        }
+        let Terminal {
+            master,
+            slave,
+            mut casulo,
+            trace,
+            ..
+        } = term;
+        drop(master);
+        drop(slave);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let code = loop {
+            if let Some(status) = casulo.try_wait().unwrap() {
+                break status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = casulo.kill();
+                panic!("o casulo não terminou 20 s depois de o terminal fechar ({foreground:?})");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let events = casulo_trace::reader::read_trace_file(&trace)
+            .unwrap()
+            .events;
+        let exit = events
+            .iter()
+            .find_map(|e| match &e.body {
+                EventBody::ProcessExit { code, signal, .. } => {
+                    Some(code.unwrap_or_else(|| 128 + signal.unwrap_or(0)))
+                }
+                _ => None,
+            })
+            .expect("process.exit no trace");
+        assert_eq!(code, Some(exit), "o casulo sai com o código do contêiner");
+        let hups: Vec<i32> = events
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::ProcessSignal {
+                    target_pid,
+                    signal_name,
+                    ..
+                } if signal_name == "SIGHUP" => Some(*target_pid),
+                _ => None,
+            })
+            .collect();
+        if foreground.is_empty() {
+            assert_eq!(hups.len(), 1, "SIGHUP ao PID 1: {hups:?}");
+        } else {
+            // The sleep's process group too (negative: a group).
+            assert_eq!(hups.len(), 2, "{hups:?}");
+            assert!(hups[0] < 0, "{hups:?}");
+        }
+        let id = casulo_trace::reader::read_trace_file(&trace)
+            .unwrap()
+            .header
+            .container
+            .id;
+        assert!(!lab.root().join("containers").join(&id).exists());
+        let cgroups: Vec<_> = host_casulo_cgroups()
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains(&id))
+            .collect();
+        assert!(cgroups.is_empty(), "{cgroups:?}");
+    }
+}
