@@ -719,3 +719,35 @@ fn a_terminal_that_hangs_up_ends_the_container_and_casulo() {
         assert!(cgroups.is_empty(), "{cgroups:?}");
     }
 }
+
+/// The terminal of a `casulo attach` hangs up: the attach ends, the
+/// container (its terminal held by the supervisor) goes on.
+#[test]
+fn an_attach_whose_terminal_hangs_up_leaves_the_container_running() {
+    let lab = Lab::shared();
+    let name = unique_name("dit-hup");
+    let id = run_d(lab, &name, &["-it"], &["sh"]);
+    let _guard = RemoveOnDrop(lab, name.clone());
+    let trace = trace_of(lab, &name);
+    let mut term = Terminal::casulo(lab, &["attach", &name], 24, 80, name.clone(), trace);
+    term.send("echo $((20 + 1))\r");
+    term.expect("21\r\n/ # ");
+    let Terminal {
+        master,
+        slave,
+        mut casulo,
+        ..
+    } = term;
+    drop(master);
+    drop(slave);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while casulo.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = casulo.kill();
+            panic!("o casulo attach não terminou 20 s depois de o terminal fechar");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(state_of(lab, &name)["Status"], "running");
+    remove(lab, &name, &id);
+}
