@@ -14,7 +14,7 @@
 //! dropped: whoever held its master is gone; casulo reads EOF or EIO from
 //! it, and the kernel sends `SIGHUP` to its session's leader, which a
 //! shell passes on to its jobs): casulo does to the container what the
-//! kernel did to it, as `sshd` does to a session's shell — [`hang_up`]:
+//! kernel did to it, as `sshd` does to a session's shell — `hang_up`:
 //! `SIGHUP` to the foreground process group of the container's terminal,
 //! the master closed (the kernel hangs the terminal up: `SIGHUP` to its
 //! session's leader, EOF to whoever reads it), and after [`HANGUP_GRACE`]
