@@ -3,8 +3,9 @@
 //! a symlink) become a layer on top of its image; the committed image runs
 //! with them and with the `--change`d CMD; `image history` shows the
 //! commit; the store stays `image fsck` clean; umoci and skopeo read the
-//! image (umoci applies the whiteouts). A running container is committed
-//! too (with the note that it was not paused). Mistakes (unknown
+//! image (umoci applies the whiteouts). A running container is frozen
+//! while its layer is read and thawed after (`--pause`, docker's default);
+//! one the user paused stays paused. Mistakes (unknown
 //! container, a `--change` that is not a config instruction) register
 //! nothing.
 
@@ -262,10 +263,25 @@ fn mistakes_register_nothing() {
     lab.casulo(&["rm", &name]).assert_ok();
 }
 
-/// A running container is committed as it is (casulo does not pause yet),
-/// and says so.
+/// The freezes and thaws (`cgroup.freeze`'s `frozen`) in a trace, in order.
+fn freezes(trace: &Path) -> Vec<bool> {
+    casulo_trace::read_trace_file(trace)
+        .expect("trace válido")
+        .events
+        .iter()
+        .filter_map(|e| match &e.body {
+            casulo_trace::EventBody::CgroupFreeze { frozen, .. } => Some(*frozen),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A running container is frozen while its layer is read (docker's
+/// `--pause`, the default) and runs again after: the freeze and the thaw
+/// are in its trace, before the `image.commit`. `--pause=false` reads it
+/// running, says so, and freezes nothing.
 #[test]
-fn a_running_container_is_committed_with_a_note() {
+fn a_running_container_is_frozen_for_the_commit_and_thawed() {
     let _store = STORE.lock().unwrap_or_else(|e| e.into_inner());
     let lab = Lab::shared();
     let name = unique_name("rodando");
@@ -279,18 +295,50 @@ fn a_running_container_is_committed_with_a_note() {
         "echo vivo > /vivo && exec sleep 300",
     ]);
     let init = wait_for_child(child.id(), "sleep");
+    assert!(init > 0);
+    let trace = lab.wait_for_exec(&name);
     let tag = format!("{}:v1", unique_name("viva"));
     let out = lab.casulo(&["commit", &name, &tag]);
+    let state = inspect_status(lab, &name);
+    let frozen = freezes(&trace);
+    let cold = lab.casulo(&["commit", "--pause=false", &name]);
+    let after_cold = freezes(&trace);
     let _ = lab.casulo(&["kill", &name]);
     let _ = child.wait();
     out.assert_ok();
-    assert!(out.stderr.contains("está rodando"), "{out}");
-    assert!(init > 0);
+    assert!(out.stderr.contains("congelado"), "{out}");
+    assert_eq!(
+        state, "running",
+        "o contêiner volta a rodar depois do commit"
+    );
+    assert_eq!(frozen, vec![true, false], "congelou e descongelou uma vez");
+    let kinds: Vec<&str> = casulo_trace::read_trace_file(&trace)
+        .unwrap()
+        .events
+        .iter()
+        .map(|e| e.body.kind())
+        .filter(|k| matches!(*k, "cgroup.freeze" | "image.commit"))
+        .collect();
+    assert_eq!(
+        &kinds[..3],
+        ["cgroup.freeze", "cgroup.freeze", "image.commit"],
+        "{kinds:?}"
+    );
+    cold.assert_ok();
+    assert!(cold.stderr.contains("--pause=false"), "{cold}");
+    assert_eq!(after_cold, frozen, "--pause=false não congela");
     let run = lab.casulo(&["run", "--rm", &tag, "cat", "/vivo"]);
     run.assert_ok();
     assert_eq!(run.stdout.trim(), "vivo");
     fsck_clean();
     lab.casulo(&["rm", &name]).assert_ok();
+}
+
+fn inspect_status(lab: &Lab, name: &str) -> String {
+    let out = lab.casulo(&["inspect", name]);
+    out.assert_ok();
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    v[0]["State"]["Status"].as_str().unwrap().to_string()
 }
 
 /// With `--userns`, the upper dir holds host ids (the container's root is
@@ -352,8 +400,9 @@ fn without_root_commit_says_it_needs_sudo() {
     assert!(out.stderr.contains("precisa de root"), "{out}");
 }
 
-/// A detached container (`run -d`): its supervisor keeps appending to the
-/// trace while commit appends `image.commit` to it; the trace stays valid
+/// A detached container (`run -d`), paused by the user: the commit leaves
+/// it paused; its supervisor keeps appending to the trace while commit
+/// appends `image.commit` to it; the trace stays valid
 /// (gapless `seq`) and the image has the container's file.
 #[test]
 fn a_detached_container_is_committed_and_its_trace_stays_valid() {
@@ -384,11 +433,19 @@ fn a_detached_container_is_committed_and_its_trace_stays_valid() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    // Paused by the user: the commit reads it frozen and leaves it paused.
+    lab.casulo(&["pause", &name]).assert_ok();
     let tag = format!("{}:v1", unique_name("destacada"));
     let out = lab.casulo(&["commit", &name, &tag]);
+    let state = inspect_status(lab, &name);
     let _ = lab.casulo(&["rm", "-f", &name]);
     out.assert_ok();
-    assert!(out.stderr.contains("está rodando"), "{out}");
+    assert_eq!(state, "paused", "{out}");
+    assert_eq!(
+        freezes(&trace),
+        vec![true, false],
+        "pause, e o unpause do rm -f"
+    );
     lab.casulo(&["trace", "check", s(&trace)]).assert_ok();
     let run = lab.casulo(&["run", "--rm", &tag, "cat", "/solto"]);
     run.assert_ok();

@@ -55,6 +55,67 @@ fn trace_of(info: &Value) -> casulo_trace::Trace {
     casulo_trace::read_trace_file(path).expect("trace válido (seq sem buracos)")
 }
 
+/// The names of the signals the container's trace says were sent.
+fn signals_in(info: &Value) -> Vec<String> {
+    trace_of(info)
+        .events
+        .iter()
+        .filter_map(|e| match &e.body {
+            casulo_trace::EventBody::ProcessSignal { signal_name, .. } => Some(signal_name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `rename` works on a running container: the old name is free at once
+/// (another container takes it), the new one finds it (also through
+/// docker's `--format` templates), a taken, equal or malformed name is
+/// refused with exit 125 and changes nothing.
+#[test]
+fn rename_frees_the_old_name_and_refuses_a_taken_one() {
+    let lab = Lab::shared();
+    let old = unique_name("velho");
+    let new = unique_name("novo");
+    let id = run_d(lab, &old, &[], &["sleep", "300"]);
+    let out = lab.casulo(&["rename", &old, &new]);
+    out.assert_ok();
+    assert!(out.stdout.contains(&new), "{out}");
+    let info = inspect(lab, &new);
+    assert_eq!(info["Id"], id.as_str());
+    assert_eq!(info["Name"], new.as_str(), "{info:#}");
+    assert_ne!(lab.casulo(&["inspect", &old]).code, 0);
+    let ps = lab.casulo(&["ps"]);
+    assert!(ps.stdout.lines().any(|l| l.ends_with(&new)), "{ps}");
+    // docker's templates: ps --format and inspect -f.
+    let ps = lab.casulo(&["ps", "--format", "{{.Names}}={{.State}}"]);
+    ps.assert_ok();
+    assert!(
+        ps.stdout.lines().any(|l| l == format!("{new}=running")),
+        "{ps}"
+    );
+    let table = lab.casulo(&["ps", "--format", r"table {{.ID}}\t{{.Names}}"]);
+    assert!(table.stdout.starts_with("CONTAINER ID   NAMES"), "{table}");
+    let status = lab.casulo(&["inspect", "-f", "{{.State.Status}} {{.Name}}", &new]);
+    assert_eq!(status.stdout.trim(), format!("running {new}"), "{status}");
+    let wrong = lab.casulo(&["inspect", "-f", "{{.State.Nada}}", &new]);
+    assert_eq!(wrong.code, 125, "{wrong}");
+    assert!(wrong.stderr.contains(".State.Nada"), "{wrong}");
+    // The old name is free: a second container takes it.
+    let other = run_d(lab, &old, &[], &["sleep", "300"]);
+    for (key, to) in [
+        (&new, &old),
+        (&new, &new),
+        (&new, &"com espaço".to_string()),
+    ] {
+        let refused = lab.casulo(&["rename", key, to]);
+        assert_eq!(refused.code, 125, "rename {key} {to}:\n{refused}");
+        assert!(refused.stderr.contains(to.as_str()), "{refused}");
+    }
+    assert_eq!(inspect(lab, &new)["Id"], id.as_str());
+    assert_eq!(inspect(lab, &old)["Id"], other.as_str());
+    lab.casulo(&["rm", "-f", &new, &old]).assert_ok();
+}
+
 /// The container outlives the CLI: `run -d` returns at once, the
 /// container's init and its supervisor live on outside the CLI's session,
 /// `ps` lists it, its output goes to `logs` (stdout and stderr apart, with
@@ -188,15 +249,7 @@ fn stop_escalates_start_and_restart_run_it_again_rm_f_removes_a_running_one() {
     let info = inspect(lab, &name);
     assert_eq!(info["State"]["Status"], "exited", "{info:#}");
     assert_eq!(info["State"]["ExitCode"], 137);
-    let signals: Vec<String> = trace_of(&info)
-        .events
-        .iter()
-        .filter_map(|e| match &e.body {
-            casulo_trace::EventBody::ProcessSignal { signal_name, .. } => Some(signal_name.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(signals, vec!["SIGTERM", "SIGKILL"]);
+    assert_eq!(signals_in(&info), vec!["SIGTERM", "SIGKILL"]);
 
     let start = lab.casulo(&["start", &name]);
     start.assert_ok();
@@ -226,8 +279,13 @@ fn stop_escalates_start_and_restart_run_it_again_rm_f_removes_a_running_one() {
         rm.code, 0,
         "rm sem -f de um contêiner rodando é recusado:\n{rm}"
     );
+    let before = signals_in(&info).len();
     lab.casulo(&["rm", "-f", &name]).assert_ok();
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    // The trace outlives the container, and rm -f's SIGKILL is its last signal.
+    let signals = signals_in(&info);
+    assert!(signals.len() > before, "{signals:?}");
+    assert_eq!(signals.last().map(String::as_str), Some("SIGKILL"));
     assert!(lab.casulo(&["inspect", &name]).code != 0);
     assert!(cgroups_of(&id).is_empty());
     assert!(lab.mounts().is_empty(), "{:?}", lab.mounts());

@@ -46,8 +46,8 @@ pub fn mask(text: &str, extra: &[Regex]) -> String {
 /// Ids and digests: runs of 8 or more hex digits (`veth3f2a9c1d`,
 /// `(bae68409ed58)`, `sha256:…`). A run of decimal digits only is a
 /// number (`memory.max = 67108864`) unless it sits where ids sit: after
-/// `-`, `(`, `/`, `:` or glued to letters (`veth12345678`) — an id can be
-/// all decimal by chance.
+/// `-`, `(`, `/`, `:`, glued to letters (`veth12345678`), or 12 of them
+/// opening a line (`ps`'s id column) — an id can be all decimal by chance.
 fn mask_ids(text: &str) -> String {
     let re = Regex::new(r"[0-9a-f]{8,}").expect("regex");
     let mut out = String::with_capacity(text.len());
@@ -60,8 +60,12 @@ fn mask_ids(text: &str) -> String {
             continue;
         }
         let has_letter = m.as_str().bytes().any(|b| b.is_ascii_alphabetic());
-        let id_place =
-            before.is_some_and(|c| c.is_alphabetic() || matches!(c, '-' | '(' | '/' | ':'));
+        // A short id (12) opening a line is `ps`'s first column.
+        let ps_column = m.len() == 12
+            && before.is_none_or(|c| c == '\n')
+            && after.is_some_and(char::is_whitespace);
+        let id_place = ps_column
+            || before.is_some_and(|c| c.is_alphabetic() || matches!(c, '-' | '(' | '/' | ':'));
         if has_letter || id_place {
             out.push_str(&text[last..m.start()]);
             out.push_str("<hex>");
@@ -186,6 +190,11 @@ mod tests {
         );
         assert_eq!(mask_ids("memory.max = 67108864"), "memory.max = 67108864");
         assert_eq!(mask_ids("veth12345678"), "veth<hex>");
+        // ps's first column, even when the id is all decimal by chance.
+        assert_eq!(
+            mask_ids("ID  NOME\n123456789012  bolo1\n67108864\n"),
+            "ID  NOME\n<hex>  bolo1\n67108864\n"
+        );
     }
 
     #[test]

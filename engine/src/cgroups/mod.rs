@@ -26,9 +26,11 @@
 //! directory; when the last container ends, that parent is removed too, so
 //! nothing named `casulo` stays in `/sys/fs/cgroup`. If casulo itself is
 //! killed, the container dies with it (`PR_SET_PDEATHSIG`) but its empty
-//! cgroup stays: `casulo gc` removes such orphans.
+//! cgroup stays: `casulo gc` removes such orphans (an empty cgroup whose
+//! creator is gone: [`owner`]).
 
 pub mod devices;
+pub mod owner;
 pub mod resources;
 pub mod v1;
 pub mod v2;
@@ -220,6 +222,8 @@ pub fn manager(mode: CgroupMode, root: &Path, id: &str) -> Option<Box<dyn Manage
 /// events already recorded (so each OOM kill is told once).
 pub struct ContainerCgroup {
     manager: Box<dyn Manager>,
+    /// Held until this value is dropped, after [`ContainerCgroup::destroy`].
+    _owner: Option<owner::Owner>,
     resources: Resources,
     oom_seen: AtomicU64,
     pids_seen: AtomicU64,
@@ -244,7 +248,13 @@ impl ContainerCgroup {
         resources: &Resources,
         privileged: bool,
     ) -> Result<ContainerCgroup, CgroupError> {
+        let id = manager
+            .paths()
+            .first()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned());
         let cg = ContainerCgroup {
+            _owner: id.and_then(|id| owner::claim(Path::new(owner::DIR), &id)),
             manager,
             resources: *resources,
             oom_seen: AtomicU64::new(0),
@@ -418,19 +428,26 @@ pub(crate) fn read_key(k: &Kernel, path: &Path, key: &str) -> Option<u64> {
     })
 }
 
-/// Orphans under `root`: container cgroups with no process left, older than
-/// `min_age` (a younger empty one may be a container being born). Removes
-/// them and the empty `casulo` parents; returns what was removed.
-pub fn gc(k: &Kernel, mode: CgroupMode, root: &Path, min_age: Duration) -> Vec<PathBuf> {
-    let parents: Vec<PathBuf> = match mode {
+/// The `casulo` parent directories of this host's mode.
+fn parents_of_mode(mode: CgroupMode, root: &Path) -> Vec<PathBuf> {
+    match mode {
         CgroupMode::V2 => vec![root.join(PARENT)],
         CgroupMode::V1 | CgroupMode::Hybrid => v1::hierarchies(root)
             .into_iter()
             .map(|h| h.mount.join(PARENT))
             .collect(),
         CgroupMode::Unknown => vec![],
-    };
+    }
+}
+
+/// Orphans under `root`: container cgroups with no process left whose
+/// creator is gone ([`owner`]; without a lock file: older than `min_age`,
+/// as a younger empty one may be a container being born). Removes
+/// them and the empty `casulo` parents; returns what was removed.
+pub fn gc(k: &Kernel, mode: CgroupMode, root: &Path, min_age: Duration) -> Vec<PathBuf> {
+    let parents = parents_of_mode(mode, root);
     let mut removed = Vec::new();
+    let mut orphans = Vec::new();
     for parent in parents {
         let Ok(rd) = std::fs::read_dir(&parent) else {
             continue;
@@ -444,20 +461,39 @@ pub fn gc(k: &Kernel, mode: CgroupMode, root: &Path, min_age: Duration) -> Vec<P
                 .read_file(&dir.join("cgroup.procs"))
                 .map(|t| t.trim().is_empty())
                 .unwrap_or(false);
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age >= min_age);
-            if empty && old && k.cgroup_delete(&dir).is_ok() {
+            let id = entry.file_name().to_string_lossy().into_owned();
+            let orphan = match owner::check(Path::new(owner::DIR), &id) {
+                owner::Use::Held => false,
+                owner::Use::Abandoned => true,
+                // Only the age is left to go by (see `owner` for why it
+                // is a poor guide).
+                owner::Use::Unknown => entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age >= min_age),
+            };
+            if empty && orphan && k.cgroup_delete(&dir).is_ok() {
                 removed.push(dir);
+                orphans.push(id);
             }
         }
         if remove_parent_if_unused(k, &parent).is_ok() && !parent.exists() {
             removed.push(parent);
         }
     }
+    // On v1 one id has a directory per hierarchy: its lock file goes last.
+    orphans.sort_unstable();
+    orphans.dedup();
+    for id in orphans {
+        owner::forget(Path::new(owner::DIR), &id);
+    }
+    owner::forget_abandoned(Path::new(owner::DIR), |id| {
+        parents_of_mode(mode, root)
+            .iter()
+            .any(|p| p.join(id).exists())
+    });
     removed
 }
 

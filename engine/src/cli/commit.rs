@@ -28,8 +28,8 @@ pub struct CommitArgs {
     /// (repita para várias).
     #[arg(short = 'c', long = "change", value_name = "INSTRUÇÃO")]
     pub changes: Vec<String>,
-    /// Pausar o contêiner durante o commit (o padrão do docker; o casulo
-    /// ainda não pausa: um contêiner rodando é lido como está).
+    /// Congelar o contêiner (freezer do cgroup) enquanto a camada é lida,
+    /// como o docker faz por padrão; --pause=false lê com ele rodando.
     #[arg(
         short = 'p',
         long = "pause",
@@ -57,6 +57,7 @@ pub fn cmd(state: &StateDir, args: CommitArgs) -> CliResult {
         message: args.message,
         author: args.author,
         changes: args.changes,
+        pause: args.pause,
     };
     let done = commit(state, &opts).map_err(|e| match e {
         CommitError::Container(RunError::NoSuchContainer(_)) => CliError::from(e).with_hint(
@@ -65,11 +66,15 @@ pub fn cmd(state: &StateDir, args: CommitArgs) -> CliResult {
         ),
         other => CliError::from(other),
     })?;
-    if done.was_running && args.pause {
+    if done.paused {
         eprintln!(
-            "casulo: nota: {} está rodando e o casulo ainda não pausa contêineres: a camada foi \
-             lida com ele rodando, e um arquivo que ele escrevia pode ter entrado pela metade \
-             (pare o contêiner antes, para uma imagem consistente)",
+            "casulo: {} ficou congelado (pause) enquanto a camada era lida, e voltou a rodar",
+            done.container
+        );
+    } else if done.was_running {
+        eprintln!(
+            "casulo: nota: {} foi lido rodando (--pause=false): um arquivo que ele escrevia \
+             pode ter entrado pela metade",
             done.container
         );
     }

@@ -41,6 +41,9 @@ pub fn run(state: &crate::state::StateDir) -> CliResult {
     let mut net_removed = network::gc(&k, &NetDir::host(), MIN_AGE);
     // Records of this state dir left "running" by a killed casulo or supervisor.
     net_removed.extend(crate::container::rm::gc_stale(state, MIN_AGE));
+    // Containers, names and store writes a killed casulo left half-made.
+    net_removed.extend(crate::container::rm::gc_half_made(state, MIN_AGE));
+    net_removed.extend(crate::image::leftovers::gc(state, MIN_AGE));
     for what in &net_removed {
         println!("removido: {what}");
     }

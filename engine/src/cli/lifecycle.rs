@@ -1,5 +1,5 @@
-//! `casulo start`, `restart`, `stop`, `kill`, `wait`, `logs`, `inspect` and
-//! `top`: docker's verbs for a container that runs under its supervisor
+//! `casulo start`, `restart`, `stop`, `kill`, `wait`, `logs`, `inspect`,
+//! `top` and `rename`: docker's verbs for a container that runs under its supervisor
 //! (`-d`) or under a `casulo run` in another terminal. Each takes a full
 //! id, a unique id prefix or a name ([`container::find`]).
 
@@ -47,11 +47,24 @@ pub struct WaitArgs {
 /// Mostra tudo o que o casulo sabe de um contêiner, em JSON (como `docker inspect`).
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    /// Formato da saída (só `json`, o padrão).
-    #[arg(short = 'f', long, default_value = "json", value_parser = ["json"])]
+    /// Formato da saída: `json` (o padrão) ou um modelo como o do docker,
+    /// um por contêiner: '{{.State.Status}}', '{{.State.Pid}}',
+    /// '{{json .Config}}'.
+    #[arg(short = 'f', long, default_value = "json")]
     pub format: String,
     #[arg(required = true, value_name = "CONTÊINER")]
     pub containers: Vec<String>,
+}
+
+/// Dá um nome novo a um contêiner, rodando ou não.
+#[derive(Debug, clap::Args)]
+pub struct RenameArgs {
+    /// Nome, id ou começo do id.
+    #[arg(value_name = "CONTÊINER")]
+    pub container: String,
+    /// O nome novo.
+    #[arg(value_name = "NOME")]
+    pub name: String,
 }
 
 /// Lista os processos de um contêiner (pid no host e dentro dele).
@@ -83,7 +96,7 @@ fn for_each(
 
 /// The container's own trace, reopened: the signals the verbs send are
 /// recorded there (in memory only when it cannot be reopened).
-fn trace_of(state: &StateDir, record: &container::ContainerRecord) -> Recorder {
+pub(super) fn trace_of(state: &StateDir, record: &container::ContainerRecord) -> Recorder {
     container::record::reopen_trace(state, record).unwrap_or_else(|_| Recorder::in_memory())
 }
 
@@ -152,12 +165,24 @@ pub fn wait(state: &StateDir, args: WaitArgs) -> CliResult {
 }
 
 pub fn inspect(state: &StateDir, args: InspectArgs) -> CliResult {
+    // A bad template is refused before anything is looked up.
+    let template = match args.format.as_str() {
+        "json" => None,
+        text => Some(super::template::Template::parse(text).map_err(|e| CliError::msg(125, e))?),
+    };
     let mut all = Vec::new();
     let code = for_each(state, &args.containers, |record| {
         all.push(container::inspect::inspect(state, record));
         Ok(())
     })?;
-    println!("{}", serde_json::to_string_pretty(&all).expect("json"));
+    let Some(template) = template else {
+        println!("{}", serde_json::to_string_pretty(&all).expect("json"));
+        return Ok(code);
+    };
+    for one in &all {
+        let line = template.render(one).map_err(|e| CliError::msg(125, e))?;
+        println!("{line}");
+    }
     Ok(code)
 }
 
@@ -361,4 +386,10 @@ pub(super) fn follow_until_exit(
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+pub fn rename(state: &StateDir, args: RenameArgs) -> CliResult {
+    let record = container::rename::rename(state, &args.container, &args.name)?;
+    println!("{} agora se chama {}", &record.id[..12], record.name);
+    Ok(0)
 }

@@ -20,6 +20,7 @@ pub mod pause;
 pub mod ps;
 pub mod run;
 pub mod stats;
+pub mod template;
 pub mod trace;
 pub mod volume;
 
@@ -73,6 +74,8 @@ pub enum Command {
     Inspect(lifecycle::InspectArgs),
     /// Lista os processos de um contêiner, com o pid no host e dentro dele (como `docker top`).
     Top(lifecycle::TopArgs),
+    /// Dá um nome novo a um contêiner, rodando ou não (como `docker rename`).
+    Rename(lifecycle::RenameArgs),
     /// Congela todos os processos de contêineres com o freezer do cgroup (como `docker pause`).
     Pause(pause::PauseArgs),
     /// Descongela contêineres pausados: os processos continuam de onde pararam (como `docker unpause`).
@@ -177,6 +180,7 @@ pub fn main() -> i32 {
         Command::Wait(args) => lifecycle::wait(&state, args),
         Command::Inspect(args) => lifecycle::inspect(&state, args),
         Command::Top(args) => lifecycle::top(&state, args),
+        Command::Rename(args) => lifecycle::rename(&state, args),
         Command::Pause(args) => pause::pause(&state, args),
         Command::Unpause(args) => pause::unpause(&state, args),
         Command::Stats(args) => stats::cmd(&state, args),
@@ -273,6 +277,9 @@ fn needs_root(command: &Command) -> bool {
         | Command::Stop(_)
         | Command::Kill(_)
         | Command::Top(_)
+        | Command::Start(_)
+        | Command::Restart(_)
+        | Command::Rename(_)
         | Command::Pause(_)
         | Command::Unpause(_) => true,
         Command::Volume(cmd) => cmd.changes_state(),

@@ -1,5 +1,6 @@
 //! `casulo ps` and `casulo rm`: the containers kept on disk.
 
+use super::template::{self, Template};
 use super::{CliError, CliResult};
 use crate::container::{self, ContainerState};
 use crate::state::StateDir;
@@ -13,9 +14,10 @@ pub struct PsArgs {
     /// Só os ids.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Formato da saída: a tabela (o padrão) ou json (um objeto por linha, com
-    /// os campos do `docker ps --format json`).
-    #[arg(long, value_name = "FORMATO", value_parser = ["table", "json"])]
+    /// Formato da saída: `table` (o padrão), `json` (um objeto por linha,
+    /// com os campos do `docker ps --format json`) ou um modelo como o do
+    /// docker: '{{.Names}} {{.Status}}', 'table {{.ID}}\t{{.Names}}'.
+    #[arg(long, value_name = "FORMATO")]
     pub format: Option<String>,
 }
 
@@ -30,11 +32,15 @@ pub fn ps(state: &StateDir, args: PsArgs) -> CliResult {
         }
         return Ok(0);
     }
-    if args.format.as_deref() == Some("json") {
-        for r in &records {
-            println!("{}", docker_ps_json(r));
+    match args.format.as_deref() {
+        None | Some("table") => {}
+        Some("json") => {
+            for r in &records {
+                println!("{}", docker_ps_json(r));
+            }
+            return Ok(0);
         }
-        return Ok(0);
+        Some(text) => return print_template(text, &records),
     }
     println!(
         "{:<12}  {:<20}  {:<24}  {:<28}  {:<18}  {:<24}  NOME",
@@ -68,6 +74,36 @@ pub fn ps(state: &StateDir, args: PsArgs) -> CliResult {
         );
     }
     Ok(0)
+}
+
+/// `--format` with a docker-style template (see [`super::template`]).
+fn print_template(text: &str, records: &[container::ContainerRecord]) -> CliResult {
+    let template = Template::parse(text).map_err(|e| CliError::msg(125, e))?;
+    let mut lines = Vec::new();
+    if template.table {
+        lines.push(template.header(docker_header));
+    }
+    for r in records {
+        lines.push(
+            template
+                .render(&docker_ps_json(r))
+                .map_err(|e| CliError::msg(125, e))?,
+        );
+    }
+    match template.table {
+        true => print!("{}", template::align(&lines)),
+        false => lines.iter().for_each(|l| println!("{l}")),
+    }
+    Ok(0)
+}
+
+/// The column title docker prints for a field in `ps --format 'table …'`.
+fn docker_header(field: &str) -> String {
+    match field {
+        "ID" => "CONTAINER ID".into(),
+        "CreatedAt" => "CREATED AT".into(),
+        other => other.to_uppercase(),
+    }
 }
 
 /// One line of `docker ps --format json`: docker's field names (all strings).
@@ -118,9 +154,12 @@ pub fn rm(state: &StateDir, args: RmArgs) -> CliResult {
     let mut failed = 0;
     for key in &args.containers {
         let removed = if args.force {
-            let rec = crate::recorder::Recorder::in_memory();
-            let k = crate::kernel::Kernel::new(&crate::kernel::LinuxSyscalls, &rec);
-            container::rm::force_remove(&k, state, key, args.volumes)
+            // The SIGKILL goes into the container's own trace, like stop's and kill's.
+            container::find(state, key).and_then(|record| {
+                let rec = super::lifecycle::trace_of(state, &record);
+                let k = crate::kernel::Kernel::new(&crate::kernel::LinuxSyscalls, &rec);
+                container::rm::force_remove(&k, state, &record.id, args.volumes)
+            })
         } else {
             container::rm::remove(state, key, args.volumes)
         };

@@ -22,12 +22,13 @@
 //!   leaves the store as `image fsck` finds it clean (unreferenced blobs
 //!   are what `image prune` removes).
 //!
-//! **Pause.** docker freezes a running container while it copies its
-//! layer (`--pause`, on by default), so the layer is one instant of it.
-//! Casulo does not pause yet: a running container is committed as it is,
-//! and a file it writes meanwhile may be caught half written (a file that
-//! shrinks while read fails the commit). Commit a stopped container for a
-//! consistent image.
+//! **Pause.** As docker does (`--pause`, on by default), a running
+//! container is frozen ([`super::pause`], the cgroup freezer) from the
+//! first read of its upper dir to the last byte of the layer, and thawed on
+//! every path after: so the layer is one instant of it, never a file caught
+//! half written. A container the user had already paused stays paused.
+//! With `--pause=false` it is read as it runs (a file that shrinks while
+//! read then fails the commit).
 //!
 //! The commit is recorded in the container's own trace (`image.commit`).
 
@@ -57,6 +58,8 @@ pub struct CommitOptions {
     pub author: Option<String>,
     /// `-c`/`--change`: Dockerfile instructions for the config.
     pub changes: Vec<String>,
+    /// `-p`/`--pause`: freeze a running container while its layer is read.
+    pub pause: bool,
 }
 
 /// What the commit made.
@@ -73,9 +76,31 @@ pub struct CommitOutcome {
     pub bytes: u64,
     pub files: u64,
     pub whiteouts: u64,
-    /// The container was running: its layer was read while it ran (casulo
-    /// does not pause it yet; see the module docs).
+    /// The container was running; `paused`: it was frozen while its layer
+    /// was read (see the module docs).
     pub was_running: bool,
+    pub paused: bool,
+}
+
+/// A running container frozen for the commit, thawed when dropped (on
+/// every path: the layer written, or an error on the way).
+struct Frozen<'a> {
+    state: &'a StateDir,
+    record: ContainerRecord,
+}
+
+impl<'a> Frozen<'a> {
+    fn pause(state: &'a StateDir, record: &ContainerRecord) -> Result<Self, RunError> {
+        let record = super::pause::pause(state, record)?;
+        Ok(Frozen { state, record })
+    }
+}
+
+impl Drop for Frozen<'_> {
+    fn drop(&mut self) {
+        // Ended meanwhile (a SIGKILL still kills on v2): nothing to thaw.
+        let _ = super::pause::unpause(self.state, &self.record);
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +167,11 @@ pub fn commit(state: &StateDir, opts: &CommitOptions) -> Result<CommitOutcome, C
     // the commit before any blob is written.
     let (mut config, shown) = new_config(&rec, &base, base_config, &changes)?;
 
+    // Frozen from the first read of the upper dir to the last byte written.
+    let frozen = match opts.pause && was_running {
+        true => Some(Frozen::pause(state, &rec)?),
+        false => None,
+    };
     let mut entries = layer_from_upper::entries(&upper).map_err(upper_error)?;
     if let Some(map) = &rec.process.security.userns {
         unmap_owners(&mut entries, map);
@@ -156,6 +186,8 @@ pub fn commit(state: &StateDir, opts: &CommitOptions) -> Result<CommitOutcome, C
             other => CommitError::Image(other),
         })?;
     drop(entries);
+    let paused = frozen.is_some();
+    drop(frozen);
 
     let created = created_now();
     config.created = Some(created.clone());
@@ -211,6 +243,7 @@ pub fn commit(state: &StateDir, opts: &CommitOptions) -> Result<CommitOutcome, C
         files: written.files,
         whiteouts,
         was_running,
+        paused,
     })
 }
 

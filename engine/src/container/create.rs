@@ -6,7 +6,7 @@
 //! `layer.reuse` — and writes `container.json`. On any error it removes what
 //! it made (the trace stays: it tells what went wrong).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -106,6 +106,8 @@ pub fn create_with(
         // values); upper/ keeps 0755: it becomes the container's `/`.
         crate::state::create_private_dir_all(&dir)
             .map_err(|e| RunError::io("não consegui criar o diretório do contêiner", &dir, e))?;
+        // Until the record is written: gc must not take us for half-made.
+        let creation = super::record::Creation::begin(&dir)?;
         for sub in ["upper", "work", "merged"] {
             std::fs::create_dir_all(dir.join(sub)).map_err(|e| {
                 RunError::io(
@@ -176,7 +178,7 @@ pub fn create_with(
             restart_count: 0,
             stopped_by_user: false,
         };
-        save_record(&dir, &record)?;
+        creation.save(&dir, &record)?;
         let plan = RootfsPlan::in_dir(&dir, lowerdirs, crate::mounts::CgroupView::of_host());
         Ok(Created {
             record,
@@ -287,7 +289,7 @@ pub(crate) fn parse_env(entries: &[String]) -> Result<Vec<String>, RunError> {
     Ok(out)
 }
 
-fn check_name(name: &str) -> Result<(), RunError> {
+pub(super) fn check_name(name: &str) -> Result<(), RunError> {
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
     let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
@@ -299,7 +301,7 @@ fn check_name(name: &str) -> Result<(), RunError> {
 }
 
 /// Names are unique: `names/<name>` is created exclusively and holds the id.
-fn claim_name(state: &StateDir, name: &str, id: &str) -> Result<(), RunError> {
+pub(super) fn claim_name(state: &StateDir, name: &str, id: &str) -> Result<(), RunError> {
     let names = state.names();
     crate::state::create_private_dir_all(&names)
         .map_err(|e| RunError::io("não consegui criar o diretório de nomes", &names, e))?;
@@ -474,12 +476,6 @@ fn without_repeats(top_first: Vec<PathBuf>) -> Vec<PathBuf> {
         .into_iter()
         .filter(|d| seen.insert(d.clone()))
         .collect()
-}
-
-/// Writes `container.json` (see [`super::record`]: under the container's
-/// lock, temp file + rename, mode `0600`).
-pub fn save_record(dir: &Path, record: &ContainerRecord) -> Result<(), RunError> {
-    super::record::save(dir, record)
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ pub mod logs;
 pub mod names;
 pub mod pause;
 pub mod record;
+pub mod rename;
 pub mod rm;
 pub mod run;
 pub mod start;
@@ -334,6 +335,8 @@ pub enum RunError {
     BadName(String),
     #[error("já existe um contêiner chamado {0:?} (remova-o ou escolha outro --name)")]
     NameInUse(String),
+    #[error("o contêiner já se chama {0:?}: escolha outro nome")]
+    SameName(String),
     #[error("diretório de trabalho inválido: {0:?} (precisa ser um caminho absoluto, como /tmp)")]
     BadWorkdir(String),
     #[error("nenhum comando para executar: a imagem {0} não define Cmd nem Entrypoint; passe um comando depois do nome da imagem")]

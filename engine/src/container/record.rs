@@ -45,6 +45,36 @@ pub fn save(dir: &Path, record: &ContainerRecord) -> Result<(), RunError> {
     write(dir, record)
 }
 
+/// The container's lock, taken by the `casulo` that creates it as soon as
+/// its dir exists and held until the first record is written: `gc` tells a
+/// container being made (a big image's layers take a while to unpack) from
+/// one whose creator was killed ([`being_created`]).
+pub struct Creation {
+    _lock: File,
+}
+
+impl Creation {
+    pub fn begin(dir: &Path) -> Result<Creation, RunError> {
+        lock(dir).map(|_lock| Creation { _lock })
+    }
+
+    /// Writes the first record and lets the lock go.
+    pub fn save(self, dir: &Path, record: &ContainerRecord) -> Result<(), RunError> {
+        write(dir, record)
+    }
+}
+
+/// Is a live `casulo` creating the container in `dir` right now? (It holds
+/// the lock and there is no record yet.)
+pub fn being_created(dir: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(dir.join(LOCK)) else {
+        return false;
+    };
+    // SAFETY: flock on a descriptor we own; released when `file` drops.
+    let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0;
+    taken && !dir.join(RECORD).exists()
+}
+
 /// Reads the record, lets `change` edit it and writes it back, all under
 /// the container's lock; returns the record as written.
 pub fn update(

@@ -73,6 +73,11 @@ pub fn remove_anonymous_volumes(state: &StateDir, record: &ContainerRecord) {
 /// Best effort: used on error paths, where the first error is the one to report.
 pub fn remove_dirs(state: &StateDir, id: &str, name: &str) {
     let _ = std::fs::remove_dir_all(state.container(id));
+    release_name(state, id, name);
+}
+
+/// Gives the name `name` back, if its claim still holds `id` (best effort).
+pub fn release_name(state: &StateDir, id: &str, name: &str) {
     let claim = state.names().join(name);
     if std::fs::read_to_string(&claim).is_ok_and(|held| held == id) {
         let _ = std::fs::remove_file(claim);
@@ -128,4 +133,51 @@ pub fn gc_stale(state: &StateDir, min_age: std::time::Duration) -> Vec<String> {
         }
     }
     done
+}
+
+/// `casulo gc`'s part for containers that never got a record: a `casulo
+/// run` killed while it made one (most often while the image's layers were
+/// unpacked) leaves `containers/<id>/` without `container.json`, and its
+/// name claimed. Removed when nobody is making it ([`super::record::being_created`])
+/// and it is `min_age` old; so is a name claim whose container is gone.
+/// The trace stays: it tells how far it got.
+pub fn gc_half_made(state: &StateDir, min_age: std::time::Duration) -> Vec<String> {
+    let old = |p: &std::path::Path| {
+        std::fs::symlink_metadata(p)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().unwrap_or_default() >= min_age)
+    };
+    let mut done = Vec::new();
+    for dir in read_dir_paths(&state.containers()) {
+        if dir.join("container.json").exists() || super::record::being_created(&dir) || !old(&dir) {
+            continue;
+        }
+        crate::image::extract::remove_tree(&dir);
+        if let Some(id) = dir.file_name() {
+            let id = id.to_string_lossy();
+            done.push(format!(
+                "contêiner {} feito pela metade (o casulo que o criava morreu)",
+                &id[..12.min(id.len())]
+            ));
+        }
+    }
+    for claim in read_dir_paths(&state.names()) {
+        let id = std::fs::read_to_string(&claim).unwrap_or_default();
+        let gone = id.is_empty() || !state.container(id.trim()).exists();
+        if gone && old(&claim) && std::fs::remove_file(&claim).is_ok() {
+            if let Some(name) = claim.file_name() {
+                done.push(format!(
+                    "nome {} (de um contêiner que não existe)",
+                    name.to_string_lossy()
+                ));
+            }
+        }
+    }
+    done
+}
+
+fn read_dir_paths(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
 }

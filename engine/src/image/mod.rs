@@ -16,6 +16,7 @@ pub mod fsck;
 pub mod import;
 pub mod layer;
 pub mod layered;
+pub mod leftovers;
 pub mod oci;
 pub mod reference;
 pub mod store;
