@@ -93,7 +93,6 @@ fn docker_habits_get_an_answer_and_the_subcommands_help() {
     let cases: &[(&[&str], &str, &str)] = &[
         (&["pull", "alpine"], "casulo image load", "casulo"),
         (&["push", "x"], "casulo image save", "casulo"),
-        (&["attach", "x"], "casulo logs -f", "casulo"),
         (&["compose", "up"], "não está nos planos", "casulo"),
         (&["image", "pull", "x"], "ainda não existe", "casulo image"),
     ];

@@ -343,13 +343,21 @@ fn user_env_workdir_and_exit_codes_work_like_docker() {
             .contains(&status_field(&c.init.to_string(), "CapEff:")),
         "{privileged}"
     );
-    // -t is not done yet: refused, saying so.
-    let tty = c.exec(lab, &["-t"], &["sh"]);
-    tty.assert_code(125);
+    // -t with no terminal around: the command still gets one of the
+    // container's (its output comes through it, CRLF endings); -it needs a
+    // terminal as input, and -dt would be a terminal nobody reads.
+    let tty = c.exec(lab, &["-t"], &["sh", "-c", "tty; exit 4"]);
+    tty.assert_code(4);
     assert!(
-        tty.stderr.contains("-t (terminal) ainda não foi feito"),
+        tty.stdout.starts_with("/dev/pts/") && tty.stdout.ends_with("\r\n"),
         "{tty}"
     );
+    let it = c.exec(lab, &["-it"], &["sh"]);
+    it.assert_code(125);
+    assert!(it.stderr.contains("não é um terminal (TTY)"), "{it}");
+    let dt = c.exec(lab, &["-dt"], &["sh"]);
+    dt.assert_code(125);
+    assert!(dt.stderr.contains("exec -d -t"), "{dt}");
     c.stop_and_check(lab);
 }
 

@@ -1,8 +1,8 @@
-//! `casulo run -it`: the container's own pseudo-terminal, driven through a
-//! real pty. The test plays the user's terminal emulator: it opens a pty
-//! pair, starts casulo with the slave as its stdin, stdout, stderr and
-//! controlling terminal (in a session of its own), types into the master
-//! and reads the screen from it.
+//! `casulo run -it`, `exec -it`, `run -dit` and `attach`: the container's
+//! own pseudo-terminal, driven through a real pty. The test plays the
+//! user's terminal emulator: it opens a pty pair, starts casulo with the
+//! slave as its stdin, stdout, stderr and controlling terminal (in a
+//! session of its own), types into the master and reads the screen from it.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -32,6 +32,24 @@ struct Terminal {
 impl Terminal {
     /// `casulo run --rm --name N --trace T ARGS…` on a new pty of `rows` × `cols`.
     fn start(lab: &Lab, args: &[&str], rows: u16, cols: u16) -> Terminal {
+        let name = unique_name("tty");
+        let trace = lab.dir().join(format!("{name}.trace.jsonl"));
+        let mut all = vec!["run", "--rm", "--name", &name, "--trace"];
+        all.push(trace.to_str().unwrap());
+        all.extend_from_slice(args);
+        Terminal::casulo(lab, &all, rows, cols, name.clone(), trace.clone())
+    }
+
+    /// `casulo ARGS…` on a new pty of `rows` × `cols`; `name` and `trace`
+    /// are the container's.
+    fn casulo(
+        lab: &Lab,
+        all: &[&str],
+        rows: u16,
+        cols: u16,
+        name: String,
+        trace: PathBuf,
+    ) -> Terminal {
         let size = Winsize {
             ws_row: rows,
             ws_col: cols,
@@ -39,12 +57,17 @@ impl Terminal {
             ws_ypixel: 0,
         };
         let pty = openpty(Some(&size), None).unwrap();
-        let name = unique_name("tty");
-        let trace = lab.dir().join(format!("{name}.trace.jsonl"));
-        let mut all = vec!["run", "--rm", "--name", &name, "--trace"];
-        all.push(trace.to_str().unwrap());
-        all.extend_from_slice(args);
-        let mut cmd = lab.command(&all);
+        // Neither end may leak into casulo (openpty does not set
+        // close-on-exec): a casulo holding the master would keep the
+        // terminal alive after the test closes it.
+        for fd in [&pty.master, &pty.slave] {
+            nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            )
+            .unwrap();
+        }
+        let mut cmd = lab.command(all);
         let stdio = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
         cmd.stdin(stdio(&pty.slave))
             .stdout(stdio(&pty.slave))
@@ -118,6 +141,37 @@ impl Terminal {
         // each prompt), so the echo is not always the command verbatim.
         self.expect("\r\n");
         self.expect("/ # ")
+    }
+
+    /// The window changes size (the kernel sends SIGWINCH to casulo, the
+    /// foreground of its terminal).
+    fn resize(&mut self, rows: u16, cols: u16) {
+        let size = Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads one winsize.
+        assert_eq!(
+            unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &size) },
+            0
+        );
+    }
+
+    /// `stty size` until it says `rows cols` (the resize travels through
+    /// casulo, and maybe a supervisor).
+    fn expect_size(&mut self, rows: u16, cols: u16) {
+        let want = format!("{rows} {cols}\r\n/ # ");
+        let mut seen = String::new();
+        for _ in 0..50 {
+            seen = self.shell("stty size");
+            if seen == want {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(seen, want);
     }
 
     /// The slave's settings, comparable (`Termios` has no `PartialEq`).
@@ -212,26 +266,8 @@ fn a_shell_gets_its_own_terminal_that_follows_the_window() {
 
     // The window grows: the kernel sends SIGWINCH to casulo (the
     // foreground of its terminal), which sets the new size on the master.
-    let size = Winsize {
-        ws_row: 40,
-        ws_col: 120,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ reads one winsize.
-    assert_eq!(
-        unsafe { libc::ioctl(term.master.as_raw_fd(), libc::TIOCSWINSZ, &size) },
-        0
-    );
-    let mut seen = String::new();
-    for _ in 0..50 {
-        seen = term.shell("stty size");
-        if seen.starts_with("40 120") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(seen, "40 120\r\n/ # ");
+    term.resize(40, 120);
+    term.expect_size(40, 120);
 
     term.send("exit 3\r");
     assert_eq!(term.wait(), 3, "{}", term.screen);
@@ -362,4 +398,356 @@ fn it_needs_a_terminal_as_input_but_t_alone_does_not() {
     out.assert_code(4);
     // The container's output went through its terminal (CRLF endings).
     assert_eq!(out.stdout, "/dev/pts/0\r\n", "{out}");
+}
+
+/// `casulo run -d --name N busybox ARGS…` (the container a test execs into
+/// or attaches to); its id.
+fn run_d(lab: &Lab, name: &str, opts: &[&str], args: &[&str]) -> String {
+    let mut all = vec!["run", "-d", "--name", name];
+    all.extend_from_slice(opts);
+    all.push("busybox");
+    all.extend_from_slice(args);
+    let out = lab.casulo(&all);
+    out.assert_ok();
+    out.stdout.trim().to_string()
+}
+
+/// The trace of a container under a supervisor (`inspect`).
+fn trace_of(lab: &Lab, name: &str) -> PathBuf {
+    let out = lab.casulo(&["inspect", name]);
+    out.assert_ok();
+    let info: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    PathBuf::from(info[0]["Casulo"]["Trace"].as_str().unwrap())
+}
+
+/// `casulo rm -f NAME` when dropped: a test that fails midway leaves no
+/// supervisor (nor container) behind.
+struct RemoveOnDrop<'a>(&'a Lab, String);
+
+impl Drop for RemoveOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.casulo(&["rm", "-f", &self.1]);
+    }
+}
+
+/// `casulo rm -f` and nothing of the container left.
+fn remove(lab: &Lab, name: &str, id: &str) {
+    lab.casulo(&["rm", "-f", name]).assert_ok();
+    assert!(!lab.root().join("containers").join(id).exists());
+    let cgroups: Vec<_> = host_casulo_cgroups()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(id))
+        .collect();
+    assert!(cgroups.is_empty(), "{cgroups:?}");
+}
+
+/// `exec -it` into a running container (started with `-d`, no terminal of
+/// its own): the shell gets a new pty of the container's devpts, of the
+/// user's size, that follows a resize; Ctrl-C reaches the `sleep` in its
+/// foreground; `exit 5` is casulo's code and the user's terminal is
+/// restored. The trace of the container has the exec's `process.tty`.
+#[test]
+fn exec_it_gives_the_new_process_a_terminal_of_its_own() {
+    let lab = Lab::shared();
+    let name = unique_name("exec-tty");
+    let id = run_d(lab, &name, &[], &["sleep", "1000"]);
+    let _guard = RemoveOnDrop(lab, name.clone());
+    let trace = trace_of(lab, &name);
+    let mut term = Terminal::casulo(
+        lab,
+        &["exec", "-it", &name, "sh"],
+        27,
+        91,
+        name.clone(),
+        trace,
+    );
+    let before = term.settings();
+    term.expect("/ # ");
+    let tty = term.shell("tty");
+    assert!(
+        tty.starts_with("/dev/pts/") && tty.ends_with("\r\n/ # "),
+        "{tty:?}"
+    );
+    let path = tty.trim_end_matches("\r\n/ # ").to_string();
+    assert_eq!(term.shell("stty size"), "27 91\r\n/ # ");
+    // The container's PID 1 is the sleep; the shell is a process beside it.
+    assert_eq!(term.shell("cat /proc/1/comm"), "sleep\r\n/ # ");
+    term.resize(33, 77);
+    term.expect_size(33, 77);
+
+    term.send("sleep 200\r");
+    term.expect("sleep 200\r\n");
+    // The exec'd shell is casulo's child; the sleep, the shell's.
+    let shell = wait_for_child(term.casulo.id(), "sh");
+    wait_for_child(shell, "sleep");
+    term.send("\x03");
+    term.expect("^C");
+    term.expect("/ # ");
+    assert_eq!(term.shell("echo $((6 * 7))"), "42\r\n/ # ");
+
+    term.send("exit 5\r");
+    assert_eq!(term.wait(), 5, "{}", term.screen);
+    assert_eq!(term.settings(), before, "o terminal voltou como estava");
+    let ttys = ttys(&term.events());
+    assert_eq!(
+        ttys,
+        [
+            (TtyAction::Open, path.clone(), 27, 91),
+            (TtyAction::Resize, path, 33, 77),
+        ]
+    );
+    remove(lab, &name, &id);
+}
+
+/// The container's init, as the host sees it (`inspect`'s `Pid`).
+fn init_of(lab: &Lab, name: &str) -> u32 {
+    let out = lab.casulo(&["inspect", name]);
+    let info: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    info[0]["State"]["Pid"].as_u64().expect("Pid") as u32
+}
+
+fn state_of(lab: &Lab, name: &str) -> serde_json::Value {
+    let out = lab.casulo(&["inspect", name]);
+    let info: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    info[0]["State"].clone()
+}
+
+/// `run -dit`: the supervisor holds the shell's terminal. `attach` connects
+/// the user's (its window size goes along), Ctrl-C reaches the `sleep`
+/// inside, Ctrl-P Ctrl-Q leaves the shell running and restores the user's
+/// terminal; what the shell printed is in `logs` too. Two attachers at once
+/// see the same screen; `--detach-keys ctrl-x,y` changes the keys; `exit 7`
+/// ends the container and the attach with its code.
+#[test]
+fn run_dit_then_attach_detach_and_attach_again() {
+    let lab = Lab::shared();
+    let name = unique_name("dit");
+    let run = lab.casulo(&["run", "-dit", "--name", &name, "busybox", "sh"]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(&format!("casulo attach {name}")),
+        "{run}"
+    );
+    let id = run.stdout.trim().to_string();
+    let _guard = RemoveOnDrop(lab, name.clone());
+    let trace = trace_of(lab, &name);
+    let sock = lab.root().join("containers").join(&id).join("attach.sock");
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let meta = std::fs::metadata(&sock).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+
+    let attach = |keys: &[&str], rows, cols| {
+        let mut all = vec!["attach"];
+        all.extend_from_slice(keys);
+        all.push(&name);
+        Terminal::casulo(lab, &all, rows, cols, name.clone(), trace.clone())
+    };
+    let mut term = attach(&[], 30, 100);
+    let before = term.settings();
+    // Nothing is printed on attach (the prompt was, before; the shell may
+    // redraw it for the new window size): what the shell answers is the sign.
+    term.send("echo $((2 + 3))\r");
+    term.expect("5\r\n/ # ");
+    assert_eq!(term.shell("tty"), "/dev/pts/0\r\n/ # ");
+    term.expect_size(30, 100);
+
+    // Ctrl-C: the sleep in the shell's foreground dies, the shell lives.
+    term.send("sleep 100\r");
+    term.expect("sleep 100\r\n");
+    wait_for_child(init_of(lab, &name), "sleep");
+    term.send("\x03");
+    term.expect("^C");
+    term.expect("/ # ");
+
+    // Ctrl-P Ctrl-Q: casulo attach leaves, the container goes on.
+    term.send("\x10\x11");
+    assert_eq!(term.wait(), 0, "{}", term.screen);
+    term.expect("você se desligou de");
+    assert_eq!(term.settings(), before, "o terminal voltou como estava");
+    assert_eq!(state_of(lab, &name)["Status"], "running");
+    let logs = lab.casulo(&["logs", &name]);
+    assert!(logs.stdout.contains("5\r\n"), "{logs}");
+
+    // Two at once, one with other keys: both see what either types.
+    let mut one = attach(&[], 30, 100);
+    let mut two = attach(&["--detach-keys", "ctrl-x,y"], 30, 100);
+    // Both are connected once both see a new prompt.
+    std::thread::sleep(Duration::from_millis(300));
+    one.send("echo um$((0 + 1))\r");
+    one.expect("um1\r\n");
+    two.expect("um1\r\n");
+    // Ctrl-P Ctrl-Q is not two's sequence: it reaches the shell (which
+    // ignores them), and ctrl-x y detaches two.
+    two.send("\x18y");
+    assert_eq!(two.wait(), 0, "{}", two.screen);
+    one.send("exit 7\r");
+    assert_eq!(one.wait(), 7, "{}", one.screen);
+    let state = state_of(lab, &name);
+    assert_eq!(state["Status"], "exited", "{state}");
+    assert_eq!(state["ExitCode"], 7, "{state}");
+    assert!(!sock.exists(), "o socket some com o contêiner");
+    let resized: Vec<_> = ttys(&one.events())
+        .into_iter()
+        .filter(|t| t.0 == TtyAction::Resize)
+        .collect();
+    assert_eq!(
+        resized,
+        [(TtyAction::Resize, "/dev/pts/0".to_string(), 30, 100)],
+        "o mesmo tamanho de novo não é outro resize"
+    );
+    // `start -a` of a -t container: a new shell, and the terminal attached.
+    let mut again = Terminal::casulo(
+        lab,
+        &["start", "-a", &name],
+        24,
+        80,
+        name.clone(),
+        trace.clone(),
+    );
+    again.send("echo $((3 + 4))\r");
+    again.expect("7\r\n/ # ");
+    again.expect_size(24, 80);
+    again.send("exit 2\r");
+    assert_eq!(again.wait(), 2, "{}", again.screen);
+    remove(lab, &name, &id);
+}
+
+/// `attach` of a container without `-t` follows its output until it ends;
+/// of a container that is not running, it is refused.
+#[test]
+fn attach_without_a_terminal_follows_the_output() {
+    let lab = Lab::shared();
+    let name = unique_name("attach-log");
+    let id = run_d(
+        lab,
+        &name,
+        &[],
+        &["sh", "-c", "sleep 1; echo depois; exit 3"],
+    );
+    let _guard = RemoveOnDrop(lab, name.clone());
+    let out = lab.casulo(&["attach", &name]);
+    out.assert_code(3);
+    assert!(out.stderr.contains("não tem terminal"), "{out}");
+    assert_eq!(out.stdout, "depois\n", "{out}");
+    let again = lab.casulo(&["attach", &name]);
+    again.assert_code(125);
+    assert!(again.stderr.contains("não está rodando"), "{again}");
+    let bad = lab.casulo(&["attach", "--detach-keys", "ctrl-1", &name]);
+    bad.assert_code(125);
+    assert!(bad.stderr.contains("tecla de saída inválida"), "{bad}");
+    remove(lab, &name, &id);
+}
+
+/// The user's terminal goes away (the emulator's window closed: its
+/// master, the only one, is closed) while `run -it` runs a `sleep` in the
+/// shell's foreground: the container's terminal is hung up in turn (SIGHUP
+/// to its session), the container ends, casulo exits — nothing is left.
+#[test]
+fn a_terminal_that_hangs_up_ends_the_container_and_casulo() {
+    let lab = Lab::shared();
+    for foreground in ["", "sleep 1000"] {
+        let mut term = Terminal::start(lab, &["-it", "busybox", "sh"], 24, 80);
+        term.expect("/ # ");
+        if !foreground.is_empty() {
+            term.send(&format!("{foreground}\r"));
+            term.expect(&format!("{foreground}\r\n"));
+            let shell = wait_for_child(term.casulo.id(), "sh");
+            wait_for_child(shell, "sleep");
+        }
+        let Terminal {
+            master,
+            slave,
+            mut casulo,
+            trace,
+            ..
+        } = term;
+        drop(master);
+        drop(slave);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let code = loop {
+            if let Some(status) = casulo.try_wait().unwrap() {
+                break status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = casulo.kill();
+                panic!("o casulo não terminou 20 s depois de o terminal fechar ({foreground:?})");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let events = casulo_trace::reader::read_trace_file(&trace)
+            .unwrap()
+            .events;
+        let exit = events
+            .iter()
+            .find_map(|e| match &e.body {
+                EventBody::ProcessExit { code, signal, .. } => {
+                    Some(code.unwrap_or_else(|| 128 + signal.unwrap_or(0)))
+                }
+                _ => None,
+            })
+            .expect("process.exit no trace");
+        assert_eq!(code, Some(exit), "o casulo sai com o código do contêiner");
+        let hups: Vec<i32> = events
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::ProcessSignal {
+                    target_pid,
+                    signal_name,
+                    ..
+                } if signal_name == "SIGHUP" => Some(*target_pid),
+                _ => None,
+            })
+            .collect();
+        if foreground.is_empty() {
+            assert_eq!(hups.len(), 1, "SIGHUP ao PID 1: {hups:?}");
+        } else {
+            // The sleep's process group too (negative: a group).
+            assert_eq!(hups.len(), 2, "{hups:?}");
+            assert!(hups[0] < 0, "{hups:?}");
+        }
+        let id = casulo_trace::reader::read_trace_file(&trace)
+            .unwrap()
+            .header
+            .container
+            .id;
+        assert!(!lab.root().join("containers").join(&id).exists());
+        let cgroups: Vec<_> = host_casulo_cgroups()
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains(&id))
+            .collect();
+        assert!(cgroups.is_empty(), "{cgroups:?}");
+    }
+}
+
+/// The terminal of a `casulo attach` hangs up: the attach ends, the
+/// container (its terminal held by the supervisor) goes on.
+#[test]
+fn an_attach_whose_terminal_hangs_up_leaves_the_container_running() {
+    let lab = Lab::shared();
+    let name = unique_name("dit-hup");
+    let id = run_d(lab, &name, &["-it"], &["sh"]);
+    let _guard = RemoveOnDrop(lab, name.clone());
+    let trace = trace_of(lab, &name);
+    let mut term = Terminal::casulo(lab, &["attach", &name], 24, 80, name.clone(), trace);
+    term.send("echo $((20 + 1))\r");
+    term.expect("21\r\n/ # ");
+    let Terminal {
+        master,
+        slave,
+        mut casulo,
+        ..
+    } = term;
+    drop(master);
+    drop(slave);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while casulo.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = casulo.kill();
+            panic!("o casulo attach não terminou 20 s depois de o terminal fechar");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(state_of(lab, &name)["Status"], "running");
+    remove(lab, &name, &id);
 }

@@ -15,10 +15,6 @@ pub fn subcommand(name: &str) -> Option<&'static str> {
              `casulo image save -o imagem.tar NOME` grava um layout OCI (ou, com \
              `--format docker`, o formato do `docker load`)"
         }
-        "attach" => {
-            "`attach` ainda não existe (vem com o terminal dos contêineres em segundo plano). \
-             Enquanto isso: `casulo logs -f NOME` acompanha a saída de um contêiner com -d"
-        }
         "compose" => {
             "`compose` não existe e não está nos planos: rode cada serviço com \
              `casulo network create app` e `casulo run -d --network app --name …`, um por serviço"

@@ -1,5 +1,7 @@
 //! `casulo exec`: run a new process inside a running container.
 
+use std::io::IsTerminal;
+
 use nix::sys::wait::WaitStatus;
 
 use super::{CliError, CliResult};
@@ -21,7 +23,9 @@ pub struct ExecArgs {
     /// Mantém a entrada padrão (stdin) aberta para o comando (sem -i, ele lê de /dev/null).
     #[arg(long, short = 'i')]
     pub interactive: bool,
-    /// Dá ao comando um terminal (pseudo-terminal). Ainda não existe no casulo exec.
+    /// Dá ao comando um terminal próprio (um pseudo-terminal do contêiner, como
+    /// /dev/pts/1): com -it, um shell interativo (Ctrl-C vai para ele; o tamanho da
+    /// janela acompanha o seu terminal). Com -it a entrada precisa ser um terminal.
     #[arg(long, short = 't')]
     pub tty: bool,
     /// Variável de ambiente CHAVE=valor, além das do contêiner (repita para várias;
@@ -50,13 +54,13 @@ pub struct ExecArgs {
 }
 
 pub fn cmd(state: &StateDir, args: ExecArgs) -> CliResult {
-    if args.tty {
-        // The pty work plugs in at `container::exec::stdio`.
+    // As `run -it`: the keys must come from a terminal.
+    if args.tty && args.interactive && !std::io::stdin().is_terminal() {
         return Err(CliError::msg(
             125,
-            "-t (terminal) ainda não foi feito no casulo exec: por enquanto use -i sem -t \
-             (por exemplo `casulo exec -i CONTÊINER sh`), e o shell lê da sua entrada \
-             sem prompt nem edição de linha",
+            "a entrada não é um terminal (TTY): exec -it precisa que a entrada do casulo \
+             seja um terminal, e ela é um pipe ou um arquivo. Tire o -t para mandar a \
+             entrada como ela é (casulo exec -i …)",
         ));
     }
     let (container, command) = args
@@ -71,7 +75,7 @@ pub fn cmd(state: &StateDir, args: ExecArgs) -> CliResult {
         privileged: args.privileged,
         detach: args.detach,
         interactive: args.interactive,
-        tty: false,
+        tty: args.tty,
     };
     let mut forwarded = |signal: nix::sys::signal::Signal, escalated: bool| {
         if escalated {

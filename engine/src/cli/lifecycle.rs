@@ -219,10 +219,13 @@ pub fn top(state: &StateDir, args: TopArgs) -> CliResult {
 /// Inicia contêineres parados, em segundo plano (como `docker start`).
 #[derive(Debug, clap::Args)]
 pub struct StartArgs {
-    /// Fica ligado à saída do contêiner (como `casulo logs -f`) até ele
-    /// terminar, e sai com o código dele.
+    /// Fica ligado ao contêiner até ele terminar, e sai com o código dele: ao
+    /// terminal dele, se ele tem um (-t; como `casulo attach`), ou à saída (como
+    /// `casulo logs -f`).
     #[arg(short = 'a', long = "attach")]
     pub attach: bool,
+    #[command(flatten)]
+    pub keys: super::attach::DetachKeysArg,
     #[arg(required = true, value_name = "CONTÊINER")]
     pub containers: Vec<String>,
 }
@@ -284,7 +287,10 @@ pub fn start(state: &StateDir, args: StartArgs) -> CliResult {
             0
         };
         container::supervise::start(state, record)?;
-        if args.attach {
+        if args.attach && record.host.tty {
+            let now = container::find(state, &record.id)?;
+            last_code = super::attach::attach_to(state, &now, args.keys.detach_keys.clone())?;
+        } else if args.attach {
             last_code = follow_until_exit(state, record, from, false)?;
         } else {
             println!("{}", record.name);
@@ -352,7 +358,7 @@ fn print_entries(entries: &[container::logs::Entry], timestamps: bool) {
 
 /// Prints the log from `offset` as it grows, until the container has ended
 /// and its supervisor is done with it; returns its exit code.
-fn follow_until_exit(
+pub(super) fn follow_until_exit(
     state: &StateDir,
     record: &container::ContainerRecord,
     mut offset: u64,

@@ -5,6 +5,7 @@
 //! cause chain, with exit code 125 (docker's "engine error") unless the
 //! error says otherwise.
 
+pub mod attach;
 pub mod build;
 pub mod commit;
 pub mod diff;
@@ -51,6 +52,7 @@ pub enum Command {
     /// Executa um comando num contêiner novo (como `docker run`).
     Run(Box<run::RunArgs>),
     Exec(exec::ExecArgs),
+    Attach(attach::AttachArgs),
     /// Lista os contêineres (como `docker ps`).
     Ps(ps::PsArgs),
     /// Remove contêineres que já terminaram.
@@ -170,6 +172,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Run(args) => run::cmd(&state, *args),
         Command::Exec(args) => exec::cmd(&state, args),
+        Command::Attach(args) => attach::cmd(&state, args),
         Command::Ps(args) => ps::ps(&state, args),
         Command::Rm(args) => ps::rm(&state, args),
         Command::Diff(args) => diff::cmd(&state, args),
@@ -271,6 +274,7 @@ fn needs_root(command: &Command) -> bool {
     match command {
         Command::Run(_)
         | Command::Exec(_)
+        | Command::Attach(_)
         | Command::Rm(_)
         | Command::Build(_)
         | Command::Commit(_)

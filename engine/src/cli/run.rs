@@ -262,8 +262,9 @@ impl RunObserver for Narrator {
 
 pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
     // docker's "the input device is not a TTY": the keys of -it must come
-    // from a terminal (raw mode, Ctrl-C as a byte); -t alone takes any input.
-    if args.tty && args.interactive && !std::io::stdin().is_terminal() {
+    // from a terminal (raw mode, Ctrl-C as a byte); -t alone takes any input,
+    // and -dit none (the keys come later, from `casulo attach`).
+    if args.tty && args.interactive && !args.detach && !std::io::stdin().is_terminal() {
         return Err(CliError::msg(
             125,
             "a entrada não é um terminal (TTY): -it precisa que a entrada do casulo seja \
@@ -391,8 +392,7 @@ fn detach(state: &StateDir, opts: &RunOptions) -> CliResult {
     let created = create::create(state, opts)?;
     let record = created.record.clone();
     drop(created);
-    let started = supervise::refuse_tty(&record).and_then(|()| supervise::spawn(state, &record));
-    match started {
+    match supervise::spawn(state, &record) {
         Ok(pid) => {
             eprintln!(
                 "casulo: {} ({}) roda em segundo plano (pid {pid} no host); \
@@ -402,6 +402,19 @@ fn detach(state: &StateDir, opts: &RunOptions) -> CliResult {
                 record.name,
                 record.name
             );
+            if record.host.tty {
+                eprintln!(
+                    "casulo: terminal: casulo attach {} (sair dele sem parar o contêiner: \
+                     Ctrl-P Ctrl-Q)",
+                    record.name
+                );
+            } else if record.host.interactive {
+                eprintln!(
+                    "casulo: nota: -i sem -t em segundo plano: a entrada do contêiner fica \
+                     aberta, mas ninguém escreve nela (o casulo attach de um contêiner sem \
+                     terminal só mostra a saída); para digitar nele, use -dit"
+                );
+            }
             eprintln!("casulo: trace: {}", record.trace.display());
             println!("{}", record.id);
             Ok(0)

@@ -171,6 +171,11 @@ pub fn create_with(
                 restart: opts.restart,
                 tty: opts.tty,
                 interactive: opts.interactive,
+                console_size: opts
+                    .tty
+                    .then(crate::terminal::caller_size)
+                    .filter(|s| !s.is_unknown())
+                    .map(|s| [s.rows, s.cols]),
                 sample_interval_ms: opts.sample_interval.map(|d| d.as_millis() as u64),
                 network_aliases: opts.network_aliases.clone(),
                 ip: opts.ip,

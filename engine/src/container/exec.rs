@@ -59,6 +59,7 @@ use super::{init, wait, ContainerRecord, ContainerState, RunError};
 use crate::cgroups;
 use crate::kernel::{Forked, Kernel, Syscalls};
 use crate::state::StateDir;
+use crate::terminal::console;
 
 /// What the user asked `casulo exec` for.
 #[derive(Debug, Clone, Default)]
@@ -80,8 +81,9 @@ pub struct ExecOptions {
     pub detach: bool,
     /// `-i`: stdin is casulo's (otherwise `/dev/null`).
     pub interactive: bool,
-    /// `-t`: a pseudo-terminal. Not done yet: [`exec`] refuses it (the
-    /// pty work plugs in at [`stdio`]).
+    /// `-t`: a pseudo-terminal of its own, opened inside the container
+    /// ([`crate::terminal::console`], as `run -t`), relayed to casulo's
+    /// stdin (with `-i`) and stdout.
     pub tty: bool,
 }
 
@@ -125,10 +127,10 @@ pub fn exec(
     sys: &dyn Syscalls,
     on_signal: &mut dyn FnMut(Signal, bool),
 ) -> Result<ExecOutcome, RunError> {
-    if opts.tty {
+    if opts.tty && opts.detach {
         return Err(RunError::Init {
             code: 125,
-            message: "-t (pseudo-terminal) ainda não existe no casulo exec".into(),
+            message: "exec -d -t: um terminal que ninguém lê; use -it sem -d (ou -d sem -t)".into(),
         });
     }
     let record = super::find(state, key)?;
@@ -154,12 +156,50 @@ pub fn exec(
     if opts.detach {
         return detached(&k, entry);
     }
-    let null = (!opts.interactive)
+    let null = (!opts.interactive && !opts.tty)
         .then(|| File::options().read(true).write(true).open("/dev/null"))
         .transpose()
         .map_err(|e| RunError::io("não consegui abrir", "/dev/null", e))?;
-    let pid = start_child(&k, entry, null, false)?;
-    let status = match wait::wait_for(&k, pid, on_signal) {
+    // -t: the child opens its terminal inside and sends the master here.
+    let console = opts
+        .tty
+        .then(|| {
+            let size = crate::terminal::caller_size();
+            console::channel().map(|(ours, theirs)| {
+                let request = console::Request {
+                    socket: theirs,
+                    size,
+                };
+                ((ours, size), request)
+            })
+        })
+        .transpose()
+        .map_err(|e| RunError::io("socketpair", "console", e))?;
+    let (ours, request) = console.unzip();
+    let pid = start_child(
+        &k,
+        entry,
+        Stdio {
+            null,
+            console: request,
+        },
+        false,
+    )?;
+    let waited = match ours {
+        Some((socket, size)) => console::receive(&socket, size)
+            .map_err(|e| RunError::io("não recebi o terminal do exec", "console", e))
+            .and_then(|console| {
+                crate::terminal::session::wait_relaying(
+                    &k,
+                    pid,
+                    console,
+                    opts.interactive,
+                    on_signal,
+                )
+            }),
+        None => wait::wait_for(&k, pid, on_signal),
+    };
+    let status = match waited {
         Ok(status) => status,
         Err(e) => {
             let _ = k.kill(pid, Signal::SIGKILL);
@@ -184,14 +224,8 @@ struct Entry {
 
 /// Steps 3–6: casulo joins the pid namespace, forks, puts the child in the
 /// cgroup and lets it go; returns the child's host pid once the command
-/// runs. `null` becomes the child's stdin (all three with `detach`, when
-/// no casulo waits for it and no PR_SET_PDEATHSIG ties it to one).
-fn start_child(
-    k: &Kernel,
-    entry: Entry,
-    null: Option<File>,
-    detach: bool,
-) -> Result<Pid, RunError> {
+/// runs. `stdio` says what its stdin, stdout and stderr become.
+fn start_child(k: &Kernel, entry: Entry, stdio: Stdio, detach: bool) -> Result<Pid, RunError> {
     let Entry {
         init_pid,
         plan,
@@ -217,13 +251,13 @@ fn start_child(
                 parent: me,
                 sync: Some(sync_rd),
                 report: File::from(report_wr),
-                null,
+                stdio,
                 detach,
             };
             child.run(k)
         }
         Forked::Parent(pid) => {
-            drop((me, sync_rd, report_wr, rest, null));
+            drop((me, sync_rd, report_wr, rest, stdio));
             let attached = cgroup
                 .as_ref()
                 .map_or(Ok(()), |cg| cg.attach(k, pid).map_err(RunError::from));
@@ -275,12 +309,14 @@ fn detached(k: &Kernel, entry: Entry) -> Result<ExecOutcome, RunError> {
                 .map_err(|e| RunError::io("não consegui abrir", "/dev/null", e))
                 .and_then(|n| {
                     let _ = k.setsid();
-                    stdio(Some(n), true).map_err(|(code, message)| RunError::Init { code, message })
+                    Stdio::null(n)
+                        .apply(k, true)
+                        .map_err(|(code, message)| RunError::Init { code, message })
                 })
                 .and_then(|()| {
                     let n =
                         null().map_err(|e| RunError::io("não consegui abrir", "/dev/null", e))?;
-                    start_child(k, entry, Some(n), true)
+                    start_child(k, entry, Stdio::null(n), true)
                 });
             match started {
                 Ok(pid) => {
@@ -409,8 +445,7 @@ struct Child<'a> {
     /// The parent's go: our host pid, 4 bytes (taken when read).
     sync: Option<OwnedFd>,
     report: File,
-    /// `/dev/null`, for stdin (without `-i`) and for all three with `-d`.
-    null: Option<File>,
+    stdio: Stdio,
     detach: bool,
 }
 
@@ -463,7 +498,7 @@ impl Child<'_> {
         self.namespaces.clear();
         let engine = |e: crate::kernel::KernelError| (125, format!("falha no exec: {e}"));
         k.setsid().map_err(engine)?;
-        stdio(self.null.take(), self.detach)?;
+        std::mem::take(&mut self.stdio).apply(k, self.detach)?;
         if plan.userns {
             // casulo's uid 0 is not mapped in the container's namespace:
             // become its root, as the init did (host uid 100000 or so).
@@ -491,28 +526,48 @@ impl Child<'_> {
 }
 
 /// The child's stdin, stdout and stderr: casulo's, except `/dev/null` for
-/// stdin without `-i`, and for all three with `-d`.
-///
-/// The pseudo-terminal of `-t` plugs in here: its slave end becomes 0, 1
-/// and 2 and the controlling terminal (`TIOCSCTTY`, the child already
-/// leads its own session), while casulo copies between it and the user's
-/// terminal.
-fn stdio(null: Option<File>, detach: bool) -> Result<(), (i32, String)> {
-    let Some(null) = null else {
-        return Ok(());
-    };
-    let targets: &[i32] = if detach { &[0, 1, 2] } else { &[0] };
-    for &fd in targets {
-        // SAFETY: dup2 onto a standard descriptor of this process.
-        if unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), fd) } < 0 {
-            let e = std::io::Error::last_os_error();
-            return Err((
-                125,
-                format!("não consegui redirecionar o descritor {fd}: {e}"),
-            ));
+/// stdin without `-i`, and for all three with `-d`; with `-t`, a terminal
+/// of its own.
+#[derive(Default)]
+struct Stdio {
+    /// `/dev/null`, for stdin (without `-i`) and for all three with `-d`.
+    null: Option<File>,
+    /// `-t`: the console socket the terminal's master goes back on.
+    console: Option<console::Request>,
+}
+
+impl Stdio {
+    fn null(null: File) -> Stdio {
+        Stdio {
+            null: Some(null),
+            console: None,
         }
     }
-    Ok(())
+
+    /// In the child, a session leader inside the container's namespaces:
+    /// with `-t`, the pty is opened from the container's `/dev/ptmx` and
+    /// becomes 0, 1, 2 and the controlling terminal (`TIOCSCTTY`), its
+    /// master sent to casulo, as the init of `run -t` does.
+    fn apply(self, k: &Kernel, detach: bool) -> Result<(), (i32, String)> {
+        if let Some(request) = self.console {
+            return console::open_in_init(k, request).map_err(|e| (125, e.to_string()));
+        }
+        let Some(null) = self.null else {
+            return Ok(());
+        };
+        let targets: &[i32] = if detach { &[0, 1, 2] } else { &[0] };
+        for &fd in targets {
+            // SAFETY: dup2 onto a standard descriptor of this process.
+            if unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), fd) } < 0 {
+                let e = std::io::Error::last_os_error();
+                return Err((
+                    125,
+                    format!("não consegui redirecionar o descritor {fd}: {e}"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -634,7 +689,7 @@ mod sequence_tests {
             parent: None,
             sync: Some(sync),
             report: File::create("/dev/null").unwrap(),
-            null: None,
+            stdio: Stdio::default(),
             detach: false,
         };
         let sys = FakeSyscalls::new();
@@ -695,7 +750,7 @@ mod sequence_tests {
             parent: None,
             sync: Some(sync),
             report: File::create("/dev/null").unwrap(),
-            null: None,
+            stdio: Stdio::default(),
             detach: false,
         };
         let sys = FakeSyscalls::new();

@@ -76,9 +76,12 @@ impl Relay {
     }
 }
 
-fn copy(mut file: File, streams: [(OwnedFd, &'static str); 2]) {
+fn copy(file: File, streams: [(OwnedFd, &'static str); 2]) {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    let mut pending: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    let mut writers = [
+        LogWriter::new(file.try_clone().ok(), streams[0].1),
+        LogWriter::new(Some(file), streams[1].1),
+    ];
     let mut open = [true, true];
     let mut chunk = vec![0u8; MAX_LINE];
     while open.iter().any(|o| *o) {
@@ -103,23 +106,65 @@ fn copy(mut file: File, streams: [(OwnedFd, &'static str); 2]) {
             .collect();
         drop(fds);
         for i in ready {
-            let (fd, stream) = &streams[i];
+            let (fd, _) = &streams[i];
             match nix::unistd::read(fd, &mut chunk) {
                 Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
                 Ok(0) | Err(_) => {
                     // Closed: the rest of a line without `\n` goes too.
                     open[i] = false;
-                    if !pending[i].is_empty() {
-                        write_entry(&mut file, &pending[i], stream);
-                        pending[i].clear();
-                    }
+                    writers[i].finish();
                 }
-                Ok(n) => {
-                    pending[i].extend_from_slice(&chunk[..n]);
-                    flush_lines(&mut file, &mut pending[i], stream);
-                }
+                Ok(n) => writers[i].write(&chunk[..n]),
             }
         }
+    }
+}
+
+/// One stream's lines into the log: whole lines as they complete, pieces
+/// of [`MAX_LINE`], the rest at [`LogWriter::finish`]. Also what the
+/// supervisor of a `-t` container writes its terminal's output with (one
+/// stream, `stdout`, as docker: a terminal has no stderr of its own).
+pub struct LogWriter {
+    /// `None`: the log could not be opened; the output is dropped.
+    file: Option<File>,
+    stream: &'static str,
+    pending: Vec<u8>,
+}
+
+impl LogWriter {
+    fn new(file: Option<File>, stream: &'static str) -> LogWriter {
+        LogWriter {
+            file,
+            stream,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Appends to the log in `dir` (made `0600` if new).
+    pub fn open(dir: &Path, stream: &'static str) -> LogWriter {
+        let file = crate::state::private_file_options()
+            .append(true)
+            .create(true)
+            .open(path(dir))
+            .ok();
+        LogWriter::new(file, stream)
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        if let Some(file) = &mut self.file {
+            flush_lines(file, &mut self.pending, self.stream);
+        } else {
+            self.pending.clear();
+        }
+    }
+
+    /// What is left without a `\n`.
+    pub fn finish(&mut self) {
+        if let (Some(file), false) = (&mut self.file, self.pending.is_empty()) {
+            write_entry(file, &self.pending, self.stream);
+        }
+        self.pending.clear();
     }
 }
 

@@ -220,6 +220,12 @@ pub struct HostConfig {
     /// `-i`: stdin kept open.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interactive: bool,
+    /// With `-t`: the window size the terminal starts with, `[rows, cols]`
+    /// (docker's `ConsoleSize`): the user's at `run`, so a `-dit`
+    /// container's supervisor, which has no terminal around it, opens the
+    /// pty at that size; an `attach` sets its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_size: Option<[u16; 2]>,
     /// Interval between two `cgroup.sample` events, in ms (none: the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_interval_ms: Option<u64>,

@@ -51,6 +51,13 @@ pub trait RunObserver {
     }
     /// A signal was passed on to the container (`escalated`: it was SIGKILL).
     fn signal_forwarded(&mut self, _signal: Signal, _escalated: bool) {}
+    /// With `-t`: true when the container's terminal is served to `casulo
+    /// attach`es from its directory ([`crate::terminal::hub`], the
+    /// supervisor of a `-dit` container) rather than relayed to casulo's
+    /// own stdin and stdout.
+    fn serves_terminal(&self) -> bool {
+        false
+    }
 }
 
 /// How a run ended.
@@ -157,8 +164,13 @@ pub fn live(
             return Err(e.into());
         }
     };
-    // -t: the init opens a terminal of the user's window size.
-    let terminal = host.tty.then(crate::terminal::caller_size);
+    // -t: the init opens a terminal of the user's window size (the one
+    // at `run`, for a supervisor that has no terminal around it).
+    let terminal = host.tty.then(|| {
+        host.console_size
+            .map(|[rows, cols]| crate::terminal::WindowSize { rows, cols })
+            .unwrap_or_else(crate::terminal::caller_size)
+    });
     let (pid, console) =
         match start::start_with(&k, created, cgroup.as_ref(), net.as_ref(), terminal) {
             Ok(started) => started,
@@ -167,6 +179,25 @@ pub fn live(
                 return Err(e);
             }
         };
+    // A served terminal: its socket exists before the container is said
+    // to run, so an `attach` right after `run -dit` finds it.
+    let listener = match (&console, observer.serves_terminal()) {
+        (Some(_), true) => match crate::terminal::hub::Listener::bind(&created.dir) {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                let _ = k.kill(pid, Signal::SIGKILL);
+                let _ = k.wait(pid, true);
+                abandon(&k, cgroup.as_ref(), net.as_mut());
+                let path = created.dir.join(crate::terminal::attach::SOCKET);
+                return Err(RunError::io(
+                    "não consegui criar o socket do attach",
+                    path,
+                    e,
+                ));
+            }
+        },
+        _ => None,
+    };
     let ip = net.as_ref().map(|n| n.lease.ip);
     let started_at = now_rfc3339();
     let running = |r: &mut ContainerRecord| {
@@ -235,15 +266,24 @@ pub fn live(
                 let _ = super::pause::thaw_after_signal(&k, cg.manager(), &created.dir);
             }
         };
-        let status = match console {
-            Some(console) => crate::terminal::session::wait_relaying(
+        let status = match (console, listener) {
+            (Some(console), Some(listener)) => crate::terminal::hub::serve(
+                &k,
+                pid,
+                console,
+                listener,
+                super::logs::LogWriter::open(&created.dir, "stdout"),
+                host.interactive,
+                on_forward,
+            ),
+            (Some(console), None) => crate::terminal::session::wait_relaying(
                 &k,
                 pid,
                 console,
                 host.interactive,
                 on_forward,
             ),
-            None => wait::wait_for(&k, pid, on_forward),
+            (None, _) => wait::wait_for(&k, pid, on_forward),
         };
         drop(stop);
         dns_stop.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -18,7 +18,9 @@
 //!    to the host's init (or the nearest subreaper).
 //! 2. [`main`] (the supervisor): points fds 0, 1 and 2 at the container's
 //!    streams (a pipe each for stdout and stderr, read by the log
-//!    [`Relay`]; stdin `/dev/null`, or with `-i` a pipe it keeps open), runs
+//!    [`Relay`]; stdin `/dev/null`, or with `-i` a pipe it keeps open; with
+//!    `-t` the container's own pty, whose master it keeps and serves to
+//!    `casulo attach`, see [`crate::terminal::hub`]), runs
 //!    the same [`live`] as `casulo run` in a terminal, and loops while the
 //!    restart policy asks, with docker's back-off: 100 ms, doubling up to a
 //!    minute, back to 100 ms after a run of 10 s or more.
@@ -103,26 +105,12 @@ pub fn start(state: &StateDir, record: &ContainerRecord) -> Result<(), RunError>
     if record.is_up() {
         return Ok(());
     }
-    refuse_tty(record)?;
     let dir = state.container(&record.id);
     let ready = record::update(&dir, |r| {
         r.stopped_by_user = false;
         r.restart_count = 0;
     })?;
     spawn(state, &ready).map(|_| ())
-}
-
-/// A terminal for a container in the background (`-dt`, `start` of a `-t`
-/// container) needs a pty the supervisor holds and `casulo attach`: not yet.
-pub fn refuse_tty(record: &ContainerRecord) -> Result<(), RunError> {
-    if record.host.tty {
-        return Err(RunError::NotYet(format!(
-            "{} pede um terminal (-t), e um contêiner em segundo plano ainda não ganha \
-             terminal no casulo (isso vem com o casulo attach); rode-o com -it, sem -d",
-            record.name
-        )));
-    }
-    Ok(())
 }
 
 fn parse_ready(said: &str) -> Result<i32, RunError> {
@@ -201,7 +189,7 @@ fn supervise(
             recorder: recorder.clone(),
             record,
         };
-        let mut watcher = Watcher::attach(dir, created.record.host.interactive, ready.take())?;
+        let mut watcher = Watcher::attach(dir, &created.record.host, ready.take())?;
         let began = Instant::now();
         let lived = live(&created, &LinuxSyscalls, &mut watcher, Sampling::Detached);
         let ready_again = watcher.finish();
@@ -337,7 +325,9 @@ fn note(log: &Option<std::fs::File>, text: &str) {
 /// The container's streams while one run lasts: fds 0, 1 and 2 of the
 /// supervisor point at them from before the `clone` (the init inherits them)
 /// until the command runs; then back at `/dev/null`, and the relay copies
-/// stdout and stderr into the log.
+/// stdout and stderr into the log. With `-t` the container's stdio is its
+/// terminal: no pipe, no relay thread; the supervisor's main thread serves
+/// the terminal ([`crate::terminal::hub`]) and logs it.
 struct Watcher {
     dir: PathBuf,
     /// Read ends of the container's stdout and stderr, until the relay takes them.
@@ -348,14 +338,28 @@ struct Watcher {
     relay: Option<Relay>,
     ready: Option<std::fs::File>,
     restored: bool,
+    tty: bool,
 }
 
 impl Watcher {
     fn attach(
         dir: &Path,
-        interactive: bool,
+        host: &super::HostConfig,
         ready: Option<std::fs::File>,
     ) -> Result<Watcher, RunError> {
+        if host.tty {
+            // fds 0, 1, 2 stay on /dev/null until the init takes its terminal.
+            return Ok(Watcher {
+                dir: dir.to_path_buf(),
+                pipes: None,
+                stdin: None,
+                relay: None,
+                ready,
+                restored: true,
+                tty: true,
+            });
+        }
+        let interactive = host.interactive;
         let pipe = || {
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
                 .map_err(|e| RunError::io("pipe", "stdio do contêiner", e.into()))
@@ -380,6 +384,7 @@ impl Watcher {
             relay: None,
             ready,
             restored: false,
+            tty: false,
         })
     }
 
@@ -424,6 +429,10 @@ impl RunObserver for Watcher {
         }
         // The setup is over: what it allocated is garbage now.
         trim_heap();
+    }
+
+    fn serves_terminal(&self) -> bool {
+        self.tty
     }
 }
 

@@ -16,11 +16,19 @@
 //! byte, Ctrl-C included) and copies bytes both ways ([`relay`]) while it
 //! waits for the container, forwarding window resizes ([`session`]).
 //!
+//! `exec -t` gets its terminal the same way (the exec'd process opens it
+//! inside the container). A `-dit` container's supervisor holds the master
+//! instead, logs its output and serves `casulo attach`es ([`hub`],
+//! [`attach`], with docker's detach keys: [`detach`]).
+//!
 //! Single-threaded until the `exec`, as the rest of `run`: the relay is a
 //! `poll` loop on the main thread, woken by a `signalfd` for the signals
 //! casulo blocked (`SIGCHLD`, `SIGWINCH`, the termination signals).
 
+pub mod attach;
 pub mod console;
+pub mod detach;
+pub mod hub;
 pub mod raw;
 pub mod relay;
 pub mod session;

@@ -39,6 +39,11 @@ pub struct Relay<'a> {
     master_open: bool,
     /// Keys read, not yet taken by the master.
     pending: Vec<u8>,
+    /// The input is a terminal (a read of 0 bytes is then its hang-up,
+    /// not the end of a file).
+    input_is_terminal: bool,
+    /// The user's terminal hung up (EIO writing to it, or reading from it).
+    hung_up: bool,
 }
 
 impl<'a> Relay<'a> {
@@ -55,7 +60,15 @@ impl<'a> Relay<'a> {
             output: Some(output),
             master_open: true,
             pending: Vec::new(),
+            input_is_terminal: input.is_some_and(|fd| std::io::IsTerminal::is_terminal(&fd)),
+            hung_up: false,
         })
+    }
+
+    /// The user's terminal went away: its window closed, the emulator (or
+    /// the ssh connection) that held its master is gone.
+    pub fn hung_up(&self) -> bool {
+        self.hung_up
     }
 
     /// The master (to set its window size).
@@ -63,10 +76,13 @@ impl<'a> Relay<'a> {
         self.master
     }
 
-    /// Copies both ways until `wake` is readable (returns `Ok`), or `poll`
-    /// itself fails.
+    /// Copies both ways until `wake` is readable or the user's terminal
+    /// hung up (returns `Ok`), or `poll` itself fails.
     pub fn pump(&mut self, wake: BorrowedFd) -> std::io::Result<()> {
         loop {
+            if self.hung_up {
+                return Ok(());
+            }
             let mut master_events = PollFlags::empty();
             if self.master_open {
                 master_events |= PollFlags::POLLIN;
@@ -127,8 +143,10 @@ impl<'a> Relay<'a> {
             }
             Ok(n) => {
                 if let Some(out) = self.output {
-                    if write_all(out, &buf[..n]).is_err() {
+                    if let Err(e) = write_all(out, &buf[..n]) {
                         self.output = None;
+                        // EIO: a terminal that hung up (EPIPE: a pipe's reader left).
+                        self.hung_up |= e == Errno::EIO;
                     }
                 }
                 true
@@ -148,14 +166,20 @@ impl<'a> Relay<'a> {
         let Some(input) = self.input else { return };
         let mut buf = [0u8; CHUNK];
         match nix::unistd::read(input, &mut buf) {
-            Ok(0) => self.input = None,
+            Ok(0) => {
+                self.input = None;
+                self.hung_up |= self.input_is_terminal;
+            }
             Ok(n) => {
                 self.pending.extend_from_slice(&buf[..n]);
                 self.flush_keys();
             }
             Err(Errno::EAGAIN | Errno::EINTR) => {}
             // EIO: the user's terminal hung up.
-            Err(_) => self.input = None,
+            Err(e) => {
+                self.input = None;
+                self.hung_up |= e == Errno::EIO;
+            }
         }
     }
 
@@ -178,7 +202,7 @@ impl<'a> Relay<'a> {
 }
 
 /// All of `buf` to `fd`, waiting (poll) if it is non-blocking and full.
-fn write_all(fd: BorrowedFd, mut buf: &[u8]) -> Result<(), Errno> {
+pub(crate) fn write_all(fd: BorrowedFd, mut buf: &[u8]) -> Result<(), Errno> {
     while !buf.is_empty() {
         match nix::unistd::write(fd, buf) {
             Ok(0) => return Err(Errno::EIO),
@@ -236,5 +260,25 @@ mod tests {
             .read_to_string(&mut screen)
             .unwrap();
         assert_eq!(screen, "ola\r\n");
+    }
+
+    /// The user's terminal hangs up (its master closed): the relay says
+    /// so and returns, instead of waiting for keys that will never come.
+    #[test]
+    fn a_terminal_that_hangs_up_stops_the_pump() {
+        let container = nix::pty::openpty(None, None).unwrap();
+        let user = nix::pty::openpty(None, None).unwrap();
+        let (wake_rd, _wake_wr) = nix::unistd::pipe().unwrap();
+        let (_screen_rd, screen_wr) = nix::unistd::pipe().unwrap();
+        let mut relay = Relay::new(
+            container.master.as_fd(),
+            Some(user.slave.as_fd()),
+            screen_wr.as_fd(),
+        )
+        .unwrap();
+        assert!(!relay.hung_up());
+        drop(user.master);
+        relay.pump(wake_rd.as_fd()).unwrap();
+        assert!(relay.hung_up());
     }
 }

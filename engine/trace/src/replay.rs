@@ -1178,6 +1178,10 @@ impl World {
             EventBody::ProcessFdsClosed { first, inherited } => {
                 self.process(pid).fds_closed = Some((*first, inherited.clone()))
             }
+            // The container's own terminal (the init's); the terminal of an
+            // `exec -t` is another pty of its devpts and leaves it as it is.
+            EventBody::ProcessTty { path, .. }
+                if self.terminal.as_ref().is_some_and(|t| t.path != *path) => {}
             EventBody::ProcessTty {
                 action,
                 path,

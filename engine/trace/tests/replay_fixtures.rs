@@ -1309,6 +1309,32 @@ fn sample_trace_terminal_opened_and_resized() {
     assert_eq!(r.world_at(open).terminal, None);
     let end = r.world_at(r.len()).terminal.unwrap();
     assert_eq!((end.rows, end.cols, end.resizes), (40, 120, 1));
+
+    // An `exec -t` opens /dev/pts/1 and resizes it: the container's
+    // terminal stays the init's.
+    let mut events = sample::sample_events();
+    let template = events[open].clone();
+    for (rows, cols) in [(30, 90), (31, 91)] {
+        let mut e = template.clone();
+        e.seq = events.len() as u64;
+        if let EventBody::ProcessTty {
+            path,
+            rows: r,
+            cols: c,
+            ..
+        } = &mut e.body
+        {
+            *path = "/dev/pts/1".into();
+            (*r, *c) = (rows, cols);
+        }
+        events.push(e);
+    }
+    let r = Replay::new(events);
+    let end = r.world_at(r.len()).terminal.unwrap();
+    assert_eq!(
+        (end.path.as_str(), end.rows, end.cols, end.resizes),
+        ("/dev/pts/0", 40, 120, 1)
+    );
 }
 
 /// `image.commit` (sample trace): the world lists the image made from the

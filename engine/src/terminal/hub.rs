@@ -1,0 +1,284 @@
+//! The supervisor's side of a `-dit` container's terminal: it holds the
+//! pty's master for the container's whole life, writes what comes out of it
+//! to `container.log` (so `casulo logs` works as for any `-d` container),
+//! and serves `casulo attach`es on `containers/<id>/attach.sock`
+//! ([`super::attach`] has the messages): the output goes to every attacher,
+//! the keys of each (with `-i`) to the master, and a resize from any sets
+//! the pty's window (`TIOCSWINSZ`, a `process.tty` `resize` in the trace).
+//!
+//! One `poll` loop on the supervisor's main thread, as the relay of
+//! `casulo run -it` ([`super::session`]), woken by the same `signalfd`:
+//! `SIGCHLD` (the container may have ended), the termination signals
+//! (forwarded to PID 1). Nothing here runs for a container without `-t`.
+//!
+//! An attacher too slow to take the output (its socket full for
+//! [`SLOW`]) is dropped rather than let the container wait for it; one
+//! that leaves just closes its socket.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::Signal;
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{self, MsgFlags};
+use nix::sys::wait::WaitStatus;
+use nix::unistd::Pid;
+
+use super::attach::{self, EXIT, KEYS, MESSAGE, OUTPUT};
+use super::console::Console;
+use crate::container::logs::LogWriter;
+use crate::container::{wait, RunError};
+use crate::kernel::Kernel;
+
+/// How long a send to an attacher may wait before it is dropped.
+pub const SLOW: Duration = Duration::from_secs(2);
+
+/// The listening socket, made before the supervisor says the container
+/// runs (so an `attach` right after `run -dit` finds it); removed on drop.
+pub struct Listener {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+impl Listener {
+    /// `dir/attach.sock`, `0600`.
+    pub fn bind(dir: &Path) -> std::io::Result<Listener> {
+        let path = dir.join(attach::SOCKET);
+        let _ = std::fs::remove_file(&path);
+        let fd = socket::socket(
+            socket::AddressFamily::Unix,
+            socket::SockType::SeqPacket,
+            socket::SockFlag::SOCK_CLOEXEC | socket::SockFlag::SOCK_NONBLOCK,
+            None,
+        )?;
+        let (_dir, addr) = attach::address(dir)?;
+        socket::bind(fd.as_raw_fd(), &addr)?;
+        let listener = Listener { fd, path };
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&listener.path, std::fs::Permissions::from_mode(0o600))?;
+        socket::listen(&listener.fd, socket::Backlog::new(8)?)?;
+        Ok(listener)
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Serves the terminal until `pid` ends; returns how it ended.
+pub fn serve(
+    k: &Kernel,
+    pid: Pid,
+    console: Console,
+    listener: Listener,
+    mut log: LogWriter,
+    interactive: bool,
+    on_forward: &mut dyn FnMut(Signal, bool),
+) -> Result<WaitStatus, RunError> {
+    let io = |what: &'static str, e: std::io::Error| RunError::io(what, "terminal", e);
+    let signals = SignalFd::with_flags(
+        &wait::handled(),
+        SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
+    )
+    .map_err(|e| io("signalfd", e.into()))?;
+    let master = console.master.as_fd();
+    let flags = nix::fcntl::fcntl(master, nix::fcntl::FcntlArg::F_GETFL)
+        .map_err(|e| io("fcntl", e.into()))?;
+    nix::fcntl::fcntl(
+        master,
+        nix::fcntl::FcntlArg::F_SETFL(
+            nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK,
+        ),
+    )
+    .map_err(|e| io("fcntl", e.into()))?;
+    let mut hub = Hub {
+        master,
+        master_open: true,
+        attachers: Vec::new(),
+        keys: Vec::new(),
+        log: &mut log,
+        interactive,
+        path: console.path.clone(),
+        size: console.size,
+        buf: vec![0u8; MESSAGE],
+    };
+    let mut forwarded = 0;
+    let status = loop {
+        if let Some(status) = k.wait(pid, false)? {
+            break status;
+        }
+        let mut fds = vec![
+            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+            PollFd::new(listener.fd.as_fd(), PollFlags::POLLIN),
+        ];
+        let mut master_events = PollFlags::empty();
+        if hub.master_open {
+            master_events |= PollFlags::POLLIN;
+            if !hub.keys.is_empty() {
+                master_events |= PollFlags::POLLOUT;
+            }
+        }
+        fds.push(PollFd::new(master, master_events));
+        // New keys only once the master took the last ones.
+        let read_keys = hub.keys.is_empty();
+        for a in &hub.attachers {
+            let events = if read_keys {
+                PollFlags::POLLIN
+            } else {
+                PollFlags::empty()
+            };
+            fds.push(PollFd::new(a.as_fd(), events));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(io("poll", e.into())),
+            Ok(_) => {}
+        }
+        let revents: Vec<PollFlags> = fds
+            .iter()
+            .map(|fd| fd.revents().unwrap_or(PollFlags::empty()))
+            .collect();
+        drop(fds);
+        if revents[2].intersects(PollFlags::POLLOUT) {
+            hub.flush_keys();
+        }
+        if revents[2].intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
+            hub.copy_output();
+        }
+        // From the last, so removing one does not move the others.
+        for i in (0..hub.attachers.len()).rev() {
+            if !revents[3 + i].is_empty() {
+                hub.read_attacher(k, i);
+            }
+        }
+        if !revents[1].is_empty() {
+            if let Ok(fd) = socket::accept4(listener.fd.as_raw_fd(), socket::SockFlag::SOCK_CLOEXEC)
+            {
+                // SAFETY: accept4 returned a new descriptor we own.
+                let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+                let _ = socket::setsockopt(
+                    &fd,
+                    socket::sockopt::SendTimeout,
+                    &nix::sys::time::TimeVal::new(SLOW.as_secs() as _, 0),
+                );
+                hub.attachers.push(fd);
+            }
+        }
+        if !revents[0].is_empty() {
+            while let Some(info) = signals
+                .read_signal()
+                .map_err(|e| io("signalfd", e.into()))?
+            {
+                match Signal::try_from(info.ssi_signo as i32) {
+                    Ok(Signal::SIGCHLD | Signal::SIGWINCH) | Err(_) => {}
+                    Ok(signal) => wait::forward(k, pid, signal, &mut forwarded, on_forward),
+                }
+            }
+        }
+    };
+    // Its last words, then how it ended, to whoever is attached.
+    while hub.master_open && hub.copy_output() {}
+    hub.log.finish();
+    let code = wait::exit_code(status).to_le_bytes();
+    let bye = [EXIT, code[0], code[1], code[2], code[3]];
+    for a in &hub.attachers {
+        let _ = socket::send(a.as_raw_fd(), &bye, MsgFlags::MSG_NOSIGNAL);
+    }
+    drop(listener);
+    Ok(status)
+}
+
+struct Hub<'a> {
+    master: BorrowedFd<'a>,
+    master_open: bool,
+    attachers: Vec<OwnedFd>,
+    /// Keys read from an attacher, not yet taken by the master.
+    keys: Vec<u8>,
+    log: &'a mut LogWriter,
+    interactive: bool,
+    /// The pty's path inside the container (for the trace).
+    path: String,
+    /// Its window now.
+    size: super::WindowSize,
+    buf: Vec<u8>,
+}
+
+impl Hub<'_> {
+    /// One read of the master to the log and every attacher; false when
+    /// there was nothing.
+    fn copy_output(&mut self) -> bool {
+        match nix::unistd::read(self.master, &mut self.buf[1..]) {
+            Ok(0) => {
+                self.master_open = false;
+                false
+            }
+            Ok(n) => {
+                self.log.write(&self.buf[1..1 + n]);
+                self.buf[0] = OUTPUT;
+                let message = &self.buf[..1 + n];
+                self.attachers.retain(|a| {
+                    socket::send(a.as_raw_fd(), message, MsgFlags::MSG_NOSIGNAL).is_ok()
+                });
+                true
+            }
+            Err(Errno::EAGAIN | Errno::EINTR) => false,
+            // EIO: no process holds the slave any more.
+            Err(_) => {
+                self.master_open = false;
+                false
+            }
+        }
+    }
+
+    /// A message from attacher `i`; it is dropped when it left.
+    fn read_attacher(&mut self, k: &Kernel, i: usize) {
+        let mut message = [0u8; MESSAGE];
+        let n = match socket::recv(
+            self.attachers[i].as_raw_fd(),
+            &mut message,
+            MsgFlags::MSG_DONTWAIT,
+        ) {
+            Ok(n) => n,
+            Err(Errno::EAGAIN | Errno::EINTR) => return,
+            Err(_) => 0,
+        };
+        match &message[..n] {
+            [] => {
+                self.attachers.remove(i);
+            }
+            [KEYS, keys @ ..] if self.interactive && self.master_open => {
+                self.keys.extend_from_slice(keys);
+                self.flush_keys();
+            }
+            resize => {
+                let size = attach::parse_resize(resize).filter(|s| *s != self.size);
+                if let Some(size) = size {
+                    if k.resize_terminal(self.master, &self.path, size).is_ok() {
+                        self.size = size;
+                    }
+                }
+            }
+        }
+    }
+
+    fn flush_keys(&mut self) {
+        while !self.keys.is_empty() {
+            match nix::unistd::write(self.master, &self.keys) {
+                Ok(n) => {
+                    self.keys.drain(..n);
+                }
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => return,
+                Err(_) => {
+                    self.keys.clear();
+                    self.master_open = false;
+                }
+            }
+        }
+    }
+}
