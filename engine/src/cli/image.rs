@@ -1,4 +1,4 @@
-//! `casulo image …`: bootstrap, import, ls, load, save, fsck.
+//! `casulo image …`: bootstrap, import, ls, load, save, fsck, push, pull.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -121,6 +121,10 @@ pub enum ImageCmd {
         #[arg(value_name = "DESTINO")]
         dest: PathBuf,
     },
+    /// Envia uma imagem a um registry (o mesmo que `casulo push`).
+    Push(super::registry::PushArgs),
+    /// Baixa uma imagem de um registry (o mesmo que `casulo pull`).
+    Pull(super::registry::PullArgs),
     /// Verifica o store: digests de todos os blobs, imagens completas, camadas que não desempacotam, restos de escritas interrompidas.
     Fsck {
         /// Só o código de saída (0: tudo certo; 1: problemas).
@@ -350,6 +354,8 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
                 );
             }
         }
+        ImageCmd::Push(args) => return super::registry::push_cmd(state, args),
+        ImageCmd::Pull(args) => return super::registry::pull_cmd(state, args),
         ImageCmd::Fsck { quiet } => {
             let report = fsck::fsck(&Store::open(state)?)?;
             if !quiet {
