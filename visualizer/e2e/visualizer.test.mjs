@@ -1079,7 +1079,7 @@ test('embutido: parâmetro errado mostra o erro em português, nunca uma página
   const ev = events('run-echo.trace.jsonl');
   const p = await framePage();
   const cases = [
-    ['&paineis=eventos,redes', /parâmetro paineis .*«redes».*eventos, namespaces, arquivos, cgroups, rede, seguranca, build/],
+    ['&paineis=eventos,redes', /parâmetro paineis .*«redes».*eventos, namespaces, arquivos, cgroups, rede, seguranca, registry, build/],
     [`&ate=${lastSeq(ev) + 100}`, new RegExp(`parâmetro ate=${lastSeq(ev) + 100} está fora deste trace.*do ${ev[0].seq} ao ${lastSeq(ev)}`)],
     ['&de=cinco', /parâmetro de=cinco não é um número de evento/],
     ['&de=9&ate=3', /de=9 vem depois de ate=3/],
