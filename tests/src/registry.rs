@@ -9,6 +9,7 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -91,7 +92,19 @@ impl Registry {
         let config_path = dir.path().join("config.yml");
         fs::write(&config_path, config).map_err(|e| e.to_string())?;
         let log = fs::File::create(dir.path().join("registro.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(REGISTRY_BIN)
+        let mut command = Command::new(REGISTRY_BIN);
+        // The server dies with whoever started it (a killed test binary, a
+        // Ctrl-C'd `cargo xtask registro`): no registry is left behind.
+        // SAFETY: prctl is async-signal-safe; nothing else runs in the child.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command
             .arg("serve")
             .arg(&config_path)
             .stdin(Stdio::null())

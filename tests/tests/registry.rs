@@ -222,6 +222,31 @@ fn push_then_pull_on_a_clean_store_is_byte_identical_and_a_second_push_sends_not
         tmp_leftovers(&fresh)
     );
 
+    // A build whose FROM names the registry pulls the base it lacks.
+    let builder = dir.join("construtor");
+    let context = dir.join("contexto");
+    fs::create_dir_all(&context).unwrap();
+    fs::write(
+        context.join("Dockerfile"),
+        format!("FROM {remote}\nRUN cat /dados/app-0.txt > /copia.txt\n"),
+    )
+    .unwrap();
+    let out = casulo_at(
+        &builder,
+        &config,
+        &["build", "-t", "derivada:1", s(&context)],
+    );
+    out.assert_ok();
+    assert!(out.stdout.contains("baixando do registry"), "{out}");
+    let run = casulo_at(
+        &builder,
+        &config,
+        &["run", "--rm", "derivada:1", "cat", "/copia.txt"],
+    );
+    assert_eq!(run.assert_ok().stdout, "camada 0 de app\n");
+    casulo_at(&builder, &config, &["gc"]);
+    let _ = fs::remove_dir_all(&builder);
+
     // Pulling again downloads nothing.
     let out = casulo_at(&fresh, &config, &["pull", &remote]);
     out.assert_ok();
