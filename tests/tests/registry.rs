@@ -705,3 +705,38 @@ fn a_tampered_blob_is_refused_with_the_store_intact_and_a_re_pull_resumes() {
     casulo_at(&fresh, &config, &["gc"]);
     let _ = fs::remove_dir_all(&fresh);
 }
+
+#[test]
+fn a_chunked_upload_sends_patches_and_the_registry_keeps_the_same_bytes() {
+    let registry = Registry::start();
+    let dir = scratch("partes");
+    let config = dir.join("config");
+    let remote = format!("{}/aluno/partes:v1", registry.addr);
+    lab(&config, &["image", "tag", "busybox", &remote]).assert_ok();
+    let mut cmd = Command::new(casulo_bin());
+    cmd.arg("--root")
+        .arg(Lab::shared().root())
+        .args(["push", &remote])
+        .env("CASULO_CONFIG", &config)
+        .env("CASULO_REGISTRY_CHUNK", "300000");
+    let out = Output::of(&mut cmd);
+    out.assert_ok();
+    let events = trace_events(&out);
+    let layer = events
+        .iter()
+        .find(|e| e["kind"] == "registry.blob_upload" && e["layer"] == 0)
+        .expect("the layer was sent");
+    let size = layer["bytes"].as_u64().unwrap();
+    assert_eq!(
+        layer["chunks"].as_u64().unwrap(),
+        size.div_ceil(300_000),
+        "{layer}"
+    );
+    // What the registry assembled is the layer, byte for byte.
+    let fresh = dir.join("limpo");
+    casulo_at(&fresh, &config, &["pull", &remote]).assert_ok();
+    let digest = layer["digest"].as_str().unwrap();
+    assert!(blob(&fresh, digest) == blob(Lab::shared().root(), digest));
+    casulo_at(&fresh, &config, &["gc"]);
+    let _ = fs::remove_dir_all(&fresh);
+}

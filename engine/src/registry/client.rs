@@ -407,7 +407,8 @@ impl<'r> Client<'r> {
 
     /// Sends a blob: `POST` opens an upload (unless `location` is one
     /// already open), `PUT ?digest=` with every byte closes it
-    /// (monolithic). `progress` gets the bytes sent so far.
+    /// (monolithic), or `PATCH`es of [`chunk_size`] bytes and an empty
+    /// `PUT ?digest=` (chunked). `progress` gets the bytes sent so far.
     pub fn upload_blob(
         &self,
         digest: &str,
@@ -432,19 +433,61 @@ impl<'r> Client<'r> {
                 self.location(&url, &resp)?
             }
         };
-        let sep = if location.contains('?') { '&' } else { '?' };
-        let put = format!("{location}{sep}digest={digest}");
         let mut counted = Counting {
             inner: &mut blob,
             done: 0,
             progress,
         };
-        let answer = self
-            .with_auth(self.agent.put(&put))
-            .header("Content-Type", "application/octet-stream")
-            .header("Content-Length", size.to_string())
-            .send(ureq::SendBody::from_reader(&mut counted));
-        let resp = answer.map_err(|e| self.unreachable(&put, &e).0)?;
+        let chunk = chunk_size();
+        let mut chunks = 0u32;
+        let mut location = location;
+        let resp = if chunk > 0 && size > chunk {
+            // Chunked: one PATCH per piece (Content-Range), each answered
+            // with the upload's next Location; then an empty PUT closes it.
+            let mut sent = 0u64;
+            let mut piece = Vec::with_capacity(chunk as usize);
+            while sent < size {
+                piece.clear();
+                (&mut counted)
+                    .take(chunk)
+                    .read_to_end(&mut piece)
+                    .map_err(|e| RegistryError::Other(format!("lendo o blob {digest}: {e}")))?;
+                if piece.is_empty() {
+                    return Err(RegistryError::Other(format!(
+                        "o blob {digest} acabou em {sent} bytes, mas o store diz {size}"
+                    )));
+                }
+                let end = sent + piece.len() as u64 - 1;
+                let resp = self
+                    .with_auth(self.agent.patch(&location))
+                    .header("Content-Type", "application/octet-stream")
+                    .header("Content-Range", format!("{sent}-{end}"))
+                    .send(&piece[..])
+                    .map_err(|e| self.unreachable(&location, &e).0)?;
+                if resp.status().as_u16() != 202 {
+                    let shown = location.split('?').next().unwrap_or(&location).to_string();
+                    return Err(self.http_error("PATCH", &shown, resp));
+                }
+                location = self.location(&location, &resp)?;
+                sent = end + 1;
+                chunks += 1;
+            }
+            let sep = if location.contains('?') { '&' } else { '?' };
+            let put = format!("{location}{sep}digest={digest}");
+            self.with_auth(self.agent.put(&put))
+                .header("Content-Length", "0")
+                .send_empty()
+                .map_err(|e| self.unreachable(&put, &e).0)?
+        } else {
+            let sep = if location.contains('?') { '&' } else { '?' };
+            let put = format!("{location}{sep}digest={digest}");
+            self.with_auth(self.agent.put(&put))
+                .header("Content-Type", "application/octet-stream")
+                .header("Content-Length", size.to_string())
+                .send(ureq::SendBody::from_reader(&mut counted))
+                .map_err(|e| self.unreachable(&put, &e).0)?
+        };
+        let put = location;
         let status = resp.status().as_u16();
         let shown = put.split('?').next().unwrap_or(&put).to_string();
         self.rec.record(
@@ -454,7 +497,7 @@ impl<'r> Client<'r> {
                 digest: digest.to_string(),
                 bytes: size,
                 duration_us: start.elapsed().as_micros() as u64,
-                chunks: 0,
+                chunks,
                 layer,
                 status,
             },
@@ -622,6 +665,16 @@ impl<'r> Client<'r> {
         }
         Ok(())
     }
+}
+
+/// Bytes per `PATCH` of a chunked upload: `CASULO_REGISTRY_CHUNK` (for a
+/// registry behind a proxy that limits the size of a request); unset or 0,
+/// uploads are monolithic (one `PUT` with every byte).
+fn chunk_size() -> u64 {
+    std::env::var("CASULO_REGISTRY_CHUNK")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// A response header as text.
