@@ -247,6 +247,17 @@ fn push_then_pull_on_a_clean_store_is_byte_identical_and_a_second_push_sends_not
     casulo_at(&builder, &config, &["gc"]);
     let _ = fs::remove_dir_all(&builder);
 
+    // By digest: the same image, under the tag sha256-<hex>.
+    let by_digest = format!("{}/aluno/app@{}", registry.addr, pushed[0].0);
+    let out = casulo_at(&fresh, &config, &["pull", &by_digest]);
+    out.assert_ok();
+    let tag = format!(
+        "{}/aluno/app:{}",
+        registry.addr,
+        pushed[0].0.replace(':', "-")
+    );
+    assert_eq!(descriptor(&fresh, &tag)["digest"], pushed[0].0.as_str());
+
     // Pulling again downloads nothing.
     let out = casulo_at(&fresh, &config, &["pull", &remote]);
     out.assert_ok();

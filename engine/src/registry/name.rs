@@ -54,7 +54,15 @@ impl RemoteRef {
             }
             None => (input, None),
         };
-        let local = Reference::parse(named)?;
+        let mut local = Reference::parse(named)?;
+        // Pulled by digest with no tag: the store keeps it under the tag
+        // `sha256-<hex>` (a store entry needs a tag; `latest` would lie).
+        let tagged = named
+            .rfind(':')
+            .is_some_and(|colon| named.rfind('/').is_none_or(|slash| colon > slash));
+        if let (Some(d), false) = (&digest, tagged) {
+            local = local.with_tag(&d.replace(':', "-"))?;
+        }
         let (registry, repository) = match local.name.split_once('/') {
             Some((first, rest))
                 if first.contains('.') || first.contains(':') || first == "localhost" =>
@@ -171,6 +179,12 @@ mod tests {
         let r = p(&format!("localhost:5000/app@{d}"));
         assert_eq!(r.digest.as_deref(), Some(d.as_str()));
         assert_eq!(r.manifest_reference(), d);
+        assert_eq!(
+            r.local.to_string(),
+            format!("localhost:5000/app:sha256-{}", "a".repeat(64))
+        );
+        let r = p(&format!("localhost:5000/app:v2@{d}"));
+        assert_eq!(r.local.to_string(), "localhost:5000/app:v2");
         assert!(RemoteRef::parse_with("app@sha256:xyz", DEFAULT_REGISTRY).is_err());
         assert!(RemoteRef::parse_with("App", DEFAULT_REGISTRY).is_err());
         assert!(plain_http("[::1]:5000"));
