@@ -1383,3 +1383,21 @@ test('segurança: com --userns, os mapas de uid e gid e as camadas idmapped (cen
     await p.close();
   }
 });
+
+test('registry: o painel Registry do pull do capítulo 7 mostra 1 camada baixada e 4 que já estavam aqui', async () => {
+  const p = await framePage(900, 700);
+  try {
+    await p.goto(`${URL_BASE}?trace=curso/exemplos/07-registry.trace.jsonl&embed=1&paineis=registry,eventos`);
+    await p.waitForSelector('section.registry');
+    assert.deepEqual(await panelsShown(p), ['registry', 'eventos']);
+    await p.keyboard.press('End');
+    await p.waitForSelector('#registry-resumo');
+    assert.match(await p.textContent('#registry-resumo'), /1 de 5 camadas baixadas, 4 já estavam aqui/);
+    assert.equal(await p.locator('.camadas-registry tbody tr.presente').count(), 4);
+    assert.equal(await p.locator('.camadas-registry tbody tr.viajou').count(), 1);
+    assert.match(await p.textContent('.camadas-registry tbody tr.viajou'), /baixada/);
+    assert.ok(!(await sideScroll(p)), 'registry sem rolagem lateral em 900 px');
+  } finally {
+    await p.close();
+  }
+});
