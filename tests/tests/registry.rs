@@ -208,6 +208,8 @@ fn push_then_pull_on_a_clean_store_is_byte_identical_and_a_second_push_sends_not
         out.stdout.contains(&pushed[0].0),
         "the manifest digest: {out}"
     );
+    let ls = casulo_at(&fresh, &config, &["image", "ls", "--digests"]);
+    assert!(ls.assert_ok().stdout.contains(&pushed[0].0), "{ls}");
     let run = casulo_at(
         &fresh,
         &config,
