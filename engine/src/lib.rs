@@ -33,6 +33,7 @@ pub mod mounts;
 pub mod namespaces;
 pub mod network;
 pub mod recorder;
+pub mod registry;
 pub mod security;
 pub mod state;
 pub mod terminal;

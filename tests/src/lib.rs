@@ -34,6 +34,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 pub mod layout;
+pub mod registry;
 
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_dir() -> PathBuf {

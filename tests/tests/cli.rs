@@ -91,10 +91,9 @@ fn without_root_casulo_says_it_needs_sudo() {
 fn docker_habits_get_an_answer_and_the_subcommands_help() {
     let lab = Lab::shared();
     let cases: &[(&[&str], &str, &str)] = &[
-        (&["pull", "alpine"], "casulo image load", "casulo"),
-        (&["push", "x"], "casulo image save", "casulo"),
+        (&["search", "alpine"], "não tem busca", "casulo"),
         (&["compose", "up"], "não está nos planos", "casulo"),
-        (&["image", "pull", "x"], "ainda não existe", "casulo image"),
+        (&["image", "search", "x"], "não tem busca", "casulo image"),
     ];
     for (args, says, help) in cases {
         let out = lab.casulo(args);

@@ -579,7 +579,7 @@ fn networks_are_isolated_by_rule_and_the_rules_go_with_the_last_container() {
     // B's rules were written by its container and deleted when it ended.
     let b_tag = format!("casulo:{}:isola-redes", b.name);
     assert!(
-        trace.contains(&format!(r#""action":"add","chain":"forward""#)),
+        trace.contains(r#""action":"add","chain":"forward""#),
         "{trace}"
     );
     assert!(trace.contains(&b_tag) && trace.contains(r#""action":"delete""#));

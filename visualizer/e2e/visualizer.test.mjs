@@ -1079,7 +1079,7 @@ test('embutido: parâmetro errado mostra o erro em português, nunca uma página
   const ev = events('run-echo.trace.jsonl');
   const p = await framePage();
   const cases = [
-    ['&paineis=eventos,redes', /parâmetro paineis .*«redes».*eventos, namespaces, arquivos, cgroups, rede, seguranca, build/],
+    ['&paineis=eventos,redes', /parâmetro paineis .*«redes».*eventos, namespaces, arquivos, cgroups, rede, seguranca, registry, build/],
     [`&ate=${lastSeq(ev) + 100}`, new RegExp(`parâmetro ate=${lastSeq(ev) + 100} está fora deste trace.*do ${ev[0].seq} ao ${lastSeq(ev)}`)],
     ['&de=cinco', /parâmetro de=cinco não é um número de evento/],
     ['&de=9&ate=3', /de=9 vem depois de ate=3/],
@@ -1379,6 +1379,24 @@ test('segurança: com --userns, os mapas de uid e gid e as camadas idmapped (cen
     }
     assert.match(await p.textContent('#seg-capabilities .seg-resumo'), new RegExp(`--cap-add deu ${cap.added.join(', ')}`));
     await p.screenshot({ path: join(SHOTS, '35-embutido-seguranca-cap-add-900.png') });
+  } finally {
+    await p.close();
+  }
+});
+
+test('registry: o painel Registry do pull do capítulo 7 mostra 1 camada baixada e 4 que já estavam aqui', async () => {
+  const p = await framePage(900, 700);
+  try {
+    await p.goto(`${URL_BASE}?trace=curso/exemplos/07-registry.trace.jsonl&embed=1&paineis=registry,eventos`);
+    await p.waitForSelector('section.registry');
+    assert.deepEqual(await panelsShown(p), ['registry', 'eventos']);
+    await p.keyboard.press('End');
+    await p.waitForSelector('#registry-resumo');
+    assert.match(await p.textContent('#registry-resumo'), /1 de 5 camadas baixadas, 4 já estavam aqui/);
+    assert.equal(await p.locator('.camadas-registry tbody tr.presente').count(), 4);
+    assert.equal(await p.locator('.camadas-registry tbody tr.viajou').count(), 1);
+    assert.match(await p.textContent('.camadas-registry tbody tr.viajou'), /baixada/);
+    assert.ok(!(await sideScroll(p)), 'registry sem rolagem lateral em 900 px');
   } finally {
     await p.close();
   }

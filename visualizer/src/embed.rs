@@ -36,11 +36,12 @@ pub enum Panel {
     Cgroups,
     Network,
     Security,
+    Registry,
 }
 
 impl Panel {
     /// In the full app's order (the build's layer stack right after the events).
-    pub const ALL: [Panel; 7] = [
+    pub const ALL: [Panel; 8] = [
         Panel::Events,
         Panel::Build,
         Panel::Namespaces,
@@ -48,6 +49,7 @@ impl Panel {
         Panel::Cgroups,
         Panel::Network,
         Panel::Security,
+        Panel::Registry,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +61,7 @@ impl Panel {
             Panel::Cgroups => "cgroups",
             Panel::Network => "rede",
             Panel::Security => "seguranca",
+            Panel::Registry => "registry",
         }
     }
 
@@ -67,17 +70,19 @@ impl Panel {
     }
 
     /// The panels the full app shows for a trace (Build only for a build,
-    /// Segurança only when it has `security.*` events).
-    pub fn defaults(has_build: bool, has_security: bool) -> Vec<Panel> {
+    /// Segurança only when it has `security.*` events, Registry only for a
+    /// push or pull).
+    pub fn defaults(has_build: bool, has_security: bool, has_registry: bool) -> Vec<Panel> {
         Panel::ALL
             .into_iter()
             .filter(|p| *p != Panel::Build || has_build)
             .filter(|p| *p != Panel::Security || has_security)
+            .filter(|p| *p != Panel::Registry || has_registry)
             .collect()
     }
 }
 
-/// `eventos, namespaces, arquivos, cgroups, rede, seguranca, build`: for the messages.
+/// `eventos, namespaces, arquivos, cgroups, rede, seguranca, registry, build`: for the messages.
 fn panel_names() -> String {
     let mut names: Vec<&str> = Panel::ALL.iter().map(|p| p.name()).collect();
     // The order the book's README lists them in.
@@ -195,11 +200,17 @@ impl Embed {
     }
 
     /// The panels to show for a trace (`has_build`: it has `build.*`
-    /// events; `has_security`: `security.*` events).
-    pub fn panels_for(&self, has_build: bool, has_security: bool) -> Vec<Panel> {
+    /// events; `has_security`: `security.*` events; `has_registry`:
+    /// `registry.*` events).
+    pub fn panels_for(
+        &self,
+        has_build: bool,
+        has_security: bool,
+        has_registry: bool,
+    ) -> Vec<Panel> {
         self.panels
             .clone()
-            .unwrap_or_else(|| Panel::defaults(has_build, has_security))
+            .unwrap_or_else(|| Panel::defaults(has_build, has_security, has_registry))
     }
 }
 
@@ -243,7 +254,7 @@ mod tests {
         assert_eq!((e.from, e.to), (Some(3), Some(12)));
         assert_eq!(e.range(Some((0, 34))), Ok((3, 12)));
         assert_eq!(
-            e.panels_for(true, false),
+            e.panels_for(true, false, false),
             vec![Panel::Namespaces, Panel::Events]
         );
 
@@ -251,12 +262,26 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(plain.range(Some((0, 34))), Ok((0, 34)));
-        assert_eq!(plain.panels_for(false, false).len(), 5);
-        assert_eq!(plain.panels_for(true, false)[1], Panel::Build);
+        assert_eq!(plain.panels_for(false, false, false).len(), 5);
+        assert_eq!(plain.panels_for(true, false, false)[1], Panel::Build);
         // Segurança: by name, and by default only for a trace with security.* events.
         assert_eq!(Panel::from_name("seguranca"), Some(Panel::Security));
-        assert_eq!(plain.panels_for(false, true).last(), Some(&Panel::Security));
-        assert!(!plain.panels_for(true, false).contains(&Panel::Security));
+        assert_eq!(
+            plain.panels_for(false, true, false).last(),
+            Some(&Panel::Security)
+        );
+        assert!(!plain
+            .panels_for(true, false, false)
+            .contains(&Panel::Security));
+        // Registry: by name, and by default only for a push or pull.
+        assert_eq!(Panel::from_name("registry"), Some(Panel::Registry));
+        assert_eq!(
+            plain.panels_for(false, false, true).last(),
+            Some(&Panel::Registry)
+        );
+        assert!(!plain
+            .panels_for(true, true, false)
+            .contains(&Panel::Registry));
         assert!(plain.range(None).unwrap_err().contains("não tem eventos"));
     }
 
@@ -265,7 +290,9 @@ mod tests {
         let err = |pairs: &[(&str, &str)]| parse(&params(pairs)).unwrap_err();
         let e = err(&[("embed", "1"), ("trace", "t"), ("paineis", "eventos,redes")]);
         assert!(e.contains("paineis") && e.contains("«redes»"), "{e}");
-        assert!(e.contains("eventos, namespaces, arquivos, cgroups, rede, seguranca, build"));
+        assert!(
+            e.contains("eventos, namespaces, arquivos, cgroups, rede, seguranca, registry, build")
+        );
         assert!(err(&[("embed", "1"), ("trace", "t"), ("paineis", "")]).contains("vazio"));
         assert!(err(&[("embed", "1")]).contains("parâmetro trace"));
         let e = err(&[("embed", "1"), ("trace", "t"), ("de", "três")]);

@@ -9,6 +9,7 @@
 //!   `bench unpack` (a big layer), `bench densidade` (100 idle `run -d` containers)
 //! - `medir`  N containers vs N VMs (start time, memory) for the course's chapter 1
 //! - `fuzz`   the coverage-guided fuzzers of `fuzz/` (libFuzzer), corpus kept in the repo
+//! - `registro` a real registry (docker-registry) for a class, until Ctrl-C
 //!
 //! Messages are in Brazilian Portuguese (students read them); code and
 //! comments in English, as in the rest of the project.
@@ -25,6 +26,7 @@ mod fuzz;
 mod medir;
 mod medir_containers;
 mod medir_vms;
+mod registro;
 mod serve;
 mod setup;
 mod test;
@@ -107,6 +109,12 @@ comandos:
                      o corpus fica em fuzz/corpus/ALVO (e `test` o repete)
       --tempo S        segundos por alvo (padrão 60)
       --execucoes N    para depois de N execuções (além do tempo)
+  registro [opções]  um registry de verdade (docker-registry) para a turma, até o Ctrl-C;
+                     mostra o que os alunos digitam (CASULO_REGISTRY, push, pull)
+      --porta N        porta (padrão 5000)
+      --endereco IP    onde escutar (padrão 0.0.0.0: a rede da sala)
+      --dados DIR      onde guardar os blobs (padrão target/registro)
+      --usuario U --senha S  pede login (htpasswd)
   help               esta mensagem";
 
 fn main() -> ExitCode {
@@ -126,6 +134,7 @@ fn main() -> ExitCode {
         "bench" => bench::run(rest),
         "medir" => medir::run(rest),
         "fuzz" => fuzz::run(rest),
+        "registro" => registro::run(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())

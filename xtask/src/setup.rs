@@ -3,8 +3,10 @@
 //! - Debian packages: busybox-static (the base image), runc and crun (the
 //!   benchmark's references), strace, nftables (the `nft` tool: user
 //!   networks' isolation, NAT and DNAT), skopeo, umoci and buildah (interop
-//!   checks), qemu-system-x86 and cpio (the pure cgroup v2 VM test),
-//!   hunspell and hunspell-pt-br (the course's spelling);
+//!   checks), docker-registry and apache2-utils (the real registry of the
+//!   push/pull tests and of `cargo xtask registro`; htpasswd),
+//!   qemu-system-x86 and cpio (the pure cgroup v2 VM test), hunspell and
+//!   hunspell-pt-br (the course's spelling);
 //! - rustup targets: x86_64-unknown-linux-musl (the static probe) and
 //!   wasm32-unknown-unknown (trace crate and visualizer).
 //!
@@ -27,6 +29,14 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ),
     ("skopeo", "interoperabilidade com imagens OCI"),
     ("umoci", "interoperabilidade com imagens OCI"),
+    (
+        "docker-registry",
+        "o registry de verdade (CNCF distribution) dos testes de push/pull e da aula",
+    ),
+    (
+        "apache2-utils",
+        "htpasswd: senhas do registry com autenticação",
+    ),
     ("chromium", "testes do visualizador no navegador (headless)"),
     (
         "nodejs",

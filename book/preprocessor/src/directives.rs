@@ -24,6 +24,7 @@ pub const PANELS: &[&str] = &[
     "cgroups",
     "rede",
     "seguranca",
+    "registry",
     "build",
 ];
 

@@ -70,7 +70,23 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
         .map_err(|e| format!("o binário {} não existe: {e}", casulo.display()))?;
     std::os::unix::fs::symlink(&casulo, bin.join("casulo"))
         .map_err(|e| format!("{}: {e}", bin.display()))?;
-    let paths = Paths { state, work, bin };
+    // `localhost:5000` in the commands is a registry of this scenario's own.
+    let registry = if scenario.registro {
+        Some(casulo_tests::registry::Registry::start_with(
+            None, None, None,
+        )?)
+    } else {
+        None
+    };
+    let port = registry
+        .as_ref()
+        .and_then(|r| r.addr.rsplit_once(':').map(|(_, p)| p.to_string()));
+    let paths = Paths {
+        state,
+        work,
+        bin,
+        registry_port: port,
+    };
 
     for f in &scenario.arquivo {
         let path = paths.work.join(&f.caminho);
@@ -86,7 +102,7 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
     let hidden = std::iter::once("casulo image bootstrap".to_string())
         .chain(scenario.preparo.iter().cloned());
     for command in hidden {
-        let (out, code) = paths.run(&command, None, 300)?;
+        let (out, code) = paths.run(&paths.real(&command), None, 300)?;
         if code != 0 {
             return Err(format!(
                 "o preparo `{command}` terminou com código {code}:\n{out}"
@@ -103,7 +119,11 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
             None => step.comando.clone(),
         };
         let real_trace = trace.as_ref().map(|(p, _)| p.as_path());
-        let (out, code) = paths.run(&step.comando, real_trace, step.limite_s.unwrap_or(120))?;
+        let (out, code) = paths.run(
+            &paths.real(&step.comando),
+            real_trace,
+            step.limite_s.unwrap_or(120),
+        )?;
         if code != step.codigo {
             return Err(format!(
                 "o passo {} (`{}`) terminou com código {code}, e o cenário espera {}:\n{out}",
@@ -152,9 +172,22 @@ struct Paths {
     state: PathBuf,
     work: PathBuf,
     bin: PathBuf,
+    /// The real port of the scenario's registry (`registro = true`).
+    registry_port: Option<String>,
 }
 
+/// How the scenario's registry is written in commands and recordings.
+const SHOWN_REGISTRY: &str = "localhost:5000";
+
 impl Paths {
+    /// `command` with `localhost:5000` pointing at the scenario's registry.
+    fn real(&self, command: &str) -> String {
+        match &self.registry_port {
+            Some(port) => command.replace(SHOWN_REGISTRY, &format!("localhost:{port}")),
+            None => command.to_string(),
+        }
+    }
+
     /// Runs `command` with bash in the work dir, stdout and stderr in one
     /// stream, killed after `limit_s`: (output, exit code).
     fn run(
@@ -200,8 +233,15 @@ impl Paths {
     fn shown(&self, text: &str) -> String {
         let state = self.state.to_string_lossy();
         let work = self.work.to_string_lossy();
-        text.replace(&*state, SHOWN_ROOT)
-            .replace(&*work, SHOWN_WORK)
+        let text = text
+            .replace(&*state, SHOWN_ROOT)
+            .replace(&*work, SHOWN_WORK);
+        match &self.registry_port {
+            Some(port) => text
+                .replace(&format!("localhost:{port}"), SHOWN_REGISTRY)
+                .replace(&format!("127.0.0.1:{port}"), SHOWN_REGISTRY),
+            None => text,
+        }
     }
 }
 

@@ -19,6 +19,11 @@ pub struct Scenario {
     pub arquivo: Vec<File>,
     /// What the reader types, in order.
     pub passo: Vec<Step>,
+    /// A real registry (docker-registry) runs on loopback for the whole
+    /// scenario: `localhost:5000` in the commands is it (its real port is
+    /// a free one, shown as 5000 in the recording).
+    #[serde(default)]
+    pub registro: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -78,6 +78,8 @@ pub trait BuildObserver {
     fn layer(&mut self, _step: u32, _diff_id: &str) {}
     /// Stages not built: `target` does not need them.
     fn skipped(&mut self, _stages: &[String], _target: &str) {}
+    /// The base image `reference` is not here: it is being pulled.
+    fn pulling(&mut self, _reference: &str) {}
 }
 
 /// The result of a build.
@@ -441,8 +443,7 @@ pub fn build(
                 None
             } else {
                 Some(
-                    store
-                        .resolve_with_config(base_ref)
+                    resolve_or_pull(state, &store, base_ref, observer)
                         .map_err(|e| step_error(&df, from, e))?,
                 )
             },
@@ -742,6 +743,36 @@ struct StepDone {
     created_by: String,
     layer: Option<Layer>,
     cached: bool,
+}
+
+/// A base image from the store; one that names a registry
+/// (`FROM localhost:5000/base:1`) and is not here yet is pulled first,
+/// as `docker build` does. A name without a registry is only looked up
+/// locally (no network for `FROM busybox`).
+fn resolve_or_pull(
+    state: &StateDir,
+    store: &Store,
+    base_ref: &str,
+    observer: &mut dyn BuildObserver,
+) -> Result<(Image, ConfigFile), String> {
+    match store.resolve_with_config(base_ref) {
+        Err(ImageError::NotFound(_)) if names_a_registry(base_ref) => {
+            observer.pulling(base_ref);
+            crate::registry::pull::pull(state, base_ref, &mut crate::registry::push::Quiet)
+                .map_err(|e| format!("FROM {base_ref}: o pull falhou: {e}"))?;
+            store
+                .resolve_with_config(base_ref)
+                .map_err(|e| e.to_string())
+        }
+        other => other.map_err(|e| e.to_string()),
+    }
+}
+
+/// `host[:port]/…` or `localhost/…`: the reference says which registry.
+fn names_a_registry(reference: &str) -> bool {
+    reference.split_once('/').is_some_and(|(first, _)| {
+        first.contains('.') || first.contains(':') || first == "localhost"
+    })
 }
 
 fn step_error(df: &Dockerfile, inst: &Instruction, e: impl std::fmt::Display) -> BuildError {

@@ -50,6 +50,10 @@ impl BuildObserver for Narrator {
         println!(" ---> cache");
     }
 
+    fn pulling(&mut self, reference: &str) {
+        println!("FROM {reference}: a imagem não está aqui; baixando do registry (casulo pull)");
+    }
+
     fn layer(&mut self, _step: u32, diff_id: &str) {
         // The diff_id, as in `image history`, the trace and `layers/`.
         println!(" ---> camada {} (diff_id)", short(diff_id));

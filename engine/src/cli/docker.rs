@@ -2,19 +2,9 @@
 //! option it does not have — whether it exists under another name, is
 //! coming, or is not planned, and what to do meanwhile.
 
-/// About a docker subcommand casulo does not have (`casulo pull`).
+/// About a docker subcommand casulo does not have (`casulo cp`).
 pub fn subcommand(name: &str) -> Option<&'static str> {
     Some(match name {
-        "pull" => {
-            "`pull` ainda não existe (vem com o cliente de registry OCI). Enquanto isso: \
-             `casulo image bootstrap` cria a busybox sem internet, e `casulo image load -i \
-             arquivo.tar` carrega o que um `docker save` (ou o skopeo) gerou"
-        }
-        "push" => {
-            "`push` ainda não existe (vem com o cliente de registry OCI). Enquanto isso: \
-             `casulo image save -o imagem.tar NOME` grava um layout OCI (ou, com \
-             `--format docker`, o formato do `docker load`)"
-        }
         "compose" => {
             "`compose` não existe e não está nos planos: rode cada serviço com \
              `casulo network create app` e `casulo run -d --network app --name …`, um por serviço"
@@ -24,7 +14,10 @@ pub fn subcommand(name: &str) -> Option<&'static str> {
         "load" | "save" | "tag" | "history" | "import" => {
             "no casulo ele fica em `casulo image` (veja `casulo image --help`)"
         }
-        "login" | "logout" | "search" => "ainda não existe: não há registry no casulo por enquanto",
+        "search" => {
+            "`search` não existe: o protocolo de registry (OCI distribution) não tem busca; \
+             procure a imagem na página do registry e use `casulo pull REGISTRY/NOME:TAG`"
+        }
         "cp" => {
             "`cp` não existe: o que o contêiner escreveu fica na camada de escrita dele (sem \
              --rm); veja com `casulo diff NOME`"
@@ -84,11 +77,12 @@ mod tests {
             "casulo run"
         );
         assert_eq!(
-            command_path(&cmd, &argv("casulo --root /x image pull a")),
+            command_path(&cmd, &argv("casulo --root /x image search a")),
             "casulo image"
         );
-        assert_eq!(command_path(&cmd, &argv("casulo pull")), "casulo");
-        assert!(subcommand("pull").unwrap().contains("ainda não existe"));
+        assert_eq!(command_path(&cmd, &argv("casulo search")), "casulo");
+        assert_eq!(subcommand("pull"), None, "casulo pull existe");
+        assert!(subcommand("search").unwrap().contains("não tem busca"));
         assert_eq!(subcommand("exec"), None, "casulo exec existe");
         assert!(run_option("-c").unwrap().contains("--cpu-shares"));
         assert_eq!(run_option("-d"), None, "-d existe");

@@ -1,4 +1,4 @@
-//! `casulo image …`: bootstrap, import, ls, load, save, fsck.
+//! `casulo image …`: bootstrap, import, ls, load, save, fsck, push, pull.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -40,6 +40,9 @@ pub enum ImageCmd {
         /// Mostra só os IDs das imagens (12 dígitos).
         #[arg(short, long)]
         quiet: bool,
+        /// Mostra também o digest do manifest: o nome da imagem num registry (push/pull).
+        #[arg(long)]
+        digests: bool,
     },
     /// Carrega imagens de um layout OCI (diretório ou .tar) ou de um docker-archive (`docker save`), verificando cada camada antes.
     Load {
@@ -121,6 +124,10 @@ pub enum ImageCmd {
         #[arg(value_name = "DESTINO")]
         dest: PathBuf,
     },
+    /// Envia uma imagem a um registry (o mesmo que `casulo push`).
+    Push(super::registry::PushArgs),
+    /// Baixa uma imagem de um registry (o mesmo que `casulo pull`).
+    Pull(super::registry::PullArgs),
     /// Verifica o store: digests de todos os blobs, imagens completas, camadas que não desempacotam, restos de escritas interrompidas.
     Fsck {
         /// Só o código de saída (0: tudo certo; 1: problemas).
@@ -209,9 +216,21 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
                 image.id
             );
         }
-        ImageCmd::Ls { format, quiet } => {
+        ImageCmd::Ls {
+            format,
+            quiet,
+            digests,
+        } => {
             let rows = Store::open(state)?.list()?;
-            print!("{}", render_ls(&rows, format, quiet, SystemTime::now()));
+            let text = render_ls(&rows, format, quiet, SystemTime::now());
+            print!(
+                "{}",
+                if digests {
+                    with_digests(&rows, format, quiet, text)
+                } else {
+                    text
+                }
+            );
         }
         ImageCmd::Load { input, quiet } => {
             let store = Store::open(state)?;
@@ -350,6 +369,8 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
                 );
             }
         }
+        ImageCmd::Push(args) => return super::registry::push_cmd(state, args),
+        ImageCmd::Pull(args) => return super::registry::pull_cmd(state, args),
         ImageCmd::Fsck { quiet } => {
             let report = fsck::fsck(&Store::open(state)?)?;
             if !quiet {
@@ -603,6 +624,48 @@ fn render_ls(rows: &[ImageSummary], format: LsFormat, quiet: bool, now: SystemTi
     }
 }
 
+/// `image ls --digests`: a DIGEST column after TAG (table), a `digest`
+/// field (JSON); `-q` is unchanged.
+fn with_digests(rows: &[ImageSummary], format: LsFormat, quiet: bool, text: String) -> String {
+    if quiet {
+        return text;
+    }
+    match format {
+        LsFormat::Json => {
+            let mut list: Vec<serde_json::Value> =
+                serde_json::from_str(&text).expect("render_ls writes JSON");
+            for (item, row) in list.iter_mut().zip(rows) {
+                item["digest"] = row.manifest_digest.clone().into();
+            }
+            let mut out = serde_json::to_string_pretty(&list).expect("json");
+            out.push('\n');
+            out
+        }
+        LsFormat::Table => {
+            // The ID column starts where the header says; the digest goes
+            // just before it, padded to its full width.
+            let mut lines = text.lines();
+            let header = lines.next().unwrap_or_default();
+            let at = header.find("ID").unwrap_or(header.len());
+            let width = "sha256:".len() + 64 + 3;
+            let mut out = format!("{}{:width$}{}\n", &header[..at], "DIGEST", &header[at..]);
+            for (line, row) in lines.zip(rows) {
+                let cut = line
+                    .char_indices()
+                    .nth(header[..at].chars().count())
+                    .map_or(line.len(), |(i, _)| i);
+                out.push_str(&format!(
+                    "{}{:width$}{}\n",
+                    &line[..cut],
+                    row.manifest_digest,
+                    &line[cut..]
+                ));
+            }
+            out
+        }
+    }
+}
+
 /// `aluno/app:v1` → (`aluno/app`, `v1`).
 fn split_reference(reference: &str) -> (String, String) {
     match Reference::parse(reference) {
@@ -668,7 +731,32 @@ mod tests {
             id: format!("sha256:{}", id_hex.to_string().repeat(64)),
             created: created.into(),
             size,
+            manifest_digest: format!("sha256:{}", "d".repeat(64)),
         }
+    }
+
+    #[test]
+    fn image_cli_ls_digests_column_and_field() {
+        let now = humantime::parse_rfc3339("2024-01-04T00:00:00Z").unwrap();
+        let rows = vec![row(
+            "localhost:5000/aluno/app:v1",
+            'a',
+            "2024-01-01T00:00:00Z",
+            10,
+        )];
+        let table = render_ls(&rows, LsFormat::Table, false, now);
+        let with = with_digests(&rows, LsFormat::Table, false, table);
+        let lines: Vec<&str> = with.lines().collect();
+        assert!(lines[0].contains("TAG   DIGEST"), "{with}");
+        let digest = format!("sha256:{}", "d".repeat(64));
+        assert!(
+            lines[1].contains(&format!("v1    {digest}   aaaaaaaaaaaa")),
+            "{with}"
+        );
+        let json = render_ls(&rows, LsFormat::Json, false, now);
+        let list: serde_json::Value =
+            serde_json::from_str(&with_digests(&rows, LsFormat::Json, false, json)).unwrap();
+        assert_eq!(list[0]["digest"], digest.as_str());
     }
 
     #[test]

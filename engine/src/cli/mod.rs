@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod network;
 pub mod pause;
 pub mod ps;
+pub mod registry;
 pub mod run;
 pub mod stats;
 pub mod template;
@@ -87,7 +88,15 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Cria uma imagem a partir do que um contêiner mudou (como `docker commit`; prefira o build).
     Commit(commit::CommitArgs),
-    /// Gerencia imagens (ls, load, save, inspect, history, tag, rm, prune, fsck, bootstrap, import).
+    /// Envia uma imagem a um registry; só viajam as camadas que ele não tem (como `docker push`).
+    Push(registry::PushArgs),
+    /// Baixa uma imagem de um registry; só viajam as camadas que faltam aqui (como `docker pull`).
+    Pull(registry::PullArgs),
+    /// Guarda usuário e senha de um registry, conferidos com ele (como `docker login`).
+    Login(registry::LoginArgs),
+    /// Apaga as credenciais guardadas de um registry (como `docker logout`).
+    Logout(registry::LogoutArgs),
+    /// Gerencia imagens (ls, load, save, inspect, history, tag, rm, prune, fsck, bootstrap, import, push, pull).
     #[command(subcommand)]
     Image(image::ImageCmd),
     /// Gerencia volumes: dados que sobrevivem ao contêiner (create, ls, inspect, rm, prune).
@@ -191,6 +200,10 @@ pub fn main() -> i32 {
         Command::Build(args) => build::cmd(&state, args),
         Command::Commit(args) => commit::cmd(&state, args),
         Command::Image(cmd) => image::run(&state, cmd),
+        Command::Push(args) => registry::push_cmd(&state, args),
+        Command::Pull(args) => registry::pull_cmd(&state, args),
+        Command::Login(args) => registry::login(args),
+        Command::Logout(args) => registry::logout(args),
         Command::Trace(cmd) => trace::run(&state, cmd),
         Command::Volume(cmd) => volume::run(&state, cmd),
         Command::Network(cmd) => network::run(cmd),
@@ -238,7 +251,7 @@ fn private_root(state: &StateDir, command: &Command) -> Result<(), i32> {
         Command::Trace(trace::TraceCmd::Show { file, .. } | trace::TraceCmd::Check { file }) => {
             !file.is_file()
         }
-        Command::Info => false,
+        Command::Info | Command::Login(_) | Command::Logout(_) => false,
         _ => true,
     };
     let root = state.root();
@@ -286,7 +299,9 @@ fn needs_root(command: &Command) -> bool {
         | Command::Restart(_)
         | Command::Rename(_)
         | Command::Pause(_)
-        | Command::Unpause(_) => true,
+        | Command::Unpause(_)
+        | Command::Push(_)
+        | Command::Pull(_) => true,
         Command::Volume(cmd) => cmd.changes_state(),
         Command::Network(cmd) => cmd.changes_state(),
         Command::Image(cmd) => matches!(
@@ -297,6 +312,8 @@ fn needs_root(command: &Command) -> bool {
                 | I::Tag { .. }
                 | I::Rm { .. }
                 | I::Prune { .. }
+                | I::Push(_)
+                | I::Pull(_)
         ),
         _ => false,
     }

@@ -77,6 +77,9 @@ pub struct ImageSummary {
     pub created: String,
     /// Sum of the layer blob sizes.
     pub size: u64,
+    /// `sha256:` of the manifest: the digest a registry knows the image by
+    /// (pushed or pulled, the manifest's bytes travel as they are).
+    pub manifest_digest: String,
 }
 
 /// Result of making sure a layer is unpacked.

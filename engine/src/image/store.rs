@@ -516,6 +516,7 @@ impl Store {
                 id: image.id,
                 created: config.created.unwrap_or_default(),
                 size: image.layers.iter().map(|l| l.size).sum(),
+                manifest_digest: image.manifest_digest,
             });
         }
         rows.sort_by(|a, b| a.reference.cmp(&b.reference));

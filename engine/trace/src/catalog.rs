@@ -736,6 +736,72 @@ const ENTRIES: &[Entry] = &[
             depois *como* a imagem foi feita: não há Dockerfile que a refaça, e o que o \
             contêiner deixou de lixo (caches, logs) vai junto. Por isso o build é preferido.",
     },
+    Entry {
+        kind: "registry.ping",
+        title: "Registry: há alguém aí?",
+        explanation: "Todo `push` e `pull` começa com `GET /v2/`: a pergunta da especificação \
+            de distribuição da OCI para saber se naquele endereço há um registry. A resposta \
+            200 diz que sim e que não pede credenciais; 401 diz que sim, mas que é preciso se \
+            identificar, e o cabeçalho `WWW-Authenticate` diz como (`Basic`: usuário e senha em \
+            cada pedido; `Bearer`: um token pedido a um servidor de tokens).",
+    },
+    Entry {
+        kind: "registry.auth",
+        title: "Registry: autenticação",
+        explanation: "Com `Basic`, o usuário e a senha do `casulo login` vão (em base64, que \
+            não é segredo nenhum: por isso HTTPS fora do laboratório) em todo pedido. Com \
+            `Bearer`, o casulo pede ao servidor de tokens (o `realm`) um token para um escopo, \
+            como `repository:aluno/app:pull,push`, e o registry só confere o token. As \
+            credenciais nunca entram no trace.",
+    },
+    Entry {
+        kind: "registry.blob_exists",
+        title: "Registry: esse blob já existe?",
+        explanation: "Camadas e configs são blobs com nome de conteúdo (o sha256 dos bytes): \
+            se o nome é o mesmo, os bytes são os mesmos. Antes de enviar, o `push` pergunta ao \
+            registry com `HEAD /v2/REPO/blobs/DIGEST` (200: já tem, nada a enviar); antes de \
+            baixar, o `pull` pergunta ao store local. É assim que só o que falta viaja.",
+    },
+    Entry {
+        kind: "registry.blob_upload",
+        title: "Registry: blob enviado",
+        explanation: "Um blob que o registry não tinha: `POST /v2/REPO/blobs/uploads/` abre um \
+            upload e devolve um endereço (`Location`); `PUT` nesse endereço com `?digest=` \
+            manda os bytes e fecha o upload. O registry calcula o sha256 do que recebeu e \
+            recusa se não for o digest prometido.",
+    },
+    Entry {
+        kind: "registry.blob_download",
+        title: "Registry: blob baixado",
+        explanation: "`GET /v2/REPO/blobs/DIGEST` trouxe um blob que o store não tinha. Os \
+            bytes foram para um arquivo temporário no diretório do store enquanto o sha256 e o \
+            tamanho eram calculados; só se conferem com o descritor do manifest (e, para uma \
+            camada, o tar descompactado com o `diff_id` da config) o arquivo é renomeado para \
+            `blobs/sha256/`. Um registry que mente não põe nada no store.",
+    },
+    Entry {
+        kind: "registry.blob_mount",
+        title: "Registry: montagem entre repositórios",
+        explanation: "O casulo sabe que o blob está em outro repositório do mesmo registry \
+            (a imagem base veio de lá) e pede `POST /v2/REPO/blobs/uploads/?mount=DIGEST&from=OUTRO`: \
+            com 201, o registry só liga o blob que já guarda a este repositório, sem nenhum \
+            byte viajar; com 202 ele não pôde e abriu um upload comum.",
+    },
+    Entry {
+        kind: "registry.manifest_get",
+        title: "Registry: manifest baixado",
+        explanation: "`GET /v2/REPO/manifests/TAG` com `Accept` dos manifests da OCI e do Docker \
+            (schema 2) e dos índices multiplataforma. Um índice lista um manifest por \
+            plataforma: o casulo escolhe `linux/amd64` (a do host) e pede esse. O manifest \
+            nomeia a config e as camadas pelo digest: é a lista do que precisa existir.",
+    },
+    Entry {
+        kind: "registry.manifest_put",
+        title: "Registry: manifest enviado",
+        explanation: "O último passo do `push`: `PUT /v2/REPO/manifests/TAG` com o manifest. \
+            O registry confere que cada blob que ele cita já está lá (por isso os blobs vão \
+            antes) e só então a tag passa a apontar para a imagem nova.",
+    },
 ];
 
 #[cfg(test)]

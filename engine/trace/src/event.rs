@@ -917,6 +917,136 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         changes: Vec<String>,
     },
+    /// `GET /v2/` of `casulo push`/`pull`: is there a registry (OCI
+    /// distribution) at this address, and does it ask for credentials?
+    #[serde(rename = "registry.ping")]
+    RegistryPing {
+        /// `host[:port]` as in the reference (`localhost:5000`).
+        registry: String,
+        /// The URL asked (`http://127.0.0.1:5000/v2/`).
+        url: String,
+        /// HTTP status of the answer (0: no answer at all).
+        status: u16,
+        /// The scheme the registry asked for in `WWW-Authenticate`
+        /// (`basic`, `bearer`), empty when it asked for none.
+        #[serde(default)]
+        auth: String,
+    },
+    /// Casulo authenticated: HTTP basic (the credentials go in every
+    /// request) or a bearer token asked from the token server. The
+    /// credentials themselves are never recorded.
+    #[serde(rename = "registry.auth")]
+    RegistryAuth {
+        registry: String,
+        /// `basic` or `bearer`.
+        scheme: String,
+        /// The token server (bearer) or the realm's name (basic).
+        #[serde(default)]
+        realm: String,
+        /// What was asked for (`repository:aluno/app:pull,push`).
+        #[serde(default)]
+        scope: String,
+        /// Whether a user and password (from `casulo login`) were sent.
+        with_credentials: bool,
+        /// HTTP status of the token server (bearer); 0 for basic.
+        status: u16,
+    },
+    /// Does this blob exist? Asked of the registry (`HEAD`, before a push
+    /// sends it) or of the local store (before a pull downloads it).
+    #[serde(rename = "registry.blob_exists")]
+    RegistryBlobExists {
+        registry: String,
+        repository: String,
+        digest: String,
+        /// Bytes the descriptor gives.
+        size: u64,
+        exists: bool,
+        /// Asked of the local store (pull), not of the registry.
+        #[serde(default)]
+        local: bool,
+        /// Its place in the image's layers (0 = bottom); none for the config.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        layer: Option<u32>,
+        /// HTTP status (0 when asked of the local store).
+        status: u16,
+    },
+    /// A blob sent to the registry: `POST` opens an upload, `PUT
+    /// ?digest=` closes it (monolithic: one `PUT` with every byte;
+    /// chunked: `PATCH`es first).
+    #[serde(rename = "registry.blob_upload")]
+    RegistryBlobUpload {
+        registry: String,
+        repository: String,
+        digest: String,
+        bytes: u64,
+        duration_us: u64,
+        /// `PATCH` requests (0: monolithic).
+        #[serde(default)]
+        chunks: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        layer: Option<u32>,
+        status: u16,
+    },
+    /// A blob fetched from the registry (`GET`), verified (sha256, size)
+    /// before it entered the store.
+    #[serde(rename = "registry.blob_download")]
+    RegistryBlobDownload {
+        registry: String,
+        repository: String,
+        digest: String,
+        bytes: u64,
+        duration_us: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        layer: Option<u32>,
+        status: u16,
+    },
+    /// Cross-repository mount: `POST ?mount=DIGEST&from=REPO` asks the
+    /// registry to link a blob it has in another repository, with no byte
+    /// sent. `mounted: false` (202) means it opened an upload instead.
+    #[serde(rename = "registry.blob_mount")]
+    RegistryBlobMount {
+        registry: String,
+        repository: String,
+        /// The repository the blob already is in.
+        from: String,
+        digest: String,
+        mounted: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        layer: Option<u32>,
+        status: u16,
+    },
+    /// `GET /v2/REPO/manifests/REF` with an `Accept` for OCI and Docker
+    /// manifests and indexes; for an index, the platform picked.
+    #[serde(rename = "registry.manifest_get")]
+    RegistryManifestGet {
+        registry: String,
+        repository: String,
+        /// Tag or digest asked for.
+        reference: String,
+        digest: String,
+        media_type: String,
+        size: u64,
+        /// Layers the manifest lists (0 for an index).
+        #[serde(default)]
+        layers: u32,
+        /// For an index (manifest list): the platform picked (`linux/amd64`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        platform: Option<String>,
+        status: u16,
+    },
+    /// `PUT /v2/REPO/manifests/TAG`: the last step of a push, once every
+    /// blob is there (the registry checks that they are).
+    #[serde(rename = "registry.manifest_put")]
+    RegistryManifestPut {
+        registry: String,
+        repository: String,
+        tag: String,
+        digest: String,
+        media_type: String,
+        size: u64,
+        layers: u32,
+        status: u16,
+    },
 }
 
 impl EventBody {
@@ -984,6 +1114,14 @@ impl EventBody {
             EventBody::BuildLayer { .. } => "build.layer",
             EventBody::BuildCommit { .. } => "build.commit",
             EventBody::ImageCommit { .. } => "image.commit",
+            EventBody::RegistryPing { .. } => "registry.ping",
+            EventBody::RegistryAuth { .. } => "registry.auth",
+            EventBody::RegistryBlobExists { .. } => "registry.blob_exists",
+            EventBody::RegistryBlobUpload { .. } => "registry.blob_upload",
+            EventBody::RegistryBlobDownload { .. } => "registry.blob_download",
+            EventBody::RegistryBlobMount { .. } => "registry.blob_mount",
+            EventBody::RegistryManifestGet { .. } => "registry.manifest_get",
+            EventBody::RegistryManifestPut { .. } => "registry.manifest_put",
         }
     }
 }
@@ -1051,4 +1189,12 @@ pub const KINDS: &[&str] = &[
     "build.layer",
     "build.commit",
     "image.commit",
+    "registry.ping",
+    "registry.auth",
+    "registry.blob_exists",
+    "registry.blob_upload",
+    "registry.blob_download",
+    "registry.blob_mount",
+    "registry.manifest_get",
+    "registry.manifest_put",
 ];

@@ -819,6 +819,124 @@ pub fn sample_events() -> Vec<Event> {
             "write /var/lib/casulo/images/index.json".into(),
             ok.clone(),
         ),
+
+        (
+            host,
+            EventBody::RegistryPing {
+                registry: "localhost:5000".into(),
+                url: "http://localhost:5000/v2/".into(),
+                status: 401,
+                auth: "basic".into(),
+            },
+            "GET http://localhost:5000/v2/".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::RegistryAuth {
+                registry: "localhost:5000".into(),
+                scheme: "basic".into(),
+                realm: "casulo".into(),
+                scope: "repository:aluno/app:pull,push".into(),
+                with_credentials: true,
+                status: 0,
+            },
+            "Authorization: Basic (credenciais do casulo login)".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::RegistryBlobExists {
+                registry: "localhost:5000".into(),
+                repository: "aluno/app".into(),
+                digest: LAYER.into(),
+                size: 1_048_576,
+                exists: true,
+                local: false,
+                layer: Some(0),
+                status: 200,
+            },
+            format!("HEAD http://localhost:5000/v2/aluno/app/blobs/{LAYER}"),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::RegistryBlobMount {
+                registry: "localhost:5000".into(),
+                repository: "aluno/app".into(),
+                from: "base/busybox".into(),
+                digest: LAYER2.into(),
+                mounted: true,
+                layer: Some(1),
+                status: 201,
+            },
+            format!(
+                "POST http://localhost:5000/v2/aluno/app/blobs/uploads/?mount={LAYER2}&from=base/busybox"
+            ),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::RegistryBlobUpload {
+                registry: "localhost:5000".into(),
+                repository: "aluno/app".into(),
+                digest: LAYER2.into(),
+                bytes: 4096,
+                duration_us: 2100,
+                chunks: 0,
+                layer: Some(2),
+                status: 201,
+            },
+            format!("PUT http://localhost:5000/v2/aluno/app/blobs/uploads/…?digest={LAYER2}"),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::RegistryManifestPut {
+                registry: "localhost:5000".into(),
+                repository: "aluno/app".into(),
+                tag: "v1".into(),
+                digest: "sha256:9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b"
+                    .into(),
+                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                size: 742,
+                layers: 3,
+                status: 201,
+            },
+            "PUT http://localhost:5000/v2/aluno/app/manifests/v1".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::RegistryManifestGet {
+                registry: "localhost:5000".into(),
+                repository: "aluno/app".into(),
+                reference: "v1".into(),
+                digest: "sha256:9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b"
+                    .into(),
+                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                size: 742,
+                layers: 3,
+                platform: Some("linux/amd64".into()),
+                status: 200,
+            },
+            "GET http://localhost:5000/v2/aluno/app/manifests/v1".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::RegistryBlobDownload {
+                registry: "localhost:5000".into(),
+                repository: "aluno/app".into(),
+                digest: LAYER2.into(),
+                bytes: 4096,
+                duration_us: 1800,
+                layer: Some(2),
+                status: 200,
+            },
+            format!("GET http://localhost:5000/v2/aluno/app/blobs/{LAYER2}"),
+            ok.clone(),
+        ),
     ]);
     let mut t_us = 0;
     raw.into_iter()

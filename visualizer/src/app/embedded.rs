@@ -22,7 +22,7 @@ pub fn view(model: &Model, dispatch: UseReducerDispatcher<Model>) -> Html {
     });
     let body = match (&model.trace, &model.embed) {
         (Some(t), Some(e)) => {
-            let panels = e.panels_for(t.has_build, t.has_security);
+            let panels = e.panels_for(t.has_build, t.has_security, t.has_registry);
             let has_events = panels.contains(&Panel::Events);
             // The events column goes first (left, or on top when narrow)
             // unless `paineis=` put a diagram before it.

@@ -9,6 +9,7 @@ mod events;
 mod load;
 mod network;
 mod panels;
+mod registry;
 mod security;
 
 use std::rc::Rc;
@@ -43,6 +44,8 @@ pub struct Loaded {
     pub has_build: bool,
     /// True when the trace has `security.*` events (the Segurança panel shows).
     pub has_security: bool,
+    /// The trace is a `casulo push` or `pull` (`registry.*` events).
+    pub has_registry: bool,
     /// The Dockerfile's instructions the whole trace saw, in order.
     pub dockerfile: Vec<DockerLine>,
     /// The world at the end (the diff's summary compares two of them).
@@ -85,6 +88,10 @@ impl Loaded {
             .iter()
             .any(|e| e.body.kind().starts_with("build."));
         let has_security = crate::security::has_security(replay.events());
+        let has_registry = replay
+            .events()
+            .iter()
+            .any(|e| e.body.kind().starts_with("registry."));
         let end = replay.world_at(replay.len());
         let dockerfile = end
             .build
@@ -109,6 +116,7 @@ impl Loaded {
             max_pids,
             has_build,
             has_security,
+            has_registry,
             dockerfile,
             end: Rc::new(end),
         })
@@ -573,7 +581,7 @@ fn main_view(model: &Model, t: &Rc<Loaded>, dispatch: UseReducerDispatcher<Model
                     playing={model.playing} speed={model.speed} dispatch={dispatch.clone()} />
                 <main class="paineis">
                     // A build's story is its layer stack: right after the events.
-                    { for Panel::defaults(t.has_build, t.has_security).into_iter().map(|p| panel(p, model, t, &dispatch)) }
+                    { for Panel::defaults(t.has_build, t.has_security, t.has_registry).into_iter().map(|p| panel(p, model, t, &dispatch)) }
                 </main>
             </>
         },
@@ -607,6 +615,7 @@ fn panel(p: Panel, model: &Model, t: &Rc<Loaded>, dispatch: &UseReducerDispatche
         Panel::Security => html! {
             <security::SecurityPanel trace={t.clone()} {world} compact={model.compact} />
         },
+        Panel::Registry => html! { <registry::RegistryPanel {world} {large} /> },
     }
 }
 

@@ -1,0 +1,371 @@
+//! `casulo pull`: the manifest (from an index, the `linux/<host arch>`
+//! one), the config, and only the layers the store does not have.
+//!
+//! Every blob is verified before it enters the store: streamed into a temp
+//! file of the store while its sha256 and size are computed (for a layer,
+//! also the uncompressed sha256 against the config's `diff_id` and every
+//! tar entry through the extractor's checks, [`crate::image::verify`]),
+//! then renamed into `blobs/sha256/`. A refused blob leaves nothing. Each
+//! verified layer enters the store at once, so a pull that was cut off
+//! resumes from the layers it completed; the tag comes only at the end,
+//! once manifest, config and every layer are there.
+
+use std::io::{Read, Write};
+use std::time::Instant;
+
+use casulo_trace::{EventBody, Outcome};
+
+use super::client::{Client, MEDIA_TYPE_DOCKER_LIST};
+use super::push::{open_trace, Observer};
+use super::{RegistryError, RemoteRef, Transfer};
+use crate::image::digest::{self, TeeReader};
+use crate::image::extract::Limits;
+use crate::image::oci::{self, ConfigFile, Descriptor, Index, Manifest};
+use crate::image::{verify, ImageError, Layer, Store};
+use crate::state::StateDir;
+
+/// JSON blobs (configs) bigger than this are refused.
+const MAX_CONFIG: u64 = 16 * 1024 * 1024;
+
+/// Pulls `reference` from its registry into the store and tags it.
+pub fn pull(
+    state: &StateDir,
+    reference: &str,
+    observer: &mut dyn Observer,
+) -> Result<Transfer, RegistryError> {
+    let remote = RemoteRef::parse(reference)?;
+    let store = Store::open(state)?;
+    store.init()?;
+    // Blobs written before the tag are reachable from nothing: keep
+    // `image prune` away until the end (see Store::writing).
+    let _writing = store.writing()?;
+    let local = remote.local.to_string();
+    let (rec, trace) = open_trace(state, "pull", &local)?;
+    observer.trace_opened(&trace);
+    let mut client = Client::new(&remote, &rec)?;
+    client.ping("pull")?;
+
+    let asked = remote.manifest_reference().to_string();
+    let (mut bytes, mut media_type) = client.get_manifest(&asked)?;
+    if let Some(expected) = &remote.digest {
+        check_digest(&client, expected, &bytes, None)?;
+    }
+    if media_type.is_empty() || media_type == "application/json" {
+        media_type = sniff_media_type(&bytes);
+    }
+    if media_type == oci::MEDIA_TYPE_INDEX || media_type == MEDIA_TYPE_DOCKER_LIST {
+        let index: Index = serde_json::from_slice(&bytes).map_err(|e| {
+            RegistryError::Other(format!(
+                "o índice de {}: JSON inválido: {e}",
+                remote.display()
+            ))
+        })?;
+        let picked = pick_platform(&index, &remote)?;
+        let platform = format!("linux/{}", oci::host_architecture());
+        client.record_manifest_get(
+            &asked,
+            &digest::sha256(&bytes),
+            &media_type,
+            bytes.len() as u64,
+            0,
+            Some(platform),
+        );
+        let (child, child_type) = client.get_manifest(&picked.digest)?;
+        check_digest(&client, &picked.digest, &child, Some(picked.size))?;
+        bytes = child;
+        media_type = if child_type.is_empty() || child_type == "application/json" {
+            picked.media_type.clone()
+        } else {
+            child_type
+        };
+    }
+    if media_type != oci::MEDIA_TYPE_MANIFEST && media_type != oci::MEDIA_TYPE_DOCKER_MANIFEST {
+        return Err(RegistryError::Other(format!(
+            "{}: tipo de manifest {media_type:?} que o casulo não entende (ele entende o \
+             manifest OCI, o schema 2 do Docker e os índices de ambos)",
+            remote.display()
+        )));
+    }
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
+        RegistryError::Other(format!(
+            "o manifest de {}: JSON inválido: {e}",
+            remote.display()
+        ))
+    })?;
+    let manifest_digest = digest::sha256(&bytes);
+    client.record_manifest_get(
+        manifest_reference_shown(&asked, &manifest_digest),
+        &manifest_digest,
+        &media_type,
+        bytes.len() as u64,
+        manifest.layers.len() as u32,
+        None,
+    );
+
+    // The config: fetched (small) and verified unless the store has it.
+    let config_desc = &manifest.config;
+    let config_bytes = if store.has_blob(&config_desc.digest) {
+        store.read_blob(&config_desc.digest, Some(config_desc.size))?
+    } else {
+        let start = Instant::now();
+        let resp = client.get_blob(&config_desc.digest)?;
+        let mut got = Vec::new();
+        resp.into_body()
+            .into_reader()
+            .take(MAX_CONFIG + 1)
+            .read_to_end(&mut got)
+            .map_err(|e| unreachable_mid(&client, &config_desc.digest, e))?;
+        let checked = check_digest(&client, &config_desc.digest, &got, Some(config_desc.size));
+        client.record_download(
+            &config_desc.digest,
+            got.len() as u64,
+            start,
+            None,
+            checked.is_ok(),
+        );
+        checked?;
+        got
+    };
+    let config: ConfigFile = serde_json::from_slice(&config_bytes).map_err(|e| {
+        RegistryError::Other(format!(
+            "a config {}: JSON inválido: {e}",
+            config_desc.digest
+        ))
+    })?;
+    if config.rootfs.diff_ids.len() != manifest.layers.len() {
+        return Err(RegistryError::Other(format!(
+            "{}: o manifest lista {} camadas, mas a config tem {} diff_ids",
+            remote.display(),
+            manifest.layers.len(),
+            config.rootfs.diff_ids.len()
+        )));
+    }
+
+    let total = manifest.layers.len();
+    let mut transfer = Transfer {
+        remote: remote.display(),
+        layers: total,
+        trace: Some(trace),
+        manifest_digest: manifest_digest.clone(),
+        ..Transfer::default()
+    };
+    let limits = Limits::from_env();
+    for (i, (blob, diff_id)) in manifest
+        .layers
+        .iter()
+        .zip(&config.rootfs.diff_ids)
+        .enumerate()
+    {
+        let layer = Layer {
+            digest: blob.digest.clone(),
+            diff_id: diff_id.clone(),
+            media_type: blob.media_type.clone(),
+            size: blob.size,
+        };
+        digest::hex_of(&layer.digest)?;
+        digest::hex_of(&layer.diff_id)?;
+        let here = store.has_blob(&layer.digest)
+            && std::fs::metadata(store.blob_path(&layer.digest)?)
+                .is_ok_and(|m| m.len() == layer.size);
+        rec.record(
+            EventBody::RegistryBlobExists {
+                registry: remote.registry.clone(),
+                repository: remote.repository.clone(),
+                digest: layer.digest.clone(),
+                size: layer.size,
+                exists: here,
+                local: true,
+                layer: Some(i as u32),
+                status: 0,
+            },
+            format!("stat {}", store.blob_path(&layer.digest)?.display()),
+            Outcome::Ok,
+        );
+        if here {
+            transfer.present += 1;
+            observer.layer_done(i, total, &layer.digest, layer.size, "já estava aqui");
+            continue;
+        }
+        observer.layer_start(i, total, &layer.digest, layer.size);
+        let start = Instant::now();
+        let resp = client.get_blob(&layer.digest)?;
+        let mut writer = store.blob_writer()?;
+        let counted = Progress {
+            inner: resp.into_body().into_reader(),
+            done: 0,
+            report: &mut |done| observer.layer_progress(i, done),
+        };
+        // A layer above others may hard-link a file of theirs (see verify).
+        let verified =
+            verify::verify_layer(TeeReader::new(counted, &mut writer), &layer, i > 0, limits);
+        let verified = verified.and_then(|found| {
+            writer
+                .flush()
+                .map_err(|e| ImageError::io(writer.temp_path(), e))?;
+            Ok(found)
+        });
+        client.record_download(
+            &layer.digest,
+            layer.size,
+            start,
+            Some(i as u32),
+            verified.is_ok(),
+        );
+        if let Err(e) = verified {
+            // The temp file goes with the writer: nothing enters the store.
+            return Err(refused(&client, &layer.digest, i, e));
+        }
+        writer.commit_checked(Some(&layer.digest))?;
+        transfer.moved += 1;
+        transfer.bytes += layer.size;
+        observer.layer_done(i, total, &layer.digest, layer.size, "baixada");
+    }
+
+    // Everything is here and verified: config, manifest (bytes as the
+    // registry sent them), and only then the tag.
+    store.put_blob(&config_bytes)?;
+    let stored = store.put_blob(&bytes)?;
+    let mut desc = Descriptor::new(&media_type, &stored.digest, stored.size);
+    desc.platform = Some(oci::Platform {
+        architecture: config.architecture.clone(),
+        os: config.os.clone(),
+        extra: Default::default(),
+    });
+    store.tag(&remote.local, &desc)?;
+    store.resolve(&local)?;
+    Ok(transfer)
+}
+
+/// A manifest in the index for `linux/<host arch>`, or an error listing
+/// the platforms there are.
+fn pick_platform(index: &Index, remote: &RemoteRef) -> Result<Descriptor, RegistryError> {
+    let arch = oci::host_architecture();
+    let found = index.manifests.iter().find(|d| {
+        d.platform
+            .as_ref()
+            .is_some_and(|p| p.os == "linux" && p.architecture == arch)
+    });
+    match found {
+        Some(d) => Ok(d.clone()),
+        None => {
+            let have: Vec<String> = index
+                .manifests
+                .iter()
+                .filter_map(|d| d.platform.as_ref())
+                .map(|p| format!("{}/{}", p.os, p.architecture))
+                .collect();
+            Err(RegistryError::Other(format!(
+                "{} não tem a plataforma linux/{arch} (a deste computador); o índice tem: {}",
+                remote.display(),
+                if have.is_empty() {
+                    "nenhuma plataforma declarada".to_string()
+                } else {
+                    have.join(", ")
+                }
+            )))
+        }
+    }
+}
+
+/// What `manifest_get` says was asked: the tag, or the digest itself.
+fn manifest_reference_shown<'a>(asked: &'a str, digest: &'a str) -> &'a str {
+    if asked.starts_with("sha256:") {
+        digest
+    } else {
+        asked
+    }
+}
+
+/// The media type a manifest names in its own `mediaType` field.
+fn sniff_media_type(bytes: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Typed {
+        #[serde(rename = "mediaType", default)]
+        media_type: String,
+        #[serde(default)]
+        manifests: Option<serde_json::Value>,
+    }
+    match serde_json::from_slice::<Typed>(bytes) {
+        Ok(t) if !t.media_type.is_empty() => t.media_type,
+        Ok(t) if t.manifests.is_some() => oci::MEDIA_TYPE_INDEX.to_string(),
+        _ => oci::MEDIA_TYPE_MANIFEST.to_string(),
+    }
+}
+
+/// Bytes that must be `expected` (and `size` long, when given).
+fn check_digest(
+    client: &Client,
+    expected: &str,
+    bytes: &[u8],
+    size: Option<u64>,
+) -> Result<(), RegistryError> {
+    let actual = digest::sha256(bytes);
+    let bad = |why: String| RegistryError::BadBlob {
+        registry: client.registry.clone(),
+        digest: expected.to_string(),
+        why,
+    };
+    if actual != expected {
+        return Err(bad(format!(
+            "o conteúdo recebido tem sha256 {actual} (alterado no caminho ou no registry)"
+        )));
+    }
+    if let Some(size) = size {
+        if size != bytes.len() as u64 {
+            return Err(bad(format!(
+                "chegaram {} bytes, mas o descritor diz {size}",
+                bytes.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A layer that failed verification (or whose download broke off).
+fn refused(client: &Client, digest: &str, index: usize, e: ImageError) -> RegistryError {
+    RegistryError::BadBlob {
+        registry: client.registry.clone(),
+        digest: digest.to_string(),
+        why: format!(
+            "a camada {} não confere, nada dela entrou no store: {}",
+            index + 1,
+            error_chain(&e)
+        ),
+    }
+}
+
+fn unreachable_mid(client: &Client, digest: &str, e: std::io::Error) -> RegistryError {
+    RegistryError::BadBlob {
+        registry: client.registry.clone(),
+        digest: digest.to_string(),
+        why: format!("o download foi interrompido: {e}"),
+    }
+}
+
+/// An error and its causes on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// A reader that reports the bytes read so far.
+struct Progress<'a, R> {
+    inner: R,
+    done: u64,
+    report: &'a mut dyn FnMut(u64),
+}
+
+impl<R: Read> Read for Progress<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        (self.report)(self.done);
+        Ok(n)
+    }
+}

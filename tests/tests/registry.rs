@@ -1,0 +1,755 @@
+//! `casulo push` / `casulo pull` against the real registry (Debian's
+//! `docker-registry`, CNCF distribution, started by
+//! [`casulo_tests::registry::Registry`] on a free loopback port): byte for
+//! byte round trips, only the missing layers traveling (counted in the
+//! trace), cross-repository mounts, skopeo and umoci reading what casulo
+//! pushed and casulo running what skopeo pushed, a multi-platform index,
+//! htpasswd auth and `casulo login`, a registry that is down, and a
+//! tampered blob refused with the store intact (and a re-pull that resumes
+//! from the layers that were complete).
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use casulo_tests::layout::{self, LayerTar};
+use casulo_tests::registry::Registry;
+use casulo_tests::{casulo_bin, trace_path_from, unique_name, Lab, Output};
+use serde_json::{json, Value};
+
+/// `casulo --root ROOT ARGS...`, with the credentials file in `config`.
+fn casulo_at(root: &Path, config: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(casulo_bin());
+    cmd.arg("--root")
+        .arg(root)
+        .args(args)
+        .env_remove("CASULO_ROOT")
+        .env_remove("CASULO_REGISTRY")
+        .env("CASULO_CONFIG", config);
+    Output::of(&mut cmd)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A scratch directory for one test, under the lab.
+fn scratch(hint: &str) -> PathBuf {
+    let dir = Lab::shared().dir().join(unique_name(hint));
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The lab's store, with a credentials dir of the test's own.
+fn lab(config: &Path, args: &[&str]) -> Output {
+    casulo_at(Lab::shared().root(), config, args)
+}
+
+/// `n` small layers, each with a file of its own.
+fn layers(tag: &str, n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            LayerTar::new()
+                .dir("dados/")
+                .file(
+                    &format!("dados/{tag}-{i}.txt"),
+                    format!("camada {i} de {tag}\n").as_bytes(),
+                )
+                .finish()
+        })
+        .collect()
+}
+
+/// Loads an image made of busybox + `extra` into the lab's store as
+/// `local` (saved first as `base`'s layout when given, else busybox's).
+fn make_image(dir: &Path, config: &Path, base: &str, local: &str, extra: Vec<Vec<u8>>) {
+    let saved = dir.join(unique_name("base"));
+    lab(
+        config,
+        &["image", "save", "-o", &format!("{}/", s(&saved)), base],
+    )
+    .assert_ok();
+    let out = dir.join(unique_name("img"));
+    layout::extend(&saved, &out, local, &extra, |_| {});
+    lab(config, &["image", "load", "-q", "-i", s(&out)]).assert_ok();
+}
+
+/// The descriptor of `reference` in a store's index.json.
+fn descriptor(root: &Path, reference: &str) -> Value {
+    let index: Value =
+        serde_json::from_slice(&fs::read(root.join("images/index.json")).unwrap()).unwrap();
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["annotations"]["org.opencontainers.image.ref.name"] == reference)
+        .unwrap_or_else(|| panic!("{reference} não está no index.json de {}", root.display()))
+        .clone()
+}
+
+fn blob(root: &Path, digest: &str) -> Vec<u8> {
+    fs::read(blob_path(root, digest)).unwrap()
+}
+
+fn blob_path(root: &Path, digest: &str) -> PathBuf {
+    root.join("images/blobs/sha256")
+        .join(digest.strip_prefix("sha256:").unwrap())
+}
+
+/// Every blob (manifest, config, layers) of `reference` in a store.
+fn image_blobs(root: &Path, reference: &str) -> Vec<(String, Vec<u8>)> {
+    let desc = descriptor(root, reference);
+    let digest = desc["digest"].as_str().unwrap().to_string();
+    let manifest_bytes = blob(root, &digest);
+    let manifest: Value = serde_json::from_slice(&manifest_bytes).unwrap();
+    let mut out = vec![(digest, manifest_bytes)];
+    let config = manifest["config"]["digest"].as_str().unwrap();
+    out.push((config.to_string(), blob(root, config)));
+    for layer in manifest["layers"].as_array().unwrap() {
+        let d = layer["digest"].as_str().unwrap();
+        out.push((d.to_string(), blob(root, d)));
+    }
+    out
+}
+
+/// The events of the trace a command printed, as JSON.
+fn trace_events(out: &Output) -> Vec<Value> {
+    let path = trace_path_from(&out.stderr).unwrap_or_else(|| panic!("sem trace:\n{out}"));
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn count(events: &[Value], kind: &str, pred: impl Fn(&Value) -> bool) -> usize {
+    events
+        .iter()
+        .filter(|e| e["kind"] == kind && pred(e))
+        .count()
+}
+
+/// Files left in a store's tmp/ besides its lock files.
+fn tmp_leftovers(root: &Path) -> Vec<String> {
+    fs::read_dir(root.join("tmp"))
+        .map(|dir| {
+            dir.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.ends_with(".lock"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn push_then_pull_on_a_clean_store_is_byte_identical_and_a_second_push_sends_nothing() {
+    let registry = Registry::start();
+    let dir = scratch("ida-volta");
+    let config = dir.join("config");
+    let remote = format!("{}/aluno/app:v1", registry.addr);
+    let local = format!("{}:v1", unique_name("app"));
+    make_image(&dir, &config, "busybox", &local, layers("app", 2));
+    lab(&config, &["image", "tag", &local, &remote]).assert_ok();
+
+    let out = lab(&config, &["push", &remote]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("3 de 3 camadas enviadas, 0 já estavam no registry"),
+        "{out}"
+    );
+    let events = trace_events(&out);
+    assert_eq!(
+        count(&events, "registry.blob_upload", |e| e["layer"].is_u64()),
+        3
+    );
+    assert_eq!(count(&events, "registry.manifest_put", |_| true), 1);
+    assert_eq!(events[0]["kind"], "registry.ping");
+
+    // Again: the registry has every blob, nothing travels.
+    let out = lab(&config, &["push", &remote]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("0 de 3 camadas enviadas, 3 já estavam no registry"),
+        "{out}"
+    );
+    let events = trace_events(&out);
+    assert_eq!(
+        count(&events, "registry.blob_upload", |_| true),
+        0,
+        "{events:?}"
+    );
+    assert_eq!(
+        count(&events, "registry.blob_exists", |e| e["exists"] == true),
+        4,
+        "3 layers and the config"
+    );
+
+    // A clean store gets the very same bytes, and runs the image.
+    let fresh = dir.join("limpo");
+    let out = casulo_at(&fresh, &config, &["pull", &remote]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("3 de 3 camadas baixadas, 0 já estavam aqui"),
+        "{out}"
+    );
+    let pushed = image_blobs(Lab::shared().root(), &remote);
+    let pulled = image_blobs(&fresh, &remote);
+    assert_eq!(pushed.len(), 5);
+    for ((d1, b1), (d2, b2)) in pushed.iter().zip(&pulled) {
+        assert_eq!(d1, d2);
+        assert!(b1 == b2, "blob {d1} differs");
+    }
+    assert!(
+        out.stdout.contains(&pushed[0].0),
+        "the manifest digest: {out}"
+    );
+    let ls = casulo_at(&fresh, &config, &["image", "ls", "--digests"]);
+    assert!(ls.assert_ok().stdout.contains(&pushed[0].0), "{ls}");
+    let run = casulo_at(
+        &fresh,
+        &config,
+        &["run", "--rm", &remote, "cat", "/dados/app-1.txt"],
+    );
+    run.assert_ok();
+    assert_eq!(run.stdout, "camada 1 de app\n");
+    casulo_at(&fresh, &config, &["image", "fsck"]).assert_ok();
+    assert!(
+        tmp_leftovers(&fresh).is_empty(),
+        "{:?}",
+        tmp_leftovers(&fresh)
+    );
+
+    // A build whose FROM names the registry pulls the base it lacks.
+    let builder = dir.join("construtor");
+    let context = dir.join("contexto");
+    fs::create_dir_all(&context).unwrap();
+    fs::write(
+        context.join("Dockerfile"),
+        format!("FROM {remote}\nRUN cat /dados/app-0.txt > /copia.txt\n"),
+    )
+    .unwrap();
+    let out = casulo_at(
+        &builder,
+        &config,
+        &["build", "-t", "derivada:1", s(&context)],
+    );
+    out.assert_ok();
+    assert!(out.stdout.contains("baixando do registry"), "{out}");
+    let run = casulo_at(
+        &builder,
+        &config,
+        &["run", "--rm", "derivada:1", "cat", "/copia.txt"],
+    );
+    assert_eq!(run.assert_ok().stdout, "camada 0 de app\n");
+    casulo_at(&builder, &config, &["gc"]);
+    let _ = fs::remove_dir_all(&builder);
+
+    // By digest: the same image, under the tag sha256-<hex>.
+    let by_digest = format!("{}/aluno/app@{}", registry.addr, pushed[0].0);
+    let out = casulo_at(&fresh, &config, &["pull", &by_digest]);
+    out.assert_ok();
+    let tag = format!(
+        "{}/aluno/app:{}",
+        registry.addr,
+        pushed[0].0.replace(':', "-")
+    );
+    assert_eq!(descriptor(&fresh, &tag)["digest"], pushed[0].0.as_str());
+
+    // Pulling again downloads nothing.
+    let out = casulo_at(&fresh, &config, &["pull", &remote]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("0 de 3 camadas baixadas, 3 já estavam aqui"),
+        "{out}"
+    );
+    assert_eq!(
+        count(&trace_events(&out), "registry.blob_download", |_| true),
+        0
+    );
+    casulo_at(&fresh, &config, &["gc"]);
+    let _ = fs::remove_dir_all(&fresh);
+}
+
+#[test]
+fn a_ten_layer_image_sharing_seven_downloads_exactly_three_and_mounts_across_repos() {
+    let registry = Registry::start();
+    let dir = scratch("dez-sete");
+    let config = dir.join("config");
+    // base: busybox + 6 = 7 layers; app: base + 3 = 10 layers.
+    let base_local = format!("{}:v1", unique_name("base"));
+    make_image(&dir, &config, "busybox", &base_local, layers("base", 6));
+    let app_local = format!("{}:v1", unique_name("app"));
+    make_image(&dir, &config, &base_local, &app_local, layers("app", 3));
+    let base_remote = format!("{}/base/sete:v1", registry.addr);
+    let app_remote = format!("{}/aluno/dez:v1", registry.addr);
+    lab(&config, &["image", "tag", &base_local, &base_remote]).assert_ok();
+    lab(&config, &["image", "tag", &app_local, &app_remote]).assert_ok();
+
+    lab(&config, &["push", &base_remote]).assert_ok();
+    // The 7 shared layers are in the registry under base/sete: mounted,
+    // not sent again.
+    let out = lab(&config, &["push", &app_remote]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(
+            "3 de 10 camadas enviadas, 0 já estavam no registry, 7 montadas de outro repositório"
+        ),
+        "{out}"
+    );
+    let events = trace_events(&out);
+    assert_eq!(
+        count(&events, "registry.blob_mount", |e| e["mounted"] == true),
+        7
+    );
+    assert_eq!(
+        count(&events, "registry.blob_upload", |e| e["layer"].is_u64()),
+        3
+    );
+
+    let fresh = dir.join("limpo");
+    let out = casulo_at(&fresh, &config, &["pull", &base_remote]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("7 de 7 camadas baixadas, 0 já estavam aqui"),
+        "{out}"
+    );
+    let out = casulo_at(&fresh, &config, &["pull", &app_remote]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("3 de 10 camadas baixadas, 7 já estavam aqui"),
+        "{out}"
+    );
+    let events = trace_events(&out);
+    assert_eq!(
+        count(&events, "registry.blob_download", |e| e["layer"].is_u64()),
+        3
+    );
+    assert_eq!(
+        count(&events, "registry.blob_exists", |e| e["local"] == true
+            && e["exists"] == true),
+        7
+    );
+    let replayed = casulo_trace::replay::Replay::new(
+        casulo_trace::reader::read_trace_file(trace_path_from(&out.stderr).unwrap())
+            .unwrap()
+            .events,
+    );
+    let world = replayed.world_at(replayed.len());
+    let transfer = world.registry.as_ref().expect("replay has the pull");
+    assert_eq!(transfer.direction, "pull");
+    assert_eq!(transfer.layers.len(), 10);
+    assert_eq!(transfer.counts(), (3, 7));
+    let run = casulo_at(
+        &fresh,
+        &config,
+        &[
+            "run",
+            "--rm",
+            &app_remote,
+            "cat",
+            "/dados/base-5.txt",
+            "/dados/app-2.txt",
+        ],
+    );
+    run.assert_ok();
+    assert_eq!(run.stdout, "camada 5 de base\ncamada 2 de app\n");
+    casulo_at(&fresh, &config, &["image", "fsck"]).assert_ok();
+    casulo_at(&fresh, &config, &["gc"]);
+    let _ = fs::remove_dir_all(&fresh);
+}
+
+#[test]
+fn skopeo_reads_what_casulo_pushed_and_casulo_runs_what_skopeo_pushed() {
+    let registry = Registry::start();
+    let dir = scratch("skopeo");
+    let config = dir.join("config");
+
+    // casulo push → skopeo inspect and copy out → umoci unpacks it.
+    let remote = format!("{}/aluno/bb:v1", registry.addr);
+    lab(&config, &["image", "tag", "busybox", &remote]).assert_ok();
+    let out = lab(&config, &["push", &remote]);
+    out.assert_ok();
+    let digest = descriptor(Lab::shared().root(), &remote)["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let inspect = Output::of(Command::new("skopeo").args([
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{remote}"),
+    ]));
+    inspect.assert_ok();
+    assert_eq!(inspect.json()["Digest"], digest.as_str(), "{inspect}");
+    let copied = dir.join("copiado");
+    Output::of(Command::new("skopeo").args([
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{remote}"),
+        &format!("oci:{}:bb", s(&copied)),
+    ]))
+    .assert_ok();
+    let bundle = dir.join("bundle");
+    Output::of(Command::new("umoci").args([
+        "unpack",
+        "--image",
+        &format!("{}:bb", s(&copied)),
+        s(&bundle),
+    ]))
+    .assert_ok();
+    assert!(bundle.join("rootfs/bin/busybox").is_file());
+
+    // skopeo copy (OCI manifest, and converted to Docker schema 2) → casulo pull runs it.
+    let source = format!(
+        "oci:{}:busybox:latest",
+        s(&Lab::shared().root().join("images"))
+    );
+    for (repo, extra) in [("skopeo/oci", None), ("skopeo/docker", Some("v2s2"))] {
+        let target = format!("{}/{repo}:v1", registry.addr);
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["copy", "--dest-tls-verify=false"]);
+        if let Some(format) = extra {
+            cmd.args(["--format", format]);
+        }
+        cmd.args([source.as_str(), &format!("docker://{target}")]);
+        Output::of(&mut cmd).assert_ok();
+        let fresh = dir.join(unique_name("limpo"));
+        let out = casulo_at(&fresh, &config, &["pull", &target]);
+        out.assert_ok();
+        let events = trace_events(&out);
+        let got = events
+            .iter()
+            .find(|e| e["kind"] == "registry.manifest_get")
+            .unwrap();
+        let expected = if extra.is_some() {
+            "application/vnd.docker.distribution.manifest.v2+json"
+        } else {
+            "application/vnd.oci.image.manifest.v1+json"
+        };
+        assert_eq!(got["media_type"], expected, "{got}");
+        let run = casulo_at(
+            &fresh,
+            &config,
+            &["run", "--rm", &target, "echo", "oi do skopeo"],
+        );
+        run.assert_ok();
+        assert_eq!(run.stdout, "oi do skopeo\n");
+        casulo_at(&fresh, &config, &["image", "fsck"]).assert_ok();
+        casulo_at(&fresh, &config, &["gc"]);
+        let _ = fs::remove_dir_all(&fresh);
+    }
+}
+
+/// An OCI layout whose tag `multi` is an index of `platforms`, each
+/// pointing at busybox's manifest.
+fn index_layout(dir: &Path, config: &Path, platforms: &[(&str, &str)]) -> PathBuf {
+    let out = dir.join(unique_name("indice"));
+    lab(
+        config,
+        &["image", "save", "-o", &format!("{}/", s(&out)), "busybox"],
+    )
+    .assert_ok();
+    let index: Value = serde_json::from_slice(&fs::read(out.join("index.json")).unwrap()).unwrap();
+    let manifest = &index["manifests"][0];
+    let entries: Vec<Value> = platforms
+        .iter()
+        .map(|(os, arch)| {
+            json!({
+                "mediaType": manifest["mediaType"],
+                "digest": manifest["digest"],
+                "size": manifest["size"],
+                "platform": {"os": os, "architecture": arch},
+            })
+        })
+        .collect();
+    let inner = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": entries,
+    }))
+    .unwrap();
+    let digest = layout::sha256(&inner);
+    fs::write(
+        out.join("blobs/sha256")
+            .join(digest.strip_prefix("sha256:").unwrap()),
+        &inner,
+    )
+    .unwrap();
+    let top = json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": digest,
+            "size": inner.len(),
+            "annotations": {"org.opencontainers.image.ref.name": "multi"},
+        }],
+    });
+    fs::write(out.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+    out
+}
+
+#[test]
+fn a_multi_platform_index_gives_the_hosts_platform_or_says_there_is_none() {
+    let registry = Registry::start();
+    let dir = scratch("indice");
+    let config = dir.join("config");
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let with_host = index_layout(&dir, &config, &[("linux", "s390x"), ("linux", arch)]);
+    let target = format!("{}/multi/com:v1", registry.addr);
+    Output::of(Command::new("skopeo").args([
+        "copy",
+        "--all",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:multi", s(&with_host)),
+        &format!("docker://{target}"),
+    ]))
+    .assert_ok();
+    let fresh = dir.join("limpo");
+    let out = casulo_at(&fresh, &config, &["pull", &target]);
+    out.assert_ok();
+    let events = trace_events(&out);
+    let gets: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "registry.manifest_get")
+        .collect();
+    assert_eq!(gets.len(), 2, "the index, then the manifest: {gets:?}");
+    assert_eq!(gets[0]["platform"], format!("linux/{arch}"));
+    let run = casulo_at(
+        &fresh,
+        &config,
+        &["run", "--rm", &target, "echo", "plataforma certa"],
+    );
+    run.assert_ok();
+
+    let without = index_layout(&dir, &config, &[("linux", "s390x"), ("linux", "ppc64le")]);
+    let target = format!("{}/multi/sem:v1", registry.addr);
+    Output::of(Command::new("skopeo").args([
+        "copy",
+        "--all",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:multi", s(&without)),
+        &format!("docker://{target}"),
+    ]))
+    .assert_ok();
+    let out = casulo_at(&fresh, &config, &["pull", &target]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(
+        out.stderr
+            .contains(&format!("não tem a plataforma linux/{arch}"))
+            && out.stderr.contains("linux/s390x, linux/ppc64le"),
+        "{out}"
+    );
+    casulo_at(&fresh, &config, &["gc"]);
+    let _ = fs::remove_dir_all(&fresh);
+}
+
+#[test]
+fn auth_is_asked_a_wrong_password_is_refused_and_login_keeps_a_0600_file() {
+    let registry = Registry::start_with_auth("aluno", "segredo-123");
+    let dir = scratch("auth");
+    let config = dir.join("config");
+    let remote = format!("{}/aluno/bb:v1", registry.addr);
+    lab(&config, &["image", "tag", "busybox", &remote]).assert_ok();
+
+    let out = lab(&config, &["push", &remote]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("pede usuário e senha")
+            && out
+                .stderr
+                .contains(&format!("casulo login {}", registry.addr)),
+        "{out}"
+    );
+
+    let out = lab(
+        &config,
+        &["login", &registry.addr, "-u", "aluno", "-p", "errada"],
+    );
+    out.assert_code(1);
+    assert!(out.stderr.contains("usuário ou senha errados"), "{out}");
+    assert!(!config.join("config.json").exists(), "nothing saved");
+
+    let mut cmd = Command::new(casulo_bin());
+    cmd.arg("--root")
+        .arg(Lab::shared().root())
+        .args(["login", &registry.addr, "-u", "aluno", "--password-stdin"])
+        .env("CASULO_CONFIG", &config)
+        .stdin(std::process::Stdio::piped());
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"segredo-123\n").unwrap();
+    let done = child.wait_with_output().unwrap();
+    assert!(done.status.success(), "{done:?}");
+    let file = config.join("config.json");
+    assert_eq!(
+        fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let saved: Value = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+    let auth = saved["auths"][&registry.addr]["auth"].as_str().unwrap();
+    assert_eq!(
+        auth, "YWx1bm86c2VncmVkby0xMjM=",
+        "docker's shape: base64 of user:password"
+    );
+    assert!(!fs::read_to_string(&file).unwrap().contains("segredo"));
+
+    let out = lab(&config, &["push", &remote]);
+    out.assert_ok();
+    let trace = fs::read_to_string(trace_path_from(&out.stderr).unwrap()).unwrap();
+    assert!(trace.contains("\"registry.auth\""), "{trace}");
+    assert!(
+        !trace.contains("segredo") && !trace.contains(auth),
+        "credentials in the trace"
+    );
+    let fresh = dir.join("limpo");
+    casulo_at(&fresh, &config, &["pull", &remote]).assert_ok();
+
+    lab(&config, &["logout", &registry.addr]).assert_ok();
+    let out = casulo_at(&fresh, &config, &["pull", &remote]);
+    out.assert_code(1);
+    casulo_at(&fresh, &config, &["gc"]);
+    let _ = fs::remove_dir_all(&fresh);
+}
+
+#[test]
+fn a_registry_that_is_down_is_said_so_and_nothing_changes() {
+    let mut registry = Registry::start();
+    let addr = registry.addr.clone();
+    registry.stop();
+    let dir = scratch("fora");
+    let config = dir.join("config");
+    let fresh = dir.join("limpo");
+    let out = casulo_at(&fresh, &config, &["pull", &format!("{addr}/aluno/bb:v1")]);
+    out.assert_code(125);
+    assert!(
+        out.stderr
+            .contains(&format!("não foi possível falar com o registry {addr}"))
+            && out.stderr.contains("conexão recusada"),
+        "{out}"
+    );
+    let events = trace_events(&out);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["kind"], "registry.ping");
+    assert_eq!(events[0]["outcome"]["error"]["name"], "ECONNREFUSED");
+    let ls = casulo_at(&fresh, &config, &["image", "ls", "-q"]);
+    assert_eq!(ls.stdout.trim(), "", "{ls}");
+    let _ = fs::remove_dir_all(&fresh);
+}
+
+#[test]
+fn a_tampered_blob_is_refused_with_the_store_intact_and_a_re_pull_resumes() {
+    let registry = Registry::start();
+    let dir = scratch("adulterado");
+    let config = dir.join("config");
+    let local = format!("{}:v1", unique_name("alvo"));
+    make_image(&dir, &config, "busybox", &local, layers("alvo", 2));
+    let remote = format!("{}/aluno/alvo:v1", registry.addr);
+    lab(&config, &["image", "tag", &local, &remote]).assert_ok();
+    lab(&config, &["push", &remote]).assert_ok();
+
+    // Flip a byte of the top layer in the registry's own storage.
+    let blobs = image_blobs(Lab::shared().root(), &remote);
+    let (top, _) = blobs.last().unwrap();
+    let hex = top.strip_prefix("sha256:").unwrap();
+    let data = registry
+        .storage()
+        .join("docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(hex)
+        .join("data");
+    let original = fs::read(&data).unwrap();
+    let mut bad = original.clone();
+    bad[600] ^= 0x20;
+    fs::write(&data, &bad).unwrap();
+
+    let fresh = dir.join("limpo");
+    let out = casulo_at(&fresh, &config, &["pull", &remote]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains(top.as_str())
+            && out.stderr.contains(&registry.addr)
+            && out.stderr.contains("a camada 3 não confere"),
+        "{out}"
+    );
+    assert!(
+        !blob_path(&fresh, top).exists(),
+        "the bad layer is not in the store"
+    );
+    assert!(
+        tmp_leftovers(&fresh).is_empty(),
+        "{:?}",
+        tmp_leftovers(&fresh)
+    );
+    let ls = casulo_at(&fresh, &config, &["image", "ls", "-q"]);
+    assert_eq!(ls.stdout.trim(), "", "no tag: {ls}");
+    casulo_at(&fresh, &config, &["image", "fsck"]).assert_ok();
+    let events = trace_events(&out);
+    let failed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "registry.blob_download" && e["outcome"] != "ok")
+        .collect();
+    assert_eq!(failed.len(), 1, "{events:?}");
+    assert_eq!(failed[0]["digest"], top.as_str());
+
+    // Fixed: the two layers that passed are kept, only the third travels.
+    fs::write(&data, &original).unwrap();
+    let out = casulo_at(&fresh, &config, &["pull", &remote]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("1 de 3 camadas baixada, 2 já estavam aqui"),
+        "{out}"
+    );
+    casulo_at(&fresh, &config, &["image", "fsck"]).assert_ok();
+    casulo_at(&fresh, &config, &["gc"]);
+    let _ = fs::remove_dir_all(&fresh);
+}
+
+#[test]
+fn a_chunked_upload_sends_patches_and_the_registry_keeps_the_same_bytes() {
+    let registry = Registry::start();
+    let dir = scratch("partes");
+    let config = dir.join("config");
+    let remote = format!("{}/aluno/partes:v1", registry.addr);
+    lab(&config, &["image", "tag", "busybox", &remote]).assert_ok();
+    let mut cmd = Command::new(casulo_bin());
+    cmd.arg("--root")
+        .arg(Lab::shared().root())
+        .args(["push", &remote])
+        .env("CASULO_CONFIG", &config)
+        .env("CASULO_REGISTRY_CHUNK", "300000");
+    let out = Output::of(&mut cmd);
+    out.assert_ok();
+    let events = trace_events(&out);
+    let layer = events
+        .iter()
+        .find(|e| e["kind"] == "registry.blob_upload" && e["layer"] == 0)
+        .expect("the layer was sent");
+    let size = layer["bytes"].as_u64().unwrap();
+    assert_eq!(
+        layer["chunks"].as_u64().unwrap(),
+        size.div_ceil(300_000),
+        "{layer}"
+    );
+    // What the registry assembled is the layer, byte for byte.
+    let fresh = dir.join("limpo");
+    casulo_at(&fresh, &config, &["pull", &remote]).assert_ok();
+    let digest = layer["digest"].as_str().unwrap();
+    assert!(blob(&fresh, digest) == blob(Lab::shared().root(), digest));
+    casulo_at(&fresh, &config, &["gc"]);
+    let _ = fs::remove_dir_all(&fresh);
+}
