@@ -489,13 +489,7 @@ fn stage_oci(st: &mut Staging<'_>, stem: &str) -> Result<(), ImageError> {
                 .zip(&config.rootfs.diff_ids)
                 .enumerate()
             {
-                let layer = Layer {
-                    digest: blob.digest.clone(),
-                    diff_id: diff_id.clone(),
-                    media_type: blob.media_type.clone(),
-                    size: blob.size,
-                };
-                digest::hex_of(diff_id)?;
+                let layer = Layer::of(blob, diff_id)?;
                 st.layer(&layer, i == 0)?;
             }
             st.planned.push(Planned::Oci {

@@ -68,6 +68,22 @@ pub struct Layer {
     pub size: u64,
 }
 
+impl Layer {
+    /// The layer a manifest's `blob` descriptor and the config's `diff_id`
+    /// describe together; both digests checked to be `sha256:<hex>` (they
+    /// become file names in the store).
+    pub fn of(blob: &oci::Descriptor, diff_id: &str) -> Result<Layer, ImageError> {
+        digest::hex_of(&blob.digest)?;
+        digest::hex_of(diff_id)?;
+        Ok(Layer {
+            digest: blob.digest.clone(),
+            diff_id: diff_id.to_string(),
+            media_type: blob.media_type.clone(),
+            size: blob.size,
+        })
+    }
+}
+
 /// A row of `casulo image ls`.
 #[derive(Debug, Clone)]
 pub struct ImageSummary {

@@ -564,14 +564,7 @@ impl Store {
         }
         let mut layers = Vec::with_capacity(manifest.layers.len());
         for (blob, diff_id) in manifest.layers.iter().zip(&config.rootfs.diff_ids) {
-            digest::hex_of(&blob.digest)?;
-            digest::hex_of(diff_id)?;
-            layers.push(Layer {
-                digest: blob.digest.clone(),
-                diff_id: diff_id.clone(),
-                media_type: blob.media_type.clone(),
-                size: blob.size,
-            });
+            layers.push(Layer::of(blob, diff_id)?);
         }
         let run = config.config.clone().unwrap_or_default();
         let image = Image {

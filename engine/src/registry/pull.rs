@@ -156,14 +156,7 @@ pub fn pull(
         .zip(&config.rootfs.diff_ids)
         .enumerate()
     {
-        let layer = Layer {
-            digest: blob.digest.clone(),
-            diff_id: diff_id.clone(),
-            media_type: blob.media_type.clone(),
-            size: blob.size,
-        };
-        digest::hex_of(&layer.digest)?;
-        digest::hex_of(&layer.diff_id)?;
+        let layer = Layer::of(blob, diff_id)?;
         let here = store.has_blob(&layer.digest)
             && std::fs::metadata(store.blob_path(&layer.digest)?)
                 .is_ok_and(|m| m.len() == layer.size);
