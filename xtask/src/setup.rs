@@ -27,6 +27,10 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "nftables",
         "o nft: isolamento entre redes, NAT de saída e -p por DNAT",
     ),
+    (
+        "musl-tools",
+        "musl-gcc: o casulo estático (musl) da VM compila o ring, a criptografia do TLS do registry, em C",
+    ),
     ("skopeo", "interoperabilidade com imagens OCI"),
     ("umoci", "interoperabilidade com imagens OCI"),
     (

@@ -55,7 +55,12 @@ pub fn run(probe: Option<PathBuf>) -> Result {
     let (vmlinuz, overlay) = kernel()?;
 
     step("VM cgroup v2: casulo estático (musl, release)");
-    cmd::run_timed(cargo().args(["build", "-p", "casulo", "--release", "--target", TARGET]))?;
+    // The registry client's TLS (rustls + ring) has C code: musl-tools' gcc.
+    cmd::run_timed(
+        cargo()
+            .args(["build", "-p", "casulo", "--release", "--target", TARGET])
+            .env("CC_x86_64_unknown_linux_musl", "musl-gcc"),
+    )?;
     let casulo = cmd::target_dir().join(TARGET).join("release/casulo");
     let probe = match probe {
         Some(p) => p,
