@@ -47,20 +47,12 @@ pub fn run(state: &crate::state::StateDir) -> CliResult {
     for what in &net_removed {
         println!("removido: {what}");
     }
-    let failed: Vec<String> = rec
-        .events()
-        .iter()
-        .filter(|e| !e.outcome.is_ok())
-        .map(|e| e.op.clone())
-        .collect();
-    for op in &failed {
-        eprintln!("casulo: não consegui: {op}");
-    }
-    if removed.is_empty() && net_removed.is_empty() && failed.is_empty() {
+    let code = super::network::failed(&rec);
+    if removed.is_empty() && net_removed.is_empty() && code == 0 {
         println!(
             "nada órfão: nenhum cgroup (cgroups {}), nenhum endereço, veth ou bridge sem uso",
             mode.as_str()
         );
     }
-    Ok(if failed.is_empty() { 0 } else { 1 })
+    Ok(code)
 }

@@ -161,7 +161,7 @@ pub fn run(cmd: NetworkCmd) -> CliResult {
 }
 
 /// Kernel operations that failed (said on stderr): exit code 1 if any.
-fn failed(rec: &Recorder) -> i32 {
+pub(super) fn failed(rec: &Recorder) -> i32 {
     let failed: Vec<String> = rec
         .events()
         .iter()

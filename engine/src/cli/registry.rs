@@ -82,20 +82,9 @@ fn cli_error(e: RegistryError) -> CliError {
         ),
         _ => None,
     };
-    let mut err = CliError::msg(code, error_text(&e));
+    let mut err = CliError::msg(code, crate::registry::pull::error_chain(&e));
     err.hint = hint;
     err
-}
-
-fn error_text(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 pub fn push_cmd(state: &StateDir, args: PushArgs) -> CliResult {

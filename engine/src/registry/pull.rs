@@ -336,7 +336,7 @@ fn unreachable_mid(client: &Client, digest: &str, e: std::io::Error) -> Registry
 }
 
 /// An error and its causes on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
