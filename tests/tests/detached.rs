@@ -450,3 +450,81 @@ fn twenty_detached_containers_at_once_stay_apart() {
         assert!(cgroups_of(id).is_empty());
     }
 }
+
+/// `run -di`: the container's stdin is a pipe its supervisor keeps open;
+/// each `attach` sends its own stdin there (through `attach.sock`) while it
+/// follows the log. One attacher's input ending leaves the container's
+/// stdin open for the next (docker's `run -di`); `--no-stdin` only watches;
+/// `start -ai` feeds a restarted one; the socket goes with the container.
+#[test]
+fn attach_writes_to_the_stdin_of_a_di_container() {
+    use std::io::Write;
+    let lab = Lab::shared();
+    let name = unique_name("entrada");
+    let script = "while read l; do [ \"$l\" = fim ] && exit 3; echo \"eco: $l\"; done";
+    let id = run_d(lab, &name, &["-i"], &["sh", "-c", script]);
+    let socket = lab.root().join("containers").join(&id).join("attach.sock");
+    assert!(socket.exists(), "o supervisor serve {}", socket.display());
+
+    let attach = |args: &[&str], input: &[u8]| {
+        let mut child = lab
+            .command(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child
+    };
+    let logs_have = |line: &str| {
+        let began = Instant::now();
+        loop {
+            let logs = lab.casulo(&["logs", &name]);
+            if logs.stdout.lines().any(|l| l == line) {
+                return logs.stdout;
+            }
+            assert!(
+                began.elapsed() < Duration::from_secs(10),
+                "o log não tem {line:?}:\n{logs}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+
+    // The first attacher's input ends after "um": the container goes on.
+    let first = attach(&["attach", &name], b"um\n");
+    logs_have("eco: um");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(inspect(lab, &name)["State"]["Status"], "running");
+    send_signal(first.id(), libc::SIGTERM);
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&first.stdout), "eco: um\n");
+
+    // `--no-stdin` sends nothing: "fim" would end it.
+    let mut watcher = attach(&["attach", "--no-stdin", &name], b"fim\n");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(inspect(lab, &name)["State"]["Status"], "running");
+    send_signal(watcher.id(), libc::SIGTERM);
+    let _ = watcher.wait();
+
+    // The second one writes to the same stdin, and leaves with its code.
+    let second = attach(&["attach", &name], b"dois\nfim\n")
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(3), "{second:?}");
+    assert_eq!(String::from_utf8_lossy(&second.stdout), "eco: dois\n");
+    let info = until(lab, &name, Duration::from_secs(10), |v| {
+        v["State"]["Status"] == "exited" && v["Casulo"]["Supervisor"].is_null()
+    });
+    assert_eq!(info["State"]["ExitCode"], 3);
+    assert!(!socket.exists(), "attach.sock sobrou");
+
+    // `start -ai`: a new pipe, fed by the starter.
+    let again = attach(&["start", "-a", "-i", &name], b"tres\nfim\n")
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(3), "{again:?}");
+    assert_eq!(String::from_utf8_lossy(&again.stdout), "eco: tres\n");
+    lab.casulo(&["rm", &name]).assert_ok();
+}

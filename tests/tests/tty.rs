@@ -596,10 +596,10 @@ fn run_dit_then_attach_detach_and_attach_again() {
         [(TtyAction::Resize, "/dev/pts/0".to_string(), 30, 100)],
         "o mesmo tamanho de novo não é outro resize"
     );
-    // `start -a` of a -t container: a new shell, and the terminal attached.
+    // `start -ai` of a -it container: a new shell, and the terminal attached.
     let mut again = Terminal::casulo(
         lab,
-        &["start", "-a", &name],
+        &["start", "-a", "-i", &name],
         24,
         80,
         name.clone(),

@@ -1,7 +1,8 @@
 //! The course's doctest: a fresh run of a scenario against the recording
 //! in the book. What changes by itself from one run to the next (ids,
 //! times, dates, host pids, namespace inodes, and what the scenario lists
-//! in `ignorar`) is masked on both sides; everything else must be equal.
+//! in `ignorar`, and the kernel's release: the course is checked on other
+//! machines) is masked on both sides; everything else must be equal.
 
 use regex::Regex;
 
@@ -25,6 +26,10 @@ const DEFAULT_MASKS: &[(&str, &str)] = &[
     // kernel numbers them from 0xF0000000 = 4026531840 up).
     (r"\[\d{6,}\]", "[<inode>]"),
     (r"\b40265\d{5}\b", "<inode>"),
+    // The kernel's release (`uname -r`, `casulo info`): the book's machine
+    // and the one that checks it may run different builds of the kernel.
+    // (Major 3 to 9 and a suffix: busybox's `1.35.0-4` stays.)
+    (r"\b[3-9]\.\d{1,2}\.\d{1,3}-[0-9A-Za-z_.+~-]+", "<kernel>"),
 ];
 
 /// `text` with the default masks and `extra` applied, runs of spaces as one.
@@ -180,6 +185,17 @@ mod tests {
         let a = rec("casulo: contêiner ola (3f2a9c1d…)\ntrace: /var/lib/casulo/traces/ola-3f2a9c1d.trace.jsonl\npronto em 0,42 s, pid 4242\npid:[4026532301]");
         let b = rec("casulo: contêiner ola (77aa00ff…)\ntrace: /var/lib/casulo/traces/ola-77aa00ff.trace.jsonl\npronto em 1,07 s, pid 977\npid:[4026532999]");
         compare(&scenario(&[]), &a, &b).unwrap();
+    }
+
+    #[test]
+    fn the_kernel_release_is_masked_busybox_version_is_not() {
+        assert_eq!(
+            mask(
+                "kernel: 6.18.44-fc-v1045\n5.10.0-28-amd64\nv1.35.0 (1:1.35.0-4+deb12u1)",
+                &[]
+            ),
+            "kernel: <kernel>\n<kernel>\nv1.35.0 (1:1.35.0-4+deb12u1)"
+        );
     }
 
     #[test]

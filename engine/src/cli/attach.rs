@@ -14,9 +14,14 @@ use crate::terminal::detach::DetachKeys;
 /// Com um contêiner -dit, você passa a ver e usar o terminal dele; Ctrl-C vai para o
 /// programa lá dentro, e Ctrl-P Ctrl-Q desliga você sem parar o contêiner. Um
 /// contêiner sem -t não tem terminal: o attach mostra o que ele escreve (como
-/// `casulo logs -f`, a partir de agora) até ele terminar, e Ctrl-C sai sem pará-lo.
+/// `casulo logs -f`, a partir de agora) até ele terminar, e Ctrl-C sai sem pará-lo;
+/// se ele roda com -i (-di), o que você digitar (ou mandar por um pipe) vai para a
+/// entrada dele.
 #[derive(Debug, clap::Args)]
 pub struct AttachArgs {
+    /// Não manda a sua entrada ao contêiner: só mostra a saída dele.
+    #[arg(long = "no-stdin")]
+    pub no_stdin: bool,
     #[command(flatten)]
     pub keys: DetachKeysArg,
     /// Nome, id ou começo do id.
@@ -36,13 +41,18 @@ pub struct DetachKeysArg {
 
 pub fn cmd(state: &StateDir, args: AttachArgs) -> CliResult {
     let record = container::find(state, &args.container)?;
-    attach_to(state, &record, args.keys.detach_keys)
+    attach_to(state, &record, args.keys.detach_keys, !args.no_stdin)
 }
 
-/// Connects to `record`'s terminal (or follows its output, without `-t`)
-/// until the detach keys or its end; returns its exit code (0 when the
-/// user left it running).
-pub fn attach_to(state: &StateDir, record: &ContainerRecord, mut keys: DetachKeys) -> CliResult {
+/// Connects to `record`'s terminal (or follows its output, without `-t`,
+/// sending it casulo's stdin if it has `-i` and `stdin`) until the detach
+/// keys or its end; returns its exit code (0 when the user left it running).
+pub fn attach_to(
+    state: &StateDir,
+    record: &ContainerRecord,
+    mut keys: DetachKeys,
+    stdin: bool,
+) -> CliResult {
     if !matches!(
         record.state,
         ContainerState::Running | ContainerState::Paused
@@ -57,26 +67,29 @@ pub fn attach_to(state: &StateDir, record: &ContainerRecord, mut keys: DetachKey
         ));
     }
     if !record.host.tty {
+        let feeding = stdin && record.host.interactive;
         eprintln!(
             "casulo: {} não tem terminal (rodou sem -t): mostro o que ele escrever daqui em \
-             diante, até ele terminar; Ctrl-C sai daqui sem pará-lo",
-            record.name
+             diante, até ele terminar{}; Ctrl-C sai daqui sem pará-lo",
+            record.name,
+            if feeding {
+                ", e o que você digitar vai para a entrada dele (-i)"
+            } else {
+                ""
+            }
         );
+        if feeding {
+            feed_stdin(state, record)?;
+        }
         let log = container::logs::path(&state.container(&record.id));
         let from = container::logs::read_from(&log, 0)
             .map(|(_, end)| end)
             .unwrap_or(0);
         return super::lifecycle::follow_until_exit(state, record, from, false);
     }
-    let connection = attach::connect(&state.container(&record.id)).map_err(|e| {
-        CliError::from(e).with_hint(format!(
-            "o supervisor de {} não atende: veja `casulo ps -a` e \
-             containers/{}/supervisor.log no diretório de estado",
-            record.name, record.id
-        ))
-    })?;
+    let connection = connect(state, record)?;
     let described = keys.describe();
-    let ended = attach::attach(connection, &mut keys)?;
+    let ended = attach::attach(connection, &mut keys, stdin)?;
     let mut err = std::io::stderr();
     match ended {
         Ended::Detached => {
@@ -114,4 +127,23 @@ pub fn attach_to(state: &StateDir, record: &ContainerRecord, mut keys: DetachKey
             Ok(now.and_then(|r| r.exit_code).unwrap_or(0))
         }
     }
+}
+
+/// From now on, casulo's stdin goes to the stdin of `record` (a `-di`
+/// container), from a thread, while the caller follows its output.
+pub(super) fn feed_stdin(state: &StateDir, record: &ContainerRecord) -> Result<(), CliError> {
+    let connection = connect(state, record)?;
+    std::thread::spawn(move || attach::send_input(connection));
+    Ok(())
+}
+
+/// The supervisor's `attach.sock` of `record`.
+fn connect(state: &StateDir, record: &ContainerRecord) -> Result<std::os::fd::OwnedFd, CliError> {
+    attach::connect(&state.container(&record.id)).map_err(|e| {
+        CliError::from(e).with_hint(format!(
+            "o supervisor de {} não atende: veja `casulo ps -a` e \
+             containers/{}/supervisor.log no diretório de estado",
+            record.name, record.id
+        ))
+    })
 }

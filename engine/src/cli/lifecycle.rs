@@ -224,6 +224,10 @@ pub struct StartArgs {
     /// `casulo logs -f`).
     #[arg(short = 'a', long = "attach")]
     pub attach: bool,
+    /// Com -a, manda também a sua entrada ao contêiner (criado com -i): sem ele, como
+    /// no docker, só a saída vem até você.
+    #[arg(short = 'i', long = "interactive")]
+    pub interactive: bool,
     #[command(flatten)]
     pub keys: super::attach::DetachKeysArg,
     #[arg(required = true, value_name = "CONTÊINER")]
@@ -289,8 +293,16 @@ pub fn start(state: &StateDir, args: StartArgs) -> CliResult {
         container::supervise::start(state, record)?;
         if args.attach && record.host.tty {
             let now = container::find(state, &record.id)?;
-            last_code = super::attach::attach_to(state, &now, args.keys.detach_keys.clone())?;
+            last_code = super::attach::attach_to(
+                state,
+                &now,
+                args.keys.detach_keys.clone(),
+                args.interactive,
+            )?;
         } else if args.attach {
+            if args.interactive && record.host.interactive {
+                super::attach::feed_stdin(state, record)?;
+            }
             last_code = follow_until_exit(state, record, from, false)?;
         } else {
             println!("{}", record.name);

@@ -410,9 +410,9 @@ fn detach(state: &StateDir, opts: &RunOptions) -> CliResult {
                 );
             } else if record.host.interactive {
                 eprintln!(
-                    "casulo: nota: -i sem -t em segundo plano: a entrada do contêiner fica \
-                     aberta, mas ninguém escreve nela (o casulo attach de um contêiner sem \
-                     terminal só mostra a saída); para digitar nele, use -dit"
+                    "casulo: a entrada dele fica aberta (-i, sem terminal): \
+                     `casulo attach {}` escreve nela o que você digitar ou mandar por um pipe",
+                    record.name
                 );
             }
             eprintln!("casulo: trace: {}", record.trace.display());

@@ -18,7 +18,8 @@
 //!    to the host's init (or the nearest subreaper).
 //! 2. [`main`] (the supervisor): points fds 0, 1 and 2 at the container's
 //!    streams (a pipe each for stdout and stderr, read by the log
-//!    [`Relay`]; stdin `/dev/null`, or with `-i` a pipe it keeps open; with
+//!    [`Relay`]; stdin `/dev/null`, or with `-i` a pipe it keeps open and
+//!    fills with what `casulo attach` sends ([`crate::terminal::feeder`]); with
 //!    `-t` the container's own pty, whose master it keeps and serves to
 //!    `casulo attach`, see [`crate::terminal::hub`]), runs
 //!    the same [`live`] as `casulo run` in a terminal, and loops while the
@@ -46,6 +47,8 @@ use super::{record, rm, ContainerRecord, ContainerState, RestartPolicy, RunError
 use crate::kernel::LinuxSyscalls;
 use crate::mounts::{CgroupView, RootfsPlan};
 use crate::state::StateDir;
+use crate::terminal::feeder::Feeder;
+use crate::terminal::hub::Listener;
 
 /// The hidden subcommand that runs [`main`].
 pub const SUBCOMMAND: &str = "__supervisor";
@@ -332,9 +335,12 @@ struct Watcher {
     dir: PathBuf,
     /// Read ends of the container's stdout and stderr, until the relay takes them.
     pipes: Option<(OwnedFd, OwnedFd)>,
-    /// With `-i`: the write end of the container's stdin, kept open (and
-    /// silent) so that a shell waits for input instead of reading EOF.
-    stdin: Option<OwnedFd>,
+    /// With `-i`: the write end of the container's stdin, kept open so
+    /// that a shell waits for input instead of reading EOF, and the socket
+    /// on which `casulo attach` sends it what to write there; both go to
+    /// the [`Feeder`] once the command runs.
+    stdin: Option<(OwnedFd, Listener)>,
+    feeder: Option<Feeder>,
     relay: Option<Relay>,
     ready: Option<std::fs::File>,
     restored: bool,
@@ -353,6 +359,7 @@ impl Watcher {
                 dir: dir.to_path_buf(),
                 pipes: None,
                 stdin: None,
+                feeder: None,
                 relay: None,
                 ready,
                 restored: true,
@@ -368,7 +375,9 @@ impl Watcher {
         let (err_r, err_w) = pipe()?;
         let (in_r, stdin) = if interactive {
             let (r, w) = pipe()?;
-            (r, Some(w))
+            let listener = Listener::bind(dir)
+                .map_err(|e| RunError::io("não consegui criar", "attach.sock", e))?;
+            (r, Some((w, listener)))
         } else {
             let null = std::fs::File::open("/dev/null")
                 .map_err(|e| RunError::io("não consegui abrir", "/dev/null", e))?;
@@ -381,6 +390,7 @@ impl Watcher {
             dir: dir.to_path_buf(),
             pipes: Some((out_r, err_r)),
             stdin,
+            feeder: None,
             relay: None,
             ready,
             restored: false,
@@ -411,6 +421,9 @@ impl Watcher {
     fn finish(mut self) -> Option<std::fs::File> {
         self.restore();
         drop(self.stdin.take());
+        if let Some(feeder) = self.feeder.take() {
+            feeder.finish();
+        }
         if let Some(relay) = self.relay.take() {
             relay.finish();
         }
@@ -423,6 +436,9 @@ impl RunObserver for Watcher {
         self.restore();
         if let Some((out, err)) = self.pipes.take() {
             self.relay = Relay::start(&self.dir, out, err).ok();
+        }
+        if let Some((stdin, listener)) = self.stdin.take() {
+            self.feeder = Feeder::start(listener, stdin).ok();
         }
         if let Some(mut ready) = self.ready.take() {
             let _ = write!(ready, "OK {}", record.pid.unwrap_or(0));

@@ -7,7 +7,8 @@
 //!
 //! | from     | message                         | meaning                                   |
 //! |----------|---------------------------------|-------------------------------------------|
-//! | attach   | `k` + bytes                     | keys typed (with `-i`, they reach the pty)|
+//! | attach   | `k` + bytes                     | keys typed (with `-i`, they reach the pty,|
+//! |          |                                 | or the stdin pipe of a `-di` container)   |
 //! | attach   | `w` + rows, cols (u16 LE each)  | the user's window changed size            |
 //! | hub      | `o` + bytes                     | what the container wrote on its terminal  |
 //! | hub      | `x` + code (i32 LE)             | the container ended with this code        |
@@ -137,7 +138,8 @@ fn handled() -> SigSet {
 /// `socket` until the detach keys, the container's end, or the user's
 /// terminal's; the terminal is raw meanwhile (when stdin is one) and
 /// restored before this returns.
-pub fn attach(socket: OwnedFd, keys: &mut DetachKeys) -> std::io::Result<Ended> {
+/// Without `input` (`--no-stdin`), only the output is relayed.
+pub fn attach(socket: OwnedFd, keys: &mut DetachKeys, input: bool) -> std::io::Result<Ended> {
     // SAFETY: casulo's 0 and 1 stay open for its whole life.
     let (stdin, stdout) = unsafe { (BorrowedFd::borrow_raw(0), BorrowedFd::borrow_raw(1)) };
     let set = handled();
@@ -145,10 +147,11 @@ pub fn attach(socket: OwnedFd, keys: &mut DetachKeys) -> std::io::Result<Ended> 
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old))?;
     let signals = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
     let ended = {
-        let _raw = std::io::IsTerminal::is_terminal(&stdin)
+        // Without input the terminal stays as it is: Ctrl-C leaves.
+        let _raw = (input && std::io::IsTerminal::is_terminal(&stdin))
             .then(|| RawMode::enter(stdin).ok())
             .flatten();
-        relay(&socket, stdin, stdout, &signals, keys)
+        relay(&socket, (stdin, input), stdout, &signals, keys)
     };
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
     ended
@@ -156,13 +159,12 @@ pub fn attach(socket: OwnedFd, keys: &mut DetachKeys) -> std::io::Result<Ended> 
 
 fn relay(
     socket: &OwnedFd,
-    stdin: BorrowedFd,
+    (stdin, mut input_open): (BorrowedFd, bool),
     stdout: BorrowedFd,
     signals: &SignalFd,
     keys: &mut DetachKeys,
 ) -> std::io::Result<Ended> {
     send_window(socket);
-    let mut input_open = true;
     let mut buf = vec![0u8; MESSAGE];
     loop {
         let mut fds = vec![
@@ -230,6 +232,30 @@ fn relay(
                     Err(_) => {}
                 }
             }
+        }
+    }
+}
+
+/// casulo's stdin to a `-di` container's [`super::feeder`] through
+/// `socket`, until it ends (EOF: the container's stdin stays open for the
+/// next attacher) or the supervisor goes; a thread of `casulo attach`, whose
+/// main thread follows the container's log meanwhile.
+pub fn send_input(socket: OwnedFd) {
+    let mut buf = vec![0u8; MESSAGE];
+    buf[0] = KEYS;
+    loop {
+        // SAFETY: casulo's fd 0 stays open for its whole life.
+        let stdin = unsafe { BorrowedFd::borrow_raw(0) };
+        match nix::unistd::read(stdin, &mut buf[1..]) {
+            Ok(0) => return,
+            Ok(n) => {
+                if socket::send(socket.as_raw_fd(), &buf[..1 + n], MsgFlags::MSG_NOSIGNAL).is_err()
+                {
+                    return;
+                }
+            }
+            Err(Errno::EINTR) => {}
+            Err(_) => return,
         }
     }
 }

@@ -19,7 +19,9 @@
 //! `exec -t` gets its terminal the same way (the exec'd process opens it
 //! inside the container). A `-dit` container's supervisor holds the master
 //! instead, logs its output and serves `casulo attach`es ([`hub`],
-//! [`attach`], with docker's detach keys: [`detach`]).
+//! [`attach`], with docker's detach keys: [`detach`]). A `-di` container
+//! (stdin open, no terminal) has no master: its supervisor writes what
+//! attachers type into the container's stdin pipe ([`feeder`]).
 //!
 //! Single-threaded until the `exec`, as the rest of `run`: the relay is a
 //! `poll` loop on the main thread, woken by a `signalfd` for the signals
@@ -28,6 +30,7 @@
 pub mod attach;
 pub mod console;
 pub mod detach;
+pub mod feeder;
 pub mod hub;
 pub mod raw;
 pub mod relay;
