@@ -54,7 +54,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
-use super::start::{pidfd_of_self, read_report, Report};
+use super::start::pidfd_of_self;
 use super::{init, wait, ContainerRecord, ContainerState, RunError};
 use crate::cgroups;
 use crate::kernel::{Forked, Kernel, Syscalls};
@@ -267,26 +267,17 @@ fn start_child(k: &Kernel, entry: Entry, stdio: Stdio, detach: bool) -> Result<P
                 let _ = k.wait(pid, true);
                 return Err(e);
             }
-            let go = File::from(sync_wr)
-                .write_all(&pid.as_raw().to_le_bytes())
-                .map_err(|e| RunError::io("não consegui liberar o processo do exec", "sync", e));
-            match (go, read_report(report_rd)) {
-                (Ok(()), Report::Exec(path)) => {
-                    k.exec_succeeded(pid, &path, &plan.args, &plan.env);
-                    Ok(pid)
-                }
-                (go, report) => {
-                    let _ = k.wait(pid, true);
-                    go?;
-                    Err(match report {
-                        Report::Fail(code, message) => RunError::Init { code, message },
-                        _ => RunError::Init {
-                            code: 125,
-                            message: "o processo do exec morreu antes de executar o comando".into(),
-                        },
-                    })
-                }
-            }
+            super::start::release(
+                k,
+                pid,
+                (sync_wr, report_rd),
+                (&plan.args, &plan.env),
+                (
+                    "não consegui liberar o processo do exec",
+                    "o processo do exec morreu antes de executar o comando",
+                ),
+            )?;
+            Ok(pid)
         }
     }
 }

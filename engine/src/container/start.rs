@@ -121,44 +121,65 @@ pub fn start_with(
                 let _ = k.wait(pid, true);
                 return Err(e);
             }
-            let go = std::fs::File::from(sync_wr)
-                .write_all(&pid.as_raw().to_le_bytes())
-                .map_err(|e| RunError::io("não consegui liberar o init do contêiner", "sync", e));
-            let report = read_report(report_rd);
-            match (go, report) {
-                (Ok(()), Report::Exec(path)) => {
-                    let p = &created.record.process;
-                    k.exec_succeeded(pid, &path, &p.args, &p.env);
-                    // Sent before the EXEC line: already waiting in the socket.
-                    let Some((socket, size)) = console_parent else {
-                        return Ok((pid, None));
-                    };
-                    match console::receive(&socket, size) {
-                        Ok(console) => Ok((pid, Some(console))),
-                        Err(e) => {
-                            let _ = k.kill(pid, nix::sys::signal::Signal::SIGKILL);
-                            let _ = k.wait(pid, true);
-                            Err(RunError::io(
-                                "não recebi o terminal do contêiner",
-                                "console",
-                                e,
-                            ))
-                        }
-                    }
-                }
-                (go, report) => {
+            let p = &created.record.process;
+            release(k, pid, (sync_wr, report_rd), (&p.args, &p.env), INIT)?;
+            // Sent before the EXEC line: already waiting in the socket.
+            let Some((socket, size)) = console_parent else {
+                return Ok((pid, None));
+            };
+            match console::receive(&socket, size) {
+                Ok(console) => Ok((pid, Some(console))),
+                Err(e) => {
+                    let _ = k.kill(pid, nix::sys::signal::Signal::SIGKILL);
                     let _ = k.wait(pid, true);
-                    go?;
-                    Err(match report {
-                        Report::Fail(code, message) => RunError::Init { code, message },
-                        _ => RunError::Init {
-                            code: 125,
-                            message: "o init do contêiner morreu antes de executar o comando"
-                                .into(),
-                        },
-                    })
+                    Err(RunError::io(
+                        "não recebi o terminal do contêiner",
+                        "console",
+                        e,
+                    ))
                 }
             }
+        }
+    }
+}
+
+/// Who [`release`] lets go, as its messages say it: (failed release, died first).
+pub(super) type Who = (&'static str, &'static str);
+const INIT: Who = (
+    "não consegui liberar o init do contêiner",
+    "o init do contêiner morreu antes de executar o comando",
+);
+
+/// The end of the hand-shake, for the init and for an exec'd process
+/// (`who` says which in the messages): sends the child its host pid through
+/// `sync` (it then goes on) and reads `report` until the `execve`; records
+/// the `process.exec` of `args` and `env`. If the child failed or died
+/// first, it is reaped and its reason returned.
+pub(super) fn release(
+    k: &Kernel,
+    pid: Pid,
+    (sync, report): (OwnedFd, OwnedFd),
+    (args, env): (&[String], &[String]),
+    (release_failed, died): Who,
+) -> Result<(), RunError> {
+    let go = std::fs::File::from(sync)
+        .write_all(&pid.as_raw().to_le_bytes())
+        .map_err(|e| RunError::io(release_failed, "sync", e));
+    match (go, read_report(report)) {
+        (Ok(()), Report::Exec(path)) => {
+            k.exec_succeeded(pid, &path, args, env);
+            Ok(())
+        }
+        (go, report) => {
+            let _ = k.wait(pid, true);
+            go?;
+            Err(match report {
+                Report::Fail(code, message) => RunError::Init { code, message },
+                _ => RunError::Init {
+                    code: 125,
+                    message: died.into(),
+                },
+            })
         }
     }
 }
