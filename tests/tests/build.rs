@@ -280,8 +280,8 @@ fn syntax_errors_say_file_and_line() {
             "Dockerfile:2: a primeira instrução deve ser FROM",
         ),
         (
-            "FROM busybox\nCMD [\"sh\", \"-c\"\n",
-            "Dockerfile:2: JSON inválido em CMD",
+            "FROM busybox\nSHELL [\"sh\", \"-c\"\n",
+            "Dockerfile:2: JSON inválido em SHELL",
         ),
         (
             "FROM busybox\nCOPY sozinho\n",
@@ -1183,4 +1183,99 @@ fn diff_never_follows_an_image_symlink_on_the_host() {
         assert!(out.stdout.lines().any(|l| l == line), "{line}: {out}");
     }
     lab.casulo(&["rm", &name]).assert_ok();
+}
+
+/// Dockerfiles as people write them (#18): what docker accepts, built and
+/// run for real — comments and blank lines inside a continuation, `#
+/// syntax=` (a note), a CMD that is not JSON (shell form, and a note),
+/// `--chmod`, `--link`, the owner of the directories a `COPY --chown`
+/// creates, ENV order, FROM `--platform` of this machine, HEALTHCHECK in
+/// the config, and ONBUILD run by the build that uses the image.
+#[test]
+fn dockerfiles_as_people_write_them_build_as_docker_builds_them() {
+    let lab = Lab::shared();
+    let ctx = context(
+        "ctx-fiel",
+        &[
+            ("a.txt", "olá\n"),
+            (
+                "Dockerfile",
+                "# syntax=docker/dockerfile:1\n\
+                 FROM --platform=$BUILDPLATFORM busybox\n\
+                 ENV A=1 B=2\n\
+                 RUN echo um \\\n\
+                 # um comentário no meio\n\
+                 \n\
+                 \x20   && echo dois > /r.txt\n\
+                 COPY --chown=1000:1001 --chmod=0750 a.txt /novo/dir/a.txt\n\
+                 COPY --link a.txt /b.txt\n\
+                 ENV A=10\n\
+                 HEALTHCHECK --interval=30s --retries=2 CMD cat /r.txt\n\
+                 ONBUILD RUN echo gatilho > /gatilho\n\
+                 CMD [echo, nao-e-json]\n",
+            ),
+        ],
+    );
+    let tag = format!("{}:1", unique_name("fiel"));
+    let out = build(&ctx, &tag, &[]);
+    out.assert_ok();
+    assert!(
+        out.stderr
+            .contains("Dockerfile:1: # syntax=docker/dockerfile:1 ignorado"),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("Dockerfile:13: CMD começa com [ mas não é uma lista JSON"),
+        "{out}"
+    );
+    let config = &lab.casulo(&["image", "inspect", &tag]).json()[0]["Config"];
+    let env: Vec<&str> = config["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(&env[1..], ["A=10", "B=2"], "A stays where it was: {config}");
+    assert_eq!(
+        config["Cmd"],
+        serde_json::json!(["/bin/sh", "-c", "[echo, nao-e-json]"])
+    );
+    assert_eq!(
+        config["Healthcheck"],
+        serde_json::json!({"Test": ["CMD-SHELL", "cat /r.txt"], "Interval": 30_000_000_000u64, "Retries": 2})
+    );
+    assert_eq!(
+        config["OnBuild"],
+        serde_json::json!(["RUN echo gatilho > /gatilho"])
+    );
+    let run = lab.casulo(&[
+        "run",
+        "--rm",
+        &tag,
+        "sh",
+        "-c",
+        "cat /r.txt; stat -c '%n %a %u:%g' /novo /novo/dir /novo/dir/a.txt /b.txt",
+    ]);
+    run.assert_ok();
+    assert_eq!(
+        run.stdout,
+        "dois\n/novo 755 1000:1001\n/novo/dir 755 1000:1001\n/novo/dir/a.txt 750 1000:1001\n/b.txt 644 0:0\n",
+        "{run}"
+    );
+
+    // A build FROM it runs the trigger right after its FROM, and the new
+    // image does not pass it on.
+    let child = context(
+        "ctx-fiel-filho",
+        &[("Dockerfile", &format!("FROM {tag}\nRUN cat /gatilho\n"))],
+    );
+    let child_tag = format!("{}:1", unique_name("fiel-filho"));
+    let out = build(&child, &child_tag, &[]);
+    out.assert_ok();
+    assert!(out.stdout.contains("Passo 2/3 : RUN echo gatilho"), "{out}");
+    assert!(out.stdout.contains("gatilho\n"), "{out}");
+    let config = &lab.casulo(&["image", "inspect", &child_tag]).json()[0]["Config"];
+    assert!(config.get("OnBuild").is_none(), "{config}");
+    lab.casulo(&["image", "rm", &child_tag, &tag]).assert_ok();
 }

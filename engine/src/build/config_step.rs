@@ -1,5 +1,6 @@
 //! The instructions that only change the image's config, not its files
-//! (ENV, WORKDIR, USER, CMD, ENTRYPOINT, EXPOSE, LABEL, VOLUME, STOPSIGNAL):
+//! (ENV, WORKDIR, USER, CMD, ENTRYPOINT, EXPOSE, LABEL, VOLUME, STOPSIGNAL,
+//! HEALTHCHECK, ONBUILD):
 //! one place that applies them, for the build's steps and for
 //! `casulo commit --change`, so both read and check them the same way.
 
@@ -7,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::dockerfile::{self, Op};
 use super::{join_path, json, shell_quote};
-use crate::image::oci::RunConfig;
+use crate::image::oci::{Healthcheck, RunConfig};
 
 /// What a config instruction acts on.
 pub struct ConfigTarget<'a> {
@@ -42,8 +43,15 @@ pub fn apply(
                 let mut shown = Vec::new();
                 for (k, v) in pairs {
                     let v = x(v)?;
-                    env_list.retain(|e| e.split('=').next() != Some(k.as_str()));
-                    env_list.push(format!("{k}={v}"));
+                    // As docker: a variable set again keeps its place.
+                    let entry = format!("{k}={v}");
+                    match env_list
+                        .iter_mut()
+                        .find(|e| e.split('=').next() == Some(k.as_str()))
+                    {
+                        Some(old) => *old = entry,
+                        None => env_list.push(entry),
+                    }
                     shown.push(format!("{k}={}", shell_quote(&v)));
                 }
                 rc.env = Some(env_list);
@@ -139,6 +147,37 @@ pub fn apply(
                 rc.stop_signal = Some(s.clone());
                 format!("STOPSIGNAL {s}")
             }
+            Op::Healthcheck(health) => {
+                let check = match health {
+                    None => Healthcheck {
+                        test: vec!["NONE".into()],
+                        ..Default::default()
+                    },
+                    Some(h) => Healthcheck {
+                        test: match &h.command {
+                            dockerfile::Command::Shell(text) => {
+                                vec!["CMD-SHELL".into(), text.clone()]
+                            }
+                            dockerfile::Command::Exec(argv) => std::iter::once("CMD".to_string())
+                                .chain(argv.clone())
+                                .collect(),
+                        },
+                        interval: h.interval,
+                        timeout: h.timeout,
+                        start_period: h.start_period,
+                        start_interval: h.start_interval,
+                        retries: h.retries,
+                    },
+                };
+                let text = format!("HEALTHCHECK {}", json(&check.test));
+                rc.healthcheck = Some(check);
+                text
+            }
+            // Stored as written: the build that uses the image expands it.
+            Op::OnBuild(text) => {
+                rc.on_build.get_or_insert_with(Vec::new).push(text.clone());
+                format!("ONBUILD {text}")
+            }
             Op::From { .. } | Op::Run(_) | Op::Copy { .. } | Op::Arg { .. } | Op::Shell(_) => {
                 unreachable!("not a config instruction: returned above")
             }
@@ -197,6 +236,12 @@ mod tests {
         assert_eq!(rc.user.as_deref(), Some("1000"));
         assert!(rc.volumes.as_ref().unwrap().contains_key("/dados"));
         assert_eq!(rc.stop_signal.as_deref(), Some("SIGQUIT"));
+        // A variable set again keeps its place in Env (docker's order).
+        run(&["ENV B=2 C=3", "ENV A=10"], &mut rc).unwrap();
+        assert_eq!(
+            rc.env.as_deref().unwrap(),
+            ["A=10".to_string(), "B=2".into(), "C=3".into()]
+        );
         assert_eq!(rc.cmd.as_deref().unwrap(), ["cat", "/novo"]);
         // ENTRYPOINT keeps a CMD set before it, drops the image's otherwise.
         run(&[r#"ENTRYPOINT ["x"]"#], &mut rc).unwrap();

@@ -72,6 +72,8 @@ pub enum Op {
         sources: Vec<String>,
         dest: String,
         chown: Option<String>,
+        /// `--chmod=0750`: the mode of what is copied (octal).
+        chmod: Option<u32>,
         from: Option<String>,
     },
     /// Pairs of raw key and raw value.
@@ -90,6 +92,23 @@ pub enum Op {
     StopSignal(String),
     /// `SHELL ["bash", "-c"]`: the shell of later shell-form commands.
     Shell(Vec<String>),
+    /// `HEALTHCHECK [opções] CMD …` (`None`: `HEALTHCHECK NONE`, which
+    /// turns off the base image's).
+    Healthcheck(Option<Health>),
+    /// `ONBUILD INSTRUÇÃO`: stored in the image for the builds `FROM` it.
+    OnBuild(String),
+}
+
+/// A parsed `HEALTHCHECK … CMD`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    pub command: Command,
+    /// In nanoseconds; 0: not given.
+    pub interval: u64,
+    pub timeout: u64,
+    pub start_period: u64,
+    pub start_interval: u64,
+    pub retries: u64,
 }
 
 impl Op {
@@ -118,6 +137,10 @@ pub struct Instruction {
 pub struct Dockerfile {
     /// What errors call the file (`Dockerfile`, or the `-f` path).
     pub name: String,
+    pub directives: Directives,
+    /// What the user should hear of how it was read, `(line, text)`: a
+    /// `# syntax=` ignored, an exec form that is not JSON.
+    pub notes: Vec<(u32, String)>,
     pub global_args: Vec<Instruction>,
     pub instructions: Vec<Instruction>,
     /// The stages, in order: each starts at a FROM (at least one).
@@ -153,13 +176,52 @@ pub fn parse(name: &str, text: &str) -> Result<Dockerfile, SyntaxError> {
         line,
         message,
     };
+    let directives = directives(text).map_err(|(line, m)| err(line, m))?;
+    let mut notes = Vec::new();
+    if let Some(syntax) = &directives.syntax {
+        let line = text
+            .lines()
+            .position(|l| l.contains("syntax"))
+            .map_or(1, |n| n as u32 + 1);
+        notes.push((
+            line,
+            format!(
+                "# syntax={syntax} ignorado: ele escolhe o leitor de Dockerfile do BuildKit; \
+                 o casulo usa o seu próprio"
+            ),
+        ));
+    }
     let mut global_args = Vec::new();
     let mut instructions: Vec<Instruction> = Vec::new();
-    for (line, logical) in logical_lines(text) {
+    for (line, logical) in logical_lines(text, directives.escape) {
         let (word, rest) = split_first_word(&logical);
         let keyword = word.to_ascii_uppercase();
         let args = rest.trim().to_string();
-        let op = parse_op(&keyword, &args).map_err(|m| err(line, m))?;
+        // The shell's text (RUN, CMD, ENTRYPOINT) and JSON are not words:
+        // the escape character means nothing to them.
+        let words_of_docker = !matches!(keyword.as_str(), "RUN" | "CMD" | "ENTRYPOINT" | "SHELL")
+            && !args.starts_with('[');
+        let op = if directives.escape == '`' && words_of_docker {
+            parse_op(&keyword, &backslash_syntax(&args))
+        } else {
+            parse_op(&keyword, &args)
+        }
+        .map_err(|m| err(line, m))?;
+        if let Op::Run(Command::Shell(t))
+        | Op::Cmd(Command::Shell(t))
+        | Op::Entrypoint(Command::Shell(t)) = &op
+        {
+            if t.starts_with('[') {
+                notes.push((
+                    line,
+                    format!(
+                        "{keyword} começa com [ mas não é uma lista JSON válida (aspas duplas, \
+                         vírgulas, ] no fim): vira a forma shell, como no docker, e roda \
+                         /bin/sh -c '{t}'"
+                    ),
+                ));
+            }
+        }
         let inst = Instruction {
             line,
             keyword: keyword.clone(),
@@ -191,6 +253,8 @@ pub fn parse(name: &str, text: &str) -> Result<Dockerfile, SyntaxError> {
     }
     let mut df = Dockerfile {
         name: name.to_string(),
+        directives,
+        notes,
         global_args,
         instructions,
         stages: Vec::new(),
@@ -203,7 +267,7 @@ pub fn parse(name: &str, text: &str) -> Result<Dockerfile, SyntaxError> {
 /// gives it: the same syntax as a line of a Dockerfile (continuations
 /// included), exactly one instruction.
 pub fn parse_instruction(text: &str) -> Result<Instruction, String> {
-    let mut lines = logical_lines(text).into_iter();
+    let mut lines = logical_lines(text, '\\').into_iter();
     let Some((line, logical)) = lines.next() else {
         return Err("instrução vazia".into());
     };
@@ -342,19 +406,20 @@ impl Dockerfile {
     }
 }
 
-/// Joins continuation lines and drops comments and blank lines; yields
-/// (line where the instruction starts, its text).
-fn logical_lines(text: &str) -> Vec<(u32, String)> {
+/// Joins continuation lines (ending in `escape`) and drops comments and
+/// blank lines; yields (line where the instruction starts, its text). As
+/// docker: a comment or a blank line inside a continuation is skipped, it
+/// does not end the instruction.
+fn logical_lines(text: &str, escape: char) -> Vec<(u32, String)> {
     let mut out = Vec::new();
     let mut current: Option<(u32, String)> = None;
     for (i, raw) in text.lines().enumerate() {
         let number = i as u32 + 1;
         let trimmed = raw.trim();
-        if trimmed.starts_with('#') || (trimmed.is_empty() && current.is_none()) {
-            // A comment (even inside a continuation), or a blank line.
+        if trimmed.starts_with('#') || trimmed.is_empty() {
             continue;
         }
-        let (content, continues) = match raw.trim_end().strip_suffix('\\') {
+        let (content, continues) = match raw.trim_end().strip_suffix(escape) {
             Some(before) => (before, true),
             None => (raw.trim_end(), false),
         };
@@ -374,9 +439,81 @@ fn logical_lines(text: &str) -> Vec<(u32, String)> {
             out.extend(current.take());
         }
     }
-    // A trailing `\` on the last line: the instruction ends with the file.
+    // A trailing escape on the last line: the instruction ends with the file.
     out.extend(current);
     out.retain(|(_, t)| !t.trim().is_empty());
+    out
+}
+
+/// The parser directives (`# escape=`` ` ``, `# syntax=…`): comments of the
+/// form `# chave=valor` at the very top, before any blank line, other
+/// comment or instruction (after that they are plain comments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directives {
+    /// The escape character: `\` (default) or `` ` `` (handy on Windows
+    /// paths). It continues lines and escapes in words.
+    pub escape: char,
+    /// `# syntax=`: for BuildKit, which frontend parses the file; casulo
+    /// has its own parser and says it ignores it.
+    pub syntax: Option<String>,
+}
+
+fn directives(text: &str) -> Result<Directives, (u32, String)> {
+    let mut d = Directives {
+        escape: '\\',
+        syntax: None,
+    };
+    let mut seen = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some(body) = line.trim().strip_prefix('#') else {
+            break;
+        };
+        let Some((key, value)) = body.split_once('=') else {
+            break;
+        };
+        let key = key.trim().to_ascii_lowercase();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
+            break;
+        }
+        let value = value.trim();
+        let line = i as u32 + 1;
+        if seen.contains(&key) {
+            return Err((line, format!("a diretiva {key} aparece duas vezes")));
+        }
+        seen.push(key.clone());
+        match key.as_str() {
+            "escape" => {
+                d.escape = match value {
+                    "\\" => '\\',
+                    "`" => '`',
+                    _ => {
+                        return Err((
+                            line,
+                            format!("# escape={value}: o caractere de escape é \\ ou `"),
+                        ))
+                    }
+                }
+            }
+            "syntax" => d.syntax = Some(value.to_string()),
+            // `check` and the ones to come: comments for casulo.
+            _ => {}
+        }
+    }
+    Ok(d)
+}
+
+/// With `# escape=`` ` ``, the words of an instruction rewritten in the
+/// backslash syntax the rest of the parser knows: `` `x `` is `\x` and a
+/// backslash is just a backslash (`\\`).
+fn backslash_syntax(args: &str) -> String {
+    let mut out = String::with_capacity(args.len());
+    for c in args.chars() {
+        match c {
+            '`' => out.push('\\'),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
     out
 }
 
@@ -400,8 +537,11 @@ fn parse_op(keyword: &str, args: &str) -> Result<Op, String> {
         "FROM" => {
             need_args()?;
             let (flags, words) = take_flags(&words(args)?);
-            if let Some((flag, _)) = flags.first() {
-                return Err(format!("FROM: opção --{flag} não é suportada"));
+            for (flag, value) in &flags {
+                match (flag.as_str(), value) {
+                    ("platform", Some(p)) => check_platform(p)?,
+                    _ => return Err(format!("FROM: opção --{flag} não é suportada")),
+                }
             }
             match words.as_slice() {
                 [image] => Ok(Op::From {
@@ -451,10 +591,27 @@ fn parse_op(keyword: &str, args: &str) -> Result<Op, String> {
                 words(rest)?
             };
             let mut chown = None;
+            let mut chmod = None;
             let mut from = None;
             for (flag, value) in flags {
                 match (flag.as_str(), value) {
                     ("chown", Some(v)) if !v.is_empty() => chown = Some(v),
+                    ("chmod", Some(v)) => {
+                        chmod = Some(
+                            u32::from_str_radix(&v, 8)
+                                .ok()
+                                .filter(|m| *m <= 0o7777 && !v.is_empty())
+                                .ok_or_else(|| {
+                                    format!(
+                                        "--chmod={v}: o modo é um número octal, como --chmod=0755 \
+                                         ou --chmod=644"
+                                    )
+                                })?,
+                        )
+                    }
+                    // BuildKit's layer that can be rebased: here every COPY
+                    // layer is already independent of what is below it.
+                    ("link", None | Some(_)) => {}
                     ("from", Some(v)) if !v.is_empty() && keyword == "COPY" => from = Some(v),
                     ("from", _) if keyword == "COPY" => {
                         return Err("COPY --from precisa de um valor: --from=estágio".into())
@@ -485,6 +642,7 @@ fn parse_op(keyword: &str, args: &str) -> Result<Op, String> {
                 sources: paths,
                 dest,
                 chown,
+                chmod,
                 from,
             })
         }
@@ -560,23 +718,157 @@ fn parse_op(keyword: &str, args: &str) -> Result<Op, String> {
             }
             Ok(Op::Shell(shell))
         }
-        "MAINTAINER" | "ONBUILD" | "HEALTHCHECK" => Err(format!(
-            "a instrução {keyword} ainda não é suportada pelo casulo"
-        )),
+        "HEALTHCHECK" => {
+            need_args()?;
+            healthcheck(args).map(Op::Healthcheck)
+        }
+        "ONBUILD" => {
+            need_args()?;
+            let (word, _) = split_first_word(args);
+            let inner = word.to_ascii_uppercase();
+            if matches!(inner.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
+                return Err(format!("ONBUILD {inner} não é permitido (como no docker)"));
+            }
+            // Checked now, run by the builds that use this image.
+            parse_instruction(args).map_err(|m| format!("ONBUILD {inner}: {m}"))?;
+            Ok(Op::OnBuild(args.to_string()))
+        }
+        "MAINTAINER" => Err(
+            "a instrução MAINTAINER ainda não é suportada pelo casulo (e o docker a considera \
+             obsoleta: use LABEL org.opencontainers.image.authors=\"…\")"
+                .into(),
+        ),
         _ => Err(format!("instrução desconhecida {keyword:?}")),
     }
 }
 
-/// RUN/CMD/ENTRYPOINT: JSON array (exec form) or shell form.
-fn command(keyword: &str, args: &str) -> Result<Command, String> {
-    if args.starts_with('[') {
-        let argv = json_array(keyword, args)?;
-        if argv.is_empty() {
-            return Err(format!("{keyword} com lista vazia: nada para executar"));
+/// `HEALTHCHECK NONE` or `HEALTHCHECK [--interval=30s] [--timeout=…]
+/// [--start-period=…] [--start-interval=…] [--retries=N] CMD comando`.
+fn healthcheck(args: &str) -> Result<Option<Health>, String> {
+    if args.trim().eq_ignore_ascii_case("NONE") {
+        return Ok(None);
+    }
+    let mut rest = args;
+    let mut h = Health {
+        command: Command::Shell(String::new()),
+        interval: 0,
+        timeout: 0,
+        start_period: 0,
+        start_interval: 0,
+        retries: 0,
+    };
+    loop {
+        let (word, after) = split_first_word(rest);
+        let Some(flag) = word.strip_prefix("--") else {
+            break;
+        };
+        let (name, value) = flag.split_once('=').unwrap_or((flag, ""));
+        let slot = match name {
+            "interval" => &mut h.interval,
+            "timeout" => &mut h.timeout,
+            "start-period" => &mut h.start_period,
+            "start-interval" => &mut h.start_interval,
+            "retries" => &mut h.retries,
+            _ => return Err(format!("HEALTHCHECK: opção --{name} desconhecida")),
+        };
+        *slot = if name == "retries" {
+            value
+                .parse()
+                .map_err(|_| format!("HEALTHCHECK --retries={value}: espero um número"))?
+        } else {
+            duration_ns(value).ok_or_else(|| {
+                format!(
+                    "HEALTHCHECK --{name}={value}: espero uma duração, como 30s, 1m30s ou 500ms"
+                )
+            })?
+        };
+        rest = after.trim_start();
+    }
+    let (word, command) = split_first_word(rest);
+    if !word.eq_ignore_ascii_case("CMD") || command.trim().is_empty() {
+        return Err(
+            "HEALTHCHECK espera CMD e um comando (HEALTHCHECK CMD wget -q -O- \
+                    localhost) ou NONE"
+                .into(),
+        );
+    }
+    h.command = self::command("HEALTHCHECK", command.trim())?;
+    Ok(Some(h))
+}
+
+/// A Go duration (`1m30s`, `500ms`, `2h`) in nanoseconds.
+fn duration_ns(text: &str) -> Option<u64> {
+    let mut total = 0u64;
+    let mut rest = text;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .filter(|n| *n > 0)?;
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let per = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        total = total.checked_add((number * per) as u64)?;
+        rest = &rest[unit_len..];
+    }
+    Some(total)
+}
+
+/// `FROM --platform=…`: casulo builds for this machine's platform only
+/// (another would need an emulator, as docker's `binfmt`); the variables
+/// docker predefines for it name this one.
+fn check_platform(platform: &str) -> Result<(), String> {
+    let here = host_platform();
+    let named = match platform {
+        "$BUILDPLATFORM" | "${BUILDPLATFORM}" | "$TARGETPLATFORM" | "${TARGETPLATFORM}" => {
+            return Ok(())
         }
-        Ok(Command::Exec(argv))
+        p => p.to_ascii_lowercase(),
+    };
+    if named == here || named == format!("{here}/v1") || named == "linux" {
+        Ok(())
     } else {
-        Ok(Command::Shell(args.to_string()))
+        Err(format!(
+            "FROM --platform={platform}: o casulo só constrói para a plataforma desta máquina, \
+             {here} (outra precisaria de um emulador, como o binfmt/qemu do docker)"
+        ))
+    }
+}
+
+/// This machine's platform in docker's words (`linux/amd64`).
+pub fn host_platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!("linux/{arch}")
+}
+
+/// RUN/CMD/ENTRYPOINT: JSON array (exec form) or shell form. As docker, a
+/// `[` that is not a JSON list of strings (`CMD [not, json]`) is shell form:
+/// the shell gets the text as written.
+fn command(keyword: &str, args: &str) -> Result<Command, String> {
+    match serde_json::from_str::<Vec<String>>(args) {
+        Ok(argv) if argv.is_empty() => {
+            Err(format!("{keyword} com lista vazia: nada para executar"))
+        }
+        Ok(argv) => Ok(Command::Exec(argv)),
+        Err(_) => Ok(Command::Shell(args.to_string())),
     }
 }
 
@@ -829,6 +1121,7 @@ mod tests {
                 sources: vec!["a".into(), "b".into()],
                 dest: "/dst/".into(),
                 chown: Some("1:2".into()),
+                chmod: None,
                 from: None
             }
         );
@@ -863,7 +1156,35 @@ mod tests {
             ),
             ("RUN echo\n", 1, "a primeira instrução deve ser FROM"),
             ("\n# só comentário\n", 2, "não tem nenhuma instrução FROM"),
-            ("FROM busybox\nCMD [\"sh\", \n", 2, "JSON inválido em CMD"),
+            (
+                "FROM busybox\nSHELL [\"sh\", \n",
+                2,
+                "JSON inválido em SHELL",
+            ),
+            ("# escape=x\nFROM busybox\n", 1, "o caractere de escape"),
+            (
+                "# escape=`\n# escape=\\\\\nFROM busybox\n",
+                2,
+                "aparece duas vezes",
+            ),
+            ("FROM busybox\nCOPY --chmod=9 a b\n", 2, "número octal"),
+            (
+                "FROM --platform=linux/arm64 busybox\n",
+                1,
+                "só constrói para a plataforma desta máquina",
+            ),
+            (
+                "FROM busybox\nHEALTHCHECK --interval=5x CMD true\n",
+                2,
+                "duração",
+            ),
+            ("FROM busybox\nHEALTHCHECK true\n", 2, "espera CMD"),
+            ("FROM busybox\nONBUILD FROM x\n", 2, "não é permitido"),
+            (
+                "FROM busybox\nONBUILD RUNN x\n",
+                2,
+                "instrução desconhecida",
+            ),
             (
                 "FROM busybox\nCOPY a\n",
                 2,
@@ -910,6 +1231,79 @@ mod tests {
             );
             assert!(e.message.contains(msg), "{text:?}: {e}");
         }
+    }
+
+    /// The classes docker accepts that casulo once refused or read
+    /// otherwise (issue #18).
+    #[test]
+    fn reads_dockerfiles_as_people_write_them() {
+        // Comments and blank lines inside a continuation are skipped.
+        let df = parse(
+            "Dockerfile",
+            "FROM busybox\nRUN echo a \\\n# um comentário\n\n    && echo b\nCMD [not, json]\n",
+        )
+        .unwrap();
+        let i = &df.instructions;
+        assert_eq!(i[1].op, Op::Run(Command::Shell("echo a && echo b".into())));
+        // Not JSON: shell form, the text as written.
+        assert_eq!(i[2].op, Op::Cmd(Command::Shell("[not, json]".into())));
+        // `# escape=``: backtick continues lines, backslashes are literal.
+        let df = parse(
+            "Dockerfile",
+            "# escape=`\n# syntax=docker/dockerfile:1\nFROM busybox\nENV P=C:\\dir\\x `\n    Q=`$HOME\nWORKDIR C:\\w\nRUN echo \\n\n",
+        )
+        .unwrap();
+        assert_eq!(df.directives.escape, '`');
+        assert_eq!(df.directives.syntax.as_deref(), Some("docker/dockerfile:1"));
+        let Op::Env(pairs) = &df.instructions[1].op else {
+            panic!("{:?}", df.instructions[1])
+        };
+        let vars = BTreeMap::from([("HOME".to_string(), "/root".to_string())]);
+        let values: Vec<String> = pairs
+            .iter()
+            .map(|(_, v)| expand(v, &vars, true).unwrap())
+            .collect();
+        assert_eq!(values, ["C:\\dir\\x", "$HOME"]);
+        assert_eq!(
+            df.instructions[3].op,
+            Op::Run(Command::Shell("echo \\n".into()))
+        );
+        // A directive after an instruction is a comment.
+        let df = parse("Dockerfile", "FROM busybox\n# escape=`\nRUN a \\\n b\n").unwrap();
+        assert_eq!(df.directives.escape, '\\');
+        assert_eq!(df.instructions[1].op, Op::Run(Command::Shell("a b".into())));
+        // --chmod, --link, --platform of this machine, HEALTHCHECK, ONBUILD.
+        let df = parse(
+            "Dockerfile",
+            "FROM --platform=$BUILDPLATFORM busybox\nCOPY --link --chmod=750 a /b\n\
+             HEALTHCHECK --interval=1m30s --retries=3 CMD wget -q localhost\n\
+             HEALTHCHECK NONE\nONBUILD COPY . /app\n",
+        )
+        .unwrap();
+        let i = &df.instructions;
+        assert!(
+            matches!(
+                &i[1].op,
+                Op::Copy {
+                    chmod: Some(0o750),
+                    ..
+                }
+            ),
+            "{:?}",
+            i[1]
+        );
+        let Op::Healthcheck(Some(h)) = &i[2].op else {
+            panic!("{:?}", i[2])
+        };
+        assert_eq!((h.interval, h.retries), (90_000_000_000, 3));
+        assert_eq!(h.command, Command::Shell("wget -q localhost".into()));
+        assert_eq!(i[3].op, Op::Healthcheck(None));
+        assert_eq!(i[4].op, Op::OnBuild("COPY . /app".into()));
+        assert!(parse(
+            "Dockerfile",
+            &format!("FROM --platform={} a\n", host_platform())
+        )
+        .is_ok());
     }
 
     #[test]

@@ -97,6 +97,9 @@ pub struct BuildOutcome {
     pub unused_args: Vec<String>,
     /// Stages not built (the target did not need them).
     pub skipped_stages: Vec<String>,
+    /// What the user should know of how the Dockerfile was read
+    /// (`Dockerfile:1: # syntax=… ignorado`).
+    pub notes: Vec<String>,
 }
 
 /// Why a build failed. Step errors start with `Dockerfile:N:`.
@@ -449,6 +452,30 @@ pub fn build(
             },
         );
     }
+    // The ONBUILD triggers of each base image run right after its FROM,
+    // as if written there (docker); the new image does not pass them on.
+    let mut triggers: Vec<Vec<Instruction>> = Vec::new();
+    for (i, base) in bases.iter_mut().enumerate() {
+        let from = &df.instructions[df.stages[i].from];
+        let texts = base
+            .as_mut()
+            .and_then(|(_, cfg)| cfg.config.as_mut())
+            .and_then(|rc| rc.on_build.take())
+            .unwrap_or_default();
+        let mut list = Vec::new();
+        for text in texts {
+            let mut inst = dockerfile::parse_instruction(&text).map_err(|m| {
+                step_error(
+                    &df,
+                    from,
+                    format!("o ONBUILD {text:?} da imagem {}: {m}", base_refs[i]),
+                )
+            })?;
+            inst.line = from.line;
+            list.push(inst);
+        }
+        triggers.push(list);
+    }
     let first = needed
         .iter()
         .position(|n| *n)
@@ -480,7 +507,7 @@ pub fn build(
 
     let total: u32 = (0..df.stages.len())
         .filter(|i| needed[*i])
-        .map(|i| (df.stages[i].end - df.stages[i].from) as u32)
+        .map(|i| (df.stages[i].end - df.stages[i].from + triggers[i].len()) as u32)
         .sum();
     let tag_text = tags.first().map(|t| t.to_string());
     recorder.record(
@@ -592,7 +619,11 @@ pub fn build(
             Outcome::Ok,
         );
 
-        for inst in &df.instructions[sdef.from + 1..sdef.end] {
+        let stage_triggers = std::mem::take(&mut triggers[i]);
+        for inst in stage_triggers
+            .iter()
+            .chain(&df.instructions[sdef.from + 1..sdef.end])
+        {
             step += 1;
             observer.step(step, total, &format!("{} {}", inst.keyword, inst.args));
             let result = do_step(
@@ -682,6 +713,11 @@ pub fn build(
         steps: total,
         layers,
         skipped_stages: skipped,
+        notes: df
+            .notes
+            .iter()
+            .map(|(line, text)| format!("{}:{line}: {text}", df.name))
+            .collect(),
     })
 }
 
@@ -806,7 +842,7 @@ fn do_step(
     // Resolve the instruction: its text after substitution (for the key and
     // the history) and what it does.
     let mut copy_sources = None;
-    let mut copy_plan: Option<(String, (u32, u32), Option<String>)> = None;
+    let mut copy_plan: Option<(String, Option<u32>, Option<String>)> = None;
     let mut run_argv = None;
     let mut run_extra = String::new();
     // COPY --from: the source's merged filesystem (kept until the layer is
@@ -830,6 +866,7 @@ fn do_step(
             sources,
             dest,
             chown,
+            chmod,
             from,
         } => {
             let sources: Vec<String> = sources.iter().map(|s| x(s)).collect::<Result<_, _>>()?;
@@ -878,11 +915,14 @@ fn do_step(
                 .as_ref()
                 .map(|f| format!("--from={f} "))
                 .unwrap_or_default();
+            let chmod_text = chmod
+                .map(|m| format!("--chmod={m:04o} "))
+                .unwrap_or_default();
             let text = format!(
-                "{keyword} {from_text}{chown_text}{} {dest}",
+                "{keyword} {from_text}{chown_text}{chmod_text}{} {dest}",
                 sources.join(" ")
             );
-            copy_plan = Some((abs, (0, 0), chown));
+            copy_plan = Some((abs, *chmod, chown));
             copy_sources = Some(read);
             text
         }
@@ -1020,7 +1060,7 @@ fn do_step(
             }
             Err(step_run::RunStepError::Image(e)) => return Err(engine_error(df, inst, e)),
         }
-    } else if let (Some(sources), Some((dest, _, chown))) = (copy_sources, copy_plan) {
+    } else if let (Some(sources), Some((dest, chmod, chown))) = (copy_sources, copy_plan) {
         let lowers = unpack(state, stage, env.recorder).map_err(|e| engine_error(df, inst, e))?;
         let owner = match chown {
             Some(c) => Some(chown_ids(&c, &lowers).map_err(|m| step_error(df, inst, m))?),
@@ -1031,7 +1071,7 @@ fn do_step(
         let (entries, _extracted) = step_copy::entries(
             &sources,
             &dest,
-            owner,
+            (owner, chmod),
             &lowers,
             is_add.then_some(tmp.as_path()),
         )

@@ -434,10 +434,16 @@ impl Drop for Extracted {
 /// layers — and its *contents* go into `dest` (keeping the archive's
 /// owners unless `owner` is given); the returned guards hold those
 /// directories until the layer is written.
+///
+/// `chmod` (`--chmod=0750`) is the mode of every file and directory copied
+/// (not of an archive's contents, nor of symlinks). The directories the
+/// copy creates on the way to `dest` get `owner` (as BuildKit and buildah
+/// do: `COPY --chown=1000:1000 f /novo/dir/f` leaves `/novo` to 1000) and
+/// mode 0755.
 pub fn entries(
     sources: &Sources,
     dest: &str,
-    owner: Option<(u32, u32)>,
+    (owner, chmod): (Option<(u32, u32)>, Option<u32>),
     lowers: &[PathBuf],
     archives_in: Option<&Path>,
 ) -> Result<(BTreeMap<String, Entry>, Vec<Extracted>), String> {
@@ -456,6 +462,7 @@ pub fn entries(
     let mut out = BTreeMap::new();
     let mut extracted = Vec::new();
     let forced = owner.map(|(u, g)| (u as u64, g as u64));
+    let new_dirs = forced.unwrap_or((0, 0));
     for (n, (rel, tree)) in sources.items.iter().enumerate() {
         if let (
             Some(tmp),
@@ -474,7 +481,7 @@ pub fn entries(
                 let guard = Extracted(dir);
                 drop(archive);
                 let base = layers.resolve(&dest_rel);
-                add_parents(&mut out, &layers, &join(&base, "x"));
+                add_parents(&mut out, &layers, &join(&base, "x"), new_dirs);
                 let root = Node::open_root(&guard.0).map_err(|e| format!("{rel:?}: {e}"))?;
                 let fence = Fence {
                     short: format!("arquivo {rel}"),
@@ -489,7 +496,7 @@ pub fn entries(
                     unreachable!("the extractor made a directory");
                 };
                 for (name, child) in &children {
-                    add_tree(&mut out, child, &join(&base, name), forced);
+                    add_tree(&mut out, child, &join(&base, name), (forced, None));
                 }
                 extracted.push(guard);
                 continue;
@@ -521,8 +528,8 @@ pub fn entries(
         if target.is_empty() && !is_dir {
             return Err(format!("destino inválido {dest:?} para um arquivo"));
         }
-        add_parents(&mut out, &layers, &target);
-        add_tree(&mut out, tree, &target, Some(forced.unwrap_or((0, 0))));
+        add_parents(&mut out, &layers, &target, new_dirs);
+        add_tree(&mut out, tree, &target, (Some(new_dirs), chmod));
     }
     Ok((out, extracted))
 }
@@ -713,8 +720,13 @@ fn join(base: &str, name: &str) -> String {
 }
 
 /// Adds the parents of `target` the layer does not have yet, with the mode
-/// and owner the image gives them (or `0755 root:root` when new).
-fn add_parents(entries: &mut BTreeMap<String, Entry>, layers: &Layers, target: &str) {
+/// and owner the image gives them (or 0755 and `owner` when new).
+fn add_parents(
+    entries: &mut BTreeMap<String, Entry>,
+    layers: &Layers,
+    target: &str,
+    (uid, gid): (u64, u64),
+) {
     let mut parent = Path::new(target).parent();
     while let Some(dir) = parent {
         let rel = dir.to_string_lossy().into_owned();
@@ -730,8 +742,8 @@ fn add_parents(entries: &mut BTreeMap<String, Entry>, layers: &Layers, target: &
                 },
                 _ => Entry::Dir {
                     mode: 0o755,
-                    uid: 0,
-                    gid: 0,
+                    uid,
+                    gid,
                 },
             };
             slot.insert(entry);
@@ -741,12 +753,13 @@ fn add_parents(entries: &mut BTreeMap<String, Entry>, layers: &Layers, target: &
 }
 
 /// Adds `tree` (and, for a directory, everything in it) at `target`;
-/// `owner` replaces the owners read (`None`: keep them).
+/// `owner` replaces the owners read and `chmod` the modes of files and
+/// directories (`None`: keep them).
 fn add_tree(
     entries: &mut BTreeMap<String, Entry>,
     tree: &Tree,
     target: &str,
-    owner: Option<(u64, u64)>,
+    (owner, chmod): (Option<(u64, u64)>, Option<u32>),
 ) {
     match tree {
         Tree::Dir {
@@ -760,14 +773,14 @@ fn add_tree(
                 entries.insert(
                     target.to_string(),
                     Entry::Dir {
-                        mode: *mode,
+                        mode: chmod.unwrap_or(*mode),
                         uid,
                         gid,
                     },
                 );
             }
             for (name, child) in children {
-                add_tree(entries, child, &join(target, name), owner);
+                add_tree(entries, child, &join(target, name), (owner, chmod));
             }
         }
         Tree::File {
@@ -791,7 +804,7 @@ fn add_tree(
                         name: name.clone(),
                     },
                     size: *size,
-                    mode: *mode,
+                    mode: chmod.unwrap_or(*mode),
                     uid,
                     gid,
                 },
@@ -833,7 +846,10 @@ mod tests {
             &Ignore::default(),
             &spool,
         )?;
-        Ok((entries(&s, dest, Some(owner), lowers, None)?.0, s.hash))
+        Ok((
+            entries(&s, dest, (Some(owner), None), lowers, None)?.0,
+            s.hash,
+        ))
     }
 
     fn keys(p: &(BTreeMap<String, Entry>, String)) -> Vec<&str> {
@@ -905,7 +921,7 @@ mod tests {
         assert_eq!(open.hash, spooled.hash);
         // Nothing left by name in the spool directory.
         assert_eq!(fs::read_dir(spool.path()).unwrap().count(), 0);
-        let (entries, _) = entries(&spooled, "/app/", None, &[], None).unwrap();
+        let (entries, _) = entries(&spooled, "/app/", (None, None), &[], None).unwrap();
         let offsets: Vec<u64> = entries
             .values()
             .filter_map(|e| match e {

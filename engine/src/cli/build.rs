@@ -87,6 +87,9 @@ pub fn cmd(state: &StateDir, args: BuildArgs) -> CliResult {
         target: args.target,
     };
     let outcome = build(state, &opts, &mut Narrator)?;
+    for note in &outcome.notes {
+        eprintln!("casulo: nota: {note}");
+    }
     for arg in &outcome.unused_args {
         eprintln!("casulo: aviso: --build-arg {arg} não foi usado: nenhum ARG {arg} no Dockerfile");
     }

@@ -202,6 +202,41 @@ pub struct RunConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub stop_signal: Option<String>,
+    /// `HEALTHCHECK`: the test the engine runs to tell if the program is
+    /// healthy (stored; casulo does not run it yet).
+    #[serde(
+        rename = "Healthcheck",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub healthcheck: Option<Healthcheck>,
+    /// `ONBUILD`: instructions a build that starts `FROM` this image runs
+    /// right after its FROM, as written.
+    #[serde(rename = "OnBuild", default, skip_serializing_if = "Option::is_none")]
+    pub on_build: Option<Vec<String>>,
+}
+
+/// docker's `Healthcheck` of an image config; durations in nanoseconds
+/// (Go's `time.Duration`), 0 or absent: the engine's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Healthcheck {
+    /// `["NONE"]`, `["CMD", arg…]` or `["CMD-SHELL", "texto"]`.
+    #[serde(rename = "Test", default)]
+    pub test: Vec<String>,
+    #[serde(rename = "Interval", default, skip_serializing_if = "is_zero")]
+    pub interval: u64,
+    #[serde(rename = "Timeout", default, skip_serializing_if = "is_zero")]
+    pub timeout: u64,
+    #[serde(rename = "StartPeriod", default, skip_serializing_if = "is_zero")]
+    pub start_period: u64,
+    #[serde(rename = "StartInterval", default, skip_serializing_if = "is_zero")]
+    pub start_interval: u64,
+    #[serde(rename = "Retries", default, skip_serializing_if = "is_zero")]
+    pub retries: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
