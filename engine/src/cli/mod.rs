@@ -206,7 +206,7 @@ pub fn main() -> i32 {
         Command::Logout(args) => registry::logout(args),
         Command::Trace(cmd) => trace::run(&state, cmd),
         Command::Volume(cmd) => volume::run(&state, cmd),
-        Command::Network(cmd) => network::run(cmd),
+        Command::Network(cmd) => network::run(&state, cmd),
         Command::Lab(cmd) => lab::run(&state, cmd),
         Command::Info => info::run(&state),
         Command::Gc => gc::run(&state),

@@ -1,14 +1,19 @@
-//! `casulo network`: networks with names (create, ls, inspect, rm, prune),
-//! as `docker network`. The networks are host-wide ([`crate::network::networks`]).
+//! `casulo network`: networks with names (create, ls, inspect, rm, prune,
+//! connect, disconnect), as `docker network`. The networks are host-wide
+//! ([`crate::network::networks`]); connect and disconnect act on a running
+//! container ([`crate::network::connect`]), recorded in its trace.
 
 use std::net::Ipv4Addr;
 
 use serde_json::json;
 
 use super::{CliError, CliResult};
+use crate::container::{self, ContainerRecord, ContainerState};
 use crate::kernel::{Kernel, LinuxSyscalls};
+use crate::network::connect::{self as joining, Target};
 use crate::network::{self, networks, NetDir, NetworkError};
 use crate::recorder::Recorder;
+use crate::state::StateDir;
 
 /// Gerencia redes: cada uma com sua sub-rede, sua bridge e DNS entre os contêineres.
 #[derive(Debug, clap::Subcommand)]
@@ -51,6 +56,29 @@ pub enum NetworkCmd {
         #[arg(short, long)]
         force: bool,
     },
+    /// Liga um contêiner que está rodando a mais uma rede (uma interface nova: eth1, eth2…).
+    Connect {
+        /// O endereço do contêiner nessa rede (tem de estar na sub-rede dela).
+        #[arg(long, value_name = "IPv4")]
+        ip: Option<Ipv4Addr>,
+        /// Mais um nome do contêiner no DNS dessa rede (repita para vários).
+        #[arg(long = "alias", value_name = "NOME")]
+        aliases: Vec<String>,
+        #[arg(value_name = "REDE")]
+        network: String,
+        #[arg(value_name = "CONTÊINER")]
+        container: String,
+    },
+    /// Desliga um contêiner de uma rede ligada com `network connect` (a interface some).
+    Disconnect {
+        /// Aceito como no docker (o casulo desliga do mesmo jeito).
+        #[arg(short, long)]
+        force: bool,
+        #[arg(value_name = "REDE")]
+        network: String,
+        #[arg(value_name = "CONTÊINER")]
+        container: String,
+    },
 }
 
 impl NetworkCmd {
@@ -60,7 +88,7 @@ impl NetworkCmd {
     }
 }
 
-pub fn run(cmd: NetworkCmd) -> CliResult {
+pub fn run(state: &StateDir, cmd: NetworkCmd) -> CliResult {
     let net = NetDir::host();
     let fail = |e: NetworkError| CliError::msg(1, e.to_string());
     // No container: the bridge's events stay in memory, failures are said.
@@ -146,6 +174,44 @@ pub fn run(cmd: NetworkCmd) -> CliResult {
             }
             return Ok(code.max(failed(&rec)));
         }
+        NetworkCmd::Connect {
+            ip,
+            aliases,
+            network: key,
+            container: who,
+        } => {
+            for alias in &aliases {
+                check_alias(alias)?;
+            }
+            let record = running(state, &who)?;
+            let rec = container::record::reopen_trace(state, &record)?;
+            let k = Kernel::new(&LinuxSyscalls, &rec);
+            let request = joining::Request {
+                ip,
+                aliases: &aliases,
+            };
+            let joined = joining::connect(&k, &net, &key, &target(&record), &request)?;
+            eprintln!(
+                "casulo: {} ligado à rede {}: {} {} (no host: {})",
+                record.name, joined.network, joined.ifname, joined.ip, joined.host_ifname
+            );
+            return Ok(0);
+        }
+        NetworkCmd::Disconnect {
+            force: _,
+            network: key,
+            container: who,
+        } => {
+            let record = running(state, &who)?;
+            let rec = container::record::reopen_trace(state, &record)?;
+            let k = Kernel::new(&LinuxSyscalls, &rec);
+            let lease = joining::disconnect(&k, &net, &key, &target(&record))?;
+            eprintln!(
+                "casulo: {} desligado da rede {}: {} {} apagada",
+                record.name, lease.network, lease.ifname, lease.ip
+            );
+            return Ok(0);
+        }
         NetworkCmd::Prune { force: _ } => {
             for n in net.networks().list() {
                 if n.is_default() || !network::users(&net, &n.name).is_empty() {
@@ -158,6 +224,59 @@ pub fn run(cmd: NetworkCmd) -> CliResult {
         }
     }
     Ok(failed(&rec))
+}
+
+/// The container `key`, which must be running (or paused): docker would
+/// record a network for a stopped one's next start; casulo does not.
+fn running(state: &StateDir, key: &str) -> Result<ContainerRecord, CliError> {
+    let record = container::find(state, key)?;
+    let alive = record
+        .pid
+        .is_some_and(|pid| container::init_alive(pid, &record.id));
+    if !matches!(
+        record.state,
+        ContainerState::Running | ContainerState::Paused
+    ) || !alive
+    {
+        return Err(CliError::msg(
+            125,
+            format!(
+                "o contêiner {} não está rodando: o casulo só liga e desliga redes de um contêiner em execução",
+                record.name
+            ),
+        )
+        .with_hint(format!(
+            "inicie-o antes (`casulo start {}`) ou crie-o já na rede (`casulo run --network REDE`)",
+            record.name
+        )));
+    }
+    Ok(record)
+}
+
+fn target(record: &ContainerRecord) -> Target<'_> {
+    Target {
+        id: &record.id,
+        name: &record.name,
+        pid: record.pid.unwrap_or(0),
+        first: record.network.network_name(),
+    }
+}
+
+/// An alias is a DNS name: letters, digits, `.`, `-`, `_`.
+fn check_alias(alias: &str) -> Result<(), CliError> {
+    let ok = !alias.is_empty()
+        && alias.len() <= 63
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::msg(
+            125,
+            format!("apelido inválido {alias:?} em --alias: use letras, números, . - _ (até 63)"),
+        ))
+    }
 }
 
 /// Kernel operations that failed (said on stderr): exit code 1 if any.

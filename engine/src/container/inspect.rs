@@ -86,13 +86,7 @@ pub fn inspect(state: &crate::state::StateDir, record: &ContainerRecord) -> Valu
         "NetworkSettings": {
             "IPAddress": record.ip.map(|ip| ip.to_string()).unwrap_or_default(),
             "Ports": ports,
-            "Networks": match record.network.network_name() {
-                Some(name) => json!({ name: {
-                    "IPAddress": record.ip.map(|ip| ip.to_string()).unwrap_or_default(),
-                    "Aliases": record.host.network_aliases,
-                } }),
-                None => json!({}),
-            },
+            "Networks": networks(record, running),
         },
         "GraphDriver": {
             "Name": "overlay",
@@ -100,4 +94,35 @@ pub fn inspect(state: &crate::state::StateDir, record: &ContainerRecord) -> Valu
         },
         "Casulo": { "Trace": record.trace, "Supervisor": record.supervisor },
     })
+}
+
+/// `NetworkSettings.Networks`: the one it started with and, while it runs,
+/// those joined with `casulo network connect` (from their leases).
+fn networks(record: &ContainerRecord, running: bool) -> Value {
+    let first = record.network.network_name();
+    let mut all = serde_json::Map::new();
+    if let Some(name) = first {
+        all.insert(
+            name.to_string(),
+            json!({
+                "IPAddress": record.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                "Aliases": record.host.network_aliases,
+                "Casulo": { "Interface": crate::network::veth::CONTAINER_IFNAME },
+            }),
+        );
+    }
+    if running {
+        let net = crate::network::NetDir::host();
+        for l in crate::network::connect::joined(&net, &record.id, first) {
+            all.insert(
+                l.network.clone(),
+                json!({
+                    "IPAddress": l.ip.to_string(),
+                    "Aliases": l.aliases,
+                    "Casulo": { "Interface": l.ifname },
+                }),
+            );
+        }
+    }
+    Value::Object(all)
 }

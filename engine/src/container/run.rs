@@ -367,6 +367,7 @@ fn attach(k: &Kernel, created: &Created) -> Result<Option<Attachment>, NetworkEr
         name: &record.name,
         aliases: &record.host.network_aliases,
         ip: record.host.ip,
+        ..Holder::default()
     };
     Attachment::prepare(
         k,

@@ -21,7 +21,8 @@
 //! to write into, and one more thing for `gc` to find.
 //!
 //! What it answers: a name (or alias, or 12-digit id) of a container whose
-//! lease is on the same network and whose casulo is alive ([`super::ipam`]
+//! lease is on one of the asking container's networks (its first one and
+//! any joined later with `casulo network connect`) and whose casulo is alive ([`super::ipam`]
 //! is the directory of names); anything else goes, as it came, to the
 //! host's first resolver (`nameserver` in the host's `/etc/resolv.conf`;
 //! `CASULO_DNS_UPSTREAM=ip:port` overrides it, for tests and labs), from a
@@ -93,17 +94,26 @@ pub fn serve(k: &Kernel, socket: OwnedFd, network: &str, net: &NetDir, stop: &At
     }
 }
 
-/// The addresses of `name` on `network`: its containers' names, aliases
-/// and short ids, from the live leases.
+/// The addresses of `name` on the networks of the container that asks
+/// (`network`, and those it joined with `network connect`: the other
+/// leases this casulo owns): its neighbours' names, aliases and short ids,
+/// from the live leases.
 fn lookup(net: &NetDir, network: &str, name: &str) -> Vec<Ipv4Addr> {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     if name.is_empty() {
         return vec![];
     }
-    net.leases()
-        .list()
+    let leases = net.leases().list();
+    let me = std::process::id() as i32;
+    let mine: Vec<String> = leases
+        .iter()
+        .filter(|l| l.pid == me)
+        .map(|l| l.network.clone())
+        .chain([network.to_string()])
+        .collect();
+    leases
         .into_iter()
-        .filter(|l| l.network == network && super::ipam::owner_alive(l))
+        .filter(|l| mine.contains(&l.network) && super::ipam::owner_alive(l))
         .filter(|l| {
             l.name.eq_ignore_ascii_case(&name)
                 || l.aliases.iter().any(|a| a.eq_ignore_ascii_case(&name))

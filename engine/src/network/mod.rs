@@ -58,6 +58,7 @@
 //! rules whose owners are gone.
 
 pub mod bridge;
+pub mod connect;
 pub mod dns;
 pub mod firewall;
 pub mod ipam;
@@ -421,11 +422,29 @@ impl Attachment {
         let _ = k.net_link_delete(&self.host_ifname);
         wait_gone(&self.host_ifname);
         self.leases.release(&self.lease);
+        // Networks joined later (`network connect`): their veths usually
+        // went with the container's network namespace; their leases go now.
+        let mut left = vec![self.network.clone()];
+        let _lock = net.lock();
+        for joined in self
+            .leases
+            .list()
+            .into_iter()
+            .filter(|l| l.container_id == self.container_id && l.path != self.lease.path)
+        {
+            let host_ifname = joined.host_ifname();
+            let _ = k.net_link_delete(&host_ifname);
+            wait_gone(&host_ifname);
+            let _ = self.leases.remove(&joined);
+            if let Ok(n) = net.networks().load(&joined.network) {
+                left.push(n);
+            }
+        }
         // The last container of a user network takes its rules with it.
-        if !self.network.is_default() {
-            if let Ok(_lock) = net.lock() {
-                if users(net, &self.network.name).is_empty() {
-                    firewall::remove_network(k, &self.network.name);
+        if _lock.is_ok() {
+            for n in left.iter().filter(|n| !n.is_default()) {
+                if users(net, &n.name).is_empty() {
+                    firewall::remove_network(k, &n.name);
                 }
             }
         }
@@ -479,10 +498,7 @@ fn gc_in(k: &Kernel, net: &NetDir, min_age: Duration, sys_class_net: &Path) -> V
         }
     }
     let live_leases = leases.list();
-    let live: Vec<String> = live_leases
-        .iter()
-        .map(|l| veth::host_ifname(&format!("{:0<8}", l.container_id)))
-        .collect();
+    let live: Vec<String> = live_leases.iter().map(|l| l.host_ifname()).collect();
     let networks = net.networks().list();
     // casulo0, every user network's bridge, and any `cas-*` bridge whose
     // network is gone (a `network rm` killed half-way).

@@ -21,6 +21,21 @@ pub fn host_ifname(container_id: &str) -> String {
     format!("veth{}", &container_id[..8])
 }
 
+/// The host end of the container's interface `ifname`: [`host_ifname`]
+/// for `eth0`; for `eth1`, `eth2`… (networks joined by `network connect`)
+/// `veth` + 8 hex digits of a hash (FNV-1a) of the id and the interface,
+/// so `casulo gc` can tell every live end from its lease.
+pub fn host_ifname_for(container_id: &str, ifname: &str) -> String {
+    if ifname == CONTAINER_IFNAME {
+        return host_ifname(&format!("{container_id:0<8}"));
+    }
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in container_id.bytes().chain([b':']).chain(ifname.bytes()) {
+        hash = (hash ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    format!("veth{hash:08x}")
+}
+
 /// What the container's first process needs to set up its `eth0`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerNet {
