@@ -102,7 +102,7 @@ pub enum Command {
     /// Gerencia volumes: dados que sobrevivem ao contêiner (create, ls, inspect, rm, prune).
     #[command(subcommand)]
     Volume(volume::VolumeCmd),
-    /// Gerencia redes com nome: sub-rede, bridge e DNS entre contêineres (create, ls, inspect, rm, prune).
+    /// Gerencia redes com nome: sub-rede, bridge e DNS entre contêineres (create, ls, inspect, rm, prune, connect, disconnect).
     #[command(subcommand)]
     Network(network::NetworkCmd),
     /// Lê (narra em português) ou valida traces.

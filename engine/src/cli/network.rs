@@ -64,8 +64,10 @@ pub enum NetworkCmd {
         /// Mais um nome do contêiner no DNS dessa rede (repita para vários).
         #[arg(long = "alias", value_name = "NOME")]
         aliases: Vec<String>,
+        /// A rede (nome ou id).
         #[arg(value_name = "REDE")]
         network: String,
+        /// O contêiner (nome, id ou começo do id).
         #[arg(value_name = "CONTÊINER")]
         container: String,
     },
@@ -74,8 +76,10 @@ pub enum NetworkCmd {
         /// Aceito como no docker (o casulo desliga do mesmo jeito).
         #[arg(short, long)]
         force: bool,
+        /// A rede (nome ou id).
         #[arg(value_name = "REDE")]
         network: String,
+        /// O contêiner (nome, id ou começo do id).
         #[arg(value_name = "CONTÊINER")]
         container: String,
     },

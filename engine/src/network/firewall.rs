@@ -34,8 +34,11 @@
 //! container's id.) A user network's rules are written by the first
 //! container that joins it and deleted when the last one leaves (under the
 //! host's network lock); a container's DNAT rules live as long as it runs.
-//! The default network `bridge` gets none (as before: no way out, no
-//! isolation needed). Forwarding between interfaces must be on for
+//! The default network `bridge` gets none: no way out, no isolation
+//! needed (docker masquerades docker0; casulo leaves the default bridge
+//! without rules on purpose, see [`super`]). A container joined to a
+//! network by `network connect` is on that network's bridge itself (its
+//! `eth1`), so these same rules apply to it, by interface, unchanged. Forwarding between interfaces must be on for
 //! masquerade and DNAT from outside: if `net.ipv4.ip_forward` is 0, casulo
 //! sets it to 1 (a `net.rule` too) and leaves it so — as docker does; the
 //! README says it. `casulo gc` deletes the rules whose owners are gone, and

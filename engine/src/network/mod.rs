@@ -32,10 +32,17 @@
 //!
 //! On the default bridge nothing else of the host is touched: no other
 //! interface, route or firewall rule (its containers reach the host and
-//! each other, but not the outside world: no NAT there). A user network
-//! adds, at its first container, its rules in casulo's own nftables table
-//! and, if it was off, `net.ipv4.ip_forward` ([`firewall`] lists each rule
-//! and why).
+//! each other, but not the outside world: no NAT there). That is a choice,
+//! not an omission: docker masquerades docker0's subnet, but then every
+//! `--network bridge` run would need `nft` and write into the host's
+//! firewall; casulo keeps the default bridge free of rules and leaves the
+//! way out to user networks. A user network adds, at its first container,
+//! its rules in casulo's own nftables table and, if it was off,
+//! `net.ipv4.ip_forward` ([`firewall`] lists each rule and why).
+//!
+//! A running container can join more networks, and leave them again
+//! ([`connect`]: `eth1`, `eth2`…, one more lease of the same container
+//! each, released with its first one by [`Attachment::release`]).
 //!
 //! Host-wide state, shared by every casulo whatever its `--root`:
 //!
