@@ -1001,3 +1001,75 @@ fn gc_after_kill_9_removes_what_connect_made() {
         "o endereço de B foi liberado"
     );
 }
+
+/// A DNS client over TCP (RFC 7766: each message after its length in two
+/// bytes), asking for each name of argv on one connection; prints "name,
+/// number of answers, last address". Run with the host's python3 inside a
+/// container's network namespace (busybox's nslookup asks over UDP only).
+const TCP_DNS_CLIENT: &str = r#"
+import socket, struct, sys
+s = socket.create_connection(('127.0.0.11', 53), timeout=5)
+def read(n):
+    b = b''
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            raise SystemExit('a conexão fechou')
+        b += c
+    return b
+for qid, name in enumerate(sys.argv[1:], 1):
+    q = struct.pack('>HHHHHH', qid, 0x0100, 1, 0, 0, 0)
+    q += b''.join(bytes([len(p)]) + p.encode() for p in name.split('.')) + b'\0'
+    q += struct.pack('>HH', 1, 1)
+    s.sendall(struct.pack('>H', len(q)) + q)
+    (n,) = struct.unpack('>H', read(2))
+    r = read(n)
+    rid, _, _, an = struct.unpack('>HHHH', r[:8])
+    assert rid == qid, (rid, qid)
+    print(name, an, '.'.join(str(x) for x in r[-4:]) if an else '-', flush=True)
+"#;
+
+/// The network's DNS answers over TCP too, at the same 127.0.0.11:53 inside
+/// the container: names and aliases, several questions on one connection,
+/// each a `net.dns` event (its `op` says tcp) after a second
+/// `net.dns_listen` (`/tcp`).
+#[test]
+fn the_network_dns_answers_over_tcp_too() {
+    let lab = Lab::shared();
+    let net = TestNet::create(lab, "rede-dns-tcp", "10.89.225.0/24");
+    let db = unique_name("db-tcp");
+    detached(lab, &db, &net.name, &["--network-alias", "banco"]);
+    let inspect = lab.casulo(&["inspect", "-f", "{{.State.Pid}}", &db]);
+    inspect.assert_ok();
+    let pid = inspect.stdout.trim().to_string();
+    let trace_path = lab.casulo(&["inspect", &db]).json()[0]["Casulo"]["Trace"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = Output::of(std::process::Command::new("nsenter").args([
+        &format!("--net=/proc/{pid}/ns/net"),
+        "python3",
+        "-c",
+        TCP_DNS_CLIENT,
+        "banco",
+        &db,
+        "ninguem-aqui",
+    ]));
+    kill(lab, &db);
+    out.assert_ok();
+    assert!(out.stdout.contains("banco 1 10.89.225.2"), "{out}");
+    assert!(out.stdout.contains(&format!("{db} 1 10.89.225.2")), "{out}");
+    let trace = std::fs::read_to_string(&trace_path).unwrap();
+    assert!(
+        trace.contains(r#""kind":"net.dns_listen","address":"127.0.0.11:53/tcp""#),
+        "{trace}"
+    );
+    let over_tcp: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.contains(r#""kind":"net.dns""#) && l.contains("53/tcp"))
+        .collect();
+    assert_eq!(over_tcp.len(), 3, "{over_tcp:?}");
+    assert!(over_tcp[0].contains(
+        r#""name":"banco","qtype":"A","answer":["10.89.225.2"],"resolved_by":"network""#
+    ));
+}

@@ -283,9 +283,9 @@ pub struct Attachment {
     pub host_ifname: String,
     /// The published ports, bound; taken by the proxy after `exec`.
     pub bound: Vec<Bound>,
-    /// The network's DNS socket inside the container (user networks), made
+    /// The network's DNS sockets inside the container (user networks), made
     /// by [`Attachment::plug`]; taken by the DNS thread after `exec`.
-    pub dns: std::sync::OnceLock<std::os::fd::OwnedFd>,
+    pub dns: std::sync::OnceLock<dns::Sockets>,
     /// Ports published by DNAT rules (`--userland-proxy=false`) instead of
     /// the proxy: their rules go at the end.
     pub dnat: Vec<PortSpec>,
@@ -394,8 +394,10 @@ impl Attachment {
         veth::plug(k, &self.host_ifname, &self.network.bridge, pid)?;
         if !self.network.is_default() {
             let address = std::net::SocketAddrV4::new(dns::ADDRESS, 53);
-            let socket = k.net_dns_listen(pid, address, &self.network.name)?;
-            let _ = self.dns.set(socket);
+            let name = &self.network.name;
+            let udp = k.net_dns_listen(pid, address, ports::Protocol::Udp, name)?;
+            let tcp = k.net_dns_listen(pid, address, ports::Protocol::Tcp, name)?;
+            let _ = self.dns.set(dns::Sockets { udp, tcp });
         }
         Ok(())
     }
