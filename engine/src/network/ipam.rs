@@ -360,4 +360,28 @@ mod tests {
             Ipv4Addr::new(10, 89, 3, 2)
         );
     }
+
+    /// A network joined later: the lease names its interface and its owner
+    /// is the casulo that runs the container, not the one that wrote it.
+    #[test]
+    fn a_joined_network_s_lease_names_its_interface_and_owner() {
+        let tmp = tempfile::tempdir().unwrap();
+        let leases = Leases::new(tmp.path());
+        let bridge = Network::default_bridge();
+        let first = leases.allocate(&bridge, &holder("abcdef0123")).unwrap();
+        let who = Holder {
+            container_id: "abcdef0123",
+            ifname: "eth1",
+            owner: Some((999_999_999, "1".into())),
+            ..Holder::default()
+        };
+        let joined = leases.allocate(&bridge, &who).unwrap();
+        let list = leases.list();
+        let info = |ip| list.iter().find(|l| l.ip == ip).unwrap();
+        assert_eq!(info(first.ip).ifname, "eth0");
+        assert_eq!(info(first.ip).host_ifname(), "vethabcdef01");
+        assert_eq!(info(joined.ip).ifname, "eth1");
+        assert_eq!(info(joined.ip).pid, 999_999_999);
+        assert!(!owner_alive(info(joined.ip)), "goes with its owner");
+    }
 }

@@ -71,3 +71,23 @@ pub fn configure_inside(k: &Kernel, net: &ContainerNet) -> Result<(), KernelErro
     k.net_link_up(&net.ifname)?;
     k.net_default_route(net.gateway, &net.ifname, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `eth0`'s end is the id's; a joined network's end is a hash of the id
+    /// and the interface: stable (gc computes it again from the lease) and
+    /// different per interface.
+    #[test]
+    fn host_ends_are_named_from_the_id_and_the_interface() {
+        let id = "3f2a9c1d".repeat(8);
+        assert_eq!(host_ifname_for(&id, "eth0"), "veth3f2a9c1d");
+        let eth1 = host_ifname_for(&id, "eth1");
+        assert_eq!(eth1, host_ifname_for(&id, "eth1"));
+        assert_ne!(eth1, host_ifname_for(&id, "eth2"));
+        assert_ne!(eth1, "veth3f2a9c1d");
+        assert_eq!(eth1.len(), 12);
+        assert!(eth1.starts_with("veth") && eth1[4..].bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+}
