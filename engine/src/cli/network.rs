@@ -8,9 +8,9 @@ use std::net::Ipv4Addr;
 use serde_json::json;
 
 use super::{CliError, CliResult};
-use crate::container::{self, ContainerRecord, ContainerState};
+use crate::container::{self, connect::Done};
 use crate::kernel::{Kernel, LinuxSyscalls};
-use crate::network::connect::{self as joining, Target};
+use crate::network::connect as joining;
 use crate::network::{self, networks, NetDir, NetworkError};
 use crate::recorder::Recorder;
 use crate::state::StateDir;
@@ -56,7 +56,7 @@ pub enum NetworkCmd {
         #[arg(short, long)]
         force: bool,
     },
-    /// Liga um contêiner que está rodando a mais uma rede (uma interface nova: eth1, eth2…).
+    /// Liga um contêiner a mais uma rede (rodando, ganha uma interface nova: eth1, eth2…; parado, na próxima partida).
     Connect {
         /// O endereço do contêiner nessa rede (tem de estar na sub-rede dela).
         #[arg(long, value_name = "IPv4")]
@@ -71,7 +71,7 @@ pub enum NetworkCmd {
         #[arg(value_name = "CONTÊINER")]
         container: String,
     },
-    /// Desliga um contêiner de uma rede ligada com `network connect` (a interface some).
+    /// Desliga um contêiner de uma rede ligada com `network connect` (rodando, a interface some).
     Disconnect {
         /// Aceito como no docker (o casulo desliga do mesmo jeito).
         #[arg(short, long)]
@@ -187,18 +187,26 @@ pub fn run(state: &StateDir, cmd: NetworkCmd) -> CliResult {
             for alias in &aliases {
                 check_alias(alias)?;
             }
-            let record = running(state, &who)?;
-            let rec = container::record::reopen_trace(state, &record)?;
-            let k = Kernel::new(&LinuxSyscalls, &rec);
+            let record = container::find(state, &who)?;
             let request = joining::Request {
                 ip,
                 aliases: &aliases,
             };
-            let joined = joining::connect(&k, &net, &key, &target(&record), &request)?;
-            eprintln!(
-                "casulo: {} ligado à rede {}: {} {} (no host: {})",
-                record.name, joined.network, joined.ifname, joined.ip, joined.host_ifname
-            );
+            match container::connect::connect(state, &record, &key, &request)? {
+                Done::Now {
+                    network,
+                    ifname,
+                    ip,
+                    host_ifname,
+                } => eprintln!(
+                    "casulo: {} ligado à rede {network}: {ifname} {ip} (no host: {host_ifname})",
+                    record.name
+                ),
+                Done::Recorded { network } => eprintln!(
+                    "casulo: {} não está rodando: entra na rede {network} na próxima partida",
+                    record.name
+                ),
+            }
             return Ok(0);
         }
         NetworkCmd::Disconnect {
@@ -206,14 +214,22 @@ pub fn run(state: &StateDir, cmd: NetworkCmd) -> CliResult {
             network: key,
             container: who,
         } => {
-            let record = running(state, &who)?;
-            let rec = container::record::reopen_trace(state, &record)?;
-            let k = Kernel::new(&LinuxSyscalls, &rec);
-            let lease = joining::disconnect(&k, &net, &key, &target(&record))?;
-            eprintln!(
-                "casulo: {} desligado da rede {}: {} {} apagada",
-                record.name, lease.network, lease.ifname, lease.ip
-            );
+            let record = container::find(state, &who)?;
+            match container::connect::disconnect(state, &record, &key)? {
+                Done::Now {
+                    network,
+                    ifname,
+                    ip,
+                    ..
+                } => eprintln!(
+                    "casulo: {} desligado da rede {network}: {ifname} {ip} apagada",
+                    record.name
+                ),
+                Done::Recorded { network } => eprintln!(
+                    "casulo: {} não entra mais na rede {network} ao partir",
+                    record.name
+                ),
+            }
             return Ok(0);
         }
         NetworkCmd::Prune { force: _ } => {
@@ -228,42 +244,6 @@ pub fn run(state: &StateDir, cmd: NetworkCmd) -> CliResult {
         }
     }
     Ok(failed(&rec))
-}
-
-/// The container `key`, which must be running (or paused): docker would
-/// record a network for a stopped one's next start; casulo does not.
-fn running(state: &StateDir, key: &str) -> Result<ContainerRecord, CliError> {
-    let record = container::find(state, key)?;
-    let alive = record
-        .pid
-        .is_some_and(|pid| container::init_alive(pid, &record.id));
-    if !matches!(
-        record.state,
-        ContainerState::Running | ContainerState::Paused
-    ) || !alive
-    {
-        return Err(CliError::msg(
-            125,
-            format!(
-                "o contêiner {} não está rodando: o casulo só liga e desliga redes de um contêiner em execução",
-                record.name
-            ),
-        )
-        .with_hint(format!(
-            "inicie-o antes (`casulo start {}`) ou crie-o já na rede (`casulo run --network REDE`)",
-            record.name
-        )));
-    }
-    Ok(record)
-}
-
-fn target(record: &ContainerRecord) -> Target<'_> {
-    Target {
-        id: &record.id,
-        name: &record.name,
-        pid: record.pid.unwrap_or(0),
-        first: record.network.network_name(),
-    }
 }
 
 /// An alias is a DNS name: letters, digits, `.`, `-`, `_`.

@@ -96,8 +96,9 @@ pub fn inspect(state: &crate::state::StateDir, record: &ContainerRecord) -> Valu
     })
 }
 
-/// `NetworkSettings.Networks`: the one it started with and, while it runs,
-/// those joined with `casulo network connect` (from their leases).
+/// `NetworkSettings.Networks`: the one it started with and those joined
+/// with `casulo network connect` (its record's), with their addresses and
+/// interfaces while it runs (from their leases).
 fn networks(record: &ContainerRecord, running: bool) -> Value {
     let first = record.network.network_name();
     let mut all = serde_json::Map::new();
@@ -111,18 +112,22 @@ fn networks(record: &ContainerRecord, running: bool) -> Value {
             }),
         );
     }
-    if running {
-        let net = crate::network::NetDir::host();
-        for l in crate::network::connect::joined(&net, &record.id, first) {
-            all.insert(
-                l.network.clone(),
-                json!({
-                    "IPAddress": l.ip.to_string(),
-                    "Aliases": l.aliases,
-                    "Casulo": { "Interface": l.ifname },
-                }),
-            );
-        }
+    let leases = if running {
+        crate::network::connect::joined(&crate::network::NetDir::host(), &record.id, first)
+    } else {
+        vec![]
+    };
+    for j in &record.host.networks_joined {
+        let lease = leases.iter().find(|l| l.network == j.network);
+        all.insert(
+            j.network.clone(),
+            json!({
+                "IPAddress": lease.map(|l| l.ip.to_string()).unwrap_or_default(),
+                "IPAMConfig": j.ip.map(|ip| json!({ "IPv4Address": ip.to_string() })),
+                "Aliases": j.aliases,
+                "Casulo": { "Interface": lease.map(|l| l.ifname.clone()).unwrap_or_default() },
+            }),
+        );
     }
     Value::Object(all)
 }

@@ -377,7 +377,10 @@ fn attach(k: &Kernel, created: &Created) -> Result<Option<Attachment>, NetworkEr
         &record.ports,
         record.host.publish_dnat,
     )
-    .map(Some)
+    .map(|mut a| {
+        a.joined = record.host.networks_joined.clone();
+        Some(a)
+    })
 }
 
 /// A user network's container asks the network's DNS

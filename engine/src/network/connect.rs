@@ -33,11 +33,15 @@
 //! network joined ([`super::Attachment::release`]); if that casulo is
 //! killed, `casulo gc` finds the leases whose owner is gone.
 //!
-//! Refused, with nothing made: a container that is not running (docker
-//! would record the network for the next start; casulo does not), one on
-//! `--network none`, the network `none`, a network it is already on; and
-//! `disconnect` of the network it started with (its `eth0`: the casulo that
-//! runs it owns that one to the end) or of one it is not on.
+//! A stopped container's networks are only written in its record
+//! ([`JoinedNetwork`], by [`crate::container::connect`]); every start wires
+//! them the same way, between the `clone` and the go
+//! ([`super::Attachment::plug`]), as docker does.
+//!
+//! Refused, with nothing made: a container on `--network none`, the
+//! network `none`, a network it is already on; and `disconnect` of the
+//! network it started with (its `eth0`: the casulo that runs it owns that
+//! one to the end) or of one it is not on.
 
 use std::net::Ipv4Addr;
 use std::os::fd::AsFd;
@@ -48,6 +52,17 @@ use super::ipam::{Holder, LeaseInfo};
 use super::networks::Network;
 use super::{firewall, users, wait_gone, NetDir, NetworkError};
 use crate::kernel::{Kernel, KernelError};
+
+/// A network joined with `network connect`, as the container's record
+/// keeps it: wired at every start (docker keeps it the same way).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct JoinedNetwork {
+    pub network: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+}
 
 /// The running container to connect or disconnect.
 #[derive(Debug, Clone)]
@@ -109,6 +124,47 @@ fn leases_of(net: &NetDir, id: &str) -> Vec<LeaseInfo> {
         .into_iter()
         .filter(|l| l.container_id == id)
         .collect()
+}
+
+/// What can be checked of a connection without the container running
+/// (a stopped one's is only recorded): the network (found by name or id),
+/// not `none`, not one it is on, `--ip` and `--alias` on a user network
+/// only, `--ip` in its subnet.
+pub fn check(
+    net: &NetDir,
+    key: &str,
+    container: &str,
+    first: Option<&str>,
+    joined: &[JoinedNetwork],
+    request: &Request,
+) -> Result<Network, ConnectError> {
+    if key == "none" {
+        return Err(ConnectError::NoneNetwork);
+    }
+    let Some(first) = first else {
+        return Err(ConnectError::ContainerOnNone(container.to_string()));
+    };
+    let network = net.networks().find(key)?;
+    if network.name == first || joined.iter().any(|j| j.network == network.name) {
+        return Err(ConnectError::AlreadyConnected {
+            container: container.to_string(),
+            network: network.name,
+        });
+    }
+    if network.is_default() && (request.ip.is_some() || !request.aliases.is_empty()) {
+        return Err(NetworkError::UserNetworkOnly.into());
+    }
+    if let Some(ip) = request.ip {
+        if network.addresses().all(|a| a != ip) {
+            return Err(NetworkError::AddressOutside {
+                ip,
+                subnet: network.cidr(),
+                network: network.name,
+            }
+            .into());
+        }
+    }
+    Ok(network)
 }
 
 /// `casulo network connect`: `network` (name or id) for the running

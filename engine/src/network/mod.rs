@@ -225,6 +225,12 @@ pub enum NetworkError {
         #[source]
         source: std::io::Error,
     },
+    #[error("não consegui ligar o contêiner à rede {network} (guardada por `casulo network connect`; desligue-a com `casulo network disconnect {network} CONTÊINER`)")]
+    Joined {
+        network: String,
+        #[source]
+        source: Box<connect::ConnectError>,
+    },
     #[error(transparent)]
     Kernel(#[from] KernelError),
 }
@@ -291,6 +297,10 @@ pub struct Attachment {
     pub dnat: Vec<PortSpec>,
     netdir: NetDir,
     container_id: String,
+    container_name: String,
+    /// Networks joined with `network connect` (the record's): wired by
+    /// [`Attachment::plug`] after the first one.
+    pub joined: Vec<connect::JoinedNetwork>,
 }
 
 impl Attachment {
@@ -330,6 +340,8 @@ impl Attachment {
             dnat: Vec::new(),
             netdir: net.clone(),
             container_id: container_id.to_string(),
+            container_name: who.name.to_string(),
+            joined: Vec::new(),
         };
         if dnat {
             for spec in ports {
@@ -388,9 +400,10 @@ impl Attachment {
     }
 
     /// After `clone`, before the go: the veth pair into the namespace of
-    /// `pid`, plugged into the bridge; on a user network, the DNS socket
-    /// opened inside that namespace ([`dns`]).
-    pub fn plug(&self, k: &Kernel, pid: i32) -> Result<(), KernelError> {
+    /// `pid`, plugged into the bridge; on a user network, the DNS sockets
+    /// opened inside that namespace ([`dns`]); then each network joined
+    /// with `network connect` ([`connect`]: `eth1`, `eth2`…).
+    pub fn plug(&self, k: &Kernel, pid: i32) -> Result<(), NetworkError> {
         veth::plug(k, &self.host_ifname, &self.network.bridge, pid)?;
         if !self.network.is_default() {
             let address = std::net::SocketAddrV4::new(dns::ADDRESS, 53);
@@ -398,6 +411,25 @@ impl Attachment {
             let udp = k.net_dns_listen(pid, address, ports::Protocol::Udp, name)?;
             let tcp = k.net_dns_listen(pid, address, ports::Protocol::Tcp, name)?;
             let _ = self.dns.set(dns::Sockets { udp, tcp });
+        }
+        let target = connect::Target {
+            id: &self.container_id,
+            name: &self.container_name,
+            pid,
+            first: Some(&self.network.name),
+        };
+        for j in &self.joined {
+            let request = connect::Request {
+                ip: j.ip,
+                aliases: &j.aliases,
+            };
+            // Undone, on error, by `release` (every lease of the container).
+            connect::connect(k, &self.netdir, &j.network, &target, &request).map_err(|e| {
+                NetworkError::Joined {
+                    network: j.network.clone(),
+                    source: Box::new(e),
+                }
+            })?;
         }
         Ok(())
     }
