@@ -119,15 +119,15 @@ fn networks(record: &ContainerRecord, running: bool) -> Value {
     };
     for j in &record.host.networks_joined {
         let lease = leases.iter().find(|l| l.network == j.network);
-        all.insert(
-            j.network.clone(),
-            json!({
-                "IPAddress": lease.map(|l| l.ip.to_string()).unwrap_or_default(),
-                "IPAMConfig": j.ip.map(|ip| json!({ "IPv4Address": ip.to_string() })),
-                "Aliases": j.aliases,
-                "Casulo": { "Interface": lease.map(|l| l.ifname.clone()).unwrap_or_default() },
-            }),
-        );
+        let mut one = json!({
+            "IPAddress": lease.map(|l| l.ip.to_string()).unwrap_or_default(),
+            "Aliases": j.aliases,
+            "Casulo": { "Interface": lease.map(|l| l.ifname.clone()).unwrap_or_default() },
+        });
+        if let Some(ip) = j.ip {
+            one["IPAMConfig"] = json!({ "IPv4Address": ip.to_string() });
+        }
+        all.insert(j.network.clone(), one);
     }
     Value::Object(all)
 }

@@ -3,10 +3,11 @@
 //! connect|disconnect`.
 //!
 //! The container keeps its first network (`eth0`) and gains an interface
-//! per network joined (`eth1`, `eth2`…, docker's names). Everything is done
-//! by the `casulo network connect` that was asked, from the host, while the
-//! container runs; each step is an event in the container's own trace
-//! (reopened, as `exec` and `pause` do):
+//! per network joined (`eth1`, `eth2`…, docker's names). For a running
+//! container everything is done by the `casulo network connect` that was
+//! asked, from the host; at a start, by the casulo that starts it, between
+//! the `clone` and the go. Each step is an event in the container's own
+//! trace (reopened, as `exec` and `pause` do):
 //!
 //! | step | what | event |
 //! |---|---|---|
