@@ -1352,3 +1352,49 @@ fn image_commit_is_kept_in_the_world() {
     assert_eq!(c.changes, [r#"CMD ["cat","/novo"]"#]);
     assert_eq!(c.at, at);
 }
+
+/// The DNS's UDP socket and then its TCP listener (two `net.dns_listen`
+/// on one address): one server, both protocols. A joined network's veth
+/// (`eth1`, from `network connect`) is a second cable; its deletion leaves
+/// the first.
+#[test]
+fn dns_over_udp_and_tcp_and_a_joined_network() {
+    let listen = |proto: &str| EventBody::NetDnsListen {
+        address: format!("127.0.0.11:53/{proto}"),
+        network: "app".into(),
+        netns_pid: 201,
+    };
+    let veth = |h: &str, c: &str| EventBody::NetVeth {
+        host_ifname: h.into(),
+        container_ifname: c.into(),
+        netns_pid: 201,
+    };
+    let r = Replay::new(trace_of(vec![
+        (100, veth("veth1", "eth0")),
+        (100, listen("udp")),
+        (100, listen("tcp")),
+        (300, veth("vethab12cd34", "eth1")),
+        (
+            300,
+            EventBody::NetLinkDelete {
+                ifname: "vethab12cd34".into(),
+            },
+        ),
+    ]));
+    let w = r.world_at(2);
+    assert_eq!(
+        w.network.dns_server.as_ref().unwrap().address,
+        "127.0.0.11:53/udp"
+    );
+    let w = r.world_at(3);
+    let d = w.network.dns_server.as_ref().unwrap();
+    assert_eq!(
+        (d.address.as_str(), d.network.as_str()),
+        ("127.0.0.11:53/udp+tcp", "app")
+    );
+    let w = r.world_at(4);
+    assert_eq!(w.network.veths.len(), 2);
+    assert_eq!(w.network.veths[1].container_ifname, "eth1");
+    let end = r.world_at(5);
+    assert!(!end.network.veths[0].deleted && end.network.veths[1].deleted);
+}
