@@ -720,8 +720,9 @@ fn gc_after_kill_9_removes_the_rules_left_behind() {
     std::thread::sleep(std::time::Duration::from_secs(6));
     let gc = lab.casulo(&["gc"]);
     gc.assert_ok();
-    assert!(gc.stdout.contains("regra do firewall"), "{gc}");
-    assert!(rules_with(&tag).is_empty(), "{:?}", rules_with(&tag));
+    // Which gc says it does not matter: the other kill -9 test of this
+    // file (or any casulo of the host) may run its own at the same moment.
+    assert!(rules_with(&tag).is_empty(), "{gc}\n{:?}", rules_with(&tag));
     assert!(rules_with(&format!("dport {port} dnat")).is_empty());
 }
 
@@ -972,14 +973,13 @@ fn gc_after_kill_9_removes_what_connect_made() {
     assert_eq!(rules_with(&b_tag).len(), 4);
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(
-        Path::new("/sys/class/net").join(&veth).exists(),
-        "ninguém limpou ainda"
-    );
+    let lease = Path::new("/run/casulo/net/leases/10.89.224.2");
+    assert!(lease.exists(), "ninguém limpou ainda");
     std::thread::sleep(std::time::Duration::from_secs(6));
     let gc = lab.casulo(&["gc"]);
     gc.assert_ok();
-    assert!(gc.stdout.contains("10.89.224.2"), "{gc}");
+    // As above: another gc may be the one that removes them.
+    assert!(!lease.exists(), "{gc}");
     assert!(!Path::new("/sys/class/net").join(&veth).exists(), "{gc}");
     assert!(rules_with(&b_tag).is_empty(), "{:?}", rules_with(&b_tag));
     let leases = std::fs::read_dir("/run/casulo/net/leases").unwrap();

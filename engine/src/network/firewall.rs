@@ -170,10 +170,18 @@ pub fn dnat_rules(container_id: &str, spec: &PortSpec, container_ip: Ipv4Addr) -
 /// Every casulo rule of the table, with handles; empty when there is no
 /// table (or no `nft`). A lookup: not recorded.
 pub fn list(k: &Kernel) -> Vec<Listed> {
-    let Ok(text) = k.nft_read(&["-a", "list", "table", "inet", "casulo"]) else {
-        return vec![];
-    };
-    parse_listing(&text)
+    // A listing taken while another casulo changes the ruleset can be
+    // refused (the kernel interrupts the dump): asked again before it
+    // counts as "no table".
+    for attempt in 0..3 {
+        if let Ok(text) = k.nft_read(&["-a", "list", "table", "inet", "casulo"]) {
+            return parse_listing(&text);
+        }
+        if attempt < 2 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    vec![]
 }
 
 fn parse_listing(text: &str) -> Vec<Listed> {
