@@ -225,11 +225,12 @@ pub enum NetworkError {
         #[source]
         source: std::io::Error,
     },
-    #[error("não consegui ligar o contêiner à rede {network} (guardada por `casulo network connect`; desligue-a com `casulo network disconnect {network} CONTÊINER`)")]
+    // The cause in the message itself: a start run by a supervisor reports
+    // only the top line.
+    #[error("não consegui ligar o contêiner à rede {network}, guardada por `casulo network connect`: {cause} (para partir sem ela: `casulo network disconnect {network} CONTÊINER`)")]
     Joined {
         network: String,
-        #[source]
-        source: Box<connect::ConnectError>,
+        cause: Box<connect::ConnectError>,
     },
     #[error(transparent)]
     Kernel(#[from] KernelError),
@@ -427,7 +428,7 @@ impl Attachment {
             connect::connect(k, &self.netdir, &j.network, &target, &request).map_err(|e| {
                 NetworkError::Joined {
                     network: j.network.clone(),
-                    source: Box::new(e),
+                    cause: Box::new(e),
                 }
             })?;
         }
