@@ -14,6 +14,7 @@ const BUILD_COLD: &str = include_str!("fixtures/build-cold.trace.jsonl");
 const BUILD_CACHED: &str = include_str!("fixtures/build-cached.trace.jsonl");
 const USERNS: &str = include_str!("fixtures/run-userns.trace.jsonl");
 const EXEC: &str = include_str!("fixtures/run-exec.trace.jsonl");
+const CONNECT: &str = include_str!("fixtures/run-connect.trace.jsonl");
 
 fn replay(text: &str) -> Replay {
     let trace = read_trace(text).unwrap_or_else(|e| panic!("fixture inválido: {e}"));
@@ -1397,4 +1398,49 @@ fn dns_over_udp_and_tcp_and_a_joined_network() {
     assert_eq!(w.network.veths[1].container_ifname, "eth1");
     let end = r.world_at(5);
     assert!(!end.network.veths[0].deleted && end.network.veths[1].deleted);
+}
+
+/// `run-connect`: a container of one network joined to another while it
+/// runs (`network connect`) and taken out again (`disconnect`), recorded.
+#[test]
+fn connect_fixture_a_second_cable_in_and_out() {
+    let r = replay(CONNECT);
+    let second = r
+        .events()
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.body.kind() == "net.veth")
+        .nth(1)
+        .map(|(i, _)| i)
+        .expect("a second net.veth");
+    let addr = first(
+        &r,
+        "net.addr",
+        |e| matches!(&e.body, EventBody::NetAddr { ifname, inside: true, .. } if ifname == "eth1"),
+    );
+    assert!(addr > second);
+    // The connect's casulo stepped into the container's netns to give the address.
+    let join = first(&r, "namespace.join", |e| r.events()[second].pid == e.pid);
+    assert!(join > second && join < addr);
+    let w = r.world_at(addr + 1);
+    assert_eq!(w.network.veths.len(), 2);
+    let eth1 = &w.network.veths[1];
+    assert_eq!(eth1.container_ifname, "eth1");
+    assert!(eth1.bridge.is_some() && !eth1.deleted);
+    assert_eq!(
+        w.network.addrs_of("eth1", true).last().unwrap().address,
+        "10.89.241.3/24"
+    );
+    assert_eq!(
+        w.network.dns_server.as_ref().unwrap().address,
+        "127.0.0.11:53/udp+tcp"
+    );
+    let host = eth1.host_ifname.clone();
+    let gone = first(
+        &r,
+        "net.link_delete",
+        |e| matches!(&e.body, EventBody::NetLinkDelete { ifname } if *ifname == host),
+    );
+    let w = r.world_at(gone + 1);
+    assert!(w.network.veths[1].deleted && !w.network.veths[0].deleted);
 }
