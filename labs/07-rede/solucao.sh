@@ -33,5 +33,11 @@ done
 cat nome.txt
 casulo run --rm --network lab7-outra busybox ping -c 1 -W 2 10.89.77.2 > isolamento.txt || true
 cat isolamento.txt
+# Mais uma rede para um contêiner que já roda.
+casulo run -d --name lab7-visita --network lab7-outra busybox sleep 600
+casulo network connect lab7 lab7-visita
+casulo exec lab7-visita wget -qO- http://lab7-web/ | tee conectar.txt
+casulo network disconnect lab7 lab7-visita
+casulo kill lab7-visita; casulo wait lab7-visita || true; casulo rm lab7-visita
 casulo kill lab7-web; casulo wait lab7-web || true; casulo rm lab7-web
 casulo network rm lab7 lab7-outra

@@ -481,7 +481,14 @@ fn lab07_rede() {
     Output::of(&mut cmd).assert_ok();
     let out = s.passes(
         "7",
-        &["bridge", "conversa", "porta", "pelo-nome", "isolamento"],
+        &[
+            "bridge",
+            "conversa",
+            "porta",
+            "pelo-nome",
+            "isolamento",
+            "conectar",
+        ],
     );
     assert!(links_are_real(&s, &out) >= 3, "{out}");
 }

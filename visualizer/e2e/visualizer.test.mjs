@@ -508,6 +508,29 @@ test('rede: a bridge, o cabo veth, o endereço da eth0, a rota e a porta publica
   assert.equal(await page.locator('#svg-rede g.porta.fechada').count(), 1);
 });
 
+test('rede: network connect põe um segundo cabo (eth1) na lista de cabos, e o disconnect o risca', async () => {
+  const name = 'run-connect.trace.jsonl';
+  const ev = events(name);
+  const veths = ev.filter((e) => e.kind === 'net.veth');
+  assert.equal(veths.length, 2);
+  const eth1 = veths[1];
+  const addr = ev.find((e) => e.kind === 'net.addr' && e.inside && e.ifname === 'eth1');
+  const gone = ev.find((e) => e.kind === 'net.link_delete' && e.ifname === eth1.host_ifname);
+  // One cable: the diagram alone, no list.
+  await open(name, eth1.seq - 1);
+  assert.equal(await page.locator('#rede-cabos').count(), 0);
+  await open(name, addr.seq);
+  const items = page.locator('#rede-cabos li');
+  assert.equal(await items.count(), 2);
+  assert.match(await items.nth(1).textContent(),
+    new RegExp(`eth1 ${addr.address.replaceAll('.', '\\.')} · ${eth1.host_ifname} na bridge cas-`));
+  assert.match(await page.getAttribute('#svg-rede', 'aria-label'), /cabo eth1 \(contêiner\)/);
+  await shot('10c-rede-dois-cabos');
+  await open(name, gone.seq);
+  assert.equal(await page.locator('#rede-cabos li.removido').count(), 1);
+  assert.match(await page.locator('#rede-cabos li').nth(1).textContent(), /removido/);
+});
+
 test('rede: sem --network bridge, só lo e nenhum cabo', async () => {
   await open('run-echo.trace.jsonl');
   await page.keyboard.press('End');

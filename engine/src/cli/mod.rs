@@ -102,7 +102,7 @@ pub enum Command {
     /// Gerencia volumes: dados que sobrevivem ao contêiner (create, ls, inspect, rm, prune).
     #[command(subcommand)]
     Volume(volume::VolumeCmd),
-    /// Gerencia redes com nome: sub-rede, bridge e DNS entre contêineres (create, ls, inspect, rm, prune).
+    /// Gerencia redes com nome: sub-rede, bridge e DNS entre contêineres (create, ls, inspect, rm, prune, connect, disconnect).
     #[command(subcommand)]
     Network(network::NetworkCmd),
     /// Lê (narra em português) ou valida traces.
@@ -206,7 +206,7 @@ pub fn main() -> i32 {
         Command::Logout(args) => registry::logout(args),
         Command::Trace(cmd) => trace::run(&state, cmd),
         Command::Volume(cmd) => volume::run(&state, cmd),
-        Command::Network(cmd) => network::run(cmd),
+        Command::Network(cmd) => network::run(&state, cmd),
         Command::Lab(cmd) => lab::run(&state, cmd),
         Command::Info => info::run(&state),
         Command::Gc => gc::run(&state),

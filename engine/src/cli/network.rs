@@ -1,14 +1,19 @@
-//! `casulo network`: networks with names (create, ls, inspect, rm, prune),
-//! as `docker network`. The networks are host-wide ([`crate::network::networks`]).
+//! `casulo network`: networks with names (create, ls, inspect, rm, prune,
+//! connect, disconnect), as `docker network`. The networks are host-wide
+//! ([`crate::network::networks`]); connect and disconnect act on a running
+//! container ([`crate::network::connect`]), recorded in its trace.
 
 use std::net::Ipv4Addr;
 
 use serde_json::json;
 
 use super::{CliError, CliResult};
+use crate::container::{self, connect::Done};
 use crate::kernel::{Kernel, LinuxSyscalls};
+use crate::network::connect as joining;
 use crate::network::{self, networks, NetDir, NetworkError};
 use crate::recorder::Recorder;
+use crate::state::StateDir;
 
 /// Gerencia redes: cada uma com sua sub-rede, sua bridge e DNS entre os contêineres.
 #[derive(Debug, clap::Subcommand)]
@@ -51,6 +56,33 @@ pub enum NetworkCmd {
         #[arg(short, long)]
         force: bool,
     },
+    /// Liga um contêiner a mais uma rede (rodando, ganha uma interface nova: eth1, eth2…; parado, na próxima partida).
+    Connect {
+        /// O endereço do contêiner nessa rede (tem de estar na sub-rede dela).
+        #[arg(long, value_name = "IPv4")]
+        ip: Option<Ipv4Addr>,
+        /// Mais um nome do contêiner no DNS dessa rede (repita para vários).
+        #[arg(long = "alias", value_name = "NOME")]
+        aliases: Vec<String>,
+        /// A rede (nome ou id).
+        #[arg(value_name = "REDE")]
+        network: String,
+        /// O contêiner (nome, id ou começo do id).
+        #[arg(value_name = "CONTÊINER")]
+        container: String,
+    },
+    /// Desliga um contêiner de uma rede ligada com `network connect` (rodando, a interface some).
+    Disconnect {
+        /// Aceito como no docker (o casulo desliga do mesmo jeito).
+        #[arg(short, long)]
+        force: bool,
+        /// A rede (nome ou id).
+        #[arg(value_name = "REDE")]
+        network: String,
+        /// O contêiner (nome, id ou começo do id).
+        #[arg(value_name = "CONTÊINER")]
+        container: String,
+    },
 }
 
 impl NetworkCmd {
@@ -60,7 +92,7 @@ impl NetworkCmd {
     }
 }
 
-pub fn run(cmd: NetworkCmd) -> CliResult {
+pub fn run(state: &StateDir, cmd: NetworkCmd) -> CliResult {
     let net = NetDir::host();
     let fail = |e: NetworkError| CliError::msg(1, e.to_string());
     // No container: the bridge's events stay in memory, failures are said.
@@ -146,6 +178,60 @@ pub fn run(cmd: NetworkCmd) -> CliResult {
             }
             return Ok(code.max(failed(&rec)));
         }
+        NetworkCmd::Connect {
+            ip,
+            aliases,
+            network: key,
+            container: who,
+        } => {
+            for alias in &aliases {
+                check_alias(alias)?;
+            }
+            let record = container::find(state, &who)?;
+            let request = joining::Request {
+                ip,
+                aliases: &aliases,
+            };
+            match container::connect::connect(state, &record, &key, &request)? {
+                Done::Now {
+                    network,
+                    ifname,
+                    ip,
+                    host_ifname,
+                } => eprintln!(
+                    "casulo: {} ligado à rede {network}: {ifname} {ip} (no host: {host_ifname})",
+                    record.name
+                ),
+                Done::Recorded { network } => eprintln!(
+                    "casulo: {} não está rodando: entra na rede {network} na próxima partida",
+                    record.name
+                ),
+            }
+            return Ok(0);
+        }
+        NetworkCmd::Disconnect {
+            force: _,
+            network: key,
+            container: who,
+        } => {
+            let record = container::find(state, &who)?;
+            match container::connect::disconnect(state, &record, &key)? {
+                Done::Now {
+                    network,
+                    ifname,
+                    ip,
+                    ..
+                } => eprintln!(
+                    "casulo: {} desligado da rede {network}: {ifname} {ip} apagada",
+                    record.name
+                ),
+                Done::Recorded { network } => eprintln!(
+                    "casulo: {} não entra mais na rede {network} ao partir",
+                    record.name
+                ),
+            }
+            return Ok(0);
+        }
         NetworkCmd::Prune { force: _ } => {
             for n in net.networks().list() {
                 if n.is_default() || !network::users(&net, &n.name).is_empty() {
@@ -158,6 +244,23 @@ pub fn run(cmd: NetworkCmd) -> CliResult {
         }
     }
     Ok(failed(&rec))
+}
+
+/// An alias is a DNS name: letters, digits, `.`, `-`, `_`.
+fn check_alias(alias: &str) -> Result<(), CliError> {
+    let ok = !alias.is_empty()
+        && alias.len() <= 63
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::msg(
+            125,
+            format!("apelido inválido {alias:?} em --alias: use letras, números, . - _ (até 63)"),
+        ))
+    }
 }
 
 /// Kernel operations that failed (said on stderr): exit code 1 if any.

@@ -180,6 +180,7 @@ pub fn create_with(
                 network_aliases: opts.network_aliases.clone(),
                 ip: opts.ip,
                 publish_dnat: opts.publish_dnat,
+                ..HostConfig::default()
             },
             supervisor: None,
             started_at: None,

@@ -86,13 +86,7 @@ pub fn inspect(state: &crate::state::StateDir, record: &ContainerRecord) -> Valu
         "NetworkSettings": {
             "IPAddress": record.ip.map(|ip| ip.to_string()).unwrap_or_default(),
             "Ports": ports,
-            "Networks": match record.network.network_name() {
-                Some(name) => json!({ name: {
-                    "IPAddress": record.ip.map(|ip| ip.to_string()).unwrap_or_default(),
-                    "Aliases": record.host.network_aliases,
-                } }),
-                None => json!({}),
-            },
+            "Networks": networks(record, running),
         },
         "GraphDriver": {
             "Name": "overlay",
@@ -100,4 +94,40 @@ pub fn inspect(state: &crate::state::StateDir, record: &ContainerRecord) -> Valu
         },
         "Casulo": { "Trace": record.trace, "Supervisor": record.supervisor },
     })
+}
+
+/// `NetworkSettings.Networks`: the one it started with and those joined
+/// with `casulo network connect` (its record's), with their addresses and
+/// interfaces while it runs (from their leases).
+fn networks(record: &ContainerRecord, running: bool) -> Value {
+    let first = record.network.network_name();
+    let mut all = serde_json::Map::new();
+    if let Some(name) = first {
+        all.insert(
+            name.to_string(),
+            json!({
+                "IPAddress": record.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                "Aliases": record.host.network_aliases,
+                "Casulo": { "Interface": crate::network::veth::CONTAINER_IFNAME },
+            }),
+        );
+    }
+    let leases = if running {
+        crate::network::connect::joined(&crate::network::NetDir::host(), &record.id, first)
+    } else {
+        vec![]
+    };
+    for j in &record.host.networks_joined {
+        let lease = leases.iter().find(|l| l.network == j.network);
+        let mut one = json!({
+            "IPAddress": lease.map(|l| l.ip.to_string()).unwrap_or_default(),
+            "Aliases": j.aliases,
+            "Casulo": { "Interface": lease.map(|l| l.ifname.clone()).unwrap_or_default() },
+        });
+        if let Some(ip) = j.ip {
+            one["IPAMConfig"] = json!({ "IPv4Address": ip.to_string() });
+        }
+        all.insert(j.network.clone(), one);
+    }
+    Value::Object(all)
 }

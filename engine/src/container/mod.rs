@@ -29,6 +29,7 @@
 //! first Ctrl-C/SIGTERM to it and sends SIGKILL on the second.
 
 pub mod commit;
+pub mod connect;
 pub mod create;
 pub mod diff;
 pub mod exec;
@@ -238,6 +239,10 @@ pub struct HostConfig {
     /// `--userland-proxy=false`: `-p` by DNAT rules instead of the proxy.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub publish_dnat: bool,
+    /// Networks joined with `casulo network connect` (beyond `--network`):
+    /// wired at every start, as docker does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks_joined: Vec<crate::network::connect::JoinedNetwork>,
 }
 
 /// `--restart`: docker's policies.
@@ -369,6 +374,8 @@ pub enum RunError {
     Cgroup(#[from] crate::cgroups::CgroupError),
     #[error(transparent)]
     Network(#[from] crate::network::NetworkError),
+    #[error(transparent)]
+    Connect(#[from] crate::network::connect::ConnectError),
     /// Limits that contradict each other (`--memory-swap` without `--memory`…).
     #[error("limites inválidos: {0}")]
     BadLimit(String),

@@ -367,6 +367,7 @@ fn attach(k: &Kernel, created: &Created) -> Result<Option<Attachment>, NetworkEr
         name: &record.name,
         aliases: &record.host.network_aliases,
         ip: record.host.ip,
+        ..Holder::default()
     };
     Attachment::prepare(
         k,
@@ -376,7 +377,10 @@ fn attach(k: &Kernel, created: &Created) -> Result<Option<Attachment>, NetworkEr
         &record.ports,
         record.host.publish_dnat,
     )
-    .map(Some)
+    .map(|mut a| {
+        a.joined = record.host.networks_joined.clone();
+        Some(a)
+    })
 }
 
 /// A user network's container asks the network's DNS

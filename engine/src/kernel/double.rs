@@ -193,6 +193,12 @@ impl Syscalls for FakeSyscalls {
             .map(OwnedFd::from)
             .map_err(|_| Errno::EIO)
     }
+    fn tcp_listener_in_netns(&self, pid: i32, addr: SocketAddrV4) -> Result<OwnedFd, Errno> {
+        self.call(format!("tcp_listener_in_netns {pid} {addr}"))?;
+        std::fs::File::open("/dev/null")
+            .map(OwnedFd::from)
+            .map_err(|_| Errno::EIO)
+    }
     fn nft(&self, args: &[&str], stdin: &str) -> Result<String, Errno> {
         self.call(format!("nft {} {}", args.join(" "), stdin.trim_end()))?;
         // The double has no table to list: as a host where casulo made none.

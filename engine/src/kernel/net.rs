@@ -54,22 +54,31 @@ impl Kernel<'_> {
         );
     }
 
-    /// Opens the user network's DNS socket (UDP `address`) inside the
-    /// network namespace of `netns_pid` (`net.dns_listen`); see
-    /// [`crate::network::dns`].
+    /// Opens one of the user network's DNS sockets (`address`, UDP or a
+    /// TCP listener) inside the network namespace of `netns_pid`
+    /// (`net.dns_listen`); see [`crate::network::dns`].
     pub fn net_dns_listen(
         &self,
         netns_pid: i32,
         address: SocketAddrV4,
+        protocol: Protocol,
         network: &str,
     ) -> Result<OwnedFd, KernelError> {
+        let (socket, result) = match protocol {
+            Protocol::Udp => (
+                format!("socket(AF_INET, SOCK_DGRAM) + bind({address})"),
+                self.sys.udp_socket_in_netns(netns_pid, address),
+            ),
+            Protocol::Tcp => (
+                format!("socket(AF_INET, SOCK_STREAM) + bind({address}) + listen"),
+                self.sys.tcp_listener_in_netns(netns_pid, address),
+            ),
+        };
         let op = format!(
-            "setns(/proc/{netns_pid}/ns/net) + ioctl(SIOCSIFFLAGS lo IFF_UP) + \
-             socket(AF_INET, SOCK_DGRAM) + bind({address}) + setns(back)"
+            "setns(/proc/{netns_pid}/ns/net) + ioctl(SIOCSIFFLAGS lo IFF_UP) + {socket} + setns(back)"
         );
-        let result = self.sys.udp_socket_in_netns(netns_pid, address);
         let body = EventBody::NetDnsListen {
-            address: format!("{address}/udp"),
+            address: format!("{address}/{protocol}"),
             network: network.to_string(),
             netns_pid,
         };

@@ -82,6 +82,8 @@ pub trait Syscalls: Sync {
     /// `setns` there (this thread only), `lo` up, `socket` + `bind`, and
     /// `setns` back, whatever happened.
     fn udp_socket_in_netns(&self, pid: i32, addr: SocketAddrV4) -> Result<OwnedFd, Errno>;
+    /// The same for a listening TCP socket (`socket` + `bind` + `listen`).
+    fn tcp_listener_in_netns(&self, pid: i32, addr: SocketAddrV4) -> Result<OwnedFd, Errno>;
     /// Runs `nft` with `args` (`-f -` reads `stdin`); its standard output.
     /// ENOENT when the `nft` tool is missing, EINVAL when it refused.
     fn nft(&self, args: &[&str], stdin: &str) -> Result<String, Errno>;
@@ -303,10 +305,7 @@ impl Syscalls for LinuxSyscalls {
 
     fn udp_socket_in_netns(&self, pid: i32, addr: SocketAddrV4) -> Result<OwnedFd, Errno> {
         use nix::sys::socket::{bind, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
-        let home = std::fs::File::open("/proc/thread-self/ns/net").map_err(io_errno)?;
-        let there = std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(io_errno)?;
-        nix::sched::setns(&there, CloneFlags::CLONE_NEWNET)?;
-        let made = (|| {
+        in_netns(pid, || {
             // `lo` up first: bound while it is down, the socket would not
             // own 127.0.0.11 and its replies would leave from 127.0.0.1
             // (which a resolver that `connect`ed to 127.0.0.11 drops).
@@ -319,11 +318,25 @@ impl Syscalls for LinuxSyscalls {
             )?;
             bind(sock.as_raw_fd(), &SockaddrIn::from(addr))?;
             Ok(sock)
-        })();
-        // Back home before anything else: the rest of casulo lives in the
-        // host's namespace (a failure here would leave it in the child's).
-        nix::sched::setns(&home, CloneFlags::CLONE_NEWNET)?;
-        made
+        })
+    }
+
+    fn tcp_listener_in_netns(&self, pid: i32, addr: SocketAddrV4) -> Result<OwnedFd, Errno> {
+        use nix::sys::socket::{
+            bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
+        };
+        in_netns(pid, || {
+            self.link_up("lo")?;
+            let sock = socket(
+                AddressFamily::Inet,
+                SockType::Stream,
+                SockFlag::SOCK_CLOEXEC,
+                None,
+            )?;
+            bind(sock.as_raw_fd(), &SockaddrIn::from(addr))?;
+            listen(&sock, Backlog::new(16).unwrap_or(Backlog::MAXCONN))?;
+            Ok(sock)
+        })
     }
 
     fn nft(&self, args: &[&str], stdin: &str) -> Result<String, Errno> {
@@ -615,4 +628,17 @@ fn ifreq_socket(ifname: &str) -> Result<(OwnedFd, libc::ifreq), Errno> {
         *dst = src as libc::c_char;
     }
     Ok((sock, req))
+}
+
+/// Runs `make` in the network namespace of `pid` (this thread only) and
+/// comes back, whatever happened: the sockets it makes stay there.
+fn in_netns(pid: i32, make: impl FnOnce() -> Result<OwnedFd, Errno>) -> Result<OwnedFd, Errno> {
+    let home = std::fs::File::open("/proc/thread-self/ns/net").map_err(io_errno)?;
+    let there = std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(io_errno)?;
+    nix::sched::setns(&there, CloneFlags::CLONE_NEWNET)?;
+    let made = make();
+    // Back home before anything else: the rest of casulo lives in the
+    // host's namespace (a failure here would leave it in the child's).
+    nix::sched::setns(&home, CloneFlags::CLONE_NEWNET)?;
+    made
 }

@@ -1,13 +1,15 @@
 //! The embedded DNS of user networks: containers find each other by name.
 //!
-//! Where it answers: at `127.0.0.11:53/udp` *inside each container's own
-//! network namespace*, the address docker uses. Docker needs iptables
+//! Where it answers: at `127.0.0.11:53`, UDP and TCP, *inside each
+//! container's own network namespace*, the address docker uses. Docker needs iptables
 //! rules to bring that address to its daemon; casulo needs none: between
 //! the `clone` and the go, the casulo that runs the container steps into
 //! the child's network namespace (`setns`, on its one thread), brings its
 //! `lo` up (a socket bound to 127.0.0.11 while `lo` is down would answer
 //! from 127.0.0.1, and resolvers drop that), opens a UDP socket bound to
-//! 127.0.0.11:53 and steps back (`net.dns_listen`). A socket stays in the
+//! 127.0.0.11:53 and steps back (`net.dns_listen`), and the same for a TCP
+//! listener (a second `net.dns_listen`: DNS over TCP, for long answers and
+//! the resolvers that use it, as docker's resolver does). A socket stays in the
 //! namespace it was made in, so casulo, on the host, keeps a socket that
 //! lives inside the container. The container's `/etc/resolv.conf` (written
 //! into its upper layer before the start) says `nameserver 127.0.0.11`.
@@ -21,7 +23,8 @@
 //! to write into, and one more thing for `gc` to find.
 //!
 //! What it answers: a name (or alias, or 12-digit id) of a container whose
-//! lease is on the same network and whose casulo is alive ([`super::ipam`]
+//! lease is on one of the asking container's networks (its first one and
+//! any joined later with `casulo network connect`) and whose casulo is alive ([`super::ipam`]
 //! is the directory of names); anything else goes, as it came, to the
 //! host's first resolver (`nameserver` in the host's `/etc/resolv.conf`;
 //! `CASULO_DNS_UPSTREAM=ip:port` overrides it, for tests and labs), from a
@@ -50,12 +53,90 @@ pub const RESOLV_CONF: &str = "# escrito pelo casulo: o DNS da rede, dentro do c
 
 /// How long the thread waits for a question before it checks `stop`.
 const TICK: Duration = Duration::from_millis(200);
+/// How often the TCP side looks for a new connection.
+const TCP_POLL: Duration = Duration::from_millis(50);
+/// How long a TCP connection may stay quiet before it is closed.
+const TCP_IDLE: Duration = Duration::from_secs(2);
 /// How long a forwarded question waits for the host's resolver.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Serves questions on `socket` (made by [`Kernel::net_dns_listen`]) until
-/// `stop` is set: one `net.dns` event each.
-pub fn serve(k: &Kernel, socket: OwnedFd, network: &str, net: &NetDir, stop: &AtomicBool) {
+/// The DNS's two sockets inside the container, made by
+/// [`Kernel::net_dns_listen`]: UDP, and a TCP listener for what does not
+/// fit in a datagram (and resolvers that ask over TCP).
+#[derive(Debug)]
+pub struct Sockets {
+    pub udp: OwnedFd,
+    pub tcp: OwnedFd,
+}
+
+/// Serves questions on both sockets until `stop` is set (TCP on a thread
+/// of its own): one `net.dns` event each.
+pub fn serve(k: &Kernel, sockets: Sockets, network: &str, net: &NetDir, stop: &AtomicBool) {
+    let Sockets { udp, tcp } = sockets;
+    std::thread::scope(|scope| {
+        scope.spawn(|| serve_tcp(k, tcp, network, net, stop));
+        serve_udp(k, udp, network, net, stop);
+    });
+}
+
+/// DNS over TCP (RFC 1035 4.2.2, RFC 7766): each message preceded by its
+/// length in two bytes, several questions per connection. Connections are
+/// served one at a time (a lab's resolvers ask little); a name that is not
+/// the network's goes upstream over UDP, as the UDP side does.
+fn serve_tcp(k: &Kernel, listener: OwnedFd, network: &str, net: &NetDir, stop: &AtomicBool) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::from(listener);
+    if listener.set_nonblocking(true).is_err() {
+        return;
+    }
+    let upstream = upstream();
+    while !stop.load(Ordering::Relaxed) {
+        let (mut conn, from) = match listener.accept() {
+            Ok(got) => got,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(TCP_POLL);
+                continue;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
+        if conn.set_nonblocking(false).is_err() || conn.set_read_timeout(Some(TCP_IDLE)).is_err() {
+            continue;
+        }
+        let mut len = [0u8; 2];
+        while !stop.load(Ordering::Relaxed) && conn.read_exact(&mut len).is_ok() {
+            let mut query = vec![0u8; usize::from(u16::from_be_bytes(len))];
+            if conn.read_exact(&mut query).is_err() {
+                break;
+            }
+            let lookup = |name: &str| lookup(net, network, name);
+            let forward = |query: &[u8]| upstream.and_then(|u| forward(u, query));
+            let Some((reply, body)) = answer(&query, lookup, forward) else {
+                break;
+            };
+            let Ok(n) = u16::try_from(reply.len()) else {
+                break;
+            };
+            let mut framed = n.to_be_bytes().to_vec();
+            framed.extend_from_slice(&reply);
+            let sent = conn.write_all(&framed);
+            let op = format!(
+                "accept({ADDRESS}:53/tcp) ← {from} + read + write({} bytes)",
+                framed.len()
+            );
+            match sent {
+                Ok(()) => k.observed(body, op),
+                Err(e) => {
+                    k.observed(body, format!("{op} = {e}"));
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The UDP side: one datagram, one question, one answer.
+fn serve_udp(k: &Kernel, socket: OwnedFd, network: &str, net: &NetDir, stop: &AtomicBool) {
     let socket = UdpSocket::from(socket);
     if socket.set_read_timeout(Some(TICK)).is_err() {
         return;
@@ -93,17 +174,26 @@ pub fn serve(k: &Kernel, socket: OwnedFd, network: &str, net: &NetDir, stop: &At
     }
 }
 
-/// The addresses of `name` on `network`: its containers' names, aliases
-/// and short ids, from the live leases.
+/// The addresses of `name` on the networks of the container that asks
+/// (`network`, and those it joined with `network connect`: the other
+/// leases this casulo owns): its neighbours' names, aliases and short ids,
+/// from the live leases.
 fn lookup(net: &NetDir, network: &str, name: &str) -> Vec<Ipv4Addr> {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     if name.is_empty() {
         return vec![];
     }
-    net.leases()
-        .list()
+    let leases = net.leases().list();
+    let me = std::process::id() as i32;
+    let mine: Vec<String> = leases
+        .iter()
+        .filter(|l| l.pid == me)
+        .map(|l| l.network.clone())
+        .chain([network.to_string()])
+        .collect();
+    leases
         .into_iter()
-        .filter(|l| l.network == network && super::ipam::owner_alive(l))
+        .filter(|l| mine.contains(&l.network) && super::ipam::owner_alive(l))
         .filter(|l| {
             l.name.eq_ignore_ascii_case(&name)
                 || l.aliases.iter().any(|a| a.eq_ignore_ascii_case(&name))

@@ -34,8 +34,11 @@
 //! container's id.) A user network's rules are written by the first
 //! container that joins it and deleted when the last one leaves (under the
 //! host's network lock); a container's DNAT rules live as long as it runs.
-//! The default network `bridge` gets none (as before: no way out, no
-//! isolation needed). Forwarding between interfaces must be on for
+//! The default network `bridge` gets none: no way out, no isolation
+//! needed (docker masquerades docker0; casulo leaves the default bridge
+//! without rules on purpose, see [`super`]). A container joined to a
+//! network by `network connect` is on that network's bridge itself (its
+//! `eth1`), so these same rules apply to it, by interface, unchanged. Forwarding between interfaces must be on for
 //! masquerade and DNAT from outside: if `net.ipv4.ip_forward` is 0, casulo
 //! sets it to 1 (a `net.rule` too) and leaves it so — as docker does; the
 //! README says it. `casulo gc` deletes the rules whose owners are gone, and
@@ -167,10 +170,18 @@ pub fn dnat_rules(container_id: &str, spec: &PortSpec, container_ip: Ipv4Addr) -
 /// Every casulo rule of the table, with handles; empty when there is no
 /// table (or no `nft`). A lookup: not recorded.
 pub fn list(k: &Kernel) -> Vec<Listed> {
-    let Ok(text) = k.nft_read(&["-a", "list", "table", "inet", "casulo"]) else {
-        return vec![];
-    };
-    parse_listing(&text)
+    // A listing taken while another casulo changes the ruleset can be
+    // refused (the kernel interrupts the dump): asked again before it
+    // counts as "no table".
+    for attempt in 0..3 {
+        if let Ok(text) = k.nft_read(&["-a", "list", "table", "inet", "casulo"]) {
+            return parse_listing(&text);
+        }
+        if attempt < 2 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    vec![]
 }
 
 fn parse_listing(text: &str) -> Vec<Listed> {

@@ -12,7 +12,13 @@
 //!   network=<the network's name>      (none in older leases: `bridge`)
 //!   name=<the container's name>       what the network's DNS answers for
 //!   aliases=<a,b>                     (--network-alias) and these too
+//!   ifname=<eth1>                     the container's interface (none: eth0)
 //! ```
+//!
+//! A network joined later (`casulo network connect`) is one more lease of
+//! the same container, with its own interface (`eth1`, `eth2`…) and the
+//! pid of the casulo that runs the container as its owner: it goes with
+//! that casulo, as the first one does.
 //!
 //! Networks never overlap ([`super::networks`]), so one directory holds
 //! the leases of all of them. The first free address of the network's
@@ -56,7 +62,17 @@ pub struct LeaseInfo {
     pub network: String,
     pub name: String,
     pub aliases: Vec<String>,
+    /// The container's interface on this network (`eth0`, or `eth1`… for
+    /// a network joined by `network connect`).
+    pub ifname: String,
     pub path: PathBuf,
+}
+
+impl LeaseInfo {
+    /// The host end of this lease's veth ([`super::veth::host_ifname_for`]).
+    pub fn host_ifname(&self) -> String {
+        super::veth::host_ifname_for(&self.container_id, &self.ifname)
+    }
 }
 
 /// Who a lease is for.
@@ -67,6 +83,11 @@ pub struct Holder<'a> {
     pub aliases: &'a [String],
     /// `--ip`: this address or none.
     pub ip: Option<Ipv4Addr>,
+    /// The container's interface (empty: `eth0`).
+    pub ifname: &'a str,
+    /// The casulo that runs the container (pid, start time), when it is not
+    /// this process (`network connect` writes the lease for it).
+    pub owner: Option<(i32, String)>,
 }
 
 impl Leases {
@@ -92,11 +113,18 @@ impl Leases {
         };
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         let taken: Vec<Ipv4Addr> = self.list().iter().map(|l| l.ip).collect();
+        let (pid, start) = who.owner.clone().unwrap_or_else(|| {
+            let me = std::process::id() as i32;
+            (me, start_time(me).unwrap_or_default())
+        });
+        let ifname = if who.ifname.is_empty() {
+            super::veth::CONTAINER_IFNAME
+        } else {
+            who.ifname
+        };
         let content = format!(
-            "id={}\npid={}\nstart={}\nnetwork={}\nname={}\naliases={}\n",
+            "id={}\npid={pid}\nstart={start}\nnetwork={}\nname={}\naliases={}\nifname={ifname}\n",
             who.container_id,
-            std::process::id(),
-            start_time(std::process::id() as i32).unwrap_or_default(),
             network.name,
             who.name,
             who.aliases.join(",")
@@ -218,6 +246,9 @@ fn parse_lease(ip: Ipv4Addr, path: PathBuf, text: &str) -> LeaseInfo {
             .filter(|a| !a.is_empty())
             .map(str::to_string)
             .collect(),
+        ifname: Some(field("ifname"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| super::veth::CONTAINER_IFNAME.to_string()),
         path,
     }
 }
@@ -302,6 +333,7 @@ mod tests {
             name: "db",
             aliases: &aliases,
             ip: Some(ip),
+            ..Holder::default()
         };
         assert_eq!(leases.allocate(&net, &who).unwrap().ip, ip);
         let info = &leases.list()[0];
@@ -327,5 +359,29 @@ mod tests {
             leases.allocate(&net, &holder("x")).unwrap().ip,
             Ipv4Addr::new(10, 89, 3, 2)
         );
+    }
+
+    /// A network joined later: the lease names its interface and its owner
+    /// is the casulo that runs the container, not the one that wrote it.
+    #[test]
+    fn a_joined_network_s_lease_names_its_interface_and_owner() {
+        let tmp = tempfile::tempdir().unwrap();
+        let leases = Leases::new(tmp.path());
+        let bridge = Network::default_bridge();
+        let first = leases.allocate(&bridge, &holder("abcdef0123")).unwrap();
+        let who = Holder {
+            container_id: "abcdef0123",
+            ifname: "eth1",
+            owner: Some((999_999_999, "1".into())),
+            ..Holder::default()
+        };
+        let joined = leases.allocate(&bridge, &who).unwrap();
+        let list = leases.list();
+        let info = |ip| list.iter().find(|l| l.ip == ip).unwrap();
+        assert_eq!(info(first.ip).ifname, "eth0");
+        assert_eq!(info(first.ip).host_ifname(), "vethabcdef01");
+        assert_eq!(info(joined.ip).ifname, "eth1");
+        assert_eq!(info(joined.ip).pid, 999_999_999);
+        assert!(!owner_alive(info(joined.ip)), "goes with its owner");
     }
 }

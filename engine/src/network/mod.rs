@@ -32,10 +32,17 @@
 //!
 //! On the default bridge nothing else of the host is touched: no other
 //! interface, route or firewall rule (its containers reach the host and
-//! each other, but not the outside world: no NAT there). A user network
-//! adds, at its first container, its rules in casulo's own nftables table
-//! and, if it was off, `net.ipv4.ip_forward` ([`firewall`] lists each rule
-//! and why).
+//! each other, but not the outside world: no NAT there). That is a choice,
+//! not an omission: docker masquerades docker0's subnet, but then every
+//! `--network bridge` run would need `nft` and write into the host's
+//! firewall; casulo keeps the default bridge free of rules and leaves the
+//! way out to user networks. A user network adds, at its first container,
+//! its rules in casulo's own nftables table and, if it was off,
+//! `net.ipv4.ip_forward` ([`firewall`] lists each rule and why).
+//!
+//! A running container can join more networks, and leave them again
+//! ([`connect`]: `eth1`, `eth2`…, one more lease of the same container
+//! each, released with its first one by [`Attachment::release`]).
 //!
 //! Host-wide state, shared by every casulo whatever its `--root`:
 //!
@@ -58,6 +65,7 @@
 //! rules whose owners are gone.
 
 pub mod bridge;
+pub mod connect;
 pub mod dns;
 pub mod firewall;
 pub mod ipam;
@@ -217,6 +225,13 @@ pub enum NetworkError {
         #[source]
         source: std::io::Error,
     },
+    // The cause in the message itself: a start run by a supervisor reports
+    // only the top line.
+    #[error("não consegui ligar o contêiner à rede {network}, guardada por `casulo network connect`: {cause} (para partir sem ela: `casulo network disconnect {network} CONTÊINER`)")]
+    Joined {
+        network: String,
+        cause: Box<connect::ConnectError>,
+    },
     #[error(transparent)]
     Kernel(#[from] KernelError),
 }
@@ -275,14 +290,18 @@ pub struct Attachment {
     pub host_ifname: String,
     /// The published ports, bound; taken by the proxy after `exec`.
     pub bound: Vec<Bound>,
-    /// The network's DNS socket inside the container (user networks), made
+    /// The network's DNS sockets inside the container (user networks), made
     /// by [`Attachment::plug`]; taken by the DNS thread after `exec`.
-    pub dns: std::sync::OnceLock<std::os::fd::OwnedFd>,
+    pub dns: std::sync::OnceLock<dns::Sockets>,
     /// Ports published by DNAT rules (`--userland-proxy=false`) instead of
     /// the proxy: their rules go at the end.
     pub dnat: Vec<PortSpec>,
     netdir: NetDir,
     container_id: String,
+    container_name: String,
+    /// Networks joined with `network connect` (the record's): wired by
+    /// [`Attachment::plug`] after the first one.
+    pub joined: Vec<connect::JoinedNetwork>,
 }
 
 impl Attachment {
@@ -322,6 +341,8 @@ impl Attachment {
             dnat: Vec::new(),
             netdir: net.clone(),
             container_id: container_id.to_string(),
+            container_name: who.name.to_string(),
+            joined: Vec::new(),
         };
         if dnat {
             for spec in ports {
@@ -380,14 +401,36 @@ impl Attachment {
     }
 
     /// After `clone`, before the go: the veth pair into the namespace of
-    /// `pid`, plugged into the bridge; on a user network, the DNS socket
-    /// opened inside that namespace ([`dns`]).
-    pub fn plug(&self, k: &Kernel, pid: i32) -> Result<(), KernelError> {
+    /// `pid`, plugged into the bridge; on a user network, the DNS sockets
+    /// opened inside that namespace ([`dns`]); then each network joined
+    /// with `network connect` ([`connect`]: `eth1`, `eth2`…).
+    pub fn plug(&self, k: &Kernel, pid: i32) -> Result<(), NetworkError> {
         veth::plug(k, &self.host_ifname, &self.network.bridge, pid)?;
         if !self.network.is_default() {
             let address = std::net::SocketAddrV4::new(dns::ADDRESS, 53);
-            let socket = k.net_dns_listen(pid, address, &self.network.name)?;
-            let _ = self.dns.set(socket);
+            let name = &self.network.name;
+            let udp = k.net_dns_listen(pid, address, ports::Protocol::Udp, name)?;
+            let tcp = k.net_dns_listen(pid, address, ports::Protocol::Tcp, name)?;
+            let _ = self.dns.set(dns::Sockets { udp, tcp });
+        }
+        let target = connect::Target {
+            id: &self.container_id,
+            name: &self.container_name,
+            pid,
+            first: Some(&self.network.name),
+        };
+        for j in &self.joined {
+            let request = connect::Request {
+                ip: j.ip,
+                aliases: &j.aliases,
+            };
+            // Undone, on error, by `release` (every lease of the container).
+            connect::connect(k, &self.netdir, &j.network, &target, &request).map_err(|e| {
+                NetworkError::Joined {
+                    network: j.network.clone(),
+                    cause: Box::new(e),
+                }
+            })?;
         }
         Ok(())
     }
@@ -421,11 +464,29 @@ impl Attachment {
         let _ = k.net_link_delete(&self.host_ifname);
         wait_gone(&self.host_ifname);
         self.leases.release(&self.lease);
+        // Networks joined later (`network connect`): their veths usually
+        // went with the container's network namespace; their leases go now.
+        let mut left = vec![self.network.clone()];
+        let _lock = net.lock();
+        for joined in self
+            .leases
+            .list()
+            .into_iter()
+            .filter(|l| l.container_id == self.container_id && l.path != self.lease.path)
+        {
+            let host_ifname = joined.host_ifname();
+            let _ = k.net_link_delete(&host_ifname);
+            wait_gone(&host_ifname);
+            let _ = self.leases.remove(&joined);
+            if let Ok(n) = net.networks().load(&joined.network) {
+                left.push(n);
+            }
+        }
         // The last container of a user network takes its rules with it.
-        if !self.network.is_default() {
-            if let Ok(_lock) = net.lock() {
-                if users(net, &self.network.name).is_empty() {
-                    firewall::remove_network(k, &self.network.name);
+        if _lock.is_ok() {
+            for n in left.iter().filter(|n| !n.is_default()) {
+                if users(net, &n.name).is_empty() {
+                    firewall::remove_network(k, &n.name);
                 }
             }
         }
@@ -479,10 +540,7 @@ fn gc_in(k: &Kernel, net: &NetDir, min_age: Duration, sys_class_net: &Path) -> V
         }
     }
     let live_leases = leases.list();
-    let live: Vec<String> = live_leases
-        .iter()
-        .map(|l| veth::host_ifname(&format!("{:0<8}", l.container_id)))
-        .collect();
+    let live: Vec<String> = live_leases.iter().map(|l| l.host_ifname()).collect();
     let networks = net.networks().list();
     // casulo0, every user network's bridge, and any `cas-*` bridge whose
     // network is gone (a `network rm` killed half-way).

@@ -21,6 +21,21 @@ pub fn host_ifname(container_id: &str) -> String {
     format!("veth{}", &container_id[..8])
 }
 
+/// The host end of the container's interface `ifname`: [`host_ifname`]
+/// for `eth0`; for `eth1`, `eth2`… (networks joined by `network connect`)
+/// `veth` + 8 hex digits of a hash (FNV-1a) of the id and the interface,
+/// so `casulo gc` can tell every live end from its lease.
+pub fn host_ifname_for(container_id: &str, ifname: &str) -> String {
+    if ifname == CONTAINER_IFNAME {
+        return host_ifname(&format!("{container_id:0<8}"));
+    }
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in container_id.bytes().chain([b':']).chain(ifname.bytes()) {
+        hash = (hash ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    format!("veth{hash:08x}")
+}
+
 /// What the container's first process needs to set up its `eth0`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerNet {
@@ -55,4 +70,24 @@ pub fn configure_inside(k: &Kernel, net: &ContainerNet) -> Result<(), KernelErro
     k.net_addr(&net.ifname, net.ip, net.prefix, true)?;
     k.net_link_up(&net.ifname)?;
     k.net_default_route(net.gateway, &net.ifname, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `eth0`'s end is the id's; a joined network's end is a hash of the id
+    /// and the interface: stable (gc computes it again from the lease) and
+    /// different per interface.
+    #[test]
+    fn host_ends_are_named_from_the_id_and_the_interface() {
+        let id = "3f2a9c1d".repeat(8);
+        assert_eq!(host_ifname_for(&id, "eth0"), "veth3f2a9c1d");
+        let eth1 = host_ifname_for(&id, "eth1");
+        assert_eq!(eth1, host_ifname_for(&id, "eth1"));
+        assert_ne!(eth1, host_ifname_for(&id, "eth2"));
+        assert_ne!(eth1, "veth3f2a9c1d");
+        assert_eq!(eth1.len(), 12);
+        assert!(eth1.starts_with("veth") && eth1[4..].bytes().all(|b| b.is_ascii_hexdigit()));
+    }
 }

@@ -1073,6 +1073,17 @@ impl World {
                 network,
                 netns_pid: _,
             } => {
+                // UDP, then TCP on the same address: one server, both
+                // protocols ("127.0.0.11:53/udp+tcp").
+                if let Some(d) = self.network.dns_server.as_mut().filter(|d| {
+                    d.network == *network
+                        && d.address.split('/').next() == address.split('/').next()
+                }) {
+                    if let Some((_, proto)) = address.split_once('/') {
+                        d.address = format!("{}+{proto}", d.address);
+                    }
+                    return;
+                }
                 self.network.dns_server = Some(DnsServer {
                     address: address.clone(),
                     network: network.clone(),

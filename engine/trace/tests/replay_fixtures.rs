@@ -14,6 +14,7 @@ const BUILD_COLD: &str = include_str!("fixtures/build-cold.trace.jsonl");
 const BUILD_CACHED: &str = include_str!("fixtures/build-cached.trace.jsonl");
 const USERNS: &str = include_str!("fixtures/run-userns.trace.jsonl");
 const EXEC: &str = include_str!("fixtures/run-exec.trace.jsonl");
+const CONNECT: &str = include_str!("fixtures/run-connect.trace.jsonl");
 
 fn replay(text: &str) -> Replay {
     let trace = read_trace(text).unwrap_or_else(|e| panic!("fixture inválido: {e}"));
@@ -1351,4 +1352,95 @@ fn image_commit_is_kept_in_the_world() {
     assert_eq!((c.files, c.whiteouts), (6, 2));
     assert_eq!(c.changes, [r#"CMD ["cat","/novo"]"#]);
     assert_eq!(c.at, at);
+}
+
+/// The DNS's UDP socket and then its TCP listener (two `net.dns_listen`
+/// on one address): one server, both protocols. A joined network's veth
+/// (`eth1`, from `network connect`) is a second cable; its deletion leaves
+/// the first.
+#[test]
+fn dns_over_udp_and_tcp_and_a_joined_network() {
+    let listen = |proto: &str| EventBody::NetDnsListen {
+        address: format!("127.0.0.11:53/{proto}"),
+        network: "app".into(),
+        netns_pid: 201,
+    };
+    let veth = |h: &str, c: &str| EventBody::NetVeth {
+        host_ifname: h.into(),
+        container_ifname: c.into(),
+        netns_pid: 201,
+    };
+    let r = Replay::new(trace_of(vec![
+        (100, veth("veth1", "eth0")),
+        (100, listen("udp")),
+        (100, listen("tcp")),
+        (300, veth("vethab12cd34", "eth1")),
+        (
+            300,
+            EventBody::NetLinkDelete {
+                ifname: "vethab12cd34".into(),
+            },
+        ),
+    ]));
+    let w = r.world_at(2);
+    assert_eq!(
+        w.network.dns_server.as_ref().unwrap().address,
+        "127.0.0.11:53/udp"
+    );
+    let w = r.world_at(3);
+    let d = w.network.dns_server.as_ref().unwrap();
+    assert_eq!(
+        (d.address.as_str(), d.network.as_str()),
+        ("127.0.0.11:53/udp+tcp", "app")
+    );
+    let w = r.world_at(4);
+    assert_eq!(w.network.veths.len(), 2);
+    assert_eq!(w.network.veths[1].container_ifname, "eth1");
+    let end = r.world_at(5);
+    assert!(!end.network.veths[0].deleted && end.network.veths[1].deleted);
+}
+
+/// `run-connect`: a container of one network joined to another while it
+/// runs (`network connect`) and taken out again (`disconnect`), recorded.
+#[test]
+fn connect_fixture_a_second_cable_in_and_out() {
+    let r = replay(CONNECT);
+    let second = r
+        .events()
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.body.kind() == "net.veth")
+        .nth(1)
+        .map(|(i, _)| i)
+        .expect("a second net.veth");
+    let addr = first(
+        &r,
+        "net.addr",
+        |e| matches!(&e.body, EventBody::NetAddr { ifname, inside: true, .. } if ifname == "eth1"),
+    );
+    assert!(addr > second);
+    // The connect's casulo stepped into the container's netns to give the address.
+    let join = first(&r, "namespace.join", |e| r.events()[second].pid == e.pid);
+    assert!(join > second && join < addr);
+    let w = r.world_at(addr + 1);
+    assert_eq!(w.network.veths.len(), 2);
+    let eth1 = &w.network.veths[1];
+    assert_eq!(eth1.container_ifname, "eth1");
+    assert!(eth1.bridge.is_some() && !eth1.deleted);
+    assert_eq!(
+        w.network.addrs_of("eth1", true).last().unwrap().address,
+        "10.89.241.3/24"
+    );
+    assert_eq!(
+        w.network.dns_server.as_ref().unwrap().address,
+        "127.0.0.11:53/udp+tcp"
+    );
+    let host = eth1.host_ifname.clone();
+    let gone = first(
+        &r,
+        "net.link_delete",
+        |e| matches!(&e.body, EventBody::NetLinkDelete { ifname } if *ifname == host),
+    );
+    let w = r.world_at(gone + 1);
+    assert!(w.network.veths[1].deleted && !w.network.veths[0].deleted);
 }

@@ -78,6 +78,17 @@ fn spoken(net: &Network, world: &World) -> String {
             p.host_ip, p.host_port, p.container_ip, p.container_port, p.protocol, p.mechanism
         ));
     }
+    if net.veths.len() > 1 {
+        for v in &net.veths {
+            let state = if v.deleted { ", removido" } else { "" };
+            parts.push(format!(
+                "cabo {} (contêiner) a {} na bridge {}{state}",
+                v.container_ifname,
+                v.host_ifname,
+                v.bridge.as_deref().unwrap_or("nenhuma")
+            ));
+        }
+    }
     if let Some(d) = &net.dns_server {
         parts.push(format!("DNS da rede {} em {}", d.network, d.address));
     }
@@ -134,13 +145,31 @@ fn purpose_text(purpose: &str) -> &'static str {
     }
 }
 
-/// The DNS questions and the firewall rules, as lists under the diagram.
+/// The DNS questions and the firewall rules, as lists under the diagram;
+/// with more than one veth (a network joined by `network connect`), every
+/// cable first: the diagram draws only the latest.
 fn dns_and_rules(net: &Network, fresh: &dyn Fn(usize) -> bool) -> Html {
-    if net.dns_server.is_none() && net.dns.is_empty() && net.rules.is_empty() {
+    let cables = net.veths.len() > 1;
+    if !cables && net.dns_server.is_none() && net.dns.is_empty() && net.rules.is_empty() {
         return html! {};
     }
     html! {
         <div class="rede-extras">
+            if cables {
+                <h3 id="rede-cabos-titulo">{format!("Cabos veth ({}): uma interface por rede", net.veths.len())}</h3>
+                <ul class="rede-cabos" id="rede-cabos">
+                    { for net.veths.iter().map(|v| html! {
+                        <li class={classes!(fresh(v.at).then_some("novo"), v.deleted.then_some("removido"))}>
+                            {format!("{} {} · {} na bridge {}{}",
+                                v.container_ifname,
+                                net.addrs_of(&v.container_ifname, true).last().map_or("(sem endereço)", |a| a.address.as_str()),
+                                v.host_ifname,
+                                v.bridge.as_deref().unwrap_or("(nenhuma)"),
+                                if v.deleted { " · removido" } else { "" })}
+                        </li>
+                    }) }
+                </ul>
+            }
             if let Some(d) = &net.dns_server {
                 <h3 id="rede-dns-titulo">{format!("DNS da rede {} ({})", d.network, d.address)}</h3>
                 <ul class="rede-dns" id="rede-dns">
