@@ -1279,3 +1279,65 @@ fn dockerfiles_as_people_write_them_build_as_docker_builds_them() {
     assert!(config.get("OnBuild").is_none(), "{config}");
     lab.casulo(&["image", "rm", &child_tag, &tag]).assert_ok();
 }
+
+/// Here-documents (BuildKit's, which buildah 1.28 lacks): a RUN that is
+/// only a document runs it as a script; one in a command goes back to the
+/// shell (`<<-`, quoted delimiter: no expansion); `COPY <<EOF` makes a
+/// file (unquoted: `$VAR` expanded by the build), `--chmod` included; the
+/// cache follows the documents' contents.
+#[test]
+fn here_documents_run_and_copy_as_buildkit_does() {
+    let lab = Lab::shared();
+    let dockerfile = "FROM busybox\n\
+        ARG NOME=mundo\n\
+        RUN <<EOF\n\
+        echo \"um $NOME\" > /um\n\
+        echo dois >> /um\n\
+        EOF\n\
+        RUN cat <<-'FIM' > /dois\n\
+        \tsem $NOME aqui\n\
+        \tFIM\n\
+        COPY <<EOF /etc/ola.txt\n\
+        olá, $NOME \"aspas\" \\barra\n\
+        EOF\n\
+        COPY --chmod=0755 <<'SCRIPT' /usr/local/bin/oi\n\
+        #!/bin/sh\n\
+        echo oi $1\n\
+        SCRIPT\n\
+        CMD [\"oi\", \"você\"]\n";
+    let ctx = context("ctx-heredoc", &[("Dockerfile", dockerfile)]);
+    let tag = format!("{}:1", unique_name("heredoc"));
+    build(&ctx, &tag, &[]).assert_ok();
+    let run = lab.casulo(&["run", "--rm", &tag]);
+    assert_eq!(run.stdout, "oi você\n", "{run}");
+    let run = lab.casulo(&[
+        "run",
+        "--rm",
+        &tag,
+        "sh",
+        "-c",
+        "cat /um /dois /etc/ola.txt; stat -c '%a' /usr/local/bin/oi",
+    ]);
+    assert_eq!(
+        run.stdout, "um mundo\ndois\nsem $NOME aqui\nolá, mundo \"aspas\" \\barra\n755\n",
+        "{run}"
+    );
+    // Another document, another key: that RUN runs again.
+    fs::write(
+        ctx.join("Dockerfile"),
+        dockerfile.replace("echo dois", "echo três"),
+    )
+    .unwrap();
+    let again = build(&ctx, &tag, &[]);
+    again.assert_ok();
+    assert_eq!(cache_hits(&events(&again)), vec![2], "{again}");
+    assert!(
+        fs::read_dir(lab.root().join("tmp")).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("heredoc-")),
+        "o diretório dos here-documents sobrou"
+    );
+    lab.casulo(&["image", "rm", &tag]).assert_ok();
+}

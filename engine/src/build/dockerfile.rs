@@ -75,6 +75,9 @@ pub enum Op {
         /// `--chmod=0750`: the mode of what is copied (octal).
         chmod: Option<u32>,
         from: Option<String>,
+        /// `COPY <<EOF /caminho`: the sources are these documents (each
+        /// named after its delimiter), not files of the context.
+        heredocs: Vec<Heredoc>,
     },
     /// Pairs of raw key and raw value.
     Env(Vec<(String, String)>),
@@ -193,8 +196,9 @@ pub fn parse(name: &str, text: &str) -> Result<Dockerfile, SyntaxError> {
     }
     let mut global_args = Vec::new();
     let mut instructions: Vec<Instruction> = Vec::new();
-    for (line, logical) in logical_lines(text, directives.escape) {
-        let (word, rest) = split_first_word(&logical);
+    for logical in logical_lines(text, directives.escape).map_err(|(line, m)| err(line, m))? {
+        let line = logical.line;
+        let (word, rest) = split_first_word(&logical.text);
         let keyword = word.to_ascii_uppercase();
         let args = rest.trim().to_string();
         // The shell's text (RUN, CMD, ENTRYPOINT) and JSON are not words:
@@ -207,6 +211,7 @@ pub fn parse(name: &str, text: &str) -> Result<Dockerfile, SyntaxError> {
             parse_op(&keyword, &args)
         }
         .map_err(|m| err(line, m))?;
+        let op = with_heredocs(op, logical.heredocs).map_err(|m| err(line, m))?;
         if let Op::Run(Command::Shell(t))
         | Op::Cmd(Command::Shell(t))
         | Op::Entrypoint(Command::Shell(t)) = &op
@@ -267,17 +272,18 @@ pub fn parse(name: &str, text: &str) -> Result<Dockerfile, SyntaxError> {
 /// gives it: the same syntax as a line of a Dockerfile (continuations
 /// included), exactly one instruction.
 pub fn parse_instruction(text: &str) -> Result<Instruction, String> {
-    let mut lines = logical_lines(text, '\\').into_iter();
-    let Some((line, logical)) = lines.next() else {
+    let mut lines = logical_lines(text, '\\').map_err(|(_, m)| m)?.into_iter();
+    let Some(logical) = lines.next() else {
         return Err("instrução vazia".into());
     };
     if lines.next().is_some() {
         return Err("uma instrução por vez (repita a opção para mais de uma)".into());
     }
-    let (word, rest) = split_first_word(&logical);
+    let line = logical.line;
+    let (word, rest) = split_first_word(&logical.text);
     let keyword = word.to_ascii_uppercase();
     let args = rest.trim().to_string();
-    let op = parse_op(&keyword, &args)?;
+    let op = with_heredocs(parse_op(&keyword, &args)?, logical.heredocs)?;
     Ok(Instruction {
         line,
         keyword,
@@ -406,14 +412,74 @@ impl Dockerfile {
     }
 }
 
-/// Joins continuation lines (ending in `escape`) and drops comments and
-/// blank lines; yields (line where the instruction starts, its text). As
+/// An instruction as read from the file: where it starts, its text
+/// (continuations joined) and its here-documents, in order.
+struct Logical {
+    line: u32,
+    text: String,
+    heredocs: Vec<Heredoc>,
+}
+
+/// A here-document (`<<EOF` … `EOF`) of RUN, COPY or ADD, as BuildKit
+/// reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heredoc {
+    /// The delimiter (`EOF`); a COPY names the file after it.
+    pub name: String,
+    /// The lines between, each ending in `\n` (`<<-`: leading tabs gone).
+    pub content: String,
+    /// Unquoted delimiter: `$VAR` in the content is expanded (by the shell
+    /// for RUN, by the build for COPY); `<<"EOF"` or `<<'EOF'`: as written.
+    pub expand: bool,
+    /// As written in the instruction (`<<-"EOF"`), for RUN's shell.
+    marker: String,
+}
+
+/// The here-document markers of an instruction's text, in order:
+/// (as written, `-`, quoted, delimiter).
+fn heredoc_markers(text: &str) -> Vec<(String, bool, bool, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("<<") {
+        let after = &rest[at + 2..];
+        let (dash, after) = match after.strip_prefix('-') {
+            Some(a) => (true, a),
+            None => (false, after),
+        };
+        let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'');
+        let body = &after[quote.map_or(0, |_| 1)..];
+        let len = body
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(body.len());
+        let name = &body[..len];
+        let closed = quote.is_none_or(|q| body[len..].starts_with(q));
+        let first_ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+        if name.is_empty() || !closed || !first_ok {
+            rest = &rest[at + 2..];
+            continue;
+        }
+        let used = 2 + usize::from(dash) + quote.map_or(0, |_| 2) + len;
+        out.push((
+            rest[at..at + used].to_string(),
+            dash,
+            quote.is_some(),
+            name.to_string(),
+        ));
+        rest = &rest[at + used..];
+    }
+    out
+}
+
+/// Joins continuation lines (ending in `escape`), drops comments and blank
+/// lines, and takes the here-documents of RUN, COPY and ADD (the lines
+/// after the instruction, up to each delimiter alone on its line). As
 /// docker: a comment or a blank line inside a continuation is skipped, it
 /// does not end the instruction.
-fn logical_lines(text: &str, escape: char) -> Vec<(u32, String)> {
-    let mut out = Vec::new();
+fn logical_lines(text: &str, escape: char) -> Result<Vec<Logical>, (u32, String)> {
+    let mut out: Vec<Logical> = Vec::new();
     let mut current: Option<(u32, String)> = None;
-    for (i, raw) in text.lines().enumerate() {
+    let mut lines = text.lines().enumerate();
+    while let Some((i, raw)) = lines.next() {
         let number = i as u32 + 1;
         let trimmed = raw.trim();
         if trimmed.starts_with('#') || trimmed.is_empty() {
@@ -435,14 +501,63 @@ fn logical_lines(text: &str, escape: char) -> Vec<(u32, String)> {
             }
             None => current = Some((number, content.trim_start().to_string())),
         }
-        if !continues {
-            out.extend(current.take());
+        if continues {
+            continue;
         }
+        let Some((line, text)) = current.take() else {
+            continue;
+        };
+        let keyword = split_first_word(&text).0.to_ascii_uppercase();
+        let mut heredocs = Vec::new();
+        if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") {
+            for (marker, dash, quoted, name) in heredoc_markers(&text) {
+                let mut content = String::new();
+                let mut closed = false;
+                for (_, body) in lines.by_ref() {
+                    let body = if dash {
+                        body.trim_start_matches('\t')
+                    } else {
+                        body
+                    };
+                    if body == name {
+                        closed = true;
+                        break;
+                    }
+                    content.push_str(body);
+                    content.push('\n');
+                }
+                if !closed {
+                    return Err((
+                        line,
+                        format!(
+                            "o here-document {marker} não termina: falta uma linha só com {name}"
+                        ),
+                    ));
+                }
+                heredocs.push(Heredoc {
+                    name,
+                    content,
+                    expand: !quoted,
+                    marker,
+                });
+            }
+        }
+        out.push(Logical {
+            line,
+            text,
+            heredocs,
+        });
     }
     // A trailing escape on the last line: the instruction ends with the file.
-    out.extend(current);
-    out.retain(|(_, t)| !t.trim().is_empty());
-    out
+    if let Some((line, text)) = current {
+        out.push(Logical {
+            line,
+            text,
+            heredocs: Vec::new(),
+        });
+    }
+    out.retain(|l| !l.text.trim().is_empty());
+    Ok(out)
 }
 
 /// The parser directives (`# escape=`` ` ``, `# syntax=…`): comments of the
@@ -644,6 +759,7 @@ fn parse_op(keyword: &str, args: &str) -> Result<Op, String> {
                 chown,
                 chmod,
                 from,
+                heredocs: Vec::new(),
             })
         }
         "ENV" => {
@@ -739,6 +855,69 @@ fn parse_op(keyword: &str, args: &str) -> Result<Op, String> {
                 .into(),
         ),
         _ => Err(format!("instrução desconhecida {keyword:?}")),
+    }
+}
+
+/// Puts an instruction's here-documents where they go. RUN (shell form):
+/// the shell gets them back, as a script — the text then the documents,
+/// each ended by its delimiter — so `cat <<EOF > /f`, `<<-` and a quoted
+/// delimiter mean what they mean in `sh`; a RUN that is only `<<EOF` runs
+/// the document itself. COPY/ADD: each `<<NOME` source is a file made of
+/// its document.
+fn with_heredocs(op: Op, heredocs: Vec<Heredoc>) -> Result<Op, String> {
+    if heredocs.is_empty() {
+        return Ok(op);
+    }
+    match op {
+        Op::Run(Command::Shell(text)) => {
+            if heredocs.len() == 1 && text.trim() == heredocs[0].marker {
+                return Ok(Op::Run(Command::Shell(heredocs[0].content.clone())));
+            }
+            let mut script = text;
+            for h in &heredocs {
+                script.push('\n');
+                script.push_str(&h.content);
+                script.push_str(&h.name);
+            }
+            Ok(Op::Run(Command::Shell(script)))
+        }
+        Op::Run(Command::Exec(_)) => {
+            Err("RUN na forma exec não tem here-documents (use a forma shell: RUN <<EOF)".into())
+        }
+        Op::Copy {
+            add,
+            sources,
+            dest,
+            chown,
+            chmod,
+            from,
+            ..
+        } => {
+            let mut inline = Vec::new();
+            for source in &sources {
+                match heredocs.iter().find(|h| &h.marker == source) {
+                    Some(h) => inline.push(h.clone()),
+                    None => {
+                        return Err(format!(
+                            "{}: misturar here-documents com arquivos do contexto ({source}) \
+                             ainda não é suportado pelo casulo: use um {} para cada",
+                            if add { "ADD" } else { "COPY" },
+                            if add { "ADD" } else { "COPY" }
+                        ))
+                    }
+                }
+            }
+            Ok(Op::Copy {
+                add,
+                sources: inline.iter().map(|h| h.name.clone()).collect(),
+                dest,
+                chown,
+                chmod,
+                from,
+                heredocs: inline,
+            })
+        }
+        other => Ok(other),
     }
 }
 
@@ -1122,7 +1301,8 @@ mod tests {
                 dest: "/dst/".into(),
                 chown: Some("1:2".into()),
                 chmod: None,
-                from: None
+                from: None,
+                heredocs: Vec::new(),
             }
         );
         assert!(matches!(&i[3].op, Op::Copy { add: true, sources, .. } if sources == &["x y"]));
@@ -1304,6 +1484,45 @@ mod tests {
             &format!("FROM --platform={} a\n", host_platform())
         )
         .is_ok());
+    }
+
+    #[test]
+    fn here_documents_as_buildkit_reads_them() {
+        let df = parse(
+            "Dockerfile",
+            "FROM busybox\nRUN <<EOF\necho um\n# não é comentário aqui\nEOF\n\
+             RUN cat <<-'FIM' > /f && cat /f\n\tsem $X\n\tFIM\n\
+             COPY <<A <<\"B\" /dir/\nprimeiro $X\nA\nsegundo\nB\nCMD x\n",
+        )
+        .unwrap();
+        let i = &df.instructions;
+        // Only a document: the document is the script.
+        assert_eq!(
+            i[1].op,
+            Op::Run(Command::Shell("echo um\n# não é comentário aqui\n".into()))
+        );
+        // Part of a command: the shell gets it back, delimiter included.
+        assert_eq!(
+            i[2].op,
+            Op::Run(Command::Shell(
+                "cat <<-'FIM' > /f && cat /f\nsem $X\nFIM".into()
+            ))
+        );
+        let Op::Copy {
+            sources, heredocs, ..
+        } = &i[3].op
+        else {
+            panic!("{:?}", i[3])
+        };
+        assert_eq!(sources, &["A", "B"]);
+        assert_eq!(heredocs[0].content, "primeiro $X\n");
+        assert!(heredocs[0].expand && !heredocs[1].expand);
+        assert_eq!(i[4].line, 14);
+        let e = parse("Dockerfile", "FROM a\nRUN <<EOF\necho\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("falta uma linha só com EOF"), "{e}");
+        let e = parse("Dockerfile", "FROM a\nCOPY <<EOF x /d/\noi\nEOF\n").unwrap_err();
+        assert!(e.message.contains("misturar"), "{e}");
     }
 
     #[test]

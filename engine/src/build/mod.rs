@@ -811,6 +811,56 @@ fn names_a_registry(reference: &str) -> bool {
     })
 }
 
+/// The here-documents of a `COPY <<EOF` as files of a fresh directory of
+/// `tmp/` (mode 0644, named after their delimiters; an unquoted one with
+/// its variables expanded by `x`), removed when the guard goes.
+fn inline_files(
+    state: &StateDir,
+    heredocs: &[dockerfile::Heredoc],
+    x: &dyn Fn(&str) -> Result<String, BuildError>,
+) -> Result<step_copy::Extracted, BuildError> {
+    let dir = state.tmp().join(format!(
+        "heredoc-{}-{}",
+        std::process::id(),
+        crate::container::new_id().get(..8).unwrap_or("0")
+    ));
+    let guard = step_copy::Extracted(dir.clone());
+    let io = |e: std::io::Error| BuildError::Image(ImageError::io(&dir, e));
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    for h in heredocs {
+        let content = if h.expand {
+            // Each line as a word of its own: quotes and backslashes are
+            // text here, only `$VAR` is replaced (as BuildKit).
+            expand_text(&h.content, x)?
+        } else {
+            h.content.clone()
+        };
+        let path = dir.join(&h.name);
+        std::fs::write(&path, content).map_err(io)?;
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .map_err(io)?;
+    }
+    Ok(guard)
+}
+
+/// `$VAR` and `${VAR…}` of `text` replaced through `x`, everything else
+/// (quotes, backslashes) left as it is.
+fn expand_text(
+    text: &str,
+    x: &dyn Fn(&str) -> Result<String, BuildError>,
+) -> Result<String, BuildError> {
+    // Quotes and backslashes escaped so that `x` (docker's word rules)
+    // gives them back unchanged.
+    let mut word = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '"' | '\'' | '\\') {
+            word.push('\\');
+        }
+        word.push(c);
+    }
+    x(&word)
+}
+
 fn step_error(df: &Dockerfile, inst: &Instruction, e: impl std::fmt::Display) -> BuildError {
     BuildError::Syntax(df.error(inst.line, e.to_string()))
 }
@@ -850,6 +900,8 @@ fn do_step(
     let mut from_root: Option<stage_root::StageRoot> = None;
     let mut copy_from_key = String::new();
     let mut copy_from: Option<String> = None;
+    // `COPY <<EOF`: the documents as files, until the layer is written.
+    let mut inline_dir: Option<step_copy::Extracted> = None;
     let created_by = match &inst.op {
         Op::Run(cmd) => {
             run_argv = Some(cmd.argv(&stage.shell));
@@ -859,7 +911,14 @@ fn do_step(
             {
                 run_extra = format!("SHELL {}", json(&stage.shell));
             }
-            format!("RUN {}", inst.args)
+            match cmd {
+                // Here-documents: the script the shell gets, documents
+                // included (the key must change with them).
+                dockerfile::Command::Shell(script) if script.contains('\n') => {
+                    format!("RUN {script}")
+                }
+                _ => format!("RUN {}", inst.args),
+            }
         }
         Op::Copy {
             add,
@@ -868,6 +927,7 @@ fn do_step(
             chown,
             chmod,
             from,
+            heredocs,
         } => {
             let sources: Vec<String> = sources.iter().map(|s| x(s)).collect::<Result<_, _>>()?;
             let dest = x(dest)?;
@@ -882,6 +942,25 @@ fn do_step(
                 d
             };
             let read = match from {
+                None if !heredocs.is_empty() => {
+                    let dir = inline_files(state, heredocs, &x)?;
+                    let read = Node::open_root(&dir.0)
+                        .map_err(|e| format!("{}: {e}", dir.0.display()))
+                        .and_then(|root| {
+                            step_copy::read_sources_in(
+                                &root,
+                                &sources,
+                                &dockerignore::Ignore::default(),
+                                &step_copy::Fence {
+                                    short: "here-document".into(),
+                                    long: "here-document".into(),
+                                },
+                                &state.tmp(),
+                            )
+                        });
+                    inline_dir = Some(dir);
+                    read
+                }
                 None => step_copy::read_sources(env.context, &sources, env.ignore, &state.tmp()),
                 Some(from) => {
                     let source = stage_source(state, store, df, inst, stage, env, from)?;
@@ -1083,6 +1162,7 @@ fn do_step(
     let layer = written.as_ref().map(|w| w.layer.clone());
     // The layer is written: the merged source of a COPY --from can go.
     drop(from_root);
+    drop(inline_dir);
     if let Some(w) = &written {
         env.recorder.record(
             EventBody::BuildLayer {

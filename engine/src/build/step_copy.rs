@@ -419,7 +419,7 @@ fn hash_tree(hasher: &mut Sha256, tree: &Tree, target: &str) {
 /// A directory an ADD archive was extracted into, removed on drop (after
 /// the layer that reads its files is written).
 #[derive(Debug)]
-pub struct Extracted(PathBuf);
+pub struct Extracted(pub(crate) PathBuf);
 
 impl Drop for Extracted {
     fn drop(&mut self) {
