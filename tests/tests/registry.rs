@@ -753,3 +753,171 @@ fn a_chunked_upload_sends_patches_and_the_registry_keeps_the_same_bytes() {
     casulo_at(&fresh, &config, &["gc"]);
     let _ = fs::remove_dir_all(&fresh);
 }
+
+/// `len` bytes that do not compress (xorshift64*, seeded).
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Temp blobs a pull is writing in a store's tmp/.
+fn temp_blobs(root: &Path) -> usize {
+    tmp_leftovers(root)
+        .iter()
+        .filter(|n| n.contains("blob"))
+        .count()
+}
+
+#[test]
+fn a_pull_cut_off_mid_layer_leaves_nothing_half_made_and_a_re_pull_fetches_only_what_is_missing() {
+    // The registry keeps its storage in a directory of the test, so that
+    // it can come back on the same address with the same blobs.
+    let dir = scratch("interrompido");
+    let config = dir.join("config");
+    let storage = dir.join("armazem-do-registry");
+    let mut registry = Registry::start_with(None, None, Some(&storage)).unwrap();
+    let addr = registry.addr.clone();
+    // busybox + a small layer + two layers of 24 MiB of noise (far more
+    // than the sockets' buffers hold): the pull is cut off while the first
+    // big one is on its way.
+    let big = 24 << 20;
+    let extra = vec![
+        LayerTar::new()
+            .dir("dados/")
+            .file("dados/pequena.txt", b"camada pequena\n")
+            .finish(),
+        LayerTar::new()
+            .dir("dados/")
+            .file("dados/grande-1.bin", &noise(1, big))
+            .finish(),
+        LayerTar::new()
+            .dir("dados/")
+            .file("dados/grande-2.bin", &noise(2, big))
+            .finish(),
+    ];
+    let local = format!("{}:v1", unique_name("grande"));
+    make_image(&dir, &config, "busybox", &local, extra);
+    let remote = format!("{addr}/aluno/grande:v1");
+    lab(&config, &["image", "tag", &local, &remote]).assert_ok();
+    lab(&config, &["push", &remote]).assert_ok();
+    let blobs = image_blobs(Lab::shared().root(), &remote);
+    let layers: Vec<String> = blobs[2..].iter().map(|(d, _)| d.clone()).collect();
+    assert_eq!(layers.len(), 4);
+    drop(blobs);
+
+    let fresh = dir.join("limpo");
+    let logs = dir.join("pull-interrompido");
+    fs::create_dir_all(&logs).unwrap();
+    let mut child = Command::new(casulo_bin())
+        .arg("--root")
+        .arg(&fresh)
+        .args(["pull", &remote])
+        .env_remove("CASULO_ROOT")
+        .env("CASULO_CONFIG", &config)
+        .stdout(fs::File::create(logs.join("stdout")).unwrap())
+        .stderr(fs::File::create(logs.join("stderr")).unwrap())
+        .spawn()
+        .unwrap();
+    // Layers 0 and 1 are in; the temp file of layer 2 appears: its
+    // download started. Freeze casulo, kill the registry, let casulo go on.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pull never reached layer 3"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the pull ended ({status}) before it could be cut off:\n{}",
+                fs::read_to_string(logs.join("stderr")).unwrap()
+            );
+        }
+        if blob_path(&fresh, &layers[1]).exists() && temp_blobs(&fresh) > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    casulo_tests::send_signal(child.id(), libc::SIGSTOP);
+    assert!(
+        !blob_path(&fresh, &layers[2]).exists(),
+        "layer 3 (24 MiB) was already complete when casulo was frozen: the test cut nothing"
+    );
+    registry.stop();
+    casulo_tests::send_signal(child.id(), libc::SIGCONT);
+    let status = child.wait().unwrap();
+    let out = Output {
+        command: format!("casulo pull {remote}"),
+        code: status.code().unwrap_or(-1),
+        signal: None,
+        stdout: fs::read_to_string(logs.join("stdout")).unwrap(),
+        stderr: fs::read_to_string(logs.join("stderr")).unwrap(),
+    };
+    assert_ne!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains(&addr)
+            && out.stderr.contains("interrompido")
+            && out.stderr.contains(&layers[2])
+            && out.stderr.contains("camada 3"),
+        "{out}"
+    );
+    // Nothing half-made: no temp file, no layer 3, no tag, fsck clean;
+    // layers 1 and 2 were complete and verified: they stay.
+    assert!(
+        tmp_leftovers(&fresh).is_empty(),
+        "{:?}",
+        tmp_leftovers(&fresh)
+    );
+    assert!(blob_path(&fresh, &layers[0]).exists() && blob_path(&fresh, &layers[1]).exists());
+    assert!(!blob_path(&fresh, &layers[2]).exists() && !blob_path(&fresh, &layers[3]).exists());
+    let ls = casulo_at(&fresh, &config, &["image", "ls", "-q"]);
+    assert_eq!(ls.assert_ok().stdout.trim(), "", "no tag: {ls}");
+    casulo_at(&fresh, &config, &["image", "fsck"]).assert_ok();
+    let events = trace_events(&out);
+    let failed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "registry.blob_download" && e["outcome"] != "ok")
+        .collect();
+    assert_eq!(failed.len(), 1, "{events:?}");
+    assert_eq!(failed[0]["layer"], 2);
+    assert!(
+        failed[0]["bytes"].as_u64().unwrap() < big as u64,
+        "the bytes that arrived: {}",
+        failed[0]
+    );
+
+    // The registry comes back on the same storage: only layers 3 and 4 travel.
+    let _registry = Registry::start_with(Some(&addr), None, Some(&storage)).unwrap();
+    let out = casulo_at(&fresh, &config, &["pull", &remote]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("2 de 4 camadas baixadas, 2 já estavam aqui"),
+        "{out}"
+    );
+    let events = trace_events(&out);
+    let downloaded: Vec<u64> = events
+        .iter()
+        .filter(|e| e["kind"] == "registry.blob_download" && e["layer"].is_u64())
+        .map(|e| e["layer"].as_u64().unwrap())
+        .collect();
+    assert_eq!(downloaded, [2, 3]);
+    let run = casulo_at(
+        &fresh,
+        &config,
+        &["run", "--rm", &remote, "wc", "-c", "/dados/grande-1.bin"],
+    );
+    assert!(run.assert_ok().stdout.contains(&big.to_string()), "{run}");
+    casulo_at(&fresh, &config, &["image", "fsck"]).assert_ok();
+    casulo_at(&fresh, &config, &["gc"]);
+    // The 48 MiB do not stay in the shared lab's store.
+    lab(&config, &["image", "rm", &local, &remote]).assert_ok();
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -538,7 +538,7 @@ impl<'r> Client<'r> {
         bytes: u64,
         start: Instant,
         layer: Option<u32>,
-        ok: bool,
+        result: Result<(), nix::errno::Errno>,
     ) {
         self.rec.record(
             EventBody::RegistryBlobDownload {
@@ -551,11 +551,7 @@ impl<'r> Client<'r> {
                 status: 200,
             },
             format!("GET {}", self.blob_url(digest)),
-            if ok {
-                Outcome::Ok
-            } else {
-                crate::kernel::outcome_of::<()>(&Err(nix::errno::Errno::EBADMSG))
-            },
+            crate::kernel::outcome_of(&result),
         );
     }
 

@@ -10,6 +10,7 @@
 //! resumes from the layers it completed; the tag comes only at the end,
 //! once manifest, config and every layer are there.
 
+use std::cell::{Cell, RefCell};
 use std::io::{Read, Write};
 use std::time::Instant;
 
@@ -121,7 +122,10 @@ pub fn pull(
             got.len() as u64,
             start,
             None,
-            checked.is_ok(),
+            checked
+                .as_ref()
+                .map(|_| ())
+                .map_err(|_| nix::errno::Errno::EBADMSG),
         );
         checked?;
         got
@@ -183,9 +187,12 @@ pub fn pull(
         let start = Instant::now();
         let resp = client.get_blob(&layer.digest)?;
         let mut writer = store.blob_writer()?;
+        let arrived = Cell::new(0u64);
+        let cut = RefCell::new(None);
         let counted = Progress {
             inner: resp.into_body().into_reader(),
-            done: 0,
+            done: &arrived,
+            failed: &cut,
             report: &mut |done| observer.layer_progress(i, done),
         };
         // A layer above others may hard-link a file of theirs (see verify).
@@ -197,16 +204,33 @@ pub fn pull(
                 .map_err(|e| ImageError::io(writer.temp_path(), e))?;
             Ok(found)
         });
+        let cut = cut.into_inner();
         client.record_download(
             &layer.digest,
-            layer.size,
+            arrived.get(),
             start,
             Some(i as u32),
-            verified.is_ok(),
+            match (&verified, &cut) {
+                (Ok(_), _) => Ok(()),
+                // The connection broke: not the blob's fault.
+                (Err(_), Some(_)) => Err(nix::errno::Errno::ECONNRESET),
+                (Err(_), None) => Err(nix::errno::Errno::EBADMSG),
+            },
         );
         if let Err(e) = verified {
             // The temp file goes with the writer: nothing enters the store.
-            return Err(refused(&client, &layer.digest, i, e));
+            return Err(match cut {
+                Some(why) => RegistryError::Interrupted {
+                    registry: client.registry.clone(),
+                    digest: layer.digest.clone(),
+                    layer: i + 1,
+                    arrived: arrived.get(),
+                    size: layer.size,
+                    complete: i,
+                    why,
+                },
+                None => refused(&client, &layer.digest, i, e),
+            });
         }
         writer.commit_checked(Some(&layer.digest))?;
         transfer.moved += 1;
@@ -347,18 +371,27 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// A reader that reports the bytes read so far.
+/// A reader of the network that reports the bytes read so far and keeps
+/// the error of a connection that broke (to tell it from a bad blob).
 struct Progress<'a, R> {
     inner: R,
-    done: u64,
+    done: &'a Cell<u64>,
+    failed: &'a RefCell<Option<String>>,
     report: &'a mut dyn FnMut(u64),
 }
 
 impl<R: Read> Read for Progress<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.done += n as u64;
-        (self.report)(self.done);
-        Ok(n)
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.done.set(self.done.get() + n as u64);
+                (self.report)(self.done.get());
+                Ok(n)
+            }
+            Err(e) => {
+                *self.failed.borrow_mut() = Some(format!("a conexão caiu ({e})"));
+                Err(e)
+            }
+        }
     }
 }
