@@ -826,8 +826,9 @@ fn a_pull_cut_off_mid_layer_leaves_nothing_half_made_and_a_re_pull_fetches_only_
         .stderr(fs::File::create(logs.join("stderr")).unwrap())
         .spawn()
         .unwrap();
-    // Layers 0 and 1 are in; the temp file of layer 2 appears: its
-    // download started. Freeze casulo, kill the registry, let casulo go on.
+    // Layers 1 and 2 (small) are in and a temp file is being written: a big
+    // layer's download started. Freeze casulo, kill the registry, let
+    // casulo go on.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
         assert!(
@@ -840,7 +841,10 @@ fn a_pull_cut_off_mid_layer_leaves_nothing_half_made_and_a_re_pull_fetches_only_
                 fs::read_to_string(logs.join("stderr")).unwrap()
             );
         }
-        if blob_path(&fresh, &layers[1]).exists() && temp_blobs(&fresh) > 0 {
+        if blob_path(&fresh, &layers[0]).exists()
+            && blob_path(&fresh, &layers[1]).exists()
+            && temp_blobs(&fresh) > 0
+        {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(1));
@@ -881,16 +885,17 @@ fn a_pull_cut_off_mid_layer_leaves_nothing_half_made_and_a_re_pull_fetches_only_
     assert_eq!(ls.assert_ok().stdout.trim(), "", "no tag: {ls}");
     casulo_at(&fresh, &config, &["image", "fsck"]).assert_ok();
     let events = trace_events(&out);
+    // Layers 3 and 4 travel side by side: both were cut off (or 4 never
+    // started), each with fewer bytes than it has.
     let failed: Vec<&Value> = events
         .iter()
         .filter(|e| e["kind"] == "registry.blob_download" && e["outcome"] != "ok")
         .collect();
-    assert_eq!(failed.len(), 1, "{events:?}");
-    assert_eq!(failed[0]["layer"], 2);
     assert!(
-        failed[0]["bytes"].as_u64().unwrap() < big as u64,
-        "the bytes that arrived: {}",
-        failed[0]
+        failed.iter().any(|e| e["layer"] == 2)
+            && failed.iter().all(|e| (e["layer"] == 2 || e["layer"] == 3)
+                && e["bytes"].as_u64().unwrap() < big as u64),
+        "{failed:?}"
     );
 
     // The registry comes back on the same storage: only layers 3 and 4 travel.
@@ -903,11 +908,12 @@ fn a_pull_cut_off_mid_layer_leaves_nothing_half_made_and_a_re_pull_fetches_only_
         "{out}"
     );
     let events = trace_events(&out);
-    let downloaded: Vec<u64> = events
+    let mut downloaded: Vec<u64> = events
         .iter()
         .filter(|e| e["kind"] == "registry.blob_download" && e["layer"].is_u64())
         .map(|e| e["layer"].as_u64().unwrap())
         .collect();
+    downloaded.sort();
     assert_eq!(downloaded, [2, 3]);
     let run = casulo_at(
         &fresh,
@@ -919,5 +925,122 @@ fn a_pull_cut_off_mid_layer_leaves_nothing_half_made_and_a_re_pull_fetches_only_
     casulo_at(&fresh, &config, &["gc"]);
     // The 48 MiB do not stay in the shared lab's store.
     lab(&config, &["image", "rm", &local, &remote]).assert_ok();
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bearer_tokens_are_fetched_with_the_login_and_a_wrong_password_is_refused() {
+    // The real registry with `auth: token`; the token server is the test's
+    // (see TokenIssuer: none is packaged in Debian). The registry verifies
+    // each JWT's signature, issuer, audience, expiry and scopes for real.
+    let issuer = casulo_tests::registry::TokenIssuer::start("aluno", "senha-do-token");
+    let registry = Registry::start_with_token(&issuer);
+    let dir = scratch("bearer");
+    let config = dir.join("config");
+    let remote = format!("{}/aluno/bb:v1", registry.addr);
+    lab(&config, &["image", "tag", "busybox", &remote]).assert_ok();
+
+    // No credentials: the token server says no, and casulo says what to do.
+    let out = lab(&config, &["push", &remote]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("autenticação Bearer")
+            && out.stderr.contains(&issuer.realm())
+            && out
+                .stderr
+                .contains(&format!("casulo login {}", registry.addr)),
+        "{out}"
+    );
+    // A wrong password: refused by the token server, nothing saved.
+    let out = lab(
+        &config,
+        &["login", &registry.addr, "-u", "aluno", "-p", "errada"],
+    );
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("usuário ou senha errados")
+            && out.stderr.contains("servidor de tokens"),
+        "{out}"
+    );
+    assert!(!config.join("config.json").exists());
+
+    lab(
+        &config,
+        &[
+            "login",
+            &registry.addr,
+            "-u",
+            "aluno",
+            "-p",
+            "senha-do-token",
+        ],
+    )
+    .assert_ok();
+    let out = lab(&config, &["push", &remote]);
+    out.assert_ok();
+    let events = trace_events(&out);
+    let auth: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "registry.auth")
+        .collect();
+    assert_eq!(auth.len(), 1, "{events:?}");
+    assert_eq!(auth[0]["scheme"], "bearer");
+    assert_eq!(auth[0]["realm"], issuer.realm().as_str());
+    assert_eq!(auth[0]["scope"], "repository:aluno/bb:pull,push");
+    assert_eq!(auth[0]["status"], 200);
+    let trace = fs::read_to_string(trace_path_from(&out.stderr).unwrap()).unwrap();
+    assert!(
+        !trace.contains("senha-do-token") && !trace.contains("eyJ"),
+        "no secret in the trace"
+    );
+    // The token server saw the scope asked, with the credentials.
+    assert!(
+        issuer.requests().iter().any(|(scopes, with, status)| *with
+            && *status == 200
+            && scopes == &["repository:aluno/bb:pull,push".to_string()]),
+        "{:?}",
+        issuer.requests()
+    );
+
+    // Another repository: the token also asks to read aluno/bb, and the
+    // layer is mounted from there.
+    let other = format!("{}/turma/bb:v1", registry.addr);
+    lab(&config, &["image", "tag", "busybox", &other]).assert_ok();
+    let out = lab(&config, &["push", &other]);
+    out.assert_ok();
+    let events = trace_events(&out);
+    assert_eq!(
+        count(&events, "registry.blob_mount", |e| e["mounted"] == true),
+        1,
+        "{events:?}"
+    );
+    assert!(
+        issuer.requests().iter().any(|(scopes, _, _)| scopes
+            == &[
+                "repository:turma/bb:pull,push".to_string(),
+                "repository:aluno/bb:pull".to_string()
+            ]),
+        "{:?}",
+        issuer.requests()
+    );
+
+    // Pull on a clean store, with a pull-only token.
+    let fresh = dir.join("limpo");
+    let out = casulo_at(&fresh, &config, &["pull", &remote]);
+    out.assert_ok();
+    let events = trace_events(&out);
+    let auth = events
+        .iter()
+        .find(|e| e["kind"] == "registry.auth")
+        .unwrap();
+    assert_eq!(auth["scope"], "repository:aluno/bb:pull");
+    let run = casulo_at(
+        &fresh,
+        &config,
+        &["run", "--rm", &remote, "echo", "token ok"],
+    );
+    assert_eq!(run.assert_ok().stdout, "token ok\n");
+    casulo_at(&fresh, &config, &["gc"]);
+    lab(&config, &["image", "rm", "-q", &remote, &other]).assert_ok();
     let _ = fs::remove_dir_all(&dir);
 }

@@ -220,13 +220,19 @@ fn read_password(from_stdin: bool) -> Result<String, CliError> {
 }
 
 /// The screen of a push or pull: on a terminal, one indicatif bar per
-/// layer that travels; otherwise one line per layer when it is settled.
+/// layer that travels; otherwise one line per layer when it is settled,
+/// in the image's order (layers download side by side and may settle out
+/// of order: a line waits for those of the layers below it).
 struct Screen {
     quiet: bool,
     verb: &'static str,
     multi: Option<indicatif::MultiProgress>,
     bars: std::collections::BTreeMap<usize, indicatif::ProgressBar>,
     total: usize,
+    /// Lines of settled layers waiting for a layer below (no terminal).
+    pending: std::collections::BTreeMap<usize, String>,
+    /// The next layer whose line is printed.
+    next_line: usize,
 }
 
 impl Screen {
@@ -238,6 +244,8 @@ impl Screen {
             multi,
             bars: Default::default(),
             total: 0,
+            pending: Default::default(),
+            next_line: 0,
         }
     }
 
@@ -301,7 +309,22 @@ impl Observer for Screen {
             (Some(multi), None) => {
                 let _ = multi.println(text);
             }
-            (None, _) => eprintln!("{text}"),
+            (None, _) => {
+                self.pending.insert(index, text);
+                while let Some(line) = self.pending.remove(&self.next_line) {
+                    eprintln!("{line}");
+                    self.next_line += 1;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Screen {
+    /// A transfer that stopped halfway: the lines still waiting, in order.
+    fn drop(&mut self) {
+        for line in std::mem::take(&mut self.pending).into_values() {
+            eprintln!("{line}");
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct Client<'r> {
     credentials: Option<Credentials>,
     /// The `Authorization` header, once authenticated.
     authorization: Option<String>,
+    /// More scopes to ask a token server for (a push's mount sources).
+    extra_scopes: Vec<String>,
     rec: &'r Recorder,
 }
 
@@ -58,8 +60,16 @@ impl<'r> Client<'r> {
             base: remote.base_url(),
             credentials: auth::load(&remote.registry)?,
             authorization: None,
+            extra_scopes: Vec::new(),
             rec,
         })
+    }
+
+    /// With Bearer auth, the token also lets this repository be read (a
+    /// cross-repository mount takes its blobs from there).
+    pub fn also_pull_from(&mut self, repository: &str) {
+        self.extra_scopes
+            .push(format!("repository:{repository}:pull"));
     }
 
     /// Uses these credentials instead of the saved ones (`casulo login`
@@ -221,11 +231,14 @@ impl<'r> Client<'r> {
                     ));
                 }
                 let mut req = self.agent.get(realm);
+                if !challenge.param("service").is_empty() {
+                    req = req.query("service", challenge.param("service"));
+                }
                 if !scope.is_empty() {
                     req = req.query("scope", &scope);
                 }
-                if !challenge.param("service").is_empty() {
-                    req = req.query("service", challenge.param("service"));
+                for extra in &self.extra_scopes {
+                    req = req.query("scope", extra);
                 }
                 if let Some(credentials) = &self.credentials {
                     req = req.header("Authorization", credentials.basic_header());
@@ -237,9 +250,18 @@ impl<'r> Client<'r> {
                 let status = resp.status().as_u16();
                 self.record_auth(challenge, &scope, status, self.credentials.is_some());
                 if status == 401 || status == 403 {
-                    return Err(denied(format!(
-                        "o servidor de tokens {realm} recusou ({status}): {login_hint}"
-                    )));
+                    return Err(denied(match &self.credentials {
+                        Some(credentials) => format!(
+                            "usuário ou senha errados (o servidor de tokens {realm} recusou \
+                             o usuário {:?} com {status}); {login_hint}",
+                            credentials.user
+                        ),
+                        None => format!(
+                            "ele pede um token (autenticação Bearer) do servidor {realm}, que \
+                             pede usuário e senha, e não há credenciais salvas para ele: \
+                             {login_hint}"
+                        ),
+                    }));
                 }
                 if !(200..300).contains(&status) {
                     return Err(self.http_error("GET", realm, resp));

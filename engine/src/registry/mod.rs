@@ -73,7 +73,7 @@ pub enum RegistryError {
         if *complete == 0 {
             "rode o pull de novo quando o registry voltar".to_string()
         } else {
-            format!("as {complete} camadas anteriores chegaram inteiras e ficaram: \
+            format!("{complete} camada(s) já estava(m) aqui ou chegaram inteiras e ficaram: \
                      rode o pull de novo quando o registry voltar e só o que falta viaja")
         }
     )]
@@ -84,7 +84,7 @@ pub enum RegistryError {
         layer: usize,
         arrived: u64,
         size: u64,
-        /// Layers before it already in the store.
+        /// Layers of the image in the store (complete, verified).
         complete: usize,
         why: String,
     },

@@ -12,6 +12,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use casulo_trace::{EventBody, Outcome};
@@ -154,6 +156,7 @@ pub fn pull(
         ..Transfer::default()
     };
     let limits = Limits::from_env();
+    let mut missing = Vec::new();
     for (i, (blob, diff_id)) in manifest
         .layers
         .iter()
@@ -181,61 +184,62 @@ pub fn pull(
         if here {
             transfer.present += 1;
             observer.layer_done(i, total, &layer.digest, layer.size, "já estava aqui");
-            continue;
+        } else {
+            missing.push((i, layer));
         }
-        observer.layer_start(i, total, &layer.digest, layer.size);
-        let start = Instant::now();
-        let resp = client.get_blob(&layer.digest)?;
-        let mut writer = store.blob_writer()?;
-        let arrived = Cell::new(0u64);
-        let cut = RefCell::new(None);
-        let counted = Progress {
-            inner: resp.into_body().into_reader(),
-            done: &arrived,
-            failed: &cut,
-            report: &mut |done| observer.layer_progress(i, done),
-        };
-        // A layer above others may hard-link a file of theirs (see verify).
-        let verified =
-            verify::verify_layer(TeeReader::new(counted, &mut writer), &layer, i > 0, limits);
-        let verified = verified.and_then(|found| {
-            writer
-                .flush()
-                .map_err(|e| ImageError::io(writer.temp_path(), e))?;
-            Ok(found)
-        });
-        let cut = cut.into_inner();
-        client.record_download(
-            &layer.digest,
-            arrived.get(),
-            start,
-            Some(i as u32),
-            match (&verified, &cut) {
-                (Ok(_), _) => Ok(()),
-                // The connection broke: not the blob's fault.
-                (Err(_), Some(_)) => Err(nix::errno::Errno::ECONNRESET),
-                (Err(_), None) => Err(nix::errno::Errno::EBADMSG),
-            },
-        );
-        if let Err(e) = verified {
-            // The temp file goes with the writer: nothing enters the store.
-            return Err(match cut {
-                Some(why) => RegistryError::Interrupted {
-                    registry: client.registry.clone(),
-                    digest: layer.digest.clone(),
-                    layer: i + 1,
-                    arrived: arrived.get(),
-                    size: layer.size,
-                    complete: i,
-                    why,
-                },
-                None => refused(&client, &layer.digest, i, e),
+    }
+
+    // The missing layers travel side by side, PARALLEL_DOWNLOADS at a time
+    // (docker's default too): while one is being verified and written, the
+    // registry is already sending the next. After a failure no new layer
+    // starts; those on their way finish, and each one that arrived whole
+    // stays in the store for the next pull.
+    let observer = Mutex::new(observer);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL_DOWNLOADS.min(missing.len()) {
+            scope.spawn(|| loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Some((i, layer)) = missing.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                let result = download_layer(&client, &store, *i, total, layer, limits, &observer);
+                if result.is_err() {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((*i, layer.size, result));
             });
         }
-        writer.commit_checked(Some(&layer.digest))?;
-        transfer.moved += 1;
-        transfer.bytes += layer.size;
-        observer.layer_done(i, total, &layer.digest, layer.size, "baixada");
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|(i, _, _)| *i);
+    let mut first_error = None;
+    for (_, size, result) in results {
+        match result {
+            Ok(()) => {
+                transfer.moved += 1;
+                transfer.bytes += size;
+            }
+            Err(e) if first_error.is_none() => first_error = Some(e),
+            Err(_) => {}
+        }
+    }
+    if let Some(mut e) = first_error {
+        if let RegistryError::Interrupted { complete, .. } = &mut e {
+            *complete = manifest
+                .layers
+                .iter()
+                .filter(|l| store.has_blob(&l.digest))
+                .count();
+        }
+        return Err(e);
     }
 
     // Everything is here and verified: config, manifest (bytes as the
@@ -251,6 +255,74 @@ pub fn pull(
     store.tag(&remote.local, &desc)?;
     store.resolve(&local)?;
     Ok(transfer)
+}
+
+/// Layers downloaded at the same time.
+const PARALLEL_DOWNLOADS: usize = 3;
+
+/// Downloads layer `i`, verifying it on the way into a temp file of the
+/// store, which enters `blobs/sha256/` only when it passed.
+fn download_layer(
+    client: &Client,
+    store: &Store,
+    i: usize,
+    total: usize,
+    layer: &Layer,
+    limits: Limits,
+    observer: &Mutex<&mut dyn Observer>,
+) -> Result<(), RegistryError> {
+    let screen = || observer.lock().unwrap_or_else(|e| e.into_inner());
+    screen().layer_start(i, total, &layer.digest, layer.size);
+    let start = Instant::now();
+    let resp = client.get_blob(&layer.digest)?;
+    let mut writer = store.blob_writer()?;
+    let arrived = Cell::new(0u64);
+    let cut = RefCell::new(None);
+    let counted = Progress {
+        inner: resp.into_body().into_reader(),
+        done: &arrived,
+        failed: &cut,
+        report: &mut |done| screen().layer_progress(i, done),
+    };
+    // A layer above others may hard-link a file of theirs (see verify).
+    let verified = verify::verify_layer(TeeReader::new(counted, &mut writer), layer, i > 0, limits);
+    let verified = verified.and_then(|found| {
+        writer
+            .flush()
+            .map_err(|e| ImageError::io(writer.temp_path(), e))?;
+        Ok(found)
+    });
+    let cut = cut.into_inner();
+    client.record_download(
+        &layer.digest,
+        arrived.get(),
+        start,
+        Some(i as u32),
+        match (&verified, &cut) {
+            (Ok(_), _) => Ok(()),
+            // The connection broke: not the blob's fault.
+            (Err(_), Some(_)) => Err(nix::errno::Errno::ECONNRESET),
+            (Err(_), None) => Err(nix::errno::Errno::EBADMSG),
+        },
+    );
+    if let Err(e) = verified {
+        // The temp file goes with the writer: nothing enters the store.
+        return Err(match cut {
+            Some(why) => RegistryError::Interrupted {
+                registry: client.registry.clone(),
+                digest: layer.digest.clone(),
+                layer: i + 1,
+                arrived: arrived.get(),
+                size: layer.size,
+                complete: 0,
+                why,
+            },
+            None => refused(client, &layer.digest, i, e),
+        });
+    }
+    writer.commit_checked(Some(&layer.digest))?;
+    screen().layer_done(i, total, &layer.digest, layer.size, "baixada");
+    Ok(())
 }
 
 /// A manifest in the index for `linux/<host arch>`, or an error listing
