@@ -26,6 +26,8 @@ pub struct Registry {
     pub addr: String,
     /// `(user, password)` when started with htpasswd auth.
     pub credentials: Option<(String, String)>,
+    /// Speaks HTTPS.
+    tls: bool,
 }
 
 impl Registry {
@@ -44,6 +46,14 @@ impl Registry {
     /// the issuer's certificate, its issuer, audience, expiry and access).
     pub fn start_with_token(issuer: &TokenIssuer) -> Registry {
         Registry::start_any(None, Auth::Token(issuer), None).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A registry speaking HTTPS with a certificate for 127.0.0.1 signed by
+    /// a CA made here (openssl); the CA's certificate is written to
+    /// `certs_d/<addr>/ca.crt`, where casulo looks for it
+    /// (`CASULO_CERTS_D`, as docker's `/etc/docker/certs.d`).
+    pub fn start_with_tls(certs_d: &Path) -> Registry {
+        Registry::start_any(None, Auth::Tls(certs_d), None).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// A registry on `addr` (`None`: `127.0.0.1:<free port>`), with
@@ -93,6 +103,14 @@ impl Registry {
              http:\n  addr: {addr}\n  secret: casulo-testes\n",
             data.display()
         );
+        if let Auth::Tls(certs_d) = &auth {
+            let (cert, key) = make_tls(dir.path(), &addr, certs_d)?;
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
+        }
         if let Auth::Token(issuer) = &auth {
             config.push_str(&format!(
                 "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    \
@@ -152,8 +170,9 @@ impl Registry {
             credentials: match auth {
                 Auth::Htpasswd(u, p) => Some((u.to_string(), p.to_string())),
                 Auth::Token(issuer) => Some((issuer.user.clone(), issuer.password.clone())),
-                Auth::None => None,
+                Auth::None | Auth::Tls(_) => None,
             },
+            tls: matches!(auth, Auth::Tls(_)),
         };
         registry.wait_ready()?;
         Ok(registry)
@@ -174,7 +193,8 @@ impl Registry {
                 ));
             }
             if let Some(code) = http_status(&self.addr, "/v2/") {
-                if code == 200 || code == 401 {
+                // An HTTPS server answers a plain request with 400.
+                if code == 200 || code == 401 || (self.tls && code == 400) {
                     return Ok(());
                 }
             }
@@ -241,6 +261,8 @@ fn http_status(addr: &str, path: &str) -> Option<u16> {
 /// How a registry asks to be authenticated.
 enum Auth<'a> {
     None,
+    /// HTTPS, the CA written under this `certs.d`.
+    Tls(&'a Path),
     Htpasswd(&'a str, &'a str),
     Token(&'a TokenIssuer),
 }
@@ -260,7 +282,7 @@ pub struct TokenIssuer {
     pub user: String,
     pub password: String,
     /// Every request: (scopes asked, whether credentials came, status).
-    log: std::sync::Arc<std::sync::Mutex<Vec<(Vec<String>, bool, u16)>>>,
+    log: std::sync::Arc<std::sync::Mutex<Vec<TokenRequest>>>,
 }
 
 impl TokenIssuer {
@@ -328,10 +350,14 @@ impl TokenIssuer {
     }
 
     /// The requests so far: (scopes, with credentials, status answered).
-    pub fn requests(&self) -> Vec<(Vec<String>, bool, u16)> {
+    pub fn requests(&self) -> Vec<TokenRequest> {
         self.log.lock().unwrap().clone()
     }
 }
+
+/// One request to the token server: (scopes asked, whether credentials
+/// came, status answered).
+pub type TokenRequest = (Vec<String>, bool, u16);
 
 fn b64(bytes: &[u8], url: bool) -> String {
     use base64::Engine as _;
@@ -348,7 +374,7 @@ fn serve_token(
     key: &Path,
     x5c: &str,
     expected: &str,
-    log: &std::sync::Mutex<Vec<(Vec<String>, bool, u16)>>,
+    log: &std::sync::Mutex<Vec<TokenRequest>>,
 ) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut head = Vec::new();
@@ -463,4 +489,82 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A CA and a server certificate for `addr`'s IP, made with openssl in
+/// `dir`; the CA goes to `certs_d/<addr>/ca.crt`. Returns (cert, key).
+fn make_tls(dir: &Path, addr: &str, certs_d: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let ip = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr);
+    let run = |args: &[&str]| -> Result<(), String> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| format!("openssl (pacote openssl): {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=CA da turma (casulo)",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ])?;
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        &format!("/CN={ip}"),
+        "-keyout",
+        "registro.key",
+        "-out",
+        "registro.csr",
+    ])?;
+    fs::write(
+        dir.join("ext.cnf"),
+        format!("subjectAltName=IP:{ip}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
+    )
+    .map_err(|e| e.to_string())?;
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "registro.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "registro.crt",
+    ])?;
+    let target = certs_d.join(addr);
+    fs::create_dir_all(&target).map_err(|e| e.to_string())?;
+    fs::copy(dir.join("ca.crt"), target.join("ca.crt")).map_err(|e| e.to_string())?;
+    Ok((dir.join("registro.crt"), dir.join("registro.key")))
 }

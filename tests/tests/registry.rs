@@ -1044,3 +1044,73 @@ fn bearer_tokens_are_fetched_with_the_login_and_a_wrong_password_is_refused() {
     lab(&config, &["image", "rm", "-q", &remote, &other]).assert_ok();
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_registry_with_its_own_ca_is_spoken_to_in_tls_once_its_ca_is_in_certs_d() {
+    let dir = scratch("tls");
+    let config = dir.join("config");
+    let certs_d = dir.join("certs.d");
+    let registry = Registry::start_with_tls(&certs_d);
+    let remote = format!("{}/aluno/bb:v1", registry.addr);
+    lab(&config, &["image", "tag", "busybox", &remote]).assert_ok();
+    let with_certs = |root: &Path, certs: &Path, args: &[&str]| {
+        let mut cmd = Command::new(casulo_bin());
+        cmd.arg("--root")
+            .arg(root)
+            .args(args)
+            .env_remove("CASULO_ROOT")
+            .env("CASULO_CONFIG", &config)
+            .env("CASULO_CERTS_D", certs);
+        Output::of(&mut cmd)
+    };
+
+    // A CA that did not sign the registry's certificate: refused, said so.
+    let wrong = dir.join("outra-ca");
+    let other = Registry::start_with_tls(&wrong);
+    fs::create_dir_all(wrong.join(&registry.addr)).unwrap();
+    fs::copy(
+        wrong.join(&other.addr).join("ca.crt"),
+        wrong.join(&registry.addr).join("ca.crt"),
+    )
+    .unwrap();
+    drop(other);
+    let out = with_certs(Lab::shared().root(), &wrong, &["push", &remote]);
+    out.assert_code(125);
+    assert!(
+        out.stderr.contains("certificado TLS dele não é confiável")
+            && out.stderr.contains(&format!("{}/ca.crt", registry.addr)),
+        "{out}"
+    );
+
+    // The right CA: push and pull over HTTPS.
+    let out = with_certs(Lab::shared().root(), &certs_d, &["push", &remote]);
+    out.assert_ok();
+    let events = trace_events(&out);
+    assert!(
+        events[0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("https://{}/v2/", registry.addr)),
+        "{}",
+        events[0]
+    );
+    let fresh = dir.join("limpo");
+    with_certs(&fresh, &certs_d, &["pull", &remote]).assert_ok();
+    let run = with_certs(
+        &fresh,
+        &certs_d,
+        &["run", "--rm", &remote, "echo", "tls ok"],
+    );
+    assert_eq!(run.assert_ok().stdout, "tls ok\n");
+    // skopeo trusts the same file (its --cert-dir reads ca.crt too).
+    let inspect = Output::of(Command::new("skopeo").args([
+        "inspect",
+        "--cert-dir",
+        s(&certs_d.join(&registry.addr)),
+        &format!("docker://{remote}"),
+    ]));
+    inspect.assert_ok();
+    casulo_at(&fresh, &config, &["gc"]);
+    lab(&config, &["image", "rm", "-q", &remote]).assert_ok();
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -45,7 +45,15 @@ impl<'r> Client<'r> {
     /// A client for `remote`'s registry and repository, with the
     /// credentials `casulo login` saved for that registry, if any.
     pub fn new(remote: &RemoteRef, rec: &'r Recorder) -> Result<Client<'r>, RegistryError> {
-        let config = ureq::config::Config::builder()
+        let mut config = ureq::config::Config::builder();
+        if let Some(ca) = super::name::ca_file(&remote.registry) {
+            config = config.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ca_certs(&remote.registry, &ca)?)
+                    .build(),
+            );
+        }
+        let config = config
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_recv_response(Some(Duration::from_secs(120)))
@@ -111,6 +119,15 @@ impl<'r> Client<'r> {
             }
             ureq::Error::HostNotFound => "o nome do host não foi encontrado".to_string(),
             ureq::Error::Timeout(_) => "o tempo de espera acabou".to_string(),
+            other if is_certificate_error(other) => format!(
+                "o certificado TLS dele não é confiável ({other}); se o registry tem uma CA \
+                 própria, ponha o ca.crt dela em {}/{}/ca.crt",
+                std::env::var("CASULO_CERTS_D")
+                    .ok()
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or_else(|| "/etc/casulo/certs.d".into()),
+                self.registry
+            ),
             other => other.to_string(),
         };
         (
@@ -685,6 +702,31 @@ impl<'r> Client<'r> {
     }
 }
 
+/// The certificates of a registry's `ca.crt` (PEM, one or more): the only
+/// roots its certificate is checked against, as docker does with
+/// `/etc/docker/certs.d`.
+fn ca_certs(registry: &str, path: &std::path::Path) -> Result<ureq::tls::RootCerts, RegistryError> {
+    let bad = |why: String| {
+        RegistryError::Other(format!(
+            "{}: a CA do registry {registry} não pôde ser lida: {why}",
+            path.display()
+        ))
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        if let ureq::tls::PemItem::Certificate(cert) = item.map_err(|e| bad(e.to_string()))? {
+            certs.push(cert);
+        }
+    }
+    if certs.is_empty() {
+        return Err(bad(
+            "nenhum certificado PEM (-----BEGIN CERTIFICATE-----) no arquivo".into(),
+        ));
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
 /// Bytes per `PATCH` of a chunked upload: `CASULO_REGISTRY_CHUNK` (for a
 /// registry behind a proxy that limits the size of a request); unset or 0,
 /// uploads are monolithic (one `PUT` with every byte).
@@ -693,6 +735,15 @@ fn chunk_size() -> u64 {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// A TLS handshake that failed on the server's certificate.
+fn is_certificate_error(e: &ureq::Error) -> bool {
+    let text = e.to_string().to_ascii_lowercase();
+    matches!(
+        e,
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Io(_)
+    ) && (text.contains("certificate") || text.contains("unknownissuer"))
 }
 
 /// A response header as text.
