@@ -17,7 +17,9 @@ use crate::state::StateDir;
                   A referência diz o registry: `localhost:5000/aluno/app:v1`; sem registry, \
                   vale CASULO_REGISTRY (ou docker.io). Registries em localhost/127.0.0.1 \
                   falam HTTP; outros, HTTPS, a não ser que estejam em \
-                  CASULO_INSECURE_REGISTRIES (separados por vírgula)."
+                  CASULO_INSECURE_REGISTRIES (separados por vírgula). Um registry com CA \
+                  própria: o certificado dela em /etc/casulo/certs.d/HOST:PORTA/ca.crt \
+                  (ou CASULO_CERTS_D), e ele fala HTTPS verificado por ela."
 )]
 pub struct PushArgs {
     /// A imagem, com o registry no nome (ex.: localhost:5000/aluno/app:v1).
@@ -33,7 +35,9 @@ pub struct PushArgs {
     long_about = "Baixa uma imagem de um registry (OCI distribution), como `docker pull`. \
                   Só viajam as camadas que o store não tem; cada blob é conferido (sha256, \
                   tamanho, diff_id, entradas do tar) antes de entrar no store. De um índice \
-                  multiplataforma, escolhe linux/<arquitetura deste computador>."
+                  multiplataforma, escolhe linux/<arquitetura deste computador>. Baixa até 6 \
+                  camadas ao mesmo tempo; interrompido, o próximo pull baixa só as que \
+                  não chegaram inteiras."
 )]
 pub struct PullArgs {
     /// A imagem (ex.: localhost:5000/aluno/app:v1, ou ...@sha256:<digest>).
