@@ -45,7 +45,15 @@ impl Registry {
     /// `auth: token` of distribution: it checks the JWT's signature against
     /// the issuer's certificate, its issuer, audience, expiry and access).
     pub fn start_with_token(issuer: &TokenIssuer) -> Registry {
-        Registry::start_any(None, Auth::Token(issuer), None).unwrap_or_else(|e| panic!("{e}"))
+        Registry::start_any(None, Auth::Token(issuer, issuer), None)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A registry that sends clients to `realm_of`'s token server but
+    /// trusts only `trusted`'s certificate: every token is refused.
+    pub fn start_with_foreign_tokens(trusted: &TokenIssuer, realm_of: &TokenIssuer) -> Registry {
+        Registry::start_any(None, Auth::Token(trusted, realm_of), None)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// A registry speaking HTTPS with a certificate for 127.0.0.1 signed by
@@ -111,11 +119,11 @@ impl Registry {
                 key.display()
             ));
         }
-        if let Auth::Token(issuer) = &auth {
+        if let Auth::Token(issuer, realm_of) = &auth {
             config.push_str(&format!(
                 "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    \
                  rootcertbundle: {}\n",
-                issuer.realm(),
+                realm_of.realm(),
                 TokenIssuer::SERVICE,
                 TokenIssuer::ISSUER,
                 issuer.certificate().display()
@@ -169,7 +177,7 @@ impl Registry {
             addr,
             credentials: match auth {
                 Auth::Htpasswd(u, p) => Some((u.to_string(), p.to_string())),
-                Auth::Token(issuer) => Some((issuer.user.clone(), issuer.password.clone())),
+                Auth::Token(_, issuer) => Some((issuer.user.clone(), issuer.password.clone())),
                 Auth::None | Auth::Tls(_) => None,
             },
             tls: matches!(auth, Auth::Tls(_)),
@@ -264,7 +272,9 @@ enum Auth<'a> {
     /// HTTPS, the CA written under this `certs.d`.
     Tls(&'a Path),
     Htpasswd(&'a str, &'a str),
-    Token(&'a TokenIssuer),
+    /// The token whose certificate it trusts, and the one whose realm it
+    /// names (the same, but for a test of a foreign signature).
+    Token(&'a TokenIssuer, &'a TokenIssuer),
 }
 
 /// A token server for a registry with `auth: token`: it answers

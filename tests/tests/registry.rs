@@ -1114,3 +1114,33 @@ fn a_registry_with_its_own_ca_is_spoken_to_in_tls_once_its_ca_is_in_certs_d() {
     lab(&config, &["image", "rm", "-q", &remote]).assert_ok();
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_token_signed_by_a_key_the_registry_does_not_trust_is_refused_by_the_registry() {
+    // Same issuer name, same service, right password: only the key differs.
+    // The token server says yes; the registry checks the signature and says no.
+    let trusted = casulo_tests::registry::TokenIssuer::start("aluno", "senha");
+    let impostor = casulo_tests::registry::TokenIssuer::start("aluno", "senha");
+    let registry = Registry::start_with_foreign_tokens(&trusted, &impostor);
+    let dir = scratch("token-falso");
+    let config = dir.join("config");
+    let out = lab(
+        &config,
+        &["login", &registry.addr, "-u", "aluno", "-p", "senha"],
+    );
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("o registry recusou o token") && out.stderr.contains(&impostor.realm()),
+        "{out}"
+    );
+    assert!(
+        impostor
+            .requests()
+            .iter()
+            .any(|(_, with, status)| *with && *status == 200),
+        "the token was given: {:?}",
+        impostor.requests()
+    );
+    assert!(!config.join("config.json").exists(), "nothing saved");
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -301,6 +301,25 @@ impl<'r> Client<'r> {
                     RegistryError::Other(format!("a resposta de {realm} não tem \"token\""))
                 })?;
                 self.authorization = Some(format!("Bearer {token}"));
+                // The registry has the last word on the token (its
+                // signature, issuer, audience): `GET /v2/` with it.
+                let url = self.url("");
+                let check = match self.with_auth(self.agent.get(&url)).call() {
+                    Ok(resp) => resp.status().as_u16(),
+                    Err(e) => return Err(self.unreachable(&url, &e).0),
+                };
+                if check == 401 {
+                    self.authorization = None;
+                    return Err(RegistryError::Denied {
+                        registry: self.registry.clone(),
+                        repository: self.repository.clone(),
+                        why: format!(
+                            "o registry recusou o token que o servidor {realm} deu (assinatura, \
+                             emissor ou serviço que ele não reconhece: o registry e o servidor \
+                             de tokens estão configurados um para o outro?)"
+                        ),
+                    });
+                }
                 Ok(())
             }
             other => Err(denied(format!(
