@@ -275,7 +275,9 @@ fn download_layer(
     screen().layer_start(i, total, &layer.digest, layer.size);
     let start = Instant::now();
     let resp = client.get_blob(&layer.digest)?;
-    let mut writer = store.blob_writer()?;
+    // The verifier hashes the stream it tees to the file: the file's own
+    // hash would be a third sha256 of the same bytes.
+    let mut writer = store.blob_writer_verified_elsewhere()?;
     let arrived = Cell::new(0u64);
     let cut = RefCell::new(None);
     let counted = Progress {
@@ -305,22 +307,26 @@ fn download_layer(
             (Err(_), None) => Err(nix::errno::Errno::EBADMSG),
         },
     );
-    if let Err(e) = verified {
+    let found = match verified {
+        Ok(found) => found,
         // The temp file goes with the writer: nothing enters the store.
-        return Err(match cut {
-            Some(why) => RegistryError::Interrupted {
-                registry: client.registry.clone(),
-                digest: layer.digest.clone(),
-                layer: i + 1,
-                arrived: arrived.get(),
-                size: layer.size,
-                complete: 0,
-                why,
-            },
-            None => refused(client, &layer.digest, i, e),
-        });
-    }
-    writer.commit_checked(Some(&layer.digest))?;
+        Err(e) => {
+            return Err(match cut {
+                Some(why) => RegistryError::Interrupted {
+                    registry: client.registry.clone(),
+                    digest: layer.digest.clone(),
+                    layer: i + 1,
+                    arrived: arrived.get(),
+                    size: layer.size,
+                    complete: 0,
+                    why,
+                },
+                None => refused(client, &layer.digest, i, e),
+            })
+        }
+    };
+    // verify_layer checked the digest and size against the descriptor.
+    writer.commit_verified(&found.digest, found.size)?;
     screen().layer_done(i, total, &layer.digest, layer.size, "baixada");
     Ok(())
 }
