@@ -26,6 +26,8 @@ pub struct Registry {
     pub addr: String,
     /// `(user, password)` when started with htpasswd auth.
     pub credentials: Option<(String, String)>,
+    /// Speaks HTTPS.
+    tls: bool,
 }
 
 impl Registry {
@@ -39,12 +41,50 @@ impl Registry {
         Registry::start_with(None, Some((user, password)), None).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// A registry that wants a Bearer token signed by `issuer` (the
+    /// `auth: token` of distribution: it checks the JWT's signature against
+    /// the issuer's certificate, its issuer, audience, expiry and access).
+    pub fn start_with_token(issuer: &TokenIssuer) -> Registry {
+        Registry::start_any(None, Auth::Token(issuer, issuer), None)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A registry that sends clients to `realm_of`'s token server but
+    /// trusts only `trusted`'s certificate: every token is refused.
+    pub fn start_with_foreign_tokens(trusted: &TokenIssuer, realm_of: &TokenIssuer) -> Registry {
+        Registry::start_any(None, Auth::Token(trusted, realm_of), None)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A registry speaking HTTPS with a certificate for 127.0.0.1 signed by
+    /// a CA made here (openssl); the CA's certificate is written to
+    /// `certs_d/<addr>/ca.crt`, where casulo looks for it
+    /// (`CASULO_CERTS_D`, as docker's `/etc/docker/certs.d`).
+    pub fn start_with_tls(certs_d: &Path) -> Registry {
+        Registry::start_any(None, Auth::Tls(certs_d), None).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// A registry on `addr` (`None`: `127.0.0.1:<free port>`), with
     /// htpasswd auth when `auth` is given, keeping its blobs in `storage`
     /// (`None`: a temp directory removed on drop).
     pub fn start_with(
         addr: Option<&str>,
         auth: Option<(&str, &str)>,
+        storage: Option<&Path>,
+    ) -> Result<Registry, String> {
+        Registry::start_any(
+            addr,
+            match auth {
+                Some((user, password)) => Auth::Htpasswd(user, password),
+                None => Auth::None,
+            },
+            storage,
+        )
+    }
+
+    fn start_any(
+        addr: Option<&str>,
+        auth: Auth,
         storage: Option<&Path>,
     ) -> Result<Registry, String> {
         if !Path::new(REGISTRY_BIN).is_file() {
@@ -71,7 +111,25 @@ impl Registry {
              http:\n  addr: {addr}\n  secret: casulo-testes\n",
             data.display()
         );
-        if let Some((user, password)) = auth {
+        if let Auth::Tls(certs_d) = &auth {
+            let (cert, key) = make_tls(dir.path(), &addr, certs_d)?;
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
+        }
+        if let Auth::Token(issuer, realm_of) = &auth {
+            config.push_str(&format!(
+                "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    \
+                 rootcertbundle: {}\n",
+                realm_of.realm(),
+                TokenIssuer::SERVICE,
+                TokenIssuer::ISSUER,
+                issuer.certificate().display()
+            ));
+        }
+        if let Auth::Htpasswd(user, password) = auth {
             let htpasswd = dir.path().join("htpasswd");
             let out = Command::new("htpasswd")
                 .args(["-Bbn", user, password])
@@ -117,7 +175,12 @@ impl Registry {
             dir,
             data,
             addr,
-            credentials: auth.map(|(u, p)| (u.to_string(), p.to_string())),
+            credentials: match auth {
+                Auth::Htpasswd(u, p) => Some((u.to_string(), p.to_string())),
+                Auth::Token(_, issuer) => Some((issuer.user.clone(), issuer.password.clone())),
+                Auth::None | Auth::Tls(_) => None,
+            },
+            tls: matches!(auth, Auth::Tls(_)),
         };
         registry.wait_ready()?;
         Ok(registry)
@@ -138,7 +201,8 @@ impl Registry {
                 ));
             }
             if let Some(code) = http_status(&self.addr, "/v2/") {
-                if code == 200 || code == 401 {
+                // An HTTPS server answers a plain request with 400.
+                if code == 200 || code == 401 || (self.tls && code == 400) {
                     return Ok(());
                 }
             }
@@ -200,4 +264,317 @@ fn http_status(addr: &str, path: &str) -> Option<u16> {
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).ok()?;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// How a registry asks to be authenticated.
+enum Auth<'a> {
+    None,
+    /// HTTPS, the CA written under this `certs.d`.
+    Tls(&'a Path),
+    Htpasswd(&'a str, &'a str),
+    /// The token whose certificate it trusts, and the one whose realm it
+    /// names (the same, but for a test of a foreign signature).
+    Token(&'a TokenIssuer, &'a TokenIssuer),
+}
+
+/// A token server for a registry with `auth: token`: it answers
+/// `GET /token?service=…&scope=…` with a JWT (RS256, the certificate in
+/// its `x5c` header) granting the scopes asked, to whoever sends the right
+/// user and password (HTTP basic), as Docker Hub's auth.docker.io does.
+///
+/// Written here because no real token server is packaged in Debian (the
+/// ones in use — docker_auth, Harbor's core, Quay — are not): the registry
+/// that checks the token is the real one, and the signature is real (a
+/// key and self-signed certificate made by `openssl`, which also signs).
+pub struct TokenIssuer {
+    dir: tempfile::TempDir,
+    addr: String,
+    pub user: String,
+    pub password: String,
+    /// Every request: (scopes asked, whether credentials came, status).
+    log: std::sync::Arc<std::sync::Mutex<Vec<TokenRequest>>>,
+}
+
+impl TokenIssuer {
+    pub const SERVICE: &'static str = "casulo-registro";
+    pub const ISSUER: &'static str = "casulo-emissor-de-tokens";
+
+    /// Makes the key and certificate and starts serving on loopback.
+    pub fn start(user: &str, password: &str) -> TokenIssuer {
+        let dir = tempfile::Builder::new()
+            .prefix("casulo-tokens-")
+            .tempdir()
+            .unwrap();
+        let ok = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args(["-subj", "/CN=casulo-emissor-de-tokens"])
+            .arg("-keyout")
+            .arg(dir.path().join("chave.pem"))
+            .arg("-out")
+            .arg(dir.path().join("cert.pem"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl (pacote openssl)");
+        assert!(ok.success(), "openssl req falhou");
+        let der = Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(dir.path().join("cert.pem"))
+            .output()
+            .unwrap();
+        assert!(der.status.success());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let issuer = TokenIssuer {
+            dir,
+            addr,
+            user: user.to_string(),
+            password: password.to_string(),
+            log: log.clone(),
+        };
+        let key = issuer.dir.path().join("chave.pem");
+        let x5c = b64(&der.stdout, false);
+        let expected = format!(
+            "Basic {}",
+            b64(format!("{user}:{password}").as_bytes(), false)
+        );
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = serve_token(stream, &key, &x5c, &expected, &log);
+            }
+        });
+        issuer
+    }
+
+    /// `http://127.0.0.1:<port>/token`.
+    pub fn realm(&self) -> String {
+        format!("http://{}/token", self.addr)
+    }
+
+    /// The certificate the registry trusts (`rootcertbundle`).
+    pub fn certificate(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    /// The requests so far: (scopes, with credentials, status answered).
+    pub fn requests(&self) -> Vec<TokenRequest> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+/// One request to the token server: (scopes asked, whether credentials
+/// came, status answered).
+pub type TokenRequest = (Vec<String>, bool, u16);
+
+fn b64(bytes: &[u8], url: bool) -> String {
+    use base64::Engine as _;
+    if url {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    } else {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+}
+
+/// One request to the token server.
+fn serve_token(
+    mut stream: TcpStream,
+    key: &Path,
+    x5c: &str,
+    expected: &str,
+    log: &std::sync::Mutex<Vec<TokenRequest>>,
+) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let target = head.split_whitespace().nth(1).unwrap_or("/");
+    let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let mut scopes = Vec::new();
+    let mut service = String::new();
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(v);
+        match k {
+            "scope" => scopes.push(v),
+            "service" => service = v,
+            _ => {}
+        }
+    }
+    let authorization = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("authorization")
+            .then(|| value.trim().to_string())
+    });
+    let (status, body) = if authorization.as_deref() != Some(expected) {
+        (
+            401,
+            r#"{"details":"usuário ou senha inválidos"}"#.to_string(),
+        )
+    } else {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let access: Vec<serde_json::Value> = scopes
+            .iter()
+            .filter_map(|s| {
+                let mut parts = s.splitn(3, ':');
+                let (kind, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
+                Some(serde_json::json!({
+                    "type": kind, "name": name,
+                    "actions": actions.split(',').collect::<Vec<_>>(),
+                }))
+            })
+            .collect();
+        let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "x5c": [x5c]});
+        let claims = serde_json::json!({
+            "iss": TokenIssuer::ISSUER, "sub": "aluno", "aud": service,
+            "exp": now + 300, "nbf": now - 10, "iat": now,
+            "jti": format!("{now}-{}", std::process::id()), "access": access,
+        });
+        let signing_input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes(), true),
+            b64(claims.to_string().as_bytes(), true)
+        );
+        let mut openssl = Command::new("openssl")
+            .args(["dgst", "-sha256", "-sign"])
+            .arg(key)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        openssl
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(signing_input.as_bytes())?;
+        let signature = openssl.wait_with_output()?.stdout;
+        let token = format!("{signing_input}.{}", b64(&signature, true));
+        (
+            200,
+            serde_json::json!({"token": token, "access_token": token, "expires_in": 300})
+                .to_string(),
+        )
+    };
+    log.lock()
+        .unwrap()
+        .push((scopes, authorization.is_some(), status));
+    let reason = if status == 200 { "OK" } else { "Unauthorized" };
+    write!(
+        stream,
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    stream.flush()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A CA and a server certificate for `addr`'s IP, made with openssl in
+/// `dir`; the CA goes to `certs_d/<addr>/ca.crt`. Returns (cert, key).
+fn make_tls(dir: &Path, addr: &str, certs_d: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let ip = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr);
+    let run = |args: &[&str]| -> Result<(), String> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| format!("openssl (pacote openssl): {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=CA da turma (casulo)",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ])?;
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        &format!("/CN={ip}"),
+        "-keyout",
+        "registro.key",
+        "-out",
+        "registro.csr",
+    ])?;
+    fs::write(
+        dir.join("ext.cnf"),
+        format!("subjectAltName=IP:{ip}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
+    )
+    .map_err(|e| e.to_string())?;
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "registro.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "registro.crt",
+    ])?;
+    let target = certs_d.join(addr);
+    fs::create_dir_all(&target).map_err(|e| e.to_string())?;
+    fs::copy(dir.join("ca.crt"), target.join("ca.crt")).map_err(|e| e.to_string())?;
+    Ok((dir.join("registro.crt"), dir.join("registro.key")))
 }

@@ -155,6 +155,7 @@ fn lab_ls_lists_every_lab_with_its_chapter() {
         ("08", "11-seguranca"),
         ("09", "01-o-que-e-um-conteiner"),
         ("10", "11-seguranca"),
+        ("12", "07-registry"),
     ] {
         assert!(
             out.stdout
@@ -772,4 +773,91 @@ fn malformed_lab_files_are_refused_with_file_line_and_field() {
             assert!(out.stderr.contains(e), "esperava {e:?}:\n{out}");
         }
     }
+}
+
+#[test]
+fn lab12_registry() {
+    let slug = "12-registry";
+    let registry = casulo_tests::registry::Registry::start();
+    let reg = &registry.addr;
+    let s = Student::new("lab12");
+    s.start("12");
+    s.fails_with(
+        "12",
+        &["✗ publica —", "nenhum trace de push", "· de-novo —"],
+    );
+    // Mistake: the registry's address is wrong (nobody listens there).
+    let nobody = casulo_tests::registry::free_addr().unwrap();
+    s.sh(
+        slug,
+        &format!(
+            "casulo build -t app:v1 . && casulo image tag app:v1 {nobody}/aluno/app:v1 && \
+             casulo push {nobody}/aluno/app:v1; true"
+        ),
+    )
+    .assert_ok();
+    s.fails_with("12", &["✗ publica —", "dica: O registry não respondeu"]);
+    s.sh(
+        slug,
+        &format!(
+            "casulo image tag app:v1 {reg}/aluno/app:v1 && casulo push {reg}/aluno/app:v1 && \
+             casulo build -t app:v2 derivada && casulo image tag app:v2 {reg}/aluno/app:v2 && \
+             casulo push {reg}/aluno/app:v2"
+        ),
+    )
+    .assert_ok();
+    // Mistake: the v2 pulled while it is still here, then with v1 gone too.
+    s.sh(slug, &format!("casulo pull {reg}/aluno/app:v2"))
+        .assert_ok();
+    let out = s.fails_with(
+        "12",
+        &[
+            "✓ publica —",
+            "✓ versao-2 —",
+            "✗ so-o-que-falta —",
+            "dica: Seu pull não baixou nada",
+        ],
+    );
+    assert!(out.stdout.contains("✗ de-novo —"), "{out}");
+    s.sh(
+        slug,
+        &format!(
+            "casulo image rm app:v1 {nobody}/aluno/app:v1 {reg}/aluno/app:v1 app:v2 {reg}/aluno/app:v2 && \
+             casulo pull {reg}/aluno/app:v2"
+        ),
+    )
+    .assert_ok();
+    s.fails_with(
+        "12",
+        &[
+            "✗ so-o-que-falta —",
+            "dica: Seu pull baixou mais de uma camada",
+        ],
+    );
+    // Another student, another registry: the reference solution.
+    let registry = casulo_tests::registry::Registry::start();
+    let s = Student::new("lab12-solucao");
+    s.start("12");
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg(workspace_dir().join("labs").join(slug).join("solucao.sh"));
+    s.env(&mut cmd, slug);
+    cmd.env("REGISTRO", &registry.addr);
+    let out = Output::of(&mut cmd);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("1 de 4 camadas baixada, 3 já estavam aqui"),
+        "{out}"
+    );
+    let out = s.passes(
+        "12",
+        &[
+            "publica",
+            "de-novo",
+            "versao-2",
+            "so-o-que-falta",
+            "nada-a-baixar",
+        ],
+    );
+    assert!(links_are_real(&s, &out) >= 5, "{out}");
 }

@@ -753,3 +753,394 @@ fn a_chunked_upload_sends_patches_and_the_registry_keeps_the_same_bytes() {
     casulo_at(&fresh, &config, &["gc"]);
     let _ = fs::remove_dir_all(&fresh);
 }
+
+/// `len` bytes that do not compress (xorshift64*, seeded).
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Temp blobs a pull is writing in a store's tmp/.
+fn temp_blobs(root: &Path) -> usize {
+    tmp_leftovers(root)
+        .iter()
+        .filter(|n| n.contains("blob"))
+        .count()
+}
+
+#[test]
+fn a_pull_cut_off_mid_layer_leaves_nothing_half_made_and_a_re_pull_fetches_only_what_is_missing() {
+    // The registry keeps its storage in a directory of the test, so that
+    // it can come back on the same address with the same blobs.
+    let dir = scratch("interrompido");
+    let config = dir.join("config");
+    let storage = dir.join("armazem-do-registry");
+    let mut registry = Registry::start_with(None, None, Some(&storage)).unwrap();
+    let addr = registry.addr.clone();
+    // busybox + a small layer + two layers of 24 MiB of noise (far more
+    // than the sockets' buffers hold): the pull is cut off while the first
+    // big one is on its way.
+    let big = 24 << 20;
+    let extra = vec![
+        LayerTar::new()
+            .dir("dados/")
+            .file("dados/pequena.txt", b"camada pequena\n")
+            .finish(),
+        LayerTar::new()
+            .dir("dados/")
+            .file("dados/grande-1.bin", &noise(1, big))
+            .finish(),
+        LayerTar::new()
+            .dir("dados/")
+            .file("dados/grande-2.bin", &noise(2, big))
+            .finish(),
+    ];
+    let local = format!("{}:v1", unique_name("grande"));
+    make_image(&dir, &config, "busybox", &local, extra);
+    let remote = format!("{addr}/aluno/grande:v1");
+    lab(&config, &["image", "tag", &local, &remote]).assert_ok();
+    lab(&config, &["push", &remote]).assert_ok();
+    let blobs = image_blobs(Lab::shared().root(), &remote);
+    let layers: Vec<String> = blobs[2..].iter().map(|(d, _)| d.clone()).collect();
+    assert_eq!(layers.len(), 4);
+    drop(blobs);
+
+    let fresh = dir.join("limpo");
+    let logs = dir.join("pull-interrompido");
+    fs::create_dir_all(&logs).unwrap();
+    let mut child = Command::new(casulo_bin())
+        .arg("--root")
+        .arg(&fresh)
+        .args(["pull", &remote])
+        .env_remove("CASULO_ROOT")
+        .env("CASULO_CONFIG", &config)
+        .stdout(fs::File::create(logs.join("stdout")).unwrap())
+        .stderr(fs::File::create(logs.join("stderr")).unwrap())
+        .spawn()
+        .unwrap();
+    // Layers 1 and 2 (small) are in and a temp file is being written: a big
+    // layer's download started. Freeze casulo, kill the registry, let
+    // casulo go on.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pull never reached layer 3"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the pull ended ({status}) before it could be cut off:\n{}",
+                fs::read_to_string(logs.join("stderr")).unwrap()
+            );
+        }
+        if blob_path(&fresh, &layers[0]).exists()
+            && blob_path(&fresh, &layers[1]).exists()
+            && temp_blobs(&fresh) > 0
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    casulo_tests::send_signal(child.id(), libc::SIGSTOP);
+    assert!(
+        !blob_path(&fresh, &layers[2]).exists(),
+        "layer 3 (24 MiB) was already complete when casulo was frozen: the test cut nothing"
+    );
+    registry.stop();
+    casulo_tests::send_signal(child.id(), libc::SIGCONT);
+    let status = child.wait().unwrap();
+    let out = Output {
+        command: format!("casulo pull {remote}"),
+        code: status.code().unwrap_or(-1),
+        signal: None,
+        stdout: fs::read_to_string(logs.join("stdout")).unwrap(),
+        stderr: fs::read_to_string(logs.join("stderr")).unwrap(),
+    };
+    assert_ne!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains(&addr)
+            && out.stderr.contains("interrompido")
+            && out.stderr.contains(&layers[2])
+            && out.stderr.contains("camada 3"),
+        "{out}"
+    );
+    // Nothing half-made: no temp file, no layer 3, no tag, fsck clean;
+    // layers 1 and 2 were complete and verified: they stay.
+    assert!(
+        tmp_leftovers(&fresh).is_empty(),
+        "{:?}",
+        tmp_leftovers(&fresh)
+    );
+    assert!(blob_path(&fresh, &layers[0]).exists() && blob_path(&fresh, &layers[1]).exists());
+    assert!(!blob_path(&fresh, &layers[2]).exists() && !blob_path(&fresh, &layers[3]).exists());
+    let ls = casulo_at(&fresh, &config, &["image", "ls", "-q"]);
+    assert_eq!(ls.assert_ok().stdout.trim(), "", "no tag: {ls}");
+    casulo_at(&fresh, &config, &["image", "fsck"]).assert_ok();
+    let events = trace_events(&out);
+    // Layers 3 and 4 travel side by side: both were cut off (or 4 never
+    // started), each with fewer bytes than it has.
+    let failed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "registry.blob_download" && e["outcome"] != "ok")
+        .collect();
+    assert!(
+        failed.iter().any(|e| e["layer"] == 2)
+            && failed.iter().all(|e| (e["layer"] == 2 || e["layer"] == 3)
+                && e["bytes"].as_u64().unwrap() < big as u64),
+        "{failed:?}"
+    );
+
+    // The registry comes back on the same storage: only layers 3 and 4 travel.
+    let _registry = Registry::start_with(Some(&addr), None, Some(&storage)).unwrap();
+    let out = casulo_at(&fresh, &config, &["pull", &remote]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("2 de 4 camadas baixadas, 2 já estavam aqui"),
+        "{out}"
+    );
+    let events = trace_events(&out);
+    let mut downloaded: Vec<u64> = events
+        .iter()
+        .filter(|e| e["kind"] == "registry.blob_download" && e["layer"].is_u64())
+        .map(|e| e["layer"].as_u64().unwrap())
+        .collect();
+    downloaded.sort();
+    assert_eq!(downloaded, [2, 3]);
+    let run = casulo_at(
+        &fresh,
+        &config,
+        &["run", "--rm", &remote, "wc", "-c", "/dados/grande-1.bin"],
+    );
+    assert!(run.assert_ok().stdout.contains(&big.to_string()), "{run}");
+    casulo_at(&fresh, &config, &["image", "fsck"]).assert_ok();
+    casulo_at(&fresh, &config, &["gc"]);
+    // The 48 MiB do not stay in the shared lab's store.
+    lab(&config, &["image", "rm", &local, &remote]).assert_ok();
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bearer_tokens_are_fetched_with_the_login_and_a_wrong_password_is_refused() {
+    // The real registry with `auth: token`; the token server is the test's
+    // (see TokenIssuer: none is packaged in Debian). The registry verifies
+    // each JWT's signature, issuer, audience, expiry and scopes for real.
+    let issuer = casulo_tests::registry::TokenIssuer::start("aluno", "senha-do-token");
+    let registry = Registry::start_with_token(&issuer);
+    let dir = scratch("bearer");
+    let config = dir.join("config");
+    let remote = format!("{}/aluno/bb:v1", registry.addr);
+    lab(&config, &["image", "tag", "busybox", &remote]).assert_ok();
+
+    // No credentials: the token server says no, and casulo says what to do.
+    let out = lab(&config, &["push", &remote]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("autenticação Bearer")
+            && out.stderr.contains(&issuer.realm())
+            && out
+                .stderr
+                .contains(&format!("casulo login {}", registry.addr)),
+        "{out}"
+    );
+    // A wrong password: refused by the token server, nothing saved.
+    let out = lab(
+        &config,
+        &["login", &registry.addr, "-u", "aluno", "-p", "errada"],
+    );
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("usuário ou senha errados")
+            && out.stderr.contains("servidor de tokens"),
+        "{out}"
+    );
+    assert!(!config.join("config.json").exists());
+
+    lab(
+        &config,
+        &[
+            "login",
+            &registry.addr,
+            "-u",
+            "aluno",
+            "-p",
+            "senha-do-token",
+        ],
+    )
+    .assert_ok();
+    let out = lab(&config, &["push", &remote]);
+    out.assert_ok();
+    let events = trace_events(&out);
+    let auth: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "registry.auth")
+        .collect();
+    assert_eq!(auth.len(), 1, "{events:?}");
+    assert_eq!(auth[0]["scheme"], "bearer");
+    assert_eq!(auth[0]["realm"], issuer.realm().as_str());
+    assert_eq!(auth[0]["scope"], "repository:aluno/bb:pull,push");
+    assert_eq!(auth[0]["status"], 200);
+    let trace = fs::read_to_string(trace_path_from(&out.stderr).unwrap()).unwrap();
+    assert!(
+        !trace.contains("senha-do-token") && !trace.contains("eyJ"),
+        "no secret in the trace"
+    );
+    // The token server saw the scope asked, with the credentials.
+    assert!(
+        issuer.requests().iter().any(|(scopes, with, status)| *with
+            && *status == 200
+            && scopes == &["repository:aluno/bb:pull,push".to_string()]),
+        "{:?}",
+        issuer.requests()
+    );
+
+    // Another repository: the token also asks to read aluno/bb, and the
+    // layer is mounted from there.
+    let other = format!("{}/turma/bb:v1", registry.addr);
+    lab(&config, &["image", "tag", "busybox", &other]).assert_ok();
+    let out = lab(&config, &["push", &other]);
+    out.assert_ok();
+    let events = trace_events(&out);
+    assert_eq!(
+        count(&events, "registry.blob_mount", |e| e["mounted"] == true),
+        1,
+        "{events:?}"
+    );
+    assert!(
+        issuer.requests().iter().any(|(scopes, _, _)| scopes
+            == &[
+                "repository:turma/bb:pull,push".to_string(),
+                "repository:aluno/bb:pull".to_string()
+            ]),
+        "{:?}",
+        issuer.requests()
+    );
+
+    // Pull on a clean store, with a pull-only token.
+    let fresh = dir.join("limpo");
+    let out = casulo_at(&fresh, &config, &["pull", &remote]);
+    out.assert_ok();
+    let events = trace_events(&out);
+    let auth = events
+        .iter()
+        .find(|e| e["kind"] == "registry.auth")
+        .unwrap();
+    assert_eq!(auth["scope"], "repository:aluno/bb:pull");
+    let run = casulo_at(
+        &fresh,
+        &config,
+        &["run", "--rm", &remote, "echo", "token ok"],
+    );
+    assert_eq!(run.assert_ok().stdout, "token ok\n");
+    casulo_at(&fresh, &config, &["gc"]);
+    lab(&config, &["image", "rm", "-q", &remote, &other]).assert_ok();
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_registry_with_its_own_ca_is_spoken_to_in_tls_once_its_ca_is_in_certs_d() {
+    let dir = scratch("tls");
+    let config = dir.join("config");
+    let certs_d = dir.join("certs.d");
+    let registry = Registry::start_with_tls(&certs_d);
+    let remote = format!("{}/aluno/bb:v1", registry.addr);
+    lab(&config, &["image", "tag", "busybox", &remote]).assert_ok();
+    let with_certs = |root: &Path, certs: &Path, args: &[&str]| {
+        let mut cmd = Command::new(casulo_bin());
+        cmd.arg("--root")
+            .arg(root)
+            .args(args)
+            .env_remove("CASULO_ROOT")
+            .env("CASULO_CONFIG", &config)
+            .env("CASULO_CERTS_D", certs);
+        Output::of(&mut cmd)
+    };
+
+    // A CA that did not sign the registry's certificate: refused, said so.
+    let wrong = dir.join("outra-ca");
+    let other = Registry::start_with_tls(&wrong);
+    fs::create_dir_all(wrong.join(&registry.addr)).unwrap();
+    fs::copy(
+        wrong.join(&other.addr).join("ca.crt"),
+        wrong.join(&registry.addr).join("ca.crt"),
+    )
+    .unwrap();
+    drop(other);
+    let out = with_certs(Lab::shared().root(), &wrong, &["push", &remote]);
+    out.assert_code(125);
+    assert!(
+        out.stderr.contains("certificado TLS dele não é confiável")
+            && out.stderr.contains(&format!("{}/ca.crt", registry.addr)),
+        "{out}"
+    );
+
+    // The right CA: push and pull over HTTPS.
+    let out = with_certs(Lab::shared().root(), &certs_d, &["push", &remote]);
+    out.assert_ok();
+    let events = trace_events(&out);
+    assert!(
+        events[0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("https://{}/v2/", registry.addr)),
+        "{}",
+        events[0]
+    );
+    let fresh = dir.join("limpo");
+    with_certs(&fresh, &certs_d, &["pull", &remote]).assert_ok();
+    let run = with_certs(
+        &fresh,
+        &certs_d,
+        &["run", "--rm", &remote, "echo", "tls ok"],
+    );
+    assert_eq!(run.assert_ok().stdout, "tls ok\n");
+    // skopeo trusts the same file (its --cert-dir reads ca.crt too).
+    let inspect = Output::of(Command::new("skopeo").args([
+        "inspect",
+        "--cert-dir",
+        s(&certs_d.join(&registry.addr)),
+        &format!("docker://{remote}"),
+    ]));
+    inspect.assert_ok();
+    casulo_at(&fresh, &config, &["gc"]);
+    lab(&config, &["image", "rm", "-q", &remote]).assert_ok();
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_token_signed_by_a_key_the_registry_does_not_trust_is_refused_by_the_registry() {
+    // Same issuer name, same service, right password: only the key differs.
+    // The token server says yes; the registry checks the signature and says no.
+    let trusted = casulo_tests::registry::TokenIssuer::start("aluno", "senha");
+    let impostor = casulo_tests::registry::TokenIssuer::start("aluno", "senha");
+    let registry = Registry::start_with_foreign_tokens(&trusted, &impostor);
+    let dir = scratch("token-falso");
+    let config = dir.join("config");
+    let out = lab(
+        &config,
+        &["login", &registry.addr, "-u", "aluno", "-p", "senha"],
+    );
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("o registry recusou o token") && out.stderr.contains(&impostor.realm()),
+        "{out}"
+    );
+    assert!(
+        impostor
+            .requests()
+            .iter()
+            .any(|(_, with, status)| *with && *status == 200),
+        "the token was given: {:?}",
+        impostor.requests()
+    );
+    assert!(!config.join("config.json").exists(), "nothing saved");
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -16,6 +16,7 @@
 
 mod bench;
 mod bench_density;
+mod bench_registry;
 mod bench_unpack;
 mod bench_web;
 mod book;
@@ -96,6 +97,10 @@ comandos:
       --so-visualizador  só os orçamentos do visualizador (wasm, abrir 100 mil eventos, quadros/s)
   bench unpack [opções]  desempacotar+verificar uma camada grande contra `tar -x` + `sha256sum`
       --mb N           tamanho da camada gerada em MB (padrão 200)
+      --runs N         rodadas (padrão 5)
+  bench registry [opções]  push e pull de uma imagem de ~200 MB pelo loopback, casulo contra
+                     `skopeo copy`, frio e morno, no registry de verdade (bench-results/registry.json)
+      --mb N           tamanho das camadas geradas em MB (padrão 200)
       --runs N         rodadas (padrão 5)
   bench densidade [opções]  N contêineres `busybox sleep` com `run -d`: partida e memória
                      por contêiner (supervisor + cgroup), em bench-results/densidade.json

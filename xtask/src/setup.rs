@@ -41,6 +41,10 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "apache2-utils",
         "htpasswd: senhas do registry com autenticação",
     ),
+    (
+        "openssl",
+        "chaves e certificados dos testes do registry (tokens Bearer, TLS com CA própria)",
+    ),
     ("chromium", "testes do visualizador no navegador (headless)"),
     (
         "nodejs",

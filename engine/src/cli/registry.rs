@@ -17,7 +17,9 @@ use crate::state::StateDir;
                   A referência diz o registry: `localhost:5000/aluno/app:v1`; sem registry, \
                   vale CASULO_REGISTRY (ou docker.io). Registries em localhost/127.0.0.1 \
                   falam HTTP; outros, HTTPS, a não ser que estejam em \
-                  CASULO_INSECURE_REGISTRIES (separados por vírgula)."
+                  CASULO_INSECURE_REGISTRIES (separados por vírgula). Um registry com CA \
+                  própria: o certificado dela em /etc/casulo/certs.d/HOST:PORTA/ca.crt \
+                  (ou CASULO_CERTS_D), e ele fala HTTPS verificado por ela."
 )]
 pub struct PushArgs {
     /// A imagem, com o registry no nome (ex.: localhost:5000/aluno/app:v1).
@@ -33,7 +35,9 @@ pub struct PushArgs {
     long_about = "Baixa uma imagem de um registry (OCI distribution), como `docker pull`. \
                   Só viajam as camadas que o store não tem; cada blob é conferido (sha256, \
                   tamanho, diff_id, entradas do tar) antes de entrar no store. De um índice \
-                  multiplataforma, escolhe linux/<arquitetura deste computador>."
+                  multiplataforma, escolhe linux/<arquitetura deste computador>. Baixa até 6 \
+                  camadas ao mesmo tempo; interrompido, o próximo pull baixa só as que \
+                  não chegaram inteiras."
 )]
 pub struct PullArgs {
     /// A imagem (ex.: localhost:5000/aluno/app:v1, ou ...@sha256:<digest>).
@@ -220,13 +224,19 @@ fn read_password(from_stdin: bool) -> Result<String, CliError> {
 }
 
 /// The screen of a push or pull: on a terminal, one indicatif bar per
-/// layer that travels; otherwise one line per layer when it is settled.
+/// layer that travels; otherwise one line per layer when it is settled,
+/// in the image's order (layers download side by side and may settle out
+/// of order: a line waits for those of the layers below it).
 struct Screen {
     quiet: bool,
     verb: &'static str,
     multi: Option<indicatif::MultiProgress>,
     bars: std::collections::BTreeMap<usize, indicatif::ProgressBar>,
     total: usize,
+    /// Lines of settled layers waiting for a layer below (no terminal).
+    pending: std::collections::BTreeMap<usize, String>,
+    /// The next layer whose line is printed.
+    next_line: usize,
 }
 
 impl Screen {
@@ -238,6 +248,8 @@ impl Screen {
             multi,
             bars: Default::default(),
             total: 0,
+            pending: Default::default(),
+            next_line: 0,
         }
     }
 
@@ -301,7 +313,22 @@ impl Observer for Screen {
             (Some(multi), None) => {
                 let _ = multi.println(text);
             }
-            (None, _) => eprintln!("{text}"),
+            (None, _) => {
+                self.pending.insert(index, text);
+                while let Some(line) = self.pending.remove(&self.next_line) {
+                    eprintln!("{line}");
+                    self.next_line += 1;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Screen {
+    /// A transfer that stopped halfway: the lines still waiting, in order.
+    fn drop(&mut self) {
+        for line in std::mem::take(&mut self.pending).into_values() {
+            eprintln!("{line}");
         }
     }
 }

@@ -96,7 +96,8 @@ impl<R: Read> Read for HashReader<R> {
 /// A writer that hashes (and counts) every byte written through it.
 pub struct HashWriter<W> {
     inner: W,
-    hasher: Sha256,
+    /// `None`: only counting (the bytes are hashed elsewhere already).
+    hasher: Option<Sha256>,
     count: u64,
 }
 
@@ -104,14 +105,28 @@ impl<W: Write> HashWriter<W> {
     pub fn new(inner: W) -> Self {
         HashWriter {
             inner,
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
             count: 0,
         }
     }
 
-    /// `sha256:<hex>` of the bytes written, their count, and the inner writer.
+    /// A writer that counts but does not hash: for bytes whose sha256 the
+    /// reader they come from computes (a pull's verified stream).
+    pub fn counting(inner: W) -> Self {
+        HashWriter {
+            inner,
+            hasher: None,
+            count: 0,
+        }
+    }
+
+    /// `sha256:<hex>` of the bytes written (empty when only counting),
+    /// their count, and the inner writer.
     pub fn finish(self) -> (String, u64, W) {
-        let digest = format!("{ALGORITHM}:{}", hex::encode(self.hasher.finalize()));
+        let digest = self
+            .hasher
+            .map(|h| format!("{ALGORITHM}:{}", hex::encode(h.finalize())))
+            .unwrap_or_default();
         (digest, self.count, self.inner)
     }
 }
@@ -119,7 +134,9 @@ impl<W: Write> HashWriter<W> {
 impl<W: Write> Write for HashWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&buf[..n]);
+        }
         self.count += n as u64;
         Ok(n)
     }

@@ -131,6 +131,17 @@ impl Store {
 
     /// A writer for a new blob; [`BlobWriter::commit`] puts it in place.
     pub fn blob_writer(&self) -> Result<BlobWriter, ImageError> {
+        self.new_blob_writer(true)
+    }
+
+    /// A writer for a blob whose bytes are hashed on their way in by whoever
+    /// feeds it (a pull verifies the stream it tees here): it only counts,
+    /// and only [`BlobWriter::commit_verified`] puts it in place.
+    pub fn blob_writer_verified_elsewhere(&self) -> Result<BlobWriter, ImageError> {
+        self.new_blob_writer(false)
+    }
+
+    fn new_blob_writer(&self, hashing: bool) -> Result<BlobWriter, ImageError> {
         self.init()?;
         let tmp = self.state.tmp().join(temp_name("blob"));
         let file = OpenOptions::new()
@@ -138,8 +149,13 @@ impl Store {
             .create_new(true)
             .open(&tmp)
             .map_err(|e| ImageError::io(&tmp, e))?;
+        let buffered = BufWriter::with_capacity(256 * 1024, file);
         Ok(BlobWriter {
-            writer: Some(HashWriter::new(BufWriter::with_capacity(256 * 1024, file))),
+            writer: Some(if hashing {
+                HashWriter::new(buffered)
+            } else {
+                HashWriter::counting(buffered)
+            }),
             tmp,
             blobs: self.blobs_dir(),
         })
@@ -719,6 +735,35 @@ impl BlobWriter {
     pub fn commit_checked(mut self, expected: Option<&str>) -> Result<BlobInfo, ImageError> {
         let writer = self.writer.take().expect("commit once");
         let (digest, size, buffered) = writer.finish();
+        if digest.is_empty() {
+            return Err(ImageError::Corrupt(
+                "um blob sem hash só entra no store por commit_verified".into(),
+            ));
+        }
+        self.place(digest, size, buffered, expected)
+    }
+
+    /// Puts in place a blob of a writer made by
+    /// [`Store::blob_writer_verified_elsewhere`], whose reader found it to be
+    /// `digest`, `size` bytes long; the count written must agree.
+    pub fn commit_verified(mut self, digest: &str, size: u64) -> Result<BlobInfo, ImageError> {
+        let writer = self.writer.take().expect("commit once");
+        let (_, written, buffered) = writer.finish();
+        if written != size {
+            return Err(ImageError::Corrupt(format!(
+                "o blob {digest}: {written} bytes escritos, mas {size} conferidos"
+            )));
+        }
+        self.place(digest.to_string(), size, buffered, None)
+    }
+
+    fn place(
+        &mut self,
+        digest: String,
+        size: u64,
+        buffered: BufWriter<File>,
+        expected: Option<&str>,
+    ) -> Result<BlobInfo, ImageError> {
         if let Some(expected) = expected {
             if digest != expected {
                 return Err(ImageError::Corrupt(format!(

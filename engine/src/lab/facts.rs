@@ -19,6 +19,8 @@
 //! | `build_passos`, `build_cache`, `build_camadas_novas` | a build's steps, cache hits, new layers |
 //! | `build_passos_cache`, `build_passos_executados` | step numbers found in the cache / that ran |
 //! | `build_tag` | the tag the build gave the image |
+//! | `registry_camadas` | layers of the image a push/pull moved |
+//! | `camadas_enviadas`, `camadas_baixadas`, `camadas_montadas`, `camadas_ja_estavam` | its layers sent, downloaded, mounted from another repository, already there |
 
 use casulo_trace::replay::StepResult;
 use casulo_trace::EventBody;
@@ -275,6 +277,43 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
                 },
                 at: commit.map(|c| c.at),
             }
+        }
+        "registry_camadas" => {
+            let r = w.registry.as_ref();
+            number(
+                want,
+                r.map(|r| r.layers.len() as i64),
+                r.and_then(|r| r.layers.iter().map(|l| l.at).max()),
+            )
+        }
+        "camadas_enviadas" | "camadas_baixadas" | "camadas_montadas" | "camadas_ja_estavam" => {
+            use casulo_trace::replay::LayerTransfer;
+            let state = match name {
+                "camadas_enviadas" => LayerTransfer::Sent,
+                "camadas_baixadas" => LayerTransfer::Downloaded,
+                "camadas_montadas" => LayerTransfer::Mounted,
+                _ => LayerTransfer::Present,
+            };
+            let Some(r) = w.registry.as_ref() else {
+                return FactResult {
+                    ok: false,
+                    have: "nenhum push ou pull".into(),
+                    at: None,
+                };
+            };
+            let these: Vec<_> = r.layers.iter().filter(|l| l.state == state).collect();
+            let n = these.len() as i64;
+            let mut result = number(
+                want,
+                Some(n),
+                these
+                    .iter()
+                    .map(|l| l.at)
+                    .max()
+                    .or(r.layers.iter().map(|l| l.at).max()),
+            );
+            result.have = format!("{n} de {} camadas", r.layers.len());
+            result
         }
         _ => FactResult {
             ok: false,

@@ -84,7 +84,7 @@ pub struct Check {
     pub text: Option<String>,
 
     // Subjects.
-    /// `run`, `build` or `qualquer`: the student's traces since `lab iniciar`.
+    /// `run`, `build`, `push`, `pull` or `qualquer`: the student's traces since `lab iniciar`.
     pub trace: Option<Spanned<String>>,
     /// An image of the store, by reference.
     #[serde(rename = "imagem")]
@@ -259,6 +259,11 @@ pub const FACTS: &[(&str, FactType)] = &[
     ("build_passos_executados", FactType::NumberList),
     ("build_camadas_novas", FactType::Number),
     ("build_tag", FactType::Text),
+    ("registry_camadas", FactType::Number),
+    ("camadas_enviadas", FactType::Number),
+    ("camadas_baixadas", FactType::Number),
+    ("camadas_montadas", FactType::Number),
+    ("camadas_ja_estavam", FactType::Number),
 ];
 
 /// The value a fact takes in the lab file.
@@ -397,11 +402,11 @@ fn validate(check: &Spanned<Check>, mistake: bool) -> Result<(), Invalid> {
         ));
     }
     if let Some(t) = &c.trace {
-        if !["run", "build", "qualquer"].contains(&t.get_ref().as_str()) {
+        if !["run", "build", "push", "pull", "qualquer"].contains(&t.get_ref().as_str()) {
             return Err((
                 t.span(),
                 format!(
-                    "campo `trace`: {:?} não é run, build nem qualquer",
+                    "campo `trace`: {:?} não é run, build, push, pull nem qualquer",
                     t.get_ref()
                 ),
             ));

@@ -45,6 +45,21 @@ impl StudentTrace {
         self.world.build.is_some()
     }
 
+    /// `push` or `pull` for a trace of `casulo push/pull` (named
+    /// `push-…`/`pull-…`; the replay's direction for one renamed).
+    pub fn transfer(&self) -> Option<&str> {
+        ["push", "pull"]
+            .into_iter()
+            .find(|w| self.file_name.starts_with(&format!("{w}-")))
+            .or_else(|| {
+                self.world
+                    .registry
+                    .as_ref()
+                    .map(|r| r.direction.as_str())
+                    .filter(|d| !d.is_empty())
+            })
+    }
+
     /// The `seq` of the event at `index`.
     pub fn seq(&self, index: usize) -> u64 {
         self.trace.events.get(index).map(|e| e.seq).unwrap_or(0)

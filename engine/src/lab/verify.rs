@@ -281,7 +281,12 @@ fn trace_check(cx: &Context, c: &Check) -> CheckOutcome {
     let (noun, how) = match which {
         "build" => ("build", "casulo build"),
         "run" => ("execução", "casulo run"),
-        _ => ("execução ou build", "casulo run ou casulo build"),
+        "push" => ("push", "casulo push"),
+        "pull" => ("pull", "casulo pull"),
+        _ => (
+            "execução, build, push ou pull",
+            "casulo run, build, push ou pull",
+        ),
     };
     let candidates: Vec<&StudentTrace> = cx
         .traces
@@ -289,7 +294,8 @@ fn trace_check(cx: &Context, c: &Check) -> CheckOutcome {
         .rev()
         .filter(|t| match which {
             "build" => t.is_build(),
-            "run" => !t.is_build(),
+            "run" => !t.is_build() && t.transfer().is_none(),
+            "push" | "pull" => t.transfer() == Some(which),
             _ => true,
         })
         .collect();

@@ -33,6 +33,8 @@ pub struct Client<'r> {
     credentials: Option<Credentials>,
     /// The `Authorization` header, once authenticated.
     authorization: Option<String>,
+    /// More scopes to ask a token server for (a push's mount sources).
+    extra_scopes: Vec<String>,
     rec: &'r Recorder,
 }
 
@@ -43,7 +45,15 @@ impl<'r> Client<'r> {
     /// A client for `remote`'s registry and repository, with the
     /// credentials `casulo login` saved for that registry, if any.
     pub fn new(remote: &RemoteRef, rec: &'r Recorder) -> Result<Client<'r>, RegistryError> {
-        let config = ureq::config::Config::builder()
+        let mut config = ureq::config::Config::builder();
+        if let Some(ca) = super::name::ca_file(&remote.registry) {
+            config = config.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ca_certs(&remote.registry, &ca)?)
+                    .build(),
+            );
+        }
+        let config = config
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_recv_response(Some(Duration::from_secs(120)))
@@ -58,8 +68,16 @@ impl<'r> Client<'r> {
             base: remote.base_url(),
             credentials: auth::load(&remote.registry)?,
             authorization: None,
+            extra_scopes: Vec::new(),
             rec,
         })
+    }
+
+    /// With Bearer auth, the token also lets this repository be read (a
+    /// cross-repository mount takes its blobs from there).
+    pub fn also_pull_from(&mut self, repository: &str) {
+        self.extra_scopes
+            .push(format!("repository:{repository}:pull"));
     }
 
     /// Uses these credentials instead of the saved ones (`casulo login`
@@ -101,6 +119,15 @@ impl<'r> Client<'r> {
             }
             ureq::Error::HostNotFound => "o nome do host não foi encontrado".to_string(),
             ureq::Error::Timeout(_) => "o tempo de espera acabou".to_string(),
+            other if is_certificate_error(other) => format!(
+                "o certificado TLS dele não é confiável ({other}); se o registry tem uma CA \
+                 própria, ponha o ca.crt dela em {}/{}/ca.crt",
+                std::env::var("CASULO_CERTS_D")
+                    .ok()
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or_else(|| "/etc/casulo/certs.d".into()),
+                self.registry
+            ),
             other => other.to_string(),
         };
         (
@@ -221,11 +248,14 @@ impl<'r> Client<'r> {
                     ));
                 }
                 let mut req = self.agent.get(realm);
+                if !challenge.param("service").is_empty() {
+                    req = req.query("service", challenge.param("service"));
+                }
                 if !scope.is_empty() {
                     req = req.query("scope", &scope);
                 }
-                if !challenge.param("service").is_empty() {
-                    req = req.query("service", challenge.param("service"));
+                for extra in &self.extra_scopes {
+                    req = req.query("scope", extra);
                 }
                 if let Some(credentials) = &self.credentials {
                     req = req.header("Authorization", credentials.basic_header());
@@ -237,9 +267,18 @@ impl<'r> Client<'r> {
                 let status = resp.status().as_u16();
                 self.record_auth(challenge, &scope, status, self.credentials.is_some());
                 if status == 401 || status == 403 {
-                    return Err(denied(format!(
-                        "o servidor de tokens {realm} recusou ({status}): {login_hint}"
-                    )));
+                    return Err(denied(match &self.credentials {
+                        Some(credentials) => format!(
+                            "usuário ou senha errados (o servidor de tokens {realm} recusou \
+                             o usuário {:?} com {status}); {login_hint}",
+                            credentials.user
+                        ),
+                        None => format!(
+                            "ele pede um token (autenticação Bearer) do servidor {realm}, que \
+                             pede usuário e senha, e não há credenciais salvas para ele: \
+                             {login_hint}"
+                        ),
+                    }));
                 }
                 if !(200..300).contains(&status) {
                     return Err(self.http_error("GET", realm, resp));
@@ -262,6 +301,25 @@ impl<'r> Client<'r> {
                     RegistryError::Other(format!("a resposta de {realm} não tem \"token\""))
                 })?;
                 self.authorization = Some(format!("Bearer {token}"));
+                // The registry has the last word on the token (its
+                // signature, issuer, audience): `GET /v2/` with it.
+                let url = self.url("");
+                let check = match self.with_auth(self.agent.get(&url)).call() {
+                    Ok(resp) => resp.status().as_u16(),
+                    Err(e) => return Err(self.unreachable(&url, &e).0),
+                };
+                if check == 401 {
+                    self.authorization = None;
+                    return Err(RegistryError::Denied {
+                        registry: self.registry.clone(),
+                        repository: self.repository.clone(),
+                        why: format!(
+                            "o registry recusou o token que o servidor {realm} deu (assinatura, \
+                             emissor ou serviço que ele não reconhece: o registry e o servidor \
+                             de tokens estão configurados um para o outro?)"
+                        ),
+                    });
+                }
                 Ok(())
             }
             other => Err(denied(format!(
@@ -538,7 +596,7 @@ impl<'r> Client<'r> {
         bytes: u64,
         start: Instant,
         layer: Option<u32>,
-        ok: bool,
+        result: Result<(), nix::errno::Errno>,
     ) {
         self.rec.record(
             EventBody::RegistryBlobDownload {
@@ -551,11 +609,7 @@ impl<'r> Client<'r> {
                 status: 200,
             },
             format!("GET {}", self.blob_url(digest)),
-            if ok {
-                Outcome::Ok
-            } else {
-                crate::kernel::outcome_of::<()>(&Err(nix::errno::Errno::EBADMSG))
-            },
+            crate::kernel::outcome_of(&result),
         );
     }
 
@@ -667,6 +721,31 @@ impl<'r> Client<'r> {
     }
 }
 
+/// The certificates of a registry's `ca.crt` (PEM, one or more): the only
+/// roots its certificate is checked against, as docker does with
+/// `/etc/docker/certs.d`.
+fn ca_certs(registry: &str, path: &std::path::Path) -> Result<ureq::tls::RootCerts, RegistryError> {
+    let bad = |why: String| {
+        RegistryError::Other(format!(
+            "{}: a CA do registry {registry} não pôde ser lida: {why}",
+            path.display()
+        ))
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        if let ureq::tls::PemItem::Certificate(cert) = item.map_err(|e| bad(e.to_string()))? {
+            certs.push(cert);
+        }
+    }
+    if certs.is_empty() {
+        return Err(bad(
+            "nenhum certificado PEM (-----BEGIN CERTIFICATE-----) no arquivo".into(),
+        ));
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
 /// Bytes per `PATCH` of a chunked upload: `CASULO_REGISTRY_CHUNK` (for a
 /// registry behind a proxy that limits the size of a request); unset or 0,
 /// uploads are monolithic (one `PUT` with every byte).
@@ -675,6 +754,15 @@ fn chunk_size() -> u64 {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// A TLS handshake that failed on the server's certificate.
+fn is_certificate_error(e: &ureq::Error) -> bool {
+    let text = e.to_string().to_ascii_lowercase();
+    matches!(
+        e,
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Io(_)
+    ) && (text.contains("certificate") || text.contains("unknownissuer"))
 }
 
 /// A response header as text.

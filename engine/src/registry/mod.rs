@@ -67,6 +67,27 @@ pub enum RegistryError {
         digest: String,
         why: String,
     },
+    #[error(
+        "o download da camada {layer} ({digest}) do registry {registry} foi interrompido \
+         depois de {arrived} de {size} bytes: {why}. Nada dela entrou no store; {}",
+        if *complete == 0 {
+            "rode o pull de novo quando o registry voltar".to_string()
+        } else {
+            format!("{complete} camada(s) já estava(m) aqui ou chegaram inteiras e ficaram: \
+                     rode o pull de novo quando o registry voltar e só o que falta viaja")
+        }
+    )]
+    Interrupted {
+        registry: String,
+        digest: String,
+        /// 1-based, as the screen counts.
+        layer: usize,
+        arrived: u64,
+        size: u64,
+        /// Layers of the image in the store (complete, verified).
+        complete: usize,
+        why: String,
+    },
     #[error("{0}")]
     Other(String),
     #[error(transparent)]

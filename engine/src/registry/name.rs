@@ -9,7 +9,9 @@
 //! Plain HTTP is used for loopback registries (`localhost`, `127.x.x.x`,
 //! `[::1]`), as docker does, and for those listed in
 //! `CASULO_INSECURE_REGISTRIES` (comma-separated `host[:port]`, like
-//! docker's `insecure-registries`); every other registry is HTTPS.
+//! docker's `insecure-registries`); every other registry is HTTPS. A
+//! registry with a CA of its own in `certs.d` (see [`ca_file`]) is HTTPS
+//! even on loopback, verified against that CA.
 
 use crate::image::{digest, ImageError, Reference};
 
@@ -117,8 +119,23 @@ impl RemoteRef {
     }
 }
 
+/// The CA that signs `registry`'s certificate, as docker's
+/// `/etc/docker/certs.d/HOST:PORT/ca.crt`: `$CASULO_CERTS_D/HOST:PORT/ca.crt`
+/// (default `/etc/casulo/certs.d`), when the file exists.
+pub fn ca_file(registry: &str) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("CASULO_CERTS_D")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/etc/casulo/certs.d".into());
+    let file = dir.join(registry).join("ca.crt");
+    (!registry.contains('/') && file.is_file()).then_some(file)
+}
+
 /// Whether `registry` (`host[:port]`) is spoken to in plain HTTP.
 pub fn plain_http(registry: &str) -> bool {
+    if ca_file(registry).is_some() {
+        return false;
+    }
     let host = match registry.rsplit_once(':') {
         Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
         _ => registry,

@@ -10,7 +10,10 @@
 //! resumes from the layers it completed; the tag comes only at the end,
 //! once manifest, config and every layer are there.
 
+use std::cell::{Cell, RefCell};
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use casulo_trace::{EventBody, Outcome};
@@ -121,7 +124,10 @@ pub fn pull(
             got.len() as u64,
             start,
             None,
-            checked.is_ok(),
+            checked
+                .as_ref()
+                .map(|_| ())
+                .map_err(|_| nix::errno::Errno::EBADMSG),
         );
         checked?;
         got
@@ -150,6 +156,7 @@ pub fn pull(
         ..Transfer::default()
     };
     let limits = Limits::from_env();
+    let mut missing = Vec::new();
     for (i, (blob, diff_id)) in manifest
         .layers
         .iter()
@@ -177,41 +184,62 @@ pub fn pull(
         if here {
             transfer.present += 1;
             observer.layer_done(i, total, &layer.digest, layer.size, "já estava aqui");
-            continue;
+        } else {
+            missing.push((i, layer));
         }
-        observer.layer_start(i, total, &layer.digest, layer.size);
-        let start = Instant::now();
-        let resp = client.get_blob(&layer.digest)?;
-        let mut writer = store.blob_writer()?;
-        let counted = Progress {
-            inner: resp.into_body().into_reader(),
-            done: 0,
-            report: &mut |done| observer.layer_progress(i, done),
-        };
-        // A layer above others may hard-link a file of theirs (see verify).
-        let verified =
-            verify::verify_layer(TeeReader::new(counted, &mut writer), &layer, i > 0, limits);
-        let verified = verified.and_then(|found| {
-            writer
-                .flush()
-                .map_err(|e| ImageError::io(writer.temp_path(), e))?;
-            Ok(found)
-        });
-        client.record_download(
-            &layer.digest,
-            layer.size,
-            start,
-            Some(i as u32),
-            verified.is_ok(),
-        );
-        if let Err(e) = verified {
-            // The temp file goes with the writer: nothing enters the store.
-            return Err(refused(&client, &layer.digest, i, e));
+    }
+
+    // The missing layers travel side by side, PARALLEL_DOWNLOADS at a time
+    // (as skopeo): while one is being verified (gunzip and sha256 cost CPU)
+    // and written, the registry is already sending the others. After a failure no new layer
+    // starts; those on their way finish, and each one that arrived whole
+    // stays in the store for the next pull.
+    let observer = Mutex::new(observer);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL_DOWNLOADS.min(missing.len()) {
+            scope.spawn(|| loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Some((i, layer)) = missing.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                let result = download_layer(&client, &store, *i, total, layer, limits, &observer);
+                if result.is_err() {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((*i, layer.size, result));
+            });
         }
-        writer.commit_checked(Some(&layer.digest))?;
-        transfer.moved += 1;
-        transfer.bytes += layer.size;
-        observer.layer_done(i, total, &layer.digest, layer.size, "baixada");
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|(i, _, _)| *i);
+    let mut first_error = None;
+    for (_, size, result) in results {
+        match result {
+            Ok(()) => {
+                transfer.moved += 1;
+                transfer.bytes += size;
+            }
+            Err(e) if first_error.is_none() => first_error = Some(e),
+            Err(_) => {}
+        }
+    }
+    if let Some(mut e) = first_error {
+        if let RegistryError::Interrupted { complete, .. } = &mut e {
+            *complete = manifest
+                .layers
+                .iter()
+                .filter(|l| store.has_blob(&l.digest))
+                .count();
+        }
+        return Err(e);
     }
 
     // Everything is here and verified: config, manifest (bytes as the
@@ -227,6 +255,80 @@ pub fn pull(
     store.tag(&remote.local, &desc)?;
     store.resolve(&local)?;
     Ok(transfer)
+}
+
+/// Layers downloaded at the same time (skopeo's default; docker's is 3).
+const PARALLEL_DOWNLOADS: usize = 6;
+
+/// Downloads layer `i`, verifying it on the way into a temp file of the
+/// store, which enters `blobs/sha256/` only when it passed.
+fn download_layer(
+    client: &Client,
+    store: &Store,
+    i: usize,
+    total: usize,
+    layer: &Layer,
+    limits: Limits,
+    observer: &Mutex<&mut dyn Observer>,
+) -> Result<(), RegistryError> {
+    let screen = || observer.lock().unwrap_or_else(|e| e.into_inner());
+    screen().layer_start(i, total, &layer.digest, layer.size);
+    let start = Instant::now();
+    let resp = client.get_blob(&layer.digest)?;
+    // The verifier hashes the stream it tees to the file: the file's own
+    // hash would be a third sha256 of the same bytes.
+    let mut writer = store.blob_writer_verified_elsewhere()?;
+    let arrived = Cell::new(0u64);
+    let cut = RefCell::new(None);
+    let counted = Progress {
+        inner: resp.into_body().into_reader(),
+        done: &arrived,
+        failed: &cut,
+        report: &mut |done| screen().layer_progress(i, done),
+    };
+    // A layer above others may hard-link a file of theirs (see verify).
+    let verified = verify::verify_layer(TeeReader::new(counted, &mut writer), layer, i > 0, limits);
+    let verified = verified.and_then(|found| {
+        writer
+            .flush()
+            .map_err(|e| ImageError::io(writer.temp_path(), e))?;
+        Ok(found)
+    });
+    let cut = cut.into_inner();
+    client.record_download(
+        &layer.digest,
+        arrived.get(),
+        start,
+        Some(i as u32),
+        match (&verified, &cut) {
+            (Ok(_), _) => Ok(()),
+            // The connection broke: not the blob's fault.
+            (Err(_), Some(_)) => Err(nix::errno::Errno::ECONNRESET),
+            (Err(_), None) => Err(nix::errno::Errno::EBADMSG),
+        },
+    );
+    let found = match verified {
+        Ok(found) => found,
+        // The temp file goes with the writer: nothing enters the store.
+        Err(e) => {
+            return Err(match cut {
+                Some(why) => RegistryError::Interrupted {
+                    registry: client.registry.clone(),
+                    digest: layer.digest.clone(),
+                    layer: i + 1,
+                    arrived: arrived.get(),
+                    size: layer.size,
+                    complete: 0,
+                    why,
+                },
+                None => refused(client, &layer.digest, i, e),
+            })
+        }
+    };
+    // verify_layer checked the digest and size against the descriptor.
+    writer.commit_verified(&found.digest, found.size)?;
+    screen().layer_done(i, total, &layer.digest, layer.size, "baixada");
+    Ok(())
 }
 
 /// A manifest in the index for `linux/<host arch>`, or an error listing
@@ -347,18 +449,27 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// A reader that reports the bytes read so far.
+/// A reader of the network that reports the bytes read so far and keeps
+/// the error of a connection that broke (to tell it from a bad blob).
 struct Progress<'a, R> {
     inner: R,
-    done: u64,
+    done: &'a Cell<u64>,
+    failed: &'a RefCell<Option<String>>,
     report: &'a mut dyn FnMut(u64),
 }
 
 impl<R: Read> Read for Progress<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.done += n as u64;
-        (self.report)(self.done);
-        Ok(n)
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.done.set(self.done.get() + n as u64);
+                (self.report)(self.done.get());
+                Ok(n)
+            }
+            Err(e) => {
+                *self.failed.borrow_mut() = Some(format!("a conexão caiu ({e})"));
+                Err(e)
+            }
+        }
     }
 }

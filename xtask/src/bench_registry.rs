@@ -1,0 +1,348 @@
+//! `cargo xtask bench registry`: push and pull of a ~200 MB image through
+//! loopback, casulo against `skopeo copy`, on the same real registry
+//! (Debian's `docker-registry`, started here).
+//!
+//! The image is busybox plus 4 gzip layers of pseudo-random bytes (they do
+//! not compress, so every byte really travels), kept in an OCI layout that
+//! skopeo reads (`oci:DIR:big`) and loaded into casulo's store. Each round
+//! gets a registry of its own (fresh storage) and measures, for both:
+//!
+//! - push, cold: nothing in the registry (casulo `push`; `skopeo copy
+//!   oci:… docker://…`), then warm: the same again (every blob there);
+//! - pull, cold: into an empty store (casulo `pull`; `skopeo copy docker://…
+//!   oci:…`), then warm: the same again (every blob here).
+//!
+//! casulo verifies while it pulls (sha256 of the blob, gunzip, sha256 of
+//! the tar against the config's diff_id, every tar entry through the
+//! extractor's checks); skopeo checks the blob's sha256. Target: casulo's
+//! throughput ≥ 1.0× skopeo's cold, and warm push/pull under 100 ms.
+//! Output: a table and `bench-results/registry.json`.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use casulo_tests::layout::{self, LayerTar};
+use casulo_tests::registry::Registry;
+use serde_json::json;
+
+use crate::cmd::{self, step};
+use crate::{fail, Result};
+
+struct Options {
+    runs: usize,
+    megabytes: u64,
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut o = Options {
+        runs: 5,
+        megabytes: 200,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut number = |name: &str| -> Result<u64> {
+            match it.next().map(|v| v.parse::<u64>()) {
+                Some(Ok(n)) => Ok(n),
+                _ => fail!("{name} precisa de um número inteiro"),
+            }
+        };
+        match a.as_str() {
+            "--runs" => o.runs = number("--runs")?.max(1) as usize,
+            "--mb" => o.megabytes = number("--mb")?.max(4),
+            other => fail!(
+                "opção desconhecida para `bench registry`: {other} (aceita: --runs N, --mb N)"
+            ),
+        }
+    }
+    Ok(o)
+}
+
+/// xorshift64*: bytes that do not compress, without a dependency.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes)?;
+    Ok(gz.finish()?)
+}
+
+/// The OCI layout `out` with `big` = busybox (saved from `state`) + 4 gzip
+/// layers of `megabytes / 4` each. Returns the bytes of its blobs.
+fn make_image(casulo: &Path, state: &Path, out: &Path, megabytes: u64) -> Result<u64> {
+    let saved = out.with_extension("busybox");
+    cmd::run(
+        Command::new(casulo)
+            .arg("--root")
+            .arg(state)
+            .args(["image", "save", "-o"])
+            .arg(format!("{}/", saved.display()))
+            .arg("busybox"),
+    )?;
+    let per_layer = (megabytes << 20) / 4;
+    let mut blobs = Vec::new();
+    let mut diff_ids = Vec::new();
+    for i in 0..4u64 {
+        // 8 files per layer: a layer of a real image has many.
+        let mut tar = LayerTar::new();
+        tar.dir("dados/");
+        for f in 0..8u64 {
+            tar.file(
+                &format!("dados/camada{i}-{f}.bin"),
+                &noise(i * 100 + f + 1, (per_layer / 8) as usize),
+            );
+        }
+        let tar = tar.finish();
+        diff_ids.push(layout::sha256(&tar));
+        blobs.push(gzip(&tar)?);
+    }
+    let total: u64 = blobs.iter().map(|b| b.len() as u64).sum();
+    layout::extend_with(&saved, out, "big:v1", &blobs, |manifest, config| {
+        let layers = manifest["layers"].as_array_mut().expect("layers");
+        let n = layers.len();
+        for layer in &mut layers[n - 4..] {
+            layer["mediaType"] = json!("application/vnd.oci.image.layer.v1.tar+gzip");
+        }
+        let ids = config["rootfs"]["diff_ids"]
+            .as_array_mut()
+            .expect("diff_ids");
+        let n = ids.len();
+        for (id, real) in ids[n - 4..].iter_mut().zip(&diff_ids) {
+            *id = json!(real);
+        }
+    });
+    fs::remove_dir_all(&saved)?;
+    Ok(total)
+}
+
+fn time(cmd: &mut Command) -> Result<Duration> {
+    let started = Instant::now();
+    let out = cmd.output()?;
+    let elapsed = started.elapsed();
+    if !out.status.success() {
+        fail!(
+            "{} falhou ({}):\n{}",
+            cmd::show(cmd),
+            cmd::describe(out.status),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(elapsed)
+}
+
+fn median(samples: &[Duration]) -> Duration {
+    let mut s = samples.to_vec();
+    s.sort();
+    s[s.len() / 2]
+}
+
+/// The eight timings of one round.
+#[derive(Default)]
+struct Samples {
+    casulo_push: Vec<Duration>,
+    casulo_push_warm: Vec<Duration>,
+    casulo_pull: Vec<Duration>,
+    casulo_pull_warm: Vec<Duration>,
+    skopeo_push: Vec<Duration>,
+    skopeo_push_warm: Vec<Duration>,
+    skopeo_pull: Vec<Duration>,
+    skopeo_pull_warm: Vec<Duration>,
+}
+
+pub fn run(args: &[String]) -> Result {
+    let opts = parse(args)?;
+    cmd::require_root("o store do casulo e o registry de teste ficam em diretórios de root")?;
+    for (bin, package) in [
+        ("/usr/bin/skopeo", "skopeo"),
+        (casulo_tests::registry::REGISTRY_BIN, "docker-registry"),
+    ] {
+        if !Path::new(bin).is_file() {
+            fail!("{bin} não existe: instale com `cargo xtask setup` (pacote {package})");
+        }
+    }
+    let bin = cmd::build_casulo_release()?;
+    let work = tempfile::Builder::new()
+        .prefix("casulo-bench-registry-")
+        .tempdir_in(cmd::target_dir())?;
+    let casulo = |root: &Path| {
+        let mut c = Command::new(&bin);
+        c.arg("--root")
+            .arg(root)
+            .env_remove("CASULO_ROOT")
+            .env_remove("CASULO_REGISTRY")
+            .env("CASULO_CONFIG", work.path().join("config"));
+        c
+    };
+
+    step(&format!(
+        "Gerando uma imagem de ~{} MB (busybox + 4 camadas gzip de bytes aleatórios)",
+        opts.megabytes
+    ));
+    let source = work.path().join("origem");
+    cmd::run(casulo(&source).args(["image", "bootstrap"]))?;
+    let layout_dir = work.path().join("layout");
+    let bytes = make_image(&bin, &source, &layout_dir, opts.megabytes)?;
+    cmd::run(
+        casulo(&source)
+            .args(["image", "load", "-q", "-i"])
+            .arg(&layout_dir),
+    )?;
+    println!("  {:.1} MB em blobs de camada", bytes as f64 / 1e6);
+
+    step(&format!(
+        "{} rodadas, cada uma com um registry novo em 127.0.0.1",
+        opts.runs
+    ));
+    let mut s = Samples::default();
+    for round in 0..opts.runs {
+        let registry = Registry::start_with(None, None, None)?;
+        let reg = &registry.addr;
+        // casulo: push cold, push warm.
+        let remote = format!("{reg}/bench/casulo:v1");
+        cmd::run(casulo(&source).args(["image", "tag", "big:v1", &remote]))?;
+        s.casulo_push
+            .push(time(casulo(&source).args(["push", &remote]))?);
+        s.casulo_push_warm
+            .push(time(casulo(&source).args(["push", &remote]))?);
+        cmd::run(casulo(&source).args(["image", "rm", "-q", &remote]))?;
+        // skopeo: the same image from the OCI layout.
+        let oci = format!("oci:{}:big:v1", layout_dir.display());
+        let target = format!("docker://{reg}/bench/skopeo:v1");
+        let skopeo_push = || {
+            let mut c = Command::new("skopeo");
+            c.args(["copy", "-q", "--dest-tls-verify=false", &oci, &target]);
+            c
+        };
+        s.skopeo_push.push(time(&mut skopeo_push())?);
+        s.skopeo_push_warm.push(time(&mut skopeo_push())?);
+        // Pull, cold into nothing, then warm.
+        let fresh = work.path().join(format!("limpo-{round}"));
+        s.casulo_pull
+            .push(time(casulo(&fresh).args(["pull", &remote]))?);
+        s.casulo_pull_warm
+            .push(time(casulo(&fresh).args(["pull", &remote]))?);
+        fs::remove_dir_all(&fresh)?;
+        let copied = format!(
+            "oci:{}:big",
+            work.path().join(format!("skopeo-{round}")).display()
+        );
+        let skopeo_pull = || {
+            let mut c = Command::new("skopeo");
+            c.args(["copy", "-q", "--src-tls-verify=false", &target, &copied]);
+            c
+        };
+        s.skopeo_pull.push(time(&mut skopeo_pull())?);
+        s.skopeo_pull_warm.push(time(&mut skopeo_pull())?);
+        fs::remove_dir_all(work.path().join(format!("skopeo-{round}")))?;
+        let ms = |d: &Vec<Duration>| d[round].as_secs_f64() * 1e3;
+        println!(
+            "  rodada {}: push {:.0}/{:.0} ms (casulo/skopeo), morno {:.0}/{:.0}; \
+             pull {:.0}/{:.0}, morno {:.0}/{:.0}",
+            round + 1,
+            ms(&s.casulo_push),
+            ms(&s.skopeo_push),
+            ms(&s.casulo_push_warm),
+            ms(&s.skopeo_push_warm),
+            ms(&s.casulo_pull),
+            ms(&s.skopeo_pull),
+            ms(&s.casulo_pull_warm),
+            ms(&s.skopeo_pull_warm),
+        );
+    }
+
+    let mb_s = |d: Duration| bytes as f64 / 1e6 / d.as_secs_f64();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let rows = [
+        ("push frio", &s.casulo_push, &s.skopeo_push, false),
+        ("push morno", &s.casulo_push_warm, &s.skopeo_push_warm, true),
+        ("pull frio", &s.casulo_pull, &s.skopeo_pull, false),
+        ("pull morno", &s.casulo_pull_warm, &s.skopeo_pull_warm, true),
+    ];
+    println!();
+    println!(
+        "{:<12}{:>12}{:>12}{:>14}{:>14}{:>10}",
+        "mediana", "casulo ms", "skopeo ms", "casulo MB/s", "skopeo MB/s", "razão"
+    );
+    let mut table = Vec::new();
+    let mut verdicts = Vec::new();
+    for (name, c, k, warm) in rows {
+        let (c, k) = (median(c), median(k));
+        let ratio = k.as_secs_f64() / c.as_secs_f64();
+        println!(
+            "{name:<12}{:>12.0}{:>12.0}{:>14}{:>14}{:>9.2}x",
+            ms(c),
+            ms(k),
+            if warm {
+                "-".into()
+            } else {
+                format!("{:.0}", mb_s(c))
+            },
+            if warm {
+                "-".into()
+            } else {
+                format!("{:.0}", mb_s(k))
+            },
+            ratio
+        );
+        if warm {
+            verdicts.push(format!(
+                "{name}: {:.0} ms {} 100 ms",
+                ms(c),
+                if ms(c) < 100.0 {
+                    "<"
+                } else {
+                    "≥ (acima da meta de)"
+                }
+            ));
+        } else {
+            verdicts.push(format!(
+                "{name}: {ratio:.2}x o skopeo {}",
+                if ratio >= 1.0 {
+                    "(meta ≥ 1.0x: ok)"
+                } else {
+                    "(abaixo da meta de 1.0x)"
+                }
+            ));
+        }
+        table.push(json!({
+            "what": name,
+            "casulo_median_ms": ms(c),
+            "skopeo_median_ms": ms(k),
+            "casulo_mb_s": mb_s(c),
+            "skopeo_mb_s": mb_s(k),
+            "ratio_skopeo_over_casulo": ratio,
+        }));
+    }
+    println!();
+    for v in &verdicts {
+        println!("  {v}");
+    }
+    let results = cmd::workspace_root().join("bench-results");
+    fs::create_dir_all(&results)?;
+    let out = results.join("registry.json");
+    fs::write(
+        &out,
+        serde_json::to_vec_pretty(&json!({
+            "layer_bytes": bytes,
+            "runs": opts.runs,
+            "rows": table,
+            "casulo_version": env!("CARGO_PKG_VERSION"),
+        }))
+        .expect("json"),
+    )?;
+    println!("resultados em {}", out.display());
+    Ok(())
+}
