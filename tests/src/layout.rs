@@ -13,6 +13,39 @@ pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+/// Every path of an unpacked tree: `mode uid:gid what`, where what is
+/// `dir`, `-> target` for a symlink, or the content's sha256.
+pub fn tree(root: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    use std::os::unix::fs::MetadataExt;
+    fn walk(
+        base: &std::path::Path,
+        dir: &std::path::Path,
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let rel = path.strip_prefix(base).unwrap().display().to_string();
+            let what = if meta.is_dir() {
+                walk(base, &path, out);
+                "dir".to_string()
+            } else if meta.file_type().is_symlink() {
+                format!("-> {}", std::fs::read_link(&path).unwrap().display())
+            } else {
+                sha256(&std::fs::read(&path).unwrap())
+            };
+            let mode = meta.mode() & 0o7777;
+            out.insert(
+                rel,
+                format!("{mode:o} {}:{} {what}", meta.uid(), meta.gid()),
+            );
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
 /// A layer tarball under construction; entries are written raw (names and
 /// link targets as given, even `../x` or `/abs`).
 pub struct LayerTar(tar::Builder<Vec<u8>>);

@@ -1,13 +1,11 @@
 //! Interop with the real OCI tools from Debian (umoci, skopeo, buildah):
 //! what they write, casulo loads and runs; what casulo saves, they read.
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use casulo_tests::layout::sha256;
+use casulo_tests::layout::tree;
 use casulo_tests::{unique_name, Lab, Output};
 use serde_json::Value;
 
@@ -97,33 +95,6 @@ fn images_made_by_umoci_and_copied_by_skopeo_load_and_run() {
     run.assert_ok();
     assert_eq!(run.stdout, "hostname\ncamada de cima\n", "{run}");
     lab.casulo(&["image", "fsck"]).assert_ok();
-}
-
-/// Every path of a tree: (kind, mode, uid, gid, size, symlink target or content hash).
-fn tree(root: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-        for entry in fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            let rel = path.strip_prefix(base).unwrap().display().to_string();
-            let what = if meta.is_dir() {
-                walk(base, &path, out);
-                "dir".to_string()
-            } else if meta.file_type().is_symlink() {
-                format!("-> {}", fs::read_link(&path).unwrap().display())
-            } else {
-                sha256(&fs::read(&path).unwrap())
-            };
-            let mode = meta.mode() & 0o7777;
-            out.insert(
-                rel,
-                format!("{mode:o} {}:{} {what}", meta.uid(), meta.gid()),
-            );
-        }
-    }
-    walk(root, root, &mut out);
-    out
 }
 
 #[test]
