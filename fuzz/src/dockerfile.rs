@@ -49,7 +49,7 @@ pub fn fuzz(data: &[u8]) {
                     expand_all(image, &vars);
                     let _ = df.stage_ref(index, image);
                 }
-                Op::Run(cmd) | Op::Cmd(cmd) | Op::Entrypoint(cmd) => {
+                Op::Run(cmd, _) | Op::Cmd(cmd) | Op::Entrypoint(cmd) => {
                     let _ = cmd.argv(&shell);
                 }
                 Op::Shell(argv) => shell = argv.clone(),

@@ -1341,3 +1341,57 @@ fn here_documents_run_and_copy_as_buildkit_does() {
     );
     lab.casulo(&["image", "rm", &tag]).assert_ok();
 }
+
+/// `RUN --mount=type=cache`: a directory kept beside the image between
+/// builds of the context, never in a layer (nor its mount point);
+/// `type=tmpfs` too; `--network=default` puts the step on the bridge (by
+/// default a step has only `lo`); other types and networks are refused.
+#[test]
+fn run_mounts_keep_a_cache_outside_the_layers_and_network_is_asked_for() {
+    let lab = Lab::shared();
+    let ctx = context(
+        "ctx-cache-mount",
+        &[(
+            "Dockerfile",
+            "FROM busybox\n\
+             RUN --mount=type=cache,target=/var/cache/app,sharing=locked \
+                 --mount=type=tmpfs,target=/rascunho \
+                 echo rodada >> /var/cache/app/rodadas && echo x > /rascunho/x && \
+                 wc -l < /var/cache/app/rodadas > /rodadas-vistas\n\
+             RUN --network=default ip -4 addr show eth0 | grep -o 'inet 10\\.88\\.[0-9.]*' > /rede\n\
+             RUN ip -o link | cut -d: -f2 | tr -d ' ' > /sem-rede\n",
+        )],
+    );
+    let tag = format!("{}:1", unique_name("cache-mount"));
+    build(&ctx, &tag, &[]).assert_ok();
+    build(&ctx, &tag, &["--no-cache"]).assert_ok();
+    let run = lab.casulo(&[
+        "run",
+        "--rm",
+        &tag,
+        "sh",
+        "-c",
+        "cat /rodadas-vistas /sem-rede; grep -c inet /rede; ls -d /var/cache/app /rascunho 2>&1",
+    ]);
+    assert_eq!(
+        run.stdout,
+        "2\nlo\n1\nls: /var/cache/app: No such file or directory\nls: /rascunho: No such file or directory\n",
+        "the second build saw the first's cache; none of it is in the image:\n{run}"
+    );
+    let bad = context(
+        "ctx-cache-mount-ruim",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN --mount=type=secret,id=x cat /run/secrets/x\n",
+        )],
+    );
+    let out = build(&bad, &format!("{}:1", unique_name("ruim")), &[]);
+    assert!(
+        !out.success()
+            && out.stderr.contains(
+                "Dockerfile:2: RUN --mount=type=secret,id=x: type=secret ainda não é suportado"
+            ),
+        "{out}"
+    );
+    lab.casulo(&["image", "rm", &tag]).assert_ok();
+}

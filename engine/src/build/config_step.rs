@@ -30,7 +30,7 @@ pub fn apply(
 ) -> Option<Result<String, String>> {
     if matches!(
         op,
-        Op::From { .. } | Op::Run(_) | Op::Copy { .. } | Op::Arg { .. } | Op::Shell(_)
+        Op::From { .. } | Op::Run(..) | Op::Copy { .. } | Op::Arg { .. } | Op::Shell(_)
     ) {
         return None;
     }
@@ -178,7 +178,7 @@ pub fn apply(
                 rc.on_build.get_or_insert_with(Vec::new).push(text.clone());
                 format!("ONBUILD {text}")
             }
-            Op::From { .. } | Op::Run(_) | Op::Copy { .. } | Op::Arg { .. } | Op::Shell(_) => {
+            Op::From { .. } | Op::Run(..) | Op::Copy { .. } | Op::Arg { .. } | Op::Shell(_) => {
                 unreachable!("not a config instruction: returned above")
             }
         })

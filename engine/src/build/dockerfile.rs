@@ -64,7 +64,7 @@ pub enum Op {
         image: String,
         alias: Option<String>,
     },
-    Run(Command),
+    Run(Command, RunFlags),
     /// COPY and ADD (`add`: ADD; local files only, no URLs; a local tar
     /// archive is unpacked).
     Copy {
@@ -102,6 +102,89 @@ pub enum Op {
     OnBuild(String),
 }
 
+/// The flags of a RUN: `--mount=…` and `--network=…`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFlags {
+    pub mounts: Vec<RunMount>,
+    /// `--network=default`: the step's container on the default bridge
+    /// (casulo's steps have no network otherwise, as `docker build
+    /// --network none`).
+    pub network: bool,
+}
+
+/// `RUN --mount=type=cache|tmpfs,target=…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunMount {
+    pub cache: Option<CacheMount>,
+    /// Absolute path in the step's container.
+    pub target: String,
+}
+
+/// A `type=cache` mount: a directory casulo keeps between builds of the
+/// same context (`id`, by default the target), never part of a layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheMount {
+    pub id: String,
+    /// `shared` (default), `locked` (one build at a time) or `private` (a
+    /// fresh one when it is in use).
+    pub sharing: String,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// `--mount=type=cache,target=/x,…` or `type=tmpfs`.
+fn run_mount(spec: &str) -> Result<RunMount, String> {
+    let mut kind = "bind";
+    let mut target = None;
+    let mut cache = CacheMount {
+        id: String::new(),
+        sharing: "shared".into(),
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+    };
+    let bad = |what: &str| format!("RUN --mount={spec}: {what}");
+    for part in spec.split(',') {
+        let (key, value) = part.split_once('=').unwrap_or((part, ""));
+        match key {
+            "type" => kind = value,
+            "target" | "dst" | "destination" => target = Some(value.to_string()),
+            "id" => cache.id = value.to_string(),
+            "sharing" => {
+                if !matches!(value, "shared" | "locked" | "private") {
+                    return Err(bad("sharing é shared, locked ou private"));
+                }
+                cache.sharing = value.to_string();
+            }
+            "mode" => {
+                cache.mode = u32::from_str_radix(value, 8)
+                    .ok()
+                    .filter(|m| *m <= 0o7777)
+                    .ok_or_else(|| bad("mode é octal, como mode=0755"))?
+            }
+            "uid" => cache.uid = value.parse().map_err(|_| bad("uid é um número"))?,
+            "gid" => cache.gid = value.parse().map_err(|_| bad("gid é um número"))?,
+            _ => return Err(bad(&format!("opção {key:?} desconhecida"))),
+        }
+    }
+    if !matches!(kind, "cache" | "tmpfs") {
+        return Err(bad(&format!(
+            "type={kind} ainda não é suportado pelo casulo (só cache e tmpfs)"
+        )));
+    }
+    let target = target
+        .filter(|t| t.starts_with('/'))
+        .ok_or_else(|| bad("falta target=/caminho (absoluto)"))?;
+    if cache.id.is_empty() {
+        cache.id = target.clone();
+    }
+    Ok(RunMount {
+        cache: (kind == "cache").then_some(cache),
+        target,
+    })
+}
+
 /// A parsed `HEALTHCHECK … CMD`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Health {
@@ -117,7 +200,7 @@ pub struct Health {
 impl Op {
     /// RUN, COPY and ADD add a filesystem layer; the rest change the config.
     pub fn creates_layer(&self) -> bool {
-        matches!(self, Op::Run(_) | Op::Copy { .. })
+        matches!(self, Op::Run(..) | Op::Copy { .. })
     }
 }
 
@@ -212,7 +295,7 @@ pub fn parse(name: &str, text: &str) -> Result<Dockerfile, SyntaxError> {
         }
         .map_err(|m| err(line, m))?;
         let op = with_heredocs(op, logical.heredocs).map_err(|m| err(line, m))?;
-        if let Op::Run(Command::Shell(t))
+        if let Op::Run(Command::Shell(t), _)
         | Op::Cmd(Command::Shell(t))
         | Op::Entrypoint(Command::Shell(t)) = &op
         {
@@ -672,11 +755,28 @@ fn parse_op(keyword: &str, args: &str) -> Result<Op, String> {
         }
         "RUN" => {
             need_args()?;
-            if args.starts_with("--") {
-                let (flag, _) = split_first_word(args);
-                return Err(format!("RUN: opção {flag} não é suportada"));
+            let mut flags = RunFlags::default();
+            let mut rest = args;
+            while rest.starts_with("--") {
+                let (flag, after) = split_first_word(rest);
+                match flag[2..].split_once('=') {
+                    Some(("mount", spec)) => flags.mounts.push(run_mount(spec)?),
+                    Some(("network", "default")) => flags.network = true,
+                    Some(("network", "none")) => flags.network = false,
+                    Some(("network", other)) => {
+                        return Err(format!(
+                            "RUN --network={other}: use none (o padrão do casulo) ou default \
+                             (a bridge casulo0); a rede do host não é dada a um passo do build"
+                        ))
+                    }
+                    _ => return Err(format!("RUN: opção {flag} não é suportada")),
+                }
+                rest = after.trim_start();
             }
-            Ok(Op::Run(command(keyword, args)?))
+            if rest.is_empty() {
+                return Err("RUN precisa de um comando depois das opções".into());
+            }
+            Ok(Op::Run(command(keyword, rest)?, flags))
         }
         "CMD" => {
             need_args()?;
@@ -869,9 +969,9 @@ fn with_heredocs(op: Op, heredocs: Vec<Heredoc>) -> Result<Op, String> {
         return Ok(op);
     }
     match op {
-        Op::Run(Command::Shell(text)) => {
+        Op::Run(Command::Shell(text), flags) => {
             if heredocs.len() == 1 && text.trim() == heredocs[0].marker {
-                return Ok(Op::Run(Command::Shell(heredocs[0].content.clone())));
+                return Ok(Op::Run(Command::Shell(heredocs[0].content.clone()), flags));
             }
             let mut script = text;
             for h in &heredocs {
@@ -879,9 +979,9 @@ fn with_heredocs(op: Op, heredocs: Vec<Heredoc>) -> Result<Op, String> {
                 script.push_str(&h.content);
                 script.push_str(&h.name);
             }
-            Ok(Op::Run(Command::Shell(script)))
+            Ok(Op::Run(Command::Shell(script), flags))
         }
-        Op::Run(Command::Exec(_)) => {
+        Op::Run(Command::Exec(_), _) => {
             Err("RUN na forma exec não tem here-documents (use a forma shell: RUN <<EOF)".into())
         }
         Op::Copy {
@@ -1254,6 +1354,10 @@ fn variable(rest: &[char], vars: &BTreeMap<String, String>) -> Result<(String, u
 mod tests {
     use super::*;
 
+    fn run_op(c: Command) -> Op {
+        Op::Run(c, RunFlags::default())
+    }
+
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
             .iter()
@@ -1291,7 +1395,7 @@ mod tests {
             ]
         );
         let i = &df.instructions;
-        assert_eq!(i[1].op, Op::Run(Command::Shell("echo a && echo b".into())));
+        assert_eq!(i[1].op, run_op(Command::Shell("echo a && echo b".into())));
         assert_eq!(i[1].args, "echo a && echo b");
         assert_eq!(
             i[2].op,
@@ -1424,7 +1528,7 @@ mod tests {
         )
         .unwrap();
         let i = &df.instructions;
-        assert_eq!(i[1].op, Op::Run(Command::Shell("echo a && echo b".into())));
+        assert_eq!(i[1].op, run_op(Command::Shell("echo a && echo b".into())));
         // Not JSON: shell form, the text as written.
         assert_eq!(i[2].op, Op::Cmd(Command::Shell("[not, json]".into())));
         // `# escape=``: backtick continues lines, backslashes are literal.
@@ -1446,12 +1550,12 @@ mod tests {
         assert_eq!(values, ["C:\\dir\\x", "$HOME"]);
         assert_eq!(
             df.instructions[3].op,
-            Op::Run(Command::Shell("echo \\n".into()))
+            run_op(Command::Shell("echo \\n".into()))
         );
         // A directive after an instruction is a comment.
         let df = parse("Dockerfile", "FROM busybox\n# escape=`\nRUN a \\\n b\n").unwrap();
         assert_eq!(df.directives.escape, '\\');
-        assert_eq!(df.instructions[1].op, Op::Run(Command::Shell("a b".into())));
+        assert_eq!(df.instructions[1].op, run_op(Command::Shell("a b".into())));
         // --chmod, --link, --platform of this machine, HEALTHCHECK, ONBUILD.
         let df = parse(
             "Dockerfile",
@@ -1499,12 +1603,12 @@ mod tests {
         // Only a document: the document is the script.
         assert_eq!(
             i[1].op,
-            Op::Run(Command::Shell("echo um\n# não é comentário aqui\n".into()))
+            run_op(Command::Shell("echo um\n# não é comentário aqui\n".into()))
         );
         // Part of a command: the shell gets it back, delimiter included.
         assert_eq!(
             i[2].op,
-            Op::Run(Command::Shell(
+            run_op(Command::Shell(
                 "cat <<-'FIM' > /f && cat /f\nsem $X\nFIM".into()
             ))
         );
@@ -1523,6 +1627,48 @@ mod tests {
         assert!(e.message.contains("falta uma linha só com EOF"), "{e}");
         let e = parse("Dockerfile", "FROM a\nCOPY <<EOF x /d/\noi\nEOF\n").unwrap_err();
         assert!(e.message.contains("misturar"), "{e}");
+    }
+
+    #[test]
+    fn run_flags_mount_and_network() {
+        let df = parse(
+            "Dockerfile",
+            "FROM a\nRUN --mount=type=cache,target=/c,id=pip,sharing=locked,mode=0700,uid=1 \\\n  --network=default --mount=type=tmpfs,dst=/t make\n",
+        )
+        .unwrap();
+        let Op::Run(Command::Shell(cmd), flags) = &df.instructions[1].op else {
+            panic!("{:?}", df.instructions[1])
+        };
+        assert_eq!(cmd, "make");
+        assert!(flags.network);
+        let cache = flags.mounts[0].cache.as_ref().unwrap();
+        assert_eq!(
+            (
+                cache.id.as_str(),
+                cache.sharing.as_str(),
+                cache.mode,
+                cache.uid
+            ),
+            ("pip", "locked", 0o700, 1)
+        );
+        assert_eq!(flags.mounts[1].target, "/t");
+        assert!(flags.mounts[1].cache.is_none());
+        for (bad, says) in [
+            (
+                "RUN --mount=type=bind,target=/x true",
+                "type=bind ainda não",
+            ),
+            ("RUN --mount=type=cache true", "falta target"),
+            (
+                "RUN --mount=type=cache,target=/x,sharing=todos true",
+                "sharing",
+            ),
+            ("RUN --network=host true", "a rede do host"),
+            ("RUN --network=default", "precisa de um comando"),
+        ] {
+            let e = parse("Dockerfile", &format!("FROM a\n{bad}\n")).unwrap_err();
+            assert!(e.message.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@
 //! the same Dockerfile on the same inputs gives the same image id.
 
 pub mod cache;
+pub mod cache_mount;
 pub mod config_step;
 pub mod dockerfile;
 pub mod dockerignore;
@@ -636,6 +637,7 @@ pub fn build(
                 &mut stage,
                 &StepEnv {
                     context: &ctx_dir,
+                    context_path: &context,
                     ignore: &ignore,
                     build_args: &build_args,
                     global: &global,
@@ -761,6 +763,8 @@ pub(crate) fn commit(
 struct StepEnv<'a> {
     /// The context, opened once when the build started (never by name again).
     context: &'a Node,
+    /// Its path: only the name of the cache mounts' directories.
+    context_path: &'a Path,
     ignore: &'a dockerignore::Ignore,
     build_args: &'a BTreeMap<String, String>,
     global: &'a BTreeMap<String, String>,
@@ -894,6 +898,7 @@ fn do_step(
     let mut copy_sources = None;
     let mut copy_plan: Option<(String, Option<u32>, Option<String>)> = None;
     let mut run_argv = None;
+    let mut run_flags: Option<&dockerfile::RunFlags> = None;
     let mut run_extra = String::new();
     // COPY --from: the source's merged filesystem (kept until the layer is
     // written), its key, and how the trace names it.
@@ -903,8 +908,9 @@ fn do_step(
     // `COPY <<EOF`: the documents as files, until the layer is written.
     let mut inline_dir: Option<step_copy::Extracted> = None;
     let created_by = match &inst.op {
-        Op::Run(cmd) => {
+        Op::Run(cmd, flags) => {
             run_argv = Some(cmd.argv(&stage.shell));
+            run_flags = Some(flags);
             // The key must change with the shell that will run it.
             if matches!(cmd, dockerfile::Command::Shell(_))
                 && stage.shell != dockerfile::default_shell()
@@ -915,7 +921,7 @@ fn do_step(
                 // Here-documents: the script the shell gets, documents
                 // included (the key must change with them).
                 dockerfile::Command::Shell(script) if script.contains('\n') => {
-                    format!("RUN {script}")
+                    format!("RUN {}\n{script}", inst.args)
                 }
                 _ => format!("RUN {}", inst.args),
             }
@@ -1112,7 +1118,12 @@ fn do_step(
             })
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
+        let flags = run_flags.cloned().unwrap_or_default();
+        let (mounts, _held) = cache_mount::prepare(state, env.context_path, &flags.mounts)
+            .map_err(|e| step_error(df, inst, format!("RUN --mount: {e}")))?;
         let run = step_run::RunStep {
+            mounts,
+            network: flags.network,
             image: stage.image(argv),
             env: args_env,
             name: format!("build-{}-passo-{step}", &env.build_id[..8]),

@@ -47,6 +47,22 @@ pub struct RunStep {
     pub trace: PathBuf,
     /// Fixed mtime of the layer entries.
     pub mtime: u64,
+    /// `RUN --mount`: cache directories and tmpfs, outside the layer.
+    pub mounts: Vec<crate::volume::MountSpec>,
+    /// `RUN --network=default`: on the default bridge, not `none`.
+    pub network: bool,
+}
+
+/// The empty directories the step's container made only to mount a
+/// `RUN --mount` on (as BuildKit, they are not part of the layer; one the
+/// command filled, or the image had, stays).
+fn remove_mount_stubs(upper: &std::path::Path, targets: &[String]) {
+    for target in targets {
+        let stub = upper.join(target.trim_start_matches('/'));
+        if std::fs::read_dir(&stub).is_ok_and(|mut d| d.next().is_none()) {
+            let _ = std::fs::remove_dir(&stub);
+        }
+    }
 }
 
 struct Quiet;
@@ -54,12 +70,19 @@ impl RunObserver for Quiet {}
 
 /// Runs the step; on success returns the layer it made (already stored).
 pub fn run(state: &StateDir, store: &Store, step: RunStep) -> Result<Written, RunStepError> {
+    let mount_targets: Vec<String> = step.mounts.iter().map(|m| m.target.clone()).collect();
     let opts = RunOptions {
         image: step.image.reference.clone(),
         name: Some(step.name.clone()),
         env: step.env,
-        // Like `docker build --network none`: a step cannot reach anything.
-        network: crate::network::NetworkMode::None,
+        // Like `docker build --network none`: a step cannot reach anything,
+        // unless it asks (`RUN --network=default`).
+        network: if step.network {
+            crate::network::NetworkMode::Bridge
+        } else {
+            crate::network::NetworkMode::None
+        },
+        mounts: step.mounts,
         network_aliases: Vec::new(),
         ip: None,
         publish_dnat: false,
@@ -80,6 +103,7 @@ pub fn run(state: &StateDir, store: &Store, step: RunStep) -> Result<Written, Ru
         Err(RunStepError::Failed(outcome.exit_code))
     } else {
         let upper = state.container(&id).join("upper");
+        remove_mount_stubs(&upper, &mount_targets);
         layer_from_upper::entries(&upper)
             .map_err(|e| RunStepError::Image(ImageError::io(&upper, e)))
             .and_then(|entries| {

@@ -83,7 +83,9 @@ pub fn create_with(
     let building = prepared.is_some();
     let userns = opts.security.userns.is_some();
     let wanted = if building {
-        vec![]
+        // A RUN's `--mount`s only (cache dirs, tmpfs); the image's VOLUME
+        // paths stay plain directories of the layer, as in docker.
+        wanted_mounts(&opts.mounts, &[])?
     } else if userns {
         // The init mounts volumes after it became the user namespace's root,
         // which cannot reach the host's 0700 state dir: volumes and binds
