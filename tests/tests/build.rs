@@ -1395,3 +1395,113 @@ fn run_mounts_keep_a_cache_outside_the_layers_and_network_is_asked_for() {
     );
     lab.casulo(&["image", "rm", &tag]).assert_ok();
 }
+
+/// A tiny HTTP/1.0 server on loopback for `ADD URL`: the files given, 404
+/// for the rest; the port it listens on.
+fn http_server(files: Vec<(&'static str, Vec<u8>)>) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            // The headers, up to the blank line.
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let path = line.split(' ').nth(1).unwrap_or("");
+            let mut out = &stream;
+            match files.iter().find(|(p, _)| *p == path) {
+                Some((_, body)) => {
+                    let _ = write!(
+                        out,
+                        "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = out.write_all(body);
+                }
+                None => {
+                    let _ = out.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+                }
+            }
+        }
+    });
+    port
+}
+
+/// `ADD URL`: downloaded at build time, named after the URL, mode 0600,
+/// an archive not unpacked; `--checksum` pins the content (a mismatch is
+/// refused and nothing is built); a 404 is said with the URL.
+#[test]
+fn add_downloads_a_url_and_checksum_pins_it() {
+    let lab = Lab::shared();
+    let mut archive = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(3);
+    header.set_mode(0o644);
+    header.set_cksum();
+    archive
+        .append_data(&mut header, "dentro.txt", &b"oi\n"[..])
+        .unwrap();
+    let archive = archive.into_inner().unwrap();
+    let port = http_server(vec![
+        ("/dados/arquivo.txt", b"baixado\n".to_vec()),
+        ("/pacote.tar", archive.clone()),
+    ]);
+    let sum = casulo_tests::layout::sha256(b"baixado\n");
+    let ctx = context(
+        "ctx-add-url",
+        &[(
+            "Dockerfile",
+            &format!(
+                "FROM busybox\n\
+                 ADD --checksum={sum} http://127.0.0.1:{port}/dados/arquivo.txt /baixados/\n\
+                 ADD http://127.0.0.1:{port}/pacote.tar /pacote/\n"
+            ),
+        )],
+    );
+    let tag = format!("{}:1", unique_name("add-url"));
+    build(&ctx, &tag, &[]).assert_ok();
+    let run = lab.casulo(&[
+        "run",
+        "--rm",
+        &tag,
+        "sh",
+        "-c",
+        "stat -c '%n %a %u' /baixados/arquivo.txt /pacote/pacote.tar; cat /baixados/arquivo.txt",
+    ]);
+    assert_eq!(
+        run.stdout, "/baixados/arquivo.txt 600 0\n/pacote/pacote.tar 600 0\nbaixado\n",
+        "{run}"
+    );
+    lab.casulo(&["image", "rm", &tag]).assert_ok();
+
+    let wrong = casulo_tests::layout::sha256(b"outro");
+    for (dockerfile, says) in [
+        (
+            format!("FROM busybox\nADD --checksum={wrong} http://127.0.0.1:{port}/dados/arquivo.txt /x\n"),
+            format!("Dockerfile:2: ADD: http://127.0.0.1:{port}/dados/arquivo.txt: o arquivo baixado tem {sum}, mas o --checksum pede {wrong}"),
+        ),
+        (
+            format!("FROM busybox\nADD http://127.0.0.1:{port}/nao-tem /x\n"),
+            format!("não consegui baixar http://127.0.0.1:{port}/nao-tem"),
+        ),
+    ] {
+        let ctx = context("ctx-add-url-ruim", &[("Dockerfile", &dockerfile)]);
+        let tag = format!("{}:1", unique_name("add-url-ruim"));
+        let out = build(&ctx, &tag, &[]);
+        assert!(!out.success() && out.stderr.contains(&says), "{says}\n{out}");
+        assert!(!lab.casulo(&["image", "inspect", &tag]).success());
+    }
+    assert!(
+        fs::read_dir(lab.root().join("tmp")).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("add-url-")),
+        "o diretório dos downloads sobrou"
+    );
+}

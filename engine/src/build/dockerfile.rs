@@ -78,6 +78,8 @@ pub enum Op {
         /// `COPY <<EOF /caminho`: the sources are these documents (each
         /// named after its delimiter), not files of the context.
         heredocs: Vec<Heredoc>,
+        /// `ADD --checksum=sha256:…` of a URL source.
+        checksum: Option<String>,
     },
     /// Pairs of raw key and raw value.
     Env(Vec<(String, String)>),
@@ -807,6 +809,7 @@ fn parse_op(keyword: &str, args: &str) -> Result<Op, String> {
             };
             let mut chown = None;
             let mut chmod = None;
+            let mut checksum: Option<String> = None;
             let mut from = None;
             for (flag, value) in flags {
                 match (flag.as_str(), value) {
@@ -827,6 +830,15 @@ fn parse_op(keyword: &str, args: &str) -> Result<Op, String> {
                     // BuildKit's layer that can be rebased: here every COPY
                     // layer is already independent of what is below it.
                     ("link", None | Some(_)) => {}
+                    ("checksum", Some(v)) if keyword == "ADD" => {
+                        let hex = v.strip_prefix("sha256:").unwrap_or("");
+                        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                            return Err(format!(
+                                "--checksum={v}: espero sha256: e 64 dígitos hexadecimais"
+                            ));
+                        }
+                        checksum = Some(v.to_ascii_lowercase());
+                    }
                     ("from", Some(v)) if !v.is_empty() && keyword == "COPY" => from = Some(v),
                     ("from", _) if keyword == "COPY" => {
                         return Err("COPY --from precisa de um valor: --from=estágio".into())
@@ -845,12 +857,26 @@ fn parse_op(keyword: &str, args: &str) -> Result<Op, String> {
                 ));
             }
             let dest = paths.pop().expect("two or more");
-            if keyword == "ADD" {
-                if let Some(url) = paths.iter().find(|p| p.contains("://")) {
-                    return Err(format!(
-                        "ADD de URL ({url}) não é suportado: o casulo não baixa nada da internet"
-                    ));
+            let urls = paths.iter().filter(|p| p.contains("://")).count();
+            if urls > 0 {
+                if keyword == "COPY" {
+                    return Err("COPY não baixa URLs: use ADD URL destino".into());
                 }
+                if urls != paths.len() {
+                    return Err("ADD: misturar URLs com arquivos do contexto ainda não é \
+                                suportado pelo casulo: use um ADD para cada"
+                        .into());
+                }
+                if let Some(bad) = paths
+                    .iter()
+                    .find(|p| !(p.starts_with("http://") || p.starts_with("https://")))
+                {
+                    return Err(format!("ADD {bad}: só URLs http:// e https://"));
+                }
+            } else if checksum.is_some() {
+                return Err(
+                    "ADD --checksum só vale para URLs (ADD --checksum=sha256:… URL destino)".into(),
+                );
             }
             Ok(Op::Copy {
                 add: keyword == "ADD",
@@ -860,6 +886,7 @@ fn parse_op(keyword: &str, args: &str) -> Result<Op, String> {
                 chmod,
                 from,
                 heredocs: Vec::new(),
+                checksum,
             })
         }
         "ENV" => {
@@ -991,6 +1018,7 @@ fn with_heredocs(op: Op, heredocs: Vec<Heredoc>) -> Result<Op, String> {
             chown,
             chmod,
             from,
+            checksum,
             ..
         } => {
             let mut inline = Vec::new();
@@ -1015,6 +1043,7 @@ fn with_heredocs(op: Op, heredocs: Vec<Heredoc>) -> Result<Op, String> {
                 chmod,
                 from,
                 heredocs: inline,
+                checksum,
             })
         }
         other => Ok(other),
@@ -1407,6 +1436,7 @@ mod tests {
                 chmod: None,
                 from: None,
                 heredocs: Vec::new(),
+                checksum: None,
             }
         );
         assert!(matches!(&i[3].op, Op::Copy { add: true, sources, .. } if sources == &["x y"]));
@@ -1481,7 +1511,23 @@ mod tests {
             ),
             ("FROM busybox\nENV X\n", 2, "ENV X sem valor"),
             ("FROM busybox\nENV 1X=a\n", 2, "nome de variável inválido"),
-            ("FROM busybox\nADD http://x/y /\n", 2, "ADD de URL"),
+            (
+                "FROM busybox\nCOPY http://x/y /\n",
+                2,
+                "COPY não baixa URLs",
+            ),
+            ("FROM busybox\nADD http://x/y a /\n", 2, "misturar URLs"),
+            ("FROM busybox\nADD ftp://x/y /\n", 2, "só URLs http"),
+            (
+                "FROM busybox\nADD --checksum=sha256:12 http://x/y /\n",
+                2,
+                "64 dígitos",
+            ),
+            (
+                "FROM busybox\nADD --checksum=sha256:1 a /\n",
+                2,
+                "só vale para URLs",
+            ),
             (
                 "FROM a AS x\nFROM b AS X\n",
                 2,

@@ -30,6 +30,7 @@ pub mod dockerignore;
 pub mod layer_from_upper;
 pub mod layer_tar;
 pub mod stage_root;
+pub mod step_add_url;
 pub mod step_copy;
 pub mod step_run;
 
@@ -934,6 +935,7 @@ fn do_step(
             chmod,
             from,
             heredocs,
+            checksum,
         } => {
             let sources: Vec<String> = sources.iter().map(|s| x(s)).collect::<Result<_, _>>()?;
             let dest = x(dest)?;
@@ -966,6 +968,28 @@ fn do_step(
                         });
                     inline_dir = Some(dir);
                     read
+                }
+                None if sources.iter().any(|s| s.contains("://")) => {
+                    step_add_url::download(state, &sources, checksum.as_deref()).and_then(
+                        |(dir, names)| {
+                            let read = Node::open_root(&dir.0)
+                                .map_err(|e| format!("{}: {e}", dir.0.display()))
+                                .and_then(|root| {
+                                    step_copy::read_sources_in(
+                                        &root,
+                                        &names,
+                                        &dockerignore::Ignore::default(),
+                                        &step_copy::Fence {
+                                            short: "download".into(),
+                                            long: "download".into(),
+                                        },
+                                        &state.tmp(),
+                                    )
+                                });
+                            inline_dir = Some(dir);
+                            read
+                        },
+                    )
                 }
                 None => step_copy::read_sources(env.context, &sources, env.ignore, &state.tmp()),
                 Some(from) => {
@@ -1156,7 +1180,9 @@ fn do_step(
             Some(c) => Some(chown_ids(&c, &lowers).map_err(|m| step_error(df, inst, m))?),
             None => None,
         };
-        let is_add = matches!(inst.op, Op::Copy { add: true, .. });
+        // ADD unpacks a local archive; a download stays as it came (docker).
+        let is_add = matches!(&inst.op, Op::Copy { add: true, sources, .. }
+            if !sources.iter().any(|s| s.contains("://")));
         let tmp = state.tmp();
         let (entries, _extracted) = step_copy::entries(
             &sources,
