@@ -1524,7 +1524,7 @@ mod tests {
                 "64 dígitos",
             ),
             (
-                "FROM busybox\nADD --checksum=sha256:1 a /\n",
+                "FROM busybox\nADD --checksum=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef a /\n",
                 2,
                 "só vale para URLs",
             ),
