@@ -1505,3 +1505,38 @@ fn add_downloads_a_url_and_checksum_pins_it() {
         "o diretório dos downloads sobrou"
     );
 }
+
+/// docker's predefined proxy ARGs: a RUN sees `--build-arg HTTP_PROXY`
+/// without an ARG, no "not used" warning, and it stays out of the history.
+#[test]
+fn proxy_build_args_reach_run_without_an_arg() {
+    let lab = Lab::shared();
+    let ctx = context(
+        "ctx-proxy",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN echo \"[$HTTP_PROXY][$no_proxy]\" > /proxy\n",
+        )],
+    );
+    let tag = format!("{}:1", unique_name("proxy"));
+    let out = build(
+        &ctx,
+        &tag,
+        &[
+            "--build-arg",
+            "HTTP_PROXY=http://proxy.escola:3128",
+            "--build-arg",
+            "no_proxy=localhost",
+        ],
+    );
+    out.assert_ok();
+    assert!(!out.stderr.contains("não foi usado"), "{out}");
+    let run = lab.casulo(&["run", "--rm", &tag, "cat", "/proxy"]);
+    assert_eq!(
+        run.stdout, "[http://proxy.escola:3128][localhost]\n",
+        "{run}"
+    );
+    let history = lab.casulo(&["image", "history", "--no-trunc", &tag]);
+    assert!(!history.stdout.contains("proxy.escola"), "{history}");
+    lab.casulo(&["image", "rm", &tag]).assert_ok();
+}

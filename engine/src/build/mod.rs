@@ -706,7 +706,7 @@ pub fn build(
     Ok(BuildOutcome {
         unused_args: build_args
             .keys()
-            .filter(|k| !declared.contains(&k.as_str()))
+            .filter(|k| !declared.contains(&k.as_str()) && !is_proxy_arg(k))
             .cloned()
             .collect(),
         image_id,
@@ -864,6 +864,14 @@ fn expand_text(
         word.push(c);
     }
     x(&word)
+}
+
+/// docker's predefined ARGs: the proxies, in both cases.
+fn is_proxy_arg(name: &str) -> bool {
+    matches!(
+        name.to_ascii_uppercase().as_str(),
+        "HTTP_PROXY" | "HTTPS_PROXY" | "FTP_PROXY" | "NO_PROXY" | "ALL_PROXY"
+    )
 }
 
 fn step_error(df: &Dockerfile, inst: &Instruction, e: impl std::fmt::Display) -> BuildError {
@@ -1141,6 +1149,16 @@ fn do_step(
                     .any(|e| e.split('=').next() == Some(k.as_str()))
             })
             .map(|(k, v)| format!("{k}={v}"))
+            // docker's predefined proxy ARGs: given with --build-arg, every
+            // RUN sees them without an ARG (and, as in docker, they stay out
+            // of the history and of the cache key: a proxy is the
+            // machine's, not the image's).
+            .chain(
+                env.build_args
+                    .iter()
+                    .filter(|(k, _)| is_proxy_arg(k) && !stage.args.contains_key(*k))
+                    .map(|(k, v)| format!("{k}={v}")),
+            )
             .collect();
         let flags = run_flags.cloned().unwrap_or_default();
         let (mounts, _held) = cache_mount::prepare(state, env.context_path, &flags.mounts)
