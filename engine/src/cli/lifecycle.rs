@@ -361,31 +361,19 @@ fn print_entries(entries: &[container::logs::Entry], timestamps: bool) {
 pub(super) fn follow_until_exit(
     state: &StateDir,
     record: &container::ContainerRecord,
-    mut offset: u64,
+    offset: u64,
     timestamps: bool,
 ) -> Result<i32, CliError> {
-    let path = log_of(state, record);
-    let dir = state.container(&record.id);
-    loop {
-        // Read the record first: what was logged before it said "done" is
-        // then surely read below.
-        let now = container::record::load(&dir).ok();
-        let (entries, end) = container::logs::read_from(&path, offset)?;
-        print_entries(&entries, timestamps);
-        offset = end;
-        let done = match &now {
-            None => true,
-            Some(r) => {
-                !r.is_up()
-                    && r.state != container::ContainerState::Created
-                    && !r.supervisor.is_some_and(container::supervisor_alive)
-            }
-        };
-        if done {
-            return Ok(now.and_then(|r| r.exit_code).unwrap_or(0));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    use container::logs::{self, Followed};
+    let mut follower = logs::Follower::open(&state.container(&record.id), offset, false)?;
+    let ended = logs::follow(state, &record.id, &mut follower, |entries| {
+        print_entries(entries, timestamps);
+        true
+    })?;
+    Ok(match ended {
+        Followed::Ended(code) => code.unwrap_or(0),
+        Followed::Stopped => 0,
+    })
 }
 
 pub fn rename(state: &StateDir, args: RenameArgs) -> CliResult {
