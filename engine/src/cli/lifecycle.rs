@@ -94,10 +94,9 @@ fn for_each(
     Ok(if failed { 1 } else { 0 })
 }
 
-/// The container's own trace, reopened: the signals the verbs send are
-/// recorded there (in memory only when it cannot be reopened).
+/// The container's own trace, reopened (see [`container::record::trace_of`]).
 pub(super) fn trace_of(state: &StateDir, record: &container::ContainerRecord) -> Recorder {
-    container::record::reopen_trace(state, record).unwrap_or_else(|_| Recorder::in_memory())
+    container::record::trace_of(state, record)
 }
 
 pub fn stop(state: &StateDir, args: StopArgs) -> CliResult {

@@ -289,8 +289,10 @@ pub enum Followed {
 
 /// Gives `each` the log's entries as they come, until the container `id`
 /// has ended and its supervisor is done with it (then everything it wrote
-/// has been read), or until `each` returns false. A container that is
-/// only created is waited for (docker's attach before start).
+/// has been read), or until `each` returns false. `each` is called at every
+/// look, even with nothing new (a reader learns there whether its client
+/// is still there). A container that is only created is waited for
+/// (docker's attach before start).
 pub fn follow(
     state: &crate::state::StateDir,
     id: &str,
@@ -303,7 +305,7 @@ pub fn follow(
         // surely read below.
         let now = super::record::load(&dir).ok();
         let entries = follower.read()?;
-        if !entries.is_empty() && !each(&entries) {
+        if !each(&entries) {
             return Ok(Followed::Stopped);
         }
         let done = match &now {
