@@ -98,7 +98,11 @@ impl Filters {
             }
             // Two shapes: ["a","b"] (new) and {"a":true} (old clients).
             let values: Vec<String> = match values {
-                Value::Array(a) => a.iter().filter_map(|v| v.as_str()).map(String::from).collect(),
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .map(String::from)
+                    .collect(),
                 Value::Object(o) => o.keys().cloned().collect(),
                 _ => Vec::new(),
             };
@@ -150,7 +154,18 @@ pub fn start(ctx: &Ctx, key: &str) -> Result<Reply, ApiError> {
     if r.is_up() {
         return Ok(Reply::Status(StatusCode::NOT_MODIFIED));
     }
-    container::supervise::start(&ctx.state, &r)?;
+    if let Err(e) = container::supervise::start(&ctx.state, &r) {
+        // An attach waiting for it would wait forever: told to stop.
+        ctx.start_failed(&r.id);
+        if r.host.auto_remove {
+            // docker's rule: an AutoRemove container that cannot start goes
+            // (its `run --rm` waits for that).
+            container::kill::wait_supervisor_gone(&ctx.state, &r);
+            container::rm::remove_dirs(&ctx.state, &r.id, &r.name);
+            container::rm::remove_anonymous_volumes(&ctx.state, &r);
+        }
+        return Err(e.into());
+    }
     ctx.adopt(&r.id);
     Ok(Reply::Status(StatusCode::NO_CONTENT))
 }
@@ -171,12 +186,10 @@ pub fn stop(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
     let timeout = seconds(query)?;
     let trace = record::trace_of(&ctx.state, &r);
     let k = Kernel::new(&LinuxSyscalls, &trace);
-    Ok(
-        match container::kill::stop(&k, &ctx.state, &r, timeout)? {
-            Stopped::AlreadyStopped => Reply::Status(StatusCode::NOT_MODIFIED),
-            _ => Reply::Status(StatusCode::NO_CONTENT),
-        },
-    )
+    Ok(match container::kill::stop(&k, &ctx.state, &r, timeout)? {
+        Stopped::AlreadyStopped => Reply::Status(StatusCode::NOT_MODIFIED),
+        _ => Reply::Status(StatusCode::NO_CONTENT),
+    })
 }
 
 pub fn restart(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
@@ -190,7 +203,10 @@ pub fn restart(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
 /// `POST /containers/{id}/kill?signal=SIGKILL`.
 pub fn kill(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
     let r = find(ctx, key)?;
-    let name = query.get("signal").filter(|s| !s.is_empty()).unwrap_or("KILL");
+    let name = query
+        .get("signal")
+        .filter(|s| !s.is_empty())
+        .unwrap_or("KILL");
     let signal = container::kill::parse_signal(name).ok_or_else(|| {
         ApiError::bad_request(format!(
             "sinal inválido: {name:?} (use um nome como KILL, TERM, INT, HUP, ou um número como 9)"
@@ -228,7 +244,7 @@ pub fn remove(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
 /// `POST /containers/{id}/wait?condition=…`: the headers at once (docker's
 /// `run` asks before it starts the container), `{"StatusCode": N}` when
 /// the condition holds: `not-running` (the default), `next-exit`, `removed`.
-pub fn wait(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
+pub fn wait(ctx: &std::sync::Arc<Ctx>, key: &str, query: &Query) -> Result<Reply, ApiError> {
     let r = find(ctx, key)?;
     let condition = match query.get("condition").unwrap_or("") {
         "" | "not-running" => Condition::NotRunning,
@@ -240,11 +256,11 @@ pub fn wait(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
             )))
         }
     };
-    let state = ctx.state.clone();
+    let ctx = ctx.clone();
     Ok(Reply::Stream {
         content_type: "application/json",
         producer: Box::new(move |tx| {
-            if let Some(code) = wait_for(&state, &r, condition, &tx) {
+            if let Some(code) = wait_for(&ctx, &r, condition, &tx) {
                 let body = json!({ "StatusCode": code, "Error": null });
                 let _ = tx.blocking_send(Bytes::from(format!("{body}\n")));
             }
@@ -263,12 +279,12 @@ enum Condition {
 /// client left first). A `--rm` container's code goes with its record: it
 /// is read back from its trace, which stays.
 fn wait_for(
-    state: &crate::state::StateDir,
+    ctx: &Ctx,
     first: &ContainerRecord,
     condition: Condition,
     tx: &mpsc::Sender<Bytes>,
 ) -> Option<i32> {
-    let dir = state.container(&first.id);
+    let dir = ctx.state.container(&first.id);
     let mut pid = first.pid;
     let mut code = first.exit_code;
     loop {
@@ -293,7 +309,8 @@ fn wait_for(
             }
             Err(_) => {}
         }
-        if tx.is_closed() {
+        // A next-exit that will not come (its start failed, and it stays).
+        if tx.is_closed() || condition == Condition::NextExit && ctx.failed_to_start(&first.id) {
             return None;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -334,7 +351,10 @@ pub fn logs(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
         ));
     }
     for unsupported in ["since", "until"] {
-        if query.get(unsupported).is_some_and(|v| !v.is_empty() && v != "0") {
+        if query
+            .get(unsupported)
+            .is_some_and(|v| !v.is_empty() && v != "0")
+        {
             return Err(ApiError::not_implemented(&format!(
                 "o parâmetro {unsupported} de logs"
             )));
@@ -390,7 +410,7 @@ fn send(tx: &mpsc::Sender<Bytes>, bytes: Bytes) -> bool {
 /// `-d` shows. casulo's supervisor keeps a container's output in its log,
 /// so the attach follows the log (held open from before the start: a short
 /// `--rm` container is not missed). Its input is not reachable this way yet.
-pub fn attach(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
+pub fn attach(ctx: &std::sync::Arc<Ctx>, key: &str, query: &Query) -> Result<Reply, ApiError> {
     let r = find(ctx, key)?;
     if query.flag("stdin") {
         return Err(ApiError::not_implemented(
@@ -407,11 +427,14 @@ pub fn attach(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
     }
     let tty = r.host.tty;
     let (out, err) = (query.flag("stdout"), query.flag("stderr"));
-    let state = ctx.state.clone();
+    let ctx = ctx.clone();
     Ok(Reply::Hijack {
         content_type: if tty { RAW_STREAM } else { MULTIPLEXED_STREAM },
         producer: Box::new(move |tx| {
-            let _ = logs::follow(&state, &r.id, &mut follower, |entries| {
+            let _ = logs::follow(&ctx.state, &r.id, &mut follower, |entries| {
+                if ctx.failed_to_start(&r.id) {
+                    return false;
+                }
                 let chosen: Vec<logs::Entry> = entries
                     .iter()
                     .filter(|e| if e.is_stderr() { err } else { out })

@@ -30,7 +30,10 @@ pub fn create(ctx: &Ctx, query: &Query, body: &[u8]) -> Result<Reply, ApiError> 
             "o corpo de POST /containers/create tem de ser um objeto JSON (a configuração do contêiner)",
         ));
     }
-    let name = query.get("name").filter(|n| !n.is_empty()).map(String::from);
+    let name = query
+        .get("name")
+        .filter(|n| !n.is_empty())
+        .map(String::from);
     let opts = options(&config, name)?;
     opts.resources
         .validate()
@@ -94,7 +97,9 @@ impl<'a> Fields<'a> {
     fn int(&self, key: &str) -> Result<i64, ApiError> {
         match self.get(key) {
             None => Ok(0),
-            Some(v) => v.as_i64().ok_or_else(|| self.wrong(key, "um número inteiro")),
+            Some(v) => v
+                .as_i64()
+                .ok_or_else(|| self.wrong(key, "um número inteiro")),
         }
     }
 
@@ -127,7 +132,10 @@ fn options(config: &Value, name: Option<String>) -> Result<RunOptions, ApiError>
     };
     let empty = json!({});
     let h = Fields {
-        value: config.get("HostConfig").filter(|v| !v.is_null()).unwrap_or(&empty),
+        value: config
+            .get("HostConfig")
+            .filter(|v| !v.is_null())
+            .unwrap_or(&empty),
         place: "HostConfig",
     };
     for key in ["Healthcheck", "OnBuild", "Shell", "MacAddress"] {
@@ -202,8 +210,9 @@ fn options(config: &Value, name: Option<String>) -> Result<RunOptions, ApiError>
                 o => format!("{target}:{o}"),
             };
             mounts.push(
-                crate::volume::spec::parse_tmpfs(&text)
-                    .map_err(|e| ApiError::bad_request(format!("HostConfig.Tmpfs {target}: {e}")))?,
+                crate::volume::spec::parse_tmpfs(&text).map_err(|e| {
+                    ApiError::bad_request(format!("HostConfig.Tmpfs {target}: {e}"))
+                })?,
             );
         }
     }
@@ -426,7 +435,11 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(refused.status, StatusCode::NOT_IMPLEMENTED);
-        assert!(refused.message.contains("HostConfig.PidMode"), "{}", refused.message);
+        assert!(
+            refused.message.contains("HostConfig.PidMode"),
+            "{}",
+            refused.message
+        );
         let wrong = options(&json!({"Image": "busybox", "Cmd": 3}), None).unwrap_err();
         assert!(wrong.message.contains("Config.Cmd"), "{}", wrong.message);
     }

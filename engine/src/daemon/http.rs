@@ -173,7 +173,11 @@ pub struct Query(HashMap<String, Vec<String>>);
 impl Query {
     pub fn parse(text: Option<&str>) -> Query {
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
-        for pair in text.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        for pair in text
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             map.entry(decode(k)).or_default().push(decode(v));
         }
@@ -245,7 +249,9 @@ mod tests {
 
     #[test]
     fn daemon_query_strings_are_decoded() {
-        let q = Query::parse(Some("all=1&filters=%7B%22name%22%3A%5B%22x%22%5D%7D&t=a+b&z=%"));
+        let q = Query::parse(Some(
+            "all=1&filters=%7B%22name%22%3A%5B%22x%22%5D%7D&t=a+b&z=%",
+        ));
         assert!(q.flag("all"));
         assert_eq!(q.get("filters"), Some(r#"{"name":["x"]}"#));
         assert_eq!(q.get("t"), Some("a b"));

@@ -77,13 +77,29 @@ pub struct Ctx {
     /// Supervisors this daemon spawned (it is their parent until they end,
     /// so it must reap them: a daemon lives long, and zombies would pile up).
     children: Mutex<Vec<i32>>,
+    /// Containers whose last start through this daemon failed: an attach
+    /// or a `next-exit` wait made before it ends instead of waiting on.
+    failed: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Ctx {
+    pub fn start_failed(&self, id: &str) {
+        if let Ok(mut failed) = self.failed.lock() {
+            failed.insert(id.to_string());
+        }
+    }
+
+    pub fn failed_to_start(&self, id: &str) -> bool {
+        self.failed.lock().is_ok_and(|f| f.contains(id))
+    }
+
     /// The supervisor of the container `id`, just started by this process:
     /// reaped when it ends.
     pub fn adopt(&self, id: &str) {
         if let Ok(r) = crate::container::record::load(&self.state.container(id)) {
+            if let Ok(mut failed) = self.failed.lock() {
+                failed.remove(id);
+            }
             if let (Some(pid), Ok(mut children)) = (r.supervisor, self.children.lock()) {
                 children.push(pid);
             }
@@ -123,6 +139,7 @@ pub enum DaemonError {
 /// requests in flight end (1 s at most) and removes its socket. The
 /// containers go on under their supervisors.
 pub fn serve(state: StateDir, opts: Options, log: Log) -> Result<(), DaemonError> {
+    survive_sigpipe();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -132,11 +149,25 @@ pub fn serve(state: StateDir, opts: Options, log: Log) -> Result<(), DaemonError
         state,
         log,
         children: Mutex::new(Vec::new()),
+        failed: Mutex::new(Default::default()),
     });
     let result = runtime.block_on(run(ctx.clone(), opts.clone()));
     runtime.shutdown_timeout(Duration::from_secs(1));
     let _ = std::fs::remove_file(&opts.socket);
     result
+}
+
+/// casulo runs with SIGPIPE's default action (see `main.rs`): a write to
+/// a client that hung up would kill the whole daemon. A handler that does
+/// nothing turns it into an `EPIPE` for that one connection — and, unlike
+/// `SIG_IGN`, a handler is reset by `exec`, so the supervisors the daemon
+/// spawns start with the same default as under `casulo run -d`.
+fn survive_sigpipe() {
+    extern "C" fn nothing(_: libc::c_int) {}
+    // SAFETY: installs a handler that touches nothing (async-signal-safe).
+    unsafe {
+        libc::signal(libc::SIGPIPE, nothing as *const () as libc::sighandler_t);
+    }
 }
 
 async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<(), DaemonError> {
@@ -283,16 +314,14 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
         Ok(body) => {
             let ctx = ctx.clone();
             let (method, path) = (method.clone(), path.clone());
-            tokio::task::spawn_blocking(move || {
-                routes::route(&ctx, &method, &path, &query, &body)
-            })
-            .await
-            .unwrap_or_else(|e| {
-                Err(ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("o tratamento do pedido falhou: {e}"),
-                ))
-            })
+            tokio::task::spawn_blocking(move || routes::route(&ctx, &method, &path, &query, &body))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("o tratamento do pedido falhou: {e}"),
+                    ))
+                })
         }
         Err(e) => Err(e),
     };
@@ -351,7 +380,11 @@ fn respond(
             http::full(format!("{value}\n")),
         ),
         Ok(Reply::Status(status)) => (status, None, http::empty()),
-        Ok(Reply::Text(text)) => (StatusCode::OK, Some("text/plain; charset=utf-8"), http::full(text)),
+        Ok(Reply::Text(text)) => (
+            StatusCode::OK,
+            Some("text/plain; charset=utf-8"),
+            http::full(text),
+        ),
         Ok(Reply::Stream {
             content_type,
             producer,

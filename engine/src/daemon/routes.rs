@@ -9,7 +9,7 @@ use super::{containers, create, images, system, Ctx};
 /// One request, already read: answered here, off the async threads (the
 /// engine's calls block).
 pub fn route(
-    ctx: &Ctx,
+    ctx: &std::sync::Arc<Ctx>,
     method: &Method,
     path: &str,
     query: &Query,

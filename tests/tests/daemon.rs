@@ -1,0 +1,425 @@
+//! `casulo daemon` driven by the unmodified docker CLI: each test starts a
+//! daemon of its own on a socket in the lab (`DOCKER_HOST=unix://…`), over
+//! the lab's state dir, and compares what `docker` shows with what `casulo`
+//! itself says about the same containers and images.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use casulo_tests::{unique_name, Lab, Output};
+use serde_json::Value;
+
+/// A `casulo daemon` of this test; stopped with SIGTERM when dropped.
+struct Daemon {
+    child: Option<Child>,
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(lab: &Lab) -> Daemon {
+        let socket = lab.dir().join(format!("{}.sock", unique_name("docker")));
+        Daemon::on(lab, socket)
+    }
+
+    fn on(lab: &Lab, socket: PathBuf) -> Daemon {
+        let log = socket.with_extension("log");
+        let child = lab
+            .command(&["daemon", "--socket", socket.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("casulo daemon inicia");
+        let began = Instant::now();
+        while UnixStream::connect(&socket).is_err() {
+            assert!(
+                began.elapsed() < Duration::from_secs(20),
+                "o daemon não abriu {}:\n{}",
+                socket.display(),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Daemon {
+            child: Some(child),
+            socket,
+            log,
+        }
+    }
+
+    /// `docker ARGS…` against this daemon.
+    fn docker(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("docker");
+        cmd.args(args)
+            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
+            .env("DOCKER_CONFIG", self.socket.with_extension("docker-config"))
+            .env_remove("DOCKER_CONTEXT")
+            .env_remove("DOCKER_API_VERSION");
+        Output::of(&mut cmd)
+    }
+
+    /// One raw HTTP/1.1 request on the socket: (status, body).
+    fn http(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+        let mut s = UnixStream::connect(&self.socket).unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: casulo\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        // A body over the cap is refused before it is all read: the
+        // daemon may close while we still write.
+        let _ = s.write_all(body);
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("resposta sem status: {text:?}"));
+        let body = text
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_string();
+        (status, body)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, and its exit code.
+    fn stop(&mut self) -> i32 {
+        let mut child = self.child.take().expect("still running");
+        casulo_tests::send_signal(child.id(), libc::SIGTERM);
+        child.wait().unwrap().code().unwrap_or(-1)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.stop();
+        }
+    }
+}
+
+/// The `--format` line `casulo ps -a` gives for `name`.
+fn casulo_ps(lab: &Lab, name: &str, format: &str) -> Option<String> {
+    let out = lab.casulo(&["ps", "-a", "--format", &format!("{{{{.Names}}}} {format}")]);
+    out.assert_ok();
+    out.stdout
+        .lines()
+        .find(|l| l.split(' ').next() == Some(name))
+        .map(|l| l[name.len() + 1..].to_string())
+}
+
+fn docker_ps(d: &Daemon, name: &str, format: &str) -> Option<String> {
+    let out = d.docker(&["ps", "-a", "--format", &format!("{{{{.Names}}}} {format}")]);
+    out.assert_ok();
+    out.stdout
+        .lines()
+        .find(|l| l.split(' ').next() == Some(name))
+        .map(|l| l[name.len() + 1..].to_string())
+}
+
+/// `docker version` shows both sides (the client negotiated down to the
+/// daemon's API), and `docker info` counts what casulo has.
+#[test]
+fn docker_version_and_info_talk_to_the_daemon() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let out = d.docker(&["version"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("Casulo"), "{out}");
+    assert!(out.stdout.contains("1.43 (downgraded from"), "{out}");
+    let out = d.docker(&[
+        "version",
+        "--format",
+        "{{.Server.Version}} {{.Server.APIVersion}} {{.Server.Os}}",
+    ]);
+    out.assert_ok();
+    assert_eq!(out.stdout.trim(), "0.1.0 1.43 linux");
+    let out = d.docker(&[
+        "info",
+        "--format",
+        "{{.Images}} {{.Driver}} {{.DockerRootDir}}",
+    ]);
+    out.assert_ok();
+    let images: Value = lab.casulo(&["image", "ls", "--format", "json"]).json();
+    assert_eq!(
+        out.stdout.trim(),
+        format!(
+            "{} overlay {}",
+            images.as_array().unwrap().len(),
+            lab.root().display()
+        )
+    );
+    assert!(d.log().contains("GET /v1.43/info → 200"), "{}", d.log());
+}
+
+/// `docker images` and `docker image inspect` read the same store as
+/// `casulo image ls` and `casulo image inspect`.
+#[test]
+fn docker_images_match_casulo_image_ls() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let ours: Value = lab.casulo(&["image", "ls", "--format", "json"]).json();
+    let mut expected: Vec<String> = ours
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            format!(
+                "{} {}",
+                i["reference"].as_str().unwrap(),
+                i["id"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let out = d.docker(&[
+        "images",
+        "--no-trunc",
+        "--format",
+        "{{.Repository}}:{{.Tag}} {{.ID}}",
+    ]);
+    out.assert_ok();
+    let mut got: Vec<String> = out.stdout.lines().map(String::from).collect();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected);
+    let out = d.docker(&["image", "inspect", "busybox", "--format", "{{.Id}} {{.Os}}"]);
+    out.assert_ok();
+    let casulo = lab.casulo(&["image", "inspect", "busybox"]).json();
+    assert_eq!(
+        out.stdout.trim(),
+        format!("{} linux", casulo[0]["Id"].as_str().unwrap())
+    );
+    let out = d.docker(&["image", "inspect", "nao-existe:1"]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("imagem não encontrada"), "{out}");
+}
+
+/// `docker run` without `-d`: the output comes through the attach, and the
+/// exit code is the container's; with `--rm` nothing is left.
+#[test]
+fn docker_run_prints_the_output_and_exits_with_the_code() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let gone = unique_name("rm");
+    let out = d.docker(&["run", "--rm", "--name", &gone, "busybox", "echo", "olá"]);
+    out.assert_ok();
+    assert_eq!(out.stdout, "olá\n");
+    assert_eq!(casulo_ps(lab, &gone, "{{.Status}}"), None, "--rm removeu");
+
+    let three = unique_name("tres");
+    let out = d.docker(&[
+        "run",
+        "--name",
+        &three,
+        "-e",
+        "NOME=casulo",
+        "-w",
+        "/tmp",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $NOME em $(pwd); echo erro >&2; exit 3",
+    ]);
+    out.assert_code(3);
+    assert_eq!(out.stdout, "casulo em /tmp\n");
+    assert_eq!(out.stderr, "erro\n");
+    let out = d.docker(&[
+        "inspect",
+        "--format",
+        "{{.State.Status}} {{.State.ExitCode}}",
+        &three,
+    ]);
+    out.assert_ok();
+    assert_eq!(out.stdout.trim(), "exited 3");
+    assert_eq!(
+        casulo_ps(lab, &three, "{{.Status}}").as_deref(),
+        Some("Exited (3)")
+    );
+    assert_eq!(
+        docker_ps(&d, &three, "{{.Status}}").as_deref(),
+        Some("Exited (3)")
+    );
+    // Exited ones only with -a, and through the filters.
+    let out = d.docker(&["ps", "--format", "{{.Names}}"]);
+    assert!(!out.stdout.contains(&three), "{out}");
+    let out = d.docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("name={three}"),
+        "--filter",
+        "status=exited",
+        "--format",
+        "{{.Names}}",
+    ]);
+    out.assert_ok();
+    assert_eq!(out.stdout.trim(), three);
+    d.docker(&["rm", &three]).assert_ok();
+    assert_eq!(casulo_ps(lab, &three, "{{.Status}}"), None);
+
+    // A command that does not exist: docker's 127.
+    let out = d.docker(&["run", "--rm", "busybox", "nao-existe-isto"]);
+    out.assert_code(127);
+}
+
+/// `docker run -d`: the same supervisor as `casulo run -d`; `docker logs`
+/// (both streams, `--tail`, `-t`), `docker stop` and `docker rm`, each
+/// agreeing with `casulo`.
+#[test]
+fn docker_run_d_logs_stop_rm() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let name = unique_name("fundo");
+    let out = d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "50",
+        "busybox",
+        "sh",
+        "-c",
+        "echo um; echo dois >&2; echo tres; sleep 100",
+    ]);
+    out.assert_ok();
+    let id = out.stdout.trim().to_string();
+    assert_eq!(id.len(), 64, "{out}");
+    assert_eq!(
+        docker_ps(&d, &name, "{{.ID}} {{.Status}}"),
+        casulo_ps(lab, &name, "{{.ID}} {{.Status}}")
+    );
+    assert_eq!(docker_ps(&d, &name, "{{.Status}}").as_deref(), Some("Up"));
+    let info = lab.casulo(&["inspect", &name]).json();
+    assert_eq!(info[0]["HostConfig"]["Memory"], 64 << 20);
+    assert_eq!(info[0]["HostConfig"]["PidsLimit"], 50);
+    assert!(
+        info[0]["Casulo"]["Supervisor"].as_i64().is_some(),
+        "{info:#}"
+    );
+
+    let began = Instant::now();
+    let logs = loop {
+        let out = d.docker(&["logs", &name]);
+        out.assert_ok();
+        if out.stdout.contains("tres") {
+            break out;
+        }
+        assert!(began.elapsed() < Duration::from_secs(10), "{out}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(logs.stdout, "um\ntres\n");
+    assert_eq!(logs.stderr, "dois\n");
+    // --tail counts the lines of both streams together, as docker.
+    let out = d.docker(&["logs", "--tail", "1", "-t", &name]);
+    out.assert_ok();
+    let line = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(line.lines().count(), 1, "{out}");
+    let (time, text) = line.trim().split_once(' ').unwrap();
+    assert!(time.starts_with("20") && time.ends_with('Z'), "{out}");
+    assert!(["um", "dois", "tres"].contains(&text), "{out}");
+
+    let out = d.docker(&["stop", "-t", "1", &name]);
+    out.assert_ok();
+    let out = d.docker(&["inspect", "--format", "{{.State.Status}}", &id]);
+    assert_eq!(out.stdout.trim(), "exited", "{out}");
+    assert_eq!(
+        docker_ps(&d, &name, "{{.Status}}"),
+        casulo_ps(lab, &name, "{{.Status}}")
+    );
+    // Stopping a stopped one is no error (304).
+    d.docker(&["stop", &name]).assert_ok();
+    d.docker(&["rm", &name]).assert_ok();
+    assert_eq!(casulo_ps(lab, &name, "{{.Status}}"), None);
+    let out = d.docker(&["rm", &name]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("contêiner não encontrado"), "{out}");
+}
+
+/// What the daemon does not serve, a body that is not JSON, a body over
+/// the cap, an unknown image: each a clear pt-BR error with a status code
+/// the docker CLI shows well — and the daemon goes on answering.
+#[test]
+fn bad_requests_get_clear_errors_and_the_daemon_stays_up() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let (status, body) = d.http("GET", "/v1.43/plugins", b"");
+    assert_eq!(status, 501, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let message = v["message"].as_str().unwrap();
+    assert!(message.contains("GET /plugins"), "{message}");
+    assert!(message.contains("ainda não implementa"), "{message}");
+
+    let (status, body) = d.http("POST", "/v1.43/containers/create", b"{\"Image\": ");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("não é JSON válido"), "{body}");
+
+    let (status, body) = d.http(
+        "POST",
+        "/v1.43/containers/create",
+        br#"{"Image": "busybox", "HostConfig": {"PidMode": "host"}}"#,
+    );
+    assert_eq!(status, 501, "{body}");
+    assert!(body.contains("HostConfig.PidMode"), "{body}");
+
+    let big = vec![b' '; 2 * 1024 * 1024];
+    let (status, body) = d.http("POST", "/v1.43/containers/create", &big);
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("1024 KiB"), "{body}");
+
+    let (status, body) = d.http("GET", "/v1.99/info", b"");
+    assert_eq!(status, 400, "{body}");
+
+    let out = d.docker(&["run", "--rm", "--pull", "never", "nao-existe:9", "true"]);
+    assert_eq!(out.code, 125, "{out}");
+    assert!(out.stderr.contains("imagem não encontrada"), "{out}");
+
+    let out = d.docker(&["network", "ls"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("ainda não implementa"), "{out}");
+
+    // Still there.
+    let (status, body) = d.http("GET", "/_ping", b"");
+    assert_eq!((status, body.as_str()), (200, "OK"));
+    d.docker(&["version"]).assert_ok();
+}
+
+/// A container started through the daemon runs under its own supervisor:
+/// it outlives the daemon (stopped with SIGTERM, exit 0, socket removed),
+/// and a new daemon finds it.
+#[test]
+fn containers_outlive_the_daemon() {
+    let lab = Lab::shared();
+    let mut d = Daemon::start(lab);
+    let name = unique_name("sobrevive");
+    d.docker(&["run", "-d", "--name", &name, "busybox", "sleep", "100"])
+        .assert_ok();
+    let socket = d.socket.clone();
+    assert_eq!(d.stop(), 0, "{}", d.log());
+    assert!(!socket.exists(), "o socket foi removido");
+    assert_eq!(
+        casulo_ps(lab, &name, "{{.Status}}").as_deref(),
+        Some("Up"),
+        "o contêiner continua sem o daemon"
+    );
+    let again = Daemon::on(lab, socket);
+    assert_eq!(
+        docker_ps(&again, &name, "{{.Status}}").as_deref(),
+        Some("Up")
+    );
+    again.docker(&["rm", "-f", &name]).assert_ok();
+    assert_eq!(casulo_ps(lab, &name, "{{.Status}}"), None);
+}
