@@ -342,6 +342,20 @@ fn docker_run_d_logs_stop_rm() {
     );
     // Stopping a stopped one is no error (304).
     d.docker(&["stop", &name]).assert_ok();
+    // start, restart and kill: the same supervisor again, each time.
+    d.docker(&["start", &name]).assert_ok();
+    assert_eq!(docker_ps(&d, &name, "{{.Status}}").as_deref(), Some("Up"));
+    let pid = |lab: &Lab| lab.casulo(&["inspect", &name]).json()[0]["State"]["Pid"].clone();
+    let before = pid(lab);
+    d.docker(&["restart", "-t", "1", &name]).assert_ok();
+    assert_ne!(pid(lab), before, "restart: outro PID 1\n{}", d.log());
+    d.docker(&["kill", "--signal", "KILL", &name]).assert_ok();
+    let out = d.docker(&["wait", &name]);
+    out.assert_ok();
+    assert_eq!(out.stdout.trim(), "137");
+    let out = d.docker(&["kill", &name]);
+    assert_ne!(out.code, 0, "kill de um parado:\n{out}");
+    assert!(out.stderr.contains("não está rodando"), "{out}");
     d.docker(&["rm", &name]).assert_ok();
     assert_eq!(casulo_ps(lab, &name, "{{.Status}}"), None);
     let out = d.docker(&["rm", &name]);
