@@ -411,6 +411,79 @@ fn bad_requests_get_clear_errors_and_the_daemon_stays_up() {
     d.docker(&["version"]).assert_ok();
 }
 
+/// `docker exec`: output on both streams, the exit code through `GET
+/// /exec/{id}/json`, `-e`, `-w`, `-d`; the same answers as `casulo exec`.
+#[test]
+fn docker_exec_runs_in_the_container() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let name = unique_name("exec");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--hostname",
+        "casa",
+        "busybox",
+        "sleep",
+        "100",
+    ])
+    .assert_ok();
+    let out = d.docker(&["exec", &name, "hostname"]);
+    out.assert_ok();
+    assert_eq!(out.stdout, "casa\n");
+    let ours = lab.casulo(&["exec", &name, "cat", "/etc/hostname"]);
+    let theirs = d.docker(&["exec", &name, "cat", "/etc/hostname"]);
+    assert_eq!(
+        (theirs.code, &theirs.stdout),
+        (ours.code, &ours.stdout),
+        "{theirs}\n{ours}"
+    );
+    let out = d.docker(&[
+        "exec",
+        &name,
+        "sh",
+        "-c",
+        "echo fora; echo erro >&2; exit 4",
+    ]);
+    out.assert_code(4);
+    assert_eq!(
+        (out.stdout.as_str(), out.stderr.as_str()),
+        ("fora\n", "erro\n")
+    );
+    let out = d.docker(&[
+        "exec",
+        "-e",
+        "A=1",
+        "-w",
+        "/tmp",
+        &name,
+        "sh",
+        "-c",
+        "echo $A $(pwd)",
+    ]);
+    out.assert_ok();
+    assert_eq!(out.stdout, "1 /tmp\n");
+    d.docker(&["exec", &name, "nao-existe"]).assert_code(127);
+    d.docker(&["exec", "-d", &name, "touch", "/tmp/feito"])
+        .assert_ok();
+    let began = Instant::now();
+    while !lab
+        .casulo(&["exec", &name, "test", "-e", "/tmp/feito"])
+        .success()
+    {
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "exec -d não rodou"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = d.docker(&["exec", "-it", &name, "sh"]);
+    assert_ne!(out.code, 0);
+    d.docker(&["rm", "-f", &name]).assert_ok();
+}
+
 /// A container started through the daemon runs under its own supervisor:
 /// it outlives the daemon (stopped with SIGTERM, exit 0, socket removed),
 /// and a new daemon finds it.

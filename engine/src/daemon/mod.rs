@@ -23,7 +23,8 @@
 //! Modules: [`routes`] (which path is which handler), [`http`] (replies,
 //! errors as `{"message": …}`, query strings), [`system`] (`/_ping`,
 //! `/version`, `/info`), [`images`], [`containers`], [`create`] (docker's
-//! container config → [`crate::container::RunOptions`]), [`stream`]
+//! container config → [`crate::container::RunOptions`]), [`exec`]
+//! (`docker exec`, by a `casulo exec` child process), [`stream`]
 //! (docker's multiplexed stdout/stderr frames).
 //!
 //! The library never prints: what the daemon has to say goes to the
@@ -31,6 +32,7 @@
 
 pub mod containers;
 pub mod create;
+pub mod exec;
 pub mod http;
 pub mod images;
 pub mod routes;
@@ -80,6 +82,8 @@ pub struct Ctx {
     /// Containers whose last start through this daemon failed: an attach
     /// or a `next-exit` wait made before it ends instead of waiting on.
     failed: Mutex<std::collections::HashSet<String>>,
+    /// `docker exec`'s: created, then started.
+    pub execs: exec::Execs,
 }
 
 impl Ctx {
@@ -150,6 +154,7 @@ pub fn serve(state: StateDir, opts: Options, log: Log) -> Result<(), DaemonError
         log,
         children: Mutex::new(Vec::new()),
         failed: Mutex::new(Default::default()),
+        execs: Default::default(),
     });
     let result = runtime.block_on(run(ctx.clone(), opts.clone()));
     runtime.shutdown_timeout(Duration::from_secs(1));

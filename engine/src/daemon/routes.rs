@@ -4,7 +4,7 @@
 use hyper::{Method, StatusCode};
 
 use super::http::{ApiError, Query, Reply, API_VERSION, MIN_API_VERSION};
-use super::{containers, create, images, system, Ctx};
+use super::{containers, create, exec, images, system, Ctx};
 
 /// One request, already read: answered here, off the async threads (the
 /// engine's calls block).
@@ -38,6 +38,9 @@ pub fn route(
         ["containers", id, "kill"] if post => containers::kill(ctx, id, query),
         ["containers", id, "wait"] if post => containers::wait(ctx, id, query),
         ["containers", id, "attach"] if post => containers::attach(ctx, id, query),
+        ["containers", id, "exec"] if post => exec::create(ctx, id, body),
+        ["exec", id, "start"] if post => exec::start(ctx, id, body),
+        ["exec", id, "json"] if get => exec::inspect(ctx, id),
         ["containers", id] if m == Method::DELETE => containers::remove(ctx, id, query),
         _ => Err(ApiError::not_implemented(&format!("{method} {path}"))),
     }
