@@ -484,6 +484,58 @@ fn docker_exec_runs_in_the_container() {
     d.docker(&["rm", "-f", &name]).assert_ok();
 }
 
+/// 50 `docker run --rm` at once: each prints its own line and exits 0,
+/// none is left, and the daemon holds no more descriptors than before.
+#[test]
+fn fifty_docker_runs_at_once() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let pid = d.child.as_ref().unwrap().id();
+    let fds = || {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .count()
+    };
+    let before = fds();
+    let prefix = unique_name("cinquenta");
+    let runs: Vec<_> = (0..50)
+        .map(|i| {
+            let name = format!("{prefix}-{i}");
+            let mut cmd = Command::new("docker");
+            cmd.args(["run", "--rm", "--name", &name, "busybox", "echo", &name])
+                .env("DOCKER_HOST", format!("unix://{}", d.socket.display()))
+                .env("DOCKER_CONFIG", d.socket.with_extension("docker-config"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            (name, cmd.spawn().unwrap())
+        })
+        .collect();
+    for (name, child) in runs {
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(text, format!("{name}\n"));
+    }
+    let out = lab.casulo(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!out.stdout.contains(&prefix), "sobrou contêiner:\n{out}");
+    // The streams are closed as their runs end (give the last a moment).
+    let began = Instant::now();
+    while fds() > before {
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "{} fds, eram {before}",
+            fds()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    d.docker(&["version"]).assert_ok();
+}
+
 /// A container started through the daemon runs under its own supervisor:
 /// it outlives the daemon (stopped with SIGTERM, exit 0, socket removed),
 /// and a new daemon finds it.
