@@ -401,6 +401,13 @@ fn bad_requests_get_clear_errors_and_the_daemon_stays_up() {
     assert_eq!(out.code, 125, "{out}");
     assert!(out.stderr.contains("imagem não encontrada"), "{out}");
 
+    // The input is not served yet: refused at create, nothing made.
+    let name = unique_name("entrada");
+    let out = d.docker(&["run", "-i", "--rm", "--name", &name, "busybox", "cat"]);
+    assert_eq!(out.code, 125, "{out}");
+    assert!(out.stderr.contains("a entrada (stdin)"), "{out}");
+    assert_eq!(casulo_ps(lab, &name, "{{.Status}}"), None);
+
     let out = d.docker(&["network", "ls"]);
     assert_ne!(out.code, 0);
     assert!(out.stderr.contains("ainda não implementa"), "{out}");
@@ -534,6 +541,85 @@ fn fifty_docker_runs_at_once() {
         std::thread::sleep(Duration::from_millis(50));
     }
     d.docker(&["version"]).assert_ok();
+}
+
+/// `docker events` sees a container's life: create, start, die (with its
+/// exit code), destroy — filtered to that container.
+#[test]
+fn docker_events_see_a_start_and_a_die() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let name = unique_name("eventos");
+    let mut events = Command::new("docker")
+        .args([
+            "events",
+            "--filter",
+            &format!("container={name}"),
+            "--format",
+            "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}",
+        ])
+        .env("DOCKER_HOST", format!("unix://{}", d.socket.display()))
+        .env("DOCKER_CONFIG", d.socket.with_extension("docker-config"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The stream is open once the daemon logged the request.
+    let began = Instant::now();
+    while !d.log().contains("GET /v1.43/events") {
+        assert!(began.elapsed() < Duration::from_secs(10), "{}", d.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.3; exit 2",
+    ])
+    .assert_ok();
+    d.docker(&["wait", &name]).assert_ok();
+    d.docker(&["rm", &name]).assert_ok();
+    let mut out = events.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        let mut text = String::new();
+        let mut buf = [0u8; 256];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+            lines = text.lines().map(String::from).collect::<Vec<_>>();
+            if text.ends_with('\n') && lines.iter().any(|l| l.starts_with("destroy")) {
+                break;
+            }
+        }
+        lines
+    });
+    let began = Instant::now();
+    while !reader.is_finished() && began.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = events.kill();
+    let _ = events.wait();
+    let lines = reader.join().unwrap();
+    assert_eq!(
+        lines,
+        [
+            // docker's templates print a missing key as `<no value>`.
+            format!("create {name} <no value>"),
+            format!("start {name} <no value>"),
+            format!("die {name} 2"),
+            format!("destroy {name} <no value>"),
+        ],
+        "{}",
+        d.log()
+    );
 }
 
 /// A container started through the daemon runs under its own supervisor:

@@ -138,6 +138,14 @@ fn options(config: &Value, name: Option<String>) -> Result<RunOptions, ApiError>
             .unwrap_or(&empty),
         place: "HostConfig",
     };
+    // docker's client asks for the input only through the attach's
+    // upgrade, whose refusal it cannot show: said here, before anything exists.
+    if c.bool("AttachStdin")? {
+        return Err(ApiError::not_implemented(
+            "a entrada (stdin) de um contêiner pela API — docker run -i/-it; \
+             use docker run -d (e docker logs -f) ou casulo run -it",
+        ));
+    }
     for key in ["Healthcheck", "OnBuild", "Shell", "MacAddress"] {
         c.refuse_if_set(key)?;
     }

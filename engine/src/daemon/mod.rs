@@ -24,7 +24,8 @@
 //! errors as `{"message": …}`, query strings), [`system`] (`/_ping`,
 //! `/version`, `/info`), [`images`], [`containers`], [`create`] (docker's
 //! container config → [`crate::container::RunOptions`]), [`exec`]
-//! (`docker exec`, by a `casulo exec` child process), [`stream`]
+//! (`docker exec`, by a `casulo exec` child process), [`events`] (told
+//! from the records, looked at every 50 ms), [`stream`]
 //! (docker's multiplexed stdout/stderr frames).
 //!
 //! The library never prints: what the daemon has to say goes to the
@@ -32,6 +33,7 @@
 
 pub mod containers;
 pub mod create;
+pub mod events;
 pub mod exec;
 pub mod http;
 pub mod images;

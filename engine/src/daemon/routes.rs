@@ -4,7 +4,7 @@
 use hyper::{Method, StatusCode};
 
 use super::http::{ApiError, Query, Reply, API_VERSION, MIN_API_VERSION};
-use super::{containers, create, exec, images, system, Ctx};
+use super::{containers, create, events, exec, images, system, Ctx};
 
 /// One request, already read: answered here, off the async threads (the
 /// engine's calls block).
@@ -24,6 +24,7 @@ pub fn route(
         ["_ping"] if get => Ok(Reply::Text("OK")),
         ["version"] if get => Ok(system::version()),
         ["info"] if get => Ok(system::info(ctx)),
+        ["events"] if get => events::events(ctx, query),
         ["images", "json"] if get => images::list(ctx),
         ["images", name @ .., "json"] if get && !name.is_empty() => {
             images::inspect(ctx, &name.join("/"))
