@@ -332,6 +332,24 @@ fn docker_run_d_logs_stop_rm() {
     assert!(time.starts_with("20") && time.ends_with('Z'), "{out}");
     assert!(["um", "dois", "tres"].contains(&text), "{out}");
 
+    // top, pause, unpause and rename, as casulo's.
+    let out = d.docker(&["top", &name]);
+    out.assert_ok();
+    assert!(out.stdout.contains("PID NO CONTÊINER"), "{out}");
+    assert!(out.stdout.contains("sleep 100"), "{out}");
+    d.docker(&["pause", &name]).assert_ok();
+    assert_eq!(
+        casulo_ps(lab, &name, "{{.Status}}").as_deref(),
+        Some("Up (Paused)")
+    );
+    d.docker(&["unpause", &name]).assert_ok();
+    let renamed = unique_name("renomeado");
+    d.docker(&["rename", &name, &renamed]).assert_ok();
+    assert_eq!(
+        casulo_ps(lab, &renamed, "{{.Status}}").as_deref(),
+        Some("Up")
+    );
+    d.docker(&["rename", &renamed, &name]).assert_ok();
     let out = d.docker(&["stop", "-t", "1", &name]);
     out.assert_ok();
     let out = d.docker(&["inspect", "--format", "{{.State.Status}}", &id]);

@@ -445,3 +445,59 @@ pub fn attach(ctx: &std::sync::Arc<Ctx>, key: &str, query: &Query) -> Result<Rep
         }),
     })
 }
+
+/// `POST /containers/{id}/pause` and `unpause`: the cgroup freezer, as
+/// `casulo pause`.
+pub fn pause(ctx: &Ctx, key: &str, freeze: bool) -> Result<Reply, ApiError> {
+    let r = find(ctx, key)?;
+    if freeze {
+        container::pause::pause(&ctx.state, &r)?;
+    } else {
+        container::pause::unpause(&ctx.state, &r)?;
+    }
+    Ok(Reply::Status(StatusCode::NO_CONTENT))
+}
+
+/// `POST /containers/{id}/rename?name=NEW`.
+pub fn rename(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
+    let new = query
+        .get("name")
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::bad_request("falta o nome novo (name=…)"))?;
+    find(ctx, key)?;
+    container::rename::rename(&ctx.state, key, new)?;
+    Ok(Reply::Status(StatusCode::NO_CONTENT))
+}
+
+/// `GET /containers/{id}/top`: the processes of its cgroup, docker's table
+/// (`Titles` and `Processes`), as `casulo top` lists them.
+pub fn top(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
+    if query
+        .get("ps_args")
+        .is_some_and(|a| !a.is_empty() && a != "-ef")
+    {
+        return Err(ApiError::not_implemented("top com opções do ps (ps_args)"));
+    }
+    let r = find(ctx, key)?;
+    if !matches!(r.state, ContainerState::Running | ContainerState::Paused) {
+        return Err(container::RunError::NotRunning(r.name).into());
+    }
+    let trace = crate::recorder::Recorder::in_memory();
+    let k = Kernel::new(&LinuxSyscalls, &trace);
+    let rows: Vec<Value> = container::top::top(&k, &r)?
+        .into_iter()
+        .map(|p| {
+            let user = nix::unistd::User::from_uid(p.uid.into())
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+                .unwrap_or_else(|| p.uid.to_string());
+            let inside = p.container_pid.map_or("?".to_string(), |n| n.to_string());
+            json!([user, p.pid.to_string(), inside, p.command])
+        })
+        .collect();
+    Ok(Reply::Json(
+        StatusCode::OK,
+        json!({ "Titles": ["USUÁRIO", "PID", "PID NO CONTÊINER", "COMANDO"], "Processes": rows }),
+    ))
+}
