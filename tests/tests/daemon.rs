@@ -640,6 +640,66 @@ fn docker_events_see_a_start_and_a_die() {
     );
 }
 
+/// `docker volume create/ls/inspect/rm`: the same volumes as `casulo
+/// volume`; the data outlives the container that wrote it; a volume in use
+/// is kept.
+#[test]
+fn docker_volumes_are_casulos_volumes() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let vol = unique_name("dados");
+    let writer = unique_name("escreve");
+    let out = d.docker(&["volume", "create", &vol]);
+    out.assert_ok();
+    assert_eq!(out.stdout.trim(), vol);
+    let ours = lab.casulo(&["volume", "ls", "-q"]);
+    assert!(ours.stdout.lines().any(|l| l == vol), "{ours}");
+    let theirs = d.docker(&["volume", "ls", "-q"]);
+    assert_eq!(theirs.stdout, ours.stdout);
+    let bind = format!("{vol}:/dados");
+    d.docker(&[
+        "run",
+        "--name",
+        &writer,
+        "-v",
+        &bind,
+        "busybox",
+        "sh",
+        "-c",
+        "echo oi > /dados/x",
+    ])
+    .assert_ok();
+    let out = d.docker(&["run", "--rm", "-v", &bind, "busybox", "cat", "/dados/x"]);
+    out.assert_ok();
+    assert_eq!(out.stdout, "oi\n");
+    let out = d.docker(&["volume", "rm", &vol]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("está em uso"), "{out}");
+    d.docker(&["rm", &writer]).assert_ok();
+    let out = d.docker(&[
+        "volume",
+        "inspect",
+        "--format",
+        "{{.Driver}} {{.Mountpoint}}",
+        &vol,
+    ]);
+    out.assert_ok();
+    assert_eq!(
+        out.stdout.trim(),
+        format!(
+            "local {}",
+            lab.root()
+                .join("volumes")
+                .join(&vol)
+                .join("_data")
+                .display()
+        )
+    );
+    d.docker(&["volume", "rm", &vol]).assert_ok();
+    let ours = lab.casulo(&["volume", "ls", "-q"]);
+    assert!(!ours.stdout.lines().any(|l| l == vol), "{ours}");
+}
+
 /// A container started through the daemon runs under its own supervisor:
 /// it outlives the daemon (stopped with SIGTERM, exit 0, socket removed),
 /// and a new daemon finds it.

@@ -26,7 +26,7 @@
 //! container config → [`crate::container::RunOptions`]), [`exec`]
 //! (`docker exec`, by a `casulo exec` child process), [`events`] (told
 //! from the records, looked at every 50 ms), [`stream`]
-//! (docker's multiplexed stdout/stderr frames).
+//! (docker's multiplexed stdout/stderr frames), [`volumes`].
 //!
 //! The library never prints: what the daemon has to say goes to the
 //! `log` callback the CLI gives it (pt-BR, one line per request).
@@ -40,6 +40,7 @@ pub mod images;
 pub mod routes;
 pub mod stream;
 pub mod system;
+pub mod volumes;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

@@ -4,7 +4,7 @@
 use hyper::{Method, StatusCode};
 
 use super::http::{ApiError, Query, Reply, API_VERSION, MIN_API_VERSION};
-use super::{containers, create, events, exec, images, system, Ctx};
+use super::{containers, create, events, exec, images, system, volumes, Ctx};
 
 /// One request, already read: answered here, off the async threads (the
 /// engine's calls block).
@@ -29,6 +29,10 @@ pub fn route(
         ["images", name @ .., "json"] if get && !name.is_empty() => {
             images::inspect(ctx, &name.join("/"))
         }
+        ["volumes"] if get => volumes::list(ctx),
+        ["volumes", "create"] if post => volumes::create(ctx, body),
+        ["volumes", name] if get => volumes::inspect(ctx, name),
+        ["volumes", name] if m == Method::DELETE => volumes::remove(ctx, name, query),
         ["containers", "json"] if get => containers::list(ctx, query),
         ["containers", "create"] if post => create::create(ctx, query, body),
         ["containers", id, "json"] if get => containers::inspect(ctx, id),
