@@ -278,6 +278,10 @@ impl Follower {
     }
 }
 
+/// How often [`follow`] looks at the log and the record: what `docker run`
+/// through the daemon waits at most, after the container ended, to end too.
+pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// How a [`follow`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Followed {
@@ -324,7 +328,7 @@ pub fn follow(
             }
             return Ok(Followed::Ended(now.and_then(|r| r.exit_code)));
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(FOLLOW_EVERY);
     }
 }
 

@@ -313,7 +313,7 @@ fn wait_for(
         if tx.is_closed() || condition == Condition::NextExit && ctx.failed_to_start(&first.id) {
             return None;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(logs::FOLLOW_EVERY);
     }
 }
 
