@@ -711,7 +711,13 @@ fn containers_outlive_the_daemon() {
     d.docker(&["run", "-d", "--name", &name, "busybox", "sleep", "100"])
         .assert_ok();
     let socket = d.socket.clone();
+    // A second daemon on a socket that answers is refused (and leaves it be).
+    let out = lab.casulo(&["daemon", "--socket", socket.to_str().unwrap()]);
+    out.assert_code(125);
+    assert!(out.stderr.contains("já há um daemon escutando"), "{out}");
+    d.docker(&["version"]).assert_ok();
     assert_eq!(d.stop(), 0, "{}", d.log());
+    assert!(d.log().contains("SIGTERM recebido"), "{}", d.log());
     assert!(!socket.exists(), "o socket foi removido");
     assert_eq!(
         casulo_ps(lab, &name, "{{.Status}}").as_deref(),

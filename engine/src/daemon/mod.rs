@@ -30,6 +30,17 @@
 //!
 //! The library never prints: what the daemon has to say goes to the
 //! `log` callback the CLI gives it (pt-BR, one line per request).
+//!
+//! **Not yet** (issue #17; each answers 501 with its name, never a wrong
+//! answer): the container's input through `attach` (`docker run -i/-it`,
+//! refused at create) and a tty's keys and `resize` (the supervisor's
+//! terminal hub, [`crate::terminal::hub`], is where to plug it); `exec`
+//! with `-i`/`-t`; `stats`; `prune`s; images' `create` (pull), `push`,
+//! `tag`, `DELETE`, `history`, `get`/`load`; `build`; networks;
+//! `events`/`logs` with `since`/`until`; the traces served at
+//! `/casulo/traces/…`, the live view (`--ui`) and chapter 10's examples.
+//! `events` and `wait` poll the records (20–50 ms): a container has no
+//! central process to notify them.
 
 pub mod containers;
 pub mod create;
@@ -159,9 +170,8 @@ pub fn serve(state: StateDir, opts: Options, log: Log) -> Result<(), DaemonError
         failed: Mutex::new(Default::default()),
         execs: Default::default(),
     });
-    let result = runtime.block_on(run(ctx.clone(), opts.clone()));
+    let result = runtime.block_on(run(ctx.clone(), opts));
     runtime.shutdown_timeout(Duration::from_secs(1));
-    let _ = std::fs::remove_file(&opts.socket);
     result
 }
 
@@ -190,12 +200,16 @@ async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<(), DaemonError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(accept_unix(unix, ctx.clone(), stop_rx.clone()));
     if let Some(addr) = opts.tcp {
-        let tcp = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| DaemonError::Listen {
-                what: format!("tcp://{addr}"),
-                source,
-            })?;
+        let tcp = match tokio::net::TcpListener::bind(addr).await {
+            Ok(tcp) => tcp,
+            Err(source) => {
+                let _ = std::fs::remove_file(&opts.socket);
+                return Err(DaemonError::Listen {
+                    what: format!("tcp://{addr}"),
+                    source,
+                });
+            }
+        };
         if !addr.ip().is_loopback() {
             (ctx.log)(format!(
                 "aviso: tcp://{addr} não é só desta máquina: quem alcançar a porta manda \
@@ -219,6 +233,8 @@ async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<(), DaemonError> {
         "{why} recebido: paro de atender (os contêineres continuam com seus supervisores)"
     ));
     let _ = stop_tx.send(true);
+    // Ours to remove (never another daemon's: see `bind_unix`).
+    let _ = std::fs::remove_file(&opts.socket);
     Ok(())
 }
 
