@@ -15,6 +15,7 @@
 //! | [`lab`] | `casulo lab`: the checker of the labs (lab files, checks over traces, state, output) |
 //! | [`security`] | what the container's root may do: capabilities cut to docker's default, no_new_privs |
 //! | [`container`] | the lifecycle: create, start (the init side in `init`), run, rm |
+//! | [`daemon`] | `casulo daemon`: the Docker Engine API over a unix socket, a thin layer over the above |
 //! | [`state`] | the on-disk layout under `/var/lib/casulo` |
 //! | [`cli`] | the thin `casulo` command line over all of the above |
 //!
@@ -25,6 +26,7 @@ pub mod build;
 pub mod cgroups;
 pub mod cli;
 pub mod container;
+pub mod daemon;
 pub mod fd_channel;
 pub mod image;
 pub mod kernel;

@@ -94,10 +94,9 @@ fn for_each(
     Ok(if failed { 1 } else { 0 })
 }
 
-/// The container's own trace, reopened: the signals the verbs send are
-/// recorded there (in memory only when it cannot be reopened).
+/// The container's own trace, reopened (see [`container::record::trace_of`]).
 pub(super) fn trace_of(state: &StateDir, record: &container::ContainerRecord) -> Recorder {
-    container::record::reopen_trace(state, record).unwrap_or_else(|_| Recorder::in_memory())
+    container::record::trace_of(state, record)
 }
 
 pub fn stop(state: &StateDir, args: StopArgs) -> CliResult {
@@ -373,31 +372,19 @@ fn print_entries(entries: &[container::logs::Entry], timestamps: bool) {
 pub(super) fn follow_until_exit(
     state: &StateDir,
     record: &container::ContainerRecord,
-    mut offset: u64,
+    offset: u64,
     timestamps: bool,
 ) -> Result<i32, CliError> {
-    let path = log_of(state, record);
-    let dir = state.container(&record.id);
-    loop {
-        // Read the record first: what was logged before it said "done" is
-        // then surely read below.
-        let now = container::record::load(&dir).ok();
-        let (entries, end) = container::logs::read_from(&path, offset)?;
-        print_entries(&entries, timestamps);
-        offset = end;
-        let done = match &now {
-            None => true,
-            Some(r) => {
-                !r.is_up()
-                    && r.state != container::ContainerState::Created
-                    && !r.supervisor.is_some_and(container::supervisor_alive)
-            }
-        };
-        if done {
-            return Ok(now.and_then(|r| r.exit_code).unwrap_or(0));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    use container::logs::{self, Followed};
+    let mut follower = logs::Follower::open(&state.container(&record.id), offset, false)?;
+    let ended = logs::follow(state, &record.id, &mut follower, |entries| {
+        print_entries(entries, timestamps);
+        true
+    })?;
+    Ok(match ended {
+        Followed::Ended(code) => code.unwrap_or(0),
+        Followed::Stopped => 0,
+    })
 }
 
 pub fn rename(state: &StateDir, args: RenameArgs) -> CliResult {

@@ -8,6 +8,7 @@
 pub mod attach;
 pub mod build;
 pub mod commit;
+pub mod daemon;
 pub mod diff;
 pub mod docker;
 pub mod exec;
@@ -111,6 +112,8 @@ pub enum Command {
     /// Laboratórios: exercícios que o casulo confere a partir dos seus traces (ls, iniciar, verificar, dica, reiniciar).
     #[command(subcommand)]
     Lab(lab::LabCmd),
+    /// Atende a API do Docker num socket unix: o `docker` de sempre passa a mandar no casulo.
+    Daemon(daemon::DaemonArgs),
     /// Mostra o que o casulo sabe deste host: kernel, modo dos cgroups, diretório de estado.
     Info,
     /// Remove o que um casulo morto deixou (cgroups, endereços de rede, veths e regras de firewall órfãos) e a bridge casulo0 sem uso.
@@ -208,6 +211,7 @@ pub fn main() -> i32 {
         Command::Volume(cmd) => volume::run(&state, cmd),
         Command::Network(cmd) => network::run(&state, cmd),
         Command::Lab(cmd) => lab::run(&state, cmd),
+        Command::Daemon(args) => daemon::cmd(&state, args),
         Command::Info => info::run(&state),
         Command::Gc => gc::run(&state),
         Command::Supervisor { id } => Ok(crate::container::supervise::main(&state, &id)),
@@ -301,7 +305,8 @@ fn needs_root(command: &Command) -> bool {
         | Command::Pause(_)
         | Command::Unpause(_)
         | Command::Push(_)
-        | Command::Pull(_) => true,
+        | Command::Pull(_)
+        | Command::Daemon(_) => true,
         Command::Volume(cmd) => cmd.changes_state(),
         Command::Network(cmd) => cmd.changes_state(),
         Command::Image(cmd) => matches!(

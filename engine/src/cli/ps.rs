@@ -2,7 +2,7 @@
 
 use super::template::{self, Template};
 use super::{CliError, CliResult};
-use crate::container::{self, ContainerState};
+use crate::container;
 use crate::state::StateDir;
 
 /// Lista os contêineres (como `docker ps`).
@@ -47,16 +47,7 @@ pub fn ps(state: &StateDir, args: PsArgs) -> CliResult {
         "ID", "IMAGEM", "COMANDO", "CRIADO", "ESTADO", "PORTAS"
     );
     for r in &records {
-        let state = match (r.state, r.exit_code) {
-            (ContainerState::Running, _) => format!("rodando (pid {})", r.pid.unwrap_or(0)),
-            (ContainerState::Paused, _) => format!("pausado (pid {})", r.pid.unwrap_or(0)),
-            (ContainerState::Restarting, _) => {
-                format!("reiniciando ({}ª vez)", r.restart_count + 1)
-            }
-            (ContainerState::Exited, Some(code)) => format!("terminou ({code})"),
-            (ContainerState::Exited, None) => "terminou".to_string(),
-            (ContainerState::Created, _) => "criado".to_string(),
-        };
+        let state = r.status_in_words();
         let mut command = r.process.args.join(" ");
         if command.chars().count() > 24 {
             command = command.chars().take(23).collect::<String>() + "…";
@@ -108,21 +99,7 @@ fn docker_header(field: &str) -> String {
 
 /// One line of `docker ps --format json`: docker's field names (all strings).
 fn docker_ps_json(r: &container::ContainerRecord) -> serde_json::Value {
-    let state = match r.state {
-        ContainerState::Created => "created",
-        ContainerState::Running => "running",
-        ContainerState::Paused => "paused",
-        ContainerState::Restarting => "restarting",
-        ContainerState::Exited => "exited",
-    };
-    let status = match (r.state, r.exit_code) {
-        (ContainerState::Exited, Some(code)) => format!("Exited ({code})"),
-        (ContainerState::Exited, None) => "Exited".to_string(),
-        (ContainerState::Paused, _) => "Up (Paused)".to_string(),
-        (ContainerState::Running, _) => "Up".to_string(),
-        (ContainerState::Restarting, _) => format!("Restarting ({})", r.exit_code.unwrap_or(0)),
-        (ContainerState::Created, _) => "Created".to_string(),
-    };
+    let (state, status) = (r.docker_state(), r.docker_status());
     serde_json::json!({
         "ID": &r.id[..12],
         "Image": r.image,

@@ -84,14 +84,7 @@ pub fn run(state: &StateDir, cmd: VolumeCmd) -> CliResult {
             let mut out = Vec::new();
             for name in &names {
                 let v = volume::inspect(state, name).map_err(fail)?;
-                out.push(serde_json::json!({
-                    "Name": v.name,
-                    "CreatedAt": v.created,
-                    "Driver": "local",
-                    "Mountpoint": v.mountpoint,
-                    "Anonymous": v.anonymous,
-                    "UsedBy": volume::users(state, &v.name),
-                }));
+                out.push(volume::describe(state, &v));
             }
             println!("{}", serde_json::to_string_pretty(&out).expect("json"));
         }

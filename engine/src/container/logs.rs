@@ -199,11 +199,15 @@ fn write_entry(file: &mut File, bytes: &[u8], stream: &str) {
 /// offset just past the last one (a line still being written is left for
 /// the next read).
 pub fn read_from(path: &Path, offset: u64) -> std::io::Result<(Vec<Entry>, u64)> {
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), offset)),
-        Err(e) => return Err(e),
-    };
+    match File::open(path) {
+        Ok(mut f) => read_entries(&mut f, offset),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Vec::new(), offset)),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`read_from`] on a file already open.
+fn read_entries(file: &mut File, offset: u64) -> std::io::Result<(Vec<Entry>, u64)> {
     file.seek(std::io::SeekFrom::Start(offset))?;
     let mut reader = std::io::BufReader::new(file.take(u64::MAX));
     let mut entries = Vec::new();
@@ -221,6 +225,111 @@ pub fn read_from(path: &Path, offset: u64) -> std::io::Result<(Vec<Entry>, u64)>
         }
     }
     Ok((entries, at))
+}
+
+/// A reader that follows a container's log as it grows. It holds the file
+/// open, so what a `--rm` container wrote can still be read after its
+/// supervisor removed its directory (the daemon's `attach` and `logs -f`
+/// depend on it: a short container is often gone before the next look).
+pub struct Follower {
+    path: PathBuf,
+    file: Option<File>,
+    offset: u64,
+}
+
+impl Follower {
+    /// The log in `dir`, read from byte `offset`. With `create`, an absent
+    /// log is made now (empty, `0600`; the supervisor appends to it), so
+    /// that it is held from the first line on.
+    pub fn open(dir: &Path, offset: u64, create: bool) -> std::io::Result<Follower> {
+        let path = path(dir);
+        let mut follower = Follower {
+            path,
+            file: None,
+            offset,
+        };
+        if create {
+            crate::state::private_file_options()
+                .append(true)
+                .create(true)
+                .open(&follower.path)?;
+        }
+        follower.file = File::open(&follower.path).ok();
+        Ok(follower)
+    }
+
+    /// Where the next read starts.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The complete entries written since the last read (a line still
+    /// being written is left for the next one).
+    pub fn read(&mut self) -> std::io::Result<Vec<Entry>> {
+        if self.file.is_none() {
+            self.file = File::open(&self.path).ok();
+        }
+        let Some(file) = &mut self.file else {
+            return Ok(Vec::new());
+        };
+        let (entries, end) = read_entries(file, self.offset)?;
+        self.offset = end;
+        Ok(entries)
+    }
+}
+
+/// How often [`follow`] looks at the log and the record: what `docker run`
+/// through the daemon waits at most, after the container ended, to end too.
+pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// How a [`follow`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Followed {
+    /// The container ended (its exit code, when its record still says it).
+    Ended(Option<i32>),
+    /// The reader said stop (the client went away).
+    Stopped,
+}
+
+/// Gives `each` the log's entries as they come, until the container `id`
+/// has ended and its supervisor is done with it (then everything it wrote
+/// has been read), or until `each` returns false. `each` is called at every
+/// look, even with nothing new (a reader learns there whether its client
+/// is still there). A container that is only created is waited for
+/// (docker's attach before start).
+pub fn follow(
+    state: &crate::state::StateDir,
+    id: &str,
+    follower: &mut Follower,
+    mut each: impl FnMut(&[Entry]) -> bool,
+) -> std::io::Result<Followed> {
+    let dir = state.container(id);
+    loop {
+        // The record first: what was logged before it said "done" is then
+        // surely read below.
+        let now = super::record::load(&dir).ok();
+        let entries = follower.read()?;
+        if !each(&entries) {
+            return Ok(Followed::Stopped);
+        }
+        let done = match &now {
+            None => true,
+            Some(r) => {
+                !r.is_up()
+                    && r.state != super::ContainerState::Created
+                    && !r.supervisor.is_some_and(super::supervisor_alive)
+            }
+        };
+        if done {
+            // The last lines, written between the two reads above.
+            let rest = follower.read()?;
+            if !rest.is_empty() && !each(&rest) {
+                return Ok(Followed::Stopped);
+            }
+            return Ok(Followed::Ended(now.and_then(|r| r.exit_code)));
+        }
+        std::thread::sleep(FOLLOW_EVERY);
+    }
 }
 
 #[cfg(test)]

@@ -278,6 +278,47 @@ impl ContainerState {
 }
 
 impl ContainerRecord {
+    /// docker's word for its state (`docker ps --format '{{.State}}'`).
+    pub fn docker_state(&self) -> &'static str {
+        match self.state {
+            ContainerState::Created => "created",
+            ContainerState::Running => "running",
+            ContainerState::Paused => "paused",
+            ContainerState::Restarting => "restarting",
+            ContainerState::Exited => "exited",
+        }
+    }
+
+    /// docker's `Status` column (`Up`, `Exited (3)`), shared by `casulo ps
+    /// --format` and the daemon's `/containers/json`.
+    pub fn docker_status(&self) -> String {
+        match (self.state, self.exit_code) {
+            (ContainerState::Exited, Some(code)) => format!("Exited ({code})"),
+            (ContainerState::Exited, None) => "Exited".to_string(),
+            (ContainerState::Paused, _) => "Up (Paused)".to_string(),
+            (ContainerState::Running, _) => "Up".to_string(),
+            (ContainerState::Restarting, _) => {
+                format!("Restarting ({})", self.exit_code.unwrap_or(0))
+            }
+            (ContainerState::Created, _) => "Created".to_string(),
+        }
+    }
+
+    /// Its state as `casulo ps` (and `docker ps` through the daemon) says
+    /// it: `rodando (pid 42)`, `terminou (0)`.
+    pub fn status_in_words(&self) -> String {
+        match (self.state, self.exit_code) {
+            (ContainerState::Running, _) => format!("rodando (pid {})", self.pid.unwrap_or(0)),
+            (ContainerState::Paused, _) => format!("pausado (pid {})", self.pid.unwrap_or(0)),
+            (ContainerState::Restarting, _) => {
+                format!("reiniciando ({}ª vez)", self.restart_count + 1)
+            }
+            (ContainerState::Exited, Some(code)) => format!("terminou ({code})"),
+            (ContainerState::Exited, None) => "terminou".to_string(),
+            (ContainerState::Created, _) => "criado".to_string(),
+        }
+    }
+
     /// Running, paused or between two runs of its `--restart` policy: not
     /// something `rm` may take away (docker's "up").
     pub fn is_up(&self) -> bool {

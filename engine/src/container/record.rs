@@ -102,6 +102,15 @@ pub fn try_update(
     Ok(record)
 }
 
+/// The container's own trace, reopened: the signals the verbs send are
+/// recorded there (in memory only when it cannot be reopened).
+pub fn trace_of(
+    state: &crate::state::StateDir,
+    record: &ContainerRecord,
+) -> crate::recorder::Recorder {
+    reopen_trace(state, record).unwrap_or_else(|_| crate::recorder::Recorder::in_memory())
+}
+
 /// The container's trace, opened again to go on recording into it (a
 /// supervisor, an `exec`, a `pause` from another terminal): see
 /// [`crate::recorder`].

@@ -14,6 +14,7 @@ pub mod digest;
 pub mod extract;
 pub mod fsck;
 pub mod import;
+pub mod inspect;
 pub mod layer;
 pub mod layered;
 pub mod leftovers;

@@ -262,6 +262,22 @@ pub fn inspect(state: &StateDir, name: &str) -> Result<Volume, VolumeError> {
     Ok(v)
 }
 
+/// A volume as `docker volume inspect` shows it (and `casulo volume
+/// inspect`, and the daemon), with the containers that use it.
+pub fn describe(state: &StateDir, v: &Volume) -> serde_json::Value {
+    serde_json::json!({
+        "Name": v.name,
+        "CreatedAt": v.created,
+        "Driver": "local",
+        "Mountpoint": v.mountpoint,
+        "Anonymous": v.anonymous,
+        "UsedBy": users(state, &v.name),
+        "Scope": "local",
+        "Labels": {},
+        "Options": {},
+    })
+}
+
 /// Every volume, by name.
 pub fn list(state: &StateDir) -> Vec<Volume> {
     let mut names: Vec<String> = std::fs::read_dir(volumes_dir(state))

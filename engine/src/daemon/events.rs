@@ -1,0 +1,213 @@
+//! `GET /events`: what happens to containers, as it happens (`docker
+//! events`). casulo has no central process that sees every change (each
+//! `casulo` command and each supervisor writes its own `container.json`),
+//! so the daemon looks at the records every [`LOOK_EVERY`] and tells the
+//! differences: `create`, `start`, `die` (with `exitCode`), `pause`,
+//! `unpause`, `destroy`. A container whose whole life is shorter than one
+//! look shows only `create`/`destroy` (or nothing) — said in the README.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use hyper::body::Bytes;
+use serde_json::{json, Value};
+
+use super::http::{ApiError, Query, Reply};
+use super::Ctx;
+use crate::container::{self, ContainerRecord, ContainerState};
+
+/// How often the records are compared.
+pub const LOOK_EVERY: Duration = Duration::from_millis(50);
+
+/// What is remembered of a container between two looks.
+#[derive(Debug, Clone)]
+struct Seen {
+    name: String,
+    image: String,
+    state: ContainerState,
+    started_at: Option<String>,
+    finished_at: Option<String>,
+    exit_code: Option<i32>,
+}
+
+impl Seen {
+    fn of(r: &ContainerRecord) -> Seen {
+        Seen {
+            name: r.name.clone(),
+            image: r.image.clone(),
+            state: r.state,
+            started_at: r.started_at.clone(),
+            finished_at: r.finished_at.clone(),
+            exit_code: r.exit_code,
+        }
+    }
+}
+
+/// docker's `filters` for events: `type` (only `container`), `container`
+/// (id, id prefix or name) and `event`.
+struct Filters {
+    containers: Vec<String>,
+    events: Vec<String>,
+}
+
+impl Filters {
+    fn parse(text: Option<&str>) -> Result<Filters, ApiError> {
+        let mut f = Filters {
+            containers: Vec::new(),
+            events: Vec::new(),
+        };
+        let Some(text) = text.filter(|t| !t.is_empty()) else {
+            return Ok(f);
+        };
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            ApiError::bad_request(format!("o parâmetro filters não é JSON válido: {e}"))
+        })?;
+        for (key, values) in value.as_object().into_iter().flatten() {
+            let values: Vec<String> = match values {
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .map(String::from)
+                    .collect(),
+                Value::Object(o) => o.keys().cloned().collect(),
+                _ => Vec::new(),
+            };
+            match key.as_str() {
+                "type" if values.iter().all(|v| v == "container") => {}
+                "container" => f.containers = values,
+                "event" => f.events = values,
+                _ => {
+                    return Err(ApiError::not_implemented(&format!(
+                        "o filtro {key}={} de events (o casulo conta só eventos de \
+                         contêineres: type=container, container=…, event=…)",
+                        values.join(",")
+                    )))
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    fn accept(&self, id: &str, name: &str, action: &str) -> bool {
+        (self.containers.is_empty()
+            || self
+                .containers
+                .iter()
+                .any(|c| c == name || id.starts_with(c.as_str())))
+            && (self.events.is_empty() || self.events.iter().any(|e| e == action))
+    }
+}
+
+pub fn events(ctx: &std::sync::Arc<Ctx>, query: &Query) -> Result<Reply, ApiError> {
+    for unsupported in ["since", "until"] {
+        if query.get(unsupported).is_some_and(|v| !v.is_empty()) {
+            return Err(ApiError::not_implemented(&format!(
+                "o parâmetro {unsupported} de events (o casulo só conta o que acontece \
+                 daqui em diante)"
+            )));
+        }
+    }
+    let filters = Filters::parse(query.get("filters"))?;
+    let ctx = ctx.clone();
+    Ok(Reply::Stream {
+        content_type: "application/json",
+        producer: Box::new(move |tx| {
+            let mut seen: HashMap<String, Seen> = container::list(&ctx.state)
+                .iter()
+                .map(|r| (r.id.clone(), Seen::of(r)))
+                .collect();
+            loop {
+                std::thread::sleep(LOOK_EVERY);
+                let now: HashMap<String, Seen> = container::list(&ctx.state)
+                    .iter()
+                    .map(|r| (r.id.clone(), Seen::of(r)))
+                    .collect();
+                let mut lines = String::new();
+                for (id, action, s) in differences(&seen, &now) {
+                    if filters.accept(&id, &s.name, action) {
+                        lines.push_str(&message(&id, action, &s).to_string());
+                        lines.push('\n');
+                    }
+                }
+                seen = now;
+                let sent = if lines.is_empty() {
+                    !tx.is_closed()
+                } else {
+                    tx.blocking_send(Bytes::from(lines)).is_ok()
+                };
+                if !sent {
+                    return;
+                }
+            }
+        }),
+    })
+}
+
+/// What changed between two looks, in the order docker would tell it.
+fn differences(
+    before: &HashMap<String, Seen>,
+    now: &HashMap<String, Seen>,
+) -> Vec<(String, &'static str, Seen)> {
+    let mut out = Vec::new();
+    for (id, s) in now {
+        let old = before.get(id);
+        if old.is_none() {
+            out.push((id.clone(), "create", s.clone()));
+        }
+        let was_started = old.and_then(|o| o.started_at.clone());
+        if s.started_at.is_some() && s.started_at != was_started {
+            out.push((id.clone(), "start", s.clone()));
+        }
+        let was_finished = old.and_then(|o| o.finished_at.clone());
+        if s.finished_at.is_some() && s.finished_at != was_finished {
+            out.push((id.clone(), "die", s.clone()));
+        }
+        match (old.map(|o| o.state), s.state) {
+            (Some(ContainerState::Running), ContainerState::Paused) => {
+                out.push((id.clone(), "pause", s.clone()))
+            }
+            (Some(ContainerState::Paused), ContainerState::Running) => {
+                out.push((id.clone(), "unpause", s.clone()))
+            }
+            _ => {}
+        }
+    }
+    for (id, s) in before {
+        if !now.contains_key(id) {
+            // Gone while up (a `--rm` between two looks): it died first.
+            if matches!(s.state, ContainerState::Running | ContainerState::Paused) {
+                out.push((id.clone(), "die", s.clone()));
+            }
+            out.push((id.clone(), "destroy", s.clone()));
+        }
+    }
+    let order = |a: &str| {
+        ["create", "start", "pause", "unpause", "die", "destroy"]
+            .iter()
+            .position(|x| *x == a)
+    };
+    out.sort_by_key(|(_, a, _)| order(a));
+    out
+}
+
+/// One event in docker's shape (old and new fields both, as dockerd).
+fn message(id: &str, action: &str, s: &Seen) -> Value {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut attributes = json!({ "name": s.name, "image": s.image });
+    if action == "die" {
+        attributes["exitCode"] = json!(s.exit_code.unwrap_or(0).to_string());
+    }
+    json!({
+        "status": action,
+        "id": id,
+        "from": s.image,
+        "Type": "container",
+        "Action": action,
+        "Actor": { "ID": id, "Attributes": attributes },
+        "scope": "local",
+        "time": now.as_secs(),
+        "timeNano": now.as_nanos() as u64,
+    })
+}
