@@ -59,6 +59,10 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "testar o cgroup v2 num kernel de verdade (VM, só cgroup2)",
     ),
     ("cpio", "montar o initramfs da VM de teste"),
+    (
+        "curl",
+        "o capítulo 10 fala com a API do casulo daemon pelo socket",
+    ),
     ("hunspell", "ortografia do curso"),
     (
         "hunspell-pt-br",
