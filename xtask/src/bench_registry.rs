@@ -30,48 +30,6 @@ use serde_json::json;
 use crate::cmd::{self, step};
 use crate::{fail, Result};
 
-struct Options {
-    runs: usize,
-    megabytes: u64,
-}
-
-fn parse(args: &[String]) -> Result<Options> {
-    let mut o = Options {
-        runs: 5,
-        megabytes: 200,
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut number = |name: &str| -> Result<u64> {
-            match it.next().map(|v| v.parse::<u64>()) {
-                Some(Ok(n)) => Ok(n),
-                _ => fail!("{name} precisa de um número inteiro"),
-            }
-        };
-        match a.as_str() {
-            "--runs" => o.runs = number("--runs")?.max(1) as usize,
-            "--mb" => o.megabytes = number("--mb")?.max(4),
-            other => fail!(
-                "opção desconhecida para `bench registry`: {other} (aceita: --runs N, --mb N)"
-            ),
-        }
-    }
-    Ok(o)
-}
-
-/// xorshift64*: bytes that do not compress, without a dependency.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
     use std::io::Write;
@@ -102,7 +60,7 @@ fn make_image(casulo: &Path, state: &Path, out: &Path, megabytes: u64) -> Result
         for f in 0..8u64 {
             tar.file(
                 &format!("dados/camada{i}-{f}.bin"),
-                &noise(i * 100 + f + 1, (per_layer / 8) as usize),
+                &crate::bench::Xorshift(i * 100 + f + 1).bytes((per_layer / 8) as usize),
             );
         }
         let tar = tar.finish();
@@ -163,7 +121,7 @@ struct Samples {
 }
 
 pub fn run(args: &[String]) -> Result {
-    let opts = parse(args)?;
+    let opts = crate::bench::runs_and_size(args, "registry", 4)?;
     cmd::require_root("o store do casulo e o registry de teste ficam em diretórios de root")?;
     for (bin, package) in [
         ("/usr/bin/skopeo", "skopeo"),

@@ -27,60 +27,12 @@ use serde_json::json;
 use crate::cmd::{self, step};
 use crate::{fail, Result};
 
-struct Options {
-    runs: usize,
-    megabytes: u64,
-}
-
-fn parse(args: &[String]) -> Result<Options> {
-    let mut o = Options {
-        runs: 5,
-        megabytes: 200,
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut number = |name: &str| -> Result<u64> {
-            match it.next().map(|v| v.parse::<u64>()) {
-                Some(Ok(n)) => Ok(n),
-                _ => fail!("{name} precisa de um número inteiro"),
-            }
-        };
-        match a.as_str() {
-            "--runs" => o.runs = number("--runs")?.max(1) as usize,
-            "--mb" => o.megabytes = number("--mb")?.max(1),
-            other => {
-                fail!("opção desconhecida para `bench unpack`: {other} (aceita: --runs N, --mb N)")
-            }
-        }
-    }
-    Ok(o)
-}
-
-/// xorshift64*: deterministic bytes without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let v = self.next().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-}
-
 /// Writes the layer; returns (files, bytes of content).
 fn generate(path: &Path, megabytes: u64) -> Result<(u64, u64)> {
     let target = megabytes << 20;
     let file = fs::File::create(path)?;
     let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, file));
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = crate::bench::Xorshift(0x9e37_79b9_7f4a_7c15);
     let (mut files, mut bytes) = (0u64, 0u64);
     let mut buf = vec![0u8; 4 << 20];
     let mut dirs = std::collections::BTreeSet::new();
@@ -143,7 +95,7 @@ fn median(samples: &mut [Duration]) -> Duration {
 }
 
 pub fn run(args: &[String]) -> Result {
-    let opts = parse(args)?;
+    let opts = crate::bench::runs_and_size(args, "unpack", 1)?;
     cmd::require_root("as camadas têm donos e modos de root, e whiteouts exigem CAP_MKNOD")?;
     let bin = cmd::build_casulo_release()?;
 
