@@ -30,7 +30,6 @@ use serde_json::json;
 use crate::cmd::{self, step};
 use crate::{fail, Result};
 
-
 fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
     use std::io::Write;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
