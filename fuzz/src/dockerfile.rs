@@ -96,6 +96,19 @@ pub fn fuzz(data: &[u8]) {
                     vars.insert(name.clone(), value.unwrap_or_default());
                 }
                 Op::Workdir(w) | Op::User(w) | Op::StopSignal(w) => expand_all(w, &vars),
+                Op::Healthcheck(check) => {
+                    if let Some(h) = check {
+                        let _ = h.command.argv(&shell);
+                    }
+                }
+                // `parse` checked the trigger; the build that uses the
+                // image parses it again and must agree.
+                Op::OnBuild(text) => {
+                    assert!(
+                        dockerfile::parse_instruction(text).is_ok(),
+                        "ONBUILD {text:?} aceito e depois recusado"
+                    );
+                }
                 Op::Expose(list) | Op::Volume(list) => {
                     for w in list {
                         expand_all(w, &vars);
