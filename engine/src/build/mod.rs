@@ -824,14 +824,10 @@ fn inline_files(
     heredocs: &[dockerfile::Heredoc],
     x: &dyn Fn(&str) -> Result<String, BuildError>,
 ) -> Result<step_copy::Extracted, BuildError> {
-    let dir = state.tmp().join(format!(
-        "heredoc-{}-{}",
-        std::process::id(),
-        crate::container::new_id().get(..8).unwrap_or("0")
-    ));
-    let guard = step_copy::Extracted(dir.clone());
+    let guard = step_copy::Extracted::fresh(state, "heredoc")
+        .map_err(|e| BuildError::Image(ImageError::io(state.tmp(), e)))?;
+    let dir = guard.0.clone();
     let io = |e: std::io::Error| BuildError::Image(ImageError::io(&dir, e));
-    std::fs::create_dir_all(&dir).map_err(io)?;
     for h in heredocs {
         let content = if h.expand {
             // Each line as a word of its own: quotes and backslashes are
@@ -960,40 +956,14 @@ fn do_step(
             let read = match from {
                 None if !heredocs.is_empty() => {
                     let dir = inline_files(state, heredocs, &x)?;
-                    let read = Node::open_root(&dir.0)
-                        .map_err(|e| format!("{}: {e}", dir.0.display()))
-                        .and_then(|root| {
-                            step_copy::read_sources_in(
-                                &root,
-                                &sources,
-                                &dockerignore::Ignore::default(),
-                                &step_copy::Fence {
-                                    short: "here-document".into(),
-                                    long: "here-document".into(),
-                                },
-                                &state.tmp(),
-                            )
-                        });
+                    let read = dir.read(&sources, "here-document", &state.tmp());
                     inline_dir = Some(dir);
                     read
                 }
                 None if sources.iter().any(|s| s.contains("://")) => {
                     step_add_url::download(state, &sources, checksum.as_deref()).and_then(
                         |(dir, names)| {
-                            let read = Node::open_root(&dir.0)
-                                .map_err(|e| format!("{}: {e}", dir.0.display()))
-                                .and_then(|root| {
-                                    step_copy::read_sources_in(
-                                        &root,
-                                        &names,
-                                        &dockerignore::Ignore::default(),
-                                        &step_copy::Fence {
-                                            short: "download".into(),
-                                            long: "download".into(),
-                                        },
-                                        &state.tmp(),
-                                    )
-                                });
+                            let read = dir.read(&names, "download", &state.tmp());
                             inline_dir = Some(dir);
                             read
                         },

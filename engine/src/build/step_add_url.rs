@@ -31,13 +31,9 @@ pub fn download(
     if checksum.is_some() && urls.len() != 1 {
         return Err("--checksum vale para uma URL só".into());
     }
-    let dir = state.tmp().join(format!(
-        "add-url-{}-{}",
-        std::process::id(),
-        crate::container::new_id().get(..8).unwrap_or("0")
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let guard = Extracted(dir.clone());
+    let guard = Extracted::fresh(state, "add-url")
+        .map_err(|e| format!("{}: {e}", state.tmp().display()))?;
+    let dir = guard.0.clone();
     let agent = ureq::Agent::new_with_config(
         ureq::config::Config::builder()
             .timeout_connect(Some(Duration::from_secs(10)))

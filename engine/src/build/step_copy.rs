@@ -421,6 +421,37 @@ fn hash_tree(hasher: &mut Sha256, tree: &Tree, target: &str) {
 #[derive(Debug)]
 pub struct Extracted(pub(crate) PathBuf);
 
+impl Extracted {
+    /// A fresh directory `tmp/<what>-<pid>-<random>` of the state dir for
+    /// files the build makes itself (an archive's contents, here-documents,
+    /// downloads), removed when the guard goes.
+    pub fn fresh(state: &crate::state::StateDir, what: &str) -> std::io::Result<Extracted> {
+        let dir = state.tmp().join(format!(
+            "{what}-{}-{}",
+            std::process::id(),
+            crate::container::new_id().get(..8).unwrap_or("0")
+        ));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Extracted(dir))
+    }
+
+    /// `names` of this directory as the sources of a COPY (`what` names the
+    /// place in errors), read as a context is read.
+    pub fn read(&self, names: &[String], what: &str, spool_in: &Path) -> Result<Sources, String> {
+        let root = Node::open_root(&self.0).map_err(|e| format!("{}: {e}", self.0.display()))?;
+        read_sources_in(
+            &root,
+            names,
+            &Ignore::default(),
+            &Fence {
+                short: what.into(),
+                long: what.into(),
+            },
+            spool_in,
+        )
+    }
+}
+
 impl Drop for Extracted {
     fn drop(&mut self) {
         crate::image::layer::remove_tree(&self.0);

@@ -96,16 +96,7 @@ impl Filters {
                      (ele entende id, name e status)"
                 )));
             }
-            // Two shapes: ["a","b"] (new) and {"a":true} (old clients).
-            let values: Vec<String> = match values {
-                Value::Array(a) => a
-                    .iter()
-                    .filter_map(|v| v.as_str())
-                    .map(String::from)
-                    .collect(),
-                Value::Object(o) => o.keys().cloned().collect(),
-                _ => Vec::new(),
-            };
+            let values = super::http::filter_values(values);
             out.push((key.clone(), values));
         }
         Ok(Filters(out))

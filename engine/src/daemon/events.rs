@@ -63,15 +63,7 @@ impl Filters {
             ApiError::bad_request(format!("o parâmetro filters não é JSON válido: {e}"))
         })?;
         for (key, values) in value.as_object().into_iter().flatten() {
-            let values: Vec<String> = match values {
-                Value::Array(a) => a
-                    .iter()
-                    .filter_map(|v| v.as_str())
-                    .map(String::from)
-                    .collect(),
-                Value::Object(o) => o.keys().cloned().collect(),
-                _ => Vec::new(),
-            };
+            let values = super::http::filter_values(values);
             match key.as_str() {
                 "type" if values.iter().all(|v| v == "container") => {}
                 "container" => f.containers = values,

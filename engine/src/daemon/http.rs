@@ -99,6 +99,20 @@ impl ApiError {
 
 /// The message of an error and its causes, in one line (as the CLI's
 /// `causa:` lines, joined), errnos said in Portuguese.
+/// The values of one key of docker's `filters` parameter, in either of its
+/// shapes: `["a","b"]` (new clients) or `{"a":true}` (old ones).
+pub fn filter_values(values: &Value) -> Vec<String> {
+    match values {
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str())
+            .map(String::from)
+            .collect(),
+        Value::Object(o) => o.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
 pub fn chain(error: &dyn std::error::Error) -> String {
     use crate::kernel::translate_os_errors as pt;
     let mut said = pt(&error.to_string());
