@@ -310,7 +310,7 @@ fn wait_for(
 
 /// The exit code of the container's last `process.exit` in its trace (of
 /// its init `pid`, when known).
-fn exit_in_trace(trace: &std::path::Path, pid: Option<i32>) -> Option<i32> {
+pub(super) fn exit_in_trace(trace: &std::path::Path, pid: Option<i32>) -> Option<i32> {
     let trace = casulo_trace::read_trace_file(trace).ok()?;
     trace.events.iter().rev().find_map(|e| match &e.body {
         casulo_trace::EventBody::ProcessExit {

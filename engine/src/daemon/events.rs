@@ -28,6 +28,8 @@ struct Seen {
     started_at: Option<String>,
     finished_at: Option<String>,
     exit_code: Option<i32>,
+    pid: Option<i32>,
+    trace: std::path::PathBuf,
 }
 
 impl Seen {
@@ -39,6 +41,8 @@ impl Seen {
             started_at: r.started_at.clone(),
             finished_at: r.finished_at.clone(),
             exit_code: r.exit_code,
+            pid: r.pid,
+            trace: r.trace.clone(),
         }
     }
 }
@@ -166,9 +170,13 @@ fn differences(
     }
     for (id, s) in before {
         if !now.contains_key(id) {
-            // Gone while up (a `--rm` between two looks): it died first.
+            // Gone while up (it ended and was removed between two looks,
+            // as a `--rm` does): it died first, with the code its trace
+            // (which stays) tells.
             if matches!(s.state, ContainerState::Running | ContainerState::Paused) {
-                out.push((id.clone(), "die", s.clone()));
+                let mut died = s.clone();
+                died.exit_code = super::containers::exit_in_trace(&s.trace, s.pid);
+                out.push((id.clone(), "die", died));
             }
             out.push((id.clone(), "destroy", s.clone()));
         }
@@ -202,4 +210,76 @@ fn message(id: &str, action: &str, s: &Seen) -> Value {
         "time": now.as_secs(),
         "timeNano": now.as_nanos() as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recorder::{header_for, Recorder};
+    use casulo_trace::{ContainerInfo, EventBody, Outcome};
+
+    fn seen(state: ContainerState, trace: &std::path::Path) -> Seen {
+        Seen {
+            name: "web".into(),
+            image: "busybox".into(),
+            state,
+            started_at: Some("2026-12-02T10:00:00Z".into()),
+            finished_at: None,
+            exit_code: None,
+            pid: Some(4321),
+            trace: trace.to_path_buf(),
+        }
+    }
+
+    /// A container that ended and was removed between two looks (a busy
+    /// host makes a look slow) still dies with its real code, read from
+    /// its trace — not a made-up 0.
+    #[test]
+    fn a_container_gone_between_two_looks_dies_with_the_code_of_its_trace() {
+        let tmp = tempfile::tempdir().unwrap();
+        let trace = tmp.path().join("c.trace.jsonl");
+        let rec = Recorder::create(
+            &trace,
+            &header_for(ContainerInfo {
+                id: "a".repeat(64),
+                name: "web".into(),
+                image: "busybox".into(),
+                image_id: None,
+                command: vec![],
+            }),
+        )
+        .unwrap();
+        rec.record(
+            EventBody::ProcessExit {
+                exited_pid: 4321,
+                code: Some(2),
+                signal: None,
+                signal_name: None,
+            },
+            "wait4(4321)".into(),
+            Outcome::Ok,
+        );
+        drop(rec);
+        let id = "a".repeat(64);
+        let before = HashMap::from([(id.clone(), seen(ContainerState::Running, &trace))]);
+        let told: Vec<_> = differences(&before, &HashMap::new())
+            .into_iter()
+            .map(|(_, action, s)| (action, s.exit_code))
+            .collect();
+        assert_eq!(told, [("die", Some(2)), ("destroy", None)]);
+        assert_eq!(
+            message(&id, "die", &differences(&before, &HashMap::new())[0].2)["Actor"]["Attributes"]
+                ["exitCode"],
+            "2"
+        );
+        // One seen exited and then gone only says destroy.
+        let mut exited = seen(ContainerState::Exited, &trace);
+        exited.exit_code = Some(2);
+        let before = HashMap::from([(id, exited)]);
+        let told: Vec<_> = differences(&before, &HashMap::new())
+            .into_iter()
+            .map(|(_, action, _)| action)
+            .collect();
+        assert_eq!(told, ["destroy"]);
+    }
 }
