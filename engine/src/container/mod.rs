@@ -221,6 +221,17 @@ pub struct HostConfig {
     /// `-i`: stdin kept open.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interactive: bool,
+    /// With `-i`: the container's stdin is closed when its first attacher
+    /// leaves (docker's `StdinOnce`, set by `docker run -i` without `-d`:
+    /// `echo x | docker run -i busybox cat` must see the end of its input).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stdin_once: bool,
+    /// With `-t`: a client attaches *before* the start (`docker run`
+    /// without `-d`, docker's `AttachStdout` at create), so the terminal's
+    /// output from its first byte (the shell's prompt) is kept by the
+    /// supervisor's hub until that first attacher comes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attach_before_start: bool,
     /// With `-t`: the window size the terminal starts with, `[rows, cols]`
     /// (docker's `ConsoleSize`): the user's at `run`, so a `-dit`
     /// container's supervisor, which has no terminal around it, opens the

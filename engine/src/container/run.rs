@@ -274,6 +274,7 @@ pub fn live(
                 listener,
                 super::logs::LogWriter::open(&created.dir, "stdout"),
                 host.interactive,
+                host.attach_before_start,
                 on_forward,
             ),
             (Some(console), None) => crate::terminal::session::wait_relaying(

@@ -345,6 +345,8 @@ struct Watcher {
     ready: Option<std::fs::File>,
     restored: bool,
     tty: bool,
+    /// docker's `StdinOnce`: the feeder closes stdin when its first attacher leaves.
+    stdin_once: bool,
 }
 
 impl Watcher {
@@ -364,6 +366,7 @@ impl Watcher {
                 ready,
                 restored: true,
                 tty: true,
+                stdin_once: false,
             });
         }
         let interactive = host.interactive;
@@ -395,6 +398,7 @@ impl Watcher {
             ready,
             restored: false,
             tty: false,
+            stdin_once: host.stdin_once,
         })
     }
 
@@ -438,7 +442,7 @@ impl RunObserver for Watcher {
             self.relay = Relay::start(&self.dir, out, err).ok();
         }
         if let Some((stdin, listener)) = self.stdin.take() {
-            self.feeder = Feeder::start(listener, stdin).ok();
+            self.feeder = Feeder::start(listener, stdin, self.stdin_once).ok();
         }
         if let Some(mut ready) = self.ready.take() {
             let _ = write!(ready, "OK {}", record.pid.unwrap_or(0));

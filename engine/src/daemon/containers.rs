@@ -400,15 +400,23 @@ fn send(tx: &mpsc::Sender<Bytes>, bytes: Bytes) -> bool {
 /// `logs=1`, from its beginning) until it ends — what `docker run` without
 /// `-d` shows. casulo's supervisor keeps a container's output in its log,
 /// so the attach follows the log (held open from before the start: a short
-/// `--rm` container is not missed). Its input is not reachable this way yet.
+/// `--rm` container is not missed). With `stdin=1` the client's bytes go
+/// to the container's input ([`super::attach`]) until the detach keys.
 pub fn attach(ctx: &std::sync::Arc<Ctx>, key: &str, query: &Query) -> Result<Reply, ApiError> {
     let r = find(ctx, key)?;
-    if query.flag("stdin") {
-        return Err(ApiError::not_implemented(
-            "a entrada (stdin) pelo attach — docker run -i/-it e docker attach com \
-             teclado; use docker run -d e docker logs -f, ou casulo run -it",
+    let input = query.flag("stdin");
+    if input && !r.host.interactive {
+        // docker ignores it; the client would type into nothing.
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "o contêiner {:?} foi criado sem a entrada aberta (-i): não há onde \
+                 escrever o que você digita",
+                r.name
+            ),
         ));
     }
+    let keys = super::attach::detach_keys(query)?;
     let dir = ctx.state.container(&r.id);
     let from_start = query.flag("logs");
     let mut follower = Follower::open(&dir, 0, true)?;
@@ -418,12 +426,32 @@ pub fn attach(ctx: &std::sync::Arc<Ctx>, key: &str, query: &Query) -> Result<Rep
     }
     let tty = r.host.tty;
     let (out, err) = (query.flag("stdout"), query.flag("stderr"));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // A terminal's output comes from its hub, whose socket the keys share.
+    let (link_tx, link_rx) = match tty && input {
+        true => {
+            let (a, b) = std::sync::mpsc::channel();
+            (Some(a), Some(b))
+        }
+        false => (None, None),
+    };
+    let input =
+        input.then(|| super::attach::consumer(ctx.clone(), r.clone(), keys, done.clone(), link_rx));
     let ctx = ctx.clone();
     Ok(Reply::Hijack {
         content_type: if tty { RAW_STREAM } else { MULTIPLEXED_STREAM },
         producer: Box::new(move |tx| {
+            if tty {
+                if from_start {
+                    let _ = send(
+                        &tx,
+                        stream::entries(&follower.read().unwrap_or_default(), true, false),
+                    );
+                }
+                return super::attach::terminal(&ctx, &r, &mut follower, &done, link_tx, &tx);
+            }
             let _ = logs::follow(&ctx.state, &r.id, &mut follower, |entries| {
-                if ctx.failed_to_start(&r.id) {
+                if ctx.failed_to_start(&r.id) || done.load(std::sync::atomic::Ordering::SeqCst) {
                     return false;
                 }
                 let chosen: Vec<logs::Entry> = entries
@@ -434,6 +462,7 @@ pub fn attach(ctx: &std::sync::Arc<Ctx>, key: &str, query: &Query) -> Result<Rep
                 send(&tx, stream::entries(&chosen, tty, false))
             });
         }),
+        input,
     })
 }
 

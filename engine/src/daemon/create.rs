@@ -40,10 +40,42 @@ pub fn create(ctx: &Ctx, query: &Query, body: &[u8]) -> Result<Reply, ApiError> 
         .map_err(|m| ApiError::bad_request(format!("limites inválidos: {m}")))?;
     let created = crate::container::create::create(&ctx.state, &opts)?;
     let id = created.record.id.clone();
+    let (once, size) = (stdin_once(&config), console_size(&config));
+    // `docker run` without `-d` attaches before it starts: a terminal's
+    // first output (the prompt) is kept for it.
+    let flag = |k: &str| config.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let before = opts.tty && (flag("AttachStdout") || flag("AttachStderr"));
+    if once || size.is_some() || before {
+        let dir = ctx.state.container(&id);
+        crate::container::record::update(&dir, |r| {
+            r.host.stdin_once = once;
+            r.host.console_size = size.or(r.host.console_size);
+            r.host.attach_before_start = before;
+        })?;
+    }
     Ok(Reply::Json(
         StatusCode::CREATED,
         json!({ "Id": id, "Warnings": [] }),
     ))
+}
+
+/// docker's `StdinOnce` (`docker run -i` without `-d`): the container's
+/// stdin closes when the client's input ends.
+fn stdin_once(config: &Value) -> bool {
+    let flag = |k: &str| config.get(k).and_then(Value::as_bool).unwrap_or(false);
+    flag("OpenStdin") && flag("StdinOnce")
+}
+
+/// `HostConfig.ConsoleSize` (`[rows, cols]`, the client's window) of a
+/// `-t` container: its terminal opens at that size.
+fn console_size(config: &Value) -> Option<[u16; 2]> {
+    if !config.get("Tty").and_then(Value::as_bool).unwrap_or(false) {
+        return None;
+    }
+    let size = config.get("HostConfig")?.get("ConsoleSize")?.as_array()?;
+    let n = |i: usize| size.get(i)?.as_u64().and_then(|v| u16::try_from(v).ok());
+    let (rows, cols) = (n(0)?, n(1)?);
+    (rows > 0 && cols > 0).then_some([rows, cols])
 }
 
 /// A field of the config, checked for its JSON type.
@@ -138,14 +170,6 @@ fn options(config: &Value, name: Option<String>) -> Result<RunOptions, ApiError>
             .unwrap_or(&empty),
         place: "HostConfig",
     };
-    // docker's client asks for the input only through the attach's
-    // upgrade, whose refusal it cannot show: said here, before anything exists.
-    if c.bool("AttachStdin")? {
-        return Err(ApiError::not_implemented(
-            "a entrada (stdin) de um contêiner pela API — docker run -i/-it; \
-             use docker run -d (e docker logs -f) ou casulo run -it",
-        ));
-    }
     for key in ["Healthcheck", "OnBuild", "Shell", "MacAddress"] {
         c.refuse_if_set(key)?;
     }

@@ -39,6 +39,11 @@ pub const MULTIPLEXED_STREAM: &str = "application/vnd.docker.multiplexed-stream"
 /// gone: that is its signal to stop.
 pub type Producer = Box<dyn FnOnce(mpsc::Sender<Bytes>) + Send>;
 
+/// Whatever takes the client's bytes of a hijacked connection (`docker run
+/// -i`'s stdin, the keys of `-it`), in a thread of its own: the receiver
+/// ends when the client stops sending (its input ended, or it left).
+pub type Consumer = Box<dyn FnOnce(mpsc::Receiver<Bytes>) + Send>;
+
 /// What a handler answers.
 pub enum Reply {
     Json(StatusCode, Value),
@@ -57,6 +62,8 @@ pub enum Reply {
     Hijack {
         content_type: &'static str,
         producer: Producer,
+        /// The client's side, when it has something to say (stdin).
+        input: Option<Consumer>,
     },
 }
 

@@ -42,6 +42,7 @@
 //! `events` and `wait` poll the records (20–50 ms): a container has no
 //! central process to notify them.
 
+pub mod attach;
 pub mod containers;
 pub mod create;
 pub mod events;
@@ -417,8 +418,9 @@ fn respond(
         Ok(Reply::Hijack {
             content_type,
             producer,
+            input,
         }) => match upgrade {
-            Some(upgrade) => return hijack(content_type, producer, upgrade),
+            Some(upgrade) => return hijack(content_type, producer, input, upgrade),
             // A client that did not ask to upgrade reads the same bytes as a body.
             None => (StatusCode::OK, Some(content_type), channel(producer)),
         },
@@ -458,26 +460,52 @@ fn channel(producer: http::Producer) -> Body {
 }
 
 /// docker's attach: `101 UPGRADED`; then the connection carries the
-/// producer's bytes and is closed when it is done.
+/// producer's bytes and is closed when it is done; what the client sends
+/// goes to `input` (dropped without one).
 fn hijack(
     content_type: &'static str,
     producer: http::Producer,
+    input: Option<http::Consumer>,
     upgrade: hyper::upgrade::OnUpgrade,
 ) -> Response<Body> {
     let (tx, mut rx) = mpsc::channel::<Bytes>(64);
     std::thread::spawn(move || producer(tx));
+    // Few chunks in flight: a container that does not read its input
+    // holds the client back (TCP's own backpressure), as in docker.
+    let (in_tx, in_rx) = mpsc::channel::<Bytes>(4);
+    if let Some(consumer) = input {
+        std::thread::spawn(move || consumer(in_rx));
+    }
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else {
             return;
         };
-        let mut io = TokioIo::new(upgraded);
+        let (mut reader, mut writer) = tokio::io::split(TokioIo::new(upgraded));
+        let client = tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                match reader.read(&mut buf).await {
+                    // Its input ended (a half-close) or it left: `in_tx`
+                    // dropped tells the consumer.
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if in_tx.send(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
         while let Some(bytes) = rx.recv().await {
-            if io.write_all(&bytes).await.is_err() || io.flush().await.is_err() {
+            if writer.write_all(&bytes).await.is_err() || writer.flush().await.is_err() {
                 // The client is gone: dropping `rx` tells the producer.
+                client.abort();
                 return;
             }
         }
-        let _ = io.shutdown().await;
+        let _ = writer.shutdown().await;
+        client.abort();
     });
     let mut response = Response::new(http::empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;

@@ -4,7 +4,7 @@
 use hyper::{Method, StatusCode};
 
 use super::http::{ApiError, Query, Reply, API_VERSION, MIN_API_VERSION};
-use super::{containers, create, events, exec, images, system, volumes, Ctx};
+use super::{attach, containers, create, events, exec, images, system, volumes, Ctx};
 
 /// One request, already read: answered here, off the async threads (the
 /// engine's calls block).
@@ -51,6 +51,9 @@ pub fn route(
         ["exec", id, "start"] if post => exec::start(ctx, id, body),
         ["exec", id, "json"] if get => exec::inspect(ctx, id),
         ["containers", id] if m == Method::DELETE => containers::remove(ctx, id, query),
+        // The interactive half: resize, stats, prune.
+        ["containers", id, "resize"] if post => attach::resize(ctx, id, query),
+        ["exec", id, "resize"] if post => exec::resize(ctx, id, query),
         _ => Err(ApiError::not_implemented(&format!("{method} {path}"))),
     }
 }

@@ -33,14 +33,15 @@ pub struct Feeder {
 
 impl Feeder {
     /// Serves `listener`, writing what attachers send into `stdin` (the
-    /// write end of the container's stdin).
-    pub fn start(listener: Listener, stdin: OwnedFd) -> std::io::Result<Feeder> {
+    /// write end of the container's stdin); with `once`, closing it when
+    /// the first attacher leaves.
+    pub fn start(listener: Listener, stdin: OwnedFd, once: bool) -> std::io::Result<Feeder> {
         let (stop_rd, stop) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         let thread = std::thread::Builder::new()
             .name("stdin".into())
             // It holds a message buffer and little else.
             .stack_size(64 * 1024)
-            .spawn(move || serve(&listener, &stdin, &stop_rd))?;
+            .spawn(move || serve(&listener, Some(stdin), once, &stop_rd))?;
         Ok(Feeder { stop, thread })
     }
 
@@ -52,7 +53,7 @@ impl Feeder {
     }
 }
 
-fn serve(listener: &Listener, stdin: &OwnedFd, stop: &OwnedFd) {
+fn serve(listener: &Listener, mut stdin: Option<OwnedFd>, once: bool, stop: &OwnedFd) {
     let mut attachers: Vec<OwnedFd> = Vec::new();
     let mut buf = vec![0u8; MESSAGE];
     loop {
@@ -84,7 +85,7 @@ fn serve(listener: &Listener, stdin: &OwnedFd, stop: &OwnedFd) {
             }
             match socket::recv(attachers[i].as_raw_fd(), &mut buf, MsgFlags::empty()) {
                 Ok(n) if n > 0 => {
-                    if buf[0] == KEYS {
+                    if let (KEYS, Some(stdin)) = (buf[0], &stdin) {
                         // EPIPE: nobody reads the container's stdin any more
                         // (it is ending); what was sent is lost, as in docker.
                         let _ = super::relay::write_all(stdin.as_fd(), &buf[1..n]);
@@ -94,6 +95,10 @@ fn serve(listener: &Listener, stdin: &OwnedFd, stop: &OwnedFd) {
                 // The attacher left (or its input ended and it closed).
                 _ => {
                     attachers.remove(i);
+                    if once {
+                        // The container reads EOF.
+                        stdin = None;
+                    }
                 }
             }
         }

@@ -11,6 +11,11 @@
 //! `SIGCHLD` (the container may have ended), the termination signals
 //! (forwarded to PID 1). Nothing here runs for a container without `-t`.
 //!
+//! A container whose client attaches only after the start (`docker run
+//! -it` through the daemon: it attaches, then starts) would miss the
+//! shell's first prompt: with `keep`, what the terminal writes before the
+//! first attacher comes is kept for it (the last [`BACKLOG`] bytes).
+//!
 //! An attacher too slow to take the output (its socket full for
 //! [`SLOW`]) is dropped rather than let the container wait for it; one
 //! that leaves just closes its socket.
@@ -32,6 +37,9 @@ use super::console::Console;
 use crate::container::logs::LogWriter;
 use crate::container::{wait, RunError};
 use crate::kernel::Kernel;
+
+/// The most output kept for a first attacher that has not come yet.
+pub const BACKLOG: usize = 64 * 1024;
 
 /// How long a send to an attacher may wait before it is dropped.
 pub const SLOW: Duration = Duration::from_secs(2);
@@ -84,6 +92,7 @@ pub fn serve(
     listener: Listener,
     mut log: LogWriter,
     interactive: bool,
+    keep: bool,
     on_forward: &mut dyn FnMut(Signal, bool),
 ) -> Result<WaitStatus, RunError> {
     let io = |what: &'static str, e: std::io::Error| RunError::io(what, "terminal", e);
@@ -112,6 +121,7 @@ pub fn serve(
         path: console.path.clone(),
         size: console.size,
         buf: vec![0u8; MESSAGE],
+        backlog: keep.then(Vec::new),
     };
     let mut forwarded = 0;
     let status = loop {
@@ -172,6 +182,7 @@ pub fn serve(
                     socket::sockopt::SendTimeout,
                     &nix::sys::time::TimeVal::new(SLOW.as_secs() as _, 0),
                 );
+                hub.welcome(&fd);
                 hub.attachers.push(fd);
             }
         }
@@ -212,6 +223,8 @@ struct Hub<'a> {
     /// Its window now.
     size: super::WindowSize,
     buf: Vec<u8>,
+    /// The output kept for the first attacher (see the module docs).
+    backlog: Option<Vec<u8>>,
 }
 
 impl Hub<'_> {
@@ -225,6 +238,11 @@ impl Hub<'_> {
             }
             Ok(n) => {
                 self.log.write(&self.buf[1..1 + n]);
+                if let Some(kept) = self.backlog.as_mut() {
+                    kept.extend_from_slice(&self.buf[1..1 + n]);
+                    let over = kept.len().saturating_sub(BACKLOG);
+                    kept.drain(..over);
+                }
                 self.buf[0] = OUTPUT;
                 let message = &self.buf[..1 + n];
                 self.attachers.retain(|a| {
@@ -237,6 +255,18 @@ impl Hub<'_> {
             Err(_) => {
                 self.master_open = false;
                 false
+            }
+        }
+    }
+
+    /// The first attacher gets what was kept for it.
+    fn welcome(&mut self, attacher: &OwnedFd) {
+        for chunk in self.backlog.take().unwrap_or_default().chunks(MESSAGE - 1) {
+            let mut message = Vec::with_capacity(1 + chunk.len());
+            message.push(OUTPUT);
+            message.extend_from_slice(chunk);
+            if socket::send(attacher.as_raw_fd(), &message, MsgFlags::MSG_NOSIGNAL).is_err() {
+                return;
             }
         }
     }
