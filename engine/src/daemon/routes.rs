@@ -4,7 +4,7 @@
 use hyper::{Method, StatusCode};
 
 use super::http::{ApiError, Query, Reply, API_VERSION, MIN_API_VERSION};
-use super::{attach, containers, create, events, exec, images, system, volumes, Ctx};
+use super::{attach, containers, create, events, exec, images, prune, stats, system, volumes, Ctx};
 
 /// One request, already read: answered here, off the async threads (the
 /// engine's calls block).
@@ -54,6 +54,9 @@ pub fn route(
         // The interactive half: resize, stats, prune.
         ["containers", id, "resize"] if post => attach::resize(ctx, id, query),
         ["exec", id, "resize"] if post => exec::resize(ctx, id, query),
+        ["containers", id, "stats"] if get => stats::stats(ctx, id, query),
+        ["containers", "prune"] if post => prune::containers(ctx, query),
+        ["volumes", "prune"] if post => prune::volumes(ctx, query),
         _ => Err(ApiError::not_implemented(&format!("{method} {path}"))),
     }
 }

@@ -1,0 +1,146 @@
+//! `POST /containers/prune` and `POST /volumes/prune`: docker's prunes,
+//! by the same library calls as `casulo rm` and `casulo volume prune`.
+//!
+//! Containers: every one that is not running (`exited`, `created`), as
+//! docker; volumes: the anonymous ones no container uses (docker's default
+//! since API 1.42), every unused one with the filter `all=true`. Each
+//! answers what it removed and the bytes it freed (measured before). A
+//! filter casulo has no way to apply (`until`, `label`) is refused by
+//! name, never ignored: a prune that removes more than asked is the
+//! worst kind of wrong answer.
+
+use std::path::Path;
+
+use hyper::StatusCode;
+use serde_json::{json, Value};
+
+use super::http::{filter_values, ApiError, Query, Reply};
+use super::Ctx;
+use crate::container::{self, rm};
+use crate::volume;
+
+/// docker's `filters` of a prune: the keys in `known` and their values;
+/// any other key is refused by name (501).
+fn filters(query: &Query, known: &[&str]) -> Result<Vec<(String, Vec<String>)>, ApiError> {
+    let Some(text) = query.get("filters").filter(|t| !t.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        ApiError::bad_request(format!("o parâmetro filters não é JSON válido: {e}"))
+    })?;
+    let mut out = Vec::new();
+    for (key, values) in value.as_object().into_iter().flatten() {
+        if !known.contains(&key.as_str()) {
+            return Err(ApiError::not_implemented(&format!(
+                "o filtro {key:?} do prune (o casulo não tem como aplicá-lo: nada foi removido)"
+            )));
+        }
+        out.push((key.clone(), filter_values(values)));
+    }
+    Ok(out)
+}
+
+/// `POST /containers/prune`: the stopped containers go.
+pub fn containers(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
+    filters(query, &[])?;
+    let mut deleted = Vec::new();
+    let mut reclaimed = 0u64;
+    for r in container::list(&ctx.state)
+        .into_iter()
+        .filter(|r| !r.is_up())
+    {
+        let size = disk_usage(&ctx.state.container(&r.id));
+        // One started meanwhile refuses (StillRunning): it stays, as in docker.
+        if rm::remove(&ctx.state, &r.id, false).is_ok() {
+            deleted.push(r.id);
+            reclaimed += size;
+        }
+    }
+    Ok(Reply::Json(
+        StatusCode::OK,
+        json!({ "ContainersDeleted": deleted, "SpaceReclaimed": reclaimed }),
+    ))
+}
+
+/// `POST /volumes/prune`: the unused anonymous volumes; all unused ones with
+/// `filters={"all":["true"]}`.
+pub fn volumes(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
+    let mut all = false;
+    for (_, values) in filters(query, &["all"])? {
+        for v in values {
+            all = match v.as_str() {
+                "1" | "true" | "True" => true,
+                "0" | "false" | "False" => false,
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "o filtro all={other:?} do prune tem de ser true ou false"
+                    )))
+                }
+            };
+        }
+    }
+    let sizes: std::collections::HashMap<String, u64> = volume::list(&ctx.state)
+        .into_iter()
+        .map(|v| (v.name.clone(), disk_usage(&v.mountpoint)))
+        .collect();
+    let mut deleted = Vec::new();
+    let mut failed = Vec::new();
+    for r in volume::prune(&ctx.state, all) {
+        match r {
+            Ok(v) => deleted.push(v.name),
+            Err(e) => failed.push(super::http::chain(&e)),
+        }
+    }
+    if !failed.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "{} volume(s) removido(s), {} não: {}",
+                deleted.len(),
+                failed.len(),
+                failed.join("; ")
+            ),
+        ));
+    }
+    let reclaimed: u64 = deleted.iter().filter_map(|n| sizes.get(n)).sum();
+    Ok(Reply::Json(
+        StatusCode::OK,
+        json!({ "VolumesDeleted": deleted, "SpaceReclaimed": reclaimed }),
+    ))
+}
+
+/// The bytes of the files under `dir` (not following links; a tree that
+/// cannot be read counts what could).
+fn disk_usage(dir: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| disk_usage(&e.path()))
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemon_prune_filters_are_known_or_refused() {
+        let q = Query::parse(Some("filters=%7B%22all%22%3A%5B%22true%22%5D%7D"));
+        assert_eq!(filters(&q, &["all"]).unwrap()[0].1, ["true"]);
+        let e = filters(&q, &[]).unwrap_err();
+        assert_eq!(e.status, StatusCode::NOT_IMPLEMENTED);
+        assert!(e.message.contains("\"all\""), "{}", e.message);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), [0u8; 100]).unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        std::fs::write(dir.path().join("d/b"), [0u8; 23]).unwrap();
+        assert_eq!(disk_usage(dir.path()), 123);
+    }
+}
