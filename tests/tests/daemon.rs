@@ -26,9 +26,29 @@ impl Daemon {
     }
 
     fn on(lab: &Lab, socket: PathBuf) -> Daemon {
+        let cmd = lab.command(&["daemon", "--socket", socket.to_str().unwrap()]);
+        Daemon::spawn(cmd, socket)
+    }
+
+    /// A daemon over a state dir of its own (busybox bootstrapped there):
+    /// for what would touch the other tests' containers (a prune).
+    fn private(lab: &Lab) -> (Daemon, PathBuf) {
+        let root = lab.dir().join(unique_name("estado"));
+        let casulo = |args: &[&str]| {
+            let mut cmd = Command::new(casulo_tests::casulo_bin());
+            cmd.arg("--root").arg(&root).args(args);
+            cmd.env_remove("CASULO_ROOT");
+            cmd
+        };
+        Output::of(&mut casulo(&["image", "bootstrap"])).assert_ok();
+        let socket = lab.dir().join(format!("{}.sock", unique_name("docker")));
+        let cmd = casulo(&["daemon", "--socket", socket.to_str().unwrap()]);
+        (Daemon::spawn(cmd, socket), root)
+    }
+
+    fn spawn(mut cmd: Command, socket: PathBuf) -> Daemon {
         let log = socket.with_extension("log");
-        let child = lab
-            .command(&["daemon", "--socket", socket.to_str().unwrap()])
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -419,13 +439,6 @@ fn bad_requests_get_clear_errors_and_the_daemon_stays_up() {
     assert_eq!(out.code, 125, "{out}");
     assert!(out.stderr.contains("imagem não encontrada"), "{out}");
 
-    // The input is not served yet: refused at create, nothing made.
-    let name = unique_name("entrada");
-    let out = d.docker(&["run", "-i", "--rm", "--name", &name, "busybox", "cat"]);
-    assert_eq!(out.code, 125, "{out}");
-    assert!(out.stderr.contains("a entrada (stdin)"), "{out}");
-    assert_eq!(casulo_ps(lab, &name, "{{.Status}}"), None);
-
     let out = d.docker(&["network", "ls"]);
     assert_ne!(out.code, 0);
     assert!(out.stderr.contains("ainda não implementa"), "{out}");
@@ -504,8 +517,6 @@ fn docker_exec_runs_in_the_container() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let out = d.docker(&["exec", "-it", &name, "sh"]);
-    assert_ne!(out.code, 0);
     d.docker(&["rm", "-f", &name]).assert_ok();
 }
 
@@ -731,4 +742,558 @@ fn containers_outlive_the_daemon() {
     );
     again.docker(&["rm", "-f", &name]).assert_ok();
     assert_eq!(casulo_ps(lab, &name, "{{.Status}}"), None);
+}
+
+// ---- The interactive half: stdin, terminals, resize, stats, prune ----
+
+/// `docker ARGS…` with `input` piped into its stdin.
+fn docker_with_input(d: &Daemon, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new("docker")
+        .args(args)
+        .env("DOCKER_HOST", format!("unix://{}", d.socket.display()))
+        .env("DOCKER_CONFIG", d.socket.with_extension("docker-config"))
+        .env_remove("DOCKER_CONTEXT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    Output {
+        command: format!("docker {args:?} < {:?}", "entrada"),
+        code: out.status.code().unwrap_or(-1),
+        signal: None,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The docker CLI on a pty of its own (the user's terminal window): what
+/// it shows is read from the master, keys are written to it.
+struct Screen {
+    master: std::fs::File,
+    docker: Child,
+    screen: String,
+}
+
+impl Screen {
+    fn docker(d: &Daemon, args: &[&str], rows: u16, cols: u16) -> Screen {
+        use std::os::fd::OwnedFd;
+        use std::os::unix::process::CommandExt;
+        let size = nix::pty::Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(Some(&size), None).unwrap();
+        for fd in [&pty.master, &pty.slave] {
+            nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            )
+            .unwrap();
+        }
+        let stdio = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
+        let mut cmd = Command::new("docker");
+        cmd.args(args)
+            .env("DOCKER_HOST", format!("unix://{}", d.socket.display()))
+            .env("DOCKER_CONFIG", d.socket.with_extension("docker-config"))
+            .env_remove("DOCKER_CONTEXT")
+            .stdin(stdio(&pty.slave))
+            .stdout(stdio(&pty.slave))
+            .stderr(stdio(&pty.slave));
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let docker = cmd.spawn().unwrap();
+        nix::fcntl::fcntl(
+            &pty.master,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )
+        .unwrap();
+        Screen {
+            master: std::fs::File::from(pty.master),
+            docker,
+            screen: String::new(),
+        }
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.master.write_all(keys.as_bytes()).unwrap();
+    }
+
+    fn pump(&mut self) -> bool {
+        let mut fds = [nix::poll::PollFd::new(
+            std::os::fd::AsFd::as_fd(&self.master),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16));
+        let mut buf = [0u8; 4096];
+        match self.master.read(&mut buf) {
+            Ok(n) if n > 0 => {
+                self.screen.push_str(&String::from_utf8_lossy(&buf[..n]));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Reads until `needle` shows after what was consumed; the text up to it.
+    fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(at) = self.screen.find(needle) {
+                return self.screen.drain(..at + needle.len()).collect();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} não apareceu na tela em 20 s (docker: {:?}); a tela tem:\n{}",
+                self.docker.try_wait(),
+                self.screen
+            );
+            self.pump();
+        }
+    }
+
+    /// A command at the shell's prompt; what it printed (to the next prompt).
+    fn shell(&mut self, command: &str) -> String {
+        self.send(&format!("{command}\r"));
+        self.expect("\r\n");
+        self.expect("/ # ")
+    }
+
+    fn resize(&mut self, rows: u16, cols: u16) {
+        let size = nix::pty::Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads one winsize.
+        let r = unsafe {
+            libc::ioctl(
+                std::os::fd::AsRawFd::as_raw_fd(&self.master),
+                libc::TIOCSWINSZ,
+                &size,
+            )
+        };
+        assert_eq!(r, 0);
+    }
+
+    /// `stty size` until it says `rows cols` (the resize travels from the
+    /// docker CLI through the daemon to the container's terminal).
+    fn expect_size(&mut self, rows: u16, cols: u16) {
+        let want = format!("{rows} {cols}\r\n/ # ");
+        let mut seen = String::new();
+        for _ in 0..50 {
+            seen = self.shell("stty size");
+            if seen == want {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(seen, want);
+    }
+
+    /// docker's exit code (20 s at most).
+    fn wait(&mut self) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.docker.try_wait().unwrap() {
+                while self.pump() {}
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "o docker não terminou em 20 s; a tela tem:\n{}",
+                self.screen
+            );
+            self.pump();
+        }
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        let _ = self.docker.kill();
+        let _ = self.docker.wait();
+    }
+}
+
+/// The host pid of a container's init (as `casulo inspect` says).
+fn init_pid(lab: &Lab, name: &str) -> u32 {
+    let info = lab.casulo(&["inspect", name]).json();
+    info[0]["State"]["Pid"].as_u64().expect("pid") as u32
+}
+
+/// `docker run -it --rm busybox sh` on a terminal: the prompt, what is
+/// typed and its answer (UTF-8 too), the window's size and its change,
+/// Ctrl-C killing the shell's foreground job and not the shell, `exit 3`
+/// as docker's code, and nothing left.
+#[test]
+fn docker_run_it_drives_a_shell_on_a_terminal() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let name = unique_name("it");
+    let mut term = Screen::docker(
+        &d,
+        &["run", "-it", "--rm", "--name", &name, "busybox", "sh"],
+        30,
+        100,
+    );
+    term.expect("/ # ");
+    assert!(
+        term.shell("echo olá").starts_with("olá\r\n"),
+        "{}",
+        term.screen
+    );
+    assert_eq!(term.shell("tty"), "/dev/pts/0\r\n/ # ");
+    term.expect_size(30, 100);
+    term.resize(40, 120);
+    term.expect_size(40, 120);
+    term.send("sleep 100\r");
+    term.expect("sleep 100\r\n");
+    casulo_tests::wait_for_child(init_pid(lab, &name), "sleep");
+    term.send("\x03");
+    term.expect("/ # ");
+    assert_eq!(
+        casulo_ps(lab, &name, "{{.Status}}").as_deref(),
+        Some("Up"),
+        "Ctrl-C foi para o sleep, não para o shell"
+    );
+    term.send("exit 3\r");
+    assert_eq!(term.wait(), 3, "{}", term.screen);
+    let began = Instant::now();
+    while casulo_ps(lab, &name, "{{.Status}}").is_some() {
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "--rm não removeu"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let trace = d.log();
+    assert!(trace.contains("/resize → 200"), "{trace}");
+}
+
+/// `docker run -i` with a pipe: the command reads it to its end (docker's
+/// `StdinOnce` closes the container's stdin when the client's input ends),
+/// and its code is docker's.
+#[test]
+fn docker_run_i_reads_piped_stdin() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let name = unique_name("cat");
+    let out = docker_with_input(
+        &d,
+        &["run", "-i", "--rm", "--name", &name, "busybox", "cat"],
+        "olá\nmundo\n",
+    );
+    out.assert_ok();
+    assert_eq!(out.stdout, "olá\nmundo\n");
+    let big: String = (0..5000).map(|i| format!("linha {i}\n")).collect();
+    let out = docker_with_input(
+        &d,
+        &["run", "-i", "--rm", "busybox", "sh", "-c", "wc -l; exit 4"],
+        &big,
+    );
+    out.assert_code(4);
+    assert_eq!(out.stdout.trim(), "5000");
+    assert_eq!(casulo_ps(lab, &name, "{{.Status}}"), None);
+}
+
+/// `docker attach` to a `-dit` container: the keys reach its shell,
+/// Ctrl-P Ctrl-Q leaves it running; a client killed mid-attach leaves the
+/// container and the daemon fine, and the next attach works.
+#[test]
+fn docker_attach_types_into_a_dit_container_and_detaches() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let name = unique_name("dit");
+    d.docker(&["run", "-dit", "--name", &name, "busybox", "sh"])
+        .assert_ok();
+    let mut term = Screen::docker(&d, &["attach", &name], 24, 80);
+    // Nothing is printed on attach: the shell's answer is the sign.
+    term.send("echo $((2 + 3))\r");
+    term.expect("5\r\n/ # ");
+    // docker's CLI sees its detach keys itself, says so and exits 1 (as
+    // with dockerd); the daemon watches them too, for other clients.
+    term.send("\x10\x11");
+    assert_eq!(term.wait(), 1, "{}", term.screen);
+    assert!(
+        term.screen.contains("read escape sequence"),
+        "{}",
+        term.screen
+    );
+    assert_eq!(casulo_ps(lab, &name, "{{.Status}}").as_deref(), Some("Up"));
+
+    // A client that dies mid-attach.
+    let mut lost = Screen::docker(&d, &["attach", &name], 24, 80);
+    lost.send("echo $((3 + 4))\r");
+    lost.expect("7\r\n/ # ");
+    casulo_tests::send_signal(lost.docker.id(), libc::SIGKILL);
+    let _ = lost.docker.wait();
+    drop(lost);
+    let (status, body) = d.http("GET", "/_ping", b"");
+    assert_eq!((status, body.as_str()), (200, "OK"));
+    assert_eq!(casulo_ps(lab, &name, "{{.Status}}").as_deref(), Some("Up"));
+    let mut again = Screen::docker(&d, &["attach", &name], 24, 80);
+    again.send("echo $((4 + 5))\r");
+    again.expect("9\r\n/ # ");
+    again.send("exit 6\r");
+    assert_eq!(again.wait(), 6, "{}", again.screen);
+    assert_eq!(
+        casulo_ps(lab, &name, "{{.Status}}").as_deref(),
+        Some("Exited (6)")
+    );
+    d.docker(&["rm", &name]).assert_ok();
+}
+
+/// `docker exec -it web sh` on a terminal (a pty of its own in the
+/// container, the window followed) and `docker exec -i web cat` with a pipe.
+#[test]
+fn docker_exec_it_and_exec_i() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let name = unique_name("web");
+    d.docker(&["run", "-d", "--name", &name, "busybox", "sleep", "100"])
+        .assert_ok();
+    let mut term = Screen::docker(&d, &["exec", "-it", &name, "sh"], 25, 90);
+    term.expect("/ # ");
+    assert!(
+        term.shell("echo olá").starts_with("olá\r\n"),
+        "{}",
+        term.screen
+    );
+    assert!(
+        term.shell("tty").starts_with("/dev/pts/"),
+        "{}",
+        term.screen
+    );
+    term.expect_size(25, 90);
+    term.resize(33, 101);
+    term.expect_size(33, 101);
+    term.send("sleep 101\r");
+    term.expect("sleep 101\r\n");
+    // Ctrl-C once the sleep is the terminal's foreground (before, the
+    // shell would take it).
+    let began = Instant::now();
+    while !lab.casulo(&["top", &name]).stdout.contains("sleep 101") {
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "o sleep não começou"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    term.send("\x03");
+    term.expect("/ # ");
+    term.send("exit 5\r");
+    assert_eq!(term.wait(), 5, "{}", term.screen);
+
+    let out = docker_with_input(&d, &["exec", "-i", &name, "cat"], "pelo cano\n");
+    out.assert_ok();
+    assert_eq!(out.stdout, "pelo cano\n");
+    let out = docker_with_input(
+        &d,
+        &["exec", "-i", &name, "sh", "-c", "wc -c; exit 2"],
+        "12345",
+    );
+    out.assert_code(2);
+    assert_eq!(out.stdout.trim(), "5");
+    d.docker(&["rm", "-f", &name]).assert_ok();
+}
+
+/// docker's `BytesSize` (what `docker stats` prints: `548KiB`, `64MiB`).
+fn docker_bytes(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut size = n as f64;
+    let mut i = 0;
+    while size >= 1024.0 && i + 1 < units.len() {
+        size /= 1024.0;
+        i += 1;
+    }
+    // Go's %.4g: 4 significant digits, no trailing zeros.
+    let digits = if size >= 1000.0 {
+        0
+    } else if size >= 100.0 {
+        1
+    } else if size >= 10.0 {
+        2
+    } else {
+        3
+    };
+    let text = format!("{size:.digits$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    format!("{text}{}", units[i])
+}
+
+/// `docker stats --no-stream` shows the same limit and processes as
+/// `casulo stats --no-stream`, and a memory read from the same cgroup
+/// file; the API's `stream=false&one-shot=true` gives docker's JSON.
+#[test]
+fn docker_stats_agrees_with_casulo_stats() {
+    assert_eq!(docker_bytes(561152), "548KiB");
+    assert_eq!(docker_bytes(64 << 20), "64MiB");
+    assert_eq!(docker_bytes(25275973632), "23.54GiB");
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let name = unique_name("medido");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "-m",
+        "64m",
+        "--pids-limit",
+        "50",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 100 & sleep 100 & wait",
+    ])
+    .assert_ok();
+    // A container just started still faults its pages in: let it settle,
+    // then casulo, docker, casulo — docker's reading is between the two.
+    std::thread::sleep(Duration::from_secs(2));
+    let casulo_memory = || {
+        let out = lab.casulo(&["stats", "--no-stream", "--format", "json", &name]);
+        out.assert_ok();
+        out.json()["memory_bytes"].as_u64().unwrap() as f64
+    };
+    let before = casulo_memory();
+    let out = d.docker(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}}|{{.MemUsage}}|{{.PIDs}}",
+        &name,
+    ]);
+    out.assert_ok();
+    let ours = lab.casulo(&["stats", "--no-stream", "--format", "json", &name]);
+    ours.assert_ok();
+    let ours = ours.json();
+    let fields: Vec<&str> = out.stdout.trim().split('|').collect();
+    assert_eq!(fields[0], name);
+    let (usage, limit) = fields[1].split_once(" / ").unwrap();
+    assert_eq!(limit, "64MiB");
+    assert_eq!(
+        limit,
+        docker_bytes(ours["memory_limit_bytes"].as_u64().unwrap())
+    );
+    assert_eq!(fields[2], "3");
+    assert_eq!(fields[2], ours["pids"].to_string());
+    // The same cgroup file: between the two readings of casulo, or a few
+    // pages apart (docker's text has 4 digits).
+    let after = ours["memory_bytes"].as_u64().unwrap() as f64;
+    let (low, high) = (before.min(after), before.max(after));
+    let (number, unit) = usage.split_at(usage.find(|c: char| c.is_ascii_alphabetic()).unwrap());
+    let scale = match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        other => panic!("unidade {other}"),
+    };
+    let theirs = number.parse::<f64>().unwrap() * scale;
+    let slack = 64.0 * 1024.0 + high * 0.02;
+    assert!(
+        theirs >= low - slack && theirs <= high + slack,
+        "docker {usage} × casulo {before} e {after}"
+    );
+
+    let (status, body) = d.http(
+        "GET",
+        &format!("/v1.43/containers/{name}/stats?stream=false&one-shot=true"),
+        b"",
+    );
+    assert_eq!(status, 200, "{body}");
+    // One object (in a chunk of the chunked body this helper reads raw).
+    let json = body.lines().find(|l| l.starts_with('{')).expect(&body);
+    let v: Value = serde_json::from_str(json).unwrap();
+    assert_eq!(v["name"], format!("/{name}"));
+    assert_eq!(v["memory_stats"]["limit"], 64 << 20);
+    assert_eq!(v["pids_stats"]["current"], 3);
+    assert_eq!(v["pids_stats"]["limit"], 50);
+    assert!(v["cpu_stats"]["cpu_usage"]["total_usage"].as_u64().unwrap() > 0);
+    assert!(v["cpu_stats"]["system_cpu_usage"].as_u64().unwrap() > 0);
+    let (status, body) = d.http(
+        "GET",
+        &format!("/v1.43/containers/{name}/stats?stream=true&one-shot=true"),
+        b"",
+    );
+    assert_eq!(status, 400, "{body}");
+    d.docker(&["rm", "-f", &name]).assert_ok();
+}
+
+/// `docker container prune -f` removes the stopped containers and
+/// `docker volume prune -f` the unused anonymous volumes (`-a`: every
+/// unused one), as `casulo ps -a` and `casulo volume ls` then show; a
+/// filter casulo cannot apply removes nothing. On a state dir of its own:
+/// a prune takes whatever is stopped.
+#[test]
+fn docker_prune_removes_the_stopped_and_the_unused() {
+    let lab = Lab::shared();
+    let (d, root) = Daemon::private(lab);
+    let casulo = |args: &[&str]| {
+        let mut cmd = Command::new(casulo_tests::casulo_bin());
+        cmd.arg("--root").arg(&root).args(args);
+        Output::of(&mut cmd)
+    };
+    d.docker(&["run", "--name", "parado", "busybox", "true"])
+        .assert_ok();
+    casulo(&[
+        "run", "--name", "anonimo", "-v", "/dados", "busybox", "true",
+    ])
+    .assert_ok();
+    d.docker(&["run", "-d", "--name", "vivo", "busybox", "sleep", "100"])
+        .assert_ok();
+    d.docker(&["volume", "create", "guardado"]).assert_ok();
+    let volumes = || {
+        let out = casulo(&["volume", "ls", "-q"]);
+        out.assert_ok();
+        let mut v: Vec<String> = out.stdout.lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(volumes().len(), 2, "{:?}", volumes());
+
+    let out = d.docker(&["container", "prune", "-f", "--filter", "until=1h"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("\"until\""), "{out}");
+    let out = d.docker(&["container", "prune", "-f"]);
+    out.assert_ok();
+    assert_eq!(
+        out.stdout.lines().filter(|l| l.len() == 64).count(),
+        2,
+        "{out}"
+    );
+    let ps = casulo(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert_eq!(ps.stdout.trim(), "vivo", "{ps}");
+
+    let out = d.docker(&["volume", "prune", "-f"]);
+    out.assert_ok();
+    assert_eq!(volumes(), ["guardado"]);
+    let out = d.docker(&["volume", "prune", "-f", "--filter", "label=x"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("\"label\""), "{out}");
+    assert_eq!(volumes(), ["guardado"]);
+    let out = d.docker(&["volume", "prune", "-af"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("guardado"), "{out}");
+    assert!(volumes().is_empty());
+    d.docker(&["rm", "-f", "vivo"]).assert_ok();
 }
