@@ -273,8 +273,10 @@ pub fn live(
                 console,
                 listener,
                 super::logs::LogWriter::open(&created.dir, "stdout"),
-                host.interactive,
-                host.attach_before_start,
+                crate::terminal::hub::Serving {
+                    interactive: host.interactive,
+                    keep: host.attach_before_start,
+                },
                 on_forward,
             ),
             (Some(console), None) => crate::terminal::session::wait_relaying(

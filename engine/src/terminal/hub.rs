@@ -84,6 +84,15 @@ impl Drop for Listener {
     }
 }
 
+/// How the hub serves: the attachers' keys reach the terminal
+/// (`interactive`, `-i`), and the output before the first attacher is kept
+/// for it (`keep`, see the module docs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Serving {
+    pub interactive: bool,
+    pub keep: bool,
+}
+
 /// Serves the terminal until `pid` ends; returns how it ended.
 pub fn serve(
     k: &Kernel,
@@ -91,8 +100,7 @@ pub fn serve(
     console: Console,
     listener: Listener,
     mut log: LogWriter,
-    interactive: bool,
-    keep: bool,
+    Serving { interactive, keep }: Serving,
     on_forward: &mut dyn FnMut(Signal, bool),
 ) -> Result<WaitStatus, RunError> {
     let io = |what: &'static str, e: std::io::Error| RunError::io(what, "terminal", e);
