@@ -23,22 +23,22 @@
 //! Modules: [`routes`] (which path is which handler), [`http`] (replies,
 //! errors as `{"message": …}`, query strings), [`system`] (`/_ping`,
 //! `/version`, `/info`), [`images`], [`containers`], [`create`] (docker's
-//! container config → [`crate::container::RunOptions`]), [`exec`]
-//! (`docker exec`, by a `casulo exec` child process), [`events`] (told
-//! from the records, looked at every 50 ms), [`stream`]
-//! (docker's multiplexed stdout/stderr frames), [`volumes`].
+//! container config → [`crate::container::RunOptions`]), [`attach`] (the
+//! client's keys to the container through its supervisor's `attach.sock`,
+//! `resize`), [`exec`] (`docker exec`, by a `casulo exec` child process,
+//! with a stdin pipe or a pty of the daemon's), [`events`] (told from the
+//! records, looked at every 50 ms), [`stats`] (docker's JSON from the same
+//! cgroup reading as `casulo stats`), [`prune`], [`stream`] (docker's
+//! multiplexed stdout/stderr frames), [`volumes`].
 //!
 //! The library never prints: what the daemon has to say goes to the
 //! `log` callback the CLI gives it (pt-BR, one line per request).
 //!
 //! **Not yet** (issue #17; each answers 501 with its name, never a wrong
-//! answer): the container's input through `attach` (`docker run -i/-it`,
-//! refused at create) and a tty's keys and `resize` (the supervisor's
-//! terminal hub, [`crate::terminal::hub`], is where to plug it); `exec`
-//! with `-i`/`-t`; `stats`; `prune`s; images' `create` (pull), `push`,
-//! `tag`, `DELETE`, `history`, `get`/`load`; `build`; networks;
-//! `events`/`logs` with `since`/`until`; the traces served at
-//! `/casulo/traces/…`, the live view (`--ui`) and chapter 10's examples.
+//! answer): images' `create` (pull), `push`, `tag`, `DELETE`, `history`,
+//! `get`/`load`; `build`; networks; `events`/`logs` with `since`/`until`;
+//! prunes' `until` and `label` filters; `networks` in `stats`; the traces
+//! served at `/casulo/traces/…`, the live view (`--ui`).
 //! `events` and `wait` poll the records (20–50 ms): a container has no
 //! central process to notify them.
 
