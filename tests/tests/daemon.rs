@@ -984,6 +984,13 @@ fn docker_run_it_drives_a_shell_on_a_terminal() {
     }
     let trace = d.log();
     assert!(trace.contains("/resize → 200"), "{trace}");
+    // `-t` alone, a command that ends at once: its output still arrives
+    // (the hub keeps it for the attach that came first, or the log has it).
+    for _ in 0..5 {
+        let out = d.docker(&["run", "-t", "--rm", "busybox", "echo", "oi"]);
+        out.assert_ok();
+        assert_eq!(out.stdout, "oi\r\n");
+    }
 }
 
 /// `docker run -i` with a pipe: the command reads it to its end (docker's

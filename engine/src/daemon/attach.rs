@@ -108,10 +108,17 @@ pub fn terminal(
         }
         return;
     };
+    // The hub kept the terminal's first output for this attach.
+    let _ = socket::send(
+        socket.as_raw_fd(),
+        &[crate::terminal::attach::HELLO],
+        MsgFlags::MSG_NOSIGNAL,
+    );
     if let (Some(link), Ok(lent)) = (link, socket.try_clone()) {
         let _ = link.send(lent);
     }
     let mut buf = vec![0u8; MESSAGE];
+    let mut heard = false;
     loop {
         let n = match socket::recv(socket.as_raw_fd(), &mut buf, MsgFlags::empty()) {
             Ok(n) => n,
@@ -120,12 +127,23 @@ pub fn terminal(
         };
         match buf[..n] {
             [OUTPUT, ..] => {
+                heard = true;
                 let bytes = hyper::body::Bytes::copy_from_slice(&buf[1..n]);
                 if tx.blocking_send(bytes).is_err() {
                     break;
                 }
             }
-            [EXIT, ..] | [] => break,
+            [EXIT, ..] => break,
+            [] => {
+                // Connected as the hub was closing, never accepted: what
+                // the container printed is in its log.
+                if !heard && !done.load(Ordering::SeqCst) {
+                    if let Ok(entries) = follower.read() {
+                        let _ = tx.blocking_send(super::stream::entries(&entries, true, false));
+                    }
+                }
+                break;
+            }
             _ => {}
         }
         if done.load(Ordering::SeqCst) {

@@ -10,6 +10,9 @@
 //! | attach   | `k` + bytes                     | keys typed (with `-i`, they reach the pty,|
 //! |          |                                 | or the stdin pipe of a `-di` container)   |
 //! | attach   | `w` + rows, cols (u16 LE each)  | the user's window changed size            |
+//! | attach   | `h`                             | what the terminal printed before I came,  |
+//! |          |                                 | please (kept only for an attach that      |
+//! |          |                                 | `docker run` makes before the start)      |
 //! | hub      | `o` + bytes                     | what the container wrote on its terminal  |
 //! | hub      | `x` + code (i32 LE)             | the container ended with this code        |
 //!
@@ -37,6 +40,7 @@ pub const SOCKET: &str = "attach.sock";
 
 pub const KEYS: u8 = b'k';
 pub const RESIZE: u8 = b'w';
+pub const HELLO: u8 = b'h';
 pub const OUTPUT: u8 = b'o';
 pub const EXIT: u8 = b'x';
 

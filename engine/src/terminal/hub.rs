@@ -14,7 +14,8 @@
 //! A container whose client attaches only after the start (`docker run
 //! -it` through the daemon: it attaches, then starts) would miss the
 //! shell's first prompt: with `keep`, what the terminal writes before the
-//! first attacher comes is kept for it (the last [`BACKLOG`] bytes).
+//! first attacher comes is kept (the last [`BACKLOG`] bytes) and sent to
+//! the attacher that asks for it ([`HELLO`]: the daemon's attach does).
 //!
 //! An attacher too slow to take the output (its socket full for
 //! [`SLOW`]) is dropped rather than let the container wait for it; one
@@ -32,7 +33,7 @@ use nix::sys::socket::{self, MsgFlags};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
-use super::attach::{self, EXIT, KEYS, MESSAGE, OUTPUT};
+use super::attach::{self, EXIT, HELLO, KEYS, MESSAGE, OUTPUT};
 use super::console::Console;
 use crate::container::logs::LogWriter;
 use crate::container::{wait, RunError};
@@ -40,6 +41,9 @@ use crate::kernel::Kernel;
 
 /// The most output kept for a first attacher that has not come yet.
 pub const BACKLOG: usize = 64 * 1024;
+
+/// How long a new attacher's first message is awaited while output is kept.
+pub const GREET: Duration = Duration::from_millis(100);
 
 /// How long a send to an attacher may wait before it is dropped.
 pub const SLOW: Duration = Duration::from_secs(2);
@@ -190,8 +194,8 @@ pub fn serve(
                     socket::sockopt::SendTimeout,
                     &nix::sys::time::TimeVal::new(SLOW.as_secs() as _, 0),
                 );
-                hub.welcome(&fd);
                 hub.attachers.push(fd);
+                hub.greet(k, hub.attachers.len() - 1);
             }
         }
         if !revents[0].is_empty() {
@@ -206,9 +210,17 @@ pub fn serve(
             }
         }
     };
-    // Its last words, then how it ended, to whoever is attached.
+    // Its last words, then how it ended, to whoever is attached — and to
+    // whoever connected meanwhile, not accepted yet (a `docker run -t`
+    // whose command ended at once must still see what it printed).
     while hub.master_open && hub.copy_output() {}
     hub.log.finish();
+    while let Ok(fd) = socket::accept4(listener.fd.as_raw_fd(), socket::SockFlag::SOCK_CLOEXEC) {
+        // SAFETY: accept4 returned a new descriptor we own.
+        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        hub.attachers.push(fd);
+        hub.greet(k, hub.attachers.len() - 1);
+    }
     let code = wait::exit_code(status).to_le_bytes();
     let bye = [EXIT, code[0], code[1], code[2], code[3]];
     for a in &hub.attachers {
@@ -267,15 +279,33 @@ impl Hub<'_> {
         }
     }
 
-    /// The first attacher gets what was kept for it.
-    fn welcome(&mut self, attacher: &OwnedFd) {
+    /// What was kept, to attacher `i`, who asked for it ([`HELLO`]); kept no more.
+    fn welcome(&mut self, i: usize) {
+        let attacher = self.attachers[i].as_raw_fd();
         for chunk in self.backlog.take().unwrap_or_default().chunks(MESSAGE - 1) {
             let mut message = Vec::with_capacity(1 + chunk.len());
             message.push(OUTPUT);
             message.extend_from_slice(chunk);
-            if socket::send(attacher.as_raw_fd(), &message, MsgFlags::MSG_NOSIGNAL).is_err() {
+            if socket::send(attacher, &message, MsgFlags::MSG_NOSIGNAL).is_err() {
                 return;
             }
+        }
+    }
+
+    /// A new attacher `i`: while output is kept, its first message is
+    /// awaited a moment (the daemon's attach says [`HELLO`] at once), so
+    /// that what was kept reaches it before anything newer — a `resize`'s
+    /// own short connection, which says no hello, does not take it.
+    fn greet(&mut self, k: &Kernel, i: usize) {
+        if self.backlog.is_none() {
+            return;
+        }
+        let fd = self.attachers[i].as_raw_fd();
+        let wait = nix::sys::time::TimeVal::new(0, GREET.as_micros() as _);
+        let _ = socket::setsockopt(&self.attachers[i], socket::sockopt::ReceiveTimeout, &wait);
+        let mut message = [0u8; MESSAGE];
+        if let Ok(n) = socket::recv(fd, &mut message, MsgFlags::empty()) {
+            self.take(k, i, &message[..n]);
         }
     }
 
@@ -291,10 +321,15 @@ impl Hub<'_> {
             Err(Errno::EAGAIN | Errno::EINTR) => return,
             Err(_) => 0,
         };
-        match &message[..n] {
+        self.take(k, i, &message[..n]);
+    }
+
+    fn take(&mut self, k: &Kernel, i: usize, message: &[u8]) {
+        match message {
             [] => {
                 self.attachers.remove(i);
             }
+            [HELLO] => self.welcome(i),
             [KEYS, keys @ ..] if self.interactive && self.master_open => {
                 self.keys.extend_from_slice(keys);
                 self.flush_keys();
