@@ -1304,3 +1304,46 @@ fn docker_prune_removes_the_stopped_and_the_unused() {
     assert!(volumes().is_empty());
     d.docker(&["rm", "-f", "vivo"]).assert_ok();
 }
+
+/// A client of the raw API (not the docker CLI, which watches its own
+/// keys): the daemon watches the `detachKeys` of the attach and closes the
+/// connection on them; the container goes on.
+#[test]
+fn the_daemon_sees_the_detach_keys_of_a_raw_attach() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let name = unique_name("cru");
+    d.docker(&["run", "-dit", "--name", &name, "busybox", "sh"])
+        .assert_ok();
+    let mut s = UnixStream::connect(&d.socket).unwrap();
+    let head = format!(
+        "POST /v1.43/containers/{name}/attach?stream=1&stdin=1&stdout=1&stderr=1&detachKeys=ctrl-x HTTP/1.1\r\n\
+         Host: casulo\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut seen = Vec::new();
+    let read_until = |s: &mut UnixStream, seen: &mut Vec<u8>, needle: &str| {
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(seen).contains(needle) {
+            let n = s.read(&mut buf).expect("a resposta chega em 20 s");
+            assert!(n > 0, "a conexão fechou antes de {needle:?}: {seen:?}");
+            seen.extend_from_slice(&buf[..n]);
+        }
+    };
+    read_until(&mut s, &mut seen, "\r\n\r\n");
+    assert!(
+        String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 101"),
+        "{seen:?}"
+    );
+    s.write_all(b"echo $((6 * 7))\r").unwrap();
+    read_until(&mut s, &mut seen, "42\r\n");
+    // Ctrl-X: the daemon ends the attach (EOF), the shell goes on.
+    s.write_all(b"\x18").unwrap();
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).expect("o daemon fecha a conexão");
+    assert_eq!(casulo_ps(lab, &name, "{{.Status}}").as_deref(), Some("Up"));
+    let out = d.docker(&["exec", &name, "echo", "vivo"]);
+    assert_eq!(out.stdout, "vivo\n", "{out}");
+    d.docker(&["rm", "-f", &name]).assert_ok();
+}
