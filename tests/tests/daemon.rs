@@ -1017,6 +1017,15 @@ fn docker_run_i_reads_piped_stdin() {
     out.assert_code(4);
     assert_eq!(out.stdout.trim(), "5000");
     assert_eq!(casulo_ps(lab, &name, "{{.Status}}"), None);
+    // Without a terminal, Ctrl-P Ctrl-Q are bytes like any other (as
+    // dockerd; only a terminal's keys are watched): a megabyte with them
+    // in it arrives whole.
+    let bytes: String = (0..1024 * 1024)
+        .map(|i| ['\x10', '\x11', 'a', '\n'][i % 4])
+        .collect();
+    let out = docker_with_input(&d, &["run", "-i", "--rm", "busybox", "wc", "-c"], &bytes);
+    out.assert_ok();
+    assert_eq!(out.stdout.trim(), (1024 * 1024).to_string());
 }
 
 /// `docker attach` to a `-dit` container: the keys reach its shell,

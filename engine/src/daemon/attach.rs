@@ -11,9 +11,11 @@
 //!
 //! docker's client attaches *before* it starts the container, so the
 //! socket may not exist yet: the daemon waits for it (the client's bytes
-//! wait in the connection meanwhile). docker's detach keys (Ctrl-P Ctrl-Q,
-//! or the `detachKeys` query) are watched on their way in, as `casulo
-//! attach` does: the attach ends, the container goes on. When the client's
+//! wait in the connection meanwhile). With a terminal, docker's detach
+//! keys (Ctrl-P Ctrl-Q, or the `detachKeys` query) are watched on their
+//! way in, as `casulo attach` does: the attach ends, the container goes on.
+//! Without one they are data like any other (as dockerd: `docker run -i`
+//! may be fed a binary file with those two bytes in it). When the client's
 //! input ends: with a terminal that means it left (the attach ends); without
 //! one its socket to the feeder closes, which closes the container's stdin
 //! if it was made with docker's `StdinOnce` (`docker run -i`).
@@ -51,7 +53,7 @@ pub fn detach_keys(query: &Query) -> Result<DetachKeys, ApiError> {
 pub fn consumer(
     ctx: Arc<Ctx>,
     r: ContainerRecord,
-    mut keys: DetachKeys,
+    mut keys: Option<DetachKeys>,
     done: Arc<AtomicBool>,
     link: Option<std::sync::mpsc::Receiver<OwnedFd>>,
 ) -> Consumer {
@@ -70,7 +72,10 @@ pub fn consumer(
                 input_ended = true;
                 break;
             };
-            let (send, detach) = keys.feed(&bytes);
+            let (send, detach) = match keys.as_mut() {
+                Some(keys) => keys.feed(&bytes),
+                None => (bytes.to_vec(), false),
+            };
             if !send_keys(&socket, &send) || detach {
                 break;
             }

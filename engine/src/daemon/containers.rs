@@ -435,8 +435,15 @@ pub fn attach(ctx: &std::sync::Arc<Ctx>, key: &str, query: &Query) -> Result<Rep
         }
         false => (None, None),
     };
-    let input =
-        input.then(|| super::attach::consumer(ctx.clone(), r.clone(), keys, done.clone(), link_rx));
+    let input = input.then(|| {
+        super::attach::consumer(
+            ctx.clone(),
+            r.clone(),
+            tty.then_some(keys),
+            done.clone(),
+            link_rx,
+        )
+    });
     let ctx = ctx.clone();
     Ok(Reply::Hijack {
         content_type: if tty { RAW_STREAM } else { MULTIPLEXED_STREAM },
