@@ -1356,3 +1356,27 @@ fn the_daemon_sees_the_detach_keys_of_a_raw_attach() {
     assert_eq!(out.stdout, "vivo\n", "{out}");
     d.docker(&["rm", "-f", &name]).assert_ok();
 }
+
+/// `docker create -it` then `docker start -ai`, twice: the attach comes
+/// before each start (the second on a stopped container), sees the
+/// prompt, and the shell's code is docker's.
+#[test]
+fn docker_start_ai_attaches_before_each_start() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let name = unique_name("criado");
+    d.docker(&["create", "-it", "--name", &name, "busybox", "sh"])
+        .assert_ok();
+    for code in [4, 5] {
+        let mut term = Screen::docker(&d, &["start", "-ai", &name], 24, 80);
+        term.expect("/ # ");
+        assert_eq!(term.shell("echo $((1 + 1))"), "2\r\n/ # ");
+        term.send(&format!("exit {code}\r"));
+        assert_eq!(term.wait(), code, "{}", term.screen);
+    }
+    assert_eq!(
+        casulo_ps(lab, &name, "{{.Status}}").as_deref(),
+        Some("Exited (5)")
+    );
+    d.docker(&["rm", &name]).assert_ok();
+}

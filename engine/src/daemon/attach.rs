@@ -30,7 +30,7 @@ use nix::sys::socket::{self, MsgFlags, Shutdown};
 
 use super::http::{ApiError, Consumer, Query, Reply};
 use super::Ctx;
-use crate::container::{self, record, ContainerRecord, ContainerState};
+use crate::container::{self, record, ContainerRecord};
 use crate::terminal::attach::{self as term, KEYS, MESSAGE};
 use crate::terminal::detach::DetachKeys;
 use crate::terminal::WindowSize;
@@ -61,7 +61,9 @@ pub fn consumer(
         let tty = r.host.tty;
         let socket = match link {
             Some(link) => link.recv().ok(),
-            None => connect_when_up(&ctx, &r, &done),
+            // Not `rx.is_closed()`: a pipe fully sent before the start has
+            // closed it, and what it sent waits in it.
+            None => connect_when_up(&ctx, &r, &done, &|| false),
         };
         let Some(socket) = socket else {
             return;
@@ -107,7 +109,7 @@ pub fn terminal(
     tx: &tokio::sync::mpsc::Sender<hyper::body::Bytes>,
 ) {
     use crate::terminal::attach::{EXIT, OUTPUT};
-    let Some(socket) = connect_when_up(ctx, r, done) else {
+    let Some(socket) = connect_when_up(ctx, r, done, &|| tx.is_closed()) else {
         if let Ok(entries) = follower.read() {
             let _ = tx.blocking_send(super::stream::entries(&entries, true, false));
         }
@@ -159,12 +161,20 @@ pub fn terminal(
 }
 
 /// The supervisor's socket, once the container runs; `None` if it will not
-/// (its start failed, it ended or was removed first, the attach ended).
-fn connect_when_up(ctx: &Ctx, r: &ContainerRecord, done: &AtomicBool) -> Option<OwnedFd> {
+/// (its start failed, it ran and ended or was removed first, the attach
+/// ended or its client left: `gone`). `r` is the record as the attach
+/// found it: a container not running then (created, or stopped: `docker
+/// start -ai`) is waited for until it starts.
+fn connect_when_up(
+    ctx: &Ctx,
+    r: &ContainerRecord,
+    done: &AtomicBool,
+    gone: &dyn Fn() -> bool,
+) -> Option<OwnedFd> {
     let dir = ctx.state.container(&r.id);
     let mut seen_up = false;
     loop {
-        if done.load(Ordering::SeqCst) || ctx.failed_to_start(&r.id) {
+        if done.load(Ordering::SeqCst) || gone() || ctx.failed_to_start(&r.id) {
             return None;
         }
         if let Ok(socket) = term::connect(&dir) {
@@ -172,7 +182,8 @@ fn connect_when_up(ctx: &Ctx, r: &ContainerRecord, done: &AtomicBool) -> Option<
         }
         match record::load(&dir) {
             Ok(now) if now.is_up() => seen_up = true,
-            Ok(now) if now.state == ContainerState::Created && !seen_up => {}
+            // Not started yet: it has not ended since the attach came.
+            Ok(now) if !seen_up && now.finished_at == r.finished_at => {}
             // Ended before the socket was reached, or removed.
             _ => return None,
         }
