@@ -1116,6 +1116,11 @@ fn docker_exec_it_and_exec_i() {
     term.send("exit 5\r");
     assert_eq!(term.wait(), 5, "{}", term.screen);
 
+    // `-t` alone: the container's terminal's `\r\n`, once (the daemon's
+    // own pty is raw).
+    let out = d.docker(&["exec", "-t", &name, "sh", "-c", "echo oi; exit 6"]);
+    out.assert_code(6);
+    assert_eq!(out.stdout, "oi\r\n");
     let out = docker_with_input(&d, &["exec", "-i", &name, "cat"], "pelo cano\n");
     out.assert_ok();
     assert_eq!(out.stdout, "pelo cano\n");

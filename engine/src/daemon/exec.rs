@@ -305,6 +305,13 @@ fn give_terminal(command: &mut Command, size: Option<(u16, u16)>) -> Result<Owne
     )
     .map_err(io)?;
     let master = OwnedFd::from(master);
+    // Raw: the bytes go through as the container's own terminal made them
+    // (cooked, a `\n` it already turned into `\r\n` would get another
+    // `\r` here; `casulo exec -it` would set it raw anyway, `-t` alone not).
+    use nix::sys::termios;
+    let mut settings = termios::tcgetattr(&slave).map_err(io)?;
+    termios::cfmakeraw(&mut settings);
+    termios::tcsetattr(&slave, termios::SetArg::TCSANOW, &settings).map_err(io)?;
     if let Some((rows, cols)) = size {
         use crate::kernel::Syscalls;
         crate::kernel::LinuxSyscalls
