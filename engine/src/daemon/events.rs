@@ -173,7 +173,14 @@ fn differences(
             // Gone while up (it ended and was removed between two looks,
             // as a `--rm` does): it died first, with the code its trace
             // (which stays) tells.
-            if matches!(s.state, ContainerState::Running | ContainerState::Paused) {
+            // Or seen dead but not yet told (`container::list` says
+            // `exited` once the init is gone, before its supervisor writes
+            // how it ended — and `docker wait` + `rm` can be that quick).
+            let dying = s.state == ContainerState::Exited
+                && s.started_at.is_some()
+                && s.finished_at.is_none()
+                && s.exit_code.is_none();
+            if matches!(s.state, ContainerState::Running | ContainerState::Paused) || dying {
                 let mut died = s.clone();
                 died.exit_code = super::containers::exit_in_trace(&s.trace, s.pid);
                 out.push((id.clone(), "die", died));
@@ -281,5 +288,14 @@ mod tests {
             .map(|(_, action, _)| action)
             .collect();
         assert_eq!(told, ["destroy"]);
+        // Seen dead (its init gone) before its record said how, then gone:
+        // it dies too, with the trace's code.
+        let dying = seen(ContainerState::Exited, &trace);
+        let before = HashMap::from([("a".repeat(64), dying)]);
+        let told: Vec<_> = differences(&before, &HashMap::new())
+            .into_iter()
+            .map(|(_, action, s)| (action, s.exit_code))
+            .collect();
+        assert_eq!(told, [("die", Some(2)), ("destroy", None)]);
     }
 }
