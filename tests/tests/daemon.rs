@@ -1251,6 +1251,7 @@ fn docker_stats_agrees_with_casulo_stats() {
     assert_eq!(v["pids_stats"]["limit"], 50);
     assert!(v["cpu_stats"]["cpu_usage"]["total_usage"].as_u64().unwrap() > 0);
     assert!(v["cpu_stats"]["system_cpu_usage"].as_u64().unwrap() > 0);
+    assert!(v.get("networks").is_none(), "sem rede, sem networks: {v}");
     let (status, body) = d.http(
         "GET",
         &format!("/v1.43/containers/{name}/stats?stream=true&one-shot=true"),
@@ -1258,6 +1259,43 @@ fn docker_stats_agrees_with_casulo_stats() {
     );
     assert_eq!(status, 400, "{body}");
     d.docker(&["rm", "-f", &name]).assert_ok();
+
+    // On the bridge: its eth0, counted at the host's end of the veth
+    // (turned around: what the host's end sent, the container received).
+    let net = unique_name("rede");
+    let id = d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &net,
+        "--network",
+        "bridge",
+        "busybox",
+        "sleep",
+        "100",
+    ]);
+    id.assert_ok();
+    let id = id.stdout.trim().to_string();
+    let (status, body) = d.http(
+        "GET",
+        &format!("/v1.43/containers/{net}/stats?stream=false&one-shot=true"),
+        b"",
+    );
+    assert_eq!(status, 200, "{body}");
+    let json = body.lines().find(|l| l.starts_with('{')).expect(&body);
+    let v: Value = serde_json::from_str(json).unwrap();
+    let veth = format!("/sys/class/net/veth{}/statistics", &id[..8]);
+    let host_tx: u64 = std::fs::read_to_string(format!("{veth}/tx_packets"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let rx = v["networks"]["eth0"]["rx_packets"].as_u64().expect("eth0");
+    assert!(rx <= host_tx, "{rx} > {host_tx}: {v}");
+    let out = d.docker(&["stats", "--no-stream", "--format", "{{.NetIO}}", &net]);
+    out.assert_ok();
+    assert!(out.stdout.contains(" / "), "{out}");
+    d.docker(&["rm", "-f", &net]).assert_ok();
 }
 
 /// `docker container prune -f` removes the stopped containers and

@@ -37,7 +37,8 @@
 //! **Not yet** (issue #17; each answers 501 with its name, never a wrong
 //! answer): images' `create` (pull), `push`, `tag`, `DELETE`, `history`,
 //! `get`/`load`; `build`; networks; `events`/`logs` with `since`/`until`;
-//! prunes' `until` and `label` filters; `networks` in `stats`; the traces
+//! prunes' `until` and `label` filters; in `stats`, the networks joined
+//! by `network connect` (only `eth0` is counted); the traces
 //! served at `/casulo/traces/…`, the live view (`--ui`).
 //! `events` and `wait` poll the records (20–50 ms): a container has no
 //! central process to notify them.

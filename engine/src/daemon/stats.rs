@@ -11,6 +11,10 @@
 //! second apart, and sends one; with `one-shot` it reads once (no CPU %).
 //! The memory sent is the cgroup's usage as `casulo stats` shows it, and
 //! no `inactive_file` (docker's client would subtract it): the same number.
+//! `networks` (docker's `NET I/O`) is the container's `eth0`, counted on
+//! the host's end of its veth pair — what leaves the host's end entered
+//! the container, so `rx` and `tx` swap; a container without a network
+//! (casulo's default, `none`) has none.
 
 use std::time::{Duration, SystemTime};
 
@@ -120,6 +124,7 @@ fn body(
         }),
         None => json!({ "cpu_usage": { "total_usage": 0 }, "throttling_data": {} }),
     };
+    let networks = now.and_then(|_| networks(&r.id));
     let (memory, pids) = match now {
         Some(a) => {
             let u = stats::usage(r, &a.cgroup, None, host_memory);
@@ -139,7 +144,7 @@ fn body(
         }
         None => (json!({}), json!({})),
     };
-    json!({
+    let mut body = json!({
         "read": time(now),
         "preread": time(before),
         "name": format!("/{}", r.name),
@@ -151,7 +156,35 @@ fn body(
         "cpu_stats": cpu(now),
         "precpu_stats": cpu(before),
         "memory_stats": memory,
-    })
+    });
+    if let Some(networks) = networks {
+        body["networks"] = networks;
+    }
+    body
+}
+
+/// docker's `networks` of a container with a veth: its `eth0` as the host's
+/// end counts it, turned around.
+fn networks(id: &str) -> Option<Value> {
+    let veth = crate::network::veth::host_ifname_for(id, crate::network::veth::CONTAINER_IFNAME);
+    let dir = std::path::Path::new("/sys/class/net")
+        .join(&veth)
+        .join("statistics");
+    let read = |name: &str| -> u64 {
+        std::fs::read_to_string(dir.join(name))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    if !dir.is_dir() {
+        return None;
+    }
+    let mut eth0 = serde_json::Map::new();
+    for what in ["bytes", "packets", "errors", "dropped"] {
+        eth0.insert(format!("rx_{what}"), json!(read(&format!("tx_{what}"))));
+        eth0.insert(format!("tx_{what}"), json!(read(&format!("rx_{what}"))));
+    }
+    Some(json!({ crate::network::veth::CONTAINER_IFNAME: eth0 }))
 }
 
 /// The machine's CPU time so far, in ns: the `cpu` line of `/proc/stat`
