@@ -42,6 +42,7 @@
 //! `events` and `wait` poll the records (20–50 ms): a container has no
 //! central process to notify them.
 
+pub mod archive;
 pub mod containers;
 pub mod create;
 pub mod events;
@@ -51,6 +52,7 @@ pub mod images;
 pub mod routes;
 pub mod stream;
 pub mod system;
+pub mod upload;
 pub mod volumes;
 
 use std::convert::Infallible;
@@ -329,13 +331,35 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
     let began = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let query = Query::parse(req.uri().query());
+    let auth = req
+        .headers()
+        .get("X-Registry-Auth")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let query = Query::parse(req.uri().query()).with_registry_auth(auth);
     let upgrade = req
         .headers()
         .get(UPGRADE)
         .is_some()
         .then(|| hyper::upgrade::on(&mut req));
-    let reply = match read_body(req).await {
+    let reply = if upload::takes_tar(&method, &path) {
+        match upload::receive(&ctx, req).await {
+            Ok(tar) => {
+                let ctx = ctx.clone();
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || routes::route_tar(&ctx, &path, &query, tar))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(ApiError::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            format!("o tratamento do pedido falhou: {e}"),
+                        ))
+                    })
+            }
+            Err(e) => Err(e),
+        }
+    } else {
+        match read_body(req).await {
         Ok(body) => {
             let ctx = ctx.clone();
             let (method, path) = (method.clone(), path.clone());
@@ -349,6 +373,7 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
                 })
         }
         Err(e) => Err(e),
+        }
     };
     let status = routes::status_of(&reply);
     let message = match &reply {

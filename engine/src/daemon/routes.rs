@@ -4,7 +4,8 @@
 use hyper::{Method, StatusCode};
 
 use super::http::{ApiError, Query, Reply, API_VERSION, MIN_API_VERSION};
-use super::{containers, create, events, exec, images, system, volumes, Ctx};
+use super::upload::Upload;
+use super::{archive, containers, create, events, exec, images, system, volumes, Ctx};
 
 /// One request, already read: answered here, off the async threads (the
 /// engine's calls block).
@@ -29,6 +30,23 @@ pub fn route(
         ["images", name @ .., "json"] if get && !name.is_empty() => {
             images::inspect(ctx, &name.join("/"))
         }
+        // Images (tag, history, rmi, prune, save), pull/push, networks.
+        ["images", "prune"] if post => images::prune(ctx, query),
+        ["images", "get"] if get => {
+            archive::save(ctx, &query.all("names").iter().map(|n| n.to_string()).collect::<Vec<_>>())
+        }
+        ["images", name @ .., "get"] if get && !name.is_empty() => {
+            archive::save(ctx, &[name.join("/")])
+        }
+        ["images", name @ .., "tag"] if post && !name.is_empty() => {
+            images::tag(ctx, &name.join("/"), query)
+        }
+        ["images", name @ .., "history"] if get && !name.is_empty() => {
+            images::history(ctx, &name.join("/"))
+        }
+        ["images", name @ ..] if m == Method::DELETE && !name.is_empty() => {
+            images::remove(ctx, &name.join("/"), query)
+        }
         ["volumes"] if get => volumes::list(ctx),
         ["volumes", "create"] if post => volumes::create(ctx, body),
         ["volumes", name] if get => volumes::inspect(ctx, name),
@@ -52,6 +70,21 @@ pub fn route(
         ["exec", id, "json"] if get => exec::inspect(ctx, id),
         ["containers", id] if m == Method::DELETE => containers::remove(ctx, id, query),
         _ => Err(ApiError::not_implemented(&format!("{method} {path}"))),
+    }
+}
+
+/// The requests whose body is a tar received into a file (see
+/// [`super::upload::takes_tar`]).
+pub fn route_tar(
+    ctx: &std::sync::Arc<Ctx>,
+    path: &str,
+    query: &Query,
+    tar: Upload,
+) -> Result<Reply, ApiError> {
+    let _ = query;
+    match strip_version(path)?.trim_matches('/') {
+        "images/load" => archive::load(ctx, tar),
+        other => Err(ApiError::not_implemented(&format!("POST /{other}"))),
     }
 }
 
