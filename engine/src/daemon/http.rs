@@ -209,6 +209,11 @@ impl Query {
         self.1.as_deref()
     }
 
+    /// The keys given.
+    pub fn keys(&self) -> Vec<&String> {
+        self.0.keys().collect()
+    }
+
     /// Every value of a repeated key (`?names=a&names=b`).
     pub fn all(&self, key: &str) -> Vec<&str> {
         self.0

@@ -43,6 +43,7 @@
 //! central process to notify them.
 
 pub mod archive;
+pub mod build;
 pub mod containers;
 pub mod create;
 pub mod events;
@@ -468,6 +469,9 @@ fn common_headers(response: &mut Response<Body>) {
     let h = response.headers_mut();
     h.insert("Api-Version", HeaderValue::from_static(API_VERSION));
     h.insert("Docker-Experimental", HeaderValue::from_static("false"));
+    // The classic builder (`POST /build`), not BuildKit: the docker CLI
+    // then builds without asking for buildx.
+    h.insert("Builder-Version", HeaderValue::from_static("1"));
     h.insert("Ostype", HeaderValue::from_static("linux"));
     h.insert(
         "Server",

@@ -5,7 +5,7 @@ use hyper::{Method, StatusCode};
 
 use super::http::{ApiError, Query, Reply, API_VERSION, MIN_API_VERSION};
 use super::upload::Upload;
-use super::{archive, containers, create, events, exec, images, system, volumes, Ctx};
+use super::{archive, build, containers, create, events, exec, images, system, volumes, Ctx};
 
 /// One request, already read: answered here, off the async threads (the
 /// engine's calls block).
@@ -81,9 +81,9 @@ pub fn route_tar(
     query: &Query,
     tar: Upload,
 ) -> Result<Reply, ApiError> {
-    let _ = query;
     match strip_version(path)?.trim_matches('/') {
         "images/load" => archive::load(ctx, tar),
+        "build" => build::build(ctx, query, tar),
         other => Err(ApiError::not_implemented(&format!("POST /{other}"))),
     }
 }
