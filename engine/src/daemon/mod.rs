@@ -50,6 +50,7 @@ pub mod events;
 pub mod exec;
 pub mod http;
 pub mod images;
+pub mod networks;
 pub mod routes;
 pub mod stream;
 pub mod system;

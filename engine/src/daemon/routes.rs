@@ -5,7 +5,9 @@ use hyper::{Method, StatusCode};
 
 use super::http::{ApiError, Query, Reply, API_VERSION, MIN_API_VERSION};
 use super::upload::Upload;
-use super::{archive, build, containers, create, events, exec, images, system, volumes, Ctx};
+use super::{
+    archive, build, containers, create, events, exec, images, networks, system, volumes, Ctx,
+};
 
 /// One request, already read: answered here, off the async threads (the
 /// engine's calls block).
@@ -47,6 +49,13 @@ pub fn route(
         ["images", name @ ..] if m == Method::DELETE && !name.is_empty() => {
             images::remove(ctx, &name.join("/"), query)
         }
+        ["networks"] if get => networks::list(ctx, query),
+        ["networks", "create"] if post => networks::create(ctx, body),
+        ["networks", "prune"] if post => networks::prune(ctx),
+        ["networks", id] if get => networks::inspect(ctx, id),
+        ["networks", id] if m == Method::DELETE => networks::remove(ctx, id),
+        ["networks", id, "connect"] if post => networks::connect(ctx, id, body),
+        ["networks", id, "disconnect"] if post => networks::disconnect(ctx, id, body),
         ["volumes"] if get => volumes::list(ctx),
         ["volumes", "create"] if post => volumes::create(ctx, body),
         ["volumes", name] if get => volumes::inspect(ctx, name),
