@@ -51,6 +51,7 @@ pub mod exec;
 pub mod http;
 pub mod images;
 pub mod networks;
+pub mod registry;
 pub mod routes;
 pub mod stream;
 pub mod system;

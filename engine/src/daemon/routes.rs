@@ -6,7 +6,8 @@ use hyper::{Method, StatusCode};
 use super::http::{ApiError, Query, Reply, API_VERSION, MIN_API_VERSION};
 use super::upload::Upload;
 use super::{
-    archive, build, containers, create, events, exec, images, networks, system, volumes, Ctx,
+    archive, build, containers, create, events, exec, images, networks, registry, system, volumes,
+    Ctx,
 };
 
 /// One request, already read: answered here, off the async threads (the
@@ -39,6 +40,11 @@ pub fn route(
         }
         ["images", name @ .., "get"] if get && !name.is_empty() => {
             archive::save(ctx, &[name.join("/")])
+        }
+        ["auth"] if post => registry::login(ctx, body),
+        ["images", "create"] if post => registry::pull(ctx, query),
+        ["images", name @ .., "push"] if post && !name.is_empty() => {
+            registry::push(ctx, &name.join("/"), query)
         }
         ["images", name @ .., "tag"] if post && !name.is_empty() => {
             images::tag(ctx, &name.join("/"), query)
