@@ -79,7 +79,10 @@ pub fn build(ctx: &Ctx, query: &Query, tar: Upload) -> Result<Reply, ApiError> {
     if let Some(df) = dockerfile {
         // A name inside the context: read from our extracted copy only.
         let p = Path::new(df);
-        if !p.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) {
+        if !p
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+        {
             return Err(ApiError::bad_request(format!(
                 "dockerfile={df:?}: o Dockerfile precisa estar dentro do contexto"
             )));
@@ -106,8 +109,9 @@ pub fn build(ctx: &Ctx, query: &Query, tar: Upload) -> Result<Reply, ApiError> {
     let context = Extracted::fresh(&ctx.state, "daemon-build")?;
     let dir = context.0.join("contexto");
     check_context(tar.path())?;
-    extract::extract_file(tar.path(), &dir, Limits::from_env(), "contexto do build")
-        .map_err(|e| ApiError::bad_request(format!("contexto recusado: {}", super::http::chain(&e))))?;
+    extract::extract_file(tar.path(), &dir, Limits::from_env(), "contexto do build").map_err(
+        |e| ApiError::bad_request(format!("contexto recusado: {}", super::http::chain(&e))),
+    )?;
     drop(tar);
     if let Some(df) = dockerfile.filter(|d| Path::new(d) != Path::new("Dockerfile")) {
         args.push("-f".into());

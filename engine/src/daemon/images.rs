@@ -235,9 +235,15 @@ mod tests {
 
     #[test]
     fn daemon_docker_hub_names_are_kept_as_typed() {
-        assert_eq!(familiar("docker.io/library/busybox:latest"), "busybox:latest");
+        assert_eq!(
+            familiar("docker.io/library/busybox:latest"),
+            "busybox:latest"
+        );
         assert_eq!(familiar("docker.io/aluno/app"), "aluno/app");
-        assert_eq!(familiar("localhost:5000/aluno/app:v1"), "localhost:5000/aluno/app:v1");
+        assert_eq!(
+            familiar("localhost:5000/aluno/app:v1"),
+            "localhost:5000/aluno/app:v1"
+        );
         assert_eq!(familiar("busybox"), "busybox");
     }
 }

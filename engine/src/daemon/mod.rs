@@ -363,10 +363,12 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
         }
     } else {
         match read_body(req).await {
-        Ok(body) => {
-            let ctx = ctx.clone();
-            let (method, path) = (method.clone(), path.clone());
-            tokio::task::spawn_blocking(move || routes::route(&ctx, &method, &path, &query, &body))
+            Ok(body) => {
+                let ctx = ctx.clone();
+                let (method, path) = (method.clone(), path.clone());
+                tokio::task::spawn_blocking(move || {
+                    routes::route(&ctx, &method, &path, &query, &body)
+                })
                 .await
                 .unwrap_or_else(|e| {
                     Err(ApiError::new(
@@ -374,8 +376,8 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
                         format!("o tratamento do pedido falhou: {e}"),
                     ))
                 })
-        }
-        Err(e) => Err(e),
+            }
+            Err(e) => Err(e),
         }
     };
     let status = routes::status_of(&reply);

@@ -140,12 +140,21 @@ pub fn create(_ctx: &Ctx, body: &[u8]) -> Result<Reply, ApiError> {
         .as_str()
         .filter(|n| !n.is_empty())
         .ok_or_else(|| ApiError::bad_request("falta o Name da rede"))?;
-    if let Some(driver) = v["Driver"].as_str().filter(|d| !d.is_empty() && *d != "bridge") {
+    if let Some(driver) = v["Driver"]
+        .as_str()
+        .filter(|d| !d.is_empty() && *d != "bridge")
+    {
         return Err(ApiError::not_implemented(&format!(
             "o driver de rede {driver} (só bridge)"
         )));
     }
-    for flag in ["Internal", "EnableIPv6", "Attachable", "Ingress", "ConfigOnly"] {
+    for flag in [
+        "Internal",
+        "EnableIPv6",
+        "Attachable",
+        "Ingress",
+        "ConfigOnly",
+    ] {
         if v[flag].as_bool() == Some(true) {
             return Err(ApiError::not_implemented(&format!("{flag} numa rede")));
         }
@@ -237,10 +246,14 @@ pub fn connect(ctx: &Ctx, key: &str, body: &[u8]) -> Result<Reply, ApiError> {
         .as_str()
         .ok_or_else(|| ApiError::bad_request("falta o Container"))?;
     let endpoint = &v["EndpointConfig"];
-    let ip = match endpoint["IPAMConfig"]["IPv4Address"].as_str().filter(|s| !s.is_empty()) {
-        Some(ip) => Some(ip.parse().map_err(|_| {
-            ApiError::bad_request(format!("IPv4Address {ip:?} não é um IPv4"))
-        })?),
+    let ip = match endpoint["IPAMConfig"]["IPv4Address"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+    {
+        Some(ip) => Some(
+            ip.parse()
+                .map_err(|_| ApiError::bad_request(format!("IPv4Address {ip:?} não é um IPv4")))?,
+        ),
         None => None,
     };
     let aliases: Vec<String> = endpoint["Aliases"]

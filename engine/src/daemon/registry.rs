@@ -77,7 +77,14 @@ impl Observer for Progress {
             self.shown.resize(total, 0);
         }
         self.sizes[index] = size;
-        self.layer(digest, if self.pushing { "Preparing" } else { "Pulling fs layer" });
+        self.layer(
+            digest,
+            if self.pushing {
+                "Preparing"
+            } else {
+                "Pulling fs layer"
+            },
+        );
     }
 
     fn layer_progress(&mut self, index: usize, done: u64) {

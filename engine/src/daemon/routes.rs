@@ -35,9 +35,14 @@ pub fn route(
         }
         // Images (tag, history, rmi, prune, save), pull/push, networks.
         ["images", "prune"] if post => images::prune(ctx, query),
-        ["images", "get"] if get => {
-            archive::save(ctx, &query.all("names").iter().map(|n| n.to_string()).collect::<Vec<_>>())
-        }
+        ["images", "get"] if get => archive::save(
+            ctx,
+            &query
+                .all("names")
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>(),
+        ),
         ["images", name @ .., "get"] if get && !name.is_empty() => {
             archive::save(ctx, &[name.join("/")])
         }

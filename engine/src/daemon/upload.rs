@@ -58,8 +58,13 @@ impl Drop for Upload {
 pub async fn receive(ctx: &Ctx, req: Request<Incoming>) -> Result<Upload, ApiError> {
     let tmp = ctx.state.tmp();
     std::fs::create_dir_all(&tmp)?;
+    let kind = if req.uri().path().ends_with("/build") {
+        "build"
+    } else {
+        "load"
+    };
     let upload = Upload(tmp.join(format!(
-        "daemon-upload-{}-{}.tar",
+        "daemon-upload-{kind}-{}-{}.tar",
         std::process::id(),
         crate::container::new_id().get(..12).unwrap_or("0")
     )));
@@ -70,8 +75,9 @@ pub async fn receive(ctx: &Ctx, req: Request<Incoming>) -> Result<Upload, ApiErr
     let mut body = req.into_body();
     let mut total = 0u64;
     while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|e| ApiError::bad_request(format!("não consegui ler o corpo do pedido: {e}")))?;
+        let frame = frame.map_err(|e| {
+            ApiError::bad_request(format!("não consegui ler o corpo do pedido: {e}"))
+        })?;
         let Ok(data) = frame.into_data() else {
             continue;
         };
