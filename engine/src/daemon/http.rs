@@ -25,8 +25,9 @@ pub type Body = BoxBody<Bytes, Infallible>;
 pub const API_VERSION: &str = "1.43";
 /// The oldest version a client may ask for (docker's own minimum).
 pub const MIN_API_VERSION: &str = "1.24";
-/// The largest request body read (a `create` is a few KiB; a build context,
-/// which will need more, is not served yet).
+/// The largest request body read into memory (a `create` is a few KiB);
+/// the tar bodies of `load` and `build` go to a file instead
+/// ([`super::upload`]).
 pub const MAX_BODY: usize = 1024 * 1024;
 
 /// docker's media types for a container's output: a tty's bytes as they

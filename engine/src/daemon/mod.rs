@@ -26,7 +26,12 @@
 //! container config → [`crate::container::RunOptions`]), [`exec`]
 //! (`docker exec`, by a `casulo exec` child process), [`events`] (told
 //! from the records, looked at every 50 ms), [`stream`]
-//! (docker's multiplexed stdout/stderr frames), [`volumes`].
+//! (docker's multiplexed stdout/stderr frames), [`volumes`]; images'
+//! `tag`/`history`/`DELETE`/`prune` in [`images`], `save`/`load` in
+//! [`archive`], `build` in [`build`] (a `casulo build` child, for the same
+//! reason as exec: a RUN step `sigwait`s on SIGTERM/SIGCHLD), pull, push
+//! and login in [`registry`], networks in [`networks`], and the tar bodies
+//! (load, build) streamed to a file in [`upload`].
 //!
 //! The library never prints: what the daemon has to say goes to the
 //! `log` callback the CLI gives it (pt-BR, one line per request).
@@ -35,8 +40,8 @@
 //! answer): the container's input through `attach` (`docker run -i/-it`,
 //! refused at create) and a tty's keys and `resize` (the supervisor's
 //! terminal hub, [`crate::terminal::hub`], is where to plug it); `exec`
-//! with `-i`/`-t`; `stats`; `prune`s; images' `create` (pull), `push`,
-//! `tag`, `DELETE`, `history`, `get`/`load`; `build`; networks;
+//! with `-i`/`-t`; `stats`; containers' and volumes' `prune`; BuildKit
+//! (`/session`, `version=2`); `docker import`;
 //! `events`/`logs` with `since`/`until`; the traces served at
 //! `/casulo/traces/…`, the live view (`--ui`) and chapter 10's examples.
 //! `events` and `wait` poll the records (20–50 ms): a container has no
