@@ -73,6 +73,18 @@ fn docker_build_then_run_and_bad_builds_leave_nothing() {
     quiet.assert_ok();
     assert_eq!(quiet.stdout.trim(), id, "{quiet}");
 
+    // `docker build - < Dockerfile`: the body is the Dockerfile, no tar.
+    let plain = unique_name("sem-contexto");
+    let (status, body) = d.http(
+        "POST",
+        &format!("/v1.43/build?t={plain}"),
+        b"FROM busybox\nRUN echo stdin > /de-onde\n",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""aux":{"ID":"sha256:"#), "{body}");
+    let run = d.docker(&["run", "--rm", &plain, "cat", "/de-onde"]);
+    assert_eq!(run.stdout.trim(), "stdin", "{run}");
+
     let bad = unique_name("ruim");
     let dir = context(lab, "FROM busybox\nBOGUS x\n");
     let out = d.docker(&["build", "-t", &bad, dir.to_str().unwrap()]);

@@ -108,10 +108,16 @@ pub fn build(ctx: &Ctx, query: &Query, tar: Upload) -> Result<Reply, ApiError> {
     }
     let context = Extracted::fresh(&ctx.state, "daemon-build")?;
     let dir = context.0.join("contexto");
-    check_context(tar.path())?;
-    extract::extract_file(tar.path(), &dir, Limits::from_env(), "contexto do build").map_err(
-        |e| ApiError::bad_request(format!("contexto recusado: {}", super::http::chain(&e))),
-    )?;
+    if let Some(dockerfile) = plain_dockerfile(tar.path())? {
+        // `docker build - < Dockerfile`: no context, only the Dockerfile.
+        std::fs::create_dir(&dir)?;
+        std::fs::write(dir.join("Dockerfile"), dockerfile)?;
+    } else {
+        check_context(tar.path())?;
+        extract::extract_file(tar.path(), &dir, Limits::from_env(), "contexto do build").map_err(
+            |e| ApiError::bad_request(format!("contexto recusado: {}", super::http::chain(&e))),
+        )?;
+    }
     drop(tar);
     if let Some(df) = dockerfile.filter(|d| Path::new(d) != Path::new("Dockerfile")) {
         args.push("-f".into());
@@ -218,6 +224,20 @@ fn json_map(query: &Query, key: &str) -> Result<serde_json::Map<String, Value>, 
             ))),
         },
     }
+}
+
+/// The body, when it is a Dockerfile and not a tar (`docker build -`):
+/// small UTF-8 text, neither gzip nor `ustar`.
+fn plain_dockerfile(path: &Path) -> Result<Option<Vec<u8>>, ApiError> {
+    let size = std::fs::metadata(path)?.len();
+    if size > 1024 * 1024 {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(path)?;
+    let tar = bytes.starts_with(&[0x1f, 0x8b])
+        || bytes.get(257..262) == Some(b"ustar".as_slice())
+        || bytes.iter().all(|&b| b == 0);
+    Ok((!tar && std::str::from_utf8(&bytes).is_ok()).then_some(bytes))
 }
 
 /// Refuses a context with device nodes, fifos or whiteouts (read once,
