@@ -53,7 +53,14 @@ fn docker_build_then_run_and_bad_builds_leave_nothing() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
     let name = unique_name("construida");
-    let out = d.docker(&["build", "-t", &name, &fixture("12-varios-estagios")]);
+    let out = d.docker(&[
+        "build",
+        "--label",
+        "curso=casulo",
+        "-t",
+        &name,
+        &fixture("12-varios-estagios"),
+    ]);
     out.assert_ok();
     assert!(
         out.stdout
@@ -69,7 +76,17 @@ fn docker_build_then_run_and_bad_builds_leave_nothing() {
     id.assert_ok();
     let id = id.stdout.trim().to_string();
     assert_eq!(Some(id.clone()), casulo_id(lab, &name));
-    let quiet = d.docker(&["build", "-q", "-t", &name, &fixture("12-varios-estagios")]);
+    let label = lab.casulo(&["image", "inspect", &name]).json();
+    assert_eq!(label[0]["Config"]["Labels"]["curso"], "casulo", "{label}");
+    let quiet = d.docker(&[
+        "build",
+        "-q",
+        "--label",
+        "curso=casulo",
+        "-t",
+        &name,
+        &fixture("12-varios-estagios"),
+    ]);
     quiet.assert_ok();
     assert_eq!(quiet.stdout.trim(), id, "{quiet}");
 
