@@ -426,7 +426,7 @@ fn bad_requests_get_clear_errors_and_the_daemon_stays_up() {
     assert!(out.stderr.contains("a entrada (stdin)"), "{out}");
     assert_eq!(casulo_ps(lab, &name, "{{.Status}}"), None);
 
-    let out = d.docker(&["network", "ls"]);
+    let out = d.docker(&["plugin", "ls"]);
     assert_ne!(out.code, 0);
     assert!(out.stderr.contains("ainda não implementa"), "{out}");
 
