@@ -428,6 +428,24 @@ fn docker_networks_are_casulos_networks() {
     assert!(ping.stdout.contains("1 packets received"), "{ping}");
     let count = d.docker(&["network", "inspect", "-f", "{{len .Containers}}", &net]);
     assert_eq!(count.stdout.trim(), "1", "{count}");
+    // connect/disconnect a running container to a second network.
+    let other = unique_name("outra");
+    d.docker(&["network", "create", &other]).assert_ok();
+    d.docker(&["network", "connect", &other, &server])
+        .assert_ok();
+    let on = |n: &str| {
+        d.docker(&["network", "inspect", "-f", "{{len .Containers}}", n])
+            .stdout
+            .trim()
+            .to_string()
+    };
+    assert_eq!(on(&other), "1");
+    d.docker(&["network", "disconnect", &other, &server])
+        .assert_ok();
+    assert_eq!(on(&other), "0");
+    // (Not `network prune`: networks are host-wide, and other tests'
+    // networks may be idle for a moment.)
+    d.docker(&["network", "rm", &other]).assert_ok();
     let out = d.docker(&["network", "rm", &net]);
     assert_ne!(out.code, 0, "{out}");
     assert!(out.stderr.contains(&server), "{out}");

@@ -251,3 +251,24 @@ pub fn login(_ctx: &Ctx, body: &[u8]) -> Result<Reply, ApiError> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemon_registry_auth_header_is_docker_base64_json() {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE.encode(s);
+        let with = |h: &str| Query::parse(None).with_registry_auth(Some(h.to_string()));
+        let c = credentials(&with(&b64(
+            r#"{"username":"aluno","password":"segredo","serveraddress":"localhost:5000"}"#,
+        )))
+        .unwrap()
+        .unwrap();
+        assert_eq!((c.user.as_str(), c.password.as_str()), ("aluno", "segredo"));
+        // The CLI's "no login": `{}`.
+        assert!(credentials(&with(&b64("{}"))).unwrap().is_none());
+        assert!(credentials(&Query::parse(None)).unwrap().is_none());
+        assert!(credentials(&with("%%%")).is_err());
+    }
+}
