@@ -102,6 +102,28 @@ fn docker_build_then_run_and_bad_builds_leave_nothing() {
     let run = d.docker(&["run", "--rm", &plain, "cat", "/de-onde"]);
     assert_eq!(run.stdout.trim(), "stdin", "{run}");
 
+    // `-f` outside the context: the CLI adds it to the tar (and sends
+    // the tar cut short, without its end blocks).
+    let dir = context(lab, "FROM busybox\n");
+    std::fs::write(dir.join("a.txt"), "de fora\n").unwrap();
+    let outside = lab
+        .dir()
+        .join(format!("{}.Dockerfile", unique_name("fora")));
+    std::fs::write(&outside, "FROM busybox\nCOPY a.txt /a.txt\n").unwrap();
+    let fora = unique_name("fora");
+    let out = d.docker(&[
+        "build",
+        "-q",
+        "-f",
+        outside.to_str().unwrap(),
+        "-t",
+        &fora,
+        dir.to_str().unwrap(),
+    ]);
+    out.assert_ok();
+    let run = d.docker(&["run", "--rm", &fora, "cat", "/a.txt"]);
+    assert_eq!(run.stdout.trim(), "de fora", "{run}");
+
     let bad = unique_name("ruim");
     let dir = context(lab, "FROM busybox\nBOGUS x\n");
     let out = d.docker(&["build", "-t", &bad, dir.to_str().unwrap()]);

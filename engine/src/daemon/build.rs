@@ -113,6 +113,7 @@ pub fn build(ctx: &Ctx, query: &Query, tar: Upload) -> Result<Reply, ApiError> {
         std::fs::create_dir(&dir)?;
         std::fs::write(dir.join("Dockerfile"), dockerfile)?;
     } else {
+        complete_tar(tar.path())?;
         check_context(tar.path())?;
         extract::extract_file(tar.path(), &dir, Limits::from_env(), "contexto do build").map_err(
             |e| ApiError::bad_request(format!("contexto recusado: {}", super::http::chain(&e))),
@@ -238,6 +239,25 @@ fn plain_dockerfile(path: &Path) -> Result<Option<Vec<u8>>, ApiError> {
         || bytes.get(257..262) == Some(b"ustar".as_slice())
         || bytes.iter().all(|&b| b == 0);
     Ok((!tar && std::str::from_utf8(&bytes).is_ok()).then_some(bytes))
+}
+
+/// The docker CLI (28), when `-f` names a Dockerfile outside the context,
+/// rewrites the archive to add it and a `.dockerignore`, and sends it cut
+/// right after the last file's bytes: no padding to 512, no end-of-archive
+/// blocks. Zeros are added (to a plain tar; harmless to a whole one, whose
+/// reader stops at the first end marker).
+fn complete_tar(path: &Path) -> Result<(), ApiError> {
+    use std::io::Write;
+    let mut head = [0u8; 2];
+    let n = std::fs::File::open(path)?.read(&mut head)?;
+    if head[..n].starts_with(&[0x1f, 0x8b]) {
+        return Ok(());
+    }
+    let len = std::fs::metadata(path)?.len();
+    let pad = (512 - len % 512) % 512 + 1024;
+    let mut file = std::fs::OpenOptions::new().append(true).open(path)?;
+    file.write_all(&vec![0u8; pad as usize])?;
+    Ok(())
 }
 
 /// Refuses a context with device nodes, fifos or whiteouts (read once,
