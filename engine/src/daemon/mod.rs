@@ -478,8 +478,9 @@ fn common_headers(response: &mut Response<Body>) {
     let h = response.headers_mut();
     h.insert("Api-Version", HeaderValue::from_static(API_VERSION));
     h.insert("Docker-Experimental", HeaderValue::from_static("false"));
-    // The classic builder (`POST /build`), not BuildKit: the docker CLI
-    // then builds without asking for buildx.
+    // The classic builder (`POST /build`), not BuildKit. (docker 28's CLI
+    // decides by itself: the classic builder when buildx is not installed
+    // or DOCKER_BUILDKIT=0; this header is for clients that ask.)
     h.insert("Builder-Version", HeaderValue::from_static("1"));
     h.insert("Ostype", HeaderValue::from_static("linux"));
     h.insert(
