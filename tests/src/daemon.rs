@@ -89,6 +89,42 @@ impl Daemon {
         (status, body)
     }
 
+    /// A request whose head announces `length` bytes of body but sends
+    /// only `body`: (status, body of the answer).
+    pub fn http_announcing(
+        &self,
+        method: &str,
+        path: &str,
+        length: u64,
+        body: &[u8],
+    ) -> (u16, String) {
+        let mut s = UnixStream::connect(&self.socket).unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: casulo\r\nContent-Length: {length}\r\n\
+             Connection: close\r\n\r\n"
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        let _ = s.write_all(body);
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("resposta sem status: {text:?}"));
+        let body = text
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_string();
+        (status, body)
+    }
+
+    /// The daemon's pid (it names its temp files).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("still running").id()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -33,13 +33,19 @@ fn casulo_id(lab: &Lab, image: &str) -> Option<String> {
         .then(|| out.json()[0]["Id"].as_str().unwrap().to_string())
 }
 
-/// Files of the state's `tmp/` whose name starts with one of `prefixes`.
-fn leftovers(lab: &Lab, prefixes: &[&str]) -> Vec<String> {
+/// Files of the state's `tmp/` that daemon `d` left, named
+/// `<prefix>-<its pid>-…` (other tests' daemons work there at the same time).
+fn leftovers(lab: &Lab, d: &Daemon, prefixes: &[&str]) -> Vec<String> {
+    let pid = d.pid();
     std::fs::read_dir(lab.root().join("tmp"))
-        .map(|d| {
-            d.flatten()
+        .map(|dir| {
+            dir.flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| prefixes.iter().any(|p| n.starts_with(p)))
+                .filter(|n| {
+                    prefixes
+                        .iter()
+                        .any(|p| n.starts_with(&format!("{p}-{pid}-")))
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -141,7 +147,7 @@ fn docker_build_then_run_and_bad_builds_leave_nothing() {
     assert!(out.stderr.contains("RUN terminou com código 3"), "{out}");
     assert_eq!(casulo_id(lab, &bad), None);
     assert_eq!(
-        leftovers(lab, &["daemon-build", "daemon-upload-build"]),
+        leftovers(lab, &d, &["daemon-build", "daemon-upload-build"]),
         Vec::<String>::new()
     );
 }
@@ -201,9 +207,42 @@ fn hostile_build_contexts_are_refused() {
     assert_eq!(casulo_id(lab, &name), None);
     assert!(!lab.root().join("fora").exists());
     assert_eq!(
-        leftovers(lab, &["daemon-build", "daemon-upload-build"]),
+        leftovers(lab, &d, &["daemon-build", "daemon-upload-build"]),
         Vec::<String>::new()
     );
+    // A body announced past the cap is refused before it is read, and a
+    // client that hangs up mid-upload leaves no file.
+    let (status, text) = d.http_announcing("POST", "/v1.43/images/load", 16 << 30, b"");
+    assert_eq!(status, 413, "{text}");
+    {
+        use std::io::Write;
+        let mut s = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
+        s.write_all(
+            b"POST /v1.43/images/load HTTP/1.1\r\nHost: casulo\r\n\
+              Content-Type: application/x-tar\r\nContent-Length: 10000000\r\n\r\n",
+        )
+        .unwrap();
+        s.write_all(&vec![0u8; 1 << 20]).unwrap();
+        // The upload is on its way to a file…
+        let began = std::time::Instant::now();
+        while leftovers(lab, &d, &["daemon-upload-load"]).is_empty() {
+            assert!(
+                began.elapsed() < std::time::Duration::from_secs(30),
+                "o envio não chegou a tmp/:\n{}",
+                d.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    } // …and the client hangs up.
+    let began = std::time::Instant::now();
+    while !leftovers(lab, &d, &["daemon-upload-load"]).is_empty() {
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(30),
+            "o envio interrompido ficou em tmp/: {:?}",
+            leftovers(lab, &d, &["daemon-upload-load"])
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert!(
         d.docker(&["version"]).success(),
         "o daemon caiu:\n{}",
@@ -329,7 +368,7 @@ fn docker_save_and_load_round_trip_and_a_hostile_tar() {
     assert_eq!(casulo_id(lab, &format!("{hostile_name}:1")), None);
     assert!(!lab.root().join("fora").exists());
     assert_eq!(
-        leftovers(lab, &["daemon-upload-load", "daemon-save", "load-"]),
+        leftovers(lab, &d, &["daemon-upload-load", "daemon-save", "load"]),
         Vec::<String>::new()
     );
 }

@@ -56,6 +56,23 @@ impl Drop for Upload {
 /// Streams the body of `req` into a new file of `tmp/` (413 beyond
 /// [`MAX_TAR_BODY`], and nothing is left).
 pub async fn receive(ctx: &Ctx, req: Request<Incoming>) -> Result<Upload, ApiError> {
+    let too_big = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "o arquivo tar enviado passa de {} GiB, o máximo que o casulo daemon aceita",
+                MAX_TAR_BODY >> 30
+            ),
+        )
+    };
+    let announced = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_TAR_BODY) {
+        return Err(too_big());
+    }
     let tmp = ctx.state.tmp();
     std::fs::create_dir_all(&tmp)?;
     let kind = if req.uri().path().ends_with("/build") {
@@ -83,13 +100,7 @@ pub async fn receive(ctx: &Ctx, req: Request<Incoming>) -> Result<Upload, ApiErr
         };
         total += data.len() as u64;
         if total > MAX_TAR_BODY {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "o arquivo tar enviado passa de {} GiB, o máximo que o casulo daemon aceita",
-                    MAX_TAR_BODY >> 30
-                ),
-            ));
+            return Err(too_big());
         }
         // A local file: the write is short, but it blocks.
         tokio::task::block_in_place(|| file.write_all(&data))?;
