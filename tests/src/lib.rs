@@ -33,6 +33,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+pub mod daemon;
 pub mod layout;
 pub mod registry;
 

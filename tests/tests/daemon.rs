@@ -439,7 +439,7 @@ fn bad_requests_get_clear_errors_and_the_daemon_stays_up() {
     assert_eq!(out.code, 125, "{out}");
     assert!(out.stderr.contains("imagem não encontrada"), "{out}");
 
-    let out = d.docker(&["network", "ls"]);
+    let out = d.docker(&["plugin", "ls"]);
     assert_ne!(out.code, 0);
     assert!(out.stderr.contains("ainda não implementa"), "{out}");
 

@@ -67,6 +67,8 @@ pub struct BuildOptions {
     /// `--target`: the stage (name or number) whose result is the image
     /// (default: the last one).
     pub target: Option<String>,
+    /// `--label KEY=value`: labels of the result, over the Dockerfile's.
+    pub labels: Vec<(String, String)>,
 }
 
 /// Hooks for the CLI to tell what is happening (the library never prints).
@@ -676,6 +678,14 @@ pub fn build(
 
     // Commit: config, manifest, tags.
     let mut config = stage.config.clone();
+    if !opts.labels.is_empty() {
+        config
+            .config
+            .get_or_insert_with(Default::default)
+            .labels
+            .get_or_insert_with(Default::default)
+            .extend(opts.labels.iter().cloned());
+    }
     config.created = Some(created);
     config.history = history;
     config.architecture = if config.architecture.is_empty() {

@@ -29,6 +29,12 @@ pub struct BuildArgs {
     /// dele a imagem; estágios de que ele não precisa são pulados.
     #[arg(long, value_name = "ESTÁGIO")]
     pub target: Option<String>,
+    /// Um rótulo da imagem: CHAVE=valor (repita para vários), além dos LABEL do Dockerfile.
+    #[arg(long = "label", value_name = "CHAVE=valor")]
+    pub labels: Vec<String>,
+    /// Grava o ID da imagem (sha256:…) neste arquivo, como o `docker build --iidfile`.
+    #[arg(long, value_name = "ARQUIVO")]
+    pub iidfile: Option<PathBuf>,
     /// O diretório de contexto: os arquivos que COPY e ADD podem ler.
     #[arg(value_name = "CONTEXTO")]
     pub context: PathBuf,
@@ -77,7 +83,21 @@ fn short(digest: &str) -> &str {
 }
 
 pub fn cmd(state: &StateDir, args: BuildArgs) -> CliResult {
+    let mut labels = Vec::new();
+    for label in &args.labels {
+        match label.split_once('=') {
+            Some((k, v)) if !k.is_empty() => labels.push((k.to_string(), v.to_string())),
+            _ => {
+                return Err(super::CliError::msg(
+                    2,
+                    format!("--label {label:?}: use CHAVE=valor"),
+                ))
+            }
+        }
+    }
+    let args_iidfile = args.iidfile.clone();
     let opts = BuildOptions {
+        labels,
         context: args.context,
         dockerfile: args.file,
         tags: args.tags,
@@ -99,6 +119,10 @@ pub fn cmd(state: &StateDir, args: BuildArgs) -> CliResult {
     );
     for tag in &outcome.tags {
         println!("Marcada como {tag}");
+    }
+    if let Some(path) = &args_iidfile {
+        std::fs::write(path, &outcome.image_id)
+            .map_err(|e| super::CliError::msg(1, format!("--iidfile {}: {e}", path.display())))?;
     }
     if outcome.tags.is_empty() {
         println!("(sem tag: use -t NOME:TAG para poder rodá-la com `casulo run`)");

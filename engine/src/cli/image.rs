@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use super::{CliError, CliResult};
+use crate::container::image_use;
 use crate::image::{archive, bootstrap, digest, fsck, import, ImageSummary, Reference, Store};
 use crate::state::StateDir;
 
@@ -327,31 +328,29 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
             images,
         } => {
             let store = Store::open(state)?;
-            let containers = crate::container::list(state);
             for reference in &images {
-                let image = store.resolve(reference)?;
-                let users: Vec<&str> = containers
-                    .iter()
-                    .filter(|c| c.image_id == image.id && c.image == image.reference)
-                    .map(|c| c.name.as_str())
-                    .collect();
-                if !users.is_empty() && !force {
-                    return Err(CliError::msg(
-                        1,
-                        format!(
-                            "a imagem {} é usada pelos contêineres {} (remova-os com `casulo rm` \
-                             ou use --force)",
-                            image.reference,
-                            users.join(", ")
-                        ),
-                    ));
-                }
-                store.untag(&image.reference)?;
+                let removed = match image_use::untag(state, &store, reference, force) {
+                    Ok(removed) => removed,
+                    Err(image_use::UntagError::InUse {
+                        reference,
+                        containers,
+                    }) => {
+                        return Err(CliError::msg(
+                            1,
+                            format!(
+                                "a imagem {reference} é usada pelos contêineres {} (remova-os \
+                                 com `casulo rm` ou use --force)",
+                                containers.join(", ")
+                            ),
+                        ))
+                    }
+                    Err(image_use::UntagError::Image(e)) => return Err(e.into()),
+                };
                 if !quiet {
-                    println!("tag removida: {}", image.reference);
+                    println!("tag removida: {}", removed.untagged);
                 }
             }
-            let (blobs, layers, bytes) = store.gc(&layers_in_use(state))?;
+            let (blobs, layers, bytes) = image_use::sweep(state, &store)?;
             if !quiet {
                 println!(
                     "apagados: {blobs} blobs ({}), {layers} camadas desempacotadas",
@@ -361,7 +360,7 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
         }
         ImageCmd::Prune { quiet } => {
             let store = Store::open(state)?;
-            let (blobs, layers, bytes) = store.gc(&layers_in_use(state))?;
+            let (blobs, layers, bytes) = image_use::sweep(state, &store)?;
             if !quiet {
                 println!(
                     "apagados: {blobs} blobs ({}), {layers} camadas desempacotadas que nada usava",
@@ -398,15 +397,6 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
     Ok(0)
 }
 
-/// Diff_id hexes of the layers kept containers use as lowerdirs.
-fn layers_in_use(state: &StateDir) -> std::collections::BTreeSet<String> {
-    crate::container::list(state)
-        .iter()
-        .flat_map(|c| &c.lowerdirs)
-        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .collect()
-}
-
 /// `casulo image history`: the config's history, newest first; each step
 /// that made a layer shows that layer's size.
 fn history(
@@ -416,30 +406,7 @@ fn history(
     no_trunc: bool,
     now: SystemTime,
 ) -> Result<String, CliError> {
-    let image = store.resolve(reference)?;
-    let config: crate::image::oci::ConfigFile =
-        serde_json::from_slice(&store.read_blob(&image.id, None)?)?;
-    let mut layers = image.layers.iter();
-    let mut rows = Vec::new();
-    let steps = if config.history.is_empty() {
-        // No history: one anonymous step per layer.
-        image
-            .layers
-            .iter()
-            .map(|_| crate::image::oci::History::default())
-            .collect()
-    } else {
-        config.history.clone()
-    };
-    for step in &steps {
-        let layer = if step.empty_layer {
-            None
-        } else {
-            layers.next()
-        };
-        rows.push((step.clone(), layer.cloned()));
-    }
-    rows.reverse();
+    let rows = crate::image::inspect::history(store, reference)?;
     if format == LsFormat::Json {
         let list: Vec<serde_json::Value> = rows
             .iter()

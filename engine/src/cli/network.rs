@@ -5,8 +5,6 @@
 
 use std::net::Ipv4Addr;
 
-use serde_json::json;
-
 use super::{CliError, CliResult};
 use crate::container::{self, connect::Done};
 use crate::kernel::{Kernel, LinuxSyscalls};
@@ -152,7 +150,7 @@ pub fn run(state: &StateDir, cmd: NetworkCmd) -> CliResult {
             let mut code = 0;
             for name in names {
                 match net.networks().find(&name) {
-                    Ok(n) => out.push(inspect(&net, &n)),
+                    Ok(n) => out.push(network::inspect::inspect(&net, &n)),
                     Err(e) => {
                         eprintln!("casulo: erro: {e}");
                         code = 1;
@@ -275,34 +273,4 @@ pub(super) fn failed(rec: &Recorder) -> i32 {
         eprintln!("casulo: não consegui: {op}");
     }
     i32::from(!failed.is_empty())
-}
-
-/// docker's shape, in part.
-fn inspect(net: &NetDir, n: &networks::Network) -> serde_json::Value {
-    let containers: serde_json::Map<String, serde_json::Value> = net
-        .leases()
-        .list()
-        .into_iter()
-        .filter(|l| l.network == n.name && network::ipam::owner_alive(l))
-        .map(|l| {
-            (
-                l.container_id.clone(),
-                json!({
-                    "Name": l.name,
-                    "IPv4Address": format!("{}/{}", l.ip, n.prefix),
-                    "Aliases": l.aliases,
-                }),
-            )
-        })
-        .collect();
-    json!({
-        "Name": n.name,
-        "Id": n.id,
-        "Created": n.created,
-        "Driver": "bridge",
-        "IPAM": { "Config": [{ "Subnet": n.cidr(), "Gateway": n.gateway.to_string() }] },
-        "Options": { "com.docker.network.bridge.name": n.bridge },
-        "Containers": containers,
-        "Casulo": { "DNS": !n.is_default() },
-    })
 }

@@ -3,11 +3,9 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use super::{CliError, CliResult};
-use crate::recorder::Recorder;
 use crate::registry::auth::{self, Credentials};
-use crate::registry::client::Client;
 use crate::registry::push::Observer;
-use crate::registry::{pull, push, RegistryError, RemoteRef, Transfer};
+use crate::registry::{pull, push, RegistryError, Transfer};
 use crate::state::StateDir;
 
 #[derive(Debug, clap::Args)]
@@ -167,22 +165,23 @@ pub fn login(args: LoginArgs) -> CliResult {
     if password.is_empty() {
         return Err(CliError::msg(125, "a senha está vazia"));
     }
-    let mut remote = RemoteRef::parse_with(&format!("{}/x", args.registry), &args.registry)
-        .map_err(|e| CliError::msg(125, format!("registry inválido {:?}: {e}", args.registry)))?;
-    remote.repository = String::new();
     let credentials = Credentials {
         user: args.username,
         password,
     };
-    // A login writes no trace: the events go nowhere.
-    let rec = Recorder::in_memory();
-    let mut client = Client::new(&remote, &rec).map_err(cli_error)?;
-    client.set_credentials(credentials.clone());
-    client.ping("pull").map_err(cli_error)?;
-    auth::save(&remote.registry, &credentials).map_err(cli_error)?;
+    let registry = match auth::check(&args.registry, &credentials) {
+        Err(RegistryError::Image(e)) => {
+            return Err(CliError::msg(
+                125,
+                format!("registry inválido {:?}: {e}", args.registry),
+            ))
+        }
+        other => other.map_err(cli_error)?,
+    };
+    auth::save(&registry, &credentials).map_err(cli_error)?;
     println!(
         "login em {} feito: credenciais guardadas em {} (modo 0600)",
-        remote.registry,
+        registry,
         auth::config_path().display()
     );
     Ok(0)

@@ -33,6 +33,7 @@ pub mod connect;
 pub mod create;
 pub mod diff;
 pub mod exec;
+pub mod image_use;
 pub mod init;
 pub mod inspect;
 pub mod kill;

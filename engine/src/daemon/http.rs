@@ -25,8 +25,9 @@ pub type Body = BoxBody<Bytes, Infallible>;
 pub const API_VERSION: &str = "1.43";
 /// The oldest version a client may ask for (docker's own minimum).
 pub const MIN_API_VERSION: &str = "1.24";
-/// The largest request body read (a `create` is a few KiB; a build context,
-/// which will need more, is not served yet).
+/// The largest request body read into memory (a `create` is a few KiB);
+/// the tar bodies of `load` and `build` go to a file instead
+/// ([`super::upload`]).
 pub const MAX_BODY: usize = 1024 * 1024;
 
 /// docker's media types for a container's output: a tty's bytes as they
@@ -187,9 +188,10 @@ impl From<std::io::Error> for ApiError {
     }
 }
 
-/// A request's query string, decoded (`?all=1&filters=%7B…%7D`).
+/// A request's query string, decoded (`?all=1&filters=%7B…%7D`), and the
+/// `X-Registry-Auth` header of the requests that carry one (pull, push).
 #[derive(Debug, Default)]
-pub struct Query(HashMap<String, Vec<String>>);
+pub struct Query(HashMap<String, Vec<String>>, Option<String>);
 
 impl Query {
     pub fn parse(text: Option<&str>) -> Query {
@@ -202,7 +204,30 @@ impl Query {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             map.entry(decode(k)).or_default().push(decode(v));
         }
-        Query(map)
+        Query(map, None)
+    }
+
+    pub fn with_registry_auth(mut self, auth: Option<String>) -> Query {
+        self.1 = auth;
+        self
+    }
+
+    /// `X-Registry-Auth`: base64 (URL-safe) of docker's JSON credentials.
+    pub fn registry_auth(&self) -> Option<&str> {
+        self.1.as_deref()
+    }
+
+    /// The keys given.
+    pub fn keys(&self) -> Vec<&String> {
+        self.0.keys().collect()
+    }
+
+    /// Every value of a repeated key (`?names=a&names=b`).
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.0
+            .get(key)
+            .map(|v| v.iter().map(String::as_str).collect())
+            .unwrap_or_default()
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {

@@ -29,32 +29,41 @@
 //! with a stdin pipe or a pty of the daemon's), [`events`] (told from the
 //! records, looked at every 50 ms), [`stats`] (docker's JSON from the same
 //! cgroup reading as `casulo stats`), [`prune`], [`stream`] (docker's
-//! multiplexed stdout/stderr frames), [`volumes`].
+//! multiplexed stdout/stderr frames), [`volumes`]; images'
+//! `tag`/`history`/`DELETE`/`prune` in [`images`], `save`/`load` in
+//! [`archive`], `build` in [`build`] (a `casulo build` child, for the same
+//! reason as exec: a RUN step `sigwait`s on SIGTERM/SIGCHLD), pull, push
+//! and login in [`registry`], networks in [`networks`], and the tar bodies
+//! (load, build) streamed to a file in [`upload`].
 //!
 //! The library never prints: what the daemon has to say goes to the
 //! `log` callback the CLI gives it (pt-BR, one line per request).
 //!
 //! **Not yet** (issue #17; each answers 501 with its name, never a wrong
-//! answer): images' `create` (pull), `push`, `tag`, `DELETE`, `history`,
-//! `get`/`load`; `build`; networks; `events`/`logs` with `since`/`until`;
-//! prunes' `until` and `label` filters; in `stats`, the networks joined
-//! by `network connect` (only `eth0` is counted); the traces
-//! served at `/casulo/traces/…`, the live view (`--ui`).
-//! `events` and `wait` poll the records (20–50 ms): a container has no
-//! central process to notify them.
+//! answer): BuildKit (`/session`, `version=2`); `docker import`;
+//! `events`/`logs` with `since`/`until`; prunes' `until` and `label`
+//! filters; in `stats`, the networks joined by `network connect` (only
+//! `eth0` is counted); the traces served at `/casulo/traces/…`, the live
+//! view (`--ui`). `events` and `wait` poll the records (20–50 ms): a
+//! container has no central process to notify them.
 
+pub mod archive;
 pub mod attach;
+pub mod build;
 pub mod containers;
 pub mod create;
 pub mod events;
 pub mod exec;
 pub mod http;
 pub mod images;
+pub mod networks;
 pub mod prune;
+pub mod registry;
 pub mod routes;
 pub mod stats;
 pub mod stream;
 pub mod system;
+pub mod upload;
 pub mod volumes;
 
 use std::convert::Infallible;
@@ -333,17 +342,41 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
     let began = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let query = Query::parse(req.uri().query());
+    let auth = req
+        .headers()
+        .get("X-Registry-Auth")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let query = Query::parse(req.uri().query()).with_registry_auth(auth);
     let upgrade = req
         .headers()
         .get(UPGRADE)
         .is_some()
         .then(|| hyper::upgrade::on(&mut req));
-    let reply = match read_body(req).await {
-        Ok(body) => {
-            let ctx = ctx.clone();
-            let (method, path) = (method.clone(), path.clone());
-            tokio::task::spawn_blocking(move || routes::route(&ctx, &method, &path, &query, &body))
+    let reply = if upload::takes_tar(&method, &path) {
+        match upload::receive(&ctx, req).await {
+            Ok(tar) => {
+                let ctx = ctx.clone();
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || routes::route_tar(&ctx, &path, &query, tar))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(ApiError::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            format!("o tratamento do pedido falhou: {e}"),
+                        ))
+                    })
+            }
+            Err(e) => Err(e),
+        }
+    } else {
+        match read_body(req).await {
+            Ok(body) => {
+                let ctx = ctx.clone();
+                let (method, path) = (method.clone(), path.clone());
+                tokio::task::spawn_blocking(move || {
+                    routes::route(&ctx, &method, &path, &query, &body)
+                })
                 .await
                 .unwrap_or_else(|e| {
                     Err(ApiError::new(
@@ -351,8 +384,9 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
                         format!("o tratamento do pedido falhou: {e}"),
                     ))
                 })
+            }
+            Err(e) => Err(e),
         }
-        Err(e) => Err(e),
     };
     let status = routes::status_of(&reply);
     let message = match &reply {
@@ -448,6 +482,10 @@ fn common_headers(response: &mut Response<Body>) {
     let h = response.headers_mut();
     h.insert("Api-Version", HeaderValue::from_static(API_VERSION));
     h.insert("Docker-Experimental", HeaderValue::from_static("false"));
+    // The classic builder (`POST /build`), not BuildKit. (docker 28's CLI
+    // decides by itself: the classic builder when buildx is not installed
+    // or DOCKER_BUILDKIT=0; this header is for clients that ask.)
+    h.insert("Builder-Version", HeaderValue::from_static("1"));
     h.insert("Ostype", HeaderValue::from_static("linux"));
     h.insert(
         "Server",

@@ -4,7 +4,11 @@
 use hyper::{Method, StatusCode};
 
 use super::http::{ApiError, Query, Reply, API_VERSION, MIN_API_VERSION};
-use super::{attach, containers, create, events, exec, images, prune, stats, system, volumes, Ctx};
+use super::upload::Upload;
+use super::{
+    archive, attach, build, containers, create, events, exec, images, networks, prune, registry,
+    stats, system, volumes, Ctx,
+};
 
 /// One request, already read: answered here, off the async threads (the
 /// engine's calls block).
@@ -29,6 +33,40 @@ pub fn route(
         ["images", name @ .., "json"] if get && !name.is_empty() => {
             images::inspect(ctx, &name.join("/"))
         }
+        // Images (tag, history, rmi, prune, save), pull/push, networks.
+        ["images", "prune"] if post => images::prune(ctx, query),
+        ["images", "get"] if get => archive::save(
+            ctx,
+            &query
+                .all("names")
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>(),
+        ),
+        ["images", name @ .., "get"] if get && !name.is_empty() => {
+            archive::save(ctx, &[name.join("/")])
+        }
+        ["auth"] if post => registry::login(ctx, body),
+        ["images", "create"] if post => registry::pull(ctx, query),
+        ["images", name @ .., "push"] if post && !name.is_empty() => {
+            registry::push(ctx, &name.join("/"), query)
+        }
+        ["images", name @ .., "tag"] if post && !name.is_empty() => {
+            images::tag(ctx, &name.join("/"), query)
+        }
+        ["images", name @ .., "history"] if get && !name.is_empty() => {
+            images::history(ctx, &name.join("/"))
+        }
+        ["images", name @ ..] if m == Method::DELETE && !name.is_empty() => {
+            images::remove(ctx, &name.join("/"), query)
+        }
+        ["networks"] if get => networks::list(ctx, query),
+        ["networks", "create"] if post => networks::create(ctx, body),
+        ["networks", "prune"] if post => networks::prune(ctx),
+        ["networks", id] if get => networks::inspect(ctx, id),
+        ["networks", id] if m == Method::DELETE => networks::remove(ctx, id),
+        ["networks", id, "connect"] if post => networks::connect(ctx, id, body),
+        ["networks", id, "disconnect"] if post => networks::disconnect(ctx, id, body),
         ["volumes"] if get => volumes::list(ctx),
         ["volumes", "create"] if post => volumes::create(ctx, body),
         ["volumes", name] if get => volumes::inspect(ctx, name),
@@ -58,6 +96,21 @@ pub fn route(
         ["containers", "prune"] if post => prune::containers(ctx, query),
         ["volumes", "prune"] if post => prune::volumes(ctx, query),
         _ => Err(ApiError::not_implemented(&format!("{method} {path}"))),
+    }
+}
+
+/// The requests whose body is a tar received into a file (see
+/// [`super::upload::takes_tar`]).
+pub fn route_tar(
+    ctx: &std::sync::Arc<Ctx>,
+    path: &str,
+    query: &Query,
+    tar: Upload,
+) -> Result<Reply, ApiError> {
+    match strip_version(path)?.trim_matches('/') {
+        "images/load" => archive::load(ctx, tar),
+        "build" => build::build(ctx, query, tar),
+        other => Err(ApiError::not_implemented(&format!("POST /{other}"))),
     }
 }
 

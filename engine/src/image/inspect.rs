@@ -56,3 +56,65 @@ pub fn inspect(store: &Store, reference: &str) -> Result<serde_json::Value, Imag
         "Layers": layers,
     }))
 }
+
+/// `image history`: the config's steps, newest first, each with the layer
+/// it made (`None`: a step that changed only the config). An image without
+/// history gets one anonymous step per layer.
+pub fn history(
+    store: &Store,
+    reference: &str,
+) -> Result<Vec<(super::oci::History, Option<super::Layer>)>, ImageError> {
+    let (image, config) = store.resolve_with_config(reference)?;
+    let steps = if config.history.is_empty() {
+        image
+            .layers
+            .iter()
+            .map(|_| super::oci::History::default())
+            .collect()
+    } else {
+        config.history.clone()
+    };
+    let mut layers = image.layers.iter();
+    let mut rows: Vec<_> = steps
+        .into_iter()
+        .map(|step| {
+            let layer = if step.empty_layer {
+                None
+            } else {
+                layers.next().cloned()
+            };
+            (step, layer)
+        })
+        .collect();
+    rows.reverse();
+    Ok(rows)
+}
+
+/// The tags `name` means: itself when it is a tag here, else every tag of
+/// the image whose id is `name` (`sha256:…` or a prefix of its hex, as
+/// docker accepts ids). Empty when nothing matches.
+pub fn tags_of(store: &Store, name: &str) -> Result<Vec<String>, ImageError> {
+    if let Ok(image) = store.resolve(name) {
+        return Ok(vec![image.reference]);
+    }
+    let hex = name.strip_prefix("sha256:").unwrap_or(name);
+    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(Vec::new());
+    }
+    let rows = store.list()?;
+    let ids: std::collections::BTreeSet<String> = rows
+        .iter()
+        .map(|r| r.id.clone())
+        .filter(|id| id.trim_start_matches("sha256:").starts_with(hex))
+        .collect();
+    if ids.len() > 1 {
+        return Err(ImageError::Other(format!(
+            "o prefixo de id {name} serve para mais de uma imagem: use mais dígitos"
+        )));
+    }
+    Ok(rows
+        .into_iter()
+        .filter(|r| ids.contains(&r.id))
+        .map(|r| r.reference)
+        .collect())
+}

@@ -68,6 +68,7 @@ pub mod bridge;
 pub mod connect;
 pub mod dns;
 pub mod firewall;
+pub mod inspect;
 pub mod ipam;
 pub mod netlink;
 pub mod networks;

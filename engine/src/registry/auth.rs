@@ -235,6 +235,21 @@ pub fn remove(registry: &str) -> Result<bool, RegistryError> {
     Ok(true)
 }
 
+/// Checks `credentials` with `registry` (`localhost:5000`): a ping that
+/// needs them to pass. Returns the registry's name as casulo keeps it.
+/// Shared by `casulo login` (which then saves them) and the daemon's
+/// `POST /auth` (the docker CLI keeps them itself).
+pub fn check(registry: &str, credentials: &Credentials) -> Result<String, RegistryError> {
+    let mut remote = super::RemoteRef::parse_with(&format!("{registry}/x"), registry)?;
+    remote.repository = String::new();
+    // A login writes no trace: the events go nowhere.
+    let rec = crate::recorder::Recorder::in_memory();
+    let mut client = super::client::Client::new(&remote, &rec)?;
+    client.set_credentials(credentials.clone());
+    client.ping("pull")?;
+    Ok(remote.registry)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,17 @@ pub fn pull(
     reference: &str,
     observer: &mut dyn Observer,
 ) -> Result<Transfer, RegistryError> {
+    pull_as(state, reference, None, observer)
+}
+
+/// [`pull`], with these credentials instead of the ones `casulo login` saved
+/// (the daemon's `X-Registry-Auth`).
+pub fn pull_as(
+    state: &StateDir,
+    reference: &str,
+    credentials: Option<super::auth::Credentials>,
+    observer: &mut dyn Observer,
+) -> Result<Transfer, RegistryError> {
     let remote = RemoteRef::parse(reference)?;
     let store = Store::open(state)?;
     store.init()?;
@@ -46,6 +57,9 @@ pub fn pull(
     let (rec, trace) = open_trace(state, "pull", &local)?;
     observer.trace_opened(&trace);
     let mut client = Client::new(&remote, &rec)?;
+    if let Some(credentials) = credentials {
+        client.set_credentials(credentials);
+    }
     client.ping("pull")?;
 
     let asked = remote.manifest_reference().to_string();

@@ -63,6 +63,17 @@ pub fn push(
     reference: &str,
     observer: &mut dyn Observer,
 ) -> Result<Transfer, RegistryError> {
+    push_as(state, reference, None, observer)
+}
+
+/// [`push`], with these credentials instead of the ones `casulo login` saved
+/// (the daemon's `X-Registry-Auth`).
+pub fn push_as(
+    state: &StateDir,
+    reference: &str,
+    credentials: Option<super::auth::Credentials>,
+    observer: &mut dyn Observer,
+) -> Result<Transfer, RegistryError> {
     let remote = RemoteRef::parse(reference)?;
     if remote.digest.is_some() {
         return Err(RegistryError::Other(format!(
@@ -85,6 +96,9 @@ pub fn push(
     let (rec, trace) = open_trace(state, "push", &local)?;
     observer.trace_opened(&trace);
     let mut client = Client::new(&remote, &rec)?;
+    if let Some(credentials) = credentials {
+        client.set_credentials(credentials);
+    }
     let sources = mount_sources(&store, &remote);
     for (repository, _) in &sources {
         client.also_pull_from(repository);

@@ -1,0 +1,99 @@
+//! `docker save` and `docker load` (`GET /images/get`, `/images/{name}/get`,
+//! `POST /images/load`): the docker-archive `casulo image save --format
+//! docker` writes, and the loader of `casulo image load` — which checks
+//! every entry and digest before anything is tagged, so a bad archive
+//! leaves nothing registered.
+
+use std::io::Read;
+
+use hyper::body::Bytes;
+use hyper::StatusCode;
+use serde_json::json;
+
+use super::http::{ApiError, Reply};
+use super::upload::Upload;
+use super::Ctx;
+use crate::image::{archive, Store};
+
+/// `docker save A B…`: the archive is written to `tmp/` (as `casulo image
+/// save` writes it), then streamed and removed.
+pub fn save(ctx: &Ctx, names: &[String]) -> Result<Reply, ApiError> {
+    if names.is_empty() {
+        return Err(ApiError::bad_request(
+            "diga quais imagens salvar (?names=NOME)",
+        ));
+    }
+    let store = Store::open(&ctx.state)?;
+    let mut references = Vec::new();
+    for name in names {
+        let tags = crate::image::inspect::tags_of(&store, super::images::familiar(name))?;
+        if tags.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("imagem não encontrada: {name} (No such image)"),
+            ));
+        }
+        references.extend(tags);
+    }
+    let tmp = ctx.state.tmp();
+    std::fs::create_dir_all(&tmp)?;
+    let out = Upload::new(tmp.join(format!(
+        "daemon-save-{}-{}.tar",
+        std::process::id(),
+        crate::container::new_id().get(..12).unwrap_or("0")
+    )));
+    archive::save(
+        &store,
+        &references,
+        archive::Format::Docker,
+        out.path(),
+        &mut |_, _| {},
+    )?;
+    let mut file = std::fs::File::open(out.path())?;
+    Ok(Reply::Stream {
+        content_type: "application/x-tar",
+        producer: Box::new(move |tx| {
+            let _keep = out;
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                match file.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if tx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }),
+    })
+}
+
+/// `docker load`: the tar received, loaded as `casulo image load -i` does;
+/// docker's JSON lines say what was loaded (`Loaded image: x:1`).
+pub fn load(ctx: &Ctx, tar: Upload) -> Result<Reply, ApiError> {
+    let store = Store::open(&ctx.state)?;
+    let report = archive::load(&store, tar.path(), &mut |_, _| {}).map_err(|e| {
+        // Our temp file's name says nothing to the student.
+        let why = super::http::chain(&e).replace(&tar.path().display().to_string(), "enviado");
+        ApiError::bad_request(format!(
+            "o arquivo enviado não foi carregado (nada foi registrado): {why}"
+        ))
+    })?;
+    drop(tar);
+    let mut lines = String::new();
+    for (reference, _) in &report.tagged {
+        lines.push_str(&json!({ "stream": format!("Loaded image: {reference}\n") }).to_string());
+        lines.push('\n');
+    }
+    for manifest in &report.untagged {
+        lines.push_str(&json!({ "stream": format!("Loaded image ID: {manifest}\n") }).to_string());
+        lines.push('\n');
+    }
+    Ok(Reply::Stream {
+        content_type: "application/json",
+        producer: Box::new(move |tx| {
+            let _ = tx.blocking_send(Bytes::from(lines));
+        }),
+    })
+}
