@@ -48,9 +48,12 @@ pub mod events;
 pub mod exec;
 pub mod http;
 pub mod images;
+pub mod live;
 pub mod routes;
 pub mod stream;
 pub mod system;
+pub mod traces;
+pub mod ui;
 pub mod volumes;
 
 use std::convert::Infallible;
@@ -84,6 +87,12 @@ pub struct Options {
     pub socket: PathBuf,
     /// Also on TCP (`--tcp 127.0.0.1:2375`): never unless asked.
     pub tcp: Option<SocketAddr>,
+    /// `--ui 127.0.0.1:8000`: the visualizer and `/casulo/…` (read-only)
+    /// for a browser ([`ui`]); `ui_dir` is the built app, `ui_public`
+    /// allows an address other than loopback.
+    pub ui: Option<SocketAddr>,
+    pub ui_dir: Option<PathBuf>,
+    pub ui_public: bool,
 }
 
 /// What every request's handler shares.
@@ -149,6 +158,8 @@ pub enum DaemonError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Ui(String),
     #[error("não consegui iniciar o runtime do daemon: {0}")]
     Runtime(#[source] std::io::Error),
 }
@@ -189,6 +200,26 @@ fn survive_sigpipe() {
 }
 
 async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<(), DaemonError> {
+    // --ui is checked first: a wrong one starts nothing.
+    let ui = match opts.ui {
+        Some(addr) => {
+            ui::check_addr(addr, opts.ui_public).map_err(DaemonError::Ui)?;
+            let dir = opts
+                .ui_dir
+                .clone()
+                .or_else(ui::default_dir)
+                .ok_or_else(|| {
+                    DaemonError::Ui(
+                        "--ui: não achei o visualizador construído (index.html e index_bg.wasm); \
+                     construa-o com `cargo xtask serve` (ou `cargo xtask demo`) e, fora do \
+                     repositório, diga onde está com --ui-dir"
+                            .into(),
+                    )
+                })?;
+            Some((ui::bind(addr).await?, dir))
+        }
+        None => None,
+    };
     let unix = bind_unix(&opts.socket)?;
     (ctx.log)(format!(
         "escutando em unix://{} (API {API_VERSION}; estado em {}): \
@@ -218,6 +249,25 @@ async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<(), DaemonError> {
         }
         (ctx.log)(format!("escutando também em tcp://{addr}"));
         tokio::spawn(accept_tcp(tcp, ctx.clone(), stop_rx.clone()));
+    }
+    if let Some((listener, dir)) = ui {
+        let addr = listener
+            .local_addr()
+            .map_err(|source| DaemonError::Listen {
+                what: "--ui".into(),
+                source,
+            })?;
+        if !addr.ip().is_loopback() {
+            (ctx.log)(format!(
+                "aviso: --ui em {addr} deixa quem alcançar a porta ler os traces, sem senha"
+            ));
+        }
+        (ctx.log)(format!(
+            "visualizador ao vivo em http://{addr}/ (só leitura: traces e /casulo/live; \
+             a API do Docker fica só no socket) — arquivos de {}",
+            dir.display()
+        ));
+        tokio::spawn(ui::accept(listener, dir, ctx.clone(), stop_rx.clone()));
     }
     let reaper = ctx.clone();
     tokio::spawn(async move {

@@ -5,6 +5,7 @@ use hyper::{Method, StatusCode};
 
 use super::http::{ApiError, Query, Reply, API_VERSION, MIN_API_VERSION};
 use super::{containers, create, events, exec, images, system, volumes, Ctx};
+use super::{live, traces};
 
 /// One request, already read: answered here, off the async threads (the
 /// engine's calls block).
@@ -51,7 +52,31 @@ pub fn route(
         ["exec", id, "start"] if post => exec::start(ctx, id, body),
         ["exec", id, "json"] if get => exec::inspect(ctx, id),
         ["containers", id] if m == Method::DELETE => containers::remove(ctx, id, query),
+        ["casulo", ..] => casulo(ctx, &m, &parts[1..]),
         _ => Err(ApiError::not_implemented(&format!("{method} {path}"))),
+    }
+}
+
+/// casulo's own paths (not docker's): the traces, read-only, and the live
+/// view. The `--ui` listener answers these and nothing else of the API.
+pub fn casulo(ctx: &Ctx, method: &Method, parts: &[&str]) -> Result<Reply, ApiError> {
+    if method != Method::GET && method != Method::HEAD {
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} /casulo/…: os caminhos /casulo/ só se leem (use GET)"),
+        ));
+    }
+    match parts {
+        ["traces"] => traces::list_reply(ctx),
+        ["traces", key] => traces::get_reply(ctx, key),
+        ["live", key] => live::live(ctx, key),
+        _ => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "/casulo/{} não existe: há /casulo/traces, /casulo/traces/ID e /casulo/live/ID",
+                parts.join("/")
+            ),
+        )),
     }
 }
 
