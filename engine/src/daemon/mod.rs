@@ -251,6 +251,7 @@ async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<(), DaemonError> {
         tokio::spawn(accept_tcp(tcp, ctx.clone(), stop_rx.clone()));
     }
     if let Some((listener, dir)) = ui {
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
         let addr = listener
             .local_addr()
             .map_err(|source| DaemonError::Listen {
