@@ -62,6 +62,8 @@ pub fn live(ctx: &Ctx, key: &str) -> Result<Reply, ApiError> {
 /// Sends every complete line of `file`, then each new one, until the trace
 /// is complete (then `fim`) or the client is gone.
 fn follow(state: &StateDir, t: &Listed, mut file: File, tx: &Sender<Bytes>) {
+    // Named, so `top -H` (and the tests) can tell the followers apart.
+    let _ = nix::sys::prctl::set_name(c"casulo-ao-vivo");
     let mut pending: Vec<u8> = Vec::new();
     let mut first_line = true;
     let mut last_write = Instant::now();
