@@ -49,6 +49,7 @@ pub mod exec;
 pub mod http;
 pub mod images;
 pub mod live;
+pub mod request;
 pub mod routes;
 pub mod stream;
 pub mod system;
@@ -381,6 +382,12 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = Query::parse(req.uri().query());
+    let client = req
+        .headers()
+        .get(hyper::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let upgrade = req
         .headers()
         .get(UPGRADE)
@@ -390,14 +397,21 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
         Ok(body) => {
             let ctx = ctx.clone();
             let (method, path) = (method.clone(), path.clone());
-            tokio::task::spawn_blocking(move || routes::route(&ctx, &method, &path, &query, &body))
-                .await
-                .unwrap_or_else(|e| {
-                    Err(ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        format!("o tratamento do pedido falhou: {e}"),
-                    ))
-                })
+            let asked = request::Asked {
+                method: method.to_string(),
+                path: path.clone(),
+                client,
+            };
+            tokio::task::spawn_blocking(move || {
+                request::answering(asked, || routes::route(&ctx, &method, &path, &query, &body))
+            })
+            .await
+            .unwrap_or_else(|e| {
+                Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("o tratamento do pedido falhou: {e}"),
+                ))
+            })
         }
         Err(e) => Err(e),
     };
