@@ -1,7 +1,8 @@
 //! `casulo daemon --ui 127.0.0.1:8000`: a second listener, over TCP, for a
 //! browser — the visualizer (the same built app `cargo xtask demo` serves,
 //! from `visualizer/dist/`) and casulo's read-only paths (`/casulo/traces`,
-//! `/casulo/live/{id}`). Nothing of docker's API: this port has no
+//! `/casulo/live/{id}`; `/traces/…` the same, where `cargo xtask serve`
+//! has them). Nothing of docker's API: this port has no
 //! authentication, and the API on it would give whoever reaches it root on
 //! the host. Only loopback unless `--ui-publico` is given.
 
@@ -95,7 +96,14 @@ async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    if let Some(rest) = path.strip_prefix("/casulo/") {
+    // `/traces/…` too: the links `casulo lab verificar` prints
+    // (`?trace=traces/ARQUIVO#evento=N`) and the list the visualizer asks
+    // `cargo xtask serve` for work on this port as well.
+    let casulo_path = path.strip_prefix("/casulo/").map(String::from).or_else(|| {
+        let rest = path.strip_prefix("/traces")?;
+        Some(format!("traces{}", rest.trim_end_matches('/')))
+    });
+    if let Some(rest) = casulo_path {
         let parts: Vec<String> = rest.split('/').map(String::from).collect();
         let c = ctx.clone();
         let reply = tokio::task::spawn_blocking(move || {
