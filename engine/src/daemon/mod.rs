@@ -26,7 +26,11 @@
 //! container config → [`crate::container::RunOptions`]), [`exec`]
 //! (`docker exec`, by a `casulo exec` child process), [`events`] (told
 //! from the records, looked at every 50 ms), [`stream`]
-//! (docker's multiplexed stdout/stderr frames), [`volumes`].
+//! (docker's multiplexed stdout/stderr frames), [`volumes`]; casulo's own
+//! read-only paths: [`traces`] (`/casulo/traces`), [`live`] (a trace as
+//! Server-Sent Events while it is written), [`ui`] (`--ui`: the visualizer
+//! and those paths on a TCP port, never docker's API), [`request`] (who
+//! asked: the `daemon.request` a create records).
 //!
 //! The library never prints: what the daemon has to say goes to the
 //! `log` callback the CLI gives it (pt-BR, one line per request).
@@ -37,8 +41,7 @@
 //! terminal hub, [`crate::terminal::hub`], is where to plug it); `exec`
 //! with `-i`/`-t`; `stats`; `prune`s; images' `create` (pull), `push`,
 //! `tag`, `DELETE`, `history`, `get`/`load`; `build`; networks;
-//! `events`/`logs` with `since`/`until`; the traces served at
-//! `/casulo/traces/…`, the live view (`--ui`) and chapter 10's examples.
+//! `events`/`logs` with `since`/`until`.
 //! `events` and `wait` poll the records (20–50 ms): a container has no
 //! central process to notify them.
 
