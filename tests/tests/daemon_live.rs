@@ -385,6 +385,11 @@ fn daemon_ui_serves_the_visualizer_and_only_casulos_paths() {
         "{body}"
     );
     assert!(serde_json::from_str::<Value>(&body).unwrap().is_array());
+    // The same list where `cargo xtask serve` has it (the lab's links).
+    // (Other tests share the state dir: the two lists may differ by a trace.)
+    let (status, content_type, again) = get(tcp(), "/traces/");
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    assert!(serde_json::from_str::<Value>(&again).unwrap().is_array());
     for path in [
         "/v1.43/containers/json",
         "/containers/json",
