@@ -123,14 +123,27 @@ fn message(line: &str, header: bool) -> String {
 /// `Some(fim's data)` once the trace is complete: its container is gone or
 /// has exited, and no other process has the file open.
 fn ended(state: &StateDir, t: &Listed) -> Option<serde_json::Value> {
-    let record = crate::container::list(state)
-        .into_iter()
-        .find(|r| r.id == t.id);
+    // Its own record only (every follower looks ten times a second).
+    let record = crate::container::record::load(&state.container(&t.id)).ok();
     if let Some(r) = &record {
-        if r.state != ContainerState::Exited {
+        let alive = match r.state {
+            ContainerState::Exited => false,
+            // A `create` only: it may be started yet.
+            ContainerState::Created => true,
+            // As `casulo ps` says it: an init that is gone (casulo killed) ended.
+            ContainerState::Running | ContainerState::Paused => r
+                .pid
+                .is_some_and(|pid| crate::container::init_alive(pid, &r.id)),
+            ContainerState::Restarting => {
+                r.supervisor.is_some_and(crate::container::supervisor_alive)
+            }
+        };
+        if alive {
             return None;
         }
     }
+    // No record: removed (`--rm`), or not written yet — whoever makes it
+    // holds the trace open, which the next check sees.
     if held_open_by_others(&t.path) {
         return None;
     }
