@@ -166,4 +166,8 @@ test('ao vivo: a lista da máquina (/casulo/traces) mostra o trace, e nada da AP
   }, base);
   assert.equal(unknown[0], 404);
   assert.match(unknown[1], /não há trace de "nao-existe"/);
+  // Live of what does not exist: said, never a page that waits forever.
+  await page.goto(`${base}?ao-vivo=nao-existe`);
+  await page.waitForSelector('#erro');
+  assert.match(await page.textContent('#erro'), /não tem trace com esse nome ou id/);
 });

@@ -127,9 +127,19 @@ pub fn connect(key: &str, dispatch: UseReducerDispatcher<Model>) -> Option<Conne
         }));
     }
     {
-        let d = dispatch.clone();
+        let (d, source2, key) = (dispatch.clone(), source.clone(), key.to_string());
         listeners.extend(Listener::new(target, "error", move |_| {
-            d.dispatch(Action::LiveLost)
+            // Closed for good (an answer that is not the stream, like the
+            // daemon's 404): the browser will not try again.
+            if source2.ready_state() == web_sys::EventSource::CLOSED {
+                d.dispatch(Action::Failed(format!(
+                    "O daemon recusou a conexão ao vivo de «{key}»: ele não tem trace com \
+                     esse nome ou id (a lista está em /casulo/traces), ou esta página não \
+                     veio de um `casulo daemon --ui`."
+                )));
+            } else {
+                d.dispatch(Action::LiveLost)
+            }
         }));
     }
     let fold_timer = {
