@@ -113,28 +113,33 @@ test('ao vivo: os eventos chegam enquanto o contêiner roda, a linha do tempo se
     const shown = Number(t.replace(/^Eventos:\s*/, '').split(' ')[0].replace(/\./g, ''));
     return shown > n && document.querySelector('#selo-vivo')?.textContent.trim() === 'AO VIVO';
   }, first, { timeout: 30000 });
-  // Following: the player is at the newest event (both read at one moment).
-  const [later, pos] = await page.evaluate(() => [
-    document.querySelector('#total-eventos').textContent,
-    document.querySelector('#posicao').textContent,
-  ]);
-  const shown = Number(later.replace(/^Eventos:\s*/, '').split(' ')[0].replace(/\./g, ''));
+  // Following: the player is at the newest event. (The trace's panel and
+  // the player are two components: a look between their two renders may
+  // see one a fold ahead, so the check waits for a moment they agree.)
+  const shown = await (await page.waitForFunction(() => {
+    const t = document.querySelector('#total-eventos')?.textContent ?? '';
+    const n = Number(t.replace(/^Eventos:\s*/, '').split(' ')[0].replace(/\./g, ''));
+    const pos = document.querySelector('#posicao')?.textContent;
+    return pos === `evento ${n - 1} de ${n - 1}` ? n : 0;
+  }, null, { timeout: 30000 })).jsonValue();
   assert.ok(shown > first, `${shown} > ${first}`);
-  assert.equal(pos, `evento ${shown - 1} de ${shown - 1}`);
   await page.screenshot({ path: join(SHOTS, 'ao-vivo-rodando.png'), fullPage: true });
 
   // "pausar": the position stays put while events keep arriving.
   await page.click('#seguir');
-  assert.equal(await page.getAttribute('#seguir', 'aria-pressed'), 'false');
+  // (Once drawn: the render after the click shows every update before it.)
+  await page.waitForSelector('#seguir[aria-pressed="false"]');
   const held = await page.textContent('#posicao');
   await page.waitForFunction((n) => {
     const t = document.querySelector('#total-eventos')?.textContent ?? '';
     return Number(t.replace(/^Eventos:\s*/, '').split(' ')[0].replace(/\./g, '')) > n;
   }, shown, { timeout: 30000 });
-  assert.equal(await page.textContent('#posicao'), held);
+  // The same event, while the last one ("de M") moved on.
+  const now = await page.textContent('#posicao');
+  assert.equal(now.split(' de ')[0], held.split(' de ')[0], `${now} × ${held}`);
   // "seguir" again: to the newest.
   await page.click('#seguir');
-  assert.equal(await page.getAttribute('#seguir', 'aria-pressed'), 'true');
+  await page.waitForSelector('#seguir[aria-pressed="true"]');
 
   // The end: "terminou", with every line of the trace file and the exit code.
   await page.waitForFunction(() => document.querySelector('#selo-vivo')?.textContent.includes('terminou'),
@@ -147,11 +152,19 @@ test('ao vivo: os eventos chegam enquanto o contêiner roda, a linha do tempo se
   const lines = readFileSync(mine.path, 'utf8').trim().split('\n');
   const total = lines.length - 1;
   assert.equal(await shownEvents(), total);
+  // Every kind known (the daemon.request that opens it included): none skipped.
+  assert.equal(await page.$('section.info .aviso'), null);
   const last = JSON.parse(lines[lines.length - 1]);
   assert.match(await page.textContent('#posicao'), new RegExp(`evento ${last.seq} de ${last.seq}\\b`));
   // The trace is complete: the container's cleanup (its cgroup removed) came before "fim".
   assert.ok(lines.some((l) => l.includes('"cgroup.delete"')), 'sem cgroup.delete no trace');
   await page.screenshot({ path: join(SHOTS, 'ao-vivo-terminou.png'), fullPage: true });
+  // Who asked, in the trace: the request that created it, by seq.
+  const request = JSON.parse(lines.find((l) => l.includes('"daemon.request"')));
+  await page.evaluate((seq) => { location.hash = `#evento=${seq}`; }, request.seq);
+  await page.waitForFunction(() => document.querySelector('main.paineis')?.textContent
+    .includes('Pedido à API do daemon'), null, { timeout: 10000 });
+  assert.match(await page.textContent('main.paineis'), /daemon atendeu POST \/v1\.43\/containers\/create/);
 });
 
 test('ao vivo: a lista da máquina (/casulo/traces) mostra o trace, e nada da API do Docker nesta porta', async () => {

@@ -5,7 +5,7 @@
 //! The lines are kept as the trace's text; a few times a second, when new
 //! lines came, the text is read and folded again by the same code that
 //! opens a file ([`Loaded::parse`]: the trace crate's reader and replay —
-//! no second model). The model then keeps the position at the newest event
+//! no second model), less often when that gets expensive ([`FOLD_COST_SHARE`]). The model then keeps the position at the newest event
 //! while "seguir" is on (the teacher can pause it and step back).
 
 use std::cell::RefCell;
@@ -16,8 +16,12 @@ use yew::prelude::*;
 
 use super::{load, Action, Listener, Loaded, Model};
 
-/// How often new lines are folded into the page.
+/// How often new lines are looked for.
 const FOLD_EVERY_MS: u32 = 250;
+/// A fold reads the whole trace again: after one that took `d` ms, the
+/// next waits at least `FOLD_COST_SHARE × d` (a long run's big trace costs
+/// the projector's laptop at most a tenth of its time, not all of it).
+const FOLD_COST_SHARE: f64 = 10.0;
 
 /// Where the stream of `key` is (same origin: the daemon's `--ui` port).
 pub fn url(key: &str) -> String {
@@ -61,11 +65,13 @@ impl Drop for Connection {
     }
 }
 
-/// The text received so far and whether it changed since the last fold.
+/// The text received so far, whether it changed since the last fold, and
+/// when the next fold may be (ms, [`load::now_ms`]).
 #[derive(Default)]
 struct Received {
     text: String,
     changed: bool,
+    next_fold_ms: f64,
 }
 
 /// Opens `/casulo/live/KEY` and feeds the model.
@@ -145,7 +151,9 @@ pub fn connect(key: &str, dispatch: UseReducerDispatcher<Model>) -> Option<Conne
     let fold_timer = {
         let received = received.clone();
         gloo_timers::callback::Interval::new(FOLD_EVERY_MS, move || {
-            fold(&received, &name, &dispatch)
+            if load::now_ms() >= received.borrow().next_fold_ms {
+                fold(&received, &name, &dispatch)
+            }
         })
     };
     Some(Connection {
@@ -166,9 +174,12 @@ fn fold(received: &RefCell<Received>, name: &str, dispatch: &UseReducerDispatche
         r.text.clone()
     };
     let start = load::now_ms();
-    match Loaded::parse(name, &text) {
+    let parsed = Loaded::parse(name, &text);
+    let took = load::now_ms() - start;
+    received.borrow_mut().next_fold_ms = start + took * (1.0 + FOLD_COST_SHARE);
+    match parsed {
         Ok(mut t) => {
-            t.open_ms = load::now_ms() - start;
+            t.open_ms = took;
             dispatch.dispatch(Action::LiveUpdate(Rc::new(t)));
         }
         Err(e) => dispatch.dispatch(Action::Failed(e)),
