@@ -208,6 +208,30 @@ fn daemon_serves_traces_and_follows_one_live() {
     // Complete: the container's cgroup was removed before `fim`.
     assert!(sent.iter().any(|l| l.contains("\"cgroup.delete\"")));
 
+    // A browser that reconnects says the last event it got: the stream
+    // resumes after it, with no header.
+    let mut s = UnixStream::connect(&d.socket).unwrap();
+    write!(
+        s,
+        "GET /casulo/live/{id} HTTP/1.1\r\nHost: c\r\nLast-Event-ID: 9\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let resumed = messages(&dechunk(head, body));
+    assert_eq!(
+        resumed[0].1, lines[11],
+        "o primeiro depois do 9 é o 10 (linha 11)"
+    );
+    assert_eq!(
+        resumed.len(),
+        lines.len() - 11 + 1,
+        "os eventos depois do 9 e o fim"
+    );
+    assert_eq!(resumed.last().unwrap().0, "fim");
+
     // The file itself, by name (the newest trace of that name).
     let (status, content_type, body) = d.get(&format!("/casulo/traces/{name}"));
     assert_eq!(

@@ -14,6 +14,9 @@
 //!
 //! : ainda aqui              a comment every 15 s (finds a client that left)
 //!
+//! (a browser that reconnects sends `Last-Event-ID: N`: then no header,
+//! and the events after N)
+//!
 //! event: fim                the container ended and its trace is complete
 //! data: {"exit_code":0}
 //! ```
@@ -53,15 +56,16 @@ pub fn live(ctx: &Ctx, key: &str) -> Result<Reply, ApiError> {
     let t = traces::find(&ctx.state, key)?;
     let file = traces::open_no_follow(&t.path).map_err(|_| traces::not_found(key))?;
     let state = ctx.state.clone();
+    let resume = super::request::current().and_then(|a| a.last_event_id);
     Ok(Reply::Stream {
         content_type: EVENT_STREAM,
-        producer: Box::new(move |tx| follow(&state, &t, file, &tx)),
+        producer: Box::new(move |tx| follow(&state, &t, file, resume, &tx)),
     })
 }
 
 /// Sends every complete line of `file`, then each new one, until the trace
 /// is complete (then `fim`) or the client is gone.
-fn follow(state: &StateDir, t: &Listed, mut file: File, tx: &Sender<Bytes>) {
+fn follow(state: &StateDir, t: &Listed, mut file: File, resume: Option<u64>, tx: &Sender<Bytes>) {
     // Named, so `top -H` (and the tests) can tell the followers apart.
     let _ = nix::sys::prctl::set_name(c"casulo-ao-vivo");
     let mut pending: Vec<u8> = Vec::new();
@@ -85,8 +89,12 @@ fn follow(state: &StateDir, t: &Listed, mut file: File, tx: &Sender<Bytes>) {
             if line.is_empty() {
                 continue;
             }
-            out.push_str(&message(line, first_line));
-            first_line = false;
+            let header = std::mem::take(&mut first_line);
+            match (header, resume) {
+                (true, Some(_)) => {}
+                (false, Some(last)) if seq_of(line).is_some_and(|seq| seq <= last) => {}
+                _ => out.push_str(&message(line, header)),
+            }
         }
         if let Some(exit) = &ended {
             out.push_str(&format!("event: fim\ndata: {exit}\n\n"));
@@ -111,13 +119,16 @@ fn message(line: &str, header: bool) -> String {
     if header {
         return format!("event: cabecalho\ndata: {line}\n\n");
     }
-    let seq = serde_json::from_str::<serde_json::Value>(line)
-        .ok()
-        .and_then(|v| v["seq"].as_u64());
-    match seq {
+    match seq_of(line) {
         Some(seq) => format!("id: {seq}\ndata: {line}\n\n"),
         None => format!("data: {line}\n\n"),
     }
+}
+
+fn seq_of(line: &str) -> Option<u64> {
+    serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| v["seq"].as_u64())
 }
 
 /// `Some(fim's data)` once the trace is complete: its container is gone or

@@ -385,12 +385,7 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = Query::parse(req.uri().query());
-    let client = req
-        .headers()
-        .get(hyper::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let asked = request::Asked::of(&method, &path, req.headers());
     let upgrade = req
         .headers()
         .get(UPGRADE)
@@ -400,11 +395,6 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
         Ok(body) => {
             let ctx = ctx.clone();
             let (method, path) = (method.clone(), path.clone());
-            let asked = request::Asked {
-                method: method.to_string(),
-                path: path.clone(),
-                client,
-            };
             tokio::task::spawn_blocking(move || {
                 request::answering(asked, || routes::route(&ctx, &method, &path, &query, &body))
             })

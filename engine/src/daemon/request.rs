@@ -13,6 +13,21 @@ pub struct Asked {
     pub path: String,
     /// Its `User-Agent`, empty when none.
     pub client: String,
+    /// `Last-Event-ID`: a browser's `EventSource` that reconnects says the
+    /// last event it got (a live stream resumes after it).
+    pub last_event_id: Option<u64>,
+}
+
+impl Asked {
+    pub fn of(method: &hyper::Method, path: &str, headers: &hyper::HeaderMap) -> Asked {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        Asked {
+            method: method.to_string(),
+            path: path.to_string(),
+            client: header("user-agent").unwrap_or_default().to_string(),
+            last_event_id: header("last-event-id").and_then(|v| v.trim().parse().ok()),
+        }
+    }
 }
 
 thread_local! {
@@ -63,6 +78,7 @@ mod tests {
             method: "POST".into(),
             path: "/v1.43/containers/create".into(),
             client: "curl/7.88.1".into(),
+            last_event_id: None,
         };
         let seen = answering(asked, || current().map(|a| a.client));
         assert_eq!(seen.as_deref(), Some("curl/7.88.1"));

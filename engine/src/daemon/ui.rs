@@ -96,6 +96,7 @@ async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let asked = super::request::Asked::of(&method, &path, req.headers());
     // `/traces/…` too: the links `casulo lab verificar` prints
     // (`?trace=traces/ARQUIVO#evento=N`) and the list the visualizer asks
     // `cargo xtask serve` for work on this port as well.
@@ -108,7 +109,7 @@ async fn handle(
         let c = ctx.clone();
         let reply = tokio::task::spawn_blocking(move || {
             let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-            routes::casulo(&c, &method, &parts)
+            super::request::answering(asked, || routes::casulo(&c, &method, &parts))
         })
         .await
         .unwrap_or_else(|e| {

@@ -107,6 +107,14 @@ pub fn connect(key: &str, dispatch: UseReducerDispatcher<Model>) -> Option<Conne
         }));
     }
     {
+        // Connected again: the daemon resumes after the last event the
+        // browser got (`Last-Event-ID`), with no new header.
+        let d = dispatch.clone();
+        listeners.extend(Listener::new(target.clone(), "open", move |_| {
+            d.dispatch(Action::LiveConnected)
+        }));
+    }
+    {
         let received = received.clone();
         listeners.extend(Listener::new(target.clone(), "message", move |e| {
             if let Some(line) = data(&e) {
