@@ -156,6 +156,7 @@ fn lab_ls_lists_every_lab_with_its_chapter() {
         ("09", "01-o-que-e-um-conteiner"),
         ("10", "11-seguranca"),
         ("12", "07-registry"),
+        ("13", "10-daemon-api-cliente"),
     ] {
         assert!(
             out.stdout
@@ -860,4 +861,66 @@ fn lab12_registry() {
         ],
     );
     assert!(links_are_real(&s, &out) >= 5, "{out}");
+}
+
+/// Lab 13: a real `casulo daemon` the student starts, driven by `curl
+/// --unix-socket` and by the real docker CLI; the checker tells them apart
+/// by the `daemon.request` each container's trace starts with.
+#[test]
+fn lab13_daemon() {
+    let slug = "13-daemon";
+    let s = Student::new("lab13");
+    s.start("13");
+    s.fails_with(
+        "13",
+        &["✗ pela-api —", "· espera-e-saida —", "✗ pelo-docker —"],
+    );
+    // Mistakes: the echo by `casulo run` (no daemon at all), and a
+    // container created through the API but never started.
+    s.sh(slug, "casulo run --name direto busybox echo 'olá, docker'")
+        .assert_ok();
+    s.fails_with(
+        "13",
+        &[
+            "dica: Este contêiner nasceu de um `casulo run`",
+            "dica: Seu `echo` com docker rodou, mas sem passar pelo casulo daemon",
+        ],
+    );
+    let script = r#"
+        SOCK=$PWD/d.sock
+        casulo daemon --socket $SOCK 2> d.log &
+        D=$!
+        i=0; until curl -s --unix-socket $SOCK http://c/_ping >/dev/null; do
+          i=$((i+1)); [ $i -lt 200 ] || exit 1; sleep 0.1; done
+        curl -s --fail-with-body --unix-socket $SOCK -H 'Content-Type: application/json' \
+          -d '{"Image":"busybox","Cmd":["echo","olá, API"]}' \
+          'http://c/v1.43/containers/create?name=so-criado'
+        kill $D; wait $D
+    "#;
+    s.sh(slug, script).assert_ok();
+    s.fails_with(
+        "13",
+        &[
+            "✗ pela-api —",
+            "dica: Você criou o contêiner pela API, mas não o iniciou",
+        ],
+    );
+    s.casulo(&["rm", "direto", "so-criado"]).assert_ok();
+
+    let out = s.solve(slug);
+    out.assert_ok();
+    assert!(out.stdout.contains("olá, docker"), "{out}");
+    let out = s.passes(
+        "13",
+        &["pela-api", "espera-e-saida", "pelo-docker", "os-dois"],
+    );
+    assert!(links_are_real(&s, &out) >= 2, "{out}");
+    // The logs came framed (docker's multiplexed stream): 1 = stdout.
+    let logs = fs::read(s.work(slug).join("logs.txt")).unwrap();
+    assert_eq!(&logs[..4], b"\x01\0\0\0", "{logs:?}");
+    assert!(
+        !s.work(slug).join("casulo.sock").exists(),
+        "o daemon parou e levou o socket"
+    );
+    s.casulo(&["rm", "pela-api", "pelo-docker"]).assert_ok();
 }

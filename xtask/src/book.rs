@@ -83,6 +83,7 @@ fn scenarios() -> Result<Vec<(String, PathBuf)>> {
 /// Records the scenarios with no recording yet, or those in `again`
 /// (all of them when `again` is empty).
 pub fn record_examples(casulo: &Path, again: Option<&[String]>) -> Result {
+    web::ensure_visualizer()?;
     step("Gravando os exemplos do curso (cenários de book/exemplos)");
     let all = scenarios()?;
     if let Some(names) = again {
@@ -182,6 +183,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result {
 /// The book's checks in `cargo xtask test` (see the module doc), with the
 /// `casulo` binary the tests use.
 pub fn check(casulo: &Path) -> Result {
+    web::ensure_visualizer()?;
     step("Curso: cada exemplo roda de novo e dá a saída do livro (o doctest do curso)");
     let start = Instant::now();
     let mut problems = Vec::new();

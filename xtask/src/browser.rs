@@ -6,7 +6,8 @@
 //! and fills `target/visualizer-tests/traces/` with the recorded fixtures
 //! and the trace crate's sample; [`run_tests`] serves them on a free port
 //! of 127.0.0.1 (the course at `/curso/`) and runs `node --test` on the
-//! visualizer's tests and the course's (`visualizer/e2e/*.test.mjs`). Screenshots stay
+//! visualizer's tests, the course's and the live view's, which starts a
+//! `casulo daemon --ui` of its own (`visualizer/e2e/*.test.mjs`). Screenshots stay
 //! in `target/visualizer-tests/screenshots/`.
 
 use std::fs;
@@ -31,10 +32,15 @@ pub struct Prepared {
     pub e2e: PathBuf,
     /// `book/build` (the course, with the visualizer for its replays).
     pub book: PathBuf,
+    /// The engine (debug), for the live view's test (`live.test.mjs`).
+    pub casulo: PathBuf,
 }
 
 pub fn prepare() -> Result<Prepared> {
     let book = crate::book::build()?;
+    // Up to date already under `cargo xtask test`; built here for `--so-navegador`.
+    cmd::run(crate::cmd::cargo().args(["build", "-p", "casulo"]))?;
+    let casulo = cmd::target_dir().join("debug/casulo");
     let dist = web::dist_dir();
     let e2e = cmd::workspace_root().join("visualizer/e2e");
     npm_install(&e2e)?;
@@ -62,6 +68,7 @@ pub fn prepare() -> Result<Prepared> {
         traces,
         e2e,
         book,
+        casulo,
     })
 }
 
@@ -106,6 +113,10 @@ pub fn run_tests(p: &Prepared) -> Result {
             .arg("--test-concurrency=1")
             .arg("visualizer.test.mjs")
             .arg("book.test.mjs")
+            // The live view: a real `casulo daemon --ui` and a real container.
+            .arg("live.test.mjs")
+            .env("CASULO_BIN", &p.casulo)
+            .env("CASULO_UI_DIR", &p.dist)
             .env("CASULO_VIS_URL", &server.url)
             .env("CASULO_TRACES_DIR", &p.traces)
             .env("CASULO_SCREENSHOTS", &shots)

@@ -84,6 +84,17 @@ pub fn build_visualizer() -> Result<PathBuf> {
     Ok(dist)
 }
 
+/// The visualizer in `visualizer/dist/`, built only when it is not there:
+/// the course's scenarios of chapter 10 start `casulo daemon --ui`, which
+/// serves it (any build of it will do).
+pub fn ensure_visualizer() -> Result<PathBuf> {
+    let dist = dist_dir();
+    if dist.join("index.html").is_file() && dist.join("index_bg.wasm").is_file() {
+        return Ok(dist);
+    }
+    build_visualizer()
+}
+
 fn modified(p: &Path) -> Option<SystemTime> {
     fs::metadata(p).and_then(|m| m.modified()).ok()
 }

@@ -21,6 +21,18 @@ pub struct DaemonArgs {
     /// porta manda nos contêineres; por isso, nunca por padrão).
     #[arg(long, value_name = "IP:PORTA")]
     pub tcp: Option<SocketAddr>,
+    /// Serve o visualizador e os traces (só leitura, ao vivo) para o navegador, como
+    /// 127.0.0.1:8000; abra http://127.0.0.1:8000/ (nada da API do Docker nesta porta).
+    #[arg(long, value_name = "IP:PORTA")]
+    pub ui: Option<SocketAddr>,
+    /// Onde está o visualizador construído (index.html, index_bg.wasm; padrão: o
+    /// visualizer/dist deste repositório, feito por `cargo xtask serve`).
+    #[arg(long, value_name = "DIR", requires = "ui")]
+    pub ui_dir: Option<PathBuf>,
+    /// Deixa --ui escutar fora do loopback (como 0.0.0.0:8000): qualquer um na rede lê
+    /// os traces, sem senha.
+    #[arg(long, requires = "ui")]
+    pub ui_publico: bool,
 }
 
 pub fn cmd(state: &StateDir, args: DaemonArgs) -> CliResult {
@@ -30,6 +42,9 @@ pub fn cmd(state: &StateDir, args: DaemonArgs) -> CliResult {
     let opts = daemon::Options {
         socket: args.socket,
         tcp: args.tcp,
+        ui: args.ui,
+        ui_dir: args.ui_dir,
+        ui_public: args.ui_publico,
     };
     daemon::serve(state.clone(), opts, log)?;
     eprintln!("casulo daemon: parado");

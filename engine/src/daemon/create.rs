@@ -39,6 +39,12 @@ pub fn create(ctx: &Ctx, query: &Query, body: &[u8]) -> Result<Reply, ApiError> 
         .validate()
         .map_err(|m| ApiError::bad_request(format!("limites inválidos: {m}")))?;
     let created = crate::container::create::create(&ctx.state, &opts)?;
+    // Who asked, in the container's own trace: the lab and the visualizer
+    // tell a container made by `curl` from one made by `docker`.
+    if let Some(asked) = super::request::current() {
+        let (body, op) = super::request::event(&asked);
+        created.recorder.record(body, op, casulo_trace::Outcome::Ok);
+    }
     let id = created.record.id.clone();
     let (once, size) = (stdin_once(&config), console_size(&config));
     // `docker run` without `-d` attaches before it starts: a terminal's

@@ -34,7 +34,11 @@
 //! [`archive`], `build` in [`build`] (a `casulo build` child, for the same
 //! reason as exec: a RUN step `sigwait`s on SIGTERM/SIGCHLD), pull, push
 //! and login in [`registry`], networks in [`networks`], and the tar bodies
-//! (load, build) streamed to a file in [`upload`].
+//! (load, build) streamed to a file in [`upload`]; casulo's own
+//! read-only paths: [`traces`] (`/casulo/traces`), [`live`] (a trace as
+//! Server-Sent Events while it is written), [`ui`] (`--ui`: the visualizer
+//! and those paths on a TCP port, never docker's API), [`request`] (who
+//! asked: the `daemon.request` a create records).
 //!
 //! The library never prints: what the daemon has to say goes to the
 //! `log` callback the CLI gives it (pt-BR, one line per request).
@@ -56,13 +60,17 @@ pub mod events;
 pub mod exec;
 pub mod http;
 pub mod images;
+pub mod live;
 pub mod networks;
 pub mod prune;
 pub mod registry;
+pub mod request;
 pub mod routes;
 pub mod stats;
 pub mod stream;
 pub mod system;
+pub mod traces;
+pub mod ui;
 pub mod upload;
 pub mod volumes;
 
@@ -97,6 +105,12 @@ pub struct Options {
     pub socket: PathBuf,
     /// Also on TCP (`--tcp 127.0.0.1:2375`): never unless asked.
     pub tcp: Option<SocketAddr>,
+    /// `--ui 127.0.0.1:8000`: the visualizer and `/casulo/…` (read-only)
+    /// for a browser ([`ui`]); `ui_dir` is the built app, `ui_public`
+    /// allows an address other than loopback.
+    pub ui: Option<SocketAddr>,
+    pub ui_dir: Option<PathBuf>,
+    pub ui_public: bool,
 }
 
 /// What every request's handler shares.
@@ -162,6 +176,8 @@ pub enum DaemonError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Ui(String),
     #[error("não consegui iniciar o runtime do daemon: {0}")]
     Runtime(#[source] std::io::Error),
 }
@@ -202,6 +218,26 @@ fn survive_sigpipe() {
 }
 
 async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<(), DaemonError> {
+    // --ui is checked first: a wrong one starts nothing.
+    let ui = match opts.ui {
+        Some(addr) => {
+            ui::check_addr(addr, opts.ui_public).map_err(DaemonError::Ui)?;
+            let dir = opts
+                .ui_dir
+                .clone()
+                .or_else(ui::default_dir)
+                .ok_or_else(|| {
+                    DaemonError::Ui(
+                        "--ui: não achei o visualizador construído (index.html e index_bg.wasm); \
+                     construa-o com `cargo xtask serve` (ou `cargo xtask demo`) e, fora do \
+                     repositório, diga onde está com --ui-dir"
+                            .into(),
+                    )
+                })?;
+            Some((ui::bind(addr).await?, dir))
+        }
+        None => None,
+    };
     let unix = bind_unix(&opts.socket)?;
     (ctx.log)(format!(
         "escutando em unix://{} (API {API_VERSION}; estado em {}): \
@@ -231,6 +267,26 @@ async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<(), DaemonError> {
         }
         (ctx.log)(format!("escutando também em tcp://{addr}"));
         tokio::spawn(accept_tcp(tcp, ctx.clone(), stop_rx.clone()));
+    }
+    if let Some((listener, dir)) = ui {
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        let addr = listener
+            .local_addr()
+            .map_err(|source| DaemonError::Listen {
+                what: "--ui".into(),
+                source,
+            })?;
+        if !addr.ip().is_loopback() {
+            (ctx.log)(format!(
+                "aviso: --ui em {addr} deixa quem alcançar a porta ler os traces, sem senha"
+            ));
+        }
+        (ctx.log)(format!(
+            "visualizador ao vivo em http://{addr}/ (só leitura: traces e /casulo/live; \
+             a API do Docker fica só no socket) — arquivos de {}",
+            dir.display()
+        ));
+        tokio::spawn(ui::accept(listener, dir, ctx.clone(), stop_rx.clone()));
     }
     let reaper = ctx.clone();
     tokio::spawn(async move {
@@ -348,6 +404,7 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
         .and_then(|v| v.to_str().ok())
         .map(String::from);
     let query = Query::parse(req.uri().query()).with_registry_auth(auth);
+    let asked = request::Asked::of(&method, &path, req.headers());
     let upgrade = req
         .headers()
         .get(UPGRADE)
@@ -358,14 +415,7 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
             Ok(tar) => {
                 let ctx = ctx.clone();
                 let path = path.clone();
-                tokio::task::spawn_blocking(move || routes::route_tar(&ctx, &path, &query, tar))
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(ApiError::new(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            format!("o tratamento do pedido falhou: {e}"),
-                        ))
-                    })
+                off_the_async_threads(move || routes::route_tar(&ctx, &path, &query, tar)).await
             }
             Err(e) => Err(e),
         }
@@ -374,16 +424,12 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
             Ok(body) => {
                 let ctx = ctx.clone();
                 let (method, path) = (method.clone(), path.clone());
-                tokio::task::spawn_blocking(move || {
-                    routes::route(&ctx, &method, &path, &query, &body)
+                off_the_async_threads(move || {
+                    request::answering(asked, || {
+                        routes::route(&ctx, &method, &path, &query, &body)
+                    })
                 })
                 .await
-                .unwrap_or_else(|e| {
-                    Err(ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        format!("o tratamento do pedido falhou: {e}"),
-                    ))
-                })
             }
             Err(e) => Err(e),
         }
@@ -401,6 +447,22 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
         ));
     }
     Ok(respond(reply, upgrade))
+}
+
+/// Runs a handler on tokio's blocking threads (the engine's calls block);
+/// a handler that panicked is a 500, the daemon stays up.
+async fn off_the_async_threads<F>(handler: F) -> Result<Reply, ApiError>
+where
+    F: FnOnce() -> Result<Reply, ApiError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(handler)
+        .await
+        .unwrap_or_else(|e| {
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("o tratamento do pedido falhou: {e}"),
+            ))
+        })
 }
 
 /// The request's body, up to [`MAX_BODY`] (413 beyond it, before reading

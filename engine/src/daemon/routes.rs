@@ -6,8 +6,8 @@ use hyper::{Method, StatusCode};
 use super::http::{ApiError, Query, Reply, API_VERSION, MIN_API_VERSION};
 use super::upload::Upload;
 use super::{
-    archive, attach, build, containers, create, events, exec, images, networks, prune, registry,
-    stats, system, volumes, Ctx,
+    archive, attach, build, containers, create, events, exec, images, live, networks, prune,
+    registry, stats, system, traces, volumes, Ctx,
 };
 
 /// One request, already read: answered here, off the async threads (the
@@ -95,6 +95,7 @@ pub fn route(
         ["containers", id, "stats"] if get => stats::stats(ctx, id, query),
         ["containers", "prune"] if post => prune::containers(ctx, query),
         ["volumes", "prune"] if post => prune::volumes(ctx, query),
+        ["casulo", ..] => casulo(ctx, &m, &parts[1..]),
         _ => Err(ApiError::not_implemented(&format!("{method} {path}"))),
     }
 }
@@ -111,6 +112,29 @@ pub fn route_tar(
         "images/load" => archive::load(ctx, tar),
         "build" => build::build(ctx, query, tar),
         other => Err(ApiError::not_implemented(&format!("POST /{other}"))),
+    }
+}
+
+/// casulo's own paths (not docker's): the traces, read-only, and the live
+/// view. The `--ui` listener answers these and nothing else of the API.
+pub fn casulo(ctx: &Ctx, method: &Method, parts: &[&str]) -> Result<Reply, ApiError> {
+    if method != Method::GET && method != Method::HEAD {
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} /casulo/…: os caminhos /casulo/ só se leem (use GET)"),
+        ));
+    }
+    match parts {
+        ["traces"] => traces::list_reply(ctx),
+        ["traces", key] => traces::get_reply(ctx, key),
+        ["live", key] => live::live(ctx, key),
+        _ => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "/casulo/{} não existe: há /casulo/traces, /casulo/traces/ID e /casulo/live/ID",
+                parts.join("/")
+            ),
+        )),
     }
 }
 

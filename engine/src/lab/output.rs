@@ -43,14 +43,26 @@ pub fn output_check(work: &Path, c: &Check) -> Result<String, String> {
 }
 
 /// `comando = "…"`: run with `sh -c` in the work folder, `CASULO_ROOT` set
-/// to the state dir; stdout and stderr together are the text checked.
+/// to the state dir and this casulo's directory first on `PATH` (a
+/// `casulo ps` in it is the casulo that checks, wherever it is installed);
+/// stdout and stderr together are the text checked.
 pub fn command_check(work: &Path, root: &Path, c: &Check) -> Result<String, String> {
     let cmd = c.command.as_deref().unwrap_or_default();
+    let mut path = std::env::var_os("PATH").unwrap_or_default();
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        let mut dirs = vec![dir];
+        dirs.extend(std::env::split_paths(&path));
+        path = std::env::join_paths(dirs).unwrap_or(path);
+    }
     let out = Command::new("/bin/sh")
         .arg("-c")
         .arg(cmd)
         .current_dir(work)
         .env("CASULO_ROOT", root)
+        .env("PATH", path)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("não consegui rodar `{cmd}`: {e}"))?;

@@ -418,6 +418,18 @@ const ENTRIES: &[Entry] = &[
             escrita, o mesmo trace; os namespaces e o processo são novos.",
     },
     Entry {
+        kind: "daemon.request",
+        title: "Pedido à API do daemon",
+        explanation: "Este contêiner não nasceu de um `casulo run` digitado no terminal: o \
+            `casulo daemon` o criou ao atender um pedido HTTP à API do Docker (a mesma que o \
+            `dockerd` oferece), vindo pelo socket unix. O evento guarda o método, o caminho \
+            (com a versão da API, como `/v1.43/containers/create`) e quem pediu — o \
+            `User-Agent` do cliente: `curl/…` quando foi você com `curl --unix-socket`, \
+            `Docker-Client/…` quando foi o `docker` de sempre. É a divisão entre cliente e \
+            daemon: o cliente só pede; quem mexe no kernel é o daemon, com a mesma biblioteca \
+            que o `casulo run` usa.",
+    },
+    Entry {
         kind: "layer.unpack",
         title: "Camada descompactada",
         explanation: "Uma camada da imagem foi descompactada pela primeira vez. Cada camada é \

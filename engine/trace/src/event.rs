@@ -509,6 +509,18 @@ pub enum EventBody {
         /// The pause before the new start, in milliseconds.
         delay_ms: u64,
     },
+    /// `casulo daemon` answered a request of docker's API about this
+    /// container (its creation): who asked, and how.
+    #[serde(rename = "daemon.request")]
+    DaemonRequest {
+        /// `POST`.
+        method: String,
+        /// The API path asked, version included: `/v1.43/containers/create`.
+        path: String,
+        /// The client's `User-Agent` (`curl/7.88.1`, `Docker-Client/28.5.1
+        /// (linux)`); empty when it sent none.
+        client: String,
+    },
     /// An image layer was unpacked into its own directory for the first time.
     #[serde(rename = "layer.unpack")]
     LayerUnpack {
@@ -1082,6 +1094,7 @@ impl EventBody {
             EventBody::ProcessExit { .. } => "process.exit",
             EventBody::ProcessSignal { .. } => "process.signal",
             EventBody::ProcessRestart { .. } => "process.restart",
+            EventBody::DaemonRequest { .. } => "daemon.request",
             EventBody::LayerUnpack { .. } => "layer.unpack",
             EventBody::LayerReuse { .. } => "layer.reuse",
             EventBody::VolumeCreate { .. } => "volume.create",
@@ -1157,6 +1170,7 @@ pub const KINDS: &[&str] = &[
     "process.exit",
     "process.signal",
     "process.restart",
+    "daemon.request",
     "layer.unpack",
     "layer.reuse",
     "layer.whiteout",

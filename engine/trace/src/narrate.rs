@@ -614,6 +614,21 @@ pub fn describe(event: &Event) -> String {
             ),
             format!("reiniciar o contêiner (--restart {policy}, tentativa {attempt})"),
         ),
+        EventBody::DaemonRequest {
+            method,
+            path,
+            client,
+        } => {
+            let who = if client.is_empty() {
+                "um cliente sem User-Agent".to_string()
+            } else {
+                client.clone()
+            };
+            say(
+                format!("o daemon atendeu {method} {path}, pedido por {who}"),
+                format!("atender {method} {path} (pedido por {who})"),
+            )
+        }
         EventBody::LayerUnpack {
             diff_id,
             path,

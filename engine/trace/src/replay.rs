@@ -762,6 +762,9 @@ pub struct World {
     pub volumes: Vec<Volume>,
     /// Restarts by its `--restart` policy, in order.
     pub restarts: Vec<Restart>,
+    /// The client whose request to `casulo daemon` created the container
+    /// (`daemon.request`'s `User-Agent`): none for a `casulo run`.
+    pub api_client: Option<String>,
     /// The container's read/write layer, once measured (`layer.upper`).
     pub upper: Option<UpperLayer>,
     /// Images made from this container by `casulo commit`, in order.
@@ -1471,6 +1474,9 @@ impl World {
                     bytes: *bytes,
                     sample: sample.clone(),
                 })
+            }
+            EventBody::DaemonRequest { client, .. } => {
+                self.api_client = Some(client.clone());
             }
             EventBody::ProcessRestart {
                 policy,

@@ -428,6 +428,16 @@ pub fn sample_events() -> Vec<Event> {
         ),
         (
             host,
+            EventBody::DaemonRequest {
+                method: "POST".into(),
+                path: "/v1.43/containers/create".into(),
+                client: "curl/7.88.1".into(),
+            },
+            "POST /v1.43/containers/create (User-Agent: curl/7.88.1)".into(),
+            ok.clone(),
+        ),
+        (
+            host,
             EventBody::ProcessRestart {
                 policy: "on-failure:3".into(),
                 attempt: 1,

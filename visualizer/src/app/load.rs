@@ -187,6 +187,10 @@ pub struct Listed {
     pub image: Option<String>,
     pub command: Vec<String>,
     pub started_at: Option<String>,
+    /// From `casulo daemon --ui` (`/casulo/traces`): its container's id,
+    /// and whether it runs now (then it can be followed live).
+    pub id: Option<String>,
+    pub running: bool,
 }
 
 impl Listed {
@@ -208,6 +212,8 @@ impl Listed {
                 })
                 .unwrap_or_default(),
             started_at: text("started_at"),
+            id: text("id"),
+            running: v.get("running").and_then(|r| r.as_bool()).unwrap_or(false),
         })
     }
 
@@ -234,12 +240,17 @@ impl Listed {
     }
 }
 
-/// Fetches `traces/` (served by `cargo xtask serve`/`demo`) into the model;
-/// nothing when there is no such list (a static host).
+/// Fetches `traces/` (served by `cargo xtask serve`/`demo`), or else
+/// `/casulo/traces` (`casulo daemon --ui`), into the model; nothing when
+/// there is no such list (a static host).
 pub fn fetch_listing(dispatch: UseReducerDispatcher<Model>) {
     spawn_local(async move {
-        let Ok(text) = fetch_text("traces/").await else {
-            return;
+        let text = match fetch_text("traces/").await {
+            Ok(text) => text,
+            Err(_) => match fetch_text("/casulo/traces").await {
+                Ok(text) => text,
+                Err(_) => return,
+            },
         };
         let Ok(serde_json::Value::Array(items)) = serde_json::from_str(&text) else {
             return;
@@ -427,6 +438,10 @@ fn trace_list(p: &TraceListProps) -> Html {
                             <span class="quando">{when}</span>
                         }
                         <span class="tamanho">{crate::format::bytes(l.bytes)}</span>
+                        if let (true, Some(id)) = (l.running, l.id.as_ref()) {
+                            <a class="botao ao-vivo" href={format!("?ao-vivo={id}")}
+                                title="Acompanhar este contêiner enquanto ele roda">{"ao vivo"}</a>
+                        }
                     </li>
                 }) }
             </ul>

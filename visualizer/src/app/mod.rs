@@ -6,6 +6,7 @@ mod controls;
 mod diffview;
 mod embedded;
 mod events;
+mod live;
 mod load;
 mod network;
 mod panels;
@@ -179,6 +180,8 @@ pub struct Model {
     pub hi: usize,
     /// The traces of this machine (`traces/`), newest first.
     pub listed: Rc<Vec<load::Listed>>,
+    /// `?ao-vivo=ID`: following a running container (see [`live`]).
+    pub live: Option<live::Live>,
 }
 
 impl Default for Model {
@@ -199,6 +202,7 @@ impl Default for Model {
             lo: 0,
             hi: 0,
             listed: Rc::new(vec![]),
+            live: None,
         }
     }
 }
@@ -218,6 +222,13 @@ impl Model {
                 m.compact = true;
                 m.error = Some(msg);
             }
+        }
+        if let Some(key) = params
+            .get("ao-vivo")
+            .filter(|k| !k.is_empty() && !m.compact)
+        {
+            m.live = Some(live::Live::new(key.clone()));
+            m.loading = Some(format!("ao vivo: {key}"));
         }
         m
     }
@@ -241,6 +252,16 @@ pub enum Action {
     CloseOther,
     /// The machine's traces arrived.
     Listed(Rc<Vec<load::Listed>>),
+    /// Live mode: the stream (re)started with the trace's header.
+    LiveConnected,
+    /// Live mode: the trace so far, read again with the new events.
+    LiveUpdate(Rc<Loaded>),
+    /// Live mode: `fim` (the exit code, when known).
+    LiveEnded(Option<i64>),
+    /// Live mode: the connection dropped (the browser retries).
+    LiveLost,
+    /// Live mode: "pausar"/"seguir".
+    ToggleFollow,
 }
 
 impl Reducible for Model {
@@ -289,7 +310,10 @@ impl Reducible for Model {
                 m.loading = None;
                 m.error = Some(msg);
             }
-            Action::Seek(n) => m.seek(n),
+            Action::Seek(n) => {
+                m.stop_following();
+                m.seek(n)
+            }
             Action::SeekSeq(seq) => {
                 if let Some(n) = m.trace.as_ref().map(|t| t.pos_of_seq(seq)) {
                     m.seek(n);
@@ -297,6 +321,7 @@ impl Reducible for Model {
             }
             Action::Step(d) => {
                 m.playing = false;
+                m.stop_following();
                 let n = m.pos.saturating_add_signed(d);
                 m.seek(n);
             }
@@ -322,12 +347,59 @@ impl Reducible for Model {
                 m.view = View::Replay;
             }
             Action::Listed(l) => m.listed = l,
+            Action::LiveConnected => {
+                if let Some(l) = &mut m.live {
+                    l.reconnecting = false;
+                }
+            }
+            Action::LiveUpdate(t) => {
+                m.loading = None;
+                m.error = None;
+                let follow = m.live.as_ref().is_some_and(|l| l.follow);
+                let len = t.len();
+                let pos = if follow || m.trace.is_none() {
+                    len
+                } else {
+                    m.pos.min(len)
+                };
+                m.world = Rc::new(t.replay.world_at(pos));
+                (m.lo, m.hi, m.pos) = (0, len, pos);
+                m.trace = Some(t);
+            }
+            Action::LiveEnded(code) => {
+                if let Some(l) = &mut m.live {
+                    l.ended = Some(code);
+                    l.reconnecting = false;
+                }
+            }
+            Action::LiveLost => {
+                if let Some(l) = m.live.as_mut().filter(|l| l.ended.is_none()) {
+                    l.reconnecting = true;
+                }
+            }
+            Action::ToggleFollow => {
+                if let Some(l) = &mut m.live {
+                    l.follow = !l.follow;
+                    if l.follow {
+                        m.playing = false;
+                        let hi = m.hi;
+                        m.seek(hi);
+                    }
+                }
+            }
         }
         Rc::new(m)
     }
 }
 
 impl Model {
+    /// A move of the teacher's own stops the live view from following.
+    fn stop_following(&mut self) {
+        if let Some(l) = &mut self.live {
+            l.follow = false;
+        }
+    }
+
     /// Moves to position `n` (clamped to `lo..=hi`): one `apply` when it is
     /// the next event, the nearest checkpoint otherwise.
     fn seek(&mut self, n: usize) {
@@ -431,10 +503,25 @@ pub fn app() -> Html {
         });
     }
 
-    // A trace opened: its information and the player come into view (the
-    // page may be scrolled down a long list of traces).
+    // Live mode: the stream, open while the page follows it.
     {
-        let opened = model.trace.as_ref().map(|t| Rc::as_ptr(t) as usize);
+        let dispatch = model.dispatcher();
+        let key = model.live.as_ref().map(|l| l.key.clone());
+        use_effect_with(key, move |key| {
+            let connection = key.as_ref().and_then(|k| live::connect(k, dispatch));
+            move || drop(connection)
+        });
+    }
+
+    // A trace opened: its information and the player come into view (the
+    // page may be scrolled down a long list of traces). Live, only once:
+    // each new event is a new trace, and the page must not jump.
+    {
+        let opened = match (&model.trace, &model.live) {
+            (Some(_), Some(_)) => Some(0),
+            (t, None) => t.as_ref().map(|t| Rc::as_ptr(t) as usize),
+            (None, Some(_)) => None,
+        };
         let compact = model.compact;
         use_effect_with(opened, move |opened| {
             if opened.is_some() && !compact {
@@ -586,8 +673,12 @@ fn main_view(model: &Model, t: &Rc<Loaded>, dispatch: UseReducerDispatcher<Model
             </>
         },
     };
+    let live = model.live.clone().map(|live| {
+        html! { <live::Badge {live} dispatch={dispatch.clone()} /> }
+    });
     html! {
         <>
+            {for live}
             <TraceInfo trace={t.clone()} />
             {for tabs}
             {body}

@@ -1,0 +1,448 @@
+//! casulo's own paths on the daemon (`/casulo/…`): the traces, read-only,
+//! and a container's trace live (Server-Sent Events), on the unix socket
+//! and on the `--ui` port; checked with raw HTTP against a real daemon and
+//! real containers started through docker's API by the docker CLI.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use casulo_tests::{unique_name, Lab, Output};
+use serde_json::Value;
+
+/// A `casulo daemon` of this test (with `extra` flags); SIGTERM when dropped.
+struct Daemon {
+    child: Child,
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(lab: &Lab, extra: &[&str]) -> Daemon {
+        let socket = lab.dir().join(format!("{}.sock", unique_name("vivo")));
+        let log = socket.with_extension("log");
+        let mut args = vec!["daemon", "--socket", socket.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let child = lab
+            .command(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("casulo daemon inicia");
+        let began = Instant::now();
+        while UnixStream::connect(&socket).is_err() {
+            assert!(
+                began.elapsed() < Duration::from_secs(20),
+                "o daemon não abriu {}:\n{}",
+                socket.display(),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Daemon { child, socket, log }
+    }
+
+    fn docker(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("docker");
+        cmd.args(args)
+            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
+            .env("DOCKER_CONFIG", self.socket.with_extension("docker-config"))
+            .env_remove("DOCKER_CONTEXT")
+            .env_remove("DOCKER_API_VERSION");
+        Output::of(&mut cmd)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `GET path` on the socket: (status, content type, body).
+    fn get(&self, path: &str) -> (u16, String, String) {
+        get(UnixStream::connect(&self.socket).unwrap(), path)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        casulo_tests::send_signal(self.child.id(), libc::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+/// One `GET` with `Connection: close`, read to the end.
+fn get(mut s: impl Read + Write, path: &str) -> (u16, String, String) {
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: casulo\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("resposta sem status: {text:?}"));
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(String::from)
+        })
+        .unwrap_or_default();
+    (status, content_type, dechunk(head, body))
+}
+
+/// The body of a `Transfer-Encoding: chunked` answer, put together.
+fn dechunk(head: &str, body: &str) -> String {
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return body.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n + 2..];
+    }
+    out
+}
+
+/// The SSE messages of a live stream: (event name, data) each.
+fn messages(body: &str) -> Vec<(String, String)> {
+    body.split("\n\n")
+        .filter(|m| !m.trim().is_empty() && !m.starts_with(':'))
+        .map(|m| {
+            let mut event = "message".to_string();
+            let mut data = String::new();
+            for line in m.lines() {
+                if let Some(e) = line.strip_prefix("event: ") {
+                    event = e.to_string();
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data = d.to_string();
+                }
+            }
+            (event, data)
+        })
+        .collect()
+}
+
+fn trace_path(listing: &Value, name: &str) -> PathBuf {
+    let t = listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["container"] == name)
+        .unwrap_or_else(|| panic!("{name} não está na lista: {listing:#}"));
+    PathBuf::from(t["path"].as_str().unwrap())
+}
+
+/// `GET /casulo/traces` lists the container's trace (running, then not),
+/// `GET /casulo/traces/NAME` gives the file as it is, and `/casulo/live/ID`
+/// sends every event and then `fim` once the container ended: the same
+/// lines as the file, in order, the cleanup included.
+#[test]
+fn daemon_serves_traces_and_follows_one_live() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab, &[]);
+    let name = unique_name("seguido");
+    let out = d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do touch /tmp/$i; sleep 0.5; done",
+    ]);
+    out.assert_ok();
+    let id = out.stdout.trim().to_string();
+
+    let (status, content_type, body) = d.get("/casulo/traces");
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    let listing: Value = serde_json::from_str(&body).unwrap();
+    let path = trace_path(&listing, &name);
+    let mine = listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(mine["running"], true, "{mine:#}");
+    assert_eq!(
+        mine["url"],
+        format!("/casulo/traces/{}", mine["name"].as_str().unwrap())
+    );
+    assert!(
+        path.starts_with(lab.root().join("traces")),
+        "{}",
+        path.display()
+    );
+
+    // Live, from while it runs to its end.
+    let (status, content_type, body) = d.get(&format!("/casulo/live/{id}"));
+    assert_eq!((status, content_type.as_str()), (200, "text/event-stream"));
+    let got = messages(&body);
+    let file = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = file.lines().collect();
+    assert_eq!(got[0].0, "cabecalho");
+    assert_eq!(got[0].1, lines[0]);
+    let (last, events) = got[1..].split_last().unwrap();
+    assert_eq!(last, &("fim".to_string(), r#"{"exit_code":0}"#.to_string()));
+    let sent: Vec<&str> = events.iter().map(|(_, d)| d.as_str()).collect();
+    assert_eq!(sent, lines[1..], "o fluxo ao vivo e o arquivo diferem");
+    // Complete: the container's cgroup was removed before `fim`.
+    assert!(sent.iter().any(|l| l.contains("\"cgroup.delete\"")));
+
+    // A browser that reconnects says the last event it got: the stream
+    // resumes after it, with no header.
+    let mut s = UnixStream::connect(&d.socket).unwrap();
+    write!(
+        s,
+        "GET /casulo/live/{id} HTTP/1.1\r\nHost: c\r\nLast-Event-ID: 9\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let resumed = messages(&dechunk(head, body));
+    assert_eq!(
+        resumed[0].1, lines[11],
+        "o primeiro depois do 9 é o 10 (linha 11)"
+    );
+    assert_eq!(
+        resumed.len(),
+        lines.len() - 11 + 1,
+        "os eventos depois do 9 e o fim"
+    );
+    assert_eq!(resumed.last().unwrap().0, "fim");
+
+    // The file itself, by name (the newest trace of that name).
+    let (status, content_type, body) = d.get(&format!("/casulo/traces/{name}"));
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "application/x-ndjson")
+    );
+    assert_eq!(body, file);
+    let (_, _, body) = d.get("/casulo/traces");
+    let listing: Value = serde_json::from_str(&body).unwrap();
+    let mine = listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(mine["running"], false, "{mine:#}");
+    d.docker(&["rm", &name]).assert_ok();
+}
+
+/// Nothing outside the traces dir: `..`, a symlink put in `traces/`, an
+/// unknown name; and only GET. Each a clear pt-BR JSON error.
+#[test]
+fn daemon_traces_refuse_what_is_not_a_trace_of_the_state_dir() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab, &[]);
+    let outside = lab
+        .dir()
+        .join(format!("{}.trace.jsonl", unique_name("fora")));
+    std::fs::write(&outside, "segredo\n").unwrap();
+    let link_name = format!("{}.trace.jsonl", unique_name("atalho"));
+    let link = lab.root().join("traces").join(&link_name);
+    std::os::unix::fs::symlink(&outside, &link).unwrap();
+
+    for (path, status, words) in [
+        (
+            "/casulo/traces/..%2F..%2Fetc%2Fpasswd",
+            400,
+            "não é um nome de trace",
+        ),
+        ("/casulo/traces/../../etc/passwd", 404, "não existe"),
+        ("/casulo/traces/..", 400, "não é um nome de trace"),
+        ("/casulo/live/..", 400, "não é um nome de trace"),
+        (
+            "/casulo/traces/nao-existe-mesmo",
+            404,
+            "não há trace de \"nao-existe-mesmo\"",
+        ),
+        ("/casulo/live/nao-existe-mesmo", 404, "não há trace"),
+        ("/casulo/nada", 404, "/casulo/traces"),
+    ] {
+        let (got, _, body) = d.get(path);
+        assert_eq!(got, status, "{path}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
+        let message = v["message"].as_str().unwrap();
+        assert!(message.contains(words), "{path}: {message}");
+    }
+    let (status, _, body) = d.get(&format!("/casulo/traces/{link_name}"));
+    assert_eq!(status, 404, "um symlink em traces/ não é servido: {body}");
+    assert!(!body.contains("segredo"));
+    let (_, _, body) = d.get("/casulo/traces");
+    assert!(!body.contains(&link_name), "{body}");
+
+    let mut s = UnixStream::connect(&d.socket).unwrap();
+    write!(
+        s,
+        "DELETE /casulo/traces/x HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+    std::fs::remove_file(&link).unwrap();
+}
+
+/// Clients that leave a live stream of a container that keeps running:
+/// the daemon's threads go back to what they were (no follower left behind).
+#[test]
+fn daemon_live_clients_that_leave_leak_nothing() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab, &[]);
+    let name = unique_name("longo");
+    d.docker(&["run", "-d", "--name", &name, "busybox", "sleep", "100"])
+        .assert_ok();
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        let mut s = UnixStream::connect(&d.socket).unwrap();
+        write!(s, "GET /casulo/live/{name} HTTP/1.1\r\nHost: c\r\n\r\n").unwrap();
+        // The answer's first line, then the client stays a while.
+        let mut first = String::new();
+        BufReader::new(&s).read_line(&mut first).unwrap();
+        assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+        clients.push(s);
+    }
+    let began = Instant::now();
+    while followers(&d) < 5 {
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "{}",
+            followers(&d)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // They hang up while the container still runs.
+    drop(clients);
+    // Each follower sees its client gone at its next look (100 ms); the
+    // blocking pool keeps idle threads for 10 s, so those are not counted.
+    let began = Instant::now();
+    while followers(&d) > 0 {
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "seguidores ficaram vivos: {} de 5",
+            followers(&d)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    d.docker(&["rm", "-f", &name]).assert_ok();
+    assert!(d.log().contains("GET /casulo/live/"), "{}", d.log());
+}
+
+/// The daemon's threads that follow a trace (named after their job).
+fn followers(d: &Daemon) -> usize {
+    std::fs::read_dir(format!("/proc/{}/task", d.child.id()))
+        .unwrap()
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|c| c.trim() == "casulo-ao-vivo")
+        })
+        .count()
+}
+
+/// `--ui`: the visualizer's files and `/casulo/…` over TCP, never docker's
+/// API; 0.0.0.0 refused unless asked, and nothing left behind when refused.
+#[test]
+fn daemon_ui_serves_the_visualizer_and_only_casulos_paths() {
+    let lab = Lab::shared();
+    let ui_dir = lab.dir().join(unique_name("visualizador"));
+    std::fs::create_dir_all(&ui_dir).unwrap();
+    std::fs::write(
+        ui_dir.join("index.html"),
+        "<!doctype html><title>Casulo</title>",
+    )
+    .unwrap();
+    std::fs::write(ui_dir.join("index_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let dir_arg = ui_dir.to_str().unwrap();
+
+    let socket = lab.dir().join(format!("{}.sock", unique_name("recusado")));
+    let out = lab.casulo(&[
+        "daemon",
+        "--socket",
+        socket.to_str().unwrap(),
+        "--ui",
+        "0.0.0.0:0",
+        "--ui-dir",
+        dir_arg,
+    ]);
+    out.assert_code(125);
+    assert!(out.stderr.contains("--ui-publico"), "{out}");
+    assert!(!socket.exists(), "nada feito quando --ui é recusado");
+
+    let d = Daemon::start(lab, &["--ui", "127.0.0.1:0", "--ui-dir", dir_arg]);
+    let url = ui_url(&d);
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let tcp = || TcpStream::connect(addr).unwrap();
+    let (status, content_type, body) = get(tcp(), "/");
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "text/html; charset=utf-8");
+    assert!(body.contains("Casulo"));
+    let (status, content_type, _) = get(tcp(), "/index_bg.wasm");
+    assert_eq!((status, content_type.as_str()), (200, "application/wasm"));
+    let (status, content_type, body) = get(tcp(), "/casulo/traces");
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "application/json"),
+        "{body}"
+    );
+    assert!(serde_json::from_str::<Value>(&body).unwrap().is_array());
+    // The same list where `cargo xtask serve` has it (the lab's links).
+    // (Other tests share the state dir: the two lists may differ by a trace.)
+    let (status, content_type, again) = get(tcp(), "/traces/");
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    assert!(serde_json::from_str::<Value>(&again).unwrap().is_array());
+    for path in [
+        "/v1.43/containers/json",
+        "/containers/json",
+        "/_ping",
+        "/../x",
+    ] {
+        let (status, _, body) = get(tcp(), path);
+        assert_eq!(status, 404, "{path} na porta --ui: {body}");
+    }
+    let mut s = tcp();
+    write!(
+        s,
+        "POST /v1.43/containers/create HTTP/1.1\r\nHost: c\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+}
+
+/// The URL the daemon printed for `--ui`.
+fn ui_url(d: &Daemon) -> String {
+    let began = Instant::now();
+    loop {
+        let log = d.log();
+        if let Some(rest) = log.split("visualizador ao vivo em ").nth(1) {
+            return rest.split_whitespace().next().unwrap().to_string();
+        }
+        assert!(began.elapsed() < Duration::from_secs(10), "{log}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

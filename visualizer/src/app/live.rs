@@ -1,0 +1,235 @@
+//! "Ao vivo": `?ao-vivo=ID` follows a running container's trace as the
+//! engine writes it, from `casulo daemon --ui` (`/casulo/live/ID`, Server-
+//! Sent Events: `cabecalho`, one message per event, `fim`).
+//!
+//! The lines are kept as the trace's text; a few times a second, when new
+//! lines came, the text is read and folded again by the same code that
+//! opens a file ([`Loaded::parse`]: the trace crate's reader and replay —
+//! no second model), less often when that gets expensive ([`FOLD_COST_SHARE`]). The model then keeps the position at the newest event
+//! while "seguir" is on (the teacher can pause it and step back).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+use super::{load, Action, Listener, Loaded, Model};
+
+/// How often new lines are looked for.
+const FOLD_EVERY_MS: u32 = 250;
+/// A fold reads the whole trace again: after one that took `d` ms, the
+/// next waits at least `FOLD_COST_SHARE × d` (a long run's big trace costs
+/// the projector's laptop at most a tenth of its time, not all of it).
+const FOLD_COST_SHARE: f64 = 10.0;
+
+/// Where the stream of `key` is (same origin: the daemon's `--ui` port).
+pub fn url(key: &str) -> String {
+    format!("/casulo/live/{}", js_sys::encode_uri_component(key))
+}
+
+/// The state of the live view, in the model.
+#[derive(Clone, PartialEq)]
+pub struct Live {
+    /// The container's id or name, as the URL gave it.
+    pub key: String,
+    /// The position follows the newest event.
+    pub follow: bool,
+    /// `fim` arrived: the container ended (with this exit code, when known).
+    pub ended: Option<Option<i64>>,
+    /// The connection dropped; the browser tries again by itself.
+    pub reconnecting: bool,
+}
+
+impl Live {
+    pub fn new(key: String) -> Live {
+        Live {
+            key,
+            follow: true,
+            ended: None,
+            reconnecting: false,
+        }
+    }
+}
+
+/// The open stream: closed when dropped (the page left live mode).
+pub struct Connection {
+    source: web_sys::EventSource,
+    _listeners: Vec<Listener>,
+    _fold: gloo_timers::callback::Interval,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.source.close();
+    }
+}
+
+/// The text received so far, whether it changed since the last fold, and
+/// when the next fold may be (ms, [`load::now_ms`]).
+#[derive(Default)]
+struct Received {
+    text: String,
+    changed: bool,
+    next_fold_ms: f64,
+}
+
+/// Opens `/casulo/live/KEY` and feeds the model.
+pub fn connect(key: &str, dispatch: UseReducerDispatcher<Model>) -> Option<Connection> {
+    let source = match web_sys::EventSource::new(&url(key)) {
+        Ok(s) => s,
+        Err(_) => {
+            dispatch.dispatch(Action::Failed(format!(
+                "Não consegui abrir a conexão ao vivo de «{key}»"
+            )));
+            return None;
+        }
+    };
+    let received = Rc::new(RefCell::new(Received::default()));
+    let name = format!("ao vivo: {key}");
+    let data = |e: &web_sys::Event| {
+        e.dyn_ref::<web_sys::MessageEvent>()
+            .and_then(|m| m.data().as_string())
+    };
+    let target: web_sys::EventTarget = source.clone().into();
+    let mut listeners = Vec::new();
+    {
+        // Line 1; sent again after a reconnection (the stream starts over).
+        let received = received.clone();
+        let d = dispatch.clone();
+        listeners.extend(Listener::new(target.clone(), "cabecalho", move |e| {
+            if let Some(line) = data(&e) {
+                let mut r = received.borrow_mut();
+                r.text = line + "\n";
+                r.changed = true;
+                d.dispatch(Action::LiveConnected);
+            }
+        }));
+    }
+    {
+        // Connected again: the daemon resumes after the last event the
+        // browser got (`Last-Event-ID`), with no new header.
+        let d = dispatch.clone();
+        listeners.extend(Listener::new(target.clone(), "open", move |_| {
+            d.dispatch(Action::LiveConnected)
+        }));
+    }
+    {
+        let received = received.clone();
+        listeners.extend(Listener::new(target.clone(), "message", move |e| {
+            if let Some(line) = data(&e) {
+                let mut r = received.borrow_mut();
+                if !r.text.is_empty() {
+                    r.text.push_str(&line);
+                    r.text.push('\n');
+                    r.changed = true;
+                }
+            }
+        }));
+    }
+    {
+        let received = received.clone();
+        let (d, name, source2) = (dispatch.clone(), name.clone(), source.clone());
+        listeners.extend(Listener::new(target.clone(), "fim", move |e| {
+            // No reconnection after the end: the trace is complete.
+            source2.close();
+            fold(&received, &name, &d);
+            let code = data(&e)
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|v| v["exit_code"].as_i64());
+            d.dispatch(Action::LiveEnded(code));
+        }));
+    }
+    {
+        let (d, source2, key) = (dispatch.clone(), source.clone(), key.to_string());
+        listeners.extend(Listener::new(target, "error", move |_| {
+            // Closed for good (an answer that is not the stream, like the
+            // daemon's 404): the browser will not try again.
+            if source2.ready_state() == web_sys::EventSource::CLOSED {
+                d.dispatch(Action::Failed(format!(
+                    "O daemon recusou a conexão ao vivo de «{key}»: ele não tem trace com \
+                     esse nome ou id (a lista está em /casulo/traces), ou esta página não \
+                     veio de um `casulo daemon --ui`."
+                )));
+            } else {
+                d.dispatch(Action::LiveLost)
+            }
+        }));
+    }
+    let fold_timer = {
+        let received = received.clone();
+        gloo_timers::callback::Interval::new(FOLD_EVERY_MS, move || {
+            if load::now_ms() >= received.borrow().next_fold_ms {
+                fold(&received, &name, &dispatch)
+            }
+        })
+    };
+    Some(Connection {
+        source,
+        _listeners: listeners,
+        _fold: fold_timer,
+    })
+}
+
+/// Reads the text received so far, when it changed, and hands it to the model.
+fn fold(received: &RefCell<Received>, name: &str, dispatch: &UseReducerDispatcher<Model>) {
+    let text = {
+        let mut r = received.borrow_mut();
+        if !r.changed {
+            return;
+        }
+        r.changed = false;
+        r.text.clone()
+    };
+    let start = load::now_ms();
+    let parsed = Loaded::parse(name, &text);
+    let took = load::now_ms() - start;
+    received.borrow_mut().next_fold_ms = start + took * (1.0 + FOLD_COST_SHARE);
+    match parsed {
+        Ok(mut t) => {
+            t.open_ms = took;
+            dispatch.dispatch(Action::LiveUpdate(Rc::new(t)));
+        }
+        Err(e) => dispatch.dispatch(Action::Failed(e)),
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct BadgeProps {
+    pub live: Live,
+    pub dispatch: UseReducerDispatcher<Model>,
+}
+
+/// "AO VIVO" (or "terminou"), and the teacher's "pausar"/"seguir".
+#[function_component(Badge)]
+pub fn badge(p: &BadgeProps) -> Html {
+    let toggle = {
+        let d = p.dispatch.clone();
+        Callback::from(move |_| d.dispatch(Action::ToggleFollow))
+    };
+    let l = &p.live;
+    html! {
+        <div class="ao-vivo-barra" aria-live="polite">
+            {match l.ended {
+                None if l.reconnecting => html! {
+                    <span class="selo-vivo reconectando" id="selo-vivo">{"AO VIVO · reconectando…"}</span>
+                },
+                None => html! {
+                    <span class="selo-vivo" id="selo-vivo" title={format!("seguindo {} enquanto roda", l.key)}>{"AO VIVO"}</span>
+                },
+                Some(code) => html! {
+                    <span class="selo-vivo terminou" id="selo-vivo">
+                        {match code {
+                            Some(c) => format!("terminou (código {c})"),
+                            None => "terminou".to_string(),
+                        }}
+                    </span>
+                },
+            }}
+            <button type="button" id="seguir" onclick={toggle} aria-pressed={l.follow.to_string()}
+                title="Seguindo: a linha do tempo vai ao evento mais novo. Pausado: fica onde está.">
+                {if l.follow { "pausar" } else { "seguir" }}
+            </button>
+        </div>
+    }
+}
