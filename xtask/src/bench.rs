@@ -496,29 +496,6 @@ pub(crate) fn first_line(cmd: &mut Command) -> Option<String> {
     cmd::capture(cmd).ok()?.lines().next().map(str::to_string)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quantiles_interpolate() {
-        let v = [1.0, 2.0, 3.0, 4.0];
-        assert_eq!(quantile(&v, 0.5), 2.5);
-        assert_eq!(quantile(&v, 0.0), 1.0);
-        assert_eq!(quantile(&v, 1.0), 4.0);
-        assert!((quantile(&[0.0, 10.0], 0.1) - 1.0).abs() < 1e-9);
-        assert_eq!(quantile(&[7.0], 0.9), 7.0);
-    }
-
-    #[test]
-    fn options() {
-        let o = parse_options(&["--runs".into(), "7".into(), "--sem-casulo".into()]).unwrap();
-        assert_eq!((o.runs, o.warmup, o.with_casulo), (7, 5, false));
-        assert!(parse_options(&["--runs".into()]).is_err());
-        assert!(parse_options(&["--x".into()]).is_err());
-    }
-}
-
 /// `--runs N --mb N` of `bench unpack` and `bench registry`.
 pub struct RunsAndSize {
     pub runs: usize,
@@ -574,5 +551,28 @@ impl Xorshift {
         let mut out = vec![0u8; len.div_ceil(8) * 8];
         self.fill(&mut out);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile(&v, 0.5), 2.5);
+        assert_eq!(quantile(&v, 0.0), 1.0);
+        assert_eq!(quantile(&v, 1.0), 4.0);
+        assert!((quantile(&[0.0, 10.0], 0.1) - 1.0).abs() < 1e-9);
+        assert_eq!(quantile(&[7.0], 0.9), 7.0);
+    }
+
+    #[test]
+    fn options() {
+        let o = parse_options(&["--runs".into(), "7".into(), "--sem-casulo".into()]).unwrap();
+        assert_eq!((o.runs, o.warmup, o.with_casulo), (7, 5, false));
+        assert!(parse_options(&["--runs".into()]).is_err());
+        assert!(parse_options(&["--x".into()]).is_err());
     }
 }

@@ -425,9 +425,7 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
                 let ctx = ctx.clone();
                 let (method, path) = (method.clone(), path.clone());
                 off_the_async_threads(move || {
-                    request::answering(asked, || {
-                        routes::route(&ctx, &method, &path, &query, &body)
-                    })
+                    request::answering(asked, || routes::route(&ctx, &method, &path, &query, &body))
                 })
                 .await
             }
