@@ -1,8 +1,7 @@
 //! A `casulo daemon` started by a test on a socket of its own, and the
 //! unmodified `docker` CLI pointed at it (`DOCKER_HOST=unix://…`). The
-//! same helper as `tests/daemon.rs`'s, for the test binaries that need a
-//! lab of their own (`tests/daemon_images.rs` tags and removes images,
-//! which would race the list comparisons of `daemon.rs`).
+//! same helper for `tests/daemon.rs`, `daemon_images.rs` and
+//! `daemon_live.rs` (each a test binary with a lab of its own).
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -25,10 +24,39 @@ impl Daemon {
         Daemon::on(lab, socket)
     }
 
+    /// A daemon with more flags (`--ui …`).
+    pub fn start_with(lab: &Lab, extra: &[&str]) -> Daemon {
+        let socket = lab.dir().join(format!("{}.sock", unique_name("docker")));
+        let mut args = vec!["daemon", "--socket", socket.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Daemon::spawn(lab.command(&args), socket)
+    }
+
     pub fn on(lab: &Lab, socket: PathBuf) -> Daemon {
+        let cmd = lab.command(&["daemon", "--socket", socket.to_str().unwrap()]);
+        Daemon::spawn(cmd, socket)
+    }
+
+    /// A daemon over a state dir of its own (busybox bootstrapped there):
+    /// for what would touch the other tests' containers (a prune).
+    pub fn private(lab: &Lab) -> (Daemon, PathBuf) {
+        let root = lab.dir().join(unique_name("estado"));
+        let casulo = |args: &[&str]| {
+            let mut cmd = Command::new(crate::casulo_bin());
+            cmd.arg("--root").arg(&root).args(args);
+            cmd.env_remove("CASULO_ROOT");
+            cmd
+        };
+        Output::of(&mut casulo(&["image", "bootstrap"])).assert_ok();
+        let socket = lab.dir().join(format!("{}.sock", unique_name("docker")));
+        let cmd = casulo(&["daemon", "--socket", socket.to_str().unwrap()]);
+        (Daemon::spawn(cmd, socket), root)
+    }
+
+    /// Starts `cmd` (a `casulo daemon`) and waits for its socket.
+    pub fn spawn(mut cmd: Command, socket: PathBuf) -> Daemon {
         let log = socket.with_extension("log");
-        let child = lab
-            .command(&["daemon", "--socket", socket.to_str().unwrap()])
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -74,19 +102,7 @@ impl Daemon {
         // A body over the cap is refused before it is all read: the
         // daemon may close while we still write.
         let _ = s.write_all(body);
-        let mut answer = Vec::new();
-        let _ = s.read_to_end(&mut answer);
-        let text = String::from_utf8_lossy(&answer).into_owned();
-        let status = text
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or_else(|| panic!("resposta sem status: {text:?}"));
-        let body = text
-            .split_once("\r\n\r\n")
-            .map_or("", |(_, b)| b)
-            .to_string();
-        (status, body)
+        answer(s)
     }
 
     /// A request whose head announces `length` bytes of body but sends
@@ -105,19 +121,7 @@ impl Daemon {
         );
         s.write_all(head.as_bytes()).unwrap();
         let _ = s.write_all(body);
-        let mut answer = Vec::new();
-        let _ = s.read_to_end(&mut answer);
-        let text = String::from_utf8_lossy(&answer).into_owned();
-        let status = text
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or_else(|| panic!("resposta sem status: {text:?}"));
-        let body = text
-            .split_once("\r\n\r\n")
-            .map_or("", |(_, b)| b)
-            .to_string();
-        (status, body)
+        answer(s)
     }
 
     /// The daemon's pid (it names its temp files).
@@ -129,12 +133,36 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// SIGKILL: the daemon gets no chance to clean up (its socket stays).
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("still running");
+        crate::send_signal(child.id(), libc::SIGKILL);
+        let _ = child.wait();
+    }
+
     /// SIGTERM, and its exit code.
     pub fn stop(&mut self) -> i32 {
         let mut child = self.child.take().expect("still running");
         crate::send_signal(child.id(), libc::SIGTERM);
         child.wait().unwrap().code().unwrap_or(-1)
     }
+}
+
+/// The rest of a `Connection: close` answer: (status, body).
+fn answer(mut s: UnixStream) -> (u16, String) {
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("resposta sem status: {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (status, body)
 }
 
 impl Drop for Daemon {

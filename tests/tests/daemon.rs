@@ -5,129 +5,12 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use casulo_tests::daemon::Daemon;
 use casulo_tests::{unique_name, Lab, Output};
 use serde_json::Value;
-
-/// A `casulo daemon` of this test; stopped with SIGTERM when dropped.
-struct Daemon {
-    child: Option<Child>,
-    socket: PathBuf,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(lab: &Lab) -> Daemon {
-        let socket = lab.dir().join(format!("{}.sock", unique_name("docker")));
-        Daemon::on(lab, socket)
-    }
-
-    fn on(lab: &Lab, socket: PathBuf) -> Daemon {
-        let cmd = lab.command(&["daemon", "--socket", socket.to_str().unwrap()]);
-        Daemon::spawn(cmd, socket)
-    }
-
-    /// A daemon over a state dir of its own (busybox bootstrapped there):
-    /// for what would touch the other tests' containers (a prune).
-    fn private(lab: &Lab) -> (Daemon, PathBuf) {
-        let root = lab.dir().join(unique_name("estado"));
-        let casulo = |args: &[&str]| {
-            let mut cmd = Command::new(casulo_tests::casulo_bin());
-            cmd.arg("--root").arg(&root).args(args);
-            cmd.env_remove("CASULO_ROOT");
-            cmd
-        };
-        Output::of(&mut casulo(&["image", "bootstrap"])).assert_ok();
-        let socket = lab.dir().join(format!("{}.sock", unique_name("docker")));
-        let cmd = casulo(&["daemon", "--socket", socket.to_str().unwrap()]);
-        (Daemon::spawn(cmd, socket), root)
-    }
-
-    fn spawn(mut cmd: Command, socket: PathBuf) -> Daemon {
-        let log = socket.with_extension("log");
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("casulo daemon inicia");
-        let began = Instant::now();
-        while UnixStream::connect(&socket).is_err() {
-            assert!(
-                began.elapsed() < Duration::from_secs(20),
-                "o daemon não abriu {}:\n{}",
-                socket.display(),
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Daemon {
-            child: Some(child),
-            socket,
-            log,
-        }
-    }
-
-    /// `docker ARGS…` against this daemon.
-    fn docker(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new("docker");
-        cmd.args(args)
-            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
-            .env("DOCKER_CONFIG", self.socket.with_extension("docker-config"))
-            .env_remove("DOCKER_CONTEXT")
-            .env_remove("DOCKER_API_VERSION");
-        Output::of(&mut cmd)
-    }
-
-    /// One raw HTTP/1.1 request on the socket: (status, body).
-    fn http(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
-        let mut s = UnixStream::connect(&self.socket).unwrap();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: casulo\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        s.write_all(head.as_bytes()).unwrap();
-        // A body over the cap is refused before it is all read: the
-        // daemon may close while we still write.
-        let _ = s.write_all(body);
-        let mut answer = Vec::new();
-        let _ = s.read_to_end(&mut answer);
-        let text = String::from_utf8_lossy(&answer).into_owned();
-        let status = text
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or_else(|| panic!("resposta sem status: {text:?}"));
-        let body = text
-            .split_once("\r\n\r\n")
-            .map_or("", |(_, b)| b)
-            .to_string();
-        (status, body)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGTERM, and its exit code.
-    fn stop(&mut self) -> i32 {
-        let mut child = self.child.take().expect("still running");
-        casulo_tests::send_signal(child.id(), libc::SIGTERM);
-        child.wait().unwrap().code().unwrap_or(-1)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if self.child.is_some() {
-            self.stop();
-        }
-    }
-}
 
 /// The `--format` line `casulo ps -a` gives for `name`.
 fn casulo_ps(lab: &Lab, name: &str, format: &str) -> Option<String> {
@@ -526,7 +409,7 @@ fn docker_exec_runs_in_the_container() {
 fn fifty_docker_runs_at_once() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
-    let pid = d.child.as_ref().unwrap().id();
+    let pid = d.pid();
     let fds = || {
         std::fs::read_dir(format!("/proc/{pid}/fd"))
             .unwrap()
@@ -1422,4 +1305,81 @@ fn docker_start_ai_attaches_before_each_start() {
         Some("Exited (5)")
     );
     d.docker(&["rm", &name]).assert_ok();
+}
+
+/// `GET /` on 127.0.0.1:`port`, retried while the server starts: the
+/// whole answer.
+fn http_get(port: u16) -> String {
+    use std::net::TcpStream;
+    let began = Instant::now();
+    loop {
+        let answer = (|| -> std::io::Result<String> {
+            let mut s = TcpStream::connect(("127.0.0.1", port))?;
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")?;
+            let mut text = String::new();
+            s.read_to_string(&mut text)?;
+            Ok(text)
+        })();
+        match answer {
+            Ok(text) if text.contains("\r\n\r\n") => return text,
+            other => assert!(
+                began.elapsed() < Duration::from_secs(20),
+                "127.0.0.1:{port} não respondeu: {other:?}"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `docker run -d -p` serves a page on the host's port, `docker logs -f`
+/// follows a container to its end, and a daemon killed with SIGKILL (no
+/// clean-up, its socket left behind) loses nothing: the next one finds
+/// the containers, still serving.
+#[test]
+fn docker_run_p_serves_logs_f_follows_and_a_killed_daemon_loses_nothing() {
+    let lab = Lab::shared();
+    let mut d = Daemon::start(lab);
+    let web = unique_name("web");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let publish = format!("127.0.0.1:{port}:80");
+    let script = "mkdir -p /www && echo olá do daemon > /www/index.html \
+                  && exec httpd -f -p 80 -h /www";
+    d.docker(&[
+        "run", "-d", "--name", &web, "-p", &publish, "busybox", "sh", "-c", script,
+    ])
+    .assert_ok();
+    let page = http_get(port);
+    assert!(page.starts_with("HTTP/1.0 200"), "{page}");
+    assert!(page.ends_with("olá do daemon\n"), "{page}");
+
+    let talker = unique_name("fala");
+    let lines = "for i in 1 2 3; do echo linha $i; sleep 0.3; done";
+    d.docker(&["run", "-d", "--name", &talker, "busybox", "sh", "-c", lines])
+        .assert_ok();
+    let out = d.docker(&["logs", "-f", &talker]);
+    out.assert_ok();
+    assert_eq!(out.stdout, "linha 1\nlinha 2\nlinha 3\n", "{out}");
+
+    let socket = d.socket.clone();
+    d.kill();
+    assert!(
+        socket.exists(),
+        "SIGKILL não deixa o daemon apagar o socket"
+    );
+    let again = Daemon::on(lab, socket);
+    assert_eq!(
+        docker_ps(&again, &web, "{{.Status}}").as_deref(),
+        Some("Up"),
+        "{}",
+        again.log()
+    );
+    assert!(http_get(port).ends_with("olá do daemon\n"));
+    again.docker(&["rm", "-f", &web, &talker]).assert_ok();
+    assert_eq!(casulo_ps(lab, &web, "{{.Status}}"), None);
+    assert_eq!(casulo_ps(lab, &talker, "{{.Status}}"), None);
 }

@@ -7,70 +7,15 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use casulo_tests::{unique_name, Lab, Output};
+use casulo_tests::daemon::Daemon;
+use casulo_tests::{unique_name, Lab};
 use serde_json::Value;
 
-/// A `casulo daemon` of this test (with `extra` flags); SIGTERM when dropped.
-struct Daemon {
-    child: Child,
-    socket: PathBuf,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(lab: &Lab, extra: &[&str]) -> Daemon {
-        let socket = lab.dir().join(format!("{}.sock", unique_name("vivo")));
-        let log = socket.with_extension("log");
-        let mut args = vec!["daemon", "--socket", socket.to_str().unwrap()];
-        args.extend_from_slice(extra);
-        let child = lab
-            .command(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("casulo daemon inicia");
-        let began = Instant::now();
-        while UnixStream::connect(&socket).is_err() {
-            assert!(
-                began.elapsed() < Duration::from_secs(20),
-                "o daemon não abriu {}:\n{}",
-                socket.display(),
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Daemon { child, socket, log }
-    }
-
-    fn docker(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new("docker");
-        cmd.args(args)
-            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
-            .env("DOCKER_CONFIG", self.socket.with_extension("docker-config"))
-            .env_remove("DOCKER_CONTEXT")
-            .env_remove("DOCKER_API_VERSION");
-        Output::of(&mut cmd)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// `GET path` on the socket: (status, content type, body).
-    fn get(&self, path: &str) -> (u16, String, String) {
-        get(UnixStream::connect(&self.socket).unwrap(), path)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        casulo_tests::send_signal(self.child.id(), libc::SIGTERM);
-        let _ = self.child.wait();
-    }
+/// `GET path` on the daemon's socket: (status, content type, body).
+fn get_on(d: &Daemon, path: &str) -> (u16, String, String) {
+    get(UnixStream::connect(&d.socket).unwrap(), path)
 }
 
 /// One `GET` with `Connection: close`, read to the end.
@@ -157,7 +102,7 @@ fn trace_path(listing: &Value, name: &str) -> PathBuf {
 #[test]
 fn daemon_serves_traces_and_follows_one_live() {
     let lab = Lab::shared();
-    let d = Daemon::start(lab, &[]);
+    let d = Daemon::start(lab);
     let name = unique_name("seguido");
     let out = d.docker(&[
         "run",
@@ -172,7 +117,7 @@ fn daemon_serves_traces_and_follows_one_live() {
     out.assert_ok();
     let id = out.stdout.trim().to_string();
 
-    let (status, content_type, body) = d.get("/casulo/traces");
+    let (status, content_type, body) = get_on(&d, "/casulo/traces");
     assert_eq!((status, content_type.as_str()), (200, "application/json"));
     let listing: Value = serde_json::from_str(&body).unwrap();
     let path = trace_path(&listing, &name);
@@ -194,7 +139,7 @@ fn daemon_serves_traces_and_follows_one_live() {
     );
 
     // Live, from while it runs to its end.
-    let (status, content_type, body) = d.get(&format!("/casulo/live/{id}"));
+    let (status, content_type, body) = get_on(&d, &format!("/casulo/live/{id}"));
     assert_eq!((status, content_type.as_str()), (200, "text/event-stream"));
     let got = messages(&body);
     let file = std::fs::read_to_string(&path).unwrap();
@@ -233,13 +178,13 @@ fn daemon_serves_traces_and_follows_one_live() {
     assert_eq!(resumed.last().unwrap().0, "fim");
 
     // The file itself, by name (the newest trace of that name).
-    let (status, content_type, body) = d.get(&format!("/casulo/traces/{name}"));
+    let (status, content_type, body) = get_on(&d, &format!("/casulo/traces/{name}"));
     assert_eq!(
         (status, content_type.as_str()),
         (200, "application/x-ndjson")
     );
     assert_eq!(body, file);
-    let (_, _, body) = d.get("/casulo/traces");
+    let (_, _, body) = get_on(&d, "/casulo/traces");
     let listing: Value = serde_json::from_str(&body).unwrap();
     let mine = listing
         .as_array()
@@ -256,7 +201,7 @@ fn daemon_serves_traces_and_follows_one_live() {
 #[test]
 fn daemon_traces_refuse_what_is_not_a_trace_of_the_state_dir() {
     let lab = Lab::shared();
-    let d = Daemon::start(lab, &[]);
+    let d = Daemon::start(lab);
     let outside = lab
         .dir()
         .join(format!("{}.trace.jsonl", unique_name("fora")));
@@ -282,16 +227,16 @@ fn daemon_traces_refuse_what_is_not_a_trace_of_the_state_dir() {
         ("/casulo/live/nao-existe-mesmo", 404, "não há trace"),
         ("/casulo/nada", 404, "/casulo/traces"),
     ] {
-        let (got, _, body) = d.get(path);
+        let (got, _, body) = get_on(&d, path);
         assert_eq!(got, status, "{path}: {body}");
         let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
         let message = v["message"].as_str().unwrap();
         assert!(message.contains(words), "{path}: {message}");
     }
-    let (status, _, body) = d.get(&format!("/casulo/traces/{link_name}"));
+    let (status, _, body) = get_on(&d, &format!("/casulo/traces/{link_name}"));
     assert_eq!(status, 404, "um symlink em traces/ não é servido: {body}");
     assert!(!body.contains("segredo"));
-    let (_, _, body) = d.get("/casulo/traces");
+    let (_, _, body) = get_on(&d, "/casulo/traces");
     assert!(!body.contains(&link_name), "{body}");
 
     let mut s = UnixStream::connect(&d.socket).unwrap();
@@ -311,7 +256,7 @@ fn daemon_traces_refuse_what_is_not_a_trace_of_the_state_dir() {
 #[test]
 fn daemon_live_clients_that_leave_leak_nothing() {
     let lab = Lab::shared();
-    let d = Daemon::start(lab, &[]);
+    let d = Daemon::start(lab);
     let name = unique_name("longo");
     d.docker(&["run", "-d", "--name", &name, "busybox", "sleep", "100"])
         .assert_ok();
@@ -353,7 +298,7 @@ fn daemon_live_clients_that_leave_leak_nothing() {
 
 /// The daemon's threads that follow a trace (named after their job).
 fn followers(d: &Daemon) -> usize {
-    std::fs::read_dir(format!("/proc/{}/task", d.child.id()))
+    std::fs::read_dir(format!("/proc/{}/task", d.pid()))
         .unwrap()
         .flatten()
         .filter(|t| {
@@ -392,7 +337,7 @@ fn daemon_ui_serves_the_visualizer_and_only_casulos_paths() {
     assert!(out.stderr.contains("--ui-publico"), "{out}");
     assert!(!socket.exists(), "nada feito quando --ui é recusado");
 
-    let d = Daemon::start(lab, &["--ui", "127.0.0.1:0", "--ui-dir", dir_arg]);
+    let d = Daemon::start_with(lab, &["--ui", "127.0.0.1:0", "--ui-dir", dir_arg]);
     let url = ui_url(&d);
     let addr = url.trim_start_matches("http://").trim_end_matches('/');
     let tcp = || TcpStream::connect(addr).unwrap();
