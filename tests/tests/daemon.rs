@@ -1354,7 +1354,7 @@ fn docker_run_p_serves_logs_f_follows_and_a_killed_daemon_loses_nothing() {
     ])
     .assert_ok();
     let page = http_get(port);
-    assert!(page.starts_with("HTTP/1.0 200"), "{page}");
+    assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
     assert!(page.ends_with("olá do daemon\n"), "{page}");
 
     let talker = unique_name("fala");
