@@ -1309,7 +1309,7 @@ fn docker_start_ai_attaches_before_each_start() {
 
 /// `GET /` on 127.0.0.1:`port`, retried while the server starts: the
 /// whole answer.
-fn http_get(port: u16) -> String {
+fn http_get(port: u16, what: &str) -> String {
     use std::net::TcpStream;
     let began = Instant::now();
     loop {
@@ -1325,7 +1325,7 @@ fn http_get(port: u16) -> String {
             Ok(text) if text.contains("\r\n\r\n") => return text,
             other => assert!(
                 began.elapsed() < Duration::from_secs(20),
-                "127.0.0.1:{port} não respondeu: {other:?}"
+                "127.0.0.1:{port} não respondeu ({what}): {other:?}"
             ),
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -1353,7 +1353,7 @@ fn docker_run_p_serves_logs_f_follows_and_a_killed_daemon_loses_nothing() {
         "run", "-d", "--name", &web, "-p", &publish, "busybox", "sh", "-c", script,
     ])
     .assert_ok();
-    let page = http_get(port);
+    let page = http_get(port, &d.log());
     assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
     assert!(page.ends_with("olá do daemon\n"), "{page}");
 
@@ -1378,7 +1378,7 @@ fn docker_run_p_serves_logs_f_follows_and_a_killed_daemon_loses_nothing() {
         "{}",
         again.log()
     );
-    assert!(http_get(port).ends_with("olá do daemon\n"));
+    assert!(http_get(port, &again.log()).ends_with("olá do daemon\n"));
     again.docker(&["rm", "-f", &web, &talker]).assert_ok();
     assert_eq!(casulo_ps(lab, &web, "{{.Status}}"), None);
     assert_eq!(casulo_ps(lab, &talker, "{{.Status}}"), None);

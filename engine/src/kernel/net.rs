@@ -1,7 +1,7 @@
 //! The network calls of the facade: rtnetlink requests (bridge, veth,
 //! addresses, routes) and the host sockets of published ports. Each one is
 //! recorded as a `net.*` event whose `op` is the real message
-//! (`RTM_NEWLINK veth3f2a9c1d type veth peer eth0 netns_pid=4243`); see
+//! (`RTM_NEWLINK veth3f2a9c1d type veth peer eth0 address 02:ca:0a:58:00:02 netns_pid=4243`); see
 //! [`crate::network`] for the order they come in.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -161,18 +161,20 @@ impl Kernel<'_> {
         self.done(body, op, result)
     }
 
-    /// Creates a veth pair: `host_ifname` here, `peer` born in the network
-    /// namespace of `netns_pid`.
+    /// Creates a veth pair: `host_ifname` here, `peer` (with the MAC
+    /// `peer_mac`) born in the network namespace of `netns_pid`.
     pub fn net_veth(
         &self,
         host_ifname: &str,
         peer: &str,
+        peer_mac: [u8; 6],
         netns_pid: i32,
     ) -> Result<(), KernelError> {
         let request = Request::NewVeth {
             name: host_ifname.to_string(),
             peer: peer.to_string(),
             netns_pid,
+            peer_mac,
         };
         let body = EventBody::NetVeth {
             host_ifname: host_ifname.to_string(),

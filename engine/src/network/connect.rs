@@ -241,7 +241,12 @@ pub fn connect(
 
 /// Steps 3 to 7: the pair, the bridge, and the address inside.
 fn wire(k: &Kernel, network: &Network, pid: i32, joined: &Joined) -> Result<(), KernelError> {
-    k.net_veth(&joined.host_ifname, &joined.ifname, pid)?;
+    k.net_veth(
+        &joined.host_ifname,
+        &joined.ifname,
+        super::veth::mac_of(joined.ip),
+        pid,
+    )?;
     k.net_attach(&joined.host_ifname, &network.bridge)?;
     k.net_link_up(&joined.host_ifname)?;
     // The address is set from inside: an interface moved between network

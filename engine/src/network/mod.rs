@@ -406,7 +406,13 @@ impl Attachment {
     /// opened inside that namespace ([`dns`]); then each network joined
     /// with `network connect` ([`connect`]: `eth1`, `eth2`…).
     pub fn plug(&self, k: &Kernel, pid: i32) -> Result<(), NetworkError> {
-        veth::plug(k, &self.host_ifname, &self.network.bridge, pid)?;
+        veth::plug(
+            k,
+            &self.host_ifname,
+            &self.network.bridge,
+            self.lease.ip,
+            pid,
+        )?;
         if !self.network.is_default() {
             let address = std::net::SocketAddrV4::new(dns::ADDRESS, 53);
             let name = &self.network.name;
@@ -744,7 +750,7 @@ mod tests {
         assert_eq!(ops[0], "RTM_NEWLINK casulo0 type bridge");
         assert_eq!(
             ops[4],
-            "RTM_NEWLINK veth3f2a9c1d type veth peer eth0 netns_pid=4243"
+            "RTM_NEWLINK veth3f2a9c1d type veth peer eth0 address 02:ca:0a:58:00:02 netns_pid=4243"
         );
         // Released before the proxy took the socket (an error before
         // `exec`): the port is shut down and closed. The veth is already

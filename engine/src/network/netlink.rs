@@ -38,6 +38,7 @@ const RTM_NEWADDR: u16 = 20;
 const RTM_NEWROUTE: u16 = 24;
 
 // Link attributes (linux/if_link.h, linux/veth.h).
+const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MASTER: u16 = 10;
 const IFLA_LINKINFO: u16 = 18;
@@ -72,6 +73,8 @@ pub enum Request {
         name: String,
         peer: String,
         netns_pid: i32,
+        /// The peer's MAC ([`crate::network::veth::mac_of`]).
+        peer_mac: [u8; 6],
     },
     /// `ip link set IFNAME master MASTER`: plug an interface into a bridge.
     SetMaster { ifname: String, master: String },
@@ -97,9 +100,11 @@ impl fmt::Display for Request {
                 name,
                 peer,
                 netns_pid,
+                peer_mac,
             } => write!(
                 f,
-                "RTM_NEWLINK {name} type veth peer {peer} netns_pid={netns_pid}"
+                "RTM_NEWLINK {name} type veth peer {peer} address {} netns_pid={netns_pid}",
+                crate::network::veth::mac_text(peer_mac)
             ),
             Request::SetMaster { ifname, master } => {
                 write!(f, "RTM_NEWLINK {ifname} master {master}")
@@ -229,6 +234,7 @@ impl Request {
                 name,
                 peer,
                 netns_pid,
+                peer_mac,
             } => {
                 let mut m = Message::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, seq);
                 m.ifinfomsg(0, 0, 0);
@@ -241,6 +247,7 @@ impl Request {
                         nested(b, VETH_INFO_PEER, |b| {
                             ifinfomsg(b, 0, 0, 0);
                             attr(b, IFLA_IFNAME, &cstr(peer));
+                            attr(b, IFLA_ADDRESS, peer_mac);
                             attr(b, IFLA_NET_NS_PID, &(*netns_pid as u32).to_ne_bytes());
                         })
                     })
@@ -369,10 +376,11 @@ mod tests {
             name: "veth3f2a9c1d".into(),
             peer: "eth0".into(),
             netns_pid: 4243,
+            peer_mac: [0x02, 0xca, 10, 88, 0, 2],
         };
         assert_eq!(
             veth.to_string(),
-            "RTM_NEWLINK veth3f2a9c1d type veth peer eth0 netns_pid=4243"
+            "RTM_NEWLINK veth3f2a9c1d type veth peer eth0 address 02:ca:0a:58:00:02 netns_pid=4243"
         );
         let route = Request::NewDefaultRoute {
             gateway: Ipv4Addr::new(10, 88, 0, 1),
@@ -418,6 +426,7 @@ mod tests {
             name: "vethab12cd34".into(),
             peer: "eth0".into(),
             netns_pid: 4243,
+            peer_mac: [0x02, 0xca, 10, 88, 0, 2],
         }
         .encode(1, &no_index)
         .unwrap();

@@ -56,10 +56,36 @@ impl ContainerNet {
     }
 }
 
-/// The parent's part: the pair (peer in the namespace of `pid`), the host
-/// end plugged into `bridge` and up.
-pub fn plug(k: &Kernel, host_ifname: &str, bridge: &str, pid: i32) -> Result<(), KernelError> {
-    k.net_veth(host_ifname, CONTAINER_IFNAME, pid)?;
+/// The MAC of the container's end with address `ip`: `02:ca` (a locally
+/// administered address, `ca` for casulo) and the four bytes of the IP, as
+/// docker did with `02:42`. Addresses are given back and given again in
+/// seconds; with a random MAC the host's ARP cache would keep sending a new
+/// container's packets to the MAC of the old one that had its address,
+/// for as long as the entry lives (tens of seconds of "connection
+/// refused"). The same address, the same MAC: the cache stays right.
+pub fn mac_of(ip: Ipv4Addr) -> [u8; 6] {
+    let [a, b, c, d] = ip.octets();
+    [0x02, 0xca, a, b, c, d]
+}
+
+/// `02:ca:0a:58:00:02`, as `ip link` shows it.
+pub fn mac_text(mac: &[u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The parent's part: the pair (peer in the namespace of `pid`, its MAC
+/// from its address `ip`), the host end plugged into `bridge` and up.
+pub fn plug(
+    k: &Kernel,
+    host_ifname: &str,
+    bridge: &str,
+    ip: Ipv4Addr,
+    pid: i32,
+) -> Result<(), KernelError> {
+    k.net_veth(host_ifname, CONTAINER_IFNAME, mac_of(ip), pid)?;
     k.net_attach(host_ifname, bridge)?;
     k.net_link_up(host_ifname)
 }
@@ -89,5 +115,15 @@ mod tests {
         assert_ne!(eth1, "veth3f2a9c1d");
         assert_eq!(eth1.len(), 12);
         assert!(eth1.starts_with("veth") && eth1[4..].bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    /// The MAC follows the address: locally administered, unicast, and the
+    /// same for the same IP.
+    #[test]
+    fn the_mac_is_made_of_the_address() {
+        let mac = mac_of(Ipv4Addr::new(10, 88, 0, 7));
+        assert_eq!(mac_text(&mac), "02:ca:0a:58:00:07");
+        assert_eq!(mac[0] & 0b11, 0b10, "local, unicast");
+        assert_ne!(mac, mac_of(Ipv4Addr::new(10, 88, 0, 8)));
     }
 }
