@@ -56,6 +56,17 @@ struct Progress {
 }
 
 impl Progress {
+    /// Nothing shown yet; `pushing` picks docker's words ("Pushed" or
+    /// "Pull complete").
+    fn new(tx: mpsc::Sender<Bytes>, pushing: bool) -> Progress {
+        Progress {
+            tx,
+            pushing,
+            sizes: Vec::new(),
+            shown: Vec::new(),
+        }
+    }
+
     fn send(&self, v: Value) {
         let _ = self.tx.blocking_send(Bytes::from(format!("{v}\n")));
     }
@@ -147,12 +158,7 @@ pub fn pull(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
     Ok(Reply::Stream {
         content_type: "application/json",
         producer: Box::new(move |tx| {
-            let mut p = Progress {
-                tx,
-                pushing: false,
-                sizes: Vec::new(),
-                shown: Vec::new(),
-            };
+            let mut p = Progress::new(tx, false);
             let tag = reference
                 .rsplit_once([':', '@'])
                 .map_or("latest", |(_, t)| t)
@@ -193,12 +199,7 @@ pub fn push(ctx: &Ctx, name: &str, query: &Query) -> Result<Reply, ApiError> {
     Ok(Reply::Stream {
         content_type: "application/json",
         producer: Box::new(move |tx| {
-            let mut p = Progress {
-                tx,
-                pushing: true,
-                sizes: Vec::new(),
-                shown: Vec::new(),
-            };
+            let mut p = Progress::new(tx, true);
             p.send(json!({ "status": format!("The push refers to repository [{name}]") }));
             match push::push_as(&state, &reference, credentials, &mut p) {
                 Ok(t) => {
