@@ -209,6 +209,16 @@ impl Recorder {
         self.shared().next_seq.load(Ordering::Relaxed)
     }
 
+    /// The `op` of each event kept in memory whose call failed (what the
+    /// `casulo network` verbs and the daemon say went wrong on the way).
+    pub fn failed_ops(&self) -> Vec<String> {
+        self.events()
+            .into_iter()
+            .filter(|e| !e.outcome.is_ok())
+            .map(|e| e.op)
+            .collect()
+    }
+
     /// True when some event could not be written to the trace file.
     pub fn write_failed(&self) -> bool {
         self.write_failed.load(Ordering::Relaxed)

@@ -263,12 +263,7 @@ fn check_alias(alias: &str) -> Result<(), CliError> {
 
 /// Kernel operations that failed (said on stderr): exit code 1 if any.
 pub(super) fn failed(rec: &Recorder) -> i32 {
-    let failed: Vec<String> = rec
-        .events()
-        .iter()
-        .filter(|e| !e.outcome.is_ok())
-        .map(|e| e.op.clone())
-        .collect();
+    let failed = rec.failed_ops();
     for op in &failed {
         eprintln!("casulo: não consegui: {op}");
     }

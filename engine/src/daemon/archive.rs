@@ -4,8 +4,6 @@
 //! every entry and digest before anything is tagged, so a bad archive
 //! leaves nothing registered.
 
-use std::io::Read;
-
 use hyper::body::Bytes;
 use hyper::StatusCode;
 use serde_json::json;
@@ -49,24 +47,8 @@ pub fn save(ctx: &Ctx, names: &[String]) -> Result<Reply, ApiError> {
         out.path(),
         &mut |_, _| {},
     )?;
-    let mut file = std::fs::File::open(out.path())?;
-    Ok(Reply::Stream {
-        content_type: "application/x-tar",
-        producer: Box::new(move |tx| {
-            let _keep = out;
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                match file.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => {
-                        if tx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        }),
-    })
+    let file = std::fs::File::open(out.path())?;
+    Ok(Reply::file("application/x-tar", file, out))
 }
 
 /// `docker load`: the tar received, loaded as `casulo image load -i` does;

@@ -68,6 +68,36 @@ pub enum Reply {
     },
 }
 
+impl Reply {
+    /// `file` sent as it is read (a saved image can be gigabytes: never
+    /// whole in memory). `keep` lives until the last byte went or the
+    /// client left (a temp file's guard, which removes it).
+    pub fn file(
+        content_type: &'static str,
+        mut file: std::fs::File,
+        keep: impl Send + 'static,
+    ) -> Reply {
+        Reply::Stream {
+            content_type,
+            producer: Box::new(move |tx| {
+                use std::io::Read;
+                let _keep = keep;
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    match file.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => {
+                            if tx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }),
+        }
+    }
+}
+
 /// An error as docker's API says it: a status code and `{"message": "…"}`
 /// (the docker CLI prints the message as it is).
 #[derive(Debug)]

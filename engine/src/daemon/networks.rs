@@ -202,12 +202,7 @@ pub fn remove(_ctx: &Ctx, key: &str) -> Result<Reply, ApiError> {
 
 /// Kernel operations that failed on the way (the CLI says them too).
 fn failed(rec: &Recorder) -> Result<(), ApiError> {
-    let failed: Vec<String> = rec
-        .events()
-        .iter()
-        .filter(|e| !e.outcome.is_ok())
-        .map(|e| e.op.clone())
-        .collect();
+    let failed = rec.failed_ops();
     if failed.is_empty() {
         Ok(())
     } else {

@@ -11,7 +11,6 @@ use std::io::{BufRead, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use hyper::body::Bytes;
 use hyper::StatusCode;
 use serde_json::{json, Value};
 
@@ -180,23 +179,8 @@ pub fn list_reply(ctx: &Ctx) -> Result<Reply, ApiError> {
 /// `GET /casulo/traces/{key}`: the file as it is now.
 pub fn get_reply(ctx: &Ctx, key: &str) -> Result<Reply, ApiError> {
     let t = find(&ctx.state, key)?;
-    let mut file = open_no_follow(&t.path).map_err(|_| not_found(key))?;
-    Ok(Reply::Stream {
-        content_type: NDJSON,
-        producer: Box::new(move |tx| {
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                match file.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => {
-                        if tx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        }),
-    })
+    let file = open_no_follow(&t.path).map_err(|_| not_found(key))?;
+    Ok(Reply::file(NDJSON, file, ()))
 }
 
 #[cfg(test)]
