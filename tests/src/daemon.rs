@@ -79,15 +79,21 @@ impl Daemon {
         }
     }
 
-    /// `docker ARGS…` against this daemon.
-    pub fn docker(&self, args: &[&str]) -> Output {
+    /// A `docker ARGS…` command pointed at this daemon, with nothing of
+    /// the caller's docker set-up (its context, config, pinned API version).
+    pub fn docker_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("docker");
         cmd.args(args)
             .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
             .env("DOCKER_CONFIG", self.socket.with_extension("docker-config"))
             .env_remove("DOCKER_CONTEXT")
             .env_remove("DOCKER_API_VERSION");
-        Output::of(&mut cmd)
+        cmd
+    }
+
+    /// `docker ARGS…` against this daemon.
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Output::of(&mut self.docker_command(args))
     }
 
     /// One raw HTTP/1.1 request on the socket: (status, body).

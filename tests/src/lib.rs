@@ -35,6 +35,7 @@ use serde_json::Value;
 
 pub mod daemon;
 pub mod layout;
+pub mod pty;
 pub mod registry;
 
 /// The workspace root (the parent of this crate's directory).

@@ -631,11 +631,8 @@ fn containers_outlive_the_daemon() {
 
 /// `docker ARGS…` with `input` piped into its stdin.
 fn docker_with_input(d: &Daemon, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new("docker")
-        .args(args)
-        .env("DOCKER_HOST", format!("unix://{}", d.socket.display()))
-        .env("DOCKER_CONFIG", d.socket.with_extension("docker-config"))
-        .env_remove("DOCKER_CONTEXT")
+    let mut child = d
+        .docker_command(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -665,49 +662,10 @@ struct Screen {
 
 impl Screen {
     fn docker(d: &Daemon, args: &[&str], rows: u16, cols: u16) -> Screen {
-        use std::os::fd::OwnedFd;
-        use std::os::unix::process::CommandExt;
-        let size = nix::pty::Winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let pty = nix::pty::openpty(Some(&size), None).unwrap();
-        for fd in [&pty.master, &pty.slave] {
-            nix::fcntl::fcntl(
-                fd,
-                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-            )
-            .unwrap();
-        }
-        let stdio = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
-        let mut cmd = Command::new("docker");
-        cmd.args(args)
-            .env("DOCKER_HOST", format!("unix://{}", d.socket.display()))
-            .env("DOCKER_CONFIG", d.socket.with_extension("docker-config"))
-            .env_remove("DOCKER_CONTEXT")
-            .stdin(stdio(&pty.slave))
-            .stdout(stdio(&pty.slave))
-            .stderr(stdio(&pty.slave));
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let docker = cmd.spawn().unwrap();
-        nix::fcntl::fcntl(
-            &pty.master,
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-        )
-        .unwrap();
+        let on = casulo_tests::pty::spawn(d.docker_command(args), rows, cols);
         Screen {
-            master: std::fs::File::from(pty.master),
-            docker,
+            master: on.master,
+            docker: on.child,
             screen: String::new(),
         }
     }

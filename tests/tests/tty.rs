@@ -7,14 +7,13 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use casulo_tests::{host_casulo_cgroups, send_signal, unique_name, wait_for_child, Lab};
 use casulo_trace::{EventBody, TtyAction};
-use nix::pty::{openpty, Winsize};
+use nix::pty::Winsize;
 use nix::sys::termios::{self, LocalFlags};
 
 /// The user's side: the pty's master (the "screen" and "keyboard"), the
@@ -50,49 +49,11 @@ impl Terminal {
         name: String,
         trace: PathBuf,
     ) -> Terminal {
-        let size = Winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let pty = openpty(Some(&size), None).unwrap();
-        // Neither end may leak into casulo (openpty does not set
-        // close-on-exec): a casulo holding the master would keep the
-        // terminal alive after the test closes it.
-        for fd in [&pty.master, &pty.slave] {
-            nix::fcntl::fcntl(
-                fd,
-                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-            )
-            .unwrap();
-        }
-        let mut cmd = lab.command(all);
-        let stdio = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
-        cmd.stdin(stdio(&pty.slave))
-            .stdout(stdio(&pty.slave))
-            .stderr(stdio(&pty.slave));
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                // A session of its own whose controlling terminal is the
-                // slave (its stdin): as a shell in a terminal window.
-                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let casulo = cmd.spawn().unwrap();
-        nix::fcntl::fcntl(
-            &pty.master,
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-        )
-        .unwrap();
+        let on = casulo_tests::pty::spawn(lab.command(all), rows, cols);
         Terminal {
-            master: File::from(pty.master),
-            slave: pty.slave,
-            casulo,
+            master: on.master,
+            slave: on.slave,
+            casulo: on.child,
             screen: String::new(),
             trace,
             name,
