@@ -19,7 +19,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::sync::watch;
 
-use super::http::{self, ApiError, Body};
+use super::http::{self, Body};
 use super::{routes, Ctx, DaemonError};
 
 /// Where the built visualizer is looked for when `--ui-dir` is not given:
@@ -107,17 +107,11 @@ async fn handle(
     if let Some(rest) = casulo_path {
         let parts: Vec<String> = rest.split('/').map(String::from).collect();
         let c = ctx.clone();
-        let reply = tokio::task::spawn_blocking(move || {
+        let reply = super::off_the_async_threads(move || {
             let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
             super::request::answering(asked, || routes::casulo(&c, &method, &parts))
         })
-        .await
-        .unwrap_or_else(|e| {
-            Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("o tratamento do pedido falhou: {e}"),
-            ))
-        });
+        .await;
         if let Err(e) = &reply {
             (ctx.log)(format!(
                 "(--ui) GET {path} → {}: {}",
