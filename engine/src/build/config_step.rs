@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use super::dockerfile::{self, Op};
-use super::{join_path, json, shell_quote};
+use super::step::join_path;
+use super::{json, shell_quote};
 use crate::image::oci::{Healthcheck, RunConfig};
 
 /// What a config instruction acts on.
