@@ -232,7 +232,7 @@ fn stats_shows_memory_against_the_limit_and_the_processes() {
         lines[1].starts_with(&name) && lines[1].contains(&id[..12]),
         "{table}"
     );
-    assert!(lines[1].contains("/ 64,0 MiB"), "{table}");
+    assert!(lines[1].contains("/ 64 MiB"), "{table}");
     assert!(lines[1].trim_end().ends_with(" 3"), "{table}");
 
     // Without names: every running container (other tests' too).

@@ -396,7 +396,7 @@ mod tests {
         let s = summary(&end(cold), &end(cached));
         assert_eq!(
             s[0],
-            "Passo 2 (RUN echo oi > /oi.txt): em A fez uma camada nova (2,0 KiB); em B usou o cache."
+            "Passo 2 (RUN echo oi > /oi.txt): em A fez uma camada nova (2 KiB); em B usou o cache."
         );
         assert_eq!(s[1], "Passos que vieram do cache: 0 em A, 1 em B.");
         assert!(

@@ -1,9 +1,6 @@
 //! Numbers and identifiers the way a Brazilian student reads them.
 
-/// `512 bytes`, `1,9 MiB`: the same units as the narration.
-pub fn bytes(n: u64) -> String {
-    casulo_trace::narrate::bytes_text(n)
-}
+pub use casulo_trace::text::bytes;
 
 /// Bytes in binary units for cgroup limits (`64 MiB`), as `--memory 64m` means.
 pub fn mib(n: u64) -> String {
@@ -68,10 +65,7 @@ pub fn started_text(rfc3339: &str) -> Option<String> {
 }
 
 /// `sha256:c6e71bf1ce75…` → `c6e71bf1ce75`.
-pub fn short_digest(d: &str) -> &str {
-    let hex = d.strip_prefix("sha256:").unwrap_or(d);
-    &hex[..hex.len().min(12)]
-}
+pub use casulo_trace::text::short_id as short_digest;
 
 /// The last three components of a path, long ids (64 hex digits) cut to 12:
 /// `…/containers/42f3f862ee10…/merged`.
@@ -95,15 +89,7 @@ pub fn short_path(p: &str) -> String {
 
 /// Integer with thousands separated by dots: `100.000`.
 pub fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
+    casulo_trace::text::thousands(n as u64)
 }
 
 #[cfg(test)]

@@ -62,7 +62,10 @@ impl BuildObserver for Narrator {
 
     fn layer(&mut self, _step: u32, diff_id: &str) {
         // The diff_id, as in `image history`, the trace and `layers/`.
-        println!(" ---> camada {} (diff_id)", short(diff_id));
+        println!(
+            " ---> camada {} (diff_id)",
+            casulo_trace::text::short_digest(diff_id)
+        );
     }
 
     fn skipped(&mut self, stages: &[String], target: &str) {
@@ -76,10 +79,6 @@ impl BuildObserver for Narrator {
             stages.join(", ")
         );
     }
-}
-
-fn short(digest: &str) -> &str {
-    &digest[..digest.len().min(19)]
 }
 
 pub fn cmd(state: &StateDir, args: BuildArgs) -> CliResult {

@@ -5,6 +5,7 @@ use super::{CliError, CliResult};
 use crate::container::commit::{commit, CommitError, CommitOptions};
 use crate::container::RunError;
 use crate::state::StateDir;
+use casulo_trace::text::short_id;
 
 /// Cria uma imagem nova a partir do que um contêiner mudou (como `docker commit`).
 ///
@@ -81,7 +82,7 @@ pub fn cmd(state: &StateDir, args: CommitArgs) -> CliResult {
     let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     eprintln!(
         "casulo: camada nova {} (diff_id): {}, {}, {} de tar ({} comprimidos)",
-        short(&done.layer.diff_id),
+        short_id(&done.layer.diff_id),
         plural(done.files, "entrada", "entradas"),
         plural(done.whiteouts, "whiteout", "whiteouts"),
         plural(done.bytes, "byte", "bytes"),
@@ -93,9 +94,4 @@ pub fn cmd(state: &StateDir, args: CommitArgs) -> CliResult {
     // stdout: only the id, as docker prints it.
     println!("{}", done.image_id);
     Ok(0)
-}
-
-fn short(digest: &str) -> &str {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    &hex[..hex.len().min(12)]
 }

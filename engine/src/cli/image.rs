@@ -354,7 +354,7 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
             if !quiet {
                 println!(
                     "apagados: {blobs} blobs ({}), {layers} camadas desempacotadas",
-                    human_size(bytes)
+                    casulo_trace::text::bytes(bytes)
                 );
             }
         }
@@ -364,7 +364,7 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
             if !quiet {
                 println!(
                     "apagados: {blobs} blobs ({}), {layers} camadas desempacotadas que nada usava",
-                    human_size(bytes)
+                    casulo_trace::text::bytes(bytes)
                 );
             }
         }
@@ -456,7 +456,7 @@ fn history(
             layer,
             created,
             cut(by, 45),
-            human_size(size),
+            casulo_trace::text::bytes(size),
             h.comment.as_deref().unwrap_or("")
         );
         out.push_str(line.trim_end());
@@ -512,7 +512,7 @@ fn render_ls(rows: &[ImageSummary], format: LsFormat, quiet: bool, now: SystemTi
                     tag,
                     digest::short_id(&row.id).to_string(),
                     ago(&row.created, now),
-                    human_size(row.size),
+                    casulo_trace::text::bytes(row.size),
                 ]);
             }
             let mut widths = [0usize; 5];
@@ -628,13 +628,6 @@ fn ago(created: &str, now: SystemTime) -> String {
     }
 }
 
-/// Sizes as everywhere else the student reads them (the trace's
-/// narration, the visualizer): binary units with a decimal comma,
-/// `33 bytes`, `2,5 KiB`, `1,0 MiB`.
-fn human_size(bytes: u64) -> String {
-    casulo_trace::narrate::bytes_text(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -719,9 +712,9 @@ mod tests {
 
     #[test]
     fn image_cli_human_units() {
-        assert_eq!(human_size(0), "0 bytes");
-        assert_eq!(human_size(2560), "2,5 KiB");
-        assert_eq!(human_size(123_456_789), "117,7 MiB");
+        assert_eq!(casulo_trace::text::bytes(0), "0 bytes");
+        assert_eq!(casulo_trace::text::bytes(2560), "2,5 KiB");
+        assert_eq!(casulo_trace::text::bytes(123_456_789), "117,7 MiB");
         let now = humantime::parse_rfc3339("2024-01-01T00:00:00Z").unwrap();
         let at = |d: u64| humantime::format_rfc3339(now - Duration::from_secs(d)).to_string();
         assert_eq!(ago(&at(5), now), "há poucos segundos");

@@ -262,7 +262,7 @@ impl Screen {
             "camada {}{of} {} ({}): {what}",
             index + 1,
             crate::image::digest::short_id(digest),
-            casulo_trace::narrate::bytes_text(size)
+            casulo_trace::text::bytes(size)
         )
     }
 }

@@ -8,7 +8,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
 use super::{CliError, CliResult};
-use crate::cgroups::resources::{self, bytes_text, PidsLimit, Swap};
+use crate::cgroups::resources::{self, PidsLimit, Swap};
 use crate::cgroups::Resources;
 use crate::container::run::{run, RunObserver, RunOutcome};
 use crate::container::{ContainerRecord, RunOptions};
@@ -16,6 +16,7 @@ use crate::kernel::LinuxSyscalls;
 use crate::network::ports::PortSpec;
 use crate::network::NetworkMode;
 use crate::state::StateDir;
+use casulo_trace::text::bytes as bytes_text;
 
 /// Executa um comando num contêiner novo (como `docker run`).
 ///

@@ -10,7 +10,7 @@ use crate::container::{self, stats::Usage, ContainerRecord, ContainerState, RunE
 use crate::kernel::{Kernel, LinuxSyscalls};
 use crate::recorder::Recorder;
 use crate::state::StateDir;
-use casulo_trace::narrate::bytes_text;
+use casulo_trace::text::bytes as bytes_text;
 
 /// Time between two readings (the CPU % is measured over it).
 const INTERVAL: Duration = Duration::from_secs(1);
@@ -159,7 +159,7 @@ mod tests {
         assert!(lines[0].contains("USO / LIMITE"));
         assert!(lines[1].contains("quente") && lines[1].contains("0123456789ab "));
         assert!(lines[1].contains("99,50%"));
-        assert!(lines[1].contains("3,0 MiB / 64,0 MiB"));
+        assert!(lines[1].contains("3 MiB / 64 MiB"));
         assert!(lines[1].contains("4,69%"));
         assert!(lines[1].trim_end().ends_with('2'));
         assert!(lines[2].contains("gelo (pausado)"));

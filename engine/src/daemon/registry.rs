@@ -6,6 +6,7 @@
 //! `serveraddress`); without them, those of `casulo login`.
 
 use base64::Engine;
+use casulo_trace::text::short_id;
 use hyper::body::Bytes;
 use hyper::StatusCode;
 use serde_json::{json, Value};
@@ -72,13 +73,8 @@ impl Progress {
     }
 
     fn layer(&self, digest: &str, status: &str) {
-        self.send(json!({ "status": status, "progressDetail": {}, "id": short(digest) }));
+        self.send(json!({ "status": status, "progressDetail": {}, "id": short_id(digest) }));
     }
-}
-
-fn short(digest: &str) -> &str {
-    let hex = digest.trim_start_matches("sha256:");
-    hex.get(..12).unwrap_or(hex)
 }
 
 impl Observer for Progress {

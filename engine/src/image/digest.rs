@@ -41,11 +41,8 @@ pub fn hex_of(digest: &str) -> Result<&str, ImageError> {
     Ok(hex)
 }
 
-/// The first 12 hex digits of a digest: the short id docker shows.
-pub fn short_id(digest: &str) -> &str {
-    let hex = digest.split_once(':').map_or(digest, |(_, hex)| hex);
-    &hex[..hex.len().min(12)]
-}
+/// The short id docker shows (one rule for the engine, CLI and visualizer).
+pub use casulo_trace::text::short_id;
 
 /// A reader that hashes (and counts) every byte read through it.
 pub struct HashReader<R> {

@@ -11,7 +11,8 @@
 //! - the pt-BR explanation catalog ([`catalog`]): one paragraph per kind;
 //! - the common errnos in pt-BR ([`errno`]);
 //! - the terminal narration of one event ([`narrate`]);
-//! - a small realistic example trace with every kind ([`sample`]).
+//! - a small realistic example trace with every kind ([`sample`]);
+//! - sizes, numbers, ids as the student reads them everywhere ([`text`]).
 //!
 //! It has no OS dependency and builds for `wasm32-unknown-unknown`, so the
 //! CLI, the visualizer, the labs and the book share one source of truth.
@@ -24,6 +25,7 @@ pub mod reader;
 pub mod replay;
 pub mod sample;
 pub mod schema;
+pub mod text;
 
 pub use event::*;
 #[cfg(not(target_arch = "wasm32"))]

@@ -14,6 +14,7 @@
 //! The pieces are public too ([`describe`], [`outcome_text`]) for front-ends
 //! that lay them out differently.
 
+use crate::text::{self, short_digest, short_hex, thousands};
 use crate::{DeviceType, Event, EventBody, Header, NsVia, Outcome, Propagation, TtyAction};
 
 /// Two lines for one event: what happened, in words; then, indented by four
@@ -77,7 +78,7 @@ pub fn time_text(t_us: u64) -> String {
         format!("{},{:03} ms", t_us / 1000, t_us % 1000)
     } else {
         let ms = t_us / 1000;
-        format!("{},{:03} s", group(ms / 1000), ms % 1000)
+        format!("{},{:03} s", thousands(ms / 1000), ms % 1000)
     }
 }
 
@@ -642,7 +643,7 @@ pub fn describe(event: &Event) -> String {
                 format!(
                     "descompactou a camada {d} em {p}: {}, {} de conteúdo, em {}",
                     plural(*files, "arquivo", "arquivos"),
-                    bytes_text(*bytes),
+                    text::bytes(*bytes),
                     time_text(*duration_us)
                 ),
                 format!("descompactar a camada {d} em {p}"),
@@ -666,7 +667,7 @@ pub fn describe(event: &Event) -> String {
             format!(
                 "a camada de escrita do contêiner ficou com {added} adicionado(s), \
                  {changed} alterado(s) (copy-up), {deleted} apagado(s), {} de conteúdo",
-                bytes_text(*bytes)
+                text::bytes(*bytes)
             ),
             "medir a camada de escrita do contêiner".to_string(),
         ),
@@ -774,9 +775,9 @@ pub fn describe(event: &Event) -> String {
             let mut parts = Vec::new();
             if let Some(m) = memory_bytes {
                 let limit = memory_limit_bytes
-                    .map(|l| format!(" de {}", bytes_text(l)))
+                    .map(|l| format!(" de {}", text::bytes(l)))
                     .unwrap_or_default();
-                parts.push(format!("memória {}{limit}", bytes_text(*m)));
+                parts.push(format!("memória {}{limit}", text::bytes(*m)));
             }
             if let Some(p) = pids {
                 let limit = pids_limit.map(|l| format!(" de {l}")).unwrap_or_default();
@@ -797,10 +798,10 @@ pub fn describe(event: &Event) -> String {
             ..
         } => {
             let limit = limit_bytes
-                .map(|l| format!(": limite de memória de {} atingido", bytes_text(l)))
+                .map(|l| format!(": limite de memória de {} atingido", text::bytes(l)))
                 .unwrap_or_default();
             let peak = peak_bytes
-                .map(|p| format!(" (o pico de uso chegou a {})", bytes_text(p)))
+                .map(|p| format!(" (o pico de uso chegou a {})", text::bytes(p)))
                 .unwrap_or_default();
             say(
                 format!("o kernel matou um processo por falta de memória (OOM){limit}{peak} — {oom_kills} morte(s) até agora"),
@@ -1054,7 +1055,7 @@ pub fn describe(event: &Event) -> String {
                 "passo {step} gerou a camada {}: {}, tar descomprimido de {}",
                 short_digest(diff_id),
                 plural(*files, "entrada", "entradas"),
-                bytes_text(*bytes)
+                text::bytes(*bytes)
             ),
             format!("guardar a camada do passo {step}"),
         ),
@@ -1090,7 +1091,7 @@ pub fn describe(event: &Event) -> String {
                      descomprimido, {}) e a imagem{tag} ({})",
                     short_digest(diff_id),
                     plural(*files, "entrada", "entradas"),
-                    bytes_text(*bytes),
+                    text::bytes(*bytes),
                     plural(*whiteouts, "whiteout", "whiteouts"),
                     short_digest(image_id)
                 ),
@@ -1148,9 +1149,9 @@ pub fn describe(event: &Event) -> String {
                     "a camada {} ({}, {})",
                     i + 1,
                     short_digest(digest),
-                    bytes_text(*size)
+                    text::bytes(*size)
                 ),
-                None => format!("a config ({}, {})", short_digest(digest), bytes_text(*size)),
+                None => format!("a config ({}, {})", short_digest(digest), text::bytes(*size)),
             };
             let place = if *local {
                 "no store local".to_string()
@@ -1179,7 +1180,7 @@ pub fn describe(event: &Event) -> String {
             say(
                 format!(
                     "{what} enviada ao registry {registry}: {} em {}",
-                    bytes_text(*bytes),
+                    text::bytes(*bytes),
                     time_text(*duration_us)
                 ),
                 format!("enviar {what} ao registry {registry}"),
@@ -1197,7 +1198,7 @@ pub fn describe(event: &Event) -> String {
             say(
                 format!(
                     "{what} baixada do registry {registry}: {} em {}, sha256 e tamanho conferidos",
-                    bytes_text(*bytes),
+                    text::bytes(*bytes),
                     time_text(*duration_us)
                 ),
                 format!("baixar {what} do registry {registry}"),
@@ -1300,29 +1301,12 @@ fn short_path(path: &str) -> String {
     format!("…/{}", kept.join("/"))
 }
 
-/// Long hex ids keep 12 digits, like docker: `ab12cd34ef56`.
-fn short_hex(s: &str) -> String {
-    if s.len() > 24 && s.chars().all(|c| c.is_ascii_hexdigit()) {
-        s[..12].to_string()
-    } else {
-        s.to_string()
-    }
-}
-
-/// `sha256:3f5a1b2c4d5e` (12 hex digits).
 /// `" nome:tag"`, or nothing for an image without a tag.
 fn tag_suffix(tag: &str) -> String {
     if tag.is_empty() {
         String::new()
     } else {
         format!(" {tag}")
-    }
-}
-
-fn short_digest(d: &str) -> String {
-    match d.split_once(':') {
-        Some((algo, hex)) => format!("{algo}:{}", short_hex(hex)),
-        None => short_hex(d),
     }
 }
 
@@ -1357,34 +1341,7 @@ fn shell_words(argv: &[String]) -> String {
 
 /// `1 camada`, `2 camadas`, `1.234 arquivos`.
 fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", group(n), if n == 1 { one } else { many })
-}
-
-/// Thousands grouped the Brazilian way: `1.234.567`.
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut groups: Vec<&str> = digits
-        .as_bytes()
-        .rchunks(3)
-        .map(|c| std::str::from_utf8(c).expect("ASCII digits"))
-        .collect();
-    groups.reverse();
-    groups.join(".")
-}
-
-/// `512 bytes`, `2,1 MiB` (binary units, as `--memory 64m` means).
-pub fn bytes_text(b: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if b < 1024 {
-        return format!("{b} bytes");
-    }
-    let mut v = b as f64 / 1024.0;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit]).replace('.', ",")
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
 /// `24×80`, or what 0 × 0 means: casulo's caller had no terminal window.
@@ -1433,7 +1390,7 @@ mod tests {
             limit_bytes: Some(64 << 20),
             peak_bytes: Some(64 << 20),
         }));
-        assert!(oom.contains("o pico de uso chegou a 64,0 MiB"), "{oom}");
+        assert!(oom.contains("o pico de uso chegou a 64 MiB"), "{oom}");
     }
 
     #[test]
@@ -1675,11 +1632,11 @@ mod tests {
         assert_eq!(time_text(37), "0,037 ms");
         assert_eq!(time_text(2_104_000), "2,104 s");
         assert_eq!(time_text(3_725_000_000), "3.725,000 s");
-        assert_eq!(group(0), "0");
-        assert_eq!(group(999), "999");
-        assert_eq!(group(1_234_567), "1.234.567");
-        assert_eq!(bytes_text(512), "512 bytes");
-        assert_eq!(bytes_text(1536), "1,5 KiB");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1.234.567");
+        assert_eq!(text::bytes(512), "512 bytes");
+        assert_eq!(text::bytes(1536), "1,5 KiB");
         assert_eq!(short_path("/proc"), "/proc");
         assert_eq!(
             short_path("/var/lib/casulo/containers/ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12/merged/proc"),

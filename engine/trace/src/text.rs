@@ -1,0 +1,97 @@
+//! Numbers, sizes, ids and paths the way a Brazilian student reads them,
+//! in one place for the narration, the CLI and the visualizer: a size is
+//! written the same in `casulo image ls`, in a memory-limit message and in
+//! the cgroups panel.
+
+/// `512 bytes`, `64 MiB`, `2,1 MiB` (binary units, as `--memory 64m`
+/// means; a decimal comma, and no `,0` when the size is whole).
+pub fn bytes(b: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if b < 1024 {
+        return format!("{b} bytes");
+    }
+    let mut unit = 0;
+    let mut size: u64 = 1024;
+    while b / size >= 1024 && unit < UNITS.len() - 1 {
+        size *= 1024;
+        unit += 1;
+    }
+    if b.is_multiple_of(size) {
+        return format!("{} {}", b / size, UNITS[unit]);
+    }
+    let v = b as f64 / size as f64;
+    // 1023,96 KiB rounds to "1024,0": say it in the next unit.
+    if format!("{v:.1}") == "1024.0" && unit < UNITS.len() - 1 {
+        return format!("1,0 {}", UNITS[unit + 1]);
+    }
+    format!("{v:.1} {}", UNITS[unit]).replace('.', ",")
+}
+
+/// Thousands grouped the Brazilian way: `1.234.567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut groups: Vec<&str> = digits
+        .as_bytes()
+        .rchunks(3)
+        .map(|c| std::str::from_utf8(c).expect("ASCII digits"))
+        .collect();
+    groups.reverse();
+    groups.join(".")
+}
+
+/// The first 12 hex digits of a digest, without its algorithm: the short
+/// id docker shows (`sha256:c6e71bf1ce75…` → `c6e71bf1ce75`).
+pub fn short_id(digest: &str) -> &str {
+    let hex = digest.split_once(':').map_or(digest, |(_, hex)| hex);
+    hex.get(..12).unwrap_or(hex)
+}
+
+/// A digest cut to 12 hex digits, its algorithm kept: `sha256:3f5a1b2c4d5e`
+/// (where the algorithm is part of the lesson, as in the narration).
+pub fn short_digest(digest: &str) -> String {
+    match digest.split_once(':') {
+        Some((algo, hex)) => format!("{algo}:{}", short_hex(hex)),
+        None => short_hex(digest),
+    }
+}
+
+/// A long hex id (more than 24 digits) cut to 12, like docker; anything
+/// else as it is.
+pub fn short_hex(s: &str) -> String {
+    if s.len() > 24 && s.chars().all(|c| c.is_ascii_hexdigit()) {
+        s[..12].to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_binary_with_a_decimal_comma() {
+        assert_eq!(bytes(0), "0 bytes");
+        assert_eq!(bytes(512), "512 bytes");
+        assert_eq!(bytes(2560), "2,5 KiB");
+        assert_eq!(bytes(35_000), "34,2 KiB");
+        assert_eq!(bytes(1_982_491), "1,9 MiB");
+        assert_eq!(bytes(64 << 20), "64 MiB");
+        assert_eq!(bytes(1536 << 10), "1,5 MiB");
+        assert_eq!(bytes(1 << 30), "1 GiB");
+        assert_eq!(bytes(123_456_789), "117,7 MiB");
+        assert_eq!(bytes((1 << 20) - 10), "1,0 MiB");
+    }
+
+    #[test]
+    fn numbers_and_ids() {
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1.000");
+        assert_eq!(thousands(1_234_567), "1.234.567");
+        let d = format!("sha256:{}", "c6e71bf1ce75".repeat(6));
+        assert_eq!(short_id(&d), "c6e71bf1ce75");
+        assert_eq!(short_id("abc"), "abc");
+        assert_eq!(short_digest(&d), "sha256:c6e71bf1ce75");
+        assert_eq!(short_hex("merged"), "merged");
+    }
+}
