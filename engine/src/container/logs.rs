@@ -351,11 +351,22 @@ mod tests {
         let relay = Relay::start(tmp.path(), out_r, err_r).unwrap();
         let mut out = File::from(out_w);
         let mut err = File::from(err_w);
+        // Each write waits until the relay has logged the one before: the
+        // order across two pipes is the order the relay read them in.
+        let logged = |n: usize| {
+            for _ in 0..1000 {
+                if read_from(&path(tmp.path()), 0).is_ok_and(|(e, _)| e.len() >= n) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            panic!("o relay não escreveu {n} linha(s) em 5 s");
+        };
         out.write_all(b"um\ndois").unwrap();
         out.flush().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        logged(1);
         err.write_all(b"erro\n").unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        logged(2);
         out.write_all(b" e meio\n\xff\n").unwrap();
         out.write_all(&vec![b'x'; MAX_LINE + 10]).unwrap();
         drop(out);

@@ -1334,8 +1334,14 @@ mod tests {
         blob_of(dir, tar, digest::sha256(tar), oci::MEDIA_TYPE_LAYER_TAR)
     }
 
-    fn root() -> bool {
-        nix::unistd::geteuid().is_root()
+    /// These tests write what only root may (overlay whiteouts, `trusted.*`
+    /// and `security.capability` xattrs): without root they fail, never
+    /// pass unchecked.
+    fn require_root(what: &str) {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "este teste precisa de root ({what}): rode-o como root, como o `cargo xtask test` faz"
+        );
     }
 
     /// A file with file capabilities (`setcap cap_net_raw+ep`) unpacks
@@ -1343,10 +1349,7 @@ mod tests {
     /// what keeps local users away from it).
     #[test]
     fn image_extract_drops_file_capabilities_and_keeps_setuid() {
-        if !root() {
-            eprintln!("pulado: gravar security.capability exige root");
-            return;
-        }
+        require_root("gravar security.capability exige root");
         let tmp = tempfile::tempdir().unwrap();
         // vfs_cap_data v2, effective, permitted = CAP_NET_RAW (13).
         let mut cap = Vec::new();
@@ -1400,10 +1403,7 @@ mod tests {
     /// as a multi-lower overlay, they show the image's final filesystem.
     #[test]
     fn image_extract_whiteouts_become_overlay_whiteouts() {
-        if !root() {
-            eprintln!("pulado: whiteouts do overlay exigem root");
-            return;
-        }
+        require_root("whiteouts do overlay exigem root");
         let tmp = tempfile::tempdir().unwrap();
         let mut lower = tar::Builder::new(Vec::new());
         entry(&mut lower, EntryType::Directory, "etc/", b"");
@@ -1674,10 +1674,7 @@ mod tests {
     /// overlayfs's own `trusted.overlay.*` never comes from a layer.
     #[test]
     fn image_extract_applies_only_allowed_xattrs() {
-        if !root() {
-            eprintln!("pulado: gravar xattrs trusted.* exige root");
-            return;
-        }
+        require_root("gravar xattrs trusted.* exige root");
         let tmp = tempfile::tempdir().unwrap();
         let mut b = tar::Builder::new(Vec::new());
         let dir_pax = pax(&[
@@ -1776,10 +1773,7 @@ mod tests {
     /// honoured, and nothing outside the layers can be reached.
     #[test]
     fn image_extract_hardlinks_to_a_lower_layer_are_copied_safely() {
-        if !root() {
-            eprintln!("pulado: whiteouts do overlay exigem root");
-            return;
-        }
+        require_root("whiteouts do overlay exigem root");
         let tmp = tempfile::tempdir().unwrap();
         let unpack_tar = |name: &str, tar: Vec<u8>, lowers: &[PathBuf]| {
             let (blob, layer) = plain(tmp.path(), &tar);
