@@ -17,7 +17,7 @@ use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::image::extract::{remove_tree, OPAQUE_XATTR};
+use crate::image::extract::remove_tree;
 
 /// The merged filesystem of a stage; removed on drop.
 #[derive(Debug)]
@@ -116,22 +116,14 @@ fn remove_any(path: &Path) -> io::Result<()> {
     }
 }
 
+/// The opaque mark of the directory at `path` (never following a link).
 fn xattr_is_y(path: &Path) -> bool {
-    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
-        return false;
-    };
-    let name = std::ffi::CString::new(OPAQUE_XATTR).expect("no NUL");
-    let mut buf = [0u8; 4];
-    // SAFETY: valid NUL-terminated strings and a buffer of the given size.
-    let n = unsafe {
-        libc::lgetxattr(
-            c.as_ptr(),
-            name.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    n == 1 && buf[0] == b'y'
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(path)
+        .is_ok_and(|dir| crate::image::overlay::is_opaque(std::os::fd::AsFd::as_fd(&dir)))
 }
 
 #[cfg(test)]

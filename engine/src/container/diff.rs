@@ -205,7 +205,7 @@ mod tests {
         let rc = unsafe {
             libc::setxattr(
                 c.as_ptr(),
-                c"trusted.overlay.opaque".as_ptr(),
+                crate::image::overlay::OPAQUE_XATTR.as_ptr(),
                 b"y".as_ptr().cast(),
                 1,
                 0,

@@ -193,20 +193,8 @@ impl Node {
     /// Whether this directory carries overlayfs's opaque mark
     /// (`trusted.overlay.opaque = y`).
     pub fn is_opaque(&self) -> bool {
-        let Ok(dir) = self.open_dir() else {
-            return false;
-        };
-        let mut value = [0u8; 4];
-        // SAFETY: a valid fd, a C string and a buffer of value.len() bytes.
-        let n = unsafe {
-            libc::fgetxattr(
-                dir.as_raw_fd(),
-                c"trusted.overlay.opaque".as_ptr(),
-                value.as_mut_ptr().cast(),
-                value.len(),
-            )
-        };
-        n == 1 && value[0] == b'y'
+        self.open_dir()
+            .is_ok_and(|dir| super::overlay::is_opaque(dir.as_fd()))
     }
 
     /// The whole content of this regular file, refused past `max` bytes

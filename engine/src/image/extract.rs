@@ -127,8 +127,8 @@ use super::layer::{entry_path, CheckedEntry, Compression, Decoder, EntryChecker,
 use super::verify::{self, bad_tar, too_big, Budget, LimitReader};
 use super::{ImageError, Layer, UnpackStats};
 
-/// The xattr overlayfs reads to treat a directory as opaque.
-pub const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+use super::overlay::is_opaque;
+pub use super::overlay::OPAQUE_XATTR;
 
 /// Size limits of one layer.
 #[derive(Debug, Clone, Copy)]
@@ -565,22 +565,6 @@ fn stat_at(dir: BorrowedFd<'_>, name: &CString) -> io::Result<Option<libc::stat>
     } else {
         Err(e)
     }
-}
-
-/// Whether an unpacked directory carries overlayfs's opaque mark.
-fn is_opaque(fd: BorrowedFd<'_>) -> bool {
-    let name = CString::new(OPAQUE_XATTR).expect("no NUL");
-    let mut value = [0u8; 4];
-    // SAFETY: valid fd, NUL-terminated name, a buffer of value.len() bytes.
-    let n = unsafe {
-        libc::fgetxattr(
-            fd.as_raw_fd(),
-            name.as_ptr(),
-            value.as_mut_ptr().cast(),
-            value.len(),
-        )
-    };
-    n == 1 && value[0] == b'y'
 }
 
 /// Copies the extended attributes of `src` to `dst` that [`allowed_xattr`]
@@ -1205,7 +1189,7 @@ impl Extractor {
                 self.dir_fd(dir)?;
                 let fd = open_beneath(self.root.as_fd(), dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
                     .map_err(|errno| walk_error(dir, errno))?;
-                set_xattr_fd(fd.as_fd(), OPAQUE_XATTR.as_bytes(), b"y").map_err(needs_root)?;
+                set_xattr_fd(fd.as_fd(), OPAQUE_XATTR.to_bytes(), b"y").map_err(needs_root)?;
                 self.stats.whiteouts.push((shown(dir), true));
                 Ok(())
             }
@@ -1437,7 +1421,7 @@ mod tests {
         assert_eq!(wh.rdev(), 0, "overlayfs whiteout is device 0:0");
         let mut value = [0u8; 8];
         let path = CString::new(l2.join("var").as_os_str().as_bytes()).unwrap();
-        let name = CString::new(OPAQUE_XATTR).unwrap();
+        let name = OPAQUE_XATTR.to_owned();
         // SAFETY: valid C strings and buffer.
         let n =
             unsafe { libc::lgetxattr(path.as_ptr(), name.as_ptr(), value.as_mut_ptr().cast(), 8) };
@@ -1699,7 +1683,11 @@ mod tests {
         let dest = tmp.path().join("camada");
         unpack(&blob, &layer, &dest, Limits::default()).unwrap();
         let (d, f) = (dest.join("d"), dest.join("d/f"));
-        assert_eq!(xattr_of(&d, OPAQUE_XATTR), None, "opaque came from the tar");
+        assert_eq!(
+            xattr_of(&d, OPAQUE_XATTR.to_str().unwrap()),
+            None,
+            "opaque came from the tar"
+        );
         assert_eq!(xattr_of(&f, "trusted.overlay.redirect"), None);
         assert_eq!(xattr_of(&f, "trusted.outra"), None);
         assert_eq!(xattr_of(&f, "security.selinux"), None);

@@ -19,6 +19,7 @@ pub mod layer;
 pub mod layered;
 pub mod leftovers;
 pub mod oci;
+pub mod overlay;
 pub mod reference;
 pub mod store;
 pub mod verify;
