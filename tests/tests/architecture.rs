@@ -1,0 +1,170 @@
+//! Who may import whom in `engine/src` (ARCHITECTURE.md, "Camadas"): a
+//! module imports only from its own floor or the floors below it. The
+//! imports that still go upward are listed in `KNOWN_UPWARD` with the file
+//! that makes them; the list may only shrink: a new upward import fails
+//! this test, and so does a listed one that is gone (take it off the list).
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+use casulo_tests::workspace_dir;
+
+/// The floors, from the ground up: a module of floor N may import from
+/// floors 0..=N.
+const FLOORS: &[(&str, u8)] = &[
+    // 0: what the facade needs to exist: the state dir, the trace writer,
+    // fds over sockets.
+    ("state", 0),
+    ("recorder", 0),
+    ("fd_channel", 0),
+    // 1: the facade every kernel call goes through.
+    ("kernel", 1),
+    // 2: one module per kernel concept, standing on the facade.
+    ("namespaces", 2),
+    ("mounts", 2),
+    ("cgroups", 2),
+    ("network", 2),
+    ("image", 2),
+    ("security", 2),
+    ("terminal", 2),
+    ("volume", 2),
+    ("registry", 2),
+    // 3: what composes the concepts.
+    ("container", 3),
+    ("build", 3),
+    // 4: the services over the library.
+    ("daemon", 4),
+    ("lab", 4),
+    // 5: the thin shell.
+    ("cli", 5),
+    ("main", 5),
+    ("lib", 5),
+];
+
+/// `file -> module` imports that go upward today (#20 removes them).
+const KNOWN_UPWARD: &[&str] = &[
+    "image/leftovers.rs -> container",
+    "kernel/bpf.rs -> cgroups",
+    "kernel/mod.rs -> container",
+    "kernel/mod.rs -> namespaces",
+    "kernel/net.rs -> network",
+    "kernel/syscalls.rs -> network",
+    "kernel/tty.rs -> terminal",
+    "kernel/userns.rs -> security",
+    "network/connect.rs -> container",
+    "recorder.rs -> cgroups",
+    "recorder.rs -> kernel",
+    "registry/push.rs -> container",
+    "security/host_binary.rs -> container",
+    "security/userns.rs -> container",
+    "terminal/hub.rs -> container",
+    "terminal/session.rs -> container",
+    "volume/mod.rs -> container",
+];
+
+fn floor(module: &str) -> u8 {
+    FLOORS
+        .iter()
+        .find(|(m, _)| *m == module)
+        .map(|(_, f)| *f)
+        .unwrap_or_else(|| {
+            panic!("engine/src/{module}: módulo sem andar em FLOORS (tests/tests/architecture.rs)")
+        })
+}
+
+/// The source of a file without its `#[cfg(test)] mod tests` (tests may
+/// reach anywhere).
+fn production(text: &str) -> &str {
+    match text.find("#[cfg(test)]\nmod tests") {
+        Some(i) => &text[..i],
+        None => text,
+    }
+}
+
+fn walk(dir: &Path, base: &Path, out: &mut Vec<(String, String)>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            walk(&path, base, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let rel = path.strip_prefix(base).unwrap().display().to_string();
+            out.push((rel, fs::read_to_string(&path).unwrap()));
+        }
+    }
+}
+
+/// The top-level modules named right after a `crate::`: `x::…` → `x`,
+/// `{a::b, c}` → `a`, `c`.
+fn imported(after: &str) -> Vec<String> {
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let Some(group) = after.strip_prefix('{') else {
+        return vec![ident(after)];
+    };
+    // Split the group at its top-level commas.
+    let (mut depth, mut start, mut names) = (0, 0, Vec::new());
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                names.push(ident(&group[start..i]));
+                break;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                names.push(ident(&group[start..i]));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    names.retain(|n| !n.is_empty() && n != "self");
+    names
+}
+
+/// Every `crate::X` a production file names, as `file -> X`, upward only.
+fn upward_imports() -> BTreeSet<String> {
+    let src = workspace_dir().join("engine/src");
+    let mut files = Vec::new();
+    walk(&src, &src, &mut files);
+    let mut found = BTreeSet::new();
+    for (file, text) in &files {
+        // The facade's test double is compiled only for tests.
+        if file == "kernel/double.rs" {
+            continue;
+        }
+        let own = file.split('/').next().unwrap().trim_end_matches(".rs");
+        let own_floor = floor(own);
+        let text = production(text);
+        for (i, _) in text.match_indices("crate::") {
+            for name in imported(&text[i + "crate::".len()..]) {
+                if name != own && floor(&name) > own_floor {
+                    found.insert(format!("{file} -> {name}"));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_new_import_goes_up_a_floor() {
+    let found = upward_imports();
+    let known: BTreeSet<String> = KNOWN_UPWARD.iter().map(|s| s.to_string()).collect();
+    let new: Vec<&String> = found.difference(&known).collect();
+    let gone: Vec<&String> = known.difference(&found).collect();
+    assert!(
+        new.is_empty(),
+        "importações que sobem de andar (ARCHITECTURE.md, \"Camadas\"): {new:#?}\n\
+         Mova o tipo para o andar de baixo ou receba o valor de quem chama."
+    );
+    assert!(
+        gone.is_empty(),
+        "estas importações para cima não existem mais: tire-as de KNOWN_UPWARD: {gone:#?}"
+    );
+}
