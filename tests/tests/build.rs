@@ -1464,7 +1464,37 @@ fn add_downloads_a_url_and_checksum_pins_it() {
         )],
     );
     let tag = format!("{}:1", unique_name("add-url"));
-    build(&ctx, &tag, &[]).assert_ok();
+    let built = build(&ctx, &tag, &[]);
+    built.assert_ok();
+    // Each download is in the trace, after its step, with what arrived.
+    let downloads: Vec<(u32, String, u64, String, bool)> = events(&built)
+        .into_iter()
+        .filter_map(|e| match e {
+            EventBody::BuildDownload {
+                step,
+                file,
+                bytes,
+                digest,
+                pinned,
+                ..
+            } => Some((step, file, bytes, digest, pinned)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        downloads,
+        [
+            (2, "arquivo.txt".to_string(), 8, sum.clone(), true),
+            (
+                3,
+                "pacote.tar".to_string(),
+                archive.len() as u64,
+                casulo_tests::layout::sha256(&archive),
+                false
+            )
+        ],
+        "{built}"
+    );
     let run = lab.casulo(&[
         "run",
         "--rm",

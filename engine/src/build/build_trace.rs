@@ -131,6 +131,22 @@ impl BuildTrace {
         );
     }
 
+    /// A file an `ADD https://…` downloaded.
+    pub fn download(&self, step: u32, d: &super::step_add_url::Downloaded, pinned: bool) {
+        self.rec.record(
+            EventBody::BuildDownload {
+                step,
+                url: d.url.clone(),
+                file: d.name.clone(),
+                bytes: d.bytes,
+                digest: d.digest.clone(),
+                pinned,
+            },
+            format!("GET {}", d.url),
+            Outcome::Ok,
+        );
+    }
+
     pub fn cache_hit(&self, step: u32, cache_key: &str, diff_id: Option<String>, file: &Path) {
         self.rec.record(
             EventBody::BuildCacheHit {

@@ -83,6 +83,9 @@ struct Resolved<'a> {
     key_extra: String,
     /// `COPY --from`: how the trace names the source.
     copy_from: Option<String>,
+    /// `ADD https://…`: what arrived, and whether `--checksum` pinned it
+    /// (in the trace after the step's event, whose key they are part of).
+    downloads: (Vec<step_add_url::Downloaded>, bool),
     work: Work<'a>,
 }
 
@@ -103,6 +106,7 @@ pub(super) fn do_step(
         created_by,
         key_extra,
         copy_from,
+        downloads: (downloads, pinned),
         work,
     } = resolve(state, store, df, inst, stage, env)?;
     let key = cache::key(&stage.key, &stage.last_diff_id, &created_by, &key_extra);
@@ -123,6 +127,9 @@ pub(super) fn do_step(
             format!("sha256(parent + {created_by:?} + {key_extra})")
         },
     );
+    for d in &downloads {
+        env.trace.download(step, d, pinned);
+    }
     if !env.no_cache {
         if let Some(entry) = cache::get(state, store, &key) {
             let layer = entry.layer.as_ref().map(|l| l.layer());
@@ -186,6 +193,7 @@ fn resolve<'a>(
         created_by,
         key_extra: String::new(),
         copy_from: None,
+        downloads: Default::default(),
         work: Work::Config,
     };
     Ok(match &inst.op {
@@ -207,6 +215,7 @@ fn resolve<'a>(
                 String::new()
             },
             copy_from: None,
+            downloads: Default::default(),
             work: Work::Run {
                 argv: cmd.argv(&stage.shell),
                 flags,
@@ -289,6 +298,7 @@ fn resolve_copy<'a>(
     let mut held = (None, None);
     let mut from_key = String::new();
     let mut copy_from = None;
+    let mut downloads = Vec::new();
     let read = match from {
         None if !heredocs.is_empty() => {
             let dir = heredoc_files::write(state, heredocs, x)?;
@@ -297,7 +307,9 @@ fn resolve_copy<'a>(
             read
         }
         None if sources.iter().any(|s| s.contains("://")) => {
-            step_add_url::download(state, &sources, checksum.as_deref()).and_then(|(dir, names)| {
+            step_add_url::download(state, &sources, checksum.as_deref()).and_then(|(dir, got)| {
+                let names: Vec<String> = got.iter().map(|d| d.name.clone()).collect();
+                downloads = got;
                 let read = dir.read(&names, "download", &tmp);
                 held.1 = Some(dir);
                 read
@@ -346,6 +358,7 @@ fn resolve_copy<'a>(
         created_by,
         key_extra,
         copy_from,
+        downloads: (downloads, checksum.is_some()),
         work: Work::Copy(CopyWork {
             sources: read,
             dest: abs,

@@ -21,13 +21,24 @@ use crate::state::StateDir;
 /// The largest download (the extractor's limit for a layer is the same order).
 const MAX_BYTES: u64 = 1 << 30;
 
-/// Downloads `urls` into a fresh directory; returns it and the file names
-/// (the sources to copy from it), or why not, in Portuguese.
+/// One file downloaded (a `build.download` event).
+#[derive(Debug, Clone)]
+pub struct Downloaded {
+    pub url: String,
+    /// Its name in the directory (and in the layer).
+    pub name: String,
+    pub bytes: u64,
+    /// `sha256:` of what arrived.
+    pub digest: String,
+}
+
+/// Downloads `urls` into a fresh directory; returns it and what arrived
+/// (the names are the sources to copy from it), or why not, in Portuguese.
 pub fn download(
     state: &StateDir,
     urls: &[String],
     checksum: Option<&str>,
-) -> Result<(Extracted, Vec<String>), String> {
+) -> Result<(Extracted, Vec<Downloaded>), String> {
     if checksum.is_some() && urls.len() != 1 {
         return Err("--checksum vale para uma URL só".into());
     }
@@ -42,10 +53,10 @@ pub fn download(
             .max_redirects(5)
             .build(),
     );
-    let mut names = Vec::new();
+    let mut got: Vec<Downloaded> = Vec::new();
     for url in urls {
         let name = file_name(url)?;
-        if names.contains(&name) {
+        if got.iter().any(|d| d.name == name) {
             return Err(format!("duas URLs dão o mesmo nome de arquivo, {name}"));
         }
         let mut resp = agent
@@ -88,9 +99,14 @@ pub fn download(
         }
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        names.push(name);
+        got.push(Downloaded {
+            url: url.clone(),
+            name,
+            bytes: size,
+            digest,
+        });
     }
-    Ok((guard, names))
+    Ok((guard, got))
 }
 
 /// The file name docker gives a download: the last segment of the path.

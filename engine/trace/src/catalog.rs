@@ -712,6 +712,16 @@ const ENTRIES: &[Entry] = &[
             esse passo sobre exatamente a mesma base, o resultado é reaproveitado.",
     },
     Entry {
+        kind: "build.download",
+        title: "Arquivo baixado (ADD de URL)",
+        explanation: "Um `ADD https://…` baixa o arquivo durante o build. O hash do que chegou \
+            entra na chave de cache do passo, então todo build baixa de novo para saber se o \
+            arquivo mudou no servidor. Com `--checksum=sha256:…` o build só aceita exatamente \
+            aquele arquivo: se o servidor mudar, o build para em vez de pôr na imagem algo que \
+            ninguém conferiu. Por isso a documentação do docker prefere `RUN curl` ou o \
+            `--checksum`.",
+    },
+    Entry {
         kind: "build.cache_hit",
         title: "Cache usado",
         explanation: "A chave deste passo já estava no cache: nada foi executado, a camada \

@@ -865,6 +865,21 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         copy_from: Option<String>,
     },
+    /// `ADD https://…`: a file downloaded for a step. Its sha256 is part of
+    /// the step's cache key (so every build downloads it again);
+    /// `--checksum` pinned it, or nothing did.
+    #[serde(rename = "build.download")]
+    BuildDownload {
+        step: u32,
+        url: String,
+        /// The file's name in the layer (the URL's last segment).
+        file: String,
+        bytes: u64,
+        /// `sha256:` of what arrived.
+        digest: String,
+        /// `--checksum` asked for this digest (and got it).
+        pinned: bool,
+    },
     /// The step's result was already in the cache: nothing ran.
     #[serde(rename = "build.cache_hit")]
     BuildCacheHit {
@@ -1123,6 +1138,7 @@ impl EventBody {
             EventBody::BuildStart { .. } => "build.start",
             EventBody::BuildBase { .. } => "build.base",
             EventBody::BuildStep { .. } => "build.step",
+            EventBody::BuildDownload { .. } => "build.download",
             EventBody::BuildCacheHit { .. } => "build.cache_hit",
             EventBody::BuildLayer { .. } => "build.layer",
             EventBody::BuildCommit { .. } => "build.commit",
@@ -1199,6 +1215,7 @@ pub const KINDS: &[&str] = &[
     "build.start",
     "build.base",
     "build.step",
+    "build.download",
     "build.cache_hit",
     "build.layer",
     "build.commit",

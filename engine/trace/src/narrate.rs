@@ -1034,6 +1034,26 @@ pub fn describe(event: &Event) -> String {
                 format!("executar o passo {step}/{total} ({instruction})"),
             )
         }
+        EventBody::BuildDownload {
+            step,
+            url,
+            bytes,
+            digest,
+            pinned,
+            ..
+        } => say(
+            format!(
+                "passo {step} baixou {url}: {}, {}{}",
+                text::bytes(*bytes),
+                short_digest(digest),
+                if *pinned {
+                    " (o mesmo que o --checksum pede)"
+                } else {
+                    " (sem --checksum: nada confere que é o arquivo esperado)"
+                }
+            ),
+            format!("baixar {url}"),
+        ),
         EventBody::BuildCacheHit { step, diff_id, .. } => {
             let layer = diff_id
                 .as_ref()

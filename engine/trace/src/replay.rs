@@ -476,9 +476,21 @@ pub struct BuildStep {
     pub stage_index: Option<u32>,
     /// `COPY --from=X`: the stage or image the files come from.
     pub copy_from: Option<String>,
+    /// `ADD https://…`: what the step downloaded.
+    pub downloads: Vec<Download>,
     pub result: StepResult,
     /// Index of its `build.step` event.
     pub at: usize,
+}
+
+/// A file an `ADD https://…` downloaded (`build.download`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    pub url: String,
+    pub bytes: u64,
+    pub digest: String,
+    /// `--checksum` pinned it.
+    pub pinned: bool,
 }
 
 /// How a build step ended (so far).
@@ -1201,9 +1213,27 @@ impl World {
                     stage: stage.clone(),
                     stage_index: *stage_index,
                     copy_from: copy_from.clone(),
+                    downloads: Vec::new(),
                     result: StepResult::Running,
                     at,
                 });
+            }
+            EventBody::BuildDownload {
+                step,
+                url,
+                bytes,
+                digest,
+                pinned,
+                ..
+            } => {
+                if let Some(s) = self.build_mut(at).step_mut(*step) {
+                    s.downloads.push(Download {
+                        url: url.clone(),
+                        bytes: *bytes,
+                        digest: digest.clone(),
+                        pinned: *pinned,
+                    });
+                }
             }
             EventBody::BuildCacheHit { step, diff_id, .. } => {
                 if let Some(s) = self.build_mut(at).step_mut(*step) {

@@ -789,6 +789,19 @@ pub fn sample_events() -> Vec<Event> {
         ),
         (
             host,
+            EventBody::BuildDownload {
+                step: 3,
+                url: "http://127.0.0.1:8080/app.sh".into(),
+                file: "app.sh".into(),
+                bytes: 120,
+                digest: LAYER2.into(),
+                pinned: true,
+            },
+            "GET http://127.0.0.1:8080/app.sh".into(),
+            ok.clone(),
+        ),
+        (
+            host,
             EventBody::BuildLayer {
                 step: 3,
                 diff_id: LAYER2.into(),

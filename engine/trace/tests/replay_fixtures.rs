@@ -1444,3 +1444,45 @@ fn connect_fixture_a_second_cable_in_and_out() {
     let w = r.world_at(gone + 1);
     assert!(w.network.veths[1].deleted && !w.network.veths[0].deleted);
 }
+
+/// `ADD https://…`: the download belongs to its step, pinned or not.
+#[test]
+fn an_add_url_step_keeps_what_it_downloaded() {
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let events = trace_of(vec![
+        (
+            100,
+            EventBody::BuildStart {
+                context: "/app".into(),
+                dockerfile: "/app/Dockerfile".into(),
+                tag: None,
+                steps: 2,
+            },
+        ),
+        (100, step_body(2, "ADD", "http://h/a.sh /a.sh", true)),
+        (
+            100,
+            EventBody::BuildDownload {
+                step: 2,
+                url: "http://h/a.sh".into(),
+                file: "a.sh".into(),
+                bytes: 12,
+                digest: digest.clone(),
+                pinned: false,
+            },
+        ),
+    ]);
+    let r = Replay::new(events);
+    let w = r.world_at(3);
+    let downloads = &w.build.as_ref().unwrap().step(2).unwrap().downloads;
+    assert_eq!(downloads.len(), 1);
+    assert_eq!(
+        (
+            downloads[0].url.as_str(),
+            downloads[0].bytes,
+            &downloads[0].digest,
+            downloads[0].pinned
+        ),
+        ("http://h/a.sh", 12, &digest, false)
+    );
+}

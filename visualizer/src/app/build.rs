@@ -168,10 +168,23 @@ fn rows(b: &Build, base: Option<&BuildBase>) -> Vec<Row> {
             },
         };
         let from = s.copy_from.clone();
-        let tip = match &from {
+        let mut tip = match &from {
             Some(f) => format!("{} · os arquivos vêm de {f}, não do contexto", row.tip),
             None => row.tip.clone(),
         };
+        for d in &s.downloads {
+            tip.push_str(&format!(
+                " · baixou {} ({}, {}{})",
+                d.url,
+                crate::format::bytes(d.bytes),
+                crate::format::short_digest(&d.digest),
+                if d.pinned {
+                    ", conferido pelo --checksum"
+                } else {
+                    ""
+                }
+            ));
+        }
         rows.push(Row {
             current: Some(s.at) == current,
             from,
