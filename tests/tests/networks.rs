@@ -746,6 +746,70 @@ fn a_default_bridge_container_reaches_the_world_through_masquerade() {
     );
 }
 
+/// `casulo gc` of another state dir (another `--root`: another user, a
+/// test running in parallel) spares what a live container of this one
+/// uses: the network objects are host-wide (`/run/casulo/net/leases` is
+/// the truth, whatever the root), so its `casulo0`, its veth on the bridge,
+/// its network's bridge and every rule of theirs stay, and the containers
+/// still reach their gateways.
+#[test]
+fn gc_of_another_root_spares_the_bridges_and_rules_in_use() {
+    let lab = Lab::shared();
+    let net = TestNet::create(lab, "rede-duas-raizes", "10.89.226.0/24");
+    let na_bridge = unique_name("raiz-a-bridge");
+    let na_rede = unique_name("raiz-a-rede");
+    let id_bridge = detached(lab, &na_bridge, "bridge", &[]).stdout;
+    let id_rede = detached(lab, &na_rede, &net.name, &[]).stdout;
+    let veth = |id: &str| format!("veth{}", &id.trim()[..8]);
+    let (veth_bridge, veth_rede) = (veth(&id_bridge), veth(&id_rede));
+
+    let other = tempfile::Builder::new()
+        .prefix("outra-raiz-")
+        .tempdir_in(lab.dir())
+        .unwrap();
+    let gc = Output::of(
+        std::process::Command::new(casulo_tests::casulo_bin())
+            .arg("--root")
+            .arg(other.path())
+            .arg("gc")
+            .env_remove("CASULO_ROOT"),
+    );
+    let plugged = |bridge: &str, ifname: &str| {
+        Path::new("/sys/class/net")
+            .join(bridge)
+            .join("brif")
+            .join(ifname)
+            .exists()
+    };
+    let bridge_ok = plugged("casulo0", &veth_bridge);
+    let rede_ok = plugged(&net.bridge, &veth_rede);
+    let masquerade = rules_with("casulo:bridge:masquerade");
+    let net_rules = rules_with(&format!("casulo:{}:", net.name));
+    let ping = |name: &str, gateway: &str| {
+        lab.casulo(&["exec", name, "ping", "-c", "1", "-W", "2", gateway])
+    };
+    let ping_bridge = ping(&na_bridge, "10.88.0.1");
+    let ping_rede = ping(&na_rede, "10.89.226.1");
+    kill(lab, &na_bridge);
+    kill(lab, &na_rede);
+    gc.assert_ok();
+    for mine in [&veth_bridge, &veth_rede, &net.bridge] {
+        assert!(!gc.stdout.contains(mine.as_str()), "{gc}");
+    }
+    assert!(!gc.stdout.contains("bridge casulo0"), "{gc}");
+    assert!(!gc.stdout.contains("casulo:bridge:"), "{gc}");
+    assert!(
+        !gc.stdout.contains(&format!("casulo:{}:", net.name)),
+        "{gc}"
+    );
+    assert!(bridge_ok, "{veth_bridge} saiu da casulo0:\n{gc}");
+    assert!(rede_ok, "{veth_rede} saiu de {}:\n{gc}", net.bridge);
+    assert_eq!(masquerade.len(), 1, "{masquerade:?}\n{gc}");
+    assert_eq!(net_rules.len(), 4, "{net_rules:?}\n{gc}");
+    ping_bridge.assert_ok();
+    ping_rede.assert_ok();
+}
+
 /// After `kill -9` of the casulo that runs a container, its rules and the
 /// network's stay (no clean-up ran) until `casulo gc`, which deletes them.
 #[test]
