@@ -503,29 +503,45 @@ impl World {
         c
     }
 
-    /// A server at the world's address, port 9000, that prints who
-    /// connected and what it said (one connection).
-    fn listen(&self) -> std::process::Child {
+    /// A server at the world's address, port 9000, that says who
+    /// connected and what it said (one connection); returned once it
+    /// listens.
+    fn listen(&self) -> Server {
+        use std::io::BufRead;
         let script = format!(
             "import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
-             s.bind(('{}', 9000)); s.listen(1); s.settimeout(30); c, a = s.accept(); \
-             print(a[0], c.recv(100).decode(), flush=True)",
+             s.bind(('{}', 9000)); s.listen(1); print('pronto', flush=True); s.settimeout(30); \
+             c, a = s.accept(); print(a[0], c.recv(100).decode(), flush=True)",
             self.addr
         );
-        let child = self
+        let mut child = self
             .command(&["python3", "-c", &script])
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        child
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut ready = String::new();
+        out.read_line(&mut ready).unwrap();
+        assert_eq!(ready.trim(), "pronto", "o servidor do mundo não subiu");
+        Server { child, out }
     }
+}
 
-    /// What the server of [`World::listen`] saw: "ADDRESS MESSAGE".
-    fn seen(mut server: std::process::Child) -> String {
-        let _ = server.kill();
-        let seen = server.wait_with_output().unwrap();
-        String::from_utf8_lossy(&seen.stdout).trim().to_string()
+/// The world's server ([`World::listen`]).
+struct Server {
+    child: std::process::Child,
+    out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Server {
+    /// What it saw: "ADDRESS MESSAGE" (empty if nobody came in 30 s).
+    fn seen(mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let _ = self.out.read_line(&mut line);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        line.trim().to_string()
     }
 }
 
@@ -637,7 +653,7 @@ fn a_container_reaches_the_world_through_masquerade_and_dnat_and_proxy_serve() {
         "-c",
         "echo ola-mundo | nc -w 5 10.89.250.2 9000",
     ]);
-    let seen = World::seen(server);
+    let seen = server.seen();
     out.assert_ok();
     assert_eq!(
         seen, "10.89.250.1 ola-mundo",
@@ -729,7 +745,7 @@ fn a_default_bridge_container_reaches_the_world_through_masquerade() {
         "-c",
         "ip -4 -o addr show eth0; echo ola-da-bridge | nc -w 5 10.89.251.2 9000",
     ]);
-    let seen = World::seen(server);
+    let seen = server.seen();
     kill(lab, &vigia);
     out.assert_ok();
     assert!(out.stdout.contains("inet 10.88."), "{out}");
