@@ -42,7 +42,9 @@
 //! adds, at its first container, its isolation and its masquerade in the
 //! same table ([`firewall`] lists each rule and why). IPv4 only: like
 //! docker's default (`--ipv6` is opt-in there), casulo gives no IPv6
-//! address, route or rule (the container's `lo` has `::1`, nothing more).
+//! address, route or rule: inside, `lo` has `::1` and the kernel gives
+//! `eth0` its own link-local `fe80::…` (that never leaves the bridge),
+//! nothing more.
 //!
 //! A running container can join more networks, and leave them again
 //! ([`connect`]: `eth1`, `eth2`…, one more lease of the same container
