@@ -442,22 +442,31 @@ fn rules_with(what: &str) -> Vec<String> {
 }
 
 /// "The world": a network namespace with a veth whose host end is
-/// 10.89.250.1/30 and whose world end is 10.89.250.2/30. Only this test
-/// uses that subnet; deleted when dropped.
+/// 10.89.`octet`.1/30 and whose world end is 10.89.`octet`.2/30. Only one
+/// test uses each subnet (250: a user network's, 251: the default
+/// bridge's); deleted when dropped.
 struct World {
     ns: String,
     host_if: String,
+    /// The world's own address (`.2`); the host's is `.1`.
+    addr: String,
 }
 
 impl World {
-    fn new() -> World {
+    fn new(octet: u8) -> World {
         let n = std::process::id();
         let (ns, host_if) = (
-            format!("casulo-mundo-{n}"),
-            format!("cmundo{}", n % 100_000),
+            format!("casulo-mundo-{octet}-{n}"),
+            format!("cm{octet}-{}", n % 100_000),
         );
+        let (host_cidr, world_cidr) =
+            (format!("10.89.{octet}.1/30"), format!("10.89.{octet}.2/30"));
         host("ip", &["netns", "add", &ns]);
-        let world = World { ns, host_if };
+        let world = World {
+            ns,
+            host_if,
+            addr: format!("10.89.{octet}.2"),
+        };
         host(
             "ip",
             &[
@@ -473,13 +482,10 @@ impl World {
                 &world.ns,
             ],
         );
-        host(
-            "ip",
-            &["addr", "add", "10.89.250.1/30", "dev", &world.host_if],
-        );
+        host("ip", &["addr", "add", &host_cidr, "dev", &world.host_if]);
         host("ip", &["link", "set", &world.host_if, "up"]);
         for args in [
-            &["addr", "add", "10.89.250.2/30", "dev", "eth0"][..],
+            &["addr", "add", &world_cidr, "dev", "eth0"][..],
             &["link", "set", "eth0", "up"],
             &["link", "set", "lo", "up"],
         ] {
@@ -495,6 +501,47 @@ impl World {
         let mut c = std::process::Command::new("ip");
         c.args(["netns", "exec", &self.ns]).args(cmd);
         c
+    }
+
+    /// A server at the world's address, port 9000, that says who
+    /// connected and what it said (one connection); returned once it
+    /// listens.
+    fn listen(&self) -> Server {
+        use std::io::BufRead;
+        let script = format!(
+            "import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
+             s.bind(('{}', 9000)); s.listen(1); print('pronto', flush=True); s.settimeout(30); \
+             c, a = s.accept(); print(a[0], c.recv(100).decode(), flush=True)",
+            self.addr
+        );
+        let mut child = self
+            .command(&["python3", "-c", &script])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut ready = String::new();
+        out.read_line(&mut ready).unwrap();
+        assert_eq!(ready.trim(), "pronto", "o servidor do mundo não subiu");
+        Server { child, out }
+    }
+}
+
+/// The world's server ([`World::listen`]).
+struct Server {
+    child: std::process::Child,
+    out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Server {
+    /// What it saw: "ADDRESS MESSAGE" (empty if nobody came in 30 s).
+    fn seen(mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let _ = self.out.read_line(&mut line);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        line.trim().to_string()
     }
 }
 
@@ -593,20 +640,9 @@ fn networks_are_isolated_by_rule_and_the_rules_go_with_the_last_container() {
 fn a_container_reaches_the_world_through_masquerade_and_dnat_and_proxy_serve() {
     let lab = Lab::shared();
     let net = TestNet::create(lab, "rede-nat", "10.89.218.0/24");
-    let world = World::new();
+    let world = World::new(250);
     // The world's server says who connected.
-    let mut server = world
-        .command(&[
-            "python3",
-            "-c",
-            "import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
-             s.bind(('10.89.250.2', 9000)); s.listen(1); s.settimeout(30); c, a = s.accept(); \
-             print(a[0], c.recv(100).decode(), flush=True)",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let server = world.listen();
     let out = lab.casulo(&[
         "run",
         "--rm",
@@ -617,13 +653,10 @@ fn a_container_reaches_the_world_through_masquerade_and_dnat_and_proxy_serve() {
         "-c",
         "echo ola-mundo | nc -w 5 10.89.250.2 9000",
     ]);
-    let _ = server.kill();
-    let seen = server.wait_with_output().unwrap();
-    let seen = String::from_utf8_lossy(&seen.stdout);
+    let seen = server.seen();
     out.assert_ok();
     assert_eq!(
-        seen.trim(),
-        "10.89.250.1 ola-mundo",
+        seen, "10.89.250.1 ola-mundo",
         "o mundo vê o endereço do host, não o do contêiner"
     );
 
@@ -685,6 +718,112 @@ fn a_container_reaches_the_world_through_masquerade_and_dnat_and_proxy_serve() {
     assert_eq!(dnat_rules.len(), 2, "prerouting e output: {dnat_rules:?}");
     assert!(rules_with(&format!("dport {dnat_port} dnat")).is_empty());
     assert!(rules_with(&format!("casulo:{}:", net.name)).is_empty());
+}
+
+/// The default bridge's way out, as docker's docker0: while a container
+/// of `--network bridge` runs, casulo's table holds the masquerade of
+/// 10.88.0.0/16 (`casulo:bridge:masquerade`); another one reaches "the
+/// world" (10.89.251.2, a namespace this test makes, with no route back
+/// to 10.88.0.0/16) and the world sees the host's address. Without the
+/// rule the world would get 10.88.x.x as source and its answer would have
+/// nowhere to go.
+#[test]
+fn a_default_bridge_container_reaches_the_world_through_masquerade() {
+    let lab = Lab::shared();
+    let world = World::new(251);
+    let vigia = unique_name("vigia-bridge");
+    detached(lab, &vigia, "bridge", &[]);
+    let rules = rules_with("casulo:bridge:masquerade");
+    let server = world.listen();
+    let out = lab.casulo(&[
+        "run",
+        "--rm",
+        "--network",
+        "bridge",
+        "busybox",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0; echo ola-da-bridge | nc -w 5 10.89.251.2 9000",
+    ]);
+    let seen = server.seen();
+    kill(lab, &vigia);
+    out.assert_ok();
+    assert!(out.stdout.contains("inet 10.88."), "{out}");
+    assert_eq!(
+        seen, "10.89.251.1 ola-da-bridge",
+        "o mundo vê o endereço do host, não o 10.88.x.x do contêiner"
+    );
+    assert_eq!(
+        rules,
+        [
+            r#"ip saddr 10.88.0.0/16 oifname != "casulo0" masquerade comment "casulo:bridge:masquerade""#
+        ],
+        "uma regra só, a da bridge padrão"
+    );
+}
+
+/// `casulo gc` of another state dir (another `--root`: another user, a
+/// test running in parallel) spares what a live container of this one
+/// uses: the network objects are host-wide (`/run/casulo/net/leases` is
+/// the truth, whatever the root), so its `casulo0`, its veth on the bridge,
+/// its network's bridge and every rule of theirs stay, and the containers
+/// still reach their gateways.
+#[test]
+fn gc_of_another_root_spares_the_bridges_and_rules_in_use() {
+    let lab = Lab::shared();
+    let net = TestNet::create(lab, "rede-duas-raizes", "10.89.226.0/24");
+    let na_bridge = unique_name("raiz-a-bridge");
+    let na_rede = unique_name("raiz-a-rede");
+    let id_bridge = detached(lab, &na_bridge, "bridge", &[]).stdout;
+    let id_rede = detached(lab, &na_rede, &net.name, &[]).stdout;
+    let veth = |id: &str| format!("veth{}", &id.trim()[..8]);
+    let (veth_bridge, veth_rede) = (veth(&id_bridge), veth(&id_rede));
+
+    let other = tempfile::Builder::new()
+        .prefix("outra-raiz-")
+        .tempdir_in(lab.dir())
+        .unwrap();
+    let gc = Output::of(
+        std::process::Command::new(casulo_tests::casulo_bin())
+            .arg("--root")
+            .arg(other.path())
+            .arg("gc")
+            .env_remove("CASULO_ROOT"),
+    );
+    let plugged = |bridge: &str, ifname: &str| {
+        Path::new("/sys/class/net")
+            .join(bridge)
+            .join("brif")
+            .join(ifname)
+            .exists()
+    };
+    let bridge_ok = plugged("casulo0", &veth_bridge);
+    let rede_ok = plugged(&net.bridge, &veth_rede);
+    let masquerade = rules_with("casulo:bridge:masquerade");
+    let net_rules = rules_with(&format!("casulo:{}:", net.name));
+    let ping = |name: &str, gateway: &str| {
+        lab.casulo(&["exec", name, "ping", "-c", "1", "-W", "2", gateway])
+    };
+    let ping_bridge = ping(&na_bridge, "10.88.0.1");
+    let ping_rede = ping(&na_rede, "10.89.226.1");
+    kill(lab, &na_bridge);
+    kill(lab, &na_rede);
+    gc.assert_ok();
+    for mine in [&veth_bridge, &veth_rede, &net.bridge] {
+        assert!(!gc.stdout.contains(mine.as_str()), "{gc}");
+    }
+    assert!(!gc.stdout.contains("bridge casulo0"), "{gc}");
+    assert!(!gc.stdout.contains("casulo:bridge:"), "{gc}");
+    assert!(
+        !gc.stdout.contains(&format!("casulo:{}:", net.name)),
+        "{gc}"
+    );
+    assert!(bridge_ok, "{veth_bridge} saiu da casulo0:\n{gc}");
+    assert!(rede_ok, "{veth_rede} saiu de {}:\n{gc}", net.bridge);
+    assert_eq!(masquerade.len(), 1, "{masquerade:?}\n{gc}");
+    assert_eq!(net_rules.len(), 4, "{net_rules:?}\n{gc}");
+    ping_bridge.assert_ok();
+    ping_rede.assert_ok();
 }
 
 /// After `kill -9` of the casulo that runs a container, its rules and the

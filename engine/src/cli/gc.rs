@@ -16,6 +16,14 @@
 //!   it when no lease is left and nothing is plugged into it, holding the
 //!   host's network lock so that no run is leasing an address meanwhile
 //!   (the next `--network bridge` creates it again).
+//!
+//! The network objects (`casulo0`, the user networks' bridges, the veths,
+//! the `inet casulo` table and its rules) are the host's, not a state
+//! dir's: gc judges them by the host-wide leases in `/run/casulo/net`,
+//! whatever its `--root`, so the gc of one root (a test running in
+//! parallel, another user) never takes them from a live container of
+//! another root. Only the records, containers and store leftovers it
+//! removes are its own root's.
 
 use std::path::Path;
 use std::time::Duration;

@@ -74,7 +74,8 @@ pub struct RunArgs {
           value_parser = resources::parse_pids)]
     pub pids_limit: Option<PidsLimit>,
     /// Rede: none (o padrão: o contêiner só tem `lo`), bridge (ganha eth0 com um
-    /// endereço 10.88.x.y, ligado à bridge casulo0 do host) ou o nome de uma rede criada
+    /// endereço 10.88.x.y, ligado à bridge casulo0 do host, e sai para o mundo pelo
+    /// host, por NAT) ou o nome de uma rede criada
     /// com `casulo network create` (com DNS: os contêineres se acham pelo nome).
     /// Diferente do docker, cuja rede padrão é a bridge: aqui o contêiner começa
     /// isolado, sem rede nenhuma.

@@ -231,7 +231,7 @@ pub fn connect(
         let _ = k.net_link_delete(&joined.host_ifname);
         wait_gone(&joined.host_ifname);
         leases.release(&lease);
-        if !network.is_default() && users(net, &network.name).is_empty() {
+        if users(net, &network.name).is_empty() {
             firewall::remove_network(k, &network.name);
         }
         return Err(e);
@@ -306,7 +306,7 @@ pub fn disconnect(
     wait_gone(&host_ifname);
     deleted?;
     let _ = net.leases().remove(&lease);
-    if !network.is_default() && users(net, &network.name).is_empty() {
+    if users(net, &network.name).is_empty() {
         firewall::remove_network(k, &network.name);
     }
     Ok(lease)

@@ -26,7 +26,7 @@
 //! | `iifname "B" oifname "cas-*" oifname != "B" drop` | forward | `casulo:N:isola-redes` | nothing from network N reaches another user network |
 //! | `iifname "B" oifname "casulo0" drop` | forward | `casulo:N:isola-da-bridge` | nor the default bridge |
 //! | `iifname "casulo0" oifname "B" drop` | forward | `casulo:N:isola-para-bridge` | nor the other way |
-//! | `ip saddr S oifname != "B" masquerade` | postrouting | `casulo:N:masquerade` | leaving the host, N's packets take the host's address (NAT) |
+//! | `ip saddr S oifname != "B" masquerade` | postrouting | `casulo:N:masquerade` | leaving the host, N's packets take the host's address (NAT); also for the default bridge (N = `bridge`, B = `casulo0`, S = 10.88.0.0/16), as docker0 |
 //! | `fib daddr type local tcp dport P dnat ip to C:Q` | prerouting | `casulo:ctr:ID:P/tcp` | `-p P:Q` without the proxy |
 //! | same, `ip daddr != 127.0.0.0/8` | output | `casulo:ctr:ID:P/tcp:local` | the same from the host's own programs |
 //!
@@ -34,9 +34,8 @@
 //! container's id.) A user network's rules are written by the first
 //! container that joins it and deleted when the last one leaves (under the
 //! host's network lock); a container's DNAT rules live as long as it runs.
-//! The default network `bridge` gets none: no way out, no isolation
-//! needed (docker masquerades docker0; casulo leaves the default bridge
-//! without rules on purpose, see [`super`]). A container joined to a
+//! The default network `bridge` gets only its masquerade (its isolation
+//! from user networks is in their rules). A container joined to a
 //! network by `network connect` is on that network's bridge itself (its
 //! `eth1`), so these same rules apply to it, by interface, unchanged. Forwarding between interfaces must be on for
 //! masquerade and DNAT from outside: if `net.ipv4.ip_forward` is 0, casulo
@@ -65,7 +64,7 @@ const TABLE_SCRIPT: &str = "table inet casulo {\n\
      \tchain output { type nat hook output priority -100; policy accept; }\n\
      }\n";
 
-const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
+pub(crate) const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
 
 /// One rule to write: its chain, its text (with its comment) and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,12 +94,22 @@ fn container_tag(id: &str) -> String {
     format!("casulo:ctr:{}:", id.get(..12).unwrap_or(id))
 }
 
-/// The rules of a user network (none for the default one).
+/// A network's rules: the default one's way out (masquerade only: nothing
+/// to isolate it from but the user networks, whose own rules do that);
+/// a user network's isolation and way out.
 pub fn network_rules(n: &Network) -> Vec<Rule> {
-    if n.is_default() {
-        return vec![];
-    }
     let (b, name) = (&n.bridge, &n.name);
+    let masquerade = Rule {
+        chain: "postrouting",
+        text: format!(
+            "ip saddr {} oifname != \"{b}\" masquerade comment \"casulo:{name}:masquerade\"",
+            n.cidr()
+        ),
+        purpose: "masquerade",
+    };
+    if n.is_default() {
+        return vec![masquerade];
+    }
     vec![
         Rule {
             chain: "forward",
@@ -123,14 +132,7 @@ pub fn network_rules(n: &Network) -> Vec<Rule> {
             ),
             purpose: "isolation",
         },
-        Rule {
-            chain: "postrouting",
-            text: format!(
-                "ip saddr {} oifname != \"{b}\" masquerade comment \"casulo:{name}:masquerade\"",
-                n.cidr()
-            ),
-            purpose: "masquerade",
-        },
+        masquerade,
     ]
 }
 
@@ -415,7 +417,15 @@ mod tests {
         assert!(rules
             .iter()
             .all(|r| tag_of(&r.text).starts_with("casulo:app:")));
-        assert!(network_rules(&Network::default_bridge()).is_empty());
+        let default = network_rules(&Network::default_bridge());
+        assert_eq!(
+            default,
+            [Rule {
+                chain: "postrouting",
+                text: "ip saddr 10.88.0.0/16 oifname != \"casulo0\" masquerade comment \"casulo:bridge:masquerade\"".into(),
+                purpose: "masquerade",
+            }]
+        );
         let spec: PortSpec = "8080:80".parse().unwrap();
         let d = dnat_rules(&"ab".repeat(32), &spec, Ipv4Addr::new(10, 89, 1, 2));
         assert_eq!(

@@ -22,6 +22,7 @@
 //! |---|---|---|---|
 //! | before `clone` | casulo | bridge created or found, up, with its address | `net.bridge` (+ `net.addr`, `net.link_up` when created) |
 //! | before `clone` | casulo | an address leased ([`ipam`]) | — (a file, see below) |
+//! | | casulo | the network's way out, if its first container: casulo's nftables table, forwarding on, masquerade of the subnet ([`firewall`]) | `net.rule` |
 //! | before `clone` | casulo | each `-p` host socket bound | `net.port` |
 //! | after `clone`, before the go | casulo | veth pair, peer `eth0` born in the child's netns | `net.veth` |
 //! | | casulo | host end plugged into the bridge, up | `net.attach`, `net.link_up` |
@@ -29,16 +30,21 @@
 //! | after `exec` | casulo | the proxy's threads start copying | — |
 //! | at the end (every path) | casulo | proxy stopped, each host socket shut down and closed | `net.port_close` |
 //! | | casulo | host end deleted if still there, lease released | `net.link_delete` |
+//! | | casulo | the network's rules, if it was its last container | `net.rule` (`delete`) |
 //!
-//! On the default bridge nothing else of the host is touched: no other
-//! interface, route or firewall rule (its containers reach the host and
-//! each other, but not the outside world: no NAT there). That is a choice,
-//! not an omission: docker masquerades docker0's subnet, but then every
-//! `--network bridge` run would need `nft` and write into the host's
-//! firewall; casulo keeps the default bridge free of rules and leaves the
-//! way out to user networks. A user network adds, at its first container,
-//! its rules in casulo's own nftables table and, if it was off,
-//! `net.ipv4.ip_forward` ([`firewall`] lists each rule and why).
+//! The way out, as docker's docker0: the default bridge's containers
+//! reach the host, each other and, through the host, the world, by one
+//! masquerade rule (`ip saddr 10.88.0.0/16 oifname != "casulo0"
+//! masquerade`) in casulo's own nftables table, written by the first
+//! container on `casulo0` and deleted by the last (with
+//! `net.ipv4.ip_forward` turned on if it was off). Nothing else of the
+//! host is touched: no other interface, route or table. A user network
+//! adds, at its first container, its isolation and its masquerade in the
+//! same table ([`firewall`] lists each rule and why). IPv4 only: like
+//! docker's default (`--ipv6` is opt-in there), casulo gives no IPv6
+//! address, route or rule: inside, `lo` has `::1` and the kernel gives
+//! `eth0` its own link-local `fe80::…` (that never leaves the bridge),
+//! nothing more.
 //!
 //! A running container can join more networks, and leave them again
 //! ([`connect`]: `eth1`, `eth2`…, one more lease of the same container
@@ -324,8 +330,8 @@ impl Attachment {
             let _lock = net.lock()?;
             bridge::ensure(k, network)?;
             let lease = leases.allocate(network, who)?;
-            // A user network's isolation and way out, written by its first
-            // container ([`firewall`]).
+            // The network's way out (and a user network's isolation),
+            // written by its first container ([`firewall`]).
             if let Err(e) = firewall::ensure_network(k, network) {
                 leases.release(&lease);
                 return Err(e);
@@ -491,7 +497,7 @@ impl Attachment {
         }
         // The last container of a user network takes its rules with it.
         if _lock.is_ok() {
-            for n in left.iter().filter(|n| !n.is_default()) {
+            for n in &left {
                 if users(net, &n.name).is_empty() {
                     firewall::remove_network(k, &n.name);
                 }
@@ -740,6 +746,9 @@ mod tests {
                 "net.bridge",
                 "net.addr",
                 "net.link_up",
+                "net.rule",
+                "net.rule",
+                "net.rule",
                 "net.port",
                 "net.veth",
                 "net.attach",
@@ -748,8 +757,20 @@ mod tests {
         );
         let ops: Vec<String> = rec.events().iter().map(|e| e.op.clone()).collect();
         assert_eq!(ops[0], "RTM_NEWLINK casulo0 type bridge");
+        // The default bridge's way out: casulo's table, forwarding on, and
+        // the masquerade of 10.88.0.0/16, as docker does for docker0.
+        assert!(
+            ops[3].starts_with("nft -f - <<< table inet casulo"),
+            "{}",
+            ops[3]
+        );
+        assert_eq!(ops[4], "write /proc/sys/net/ipv4/ip_forward = 1");
         assert_eq!(
-            ops[4],
+            ops[5],
+            "nft add rule inet casulo postrouting ip saddr 10.88.0.0/16 oifname != \"casulo0\" masquerade comment \"casulo:bridge:masquerade\""
+        );
+        assert_eq!(
+            ops[7],
             "RTM_NEWLINK veth3f2a9c1d type veth peer eth0 address 02:ca:0a:58:00:02 netns_pid=4243"
         );
         // Released before the proxy took the socket (an error before
@@ -758,17 +779,21 @@ mod tests {
         // lease is given back.
         a.release(&k);
         let events = rec.events();
-        assert_eq!(events.len(), 8);
+        assert_eq!(events.len(), 11);
         assert_eq!(
-            events[7].body,
+            events[10].body,
             casulo_trace::EventBody::NetPortClose {
                 protocol: "tcp".into(),
                 host_ip: "127.0.0.1".into(),
                 host_port: 8080,
             }
         );
-        assert!(events[7].op.starts_with("shutdown(fd "), "{}", events[7].op);
-        assert!(events[7].op.ends_with(") 127.0.0.1:8080/tcp"));
+        assert!(
+            events[10].op.starts_with("shutdown(fd "),
+            "{}",
+            events[10].op
+        );
+        assert!(events[10].op.ends_with(") 127.0.0.1:8080/tcp"));
         let calls = sys.calls();
         let close = calls.iter().position(|c| c.starts_with("close_socket"));
         let shutdown = calls.iter().position(|c| c.starts_with("shutdown_socket"));
@@ -823,6 +848,7 @@ mod tests {
         sys.set_file("/sys/class/net/casulo0/flags", "0x1003\n");
         sys.set_addr(BRIDGE, GATEWAY);
         sys.fail_on("bind_port", Errno::EADDRINUSE);
+        sys.set_file(firewall::IP_FORWARD, "1\n");
         let rec = Recorder::in_memory();
         let k = Kernel::new(&sys, &rec);
         let id = "ab".repeat(32);
@@ -841,12 +867,14 @@ mod tests {
         );
         let events = rec.events();
         let kinds: Vec<&str> = events.iter().map(|e| e.body.kind()).collect();
-        assert_eq!(kinds, ["net.bridge", "net.port"]);
+        // The masquerade rule (in a new table: the double has none) comes
+        // before the ports; forwarding was already on.
+        assert_eq!(kinds, ["net.bridge", "net.rule", "net.rule", "net.port"]);
         assert!(matches!(
             events[0].body,
             casulo_trace::EventBody::NetBridge { created: false, .. }
         ));
-        assert!(!events[1].outcome.is_ok());
+        assert!(!events[3].outcome.is_ok());
         assert!(net.leases().list().is_empty(), "the lease went back");
     }
 
@@ -858,6 +886,7 @@ mod tests {
         let net = NetDir::new(tmp.path());
         let sys = FakeSyscalls::new();
         sys.fail_on("bind_port udp 0.0.0.0:5353", Errno::EADDRINUSE);
+        sys.set_file(firewall::IP_FORWARD, "1\n");
         let rec = Recorder::in_memory();
         let k = Kernel::new(&sys, &rec);
         let ports: Vec<PortSpec> = vec!["8080:80".parse().unwrap(), "5353:53/udp".parse().unwrap()];
@@ -880,17 +909,19 @@ mod tests {
                 "net.bridge",
                 "net.addr",
                 "net.link_up",
+                "net.rule",
+                "net.rule",
                 "net.port",
                 "net.port",
                 "net.port_close"
             ]
         );
-        assert!(events[3].outcome.is_ok() && !events[4].outcome.is_ok());
-        assert!(events[5].outcome.is_ok());
+        assert!(events[5].outcome.is_ok() && !events[6].outcome.is_ok());
+        assert!(events[7].outcome.is_ok());
         assert!(
-            events[5].op.ends_with(") 0.0.0.0:8080/tcp"),
+            events[7].op.ends_with(") 0.0.0.0:8080/tcp"),
             "{}",
-            events[5].op
+            events[7].op
         );
         assert!(net.leases().list().is_empty());
     }

@@ -961,12 +961,36 @@ pub fn describe(event: &Event) -> String {
             rule,
             purpose,
         } => {
-            let verb = if action == "delete" { "apagou" } else { "escreveu" };
-            let inf = if action == "delete" { "apagar" } else { "escrever" };
-            say(
-                format!("{verb} a regra de {purpose} em {chain}: {rule}"),
-                format!("{inf} a regra de {purpose} em {chain}"),
-            )
+            let delete = action == "delete";
+            match purpose.as_str() {
+                // Not rules: casulo's table itself, and the host's routing.
+                "table" => {
+                    let (verb, inf) = if delete {
+                        ("apagou", "apagar")
+                    } else {
+                        ("criou", "criar")
+                    };
+                    say(
+                        format!("{verb} a tabela do nftables: {rule}"),
+                        format!("{inf} a tabela do nftables"),
+                    )
+                }
+                "forward" => say(
+                    format!("ligou o roteamento entre interfaces do host: {rule}"),
+                    "ligar o roteamento do host".to_string(),
+                ),
+                _ => {
+                    let (verb, inf) = if delete {
+                        ("apagou", "apagar")
+                    } else {
+                        ("escreveu", "escrever")
+                    };
+                    say(
+                        format!("{verb} a regra de {purpose} em {chain}: {rule}"),
+                        format!("{inf} a regra de {purpose} em {chain}"),
+                    )
+                }
+            }
         }
         EventBody::BuildStart {
             context,
