@@ -190,6 +190,23 @@ impl Terminal {
     }
 }
 
+/// The `terminal.attach`/`terminal.detach` events, in words:
+/// `+casulo attach 1` (attached, now 1), `-casulo attach keys 0`.
+fn attachers(events: &[casulo_trace::Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::TerminalAttach { client, attached } => Some(format!("+{client} {attached}")),
+            EventBody::TerminalDetach {
+                client,
+                reason,
+                attached,
+            } => Some(format!("-{client} {reason:?} {attached}")),
+            _ => None,
+        })
+        .collect()
+}
+
 fn ttys(events: &[casulo_trace::Event]) -> Vec<(TtyAction, String, u16, u16)> {
     events
         .iter()
@@ -571,6 +588,20 @@ fn run_dit_then_attach_detach_and_attach_again() {
     again.expect_size(24, 80);
     again.send("exit 2\r");
     assert_eq!(again.wait(), 2, "{}", again.screen);
+    // Who came and went is in the container's trace, written by the hub.
+    assert_eq!(
+        attachers(&again.events()),
+        [
+            "+casulo attach 1",
+            "-casulo attach Keys 0",
+            "+casulo attach 1",
+            "+casulo attach 2",
+            "-casulo attach Keys 1",
+            "-casulo attach Ended 0",
+            "+casulo start -a 1",
+            "-casulo start -a Ended 0",
+        ]
+    );
     remove(lab, &name, &id);
 }
 
@@ -710,5 +741,17 @@ fn an_attach_whose_terminal_hangs_up_leaves_the_container_running() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(state_of(lab, &name)["Status"], "running");
+    // The hub sees the socket close a moment after the attach ended.
+    let trace = trace_of(lab, &name);
+    let seen = || attachers(&casulo_trace::read_trace_file(&trace).unwrap().events);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        seen(),
+        ["+casulo attach 1", "-casulo attach Gone 0"],
+        "ir embora não é usar as teclas de saída"
+    );
     remove(lab, &name, &id);
 }
