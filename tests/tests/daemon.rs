@@ -400,6 +400,27 @@ fn docker_exec_runs_in_the_container() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // -dt, as docker: the command has a terminal (its output dropped) and
+    // the client returns at once.
+    d.docker(&[
+        "exec",
+        "-dt",
+        &name,
+        "sh",
+        "-c",
+        "tty > /tmp/tty; sleep 300",
+    ])
+    .assert_ok();
+    let began = Instant::now();
+    let tty = loop {
+        let tty = d.docker(&["exec", &name, "cat", "/tmp/tty"]);
+        if tty.success() || began.elapsed() > Duration::from_secs(10) {
+            break tty;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    tty.assert_ok();
+    assert!(tty.stdout.starts_with("/dev/pts/"), "{tty}");
     d.docker(&["rm", "-f", &name]).assert_ok();
 }
 

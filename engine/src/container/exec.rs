@@ -127,12 +127,6 @@ pub fn exec(
     sys: &dyn Syscalls,
     on_signal: &mut dyn FnMut(Signal, bool),
 ) -> Result<ExecOutcome, RunError> {
-    if opts.tty && opts.detach {
-        return Err(RunError::Init {
-            code: 125,
-            message: "exec -d -t: um terminal que ninguém lê; use -it sem -d (ou -d sem -t)".into(),
-        });
-    }
     let record = super::find(state, key)?;
     let init_pid = running_init(&record)?;
     let plan = plan(&record, opts)?;
@@ -154,7 +148,7 @@ pub fn exec(
     wait::block_signals();
     crate::security::host_binary::protect(&k)?;
     if opts.detach {
-        return detached(&k, entry);
+        return detached(&k, entry, opts.tty);
     }
     let null = (!opts.interactive && !opts.tty)
         .then(|| File::options().read(true).write(true).open("/dev/null"))
@@ -287,7 +281,13 @@ fn start_child(k: &Kernel, entry: Entry, stdio: Stdio, detach: bool) -> Result<P
 /// wait for the command (its `process.exit` goes into the trace, and no
 /// zombie is left for the host's init); casulo returns as soon as the
 /// waiter says the command runs, or why it does not.
-fn detached(k: &Kernel, entry: Entry) -> Result<ExecOutcome, RunError> {
+///
+/// With `tty` (`exec -dt`, as docker's): the command gets a terminal of
+/// the container's own, whose master the waiter holds and reads until the
+/// command (and whatever else holds the terminal) is gone; what comes out
+/// is dropped, as docker drops a detached exec's output.
+fn detached(k: &Kernel, entry: Entry, tty: bool) -> Result<ExecOutcome, RunError> {
+    let size = crate::terminal::caller_size();
     let (said_rd, said_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
         .map_err(|e| RunError::io("pipe", "exec -d", std::io::Error::from(e)))?;
     match k.clone_process(&[])? {
@@ -305,14 +305,20 @@ fn detached(k: &Kernel, entry: Entry) -> Result<ExecOutcome, RunError> {
                         .map_err(|(code, message)| RunError::Init { code, message })
                 })
                 .and_then(|()| {
+                    if tty {
+                        return start_with_terminal(k, entry, size).map(|(pid, m)| (pid, Some(m)));
+                    }
                     let n =
                         null().map_err(|e| RunError::io("não consegui abrir", "/dev/null", e))?;
-                    start_child(k, entry, Stdio::null(n), true)
+                    start_child(k, entry, Stdio::null(n), true).map(|pid| (pid, None))
                 });
             match started {
-                Ok(pid) => {
+                Ok((pid, master)) => {
                     let _ = write!(said, "EXEC {pid}");
                     drop(said);
+                    if let Some(master) = master {
+                        drain(&master);
+                    }
                     let _ = k.wait(pid, true);
                     init::exit(0)
                 }
@@ -340,6 +346,47 @@ fn detached(k: &Kernel, entry: Entry) -> Result<ExecOutcome, RunError> {
                     message: "o processo do exec -d morreu antes de executar o comando".into(),
                 },
             })
+        }
+    }
+}
+
+/// `exec -dt`'s child, with a terminal it opens inside the container;
+/// its pid and the terminal's master.
+fn start_with_terminal(
+    k: &Kernel,
+    entry: Entry,
+    size: crate::terminal::WindowSize,
+) -> Result<(Pid, OwnedFd), RunError> {
+    let (ours, theirs) =
+        console::channel().map_err(|e| RunError::io("socketpair", "console", e))?;
+    let stdio = Stdio {
+        null: None,
+        console: Some(console::Request {
+            socket: theirs,
+            size,
+        }),
+    };
+    let pid = start_child(k, entry, stdio, true)?;
+    match console::receive(&ours, size) {
+        Ok(console) => Ok((pid, console.master)),
+        Err(e) => {
+            let _ = k.kill(pid, Signal::SIGKILL);
+            let _ = k.wait(pid, true);
+            Err(RunError::io("não recebi o terminal do exec", "console", e))
+        }
+    }
+}
+
+/// Reads a terminal's master until no process holds its slave (EIO),
+/// dropping what it reads: a terminal nobody reads would fill up and block
+/// the command's writes.
+fn drain(master: &OwnedFd) {
+    let mut buf = [0u8; 4096];
+    loop {
+        match nix::unistd::read(master.as_fd(), &mut buf) {
+            Ok(0) => return,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return,
         }
     }
 }
