@@ -150,48 +150,23 @@ pub fn exec(
     if opts.detach {
         return detached(&k, entry, opts.tty);
     }
-    let null = (!opts.interactive && !opts.tty)
-        .then(|| File::options().read(true).write(true).open("/dev/null"))
-        .transpose()
-        .map_err(|e| RunError::io("não consegui abrir", "/dev/null", e))?;
-    // -t: the child opens its terminal inside and sends the master here.
-    let console = opts
-        .tty
-        .then(|| {
-            let size = crate::terminal::caller_size();
-            console::channel().map(|(ours, theirs)| {
-                let request = console::Request {
-                    socket: theirs,
-                    size,
-                };
-                ((ours, size), request)
-            })
-        })
-        .transpose()
-        .map_err(|e| RunError::io("socketpair", "console", e))?;
-    let (ours, request) = console.unzip();
-    let pid = start_child(
-        &k,
-        entry,
-        Stdio {
+    let (pid, waited) = if opts.tty {
+        // The child opens its terminal inside and sends the master here.
+        let (pid, console) = start_with_terminal(&k, entry, crate::terminal::caller_size(), false)?;
+        let waited =
+            crate::terminal::session::wait_relaying(&k, pid, console, opts.interactive, on_signal);
+        (pid, waited)
+    } else {
+        let null = (!opts.interactive)
+            .then(|| File::options().read(true).write(true).open("/dev/null"))
+            .transpose()
+            .map_err(|e| RunError::io("não consegui abrir", "/dev/null", e))?;
+        let stdio = Stdio {
             null,
-            console: request,
-        },
-        false,
-    )?;
-    let waited = match ours {
-        Some((socket, size)) => console::receive(&socket, size)
-            .map_err(|e| RunError::io("não recebi o terminal do exec", "console", e))
-            .and_then(|console| {
-                crate::terminal::session::wait_relaying(
-                    &k,
-                    pid,
-                    console,
-                    opts.interactive,
-                    on_signal,
-                )
-            }),
-        None => wait::wait_for(&k, pid, on_signal),
+            console: None,
+        };
+        let pid = start_child(&k, entry, stdio, false)?;
+        (pid, wait::wait_for(&k, pid, on_signal))
     };
     let status = match waited {
         Ok(status) => status,
@@ -306,7 +281,8 @@ fn detached(k: &Kernel, entry: Entry, tty: bool) -> Result<ExecOutcome, RunError
                 })
                 .and_then(|()| {
                     if tty {
-                        return start_with_terminal(k, entry, size).map(|(pid, m)| (pid, Some(m)));
+                        return start_with_terminal(k, entry, size, true)
+                            .map(|(pid, console)| (pid, Some(console.master)));
                     }
                     let n =
                         null().map_err(|e| RunError::io("não consegui abrir", "/dev/null", e))?;
@@ -350,13 +326,14 @@ fn detached(k: &Kernel, entry: Entry, tty: bool) -> Result<ExecOutcome, RunError
     }
 }
 
-/// `exec -dt`'s child, with a terminal it opens inside the container;
-/// its pid and the terminal's master.
+/// `exec -t`'s child (`detach`: `-dt`'s), with a terminal it opens inside
+/// the container; its pid and the terminal.
 fn start_with_terminal(
     k: &Kernel,
     entry: Entry,
     size: crate::terminal::WindowSize,
-) -> Result<(Pid, OwnedFd), RunError> {
+    detach: bool,
+) -> Result<(Pid, console::Console), RunError> {
     let (ours, theirs) =
         console::channel().map_err(|e| RunError::io("socketpair", "console", e))?;
     let stdio = Stdio {
@@ -366,15 +343,9 @@ fn start_with_terminal(
             size,
         }),
     };
-    let pid = start_child(k, entry, stdio, true)?;
-    match console::receive(&ours, size) {
-        Ok(console) => Ok((pid, console.master)),
-        Err(e) => {
-            let _ = k.kill(pid, Signal::SIGKILL);
-            let _ = k.wait(pid, true);
-            Err(RunError::io("não recebi o terminal do exec", "console", e))
-        }
-    }
+    let pid = start_child(k, entry, stdio, detach)?;
+    let what = "não recebi o terminal do exec";
+    super::start::receive_console(k, pid, &ours, size, what).map(|console| (pid, console))
 }
 
 /// Reads a terminal's master until no process holds its slave (EIO),
