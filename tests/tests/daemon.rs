@@ -820,6 +820,42 @@ fn docker_attach_types_into_a_dit_container_and_detaches() {
         casulo_ps(lab, &name, "{{.Status}}").as_deref(),
         Some("Exited (6)")
     );
+    // The container's trace tells who came and how each left: the daemon
+    // introduced itself to the supervisor's hub as `docker attach`.
+    let info = lab.casulo(&["inspect", &name]).json();
+    let trace = info[0]["Casulo"]["Trace"].as_str().unwrap().to_string();
+    let events = casulo_trace::read_trace_file(&trace).unwrap().events;
+    let mut reasons = Vec::new();
+    let mut attaches = 0;
+    for e in &events {
+        match &e.body {
+            casulo_trace::EventBody::TerminalAttach { client, .. } => {
+                assert_eq!(client, "docker attach");
+                attaches += 1;
+            }
+            casulo_trace::EventBody::TerminalDetach {
+                client,
+                reason,
+                attached,
+            } => {
+                assert_eq!(client, "docker attach");
+                reasons.push((format!("{reason:?}"), *attached));
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(attaches, 3, "{reasons:?}");
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    // docker's CLI may close before the daemon sees the keys: keys or gone.
+    assert!(
+        ["Keys", "Gone"].contains(&reasons[0].0.as_str()),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&("Gone".into(), 0)),
+        "o cliente morto: {reasons:?}"
+    );
+    assert_eq!(reasons[2], ("Ended".into(), 0), "{reasons:?}");
     d.docker(&["rm", &name]).assert_ok();
 }
 
