@@ -5,10 +5,11 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use casulo_tests::daemon::Daemon;
+use casulo_tests::pty::Screen;
 use casulo_tests::{unique_name, Lab, Output};
 use serde_json::Value;
 
@@ -400,6 +401,27 @@ fn docker_exec_runs_in_the_container() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // -dt, as docker: the command has a terminal (its output dropped) and
+    // the client returns at once.
+    d.docker(&[
+        "exec",
+        "-dt",
+        &name,
+        "sh",
+        "-c",
+        "tty > /tmp/tty; sleep 300",
+    ])
+    .assert_ok();
+    let began = Instant::now();
+    let tty = loop {
+        let tty = d.docker(&["exec", &name, "cat", "/tmp/tty"]);
+        if tty.success() || began.elapsed() > Duration::from_secs(10) {
+            break tty;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    tty.assert_ok();
+    assert!(tty.stdout.starts_with("/dev/pts/"), "{tty}");
     d.docker(&["rm", "-f", &name]).assert_ok();
 }
 
@@ -652,124 +674,9 @@ fn docker_with_input(d: &Daemon, args: &[&str], input: &str) -> Output {
     }
 }
 
-/// The docker CLI on a pty of its own (the user's terminal window): what
-/// it shows is read from the master, keys are written to it.
-struct Screen {
-    master: std::fs::File,
-    docker: Child,
-    screen: String,
-}
-
-impl Screen {
-    fn docker(d: &Daemon, args: &[&str], rows: u16, cols: u16) -> Screen {
-        let on = casulo_tests::pty::spawn(d.docker_command(args), rows, cols);
-        Screen {
-            master: on.master,
-            docker: on.child,
-            screen: String::new(),
-        }
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.master.write_all(keys.as_bytes()).unwrap();
-    }
-
-    fn pump(&mut self) -> bool {
-        let mut fds = [nix::poll::PollFd::new(
-            std::os::fd::AsFd::as_fd(&self.master),
-            nix::poll::PollFlags::POLLIN,
-        )];
-        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16));
-        let mut buf = [0u8; 4096];
-        match self.master.read(&mut buf) {
-            Ok(n) if n > 0 => {
-                self.screen.push_str(&String::from_utf8_lossy(&buf[..n]));
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Reads until `needle` shows after what was consumed; the text up to it.
-    fn expect(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(at) = self.screen.find(needle) {
-                return self.screen.drain(..at + needle.len()).collect();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{needle:?} não apareceu na tela em 20 s (docker: {:?}); a tela tem:\n{}",
-                self.docker.try_wait(),
-                self.screen
-            );
-            self.pump();
-        }
-    }
-
-    /// A command at the shell's prompt; what it printed (to the next prompt).
-    fn shell(&mut self, command: &str) -> String {
-        self.send(&format!("{command}\r"));
-        self.expect("\r\n");
-        self.expect("/ # ")
-    }
-
-    fn resize(&mut self, rows: u16, cols: u16) {
-        let size = nix::pty::Winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: TIOCSWINSZ reads one winsize.
-        let r = unsafe {
-            libc::ioctl(
-                std::os::fd::AsRawFd::as_raw_fd(&self.master),
-                libc::TIOCSWINSZ,
-                &size,
-            )
-        };
-        assert_eq!(r, 0);
-    }
-
-    /// `stty size` until it says `rows cols` (the resize travels from the
-    /// docker CLI through the daemon to the container's terminal).
-    fn expect_size(&mut self, rows: u16, cols: u16) {
-        let want = format!("{rows} {cols}\r\n/ # ");
-        let mut seen = String::new();
-        for _ in 0..50 {
-            seen = self.shell("stty size");
-            if seen == want {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        assert_eq!(seen, want);
-    }
-
-    /// docker's exit code (20 s at most).
-    fn wait(&mut self) -> i32 {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.docker.try_wait().unwrap() {
-                while self.pump() {}
-                return status.code().unwrap_or(-1);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "o docker não terminou em 20 s; a tela tem:\n{}",
-                self.screen
-            );
-            self.pump();
-        }
-    }
-}
-
-impl Drop for Screen {
-    fn drop(&mut self) {
-        let _ = self.docker.kill();
-        let _ = self.docker.wait();
-    }
+/// The docker CLI on a pty of its own (the user's terminal window).
+fn docker_screen(d: &Daemon, args: &[&str], rows: u16, cols: u16) -> Screen {
+    Screen::spawn(d.docker_command(args), rows, cols)
 }
 
 /// The host pid of a container's init (as `casulo inspect` says).
@@ -787,7 +694,7 @@ fn docker_run_it_drives_a_shell_on_a_terminal() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
     let name = unique_name("it");
-    let mut term = Screen::docker(
+    let mut term = docker_screen(
         &d,
         &["run", "-it", "--rm", "--name", &name, "busybox", "sh"],
         30,
@@ -879,7 +786,7 @@ fn docker_attach_types_into_a_dit_container_and_detaches() {
     let name = unique_name("dit");
     d.docker(&["run", "-dit", "--name", &name, "busybox", "sh"])
         .assert_ok();
-    let mut term = Screen::docker(&d, &["attach", &name], 24, 80);
+    let mut term = docker_screen(&d, &["attach", &name], 24, 80);
     // Nothing is printed on attach: the shell's answer is the sign.
     term.send("echo $((2 + 3))\r");
     term.expect("5\r\n/ # ");
@@ -895,16 +802,16 @@ fn docker_attach_types_into_a_dit_container_and_detaches() {
     assert_eq!(casulo_ps(lab, &name, "{{.Status}}").as_deref(), Some("Up"));
 
     // A client that dies mid-attach.
-    let mut lost = Screen::docker(&d, &["attach", &name], 24, 80);
+    let mut lost = docker_screen(&d, &["attach", &name], 24, 80);
     lost.send("echo $((3 + 4))\r");
     lost.expect("7\r\n/ # ");
-    casulo_tests::send_signal(lost.docker.id(), libc::SIGKILL);
-    let _ = lost.docker.wait();
+    casulo_tests::send_signal(lost.child.id(), libc::SIGKILL);
+    let _ = lost.child.wait();
     drop(lost);
     let (status, body) = d.http("GET", "/_ping", b"");
     assert_eq!((status, body.as_str()), (200, "OK"));
     assert_eq!(casulo_ps(lab, &name, "{{.Status}}").as_deref(), Some("Up"));
-    let mut again = Screen::docker(&d, &["attach", &name], 24, 80);
+    let mut again = docker_screen(&d, &["attach", &name], 24, 80);
     again.send("echo $((4 + 5))\r");
     again.expect("9\r\n/ # ");
     again.send("exit 6\r");
@@ -913,6 +820,42 @@ fn docker_attach_types_into_a_dit_container_and_detaches() {
         casulo_ps(lab, &name, "{{.Status}}").as_deref(),
         Some("Exited (6)")
     );
+    // The container's trace tells who came and how each left: the daemon
+    // introduced itself to the supervisor's hub as `docker attach`.
+    let info = lab.casulo(&["inspect", &name]).json();
+    let trace = info[0]["Casulo"]["Trace"].as_str().unwrap().to_string();
+    let events = casulo_trace::read_trace_file(&trace).unwrap().events;
+    let mut reasons = Vec::new();
+    let mut attaches = 0;
+    for e in &events {
+        match &e.body {
+            casulo_trace::EventBody::TerminalAttach { client, .. } => {
+                assert_eq!(client, "docker attach");
+                attaches += 1;
+            }
+            casulo_trace::EventBody::TerminalDetach {
+                client,
+                reason,
+                attached,
+            } => {
+                assert_eq!(client, "docker attach");
+                reasons.push((format!("{reason:?}"), *attached));
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(attaches, 3, "{reasons:?}");
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    // docker's CLI may close before the daemon sees the keys: keys or gone.
+    assert!(
+        ["Keys", "Gone"].contains(&reasons[0].0.as_str()),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&("Gone".into(), 0)),
+        "o cliente morto: {reasons:?}"
+    );
+    assert_eq!(reasons[2], ("Ended".into(), 0), "{reasons:?}");
     d.docker(&["rm", &name]).assert_ok();
 }
 
@@ -925,7 +868,7 @@ fn docker_exec_it_and_exec_i() {
     let name = unique_name("web");
     d.docker(&["run", "-d", "--name", &name, "busybox", "sleep", "100"])
         .assert_ok();
-    let mut term = Screen::docker(&d, &["exec", "-it", &name, "sh"], 25, 90);
+    let mut term = docker_screen(&d, &["exec", "-it", &name, "sh"], 25, 90);
     term.expect("/ # ");
     assert!(
         term.shell("echo olá").starts_with("olá\r\n"),
@@ -1252,7 +1195,7 @@ fn docker_start_ai_attaches_before_each_start() {
     d.docker(&["create", "-it", "--name", &name, "busybox", "sh"])
         .assert_ok();
     for code in [4, 5] {
-        let mut term = Screen::docker(&d, &["start", "-ai", &name], 24, 80);
+        let mut term = docker_screen(&d, &["start", "-ai", &name], 24, 80);
         term.expect("/ # ");
         assert_eq!(term.shell("echo $((1 + 1))"), "2\r\n/ # ");
         term.send(&format!("exit {code}\r"));

@@ -528,3 +528,65 @@ fn attach_writes_to_the_stdin_of_a_di_container() {
     assert_eq!(String::from_utf8_lossy(&again.stdout), "eco: tres\n");
     lab.casulo(&["rm", &name]).assert_ok();
 }
+
+/// A container that ends at once, removed straight after (N times): `rm`
+/// is refused only while its command runs; once it succeeds, the
+/// supervisor has finished with it — no cgroup, no directory, and the
+/// trace complete (it does not grow any more). And `wait` returns only
+/// once the log holds all the container wrote. Today's race: the record
+/// was called "exited" as soon as the init was gone, before the
+/// supervisor had torn it down.
+#[test]
+fn rm_and_wait_right_after_a_quick_end_find_the_supervisor_done() {
+    let lab = Lab::shared();
+    for i in 0..12 {
+        let name = unique_name("rapido");
+        let out = lab.casulo(&["run", "-d", "--name", &name, "busybox", "true"]);
+        out.assert_ok();
+        let id = out.stdout.trim().to_string();
+        let trace = casulo_tests::trace_path_from(&out.stderr).expect("run -d diz o trace");
+        let began = Instant::now();
+        loop {
+            let out = lab.casulo(&["rm", &name]);
+            if out.success() {
+                break;
+            }
+            assert!(out.stderr.contains("ainda está rodando"), "{out}");
+            assert!(began.elapsed() < Duration::from_secs(10), "{out}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            cgroups_of(&id),
+            Vec::<std::path::PathBuf>::new(),
+            "volta {i}"
+        );
+        assert!(
+            !lab.root().join("containers").join(&id).exists(),
+            "volta {i}"
+        );
+        let size = std::fs::metadata(&trace).unwrap().len();
+        std::thread::sleep(Duration::from_millis(150));
+        assert_eq!(
+            std::fs::metadata(&trace).unwrap().len(),
+            size,
+            "volta {i}: o trace cresceu depois do rm (o supervisor ainda trabalhava)"
+        );
+        assert!(
+            !lab.root().join("containers").join(&id).exists(),
+            "volta {i}"
+        );
+    }
+    for i in 0..6 {
+        let name = unique_name("seq");
+        run_d(lab, &name, &[], &["seq", "1", "3000"]);
+        lab.casulo(&["wait", &name]).assert_ok();
+        let logs = lab.casulo(&["logs", &name]);
+        logs.assert_ok();
+        assert_eq!(
+            logs.stdout.lines().count(),
+            3000,
+            "volta {i}: o log ficou pela metade"
+        );
+        lab.casulo(&["rm", &name]).assert_ok();
+    }
+}

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
 use casulo_tests::{host_casulo_cgroups, send_signal, unique_name, wait_for_child, Lab, Output};
 use casulo_trace::{EventBody, NsKind};
@@ -345,7 +346,8 @@ fn user_env_workdir_and_exit_codes_work_like_docker() {
     );
     // -t with no terminal around: the command still gets one of the
     // container's (its output comes through it, CRLF endings); -it needs a
-    // terminal as input, and -dt would be a terminal nobody reads.
+    // terminal as input; -dt (as docker's) gives the command a terminal
+    // whose output nobody reads, and returns at once.
     let tty = c.exec(lab, &["-t"], &["sh", "-c", "tty; exit 4"]);
     tty.assert_code(4);
     assert!(
@@ -355,9 +357,31 @@ fn user_env_workdir_and_exit_codes_work_like_docker() {
     let it = c.exec(lab, &["-it"], &["sh"]);
     it.assert_code(125);
     assert!(it.stderr.contains("não é um terminal (TTY)"), "{it}");
-    let dt = c.exec(lab, &["-dt"], &["sh"]);
-    dt.assert_code(125);
-    assert!(dt.stderr.contains("exec -d -t"), "{dt}");
+    let dt = c.exec(
+        lab,
+        &["-dt"],
+        &["sh", "-c", "seq 1 100000; tty > /tmp/dt; sleep 300"],
+    );
+    dt.assert_ok();
+    // 100000 lines (≈ 600 KiB) fit no terminal buffer: they are drained.
+    let began = Instant::now();
+    let tty = loop {
+        let tty = c.exec(lab, &[], &["cat", "/tmp/dt"]);
+        if tty.success() || began.elapsed() > Duration::from_secs(20) {
+            break tty;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    tty.assert_ok();
+    assert!(tty.stdout.starts_with("/dev/pts/"), "{tty}");
+    // busybox's ps shows a terminal as major,minor: 136 is a pty's slave.
+    let ps = c.exec(lab, &[], &["ps", "-o", "tty,args"]);
+    assert!(
+        ps.stdout
+            .lines()
+            .any(|l| l.starts_with("136,") && l.contains("sleep 300")),
+        "{ps}"
+    );
     c.stop_and_check(lab);
 }
 

@@ -4,28 +4,35 @@
 //! slave as its stdin, stdout, stderr and controlling terminal (in a
 //! session of its own), types into the master and reads the screen from it.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use casulo_tests::pty::Screen;
 use casulo_tests::{host_casulo_cgroups, send_signal, unique_name, wait_for_child, Lab};
 use casulo_trace::{EventBody, TtyAction};
-use nix::pty::Winsize;
 use nix::sys::termios::{self, LocalFlags};
 
-/// The user's side: the pty's master (the "screen" and "keyboard"), the
-/// slave kept open to read its settings, casulo running on it.
+/// The user's side: casulo on a terminal window ([`Screen`]: keys typed,
+/// the screen read), and the container's name and trace.
 struct Terminal {
-    master: File,
-    slave: OwnedFd,
-    casulo: Child,
-    screen: String,
+    on: Screen,
     trace: PathBuf,
     /// The container's name.
     name: String,
+}
+
+impl std::ops::Deref for Terminal {
+    type Target = Screen;
+    fn deref(&self) -> &Screen {
+        &self.on
+    }
+}
+
+impl std::ops::DerefMut for Terminal {
+    fn deref_mut(&mut self) -> &mut Screen {
+        &mut self.on
+    }
 }
 
 impl Terminal {
@@ -49,116 +56,16 @@ impl Terminal {
         name: String,
         trace: PathBuf,
     ) -> Terminal {
-        let on = casulo_tests::pty::spawn(lab.command(all), rows, cols);
         Terminal {
-            master: on.master,
-            slave: on.slave,
-            casulo: on.child,
-            screen: String::new(),
+            on: Screen::spawn(lab.command(all), rows, cols),
             trace,
             name,
         }
     }
 
-    /// Types `keys`.
-    fn send(&mut self, keys: &str) {
-        self.master.write_all(keys.as_bytes()).unwrap();
-    }
-
-    /// Reads the screen until `needle` appears after what was already
-    /// consumed; returns the text up to and including it.
-    fn expect(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(at) = self.screen.find(needle) {
-                let upto: String = self.screen.drain(..at + needle.len()).collect();
-                return upto;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{needle:?} não apareceu na tela em 20 s; a tela tem:\n{}",
-                self.screen
-            );
-            let mut fds = [nix::poll::PollFd::new(
-                self.master.as_fd(),
-                nix::poll::PollFlags::POLLIN,
-            )];
-            let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(200u16));
-            let mut buf = [0u8; 4096];
-            match self.master.read(&mut buf) {
-                Ok(n) => self.screen.push_str(&String::from_utf8_lossy(&buf[..n])),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => panic!("lendo o terminal: {e}; a tela tem:\n{}", self.screen),
-            }
-        }
-    }
-
-    /// Runs `command` in the container's shell and returns what it printed
-    /// (up to the next prompt).
-    fn shell(&mut self, command: &str) -> String {
-        self.send(&format!("{command}\r"));
-        // The end of the echoed line: busybox's line editor may redraw it
-        // midway (it asks the terminal for the cursor with `ESC[6n` after
-        // each prompt), so the echo is not always the command verbatim.
-        self.expect("\r\n");
-        self.expect("/ # ")
-    }
-
-    /// The window changes size (the kernel sends SIGWINCH to casulo, the
-    /// foreground of its terminal).
-    fn resize(&mut self, rows: u16, cols: u16) {
-        let size = Winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: TIOCSWINSZ reads one winsize.
-        assert_eq!(
-            unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &size) },
-            0
-        );
-    }
-
-    /// `stty size` until it says `rows cols` (the resize travels through
-    /// casulo, and maybe a supervisor).
-    fn expect_size(&mut self, rows: u16, cols: u16) {
-        let want = format!("{rows} {cols}\r\n/ # ");
-        let mut seen = String::new();
-        for _ in 0..50 {
-            seen = self.shell("stty size");
-            if seen == want {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        assert_eq!(seen, want);
-    }
-
     /// The slave's settings, comparable (`Termios` has no `PartialEq`).
     fn settings(&self) -> String {
-        format!("{:?}", termios::tcgetattr(&self.slave).unwrap())
-    }
-
-    /// Waits for casulo's exit code (20 s at most).
-    fn wait(&mut self) -> i32 {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.casulo.try_wait().unwrap() {
-                return status.code().expect("o casulo morreu de um sinal");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "o casulo não terminou em 20 s; a tela tem:\n{}",
-                self.screen
-            );
-            // Keep the screen drained: casulo may be writing.
-            let mut buf = [0u8; 4096];
-            if let Ok(n) = self.master.read(&mut buf) {
-                self.screen.push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        format!("{:?}", termios::tcgetattr(self.slave()).unwrap())
     }
 
     /// The events of the container's trace.
@@ -190,6 +97,23 @@ impl Terminal {
     }
 }
 
+/// The `terminal.attach`/`terminal.detach` events, in words:
+/// `+casulo attach 1` (attached, now 1), `-casulo attach keys 0`.
+fn attachers(events: &[casulo_trace::Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::TerminalAttach { client, attached } => Some(format!("+{client} {attached}")),
+            EventBody::TerminalDetach {
+                client,
+                reason,
+                attached,
+            } => Some(format!("-{client} {reason:?} {attached}")),
+            _ => None,
+        })
+        .collect()
+}
+
 fn ttys(events: &[casulo_trace::Event]) -> Vec<(TtyAction, String, u16, u16)> {
     events
         .iter()
@@ -216,7 +140,7 @@ fn a_shell_gets_its_own_terminal_that_follows_the_window() {
     term.expect("/ # ");
     // casulo made the user's terminal raw: no echo, no line editing, no
     // signals from its keys (those are the container's terminal's job).
-    let raw = termios::tcgetattr(&term.slave).unwrap();
+    let raw = termios::tcgetattr(term.slave()).unwrap();
     assert!(
         !raw.local_flags
             .intersects(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG),
@@ -268,7 +192,7 @@ fn job_control_and_ctrl_c_belong_to_the_shell_inside() {
     term.send("sleep 100\r");
     term.expect("sleep 100\r\n");
     // Type ^C once the sleep runs (a child of the shell, PID 1 inside).
-    let casulo = term.casulo.id();
+    let casulo = term.child.id();
     let shell = wait_for_child(casulo, "sh");
     wait_for_child(shell, "sleep");
     term.send("\x03");
@@ -305,7 +229,7 @@ fn the_terminal_is_restored_when_casulo_gets_sighup_and_sigterm() {
     let mut term = Terminal::start(lab, &["-it", "busybox", "sh"], 24, 80);
     let before = term.settings();
     term.expect("/ # ");
-    let casulo = term.casulo.id();
+    let casulo = term.child.id();
     // SIGHUP: the user's terminal window closed.
     send_signal(casulo, libc::SIGHUP);
     term.expect("repassei SIGHUP");
@@ -439,7 +363,7 @@ fn exec_it_gives_the_new_process_a_terminal_of_its_own() {
     term.send("sleep 200\r");
     term.expect("sleep 200\r\n");
     // The exec'd shell is casulo's child; the sleep, the shell's.
-    let shell = wait_for_child(term.casulo.id(), "sh");
+    let shell = wait_for_child(term.child.id(), "sh");
     wait_for_child(shell, "sleep");
     term.send("\x03");
     term.expect("^C");
@@ -571,6 +495,20 @@ fn run_dit_then_attach_detach_and_attach_again() {
     again.expect_size(24, 80);
     again.send("exit 2\r");
     assert_eq!(again.wait(), 2, "{}", again.screen);
+    // Who came and went is in the container's trace, written by the hub.
+    assert_eq!(
+        attachers(&again.events()),
+        [
+            "+casulo attach 1",
+            "-casulo attach Keys 0",
+            "+casulo attach 1",
+            "+casulo attach 2",
+            "-casulo attach Keys 1",
+            "-casulo attach Ended 0",
+            "+casulo start -a 1",
+            "-casulo start -a Ended 0",
+        ]
+    );
     remove(lab, &name, &id);
 }
 
@@ -613,29 +551,13 @@ fn a_terminal_that_hangs_up_ends_the_container_and_casulo() {
         if !foreground.is_empty() {
             term.send(&format!("{foreground}\r"));
             term.expect(&format!("{foreground}\r\n"));
-            let shell = wait_for_child(term.casulo.id(), "sh");
+            let shell = wait_for_child(term.child.id(), "sh");
             wait_for_child(shell, "sleep");
         }
-        let Terminal {
-            master,
-            slave,
-            mut casulo,
-            trace,
-            ..
-        } = term;
-        drop(master);
-        drop(slave);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let code = loop {
-            if let Some(status) = casulo.try_wait().unwrap() {
-                break status.code();
-            }
-            if Instant::now() > deadline {
-                let _ = casulo.kill();
-                panic!("o casulo não terminou 20 s depois de o terminal fechar ({foreground:?})");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        // The window closes: both ends of its pty.
+        term.hang_up();
+        let code = term.wait();
+        let trace = term.trace.clone();
         let events = casulo_trace::reader::read_trace_file(&trace)
             .unwrap()
             .events;
@@ -648,7 +570,7 @@ fn a_terminal_that_hangs_up_ends_the_container_and_casulo() {
                 _ => None,
             })
             .expect("process.exit no trace");
-        assert_eq!(code, Some(exit), "o casulo sai com o código do contêiner");
+        assert_eq!(code, exit, "o casulo sai com o código do contêiner");
         let hups: Vec<i32> = events
             .iter()
             .filter_map(|e| match &e.body {
@@ -693,22 +615,20 @@ fn an_attach_whose_terminal_hangs_up_leaves_the_container_running() {
     let mut term = Terminal::casulo(lab, &["attach", &name], 24, 80, name.clone(), trace);
     term.send("echo $((20 + 1))\r");
     term.expect("21\r\n/ # ");
-    let Terminal {
-        master,
-        slave,
-        mut casulo,
-        ..
-    } = term;
-    drop(master);
-    drop(slave);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while casulo.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = casulo.kill();
-            panic!("o casulo attach não terminou 20 s depois de o terminal fechar");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    term.hang_up();
+    assert_eq!(term.wait(), 0, "{}", term.screen);
     assert_eq!(state_of(lab, &name)["Status"], "running");
+    // The hub sees the socket close a moment after the attach ended.
+    let trace = trace_of(lab, &name);
+    let seen = || attachers(&casulo_trace::read_trace_file(&trace).unwrap().events);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        seen(),
+        ["+casulo attach 1", "-casulo attach Gone 0"],
+        "ir embora não é usar as teclas de saída"
+    );
     remove(lab, &name, &id);
 }

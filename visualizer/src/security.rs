@@ -773,13 +773,18 @@ fn terminal_row(event: Option<(usize, &Event)>, world: &World) -> Row {
                     t.rows, t.cols, t.resizes
                 )
             };
+            // A -dit container's terminal, held by its supervisor: who is attached.
+            let attached = match t.attached {
+                0 => String::new(),
+                n => format!(" Ligado(s) a ele agora: {n} cliente(s) de attach."),
+            };
             (
                 State::On,
                 format!(
                     "Terminal próprio: {} ({size}), do devpts do contêiner, é o terminal de \
                      controle do PID 1 (TIOCSCTTY) e a sua entrada e saída. O casulo só copia \
                      bytes entre ele e o seu terminal: Ctrl-C e Ctrl-Z viram sinais lá dentro, \
-                     para o grupo em primeiro plano (controle de jobs).",
+                     para o grupo em primeiro plano (controle de jobs).{attached}",
                     t.path
                 ),
             )

@@ -29,7 +29,7 @@ impl Area {
     pub fn of_kind(kind: &str) -> Area {
         match kind.split('.').next().unwrap_or("") {
             _ if kind == "cgroup.oom" || kind == "cgroup.pids_max" => Area::Error,
-            "process" => Area::Process,
+            "process" | "terminal" => Area::Process,
             "namespace" => Area::Namespace,
             "mount" => Area::Mount,
             "device" | "fs" => Area::Fs,

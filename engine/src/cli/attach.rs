@@ -41,15 +41,23 @@ pub struct DetachKeysArg {
 
 pub fn cmd(state: &StateDir, args: AttachArgs) -> CliResult {
     let record = container::find(state, &args.container)?;
-    attach_to(state, &record, args.keys.detach_keys, !args.no_stdin)
+    attach_to(
+        state,
+        &record,
+        "casulo attach",
+        args.keys.detach_keys,
+        !args.no_stdin,
+    )
 }
 
 /// Connects to `record`'s terminal (or follows its output, without `-t`,
 /// sending it casulo's stdin if it has `-i` and `stdin`) until the detach
 /// keys or its end; returns its exit code (0 when the user left it running).
+/// `client` names the command in the container's trace.
 pub fn attach_to(
     state: &StateDir,
     record: &ContainerRecord,
+    client: &str,
     mut keys: DetachKeys,
     stdin: bool,
 ) -> CliResult {
@@ -89,7 +97,7 @@ pub fn attach_to(
     }
     let connection = connect(state, record)?;
     let described = keys.describe();
-    let ended = attach::attach(connection, &mut keys, stdin)?;
+    let ended = attach::attach(connection, client, &mut keys, stdin)?;
     let mut err = std::io::stderr();
     match ended {
         Ended::Detached => {

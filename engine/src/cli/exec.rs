@@ -17,7 +17,8 @@ use crate::state::StateDir;
 /// comando, como no docker.
 #[derive(Debug, clap::Args)]
 pub struct ExecArgs {
-    /// Volta na hora, com o comando rodando em segundo plano (entrada e saídas em /dev/null).
+    /// Volta na hora, com o comando rodando em segundo plano (entrada e saídas em
+    /// /dev/null; com -t, um terminal do contêiner cuja saída é descartada, como no docker).
     #[arg(long, short = 'd')]
     pub detach: bool,
     /// Mantém a entrada padrão (stdin) aberta para o comando (sem -i, ele lê de /dev/null).
@@ -55,7 +56,7 @@ pub struct ExecArgs {
 
 pub fn cmd(state: &StateDir, args: ExecArgs) -> CliResult {
     // As `run -it`: the keys must come from a terminal.
-    if args.tty && args.interactive && !std::io::stdin().is_terminal() {
+    if args.tty && args.interactive && !args.detach && !std::io::stdin().is_terminal() {
         return Err(CliError::msg(
             125,
             "a entrada não é um terminal (TTY): exec -it precisa que a entrada do casulo \

@@ -295,6 +295,7 @@ pub fn start(state: &StateDir, args: StartArgs) -> CliResult {
             last_code = super::attach::attach_to(
                 state,
                 &now,
+                "casulo start -a",
                 args.keys.detach_keys.clone(),
                 args.interactive,
             )?;

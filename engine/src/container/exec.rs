@@ -127,12 +127,6 @@ pub fn exec(
     sys: &dyn Syscalls,
     on_signal: &mut dyn FnMut(Signal, bool),
 ) -> Result<ExecOutcome, RunError> {
-    if opts.tty && opts.detach {
-        return Err(RunError::Init {
-            code: 125,
-            message: "exec -d -t: um terminal que ninguém lê; use -it sem -d (ou -d sem -t)".into(),
-        });
-    }
     let record = super::find(state, key)?;
     let init_pid = running_init(&record)?;
     let plan = plan(&record, opts)?;
@@ -154,50 +148,25 @@ pub fn exec(
     wait::block_signals();
     crate::security::host_binary::protect(&k)?;
     if opts.detach {
-        return detached(&k, entry);
+        return detached(&k, entry, opts.tty);
     }
-    let null = (!opts.interactive && !opts.tty)
-        .then(|| File::options().read(true).write(true).open("/dev/null"))
-        .transpose()
-        .map_err(|e| RunError::io("não consegui abrir", "/dev/null", e))?;
-    // -t: the child opens its terminal inside and sends the master here.
-    let console = opts
-        .tty
-        .then(|| {
-            let size = crate::terminal::caller_size();
-            console::channel().map(|(ours, theirs)| {
-                let request = console::Request {
-                    socket: theirs,
-                    size,
-                };
-                ((ours, size), request)
-            })
-        })
-        .transpose()
-        .map_err(|e| RunError::io("socketpair", "console", e))?;
-    let (ours, request) = console.unzip();
-    let pid = start_child(
-        &k,
-        entry,
-        Stdio {
+    let (pid, waited) = if opts.tty {
+        // The child opens its terminal inside and sends the master here.
+        let (pid, console) = start_with_terminal(&k, entry, crate::terminal::caller_size(), false)?;
+        let waited =
+            crate::terminal::session::wait_relaying(&k, pid, console, opts.interactive, on_signal);
+        (pid, waited)
+    } else {
+        let null = (!opts.interactive)
+            .then(|| File::options().read(true).write(true).open("/dev/null"))
+            .transpose()
+            .map_err(|e| RunError::io("não consegui abrir", "/dev/null", e))?;
+        let stdio = Stdio {
             null,
-            console: request,
-        },
-        false,
-    )?;
-    let waited = match ours {
-        Some((socket, size)) => console::receive(&socket, size)
-            .map_err(|e| RunError::io("não recebi o terminal do exec", "console", e))
-            .and_then(|console| {
-                crate::terminal::session::wait_relaying(
-                    &k,
-                    pid,
-                    console,
-                    opts.interactive,
-                    on_signal,
-                )
-            }),
-        None => wait::wait_for(&k, pid, on_signal),
+            console: None,
+        };
+        let pid = start_child(&k, entry, stdio, false)?;
+        (pid, wait::wait_for(&k, pid, on_signal))
     };
     let status = match waited {
         Ok(status) => status,
@@ -287,7 +256,13 @@ fn start_child(k: &Kernel, entry: Entry, stdio: Stdio, detach: bool) -> Result<P
 /// wait for the command (its `process.exit` goes into the trace, and no
 /// zombie is left for the host's init); casulo returns as soon as the
 /// waiter says the command runs, or why it does not.
-fn detached(k: &Kernel, entry: Entry) -> Result<ExecOutcome, RunError> {
+///
+/// With `tty` (`exec -dt`, as docker's): the command gets a terminal of
+/// the container's own, whose master the waiter holds and reads until the
+/// command (and whatever else holds the terminal) is gone; what comes out
+/// is dropped, as docker drops a detached exec's output.
+fn detached(k: &Kernel, entry: Entry, tty: bool) -> Result<ExecOutcome, RunError> {
+    let size = crate::terminal::caller_size();
     let (said_rd, said_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
         .map_err(|e| RunError::io("pipe", "exec -d", std::io::Error::from(e)))?;
     match k.clone_process(&[])? {
@@ -305,14 +280,21 @@ fn detached(k: &Kernel, entry: Entry) -> Result<ExecOutcome, RunError> {
                         .map_err(|(code, message)| RunError::Init { code, message })
                 })
                 .and_then(|()| {
+                    if tty {
+                        return start_with_terminal(k, entry, size, true)
+                            .map(|(pid, console)| (pid, Some(console.master)));
+                    }
                     let n =
                         null().map_err(|e| RunError::io("não consegui abrir", "/dev/null", e))?;
-                    start_child(k, entry, Stdio::null(n), true)
+                    start_child(k, entry, Stdio::null(n), true).map(|pid| (pid, None))
                 });
             match started {
-                Ok(pid) => {
+                Ok((pid, master)) => {
                     let _ = write!(said, "EXEC {pid}");
                     drop(said);
+                    if let Some(master) = master {
+                        drain(&master);
+                    }
                     let _ = k.wait(pid, true);
                     init::exit(0)
                 }
@@ -340,6 +322,42 @@ fn detached(k: &Kernel, entry: Entry) -> Result<ExecOutcome, RunError> {
                     message: "o processo do exec -d morreu antes de executar o comando".into(),
                 },
             })
+        }
+    }
+}
+
+/// `exec -t`'s child (`detach`: `-dt`'s), with a terminal it opens inside
+/// the container; its pid and the terminal.
+fn start_with_terminal(
+    k: &Kernel,
+    entry: Entry,
+    size: crate::terminal::WindowSize,
+    detach: bool,
+) -> Result<(Pid, console::Console), RunError> {
+    let (ours, theirs) =
+        console::channel().map_err(|e| RunError::io("socketpair", "console", e))?;
+    let stdio = Stdio {
+        null: None,
+        console: Some(console::Request {
+            socket: theirs,
+            size,
+        }),
+    };
+    let pid = start_child(k, entry, stdio, detach)?;
+    let what = "não recebi o terminal do exec";
+    super::start::receive_console(k, pid, &ours, size, what).map(|console| (pid, console))
+}
+
+/// Reads a terminal's master until no process holds its slave (EIO),
+/// dropping what it reads: a terminal nobody reads would fill up and block
+/// the command's writes.
+fn drain(master: &OwnedFd) {
+    let mut buf = [0u8; 4096];
+    loop {
+        match nix::unistd::read(master.as_fd(), &mut buf) {
+            Ok(0) => return,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return,
         }
     }
 }

@@ -153,7 +153,6 @@ fn signal_until_gone(
 /// its `casulo run` was killed too).
 pub fn wait_exit(state: &StateDir, record: &ContainerRecord) -> Result<Option<i32>, RunError> {
     let dir = state.container(&record.id);
-    let mut gone_since: Option<Instant> = None;
     loop {
         let now = match record::load(&dir) {
             Ok(r) => r,
@@ -163,7 +162,15 @@ pub fn wait_exit(state: &StateDir, record: &ContainerRecord) -> Result<Option<i3
         };
         match (now.state, now.pid) {
             // Restarting: it did end (docker's wait returns then too).
-            (ContainerState::Exited | ContainerState::Restarting, _) => return Ok(now.exit_code),
+            (ContainerState::Restarting, _) => return Ok(now.exit_code),
+            (ContainerState::Exited, _) => {
+                // Its keeper may still be finishing (the log's last lines,
+                // --rm): done when it lets go, or starts it again.
+                super::keeper::wait_released(&dir, KEEPER_LIMIT, || {
+                    record::load(&dir).map_or(true, |r| r.state != ContainerState::Exited)
+                });
+                return Ok(now.exit_code);
+            }
             (ContainerState::Running | ContainerState::Paused, Some(pid))
                 if init_alive(pid, &record.id) =>
             {
@@ -175,33 +182,29 @@ pub fn wait_exit(state: &StateDir, record: &ContainerRecord) -> Result<Option<i3
                 );
             }
             (ContainerState::Running | ContainerState::Paused, _) => {
-                // The init is gone: its `casulo run` records it in a moment,
-                // unless it was killed as well.
-                let since = *gone_since.get_or_insert_with(Instant::now);
-                if since.elapsed() > Duration::from_secs(5) {
+                // The init is gone: its keeper records it in a moment,
+                // unless it was killed as well (then nobody will).
+                if !super::keeper::is_kept(&dir) && record::load(&dir).is_ok_and(|r| r.is_up()) {
                     return Ok(None);
                 }
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(5));
             }
             (ContainerState::Created, _) => std::thread::sleep(Duration::from_millis(100)),
         }
     }
 }
 
-/// Waits (up to 10 s) until the container's supervisor, if it has one, has
-/// finished with it: its last record written, `--rm` done.
+/// Waits (up to [`KEEPER_LIMIT`]) until the container's keeper (its
+/// supervisor or `casulo run`, see [`super::keeper`]) has finished with it:
+/// its last record written, its cgroup removed, `--rm` done.
 pub fn wait_supervisor_gone(state: &StateDir, record: &ContainerRecord) {
-    let dir = state.container(&record.id);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        match record::load(&dir) {
-            Ok(r) if r.supervisor.is_some_and(super::supervisor_alive) => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
-            _ => return,
-        }
-    }
+    super::keeper::wait_released(&state.container(&record.id), KEEPER_LIMIT, || false);
 }
+
+/// How long a verb waits for a keeper to finish tearing a container down
+/// (it takes milliseconds; a cgroup whose last processes are slow to die
+/// can take seconds).
+pub const KEEPER_LIMIT: Duration = Duration::from_secs(30);
 
 /// Waits up to `timeout` for `pid` to end (readable pidfd, or, without
 /// one, `/proc/PID` gone); true if it did.

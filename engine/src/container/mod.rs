@@ -16,6 +16,9 @@
 //! - [`pause`]: freeze and thaw its processes (the cgroup freezer);
 //! - [`stats`]: its usage now (memory, CPU %, processes), as `cgroup.sample` reads it;
 //! - [`record`]: `container.json`, read and updated under a lock;
+//! - [`keeper`]: the lock its `casulo run` or supervisor holds while it
+//!   looks after it (a container whose init is gone is not "exited" until
+//!   its keeper is done tearing it down);
 //! - [`find`]: the one resolver of ids, short ids and names every verb uses;
 //! - [`run`]: create + start + wait (+ rm with `--rm`), what `casulo run` does;
 //! - [`supervise`]: the supervisor of a `-d` container (and of `start`),
@@ -36,6 +39,7 @@ pub mod exec;
 pub mod image_use;
 pub mod init;
 pub mod inspect;
+pub mod keeper;
 pub mod kill;
 pub mod logs;
 pub mod names;
@@ -488,7 +492,8 @@ pub fn new_id() -> String {
 }
 
 /// Every container in the state dir, oldest first. A record that says
-/// "running" whose init is gone (casulo was killed) is reported as exited.
+/// "running" whose init and keeper are both gone (casulo was killed) is
+/// reported as exited; while its keeper still tears it down it is up.
 pub fn list(state: &crate::state::StateDir) -> Vec<ContainerRecord> {
     let mut records: Vec<ContainerRecord> = std::fs::read_dir(state.containers())
         .map(|dir| {
@@ -499,12 +504,13 @@ pub fn list(state: &crate::state::StateDir) -> Vec<ContainerRecord> {
         })
         .unwrap_or_default();
     for r in &mut records {
+        let kept = || keeper::is_kept(&state.container(&r.id));
         let gone = match r.state {
             ContainerState::Running | ContainerState::Paused => {
-                !r.pid.is_some_and(|pid| init_alive(pid, &r.id))
+                !r.pid.is_some_and(|pid| init_alive(pid, &r.id)) && !kept()
             }
             // Between two runs only its supervisor is there.
-            ContainerState::Restarting => !r.supervisor.is_some_and(supervisor_alive),
+            ContainerState::Restarting => !r.supervisor.is_some_and(supervisor_alive) && !kept(),
             ContainerState::Created | ContainerState::Exited => false,
         };
         if gone {

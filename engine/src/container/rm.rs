@@ -3,7 +3,7 @@
 //! Its mounts never need unmounting here: they exist only inside its mount
 //! namespace, which the kernel destroyed with its last process.
 
-use super::{find, ContainerRecord, RunError};
+use super::{find, ContainerRecord, ContainerState, RunError};
 use crate::state::StateDir;
 
 /// Removes a stopped container (by name, id or id prefix): its read/write
@@ -11,13 +11,31 @@ use crate::state::StateDir;
 /// volumes too (named ones always stay). Its trace is kept.
 pub fn remove(state: &StateDir, key: &str, volumes: bool) -> Result<ContainerRecord, RunError> {
     let record = find(state, key)?;
+    let running = |r: &ContainerRecord| {
+        r.state == ContainerState::Restarting
+            || r.pid.is_some_and(|pid| super::init_alive(pid, &r.id))
+    };
+    if record.is_up() && running(&record) {
+        return Err(RunError::StillRunning(record.name));
+    }
+    // It ended a moment ago and its keeper is tearing it down (or has
+    // just written its end and flushes its log): waited for, so the
+    // directory never goes from under it — unless it starts it again.
+    let dir = state.container(&record.id);
+    super::keeper::wait_released(&dir, super::kill::KEEPER_LIMIT, || {
+        super::record::load(&dir).map_or(true, |r| r.is_up() && running(&r))
+    });
+    if !dir.exists() {
+        // Its keeper removed it meanwhile (--rm): as asked.
+        return Ok(record);
+    }
+    let record = find(state, &record.id)?;
     if record.is_up() {
         return Err(RunError::StillRunning(record.name));
     }
-    let dir = state.container(&record.id);
-    std::fs::remove_dir_all(&dir)
+    remove_dir(state, &record.id)
         .map_err(|e| RunError::io("não consegui remover o contêiner", dir, e))?;
-    remove_dirs(state, &record.id, &record.name);
+    release_name(state, &record.id, &record.name);
     if volumes {
         remove_anonymous_volumes(state, &record);
     }
@@ -72,8 +90,26 @@ pub fn remove_anonymous_volumes(state: &StateDir, record: &ContainerRecord) {
 /// Removes `containers/<id>/` and the name claim (if it still holds this id).
 /// Best effort: used on error paths, where the first error is the one to report.
 pub fn remove_dirs(state: &StateDir, id: &str, name: &str) {
-    let _ = std::fs::remove_dir_all(state.container(id));
+    let _ = remove_dir(state, id);
     release_name(state, id, name);
+}
+
+/// `containers/<id>/` goes in one step, as the other verbs see it: renamed
+/// into `tmp/` (`rm-<pid>-<id>`, swept by `gc` if this casulo dies before
+/// the end), then removed there. Removed in place, its record could vanish
+/// while the rest of it (a big upper layer) is still there.
+fn remove_dir(state: &StateDir, id: &str) -> std::io::Result<()> {
+    let dir = state.container(id);
+    let _ = std::fs::create_dir_all(state.tmp());
+    let doomed = state.tmp().join(format!("rm-{}-{id}", std::process::id()));
+    match std::fs::rename(&dir, &doomed) {
+        Ok(()) => {
+            crate::image::extract::remove_tree(&doomed);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) => std::fs::remove_dir_all(&dir),
+    }
 }
 
 /// Gives the name `name` back, if its claim still holds `id` (best effort).
@@ -106,7 +142,8 @@ pub fn gc_stale(state: &StateDir, min_age: std::time::Duration) -> Vec<String> {
         let init_gone = !record
             .pid
             .is_some_and(|pid| super::init_alive(pid, &record.id));
-        let supervisor_gone = !record.supervisor.is_some_and(super::supervisor_alive);
+        let supervisor_gone = !record.supervisor.is_some_and(super::supervisor_alive)
+            && !super::keeper::is_kept(&dir);
         if !(record.is_up() && old && init_gone && supervisor_gone) {
             continue;
         }

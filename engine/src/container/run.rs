@@ -94,6 +94,14 @@ pub fn run_with(
 ) -> Result<RunOutcome, RunError> {
     opts.resources.validate().map_err(RunError::BadLimit)?;
     let created = create_with(state, opts, prepared)?;
+    // This casulo keeps the container until it is done with it, --rm included.
+    let _keeper = match super::keeper::hold(&created.dir) {
+        Ok(keeper) => keeper,
+        Err(e) => {
+            rm::remove_dirs(state, &created.record.id, &created.record.name);
+            return Err(e);
+        }
+    };
     observer.created(&created.record);
     let lived = live(&created, sys, observer, Sampling::Steady);
     let record = &created.record;

@@ -123,24 +123,31 @@ pub fn start_with(
             }
             let p = &created.record.process;
             release(k, pid, (sync_wr, report_rd), (&p.args, &p.env), INIT)?;
-            // Sent before the EXEC line: already waiting in the socket.
             let Some((socket, size)) = console_parent else {
                 return Ok((pid, None));
             };
-            match console::receive(&socket, size) {
-                Ok(console) => Ok((pid, Some(console))),
-                Err(e) => {
-                    let _ = k.kill(pid, nix::sys::signal::Signal::SIGKILL);
-                    let _ = k.wait(pid, true);
-                    Err(RunError::io(
-                        "não recebi o terminal do contêiner",
-                        "console",
-                        e,
-                    ))
-                }
-            }
+            let what = "não recebi o terminal do contêiner";
+            receive_console(k, pid, &socket, size, what).map(|c| (pid, Some(c)))
         }
     }
+}
+
+/// The terminal the child `pid` opened and sent on `socket` (before its
+/// EXEC line: already waiting there), for the init and for an exec'd
+/// process; if it never came, the child is killed and reaped, and `what`
+/// says what failed.
+pub(super) fn receive_console(
+    k: &Kernel,
+    pid: Pid,
+    socket: &OwnedFd,
+    size: crate::terminal::WindowSize,
+    what: &'static str,
+) -> Result<console::Console, RunError> {
+    console::receive(socket, size).map_err(|e| {
+        let _ = k.kill(pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = k.wait(pid, true);
+        RunError::io(what, "console", e)
+    })
 }
 
 /// Who [`release`] lets go, as its messages say it: (failed release, died first).

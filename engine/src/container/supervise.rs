@@ -152,7 +152,12 @@ pub fn main(state: &StateDir, id: &str) -> i32 {
     let dir = state.container(id);
     let me = std::process::id() as i32;
     let log = open_supervisor_log(&dir);
-    let result = supervise(state, &dir, me, &log, &mut ready);
+    // Held until the end: to the other verbs the container is up until
+    // its last record is written and --rm is done.
+    let (keeper, result) = match super::keeper::hold(&dir) {
+        Ok(keeper) => (Some(keeper), supervise(state, &dir, me, &log, &mut ready)),
+        Err(e) => (None, Err(e)),
+    };
     if let Err(e) = &result {
         if let Some(mut r) = ready.take() {
             let _ = write!(r, "FAIL {}\n{e}", e.exit_code());
@@ -171,6 +176,7 @@ pub fn main(state: &StateDir, id: &str) -> i32 {
             rm::remove_anonymous_volumes(state, &r);
         }
     }
+    drop(keeper);
     i32::from(result.is_err())
 }
 

@@ -35,6 +35,10 @@ use crate::terminal::attach::{self as term, KEYS, MESSAGE};
 use crate::terminal::detach::DetachKeys;
 use crate::terminal::WindowSize;
 
+/// Who attaches, in the container's trace (`docker attach`, `docker run
+/// -it`, `docker start -ai` all come through the API's attach).
+const CLIENT: &str = "docker attach";
+
 /// How often the daemon looks for the socket of a container not started yet.
 const LOOK_EVERY: Duration = Duration::from_millis(20);
 
@@ -78,7 +82,11 @@ pub fn consumer(
                 Some(keys) => keys.feed(&bytes),
                 None => (bytes.to_vec(), false),
             };
-            if !send_keys(&socket, &send) || detach {
+            if !send_keys(&socket, &send) {
+                break;
+            }
+            if detach {
+                term::say_detach(&socket);
                 break;
             }
         }
@@ -121,6 +129,7 @@ pub fn terminal(
         &[crate::terminal::attach::HELLO],
         MsgFlags::MSG_NOSIGNAL,
     );
+    term::introduce(&socket, CLIENT);
     if let (Some(link), Ok(lent)) = (link, socket.try_clone()) {
         let _ = link.send(lent);
     }

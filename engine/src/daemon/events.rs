@@ -155,8 +155,13 @@ fn differences(
             out.push((id.clone(), "start", s.clone()));
         }
         let was_finished = old.and_then(|o| o.finished_at.clone());
+        let was_up = old.is_some_and(|o| is_up(o.state));
         if s.finished_at.is_some() && s.finished_at != was_finished {
             out.push((id.clone(), "die", s.clone()));
+        } else if was_up && s.state == ContainerState::Exited {
+            // Its keeper was killed with it: nobody wrote how it ended,
+            // its trace may tell.
+            out.push((id.clone(), "die", died(s)));
         }
         match (old.map(|o| o.state), s.state) {
             (Some(ContainerState::Running), ContainerState::Paused) => {
@@ -173,17 +178,8 @@ fn differences(
             // Gone while up (it ended and was removed between two looks,
             // as a `--rm` does): it died first, with the code its trace
             // (which stays) tells.
-            // Or seen dead but not yet told (`container::list` says
-            // `exited` once the init is gone, before its supervisor writes
-            // how it ended — and `docker wait` + `rm` can be that quick).
-            let dying = s.state == ContainerState::Exited
-                && s.started_at.is_some()
-                && s.finished_at.is_none()
-                && s.exit_code.is_none();
-            if matches!(s.state, ContainerState::Running | ContainerState::Paused) || dying {
-                let mut died = s.clone();
-                died.exit_code = super::containers::exit_in_trace(&s.trace, s.pid);
-                out.push((id.clone(), "die", died));
+            if is_up(s.state) {
+                out.push((id.clone(), "die", died(s)));
             }
             out.push((id.clone(), "destroy", s.clone()));
         }
@@ -195,6 +191,17 @@ fn differences(
     };
     out.sort_by_key(|(_, a, _)| order(a));
     out
+}
+
+fn is_up(state: ContainerState) -> bool {
+    matches!(state, ContainerState::Running | ContainerState::Paused)
+}
+
+/// `s` with the exit code its trace tells (its record never got one).
+fn died(s: &Seen) -> Seen {
+    let mut died = s.clone();
+    died.exit_code = super::containers::exit_in_trace(&s.trace, s.pid);
+    died
 }
 
 /// One event in docker's shape (old and new fields both, as dockerd).
@@ -282,20 +289,29 @@ mod tests {
         // One seen exited and then gone only says destroy.
         let mut exited = seen(ContainerState::Exited, &trace);
         exited.exit_code = Some(2);
-        let before = HashMap::from([(id, exited)]);
+        let before = HashMap::from([(id.clone(), exited)]);
         let told: Vec<_> = differences(&before, &HashMap::new())
             .into_iter()
             .map(|(_, action, _)| action)
             .collect();
         assert_eq!(told, ["destroy"]);
-        // Seen dead (its init gone) before its record said how, then gone:
-        // it dies too, with the trace's code.
-        let dying = seen(ContainerState::Exited, &trace);
-        let before = HashMap::from([("a".repeat(64), dying)]);
+        // Seen up, then exited with no end recorded (its keeper was
+        // killed with it): it dies, with the trace's code, and is then
+        // only destroyed.
+        let mut dead = seen(ContainerState::Exited, &trace);
+        dead.pid = Some(4321);
+        let up = HashMap::from([(id.clone(), seen(ContainerState::Running, &trace))]);
+        let now = HashMap::from([(id.clone(), dead.clone())]);
+        let told: Vec<_> = differences(&up, &now)
+            .into_iter()
+            .map(|(_, action, s)| (action, s.exit_code))
+            .collect();
+        assert_eq!(told, [("die", Some(2))]);
+        let before = HashMap::from([(id, dead)]);
         let told: Vec<_> = differences(&before, &HashMap::new())
             .into_iter()
             .map(|(_, action, s)| (action, s.exit_code))
             .collect();
-        assert_eq!(told, [("die", Some(2)), ("destroy", None)]);
+        assert_eq!(told, [("destroy", None)]);
     }
 }

@@ -15,7 +15,10 @@
 //! controlling terminal: `casulo exec -t` then does what it does under a
 //! user's terminal — raw mode, its own pty inside the container, the
 //! window followed on `SIGWINCH` (which the kernel sends it when
-//! `/exec/{id}/resize` sets the size of the daemon's pty).
+//! `/exec/{id}/resize` sets the size of the daemon's pty). With `Detach`
+//! (`docker exec -d`, `-dt`) it is `casulo exec -d [-t]`: the command's
+//! terminal, if any, is opened in the container and read by the exec's
+//! waiter, its output dropped as docker drops it.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

@@ -2,7 +2,8 @@
 //!
 //! Every write to the store goes through a temp name that carries the
 //! writer's pid ([`super::store`]: `tmp/blob-<pid>-<n>`, `tmp/write-<pid>-<n>`;
-//! `tmp/load-<pid>-<n>/`, `tmp/cache-<pid>-<key>`;
+//! `tmp/load-<pid>-<n>/`, `tmp/cache-<pid>-<key>`; a container being
+//! removed, `tmp/rm-<pid>-<id>/`;
 //! `layers/.tmp-<hex>-<pid>-<n>/` for a layer being unpacked). A writer that
 //! ends, well or badly, removes its own; only a SIGKILL (or a power cut)
 //! leaves one. So a temp name whose pid is gone, and that has not changed
@@ -20,7 +21,7 @@ use std::time::Duration;
 use crate::state::StateDir;
 
 /// The temp-file prefixes of `tmp/` that end in `-<pid>-<something>`.
-const TMP_PREFIXES: &[&str] = &["blob-", "write-", "load-", "cache-"];
+const TMP_PREFIXES: &[&str] = &["blob-", "write-", "load-", "cache-", "rm-"];
 
 /// Removes the leftovers of dead writers; returns them, in words.
 pub fn gc(state: &StateDir, min_age: Duration) -> Vec<String> {

@@ -13,11 +13,17 @@
 //! | attach   | `h`                             | what the terminal printed before I came,  |
 //! |          |                                 | please (kept only for an attach that      |
 //! |          |                                 | `docker run` makes before the start)      |
+//! | attach   | `i` + name (UTF-8)              | who I am (`casulo attach`, `docker        |
+//! |          |                                 | attach`): a `terminal.attach` in the trace|
+//! | attach   | `q`                             | I leave with the detach keys (then it     |
+//! |          |                                 | closes; closing alone: it went away)      |
 //! | hub      | `o` + bytes                     | what the container wrote on its terminal  |
 //! | hub      | `x` + code (i32 LE)             | the container ended with this code        |
 //!
 //! The detach keys ([`super::detach`]) are watched here, on the user's
-//! side: the hub never sees them, and the attach just closes its socket.
+//! side: the hub never sees them, only the `q` the attach sends before it
+//! closes its socket. A connection that never says `i` (a resize's) is not
+//! an attacher for the trace.
 //! While attached, the user's terminal is raw (every key, Ctrl-C
 //! included, goes to the container's terminal, whose line discipline makes
 //! it a `SIGINT` there) and is restored on every way out.
@@ -41,6 +47,8 @@ pub const SOCKET: &str = "attach.sock";
 pub const KEYS: u8 = b'k';
 pub const RESIZE: u8 = b'w';
 pub const HELLO: u8 = b'h';
+pub const IDENT: u8 = b'i';
+pub const QUIT: u8 = b'q';
 pub const OUTPUT: u8 = b'o';
 pub const EXIT: u8 = b'x';
 
@@ -138,12 +146,31 @@ fn handled() -> SigSet {
     set
 }
 
+/// Who the client on `socket` is, for the container's trace.
+pub fn introduce(socket: &OwnedFd, client: &str) {
+    let mut message = Vec::with_capacity(1 + client.len());
+    message.push(IDENT);
+    message.extend_from_slice(client.as_bytes());
+    let _ = socket::send(socket.as_raw_fd(), &message, MsgFlags::MSG_NOSIGNAL);
+}
+
+/// The client on `socket` leaves with the detach keys (said before it closes).
+pub fn say_detach(socket: &OwnedFd) {
+    let _ = socket::send(socket.as_raw_fd(), &[QUIT], MsgFlags::MSG_NOSIGNAL);
+}
+
 /// Relays casulo's stdin and stdout to the container's terminal through
 /// `socket` until the detach keys, the container's end, or the user's
 /// terminal's; the terminal is raw meanwhile (when stdin is one) and
-/// restored before this returns.
+/// restored before this returns. `client` is who attaches, for the trace.
 /// Without `input` (`--no-stdin`), only the output is relayed.
-pub fn attach(socket: OwnedFd, keys: &mut DetachKeys, input: bool) -> std::io::Result<Ended> {
+pub fn attach(
+    socket: OwnedFd,
+    client: &str,
+    keys: &mut DetachKeys,
+    input: bool,
+) -> std::io::Result<Ended> {
+    introduce(&socket, client);
     // SAFETY: casulo's 0 and 1 stay open for its whole life.
     let (stdin, stdout) = unsafe { (BorrowedFd::borrow_raw(0), BorrowedFd::borrow_raw(1)) };
     let set = handled();
@@ -221,6 +248,7 @@ fn relay(
                         }
                     }
                     if detach {
+                        say_detach(socket);
                         return Ok(Ended::Detached);
                     }
                 }

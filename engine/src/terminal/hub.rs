@@ -19,7 +19,11 @@
 //!
 //! An attacher too slow to take the output (its socket full for
 //! [`SLOW`]) is dropped rather than let the container wait for it; one
-//! that leaves just closes its socket.
+//! that leaves just closes its socket (after a `q` if it used the detach
+//! keys). Each attacher that said who it is (`i`) has its coming and going
+//! in the container's trace (`terminal.attach`, `terminal.detach`).
+
+use casulo_trace::{DetachReason, EventBody};
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -33,7 +37,7 @@ use nix::sys::socket::{self, MsgFlags};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
-use super::attach::{self, EXIT, HELLO, KEYS, MESSAGE, OUTPUT};
+use super::attach::{self, EXIT, HELLO, IDENT, KEYS, MESSAGE, OUTPUT, QUIT};
 use super::console::Console;
 use crate::container::logs::LogWriter;
 use crate::container::{wait, RunError};
@@ -160,7 +164,7 @@ pub fn serve(
             } else {
                 PollFlags::empty()
             };
-            fds.push(PollFd::new(a.as_fd(), events));
+            fds.push(PollFd::new(a.fd.as_fd(), events));
         }
         match poll(&mut fds, PollTimeout::NONE) {
             Err(Errno::EINTR) => continue,
@@ -176,7 +180,7 @@ pub fn serve(
             hub.flush_keys();
         }
         if revents[2].intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
-            hub.copy_output();
+            hub.copy_output(k);
         }
         // From the last, so removing one does not move the others.
         for i in (0..hub.attachers.len()).rev() {
@@ -194,7 +198,7 @@ pub fn serve(
                     socket::sockopt::SendTimeout,
                     &nix::sys::time::TimeVal::new(SLOW.as_secs() as _, 0),
                 );
-                hub.attachers.push(fd);
+                hub.attachers.push(Attacher { fd, who: None });
                 hub.greet(k, hub.attachers.len() - 1);
             }
         }
@@ -213,27 +217,36 @@ pub fn serve(
     // Its last words, then how it ended, to whoever is attached — and to
     // whoever connected meanwhile, not accepted yet (a `docker run -t`
     // whose command ended at once must still see what it printed).
-    while hub.master_open && hub.copy_output() {}
+    while hub.master_open && hub.copy_output(k) {}
     hub.log.finish();
     while let Ok(fd) = socket::accept4(listener.fd.as_raw_fd(), socket::SockFlag::SOCK_CLOEXEC) {
         // SAFETY: accept4 returned a new descriptor we own.
         let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-        hub.attachers.push(fd);
+        hub.attachers.push(Attacher { fd, who: None });
         hub.greet(k, hub.attachers.len() - 1);
     }
     let code = wait::exit_code(status).to_le_bytes();
     let bye = [EXIT, code[0], code[1], code[2], code[3]];
     for a in &hub.attachers {
-        let _ = socket::send(a.as_raw_fd(), &bye, MsgFlags::MSG_NOSIGNAL);
+        let _ = socket::send(a.fd.as_raw_fd(), &bye, MsgFlags::MSG_NOSIGNAL);
+    }
+    while !hub.attachers.is_empty() {
+        hub.let_go(k, hub.attachers.len() - 1, DetachReason::Ended);
     }
     drop(listener);
     Ok(status)
 }
 
+/// A connection to the hub; `who` once it said who it is (see [`IDENT`]).
+struct Attacher {
+    fd: OwnedFd,
+    who: Option<String>,
+}
+
 struct Hub<'a> {
     master: BorrowedFd<'a>,
     master_open: bool,
-    attachers: Vec<OwnedFd>,
+    attachers: Vec<Attacher>,
     /// Keys read from an attacher, not yet taken by the master.
     keys: Vec<u8>,
     log: &'a mut LogWriter,
@@ -250,7 +263,7 @@ struct Hub<'a> {
 impl Hub<'_> {
     /// One read of the master to the log and every attacher; false when
     /// there was nothing.
-    fn copy_output(&mut self) -> bool {
+    fn copy_output(&mut self, k: &Kernel) -> bool {
         match nix::unistd::read(self.master, &mut self.buf[1..]) {
             Ok(0) => {
                 self.master_open = false;
@@ -264,10 +277,14 @@ impl Hub<'_> {
                     kept.drain(..over);
                 }
                 self.buf[0] = OUTPUT;
-                let message = &self.buf[..1 + n];
-                self.attachers.retain(|a| {
-                    socket::send(a.as_raw_fd(), message, MsgFlags::MSG_NOSIGNAL).is_ok()
-                });
+                // From the last, so removing one does not move the others.
+                for i in (0..self.attachers.len()).rev() {
+                    let message = &self.buf[..1 + n];
+                    let fd = self.attachers[i].fd.as_raw_fd();
+                    if socket::send(fd, message, MsgFlags::MSG_NOSIGNAL).is_err() {
+                        self.let_go(k, i, DetachReason::Gone);
+                    }
+                }
                 true
             }
             Err(Errno::EAGAIN | Errno::EINTR) => false,
@@ -281,7 +298,7 @@ impl Hub<'_> {
 
     /// What was kept, to attacher `i`, who asked for it ([`HELLO`]); kept no more.
     fn welcome(&mut self, i: usize) {
-        let attacher = self.attachers[i].as_raw_fd();
+        let attacher = self.attachers[i].fd.as_raw_fd();
         for chunk in self.backlog.take().unwrap_or_default().chunks(MESSAGE - 1) {
             let mut message = Vec::with_capacity(1 + chunk.len());
             message.push(OUTPUT);
@@ -300,9 +317,13 @@ impl Hub<'_> {
         if self.backlog.is_none() {
             return;
         }
-        let fd = self.attachers[i].as_raw_fd();
+        let fd = self.attachers[i].fd.as_raw_fd();
         let wait = nix::sys::time::TimeVal::new(0, GREET.as_micros() as _);
-        let _ = socket::setsockopt(&self.attachers[i], socket::sockopt::ReceiveTimeout, &wait);
+        let _ = socket::setsockopt(
+            &self.attachers[i].fd,
+            socket::sockopt::ReceiveTimeout,
+            &wait,
+        );
         let mut message = [0u8; MESSAGE];
         if let Ok(n) = socket::recv(fd, &mut message, MsgFlags::empty()) {
             self.take(k, i, &message[..n]);
@@ -313,7 +334,7 @@ impl Hub<'_> {
     fn read_attacher(&mut self, k: &Kernel, i: usize) {
         let mut message = [0u8; MESSAGE];
         let n = match socket::recv(
-            self.attachers[i].as_raw_fd(),
+            self.attachers[i].fd.as_raw_fd(),
             &mut message,
             MsgFlags::MSG_DONTWAIT,
         ) {
@@ -326,8 +347,16 @@ impl Hub<'_> {
 
     fn take(&mut self, k: &Kernel, i: usize, message: &[u8]) {
         match message {
-            [] => {
-                self.attachers.remove(i);
+            [] => self.let_go(k, i, DetachReason::Gone),
+            [QUIT] => self.let_go(k, i, DetachReason::Keys),
+            [IDENT, name @ ..] if self.attachers[i].who.is_none() => {
+                let client = String::from_utf8_lossy(name).into_owned();
+                self.attachers[i].who = Some(client.clone());
+                let attached = self.attached();
+                k.observed(
+                    EventBody::TerminalAttach { client, attached },
+                    format!("accept4({})", attach::SOCKET),
+                );
             }
             [HELLO] => self.welcome(i),
             [KEYS, keys @ ..] if self.interactive && self.master_open => {
@@ -342,6 +371,27 @@ impl Hub<'_> {
                     }
                 }
             }
+        }
+    }
+
+    /// Attachers that said who they are.
+    fn attached(&self) -> u32 {
+        self.attachers.iter().filter(|a| a.who.is_some()).count() as u32
+    }
+
+    /// Attacher `i` goes (its socket closed), in the trace if it said who it was.
+    fn let_go(&mut self, k: &Kernel, i: usize, reason: DetachReason) {
+        let gone = self.attachers.remove(i);
+        if let Some(client) = gone.who {
+            let attached = self.attached();
+            k.observed(
+                EventBody::TerminalDetach {
+                    client,
+                    reason,
+                    attached,
+                },
+                format!("close({})", attach::SOCKET),
+            );
         }
     }
 

@@ -406,6 +406,29 @@ const ENTRIES: &[Entry] = &[
             que às vezes um contêiner parece ignorar o Ctrl-C.",
     },
     Entry {
+        kind: "terminal.attach",
+        title: "Alguém se ligou ao terminal",
+        explanation: "Um contêiner `-dit` roda em segundo plano com um terminal (pty) que \
+            ninguém está olhando: a ponta mestre fica com o supervisor dele, que guarda no log \
+            tudo o que aparece na tela. O `casulo attach` (ou o `docker attach`, pelo daemon; \
+            também o `docker run -it`) se liga ao supervisor por um socket unix \
+            (`attach.sock`, no diretório do contêiner): daí em diante vê o que o contêiner \
+            escreve e manda as teclas que você digita para a mestre. Vários podem se ligar ao \
+            mesmo tempo (`attached` conta quantos) e todos veem a mesma tela. O processo do \
+            contêiner não muda: ele nem sabe que alguém chegou.",
+    },
+    Entry {
+        kind: "terminal.detach",
+        title: "Alguém se desligou do terminal",
+        explanation: "Um cliente deixou o terminal do contêiner. Com as teclas de saída \
+            (`reason` `keys`: Ctrl-P Ctrl-Q, ou as de `--detach-keys`) ou indo embora \
+            (`gone`: o terminal dele fechou, ele foi morto, a conexão caiu), o contêiner \
+            continua rodando, com o mesmo terminal, e você pode voltar com outro `attach`: \
+            quem segura o terminal é o supervisor, não o cliente. Um Ctrl-C, ao contrário, iria \
+            para o programa lá dentro. `ended`: o contêiner terminou, e quem estava ligado \
+            recebeu o código de saída dele.",
+    },
+    Entry {
         kind: "process.restart",
         title: "Reinício pela política --restart",
         explanation: "O contêiner terminou e o supervisor dele (o casulo que ficou cuidando \

@@ -187,6 +187,19 @@ pub enum TtyAction {
     Resize,
 }
 
+/// Why someone left a container's terminal (`terminal.detach`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DetachReason {
+    /// The detach keys (Ctrl-P Ctrl-Q, or `--detach-keys`): the container goes on.
+    Keys,
+    /// The client went away (its terminal closed, it was killed, the
+    /// connection dropped): the container goes on.
+    Gone,
+    /// The container ended: every attacher is let go.
+    Ended,
+}
+
 /// Mount propagation types (`mount --make-*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -495,6 +508,26 @@ pub enum EventBody {
         target_pid: i32,
         signal: i32,
         signal_name: String,
+    },
+    /// A client connected to the terminal of a `-it` container that runs in
+    /// the background: the supervisor, which holds the pty's master, sends
+    /// it what the container writes and takes its keys.
+    #[serde(rename = "terminal.attach")]
+    TerminalAttach {
+        /// Who: `casulo attach`, `docker attach` (the daemon's attach:
+        /// also `docker run -it` and `docker start -ai`).
+        client: String,
+        /// How many clients are attached now, this one included.
+        attached: u32,
+    },
+    /// A client left the container's terminal; the container goes on
+    /// (unless `reason` is `ended`).
+    #[serde(rename = "terminal.detach")]
+    TerminalDetach {
+        client: String,
+        reason: DetachReason,
+        /// How many clients are still attached.
+        attached: u32,
     },
     /// The container ended and its supervisor will start it again (its
     /// `--restart` policy), after a pause that doubles each time.
@@ -1109,6 +1142,8 @@ impl EventBody {
             EventBody::ProcessExit { .. } => "process.exit",
             EventBody::ProcessSignal { .. } => "process.signal",
             EventBody::ProcessRestart { .. } => "process.restart",
+            EventBody::TerminalAttach { .. } => "terminal.attach",
+            EventBody::TerminalDetach { .. } => "terminal.detach",
             EventBody::DaemonRequest { .. } => "daemon.request",
             EventBody::LayerUnpack { .. } => "layer.unpack",
             EventBody::LayerReuse { .. } => "layer.reuse",
@@ -1185,6 +1220,8 @@ pub const KINDS: &[&str] = &[
     "process.exec",
     "process.exit",
     "process.signal",
+    "terminal.attach",
+    "terminal.detach",
     "process.restart",
     "daemon.request",
     "layer.unpack",

@@ -15,7 +15,9 @@
 //! that lay them out differently.
 
 use crate::text::{self, short_digest, short_hex, thousands};
-use crate::{DeviceType, Event, EventBody, Header, NsVia, Outcome, Propagation, TtyAction};
+use crate::{
+    DetachReason, DeviceType, Event, EventBody, Header, NsVia, Outcome, Propagation, TtyAction,
+};
 
 /// Two lines for one event: what happened, in words; then, indented by four
 /// spaces, the real operation and what the kernel answered (`→ ok`, or
@@ -615,6 +617,25 @@ pub fn describe(event: &Event) -> String {
             ),
             format!("reiniciar o contêiner (--restart {policy}, tentativa {attempt})"),
         ),
+        EventBody::TerminalAttach { client, attached } => say(
+            format!("{client} se ligou ao terminal do contêiner ({attached} ligado(s) agora)"),
+            format!("ligar {client} ao terminal do contêiner"),
+        ),
+        EventBody::TerminalDetach {
+            client,
+            reason,
+            attached,
+        } => {
+            let why = match reason {
+                DetachReason::Keys => "com as teclas de saída; o contêiner continua",
+                DetachReason::Gone => "porque foi embora; o contêiner continua",
+                DetachReason::Ended => "porque o contêiner terminou",
+            };
+            say(
+                format!("{client} se desligou do terminal {why} ({attached} ligado(s) agora)"),
+                format!("desligar {client} do terminal"),
+            )
+        }
         EventBody::DaemonRequest {
             method,
             path,

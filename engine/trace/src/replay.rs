@@ -745,6 +745,8 @@ pub struct Terminal {
     pub cols: u16,
     /// How many times the window changed size since it was opened.
     pub resizes: u32,
+    /// Clients attached to it now (`terminal.attach`/`detach`, `-dit`).
+    pub attached: u32,
 }
 
 /// The state of everything after some prefix of the trace.
@@ -1440,12 +1442,20 @@ impl World {
                     (crate::TtyAction::Resize, Some(t)) => t.resizes + 1,
                     _ => 0,
                 };
+                let attached = self.terminal.as_ref().map_or(0, |t| t.attached);
                 self.terminal = Some(Terminal {
                     path: path.clone(),
                     rows: *rows,
                     cols: *cols,
                     resizes,
+                    attached,
                 });
+            }
+            EventBody::TerminalAttach { attached, .. }
+            | EventBody::TerminalDetach { attached, .. } => {
+                if let Some(t) = self.terminal.as_mut() {
+                    t.attached = *attached;
+                }
             }
             EventBody::ProcessExec { argv, path, .. } => {
                 let argv = if argv.is_empty() {

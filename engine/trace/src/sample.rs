@@ -6,8 +6,8 @@
 //! the visualizer's and the book's demos when no real trace is at hand.
 
 use crate::{
-    ContainerInfo, DeviceType, Errno, Event, EventBody, Header, IdRange, NsKind, NsVia, Outcome,
-    Propagation, TtyAction, FORMAT_NAME, FORMAT_VERSION,
+    ContainerInfo, DetachReason, DeviceType, Errno, Event, EventBody, Header, IdRange, NsKind,
+    NsVia, Outcome, Propagation, TtyAction, FORMAT_NAME, FORMAT_VERSION,
 };
 
 const ID: &str = "ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12";
@@ -434,6 +434,25 @@ pub fn sample_events() -> Vec<Event> {
                 client: "curl/7.88.1".into(),
             },
             "POST /v1.43/containers/create (User-Agent: curl/7.88.1)".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::TerminalAttach {
+                client: "casulo attach".into(),
+                attached: 1,
+            },
+            "accept4(attach.sock)".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::TerminalDetach {
+                client: "casulo attach".into(),
+                reason: DetachReason::Keys,
+                attached: 0,
+            },
+            "close(attach.sock)".into(),
             ok.clone(),
         ),
         (

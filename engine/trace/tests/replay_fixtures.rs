@@ -1338,6 +1338,20 @@ fn sample_trace_terminal_opened_and_resized() {
     );
 }
 
+/// `terminal.attach`/`detach` (sample trace): the terminal counts who is
+/// attached, one after the attach, none after the detach.
+#[test]
+fn sample_trace_terminal_counts_its_attachers() {
+    let r = Replay::new(sample::sample_events());
+    let kinds: Vec<&str> = r.events().iter().map(|e| e.body.kind()).collect();
+    let attach = kinds.iter().position(|k| *k == "terminal.attach").unwrap();
+    let detach = kinds.iter().position(|k| *k == "terminal.detach").unwrap();
+    let attached = |n: usize| r.world_at(n).terminal.map(|t| t.attached);
+    assert_eq!(attached(attach), Some(0));
+    assert_eq!(attached(attach + 1), Some(1));
+    assert_eq!(attached(detach + 1), Some(0));
+}
+
 /// `image.commit` (sample trace): the world lists the image made from the
 /// container, with its layer and whiteouts, from that event on.
 #[test]
