@@ -1144,3 +1144,79 @@ fn a_token_signed_by_a_key_the_registry_does_not_trust_is_refused_by_the_registr
     assert!(!config.join("config.json").exists(), "nothing saved");
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_pull_only_token_lets_the_image_be_pulled_and_refuses_a_push_clearly() {
+    // Two accounts on the token server: "aluno" may push, "leitor" only
+    // pull (its tokens carry `pull` whatever it asks). The real registry
+    // checks each request against the token's access list.
+    let issuer = casulo_tests::registry::TokenIssuer::start_with_reader(
+        "aluno",
+        "senha-do-token",
+        Some(("leitor", "so-leitura")),
+    );
+    let registry = Registry::start_with_token(&issuer);
+    let dir = scratch("so-pull");
+    let teacher = dir.join("professor");
+    let student = dir.join("aluno");
+    let remote = format!("{}/turma/bb:v1", registry.addr);
+    lab(&teacher, &["image", "tag", "busybox", &remote]).assert_ok();
+    lab(
+        &teacher,
+        &[
+            "login",
+            &registry.addr,
+            "-u",
+            "aluno",
+            "-p",
+            "senha-do-token",
+        ],
+    )
+    .assert_ok();
+    lab(&teacher, &["push", &remote]).assert_ok();
+
+    // The reader logs in (a token for no scope is fine) and pulls.
+    lab(
+        &student,
+        &["login", &registry.addr, "-u", "leitor", "-p", "so-leitura"],
+    )
+    .assert_ok();
+    let fresh = dir.join("limpo");
+    casulo_at(&fresh, &student, &["pull", &remote]).assert_ok();
+    let run = casulo_at(&fresh, &student, &["run", "--rm", &remote, "echo", "lido"]);
+    assert_eq!(run.assert_ok().stdout, "lido\n");
+
+    // Its push: the token server grants only pull, the registry refuses
+    // the first write, and casulo says whose token lacked what.
+    let mine = format!("{}/turma/meu:v1", registry.addr);
+    casulo_at(&fresh, &student, &["image", "tag", &remote, &mine]).assert_ok();
+    let out = casulo_at(&fresh, &student, &["push", &mine]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains(&registry.addr)
+            && out.stderr.contains("\"leitor\"")
+            && out.stderr.contains("não permite enviar (push)")
+            && out.stderr.contains(&issuer.realm())
+            && out.stderr.contains("escopo \"repository:turma/meu:"),
+        "{out}"
+    );
+    assert!(
+        issuer.requests().iter().any(|(scopes, with, status)| *with
+            && *status == 200
+            && scopes.first().map(String::as_str) == Some("repository:turma/meu:pull,push")),
+        "{:?}",
+        issuer.requests()
+    );
+    // Nothing reached the registry under that name.
+    let inspect = Output::of(Command::new("skopeo").args([
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        "aluno:senha-do-token",
+        &format!("docker://{mine}"),
+    ]));
+    assert_ne!(inspect.code, 0, "{inspect}");
+    casulo_at(&fresh, &student, &["gc"]);
+    lab(&teacher, &["image", "rm", "-q", &remote]).assert_ok();
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -35,6 +35,8 @@ pub struct Client<'r> {
     authorization: Option<String>,
     /// More scopes to ask a token server for (a push's mount sources).
     extra_scopes: Vec<String>,
+    /// The token server that gave the Bearer token in use, if any.
+    token_realm: Option<String>,
     rec: &'r Recorder,
 }
 
@@ -69,6 +71,7 @@ impl<'r> Client<'r> {
             credentials: auth::load(&remote.registry)?,
             authorization: None,
             extra_scopes: Vec::new(),
+            token_realm: None,
             rec,
         })
     }
@@ -301,6 +304,7 @@ impl<'r> Client<'r> {
                     RegistryError::Other(format!("a resposta de {realm} não tem \"token\""))
                 })?;
                 self.authorization = Some(format!("Bearer {token}"));
+                self.token_realm = Some(realm.to_string());
                 // The registry has the last word on the token (its
                 // signature, issuer, audience): `GET /v2/` with it.
                 let url = self.url("");
@@ -354,6 +358,7 @@ impl<'r> Client<'r> {
     /// message (its JSON `errors`, or the start of the body).
     fn http_error(&self, method: &str, url: &str, mut resp: Response<Body>) -> RegistryError {
         let status = resp.status().as_u16();
+        let challenge = header(&resp, "www-authenticate").and_then(|h| Challenge::parse(&h));
         let body = resp
             .body_mut()
             .with_config()
@@ -363,6 +368,41 @@ impl<'r> Client<'r> {
         let text = registry_message(&body);
         let request = format!("{method} {url}");
         match status {
+            401 | 403
+                if challenge
+                    .as_ref()
+                    .is_some_and(|c| c.param("error") == "insufficient_scope") =>
+            {
+                // The token is valid but grants less than this request
+                // needs: the token server gave only part of the scope.
+                let challenge = challenge.expect("checked above");
+                let writing = matches!(method, "POST" | "PUT" | "PATCH" | "DELETE");
+                let user = self
+                    .credentials
+                    .as_ref()
+                    .map(|c| format!("o usuário {:?}", c.user))
+                    .unwrap_or_else(|| "um acesso anônimo".into());
+                RegistryError::Denied {
+                    registry: self.registry.clone(),
+                    repository: self.repository.clone(),
+                    why: format!(
+                        "o token que o servidor de tokens {} deu para {user} não permite {} \
+                         ({request} precisa do escopo {:?}): esse usuário não tem essa \
+                         permissão nesse repositório. Peça a permissão a quem cuida do \
+                         registry ou faça `casulo login {}` com um usuário que a tenha",
+                        self.token_realm
+                            .as_deref()
+                            .unwrap_or(challenge.param("realm")),
+                        if writing {
+                            "enviar (push)"
+                        } else {
+                            "baixar (pull)"
+                        },
+                        challenge.param("scope"),
+                        self.registry,
+                    ),
+                }
+            }
             401 | 403 => RegistryError::Denied {
                 registry: self.registry.clone(),
                 repository: self.repository.clone(),
