@@ -1220,3 +1220,61 @@ fn a_pull_only_token_lets_the_image_be_pulled_and_refuses_a_push_clearly() {
     lab(&teacher, &["image", "rm", "-q", &remote]).assert_ok();
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// Removes a directory when dropped (one the test made outside its scratch).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn plain_http_to_a_tls_registry_says_where_the_ca_goes_and_dockers_certs_d_is_honoured() {
+    let dir = scratch("tls-docker");
+    let config = dir.join("config");
+    let made = dir.join("certs.d-gerado");
+    let registry = Registry::start_with_tls(&made);
+    let remote = format!("{}/aluno/bb:v1", registry.addr);
+    lab(&config, &["image", "tag", "busybox", &remote]).assert_ok();
+    // Where casulo looks by default, with no CASULO_CERTS_D.
+    let ours = Path::new("/etc/casulo/certs.d").join(&registry.addr);
+    let dockers = Path::new("/etc/docker/certs.d").join(&registry.addr);
+    assert!(!ours.exists() && !dockers.exists());
+
+    // No CA anywhere: a loopback registry is spoken to in plain HTTP, the
+    // registry answers that it speaks HTTPS, and casulo says what to do.
+    let out = lab(&config, &["push", &remote]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains("fala HTTPS")
+            && out
+                .stderr
+                .contains(&format!("/etc/casulo/certs.d/{}/ca.crt", registry.addr))
+            && out.stderr.contains("/etc/docker/certs.d"),
+        "{out}"
+    );
+
+    // The CA in docker's place: casulo trusts it too, and speaks HTTPS.
+    let _cleanup = RemoveOnDrop(dockers.clone());
+    fs::create_dir_all(&dockers).unwrap();
+    fs::copy(
+        made.join(&registry.addr).join("ca.crt"),
+        dockers.join("ca.crt"),
+    )
+    .unwrap();
+    let out = lab(&config, &["push", &remote]);
+    out.assert_ok();
+    let events = trace_events(&out);
+    assert!(
+        events[0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("https://{}/v2/", registry.addr)),
+        "{}",
+        events[0]
+    );
+    lab(&config, &["image", "rm", "-q", &remote]).assert_ok();
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -17,7 +17,8 @@ use crate::state::StateDir;
                   falam HTTP; outros, HTTPS, a não ser que estejam em \
                   CASULO_INSECURE_REGISTRIES (separados por vírgula). Um registry com CA \
                   própria: o certificado dela em /etc/casulo/certs.d/HOST:PORTA/ca.crt \
-                  (ou CASULO_CERTS_D), e ele fala HTTPS verificado por ela."
+                  (ou no /etc/docker/certs.d do docker, ou em CASULO_CERTS_D), e ele fala \
+                  HTTPS verificado por ela."
 )]
 pub struct PushArgs {
     /// A imagem, com o registry no nome (ex.: localhost:5000/aluno/app:v1).

@@ -124,12 +124,8 @@ impl<'r> Client<'r> {
             ureq::Error::Timeout(_) => "o tempo de espera acabou".to_string(),
             other if is_certificate_error(other) => format!(
                 "o certificado TLS dele não é confiável ({other}); se o registry tem uma CA \
-                 própria, ponha o ca.crt dela em {}/{}/ca.crt",
-                std::env::var("CASULO_CERTS_D")
-                    .ok()
-                    .filter(|d| !d.is_empty())
-                    .unwrap_or_else(|| "/etc/casulo/certs.d".into()),
-                self.registry
+                 própria, ponha o ca.crt dela em {}",
+                super::name::ca_place(&self.registry)
             ),
             other => other.to_string(),
         };
@@ -198,6 +194,24 @@ impl<'r> Client<'r> {
                 "{url} respondeu 404: {} não parece um registry (OCI distribution v2)",
                 self.registry
             ))),
+            400 if url.starts_with("http://") => {
+                // Go's servers (distribution) answer plain HTTP on a TLS
+                // port with this 400.
+                let err = self.http_error("GET", &url, resp);
+                match err {
+                    RegistryError::Http { ref body, .. } if body.contains("HTTPS") => {
+                        Err(RegistryError::Other(format!(
+                            "o registry {} ({url}) fala HTTPS, e o casulo falou HTTP com ele \
+                             (um registry em localhost, 127.x ou em CASULO_INSECURE_REGISTRIES \
+                             é acessado por HTTP, a não ser que a CA dele esteja no certs.d): \
+                             ponha o ca.crt da CA que assinou o certificado dele em {}",
+                            self.registry,
+                            super::name::ca_place(&self.registry)
+                        )))
+                    }
+                    other => Err(other),
+                }
+            }
             _ => Err(self.http_error("GET", &url, resp)),
         }
     }
