@@ -1278,3 +1278,74 @@ fn plain_http_to_a_tls_registry_says_where_the_ca_goes_and_dockers_certs_d_is_ho
     lab(&config, &["image", "rm", "-q", &remote]).assert_ok();
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_layer_whose_diff_id_lies_is_pulled_by_its_digest_and_refused_by_the_first_unpack() {
+    // The blobs are what the manifest says (sha256 and size), but the
+    // config declares a diff_id that is not the layer's tar. A pull checks
+    // the blobs; the diff_id is checked where the tar is read anyway, by
+    // the first unpack (as containerd's unpacker), and by image fsck.
+    let registry = Registry::start();
+    let dir = scratch("diffid-remoto");
+    let config = dir.join("config");
+    let saved = dir.join("busybox");
+    lab(
+        &config,
+        &["image", "save", "-o", &format!("{}/", s(&saved)), "busybox"],
+    )
+    .assert_ok();
+    let tar = LayerTar::new()
+        .dir("dados/")
+        .file("dados/a.txt", b"conteudo\n")
+        .finish();
+    let layer = layout::sha256(&tar);
+    let wrong = layout::sha256(b"outra coisa");
+    let oci = dir.join("mentira");
+    layout::extend_with(&saved, &oci, "mentira:v1", &[tar], |_, config| {
+        let ids = config["rootfs"]["diff_ids"].as_array_mut().unwrap();
+        *ids.last_mut().unwrap() = json!(wrong);
+    });
+    let remote = format!("{}/aluno/mentira:v1", registry.addr);
+    Output::of(Command::new("skopeo").args([
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:mentira:v1", s(&oci)),
+        &format!("docker://{remote}"),
+    ]))
+    .assert_ok();
+
+    let fresh = dir.join("limpo");
+    casulo_at(&fresh, &config, &["pull", &remote]).assert_ok();
+    let run = casulo_at(&fresh, &config, &["run", "--rm", &remote, "true"]);
+    run.assert_code(125);
+    assert!(
+        run.stderr.contains(&layer)
+            && run.stderr.contains(&wrong)
+            && run.stderr.contains("diff_id"),
+        "{run}"
+    );
+    // Nothing half-unpacked; fsck names the image and the diff_id.
+    assert!(
+        tmp_leftovers(&fresh).is_empty(),
+        "{:?}",
+        tmp_leftovers(&fresh)
+    );
+    let fsck = casulo_at(&fresh, &config, &["image", "fsck"]);
+    fsck.assert_code(1);
+    assert!(
+        fsck.stdout.contains("mentira") && fsck.stdout.contains(&wrong),
+        "{fsck}"
+    );
+    let leftovers: Vec<_> = fs::read_dir(fresh.join("layers"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        leftovers
+            .iter()
+            .all(|n| !n.to_string_lossy().starts_with(".tmp")),
+        "{leftovers:?}"
+    );
+    casulo_at(&fresh, &config, &["gc"]);
+    let _ = fs::remove_dir_all(&dir);
+}
