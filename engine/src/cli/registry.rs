@@ -32,8 +32,9 @@ pub struct PushArgs {
 #[derive(Debug, clap::Args)]
 #[command(
     long_about = "Baixa uma imagem de um registry (OCI distribution), como `docker pull`. \
-                  Só viajam as camadas que o store não tem; cada blob é conferido (sha256, \
-                  tamanho, diff_id, entradas do tar) antes de entrar no store. De um índice \
+                  Só viajam as camadas que o store não tem; cada blob é conferido (sha256 e \
+                  tamanho) antes de entrar no store, e o diff_id e as entradas do tar de \
+                  cada camada, no primeiro desempacotamento (run). De um índice \
                   multiplataforma, escolhe linux/<arquitetura deste computador>. Baixa até 6 \
                   camadas ao mesmo tempo; interrompido, o próximo pull baixa só as que \
                   não chegaram inteiras."
