@@ -1257,7 +1257,13 @@ fn plain_http_to_a_tls_registry_says_where_the_ca_goes_and_dockers_certs_d_is_ho
     );
 
     // The CA in docker's place: casulo trusts it too, and speaks HTTPS.
-    let _cleanup = RemoveOnDrop(dockers.clone());
+    // What the test makes in /etc goes away after it, parents it made too.
+    let parent = dockers.parent().unwrap();
+    let _cleanup = RemoveOnDrop(if parent.exists() {
+        dockers.clone()
+    } else {
+        parent.to_path_buf()
+    });
     fs::create_dir_all(&dockers).unwrap();
     fs::copy(
         made.join(&registry.addr).join("ca.crt"),
