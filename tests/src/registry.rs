@@ -587,7 +587,11 @@ fn make_tls(dir: &Path, addr: &str, certs_d: &Path) -> Result<(PathBuf, PathBuf)
         format!(
             "subjectAltName=IP:{ip}{}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
             // On loopback also `localhost`, the name the book's examples use.
-            if ip.starts_with("127.") { ",DNS:localhost" } else { "" }
+            if ip.starts_with("127.") {
+                ",DNS:localhost"
+            } else {
+                ""
+            }
         ),
     )
     .map_err(|e| e.to_string())?;

@@ -79,7 +79,8 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
             let made = tmp.join("ca-gerada");
             let registry = casulo_tests::registry::Registry::start_with_tls(&made);
             let ca = made.join(&registry.addr).join("ca.crt");
-            std::fs::copy(&ca, work.join("ca.crt")).map_err(|e| format!("{}: {e}", ca.display()))?;
+            std::fs::copy(&ca, work.join("ca.crt"))
+                .map_err(|e| format!("{}: {e}", ca.display()))?;
             std::fs::create_dir_all(certs_d).map_err(|e| format!("{}: {e}", certs_d.display()))?;
             Some(registry)
         }
