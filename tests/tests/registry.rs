@@ -959,7 +959,8 @@ fn bearer_tokens_are_fetched_with_the_login_and_a_wrong_password_is_refused() {
     out.assert_code(1);
     assert!(
         out.stderr.contains("usuário ou senha errados")
-            && out.stderr.contains("servidor de tokens"),
+            && out.stderr.contains("servidor de tokens")
+            && out.stderr.contains(&registry.addr),
         "{out}"
     );
     assert!(!config.join("config.json").exists());
