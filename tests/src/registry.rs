@@ -301,6 +301,18 @@ impl TokenIssuer {
 
     /// Makes the key and certificate and starts serving on loopback.
     pub fn start(user: &str, password: &str) -> TokenIssuer {
+        TokenIssuer::start_with_reader(user, password, None)
+    }
+
+    /// As [`TokenIssuer::start`], plus a second account `reader` (user,
+    /// password) that may only read: its tokens grant `pull` of what it
+    /// asks and never `push`, as a real token server grants the
+    /// intersection of the scope asked and the account's rights.
+    pub fn start_with_reader(
+        user: &str,
+        password: &str,
+        reader: Option<(&str, &str)>,
+    ) -> TokenIssuer {
         let dir = tempfile::Builder::new()
             .prefix("casulo-tokens-")
             .tempdir()
@@ -337,13 +349,19 @@ impl TokenIssuer {
         };
         let key = issuer.dir.path().join("chave.pem");
         let x5c = b64(&der.stdout, false);
-        let expected = format!(
-            "Basic {}",
-            b64(format!("{user}:{password}").as_bytes(), false)
-        );
+        let basic = |user: &str, password: &str| {
+            format!(
+                "Basic {}",
+                b64(format!("{user}:{password}").as_bytes(), false)
+            )
+        };
+        let accounts = Accounts {
+            writer: basic(user, password),
+            reader: reader.map(|(u, p)| basic(u, p)),
+        };
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let _ = serve_token(stream, &key, &x5c, &expected, &log);
+                let _ = serve_token(stream, &key, &x5c, &accounts, &log);
             }
         });
         issuer
@@ -378,12 +396,19 @@ fn b64(bytes: &[u8], url: bool) -> String {
     }
 }
 
+/// The `Authorization` headers the token server accepts: one account with
+/// every right, and maybe one that may only pull.
+struct Accounts {
+    writer: String,
+    reader: Option<String>,
+}
+
 /// One request to the token server.
 fn serve_token(
     mut stream: TcpStream,
     key: &Path,
     x5c: &str,
-    expected: &str,
+    accounts: &Accounts,
     log: &std::sync::Mutex<Vec<TokenRequest>>,
 ) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -414,7 +439,9 @@ fn serve_token(
         name.eq_ignore_ascii_case("authorization")
             .then(|| value.trim().to_string())
     });
-    let (status, body) = if authorization.as_deref() != Some(expected) {
+    let writer = authorization.as_deref() == Some(accounts.writer.as_str());
+    let reader = authorization.is_some() && authorization.as_deref() == accounts.reader.as_deref();
+    let (status, body) = if !writer && !reader {
         (
             401,
             r#"{"details":"usuário ou senha inválidos"}"#.to_string(),
@@ -429,15 +456,19 @@ fn serve_token(
             .filter_map(|s| {
                 let mut parts = s.splitn(3, ':');
                 let (kind, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
+                // The reader gets only the `pull` of what it asked.
+                let granted: Vec<&str> = actions
+                    .split(',')
+                    .filter(|a| writer || *a == "pull")
+                    .collect();
                 Some(serde_json::json!({
-                    "type": kind, "name": name,
-                    "actions": actions.split(',').collect::<Vec<_>>(),
+                    "type": kind, "name": name, "actions": granted,
                 }))
             })
             .collect();
         let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "x5c": [x5c]});
         let claims = serde_json::json!({
-            "iss": TokenIssuer::ISSUER, "sub": "aluno", "aud": service,
+            "iss": TokenIssuer::ISSUER, "sub": if writer { "aluno" } else { "leitor" }, "aud": service,
             "exp": now + 300, "nbf": now - 10, "iat": now,
             "jti": format!("{now}-{}", std::process::id()), "access": access,
         });
@@ -553,7 +584,15 @@ fn make_tls(dir: &Path, addr: &str, certs_d: &Path) -> Result<(PathBuf, PathBuf)
     ])?;
     fs::write(
         dir.join("ext.cnf"),
-        format!("subjectAltName=IP:{ip}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
+        format!(
+            "subjectAltName=IP:{ip}{}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+            // On loopback also `localhost`, the name the book's examples use.
+            if ip.starts_with("127.") {
+                ",DNS:localhost"
+            } else {
+                ""
+            }
+        ),
     )
     .map_err(|e| e.to_string())?;
     run(&[

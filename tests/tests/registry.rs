@@ -959,7 +959,8 @@ fn bearer_tokens_are_fetched_with_the_login_and_a_wrong_password_is_refused() {
     out.assert_code(1);
     assert!(
         out.stderr.contains("usuário ou senha errados")
-            && out.stderr.contains("servidor de tokens"),
+            && out.stderr.contains("servidor de tokens")
+            && out.stderr.contains(&registry.addr),
         "{out}"
     );
     assert!(!config.join("config.json").exists());
@@ -1142,5 +1143,216 @@ fn a_token_signed_by_a_key_the_registry_does_not_trust_is_refused_by_the_registr
         impostor.requests()
     );
     assert!(!config.join("config.json").exists(), "nothing saved");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_pull_only_token_lets_the_image_be_pulled_and_refuses_a_push_clearly() {
+    // Two accounts on the token server: "aluno" may push, "leitor" only
+    // pull (its tokens carry `pull` whatever it asks). The real registry
+    // checks each request against the token's access list.
+    let issuer = casulo_tests::registry::TokenIssuer::start_with_reader(
+        "aluno",
+        "senha-do-token",
+        Some(("leitor", "so-leitura")),
+    );
+    let registry = Registry::start_with_token(&issuer);
+    let dir = scratch("so-pull");
+    let teacher = dir.join("professor");
+    let student = dir.join("aluno");
+    let remote = format!("{}/turma/bb:v1", registry.addr);
+    lab(&teacher, &["image", "tag", "busybox", &remote]).assert_ok();
+    lab(
+        &teacher,
+        &[
+            "login",
+            &registry.addr,
+            "-u",
+            "aluno",
+            "-p",
+            "senha-do-token",
+        ],
+    )
+    .assert_ok();
+    lab(&teacher, &["push", &remote]).assert_ok();
+
+    // The reader logs in (a token for no scope is fine) and pulls.
+    lab(
+        &student,
+        &["login", &registry.addr, "-u", "leitor", "-p", "so-leitura"],
+    )
+    .assert_ok();
+    let fresh = dir.join("limpo");
+    casulo_at(&fresh, &student, &["pull", &remote]).assert_ok();
+    let run = casulo_at(&fresh, &student, &["run", "--rm", &remote, "echo", "lido"]);
+    assert_eq!(run.assert_ok().stdout, "lido\n");
+
+    // Its push: the token server grants only pull, the registry refuses
+    // the first write, and casulo says whose token lacked what.
+    let mine = format!("{}/turma/meu:v1", registry.addr);
+    casulo_at(&fresh, &student, &["image", "tag", &remote, &mine]).assert_ok();
+    let out = casulo_at(&fresh, &student, &["push", &mine]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains(&registry.addr)
+            && out.stderr.contains("\"leitor\"")
+            && out.stderr.contains("não permite enviar (push)")
+            && out.stderr.contains(&issuer.realm())
+            && out.stderr.contains("escopo \"repository:turma/meu:"),
+        "{out}"
+    );
+    assert!(
+        issuer.requests().iter().any(|(scopes, with, status)| *with
+            && *status == 200
+            && scopes.first().map(String::as_str) == Some("repository:turma/meu:pull,push")),
+        "{:?}",
+        issuer.requests()
+    );
+    // Nothing reached the registry under that name.
+    let inspect = Output::of(Command::new("skopeo").args([
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        "aluno:senha-do-token",
+        &format!("docker://{mine}"),
+    ]));
+    assert_ne!(inspect.code, 0, "{inspect}");
+    casulo_at(&fresh, &student, &["gc"]);
+    lab(&teacher, &["image", "rm", "-q", &remote]).assert_ok();
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// Removes a directory when dropped (one the test made outside its scratch).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn plain_http_to_a_tls_registry_says_where_the_ca_goes_and_dockers_certs_d_is_honoured() {
+    let dir = scratch("tls-docker");
+    let config = dir.join("config");
+    let made = dir.join("certs.d-gerado");
+    let registry = Registry::start_with_tls(&made);
+    let remote = format!("{}/aluno/bb:v1", registry.addr);
+    lab(&config, &["image", "tag", "busybox", &remote]).assert_ok();
+    // Where casulo looks by default, with no CASULO_CERTS_D.
+    let ours = Path::new("/etc/casulo/certs.d").join(&registry.addr);
+    let dockers = Path::new("/etc/docker/certs.d").join(&registry.addr);
+    assert!(!ours.exists() && !dockers.exists());
+
+    // No CA anywhere: a loopback registry is spoken to in plain HTTP, the
+    // registry answers that it speaks HTTPS, and casulo says what to do.
+    let out = lab(&config, &["push", &remote]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains("fala HTTPS")
+            && out
+                .stderr
+                .contains(&format!("/etc/casulo/certs.d/{}/ca.crt", registry.addr))
+            && out.stderr.contains("/etc/docker/certs.d"),
+        "{out}"
+    );
+
+    // The CA in docker's place: casulo trusts it too, and speaks HTTPS.
+    // What the test makes in /etc goes away after it, parents it made too.
+    let parent = dockers.parent().unwrap();
+    let _cleanup = RemoveOnDrop(if parent.exists() {
+        dockers.clone()
+    } else {
+        parent.to_path_buf()
+    });
+    fs::create_dir_all(&dockers).unwrap();
+    fs::copy(
+        made.join(&registry.addr).join("ca.crt"),
+        dockers.join("ca.crt"),
+    )
+    .unwrap();
+    let out = lab(&config, &["push", &remote]);
+    out.assert_ok();
+    let events = trace_events(&out);
+    assert!(
+        events[0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("https://{}/v2/", registry.addr)),
+        "{}",
+        events[0]
+    );
+    lab(&config, &["image", "rm", "-q", &remote]).assert_ok();
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_layer_whose_diff_id_lies_is_pulled_by_its_digest_and_refused_by_the_first_unpack() {
+    // The blobs are what the manifest says (sha256 and size), but the
+    // config declares a diff_id that is not the layer's tar. A pull checks
+    // the blobs; the diff_id is checked where the tar is read anyway, by
+    // the first unpack (as containerd's unpacker), and by image fsck.
+    let registry = Registry::start();
+    let dir = scratch("diffid-remoto");
+    let config = dir.join("config");
+    let saved = dir.join("busybox");
+    lab(
+        &config,
+        &["image", "save", "-o", &format!("{}/", s(&saved)), "busybox"],
+    )
+    .assert_ok();
+    let tar = LayerTar::new()
+        .dir("dados/")
+        .file("dados/a.txt", b"conteudo\n")
+        .finish();
+    let layer = layout::sha256(&tar);
+    let wrong = layout::sha256(b"outra coisa");
+    let oci = dir.join("mentira");
+    layout::extend_with(&saved, &oci, "mentira:v1", &[tar], |_, config| {
+        let ids = config["rootfs"]["diff_ids"].as_array_mut().unwrap();
+        *ids.last_mut().unwrap() = json!(wrong);
+    });
+    let remote = format!("{}/aluno/mentira:v1", registry.addr);
+    Output::of(Command::new("skopeo").args([
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:mentira:v1", s(&oci)),
+        &format!("docker://{remote}"),
+    ]))
+    .assert_ok();
+
+    let fresh = dir.join("limpo");
+    casulo_at(&fresh, &config, &["pull", &remote]).assert_ok();
+    let run = casulo_at(&fresh, &config, &["run", "--rm", &remote, "true"]);
+    run.assert_code(125);
+    assert!(
+        run.stderr.contains(&layer)
+            && run.stderr.contains(&wrong)
+            && run.stderr.contains("diff_id"),
+        "{run}"
+    );
+    // Nothing half-unpacked; fsck names the image and the diff_id.
+    assert!(
+        tmp_leftovers(&fresh).is_empty(),
+        "{:?}",
+        tmp_leftovers(&fresh)
+    );
+    let fsck = casulo_at(&fresh, &config, &["image", "fsck"]);
+    fsck.assert_code(1);
+    assert!(
+        fsck.stdout.contains("mentira") && fsck.stdout.contains(&wrong),
+        "{fsck}"
+    );
+    let leftovers: Vec<_> = fs::read_dir(fresh.join("layers"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        leftovers
+            .iter()
+            .all(|n| !n.to_string_lossy().starts_with(".tmp")),
+        "{leftovers:?}"
+    );
+    casulo_at(&fresh, &config, &["gc"]);
     let _ = fs::remove_dir_all(&dir);
 }

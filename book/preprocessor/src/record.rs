@@ -71,12 +71,23 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
     std::os::unix::fs::symlink(&casulo, bin.join("casulo"))
         .map_err(|e| format!("{}: {e}", bin.display()))?;
     // `localhost:5000` in the commands is a registry of this scenario's own.
-    let registry = if scenario.registro {
-        Some(casulo_tests::registry::Registry::start_with(
+    let certs_d = scenario.registro_tls.then(|| tmp.join("certs.d"));
+    let registry = match (scenario.registro, &certs_d) {
+        (true, Some(certs_d)) => {
+            // The CA goes to the work dir only: putting it where casulo
+            // looks is the reader's step.
+            let made = tmp.join("ca-gerada");
+            let registry = casulo_tests::registry::Registry::start_with_tls(&made);
+            let ca = made.join(&registry.addr).join("ca.crt");
+            std::fs::copy(&ca, work.join("ca.crt"))
+                .map_err(|e| format!("{}: {e}", ca.display()))?;
+            std::fs::create_dir_all(certs_d).map_err(|e| format!("{}: {e}", certs_d.display()))?;
+            Some(registry)
+        }
+        (true, None) => Some(casulo_tests::registry::Registry::start_with(
             None, None, None,
-        )?)
-    } else {
-        None
+        )?),
+        (false, _) => None,
     };
     let port = registry
         .as_ref()
@@ -86,6 +97,7 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
         work,
         bin,
         registry_port: port,
+        certs_d,
     };
 
     for f in &scenario.arquivo {
@@ -174,7 +186,12 @@ struct Paths {
     bin: PathBuf,
     /// The real port of the scenario's registry (`registro = true`).
     registry_port: Option<String>,
+    /// The scenario's own `/etc/casulo/certs.d` (`registro_tls = true`).
+    certs_d: Option<PathBuf>,
 }
+
+/// Where casulo looks for a registry's CA, as written in commands.
+const SHOWN_CERTS_D: &str = "/etc/casulo/certs.d";
 
 /// How the scenario's registry is written in commands and recordings.
 const SHOWN_REGISTRY: &str = "localhost:5000";
@@ -182,9 +199,13 @@ const SHOWN_REGISTRY: &str = "localhost:5000";
 impl Paths {
     /// `command` with `localhost:5000` pointing at the scenario's registry.
     fn real(&self, command: &str) -> String {
+        let command = match &self.certs_d {
+            Some(dir) => command.replace(SHOWN_CERTS_D, &dir.to_string_lossy()),
+            None => command.to_string(),
+        };
         match &self.registry_port {
             Some(port) => command.replace(SHOWN_REGISTRY, &format!("localhost:{port}")),
-            None => command.to_string(),
+            None => command,
         }
     }
 
@@ -215,6 +236,10 @@ impl Paths {
         if let Some(t) = trace {
             cmd.env("TRACE", t);
         }
+        match &self.certs_d {
+            Some(dir) => cmd.env("CASULO_CERTS_D", dir),
+            None => cmd.env_remove("CASULO_CERTS_D"),
+        };
         let out = cmd
             .output()
             .map_err(|e| format!("não consegui rodar bash: {e}"))?;
@@ -233,9 +258,12 @@ impl Paths {
     fn shown(&self, text: &str) -> String {
         let state = self.state.to_string_lossy();
         let work = self.work.to_string_lossy();
-        let text = text
+        let mut text = text
             .replace(&*state, SHOWN_ROOT)
             .replace(&*work, SHOWN_WORK);
+        if let Some(dir) = &self.certs_d {
+            text = text.replace(&*dir.to_string_lossy(), SHOWN_CERTS_D);
+        }
         match &self.registry_port {
             Some(port) => text
                 .replace(&format!("localhost:{port}"), SHOWN_REGISTRY)

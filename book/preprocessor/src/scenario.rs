@@ -24,6 +24,12 @@ pub struct Scenario {
     /// a free one, shown as 5000 in the recording).
     #[serde(default)]
     pub registro: bool,
+    /// With `registro`: the registry speaks HTTPS, with a certificate of a
+    /// CA made for the scenario; the CA's certificate is `ca.crt` in the
+    /// work dir (what a teacher hands the class), and `/etc/casulo/certs.d`
+    /// in the commands is a folder of the scenario's own.
+    #[serde(default)]
+    pub registro_tls: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,6 +103,12 @@ fn check(s: &Scenario, text: &str) -> Result<(), String> {
                 f.caminho
             ));
         }
+    }
+    if s.registro_tls && !s.registro {
+        return Err(format!(
+            "{}: registro_tls = true precisa de registro = true",
+            line_of("registro_tls")
+        ));
     }
     for p in &s.passo {
         for re in &p.ignorar {

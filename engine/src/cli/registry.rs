@@ -17,7 +17,8 @@ use crate::state::StateDir;
                   falam HTTP; outros, HTTPS, a não ser que estejam em \
                   CASULO_INSECURE_REGISTRIES (separados por vírgula). Um registry com CA \
                   própria: o certificado dela em /etc/casulo/certs.d/HOST:PORTA/ca.crt \
-                  (ou CASULO_CERTS_D), e ele fala HTTPS verificado por ela."
+                  (ou no /etc/docker/certs.d do docker, ou em CASULO_CERTS_D), e ele fala \
+                  HTTPS verificado por ela."
 )]
 pub struct PushArgs {
     /// A imagem, com o registry no nome (ex.: localhost:5000/aluno/app:v1).
@@ -31,8 +32,9 @@ pub struct PushArgs {
 #[derive(Debug, clap::Args)]
 #[command(
     long_about = "Baixa uma imagem de um registry (OCI distribution), como `docker pull`. \
-                  Só viajam as camadas que o store não tem; cada blob é conferido (sha256, \
-                  tamanho, diff_id, entradas do tar) antes de entrar no store. De um índice \
+                  Só viajam as camadas que o store não tem; cada blob é conferido (sha256 e \
+                  tamanho) antes de entrar no store, e o diff_id e as entradas do tar de \
+                  cada camada, no primeiro desempacotamento (run). De um índice \
                   multiplataforma, escolhe linux/<arquitetura deste computador>. Baixa até 6 \
                   camadas ao mesmo tempo; interrompido, o próximo pull baixa só as que \
                   não chegaram inteiras."

@@ -229,17 +229,7 @@ pub fn verify_stream<R: Read>(
 /// `diff_id`. The errors say what differs and do not call the store
 /// corrupt: the *image* is wrong.
 pub fn matches(found: &Verified, layer: &Layer) -> Result<(), ImageError> {
-    if found.digest != layer.digest || found.size != layer.size {
-        return Err(ImageError::BadLayer {
-            layer: layer.digest.clone(),
-            what: format!(
-                "o blob tem {} bytes e sha256 {}, mas o descritor do manifest diz {} bytes \
-                 e {} (o arquivo não confere com o manifest)",
-                found.size, found.digest, layer.size, layer.digest
-            ),
-            source: None,
-        });
-    }
+    matches_descriptor(&found.digest, found.size, layer)?;
     if found.diff_id != layer.diff_id {
         return Err(ImageError::BadLayer {
             layer: layer.digest.clone(),
@@ -247,6 +237,23 @@ pub fn matches(found: &Verified, layer: &Layer) -> Result<(), ImageError> {
                 "o tar descompactado tem sha256 {}, mas a config da imagem declara o diff_id {} \
                  (a config não descreve esta camada)",
                 found.diff_id, layer.diff_id
+            ),
+            source: None,
+        });
+    }
+    Ok(())
+}
+
+/// Whether a blob's sha256 and size are the ones its descriptor in the
+/// manifest says (the diff_id is another matter: see [`matches`]).
+pub fn matches_descriptor(digest: &str, size: u64, layer: &Layer) -> Result<(), ImageError> {
+    if digest != layer.digest || size != layer.size {
+        return Err(ImageError::BadLayer {
+            layer: layer.digest.clone(),
+            what: format!(
+                "o blob tem {size} bytes e sha256 {digest}, mas o descritor do manifest diz {} \
+                 bytes e {} (o arquivo não confere com o manifest)",
+                layer.size, layer.digest
             ),
             source: None,
         });

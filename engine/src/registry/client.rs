@@ -35,6 +35,8 @@ pub struct Client<'r> {
     authorization: Option<String>,
     /// More scopes to ask a token server for (a push's mount sources).
     extra_scopes: Vec<String>,
+    /// The token server that gave the Bearer token in use, if any.
+    token_realm: Option<String>,
     rec: &'r Recorder,
 }
 
@@ -69,6 +71,7 @@ impl<'r> Client<'r> {
             credentials: auth::load(&remote.registry)?,
             authorization: None,
             extra_scopes: Vec::new(),
+            token_realm: None,
             rec,
         })
     }
@@ -121,12 +124,8 @@ impl<'r> Client<'r> {
             ureq::Error::Timeout(_) => "o tempo de espera acabou".to_string(),
             other if is_certificate_error(other) => format!(
                 "o certificado TLS dele não é confiável ({other}); se o registry tem uma CA \
-                 própria, ponha o ca.crt dela em {}/{}/ca.crt",
-                std::env::var("CASULO_CERTS_D")
-                    .ok()
-                    .filter(|d| !d.is_empty())
-                    .unwrap_or_else(|| "/etc/casulo/certs.d".into()),
-                self.registry
+                 própria, ponha o ca.crt dela em {}",
+                super::name::ca_place(&self.registry)
             ),
             other => other.to_string(),
         };
@@ -195,6 +194,24 @@ impl<'r> Client<'r> {
                 "{url} respondeu 404: {} não parece um registry (OCI distribution v2)",
                 self.registry
             ))),
+            400 if url.starts_with("http://") => {
+                // Go's servers (distribution) answer plain HTTP on a TLS
+                // port with this 400.
+                let err = self.http_error("GET", &url, resp);
+                match err {
+                    RegistryError::Http { ref body, .. } if body.contains("HTTPS") => {
+                        Err(RegistryError::Other(format!(
+                            "o registry {} ({url}) fala HTTPS, e o casulo falou HTTP com ele \
+                             (um registry em localhost, 127.x ou em CASULO_INSECURE_REGISTRIES \
+                             é acessado por HTTP, a não ser que a CA dele esteja no certs.d): \
+                             ponha o ca.crt da CA que assinou o certificado dele em {}",
+                            self.registry,
+                            super::name::ca_place(&self.registry)
+                        )))
+                    }
+                    other => Err(other),
+                }
+            }
             _ => Err(self.http_error("GET", &url, resp)),
         }
     }
@@ -301,6 +318,7 @@ impl<'r> Client<'r> {
                     RegistryError::Other(format!("a resposta de {realm} não tem \"token\""))
                 })?;
                 self.authorization = Some(format!("Bearer {token}"));
+                self.token_realm = Some(realm.to_string());
                 // The registry has the last word on the token (its
                 // signature, issuer, audience): `GET /v2/` with it.
                 let url = self.url("");
@@ -354,6 +372,7 @@ impl<'r> Client<'r> {
     /// message (its JSON `errors`, or the start of the body).
     fn http_error(&self, method: &str, url: &str, mut resp: Response<Body>) -> RegistryError {
         let status = resp.status().as_u16();
+        let challenge = header(&resp, "www-authenticate").and_then(|h| Challenge::parse(&h));
         let body = resp
             .body_mut()
             .with_config()
@@ -363,6 +382,41 @@ impl<'r> Client<'r> {
         let text = registry_message(&body);
         let request = format!("{method} {url}");
         match status {
+            401 | 403
+                if challenge
+                    .as_ref()
+                    .is_some_and(|c| c.param("error") == "insufficient_scope") =>
+            {
+                // The token is valid but grants less than this request
+                // needs: the token server gave only part of the scope.
+                let challenge = challenge.expect("checked above");
+                let writing = matches!(method, "POST" | "PUT" | "PATCH" | "DELETE");
+                let user = self
+                    .credentials
+                    .as_ref()
+                    .map(|c| format!("o usuário {:?}", c.user))
+                    .unwrap_or_else(|| "um acesso anônimo".into());
+                RegistryError::Denied {
+                    registry: self.registry.clone(),
+                    repository: self.repository.clone(),
+                    why: format!(
+                        "o token que o servidor de tokens {} deu para {user} não permite {} \
+                         ({request} precisa do escopo {:?}): esse usuário não tem essa \
+                         permissão nesse repositório. Peça a permissão a quem cuida do \
+                         registry ou faça `casulo login {}` com um usuário que a tenha",
+                        self.token_realm
+                            .as_deref()
+                            .unwrap_or(challenge.param("realm")),
+                        if writing {
+                            "enviar (push)"
+                        } else {
+                            "baixar (pull)"
+                        },
+                        challenge.param("scope"),
+                        self.registry,
+                    ),
+                }
+            }
             401 | 403 => RegistryError::Denied {
                 registry: self.registry.clone(),
                 repository: self.repository.clone(),

@@ -20,9 +20,10 @@
 //! - [`push`], [`pull`]: the two directions.
 //!
 //! Every blob that arrives is verified before it enters the store (sha256
-//! and size against its descriptor; a layer's uncompressed sha256 against
-//! the config's `diff_id` and every entry through the extractor's checks),
-//! in a temp file of the store renamed into place only when it passed.
+//! and size against its descriptor), in a temp file of the store renamed
+//! into place only when it passed; a layer's uncompressed sha256 (the
+//! config's `diff_id`) and its entries are checked by the first unpack,
+//! which reads the tar anyway (see [`pull`]).
 
 pub mod auth;
 pub mod client;

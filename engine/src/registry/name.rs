@@ -119,16 +119,38 @@ impl RemoteRef {
     }
 }
 
-/// The CA that signs `registry`'s certificate, as docker's
-/// `/etc/docker/certs.d/HOST:PORT/ca.crt`: `$CASULO_CERTS_D/HOST:PORT/ca.crt`
-/// (default `/etc/casulo/certs.d`), when the file exists.
+/// Where casulo keeps registries' CAs when `CASULO_CERTS_D` is unset.
+pub const CERTS_D: &str = "/etc/casulo/certs.d";
+/// Docker's place for them, also read (a class's CA put there serves both).
+pub const DOCKER_CERTS_D: &str = "/etc/docker/certs.d";
+
+/// The CA that signs `registry`'s certificate, when there is one:
+/// `$CASULO_CERTS_D/HOST:PORT/ca.crt` if that variable is set (and only
+/// there); otherwise `/etc/casulo/certs.d/HOST:PORT/ca.crt`, then docker's
+/// `/etc/docker/certs.d/HOST:PORT/ca.crt`.
 pub fn ca_file(registry: &str) -> Option<std::path::PathBuf> {
-    let dir = std::env::var_os("CASULO_CERTS_D")
-        .filter(|d| !d.is_empty())
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "/etc/casulo/certs.d".into());
-    let file = dir.join(registry).join("ca.crt");
-    (!registry.contains('/') && file.is_file()).then_some(file)
+    if registry.contains('/') {
+        return None;
+    }
+    let dirs: Vec<std::path::PathBuf> = match std::env::var_os("CASULO_CERTS_D") {
+        Some(dir) if !dir.is_empty() => vec![dir.into()],
+        _ => vec![CERTS_D.into(), DOCKER_CERTS_D.into()],
+    };
+    dirs.into_iter()
+        .map(|dir| dir.join(registry).join("ca.crt"))
+        .find(|file| file.is_file())
+}
+
+/// Where the message of an untrusted or plain-HTTP registry tells to put
+/// its CA: `$CASULO_CERTS_D` or casulo's default (docker's also read).
+pub fn ca_place(registry: &str) -> String {
+    match std::env::var("CASULO_CERTS_D") {
+        Ok(dir) if !dir.is_empty() => format!("{dir}/{registry}/ca.crt"),
+        _ => format!(
+            "{CERTS_D}/{registry}/ca.crt (ou em {DOCKER_CERTS_D}/{registry}/ca.crt, \
+             o lugar do docker, que o casulo também lê)"
+        ),
+    }
 }
 
 /// Whether `registry` (`host[:port]`) is spoken to in plain HTTP.

@@ -2,10 +2,13 @@
 //! one), the config, and only the layers the store does not have.
 //!
 //! Every blob is verified before it enters the store: streamed into a temp
-//! file of the store while its sha256 and size are computed (for a layer,
-//! also the uncompressed sha256 against the config's `diff_id` and every
-//! tar entry through the extractor's checks, [`crate::image::verify`]),
-//! then renamed into `blobs/sha256/`. A refused blob leaves nothing. Each
+//! file of the store while its sha256 and size are computed, then renamed
+//! into `blobs/sha256/`. A refused blob leaves nothing. A layer's
+//! uncompressed sha256 (the config's `diff_id`) and its tar entries are
+//! checked where the tar is read anyway, by the first unpack (`run`,
+//! [`crate::image::extract`]) and by `image fsck`, as containerd's
+//! unpacker does: checking them here too meant a second gunzip of every
+//! layer, as much CPU as skopeo's whole pull. Each
 //! verified layer enters the store at once, so a pull that was cut off
 //! resumes from the layers it completed; the tag comes only at the end,
 //! once manifest, config and every layer are there.
@@ -21,8 +24,7 @@ use casulo_trace::{EventBody, Outcome};
 use super::client::{Client, MEDIA_TYPE_DOCKER_LIST};
 use super::push::{open_trace, Observer};
 use super::{RegistryError, RemoteRef, Transfer};
-use crate::image::digest::{self, TeeReader};
-use crate::image::extract::Limits;
+use crate::image::digest::{self, HashReader};
 use crate::image::oci::{self, ConfigFile, Descriptor, Index, Manifest};
 use crate::image::{verify, ImageError, Layer, Store};
 use crate::state::StateDir;
@@ -169,7 +171,6 @@ pub fn pull_as(
         manifest_digest: manifest_digest.clone(),
         ..Transfer::default()
     };
-    let limits = Limits::from_env();
     let mut missing = Vec::new();
     for (i, (blob, diff_id)) in manifest
         .layers
@@ -221,7 +222,7 @@ pub fn pull_as(
                 let Some((i, layer)) = missing.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     break;
                 };
-                let result = download_layer(&client, &store, *i, total, layer, limits, &observer);
+                let result = download_layer(&client, &store, *i, total, layer, &observer);
                 if result.is_err() {
                     stop.store(true, Ordering::Relaxed);
                 }
@@ -282,7 +283,6 @@ fn download_layer(
     i: usize,
     total: usize,
     layer: &Layer,
-    limits: Limits,
     observer: &Mutex<&mut dyn Observer>,
 ) -> Result<(), RegistryError> {
     let screen = || observer.lock().unwrap_or_else(|e| e.into_inner());
@@ -300,14 +300,20 @@ fn download_layer(
         failed: &cut,
         report: &mut |done| screen().layer_progress(i, done),
     };
-    // A layer above others may hard-link a file of theirs (see verify).
-    let verified = verify::verify_layer(TeeReader::new(counted, &mut writer), layer, i > 0, limits);
-    let verified = verified.and_then(|found| {
-        writer
-            .flush()
-            .map_err(|e| ImageError::io(writer.temp_path(), e))?;
-        Ok(found)
-    });
+    // The blob's sha256 and size, as it arrives; a registry that sends more
+    // than the descriptor says is cut at one byte more (and refused). The
+    // diff_id and the tar entries are checked by the first unpack, which
+    // reads the tar anyway (as containerd's unpacker): a second gunzip
+    // here cost as much CPU as skopeo's whole pull.
+    let mut hashed = HashReader::new(Read::take(counted, layer.size + 1));
+    let verified = std::io::copy(&mut hashed, &mut writer)
+        .and_then(|_| writer.flush())
+        .map_err(|e| ImageError::io(writer.temp_path(), e))
+        .and_then(|_| {
+            let (digest, size, _) = hashed.finish();
+            verify::matches_descriptor(&digest, size, layer)?;
+            Ok((digest, size))
+        });
     let cut = cut.into_inner();
     client.record_download(
         &layer.digest,
@@ -339,8 +345,8 @@ fn download_layer(
             })
         }
     };
-    // verify_layer checked the digest and size against the descriptor.
-    writer.commit_verified(&found.digest, found.size)?;
+    // Checked above against the descriptor.
+    writer.commit_verified(&found.0, found.1)?;
     screen().layer_done(i, total, &layer.digest, layer.size, "baixada");
     Ok(())
 }
