@@ -7,6 +7,11 @@
 //! course: its examples that have no recording yet are recorded, the book
 //! is built, and it is served at `/curso/` on the same address.
 //!
+//! It installs only what it uses (`setup::run_demo`: a static busybox and
+//! `nft`, and the wasm32 target); on a system without apt-get it says
+//! what to install with dnf, pacman or zypper. The test tools (buildah,
+//! chromium, qemu, …) stay with `cargo xtask test`.
+//!
 //! State dir: `/var/lib/casulo`, or `CASULO_ROOT` if set.
 
 use std::path::{Path, PathBuf};
@@ -20,7 +25,7 @@ use crate::{fail, setup, web, Result};
 const SCRIPT: &str = r#"echo "Olá do contêiner!"; hostname; echo "PID: $$"; ps; ls /"#;
 
 pub fn run() -> Result {
-    setup::run()?;
+    setup::run_demo()?;
 
     let casulo = cmd::build_casulo_release()?;
     let root = std::env::var_os("CASULO_ROOT")
@@ -36,7 +41,10 @@ pub fn run() -> Result {
         "Imagem base busybox:latest (estado em {})",
         root.display()
     ));
-    cmd::run(&mut casulo_cmd(&["image", "bootstrap"]))?;
+    let Some(busybox) = setup::busybox() else {
+        fail!("não achei a busybox estática (/bin/busybox ou no PATH)");
+    };
+    cmd::run(&mut casulo_cmd(&["image", "bootstrap", "--busybox", path_str(&busybox)?]))?;
 
     step("Um contêiner de verdade: novos namespaces, overlayfs, pivot_root");
     let mut run = casulo_cmd(&[

@@ -79,6 +79,9 @@ pub const RUST_TARGETS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The Rust target the demo needs besides the host's: the visualizer's.
+const DEMO_TARGETS: &[(&str, &str)] = &[("wasm32-unknown-unknown", "o visualizador")];
+
 pub fn run() -> Result {
     cmd::require_root(
         "ele instala pacotes do sistema com apt-get, e o Casulo cria contêineres \
@@ -86,8 +89,107 @@ pub fn run() -> Result {
     )?;
     step("Preparando a máquina (cargo xtask setup)");
     debian_packages()?;
-    rust_targets()?;
+    rust_targets(RUST_TARGETS)?;
     println!("pronto: a máquina tem tudo o que o Casulo precisa.");
+    Ok(())
+}
+
+/// What `cargo xtask demo` needs and nothing more (the test tools stay
+/// with `cargo xtask setup`/`test`), on Debian and elsewhere.
+pub struct DemoNeed {
+    /// What it is for (shown when missing).
+    pub why: &'static str,
+    /// The package, by package manager: apt-get, dnf, pacman, zypper.
+    pub packages: [&'static str; 4],
+    /// Whether the machine already has it, whatever installed it.
+    pub present: fn() -> bool,
+}
+
+/// The package managers of [`DemoNeed::packages`], in that order.
+const MANAGERS: [&str; 4] = ["apt-get", "dnf", "pacman", "zypper"];
+
+pub const DEMO_NEEDS: &[DemoNeed] = &[
+    DemoNeed {
+        why: "a busybox *estática* de que nasce a imagem busybox:latest, sem internet",
+        packages: ["busybox-static", "busybox", "busybox", "busybox-static"],
+        present: || busybox().is_some(),
+    },
+    DemoNeed {
+        why: "o nft: a saída da bridge para fora (NAT) e o isolamento entre redes",
+        packages: ["nftables", "nftables", "nftables", "nftables"],
+        present: || cmd::capture(Command::new("nft").arg("--version")).is_ok(),
+    },
+];
+
+/// The host's busybox: `/bin/busybox` (Debian's busybox-static) or the one
+/// on the PATH (Fedora and Arch install it in /usr/sbin or /usr/bin).
+pub fn busybox() -> Option<std::path::PathBuf> {
+    let debian = std::path::Path::new("/bin/busybox");
+    if debian.is_file() {
+        return Some(debian.to_path_buf());
+    }
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .chain(["/usr/sbin".into(), "/sbin".into()])
+            .map(|dir| dir.join("busybox"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// `cargo xtask demo`'s setup: only what the demo needs. With apt-get it
+/// installs what is missing; elsewhere it says exactly what to install
+/// with the system's package manager, and goes on if it is all there.
+pub fn run_demo() -> Result {
+    cmd::require_root(
+        "o Casulo cria contêineres de verdade (namespaces, montagens, cgroups), \
+         o que só root pode fazer",
+    )?;
+    step("Preparando a máquina para a demonstração (só o que ela usa)");
+    let missing: Vec<&DemoNeed> = DEMO_NEEDS.iter().filter(|n| !(n.present)()).collect();
+    for need in DEMO_NEEDS {
+        let state = if missing.iter().any(|m| std::ptr::eq(*m, need)) {
+            "falta"
+        } else {
+            "ok"
+        };
+        println!("  {state:<7} {} ({})", need.packages[0], need.why);
+    }
+    if !missing.is_empty() {
+        let manager = MANAGERS
+            .iter()
+            .position(|m| cmd::capture(Command::new(m).arg("--version")).is_ok());
+        match manager {
+            Some(0) => install_debian_packages(
+                &missing
+                    .iter()
+                    .map(|n| (n.packages[0], n.why))
+                    .collect::<Vec<_>>(),
+            )?,
+            Some(i) => {
+                let names: Vec<&str> = missing.iter().map(|n| n.packages[i]).collect();
+                let line = match MANAGERS[i] {
+                    "pacman" => format!("pacman -S --needed {}", names.join(" ")),
+                    m => format!("{m} install {}", names.join(" ")),
+                };
+                fail!(
+                    "faltam pacotes para a demonstração. Instale-os e rode de novo:\n    {line}\n\
+                     (a busybox precisa ser estática: `file $(command -v busybox)` diz \
+                     \"statically linked\")"
+                );
+            }
+            None => fail!(
+                "faltam {} e não achei apt-get, dnf, pacman nem zypper: instale-os \
+                 pelo gerenciador de pacotes do sistema e rode de novo",
+                missing
+                    .iter()
+                    .map(|n| n.packages[0])
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+    rust_targets(DEMO_TARGETS)?;
+    println!("pronto: a máquina tem o que a demonstração usa.");
     Ok(())
 }
 
@@ -145,23 +247,23 @@ fn dpkg_installed(pkg: &str) -> Result<bool> {
     }
 }
 
-fn rust_targets() -> Result {
+fn rust_targets(targets: &[(&str, &str)]) -> Result {
     let installed =
         match cmd::capture(Command::new("rustup").args(["target", "list", "--installed"])) {
             Ok(list) => list,
             Err(e) => {
                 // No rustup (e.g. a distro toolchain): look in the sysroot instead.
                 println!("  rustup indisponível ({e}); verificando o sysroot do rustc");
-                return rust_targets_without_rustup();
+                return rust_targets_without_rustup(targets);
             }
         };
     let installed: Vec<&str> = installed.lines().map(str::trim).collect();
-    let missing: Vec<&str> = RUST_TARGETS
+    let missing: Vec<&str> = targets
         .iter()
         .filter(|(t, _)| !installed.contains(t))
         .map(|(t, _)| *t)
         .collect();
-    for (t, why) in RUST_TARGETS {
+    for (t, why) in targets {
         if installed.contains(t) {
             println!("  ok      alvo {t} já instalado");
         } else {
@@ -180,9 +282,9 @@ fn rust_targets() -> Result {
     Ok(())
 }
 
-fn rust_targets_without_rustup() -> Result {
+fn rust_targets_without_rustup(targets: &[(&str, &str)]) -> Result {
     let sysroot = cmd::capture(Command::new("rustc").args(["--print", "sysroot"]))?;
-    for (t, why) in RUST_TARGETS {
+    for (t, why) in targets {
         let dir = std::path::Path::new(sysroot.trim())
             .join("lib/rustlib")
             .join(t);
