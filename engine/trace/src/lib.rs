@@ -28,4 +28,4 @@ pub mod schema;
 pub use event::*;
 #[cfg(not(target_arch = "wasm32"))]
 pub use reader::read_trace_file;
-pub use reader::{read_trace, Trace, TraceError};
+pub use reader::{read_trace, Reader, Trace, TraceError};
