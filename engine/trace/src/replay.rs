@@ -1815,7 +1815,7 @@ impl Replay {
             }
             self.end.apply(&e);
             self.events.push(e);
-            if (i + 1) % CHECKPOINT_EVERY == 0 {
+            if (i + 1).is_multiple_of(CHECKPOINT_EVERY) {
                 self.checkpoints.push(self.end.clone());
             }
         }
