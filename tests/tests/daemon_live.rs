@@ -391,3 +391,65 @@ fn ui_url(d: &Daemon) -> String {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `docker stats`' `networks` has every interface of the container's
+/// network namespace but `lo`, by name: on a named network and connected
+/// to a second one, both — the same names the container itself sees in
+/// its `/proc/net/dev`.
+#[test]
+fn daemon_stats_counts_every_network_of_the_container() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let (first, second) = (unique_name("rede-a"), unique_name("rede-b"));
+    let name = unique_name("duas-redes");
+    d.docker(&["network", "create", &first]).assert_ok();
+    d.docker(&["network", "create", &second]).assert_ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        &first,
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .assert_ok();
+    d.docker(&["network", "connect", &second, &name])
+        .assert_ok();
+    let inside = d.docker(&["exec", &name, "cat", "/proc/net/dev"]);
+    inside.assert_ok();
+    let mut seen: Vec<String> = inside
+        .stdout
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_once(':').map(|(n, _)| n.trim().to_string()))
+        .filter(|n| n != "lo")
+        .collect();
+    seen.sort();
+    assert_eq!(seen.len(), 2, "{inside}");
+    let (status, _, body) = get_on(
+        &d,
+        &format!("/v1.43/containers/{name}/stats?stream=false&one-shot=true"),
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: Value =
+        serde_json::from_str(body.lines().find(|l| l.starts_with('{')).expect(&body)).unwrap();
+    let networks = v["networks"].as_object().expect("networks");
+    let mut keys: Vec<String> = networks.keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, seen, "{v}");
+    for (n, c) in networks {
+        assert!(
+            c["rx_bytes"].is_u64() && c["tx_packets"].is_u64(),
+            "{n}: {c}"
+        );
+    }
+    let out = d.docker(&["stats", "--no-stream", "--format", "{{.NetIO}}", &name]);
+    out.assert_ok();
+    assert!(out.stdout.contains(" / "), "{out}");
+    d.docker(&["rm", "-f", &name]).assert_ok();
+    d.docker(&["network", "rm", &first]).assert_ok();
+    d.docker(&["network", "rm", &second]).assert_ok();
+}
