@@ -62,7 +62,10 @@ fn main() {
         .skip(1)
         .map(|a| a.parse().expect("N BATCH"))
         .collect();
-    let (n, batch) = (args.first().copied().unwrap_or(100_000), args.get(1).copied().unwrap_or(50));
+    let (n, batch) = (
+        args.first().copied().unwrap_or(100_000),
+        args.get(1).copied().unwrap_or(50),
+    );
     let (header, lines) = lines(n);
 
     // Now: each batch read line by line, folded onto the last, and copied.
