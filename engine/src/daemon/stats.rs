@@ -169,7 +169,7 @@ fn body(
 fn networks(r: &ContainerRecord) -> Option<Value> {
     let text = std::fs::read_to_string(format!("/proc/{}/net/dev", r.pid?)).ok()?;
     let networks = net_dev(&text);
-    (!networks.is_empty()).then(|| Value::Object(networks))
+    (!networks.is_empty()).then_some(Value::Object(networks))
 }
 
 /// `/proc/PID/net/dev` → `{ifname: {rx_bytes, rx_packets, rx_errors,
