@@ -542,3 +542,116 @@ fn docker_inspect_shows_the_trace() {
     assert!(ours.to_string().contains(&trace), "{ours}");
     d.docker(&["rm", &name]).assert_ok();
 }
+
+/// `docker container prune`'s filters: `until` in docker's formats (a
+/// duration the daemon counts back from now, RFC 3339) and `label` /
+/// `label!` (a casulo container's one label is `casulo.trace`) remove only
+/// what they let go; a time that is not one is refused, naming it, and
+/// removes nothing. On a state dir of its own: a prune takes whatever is
+/// stopped.
+#[test]
+fn docker_container_prune_applies_until_and_label() {
+    let lab = Lab::shared();
+    let (d, root) = Daemon::private(lab);
+    let names = || {
+        let mut cmd = std::process::Command::new(casulo_tests::casulo_bin());
+        cmd.arg("--root")
+            .arg(&root)
+            .args(["ps", "-a", "--format", "{{.Names}}"]);
+        let out = casulo_tests::Output::of(&mut cmd);
+        out.assert_ok();
+        let mut v: Vec<String> = out.stdout.lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    d.docker(&["run", "--name", "velho", "busybox", "true"])
+        .assert_ok();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    d.docker(&["run", "--name", "novo", "busybox", "true"])
+        .assert_ok();
+    d.docker(&["run", "-d", "--name", "vivo", "busybox", "sleep", "100"])
+        .assert_ok();
+    assert_eq!(names(), ["novo", "velho", "vivo"]);
+
+    let out = d.docker(&["container", "prune", "-f", "--filter", "until=ontem"]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("\"ontem\" não é um tempo"), "{out}");
+    for filter in ["until=1h", "label=nao.existe", "label!=casulo.trace"] {
+        let out = d.docker(&["container", "prune", "-f", "--filter", filter]);
+        out.assert_ok();
+        assert_eq!(names(), ["novo", "velho", "vivo"], "{filter}: {out}");
+    }
+    // Created more than 2 s ago: only the old one.
+    let out = d.docker(&["container", "prune", "-f", "--filter", "until=2s"]);
+    out.assert_ok();
+    assert_eq!(
+        out.stdout.lines().filter(|l| l.len() == 64).count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(names(), ["novo", "vivo"]);
+    let out = d.docker(&[
+        "container",
+        "prune",
+        "-f",
+        "--filter",
+        "until=2099-01-01T00:00:00Z",
+        "--filter",
+        "label=casulo.trace",
+    ]);
+    out.assert_ok();
+    assert_eq!(names(), ["vivo"], "{out}");
+    d.docker(&["rm", "-f", "vivo"]).assert_ok();
+}
+
+/// `docker image prune -a`'s filters: `label` (`KEY=VALUE` of the image's
+/// config, as `docker build --label` sets it) and `until` (created before,
+/// in docker's formats: the host's busybox says 1970) take only what they
+/// let go; a time that is not one is refused, naming it, and removes
+/// nothing. On a state dir of its own.
+#[test]
+fn docker_image_prune_applies_until_and_label() {
+    let lab = Lab::shared();
+    let (d, _root) = Daemon::private(lab);
+    let images = || {
+        let out = d.docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+        out.assert_ok();
+        let mut v: Vec<String> = out.stdout.lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    d.docker(&["tag", "busybox", "velha:1"]).assert_ok();
+    let ctx = context(lab, "FROM busybox\nENV CURSO=1\n");
+    d.docker(&[
+        "build",
+        "--label",
+        "curso=casulo",
+        "-t",
+        "rotulada:1",
+        ctx.to_str().unwrap(),
+    ])
+    .assert_ok();
+    let before = ["busybox:latest", "rotulada:1", "velha:1"];
+    assert_eq!(images(), before);
+
+    let out = d.docker(&["image", "prune", "-af", "--filter", "until=ontem"]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("\"ontem\" não é um tempo"), "{out}");
+    for filter in ["label=curso=outro", "label=nada", "until=1970-01-01"] {
+        d.docker(&["image", "prune", "-af", "--filter", filter])
+            .assert_ok();
+        assert_eq!(images(), before, "{filter}");
+    }
+    let out = d.docker(&["image", "prune", "-af", "--filter", "label=curso=casulo"]);
+    out.assert_ok();
+    assert_eq!(images(), ["busybox:latest", "velha:1"], "{out}");
+    let out = d.docker(&[
+        "image",
+        "prune",
+        "-af",
+        "--filter",
+        "until=2000-01-01T00:00:00Z",
+    ]);
+    out.assert_ok();
+    assert!(images().is_empty(), "{out}");
+}

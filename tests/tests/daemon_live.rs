@@ -391,3 +391,153 @@ fn ui_url(d: &Daemon) -> String {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `docker stats`' `networks` has every interface of the container's
+/// network namespace but `lo`, by name: on a named network and connected
+/// to a second one, both — the same names the container itself sees in
+/// its `/proc/net/dev`.
+#[test]
+fn daemon_stats_counts_every_network_of_the_container() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let (first, second) = (unique_name("rede-a"), unique_name("rede-b"));
+    let name = unique_name("duas-redes");
+    d.docker(&["network", "create", &first]).assert_ok();
+    d.docker(&["network", "create", &second]).assert_ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        &first,
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .assert_ok();
+    d.docker(&["network", "connect", &second, &name])
+        .assert_ok();
+    let inside = d.docker(&["exec", &name, "cat", "/proc/net/dev"]);
+    inside.assert_ok();
+    let mut seen: Vec<String> = inside
+        .stdout
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_once(':').map(|(n, _)| n.trim().to_string()))
+        .filter(|n| n != "lo")
+        .collect();
+    seen.sort();
+    assert_eq!(seen.len(), 2, "{inside}");
+    let (status, _, body) = get_on(
+        &d,
+        &format!("/v1.43/containers/{name}/stats?stream=false&one-shot=true"),
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: Value =
+        serde_json::from_str(body.lines().find(|l| l.starts_with('{')).expect(&body)).unwrap();
+    let networks = v["networks"].as_object().expect("networks");
+    let mut keys: Vec<String> = networks.keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, seen, "{v}");
+    for (n, c) in networks {
+        assert!(
+            c["rx_bytes"].is_u64() && c["tx_packets"].is_u64(),
+            "{n}: {c}"
+        );
+    }
+    let out = d.docker(&["stats", "--no-stream", "--format", "{{.NetIO}}", &name]);
+    out.assert_ok();
+    assert!(out.stdout.contains(" / "), "{out}");
+    d.docker(&["rm", "-f", &name]).assert_ok();
+    d.docker(&["network", "rm", &first]).assert_ok();
+    d.docker(&["network", "rm", &second]).assert_ok();
+}
+
+/// `docker logs --since/--until` keep the lines of that window (the CLI
+/// sends unix seconds; RFC 3339 and durations too), a time that is not
+/// one is refused naming it; `docker events --until` ends when it comes,
+/// with what happened before.
+#[test]
+fn docker_logs_and_events_take_since_and_until() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let name = unique_name("janela");
+    d.docker(&[
+        "run",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "echo um; sleep 2; echo dois",
+    ])
+    .assert_ok();
+    let all = d.docker(&["logs", "--timestamps", &name]);
+    all.assert_ok();
+    let stamps: Vec<&str> = all
+        .stdout
+        .lines()
+        .map(|l| l.split_once(' ').expect("time and text").0)
+        .collect();
+    assert_eq!(stamps.len(), 2, "{all}");
+    let lines = |args: &[&str]| {
+        let mut a = vec!["logs"];
+        a.extend_from_slice(args);
+        a.push(&name);
+        let out = d.docker(&a);
+        out.assert_ok();
+        out.stdout.lines().map(String::from).collect::<Vec<_>>()
+    };
+    assert_eq!(lines(&["--since", stamps[1]]), ["dois"]);
+    assert_eq!(lines(&["--until", stamps[0]]), ["um"]);
+    assert_eq!(lines(&["--since", "1h"]), ["um", "dois"]);
+    assert_eq!(
+        lines(&["--since", "1h", "--until", "2099-01-01T00:00:00Z"]),
+        ["um", "dois"]
+    );
+    assert!(lines(&["--until", "1h"]).is_empty());
+    let (status, _, body) = get_on(
+        &d,
+        &format!("/v1.43/containers/{name}/logs?stdout=1&since=ontem"),
+    );
+    assert_eq!(status, 400, "{body}");
+    // (in the JSON of the error, the quotes come escaped)
+    assert!(body.contains(r#"\"ontem\" não é um tempo"#), "{body}");
+
+    // events: ends by itself at --until, with a container started meanwhile.
+    let until = humantime_secs(4);
+    let mut events = d.docker_command(&[
+        "events",
+        "--until",
+        &until,
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.name}}",
+    ]);
+    let began = Instant::now();
+    let child = events
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let other = unique_name("durante");
+    d.docker(&["run", "--rm", "--name", &other, "busybox", "sleep", "1"])
+        .assert_ok();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        began.elapsed() < Duration::from_secs(30),
+        "events não terminou no --until"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("start {other}")), "{text}");
+    d.docker(&["rm", "-f", &name]).assert_ok();
+}
+
+/// Unix seconds `secs` from now, as the docker CLI accepts them.
+fn humantime_secs(secs: u64) -> String {
+    let t = std::time::SystemTime::now() + Duration::from_secs(secs);
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap();
+    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+}

@@ -79,13 +79,13 @@ fn parse(args: &[String]) -> Result<Options> {
 }
 
 /// The release casulo on the bench's private state dir.
-struct Casulo {
-    bin: PathBuf,
-    state: PathBuf,
+pub(crate) struct Casulo {
+    pub(crate) bin: PathBuf,
+    pub(crate) state: PathBuf,
 }
 
 impl Casulo {
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(&self.bin);
         c.arg("--root").arg(&self.state).args(args);
         c
@@ -94,14 +94,14 @@ impl Casulo {
 
 /// Removes every container of the bench's state dir and runs `casulo gc`
 /// when dropped: on success, on an error, on a panic, after Ctrl-C.
-struct Cleanup<'a> {
-    casulo: &'a Casulo,
-    armed: bool,
+pub(crate) struct Cleanup<'a> {
+    pub(crate) casulo: &'a Casulo,
+    pub(crate) armed: bool,
 }
 
 impl Cleanup<'_> {
     /// `rm -f` of all, then `gc`; returns how long the `rm -f` took.
-    fn now(&mut self) -> Result<Duration> {
+    pub(crate) fn now(&mut self) -> Result<Duration> {
         self.armed = false;
         let listed = cmd::capture(&mut self.casulo.command(&["ps", "-aq"]))?;
         let ids: Vec<&str> = listed.split_whitespace().collect();

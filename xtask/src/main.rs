@@ -15,6 +15,7 @@
 //! comments in English, as in the rest of the project.
 
 mod bench;
+mod bench_daemon;
 mod bench_density;
 mod bench_registry;
 mod bench_unpack;
@@ -102,6 +103,12 @@ comandos:
                      `skopeo copy`, frio e morno, no registry de verdade (bench-results/registry.json)
       --mb N           tamanho das camadas geradas em MB (padrão 200)
       --runs N         rodadas (padrão 5)
+  bench daemon [opções]  a API do Docker: `docker run --rm busybox true` pelo `casulo daemon`
+                     contra `casulo run`, `GET /containers/json` e `docker ps` com N contêineres,
+                     e a latência do ao vivo (trace escrito → cliente), em bench-results/daemon.json
+      --runs N         rodadas de cada lado (padrão 20)
+      --quantos N      contêineres no ar para a listagem (padrão 50)
+      --pedidos N      pedidos de listagem (padrão 200)
   bench densidade [opções]  N contêineres `busybox sleep` com `run -d`: partida e memória
                      por contêiner (supervisor + cgroup), em bench-results/densidade.json
       --quantos N      quantos contêineres (padrão 100)

@@ -2,7 +2,7 @@
 //! attach and remove — each the same library call the `casulo` verb makes,
 //! on the same records (`casulo ps` and `docker ps` agree).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hyper::body::Bytes;
 use hyper::StatusCode;
@@ -333,7 +333,8 @@ fn wants(query: &Query, entry: &logs::Entry) -> bool {
 }
 
 /// `GET /containers/{id}/logs`: `stdout`, `stderr`, `follow`, `tail`,
-/// `timestamps` — read from the same `container.log` as `casulo logs`.
+/// `timestamps`, `since`, `until` — read from the same `container.log` as
+/// `casulo logs`.
 pub fn logs(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
     let r = find(ctx, key)?;
     if !query.flag("stdout") && !query.flag("stderr") {
@@ -341,16 +342,22 @@ pub fn logs(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
             "diga qual saída quer: stdout=1, stderr=1 ou as duas",
         ));
     }
-    for unsupported in ["since", "until"] {
-        if query
-            .get(unsupported)
-            .is_some_and(|v| !v.is_empty() && v != "0")
-        {
-            return Err(ApiError::not_implemented(&format!(
-                "o parâmetro {unsupported} de logs"
-            )));
+    // `since`/`until` in docker's time formats (its CLI sends unix seconds);
+    // 0 or nothing: no bound.
+    let bound = |name: &str| -> Result<Option<SystemTime>, ApiError> {
+        match query.get(name).filter(|v| !v.is_empty() && *v != "0") {
+            None => Ok(None),
+            Some(v) => super::since::parse(v, SystemTime::now())
+                .map(Some)
+                .map_err(|e| ApiError::bad_request(format!("o parâmetro {name} de logs: {e}"))),
         }
-    }
+    };
+    let (since, until) = (bound("since")?, bound("until")?);
+    let in_window = move |e: &logs::Entry| {
+        let t = humantime::parse_rfc3339(&e.time).ok();
+        since.is_none_or(|s| t.is_some_and(|t| t >= s))
+            && until.is_none_or(|u| t.is_some_and(|t| t <= u))
+    };
     let tail = match query.get("tail").unwrap_or("all") {
         "all" | "" => None,
         n => Some(n.parse::<usize>().map_err(|_| {
@@ -361,7 +368,7 @@ pub fn logs(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
     let all: Vec<logs::Entry> = follower
         .read()?
         .into_iter()
-        .filter(|e| wants(query, e))
+        .filter(|e| wants(query, e) && in_window(e))
         .collect();
     let skip = tail.map_or(0, |n| all.len().saturating_sub(n));
     let (tty, timestamps, follow) = (r.host.tty, query.flag("timestamps"), query.flag("follow"));
@@ -374,14 +381,16 @@ pub fn logs(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
             if !first.is_empty() && tx.blocking_send(first).is_err() {
                 return;
             }
-            if follow {
+            // Following ends at `until`, as docker's does.
+            if follow && until.is_none_or(|u| SystemTime::now() < u) {
                 let _ = logs::follow(&state, &r.id, &mut follower, |entries| {
                     let chosen: Vec<logs::Entry> = entries
                         .iter()
-                        .filter(|e| if e.is_stderr() { err } else { out })
+                        .filter(|e| (if e.is_stderr() { err } else { out }) && in_window(e))
                         .cloned()
                         .collect();
                     send(&tx, stream::entries(&chosen, tty, timestamps))
+                        && until.is_none_or(|u| SystemTime::now() < u)
                 });
             }
         }),

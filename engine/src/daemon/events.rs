@@ -95,14 +95,20 @@ impl Filters {
 }
 
 pub fn events(ctx: &std::sync::Arc<Ctx>, query: &Query) -> Result<Reply, ApiError> {
-    for unsupported in ["since", "until"] {
-        if query.get(unsupported).is_some_and(|v| !v.is_empty()) {
-            return Err(ApiError::not_implemented(&format!(
-                "o parâmetro {unsupported} de events (o casulo só conta o que acontece \
-                 daqui em diante)"
-            )));
-        }
+    if query.get("since").is_some_and(|v| !v.is_empty()) {
+        return Err(ApiError::not_implemented(
+            "o parâmetro since de events (o casulo só conta o que acontece daqui em diante)",
+        ));
     }
+    // `until` (docker's time formats; its CLI sends unix seconds): the
+    // stream ends then.
+    let until = match query.get("until").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => Some(
+            super::since::parse(v, std::time::SystemTime::now())
+                .map_err(|e| ApiError::bad_request(format!("o parâmetro until de events: {e}")))?,
+        ),
+    };
     let filters = Filters::parse(query.get("filters"))?;
     let ctx = ctx.clone();
     Ok(Reply::Stream {
@@ -114,6 +120,9 @@ pub fn events(ctx: &std::sync::Arc<Ctx>, query: &Query) -> Result<Reply, ApiErro
                 .collect();
             loop {
                 std::thread::sleep(LOOK_EVERY);
+                if until.is_some_and(|u| std::time::SystemTime::now() >= u) {
+                    return;
+                }
                 let now: HashMap<String, Seen> = container::list(&ctx.state)
                     .iter()
                     .map(|r| (r.id.clone(), Seen::of(r)))

@@ -190,13 +190,34 @@ pub fn prune(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
         _ => json!({}),
     };
     let mut all = false;
+    // `until` (docker's time formats): created before; `label`/`label!`:
+    // `KEY` or `KEY=VALUE` of the image's config labels.
+    let mut until = Vec::new();
+    let mut labels: Vec<(bool, String, Option<String>)> = Vec::new();
     if let Some(map) = filters.as_object() {
         for (key, values) in map {
+            let values = super::http::filter_values(values);
             match key.as_str() {
-                "dangling" => {
-                    all = super::http::filter_values(values)
-                        .iter()
-                        .any(|v| matches!(v.as_str(), "false" | "0"))
+                "dangling" => all = values.iter().any(|v| matches!(v.as_str(), "false" | "0")),
+                "until" => {
+                    for v in values {
+                        until.push(
+                            super::since::parse(&v, std::time::SystemTime::now()).map_err(|e| {
+                                ApiError::bad_request(format!(
+                                    "o filtro until de POST /images/prune: {e}"
+                                ))
+                            })?,
+                        );
+                    }
+                }
+                "label" | "label!" => {
+                    for v in values {
+                        let (k, val) = match v.split_once('=') {
+                            Some((k, val)) => (k.to_string(), Some(val.to_string())),
+                            None => (v, None),
+                        };
+                        labels.push((key == "label", k, val));
+                    }
                 }
                 other => {
                     return Err(ApiError::not_implemented(&format!(
@@ -207,10 +228,28 @@ pub fn prune(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
         }
     }
     let store = Store::open(&ctx.state)?;
+    let lets_go = |row: &crate::image::ImageSummary| -> bool {
+        // RFC 3339, with any zone (images come from anywhere).
+        let created = super::since::parse(&row.created, std::time::SystemTime::now()).ok();
+        if !until.iter().all(|u| created.is_some_and(|c| c < *u)) {
+            return false;
+        }
+        if labels.is_empty() {
+            return true;
+        }
+        let config = crate::image::inspect::inspect(&store, &row.reference).unwrap_or_default();
+        let image_labels = &config["Config"]["Labels"];
+        labels.iter().all(|(wanted, k, v)| {
+            let has = image_labels[k.as_str()]
+                .as_str()
+                .is_some_and(|got| v.as_deref().is_none_or(|v| v == got));
+            has == *wanted
+        })
+    };
     let mut deleted = Vec::new();
     if all {
         for row in store.list()? {
-            if !image_use::users(&ctx.state, &row.reference, &row.id).is_empty() {
+            if !image_use::users(&ctx.state, &row.reference, &row.id).is_empty() || !lets_go(&row) {
                 continue;
             }
             let removed = image_use::untag(&ctx.state, &store, &row.reference, false)

@@ -66,6 +66,7 @@ pub mod prune;
 pub mod registry;
 pub mod request;
 pub mod routes;
+pub mod since;
 pub mod stats;
 pub mod stream;
 pub mod system;

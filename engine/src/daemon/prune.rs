@@ -4,10 +4,13 @@
 //! Containers: every one that is not running (`exited`, `created`), as
 //! docker; volumes: the anonymous ones no container uses (docker's default
 //! since API 1.42), every unused one with the filter `all=true`. Each
-//! answers what it removed and the bytes it freed (measured before). A
-//! filter casulo has no way to apply (`until`, `label`) is refused by
-//! name, never ignored: a prune that removes more than asked is the
-//! worst kind of wrong answer.
+//! answers what it removed and the bytes it freed (measured before).
+//! Containers take docker's `until` (created before that time, in any of
+//! docker's formats: [`super::since`]) and `label` / `label!` (`KEY` or
+//! `KEY=VALUE`; a casulo container's only label is `casulo.trace`, as
+//! `docker inspect` shows it). A filter casulo has no way to apply is
+//! refused by name, never ignored: a prune that removes more than asked is
+//! the worst kind of wrong answer.
 
 use std::path::Path;
 
@@ -40,14 +43,64 @@ fn filters(query: &Query, known: &[&str]) -> Result<Vec<(String, Vec<String>)>, 
     Ok(out)
 }
 
-/// `POST /containers/prune`: the stopped containers go.
+/// What a container prune keeps out: every filter must let it go.
+struct ContainerFilter {
+    /// Created before this.
+    until: Vec<std::time::SystemTime>,
+    /// (`label` or `label!`, key, value).
+    labels: Vec<(bool, String, Option<String>)>,
+}
+
+impl ContainerFilter {
+    fn of(query: &Query) -> Result<ContainerFilter, ApiError> {
+        let now = std::time::SystemTime::now();
+        let mut f = ContainerFilter {
+            until: vec![],
+            labels: vec![],
+        };
+        for (key, values) in filters(query, &["until", "label", "label!"])? {
+            for v in values {
+                if key == "until" {
+                    let t = super::since::parse(&v, now).map_err(|e| {
+                        ApiError::bad_request(format!("o filtro until do prune: {e}"))
+                    })?;
+                    f.until.push(t);
+                } else {
+                    let (k, val) = match v.split_once('=') {
+                        Some((k, val)) => (k.to_string(), Some(val.to_string())),
+                        None => (v.clone(), None),
+                    };
+                    f.labels.push((key == "label", k, val));
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    fn lets_go(&self, r: &container::ContainerRecord) -> bool {
+        let created = humantime::parse_rfc3339_weak(&r.created).ok();
+        let old_enough = self
+            .until
+            .iter()
+            .all(|until| created.is_some_and(|c| c < *until));
+        let trace = r.trace.to_string_lossy();
+        let labels = self.labels.iter().all(|(wanted, k, v)| {
+            let has = k == "casulo.trace" && v.as_deref().is_none_or(|v| v == trace);
+            has == *wanted
+        });
+        old_enough && labels
+    }
+}
+
+/// `POST /containers/prune`: the stopped containers go (those the filters
+/// let go).
 pub fn containers(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
-    filters(query, &[])?;
+    let filter = ContainerFilter::of(query)?;
     let mut deleted = Vec::new();
     let mut reclaimed = 0u64;
     for r in container::list(&ctx.state)
         .into_iter()
-        .filter(|r| !r.is_up())
+        .filter(|r| !r.is_up() && filter.lets_go(r))
     {
         let size = disk_usage(&ctx.state.container(&r.id));
         // One started meanwhile refuses (StillRunning): it stays, as in docker.

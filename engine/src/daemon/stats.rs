@@ -11,10 +11,11 @@
 //! second apart, and sends one; with `one-shot` it reads once (no CPU %).
 //! The memory sent is the cgroup's usage as `casulo stats` shows it, and
 //! no `inactive_file` (docker's client would subtract it): the same number.
-//! `networks` (docker's `NET I/O`) is the container's `eth0`, counted on
-//! the host's end of its veth pair — what leaves the host's end entered
-//! the container, so `rx` and `tx` swap; a container without a network
-//! (casulo's default, `none`) has none.
+//! `networks` (docker's `NET I/O`) is every interface of the container's
+//! network namespace but `lo` (`eth0`, and one more per named network it
+//! joined), keyed by name as docker does, counted from inside: the
+//! `/proc/PID/net/dev` of its init; a container without a network
+//! (casulo's default, `none`) has only `lo`, so none.
 
 use std::time::{Duration, SystemTime};
 
@@ -124,7 +125,7 @@ fn body(
         }),
         None => json!({ "cpu_usage": { "total_usage": 0 }, "throttling_data": {} }),
     };
-    let networks = now.and_then(|_| networks(&r.id));
+    let networks = now.and_then(|_| networks(r));
     let (memory, pids) = match now {
         Some(a) => {
             let u = stats::usage(r, &a.cgroup, None, host_memory);
@@ -163,28 +164,41 @@ fn body(
     body
 }
 
-/// docker's `networks` of a container with a veth: its `eth0` as the host's
-/// end counts it, turned around.
-fn networks(id: &str) -> Option<Value> {
-    let veth = crate::network::veth::host_ifname_for(id, crate::network::veth::CONTAINER_IFNAME);
-    let dir = std::path::Path::new("/sys/class/net")
-        .join(&veth)
-        .join("statistics");
-    let read = |name: &str| -> u64 {
-        std::fs::read_to_string(dir.join(name))
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-            .unwrap_or(0)
-    };
-    if !dir.is_dir() {
-        return None;
+/// docker's `networks`: every interface of the container's network
+/// namespace but `lo`, by name (none when it has no other).
+fn networks(r: &ContainerRecord) -> Option<Value> {
+    let text = std::fs::read_to_string(format!("/proc/{}/net/dev", r.pid?)).ok()?;
+    let networks = net_dev(&text);
+    (!networks.is_empty()).then_some(Value::Object(networks))
+}
+
+/// `/proc/PID/net/dev` → `{ifname: {rx_bytes, rx_packets, rx_errors,
+/// rx_dropped, tx_…}}`, without `lo`. Its columns: after `NAME:`, eight
+/// receive counters (bytes packets errs drop fifo frame compressed
+/// multicast), then eight transmit ones.
+fn net_dev(text: &str) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::new();
+    for line in text.lines().skip(2) {
+        let Some((name, counters)) = line.split_once(':') else {
+            continue;
+        };
+        let name = name.trim();
+        let n: Vec<u64> = counters
+            .split_whitespace()
+            .map(|c| c.parse().unwrap_or(0))
+            .collect();
+        if name == "lo" || n.len() < 12 {
+            continue;
+        }
+        out.insert(
+            name.to_string(),
+            json!({
+                "rx_bytes": n[0], "rx_packets": n[1], "rx_errors": n[2], "rx_dropped": n[3],
+                "tx_bytes": n[8], "tx_packets": n[9], "tx_errors": n[10], "tx_dropped": n[11],
+            }),
+        );
     }
-    let mut eth0 = serde_json::Map::new();
-    for what in ["bytes", "packets", "errors", "dropped"] {
-        eth0.insert(format!("rx_{what}"), json!(read(&format!("tx_{what}"))));
-        eth0.insert(format!("tx_{what}"), json!(read(&format!("rx_{what}"))));
-    }
-    Some(json!({ crate::network::veth::CONTAINER_IFNAME: eth0 }))
+    out
 }
 
 /// The machine's CPU time so far, in ns: the `cpu` line of `/proc/stat`
@@ -225,6 +239,24 @@ fn online_cpus() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn daemon_stats_networks_are_every_interface_but_lo() {
+        let text = "Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:     140       2    0    0    0     0          0         0      140       2    0    0    0     0       0          0
+  eth0:    1296      16    1    2    0     0          0         0      726       9    3    4    0     0       0          0
+  eth1:      90       1    0    0    0     0          0         0       42       1    0    0    0     0       0          0
+";
+        let n = net_dev(text);
+        assert_eq!(n.keys().collect::<Vec<_>>(), ["eth0", "eth1"]);
+        assert_eq!(
+            n["eth0"],
+            json!({"rx_bytes": 1296, "rx_packets": 16, "rx_errors": 1, "rx_dropped": 2,
+                   "tx_bytes": 726, "tx_packets": 9, "tx_errors": 3, "tx_dropped": 4})
+        );
+        assert!(net_dev(&text.lines().take(3).collect::<Vec<_>>().join("\n")).is_empty());
+    }
 
     #[test]
     fn daemon_stats_system_cpu_comes_from_proc_stat() {

@@ -30,4 +30,4 @@ pub mod text;
 pub use event::*;
 #[cfg(not(target_arch = "wasm32"))]
 pub use reader::read_trace_file;
-pub use reader::{read_trace, Trace, TraceError};
+pub use reader::{read_trace, Reader, Trace, TraceError};

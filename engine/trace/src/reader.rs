@@ -78,16 +78,68 @@ pub fn read_trace(text: &str) -> Result<Trace, TraceError> {
     };
     let lines = &lines[..=last];
 
-    let header = read_header(lines[0])?;
+    let mut reader = Reader::new(lines[0])?;
+    for raw in &lines[1..] {
+        reader.line(raw)?;
+    }
+    Ok(reader.finish())
+}
 
-    let mut events = Vec::new();
-    let mut skipped = Vec::new();
-    let mut last_t_us: Option<u64> = None;
+/// Reads a trace one line at a time, as it arrives (the live view gets
+/// it from the daemon line by line): the same checks as [`read_trace`],
+/// which uses it.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    header: Header,
+    /// Lines read so far, the header included.
+    lines: usize,
+    last_t_us: Option<u64>,
+    events: Vec<Event>,
+    skipped: Vec<(usize, String)>,
+}
 
-    for (idx, raw) in lines.iter().enumerate().skip(1) {
-        let line_no = idx + 1;
+impl Reader {
+    /// Starts with line 1, the header.
+    pub fn new(header_line: &str) -> Result<Reader, TraceError> {
+        Ok(Reader {
+            header: read_header(header_line)?,
+            lines: 1,
+            last_t_us: None,
+            events: Vec::new(),
+            skipped: Vec::new(),
+        })
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Lines skipped so far (unknown kinds): (line number, kind).
+    pub fn skipped(&self) -> &[(usize, String)] {
+        &self.skipped
+    }
+
+    /// The events read since the last call (the rest stays counted).
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Everything read, as a [`Trace`] (events taken before are not in it).
+    pub fn finish(self) -> Trace {
+        Trace {
+            header: self.header,
+            events: self.events,
+            skipped: self.skipped,
+        }
+    }
+
+    /// Reads the next line (without its `\n`).
+    pub fn line(&mut self, raw: &str) -> Result<(), TraceError> {
+        self.lines += 1;
+        let line_no = self.lines;
         // Line 2 holds seq 0.
-        let expected_seq = (idx - 1) as u64;
+        let expected_seq = (line_no - 2) as u64;
+        let last_t_us = self.last_t_us;
         let err = |msg: String| TraceError::new(line_no, msg);
         if raw.trim().is_empty() {
             return Err(err(
@@ -100,9 +152,9 @@ pub fn read_trace(text: &str) -> Result<Trace, TraceError> {
         // the problem.
         if let Ok(event) = serde_json::from_str::<Event>(raw) {
             if event.seq == expected_seq && last_t_us.is_none_or(|prev| event.t_us >= prev) {
-                last_t_us = Some(event.t_us);
-                events.push(event);
-                continue;
+                self.last_t_us = Some(event.t_us);
+                self.events.push(event);
+                return Ok(());
             }
         }
         let value: Value = serde_json::from_str(raw)
@@ -138,7 +190,7 @@ pub fn read_trace(text: &str) -> Result<Trace, TraceError> {
                 return Err(err(format!("t_us voltou no tempo ({t_us} < {prev})")));
             }
         }
-        last_t_us = Some(t_us);
+        self.last_t_us = Some(t_us);
 
         // kind: present and a string; unknown kinds are skipped.
         let kind = match obj.get("kind") {
@@ -152,19 +204,14 @@ pub fn read_trace(text: &str) -> Result<Trace, TraceError> {
             }
         };
         if !KINDS.contains(&kind.as_str()) {
-            skipped.push((line_no, kind));
-            continue;
+            self.skipped.push((line_no, kind));
+            return Ok(());
         }
 
         let event = parse_event(obj, &kind).map_err(&err)?;
-        events.push(event);
+        self.events.push(event);
+        Ok(())
     }
-
-    Ok(Trace {
-        header,
-        events,
-        skipped,
-    })
 }
 
 /// Reads a trace file from disk and validates it (see [`read_trace`]).

@@ -1792,22 +1792,45 @@ impl World {
 }
 
 /// A trace's events with checkpoints, ready to be replayed at any position.
+///
+/// It grows: [`Replay::extend`] folds only the new events (a live trace
+/// arriving in batches costs each batch its own size, not the whole trace
+/// again), and gives the same checkpoints as [`Replay::new`] of all of them.
 #[derive(Debug, Clone)]
 pub struct Replay {
     events: Vec<Event>,
     /// `checkpoints[i]` is the world after `i * CHECKPOINT_EVERY` events.
     checkpoints: Vec<World>,
     samples: Vec<Sample>,
+    /// The world after every event (where the next `extend` goes on from).
+    end: World,
+}
+
+impl Default for Replay {
+    fn default() -> Replay {
+        Replay {
+            events: vec![],
+            checkpoints: vec![World::new()],
+            samples: vec![],
+            end: World::new(),
+        }
+    }
 }
 
 impl Replay {
     /// Folds the whole trace once, keeping a checkpoint every
     /// [`CHECKPOINT_EVERY`] events and every usage sample.
     pub fn new(events: Vec<Event>) -> Replay {
-        let mut world = World::new();
-        let mut checkpoints = vec![world.clone()];
-        let mut samples = vec![];
-        for (i, e) in events.iter().enumerate() {
+        let mut replay = Replay::default();
+        replay.extend(events);
+        replay
+    }
+
+    /// Appends `more` (the events right after the last one) and folds
+    /// only them.
+    pub fn extend(&mut self, more: impl IntoIterator<Item = Event>) {
+        for e in more {
+            let i = self.events.len();
             if let EventBody::CgroupSample {
                 memory_bytes,
                 memory_peak_bytes,
@@ -1818,7 +1841,7 @@ impl Replay {
                 cpu_throttled_us,
             } = &e.body
             {
-                samples.push(Sample {
+                self.samples.push(Sample {
                     index: i,
                     t_us: e.t_us,
                     memory_bytes: *memory_bytes,
@@ -1830,16 +1853,18 @@ impl Replay {
                     cpu_throttled_us: *cpu_throttled_us,
                 });
             }
-            world.apply(e);
-            if (i + 1) % CHECKPOINT_EVERY == 0 {
-                checkpoints.push(world.clone());
+            self.end.apply(&e);
+            self.events.push(e);
+            if (i + 1).is_multiple_of(CHECKPOINT_EVERY) {
+                self.checkpoints.push(self.end.clone());
             }
         }
-        Replay {
-            events,
-            checkpoints,
-            samples,
-        }
+    }
+
+    /// The world after every event (what `world_at(len())` gives, without
+    /// folding anything).
+    pub fn end(&self) -> &World {
+        &self.end
     }
 
     pub fn events(&self) -> &[Event] {
@@ -1863,6 +1888,9 @@ impl Replay {
     /// the nearest checkpoint, then at most [`CHECKPOINT_EVERY`] - 1 events.
     pub fn world_at(&self, n: usize) -> World {
         let n = n.min(self.events.len());
+        if n == self.events.len() {
+            return self.end.clone();
+        }
         let mut world = self.checkpoints[n / CHECKPOINT_EVERY].clone();
         for e in &self.events[world.applied..n] {
             world.apply(e);

@@ -2,11 +2,13 @@
 //! engine writes it, from `casulo daemon --ui` (`/casulo/live/ID`, Server-
 //! Sent Events: `cabecalho`, one message per event, `fim`).
 //!
-//! The lines are kept as the trace's text; a few times a second, when new
-//! lines came, the text is read and folded again by the same code that
-//! opens a file ([`Loaded::parse`]: the trace crate's reader and replay —
-//! no second model), less often when that gets expensive ([`FOLD_COST_SHARE`]). The model then keeps the position at the newest event
-//! while "seguir" is on (the teacher can pause it and step back).
+//! Each line is read as it comes, with the same checks as a file (the trace
+//! crate's [`Reader`]); a few times a second, when new events came, only
+//! they are folded onto what was folded before ([`Loaded::extend`]: the
+//! trace crate's replay, no second model), less often when that gets
+//! expensive ([`FOLD_COST_SHARE`]). The model then keeps the position at
+//! the newest event while "seguir" is on (the teacher can pause it and step
+//! back).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -14,13 +16,16 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
+use casulo_trace::Reader;
+
 use super::{load, Action, Listener, Loaded, Model};
 
 /// How often new lines are looked for.
 const FOLD_EVERY_MS: u32 = 250;
-/// A fold reads the whole trace again: after one that took `d` ms, the
-/// next waits at least `FOLD_COST_SHARE × d` (a long run's big trace costs
-/// the projector's laptop at most a tenth of its time, not all of it).
+/// A fold still copies the folded trace for the model (its size, not a new
+/// fold): after one that took `d` ms, the next waits at least
+/// `FOLD_COST_SHARE × d` (a long run's big trace costs the projector's
+/// laptop at most a tenth of its time, not all of it).
 const FOLD_COST_SHARE: f64 = 10.0;
 
 /// Where the stream of `key` is (same origin: the daemon's `--ui` port).
@@ -65,13 +70,41 @@ impl Drop for Connection {
     }
 }
 
-/// The text received so far, whether it changed since the last fold, and
-/// when the next fold may be (ms, [`load::now_ms`]).
+/// The lines read so far (the events not yet folded wait in the reader),
+/// what is folded, the first problem, whether something came since the
+/// last fold, and when the next fold may be (ms, [`load::now_ms`]).
 #[derive(Default)]
 struct Received {
-    text: String,
+    reader: Option<Reader>,
+    folded: Option<Loaded>,
+    error: Option<String>,
     changed: bool,
     next_fold_ms: f64,
+}
+
+impl Received {
+    /// Line 1: everything starts over.
+    fn header(&mut self, line: &str, name: &str) {
+        *self = Received {
+            next_fold_ms: self.next_fold_ms,
+            changed: true,
+            ..Received::default()
+        };
+        match Reader::new(line) {
+            Ok(r) => self.reader = Some(r),
+            Err(e) => self.error = Some(format!("Não consegui abrir «{name}»: {e}")),
+        }
+    }
+
+    fn line(&mut self, line: &str, name: &str) {
+        let (Some(reader), None) = (&mut self.reader, &self.error) else {
+            return;
+        };
+        if let Err(e) = reader.line(line) {
+            self.error = Some(format!("Não consegui abrir «{name}»: {e}"));
+        }
+        self.changed = true;
+    }
 }
 
 /// Opens `/casulo/live/KEY` and feeds the model.
@@ -95,13 +128,11 @@ pub fn connect(key: &str, dispatch: UseReducerDispatcher<Model>) -> Option<Conne
     let mut listeners = Vec::new();
     {
         // Line 1; sent again after a reconnection (the stream starts over).
-        let received = received.clone();
+        let (received, name) = (received.clone(), name.clone());
         let d = dispatch.clone();
         listeners.extend(Listener::new(target.clone(), "cabecalho", move |e| {
             if let Some(line) = data(&e) {
-                let mut r = received.borrow_mut();
-                r.text = line + "\n";
-                r.changed = true;
+                received.borrow_mut().header(&line, &name);
                 d.dispatch(Action::LiveConnected);
             }
         }));
@@ -115,15 +146,10 @@ pub fn connect(key: &str, dispatch: UseReducerDispatcher<Model>) -> Option<Conne
         }));
     }
     {
-        let received = received.clone();
+        let (received, name) = (received.clone(), name.clone());
         listeners.extend(Listener::new(target.clone(), "message", move |e| {
             if let Some(line) = data(&e) {
-                let mut r = received.borrow_mut();
-                if !r.text.is_empty() {
-                    r.text.push_str(&line);
-                    r.text.push('\n');
-                    r.changed = true;
-                }
+                received.borrow_mut().line(&line, &name);
             }
         }));
     }
@@ -171,25 +197,42 @@ pub fn connect(key: &str, dispatch: UseReducerDispatcher<Model>) -> Option<Conne
     })
 }
 
-/// Reads the text received so far, when it changed, and hands it to the model.
+/// Folds the events read since the last fold, when some came, and hands
+/// a copy of the whole to the model.
 fn fold(received: &RefCell<Received>, name: &str, dispatch: &UseReducerDispatcher<Model>) {
-    let text = {
+    let start = load::now_ms();
+    let update = {
         let mut r = received.borrow_mut();
         if !r.changed {
             return;
         }
         r.changed = false;
-        r.text.clone()
+        if let Some(e) = &r.error {
+            Err(e.clone())
+        } else if let Some(reader) = &mut r.reader {
+            let (events, skipped) = (reader.take_events(), reader.skipped().len());
+            let header = reader.header().clone();
+            let folded = match r.folded.take() {
+                Some(mut l) => {
+                    l.extend(events);
+                    l
+                }
+                None => Loaded::new(name, header, 0, events),
+            };
+            r.folded = Some(Loaded { skipped, ..folded });
+            Ok(r.folded.clone())
+        } else {
+            Ok(None)
+        }
     };
-    let start = load::now_ms();
-    let parsed = Loaded::parse(name, &text);
     let took = load::now_ms() - start;
     received.borrow_mut().next_fold_ms = start + took * (1.0 + FOLD_COST_SHARE);
-    match parsed {
-        Ok(mut t) => {
+    match update {
+        Ok(Some(mut t)) => {
             t.open_ms = took;
             dispatch.dispatch(Action::LiveUpdate(Rc::new(t)));
         }
+        Ok(None) => {}
         Err(e) => dispatch.dispatch(Action::Failed(e)),
     }
 }

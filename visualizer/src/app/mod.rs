@@ -16,7 +16,7 @@ mod security;
 use std::rc::Rc;
 
 use casulo_trace::replay::{Replay, World};
-use casulo_trace::{read_trace, Header};
+use casulo_trace::{read_trace, Event, Header};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
@@ -27,6 +27,7 @@ use crate::timeline::{self, Mark};
 const TIMELINE_BINS: usize = 800;
 
 /// A trace read, validated and folded.
+#[derive(Clone)]
 pub struct Loaded {
     /// File name or URL it came from.
     pub name: String,
@@ -54,6 +55,7 @@ pub struct Loaded {
 }
 
 /// One instruction of the Dockerfile, as its `build.step` told.
+#[derive(Clone)]
 pub struct DockerLine {
     pub step: u32,
     pub line: u32,
@@ -67,34 +69,60 @@ impl Loaded {
     /// Reads `text`; the error is the pt-BR message naming the line.
     pub fn parse(name: &str, text: &str) -> Result<Loaded, String> {
         let trace = read_trace(text).map_err(|e| format!("Não consegui abrir «{name}»: {e}"))?;
-        let marks = timeline::marks(&trace.events, TIMELINE_BINS);
-        let replay = Replay::new(trace.events);
-        let max_memory = replay
-            .samples()
+        Ok(Loaded::new(
+            name,
+            trace.header,
+            trace.skipped.len(),
+            trace.events,
+        ))
+    }
+
+    /// Folds `events` (already read and checked).
+    pub fn new(name: &str, header: Header, skipped: usize, events: Vec<Event>) -> Loaded {
+        let mut loaded = Loaded {
+            name: name.to_string(),
+            header,
+            skipped,
+            replay: Replay::default(),
+            marks: vec![],
+            open_ms: 0.0,
+            max_memory: 1,
+            max_pids: 0,
+            has_build: false,
+            has_security: false,
+            has_registry: false,
+            dockerfile: vec![],
+            end: Rc::new(World::new()),
+        };
+        loaded.extend(events);
+        loaded
+    }
+
+    /// Appends the events that came after the last one (the live view):
+    /// only they are folded and looked at; the marks and the Dockerfile,
+    /// which summarise the whole trace, are made again (cheap, no fold).
+    pub fn extend(&mut self, events: Vec<Event>) {
+        let from = self.replay.len();
+        let first_sample = self.replay.samples().len();
+        self.replay.extend(events);
+        let new = &self.replay.events()[from..];
+        let samples = &self.replay.samples()[first_sample..];
+        self.max_memory = samples
             .iter()
             .flat_map(|s| [s.memory_bytes, s.memory_peak_bytes, s.memory_limit_bytes])
             .flatten()
-            .max()
-            .unwrap_or(1)
-            .max(1);
-        let max_pids = replay
-            .samples()
+            .fold(self.max_memory, u64::max);
+        self.max_pids = samples
             .iter()
             .flat_map(|s| [s.pids, s.pids_limit])
             .flatten()
-            .max()
-            .unwrap_or(0);
-        let has_build = replay
-            .events()
-            .iter()
-            .any(|e| e.body.kind().starts_with("build."));
-        let has_security = crate::security::has_security(replay.events());
-        let has_registry = replay
-            .events()
-            .iter()
-            .any(|e| e.body.kind().starts_with("registry."));
-        let end = replay.world_at(replay.len());
-        let dockerfile = end
+            .fold(self.max_pids, u64::max);
+        self.has_build |= new.iter().any(|e| e.body.kind().starts_with("build."));
+        self.has_security |= crate::security::has_security(new);
+        self.has_registry |= new.iter().any(|e| e.body.kind().starts_with("registry."));
+        self.marks = timeline::marks(self.replay.events(), TIMELINE_BINS);
+        let end = self.replay.end();
+        self.dockerfile = end
             .build
             .iter()
             .flat_map(|b| &b.steps)
@@ -106,21 +134,7 @@ impl Loaded {
                 at: s.at,
             })
             .collect();
-        Ok(Loaded {
-            name: name.to_string(),
-            header: trace.header,
-            skipped: trace.skipped.len(),
-            replay,
-            marks,
-            open_ms: 0.0,
-            max_memory,
-            max_pids,
-            has_build,
-            has_security,
-            has_registry,
-            dockerfile,
-            end: Rc::new(end),
-        })
+        self.end = Rc::new(end.clone());
     }
 
     pub fn len(&self) -> usize {
