@@ -655,3 +655,73 @@ fn docker_image_prune_applies_until_and_label() {
     out.assert_ok();
     assert!(images().is_empty(), "{out}");
 }
+
+/// `docker import ARQUIVO NOME` (`POST /images/create?fromSrc=-`): a rootfs
+/// tar becomes a one-layer image that `docker run` and `casulo run`
+/// start; a tar that writes outside its layer is refused, registering
+/// nothing and leaving nothing outside.
+#[test]
+fn docker_import_makes_an_image_of_a_rootfs_tar() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let busybox = std::fs::read("/bin/busybox").unwrap();
+    let mut rootfs = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o755);
+    h.set_size(busybox.len() as u64);
+    h.set_cksum();
+    rootfs
+        .append_data(&mut h, "bin/busybox", &busybox[..])
+        .unwrap();
+    let mut link = tar::Header::new_gnu();
+    link.set_entry_type(tar::EntryType::Symlink);
+    link.set_mode(0o777);
+    link.set_size(0);
+    rootfs.append_link(&mut link, "bin/sh", "busybox").unwrap();
+    let file = lab.dir().join(format!("{}.tar", unique_name("rootfs")));
+    std::fs::write(&file, rootfs.into_inner().unwrap()).unwrap();
+
+    let name = format!("{}:1", unique_name("importada"));
+    let out = d.docker(&["import", file.to_str().unwrap(), &name]);
+    out.assert_ok();
+    let id = casulo_id(lab, &name).unwrap_or_else(|| panic!("sem imagem {name}: {out}"));
+    assert_eq!(out.stdout.trim(), id, "{out}");
+    let run = d.docker(&[
+        "run",
+        "--rm",
+        &name,
+        "/bin/sh",
+        "-c",
+        "echo importada e rodando",
+    ]);
+    run.assert_ok();
+    assert_eq!(run.stdout, "importada e rodando\n", "{run}");
+    let inspect = lab.casulo(&["image", "inspect", &name]).json();
+    assert_eq!(
+        inspect[0]["RootFS"]["diff_ids"].as_array().unwrap().len(),
+        1
+    );
+
+    let hostile_name = format!("{}:1", unique_name("hostil"));
+    let hostile = lab.dir().join(format!("{}.tar", unique_name("hostil")));
+    std::fs::write(
+        &hostile,
+        tar_of(&[raw_entry(
+            b"../../fora-import",
+            tar::EntryType::Regular,
+            b"x",
+        )]),
+    )
+    .unwrap();
+    let out = d.docker(&["import", hostile.to_str().unwrap(), &hostile_name]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("nada foi registrado"), "{out}");
+    assert_eq!(casulo_id(lab, &hostile_name), None);
+    assert!(!lab.root().join("fora-import").exists());
+    assert!(!lab.dir().join("fora-import").exists());
+    assert_eq!(
+        leftovers(lab, &d, &["daemon-upload-import"]),
+        Vec::<String>::new()
+    );
+    d.docker(&["rmi", &name]).assert_ok();
+}

@@ -8,7 +8,7 @@ use hyper::body::Bytes;
 use hyper::StatusCode;
 use serde_json::json;
 
-use super::http::{ApiError, Reply};
+use super::http::{ApiError, Query, Reply};
 use super::upload::Upload;
 use super::Ctx;
 use crate::image::{archive, Store};
@@ -53,6 +53,42 @@ pub fn save(ctx: &Ctx, names: &[String]) -> Result<Reply, ApiError> {
 
 /// `docker load`: the tar received, loaded as `casulo image load -i` does;
 /// docker's JSON lines say what was loaded (`Loaded image: x:1`).
+/// `docker import ARQUIVO [REPO[:TAG]]` (`POST /images/create?fromSrc=-`):
+/// the rootfs tar in the body becomes an image of one layer, by the same
+/// checked extractor as `casulo image import`. Without a repository the
+/// image gets no name (docker leaves it `<none>`); casulo's import needs
+/// one, so it is named after its id, `importada:<id12>`.
+pub fn import(ctx: &Ctx, query: &Query, tar: Upload) -> Result<Reply, ApiError> {
+    if query.get("changes").is_some_and(|c| !c.is_empty())
+        || query.get("message").is_some_and(|m| !m.is_empty())
+    {
+        return Err(ApiError::not_implemented(
+            "docker import --change/--message: o casulo importa só o sistema de arquivos",
+        ));
+    }
+    let repo = query.get("repo").filter(|r| !r.is_empty());
+    let reference = match (repo, query.get("tag").filter(|t| !t.is_empty())) {
+        (Some(r), Some(t)) => format!("{r}:{t}"),
+        (Some(r), None) => r.to_string(),
+        (None, _) => format!("importada:{}", &crate::container::new_id()[..12]),
+    };
+    let image =
+        crate::image::import::rootfs_tar(&ctx.state, tar.path(), &reference).map_err(|e| {
+            let why = super::http::chain(&e).replace(&tar.path().display().to_string(), "enviado");
+            ApiError::bad_request(format!(
+                "o arquivo enviado não foi importado (nada foi registrado): {why}"
+            ))
+        })?;
+    drop(tar);
+    let line = json!({ "status": image.id }).to_string() + "\n";
+    Ok(Reply::Stream {
+        content_type: "application/json",
+        producer: Box::new(move |tx| {
+            let _ = tx.blocking_send(Bytes::from(line));
+        }),
+    })
+}
+
 pub fn load(ctx: &Ctx, tar: Upload) -> Result<Reply, ApiError> {
     let store = Store::open(&ctx.state)?;
     let report = archive::load(&store, tar.path(), &mut |_, _| {}).map_err(|e| {

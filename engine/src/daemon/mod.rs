@@ -411,7 +411,7 @@ async fn handle(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Result<Response<Bo
         .get(UPGRADE)
         .is_some()
         .then(|| hyper::upgrade::on(&mut req));
-    let reply = if upload::takes_tar(&method, &path) {
+    let reply = if upload::takes_tar(&method, &path, &query) {
         match upload::receive(&ctx, req).await {
             Ok(tar) => {
                 let ctx = ctx.clone();

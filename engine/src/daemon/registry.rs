@@ -135,8 +135,10 @@ fn error_line(e: &RegistryError) -> Value {
 /// `docker pull NAME[:TAG]`.
 pub fn pull(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
     if query.get("fromSrc").is_some_and(|s| !s.is_empty()) {
+        // `-` (the body) is imported by archive::import; a URL is not.
         return Err(ApiError::not_implemented(
-            "docker import (fromSrc em POST /images/create): use casulo image import",
+            "docker import de uma URL (fromSrc=URL): baixe o arquivo e use `docker import ARQUIVO` \
+             ou `casulo image import`",
         ));
     }
     let from = query

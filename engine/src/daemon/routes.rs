@@ -110,6 +110,7 @@ pub fn route_tar(
 ) -> Result<Reply, ApiError> {
     match strip_version(path)?.trim_matches('/') {
         "images/load" => archive::load(ctx, tar),
+        "images/create" => archive::import(ctx, query, tar),
         "build" => build::build(ctx, query, tar),
         other => Err(ApiError::not_implemented(&format!("POST /{other}"))),
     }

@@ -18,7 +18,7 @@ use super::Ctx;
 pub const MAX_TAR_BODY: u64 = 8 << 30;
 
 /// Whether the request's body is a tar archive read into a file.
-pub fn takes_tar(method: &Method, path: &str) -> bool {
+pub fn takes_tar(method: &Method, path: &str, query: &super::http::Query) -> bool {
     if method != Method::POST {
         return false;
     }
@@ -29,7 +29,12 @@ pub fn takes_tar(method: &Method, path: &str) -> bool {
         }
         _ => path,
     };
-    matches!(path.trim_end_matches('/'), "/images/load" | "/build")
+    match path.trim_end_matches('/') {
+        "/images/load" | "/build" => true,
+        // `docker import -`: the rootfs tar is the body (`fromSrc=-`).
+        "/images/create" => query.get("fromSrc") == Some("-"),
+        _ => false,
+    }
 }
 
 /// A received body, removed on drop.
@@ -75,8 +80,11 @@ pub async fn receive(ctx: &Ctx, req: Request<Incoming>) -> Result<Upload, ApiErr
     }
     let tmp = ctx.state.tmp();
     std::fs::create_dir_all(&tmp)?;
-    let kind = if req.uri().path().ends_with("/build") {
+    let path = req.uri().path();
+    let kind = if path.ends_with("/build") {
         "build"
+    } else if path.ends_with("/images/create") {
+        "import"
     } else {
         "load"
     };
@@ -114,12 +122,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn daemon_only_load_and_build_take_a_tar() {
-        assert!(takes_tar(&Method::POST, "/v1.43/images/load"));
-        assert!(takes_tar(&Method::POST, "/build"));
-        assert!(!takes_tar(&Method::GET, "/build"));
-        assert!(!takes_tar(&Method::POST, "/containers/create"));
-        assert!(!takes_tar(&Method::POST, "/images/a/tag"));
-        assert!(!takes_tar(&Method::POST, "/images/x/build/push"));
+    fn daemon_only_load_build_and_import_take_a_tar() {
+        let q = crate::daemon::http::Query::parse(None);
+        let import = crate::daemon::http::Query::parse(Some("fromSrc=-&repo=x"));
+        assert!(takes_tar(&Method::POST, "/v1.43/images/create", &import));
+        assert!(!takes_tar(&Method::POST, "/v1.43/images/create", &q));
+        assert!(takes_tar(&Method::POST, "/v1.43/images/load", &q));
+        assert!(takes_tar(&Method::POST, "/build", &q));
+        assert!(!takes_tar(&Method::GET, "/build", &q));
+        assert!(!takes_tar(&Method::POST, "/containers/create", &q));
+        assert!(!takes_tar(&Method::POST, "/images/a/tag", &q));
+        assert!(!takes_tar(&Method::POST, "/images/x/build/push", &q));
     }
 }

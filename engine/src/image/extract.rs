@@ -856,11 +856,12 @@ impl Extractor {
             return self.whiteout(whiteout);
         }
         let header = entry.header();
+        let old = header.as_old();
         let (mode, uid, gid, mtime) = (
-            header.mode()?,
-            header.uid()?,
-            header.gid()?,
-            header.mtime()?,
+            numeric(&old.mode, header.mode().map(u64::from))? as u32,
+            numeric(&old.uid, header.uid())?,
+            numeric(&old.gid, header.gid())?,
+            numeric(&old.mtime, header.mtime())?,
         );
         let rel = &checked.path;
         if checked.kind == EntryType::Directory {
@@ -1256,6 +1257,17 @@ fn walk_error(rel: &Path, errno: Errno) -> EntryError {
     }
 }
 
+/// A numeric header field read as Go's `archive/tar` (docker) and GNU tar
+/// read it: an empty field (only NULs and spaces, as some hand-made tars
+/// leave uid and gid) is 0; anything else must be a number.
+fn numeric(raw: &[u8], parsed: io::Result<u64>) -> io::Result<u64> {
+    if raw.iter().all(|b| *b == 0 || *b == b' ') {
+        Ok(0)
+    } else {
+        parsed
+    }
+}
+
 /// Removes a directory tree, best effort, even if some directories inside
 /// were made read-only by the layer (their owner can still chmod them).
 pub fn remove_tree(path: &Path) {
@@ -1281,6 +1293,17 @@ pub fn remove_tree(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An empty numeric field is 0, as docker's Go tar reads it; a
+    /// malformed one stays an error.
+    #[test]
+    fn empty_numeric_tar_fields_are_zero() {
+        let bad = || Err(io::Error::other("not a number"));
+        assert_eq!(numeric(&[0; 8], bad()).unwrap(), 0);
+        assert_eq!(numeric(b"        ", bad()).unwrap(), 0);
+        assert_eq!(numeric(b"0001750\0", Ok(1000)).unwrap(), 1000);
+        assert!(numeric(b"12x\0", bad()).is_err());
+    }
     use crate::image::{digest, oci};
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
