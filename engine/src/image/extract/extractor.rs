@@ -84,98 +84,24 @@ impl Extractor {
         }
         let header = entry.header();
         let old = header.as_old();
-        let (mode, uid, gid, mtime) = (
-            numeric(&old.mode, header.mode().map(u64::from))? as u32,
-            numeric(&old.uid, header.uid())?,
-            numeric(&old.gid, header.gid())?,
-            numeric(&old.mtime, header.mtime())?,
-        );
+        let meta = Meta {
+            mode: numeric(&old.mode, header.mode().map(u64::from))? as u32,
+            uid: numeric(&old.uid, header.uid())?,
+            gid: numeric(&old.gid, header.gid())?,
+            mtime: numeric(&old.mtime, header.mtime())?,
+        };
         let rel = &checked.path;
         if checked.kind == EntryType::Directory {
-            let xattrs = entry_xattrs(entry)?;
-            if !rel.as_os_str().is_empty() {
-                let parent = rel.parent().unwrap_or(Path::new("")).to_path_buf();
-                let file = cstr(rel.file_name().expect("non-empty path"))?;
-                let dir = self.dir_fd(&parent)?;
-                match lstat_at(dir, &file)? {
-                    Some(libc::S_IFDIR) => {}
-                    Some(_) => {
-                        remove_non_dir(dir, &file)?;
-                        // SAFETY: valid fd, NUL-terminated name.
-                        check(unsafe { libc::mkdirat(dir.as_raw_fd(), file.as_ptr(), 0o755) })?;
-                    }
-                    None => {
-                        // SAFETY: valid fd, NUL-terminated name.
-                        check(unsafe { libc::mkdirat(dir.as_raw_fd(), file.as_ptr(), 0o755) })?;
-                    }
-                }
-            }
-            self.dirs.push(DirMeta {
-                name: name.to_string(),
-                rel: rel.clone(),
-                mode,
-                uid,
-                gid,
-                mtime,
-                xattrs,
-            });
-            self.stats.dirs += 1;
-            return Ok(());
+            return self.dir(entry, name, rel, meta);
         }
-
         let parent = rel.parent().unwrap_or(Path::new("")).to_path_buf();
         let file = cstr(rel.file_name().expect("non-empty path"))?;
-        let as_root = self.as_root;
         match checked.kind {
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                let xattrs = entry_xattrs(entry)?;
-                let size = entry.size();
-                let dir = self.dir_fd(&parent)?;
-                remove_non_dir(dir, &file)?;
-                let mut out = create_new_at(dir.as_fd(), &file)?;
-                let copied = if checked.kind == EntryType::GNUSparse {
-                    copy_sparse(entry, &mut out)?
-                } else {
-                    io::copy(entry, &mut out)?
-                };
-                if copied != size {
-                    return Err(
-                        io::Error::new(io::ErrorKind::UnexpectedEof, "conteúdo truncado").into(),
-                    );
-                }
-                set_owner_mode_fd(out.as_fd(), as_root, uid, gid, mode)?;
-                for (key, value) in &xattrs {
-                    set_xattr_fd(out.as_fd(), key, value)?;
-                }
-                set_times_fd(out.as_fd(), mtime)?;
-                self.stats.files += 1;
-                self.stats.bytes += size;
+                let sparse = checked.kind == EntryType::GNUSparse;
+                self.file(entry, (&parent, &file), meta, sparse)
             }
-            EntryType::Symlink => {
-                let target = entry
-                    .link_name_bytes()
-                    .ok_or_else(|| EntryError::Unsafe("link simbólico sem destino".into()))?;
-                let target = CString::new(target.as_ref())
-                    .map_err(|_| EntryError::Unsafe("NUL no destino do link".into()))?;
-                let dir = self.dir_fd(&parent)?;
-                remove_non_dir(dir, &file)?;
-                // SAFETY: valid fd and NUL-terminated strings.
-                check(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), file.as_ptr()) })?;
-                if as_root {
-                    // SAFETY: valid fd and name; NOFOLLOW changes the link itself.
-                    check(unsafe {
-                        libc::fchownat(
-                            dir.as_raw_fd(),
-                            file.as_ptr(),
-                            uid as libc::uid_t,
-                            gid as libc::gid_t,
-                            libc::AT_SYMLINK_NOFOLLOW,
-                        )
-                    })?;
-                }
-                set_times_at(dir, &file, mtime)?;
-                self.stats.symlinks += 1;
-            }
+            EntryType::Symlink => self.symlink(entry, (&parent, &file), meta),
             EntryType::Link => {
                 let target = checked
                     .hardlink_target
@@ -184,83 +110,187 @@ impl Extractor {
                 if !checked.target_in_layer {
                     return self.link_from_lower(&parent, &file, rel, target);
                 }
-                let target_parent = target.parent().unwrap_or(Path::new(""));
-                let target_name = cstr(target.file_name().expect("non-empty target"))?;
-                let source_dir = open_beneath(
-                    self.root.as_fd(),
-                    target_parent,
-                    OFlag::O_PATH | OFlag::O_DIRECTORY,
-                )
-                .map_err(|errno| walk_error(target_parent, errno))?;
-                match lstat_at(source_dir.as_fd(), &target_name)? {
-                    Some(libc::S_IFDIR) => {
-                        return Err(EntryError::Unsafe("link físico para um diretório".into()))
-                    }
-                    Some(_) => {}
-                    // A hard link to a device node that was skipped is skipped too.
-                    None if self
-                        .stats
-                        .skipped_devices
-                        .iter()
-                        .any(|d| entry_path(d.as_bytes()).is_ok_and(|p| p == target)) =>
-                    {
-                        self.stats.devices_skipped += 1;
-                        self.stats.skipped_devices.push(name.to_string());
-                        return Ok(());
-                    }
-                    None => return Err(io::Error::from(io::ErrorKind::NotFound).into()),
-                }
-                let dir = self.dir_fd(&parent)?;
-                remove_non_dir(dir, &file)?;
-                // SAFETY: valid fds and names; flags 0 = never follow `source`.
-                check(unsafe {
-                    libc::linkat(
-                        source_dir.as_raw_fd(),
-                        target_name.as_ptr(),
-                        dir.as_raw_fd(),
-                        file.as_ptr(),
-                        0,
-                    )
-                })?;
-                self.stats.hardlinks += 1;
+                self.hardlink((&parent, &file), name, target)
             }
-            EntryType::Fifo => {
-                let dir = self.dir_fd(&parent)?;
-                remove_non_dir(dir, &file)?;
-                // SAFETY: valid fd and name.
-                check(unsafe {
-                    libc::mknodat(dir.as_raw_fd(), file.as_ptr(), libc::S_IFIFO | 0o600, 0)
-                })?;
-                if as_root {
-                    // SAFETY: valid fd and name.
-                    check(unsafe {
-                        libc::fchownat(
-                            dir.as_raw_fd(),
-                            file.as_ptr(),
-                            uid as libc::uid_t,
-                            gid as libc::gid_t,
-                            libc::AT_SYMLINK_NOFOLLOW,
-                        )
-                    })?;
-                }
-                // SAFETY: valid fd and name (a FIFO we just made, not a link).
-                check(unsafe {
-                    libc::fchmodat(
-                        dir.as_raw_fd(),
-                        file.as_ptr(),
-                        (mode & 0o7777) as libc::mode_t,
-                        0,
-                    )
-                })?;
-                set_times_at(dir, &file, mtime)?;
-                self.stats.files += 1;
-            }
+            EntryType::Fifo => self.fifo((&parent, &file), meta),
             EntryType::Char | EntryType::Block => {
                 self.stats.devices_skipped += 1;
                 self.stats.skipped_devices.push(name.to_string());
+                Ok(())
             }
-            _ => return Err(EntryError::Unsafe("tipo de entrada não suportado".into())),
+            _ => Err(EntryError::Unsafe("tipo de entrada não suportado".into())),
         }
+    }
+
+    /// A directory: made now (`0755`), its mode, owner, times and xattrs
+    /// applied at the end, deepest first (so writing into it still works).
+    fn dir<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        name: &str,
+        rel: &Path,
+        meta: Meta,
+    ) -> Result<(), EntryError> {
+        let xattrs = entry_xattrs(entry)?;
+        if !rel.as_os_str().is_empty() {
+            let parent = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+            let file = cstr(rel.file_name().expect("non-empty path"))?;
+            let dir = self.dir_fd(&parent)?;
+            match lstat_at(dir, &file)? {
+                Some(libc::S_IFDIR) => {}
+                Some(_) => {
+                    remove_non_dir(dir, &file)?;
+                    // SAFETY: valid fd, NUL-terminated name.
+                    check(unsafe { libc::mkdirat(dir.as_raw_fd(), file.as_ptr(), 0o755) })?;
+                }
+                None => {
+                    // SAFETY: valid fd, NUL-terminated name.
+                    check(unsafe { libc::mkdirat(dir.as_raw_fd(), file.as_ptr(), 0o755) })?;
+                }
+            }
+        }
+        self.dirs.push(DirMeta {
+            name: name.to_string(),
+            rel: rel.to_path_buf(),
+            mode: meta.mode,
+            uid: meta.uid,
+            gid: meta.gid,
+            mtime: meta.mtime,
+            xattrs,
+        });
+        self.stats.dirs += 1;
+        Ok(())
+    }
+
+    /// A regular file (GNU sparse ones written sparse): created new, never
+    /// through a link, its whole declared size or an error.
+    fn file<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        (parent, file): (&Path, &CString),
+        meta: Meta,
+        sparse: bool,
+    ) -> Result<(), EntryError> {
+        let as_root = self.as_root;
+        let xattrs = entry_xattrs(entry)?;
+        let size = entry.size();
+        let dir = self.dir_fd(parent)?;
+        remove_non_dir(dir, file)?;
+        let mut out = create_new_at(dir.as_fd(), file)?;
+        let copied = if sparse {
+            copy_sparse(entry, &mut out)?
+        } else {
+            io::copy(entry, &mut out)?
+        };
+        if copied != size {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "conteúdo truncado").into());
+        }
+        set_owner_mode_fd(out.as_fd(), as_root, meta.uid, meta.gid, meta.mode)?;
+        for (key, value) in &xattrs {
+            set_xattr_fd(out.as_fd(), key, value)?;
+        }
+        set_times_fd(out.as_fd(), meta.mtime)?;
+        self.stats.files += 1;
+        self.stats.bytes += size;
+        Ok(())
+    }
+
+    /// A symlink, created as it is (never followed).
+    fn symlink<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        (parent, file): (&Path, &CString),
+        meta: Meta,
+    ) -> Result<(), EntryError> {
+        let as_root = self.as_root;
+        let target = entry
+            .link_name_bytes()
+            .ok_or_else(|| EntryError::Unsafe("link simbólico sem destino".into()))?;
+        let target = CString::new(target.as_ref())
+            .map_err(|_| EntryError::Unsafe("NUL no destino do link".into()))?;
+        let dir = self.dir_fd(parent)?;
+        remove_non_dir(dir, file)?;
+        // SAFETY: valid fd and NUL-terminated strings.
+        check(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), file.as_ptr()) })?;
+        if as_root {
+            chown_at(dir, file, meta)?;
+        }
+        set_times_at(dir, file, meta.mtime)?;
+        self.stats.symlinks += 1;
+        Ok(())
+    }
+
+    /// A hard link to a file written earlier in this layer: a real
+    /// `linkat` (same inode), never following the target.
+    fn hardlink(
+        &mut self,
+        (parent, file): (&Path, &CString),
+        name: &str,
+        target: &Path,
+    ) -> Result<(), EntryError> {
+        let target_parent = target.parent().unwrap_or(Path::new(""));
+        let target_name = cstr(target.file_name().expect("non-empty target"))?;
+        let source_dir = open_beneath(
+            self.root.as_fd(),
+            target_parent,
+            OFlag::O_PATH | OFlag::O_DIRECTORY,
+        )
+        .map_err(|errno| walk_error(target_parent, errno))?;
+        match lstat_at(source_dir.as_fd(), &target_name)? {
+            Some(libc::S_IFDIR) => {
+                return Err(EntryError::Unsafe("link físico para um diretório".into()))
+            }
+            Some(_) => {}
+            // A hard link to a device node that was skipped is skipped too.
+            None if self
+                .stats
+                .skipped_devices
+                .iter()
+                .any(|d| entry_path(d.as_bytes()).is_ok_and(|p| p == target)) =>
+            {
+                self.stats.devices_skipped += 1;
+                self.stats.skipped_devices.push(name.to_string());
+                return Ok(());
+            }
+            None => return Err(io::Error::from(io::ErrorKind::NotFound).into()),
+        }
+        let dir = self.dir_fd(parent)?;
+        remove_non_dir(dir, file)?;
+        // SAFETY: valid fds and names; flags 0 = never follow `source`.
+        check(unsafe {
+            libc::linkat(
+                source_dir.as_raw_fd(),
+                target_name.as_ptr(),
+                dir.as_raw_fd(),
+                file.as_ptr(),
+                0,
+            )
+        })?;
+        self.stats.hardlinks += 1;
+        Ok(())
+    }
+
+    /// A FIFO (`mkfifo`), with its owner and mode.
+    fn fifo(&mut self, (parent, file): (&Path, &CString), meta: Meta) -> Result<(), EntryError> {
+        let as_root = self.as_root;
+        let dir = self.dir_fd(parent)?;
+        remove_non_dir(dir, file)?;
+        // SAFETY: valid fd and name.
+        check(unsafe { libc::mknodat(dir.as_raw_fd(), file.as_ptr(), libc::S_IFIFO | 0o600, 0) })?;
+        if as_root {
+            chown_at(dir, file, meta)?;
+        }
+        // SAFETY: valid fd and name (a FIFO we just made, not a link).
+        check(unsafe {
+            libc::fchmodat(
+                dir.as_raw_fd(),
+                file.as_ptr(),
+                (meta.mode & 0o7777) as libc::mode_t,
+                0,
+            )
+        })?;
+        set_times_at(dir, file, meta.mtime)?;
+        self.stats.files += 1;
         Ok(())
     }
 
@@ -303,4 +333,28 @@ impl Extractor {
         }
         set_times_fd(fd.as_fd(), dir.mtime)
     }
+}
+
+/// What an entry's header says of its mode, owner and time.
+#[derive(Clone, Copy)]
+struct Meta {
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    mtime: u64,
+}
+
+/// `fchownat(…, AT_SYMLINK_NOFOLLOW)`: the name itself, never what it
+/// points to.
+fn chown_at(dir: BorrowedFd<'_>, file: &CString, meta: Meta) -> io::Result<()> {
+    // SAFETY: valid fd and name; NOFOLLOW changes the link itself.
+    check(unsafe {
+        libc::fchownat(
+            dir.as_raw_fd(),
+            file.as_ptr(),
+            meta.uid as libc::uid_t,
+            meta.gid as libc::gid_t,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
 }
