@@ -64,94 +64,14 @@ pub fn pull_as(
     }
     client.ping("pull")?;
 
-    let asked = remote.manifest_reference().to_string();
-    let (mut bytes, mut media_type) = client.get_manifest(&asked)?;
-    if let Some(expected) = &remote.digest {
-        check_digest(&client, expected, &bytes, None)?;
-    }
-    if media_type.is_empty() || media_type == "application/json" {
-        media_type = sniff_media_type(&bytes);
-    }
-    if media_type == oci::MEDIA_TYPE_INDEX || media_type == MEDIA_TYPE_DOCKER_LIST {
-        let index: Index = serde_json::from_slice(&bytes).map_err(|e| {
-            RegistryError::Other(format!(
-                "o índice de {}: JSON inválido: {e}",
-                remote.display()
-            ))
-        })?;
-        let picked = pick_platform(&index, &remote)?;
-        let platform = format!("linux/{}", oci::host_architecture());
-        client.record_manifest_get(
-            &asked,
-            &digest::sha256(&bytes),
-            &media_type,
-            bytes.len() as u64,
-            0,
-            Some(platform),
-        );
-        let (child, child_type) = client.get_manifest(&picked.digest)?;
-        check_digest(&client, &picked.digest, &child, Some(picked.size))?;
-        bytes = child;
-        media_type = if child_type.is_empty() || child_type == "application/json" {
-            picked.media_type.clone()
-        } else {
-            child_type
-        };
-    }
-    if media_type != oci::MEDIA_TYPE_MANIFEST && media_type != oci::MEDIA_TYPE_DOCKER_MANIFEST {
-        return Err(RegistryError::Other(format!(
-            "{}: tipo de manifest {media_type:?} que o casulo não entende (ele entende o \
-             manifest OCI, o schema 2 do Docker e os índices de ambos)",
-            remote.display()
-        )));
-    }
-    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
-        RegistryError::Other(format!(
-            "o manifest de {}: JSON inválido: {e}",
-            remote.display()
-        ))
-    })?;
-    let manifest_digest = digest::sha256(&bytes);
-    client.record_manifest_get(
-        manifest_reference_shown(&asked, &manifest_digest),
-        &manifest_digest,
-        &media_type,
-        bytes.len() as u64,
-        manifest.layers.len() as u32,
-        None,
-    );
+    let (bytes, media_type, manifest, manifest_digest) = fetch_manifest(&client, &remote)?;
 
     // The config: fetched (small) and verified unless the store has it.
-    let config_desc = &manifest.config;
-    let config_bytes = if store.has_blob(&config_desc.digest) {
-        store.read_blob(&config_desc.digest, Some(config_desc.size))?
-    } else {
-        let start = Instant::now();
-        let resp = client.get_blob(&config_desc.digest)?;
-        let mut got = Vec::new();
-        resp.into_body()
-            .into_reader()
-            .take(MAX_CONFIG + 1)
-            .read_to_end(&mut got)
-            .map_err(|e| unreachable_mid(&client, &config_desc.digest, e))?;
-        let checked = check_digest(&client, &config_desc.digest, &got, Some(config_desc.size));
-        client.record_download(
-            &config_desc.digest,
-            got.len() as u64,
-            start,
-            None,
-            checked
-                .as_ref()
-                .map(|_| ())
-                .map_err(|_| nix::errno::Errno::EBADMSG),
-        );
-        checked?;
-        got
-    };
+    let config_bytes = fetch_config(&client, &store, &manifest.config)?;
     let config: ConfigFile = serde_json::from_slice(&config_bytes).map_err(|e| {
         RegistryError::Other(format!(
             "a config {}: JSON inválido: {e}",
-            config_desc.digest
+            manifest.config.digest
         ))
     })?;
     if config.rootfs.diff_ids.len() != manifest.layers.len() {
@@ -204,48 +124,10 @@ pub fn pull_as(
         }
     }
 
-    // The missing layers travel side by side, PARALLEL_DOWNLOADS at a time
-    // (as skopeo): while one is being verified (gunzip and sha256 cost CPU)
-    // and written, the registry is already sending the others. After a failure no new layer
-    // starts; those on their way finish, and each one that arrived whole
-    // stays in the store for the next pull.
-    let observer = Mutex::new(observer);
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let results = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..PARALLEL_DOWNLOADS.min(missing.len()) {
-            scope.spawn(|| loop {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let Some((i, layer)) = missing.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                    break;
-                };
-                let result = download_layer(&client, &store, *i, total, layer, &observer);
-                if result.is_err() {
-                    stop.store(true, Ordering::Relaxed);
-                }
-                results
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((*i, layer.size, result));
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    results.sort_by_key(|(i, _, _)| *i);
-    let mut first_error = None;
-    for (_, size, result) in results {
-        match result {
-            Ok(()) => {
-                transfer.moved += 1;
-                transfer.bytes += size;
-            }
-            Err(e) if first_error.is_none() => first_error = Some(e),
-            Err(_) => {}
-        }
-    }
+    let (moved, bytes_moved, first_error) =
+        download_missing(&client, &store, &missing, total, observer);
+    transfer.moved += moved;
+    transfer.bytes += bytes_moved;
     if let Some(mut e) = first_error {
         if let RegistryError::Interrupted { complete, .. } = &mut e {
             *complete = manifest
@@ -270,6 +152,161 @@ pub fn pull_as(
     store.tag(&remote.local, &desc)?;
     store.resolve(&local)?;
     Ok(transfer)
+}
+
+/// The image's manifest: asked by tag or digest, an index (or docker
+/// manifest list) resolved to this machine's platform, its digest checked
+/// when the reference named one. Returns its bytes, media type, parsed
+/// manifest and digest.
+fn fetch_manifest(
+    client: &Client,
+    remote: &RemoteRef,
+) -> Result<(Vec<u8>, String, Manifest, String), RegistryError> {
+    let asked = remote.manifest_reference().to_string();
+    let (mut bytes, mut media_type) = client.get_manifest(&asked)?;
+    if let Some(expected) = &remote.digest {
+        check_digest(client, expected, &bytes, None)?;
+    }
+    if media_type.is_empty() || media_type == "application/json" {
+        media_type = sniff_media_type(&bytes);
+    }
+    if media_type == oci::MEDIA_TYPE_INDEX || media_type == MEDIA_TYPE_DOCKER_LIST {
+        let index: Index = serde_json::from_slice(&bytes).map_err(|e| {
+            RegistryError::Other(format!(
+                "o índice de {}: JSON inválido: {e}",
+                remote.display()
+            ))
+        })?;
+        let picked = pick_platform(&index, remote)?;
+        let platform = format!("linux/{}", oci::host_architecture());
+        client.record_manifest_get(
+            &asked,
+            &digest::sha256(&bytes),
+            &media_type,
+            bytes.len() as u64,
+            0,
+            Some(platform),
+        );
+        let (child, child_type) = client.get_manifest(&picked.digest)?;
+        check_digest(client, &picked.digest, &child, Some(picked.size))?;
+        bytes = child;
+        media_type = if child_type.is_empty() || child_type == "application/json" {
+            picked.media_type.clone()
+        } else {
+            child_type
+        };
+    }
+    if media_type != oci::MEDIA_TYPE_MANIFEST && media_type != oci::MEDIA_TYPE_DOCKER_MANIFEST {
+        return Err(RegistryError::Other(format!(
+            "{}: tipo de manifest {media_type:?} que o casulo não entende (ele entende o \
+             manifest OCI, o schema 2 do Docker e os índices de ambos)",
+            remote.display()
+        )));
+    }
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
+        RegistryError::Other(format!(
+            "o manifest de {}: JSON inválido: {e}",
+            remote.display()
+        ))
+    })?;
+    let manifest_digest = digest::sha256(&bytes);
+    client.record_manifest_get(
+        manifest_reference_shown(&asked, &manifest_digest),
+        &manifest_digest,
+        &media_type,
+        bytes.len() as u64,
+        manifest.layers.len() as u32,
+        None,
+    );
+
+    Ok((bytes, media_type, manifest, manifest_digest))
+}
+
+/// The config blob: the store's copy, or fetched (at most [`MAX_CONFIG`])
+/// and checked against its descriptor.
+fn fetch_config(
+    client: &Client,
+    store: &Store,
+    config_desc: &Descriptor,
+) -> Result<Vec<u8>, RegistryError> {
+    Ok(if store.has_blob(&config_desc.digest) {
+        store.read_blob(&config_desc.digest, Some(config_desc.size))?
+    } else {
+        let start = Instant::now();
+        let resp = client.get_blob(&config_desc.digest)?;
+        let mut got = Vec::new();
+        resp.into_body()
+            .into_reader()
+            .take(MAX_CONFIG + 1)
+            .read_to_end(&mut got)
+            .map_err(|e| unreachable_mid(client, &config_desc.digest, e))?;
+        let checked = check_digest(client, &config_desc.digest, &got, Some(config_desc.size));
+        client.record_download(
+            &config_desc.digest,
+            got.len() as u64,
+            start,
+            None,
+            checked
+                .as_ref()
+                .map(|_| ())
+                .map_err(|_| nix::errno::Errno::EBADMSG),
+        );
+        checked?;
+        got
+    })
+}
+
+/// The missing layers, side by side, PARALLEL_DOWNLOADS at a time (as
+/// skopeo): while one is being verified (sha256 costs CPU) and written,
+/// the registry is already sending the others. After a failure no new
+/// layer starts; those on their way finish, and each one that arrived
+/// whole stays in the store for the next pull. Returns how many arrived,
+/// their bytes, and the first error in layer order.
+fn download_missing(
+    client: &Client,
+    store: &Store,
+    missing: &[(usize, Layer)],
+    total: usize,
+    observer: &mut dyn Observer,
+) -> (usize, u64, Option<RegistryError>) {
+    let observer = Mutex::new(observer);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL_DOWNLOADS.min(missing.len()) {
+            scope.spawn(|| loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Some((i, layer)) = missing.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                let result = download_layer(client, store, *i, total, layer, &observer);
+                if result.is_err() {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((*i, layer.size, result));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|(i, _, _)| *i);
+    let (mut moved, mut bytes, mut first_error) = (0, 0, None);
+    for (_, size, result) in results {
+        match result {
+            Ok(()) => {
+                moved += 1;
+                bytes += size;
+            }
+            Err(e) if first_error.is_none() => first_error = Some(e),
+            Err(_) => {}
+        }
+    }
+    (moved, bytes, first_error)
 }
 
 /// Layers downloaded at the same time (skopeo's default; docker's is 3).
