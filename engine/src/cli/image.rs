@@ -1,7 +1,7 @@
 //! `casulo image …`: bootstrap, import, ls, load, save, fsck, push, pull.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::{CliError, CliResult};
@@ -193,21 +193,7 @@ pub enum LsFormat {
 
 pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
     match cmd {
-        ImageCmd::Bootstrap { busybox } => {
-            let before = Store::open(state)?
-                .resolve(bootstrap::REFERENCE)
-                .ok()
-                .map(|image| image.manifest_digest);
-            let image = bootstrap::busybox(state, &busybox)?;
-            if before.as_deref() == Some(image.manifest_digest.as_str()) {
-                println!(
-                    "imagem {} já existia, idêntica (nada mudou): {}",
-                    image.reference, image.id
-                );
-            } else {
-                println!("imagem {} criada: {}", image.reference, image.id);
-            }
-        }
+        ImageCmd::Bootstrap { busybox } => return bootstrap(state, &busybox),
         ImageCmd::Import { file, reference } => {
             let image = import::rootfs_tar(state, &file, &reference)?;
             println!(
@@ -233,68 +219,20 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
                 }
             );
         }
-        ImageCmd::Load { input, quiet } => {
-            let store = Store::open(state)?;
-            let progress = Progress::new("carregando", quiet);
-            let report = archive::load(&store, &input, &mut |d, t| progress.update(d, t))?;
-            drop(progress);
-            if !quiet {
-                for (reference, id) in &report.tagged {
-                    println!("imagem carregada: {reference} ({})", digest::short_id(id));
-                }
-                for manifest in &report.untagged {
-                    println!("manifest sem nome carregado (sem tag): {manifest}");
-                }
-            }
-        }
+        ImageCmd::Load { input, quiet } => return load(state, &input, quiet),
         ImageCmd::Save {
             output,
             format,
             quiet,
             images,
-        } => {
-            let store = Store::open(state)?;
-            let format = match format {
-                SaveFormat::Oci => archive::Format::Oci,
-                SaveFormat::Docker => archive::Format::Docker,
-            };
-            let progress = Progress::new("salvando", quiet);
-            archive::save(&store, &images, format, &output, &mut |d, t| {
-                progress.update(d, t)
-            })?;
-        }
+        } => return save(state, &output, format, quiet, &images),
         ImageCmd::Unpack {
             blob,
             digest,
             diff_id,
             media_type,
             dest,
-        } => {
-            let size = std::fs::metadata(&blob)
-                .map_err(|e| crate::image::ImageError::io(&blob, e))?
-                .len();
-            let layer = crate::image::Layer {
-                digest,
-                diff_id,
-                media_type,
-                size,
-            };
-            let stats = crate::image::layer::unpack(
-                &blob,
-                &layer,
-                &dest,
-                crate::image::layer::Limits::from_env(),
-            )?;
-            println!(
-                "{}",
-                serde_json::json!({
-                    "files": stats.files,
-                    "bytes": stats.bytes,
-                    "dirs": stats.dirs,
-                    "duration_us": stats.duration_us,
-                })
-            );
-        }
+        } => return unpack(&blob, digest, diff_id, media_type, &dest),
         ImageCmd::Inspect { images } => {
             let store = Store::open(state)?;
             let mut out = Vec::new();
@@ -326,38 +264,7 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
             force,
             quiet,
             images,
-        } => {
-            let store = Store::open(state)?;
-            for reference in &images {
-                let removed = match image_use::untag(state, &store, reference, force) {
-                    Ok(removed) => removed,
-                    Err(image_use::UntagError::InUse {
-                        reference,
-                        containers,
-                    }) => {
-                        return Err(CliError::msg(
-                            1,
-                            format!(
-                                "a imagem {reference} é usada pelos contêineres {} (remova-os \
-                                 com `casulo rm` ou use --force)",
-                                containers.join(", ")
-                            ),
-                        ))
-                    }
-                    Err(image_use::UntagError::Image(e)) => return Err(e.into()),
-                };
-                if !quiet {
-                    println!("tag removida: {}", removed.untagged);
-                }
-            }
-            let (blobs, layers, bytes) = image_use::sweep(state, &store)?;
-            if !quiet {
-                println!(
-                    "apagados: {blobs} blobs ({}), {layers} camadas desempacotadas",
-                    casulo_trace::text::bytes(bytes)
-                );
-            }
-        }
+        } => return rm(state, force, quiet, &images),
         ImageCmd::Prune { quiet } => {
             let store = Store::open(state)?;
             let (blobs, layers, bytes) = image_use::sweep(state, &store)?;
@@ -370,29 +277,155 @@ pub fn run(state: &StateDir, cmd: ImageCmd) -> CliResult {
         }
         ImageCmd::Push(args) => return super::registry::push_cmd(state, args),
         ImageCmd::Pull(args) => return super::registry::pull_cmd(state, args),
-        ImageCmd::Fsck { quiet } => {
-            let report = fsck::fsck(&Store::open(state)?)?;
-            if !quiet {
-                for problem in &report.problems {
-                    println!("problema: {problem}");
-                }
-                println!(
-                    "{} blobs ({} bytes) verificados, {} imagens, {} camadas desempacotadas: {}",
-                    report.blobs,
-                    report.bytes,
-                    report.images,
-                    report.layers,
-                    if report.is_clean() {
-                        "tudo certo".to_string()
-                    } else {
-                        format!("{} problema(s)", report.problems.len())
-                    }
-                );
-            }
-            if !report.is_clean() {
-                return Err(CliError::msg(1, "o store de imagens tem problemas"));
-            }
+        ImageCmd::Fsck { quiet } => return fsck_cmd(state, quiet),
+    }
+    Ok(0)
+}
+
+/// `casulo image bootstrap`: busybox:latest from the host's static busybox.
+fn bootstrap(state: &StateDir, busybox: &Path) -> CliResult {
+    let before = Store::open(state)?
+        .resolve(bootstrap::REFERENCE)
+        .ok()
+        .map(|image| image.manifest_digest);
+    let image = bootstrap::busybox(state, busybox)?;
+    if before.as_deref() == Some(image.manifest_digest.as_str()) {
+        println!(
+            "imagem {} já existia, idêntica (nada mudou): {}",
+            image.reference, image.id
+        );
+    } else {
+        println!("imagem {} criada: {}", image.reference, image.id);
+    }
+    Ok(0)
+}
+
+/// `casulo image load`: an OCI layout or docker-archive tar into the store.
+fn load(state: &StateDir, input: &Path, quiet: bool) -> CliResult {
+    let store = Store::open(state)?;
+    let progress = Progress::new("carregando", quiet);
+    let report = archive::load(&store, input, &mut |d, t| progress.update(d, t))?;
+    drop(progress);
+    if !quiet {
+        for (reference, id) in &report.tagged {
+            println!("imagem carregada: {reference} ({})", digest::short_id(id));
         }
+        for manifest in &report.untagged {
+            println!("manifest sem nome carregado (sem tag): {manifest}");
+        }
+    }
+    Ok(0)
+}
+
+/// `casulo image save`: images to an OCI layout or docker-archive tar.
+fn save(
+    state: &StateDir,
+    output: &Path,
+    format: SaveFormat,
+    quiet: bool,
+    images: &[String],
+) -> CliResult {
+    let store = Store::open(state)?;
+    let format = match format {
+        SaveFormat::Oci => archive::Format::Oci,
+        SaveFormat::Docker => archive::Format::Docker,
+    };
+    let progress = Progress::new("salvando", quiet);
+    archive::save(&store, images, format, output, &mut |d, t| {
+        progress.update(d, t)
+    })?;
+    Ok(0)
+}
+
+/// `casulo image unpack` (the benchmark's and tests' door to the extractor).
+fn unpack(
+    blob: &Path,
+    digest: String,
+    diff_id: String,
+    media_type: String,
+    dest: &Path,
+) -> CliResult {
+    let size = std::fs::metadata(blob)
+        .map_err(|e| crate::image::ImageError::io(blob, e))?
+        .len();
+    let layer = crate::image::Layer {
+        digest,
+        diff_id,
+        media_type,
+        size,
+    };
+    let stats =
+        crate::image::layer::unpack(blob, &layer, dest, crate::image::layer::Limits::from_env())?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "files": stats.files,
+            "bytes": stats.bytes,
+            "dirs": stats.dirs,
+            "duration_us": stats.duration_us,
+        })
+    );
+    Ok(0)
+}
+
+/// `casulo image rm`: untag (refused while a container uses it, unless
+/// `--force`), then sweep what nothing reaches.
+fn rm(state: &StateDir, force: bool, quiet: bool, images: &[String]) -> CliResult {
+    let store = Store::open(state)?;
+    for reference in images {
+        let removed = match image_use::untag(state, &store, reference, force) {
+            Ok(removed) => removed,
+            Err(image_use::UntagError::InUse {
+                reference,
+                containers,
+            }) => {
+                return Err(CliError::msg(
+                    1,
+                    format!(
+                        "a imagem {reference} é usada pelos contêineres {} (remova-os \
+                         com `casulo rm` ou use --force)",
+                        containers.join(", ")
+                    ),
+                ))
+            }
+            Err(image_use::UntagError::Image(e)) => return Err(e.into()),
+        };
+        if !quiet {
+            println!("tag removida: {}", removed.untagged);
+        }
+    }
+    let (blobs, layers, bytes) = image_use::sweep(state, &store)?;
+    if !quiet {
+        println!(
+            "apagados: {blobs} blobs ({}), {layers} camadas desempacotadas",
+            casulo_trace::text::bytes(bytes)
+        );
+    }
+    Ok(0)
+}
+
+/// `casulo image fsck`: every blob and unpacked layer checked.
+fn fsck_cmd(state: &StateDir, quiet: bool) -> CliResult {
+    let report = fsck::fsck(&Store::open(state)?)?;
+    if !quiet {
+        for problem in &report.problems {
+            println!("problema: {problem}");
+        }
+        println!(
+            "{} blobs ({} bytes) verificados, {} imagens, {} camadas desempacotadas: {}",
+            report.blobs,
+            report.bytes,
+            report.images,
+            report.layers,
+            if report.is_clean() {
+                "tudo certo".to_string()
+            } else {
+                format!("{} problema(s)", report.problems.len())
+            }
+        );
+    }
+    if !report.is_clean() {
+        return Err(CliError::msg(1, "o store de imagens tem problemas"));
     }
     Ok(0)
 }
