@@ -1,4 +1,5 @@
-//! The `process.*` kinds: a process is born, changes root, user and session, runs a program and ends.
+//! The `process.*` kinds: a process is born, changes root, user and
+//! session, runs a program and ends.
 
 use super::signal_name;
 use super::words::{plural, say, shell_words, short_path};

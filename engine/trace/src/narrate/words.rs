@@ -1,4 +1,4 @@
-//! Small helpers the areas share: paths, quoted values, argv, plurals.
+//! Small helpers the areas share: "não conseguiu", paths, argv, plurals.
 
 use crate::text::{short_hex, thousands};
 

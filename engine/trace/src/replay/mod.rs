@@ -29,7 +29,7 @@
 //! Kinds added to the trace later are ignored until the replay learns them.
 //!
 //! Each area (the `area.` prefix of a kind) has its file: its world types
-//! and its part of [`World::apply`], which only dispatches.
+//! and its part of applying events; [`World::apply`] only dispatches.
 
 mod build;
 mod cgroups;
@@ -59,6 +59,7 @@ use crate::{Event, EventBody};
 
 /// A copy of the world is kept every this many events.
 pub const CHECKPOINT_EVERY: usize = 256;
+
 /// The state of everything after some prefix of the trace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct World {

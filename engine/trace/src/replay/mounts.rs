@@ -1,4 +1,5 @@
-//! The container's file system view: overlay, other mounts, `pivot_root`, devices, symlinks, hostname.
+//! The container's file system view: overlay, other mounts, `pivot_root`,
+//! devices, symlinks, hostname.
 
 use super::World;
 use crate::{Event, EventBody};

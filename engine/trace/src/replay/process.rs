@@ -1,4 +1,5 @@
-//! Processes: born by `clone`, their root, directory, user, session and terminal, `execve`, exit, restarts.
+//! Processes: born by `clone`, their root, directory, user, session and
+//! terminal, `execve`, exit, restarts.
 
 use std::collections::BTreeMap;
 
