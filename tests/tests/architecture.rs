@@ -46,8 +46,6 @@ const FLOORS: &[(&str, u8)] = &[
 const KNOWN_UPWARD: &[&str] = &[
     "image/leftovers.rs -> container",
     "network/connect.rs -> container",
-    "recorder.rs -> cgroups",
-    "recorder.rs -> kernel",
     "registry/push.rs -> container",
     "security/host_binary.rs -> container",
     "security/userns.rs -> container",
