@@ -59,6 +59,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+/// Ids and liveness checks serve the whole state dir (volumes, pushes,
+/// leftovers), so they live in `state`.
+pub use crate::state::{new_id, pid_alive};
 pub use names::generated_name;
 
 use crate::image::ImageError;
@@ -481,16 +484,6 @@ impl RunError {
     }
 }
 
-/// A new container id: 64 hex digits from the kernel's random pool.
-pub fn new_id() -> String {
-    use std::io::Read;
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .expect("/dev/urandom is always readable on Linux");
-    hex::encode(bytes)
-}
-
 /// Every container in the state dir, oldest first. A record that says
 /// "running" whose init and keeper are both gone (casulo was killed) is
 /// reported as exited; while its keeper still tears it down it is up.
@@ -571,11 +564,6 @@ pub fn supervisor_alive(pid: i32) -> bool {
         c.split(|b| *b == 0)
             .any(|w| w == supervise::SUBCOMMAND.as_bytes())
     })
-}
-
-/// Is the process `pid` still there (not yet reaped)?
-pub fn pid_alive(pid: i32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ pub fn open_trace(
     state
         .ensure()
         .map_err(|e| RegistryError::Other(format!("{}: {e}", state.root().display())))?;
-    let id = crate::container::new_id();
+    let id = crate::state::new_id();
     let path = state
         .traces()
         .join(format!("{what}-{}.trace.jsonl", &id[..8]));

@@ -285,7 +285,7 @@ pub fn enter_rootfs(k: &Kernel, plan: &RootfsPlan, channel: OwnedFd) -> Result<P
         .map_err(engine)?;
     k.chdir(&plan.merged).map_err(engine)?;
     drop(overlay);
-    let root = crate::container::user::User {
+    let root = crate::kernel::User {
         uid: 0,
         gid: 0,
         groups: vec![],
