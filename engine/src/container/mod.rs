@@ -466,6 +466,17 @@ pub enum RunError {
     Init { code: i32, message: String },
 }
 
+impl From<crate::security::userns::PrepareError> for RunError {
+    fn from(e: crate::security::userns::PrepareError) -> Self {
+        use crate::security::userns::PrepareError;
+        match e {
+            PrepareError::Kernel(e) => RunError::Kernel(e),
+            PrepareError::Io { what, path, source } => RunError::Io { what, path, source },
+            PrepareError::NoIdmap(message) => RunError::Init { code: 125, message },
+        }
+    }
+}
+
 impl RunError {
     /// docker's conventions: 125 engine error, 126 not executable, 127 not found.
     pub fn exit_code(&self) -> i32 {
