@@ -34,13 +34,6 @@ pub fn cloned(userns: bool) -> Vec<NsKind> {
 /// Created by the init itself with `unshare`, once it is in its cgroup.
 pub const UNSHARED: [NsKind; 1] = [NsKind::Cgroup];
 
-/// Inode of `/proc/<pid>/ns/<kind>` (`pid` 0 means the calling process).
-pub fn inode(pid: i32, kind: NsKind) -> Option<u64> {
-    use std::os::unix::fs::MetadataExt;
-    let path = if pid == 0 {
-        format!("/proc/self/ns/{}", kind.proc_name())
-    } else {
-        format!("/proc/{pid}/ns/{}", kind.proc_name())
-    };
-    std::fs::metadata(path).ok().map(|m| m.ino())
-}
+/// Inode of `/proc/<pid>/ns/<kind>` (`pid` 0 means the calling process);
+/// in the facade, which records it with every `namespace.create`.
+pub use crate::kernel::namespace_inode as inode;

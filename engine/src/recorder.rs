@@ -15,7 +15,7 @@
 //! - Time is CLOCK_MONOTONIC, the same clock in every process of the host;
 //!   the page keeps the trace's start on it, so `t_us` counts from there.
 //!
-//! Events are built by the kernel facade ([`crate::kernel::Kernel`]) and by
+//! Events are built by the kernel facade (`kernel::Kernel`) and by
 //! the engine for non-syscall facts (layer reuse, …); nothing else writes.
 
 use std::fs::{File, OpenOptions};
@@ -371,8 +371,9 @@ fn is_dev_null(meta: &std::fs::Metadata) -> bool {
 
 /// Line 1 of a trace written now by this casulo on this host: the format,
 /// the engine version, the kernel, the cgroup mode and the start time, around
-/// what the trace is about (a container, or a build).
-pub fn header_for(container: ContainerInfo) -> Header {
+/// what the trace is about (a container, or a build). The cgroup mode
+/// (`v1`, `v2`…) comes from the caller: the recorder sits below `cgroups`.
+pub fn header_for(container: ContainerInfo, cgroup_mode: &str) -> Header {
     Header {
         format: FORMAT_NAME.to_string(),
         format_version: FORMAT_VERSION,
@@ -380,9 +381,7 @@ pub fn header_for(container: ContainerInfo) -> Header {
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map(|s| s.trim().to_string())
             .unwrap_or_default(),
-        cgroup_mode: crate::cgroups::detect_mode(Path::new(crate::cgroups::DEFAULT_ROOT))
-            .as_str()
-            .to_string(),
+        cgroup_mode: cgroup_mode.to_string(),
         container,
         started_at: humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string(),
     }
@@ -452,13 +451,16 @@ mod tests {
     fn a_reopened_trace_goes_on_where_it_stopped() {
         let tmp = tempfile::tempdir().unwrap();
         let (trace, counters) = (tmp.path().join("t.trace.jsonl"), tmp.path().join(COUNTERS));
-        let header = header_for(ContainerInfo {
-            id: "a".repeat(64),
-            name: "n".into(),
-            image: "busybox".into(),
-            image_id: None,
-            command: vec![],
-        });
+        let header = header_for(
+            ContainerInfo {
+                id: "a".repeat(64),
+                name: "n".into(),
+                image: "busybox".into(),
+                image_id: None,
+                command: vec![],
+            },
+            "v2",
+        );
         let chdir = |rec: &Recorder, i: u32| {
             rec.record(
                 EventBody::ProcessChdir {

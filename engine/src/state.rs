@@ -58,6 +58,23 @@ pub const DIR_MODE: u32 = 0o700;
 /// Mode of the files that may hold secrets (records, traces, cache entries).
 pub const FILE_MODE: u32 = 0o600;
 
+/// A new id for a container, a volume or a push trace: 64 hex digits from
+/// the kernel's random pool.
+pub fn new_id() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("/dev/urandom is always readable on Linux");
+    hex::encode(bytes)
+}
+
+/// Is the process `pid` still there (not yet reaped)? (The owner of a
+/// container, or the writer of a `.tmp-…-<pid>` leftover.)
+pub fn pid_alive(pid: i32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Creates `dir` and its missing parents with mode `0700` (idempotent).
 pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
     DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)

@@ -44,20 +44,6 @@ const FLOORS: &[(&str, u8)] = &[
 
 /// `file -> module` imports that go upward today (#20 removes them).
 const KNOWN_UPWARD: &[&str] = &[
-    "image/leftovers.rs -> container",
-    "kernel/bpf.rs -> cgroups",
-    "kernel/mod.rs -> container",
-    "kernel/mod.rs -> namespaces",
-    "kernel/net.rs -> network",
-    "kernel/syscalls.rs -> network",
-    "kernel/tty.rs -> terminal",
-    "kernel/userns.rs -> security",
-    "network/connect.rs -> container",
-    "recorder.rs -> cgroups",
-    "recorder.rs -> kernel",
-    "registry/push.rs -> container",
-    "security/host_binary.rs -> container",
-    "security/userns.rs -> container",
     "terminal/hub.rs -> container",
     "terminal/session.rs -> container",
     "volume/mod.rs -> container",

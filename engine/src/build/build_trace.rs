@@ -196,11 +196,14 @@ impl BuildTrace {
 }
 
 fn header(id: &str, base_ref: &str, base: Option<&Image>) -> Header {
-    crate::recorder::header_for(ContainerInfo {
-        id: id.to_string(),
-        name: "build".into(),
-        image: base.map_or(base_ref.to_string(), |b| b.reference.clone()),
-        image_id: base.map(|b| b.id.clone()),
-        command: vec![],
-    })
+    crate::recorder::header_for(
+        ContainerInfo {
+            id: id.to_string(),
+            name: "build".into(),
+            image: base.map_or(base_ref.to_string(), |b| b.reference.clone()),
+            image_id: base.map(|b| b.id.clone()),
+            command: vec![],
+        },
+        crate::cgroups::host_mode().as_str(),
+    )
 }

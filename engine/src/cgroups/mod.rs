@@ -78,6 +78,12 @@ impl CgroupMode {
 const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 const TMPFS_MAGIC: i64 = 0x0102_1994;
 
+/// The mode of the host's cgroups at [`DEFAULT_ROOT`] (what a trace's
+/// header says).
+pub fn host_mode() -> CgroupMode {
+    detect_mode(Path::new(DEFAULT_ROOT))
+}
+
 /// Detects the mode from the filesystem mounted at `root` (normally `/sys/fs/cgroup`).
 pub fn detect_mode(root: &Path) -> CgroupMode {
     // f_type is i64 with glibc and u64 with musl (the VM's static build).

@@ -410,13 +410,16 @@ fn process_spec(
 }
 
 fn header(id: &str, name: &str, image: &Image, process: &ProcessSpec) -> Header {
-    crate::recorder::header_for(ContainerInfo {
-        id: id.to_string(),
-        name: name.to_string(),
-        image: image.reference.clone(),
-        image_id: Some(image.id.clone()),
-        command: process.args.clone(),
-    })
+    crate::recorder::header_for(
+        ContainerInfo {
+            id: id.to_string(),
+            name: name.to_string(),
+            image: image.reference.clone(),
+            image_id: Some(image.id.clone()),
+            command: process.args.clone(),
+        },
+        crate::cgroups::host_mode().as_str(),
+    )
 }
 
 /// Makes sure every layer is unpacked (recorded as `layer.unpack` /

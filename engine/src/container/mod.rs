@@ -59,6 +59,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+/// Ids and liveness checks serve the whole state dir (volumes, pushes,
+/// leftovers), so they live in `state`.
+pub use crate::state::{new_id, pid_alive};
 pub use names::generated_name;
 
 use crate::image::ImageError;
@@ -463,6 +466,17 @@ pub enum RunError {
     Init { code: i32, message: String },
 }
 
+impl From<crate::security::userns::PrepareError> for RunError {
+    fn from(e: crate::security::userns::PrepareError) -> Self {
+        use crate::security::userns::PrepareError;
+        match e {
+            PrepareError::Kernel(e) => RunError::Kernel(e),
+            PrepareError::Io { what, path, source } => RunError::Io { what, path, source },
+            PrepareError::NoIdmap(message) => RunError::Init { code: 125, message },
+        }
+    }
+}
+
 impl RunError {
     /// docker's conventions: 125 engine error, 126 not executable, 127 not found.
     pub fn exit_code(&self) -> i32 {
@@ -479,16 +493,6 @@ impl RunError {
             source,
         }
     }
-}
-
-/// A new container id: 64 hex digits from the kernel's random pool.
-pub fn new_id() -> String {
-    use std::io::Read;
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .expect("/dev/urandom is always readable on Linux");
-    hex::encode(bytes)
 }
 
 /// Every container in the state dir, oldest first. A record that says
@@ -571,11 +575,6 @@ pub fn supervisor_alive(pid: i32) -> bool {
         c.split(|b| *b == 0)
             .any(|w| w == supervise::SUBCOMMAND.as_bytes())
     })
-}
-
-/// Is the process `pid` still there (not yet reaped)?
-pub fn pid_alive(pid: i32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 #[cfg(test)]

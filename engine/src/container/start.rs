@@ -221,6 +221,7 @@ fn prepare_userns(
     match (&created.record.process.security.userns, channel) {
         (Some(ids), Some(channel)) => {
             crate::security::userns::prepare_parent(k, pid, ids, &created.plan, channel)
+                .map_err(RunError::from)
         }
         _ => Ok(()),
     }

@@ -10,18 +10,8 @@
 //! Resolution happens inside the container, after `pivot_root`, so it reads
 //! the container's own files.
 
-/// A resolved user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub uid: u32,
-    pub gid: u32,
-    /// Supplementary groups (`setgroups`), the primary gid included.
-    pub groups: Vec<u32>,
-    /// From passwd; `/` when the user has no entry.
-    pub home: String,
-    /// Name from passwd, if any (for the trace and messages).
-    pub name: Option<String>,
-}
+/// The resolved user lives in the facade, which switches to it.
+pub use crate::kernel::User;
 
 struct PasswdEntry<'a> {
     name: &'a str,

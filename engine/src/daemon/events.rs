@@ -263,13 +263,16 @@ mod tests {
         let trace = tmp.path().join("c.trace.jsonl");
         let rec = Recorder::create(
             &trace,
-            &header_for(ContainerInfo {
-                id: "a".repeat(64),
-                name: "web".into(),
-                image: "busybox".into(),
-                image_id: None,
-                command: vec![],
-            }),
+            &header_for(
+                ContainerInfo {
+                    id: "a".repeat(64),
+                    name: "web".into(),
+                    image: "busybox".into(),
+                    image_id: None,
+                    command: vec![],
+                },
+                "v2",
+            ),
         )
         .unwrap();
         rec.record(

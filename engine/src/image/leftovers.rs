@@ -47,7 +47,7 @@ fn sweep(
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !is_temp(&name) || writer_pid(&name).is_none_or(crate::container::pid_alive) {
+        if !is_temp(&name) || writer_pid(&name).is_none_or(crate::state::pid_alive) {
             continue;
         }
         let old = entry

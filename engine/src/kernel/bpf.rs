@@ -6,7 +6,7 @@
 //! No crate: the `bpf` syscall takes a `union bpf_attr`, and only the first
 //! fields of its two variants are needed; the kernel treats the fields past
 //! the size we pass as zero. The program itself is written in
-//! [`crate::cgroups::v2::devices`].
+//! `cgroups::v2::devices`.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

@@ -22,9 +22,9 @@ use nix::sys::stat::{Mode, SFlag};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
+use super::netlink::Request;
 use super::syscalls::{Forked, Syscalls};
-use crate::network::netlink::Request;
-use crate::network::ports::Protocol;
+use super::types::Protocol;
 
 #[derive(Default)]
 pub struct FakeSyscalls {

@@ -23,8 +23,10 @@ pub mod bpf;
 pub mod double;
 pub mod mount_api;
 mod net;
+pub mod netlink;
 pub mod syscalls;
 mod tty;
+mod types;
 mod userns;
 
 use std::ffi::CString;
@@ -41,6 +43,18 @@ use nix::unistd::Pid;
 
 use crate::recorder::Recorder;
 pub use syscalls::{Forked, LinuxSyscalls, Syscalls};
+pub use types::{PortSpec, Protocol, User, WindowSize};
+
+/// Inode of `/proc/<pid>/ns/<kind>` (`pid` 0 means the calling process).
+pub fn namespace_inode(pid: i32, kind: NsKind) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let path = if pid == 0 {
+        format!("/proc/self/ns/{}", kind.proc_name())
+    } else {
+        format!("/proc/{pid}/ns/{}", kind.proc_name())
+    };
+    std::fs::metadata(path).ok().map(|m| m.ino())
+}
 
 /// What [`Kernel::restrict_capabilities`] keeps: the mask and, for the
 /// trace, the names (see `security::capabilities`).
@@ -128,8 +142,8 @@ impl<'a> Kernel<'a> {
                         EventBody::NamespaceCreate {
                             ns,
                             via: NsVia::Clone,
-                            inode: crate::namespaces::inode(child.as_raw(), ns),
-                            host_inode: crate::namespaces::inode(std::process::id() as i32, ns),
+                            inode: namespace_inode(child.as_raw(), ns),
+                            host_inode: namespace_inode(std::process::id() as i32, ns),
                         },
                         op.clone(),
                         Outcome::Ok,
@@ -149,16 +163,13 @@ impl<'a> Kernel<'a> {
 
     /// `unshare` of one namespace kind for the calling process.
     pub fn unshare(&self, ns: NsKind) -> Result<(), KernelError> {
-        let before = crate::namespaces::inode(0, ns);
+        let before = namespace_inode(0, ns);
         let op = format!("unshare({})", ns.clone_flag());
         let result = self.sys.unshare(clone_flags(&[ns]));
         let body = EventBody::NamespaceCreate {
             ns,
             via: NsVia::Unshare,
-            inode: result
-                .is_ok()
-                .then(|| crate::namespaces::inode(0, ns))
-                .flatten(),
+            inode: result.is_ok().then(|| namespace_inode(0, ns)).flatten(),
             host_inode: before,
         };
         self.done(body, op, result)
@@ -485,7 +496,7 @@ impl<'a> Kernel<'a> {
     /// Drops root for `user`: `setgroups`, `setgid`, then `setuid` (after
     /// `setuid` the process could no longer change its groups). One
     /// `process.user` event with the outcome of the first call that failed.
-    pub fn switch_user(&self, user: &crate::container::user::User) -> Result<(), KernelError> {
+    pub fn switch_user(&self, user: &User) -> Result<(), KernelError> {
         let op = format!(
             "setgroups({}, {:?}); setgid({}); setuid({})",
             user.groups.len(),

@@ -2,7 +2,7 @@
 //! addresses, routes) and the host sockets of published ports. Each one is
 //! recorded as a `net.*` event whose `op` is the real message
 //! (`RTM_NEWLINK veth3f2a9c1d type veth peer eth0 address 02:ca:0a:58:00:02 netns_pid=4243`); see
-//! [`crate::network`] for the order they come in.
+//! `network` for the order they come in.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -10,9 +10,9 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use casulo_trace::EventBody;
 use nix::errno::Errno;
 
+use super::netlink::Request;
+use super::types::{PortSpec, Protocol};
 use super::{Kernel, KernelError};
-use crate::network::netlink::Request;
-use crate::network::ports::{PortSpec, Protocol};
 
 impl Kernel<'_> {
     /// The index of an interface of the current network namespace, or
@@ -56,7 +56,7 @@ impl Kernel<'_> {
 
     /// Opens one of the user network's DNS sockets (`address`, UDP or a
     /// TCP listener) inside the network namespace of `netns_pid`
-    /// (`net.dns_listen`); see [`crate::network::dns`].
+    /// (`net.dns_listen`); see `network::dns`.
     pub fn net_dns_listen(
         &self,
         netns_pid: i32,

@@ -20,8 +20,8 @@ use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
 use super::bpf::BpfInsn;
-use crate::network::netlink;
-use crate::network::ports::Protocol;
+use super::netlink;
+use super::types::Protocol;
 
 /// What `clone` returned, seen from the calling side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

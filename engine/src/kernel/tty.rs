@@ -1,13 +1,13 @@
 //! The pseudo-terminal calls of the facade (`run -t`, see
-//! [`crate::terminal`]): the init opens its terminal (`process.tty`
+//! `terminal`): the init opens its terminal (`process.tty`
 //! `open`), casulo forwards the window's new sizes (`process.tty` `resize`).
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use casulo_trace::{EventBody, TtyAction};
 
+use super::types::WindowSize;
 use super::{Kernel, KernelError};
-use crate::terminal::WindowSize;
 
 impl Kernel<'_> {
     /// In the init, after `setsid`: a new pty from the container's

@@ -1,7 +1,7 @@
 //! The user-namespace calls of the facade: the id maps the parent writes
 //! for the container's init (`namespace.user`), the idmapped layers
 //! (`mount.idmap`), the overlay made of them and its attachment in the
-//! container's mount namespace. See [`crate::security::userns`] for the
+//! container's mount namespace. See `security::userns` for the
 //! order they come in.
 
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};

@@ -35,7 +35,7 @@
 //! killed, `casulo gc` finds the leases whose owner is gone.
 //!
 //! A stopped container's networks are only written in its record
-//! ([`JoinedNetwork`], by [`crate::container::connect`]); every start wires
+//! ([`JoinedNetwork`], by `container::connect`); every start wires
 //! them the same way, between the `clone` and the go
 //! ([`super::Attachment::plug`]), as docker does.
 //!

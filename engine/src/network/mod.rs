@@ -76,7 +76,8 @@ pub mod dns;
 pub mod firewall;
 pub mod inspect;
 pub mod ipam;
-pub mod netlink;
+/// The rtnetlink messages live in the facade, which sends them.
+pub use crate::kernel::netlink;
 pub mod networks;
 pub mod ports;
 pub mod veth;

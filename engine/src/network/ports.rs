@@ -55,102 +55,20 @@
 mod tcp;
 mod udp;
 
-use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::str::FromStr;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use serde::{Deserialize, Serialize};
-
 use crate::kernel::Kernel;
 
-/// `tcp` or `udp`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Tcp,
-    Udp,
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-        })
-    }
-}
-
-/// One `-p [IP:]HOST_PORT:CONTAINER_PORT[/tcp|/udp]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PortSpec {
-    /// Where casulo listens on the host: `0.0.0.0` (every address, docker's
-    /// default) or one address such as `127.0.0.1`.
-    pub host_ip: Ipv4Addr,
-    pub host_port: u16,
-    pub container_port: u16,
-    pub protocol: Protocol,
-}
-
-impl FromStr for PortSpec {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (ports, protocol) = match s.rsplit_once('/') {
-            Some((p, "tcp")) => (p, Protocol::Tcp),
-            Some((p, "udp")) => (p, Protocol::Udp),
-            Some((_, other)) => {
-                return Err(format!("protocolo {other:?} desconhecido (use tcp ou udp)"))
-            }
-            None => (s, Protocol::Tcp),
-        };
-        let parts: Vec<&str> = ports.split(':').collect();
-        let (ip, host, container) = match parts.as_slice() {
-            [host, container] => (None, *host, *container),
-            [ip, host, container] => (Some(*ip), *host, *container),
-            _ => {
-                return Err(
-                    "use [IP:]PORTA_DO_HOST:PORTA_DO_CONTÊINER[/tcp|/udp], como 8080:80".into(),
-                )
-            }
-        };
-        let host_ip = match ip {
-            None | Some("") => Ipv4Addr::UNSPECIFIED,
-            Some(ip) => ip
-                .parse()
-                .map_err(|_| format!("{ip:?} não é um endereço IPv4 (como 127.0.0.1)"))?,
-        };
-        let port = |p: &str| -> Result<u16, String> {
-            match p.parse::<u16>() {
-                Ok(n) if n > 0 => Ok(n),
-                _ => Err(format!("{p:?} não é uma porta (de 1 a 65535)")),
-            }
-        };
-        Ok(PortSpec {
-            host_ip,
-            host_port: port(host)?,
-            container_port: port(container)?,
-            protocol,
-        })
-    }
-}
-
-/// As `docker ps` shows it: `0.0.0.0:8080->80/tcp`.
-impl fmt::Display for PortSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}->{}/{}",
-            self.host_ip, self.host_port, self.container_port, self.protocol
-        )
-    }
-}
+/// `tcp`, `udp` and `-p`'s spec live in the facade, which binds the host
+/// sockets ([`Kernel::publish_port`]).
+pub use crate::kernel::{PortSpec, Protocol};
 
 /// Several ports as `docker ps` lists them: `0.0.0.0:8080->80/tcp, …`.
 pub fn list(ports: &[PortSpec]) -> String {

@@ -68,13 +68,8 @@ pub fn mac_of(ip: Ipv4Addr) -> [u8; 6] {
     [0x02, 0xca, a, b, c, d]
 }
 
-/// `02:ca:0a:58:00:02`, as `ip link` shows it.
-pub fn mac_text(mac: &[u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
+/// `02:ca:0a:58:00:02`, as `ip link` shows it (the facade's netlink needs it).
+pub use crate::kernel::netlink::mac_text;
 
 /// The parent's part: the pair (peer in the namespace of `pid`, its MAC
 /// from its address `ip`), the host end plugged into `bridge` and up.

@@ -41,17 +41,20 @@ pub fn open_trace(
     state
         .ensure()
         .map_err(|e| RegistryError::Other(format!("{}: {e}", state.root().display())))?;
-    let id = crate::container::new_id();
+    let id = crate::state::new_id();
     let path = state
         .traces()
         .join(format!("{what}-{}.trace.jsonl", &id[..8]));
-    let header = crate::recorder::header_for(casulo_trace::ContainerInfo {
-        id,
-        name: what.to_string(),
-        image: reference.to_string(),
-        image_id: None,
-        command: vec![],
-    });
+    let header = crate::recorder::header_for(
+        casulo_trace::ContainerInfo {
+            id,
+            name: what.to_string(),
+            image: reference.to_string(),
+            image_id: None,
+            command: vec![],
+        },
+        crate::cgroups::host_mode().as_str(),
+    );
     let rec = Recorder::create(&path, &header)
         .map_err(|e| RegistryError::Other(format!("trace {}: {e}", path.display())))?;
     Ok((rec, path))

@@ -24,7 +24,7 @@
 //! the command — which replaces the process's image, so `/proc/1/exe` is
 //! then the container's own program. Still, the init calls [`protect`]
 //! first thing (`PR_SET_DUMPABLE 0`). `casulo exec`
-//! ([`crate::container::exec`]) is runc's case: its child is born in a pid
+//! (`container::exec`) is runc's case: its child is born in a pid
 //! namespace where the container's processes already run, and is the host's
 //! binary until its `execve`. casulo calls [`protect`] *before* the fork,
 //! so the child is non-dumpable from its first instruction (the flag is

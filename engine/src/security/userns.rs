@@ -135,6 +135,37 @@ pub enum UserNsError {
     BadMode(String),
 }
 
+/// Why the parent's part ([`prepare_parent`]) failed. `container` turns it
+/// into its `RunError` (the same messages, exit code 125): this module sits
+/// below `container` and does not name its error.
+#[derive(Debug)]
+pub enum PrepareError {
+    Kernel(KernelError),
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Idmapped layers could not be made: why, and what to do.
+    NoIdmap(String),
+}
+
+impl From<KernelError> for PrepareError {
+    fn from(e: KernelError) -> Self {
+        PrepareError::Kernel(e)
+    }
+}
+
+impl PrepareError {
+    fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        PrepareError::Io {
+            what,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
 /// `--userns[=MODE]`: `auto` (or nothing) maps, `host` does not.
 pub fn parse_mode(mode: &str, etc: &Path) -> Result<Option<IdMapping>, UserNsError> {
     match mode {
@@ -222,18 +253,17 @@ pub fn prepare_parent(
     ids: &IdMapping,
     plan: &RootfsPlan,
     channel: &OwnedFd,
-) -> Result<(), crate::container::RunError> {
-    use crate::container::RunError;
+) -> Result<(), PrepareError> {
     k.write_id_map(pid, "uid", &ids.uid_ranges())?;
     k.write_id_map(pid, "gid", &ids.gid_ranges())?;
     for dir in [&plan.upperdir, &plan.workdir] {
         std::os::unix::fs::chown(dir, Some(ids.uid), Some(ids.gid)).map_err(|e| {
-            RunError::io("não consegui dar ao root do contêiner o diretório", dir, e)
+            PrepareError::io("não consegui dar ao root do contêiner o diretório", dir, e)
         })?;
     }
     let ns_path = format!("/proc/{pid}/ns/user");
     let userns = std::fs::File::open(&ns_path)
-        .map_err(|e| RunError::io("não consegui abrir o namespace de usuário", &ns_path, e))?;
+        .map_err(|e| PrepareError::io("não consegui abrir o namespace de usuário", &ns_path, e))?;
     let mut layers = Vec::new();
     for dir in &plan.lowerdirs {
         let fd = k
@@ -251,7 +281,7 @@ pub fn prepare_parent(
         .overlay_detached(&names, &fds, &plan.upperdir, &plan.workdir, &plan.merged)
         .map_err(|e| no_idmap(e, &plan.upperdir))?;
     send_fd(channel, overlay.as_fd()).map_err(|e| {
-        RunError::io(
+        PrepareError::io(
             "não consegui entregar o overlay ao init do contêiner",
             "socket",
             e,
@@ -260,16 +290,13 @@ pub fn prepare_parent(
 }
 
 /// The refusal when idmapped layers cannot be made: why, and what to do.
-fn no_idmap(e: KernelError, dir: &Path) -> crate::container::RunError {
-    crate::container::RunError::Init {
-        code: 125,
-        message: format!(
-            "--userns precisa de montagens idmapped das camadas (Linux 6.13 ou mais novo, \
+fn no_idmap(e: KernelError, dir: &Path) -> PrepareError {
+    PrepareError::NoIdmap(format!(
+        "--userns precisa de montagens idmapped das camadas (Linux 6.13 ou mais novo, \
              num sistema de arquivos que as aceite: ext4, xfs, btrfs, tmpfs…), e aqui não deu \
              para {}: {e}. Rode sem --userns, ou veja `casulo info`",
-            dir.display()
-        ),
-    }
+        dir.display()
+    ))
 }
 
 /// Init steps 1–3 (module doc): returns the container's root as the init
@@ -285,7 +312,7 @@ pub fn enter_rootfs(k: &Kernel, plan: &RootfsPlan, channel: OwnedFd) -> Result<P
         .map_err(engine)?;
     k.chdir(&plan.merged).map_err(engine)?;
     drop(overlay);
-    let root = crate::container::user::User {
+    let root = crate::kernel::User {
         uid: 0,
         gid: 0,
         groups: vec![],

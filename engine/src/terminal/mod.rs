@@ -38,19 +38,8 @@ pub mod session;
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-/// A terminal's window size in characters (`struct winsize`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WindowSize {
-    pub rows: u16,
-    pub cols: u16,
-}
-
-impl WindowSize {
-    /// 0 × 0: no terminal to take the size from.
-    pub fn is_unknown(&self) -> bool {
-        self.rows == 0 && self.cols == 0
-    }
-}
+/// The window size lives in the facade, which sets it on a new pty.
+pub use crate::kernel::WindowSize;
 
 /// `ioctl(fd, TIOCGWINSZ)`: the window size of the terminal `fd` is, if any.
 pub fn window_size(fd: BorrowedFd) -> Option<WindowSize> {

@@ -126,7 +126,7 @@ pub fn create(
             spec::check_volume_name(n).map_err(VolumeError::BadName)?;
             n.to_string()
         }
-        None => crate::container::new_id(),
+        None => crate::state::new_id(),
     };
     let all = volumes_dir(state);
     crate::state::create_private_dir_all(&all).map_err(io("não consegui criar", &all))?;

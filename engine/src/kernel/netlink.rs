@@ -20,6 +20,9 @@
 //! netns_pid=4243`), and [`Request::encode`] is exactly what goes to the
 //! kernel. Interface names are turned into indexes (`if_nametoindex`) in the
 //! network namespace of the process that sends.
+//!
+//! It lives in the facade (not in `network`) because the facade sends these
+//! messages ([`super::Syscalls::netlink`]); `network::netlink` re-exports it.
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -73,7 +76,7 @@ pub enum Request {
         name: String,
         peer: String,
         netns_pid: i32,
-        /// The peer's MAC ([`crate::network::veth::mac_of`]).
+        /// The peer's MAC (`network::veth::mac_of`).
         peer_mac: [u8; 6],
     },
     /// `ip link set IFNAME master MASTER`: plug an interface into a bridge.
@@ -104,7 +107,7 @@ impl fmt::Display for Request {
             } => write!(
                 f,
                 "RTM_NEWLINK {name} type veth peer {peer} address {} netns_pid={netns_pid}",
-                crate::network::veth::mac_text(peer_mac)
+                mac_text(peer_mac)
             ),
             Request::SetMaster { ifname, master } => {
                 write!(f, "RTM_NEWLINK {ifname} master {master}")
@@ -290,6 +293,15 @@ impl Request {
             }
         })
     }
+}
+
+/// `02:ca:0a:58:00:02`, as `ip link` shows it (here because the request's
+/// `Display` shows the peer's MAC so; `network::veth` re-exports it).
+pub fn mac_text(mac: &[u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// The index of an interface of the caller's network namespace (ENODEV if
