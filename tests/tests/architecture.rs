@@ -126,7 +126,13 @@ fn upward_imports() -> BTreeSet<String> {
         }
         let own = file.split('/').next().unwrap().trim_end_matches(".rs");
         let own_floor = floor(own);
-        let text = production(text);
+        // Comments (doc links to other modules) are not imports.
+        let code: String = production(text)
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let text = code.as_str();
         for (i, _) in text.match_indices("crate::") {
             for name in imported(&text[i + "crate::".len()..]) {
                 if name != own && floor(&name) > own_floor {
