@@ -895,7 +895,7 @@ test('cgroups: valores em MiB no eixo, o pico entre duas medições, e PIDs dito
   const sample = events('sample.trace.jsonl');
   const sampleOom = sample.find((e) => e.kind === 'cgroup.oom');
   await open('sample.trace.jsonl', sampleOom.seq);
-  assert.match(await page.textContent('#detalhe'), /o pico de uso chegou a 64,0 MiB/);
+  assert.match(await page.textContent('#detalhe'), /o pico de uso chegou a 64 MiB/);
 });
 
 test('namespaces lado a lado (nenhum dentro do outro); depois do process.exit, acabaram, e o overlay foi desmontado', async () => {
