@@ -44,7 +44,12 @@ pub fn run() -> Result {
     let Some(busybox) = setup::busybox() else {
         fail!("não achei a busybox estática (/bin/busybox ou no PATH)");
     };
-    cmd::run(&mut casulo_cmd(&["image", "bootstrap", "--busybox", path_str(&busybox)?]))?;
+    cmd::run(&mut casulo_cmd(&[
+        "image",
+        "bootstrap",
+        "--busybox",
+        path_str(&busybox)?,
+    ]))?;
 
     step("Um contêiner de verdade: novos namespaces, overlayfs, pivot_root");
     let mut run = casulo_cmd(&[
