@@ -77,6 +77,8 @@ struct Contender {
     /// Called after each run (e.g. delete a container left behind).
     cleanup: Option<Box<dyn Fn(usize)>>,
     samples: Vec<Duration>,
+    /// CPU time (user + sys) of the whole process tree of each run.
+    cpu: Vec<Duration>,
 }
 
 pub fn run(args: &[String]) -> Result {
@@ -144,6 +146,7 @@ pub fn run(args: &[String]) -> Result {
         }),
         cleanup: None,
         samples: vec![],
+        cpu: vec![],
     });
     for runtime in ["crun", "runc"] {
         let b = bundle.clone();
@@ -160,6 +163,7 @@ pub fn run(args: &[String]) -> Result {
                 delete_leftover(runtime, &format!("bench-{runtime}-{tag}-{i}"))
             })),
             samples: vec![],
+            cpu: vec![],
         });
     }
     if let Some(bin) = &casulo {
@@ -181,6 +185,7 @@ pub fn run(args: &[String]) -> Result {
                 }),
                 cleanup: None,
                 samples: vec![],
+                cpu: vec![],
             });
         }
     }
@@ -198,12 +203,15 @@ pub fn run(args: &[String]) -> Result {
             let c = &mut contenders[(round + k) % n];
             let id = round * n + k;
             let mut command = (c.command)(id);
+            let cpu_before = children_cpu();
             let elapsed = time_once(&mut command)?;
+            let cpu = children_cpu().saturating_sub(cpu_before);
             if let Some(cleanup) = &c.cleanup {
                 cleanup(id);
             }
             if round >= opts.warmup {
                 c.samples.push(elapsed);
+                c.cpu.push(cpu);
             }
         }
         if (round + 1) % 10 == 0 || round + 1 == total {
@@ -211,7 +219,11 @@ pub fn run(args: &[String]) -> Result {
         }
     }
 
-    report(&contenders, &opts, casulo.as_deref())?;
+    let phases = match &casulo {
+        Some(_) => Some(crate::bench_phases::report(&state.join("traces"))?),
+        None => None,
+    };
+    report(&contenders, &opts, casulo.as_deref(), phases)?;
     crate::bench_web::run()
 }
 
@@ -335,6 +347,16 @@ fn busybox_rootfs(rootfs: &Path) -> Result {
 }
 
 /// Runs one command untimed; fails with its stderr.
+/// User + sys time of every waited-for child so far (`RUSAGE_CHILDREN`
+/// counts the whole tree: the container's processes are waited for by casulo).
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut usage: nix::libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { nix::libc::getrusage(nix::libc::RUSAGE_CHILDREN, &mut usage) };
+    let tv = |t: nix::libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
 fn run_once(command: &mut Command) -> Result {
     time_once(command).map(|_| ())
 }
@@ -399,12 +421,25 @@ fn stats(samples: &[Duration]) -> Stats {
     }
 }
 
-fn report(contenders: &[Contender], opts: &Options, casulo: Option<&Path>) -> Result {
-    let all: Vec<(&Contender, Stats)> = contenders.iter().map(|c| (c, stats(&c.samples))).collect();
+fn report(
+    contenders: &[Contender],
+    opts: &Options,
+    casulo: Option<&Path>,
+    phases: Option<Value>,
+) -> Result {
+    let all: Vec<(&Contender, Stats, Stats)> = contenders
+        .iter()
+        .map(|c| (c, stats(&c.samples), stats(&c.cpu)))
+        .collect();
     let median_of = |name: &str| {
         all.iter()
-            .find(|(c, _)| c.name == name)
-            .map(|(_, s)| s.median)
+            .find(|(c, _, _)| c.name == name)
+            .map(|(_, s, _)| s.median)
+    };
+    let cpu_of = |name: &str| {
+        all.iter()
+            .find(|(c, _, _)| c.name == name)
+            .map(|(_, _, cpu)| cpu.median)
     };
     let crun = median_of("crun");
     let floor = median_of("piso (unshare)");
@@ -415,20 +450,21 @@ fn report(contenders: &[Contender], opts: &Options, casulo: Option<&Path>) -> Re
         opts.runs
     ));
     println!(
-        "{:<26} {:>9} {:>9} {:>9} {:>8} {:>8}",
-        "concorrente", "mediana", "p10", "p90", "×crun", "×piso"
+        "{:<26} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9}",
+        "concorrente", "mediana", "p10", "p90", "×crun", "×piso", "CPU ms"
     );
     let mut rows = vec![];
-    for (c, s) in &all {
+    for (c, s, cpu) in &all {
         let (rc, rf) = (ratio(s.median, crun), ratio(s.median, floor));
         println!(
-            "{:<26} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>8}",
+            "{:<26} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>8} {:>9.2}",
             c.name,
             s.median,
             s.p10,
             s.p90,
             rc.map_or("-".into(), |r| format!("{r:.2}")),
             rf.map_or("-".into(), |r| format!("{r:.2}")),
+            cpu.median,
         );
         let command = cmd::show(&(c.command)(0));
         rows.push(json!({
@@ -439,6 +475,9 @@ fn report(contenders: &[Contender], opts: &Options, casulo: Option<&Path>) -> Re
             "p90_ms": s.p90,
             "ratio_to_crun": rc,
             "ratio_to_floor": rf,
+            "cpu_median_ms": cpu.median,
+            "cpu_p10_ms": cpu.p10,
+            "cpu_p90_ms": cpu.p90,
             "samples_ms": c.samples.iter().map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>(),
         }));
     }
@@ -446,6 +485,13 @@ fn report(contenders: &[Contender], opts: &Options, casulo: Option<&Path>) -> Re
         println!(
             "\ncusto do trace (casulo − casulo --trace /dev/null): {:.2} ms na mediana",
             a - b
+        );
+    }
+    if let (Some(a), Some(b)) = (cpu_of("casulo"), cpu_of("casulo --trace /dev/null")) {
+        println!(
+            "CPU do trace no arquivo (casulo − casulo --trace /dev/null): {:.2} ms ({:.1} % da CPU da execução)",
+            a - b,
+            (a - b) / a * 100.0
         );
     }
 
@@ -477,6 +523,8 @@ fn report(contenders: &[Contender], opts: &Options, casulo: Option<&Path>) -> Re
             .map(|d| d.as_secs())
             .unwrap_or(0),
         "contenders": rows,
+        "cpu": "user + sys of the whole process tree per run, getrusage(RUSAGE_CHILDREN) around each run",
+        "casulo_phases": phases,
     });
     write_results("startup.json", &result)
 }

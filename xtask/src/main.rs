@@ -17,6 +17,7 @@
 mod bench;
 mod bench_daemon;
 mod bench_density;
+mod bench_phases;
 mod bench_registry;
 mod bench_unpack;
 mod bench_web;

@@ -1,0 +1,104 @@
+//! Where the milliseconds of one `casulo run` go, from the trace's own
+//! `t_us` (the time since the recorder started, same clock for every process).
+//!
+//! Phases, cut at the first event of each kind family:
+//! - image/layers: from the recorder's start to the first `cgroup.create`
+//! - cgroups (create + limits): to `process.clone`
+//! - clone → exec: `process.clone` to `process.exec` (namespaces, mounts,
+//!   pivot_root, capabilities, seccomp)
+//! - exec → exit: `process.exec` to `process.exit`
+//! - teardown: `process.exit` to the last event (upper layer, cgroup rmdir)
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::Result;
+
+pub const PHASES: [&str; 5] = [
+    "imagem/camadas",
+    "cgroups (criar + limites)",
+    "clone → exec",
+    "exec → saída",
+    "desmontagem",
+];
+
+/// The five phase durations (µs) of one trace, or None if a boundary is missing.
+pub fn phases_of(trace: &str) -> Option<[u64; 5]> {
+    let first = |kind: &str, events: &[(String, u64)]| {
+        events.iter().find(|(k, _)| k == kind).map(|(_, t)| *t)
+    };
+    let events: Vec<(String, u64)> = trace
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|e| Some((e["kind"].as_str()?.to_string(), e["t_us"].as_u64()?)))
+        .collect();
+    let cgroup = first("cgroup.create", &events)?;
+    let clone = first("process.clone", &events)?;
+    let exec = first("process.exec", &events)?;
+    let exit = first("process.exit", &events)?;
+    let last = events.iter().map(|(_, t)| *t).max()?;
+    Some([
+        cgroup,
+        clone.saturating_sub(cgroup),
+        exec.saturating_sub(clone),
+        exit.saturating_sub(exec),
+        last.saturating_sub(exit),
+    ])
+}
+
+/// Median of each phase over every trace in `dir`; prints a table and
+/// returns it as JSON (ms).
+pub fn report(dir: &Path) -> Result<Value> {
+    let mut per_phase: [Vec<u64>; 5] = Default::default();
+    let mut traces = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if !path.to_string_lossy().ends_with(".trace.jsonl") {
+            continue;
+        }
+        if let Some(p) = phases_of(&std::fs::read_to_string(&path)?) {
+            traces += 1;
+            for (i, us) in p.iter().enumerate() {
+                per_phase[i].push(*us);
+            }
+        }
+    }
+    println!("\nonde vai o tempo de `casulo run` (mediana de {traces} traces, pelo t_us do próprio trace):");
+    let mut rows = vec![];
+    for (name, samples) in PHASES.iter().zip(per_phase.iter_mut()) {
+        samples.sort_unstable();
+        let median_ms = samples.get(samples.len() / 2).map(|us| *us as f64 / 1e3);
+        println!(
+            "  {name:<28} {:>8}",
+            median_ms.map_or("-".into(), |m| format!("{m:.2} ms"))
+        );
+        rows.push(json!({ "phase": name, "median_ms": median_ms }));
+    }
+    Ok(json!({ "traces": traces, "phases": rows }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_cut_at_first_event_of_each_kind() {
+        let trace = [
+            r#"{"format":"casulo-trace"}"#,
+            r#"{"seq":0,"t_us":40,"kind":"layer.reuse"}"#,
+            r#"{"seq":1,"t_us":100,"kind":"cgroup.create"}"#,
+            r#"{"seq":2,"t_us":150,"kind":"cgroup.create"}"#,
+            r#"{"seq":3,"t_us":300,"kind":"process.clone"}"#,
+            r#"{"seq":4,"t_us":1300,"kind":"process.exec"}"#,
+            r#"{"seq":5,"t_us":1800,"kind":"process.exit"}"#,
+            r#"{"seq":6,"t_us":2000,"kind":"cgroup.delete"}"#,
+        ]
+        .join("\n");
+        assert_eq!(phases_of(&trace), Some([100, 200, 1000, 500, 200]));
+        assert_eq!(
+            phases_of(r#"{"seq":0,"t_us":1,"kind":"layer.reuse"}"#),
+            None
+        );
+    }
+}
