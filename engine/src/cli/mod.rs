@@ -21,6 +21,7 @@ pub mod network;
 pub mod pause;
 pub mod ps;
 pub mod registry;
+pub mod rm;
 pub mod run;
 pub mod stats;
 pub mod template;
@@ -58,7 +59,7 @@ pub enum Command {
     /// Lista os contêineres (como `docker ps`).
     Ps(ps::PsArgs),
     /// Remove contêineres que já terminaram.
-    Rm(ps::RmArgs),
+    Rm(rm::RmArgs),
     /// Mostra o que um contêiner mudou em relação à imagem (como `docker diff`).
     Diff(diff::DiffArgs),
     /// Inicia contêineres parados, em segundo plano, com um supervisor (como `docker start`).
@@ -186,7 +187,7 @@ pub fn main() -> i32 {
         Command::Exec(args) => exec::cmd(&state, args),
         Command::Attach(args) => attach::cmd(&state, args),
         Command::Ps(args) => ps::ps(&state, args),
-        Command::Rm(args) => ps::rm(&state, args),
+        Command::Rm(args) => rm::rm(&state, args),
         Command::Diff(args) => diff::cmd(&state, args),
         Command::Start(args) => lifecycle::start(&state, args),
         Command::Restart(args) => lifecycle::restart(&state, args),
