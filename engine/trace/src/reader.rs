@@ -320,15 +320,10 @@ fn required_u64(obj: &Map<String, Value>, field: &str) -> Result<u64, String> {
 const COMMON: &[&str] = &["seq", "t_us", "pid", "kind", "op", "outcome"];
 
 fn parse_event(obj: Map<String, Value>, kind: &str) -> Result<Event, String> {
-    use serde::Deserialize;
-    let value = Value::Object(obj);
-    // Cheap path: the object is fine (deserialized from a borrow, no copy).
-    let first_error = match Event::deserialize(&value) {
+    // The object is fine after all (its seq or time were checked apart).
+    let first_error = match event_from_text(&obj) {
         Ok(event) => return Ok(event),
-        Err(e) => e.to_string(),
-    };
-    let Value::Object(obj) = value else {
-        unreachable!("built from an object above")
+        Err(e) => e,
     };
     let bad = |msg: String| format!("evento `{kind}` inválido: {msg}");
 
@@ -338,10 +333,11 @@ fn parse_event(obj: Map<String, Value>, kind: &str) -> Result<Event, String> {
     check_field::<String>(&obj, "op").map_err(bad)?;
     check_field::<crate::Outcome>(&obj, "outcome").map_err(bad)?;
 
-    // Then the kind's own fields.
-    if let Err(e) = serde_json::from_value::<crate::EventBody>(Value::Object(obj.clone())) {
-        let msg = e.to_string();
-        let field = find_bad_field::<crate::EventBody>(&obj, &msg, COMMON);
+    // Then the kind's own fields, read by the same code as the fast path
+    // (`from_str::<Event>`): a second deserializer for the 80-odd kinds
+    // (`from_value::<EventBody>`) would double their code in the wasm.
+    if let Err(msg) = event_from_text(&obj) {
+        let field = find_bad_field_by(&obj, &msg, COMMON, &|o| event_from_text(o).map(|_| ()));
         return Err(bad(serde_error_pt(&msg, field.as_deref())));
     }
     Err(bad(serde_error_pt(&first_error, None)))
@@ -382,15 +378,47 @@ fn find_bad_field<T: serde::de::DeserializeOwned>(
     original: &str,
     skip: &[&str],
 ) -> Option<String> {
+    let parse = |probe: &Map<String, Value>| {
+        serde_json::from_value::<T>(Value::Object(probe.clone()))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    find_bad_field_by(obj, original, skip, &parse)
+}
+
+/// An event object read as the fast path reads a line (the text, not a
+/// `Value`), its error without serde_json's ` at line L column C` (which
+/// moves as fields are removed).
+fn event_from_text(obj: &Map<String, Value>) -> Result<Event, String> {
+    let text = Value::Object(obj.clone()).to_string();
+    serde_json::from_str::<crate::Event>(&text).map_err(|e| {
+        let msg = e.to_string();
+        match msg.rfind(" at line ") {
+            Some(i) => msg[..i].to_string(),
+            None => msg,
+        }
+    })
+}
+
+/// Whether a probe object parses, and with which error.
+type ParseProbe<'a> = dyn Fn(&Map<String, Value>) -> Result<(), String> + 'a;
+
+/// [`find_bad_field`] with the parser given: `parse` says whether an
+/// object parses, and with which error.
+fn find_bad_field_by(
+    obj: &Map<String, Value>,
+    original: &str,
+    skip: &[&str],
+    parse: &ParseProbe,
+) -> Option<String> {
     if let Some(f) = missing_field(original) {
         // Missing at the top level, or somewhere inside: either way, name it.
         return (!obj.contains_key(f)).then(|| f.to_string());
     }
-    let differs =
-        |probe: Map<String, Value>| match serde_json::from_value::<T>(Value::Object(probe)) {
-            Ok(_) => true,
-            Err(e) => e.to_string() != original,
-        };
+    let differs = |probe: Map<String, Value>| match parse(&probe) {
+        Ok(()) => true,
+        Err(e) => e != original,
+    };
     let key = obj
         .keys()
         .filter(|k| !skip.contains(&k.as_str()))
