@@ -242,7 +242,7 @@ pub fn build(
             label: multi.then(|| df.stage_label(i)),
         };
         let start = match plan.parents[i] {
-            Some(p) => Start::Stage(p, done[&p].clone()),
+            Some(p) => Start::Stage(p, &done[&p]),
             None => Start::Image(bases[i].take()),
         };
         let stage_triggers = std::mem::take(&mut triggers[i]);
@@ -334,9 +334,11 @@ fn unused_args(df: &Dockerfile, build_args: &BTreeMap<String, String>) -> Vec<St
 
 /// Where a stage starts: an image of the store (none: `scratch`), or an
 /// earlier stage (its number and what it built).
-enum Start {
+// Built once per stage and moved straight in: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Start<'a> {
     Image(Option<(Image, ConfigFile)>),
-    Stage(usize, Stage),
+    Stage(usize, &'a Stage),
 }
 
 /// One stage: its FROM (`build.step` and `build.base`), then the base's
@@ -347,7 +349,7 @@ fn build_stage(
     state: &StateDir,
     store: &Store,
     df: &Dockerfile,
-    (i, base_ref, start): (usize, &str, Start),
+    (i, base_ref, start): (usize, &str, Start<'_>),
     triggers: &[Instruction],
     env: &StepEnv,
     (step, total): (&mut u32, u32),
@@ -361,7 +363,7 @@ fn build_stage(
         index: i,
     };
     let (mut stage, parent_label) = match start {
-        Start::Stage(p, parent) => (Stage::from_stage(i, &parent), Some(df.stage_label(p))),
+        Start::Stage(p, parent) => (Stage::from_stage(i, parent), Some(df.stage_label(p))),
         Start::Image(base) => (Stage::from_image(i, base_ref, base), None),
     };
     *step += 1;
