@@ -145,12 +145,13 @@ pub fn run_demo() -> Result {
          o que só root pode fazer",
     )?;
     step("Preparando a máquina para a demonstração (só o que ela usa)");
-    let missing: Vec<&DemoNeed> = DEMO_NEEDS.iter().filter(|n| !(n.present)()).collect();
+    let mut missing: Vec<&DemoNeed> = Vec::new();
     for need in DEMO_NEEDS {
-        let state = if missing.iter().any(|m| std::ptr::eq(*m, need)) {
-            "falta"
-        } else {
+        let state = if (need.present)() {
             "ok"
+        } else {
+            missing.push(need);
+            "falta"
         };
         println!("  {state:<7} {} ({})", need.packages[0], need.why);
     }
