@@ -556,6 +556,82 @@ fn docker_events_see_a_start_and_a_die() {
     );
 }
 
+/// `docker events --since … --until …` replays the past and then ends by
+/// itself: a container `casulo run` made before the daemon started (told
+/// from its record, with its exit code) and one run through the daemon
+/// and removed (`--rm`), each in its order.
+#[test]
+fn docker_events_since_replays_the_past_and_until_ends_the_stream() {
+    let lab = Lab::shared();
+    let unix = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            .to_string()
+    };
+    let began = std::time::SystemTime::now() - Duration::from_secs(2);
+    let before = unique_name("antes");
+    lab.casulo(&["run", "--name", &before, "busybox", "sh", "-c", "exit 3"])
+        .assert_code(3);
+    let d = Daemon::start(lab);
+    let through = unique_name("pelo-daemon");
+    d.docker(&["run", "--rm", "--name", &through, "busybox", "sleep", "0.2"])
+        .assert_ok();
+    // The removal is seen a moment after `docker run` returns.
+    std::thread::sleep(Duration::from_millis(300));
+    let until = std::time::SystemTime::now() + Duration::from_secs(1);
+    let asked = Instant::now();
+    let out = d.docker(&[
+        "events",
+        "--since",
+        &unix(began),
+        "--until",
+        &unix(until),
+        "--filter",
+        &format!("container={before}"),
+        "--filter",
+        &format!("container={through}"),
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}",
+    ]);
+    out.assert_ok();
+    assert!(
+        asked.elapsed() < Duration::from_secs(30),
+        "until não encerrou"
+    );
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let of = |name: &str| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l.split(' ').nth(1) == Some(name))
+            .map(|l| l.to_string())
+            .collect()
+    };
+    assert_eq!(
+        of(&before),
+        [
+            format!("create {before} <no value>"),
+            format!("start {before} <no value>"),
+            format!("die {before} 3"),
+        ],
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        of(&through),
+        [
+            format!("create {through} <no value>"),
+            format!("start {through} <no value>"),
+            format!("die {through} 0"),
+            format!("destroy {through} <no value>"),
+        ],
+        "{}\n{}",
+        out.stdout,
+        d.log()
+    );
+    lab.casulo(&["rm", &before]).assert_ok();
+}
+
 /// `docker volume create/ls/inspect/rm`: the same volumes as `casulo
 /// volume`; the data outlives the container that wrote it; a volume in use
 /// is kept.
@@ -614,6 +690,80 @@ fn docker_volumes_are_casulos_volumes() {
     d.docker(&["volume", "rm", &vol]).assert_ok();
     let ours = lab.casulo(&["volume", "ls", "-q"]);
     assert!(!ours.stdout.lines().any(|l| l == vol), "{ours}");
+}
+
+/// Volume labels: `docker volume create --label`, seen by `inspect`, by
+/// `volume ls --filter` (docker's and casulo's) and by `volume prune
+/// --filter`, which removes only the volumes the label picks; a filter
+/// casulo cannot apply is refused by name.
+#[test]
+fn volume_labels_pick_what_ls_shows_and_prune_removes() {
+    let lab = Lab::shared();
+    let d = Daemon::start(lab);
+    let tag = unique_name("turma");
+    let (marked, other) = (unique_name("marcado"), unique_name("outro"));
+    let label = format!("turma={tag}");
+    d.docker(&["volume", "create", "--label", &label, &marked])
+        .assert_ok();
+    lab.casulo(&["volume", "create", "--label", &label, &other])
+        .assert_ok();
+    let out = d.docker(&[
+        "volume",
+        "inspect",
+        "--format",
+        "{{.Labels.turma}}",
+        &marked,
+    ]);
+    assert_eq!(out.stdout.trim(), tag, "{out}");
+    let by_label = format!("label={label}");
+    let theirs = d.docker(&["volume", "ls", "-q", "--filter", &by_label]);
+    let ours = lab.casulo(&["volume", "ls", "-q", "--filter", &by_label]);
+    let mut both = [marked.clone(), other.clone()];
+    both.sort();
+    assert_eq!(theirs.stdout.lines().collect::<Vec<_>>(), both, "{theirs}");
+    assert_eq!(theirs.stdout, ours.stdout);
+    let name_filter = format!("name={marked}");
+    let out = d.docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &by_label,
+        "--filter",
+        &name_filter,
+    ]);
+    assert_eq!(out.stdout.trim(), marked, "{out}");
+    // Only `other` goes: `marked` is used by a container.
+    let user = unique_name("usa");
+    let mount = format!("{marked}:/d");
+    d.docker(&["create", "--name", &user, "-v", &mount, "busybox", "true"])
+        .assert_ok();
+    let out = d.docker(&["volume", "prune", "-f", "--all", "--filter", &by_label]);
+    out.assert_ok();
+    let left = lab.casulo(&["volume", "ls", "-q", "--filter", &by_label]);
+    assert_eq!(left.stdout.trim(), marked, "{out}\n{left}");
+    // A label that picks nothing removes nothing, even with --all.
+    d.docker(&["rm", &user]).assert_ok();
+    let none = format!("label=turma={tag}-nenhuma");
+    d.docker(&["volume", "prune", "-f", "--all", "--filter", &none])
+        .assert_ok();
+    assert_eq!(
+        lab.casulo(&["volume", "ls", "-q", "--filter", &by_label])
+            .stdout
+            .trim(),
+        marked
+    );
+    let out = d.docker(&["volume", "ls", "--filter", "driver=local"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("driver=local"), "{out}");
+    let out = lab.casulo(&["volume", "create", "--label", "=x"]);
+    assert_eq!(out.code, 2, "{out}");
+    lab.casulo(&["volume", "prune", "--all", "--filter", &by_label])
+        .assert_ok();
+    assert!(lab
+        .casulo(&["volume", "ls", "-q", "--filter", &by_label])
+        .stdout
+        .is_empty());
 }
 
 /// A container started through the daemon runs under its own supervisor:

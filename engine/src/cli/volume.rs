@@ -3,6 +3,7 @@
 use super::{CliError, CliResult};
 use crate::state::StateDir;
 use crate::volume;
+use crate::volume::filter::{VolumeFilter, LS_FILTERS, PRUNE_FILTERS};
 
 /// Gerencia volumes: dados que sobrevivem ao contêiner (como `docker volume`).
 #[derive(Debug, clap::Subcommand)]
@@ -11,6 +12,9 @@ pub enum VolumeCmd {
     Create {
         #[arg(value_name = "NOME")]
         name: Option<String>,
+        /// Um rótulo CHAVE=VALOR (repetível), para achar o volume com --filter.
+        #[arg(short, long = "label", value_name = "CHAVE=VALOR")]
+        labels: Vec<String>,
     },
     /// Lista os volumes.
     #[command(visible_alias = "list")]
@@ -18,6 +22,9 @@ pub enum VolumeCmd {
         /// Só os nomes.
         #[arg(short, long)]
         quiet: bool,
+        /// Só os que passam: label=CHAVE[=VALOR], label!=…, name=PARTE, dangling=true|false.
+        #[arg(short, long = "filter", value_name = "FILTRO")]
+        filters: Vec<String>,
     },
     /// Mostra um volume em JSON: nome, onde os dados ficam no host, quem o usa.
     Inspect {
@@ -41,6 +48,9 @@ pub enum VolumeCmd {
         /// Sem perguntar (o casulo nunca pergunta; aceito como no docker).
         #[arg(short, long)]
         force: bool,
+        /// Só os que passam: label=CHAVE[=VALOR] ou label!=….
+        #[arg(long = "filter", value_name = "FILTRO")]
+        filters: Vec<String>,
     },
 }
 
@@ -57,15 +67,32 @@ impl VolumeCmd {
 pub fn run(state: &StateDir, cmd: VolumeCmd) -> CliResult {
     let fail = |e: volume::VolumeError| CliError::msg(1, e.to_string());
     match cmd {
-        VolumeCmd::Create { name } => {
+        VolumeCmd::Create { name, labels } => {
+            let labels = labels
+                .iter()
+                .map(|l| match l.split_once('=') {
+                    Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+                    None if !l.is_empty() => Ok((l.clone(), String::new())),
+                    _ => Err(CliError::msg(
+                        2,
+                        format!("--label {l:?}: use CHAVE=VALOR (por exemplo projeto=aula)"),
+                    )),
+                })
+                .collect::<Result<_, _>>()?;
             state
                 .ensure()
                 .map_err(|e| CliError::msg(1, format!("{}: {e}", state.root().display())))?;
-            let (v, _) = volume::create(state, name.as_deref(), false, true).map_err(fail)?;
+            let (v, _) = volume::create_labeled(state, name.as_deref(), false, true, labels)
+                .map_err(fail)?;
             println!("{}", v.name);
         }
-        VolumeCmd::Ls { quiet } => {
-            let all = volume::list(state);
+        VolumeCmd::Ls { quiet, filters } => {
+            let filter =
+                VolumeFilter::from_flags(&filters, LS_FILTERS).map_err(|e| CliError::msg(2, e))?;
+            let all: Vec<_> = volume::list(state)
+                .into_iter()
+                .filter(|v| filter.lets_through(state, v))
+                .collect();
             if quiet {
                 for v in &all {
                     println!("{}", v.name);
@@ -107,9 +134,15 @@ pub fn run(state: &StateDir, cmd: VolumeCmd) -> CliResult {
                 ));
             }
         }
-        VolumeCmd::Prune { all, force: _ } => {
+        VolumeCmd::Prune {
+            all,
+            force: _,
+            filters,
+        } => {
+            let filter = VolumeFilter::from_flags(&filters, PRUNE_FILTERS)
+                .map_err(|e| CliError::msg(2, e))?;
             let mut failed = 0;
-            for r in volume::prune(state, all) {
+            for r in volume::prune(state, all, &filter) {
                 match r {
                     Ok(v) => println!("{}", v.name),
                     Err(e) => {

@@ -1,10 +1,10 @@
-//! `GET /events`: what happens to containers, as it happens (`docker
-//! events`). casulo has no central process that sees every change (each
-//! `casulo` command and each supervisor writes its own `container.json`),
-//! so the daemon looks at the records every [`LOOK_EVERY`] and tells the
-//! differences: `create`, `start`, `die` (with `exitCode`), `pause`,
-//! `unpause`, `destroy`. A container whose whole life is shorter than one
-//! look shows only `create`/`destroy` (or nothing) — said in the README.
+//! `GET /events`: what happens to containers (`docker events`), from the
+//! daemon's [`event_log`](super::event_log), which tells the differences
+//! between two looks at the records: `create`, `start`, `die` (with
+//! `exitCode`), `pause`, `unpause`, `destroy`. `since` replays what the
+//! log remembers; `until` ends the stream. A container whose whole life is
+//! shorter than one look shows only `create`/`destroy` (or nothing) — said
+//! in the README.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -14,14 +14,14 @@ use serde_json::{json, Value};
 
 use super::http::{ApiError, Query, Reply};
 use super::Ctx;
-use crate::container::{self, ContainerRecord, ContainerState};
+use crate::container::{ContainerRecord, ContainerState};
 
-/// How often the records are compared.
+/// How often the records are compared when inotify is not there.
 pub const LOOK_EVERY: Duration = Duration::from_millis(50);
 
 /// What is remembered of a container between two looks.
 #[derive(Debug, Clone)]
-struct Seen {
+pub struct Seen {
     name: String,
     image: String,
     state: ContainerState,
@@ -33,7 +33,7 @@ struct Seen {
 }
 
 impl Seen {
-    fn of(r: &ContainerRecord) -> Seen {
+    pub fn of(r: &ContainerRecord) -> Seen {
         Seen {
             name: r.name.clone(),
             image: r.image.clone(),
@@ -95,61 +95,51 @@ impl Filters {
 }
 
 pub fn events(ctx: &std::sync::Arc<Ctx>, query: &Query) -> Result<Reply, ApiError> {
-    if query.get("since").is_some_and(|v| !v.is_empty()) {
-        return Err(ApiError::not_implemented(
-            "o parâmetro since de events (o casulo só conta o que acontece daqui em diante)",
-        ));
-    }
-    // `until` (docker's time formats; its CLI sends unix seconds): the
-    // stream ends then.
-    let until = match query.get("until").filter(|v| !v.is_empty()) {
-        None => None,
-        Some(v) => Some(
-            super::since::parse(v, std::time::SystemTime::now())
-                .map_err(|e| ApiError::bad_request(format!("o parâmetro until de events: {e}")))?,
-        ),
+    // docker's time formats (its CLI sends unix seconds).
+    let now = std::time::SystemTime::now();
+    let time = |name: &str| -> Result<Option<std::time::SystemTime>, ApiError> {
+        match query.get(name).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => super::since::parse(v, now)
+                .map(Some)
+                .map_err(|e| ApiError::bad_request(format!("o parâmetro {name} de events: {e}"))),
+        }
     };
+    let since = time("since")?;
+    let until = time("until")?;
     let filters = Filters::parse(query.get("filters"))?;
-    let ctx = ctx.clone();
+    let log = ctx.events.clone();
+    // Without since, only what happens from now on.
+    let mut last = if since.is_some() { 0 } else { log.last_seq() };
     Ok(Reply::Stream {
         content_type: "application/json",
-        producer: Box::new(move |tx| {
-            let mut seen: HashMap<String, Seen> = container::list(&ctx.state)
-                .iter()
-                .map(|r| (r.id.clone(), Seen::of(r)))
-                .collect();
-            loop {
-                std::thread::sleep(LOOK_EVERY);
-                if until.is_some_and(|u| std::time::SystemTime::now() >= u) {
-                    return;
+        producer: Box::new(move |tx| loop {
+            let (entries, newest) = log.after(last, since, Duration::from_millis(250));
+            last = newest;
+            let mut lines = String::new();
+            for e in entries {
+                if until.is_some_and(|u| e.time > u) {
+                    continue;
                 }
-                let now: HashMap<String, Seen> = container::list(&ctx.state)
-                    .iter()
-                    .map(|r| (r.id.clone(), Seen::of(r)))
-                    .collect();
-                let mut lines = String::new();
-                for (id, action, s) in differences(&seen, &now) {
-                    if filters.accept(&id, &s.name, action) {
-                        lines.push_str(&message(&id, action, &s).to_string());
-                        lines.push('\n');
-                    }
+                if filters.accept(&e.id, &e.seen.name, e.action) {
+                    lines.push_str(&message(e.time, &e.id, e.action, &e.seen).to_string());
+                    lines.push('\n');
                 }
-                seen = now;
-                let sent = if lines.is_empty() {
-                    !tx.is_closed()
-                } else {
-                    tx.blocking_send(Bytes::from(lines)).is_ok()
-                };
-                if !sent {
-                    return;
-                }
+            }
+            let sent = if lines.is_empty() {
+                !tx.is_closed()
+            } else {
+                tx.blocking_send(Bytes::from(lines)).is_ok()
+            };
+            if !sent || until.is_some_and(|u| std::time::SystemTime::now() >= u) {
+                return;
             }
         }),
     })
 }
 
 /// What changed between two looks, in the order docker would tell it.
-fn differences(
+pub fn differences(
     before: &HashMap<String, Seen>,
     now: &HashMap<String, Seen>,
 ) -> Vec<(String, &'static str, Seen)> {
@@ -214,8 +204,8 @@ fn died(s: &Seen) -> Seen {
 }
 
 /// One event in docker's shape (old and new fields both, as dockerd).
-fn message(id: &str, action: &str, s: &Seen) -> Value {
-    let now = std::time::SystemTime::now()
+fn message(time: std::time::SystemTime, id: &str, action: &str, s: &Seen) -> Value {
+    let now = time
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     let mut attributes = json!({ "name": s.name, "image": s.image });
@@ -294,8 +284,12 @@ mod tests {
             .collect();
         assert_eq!(told, [("die", Some(2)), ("destroy", None)]);
         assert_eq!(
-            message(&id, "die", &differences(&before, &HashMap::new())[0].2)["Actor"]["Attributes"]
-                ["exitCode"],
+            message(
+                std::time::SystemTime::now(),
+                &id,
+                "die",
+                &differences(&before, &HashMap::new())[0].2
+            )["Actor"]["Attributes"]["exitCode"],
             "2"
         );
         // One seen exited and then gone only says destroy.

@@ -43,19 +43,21 @@
 //! The library never prints: what the daemon has to say goes to the
 //! `log` callback the CLI gives it (pt-BR, one line per request).
 //!
-//! **Not yet** (issue #17; each answers 501 with its name, never a wrong
-//! answer): BuildKit (`/session`, `version=2`); `docker import`;
-//! `events`/`logs` with `since`/`until`; prunes' `until` and `label`
-//! filters; in `stats`, the networks joined by `network connect` (only
-//! `eth0` is counted); the traces served at `/casulo/traces/…`, the live
-//! view (`--ui`). `events` and `wait` poll the records (20–50 ms): a
-//! container has no central process to notify them.
+//! **Not offered** (each answers 501 with its name, never a wrong
+//! answer): BuildKit (`/session`, `/grpc`, `version=2`: docker's CLI uses
+//! the classic builder when buildx is not installed, or with
+//! `DOCKER_BUILDKIT=0`); swarm, plugins, secrets and configs; filters
+//! casulo cannot apply. `events` and `wait` learn of changes from the
+//! records (inotify, and a look every second): a container has no central
+//! process to notify them; `events --since` replays what the daemon's
+//! [`event_log`] remembers.
 
 pub mod archive;
 pub mod attach;
 pub mod build;
 pub mod containers;
 pub mod create;
+pub mod event_log;
 pub mod events;
 pub mod exec;
 pub mod http;
@@ -126,6 +128,8 @@ pub struct Ctx {
     failed: Mutex<std::collections::HashSet<String>>,
     /// `docker exec`'s: created, then started.
     pub execs: exec::Execs,
+    /// What `docker events` tells, remembered for `since`.
+    pub events: Arc<event_log::EventLog>,
 }
 
 impl Ctx {
@@ -194,6 +198,7 @@ pub fn serve(state: StateDir, opts: Options, log: Log) -> Result<(), DaemonError
         .build()
         .map_err(DaemonError::Runtime)?;
     let ctx = Arc::new(Ctx {
+        events: event_log::EventLog::start(state.clone()),
         state,
         log,
         children: Mutex::new(Vec::new()),

@@ -21,6 +21,7 @@ use super::http::{filter_values, ApiError, Query, Reply};
 use super::Ctx;
 use crate::container::{self, rm};
 use crate::volume;
+use crate::volume::filter::{LabelTest, VolumeFilter};
 
 /// docker's `filters` of a prune: the keys in `known` and their values;
 /// any other key is refused by name (501).
@@ -47,8 +48,7 @@ fn filters(query: &Query, known: &[&str]) -> Result<Vec<(String, Vec<String>)>, 
 struct ContainerFilter {
     /// Created before this.
     until: Vec<std::time::SystemTime>,
-    /// (`label` or `label!`, key, value).
-    labels: Vec<(bool, String, Option<String>)>,
+    labels: Vec<LabelTest>,
 }
 
 impl ContainerFilter {
@@ -66,11 +66,7 @@ impl ContainerFilter {
                     })?;
                     f.until.push(t);
                 } else {
-                    let (k, val) = match v.split_once('=') {
-                        Some((k, val)) => (k.to_string(), Some(val.to_string())),
-                        None => (v.clone(), None),
-                    };
-                    f.labels.push((key == "label", k, val));
+                    f.labels.push(LabelTest::parse(&key, &v));
                 }
             }
         }
@@ -83,12 +79,11 @@ impl ContainerFilter {
             .until
             .iter()
             .all(|until| created.is_some_and(|c| c < *until));
-        let trace = r.trace.to_string_lossy();
-        let labels = self.labels.iter().all(|(wanted, k, v)| {
-            let has = k == "casulo.trace" && v.as_deref().is_none_or(|v| v == trace);
-            has == *wanted
-        });
-        old_enough && labels
+        let labels = std::collections::BTreeMap::from([(
+            "casulo.trace".to_string(),
+            r.trace.to_string_lossy().into_owned(),
+        )]);
+        old_enough && self.labels.iter().all(|t| t.holds(&labels))
     }
 }
 
@@ -116,10 +111,15 @@ pub fn containers(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
 }
 
 /// `POST /volumes/prune`: the unused anonymous volumes; all unused ones with
-/// `filters={"all":["true"]}`.
+/// `filters={"all":["true"]}`; `label`/`label!` as [`VolumeFilter`] reads them.
 pub fn volumes(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
     let mut all = false;
-    for (_, values) in filters(query, &["all"])? {
+    let mut labels = Vec::new();
+    for (key, values) in filters(query, &["all", "label", "label!"])? {
+        if key != "all" {
+            labels.extend(values.into_iter().map(|v| (key.clone(), v)));
+            continue;
+        }
         for v in values {
             all = match v.as_str() {
                 "1" | "true" | "True" => true,
@@ -132,13 +132,18 @@ pub fn volumes(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
             };
         }
     }
+    let filter = VolumeFilter::parse(
+        labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        volume::filter::PRUNE_FILTERS,
+    )
+    .map_err(ApiError::bad_request)?;
     let sizes: std::collections::HashMap<String, u64> = volume::list(&ctx.state)
         .into_iter()
         .map(|v| (v.name.clone(), disk_usage(&v.mountpoint)))
         .collect();
     let mut deleted = Vec::new();
     let mut failed = Vec::new();
-    for r in volume::prune(&ctx.state, all) {
+    for r in volume::prune(&ctx.state, all, &filter) {
         match r {
             Ok(v) => deleted.push(v.name),
             Err(e) => failed.push(super::http::chain(&e)),

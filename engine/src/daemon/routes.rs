@@ -67,7 +67,7 @@ pub fn route(
         ["networks", id] if m == Method::DELETE => networks::remove(ctx, id),
         ["networks", id, "connect"] if post => networks::connect(ctx, id, body),
         ["networks", id, "disconnect"] if post => networks::disconnect(ctx, id, body),
-        ["volumes"] if get => volumes::list(ctx),
+        ["volumes"] if get => volumes::list(ctx, query),
         ["volumes", "create"] if post => volumes::create(ctx, body),
         ["volumes", name] if get => volumes::inspect(ctx, name),
         ["volumes", name] if m == Method::DELETE => volumes::remove(ctx, name, query),

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::http::{chain, ApiError, Query, Reply};
 use super::Ctx;
+use crate::volume::filter::VolumeFilter;
 use crate::volume::{self, VolumeError};
 
 impl From<VolumeError> for ApiError {
@@ -20,9 +21,28 @@ impl From<VolumeError> for ApiError {
     }
 }
 
-pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
+/// `GET /volumes` with docker's `filters` (`label`, `label!`, `name`,
+/// `dangling`; any other is refused by name).
+pub fn list(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
+    let mut pairs = Vec::new();
+    if let Some(text) = query.get("filters").filter(|t| !t.is_empty()) {
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            ApiError::bad_request(format!("o parâmetro filters não é JSON válido: {e}"))
+        })?;
+        for (key, values) in value.as_object().into_iter().flatten() {
+            for v in super::http::filter_values(values) {
+                pairs.push((key.clone(), v));
+            }
+        }
+    }
+    let filter = VolumeFilter::parse(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        volume::filter::LS_FILTERS,
+    )
+    .map_err(|e| ApiError::not_implemented(&e))?;
     let all: Vec<Value> = volume::list(&ctx.state)
         .iter()
+        .filter(|v| filter.lets_through(&ctx.state, v))
         .map(|v| volume::describe(&ctx.state, v))
         .collect();
     Ok(Reply::Json(
@@ -59,9 +79,17 @@ pub fn create(ctx: &Ctx, body: &[u8]) -> Result<Reply, ApiError> {
         .get("Name")
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty());
+    let labels = match config.get("Labels") {
+        None | Some(Value::Null) => Default::default(),
+        Some(l) => serde_json::from_value(l.clone()).map_err(|e| {
+            ApiError::bad_request(format!(
+                "Labels de POST /volumes/create tem de ser um objeto de textos: {e}"
+            ))
+        })?,
+    };
     ctx.state.ensure()?;
     // docker's create of an existing name answers that volume (not an error).
-    let (v, _) = volume::create(&ctx.state, name, false, false)?;
+    let (v, _) = volume::create_labeled(&ctx.state, name, false, false, labels)?;
     Ok(Reply::Json(
         StatusCode::CREATED,
         volume::describe(&ctx.state, &v),

@@ -26,10 +26,12 @@
 //! container's mount namespace, with targets found by [`inroot`] (never
 //! through a symlink out of the rootfs).
 
+pub mod filter;
 pub mod inroot;
 pub mod mount;
 pub mod spec;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -48,6 +50,9 @@ pub struct Volume {
     /// Generated name (an image's `VOLUME`, or `-v /caminho`).
     #[serde(default)]
     pub anonymous: bool,
+    /// docker's labels (`volume create --label`), kept for filters.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     /// Where its data lives on the host (`…/_data`); filled on read.
     #[serde(skip_deserializing, default)]
     pub mountpoint: PathBuf,
@@ -121,6 +126,17 @@ pub fn create(
     anonymous: bool,
     exclusive: bool,
 ) -> Result<(Volume, bool), VolumeError> {
+    create_labeled(state, name, anonymous, exclusive, BTreeMap::new())
+}
+
+/// [`create`] with docker's labels (written only by the one that makes it).
+pub fn create_labeled(
+    state: &StateDir,
+    name: Option<&str>,
+    anonymous: bool,
+    exclusive: bool,
+    labels: BTreeMap<String, String>,
+) -> Result<(Volume, bool), VolumeError> {
     let name = match name {
         Some(n) => {
             spec::check_volume_name(n).map_err(VolumeError::BadName)?;
@@ -149,6 +165,7 @@ pub fn create(
         name: name.clone(),
         created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         anonymous,
+        labels,
         mountpoint: data_dir(state, &name),
     };
     let made = (|| {
@@ -247,6 +264,7 @@ pub fn inspect(state: &StateDir, name: &str) -> Result<Volume, VolumeError> {
                 name: name.to_string(),
                 created: String::new(),
                 anonymous: false,
+                labels: BTreeMap::new(),
                 mountpoint: data_dir(state, name),
             });
         }
@@ -273,7 +291,7 @@ pub fn describe(state: &StateDir, v: &Volume) -> serde_json::Value {
         "Anonymous": v.anonymous,
         "UsedBy": users(state, &v.name),
         "Scope": "local",
-        "Labels": {},
+        "Labels": v.labels,
         "Options": {},
     })
 }
@@ -331,8 +349,13 @@ pub(crate) fn remove_unchecked(state: &StateDir, name: &str) -> Result<(), Volum
     std::fs::remove_dir_all(&doomed).map_err(io("não consegui remover o volume", &doomed))
 }
 
-/// Removes unused volumes: anonymous ones, or every one with `all`.
-pub fn prune(state: &StateDir, all: bool) -> Vec<Result<Volume, VolumeError>> {
+/// Removes unused volumes: anonymous ones, or every one with `all` —
+/// those `filter` lets through.
+pub fn prune(
+    state: &StateDir,
+    all: bool,
+    filter: &filter::VolumeFilter,
+) -> Vec<Result<Volume, VolumeError>> {
     let _lock = match lock(state, true) {
         Ok(l) => l,
         Err(e) => return vec![Err(e)],
@@ -340,7 +363,7 @@ pub fn prune(state: &StateDir, all: bool) -> Vec<Result<Volume, VolumeError>> {
     list(state)
         .into_iter()
         .filter(|v| all || v.anonymous)
-        .filter(|v| users(state, &v.name).is_empty())
+        .filter(|v| users(state, &v.name).is_empty() && filter.lets_through(state, v))
         .map(|v| remove_unchecked(state, &v.name).map(|()| v))
         .collect()
 }
@@ -368,7 +391,7 @@ mod tests {
         let (anon, _) = create(&state, None, true, true).unwrap();
         assert_eq!(anon.name.len(), 64);
         assert_eq!(list(&state).len(), 2);
-        let pruned = prune(&state, false);
+        let pruned = prune(&state, false, &Default::default());
         assert_eq!(pruned.len(), 1);
         assert_eq!(list(&state)[0].name, "dados");
         assert!(matches!(
