@@ -41,22 +41,66 @@ pub struct FactResult {
 
 /// Evaluates fact `name` expecting `want` on trace `t`.
 pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
-    let w = &t.world;
-    let events = &t.trace.events;
-    let init_exec = || {
-        let init = w.init_pid?;
-        events.iter().position(|e| {
+    let cx = Cx {
+        w: &t.world,
+        events: &t.trace.events,
+    };
+    match name {
+        "pid_no_conteiner" | "comando" | "codigo_saida" | "sinal" => process(name, want, &cx),
+        "hostname" | "namespaces" => uts_and_namespaces(name, want, &cx),
+        "oom" | "limite_memoria" => cgroups(name, want, &cx),
+        "rede_bridge" | "portas" => network(name, want, &cx),
+        "camadas" | "whiteouts" | "upper_adicionados" | "upper_alterados" | "upper_apagados" => {
+            layers(name, want, &cx)
+        }
+        "build_passos"
+        | "build_cache"
+        | "build_camadas_novas"
+        | "build_passos_cache"
+        | "build_passos_executados"
+        | "build_tag" => build(name, want, &cx),
+        "registry_camadas" | "camadas_enviadas" | "camadas_baixadas" | "camadas_montadas"
+        | "camadas_ja_estavam" => registry(name, want, &cx),
+        _ => FactResult {
+            ok: false,
+            have: format!("fato desconhecido {name}"),
+            at: None,
+        },
+    }
+}
+
+/// What every fact reads: the world at the end and the events.
+struct Cx<'a> {
+    w: &'a casulo_trace::replay::World,
+    events: &'a [casulo_trace::Event],
+}
+
+impl Cx<'_> {
+    /// The init's successful exec (where "its program" shows).
+    fn init_exec(&self) -> Option<usize> {
+        let init = self.w.init_pid?;
+        self.events.iter().position(|e| {
             e.pid == init && matches!(e.body, EventBody::ProcessExec { .. }) && e.outcome.is_ok()
         })
-    };
-    let last = |f: &dyn Fn(&EventBody) -> bool| {
-        events.iter().rposition(|e| e.outcome.is_ok() && f(&e.body))
-    };
+    }
+
+    /// The last successful event `f` picks.
+    fn last(&self, f: &dyn Fn(&EventBody) -> bool) -> Option<usize> {
+        self.events
+            .iter()
+            .rposition(|e| e.outcome.is_ok() && f(&e.body))
+    }
+}
+
+/// Facts of the container's init: its pid inside, its program, how it ended.
+fn process(name: &str, want: &Toml, cx: &Cx) -> FactResult {
+    let w = cx.w;
+    let events = cx.events;
     match name {
         "pid_no_conteiner" => number(
             want,
             w.init().and_then(|p| p.container_pid).map(i64::from),
-            init_exec(),
+            cx.init_exec(),
         ),
         "comando" => {
             let argv0 = w
@@ -70,9 +114,39 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
             FactResult {
                 ok,
                 have: argv0.map(|a| format!("{a:?}")).unwrap_or_else(nothing),
-                at: init_exec(),
+                at: cx.init_exec(),
             }
         }
+        "codigo_saida" | "sinal" => {
+            let exit = w.init().and_then(|p| p.exit.clone());
+            let at = exit.as_ref().map(|x| x.at);
+            let signal = at.and_then(|i| match &events[i].body {
+                EventBody::ProcessExit { signal, .. } => *signal,
+                _ => None,
+            });
+            if name == "sinal" {
+                let name = exit.as_ref().and_then(|x| x.signal_name.clone());
+                FactResult {
+                    ok: name.as_deref() == want.as_str(),
+                    have: name.unwrap_or_else(|| "nenhum sinal".into()),
+                    at,
+                }
+            } else {
+                let code = exit
+                    .as_ref()
+                    .and_then(|x| x.code.or(signal.map(|s| 128 + s)))
+                    .map(i64::from);
+                number(want, code, at)
+            }
+        }
+        _ => unreachable!("eval sends only this area's names here"),
+    }
+}
+
+/// Facts of the hostname and the namespaces made.
+fn uts_and_namespaces(name: &str, want: &Toml, cx: &Cx) -> FactResult {
+    let w = cx.w;
+    match name {
         "hostname" => {
             let want = want.as_str().unwrap_or_default();
             FactResult {
@@ -82,7 +156,7 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
                     .as_ref()
                     .map(|h| format!("{h:?}"))
                     .unwrap_or_else(nothing),
-                at: last(&|b| matches!(b, EventBody::UtsSethostname { .. })),
+                at: cx.last(&|b| matches!(b, EventBody::UtsSethostname { .. })),
             }
         }
         "namespaces" => {
@@ -108,28 +182,15 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
                 at,
             }
         }
-        "codigo_saida" | "sinal" => {
-            let exit = w.init().and_then(|p| p.exit.clone());
-            let at = exit.as_ref().map(|x| x.at);
-            let signal = at.and_then(|i| match &events[i].body {
-                EventBody::ProcessExit { signal, .. } => *signal,
-                _ => None,
-            });
-            if name == "sinal" {
-                let name = exit.as_ref().and_then(|x| x.signal_name.clone());
-                FactResult {
-                    ok: name.as_deref() == want.as_str(),
-                    have: name.unwrap_or_else(|| "nenhum sinal".into()),
-                    at,
-                }
-            } else {
-                let code = exit
-                    .as_ref()
-                    .and_then(|x| x.code.or(signal.map(|s| 128 + s)))
-                    .map(i64::from);
-                number(want, code, at)
-            }
-        }
+        _ => unreachable!("eval sends only this area's names here"),
+    }
+}
+
+/// Facts of the memory limit and the OOM killer.
+fn cgroups(name: &str, want: &Toml, cx: &Cx) -> FactResult {
+    let w = cx.w;
+    let events = cx.events;
+    match name {
         "oom" => {
             let kills: u64 = w.cgroups.values().map(|c| c.oom_kills).sum();
             let at = w.cgroups.values().filter_map(|c| c.last_oom).max();
@@ -142,15 +203,23 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
         "limite_memoria" => {
             let is_mem = |b: &EventBody| {
                 matches!(b, EventBody::CgroupLimit { file, .. }
-                    if file.ends_with("memory.max") || file.ends_with("memory.limit_in_bytes"))
+                        if file.ends_with("memory.max") || file.ends_with("memory.limit_in_bytes"))
             };
-            let at = last(&is_mem);
+            let at = cx.last(&is_mem);
             let value = at.and_then(|i| match &events[i].body {
                 EventBody::CgroupLimit { value, .. } => value.parse::<i64>().ok(),
                 _ => None,
             });
             number(want, value, at)
         }
+        _ => unreachable!("eval sends only this area's names here"),
+    }
+}
+
+/// Facts of the bridge and the published ports.
+fn network(name: &str, want: &Toml, cx: &Cx) -> FactResult {
+    let w = cx.w;
+    match name {
         "rede_bridge" => FactResult {
             ok: w.network.is_bridged() == want.as_bool().unwrap_or(true),
             have: if w.network.is_bridged() {
@@ -166,6 +235,14 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
             Some(w.network.ports.len() as i64),
             w.network.ports.last().map(|p| p.at),
         ),
+        _ => unreachable!("eval sends only this area's names here"),
+    }
+}
+
+/// Facts of the image's layers, their whiteouts and the upper dir.
+fn layers(name: &str, want: &Toml, cx: &Cx) -> FactResult {
+    let w = cx.w;
+    match name {
         "camadas" => number(
             want,
             Some(w.layers.len() as i64),
@@ -182,9 +259,9 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
                 .map(|a| a.iter().filter_map(Toml::as_str).collect())
                 .unwrap_or_default();
             let ok = wants.iter().all(|x| have.iter().any(|(p, _)| p == x));
-            let at = last(
-                &|b| matches!(b, EventBody::LayerWhiteout { path, .. } if wants.contains(&path.as_str())),
-            );
+            let at = cx.last(
+                    &|b| matches!(b, EventBody::LayerWhiteout { path, .. } if wants.contains(&path.as_str())),
+                );
             let list: Vec<&str> = have.iter().map(|(p, _)| *p).collect();
             FactResult {
                 ok,
@@ -205,9 +282,17 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
             number(
                 want,
                 n,
-                last(&|b| matches!(b, EventBody::LayerUpper { .. })),
+                cx.last(&|b| matches!(b, EventBody::LayerUpper { .. })),
             )
         }
+        _ => unreachable!("eval sends only this area's names here"),
+    }
+}
+
+/// Facts of a build's steps and cache.
+fn build(name: &str, want: &Toml, cx: &Cx) -> FactResult {
+    let w = cx.w;
+    match name {
         "build_passos" | "build_cache" | "build_camadas_novas" => {
             let b = w.build.as_ref();
             let n = b.map(|b| match name {
@@ -278,6 +363,14 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
                 at: commit.map(|c| c.at),
             }
         }
+        _ => unreachable!("eval sends only this area's names here"),
+    }
+}
+
+/// Facts of a push's or pull's layers.
+fn registry(name: &str, want: &Toml, cx: &Cx) -> FactResult {
+    let w = cx.w;
+    match name {
         "registry_camadas" => {
             let r = w.registry.as_ref();
             number(
@@ -315,11 +408,7 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
             result.have = format!("{n} de {} camadas", r.layers.len());
             result
         }
-        _ => FactResult {
-            ok: false,
-            have: format!("fato desconhecido {name}"),
-            at: None,
-        },
+        _ => unreachable!("eval sends only this area's names here"),
     }
 }
 

@@ -173,7 +173,10 @@ fn marks(p: &MarksProps) -> Html {
             if whole {
                 t.marks.clone()
             } else {
-                timeline::marks(&t.replay.events()[first..p.hi.min(t.len())], TIMELINE_BINS)
+                timeline::marks(
+                    &t.replay().events()[first..p.hi.min(t.len())],
+                    TIMELINE_BINS,
+                )
             }
         })
     };
@@ -196,7 +199,7 @@ fn marks(p: &MarksProps) -> Html {
             role="img" aria-label="Linha do tempo: cada cor é um tipo de evento" {onclick}>
             { for marks.iter().enumerate().map(|(i, m)| html! {
                 <rect x={i.to_string()} y="0" width="1" height="10" class={m.area.class()}>
-                    <title>{mark_title(&p.trace.replay.events()[first..], m)}</title>
+                    <title>{mark_title(&p.trace.replay().events()[first..], m)}</title>
                 </rect>
             }) }
         </svg>

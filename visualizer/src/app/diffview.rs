@@ -28,9 +28,10 @@ impl PartialEq for DiffProps {
 pub fn diff_view(p: &DiffProps) -> Html {
     let rows = {
         let (a, b) = (p.a.clone(), p.b.clone());
-        use_memo((), move |_| align(a.replay.events(), b.replay.events()))
+        use_memo((), move |_| align(a.replay().events(), b.replay().events()))
     };
-    let (ea, eb) = (p.a.replay.events(), p.b.replay.events());
+    let (ra, rb) = (p.a.replay(), p.b.replay());
+    let (ea, eb) = (ra.events(), rb.events());
     let changes = summary(&p.a.end, &p.b.end);
     let count = |f: fn(&Row) -> bool| rows.iter().filter(|r| f(r)).count();
     let only_a = count(|r| matches!(r, Row::OnlyA(_)));

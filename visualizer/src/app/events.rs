@@ -36,7 +36,8 @@ impl PartialEq for EventsProps {
 
 #[function_component(EventsPanel)]
 pub fn events_panel(p: &EventsProps) -> Html {
-    let events = p.trace.replay.events();
+    let replay = p.trace.replay();
+    let events = replay.events();
     let selected = p.pos.checked_sub(1);
     let center = selected.unwrap_or(0);
     let around = if p.compact { AROUND_COMPACT } else { AROUND };

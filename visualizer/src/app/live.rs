@@ -22,10 +22,11 @@ use super::{load, Action, Listener, Loaded, Model};
 
 /// How often new lines are looked for.
 const FOLD_EVERY_MS: u32 = 250;
-/// A fold still copies the folded trace for the model (its size, not a new
-/// fold): after one that took `d` ms, the next waits at least
-/// `FOLD_COST_SHARE × d` (a long run's big trace costs the projector's
-/// laptop at most a tenth of its time, not all of it).
+/// A fold costs the new events (the replay is shared with the model, not
+/// copied) plus a look over the whole for the timeline's marks: after one
+/// that took `d` ms, the next waits at least `FOLD_COST_SHARE × d` (a long
+/// run's big trace costs the projector's laptop at most a tenth of its
+/// time, not all of it).
 const FOLD_COST_SHARE: f64 = 10.0;
 
 /// Where the stream of `key` is (same origin: the daemon's `--ui` port).
@@ -198,7 +199,7 @@ pub fn connect(key: &str, dispatch: UseReducerDispatcher<Model>) -> Option<Conne
 }
 
 /// Folds the events read since the last fold, when some came, and hands
-/// a copy of the whole to the model.
+/// the model a new `Loaded` sharing the same replay.
 fn fold(received: &RefCell<Received>, name: &str, dispatch: &UseReducerDispatcher<Model>) {
     let start = load::now_ms();
     let update = {

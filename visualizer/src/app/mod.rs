@@ -13,6 +13,7 @@ mod panels;
 mod registry;
 mod security;
 
+use std::cell::{Ref, RefCell};
 use std::rc::Rc;
 
 use casulo_trace::replay::{Replay, World};
@@ -32,7 +33,10 @@ pub struct Loaded {
     /// File name or URL it came from.
     pub name: String,
     pub header: Header,
-    pub replay: Replay,
+    /// Shared, not copied, by the copies handed to the model: the live
+    /// view extends it in place (a fold costs the new events, not a copy
+    /// of the whole trace). Read through [`Loaded::replay`].
+    replay: Rc<RefCell<Replay>>,
     /// Lines of kinds this visualizer does not know (skipped).
     pub skipped: usize,
     pub marks: Vec<Mark>,
@@ -83,7 +87,7 @@ impl Loaded {
             name: name.to_string(),
             header,
             skipped,
-            replay: Replay::default(),
+            replay: Rc::default(),
             marks: vec![],
             open_ms: 0.0,
             max_memory: 1,
@@ -102,11 +106,14 @@ impl Loaded {
     /// only they are folded and looked at; the marks and the Dockerfile,
     /// which summarise the whole trace, are made again (cheap, no fold).
     pub fn extend(&mut self, events: Vec<Event>) {
-        let from = self.replay.len();
-        let first_sample = self.replay.samples().len();
-        self.replay.extend(events);
-        let new = &self.replay.events()[from..];
-        let samples = &self.replay.samples()[first_sample..];
+        let mut replay = self.replay.borrow_mut();
+        let from = replay.len();
+        let first_sample = replay.samples().len();
+        replay.extend(events);
+        drop(replay);
+        let replay = self.replay.borrow();
+        let new = &replay.events()[from..];
+        let samples = &replay.samples()[first_sample..];
         self.max_memory = samples
             .iter()
             .flat_map(|s| [s.memory_bytes, s.memory_peak_bytes, s.memory_limit_bytes])
@@ -120,8 +127,8 @@ impl Loaded {
         self.has_build |= new.iter().any(|e| e.body.kind().starts_with("build."));
         self.has_security |= crate::security::has_security(new);
         self.has_registry |= new.iter().any(|e| e.body.kind().starts_with("registry."));
-        self.marks = timeline::marks(self.replay.events(), TIMELINE_BINS);
-        let end = self.replay.end();
+        self.marks = timeline::marks(replay.events(), TIMELINE_BINS);
+        let end = replay.end();
         self.dockerfile = end
             .build
             .iter()
@@ -138,25 +145,31 @@ impl Loaded {
     }
 
     pub fn len(&self) -> usize {
-        self.replay.len()
+        self.replay.borrow().len()
+    }
+
+    /// The folded events (a borrow: let it go before the next fold).
+    pub fn replay(&self) -> Ref<'_, Replay> {
+        self.replay.borrow()
     }
 
     /// The position right after the event numbered `seq` (it and all before
     /// it applied): 0 when `seq` comes before the first event, `len` after
     /// the last. Numbers are the trace's `seq`, never list indexes.
     pub fn pos_of_seq(&self, seq: u64) -> usize {
-        self.replay.events().partition_point(|e| e.seq <= seq)
+        self.replay().events().partition_point(|e| e.seq <= seq)
     }
 
     /// The `seq` of the event selected at position `pos` (none before the first).
     pub fn seq_at(&self, pos: usize) -> Option<u64> {
         let i = pos.checked_sub(1)?;
-        self.replay.events().get(i).map(|e| e.seq)
+        self.replay().events().get(i).map(|e| e.seq)
     }
 
     /// The first and last `seq` (none for a trace without events).
     pub fn seq_bounds(&self) -> Option<(u64, u64)> {
-        let events = self.replay.events();
+        let replay = self.replay();
+        let events = replay.events();
         Some((events.first()?.seq, events.last()?.seq))
     }
 }
@@ -310,7 +323,7 @@ impl Reducible for Model {
                     },
                     None => (0, t.len(), seq.map_or(0, |s| t.pos_of_seq(s))),
                 };
-                m.world = Rc::new(t.replay.world_at(pos));
+                m.world = Rc::new(t.replay().world_at(pos));
                 (m.lo, m.hi, m.pos) = (lo, hi, pos);
                 m.trace = Some(t);
             }
@@ -376,7 +389,7 @@ impl Reducible for Model {
                 } else {
                     m.pos.min(len)
                 };
-                m.world = Rc::new(t.replay.world_at(pos));
+                m.world = Rc::new(t.replay().world_at(pos));
                 (m.lo, m.hi, m.pos) = (0, len, pos);
                 m.trace = Some(t);
             }
@@ -424,10 +437,10 @@ impl Model {
         }
         if n == self.pos + 1 {
             let mut w = (*self.world).clone();
-            w.apply(&t.replay.events()[self.pos]);
+            w.apply(&t.replay().events()[self.pos]);
             self.world = Rc::new(w);
         } else {
-            self.world = Rc::new(t.replay.world_at(n));
+            self.world = Rc::new(t.replay().world_at(n));
         }
         self.pos = n;
     }

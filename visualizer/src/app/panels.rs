@@ -567,7 +567,8 @@ impl PartialEq for CgroupsProps {
 #[function_component(CgroupsPanel)]
 pub fn cgroups_panel(p: &CgroupsProps) -> Html {
     let w = &p.world;
-    let samples = &p.trace.replay.samples()[..w.samples_seen];
+    let replay = p.trace.replay();
+    let samples = &replay.samples()[..w.samples_seen];
     if w.cgroups.is_empty() && samples.is_empty() {
         return html! {
             <section class="painel cgroups" aria-labelledby="titulo-cg">
@@ -634,7 +635,8 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
     if samples.is_empty() {
         return html! { <p class="vazio">{"Sem amostras de uso ainda."}</p> };
     }
-    let all = p.trace.replay.samples();
+    let replay = p.trace.replay();
+    let all = replay.samples();
     let t0 = all.first().map_or(0, |s| s.t_us) as f64;
     let t1 = (all.last().map_or(0, |s| s.t_us) as f64).max(t0 + 1.0);
     let max_mem = p.trace.max_memory as f64;
@@ -711,7 +713,7 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
                     })) }
                 }
                 { for ooms.map(|i| {
-                    let t = p.trace.replay.events()[i].t_us;
+                    let t = replay.events()[i].t_us;
                     html! { <line x1={x(t).to_string()} x2={x(t).to_string()} y1="10" y2={(10.0 + ch).to_string()} class="marca-oom" /> }
                 }) }
                 <text x={left.to_string()} y={(ch + 28.0 * k).to_string()} class="rotulo">{"tempo →"}</text>

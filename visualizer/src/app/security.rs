@@ -34,7 +34,8 @@ impl PartialEq for SecurityProps {
 
 #[function_component(SecurityPanel)]
 pub fn security_panel(p: &SecurityProps) -> Html {
-    let events = p.trace.replay.events();
+    let replay = p.trace.replay();
+    let events = replay.events();
     if !has_security(events) {
         if !p.compact {
             return html! {};
