@@ -176,6 +176,69 @@ fn options(config: &Value, name: Option<String>) -> Result<RunOptions, ApiError>
             .unwrap_or(&empty),
         place: "HostConfig",
     };
+    refuse_what_casulo_lacks(&c, &h)?;
+    let image = c
+        .string("Image")?
+        .ok_or_else(|| ApiError::bad_request("falta Config.Image: de que imagem é o contêiner?"))?;
+    // Entrypoint ["a","b"] + Cmd ["c"] = casulo's --entrypoint a, command b c.
+    let (entrypoint, mut command) = match c.strings("Entrypoint")? {
+        None => (None, Vec::new()),
+        Some(e) if e.is_empty() => (Some(String::new()), Vec::new()),
+        Some(e) => (Some(e[0].clone()), e[1..].to_vec()),
+    };
+    command.extend(c.strings("Cmd")?.unwrap_or_default());
+    // A bare KEY would read the daemon's own environment: docker's client
+    // already resolved it, so one that comes bare has no value to give.
+    let env: Vec<String> = c
+        .strings("Env")?
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.contains('='))
+        .collect();
+    let publish = port_bindings(h.get("PortBindings"))?;
+    let network = match h.string("NetworkMode")?.as_deref() {
+        // docker's default is its bridge; casulo's is no network at all
+        // (as `casulo run`), unless ports are published.
+        None | Some("default") if publish.is_empty() => NetworkMode::None,
+        None | Some("default") => NetworkMode::Bridge,
+        Some(mode) => mode
+            .parse::<NetworkMode>()
+            .map_err(|e| ApiError::bad_request(format!("HostConfig.NetworkMode: {e}")))?,
+    };
+    let mounts = mounts(&h)?;
+    let restart = restart_policy(&h)?;
+    let security = security(&h)?;
+    Ok(RunOptions {
+        image,
+        command,
+        name,
+        hostname: c.string("Hostname")?,
+        env,
+        workdir: c.string("WorkingDir")?,
+        rm: h.bool("AutoRemove")?,
+        trace: None,
+        entrypoint,
+        user: c.string("User")?,
+        resources: limits(&h)?,
+        sample_interval: None,
+        network,
+        network_aliases: Vec::new(),
+        ip: None,
+        publish_dnat: false,
+        publish,
+        unpack_progress: None,
+        security,
+        mounts,
+        read_only: h.bool("ReadonlyRootfs")?,
+        detach: true,
+        tty: c.bool("Tty")?,
+        interactive: c.bool("OpenStdin")?,
+        restart,
+    })
+}
+
+/// What docker can ask and casulo cannot do: refused by name, never ignored.
+fn refuse_what_casulo_lacks(c: &Fields, h: &Fields) -> Result<(), ApiError> {
     for key in ["Healthcheck", "OnBuild", "Shell", "MacAddress"] {
         c.refuse_if_set(key)?;
     }
@@ -206,34 +269,11 @@ fn options(config: &Value, name: Option<String>) -> Result<RunOptions, ApiError>
     ] {
         h.refuse_if_set(key)?;
     }
-    let image = c
-        .string("Image")?
-        .ok_or_else(|| ApiError::bad_request("falta Config.Image: de que imagem é o contêiner?"))?;
-    // Entrypoint ["a","b"] + Cmd ["c"] = casulo's --entrypoint a, command b c.
-    let (entrypoint, mut command) = match c.strings("Entrypoint")? {
-        None => (None, Vec::new()),
-        Some(e) if e.is_empty() => (Some(String::new()), Vec::new()),
-        Some(e) => (Some(e[0].clone()), e[1..].to_vec()),
-    };
-    command.extend(c.strings("Cmd")?.unwrap_or_default());
-    // A bare KEY would read the daemon's own environment: docker's client
-    // already resolved it, so one that comes bare has no value to give.
-    let env: Vec<String> = c
-        .strings("Env")?
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| e.contains('='))
-        .collect();
-    let publish = port_bindings(h.get("PortBindings"))?;
-    let network = match h.string("NetworkMode")?.as_deref() {
-        // docker's default is its bridge; casulo's is no network at all
-        // (as `casulo run`), unless ports are published.
-        None | Some("default") if publish.is_empty() => NetworkMode::None,
-        None | Some("default") => NetworkMode::Bridge,
-        Some(mode) => mode
-            .parse::<NetworkMode>()
-            .map_err(|e| ApiError::bad_request(format!("HostConfig.NetworkMode: {e}")))?,
-    };
+    Ok(())
+}
+
+/// `Binds`, `Tmpfs` and `Mounts`, as `-v`, `--tmpfs` and `--mount` read them.
+fn mounts(h: &Fields) -> Result<Vec<crate::volume::MountSpec>, ApiError> {
     let mut mounts = Vec::new();
     for bind in h.strings("Binds")?.unwrap_or_default() {
         mounts.push(
@@ -262,6 +302,11 @@ fn options(config: &Value, name: Option<String>) -> Result<RunOptions, ApiError>
     {
         mounts.push(mount(m)?);
     }
+    Ok(mounts)
+}
+
+/// `Memory`, `MemorySwap`, `NanoCpus`, `CpuShares`, `PidsLimit`: the cgroup's limits.
+fn limits(h: &Fields) -> Result<crate::cgroups::Resources, ApiError> {
     let memory = match h.int("Memory")? {
         0 => None,
         m if m < 0 => None,
@@ -293,7 +338,19 @@ fn options(config: &Value, name: Option<String>) -> Result<RunOptions, ApiError>
             n => Some(PidsLimit(Some(n as u64))),
         },
     };
-    let restart = match h.get("RestartPolicy") {
+    Ok(crate::cgroups::Resources {
+        memory,
+        memory_swap,
+        cpu_quota_us,
+        cpu_shares,
+        cpu_weight: None,
+        pids: resources::pids_or_default(pids),
+    })
+}
+
+/// `RestartPolicy`: docker's names, `MaximumRetryCount` for on-failure.
+fn restart_policy(h: &Fields) -> Result<RestartPolicy, ApiError> {
+    Ok(match h.get("RestartPolicy") {
         None => RestartPolicy::No,
         Some(p) => {
             let name = p.get("Name").and_then(Value::as_str).unwrap_or("");
@@ -311,7 +368,11 @@ fn options(config: &Value, name: Option<String>) -> Result<RunOptions, ApiError>
                     .map_err(|e| ApiError::bad_request(format!("HostConfig.RestartPolicy: {e}")))?,
             }
         }
-    };
+    })
+}
+
+/// `Privileged`, `CapAdd`/`CapDrop`, `SecurityOpt` (seccomp=…).
+fn security(h: &Fields) -> Result<crate::security::SecurityOptions, ApiError> {
     let seccomp = h
         .strings("SecurityOpt")?
         .unwrap_or_default()
@@ -329,8 +390,8 @@ fn options(config: &Value, name: Option<String>) -> Result<RunOptions, ApiError>
         .collect::<Result<Vec<_>, _>>()?;
     let mut security = crate::security::SecurityOptions {
         privileged: h.bool("Privileged")?,
-        cap_add: names(&h, "CapAdd")?,
-        cap_drop: names(&h, "CapDrop")?,
+        cap_add: names(h, "CapAdd")?,
+        cap_drop: names(h, "CapDrop")?,
         seccomp: seccomp.last().cloned(),
         seccomp_profile: None,
         userns: None,
@@ -338,40 +399,7 @@ fn options(config: &Value, name: Option<String>) -> Result<RunOptions, ApiError>
     security
         .load_seccomp_profile()
         .map_err(ApiError::bad_request)?;
-    Ok(RunOptions {
-        image,
-        command,
-        name,
-        hostname: c.string("Hostname")?,
-        env,
-        workdir: c.string("WorkingDir")?,
-        rm: h.bool("AutoRemove")?,
-        trace: None,
-        entrypoint,
-        user: c.string("User")?,
-        resources: crate::cgroups::Resources {
-            memory,
-            memory_swap,
-            cpu_quota_us,
-            cpu_shares,
-            cpu_weight: None,
-            pids: resources::pids_or_default(pids),
-        },
-        sample_interval: None,
-        network,
-        network_aliases: Vec::new(),
-        ip: None,
-        publish_dnat: false,
-        publish,
-        unpack_progress: None,
-        security,
-        mounts,
-        read_only: h.bool("ReadonlyRootfs")?,
-        detach: true,
-        tty: c.bool("Tty")?,
-        interactive: c.bool("OpenStdin")?,
-        restart,
-    })
+    Ok(security)
 }
 
 /// `CapAdd`/`CapDrop`: docker's names, checked as `--cap-add` checks them.
