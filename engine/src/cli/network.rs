@@ -119,50 +119,8 @@ pub fn run(state: &StateDir, cmd: NetworkCmd) -> CliResult {
             );
             println!("{}", n.id);
         }
-        NetworkCmd::Ls { quiet } => {
-            let all = net.networks().list();
-            if quiet {
-                for n in &all {
-                    println!("{}", n.name);
-                }
-                return Ok(0);
-            }
-            let width = all.iter().map(|n| n.name.len()).max().unwrap_or(0).max(4);
-            println!(
-                "{:<12}  {:<width$}  {:<12}  {:<16}  {:<15}  CONTÊINERES",
-                "ID", "NOME", "BRIDGE", "SUB-REDE", "GATEWAY"
-            );
-            for n in all {
-                let users = network::users(&net, &n.name);
-                println!(
-                    "{:<12}  {:<width$}  {:<12}  {:<16}  {:<15}  {}",
-                    &n.id[..12],
-                    n.name,
-                    n.bridge,
-                    n.cidr(),
-                    n.gateway.to_string(),
-                    users.len()
-                );
-            }
-        }
-        NetworkCmd::Inspect { names } => {
-            let mut out = Vec::new();
-            let mut code = 0;
-            for name in names {
-                match net.networks().find(&name) {
-                    Ok(n) => out.push(network::inspect::inspect(&net, &n)),
-                    Err(e) => {
-                        eprintln!("casulo: erro: {e}");
-                        code = 1;
-                    }
-                }
-            }
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&out).expect("json serializes")
-            );
-            return Ok(code);
-        }
+        NetworkCmd::Ls { quiet } => list(&net, quiet),
+        NetworkCmd::Inspect { names } => return Ok(inspect(&net, names)),
         NetworkCmd::Rm { names } => {
             let mut code = 0;
             for name in names {
@@ -181,55 +139,12 @@ pub fn run(state: &StateDir, cmd: NetworkCmd) -> CliResult {
             aliases,
             network: key,
             container: who,
-        } => {
-            for alias in &aliases {
-                check_alias(alias)?;
-            }
-            let record = container::find(state, &who)?;
-            let request = joining::Request {
-                ip,
-                aliases: &aliases,
-            };
-            match container::connect::connect(state, &record, &key, &request)? {
-                Done::Now {
-                    network,
-                    ifname,
-                    ip,
-                    host_ifname,
-                } => eprintln!(
-                    "casulo: {} ligado à rede {network}: {ifname} {ip} (no host: {host_ifname})",
-                    record.name
-                ),
-                Done::Recorded { network } => eprintln!(
-                    "casulo: {} não está rodando: entra na rede {network} na próxima partida",
-                    record.name
-                ),
-            }
-            return Ok(0);
-        }
+        } => return connect(state, &key, &who, ip, &aliases),
         NetworkCmd::Disconnect {
             force: _,
             network: key,
             container: who,
-        } => {
-            let record = container::find(state, &who)?;
-            match container::connect::disconnect(state, &record, &key)? {
-                Done::Now {
-                    network,
-                    ifname,
-                    ip,
-                    ..
-                } => eprintln!(
-                    "casulo: {} desligado da rede {network}: {ifname} {ip} apagada",
-                    record.name
-                ),
-                Done::Recorded { network } => eprintln!(
-                    "casulo: {} não entra mais na rede {network} ao partir",
-                    record.name
-                ),
-            }
-            return Ok(0);
-        }
+        } => return disconnect(state, &key, &who),
         NetworkCmd::Prune { force: _ } => {
             for n in net.networks().list() {
                 if n.is_default() || !network::users(&net, &n.name).is_empty() {
@@ -242,6 +157,106 @@ pub fn run(state: &StateDir, cmd: NetworkCmd) -> CliResult {
         }
     }
     Ok(failed(&rec))
+}
+
+/// `network ls`: a table, or only the names.
+fn list(net: &NetDir, quiet: bool) {
+    let all = net.networks().list();
+    if quiet {
+        for n in &all {
+            println!("{}", n.name);
+        }
+        return;
+    }
+    let width = all.iter().map(|n| n.name.len()).max().unwrap_or(0).max(4);
+    println!(
+        "{:<12}  {:<width$}  {:<12}  {:<16}  {:<15}  CONTÊINERES",
+        "ID", "NOME", "BRIDGE", "SUB-REDE", "GATEWAY"
+    );
+    for n in all {
+        let users = network::users(net, &n.name);
+        println!(
+            "{:<12}  {:<width$}  {:<12}  {:<16}  {:<15}  {}",
+            &n.id[..12],
+            n.name,
+            n.bridge,
+            n.cidr(),
+            n.gateway.to_string(),
+            users.len()
+        );
+    }
+}
+
+/// `network inspect`: the JSON of each network found; 1 when one is not.
+fn inspect(net: &NetDir, names: Vec<String>) -> i32 {
+    let mut out = Vec::new();
+    let mut code = 0;
+    for name in names {
+        match net.networks().find(&name) {
+            Ok(n) => out.push(network::inspect::inspect(net, &n)),
+            Err(e) => {
+                eprintln!("casulo: erro: {e}");
+                code = 1;
+            }
+        }
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&out).expect("json serializes")
+    );
+    code
+}
+
+/// `network connect`: now when the container runs, at its next start when not.
+fn connect(
+    state: &StateDir,
+    key: &str,
+    who: &str,
+    ip: Option<std::net::Ipv4Addr>,
+    aliases: &[String],
+) -> CliResult {
+    for alias in aliases {
+        check_alias(alias)?;
+    }
+    let record = container::find(state, who)?;
+    let request = joining::Request { ip, aliases };
+    match container::connect::connect(state, &record, key, &request)? {
+        Done::Now {
+            network,
+            ifname,
+            ip,
+            host_ifname,
+        } => eprintln!(
+            "casulo: {} ligado à rede {network}: {ifname} {ip} (no host: {host_ifname})",
+            record.name
+        ),
+        Done::Recorded { network } => eprintln!(
+            "casulo: {} não está rodando: entra na rede {network} na próxima partida",
+            record.name
+        ),
+    }
+    Ok(0)
+}
+
+/// `network disconnect`: now, or recorded for the next start.
+fn disconnect(state: &StateDir, key: &str, who: &str) -> CliResult {
+    let record = container::find(state, who)?;
+    match container::connect::disconnect(state, &record, key)? {
+        Done::Now {
+            network,
+            ifname,
+            ip,
+            ..
+        } => eprintln!(
+            "casulo: {} desligado da rede {network}: {ifname} {ip} apagada",
+            record.name
+        ),
+        Done::Recorded { network } => eprintln!(
+            "casulo: {} não entra mais na rede {network} ao partir",
+            record.name
+        ),
+    }
+    Ok(0)
 }
 
 /// An alias is a DNS name: letters, digits, `.`, `-`, `_`.
