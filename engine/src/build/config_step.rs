@@ -36,28 +36,11 @@ pub fn apply(
         return None;
     }
     let x = |w: &str| dockerfile::expand(w, vars, true);
+    let x: &Expand = &x;
     let rc = t.config;
     Some((|| {
         Ok(match op {
-            Op::Env(pairs) => {
-                let mut env_list = rc.env.clone().unwrap_or_default();
-                let mut shown = Vec::new();
-                for (k, v) in pairs {
-                    let v = x(v)?;
-                    // As docker: a variable set again keeps its place.
-                    let entry = format!("{k}={v}");
-                    match env_list
-                        .iter_mut()
-                        .find(|e| e.split('=').next() == Some(k.as_str()))
-                    {
-                        Some(old) => *old = entry,
-                        None => env_list.push(entry),
-                    }
-                    shown.push(format!("{k}={}", shell_quote(&v)));
-                }
-                rc.env = Some(env_list);
-                format!("ENV {}", shown.join(" "))
-            }
+            Op::Env(pairs) => env(rc, pairs, x)?,
             Op::Workdir(w) => {
                 let w = x(w)?;
                 let base = rc
@@ -89,65 +72,10 @@ pub fn apply(
                 }
                 format!("ENTRYPOINT {}", json(&argv))
             }
-            Op::Expose(ports) => {
-                let mut keys = Vec::new();
-                for p in ports {
-                    let p = x(p)?;
-                    let (num, proto) = p.split_once('/').unwrap_or((&p, "tcp"));
-                    let proto = proto.to_ascii_lowercase();
-                    if num.parse::<u16>().map_or(true, |n| n == 0)
-                        || !["tcp", "udp", "sctp"].contains(&proto.as_str())
-                    {
-                        return Err(format!(
-                            "EXPOSE: porta inválida {p:?} (use 80, 80/tcp ou 53/udp)"
-                        ));
-                    }
-                    keys.push(format!("{num}/{proto}"));
-                }
-                let map = rc.exposed_ports.get_or_insert_with(Default::default);
-                for k in &keys {
-                    map.insert(k.clone(), serde_json::json!({}));
-                }
-                format!("EXPOSE {}", keys.join(" "))
-            }
-            Op::Label(pairs) => {
-                let mut shown = Vec::new();
-                let mut resolved = Vec::new();
-                for (k, v) in pairs {
-                    let (k, v) = (x(k)?, x(v)?);
-                    shown.push(format!("{}={}", shell_quote(&k), shell_quote(&v)));
-                    resolved.push((k, v));
-                }
-                let map = rc.labels.get_or_insert_with(Default::default);
-                map.extend(resolved);
-                format!("LABEL {}", shown.join(" "))
-            }
-            Op::Volume(paths) => {
-                let paths: Vec<String> = paths.iter().map(|p| x(p)).collect::<Result<_, _>>()?;
-                if let Some(bad) = paths.iter().find(|p| !p.starts_with('/')) {
-                    return Err(format!("VOLUME: {bad:?} não é um caminho absoluto"));
-                }
-                let map = rc.volumes.get_or_insert_with(Default::default);
-                for p in &paths {
-                    map.insert(p.clone(), serde_json::json!({}));
-                }
-                format!("VOLUME {}", json(&paths))
-            }
-            Op::StopSignal(s) => {
-                let s = x(s)?;
-                let ok = s.parse::<u8>().is_ok_and(|n| (1..=64).contains(&n))
-                    || s.parse::<nix::sys::signal::Signal>().is_ok()
-                    || format!("SIG{s}")
-                        .parse::<nix::sys::signal::Signal>()
-                        .is_ok();
-                if !ok {
-                    return Err(format!(
-                        "STOPSIGNAL: sinal desconhecido {s:?} (use SIGTERM, SIGQUIT, 3…)"
-                    ));
-                }
-                rc.stop_signal = Some(s.clone());
-                format!("STOPSIGNAL {s}")
-            }
+            Op::Expose(ports) => expose(rc, ports, x)?,
+            Op::Label(pairs) => label(rc, pairs, x)?,
+            Op::Volume(paths) => volume(rc, paths, x)?,
+            Op::StopSignal(s) => stop_signal(rc, s, x)?,
             Op::Healthcheck(health) => {
                 let check = match health {
                     None => Healthcheck {
@@ -184,6 +112,97 @@ pub fn apply(
             }
         })
     })())
+}
+
+/// `${VAR}` expanded with the build's variables.
+type Expand<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
+
+/// `ENV`: a variable set again keeps its place in the list, as docker.
+fn env(rc: &mut RunConfig, pairs: &[(String, String)], x: &Expand) -> Result<String, String> {
+    let mut env_list = rc.env.clone().unwrap_or_default();
+    let mut shown = Vec::new();
+    for (k, v) in pairs {
+        let v = x(v)?;
+        // As docker: a variable set again keeps its place.
+        let entry = format!("{k}={v}");
+        match env_list
+            .iter_mut()
+            .find(|e| e.split('=').next() == Some(k.as_str()))
+        {
+            Some(old) => *old = entry,
+            None => env_list.push(entry),
+        }
+        shown.push(format!("{k}={}", shell_quote(&v)));
+    }
+    rc.env = Some(env_list);
+    Ok(format!("ENV {}", shown.join(" ")))
+}
+
+/// `EXPOSE`: `80`, `80/tcp`, `53/udp`, kept as docker's `80/tcp` keys.
+fn expose(rc: &mut RunConfig, ports: &[String], x: &Expand) -> Result<String, String> {
+    let mut keys = Vec::new();
+    for p in ports {
+        let p = x(p)?;
+        let (num, proto) = p.split_once('/').unwrap_or((&p, "tcp"));
+        let proto = proto.to_ascii_lowercase();
+        if num.parse::<u16>().map_or(true, |n| n == 0)
+            || !["tcp", "udp", "sctp"].contains(&proto.as_str())
+        {
+            return Err(format!(
+                "EXPOSE: porta inválida {p:?} (use 80, 80/tcp ou 53/udp)"
+            ));
+        }
+        keys.push(format!("{num}/{proto}"));
+    }
+    let map = rc.exposed_ports.get_or_insert_with(Default::default);
+    for k in &keys {
+        map.insert(k.clone(), serde_json::json!({}));
+    }
+    Ok(format!("EXPOSE {}", keys.join(" ")))
+}
+
+/// `LABEL`: keys and values both expanded.
+fn label(rc: &mut RunConfig, pairs: &[(String, String)], x: &Expand) -> Result<String, String> {
+    let mut shown = Vec::new();
+    let mut resolved = Vec::new();
+    for (k, v) in pairs {
+        let (k, v) = (x(k)?, x(v)?);
+        shown.push(format!("{}={}", shell_quote(&k), shell_quote(&v)));
+        resolved.push((k, v));
+    }
+    let map = rc.labels.get_or_insert_with(Default::default);
+    map.extend(resolved);
+    Ok(format!("LABEL {}", shown.join(" ")))
+}
+
+/// `VOLUME`: absolute paths only.
+fn volume(rc: &mut RunConfig, paths: &[String], x: &Expand) -> Result<String, String> {
+    let paths: Vec<String> = paths.iter().map(|p| x(p)).collect::<Result<_, _>>()?;
+    if let Some(bad) = paths.iter().find(|p| !p.starts_with('/')) {
+        return Err(format!("VOLUME: {bad:?} não é um caminho absoluto"));
+    }
+    let map = rc.volumes.get_or_insert_with(Default::default);
+    for p in &paths {
+        map.insert(p.clone(), serde_json::json!({}));
+    }
+    Ok(format!("VOLUME {}", json(&paths)))
+}
+
+/// `STOPSIGNAL`: a number 1–64 or a signal's name, with or without `SIG`.
+fn stop_signal(rc: &mut RunConfig, s: &str, x: &Expand) -> Result<String, String> {
+    let s = x(s)?;
+    let ok = s.parse::<u8>().is_ok_and(|n| (1..=64).contains(&n))
+        || s.parse::<nix::sys::signal::Signal>().is_ok()
+        || format!("SIG{s}")
+            .parse::<nix::sys::signal::Signal>()
+            .is_ok();
+    if !ok {
+        return Err(format!(
+            "STOPSIGNAL: sinal desconhecido {s:?} (use SIGTERM, SIGQUIT, 3…)"
+        ));
+    }
+    rc.stop_signal = Some(s.clone());
+    Ok(format!("STOPSIGNAL {s}"))
 }
 
 #[cfg(test)]
