@@ -43,11 +43,7 @@ const FLOORS: &[(&str, u8)] = &[
 ];
 
 /// `file -> module` imports that go upward today (#20 removes them).
-const KNOWN_UPWARD: &[&str] = &[
-    "terminal/hub.rs -> container",
-    "terminal/session.rs -> container",
-    "volume/mod.rs -> container",
-];
+const KNOWN_UPWARD: &[&str] = &[];
 
 fn floor(module: &str) -> u8 {
     FLOORS

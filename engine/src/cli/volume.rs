@@ -1,6 +1,7 @@
 //! `casulo volume`: named volumes (create, ls, inspect, rm, prune), as `docker volume`.
 
 use super::{CliError, CliResult};
+use crate::container::volumes;
 use crate::state::StateDir;
 use crate::volume;
 use crate::volume::filter::{VolumeFilter, LS_FILTERS, PRUNE_FILTERS};
@@ -91,7 +92,7 @@ pub fn run(state: &StateDir, cmd: VolumeCmd) -> CliResult {
                 VolumeFilter::from_flags(&filters, LS_FILTERS).map_err(|e| CliError::msg(2, e))?;
             let all: Vec<_> = volume::list(state)
                 .into_iter()
-                .filter(|v| filter.lets_through(state, v))
+                .filter(|v| filter.lets_through(v, || volumes::users(state, &v.name).is_empty()))
                 .collect();
             if quiet {
                 for v in &all {
@@ -102,7 +103,7 @@ pub fn run(state: &StateDir, cmd: VolumeCmd) -> CliResult {
             let width = all.iter().map(|v| v.name.len()).max().unwrap_or(0).max(4);
             println!("{:<9}  {:<width$}  EM USO POR", "TIPO", "NOME");
             for v in all {
-                let users = volume::users(state, &v.name).join(", ");
+                let users = volumes::users(state, &v.name).join(", ");
                 let kind = if v.anonymous { "anônimo" } else { "nomeado" };
                 println!("{kind:<9}  {:<width$}  {users}", v.name);
             }
@@ -111,14 +112,14 @@ pub fn run(state: &StateDir, cmd: VolumeCmd) -> CliResult {
             let mut out = Vec::new();
             for name in &names {
                 let v = volume::inspect(state, name).map_err(fail)?;
-                out.push(volume::describe(state, &v));
+                out.push(volumes::describe(state, &v));
             }
             println!("{}", serde_json::to_string_pretty(&out).expect("json"));
         }
         VolumeCmd::Rm { names, force } => {
             let mut failed = 0;
             for name in &names {
-                match volume::remove(state, name) {
+                match volumes::remove(state, name) {
                     Ok(v) => println!("{}", v.name),
                     Err(volume::VolumeError::NotFound(_)) if force => {}
                     Err(e) => {
@@ -142,7 +143,7 @@ pub fn run(state: &StateDir, cmd: VolumeCmd) -> CliResult {
             let filter = VolumeFilter::from_flags(&filters, PRUNE_FILTERS)
                 .map_err(|e| CliError::msg(2, e))?;
             let mut failed = 0;
-            for r in volume::prune(state, all, &filter) {
+            for r in volumes::prune(state, all, &filter) {
                 match r {
                     Ok(v) => println!("{}", v.name),
                     Err(e) => {

@@ -149,7 +149,12 @@ pub fn create_with(
         {
             volumes_lock = Some(crate::volume::lock(state, false)?);
         }
-        process.mounts = crate::volume::plan(state, &wanted, &recorder, &mut new_volumes)?;
+        process.mounts = crate::volume::plan(state, &wanted, &recorder, &mut new_volumes).map_err(
+            |e| match e {
+                crate::volume::VolumeError::BindSourceMissing(m) => RunError::BadMount(m),
+                other => other.into(),
+            },
+        )?;
         let record = ContainerRecord {
             id: id.clone(),
             name: name.clone(),

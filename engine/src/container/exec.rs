@@ -153,8 +153,13 @@ pub fn exec(
     let (pid, waited) = if opts.tty {
         // The child opens its terminal inside and sends the master here.
         let (pid, console) = start_with_terminal(&k, entry, crate::terminal::caller_size(), false)?;
-        let waited =
-            crate::terminal::session::wait_relaying(&k, pid, console, opts.interactive, on_signal);
+        let waited = crate::container::terminal_wait::wait_relaying(
+            &k,
+            pid,
+            console,
+            opts.interactive,
+            on_signal,
+        );
         (pid, waited)
     } else {
         let null = (!opts.interactive)

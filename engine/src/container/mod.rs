@@ -51,8 +51,11 @@ pub mod run;
 pub mod start;
 pub mod stats;
 pub mod supervise;
+pub mod terminal_hub;
+pub mod terminal_wait;
 pub mod top;
 pub mod user;
+pub mod volumes;
 pub mod wait;
 
 use std::path::PathBuf;

@@ -81,7 +81,7 @@ pub fn remove_anonymous_volumes(state: &StateDir, record: &ContainerRecord) {
     }
     let _lock = crate::volume::lock(state, true);
     for m in record.process.mounts.iter().filter(|m| m.spec.anonymous) {
-        if crate::volume::users(state, &m.spec.source).is_empty() {
+        if super::volumes::users(state, &m.spec.source).is_empty() {
             let _ = crate::volume::remove_unchecked(state, &m.spec.source);
         }
     }

@@ -9,7 +9,7 @@
 //! With `-t`, the container's terminal: the init opens it and sends its
 //! master back ([`start::start_with`]); while the command runs, casulo
 //! relays it to and from the user's terminal on the main thread
-//! ([`crate::terminal::session`]) instead of a plain wait.
+//! ([`crate::container::terminal_wait`]) instead of a plain wait.
 //!
 //! With `--network bridge`, around it too: the bridge, an address and the
 //! published ports' host sockets before the `clone`, the veth pair before the
@@ -52,7 +52,7 @@ pub trait RunObserver {
     /// A signal was passed on to the container (`escalated`: it was SIGKILL).
     fn signal_forwarded(&mut self, _signal: Signal, _escalated: bool) {}
     /// With `-t`: true when the container's terminal is served to `casulo
-    /// attach`es from its directory ([`crate::terminal::hub`], the
+    /// attach`es from its directory ([`crate::container::terminal_hub`], the
     /// supervisor of a `-dit` container) rather than relayed to casulo's
     /// own stdin and stdout.
     fn serves_terminal(&self) -> bool {
@@ -190,7 +190,7 @@ pub fn live(
     // A served terminal: its socket exists before the container is said
     // to run, so an `attach` right after `run -dit` finds it.
     let listener = match (&console, observer.serves_terminal()) {
-        (Some(_), true) => match crate::terminal::hub::Listener::bind(&created.dir) {
+        (Some(_), true) => match crate::terminal::attach::Listener::bind(&created.dir) {
             Ok(listener) => Some(listener),
             Err(e) => {
                 let _ = k.kill(pid, Signal::SIGKILL);
@@ -275,19 +275,19 @@ pub fn live(
             }
         };
         let status = match (console, listener) {
-            (Some(console), Some(listener)) => crate::terminal::hub::serve(
+            (Some(console), Some(listener)) => crate::container::terminal_hub::serve(
                 &k,
                 pid,
                 console,
                 listener,
                 super::logs::LogWriter::open(&created.dir, "stdout"),
-                crate::terminal::hub::Serving {
+                crate::container::terminal_hub::Serving {
                     interactive: host.interactive,
                     keep: host.attach_before_start,
                 },
                 on_forward,
             ),
-            (Some(console), None) => crate::terminal::session::wait_relaying(
+            (Some(console), None) => crate::container::terminal_wait::wait_relaying(
                 &k,
                 pid,
                 console,

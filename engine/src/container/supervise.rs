@@ -21,7 +21,7 @@
 //!    [`Relay`]; stdin `/dev/null`, or with `-i` a pipe it keeps open and
 //!    fills with what `casulo attach` sends ([`crate::terminal::feeder`]); with
 //!    `-t` the container's own pty, whose master it keeps and serves to
-//!    `casulo attach`, see [`crate::terminal::hub`]), runs
+//!    `casulo attach`, see [`crate::container::terminal_hub`]), runs
 //!    the same [`live`] as `casulo run` in a terminal, and loops while the
 //!    restart policy asks, with docker's back-off: 100 ms, doubling up to a
 //!    minute, back to 100 ms after a run of 10 s or more.
@@ -47,8 +47,8 @@ use super::{record, rm, ContainerRecord, ContainerState, RestartPolicy, RunError
 use crate::kernel::LinuxSyscalls;
 use crate::mounts::{CgroupView, RootfsPlan};
 use crate::state::StateDir;
+use crate::terminal::attach::Listener;
 use crate::terminal::feeder::Feeder;
-use crate::terminal::hub::Listener;
 
 /// The hidden subcommand that runs [`main`].
 pub const SUBCOMMAND: &str = "__supervisor";
@@ -336,7 +336,7 @@ fn note(log: &Option<std::fs::File>, text: &str) {
 /// until the command runs; then back at `/dev/null`, and the relay copies
 /// stdout and stderr into the log. With `-t` the container's stdio is its
 /// terminal: no pipe, no relay thread; the supervisor's main thread serves
-/// the terminal ([`crate::terminal::hub`]) and logs it.
+/// the terminal ([`crate::container::terminal_hub`]) and logs it.
 struct Watcher {
     dir: PathBuf,
     /// Read ends of the container's stdout and stderr, until the relay takes them.

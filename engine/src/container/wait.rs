@@ -7,7 +7,7 @@
 //! ignores it unless the program handles it: PID 1 has no default actions);
 //! the second one becomes SIGKILL, which PID 1 cannot ignore.
 //! `SIGWINCH` is blocked too: with `-t` the relay reads it from a
-//! `signalfd` ([`crate::terminal::session`]) and passes the window's new
+//! `signalfd` ([`crate::container::terminal_wait`]) and passes the window's new
 //! size on; without a terminal it is dropped.
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};

@@ -104,7 +104,7 @@ pub fn consumer(
 
 /// A terminal's output for the client: from the hub's socket once the
 /// container runs (the hub kept what came before, see
-/// [`crate::terminal::hub`]), until it ends or the attach does; the
+/// [`crate::container::terminal_hub`]), until it ends or the attach does; the
 /// socket is lent to the consumer (`link`). A container that ended before
 /// its socket was reached: what its log holds (`follower`, opened before
 /// the start).

@@ -143,7 +143,7 @@ pub fn volumes(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
         .collect();
     let mut deleted = Vec::new();
     let mut failed = Vec::new();
-    for r in volume::prune(&ctx.state, all, &filter) {
+    for r in container::volumes::prune(&ctx.state, all, &filter) {
         match r {
             Ok(v) => deleted.push(v.name),
             Err(e) => failed.push(super::http::chain(&e)),

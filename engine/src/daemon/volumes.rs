@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::http::{chain, ApiError, Query, Reply};
 use super::Ctx;
+use crate::container::volumes;
 use crate::volume::filter::VolumeFilter;
 use crate::volume::{self, VolumeError};
 
@@ -14,7 +15,7 @@ impl From<VolumeError> for ApiError {
         let status = match &e {
             VolumeError::NotFound(_) => StatusCode::NOT_FOUND,
             VolumeError::InUse { .. } | VolumeError::Exists(_) => StatusCode::CONFLICT,
-            VolumeError::BadName(_) => StatusCode::BAD_REQUEST,
+            VolumeError::BadName(_) | VolumeError::BindSourceMissing(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, chain(&e))
@@ -42,8 +43,8 @@ pub fn list(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
     .map_err(|e| ApiError::not_implemented(&e))?;
     let all: Vec<Value> = volume::list(&ctx.state)
         .iter()
-        .filter(|v| filter.lets_through(&ctx.state, v))
-        .map(|v| volume::describe(&ctx.state, v))
+        .filter(|v| filter.lets_through(v, || volumes::users(&ctx.state, &v.name).is_empty()))
+        .map(|v| volumes::describe(&ctx.state, v))
         .collect();
     Ok(Reply::Json(
         StatusCode::OK,
@@ -92,7 +93,7 @@ pub fn create(ctx: &Ctx, body: &[u8]) -> Result<Reply, ApiError> {
     let (v, _) = volume::create_labeled(&ctx.state, name, false, false, labels)?;
     Ok(Reply::Json(
         StatusCode::CREATED,
-        volume::describe(&ctx.state, &v),
+        volumes::describe(&ctx.state, &v),
     ))
 }
 
@@ -100,13 +101,13 @@ pub fn inspect(ctx: &Ctx, name: &str) -> Result<Reply, ApiError> {
     let v = volume::inspect(&ctx.state, name)?;
     Ok(Reply::Json(
         StatusCode::OK,
-        volume::describe(&ctx.state, &v),
+        volumes::describe(&ctx.state, &v),
     ))
 }
 
 /// `DELETE /volumes/{name}` (`force`: a missing one is no error).
 pub fn remove(ctx: &Ctx, name: &str, query: &Query) -> Result<Reply, ApiError> {
-    match volume::remove(&ctx.state, name) {
+    match volumes::remove(&ctx.state, name) {
         Ok(_) => Ok(Reply::Status(StatusCode::NO_CONTENT)),
         Err(VolumeError::NotFound(_)) if query.flag("force") => {
             Ok(Reply::Status(StatusCode::NO_CONTENT))

@@ -29,7 +29,7 @@
 //! it a `SIGINT` there) and is restored on every way out.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -300,6 +300,46 @@ fn send_window(socket: &OwnedFd) {
             &resize_message(size),
             MsgFlags::MSG_NOSIGNAL,
         );
+    }
+}
+
+/// The listening socket, made before the supervisor says the container
+/// runs (so an `attach` right after `run -dit` finds it); removed on drop.
+pub struct Listener {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+impl Listener {
+    /// `dir/attach.sock`, `0600`.
+    pub fn bind(dir: &Path) -> std::io::Result<Listener> {
+        let path = dir.join(SOCKET);
+        let _ = std::fs::remove_file(&path);
+        let fd = socket::socket(
+            socket::AddressFamily::Unix,
+            socket::SockType::SeqPacket,
+            socket::SockFlag::SOCK_CLOEXEC | socket::SockFlag::SOCK_NONBLOCK,
+            None,
+        )?;
+        let (_dir, addr) = address(dir)?;
+        socket::bind(fd.as_raw_fd(), &addr)?;
+        let listener = Listener { fd, path };
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&listener.path, std::fs::Permissions::from_mode(0o600))?;
+        socket::listen(&listener.fd, socket::Backlog::new(8)?)?;
+        Ok(listener)
+    }
+}
+
+impl AsFd for Listener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 

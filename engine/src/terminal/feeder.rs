@@ -2,7 +2,7 @@
 //! supervisor keeps open (no terminal: `-i` without `-t`), and what a
 //! `casulo attach` (or `start -ai`) reads from its own stdin arrives here as
 //! [`KEYS`] messages, on the same `attach.sock` and in the same format as a
-//! `-dit` container's [`super::hub`], and goes into that pipe. The output
+//! `-dit` container's [`crate::container::terminal_hub`], and goes into that pipe. The output
 //! does not come back this way: without a terminal stdout and stderr are
 //! apart, in the log, and the attacher follows the log.
 //!
@@ -22,8 +22,7 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{self, MsgFlags};
 
-use super::attach::{KEYS, MESSAGE};
-use super::hub::Listener;
+use super::attach::{Listener, KEYS, MESSAGE};
 
 /// The feeding thread and the pipe that tells it to stop.
 pub struct Feeder {

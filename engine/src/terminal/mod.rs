@@ -14,11 +14,11 @@
 //! sends the master to casulo over a unix socket ([`console`]). casulo puts
 //! the user's terminal in raw mode ([`raw`]: every key goes through as a
 //! byte, Ctrl-C included) and copies bytes both ways ([`relay`]) while it
-//! waits for the container, forwarding window resizes ([`session`]).
+//! waits for the container, forwarding window resizes ([`crate::container::terminal_wait`]).
 //!
 //! `exec -t` gets its terminal the same way (the exec'd process opens it
 //! inside the container). A `-dit` container's supervisor holds the master
-//! instead, logs its output and serves `casulo attach`es ([`hub`],
+//! instead, logs its output and serves `casulo attach`es ([`crate::container::terminal_hub`],
 //! [`attach`], with docker's detach keys: [`detach`]). A `-di` container
 //! (stdin open, no terminal) has no master: its supervisor writes what
 //! attachers type into the container's stdin pipe ([`feeder`]).
@@ -31,10 +31,8 @@ pub mod attach;
 pub mod console;
 pub mod detach;
 pub mod feeder;
-pub mod hub;
 pub mod raw;
 pub mod relay;
-pub mod session;
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 

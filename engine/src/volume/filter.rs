@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 
 use super::Volume;
-use crate::state::StateDir;
 
 /// What `volume ls` filters by.
 pub const LS_FILTERS: &[&str] = &["label", "label!", "name", "dangling"];
@@ -101,12 +100,12 @@ impl VolumeFilter {
         VolumeFilter::parse(pairs, known)
     }
 
-    pub fn lets_through(&self, state: &StateDir, v: &Volume) -> bool {
+    /// Whether `v` passes; `unused` (asked only for `dangling`) says
+    /// whether no container uses it.
+    pub fn lets_through(&self, v: &Volume, unused: impl FnOnce() -> bool) -> bool {
         self.labels.iter().all(|t| t.holds(&v.labels))
             && (self.names.is_empty() || self.names.iter().any(|n| v.name.contains(n.as_str())))
-            && self
-                .dangling
-                .is_none_or(|d| super::users(state, &v.name).is_empty() == d)
+            && self.dangling.is_none_or(|d| unused() == d)
     }
 }
 

@@ -68,6 +68,9 @@ pub enum VolumeError {
     InUse { name: String, container: String },
     #[error("já existe um volume chamado {0:?}")]
     Exists(String),
+    /// A bind's source is not on the host (the whole message).
+    #[error("{0}")]
+    BindSourceMissing(String),
     #[error("{what}: {path}: {source}")]
     Io {
         what: &'static str,
@@ -202,8 +205,7 @@ pub fn plan(
     wanted: &[MountSpec],
     rec: &crate::recorder::Recorder,
     made: &mut Vec<String>,
-) -> Result<Vec<mount::MountPlan>, crate::container::RunError> {
-    use crate::container::RunError;
+) -> Result<Vec<mount::MountPlan>, VolumeError> {
     let mut plans = Vec::new();
     for m in wanted {
         let mut spec = m.clone();
@@ -211,7 +213,7 @@ pub fn plan(
             MountKind::Bind => {
                 let host = PathBuf::from(&m.source);
                 if let Err(e) = std::fs::metadata(&host) {
-                    return Err(RunError::BadMount(format!(
+                    return Err(VolumeError::BindSourceMissing(format!(
                         "-v {}:{}: a origem {:?} não existe no host ({}); crie o diretório antes \
                          (o casulo, como o docker com --mount, não cria a origem de um bind)",
                         m.source,
@@ -280,22 +282,6 @@ pub fn inspect(state: &StateDir, name: &str) -> Result<Volume, VolumeError> {
     Ok(v)
 }
 
-/// A volume as `docker volume inspect` shows it (and `casulo volume
-/// inspect`, and the daemon), with the containers that use it.
-pub fn describe(state: &StateDir, v: &Volume) -> serde_json::Value {
-    serde_json::json!({
-        "Name": v.name,
-        "CreatedAt": v.created,
-        "Driver": "local",
-        "Mountpoint": v.mountpoint,
-        "Anonymous": v.anonymous,
-        "UsedBy": users(state, &v.name),
-        "Scope": "local",
-        "Labels": v.labels,
-        "Options": {},
-    })
-}
-
 /// Every volume, by name.
 pub fn list(state: &StateDir) -> Vec<Volume> {
     let mut names: Vec<String> = std::fs::read_dir(volumes_dir(state))
@@ -312,60 +298,15 @@ pub fn list(state: &StateDir) -> Vec<Volume> {
         .collect()
 }
 
-/// The containers (any state: docker counts stopped ones too) that mount `name`.
-pub fn users(state: &StateDir, name: &str) -> Vec<String> {
-    crate::container::list(state)
-        .into_iter()
-        .filter(|c| {
-            c.process
-                .mounts
-                .iter()
-                .any(|m| m.spec.kind == MountKind::Volume && m.spec.source == name)
-        })
-        .map(|c| c.name)
-        .collect()
-}
-
-/// Removes a volume no container uses (`force` only skips "not found").
-pub fn remove(state: &StateDir, name: &str) -> Result<Volume, VolumeError> {
-    let _lock = lock(state, true)?;
-    let volume = inspect(state, name)?;
-    if let Some(container) = users(state, name).into_iter().next() {
-        return Err(VolumeError::InUse {
-            name: name.to_string(),
-            container,
-        });
-    }
-    remove_unchecked(state, name)?;
-    Ok(volume)
-}
-
 /// Removes the directory: first renamed away (so a half-removed volume is
-/// never seen by its name), then deleted.
-pub(crate) fn remove_unchecked(state: &StateDir, name: &str) -> Result<(), VolumeError> {
+/// never seen by its name), then deleted. Whether a container uses it is
+/// the caller's to check, under [`lock`]
+/// ([`crate::container::volumes::remove`]).
+pub fn remove_unchecked(state: &StateDir, name: &str) -> Result<(), VolumeError> {
     let dir = volumes_dir(state).join(name);
     let doomed = volumes_dir(state).join(format!(".rm-{name}-{}", std::process::id()));
     std::fs::rename(&dir, &doomed).map_err(io("não consegui remover o volume", &dir))?;
     std::fs::remove_dir_all(&doomed).map_err(io("não consegui remover o volume", &doomed))
-}
-
-/// Removes unused volumes: anonymous ones, or every one with `all` —
-/// those `filter` lets through.
-pub fn prune(
-    state: &StateDir,
-    all: bool,
-    filter: &filter::VolumeFilter,
-) -> Vec<Result<Volume, VolumeError>> {
-    let _lock = match lock(state, true) {
-        Ok(l) => l,
-        Err(e) => return vec![Err(e)],
-    };
-    list(state)
-        .into_iter()
-        .filter(|v| all || v.anonymous)
-        .filter(|v| users(state, &v.name).is_empty() && filter.lets_through(state, v))
-        .map(|v| remove_unchecked(state, &v.name).map(|()| v))
-        .collect()
 }
 
 #[cfg(test)]
@@ -391,14 +332,13 @@ mod tests {
         let (anon, _) = create(&state, None, true, true).unwrap();
         assert_eq!(anon.name.len(), 64);
         assert_eq!(list(&state).len(), 2);
-        let pruned = prune(&state, false, &Default::default());
-        assert_eq!(pruned.len(), 1);
+        remove_unchecked(&state, &anon.name).unwrap();
         assert_eq!(list(&state)[0].name, "dados");
         assert!(matches!(
             inspect(&state, "../x"),
             Err(VolumeError::NotFound(_))
         ));
-        remove(&state, "dados").unwrap();
+        remove_unchecked(&state, "dados").unwrap();
         assert!(list(&state).is_empty());
     }
 }

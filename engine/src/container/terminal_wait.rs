@@ -32,12 +32,12 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
-use super::console::Console;
-use super::raw::RawMode;
-use super::relay::Relay;
-use super::{caller_window, window_size, WindowSize};
-use crate::container::{wait, RunError};
+use super::{wait, RunError};
 use crate::kernel::Kernel;
+use crate::terminal::console::Console;
+use crate::terminal::raw::RawMode;
+use crate::terminal::relay::Relay;
+use crate::terminal::{caller_window, window_size, WindowSize};
 
 /// Relays casulo's stdin (with `interactive`) and stdout to the
 /// container's terminal until `pid` ends; the user's terminal is raw

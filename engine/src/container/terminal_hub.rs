@@ -26,7 +26,7 @@
 use casulo_trace::{DetachReason, EventBody};
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::path::{Path, PathBuf};
+
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -37,11 +37,11 @@ use nix::sys::socket::{self, MsgFlags};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
-use super::attach::{self, EXIT, HELLO, IDENT, KEYS, MESSAGE, OUTPUT, QUIT};
-use super::console::Console;
-use crate::container::logs::LogWriter;
-use crate::container::{wait, RunError};
+use super::logs::LogWriter;
+use super::{wait, RunError};
 use crate::kernel::Kernel;
+use crate::terminal::attach::{self, Listener, EXIT, HELLO, IDENT, KEYS, MESSAGE, OUTPUT, QUIT};
+use crate::terminal::console::Console;
 
 /// The most output kept for a first attacher that has not come yet.
 pub const BACKLOG: usize = 64 * 1024;
@@ -51,46 +51,6 @@ pub const GREET: Duration = Duration::from_millis(100);
 
 /// How long a send to an attacher may wait before it is dropped.
 pub const SLOW: Duration = Duration::from_secs(2);
-
-/// The listening socket, made before the supervisor says the container
-/// runs (so an `attach` right after `run -dit` finds it); removed on drop.
-pub struct Listener {
-    fd: OwnedFd,
-    path: PathBuf,
-}
-
-impl Listener {
-    /// `dir/attach.sock`, `0600`.
-    pub fn bind(dir: &Path) -> std::io::Result<Listener> {
-        let path = dir.join(attach::SOCKET);
-        let _ = std::fs::remove_file(&path);
-        let fd = socket::socket(
-            socket::AddressFamily::Unix,
-            socket::SockType::SeqPacket,
-            socket::SockFlag::SOCK_CLOEXEC | socket::SockFlag::SOCK_NONBLOCK,
-            None,
-        )?;
-        let (_dir, addr) = attach::address(dir)?;
-        socket::bind(fd.as_raw_fd(), &addr)?;
-        let listener = Listener { fd, path };
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&listener.path, std::fs::Permissions::from_mode(0o600))?;
-        socket::listen(&listener.fd, socket::Backlog::new(8)?)?;
-        Ok(listener)
-    }
-}
-
-impl AsFd for Listener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
 
 /// How the hub serves: the attachers' keys reach the terminal
 /// (`interactive`, `-i`), and the output before the first attacher is kept
@@ -146,7 +106,7 @@ pub fn serve(
         }
         let mut fds = vec![
             PollFd::new(signals.as_fd(), PollFlags::POLLIN),
-            PollFd::new(listener.fd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(listener.as_fd(), PollFlags::POLLIN),
         ];
         let mut master_events = PollFlags::empty();
         if hub.master_open {
@@ -189,7 +149,8 @@ pub fn serve(
             }
         }
         if !revents[1].is_empty() {
-            if let Ok(fd) = socket::accept4(listener.fd.as_raw_fd(), socket::SockFlag::SOCK_CLOEXEC)
+            if let Ok(fd) =
+                socket::accept4(listener.as_fd().as_raw_fd(), socket::SockFlag::SOCK_CLOEXEC)
             {
                 // SAFETY: accept4 returned a new descriptor we own.
                 let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
@@ -219,7 +180,8 @@ pub fn serve(
     // whose command ended at once must still see what it printed).
     while hub.master_open && hub.copy_output(k) {}
     hub.log.finish();
-    while let Ok(fd) = socket::accept4(listener.fd.as_raw_fd(), socket::SockFlag::SOCK_CLOEXEC) {
+    while let Ok(fd) = socket::accept4(listener.as_fd().as_raw_fd(), socket::SockFlag::SOCK_CLOEXEC)
+    {
         // SAFETY: accept4 returned a new descriptor we own.
         let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
         hub.attachers.push(Attacher { fd, who: None });
@@ -254,7 +216,7 @@ struct Hub<'a> {
     /// The pty's path inside the container (for the trace).
     path: String,
     /// Its window now.
-    size: super::WindowSize,
+    size: crate::terminal::WindowSize,
     buf: Vec<u8>,
     /// The output kept for the first attacher (see the module docs).
     backlog: Option<Vec<u8>>,
