@@ -152,9 +152,46 @@ struct Call {
     ok: bool,
     errno: Option<String>,
     ret: i64,
+    /// For a `write`: the cgroup file its fd was opened on (see
+    /// [`cgroup_files`]).
+    file: Option<String>,
 }
 
-const TRACED: &str = "unshare,clone,clone3,setns,mount,umount2,pivot_root,sethostname,execve";
+const TRACED: &str = "unshare,clone,clone3,setns,mount,umount2,pivot_root,sethostname,execve,\
+                      mkdir,mkdirat,rmdir,openat,write,close";
+
+/// Names each `write` to a file under [`CGROUPS`] opened for writing by
+/// the same process (`openat` → fd, until its `close`).
+fn cgroup_files(calls: &mut [Call]) {
+    let mut open: HashMap<(i32, i64), String> = HashMap::new();
+    for c in calls.iter_mut() {
+        let fd = || {
+            c.args
+                .split(',')
+                .next()
+                .and_then(|f| f.trim().parse::<i64>().ok())
+        };
+        match c.name.as_str() {
+            "openat" if c.ok && c.args.contains("O_WRONLY") => {
+                let path = quoted(&c.args, 0);
+                if path.starts_with(CGROUPS) {
+                    open.insert((c.pid, c.ret), path);
+                }
+            }
+            "close" => {
+                if let Some(fd) = fd() {
+                    open.remove(&(c.pid, fd));
+                }
+            }
+            "write" => {
+                if let Some(fd) = fd() {
+                    c.file = open.get(&(c.pid, fd)).cloned();
+                }
+            }
+            _ => {}
+        }
+    }
+}
 
 /// Parses `strace -f` output, joining `<unfinished ...>` / `resumed>` halves.
 fn parse_strace(text: &str) -> Vec<Call> {
@@ -201,8 +238,10 @@ fn parse_strace(text: &str) -> Vec<Call> {
             ok: ret >= 0,
             errno,
             ret,
+            file: None,
         });
     }
+    cgroup_files(&mut calls);
     calls
 }
 
@@ -234,9 +273,28 @@ fn call_key(c: &Call) -> Option<String> {
         "pivot_root" => format!("pivot_root {} {}", quoted(&c.args, 0), quoted(&c.args, 1)),
         "sethostname" => format!("sethostname {}", quoted(&c.args, 0)),
         "execve" => format!("execve {}", quoted(&c.args, 0)),
+        // A container's cgroup directories (the state dir's are not traced).
+        "mkdir" | "rmdir" if quoted(&c.args, 0).starts_with(CGROUPS) => {
+            format!("{} {}", c.name, quoted(&c.args, 0))
+        }
+        "mkdirat" if quoted(&c.args, 0).starts_with(CGROUPS) => {
+            format!("mkdir {}", quoted(&c.args, 0))
+        }
+        // A limit or a pid written to a cgroup's file (the device rules of
+        // v1 are one `cgroup.devices` event for many writes: not compared).
+        "write" if c.file.as_deref().is_some_and(|f| !f.contains("/devices.")) => {
+            format!(
+                "write {} {}",
+                c.file.as_deref().unwrap(),
+                quoted(&c.args, 0)
+            )
+        }
         _ => return None,
     })
 }
+
+/// Where the cgroup directories are.
+const CGROUPS: &str = "/sys/fs/cgroup/";
 
 fn event_key(e: &Event) -> Option<String> {
     Some(match &e.body {
@@ -258,6 +316,12 @@ fn event_key(e: &Event) -> Option<String> {
         }
         EventBody::UtsSethostname { hostname } => format!("sethostname {hostname}"),
         EventBody::ProcessExec { path, .. } => format!("execve {path}"),
+        EventBody::CgroupCreate { path, .. } => format!("mkdir {path}"),
+        EventBody::CgroupDelete { path } => format!("rmdir {path}"),
+        EventBody::CgroupLimit { file, value, .. } => format!("write {file} {value}"),
+        EventBody::CgroupAttach { path, target_pid } => {
+            format!("write {path}/cgroup.procs {target_pid}")
+        }
         _ => return None,
     })
 }
@@ -324,6 +388,17 @@ fn every_kernel_call_strace_sees_is_in_the_trace() {
         calls.iter().any(|c| c.name == "pivot_root"),
         "strace funcionou: {calls:?}"
     );
+    // The container's cgroup directories and what is written to their
+    // files are compared too.
+    for call in ["mkdir", "rmdir", "write"] {
+        assert!(
+            calls
+                .iter()
+                .filter_map(call_key)
+                .any(|k| k.starts_with(&format!("{call} {CGROUPS}"))),
+            "nenhum {call} de cgroup visto: {calls:?}"
+        );
+    }
     assert_complete(&calls, &events);
 }
 

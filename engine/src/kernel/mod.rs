@@ -12,9 +12,10 @@
 //! So "the trace is complete" is a property of this file. A test
 //! (`tests/tests/trace.rs`) runs casulo under `strace -f` and matches what
 //! strace saw of `clone`/`unshare`/`setns`, `mount`/`umount2`,
-//! `pivot_root`, `sethostname` and `execve` with events, outcome for
-//! outcome; the facade's other calls (cgroup writes, `mkdir`/`rmdir`,
-//! `mknod`, `kill`, netlink) are not compared yet.
+//! `pivot_root`, `sethostname`, `execve`, the `mkdir`/`rmdir` of cgroup
+//! directories and every value written to a cgroup's file (limits and
+//! `cgroup.procs`) with events, outcome for outcome; the facade's other
+//! calls (v1 device rules, `mknod`, `kill`, netlink) are not compared yet.
 //! Code elsewhere in the engine must not call `nix::mount`, `unshare`,
 //! `execve`, … directly.
 
