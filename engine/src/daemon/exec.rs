@@ -215,8 +215,26 @@ pub fn start(ctx: &Arc<Ctx>, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
         }
         return Ok(Reply::Status(StatusCode::OK));
     }
-    let input: Option<Consumer> = match (&master, child.stdin.take()) {
-        (Some(master), _) if exec.stdin => {
+    let input = input(master.as_ref(), child.stdin.take(), exec.stdin, pid);
+    let ctx = ctx.clone();
+    let id = id.to_string();
+    Ok(Reply::Hijack {
+        content_type: if tty { RAW_STREAM } else { MULTIPLEXED_STREAM },
+        producer: Box::new(move |tx| stream_output(&ctx, &id, child, master, &tx)),
+        input,
+    })
+}
+
+/// What the client types: into the terminal's master (`-it`), or the
+/// command's stdin pipe (`-i`); nothing without `-i`.
+fn input(
+    master: Option<&Arc<OwnedFd>>,
+    stdin: Option<std::process::ChildStdin>,
+    wants_stdin: bool,
+    pid: i32,
+) -> Option<Consumer> {
+    match (master, stdin) {
+        (Some(master), _) if wants_stdin => {
             let master = master.clone();
             Some(Box::new(move |mut rx| {
                 while let Some(bytes) = rx.blocking_recv() {
@@ -241,42 +259,46 @@ pub fn start(ctx: &Arc<Ctx>, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
             // Dropped: the command reads EOF.
         })),
         _ => None,
-    };
-    let ctx = ctx.clone();
-    let id = id.to_string();
-    Ok(Reply::Hijack {
-        content_type: if tty { RAW_STREAM } else { MULTIPLEXED_STREAM },
-        producer: Box::new(move |tx| {
-            if let Some(master) = &master {
-                copy_terminal(master, &tx);
-            } else {
-                let stderr = child.stderr.take().map(|err| {
-                    let tx = tx.clone();
-                    std::thread::spawn(move || relay(err, 2, &tx))
-                });
-                if let Some(out) = child.stdout.take() {
-                    relay(out, 1, &tx);
-                }
-                if let Some(t) = stderr {
-                    let _ = t.join();
-                }
-            }
-            let code = child
-                .wait()
-                .map(|s| {
-                    use std::os::unix::process::ExitStatusExt;
-                    s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
-                })
-                .unwrap_or(125);
-            // Written before the stream closes: the client asks for it next.
-            ctx.execs.update(&id, |e| {
-                e.running = false;
-                e.exit_code = Some(code);
-                e.master = None;
-            });
-        }),
-        input,
-    })
+    }
+}
+
+/// The command's output to the client until it ends (the terminal's, or
+/// stdout and stderr in docker's frames); then its exit code, for the
+/// client's `GET /exec/{id}/json`.
+fn stream_output(
+    ctx: &Ctx,
+    id: &str,
+    mut child: std::process::Child,
+    master: Option<Arc<OwnedFd>>,
+    tx: &mpsc::Sender<Bytes>,
+) {
+    if let Some(master) = &master {
+        copy_terminal(master, tx);
+    } else {
+        let stderr = child.stderr.take().map(|err| {
+            let tx = tx.clone();
+            std::thread::spawn(move || relay(err, 2, &tx))
+        });
+        if let Some(out) = child.stdout.take() {
+            relay(out, 1, tx);
+        }
+        if let Some(t) = stderr {
+            let _ = t.join();
+        }
+    }
+    let code = child
+        .wait()
+        .map(|s| {
+            use std::os::unix::process::ExitStatusExt;
+            s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
+        })
+        .unwrap_or(125);
+    // Written before the stream closes: the client asks for it next.
+    ctx.execs.update(id, |e| {
+        e.running = false;
+        e.exit_code = Some(code);
+        e.master = None;
+    });
 }
 
 /// `ConsoleSize` (`[rows, cols]`) of an exec's create or start.
