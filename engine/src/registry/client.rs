@@ -226,124 +226,135 @@ impl<'r> Client<'r> {
         } else {
             format!("repository:{}:{actions}", self.repository)
         };
-        let denied = |why: String| RegistryError::Denied {
-            registry: self.registry.clone(),
-            repository: self.repository.clone(),
-            why,
-        };
-        let login_hint = format!("faça `casulo login {}`", self.registry);
         match challenge.scheme.as_str() {
-            "basic" => {
-                let Some(credentials) = &self.credentials else {
-                    self.record_auth(challenge, &scope, 401, false);
-                    return Err(denied(format!(
-                        "ele pede usuário e senha (autenticação basic) e não há credenciais \
-                         salvas para ele: {login_hint}"
-                    )));
-                };
-                self.authorization = Some(credentials.basic_header());
-                let url = self.url("");
-                let status = match self.with_auth(self.agent.get(&url)).call() {
-                    Ok(resp) => resp.status().as_u16(),
-                    Err(e) => return Err(self.unreachable(&url, &e).0),
-                };
-                self.record_auth(challenge, &scope, status, true);
-                if status == 401 {
-                    self.authorization = None;
-                    return Err(denied(format!(
-                        "usuário ou senha errados (o usuário {:?} foi recusado); {login_hint}",
-                        credentials.user
-                    )));
-                }
-                Ok(())
-            }
-            "bearer" => {
-                let realm = challenge.param("realm");
-                if realm.is_empty() {
-                    return Err(denied(
-                        "o desafio Bearer não diz o servidor de tokens (realm)".into(),
-                    ));
-                }
-                let mut req = self.agent.get(realm);
-                if !challenge.param("service").is_empty() {
-                    req = req.query("service", challenge.param("service"));
-                }
-                if !scope.is_empty() {
-                    req = req.query("scope", &scope);
-                }
-                for extra in &self.extra_scopes {
-                    req = req.query("scope", extra);
-                }
-                if let Some(credentials) = &self.credentials {
-                    req = req.header("Authorization", credentials.basic_header());
-                }
-                let mut resp = match req.call() {
-                    Ok(resp) => resp,
-                    Err(e) => return Err(self.unreachable(realm, &e).0),
-                };
-                let status = resp.status().as_u16();
-                self.record_auth(challenge, &scope, status, self.credentials.is_some());
-                if status == 401 || status == 403 {
-                    return Err(denied(match &self.credentials {
-                        Some(credentials) => format!(
-                            "usuário ou senha errados (o servidor de tokens {realm} recusou \
-                             o usuário {:?} com {status}); {login_hint}",
-                            credentials.user
-                        ),
-                        None => format!(
-                            "ele pede um token (autenticação Bearer) do servidor {realm}, que \
-                             pede usuário e senha, e não há credenciais salvas para ele: \
-                             {login_hint}"
-                        ),
-                    }));
-                }
-                if !(200..300).contains(&status) {
-                    return Err(self.http_error("GET", realm, resp));
-                }
-                let body = resp
-                    .body_mut()
-                    .with_config()
-                    .limit(1 << 20)
-                    .read_to_vec()
-                    .map_err(|e| self.unreachable(realm, &e).0)?;
-                #[derive(serde::Deserialize)]
-                struct Token {
-                    token: Option<String>,
-                    access_token: Option<String>,
-                }
-                let token: Token = serde_json::from_slice(&body).map_err(|e| {
-                    RegistryError::Other(format!("o token de {realm} não é JSON válido: {e}"))
-                })?;
-                let token = token.token.or(token.access_token).ok_or_else(|| {
-                    RegistryError::Other(format!("a resposta de {realm} não tem \"token\""))
-                })?;
-                self.authorization = Some(format!("Bearer {token}"));
-                self.token_realm = Some(realm.to_string());
-                // The registry has the last word on the token (its
-                // signature, issuer, audience): `GET /v2/` with it.
-                let url = self.url("");
-                let check = match self.with_auth(self.agent.get(&url)).call() {
-                    Ok(resp) => resp.status().as_u16(),
-                    Err(e) => return Err(self.unreachable(&url, &e).0),
-                };
-                if check == 401 {
-                    self.authorization = None;
-                    return Err(RegistryError::Denied {
-                        registry: self.registry.clone(),
-                        repository: self.repository.clone(),
-                        why: format!(
-                            "o registry recusou o token que o servidor {realm} deu (assinatura, \
-                             emissor ou serviço que ele não reconhece: o registry e o servidor \
-                             de tokens estão configurados um para o outro?)"
-                        ),
-                    });
-                }
-                Ok(())
-            }
-            other => Err(denied(format!(
+            "basic" => self.basic(challenge, &scope),
+            "bearer" => self.bearer(challenge, &scope),
+            other => Err(self.denied(format!(
                 "ele pede a autenticação {other:?}, que o casulo não conhece (só basic e bearer)"
             ))),
         }
+    }
+
+    /// The registry refused us, and why (pt-BR).
+    fn denied(&self, why: String) -> RegistryError {
+        RegistryError::Denied {
+            registry: self.registry.clone(),
+            repository: self.repository.clone(),
+            why,
+        }
+    }
+
+    fn login_hint(&self) -> String {
+        format!("faça `casulo login {}`", self.registry)
+    }
+
+    /// Basic: the saved user and password on every request, checked once
+    /// with `GET /v2/`.
+    fn basic(&mut self, challenge: &Challenge, scope: &str) -> Result<(), RegistryError> {
+        let login_hint = self.login_hint();
+        let Some(credentials) = &self.credentials else {
+            self.record_auth(challenge, scope, 401, false);
+            return Err(self.denied(format!(
+                "ele pede usuário e senha (autenticação basic) e não há credenciais \
+                 salvas para ele: {login_hint}"
+            )));
+        };
+        self.authorization = Some(credentials.basic_header());
+        let url = self.url("");
+        let status = match self.with_auth(self.agent.get(&url)).call() {
+            Ok(resp) => resp.status().as_u16(),
+            Err(e) => return Err(self.unreachable(&url, &e).0),
+        };
+        self.record_auth(challenge, scope, status, true);
+        if status == 401 {
+            self.authorization = None;
+            return Err(self.denied(format!(
+                "usuário ou senha errados (o usuário {:?} foi recusado); {login_hint}",
+                credentials.user
+            )));
+        }
+        Ok(())
+    }
+
+    /// Bearer: a token from the challenge's `realm` for `scope` (with the
+    /// saved user and password, if any), checked by the registry itself.
+    fn bearer(&mut self, challenge: &Challenge, scope: &str) -> Result<(), RegistryError> {
+        let login_hint = self.login_hint();
+        let realm = challenge.param("realm");
+        if realm.is_empty() {
+            return Err(self.denied("o desafio Bearer não diz o servidor de tokens (realm)".into()));
+        }
+        let mut req = self.agent.get(realm);
+        if !challenge.param("service").is_empty() {
+            req = req.query("service", challenge.param("service"));
+        }
+        if !scope.is_empty() {
+            req = req.query("scope", scope);
+        }
+        for extra in &self.extra_scopes {
+            req = req.query("scope", extra);
+        }
+        if let Some(credentials) = &self.credentials {
+            req = req.header("Authorization", credentials.basic_header());
+        }
+        let mut resp = match req.call() {
+            Ok(resp) => resp,
+            Err(e) => return Err(self.unreachable(realm, &e).0),
+        };
+        let status = resp.status().as_u16();
+        self.record_auth(challenge, scope, status, self.credentials.is_some());
+        if status == 401 || status == 403 {
+            return Err(self.denied(match &self.credentials {
+                Some(credentials) => format!(
+                    "usuário ou senha errados (o servidor de tokens {realm} recusou \
+                     o usuário {:?} com {status}); {login_hint}",
+                    credentials.user
+                ),
+                None => format!(
+                    "ele pede um token (autenticação Bearer) do servidor {realm}, que \
+                     pede usuário e senha, e não há credenciais salvas para ele: \
+                     {login_hint}"
+                ),
+            }));
+        }
+        if !(200..300).contains(&status) {
+            return Err(self.http_error("GET", realm, resp));
+        }
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(1 << 20)
+            .read_to_vec()
+            .map_err(|e| self.unreachable(realm, &e).0)?;
+        #[derive(serde::Deserialize)]
+        struct Token {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        let token: Token = serde_json::from_slice(&body).map_err(|e| {
+            RegistryError::Other(format!("o token de {realm} não é JSON válido: {e}"))
+        })?;
+        let token = token.token.or(token.access_token).ok_or_else(|| {
+            RegistryError::Other(format!("a resposta de {realm} não tem \"token\""))
+        })?;
+        self.authorization = Some(format!("Bearer {token}"));
+        self.token_realm = Some(realm.to_string());
+        // The registry has the last word on the token (its
+        // signature, issuer, audience): `GET /v2/` with it.
+        let url = self.url("");
+        let check = match self.with_auth(self.agent.get(&url)).call() {
+            Ok(resp) => resp.status().as_u16(),
+            Err(e) => return Err(self.unreachable(&url, &e).0),
+        };
+        if check == 401 {
+            self.authorization = None;
+            return Err(self.denied(format!(
+                "o registry recusou o token que o servidor {realm} deu (assinatura, \
+                 emissor ou serviço que ele não reconhece: o registry e o servidor \
+                 de tokens estão configurados um para o outro?)"
+            )));
+        }
+        Ok(())
     }
 
     fn record_auth(&self, challenge: &Challenge, scope: &str, status: u16, with_credentials: bool) {
