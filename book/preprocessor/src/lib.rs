@@ -19,3 +19,4 @@ pub mod record;
 pub mod scenario;
 pub mod search;
 pub mod spelling;
+pub mod student;

@@ -1,5 +1,6 @@
-//! The recorder: runs a scenario with the real `casulo`, as root, in a
-//! fresh state dir and work dir, and keeps what the reader will see.
+//! The recorder: runs a scenario with the real `casulo`, as root (or as a
+//! student without root: `aluno = true`, [`crate::student`]), in a fresh
+//! state dir and work dir, and keeps what the reader will see.
 //!
 //! The transcript is saved as `<nome>.saida.json` (one entry per step:
 //! the command as shown, its output, its exit code) and the traced step's
@@ -12,6 +13,7 @@ use std::process::{Command, Stdio};
 use serde::{Deserialize, Serialize};
 
 use crate::scenario::Scenario;
+use crate::student::Student;
 
 /// What the reader sees of a scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,8 +70,18 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
     }
     let casulo = std::fs::canonicalize(casulo)
         .map_err(|e| format!("o binário {} não existe: {e}", casulo.display()))?;
-    std::os::unix::fs::symlink(&casulo, bin.join("casulo"))
-        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let student = if scenario.aluno {
+        // A copy the student can run (the target dir may be closed to it).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::copy(&casulo, bin.join("casulo"))
+            .and_then(|_| std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)))
+            .map_err(|e| format!("{}: {e}", bin.display()))?;
+        Some(Student::new(tmp)?)
+    } else {
+        std::os::unix::fs::symlink(&casulo, bin.join("casulo"))
+            .map_err(|e| format!("{}: {e}", bin.display()))?;
+        None
+    };
     // `localhost:5000` in the commands is a registry of this scenario's own.
     let certs_d = scenario.registro_tls.then(|| tmp.join("certs.d"));
     let registry = match (scenario.registro, &certs_d) {
@@ -98,6 +110,7 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
         bin,
         registry_port: port,
         certs_d,
+        student,
     };
 
     for f in &scenario.arquivo {
@@ -110,6 +123,9 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
         let mode = f.modo.unwrap_or(0o644);
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
             .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if let Some(student) = &paths.student {
+        student.take(&paths.work)?;
     }
     let hidden = std::iter::once("casulo image bootstrap".to_string())
         .chain(scenario.preparo.iter().cloned());
@@ -188,6 +204,8 @@ struct Paths {
     registry_port: Option<String>,
     /// The scenario's own `/etc/casulo/certs.d` (`registro_tls = true`).
     certs_d: Option<PathBuf>,
+    /// `aluno = true`: who runs the commands.
+    student: Option<Student>,
 }
 
 /// Where casulo looks for a registry's CA, as written in commands.
@@ -222,20 +240,34 @@ impl Paths {
             self.bin.display(),
             std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into())
         );
-        let mut cmd = Command::new("timeout");
-        cmd.args(["-k", "5", &limit_s.to_string(), "bash", "-c"])
+        let mut cmd = match &self.student {
+            // Its own clean environment: its state goes where a student's
+            // goes (~/.local/share/casulo), not to CASULO_ROOT.
+            Some(student) => {
+                let mut env = vec![("COLUMNS", "100".to_string())];
+                if let Some(t) = trace {
+                    env.push(("TRACE", t.display().to_string()));
+                }
+                student.command(&self.bin, &env)
+            }
+            None => {
+                let mut cmd = Command::new("env");
+                cmd.env("PATH", path)
+                    .env("CASULO_ROOT", &self.state)
+                    .env("COLUMNS", "100")
+                    .env_remove("CASULO_BIN");
+                if let Some(t) = trace {
+                    cmd.env("TRACE", t);
+                }
+                cmd
+            }
+        };
+        cmd.args(["timeout", "-k", "5", &limit_s.to_string(), "bash", "-c"])
             .arg(format!("exec 2>&1\n{command}"))
             .current_dir(&self.work)
-            .env("PATH", path)
-            .env("CASULO_ROOT", &self.state)
-            .env("COLUMNS", "100")
-            .env_remove("CASULO_BIN")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        if let Some(t) = trace {
-            cmd.env("TRACE", t);
-        }
         match &self.certs_d {
             Some(dir) => cmd.env("CASULO_CERTS_D", dir),
             None => cmd.env_remove("CASULO_CERTS_D"),
@@ -261,6 +293,9 @@ impl Paths {
         let mut text = text
             .replace(&*state, SHOWN_ROOT)
             .replace(&*work, SHOWN_WORK);
+        if let Some(student) = &self.student {
+            text = student.shown(&text);
+        }
         if let Some(dir) = &self.certs_d {
             text = text.replace(&*dir.to_string_lossy(), SHOWN_CERTS_D);
         }

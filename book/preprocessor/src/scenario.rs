@@ -30,6 +30,10 @@ pub struct Scenario {
     /// in the commands is a folder of the scenario's own.
     #[serde(default)]
     pub registro_tls: bool,
+    /// Every command runs as the user `aluno`, without root (rootless
+    /// casulo; see `student.rs`).
+    #[serde(default)]
+    pub aluno: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
