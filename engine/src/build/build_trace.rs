@@ -162,7 +162,7 @@ impl BuildTrace {
     pub fn layer(
         &self,
         step: u32,
-        written: &super::layer_tar::Written,
+        written: &crate::image::layer_tar::Written,
         created_by: &str,
         blob: Option<PathBuf>,
     ) {

@@ -31,8 +31,8 @@ use std::sync::Arc;
 
 use nix::errno::Errno;
 
-use super::layer_tar::{Content, Entry};
 use crate::image::beneath::{self, Node};
+use crate::image::layer_tar::{Content, Entry};
 
 /// The OCI entries for the changes in `upper` (keys relative, no leading `/`).
 pub fn entries(upper: &Path) -> io::Result<BTreeMap<String, Entry>> {
@@ -136,8 +136,8 @@ fn walk(
 
 #[cfg(test)]
 mod tests {
-    use super::super::layer_tar::tests_try_write_tar;
     use super::*;
+    use crate::image::layer_tar::tests_try_write_tar;
 
     #[test]
     fn walks_sorted_with_whiteouts_and_hard_links() {

@@ -16,7 +16,7 @@
 //!   image; `heredoc_files`: `COPY <<EOF`; [`step_add_url`]: `ADD
 //!   https://…`); [`config_step`]: ENV, CMD, LABEL… (the steps that only
 //!   change the config; `casulo commit --change` applies them too);
-//! - [`layer_tar`]: entries → a reproducible layer blob in the store;
+//! - [`crate::image::layer_tar`]: entries → a reproducible layer blob in the store;
 //! - `build_trace`: the `build.*` events;
 //! - this file: the stages in order, and the commit (config + manifest +
 //!   tag, with the store's APIs).
@@ -39,7 +39,6 @@ pub mod dockerfile;
 pub mod dockerignore;
 mod heredoc_files;
 pub mod layer_from_upper;
-pub mod layer_tar;
 mod plan;
 mod stage;
 pub mod stage_root;

@@ -15,14 +15,14 @@ use std::path::{Path, PathBuf};
 
 use super::build_trace::{BuildTrace, StageName};
 use super::dockerfile::{self, Dockerfile, Instruction, Op, RunFlags};
-use super::layer_tar::Written;
 use super::stage::Stage;
 use super::{
     cache, cache_mount, config_step, copy_from, dockerignore, engine_error, expand, heredoc_files,
-    is_proxy_arg, json, layer_tar, shell_quote, stage_root, step_add_url, step_copy, step_error,
-    step_run, unpack, BuildError, MAX_TEXT_FILE,
+    is_proxy_arg, json, shell_quote, stage_root, step_add_url, step_copy, step_error, step_run,
+    unpack, BuildError, MAX_TEXT_FILE,
 };
 use crate::image::beneath::Node;
+use crate::image::layer_tar::Written;
 use crate::image::{Layer, Store};
 use crate::state::StateDir;
 
@@ -465,7 +465,8 @@ fn copy_layer(
         copy.unpack_archives.then_some(tmp.as_path()),
     )
     .map_err(|m| step_error(df, inst, format!("{}: {m}", inst.keyword)))?;
-    layer_tar::write(store, &entries, env.epoch).map_err(|e| engine_error(df, inst, e))
+    crate::image::layer_tar::write(store, &entries, env.epoch)
+        .map_err(|e| engine_error(df, inst, e))
 }
 
 /// `--chown=uid:gid`, numbers or names of the image's /etc/passwd and

@@ -30,7 +30,7 @@
 //! gzip) is unpacked into the destination, by the same checked extractor
 //! (`openat2`, no `..`, no escaping links) that unpacks image layers.
 //!
-//! The layer is written later by [`super::layer_tar`], never onto the host:
+//! The layer is written later by [`crate::image::layer_tar`], never onto the host:
 //! the store unpacks it with the same checked extractor as any image.
 
 use std::collections::BTreeMap;
@@ -44,8 +44,8 @@ use nix::errno::Errno;
 use sha2::{Digest, Sha256};
 
 use super::dockerignore::Ignore;
-use super::layer_tar::{Content, Entry};
 use crate::image::beneath::{self, Node};
+use crate::image::layer_tar::{Content, Entry};
 use crate::image::layered::Layers;
 
 /// The sources of a COPY, read once from the context: what was hashed for
@@ -275,7 +275,7 @@ impl<'a> Keeper<'a> {
     fn keep(&mut self, file: fs::File) -> std::io::Result<(Arc<fs::File>, u64, String)> {
         if self.open_left > 0 {
             self.open_left -= 1;
-            let hash = super::layer_tar::file_hash(&file)?;
+            let hash = crate::image::layer_tar::file_hash(&file)?;
             return Ok((Arc::new(file), 0, hash));
         }
         if self.spool.is_none() {
@@ -964,7 +964,7 @@ mod tests {
             })
             .collect();
         assert_eq!(offsets, [0, 0, 0, 11, 22]);
-        let tar = super::super::layer_tar::tests_write_tar(&entries);
+        let tar = crate::image::layer_tar::tests_write_tar(&entries);
         for i in 0..5 {
             let line = format!("conteudo {i}\n");
             assert!(tar.windows(line.len()).any(|w| w == line.as_bytes()), "{i}");

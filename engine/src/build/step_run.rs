@@ -21,7 +21,7 @@ use crate::recorder::Recorder;
 use crate::state::StateDir;
 
 use super::layer_from_upper;
-use super::layer_tar::{self, Written};
+use crate::image::layer_tar::{self, Written};
 
 /// Why a RUN step did not give a layer.
 #[derive(Debug)]

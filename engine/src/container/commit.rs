@@ -9,7 +9,7 @@
 //!   opaque directories → `.wh..wh..opq`), walked through file descriptors
 //!   because the container may still be running and writing there;
 //! - the entries become a gzip tar with the build's reproducible writer
-//!   ([`crate::build::layer_tar`]: sorted, fixed mtime, no xattrs); with
+//!   ([`crate::image::layer_tar`]: sorted, fixed mtime, no xattrs); with
 //!   `--userns`, owners are mapped back to the ids the container saw;
 //! - the config is the image's, with what the container really ran (its
 //!   command, environment, working dir and user: docker keeps them too),
@@ -40,7 +40,8 @@ use casulo_trace::{EventBody, Outcome};
 
 use super::{record, ContainerRecord, ContainerState, RunError, DEFAULT_PATH};
 use crate::build::dockerfile::{self, Op};
-use crate::build::{config_step, layer_from_upper, layer_tar};
+use crate::build::{config_step, layer_from_upper};
+use crate::image::layer_tar;
 use crate::image::oci::{self, ConfigFile, History};
 use crate::image::{Image, ImageError, Layer, Reference, Store};
 use crate::state::StateDir;

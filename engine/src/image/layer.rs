@@ -37,6 +37,7 @@ use tar::EntryType;
 
 use super::digest::HashWriter;
 pub use super::extract::{remove_tree, unpack, Limits};
+use super::layer_tar::{Content, Entry};
 use super::oci;
 use super::ImageError;
 
@@ -361,29 +362,16 @@ impl EntryChecker {
     }
 }
 
-/// Builds a layer tarball whose bytes depend only on what was added: entries
-/// sorted by path, one fixed mtime, explicit modes and owners, no user or
-/// group names, gzip header without name or time. The same content always
-/// gives the same diff_id and digest (a *reproducible* layer).
+/// Builds a layer tarball in memory, whose bytes depend only on what was
+/// added (the bootstrap image, tests): entries sorted by path, one fixed
+/// mtime, explicit modes and owners — written by the same writer as a
+/// build's layers ([`super::layer_tar`]), gzip header without name or time.
+/// The same content always gives the same diff_id and digest (a
+/// *reproducible* layer).
 #[derive(Debug, Clone)]
 pub struct LayerBuilder {
     mtime: u64,
-    entries: BTreeMap<String, BuildEntry>,
-}
-
-#[derive(Debug, Clone)]
-struct BuildEntry {
-    kind: BuildKind,
-    mode: u32,
-    uid: u64,
-    gid: u64,
-}
-
-#[derive(Debug, Clone)]
-enum BuildKind {
-    Dir,
-    File(Vec<u8>),
-    Symlink(String),
+    entries: BTreeMap<String, Entry>,
 }
 
 impl LayerBuilder {
@@ -397,16 +385,35 @@ impl LayerBuilder {
 
     /// Adds a directory; missing parents are added as `0755 root:root`.
     pub fn dir(&mut self, path: &str, mode: u32, uid: u64, gid: u64) -> &mut Self {
-        self.insert(path, BuildKind::Dir, mode, uid, gid)
+        self.insert(path, Entry::Dir { mode, uid, gid })
     }
 
     pub fn file(&mut self, path: &str, mode: u32, uid: u64, gid: u64, data: Vec<u8>) -> &mut Self {
-        self.insert(path, BuildKind::File(data), mode, uid, gid)
+        let size = data.len() as u64;
+        let source = Content::Bytes(data.into());
+        self.insert(
+            path,
+            Entry::File {
+                source,
+                size,
+                mode,
+                uid,
+                gid,
+            },
+        )
     }
 
     /// A symlink owned by root (its mode is always `0777` on Linux).
     pub fn symlink(&mut self, path: &str, target: &str) -> &mut Self {
-        self.insert(path, BuildKind::Symlink(target.to_string()), 0o777, 0, 0)
+        let target = target.to_string();
+        self.insert(
+            path,
+            Entry::Symlink {
+                target,
+                uid: 0,
+                gid: 0,
+            },
+        )
     }
 
     /// Whether `path` was added (explicitly or as a parent).
@@ -422,7 +429,7 @@ impl LayerBuilder {
         self.entries.is_empty()
     }
 
-    fn insert(&mut self, path: &str, kind: BuildKind, mode: u32, uid: u64, gid: u64) -> &mut Self {
+    fn insert(&mut self, path: &str, entry: Entry) -> &mut Self {
         let path = path.trim_matches('/').to_string();
         let mut parent = Path::new(&path).parent();
         while let Some(dir) = parent {
@@ -431,54 +438,20 @@ impl LayerBuilder {
             }
             self.entries
                 .entry(dir.to_string_lossy().into_owned())
-                .or_insert(BuildEntry {
-                    kind: BuildKind::Dir,
+                .or_insert(Entry::Dir {
                     mode: 0o755,
                     uid: 0,
                     gid: 0,
                 });
             parent = dir.parent();
         }
-        self.entries.insert(
-            path,
-            BuildEntry {
-                kind,
-                mode,
-                uid,
-                gid,
-            },
-        );
+        self.entries.insert(path, entry);
         self
     }
 
     /// Writes the uncompressed tar to `out`; returns it back.
     pub fn write_tar<W: Write>(&self, out: W) -> io::Result<W> {
-        let mut builder = tar::Builder::new(out);
-        for (path, entry) in &self.entries {
-            let mut header = tar::Header::new_ustar();
-            header.set_mode(entry.mode);
-            header.set_uid(entry.uid);
-            header.set_gid(entry.gid);
-            header.set_mtime(self.mtime);
-            match &entry.kind {
-                BuildKind::Dir => {
-                    header.set_entry_type(EntryType::Directory);
-                    header.set_size(0);
-                    builder.append_data(&mut header, format!("{path}/"), io::empty())?;
-                }
-                BuildKind::File(data) => {
-                    header.set_entry_type(EntryType::Regular);
-                    header.set_size(data.len() as u64);
-                    builder.append_data(&mut header, path, &data[..])?;
-                }
-                BuildKind::Symlink(target) => {
-                    header.set_entry_type(EntryType::Symlink);
-                    header.set_size(0);
-                    builder.append_link(&mut header, path, target)?;
-                }
-            }
-        }
-        builder.into_inner()
+        super::layer_tar::write_tar(out, &self.entries, self.mtime)
     }
 
     /// Writes the tar gzip-compressed to `out`; returns the diff_id (sha256

@@ -16,6 +16,7 @@ pub mod fsck;
 pub mod import;
 pub mod inspect;
 pub mod layer;
+pub mod layer_tar;
 pub mod layered;
 pub mod leftovers;
 pub mod oci;

@@ -1,5 +1,6 @@
-//! Writing a layer made by a build step as a reproducible tarball into the
-//! image store.
+//! Writing a layer as a reproducible tarball: the one tar writer of the
+//! engine — a build step's layer, a commit's, and (through
+//! [`super::layer::LayerBuilder`]) the bootstrap image's.
 //!
 //! The entries are sorted by path (a parent always comes before what is in
 //! it), and the bytes depend only on the content:
@@ -84,6 +85,8 @@ pub enum Content {
         /// The file as the user knows it (for messages).
         name: String,
     },
+    /// Bytes already in memory (the bootstrap image's files).
+    Bytes(Arc<[u8]>),
 }
 
 impl PartialEq for Content {
@@ -100,6 +103,7 @@ impl PartialEq for Content {
                     file: b, offset: y, ..
                 },
             ) => Arc::ptr_eq(a, b) && x == y,
+            (Content::Bytes(a), Content::Bytes(b)) => a == b,
             _ => false,
         }
     }
@@ -177,6 +181,7 @@ pub fn write(
 ) -> Result<Written, ImageError> {
     let blob = store.blob_writer()?;
     let tmp = blob.temp_path().to_path_buf();
+    // No file name and mtime 0 in GzBuilder's header.
     let gzip = flate2::GzBuilder::new().write(blob, flate2::Compression::fast());
     let hashing = HashWriter::new(gzip);
     let hashing = write_tar(hashing, entries, mtime).map_err(|e| ImageError::io(&tmp, e))?;
@@ -195,7 +200,8 @@ pub fn write(
     })
 }
 
-fn write_tar<W: Write>(out: W, entries: &BTreeMap<String, Entry>, mtime: u64) -> io::Result<W> {
+/// The uncompressed tar of `entries` to `out`, every mtime `mtime`.
+pub fn write_tar<W: Write>(out: W, entries: &BTreeMap<String, Entry>, mtime: u64) -> io::Result<W> {
     let mut builder = tar::Builder::new(out);
     builder.mode(tar::HeaderMode::Deterministic);
     for (path, entry) in entries {
@@ -266,6 +272,10 @@ fn write_tar<W: Write>(out: W, entries: &BTreeMap<String, Entry>, mtime: u64) ->
                                  a escrita da camada: rode o build de novo com o contexto parado"
                             )));
                         }
+                    }
+                    Content::Bytes(bytes) => {
+                        header.set_size(bytes.len() as u64);
+                        builder.append_data(&mut header, path, &bytes[..])?;
                     }
                 }
             }
