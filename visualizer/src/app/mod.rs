@@ -2,12 +2,15 @@
 //! position and the playback; small function components draw the panels.
 
 mod build;
+mod cgroups;
 mod controls;
 mod diffview;
 mod embedded;
 mod events;
+mod filesystem;
 mod live;
 mod load;
+mod namespaces;
 mod network;
 mod panels;
 mod registry;
@@ -724,9 +727,9 @@ fn panel(p: Panel, model: &Model, t: &Rc<Loaded>, dispatch: &UseReducerDispatche
         Panel::Build => html! {
             <build::BuildPanel trace={t.clone()} {world} {large} dispatch={dispatch.clone()} />
         },
-        Panel::Namespaces => html! { <panels::NamespacesPanel {world} {large} /> },
-        Panel::Files => html! { <panels::FilesystemPanel {world} pos={model.pos} {large} /> },
-        Panel::Cgroups => html! { <panels::CgroupsPanel trace={t.clone()} {world} {large} /> },
+        Panel::Namespaces => html! { <namespaces::NamespacesPanel {world} {large} /> },
+        Panel::Files => html! { <filesystem::FilesystemPanel {world} pos={model.pos} {large} /> },
+        Panel::Cgroups => html! { <cgroups::CgroupsPanel trace={t.clone()} {world} {large} /> },
         Panel::Network => {
             html! { <network::NetworkPanel {world} {large} compact={model.compact} /> }
         }

@@ -1,0 +1,233 @@
+//! The cgroups panel: the container's cgroups, their limits, and the
+//! memory and pids charts from the samples.
+
+use std::rc::Rc;
+
+use casulo_trace::replay::World;
+use yew::prelude::*;
+
+use super::panels::scale;
+use super::Loaded;
+use crate::format::{mib, short_path};
+
+#[derive(Properties)]
+pub struct CgroupsProps {
+    pub trace: Rc<Loaded>,
+    pub world: Rc<World>,
+    #[prop_or_default]
+    pub large: bool,
+}
+
+impl PartialEq for CgroupsProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.world, &o.world)
+            && Rc::ptr_eq(&self.trace, &o.trace)
+            && self.large == o.large
+    }
+}
+
+#[function_component(CgroupsPanel)]
+pub fn cgroups_panel(p: &CgroupsProps) -> Html {
+    let w = &p.world;
+    let replay = p.trace.replay();
+    let samples = &replay.samples()[..w.samples_seen];
+    if w.cgroups.is_empty() && samples.is_empty() {
+        return html! {
+            <section class="painel cgroups" aria-labelledby="titulo-cg">
+                <h2 id="titulo-cg">{"cgroups"}</h2>
+                <p class="vazio" id="cg-vazio">{"Nenhum cgroup até aqui. Com limites (por exemplo "}
+                    <code>{"--memory 64m"}</code>{"), o contêiner ganha um grupo no kernel que conta e limita memória, CPU e processos."}</p>
+            </section>
+        };
+    }
+    let groups = w.cgroups.values().map(|cg| {
+        let limits: Vec<String> = cg
+            .limits
+            .iter()
+            .map(|(f, v)| match v.parse::<u64>() {
+                Ok(n) if f.starts_with("memory.") && n >= 1 << 20 => format!("{f} = {} ({})", v, mib(n)),
+                _ => format!("{f} = {v}"),
+            })
+            .collect();
+        html! {
+            <li class={classes!("cgroup", cg.deleted.then_some("removido"), cg.frozen.then_some("congelado"))}>
+                <code title={cg.path.clone()}>{short_path(&cg.path)}</code>
+                {format!(" · {}{}", cg.version, if cg.controller.is_empty() { String::new() } else { format!(" · {}", cg.controller) })}
+                if !limits.is_empty() { <div class="limites">{limits.join(" · ")}</div> }
+                if !cg.procs.is_empty() {
+                    <div class="procs-grupo">{procs_text(&cg.procs)}</div>
+                }
+                if cg.oom_kills > 0 {
+                    <div class="oom" id="oom">{format!("OOM: o kernel matou {} processo(s) por falta de memória", cg.oom_kills)}</div>
+                }
+                if cg.pids_refused > 0 {
+                    <div class="oom">{format!("pids.max: {} fork(s) recusado(s)", cg.pids_refused)}</div>
+                }
+                if cg.frozen {
+                    <div class="estado-congelado" id="congelado">{"❄ congelado: os processos existem, mas o kernel não os escalona (pause)"}</div>
+                }
+                if cg.deleted { <div>{"(removido)"}</div> }
+            </li>
+        }
+    });
+    html! {
+        <section class="painel cgroups" aria-labelledby="titulo-cg">
+            <h2 id="titulo-cg">{"cgroups"}</h2>
+            <ul class="arvore-cgroups">{ for groups }</ul>
+            { usage_chart(p, samples) }
+        </section>
+    }
+}
+
+/// The processes put in a cgroup: how many, then their host PIDs (numbers
+/// that name a process, not a count).
+fn procs_text(procs: &[i32]) -> String {
+    let pids = procs
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    match procs.len() {
+        1 => format!("1 processo colocado no grupo: PID {pids} no host"),
+        n => format!("{n} processos colocados no grupo: PIDs {pids} no host"),
+    }
+}
+
+fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Html {
+    if samples.is_empty() {
+        return html! { <p class="vazio">{"Sem amostras de uso ainda."}</p> };
+    }
+    let replay = p.trace.replay();
+    let all = replay.samples();
+    let t0 = all.first().map_or(0, |s| s.t_us) as f64;
+    let t1 = (all.last().map_or(0, |s| s.t_us) as f64).max(t0 + 1.0);
+    let max_mem = p.trace.max_memory as f64;
+    let k = scale(p.large);
+    let (cw, ch) = (600.0, 160.0);
+    // Left margin: room for the axis' values (and the pids chart's label).
+    let left = 64.0 * k;
+    let x = |t: u64| left + (t as f64 - t0) / (t1 - t0) * (cw - left - 10.0);
+    let y = |v: u64| 10.0 + ch - v as f64 / max_mem * ch;
+    // At most ~600 points drawn: a long run is thinned.
+    let stride = (samples.len() / 600).max(1);
+    let points: String = samples
+        .iter()
+        .step_by(stride)
+        .chain(samples.last())
+        .filter_map(|s| Some(format!("{:.1},{:.1} ", x(s.t_us), y(s.memory_bytes?))))
+        .collect();
+    // The kernel's peak: a climb between two samples (one big allocation)
+    // shows here even when the usage read before and after is low.
+    let peaks: String = samples
+        .iter()
+        .step_by(stride)
+        .chain(samples.last())
+        .filter_map(|s| Some(format!("{:.1},{:.1} ", x(s.t_us), y(s.memory_peak_bytes?))))
+        .collect();
+    let limit = samples.iter().rev().find_map(|s| s.memory_limit_bytes);
+    let last = samples.last().unwrap();
+    let peak = last
+        .memory_peak_bytes
+        .map(|b| format!(" (pico {})", mib(b)))
+        .unwrap_or_default();
+    let now = match (last.memory_bytes, limit) {
+        (Some(m), Some(l)) => format!("memória: {} de {}{peak}", mib(m), mib(l)),
+        (Some(m), None) => format!("memória: {}{peak}", mib(m)),
+        _ => String::new(),
+    };
+    let ticks = crate::format::mib_ticks(p.trace.max_memory).into_iter().map(|b| {
+        let ty = y(b);
+        html! {
+            <g class="marca-eixo">
+                <line x1={(left - 4.0).to_string()} y1={ty.to_string()} x2={cw.to_string()} y2={ty.to_string()} class="grade" />
+                <text x={(left - 8.0).to_string()} y={(ty + 4.0 * k).to_string()} text-anchor="end">{mib(b)}</text>
+            </g>
+        }
+    });
+    let pids = match (last.pids, last.pids_limit) {
+        (Some(n), Some(l)) => format!(" · processos: {n} de {l}"),
+        (Some(n), None) => format!(" · processos: {n}"),
+        _ => String::new(),
+    };
+    let cpu = last
+        .cpu_usage_us
+        .map(|c| format!(" · CPU usada: {:.2} s", c as f64 / 1e6).replace('.', ","))
+        .unwrap_or_default();
+    let ooms = p.world.cgroups.values().filter_map(|c| c.last_oom);
+    html! {
+        <>
+            <p class="uso" id="uso-atual">{format!("{now}{pids}{cpu}")}</p>
+            <svg viewBox={format!("0 0 {cw} {}", ch + 30.0 * k)} role="img" id="grafico-memoria"
+                aria-label="Gráfico do uso de memória ao longo do tempo, com o limite tracejado">
+                { for ticks }
+                <line x1={left.to_string()} y1={(10.0 + ch).to_string()} x2={cw.to_string()} y2={(10.0 + ch).to_string()} class="eixo" />
+                if let Some(l) = limit {
+                    <line x1={left.to_string()} y1={y(l).to_string()} x2={cw.to_string()} y2={y(l).to_string()} class="limite" />
+                    <text x={(left + 4.0).to_string()} y={(y(l) + 16.0 * k).to_string()} class="rotulo-limite">{format!("limite {}", mib(l))}</text>
+                }
+                if !peaks.is_empty() {
+                    <polyline points={peaks.clone()} class="pico"><title>{"pico de memória (o maior uso até ali, guardado pelo kernel)"}</title></polyline>
+                }
+                <polyline points={points} class="memoria"><title>{"memória em uso na hora da medição"}</title></polyline>
+                if samples.len() <= 60 {
+                    { for samples.iter().filter_map(|s| Some(html! {
+                        <circle cx={format!("{:.1}", x(s.t_us))} cy={format!("{:.1}", y(s.memory_bytes?))} r="4" class="ponto" />
+                    })) }
+                }
+                { for ooms.map(|i| {
+                    let t = replay.events()[i].t_us;
+                    html! { <line x1={x(t).to_string()} x2={x(t).to_string()} y1="10" y2={(10.0 + ch).to_string()} class="marca-oom" /> }
+                }) }
+                <text x={left.to_string()} y={(ch + 28.0 * k).to_string()} class="rotulo">{"tempo →"}</text>
+            </svg>
+            if !peaks.is_empty() {
+                <p class="legenda-grafico" id="legenda-memoria">
+                    <span class="amostra-linha memoria"></span>{"em uso na medição "}
+                    <span class="amostra-linha pico"></span>{"pico (o maior uso até ali, que o kernel guarda: mostra uma subida entre duas medições)"}
+                </p>
+            }
+            { pids_chart(p, samples, &x, stride, left) }
+        </>
+    }
+}
+
+/// Processes in the cgroup over time, against `pids.max` (dashed).
+fn pids_chart(
+    p: &CgroupsProps,
+    samples: &[casulo_trace::replay::Sample],
+    x: &dyn Fn(u64) -> f64,
+    stride: usize,
+    left: f64,
+) -> Html {
+    let max = p.trace.max_pids;
+    if max == 0 {
+        return html! {};
+    }
+    let k = scale(p.large);
+    let (cw, ch) = (600.0, 60.0 * k);
+    let y = |v: u64| 8.0 + ch - v as f64 / max as f64 * ch;
+    let points: String = samples
+        .iter()
+        .step_by(stride)
+        .chain(samples.last())
+        .filter_map(|s| Some(format!("{:.1},{:.1} ", x(s.t_us), y(s.pids?))))
+        .collect();
+    let limit = samples.iter().rev().find_map(|s| s.pids_limit);
+    html! {
+        <svg viewBox={format!("0 0 {cw} {}", ch + 14.0)} role="img" id="grafico-pids"
+            aria-label="Gráfico do número de processos no cgroup, com o pids.max tracejado">
+            <line x1={left.to_string()} y1={(8.0 + ch).to_string()} x2={cw.to_string()} y2={(8.0 + ch).to_string()} class="eixo" />
+            if let Some(l) = limit {
+                <line x1={left.to_string()} y1={y(l).to_string()} x2={cw.to_string()} y2={y(l).to_string()} class="limite" />
+                <text x={(left + 4.0).to_string()} y={(y(l) + 14.0 * k).to_string()} class="rotulo-limite">{format!("pids.max {l}")}</text>
+            }
+            <polyline points={points} class="pids" />
+            if samples.len() <= 60 {
+                { for samples.iter().filter_map(|s| Some(html! {
+                    <circle cx={format!("{:.1}", x(s.t_us))} cy={format!("{:.1}", y(s.pids?))} r="4" class="ponto-pids" />
+                })) }
+            }
+            <text x="4" y={(22.0 * k).to_string()} class="rotulo">{"proc."}</text>
+        </svg>
+    }
+}

@@ -1,0 +1,221 @@
+//! The filesystem panel: the overlay's layers, upper dir and merged view,
+//! the mounts, volumes and commits.
+
+use std::rc::Rc;
+
+use casulo_trace::replay::World;
+use yew::prelude::*;
+
+use super::panels::scale;
+use crate::format::{bytes, short_digest, short_path};
+
+#[derive(Properties)]
+pub struct FsProps {
+    pub world: Rc<World>,
+    pub pos: usize,
+    #[prop_or_default]
+    pub large: bool,
+}
+
+impl PartialEq for FsProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.world, &o.world) && self.large == o.large
+    }
+}
+
+/// `casulo commit`s of the container: its upperdir became a layer of a new image.
+fn commit_lines(w: &World) -> Vec<String> {
+    w.commits
+        .iter()
+        .map(|c| {
+            let image = if c.tag.is_empty() {
+                short_digest(&c.image_id).to_string()
+            } else {
+                format!("{} ({})", c.tag, short_digest(&c.image_id))
+            };
+            let changes = if c.changes.is_empty() {
+                String::new()
+            } else {
+                format!(" · --change {}", c.changes.join(", "))
+            };
+            let count =
+                |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+            format!(
+                "upperdir → camada {} ({}, {}, {}) → imagem {image}{changes}",
+                short_digest(&c.diff_id),
+                count(c.files, "entrada", "entradas"),
+                count(c.whiteouts, "whiteout", "whiteouts"),
+                bytes(c.size)
+            )
+        })
+        .collect()
+}
+
+#[function_component(FilesystemPanel)]
+pub fn filesystem_panel(p: &FsProps) -> Html {
+    let w = &p.world;
+    let last = w.applied.checked_sub(1);
+    let commits = commit_lines(w);
+    let Some(o) = &w.overlay else {
+        let layers = w.layers.iter().map(|l| {
+            let how = match &l.unpacked {
+                Some(u) => format!(
+                    "desempacotada agora: {} de conteúdo, {} arquivos",
+                    bytes(u.bytes),
+                    u.files
+                ),
+                None => "reutilizada (já estava desempacotada)".into(),
+            };
+            html! { <li class={classes!((Some(l.at) == last).then_some("novo"))}>
+            <code>{short_digest(&l.diff_id).to_string()}</code>{format!(" · {how}")}
+            if !l.whiteouts.is_empty() {
+                <ul>{ for l.whiteouts.iter().map(|(path, opaque)| html! {
+                    <li class="whiteout-item">{format!("✕ apaga {path}{}", if *opaque { " (diretório opaco)" } else { "" })}</li>
+                }) }</ul>
+            }
+            </li> }
+        });
+        return html! {
+            <section class="painel arquivos" aria-labelledby="titulo-fs">
+                <h2 id="titulo-fs">{"Sistema de arquivos"}</h2>
+                <p class="vazio" id="fs-vazio">{"O contêiner ainda não tem sistema de arquivos próprio (falta o mount overlay)."}</p>
+                if !w.layers.is_empty() {
+                    <p>{"Camadas da imagem prontas:"}</p>
+                    <ul class="camadas-prontas">{ for layers }</ul>
+                }
+                if !commits.is_empty() {
+                    <p class="commit" id="fs-commit"><strong>{"Commit (casulo commit): "}</strong>{commits.join("; ")}</p>
+                }
+            </section>
+        };
+    };
+
+    // Rows top to bottom: merged, upper, each lowerdir. Large: the stack
+    // takes the whole width and the mounts go below it, in two columns.
+    let k = scale(p.large);
+    let row_h = 54.0 * k;
+    let row_w = if p.large { 640.0 } else { 400.0 };
+    let (rw, rh, t1, t2) = (
+        row_w.to_string(),
+        (row_h - 8.0).to_string(),
+        20.0 * k,
+        38.0 * k,
+    );
+    let mut rows: Vec<Html> = vec![];
+    let mut y = 10.0;
+    // The overlay lives in the container's mount namespace: when its last
+    // process ends, the kernel unmounts it (the upperdir stays on disk).
+    let ended = w.init().is_some_and(|i| i.exit.is_some());
+    let merged_label = if ended {
+        "merged: desmontado (o contêiner terminou)"
+    } else if w.pivoted {
+        "merged = / do contêiner (depois do pivot_root)"
+    } else {
+        "merged: a visão unificada"
+    };
+    rows.push(html! {
+        <g class={classes!("camada", "merged", (o.at + 1 == p.pos).then_some("novo"), ended.then_some("encerrado"))}>
+            <rect x="10" y={y.to_string()} width={rw.clone()} height={rh.clone()} rx="6" />
+            <text x="22" y={(y + t1).to_string()}>{merged_label}</text>
+            <text x="22" y={(y + t2).to_string()} class="caminho">{short_path(&o.target)}</text>
+        </g>
+    });
+    y += row_h;
+    rows.push(html! {
+        <g class="camada upper">
+            <rect x="10" y={y.to_string()} width={rw.clone()} height={rh.clone()} rx="6" />
+            <text x="22" y={(y + t1).to_string()}>{"upperdir: leitura e escrita (só deste contêiner)"}</text>
+            <text x="22" y={(y + t2).to_string()} class="caminho">{short_path(&o.upperdir)}</text>
+        </g>
+    });
+    y += row_h;
+    for (i, dir) in o.lowerdirs.iter().enumerate() {
+        let layer = w.layer_of_dir(dir);
+        let title = match layer {
+            Some(l) => format!(
+                "camada {} · {}",
+                o.lowerdirs.len() - i,
+                short_digest(&l.diff_id)
+            ),
+            None => format!("camada {}", o.lowerdirs.len() - i),
+        };
+        let info = match layer.and_then(|l| l.unpacked) {
+            Some(u) => format!(
+                "somente leitura · {} de conteúdo · {} arquivos",
+                bytes(u.bytes),
+                u.files
+            ),
+            None => "somente leitura · reutilizada".into(),
+        };
+        let whiteouts = layer.map(|l| l.whiteouts.clone()).unwrap_or_default();
+        rows.push(html! {
+            <g class="camada lower">
+                <rect x="10" y={y.to_string()} width={rw.clone()} height={rh.clone()} rx="6" />
+                <text x="22" y={(y + t1).to_string()}>{title}</text>
+                <text x="22" y={(y + t2).to_string()} class="caminho">{info}</text>
+                { for whiteouts.iter().take(2).enumerate().map(|(i, (path, opaque))| html! {
+                    <text x={(row_w * 0.6).to_string()} y={(y + t1 + 18.0 * k * i as f64).to_string()} class="whiteout">
+                        {format!("✕ {path}{}", if *opaque { " (opaco)" } else { "" })}</text>
+                }) }
+            </g>
+        });
+        y += row_h;
+    }
+    let stack_h = y;
+    // Mounts: to the right (normal), or below the stack in two columns (large).
+    let (cols, mx0, my0, mw) = if p.large {
+        (2, 10.0, stack_h + 6.0, 310.0)
+    } else {
+        (1, 440.0, 10.0, 210.0)
+    };
+    let mounts = w.mounts.iter().enumerate().map(|(i, m)| {
+        let mx = mx0 + (i % cols) as f64 * (mw + 20.0);
+        let my = my0 + (i / cols) as f64 * 30.0 * k;
+        html! {
+            <g class={classes!("montagem", (Some(m.at) == last).then_some("novo"), ended.then_some("encerrado"))}>
+                <rect x={mx.to_string()} y={my.to_string()} width={mw.to_string()} height={(24.0 * k).to_string()} rx="4" />
+                <text x={(mx + 10.0).to_string()} y={(my + 17.0 * k).to_string()}>{format!("{} · {}", m.inside, m.fstype)}</text>
+            </g>
+        }
+    });
+    let mount_rows = w.mounts.len().div_ceil(cols) as f64;
+    let height = if p.large {
+        my0 + mount_rows * 30.0 * k + 10.0
+    } else {
+        stack_h.max(20.0 + mount_rows * 30.0) + 10.0
+    };
+    let devices: Vec<String> = w.devices.iter().map(|d| d.inside.clone()).collect();
+    // Volumes beside the overlay: data that is not in any layer.
+    let volumes: Vec<String> = w
+        .volumes
+        .iter()
+        .map(|v| {
+            let name = if v.anonymous {
+                format!("anônimo {}", &v.name[..v.name.len().min(12)])
+            } else {
+                v.name.clone()
+            };
+            format!("{name} em {} ({})", v.target, short_path(&v.path))
+        })
+        .collect();
+
+    html! {
+        <section class="painel arquivos" aria-labelledby="titulo-fs">
+            <h2 id="titulo-fs">{"Sistema de arquivos"}</h2>
+            <svg viewBox={format!("0 0 660 {height}")} role="img" id="svg-fs"
+                aria-label="A pilha do overlay: visão unificada, camada de escrita e camadas da imagem; à direita, as montagens">
+                { for rows }
+                { for mounts }
+            </svg>
+            if !devices.is_empty() {
+                <p class="dispositivos"><strong>{"Dispositivos em /dev: "}</strong>{devices.join(", ")}</p>
+            }
+            if !volumes.is_empty() {
+                <p class="volumes" id="fs-volumes"><strong>{"Volumes (fora das camadas, sobrevivem ao contêiner): "}</strong>{volumes.join("; ")}</p>
+            }
+            if !commits.is_empty() {
+                <p class="commit" id="fs-commit"><strong>{"Commit (casulo commit): "}</strong>{commits.join("; ")}</p>
+            }
+        </section>
+    }
+}
