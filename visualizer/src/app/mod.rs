@@ -438,13 +438,7 @@ impl Model {
         if n == self.pos {
             return;
         }
-        if n == self.pos + 1 {
-            let mut w = (*self.world).clone();
-            w.apply(&t.replay().events()[self.pos]);
-            self.world = Rc::new(w);
-        } else {
-            self.world = Rc::new(t.replay().world_at(n));
-        }
+        self.world = Rc::new(t.replay().advance(&self.world, n));
         self.pos = n;
     }
 }

@@ -346,6 +346,24 @@ impl Replay {
         world
     }
 
+    /// The world at position `n` (clamped), from `world` (the world at
+    /// some position): forward by applying the events in between when `n`
+    /// is near, otherwise from the nearest checkpoint. What a player does
+    /// at every move (the visualizer's `seek`, [`Cursor::seek`]).
+    pub fn advance(&self, world: &World, n: usize) -> World {
+        let n = n.min(self.events.len());
+        let here = world.applied;
+        if n >= here && n - here < CHECKPOINT_EVERY {
+            let mut world = world.clone();
+            for e in &self.events[here..n] {
+                world.apply(e);
+            }
+            world
+        } else {
+            self.world_at(n)
+        }
+    }
+
     /// A cursor at position 0.
     pub fn cursor(&self) -> Cursor<'_> {
         Cursor {
@@ -383,17 +401,8 @@ impl Cursor<'_> {
         }
     }
 
-    /// Goes to position `n` (clamped): forward by stepping when it is near,
-    /// otherwise from the nearest checkpoint.
+    /// Goes to position `n` (clamped), as [`Replay::advance`].
     pub fn seek(&mut self, n: usize) {
-        let n = n.min(self.replay.len());
-        let here = self.world.applied;
-        if n >= here && n - here < CHECKPOINT_EVERY {
-            while self.world.applied < n {
-                self.step();
-            }
-        } else {
-            self.world = self.replay.world_at(n);
-        }
+        self.world = self.replay.advance(&self.world, n);
     }
 }
