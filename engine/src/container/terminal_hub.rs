@@ -78,15 +78,7 @@ pub fn serve(
     )
     .map_err(|e| io("signalfd", e.into()))?;
     let master = console.master.as_fd();
-    let flags = nix::fcntl::fcntl(master, nix::fcntl::FcntlArg::F_GETFL)
-        .map_err(|e| io("fcntl", e.into()))?;
-    nix::fcntl::fcntl(
-        master,
-        nix::fcntl::FcntlArg::F_SETFL(
-            nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK,
-        ),
-    )
-    .map_err(|e| io("fcntl", e.into()))?;
+    nonblocking(master).map_err(|e| io("fcntl", e.into()))?;
     let mut hub = Hub {
         master,
         master_open: true,
@@ -149,19 +141,7 @@ pub fn serve(
             }
         }
         if !revents[1].is_empty() {
-            if let Ok(fd) =
-                socket::accept4(listener.as_fd().as_raw_fd(), socket::SockFlag::SOCK_CLOEXEC)
-            {
-                // SAFETY: accept4 returned a new descriptor we own.
-                let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-                let _ = socket::setsockopt(
-                    &fd,
-                    socket::sockopt::SendTimeout,
-                    &nix::sys::time::TimeVal::new(SLOW.as_secs() as _, 0),
-                );
-                hub.attachers.push(Attacher { fd, who: None });
-                hub.greet(k, hub.attachers.len() - 1);
-            }
+            hub.accept(k, &listener, true);
         }
         if !revents[0].is_empty() {
             while let Some(info) = signals
@@ -180,13 +160,7 @@ pub fn serve(
     // whose command ended at once must still see what it printed).
     while hub.master_open && hub.copy_output(k) {}
     hub.log.finish();
-    while let Ok(fd) = socket::accept4(listener.as_fd().as_raw_fd(), socket::SockFlag::SOCK_CLOEXEC)
-    {
-        // SAFETY: accept4 returned a new descriptor we own.
-        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-        hub.attachers.push(Attacher { fd, who: None });
-        hub.greet(k, hub.attachers.len() - 1);
-    }
+    while hub.accept(k, &listener, false) {}
     let code = wait::exit_code(status).to_le_bytes();
     let bye = [EXIT, code[0], code[1], code[2], code[3]];
     for a in &hub.attachers {
@@ -197,6 +171,17 @@ pub fn serve(
     }
     drop(listener);
     Ok(status)
+}
+
+/// `fd` (the terminal's master) without blocking: the hub polls it.
+fn nonblocking(fd: BorrowedFd) -> nix::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let flags = fcntl(fd, FcntlArg::F_GETFL)?;
+    fcntl(
+        fd,
+        FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
+    )?;
+    Ok(())
 }
 
 /// A connection to the hub; `who` once it said who it is (see [`IDENT`]).
@@ -223,6 +208,28 @@ struct Hub<'a> {
 }
 
 impl Hub<'_> {
+    /// Takes one waiting connection, if any, and greets it; `slow_guard`
+    /// gives it a send timeout (an attacher that stops reading must not
+    /// stall the container's output). False when none was waiting.
+    fn accept(&mut self, k: &Kernel, listener: &Listener, slow_guard: bool) -> bool {
+        let Ok(fd) = socket::accept4(listener.as_fd().as_raw_fd(), socket::SockFlag::SOCK_CLOEXEC)
+        else {
+            return false;
+        };
+        // SAFETY: accept4 returned a new descriptor we own.
+        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        if slow_guard {
+            let _ = socket::setsockopt(
+                &fd,
+                socket::sockopt::SendTimeout,
+                &nix::sys::time::TimeVal::new(SLOW.as_secs() as _, 0),
+            );
+        }
+        self.attachers.push(Attacher { fd, who: None });
+        self.greet(k, self.attachers.len() - 1);
+        true
+    }
+
     /// One read of the master to the log and every attacher; false when
     /// there was nothing.
     fn copy_output(&mut self, k: &Kernel) -> bool {
