@@ -54,8 +54,7 @@ fn embed_site() {
                  com visualizador/>: use `cargo xtask dist`, que a monta e a preenche"
             );
         };
-        if !dir.join("visualizador/index_bg.wasm").is_file() || !dir.join("index.html").is_file()
-        {
+        if !dir.join("visualizador/index_bg.wasm").is_file() || !dir.join("index.html").is_file() {
             panic!(
                 "CASULO_EMBUTIR={}: não há index.html e visualizador/index_bg.wasm ali \
                  (use `cargo xtask dist`, que monta o curso e o visualizador antes)",
