@@ -11,8 +11,8 @@
 //!    modules of [`MODULES`] with their dependencies, in load order
 //!    (`modules/NN-name.ko`: overlayfs, bridge, veth, nftables, NAT are
 //!    modules in that kernel);
-//! 2. a static casulo (musl, release; `cargo xtask test` gives its
-//!    `dist/casulo`) and the probe;
+//! 2. `dist/casulo` (`cargo xtask dist`: static, musl, the course inside —
+//!    the file a teacher hands out) and the probe;
 //! 3. an initramfs: the host's static busybox and its applet links,
 //!    `dev/console`/`dev/null`, the modules, casulo, probe, `nft` with its
 //!    libraries, the docker CLI (a static binary), the multi-stage build
@@ -90,20 +90,18 @@ const MEMORY_MB: u32 = 1024;
 /// Whole VM run, boot to poweroff (normally ~60 s under TCG).
 const TIMEOUT_SECS: &str = "400";
 
-/// `probe` and `casulo` when the caller has built them (`cargo xtask
-/// test`: its dist binary), else built here.
+/// `probe` and `casulo` (`dist/casulo`) when the caller has built them
+/// (`cargo xtask test`), else built here.
 pub fn run(probe: Option<PathBuf>, casulo: Option<PathBuf>) -> Result {
     let dir = cmd::target_dir().join("vm");
     std::fs::create_dir_all(&dir)?;
     step("VM cgroup v2: kernel do Debian e seus módulos (cache em target/vm/kernel)");
     let (vmlinuz, modules) = kernel()?;
 
+    // The one file a teacher hands out (`cargo xtask dist`) is what runs here.
     let casulo = match casulo {
         Some(c) => c,
-        None => {
-            step("VM cgroup v2: casulo estático (musl, release)");
-            musl::build_casulo(None)?
-        }
+        None => crate::dist::build()?,
     };
     let probe = match probe {
         Some(p) => p,
