@@ -4,8 +4,8 @@
 //! built, to a real HTTP client (curl).
 //!
 //! Needs the built binary (`CASULO_DIST`, else `dist/casulo`) and the folder
-//! it embedded (`CASULO_DIST_SITE`, else `book/build`): `cargo xtask test`
-//! builds both first.
+//! it embedded (`CASULO_DIST_SITE`, else `target/dist-site`): `cargo xtask
+//! test` builds both first.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ fn dist_bin() -> PathBuf {
 fn dist_site() -> PathBuf {
     let dir = std::env::var_os("CASULO_DIST_SITE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_dir().join("book/build"));
+        .unwrap_or_else(|| casulo_tests::target_dir().join("dist-site"));
     env_file("CASULO_DIST_SITE", dir.join("index.html"));
     dir
 }

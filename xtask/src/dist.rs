@@ -5,11 +5,15 @@
 //! 1. the course and the visualizer built (`book::build`, into `book/build/`,
 //!    the visualizer in `book/build/visualizador/`) — the recorded examples
 //!    are the ones in the repository, nothing is recorded here;
-//! 2. `musl::build_casulo` with `CASULO_EMBUTIR=book/build`;
-//! 3. `dist/casulo` and `dist/casulo.sha256` (the format of `sha256sum`,
+//! 2. that folder synced into `target/dist-site/` (only files whose bytes
+//!    changed are written: the engine's `build.rs` watches this folder, and
+//!    an mdBook run rewrites every file, which would recompile the release
+//!    engine — minutes — each time);
+//! 3. `musl::build_casulo` with `CASULO_EMBUTIR=target/dist-site`;
+//! 4. `dist/casulo` and `dist/casulo.sha256` (the format of `sha256sum`,
 //!    so `sha256sum -c casulo.sha256` checks a copy).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
@@ -19,6 +23,12 @@ use crate::{book, musl, Result};
 /// `dist/` at the root of the repository.
 pub fn dist_dir() -> PathBuf {
     cmd::workspace_root().join("dist")
+}
+
+/// What `dist/casulo` embeds: `target/dist-site/` (the built course, the
+/// visualizer in `visualizador/`).
+pub fn site_dir() -> PathBuf {
+    cmd::target_dir().join("dist-site")
 }
 
 /// `cargo xtask dist`.
@@ -34,7 +44,14 @@ pub fn run() -> Result {
 
 /// Builds `dist/casulo` (+ `.sha256`) and returns its path.
 pub fn build() -> Result<PathBuf> {
-    let site = book::build()?;
+    let built = book::build()?;
+    let site = site_dir();
+    let written = sync(&built, &site)?;
+    println!(
+        "  {} ← {} ({written} arquivos mudaram)",
+        site.display(),
+        built.display()
+    );
     step("casulo estático (musl, release) com o visualizador e o curso embutidos");
     let built = musl::build_casulo(Some(&site))?;
     let dir = dist_dir();
@@ -55,6 +72,52 @@ pub fn build() -> Result<PathBuf> {
         gzip_len(&bytes)? / 1024,
     );
     Ok(out)
+}
+
+/// Makes `to` hold exactly the files of `from`, writing only those whose
+/// bytes differ (the others keep their modification time); returns how
+/// many were written or removed.
+fn sync(from: &Path, to: &Path) -> Result<usize> {
+    let mut changed = 0;
+    let mut wanted = std::collections::BTreeSet::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        std::fs::create_dir_all(to.join(&rel))?;
+        for entry in std::fs::read_dir(from.join(&rel))? {
+            let entry = entry?;
+            let rel = rel.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                stack.push(rel);
+                continue;
+            }
+            let bytes = std::fs::read(entry.path())?;
+            let dest = to.join(&rel);
+            if std::fs::read(&dest).ok().as_deref() != Some(&bytes[..]) {
+                std::fs::write(&dest, &bytes)?;
+                changed += 1;
+            }
+            wanted.insert(rel);
+        }
+    }
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        for entry in std::fs::read_dir(to.join(&rel))? {
+            let entry = entry?;
+            let rel = rel.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                if from.join(&rel).is_dir() {
+                    stack.push(rel);
+                } else {
+                    std::fs::remove_dir_all(entry.path())?;
+                    changed += 1;
+                }
+            } else if !wanted.contains(&rel) {
+                std::fs::remove_file(entry.path())?;
+                changed += 1;
+            }
+        }
+    }
+    Ok(changed)
 }
 
 fn hex(bytes: &[u8]) -> String {

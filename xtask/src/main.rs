@@ -27,6 +27,8 @@ mod cmd;
 mod demo;
 mod dist;
 mod fuzz;
+#[cfg(test)]
+mod imports;
 mod medir;
 mod medir_containers;
 mod medir_vms;

@@ -81,7 +81,7 @@ pub fn run(args: &[String]) -> Result {
             .env("CASULO_BIN", &casulo)
             .env("CASULO_PROBE", &probe)
             .env("CASULO_DIST", &dist)
-            .env("CASULO_DIST_SITE", crate::book::book_dir().join("build")),
+            .env("CASULO_DIST_SITE", crate::dist::site_dir()),
     )?;
 
     // The course's examples run real containers too: before the leak checks.

@@ -116,7 +116,7 @@ pub fn run(probe: Option<PathBuf>, casulo: Option<PathBuf>) -> Result {
         let name = m.file_name().expect("module file").to_string_lossy();
         files.push((m.clone(), format!("modules/{name}")));
     }
-    files.extend(with_libraries(Path::new(NFT))?);
+    files.extend(nft_files(&dir)?);
     let docker = static_docker()?;
     files.push((docker, "docker".into()));
     let context =
@@ -386,36 +386,47 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Debian's `nft` (package nftables), which casulo runs for its rules.
 const NFT: &str = "/usr/sbin/nft";
 
-/// `binary` and the shared libraries `ldd` says it loads (with the dynamic
-/// loader), each to its own path inside the initramfs.
-fn with_libraries(binary: &Path) -> Result<Vec<(PathBuf, String)>> {
+/// `nft` and the shared libraries `ldd` says it loads, in `opt/nft/`,
+/// started by `/usr/sbin/nft`, a script that runs it through its own
+/// loader. Not in `/lib`: the static busybox's `wget` would then find a
+/// `libc.so.6` to load its NSS modules with, and crash.
+fn nft_files(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let binary = Path::new(NFT);
     if !binary.is_file() {
-        fail!(
-            "{} não existe: rode `cargo xtask setup` (pacote nftables)",
-            binary.display()
-        );
+        fail!("{NFT} não existe: rode `cargo xtask setup` (pacote nftables)");
     }
     let ldd = cmd::capture(Command::new("ldd").arg(binary))?;
-    let mut out = vec![(binary.to_path_buf(), rel(binary))];
+    let mut out = vec![(binary.to_path_buf(), "opt/nft/nft".to_string())];
+    let mut loader = None;
     for line in ldd.lines() {
         // `libx.so.1 => /lib/…/libx.so.1 (0x…)` or `/lib64/ld-linux-x86-64.so.2 (0x…)`
-        let path = match line.split_once("=>") {
-            Some((_, right)) => right.split_whitespace().next(),
-            None => line
-                .split_whitespace()
-                .next()
-                .filter(|p| p.starts_with('/')),
+        let (path, is_loader) = match line.split_once("=>") {
+            Some((_, right)) => (right.split_whitespace().next(), false),
+            None => (line.split_whitespace().next(), true),
         };
-        if let Some(path) = path.filter(|p| p.starts_with('/')) {
-            let real = std::fs::canonicalize(path)?;
-            out.push((real, rel(Path::new(path))));
+        let Some(path) = path.filter(|p| p.starts_with('/')).map(Path::new) else {
+            continue;
+        };
+        let name = path.file_name().expect("library name").to_string_lossy();
+        if is_loader {
+            loader = Some(name.to_string());
         }
+        out.push((std::fs::canonicalize(path)?, format!("opt/nft/lib/{name}")));
     }
+    let Some(loader) = loader else {
+        fail!("ldd {NFT} não mostrou o carregador dinâmico:\n{ldd}");
+    };
+    let script = dir.join("nft.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nexec /opt/nft/lib/{loader} --library-path /opt/nft/lib /opt/nft/nft \"$@\"\n"
+        ),
+    )?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+    out.push((script, "usr/sbin/nft".to_string()));
     Ok(out)
-}
-
-fn rel(path: &Path) -> String {
-    path.to_string_lossy().trim_start_matches('/').to_string()
 }
 
 /// The docker CLI of the PATH (the daemon's tests use it too), which must

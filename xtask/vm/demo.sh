@@ -42,19 +42,28 @@ casulo run -d --name web --network bridge -p 8080:80 busybox sh -c \
     'mkdir -p /www && echo ola-da-porta > /www/index.html && exec httpd -f -p 80 -h /www' \
     >/tmp/d-web.out 2>/tmp/d-web.err
 rc=$?
+# busybox's nc, not its wget: the static wget crashes (SIGSEGV) on a
+# refused connection when there is no libc to load NSS modules from.
+ask() { printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 "$1" "$2" 2>/dev/null | tail -n 1; }
 page=
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-    page=$(wget -q -T 2 -O - http://127.0.0.1:8080/ 2>/dev/null) && [ -n "$page" ] && break
+    page=$(ask 127.0.0.1 8080)
+    [ -n "$page" ] && break
     sleep 0.5
 done
 gw=$(ip -4 addr show casulo0 2>/dev/null | sed -n 's/.*inet \([0-9.]*\).*/\1/p')
-page_gw=$(wget -q -T 2 -O - "http://$gw:8080/" 2>/dev/null)
+page_gw=$(ask "$gw" 8080)
 echo "rede: casulo0=$gw, 127.0.0.1:8080 → '$page', $gw:8080 → '$page_gw'"
 if [ $rc = 0 ] && [ "$page" = ola-da-porta ] && [ "$page_gw" = ola-da-porta ] &&
     nft list table inet casulo 2>/dev/null | grep -q 'masquerade'; then
     pass rede-porta
 else
-    failed rede-porta "página='$page' pela bridge='$page_gw' $(step_log $rc /tmp/d-web.err) $(nft list table inet casulo 2>&1 | head -3 | tr '\n' ' ')"
+    ip=$(casulo inspect web 2>/dev/null | sed -n 's/.*"IPAddress": "\([0-9.]*\)".*/\1/p' | head -n 1)
+    echo "rede-porta: escutando: $(netstat -ltn 2>/dev/null | grep 8080 | tr '\n' ' ')"
+    echo "rede-porta: direto no contêiner $ip:80 → '$(ask "$ip" 80)'"
+    echo "rede-porta: logs: $(casulo logs web 2>&1 | tail -n 3 | tr '\n' ' ')"
+    casulo trace show /var/lib/casulo/traces/web-*.trace.jsonl 2>&1 | grep -i 'porta\|port\|erro' | tail -n 5
+    failed rede-porta "página='$page' pela bridge='$page_gw' $(step_log $rc /tmp/d-web.err)"
 fi
 
 # exec into it, stop it, remove it.

@@ -15,7 +15,7 @@ if [ "$1" != stage2 ]; then
     mount -t devtmpfs devtmpfs /dev 2>/dev/null
     mkdir -p /newroot
     mount -t tmpfs -o size=700m tmpfs /newroot
-    for f in /bin /sbin /usr /lib /lib64 /etc /init /casulo /probe /modules /ctx /docker /demo.sh; do
+    for f in /bin /sbin /usr /opt /etc /init /casulo /probe /modules /ctx /docker /demo.sh; do
         [ -e "$f" ] && cp -a "$f" /newroot/
     done
     mkdir -p /newroot/dev /newroot/proc /newroot/sys /newroot/tmp /newroot/run /newroot/var/lib/casulo
