@@ -35,6 +35,15 @@ pub fn cmd(state: &StateDir, args: UiArgs) -> CliResult {
              no repositório, `cargo xtask serve` serve o visualizador e o curso",
         ));
     };
+    // Without root the site is served all the same; only the list of
+    // traces stays empty, and this says why.
+    let root = state.root();
+    if root.exists() && nix::unistd::access(root, nix::unistd::AccessFlags::X_OK).is_err() {
+        eprintln!(
+            "casulo ui: nota: sem os traces gravados: {}",
+            super::private_root_message(root)
+        );
+    }
     let log: daemon::Log = std::sync::Arc::new(|line: String| eprintln!("casulo ui: {line}"));
     let ctx = std::sync::Arc::new(daemon::Ctx::new(state.clone(), log));
     let (files, bytes) = Site::embedded_size();
