@@ -5,6 +5,9 @@
 //! has them). Nothing of docker's API: this port has no
 //! authentication, and the API on it would give whoever reaches it root on
 //! the host. Only loopback unless `--ui-publico` is given.
+//!
+//! `casulo ui` is this same listener alone ([`serve_alone`]), serving the
+//! visualizer and the course built into the binary ([`super::site`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -196,7 +199,11 @@ fn static_file(site: &Site, path: &str) -> Response<Body> {
         }
         Found::NotFound => return not_found(path),
     };
-    let mut response = Response::new(http::full(file.bytes.into_owned()));
+    let bytes = match file.bytes {
+        std::borrow::Cow::Borrowed(b) => hyper::body::Bytes::from_static(b),
+        std::borrow::Cow::Owned(v) => hyper::body::Bytes::from(v),
+    };
+    let mut response = Response::new(http::full(bytes));
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(file.mime));
