@@ -388,8 +388,8 @@ const NFT: &str = "/usr/sbin/nft";
 
 /// `nft` and the shared libraries `ldd` says it loads, in `opt/nft/`,
 /// started by `/usr/sbin/nft`, a script that runs it through its own
-/// loader. Not in `/lib`: the static busybox's `wget` would then find a
-/// `libc.so.6` to load its NSS modules with, and crash.
+/// loader: the rest of the VM stays static, as before (no glibc in
+/// `/lib` for anything else to pick up).
 fn nft_files(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
     let binary = Path::new(NFT);
     if !binary.is_file() {
