@@ -47,7 +47,22 @@ impl Alone {
             .prefix("casulo-dist-")
             .tempdir()
             .unwrap();
-        std::fs::copy(dist_bin(), dir.path().join("casulo")).unwrap();
+        let casulo = dir.path().join("casulo");
+        std::fs::copy(dist_bin(), &casulo).unwrap();
+        // A test beside this one may fork while the copy is open for
+        // writing: its child holds that descriptor until it execs, and
+        // exec'ing the copy meanwhile fails with ETXTBSY. Wait it out.
+        for _ in 0..200 {
+            match Command::new(&casulo).arg("--version").output() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                other => {
+                    other.unwrap();
+                    break;
+                }
+            }
+        }
         let state = tempfile::Builder::new()
             .prefix("casulo-dist-estado-")
             .tempdir()
