@@ -467,7 +467,8 @@ fn find(dir: &Path, pred: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {
     None
 }
 
-/// Packs an initramfs into `out` (gzip'd cpio, built in `dir`): the host's
+/// Packs an initramfs into `out` (gzip'd cpio, built in `dir`, removed
+/// after): the host's
 /// static busybox and its applet links, `dev/console` and `dev/null`,
 /// `init` as `/init`, and each `(file, name)` of `files` copied to `/<name>`.
 pub fn initramfs(dir: &Path, init: &str, files: &[(&Path, &str)], out: &Path) -> Result {
@@ -521,5 +522,8 @@ pub fn initramfs(dir: &Path, init: &str, files: &[(&Path, &str)], out: &Path) ->
         dir.display(),
         out.display()
     );
-    cmd::run(Command::new("sh").args(["-c", &script]))
+    cmd::run(Command::new("sh").args(["-c", &script]))?;
+    // The packed file is what qemu reads; the tree would keep ~70 MB on disk.
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
 }
