@@ -88,7 +88,8 @@ comandos:
       --sem-vm         pula os testes de cgroup v2 na VM (qemu)
       --sem-clippy     pula o clippy
       --so-navegador   só o visualizador e os testes no navegador
-  vm                 só os testes de cgroup v2 num kernel de verdade, na VM (qemu)
+  vm                 só a VM (qemu) com um kernel só cgroup v2: os limites e o caminho do demo
+                     (build, rede com -p, -d/exec/stop/rm, volume, docker) com o dist/casulo
   book [opções]      grava os exemplos do curso que faltam e monta o curso em book/build
       --regravar [NOME...]  grava de novo (todos, ou os citados)
       --verificar      e depois as verificações do curso (doctest, ortografia, links)
