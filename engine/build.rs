@@ -1,6 +1,15 @@
 //! Embeds the labs (`labs/NN-nome/`) in the binary, so `casulo lab` works
 //! from any directory: every file of each lab folder except the reference
 //! solution (`solucao.sh`) becomes an entry of `$OUT_DIR/labs.rs`.
+//!
+//! With the feature `embutido` (what `cargo xtask dist` builds), the same
+//! for the built site `casulo ui` serves: every file under the folder named
+//! by `CASULO_EMBUTIR` (the built course, with the visualizer in
+//! `visualizador/`) becomes an entry of `$OUT_DIR/site.rs`; without the
+//! feature that list is empty, so an ordinary build needs neither built.
+//! `include_bytes!` of each file, as for the labs (a crate such as
+//! `include_dir` does the same, but would not notice a file added to the
+//! folder; `rerun-if-changed` on a folder does).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -31,6 +40,47 @@ fn main() {
     out.push_str("];\n");
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("labs.rs");
     std::fs::write(dest, out).expect("write labs.rs");
+    embed_site();
+}
+
+/// `$OUT_DIR/site.rs`: the files of `CASULO_EMBUTIR` with `embutido`, none without.
+fn embed_site() {
+    println!("cargo:rerun-if-env-changed=CASULO_EMBUTIR");
+    let mut files = Vec::new();
+    if std::env::var_os("CARGO_FEATURE_EMBUTIDO").is_some() {
+        let Some(dir) = std::env::var_os("CASULO_EMBUTIR").map(PathBuf::from) else {
+            panic!(
+                "a feature `embutido` precisa de CASULO_EMBUTIR=<pasta do curso montado, \
+                 com visualizador/>: use `cargo xtask dist`, que a monta e a preenche"
+            );
+        };
+        if !dir.join("visualizador/index_bg.wasm").is_file() || !dir.join("index.html").is_file() {
+            panic!(
+                "CASULO_EMBUTIR={}: não há index.html e visualizador/index_bg.wasm ali \
+                 (use `cargo xtask dist`, que monta o curso e o visualizador antes)",
+                dir.display()
+            );
+        }
+        println!("cargo:rerun-if-changed={}", dir.display());
+        collect(&dir, &dir, &mut files);
+        // One sorted list: `casulo ui` finds a file by binary search.
+        files.sort();
+    }
+    let mut out = String::from(
+        "/// (path under the built site, contents), sorted.\npub static FILES: &[(&str, &[u8])] = &[\n",
+    );
+    for (rel, abs) in &files {
+        let abs = abs.canonicalize().expect("site file");
+        writeln!(
+            out,
+            "    ({rel:?}, include_bytes!({:?})),",
+            abs.display().to_string()
+        )
+        .unwrap();
+    }
+    out.push_str("];\n");
+    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("site.rs");
+    std::fs::write(dest, out).expect("write site.rs");
 }
 
 /// `NN-nome`: two digits, a dash.

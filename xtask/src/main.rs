@@ -25,10 +25,14 @@ mod book;
 mod browser;
 mod cmd;
 mod demo;
+mod dist;
 mod fuzz;
+#[cfg(test)]
+mod imports;
 mod medir;
 mod medir_containers;
 mod medir_vms;
+mod musl;
 mod registro;
 mod serve;
 mod setup;
@@ -84,10 +88,13 @@ comandos:
       --sem-vm         pula os testes de cgroup v2 na VM (qemu)
       --sem-clippy     pula o clippy
       --so-navegador   só o visualizador e os testes no navegador
-  vm                 só os testes de cgroup v2 num kernel de verdade, na VM (qemu)
+  vm                 só a VM (qemu) com um kernel só cgroup v2: os limites e o caminho do demo
+                     (build, rede com -p, -d/exec/stop/rm, volume, docker) com o dist/casulo
   book [opções]      grava os exemplos do curso que faltam e monta o curso em book/build
       --regravar [NOME...]  grava de novo (todos, ou os citados)
       --verificar      e depois as verificações do curso (doctest, ortografia, links)
+  dist               o casulo estático (musl) com o visualizador e o curso embutidos, em dist/casulo:
+                     um arquivo só para copiar às máquinas do laboratório (`casulo ui` os serve)
   demo               roda um contêiner de verdade, mostra o trace e o serve no visualizador
   serve [opções]     só o visualizador e os traces gravados, em http://127.0.0.1 (Ctrl-C para)
       --porta N        porta (padrão 8000; 0 = qualquer porta livre)
@@ -141,9 +148,10 @@ fn main() -> ExitCode {
         "setup" => setup::run(),
         "test" => test::run(rest),
         "demo" => demo::run(),
+        "dist" => dist::run(),
         "book" => book::run(rest),
         "serve" => demo::serve_only(rest),
-        "vm" => setup::run().and_then(|()| vm::run(None)),
+        "vm" => setup::run().and_then(|()| vm::run(None, None)),
         "bench" => bench::run(rest),
         "medir" => medir::run(rest),
         "fuzz" => fuzz::run(rest),

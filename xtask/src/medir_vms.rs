@@ -27,7 +27,7 @@ const INIT: &str = include_str!("../vm/pronto.sh");
 
 pub fn measure(n: usize) -> Result<Side> {
     step("VMs: kernel do Debian (o mesmo de `cargo xtask vm`) e um initramfs mínimo");
-    let (vmlinuz, _overlay) = vm::kernel()?;
+    let (vmlinuz, _modules) = vm::kernel()?;
     let dir = cmd::target_dir().join("vm/medir");
     std::fs::create_dir_all(&dir)?;
     let initrd = dir.join("initrd.gz");

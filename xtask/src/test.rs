@@ -4,8 +4,11 @@
 //! 1. setup (packages and rustup targets)
 //! 2. `cargo fmt --all --check`          (first: it takes a second)
 //! 3. `cargo build -p casulo`            the engine, debug
-//! 4. the probe, static (musl, release)  copied into test images as /probe
-//! 5. `cargo test --workspace --no-fail-fast` with CASULO_BIN and CASULO_PROBE set
+//! 4. the probe, static (musl, release)  copied into test images as /probe,
+//!    and `dist/casulo` (`dist.rs`: static, the course and the visualizer
+//!    inside), which `tests/tests/dist.rs` runs alone in an empty folder
+//! 5. `cargo test --workspace --no-fail-fast` with CASULO_BIN, CASULO_PROBE,
+//!    CASULO_DIST and CASULO_DIST_SITE set
 //!    (every test binary runs, so one report shows all failures); this
 //!    includes `fuzz/tests/corpus.rs`, which replays the fuzzers' saved
 //!    corpus and crash regressions (`fuzz/corpus/`, `fuzz/regressoes/`)
@@ -15,7 +18,8 @@
 //! 7. no casulo cgroup left under /sys/fs/cgroup, no network lease of a
 //!    casulo that ended, no `veth*` on `casulo0` without a live lease; then
 //!    `casulo gc`, and `casulo0` must be gone (the host as it was found)
-//! 8. the cgroup v2 tests in a VM (`vm.rs`; skip with `--sem-vm`)
+//! 8. the cgroup v2 tests and the demo path in a VM, with `dist/casulo`
+//!    (`vm.rs`; skip with `--sem-vm`)
 //! 9. `cargo build -p casulo-trace --target wasm32-unknown-unknown`
 //! 10. the visualizer built to wasm and tested in Debian's chromium
 //!     (see `browser.rs`; only this with `--so-navegador`)
@@ -27,7 +31,7 @@ use std::time::Instant;
 use crate::cmd::{self, cargo, step};
 use crate::{browser, fail, setup, web, Result};
 
-pub const PROBE_TARGET: &str = "x86_64-unknown-linux-musl";
+use crate::musl::build_probe;
 
 pub fn run(args: &[String]) -> Result {
     let mut clippy = true;
@@ -66,12 +70,18 @@ pub fn run(args: &[String]) -> Result {
 
     let probe = build_probe()?;
 
+    // `tests/tests/dist.rs` runs the one file to hand out; the VM runs it too
+    // (one static build instead of two).
+    let dist = crate::dist::build()?;
+
     step("Testes (cargo test --workspace --no-fail-fast)");
     cmd::run_timed(
         cargo()
             .args(["test", "--workspace", "--no-fail-fast"])
             .env("CASULO_BIN", &casulo)
-            .env("CASULO_PROBE", &probe),
+            .env("CASULO_PROBE", &probe)
+            .env("CASULO_DIST", &dist)
+            .env("CASULO_DIST_SITE", crate::dist::site_dir()),
     )?;
 
     // The course's examples run real containers too: before the leak checks.
@@ -119,7 +129,7 @@ pub fn run(args: &[String]) -> Result {
     }
 
     if vm {
-        crate::vm::run(Some(probe.clone()))?;
+        crate::vm::run(Some(probe.clone()), Some(dist.clone()))?;
     } else {
         println!("\n(VM de cgroup v2 pulada: --sem-vm)");
     }
@@ -283,20 +293,6 @@ fn until_clean<T>(snapshot: impl Fn() -> Vec<T>) -> Vec<T> {
         last = snapshot();
     }
     last
-}
-
-/// Builds the static probe and returns its absolute path.
-pub fn build_probe() -> Result<std::path::PathBuf> {
-    step("Compilando a sonda estática (probe, musl, release)");
-    cmd::run_timed(cargo().args([
-        "build",
-        "-p",
-        "casulo-probe",
-        "--release",
-        "--target",
-        PROBE_TARGET,
-    ]))?;
-    Ok(cmd::target_dir().join(PROBE_TARGET).join("release/probe"))
 }
 
 #[cfg(test)]

@@ -1,16 +1,26 @@
 //! `cargo xtask vm`: the cgroup v2 code against a real pure-v2 kernel.
 //!
 //! This machine is hybrid (v1 controllers), so cgroup v2 limits can only be
-//! tested inside a VM (recipe: `shared/notes/cgroup-v2-under-qemu.md`):
+//! tested inside a VM (recipe: `shared/notes/cgroup-v2-under-qemu.md`);
+//! and the students' laptops are pure v2, so the demo's whole path runs
+//! there too:
 //!
 //! 1. the kernel: Debian's `linux-image-cloud-amd64`, resolved to the real
 //!    package, `apt-get download`ed and unpacked with `dpkg-deb -x` into
-//!    `target/vm/kernel/` (cached: done once), keeping `vmlinuz` and
-//!    `overlay.ko` (overlayfs is a module in that kernel);
-//! 2. a static casulo (musl, release) and the probe;
+//!    `target/vm/kernel/` (cached: done once), keeping `vmlinuz` and the
+//!    modules of [`MODULES`] with their dependencies, in load order
+//!    (`modules/NN-name.ko`: overlayfs, bridge, veth, nftables, NAT are
+//!    modules in that kernel);
+//! 2. `dist/casulo` (`cargo xtask dist`: static, musl, the course inside —
+//!    the file a teacher hands out) and the probe;
 //! 3. an initramfs: the host's static busybox and its applet links,
-//!    `dev/console`/`dev/null`, overlay.ko, casulo, probe, and
-//!    `xtask/vm/init.sh` as `/init`, which runs the limit tests;
+//!    `dev/console`/`dev/null`, the modules, casulo, probe, `nft` with its
+//!    libraries, the docker CLI (a static binary), the multi-stage build
+//!    context of the trace fixtures as `/ctx/estagios`, `xtask/vm/demo.sh`
+//!    and `xtask/vm/init.sh` as `/init`, which runs the limit tests and then
+//!    the demo's path (`demo.sh`: bootstrap, build twice with cache, the
+//!    built image, `--network bridge -p` asked from the VM, `-d` + `exec` +
+//!    `stop` + `rm`, a volume, the daemon with `docker`);
 //! 4. `qemu-system-x86_64` (TCG: no KVM here) booted with
 //!    `cgroup_no_v1=all`, always under `timeout`, its serial console in
 //!    `target/vm/console.log`;
@@ -24,10 +34,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::cmd::{self, cargo, step};
-use crate::{fail, Result};
+use crate::cmd::{self, step};
+use crate::{fail, musl, Result};
 
-/// The tests `/init` runs; each must print `CASULO-VM-OK <name>`.
+/// The tests `/init` runs; each must print `CASULO-VM-OK <name>`. The
+/// last ones are the demo's path (`demo.sh`).
 pub const EXPECTED: &[&str] = &[
     "modo-v2",
     "oom",
@@ -40,45 +51,93 @@ pub const EXPECTED: &[&str] = &[
     "dispositivos",
     "pausa",
     "sem-sobras",
+    "demo-primeiro",
+    "build-estagios",
+    "build-cache",
+    "imagem-construida",
+    "rede-porta",
+    "exec",
+    "stop",
+    "rm",
+    "volume",
+    "docker",
+    "rede-limpa",
+];
+
+/// The kernel modules the VM loads (with their dependencies, found in each
+/// module's `depends=`): overlayfs for every container; a bridge and veths
+/// for `--network bridge`; nftables with NAT and `fib` for casulo's rules
+/// (`network/firewall.rs`: masquerade, DNAT, `fib daddr type local`).
+const MODULES: &[&str] = &[
+    "overlay",
+    "bridge",
+    "veth",
+    "nf_tables",
+    "nft_chain_nat",
+    "nft_nat",
+    "nft_masq",
+    "nft_fib_inet",
+    "nft_fib_ipv4",
+    "nft_fib_ipv6",
 ];
 
 const KERNEL_META: &str = "linux-image-cloud-amd64";
 const INIT: &str = include_str!("../vm/init.sh");
-const TARGET: &str = "x86_64-unknown-linux-musl";
-/// Whole VM run, boot to poweroff (normally ~30 s under TCG).
-const TIMEOUT_SECS: &str = "240";
+const DEMO: &str = include_str!("../vm/demo.sh");
+/// RAM of the VM: the initramfs (casulo, docker's CLI) is copied to a tmpfs,
+/// where the images, the build and the containers live too.
+const MEMORY_MB: u32 = 1024;
+/// Whole VM run, boot to poweroff (normally ~60 s under TCG).
+const TIMEOUT_SECS: &str = "400";
 
-pub fn run(probe: Option<PathBuf>) -> Result {
+/// `probe` and `casulo` (`dist/casulo`) when the caller has built them
+/// (`cargo xtask test`), else built here.
+pub fn run(probe: Option<PathBuf>, casulo: Option<PathBuf>) -> Result {
     let dir = cmd::target_dir().join("vm");
     std::fs::create_dir_all(&dir)?;
-    step("VM cgroup v2: kernel do Debian (cache em target/vm/kernel)");
-    let (vmlinuz, overlay) = kernel()?;
+    step("VM cgroup v2: kernel do Debian e seus módulos (cache em target/vm/kernel)");
+    let (vmlinuz, modules) = kernel()?;
 
-    step("VM cgroup v2: casulo estático (musl, release)");
-    // The registry client's TLS (rustls + ring) has C code: musl-tools' gcc.
-    cmd::run_timed(
-        cargo()
-            .args(["build", "-p", "casulo", "--release", "--target", TARGET])
-            .env("CC_x86_64_unknown_linux_musl", "musl-gcc"),
-    )?;
-    let casulo = cmd::target_dir().join(TARGET).join("release/casulo");
+    // The one file a teacher hands out (`cargo xtask dist`) is what runs here.
+    let casulo = match casulo {
+        Some(c) => c,
+        None => crate::dist::build()?,
+    };
     let probe = match probe {
         Some(p) => p,
-        None => crate::test::build_probe()?,
+        None => musl::build_probe()?,
     };
 
-    step("VM cgroup v2: initramfs (busybox, casulo, probe, overlay.ko, /init)");
+    step("VM cgroup v2: initramfs (busybox, módulos, casulo, probe, nft, docker, /init)");
     let initrd = dir.join("initrd.gz");
-    initramfs(
-        &dir.join("initramfs"),
-        INIT,
-        &[
-            (&casulo, "casulo"),
-            (&probe, "probe"),
-            (&overlay, "overlay.ko"),
-        ],
-        &initrd,
-    )?;
+    let mut files: Vec<(PathBuf, String)> =
+        vec![(casulo.clone(), "casulo".into()), (probe, "probe".into())];
+    for m in &modules {
+        let name = m.file_name().expect("module file").to_string_lossy();
+        files.push((m.clone(), format!("modules/{name}")));
+    }
+    files.extend(nft_files(&dir)?);
+    let docker = static_docker()?;
+    files.push((docker, "docker".into()));
+    let context =
+        cmd::workspace_root().join("engine/trace/tests/fixtures/build-multistage-context");
+    for entry in std::fs::read_dir(&context)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .expect("file")
+            .to_string_lossy()
+            .into_owned();
+        files.push((path, format!("ctx/estagios/{name}")));
+    }
+    let demo = dir.join("demo.sh");
+    std::fs::write(&demo, DEMO)?;
+    files.push((demo, "demo.sh".into()));
+    let files: Vec<(&Path, &str)> = files
+        .iter()
+        .map(|(p, n)| (p.as_path(), n.as_str()))
+        .collect();
+    initramfs(&dir.join("initramfs"), INIT, &files, &initrd)?;
     println!(
         "  {} ({} KiB)",
         initrd.display(),
@@ -91,7 +150,7 @@ pub fn run(probe: Option<PathBuf>) -> Result {
     let start = Instant::now();
     let status = qemu(
         TIMEOUT_SECS,
-        512,
+        MEMORY_MB,
         &vmlinuz,
         &initrd,
         &format!("file:{}", console.display()),
@@ -178,14 +237,21 @@ pub fn qemu(
     cmd
 }
 
-/// `vmlinuz` and `overlay.ko` of Debian's cloud kernel, downloaded once
-/// into `target/vm/kernel/`.
-pub fn kernel() -> Result<(PathBuf, PathBuf)> {
+/// `vmlinuz` and the modules of [`MODULES`] (dependencies first, in load
+/// order) of Debian's cloud kernel, downloaded once into `target/vm/kernel/`.
+pub fn kernel() -> Result<(PathBuf, Vec<PathBuf>)> {
     let cache = &cmd::target_dir().join("vm/kernel");
-    let (vmlinuz, overlay) = (cache.join("vmlinuz"), cache.join("overlay.ko"));
-    if vmlinuz.is_file() && overlay.is_file() {
-        println!("  ok      {} (em cache)", vmlinuz.display());
-        return Ok((vmlinuz, overlay));
+    let vmlinuz = cache.join("vmlinuz");
+    let modules_dir = cache.join("modules");
+    // The list of modules is part of the cache: a new one downloads again.
+    let wanted = cache.join("modules/pedidos");
+    if vmlinuz.is_file() && std::fs::read_to_string(&wanted).ok() == Some(MODULES.join("\n")) {
+        println!(
+            "  ok      {} e {} (em cache)",
+            vmlinuz.display(),
+            modules_dir.display()
+        );
+        return Ok((vmlinuz, loaded_modules(&modules_dir)?));
     }
     std::fs::create_dir_all(cache)?;
     // The meta package depends on the real one: linux-image-6.1.0-NN-cloud-amd64.
@@ -199,6 +265,11 @@ pub fn kernel() -> Result<(PathBuf, PathBuf)> {
         fail!("não achei o pacote real do kernel em `apt-cache depends {KERNEL_META}`:\n{deps}");
     };
     println!("  baixando {pkg} ({KERNEL_META})");
+    for old in std::fs::read_dir(cache)?.flatten() {
+        if old.path().extension().is_some_and(|e| e == "deb") {
+            std::fs::remove_file(old.path())?;
+        }
+    }
     cmd::run(
         Command::new("apt-get")
             .args(["download", &pkg])
@@ -217,15 +288,168 @@ pub fn kernel() -> Result<(PathBuf, PathBuf)> {
             .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
     })
     .ok_or("o pacote do kernel não tem boot/vmlinuz-*")?;
-    let found_overlay = find(&extract.join("lib/modules"), &|p| {
-        p.file_name().is_some_and(|n| n == "overlay.ko")
-    })
-    .ok_or("o pacote do kernel não tem overlay.ko (descomprimido)")?;
     std::fs::copy(found_vmlinuz, &vmlinuz)?;
-    std::fs::copy(found_overlay, &overlay)?;
+    let _ = std::fs::remove_dir_all(&modules_dir);
+    std::fs::create_dir_all(&modules_dir)?;
+    let order = modules_in_order(&extract.join("lib/modules"), MODULES)?;
+    for (i, (name, path)) in order.iter().enumerate() {
+        std::fs::copy(path, modules_dir.join(format!("{i:02}-{name}.ko")))?;
+    }
+    std::fs::write(&wanted, MODULES.join("\n"))?;
+    let _ = std::fs::remove_file(cache.join("overlay.ko")); // the old cache's
     std::fs::remove_dir_all(&extract)?;
     std::fs::remove_file(&deb)?;
-    Ok((vmlinuz, overlay))
+    Ok((vmlinuz, loaded_modules(&modules_dir)?))
+}
+
+/// `modules/NN-name.ko`, in load order.
+fn loaded_modules(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ko"))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// The `.ko` files under `root` for `wanted` and everything they depend
+/// on, dependencies first (the `depends=` of each module's `.modinfo`:
+/// the package has no `modules.dep`, depmod makes it on install).
+fn modules_in_order(root: &Path, wanted: &[&str]) -> Result<Vec<(String, PathBuf)>> {
+    let mut index = std::collections::HashMap::new();
+    let mut all = Vec::new();
+    collect_files(root, &mut all);
+    for path in all {
+        let Some(stem) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".ko"))
+        else {
+            continue;
+        };
+        index.insert(stem.replace('-', "_"), path);
+    }
+    let mut order: Vec<(String, PathBuf)> = Vec::new();
+    fn visit(
+        name: &str,
+        index: &std::collections::HashMap<String, PathBuf>,
+        order: &mut Vec<(String, PathBuf)>,
+        seen: &mut Vec<String>,
+    ) -> Result {
+        if seen.iter().any(|s| s == name) {
+            return Ok(());
+        }
+        seen.push(name.to_string());
+        let Some(path) = index.get(name) else {
+            fail!("o kernel do Debian não tem o módulo {name} (compilado dentro dele? procure em modules.builtin)");
+        };
+        for dep in module_depends(&std::fs::read(path)?) {
+            visit(&dep, index, order, seen)?;
+        }
+        order.push((name.to_string(), path.clone()));
+        Ok(())
+    }
+    let mut seen = Vec::new();
+    for name in wanted {
+        visit(name, &index, &mut order, &mut seen)?;
+    }
+    Ok(order)
+}
+
+/// The modules named in the `depends=` string of a module's `.modinfo`.
+fn module_depends(ko: &[u8]) -> Vec<String> {
+    const KEY: &[u8] = b"\0depends=";
+    let Some(at) = ko.windows(KEY.len()).position(|w| w == KEY) else {
+        return Vec::new();
+    };
+    let rest = &ko[at + KEY.len()..];
+    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    String::from_utf8_lossy(&rest[..end])
+        .split(',')
+        .filter(|d| !d.is_empty())
+        .map(|d| d.replace('-', "_"))
+        .collect()
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// Debian's `nft` (package nftables), which casulo runs for its rules.
+const NFT: &str = "/usr/sbin/nft";
+
+/// `nft` and the shared libraries `ldd` says it loads, in `opt/nft/`,
+/// started by `/usr/sbin/nft`, a script that runs it through its own
+/// loader: the rest of the VM stays static, as before (no glibc in
+/// `/lib` for anything else to pick up).
+fn nft_files(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let binary = Path::new(NFT);
+    if !binary.is_file() {
+        fail!("{NFT} não existe: rode `cargo xtask setup` (pacote nftables)");
+    }
+    let ldd = cmd::capture(Command::new("ldd").arg(binary))?;
+    let mut out = vec![(binary.to_path_buf(), "opt/nft/nft".to_string())];
+    let mut loader = None;
+    for line in ldd.lines() {
+        // `libx.so.1 => /lib/…/libx.so.1 (0x…)` or `/lib64/ld-linux-x86-64.so.2 (0x…)`
+        let (path, is_loader) = match line.split_once("=>") {
+            Some((_, right)) => (right.split_whitespace().next(), false),
+            None => (line.split_whitespace().next(), true),
+        };
+        let Some(path) = path.filter(|p| p.starts_with('/')).map(Path::new) else {
+            continue;
+        };
+        let name = path.file_name().expect("library name").to_string_lossy();
+        if is_loader {
+            loader = Some(name.to_string());
+        }
+        out.push((std::fs::canonicalize(path)?, format!("opt/nft/lib/{name}")));
+    }
+    let Some(loader) = loader else {
+        fail!("ldd {NFT} não mostrou o carregador dinâmico:\n{ldd}");
+    };
+    let script = dir.join("nft.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nexec /opt/nft/lib/{loader} --library-path /opt/nft/lib /opt/nft/nft \"$@\"\n"
+        ),
+    )?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+    out.push((script, "usr/sbin/nft".to_string()));
+    Ok(out)
+}
+
+/// The docker CLI of the PATH (the daemon's tests use it too), which must
+/// be a static binary to run in the VM as it is.
+fn static_docker() -> Result<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join("docker"))
+                .find(|p| p.is_file())
+        })
+        .ok_or("não achei o `docker` (o cliente) no PATH: a VM o usa contra o casulo daemon")?;
+    let ldd = Command::new("ldd").arg(&found).output()?;
+    let text =
+        String::from_utf8_lossy(&ldd.stdout).to_string() + &String::from_utf8_lossy(&ldd.stderr);
+    if !(text.contains("not a dynamic executable") || text.contains("statically linked")) {
+        fail!(
+            "{} não é estático (ldd: {}); a VM precisa de um cliente docker estático",
+            found.display(),
+            text.trim()
+        );
+    }
+    Ok(std::fs::canonicalize(found)?)
 }
 
 /// The first file under `dir` (recursively) that `pred` accepts.
@@ -243,7 +467,8 @@ fn find(dir: &Path, pred: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {
     None
 }
 
-/// Packs an initramfs into `out` (gzip'd cpio, built in `dir`): the host's
+/// Packs an initramfs into `out` (gzip'd cpio, built in `dir`, removed
+/// after): the host's
 /// static busybox and its applet links, `dev/console` and `dev/null`,
 /// `init` as `/init`, and each `(file, name)` of `files` copied to `/<name>`.
 pub fn initramfs(dir: &Path, init: &str, files: &[(&Path, &str)], out: &Path) -> Result {
@@ -282,12 +507,23 @@ pub fn initramfs(dir: &Path, init: &str, files: &[(&Path, &str)], out: &Path) ->
     std::fs::write(dir.join("init"), init)?;
     std::fs::set_permissions(dir.join("init"), std::fs::Permissions::from_mode(0o755))?;
     for (from, to) in files {
-        std::fs::copy(from, dir.join(to))?;
+        let dest = dir.join(to);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        // A name of busybox's (a symlink to it) is replaced by the real program.
+        if dest.is_symlink() {
+            std::fs::remove_file(&dest)?;
+        }
+        std::fs::copy(from, &dest).map_err(|e| format!("{} → {to}: {e}", from.display()))?;
     }
     let script = format!(
         "cd {} && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1 > {}",
         dir.display(),
         out.display()
     );
-    cmd::run(Command::new("sh").args(["-c", &script]))
+    cmd::run(Command::new("sh").args(["-c", &script]))?;
+    // The packed file is what qemu reads; the tree would keep ~70 MB on disk.
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
 }

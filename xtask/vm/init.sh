@@ -4,8 +4,9 @@
 # Stage 1 moves everything to a tmpfs and switch_roots into it: pivot_root
 # (which casulo uses for every container) refuses to run while the root is
 # the initramfs itself. Stage 2 mounts cgroup2 alone (the kernel was booted
-# with cgroup_no_v1=all), runs the limit tests with the real casulo and
-# prints one marker line per test on the serial console:
+# with cgroup_no_v1=all), loads the kernel modules (/modules, in order),
+# runs the limit tests with the real casulo, then the demo's path
+# (/demo.sh), and prints one marker line per test on the serial console:
 #   CASULO-VM-OK <test>  |  CASULO-VM-FALHOU <test>: <why>
 # and finally CASULO-VM-FIM ok=<n> falhas=<m>, then powers off.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -13,11 +14,11 @@ export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 if [ "$1" != stage2 ]; then
     mount -t devtmpfs devtmpfs /dev 2>/dev/null
     mkdir -p /newroot
-    mount -t tmpfs -o size=300m tmpfs /newroot
-    for f in /bin /sbin /usr /etc /init /casulo /probe /overlay.ko; do
+    mount -t tmpfs -o size=700m tmpfs /newroot
+    for f in /bin /sbin /usr /opt /etc /init /casulo /probe /modules /ctx /docker /demo.sh; do
         [ -e "$f" ] && cp -a "$f" /newroot/
     done
-    mkdir -p /newroot/dev /newroot/proc /newroot/sys /newroot/tmp /newroot/var/lib/casulo
+    mkdir -p /newroot/dev /newroot/proc /newroot/sys /newroot/tmp /newroot/run /newroot/var/lib/casulo
     mount --move /dev /newroot/dev
     exec switch_root /newroot /init stage2
 fi
@@ -26,7 +27,12 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t tmpfs tmpfs /tmp
-insmod /overlay.ko
+mount -t tmpfs tmpfs /run
+for m in /modules/*.ko; do
+    insmod "$m" || echo "CASULO-VM-AVISO insmod $m falhou"
+done
+ip link set lo up
+touch /etc/hosts /etc/resolv.conf
 ln -s /casulo /bin/casulo
 echo "CASULO-VM-BOOT uptime=$(cut -d' ' -f1 /proc/uptime)s kernel=$(uname -r)"
 echo "cgroup2: $(cat /sys/fs/cgroup/cgroup.controllers) | subtree_control: [$(cat /sys/fs/cgroup/cgroup.subtree_control)]"
@@ -170,7 +176,10 @@ else
 fi
 casulo trace show /tmp/gelo.trace.jsonl | grep 'gelou'
 
-# 7. Nothing left behind.
+# 8. The demo's path: build, network, detached, volume, daemon.
+. /demo.sh
+
+# 9. Nothing left behind.
 if [ ! -e /sys/fs/cgroup/casulo ]; then pass sem-sobras; else failed sem-sobras "$(ls /sys/fs/cgroup/casulo)"; fi
 
 echo "CASULO-VM-FIM ok=$ok falhas=$fail uptime=$(cut -d' ' -f1 /proc/uptime)s"

@@ -26,6 +26,7 @@ pub mod run;
 pub mod stats;
 pub mod template;
 pub mod trace;
+pub mod ui;
 pub mod volume;
 
 use std::path::PathBuf;
@@ -115,6 +116,8 @@ pub enum Command {
     Lab(lab::LabCmd),
     /// Atende a API do Docker num socket unix: o `docker` de sempre passa a mandar no casulo.
     Daemon(daemon::DaemonArgs),
+    /// Serve o visualizador e o curso embutidos (binário de `cargo xtask dist`) e os traces, para o navegador.
+    Ui(ui::UiArgs),
     /// Mostra o que o casulo sabe deste host: kernel, modo dos cgroups, diretório de estado.
     Info,
     /// Remove o que um casulo morto deixou (cgroups, endereços de rede, veths e regras de firewall órfãos) e a bridge casulo0 sem uso.
@@ -213,6 +216,7 @@ pub fn main() -> i32 {
         Command::Network(cmd) => network::run(&state, cmd),
         Command::Lab(cmd) => lab::run(&state, cmd),
         Command::Daemon(args) => daemon::cmd(&state, args),
+        Command::Ui(args) => ui::cmd(&state, args),
         Command::Info => info::run(&state),
         Command::Gc => gc::run(&state),
         Command::Supervisor { id } => Ok(crate::container::supervise::main(&state, &id)),
@@ -256,7 +260,9 @@ fn private_root(state: &StateDir, command: &Command) -> Result<(), i32> {
         Command::Trace(trace::TraceCmd::Show { file, .. } | trace::TraceCmd::Check { file }) => {
             !file.is_file()
         }
-        Command::Info | Command::Login(_) | Command::Logout(_) => false,
+        // `ui` serves the visualizer and the course without root; only its
+        // list of traces then says the state dir is closed.
+        Command::Info | Command::Ui(_) | Command::Login(_) | Command::Logout(_) => false,
         _ => true,
     };
     let root = state.root();

@@ -69,6 +69,7 @@ pub mod registry;
 pub mod request;
 pub mod routes;
 pub mod since;
+pub mod site;
 pub mod stats;
 pub mod stream;
 pub mod system;
@@ -133,6 +134,18 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// A context on `state` that has started nothing yet.
+    pub fn new(state: StateDir, log: Log) -> Ctx {
+        Ctx {
+            events: event_log::EventLog::start(state.clone()),
+            state,
+            log,
+            children: Mutex::new(Vec::new()),
+            failed: Mutex::new(Default::default()),
+            execs: Default::default(),
+        }
+    }
+
     pub fn start_failed(&self, id: &str) {
         if let Ok(mut failed) = self.failed.lock() {
             failed.insert(id.to_string());
@@ -197,14 +210,7 @@ pub fn serve(state: StateDir, opts: Options, log: Log) -> Result<(), DaemonError
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
-    let ctx = Arc::new(Ctx {
-        events: event_log::EventLog::start(state.clone()),
-        state,
-        log,
-        children: Mutex::new(Vec::new()),
-        failed: Mutex::new(Default::default()),
-        execs: Default::default(),
-    });
+    let ctx = Arc::new(Ctx::new(state, log));
     let result = runtime.block_on(run(ctx.clone(), opts));
     runtime.shutdown_timeout(Duration::from_secs(1));
     result
@@ -292,7 +298,12 @@ async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<(), DaemonError> {
              a API do Docker fica só no socket) — arquivos de {}",
             dir.display()
         ));
-        tokio::spawn(ui::accept(listener, dir, ctx.clone(), stop_rx.clone()));
+        tokio::spawn(ui::accept(
+            listener,
+            site::Site::Dir(dir),
+            ctx.clone(),
+            stop_rx.clone(),
+        ));
     }
     let reaper = ctx.clone();
     tokio::spawn(async move {

@@ -5,6 +5,9 @@
 //! has them). Nothing of docker's API: this port has no
 //! authentication, and the API on it would give whoever reaches it root on
 //! the host. Only loopback unless `--ui-publico` is given.
+//!
+//! `casulo ui` is this same listener alone ([`serve_alone`]), serving the
+//! visualizer and the course built into the binary ([`super::site`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -12,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -20,6 +23,7 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::watch;
 
 use super::http::{self, Body};
+use super::site::{Found, Site};
 use super::{routes, Ctx, DaemonError};
 
 /// Where the built visualizer is looked for when `--ui-dir` is not given:
@@ -43,13 +47,23 @@ pub fn default_dir() -> Option<PathBuf> {
 
 /// Why `--ui` cannot listen where it was asked (checked before anything starts).
 pub fn check_addr(addr: SocketAddr, public: bool) -> Result<(), String> {
+    check_addr_of("--ui", "--ui-publico", addr, public)
+}
+
+/// [`check_addr`] for an option `option` that `flag` lets go public.
+pub fn check_addr_of(
+    option: &str,
+    flag: &str,
+    addr: SocketAddr,
+    public: bool,
+) -> Result<(), String> {
     if addr.ip().is_loopback() || public {
         return Ok(());
     }
     Err(format!(
-        "--ui {addr} deixaria qualquer um da rede ver os traces (com os comandos e as \
+        "{option} {addr} deixaria qualquer um da rede ver os traces (com os comandos e as \
          variáveis de ambiente de cada contêiner), sem senha: use 127.0.0.1, ou diga \
-         --ui-publico se é isso mesmo que você quer (uma sala de aula numa rede fechada)"
+         {flag} se é isso mesmo que você quer (uma sala de aula numa rede fechada)"
     ))
 }
 
@@ -63,20 +77,57 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, DaemonErr
         })
 }
 
+/// `casulo ui`: only this listener (no docker socket), serving `site`
+/// and the traces of `ctx`'s state dir until SIGINT or SIGTERM. `ready`
+/// is told the address once it listens.
+pub fn serve_alone(
+    ctx: Arc<Ctx>,
+    addr: SocketAddr,
+    public: bool,
+    site: Site,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), DaemonError> {
+    check_addr_of("--listen", "--publico", addr, public).map_err(DaemonError::Ui)?;
+    super::survive_sigpipe();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(DaemonError::Runtime)?;
+    runtime.block_on(async move {
+        let listener = bind(addr).await?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| DaemonError::Listen {
+                what: format!("http://{addr}"),
+                source,
+            })?;
+        ready(addr);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(accept(listener, site, ctx.clone(), stop_rx));
+        let why = super::until_signal().await;
+        (ctx.log)(format!("{why} recebido: paro de servir"));
+        let _ = stop_tx.send(true);
+        Ok(())
+    })?;
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    Ok(())
+}
+
 pub async fn accept(
     listener: tokio::net::TcpListener,
-    dir: PathBuf,
+    site: Site,
     ctx: Arc<Ctx>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let dir = Arc::new(dir);
+    let site = Arc::new(site);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let (ctx, dir) = (ctx.clone(), dir.clone());
+                    let (ctx, site) = (ctx.clone(), site.clone());
                     tokio::spawn(async move {
-                        let service = service_fn(move |req| handle(ctx.clone(), dir.clone(), req));
+                        let service = service_fn(move |req| handle(ctx.clone(), site.clone(), req));
                         let _ = http1::Builder::new()
                             .serve_connection(TokioIo::new(stream), service)
                             .await;
@@ -91,7 +142,7 @@ pub async fn accept(
 
 async fn handle(
     ctx: Arc<Ctx>,
-    dir: Arc<PathBuf>,
+    site: Arc<Site>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let method = req.method().clone();
@@ -132,34 +183,30 @@ async fn handle(
              fica no socket unix do daemon\n",
         ));
     }
-    Ok(static_file(&dir, &path))
+    Ok(static_file(&site, &path))
 }
 
-/// A file of the built visualizer (`/` is `index.html`).
-fn static_file(dir: &Path, path: &str) -> Response<Body> {
-    let rel = path.trim_start_matches('/');
-    let rel = if rel.is_empty() { "index.html" } else { rel };
-    // The app is a handful of files at the top: no subdirectories, no hidden names.
-    if rel.contains('/') || rel.starts_with('.') {
-        return not_found(path);
-    }
-    let file = dir.join(rel);
-    let Ok(bytes) = std::fs::read(&file) else {
-        return not_found(path);
+/// A file of the site (`/` is the visualizer's `index.html`).
+fn static_file(site: &Site, path: &str) -> Response<Body> {
+    let file = match site.find(path) {
+        Found::File(file) => file,
+        Found::Redirect(to) => {
+            let mut response = plain(StatusCode::MOVED_PERMANENTLY, "");
+            response
+                .headers_mut()
+                .insert(LOCATION, HeaderValue::from_static(to));
+            return response;
+        }
+        Found::NotFound => return not_found(path),
     };
-    let mime = match file.extension().and_then(|e| e.to_str()) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript; charset=utf-8",
-        Some("wasm") => "application/wasm",
-        Some("css") => "text/css; charset=utf-8",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        _ => "application/octet-stream",
+    let bytes = match file.bytes {
+        std::borrow::Cow::Borrowed(b) => hyper::body::Bytes::from_static(b),
+        std::borrow::Cow::Owned(v) => hyper::body::Bytes::from(v),
     };
     let mut response = Response::new(http::full(bytes));
     response
         .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(mime));
+        .insert(CONTENT_TYPE, HeaderValue::from_static(file.mime));
     response
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -194,18 +241,5 @@ mod tests {
         let e = check_addr("0.0.0.0:8000".parse().unwrap(), false).unwrap_err();
         assert!(e.contains("--ui-publico"), "{e}");
         assert!(check_addr("0.0.0.0:8000".parse().unwrap(), true).is_ok());
-    }
-
-    #[test]
-    fn daemon_ui_serves_only_the_apps_files() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("index.html"), "<html>").unwrap();
-        std::fs::write(dir.path().join("index_bg.wasm"), "\0asm").unwrap();
-        assert_eq!(static_file(dir.path(), "/").status(), 200);
-        let wasm = static_file(dir.path(), "/index_bg.wasm");
-        assert_eq!(wasm.headers()[CONTENT_TYPE], "application/wasm");
-        for bad in ["/../etc/passwd", "/a/b", "/.git", "/nada.js"] {
-            assert_eq!(static_file(dir.path(), bad).status(), 404, "{bad}");
-        }
     }
 }
