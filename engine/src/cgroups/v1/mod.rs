@@ -70,7 +70,11 @@ fn resolve_link(root: &Path, name: &str) -> PathBuf {
     let dir = root.join(name);
     match std::fs::read_link(&dir) {
         Err(_) => dir,
-        Ok(target) if target.components().all(|c| matches!(c, Component::Normal(_))) => {
+        Ok(target)
+            if target
+                .components()
+                .all(|c| matches!(c, Component::Normal(_))) =>
+        {
             root.join(target)
         }
         // Absolute, or with `..`: let the kernel resolve it.
