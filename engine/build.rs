@@ -1,20 +1,146 @@
-//! Embeds the labs (`labs/NN-nome/`) in the binary, so `casulo lab` works
-//! from any directory: every file of each lab folder except the reference
-//! solution (`solucao.sh`) becomes an entry of `$OUT_DIR/labs.rs`.
+//! Three things the binary carries ready-made:
 //!
-//! With the feature `embutido` (what `cargo xtask dist` builds), the same
-//! for the built site `casulo ui` serves: every file under the folder named
-//! by `CASULO_EMBUTIR` (the built course, with the visualizer in
-//! `visualizador/`) becomes an entry of `$OUT_DIR/site.rs`; without the
-//! feature that list is empty, so an ordinary build needs neither built.
-//! `include_bytes!` of each file, as for the labs (a crate such as
-//! `include_dir` does the same, but would not notice a file added to the
-//! folder; `rerun-if-changed` on a folder does).
+//! - the labs (`labs/NN-nome/`), so `casulo lab` works from any directory:
+//!   every file of each lab folder except the reference solution
+//!   (`solucao.sh`) becomes an entry of `$OUT_DIR/labs.rs`;
+//! - with the feature `embutido` (what `cargo xtask dist` builds), the
+//!   built site `casulo ui` serves: every file under the folder named by
+//!   `CASULO_EMBUTIR` (the built course, with the visualizer in
+//!   `visualizador/`) becomes an entry of `$OUT_DIR/site.rs`; without the
+//!   feature that list is empty, so an ordinary build needs neither built.
+//!   `include_bytes!` of each file, as for the labs (a crate such as
+//!   `include_dir` does the same, but would not notice a file added to the
+//!   folder; `rerun-if-changed` on a folder does);
+//! - the default seccomp filter, compiled here once instead of on every
+//!   `casulo run` (parsing the profile and writing the BPF was ~3 % of a
+//!   run's CPU): `$OUT_DIR/seccomp_padrao.rs`, read by
+//!   `security::seccomp::precompiled`. The engine's own `profile` and
+//!   `compile` modules do the work, so the result is the one a run would
+//!   compute; a unit test checks that it is.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+// The engine's seccomp modules, as they are; `profile` reads capability
+// names at `crate::security::capabilities::NAMES`.
+#[allow(dead_code)]
+#[path = "src/security/capabilities/table.rs"]
+mod capability_table;
+#[allow(dead_code)]
+#[path = "src/security/seccomp/compile.rs"]
+mod compile;
+#[allow(dead_code)]
+#[path = "src/security/seccomp/profile.rs"]
+mod profile;
+mod security {
+    pub mod capabilities {
+        pub use crate::capability_table::*;
+    }
+}
+
 fn main() {
+    embed_labs();
+    compile_default_seccomp();
+}
+
+/// Writes `$OUT_DIR/seccomp_padrao.rs`: the default profile compiled for
+/// docker's default capabilities on a kernel at least as new as every
+/// `minKernel` it names, and the facts that choice rests on (which
+/// capabilities and kernels the profile's rules ask about), so the engine
+/// uses it only for a container it fits.
+fn compile_default_seccomp() {
+    for f in [
+        "src/security/perfil-padrao.json",
+        "src/security/seccomp/profile.rs",
+        "src/security/seccomp/compile.rs",
+        "src/security/capabilities/table.rs",
+    ] {
+        println!("cargo:rerun-if-changed={f}");
+    }
+    let text = include_str!("src/security/perfil-padrao.json");
+    let p = profile::parse(text).expect("perfil-padrao.json");
+    let mut caps: Vec<u32> = Vec::new();
+    let mut kernels: Vec<profile::KernelVersion> = Vec::new();
+    for rule in &p.syscalls {
+        for f in [&rule.includes, &rule.excludes] {
+            caps.extend(f.caps.iter().map(|c| c.0));
+            kernels.extend(f.min_kernel);
+        }
+    }
+    caps.sort();
+    caps.dedup();
+    kernels.sort();
+    kernels.dedup();
+    let newest = kernels
+        .last()
+        .copied()
+        .unwrap_or(profile::KernelVersion(0, 0));
+    let defaults = security::capabilities::DOCKER_DEFAULT;
+    let c = compile::compile(&p, &defaults, Some(newest)).expect("compile the default profile");
+    let held: Vec<u32> = caps
+        .iter()
+        .copied()
+        .filter(|c| defaults.contains(c))
+        .collect();
+    let mut out =
+        String::from("// Written by engine/build.rs: the default seccomp profile, compiled.\n");
+    let kv = |k: &profile::KernelVersion| format!("KernelVersion({}, {})", k.0, k.1);
+    let list = |v: Vec<String>| v.join(", ");
+    writeln!(
+        out,
+        "/// The capabilities some rule of the profile asks about."
+    )
+    .unwrap();
+    writeln!(out, "pub const ASKED_CAPS: &[u32] = &{caps:?};").unwrap();
+    writeln!(
+        out,
+        "/// Of those, the ones the filter below was compiled with."
+    )
+    .unwrap();
+    writeln!(out, "pub const HELD_CAPS: &[u32] = &{held:?};").unwrap();
+    writeln!(
+        out,
+        "/// The `minKernel`s the rules name; the filter assumes all hold."
+    )
+    .unwrap();
+    let ks = list(kernels.iter().map(kv).collect());
+    writeln!(out, "pub const MIN_KERNELS: &[KernelVersion] = &[{ks}];").unwrap();
+    writeln!(
+        out,
+        "pub const DEFAULT_ACTION: Action = Action::{:?};",
+        c.default_action
+    )
+    .unwrap();
+    writeln!(out, "pub const RULE_COUNT: u32 = {};", c.rule_count).unwrap();
+    writeln!(out, "pub const ALLOWED_COUNT: u32 = {};", c.allowed_count).unwrap();
+    writeln!(out, "pub const BLOCKED: &[&str] = &{:?};", c.blocked).unwrap();
+    writeln!(
+        out,
+        "pub const BLOCKED_ACTION: &str = {:?};",
+        c.blocked_action
+    )
+    .unwrap();
+    writeln!(out, "pub const IGNORED: &[&str] = &{:?};", c.ignored).unwrap();
+    writeln!(
+        out,
+        "/// (code, jt, jf, k) of each instruction, program by program."
+    )
+    .unwrap();
+    writeln!(out, "pub static PROGRAMS: &[&[(u16, u8, u8, u32)]] = &[").unwrap();
+    for prog in &c.programs {
+        out.push_str("    &[");
+        for i in prog {
+            write!(out, "({}, {}, {}, {}), ", i.code, i.jt, i.jf, i.k).unwrap();
+        }
+        out.push_str("],\n");
+    }
+    out.push_str("];\n");
+    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("seccomp_padrao.rs");
+    std::fs::write(dest, out).expect("write seccomp_padrao.rs");
+}
+
+/// Writes `$OUT_DIR/labs.rs`.
+fn embed_labs() {
     let labs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs");
     println!("cargo:rerun-if-changed={}", labs.display());
     let mut files = Vec::new();

@@ -1,7 +1,21 @@
 //! The recorder: appends trace events to a `.trace.jsonl` file.
 //!
-//! - Append-only, one `write(2)` per event on an `O_APPEND` file with no
-//!   user-space buffer, so a crash of casulo loses nothing already recorded.
+//! - Append-only, on an `O_APPEND` file: one `write(2)` per event, except
+//!   while the container's init prepares the container (from the moment
+//!   the parent lets it go until its `execve`): those ~55 back-to-back
+//!   events (mounts, devices, capabilities, seccomp) are gathered in a
+//!   buffer in the shared page below ([`Recorder::begin_batch`]) and
+//!   written in one `write` before the `execve`, or by the parent as soon
+//!   as the init has exec'd or died ([`Recorder::end_batch`]). Any process
+//!   that records meanwhile appends to the same buffer, so the file keeps
+//!   `seq` order. What a crash can lose: if the init dies, nothing (the
+//!   parent writes its buffer); if every casulo process of the run is
+//!   killed (`SIGKILL`, power cut) while the init prepares, the events
+//!   gathered since it started, at most [`BATCH_BYTES`]: for a run with a
+//!   `trace.counters` file they are still in it, and the next
+//!   [`Recorder::reopen`] writes them; for `--rm`'s anonymous page they are
+//!   gone. Outside that window, nothing already recorded is lost (no fsync:
+//!   the kernel's page cache has it).
 //! - The container's init is a `clone` of casulo: both processes record into
 //!   the same file. The sequence counter and the last timestamp live in a
 //!   `MAP_SHARED` page that both see, guarded by a tiny spin lock, so `seq`
@@ -38,11 +52,17 @@ struct SharedCounters {
     lock: AtomicU32,
     /// CLOCK_MONOTONIC at the trace's start, in nanoseconds.
     start_ns: AtomicU64,
+    /// Nonzero while events are gathered in the batch buffer.
+    batching: AtomicU32,
+    /// Bytes waiting in the batch buffer (right after the first page).
+    pending: AtomicU32,
 }
 
 /// The counters file beside a container's record (see the module docs).
 pub const COUNTERS: &str = "trace.counters";
 const PAGE: usize = 4096;
+/// The batch buffer, after the counters' page: room for ~150 events.
+pub const BATCH_BYTES: usize = 60 * 1024;
 
 pub struct Recorder {
     sink: Sink,
@@ -53,6 +73,9 @@ pub struct Recorder {
     /// Set when a write to the trace file failed (the run goes on; the CLI
     /// tells the user at the end).
     write_failed: AtomicBool,
+    /// Size of the batch buffer after the counters (0: an old counters
+    /// file of one page, no batching).
+    batch_cap: usize,
 }
 
 // SAFETY: the shared page is only touched through atomics, and the sinks are
@@ -73,7 +96,8 @@ impl Recorder {
     /// refused.
     pub fn create(path: &Path, header: &Header) -> std::io::Result<Recorder> {
         let file = Self::start_trace(path, header)?;
-        Ok(Self::with(Sink::File(file), anonymous_counters()?, true))
+        let (page, cap) = anonymous_counters()?;
+        Ok(Self::with(Sink::File(file), page, cap, true))
     }
 
     /// [`Recorder::create`], with the counters in the file `counters` (made
@@ -85,8 +109,8 @@ impl Recorder {
         counters: &Path,
     ) -> std::io::Result<Recorder> {
         let file = Self::start_trace(path, header)?;
-        let page = map_counters(counters, true)?;
-        Ok(Self::with(Sink::File(file), page, true))
+        let (page, cap) = map_counters(counters, true)?;
+        Ok(Self::with(Sink::File(file), page, cap, true))
     }
 
     /// Goes on recording into the trace `path` whose counters are in the
@@ -98,14 +122,17 @@ impl Recorder {
             .append(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(path)?;
-        let page = map_counters(counters, false)?;
-        Ok(Self::with(Sink::File(file), page, false))
+        let (page, cap) = map_counters(counters, false)?;
+        let recorder = Self::with(Sink::File(file), page, cap, false);
+        // Events a killed run gathered and never wrote: in order, now.
+        recorder.end_batch();
+        Ok(recorder)
     }
 
     /// A recorder that keeps events in memory (unit tests).
     pub fn in_memory() -> Recorder {
-        let page = anonymous_counters().expect("mmap of one page");
-        Self::with(Sink::Memory(Mutex::new(Vec::new())), page, true)
+        let (page, cap) = anonymous_counters().expect("mmap of the counters");
+        Self::with(Sink::Memory(Mutex::new(Vec::new())), page, cap, true)
     }
 
     /// The trace file, emptied, with its header line.
@@ -117,12 +144,13 @@ impl Recorder {
         Ok(file)
     }
 
-    fn with(sink: Sink, shared: NonNull<SharedCounters>, new: bool) -> Recorder {
+    fn with(sink: Sink, shared: NonNull<SharedCounters>, batch_cap: usize, new: bool) -> Recorder {
         let recorder = Recorder {
             sink,
             shared,
             pid: AtomicI32::new(std::process::id() as i32),
             write_failed: AtomicBool::new(false),
+            batch_cap,
         };
         if new {
             recorder
@@ -152,20 +180,7 @@ impl Recorder {
     /// child's successful `execve`, which the child cannot report itself).
     pub fn record_as(&self, pid: i32, body: EventBody, op: String, outcome: Outcome) -> u64 {
         let shared = self.shared();
-        let waiting_since = Instant::now();
-        while shared
-            .lock
-            .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            // The holder can only be the other process, mid-`write`. If it
-            // was SIGKILLed right there, the lock would stay taken forever:
-            // after a generous wait, take it over.
-            if waiting_since.elapsed() > std::time::Duration::from_secs(1) {
-                break;
-            }
-            std::thread::yield_now();
-        }
+        self.lock();
         let seq = shared.next_seq.load(Ordering::Relaxed);
         let start = shared.start_ns.load(Ordering::Relaxed);
         let now = monotonic_ns().saturating_sub(start) / 1000;
@@ -185,10 +200,9 @@ impl Recorder {
                 let mut line = Vec::with_capacity(1024);
                 serde_json::to_writer(&mut line, &event).expect("events always serialize");
                 line.push(b'\n');
-                // One write per event; a failure to write the trace must not
-                // stop the container: it is remembered and reported at the end.
-                if (&*file).write_all(&line).is_err() {
-                    self.write_failed.store(true, Ordering::Relaxed);
+                if !self.gather(&line) {
+                    self.write_pending(file);
+                    self.write(file, &line);
                 }
             }
             Sink::Memory(events) => events.lock().unwrap().push(event),
@@ -197,6 +211,100 @@ impl Recorder {
         shared.last_t_us.store(t_us, Ordering::Relaxed);
         shared.lock.store(0, Ordering::Release);
         seq
+    }
+
+    /// Takes the lock shared with the other processes of the trace.
+    fn lock(&self) {
+        let shared = self.shared();
+        let waiting_since = Instant::now();
+        while shared
+            .lock
+            .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            // The holder can only be another process, mid-`write`. If it
+            // was SIGKILLed right there, the lock would stay taken forever:
+            // after a generous wait, take it over.
+            if waiting_since.elapsed() > std::time::Duration::from_secs(1) {
+                break;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// One write; a failure to write the trace must not stop the
+    /// container: it is remembered and reported at the end.
+    fn write(&self, file: &File, bytes: &[u8]) {
+        if (&*file).write_all(bytes).is_err() {
+            self.write_failed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The batch buffer, after the counters' page.
+    fn batch_buffer(&self) -> *mut u8 {
+        // SAFETY: the mapping is PAGE + batch_cap bytes long.
+        unsafe { self.shared.as_ptr().cast::<u8>().add(PAGE) }
+    }
+
+    /// Appends `line` to the batch buffer if batching and there is room
+    /// (lock held).
+    fn gather(&self, line: &[u8]) -> bool {
+        let shared = self.shared();
+        let pending = shared.pending.load(Ordering::Relaxed) as usize;
+        if shared.batching.load(Ordering::Relaxed) == 0 || pending + line.len() > self.batch_cap {
+            return false;
+        }
+        // SAFETY: pending + len ≤ batch_cap, inside the mapping; the lock
+        // keeps every other writer out.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                line.as_ptr(),
+                self.batch_buffer().add(pending),
+                line.len(),
+            )
+        };
+        shared
+            .pending
+            .store((pending + line.len()) as u32, Ordering::Relaxed);
+        true
+    }
+
+    /// Writes what the batch buffer holds, in one write (lock held).
+    fn write_pending(&self, file: &File) {
+        let shared = self.shared();
+        let pending = (shared.pending.load(Ordering::Relaxed) as usize).min(self.batch_cap);
+        if pending > 0 {
+            // SAFETY: the first `pending` bytes of the buffer, written by
+            // `gather` under the lock we hold.
+            let bytes = unsafe { std::slice::from_raw_parts(self.batch_buffer(), pending) };
+            self.write(file, bytes);
+            shared.pending.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// From now on, every process's events are gathered and written
+    /// together (the init, once released, until its `execve`).
+    pub fn begin_batch(&self) {
+        if self.batch_cap > 0 {
+            self.shared().batching.store(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Ends the batch: what it gathered is written now, in one write. Cheap
+    /// when there is none.
+    pub fn end_batch(&self) {
+        let shared = self.shared();
+        if shared.batching.load(Ordering::Relaxed) == 0
+            && shared.pending.load(Ordering::Relaxed) == 0
+        {
+            return;
+        }
+        self.lock();
+        shared.batching.store(0, Ordering::Relaxed);
+        if let Sink::File(file) = &self.sink {
+            self.write_pending(file);
+        }
+        shared.lock.store(0, Ordering::Release);
     }
 
     /// Events recorded so far (in-memory recorders only; empty otherwise).
@@ -232,6 +340,13 @@ impl Recorder {
     }
 }
 
+impl Drop for Recorder {
+    /// A batch still open (its init died unseen) is written, not dropped.
+    fn drop(&mut self) {
+        self.end_batch();
+    }
+}
+
 /// CLOCK_MONOTONIC now, in nanoseconds (the same clock for every process).
 fn monotonic_ns() -> u64 {
     let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
@@ -239,26 +354,29 @@ fn monotonic_ns() -> u64 {
     t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64
 }
 
-/// Counters shared only with this process's clones (the container's init).
-fn anonymous_counters() -> std::io::Result<NonNull<SharedCounters>> {
-    // SAFETY: a fresh anonymous shared mapping of one page, zero-filled,
-    // which is a valid SharedCounters (all atomics zero).
+/// Counters (and the batch buffer) shared only with this process's
+/// clones (the container's init).
+fn anonymous_counters() -> std::io::Result<(NonNull<SharedCounters>, usize)> {
+    // SAFETY: a fresh anonymous shared mapping, zero-filled, which is a
+    // valid SharedCounters (all atomics zero) and an empty buffer.
     let page = unsafe {
         mmap_anonymous(
             None,
-            NonZeroUsize::new(PAGE).unwrap(),
+            NonZeroUsize::new(PAGE + BATCH_BYTES).unwrap(),
             ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
             MapFlags::MAP_SHARED,
         )
     }
     .map_err(std::io::Error::from)?;
-    Ok(page.cast())
+    Ok((page.cast(), BATCH_BYTES))
 }
 
 /// Maps the counters file `path` shared; `new`: creates it (or empties an
-/// old one), `0600`, one page of zeros. The mapping lives as long as the
-/// process (never unmapped: the recorder may be shared with a clone).
-fn map_counters(path: &Path, new: bool) -> std::io::Result<NonNull<SharedCounters>> {
+/// old one), `0600`, zeros: the counters' page and the batch buffer. An
+/// older casulo's file is one page: no batch buffer then. The mapping
+/// lives as long as the process (never unmapped: the recorder may be
+/// shared with a clone). Returns the buffer's size.
+fn map_counters(path: &Path, new: bool) -> std::io::Result<(NonNull<SharedCounters>, usize)> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut options = OpenOptions::new();
     options
@@ -272,14 +390,20 @@ fn map_counters(path: &Path, new: bool) -> std::io::Result<NonNull<SharedCounter
             .mode(crate::state::FILE_MODE);
     }
     let file = options.open(path)?;
-    file.set_len(PAGE as u64)?;
-    // SAFETY: a shared mapping of one page of a regular file we opened
-    // read-write and sized to that page; zeros (a new file) are a valid
-    // SharedCounters, and only atomics touch it afterwards.
+    let len = if new {
+        PAGE + BATCH_BYTES
+    } else {
+        (file.metadata()?.len() as usize).clamp(PAGE, PAGE + BATCH_BYTES)
+    };
+    file.set_len(len as u64)?;
+    // SAFETY: a shared mapping of a regular file we opened read-write and
+    // sized to `len`; zeros (a new file) are a valid SharedCounters, only
+    // atomics touch the first page afterwards, and the buffer only under
+    // the lock.
     let page = unsafe {
         nix::sys::mman::mmap(
             None,
-            NonZeroUsize::new(PAGE).unwrap(),
+            NonZeroUsize::new(len).unwrap(),
             ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
             MapFlags::MAP_SHARED,
             &file,
@@ -287,7 +411,7 @@ fn map_counters(path: &Path, new: bool) -> std::io::Result<NonNull<SharedCounter
         )
     }
     .map_err(std::io::Error::from)?;
-    Ok(page.cast())
+    Ok((page.cast(), len - PAGE))
 }
 
 /// Opens the trace file once, in append mode (the parent and the
@@ -487,6 +611,83 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&counters).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    fn shared_trace(tmp: &Path) -> (std::path::PathBuf, std::path::PathBuf, Recorder) {
+        let (trace, counters) = (tmp.join("t.trace.jsonl"), tmp.join(COUNTERS));
+        let info = ContainerInfo {
+            id: "b".repeat(64),
+            name: "n".into(),
+            image: "busybox".into(),
+            image_id: None,
+            command: vec![],
+        };
+        let rec = Recorder::create_shared(&trace, &header_for(info, "v2"), &counters).unwrap();
+        (trace, counters, rec)
+    }
+
+    fn chdir(rec: &Recorder, path: &str) -> u64 {
+        rec.record(
+            EventBody::ProcessChdir { path: path.into() },
+            format!("chdir({path:?})"),
+            Outcome::Ok,
+        )
+    }
+
+    fn seqs(trace: &Path) -> Vec<u64> {
+        let read = casulo_trace::read_trace_file(trace).unwrap();
+        read.events.iter().map(|e| e.seq).collect()
+    }
+
+    /// A batch gathers every process's events, in `seq` order, and one
+    /// write puts them in the file when it ends, even after the process
+    /// that began it died without writing them (as an init that fails).
+    #[test]
+    fn a_batch_is_written_in_order_when_it_ends_even_if_its_process_died() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (trace, _, rec) = shared_trace(tmp.path());
+        chdir(&rec, "/antes");
+        rec.begin_batch();
+        // SAFETY: the child only records (no locks held by other threads
+        // are needed: the recorder's lock is in the shared page) and _exits.
+        match unsafe { nix::unistd::fork() }.unwrap() {
+            nix::unistd::ForkResult::Child => {
+                chdir(&rec, "/filho1");
+                chdir(&rec, "/filho2");
+                unsafe { libc::_exit(0) };
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                nix::sys::wait::waitpid(child, None).unwrap();
+            }
+        }
+        assert_eq!(seqs(&trace), vec![0], "gathered, not yet written");
+        assert_eq!(chdir(&rec, "/pai"), 3);
+        rec.end_batch();
+        assert_eq!(seqs(&trace), vec![0, 1, 2, 3]);
+        chdir(&rec, "/depois");
+        assert_eq!(seqs(&trace), vec![0, 1, 2, 3, 4], "no batch: at once");
+    }
+
+    /// A full buffer is written and the batch goes on; a run killed with
+    /// a batch open leaves it in the counters file, and the next reopen
+    /// writes it.
+    #[test]
+    fn a_full_batch_is_written_and_a_killed_one_by_the_next_reopen() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (trace, counters, rec) = shared_trace(tmp.path());
+        rec.begin_batch();
+        let long = "/x".repeat(200);
+        for _ in 0..(2 * BATCH_BYTES / long.len()) {
+            chdir(&rec, &long);
+        }
+        let written = seqs(&trace).len();
+        assert!(written > 0, "the buffer filled and was written");
+        std::mem::forget(rec); // killed: no end_batch, no drop
+        let next = Recorder::reopen(&trace, &counters).unwrap();
+        let all = seqs(&trace);
+        assert!(all.len() > written);
+        assert_eq!(all, (0..all.len() as u64).collect::<Vec<_>>());
+        assert_eq!(chdir(&next, "/depois"), all.len() as u64);
     }
 
     #[test]

@@ -94,6 +94,9 @@ pub fn run(
     }
     drop(parent);
     k.recorder().set_pid(i32::from_le_bytes(pid));
+    // The setup's events are written together, at the `execve` (or by the
+    // parent if we die first): see `recorder`.
+    k.recorder().begin_batch();
     if let Err(e) = detach(k) {
         let _ = write!(report, "FAIL 125\nfalha ao preparar o contêiner: {e}");
         exit(125);

@@ -172,7 +172,10 @@ pub(super) fn release(
     let go = std::fs::File::from(sync)
         .write_all(&pid.as_raw().to_le_bytes())
         .map_err(|e| RunError::io(release_failed, "sync", e));
-    match (go, read_report(report)) {
+    let report = read_report(report);
+    // The child has exec'd or died: whatever it gathered is written now.
+    k.recorder().end_batch();
+    match (go, report) {
         (Ok(()), Report::Exec(path)) => {
             k.exec_succeeded(pid, &path, args, env);
             Ok(())

@@ -438,6 +438,9 @@ impl<'a> Kernel<'a> {
         let cpath = CString::new(path).unwrap_or_default();
         let cargv: Vec<CString> = argv.iter().map(c).collect();
         let cenv: Vec<CString> = env.iter().map(c).collect();
+        // What this process gathered must be in the file before it stops
+        // running our code.
+        self.rec.end_batch();
         let errno = match self.sys.execve(&cpath, &cargv, &cenv) {
             Ok(never) => match never {},
             Err(errno) => errno,

@@ -20,6 +20,7 @@
 pub mod catalog;
 pub mod errno;
 pub mod event;
+mod event_from_json;
 pub mod narrate;
 pub mod reader;
 pub mod replay;

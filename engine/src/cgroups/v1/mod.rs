@@ -15,7 +15,7 @@ pub mod freezer;
 pub mod memory;
 pub mod pids;
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use nix::unistd::Pid;
@@ -48,11 +48,10 @@ impl Hierarchy {
 pub fn hierarchies(root: &Path) -> Vec<Hierarchy> {
     let mut found: Vec<Hierarchy> = Vec::new();
     for controller in CONTROLLERS {
-        let dir = root.join(controller);
-        if !dir.join("cgroup.procs").exists() {
+        let mount = resolve_link(root, controller);
+        if !mount.join("cgroup.procs").exists() {
             continue;
         }
-        let mount = dir.canonicalize().unwrap_or(dir);
         match found.iter_mut().find(|h| h.mount == mount) {
             Some(h) => h.controllers.push(controller),
             None => found.push(Hierarchy {
@@ -62,6 +61,25 @@ pub fn hierarchies(root: &Path) -> Vec<Hierarchy> {
         }
     }
     found
+}
+
+/// `root/name`, or where it points when it is a symlink (`cpu` →
+/// `cpu,cpuacct`): one `readlink`, where `canonicalize` took one per
+/// component of the path, for each of the six controllers on every run.
+fn resolve_link(root: &Path, name: &str) -> PathBuf {
+    let dir = root.join(name);
+    match std::fs::read_link(&dir) {
+        Err(_) => dir,
+        Ok(target)
+            if target
+                .components()
+                .all(|c| matches!(c, Component::Normal(_))) =>
+        {
+            root.join(target)
+        }
+        // Absolute, or with `..`: let the kernel resolve it.
+        Ok(_) => dir.canonicalize().unwrap_or(dir),
+    }
 }
 
 pub struct V1Manager {

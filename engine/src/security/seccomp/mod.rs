@@ -12,7 +12,9 @@
 //!
 //! The filter is written as data, a *profile* in docker's JSON format
 //! ([`profile`]), and compiled to BPF for the container's capabilities
-//! ([`compile`], with the `seccompiler` crate). Three sources, as
+//! ([`compile`], with the `seccompiler` crate); the default profile is
+//! compiled once, at build time, for the capabilities most containers
+//! keep ([`precompiled`]). Three sources, as
 //! `docker run --security-opt` has them:
 //!
 //! - casulo's default, [`DEFAULT_PROFILE`] (the file
@@ -44,6 +46,7 @@
 //!   `Seccomp: 0`.
 
 pub mod compile;
+pub mod precompiled;
 pub mod profile;
 
 use std::path::Path;
@@ -120,8 +123,19 @@ pub fn install(k: &Kernel, opts: &super::SecurityOptions, caps: &[u32]) -> Resul
             errno: Errno::ENOSYS,
         });
     }
-    let profile = profile::parse(text).map_err(|e| invalid(e.to_string()))?;
-    let compiled = compile::compile(&profile, caps, kernel_version(k)).map_err(invalid)?;
+    let kernel = kernel_version(k);
+    // The default profile comes compiled from the build when it fits.
+    let built = match opts.seccomp {
+        None => precompiled::default_for(caps, kernel),
+        Some(_) => None,
+    };
+    let compiled = match built {
+        Some(c) => c,
+        None => {
+            let profile = profile::parse(text).map_err(|e| invalid(e.to_string()))?;
+            compile::compile(&profile, caps, kernel).map_err(invalid)?
+        }
+    };
     let summary = SeccompSummary {
         profile: source.to_string(),
         path,
