@@ -22,6 +22,7 @@ pub mod pause;
 pub mod ps;
 pub mod registry;
 pub mod rm;
+pub mod rootless;
 pub mod run;
 pub mod stats;
 pub mod template;
@@ -42,9 +43,10 @@ pub struct Cli {
     #[arg(short = 'V', long, action = ArgAction::Version)]
     version: Option<bool>,
 
-    /// Diretório de estado (imagens, camadas, contêineres, traces).
-    #[arg(long, global = true, env = "CASULO_ROOT", default_value = DEFAULT_ROOT, value_name = "DIR")]
-    pub root: PathBuf,
+    /// Diretório de estado (imagens, camadas, contêineres, traces) [padrão:
+    /// /var/lib/casulo; sem root, $XDG_DATA_HOME/casulo ou ~/.local/share/casulo].
+    #[arg(long, global = true, env = "CASULO_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -174,11 +176,35 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(e) => usage_error(e),
     };
-    if needs_root(&cli.command) && !nix::unistd::geteuid().is_root() {
+    // Without root: rootless mode (`crate::rootless`), its refusals first.
+    let rootless = crate::rootless::active();
+    if rootless {
+        if let Err(why) = rootless::refuse(&cli.command) {
+            eprintln!("casulo: erro: {why}");
+            return 125;
+        }
+    } else if needs_root(&cli.command) && !nix::unistd::geteuid().is_root() {
         eprintln!("casulo: erro: {NEEDS_ROOT}");
         return 125;
     }
-    let state = StateDir::new(&cli.root);
+    let root = match cli.root.clone() {
+        Some(root) => root,
+        None if rootless => match crate::rootless::default_root() {
+            Ok(root) => root,
+            Err(e) => {
+                eprintln!("casulo: erro: {e}");
+                return 125;
+            }
+        },
+        None => PathBuf::from(DEFAULT_ROOT),
+    };
+    let state = StateDir::new(root);
+    if rootless && !nix::unistd::geteuid().is_root() {
+        if let Err(why) = rootless::enter(&state, &cli.command) {
+            eprintln!("casulo: erro: {why}");
+            return 125;
+        }
+    }
     if let Err(code) = private_root(&state, &cli.command) {
         return code;
     }

@@ -435,6 +435,10 @@ fn make_cgroup(
     resources: &Resources,
     privileged: bool,
 ) -> Result<Option<ContainerCgroup>, CgroupError> {
+    // Rootless: no cgroup (limits were refused up front, see `crate::rootless`).
+    if crate::rootless::active() && resources.is_default() {
+        return Ok(None);
+    }
     let mode = cgroups::detect_mode(root);
     match cgroups::manager(mode, root, id) {
         Some(manager) => ContainerCgroup::create(k, manager, resources, privileged).map(Some),

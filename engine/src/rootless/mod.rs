@@ -1,0 +1,121 @@
+//! Rootless mode: `casulo` run by an ordinary user, with no root at all.
+//!
+//! **How.** When `geteuid() != 0`, before anything else (the process is
+//! still single-threaded), casulo makes a *user namespace* for itself
+//! ([`enter`]): it forks a helper, `unshare(CLONE_NEWUSER|CLONE_NEWNS)`,
+//! and the helper — still in the host's namespace, where the setuid
+//! `newuidmap`/`newgidmap` work — writes the maps from the user's lines in
+//! `/etc/subuid` and `/etc/subgid` ([`maps`]): `0 <uid> 1` (the
+//! container's root *is* the user) and `1 <start> <count>` (its other users
+//! are the user's sub-ids). Without such lines casulo writes a single-id map
+//! `0 <uid> 1` itself (a user may map its own id; `setgroups` is then
+//! denied, as the kernel demands). casulo is now root *of that namespace*
+//! and the rest of the engine runs as usual: the container's namespaces are
+//! created inside it and belong to it, the overlay is mounted in casulo's
+//! own mount namespace (overlayfs is allowed in a user namespace since
+//! Linux 5.11), and every file it creates is the user's on the host.
+//!
+//! **One namespace per invocation** (not podman's kept "pause process"):
+//! every command makes a new one with the *same* maps, so files written by
+//! one invocation have the same owners seen from the next. A detached
+//! container (`run -d`) keeps its namespace alive through its supervisor;
+//! `stop`/`kill` need no namespace (a signal between processes of the same
+//! host uid is allowed); `exec` *joins* the container's user namespace
+//! ([`join`]) — the user owns it, so it may — and then the container's
+//! other namespaces as root does.
+//!
+//! **Owners the map cannot hold.** With a single-id map only id 0 exists:
+//! a layer file owned by another id is extracted as 0 (root of the
+//! container) with one warning, rather than refusing the image as podman
+//! does ("potentially insufficient UIDs"): a student's first image must run,
+//! and the warning says why ids look changed. Device nodes in layers are
+//! skipped (no `mknod` in a user namespace); `/dev` is bound from the host.
+//!
+//! **What is refused up front** (never half-done), in [`refusals`]: cgroup
+//! limits without a delegated cgroup v2 subtree (this host has none),
+//! `--network bridge`/named networks/`-p` (no slirp4netns/pasta step yet),
+//! `network create`, `--privileged`, `--userns` (a nested namespace),
+//! the daemon, and `gc` of host-wide leftovers.
+//!
+//! **State.** `$XDG_DATA_HOME/casulo` (else `~/.local/share/casulo`) holds
+//! images, layers and containers; `$XDG_RUNTIME_DIR/casulo` the run state.
+//! `--root`/`CASULO_ROOT` still win. Nothing goes under `/var/lib` or `/run`.
+
+pub mod enter;
+pub mod maps;
+pub mod refusals;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+pub use enter::{enter, join, RootlessError};
+pub use maps::Maps;
+
+/// Is this casulo rootless? True for an ordinary user before [`enter`],
+/// and inside the namespace after it (there `geteuid()` is 0, but the uid
+/// map is not the host's whole identity map) — also for the supervisor
+/// and helpers it re-executes, which inherit the namespace.
+pub fn active() -> bool {
+    static ACTIVE: OnceLock<bool> = OnceLock::new();
+    *ACTIVE.get_or_init(|| {
+        !nix::unistd::geteuid().is_root() || !is_identity(&read_map("/proc/self/uid_map"))
+    })
+}
+
+fn read_map(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// `0 0 4294967295`: the initial namespace's map.
+fn is_identity(map: &str) -> bool {
+    let fields: Vec<&str> = map.split_whitespace().collect();
+    fields == ["0", "0", "4294967295"]
+}
+
+/// The maps of this process's user namespace, as the kernel shows them
+/// (for the trace header and `casulo info`).
+pub fn current_maps() -> (Vec<casulo_trace::IdRange>, Vec<casulo_trace::IdRange>) {
+    (
+        maps::parse_proc_map(&read_map("/proc/self/uid_map")),
+        maps::parse_proc_map(&read_map("/proc/self/gid_map")),
+    )
+}
+
+/// The default state root without root: `$XDG_DATA_HOME/casulo`, else
+/// `~/.local/share/casulo`.
+pub fn default_root() -> Result<PathBuf, RootlessError> {
+    if let Some(dir) = env_dir("XDG_DATA_HOME") {
+        return Ok(dir.join("casulo"));
+    }
+    match env_dir("HOME") {
+        Some(home) => Ok(home.join(".local/share/casulo")),
+        None => Err(RootlessError::NoHome),
+    }
+}
+
+/// The run state without root: `$XDG_RUNTIME_DIR/casulo`.
+pub fn runtime_dir() -> Result<PathBuf, RootlessError> {
+    env_dir("XDG_RUNTIME_DIR")
+        .map(|d| d.join("casulo"))
+        .ok_or(RootlessError::NoRuntimeDir)
+}
+
+/// An absolute directory from the environment (relative ones are ignored,
+/// as the XDG spec says).
+fn env_dir(name: &str) -> Option<PathBuf> {
+    let value = PathBuf::from(std::env::var_os(name)?);
+    value.is_absolute().then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_whole_identity_map_is_the_host() {
+        assert!(is_identity("         0          0 4294967295\n"));
+        assert!(!is_identity("0 1000 1\n"));
+        assert!(!is_identity("0 1000 1\n1 100000 65536\n"));
+        assert!(!is_identity(""));
+    }
+}
