@@ -85,7 +85,23 @@ pub fn enter(state: &StateDir, command: &Command) -> Result<(), String> {
             return crate::rootless::join(pid).map_err(|e| e.to_string());
         }
     }
-    crate::rootless::enter()
-        .map(drop)
-        .map_err(|e| e.to_string())
+    let maps = crate::rootless::enter().map_err(|e| e.to_string())?;
+    let makes = matches!(
+        command,
+        Command::Run(_) | Command::Build(_) | Command::Image(_) | Command::Pull(_)
+    );
+    if makes && !maps.subids {
+        eprintln!(
+            "casulo: nota: sem root e sem linha sua em /etc/subuid e /etc/subgid, o user \
+             namespace tem um só id (0 = você): arquivos de imagens com outros donos ficam \
+             do root do contêiner (peça ao administrador uma faixa: usermod --add-subuids)"
+        );
+    }
+    if matches!(command, Command::Run(_)) {
+        eprintln!(
+            "casulo: nota: sem root: o contêiner roda no seu user namespace, sem cgroup \
+             (sem limites de memória, CPU ou processos) e sem rede (--network none)"
+        );
+    }
+    Ok(())
 }

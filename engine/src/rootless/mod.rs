@@ -81,6 +81,27 @@ pub fn current_maps() -> (Vec<casulo_trace::IdRange>, Vec<casulo_trace::IdRange>
     )
 }
 
+/// The owner to give a layer's file: `(uid, gid)` as in the tar when this
+/// namespace maps them, else 0 for the one it does not (a single-id map
+/// holds only 0; see the module doc). Outside rootless mode, unchanged.
+pub fn fit_owner(uid: u64, gid: u64) -> (u64, u64) {
+    static MAPS: OnceLock<(Vec<casulo_trace::IdRange>, Vec<casulo_trace::IdRange>)> =
+        OnceLock::new();
+    if !active() {
+        return (uid, gid);
+    }
+    let (uids, gids) = MAPS.get_or_init(current_maps);
+    let held = |ranges: &[casulo_trace::IdRange], id: u64| {
+        ranges
+            .iter()
+            .any(|r| id >= u64::from(r.inside) && id < u64::from(r.inside) + u64::from(r.count))
+    };
+    (
+        if held(uids, uid) { uid } else { 0 },
+        if held(gids, gid) { gid } else { 0 },
+    )
+}
+
 /// The default state root without root: `$XDG_DATA_HOME/casulo`, else
 /// `~/.local/share/casulo`.
 pub fn default_root() -> Result<PathBuf, RootlessError> {
