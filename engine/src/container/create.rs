@@ -464,7 +464,10 @@ pub(crate) fn unpack_layers(
         rec.record(body, op, Outcome::Ok);
         for (path, opaque) in dir.unpacked.iter().flat_map(|s| &s.whiteouts) {
             let op = if *opaque {
-                format!("fsetxattr({path:?}, \"trusted.overlay.opaque\", \"y\")")
+                format!(
+                    "fsetxattr({path:?}, {:?}, \"y\")",
+                    crate::image::overlay::opaque_xattr()
+                )
             } else {
                 format!("mknodat({path:?}, S_IFCHR, makedev(0, 0))")
             };
