@@ -120,11 +120,7 @@ mod tests {
         assert_eq!(Maps::describe(&single.uid), "0→1000");
         assert_eq!(single.uid_count(), 1);
 
-        std::fs::write(
-            etc.path().join("subuid"),
-            "root:10:5\naluna:100000:65536\n",
-        )
-        .unwrap();
+        std::fs::write(etc.path().join("subuid"), "root:10:5\naluna:100000:65536\n").unwrap();
         // A subuid line without a subgid line does not count.
         assert!(!Maps::for_user(etc.path(), "aluna", 1000, 1000).subids);
         std::fs::write(etc.path().join("subgid"), "1000:200000:65536\n").unwrap();
@@ -137,8 +133,12 @@ mod tests {
 
     #[test]
     fn proc_maps_are_read_back() {
-        let m = parse_proc_map("         0       1000          1\n         1     100000      65536\n");
+        let m =
+            parse_proc_map("         0       1000          1\n         1     100000      65536\n");
         assert_eq!(m.len(), 2);
-        assert_eq!((m[1].inside, m[1].outside, m[1].count), (1, 100_000, 65_536));
+        assert_eq!(
+            (m[1].inside, m[1].outside, m[1].count),
+            (1, 100_000, 65_536)
+        );
     }
 }

@@ -102,6 +102,36 @@ pub fn fit_owner(uid: u64, gid: u64) -> (u64, u64) {
     )
 }
 
+/// Mounts a throw-away overlay (with `userxattr`) in casulo's own mount
+/// namespace and takes it down: does overlayfs work in this user
+/// namespace? (For `casulo info`; call only inside the namespace.)
+pub fn probe_overlay() -> Result<(), String> {
+    let base = std::env::temp_dir().join(format!("casulo-overlay-probe-{}", std::process::id()));
+    let dirs = ["lower", "upper", "work", "merged"].map(|d| base.join(d));
+    let result = (|| {
+        for d in &dirs {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+        let data = format!(
+            "lowerdir={},upperdir={},workdir={},userxattr",
+            dirs[0].display(),
+            dirs[1].display(),
+            dirs[2].display()
+        );
+        nix::mount::mount(
+            Some("overlay"),
+            &dirs[3],
+            Some("overlay"),
+            nix::mount::MsFlags::empty(),
+            Some(data.as_str()),
+        )
+        .map_err(|e| format!("mount overlay: {e}"))?;
+        nix::mount::umount(&dirs[3]).map_err(|e| format!("umount: {e}"))
+    })();
+    let _ = std::fs::remove_dir_all(&base);
+    result
+}
+
 /// The default state root without root: `$XDG_DATA_HOME/casulo`, else
 /// `~/.local/share/casulo`.
 pub fn default_root() -> Result<PathBuf, RootlessError> {

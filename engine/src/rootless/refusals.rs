@@ -42,7 +42,11 @@ pub fn limits(flags: &[&str]) -> Result<(), String> {
         "{} precisa de um cgroup, e sem root o casulo roda sem limites: {why}. \
          Tire {} ou rode com sudo",
         flags.join(", "),
-        if flags.len() == 1 { first } else { "essas opções" }
+        if flags.len() == 1 {
+            first
+        } else {
+            "essas opções"
+        }
     ))
 }
 

@@ -311,7 +311,12 @@ impl Extractor {
                 self.dir_fd(dir)?;
                 let fd = open_beneath(self.root.as_fd(), dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
                     .map_err(|errno| walk_error(dir, errno))?;
-                set_xattr_fd(fd.as_fd(), crate::image::overlay::opaque_xattr().to_bytes(), b"y").map_err(needs_root)?;
+                set_xattr_fd(
+                    fd.as_fd(),
+                    crate::image::overlay::opaque_xattr().to_bytes(),
+                    b"y",
+                )
+                .map_err(needs_root)?;
                 self.stats.whiteouts.push((shown(dir), true));
                 Ok(())
             }
