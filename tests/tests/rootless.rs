@@ -256,6 +256,34 @@ fn with_sub_ids_the_users_casulo_runs_builds_and_execs() {
         id.stderr.contains("sem cgroup"),
         "diz uma vez que roda sem limites: {id}"
     );
+    // The trace: the header says rootless with the maps, a namespace.user
+    // per map, and no cgroup was made.
+    let path = casulo_tests::trace_path_from(&id.stderr).expect("trace path");
+    let trace = casulo_trace::read_trace(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let h = &trace.header;
+    assert!(h.rootless, "{h:?}");
+    assert_eq!(
+        (
+            h.uid_map[0].outside,
+            h.uid_map[1].outside,
+            h.uid_map[1].count
+        ),
+        (user.uid, start, count),
+        "{h:?}"
+    );
+    let maps: Vec<&str> = trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.body {
+            casulo_trace::EventBody::NamespaceUser { map, .. } => Some(map.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(maps, ["uid", "gid"]);
+    assert!(!trace
+        .events
+        .iter()
+        .any(|e| e.body.kind().starts_with("cgroup.")));
 
     // A file written to a bind-mounted dir is the user's on the host; one
     // given to the container's uid 1000 is the user's first sub-id + 999.

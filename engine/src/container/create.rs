@@ -139,6 +139,7 @@ pub fn create_with(
                     &dir.join(crate::recorder::COUNTERS),
                 )
                 .map_err(|e| RunError::io("não consegui criar o arquivo de trace", &trace, e))?;
+                crate::rootless::record_maps(&recorder);
                 (trace, Arc::new(recorder))
             }
         };

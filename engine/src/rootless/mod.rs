@@ -132,6 +132,34 @@ pub fn probe_overlay() -> Result<(), String> {
     result
 }
 
+/// Puts this casulo's user namespace in a new trace: one `namespace.user`
+/// per map (the writes happened at the start of this invocation, before
+/// the trace existed; `pid` is this casulo's). Nothing outside rootless.
+pub fn record_maps(rec: &crate::recorder::Recorder) {
+    if !active() {
+        return;
+    }
+    let pid = std::process::id() as i32;
+    let (uids, gids) = current_maps();
+    for (map, ranges) in [("uid", uids), ("gid", gids)] {
+        let numbers: Vec<String> = ranges
+            .iter()
+            .map(|r| format!("{} {} {}", r.inside, r.outside, r.count))
+            .collect();
+        let op = if ranges.len() > 1 {
+            format!("new{map}map {pid} {}", numbers.join(" "))
+        } else {
+            format!("write /proc/{pid}/{map}_map = {}", numbers.join(""))
+        };
+        let body = casulo_trace::EventBody::NamespaceUser {
+            target_pid: pid,
+            map: map.to_string(),
+            ranges,
+        };
+        rec.record(body, op, casulo_trace::Outcome::Ok);
+    }
+}
+
 /// The default state root without root: `$XDG_DATA_HOME/casulo`, else
 /// `~/.local/share/casulo`.
 pub fn default_root() -> Result<PathBuf, RootlessError> {

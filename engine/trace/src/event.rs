@@ -48,6 +48,16 @@ pub struct Header {
     pub container: ContainerInfo,
     /// Wall-clock start, RFC 3339 (UTC). `t_us` of events counts from here.
     pub started_at: String,
+    /// Written by a rootless casulo (an ordinary user): it ran as root of
+    /// its own user namespace, whose maps follow.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rootless: bool,
+    /// Rootless: that namespace's uid map (`0 1000 1`: its root is host uid 1000).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uid_map: Vec<IdRange>,
+    /// Rootless: its gid map.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gid_map: Vec<IdRange>,
 }
 
 /// Which container a trace describes.

@@ -32,6 +32,9 @@ pub fn sample_header() -> Header {
             command: vec!["sh".into(), "-c".into(), "echo oi".into()],
         },
         started_at: "2025-11-26T12:00:00.000000Z".into(),
+        rootless: false,
+        uid_map: Vec::new(),
+        gid_map: Vec::new(),
     }
 }
 
