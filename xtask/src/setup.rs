@@ -63,6 +63,10 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "curl",
         "o capítulo 10 fala com a API do casulo daemon pelo socket",
     ),
+    (
+        "uidmap",
+        "newuidmap/newgidmap: o casulo sem root com a faixa de /etc/subuid (testes rootless)",
+    ),
     ("hunspell", "ortografia do curso"),
     (
         "hunspell-pt-br",
