@@ -67,6 +67,10 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "uidmap",
         "newuidmap/newgidmap: o casulo sem root com a faixa de /etc/subuid (testes rootless)",
     ),
+    (
+        "passt",
+        "o pasta: a rede do casulo sem root (-p sem bridge; testes rootless)",
+    ),
     ("hunspell", "ortografia do curso"),
     (
         "hunspell-pt-br",

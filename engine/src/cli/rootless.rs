@@ -25,9 +25,6 @@ pub fn refuse(command: &Command) -> Result<(), String> {
                 }
             }
             refusals::limits(&limits)?;
-            if !args.publish.is_empty() {
-                refusals::network("-p/--publish")?;
-            }
             match &args.network {
                 Some(crate::network::NetworkMode::Bridge) => refusals::network("--network bridge")?,
                 Some(crate::network::NetworkMode::Named(name)) => {
@@ -100,7 +97,7 @@ pub fn enter(state: &StateDir, command: &Command) -> Result<(), String> {
     if matches!(command, Command::Run(_)) {
         eprintln!(
             "casulo: nota: sem root: o contêiner roda no seu user namespace, sem cgroup \
-             (sem limites de memória, CPU ou processos) e sem rede (--network none)"
+             (sem limites de memória, CPU ou processos); rede só com -p, pelo pasta"
         );
     }
     Ok(())

@@ -65,7 +65,8 @@ pub fn create_with(
     if let Some(name) = &opts.name {
         check_name(name)?;
     }
-    if !opts.publish.is_empty() && !opts.network.is_bridged() {
+    // Rootless: the ports go through pasta, without a bridge.
+    if !opts.publish.is_empty() && !opts.network.is_bridged() && !crate::rootless::active() {
         return Err(crate::network::NetworkError::PublishWithoutBridge.into());
     }
     // A user network must exist now (it is looked up again at each start).

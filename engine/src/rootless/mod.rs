@@ -33,7 +33,8 @@
 //!
 //! **What is refused up front** (never half-done), in [`refusals`]: cgroup
 //! limits without a delegated cgroup v2 subtree (this host has none),
-//! `--network bridge`/named networks/`-p` (no slirp4netns/pasta step yet),
+//! `--network bridge`/named networks (no bridge without root: `-p` goes
+//! through [`pasta`] instead),
 //! `network create`, `--privileged`, `--userns` (a nested namespace),
 //! the daemon, and `gc` of host-wide leftovers.
 //!
@@ -43,6 +44,7 @@
 
 pub mod enter;
 pub mod maps;
+pub mod pasta;
 pub mod refusals;
 
 use std::path::PathBuf;

@@ -54,8 +54,8 @@ pub fn limits(flags: &[&str]) -> Result<(), String> {
 pub fn network(mode: &str) -> Result<(), String> {
     Err(format!(
         "{mode} precisa de uma bridge e de um par veth no host, o que só o root cria; \
-         sem root o casulo ainda não tem rede de usuário (slirp4netns/pasta) e roda \
-         com --network none. Tire a opção ou rode com sudo"
+         sem root o contêiner fica com a própria rede isolada, e -p publica portas \
+         pelo pasta (sem bridge). Tire a opção ou rode com sudo"
     ))
 }
 

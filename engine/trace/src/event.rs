@@ -796,6 +796,21 @@ pub enum EventBody {
         host_ip: String,
         host_port: u16,
     },
+    /// Rootless: the container's network namespace was given a user-mode
+    /// network by `pasta` (package passt), a process of the user: a tap
+    /// interface inside, and the published ports bound on the host by pasta,
+    /// which copies each connection's bytes in and out (no bridge, no veth:
+    /// those need the host's root). Each port then has its `net.port`
+    /// (mechanism `pasta`).
+    #[serde(rename = "net.pasta")]
+    NetPasta {
+        /// The container's init, whose network namespace pasta joined.
+        target_pid: i32,
+        /// pasta's own pid on the host (0 if it did not start).
+        helper_pid: i32,
+        /// The published ports as given (`8080:80/tcp`).
+        ports: Vec<String>,
+    },
     /// A network interface was deleted (`RTM_DELLINK`), e.g. the host end of
     /// a veth when the container ends.
     #[serde(rename = "net.link_delete")]
@@ -1176,6 +1191,7 @@ impl EventBody {
             EventBody::NetRoute { .. } => "net.route",
             EventBody::NetPort { .. } => "net.port",
             EventBody::NetPortClose { .. } => "net.port_close",
+            EventBody::NetPasta { .. } => "net.pasta",
             EventBody::NetLinkDelete { .. } => "net.link_delete",
             EventBody::NetDnsListen { .. } => "net.dns_listen",
             EventBody::NetDns { .. } => "net.dns",
@@ -1255,6 +1271,7 @@ pub const KINDS: &[&str] = &[
     "net.route",
     "net.port",
     "net.port_close",
+    "net.pasta",
     "net.link_delete",
     "net.dns_listen",
     "net.dns",

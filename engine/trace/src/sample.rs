@@ -717,6 +717,17 @@ pub fn sample_events() -> Vec<Event> {
         ),
         (
             host,
+            EventBody::NetPasta {
+                target_pid: init,
+                helper_pid: 4250,
+                ports: vec!["8080:80/tcp".into()],
+            },
+            "pasta --config-net --netns /proc/4243/ns/net -t 8080:80 -u none -T none -U none"
+                .into(),
+            ok.clone(),
+        ),
+        (
+            host,
             EventBody::NetLinkDelete {
                 ifname: "vethab12cd34".into(),
             },
