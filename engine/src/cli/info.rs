@@ -64,14 +64,17 @@ fn rootless() {
         std::env::var_os("PATH")
             .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
     };
-    let helpers: Vec<String> = ["slirp4netns", "pasta"]
-        .iter()
-        .map(|t| format!("{t} {}", if found(t) { "encontrado" } else { "ausente" }))
-        .collect();
-    println!(
-        "rede:                só --network none por enquanto ({}; o casulo ainda não os usa)",
-        helpers.join(", ")
-    );
+    if found("pasta") {
+        println!(
+            "rede:                cada contêiner com a própria rede isolada; -p publica portas \
+             pelo pasta (encontrado); sem bridge nem --network bridge"
+        );
+    } else {
+        println!(
+            "rede:                cada contêiner com a própria rede isolada; -p precisa do pasta, \
+             que não está instalado (pacote passt)"
+        );
+    }
 }
 
 fn explain(mode: CgroupMode) -> &'static str {
