@@ -224,10 +224,11 @@ impl StateDir {
 pub fn check_parents(root: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let me = nix::unistd::geteuid().as_raw();
-    // Rootless (`crate::rootless`): the host's root is not mapped in casulo's
-    // user namespace, and its directories (`/`, `/home`) show the overflow
-    // uid; they are as trusted as root's.
-    let host_root = if crate::rootless::active() {
+    // Rootless (`crate::rootless`), inside casulo's user namespace: the
+    // host's root is not mapped there, and its directories (`/`, `/home`)
+    // show the overflow uid. The CLI checked the same parents with the real
+    // owners before entering it, so here that uid stands for root's.
+    let host_root = if crate::rootless::active() && me == 0 {
         overflow_uid()
     } else {
         0

@@ -281,6 +281,12 @@ fn private_root(state: &StateDir) -> Result<(), i32> {
 /// dir closed to this user (root's `/var/lib/casulo` given with `--root`)
 /// is told up front that it cannot (instead of an EACCES deep inside).
 fn closed_to_me(state: &StateDir, command: &Command) -> Result<(), i32> {
+    // The parents with their real owners (inside the namespace, others'
+    // uids all look alike): root's or this user's, and closed to others.
+    if let Err(e) = crate::state::check_parents(state.root()) {
+        eprintln!("casulo: erro: {e}");
+        return Err(125);
+    }
     let reads_state = match command {
         Command::Trace(trace::TraceCmd::Show { file, .. } | trace::TraceCmd::Check { file }) => {
             !file.is_file()

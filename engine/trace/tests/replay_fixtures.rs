@@ -1525,5 +1525,8 @@ fn rootless_run_maps_pasta_and_no_cgroup() {
     let port = &end.network.ports[0];
     assert_eq!((port.mechanism.as_str(), port.host_port), ("pasta", 18090));
     assert!(!port.is_open(), "closed at the end");
-    assert!(!r.events().iter().any(|e| e.body.kind().starts_with("cgroup.")));
+    assert!(!r
+        .events()
+        .iter()
+        .any(|e| e.body.kind().starts_with("cgroup.")));
 }
