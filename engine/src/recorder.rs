@@ -377,9 +377,9 @@ fn is_dev_null(meta: &std::fs::Metadata) -> bool {
 /// what the trace is about (a container, or a build). The cgroup mode
 /// (`v1`, `v2`…) comes from the caller: the recorder sits below `cgroups`.
 pub fn header_for(container: ContainerInfo, cgroup_mode: &str) -> Header {
-    let rootless = crate::rootless::active();
+    let rootless = crate::rootless_mode::active();
     let (uid_map, gid_map) = if rootless {
-        crate::rootless::current_maps()
+        crate::rootless_mode::current_maps()
     } else {
         Default::default()
     };

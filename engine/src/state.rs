@@ -228,7 +228,7 @@ pub fn check_parents(root: &Path) -> std::io::Result<()> {
     // host's root is not mapped there, and its directories (`/`, `/home`)
     // show the overflow uid. The CLI checked the same parents with the real
     // owners before entering it, so here that uid stands for root's.
-    let host_root = if crate::rootless::active() && me == 0 {
+    let host_root = if crate::rootless_mode::active() && me == 0 {
         overflow_uid()
     } else {
         0

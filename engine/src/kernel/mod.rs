@@ -238,7 +238,7 @@ impl<'a> Kernel<'a> {
     ) -> Result<(), KernelError> {
         // Rootless (`crate::rootless`): overlayfs in a user namespace keeps
         // its marks in `user.overlay.*` xattrs (`trusted.*` is the host root's).
-        let userxattr = if crate::rootless::active() {
+        let userxattr = if crate::rootless_mode::active() {
             ",userxattr"
         } else {
             ""

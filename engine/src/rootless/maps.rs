@@ -94,19 +94,7 @@ fn find(file: &Path, name: &str, uid: u32) -> Option<(u32, u32)> {
     })
 }
 
-/// The lines of `/proc/PID/uid_map` as ranges.
-pub fn parse_proc_map(text: &str) -> Vec<IdRange> {
-    text.lines()
-        .filter_map(|line| {
-            let mut f = line.split_whitespace().map(str::parse::<u32>);
-            Some(IdRange {
-                inside: f.next()?.ok()?,
-                outside: f.next()?.ok()?,
-                count: f.next()?.ok()?,
-            })
-        })
-        .collect()
-}
+pub use crate::rootless_mode::parse_proc_map;
 
 #[cfg(test)]
 mod tests {

@@ -50,38 +50,9 @@ pub mod refusals;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+pub use crate::rootless_mode::{active, current_maps};
 pub use enter::{enter, join, RootlessError};
 pub use maps::Maps;
-
-/// Is this casulo rootless? True for an ordinary user before [`enter`],
-/// and inside the namespace after it (there `geteuid()` is 0, but the uid
-/// map is not the host's whole identity map) — also for the supervisor
-/// and helpers it re-executes, which inherit the namespace.
-pub fn active() -> bool {
-    static ACTIVE: OnceLock<bool> = OnceLock::new();
-    *ACTIVE.get_or_init(|| {
-        !nix::unistd::geteuid().is_root() || !is_identity(&read_map("/proc/self/uid_map"))
-    })
-}
-
-fn read_map(path: &str) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
-/// `0 0 4294967295`: the initial namespace's map.
-fn is_identity(map: &str) -> bool {
-    let fields: Vec<&str> = map.split_whitespace().collect();
-    fields == ["0", "0", "4294967295"]
-}
-
-/// The maps of this process's user namespace, as the kernel shows them
-/// (for the trace header and `casulo info`).
-pub fn current_maps() -> (Vec<casulo_trace::IdRange>, Vec<casulo_trace::IdRange>) {
-    (
-        maps::parse_proc_map(&read_map("/proc/self/uid_map")),
-        maps::parse_proc_map(&read_map("/proc/self/gid_map")),
-    )
-}
 
 /// The owner to give a layer's file: `(uid, gid)` as in the tar when this
 /// namespace maps them, else 0 for the one it does not (a single-id map
@@ -186,17 +157,4 @@ pub fn runtime_dir() -> Result<PathBuf, RootlessError> {
 fn env_dir(name: &str) -> Option<PathBuf> {
     let value = PathBuf::from(std::env::var_os(name)?);
     value.is_absolute().then_some(value)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_whole_identity_map_is_the_host() {
-        assert!(is_identity("         0          0 4294967295\n"));
-        assert!(!is_identity("0 1000 1\n"));
-        assert!(!is_identity("0 1000 1\n1 100000 65536\n"));
-        assert!(!is_identity(""));
-    }
 }

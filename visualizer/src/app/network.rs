@@ -243,7 +243,7 @@ pub fn network_panel(p: &WorldProps) -> Html {
         // Rootless `-p`: pasta, a process of the user, instead of a bridge.
         None if net.pasta.is_some() => host_items.push(html! {
             <g class="rede-pasta">
-                { caixa("rede-pasta", "pasta", lx, y1, bw, k, &[
+                { caixa("rede-pasta", "bridge", lx, y1, bw, k, &[
                     format!("pasta · PID {}", net.pasta.unwrap_or_default()),
                     "rede sem root, no espaço do usuário".into(),
                     "escuta as portas -p no host".into(),
