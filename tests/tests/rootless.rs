@@ -440,6 +440,13 @@ fn without_sub_ids_the_map_has_a_single_id() {
         vec![vec!["0"], vec!["0", uid.as_str(), "1"], vec!["0"]],
         "{out}"
     );
+    // The trace says it where the layer was unpacked.
+    let path = casulo_tests::trace_path_from(&out.stderr).expect("trace path");
+    let trace = std::fs::read_to_string(path).unwrap();
+    assert!(
+        trace.contains("mapa de um só id:") && trace.contains("ficaram do uid 0"),
+        "layer.unpack diz quantos donos viraram 0"
+    );
     assert_clean(&user);
 }
 

@@ -460,6 +460,13 @@ pub(crate) fn unpack_layers(
             },
         };
         let op = match &dir.unpacked {
+            // Rootless with a single-id map: said where the trace shows the
+            // operation (`crate::rootless`, "Owners the map cannot hold").
+            Some(stats) if stats.owners_to_root > 0 => format!(
+                "unpack {} ({}) -> {path} (sem root, mapa de um só id: {} entradas de \
+                 outros donos ficaram do uid 0)",
+                layer.digest, layer.media_type, stats.owners_to_root
+            ),
             Some(_) => format!("unpack {} ({}) -> {path}", layer.digest, layer.media_type),
             None => format!("stat {path} (já desempacotada)"),
         };
