@@ -453,7 +453,7 @@ fn without_sub_ids_the_map_has_a_single_id() {
 #[test]
 fn what_rootless_cannot_do_is_refused_up_front() {
     let user = TestUser::new(true);
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["run", "--rm", "--memory", "64m", "busybox", "true"],
             "--memory precisa de um cgroup",
@@ -472,6 +472,10 @@ fn what_rootless_cannot_do_is_refused_up_front() {
         ),
         (&["network", "create", "rede"], "não funciona sem root"),
         (&["daemon"], "casulo daemon não funciona sem root"),
+        (
+            &["top", "qualquer"],
+            "este comando (pause, unpause, stats, top) não funciona sem root",
+        ),
     ];
     for (args, message) in cases {
         let out = user.casulo(args);

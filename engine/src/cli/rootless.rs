@@ -61,10 +61,12 @@ pub fn refuse(command: &Command) -> Result<(), String> {
             "ele limpa cgroups, endereços e regras de firewall do host; sem root o \
              casulo não cria nada disso (`casulo rm` remove os seus contêineres)",
         ),
-        Command::Pause(_) | Command::Unpause(_) | Command::Stats(_) => refusals::host_only(
-            "pause, unpause e stats",
-            "usam o cgroup do contêiner, e sem root o contêiner não tem cgroup",
-        ),
+        Command::Pause(_) | Command::Unpause(_) | Command::Stats(_) | Command::Top(_) => {
+            refusals::host_only(
+                "este comando (pause, unpause, stats, top)",
+                "ele usa o cgroup do contêiner, e sem root o contêiner não tem cgroup",
+            )
+        }
         _ => Ok(()),
     }
 }
