@@ -13,6 +13,7 @@
 //! | [`image`] | the OCI image store, layers, bootstrap of busybox, import |
 //! | [`build`] | `casulo build`: Dockerfile → image, layer cache |
 //! | [`lab`] | `casulo lab`: the checker of the labs (lab files, checks over traces, state, output) |
+//! | [`rootless`] | `casulo` without root: its own user namespace, state under XDG, what it refuses, `-p` through pasta ([`rootless_mode`]: whether this casulo is rootless) |
 //! | [`security`] | what the container's root may do: capabilities cut to docker's default, no_new_privs |
 //! | [`container`] | the lifecycle: create, start (the init side in `init`), run, rm |
 //! | [`daemon`] | `casulo daemon`: the Docker Engine API over a unix socket, a thin layer over the above |
@@ -36,6 +37,8 @@ pub mod namespaces;
 pub mod network;
 pub mod recorder;
 pub mod registry;
+pub mod rootless;
+pub mod rootless_mode;
 pub mod security;
 pub mod state;
 pub mod terminal;

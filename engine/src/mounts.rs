@@ -240,7 +240,14 @@ pub fn prepare_rootfs(k: &Kernel, plan: &RootfsPlan) -> Result<(), MountError> {
         .map(|p| p.display().to_string())
         .collect();
     k.mount_overlay(&lowers, &plan.upperdir, &plan.workdir, &plan.merged)?;
-    populate(k, &plan.merged, &plan.cgroup, DevNodes::Mknod)
+    // Rootless: casulo is root of a user namespace, where no device may be
+    // made (`crate::rootless`).
+    let nodes = if crate::rootless::active() {
+        DevNodes::BindHost
+    } else {
+        DevNodes::Mknod
+    };
+    populate(k, &plan.merged, &plan.cgroup, nodes)
 }
 
 /// How `/dev`'s device nodes are made.

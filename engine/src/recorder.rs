@@ -501,6 +501,12 @@ fn is_dev_null(meta: &std::fs::Metadata) -> bool {
 /// what the trace is about (a container, or a build). The cgroup mode
 /// (`v1`, `v2`…) comes from the caller: the recorder sits below `cgroups`.
 pub fn header_for(container: ContainerInfo, cgroup_mode: &str) -> Header {
+    let rootless = crate::rootless_mode::active();
+    let (uid_map, gid_map) = if rootless {
+        crate::rootless_mode::current_maps()
+    } else {
+        Default::default()
+    };
     Header {
         format: FORMAT_NAME.to_string(),
         format_version: FORMAT_VERSION,
@@ -511,6 +517,9 @@ pub fn header_for(container: ContainerInfo, cgroup_mode: &str) -> Header {
         cgroup_mode: cgroup_mode.to_string(),
         container,
         started_at: humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string(),
+        rootless,
+        uid_map,
+        gid_map,
     }
 }
 

@@ -224,6 +224,15 @@ impl StateDir {
 pub fn check_parents(root: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let me = nix::unistd::geteuid().as_raw();
+    // Rootless (`crate::rootless`), inside casulo's user namespace: the
+    // host's root is not mapped there, and its directories (`/`, `/home`)
+    // show the overflow uid. The CLI checked the same parents with the real
+    // owners before entering it, so here that uid stands for root's.
+    let host_root = if crate::rootless_mode::active() && me == 0 {
+        overflow_uid()
+    } else {
+        0
+    };
     let given = std::path::absolute(root)?;
     let resolved = std::fs::canonicalize(root).ok();
     for path in std::iter::once(&given).chain(resolved.as_ref()) {
@@ -234,7 +243,7 @@ pub fn check_parents(root: &Path) -> std::io::Result<()> {
                 Err(e) => return Err(e),
             };
             let mode = meta.permissions().mode() & 0o7777;
-            let why = if meta.uid() != 0 && meta.uid() != me {
+            let why = if meta.uid() != 0 && meta.uid() != me && meta.uid() != host_root {
                 format!("pertence ao uid {}", meta.uid())
             } else if mode & 0o022 != 0 && mode & 0o1000 == 0 {
                 format!("pode ser alterado por outros usuários (modo {mode:04o})")
@@ -255,6 +264,14 @@ pub fn check_parents(root: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The uid the kernel shows for an owner not mapped in this namespace.
+fn overflow_uid() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/overflowuid")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(65_534)
 }
 
 #[cfg(test)]

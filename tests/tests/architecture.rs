@@ -18,6 +18,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("state", 0),
     ("recorder", 0),
     ("fd_channel", 0),
+    ("rootless_mode", 0),
     // 1: the facade every kernel call goes through.
     ("kernel", 1),
     // 2: one module per kernel concept, standing on the facade.
@@ -30,6 +31,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("terminal", 2),
     ("volume", 2),
     ("registry", 2),
+    ("rootless", 2),
     // 3: what composes the concepts.
     ("container", 3),
     ("build", 3),

@@ -1424,3 +1424,22 @@ test('registry: o painel Registry do pull do capítulo 7 mostra 1 camada baixada
     await p.close();
   }
 });
+
+test('rootless: o cabeçalho diz Rootless com o mapa, o painel de namespaces mostra o mapa do casulo e a rede mostra o pasta', async () => {
+  const name = 'run-rootless.trace.jsonl';
+  const header = JSON.parse(readFileSync(join(TRACES, name), 'utf8').split('\n')[0]);
+  assert.equal(header.rootless, true);
+  const ev = events(name);
+  const pasta = ev.find((e) => e.kind === 'net.pasta');
+  assert.ok(pasta);
+  await open(name, pasta.seq + 1);
+  const [own, sub] = header.uid_map;
+  const text = (r) => `${r.inside} → ${r.outside}, ${r.count} ids`;
+  assert.match(await page.textContent('#rootless'), new RegExp(`Rootless: sem root; uid ${text(own)}; ${text(sub)}`));
+  const ns = await page.textContent('#ns-rootless');
+  assert.ok(ns.includes(`Mapa de uids: ${text(own)}; ${text(sub)}`), ns);
+  assert.ok(ns.includes(`PID ${ev[0].pid} no host`), ns);
+  assert.match(await page.textContent('#rede-pasta'), new RegExp(`pasta · PID ${pasta.helper_pid}`));
+  assert.equal(await page.locator('#rede-sem-bridge').count(), 0);
+  await shot('36-rootless');
+});

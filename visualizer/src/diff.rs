@@ -475,7 +475,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(only_a.len(), 11, "{only_a:?}");
+        assert_eq!(only_a.len(), 12, "{only_a:?}");
         assert!(only_a.iter().all(|k| k.starts_with("net.")));
         let end = |ev: Vec<Event>| {
             let r = Replay::new(ev);

@@ -266,6 +266,24 @@ fn user_row(init: Option<&Process>, world: &World) -> Row {
             }
             (State::On, text)
         }
+        // Rootless: the container's namespaces belong to casulo's own user
+        // namespace, whose maps are on the casulo process.
+        (Some(p), false) if rootless_maps(world, p).is_some() => {
+            let casulo = rootless_maps(world, p).expect("checked");
+            let uid = p.user.map_or(0, |(u, _)| u);
+            let host = outside(&casulo.uid_map, uid)
+                .map_or("nenhum uid".to_string(), |h| format!("o uid {h}"));
+            (
+                State::On,
+                format!(
+                    "Rootless: o casulo rodou sem root, num user namespace seu, e o contêiner \
+                     nasceu dentro dele: o uid {uid} de dentro é {host} do host, um usuário \
+                     comum. uid: {}; gid: {}.",
+                    map_text(&casulo.uid_map),
+                    map_text(&casulo.gid_map)
+                ),
+            )
+        }
         (Some(p), false) => {
             let who = match p.user {
                 Some((uid, gid)) if uid != 0 => {
@@ -292,6 +310,15 @@ fn user_row(init: Option<&Process>, world: &World) -> Row {
         groups,
         at: None,
     }
+}
+
+/// Rootless: the process (casulo, not the init) whose user namespace has
+/// maps (`namespace.user` of a rootless trace).
+fn rootless_maps<'a>(world: &'a World, init: &Process) -> Option<&'a Process> {
+    world
+        .processes
+        .values()
+        .find(|pr| pr.host_pid != init.host_pid && !pr.uid_map.is_empty())
 }
 
 /// The last part of a layer's path, shortened like docker's ids.
@@ -874,6 +901,26 @@ mod tests {
     const DEVICES: &str = include_str!("../../book/exemplos/11-dispositivos.trace.jsonl");
     const DEFAULT: &str = include_str!("../../book/exemplos/11-o-que-o-conteiner-ve.trace.jsonl");
     const ATTACKS: &str = include_str!("../../book/exemplos/11-ataques.trace.jsonl");
+    const ROOTLESS: &str =
+        include_str!("../../engine/trace/tests/fixtures/run-rootless.trace.jsonl");
+
+    /// Rootless: no --userns, but the container's root is the user on the
+    /// host, through casulo's own namespace (never "uid 0 do host").
+    #[test]
+    fn rootless_says_the_containers_root_is_the_user() {
+        let (events, world) = recorded(ROOTLESS);
+        let got = rows(&events, &world);
+        let user = row(&got, "seg-usuario");
+        assert_eq!(user.state, State::On);
+        assert!(user.summary.contains("Rootless"), "{}", user.summary);
+        assert!(
+            user.summary
+                .contains("o uid 0 de dentro é o uid 1001 do host"),
+            "{}",
+            user.summary
+        );
+        assert!(!user.summary.contains("uid 0 do host"), "{}", user.summary);
+    }
 
     #[test]
     fn before_the_cut_everything_is_pending_and_after_it_each_row_is_on() {

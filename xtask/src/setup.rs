@@ -63,6 +63,14 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "curl",
         "o capítulo 10 fala com a API do casulo daemon pelo socket",
     ),
+    (
+        "uidmap",
+        "newuidmap/newgidmap: o casulo sem root com a faixa de /etc/subuid (testes rootless)",
+    ),
+    (
+        "passt",
+        "o pasta: a rede do casulo sem root (-p sem bridge; testes rootless)",
+    ),
     ("hunspell", "ortografia do curso"),
     (
         "hunspell-pt-br",

@@ -56,6 +56,7 @@ impl BuildTrace {
                 source,
             }
         })?;
+        crate::rootless::record_maps(&rec);
         Ok(BuildTrace {
             rec: Arc::new(rec),
             path,

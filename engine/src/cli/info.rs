@@ -12,11 +12,69 @@ pub fn run(state: &StateDir) -> CliResult {
     println!("casulo {}", env!("CARGO_PKG_VERSION"));
     println!("kernel:              {}", kernel.trim());
     println!("cgroups:             {} — {}", mode.as_str(), explain(mode));
+    if crate::rootless::active() {
+        println!("diretório de estado: {}", state.root().display());
+        rootless();
+        return Ok(0);
+    }
     println!("cgroup de cada um:   {}", layout(mode));
     println!("diretório de estado: {}", state.root().display());
     println!("executando como:     uid {}", nix::unistd::geteuid());
     userns(state);
     Ok(0)
+}
+
+/// Rootless mode (see [`crate::rootless`]): why, the maps, and what works.
+fn rootless() {
+    use crate::rootless::{current_maps, refusals, Maps};
+    let (uids, gids) = current_maps();
+    let host = uids.first().map(|r| r.outside).unwrap_or_default();
+    println!(
+        "modo:                rootless — você não é root (uid {host} no host): o casulo roda \
+         num user namespace seu, onde é o root"
+    );
+    let from = if uids.len() > 1 {
+        "faixa de /etc/subuid e /etc/subgid, escrita com newuidmap/newgidmap"
+    } else {
+        "um só id: sem linha sua em /etc/subuid e /etc/subgid"
+    };
+    println!("mapa de uids:        {} ({from})", Maps::describe(&uids));
+    println!("mapa de gids:        {}", Maps::describe(&gids));
+    match crate::rootless::runtime_dir() {
+        Ok(dir) => println!("estado de execução:  {}", dir.display()),
+        Err(e) => println!("estado de execução:  {e}"),
+    }
+    match refusals::delegated_cgroup() {
+        Some(dir) => println!(
+            "cgroup delegado:     {} (o casulo sem root ainda não o usa: sem limites)",
+            dir.display()
+        ),
+        None => println!(
+            "cgroup delegado:     nenhum — os contêineres rodam sem limites; --memory, --cpus \
+             e --pids-limit são recusados"
+        ),
+    }
+    match crate::rootless::probe_overlay() {
+        Ok(()) => println!(
+            "overlay:             nativo no user namespace (montado de verdade agora, com userxattr)"
+        ),
+        Err(e) => println!("overlay:             não funciona no user namespace: {e}"),
+    }
+    let found = |tool: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+    };
+    if found("pasta") {
+        println!(
+            "rede:                cada contêiner com a própria rede isolada; -p publica portas \
+             pelo pasta (encontrado); sem bridge nem --network bridge"
+        );
+    } else {
+        println!(
+            "rede:                cada contêiner com a própria rede isolada; -p precisa do pasta, \
+             que não está instalado (pacote passt)"
+        );
+    }
 }
 
 fn explain(mode: CgroupMode) -> &'static str {

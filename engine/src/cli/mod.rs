@@ -22,6 +22,7 @@ pub mod pause;
 pub mod ps;
 pub mod registry;
 pub mod rm;
+pub mod rootless;
 pub mod run;
 pub mod stats;
 pub mod template;
@@ -43,9 +44,10 @@ pub struct Cli {
     #[arg(short = 'V', long, action = ArgAction::Version)]
     version: Option<bool>,
 
-    /// Diretório de estado (imagens, camadas, contêineres, traces).
-    #[arg(long, global = true, env = "CASULO_ROOT", default_value = DEFAULT_ROOT, value_name = "DIR")]
-    pub root: PathBuf,
+    /// Diretório de estado (imagens, camadas, contêineres, traces) [padrão:
+    /// /var/lib/casulo; sem root, $XDG_DATA_HOME/casulo ou ~/.local/share/casulo].
+    #[arg(long, global = true, env = "CASULO_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -177,12 +179,36 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(e) => usage_error(e),
     };
-    if needs_root(&cli.command) && !nix::unistd::geteuid().is_root() {
-        eprintln!("casulo: erro: {NEEDS_ROOT}");
-        return 125;
+    // Without root: rootless mode (`crate::rootless`), its refusals first.
+    let rootless = crate::rootless::active();
+    if rootless {
+        if let Err(why) = rootless::refuse(&cli.command) {
+            eprintln!("casulo: erro: {why}");
+            return 125;
+        }
     }
-    let state = StateDir::new(&cli.root);
-    if let Err(code) = private_root(&state, &cli.command) {
+    let root = match cli.root.clone() {
+        Some(root) => root,
+        None if rootless => match crate::rootless::default_root() {
+            Ok(root) => root,
+            Err(e) => {
+                eprintln!("casulo: erro: {e}");
+                return 125;
+            }
+        },
+        None => PathBuf::from(DEFAULT_ROOT),
+    };
+    let state = StateDir::new(root);
+    if rootless && !nix::unistd::geteuid().is_root() {
+        if let Err(code) = closed_to_me(&state, &cli.command) {
+            return code;
+        }
+        if let Err(why) = rootless::enter(&state, &cli.command) {
+            eprintln!("casulo: erro: {why}");
+            return 125;
+        }
+    }
+    if let Err(code) = private_root(&state) {
         return code;
     }
     let result = match cli.command {
@@ -233,28 +259,37 @@ pub fn main() -> i32 {
     }
 }
 
-/// The state dir is private (`0700`, see `state`). As root: an existing
-/// root that was open to others is closed, with a one-line note. Without
-/// root: a command that reads the state dir is told up front that it
-/// cannot (instead of an EACCES deep inside).
-fn private_root(state: &StateDir, command: &Command) -> Result<(), i32> {
-    if nix::unistd::geteuid().is_root() {
-        return match state.close_root() {
-            Ok(Some(old)) => {
-                eprintln!(
-                    "casulo: nota: o diretório de estado {} estava aberto a outros usuários \
+/// The state dir is private (`0700`, see `state`). As root (of the host,
+/// or of a rootless casulo's user namespace): an existing root that was
+/// open to others is closed, with a one-line note.
+fn private_root(state: &StateDir) -> Result<(), i32> {
+    match state.close_root() {
+        Ok(Some(old)) => {
+            eprintln!(
+                "casulo: nota: o diretório de estado {} estava aberto a outros usuários \
                      (modo {old:04o}); agora é {:04o}: só o root entra",
-                    state.root().display(),
-                    crate::state::DIR_MODE
-                );
-                Ok(())
-            }
-            Ok(None) => Ok(()),
-            Err(e) => {
-                eprintln!("casulo: erro: {e}");
-                Err(125)
-            }
-        };
+                state.root().display(),
+                crate::state::DIR_MODE
+            );
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => {
+            eprintln!("casulo: erro: {e}");
+            Err(125)
+        }
+    }
+}
+
+/// Without root, before the user namespace: a command that reads a state
+/// dir closed to this user (root's `/var/lib/casulo` given with `--root`)
+/// is told up front that it cannot (instead of an EACCES deep inside).
+fn closed_to_me(state: &StateDir, command: &Command) -> Result<(), i32> {
+    // The parents with their real owners (inside the namespace, others'
+    // uids all look alike): root's or this user's, and closed to others.
+    if let Err(e) = crate::state::check_parents(state.root()) {
+        eprintln!("casulo: erro: {e}");
+        return Err(125);
     }
     let reads_state = match command {
         Command::Trace(trace::TraceCmd::Show { file, .. } | trace::TraceCmd::Check { file }) => {
@@ -280,55 +315,11 @@ pub fn private_root_message(root: &std::path::Path) -> String {
     format!(
         "o diretório de estado {} é privado (modo 0700: só o root entra, \
          porque guarda camadas com programas setuid e segredos passados com -e): \
-         rode com sudo, como `sudo casulo …`",
+         para usá-lo o Casulo precisa de root: rode com sudo, como `sudo casulo …`. \
+         Sem root, o casulo usa um diretório seu (sem --root nem CASULO_ROOT: \
+         $XDG_DATA_HOME/casulo ou ~/.local/share/casulo)",
         root.display()
     )
-}
-
-/// What a user without root reads, before anything is tried.
-pub const NEEDS_ROOT: &str = "o Casulo precisa de root (por enquanto): rode com sudo, \
-     como `sudo casulo …` (os contêineres sem root, com user namespaces, ainda vão chegar)";
-
-/// Commands that change the kernel (namespaces, mounts, cgroups, network)
-/// or the state directory, which belongs to root: without root they would
-/// fail deep inside, with an EACCES far from its reason. Reading (ps, diff,
-/// image ls/inspect/history/save/fsck, trace, info) works without root.
-fn needs_root(command: &Command) -> bool {
-    use image::ImageCmd as I;
-    match command {
-        Command::Run(_)
-        | Command::Exec(_)
-        | Command::Attach(_)
-        | Command::Rm(_)
-        | Command::Build(_)
-        | Command::Commit(_)
-        | Command::Gc
-        | Command::Stop(_)
-        | Command::Kill(_)
-        | Command::Top(_)
-        | Command::Start(_)
-        | Command::Restart(_)
-        | Command::Rename(_)
-        | Command::Pause(_)
-        | Command::Unpause(_)
-        | Command::Push(_)
-        | Command::Pull(_)
-        | Command::Daemon(_) => true,
-        Command::Volume(cmd) => cmd.changes_state(),
-        Command::Network(cmd) => cmd.changes_state(),
-        Command::Image(cmd) => matches!(
-            cmd,
-            I::Bootstrap { .. }
-                | I::Import { .. }
-                | I::Load { .. }
-                | I::Tag { .. }
-                | I::Rm { .. }
-                | I::Prune { .. }
-                | I::Push(_)
-                | I::Pull(_)
-        ),
-        _ => false,
-    }
 }
 
 /// A command-line mistake, said in Portuguese; exit code 125 as docker's.

@@ -285,6 +285,9 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         }
         (Some(mode), _) => mode,
         (None, true) => NetworkMode::None,
+        // Rootless: the ports go through pasta, the container keeps its
+        // own network namespace (`crate::rootless::pasta`).
+        (None, false) if crate::rootless::active() => NetworkMode::None,
         (None, false) => NetworkMode::Bridge,
     };
     // The profile file is read now, on the host: a mistake in it stops the

@@ -65,7 +65,8 @@ pub fn create_with(
     if let Some(name) = &opts.name {
         check_name(name)?;
     }
-    if !opts.publish.is_empty() && !opts.network.is_bridged() {
+    // Rootless: the ports go through pasta, without a bridge.
+    if !opts.publish.is_empty() && !opts.network.is_bridged() && !crate::rootless::active() {
         return Err(crate::network::NetworkError::PublishWithoutBridge.into());
     }
     // A user network must exist now (it is looked up again at each start).
@@ -139,6 +140,7 @@ pub fn create_with(
                     &dir.join(crate::recorder::COUNTERS),
                 )
                 .map_err(|e| RunError::io("não consegui criar o arquivo de trace", &trace, e))?;
+                crate::rootless::record_maps(&recorder);
                 (trace, Arc::new(recorder))
             }
         };
@@ -463,13 +465,23 @@ pub(crate) fn unpack_layers(
             },
         };
         let op = match &dir.unpacked {
+            // Rootless with a single-id map: said where the trace shows the
+            // operation (`crate::rootless`, "Owners the map cannot hold").
+            Some(stats) if stats.owners_to_root > 0 => format!(
+                "unpack {} ({}) -> {path} (sem root, mapa de um só id: {} entradas de \
+                 outros donos ficaram do uid 0)",
+                layer.digest, layer.media_type, stats.owners_to_root
+            ),
             Some(_) => format!("unpack {} ({}) -> {path}", layer.digest, layer.media_type),
             None => format!("stat {path} (já desempacotada)"),
         };
         rec.record(body, op, Outcome::Ok);
         for (path, opaque) in dir.unpacked.iter().flat_map(|s| &s.whiteouts) {
             let op = if *opaque {
-                format!("fsetxattr({path:?}, \"trusted.overlay.opaque\", \"y\")")
+                format!(
+                    "fsetxattr({path:?}, {:?}, \"y\")",
+                    crate::image::overlay::opaque_xattr()
+                )
             } else {
                 format!("mknodat({path:?}, S_IFCHR, makedev(0, 0))")
             };

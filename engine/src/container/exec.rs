@@ -143,7 +143,12 @@ pub fn exec(
         init_pid,
         plan,
         namespaces,
-        cgroup: cgroups::manager(cgroups::detect_mode(root), root, &record.id),
+        // Rootless: the container has no cgroup to join.
+        cgroup: if crate::rootless::active() {
+            None
+        } else {
+            cgroups::manager(cgroups::detect_mode(root), root, &record.id)
+        },
     };
     wait::block_signals();
     crate::security::host_binary::protect(&k)?;

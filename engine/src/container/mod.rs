@@ -566,7 +566,10 @@ pub fn init_alive(pid: i32, id: &str) -> bool {
         .unwrap_or_default();
     let pid_one = nspid.len() >= 2 && nspid.last() == Some(&"1");
     let root = std::path::Path::new(crate::cgroups::DEFAULT_ROOT);
+    // Rootless containers have no cgroup: a pid-namespace init owned by
+    // this user (only the user's processes are in reach) is taken as it.
     let in_cgroup = crate::cgroups::detect_mode(root) == crate::cgroups::CgroupMode::Unknown
+        || crate::rootless::active()
         || std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|c| c.contains(id));
     pid_one && in_cgroup
 }

@@ -206,6 +206,26 @@ pub fn live(
         },
         _ => None,
     };
+    // Rootless `-p`: pasta gives the container its network, ready before
+    // the container is said to run (`crate::rootless::pasta`).
+    let pasta = if crate::rootless::active() && !created.record.ports.is_empty() {
+        match crate::rootless::pasta::start(
+            &created.recorder,
+            &created.dir,
+            pid.as_raw(),
+            &created.record.ports,
+        ) {
+            Ok(pasta) => Some(pasta),
+            Err(message) => {
+                let _ = k.kill(pid, Signal::SIGKILL);
+                let _ = k.wait(pid, true);
+                abandon(&k, cgroup.as_ref(), net.as_mut());
+                return Err(RunError::Init { code: 125, message });
+            }
+        }
+    } else {
+        None
+    };
     let ip = net.as_ref().map(|n| n.lease.ip);
     let started_at = now_rfc3339();
     let running = |r: &mut ContainerRecord| {
@@ -311,6 +331,9 @@ pub fn live(
     // still there, its address given back.
     if let Some(proxy) = proxy {
         proxy.stop(&k);
+    }
+    if let Some(pasta) = pasta {
+        pasta.stop(&created.recorder);
     }
     if let Some(net) = &mut net {
         net.release(&k);
@@ -435,6 +458,10 @@ fn make_cgroup(
     resources: &Resources,
     privileged: bool,
 ) -> Result<Option<ContainerCgroup>, CgroupError> {
+    // Rootless: no cgroup (limits were refused up front, see `crate::rootless`).
+    if crate::rootless::active() && resources.is_default() {
+        return Ok(None);
+    }
     let mode = cgroups::detect_mode(root);
     match cgroups::manager(mode, root, id) {
         Some(manager) => ContainerCgroup::create(k, manager, resources, privileged).map(Some),

@@ -125,6 +125,9 @@ pub struct UnpackStats {
     pub devices_skipped: u64,
     /// Their paths, as written in the tar.
     pub skipped_devices: Vec<String>,
+    /// Rootless with a single-id map: entries whose owner the user
+    /// namespace cannot hold, written as owned by 0 (see `crate::rootless`).
+    pub owners_to_root: u64,
     /// OCI whiteouts turned into overlayfs ones: (path in the image, e.g.
     /// `/etc/motd`, opaque directory?).
     pub whiteouts: Vec<(String, bool)>,

@@ -237,8 +237,15 @@ impl<'a> Kernel<'a> {
         workdir: &Path,
         target: &Path,
     ) -> Result<(), KernelError> {
+        // Rootless (`crate::rootless`): overlayfs in a user namespace keeps
+        // its marks in `user.overlay.*` xattrs (`trusted.*` is the host root's).
+        let userxattr = if crate::rootless_mode::active() {
+            ",userxattr"
+        } else {
+            ""
+        };
         let data = format!(
-            "lowerdir={},upperdir={},workdir={}",
+            "lowerdir={},upperdir={},workdir={}{userxattr}",
             lowerdirs.join(":"),
             upperdir.display(),
             workdir.display()

@@ -674,6 +674,16 @@ const ENTRIES: &[Entry] = &[
             usá-la — e quem tentar se conectar nela recebe *conexão recusada*.",
     },
     Entry {
+        kind: "net.pasta",
+        title: "Rede sem root (pasta)",
+        explanation: "Sem root não dá para criar uma bridge nem um par veth no host. O casulo \
+            sem root dá rede ao contêiner com o `pasta` (pacote passt), um programa comum do \
+            seu usuário: ele entra no namespace de rede do contêiner, cria lá uma interface \
+            tap e, do lado do host, escuta as portas publicadas (`-p`) e copia os bytes de \
+            cada conexão para dentro e de volta — tudo no espaço do usuário, sem regra de \
+            firewall nem interface no host.",
+    },
+    Entry {
         kind: "net.link_delete",
         title: "Interface removida",
         explanation: "Quando o contêiner termina, o casulo remove a ponta do `veth` que ficou no \

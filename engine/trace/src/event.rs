@@ -48,6 +48,16 @@ pub struct Header {
     pub container: ContainerInfo,
     /// Wall-clock start, RFC 3339 (UTC). `t_us` of events counts from here.
     pub started_at: String,
+    /// Written by a rootless casulo (an ordinary user): it ran as root of
+    /// its own user namespace, whose maps follow.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rootless: bool,
+    /// Rootless: that namespace's uid map (`0 1000 1`: its root is host uid 1000).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uid_map: Vec<IdRange>,
+    /// Rootless: its gid map.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gid_map: Vec<IdRange>,
 }
 
 /// Which container a trace describes.
@@ -791,6 +801,21 @@ pub enum EventBody {
         host_ip: String,
         host_port: u16,
     },
+    /// Rootless: the container's network namespace was given a user-mode
+    /// network by `pasta` (package passt), a process of the user: a tap
+    /// interface inside, and the published ports bound on the host by pasta,
+    /// which copies each connection's bytes in and out (no bridge, no veth:
+    /// those need the host's root). Each port then has its `net.port`
+    /// (mechanism `pasta`).
+    #[serde(rename = "net.pasta")]
+    NetPasta {
+        /// The container's init, whose network namespace pasta joined.
+        target_pid: i32,
+        /// pasta's own pid on the host (0 if it did not start).
+        helper_pid: i32,
+        /// The published ports as given (`8080:80/tcp`).
+        ports: Vec<String>,
+    },
     /// A network interface was deleted (`RTM_DELLINK`), e.g. the host end of
     /// a veth when the container ends.
     #[serde(rename = "net.link_delete")]
@@ -1171,6 +1196,7 @@ impl EventBody {
             EventBody::NetRoute { .. } => "net.route",
             EventBody::NetPort { .. } => "net.port",
             EventBody::NetPortClose { .. } => "net.port_close",
+            EventBody::NetPasta { .. } => "net.pasta",
             EventBody::NetLinkDelete { .. } => "net.link_delete",
             EventBody::NetDnsListen { .. } => "net.dns_listen",
             EventBody::NetDns { .. } => "net.dns",
@@ -1250,6 +1276,7 @@ pub const KINDS: &[&str] = &[
     "net.route",
     "net.port",
     "net.port_close",
+    "net.pasta",
     "net.link_delete",
     "net.dns_listen",
     "net.dns",

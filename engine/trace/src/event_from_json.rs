@@ -247,6 +247,7 @@ bodies! {
     "net.route" => NetRoute { destination, ifname, inside; gateway },
     "net.port" => NetPort { protocol, host_ip, host_port, container_ip, container_port, mechanism; },
     "net.port_close" => NetPortClose { protocol, host_ip, host_port; },
+    "net.pasta" => NetPasta { target_pid, helper_pid, ports; },
     "net.link_delete" => NetLinkDelete { ifname; },
     "net.dns_listen" => NetDnsListen { address, network, netns_pid; },
     "net.dns" => NetDns { name, qtype, answer, resolved_by; },

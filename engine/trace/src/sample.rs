@@ -32,6 +32,9 @@ pub fn sample_header() -> Header {
             command: vec!["sh".into(), "-c".into(), "echo oi".into()],
         },
         started_at: "2025-11-26T12:00:00.000000Z".into(),
+        rootless: false,
+        uid_map: Vec::new(),
+        gid_map: Vec::new(),
     }
 }
 
@@ -710,6 +713,17 @@ pub fn sample_events() -> Vec<Event> {
                 host_port: 8080,
             },
             "shutdown(fd 7, SHUT_RDWR) + close(fd 7) 127.0.0.1:8080/tcp".into(),
+            ok.clone(),
+        ),
+        (
+            host,
+            EventBody::NetPasta {
+                target_pid: init,
+                helper_pid: 4250,
+                ports: vec!["8080:80/tcp".into()],
+            },
+            "pasta --config-net --netns /proc/4243/ns/net -t 8080:80 -u none -T none -U none"
+                .into(),
             ok.clone(),
         ),
         (

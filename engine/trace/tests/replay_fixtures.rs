@@ -1500,3 +1500,33 @@ fn an_add_url_step_keeps_what_it_downloaded() {
         ("http://h/a.sh", 12, &digest, false)
     );
 }
+
+const ROOTLESS: &str = include_str!("fixtures/run-rootless.trace.jsonl");
+
+/// A rootless run (an ordinary user, `-p` through pasta): the header says
+/// rootless with the maps, the casulo process gets them from its two
+/// `namespace.user`, the ports are pasta's and close at the end, and there
+/// is no cgroup.
+#[test]
+fn rootless_run_maps_pasta_and_no_cgroup() {
+    let trace = read_trace(ROOTLESS).unwrap();
+    let h = &trace.header;
+    assert!(h.rootless);
+    assert_eq!(h.uid_map.len(), 2, "{h:?}");
+    assert_eq!((h.uid_map[0].inside, h.uid_map[0].count), (0, 1));
+    assert_eq!((h.uid_map[1].inside, h.uid_map[1].count), (1, 65_536));
+    let r = replay(ROOTLESS);
+    let end = r.world_at(r.events().len());
+    let casulo = r.events()[0].pid;
+    assert_eq!(end.processes[&casulo].uid_map, h.uid_map);
+    assert_eq!(end.processes[&casulo].gid_map, h.gid_map);
+    assert!(end.network.pasta.is_some_and(|pid| pid > 0));
+    assert_eq!(end.network.ports.len(), 1);
+    let port = &end.network.ports[0];
+    assert_eq!((port.mechanism.as_str(), port.host_port), ("pasta", 18090));
+    assert!(!port.is_open(), "closed at the end");
+    assert!(!r
+        .events()
+        .iter()
+        .any(|e| e.body.kind().starts_with("cgroup.")));
+}

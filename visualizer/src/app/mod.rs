@@ -770,6 +770,12 @@ fn trace_info(p: &TraceProps) -> Html {
                 <span><strong>{"Comando: "}</strong><code>{command}</code></span>
             }
             <span><strong>{"Kernel: "}</strong>{format!("{} · cgroups {}", h.kernel, h.cgroup_mode)}</span>
+            if h.rootless {
+                <span id="rootless" class="rootless"><strong>{"Rootless: "}</strong>{format!(
+                    "sem root; uid {}",
+                    crate::security::map_text(&h.uid_map)
+                )}</span>
+            }
             <span id="total-eventos"><strong>{"Eventos: "}</strong>{crate::format::thousands(p.trace.len())}
                 // The numbers the player and `casulo trace show` use.
                 if let Some((first, last)) = p.trace.seq_bounds() {

@@ -232,10 +232,17 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
     // the casulo that forked each (on the host, in the pid one only).
     let joined: Vec<_> = w.joined().collect();
     let exec_parent = |pid: i32| joined.iter().any(|j| j.parent == Some(pid));
+    // Rootless: the casulo whose own user namespace has maps (not the
+    // init's, which `--userns` maps).
+    let rootless = w
+        .processes
+        .values()
+        .find(|pr| Some(pr.host_pid) != w.init_pid && !pr.uid_map.is_empty());
     let others: Vec<_> = w
         .processes
         .values()
         .filter(|pr| Some(pr.host_pid) != w.init_pid && Some(pr.host_pid) != engine)
+        .filter(|pr| pr.uid_map.is_empty())
         .filter(|pr| !joined.iter().any(|j| j.host_pid == pr.host_pid))
         .collect();
 
@@ -259,6 +266,21 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
             if w.init().is_some_and(|i| !i.namespaces.is_empty()) {
                 <p class="dica" id="ns-dica">{"Cada namespace isola uma coisa, independente dos outros \
                     (nenhum fica dentro de outro): o processo está em todos ao mesmo tempo."}</p>
+            }
+            if let Some(pr) = rootless {
+                <p class="dica" id="ns-rootless">
+                    <strong>{"Rootless: "}</strong>
+                    {format!(
+                        "o casulo (PID {} no host) rodou sem root, como root de um user namespace \
+                         seu, e criou os namespaces do contêiner lá dentro. Mapa de uids: {}",
+                        pr.host_pid,
+                        crate::security::map_text(&pr.uid_map)
+                    )}
+                    if !pr.gid_map.is_empty() {
+                        {format!("; de gids: {}", crate::security::map_text(&pr.gid_map))}
+                    }
+                    {" (o 0 de dentro é o seu usuário no host)."}
+                </p>
             }
             if !joined.is_empty() {
                 <h3 class="titulo-exec">{"Entraram no contêiner (casulo exec, setns)"}</h3>

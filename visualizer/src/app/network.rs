@@ -240,6 +240,16 @@ pub fn network_panel(p: &WorldProps) -> Html {
                 ], "A bridge: um switch virtual no host, onde os cabos veth dos contêineres se ligam".into()) }
             </g>
         }),
+        // Rootless `-p`: pasta, a process of the user, instead of a bridge.
+        None if net.pasta.is_some() => host_items.push(html! {
+            <g class="rede-pasta">
+                { caixa("rede-pasta", "bridge", lx, y1, bw, k, &[
+                    format!("pasta · PID {}", net.pasta.unwrap_or_default()),
+                    "rede sem root, no espaço do usuário".into(),
+                    "escuta as portas -p no host".into(),
+                ], "Sem root não há bridge: o pasta (pacote passt) dá ao contêiner uma interface tap e copia as conexões das portas publicadas".into()) }
+            </g>
+        }),
         None => host_items.push(html! {
             <text x={lx.to_string()} y={(y1 + 24.0 * k).to_string()} class="rotulo" id="rede-sem-bridge">
                 {"Sem bridge: este contêiner não tem rede para fora"}</text>

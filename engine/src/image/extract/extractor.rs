@@ -84,10 +84,19 @@ impl Extractor {
         }
         let header = entry.header();
         let old = header.as_old();
+        let (uid, gid) = (
+            numeric(&old.uid, header.uid())?,
+            numeric(&old.gid, header.gid())?,
+        );
+        // Rootless with few ids: owners the namespace cannot hold become 0.
+        let (fit_uid, fit_gid) = crate::rootless::fit_owner(uid, gid);
+        if (fit_uid, fit_gid) != (uid, gid) {
+            self.stats.owners_to_root += 1;
+        }
         let meta = Meta {
             mode: numeric(&old.mode, header.mode().map(u64::from))? as u32,
-            uid: numeric(&old.uid, header.uid())?,
-            gid: numeric(&old.gid, header.gid())?,
+            uid: fit_uid,
+            gid: fit_gid,
             mtime: numeric(&old.mtime, header.mtime())?,
         };
         let rel = &checked.path;
@@ -302,7 +311,12 @@ impl Extractor {
                 self.dir_fd(dir)?;
                 let fd = open_beneath(self.root.as_fd(), dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
                     .map_err(|errno| walk_error(dir, errno))?;
-                set_xattr_fd(fd.as_fd(), OPAQUE_XATTR.to_bytes(), b"y").map_err(needs_root)?;
+                set_xattr_fd(
+                    fd.as_fd(),
+                    crate::image::overlay::opaque_xattr().to_bytes(),
+                    b"y",
+                )
+                .map_err(needs_root)?;
                 self.stats.whiteouts.push((shown(dir), true));
                 Ok(())
             }

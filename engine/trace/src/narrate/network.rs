@@ -103,6 +103,21 @@ fn services(event: &Event) -> Option<String> {
             ),
             format!("publicar a porta {host_port}/{protocol}"),
         ),
+        EventBody::NetPasta {
+            target_pid,
+            helper_pid,
+            ports,
+        } => say(
+            format!(
+                "deu rede sem root ao contêiner (PID {target_pid}) com o pasta (PID {helper_pid}){}",
+                if ports.is_empty() {
+                    String::new()
+                } else {
+                    format!(", portas {}", ports.join(", "))
+                }
+            ),
+            "dar rede sem root ao contêiner com o pasta".to_string(),
+        ),
         EventBody::NetPortClose {
             protocol,
             host_ip,

@@ -18,6 +18,9 @@ pub struct Network {
     pub routes: Vec<Route>,
     /// Published ports (`-p`), in order.
     pub ports: Vec<Port>,
+    /// Rootless: pasta's pid, when it gave the container its network
+    /// (`net.pasta`).
+    pub pasta: Option<i32>,
     /// The user network's DNS socket in the container (`net.dns_listen`).
     pub dns_server: Option<DnsServer>,
     /// Questions to that DNS (`net.dns`), in order.
@@ -262,6 +265,9 @@ impl World {
                 at,
                 closed_at: None,
             }),
+            EventBody::NetPasta { helper_pid, .. } if event.outcome.is_ok() => {
+                self.network.pasta = Some(*helper_pid);
+            }
             EventBody::NetPortClose {
                 protocol,
                 host_ip,

@@ -1,0 +1,487 @@
+//! Rootless casulo on the real kernel: an ordinary user, created by the
+//! test (`useradd`, removed at the end even on failure), runs casulo with a
+//! clean environment (`runuser`, its own `HOME` and `XDG_RUNTIME_DIR`):
+//! with sub-ids from `/etc/subuid`/`/etc/subgid` and without them (a
+//! single-id map). The container's root is uid 0 inside and the user on
+//! the host; a build works and its image runs; `run -d`, `exec`, `stop` and
+//! `rm` work across invocations; what rootless cannot do is refused up front
+//! with its reason and nothing made; no file in the user's state belongs to
+//! the host's root, and nothing goes to `/var/lib/casulo` or `/run/casulo`.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use casulo_tests::{casulo_bin, Output};
+
+/// `useradd`/`userdel` and our edits of `/etc/subuid` one at a time.
+static ETC: Mutex<()> = Mutex::new(());
+
+/// A throw-away user, with casulo copied where it can run it.
+struct TestUser {
+    name: String,
+    uid: u32,
+    home: PathBuf,
+    runtime: PathBuf,
+    /// Holds the copy of casulo (the target dir may be closed to others).
+    bin: tempfile::TempDir,
+    /// The host ids of its sub-ids (`start`, `count`), if it has them.
+    subids: Option<(u32, u32)>,
+}
+
+fn tool(cmd: &mut Command) {
+    let out = Output::of(cmd);
+    if !out.success() {
+        panic!("falta uma ferramenta ou ela falhou (o teste precisa de useradd, userdel e runuser, do pacote passwd/util-linux):\n{out}");
+    }
+}
+
+impl TestUser {
+    fn new(with_subids: bool) -> TestUser {
+        let name = casulo_tests::unique_name("rl");
+        let _etc = ETC.lock().unwrap_or_else(|e| e.into_inner());
+        tool(Command::new("useradd").args(["-m", "-s", "/bin/sh", &name]));
+        let uid = String::from_utf8(
+            Command::new("id")
+                .args(["-u", &name])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+        // useradd gives sub-ids when login.defs says so; make it what the
+        // test wants either way.
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let mut kept: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.starts_with(&format!("{name}:")))
+                .collect();
+            let line = format!("{name}:{}:65536", free_start(&text));
+            if with_subids {
+                kept.push(&line);
+            }
+            let mut out = kept.join("\n");
+            out.push('\n');
+            replace(file, &out);
+        }
+        let subids = with_subids.then(|| {
+            let text = std::fs::read_to_string("/etc/subuid").unwrap();
+            let l = text
+                .lines()
+                .find(|l| l.starts_with(&format!("{name}:")))
+                .unwrap();
+            let f: Vec<&str> = l.split(':').collect();
+            (f[1].parse().unwrap(), f[2].parse().unwrap())
+        });
+        let home = PathBuf::from(format!("/home/{name}"));
+        let runtime = PathBuf::from(format!("/tmp/casulo-rl-run-{name}"));
+        std::fs::create_dir_all(&runtime).unwrap();
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::os::unix::fs::chown(&runtime, Some(uid), Some(uid)).unwrap();
+        let bin = tempfile::Builder::new()
+            .prefix("casulo-rl-bin")
+            .tempdir()
+            .unwrap();
+        std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let exe = bin.path().join("casulo");
+        std::fs::copy(casulo_bin(), &exe).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        TestUser {
+            name,
+            uid,
+            home,
+            runtime,
+            bin,
+            subids,
+        }
+    }
+
+    /// `casulo ARGS` as this user, from its home, with a clean environment.
+    fn casulo(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", &self.name, "--", "env", "-i"])
+            .arg(format!("HOME={}", self.home.display()))
+            .arg(format!("XDG_RUNTIME_DIR={}", self.runtime.display()))
+            .arg("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+            .arg(self.bin.path().join("casulo"))
+            .args(args)
+            .current_dir(&self.home);
+        Output::of(&mut cmd)
+    }
+
+    fn state(&self) -> PathBuf {
+        self.home.join(".local/share/casulo")
+    }
+
+    /// Is host uid `id` this user's (itself or one of its sub-ids)?
+    fn owns(&self, id: u32) -> bool {
+        id == self.uid
+            || self
+                .subids
+                .is_some_and(|(start, count)| id >= start && id < start + count)
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        // Its processes (a container left by a failed assertion) first.
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            if entry.metadata().is_ok_and(|m| self.owns(m.uid())) {
+                // SAFETY: a signal to a process of the test's own user.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let _etc = ETC.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = Command::new("userdel")
+            .args(["-r", "-f", &self.name])
+            .output();
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let kept: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.starts_with(&format!("{}:", self.name)))
+                .collect();
+            let mut out = kept.join("\n");
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            replace(file, &out);
+        }
+        let _ = std::fs::remove_dir_all(&self.runtime);
+    }
+}
+
+/// Writes `file` whole by a rename: a `newuidmap` of another test reading
+/// it meanwhile sees the old or the new text, never a truncated one.
+fn replace(file: &str, text: &str) {
+    let tmp = format!("{file}.casulo-teste");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::rename(&tmp, file).unwrap();
+}
+
+/// A start above every range in `text` (and above 1_000_000).
+fn free_start(text: &str) -> u32 {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some(f.get(1)?.parse::<u32>().ok()? + f.get(2)?.parse::<u32>().ok()?)
+        })
+        .max()
+        .unwrap_or(0)
+        .max(1_000_000)
+}
+
+/// Every path under `dir` whose owner is `uid` on the host.
+fn owned_by(dir: &Path, uid: impl Fn(u32) -> bool + Copy) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if uid(meta.uid()) {
+            found.push(path.clone());
+        }
+        if meta.is_dir() {
+            found.extend(owned_by(&path, uid));
+        }
+    }
+    found
+}
+
+/// Nothing of the user under the host-wide state dirs, nothing of the
+/// host's root in the user's state.
+fn assert_clean(user: &TestUser) {
+    let roots = owned_by(&user.state(), |u| u == 0);
+    assert!(
+        roots.is_empty(),
+        "arquivos do root do host em {}: {roots:?}",
+        user.state().display()
+    );
+    for host in ["/var/lib/casulo", "/run/casulo"] {
+        let mine = owned_by(Path::new(host), |u| user.owns(u));
+        assert!(mine.is_empty(), "o usuário criou em {host}: {mine:?}");
+    }
+}
+
+#[test]
+fn with_sub_ids_the_users_casulo_runs_builds_and_execs() {
+    let user = TestUser::new(true);
+    let (start, count) = user.subids.unwrap();
+    let info = user.casulo(&["info"]);
+    info.assert_ok();
+    assert!(info.stdout.contains("rootless"), "{info}");
+    assert!(info.stdout.contains(&format!("0→{}", user.uid)), "{info}");
+    user.casulo(&["image", "bootstrap"]).assert_ok();
+
+    let id = user.casulo(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "id; cat /proc/self/uid_map",
+    ]);
+    id.assert_ok();
+    assert!(id.stdout.contains("uid=0(root) gid=0(root)"), "{id}");
+    let map: Vec<Vec<&str>> = id
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let (uid, start_s, count_s) = (user.uid.to_string(), start.to_string(), count.to_string());
+    assert_eq!(
+        map,
+        vec![
+            vec!["0", uid.as_str(), "1"],
+            vec!["1", start_s.as_str(), count_s.as_str()]
+        ],
+        "{id}"
+    );
+    assert!(
+        id.stderr.contains("sem cgroup"),
+        "diz uma vez que roda sem limites: {id}"
+    );
+    // The trace: the header says rootless with the maps, a namespace.user
+    // per map, and no cgroup was made.
+    let path = casulo_tests::trace_path_from(&id.stderr).expect("trace path");
+    let trace = casulo_trace::read_trace(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let h = &trace.header;
+    assert!(h.rootless, "{h:?}");
+    assert_eq!(
+        (
+            h.uid_map[0].outside,
+            h.uid_map[1].outside,
+            h.uid_map[1].count
+        ),
+        (user.uid, start, count),
+        "{h:?}"
+    );
+    let maps: Vec<&str> = trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.body {
+            casulo_trace::EventBody::NamespaceUser { map, .. } => Some(map.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(maps, ["uid", "gid"]);
+    assert!(!trace
+        .events
+        .iter()
+        .any(|e| e.body.kind().starts_with("cgroup.")));
+
+    // A file written to a bind-mounted dir is the user's on the host; one
+    // given to the container's uid 1000 is the user's first sub-id + 999.
+    let data = user.home.join("dados");
+    std::fs::create_dir(&data).unwrap();
+    std::os::unix::fs::chown(&data, Some(user.uid), Some(user.uid)).unwrap();
+    let vol = format!("{}:/dados", data.display());
+    user.casulo(&[
+        "run",
+        "--rm",
+        "-v",
+        &vol,
+        "busybox",
+        "sh",
+        "-c",
+        "echo oi > /dados/f; echo x > /dados/g; chown 1000:1000 /dados/g",
+    ])
+    .assert_ok();
+    assert_eq!(std::fs::metadata(data.join("f")).unwrap().uid(), user.uid);
+    assert_eq!(
+        std::fs::metadata(data.join("g")).unwrap().uid(),
+        start + 999
+    );
+
+    // A build (RUN that deletes a directory of a lower layer, COPY), and its image runs.
+    let ctx = user.home.join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nRUN echo construido > /ola.txt && rm -rf /home && mkdir /home\nCOPY arq.txt /arq.txt\nCMD cat /ola.txt /arq.txt\n").unwrap();
+    std::fs::write(ctx.join("arq.txt"), "copiado\n").unwrap();
+    for f in [&ctx, &ctx.join("Dockerfile"), &ctx.join("arq.txt")] {
+        std::os::unix::fs::chown(f, Some(user.uid), Some(user.uid)).unwrap();
+    }
+    user.casulo(&["build", "-t", "meu", "ctx"]).assert_ok();
+    let built = user.casulo(&["run", "--rm", "meu"]);
+    built.assert_ok();
+    assert_eq!(built.stdout, "construido\ncopiado\n", "{built}");
+    let home = user.casulo(&["run", "--rm", "meu", "ls", "-A", "/home"]);
+    home.assert_ok();
+    assert_eq!(
+        home.stdout, "",
+        "o diretório opaco do RUN esconde /home/aluno: {home}"
+    );
+
+    // Detached: exec joins it from a later invocation, stop and rm end it.
+    user.casulo(&["run", "-d", "--name", "fundo", "busybox", "sleep", "300"])
+        .assert_ok();
+    let ex = user.casulo(&["exec", "fundo", "sh", "-c", "id -u; cat /proc/1/cmdline"]);
+    ex.assert_ok();
+    assert_eq!(ex.stdout, "0\nsleep\u{0}300\u{0}", "{ex}");
+    user.casulo(&["stop", "-t", "1", "fundo"]).assert_ok();
+    user.casulo(&["rm", "fundo"]).assert_ok();
+    let ps = user.casulo(&["ps", "-a"]);
+    assert!(!ps.stdout.contains("fundo"), "{ps}");
+
+    // -p through pasta (no bridge): answered from the host, pasta gone after stop.
+    let addr = casulo_tests::registry::free_addr().unwrap();
+    let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
+    let publish = format!("127.0.0.1:{port}:80");
+    user.casulo(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-p",
+        &publish,
+        "busybox",
+        "sh",
+        "-c",
+        "echo ola-do-pasta > /www; cd /; httpd -f -p 80 -h /",
+    ])
+    .assert_ok();
+    let got = http_get(port, "/www");
+    assert!(got.ends_with("ola-do-pasta\n"), "{got}");
+    let ip = user.casulo(&["exec", "web", "ip", "-4", "addr", "show", "eth0"]);
+    assert!(
+        ip.stdout.contains("inet "),
+        "o pasta deu um endereço à eth0: {ip}"
+    );
+    user.casulo(&["stop", "-t", "1", "web"]).assert_ok();
+    // The supervisor stops pasta once it saw the container end, just
+    // after `stop` returns: give it a moment.
+    let mut pastas = pasta_pids(&user);
+    for _ in 0..100 {
+        if pastas.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        pastas = pasta_pids(&user);
+    }
+    assert!(pastas.is_empty(), "o pasta ficou rodando: {pastas:?}");
+    user.casulo(&["rm", "web"]).assert_ok();
+
+    assert_clean(&user);
+}
+
+/// `GET path` on 127.0.0.1:port; the whole answer.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// The user's `pasta` processes still alive (not zombies).
+fn pasta_pids(user: &TestUser) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            // A zombie is dead (this machine's pid 1 may reap it late).
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let zombie = status
+                .lines()
+                .any(|l| l.starts_with("State:") && l.contains('Z'));
+            (comm.starts_with("pasta") || comm.starts_with("passt")) && !zombie
+        })
+        .filter(|pid| std::fs::metadata(format!("/proc/{pid}")).is_ok_and(|m| user.owns(m.uid())))
+        .collect()
+}
+
+#[test]
+fn without_sub_ids_the_map_has_a_single_id() {
+    let user = TestUser::new(false);
+    let boot = user.casulo(&["image", "bootstrap"]);
+    boot.assert_ok();
+    assert!(
+        boot.stderr.contains("um só id"),
+        "avisa do mapa de um id: {boot}"
+    );
+    let out = user.casulo(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map; stat -c %u /home/aluno",
+    ]);
+    out.assert_ok();
+    let lines: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let uid = user.uid.to_string();
+    // /home/aluno is 1000's in the image: with one id it is extracted as 0.
+    assert_eq!(
+        lines,
+        vec![vec!["0"], vec!["0", uid.as_str(), "1"], vec!["0"]],
+        "{out}"
+    );
+    // The trace says it where the layer was unpacked.
+    let path = casulo_tests::trace_path_from(&out.stderr).expect("trace path");
+    let trace = std::fs::read_to_string(path).unwrap();
+    assert!(
+        trace.contains("mapa de um só id:") && trace.contains("ficaram do uid 0"),
+        "layer.unpack diz quantos donos viraram 0"
+    );
+    assert_clean(&user);
+}
+
+#[test]
+fn what_rootless_cannot_do_is_refused_up_front() {
+    let user = TestUser::new(true);
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["run", "--rm", "--memory", "64m", "busybox", "true"],
+            "--memory precisa de um cgroup",
+        ),
+        (
+            &["run", "--rm", "--pids-limit", "10", "busybox", "true"],
+            "--pids-limit precisa de um cgroup",
+        ),
+        (
+            &["run", "--rm", "--network", "bridge", "busybox", "true"],
+            "--network bridge precisa de uma bridge",
+        ),
+        (
+            &["run", "--rm", "--privileged", "busybox", "true"],
+            "--privileged não funciona sem root",
+        ),
+        (&["network", "create", "rede"], "não funciona sem root"),
+        (&["daemon"], "casulo daemon não funciona sem root"),
+        (
+            &["top", "qualquer"],
+            "este comando (pause, unpause, stats, top) não funciona sem root",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = user.casulo(args);
+        out.assert_code(125);
+        assert!(out.stderr.contains(message), "esperava {message:?}:\n{out}");
+        assert!(!user.state().exists(), "nada criado por {args:?}: {out}");
+    }
+    assert_clean(&user);
+}
