@@ -21,7 +21,14 @@ fn dist_site() -> PathBuf {
     let dir = std::env::var_os("CASULO_DIST_SITE")
         .map(PathBuf::from)
         .unwrap_or_else(|| casulo_tests::target_dir().join("dist-site"));
-    env_file("CASULO_DIST_SITE", dir.join("index.html"));
+    // The folder must hold the built site (its index), whether it came
+    // from CASULO_DIST_SITE or from the default.
+    assert!(
+        dir.join("index.html").is_file(),
+        "{} não tem index.html: rode `cargo xtask dist` (ou `cargo xtask test`, que o faz e define \
+         CASULO_DIST_SITE)",
+        dir.display()
+    );
     dir
 }
 
