@@ -151,21 +151,7 @@ fn embed_labs() {
             collect(&labs, dir, &mut files);
         }
     }
-    let mut out = String::from(
-        "/// (path under `labs/`, contents), sorted.\npub static FILES: &[(&str, &[u8])] = &[\n",
-    );
-    for (rel, abs) in &files {
-        let abs = abs.canonicalize().expect("lab file");
-        writeln!(
-            out,
-            "    ({rel:?}, include_bytes!({:?})),",
-            abs.display().to_string()
-        )
-        .unwrap();
-    }
-    out.push_str("];\n");
-    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("labs.rs");
-    std::fs::write(dest, out).expect("write labs.rs");
+    write_files("labs.rs", "under `labs/`", &files);
     embed_site();
 }
 
@@ -192,11 +178,16 @@ fn embed_site() {
         // One sorted list: `casulo ui` finds a file by binary search.
         files.sort();
     }
-    let mut out = String::from(
-        "/// (path under the built site, contents), sorted.\npub static FILES: &[(&str, &[u8])] = &[\n",
-    );
-    for (rel, abs) in &files {
-        let abs = abs.canonicalize().expect("site file");
+    write_files("site.rs", "under the built site", &files);
+}
+
+/// `$OUT_DIR/<name>`: `FILES`, each `(path, include_bytes!(file))`, in
+/// the order given (sorted by the caller).
+fn write_files(name: &str, under: &str, files: &[(String, PathBuf)]) {
+    let mut out =
+        format!("/// (path {under}, contents), sorted.\npub static FILES: &[(&str, &[u8])] = &[\n");
+    for (rel, abs) in files {
+        let abs = abs.canonicalize().expect("embedded file");
         writeln!(
             out,
             "    ({rel:?}, include_bytes!({:?})),",
@@ -205,8 +196,8 @@ fn embed_site() {
         .unwrap();
     }
     out.push_str("];\n");
-    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("site.rs");
-    std::fs::write(dest, out).expect("write site.rs");
+    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join(name);
+    std::fs::write(dest, out).unwrap_or_else(|e| panic!("write {name}: {e}"));
 }
 
 /// `NN-nome`: two digits, a dash.
