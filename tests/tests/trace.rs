@@ -273,6 +273,19 @@ fn call_key(c: &Call) -> Option<String> {
         "pivot_root" => format!("pivot_root {} {}", quoted(&c.args, 0), quoted(&c.args, 1)),
         "sethostname" => format!("sethostname {}", quoted(&c.args, 0)),
         "execve" => format!("execve {}", quoted(&c.args, 0)),
+        // The shared `casulo` parent another container made or still uses
+        // meanwhile (EEXIST, EBUSY…): nothing happened, nothing recorded
+        // (`Kernel::cgroup_create_shared`, `cgroup_delete_shared`).
+        "mkdir" | "mkdirat" | "rmdir"
+            if !c.ok
+                && quoted(&c.args, 0).ends_with("/casulo")
+                && matches!(
+                    c.errno.as_deref(),
+                    Some("EEXIST" | "EBUSY" | "ENOTEMPTY" | "ENOENT")
+                ) =>
+        {
+            return None
+        }
         // A container's cgroup directories (the state dir's are not traced).
         "mkdir" | "rmdir" if quoted(&c.args, 0).starts_with(CGROUPS) => {
             format!("{} {}", c.name, quoted(&c.args, 0))
