@@ -12,7 +12,7 @@ use super::panels::{scale, WorldProps};
 /// A box with up to three lines of text (the overflow test checks that
 /// every `g.caixa`'s text stays inside its rect).
 #[allow(clippy::too_many_arguments)]
-fn caixa(
+fn text_box(
     id: &'static str,
     class: &'static str,
     x: f64,
@@ -233,7 +233,7 @@ pub fn network_panel(p: &WorldProps) -> Html {
     match bridge {
         Some(b) => host_items.push(html! {
             <g class={classes!("rede-bridge", fresh(b.at).then_some("novo"))}>
-                { caixa("rede-bridge", "bridge", lx, y1, bw, k, &[
+                { text_box("rede-bridge", "bridge", lx, y1, bw, k, &[
                     format!("{} · bridge{}", b.name, if net.is_up(&b.name) { " ▲ ativa" } else { "" }),
                     format!("{} (gateway)", net.addrs_of(&b.name, false).last().map_or(b.address.as_str(), |a| a.address.as_str())),
                     if b.deleted { "removida".into() } else if b.created { "criada agora".into() } else { "já existia".into() },
@@ -243,7 +243,7 @@ pub fn network_panel(p: &WorldProps) -> Html {
         // Rootless `-p`: pasta, a process of the user, instead of a bridge.
         None if net.pasta.is_some() => host_items.push(html! {
             <g class="rede-pasta">
-                { caixa("rede-pasta", "bridge", lx, y1, bw, k, &[
+                { text_box("rede-pasta", "bridge", lx, y1, bw, k, &[
                     format!("pasta · PID {}", net.pasta.unwrap_or_default()),
                     "rede sem root, no espaço do usuário".into(),
                     "escuta as portas -p no host".into(),
@@ -270,7 +270,7 @@ pub fn network_panel(p: &WorldProps) -> Html {
         };
         host_items.push(html! {
             <g class={classes!("rede-veth", fresh(v.at).then_some("novo"), v.deleted.then_some("removido"))}>
-                { caixa("rede-veth-host", "veth", rx, y1, bw, k, &[
+                { text_box("rede-veth-host", "veth", rx, y1, bw, k, &[
                     format!("{}{}", v.host_ifname, if !v.deleted && net.is_up(&v.host_ifname) { " ▲ ativa" } else { "" }),
                     "ponta do host do par veth".into(), state,
                 ], "Uma ponta do par veth: fica no host".into()) }
@@ -301,7 +301,7 @@ pub fn network_panel(p: &WorldProps) -> Html {
     let lo_up = net.is_up("lo");
     inside.push(html! {
         <g class={classes!("interface", (!lo_up).then_some("desligada"))}>
-            { caixa("rede-lo", "lo", lx + 10.0, eth_y, bw - 10.0, k, &[
+            { text_box("rede-lo", "lo", lx + 10.0, eth_y, bw - 10.0, k, &[
                 format!("lo {}", if lo_up { "▲ ativa" } else { "▽ desligada" }),
                 "loopback (127.0.0.1)".into(),
             ], "lo: a interface de loopback do namespace".into()) }
@@ -319,7 +319,7 @@ pub fn network_panel(p: &WorldProps) -> Html {
         let fresh_addr = net.addrs.last().is_some_and(|a| fresh(a.at));
         inside.push(html! {
             <g class={classes!("interface", "eth", (!up).then_some("desligada"), fresh_addr.then_some("novo"))}>
-                { caixa("rede-eth0", "eth", rx, eth_y, bw, k, &[
+                { text_box("rede-eth0", "eth", rx, eth_y, bw, k, &[
                     format!("{name} {}", if v.deleted { "✕ removida" } else if up { "▲ ativa" } else { "▽ desligada" }),
                     addr,
                 ], format!("{name}: a outra ponta do cabo, dentro do contêiner")) }
