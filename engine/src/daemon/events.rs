@@ -60,14 +60,7 @@ impl Filters {
             containers: Vec::new(),
             events: Vec::new(),
         };
-        let Some(text) = text.filter(|t| !t.is_empty()) else {
-            return Ok(f);
-        };
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            ApiError::bad_request(format!("o parâmetro filters não é JSON válido: {e}"))
-        })?;
-        for (key, values) in value.as_object().into_iter().flatten() {
-            let values = super::http::filter_values(values);
+        for (key, values) in super::http::filters(text)? {
             match key.as_str() {
                 "type" if values.iter().all(|v| v == "container") => {}
                 "container" => f.containers = values,

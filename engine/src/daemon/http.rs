@@ -137,6 +137,23 @@ impl ApiError {
 
 /// The message of an error and its causes, in one line (as the CLI's
 /// `causa:` lines, joined), errnos said in Portuguese.
+/// docker's `filters` query parameter (JSON), each key with its values
+/// (none when absent or empty); malformed JSON is a 400 that says so.
+pub fn filters(text: Option<&str>) -> Result<Vec<(String, Vec<String>)>, ApiError> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        ApiError::bad_request(format!("o parâmetro filters não é JSON válido: {e}"))
+    })?;
+    Ok(value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(key, values)| (key.clone(), filter_values(values)))
+        .collect())
+}
+
 /// The values of one key of docker's `filters` parameter, in either of its
 /// shapes: `["a","b"]` (new clients) or `{"a":true}` (old ones).
 pub fn filter_values(values: &Value) -> Vec<String> {

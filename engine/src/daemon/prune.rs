@@ -15,9 +15,9 @@
 use std::path::Path;
 
 use hyper::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::http::{filter_values, ApiError, Query, Reply};
+use super::http::{ApiError, Query, Reply};
 use super::Ctx;
 use crate::container::{self, rm};
 use crate::volume;
@@ -26,22 +26,13 @@ use crate::volume::filter::{LabelTest, VolumeFilter};
 /// docker's `filters` of a prune: the keys in `known` and their values;
 /// any other key is refused by name (501).
 fn filters(query: &Query, known: &[&str]) -> Result<Vec<(String, Vec<String>)>, ApiError> {
-    let Some(text) = query.get("filters").filter(|t| !t.is_empty()) else {
-        return Ok(Vec::new());
-    };
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        ApiError::bad_request(format!("o parâmetro filters não é JSON válido: {e}"))
-    })?;
-    let mut out = Vec::new();
-    for (key, values) in value.as_object().into_iter().flatten() {
-        if !known.contains(&key.as_str()) {
-            return Err(ApiError::not_implemented(&format!(
-                "o filtro {key:?} do prune (o casulo não tem como aplicá-lo: nada foi removido)"
-            )));
-        }
-        out.push((key.clone(), filter_values(values)));
+    let all = super::http::filters(query.get("filters"))?;
+    if let Some((key, _)) = all.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        return Err(ApiError::not_implemented(&format!(
+            "o filtro {key:?} do prune (o casulo não tem como aplicá-lo: nada foi removido)"
+        )));
     }
-    Ok(out)
+    Ok(all)
 }
 
 /// What a container prune keeps out: every filter must let it go.

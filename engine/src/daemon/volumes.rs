@@ -26,15 +26,8 @@ impl From<VolumeError> for ApiError {
 /// `dangling`; any other is refused by name).
 pub fn list(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
     let mut pairs = Vec::new();
-    if let Some(text) = query.get("filters").filter(|t| !t.is_empty()) {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            ApiError::bad_request(format!("o parâmetro filters não é JSON válido: {e}"))
-        })?;
-        for (key, values) in value.as_object().into_iter().flatten() {
-            for v in super::http::filter_values(values) {
-                pairs.push((key.clone(), v));
-            }
-        }
+    for (key, values) in super::http::filters(query.get("filters"))? {
+        pairs.extend(values.into_iter().map(|v| (key.clone(), v)));
     }
     let filter = VolumeFilter::parse(
         pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
