@@ -101,7 +101,10 @@ pub fn events(ctx: &std::sync::Arc<Ctx>, query: &Query) -> Result<Reply, ApiErro
     let since = time("since")?;
     let until = time("until")?;
     let filters = Filters::parse(query.get("filters"))?;
-    let log = ctx.events.clone();
+    let log = ctx
+        .events
+        .clone()
+        .ok_or_else(|| ApiError::not_implemented("GET /events fora do casulo daemon"))?;
     // Without since, only what happens from now on.
     let mut last = if since.is_some() { 0 } else { log.last_seq() };
     Ok(Reply::Stream {

@@ -129,15 +129,16 @@ pub struct Ctx {
     failed: Mutex<std::collections::HashSet<String>>,
     /// `docker exec`'s: created, then started.
     pub execs: exec::Execs,
-    /// What `docker events` tells, remembered for `since`.
-    pub events: Arc<event_log::EventLog>,
+    /// What `docker events` tells, remembered for `since`: kept by the
+    /// daemon ([`serve`]); `casulo ui`, which serves no API, keeps none.
+    pub events: Option<Arc<event_log::EventLog>>,
 }
 
 impl Ctx {
     /// A context on `state` that has started nothing yet.
     pub fn new(state: StateDir, log: Log) -> Ctx {
         Ctx {
-            events: event_log::EventLog::start(state.clone()),
+            events: None,
             state,
             log,
             children: Mutex::new(Vec::new()),
@@ -210,7 +211,10 @@ pub fn serve(state: StateDir, opts: Options, log: Log) -> Result<(), DaemonError
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
-    let ctx = Arc::new(Ctx::new(state, log));
+    let ctx = Arc::new(Ctx {
+        events: Some(event_log::EventLog::start(state.clone())),
+        ..Ctx::new(state, log)
+    });
     let result = runtime.block_on(run(ctx.clone(), opts));
     runtime.shutdown_timeout(Duration::from_secs(1));
     result
