@@ -37,6 +37,7 @@ pub mod daemon;
 pub mod layout;
 pub mod pty;
 pub mod registry;
+pub mod subids;
 
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_dir() -> PathBuf {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use casulo_tests::{casulo_bin, Output};
+use casulo_tests::{casulo_bin, subids, Output};
 
 /// `useradd`/`userdel` and our edits of `/etc/subuid` one at a time.
 static ETC: Mutex<()> = Mutex::new(());
@@ -55,19 +55,10 @@ impl TestUser {
         .unwrap();
         // useradd gives sub-ids when login.defs says so; make it what the
         // test wants either way.
-        for file in ["/etc/subuid", "/etc/subgid"] {
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            let mut kept: Vec<&str> = text
-                .lines()
-                .filter(|l| !l.starts_with(&format!("{name}:")))
-                .collect();
-            let line = format!("{name}:{}:65536", free_start(&text));
-            if with_subids {
-                kept.push(&line);
-            }
-            let mut out = kept.join("\n");
-            out.push('\n');
-            replace(file, &out);
+        let range = |text: &str| (subids::free_start(text), 65536);
+        for file in subids::FILES {
+            let wanted: Option<subids::Range> = with_subids.then_some(&range);
+            subids::set(file, &name, wanted).unwrap();
         }
         let subids = with_subids.then(|| {
             let text = std::fs::read_to_string("/etc/subuid").unwrap();
@@ -144,41 +135,11 @@ impl Drop for TestUser {
         let _ = Command::new("userdel")
             .args(["-r", "-f", &self.name])
             .output();
-        for file in ["/etc/subuid", "/etc/subgid"] {
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            let kept: Vec<&str> = text
-                .lines()
-                .filter(|l| !l.starts_with(&format!("{}:", self.name)))
-                .collect();
-            let mut out = kept.join("\n");
-            if !out.is_empty() {
-                out.push('\n');
-            }
-            replace(file, &out);
+        for file in subids::FILES {
+            let _ = subids::set(file, &self.name, None);
         }
         let _ = std::fs::remove_dir_all(&self.runtime);
     }
-}
-
-/// Writes `file` whole by a rename: a `newuidmap` of another test reading
-/// it meanwhile sees the old or the new text, never a truncated one.
-fn replace(file: &str, text: &str) {
-    let tmp = format!("{file}.casulo-teste");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).unwrap();
-    std::fs::rename(&tmp, file).unwrap();
-}
-
-/// A start above every range in `text` (and above 1_000_000).
-fn free_start(text: &str) -> u32 {
-    text.lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            Some(f.get(1)?.parse::<u32>().ok()? + f.get(2)?.parse::<u32>().ok()?)
-        })
-        .max()
-        .unwrap_or(0)
-        .max(1_000_000)
 }
 
 /// Every path under `dir` whose owner is `uid` on the host.

@@ -10,6 +10,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use casulo_tests::subids;
+
 /// The student's name, uid and gid.
 pub const NAME: &str = "aluno";
 pub const UID: u32 = 2000;
@@ -78,15 +80,8 @@ impl Student {
             home: tmp.join("home-aluno"),
             runtime: tmp.join("run-aluno"),
         };
-        for file in ["/etc/subuid", "/etc/subgid"] {
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            let mut lines: Vec<String> = text
-                .lines()
-                .filter(|l| !l.starts_with(&format!("{NAME}:")))
-                .map(String::from)
-                .collect();
-            lines.push(format!("{NAME}:{}:{}", SUBIDS.0, SUBIDS.1));
-            replace(file, &(lines.join("\n") + "\n"))?;
+        for file in subids::FILES {
+            subids::set(file, NAME, Some(&|_: &str| SUBIDS)).map_err(|e| format!("{file}: {e}"))?;
         }
         std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o711))
             .map_err(|e| format!("{}: {e}", tmp.display()))?;
@@ -135,27 +130,8 @@ impl Drop for Student {
         let _ = Command::new("pkill").args(["-KILL", "-u", NAME]).output();
         std::thread::sleep(std::time::Duration::from_millis(200));
         let _ = Command::new("userdel").args(["-f", NAME]).output();
-        for file in ["/etc/subuid", "/etc/subgid"] {
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            let kept: Vec<&str> = text
-                .lines()
-                .filter(|l| !l.starts_with(&format!("{NAME}:")))
-                .collect();
-            let mut out = kept.join("\n");
-            if !out.is_empty() {
-                out.push('\n');
-            }
-            let _ = replace(file, &out);
+        for file in subids::FILES {
+            let _ = subids::set(file, NAME, None);
         }
     }
-}
-
-/// Writes `file` whole by a rename (a `newuidmap` reading it meanwhile
-/// sees the old or the new text).
-fn replace(file: &str, text: &str) -> Result<(), String> {
-    let tmp = format!("{file}.casulo-livro");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)))
-        .and_then(|()| std::fs::rename(&tmp, file))
-        .map_err(|e| format!("{file}: {e}"))
 }
