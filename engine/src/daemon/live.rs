@@ -158,7 +158,12 @@ fn ended(state: &StateDir, t: &Listed) -> Option<serde_json::Value> {
     if held_open_by_others(&t.path) {
         return None;
     }
-    Some(json!({ "exit_code": record.and_then(|r| r.exit_code) }))
+    // Nobody writes any more, so the record read now is the last one. (Not
+    // the one read above: between the two looks its keeper may have written
+    // the exit code and closed the trace — a /proc walk is slow on a busy
+    // machine.)
+    let last = crate::container::record::load(&state.container(&t.id)).ok();
+    Some(json!({ "exit_code": last.and_then(|r| r.exit_code) }))
 }
 
 /// Does a process other than this one have `path` open? (`/proc/*/fd`,
