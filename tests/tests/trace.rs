@@ -1,8 +1,9 @@
 //! The trace of a real run: valid against the schema, gapless, and complete
 //! (every kernel call strace sees has its event, with the same outcome).
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use casulo_tests::{unique_name, Lab, PROBE_IMAGE};
 use casulo_trace::{Event, EventBody, Outcome};
@@ -158,10 +159,12 @@ struct Call {
 }
 
 const TRACED: &str = "unshare,clone,clone3,setns,mount,umount2,pivot_root,sethostname,execve,\
-                      mkdir,mkdirat,rmdir,openat,write,close";
+                      mkdir,mkdirat,rmdir,openat,write,close,mknod,mknodat,symlink,chdir,chroot,\
+                      kill,fork,vfork,prctl,capset,seccomp,setsid,close_range,ioctl";
 
-/// Names each `write` to a file under [`CGROUPS`] opened for writing by
-/// the same process (`openat` → fd, until its `close`).
+/// Names each `write` to a kernel file (under [`CGROUPS`], `/proc/` or
+/// `/sys/`) opened for writing by the same process (`openat` → fd, until
+/// its `close`).
 fn cgroup_files(calls: &mut [Call]) {
     let mut open: HashMap<(i32, i64), String> = HashMap::new();
     for c in calls.iter_mut() {
@@ -174,7 +177,7 @@ fn cgroup_files(calls: &mut [Call]) {
         match c.name.as_str() {
             "openat" if c.ok && c.args.contains("O_WRONLY") => {
                 let path = quoted(&c.args, 0);
-                if path.starts_with(CGROUPS) {
+                if path.starts_with("/proc/") || path.starts_with("/sys/") {
                     open.insert((c.pid, c.ret), path);
                 }
             }
@@ -293,21 +296,100 @@ fn call_key(c: &Call) -> Option<String> {
         "mkdirat" if quoted(&c.args, 0).starts_with(CGROUPS) => {
             format!("mkdir {}", quoted(&c.args, 0))
         }
-        // A limit or a pid written to a cgroup's file (the device rules of
-        // v1 are one `cgroup.devices` event for many writes: not compared).
-        "write" if c.file.as_deref().is_some_and(|f| !f.contains("/devices.")) => {
+        // The device rules of v1: one `cgroup.devices` event for the
+        // writes in a row into the same cgroup (joined by `joined`).
+        "write" if c.file.as_deref().is_some_and(|f| f.contains("/devices.")) => {
+            let file = c.file.as_deref().unwrap();
+            let (dir, name) = file.rsplit_once('/').unwrap();
+            format!(
+                "devices {dir}: {} {}",
+                name.trim_start_matches("devices."),
+                quoted(&c.args, 0)
+            )
+        }
+        // A limit or a pid written to a cgroup's file, or a value to a
+        // /proc or /sys file.
+        "write" if c.file.is_some() => {
             format!(
                 "write {} {}",
                 c.file.as_deref().unwrap(),
                 quoted(&c.args, 0)
             )
         }
+        // The device nodes of /dev (`mknodat(AT_FDCWD, …)` for `mknod`).
+        "mknod" | "mknodat" => format!("mknod {} {}", quoted(&c.args, 0), makedev(&c.args)),
+        "symlink" => format!("symlink {} {}", quoted(&c.args, 0), quoted(&c.args, 1)),
+        "chdir" => format!("chdir {}", quoted(&c.args, 0)),
+        "chroot" => format!("chroot {}", quoted(&c.args, 0)),
+        "kill" => format!("kill {}", c.args.replace(' ', "")),
+        // The capabilities: the bounding set one by one, the ambient set,
+        // then `capset` — one `security.capabilities` event.
+        "prctl" if c.args.starts_with("PR_CAPBSET_DROP") => {
+            format!(
+                "capabilities: drop {}",
+                c.args.split(", ").nth(1).unwrap_or_default()
+            )
+        }
+        "prctl" if c.args.starts_with("PR_CAP_AMBIENT") => "capabilities: ambient".into(),
+        "capset" => "capabilities: capset".into(),
+        "prctl" if c.args.starts_with("PR_SET_NO_NEW_PRIVS") => "no_new_privs".into(),
+        "prctl" if c.args.starts_with("PR_SET_DUMPABLE") => "non_dumpable".into(),
+        // Each filter of the profile; one `security.seccomp` event.
+        "seccomp" if c.args.starts_with("SECCOMP_SET_MODE_FILTER") => "seccomp: filter".into(),
+        "setsid" => "setsid".into(),
+        "close_range" => format!(
+            "close_range {}",
+            c.args.split(',').next().unwrap_or_default()
+        ),
+        "ioctl" if c.args.contains("SIOCSIFFLAGS") => format!("link_up {}", quoted(&c.args, 0)),
         _ => return None,
     })
 }
 
 /// Where the cgroup directories are.
 const CGROUPS: &str = "/sys/fs/cgroup/";
+
+/// `makedev(0x1, 0x3)` → `1:3` (strace prints the numbers in hex).
+fn makedev(args: &str) -> String {
+    let inside = args
+        .split("makedev(")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_default();
+    let number = |n: &str| {
+        let n = n.trim();
+        match n.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16).unwrap(),
+            None => n.parse().unwrap(),
+        }
+    };
+    let (major, minor) = inside.split_once(',').unwrap();
+    format!("{}:{}", number(major), number(minor))
+}
+
+/// Calls in a row that make one event: the v1 device writes into one
+/// cgroup, the capability calls, the seccomp filters.
+const JOINED: [&str; 3] = ["devices ", "capabilities:", "seccomp:"];
+
+/// The keys of the calls strace saw, each with its call: the calls in a row
+/// of one [`JOINED`] group joined into the one key of their event (with
+/// the last call: a failed one is the last, the facade does not try the
+/// rest).
+fn joined<'a>(seen: Vec<(String, &'a Call)>) -> Vec<(String, &'a Call)> {
+    let mut out: Vec<(String, &Call)> = Vec::new();
+    for (key, call) in seen {
+        let group = JOINED.iter().any(|g| key.starts_with(g));
+        if let Some((head, rule)) = key.split_once(": ").filter(|_| group) {
+            if let Some(last) = out.last_mut().filter(|(k, _)| k.starts_with(head)) {
+                last.0.push_str(&format!("; {rule}"));
+                last.1 = call;
+                continue;
+            }
+        }
+        out.push((key, call));
+    }
+    out
+}
 
 fn event_key(e: &Event) -> Option<String> {
     Some(match &e.body {
@@ -335,11 +417,68 @@ fn event_key(e: &Event) -> Option<String> {
         EventBody::CgroupAttach { path, target_pid } => {
             format!("write {path}/cgroup.procs {target_pid}")
         }
+        EventBody::CgroupDevices {
+            path,
+            version,
+            privileged,
+            allowed,
+            ..
+        } if version == "v1" => {
+            if *privileged {
+                format!("devices {path}: allow a")
+            } else {
+                let rules: Vec<String> = allowed.iter().map(|r| format!("allow {r}")).collect();
+                format!("devices {path}: deny a; {}", rules.join("; "))
+            }
+        }
+        EventBody::FsWrite { path, value } => format!("write {path} {value}"),
+        EventBody::SecurityCapabilities { dropped, .. } => {
+            let drops: Vec<String> = dropped.iter().map(|c| format!("drop {c}")).collect();
+            format!("capabilities: {}; ambient; capset", drops.join("; "))
+        }
+        EventBody::SecurityNoNewPrivs {} => "no_new_privs".into(),
+        EventBody::SecurityNonDumpable {} => "non_dumpable".into(),
+        EventBody::SecuritySeccomp { filters, .. } if *filters > 0 => {
+            format!("seccomp: {}", vec!["filter"; *filters as usize].join("; "))
+        }
+        EventBody::ProcessSetsid { .. } => "setsid".into(),
+        EventBody::ProcessFdsClosed { first, .. } => format!("close_range {first}"),
+        EventBody::NetLinkUp { ifname } => format!("link_up {ifname}"),
+        EventBody::DeviceCreate {
+            path, major, minor, ..
+        } => format!("mknod {path} {major}:{minor}"),
+        EventBody::FsSymlink { target, link } => format!("symlink {target} {link}"),
+        EventBody::ProcessChdir { path } => format!("chdir {path}"),
+        EventBody::ProcessChroot { path } => format!("chroot {path}"),
+        EventBody::ProcessSignal {
+            target_pid,
+            signal_name,
+            ..
+        } => format!("kill {target_pid},{signal_name}"),
         _ => return None,
     })
 }
 
-fn strace_run(lab: &Lab, dir: &Path, args: &[&str]) -> (Vec<Call>, Vec<Event>, i32) {
+/// `strace -f` of `casulo run --rm ARGS`, its log and trace in `dir`.
+struct Straced {
+    log: PathBuf,
+    trace: PathBuf,
+    cmd: std::process::Command,
+}
+
+impl Straced {
+    fn calls(&self) -> Vec<Call> {
+        parse_strace(&std::fs::read_to_string(&self.log).unwrap())
+    }
+
+    fn events(&self) -> Vec<Event> {
+        casulo_trace::reader::read_trace_file(&self.trace)
+            .unwrap()
+            .events
+    }
+}
+
+fn straced(lab: &Lab, dir: &Path, args: &[&str]) -> Straced {
     let name = unique_name("strace");
     let log = dir.join(format!("{name}.strace"));
     let trace = dir.join(format!("{name}.trace.jsonl"));
@@ -360,27 +499,67 @@ fn strace_run(lab: &Lab, dir: &Path, args: &[&str]) -> (Vec<Call>, Vec<Event>, i
     .args(["run", "--rm", "--name", &name, "--trace"])
     .arg(&trace)
     .args(args);
-    let out = casulo_tests::Output::of(&mut cmd);
-    let calls = parse_strace(&std::fs::read_to_string(&log).unwrap());
-    let events = casulo_trace::reader::read_trace_file(&trace)
-        .unwrap()
-        .events;
-    (calls, events, out.code)
+    Straced { log, trace, cmd }
+}
+
+fn strace_run(lab: &Lab, dir: &Path, args: &[&str]) -> (Vec<Call>, Vec<Event>, i32) {
+    let mut run = straced(lab, dir, args);
+    let out = casulo_tests::Output::of(&mut run.cmd);
+    (run.calls(), run.events(), out.code)
 }
 
 fn assert_complete(calls: &[Call], events: &[Event]) {
     // The first execve is strace starting casulo itself: not the container's.
     let casulo_pid = calls.first().map(|c| c.pid).unwrap();
-    let seen: Vec<&Call> = calls
+    // casulo's own processes: casulo and what it (or they) forked before
+    // an exec. After the facade's exec a process runs the container's
+    // program, and its children (strace shows their fork returning their
+    // pid in the container's namespace) are not casulo's: what they call
+    // (a shell's own execve) is left out. (A child's first calls may be
+    // printed before its parent's fork returns: all forks are read first.)
+    let mut exec_at: HashMap<i32, usize> = HashMap::new();
+    for (i, c) in calls.iter().enumerate() {
+        if c.name == "execve" && c.ok && c.pid != casulo_pid {
+            exec_at.entry(c.pid).or_insert(i);
+        }
+    }
+    let mut ours: HashSet<i32> = HashSet::from([casulo_pid]);
+    loop {
+        let before = ours.len();
+        for (i, c) in calls.iter().enumerate() {
+            let forked =
+                matches!(c.name.as_str(), "clone" | "clone3" | "fork" | "vfork") && c.ret > 0;
+            let before_exec = exec_at.get(&c.pid).is_none_or(|at| i < *at);
+            if forked && ours.contains(&c.pid) && before_exec {
+                ours.insert(c.ret as i32);
+            }
+        }
+        if ours.len() == before {
+            break;
+        }
+    }
+    let casulos: Vec<&Call> = calls
         .iter()
-        .filter(|c| !(c.name == "execve" && c.pid == casulo_pid))
-        .filter(|c| call_key(c).is_some())
+        .enumerate()
+        .filter(|(i, c)| ours.contains(&c.pid) && exec_at.get(&c.pid).is_none_or(|at| i <= at))
+        .map(|(_, c)| c)
         .collect();
+    let seen = joined(
+        casulos
+            .into_iter()
+            .filter(|c| !(c.name == "execve" && c.pid == casulo_pid))
+            .filter_map(|c| Some((call_key(c)?, c)))
+            .collect(),
+    );
     let recorded: Vec<&Event> = events.iter().filter(|e| event_key(e).is_some()).collect();
-    let seen_keys: Vec<String> = seen.iter().map(|c| call_key(c).unwrap()).collect();
+    let seen_keys: Vec<&String> = seen.iter().map(|(k, _)| k).collect();
     let rec_keys: Vec<String> = recorded.iter().map(|e| event_key(e).unwrap()).collect();
-    assert_eq!(seen_keys, rec_keys, "strace viu ≠ trace gravou");
-    for (c, e) in seen.iter().zip(&recorded) {
+    assert_eq!(
+        seen_keys,
+        rec_keys.iter().collect::<Vec<_>>(),
+        "strace viu ≠ trace gravou"
+    );
+    for ((_, c), e) in seen.iter().zip(&recorded) {
         assert!(
             outcome_matches(c, e),
             "resultado diferente: strace {c:?} / trace {e:?}"
@@ -402,14 +581,37 @@ fn every_kernel_call_strace_sees_is_in_the_trace() {
         "strace funcionou: {calls:?}"
     );
     // The container's cgroup directories and what is written to their
-    // files are compared too.
+    // files are compared too…
+    let keys: Vec<String> = calls.iter().filter_map(call_key).collect();
     for call in ["mkdir", "rmdir", "write"] {
         assert!(
-            calls
-                .iter()
-                .filter_map(call_key)
+            keys.iter()
                 .any(|k| k.starts_with(&format!("{call} {CGROUPS}"))),
             "nenhum {call} de cgroup visto: {calls:?}"
+        );
+    }
+    // …and /dev's nodes and links, the working directory, the locks of
+    // the security chapter, the loopback brought up and, with a v1 devices
+    // controller, the device rules.
+    let mut expected = vec![
+        "mknod ",
+        "symlink ",
+        "chdir ",
+        "capabilities: drop CAP_SYS_ADMIN",
+        "seccomp: filter",
+        "no_new_privs",
+        "non_dumpable",
+        "setsid",
+        "close_range 3",
+        "link_up lo",
+    ];
+    if Path::new("/sys/fs/cgroup/devices/devices.allow").exists() {
+        expected.push("devices ");
+    }
+    for prefix in expected {
+        assert!(
+            keys.iter().any(|k| k.starts_with(prefix)),
+            "nenhum {prefix}visto: {keys:?}"
         );
     }
     assert_complete(&calls, &events);
@@ -425,5 +627,49 @@ fn failed_calls_are_in_the_trace_with_the_same_errno() {
     assert_eq!(code, 126);
     let exec = calls.iter().rfind(|c| c.name == "execve").unwrap();
     assert_eq!(exec.errno.as_deref(), Some("ENOEXEC"), "{exec:?}");
+    assert_complete(&calls, &events);
+}
+
+/// A signal sent to `casulo run` is forwarded to the container by the
+/// facade's `kill`: strace sees the call, the trace has its event.
+#[test]
+fn a_forwarded_signal_is_in_the_trace() {
+    let lab = Lab::shared();
+    // (A PID 1 ignores signals it has no handler for: this one traps TERM.)
+    let mut run = straced(
+        lab,
+        lab.dir(),
+        &["busybox", "sh", "-c", "trap 'exit 7' TERM; sleep 30 & wait"],
+    );
+    let mut child = run.cmd.spawn().unwrap();
+    // Up: its exec is in the trace.
+    let began = Instant::now();
+    while !std::fs::read_to_string(&run.trace).is_ok_and(|t| t.contains("\"process.exec\"")) {
+        assert!(
+            began.elapsed() < Duration::from_secs(60),
+            "o contêiner não subiu"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // casulo is strace's child.
+    let children =
+        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id())).unwrap();
+    let casulo: i32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(casulo),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    // The shell got the forwarded SIGTERM: its trap's exit code.
+    assert_eq!(status.code(), Some(7));
+    let (calls, events) = (run.calls(), run.events());
+    assert!(
+        calls
+            .iter()
+            .filter_map(call_key)
+            .any(|k| k.starts_with("kill ") && k.ends_with(",SIGTERM")),
+        "nenhum kill visto: {calls:?}"
+    );
     assert_complete(&calls, &events);
 }

@@ -11,11 +11,16 @@
 //!
 //! So "the trace is complete" is a property of this file. A test
 //! (`tests/tests/trace.rs`) runs casulo under `strace -f` and matches what
-//! strace saw of `clone`/`unshare`/`setns`, `mount`/`umount2`,
-//! `pivot_root`, `sethostname`, `execve`, the `mkdir`/`rmdir` of cgroup
-//! directories and every value written to a cgroup's file (limits and
-//! `cgroup.procs`) with events, outcome for outcome; the facade's other
-//! calls (v1 device rules, `mknod`, `kill`, netlink) are not compared yet.
+//! strace saw with the events, call for call and outcome for outcome:
+//! `clone`/`unshare`/`setns`, `mount`/`umount2`, `pivot_root`,
+//! `sethostname`, `execve`, the `mkdir`/`rmdir` of cgroup directories,
+//! every value written to a cgroup, `/proc` or `/sys` file (limits,
+//! `cgroup.procs`, v1 device rules), `mknod`, `symlink`, `chdir`,
+//! `chroot`, `kill`, the capability calls, `PR_SET_NO_NEW_PRIVS`,
+//! `PR_SET_DUMPABLE`, each seccomp filter, `setsid`, `close_range` and the
+//! loopback's `SIOCSIFFLAGS`. Not compared yet: the netlink messages of a
+//! network (`network::netlink`), the v2 device program's `bpf()` and the
+//! user switch (`setgroups`/`setgid`/`setuid`).
 //! Code elsewhere in the engine must not call `nix::mount`, `unshare`,
 //! `execve`, … directly.
 
