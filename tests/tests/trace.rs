@@ -160,7 +160,8 @@ struct Call {
 
 const TRACED: &str = "unshare,clone,clone3,setns,mount,umount2,pivot_root,sethostname,execve,\
                       mkdir,mkdirat,rmdir,openat,write,close,mknod,mknodat,symlink,chdir,chroot,\
-                      kill,fork,vfork,prctl,capset,seccomp,setsid,close_range,ioctl";
+                      kill,fork,vfork,prctl,capset,seccomp,setsid,close_range,ioctl,\
+                      setgroups,setgid,setuid";
 
 /// Names each `write` to a kernel file (under [`CGROUPS`], `/proc/` or
 /// `/sys/`) opened for writing by the same process (`openat` → fd, until
@@ -337,6 +338,8 @@ fn call_key(c: &Call) -> Option<String> {
         // Each filter of the profile; one `security.seccomp` event.
         "seccomp" if c.args.starts_with("SECCOMP_SET_MODE_FILTER") => "seccomp: filter".into(),
         "setsid" => "setsid".into(),
+        // The user switch: one `process.user` event.
+        "setgroups" | "setgid" | "setuid" => format!("user: {} {}", c.name, c.args),
         "close_range" => format!(
             "close_range {}",
             c.args.split(',').next().unwrap_or_default()
@@ -368,8 +371,8 @@ fn makedev(args: &str) -> String {
 }
 
 /// Calls in a row that make one event: the v1 device writes into one
-/// cgroup, the capability calls, the seccomp filters.
-const JOINED: [&str; 3] = ["devices ", "capabilities:", "seccomp:"];
+/// cgroup, the capability calls, the seccomp filters, the user switch.
+const JOINED: [&str; 4] = ["devices ", "capabilities:", "seccomp:", "user:"];
 
 /// The keys of the calls strace saw, each with its call: the calls in a row
 /// of one [`JOINED`] group joined into the one key of their event (with
@@ -442,6 +445,12 @@ fn event_key(e: &Event) -> Option<String> {
             format!("seccomp: {}", vec!["filter"; *filters as usize].join("; "))
         }
         EventBody::ProcessSetsid { .. } => "setsid".into(),
+        EventBody::ProcessUser {
+            uid, gid, groups, ..
+        } => format!(
+            "user: setgroups {}, {groups:?}; setgid {gid}; setuid {uid}",
+            groups.len()
+        ),
         EventBody::ProcessFdsClosed { first, .. } => format!("close_range {first}"),
         EventBody::NetLinkUp { ifname } => format!("link_up {ifname}"),
         EventBody::DeviceCreate {
@@ -670,6 +679,25 @@ fn a_forwarded_signal_is_in_the_trace() {
             .filter_map(call_key)
             .any(|k| k.starts_with("kill ") && k.ends_with(",SIGTERM")),
         "nenhum kill visto: {calls:?}"
+    );
+    assert_complete(&calls, &events);
+}
+
+/// `--user`: root is dropped with `setgroups`, `setgid` and `setuid`, one
+/// `process.user` event (the program's own calls after its exec are not
+/// casulo's).
+#[test]
+fn a_user_switch_is_in_the_trace() {
+    let lab = Lab::shared();
+    let (calls, events, code) =
+        strace_run(lab, lab.dir(), &["--user", "1000:1000", "busybox", "true"]);
+    assert_eq!(code, 0);
+    assert!(
+        calls
+            .iter()
+            .filter_map(call_key)
+            .any(|k| k == "user: setuid 1000"),
+        "nenhum setuid visto: {calls:?}"
     );
     assert_complete(&calls, &events);
 }

@@ -17,10 +17,10 @@
 //! every value written to a cgroup, `/proc` or `/sys` file (limits,
 //! `cgroup.procs`, v1 device rules), `mknod`, `symlink`, `chdir`,
 //! `chroot`, `kill`, the capability calls, `PR_SET_NO_NEW_PRIVS`,
-//! `PR_SET_DUMPABLE`, each seccomp filter, `setsid`, `close_range` and the
-//! loopback's `SIOCSIFFLAGS`. Not compared yet: the netlink messages of a
-//! network (`network::netlink`), the v2 device program's `bpf()` and the
-//! user switch (`setgroups`/`setgid`/`setuid`).
+//! `PR_SET_DUMPABLE`, each seccomp filter, `setsid`, `close_range`, the
+//! loopback's `SIOCSIFFLAGS` and the user switch (`setgroups`, `setgid`,
+//! `setuid`). Not compared yet: the netlink messages of a network
+//! (`network::netlink`) and the v2 device program's `bpf()`.
 //! Code elsewhere in the engine must not call `nix::mount`, `unshare`,
 //! `execve`, … directly.
 
