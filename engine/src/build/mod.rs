@@ -179,15 +179,7 @@ pub fn build(
         .iter()
         .map(|t| Reference::parse(t))
         .collect::<Result<_, _>>()?;
-    let mut build_args = BTreeMap::new();
-    for a in &opts.build_args {
-        match a.split_once('=') {
-            Some((k, v)) if !k.is_empty() => {
-                build_args.insert(k.to_string(), v.to_string());
-            }
-            _ => return Err(BuildError::BadBuildArg(a.clone())),
-        }
-    }
+    let build_args = build_args(&opts.build_args)?;
     let epoch = build_epoch();
     let created =
         humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(epoch)).to_string();
@@ -286,6 +278,20 @@ pub fn build(
             .map(|(line, text)| format!("{}:{line}: {text}", df.name))
             .collect(),
     })
+}
+
+/// `--build-arg NOME=valor`s as a map (a later one wins, as in docker).
+fn build_args(typed: &[String]) -> Result<BTreeMap<String, String>, BuildError> {
+    let mut args = BTreeMap::new();
+    for a in typed {
+        match a.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                args.insert(k.to_string(), v.to_string());
+            }
+            _ => return Err(BuildError::BadBuildArg(a.clone())),
+        }
+    }
+    Ok(args)
 }
 
 /// The target stage's config as the image's: `--label`s over the

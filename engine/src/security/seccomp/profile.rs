@@ -528,7 +528,8 @@ fn token_start(text: &str, line: usize, column: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// serde_json's English, for the cases a hand-written profile meets.
+/// serde_json's English, for the cases a hand-written profile meets. (A
+/// table: one arm per message serde_json can give, so it is long.)
 fn in_portuguese(e: &serde_json::Error) -> String {
     let text = e.to_string();
     // Display adds " at line L column C": the place is said apart.
