@@ -82,24 +82,17 @@ struct Filters(Vec<(String, Vec<String>)>);
 
 impl Filters {
     fn parse(text: Option<&str>) -> Result<Filters, ApiError> {
-        let Some(text) = text.filter(|t| !t.is_empty()) else {
-            return Ok(Filters(Vec::new()));
-        };
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            ApiError::bad_request(format!("o parâmetro filters não é JSON válido: {e}"))
-        })?;
-        let mut out = Vec::new();
-        for (key, values) in value.as_object().into_iter().flatten() {
-            if !matches!(key.as_str(), "id" | "name" | "status") {
-                return Err(ApiError::bad_request(format!(
-                    "o filtro {key:?} ainda não é suportado pelo casulo daemon \
-                     (ele entende id, name e status)"
-                )));
-            }
-            let values = super::http::filter_values(values);
-            out.push((key.clone(), values));
+        let all = super::http::filters(text)?;
+        if let Some((key, _)) = all
+            .iter()
+            .find(|(k, _)| !matches!(k.as_str(), "id" | "name" | "status"))
+        {
+            return Err(ApiError::bad_request(format!(
+                "o filtro {key:?} ainda não é suportado pelo casulo daemon \
+                 (ele entende id, name e status)"
+            )));
         }
-        Ok(Filters(out))
+        Ok(Filters(all))
     }
 
     fn has_status(&self) -> bool {

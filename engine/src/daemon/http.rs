@@ -135,8 +135,6 @@ impl ApiError {
     }
 }
 
-/// The message of an error and its causes, in one line (as the CLI's
-/// `causa:` lines, joined), errnos said in Portuguese.
 /// docker's `filters` query parameter (JSON), each key with its values
 /// (none when absent or empty); malformed JSON is a 400 that says so.
 pub fn filters(text: Option<&str>) -> Result<Vec<(String, Vec<String>)>, ApiError> {
@@ -168,6 +166,8 @@ pub fn filter_values(values: &Value) -> Vec<String> {
     }
 }
 
+/// The message of an error and its causes, in one line (as the CLI's
+/// `causa:` lines, joined), errnos said in Portuguese.
 pub fn chain(error: &dyn std::error::Error) -> String {
     use crate::kernel::translate_os_errors as pt;
     let mut said = pt(&error.to_string());

@@ -2,6 +2,8 @@
 //! `prune`: the same store and calls as `casulo image ls`, `inspect`,
 //! `tag`, `history`, `rm` and `prune`, in docker's shapes.
 
+use std::collections::BTreeMap;
+
 use hyper::StatusCode;
 use serde_json::{json, Value};
 
@@ -9,6 +11,7 @@ use super::http::{ApiError, Query, Reply};
 use super::Ctx;
 use crate::container::image_use;
 use crate::image::{Reference, Store};
+use crate::volume::filter::LabelTest;
 
 /// RFC 3339 → seconds since 1970 (docker's `Created` of a list).
 pub fn unix_seconds(rfc3339: &str) -> i64 {
@@ -184,46 +187,30 @@ pub fn remove(ctx: &Ctx, name: &str, query: &Query) -> Result<Reply, ApiError> {
 /// (`dangling=true`) only sweeps; `-a` (`dangling=false`) also untags
 /// every image no kept container uses.
 pub fn prune(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
-    let filters: Value = match query.get("filters") {
-        Some(f) if !f.is_empty() => serde_json::from_str(f)
-            .map_err(|e| ApiError::bad_request(format!("filters não é JSON: {e}")))?,
-        _ => json!({}),
-    };
     let mut all = false;
     // `until` (docker's time formats): created before; `label`/`label!`:
     // `KEY` or `KEY=VALUE` of the image's config labels.
     let mut until = Vec::new();
-    let mut labels: Vec<(bool, String, Option<String>)> = Vec::new();
-    if let Some(map) = filters.as_object() {
-        for (key, values) in map {
-            let values = super::http::filter_values(values);
-            match key.as_str() {
-                "dangling" => all = values.iter().any(|v| matches!(v.as_str(), "false" | "0")),
-                "until" => {
-                    for v in values {
-                        until.push(
-                            super::since::parse(&v, std::time::SystemTime::now()).map_err(|e| {
-                                ApiError::bad_request(format!(
-                                    "o filtro until de POST /images/prune: {e}"
-                                ))
-                            })?,
-                        );
-                    }
+    let mut labels: Vec<LabelTest> = Vec::new();
+    for (key, values) in super::http::filters(query.get("filters"))? {
+        match key.as_str() {
+            "dangling" => all = values.iter().any(|v| matches!(v.as_str(), "false" | "0")),
+            "until" => {
+                for v in values {
+                    until.push(
+                        super::since::parse(&v, std::time::SystemTime::now()).map_err(|e| {
+                            ApiError::bad_request(format!(
+                                "o filtro until de POST /images/prune: {e}"
+                            ))
+                        })?,
+                    );
                 }
-                "label" | "label!" => {
-                    for v in values {
-                        let (k, val) = match v.split_once('=') {
-                            Some((k, val)) => (k.to_string(), Some(val.to_string())),
-                            None => (v, None),
-                        };
-                        labels.push((key == "label", k, val));
-                    }
-                }
-                other => {
-                    return Err(ApiError::not_implemented(&format!(
-                        "o filtro {other} de POST /images/prune"
-                    )))
-                }
+            }
+            "label" | "label!" => labels.extend(values.iter().map(|v| LabelTest::parse(&key, v))),
+            other => {
+                return Err(ApiError::not_implemented(&format!(
+                    "o filtro {other} de POST /images/prune"
+                )))
             }
         }
     }
@@ -238,13 +225,9 @@ pub fn prune(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
             return true;
         }
         let config = crate::image::inspect::inspect(&store, &row.reference).unwrap_or_default();
-        let image_labels = &config["Config"]["Labels"];
-        labels.iter().all(|(wanted, k, v)| {
-            let has = image_labels[k.as_str()]
-                .as_str()
-                .is_some_and(|got| v.as_deref().is_none_or(|v| v == got));
-            has == *wanted
-        })
+        let image_labels: BTreeMap<String, String> =
+            serde_json::from_value(config["Config"]["Labels"].clone()).unwrap_or_default();
+        labels.iter().all(|t| t.holds(&image_labels))
     };
     let mut deleted = Vec::new();
     if all {

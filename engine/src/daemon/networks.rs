@@ -94,26 +94,21 @@ pub fn list(_ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
         .collect();
     out.insert(1.min(out.len()), none_shape());
     // `docker network ls -f name=…` / `id=…` (others are refused).
-    if let Some(filters) = query.get("filters").filter(|f| !f.is_empty()) {
-        let filters: Value = serde_json::from_str(filters)
-            .map_err(|e| ApiError::bad_request(format!("filters não é JSON: {e}")))?;
-        for (key, values) in filters.as_object().into_iter().flatten() {
-            let wanted = super::http::filter_values(values);
-            let field = match key.as_str() {
-                "name" => "Name",
-                "id" => "Id",
-                "driver" => "Driver",
-                other => {
-                    return Err(ApiError::not_implemented(&format!(
-                        "o filtro {other} de GET /networks"
-                    )))
-                }
-            };
-            out.retain(|n| {
-                let have = n[field].as_str().unwrap_or_default();
-                wanted.iter().any(|w| have.contains(w.as_str()))
-            });
-        }
+    for (key, wanted) in super::http::filters(query.get("filters"))? {
+        let field = match key.as_str() {
+            "name" => "Name",
+            "id" => "Id",
+            "driver" => "Driver",
+            other => {
+                return Err(ApiError::not_implemented(&format!(
+                    "o filtro {other} de GET /networks"
+                )))
+            }
+        };
+        out.retain(|n| {
+            let have = n[field].as_str().unwrap_or_default();
+            wanted.iter().any(|w| have.contains(w.as_str()))
+        });
     }
     Ok(Reply::Json(StatusCode::OK, Value::Array(out)))
 }
