@@ -318,6 +318,29 @@ fn docker_tag_history_rmi_and_prune() {
     out.assert_ok();
     assert!(out.stdout.contains("Total reclaimed space"), "{out}");
     assert!(casulo_id(lab, "busybox").is_some());
+
+    // `-a` with a label: only the unused images that have it (docker's
+    // `label=KEY=VALUE`; another value keeps it).
+    let marked = unique_name("marcada");
+    lab.casulo(&[
+        "build",
+        "--label",
+        &format!("turma={marked}"),
+        "-t",
+        &marked,
+        &fixture("13-workdir-e-variaveis"),
+    ])
+    .assert_ok();
+    let other = format!("label=turma={marked}-outra");
+    d.docker(&["image", "prune", "-a", "-f", "--filter", &other])
+        .assert_ok();
+    assert!(casulo_id(lab, &marked).is_some());
+    let mine = format!("label=turma={marked}");
+    let out = d.docker(&["image", "prune", "-a", "-f", "--filter", &mine]);
+    out.assert_ok();
+    assert!(out.stdout.contains(&format!("untagged: {marked}")), "{out}");
+    assert_eq!(casulo_id(lab, &marked), None);
+    assert!(casulo_id(lab, "busybox").is_some());
 }
 
 /// `docker save` then `docker load`: the same image id back. A hostile
