@@ -67,25 +67,8 @@ pub fn started_text(rfc3339: &str) -> Option<String> {
 /// `sha256:c6e71bf1ce75…` → `c6e71bf1ce75`.
 pub use casulo_trace::text::short_id as short_digest;
 
-/// The last three components of a path, long ids (64 hex digits) cut to 12:
-/// `…/containers/42f3f862ee10…/merged`.
-pub fn short_path(p: &str) -> String {
-    let parts: Vec<String> = p
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            if s.len() > 20 && s.is_char_boundary(12) {
-                format!("{}…", &s[..12])
-            } else {
-                s.to_string()
-            }
-        })
-        .collect();
-    if parts.len() <= 3 {
-        return format!("/{}", parts.join("/"));
-    }
-    format!("…/{}", parts[parts.len() - 3..].join("/"))
-}
+/// The last three components of a path (see the trace crate's `text`).
+pub use casulo_trace::text::path_tail as short_path;
 
 /// Integer with thousands separated by dots: `100.000`.
 pub fn thousands(n: usize) -> String {

@@ -65,6 +65,52 @@ pub fn short_hex(s: &str) -> String {
     }
 }
 
+/// A path in a sentence: whole when short (≤ 40 characters), else its
+/// last components up to 24 characters, long hex ids cut to 12:
+/// `…/merged/proc`.
+pub fn short_path(path: &str) -> String {
+    const MAX: usize = 40;
+    const KEEP: usize = 24;
+    if path.chars().count() <= MAX {
+        return path.to_string();
+    }
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let mut kept: Vec<String> = Vec::new();
+    let mut len = 0;
+    for part in parts.iter().rev() {
+        let part = short_hex(part);
+        if !kept.is_empty() && (kept.len() == 2 || len + part.chars().count() + 1 > KEEP) {
+            break;
+        }
+        len += part.chars().count() + 1;
+        kept.push(part);
+    }
+    kept.reverse();
+    format!("…/{}", kept.join("/"))
+}
+
+/// A path in a box of fixed width (the visualizer's diagrams): always
+/// its last three components, ids over 20 characters cut to 12 and
+/// marked: `…/containers/42f3f862ee10…/merged`. (The controller of a
+/// cgroup path stays in sight: `…/memory/casulo/42f3f862ee10…`.)
+pub fn path_tail(p: &str) -> String {
+    let parts: Vec<String> = p
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if s.len() > 20 && s.is_char_boundary(12) {
+                format!("{}…", &s[..12])
+            } else {
+                s.to_string()
+            }
+        })
+        .collect();
+    if parts.len() <= 3 {
+        return format!("/{}", parts.join("/"));
+    }
+    format!("…/{}", parts[parts.len() - 3..].join("/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

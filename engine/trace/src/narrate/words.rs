@@ -1,6 +1,7 @@
 //! Small helpers the areas share: "não conseguiu", paths, argv, plurals.
 
-use crate::text::{short_hex, thousands};
+pub(super) use crate::text::short_path;
+use crate::text::thousands;
 
 /// Past tense when it worked; "não conseguiu" + infinitive when it failed.
 pub(super) fn say(ok: bool, done: String, todo: String) -> String {
@@ -9,28 +10,6 @@ pub(super) fn say(ok: bool, done: String, todo: String) -> String {
     } else {
         format!("não conseguiu {todo}")
     }
-}
-
-/// Long host paths keep only their last components: `…/merged/proc`.
-pub(super) fn short_path(path: &str) -> String {
-    const MAX: usize = 40;
-    const KEEP: usize = 24;
-    if path.chars().count() <= MAX {
-        return path.to_string();
-    }
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    let mut kept: Vec<String> = Vec::new();
-    let mut len = 0;
-    for part in parts.iter().rev() {
-        let part = short_hex(part);
-        if !kept.is_empty() && (kept.len() == 2 || len + part.chars().count() + 1 > KEEP) {
-            break;
-        }
-        len += part.chars().count() + 1;
-        kept.push(part);
-    }
-    kept.reverse();
-    format!("…/{}", kept.join("/"))
 }
 
 /// argv as you would type it in a shell.
