@@ -406,19 +406,47 @@ fn skopeo_reads_what_casulo_pushed_and_casulo_runs_what_skopeo_pushed() {
     .assert_ok();
     assert!(bundle.join("rootfs/bin/busybox").is_file());
 
-    // skopeo copy (OCI manifest, and converted to Docker schema 2) → casulo pull runs it.
+    // skopeo copy (OCI manifest; converted to Docker schema 2; its layers
+    // recompressed with zstd) → casulo pull runs it.
     let source = format!(
         "oci:{}:busybox:latest",
         s(&Lab::shared().root().join("images"))
     );
-    for (repo, extra) in [("skopeo/oci", None), ("skopeo/docker", Some("v2s2"))] {
-        let target = format!("{}/{repo}:v1", registry.addr);
+    // (skopeo reuses a compressed blob as it is, and one its cache knows
+    // the registry already has: the zstd copy starts from a `dir:` copy
+    // with the layers decompressed, into a registry of its own.)
+    let zstd_registry = Registry::start();
+    let plain = dir.join("descomprimida");
+    Output::of(Command::new("skopeo").args([
+        "copy",
+        "--dest-decompress",
+        &source,
+        &format!("dir:{}", s(&plain)),
+    ]))
+    .assert_ok();
+    let plain = format!("dir:{}", s(&plain));
+    for (at, repo, from, extra) in [
+        (&registry, "skopeo/oci", &source, None),
+        (
+            &registry,
+            "skopeo/docker",
+            &source,
+            Some(["--format", "v2s2"]),
+        ),
+        (
+            &zstd_registry,
+            "skopeo/zstd",
+            &plain,
+            Some(["--dest-compress-format", "zstd"]),
+        ),
+    ] {
+        let target = format!("{}/{repo}:v1", at.addr);
         let mut cmd = Command::new("skopeo");
         cmd.args(["copy", "--dest-tls-verify=false"]);
-        if let Some(format) = extra {
-            cmd.args(["--format", format]);
+        if let Some(flags) = extra {
+            cmd.args(flags);
         }
-        cmd.args([source.as_str(), &format!("docker://{target}")]);
+        cmd.args([from.as_str(), &format!("docker://{target}")]);
         Output::of(&mut cmd).assert_ok();
         let fresh = dir.join(unique_name("limpo"));
         let out = casulo_at(&fresh, &config, &["pull", &target]);
@@ -428,12 +456,21 @@ fn skopeo_reads_what_casulo_pushed_and_casulo_runs_what_skopeo_pushed() {
             .iter()
             .find(|e| e["kind"] == "registry.manifest_get")
             .unwrap();
-        let expected = if extra.is_some() {
+        let expected = if repo == "skopeo/docker" {
             "application/vnd.docker.distribution.manifest.v2+json"
         } else {
             "application/vnd.oci.image.manifest.v1+json"
         };
         assert_eq!(got["media_type"], expected, "{got}");
+        if repo == "skopeo/zstd" {
+            let desc = descriptor(&fresh, &target);
+            let manifest: Value =
+                serde_json::from_slice(&blob(&fresh, desc["digest"].as_str().unwrap())).unwrap();
+            assert_eq!(
+                manifest["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+zstd",
+                "{manifest}"
+            );
+        }
         let run = casulo_at(
             &fresh,
             &config,

@@ -39,6 +39,7 @@ use super::digest::HashWriter;
 pub use super::extract::{remove_tree, unpack, Limits};
 use super::layer_tar::{Content, Entry};
 use super::oci;
+use super::zstd::ZstdDecoder;
 use super::ImageError;
 
 /// How a layer blob is compressed.
@@ -46,6 +47,7 @@ use super::ImageError;
 pub enum Compression {
     None,
     Gzip,
+    Zstd,
 }
 
 impl Compression {
@@ -56,15 +58,12 @@ impl Compression {
             oci::MEDIA_TYPE_LAYER_TAR_GZIP | oci::MEDIA_TYPE_DOCKER_LAYER_GZIP => {
                 Ok(Compression::Gzip)
             }
-            other if other.ends_with("+zstd") || other.ends_with(".zstd") => {
-                Err(ImageError::Other(format!(
-                    "camadas comprimidas com zstd ainda não são suportadas ({other})"
-                )))
-            }
+            oci::MEDIA_TYPE_LAYER_TAR_ZSTD => Ok(Compression::Zstd),
             other => Err(ImageError::Other(format!(
-                "tipo de camada não suportado: {other} (casulo entende {}, {} e {})",
+                "tipo de camada não suportado: {other} (casulo entende {}, {}, {} e {})",
                 oci::MEDIA_TYPE_LAYER_TAR,
                 oci::MEDIA_TYPE_LAYER_TAR_GZIP,
+                oci::MEDIA_TYPE_LAYER_TAR_ZSTD,
                 oci::MEDIA_TYPE_DOCKER_LAYER_GZIP
             ))),
         }
@@ -74,9 +73,7 @@ impl Compression {
     pub fn sniff(head: &[u8]) -> Result<Compression, String> {
         match head {
             [0x1f, 0x8b, ..] => Ok(Compression::Gzip),
-            [0x28, 0xb5, 0x2f, 0xfd, ..] => {
-                Err("o arquivo está comprimido com zstd; descompacte antes com `zstd -d`".into())
-            }
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Ok(Compression::Zstd),
             [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => {
                 Err("o arquivo está comprimido com xz; descompacte antes com `xz -d`".into())
             }
@@ -92,6 +89,7 @@ impl Compression {
         match self {
             Compression::None => oci::MEDIA_TYPE_LAYER_TAR,
             Compression::Gzip => oci::MEDIA_TYPE_LAYER_TAR_GZIP,
+            Compression::Zstd => oci::MEDIA_TYPE_LAYER_TAR_ZSTD,
         }
     }
 }
@@ -100,6 +98,7 @@ impl Compression {
 pub enum Decoder<R: Read> {
     Plain(R),
     Gzip(MultiGzDecoder<R>),
+    Zstd(ZstdDecoder<R>),
 }
 
 impl<R: Read> Decoder<R> {
@@ -107,6 +106,7 @@ impl<R: Read> Decoder<R> {
         match compression {
             Compression::None => Decoder::Plain(inner),
             Compression::Gzip => Decoder::Gzip(MultiGzDecoder::new(inner)),
+            Compression::Zstd => Decoder::Zstd(ZstdDecoder::new(inner)),
         }
     }
 
@@ -114,6 +114,7 @@ impl<R: Read> Decoder<R> {
         match self {
             Decoder::Plain(r) => r,
             Decoder::Gzip(d) => d.into_inner(),
+            Decoder::Zstd(d) => d.into_inner(),
         }
     }
 }
@@ -123,6 +124,7 @@ impl<R: Read> Read for Decoder<R> {
         match self {
             Decoder::Plain(r) => r.read(buf),
             Decoder::Gzip(d) => d.read(buf),
+            Decoder::Zstd(d) => d.read(buf),
         }
     }
 }
@@ -858,8 +860,16 @@ mod tests {
         assert!(Compression::sniff(&[0xfd, b'7', b'z', b'X', b'Z', 0])
             .unwrap_err()
             .contains("xz"));
+        assert_eq!(
+            Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+zstd").unwrap(),
+            Compression::Zstd
+        );
+        assert_eq!(
+            Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
+            Ok(Compression::Zstd)
+        );
         assert!(
-            Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+zstd").is_err()
+            Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+lz4").is_err()
         );
         assert_eq!(
             Compression::from_media_type(oci::MEDIA_TYPE_DOCKER_LAYER_GZIP).unwrap(),

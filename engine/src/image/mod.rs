@@ -24,6 +24,7 @@ pub mod overlay;
 pub mod reference;
 pub mod store;
 pub mod verify;
+pub mod zstd;
 
 pub use reference::Reference;
 pub use store::Store;
