@@ -98,7 +98,8 @@ impl Compression {
 pub enum Decoder<R: Read> {
     Plain(R),
     Gzip(MultiGzDecoder<R>),
-    Zstd(ZstdDecoder<R>),
+    /// Boxed: its frame decoder is a few KiB, gzip's state a few hundred bytes.
+    Zstd(Box<ZstdDecoder<R>>),
 }
 
 impl<R: Read> Decoder<R> {
@@ -106,7 +107,7 @@ impl<R: Read> Decoder<R> {
         match compression {
             Compression::None => Decoder::Plain(inner),
             Compression::Gzip => Decoder::Gzip(MultiGzDecoder::new(inner)),
-            Compression::Zstd => Decoder::Zstd(ZstdDecoder::new(inner)),
+            Compression::Zstd => Decoder::Zstd(Box::new(ZstdDecoder::new(inner))),
         }
     }
 
