@@ -47,7 +47,8 @@ pub use casulo_trace::text::short_id;
 /// A reader that hashes (and counts) every byte read through it.
 pub struct HashReader<R> {
     inner: R,
-    hasher: Sha256,
+    /// `None`: only counting (the bytes are hashed elsewhere already).
+    hasher: Option<Sha256>,
     count: u64,
 }
 
@@ -55,7 +56,18 @@ impl<R: Read> HashReader<R> {
     pub fn new(inner: R) -> Self {
         HashReader {
             inner,
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
+            count: 0,
+        }
+    }
+
+    /// Hashes only if `hash`: a plain tar's diff_id is its blob's digest,
+    /// so the same bytes are not hashed twice ([`HashReader::finish`]
+    /// then gives no digest).
+    pub fn hashing_if(inner: R, hash: bool) -> Self {
+        HashReader {
+            inner,
+            hasher: hash.then(Sha256::new),
             count: 0,
         }
     }
@@ -70,9 +82,13 @@ impl<R: Read> HashReader<R> {
         self.count
     }
 
-    /// `sha256:<hex>` of the bytes read so far, and the inner reader.
+    /// `sha256:<hex>` of the bytes read so far (empty if it only
+    /// counted), their count, and the inner reader.
     pub fn finish(self) -> (String, u64, R) {
-        let digest = format!("{ALGORITHM}:{}", hex::encode(self.hasher.finalize()));
+        let digest = self
+            .hasher
+            .map(|h| format!("{ALGORITHM}:{}", hex::encode(h.finalize())))
+            .unwrap_or_default();
         (digest, self.count, self.inner)
     }
 
@@ -84,7 +100,9 @@ impl<R: Read> HashReader<R> {
 impl<R: Read> Read for HashReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
         self.count += n as u64;
         Ok(n)
     }

@@ -21,6 +21,7 @@ pub mod layered;
 pub mod leftovers;
 pub mod oci;
 pub mod overlay;
+pub mod read_ahead;
 pub mod reference;
 pub mod store;
 pub mod verify;

@@ -177,7 +177,9 @@ pub fn verify_stream<R: Read>(
 ) -> Result<Verified, ImageError> {
     let blob_reader = HashReader::new(BufReader::with_capacity(256 * 1024, blob));
     let limited = LimitReader::new(Decoder::new(blob_reader, compression), limits.max_bytes);
-    let mut archive = tar::Archive::new(HashReader::new(limited));
+    // A plain tar is its own diff_id: hashed once, as the blob.
+    let plain = compression == Compression::None;
+    let mut archive = tar::Archive::new(HashReader::hashing_if(limited, !plain));
     let mut checker = if lower_links {
         EntryChecker::allowing_lower_links()
     } else {
@@ -216,6 +218,7 @@ pub fn verify_stream<R: Read>(
     let mut blob_reader = limited.inner.into_inner();
     blob_reader.drain().map_err(|e| bad_tar(label, &last, e))?;
     let (digest, size, _) = blob_reader.finish();
+    let diff_id = if plain { digest.clone() } else { diff_id };
     Ok(Verified {
         digest,
         size,

@@ -124,6 +124,7 @@ use tar::EntryType;
 
 use super::digest::HashReader;
 use super::layer::{entry_path, CheckedEntry, Compression, Decoder, EntryChecker, Whiteout};
+use super::read_ahead::HashingReadAhead;
 use super::verify::{self, bad_tar, too_big, Budget, LimitReader};
 use super::{ImageError, Layer, UnpackStats};
 
@@ -296,14 +297,17 @@ fn unpack_into_over(
 ) -> Result<UnpackStats, ImageError> {
     let compression = Compression::from_media_type(&layer.media_type)?;
     let file = File::open(blob).map_err(|e| ImageError::io(blob, e))?;
-    let counted = ProgressReader {
-        inner: file,
+    // Read and hashed beside the unpacking, on another thread.
+    let ahead = HashingReadAhead::new(file).map_err(|e| ImageError::io(blob, e))?;
+    let blob_reader = ProgressReader {
+        inner: ahead,
         count: 0,
         progress,
     };
-    let blob_reader = HashReader::new(BufReader::with_capacity(256 * 1024, counted));
     let limited = LimitReader::new(Decoder::new(blob_reader, compression), limits.max_bytes);
-    let tar_reader = HashReader::new(limited);
+    // A plain tar is its own diff_id: hashed once, as the blob.
+    let plain = compression == Compression::None;
+    let tar_reader = HashReader::hashing_if(limited, !plain);
     let mut archive = tar::Archive::new(tar_reader);
     let (stats, last) = extract_entries(&mut archive, dest, lowers, &layer.digest, limits)?;
 
@@ -314,9 +318,10 @@ fn unpack_into_over(
         .drain()
         .map_err(|e| bad_tar(&layer.digest, &last, e))?;
     let (diff_id, _, limited) = tar_reader.finish();
-    let mut blob_reader = limited.inner.into_inner();
+    let mut blob_reader = limited.inner.into_inner().inner;
     blob_reader.drain().map_err(|e| ImageError::io(blob, e))?;
-    let (digest, size, _) = blob_reader.finish();
+    let (digest, size) = blob_reader.finish();
+    let diff_id = if plain { digest.clone() } else { diff_id };
     if digest != layer.digest {
         // The blob is named by its digest in the store: a blob whose bytes
         // changed after it was verified on arrival is store corruption.
