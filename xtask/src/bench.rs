@@ -578,6 +578,29 @@ pub fn runs_and_size(args: &[String], name: &str, min_mb: u64) -> Result<RunsAnd
     Ok(o)
 }
 
+/// Runs `cmd` once and times it; it must succeed (its stderr in the error).
+pub fn time(cmd: &mut Command) -> Result<Duration> {
+    let started = Instant::now();
+    let out = cmd.stdin(Stdio::null()).output()?;
+    let elapsed = started.elapsed();
+    if !out.status.success() {
+        fail!(
+            "{} falhou ({}):\n{}",
+            cmd::show(cmd),
+            cmd::describe(out.status),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(elapsed)
+}
+
+/// The median of `samples` (the upper one of an even count).
+pub fn median(samples: &[Duration]) -> Duration {
+    let mut s = samples.to_vec();
+    s.sort();
+    s[s.len() / 2]
+}
+
 /// xorshift64*: deterministic bytes that do not compress, without a dependency.
 pub struct Xorshift(pub u64);
 

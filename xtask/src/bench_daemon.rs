@@ -28,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use crate::bench::first_line;
+use crate::bench::{first_line, time};
 use crate::bench_density::{Casulo, Cleanup};
 use crate::cmd::{self, step};
 use crate::{fail, Result};
@@ -146,11 +146,11 @@ pub fn run(args: &[String]) -> Result {
         let mut c = casulo.command(&["run", "--rm", "busybox", "true"]);
         c.stdout(Stdio::null()).stderr(Stdio::piped());
         let (a, b) = if round % 2 == 0 {
-            let a = time(&mut d, "docker run")?;
-            (a, time(&mut c, "casulo run")?)
+            let a = time(&mut d)?;
+            (a, time(&mut c)?)
         } else {
-            let b = time(&mut c, "casulo run")?;
-            (time(&mut d, "docker run")?, b)
+            let b = time(&mut c)?;
+            (time(&mut d)?, b)
         };
         if round >= 2 {
             via_docker.push(a);
@@ -196,7 +196,7 @@ pub fn run(args: &[String]) -> Result {
     let list_stats = Stats::of(&requests);
     let mut ps = vec![];
     for _ in 0..opts.runs {
-        ps.push(time(&mut docker(&["ps"]), "docker ps")?);
+        ps.push(time(&mut docker(&["ps"]))?);
     }
     let ps_stats = Stats::of(&ps);
     println!(
@@ -265,21 +265,6 @@ pub fn run(args: &[String]) -> Result {
             .unwrap_or(0),
     });
     crate::bench::write_results("daemon.json", &result)
-}
-
-/// Runs `cmd` once (it must succeed) and times it.
-fn time(cmd: &mut Command, what: &str) -> Result<Duration> {
-    let t = Instant::now();
-    let out = cmd.output()?;
-    let took = t.elapsed();
-    if !out.status.success() {
-        fail!(
-            "{what} falhou ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(took)
 }
 
 /// `GET /containers/json` on a new connection (as the docker CLI does):

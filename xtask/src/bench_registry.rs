@@ -21,12 +21,13 @@
 use std::fs;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use casulo_tests::layout::{self, LayerTar};
 use casulo_tests::registry::Registry;
 use serde_json::json;
 
+use crate::bench::{median, time};
 use crate::cmd::{self, step};
 use crate::{fail, Result};
 
@@ -83,27 +84,6 @@ fn make_image(casulo: &Path, state: &Path, out: &Path, megabytes: u64) -> Result
     });
     fs::remove_dir_all(&saved)?;
     Ok(total)
-}
-
-fn time(cmd: &mut Command) -> Result<Duration> {
-    let started = Instant::now();
-    let out = cmd.output()?;
-    let elapsed = started.elapsed();
-    if !out.status.success() {
-        fail!(
-            "{} falhou ({}):\n{}",
-            cmd::show(cmd),
-            cmd::describe(out.status),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(elapsed)
-}
-
-fn median(samples: &[Duration]) -> Duration {
-    let mut s = samples.to_vec();
-    s.sort();
-    s[s.len() / 2]
 }
 
 /// The eight timings of one round.

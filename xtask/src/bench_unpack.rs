@@ -20,10 +20,11 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::json;
 
+use crate::bench::{median, time};
 use crate::cmd::{self, step};
 use crate::{fail, Result};
 
@@ -79,19 +80,6 @@ fn sha256_of(path: &Path) -> Result<String> {
         Some(hex) => Ok(format!("sha256:{hex}")),
         None => fail!("sha256sum não respondeu"),
     }
-}
-
-fn time(cmd: &mut Command) -> Result<Duration> {
-    let started = Instant::now();
-    let status = cmd.stdout(std::process::Stdio::null()).status()?;
-    let elapsed = started.elapsed();
-    cmd::check(cmd, status)?;
-    Ok(elapsed)
-}
-
-fn median(samples: &mut [Duration]) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
 }
 
 pub fn run(args: &[String]) -> Result {
@@ -151,7 +139,7 @@ pub fn run(args: &[String]) -> Result {
             reference[round].as_secs_f64() * 1e3
         );
     }
-    let (c, r) = (median(&mut casulo), median(&mut reference));
+    let (c, r) = (median(&casulo), median(&reference));
     let ratio = r.as_secs_f64() / c.as_secs_f64();
     println!();
     println!("{:<34}{:>12}", "mediana", "ms");
