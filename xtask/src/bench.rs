@@ -85,6 +85,9 @@ pub fn run(args: &[String]) -> Result {
     if args.first().map(String::as_str) == Some("unpack") {
         return crate::bench_unpack::run(&args[1..]);
     }
+    if args.first().map(String::as_str) == Some("build") {
+        return crate::bench_build::run(&args[1..]);
+    }
     if args.first().map(String::as_str) == Some("registry") {
         return crate::bench_registry::run(&args[1..]);
     }

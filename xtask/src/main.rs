@@ -19,6 +19,7 @@ mod bench_daemon;
 mod bench_density;
 mod bench_phases;
 mod bench_registry;
+mod bench_build;
 mod bench_unpack;
 mod bench_web;
 mod book;
@@ -107,6 +108,9 @@ comandos:
   bench unpack [opções]  desempacotar+verificar uma camada grande contra `tar -x` + `sha256sum`
       --mb N           tamanho da camada gerada em MB (padrão 200)
       --runs N         rodadas (padrão 5)
+  bench build [--runs N]  `casulo build` contra `buildah build --layers` num Dockerfile de 15
+                     passos, sem cache e com cache, e o pico de RSS do `run` e do `build`
+                     (bench-results/build.json; padrão 5 rodadas)
   bench registry [opções]  push e pull de uma imagem de ~200 MB pelo loopback, casulo contra
                      `skopeo copy`, frio e morno, no registry de verdade (bench-results/registry.json)
       --mb N           tamanho das camadas geradas em MB (padrão 200)

@@ -1,0 +1,240 @@
+//! `cargo xtask bench build`: `casulo build` against `buildah build
+//! --layers` on the same context, cold (no cache) and cached, plus the
+//! peak memory of `casulo run` and of a cached `casulo build`.
+//!
+//! The context is written here (the bench's build fixture): a 15-step
+//! Dockerfile over busybox — ARG, ENV, WORKDIR, two COPYs of a folder of
+//! 200 small files and a script, four RUNs (one writes 8 MiB, the next
+//! deletes it: a whiteout), LABEL, USER, EXPOSE, VOLUME, CMD. buildah runs
+//! as the differential test runs it (`vfs`, `--isolation chroot`,
+//! `--timestamp 0`, docker format), from the same busybox (casulo's, saved
+//! and pulled by buildah). Rounds alternate the two.
+//!
+//! Output: a table and `bench-results/build.json`.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::bench::{median, time};
+use crate::cmd::{self, step};
+use crate::{fail, Result};
+
+const DOCKERFILE: &str = r#"FROM busybox
+ARG VERSAO=1
+ENV APP=/app PATH=/app/bin:$PATH
+WORKDIR /app
+COPY dados/ dados/
+COPY saudacao.sh bin/saudacao
+RUN chmod 755 bin/saudacao && mkdir -p var/log
+RUN for i in $(seq 200); do echo "linha $i" >> var/log/app.log; done
+RUN dd if=/dev/zero of=var/grande bs=1M count=8 2>/dev/null
+RUN rm var/grande
+LABEL curso=casulo versao=$VERSAO
+USER 1000:1000
+EXPOSE 8080
+VOLUME /app/var
+CMD ["saudacao"]
+"#;
+
+fn write_context(dir: &Path) -> Result {
+    fs::create_dir_all(dir.join("dados"))?;
+    fs::write(dir.join("Dockerfile"), DOCKERFILE)?;
+    fs::write(dir.join("saudacao.sh"), "#!/bin/sh\necho oi do casulo\n")?;
+    for i in 0..200 {
+        fs::write(
+            dir.join(format!("dados/{i:03}.txt")),
+            format!("arquivo {i}\n").repeat(i % 20 + 1),
+        )?;
+    }
+    Ok(())
+}
+
+pub fn run(args: &[String]) -> Result {
+    let opts = crate::bench::runs_and_size(args, "build", 0)?;
+    cmd::require_root("os RUN do build rodam em contêineres de verdade")?;
+    let bin = cmd::build_casulo_release()?;
+    let work = tempfile::Builder::new()
+        .prefix("casulo-bench-build-")
+        .tempdir_in(cmd::target_dir())?;
+    let state = work.path().join("estado");
+    let context = work.path().join("contexto");
+    write_context(&context)?;
+    let casulo = |args: &[&str]| {
+        let mut c = Command::new(&bin);
+        c.arg("--root").arg(&state).args(args);
+        c
+    };
+    cmd::run(&mut casulo(&["image", "bootstrap"]))?;
+
+    step("buildah: a mesma busybox, do casulo");
+    let storage = work.path().join("buildah");
+    let buildah = |args: &[&str]| {
+        let mut c = Command::new("buildah");
+        c.arg("--root")
+            .arg(storage.join("root"))
+            .arg("--runroot")
+            .arg(storage.join("run"))
+            .args(["--storage-driver", "vfs"])
+            .args(args);
+        c
+    };
+    let base = work.path().join("busybox.tar");
+    cmd::run(&mut casulo(&["image", "save", "busybox", "-o", path(&base)?]))?;
+    cmd::run(&mut buildah(&[
+        "pull",
+        "--quiet",
+        &format!("oci-archive:{}", path(&base)?),
+    ]))?;
+    let ctx = path(&context)?;
+    let buildah_build = |no_cache: bool| {
+        let mut c = buildah(&[
+            "build",
+            "--quiet",
+            "--pull-never",
+            "--layers",
+            "--isolation",
+            "chroot",
+            "--timestamp",
+            "0",
+            "--format",
+            "docker",
+            "-t",
+            "bench-build",
+        ]);
+        if no_cache {
+            c.arg("--no-cache");
+        }
+        c.arg(ctx);
+        c
+    };
+
+    step(&format!("{} rodadas alternadas", opts.runs));
+    let mut s = Samples::default();
+    for round in 0..opts.runs {
+        s.casulo_cold
+            .push(time(&mut casulo(&["build", "--no-cache", "-t", "bench-build", ctx]))?);
+        s.casulo_cached
+            .push(time(&mut casulo(&["build", "-t", "bench-build", ctx]))?);
+        s.buildah_cold.push(time(&mut buildah_build(true))?);
+        s.buildah_cached.push(time(&mut buildah_build(false))?);
+        println!(
+            "  rodada {}: frio casulo {:.0} ms, buildah {:.0} ms; com cache casulo {:.1} ms, buildah {:.0} ms",
+            round + 1,
+            ms(s.casulo_cold[round]),
+            ms(s.buildah_cold[round]),
+            ms(s.casulo_cached[round]),
+            ms(s.buildah_cached[round]),
+        );
+    }
+
+    step("Memória: o pico de RSS (wait4) de `casulo run` e de um build com cache");
+    let run_rss = peak_rss_kib(&mut casulo(&["run", "--rm", "busybox", "true"]))?;
+    let build_rss = peak_rss_kib(&mut casulo(&["build", "-t", "bench-build", ctx]))?;
+    // Nothing of the bench stays: its containers are gone (--rm), its state dir goes with `work`.
+    cmd::run(&mut casulo(&["gc"]))?;
+    let _ = Command::new("buildah")
+        .arg("--root")
+        .arg(storage.join("root"))
+        .arg("--runroot")
+        .arg(storage.join("run"))
+        .args(["--storage-driver", "vfs", "rmi", "--all", "--force"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+
+    let (cc, bc) = (median(&s.casulo_cold), median(&s.buildah_cold));
+    let (ck, bk) = (median(&s.casulo_cached), median(&s.buildah_cached));
+    println!();
+    println!("{:<44}{:>12}{:>12}", "mediana (ms)", "casulo", "buildah");
+    println!(
+        "{:<44}{:>12.0}{:>12.0}",
+        "build frio (--no-cache, 15 passos)",
+        ms(cc),
+        ms(bc)
+    );
+    println!(
+        "{:<44}{:>12.1}{:>12.0}",
+        "build com cache (todos os passos do cache)",
+        ms(ck),
+        ms(bk)
+    );
+    let cold_ratio = bc.as_secs_f64() / cc.as_secs_f64();
+    let cached_ratio = bk.as_secs_f64() / ck.as_secs_f64();
+    println!("razão buildah/casulo: frio {cold_ratio:.2}×, com cache {cached_ratio:.0}×");
+    println!(
+        "build com cache abaixo de 20 ms: {}",
+        if ms(ck) < 20.0 { "sim" } else { "NÃO" }
+    );
+    println!("pico de RSS: casulo run {run_rss} KiB, casulo build (com cache) {build_rss} KiB");
+
+    let results = cmd::workspace_root().join("bench-results");
+    fs::create_dir_all(&results)?;
+    let out = results.join("build.json");
+    fs::write(
+        &out,
+        serde_json::to_vec_pretty(&json!({
+            "steps": 15,
+            "runs": opts.runs,
+            "casulo_cold_ms": ms(cc),
+            "buildah_cold_ms": ms(bc),
+            "cold_ratio": cold_ratio,
+            "casulo_cached_ms": ms(ck),
+            "buildah_cached_ms": ms(bk),
+            "cached_ratio": cached_ratio,
+            "casulo_run_peak_rss_kib": run_rss,
+            "casulo_build_cached_peak_rss_kib": build_rss,
+            "load_average": fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
+            "buildah": crate::bench::first_line(Command::new("buildah").arg("--version")),
+        }))
+        .expect("json"),
+    )?;
+    println!("resultados em {}", out.display());
+    Ok(())
+}
+
+#[derive(Default)]
+struct Samples {
+    casulo_cold: Vec<Duration>,
+    casulo_cached: Vec<Duration>,
+    buildah_cold: Vec<Duration>,
+    buildah_cached: Vec<Duration>,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn path(p: &Path) -> Result<&str> {
+    match p.to_str() {
+        Some(s) => Ok(s),
+        None => fail!("caminho não é UTF-8: {}", p.display()),
+    }
+}
+
+/// Runs `cmd` to its end (it must succeed); the peak resident memory of
+/// the process in KiB, as `wait4` reports it (`ru_maxrss`: the largest of
+/// the process and the children it waited for).
+fn peak_rss_kib(cmd: &mut Command) -> Result<u64> {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let started = Instant::now();
+    let mut status = 0;
+    // SAFETY: wait4 on our own child, filling a zeroed rusage.
+    let mut usage: nix::libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { nix::libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    if pid < 0 || !nix::libc::WIFEXITED(status) || nix::libc::WEXITSTATUS(status) != 0 {
+        fail!(
+            "{} falhou (estado {status}, {:.1} s)",
+            cmd::show(cmd),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(usage.ru_maxrss as u64)
+}
