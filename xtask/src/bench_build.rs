@@ -134,8 +134,9 @@ pub fn run(args: &[String]) -> Result {
     step("Memória: o pico de RSS (wait4) de `casulo run` e de um build com cache");
     let run_rss = peak_rss_kib(&mut casulo(&["run", "--rm", "busybox", "true"]))?;
     let build_rss = peak_rss_kib(&mut casulo(&["build", "-t", "bench-build", ctx]))?;
-    // Nothing of the bench stays: its containers are gone (--rm), its state dir goes with `work`.
-    cmd::run(&mut casulo(&["gc"]))?;
+    // Nothing of the bench stays: its containers are gone (--rm), its
+    // state dir goes with `work` (no `casulo gc`: it would also sweep the
+    // host's bridge other runs may be using), buildah's images here.
     let _ = Command::new("buildah")
         .arg("--root")
         .arg(storage.join("root"))
