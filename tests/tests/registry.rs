@@ -1393,3 +1393,107 @@ fn a_layer_whose_diff_id_lies_is_pulled_by_its_digest_and_refused_by_the_first_u
     casulo_at(&fresh, &config, &["gc"]);
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// `push --compression-format zstd`: the layers travel recompressed, in an
+/// OCI manifest of their own (skopeo reads it: zstd layers whose content is
+/// the image's diff_ids), the local image does not change, and a pull of it
+/// runs; `gzip` back again; an unknown format is refused before anything.
+#[test]
+fn push_recompresses_the_layers_with_zstd_and_the_pull_runs_them() {
+    let registry = Registry::start();
+    let dir = scratch("zstd");
+    let config = dir.join("config");
+    let remote = format!("{}/aluno/zstd:v1", registry.addr);
+    lab(&config, &["image", "tag", "busybox", &remote]).assert_ok();
+    let before = descriptor(Lab::shared().root(), &remote);
+
+    let out = lab(&config, &["push", "--compression-format", "zstd", &remote]);
+    out.assert_ok();
+    assert!(out.stderr.contains("recomprimindo a camada 1/1"), "{out}");
+    // The store keeps its image as it was.
+    assert_eq!(descriptor(Lab::shared().root(), &remote), before);
+    let raw = Output::of(Command::new("skopeo").args([
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{remote}"),
+    ]));
+    raw.assert_ok();
+    let manifest = raw.json();
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert_eq!(
+        manifest["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+zstd",
+        "{manifest}"
+    );
+    // skopeo decompresses it: the tar is the image's diff_id.
+    let plain = dir.join("descomprimida");
+    Output::of(Command::new("skopeo").args([
+        "copy",
+        "--src-tls-verify=false",
+        "--dest-decompress",
+        &format!("docker://{remote}"),
+        &format!("dir:{}", s(&plain)),
+    ]))
+    .assert_ok();
+    let image: Value = lab(&config, &["image", "inspect", "busybox"]).json();
+    let diff_id = image[0]["RootFS"]["diff_ids"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tar = plain.join(diff_id.strip_prefix("sha256:").unwrap());
+    let sum = Output::of(Command::new("sha256sum").arg(&tar));
+    sum.assert_ok();
+    assert!(
+        sum.stdout
+            .starts_with(diff_id.strip_prefix("sha256:").unwrap()),
+        "{sum}"
+    );
+
+    let fresh = dir.join(unique_name("limpo"));
+    casulo_at(&fresh, &config, &["pull", &remote]).assert_ok();
+    let run = casulo_at(
+        &fresh,
+        &config,
+        &["run", "--rm", &remote, "echo", "oi zstd"],
+    );
+    run.assert_ok();
+    assert_eq!(run.stdout, "oi zstd\n");
+    casulo_at(&fresh, &config, &["image", "fsck"]).assert_ok();
+    // From the zstd image, gzip again: another manifest, the same content.
+    let back = format!("{}/aluno/gzip:v1", registry.addr);
+    casulo_at(&fresh, &config, &["image", "tag", &remote, &back]).assert_ok();
+    casulo_at(
+        &fresh,
+        &config,
+        &["push", "--compression-format", "gzip", &back],
+    )
+    .assert_ok();
+    let raw = Output::of(Command::new("skopeo").args([
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{back}"),
+    ]));
+    assert_eq!(
+        raw.json()["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    );
+    let bad = lab(&config, &["push", "--compression-format", "xz", &remote]);
+    assert_eq!(bad.code, 125, "{bad}");
+    assert!(bad.stderr.contains("zstd ou gzip"), "{bad}");
+    // No recompressed blob left in tmp/ (its locks stay).
+    let leftovers: Vec<_> = fs::read_dir(fresh.join("tmp"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("recomprimir-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    casulo_at(&fresh, &config, &["gc"]);
+    let _ = fs::remove_dir_all(&fresh);
+}

@@ -83,7 +83,13 @@ pub fn run(args: &[String]) -> Result {
         c
     };
     let base = work.path().join("busybox.tar");
-    cmd::run(&mut casulo(&["image", "save", "busybox", "-o", path(&base)?]))?;
+    cmd::run(&mut casulo(&[
+        "image",
+        "save",
+        "busybox",
+        "-o",
+        path(&base)?,
+    ]))?;
     cmd::run(&mut buildah(&[
         "pull",
         "--quiet",
@@ -115,8 +121,13 @@ pub fn run(args: &[String]) -> Result {
     step(&format!("{} rodadas alternadas", opts.runs));
     let mut s = Samples::default();
     for round in 0..opts.runs {
-        s.casulo_cold
-            .push(time(&mut casulo(&["build", "--no-cache", "-t", "bench-build", ctx]))?);
+        s.casulo_cold.push(time(&mut casulo(&[
+            "build",
+            "--no-cache",
+            "-t",
+            "bench-build",
+            ctx,
+        ]))?);
         s.casulo_cached
             .push(time(&mut casulo(&["build", "-t", "bench-build", ctx]))?);
         s.buildah_cold.push(time(&mut buildah_build(true))?);

@@ -15,11 +15,11 @@
 //! comments in English, as in the rest of the project.
 
 mod bench;
+mod bench_build;
 mod bench_daemon;
 mod bench_density;
 mod bench_phases;
 mod bench_registry;
-mod bench_build;
 mod bench_unpack;
 mod bench_web;
 mod book;

@@ -27,6 +27,11 @@ pub struct PushArgs {
     /// Não mostra o progresso nem o resumo.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Recomprime as camadas para a viagem: zstd ou gzip (como o
+    /// `--compression-format` do podman). A imagem local não muda; vai um
+    /// manifest OCI novo, com outro digest e os mesmos diff_id.
+    #[arg(long, value_name = "FORMATO", value_parser = crate::registry::recompress::parse)]
+    pub compression_format: Option<crate::image::layer::Compression>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -93,7 +98,14 @@ fn cli_error(e: RegistryError) -> CliError {
 
 pub fn push_cmd(state: &StateDir, args: PushArgs) -> CliResult {
     let mut screen = Screen::new(args.quiet, "enviando");
-    let transfer = push::push(state, &args.image, &mut screen).map_err(cli_error)?;
+    let transfer = push::push_with(
+        state,
+        &args.image,
+        None,
+        args.compression_format,
+        &mut screen,
+    )
+    .map_err(cli_error)?;
     drop(screen);
     if !args.quiet {
         println!("{}", push_summary(&transfer));
@@ -294,6 +306,12 @@ impl Observer for Screen {
                 self.verb
             ));
             self.bars.insert(index, bar);
+        }
+    }
+
+    fn layer_recompress(&mut self, index: usize, total: usize) {
+        if !self.quiet {
+            eprintln!("casulo: recomprimindo a camada {}/{total}…", index + 1);
         }
     }
 

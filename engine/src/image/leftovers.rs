@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::state::StateDir;
 
 /// The temp-file prefixes of `tmp/` that end in `-<pid>-<something>`.
-const TMP_PREFIXES: &[&str] = &["blob-", "write-", "load-", "cache-", "rm-"];
+const TMP_PREFIXES: &[&str] = &["blob-", "write-", "load-", "cache-", "rm-", "recomprimir-"];
 
 /// Removes the leftovers of dead writers; returns them, in words.
 pub fn gc(state: &StateDir, min_age: Duration) -> Vec<String> {

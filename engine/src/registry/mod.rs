@@ -30,6 +30,7 @@ pub mod client;
 pub mod name;
 pub mod pull;
 pub mod push;
+pub mod recompress;
 
 pub use name::RemoteRef;
 

@@ -4,12 +4,15 @@
 //! it, nothing travels; otherwise, if a local tag of the same registry in
 //! another repository has that blob, a cross-repository mount is tried
 //! (no byte sent); otherwise `POST` + `PUT ?digest=` with the blob file.
-//! The manifest goes last, byte for byte as stored (same digest as here).
+//! The manifest goes last, byte for byte as stored (same digest as here) —
+//! unless the layers are recompressed for the trip
+//! (`--compression-format`, see [`super::recompress`]).
 
 use std::fs::File;
 
 use super::client::Client;
 use super::{RegistryError, RemoteRef, Transfer};
+use crate::image::layer::Compression;
 use crate::image::oci::Manifest;
 use crate::image::Store;
 use crate::recorder::Recorder;
@@ -21,6 +24,8 @@ pub trait Observer: Send {
     fn trace_opened(&mut self, _path: &std::path::Path) {}
     /// Layer `index` (of `total`) starts traveling: `size` bytes.
     fn layer_start(&mut self, _index: usize, _total: usize, _digest: &str, _size: u64) {}
+    /// Layer `index` is being compressed again (`--compression-format`).
+    fn layer_recompress(&mut self, _index: usize, _total: usize) {}
     /// Bytes of layer `index` done so far.
     fn layer_progress(&mut self, _index: usize, _done: u64) {}
     /// Layer `index` is settled: `já estava aqui`, `enviada`, `montada`, `baixada`.
@@ -77,6 +82,18 @@ pub fn push_as(
     credentials: Option<super::auth::Credentials>,
     observer: &mut dyn Observer,
 ) -> Result<Transfer, RegistryError> {
+    push_with(state, reference, credentials, None, observer)
+}
+
+/// [`push_as`], with the layers compressed again with `recompress` for
+/// the trip (`casulo push --compression-format`).
+pub fn push_with(
+    state: &StateDir,
+    reference: &str,
+    credentials: Option<super::auth::Credentials>,
+    recompress: Option<Compression>,
+    observer: &mut dyn Observer,
+) -> Result<Transfer, RegistryError> {
     let remote = RemoteRef::parse(reference)?;
     if remote.digest.is_some() {
         return Err(RegistryError::Other(format!(
@@ -95,6 +112,24 @@ pub fn push_as(
         .media_type
         .clone()
         .unwrap_or_else(|| desc.media_type.clone());
+    let recompressed = match recompress {
+        Some(to) => Some(super::recompress::recompress(
+            &store,
+            &manifest,
+            to,
+            &state.tmp(),
+            &mut |i, total| observer.layer_recompress(i, total),
+        )?),
+        None => None,
+    };
+    let (manifest, manifest_bytes, media_type) = match &recompressed {
+        Some(r) => (
+            r.manifest.clone(),
+            r.manifest_bytes.clone(),
+            r.media_type.clone(),
+        ),
+        None => (manifest, manifest_bytes, media_type),
+    };
 
     let (rec, trace) = open_trace(state, "push", &local)?;
     observer.trace_opened(&trace);
@@ -140,7 +175,10 @@ pub fn push_as(
             }
         }
         observer.layer_start(i, total, &layer.digest, layer.size);
-        let path = store.blob_path(&layer.digest)?;
+        let path = match recompressed.as_ref().and_then(|r| r.blob(&layer.digest)) {
+            Some(path) => path.clone(),
+            None => store.blob_path(&layer.digest)?,
+        };
         let file = File::open(&path).map_err(|e| crate::image::ImageError::io(&path, e))?;
         client.upload_blob(
             &layer.digest,
@@ -162,7 +200,10 @@ pub fn push_as(
         client.upload_blob(&config.digest, config.size, None, file, None, &mut |_| {})?;
     }
     client.put_manifest(&remote.tag, &manifest_bytes, &media_type, total as u32)?;
-    transfer.manifest_digest = image.manifest_digest;
+    transfer.manifest_digest = match &recompressed {
+        Some(_) => crate::image::digest::sha256(&manifest_bytes),
+        None => image.manifest_digest,
+    };
     Ok(transfer)
 }
 
