@@ -378,7 +378,7 @@ const JOINED: [&str; 4] = ["devices ", "capabilities:", "seccomp:", "user:"];
 /// of one [`JOINED`] group joined into the one key of their event (with
 /// the last call: a failed one is the last, the facade does not try the
 /// rest).
-fn joined<'a>(seen: Vec<(String, &'a Call)>) -> Vec<(String, &'a Call)> {
+fn joined(seen: Vec<(String, &Call)>) -> Vec<(String, &Call)> {
     let mut out: Vec<(String, &Call)> = Vec::new();
     for (key, call) in seen {
         let group = JOINED.iter().any(|g| key.starts_with(g));
