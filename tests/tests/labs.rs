@@ -975,7 +975,10 @@ fn lab14_sem_root() {
             .any(|l| l.starts_with("03") && l.ends_with("precisa de root")),
         "{ls}"
     );
-    assert!(ls.stdout.contains("Sem root, faça o laboratório 14"), "{ls}");
+    assert!(
+        ls.stdout.contains("Sem root, faça o laboratório 14"),
+        "{ls}"
+    );
 
     let work = user.state().join("labs/14-sem-root/trabalho");
     let out = user.casulo(&["lab", "iniciar", "14"]);
@@ -1051,7 +1054,10 @@ fn lab14_sem_root() {
     )
     .assert_ok();
     let (start, _) = user.subids.unwrap();
-    assert_eq!(fs::metadata(work.join("dados/d")).unwrap().uid(), start + 999);
+    assert_eq!(
+        fs::metadata(work.join("dados/d")).unwrap().uid(),
+        start + 999
+    );
     user.casulo(&["lab", "reiniciar", "14"]).assert_ok();
     assert!(!work.join("dados").exists() && work.join("Dockerfile").is_file());
     user.assert_clean();

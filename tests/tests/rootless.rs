@@ -8,7 +8,6 @@
 //! with its reason and nothing made; no file in the user's state belongs to
 //! the host's root, and nothing goes to `/var/lib/casulo` or `/run/casulo`.
 
-
 use std::os::unix::fs::MetadataExt;
 
 use casulo_tests::users::TestUser;

@@ -91,9 +91,12 @@ fn ls(state: &StateDir) -> CliResult {
     );
     for l in &labs {
         let status = match progress::load(state, &l)? {
-            None if l.spec.rootless != rootless => {
-                if rootless { "precisa de root" } else { "só sem root" }.to_string()
+            None if l.spec.rootless != rootless => if rootless {
+                "precisa de root"
+            } else {
+                "só sem root"
             }
+            .to_string(),
             None => "—".to_string(),
             Some(p) if p.done_at.is_some() => "concluído ✓".to_string(),
             Some(Progress {

@@ -436,11 +436,7 @@ fn user_namespace(name: &str, want: &Toml, cx: &Cx, me: u32) -> FactResult {
             at,
         },
         "root_e_voce" => {
-            let root = h
-                .uid_map
-                .iter()
-                .find(|r| r.inside == 0)
-                .map(|r| r.outside);
+            let root = h.uid_map.iter().find(|r| r.inside == 0).map(|r| r.outside);
             FactResult {
                 ok: (h.rootless && root == Some(me)) == want,
                 have: match root {

@@ -60,7 +60,9 @@ mod tests {
         assert!(e.contains("o laboratório 3 precisa de root"), "{e}");
         assert!(e.contains("`casulo lab iniciar 14`"), "{e}");
         assert!(may_start(rootless[0], true, &labs).is_ok());
-        let e = may_start(rootless[0], false, &labs).unwrap_err().to_string();
+        let e = may_start(rootless[0], false, &labs)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("sem sudo"), "{e}");
     }
 }
