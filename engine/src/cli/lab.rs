@@ -90,7 +90,7 @@ fn ls(state: &StateDir) -> CliResult {
         "Nº", "LABORATÓRIO", "CAPÍTULO"
     );
     for l in &labs {
-        let status = match progress::load(state, &l)? {
+        let status = match progress::load(state, l)? {
             None if l.spec.rootless != rootless => if rootless {
                 "precisa de root"
             } else {
