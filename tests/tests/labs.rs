@@ -1062,3 +1062,29 @@ fn lab14_sem_root() {
     assert!(!work.join("dados").exists() && work.join("Dockerfile").is_file());
     user.assert_clean();
 }
+
+/// Lab 14 for a student with no line in `/etc/subuid` (a single-id map,
+/// `0 <uid> 1`), as on lab machines whose users come from a directory
+/// service: the reference solution passes all the same.
+#[test]
+fn lab14_sem_root_without_sub_ids() {
+    let user = TestUser::new("lab14", false);
+    user.casulo(&["image", "bootstrap"]).assert_ok();
+    user.casulo(&["lab", "iniciar", "14"]).assert_ok();
+    let script = fs::read_to_string(workspace_dir().join("labs/14-sem-root/solucao.sh")).unwrap();
+    let solved = user.sh(&user.home, &script);
+    solved.assert_ok();
+    let uid = user.uid.to_string();
+    assert!(
+        solved
+            .stdout
+            .lines()
+            .any(|l| l.split_whitespace().eq(["0", uid.as_str(), "1"])),
+        "um mapa de um só id: {solved}"
+    );
+    let out = user.casulo(&["lab", "verificar", "14"]);
+    out.assert_ok();
+    assert!(!out.stdout.contains('✗'), "{out}");
+    assert!(links_in(&user.state(), &out) >= 3, "{out}");
+    user.assert_clean();
+}
