@@ -12,7 +12,8 @@ pub enum LabCmd {
     /// Lista os laboratórios, o capítulo de cada um e o seu progresso.
     #[command(visible_alias = "list")]
     Ls,
-    /// Começa um laboratório: prepara a pasta de trabalho e mostra o objetivo e os passos.
+    /// Começa um laboratório: prepara a pasta de trabalho e mostra o objetivo e os passos
+    /// (sem root, só os feitos sem root, como o 14; os outros pedem root).
     #[command(visible_alias = "start")]
     Iniciar(Which),
     /// Confere as tarefas: ✓ ou ✗ para cada uma, com o link para a prova no trace.
