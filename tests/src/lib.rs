@@ -38,6 +38,7 @@ pub mod layout;
 pub mod pty;
 pub mod registry;
 pub mod subids;
+pub mod users;
 
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_dir() -> PathBuf {

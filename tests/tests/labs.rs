@@ -8,9 +8,10 @@
 //! `file:line` and the field.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use casulo_tests::users::TestUser;
 use casulo_tests::{casulo_bin, mounts_under, workspace_dir, Output};
 
 /// A student: a fresh state dir with `busybox:latest`, removed at the end.
@@ -121,13 +122,19 @@ impl Drop for Student {
 /// state dir's `traces/` and at an event (`#evento=N`) that exists in it.
 #[track_caller]
 fn links_are_real(s: &Student, out: &Output) -> usize {
+    links_in(&s.root, out)
+}
+
+/// [`links_are_real`] for the state dir `root`.
+#[track_caller]
+fn links_in(root: &Path, out: &Output) -> usize {
     let mut n = 0;
     for word in out.stdout.split_whitespace() {
         let Some(rest) = word.strip_prefix("http://127.0.0.1:8000/?trace=traces/") else {
             continue;
         };
         let (file, seq) = rest.split_once("#evento=").expect("link with #evento=");
-        let trace = casulo_trace::read_trace_file(s.root.join("traces").join(file))
+        let trace = casulo_trace::read_trace_file(root.join("traces").join(file))
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         let seq: u64 = seq.parse().unwrap();
         assert!(
@@ -157,6 +164,7 @@ fn lab_ls_lists_every_lab_with_its_chapter() {
         ("10", "11-seguranca"),
         ("12", "07-registry"),
         ("13", "10-daemon-api-cliente"),
+        ("14", "11-seguranca"),
     ] {
         assert!(
             out.stdout
@@ -923,4 +931,160 @@ fn lab13_daemon() {
         "o daemon parou e levou o socket"
     );
     s.casulo(&["rm", "pela-api", "pelo-docker"]).assert_ok();
+}
+
+/// Lab 14 as its student does it: an ordinary user made by the test (with
+/// sub-ids; removed at the end, also on failure), in its own rootless state
+/// (`~/.local/share/casulo`), not a `--root` of root's. Root-only labs are
+/// refused to it up front (and lab 14 to root), the common mistakes show
+/// their hints, the reference solution passes with links to the user's
+/// own traces, `reiniciar` deletes what the container's other users wrote,
+/// and nothing in the user's state belongs to the host's root.
+#[test]
+fn lab14_sem_root() {
+    // Root is pointed to the student's side, and nothing is made.
+    let dir = tempfile::tempdir().unwrap();
+    let root_state = dir.path().join("state");
+    let out = Output::of(
+        Command::new(casulo_bin())
+            .arg("--root")
+            .arg(&root_state)
+            .args(["lab", "iniciar", "14"])
+            .env_remove("CASULO_ROOT"),
+    );
+    out.assert_code(125);
+    assert!(
+        out.stderr.contains("o laboratório 14") && out.stderr.contains("sem sudo"),
+        "{out}"
+    );
+    assert!(!root_state.exists(), "nada criado: {out}");
+
+    let user = TestUser::new("lab14", true);
+    user.casulo(&["image", "bootstrap"]).assert_ok();
+    let out = user.casulo(&["lab", "iniciar", "3"]);
+    out.assert_code(125);
+    for e in ["o laboratório 3 precisa de root", "`casulo lab iniciar 14`"] {
+        assert!(out.stderr.contains(e), "esperava {e:?}:\n{out}");
+    }
+    assert!(!user.state().join("labs").exists(), "nada criado: {out}");
+    let ls = user.casulo(&["lab", "ls"]);
+    ls.assert_ok();
+    assert!(
+        ls.stdout
+            .lines()
+            .any(|l| l.starts_with("03") && l.ends_with("precisa de root")),
+        "{ls}"
+    );
+    assert!(
+        ls.stdout.contains("Sem root, faça o laboratório 14"),
+        "{ls}"
+    );
+
+    let work = user.state().join("labs/14-sem-root/trabalho");
+    let out = user.casulo(&["lab", "iniciar", "14"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains(&format!("Pasta de trabalho: {}", work.display())),
+        "{out}"
+    );
+    assert!(work.join("Dockerfile").is_file(), "{out}");
+    let verify = |code: i32, expected: &[&str]| {
+        let out = user.casulo(&["lab", "verificar", "14"]);
+        out.assert_code(code);
+        for e in expected {
+            assert!(out.stdout.contains(e), "esperava {e:?} na saída:\n{out}");
+        }
+        out
+    };
+    verify(
+        1,
+        &[
+            "✗ mapa —",
+            "nenhum trace de execução desde que você iniciou o laboratório",
+            "✗ recusa —",
+            "recusa.txt não existe",
+            "a imagem sem-root:1 não existe",
+        ],
+    );
+
+    // The common mistakes: `id` on the host, the refusal without 2>&1,
+    // `stat` inside the container.
+    user.sh(
+        &work,
+        "casulo run --rm busybox true; id > dentro.txt; \
+         casulo run --rm --memory 64m busybox true | tee recusa.txt; mkdir -p dados; \
+         casulo run --rm -v \"$PWD/dados\":/dados busybox \
+           sh -c 'id -u > /dados/quem.txt; stat -c \"%u:%g %n\" /dados/quem.txt' > dono.txt",
+    );
+    verify(
+        1,
+        &[
+            "✗ mapa —",
+            "dica: O dentro.txt tem um `id` que não é 0",
+            "✗ dono —",
+            "dica: O dono.txt diz 0:0",
+            "✗ recusa —",
+            "dica: O recusa.txt está vazio",
+        ],
+    );
+    let hint = user.casulo(&["lab", "dica", "14"]);
+    hint.assert_ok();
+    assert!(
+        hint.stdout.contains("Tarefa mapa") && hint.stdout.contains("Dica 1 de 2"),
+        "{hint}"
+    );
+
+    // The reference solution, as the user (who may not read the repository).
+    let script = fs::read_to_string(workspace_dir().join("labs/14-sem-root/solucao.sh")).unwrap();
+    user.sh(&user.home, &script).assert_ok();
+    let out = verify(0, &["✓ mapa —", "✓ dono —", "✓ recusa —", "✓ build —"]);
+    assert!(!out.stdout.contains('✗'), "{out}");
+    assert!(links_in(&user.state(), &out) >= 3, "{out}");
+    let progress = user.state().join("labs/14-sem-root/progresso.json");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(fs::metadata(&progress).unwrap().uid(), user.uid);
+
+    // A directory a container's uid 1000 wrote (a sub-id of the user's on
+    // the host, closed to the user): `reiniciar` deletes it all the same.
+    user.sh(
+        &work,
+        "casulo run --rm -v \"$PWD/dados\":/dados busybox \
+           sh -c 'mkdir /dados/d; echo x > /dados/d/f; chown -R 1000:1000 /dados/d; chmod 700 /dados/d'",
+    )
+    .assert_ok();
+    let (start, _) = user.subids.unwrap();
+    assert_eq!(
+        fs::metadata(work.join("dados/d")).unwrap().uid(),
+        start + 999
+    );
+    user.casulo(&["lab", "reiniciar", "14"]).assert_ok();
+    assert!(!work.join("dados").exists() && work.join("Dockerfile").is_file());
+    user.assert_clean();
+}
+
+/// Lab 14 for a student with no line in `/etc/subuid` (a single-id map,
+/// `0 <uid> 1`), as on lab machines whose users come from a directory
+/// service: the reference solution passes all the same.
+#[test]
+fn lab14_sem_root_without_sub_ids() {
+    let user = TestUser::new("lab14", false);
+    user.casulo(&["image", "bootstrap"]).assert_ok();
+    user.casulo(&["lab", "iniciar", "14"]).assert_ok();
+    let script = fs::read_to_string(workspace_dir().join("labs/14-sem-root/solucao.sh")).unwrap();
+    let solved = user.sh(&user.home, &script);
+    solved.assert_ok();
+    let uid = user.uid.to_string();
+    assert!(
+        solved
+            .stdout
+            .lines()
+            .any(|l| l.split_whitespace().eq(["0", uid.as_str(), "1"])),
+        "um mapa de um só id: {solved}"
+    );
+    let out = user.casulo(&["lab", "verificar", "14"]);
+    out.assert_ok();
+    assert!(!out.stdout.contains('✗'), "{out}");
+    assert!(links_in(&user.state(), &out) >= 3, "{out}");
+    user.assert_clean();
 }

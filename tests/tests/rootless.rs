@@ -8,179 +8,13 @@
 //! with its reason and nothing made; no file in the user's state belongs to
 //! the host's root, and nothing goes to `/var/lib/casulo` or `/run/casulo`.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Mutex;
+use std::os::unix::fs::MetadataExt;
 
-use casulo_tests::{casulo_bin, subids, Output};
-
-/// `useradd`/`userdel` and our edits of `/etc/subuid` one at a time.
-static ETC: Mutex<()> = Mutex::new(());
-
-/// A throw-away user, with casulo copied where it can run it.
-struct TestUser {
-    name: String,
-    uid: u32,
-    home: PathBuf,
-    runtime: PathBuf,
-    /// Holds the copy of casulo (the target dir may be closed to others).
-    bin: tempfile::TempDir,
-    /// The host ids of its sub-ids (`start`, `count`), if it has them.
-    subids: Option<(u32, u32)>,
-}
-
-fn tool(cmd: &mut Command) {
-    let out = Output::of(cmd);
-    if !out.success() {
-        panic!("falta uma ferramenta ou ela falhou (o teste precisa de useradd, userdel e runuser, do pacote passwd/util-linux):\n{out}");
-    }
-}
-
-impl TestUser {
-    fn new(with_subids: bool) -> TestUser {
-        let name = casulo_tests::unique_name("rl");
-        let _etc = ETC.lock().unwrap_or_else(|e| e.into_inner());
-        tool(Command::new("useradd").args(["-m", "-s", "/bin/sh", &name]));
-        let uid = String::from_utf8(
-            Command::new("id")
-                .args(["-u", &name])
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-        // useradd gives sub-ids when login.defs says so; make it what the
-        // test wants either way.
-        let range = |text: &str| (subids::free_start(text), 65536);
-        for file in subids::FILES {
-            let wanted: Option<subids::Range> = with_subids.then_some(&range);
-            subids::set(file, &name, wanted).unwrap();
-        }
-        let subids = with_subids.then(|| {
-            let text = std::fs::read_to_string("/etc/subuid").unwrap();
-            let l = text
-                .lines()
-                .find(|l| l.starts_with(&format!("{name}:")))
-                .unwrap();
-            let f: Vec<&str> = l.split(':').collect();
-            (f[1].parse().unwrap(), f[2].parse().unwrap())
-        });
-        let home = PathBuf::from(format!("/home/{name}"));
-        let runtime = PathBuf::from(format!("/tmp/casulo-rl-run-{name}"));
-        std::fs::create_dir_all(&runtime).unwrap();
-        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
-        std::os::unix::fs::chown(&runtime, Some(uid), Some(uid)).unwrap();
-        let bin = tempfile::Builder::new()
-            .prefix("casulo-rl-bin")
-            .tempdir()
-            .unwrap();
-        std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let exe = bin.path().join("casulo");
-        std::fs::copy(casulo_bin(), &exe).unwrap();
-        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-        TestUser {
-            name,
-            uid,
-            home,
-            runtime,
-            bin,
-            subids,
-        }
-    }
-
-    /// `casulo ARGS` as this user, from its home, with a clean environment.
-    fn casulo(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new("runuser");
-        cmd.args(["-u", &self.name, "--", "env", "-i"])
-            .arg(format!("HOME={}", self.home.display()))
-            .arg(format!("XDG_RUNTIME_DIR={}", self.runtime.display()))
-            .arg("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
-            .arg(self.bin.path().join("casulo"))
-            .args(args)
-            .current_dir(&self.home);
-        Output::of(&mut cmd)
-    }
-
-    fn state(&self) -> PathBuf {
-        self.home.join(".local/share/casulo")
-    }
-
-    /// Is host uid `id` this user's (itself or one of its sub-ids)?
-    fn owns(&self, id: u32) -> bool {
-        id == self.uid
-            || self
-                .subids
-                .is_some_and(|(start, count)| id >= start && id < start + count)
-    }
-}
-
-impl Drop for TestUser {
-    fn drop(&mut self) {
-        // Its processes (a container left by a failed assertion) first.
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            if entry.metadata().is_ok_and(|m| self.owns(m.uid())) {
-                // SAFETY: a signal to a process of the test's own user.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        let _etc = ETC.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = Command::new("userdel")
-            .args(["-r", "-f", &self.name])
-            .output();
-        for file in subids::FILES {
-            let _ = subids::set(file, &self.name, None);
-        }
-        let _ = std::fs::remove_dir_all(&self.runtime);
-    }
-}
-
-/// Every path under `dir` whose owner is `uid` on the host.
-fn owned_by(dir: &Path, uid: impl Fn(u32) -> bool + Copy) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(meta) = std::fs::symlink_metadata(&path) else {
-            continue;
-        };
-        if uid(meta.uid()) {
-            found.push(path.clone());
-        }
-        if meta.is_dir() {
-            found.extend(owned_by(&path, uid));
-        }
-    }
-    found
-}
-
-/// Nothing of the user under the host-wide state dirs, nothing of the
-/// host's root in the user's state.
-fn assert_clean(user: &TestUser) {
-    let roots = owned_by(&user.state(), |u| u == 0);
-    assert!(
-        roots.is_empty(),
-        "arquivos do root do host em {}: {roots:?}",
-        user.state().display()
-    );
-    for host in ["/var/lib/casulo", "/run/casulo"] {
-        let mine = owned_by(Path::new(host), |u| user.owns(u));
-        assert!(mine.is_empty(), "o usuário criou em {host}: {mine:?}");
-    }
-}
+use casulo_tests::users::TestUser;
 
 #[test]
 fn with_sub_ids_the_users_casulo_runs_builds_and_execs() {
-    let user = TestUser::new(true);
+    let user = TestUser::new("rl", true);
     let (start, count) = user.subids.unwrap();
     let info = user.casulo(&["info"]);
     info.assert_ok();
@@ -337,7 +171,7 @@ fn with_sub_ids_the_users_casulo_runs_builds_and_execs() {
     assert!(pastas.is_empty(), "o pasta ficou rodando: {pastas:?}");
     user.casulo(&["rm", "web"]).assert_ok();
 
-    assert_clean(&user);
+    user.assert_clean();
 }
 
 /// `GET path` on 127.0.0.1:port; the whole answer.
@@ -373,7 +207,7 @@ fn pasta_pids(user: &TestUser) -> Vec<i32> {
 
 #[test]
 fn without_sub_ids_the_map_has_a_single_id() {
-    let user = TestUser::new(false);
+    let user = TestUser::new("rl", false);
     let boot = user.casulo(&["image", "bootstrap"]);
     boot.assert_ok();
     assert!(
@@ -408,12 +242,12 @@ fn without_sub_ids_the_map_has_a_single_id() {
         trace.contains("mapa de um só id:") && trace.contains("ficaram do uid 0"),
         "layer.unpack diz quantos donos viraram 0"
     );
-    assert_clean(&user);
+    user.assert_clean();
 }
 
 #[test]
 fn what_rootless_cannot_do_is_refused_up_front() {
-    let user = TestUser::new(true);
+    let user = TestUser::new("rl", true);
     let cases: [(&[&str], &str); 7] = [
         (
             &["run", "--rm", "--memory", "64m", "busybox", "true"],
@@ -444,5 +278,5 @@ fn what_rootless_cannot_do_is_refused_up_front() {
         assert!(out.stderr.contains(message), "esperava {message:?}:\n{out}");
         assert!(!user.state().exists(), "nada criado por {args:?}: {out}");
     }
-    assert_clean(&user);
+    user.assert_clean();
 }

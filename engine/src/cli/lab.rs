@@ -12,7 +12,8 @@ pub enum LabCmd {
     /// Lista os laboratórios, o capítulo de cada um e o seu progresso.
     #[command(visible_alias = "list")]
     Ls,
-    /// Começa um laboratório: prepara a pasta de trabalho e mostra o objetivo e os passos.
+    /// Começa um laboratório: prepara a pasta de trabalho e mostra o objetivo e os passos
+    /// (sem root, só os feitos sem root, como o 14; os outros pedem root).
     #[command(visible_alias = "start")]
     Iniciar(Which),
     /// Confere as tarefas: ✓ ou ✗ para cada uma, com o link para a prova no trace.
@@ -62,6 +63,7 @@ pub fn run(state: &StateDir, cmd: LabCmd) -> CliResult {
         LabCmd::Dica(w) => hint(state, &w),
         LabCmd::Reiniciar(w) => {
             let lab = w.load()?;
+            allowed(&lab)?;
             progress::reset(state, &lab)?;
             println!(
                 "Laboratório {} recomeçado do zero: progresso e pasta de trabalho apagados. \
@@ -73,14 +75,29 @@ pub fn run(state: &StateDir, cmd: LabCmd) -> CliResult {
     }
 }
 
+/// Refuses, before anything is made, a lab meant for the other side (root
+/// or no root).
+fn allowed(lab: &Lab) -> Result<(), CliError> {
+    let all = lab::bundle::all()?;
+    lab::privilege::may_start(lab, crate::rootless::active(), &all)?;
+    Ok(())
+}
+
 fn ls(state: &StateDir) -> CliResult {
     let labs = lab::bundle::all()?;
+    let rootless = crate::rootless::active();
     println!(
         "{:<3} {:<34} {:<28} PROGRESSO",
         "Nº", "LABORATÓRIO", "CAPÍTULO"
     );
-    for l in labs {
-        let status = match progress::load(state, &l)? {
+    for l in &labs {
+        let status = match progress::load(state, l)? {
+            None if l.spec.rootless != rootless => if rootless {
+                "precisa de root"
+            } else {
+                "só sem root"
+            }
+            .to_string(),
             None => "—".to_string(),
             Some(p) if p.done_at.is_some() => "concluído ✓".to_string(),
             Some(Progress {
@@ -96,12 +113,19 @@ fn ls(state: &StateDir) -> CliResult {
             l.spec.chapter
         );
     }
-    println!("\nComece com `casulo lab iniciar 1`.");
+    match labs.iter().find(|l| l.spec.rootless) {
+        Some(l) if rootless => println!(
+            "\nSem root, faça o laboratório {n}: `casulo lab iniciar {n}` (os outros pedem root).",
+            n = l.number
+        ),
+        _ => println!("\nComece com `casulo lab iniciar 1`."),
+    }
     Ok(0)
 }
 
 fn start(state: &StateDir, w: &Which) -> CliResult {
     let lab = w.load()?;
+    allowed(&lab)?;
     let arg = w.arg(&lab);
     let existing = progress::load(state, &lab)?;
     if existing.is_none() {
@@ -131,6 +155,16 @@ fn start(state: &StateDir, w: &Which) -> CliResult {
         "Pasta de trabalho: {}",
         progress::work_dir(state, &lab).display()
     );
+    if lab.spec.rootless {
+        // The proof links name traces of *this* state dir: a visualizer
+        // serving root's /var/lib/casulo would not have them.
+        println!(
+            "Os links «prova:» abrem os seus traces ({}) num visualizador rodado por você, \
+             sem sudo: `casulo ui`, ou no repositório `cargo xtask serve --traces {}`.",
+            state.traces().display(),
+            state.traces().display()
+        );
+    }
     println!("\nTarefas:");
     for t in &lab.spec.tasks {
         println!("  ☐ {} — {}", t.id.get_ref(), t.title);

@@ -75,6 +75,15 @@ pub fn refuse(command: &Command) -> Result<(), String> {
 /// container's, everything else makes a new one. Only for an ordinary user
 /// (the supervisor and helpers are already inside).
 pub fn enter(state: &StateDir, command: &Command) -> Result<(), String> {
+    // `lab` reads the student's own files and runs its `comando` checks as
+    // the student (their `id -u`, their files' owners as the host shows
+    // them); only `reiniciar` enters, to delete what a container's other
+    // users (sub-ids) wrote in the work folder.
+    if let Command::Lab(cmd) = command {
+        if !matches!(cmd, super::lab::LabCmd::Reiniciar(_)) {
+            return Ok(());
+        }
+    }
     if let Command::Exec(args) = command {
         let key = args.container_and_command.first().map(String::as_str);
         let pid = key

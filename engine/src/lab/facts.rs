@@ -21,6 +21,8 @@
 //! | `build_tag` | the tag the build gave the image |
 //! | `registry_camadas` | layers of the image a push/pull moved |
 //! | `camadas_enviadas`, `camadas_baixadas`, `camadas_montadas`, `camadas_ja_estavam` | its layers sent, downloaded, mounted from another repository, already there |
+//! | `rootless` | the trace's header says a casulo without root wrote it |
+//! | `root_e_voce` | its uid map makes the container's root the host uid of whoever checks |
 
 use casulo_trace::replay::StepResult;
 use casulo_trace::EventBody;
@@ -44,6 +46,7 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
     let cx = Cx {
         w: &t.world,
         events: &t.trace.events,
+        header: &t.trace.header,
     };
     match name {
         "pid_no_conteiner" | "comando" | "codigo_saida" | "sinal" => process(name, want, &cx),
@@ -61,6 +64,7 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
         | "build_tag" => build(name, want, &cx),
         "registry_camadas" | "camadas_enviadas" | "camadas_baixadas" | "camadas_montadas"
         | "camadas_ja_estavam" => registry(name, want, &cx),
+        "rootless" | "root_e_voce" => user_namespace(name, want, &cx, host_uid()),
         _ => FactResult {
             ok: false,
             have: format!("fato desconhecido {name}"),
@@ -73,6 +77,7 @@ pub fn eval(name: &str, want: &Toml, t: &StudentTrace) -> FactResult {
 struct Cx<'a> {
     w: &'a casulo_trace::replay::World,
     events: &'a [casulo_trace::Event],
+    header: &'a casulo_trace::Header,
 }
 
 impl Cx<'_> {
@@ -412,6 +417,54 @@ fn registry(name: &str, want: &Toml, cx: &Cx) -> FactResult {
     }
 }
 
+/// Facts of a rootless run: the header's mode and uid map. `me` is the
+/// host uid of whoever checks (the student, in a lab done without root).
+fn user_namespace(name: &str, want: &Toml, cx: &Cx, me: u32) -> FactResult {
+    let h = cx.header;
+    let want = want.as_bool().unwrap_or(true);
+    let at = cx.events.iter().position(|e| {
+        matches!(&e.body, EventBody::NamespaceUser { map, .. } if map == "uid") && e.outcome.is_ok()
+    });
+    match name {
+        "rootless" => FactResult {
+            ok: h.rootless == want,
+            have: if h.rootless {
+                "sem root (rootless)".into()
+            } else {
+                "com o root do host".into()
+            },
+            at,
+        },
+        "root_e_voce" => {
+            let root = h.uid_map.iter().find(|r| r.inside == 0).map(|r| r.outside);
+            FactResult {
+                ok: (h.rootless && root == Some(me)) == want,
+                have: match root {
+                    Some(uid) if h.rootless => {
+                        format!("o root do contêiner é o uid {uid} do host; você é o uid {me}")
+                    }
+                    _ => "sem mapa de uids: o root do contêiner é o root do host".into(),
+                },
+                at,
+            }
+        }
+        _ => unreachable!("eval sends only this area's names here"),
+    }
+}
+
+/// The host uid of this process: outside casulo's user namespace its uid;
+/// inside it, the host uid its root stands for.
+fn host_uid() -> u32 {
+    let uid = nix::unistd::getuid().as_raw();
+    if uid != 0 || !crate::rootless_mode::active() {
+        return uid;
+    }
+    let (uids, _) = crate::rootless_mode::current_maps();
+    uids.iter()
+        .find(|r| r.inside == 0)
+        .map_or(uid, |r| r.outside)
+}
+
 fn number(want: &Toml, have: Option<i64>, at: Option<usize>) -> FactResult {
     let cmp = Cmp::from_value(want);
     FactResult {
@@ -474,5 +527,39 @@ mod tests {
         assert!(!eval("oom", &want("false"), &t).ok);
         assert!(eval("camadas", &want("\">= 1\""), &t).ok);
         assert!(!eval("camadas", &want("\"> 100\""), &t).ok);
+    }
+
+    #[test]
+    fn rootless_facts_read_the_header_and_the_uid_map() {
+        let mut t = sample();
+        assert!(eval("rootless", &want("false"), &t).ok);
+        let r = eval("rootless", &want("true"), &t);
+        assert!(!r.ok && r.have == "com o root do host", "{r:?}");
+        t.trace.header.rootless = true;
+        t.trace.header.uid_map = vec![
+            casulo_trace::IdRange {
+                inside: 0,
+                outside: 2000,
+                count: 1,
+            },
+            casulo_trace::IdRange {
+                inside: 1,
+                outside: 200000,
+                count: 65536,
+            },
+        ];
+        assert!(eval("rootless", &want("true"), &t).ok);
+        let cx = Cx {
+            w: &t.world,
+            events: &t.trace.events,
+            header: &t.trace.header,
+        };
+        assert!(user_namespace("root_e_voce", &want("true"), &cx, 2000).ok);
+        let r = user_namespace("root_e_voce", &want("true"), &cx, 2001);
+        assert!(!r.ok, "{r:?}");
+        assert_eq!(
+            r.have,
+            "o root do contêiner é o uid 2000 do host; você é o uid 2001"
+        );
     }
 }

@@ -13,7 +13,9 @@
 //!
 //! and says, per task, ✓ or ✗, where in which trace it looked, and a hint
 //! when it recognises a mistake ([`verify`]). Progress lives in
-//! `<root>/labs/<NN-nome>/` ([`progress`]). The labs ship inside the binary
+//! `<root>/labs/<NN-nome>/` ([`progress`]) — for a student without root,
+//! under the rootless state dir, `$XDG_DATA_HOME/casulo`; a lab is done
+//! with root or without it, never both ([`privilege`]). The labs ship inside the binary
 //! ([`bundle`]); `--dir` runs one from a folder.
 
 pub mod bundle;
@@ -21,6 +23,7 @@ pub mod cmp;
 pub mod facts;
 pub mod output;
 pub mod pattern;
+pub mod privilege;
 pub mod progress;
 pub mod spec;
 pub mod store;
@@ -52,6 +55,24 @@ pub enum LabError {
     NoLabFile(PathBuf),
     #[error("o laboratório {0} ainda não foi iniciado: rode `casulo lab iniciar {0}`")]
     NotStarted(String),
+    #[error(
+        "o laboratório {lab} precisa de root: os passos de «{title}» usam o que só o root \
+         do host faz (cgroups, a bridge, --privileged, o daemon ou unshare no host), e o \
+         casulo sem root recusa isso; {instead}. Com sudo, este laboratório roda como os \
+         outros: `sudo casulo lab iniciar {lab}`"
+    )]
+    NeedsRoot {
+        lab: u32,
+        title: String,
+        instead: String,
+    },
+    #[error(
+        "o laboratório {lab} («{title}») é feito sem root: rode `casulo lab iniciar {lab}` \
+         como o seu usuário, sem sudo (como root, o casulo não cria o user namespace que \
+         o laboratório examina, e os traces e a pasta de trabalho ficariam em /var/lib/casulo, \
+         não em ~/.local/share/casulo)"
+    )]
+    NeedsNoRoot { lab: u32, title: String },
     #[error("não apago {0}: há algo montado lá dentro ({1}); desmonte antes de reiniciar")]
     MountedInside(PathBuf, String),
     #[error("{what}: {path}")]

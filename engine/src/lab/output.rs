@@ -71,8 +71,15 @@ pub fn command_check(work: &Path, root: &Path, c: &Check) -> Result<String, Stri
     let code = out.status.code().unwrap_or(-1);
     if let Some(want) = c.code {
         if code != want {
+            // Its last line says why, when the command says it.
+            let said = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| format!(" (ele disse: {})", l.trim()))
+                .unwrap_or_default();
             return Err(format!(
-                "`{cmd}` terminou com código {code}, esperava {want}"
+                "`{cmd}` terminou com código {code}, esperava {want}{said}"
             ));
         }
     }

@@ -83,6 +83,11 @@ pub fn save(state: &StateDir, lab: &Lab, progress: &Progress) -> Result<(), LabE
 /// Starts the lab now: a fresh progress and the work folder with the lab's
 /// files (an existing work folder is kept: files are written over).
 pub fn start(state: &StateDir, lab: &Lab) -> Result<Progress, LabError> {
+    // The state dir made as every command makes it (private, `0700`), even
+    // when `lab iniciar` is the student's first command.
+    state
+        .ensure()
+        .map_err(|e| LabError::io("não consegui criar", state.root(), e))?;
     let work = work_dir(state, lab);
     std::fs::create_dir_all(&work).map_err(|e| LabError::io("não consegui criar", &work, e))?;
     for (rel, bytes) in &lab.files {

@@ -48,6 +48,11 @@ pub struct LabSpec {
     /// Images the lab starts from (`lab iniciar` says how to get a missing one).
     #[serde(rename = "imagens", default)]
     pub images: Vec<String>,
+    /// Made for a student without root: done with a rootless casulo (and
+    /// refused to root, whose traces are not the student's). Without it
+    /// the lab needs root, and a rootless `lab iniciar` says so.
+    #[serde(rename = "sem_root", default)]
+    pub rootless: bool,
     #[serde(rename = "tarefa")]
     pub tasks: Vec<Task>,
 }
@@ -264,6 +269,8 @@ pub const FACTS: &[(&str, FactType)] = &[
     ("camadas_baixadas", FactType::Number),
     ("camadas_montadas", FactType::Number),
     ("camadas_ja_estavam", FactType::Number),
+    ("rootless", FactType::Bool),
+    ("root_e_voce", FactType::Bool),
 ];
 
 /// The value a fact takes in the lab file.
