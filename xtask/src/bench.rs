@@ -17,8 +17,10 @@
 //!
 //! Output: a table on stdout and `bench-results/startup.json`.
 //!
-//! Then the visualizer's budgets (wasm size, opening 100k events, scrubbing
-//! fps): see `bench_web.rs` (alone: `--so-visualizador`).
+//! Then, in the same run, the unpack (`bench_unpack.rs`) and build
+//! (`bench_build.rs`) benches, the visualizer's budgets (wasm size, opening
+//! 100k events, scrubbing fps: `bench_web.rs`, alone: `--so-visualizador`)
+//! and one table of every figure beside its target (`bench_summary.rs`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -227,7 +229,13 @@ pub fn run(args: &[String]) -> Result {
         None => None,
     };
     report(&contenders, &opts, casulo.as_deref(), phases)?;
-    crate::bench_web::run()
+    // The other figures of #19 in the same run, then one table of them all.
+    if casulo.is_some() {
+        crate::bench_unpack::run(&[])?;
+        crate::bench_build::run(&[])?;
+    }
+    crate::bench_web::run()?;
+    crate::bench_summary::print()
 }
 
 /// Fails clearly if this casulo binary has no `run` yet.

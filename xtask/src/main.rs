@@ -20,6 +20,7 @@ mod bench_daemon;
 mod bench_density;
 mod bench_phases;
 mod bench_registry;
+mod bench_summary;
 mod bench_unpack;
 mod bench_web;
 mod book;
@@ -100,7 +101,8 @@ comandos:
   serve [opções]     só o visualizador e os traces gravados, em http://127.0.0.1 (Ctrl-C para)
       --porta N        porta (padrão 8000; 0 = qualquer porta livre)
       --traces DIR     pasta dos traces (padrão /var/lib/casulo/traces)
-  bench [opções]     mede a partida do casulo contra runc, crun e `unshare`, e o visualizador
+  bench [opções]     mede a partida do casulo contra runc, crun e `unshare`, depois `bench unpack`,
+                     `bench build` e o visualizador, e mostra uma tabela com cada número e a meta
       --runs N         rodadas medidas (padrão 100)
       --warmup N       rodadas de aquecimento, não medidas (padrão 5)
       --sem-casulo     mede só as referências (runc, crun, piso)

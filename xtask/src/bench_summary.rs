@@ -1,0 +1,205 @@
+//! The one table of `cargo xtask bench`: every figure of #19 beside its
+//! reference, ratio and target, read back from the `bench-results/*.json`
+//! this run wrote (start→exit, the trace's CPU, unpack, build, memory, the
+//! visualizer). A figure whose bench did not run shows `—`.
+
+use std::fs;
+
+use serde_json::Value;
+
+use crate::cmd::{self, step};
+use crate::Result;
+
+fn read(name: &str) -> Value {
+    fs::read(cmd::workspace_root().join("bench-results").join(name))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// One row: what, casulo's figure, the reference's, the ratio, the target
+/// and whether it is met.
+struct Row {
+    what: &'static str,
+    casulo: String,
+    reference: String,
+    ratio: String,
+    target: &'static str,
+    met: Option<bool>,
+}
+
+fn num(v: &Value) -> Option<f64> {
+    v.as_f64()
+}
+
+fn show(v: Option<f64>, unit: &str, digits: usize) -> String {
+    v.map_or("—".into(), |x| format!("{x:.digits$}{unit}"))
+}
+
+pub fn print() -> Result {
+    let rows = rows(
+        &read("startup.json"),
+        &read("unpack.json"),
+        &read("build.json"),
+        &read("visualizer.json"),
+    );
+    step("Resumo (#19): cada número ao lado da referência e da meta");
+    println!(
+        "{:<42} {:>16} {:>34} {:>14} {:>16}  ",
+        "figura", "casulo", "referência", "razão", "meta"
+    );
+    for r in &rows {
+        println!(
+            "{:<42} {:>16} {:>34} {:>14} {:>16}  {}",
+            r.what,
+            r.casulo,
+            r.reference,
+            r.ratio,
+            r.target,
+            match r.met {
+                Some(true) => "ok",
+                Some(false) => "NÃO",
+                None => "",
+            }
+        );
+    }
+    Ok(())
+}
+
+fn rows(startup: &Value, unpack: &Value, build: &Value, web: &Value) -> Vec<Row> {
+    let contender = |name: &str, field: &str| {
+        startup["contenders"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["name"] == name))
+            .and_then(|r| num(&r[field]))
+    };
+
+    let mut rows = Vec::new();
+    let (casulo, floor, crun) = (
+        contender("casulo", "median_ms"),
+        contender("piso (unshare)", "median_ms"),
+        contender("crun", "median_ms"),
+    );
+    let to_floor = casulo.zip(floor).map(|(c, f)| c / f);
+    rows.push(Row {
+        what: "início→fim de `true` (mediana)",
+        casulo: show(casulo, " ms", 1),
+        reference: format!(
+            "piso {}, crun {}",
+            show(floor, " ms", 1),
+            show(crun, " ms", 1)
+        ),
+        ratio: show(to_floor, "× o piso", 2),
+        target: "≤ 2× o piso",
+        met: to_floor.map(|r| r <= 2.0),
+    });
+    let (cpu, cpu_null) = (
+        contender("casulo", "cpu_median_ms"),
+        contender("casulo --trace /dev/null", "cpu_median_ms"),
+    );
+    let share = cpu.zip(cpu_null).map(|(a, b)| (a - b) / a * 100.0);
+    rows.push(Row {
+        what: "CPU do trace (casulo − --trace /dev/null)",
+        casulo: show(cpu, " ms", 2),
+        reference: show(cpu_null, " ms sem trace", 2),
+        ratio: show(share, " %", 1),
+        target: "≤ 2 % da CPU",
+        met: share.map(|s| s <= 2.0),
+    });
+    let ratio = num(&unpack["ratio"]);
+    rows.push(Row {
+        what: "desempacotar + verificar ~200 MB",
+        casulo: show(num(&unpack["casulo_median_ms"]), " ms", 0),
+        reference: show(
+            num(&unpack["tar_sha256sum_median_ms"]),
+            " ms (tar+sha256sum)",
+            0,
+        ),
+        ratio: show(ratio, "×", 2),
+        target: "≥ 1,5×",
+        met: ratio.map(|r| r >= 1.5),
+    });
+    let cold = num(&build["cold_ratio"]);
+    rows.push(Row {
+        what: "build frio, 15 passos",
+        casulo: show(num(&build["casulo_cold_ms"]), " ms", 0),
+        reference: show(num(&build["buildah_cold_ms"]), " ms (buildah)", 0),
+        ratio: show(cold, "×", 1),
+        target: "(informativo)",
+        met: None,
+    });
+    let cached = num(&build["casulo_cached_ms"]);
+    rows.push(Row {
+        what: "build com cache, 15 passos",
+        casulo: show(cached, " ms", 1),
+        reference: show(num(&build["buildah_cached_ms"]), " ms (buildah)", 0),
+        ratio: show(num(&build["cached_ratio"]), "×", 0),
+        target: "< 20 ms",
+        met: cached.map(|c| c < 20.0),
+    });
+    rows.push(Row {
+        what: "pico de RSS do `casulo run`",
+        casulo: show(
+            num(&build["casulo_run_peak_rss_kib"]).map(|k| k / 1024.0),
+            " MiB",
+            1,
+        ),
+        reference: "—".into(),
+        ratio: "—".into(),
+        target: "(informativo)",
+        met: None,
+    });
+    let open = num(&web["measured"]["open_total_ms"]);
+    rows.push(Row {
+        what: "visualizador: abrir 100 mil eventos",
+        casulo: show(open, " ms", 0),
+        reference: "—".into(),
+        ratio: "—".into(),
+        target: "≤ 300 ms",
+        met: open.map(|o| o <= 300.0),
+    });
+    let fps = num(&web["measured"]["scrub_fps"]);
+    rows.push(Row {
+        what: "visualizador: arrastar a linha do tempo",
+        casulo: show(fps, " quadros/s", 0),
+        reference: "—".into(),
+        ratio: "—".into(),
+        target: "≥ 60 quadros/s",
+        met: fps.map(|f| f >= 60.0),
+    });
+    let wasm = num(&web["wasm_gzip_bytes"]).map(|b| b / 1024.0);
+    rows.push(Row {
+        what: "visualizador: wasm (gzip)",
+        casulo: show(wasm, " KiB", 0),
+        reference: "—".into(),
+        ratio: "—".into(),
+        target: "≤ 250 KiB",
+        met: wasm.map(|w| w <= 250.0),
+    });
+
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bench_summary_puts_each_figure_beside_its_target() {
+        let startup = json!({"contenders": [
+            {"name": "casulo", "median_ms": 9.0, "cpu_median_ms": 10.0},
+            {"name": "casulo --trace /dev/null", "median_ms": 8.9, "cpu_median_ms": 9.9},
+            {"name": "piso (unshare)", "median_ms": 4.0},
+            {"name": "crun", "median_ms": 12.0},
+        ]});
+        let rows = rows(&startup, &json!({"ratio": 1.6}), &Value::Null, &Value::Null);
+        assert_eq!(rows[0].ratio, "2.25× o piso");
+        assert_eq!(rows[0].met, Some(false));
+        assert_eq!(rows[1].ratio, "1.0 %");
+        assert_eq!(rows[1].met, Some(true));
+        assert_eq!((rows[2].ratio.as_str(), rows[2].met), ("1.60×", Some(true)));
+        // What did not run says so.
+        assert_eq!((rows[4].casulo.as_str(), rows[4].met), ("—", None));
+    }
+}
