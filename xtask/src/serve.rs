@@ -50,9 +50,17 @@ impl Server {
         let thread = {
             let http = http.clone();
             std::thread::spawn(move || {
+                // One thread per request, as a browser expects of a server:
+                // answered in turn, a 25 MB trace held back the page's
+                // `.wasm` (requested right after it) by its whole download.
+                let (dist, traces) = (Arc::new(dist), Arc::new(traces));
+                let book = Arc::new(book);
                 for request in http.incoming_requests() {
-                    let response = answer(&dist, &traces, book.as_deref(), request.url());
-                    let _ = request.respond(response);
+                    let (dist, traces, book) = (dist.clone(), traces.clone(), book.clone());
+                    std::thread::spawn(move || {
+                        let response = answer(&dist, &traces, book.as_deref(), request.url());
+                        let _ = request.respond(response);
+                    });
                 }
             })
         };
