@@ -25,7 +25,8 @@ async function measure(name, rounds) {
   const opens = [];
   for (let i = 0; i < rounds; i++) {
     await page.goto('about:blank');
-    await page.goto(`${URL_BASE}?trace=traces/${name}`);
+    // Not waiting for the page's `load`: the selectors below say when it is drawn.
+    await page.goto(`${URL_BASE}?trace=traces/${name}`, { waitUntil: 'commit', timeout: 120000 });
     await page.waitForSelector('#total-eventos', { timeout: 120000 });
     await page.waitForSelector('html[data-desenhado-ms]');
     // Time since the navigation started: page load, wasm start, download,

@@ -14,6 +14,7 @@ mod capabilities;
 mod diff;
 mod embed;
 mod format;
+mod lines;
 mod security;
 mod state;
 mod timeline;
@@ -37,6 +38,7 @@ fn main() {
         security::rows,
         security::has_security,
         state::Model::update,
+        lines::count_newlines,
         state::Listed::from_json,
     );
     println!(

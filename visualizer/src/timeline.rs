@@ -102,9 +102,11 @@ pub fn marks(events: &[Event], bins: usize) -> Vec<Mark> {
 /// they complete, each made once.
 pub fn extend_marks(marks: &mut Vec<Mark>, events: &[Event], total: usize, bins: usize) {
     let bins = bins.max(1).min(total);
+    // In u128: `total` may be a placeholder as large as `usize::MAX`.
+    let edge = |b: usize| (b as u128 * total as u128 / bins as u128) as usize;
     for b in marks.len()..bins {
-        let start = b * total / bins;
-        let end = ((b + 1) * total / bins).max(start + 1);
+        let start = edge(b);
+        let end = edge(b + 1).max(start + 1);
         let Some(span) = events.get(start..end) else {
             break;
         };

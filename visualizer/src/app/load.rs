@@ -8,6 +8,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use yew::prelude::*;
 
+use super::chunked::{self, Reading};
 use super::{Action, Loaded, Model};
 pub use crate::state::Listed;
 
@@ -66,6 +67,18 @@ fn start_fetch(window: &web_sys::Window, url: &str) -> js_sys::Promise {
 }
 
 async fn fetch_text(url: &str) -> Result<String, String> {
+    let bytes = fetch_bytes(url).await?.to_vec();
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "o conteúdo não é texto UTF-8 (byte {} inválido)",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// The body of `url`, whole (the browser takes it in by itself: read as
+/// a stream, chunk by chunk by the page, it came slower).
+async fn fetch_bytes(url: &str) -> Result<js_sys::Uint8Array, String> {
     let window = web_sys::window().ok_or("sem janela")?;
     let resp = JsFuture::from(start_fetch(&window, url))
         .await
@@ -79,14 +92,7 @@ async fn fetch_text(url: &str) -> Result<String, String> {
     let buf = JsFuture::from(resp.array_buffer().map_err(|_| "resposta sem corpo")?)
         .await
         .map_err(|_| format!("não consegui ler a resposta de {url}"))?;
-    mark("casulo:baixado");
-    let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "o conteúdo não é texto UTF-8 (byte {} inválido)",
-            e.utf8_error().valid_up_to()
-        )
-    })
+    Ok(js_sys::Uint8Array::new(&buf))
 }
 
 async fn file_text(file: &web_sys::File) -> Result<String, String> {
@@ -116,7 +122,9 @@ fn deliver(
     };
     mark("casulo:texto");
     if chunked && !other {
-        return super::chunked::read(name, text, seq, dispatch.clone());
+        let reading = chunked::start(name, seq, dispatch.clone());
+        Reading::arrive_bytes(&reading, text.as_bytes());
+        return Reading::all_arrived(&reading);
     }
     let start = now_ms();
     match Loaded::parse(&name, &text) {
@@ -145,8 +153,19 @@ pub fn fetch_trace(
 ) {
     dispatch.dispatch(Action::Loading(url.clone()));
     spawn_local(async move {
-        let text = fetch_text(&url).await;
-        deliver(url, text, &dispatch, false, seq, chunked);
+        if !chunked {
+            let text = fetch_text(&url).await;
+            return deliver(url, text, &dispatch, false, seq, false);
+        }
+        let reading = chunked::start(url.clone(), seq, dispatch);
+        match fetch_bytes(&url).await {
+            Ok(bytes) => {
+                mark("casulo:baixado");
+                Reading::arrive(&reading, &bytes);
+                Reading::all_arrived(&reading);
+            }
+            Err(e) => Reading::failed(&reading, format!("Não consegui abrir «{url}»: {e}")),
+        }
     });
 }
 

@@ -157,16 +157,22 @@ impl Loaded {
         self.end = Rc::new(end.clone());
     }
 
+    /// The trace has `total` events (its lines counted while the first
+    /// ones were being read): the marks are made for that length.
+    pub fn set_total(&mut self, total: usize) {
+        let replay = self.replay.borrow();
+        let total = total.max(replay.len());
+        if total != self.total {
+            self.total = total;
+            self.marks.clear();
+        }
+        timeline::extend_marks(&mut self.marks, replay.events(), total, TIMELINE_BINS);
+    }
+
     /// Every line read: `total` becomes the events folded (lines of kinds
     /// unknown here were counted, then skipped), the marks with it.
     pub fn finish(&mut self) {
-        let len = self.len();
-        if self.total != len {
-            self.total = len;
-            self.marks.clear();
-            let replay = self.replay.borrow();
-            timeline::extend_marks(&mut self.marks, replay.events(), len, TIMELINE_BINS);
-        }
+        self.set_total(self.len());
     }
 
     /// Events read and folded so far.

@@ -325,3 +325,20 @@ fn a_wrong_line_in_a_later_chunk_drops_the_trace() {
     assert!(m.error.as_deref().is_some_and(|e| e.contains("linha 77")));
     assert_eq!(*m.world, World::new());
 }
+
+#[test]
+fn a_length_learnt_later_gives_the_same_marks() {
+    // Read while downloading: the length is known only at the end.
+    let ev = events(2000);
+    let mut t = Loaded::start("big", sample_header(), usize::MAX, 0, ev[..500].to_vec());
+    assert!(t.marks.is_empty());
+    t.extend(ev[500..900].to_vec());
+    t.set_total(ev.len());
+    assert_eq!(t.total, ev.len());
+    let whole = loaded(&ev);
+    assert!(!t.marks.is_empty());
+    assert_eq!(t.marks[..], whole.marks[..t.marks.len()]);
+    t.extend(ev[900..].to_vec());
+    t.finish();
+    assert_eq!(t.marks, whole.marks);
+}
