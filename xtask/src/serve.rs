@@ -43,11 +43,11 @@ impl Server {
 
     /// Like [`Server::start_site`] (any free port, no course), each
     /// request answered in its own thread, for `cargo xtask bench`:
-    /// answered in turn, the bench's 25 MB (or
-    /// 256 MB) trace, prefetched by `index.html`, holds back the page's
-    /// `index.js` and `.wasm` by its whole download. The tests keep the
-    /// sequential server: with this one chromium's first navigation to
-    /// the course stalled for 30 s in 2 of 3 runs (1 of 3 without it).
+    /// answered in turn, the bench's 25 MB (or 256 MB) trace, prefetched
+    /// by `index.html`, holds back the page's `index.js` and `.wasm` by
+    /// its whole download. The tests keep the sequential server: with
+    /// this one chromium's first navigation to the course stalled for
+    /// 30 s in 2 of 3 runs of the book test (1 of 3 without it).
     pub fn start_concurrent(dist: &Path, traces: &Path) -> Result<Server> {
         Server::listen(dist, traces, None, 0, true)
     }
