@@ -1,19 +1,22 @@
 //! Casulo's visualizer: replays a trace in the browser as diagrams, step by
 //! step, in Brazilian Portuguese.
 //!
-//! The pure parts (timeline marks, number formats, the diff of two traces,
-//! the embed mode's parameters) build and are tested on the host; the Yew
+//! The pure parts (the model and its reducer in `state/`, timeline marks,
+//! number formats, the diff of two traces, the embed mode's parameters)
+//! build and are tested on the host; the Yew
 //! app (`app/`) only exists for `wasm32` and is built by `cargo xtask` (see
 //! `xtask/src/web.rs`).
 
 // On the host only the pure modules build; the app uses all of them.
-#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code, unused_imports))]
 
 mod capabilities;
 mod diff;
 mod embed;
 mod format;
+mod lines;
 mod security;
+mod state;
 mod timeline;
 
 #[cfg(target_arch = "wasm32")]
@@ -34,6 +37,9 @@ fn main() {
         embed::parse,
         security::rows,
         security::has_security,
+        state::Model::update,
+        lines::count_newlines,
+        state::Listed::from_json,
     );
     println!(
         "casulo-visualizer roda no navegador: `cargo xtask demo` compila e serve \

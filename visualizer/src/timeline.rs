@@ -91,20 +91,28 @@ pub struct Mark {
 
 /// Cuts `events` into at most `bins` columns (one per event when fewer).
 pub fn marks(events: &[Event], bins: usize) -> Vec<Mark> {
-    let n = events.len();
-    let bins = bins.max(1).min(n);
-    (0..bins)
-        .map(|b| {
-            let start = b * n / bins;
-            let end = ((b + 1) * n / bins).max(start + 1);
-            let area = events[start..end]
-                .iter()
-                .map(Area::of)
-                .max()
-                .unwrap_or(Area::Other);
-            Mark { start, end, area }
-        })
-        .collect()
+    let mut marks = Vec::new();
+    extend_marks(&mut marks, events, events.len(), bins);
+    marks
+}
+
+/// The columns of a trace of `total` events cut into at most `bins`,
+/// after those already in `marks`, as far as `events` (its first events,
+/// as read so far) fill them: a trace read in chunks gets its columns as
+/// they complete, each made once.
+pub fn extend_marks(marks: &mut Vec<Mark>, events: &[Event], total: usize, bins: usize) {
+    let bins = bins.max(1).min(total);
+    // In u128: `total` may be a placeholder as large as `usize::MAX`.
+    let edge = |b: usize| (b as u128 * total as u128 / bins as u128) as usize;
+    for b in marks.len()..bins {
+        let start = edge(b);
+        let end = edge(b + 1).max(start + 1);
+        let Some(span) = events.get(start..end) else {
+            break;
+        };
+        let area = span.iter().map(Area::of).max().unwrap_or(Area::Other);
+        marks.push(Mark { start, end, area });
+    }
 }
 
 #[cfg(test)]
@@ -127,5 +135,20 @@ mod tests {
         assert_eq!(marks(&events, 1)[0].area, Area::Error);
         assert!(marks(&[], 10).is_empty());
         assert_eq!(Area::of_kind("gpu.attach"), Area::Other);
+    }
+
+    #[test]
+    fn marks_made_in_chunks_are_the_marks_of_the_whole() {
+        let events = casulo_trace::sample::sample_events();
+        let n = events.len();
+        for bins in [1, 5, n, 1000] {
+            let mut m = vec![];
+            for read in [0, 1, n / 3, n / 2, n - 1, n] {
+                extend_marks(&mut m, &events[..read], n, bins);
+                // Only the columns whose events are all read.
+                assert!(m.last().is_none_or(|c| c.end <= read));
+            }
+            assert_eq!(m, marks(&events, bins));
+        }
     }
 }

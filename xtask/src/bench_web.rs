@@ -3,14 +3,20 @@
 //!
 //! - the `.wasm`, gzipped: at most [`WASM_GZ_BUDGET`];
 //! - opening a 100 000-event trace in headless chromium: at most
-//!   [`OPEN_BUDGET_MS`] from navigation to the first drawing;
-//! - scrubbing across it (one position per animation frame): at least
-//!   [`SCRUB_FPS_BUDGET`] frames per second.
+//!   [`OPEN_BUDGET_MS`] from navigation to the first drawing (the lines
+//!   counted, so the whole timeline is known, and the first slice read;
+//!   the rest is read in slices after it — that time is reported too);
+//! - scrubbing across it: each move (the input handled, the page redrawn
+//!   and laid out) within a frame of [`SCRUB_FPS_BUDGET`] frames per
+//!   second, for 95 % of the moves; the frames per second of a drag (one
+//!   position per animation frame, at most the display's 60) reported;
+//! - a 1 000 000-event trace ([`HUGE_EVENTS`]) opens and scrubs: its times
+//!   and the tab's memory (JS heap and the wasm's memory) reported.
 //!
-//! The big trace is a real recording (the echo fixture) followed by a long
-//! stretch of a container being sampled (`cgroup.sample`, with a limit
-//! written now and then), as `casulo run --memory` leaves for a long run.
-//! Results: `bench-results/visualizer.json`.
+//! The big traces are a real recording (the echo fixture) followed by a
+//! long stretch of a container being sampled (`cgroup.sample`, with a
+//! limit written now and then), as `casulo run --memory` leaves for a long
+//! run. Results: `bench-results/visualizer.json`.
 
 use std::fs;
 use std::process::Command;
@@ -22,9 +28,10 @@ use crate::cmd::{self, step};
 use crate::{browser, fail, serve::Server, web, Result};
 
 pub const WASM_GZ_BUDGET: u64 = 300 * 1024;
-pub const OPEN_BUDGET_MS: f64 = 1000.0;
-pub const SCRUB_FPS_BUDGET: f64 = 30.0;
+pub const OPEN_BUDGET_MS: f64 = 300.0;
+pub const SCRUB_FPS_BUDGET: f64 = 60.0;
 pub const BIG_EVENTS: usize = 100_000;
+pub const HUGE_EVENTS: usize = 1_000_000;
 
 pub fn run() -> Result {
     let build_start = std::time::Instant::now();
@@ -34,27 +41,36 @@ pub fn run() -> Result {
     let wasm_bytes = fs::metadata(&wasm)?.len();
     let wasm_gz = web::gzip_size(&wasm)?;
 
-    step(&format!(
-        "Trace grande: {BIG_EVENTS} eventos (gravação real + amostras de cgroup)"
-    ));
-    let big = prepared.traces.join("grande.trace.jsonl");
-    fs::write(&big, big_trace(BIG_EVENTS)?)?;
-    println!(
-        "  {} ({:.1} MB)",
-        big.display(),
-        fs::metadata(&big)?.len() as f64 / 1e6
-    );
+    let mut names = vec![];
+    for (name, n, rounds) in [("grande", BIG_EVENTS, 3), ("enorme", HUGE_EVENTS, 1)] {
+        step(&format!(
+            "Trace {name}: {n} eventos (gravação real + amostras de cgroup)"
+        ));
+        let path = prepared.traces.join(format!("{name}.trace.jsonl"));
+        fs::write(&path, big_trace(n)?)?;
+        println!(
+            "  {} ({:.1} MB)",
+            path.display(),
+            fs::metadata(&path)?.len() as f64 / 1e6
+        );
+        names.push(format!("{name}.trace.jsonl:{rounds}"));
+    }
 
-    step("Medindo no chromium headless: abrir e arrastar a linha do tempo");
-    let server = Server::start(&prepared.dist, &prepared.traces, 0)?;
+    step("Medindo no chromium headless: abrir, arrastar a linha do tempo, memória");
+    let server = Server::start_concurrent(&prepared.dist, &prepared.traces)?;
     let out = cmd::capture(
         Command::new("node")
             .current_dir(&prepared.e2e)
             .arg("bench.mjs")
             .env("CASULO_VIS_URL", &server.url)
+            .env("CASULO_BENCH_TRACES", names.join(","))
             .env("CASULO_CHROMIUM", browser::CHROMIUM),
     )?;
     drop(server);
+    for name in ["grande", "enorme"] {
+        // 25 and 250 MB: not kept among the test traces.
+        let _ = fs::remove_file(prepared.traces.join(format!("{name}.trace.jsonl")));
+    }
     let Some(m) = out
         .lines()
         .rev()
@@ -62,9 +78,13 @@ pub fn run() -> Result {
     else {
         fail!("bench.mjs não imprimiu o JSON dos resultados:\n{out}");
     };
-    let open_ms = m["open_total_ms"].as_f64().unwrap_or(f64::MAX);
-    let fold_ms = m["open_read_and_fold_ms"].as_f64().unwrap_or(f64::MAX);
-    let fps = m["scrub_fps"].as_f64().unwrap_or(0.0);
+    let big = &m["traces"]["grande.trace.jsonl"];
+    let huge = &m["traces"]["enorme.trace.jsonl"];
+    let num = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let open_ms = num(big, "open_total_ms");
+    let seek_p95 = num(big, "seek_p95_ms");
+    let seek_fps = 1000.0 / seek_p95;
+    let mb = |v: &Value, k: &str| num(v, k) / 1048576.0;
 
     let checks = [
         (
@@ -74,19 +94,40 @@ pub fn run() -> Result {
             wasm_gz <= WASM_GZ_BUDGET,
         ),
         (
-            "abrir 100 mil eventos (navegação → desenho)",
-            format!("{open_ms:.0} ms (ler e montar o replay: {fold_ms:.0} ms)"),
+            "abrir 100 mil eventos (navegação → primeiro desenho)",
+            format!(
+                "{open_ms:.0} ms (todo lido em {:.0} ms)",
+                num(big, "open_full_ms")
+            ),
             format!("≤ {OPEN_BUDGET_MS:.0} ms"),
             open_ms <= OPEN_BUDGET_MS,
         ),
         (
-            "arrastar a linha do tempo",
+            "arrastar a linha do tempo (100 mil)",
             format!(
-                "{fps:.1} quadros/s (quadro mais longo {:.0} ms)",
-                m["scrub_longest_frame_ms"].as_f64().unwrap_or(0.0)
+                "cada posição em {seek_p95:.1} ms (p95; {seek_fps:.0} quadros/s possíveis); \
+                 arrasto a {:.1} quadros/s, quadro mais longo {:.0} ms",
+                num(big, "scrub_fps"),
+                num(big, "scrub_longest_frame_ms"),
             ),
             format!("≥ {SCRUB_FPS_BUDGET:.0} quadros/s"),
-            fps >= SCRUB_FPS_BUDGET,
+            seek_fps >= SCRUB_FPS_BUDGET,
+        ),
+        (
+            "1 milhão de eventos: abre e arrasta",
+            format!(
+                "primeiro desenho {:.0} ms, todo lido {:.0} ms; posição em {:.1} ms (p95); \
+                 memória: wasm {:.0} MB + heap JS {:.0} MB",
+                num(huge, "open_total_ms"),
+                num(huge, "open_full_ms"),
+                num(huge, "seek_p95_ms"),
+                mb(huge, "wasm_memory_bytes"),
+                mb(huge, "js_heap_used_bytes"),
+            ),
+            "abrir e arrastar sem faltar memória".to_string(),
+            huge["final_position"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("evento ")),
         ),
     ];
     step("Orçamentos do visualizador");
@@ -94,6 +135,25 @@ pub fn run() -> Result {
         println!(
             "  {:<4} {what}: {got} (orçamento {budget})",
             if *ok { "ok" } else { "ESTOUROU" }
+        );
+    }
+    // Where the 100k trace's first drawing went (ms since navigation),
+    // and the visualizer's own part: from the last byte to the drawing.
+    for o in big["opens"].as_array().into_iter().flatten() {
+        let t = &o["timeline"];
+        let own = num(t, "desenhado") - num(t, "trace_baixado");
+        println!(
+            "  (100 mil, desde a navegação: wasm baixado {}, app iniciada {}, trace baixado {}, \
+             na página {}, linhas contadas {}, primeira fatia {}, desenhado {}, todo lido {}; \
+             do último byte ao desenho: {own:.0} ms)",
+            t["wasm_baixado"],
+            t["iniciado"],
+            t["trace_baixado"],
+            t["baixado"],
+            t["contado"],
+            t["primeira-fatia"],
+            t["desenhado"],
+            t["carregado"]
         );
     }
     println!(
@@ -107,6 +167,7 @@ pub fn run() -> Result {
         "wasm_gzip_bytes": wasm_gz,
         "wasm_gzip_budget_bytes": WASM_GZ_BUDGET,
         "big_trace_events": BIG_EVENTS,
+        "huge_trace_events": HUGE_EVENTS,
         "open_budget_ms": OPEN_BUDGET_MS,
         "scrub_fps_budget": SCRUB_FPS_BUDGET,
         "browser": first_line(Command::new(browser::CHROMIUM).arg("--version")),

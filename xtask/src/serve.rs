@@ -9,7 +9,7 @@
 //! - `/traces/<name>` one of those files;
 //! - `/curso/…` the built course (`book/build`), when given.
 //!
-//! [`Server::start`] returns at once (a thread answers requests), so tests
+//! [`Server::start_site`] returns at once (a thread answers requests), so tests
 //! can use it; [`Server::wait`] blocks, for `cargo xtask demo`/`serve`.
 
 use std::fs;
@@ -29,17 +29,35 @@ pub struct Server {
 }
 
 impl Server {
-    /// Listens on `127.0.0.1:port` (0: any free port) and answers in a thread.
-    pub fn start(dist: &Path, traces: &Path, port: u16) -> Result<Server> {
-        Server::start_site(dist, traces, None, port)
-    }
-
-    /// Like [`Server::start`], and the built course at `/curso/`.
+    /// Listens on `127.0.0.1:port` (0: any free port) and answers in a
+    /// thread, one request after another; the built course at `/curso/`
+    /// when given.
     pub fn start_site(
         dist: &Path,
         traces: &Path,
         book: Option<&Path>,
         port: u16,
+    ) -> Result<Server> {
+        Server::listen(dist, traces, book, port, false)
+    }
+
+    /// Like [`Server::start_site`] (any free port, no course), each
+    /// request answered in its own thread, for `cargo xtask bench`:
+    /// answered in turn, the bench's 25 MB (or 256 MB) trace, prefetched
+    /// by `index.html`, holds back the page's `index.js` and `.wasm` by
+    /// its whole download. The tests keep the sequential server: with
+    /// this one chromium's first navigation to the course stalled for
+    /// 30 s in 2 of 3 runs of the book test (1 of 3 without it).
+    pub fn start_concurrent(dist: &Path, traces: &Path) -> Result<Server> {
+        Server::listen(dist, traces, None, 0, true)
+    }
+
+    fn listen(
+        dist: &Path,
+        traces: &Path,
+        book: Option<&Path>,
+        port: u16,
+        concurrent: bool,
     ) -> Result<Server> {
         let http = tiny_http::Server::http(("127.0.0.1", port))
             .map_err(|e| format!("não consegui abrir a porta {port} em 127.0.0.1: {e}"))?;
@@ -50,9 +68,19 @@ impl Server {
         let thread = {
             let http = http.clone();
             std::thread::spawn(move || {
+                let site = Arc::new((dist, traces, book));
                 for request in http.incoming_requests() {
-                    let response = answer(&dist, &traces, book.as_deref(), request.url());
-                    let _ = request.respond(response);
+                    let site = site.clone();
+                    let reply = move || {
+                        let (dist, traces, book) = &*site;
+                        let response = answer(dist, traces, book.as_deref(), request.url());
+                        let _ = request.respond(response);
+                    };
+                    if concurrent {
+                        std::thread::spawn(reply);
+                    } else {
+                        reply();
+                    }
                 }
             })
         };

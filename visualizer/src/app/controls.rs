@@ -35,7 +35,13 @@ impl PartialEq for ControlsProps {
 /// "evento N de M": N the selected event's `seq`, M the last reachable one's
 /// (the numbers of `casulo trace show` and of `#evento=N`).
 pub fn where_text(t: &Loaded, pos: usize, hi: usize) -> String {
-    match (t.seq_at(pos), t.seq_at(hi)) {
+    // The last position may be still unread (a big trace read in chunks).
+    let last = if hi >= t.len() {
+        t.seq_bounds().map(|(_, last)| last)
+    } else {
+        t.seq_at(hi)
+    };
+    match (t.seq_at(pos), last) {
         (Some(n), Some(last)) => format!("evento {n} de {last}"),
         (None, Some(_)) => "antes do primeiro evento".into(),
         _ => "este trace não tem eventos".into(),
@@ -166,7 +172,7 @@ fn marks(p: &MarksProps) -> Html {
     // The first event the marks show: the one selected at `lo`.
     let first = p.lo.saturating_sub(1);
     let span = p.hi.saturating_sub(first);
-    let whole = first == 0 && p.hi == p.trace.len();
+    let whole = first == 0 && p.hi == p.trace.total;
     let marks = {
         let t = p.trace.clone();
         use_memo((Rc::as_ptr(&p.trace) as usize, first, p.hi), move |_| {
@@ -180,7 +186,8 @@ fn marks(p: &MarksProps) -> Html {
             }
         })
     };
-    let bins = marks.len().max(1);
+    // The columns of the whole span, drawn or not yet (read in chunks).
+    let bins = TIMELINE_BINS.min(span).max(1);
     let onclick = {
         let d = p.dispatch.clone();
         Callback::from(move |e: MouseEvent| {

@@ -19,6 +19,7 @@ use yew::prelude::*;
 use casulo_trace::Reader;
 
 use super::{load, Action, Listener, Loaded, Model};
+pub use crate::state::Live;
 
 /// How often new lines are looked for.
 const FOLD_EVERY_MS: u32 = 250;
@@ -32,30 +33,6 @@ const FOLD_COST_SHARE: f64 = 10.0;
 /// Where the stream of `key` is (same origin: the daemon's `--ui` port).
 pub fn url(key: &str) -> String {
     format!("/casulo/live/{}", js_sys::encode_uri_component(key))
-}
-
-/// The state of the live view, in the model.
-#[derive(Clone, PartialEq)]
-pub struct Live {
-    /// The container's id or name, as the URL gave it.
-    pub key: String,
-    /// The position follows the newest event.
-    pub follow: bool,
-    /// `fim` arrived: the container ended (with this exit code, when known).
-    pub ended: Option<Option<i64>>,
-    /// The connection dropped; the browser tries again by itself.
-    pub reconnecting: bool,
-}
-
-impl Live {
-    pub fn new(key: String) -> Live {
-        Live {
-            key,
-            follow: true,
-            ended: None,
-            reconnecting: false,
-        }
-    }
 }
 
 /// The open stream: closed when dropped (the page left live mode).
@@ -213,14 +190,15 @@ fn fold(received: &RefCell<Received>, name: &str, dispatch: &UseReducerDispatche
         } else if let Some(reader) = &mut r.reader {
             let (events, skipped) = (reader.take_events(), reader.skipped().len());
             let header = reader.header().clone();
-            let folded = match r.folded.take() {
+            let mut folded = match r.folded.take() {
                 Some(mut l) => {
                     l.extend(events);
                     l
                 }
                 None => Loaded::new(name, header, 0, events),
             };
-            r.folded = Some(Loaded { skipped, ..folded });
+            folded.skipped = skipped;
+            r.folded = Some(folded);
             Ok(r.folded.clone())
         } else {
             Ok(None)

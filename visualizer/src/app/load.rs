@@ -8,7 +8,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use yew::prelude::*;
 
+use super::chunked::{self, Reading};
 use super::{Action, Loaded, Model};
+pub use crate::state::Listed;
 
 /// `?a=b&c=d` of the page, decoded.
 pub fn query_params() -> HashMap<String, String> {
@@ -34,6 +36,14 @@ pub fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
+/// Notes a moment of the opening in the Performance API's timeline (`cargo
+/// xtask bench` reads the marks `casulo:*` to tell where the time went).
+pub fn mark(name: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark(name);
+    }
+}
+
 /// The response to `url`: the one `index.html` started while the wasm was
 /// still loading (`window.__casuloPrefetch`, for `?trace=`), or a new fetch.
 fn start_fetch(window: &web_sys::Window, url: &str) -> js_sys::Promise {
@@ -57,6 +67,18 @@ fn start_fetch(window: &web_sys::Window, url: &str) -> js_sys::Promise {
 }
 
 async fn fetch_text(url: &str) -> Result<String, String> {
+    let bytes = fetch_bytes(url).await?.to_vec();
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "o conteúdo não é texto UTF-8 (byte {} inválido)",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// The body of `url`, whole (the browser takes it in by itself: read as
+/// a stream, chunk by chunk by the page, it came slower).
+async fn fetch_bytes(url: &str) -> Result<js_sys::Uint8Array, String> {
     let window = web_sys::window().ok_or("sem janela")?;
     let resp = JsFuture::from(start_fetch(&window, url))
         .await
@@ -70,13 +92,7 @@ async fn fetch_text(url: &str) -> Result<String, String> {
     let buf = JsFuture::from(resp.array_buffer().map_err(|_| "resposta sem corpo")?)
         .await
         .map_err(|_| format!("não consegui ler a resposta de {url}"))?;
-    let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "o conteúdo não é texto UTF-8 (byte {} inválido)",
-            e.utf8_error().valid_up_to()
-        )
-    })
+    Ok(js_sys::Uint8Array::new(&buf))
 }
 
 async fn file_text(file: &web_sys::File) -> Result<String, String> {
@@ -87,13 +103,16 @@ async fn file_text(file: &web_sys::File) -> Result<String, String> {
         .ok_or_else(|| format!("o arquivo {} não é texto", file.name()))
 }
 
-/// Parses `text` and tells the model (the trace, or the error naming the line).
+/// Parses `text` and tells the model (the trace, or the error naming the
+/// line). The trace to replay is read in slices when `chunked` (see
+/// [`chunked`](super::chunked)); a trace to compare with, at once.
 fn deliver(
     name: String,
     text: Result<String, String>,
     dispatch: &UseReducerDispatcher<Model>,
     other: bool,
     seq: Option<u64>,
+    chunked: bool,
 ) {
     let text = match text {
         Ok(t) => t,
@@ -101,9 +120,16 @@ fn deliver(
             return dispatch.dispatch(Action::Failed(format!("Não consegui abrir «{name}»: {e}")))
         }
     };
+    mark("casulo:texto");
+    if chunked && !other {
+        let reading = chunked::start(name, seq, dispatch.clone());
+        Reading::arrive_bytes(&reading, text.as_bytes());
+        return Reading::all_arrived(&reading);
+    }
     let start = now_ms();
     match Loaded::parse(&name, &text) {
         Ok(mut t) => {
+            mark("casulo:montado");
             t.open_ms = now_ms() - start;
             let t = Rc::new(t);
             dispatch.dispatch(if other {
@@ -116,19 +142,37 @@ fn deliver(
     }
 }
 
-/// Loads `url`, opened at the event numbered `seq` when given.
-pub fn fetch_trace(url: String, seq: Option<u64>, dispatch: UseReducerDispatcher<Model>) {
+/// Loads `url`, opened at the event numbered `seq` when given; in slices
+/// when `chunked` (not in a frame of the book: its traces are small, and
+/// its range is checked once against the whole trace).
+pub fn fetch_trace(
+    url: String,
+    seq: Option<u64>,
+    chunked: bool,
+    dispatch: UseReducerDispatcher<Model>,
+) {
     dispatch.dispatch(Action::Loading(url.clone()));
     spawn_local(async move {
-        let text = fetch_text(&url).await;
-        deliver(url, text, &dispatch, false, seq);
+        if !chunked {
+            let text = fetch_text(&url).await;
+            return deliver(url, text, &dispatch, false, seq, false);
+        }
+        let reading = chunked::start(url.clone(), seq, dispatch);
+        match fetch_bytes(&url).await {
+            Ok(bytes) => {
+                mark("casulo:baixado");
+                Reading::arrive(&reading, &bytes);
+                Reading::all_arrived(&reading);
+            }
+            Err(e) => Reading::failed(&reading, format!("Não consegui abrir «{url}»: {e}")),
+        }
     });
 }
 
 pub fn fetch_other(url: String, dispatch: UseReducerDispatcher<Model>) {
     spawn_local(async move {
         let text = fetch_text(&url).await;
-        deliver(url, text, &dispatch, true, None);
+        deliver(url, text, &dispatch, true, None, false);
     });
 }
 
@@ -136,7 +180,7 @@ fn open_file(file: web_sys::File, other: bool, dispatch: UseReducerDispatcher<Mo
     dispatch.dispatch(Action::Loading(file.name()));
     spawn_local(async move {
         let text = file_text(&file).await;
-        deliver(file.name(), text, &dispatch, other, None);
+        deliver(file.name(), text, &dispatch, other, None, true);
     });
 }
 
@@ -174,70 +218,6 @@ fn remember_comparison(url: &str) {
         "",
         Some(&format!("?{query}comparar={enc}{hash}")),
     );
-}
-
-/// One entry of `traces/` (JSON written by the xtask server): the file and
-/// what its header says.
-#[derive(Clone, PartialEq)]
-pub struct Listed {
-    pub name: String,
-    pub url: String,
-    pub bytes: u64,
-    pub container: Option<String>,
-    pub image: Option<String>,
-    pub command: Vec<String>,
-    pub started_at: Option<String>,
-    /// From `casulo daemon --ui` (`/casulo/traces`): its container's id,
-    /// and whether it runs now (then it can be followed live).
-    pub id: Option<String>,
-    pub running: bool,
-}
-
-impl Listed {
-    fn from_json(v: &serde_json::Value) -> Option<Listed> {
-        let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(String::from);
-        Some(Listed {
-            name: text("name")?,
-            url: text("url")?,
-            bytes: v.get("bytes").and_then(|b| b.as_u64()).unwrap_or(0),
-            container: text("container"),
-            image: text("image"),
-            command: v
-                .get("command")
-                .and_then(|c| c.as_array())
-                .map(|c| {
-                    c.iter()
-                        .filter_map(|a| a.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            started_at: text("started_at"),
-            id: text("id"),
-            running: v.get("running").and_then(|r| r.as_bool()).unwrap_or(false),
-        })
-    }
-
-    /// What it was, in one line: container, image, command (or the file
-    /// name, for a file without a header).
-    pub fn label(&self) -> String {
-        crate::format::trace_label(
-            self.container.as_deref(),
-            self.image.as_deref(),
-            &self.command,
-        )
-        .unwrap_or_else(|| self.name.clone())
-    }
-
-    /// The words a filter matches against.
-    fn haystack(&self) -> String {
-        format!(
-            "{} {} {}",
-            self.label(),
-            self.name,
-            self.started_at.as_deref().unwrap_or("")
-        )
-        .to_lowercase()
-    }
 }
 
 /// Fetches `traces/` (served by `cargo xtask serve`/`demo`), or else
@@ -412,7 +392,7 @@ fn trace_list(p: &TraceListProps) -> Html {
         let d = p.dispatch.clone();
         Callback::from(move |_| {
             remember_url(&url);
-            fetch_trace(url.clone(), None, d.clone());
+            fetch_trace(url.clone(), None, true, d.clone());
         })
     };
     let shown: Vec<&Listed> = p

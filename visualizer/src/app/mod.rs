@@ -3,6 +3,7 @@
 
 mod build;
 mod cgroups;
+mod chunked;
 mod controls;
 mod diffview;
 mod embedded;
@@ -16,430 +17,20 @@ mod panels;
 mod registry;
 mod security;
 
-use std::cell::{Ref, RefCell};
 use std::rc::Rc;
 
-use casulo_trace::replay::{Replay, World};
-use casulo_trace::{read_trace, Event, Header};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::embed::{Embed, Panel};
-use crate::timeline::{self, Mark};
+use crate::embed::Panel;
+pub use crate::state::{Action, Loaded, Model, View, TIMELINE_BINS};
 
-/// How many columns the scrubber's marks have at most.
-const TIMELINE_BINS: usize = 800;
-
-/// A trace read, validated and folded.
-#[derive(Clone)]
-pub struct Loaded {
-    /// File name or URL it came from.
-    pub name: String,
-    pub header: Header,
-    /// Shared, not copied, by the copies handed to the model: the live
-    /// view extends it in place (a fold costs the new events, not a copy
-    /// of the whole trace). Read through [`Loaded::replay`].
-    replay: Rc<RefCell<Replay>>,
-    /// Lines of kinds this visualizer does not know (skipped).
-    pub skipped: usize,
-    pub marks: Vec<Mark>,
-    /// How long reading and folding took, in ms (shown to the benchmark).
-    pub open_ms: f64,
-    /// The largest memory figure of all samples (the chart's scale).
-    pub max_memory: u64,
-    /// The largest pids figure (count or limit) of all samples, 0 when none.
-    pub max_pids: u64,
-    /// True when the trace has `build.*` events (the Build panel shows).
-    pub has_build: bool,
-    /// True when the trace has `security.*` events (the Segurança panel shows).
-    pub has_security: bool,
-    /// The trace is a `casulo push` or `pull` (`registry.*` events).
-    pub has_registry: bool,
-    /// The Dockerfile's instructions the whole trace saw, in order.
-    pub dockerfile: Vec<DockerLine>,
-    /// The world at the end (the diff's summary compares two of them).
-    pub end: Rc<World>,
-}
-
-/// One instruction of the Dockerfile, as its `build.step` told.
-#[derive(Clone)]
-pub struct DockerLine {
-    pub step: u32,
-    pub line: u32,
-    pub instruction: String,
-    pub args: String,
-    /// Index of its `build.step` event (a click on the line goes there).
-    pub at: usize,
-}
-
-impl Loaded {
-    /// Reads `text`; the error is the pt-BR message naming the line.
-    pub fn parse(name: &str, text: &str) -> Result<Loaded, String> {
-        let trace = read_trace(text).map_err(|e| format!("Não consegui abrir «{name}»: {e}"))?;
-        Ok(Loaded::new(
-            name,
-            trace.header,
-            trace.skipped.len(),
-            trace.events,
-        ))
-    }
-
-    /// Folds `events` (already read and checked).
-    pub fn new(name: &str, header: Header, skipped: usize, events: Vec<Event>) -> Loaded {
-        let mut loaded = Loaded {
-            name: name.to_string(),
-            header,
-            skipped,
-            replay: Rc::default(),
-            marks: vec![],
-            open_ms: 0.0,
-            max_memory: 1,
-            max_pids: 0,
-            has_build: false,
-            has_security: false,
-            has_registry: false,
-            dockerfile: vec![],
-            end: Rc::new(World::new()),
-        };
-        loaded.extend(events);
-        loaded
-    }
-
-    /// Appends the events that came after the last one (the live view):
-    /// only they are folded and looked at; the marks and the Dockerfile,
-    /// which summarise the whole trace, are made again (cheap, no fold).
-    pub fn extend(&mut self, events: Vec<Event>) {
-        let mut replay = self.replay.borrow_mut();
-        let from = replay.len();
-        let first_sample = replay.samples().len();
-        replay.extend(events);
-        drop(replay);
-        let replay = self.replay.borrow();
-        let new = &replay.events()[from..];
-        let samples = &replay.samples()[first_sample..];
-        self.max_memory = samples
-            .iter()
-            .flat_map(|s| [s.memory_bytes, s.memory_peak_bytes, s.memory_limit_bytes])
-            .flatten()
-            .fold(self.max_memory, u64::max);
-        self.max_pids = samples
-            .iter()
-            .flat_map(|s| [s.pids, s.pids_limit])
-            .flatten()
-            .fold(self.max_pids, u64::max);
-        self.has_build |= new.iter().any(|e| e.body.kind().starts_with("build."));
-        self.has_security |= crate::security::has_security(new);
-        self.has_registry |= new.iter().any(|e| e.body.kind().starts_with("registry."));
-        self.marks = timeline::marks(replay.events(), TIMELINE_BINS);
-        let end = replay.end();
-        self.dockerfile = end
-            .build
-            .iter()
-            .flat_map(|b| &b.steps)
-            .map(|s| DockerLine {
-                step: s.step,
-                line: s.line,
-                instruction: s.instruction.clone(),
-                args: s.args.clone(),
-                at: s.at,
-            })
-            .collect();
-        self.end = Rc::new(end.clone());
-    }
-
-    pub fn len(&self) -> usize {
-        self.replay.borrow().len()
-    }
-
-    /// The folded events (a borrow: let it go before the next fold).
-    pub fn replay(&self) -> Ref<'_, Replay> {
-        self.replay.borrow()
-    }
-
-    /// The position right after the event numbered `seq` (it and all before
-    /// it applied): 0 when `seq` comes before the first event, `len` after
-    /// the last. Numbers are the trace's `seq`, never list indexes.
-    pub fn pos_of_seq(&self, seq: u64) -> usize {
-        self.replay().events().partition_point(|e| e.seq <= seq)
-    }
-
-    /// The `seq` of the event selected at position `pos` (none before the first).
-    pub fn seq_at(&self, pos: usize) -> Option<u64> {
-        let i = pos.checked_sub(1)?;
-        self.replay().events().get(i).map(|e| e.seq)
-    }
-
-    /// The first and last `seq` (none for a trace without events).
-    pub fn seq_bounds(&self) -> Option<(u64, u64)> {
-        let replay = self.replay();
-        let events = replay.events();
-        Some((events.first()?.seq, events.last()?.seq))
-    }
-}
-
-/// What the main area shows.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    Replay,
-    Diff,
-}
-
-/// The whole state of the page.
-#[derive(Clone)]
-pub struct Model {
-    pub trace: Option<Rc<Loaded>>,
-    /// A second trace to compare with the first.
-    pub other: Option<Rc<Loaded>>,
-    /// Events applied: 0 (before the first) ..= len. The selected event is `pos - 1`.
-    pub pos: usize,
-    pub world: Rc<World>,
-    pub playing: bool,
-    /// Events per second while playing.
-    pub speed: u32,
-    pub error: Option<String>,
-    pub loading: Option<String>,
-    pub large: bool,
-    pub view: View,
-    /// Embed mode (`embed=1`, for the course): compact, one trace, a range.
-    pub compact: bool,
-    /// The embed's parameters, when they are right.
-    pub embed: Option<Rc<Embed>>,
-    /// The positions the player may reach, `lo..=hi`: the whole trace
-    /// (0..=len), or in embed mode the range `de..=ate`.
-    pub lo: usize,
-    pub hi: usize,
-    /// The traces of this machine (`traces/`), newest first.
-    pub listed: Rc<Vec<load::Listed>>,
-    /// `?ao-vivo=ID`: following a running container (see [`live`]).
-    pub live: Option<live::Live>,
-}
-
-impl Default for Model {
-    fn default() -> Model {
-        Model {
-            trace: None,
-            other: None,
-            pos: 0,
-            world: Rc::new(World::new()),
-            playing: false,
-            speed: 4,
-            error: None,
-            loading: None,
-            large: false,
-            view: View::Replay,
-            compact: false,
-            embed: None,
-            lo: 0,
-            hi: 0,
-            listed: Rc::new(vec![]),
-            live: None,
-        }
-    }
-}
-
-impl Model {
-    /// The page as its URL asks: embed mode or not, and in embed mode, the
-    /// error of a wrong parameter (shown instead of the trace).
-    fn from_params(params: &std::collections::HashMap<String, String>) -> Model {
-        let mut m = Model::default();
-        match crate::embed::parse(params) {
-            Ok(None) => {}
-            Ok(Some(e)) => {
-                m.compact = true;
-                m.embed = Some(Rc::new(e));
-            }
-            Err(msg) => {
-                m.compact = true;
-                m.error = Some(msg);
-            }
-        }
-        if let Some(key) = params
-            .get("ao-vivo")
-            .filter(|k| !k.is_empty() && !m.compact)
-        {
-            m.live = Some(live::Live::new(key.clone()));
-            m.loading = Some(format!("ao vivo: {key}"));
-        }
-        m
-    }
-}
-
-pub enum Action {
-    Loading(String),
-    /// A trace and, optionally, the event (`seq`) to open it at.
-    Loaded(Rc<Loaded>, Option<u64>),
-    LoadedOther(Rc<Loaded>),
-    Failed(String),
-    Seek(usize),
-    /// Go to the event numbered `seq` (a `#evento=N` link).
-    SeekSeq(u64),
-    Step(isize),
-    Tick,
-    TogglePlay,
-    Speed(u32),
-    ToggleLarge,
-    ShowView(View),
-    CloseOther,
-    /// The machine's traces arrived.
-    Listed(Rc<Vec<load::Listed>>),
-    /// Live mode: the stream (re)started with the trace's header.
-    LiveConnected,
-    /// Live mode: the trace so far, read again with the new events.
-    LiveUpdate(Rc<Loaded>),
-    /// Live mode: `fim` (the exit code, when known).
-    LiveEnded(Option<i64>),
-    /// Live mode: the connection dropped (the browser retries).
-    LiveLost,
-    /// Live mode: "pausar"/"seguir".
-    ToggleFollow,
-}
-
+/// The model's reducer is [`Model::update`] (host-tested, `state/`).
 impl Reducible for Model {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let mut m = (*self).clone();
-        match action {
-            Action::Loading(what) => {
-                m.loading = Some(what);
-                m.error = None;
-            }
-            Action::Loaded(t, seq) => {
-                m.loading = None;
-                m.error = None;
-                m.playing = false;
-                if m.other.is_none() {
-                    m.view = View::Replay;
-                }
-                // Embed mode: only `de..=ate`, opened at `de` (applied).
-                let (lo, hi, pos) = match &m.embed {
-                    Some(e) => match e.range(t.seq_bounds()) {
-                        Ok((from, to)) => {
-                            let lo = t.pos_of_seq(from);
-                            (lo, t.pos_of_seq(to), lo)
-                        }
-                        Err(msg) => {
-                            m.error = Some(msg);
-                            m.trace = None;
-                            return Rc::new(m);
-                        }
-                    },
-                    None => (0, t.len(), seq.map_or(0, |s| t.pos_of_seq(s))),
-                };
-                m.world = Rc::new(t.replay().world_at(pos));
-                (m.lo, m.hi, m.pos) = (lo, hi, pos);
-                m.trace = Some(t);
-            }
-            Action::LoadedOther(t) => {
-                m.loading = None;
-                m.error = None;
-                m.other = Some(t);
-                m.view = View::Diff;
-            }
-            Action::Failed(msg) => {
-                m.loading = None;
-                m.error = Some(msg);
-            }
-            Action::Seek(n) => {
-                m.stop_following();
-                m.seek(n)
-            }
-            Action::SeekSeq(seq) => {
-                if let Some(n) = m.trace.as_ref().map(|t| t.pos_of_seq(seq)) {
-                    m.seek(n);
-                }
-            }
-            Action::Step(d) => {
-                m.playing = false;
-                m.stop_following();
-                let n = m.pos.saturating_add_signed(d);
-                m.seek(n);
-            }
-            Action::Tick => {
-                // Playback stops at the last reachable event (`ate` in embed mode).
-                if m.pos >= m.hi {
-                    m.playing = false;
-                } else {
-                    m.seek(m.pos + 1);
-                }
-            }
-            Action::TogglePlay => {
-                m.playing = !m.playing && m.trace.is_some() && m.hi > m.lo;
-                if m.playing && m.pos >= m.hi {
-                    m.seek(m.lo);
-                }
-            }
-            Action::Speed(s) => m.speed = s.max(1),
-            Action::ToggleLarge => m.large = !m.large,
-            Action::ShowView(v) => m.view = v,
-            Action::CloseOther => {
-                m.other = None;
-                m.view = View::Replay;
-            }
-            Action::Listed(l) => m.listed = l,
-            Action::LiveConnected => {
-                if let Some(l) = &mut m.live {
-                    l.reconnecting = false;
-                }
-            }
-            Action::LiveUpdate(t) => {
-                m.loading = None;
-                m.error = None;
-                let follow = m.live.as_ref().is_some_and(|l| l.follow);
-                let len = t.len();
-                let pos = if follow || m.trace.is_none() {
-                    len
-                } else {
-                    m.pos.min(len)
-                };
-                m.world = Rc::new(t.replay().world_at(pos));
-                (m.lo, m.hi, m.pos) = (0, len, pos);
-                m.trace = Some(t);
-            }
-            Action::LiveEnded(code) => {
-                if let Some(l) = &mut m.live {
-                    l.ended = Some(code);
-                    l.reconnecting = false;
-                }
-            }
-            Action::LiveLost => {
-                if let Some(l) = m.live.as_mut().filter(|l| l.ended.is_none()) {
-                    l.reconnecting = true;
-                }
-            }
-            Action::ToggleFollow => {
-                if let Some(l) = &mut m.live {
-                    l.follow = !l.follow;
-                    if l.follow {
-                        m.playing = false;
-                        let hi = m.hi;
-                        m.seek(hi);
-                    }
-                }
-            }
-        }
-        Rc::new(m)
-    }
-}
-
-impl Model {
-    /// A move of the teacher's own stops the live view from following.
-    fn stop_following(&mut self) {
-        if let Some(l) = &mut self.live {
-            l.follow = false;
-        }
-    }
-
-    /// Moves to position `n` (clamped to `lo..=hi`): one `apply` when it is
-    /// the next event, the nearest checkpoint otherwise.
-    fn seek(&mut self, n: usize) {
-        let Some(t) = &self.trace else { return };
-        let n = n.clamp(self.lo, self.hi.max(self.lo)).min(t.len());
-        if n == self.pos {
-            return;
-        }
-        self.world = Rc::new(t.replay().advance(&self.world, n));
-        self.pos = n;
+        Rc::new(self.update(action))
     }
 }
 
@@ -481,7 +72,10 @@ fn write_hash(seq: Option<u64>) {
 
 #[function_component(App)]
 pub fn app() -> Html {
-    let model = use_reducer(|| Model::from_params(&load::query_params()));
+    let model = use_reducer(|| {
+        load::mark("casulo:iniciado");
+        Model::from_params(&load::query_params())
+    });
     let root = use_node_ref();
 
     // Start-up: `?trace=URL` (and `&comparar=URL`); in embed mode only the
@@ -499,7 +93,7 @@ pub fn app() -> Html {
             }
             if let Some(url) = params.get("trace").cloned() {
                 let seq = if compact { None } else { seq_from_hash() };
-                load::fetch_trace(url, seq, dispatch.clone());
+                load::fetch_trace(url, seq, !compact, dispatch.clone());
             }
             if let Some(url) = params.get("comparar").cloned().filter(|_| !compact) {
                 load::fetch_other(url, dispatch);
@@ -543,7 +137,7 @@ pub fn app() -> Html {
     {
         let opened = match (&model.trace, &model.live) {
             (Some(_), Some(_)) => Some(0),
-            (t, None) => t.as_ref().map(|t| Rc::as_ptr(t) as usize),
+            (t, None) => t.as_ref().map(|t| t.replay_id()),
             (None, Some(_)) => None,
         };
         let compact = model.compact;
@@ -597,7 +191,8 @@ pub fn app() -> Html {
     // (of the embed's range: the model keeps every move inside it).
     {
         let dispatch = model.dispatcher();
-        let len = model.trace.as_ref().map_or(0, |t| t.len());
+        // The last position of the whole trace, even while it is read.
+        let len = model.trace.as_ref().map_or(0, |t| t.total);
         use_effect_with(len, move |len| {
             let len = *len;
             let listener = gloo_events_listener(move |e: web_sys::KeyboardEvent| {
@@ -749,8 +344,10 @@ impl PartialEq for TraceProps {
 fn trace_info(p: &TraceProps) -> Html {
     // When a trace is first drawn, note the time since the page started
     // (`data-desenhado-ms` on <html>): what `cargo xtask bench` reports.
-    use_effect_with(Rc::as_ptr(&p.trace) as usize, |_| {
+    // Once per trace: its later chunks (`Action::More`) do not count.
+    use_effect_with(p.trace.replay_id(), |_| {
         let drawn = load::now_ms();
+        load::mark("casulo:desenhado");
         if let Some(root) = web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.document_element())
@@ -776,12 +373,19 @@ fn trace_info(p: &TraceProps) -> Html {
                     crate::security::map_text(&h.uid_map)
                 )}</span>
             }
-            <span id="total-eventos"><strong>{"Eventos: "}</strong>{crate::format::thousands(p.trace.len())}
+            <span id="total-eventos"><strong>{"Eventos: "}</strong>{crate::format::thousands(p.trace.total)}
                 // The numbers the player and `casulo trace show` use.
                 if let Some((first, last)) = p.trace.seq_bounds() {
                     {format!(" (#{first} a #{last})")}
                 }
             </span>
+            if p.trace.is_loading() {
+                <span id="carregando-eventos" class="carregando-eventos" role="status">{format!(
+                    "carregando {} de {}…",
+                    crate::format::thousands(p.trace.len()),
+                    crate::format::thousands(p.trace.total)
+                )}</span>
+            }
             if p.trace.skipped > 0 {
                 <span class="aviso">{format!(
                     "{} linha(s) de tipos que este visualizador não conhece foram puladas",
