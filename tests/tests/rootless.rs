@@ -446,3 +446,66 @@ fn what_rootless_cannot_do_is_refused_up_front() {
     }
     assert_clean(&user);
 }
+
+/// Without `-p` and without `--network none` the container still has a
+/// way out, through pasta (podman's default): it reaches a server of the
+/// host (listening here, on every address) at its default gateway, which
+/// pasta maps to the host. `--network none` keeps it with `lo` only.
+/// (busybox's nc does not end when the server closes here: `timeout`.)
+#[test]
+fn without_p_the_network_goes_out_through_pasta() {
+    use std::io::Write;
+    let user = TestUser::new(true);
+    user.casulo(&["image", "bootstrap"]).assert_ok();
+    let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, from) = listener.accept().unwrap();
+        writeln!(conn, "ola-do-host").unwrap();
+        from
+    });
+    let script = format!(
+        "gw=$(ip route | sed -n 's/^default via \\([0-9.]*\\).*/\\1/p'); echo gw=$gw; \
+         timeout 10 nc $gw {port} </dev/null; true"
+    );
+    let out = user.casulo(&["run", "--rm", "busybox", "sh", "-c", &script]);
+    out.assert_ok();
+    assert!(out.stdout.contains("ola-do-host"), "{out}");
+    let from = server.join().unwrap();
+    println!("o servidor do host atendeu {from}: {}", out.stdout.trim());
+    let path = casulo_tests::trace_path_from(&out.stderr).expect("trace path");
+    let trace = std::fs::read_to_string(path).unwrap();
+    assert!(trace.contains("\"kind\":\"net.pasta\""), "net.pasta no trace");
+
+    let none = user.casulo(&["run", "--rm", "--network", "none", "busybox", "ip", "-o", "link"]);
+    none.assert_ok();
+    let links: Vec<&str> = none
+        .stdout
+        .lines()
+        .filter_map(|l| l.split(':').nth(1).map(str::trim))
+        .collect();
+    assert_eq!(links, ["lo"], "{none}");
+    assert_clean(&user);
+}
+
+/// pasta is started while the init waits for its go: the shortest
+/// command, run many times, always finds `eth0` with its address (it used
+/// to start just after the `exec`, so a quick `ip addr` could miss it).
+#[test]
+fn a_short_command_always_sees_eth0() {
+    let user = TestUser::new(true);
+    user.casulo(&["image", "bootstrap"]).assert_ok();
+    let addr = casulo_tests::registry::free_addr().unwrap();
+    let port = addr.rsplit(':').next().unwrap();
+    let publish = format!("127.0.0.1:{port}:80");
+    for i in 0..8 {
+        let out = user.casulo(&["run", "--rm", "-p", &publish, "busybox", "ip", "-4", "addr"]);
+        out.assert_ok();
+        assert!(
+            out.stdout.contains(": eth0:") && out.stdout.contains("inet "),
+            "execução {i}: {out}"
+        );
+    }
+    assert!(pasta_pids(&user).is_empty(), "o pasta ficou rodando");
+    assert_clean(&user);
+}

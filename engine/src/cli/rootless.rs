@@ -96,11 +96,19 @@ pub fn enter(state: &StateDir, command: &Command) -> Result<(), String> {
              do root do contêiner (peça ao administrador uma faixa: usermod --add-subuids)"
         );
     }
-    if matches!(command, Command::Run(_)) {
-        eprintln!(
-            "casulo: nota: sem root: o contêiner roda no seu user namespace, sem cgroup \
-             (sem limites de memória, CPU ou processos); rede só com -p, pelo pasta"
-        );
+    if let Command::Run(args) = command {
+        let limited = args.memory.is_some()
+            || args.memory_swap.is_some()
+            || args.cpus.is_some()
+            || args.cpu_shares.is_some()
+            || args.cpu_weight.is_some()
+            || args.pids_limit.is_some();
+        if !limited {
+            eprintln!(
+                "casulo: nota: sem root: o contêiner roda no seu user namespace, sem cgroup \
+                 (sem limites de memória, CPU ou processos); rede pelo pasta"
+            );
+        }
     }
     Ok(())
 }
