@@ -64,7 +64,8 @@ pub fn refuse(command: &Command) -> Result<(), String> {
         Command::Pause(_) | Command::Unpause(_) | Command::Stats(_) | Command::Top(_) => {
             refusals::host_only(
                 "este comando (pause, unpause, stats, top)",
-                "ele usa o cgroup do contêiner, e sem root o contêiner não tem cgroup",
+                "ele usa o cgroup do contêiner, e sem root o contêiner só tem um quando pede \
+                 limites, num cgroup delegado — que estes comandos ainda não procuram",
             )
         }
         _ => Ok(()),
