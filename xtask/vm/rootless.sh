@@ -21,6 +21,9 @@ mkdir -p /home/aluno /run/user/1000
 chown 1000:1000 /home/aluno /run/user/1000
 chmod 700 /run/user/1000
 
+# pasta opens /dev/net/tun as the user: 0666, as udev's rules make it
+# (devtmpfs alone leaves it 0600).
+chmod 666 /dev/net/tun
 # pasta copies the addresses and routes of the host's uplink: the VM has
 # no network card, so a veth pair stands for one.
 ip link add uplink type veth peer name uplink-par

@@ -104,11 +104,25 @@ pub fn enter(state: &StateDir, command: &Command) -> Result<(), String> {
             || args.cpu_shares.is_some()
             || args.cpu_weight.is_some()
             || args.pids_limit.is_some();
+        let on_path = |tool: &str| {
+            std::env::var_os("PATH")
+                .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        };
+        let network = match (&args.network, on_path("pasta")) {
+            (Some(_), _) => "",
+            (None, true) => "; rede pelo pasta",
+            (None, false) => {
+                "; sem rede: o pasta não está instalado (pacote passt), e o contêiner fica \
+                 só com o lo"
+            }
+        };
         if !limited {
             eprintln!(
                 "casulo: nota: sem root: o contêiner roda no seu user namespace, sem cgroup \
-                 (sem limites de memória, CPU ou processos); rede pelo pasta"
+                 (sem limites de memória, CPU ou processos){network}"
             );
+        } else if !network.is_empty() {
+            eprintln!("casulo: nota: sem root{network}");
         }
     }
     Ok(())

@@ -187,14 +187,19 @@ pub fn live(
         crate::rootless::active() && (host.pasta || !created.record.ports.is_empty());
     let mut before_go = |pid: nix::unistd::Pid| {
         if wants_pasta {
-            let started = crate::rootless::pasta::start(
+            match crate::rootless::pasta::start(
                 &created.recorder,
                 &created.dir,
                 pid.as_raw(),
                 &created.record.ports,
-            )
-            .map_err(|message| RunError::Init { code: 125, message })?;
-            pasta = Some(started);
+            ) {
+                Ok(started) => pasta = Some(started),
+                // Only the default way out failed (no -p asked): the
+                // container runs with `lo` alone, as with `--network none`;
+                // the failed `net.pasta` in the trace says why.
+                Err(_) if created.record.ports.is_empty() => {}
+                Err(message) => return Err(RunError::Init { code: 125, message }),
+            }
         }
         Ok(())
     };
