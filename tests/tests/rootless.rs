@@ -475,9 +475,21 @@ fn without_p_the_network_goes_out_through_pasta() {
     println!("o servidor do host atendeu {from}: {}", out.stdout.trim());
     let path = casulo_tests::trace_path_from(&out.stderr).expect("trace path");
     let trace = std::fs::read_to_string(path).unwrap();
-    assert!(trace.contains("\"kind\":\"net.pasta\""), "net.pasta no trace");
+    assert!(
+        trace.contains("\"kind\":\"net.pasta\""),
+        "net.pasta no trace"
+    );
 
-    let none = user.casulo(&["run", "--rm", "--network", "none", "busybox", "ip", "-o", "link"]);
+    let none = user.casulo(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "ip",
+        "-o",
+        "link",
+    ]);
     none.assert_ok();
     let links: Vec<&str> = none
         .stdout

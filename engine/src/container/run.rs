@@ -183,8 +183,7 @@ pub fn live(
     // `-p` ports) while the init still waits for its go, so even the
     // shortest command finds `eth0` up (`crate::rootless::pasta`).
     let mut pasta = None;
-    let wants_pasta =
-        crate::rootless::active() && (host.pasta || !created.record.ports.is_empty());
+    let wants_pasta = crate::rootless::active() && (host.pasta || !created.record.ports.is_empty());
     let mut before_go = |pid: nix::unistd::Pid| {
         if wants_pasta {
             match crate::rootless::pasta::start(
@@ -481,11 +480,10 @@ fn make_cgroup(
         if resources.is_default() {
             return Ok(None);
         }
-        let delegated = crate::rootless::delegation::find().map_err(|why| {
-            CgroupError::Delegation {
+        let delegated =
+            crate::rootless::delegation::find().map_err(|why| CgroupError::Delegation {
                 why: why.to_string(),
-            }
-        })?;
+            })?;
         delegated
             .make_room()
             .map_err(|why| CgroupError::Delegation { why })?;

@@ -105,9 +105,9 @@ pub fn find() -> Result<Delegation, Missing> {
 fn highest_owned(root: &Path, mine: &Path, uid: u32) -> Option<PathBuf> {
     let usable = |d: &Path| {
         std::fs::metadata(d).is_ok_and(|m| m.uid() == uid)
-            && ["cgroup.procs", "cgroup.subtree_control"].iter().all(|f| {
-                nix::unistd::access(&d.join(f), nix::unistd::AccessFlags::W_OK).is_ok()
-            })
+            && ["cgroup.procs", "cgroup.subtree_control"]
+                .iter()
+                .all(|f| nix::unistd::access(&d.join(f), nix::unistd::AccessFlags::W_OK).is_ok())
     };
     let mut found = None;
     let mut dir = mine;
@@ -159,7 +159,8 @@ impl Delegation {
                 std::fs::create_dir(&leaf).map_err(|e| format!("mkdir {}: {e}", leaf.display()))?;
             }
             let into = leaf.join("cgroup.procs");
-            std::fs::write(&into, &me).map_err(|e| format!("write {} = {me}: {e}", into.display()))?;
+            std::fs::write(&into, &me)
+                .map_err(|e| format!("write {} = {me}: {e}", into.display()))?;
         }
         let others: Vec<String> = std::fs::read_to_string(&procs)
             .unwrap_or_default()

@@ -22,7 +22,9 @@ fn limits_with(
         return Ok(());
     };
     let why = match found {
-        Err(missing) => format!("sem cgroup delegado, o casulo sem root roda sem limites: {missing}"),
+        Err(missing) => {
+            format!("sem cgroup delegado, o casulo sem root roda sem limites: {missing}")
+        }
         Ok(d) => {
             let lacks = d.lacks(flags);
             if lacks.is_empty() {
@@ -90,7 +92,10 @@ mod tests {
         };
         assert!(limits_with(&["--memory", "--pids-limit"], Ok(d.clone())).is_ok());
         let cpu = limits_with(&["--cpus"], Ok(d)).unwrap_err();
-        assert!(cpu.contains("não recebeu o(s) controlador(es) cpu"), "{cpu}");
+        assert!(
+            cpu.contains("não recebeu o(s) controlador(es) cpu"),
+            "{cpu}"
+        );
         assert!(cpu.contains("lista: memory pids"), "{cpu}");
         assert!(network("--network bridge").unwrap_err().contains("bridge"));
     }
