@@ -84,13 +84,14 @@ fn rootless() {
     };
     if found("pasta") {
         println!(
-            "rede:                cada contêiner com a própria rede isolada; -p publica portas \
-             pelo pasta (encontrado); sem bridge nem --network bridge"
+            "rede:                cada contêiner com a própria rede, ligada ao host pelo pasta \
+             (encontrado): sai para fora, e -p publica portas; --network none deixa só o lo; \
+             sem bridge nem --network bridge"
         );
     } else {
         println!(
-            "rede:                cada contêiner com a própria rede isolada; -p precisa do pasta, \
-             que não está instalado (pacote passt)"
+            "rede:                sem o pasta, que não está instalado (pacote passt), cada \
+             contêiner fica só com o lo, e -p não funciona"
         );
     }
 }

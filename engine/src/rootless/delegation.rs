@@ -66,7 +66,7 @@ impl std::fmt::Display for Missing {
         match self {
             Missing::NotV2(mode) => write!(
                 f,
-                "este host usa cgroups {mode}, não só cgroup v2, e só o cgroup v2 delega uma \
+                "este host não usa só o cgroup v2 (modo {mode}), e só o cgroup v2 delega uma \
                  subárvore a um usuário comum (o systemd faz isso em user@UID.service)"
             ),
             Missing::NoCgroup => write!(f, "/proc/self/cgroup não tem a linha 0:: do cgroup v2"),
