@@ -73,8 +73,10 @@ impl std::fmt::Display for Missing {
             Missing::NotOwned(dir) => write!(
                 f,
                 "o seu cgroup ({}) e os de cima não são seus: ninguém delegou uma subárvore ao \
-                 seu usuário (o systemd faz isso em user@UID.service numa sessão de login; à mão: \
-                 chown do diretório e de cgroup.procs, cgroup.subtree_control e cgroup.threads)",
+                 seu usuário (o systemd delega user@UID.service, mas um login por ssh ou tty fica \
+                 em session-N.scope, fora dele: rode `systemd-run --user --scope casulo …`; \
+                 à mão: chown do diretório e de cgroup.procs, cgroup.subtree_control e \
+                 cgroup.threads)",
                 dir.display()
             ),
         }
