@@ -150,7 +150,17 @@ fn with_sub_ids_the_users_casulo_runs_builds_and_execs() {
         "echo ola-do-pasta > /www; cd /; httpd -f -p 80 -h /",
     ])
     .assert_ok();
-    let got = http_get(port, "/www");
+    // `run -d` returns once the command runs, not once httpd listens
+    // (pasta, bound before the command started, may answer first with a
+    // closed connection): asked again for a while.
+    let mut got = String::new();
+    for _ in 0..50 {
+        got = http_get(port, "/www");
+        if got.ends_with("ola-do-pasta\n") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     assert!(got.ends_with("ola-do-pasta\n"), "{got}");
     let ip = user.casulo(&["exec", "web", "ip", "-4", "addr", "show", "eth0"]);
     assert!(
@@ -177,10 +187,14 @@ fn with_sub_ids_the_users_casulo_runs_builds_and_execs() {
 /// `GET path` on 127.0.0.1:port; the whole answer.
 fn http_get(port: u16, path: &str) -> String {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
     s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+    if write!(s, "GET {path} HTTP/1.0\r\n\r\n").is_err() {
+        return String::new();
+    }
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
     out
@@ -279,4 +293,88 @@ fn what_rootless_cannot_do_is_refused_up_front() {
         assert!(!user.state().exists(), "nada criado por {args:?}: {out}");
     }
     user.assert_clean();
+}
+
+/// Without `-p` and without `--network none` the container still has a
+/// way out, through pasta (podman's default): it reaches a server of the
+/// host (listening here, on every address) at its default gateway, which
+/// pasta maps to the host. `--network none` keeps it with `lo` only.
+/// (busybox's nc does not end when the server closes here: `timeout`.)
+#[test]
+fn without_p_the_network_goes_out_through_pasta() {
+    use std::io::Write;
+    let user = TestUser::new(true);
+    user.casulo(&["image", "bootstrap"]).assert_ok();
+    let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, from) = listener.accept().unwrap();
+        writeln!(conn, "ola-do-host").unwrap();
+        from
+    });
+    let script = format!(
+        "gw=$(ip route | sed -n 's/^default via \\([0-9.]*\\).*/\\1/p'); echo gw=$gw; \
+         timeout 10 nc $gw {port} </dev/null; true"
+    );
+    let out = user.casulo(&["run", "--rm", "busybox", "sh", "-c", &script]);
+    out.assert_ok();
+    assert!(out.stdout.contains("ola-do-host"), "{out}");
+    let from = server.join().unwrap();
+    println!("o servidor do host atendeu {from}: {}", out.stdout.trim());
+    let path = casulo_tests::trace_path_from(&out.stderr).expect("trace path");
+    let trace = std::fs::read_to_string(path).unwrap();
+    assert!(
+        trace.contains("\"kind\":\"net.pasta\""),
+        "net.pasta no trace"
+    );
+
+    let none = user.casulo(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "ip",
+        "-o",
+        "link",
+    ]);
+    none.assert_ok();
+    let links: Vec<&str> = none
+        .stdout
+        .lines()
+        .filter_map(|l| l.split(':').nth(1).map(str::trim))
+        .collect();
+    assert_eq!(links, ["lo"], "{none}");
+    assert_clean(&user);
+}
+
+/// pasta is started while the init waits for its go: the shortest
+/// command, run many times, always finds `eth0` with its address (it used
+/// to start just after the `exec`, so a quick `ip addr` could miss it).
+#[test]
+fn a_short_command_always_sees_eth0() {
+    let user = TestUser::new(true);
+    user.casulo(&["image", "bootstrap"]).assert_ok();
+    let addr = casulo_tests::registry::free_addr().unwrap();
+    let port = addr.rsplit(':').next().unwrap();
+    let publish = format!("127.0.0.1:{port}:80");
+    for i in 0..8 {
+        let out = user.casulo(&["run", "--rm", "-p", &publish, "busybox", "ip", "-4", "addr"]);
+        out.assert_ok();
+        assert!(
+            out.stdout.contains(": eth0:") && out.stdout.contains("inet "),
+            "execução {i}: {out}"
+        );
+    }
+    // Killed at the end of each run; gone a moment later (reaped by init).
+    let mut pastas = pasta_pids(&user);
+    for _ in 0..100 {
+        if pastas.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        pastas = pasta_pids(&user);
+    }
+    assert!(pastas.is_empty(), "o pasta ficou rodando: {pastas:?}");
+    assert_clean(&user);
 }

@@ -1441,5 +1441,8 @@ test('rootless: o cabeçalho diz Rootless com o mapa, o painel de namespaces mos
   assert.ok(ns.includes(`PID ${ev[0].pid} no host`), ns);
   assert.match(await page.textContent('#rede-pasta'), new RegExp(`pasta · PID ${pasta.helper_pid}`));
   assert.equal(await page.locator('#rede-sem-bridge').count(), 0);
+  // No limits, no delegated cgroup: the cgroups panel says so plainly.
+  assert.match(await page.textContent('#cg-rootless'), /Sem limites: rootless sem cgroup delegado/);
+  assert.equal(await page.locator('#cg-vazio').count(), 0);
   await shot('36-rootless');
 });

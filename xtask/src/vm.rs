@@ -20,7 +20,11 @@
 //!    and `xtask/vm/init.sh` as `/init`, which runs the limit tests and then
 //!    the demo's path (`demo.sh`: bootstrap, build twice with cache, the
 //!    built image, `--network bridge -p` asked from the VM, `-d` + `exec` +
-//!    `stop` + `rm`, a volume, the daemon with `docker`);
+//!    `stop` + `rm`, a volume, the daemon with `docker`, `-p` by DNAT), and
+//!    then `rootless.sh`: an ordinary user with sub-ids and a cgroup
+//!    subtree delegated by hand as systemd does, running casulo without
+//!    root (`run`, a build, `-p` and the way out through pasta, `--memory`
+//!    that OOM-kills, `--pids-limit`);
 //! 4. `qemu-system-x86_64` (TCG: no KVM here) booted with
 //!    `cgroup_no_v1=all`, always under `timeout`, its serial console in
 //!    `target/vm/console.log`;
@@ -61,7 +65,16 @@ pub const EXPECTED: &[&str] = &[
     "rm",
     "volume",
     "docker",
+    "rede-dnat",
     "rede-limpa",
+    "rl-info",
+    "rl-id",
+    "rl-build",
+    "rl-porta",
+    "rl-saida",
+    "rl-oom",
+    "rl-pids",
+    "rl-limpo",
 ];
 
 /// The kernel modules the VM loads (with their dependencies, found in each
@@ -79,11 +92,14 @@ const MODULES: &[&str] = &[
     "nft_fib_inet",
     "nft_fib_ipv4",
     "nft_fib_ipv6",
+    // /dev/net/tun: pasta's tap in a rootless container's network namespace.
+    "tun",
 ];
 
 const KERNEL_META: &str = "linux-image-cloud-amd64";
 const INIT: &str = include_str!("../vm/init.sh");
 const DEMO: &str = include_str!("../vm/demo.sh");
+const ROOTLESS: &str = include_str!("../vm/rootless.sh");
 /// RAM of the VM: the initramfs (casulo, docker's CLI) is copied to a tmpfs,
 /// where the images, the build and the containers live too.
 const MEMORY_MB: u32 = 1024;
@@ -117,6 +133,7 @@ pub fn run(probe: Option<PathBuf>, casulo: Option<PathBuf>) -> Result {
         files.push((m.clone(), format!("modules/{name}")));
     }
     files.extend(nft_files(&dir)?);
+    files.extend(rootless_files()?);
     let docker = static_docker()?;
     files.push((docker, "docker".into()));
     let context =
@@ -133,6 +150,9 @@ pub fn run(probe: Option<PathBuf>, casulo: Option<PathBuf>) -> Result {
     let demo = dir.join("demo.sh");
     std::fs::write(&demo, DEMO)?;
     files.push((demo, "demo.sh".into()));
+    let rootless = dir.join("rootless.sh");
+    std::fs::write(&rootless, ROOTLESS)?;
+    files.push((rootless, "rootless.sh".into()));
     let files: Vec<(&Path, &str)> = files
         .iter()
         .map(|(p, n)| (p.as_path(), n.as_str()))
@@ -426,6 +446,36 @@ fn nft_files(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
     out.push((script, "usr/sbin/nft".to_string()));
+    Ok(out)
+}
+
+/// What the rootless scenario (`rootless.sh`) needs: Debian's
+/// `newuidmap`/`newgidmap` (package uidmap; made setuid by the script) and
+/// `pasta` (package passt), with the glibc libraries `ldd` says they load,
+/// at the paths it says (a setuid program cannot be started through a
+/// loader script, as `nft` is). Nothing else in the VM is dynamic.
+fn rootless_files() -> Result<Vec<(PathBuf, String)>> {
+    let mut out: Vec<(PathBuf, String)> = Vec::new();
+    for program in ["/usr/bin/newuidmap", "/usr/bin/newgidmap", "/usr/bin/pasta"] {
+        let path = Path::new(program);
+        if !path.exists() {
+            fail!("{program} não existe: rode `cargo xtask setup` (pacotes uidmap e passt)");
+        }
+        out.push((std::fs::canonicalize(path)?, program[1..].to_string()));
+        let ldd = cmd::capture(Command::new("ldd").arg(path))?;
+        for line in ldd.lines() {
+            // `libx.so.1 => /lib/…/libx.so.1 (0x…)` or `/lib64/ld-linux-x86-64.so.2 (0x…)`
+            let lib = line
+                .split_whitespace()
+                .find(|w| w.starts_with('/'))
+                .map(Path::new);
+            let Some(lib) = lib else { continue };
+            let to = lib.to_string_lossy().trim_start_matches('/').to_string();
+            if !out.iter().any(|(_, t)| *t == to) {
+                out.push((std::fs::canonicalize(lib)?, to));
+            }
+        }
+    }
     Ok(out)
 }
 

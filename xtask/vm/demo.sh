@@ -110,6 +110,27 @@ if [ -x /docker ]; then
     fi
 fi
 
+# -p by DNAT rules (--userland-proxy=false) instead of the proxy: asked
+# from the VM itself on the bridge's address (the output hook's DNAT).
+casulo run -d --name webdnat --network bridge -p 8082:80 --userland-proxy=false busybox sh -c \
+    'mkdir -p /www && echo ola-do-dnat > /www/index.html && exec httpd -f -p 80 -h /www' \
+    >/tmp/d-dnat.out 2>/tmp/d-dnat.err
+rc=$?
+gw=$(ip -4 addr show casulo0 2>/dev/null | sed -n 's/.*inet \([0-9.]*\).*/\1/p')
+page=
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    page=$(ask "$gw" 8082)
+    [ -n "$page" ] && break
+    sleep 0.5
+done
+rules=$(nft list table inet casulo 2>/dev/null | grep -c 'dport 8082 dnat ip to')
+casulo rm -f webdnat >/dev/null 2>>/tmp/d-dnat.err
+if [ $rc = 0 ] && [ "$page" = ola-do-dnat ] && [ "$rules" -ge 1 ]; then
+    pass rede-dnat
+else
+    failed rede-dnat "página='$page' regras=$rules $(step_log $rc /tmp/d-dnat.err)"
+fi
+
 # The host as it was: gc removes the bridge, no veth left.
 casulo gc >/tmp/d-gc.out 2>&1
 nft list table inet casulo 2>&1 | grep -E 'masquerade|dnat'

@@ -15,7 +15,7 @@ if [ "$1" != stage2 ]; then
     mount -t devtmpfs devtmpfs /dev 2>/dev/null
     mkdir -p /newroot
     mount -t tmpfs -o size=700m tmpfs /newroot
-    for f in /bin /sbin /usr /opt /etc /init /casulo /probe /modules /ctx /docker /demo.sh; do
+    for f in /bin /sbin /usr /lib /lib64 /opt /etc /init /casulo /probe /modules /ctx /docker /demo.sh /rootless.sh; do
         [ -e "$f" ] && cp -a "$f" /newroot/
     done
     mkdir -p /newroot/dev /newroot/proc /newroot/sys /newroot/tmp /newroot/run /newroot/var/lib/casulo
@@ -178,6 +178,9 @@ casulo trace show /tmp/gelo.trace.jsonl | grep 'gelou'
 
 # 8. The demo's path: build, network, detached, volume, daemon.
 . /demo.sh
+
+# 8b. Without root: an ordinary user with a delegated cgroup subtree.
+. /rootless.sh
 
 # 9. Nothing left behind.
 if [ ! -e /sys/fs/cgroup/casulo ]; then pass sem-sobras; else failed sem-sobras "$(ls /sys/fs/cgroup/casulo)"; fi

@@ -86,6 +86,7 @@ pub fn run(state: &StateDir, store: &Store, step: RunStep) -> Result<Written, Ru
         network_aliases: Vec::new(),
         ip: None,
         publish_dnat: false,
+        pasta: false,
         // A step is a container like any other: a fork bomb in a RUN is
         // stopped at the default pids limit too.
         resources: crate::cgroups::Resources::defaults(),

@@ -113,6 +113,8 @@ pub enum CgroupError {
     Kernel(#[from] KernelError),
     #[error("este host não tem cgroups utilizáveis em {root} (modo {mode}): não dá para aplicar limites")]
     Unsupported { root: PathBuf, mode: &'static str },
+    #[error("sem root, o cgroup do contêiner vai na subárvore delegada ao seu usuário: {why}")]
+    Delegation { why: String },
     #[error("o controlador {controller} não está disponível neste host ({where_}): não dá para aplicar {flag}")]
     MissingController {
         controller: &'static str,
@@ -270,7 +272,12 @@ impl ContainerCgroup {
             .manager
             .create(k)
             .and_then(|()| cg.manager.apply(k, resources))
-            .and_then(|()| cg.manager.devices(k, privileged));
+            // Rootless: no device program (loading eBPF needs the host's
+            // CAP_SYS_ADMIN); the user namespace already forbids mknod.
+            .and_then(|()| match crate::rootless_mode::active() {
+                true => Ok(()),
+                false => cg.manager.devices(k, privileged),
+            });
         if let Err(e) = made {
             let _ = cg.manager.delete(k);
             return Err(e);

@@ -26,7 +26,7 @@ pub fn run(state: &StateDir) -> CliResult {
 
 /// Rootless mode (see [`crate::rootless`]): why, the maps, and what works.
 fn rootless() {
-    use crate::rootless::{current_maps, refusals, Maps};
+    use crate::rootless::{current_maps, Maps};
     let (uids, gids) = current_maps();
     let host = uids.first().map(|r| r.outside).unwrap_or_default();
     println!(
@@ -44,14 +44,32 @@ fn rootless() {
         Ok(dir) => println!("estado de execução:  {}", dir.display()),
         Err(e) => println!("estado de execução:  {e}"),
     }
-    match refusals::delegated_cgroup() {
-        Some(dir) => println!(
-            "cgroup delegado:     {} (o casulo sem root ainda não o usa: sem limites)",
-            dir.display()
-        ),
-        None => println!(
+    match crate::rootless::delegation::find() {
+        Ok(d) => {
+            let flags: Vec<&str> = crate::rootless::delegation::NEEDS
+                .iter()
+                .map(|(flag, _)| *flag)
+                .collect();
+            let lacks = d.lacks(&flags);
+            let limits = if lacks.is_empty() {
+                "--memory, --cpus e --pids-limit funcionam (o cgroup do contêiner vai em \
+                 casulo/<id> dentro dele)"
+                    .to_string()
+            } else {
+                format!(
+                    "sem o(s) controlador(es) {}: as opções que precisam dele(s) são recusadas",
+                    lacks.join(", ")
+                )
+            };
+            println!(
+                "cgroup delegado:     {} (controladores: {}) — {limits}",
+                d.dir.display(),
+                d.controllers.join(" ")
+            );
+        }
+        Err(why) => println!(
             "cgroup delegado:     nenhum — os contêineres rodam sem limites; --memory, --cpus \
-             e --pids-limit são recusados"
+             e --pids-limit são recusados: {why}"
         ),
     }
     match crate::rootless::probe_overlay() {
@@ -66,13 +84,14 @@ fn rootless() {
     };
     if found("pasta") {
         println!(
-            "rede:                cada contêiner com a própria rede isolada; -p publica portas \
-             pelo pasta (encontrado); sem bridge nem --network bridge"
+            "rede:                cada contêiner com a própria rede, ligada ao host pelo pasta \
+             (encontrado): sai para fora, e -p publica portas; --network none deixa só o lo; \
+             sem bridge nem --network bridge"
         );
     } else {
         println!(
-            "rede:                cada contêiner com a própria rede isolada; -p precisa do pasta, \
-             que não está instalado (pacote passt)"
+            "rede:                sem o pasta, que não está instalado (pacote passt), cada \
+             contêiner fica só com o lo, e -p não funciona"
         );
     }
 }

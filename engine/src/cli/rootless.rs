@@ -64,7 +64,8 @@ pub fn refuse(command: &Command) -> Result<(), String> {
         Command::Pause(_) | Command::Unpause(_) | Command::Stats(_) | Command::Top(_) => {
             refusals::host_only(
                 "este comando (pause, unpause, stats, top)",
-                "ele usa o cgroup do contêiner, e sem root o contêiner não tem cgroup",
+                "ele usa o cgroup do contêiner, e sem root o contêiner só tem um quando pede \
+                 limites, num cgroup delegado — que estes comandos ainda não procuram",
             )
         }
         _ => Ok(()),
@@ -105,11 +106,33 @@ pub fn enter(state: &StateDir, command: &Command) -> Result<(), String> {
              do root do contêiner (peça ao administrador uma faixa: usermod --add-subuids)"
         );
     }
-    if matches!(command, Command::Run(_)) {
-        eprintln!(
-            "casulo: nota: sem root: o contêiner roda no seu user namespace, sem cgroup \
-             (sem limites de memória, CPU ou processos); rede só com -p, pelo pasta"
-        );
+    if let Command::Run(args) = command {
+        let limited = args.memory.is_some()
+            || args.memory_swap.is_some()
+            || args.cpus.is_some()
+            || args.cpu_shares.is_some()
+            || args.cpu_weight.is_some()
+            || args.pids_limit.is_some();
+        let on_path = |tool: &str| {
+            std::env::var_os("PATH")
+                .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        };
+        let network = match (&args.network, on_path("pasta")) {
+            (Some(_), _) => "",
+            (None, true) => "; rede pelo pasta",
+            (None, false) => {
+                "; sem rede: o pasta não está instalado (pacote passt), e o contêiner fica \
+                 só com o lo"
+            }
+        };
+        if !limited {
+            eprintln!(
+                "casulo: nota: sem root: o contêiner roda no seu user namespace, sem cgroup \
+                 (sem limites de memória, CPU ou processos){network}"
+            );
+        } else if !network.is_empty() {
+            eprintln!("casulo: nota: sem root{network}");
+        }
     }
     Ok(())
 }

@@ -290,6 +290,9 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         (None, false) if crate::rootless::active() => NetworkMode::None,
         (None, false) => NetworkMode::Bridge,
     };
+    // Rootless without `--network none`: pasta gives it a way out (and
+    // the `-p` ports), as podman does by default.
+    let pasta = crate::rootless::active() && args.network.is_none();
     // The profile file is read now, on the host: a mistake in it stops the
     // run before anything exists (and the init could not read it later).
     let mut security = crate::security::SecurityOptions {
@@ -333,6 +336,7 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         network_aliases: args.network_alias,
         ip: args.ip,
         publish_dnat: !args.userland_proxy,
+        pasta,
         publish: args.publish,
         unpack_progress: Some(unpack_progress),
         security,

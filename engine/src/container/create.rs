@@ -189,6 +189,7 @@ pub fn create_with(
                 network_aliases: opts.network_aliases.clone(),
                 ip: opts.ip,
                 publish_dnat: opts.publish_dnat,
+                pasta: opts.pasta,
                 ..HostConfig::default()
             },
             supervisor: None,

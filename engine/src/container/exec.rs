@@ -143,9 +143,13 @@ pub fn exec(
         init_pid,
         plan,
         namespaces,
-        // Rootless: the container has no cgroup to join.
+        // Rootless: the container's cgroup, if it has one (limits), is in
+        // the user's delegated subtree.
         cgroup: if crate::rootless::active() {
-            None
+            crate::rootless::delegation::find()
+                .ok()
+                .and_then(|d| cgroups::manager(cgroups::CgroupMode::V2, &d.dir, &record.id))
+                .filter(|m| m.paths().iter().all(|p| p.is_dir()))
         } else {
             cgroups::manager(cgroups::detect_mode(root), root, &record.id)
         },

@@ -107,6 +107,9 @@ pub struct RunOptions {
     pub publish_dnat: bool,
     /// `-p`: host ports that lead to the container's (needs `bridge`).
     pub publish: Vec<crate::network::ports::PortSpec>,
+    /// Rootless: the container's network comes from pasta (outbound, and
+    /// the `-p` ports) — the default without `--network none`, as podman's.
+    pub pasta: bool,
     /// Called while a layer is unpacked: (layer digest, blob bytes read,
     /// blob size). The CLI draws a progress bar with it; the library never prints.
     pub unpack_progress: Option<fn(&str, u64, u64)>,
@@ -261,6 +264,9 @@ pub struct HostConfig {
     /// `--userland-proxy=false`: `-p` by DNAT rules instead of the proxy.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub publish_dnat: bool,
+    /// Rootless: a network through pasta (see [`RunOptions::pasta`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pasta: bool,
     /// Networks joined with `casulo network connect` (beyond `--network`):
     /// wired at every start, as docker does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

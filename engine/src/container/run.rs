@@ -179,14 +179,47 @@ pub fn live(
             .map(|[rows, cols]| crate::terminal::WindowSize { rows, cols })
             .unwrap_or_else(crate::terminal::caller_size)
     });
-    let (pid, console) =
-        match start::start_with(&k, created, cgroup.as_ref(), net.as_ref(), terminal) {
-            Ok(started) => started,
-            Err(e) => {
-                abandon(&k, cgroup.as_ref(), net.as_mut());
-                return Err(e);
+    // Rootless: pasta gives the container its network (outbound, and the
+    // `-p` ports) while the init still waits for its go, so even the
+    // shortest command finds `eth0` up (`crate::rootless::pasta`).
+    let mut pasta = None;
+    let wants_pasta = crate::rootless::active() && (host.pasta || !created.record.ports.is_empty());
+    let mut before_go = |pid: nix::unistd::Pid| {
+        if wants_pasta {
+            match crate::rootless::pasta::start(
+                &created.recorder,
+                &created.dir,
+                pid.as_raw(),
+                &created.record.ports,
+            ) {
+                Ok(started) => pasta = Some(started),
+                // Only the default way out failed (no -p asked): the
+                // container runs with `lo` alone, as with `--network none`;
+                // the failed `net.pasta` in the trace says why.
+                Err(_) if created.record.ports.is_empty() => {}
+                Err(message) => return Err(RunError::Init { code: 125, message }),
             }
-        };
+        }
+        Ok(())
+    };
+    let started = start::start_with(
+        &k,
+        created,
+        cgroup.as_ref(),
+        net.as_ref(),
+        terminal,
+        &mut before_go,
+    );
+    let (pid, console) = match started {
+        Ok(started) => started,
+        Err(e) => {
+            if let Some(p) = pasta.take() {
+                p.stop(&created.recorder);
+            }
+            abandon(&k, cgroup.as_ref(), net.as_mut());
+            return Err(e);
+        }
+    };
     // A served terminal: its socket exists before the container is said
     // to run, so an `attach` right after `run -dit` finds it.
     let listener = match (&console, observer.serves_terminal()) {
@@ -195,6 +228,9 @@ pub fn live(
             Err(e) => {
                 let _ = k.kill(pid, Signal::SIGKILL);
                 let _ = k.wait(pid, true);
+                if let Some(p) = pasta.take() {
+                    p.stop(&created.recorder);
+                }
                 abandon(&k, cgroup.as_ref(), net.as_mut());
                 let path = created.dir.join(crate::terminal::attach::SOCKET);
                 return Err(RunError::io(
@@ -205,26 +241,6 @@ pub fn live(
             }
         },
         _ => None,
-    };
-    // Rootless `-p`: pasta gives the container its network, ready before
-    // the container is said to run (`crate::rootless::pasta`).
-    let pasta = if crate::rootless::active() && !created.record.ports.is_empty() {
-        match crate::rootless::pasta::start(
-            &created.recorder,
-            &created.dir,
-            pid.as_raw(),
-            &created.record.ports,
-        ) {
-            Ok(pasta) => Some(pasta),
-            Err(message) => {
-                let _ = k.kill(pid, Signal::SIGKILL);
-                let _ = k.wait(pid, true);
-                abandon(&k, cgroup.as_ref(), net.as_mut());
-                return Err(RunError::Init { code: 125, message });
-            }
-        }
-    } else {
-        None
     };
     let ip = net.as_ref().map(|n| n.lease.ip);
     let started_at = now_rfc3339();
@@ -458,9 +474,21 @@ fn make_cgroup(
     resources: &Resources,
     privileged: bool,
 ) -> Result<Option<ContainerCgroup>, CgroupError> {
-    // Rootless: no cgroup (limits were refused up front, see `crate::rootless`).
-    if crate::rootless::active() && resources.is_default() {
-        return Ok(None);
+    // Rootless: a cgroup only for limits, in the user's delegated subtree
+    // (without one they were refused up front: `crate::rootless::delegation`).
+    if crate::rootless::active() {
+        if resources.is_default() {
+            return Ok(None);
+        }
+        let delegated =
+            crate::rootless::delegation::find().map_err(|why| CgroupError::Delegation {
+                why: why.to_string(),
+            })?;
+        delegated
+            .make_room()
+            .map_err(|why| CgroupError::Delegation { why })?;
+        let manager = cgroups::manager(CgroupMode::V2, &delegated.dir, id).expect("v2 manager");
+        return ContainerCgroup::create(k, manager, resources, privileged).map(Some);
     }
     let mode = cgroups::detect_mode(root);
     match cgroups::manager(mode, root, id) {

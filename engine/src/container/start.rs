@@ -39,18 +39,21 @@ pub fn start(
     cgroup: Option<&ContainerCgroup>,
     net: Option<&Attachment>,
 ) -> Result<Pid, RunError> {
-    start_with(k, created, cgroup, net, None).map(|(pid, _)| pid)
+    start_with(k, created, cgroup, net, None, &mut |_| Ok(())).map(|(pid, _)| pid)
 }
 
 /// [`start`], and with `terminal` (`-t`: the window size to begin with)
 /// the init opens a pseudo-terminal and sends its master back over a
 /// console socket ([`crate::terminal::console`]): returned with the pid.
+/// `before_go` runs last before the go, with the init's pid (rootless: pasta
+/// gives its network namespace `eth0` then, so the command finds it up).
 pub fn start_with(
     k: &Kernel,
     created: &Created,
     cgroup: Option<&ContainerCgroup>,
     net: Option<&Attachment>,
     terminal: Option<WindowSize>,
+    before_go: &mut dyn FnMut(Pid) -> Result<(), RunError>,
 ) -> Result<(Pid, Option<Console>), RunError> {
     let pipe = || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(std::io::Error::from);
     let (sync_rd, sync_wr) = pipe().map_err(|e| RunError::io("pipe", "sync", e))?;
@@ -113,7 +116,8 @@ pub fn start_with(
                 })
                 .and_then(|()| {
                     net.map_or(Ok(()), |n| n.plug(k, pid.as_raw()).map_err(RunError::from))
-                });
+                })
+                .and_then(|()| before_go(pid));
             if let Err(e) = prepared {
                 // Closing the pipe unsaid makes the child exit (125).
                 drop(sync_wr);

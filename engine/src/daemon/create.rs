@@ -225,6 +225,7 @@ fn options(config: &Value, name: Option<String>) -> Result<RunOptions, ApiError>
         network_aliases: Vec::new(),
         ip: None,
         publish_dnat: false,
+        pasta: false,
         publish,
         unpack_progress: None,
         security,

@@ -31,8 +31,14 @@
 //! and the warning says why ids look changed. Device nodes in layers are
 //! skipped (no `mknod` in a user namespace); `/dev` is bound from the host.
 //!
+//! **Limits** (`--memory`, `--cpus`, `--pids-limit`) need a cgroup: on a
+//! pure cgroup v2 host whose systemd delegated a subtree to the user
+//! ([`delegation`]), the container's cgroup is made there with the same
+//! `cgroups::v2` code as root's (minus the device program: no eBPF without
+//! the host's root). Without one the container has no cgroup.
+//!
 //! **What is refused up front** (never half-done), in [`refusals`]: cgroup
-//! limits without a delegated cgroup v2 subtree (this host has none),
+//! limits without a delegated cgroup v2 subtree (this host, hybrid, has none),
 //! `--network bridge`/named networks (no bridge without root: `-p` goes
 //! through [`pasta`] instead),
 //! `network create`, `--privileged`, `--userns` (a nested namespace),
@@ -42,6 +48,7 @@
 //! images, layers and containers; `$XDG_RUNTIME_DIR/casulo` the run state.
 //! `--root`/`CASULO_ROOT` still win. Nothing goes under `/var/lib` or `/run`.
 
+pub mod delegation;
 pub mod enter;
 pub mod maps;
 pub mod pasta;

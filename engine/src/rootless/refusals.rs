@@ -2,45 +2,50 @@
 //! before anything is created). The CLI asks these before entering the
 //! user namespace.
 
-use std::path::PathBuf;
+use super::delegation;
 
-/// The cgroup v2 directory systemd delegated to this user
-/// (`…/user@UID.service`), when the host is pure v2 and the user may write
-/// it. Hybrid/v1 hosts (like this project's Debian) have none.
-pub fn delegated_cgroup() -> Option<PathBuf> {
-    let root = std::path::Path::new(crate::cgroups::DEFAULT_ROOT);
-    if crate::cgroups::detect_mode(root) != crate::cgroups::CgroupMode::V2 {
-        return None;
+/// `--memory`, `--cpus`, `--pids-limit`… (the flags given, as typed):
+/// allowed when a delegated cgroup v2 subtree hands the controllers they
+/// need ([`delegation`]), else refused saying what is missing.
+pub fn limits(flags: &[&str]) -> Result<(), String> {
+    if flags.is_empty() {
+        return Ok(());
     }
-    let me = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    let path = me.lines().find_map(|l| l.strip_prefix("0::"))?;
-    let service = format!("user@{}.service", nix::unistd::getuid());
-    let cut = path.find(&service)? + service.len();
-    let dir = root.join(path[..cut].trim_start_matches('/'));
-    let procs = dir.join("cgroup.subtree_control");
-    nix::unistd::access(&procs, nix::unistd::AccessFlags::W_OK)
-        .ok()
-        .map(|_| dir)
+    limits_with(flags, delegation::find())
 }
 
-/// `--memory`, `--cpus`, `--pids-limit`… (the flags given, as typed).
-pub fn limits(flags: &[&str]) -> Result<(), String> {
+fn limits_with(
+    flags: &[&str],
+    found: Result<delegation::Delegation, delegation::Missing>,
+) -> Result<(), String> {
     let Some(first) = flags.first() else {
         return Ok(());
     };
-    let why = match delegated_cgroup() {
-        None => "este host não delegou ao seu usuário um cgroup v2 \
-                 (o systemd faz isso em user@UID.service nos sistemas só com cgroup v2), \
-                 e sem root não se escreve em /sys/fs/cgroup"
-            .to_string(),
-        Some(dir) => format!(
-            "há um cgroup delegado ({}), mas o casulo sem root ainda não o usa",
-            dir.display()
-        ),
+    let why = match found {
+        Err(missing) => {
+            format!("sem cgroup delegado, o casulo sem root roda sem limites: {missing}")
+        }
+        Ok(d) => {
+            let lacks = d.lacks(flags);
+            if lacks.is_empty() {
+                return Ok(());
+            }
+            format!(
+                "o cgroup delegado {} não recebeu o(s) controlador(es) {} (seu cgroup.controllers \
+                 lista: {}; quem delegou precisa escrever +{} no cgroup.subtree_control de cima)",
+                d.dir.display(),
+                lacks.join(", "),
+                if d.controllers.is_empty() {
+                    "nada".to_string()
+                } else {
+                    d.controllers.join(" ")
+                },
+                lacks.join(" +")
+            )
+        }
     };
     Err(format!(
-        "{} precisa de um cgroup, e sem root o casulo roda sem limites: {why}. \
-         Tire {} ou rode com sudo",
+        "{} precisa de um cgroup: {why}. Tire {} ou rode com sudo",
         flags.join(", "),
         if flags.len() == 1 {
             first
@@ -72,12 +77,26 @@ mod tests {
 
     #[test]
     fn the_messages_name_the_flags_and_the_reason() {
+        use delegation::{Delegation, Missing};
         assert!(limits(&[]).is_ok());
-        let one = limits(&["--memory"]).unwrap_err();
+        let none = || Err(Missing::NotV2("hybrid"));
+        let one = limits_with(&["--memory"], none()).unwrap_err();
         assert!(one.contains("--memory precisa de um cgroup"), "{one}");
+        assert!(one.contains("sem cgroup delegado"), "{one}");
         assert!(one.contains("Tire --memory"), "{one}");
-        let two = limits(&["--memory", "--cpus"]).unwrap_err();
+        let two = limits_with(&["--memory", "--cpus"], none()).unwrap_err();
         assert!(two.contains("Tire essas opções"), "{two}");
+        let d = Delegation {
+            dir: "/sys/fs/cgroup/u".into(),
+            controllers: vec!["memory".into(), "pids".into()],
+        };
+        assert!(limits_with(&["--memory", "--pids-limit"], Ok(d.clone())).is_ok());
+        let cpu = limits_with(&["--cpus"], Ok(d)).unwrap_err();
+        assert!(
+            cpu.contains("não recebeu o(s) controlador(es) cpu"),
+            "{cpu}"
+        );
+        assert!(cpu.contains("lista: memory pids"), "{cpu}");
         assert!(network("--network bridge").unwrap_err().contains("bridge"));
     }
 }

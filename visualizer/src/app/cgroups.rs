@@ -31,6 +31,18 @@ pub fn cgroups_panel(p: &CgroupsProps) -> Html {
     let w = &p.world;
     let replay = p.trace.replay();
     let samples = &replay.samples()[..w.samples_seen];
+    let rootless = p.trace.header.rootless;
+    if w.cgroups.is_empty() && samples.is_empty() && rootless {
+        return html! {
+            <section class="painel cgroups" aria-labelledby="titulo-cg">
+                <h2 id="titulo-cg">{"cgroups"}</h2>
+                <p class="vazio" id="cg-rootless"><strong>{"Sem limites: rootless sem cgroup delegado."}</strong>
+                    {" Sem root, o casulo só cria um cgroup na subárvore que o systemd delega ao seu usuário (user@UID.service, nos sistemas só com cgroup v2), e só quando há limites ("}
+                    <code>{"--memory"}</code>{", "}<code>{"--cpus"}</code>{", "}<code>{"--pids-limit"}</code>
+                    {"). Este contêiner rodou sem nenhum: nada contou nem limitou a memória, a CPU ou os processos dele."}</p>
+            </section>
+        };
+    }
     if w.cgroups.is_empty() && samples.is_empty() {
         return html! {
             <section class="painel cgroups" aria-labelledby="titulo-cg">
@@ -73,6 +85,9 @@ pub fn cgroups_panel(p: &CgroupsProps) -> Html {
     html! {
         <section class="painel cgroups" aria-labelledby="titulo-cg">
             <h2 id="titulo-cg">{"cgroups"}</h2>
+            if rootless {
+                <p id="cg-delegado">{"Rootless: o cgroup abaixo fica na subárvore delegada ao seu usuário (a que o systemd entrega em user@UID.service); o casulo o criou e limitou sem root, com as mesmas escritas de sempre."}</p>
+            }
             <ul class="arvore-cgroups">{ for groups }</ul>
             { usage_chart(p, samples) }
         </section>
