@@ -303,7 +303,7 @@ fn what_rootless_cannot_do_is_refused_up_front() {
 #[test]
 fn without_p_the_network_goes_out_through_pasta() {
     use std::io::Write;
-    let user = TestUser::new(true);
+    let user = TestUser::new("rl", true);
     user.casulo(&["image", "bootstrap"]).assert_ok();
     let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -345,7 +345,7 @@ fn without_p_the_network_goes_out_through_pasta() {
         .filter_map(|l| l.split(':').nth(1).map(str::trim))
         .collect();
     assert_eq!(links, ["lo"], "{none}");
-    assert_clean(&user);
+    user.assert_clean();
 }
 
 /// pasta is started while the init waits for its go: the shortest
@@ -353,7 +353,7 @@ fn without_p_the_network_goes_out_through_pasta() {
 /// to start just after the `exec`, so a quick `ip addr` could miss it).
 #[test]
 fn a_short_command_always_sees_eth0() {
-    let user = TestUser::new(true);
+    let user = TestUser::new("rl", true);
     user.casulo(&["image", "bootstrap"]).assert_ok();
     let addr = casulo_tests::registry::free_addr().unwrap();
     let port = addr.rsplit(':').next().unwrap();
@@ -376,5 +376,5 @@ fn a_short_command_always_sees_eth0() {
         pastas = pasta_pids(&user);
     }
     assert!(pastas.is_empty(), "o pasta ficou rodando: {pastas:?}");
-    assert_clean(&user);
+    user.assert_clean();
 }

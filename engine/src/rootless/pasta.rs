@@ -157,6 +157,9 @@ impl Pasta {
     pub fn stop(self, rec: &Recorder) {
         // SAFETY: a signal to the pasta this casulo started.
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        // Its ports are free once it has exited (a zombie holds no socket):
+        // waited for, so a `run -p` right after this one can bind them.
+        wait_exited(self.pid, std::time::Duration::from_secs(2));
         for p in &self.ports {
             rec.record(
                 EventBody::NetPortClose {
@@ -170,6 +173,21 @@ impl Pasta {
         }
         let _ = std::fs::remove_file(&self.pid_file);
         unbind_netns(&self.netns);
+    }
+}
+
+/// Until `pid` has exited (gone, or a zombie: pasta runs in the
+/// background, so init reaps it, not this casulo), at most `limit`.
+fn wait_exited(pid: i32, limit: std::time::Duration) {
+    let began = std::time::Instant::now();
+    while began.elapsed() < limit {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // `PID (comm) STATE …`: the state follows the last `)`.
+        let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+        if matches!(state, None | Some('Z' | 'X')) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
 
