@@ -183,7 +183,9 @@ fn wait_exited(pid: i32, limit: std::time::Duration) {
     while began.elapsed() < limit {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         // `PID (comm) STATE …`: the state follows the last `)`.
-        let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
         if matches!(state, None | Some('Z' | 'X')) {
             return;
         }
