@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::bench_tools::{first_line, write_results};
 use crate::cmd::{self, step};
 use crate::{fail, setup, Result};
 
@@ -540,105 +541,6 @@ fn report(
         "casulo_phases": phases,
     });
     write_results("startup.json", &result)
-}
-
-/// `bench-results/NAME`, pretty JSON; says where.
-pub(crate) fn write_results(name: &str, result: &Value) -> Result {
-    let dir = cmd::workspace_root().join("bench-results");
-    fs::create_dir_all(&dir)?;
-    let path = dir.join(name);
-    fs::write(
-        &path,
-        serde_json::to_string_pretty(result).expect("json") + "\n",
-    )?;
-    println!("\nresultados em {}", path.display());
-    Ok(())
-}
-
-/// The first line a command prints, if it runs.
-pub(crate) fn first_line(cmd: &mut Command) -> Option<String> {
-    cmd::capture(cmd).ok()?.lines().next().map(str::to_string)
-}
-
-/// `--runs N --mb N` of `bench unpack` and `bench registry`.
-pub struct RunsAndSize {
-    pub runs: usize,
-    pub megabytes: u64,
-}
-
-/// Reads `--runs N` (5) and `--mb N` (200, at least `min_mb`) for `bench NAME`.
-pub fn runs_and_size(args: &[String], name: &str, min_mb: u64) -> Result<RunsAndSize> {
-    let mut o = RunsAndSize {
-        runs: 5,
-        megabytes: 200,
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut number = |flag: &str| -> Result<u64> {
-            match it.next().map(|v| v.parse::<u64>()) {
-                Some(Ok(n)) => Ok(n),
-                _ => fail!("{flag} precisa de um número inteiro"),
-            }
-        };
-        match a.as_str() {
-            "--runs" => o.runs = number("--runs")?.max(1) as usize,
-            "--mb" => o.megabytes = number("--mb")?.max(min_mb),
-            other => {
-                fail!("opção desconhecida para `bench {name}`: {other} (aceita: --runs N, --mb N)")
-            }
-        }
-    }
-    Ok(o)
-}
-
-/// Runs `cmd` once and times it; it must succeed (its stderr in the error).
-pub fn time(cmd: &mut Command) -> Result<Duration> {
-    let started = Instant::now();
-    let out = cmd.stdin(Stdio::null()).output()?;
-    let elapsed = started.elapsed();
-    if !out.status.success() {
-        fail!(
-            "{} falhou ({}):\n{}",
-            cmd::show(cmd),
-            cmd::describe(out.status),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(elapsed)
-}
-
-/// The median of `samples` (the upper one of an even count).
-pub fn median(samples: &[Duration]) -> Duration {
-    let mut s = samples.to_vec();
-    s.sort();
-    s[s.len() / 2]
-}
-
-/// xorshift64*: deterministic bytes that do not compress, without a dependency.
-pub struct Xorshift(pub u64);
-
-impl Xorshift {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.max(1);
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    pub fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let v = self.next().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-
-    /// `len` bytes (rounded up to 8).
-    pub fn bytes(mut self, len: usize) -> Vec<u8> {
-        let mut out = vec![0u8; len.div_ceil(8) * 8];
-        self.fill(&mut out);
-        out
-    }
 }
 
 #[cfg(test)]

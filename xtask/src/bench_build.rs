@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::bench::{median, time};
+use crate::bench_tools::{median, time};
 use crate::cmd::{self, step};
 use crate::{fail, Result};
 
@@ -54,7 +54,7 @@ fn write_context(dir: &Path) -> Result {
 }
 
 pub fn run(args: &[String]) -> Result {
-    let opts = crate::bench::runs_and_size(args, "build", 0)?;
+    let opts = crate::bench_tools::runs_and_size(args, "build", 0)?;
     cmd::require_root("os RUN do build rodam em contêineres de verdade")?;
     let bin = cmd::build_casulo_release()?;
     let work = tempfile::Builder::new()
@@ -200,7 +200,7 @@ pub fn run(args: &[String]) -> Result {
             "casulo_run_peak_rss_kib": run_rss,
             "casulo_build_cached_peak_rss_kib": build_rss,
             "load_average": fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
-            "buildah": crate::bench::first_line(Command::new("buildah").arg("--version")),
+            "buildah": crate::bench_tools::first_line(Command::new("buildah").arg("--version")),
         }))
         .expect("json"),
     )?;

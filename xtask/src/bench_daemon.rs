@@ -28,8 +28,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use crate::bench::{first_line, time};
 use crate::bench_density::{Casulo, Cleanup};
+use crate::bench_tools::{first_line, time};
 use crate::cmd::{self, step};
 use crate::{fail, Result};
 
@@ -264,7 +264,7 @@ pub fn run(args: &[String]) -> Result {
             .map(|d| d.as_secs())
             .unwrap_or(0),
     });
-    crate::bench::write_results("daemon.json", &result)
+    crate::bench_tools::write_results("daemon.json", &result)
 }
 
 /// `GET /containers/json` on a new connection (as the docker CLI does):

@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::bench::first_line;
+use crate::bench_tools::first_line;
 use crate::cmd::{self, step};
 use crate::{fail, Result};
 
@@ -824,7 +824,7 @@ impl Report<'_> {
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
         });
-        crate::bench::write_results("densidade.json", &result)
+        crate::bench_tools::write_results("densidade.json", &result)
     }
 }
 

@@ -27,7 +27,7 @@ use casulo_tests::layout::{self, LayerTar};
 use casulo_tests::registry::Registry;
 use serde_json::json;
 
-use crate::bench::{median, time};
+use crate::bench_tools::{median, time};
 use crate::cmd::{self, step};
 use crate::{fail, Result};
 
@@ -60,7 +60,7 @@ fn make_image(casulo: &Path, state: &Path, out: &Path, megabytes: u64) -> Result
         for f in 0..8u64 {
             tar.file(
                 &format!("dados/camada{i}-{f}.bin"),
-                &crate::bench::Xorshift(i * 100 + f + 1).bytes((per_layer / 8) as usize),
+                &crate::bench_tools::Xorshift(i * 100 + f + 1).bytes((per_layer / 8) as usize),
             );
         }
         let tar = tar.finish();
@@ -100,7 +100,7 @@ struct Samples {
 }
 
 pub fn run(args: &[String]) -> Result {
-    let opts = crate::bench::runs_and_size(args, "registry", 4)?;
+    let opts = crate::bench_tools::runs_and_size(args, "registry", 4)?;
     cmd::require_root("o store do casulo e o registry de teste ficam em diretórios de root")?;
     for (bin, package) in [
         ("/usr/bin/skopeo", "skopeo"),

@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::bench::{median, time};
+use crate::bench_tools::{median, time};
 use crate::cmd::{self, step};
 use crate::{fail, Result};
 
@@ -33,7 +33,7 @@ fn generate(path: &Path, megabytes: u64) -> Result<(u64, u64)> {
     let target = megabytes << 20;
     let file = fs::File::create(path)?;
     let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, file));
-    let mut rng = crate::bench::Xorshift(0x9e37_79b9_7f4a_7c15);
+    let mut rng = crate::bench_tools::Xorshift(0x9e37_79b9_7f4a_7c15);
     let (mut files, mut bytes) = (0u64, 0u64);
     let mut buf = vec![0u8; 4 << 20];
     let mut dirs = std::collections::BTreeSet::new();
@@ -83,7 +83,7 @@ fn sha256_of(path: &Path) -> Result<String> {
 }
 
 pub fn run(args: &[String]) -> Result {
-    let opts = crate::bench::runs_and_size(args, "unpack", 1)?;
+    let opts = crate::bench_tools::runs_and_size(args, "unpack", 1)?;
     cmd::require_root("as camadas têm donos e modos de root, e whiteouts exigem CAP_MKNOD")?;
     let bin = cmd::build_casulo_release()?;
 

@@ -21,6 +21,7 @@ mod bench_density;
 mod bench_phases;
 mod bench_registry;
 mod bench_summary;
+mod bench_tools;
 mod bench_unpack;
 mod bench_web;
 mod book;
