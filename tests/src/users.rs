@@ -93,6 +93,13 @@ impl TestUser {
     /// `runuser` as this user with a clean environment (its `HOME`,
     /// `XDG_RUNTIME_DIR`, and the copy of casulo first on `PATH`), in its
     /// home; `program` and its arguments follow.
+    /// `program` as this user (its home, runtime dir and `PATH`), args to add.
+    pub fn command_of(&self, program: &Path) -> Command {
+        let mut cmd = self.command();
+        cmd.arg(program);
+        cmd
+    }
+
     fn command(&self) -> Command {
         let mut cmd = Command::new("runuser");
         cmd.args(["-u", &self.name, "--", "env", "-i"])

@@ -290,3 +290,67 @@ fn dist_ui_refuses_a_public_address_unless_asked() {
     out.assert_code(125);
     assert!(out.stderr.contains("--publico"), "{out}");
 }
+
+/// A student without root opens the visualizer: the one binary, run by an
+/// ordinary user (a rootless run made the trace), serves the visualizer and
+/// the course and lists that user's traces, read-only — nothing under the
+/// host's state dirs.
+#[test]
+fn without_root_the_dist_binary_serves_the_students_own_traces() {
+    let user = casulo_tests::users::TestUser::new("ui", true);
+    // Its own copy, in its home (the repository may not be readable).
+    let casulo = user.home.join("casulo");
+    std::fs::copy(dist_bin(), &casulo).unwrap();
+    std::os::unix::fs::chown(&casulo, Some(user.uid), Some(user.uid)).unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = user.command_of(&casulo);
+        cmd.args(args);
+        Output::of(&mut cmd)
+    };
+    run(&["image", "bootstrap"]).assert_ok();
+    run(&["run", "--rm", "--name", "visto", "busybox", "true"]).assert_ok();
+    let mut cmd = user.command_of(&casulo);
+    let mut child = cmd
+        .args(["ui", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let Some(Ok(line)) = lines.next() else {
+            let _ = child.kill();
+            panic!("casulo ui (sem root) terminou sem dizer onde escuta");
+        };
+        if let Some(at) = line.find("http://") {
+            break line[at..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let (status, _, page) = get(&format!("{url}/"));
+    let (course, _, _) = get(&format!("{url}/curso/"));
+    let (_, _, traces) = get(&format!("{url}/casulo/traces"));
+    // SAFETY: a signal to our own child (runuser passes it on; the user's
+    // processes are killed by TestUser's drop too).
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8_lossy(&page).contains("<html"),
+        "a página do visualizador"
+    );
+    assert_eq!(course, 200);
+    let traces: serde_json::Value = serde_json::from_slice(&traces).unwrap();
+    let listed = traces.as_array().unwrap();
+    assert!(
+        listed.iter().any(|t| t["container"] == "visto"),
+        "o trace do aluno: {traces}"
+    );
+    user.assert_clean();
+}
