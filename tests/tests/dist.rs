@@ -102,8 +102,12 @@ struct Ui {
 
 impl Ui {
     fn start(alone: &Alone) -> Ui {
-        let mut child = alone
-            .command(&["ui", "--listen", "127.0.0.1:0"])
+        Ui::spawn(alone.command(&["ui", "--listen", "127.0.0.1:0"]))
+    }
+
+    /// `cmd` is a `casulo ui`: started, and its address read from its log.
+    fn spawn(mut cmd: Command) -> Ui {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -310,36 +314,14 @@ fn without_root_the_dist_binary_serves_the_students_own_traces() {
     run(&["image", "bootstrap"]).assert_ok();
     run(&["run", "--rm", "--name", "visto", "busybox", "true"]).assert_ok();
     let mut cmd = user.command_of(&casulo);
-    let mut child = cmd
-        .args(["ui", "--listen", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let Some(Ok(line)) = lines.next() else {
-            let _ = child.kill();
-            panic!("casulo ui (sem root) terminou sem dizer onde escuta");
-        };
-        if let Some(at) = line.find("http://") {
-            break line[at..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .trim_end_matches('/')
-                .to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    cmd.args(["ui", "--listen", "127.0.0.1:0"]);
+    let ui = Ui::spawn(cmd);
+    let url = ui.url.clone();
     let (status, _, page) = get(&format!("{url}/"));
     let (course, _, _) = get(&format!("{url}/curso/"));
     let (_, _, traces) = get(&format!("{url}/casulo/traces"));
-    // SAFETY: a signal to our own child (runuser passes it on; the user's
-    // processes are killed by TestUser's drop too).
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
+    // (runuser passes the SIGTERM of the drop on.)
+    drop(ui);
     assert_eq!(status, 200);
     assert!(
         String::from_utf8_lossy(&page).contains("<html"),
