@@ -148,12 +148,7 @@ pub fn run(args: &[String]) -> Result {
     // Nothing of the bench stays: its containers are gone (--rm), its
     // state dir goes with `work` (no `casulo gc`: it would also sweep the
     // host's bridge other runs may be using), buildah's images here.
-    let _ = Command::new("buildah")
-        .arg("--root")
-        .arg(storage.join("root"))
-        .arg("--runroot")
-        .arg(storage.join("run"))
-        .args(["--storage-driver", "vfs", "rmi", "--all", "--force"])
+    let _ = buildah(&["rmi", "--all", "--force"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
