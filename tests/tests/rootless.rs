@@ -170,15 +170,7 @@ fn with_sub_ids_the_users_casulo_runs_builds_and_execs() {
     user.casulo(&["stop", "-t", "1", "web"]).assert_ok();
     // The supervisor stops pasta once it saw the container end, just
     // after `stop` returns: give it a moment.
-    let mut pastas = pasta_pids(&user);
-    for _ in 0..100 {
-        if pastas.is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        pastas = pasta_pids(&user);
-    }
-    assert!(pastas.is_empty(), "o pasta ficou rodando: {pastas:?}");
+    assert_pastas_gone(&user);
     user.casulo(&["rm", "web"]).assert_ok();
 
     user.assert_clean();
@@ -198,6 +190,21 @@ fn http_get(port: u16, path: &str) -> String {
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
     out
+}
+
+/// Waits (up to 10 s) until none of the user's pastas runs any more, and
+/// fails if one still does.
+#[track_caller]
+fn assert_pastas_gone(user: &TestUser) {
+    let mut pastas = pasta_pids(user);
+    for _ in 0..100 {
+        if pastas.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        pastas = pasta_pids(user);
+    }
+    assert!(pastas.is_empty(), "o pasta ficou rodando: {pastas:?}");
 }
 
 /// The user's `pasta` processes still alive (not zombies).
@@ -367,14 +374,6 @@ fn a_short_command_always_sees_eth0() {
         );
     }
     // Killed at the end of each run; gone a moment later (reaped by init).
-    let mut pastas = pasta_pids(&user);
-    for _ in 0..100 {
-        if pastas.is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        pastas = pasta_pids(&user);
-    }
-    assert!(pastas.is_empty(), "o pasta ficou rodando: {pastas:?}");
+    assert_pastas_gone(&user);
     user.assert_clean();
 }
