@@ -30,6 +30,7 @@ pub mod double;
 pub mod mount_api;
 mod net;
 pub mod netlink;
+pub mod proc_stat;
 pub mod syscalls;
 mod tty;
 mod types;

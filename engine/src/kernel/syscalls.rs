@@ -496,13 +496,9 @@ impl Syscalls for LinuxSyscalls {
     }
 
     fn setsid(&self) -> Result<bool, Errno> {
-        // Field 7 of /proc/self/stat is tty_nr: 0 when there is no
-        // controlling terminal. The command name (field 2) may hold spaces:
-        // count from its closing parenthesis.
-        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-        let had_terminal = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(4))
+        // tty_nr: 0 when there is no controlling terminal.
+        let had_terminal = super::proc_stat::fields("self")
+            .and_then(|f| f.into_iter().nth(4))
             .is_some_and(|tty| tty != "0");
         nix::unistd::setsid().map(|_| had_terminal)
     }

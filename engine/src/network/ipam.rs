@@ -255,15 +255,9 @@ fn parse_lease(ip: Ipv4Addr, path: PathBuf, text: &str) -> LeaseInfo {
 
 /// Field 22 of `/proc/<pid>/stat`: when the process started.
 fn start_time(pid: i32) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces and ')': count after the last ')'.
-    Some(
-        stat.rsplit_once(')')?
-            .1
-            .split_whitespace()
-            .nth(19)?
-            .to_string(),
-    )
+    crate::kernel::proc_stat::fields(&pid.to_string())?
+        .into_iter()
+        .nth(19)
 }
 
 #[cfg(test)]

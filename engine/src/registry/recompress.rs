@@ -14,7 +14,6 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
 use super::RegistryError;
@@ -68,17 +67,13 @@ pub fn recompress(
     tmp: &std::path::Path,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Recompressed, RegistryError> {
-    std::fs::create_dir_all(tmp).map_err(|e| ImageError::io(tmp, e))?;
     // `<prefix>-<pid>-<n>`: `casulo gc` sweeps it if this casulo dies.
     let path = tmp.join(format!(
         "recomprimir-{}-{}",
         std::process::id(),
         &crate::state::new_id()[..12]
     ));
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(&path)
-        .map_err(|e| ImageError::io(&path, e))?;
+    crate::state::create_private_dir_all(&path).map_err(|e| ImageError::io(&path, e))?;
     let dir = Scratch(path);
     let mut out = manifest.clone();
     let mut blobs = Vec::new();

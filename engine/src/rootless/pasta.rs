@@ -181,12 +181,9 @@ impl Pasta {
 fn wait_exited(pid: i32, limit: std::time::Duration) {
     let began = std::time::Instant::now();
     while began.elapsed() < limit {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // `PID (comm) STATE …`: the state follows the last `)`.
-        let state = stat
-            .rsplit_once(") ")
-            .and_then(|(_, rest)| rest.chars().next());
-        if matches!(state, None | Some('Z' | 'X')) {
+        let fields = crate::kernel::proc_stat::fields(&pid.to_string());
+        let state = fields.as_ref().and_then(|f| f.first()).map(String::as_str);
+        if matches!(state, None | Some("Z" | "X")) {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
