@@ -298,6 +298,13 @@ fn bad_requests_get_clear_errors_and_the_daemon_stays_up() {
     let message = v["message"].as_str().unwrap();
     assert!(message.contains("GET /plugins"), "{message}");
     assert!(message.contains("ainda não implementa"), "{message}");
+    // BuildKit's session (what buildx dials): named, with the way around.
+    for door in ["/session", "/v1.43/grpc"] {
+        let (status, body) = d.http("POST", door, b"");
+        assert_eq!(status, 501, "{door}: {body}");
+        assert!(body.contains("BuildKit"), "{body}");
+        assert!(body.contains("DOCKER_BUILDKIT=0"), "{body}");
+    }
 
     let (status, body) = d.http("POST", "/v1.43/containers/create", b"{\"Image\": ");
     assert_eq!(status, 400, "{body}");

@@ -96,6 +96,13 @@ pub fn route(
         ["containers", "prune"] if post => prune::containers(ctx, query),
         ["volumes", "prune"] if post => prune::volumes(ctx, query),
         ["casulo", ..] => casulo(ctx, &m, &parts[1..]),
+        // BuildKit's two doors (buildx dials them when it is installed):
+        // named, with the way around, rather than a bare "not implemented".
+        [door @ ("session" | "grpc")] if post => Err(ApiError::not_implemented(&format!(
+            "POST /{door}, a porta do BuildKit (o docker com o plugin buildx \
+             constrói por ela): use DOCKER_BUILDKIT=0 docker build …, que usa o \
+             POST /build clássico"
+        ))),
         _ => Err(ApiError::not_implemented(&format!("{method} {path}"))),
     }
 }
