@@ -64,6 +64,32 @@ pub fn record(scenario: &Scenario, casulo: &Path, scratch: &Path) -> Result<Reco
 }
 
 fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded, String> {
+    // The registry (when the scenario has one) lives until the steps end.
+    let (paths, _registry) = set_up(scenario, casulo, tmp)?;
+    write_files(scenario, &paths)?;
+    prepare(scenario, &paths)?;
+    let (passos, trace) = run_steps(scenario, &paths)?;
+    let trace = match trace {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("não consegui ler o trace {}: {e}", path.display()))?;
+            Some(paths.shown(&text))
+        }
+        None => None,
+    };
+    Ok(Recorded {
+        recording: Recording { passos },
+        trace,
+    })
+}
+
+/// The scenario's folders, its `casulo` (a copy for the student, a link
+/// for root) and its registry.
+fn set_up(
+    scenario: &Scenario,
+    casulo: &Path,
+    tmp: &Path,
+) -> Result<(Paths, Option<casulo_tests::registry::Registry>), String> {
     let (state, work, bin) = (tmp.join("estado"), tmp.join("curso"), tmp.join("bin"));
     for d in [&state, &work, &bin] {
         std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
@@ -112,7 +138,12 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
         certs_d,
         student,
     };
+    Ok((paths, registry))
+}
 
+/// The scenario's files, written into the work dir (the student's, when
+/// the scenario runs as one).
+fn write_files(scenario: &Scenario, paths: &Paths) -> Result<(), String> {
     for f in &scenario.arquivo {
         let path = paths.work.join(&f.caminho);
         if let Some(parent) = path.parent() {
@@ -127,6 +158,11 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
     if let Some(student) = &paths.student {
         student.take(&paths.work)?;
     }
+    Ok(())
+}
+
+/// The steps the page does not show: the bootstrap and the scenario's `preparo`.
+fn prepare(scenario: &Scenario, paths: &Paths) -> Result<(), String> {
     let hidden = std::iter::once("casulo image bootstrap".to_string())
         .chain(scenario.preparo.iter().cloned());
     for command in hidden {
@@ -137,7 +173,15 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
             ));
         }
     }
+    Ok(())
+}
 
+/// The shown steps, each checked against its expected code; the trace
+/// of the last step that wrote one.
+fn run_steps(
+    scenario: &Scenario,
+    paths: &Paths,
+) -> Result<(Vec<RecordedStep>, Option<PathBuf>), String> {
     let mut passos = Vec::new();
     let mut trace: Option<(PathBuf, String)> = None;
     for (i, step) in scenario.passo.iter().enumerate() {
@@ -182,18 +226,7 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
             codigo: code,
         });
     }
-    let trace = match trace {
-        Some((path, _)) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("não consegui ler o trace {}: {e}", path.display()))?;
-            Some(paths.shown(&text))
-        }
-        None => None,
-    };
-    Ok(Recorded {
-        recording: Recording { passos },
-        trace,
-    })
+    Ok((passos, trace.map(|(path, _)| path)))
 }
 
 struct Paths {

@@ -39,6 +39,8 @@ pub fn sample_header() -> Header {
 }
 
 /// The events of the sample trace: one of every kind, `seq` 0, 1, 2, …
+/// It is long because it is a table, one literal per kind, read top to
+/// bottom in the order a run writes them.
 pub fn sample_events() -> Vec<Event> {
     let c = format!("/var/lib/casulo/containers/{ID}");
     let merged = format!("{c}/merged");
