@@ -263,9 +263,43 @@ impl RunObserver for Narrator {
 }
 
 pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
-    // docker's "the input device is not a TTY": the keys of -it must come
-    // from a terminal (raw mode, Ctrl-C as a byte); -t alone takes any input,
-    // and -dit none (the keys come later, from `casulo attach`).
+    refuse_it_without_terminal(&args)?;
+    // Docker's habit `casulo run IMAGE --rm …`: said if the command fails.
+    let misplaced = args
+        .command()
+        .first()
+        .filter(|w| w.starts_with('-') && w.len() > 1)
+        .cloned();
+    let opts = run_options(args)?;
+    if opts.detach {
+        return detach(state, &opts);
+    }
+    match run(state, &opts, &LinuxSyscalls, &mut Narrator) {
+        Ok(outcome) => Ok(tell_outcome(&outcome)),
+        Err(e) => {
+            let code = e.exit_code();
+            let hint = match (code, &misplaced) {
+                (127, Some(word)) => Some(format!(
+                    "{word:?} veio depois da imagem, então virou o comando do contêiner \
+                     (como no docker); as opções do casulo vão antes da imagem: \
+                     casulo run {word} {} … (veja `casulo run --help`)",
+                    opts.image
+                )),
+                _ => None,
+            };
+            Err(CliError {
+                code,
+                error: Box::new(e),
+                hint,
+            })
+        }
+    }
+}
+
+/// docker's "the input device is not a TTY": the keys of -it must come
+/// from a terminal (raw mode, Ctrl-C as a byte); -t alone takes any input,
+/// and -dit none (the keys come later, from `casulo attach`).
+fn refuse_it_without_terminal(args: &RunArgs) -> Result<(), CliError> {
     if args.tty && args.interactive && !args.detach && !std::io::stdin().is_terminal() {
         return Err(CliError::msg(
             125,
@@ -274,8 +308,13 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
              como ela é (casulo run -i …)",
         ));
     }
-    // -p implies the bridge; with an explicit --network none it is a mistake.
-    let network = match (args.network.clone(), args.publish.is_empty()) {
+    Ok(())
+}
+
+/// The network a run gets: -p implies the bridge; with an explicit
+/// `--network none` it is a mistake.
+fn network_mode(args: &RunArgs) -> Result<NetworkMode, CliError> {
+    Ok(match (args.network.clone(), args.publish.is_empty()) {
         (Some(NetworkMode::None), false) => {
             return Err(CliError::msg(
                 125,
@@ -289,12 +328,13 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         // own network namespace (`crate::rootless::pasta`).
         (None, false) if crate::rootless::active() => NetworkMode::None,
         (None, false) => NetworkMode::Bridge,
-    };
-    // Rootless without `--network none`: pasta gives it a way out (and
-    // the `-p` ports), as podman does by default.
-    let pasta = crate::rootless::active() && args.network.is_none();
-    // The profile file is read now, on the host: a mistake in it stops the
-    // run before anything exists (and the init could not read it later).
+    })
+}
+
+/// The security options, with the seccomp profile file read now, on the
+/// host: a mistake in it stops the run before anything exists (and the
+/// init could not read it later).
+fn security_options(args: &RunArgs) -> Result<crate::security::SecurityOptions, CliError> {
     let mut security = crate::security::SecurityOptions {
         privileged: args.privileged,
         cap_add: args.cap_add.clone(),
@@ -306,13 +346,17 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
     security
         .load_seccomp_profile()
         .map_err(|message| CliError::msg(125, message))?;
-    // Docker's habit `casulo run IMAGE --rm …`: said if the command fails.
-    let misplaced = args
-        .command()
-        .first()
-        .filter(|w| w.starts_with('-') && w.len() > 1)
-        .cloned();
-    let opts = RunOptions {
+    Ok(security)
+}
+
+/// The command line as the engine's [`RunOptions`].
+fn run_options(args: RunArgs) -> Result<RunOptions, CliError> {
+    let network = network_mode(&args)?;
+    // Rootless without `--network none`: pasta gives it a way out (and
+    // the `-p` ports), as podman does by default.
+    let pasta = crate::rootless::active() && args.network.is_none();
+    let security = security_options(&args)?;
+    Ok(RunOptions {
         image: args.image().to_string(),
         command: args.command().to_vec(),
         name: args.name,
@@ -351,44 +395,25 @@ pub fn cmd(state: &StateDir, args: RunArgs) -> CliResult {
         tty: args.tty,
         interactive: args.interactive,
         restart: args.restart.unwrap_or_default(),
-    };
-    if opts.detach {
-        return detach(state, &opts);
+    })
+}
+
+/// What a foreground run ended with, said (an OOM, a signal, a trace that
+/// missed events); its exit code.
+fn tell_outcome(outcome: &RunOutcome) -> i32 {
+    let oom = tell_cgroup(outcome);
+    if let (WaitStatus::Signaled(_, signal, _), false) = (outcome.status, oom) {
+        eprintln!(
+            "casulo: o processo do contêiner foi morto pelo sinal {} ({}) → código {}",
+            signal.as_str(),
+            signal as i32,
+            outcome.exit_code
+        );
     }
-    match run(state, &opts, &LinuxSyscalls, &mut Narrator) {
-        Ok(outcome) => {
-            let oom = tell_cgroup(&outcome);
-            if let (WaitStatus::Signaled(_, signal, _), false) = (outcome.status, oom) {
-                eprintln!(
-                    "casulo: o processo do contêiner foi morto pelo sinal {} ({}) → código {}",
-                    signal.as_str(),
-                    signal as i32,
-                    outcome.exit_code
-                );
-            }
-            if outcome.trace_incomplete {
-                eprintln!("casulo: aviso: alguns eventos não puderam ser gravados no trace");
-            }
-            Ok(outcome.exit_code)
-        }
-        Err(e) => {
-            let code = e.exit_code();
-            let hint = match (code, &misplaced) {
-                (127, Some(word)) => Some(format!(
-                    "{word:?} veio depois da imagem, então virou o comando do contêiner \
-                     (como no docker); as opções do casulo vão antes da imagem: \
-                     casulo run {word} {} … (veja `casulo run --help`)",
-                    opts.image
-                )),
-                _ => None,
-            };
-            Err(CliError {
-                code,
-                error: Box::new(e),
-                hint,
-            })
-        }
+    if outcome.trace_incomplete {
+        eprintln!("casulo: aviso: alguns eventos não puderam ser gravados no trace");
     }
+    outcome.exit_code
 }
 
 /// `run -d`: create here (the image unpacked with its progress bars), then

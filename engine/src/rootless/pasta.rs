@@ -35,72 +35,10 @@ pub fn start(rec: &Recorder, dir: &Path, pid: i32, ports: &[PortSpec]) -> Result
     let netns = dir.join("netns");
     bind_netns(pid, &netns)?;
     let netns = netns.display().to_string();
-    let mut args: Vec<String> = vec![
-        "--config-net".into(),
-        // The name every container has (the default is the host's own).
-        "--ns-ifname".into(),
-        "eth0".into(),
-        "--quiet".into(),
-        // Runs as the user (root of casulo's namespace), not as "nobody",
-        // which a single-id map does not have.
-        "--runas".into(),
-        "0:0".into(),
-        "--pid".into(),
-        pid_file.display().to_string(),
-        "--netns".into(),
-        netns.clone(),
-        "-T".into(),
-        "none".into(),
-        "-U".into(),
-        "none".into(),
-    ];
-    let spec = |proto: crate::kernel::Protocol| -> String {
-        let each: Vec<String> = ports
-            .iter()
-            .filter(|p| p.protocol == proto)
-            .map(|p| {
-                let addr = if p.host_ip.is_unspecified() {
-                    String::new()
-                } else {
-                    format!("{}/", p.host_ip)
-                };
-                format!("{addr}{}:{}", p.host_port, p.container_port)
-            })
-            .collect();
-        if each.is_empty() {
-            "none".into()
-        } else {
-            each.join(",")
-        }
-    };
-    args.extend([
-        "-t".into(),
-        spec(crate::kernel::Protocol::Tcp),
-        "-u".into(),
-        spec(crate::kernel::Protocol::Udp),
-    ]);
+    let args = arguments(&pid_file, &netns, ports);
     let op = format!("pasta {}", args.join(" "));
     let shown: Vec<String> = ports.iter().map(ToString::to_string).collect();
-    let out = std::process::Command::new("pasta")
-        .args(&args)
-        .stdin(std::process::Stdio::null())
-        .output();
-    let failed = match &out {
-        Ok(o) if o.status.success() => None,
-        Ok(o) => Some(format!(
-            "{}: {}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-                .lines()
-                .filter(|l| !l.contains("syslog"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Some("o pasta não está instalado (pacote passt: apt-get install passt)".to_string())
-        }
-        Err(e) => Some(e.to_string()),
-    };
+    let failed = run_pasta(&args);
     let helper = std::fs::read_to_string(&pid_file)
         .ok()
         .and_then(|s| s.trim().parse::<i32>().ok());
@@ -112,20 +50,7 @@ pub fn start(rec: &Recorder, dir: &Path, pid: i32, ports: &[PortSpec]) -> Result
     match (failed, helper) {
         (None, Some(helper)) => {
             rec.record(body(helper), op, Outcome::Ok);
-            for p in ports {
-                rec.record(
-                    EventBody::NetPort {
-                        protocol: p.protocol.to_string(),
-                        host_ip: p.host_ip.to_string(),
-                        host_port: p.host_port,
-                        container_ip: "(rede do pasta)".into(),
-                        container_port: p.container_port,
-                        mechanism: "pasta".into(),
-                    },
-                    format!("pasta: bind({}:{}) no host", p.host_ip, p.host_port),
-                    Outcome::Ok,
-                );
-            }
+            record_ports(rec, ports);
             Ok(Pasta {
                 pid: helper,
                 ports: ports.to_vec(),
@@ -147,6 +72,100 @@ pub fn start(rec: &Recorder, dir: &Path, pid: i32, ports: &[PortSpec]) -> Result
             );
             Err(format!("a rede sem root (pasta) não subiu: {why}"))
         }
+    }
+}
+
+/// pasta's command line: the container's side (`eth0`, the netns bound
+/// in `netns`), who it runs as, its pid file, and the ports.
+fn arguments(pid_file: &Path, netns: &str, ports: &[PortSpec]) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "--config-net".into(),
+        // The name every container has (the default is the host's own).
+        "--ns-ifname".into(),
+        "eth0".into(),
+        "--quiet".into(),
+        // Runs as the user (root of casulo's namespace), not as "nobody",
+        // which a single-id map does not have.
+        "--runas".into(),
+        "0:0".into(),
+        "--pid".into(),
+        pid_file.display().to_string(),
+        "--netns".into(),
+        netns.to_string(),
+        "-T".into(),
+        "none".into(),
+        "-U".into(),
+        "none".into(),
+    ];
+    args.extend([
+        "-t".into(),
+        port_list(ports, crate::kernel::Protocol::Tcp),
+        "-u".into(),
+        port_list(ports, crate::kernel::Protocol::Udp),
+    ]);
+    args
+}
+
+/// The `-t`/`-u` value for one protocol: `[ADDR/]HOST:CONTAINER,…`, or `none`.
+fn port_list(ports: &[PortSpec], proto: crate::kernel::Protocol) -> String {
+    let each: Vec<String> = ports
+        .iter()
+        .filter(|p| p.protocol == proto)
+        .map(|p| {
+            let addr = if p.host_ip.is_unspecified() {
+                String::new()
+            } else {
+                format!("{}/", p.host_ip)
+            };
+            format!("{addr}{}:{}", p.host_port, p.container_port)
+        })
+        .collect();
+    if each.is_empty() {
+        "none".into()
+    } else {
+        each.join(",")
+    }
+}
+
+/// Runs pasta (it daemonizes once ready); why it failed, if it did.
+fn run_pasta(args: &[String]) -> Option<String> {
+    let out = std::process::Command::new("pasta")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output();
+    match &out {
+        Ok(o) if o.status.success() => None,
+        Ok(o) => Some(format!(
+            "{}: {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .filter(|l| !l.contains("syslog"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some("o pasta não está instalado (pacote passt: apt-get install passt)".to_string())
+        }
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// A `net.port` per published port, each bound on the host by pasta.
+fn record_ports(rec: &Recorder, ports: &[PortSpec]) {
+    for p in ports {
+        rec.record(
+            EventBody::NetPort {
+                protocol: p.protocol.to_string(),
+                host_ip: p.host_ip.to_string(),
+                host_port: p.host_port,
+                container_ip: "(rede do pasta)".into(),
+                container_port: p.container_port,
+                mechanism: "pasta".into(),
+            },
+            format!("pasta: bind({}:{}) no host", p.host_ip, p.host_port),
+            Outcome::Ok,
+        );
     }
 }
 
