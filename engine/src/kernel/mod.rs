@@ -19,8 +19,12 @@
 //! `chroot`, `kill`, the capability calls, `PR_SET_NO_NEW_PRIVS`,
 //! `PR_SET_DUMPABLE`, each seccomp filter, `setsid`, `close_range`, the
 //! loopback's `SIOCSIFFLAGS` and the user switch (`setgroups`, `setgid`,
-//! `setuid`). Not compared yet: the netlink messages of a network
-//! (`network::netlink`) and the v2 device program's `bpf()`.
+//! `setuid`), and each netlink request of a bridge network
+//! (`netlink::Request`: its message type, in order, with the kernel's
+//! answer as the outcome). Not compared: the v2 device program's `bpf()`
+//! (this host's devices controller is v1; the v2 VM has no strace), and
+//! the programs the facade runs as helpers (`nft`, `pasta`): their event
+//! is the command, not their calls.
 //! Code elsewhere in the engine must not call `nix::mount`, `unshare`,
 //! `execve`, … directly.
 
