@@ -111,35 +111,65 @@ fn imported(after: &str) -> Vec<String> {
     names
 }
 
-/// Every `crate::X` a production file names, as `file -> X`, upward only.
-fn upward_imports() -> BTreeSet<String> {
+/// Every `crate::X` a production file names, as `(file, own module, X)`.
+fn imports() -> Vec<(String, String, String)> {
     let src = workspace_dir().join("engine/src");
     let mut files = Vec::new();
     walk(&src, &src, &mut files);
-    let mut found = BTreeSet::new();
+    let mut found = Vec::new();
     for (file, text) in &files {
         // The facade's test double is compiled only for tests.
         if file == "kernel/double.rs" {
             continue;
         }
         let own = file.split('/').next().unwrap().trim_end_matches(".rs");
-        let own_floor = floor(own);
         // Comments (doc links to other modules) are not imports.
         let code: String = production(text)
             .lines()
             .filter(|l| !l.trim_start().starts_with("//"))
             .collect::<Vec<_>>()
             .join("\n");
-        let text = code.as_str();
-        for (i, _) in text.match_indices("crate::") {
-            for name in imported(&text[i + "crate::".len()..]) {
-                if name != own && floor(&name) > own_floor {
-                    found.insert(format!("{file} -> {name}"));
+        for (i, _) in code.match_indices("crate::") {
+            for name in imported(&code[i + "crate::".len()..]) {
+                if name != own {
+                    found.push((file.clone(), own.to_string(), name));
                 }
             }
         }
     }
     found
+}
+
+/// Every import that goes upward, as `file -> X`.
+fn upward_imports() -> BTreeSet<String> {
+    imports()
+        .into_iter()
+        .filter(|(_, own, name)| floor(name) > floor(own))
+        .map(|(file, _, name)| format!("{file} -> {name}"))
+        .collect()
+}
+
+/// A path of imports from `from` back to `from`, through modules of the
+/// same floor (across floors there is none: nothing goes up).
+fn circle_through(edges: &BTreeSet<(String, String)>, from: &str) -> Option<Vec<String>> {
+    let mut stack = vec![vec![from.to_string()]];
+    let mut seen = BTreeSet::new();
+    while let Some(path) = stack.pop() {
+        let last = path.last().unwrap().clone();
+        for (_, to) in edges.iter().filter(|(a, _)| *a == last) {
+            if to == from {
+                let mut circle = path.clone();
+                circle.push(to.clone());
+                return Some(circle);
+            }
+            if seen.insert(to.clone()) {
+                let mut longer = path.clone();
+                longer.push(to.clone());
+                stack.push(longer);
+            }
+        }
+    }
+    None
 }
 
 #[test]
@@ -157,4 +187,37 @@ fn no_new_import_goes_up_a_floor() {
         gone.is_empty(),
         "estas importações para cima não existem mais: tire-as de KNOWN_UPWARD: {gone:#?}"
     );
+}
+
+/// No two modules import each other, directly or around a longer loop:
+/// one of them must be the lower (`build` runs containers, so
+/// `container` does not import `build`; `casulo commit` lives in `build`).
+#[test]
+fn no_import_circle_between_modules() {
+    let edges: BTreeSet<(String, String)> = imports()
+        .into_iter()
+        .map(|(_, own, name)| (own, name))
+        .collect();
+    let modules: BTreeSet<&String> = edges.iter().map(|(a, _)| a).collect();
+    assert!(modules.len() > 10, "poucos módulos achados: {modules:?}");
+    for module in modules {
+        if let Some(circle) = circle_through(&edges, module) {
+            let files: Vec<String> = circle
+                .windows(2)
+                .map(|w| {
+                    let file = imports()
+                        .into_iter()
+                        .find(|(_, own, name)| *own == w[0] && *name == w[1])
+                        .map(|(f, _, _)| f)
+                        .unwrap_or_default();
+                    format!("{} -> {} ({file})", w[0], w[1])
+                })
+                .collect();
+            panic!(
+                "um círculo de importações em engine/src: {files:#?}\n\
+                 Um dos dois é o de baixo: mova o que o outro usa para ele, ou \
+                 receba o valor de quem chama."
+            );
+        }
+    }
 }

@@ -34,6 +34,7 @@ mod fuzz;
 mod imports;
 mod medir;
 mod medir_containers;
+mod medir_tools;
 mod medir_vms;
 mod musl;
 mod registro;

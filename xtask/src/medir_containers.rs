@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::cmd::{self, step};
-use crate::medir::{self, Launched, Side, Unit};
+use crate::medir_tools::{self as medir, Launched, Side, Unit};
 use crate::{fail, Result};
 
 /// The command each container runs.

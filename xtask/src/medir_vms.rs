@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::cmd::{self, step};
-use crate::medir::{self, Launched, Side, Unit};
+use crate::medir_tools::{self as medir, Launched, Side, Unit};
 use crate::{fail, vm, Result};
 
 /// RAM of each VM (`qemu -m`), MB.

@@ -19,7 +19,10 @@
 //! - [`crate::image::layer_tar`]: entries → a reproducible layer blob in the store;
 //! - `build_trace`: the `build.*` events;
 //! - this file: the stages in order, and the commit (config + manifest +
-//!   tag, with the store's APIs).
+//!   tag, with the store's APIs);
+//! - [`commit`]: `casulo commit`, a container's upper dir made one more
+//!   layer with the same pieces (here, not in `container`: a build runs
+//!   containers, so `container` must not import `build` back).
 //!
 //! Every step is in the build's trace (`build.step`, then `build.cache_hit`
 //! or the RUN container's own events and `build.layer`), between
@@ -32,6 +35,7 @@
 mod build_trace;
 pub mod cache;
 pub mod cache_mount;
+pub mod commit;
 pub mod config_step;
 mod context;
 mod copy_from;

@@ -2,7 +2,7 @@
 //! (like `docker commit`).
 
 use super::{CliError, CliResult};
-use crate::container::commit::{commit, CommitError, CommitOptions};
+use crate::build::commit::{commit, CommitError, CommitOptions};
 use crate::container::RunError;
 use crate::state::StateDir;
 use casulo_trace::text::short_id;

@@ -31,7 +31,6 @@
 //! it installs a handler; orphans are re-parented to it). casulo forwards the
 //! first Ctrl-C/SIGTERM to it and sends SIGKILL on the second.
 
-pub mod commit;
 pub mod connect;
 pub mod create;
 pub mod diff;

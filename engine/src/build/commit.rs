@@ -23,7 +23,7 @@
 //!   are what `image prune` removes).
 //!
 //! **Pause.** As docker does (`--pause`, on by default), a running
-//! container is frozen ([`super::pause`], the cgroup freezer) from the
+//! container is frozen ([`crate::container::pause`], the cgroup freezer) from the
 //! first read of its upper dir to the last byte of the layer, and thawed on
 //! every path after: so the layer is one instant of it, never a file caught
 //! half written. A container the user had already paused stays paused.
@@ -38,9 +38,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use casulo_trace::{EventBody, Outcome};
 
-use super::{record, ContainerRecord, ContainerState, RunError, DEFAULT_PATH};
-use crate::build::dockerfile::{self, Op};
-use crate::build::{config_step, layer_from_upper};
+use super::dockerfile::{self, Op};
+use super::{config_step, layer_from_upper};
+use crate::container::{record, ContainerRecord, ContainerState, RunError, DEFAULT_PATH};
 use crate::image::layer_tar;
 use crate::image::oci::{self, ConfigFile, History};
 use crate::image::{Image, ImageError, Layer, Reference, Store};
@@ -92,7 +92,7 @@ struct Frozen<'a> {
 
 impl<'a> Frozen<'a> {
     fn pause(state: &'a StateDir, record: &ContainerRecord) -> Result<Self, RunError> {
-        let record = super::pause::pause(state, record)?;
+        let record = crate::container::pause::pause(state, record)?;
         Ok(Frozen { state, record })
     }
 }
@@ -100,7 +100,7 @@ impl<'a> Frozen<'a> {
 impl Drop for Frozen<'_> {
     fn drop(&mut self) {
         // Ended meanwhile (a SIGKILL still kills on v2): nothing to thaw.
-        let _ = super::pause::unpause(self.state, &self.record);
+        let _ = crate::container::pause::unpause(self.state, &self.record);
     }
 }
 
@@ -137,7 +137,7 @@ pub enum CommitError {
 
 /// Commits the container `opts.container` as a new image.
 pub fn commit(state: &StateDir, opts: &CommitOptions) -> Result<CommitOutcome, CommitError> {
-    let rec = super::find(state, &opts.container)?;
+    let rec = crate::container::find(state, &opts.container)?;
     // Everything the user typed is checked before anything is written.
     let changes = opts
         .changes
