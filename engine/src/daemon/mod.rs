@@ -263,7 +263,16 @@ async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<(), DaemonError> {
         opts.socket.display()
     ));
     let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(accept_unix(unix, ctx.clone(), stop_rx.clone()));
+    let (c, stop) = (ctx.clone(), stop_rx.clone());
+    tokio::spawn(async move {
+        let unix = &unix;
+        accept_loop(
+            || async move { unix.accept().await.map(|(s, _)| s) },
+            c,
+            stop,
+        )
+        .await
+    });
     if let Some(addr) = opts.tcp {
         let tcp = match tokio::net::TcpListener::bind(addr).await {
             Ok(tcp) => tcp,
@@ -282,7 +291,16 @@ async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<(), DaemonError> {
             ));
         }
         (ctx.log)(format!("escutando também em tcp://{addr}"));
-        tokio::spawn(accept_tcp(tcp, ctx.clone(), stop_rx.clone()));
+        let (c, stop) = (ctx.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            let tcp = &tcp;
+            accept_loop(
+                || async move { tcp.accept().await.map(|(s, _)| s) },
+                c,
+                stop,
+            )
+            .await
+        });
     }
     if let Some((listener, dir)) = ui {
         let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
@@ -368,31 +386,20 @@ fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener, DaemonError> {
     Ok(listener)
 }
 
-async fn accept_unix(
-    listener: tokio::net::UnixListener,
+/// Serves every connection `accept` hands over (unix socket or TCP
+/// alike) until the daemon stops.
+async fn accept_loop<T, F>(
+    mut accept: impl FnMut() -> F,
     ctx: Arc<Ctx>,
     mut stop: watch::Receiver<bool>,
-) {
+) where
+    F: std::future::Future<Output = std::io::Result<T>>,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => connection(TokioIo::new(stream), ctx.clone()),
-                Err(e) => (ctx.log)(format!("erro ao aceitar uma conexão: {e}")),
-            },
-            _ = stop.changed() => return,
-        }
-    }
-}
-
-async fn accept_tcp(
-    listener: tokio::net::TcpListener,
-    ctx: Arc<Ctx>,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => connection(TokioIo::new(stream), ctx.clone()),
+            accepted = accept() => match accepted {
+                Ok(stream) => connection(TokioIo::new(stream), ctx.clone()),
                 Err(e) => (ctx.log)(format!("erro ao aceitar uma conexão: {e}")),
             },
             _ = stop.changed() => return,

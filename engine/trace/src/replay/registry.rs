@@ -131,6 +131,8 @@ impl World {
                     LayerTransfer::Missing
                 };
             }
+            // A blob sent (push) or received (pull): the same bookkeeping,
+            // in opposite directions.
             EventBody::RegistryBlobUpload {
                 registry,
                 repository,
@@ -139,14 +141,28 @@ impl World {
                 duration_us,
                 layer,
                 ..
+            }
+            | EventBody::RegistryBlobDownload {
+                registry,
+                repository,
+                digest,
+                bytes,
+                duration_us,
+                layer,
+                ..
             } => {
+                let push = matches!(event.body, EventBody::RegistryBlobUpload { .. });
                 let reg = self.registry_mut(registry);
                 reg.repository = repository.clone();
-                reg.direction = "push".into();
+                reg.direction = if push { "push" } else { "pull" }.into();
                 reg.bytes += bytes;
                 if let Some(index) = layer {
                     let layer = reg.layer_mut(*index, digest, *bytes, at);
-                    layer.state = LayerTransfer::Sent;
+                    layer.state = if push {
+                        LayerTransfer::Sent
+                    } else {
+                        LayerTransfer::Downloaded
+                    };
                     layer.duration_us = *duration_us;
                 }
             }
@@ -162,25 +178,6 @@ impl World {
                 reg.repository = repository.clone();
                 reg.direction = "push".into();
                 reg.layer_mut(*index, digest, 0, at).state = LayerTransfer::Mounted;
-            }
-            EventBody::RegistryBlobDownload {
-                registry,
-                repository,
-                digest,
-                bytes,
-                duration_us,
-                layer,
-                ..
-            } => {
-                let reg = self.registry_mut(registry);
-                reg.repository = repository.clone();
-                reg.direction = "pull".into();
-                reg.bytes += bytes;
-                if let Some(index) = layer {
-                    let layer = reg.layer_mut(*index, digest, *bytes, at);
-                    layer.state = LayerTransfer::Downloaded;
-                    layer.duration_us = *duration_us;
-                }
             }
             EventBody::RegistryManifestGet {
                 registry,
