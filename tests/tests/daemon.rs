@@ -1446,3 +1446,41 @@ fn docker_run_p_serves_logs_f_follows_and_a_killed_daemon_loses_nothing() {
     assert_eq!(casulo_ps(lab, &web, "{{.Status}}"), None);
     assert_eq!(casulo_ps(lab, &talker, "{{.Status}}"), None);
 }
+
+/// `--tcp 127.0.0.1:PORT` is served only when asked for: the docker CLI
+/// over TCP gets the answers it gets over the socket, and a daemon started
+/// without it says nothing of TCP.
+#[test]
+fn tcp_is_served_only_when_asked_for() {
+    let lab = Lab::shared();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let d = Daemon::start_with(lab, &["--tcp", &addr]);
+    let format = [
+        "version",
+        "--format",
+        "{{.Server.Version}} {{.Server.APIVersion}}",
+    ];
+    let over_socket = d.docker(&format);
+    over_socket.assert_ok();
+    let over_tcp = Output::of(
+        d.docker_command(&format)
+            .env("DOCKER_HOST", format!("tcp://{addr}")),
+    );
+    over_tcp.assert_ok();
+    assert!(!over_tcp.stdout.trim().is_empty(), "{over_tcp}");
+    assert_eq!(over_tcp.stdout, over_socket.stdout);
+    assert!(
+        d.log()
+            .contains(&format!("escutando também em tcp://{addr}")),
+        "{}",
+        d.log()
+    );
+    let plain = Daemon::start(lab);
+    plain.docker(&["version"]).assert_ok();
+    assert!(!plain.log().contains("tcp://"), "{}", plain.log());
+}
