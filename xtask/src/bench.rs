@@ -100,6 +100,9 @@ pub fn run(args: &[String]) -> Result {
     if args.first().map(String::as_str) == Some("daemon") {
         return crate::bench_daemon::run(&args[1..]);
     }
+    if args.first().map(String::as_str) == Some("vm") {
+        return crate::bench_vm::run(&args[1..]);
+    }
     let opts = parse_options(args)?;
     if opts.only_visualizer {
         return crate::bench_web::run();

@@ -23,6 +23,7 @@ mod bench_registry;
 mod bench_summary;
 mod bench_tools;
 mod bench_unpack;
+mod bench_vm;
 mod bench_web;
 mod book;
 mod browser;
@@ -125,6 +126,8 @@ comandos:
       --runs N         rodadas de cada lado (padrão 20)
       --quantos N      contêineres no ar para a listagem (padrão 50)
       --pedidos N      pedidos de listagem (padrão 200)
+  bench vm [--runs N]  início→fim na VM só cgroup v2 (qemu): o piso (`unshare`), `crun run` e
+                     `casulo run`, com as razões, em bench-results/vm.json (padrão 5 rodadas)
   bench densidade [opções]  N contêineres `busybox sleep` com `run -d`: partida e memória
                      por contêiner (supervisor + cgroup), em bench-results/densidade.json
       --quantos N      quantos contêineres (padrão 100)

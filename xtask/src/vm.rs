@@ -97,12 +97,12 @@ const MODULES: &[&str] = &[
 ];
 
 const KERNEL_META: &str = "linux-image-cloud-amd64";
-const INIT: &str = include_str!("../vm/init.sh");
+pub const INIT: &str = include_str!("../vm/init.sh");
 const DEMO: &str = include_str!("../vm/demo.sh");
 const ROOTLESS: &str = include_str!("../vm/rootless.sh");
 /// RAM of the VM: the initramfs (casulo, docker's CLI) is copied to a tmpfs,
 /// where the images, the build and the containers live too.
-const MEMORY_MB: u32 = 1024;
+pub const MEMORY_MB: u32 = 1024;
 /// Whole VM run, boot to poweroff (normally ~60 s under TCG).
 const TIMEOUT_SECS: &str = "400";
 
@@ -455,11 +455,20 @@ fn nft_files(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
 /// at the paths it says (a setuid program cannot be started through a
 /// loader script, as `nft` is). Nothing else in the VM is dynamic.
 fn rootless_files() -> Result<Vec<(PathBuf, String)>> {
+    dynamic_files(
+        &["/usr/bin/newuidmap", "/usr/bin/newgidmap", "/usr/bin/pasta"],
+        "pacotes uidmap e passt",
+    )
+}
+
+/// Debian `programs` with the glibc libraries `ldd` says they load, each
+/// at its own path in the VM; `packages` says where a missing one comes from.
+pub fn dynamic_files(programs: &[&str], packages: &str) -> Result<Vec<(PathBuf, String)>> {
     let mut out: Vec<(PathBuf, String)> = Vec::new();
-    for program in ["/usr/bin/newuidmap", "/usr/bin/newgidmap", "/usr/bin/pasta"] {
+    for program in programs {
         let path = Path::new(program);
         if !path.exists() {
-            fail!("{program} não existe: rode `cargo xtask setup` (pacotes uidmap e passt)");
+            fail!("{program} não existe: rode `cargo xtask setup` ({packages})");
         }
         out.push((std::fs::canonicalize(path)?, program[1..].to_string()));
         let ldd = cmd::capture(Command::new("ldd").arg(path))?;

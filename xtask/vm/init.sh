@@ -15,7 +15,7 @@ if [ "$1" != stage2 ]; then
     mount -t devtmpfs devtmpfs /dev 2>/dev/null
     mkdir -p /newroot
     mount -t tmpfs -o size=700m tmpfs /newroot
-    for f in /bin /sbin /usr /lib /lib64 /opt /etc /init /casulo /probe /modules /ctx /docker /demo.sh /rootless.sh; do
+    for f in /bin /sbin /usr /lib /lib64 /opt /etc /init /casulo /probe /modules /ctx /docker /demo.sh /rootless.sh /bench; do
         [ -e "$f" ] && cp -a "$f" /newroot/
     done
     mkdir -p /newroot/dev /newroot/proc /newroot/sys /newroot/tmp /newroot/run /newroot/var/lib/casulo
@@ -53,6 +53,14 @@ for a in sh cat; do ln -s busybox /tmp/pr/bin/$a; done
 cp /probe /tmp/pr/probe
 tar -c -f /tmp/probe.tar -C /tmp/pr bin proc sys dev tmp probe
 casulo image import /tmp/probe.tar probe:latest >/tmp/import.log 2>&1 || { cat /tmp/import.log; failed import "image import"; }
+
+# `cargo xtask bench vm` (casulo.bench=RODADAS on the kernel's command
+# line): only start→exit is measured (/bench/bench.sh), then off.
+rodadas=$(sed -n 's/.*casulo\.bench=\([0-9]*\).*/\1/p' /proc/cmdline)
+if [ -n "$rodadas" ]; then
+    . /bench/bench.sh
+    poweroff -f
+fi
 
 run() { # run NAME CASULO-RUN-ARGS... : output in /tmp/NAME.{out,err,trace.jsonl}, rc in $rc
     name=$1

@@ -44,9 +44,13 @@ uso: probe <comando> [args]
   ataque NOME [...]    um ataque só, neste processo
   tiocsti FD TEXTO     tenta digitar TEXTO no terminal FD com ioctl(TIOCSTI)
   serve-tcp PORTA TEXTO  servidor HTTP/1.0 mínimo: a cada pedido responde TEXTO (uma thread
-                       por conexão, fila de listen grande); roda até ser morto";
+                       por conexão, fila de listen grande); roda até ser morto
+  cronometrar RODADAS NOME PROG ARGS... [,, NOME PROG ARGS...]
+                       início→fim de cada programa, em rodadas intercaladas (mediana,
+                       p10, p90 e CPU em ms); para onde não há hyperfine (a VM)";
 
 mod attacks;
+mod stopwatch;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -102,6 +106,10 @@ fn main() {
         ["ataque", name, rest @ ..] => match attack_args(rest) {
             Some((targets, names)) if names.is_empty() => attacks::run_one(name, &targets),
             _ => usage(),
+        },
+        ["cronometrar", rounds, spec @ ..] => match rounds.parse() {
+            Ok(rounds) => stopwatch::run(rounds, spec),
+            Err(_) => usage(),
         },
         ["tiocsti", fd, text] => match fd.parse() {
             Ok(fd) => cmd_tiocsti(fd, text),

@@ -1,0 +1,146 @@
+//! `probe cronometrar`: start→exit of programs, timed side by side where
+//! no other tool is (the cgroup v2 VM of `cargo xtask bench vm` has busybox,
+//! whose `date` has no nanoseconds). Rounds are interleaved, each in a
+//! rotating order, so a slow moment hits every contender alike; the first
+//! [`WARMUP`] rounds are not counted. Wall time from `fork` to `wait4`,
+//! and the CPU the child and its descendants used (`wait4`'s rusage).
+
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::{emit, Json};
+
+/// Rounds run before the measured ones (caches, first-run work).
+const WARMUP: usize = 2;
+
+struct Contender<'a> {
+    name: &'a str,
+    argv: &'a [&'a str],
+    wall_ms: Vec<f64>,
+    cpu_ms: Vec<f64>,
+    failures: usize,
+}
+
+/// `RODADAS NOME PROG ARGS... [,, NOME PROG ARGS...]`.
+pub fn run(rounds: usize, spec: &[&str]) -> i32 {
+    let mut contenders: Vec<Contender> = spec
+        .split(|a| *a == ",,")
+        .filter_map(|part| match part {
+            [name, argv @ ..] if !argv.is_empty() => Some(Contender {
+                name,
+                argv,
+                wall_ms: vec![],
+                cpu_ms: vec![],
+                failures: 0,
+            }),
+            _ => None,
+        })
+        .collect();
+    if contenders.is_empty() || rounds == 0 {
+        return crate::usage();
+    }
+    let n = contenders.len();
+    for round in 0..WARMUP + rounds {
+        for k in 0..n {
+            let c = &mut contenders[(round + k) % n];
+            match time_one(c.argv) {
+                Some((wall, cpu)) if round >= WARMUP => {
+                    c.wall_ms.push(wall);
+                    c.cpu_ms.push(cpu);
+                }
+                Some(_) => {}
+                None => c.failures += 1,
+            }
+        }
+    }
+    let list = contenders
+        .iter()
+        .map(|c| {
+            let mut wall = c.wall_ms.clone();
+            let mut cpu = c.cpu_ms.clone();
+            Json::Obj(vec![
+                ("nome".into(), Json::Str(c.name.into())),
+                ("medidas".into(), Json::Int(wall.len() as i64)),
+                ("falhas".into(), Json::Int(c.failures as i64)),
+                ("mediana_ms".into(), ms(percentile(&mut wall, 50))),
+                ("p10_ms".into(), ms(percentile(&mut wall, 10))),
+                ("p90_ms".into(), ms(percentile(&mut wall, 90))),
+                ("cpu_mediana_ms".into(), ms(percentile(&mut cpu, 50))),
+            ])
+        })
+        .collect();
+    emit(&Json::Obj(vec![
+        ("rodadas".into(), Json::Int(rounds as i64)),
+        ("concorrentes".into(), Json::Arr(list)),
+    ]));
+    if contenders.iter().any(|c| c.failures > 0) {
+        1
+    } else {
+        0
+    }
+}
+
+/// One run of `argv` (its output thrown away): wall and CPU ms, or `None`
+/// if it could not start or did not exit 0.
+fn time_one(argv: &[&str]) -> Option<(f64, f64)> {
+    let began = Instant::now();
+    let child = Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it for our child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for the child spawned above (std will not wait for it again).
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let wall = began.elapsed().as_secs_f64() * 1000.0;
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+    let cpu = ms(usage.ru_utime) + ms(usage.ru_stime);
+    let ok = pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    ok.then_some((wall, cpu))
+}
+
+/// A number of milliseconds, to the microsecond.
+fn ms(x: f64) -> Json {
+    Json::Raw(format!("{x:.3}"))
+}
+
+/// The `p`th percentile (nearest rank) of `v`; 0 when empty.
+fn percentile(v: &mut [f64], p: usize) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let rank = (p * v.len()).div_ceil(100).max(1);
+    v[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let mut v = vec![5.0, 1.0, 3.0, 2.0, 4.0];
+        assert_eq!(percentile(&mut v, 50), 3.0);
+        assert_eq!(percentile(&mut v, 10), 1.0);
+        assert_eq!(percentile(&mut v, 90), 5.0);
+        assert_eq!(percentile(&mut [], 50), 0.0);
+    }
+
+    #[test]
+    fn a_program_is_timed_and_a_failure_counted() {
+        let (wall, cpu) = time_one(&[
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done",
+        ])
+        .unwrap();
+        assert!(wall > 0.0 && cpu > 0.0, "{wall} {cpu}");
+        assert!(time_one(&["false"]).is_none());
+        assert!(time_one(&["/nao/existe"]).is_none());
+    }
+}
