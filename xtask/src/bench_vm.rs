@@ -96,6 +96,7 @@ pub fn run(args: &[String]) -> Result {
     }
     let info = marked(&log, "CASULO-BENCH-INFO ").unwrap_or("").to_string();
     let rows = table(&measured)?;
+    let phases = phases(&log, &dir.join("bench-traces"))?;
     if measured["concorrentes"]
         .as_array()
         .is_some_and(|c| c.iter().any(|c| c["falhas"].as_u64() != Some(0)))
@@ -113,6 +114,7 @@ pub fn run(args: &[String]) -> Result {
             "versions": info,
             "load_host": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
             "contenders": rows,
+            "casulo_phases": phases,
         }),
     )
 }
@@ -121,6 +123,32 @@ pub fn run(args: &[String]) -> Result {
 fn marked<'a>(log: &'a str, marker: &str) -> Option<&'a str> {
     log.lines()
         .find_map(|l| l.trim_end_matches('\r').split_once(marker).map(|(_, r)| r))
+}
+
+/// The per-phase medians of the VM's `casulo run` traces (`bench_phases`),
+/// from their `kind=t_us` lines, rebuilt as trace files in `dir`.
+fn phases(log: &str, dir: &Path) -> Result<Value> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    let lines = log.lines().filter_map(|l| {
+        l.trim_end_matches('\r')
+            .split_once("CASULO-BENCH-TRACE ")
+            .map(|(_, r)| r)
+    });
+    for (i, line) in lines.enumerate() {
+        let events: Vec<String> = line
+            .split_whitespace()
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(kind, t)| {
+                json!({ "kind": kind, "t_us": t.parse::<u64>().unwrap_or(0) }).to_string()
+            })
+            .collect();
+        std::fs::write(
+            dir.join(format!("{i}.trace.jsonl")),
+            events.join("\n") + "\n",
+        )?;
+    }
+    crate::bench_phases::report(dir)
 }
 
 /// Prints the contenders beside the floor and crun; their JSON rows, with
