@@ -14,15 +14,18 @@ use crate::format::{mib, short_path};
 pub struct CgroupsProps {
     pub trace: Rc<Loaded>,
     pub world: Rc<World>,
+    /// [`crate::state::Model::scene`]: with the samples seen, what the
+    /// panel draws.
+    pub scene: u64,
     #[prop_or_default]
     pub large: bool,
 }
 
 impl PartialEq for CgroupsProps {
     fn eq(&self, o: &Self) -> bool {
-        Rc::ptr_eq(&self.world, &o.world)
+        (self.scene, self.world.samples_seen, self.large)
+            == (o.scene, o.world.samples_seen, o.large)
             && Rc::ptr_eq(&self.trace, &o.trace)
-            && self.large == o.large
     }
 }
 

@@ -1,27 +1,11 @@
 //! The filesystem panel: the overlay's layers, upper dir and merged view,
 //! the mounts, volumes and commits.
 
-use std::rc::Rc;
-
 use casulo_trace::replay::World;
 use yew::prelude::*;
 
-use super::panels::scale;
+use super::panels::{scale, WorldProps};
 use crate::format::{bytes, short_digest, short_path};
-
-#[derive(Properties)]
-pub struct FsProps {
-    pub world: Rc<World>,
-    pub pos: usize,
-    #[prop_or_default]
-    pub large: bool,
-}
-
-impl PartialEq for FsProps {
-    fn eq(&self, o: &Self) -> bool {
-        Rc::ptr_eq(&self.world, &o.world) && self.large == o.large
-    }
-}
 
 /// `casulo commit`s of the container: its upperdir became a layer of a new image.
 fn commit_lines(w: &World) -> Vec<String> {
@@ -52,7 +36,7 @@ fn commit_lines(w: &World) -> Vec<String> {
 }
 
 #[function_component(FilesystemPanel)]
-pub fn filesystem_panel(p: &FsProps) -> Html {
+pub fn filesystem_panel(p: &WorldProps) -> Html {
     let w = &p.world;
     let last = w.applied.checked_sub(1);
     let commits = commit_lines(w);
@@ -114,7 +98,7 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
         "merged: a visão unificada"
     };
     rows.push(html! {
-        <g class={classes!("camada", "merged", (o.at + 1 == p.pos).then_some("novo"), ended.then_some("encerrado"))}>
+        <g class={classes!("camada", "merged", (Some(o.at) == last).then_some("novo"), ended.then_some("encerrado"))}>
             <rect x="10" y={y.to_string()} width={rw.clone()} height={rh.clone()} rx="6" />
             <text x="22" y={(y + t1).to_string()}>{merged_label}</text>
             <text x="22" y={(y + t2).to_string()} class="caminho">{short_path(&o.target)}</text>

@@ -307,25 +307,27 @@ fn main_view(model: &Model, t: &Rc<Loaded>, dispatch: UseReducerDispatcher<Model
 
 /// One panel of the replay at the model's position.
 fn panel(p: Panel, model: &Model, t: &Rc<Loaded>, dispatch: &UseReducerDispatcher<Model>) -> Html {
-    let (world, large) = (model.world.clone(), model.large);
+    let (world, scene, large) = (model.world.clone(), model.scene, model.large);
     match p {
         Panel::Events => html! {
             <events::EventsPanel trace={t.clone()} pos={model.pos} lo={model.lo} hi={model.hi}
                 compact={model.compact} dispatch={dispatch.clone()} />
         },
         Panel::Build => html! {
-            <build::BuildPanel trace={t.clone()} {world} {large} dispatch={dispatch.clone()} />
+            <build::BuildPanel trace={t.clone()} {world} {scene} {large} dispatch={dispatch.clone()} />
         },
-        Panel::Namespaces => html! { <namespaces::NamespacesPanel {world} {large} /> },
-        Panel::Files => html! { <filesystem::FilesystemPanel {world} pos={model.pos} {large} /> },
-        Panel::Cgroups => html! { <cgroups::CgroupsPanel trace={t.clone()} {world} {large} /> },
+        Panel::Namespaces => html! { <namespaces::NamespacesPanel {world} {scene} {large} /> },
+        Panel::Files => html! { <filesystem::FilesystemPanel {world} {scene} {large} /> },
+        Panel::Cgroups => {
+            html! { <cgroups::CgroupsPanel trace={t.clone()} {world} {scene} {large} /> }
+        }
         Panel::Network => {
-            html! { <network::NetworkPanel {world} {large} compact={model.compact} /> }
+            html! { <network::NetworkPanel {world} {scene} {large} compact={model.compact} /> }
         }
         Panel::Security => html! {
-            <security::SecurityPanel trace={t.clone()} {world} compact={model.compact} />
+            <security::SecurityPanel trace={t.clone()} {world} {scene} compact={model.compact} />
         },
-        Panel::Registry => html! { <registry::RegistryPanel {world} {large} /> },
+        Panel::Registry => html! { <registry::RegistryPanel {world} {scene} {large} /> },
     }
 }
 

@@ -19,6 +19,8 @@ use crate::security::{has_security, privileged, rows, Group, Row};
 pub struct SecurityProps {
     pub trace: Rc<Loaded>,
     pub world: Rc<World>,
+    /// [`crate::state::Model::scene`] (drawn again when it changes).
+    pub scene: u64,
     /// Embed mode: with nothing to show, the panel says so instead of vanishing.
     #[prop_or_default]
     pub compact: bool,
@@ -26,9 +28,7 @@ pub struct SecurityProps {
 
 impl PartialEq for SecurityProps {
     fn eq(&self, o: &Self) -> bool {
-        Rc::ptr_eq(&self.world, &o.world)
-            && Rc::ptr_eq(&self.trace, &o.trace)
-            && self.compact == o.compact
+        self.scene == o.scene && Rc::ptr_eq(&self.trace, &o.trace) && self.compact == o.compact
     }
 }
 
