@@ -51,6 +51,9 @@ fn seq_from_hash() -> Option<u64> {
     hash.strip_prefix("#evento=")?.parse().ok()
 }
 
+/// How long the position stays still before the URL follows it, in ms.
+const URL_WAIT_MS: u32 = 120;
+
 /// Keeps the selected event (its `seq`) in the URL, so a teacher can link
 /// to a moment.
 fn write_hash(seq: Option<u64>) {
@@ -162,14 +165,21 @@ pub fn app() -> Html {
     }
 
     // The URL follows the position (not in a frame of the book: its link
-    // to the full app carries the position instead).
+    // to the full app carries the position instead), once it stays there
+    // for [`URL_WAIT_MS`]: chromium's `replaceState` cost ~3.6 ms a call,
+    // a fifth of each move of a drag, and it throttles after 200 calls in
+    // 10 s.
     {
         let seq = model.trace.as_ref().map(|t| t.seq_at(model.pos));
         let compact = model.compact;
         use_effect_with(seq, move |seq| {
-            if let (Some(seq), false) = (seq, compact) {
-                write_hash(*seq);
-            }
+            let timer = match (*seq, compact) {
+                (Some(seq), false) => Some(gloo_timers::callback::Timeout::new(URL_WAIT_MS, move || {
+                    write_hash(seq)
+                })),
+                _ => None,
+            };
+            move || drop(timer)
         });
     }
 
