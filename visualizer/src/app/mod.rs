@@ -174,9 +174,10 @@ pub fn app() -> Html {
         let compact = model.compact;
         use_effect_with(seq, move |seq| {
             let timer = match (*seq, compact) {
-                (Some(seq), false) => Some(gloo_timers::callback::Timeout::new(URL_WAIT_MS, move || {
-                    write_hash(seq)
-                })),
+                (Some(seq), false) => Some(gloo_timers::callback::Timeout::new(
+                    URL_WAIT_MS,
+                    move || write_hash(seq),
+                )),
                 _ => None,
             };
             move || drop(timer)
