@@ -104,7 +104,11 @@ struct Layout {
 impl Layout {
     fn new(large: bool) -> Layout {
         let k = scale(large);
-        let (engine_x, engine_y) = if large { (16.0, 36.0 * k) } else { (16.0, 110.0) };
+        let (engine_x, engine_y) = if large {
+            (16.0, 36.0 * k)
+        } else {
+            (16.0, 110.0)
+        };
         let (x0, y0) = if large {
             (16.0, engine_y + 58.0 * k + 14.0)
         } else {
@@ -220,11 +224,10 @@ fn container(w: &World, init: &Process, l: &Layout) -> Html {
     let ended = init.exit.is_some();
     let grid = l.grid(init);
     let last = w.applied.checked_sub(1);
-    let boxes = init
-        .namespaces
-        .iter()
-        .enumerate()
-        .map(|(i, (key, inode))| ns_box(w, ns_kind(*key), *inode, grid.tile(i), last, ended, l.k));
+    let boxes =
+        init.namespaces.iter().enumerate().map(|(i, (key, inode))| {
+            ns_box(w, ns_kind(*key), *inode, grid.tile(i), last, ended, l.k)
+        });
     let top = grid.bottom(init.namespaces.len()) + NS_LINK;
     // A trunk from the process up between the columns, and from it
     // one branch to each namespace: the process is in all of them
@@ -252,7 +255,15 @@ fn container(w: &World, init: &Process, l: &Layout) -> Html {
 }
 
 /// One namespace of the container; `fresh` when the last event made it.
-fn ns_box(w: &World, kind: NsKind, inode: u64, t: Tile, last: Option<usize>, ended: bool, k: f64) -> Html {
+fn ns_box(
+    w: &World,
+    kind: NsKind,
+    inode: u64,
+    t: Tile,
+    last: Option<usize>,
+    ended: bool,
+    k: f64,
+) -> Html {
     let fresh = w
         .namespaces
         .iter()
@@ -268,7 +279,10 @@ fn ns_box(w: &World, kind: NsKind, inode: u64, t: Tile, last: Option<usize>, end
         i => format!("{} [{i}]", kind.proc_name()),
     };
     let mut tip = match host_inode {
-        Some(h) => format!("namespace {} do contêiner: inode {inode}; o do host é {h}", kind.proc_name()),
+        Some(h) => format!(
+            "namespace {} do contêiner: inode {inode}; o do host é {h}",
+            kind.proc_name()
+        ),
         None => format!("namespace {} do contêiner", kind.proc_name()),
     };
     if ended {
