@@ -13,7 +13,7 @@ use casulo_trace::replay::World;
 use yew::prelude::*;
 
 use super::Loaded;
-use crate::security::{has_security, privileged, rows, Group, Row};
+use crate::security::{privileged, rows, Group, Row};
 
 #[derive(Properties)]
 pub struct SecurityProps {
@@ -36,7 +36,8 @@ impl PartialEq for SecurityProps {
 pub fn security_panel(p: &SecurityProps) -> Html {
     let replay = p.trace.replay();
     let events = replay.events();
-    if !has_security(events) {
+    // Known since the events were read (not a scan of them all per drawing).
+    if !p.trace.has_security {
         if !p.compact {
             return html! {};
         }
