@@ -48,6 +48,12 @@ function events(name) {
  * the visualizer shows is a `seq`, like `casulo trace show`). */
 const lastSeq = (ev) => ev[ev.length - 1].seq;
 
+/** The URL's hash becomes `expected` (the app writes it once the position stays still a moment). */
+async function hashIs(expected) {
+  await page.waitForFunction((h) => location.hash === h, expected, { timeout: 5000 }).catch(() => {});
+  assert.equal(new URL(page.url()).hash, expected);
+}
+
 /** Opens a served trace in a fresh page, at `#evento=seq` when given. */
 async function open(name, seq) {
   const hash = seq === undefined ? '' : `#evento=${seq}`;
@@ -106,12 +112,12 @@ test('teclado: → e ← andam um evento e a URL guarda a posição', async () =
   await page.focus('body');
   await page.keyboard.press('ArrowRight');
   assert.equal(await position(), `evento 3 de ${lastSeq(ev)}`);
-  assert.equal(new URL(page.url()).hash, '#evento=3');
+  await hashIs('#evento=3');
   assert.match(await page.textContent('#svg-ns'), /mnt \[\d+\]/);
   await page.keyboard.press('ArrowLeft');
   await page.keyboard.press('ArrowLeft');
   assert.equal(await position(), `evento 1 de ${lastSeq(ev)}`);
-  assert.equal(new URL(page.url()).hash, '#evento=1');
+  await hashIs('#evento=1');
   await page.keyboard.press('End');
   assert.equal(await position(), `evento ${lastSeq(ev)} de ${lastSeq(ev)}`);
   await page.keyboard.press('Home');
@@ -136,7 +142,7 @@ test('linha do tempo: arrastar até o pivot_root e até o fim', async () => {
   await scrub(pivot.seq + 1);
   assert.match(await page.textContent('#svg-fs'), /merged = \/ do contêiner \(depois do pivot_root\)/);
   assert.match(await page.textContent('#svg-fs'), /\/proc · proc/);
-  assert.equal(new URL(page.url()).hash, `#evento=${pivot.seq}`);
+  await hashIs(`#evento=${pivot.seq}`);
   await shot('02-pivot-root');
 
   await scrub(ev.length);
@@ -750,12 +756,12 @@ test('numeração: #evento=N mostra "evento N" no topo e #N no painel de eventos
   assert.equal(await page.textContent('.evento.selecionado .seq'), `#${n}`);
   assert.match(await page.textContent('#detalhe'), new RegExp(`#${n} ·`));
   assert.match(await page.textContent('.evento.selecionado .tipo'), new RegExp(ev.find((e) => e.seq === n).kind.replace('.', '\\.')));
-  assert.equal(new URL(page.url()).hash, `#evento=${n}`);
+  await hashIs(`#evento=${n}`);
   assert.equal(await page.textContent('#total-eventos'), `Eventos: ${ev.length} (#${ev[0].seq} a #${lastSeq(ev)})`);
   // A click on another row: the three agree again.
   await page.locator('.evento', { hasText: `#${n + 2}` }).locator('button').click();
   assert.equal(await position(), `evento ${n + 2} de ${lastSeq(ev)}`);
-  assert.equal(new URL(page.url()).hash, `#evento=${n + 2}`);
+  await hashIs(`#evento=${n + 2}`);
   assert.equal(await page.textContent('.evento.selecionado .seq'), `#${n + 2}`);
 });
 

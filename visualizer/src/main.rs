@@ -11,6 +11,7 @@
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code, unused_imports))]
 
 mod capabilities;
+mod chart;
 mod diff;
 mod embed;
 mod format;
@@ -39,6 +40,7 @@ fn main() {
         security::has_security,
         state::Model::update,
         lines::count_newlines,
+        chart::stride,
         state::Listed::from_json,
     );
     println!(

@@ -14,6 +14,8 @@ use crate::format::{bytes, short_digest, short_path};
 pub struct BuildProps {
     pub trace: Rc<Loaded>,
     pub world: Rc<World>,
+    /// [`crate::state::Model::scene`] (drawn again when it changes).
+    pub scene: u64,
     #[prop_or_default]
     pub large: bool,
     /// A click on a Dockerfile line goes to its step.
@@ -22,9 +24,7 @@ pub struct BuildProps {
 
 impl PartialEq for BuildProps {
     fn eq(&self, o: &Self) -> bool {
-        Rc::ptr_eq(&self.world, &o.world)
-            && Rc::ptr_eq(&self.trace, &o.trace)
-            && self.large == o.large
+        self.scene == o.scene && Rc::ptr_eq(&self.trace, &o.trace) && self.large == o.large
     }
 }
 

@@ -6,28 +6,38 @@ use std::rc::Rc;
 use casulo_trace::replay::World;
 use yew::prelude::*;
 
+use casulo_trace::replay::Sample;
+
 use super::panels::scale;
 use super::Loaded;
+use crate::chart::{self, Line};
 use crate::format::{mib, short_path};
 
 #[derive(Properties)]
 pub struct CgroupsProps {
     pub trace: Rc<Loaded>,
     pub world: Rc<World>,
+    /// [`crate::state::Model::scene`]: with the samples seen, what the
+    /// panel draws.
+    pub scene: u64,
     #[prop_or_default]
     pub large: bool,
 }
 
 impl PartialEq for CgroupsProps {
     fn eq(&self, o: &Self) -> bool {
-        Rc::ptr_eq(&self.world, &o.world)
+        (self.scene, self.world.samples_seen, self.large)
+            == (o.scene, o.world.samples_seen, o.large)
             && Rc::ptr_eq(&self.trace, &o.trace)
-            && self.large == o.large
     }
 }
 
 #[function_component(CgroupsPanel)]
 pub fn cgroups_panel(p: &CgroupsProps) -> Html {
+    let lines = {
+        let (t, large) = (p.trace.clone(), p.large);
+        use_memo(lines_key(p), move |_| Lines::new(&t, large))
+    };
     let w = &p.world;
     let replay = p.trace.replay();
     let samples = &replay.samples()[..w.samples_seen];
@@ -89,7 +99,7 @@ pub fn cgroups_panel(p: &CgroupsProps) -> Html {
                 <p id="cg-delegado">{"Rootless: o cgroup abaixo fica na subárvore delegada ao seu usuário (a que o systemd entrega em user@UID.service); o casulo o criou e limitou sem root, com as mesmas escritas de sempre."}</p>
             }
             <ul class="arvore-cgroups">{ for groups }</ul>
-            { usage_chart(p, samples) }
+            { usage_chart(p, &lines, samples.len()) }
         </section>
     }
 }
@@ -108,37 +118,109 @@ fn procs_text(procs: &[i32]) -> String {
     }
 }
 
-fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Html {
-    if samples.is_empty() {
+/// Where a sample goes on the charts: time across, memory or pids up.
+struct Frame {
+    t0: f64,
+    t1: f64,
+    k: f64,
+    /// Left margin: room for the axis' values (and the pids chart's label).
+    left: f64,
+    max_mem: f64,
+    max_pids: f64,
+}
+
+/// Width of the charts, height of the memory chart.
+const CW: f64 = 600.0;
+const CH: f64 = 160.0;
+
+impl Frame {
+    fn new(t: &Loaded, large: bool) -> Frame {
+        let replay = t.replay();
+        let all = replay.samples();
+        let t0 = all.first().map_or(0, |s| s.t_us) as f64;
+        let k = scale(large);
+        Frame {
+            t0,
+            t1: (all.last().map_or(0, |s| s.t_us) as f64).max(t0 + 1.0),
+            k,
+            left: 64.0 * k,
+            max_mem: t.max_memory as f64,
+            max_pids: t.max_pids as f64,
+        }
+    }
+    fn x(&self, t: u64) -> f64 {
+        self.left + (t as f64 - self.t0) / (self.t1 - self.t0) * (CW - self.left - 10.0)
+    }
+    fn mem_y(&self, v: u64) -> f64 {
+        10.0 + CH - v as f64 / self.max_mem * CH
+    }
+    fn pids_h(&self) -> f64 {
+        60.0 * self.k
+    }
+    fn pids_y(&self, v: u64) -> f64 {
+        8.0 + self.pids_h() - v as f64 / self.max_pids * self.pids_h()
+    }
+    fn memory(&self, s: &Sample) -> Option<(f64, f64)> {
+        Some((self.x(s.t_us), self.mem_y(s.memory_bytes?)))
+    }
+    fn peak(&self, s: &Sample) -> Option<(f64, f64)> {
+        Some((self.x(s.t_us), self.mem_y(s.memory_peak_bytes?)))
+    }
+    fn pids(&self, s: &Sample) -> Option<(f64, f64)> {
+        Some((self.x(s.t_us), self.pids_y(s.pids?)))
+    }
+}
+
+/// The three lines over the whole trace, made once per trace (and per
+/// chunk read, while it is read): a move takes a prefix of each.
+pub struct Lines {
+    frame: Frame,
+    memory: Line,
+    peak: Line,
+    pids: Line,
+}
+
+impl Lines {
+    fn new(t: &Loaded, large: bool) -> Lines {
+        let f = Frame::new(t, large);
+        let replay = t.replay();
+        let all = replay.samples();
+        let stride = chart::stride(all.len());
+        Lines {
+            memory: Line::new(all, stride, |s| f.memory(s)),
+            peak: Line::new(all, stride, |s| f.peak(s)),
+            pids: Line::new(all, stride, |s| f.pids(s)),
+            frame: f,
+        }
+    }
+}
+
+/// What the memo of the lines depends on.
+fn lines_key(p: &CgroupsProps) -> (usize, usize, u64, u64, bool) {
+    let t = &p.trace;
+    (
+        t.replay_id(),
+        t.replay().samples().len(),
+        t.max_memory,
+        t.max_pids,
+        p.large,
+    )
+}
+
+fn usage_chart(p: &CgroupsProps, lines: &Lines, seen: usize) -> Html {
+    if seen == 0 {
         return html! { <p class="vazio">{"Sem amostras de uso ainda."}</p> };
     }
     let replay = p.trace.replay();
     let all = replay.samples();
-    let t0 = all.first().map_or(0, |s| s.t_us) as f64;
-    let t1 = (all.last().map_or(0, |s| s.t_us) as f64).max(t0 + 1.0);
-    let max_mem = p.trace.max_memory as f64;
-    let k = scale(p.large);
-    let (cw, ch) = (600.0, 160.0);
-    // Left margin: room for the axis' values (and the pids chart's label).
-    let left = 64.0 * k;
-    let x = |t: u64| left + (t as f64 - t0) / (t1 - t0) * (cw - left - 10.0);
-    let y = |v: u64| 10.0 + ch - v as f64 / max_mem * ch;
-    // At most ~600 points drawn: a long run is thinned.
-    let stride = (samples.len() / 600).max(1);
-    let points: String = samples
-        .iter()
-        .step_by(stride)
-        .chain(samples.last())
-        .filter_map(|s| Some(format!("{:.1},{:.1} ", x(s.t_us), y(s.memory_bytes?))))
-        .collect();
+    let samples = &all[..seen];
+    let f = &lines.frame;
+    let (k, left) = (f.k, f.left);
+    let y = |v: u64| f.mem_y(v);
+    let points = lines.memory.upto(all, seen, |s| f.memory(s));
     // The kernel's peak: a climb between two samples (one big allocation)
     // shows here even when the usage read before and after is low.
-    let peaks: String = samples
-        .iter()
-        .step_by(stride)
-        .chain(samples.last())
-        .filter_map(|s| Some(format!("{:.1},{:.1} ", x(s.t_us), y(s.memory_peak_bytes?))))
-        .collect();
+    let peaks = lines.peak.upto(all, seen, |s| f.peak(s));
     let limit = samples.iter().rev().find_map(|s| s.memory_limit_bytes);
     let last = samples.last().unwrap();
     let peak = last
@@ -154,7 +236,7 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
         let ty = y(b);
         html! {
             <g class="marca-eixo">
-                <line x1={(left - 4.0).to_string()} y1={ty.to_string()} x2={cw.to_string()} y2={ty.to_string()} class="grade" />
+                <line x1={(left - 4.0).to_string()} y1={ty.to_string()} x2={CW.to_string()} y2={ty.to_string()} class="grade" />
                 <text x={(left - 8.0).to_string()} y={(ty + 4.0 * k).to_string()} text-anchor="end">{mib(b)}</text>
             </g>
         }
@@ -172,12 +254,12 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
     html! {
         <>
             <p class="uso" id="uso-atual">{format!("{now}{pids}{cpu}")}</p>
-            <svg viewBox={format!("0 0 {cw} {}", ch + 30.0 * k)} role="img" id="grafico-memoria"
+            <svg viewBox={format!("0 0 {CW} {}", CH + 30.0 * k)} role="img" id="grafico-memoria"
                 aria-label="Gráfico do uso de memória ao longo do tempo, com o limite tracejado">
                 { for ticks }
-                <line x1={left.to_string()} y1={(10.0 + ch).to_string()} x2={cw.to_string()} y2={(10.0 + ch).to_string()} class="eixo" />
+                <line x1={left.to_string()} y1={(10.0 + CH).to_string()} x2={CW.to_string()} y2={(10.0 + CH).to_string()} class="eixo" />
                 if let Some(l) = limit {
-                    <line x1={left.to_string()} y1={y(l).to_string()} x2={cw.to_string()} y2={y(l).to_string()} class="limite" />
+                    <line x1={left.to_string()} y1={y(l).to_string()} x2={CW.to_string()} y2={y(l).to_string()} class="limite" />
                     <text x={(left + 4.0).to_string()} y={(y(l) + 16.0 * k).to_string()} class="rotulo-limite">{format!("limite {}", mib(l))}</text>
                 }
                 if !peaks.is_empty() {
@@ -185,15 +267,15 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
                 }
                 <polyline points={points} class="memoria"><title>{"memória em uso na hora da medição"}</title></polyline>
                 if samples.len() <= 60 {
-                    { for samples.iter().filter_map(|s| Some(html! {
-                        <circle cx={format!("{:.1}", x(s.t_us))} cy={format!("{:.1}", y(s.memory_bytes?))} r="4" class="ponto" />
-                    })) }
+                    { for samples.iter().filter_map(|s| f.memory(s)).map(|(cx, cy)| html! {
+                        <circle cx={format!("{cx:.1}")} cy={format!("{cy:.1}")} r="4" class="ponto" />
+                    }) }
                 }
                 { for ooms.map(|i| {
-                    let t = replay.events()[i].t_us;
-                    html! { <line x1={x(t).to_string()} x2={x(t).to_string()} y1="10" y2={(10.0 + ch).to_string()} class="marca-oom" /> }
+                    let x = f.x(replay.events()[i].t_us);
+                    html! { <line x1={x.to_string()} x2={x.to_string()} y1="10" y2={(10.0 + CH).to_string()} class="marca-oom" /> }
                 }) }
-                <text x={left.to_string()} y={(ch + 28.0 * k).to_string()} class="rotulo">{"tempo →"}</text>
+                <text x={left.to_string()} y={(CH + 28.0 * k).to_string()} class="rotulo">{"tempo →"}</text>
             </svg>
             if !peaks.is_empty() {
                 <p class="legenda-grafico" id="legenda-memoria">
@@ -201,46 +283,36 @@ fn usage_chart(p: &CgroupsProps, samples: &[casulo_trace::replay::Sample]) -> Ht
                     <span class="amostra-linha pico"></span>{"pico (o maior uso até ali, que o kernel guarda: mostra uma subida entre duas medições)"}
                 </p>
             }
-            { pids_chart(p, samples, &x, stride, left) }
+            { pids_chart(p, lines, samples) }
         </>
     }
 }
 
 /// Processes in the cgroup over time, against `pids.max` (dashed).
-fn pids_chart(
-    p: &CgroupsProps,
-    samples: &[casulo_trace::replay::Sample],
-    x: &dyn Fn(u64) -> f64,
-    stride: usize,
-    left: f64,
-) -> Html {
-    let max = p.trace.max_pids;
-    if max == 0 {
+fn pids_chart(p: &CgroupsProps, lines: &Lines, samples: &[Sample]) -> Html {
+    if p.trace.max_pids == 0 {
         return html! {};
     }
-    let k = scale(p.large);
-    let (cw, ch) = (600.0, 60.0 * k);
-    let y = |v: u64| 8.0 + ch - v as f64 / max as f64 * ch;
-    let points: String = samples
-        .iter()
-        .step_by(stride)
-        .chain(samples.last())
-        .filter_map(|s| Some(format!("{:.1},{:.1} ", x(s.t_us), y(s.pids?))))
-        .collect();
+    let f = &lines.frame;
+    let (k, left, ch) = (f.k, f.left, f.pids_h());
+    let replay = p.trace.replay();
+    let points = lines
+        .pids
+        .upto(replay.samples(), samples.len(), |s| f.pids(s));
     let limit = samples.iter().rev().find_map(|s| s.pids_limit);
     html! {
-        <svg viewBox={format!("0 0 {cw} {}", ch + 14.0)} role="img" id="grafico-pids"
+        <svg viewBox={format!("0 0 {CW} {}", ch + 14.0)} role="img" id="grafico-pids"
             aria-label="Gráfico do número de processos no cgroup, com o pids.max tracejado">
-            <line x1={left.to_string()} y1={(8.0 + ch).to_string()} x2={cw.to_string()} y2={(8.0 + ch).to_string()} class="eixo" />
+            <line x1={left.to_string()} y1={(8.0 + ch).to_string()} x2={CW.to_string()} y2={(8.0 + ch).to_string()} class="eixo" />
             if let Some(l) = limit {
-                <line x1={left.to_string()} y1={y(l).to_string()} x2={cw.to_string()} y2={y(l).to_string()} class="limite" />
-                <text x={(left + 4.0).to_string()} y={(y(l) + 14.0 * k).to_string()} class="rotulo-limite">{format!("pids.max {l}")}</text>
+                <line x1={left.to_string()} y1={f.pids_y(l).to_string()} x2={CW.to_string()} y2={f.pids_y(l).to_string()} class="limite" />
+                <text x={(left + 4.0).to_string()} y={(f.pids_y(l) + 14.0 * k).to_string()} class="rotulo-limite">{format!("pids.max {l}")}</text>
             }
             <polyline points={points} class="pids" />
             if samples.len() <= 60 {
-                { for samples.iter().filter_map(|s| Some(html! {
-                    <circle cx={format!("{:.1}", x(s.t_us))} cy={format!("{:.1}", y(s.pids?))} r="4" class="ponto-pids" />
-                })) }
+                { for samples.iter().filter_map(|s| f.pids(s)).map(|(cx, cy)| html! {
+                    <circle cx={format!("{cx:.1}")} cy={format!("{cy:.1}")} r="4" class="ponto-pids" />
+                }) }
             }
             <text x="4" y={(22.0 * k).to_string()} class="rotulo">{"proc."}</text>
         </svg>

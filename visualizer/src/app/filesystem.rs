@@ -1,27 +1,11 @@
 //! The filesystem panel: the overlay's layers, upper dir and merged view,
 //! the mounts, volumes and commits.
 
-use std::rc::Rc;
-
-use casulo_trace::replay::World;
+use casulo_trace::replay::{Overlay, World};
 use yew::prelude::*;
 
-use super::panels::scale;
+use super::panels::{scale, WorldProps};
 use crate::format::{bytes, short_digest, short_path};
-
-#[derive(Properties)]
-pub struct FsProps {
-    pub world: Rc<World>,
-    pub pos: usize,
-    #[prop_or_default]
-    pub large: bool,
-}
-
-impl PartialEq for FsProps {
-    fn eq(&self, o: &Self) -> bool {
-        Rc::ptr_eq(&self.world, &o.world) && self.large == o.large
-    }
-}
 
 /// `casulo commit`s of the container: its upperdir became a layer of a new image.
 fn commit_lines(w: &World) -> Vec<String> {
@@ -52,49 +36,106 @@ fn commit_lines(w: &World) -> Vec<String> {
 }
 
 #[function_component(FilesystemPanel)]
-pub fn filesystem_panel(p: &FsProps) -> Html {
+pub fn filesystem_panel(p: &WorldProps) -> Html {
     let w = &p.world;
-    let last = w.applied.checked_sub(1);
     let commits = commit_lines(w);
     let Some(o) = &w.overlay else {
-        let layers = w.layers.iter().map(|l| {
-            let how = match &l.unpacked {
-                Some(u) => format!(
-                    "desempacotada agora: {} de conteúdo, {} arquivos",
-                    bytes(u.bytes),
-                    u.files
-                ),
-                None => "reutilizada (já estava desempacotada)".into(),
-            };
-            html! { <li class={classes!((Some(l.at) == last).then_some("novo"))}>
-            <code>{short_digest(&l.diff_id).to_string()}</code>{format!(" · {how}")}
-            if !l.whiteouts.is_empty() {
-                <ul>{ for l.whiteouts.iter().map(|(path, opaque)| html! {
-                    <li class="whiteout-item">{format!("✕ apaga {path}{}", if *opaque { " (diretório opaco)" } else { "" })}</li>
-                }) }</ul>
-            }
-            </li> }
-        });
-        return html! {
-            <section class="painel arquivos" aria-labelledby="titulo-fs">
-                <h2 id="titulo-fs">{"Sistema de arquivos"}</h2>
-                <p class="vazio" id="fs-vazio">{"O contêiner ainda não tem sistema de arquivos próprio (falta o mount overlay)."}</p>
-                if !w.layers.is_empty() {
-                    <p>{"Camadas da imagem prontas:"}</p>
-                    <ul class="camadas-prontas">{ for layers }</ul>
-                }
-                if !commits.is_empty() {
-                    <p class="commit" id="fs-commit"><strong>{"Commit (casulo commit): "}</strong>{commits.join("; ")}</p>
-                }
-            </section>
-        };
+        return no_overlay_yet(w, &commits);
     };
-
-    // Rows top to bottom: merged, upper, each lowerdir. Large: the stack
-    // takes the whole width and the mounts go below it, in two columns.
     let k = scale(p.large);
-    let row_h = 54.0 * k;
     let row_w = if p.large { 640.0 } else { 400.0 };
+    let (rows, stack_h) = stack(w, o, row_w, k);
+    // Mounts: to the right (normal), or below the stack in two columns (large).
+    let (cols, mx0, my0, mw) = if p.large {
+        (2, 10.0, stack_h + 6.0, 310.0)
+    } else {
+        (1, 440.0, 10.0, 210.0)
+    };
+    let last = w.applied.checked_sub(1);
+    let ended = w.init().is_some_and(|i| i.exit.is_some());
+    let mounts = w.mounts.iter().enumerate().map(|(i, m)| {
+        let mx = mx0 + (i % cols) as f64 * (mw + 20.0);
+        let my = my0 + (i / cols) as f64 * 30.0 * k;
+        html! {
+            <g class={classes!("montagem", (Some(m.at) == last).then_some("novo"), ended.then_some("encerrado"))}>
+                <rect x={mx.to_string()} y={my.to_string()} width={mw.to_string()} height={(24.0 * k).to_string()} rx="4" />
+                <text x={(mx + 10.0).to_string()} y={(my + 17.0 * k).to_string()}>{format!("{} · {}", m.inside, m.fstype)}</text>
+            </g>
+        }
+    });
+    let mount_rows = w.mounts.len().div_ceil(cols) as f64;
+    let height = if p.large {
+        my0 + mount_rows * 30.0 * k + 10.0
+    } else {
+        stack_h.max(20.0 + mount_rows * 30.0) + 10.0
+    };
+    let devices: Vec<String> = w.devices.iter().map(|d| d.inside.clone()).collect();
+    let volumes = volume_lines(w);
+
+    html! {
+        <section class="painel arquivos" aria-labelledby="titulo-fs">
+            <h2 id="titulo-fs">{"Sistema de arquivos"}</h2>
+            <svg viewBox={format!("0 0 660 {height}")} role="img" id="svg-fs"
+                aria-label="A pilha do overlay: visão unificada, camada de escrita e camadas da imagem; à direita, as montagens">
+                { for rows }
+                { for mounts }
+            </svg>
+            if !devices.is_empty() {
+                <p class="dispositivos"><strong>{"Dispositivos em /dev: "}</strong>{devices.join(", ")}</p>
+            }
+            if !volumes.is_empty() {
+                <p class="volumes" id="fs-volumes"><strong>{"Volumes (fora das camadas, sobrevivem ao contêiner): "}</strong>{volumes.join("; ")}</p>
+            }
+            if !commits.is_empty() {
+                <p class="commit" id="fs-commit"><strong>{"Commit (casulo commit): "}</strong>{commits.join("; ")}</p>
+            }
+        </section>
+    }
+}
+
+/// Before the overlay is mounted: the image's layers ready so far (unpacked
+/// or reused, with their whiteouts), and any commit.
+fn no_overlay_yet(w: &World, commits: &[String]) -> Html {
+    let last = w.applied.checked_sub(1);
+    let layers = w.layers.iter().map(|l| {
+        let how = match &l.unpacked {
+            Some(u) => format!(
+                "desempacotada agora: {} de conteúdo, {} arquivos",
+                bytes(u.bytes),
+                u.files
+            ),
+            None => "reutilizada (já estava desempacotada)".into(),
+        };
+        html! { <li class={classes!((Some(l.at) == last).then_some("novo"))}>
+        <code>{short_digest(&l.diff_id).to_string()}</code>{format!(" · {how}")}
+        if !l.whiteouts.is_empty() {
+            <ul>{ for l.whiteouts.iter().map(|(path, opaque)| html! {
+                <li class="whiteout-item">{format!("✕ apaga {path}{}", if *opaque { " (diretório opaco)" } else { "" })}</li>
+            }) }</ul>
+        }
+        </li> }
+    });
+    html! {
+        <section class="painel arquivos" aria-labelledby="titulo-fs">
+            <h2 id="titulo-fs">{"Sistema de arquivos"}</h2>
+            <p class="vazio" id="fs-vazio">{"O contêiner ainda não tem sistema de arquivos próprio (falta o mount overlay)."}</p>
+            if !w.layers.is_empty() {
+                <p>{"Camadas da imagem prontas:"}</p>
+                <ul class="camadas-prontas">{ for layers }</ul>
+            }
+            if !commits.is_empty() {
+                <p class="commit" id="fs-commit"><strong>{"Commit (casulo commit): "}</strong>{commits.join("; ")}</p>
+            }
+        </section>
+    }
+}
+
+/// The overlay's rows, top to bottom: merged, upper, each lowerdir; and
+/// the stack's height. Large: the stack takes the whole width (the mounts
+/// go below it).
+fn stack(w: &World, o: &Overlay, row_w: f64, k: f64) -> (Vec<Html>, f64) {
+    let last = w.applied.checked_sub(1);
+    let row_h = 54.0 * k;
     let (rw, rh, t1, t2) = (
         row_w.to_string(),
         (row_h - 8.0).to_string(),
@@ -114,7 +155,7 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
         "merged: a visão unificada"
     };
     rows.push(html! {
-        <g class={classes!("camada", "merged", (o.at + 1 == p.pos).then_some("novo"), ended.then_some("encerrado"))}>
+        <g class={classes!("camada", "merged", (Some(o.at) == last).then_some("novo"), ended.then_some("encerrado"))}>
             <rect x="10" y={y.to_string()} width={rw.clone()} height={rh.clone()} rx="6" />
             <text x="22" y={(y + t1).to_string()}>{merged_label}</text>
             <text x="22" y={(y + t2).to_string()} class="caminho">{short_path(&o.target)}</text>
@@ -161,33 +202,12 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
         });
         y += row_h;
     }
-    let stack_h = y;
-    // Mounts: to the right (normal), or below the stack in two columns (large).
-    let (cols, mx0, my0, mw) = if p.large {
-        (2, 10.0, stack_h + 6.0, 310.0)
-    } else {
-        (1, 440.0, 10.0, 210.0)
-    };
-    let mounts = w.mounts.iter().enumerate().map(|(i, m)| {
-        let mx = mx0 + (i % cols) as f64 * (mw + 20.0);
-        let my = my0 + (i / cols) as f64 * 30.0 * k;
-        html! {
-            <g class={classes!("montagem", (Some(m.at) == last).then_some("novo"), ended.then_some("encerrado"))}>
-                <rect x={mx.to_string()} y={my.to_string()} width={mw.to_string()} height={(24.0 * k).to_string()} rx="4" />
-                <text x={(mx + 10.0).to_string()} y={(my + 17.0 * k).to_string()}>{format!("{} · {}", m.inside, m.fstype)}</text>
-            </g>
-        }
-    });
-    let mount_rows = w.mounts.len().div_ceil(cols) as f64;
-    let height = if p.large {
-        my0 + mount_rows * 30.0 * k + 10.0
-    } else {
-        stack_h.max(20.0 + mount_rows * 30.0) + 10.0
-    };
-    let devices: Vec<String> = w.devices.iter().map(|d| d.inside.clone()).collect();
-    // Volumes beside the overlay: data that is not in any layer.
-    let volumes: Vec<String> = w
-        .volumes
+    (rows, y)
+}
+
+/// Volumes beside the overlay: data that is not in any layer.
+fn volume_lines(w: &World) -> Vec<String> {
+    w.volumes
         .iter()
         .map(|v| {
             let name = if v.anonymous {
@@ -197,25 +217,5 @@ pub fn filesystem_panel(p: &FsProps) -> Html {
             };
             format!("{name} em {} ({})", v.target, short_path(&v.path))
         })
-        .collect();
-
-    html! {
-        <section class="painel arquivos" aria-labelledby="titulo-fs">
-            <h2 id="titulo-fs">{"Sistema de arquivos"}</h2>
-            <svg viewBox={format!("0 0 660 {height}")} role="img" id="svg-fs"
-                aria-label="A pilha do overlay: visão unificada, camada de escrita e camadas da imagem; à direita, as montagens">
-                { for rows }
-                { for mounts }
-            </svg>
-            if !devices.is_empty() {
-                <p class="dispositivos"><strong>{"Dispositivos em /dev: "}</strong>{devices.join(", ")}</p>
-            }
-            if !volumes.is_empty() {
-                <p class="volumes" id="fs-volumes"><strong>{"Volumes (fora das camadas, sobrevivem ao contêiner): "}</strong>{volumes.join("; ")}</p>
-            }
-            if !commits.is_empty() {
-                <p class="commit" id="fs-commit"><strong>{"Commit (casulo commit): "}</strong>{commits.join("; ")}</p>
-            }
-        </section>
-    }
+        .collect()
 }

@@ -51,6 +51,9 @@ fn seq_from_hash() -> Option<u64> {
     hash.strip_prefix("#evento=")?.parse().ok()
 }
 
+/// How long the position stays still before the URL follows it, in ms.
+const URL_WAIT_MS: u32 = 120;
+
 /// Keeps the selected event (its `seq`) in the URL, so a teacher can link
 /// to a moment.
 fn write_hash(seq: Option<u64>) {
@@ -77,142 +80,14 @@ pub fn app() -> Html {
         Model::from_params(&load::query_params())
     });
     let root = use_node_ref();
-
-    // Start-up: `?trace=URL` (and `&comparar=URL`); in embed mode only the
-    // trace, and nothing when its parameters are wrong.
-    {
-        let dispatch = model.dispatcher();
-        let (compact, embed_ok) = (model.compact, model.embed.is_some());
-        use_effect_with((), move |_| {
-            let params = load::query_params();
-            if compact && !embed_ok {
-                return;
-            }
-            if !compact {
-                load::fetch_listing(dispatch.clone());
-            }
-            if let Some(url) = params.get("trace").cloned() {
-                let seq = if compact { None } else { seq_from_hash() };
-                load::fetch_trace(url, seq, !compact, dispatch.clone());
-            }
-            if let Some(url) = params.get("comparar").cloned().filter(|_| !compact) {
-                load::fetch_other(url, dispatch);
-            }
-        });
-    }
-
-    // Embed mode: tell the book's page how tall the frame's content is,
-    // after every render and whenever the layout changes size.
-    {
-        let (root, compact) = (root.clone(), model.compact);
-        use_effect(move || {
-            if compact {
-                embedded::post_height(&root);
-            }
-        });
-    }
-    {
-        let (root, compact) = (root.clone(), model.compact);
-        use_effect_with(compact, move |compact| {
-            let observer = compact
-                .then(|| embedded::HeightObserver::new(&root))
-                .flatten();
-            move || drop(observer)
-        });
-    }
-
-    // Live mode: the stream, open while the page follows it.
-    {
-        let dispatch = model.dispatcher();
-        let key = model.live.as_ref().map(|l| l.key.clone());
-        use_effect_with(key, move |key| {
-            let connection = key.as_ref().and_then(|k| live::connect(k, dispatch));
-            move || drop(connection)
-        });
-    }
-
-    // A trace opened: its information and the player come into view (the
-    // page may be scrolled down a long list of traces). Live, only once:
-    // each new event is a new trace, and the page must not jump.
-    {
-        let opened = match (&model.trace, &model.live) {
-            (Some(_), Some(_)) => Some(0),
-            (t, None) => t.as_ref().map(|t| t.replay_id()),
-            (None, Some(_)) => None,
-        };
-        let compact = model.compact;
-        use_effect_with(opened, move |opened| {
-            if opened.is_some() && !compact {
-                show_player();
-            }
-        });
-    }
-
-    // Playback: one step every 1/speed s while playing.
-    {
-        let dispatch = model.dispatcher();
-        use_effect_with((model.playing, model.speed), move |(playing, speed)| {
-            let interval = playing.then(|| {
-                gloo_timers::callback::Interval::new(1000 / (*speed).max(1), move || {
-                    dispatch.dispatch(Action::Tick)
-                })
-            });
-            move || drop(interval)
-        });
-    }
-
-    // The URL follows the position (not in a frame of the book: its link
-    // to the full app carries the position instead).
-    {
-        let seq = model.trace.as_ref().map(|t| t.seq_at(model.pos));
-        let compact = model.compact;
-        use_effect_with(seq, move |seq| {
-            if let (Some(seq), false) = (seq, compact) {
-                write_hash(*seq);
-            }
-        });
-    }
-
-    // A link to another moment of the same page (`#evento=N` typed or
-    // clicked): go there. Our own `replace_state` does not fire this.
-    {
-        let dispatch = model.dispatcher();
-        use_effect_with((), move |_| {
-            let listener = window_listener("hashchange", move |_: web_sys::Event| {
-                if let Some(seq) = seq_from_hash() {
-                    dispatch.dispatch(Action::SeekSeq(seq));
-                }
-            });
-            move || drop(listener)
-        });
-    }
-
-    // Keyboard: space plays/pauses, ←/→ step, Home/End go to the ends
-    // (of the embed's range: the model keeps every move inside it).
-    {
-        let dispatch = model.dispatcher();
-        // The last position of the whole trace, even while it is read.
-        let len = model.trace.as_ref().map_or(0, |t| t.total);
-        use_effect_with(len, move |len| {
-            let len = *len;
-            let listener = gloo_events_listener(move |e: web_sys::KeyboardEvent| {
-                if typing_in_a_field(&e) {
-                    return;
-                }
-                let action = match e.key().as_str() {
-                    " " => Action::TogglePlay,
-                    "ArrowRight" => Action::Step(1),
-                    "ArrowLeft" => Action::Step(-1),
-                    "Home" => Action::Seek(0),
-                    "End" => Action::Seek(len),
-                    _ => return,
-                };
-                e.prevent_default();
-                dispatch.dispatch(action);
-            });
-            move || drop(listener)
-        });
-    }
+    use_start_up(&model);
+    use_embed_height(&root, model.compact);
+    use_live_stream(&model);
+    use_player_in_view(&model);
+    use_playback(&model);
+    use_url_follows(&model);
+    use_hash_links(&model);
+    use_keyboard(&model);
 
     let dispatch = model.dispatcher();
     if model.compact {
@@ -257,6 +132,158 @@ pub fn app() -> Html {
             }
         </div>
     }
+}
+
+/// Start-up: `?trace=URL` (and `&comparar=URL`); in embed mode only the
+/// trace, and nothing when its parameters are wrong.
+#[hook]
+fn use_start_up(model: &UseReducerHandle<Model>) {
+    let dispatch = model.dispatcher();
+    let (compact, embed_ok) = (model.compact, model.embed.is_some());
+    use_effect_with((), move |_| {
+        let params = load::query_params();
+        if compact && !embed_ok {
+            return;
+        }
+        if !compact {
+            load::fetch_listing(dispatch.clone());
+        }
+        if let Some(url) = params.get("trace").cloned() {
+            let seq = if compact { None } else { seq_from_hash() };
+            load::fetch_trace(url, seq, !compact, dispatch.clone());
+        }
+        if let Some(url) = params.get("comparar").cloned().filter(|_| !compact) {
+            load::fetch_other(url, dispatch);
+        }
+    });
+}
+
+/// Embed mode: tell the book's page how tall the frame's content is,
+/// after every render and whenever the layout changes size.
+#[hook]
+fn use_embed_height(root: &NodeRef, compact: bool) {
+    {
+        let root = root.clone();
+        use_effect(move || {
+            if compact {
+                embedded::post_height(&root);
+            }
+        });
+    }
+    let root = root.clone();
+    use_effect_with(compact, move |compact| {
+        let observer = compact
+            .then(|| embedded::HeightObserver::new(&root))
+            .flatten();
+        move || drop(observer)
+    });
+}
+
+/// Live mode: the stream, open while the page follows it.
+#[hook]
+fn use_live_stream(model: &UseReducerHandle<Model>) {
+    let dispatch = model.dispatcher();
+    let key = model.live.as_ref().map(|l| l.key.clone());
+    use_effect_with(key, move |key| {
+        let connection = key.as_ref().and_then(|k| live::connect(k, dispatch));
+        move || drop(connection)
+    });
+}
+
+/// A trace opened: its information and the player come into view (the
+/// page may be scrolled down a long list of traces). Live, only once:
+/// each new event is a new trace, and the page must not jump.
+#[hook]
+fn use_player_in_view(model: &UseReducerHandle<Model>) {
+    let opened = match (&model.trace, &model.live) {
+        (Some(_), Some(_)) => Some(0),
+        (t, None) => t.as_ref().map(|t| t.replay_id()),
+        (None, Some(_)) => None,
+    };
+    let compact = model.compact;
+    use_effect_with(opened, move |opened| {
+        if opened.is_some() && !compact {
+            show_player();
+        }
+    });
+}
+
+/// Playback: one step every 1/speed s while playing.
+#[hook]
+fn use_playback(model: &UseReducerHandle<Model>) {
+    let dispatch = model.dispatcher();
+    use_effect_with((model.playing, model.speed), move |(playing, speed)| {
+        let interval = playing.then(|| {
+            gloo_timers::callback::Interval::new(1000 / (*speed).max(1), move || {
+                dispatch.dispatch(Action::Tick)
+            })
+        });
+        move || drop(interval)
+    });
+}
+
+/// The URL follows the position (not in a frame of the book: its link
+/// to the full app carries the position instead), once it stays there
+/// for [`URL_WAIT_MS`]: chromium's `replaceState` cost ~3.6 ms a call,
+/// a fifth of each move of a drag, and it throttles after 200 calls in
+/// 10 s.
+#[hook]
+fn use_url_follows(model: &UseReducerHandle<Model>) {
+    let seq = model.trace.as_ref().map(|t| t.seq_at(model.pos));
+    let compact = model.compact;
+    use_effect_with(seq, move |seq| {
+        let timer = match (*seq, compact) {
+            (Some(seq), false) => Some(gloo_timers::callback::Timeout::new(
+                URL_WAIT_MS,
+                move || write_hash(seq),
+            )),
+            _ => None,
+        };
+        move || drop(timer)
+    });
+}
+
+/// A link to another moment of the same page (`#evento=N` typed or
+/// clicked): go there. Our own `replace_state` does not fire this.
+#[hook]
+fn use_hash_links(model: &UseReducerHandle<Model>) {
+    let dispatch = model.dispatcher();
+    use_effect_with((), move |_| {
+        let listener = window_listener("hashchange", move |_: web_sys::Event| {
+            if let Some(seq) = seq_from_hash() {
+                dispatch.dispatch(Action::SeekSeq(seq));
+            }
+        });
+        move || drop(listener)
+    });
+}
+
+/// Keyboard: space plays/pauses, ←/→ step, Home/End go to the ends
+/// (of the embed's range: the model keeps every move inside it).
+#[hook]
+fn use_keyboard(model: &UseReducerHandle<Model>) {
+    let dispatch = model.dispatcher();
+    // The last position of the whole trace, even while it is read.
+    let len = model.trace.as_ref().map_or(0, |t| t.total);
+    use_effect_with(len, move |len| {
+        let len = *len;
+        let listener = gloo_events_listener(move |e: web_sys::KeyboardEvent| {
+            if typing_in_a_field(&e) {
+                return;
+            }
+            let action = match e.key().as_str() {
+                " " => Action::TogglePlay,
+                "ArrowRight" => Action::Step(1),
+                "ArrowLeft" => Action::Step(-1),
+                "Home" => Action::Seek(0),
+                "End" => Action::Seek(len),
+                _ => return,
+            };
+            e.prevent_default();
+            dispatch.dispatch(action);
+        });
+        move || drop(listener)
+    });
 }
 
 fn main_view(model: &Model, t: &Rc<Loaded>, dispatch: UseReducerDispatcher<Model>) -> Html {
@@ -307,25 +334,27 @@ fn main_view(model: &Model, t: &Rc<Loaded>, dispatch: UseReducerDispatcher<Model
 
 /// One panel of the replay at the model's position.
 fn panel(p: Panel, model: &Model, t: &Rc<Loaded>, dispatch: &UseReducerDispatcher<Model>) -> Html {
-    let (world, large) = (model.world.clone(), model.large);
+    let (world, scene, large) = (model.world.clone(), model.scene, model.large);
     match p {
         Panel::Events => html! {
             <events::EventsPanel trace={t.clone()} pos={model.pos} lo={model.lo} hi={model.hi}
                 compact={model.compact} dispatch={dispatch.clone()} />
         },
         Panel::Build => html! {
-            <build::BuildPanel trace={t.clone()} {world} {large} dispatch={dispatch.clone()} />
+            <build::BuildPanel trace={t.clone()} {world} {scene} {large} dispatch={dispatch.clone()} />
         },
-        Panel::Namespaces => html! { <namespaces::NamespacesPanel {world} {large} /> },
-        Panel::Files => html! { <filesystem::FilesystemPanel {world} pos={model.pos} {large} /> },
-        Panel::Cgroups => html! { <cgroups::CgroupsPanel trace={t.clone()} {world} {large} /> },
+        Panel::Namespaces => html! { <namespaces::NamespacesPanel {world} {scene} {large} /> },
+        Panel::Files => html! { <filesystem::FilesystemPanel {world} {scene} {large} /> },
+        Panel::Cgroups => {
+            html! { <cgroups::CgroupsPanel trace={t.clone()} {world} {scene} {large} /> }
+        }
         Panel::Network => {
-            html! { <network::NetworkPanel {world} {large} compact={model.compact} /> }
+            html! { <network::NetworkPanel {world} {scene} {large} compact={model.compact} /> }
         }
         Panel::Security => html! {
-            <security::SecurityPanel trace={t.clone()} {world} compact={model.compact} />
+            <security::SecurityPanel trace={t.clone()} {world} {scene} compact={model.compact} />
         },
-        Panel::Registry => html! { <registry::RegistryPanel {world} {large} /> },
+        Panel::Registry => html! { <registry::RegistryPanel {world} {scene} {large} /> },
     }
 }
 

@@ -3,7 +3,7 @@
 //! published ports, as far as the trace got; below it, the user network's
 //! DNS (each question and its answer) and casulo's firewall rules.
 
-use casulo_trace::replay::{Network, World};
+use casulo_trace::replay::{Network, Veth, World};
 use casulo_trace::NsKind;
 use yew::prelude::*;
 
@@ -200,6 +200,44 @@ fn dns_and_rules(net: &Network, fresh: &dyn Fn(usize) -> bool) -> Html {
     }
 }
 
+/// Where the diagram's rows go: the host's (bridge, veth's host end), the
+/// container's namespace (lo, eth0, routes), the published ports.
+struct Rows {
+    k: f64,
+    /// Left and right columns, and a box's width.
+    lx: f64,
+    rx: f64,
+    bw: f64,
+    /// The host's row.
+    y1: f64,
+    /// Height of a box of three and of two lines.
+    box3: f64,
+    box2: f64,
+    /// The container's namespace, and its interfaces' row.
+    yc: f64,
+    eth_y: f64,
+}
+
+impl Rows {
+    fn new(large: bool) -> Rows {
+        let k = scale(large);
+        let y1 = 36.0 * k;
+        let box3 = 10.0 * k + 3.0 * 18.0 * k;
+        let yc = y1 + box3 + 44.0 * k;
+        Rows {
+            k,
+            lx: 20.0,
+            rx: 350.0,
+            bw: 290.0,
+            y1,
+            box3,
+            box2: 10.0 * k + 2.0 * 18.0 * k,
+            yc,
+            eth_y: yc + 30.0 * k,
+        }
+    }
+}
+
 #[function_component(NetworkPanel)]
 pub fn network_panel(p: &WorldProps) -> Html {
     let w = &p.world;
@@ -216,181 +254,24 @@ pub fn network_panel(p: &WorldProps) -> Html {
             </section>
         };
     }
-    let k = scale(p.large);
+    let r = Rows::new(p.large);
+    let k = r.k;
     let last = w.applied.checked_sub(1);
     let fresh = |at: usize| Some(at) == last;
-    let veth = net.veth();
-    let bridge = match veth.and_then(|v| v.bridge.as_deref()) {
-        Some(name) => net.bridge(name),
-        None => net.bridges.last(),
-    };
-
-    // Row 1, on the host: the bridge (left) and the veth's host end (right).
-    let (lx, rx, bw) = (20.0, 350.0, 290.0);
-    let y1 = 36.0 * k;
-    let box3 = 10.0 * k + 3.0 * 18.0 * k;
-    let mut host_items: Vec<Html> = vec![];
-    match bridge {
-        Some(b) => host_items.push(html! {
-            <g class={classes!("rede-bridge", fresh(b.at).then_some("novo"))}>
-                { text_box("rede-bridge", "bridge", lx, y1, bw, k, &[
-                    format!("{} · bridge{}", b.name, if net.is_up(&b.name) { " ▲ ativa" } else { "" }),
-                    format!("{} (gateway)", net.addrs_of(&b.name, false).last().map_or(b.address.as_str(), |a| a.address.as_str())),
-                    if b.deleted { "removida".into() } else if b.created { "criada agora".into() } else { "já existia".into() },
-                ], "A bridge: um switch virtual no host, onde os cabos veth dos contêineres se ligam".into()) }
-            </g>
-        }),
-        // Rootless `-p`: pasta, a process of the user, instead of a bridge.
-        None if net.pasta.is_some() => host_items.push(html! {
-            <g class="rede-pasta">
-                { text_box("rede-pasta", "bridge", lx, y1, bw, k, &[
-                    format!("pasta · PID {}", net.pasta.unwrap_or_default()),
-                    "rede sem root, no espaço do usuário".into(),
-                    "escuta as portas -p no host".into(),
-                ], "Sem root não há bridge: o pasta (pacote passt) dá ao contêiner uma interface tap e copia as conexões das portas publicadas".into()) }
-            </g>
-        }),
-        None => host_items.push(html! {
-            <text x={lx.to_string()} y={(y1 + 24.0 * k).to_string()} class="rotulo" id="rede-sem-bridge">
-                {"Sem bridge: este contêiner não tem rede para fora"}</text>
-        }),
-    }
-    let yc = y1 + box3 + 44.0 * k;
-    let eth_y = yc + 30.0 * k;
-    let box2 = 10.0 * k + 2.0 * 18.0 * k;
-    if let Some(v) = veth {
-        let plugged = v.bridge.is_some() && bridge.is_some();
-        let state = if v.deleted {
-            "removida (fim do contêiner)".to_string()
-        } else {
-            match &v.bridge {
-                Some(b) => format!("plugada em {b}"),
-                None => "ainda solta".into(),
-            }
-        };
-        host_items.push(html! {
-            <g class={classes!("rede-veth", fresh(v.at).then_some("novo"), v.deleted.then_some("removido"))}>
-                { text_box("rede-veth-host", "veth", rx, y1, bw, k, &[
-                    format!("{}{}", v.host_ifname, if !v.deleted && net.is_up(&v.host_ifname) { " ▲ ativa" } else { "" }),
-                    "ponta do host do par veth".into(), state,
-                ], "Uma ponta do par veth: fica no host".into()) }
-            </g>
-        });
-        if plugged {
-            host_items.push(html! {
-                <line x1={(lx + bw).to_string()} y1={(y1 + box3 / 2.0).to_string()}
-                    x2={rx.to_string()} y2={(y1 + box3 / 2.0).to_string()}
-                    class={classes!("plugue", v.deleted.then_some("removido"))} id="plugue-bridge" />
-            });
-        }
-        // The cable: from the host end down into the container's netns.
-        let cx = rx + bw / 2.0;
-        host_items.push(html! {
-            <g class={classes!("cabo", v.deleted.then_some("removido"))}>
-                <line x1={cx.to_string()} y1={(y1 + box3).to_string()} x2={cx.to_string()} y2={eth_y.to_string()}
-                    id="cabo-veth"><title>{"o cabo veth: o que entra por uma ponta sai pela outra"}</title></line>
-                <text x={(cx - 10.0).to_string()} y={(y1 + box3 + 26.0 * k).to_string()} class="rotulo-cabo" text-anchor="end">
-                    {if v.deleted { "cabo veth (removido)" } else { "cabo veth" }}</text>
-            </g>
-        });
-    }
-
-    // The container's network namespace: lo, the veth's container end,
-    // the default route.
-    let mut inside: Vec<Html> = vec![];
-    let lo_up = net.is_up("lo");
-    inside.push(html! {
-        <g class={classes!("interface", (!lo_up).then_some("desligada"))}>
-            { text_box("rede-lo", "lo", lx + 10.0, eth_y, bw - 10.0, k, &[
-                format!("lo {}", if lo_up { "▲ ativa" } else { "▽ desligada" }),
-                "loopback (127.0.0.1)".into(),
-            ], "lo: a interface de loopback do namespace".into()) }
-        </g>
-    });
-    if let Some(v) = veth {
-        let name = &v.container_ifname;
-        let up = !v.deleted && net.is_up(name);
-        let addr = net
-            .addrs_of(name, true)
-            .filter(|a| a.at > v.at)
-            .last()
-            .map(|a| a.address.clone())
-            .unwrap_or_else(|| "sem endereço ainda".into());
-        let fresh_addr = net.addrs.last().is_some_and(|a| fresh(a.at));
-        inside.push(html! {
-            <g class={classes!("interface", "eth", (!up).then_some("desligada"), fresh_addr.then_some("novo"))}>
-                { text_box("rede-eth0", "eth", rx, eth_y, bw, k, &[
-                    format!("{name} {}", if v.deleted { "✕ removida" } else if up { "▲ ativa" } else { "▽ desligada" }),
-                    addr,
-                ], format!("{name}: a outra ponta do cabo, dentro do contêiner")) }
-            </g>
-        });
-    }
-    let routes: Vec<String> = net
-        .routes
-        .iter()
-        .filter(|r| r.inside)
-        .map(|r| match (&r.gateway, r.destination.as_str()) {
-            (Some(g), "default") => format!("rota padrão: via {g} pela {}", r.ifname),
-            (Some(g), d) => format!("rota para {d}: via {g} pela {}", r.ifname),
-            (None, d) => format!("rota para {d}: direto pela {}", r.ifname),
-        })
-        .collect();
-    let route_y = eth_y + box2 + 22.0 * k;
-    for (i, r) in routes.iter().enumerate() {
-        inside.push(html! {
-            <text x={(lx + 12.0).to_string()} y={(route_y + i as f64 * 20.0 * k).to_string()}
-                class="rota" id={(i == 0).then_some("rede-rota")}>{r.clone()}</text>
-        });
-    }
-    let hc = 30.0 * k + box2 + 16.0 * k + routes.len() as f64 * 20.0 * k + 4.0;
-
-    // Published ports: from a box on the host, an arrow into the container's
-    // end. Once closed (`net.port_close`), the arrow is dashed and grey, with
-    // the word "fechada": not only a colour.
-    let ports_y = yc + hc + 16.0 * k;
-    let port_h = 26.0 * k;
-    let ports = net.ports.iter().enumerate().map(|(i, pt)| {
-        let y = ports_y + i as f64 * (port_h + 12.0 * k);
-        let mid = y + port_h / 2.0;
-        let tx = rx + bw / 2.0 + 20.0 + i as f64 * 14.0;
-        // Into the container's end once it has one; to its box before.
-        let end_y = if veth.is_some() { eth_y + box2 } else { yc + hc };
-        let pw = 230.0;
-        let closed = !pt.is_open();
-        let is_fresh = fresh(pt.at) || pt.closed_at.is_some_and(fresh);
-        let (tip, marker, state) = if closed {
-            (
-                "a porta publicada, já fechada: o host a liberou",
-                "url(#seta-fechada)",
-                " · fechada",
-            )
-        } else {
-            ("a porta publicada, no host", "url(#seta)", "")
-        };
-        html! {
-            <g class={classes!("porta", is_fresh.then_some("novo"), closed.then_some("fechada"))}>
-                <g class="caixa porta-host">
-                    <rect x={lx.to_string()} y={y.to_string()} width={pw.to_string()} height={port_h.to_string()} rx="6">
-                        <title>{tip}</title></rect>
-                    <text x={(lx + 10.0).to_string()} y={(y + 18.0 * k).to_string()} class="nome-if">
-                        {format!("{}:{}/{}", pt.host_ip, pt.host_port, pt.protocol)}</text>
-                </g>
-                <path d={format!("M{} {mid} H{tx} V{end_y}", lx + pw)} class="seta-porta" marker-end={marker} />
-                <text x={(lx + pw + 8.0).to_string()} y={(mid - 6.0).to_string()} class="rotulo-porta">
-                    {format!("→ {}:{} · {}{state}", pt.container_ip, pt.container_port, pt.mechanism)}</text>
-            </g>
-        }
-    });
-    let ports: Vec<Html> = ports.collect();
+    let host_items = host_row(net, &r, &fresh);
+    let (inside, routes) = container_row(net, &r, &fresh);
+    let hc = 30.0 * k + r.box2 + 16.0 * k + routes as f64 * 20.0 * k + 4.0;
+    let ports_y = r.yc + hc + 16.0 * k;
+    let ports = ports(net, &r, hc, ports_y, &fresh);
     let height = ports_y
-        + net.ports.len() as f64 * (port_h + 12.0 * k)
+        + net.ports.len() as f64 * (PORT_H * k + 12.0 * k)
         + if net.ports.is_empty() { 0.0 } else { 6.0 };
     let title = match net_ns {
         Some(ns) => format!("contêiner · namespace net [{}]", ns.inode.unwrap_or(0)),
         None => "contêiner: seu namespace de rede ainda não existe".into(),
     };
     let label = spoken(net, w);
+    let (lx, yc) = (r.lx, r.yc);
 
     html! {
         <section class="painel rede" aria-labelledby="titulo-rede">
@@ -421,4 +302,197 @@ pub fn network_panel(p: &WorldProps) -> Html {
             }
         </section>
     }
+}
+
+/// Row 1, on the host: the bridge (left; pasta when rootless) and the
+/// veth's host end (right), plugged into it, and the cable down.
+fn host_row(net: &Network, r: &Rows, fresh: &dyn Fn(usize) -> bool) -> Vec<Html> {
+    let (lx, y1, bw, k) = (r.lx, r.y1, r.bw, r.k);
+    let veth = net.veth();
+    let bridge = match veth.and_then(|v| v.bridge.as_deref()) {
+        Some(name) => net.bridge(name),
+        None => net.bridges.last(),
+    };
+    let mut items: Vec<Html> = vec![];
+    match bridge {
+        Some(b) => items.push(html! {
+            <g class={classes!("rede-bridge", fresh(b.at).then_some("novo"))}>
+                { text_box("rede-bridge", "bridge", lx, y1, bw, k, &[
+                    format!("{} · bridge{}", b.name, if net.is_up(&b.name) { " ▲ ativa" } else { "" }),
+                    format!("{} (gateway)", net.addrs_of(&b.name, false).last().map_or(b.address.as_str(), |a| a.address.as_str())),
+                    if b.deleted { "removida".into() } else if b.created { "criada agora".into() } else { "já existia".into() },
+                ], "A bridge: um switch virtual no host, onde os cabos veth dos contêineres se ligam".into()) }
+            </g>
+        }),
+        // Rootless `-p`: pasta, a process of the user, instead of a bridge.
+        None if net.pasta.is_some() => items.push(html! {
+            <g class="rede-pasta">
+                { text_box("rede-pasta", "bridge", lx, y1, bw, k, &[
+                    format!("pasta · PID {}", net.pasta.unwrap_or_default()),
+                    "rede sem root, no espaço do usuário".into(),
+                    "escuta as portas -p no host".into(),
+                ], "Sem root não há bridge: o pasta (pacote passt) dá ao contêiner uma interface tap e copia as conexões das portas publicadas".into()) }
+            </g>
+        }),
+        None => items.push(html! {
+            <text x={lx.to_string()} y={(y1 + 24.0 * k).to_string()} class="rotulo" id="rede-sem-bridge">
+                {"Sem bridge: este contêiner não tem rede para fora"}</text>
+        }),
+    }
+    if let Some(v) = veth {
+        items.extend(veth_host_end(net, v, bridge.is_some(), r, fresh));
+    }
+    items
+}
+
+/// The veth's host end, its plug into the bridge, and the cable from it
+/// down into the container's network namespace.
+fn veth_host_end(
+    net: &Network,
+    v: &Veth,
+    has_bridge: bool,
+    r: &Rows,
+    fresh: &dyn Fn(usize) -> bool,
+) -> Vec<Html> {
+    let (lx, rx, y1, bw, box3, k) = (r.lx, r.rx, r.y1, r.bw, r.box3, r.k);
+    let plugged = v.bridge.is_some() && has_bridge;
+    let state = if v.deleted {
+        "removida (fim do contêiner)".to_string()
+    } else {
+        match &v.bridge {
+            Some(b) => format!("plugada em {b}"),
+            None => "ainda solta".into(),
+        }
+    };
+    let mut items = vec![html! {
+        <g class={classes!("rede-veth", fresh(v.at).then_some("novo"), v.deleted.then_some("removido"))}>
+            { text_box("rede-veth-host", "veth", rx, y1, bw, k, &[
+                format!("{}{}", v.host_ifname, if !v.deleted && net.is_up(&v.host_ifname) { " ▲ ativa" } else { "" }),
+                "ponta do host do par veth".into(), state,
+            ], "Uma ponta do par veth: fica no host".into()) }
+        </g>
+    }];
+    if plugged {
+        items.push(html! {
+            <line x1={(lx + bw).to_string()} y1={(y1 + box3 / 2.0).to_string()}
+                x2={rx.to_string()} y2={(y1 + box3 / 2.0).to_string()}
+                class={classes!("plugue", v.deleted.then_some("removido"))} id="plugue-bridge" />
+        });
+    }
+    let cx = rx + bw / 2.0;
+    items.push(html! {
+        <g class={classes!("cabo", v.deleted.then_some("removido"))}>
+            <line x1={cx.to_string()} y1={(y1 + box3).to_string()} x2={cx.to_string()} y2={r.eth_y.to_string()}
+                id="cabo-veth"><title>{"o cabo veth: o que entra por uma ponta sai pela outra"}</title></line>
+            <text x={(cx - 10.0).to_string()} y={(y1 + box3 + 26.0 * k).to_string()} class="rotulo-cabo" text-anchor="end">
+                {if v.deleted { "cabo veth (removido)" } else { "cabo veth" }}</text>
+        </g>
+    });
+    items
+}
+
+/// The container's network namespace: lo, the veth's container end, the
+/// routes; and how many routes (the namespace's box grows with them).
+fn container_row(net: &Network, r: &Rows, fresh: &dyn Fn(usize) -> bool) -> (Vec<Html>, usize) {
+    let (lx, rx, bw, eth_y, k) = (r.lx, r.rx, r.bw, r.eth_y, r.k);
+    let mut inside: Vec<Html> = vec![];
+    let lo_up = net.is_up("lo");
+    inside.push(html! {
+        <g class={classes!("interface", (!lo_up).then_some("desligada"))}>
+            { text_box("rede-lo", "lo", lx + 10.0, eth_y, bw - 10.0, k, &[
+                format!("lo {}", if lo_up { "▲ ativa" } else { "▽ desligada" }),
+                "loopback (127.0.0.1)".into(),
+            ], "lo: a interface de loopback do namespace".into()) }
+        </g>
+    });
+    if let Some(v) = net.veth() {
+        let name = &v.container_ifname;
+        let up = !v.deleted && net.is_up(name);
+        let addr = net
+            .addrs_of(name, true)
+            .filter(|a| a.at > v.at)
+            .last()
+            .map(|a| a.address.clone())
+            .unwrap_or_else(|| "sem endereço ainda".into());
+        let fresh_addr = net.addrs.last().is_some_and(|a| fresh(a.at));
+        inside.push(html! {
+            <g class={classes!("interface", "eth", (!up).then_some("desligada"), fresh_addr.then_some("novo"))}>
+                { text_box("rede-eth0", "eth", rx, eth_y, bw, k, &[
+                    format!("{name} {}", if v.deleted { "✕ removida" } else if up { "▲ ativa" } else { "▽ desligada" }),
+                    addr,
+                ], format!("{name}: a outra ponta do cabo, dentro do contêiner")) }
+            </g>
+        });
+    }
+    let routes: Vec<String> = net
+        .routes
+        .iter()
+        .filter(|r| r.inside)
+        .map(|r| match (&r.gateway, r.destination.as_str()) {
+            (Some(g), "default") => format!("rota padrão: via {g} pela {}", r.ifname),
+            (Some(g), d) => format!("rota para {d}: via {g} pela {}", r.ifname),
+            (None, d) => format!("rota para {d}: direto pela {}", r.ifname),
+        })
+        .collect();
+    let route_y = eth_y + r.box2 + 22.0 * k;
+    for (i, route) in routes.iter().enumerate() {
+        inside.push(html! {
+            <text x={(lx + 12.0).to_string()} y={(route_y + i as f64 * 20.0 * k).to_string()}
+                class="rota" id={(i == 0).then_some("rede-rota")}>{route.clone()}</text>
+        });
+    }
+    (inside, routes.len())
+}
+
+/// Height of a published port's box (times the scale).
+const PORT_H: f64 = 26.0;
+
+/// Published ports: from a box on the host, an arrow into the container's
+/// end. Once closed (`net.port_close`), the arrow is dashed and grey, with
+/// the word "fechada": not only a colour.
+fn ports(
+    net: &Network,
+    r: &Rows,
+    hc: f64,
+    ports_y: f64,
+    fresh: &dyn Fn(usize) -> bool,
+) -> Vec<Html> {
+    let (lx, k) = (r.lx, r.k);
+    let port_h = PORT_H * k;
+    // Into the container's end once it has one; to its box before.
+    let end_y = if net.veth().is_some() {
+        r.eth_y + r.box2
+    } else {
+        r.yc + hc
+    };
+    net.ports.iter().enumerate().map(|(i, pt)| {
+        let y = ports_y + i as f64 * (port_h + 12.0 * k);
+        let mid = y + port_h / 2.0;
+        let tx = r.rx + r.bw / 2.0 + 20.0 + i as f64 * 14.0;
+        let pw = 230.0;
+        let closed = !pt.is_open();
+        let is_fresh = fresh(pt.at) || pt.closed_at.is_some_and(fresh);
+        let (tip, marker, state) = if closed {
+            (
+                "a porta publicada, já fechada: o host a liberou",
+                "url(#seta-fechada)",
+                " · fechada",
+            )
+        } else {
+            ("a porta publicada, no host", "url(#seta)", "")
+        };
+        html! {
+            <g class={classes!("porta", is_fresh.then_some("novo"), closed.then_some("fechada"))}>
+                <g class="caixa porta-host">
+                    <rect x={lx.to_string()} y={y.to_string()} width={pw.to_string()} height={port_h.to_string()} rx="6">
+                        <title>{tip}</title></rect>
+                    <text x={(lx + 10.0).to_string()} y={(y + 18.0 * k).to_string()} class="nome-if">
+                        {format!("{}:{}/{}", pt.host_ip, pt.host_port, pt.protocol)}</text>
+                </g>
+                <path d={format!("M{} {mid} H{tx} V{end_y}", lx + pw)} class="seta-porta" marker-end={marker} />
+                <text x={(lx + pw + 8.0).to_string()} y={(mid - 6.0).to_string()} class="rotulo-porta">
+                    {format!("→ {}:{} · {}{state}", pt.container_ip, pt.container_port, pt.mechanism)}</text>
+            </g>
+        }
+    }).collect()
 }

@@ -23,6 +23,9 @@ pub fn scale(large: bool) -> f64 {
 #[derive(Properties)]
 pub struct WorldProps {
     pub world: Rc<World>,
+    /// [`crate::state::Model::scene`]: the panel is drawn again only when
+    /// it changes (a drag across usage samples leaves it).
+    pub scene: u64,
     /// Large-type mode (for projecting).
     #[prop_or_default]
     pub large: bool,
@@ -34,6 +37,6 @@ pub struct WorldProps {
 
 impl PartialEq for WorldProps {
     fn eq(&self, o: &Self) -> bool {
-        Rc::ptr_eq(&self.world, &o.world) && (self.large, self.compact) == (o.large, o.compact)
+        (self.scene, self.large, self.compact) == (o.scene, o.large, o.compact)
     }
 }

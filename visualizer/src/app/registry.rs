@@ -3,25 +3,11 @@
 //! with sizes and times, and the seed's summary ("3 de 10 camadas
 //! baixadas, 7 já estavam aqui").
 
-use std::rc::Rc;
-
-use casulo_trace::replay::{LayerTransfer, RegistryTransfer, World};
+use casulo_trace::replay::{LayerTransfer, RegistryTransfer};
 use yew::prelude::*;
 
+use super::panels::WorldProps;
 use crate::format::{bytes, short_digest};
-
-#[derive(Properties)]
-pub struct RegistryProps {
-    pub world: Rc<World>,
-    #[prop_or_default]
-    pub large: bool,
-}
-
-impl PartialEq for RegistryProps {
-    fn eq(&self, o: &Self) -> bool {
-        Rc::ptr_eq(&self.world, &o.world) && self.large == o.large
-    }
-}
 
 /// The words for a layer's state, and its CSS class.
 pub fn state_text(state: LayerTransfer, direction: &str) -> (&'static str, &'static str) {
@@ -47,7 +33,7 @@ pub fn summary(r: &RegistryTransfer) -> String {
 }
 
 #[function_component(RegistryPanel)]
-pub fn registry_panel(p: &RegistryProps) -> Html {
+pub fn registry_panel(p: &WorldProps) -> Html {
     let Some(r) = &p.world.registry else {
         return html! {
             <section class="painel registry" aria-labelledby="titulo-registry">

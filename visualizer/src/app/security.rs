@@ -13,12 +13,14 @@ use casulo_trace::replay::World;
 use yew::prelude::*;
 
 use super::Loaded;
-use crate::security::{has_security, privileged, rows, Group, Row};
+use crate::security::{privileged, rows, Group, Row};
 
 #[derive(Properties)]
 pub struct SecurityProps {
     pub trace: Rc<Loaded>,
     pub world: Rc<World>,
+    /// [`crate::state::Model::scene`] (drawn again when it changes).
+    pub scene: u64,
     /// Embed mode: with nothing to show, the panel says so instead of vanishing.
     #[prop_or_default]
     pub compact: bool,
@@ -26,9 +28,7 @@ pub struct SecurityProps {
 
 impl PartialEq for SecurityProps {
     fn eq(&self, o: &Self) -> bool {
-        Rc::ptr_eq(&self.world, &o.world)
-            && Rc::ptr_eq(&self.trace, &o.trace)
-            && self.compact == o.compact
+        self.scene == o.scene && Rc::ptr_eq(&self.trace, &o.trace) && self.compact == o.compact
     }
 }
 
@@ -36,7 +36,8 @@ impl PartialEq for SecurityProps {
 pub fn security_panel(p: &SecurityProps) -> Html {
     let replay = p.trace.replay();
     let events = replay.events();
-    if !has_security(events) {
+    // Known since the events were read (not a scan of them all per drawing).
+    if !p.trace.has_security {
         if !p.compact {
             return html! {};
         }

@@ -6,9 +6,13 @@ use std::cell::{Ref, RefCell};
 use std::rc::Rc;
 
 use casulo_trace::replay::{Replay, World};
-use casulo_trace::{read_trace, Event, Header};
+use casulo_trace::{read_trace, Event, EventBody, Header};
 
 use crate::timeline::{self, Mark};
+
+/// The longest move [`Loaded::only_samples`] looks through (a drag moves
+/// far less between two frames).
+pub const QUIET_SCAN: usize = 1 << 16;
 
 /// How many columns the scrubber's marks have at most.
 pub const TIMELINE_BINS: usize = 800;
@@ -222,6 +226,26 @@ impl Loaded {
     pub fn seq_at(&self, pos: usize) -> Option<u64> {
         let i = pos.checked_sub(1)?;
         self.replay().events().get(i).map(|e| e.seq)
+    }
+
+    /// True when going from position `a` to `b` crosses only usage
+    /// samples (`cgroup.sample`, read fine), and each position's selected
+    /// event is one too (or there is none): then only the samples counted
+    /// differ between the two worlds, and nothing else is new at either.
+    /// Far moves (over [`QUIET_SCAN`] events) are not looked at: false.
+    pub fn only_samples(&self, a: usize, b: usize) -> bool {
+        let (lo, hi) = (a.min(b), a.max(b));
+        if hi - lo > QUIET_SCAN {
+            return false;
+        }
+        let replay = self.replay();
+        replay
+            .events()
+            .get(lo.saturating_sub(1)..hi)
+            .is_some_and(|span| {
+                span.iter()
+                    .all(|e| matches!(e.body, EventBody::CgroupSample { .. }) && e.outcome.is_ok())
+            })
     }
 
     /// The first and last `seq` (none for a trace without events); while

@@ -26,6 +26,12 @@ pub struct Model {
     /// Events applied: 0 (before the first) ..= len. The selected event is `pos - 1`.
     pub pos: usize,
     pub world: Rc<World>,
+    /// Which look of the world the panels draw: bumped with every new
+    /// world except a move across usage samples only ([`Loaded::only_samples`]),
+    /// which changes nothing a panel draws but the cgroups' chart and the
+    /// events' list. The other panels compare it instead of the world, so
+    /// scrubbing a long run redraws two panels, not all of them.
+    pub scene: u64,
     pub playing: bool,
     /// Events per second while playing.
     pub speed: u32,
@@ -58,6 +64,7 @@ impl Default for Model {
             other: None,
             pos: 0,
             world: Rc::new(World::new()),
+            scene: 0,
             playing: false,
             speed: 4,
             error: None,
@@ -139,7 +146,7 @@ pub enum Action {
 }
 
 impl Model {
-    /// The model after `action`.
+    /// The model after `action`: each action's own method below.
     pub fn update(&self, action: Action) -> Model {
         let mut m = self.clone();
         match action {
@@ -147,56 +154,11 @@ impl Model {
                 m.loading = Some(what);
                 m.error = None;
             }
-            Action::Loaded(t, seq) => {
-                m.loading = None;
-                m.error = None;
-                m.playing = false;
-                if m.other.is_none() {
-                    m.view = View::Replay;
-                }
-                // Embed mode: only `de..=ate`, opened at `de` (applied).
-                let (lo, hi, pos) = match &m.embed {
-                    Some(e) => match e.range(t.seq_bounds()) {
-                        Ok((from, to)) => {
-                            let lo = t.pos_of_seq(from);
-                            (lo, t.pos_of_seq(to), lo)
-                        }
-                        Err(msg) => {
-                            m.error = Some(msg);
-                            m.trace = None;
-                            return m;
-                        }
-                    },
-                    // The whole trace, even the part still being read.
-                    None => (0, t.total, seq.map_or(0, |s| t.pos_of_seq(s))),
-                };
-                m.world = Rc::new(World::new());
-                (m.lo, m.hi, m.pos, m.wanted) = (lo, hi, 0, None);
-                m.trace = Some(t);
-                m.seek(pos);
-            }
-            Action::More(t) => {
-                // Only for the trace open (another may have been opened since).
-                if !m.trace.as_ref().is_some_and(|cur| cur.same_trace(&t)) {
-                    return m;
-                }
-                m.trace = Some(t);
-                // The world at `pos` stays right: the events only grew.
-                if let Some(n) = m.wanted {
-                    m.seek(n);
-                }
-            }
-            Action::Broken(msg) => {
-                m.loading = None;
-                m.error = Some(msg);
-                m.trace = None;
-                m.playing = false;
-                m.world = Rc::new(World::new());
-                (m.lo, m.hi, m.pos, m.wanted) = (0, 0, 0, None);
-            }
+            Action::Loaded(t, seq) => m.open(t, seq),
+            Action::More(t) => m.more(t),
+            Action::Broken(msg) => m.broken(msg),
             Action::LoadedOther(t) => {
-                m.loading = None;
-                m.error = None;
+                (m.loading, m.error) = (None, None);
                 m.other = Some(t);
                 m.view = View::Diff;
             }
@@ -213,27 +175,9 @@ impl Model {
                     m.seek(n);
                 }
             }
-            Action::Step(d) => {
-                m.playing = false;
-                m.stop_following();
-                let n = m.pos.saturating_add_signed(d);
-                m.seek(n);
-            }
-            Action::Tick => {
-                // Playback stops at the last reachable event (`ate` in embed
-                // mode); it waits at the last one read while more is read.
-                if m.pos >= m.hi {
-                    m.playing = false;
-                } else {
-                    m.seek(m.pos + 1);
-                }
-            }
-            Action::TogglePlay => {
-                m.playing = !m.playing && m.trace.is_some() && m.hi > m.lo;
-                if m.playing && m.pos >= m.hi {
-                    m.seek(m.lo);
-                }
-            }
+            Action::Step(d) => m.step(d),
+            Action::Tick => m.tick(),
+            Action::TogglePlay => m.toggle_play(),
             Action::Speed(s) => m.speed = s.max(1),
             Action::ToggleLarge => m.large = !m.large,
             Action::ShowView(v) => m.view = v,
@@ -247,20 +191,7 @@ impl Model {
                     l.reconnecting = false;
                 }
             }
-            Action::LiveUpdate(t) => {
-                m.loading = None;
-                m.error = None;
-                let follow = m.live.as_ref().is_some_and(|l| l.follow);
-                let len = t.len();
-                let pos = if follow || m.trace.is_none() {
-                    len
-                } else {
-                    m.pos.min(len)
-                };
-                m.world = Rc::new(t.replay().world_at(pos));
-                (m.lo, m.hi, m.pos, m.wanted) = (0, len, pos, None);
-                m.trace = Some(t);
-            }
+            Action::LiveUpdate(t) => m.live_update(t),
             Action::LiveEnded(code) => {
                 if let Some(l) = &mut m.live {
                     l.ended = Some(code);
@@ -272,18 +203,114 @@ impl Model {
                     l.reconnecting = true;
                 }
             }
-            Action::ToggleFollow => {
-                if let Some(l) = &mut m.live {
-                    l.follow = !l.follow;
-                    if l.follow {
-                        m.playing = false;
-                        let hi = m.hi;
-                        m.seek(hi);
-                    }
-                }
-            }
+            Action::ToggleFollow => m.toggle_follow(),
         }
         m
+    }
+
+    /// A trace opened, at the event `seq` when given.
+    fn open(&mut self, t: Rc<Loaded>, seq: Option<u64>) {
+        self.loading = None;
+        self.error = None;
+        self.playing = false;
+        if self.other.is_none() {
+            self.view = View::Replay;
+        }
+        // Embed mode: only `de..=ate`, opened at `de` (applied).
+        let (lo, hi, pos) = match &self.embed {
+            Some(e) => match e.range(t.seq_bounds()) {
+                Ok((from, to)) => {
+                    let lo = t.pos_of_seq(from);
+                    (lo, t.pos_of_seq(to), lo)
+                }
+                Err(msg) => {
+                    self.error = Some(msg);
+                    self.trace = None;
+                    return;
+                }
+            },
+            // The whole trace, even the part still being read.
+            None => (0, t.total, seq.map_or(0, |s| t.pos_of_seq(s))),
+        };
+        self.set_world(World::new());
+        (self.lo, self.hi, self.pos, self.wanted) = (lo, hi, 0, None);
+        self.trace = Some(t);
+        self.seek(pos);
+    }
+
+    /// More of the trace open was read (not of another opened since).
+    fn more(&mut self, t: Rc<Loaded>) {
+        if !self.trace.as_ref().is_some_and(|cur| cur.same_trace(&t)) {
+            return;
+        }
+        self.trace = Some(t);
+        // The world at `pos` stays right: the events only grew.
+        if let Some(n) = self.wanted {
+            self.seek(n);
+        }
+    }
+
+    /// A later chunk was wrong: the trace goes, its message stays.
+    fn broken(&mut self, msg: String) {
+        self.loading = None;
+        self.error = Some(msg);
+        self.trace = None;
+        self.playing = false;
+        self.set_world(World::new());
+        (self.lo, self.hi, self.pos, self.wanted) = (0, 0, 0, None);
+    }
+
+    /// One event forward or back: playback stops.
+    fn step(&mut self, d: isize) {
+        self.playing = false;
+        self.stop_following();
+        let n = self.pos.saturating_add_signed(d);
+        self.seek(n);
+    }
+
+    /// Playback's next event. It stops at the last reachable event (`ate`
+    /// in embed mode); it waits at the last one read while more is read.
+    fn tick(&mut self) {
+        if self.pos >= self.hi {
+            self.playing = false;
+        } else {
+            self.seek(self.pos + 1);
+        }
+    }
+
+    /// Play or pause; playing from the end starts over.
+    fn toggle_play(&mut self) {
+        self.playing = !self.playing && self.trace.is_some() && self.hi > self.lo;
+        if self.playing && self.pos >= self.hi {
+            self.seek(self.lo);
+        }
+    }
+
+    /// Live mode: the trace so far; at its end while following.
+    fn live_update(&mut self, t: Rc<Loaded>) {
+        self.loading = None;
+        self.error = None;
+        let follow = self.live.as_ref().is_some_and(|l| l.follow);
+        let len = t.len();
+        let pos = if follow || self.trace.is_none() {
+            len
+        } else {
+            self.pos.min(len)
+        };
+        self.set_world(t.replay().world_at(pos));
+        (self.lo, self.hi, self.pos, self.wanted) = (0, len, pos, None);
+        self.trace = Some(t);
+    }
+
+    /// Live mode: "pausar"/"seguir"; following goes to the newest event.
+    fn toggle_follow(&mut self) {
+        let Some(l) = &mut self.live else { return };
+        l.follow = !l.follow;
+        if l.follow {
+            self.playing = false;
+            let hi = self.hi;
+            self.seek(hi);
+        }
     }
 }
 
@@ -307,7 +334,18 @@ impl Model {
         if n == self.pos {
             return;
         }
-        self.world = Rc::new(t.replay().advance(&self.world, n));
+        let quiet = t.only_samples(self.pos, n);
+        let world = t.replay().advance(&self.world, n);
+        self.world = Rc::new(world);
+        if !quiet {
+            self.scene += 1;
+        }
         self.pos = n;
+    }
+
+    /// A new world, unlike the last: every panel draws it.
+    fn set_world(&mut self, world: World) {
+        self.world = Rc::new(world);
+        self.scene += 1;
     }
 }

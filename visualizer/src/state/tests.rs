@@ -342,3 +342,43 @@ fn a_length_learnt_later_gives_the_same_marks() {
     t.finish();
     assert_eq!(t.marks, whole.marks);
 }
+
+#[test]
+fn the_scene_stays_only_while_a_move_crosses_usage_samples() {
+    let ev = events(3 * CHECKPOINT_EVERY);
+    let first = sample_events().len();
+    let mut m = opened(&ev);
+    let mut moves = vec![];
+    for n in [
+        first + 10,
+        first + 60,
+        first + 400,
+        first + 2,
+        5,
+        first + 1,
+        first,
+        ev.len(),
+        1,
+    ] {
+        let before = (m.pos, m.scene);
+        m = m.update(Action::Seek(n));
+        assert_world(&m, &ev);
+        moves.push((before, (m.pos, m.scene)));
+    }
+    for ((a, scene_a), (b, scene_b)) in moves {
+        // The same scene: the two worlds differ only in what was counted.
+        let (mut wa, wb) = (fold(&ev, a), fold(&ev, b));
+        (wa.applied, wa.samples_seen) = (wb.applied, wb.samples_seen);
+        let only_samples = ev[a.min(b).saturating_sub(1)..a.max(b)]
+            .iter()
+            .all(|e| matches!(e.body, EventBody::CgroupSample { .. }));
+        assert_eq!(scene_a == scene_b, only_samples, "{a} → {b}");
+        if scene_a == scene_b {
+            assert_eq!(wa, wb, "{a} → {b}");
+        }
+    }
+    // A new trace: a new scene, even at the same position.
+    let scene = m.scene;
+    let m = m.update(Action::Loaded(loaded(&ev), None));
+    assert_ne!(m.scene, scene);
+}
