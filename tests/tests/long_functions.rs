@@ -29,11 +29,6 @@ const ROOTS: &[&str] = &[
 const KNOWN: &[&str] = &[
     "engine/src/container/create.rs::create_with",
     "engine/src/container/run.rs::live",
-    "visualizer/src/app/filesystem.rs::filesystem_panel",
-    "visualizer/src/app/mod.rs::app",
-    "visualizer/src/app/namespaces.rs::namespaces_panel",
-    "visualizer/src/app/network.rs::network_panel",
-    "visualizer/src/state/model.rs::update",
     "xtask/src/bench.rs::run",
     "xtask/src/bench_build.rs::run",
     "xtask/src/bench_daemon.rs::run",
