@@ -184,6 +184,22 @@ fn daemon_serves_traces_and_follows_one_live() {
         (200, "application/x-ndjson")
     );
     assert_eq!(body, file);
+    // With its size up front (a browser reads it in one piece), not chunked.
+    let mut s = UnixStream::connect(&d.socket).unwrap();
+    write!(
+        s,
+        "GET /casulo/traces/{name} HTTP/1.1\r\nHost: casulo\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let raw = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+    let head = raw.split("\r\n\r\n").next().unwrap();
+    assert!(
+        head.contains(&format!("content-length: {}", file.len())),
+        "{head}"
+    );
+    assert!(!head.contains("chunked"), "{head}");
     let (_, _, body) = get_on(&d, "/casulo/traces");
     let listing: Value = serde_json::from_str(&body).unwrap();
     let mine = listing

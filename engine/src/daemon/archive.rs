@@ -82,6 +82,7 @@ pub fn import(ctx: &Ctx, query: &Query, tar: Upload) -> Result<Reply, ApiError> 
     drop(tar);
     let line = json!({ "status": image.id }).to_string() + "\n";
     Ok(Reply::Stream {
+        length: None,
         content_type: "application/json",
         producer: Box::new(move |tx| {
             let _ = tx.blocking_send(Bytes::from(line));
@@ -109,6 +110,7 @@ pub fn load(ctx: &Ctx, tar: Upload) -> Result<Reply, ApiError> {
         lines.push('\n');
     }
     Ok(Reply::Stream {
+        length: None,
         content_type: "application/json",
         producer: Box::new(move |tx| {
             let _ = tx.blocking_send(Bytes::from(lines));

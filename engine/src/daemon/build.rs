@@ -147,6 +147,7 @@ pub fn build(ctx: &Ctx, query: &Query, tar: Upload) -> Result<Reply, ApiError> {
     // Our temp directory means nothing to the student: `Dockerfile:2: …`.
     let hide = format!("{}/", dir.display());
     Ok(Reply::Stream {
+        length: None,
         content_type: "application/json",
         producer: Box::new(move |tx| {
             let _context = context;

@@ -242,6 +242,7 @@ pub fn wait(ctx: &std::sync::Arc<Ctx>, key: &str, query: &Query) -> Result<Reply
     };
     let ctx = ctx.clone();
     Ok(Reply::Stream {
+        length: None,
         content_type: "application/json",
         producer: Box::new(move |tx| {
             if let Some(code) = wait_for(&ctx, &r, condition, &tx) {
@@ -369,6 +370,7 @@ pub fn logs(ctx: &Ctx, key: &str, query: &Query) -> Result<Reply, ApiError> {
     let (out, err) = (query.flag("stdout"), query.flag("stderr"));
     let state = ctx.state.clone();
     Ok(Reply::Stream {
+        length: None,
         content_type: if tty { RAW_STREAM } else { MULTIPLEXED_STREAM },
         producer: Box::new(move |tx| {
             if !first.is_empty() && tx.blocking_send(first).is_err() {

@@ -108,6 +108,7 @@ pub fn events(ctx: &std::sync::Arc<Ctx>, query: &Query) -> Result<Reply, ApiErro
     // Without since, only what happens from now on.
     let mut last = if since.is_some() { 0 } else { log.last_seq() };
     Ok(Reply::Stream {
+        length: None,
         content_type: "application/json",
         producer: Box::new(move |tx| loop {
             let (entries, newest) = log.after(last, since, Duration::from_millis(250));

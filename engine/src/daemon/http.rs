@@ -57,6 +57,9 @@ pub enum Reply {
     Stream {
         content_type: &'static str,
         producer: Producer,
+        /// The body's size when known up front (a file): sent as
+        /// `Content-Length` instead of chunks.
+        length: Option<u64>,
     },
     /// docker's attach: `101 UPGRADED`, then the connection is a plain
     /// byte stream the producer writes to.
@@ -70,18 +73,25 @@ pub enum Reply {
 
 impl Reply {
     /// `file` sent as it is read (a saved image can be gigabytes: never
-    /// whole in memory). `keep` lives until the last byte went or the
-    /// client left (a temp file's guard, which removes it).
+    /// whole in memory), with its size as `Content-Length` (a browser
+    /// reading a 25 MB trace gets it in one piece, not in chunks): the
+    /// bytes it had when opened — a trace still being written grows past
+    /// them, and its new lines are the live view's. `keep` lives until the
+    /// last byte went or the client left (a temp file's guard, which
+    /// removes it).
     pub fn file(
         content_type: &'static str,
-        mut file: std::fs::File,
+        file: std::fs::File,
         keep: impl Send + 'static,
     ) -> Reply {
+        let length = file.metadata().map(|m| m.len()).unwrap_or(0);
         Reply::Stream {
             content_type,
+            length: Some(length),
             producer: Box::new(move |tx| {
                 use std::io::Read;
                 let _keep = keep;
+                let mut file = file.take(length);
                 let mut buf = vec![0u8; 256 * 1024];
                 loop {
                     match file.read(&mut buf) {

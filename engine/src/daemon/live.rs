@@ -58,6 +58,7 @@ pub fn live(ctx: &Ctx, key: &str) -> Result<Reply, ApiError> {
     let state = ctx.state.clone();
     let resume = super::request::current().and_then(|a| a.last_event_id);
     Ok(Reply::Stream {
+        length: None,
         content_type: EVENT_STREAM,
         producer: Box::new(move |tx| follow(&state, &t, file, resume, &tx)),
     })

@@ -524,6 +524,7 @@ fn respond(
     reply: Result<Reply, ApiError>,
     upgrade: Option<hyper::upgrade::OnUpgrade>,
 ) -> Response<Body> {
+    let mut length = None;
     let (status, content_type, body) = match reply {
         Ok(Reply::Json(status, value)) => (
             status,
@@ -539,7 +540,11 @@ fn respond(
         Ok(Reply::Stream {
             content_type,
             producer,
-        }) => (StatusCode::OK, Some(content_type), channel(producer)),
+            length: known,
+        }) => {
+            length = known;
+            (StatusCode::OK, Some(content_type), channel(producer))
+        }
         Ok(Reply::Hijack {
             content_type,
             producer,
@@ -561,6 +566,11 @@ fn respond(
         response
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
+    if let Some(n) = length {
+        response
+            .headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from(n));
     }
     common_headers(&mut response);
     response

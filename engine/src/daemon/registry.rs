@@ -154,6 +154,7 @@ pub fn pull(ctx: &Ctx, query: &Query) -> Result<Reply, ApiError> {
     let credentials = credentials(query)?;
     let state = ctx.state.clone();
     Ok(Reply::Stream {
+        length: None,
         content_type: "application/json",
         producer: Box::new(move |tx| {
             let mut p = Progress::new(tx, false);
@@ -195,6 +196,7 @@ pub fn push(ctx: &Ctx, name: &str, query: &Query) -> Result<Reply, ApiError> {
     let credentials = credentials(query)?;
     let state = ctx.state.clone();
     Ok(Reply::Stream {
+        length: None,
         content_type: "application/json",
         producer: Box::new(move |tx| {
             let mut p = Progress::new(tx, true);

@@ -65,6 +65,7 @@ pub fn stats(ctx: &std::sync::Arc<Ctx>, key: &str, query: &Query) -> Result<Repl
     }
     let ctx = ctx.clone();
     Ok(Reply::Stream {
+        length: None,
         content_type: "application/json",
         producer: Box::new(move |tx| {
             let host_memory = stats::host_memory_bytes();
