@@ -37,6 +37,7 @@ mod context;
 mod copy_from;
 pub mod dockerfile;
 pub mod dockerignore;
+pub mod file_hashes;
 mod heredoc_files;
 pub mod layer_from_upper;
 mod plan;
@@ -49,6 +50,7 @@ pub mod step_run;
 
 pub use context::MAX_TEXT_FILE;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
@@ -60,6 +62,7 @@ use crate::recorder::Recorder;
 use crate::state::StateDir;
 use build_trace::{BuildTrace, StageName};
 use dockerfile::{Dockerfile, Instruction, Op, SyntaxError};
+use file_hashes::FileHashes;
 use stage::Stage;
 use step::StepEnv;
 
@@ -215,6 +218,7 @@ pub fn build(
     }
     let multi = df.stages.len() > 1;
 
+    let file_hashes = RefCell::new(FileHashes::open(state, ctx.dir.meta(), !opts.no_cache));
     let mut hits = 0;
     let mut step = 0;
     let mut done: BTreeMap<usize, Stage> = BTreeMap::new();
@@ -223,6 +227,7 @@ pub fn build(
             context: &ctx.dir,
             context_path: &ctx.path,
             ignore: &ctx.ignore,
+            file_hashes: &file_hashes,
             build_args: &build_args,
             global: &global,
             no_cache: opts.no_cache,
@@ -252,6 +257,8 @@ pub fn build(
         done.insert(i, stage);
     }
     let stage = done.remove(&plan.target).expect("the target was built");
+    // Not remembered only costs a read of the files next build.
+    let _ = file_hashes.into_inner().save(state);
 
     // Commit: config, manifest, tags.
     let config = final_config(stage.config, stage.history, &opts.labels, created);

@@ -44,6 +44,7 @@ use nix::errno::Errno;
 use sha2::{Digest, Sha256};
 
 use super::dockerignore::Ignore;
+use super::file_hashes::FileHashes;
 use crate::image::beneath::{self, Node};
 use crate::image::layer_tar::{Content, Entry};
 use crate::image::layered::Layers;
@@ -94,13 +95,20 @@ enum Tree {
 /// Resolves and hashes `sources` (relative to `context`, the context
 /// directory opened once by the build). Errors are pt-BR messages (the
 /// caller adds file and line).
+///
+/// A file whose hash `hashes` remembers (and whose `stat` says it has not
+/// changed since) is opened but not read; the others are read and their
+/// hashes learned.
 pub fn read_sources(
     context: &Node,
     sources: &[String],
     ignore: &Ignore,
     spool_in: &Path,
+    hashes: &mut FileHashes,
 ) -> Result<Sources, String> {
-    read_sources_in(context, sources, ignore, &Fence::CONTEXT, spool_in)
+    let mut keeper = Keeper::new(raise_open_files_limit() / 2, spool_in);
+    keeper.hashes = Some(hashes);
+    read_sources_kept(context, sources, ignore, &Fence::CONTEXT, &mut keeper)
 }
 
 /// What COPY reads from, as its messages call it: the build context, or
@@ -260,6 +268,8 @@ struct Keeper<'a> {
     spool_in: &'a Path,
     /// The spool (created on first need) and its length.
     spool: Option<(Arc<fs::File>, u64)>,
+    /// The context's remembered hashes (none for other sources).
+    hashes: Option<&'a mut FileHashes>,
 }
 
 impl<'a> Keeper<'a> {
@@ -268,14 +278,28 @@ impl<'a> Keeper<'a> {
             open_left,
             spool_in,
             spool: None,
+            hashes: None,
         }
     }
 
-    /// Keeps `file`: (the file to read later, offset, `SIZE:SHA256HEX`).
-    fn keep(&mut self, file: fs::File) -> std::io::Result<(Arc<fs::File>, u64, String)> {
+    /// Keeps `file` (`meta`: its `stat` before it was opened): (the file
+    /// to read later, offset, `SIZE:SHA256HEX`).
+    fn keep(
+        &mut self,
+        file: fs::File,
+        meta: &fs::Metadata,
+    ) -> std::io::Result<(Arc<fs::File>, u64, String)> {
         if self.open_left > 0 {
             self.open_left -= 1;
+            // Remembered: not read now. A layer written from it checks its
+            // bytes against this hash all the same.
+            if let Some(hash) = self.hashes.as_mut().and_then(|h| h.get(meta)) {
+                return Ok((Arc::new(file), 0, hash));
+            }
             let hash = crate::image::layer_tar::file_hash(&file)?;
+            if let Some(h) = self.hashes.as_mut() {
+                h.learn(meta, &hash);
+            }
             return Ok((Arc::new(file), 0, hash));
         }
         if self.spool.is_none() {
@@ -373,7 +397,7 @@ fn read_tree(
         })
     } else if node.is_file() {
         let file = node.reopen_file().map_err(|e| fail(&e))?;
-        let (file, offset, hash) = keeper.keep(file).map_err(|e| fail(&e))?;
+        let (file, offset, hash) = keeper.keep(file, meta).map_err(|e| fail(&e))?;
         let size = hash
             .split(':')
             .next()
@@ -876,6 +900,7 @@ mod tests {
             sources,
             &Ignore::default(),
             &spool,
+            &mut FileHashes::none(),
         )?;
         Ok((
             entries(&s, dest, (Some(owner), None), lowers, None)?.0,
