@@ -69,8 +69,6 @@ pub fn run(args: &[String]) -> Result {
         c
     };
     cmd::run(&mut casulo(&["image", "bootstrap"]))?;
-
-    step("buildah: a mesma busybox, do casulo");
     let storage = work.path().join("buildah");
     let buildah = |args: &[&str]| {
         let mut c = Command::new("buildah");
@@ -82,19 +80,7 @@ pub fn run(args: &[String]) -> Result {
             .args(args);
         c
     };
-    let base = work.path().join("busybox.tar");
-    cmd::run(&mut casulo(&[
-        "image",
-        "save",
-        "busybox",
-        "-o",
-        path(&base)?,
-    ]))?;
-    cmd::run(&mut buildah(&[
-        "pull",
-        "--quiet",
-        &format!("oci-archive:{}", path(&base)?),
-    ]))?;
+    busybox_for_buildah(&casulo, &buildah, &work.path().join("busybox.tar"))?;
     let ctx = path(&context)?;
     let buildah_build = |no_cache: bool| {
         let mut c = buildah(&[
@@ -121,25 +107,13 @@ pub fn run(args: &[String]) -> Result {
     step(&format!("{} rodadas alternadas", opts.runs));
     let mut s = Samples::default();
     for round in 0..opts.runs {
-        s.casulo_cold.push(time(&mut casulo(&[
-            "build",
-            "--no-cache",
-            "-t",
-            "bench-build",
-            ctx,
-        ]))?);
-        s.casulo_cached
-            .push(time(&mut casulo(&["build", "-t", "bench-build", ctx]))?);
-        s.buildah_cold.push(time(&mut buildah_build(true))?);
-        s.buildah_cached.push(time(&mut buildah_build(false))?);
-        println!(
-            "  rodada {}: frio casulo {:.0} ms, buildah {:.0} ms; com cache casulo {:.1} ms, buildah {:.0} ms",
-            round + 1,
-            ms(s.casulo_cold[round]),
-            ms(s.buildah_cold[round]),
-            ms(s.casulo_cached[round]),
-            ms(s.buildah_cached[round]),
-        );
+        s.measure_round(
+            round,
+            &mut casulo(&["build", "--no-cache", "-t", "bench-build", ctx]),
+            &mut casulo(&["build", "-t", "bench-build", ctx]),
+            &mut buildah_build(true),
+            &mut buildah_build(false),
+        )?;
     }
 
     step("Memória: o pico de RSS (wait4) de `casulo run` e de um build com cache");
@@ -152,7 +126,29 @@ pub fn run(args: &[String]) -> Result {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+    report(&s, opts.runs, (run_rss, build_rss))
+}
 
+/// buildah builds from the same busybox: casulo's, saved to `tar` and
+/// pulled by buildah.
+fn busybox_for_buildah(
+    casulo: &dyn Fn(&[&str]) -> Command,
+    buildah: &dyn Fn(&[&str]) -> Command,
+    tar: &Path,
+) -> Result {
+    step("buildah: a mesma busybox, do casulo");
+    cmd::run(&mut casulo(&["image", "save", "busybox", "-o", path(tar)?]))?;
+    cmd::run(&mut buildah(&[
+        "pull",
+        "--quiet",
+        &format!("oci-archive:{}", path(tar)?),
+    ]))
+}
+
+/// The table of medians, the ratios, the verdict on the 20 ms target, and
+/// `bench-results/build.json`; `rss`: the peaks of `casulo run` and of a
+/// cached build, in KiB.
+fn report(s: &Samples, runs: usize, (run_rss, build_rss): (u64, u64)) -> Result {
     let (cc, bc) = (median(&s.casulo_cold), median(&s.buildah_cold));
     let (ck, bk) = (median(&s.casulo_cached), median(&s.buildah_cached));
     println!();
@@ -185,7 +181,7 @@ pub fn run(args: &[String]) -> Result {
         &out,
         serde_json::to_vec_pretty(&json!({
             "steps": 15,
-            "runs": opts.runs,
+            "runs": runs,
             "casulo_cold_ms": ms(cc),
             "buildah_cold_ms": ms(bc),
             "cold_ratio": cold_ratio,
@@ -209,6 +205,32 @@ struct Samples {
     casulo_cached: Vec<Duration>,
     buildah_cold: Vec<Duration>,
     buildah_cached: Vec<Duration>,
+}
+
+impl Samples {
+    /// One round: casulo cold then cached, buildah cold then cached.
+    fn measure_round(
+        &mut self,
+        round: usize,
+        casulo_cold: &mut Command,
+        casulo_cached: &mut Command,
+        buildah_cold: &mut Command,
+        buildah_cached: &mut Command,
+    ) -> Result {
+        self.casulo_cold.push(time(casulo_cold)?);
+        self.casulo_cached.push(time(casulo_cached)?);
+        self.buildah_cold.push(time(buildah_cold)?);
+        self.buildah_cached.push(time(buildah_cached)?);
+        println!(
+            "  rodada {}: frio casulo {:.0} ms, buildah {:.0} ms; com cache casulo {:.1} ms, buildah {:.0} ms",
+            round + 1,
+            ms(self.casulo_cold[round]),
+            ms(self.buildah_cold[round]),
+            ms(self.casulo_cached[round]),
+            ms(self.buildah_cached[round]),
+        );
+        Ok(())
+    }
 }
 
 fn ms(d: Duration) -> f64 {
