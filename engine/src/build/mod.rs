@@ -12,7 +12,8 @@
 //!   done — [`step_run`]: RUN in a real container ([`cache_mount`] for its
 //!   `--mount=type=cache`), [`layer_from_upper`]: what it changed → layer
 //!   entries, whiteouts included; [`step_copy`]: COPY/ADD sources → layer
-//!   entries, never leaving the context (`copy_from`: `--from` a stage or
+//!   entries, never leaving the context, its files' hashes remembered
+//!   between builds by [`file_hashes`] (`copy_from`: `--from` a stage or
 //!   image; `heredoc_files`: `COPY <<EOF`; [`step_add_url`]: `ADD
 //!   https://…`); [`config_step`]: ENV, CMD, LABEL… (the steps that only
 //!   change the config; `casulo commit --change` applies them too);
