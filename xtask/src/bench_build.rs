@@ -156,6 +156,7 @@ fn busybox_for_buildah(
 fn report(s: &Samples, runs: usize, (run_rss, build_rss): (u64, u64)) -> Result {
     let (cc, bc) = (median(&s.casulo_cold), median(&s.buildah_cold));
     let (ck, bk) = (median(&s.casulo_cached), median(&s.buildah_cached));
+    let cpu = median(&s.casulo_cached_cpu);
     println!();
     println!("{:<44}{:>12}{:>12}", "mediana (ms)", "casulo", "buildah");
     println!(
@@ -177,6 +178,10 @@ fn report(s: &Samples, runs: usize, (run_rss, build_rss): (u64, u64)) -> Result 
         "build com cache abaixo de 20 ms: {}",
         if ms(ck) < 20.0 { "sim" } else { "NÃO" }
     );
+    println!(
+        "CPU do build com cache (usuário + sistema, mediana): {:.1} ms",
+        ms(cpu)
+    );
     println!("pico de RSS: casulo run {run_rss} KiB, casulo build (com cache) {build_rss} KiB");
 
     let results = cmd::workspace_root().join("bench-results");
@@ -191,6 +196,7 @@ fn report(s: &Samples, runs: usize, (run_rss, build_rss): (u64, u64)) -> Result 
             "buildah_cold_ms": ms(bc),
             "cold_ratio": cold_ratio,
             "casulo_cached_ms": ms(ck),
+            "casulo_cached_cpu_ms": ms(cpu),
             "buildah_cached_ms": ms(bk),
             "cached_ratio": cached_ratio,
             "casulo_run_peak_rss_kib": run_rss,
@@ -208,6 +214,9 @@ fn report(s: &Samples, runs: usize, (run_rss, build_rss): (u64, u64)) -> Result 
 struct Samples {
     casulo_cold: Vec<Duration>,
     casulo_cached: Vec<Duration>,
+    /// User + system CPU of the cached builds (the load of a shared
+    /// machine stretches their wall time, hardly their CPU).
+    casulo_cached_cpu: Vec<Duration>,
     buildah_cold: Vec<Duration>,
     buildah_cached: Vec<Duration>,
 }
@@ -223,15 +232,18 @@ impl Samples {
         buildah_cached: &mut Command,
     ) -> Result {
         self.casulo_cold.push(time(casulo_cold)?);
-        self.casulo_cached.push(time(casulo_cached)?);
+        let (wall, cpu) = wall_and_cpu(casulo_cached)?;
+        self.casulo_cached.push(wall);
+        self.casulo_cached_cpu.push(cpu);
         self.buildah_cold.push(time(buildah_cold)?);
         self.buildah_cached.push(time(buildah_cached)?);
         println!(
-            "  rodada {}: frio casulo {:.0} ms, buildah {:.0} ms; com cache casulo {:.1} ms, buildah {:.0} ms",
+            "  rodada {}: frio casulo {:.0} ms, buildah {:.0} ms; com cache casulo {:.1} ms ({:.1} ms de CPU), buildah {:.0} ms",
             round + 1,
             ms(self.casulo_cold[round]),
             ms(self.buildah_cold[round]),
             ms(self.casulo_cached[round]),
+            ms(self.casulo_cached_cpu[round]),
             ms(self.buildah_cached[round]),
         );
         Ok(())
@@ -249,10 +261,25 @@ fn path(p: &Path) -> Result<&str> {
     }
 }
 
+/// Runs `cmd` to its end (it must succeed): its wall time, and the user +
+/// system CPU that `wait4` reports for it (and the children it waited for).
+fn wall_and_cpu(cmd: &mut Command) -> Result<(Duration, Duration)> {
+    let started = Instant::now();
+    let usage = wait_for(cmd)?;
+    let tv = |t: nix::libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Ok((started.elapsed(), tv(usage.ru_utime) + tv(usage.ru_stime)))
+}
+
 /// Runs `cmd` to its end (it must succeed); the peak resident memory of
 /// the process in KiB, as `wait4` reports it (`ru_maxrss`: the largest of
 /// the process and the children it waited for).
 fn peak_rss_kib(cmd: &mut Command) -> Result<u64> {
+    Ok(wait_for(cmd)?.ru_maxrss as u64)
+}
+
+/// Runs `cmd` to its end (it must succeed; its output is not kept) and
+/// returns what `wait4` says it used.
+fn wait_for(cmd: &mut Command) -> Result<nix::libc::rusage> {
     let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -270,5 +297,5 @@ fn peak_rss_kib(cmd: &mut Command) -> Result<u64> {
             started.elapsed().as_secs_f64()
         );
     }
-    Ok(usage.ru_maxrss as u64)
+    Ok(usage)
 }
