@@ -12,8 +12,9 @@
 //!
 //! A cached build answers COPY from the file hashes it remembers
 //! (`build::file_hashes`), which trust only files older than 1 s when the
-//! build starts: in the first round the context was just written, so its
-//! cached build still reads the 200 files (the median is of the rounds).
+//! build starts: the context is written before the bootstrap and buildah's
+//! pull, seconds before the first build, so every round's cached build
+//! answers from them (as a student's second build would).
 //!
 //! Output: a table and `bench-results/build.json`.
 
