@@ -102,7 +102,8 @@ enum Tree {
 /// a cached build's CPU.
 #[derive(Debug)]
 struct Kept {
-    node: Option<Node>,
+    /// Boxed: a node holds its whole `stat`, and most files are open.
+    node: Option<Box<Node>>,
     open: OnceLock<(Arc<fs::File>, u64)>,
 }
 
@@ -116,7 +117,7 @@ impl Kept {
 
     fn unopened(node: Node) -> Kept {
         Kept {
-            node: Some(node),
+            node: Some(Box::new(node)),
             open: OnceLock::new(),
         }
     }
