@@ -119,6 +119,24 @@ impl FileHashes {
         }
     }
 
+    /// [`FileHashes::open`] for the context at `path` (canonical), unless
+    /// it is a copy in the state's `tmp/` (the daemon's extracted
+    /// contexts): its inodes go with it, and what was learned of them
+    /// would only be a file left in `build-cache/`.
+    pub fn for_context(
+        state: &StateDir,
+        path: &std::path::Path,
+        meta: &fs::Metadata,
+        answer: bool,
+    ) -> FileHashes {
+        let tmp = state.tmp();
+        let tmp = tmp.canonicalize().unwrap_or(tmp);
+        if path.starts_with(&tmp) {
+            return FileHashes::none();
+        }
+        FileHashes::open(state, meta, answer)
+    }
+
     /// Nothing remembered, nothing kept (sources that are not the context:
     /// an earlier stage, here-documents, downloads).
     pub fn none() -> FileHashes {
@@ -256,6 +274,17 @@ mod tests {
         );
         let mut again = FileHashes::open(&state, &ctx_meta, true);
         assert_eq!(again.get(&meta).as_deref(), Some("2:aa"));
+        // A context copied into the state's tmp/ (the daemon's) is not
+        // remembered.
+        fs::create_dir_all(state.tmp()).unwrap();
+        let copy = state.tmp().join("daemon-build-x");
+        fs::create_dir(&copy).unwrap();
+        let copy_meta = fs::metadata(&copy).unwrap();
+        let mut temporary =
+            FileHashes::for_context(&state, &copy.canonicalize().unwrap(), &copy_meta, true)
+                .trusting_recent_files();
+        temporary.learn(&meta, "2:aa");
+        assert!(!temporary.changed && temporary.path.is_none());
         // --no-cache: nothing answers.
         assert_eq!(FileHashes::open(&state, &ctx_meta, false).get(&meta), None);
 

@@ -219,7 +219,8 @@ pub fn build(
     }
     let multi = df.stages.len() > 1;
 
-    let file_hashes = RefCell::new(FileHashes::open(state, ctx.dir.meta(), !opts.no_cache));
+    let hashes = FileHashes::for_context(state, &ctx.path, ctx.dir.meta(), !opts.no_cache);
+    let file_hashes = RefCell::new(hashes);
     let mut hits = 0;
     let mut step = 0;
     let mut done: BTreeMap<usize, Stage> = BTreeMap::new();
