@@ -27,6 +27,8 @@
 //!                               image = the FROM image, empty command)
 //!   build-cache/<key hex>.json  the build cache: what a Dockerfile step made
 //!                               (its layer, or nothing for config-only steps)
+//!   build-cache/files-<dev>-<ino>.json  a context directory's file hashes by
+//!                               (dev, ino, size, mtime, ctime) (`build::file_hashes`)
 //!   labs/<NN-nome>/             one per lab the student started (`casulo lab`):
 //!     progresso.json            when it started (only later traces count),
 //!                               hints seen, when every task passed

@@ -1570,3 +1570,80 @@ fn proxy_build_args_reach_run_without_an_arg() {
     assert!(!history.stdout.contains("proxy.escola"), "{history}");
     lab.casulo(&["image", "rm", &tag]).assert_ok();
 }
+
+/// The hashes of the context's files remembered between builds
+/// (`build-cache/files-<dev>-<ino>.json`, keyed by the file's dev:ino).
+fn remembered(ctx: &Path) -> serde_json::Value {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(ctx).unwrap();
+    let path = Lab::shared().root().join("build-cache").join(format!(
+        "files-{}-{}.json",
+        meta.dev(),
+        meta.ino()
+    ));
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["files"].clone(),
+        Err(_) => serde_json::Value::Null,
+    }
+}
+
+fn inode(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(path).unwrap();
+    format!("{}:{}", meta.dev(), meta.ino())
+}
+
+#[test]
+fn a_file_changed_with_its_size_and_mtime_kept_still_misses_the_cache() {
+    let ctx = context(
+        "ctx-stat",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox\nCOPY dados.txt /\nCMD [\"cat\", \"/dados.txt\"]\n",
+            ),
+            ("dados.txt", "versão 1\n"),
+        ],
+    );
+    let file = ctx.join("dados.txt");
+    let tag = format!("{}:1", unique_name("stat"));
+
+    // A file is remembered once it is older than the racy margin (1 s;
+    // a just-written one is not: the unit test of `file_hashes`), and the
+    // next build answers from what is remembered.
+    build(&ctx, &tag, &[]).assert_ok();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    build(&ctx, &tag, &[]).assert_ok();
+    let known = remembered(&ctx)[inode(&file)].clone();
+    assert!(
+        known["hash"].as_str().is_some_and(|h| h.starts_with("10:")),
+        "{known}"
+    );
+    let warm = build(&ctx, &tag, &[]);
+    warm.assert_ok();
+    assert_eq!(cache_hits(&events(&warm)), [2, 3]);
+
+    // Same size, other bytes, mtime put back exactly (`touch -d`): only
+    // ctime tells, and the COPY runs again.
+    let mtime = {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::metadata(&file).unwrap();
+        format!("@{}.{:09}", m.mtime(), m.mtime_nsec())
+    };
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    fs::write(&file, "versão 9\n").unwrap();
+    Output::of(Command::new("touch").args(["-m", "-d", &mtime, s(&file)])).assert_ok();
+    let m = fs::metadata(&file).unwrap();
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(format!("@{}.{:09}", m.mtime(), m.mtime_nsec()), mtime);
+    }
+    assert_eq!(m.len(), 10);
+    let changed = build(&ctx, &tag, &[]);
+    changed.assert_ok();
+    let ev = events(&changed);
+    assert_eq!(cache_hits(&ev), [] as [u32; 0]);
+    assert_eq!(new_layers(&ev), [2]);
+    let run = run_image(&tag, &[]);
+    assert!(run.stdout.contains("versão 9"), "{run}");
+}

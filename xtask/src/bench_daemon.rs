@@ -103,46 +103,111 @@ pub fn run(args: &[String]) -> Result {
     };
     step("Preparando o estado do bench (busybox do host) e o daemon");
     cmd::capture(&mut casulo.command(&["image", "bootstrap"]))?;
-    let socket = work.path().join("docker.sock");
-    let log = work.path().join("daemon.log");
-    let child = casulo
-        .command(&["daemon", "--socket", socket.to_str().expect("utf-8")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log)?)
-        .spawn()?;
-    let daemon = Daemon { child, socket };
-    let began = Instant::now();
-    while UnixStream::connect(&daemon.socket).is_err() {
-        if began.elapsed() > Duration::from_secs(20) {
-            fail!(
-                "o daemon não abriu {}:\n{}",
-                daemon.socket.display(),
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
+    let daemon = Daemon::start(&casulo, work.path())?;
+    let docker = Docker {
+        socket: &daemon.socket,
+        config: work.path().join("docker-config"),
+    };
+    let load_before = load();
+
+    let (run_docker, run_casulo) = measure_run(&opts, &docker, &casulo)?;
+    let listing = measure_list(&opts, &docker, &casulo)?;
+    let (events, live_stats) = measure_live(&opts, &daemon.socket, &casulo)?;
+    let load_after = load();
+    drop(daemon);
+    let rm = cleanup.now()?;
+    println!("  limpeza: rm -f de todos em {:.1} s, gc", rm.as_secs_f64());
+    println!("  carga da máquina (loadavg 1 min): {load_before} antes, {load_after} depois");
+
+    let result = json!({
+        "benchmark": "daemon",
+        "runs": opts.runs,
+        "run_true": {
+            "docker_via_daemon": run_docker.json(),
+            "casulo_run": run_casulo.json(),
+            "api_cost_ms_median": run_docker.median - run_casulo.median,
+            "ratio_median": run_docker.median / run_casulo.median,
+        },
+        "list": {
+            "containers": listing.containers,
+            "requests": opts.requests,
+            "get_containers_json": listing.requests.json(),
+            "requests_per_s_sequential": listing.per_s,
+            "docker_ps": listing.docker_ps.json(),
+        },
+        "live": {
+            "events": events,
+            "write_to_client_ms": live_stats.json(),
+            "daemon_looks_every_ms": 100,
+        },
+        "loadavg_1min": { "before": load_before, "after": load_after },
+        "docker": first_line(Command::new("docker").arg("--version")),
+        "unix_time": SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    });
+    crate::bench_tools::write_results("daemon.json", &result)
+}
+
+impl Daemon {
+    /// `casulo daemon` on `<work>/docker.sock`, once the socket answers
+    /// (its log in `<work>/daemon.log`).
+    fn start(casulo: &Casulo, work: &Path) -> Result<Daemon> {
+        let socket = work.join("docker.sock");
+        let log = work.join("daemon.log");
+        let child = casulo
+            .command(&["daemon", "--socket", socket.to_str().expect("utf-8")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()?;
+        let daemon = Daemon { child, socket };
+        let began = Instant::now();
+        while UnixStream::connect(&daemon.socket).is_err() {
+            if began.elapsed() > Duration::from_secs(20) {
+                fail!(
+                    "o daemon não abriu {}:\n{}",
+                    daemon.socket.display(),
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        Ok(daemon)
     }
-    let docker = |args: &[&str]| {
+}
+
+/// The unmodified docker CLI, pointed at the bench's daemon.
+struct Docker<'a> {
+    socket: &'a Path,
+    config: PathBuf,
+}
+
+impl Docker<'_> {
+    fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new("docker");
         c.args(args)
-            .env("DOCKER_HOST", format!("unix://{}", daemon.socket.display()))
-            .env("DOCKER_CONFIG", work.path().join("docker-config"))
+            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
+            .env("DOCKER_CONFIG", &self.config)
             .env_remove("DOCKER_CONTEXT")
             .env_remove("DOCKER_API_VERSION")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         c
-    };
-    let load_before = load();
+    }
+}
 
+/// `docker run --rm busybox true` through the daemon × `casulo run` of the
+/// same, in rounds of rotating order (two of warm-up not counted).
+fn measure_run(opts: &Options, docker: &Docker, casulo: &Casulo) -> Result<(Stats, Stats)> {
     step(&format!(
         "Um contêiner: docker run pelo daemon × casulo run ({} rodadas alternadas, 2 de aquecimento)",
         opts.runs
     ));
     let (mut via_docker, mut via_casulo) = (vec![], vec![]);
     for round in 0..opts.runs + 2 {
-        let mut d = docker(&["run", "--rm", "busybox", "true"]);
+        let mut d = docker.command(&["run", "--rm", "busybox", "true"]);
         let mut c = casulo.command(&["run", "--rm", "busybox", "true"]);
         c.stdout(Stdio::null()).stderr(Stdio::piped());
         let (a, b) = if round % 2 == 0 {
@@ -161,7 +226,20 @@ pub fn run(args: &[String]) -> Result {
     let run_casulo = Stats::of(&via_casulo);
     println!("  docker run pelo daemon: {run_docker}");
     println!("  casulo run direto:      {run_casulo}");
+    Ok((run_docker, run_casulo))
+}
 
+/// The listing's figures, with `containers` up.
+struct Listing {
+    containers: usize,
+    requests: Stats,
+    per_s: f64,
+    docker_ps: Stats,
+}
+
+/// `opts.containers` containers up, then `GET /containers/json` one
+/// request after the other, and `docker ps`.
+fn measure_list(opts: &Options, docker: &Docker, casulo: &Casulo) -> Result<Listing> {
     step(&format!(
         "{} contêineres `sleep` no ar (casulo run -d)",
         opts.containers
@@ -172,7 +250,7 @@ pub fn run(args: &[String]) -> Result {
             &mut casulo.command(&["run", "-d", "--name", &name, "busybox", "sleep", "3600"]),
         )?;
     }
-    let listed = list(&daemon.socket)?;
+    let listed = list(docker.socket)?;
     let Some(n) = serde_json::from_str::<Value>(&listed)
         .ok()
         .and_then(|v| v.as_array().map(Vec::len))
@@ -189,21 +267,31 @@ pub fn run(args: &[String]) -> Result {
     let all = Instant::now();
     for _ in 0..opts.requests {
         let t = Instant::now();
-        list(&daemon.socket)?;
+        list(docker.socket)?;
         requests.push(t.elapsed());
     }
     let per_s = opts.requests as f64 / all.elapsed().as_secs_f64();
     let list_stats = Stats::of(&requests);
     let mut ps = vec![];
     for _ in 0..opts.runs {
-        ps.push(time(&mut docker(&["ps"]))?);
+        ps.push(time(&mut docker.command(&["ps"]))?);
     }
     let ps_stats = Stats::of(&ps);
     println!(
         "  GET /containers/json com {n}: {list_stats}, {per_s:.0} pedidos/s (um após o outro)"
     );
     println!("  docker ps com {n}:            {ps_stats}");
+    Ok(Listing {
+        containers: n,
+        requests: list_stats,
+        per_s,
+        docker_ps: ps_stats,
+    })
+}
 
+/// A container started with `run -d`, followed on `/casulo/live`: how
+/// many events arrived, and how late.
+fn measure_live(opts: &Options, socket: &Path, casulo: &Casulo) -> Result<(usize, Stats)> {
     step(&format!(
         "Ao vivo: do trace escrito ao cliente de /casulo/live ({} s de amostras)",
         opts.live_s
@@ -217,7 +305,7 @@ pub fn run(args: &[String]) -> Result {
         "sleep",
         "3600",
     ]))?;
-    let latencies = follow_live(&daemon.socket, "bench-vivo", opts.live_s)?;
+    let latencies = follow_live(socket, "bench-vivo", opts.live_s)?;
     if latencies.len() < 5 {
         fail!(
             "o cliente ao vivo recebeu só {} eventos novos em {} s",
@@ -230,41 +318,7 @@ pub fn run(args: &[String]) -> Result {
         "  {} eventos: {live_stats} (o daemon olha o arquivo a cada 100 ms)",
         latencies.len()
     );
-    let load_after = load();
-    drop(daemon);
-    let rm = cleanup.now()?;
-    println!("  limpeza: rm -f de todos em {:.1} s, gc", rm.as_secs_f64());
-    println!("  carga da máquina (loadavg 1 min): {load_before} antes, {load_after} depois");
-
-    let result = json!({
-        "benchmark": "daemon",
-        "runs": opts.runs,
-        "run_true": {
-            "docker_via_daemon": run_docker.json(),
-            "casulo_run": run_casulo.json(),
-            "api_cost_ms_median": run_docker.median - run_casulo.median,
-            "ratio_median": run_docker.median / run_casulo.median,
-        },
-        "list": {
-            "containers": n,
-            "requests": opts.requests,
-            "get_containers_json": list_stats.json(),
-            "requests_per_s_sequential": per_s,
-            "docker_ps": ps_stats.json(),
-        },
-        "live": {
-            "events": latencies.len(),
-            "write_to_client_ms": live_stats.json(),
-            "daemon_looks_every_ms": 100,
-        },
-        "loadavg_1min": { "before": load_before, "after": load_after },
-        "docker": first_line(Command::new("docker").arg("--version")),
-        "unix_time": SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-    });
-    crate::bench_tools::write_results("daemon.json", &result)
+    Ok((latencies.len(), live_stats))
 }
 
 /// `GET /containers/json` on a new connection (as the docker CLI does):

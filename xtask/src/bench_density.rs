@@ -573,7 +573,18 @@ impl Report<'_> {
         (-lost, -back)
     }
 
+    /// The report on the terminal: start times, memory per container,
+    /// the host's view, the supervisor's insides, the verdict.
     fn print(&self) {
+        self.print_start();
+        self.print_memory();
+        self.print_host();
+        self.print_supervisor_kinds();
+        self.print_verdict();
+    }
+
+    /// The machine's load and how long starting and removing them took.
+    fn print_start(&self) {
         let n = self.n;
         let (med, min, max) = self.start_ms();
         step(&format!(
@@ -601,7 +612,10 @@ impl Report<'_> {
             format!("rm -f dos {n}"),
             self.rm_took.as_secs_f64()
         );
+    }
 
+    /// Per container: the supervisor's memory, the cgroup's, the overhead.
+    fn print_memory(&self) {
         println!();
         println!(
             "{:<58}{:>9} {:>9} {:>9}",
@@ -664,15 +678,19 @@ impl Report<'_> {
             "cgroup além do processo (uso − anônima do sleep)",
             self.column(Sample::cgroup_extra),
         );
-        let overhead = self.column(Sample::overhead);
         row(
             "SOBRECARGA = PSS do supervisor + cgroup além do processo",
-            overhead.clone(),
+            self.column(Sample::overhead),
         );
         row(
             "fora da soma: núcleo do supervisor (VmPTE + 16 KiB/thread)",
             self.column(Sample::supervisor_kernel),
         );
+    }
+
+    /// What the host lost and got back (MemAvailable, kernel memory).
+    fn print_host(&self) {
+        let n = self.n;
         let (lost, back) = self.host_per_container();
         println!(
             "{:<58}{:>9}",
@@ -710,7 +728,11 @@ impl Report<'_> {
             median_u64(&threads),
             median_u64(&procs)
         );
+    }
 
+    /// The supervisor's mappings by kind (mean per container).
+    fn print_supervisor_kinds(&self) {
+        let n = self.n;
         println!();
         println!(
             "{:<58}{:>9} {:>9} {:>9}",
@@ -726,8 +748,11 @@ impl Report<'_> {
                 kib(dirty)
             );
         }
+    }
 
-        let mean = mean_u64(&overhead);
+    /// The overhead against the target.
+    fn print_verdict(&self) {
+        let mean = mean_u64(&self.column(Sample::overhead));
         println!();
         println!(
             "meta: ≤ 1024 KiB por contêiner — {:.0} KiB na média: {}",

@@ -102,14 +102,7 @@ struct Samples {
 pub fn run(args: &[String]) -> Result {
     let opts = crate::bench_tools::runs_and_size(args, "registry", 4)?;
     cmd::require_root("o store do casulo e o registry de teste ficam em diretórios de root")?;
-    for (bin, package) in [
-        ("/usr/bin/skopeo", "skopeo"),
-        (casulo_tests::registry::REGISTRY_BIN, "docker-registry"),
-    ] {
-        if !Path::new(bin).is_file() {
-            fail!("{bin} não existe: instale com `cargo xtask setup` (pacote {package})");
-        }
-    }
+    require_tools()?;
     let bin = cmd::build_casulo_release()?;
     let work = tempfile::Builder::new()
         .prefix("casulo-bench-registry-")
@@ -145,61 +138,105 @@ pub fn run(args: &[String]) -> Result {
     ));
     let mut s = Samples::default();
     for round in 0..opts.runs {
-        let registry = Registry::start_with(None, None, None)?;
-        let reg = &registry.addr;
-        // casulo: push cold, push warm.
-        let remote = format!("{reg}/bench/casulo:v1");
-        cmd::run(casulo(&source).args(["image", "tag", "big:v1", &remote]))?;
-        s.casulo_push
-            .push(time(casulo(&source).args(["push", &remote]))?);
-        s.casulo_push_warm
-            .push(time(casulo(&source).args(["push", &remote]))?);
-        cmd::run(casulo(&source).args(["image", "rm", "-q", &remote]))?;
-        // skopeo: the same image from the OCI layout.
-        let oci = format!("oci:{}:big:v1", layout_dir.display());
-        let target = format!("docker://{reg}/bench/skopeo:v1");
-        let skopeo_push = || {
-            let mut c = Command::new("skopeo");
-            c.args(["copy", "-q", "--dest-tls-verify=false", &oci, &target]);
-            c
+        let places = Places {
+            work: work.path(),
+            source: &source,
+            layout: &layout_dir,
         };
-        s.skopeo_push.push(time(&mut skopeo_push())?);
-        s.skopeo_push_warm.push(time(&mut skopeo_push())?);
-        // Pull, cold into nothing, then warm.
-        let fresh = work.path().join(format!("limpo-{round}"));
-        s.casulo_pull
-            .push(time(casulo(&fresh).args(["pull", &remote]))?);
-        s.casulo_pull_warm
-            .push(time(casulo(&fresh).args(["pull", &remote]))?);
-        fs::remove_dir_all(&fresh)?;
-        let copied = format!(
-            "oci:{}:big",
-            work.path().join(format!("skopeo-{round}")).display()
-        );
-        let skopeo_pull = || {
-            let mut c = Command::new("skopeo");
-            c.args(["copy", "-q", "--src-tls-verify=false", &target, &copied]);
-            c
-        };
-        s.skopeo_pull.push(time(&mut skopeo_pull())?);
-        s.skopeo_pull_warm.push(time(&mut skopeo_pull())?);
-        fs::remove_dir_all(work.path().join(format!("skopeo-{round}")))?;
-        let ms = |d: &Vec<Duration>| d[round].as_secs_f64() * 1e3;
-        println!(
-            "  rodada {}: push {:.0}/{:.0} ms (casulo/skopeo), morno {:.0}/{:.0}; \
-             pull {:.0}/{:.0}, morno {:.0}/{:.0}",
-            round + 1,
-            ms(&s.casulo_push),
-            ms(&s.skopeo_push),
-            ms(&s.casulo_push_warm),
-            ms(&s.skopeo_push_warm),
-            ms(&s.casulo_pull),
-            ms(&s.skopeo_pull),
-            ms(&s.casulo_pull_warm),
-            ms(&s.skopeo_pull_warm),
-        );
+        measure_round(&mut s, round, &casulo, &places)?;
     }
+    report(&s, bytes, opts.runs)
+}
 
+/// skopeo and the registry server, from Debian.
+fn require_tools() -> Result {
+    for (bin, package) in [
+        ("/usr/bin/skopeo", "skopeo"),
+        (casulo_tests::registry::REGISTRY_BIN, "docker-registry"),
+    ] {
+        if !Path::new(bin).is_file() {
+            fail!("{bin} não existe: instale com `cargo xtask setup` (pacote {package})");
+        }
+    }
+    Ok(())
+}
+
+/// Where a round reads and writes: the bench's temp dir, casulo's store
+/// holding `big:v1`, and the same image as an OCI layout (for skopeo).
+struct Places<'a> {
+    work: &'a Path,
+    source: &'a Path,
+    layout: &'a Path,
+}
+
+/// One round on a registry of its own: push cold and warm, pull cold and
+/// warm, casulo then skopeo; adds its eight timings to `s`.
+fn measure_round(
+    s: &mut Samples,
+    round: usize,
+    casulo: &dyn Fn(&Path) -> Command,
+    at: &Places,
+) -> Result {
+    let registry = Registry::start_with(None, None, None)?;
+    let reg = &registry.addr;
+    let source = at.source;
+    // casulo: push cold, push warm.
+    let remote = format!("{reg}/bench/casulo:v1");
+    cmd::run(casulo(source).args(["image", "tag", "big:v1", &remote]))?;
+    s.casulo_push
+        .push(time(casulo(source).args(["push", &remote]))?);
+    s.casulo_push_warm
+        .push(time(casulo(source).args(["push", &remote]))?);
+    cmd::run(casulo(source).args(["image", "rm", "-q", &remote]))?;
+    // skopeo: the same image from the OCI layout.
+    let oci = format!("oci:{}:big:v1", at.layout.display());
+    let target = format!("docker://{reg}/bench/skopeo:v1");
+    let skopeo_push = || {
+        let mut c = Command::new("skopeo");
+        c.args(["copy", "-q", "--dest-tls-verify=false", &oci, &target]);
+        c
+    };
+    s.skopeo_push.push(time(&mut skopeo_push())?);
+    s.skopeo_push_warm.push(time(&mut skopeo_push())?);
+    // Pull, cold into nothing, then warm.
+    let fresh = at.work.join(format!("limpo-{round}"));
+    s.casulo_pull
+        .push(time(casulo(&fresh).args(["pull", &remote]))?);
+    s.casulo_pull_warm
+        .push(time(casulo(&fresh).args(["pull", &remote]))?);
+    fs::remove_dir_all(&fresh)?;
+    let copied = format!(
+        "oci:{}:big",
+        at.work.join(format!("skopeo-{round}")).display()
+    );
+    let skopeo_pull = || {
+        let mut c = Command::new("skopeo");
+        c.args(["copy", "-q", "--src-tls-verify=false", &target, &copied]);
+        c
+    };
+    s.skopeo_pull.push(time(&mut skopeo_pull())?);
+    s.skopeo_pull_warm.push(time(&mut skopeo_pull())?);
+    fs::remove_dir_all(at.work.join(format!("skopeo-{round}")))?;
+    let ms = |d: &Vec<Duration>| d[round].as_secs_f64() * 1e3;
+    println!(
+        "  rodada {}: push {:.0}/{:.0} ms (casulo/skopeo), morno {:.0}/{:.0}; \
+         pull {:.0}/{:.0}, morno {:.0}/{:.0}",
+        round + 1,
+        ms(&s.casulo_push),
+        ms(&s.skopeo_push),
+        ms(&s.casulo_push_warm),
+        ms(&s.skopeo_push_warm),
+        ms(&s.casulo_pull),
+        ms(&s.skopeo_pull),
+        ms(&s.casulo_pull_warm),
+        ms(&s.skopeo_pull_warm),
+    );
+    Ok(())
+}
+
+/// The table of medians, the verdicts against the targets, and
+/// `bench-results/registry.json`.
+fn report(s: &Samples, bytes: u64, runs: usize) -> Result {
     let mb_s = |d: Duration| bytes as f64 / 1e6 / d.as_secs_f64();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let rows = [
@@ -218,42 +255,22 @@ pub fn run(args: &[String]) -> Result {
     for (name, c, k, warm) in rows {
         let (c, k) = (median(c), median(k));
         let ratio = k.as_secs_f64() / c.as_secs_f64();
+        let throughput = |d: Duration| {
+            if warm {
+                "-".into()
+            } else {
+                format!("{:.0}", mb_s(d))
+            }
+        };
         println!(
             "{name:<12}{:>12.0}{:>12.0}{:>14}{:>14}{:>9.2}x",
             ms(c),
             ms(k),
-            if warm {
-                "-".into()
-            } else {
-                format!("{:.0}", mb_s(c))
-            },
-            if warm {
-                "-".into()
-            } else {
-                format!("{:.0}", mb_s(k))
-            },
+            throughput(c),
+            throughput(k),
             ratio
         );
-        if warm {
-            verdicts.push(format!(
-                "{name}: {:.0} ms {} 100 ms",
-                ms(c),
-                if ms(c) < 100.0 {
-                    "<"
-                } else {
-                    "≥ (acima da meta de)"
-                }
-            ));
-        } else {
-            verdicts.push(format!(
-                "{name}: {ratio:.2}x o skopeo {}",
-                if ratio >= 1.0 {
-                    "(meta ≥ 1.0x: ok)"
-                } else {
-                    "(abaixo da meta de 1.0x)"
-                }
-            ));
-        }
+        verdicts.push(verdict(name, warm, ms(c), ratio));
         table.push(json!({
             "what": name,
             "casulo_median_ms": ms(c),
@@ -274,7 +291,7 @@ pub fn run(args: &[String]) -> Result {
         &out,
         serde_json::to_vec_pretty(&json!({
             "layer_bytes": bytes,
-            "runs": opts.runs,
+            "runs": runs,
             "rows": table,
             "casulo_version": env!("CARGO_PKG_VERSION"),
         }))
@@ -282,4 +299,27 @@ pub fn run(args: &[String]) -> Result {
     )?;
     println!("resultados em {}", out.display());
     Ok(())
+}
+
+/// A row against its target: warm under 100 ms, cold ≥ 1.0× skopeo.
+fn verdict(name: &str, warm: bool, casulo_ms: f64, ratio: f64) -> String {
+    if warm {
+        format!(
+            "{name}: {casulo_ms:.0} ms {} 100 ms",
+            if casulo_ms < 100.0 {
+                "<"
+            } else {
+                "≥ (acima da meta de)"
+            }
+        )
+    } else {
+        format!(
+            "{name}: {ratio:.2}x o skopeo {}",
+            if ratio >= 1.0 {
+                "(meta ≥ 1.0x: ok)"
+            } else {
+                "(abaixo da meta de 1.0x)"
+            }
+        )
+    }
 }

@@ -67,6 +67,16 @@ pub fn print() -> Result {
 }
 
 fn rows(startup: &Value, unpack: &Value, build: &Value, web: &Value) -> Vec<Row> {
+    let mut rows = startup_rows(startup);
+    rows.push(unpack_row(unpack));
+    rows.extend(build_rows(build));
+    rows.extend(visualizer_rows(web));
+    rows
+}
+
+/// Start→exit against the floor, and the trace's share of the CPU.
+fn startup_rows(startup: &Value) -> Vec<Row> {
+    let mut rows = Vec::new();
     let contender = |name: &str, field: &str| {
         startup["contenders"]
             .as_array()
@@ -74,7 +84,6 @@ fn rows(startup: &Value, unpack: &Value, build: &Value, web: &Value) -> Vec<Row>
             .and_then(|r| num(&r[field]))
     };
 
-    let mut rows = Vec::new();
     let (casulo, floor, crun) = (
         contender("casulo", "median_ms"),
         contender("piso (unshare)", "median_ms"),
@@ -106,8 +115,13 @@ fn rows(startup: &Value, unpack: &Value, build: &Value, web: &Value) -> Vec<Row>
         target: "≤ 2 % da CPU",
         met: share.map(|s| s <= 2.0),
     });
+    rows
+}
+
+/// Unpack + verify against tar + sha256sum.
+fn unpack_row(unpack: &Value) -> Row {
     let ratio = num(&unpack["ratio"]);
-    rows.push(Row {
+    Row {
         what: "desempacotar + verificar ~200 MB",
         casulo: show(num(&unpack["casulo_median_ms"]), " ms", 0),
         reference: show(
@@ -118,7 +132,12 @@ fn rows(startup: &Value, unpack: &Value, build: &Value, web: &Value) -> Vec<Row>
         ratio: show(ratio, "×", 2),
         target: "≥ 1,5×",
         met: ratio.map(|r| r >= 1.5),
-    });
+    }
+}
+
+/// The build, cold and cached, against buildah; `casulo run`'s peak RSS.
+fn build_rows(build: &Value) -> Vec<Row> {
+    let mut rows = Vec::new();
     let cold = num(&build["cold_ratio"]);
     rows.push(Row {
         what: "build frio, 15 passos",
@@ -149,6 +168,12 @@ fn rows(startup: &Value, unpack: &Value, build: &Value, web: &Value) -> Vec<Row>
         target: "(informativo)",
         met: None,
     });
+    rows
+}
+
+/// The visualizer in chromium: opening, scrubbing, the 1M trace, the wasm.
+fn visualizer_rows(web: &Value) -> Vec<Row> {
+    let mut rows = Vec::new();
     let big = &web["measured"]["traces"]["grande.trace.jsonl"];
     let huge = &web["measured"]["traces"]["enorme.trace.jsonl"];
     let open = num(&big["open_total_ms"]);

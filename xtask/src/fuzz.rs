@@ -230,70 +230,13 @@ fn fuzz_one(
         step(&format!("Fuzzing do alvo {name} ({seconds} s)"));
     }
     let corpus = cmd::workspace_root().join("fuzz/corpus").join(name);
-    if files(&corpus).is_empty() {
-        println!("  fuzz/corpus/{name}/ está vazio: semeando com os arquivos do projeto");
-        cmd::run(
-            cargo()
-                .args([
-                    "run",
-                    "-q",
-                    "-p",
-                    "casulo-fuzz",
-                    "--bin",
-                    "semear",
-                    "--",
-                    name,
-                ])
-                .arg(&corpus),
-        )?;
-    }
+    seed_if_empty(name, &corpus)?;
     let before: BTreeSet<String> = names(&corpus);
-
-    // The fuzzer works in its own folder (the `camada` target chroots
-    // into it): a copy of the corpus, its artifacts, its log.
-    let work = cmd::target_dir().join("fuzz/rodada").join(name);
-    fresh_dir(&work)?;
-    for sub in ["corpus", "artefatos", "minimo"] {
-        fs::create_dir_all(work.join(sub))?;
-    }
-    for f in files(&corpus) {
-        fs::copy(&f, work.join("corpus").join(f.file_name().unwrap()))?;
-    }
+    let work = work_dir(name, &corpus)?;
     let fuzzer = bin_dir.join(format!("fuzz-{name}"));
-    let log = work.join("log.txt");
-    let mut c = Command::new(&fuzzer);
-    c.current_dir(&work)
-        .arg("corpus")
-        .arg("-artifact_prefix=artefatos/")
-        .arg(format!("-max_total_time={seconds}"))
-        .arg(format!("-max_len={max_len}"))
-        .arg("-timeout=10")
-        .arg("-rss_limit_mb=2048")
-        .arg("-print_final_stats=1");
-    if let Some(n) = runs {
-        c.arg(format!("-runs={n}"));
-    }
-    if FENCED.contains(&name) {
-        c.env("CASULO_FUZZ_CHROOT", "1");
-    }
     let started = Instant::now();
-    let status = if seconds == 0 {
-        fs::write(&log, "")?;
-        std::process::ExitStatus::default()
-    } else {
-        println!(
-            "$ (em {}) {} 2> {}",
-            work.display(),
-            cmd::show(&c),
-            log.display()
-        );
-        c.stdout(Stdio::null())
-            .stderr(fs::File::create(&log)?)
-            .status()
-            .map_err(|e| format!("não consegui rodar {}: {e}", fuzzer.display()))?
-    };
+    let (status, text) = fuzz(&fuzzer, &work, name, max_len, seconds, runs)?;
     let elapsed = started.elapsed().as_secs_f64();
-    let text = fs::read_to_string(&log).unwrap_or_default();
     let stat = |key: &str| -> u64 {
         text.lines()
             .filter_map(|l| l.strip_prefix(&format!("stat::{key}:")))
@@ -307,7 +250,7 @@ fn fuzz_one(
         fail!(
             "o fuzzer de {name} terminou com {} sem deixar artefato; fim do log ({}):\n{}",
             cmd::describe(status),
-            log.display(),
+            work.join("log.txt").display(),
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         );
     }
@@ -318,39 +261,7 @@ fn fuzz_one(
             .unwrap_or("(veja o log)");
         println!("  FALHA: {} — {why}", c.display());
     }
-
-    // Minimise: a small subset of (old corpus + new units) with the same
-    // edge coverage replaces fuzz/corpus/<alvo>. Set-cover merge on edges
-    // only (no hit counters, no comparison operands): those distinguish
-    // thousands of near-identical inputs, and the corpus lives in git.
-    let mut m = Command::new(&fuzzer);
-    m.current_dir(&work)
-        .args([
-            "-set_cover_merge=1",
-            "-use_counters=0",
-            "-use_cmp=0",
-            "-merge_control_file=controle-merge",
-        ])
-        .arg(format!("-max_len={max_len}"))
-        .args(["-timeout=10", "minimo", "corpus"]);
-    if FENCED.contains(&name) {
-        m.env("CASULO_FUZZ_CHROOT", "1");
-    }
-    let merged = m
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(work.join("merge.txt"))?)
-        .status()?;
-    if merged.success() && !files(&work.join("minimo")).is_empty() {
-        fresh_dir(&corpus)?;
-        for f in files(&work.join("minimo")) {
-            fs::copy(&f, corpus.join(f.file_name().unwrap()))?;
-        }
-    } else {
-        println!(
-            "  (a minimização falhou, veja {}: o corpus do repositório ficou como estava)",
-            work.join("merge.txt").display()
-        );
-    }
+    minimise(&fuzzer, &work, name, max_len, &corpus)?;
     let after = names(&corpus);
     let outcome = Outcome {
         executions: stat("number_of_executed_units"),
@@ -374,6 +285,122 @@ fn fuzz_one(
         outcome.new_entries
     );
     Ok(outcome)
+}
+
+/// An empty `fuzz/corpus/<alvo>/` is seeded with the project's own files.
+fn seed_if_empty(name: &str, corpus: &Path) -> Result {
+    if !files(corpus).is_empty() {
+        return Ok(());
+    }
+    println!("  fuzz/corpus/{name}/ está vazio: semeando com os arquivos do projeto");
+    cmd::run(
+        cargo()
+            .args([
+                "run",
+                "-q",
+                "-p",
+                "casulo-fuzz",
+                "--bin",
+                "semear",
+                "--",
+                name,
+            ])
+            .arg(corpus),
+    )
+}
+
+/// The fuzzer works in its own folder (the `camada` target chroots into
+/// it): a copy of the corpus, its artifacts, its log.
+fn work_dir(name: &str, corpus: &Path) -> Result<PathBuf> {
+    let work = cmd::target_dir().join("fuzz/rodada").join(name);
+    fresh_dir(&work)?;
+    for sub in ["corpus", "artefatos", "minimo"] {
+        fs::create_dir_all(work.join(sub))?;
+    }
+    for f in files(corpus) {
+        fs::copy(&f, work.join("corpus").join(f.file_name().unwrap()))?;
+    }
+    Ok(work)
+}
+
+/// Runs the fuzzer in `work` for `seconds` (0: not at all); its exit
+/// status and its log (`work/log.txt`).
+fn fuzz(
+    fuzzer: &Path,
+    work: &Path,
+    name: &str,
+    max_len: usize,
+    seconds: u64,
+    runs: Option<u64>,
+) -> Result<(std::process::ExitStatus, String)> {
+    let log = work.join("log.txt");
+    if seconds == 0 {
+        fs::write(&log, "")?;
+        return Ok((std::process::ExitStatus::default(), String::new()));
+    }
+    let mut c = Command::new(fuzzer);
+    c.current_dir(work)
+        .arg("corpus")
+        .arg("-artifact_prefix=artefatos/")
+        .arg(format!("-max_total_time={seconds}"))
+        .arg(format!("-max_len={max_len}"))
+        .arg("-timeout=10")
+        .arg("-rss_limit_mb=2048")
+        .arg("-print_final_stats=1");
+    if let Some(n) = runs {
+        c.arg(format!("-runs={n}"));
+    }
+    if FENCED.contains(&name) {
+        c.env("CASULO_FUZZ_CHROOT", "1");
+    }
+    println!(
+        "$ (em {}) {} 2> {}",
+        work.display(),
+        cmd::show(&c),
+        log.display()
+    );
+    let status = c
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log)?)
+        .status()
+        .map_err(|e| format!("não consegui rodar {}: {e}", fuzzer.display()))?;
+    Ok((status, fs::read_to_string(&log).unwrap_or_default()))
+}
+
+/// Minimise: a small subset of (old corpus + new units) with the same
+/// edge coverage replaces fuzz/corpus/<alvo>. Set-cover merge on edges
+/// only (no hit counters, no comparison operands): those distinguish
+/// thousands of near-identical inputs, and the corpus lives in git.
+fn minimise(fuzzer: &Path, work: &Path, name: &str, max_len: usize, corpus: &Path) -> Result {
+    let mut m = Command::new(fuzzer);
+    m.current_dir(work)
+        .args([
+            "-set_cover_merge=1",
+            "-use_counters=0",
+            "-use_cmp=0",
+            "-merge_control_file=controle-merge",
+        ])
+        .arg(format!("-max_len={max_len}"))
+        .args(["-timeout=10", "minimo", "corpus"]);
+    if FENCED.contains(&name) {
+        m.env("CASULO_FUZZ_CHROOT", "1");
+    }
+    let merged = m
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(work.join("merge.txt"))?)
+        .status()?;
+    if merged.success() && !files(&work.join("minimo")).is_empty() {
+        fresh_dir(corpus)?;
+        for f in files(&work.join("minimo")) {
+            fs::copy(&f, corpus.join(f.file_name().unwrap()))?;
+        }
+    } else {
+        println!(
+            "  (a minimização falhou, veja {}: o corpus do repositório ficou como estava)",
+            work.join("merge.txt").display()
+        );
+    }
+    Ok(())
 }
 
 fn names(dir: &Path) -> BTreeSet<String> {

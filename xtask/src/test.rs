@@ -86,7 +86,37 @@ pub fn run(args: &[String]) -> Result {
 
     // The course's examples run real containers too: before the leak checks.
     crate::book::check(&casulo)?;
+    check_nothing_left(&casulo)?;
 
+    if vm {
+        crate::vm::run(Some(probe.clone()), Some(dist.clone()))?;
+    } else {
+        println!("\n(VM de cgroup v2 pulada: --sem-vm)");
+    }
+
+    step("O crate de trace compila para WebAssembly");
+    cmd::run_timed(cargo().args([
+        "build",
+        "-p",
+        "casulo-trace",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+
+    let prepared = browser::prepare()?;
+    browser::run_tests(&prepared)?;
+    run_clippy(clippy)?;
+
+    println!(
+        "\ntudo certo: formatação, compilação, testes, wasm e navegador ({:.0} s no total).",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// After the tests: no cgroup, address or veth of theirs left, and
+/// `casulo gc` removes the bridge (unless other runs' containers use it).
+fn check_nothing_left(casulo: &std::path::Path) -> Result {
     step("Nenhum cgroup do casulo sobrou em /sys/fs/cgroup");
     let left = leftover_cgroups();
     if !left.is_empty() {
@@ -114,7 +144,7 @@ pub fn run(args: &[String]) -> Result {
     );
 
     step("casulo gc apaga a bridge casulo0 (a máquina fica como estava)");
-    cmd::run(std::process::Command::new(&casulo).arg("gc"))?;
+    cmd::run(std::process::Command::new(casulo).arg("gc"))?;
     if std::path::Path::new("/sys/class/net/casulo0").exists() {
         let others = live_leases();
         if others.is_empty() {
@@ -128,24 +158,12 @@ pub fn run(args: &[String]) -> Result {
         println!("  casulo0 não existe mais");
     }
 
-    if vm {
-        crate::vm::run(Some(probe.clone()), Some(dist.clone()))?;
-    } else {
-        println!("\n(VM de cgroup v2 pulada: --sem-vm)");
-    }
+    Ok(())
+}
 
-    step("O crate de trace compila para WebAssembly");
-    cmd::run_timed(cargo().args([
-        "build",
-        "-p",
-        "casulo-trace",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]))?;
-
-    let prepared = browser::prepare()?;
-    browser::run_tests(&prepared)?;
-
+/// Clippy on the workspace and on the visualizer for wasm32 (skipped
+/// with `--sem-clippy`).
+fn run_clippy(clippy: bool) -> Result {
     if clippy {
         step("Clippy (cargo clippy --workspace -- -D warnings)");
         cmd::run_timed(cargo().args(["clippy", "--workspace", "--", "-D", "warnings"]))?;
@@ -164,10 +182,6 @@ pub fn run(args: &[String]) -> Result {
         println!("\n(clippy pulado: --sem-clippy)");
     }
 
-    println!(
-        "\ntudo certo: formatação, compilação, testes, wasm e navegador ({:.0} s no total).",
-        start.elapsed().as_secs_f64()
-    );
     Ok(())
 }
 

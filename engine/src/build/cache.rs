@@ -9,7 +9,9 @@
 //! - the instruction after variable substitution (`COPY app /srv`), plus
 //!   the value of an ARG;
 //! - for COPY/ADD, the hash of the source files as they will be copied
-//!   (paths, types, modes, owners, contents: see [`super::step_copy`]).
+//!   (paths, types, modes, owners, contents: see [`super::step_copy`]);
+//!   a context file's content hash is remembered between builds while
+//!   `stat` says it has not changed ([`super::file_hashes`]).
 //!
 //! A RUN command is *not* looked at: `RUN apt-get update` gives the same
 //! key tomorrow, as in docker (`--no-cache` forces a fresh run).

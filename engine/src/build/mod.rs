@@ -12,7 +12,8 @@
 //!   done — [`step_run`]: RUN in a real container ([`cache_mount`] for its
 //!   `--mount=type=cache`), [`layer_from_upper`]: what it changed → layer
 //!   entries, whiteouts included; [`step_copy`]: COPY/ADD sources → layer
-//!   entries, never leaving the context (`copy_from`: `--from` a stage or
+//!   entries, never leaving the context, its files' hashes remembered
+//!   between builds by [`file_hashes`] (`copy_from`: `--from` a stage or
 //!   image; `heredoc_files`: `COPY <<EOF`; [`step_add_url`]: `ADD
 //!   https://…`); [`config_step`]: ENV, CMD, LABEL… (the steps that only
 //!   change the config; `casulo commit --change` applies them too);
@@ -41,6 +42,7 @@ mod context;
 mod copy_from;
 pub mod dockerfile;
 pub mod dockerignore;
+pub mod file_hashes;
 mod heredoc_files;
 pub mod layer_from_upper;
 mod plan;
@@ -53,6 +55,7 @@ pub mod step_run;
 
 pub use context::MAX_TEXT_FILE;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
@@ -64,6 +67,7 @@ use crate::recorder::Recorder;
 use crate::state::StateDir;
 use build_trace::{BuildTrace, StageName};
 use dockerfile::{Dockerfile, Instruction, Op, SyntaxError};
+use file_hashes::FileHashes;
 use stage::Stage;
 use step::StepEnv;
 
@@ -219,6 +223,8 @@ pub fn build(
     }
     let multi = df.stages.len() > 1;
 
+    let hashes = FileHashes::for_context(state, &ctx.path, ctx.dir.meta(), !opts.no_cache);
+    let file_hashes = RefCell::new(hashes);
     let mut hits = 0;
     let mut step = 0;
     let mut done: BTreeMap<usize, Stage> = BTreeMap::new();
@@ -227,6 +233,7 @@ pub fn build(
             context: &ctx.dir,
             context_path: &ctx.path,
             ignore: &ctx.ignore,
+            file_hashes: &file_hashes,
             build_args: &build_args,
             global: &global,
             no_cache: opts.no_cache,
@@ -256,6 +263,8 @@ pub fn build(
         done.insert(i, stage);
     }
     let stage = done.remove(&plan.target).expect("the target was built");
+    // Not remembered only costs a read of the files next build.
+    let _ = file_hashes.into_inner().save(state);
 
     // Commit: config, manifest, tags.
     let config = final_config(stage.config, stage.history, &opts.labels, created);

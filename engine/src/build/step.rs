@@ -10,11 +10,13 @@
 //! 3. **work**, on a miss: a RUN container, or COPY's entries, becomes a
 //!    layer (`build.layer`); the cache remembers it.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::build_trace::{BuildTrace, StageName};
 use super::dockerfile::{self, Dockerfile, Instruction, Op, RunFlags};
+use super::file_hashes::FileHashes;
 use super::stage::Stage;
 use super::{
     cache, cache_mount, config_step, copy_from, dockerignore, engine_error, expand, heredoc_files,
@@ -33,6 +35,8 @@ pub(super) struct StepEnv<'a> {
     /// Its path: only the name of the cache mounts' directories.
     pub context_path: &'a Path,
     pub ignore: &'a dockerignore::Ignore,
+    /// The context files' hashes remembered between builds.
+    pub file_hashes: &'a RefCell<FileHashes>,
     pub build_args: &'a BTreeMap<String, String>,
     pub global: &'a BTreeMap<String, String>,
     pub no_cache: bool,
@@ -315,7 +319,13 @@ fn resolve_copy<'a>(
                 read
             })
         }
-        None => step_copy::read_sources(env.context, &sources, env.ignore, &tmp),
+        None => step_copy::read_sources(
+            env.context,
+            &sources,
+            env.ignore,
+            &tmp,
+            &mut env.file_hashes.borrow_mut(),
+        ),
         Some(from) => {
             let source = copy_from::source(state, store, df, inst, stage, env, from)?;
             let read = Node::open_root(source.root.path())

@@ -12,7 +12,10 @@
 //! nothing we read (the CVE-2018-15664 class). Each regular file is opened
 //! and hashed for the cache key, and *stays open*: the layer is written
 //! from that same open file and its bytes are checked against that hash,
-//! so the layer (and the cache) hold exactly what the key says. Past half
+//! so the layer (and the cache) hold exactly what the key says. A file
+//! whose hash [`super::file_hashes`] remembers is not read for the key
+//! (nor reopened: its `O_PATH` fd waits); a layer written from it checks
+//! it against that hash the same way. Past half
 //! the open-file limit, files are instead copied (once, while hashed) into
 //! an unlinked spool file of the state dir, and the layer reads them there.
 //!
@@ -38,12 +41,13 @@ use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use nix::errno::Errno;
 use sha2::{Digest, Sha256};
 
 use super::dockerignore::Ignore;
+use super::file_hashes::FileHashes;
 use crate::image::beneath::{self, Node};
 use crate::image::layer_tar::{Content, Entry};
 use crate::image::layered::Layers;
@@ -73,9 +77,8 @@ enum Tree {
     },
     File {
         /// The source itself (offset 0), or the spool holding its copy.
-        file: Arc<fs::File>,
-        offset: u64,
-        /// `SIZE:SHA256HEX` of the bytes read.
+        kept: Kept,
+        /// `SIZE:SHA256HEX` of the bytes read (or remembered).
         hash: String,
         size: u64,
         mode: u32,
@@ -91,16 +94,66 @@ enum Tree {
     },
 }
 
+/// A source file between its hash and the layer: open (from offset 0, or
+/// its copy in the spool), or — when its hash was remembered
+/// ([`FileHashes`]) — only its `O_PATH` fd, opened for reading the first
+/// time a layer needs it. A cached build then never reopens it: a reopen
+/// goes through `/proc/self/fd/N`, a path walk in procfs that was most of
+/// a cached build's CPU.
+#[derive(Debug)]
+struct Kept {
+    /// Boxed: a node holds its whole `stat`, and most files are open.
+    node: Option<Box<Node>>,
+    open: OnceLock<(Arc<fs::File>, u64)>,
+}
+
+impl Kept {
+    fn open(file: Arc<fs::File>, offset: u64) -> Kept {
+        Kept {
+            node: None,
+            open: OnceLock::from((file, offset)),
+        }
+    }
+
+    fn unopened(node: Node) -> Kept {
+        Kept {
+            node: Some(Box::new(node)),
+            open: OnceLock::new(),
+        }
+    }
+
+    /// The file to read and where its bytes start (opened on first need:
+    /// the same inode that was checked, [`Node::reopen_file`]).
+    fn get(&self) -> std::io::Result<(&Arc<fs::File>, u64)> {
+        if self.open.get().is_none() {
+            let node = self
+                .node
+                .as_ref()
+                .expect("a kept file has one or the other");
+            let _ = self.open.set((Arc::new(node.reopen_file()?), 0));
+        }
+        let (file, offset) = self.open.get().expect("set above");
+        Ok((file, *offset))
+    }
+}
+
 /// Resolves and hashes `sources` (relative to `context`, the context
 /// directory opened once by the build). Errors are pt-BR messages (the
 /// caller adds file and line).
+///
+/// A file whose hash `hashes` remembers (and whose `stat` says it has not
+/// changed since) is opened but not read; the others are read and their
+/// hashes learned.
 pub fn read_sources(
     context: &Node,
     sources: &[String],
     ignore: &Ignore,
     spool_in: &Path,
+    hashes: &mut FileHashes,
 ) -> Result<Sources, String> {
-    read_sources_in(context, sources, ignore, &Fence::CONTEXT, spool_in)
+    let mut keeper = Keeper::new(raise_open_files_limit() / 2, spool_in);
+    keeper.hashes = Some(hashes);
+    read_sources_kept(context, sources, ignore, &Fence::CONTEXT, &mut keeper)
 }
 
 /// What COPY reads from, as its messages call it: the build context, or
@@ -216,7 +269,7 @@ fn read_sources_kept(
     for (rel, node, at) in found {
         hasher.update(format!("source\0{rel}\n"));
         let shown = at.clone().unwrap_or_else(|| rel.clone());
-        let tree = read_tree(&node, at.as_deref(), &shown, ignore, fence, keeper)?;
+        let tree = read_tree(node, at.as_deref(), &shown, ignore, fence, keeper)?;
         hash_tree(&mut hasher, &tree, "");
         items.push((rel, tree));
     }
@@ -260,6 +313,8 @@ struct Keeper<'a> {
     spool_in: &'a Path,
     /// The spool (created on first need) and its length.
     spool: Option<(Arc<fs::File>, u64)>,
+    /// The context's remembered hashes (none for other sources).
+    hashes: Option<&'a mut FileHashes>,
 }
 
 impl<'a> Keeper<'a> {
@@ -268,16 +323,29 @@ impl<'a> Keeper<'a> {
             open_left,
             spool_in,
             spool: None,
+            hashes: None,
         }
     }
 
-    /// Keeps `file`: (the file to read later, offset, `SIZE:SHA256HEX`).
-    fn keep(&mut self, file: fs::File) -> std::io::Result<(Arc<fs::File>, u64, String)> {
+    /// Keeps the regular file `node` (its `stat`, taken when it was
+    /// opened, says what it was before it was read): (the file to read
+    /// later, `SIZE:SHA256HEX`).
+    fn keep(&mut self, node: Node) -> std::io::Result<(Kept, String)> {
         if self.open_left > 0 {
             self.open_left -= 1;
+            // Remembered: neither opened nor read now. A layer written from
+            // it checks its bytes against this hash all the same.
+            if let Some(hash) = self.hashes.as_mut().and_then(|h| h.get(node.meta())) {
+                return Ok((Kept::unopened(node), hash));
+            }
+            let file = node.reopen_file()?;
             let hash = crate::image::layer_tar::file_hash(&file)?;
-            return Ok((Arc::new(file), 0, hash));
+            if let Some(h) = self.hashes.as_mut() {
+                h.learn(node.meta(), &hash);
+            }
+            return Ok((Kept::open(Arc::new(file), 0), hash));
         }
+        let file = node.reopen_file()?;
         if self.spool.is_none() {
             fs::create_dir_all(self.spool_in)?;
             let path = self.spool_in.join(format!(
@@ -310,8 +378,7 @@ impl<'a> Keeper<'a> {
         }
         *end += size;
         Ok((
-            spool.clone(),
-            offset,
+            Kept::open(spool.clone(), offset),
             format!("{size}:{}", hex::encode(hasher.finalize())),
         ))
     }
@@ -321,7 +388,7 @@ impl<'a> Keeper<'a> {
 /// directories are listed from their fd, their children opened from it
 /// without following symlinks; files are opened and hashed.
 fn read_tree(
-    node: &Node,
+    node: Node,
     at: Option<&str>,
     shown: &str,
     ignore: &Ignore,
@@ -349,7 +416,7 @@ fn read_tree(
                 continue;
             }
             let tree = read_tree(
-                &child,
+                child,
                 child_at.as_deref(),
                 &child_shown,
                 ignore,
@@ -372,16 +439,14 @@ fn read_tree(
             gid,
         })
     } else if node.is_file() {
-        let file = node.reopen_file().map_err(|e| fail(&e))?;
-        let (file, offset, hash) = keeper.keep(file).map_err(|e| fail(&e))?;
+        let (kept, hash) = keeper.keep(node).map_err(|e| fail(&e))?;
         let size = hash
             .split(':')
             .next()
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
         Ok(Tree::File {
-            file,
-            offset,
+            kept,
             hash,
             size,
             mode,
@@ -498,17 +563,14 @@ pub fn entries(
         if let (
             Some(tmp),
             Tree::File {
-                file,
-                offset,
-                size,
-                hash,
-                ..
+                kept, size, hash, ..
             },
         ) = (archives_in, tree)
         {
-            if is_tar(file, *offset, *size) {
+            let (file, offset) = kept.get().map_err(|e| format!("{rel:?}: {e}"))?;
+            if is_tar(file, offset, *size) {
                 let dir = tmp.join(format!("add-{}-{n}", std::process::id()));
-                let archive = extract_archive(file, *offset, hash, rel, &dir)?;
+                let archive = extract_archive(file, offset, hash, rel, &dir)?;
                 let guard = Extracted(dir);
                 drop(archive);
                 let base = layers.resolve(&dest_rel);
@@ -522,12 +584,12 @@ pub fn entries(
                 // it, but it is read the same way (and may need the spool).
                 let mut keeper = Keeper::new(raise_open_files_limit() / 2, tmp);
                 let Tree::Dir { children, .. } =
-                    read_tree(&root, None, rel, &Ignore::default(), &fence, &mut keeper)?
+                    read_tree(root, None, rel, &Ignore::default(), &fence, &mut keeper)?
                 else {
                     unreachable!("the extractor made a directory");
                 };
                 for (name, child) in &children {
-                    add_tree(&mut out, child, &join(&base, name), (forced, None));
+                    add_tree(&mut out, child, &join(&base, name), (forced, None))?;
                 }
                 extracted.push(guard);
                 continue;
@@ -560,7 +622,7 @@ pub fn entries(
             return Err(format!("destino inválido {dest:?} para um arquivo"));
         }
         add_parents(&mut out, &layers, &target, new_dirs);
-        add_tree(&mut out, tree, &target, (Some(new_dirs), chmod));
+        add_tree(&mut out, tree, &target, (Some(new_dirs), chmod))?;
     }
     Ok((out, extracted))
 }
@@ -791,7 +853,7 @@ fn add_tree(
     tree: &Tree,
     target: &str,
     (owner, chmod): (Option<(u64, u64)>, Option<u32>),
-) {
+) -> Result<(), String> {
     match tree {
         Tree::Dir {
             mode,
@@ -811,12 +873,11 @@ fn add_tree(
                 );
             }
             for (name, child) in children {
-                add_tree(entries, child, &join(target, name), (owner, chmod));
+                add_tree(entries, child, &join(target, name), (owner, chmod))?;
             }
         }
         Tree::File {
-            file,
-            offset,
+            kept,
             hash,
             size,
             mode,
@@ -825,12 +886,13 @@ fn add_tree(
             name,
         } => {
             let (uid, gid) = owner.unwrap_or((*uid, *gid));
+            let (file, offset) = kept.get().map_err(|e| format!("{name:?}: {e}"))?;
             entries.insert(
                 target.to_string(),
                 Entry::File {
                     source: Content::Open {
                         file: file.clone(),
-                        offset: *offset,
+                        offset,
                         hash: hash.clone(),
                         name: name.clone(),
                     },
@@ -857,6 +919,7 @@ fn add_tree(
             );
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -876,6 +939,7 @@ mod tests {
             sources,
             &Ignore::default(),
             &spool,
+            &mut FileHashes::none(),
         )?;
         Ok((
             entries(&s, dest, (Some(owner), None), lowers, None)?.0,
@@ -924,6 +988,49 @@ mod tests {
             .unwrap()
             .1;
         assert_ne!(h1, h2);
+    }
+
+    /// A remembered hash: the file is neither read nor even reopened for
+    /// the key; the layer's entries open it then, the same inode.
+    #[test]
+    fn a_remembered_file_is_opened_only_for_the_layer() {
+        let ctx = tempfile::tempdir().unwrap();
+        let state = crate::state::StateDir::new(ctx.path().join("estado"));
+        fs::write(ctx.path().join("a.txt"), "um\n").unwrap();
+        let root_meta = fs::metadata(ctx.path()).unwrap();
+        let read = |hashes: &mut FileHashes| {
+            let root = Node::open_root(ctx.path()).unwrap();
+            read_sources(
+                &root,
+                &["a.txt".into()],
+                &Ignore::default(),
+                &std::env::temp_dir(),
+                hashes,
+            )
+            .unwrap()
+        };
+        let mut hashes = FileHashes::open(&state, &root_meta, true).trusting_recent_files();
+        let first = read(&mut hashes);
+        let opened = |s: &Sources| match &s.items[0].1 {
+            Tree::File { kept, .. } => kept.open.get().is_some(),
+            other => panic!("{other:?}"),
+        };
+        assert!(opened(&first));
+        hashes.save(&state).unwrap();
+        let mut hashes = FileHashes::open(&state, &root_meta, true);
+        let again = read(&mut hashes);
+        assert_eq!(again.hash, first.hash);
+        assert!(!opened(&again));
+        let (entries, _) = entries(&again, "/app/", (None, None), &[], None).unwrap();
+        assert!(opened(&again));
+        assert!(matches!(
+            entries.get("app/a.txt"),
+            Some(Entry::File {
+                source: Content::Open { hash, .. },
+                size: 3,
+                ..
+            }) if hash.starts_with("3:")
+        ));
     }
 
     /// Past the open-file budget, files are copied once into the spool
