@@ -30,14 +30,7 @@ const KNOWN: &[&str] = &[
     "engine/src/container/create.rs::create_with",
     "engine/src/container/run.rs::live",
     "xtask/src/bench.rs::run",
-    "xtask/src/bench_build.rs::run",
-    "xtask/src/bench_daemon.rs::run",
-    "xtask/src/bench_density.rs::print",
-    "xtask/src/bench_registry.rs::run",
-    "xtask/src/bench_summary.rs::rows",
     "xtask/src/bench_web.rs::run",
-    "xtask/src/fuzz.rs::fuzz_one",
-    "xtask/src/test.rs::run",
 ];
 
 /// The text with comments, strings and char literals blanked (newlines
