@@ -147,7 +147,12 @@ fn answer(dist: &Path, traces: &Path, book: Option<&Path>, url: &str) -> Respons
         None => safe_join(dist, path.trim_start_matches('/')),
     };
     match file.and_then(|f| fs::read(&f).ok().map(|b| (f, b))) {
-        Some((f, body)) => with_type(tiny_http::Response::from_data(body), mime(&f)),
+        // Whole, with Content-Length, as casulo's own server sends a file
+        // (tiny_http would chunk anything over 32 KiB).
+        Some((f, body)) => with_type(
+            tiny_http::Response::from_data(body).with_chunked_threshold(usize::MAX),
+            mime(&f),
+        ),
         None => with_type(
             tiny_http::Response::from_string(format!("não encontrado: {path}\n"))
                 .with_status_code(404),
