@@ -104,3 +104,55 @@ pub(super) fn parse_copy(keyword: &str, args: &str) -> Result<Op, String> {
         checksum,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::assert_errors;
+    use super::super::*;
+
+    #[test]
+    fn chmod_and_link() {
+        let df = parse("Dockerfile", "FROM busybox\nCOPY --link --chmod=750 a /b\n").unwrap();
+        let i = &df.instructions;
+        assert!(
+            matches!(
+                &i[1].op,
+                Op::Copy {
+                    chmod: Some(0o750),
+                    ..
+                }
+            ),
+            "{:?}",
+            i[1]
+        );
+    }
+
+    #[test]
+    fn bad_copy_and_add() {
+        assert_errors(&[
+            ("FROM busybox\nCOPY --chmod=9 a b\n", 2, "número octal"),
+            (
+                "FROM busybox\nCOPY a\n",
+                2,
+                "pelo menos uma origem e um destino",
+            ),
+            (
+                "FROM busybox\nCOPY http://x/y /\n",
+                2,
+                "COPY não baixa URLs",
+            ),
+            ("FROM busybox\nADD http://x/y a /\n", 2, "misturar URLs"),
+            ("FROM busybox\nADD ftp://x/y /\n", 2, "só URLs http"),
+            (
+                "FROM busybox\nADD --checksum=sha256:12 http://x/y /\n",
+                2,
+                "64 dígitos",
+            ),
+            (
+                "FROM busybox\nADD --checksum=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef a /\n",
+                2,
+                "só vale para URLs",
+            ),
+        ]);
+    }
+}

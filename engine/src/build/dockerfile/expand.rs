@@ -86,3 +86,31 @@ pub(super) fn variable(
     let name: String = rest[..len].iter().collect();
     Ok((vars.get(&name).cloned().unwrap_or_default(), len))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn expands_like_docker() {
+        let v = vars(&[("A", "um"), ("E", "")]);
+        let x = |w: &str| expand(w, &v, true).unwrap();
+        assert_eq!(x("$A-${A}"), "um-um");
+        assert_eq!(x("'$A'\"$A\""), "$Aum");
+        assert_eq!(x("\\$A"), "$A");
+        assert_eq!(
+            x("${NADA:-pad}${E:-vazio}${A:+sim}${E:+nao}"),
+            "padvaziosim"
+        );
+        assert_eq!(x("custa $ 5"), "custa $ 5");
+        assert_eq!(x("\"a b\""), "a b");
+        assert!(expand("${A", &v, true).is_err());
+    }
+}

@@ -57,3 +57,24 @@ pub fn host_platform() -> String {
     };
     format!("linux/{arch}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::assert_errors;
+    use super::super::*;
+
+    #[test]
+    fn platform_of_this_machine_only() {
+        assert!(parse("Dockerfile", "FROM --platform=$BUILDPLATFORM busybox\n").is_ok());
+        assert!(parse(
+            "Dockerfile",
+            &format!("FROM --platform={} a\n", host_platform())
+        )
+        .is_ok());
+        assert_errors(&[(
+            "FROM --platform=linux/arm64 busybox\n",
+            1,
+            "só constrói para a plataforma desta máquina",
+        )]);
+    }
+}

@@ -100,3 +100,34 @@ pub(super) fn duration_ns(text: &str) -> Option<u64> {
     }
     Some(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::assert_errors;
+    use super::super::*;
+
+    #[test]
+    fn options_cmd_and_none() {
+        let df = parse(
+            "Dockerfile",
+            "FROM busybox\nHEALTHCHECK --interval=1m30s --retries=3 CMD wget -q localhost\n\
+             HEALTHCHECK NONE\n",
+        )
+        .unwrap();
+        let i = &df.instructions;
+        let Op::Healthcheck(Some(h)) = &i[1].op else {
+            panic!("{:?}", i[1])
+        };
+        assert_eq!((h.interval, h.retries), (90_000_000_000, 3));
+        assert_eq!(h.command, Command::Shell("wget -q localhost".into()));
+        assert_eq!(i[2].op, Op::Healthcheck(None));
+        assert_errors(&[
+            (
+                "FROM busybox\nHEALTHCHECK --interval=5x CMD true\n",
+                2,
+                "duração",
+            ),
+            ("FROM busybox\nHEALTHCHECK true\n", 2, "espera CMD"),
+        ]);
+    }
+}

@@ -159,3 +159,48 @@ pub(super) fn with_heredocs(op: Op, heredocs: Vec<Heredoc>) -> Result<Op, String
         other => Ok(other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::run_op;
+    use super::super::*;
+
+    #[test]
+    fn here_documents_as_buildkit_reads_them() {
+        let df = parse(
+            "Dockerfile",
+            "FROM busybox\nRUN <<EOF\necho um\n# não é comentário aqui\nEOF\n\
+             RUN cat <<-'FIM' > /f && cat /f\n\tsem $X\n\tFIM\n\
+             COPY <<A <<\"B\" /dir/\nprimeiro $X\nA\nsegundo\nB\nCMD x\n",
+        )
+        .unwrap();
+        let i = &df.instructions;
+        // Only a document: the document is the script.
+        assert_eq!(
+            i[1].op,
+            run_op(Command::Shell("echo um\n# não é comentário aqui\n".into()))
+        );
+        // Part of a command: the shell gets it back, delimiter included.
+        assert_eq!(
+            i[2].op,
+            run_op(Command::Shell(
+                "cat <<-'FIM' > /f && cat /f\nsem $X\nFIM".into()
+            ))
+        );
+        let Op::Copy {
+            sources, heredocs, ..
+        } = &i[3].op
+        else {
+            panic!("{:?}", i[3])
+        };
+        assert_eq!(sources, &["A", "B"]);
+        assert_eq!(heredocs[0].content, "primeiro $X\n");
+        assert!(heredocs[0].expand && !heredocs[1].expand);
+        assert_eq!(i[4].line, 14);
+        let e = parse("Dockerfile", "FROM a\nRUN <<EOF\necho\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("falta uma linha só com EOF"), "{e}");
+        let e = parse("Dockerfile", "FROM a\nCOPY <<EOF x /d/\noi\nEOF\n").unwrap_err();
+        assert!(e.message.contains("misturar"), "{e}");
+    }
+}

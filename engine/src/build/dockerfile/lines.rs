@@ -145,3 +145,64 @@ pub(super) fn backslash_syntax(args: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{assert_errors, run_op};
+    use super::super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn comments_and_blank_lines_inside_a_continuation_are_skipped() {
+        let df = parse(
+            "Dockerfile",
+            "FROM busybox\nRUN echo a \\\n# um comentário\n\n    && echo b\n",
+        )
+        .unwrap();
+        assert_eq!(
+            df.instructions[1].op,
+            run_op(Command::Shell("echo a && echo b".into()))
+        );
+    }
+
+    #[test]
+    fn escape_and_syntax_directives() {
+        // `# escape=``: backtick continues lines, backslashes are literal.
+        let df = parse(
+            "Dockerfile",
+            "# escape=`\n# syntax=docker/dockerfile:1\nFROM busybox\nENV P=C:\\dir\\x `\n    Q=`$HOME\nWORKDIR C:\\w\nRUN echo \\n\n",
+        )
+        .unwrap();
+        assert_eq!(df.directives.escape, '`');
+        assert_eq!(df.directives.syntax.as_deref(), Some("docker/dockerfile:1"));
+        let Op::Env(pairs) = &df.instructions[1].op else {
+            panic!("{:?}", df.instructions[1])
+        };
+        let vars = BTreeMap::from([("HOME".to_string(), "/root".to_string())]);
+        let values: Vec<String> = pairs
+            .iter()
+            .map(|(_, v)| expand(v, &vars, true).unwrap())
+            .collect();
+        assert_eq!(values, ["C:\\dir\\x", "$HOME"]);
+        assert_eq!(
+            df.instructions[3].op,
+            run_op(Command::Shell("echo \\n".into()))
+        );
+        // A directive after an instruction is a comment.
+        let df = parse("Dockerfile", "FROM busybox\n# escape=`\nRUN a \\\n b\n").unwrap();
+        assert_eq!(df.directives.escape, '\\');
+        assert_eq!(df.instructions[1].op, run_op(Command::Shell("a b".into())));
+    }
+
+    #[test]
+    fn bad_directives_name_their_line() {
+        assert_errors(&[
+            ("# escape=x\nFROM busybox\n", 1, "o caractere de escape"),
+            (
+                "# escape=`\n# escape=\\\\\nFROM busybox\n",
+                2,
+                "aparece duas vezes",
+            ),
+        ]);
+    }
+}

@@ -112,3 +112,50 @@ pub(super) fn run_mount(spec: &str) -> Result<RunMount, String> {
         target,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+
+    #[test]
+    fn run_flags_mount_and_network() {
+        let df = parse(
+            "Dockerfile",
+            "FROM a\nRUN --mount=type=cache,target=/c,id=pip,sharing=locked,mode=0700,uid=1 \\\n  --network=default --mount=type=tmpfs,dst=/t make\n",
+        )
+        .unwrap();
+        let Op::Run(Command::Shell(cmd), flags) = &df.instructions[1].op else {
+            panic!("{:?}", df.instructions[1])
+        };
+        assert_eq!(cmd, "make");
+        assert!(flags.network);
+        let cache = flags.mounts[0].cache.as_ref().unwrap();
+        assert_eq!(
+            (
+                cache.id.as_str(),
+                cache.sharing.as_str(),
+                cache.mode,
+                cache.uid
+            ),
+            ("pip", "locked", 0o700, 1)
+        );
+        assert_eq!(flags.mounts[1].target, "/t");
+        assert!(flags.mounts[1].cache.is_none());
+        for (bad, says) in [
+            (
+                "RUN --mount=type=bind,target=/x true",
+                "type=bind ainda não",
+            ),
+            ("RUN --mount=type=cache true", "falta target"),
+            (
+                "RUN --mount=type=cache,target=/x,sharing=todos true",
+                "sharing",
+            ),
+            ("RUN --network=host true", "a rede do host"),
+            ("RUN --network=default", "precisa de um comando"),
+        ] {
+            let e = parse("Dockerfile", &format!("FROM a\n{bad}\n")).unwrap_err();
+            assert!(e.message.contains(says), "{bad}: {e}");
+        }
+    }
+}

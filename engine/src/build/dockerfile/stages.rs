@@ -126,3 +126,58 @@ impl Dockerfile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::assert_errors;
+    use super::super::*;
+
+    #[test]
+    fn stages_split_at_each_from() {
+        let df = parse(
+            "Dockerfile",
+            "ARG V=1\nFROM busybox:$V AS Construtor\nRUN x\nFROM construtor\nCOPY --from=0 /a /b\nCOPY --from=CONSTRUTOR /a /c\nCOPY --from=alpine /a /d\n",
+        )
+        .unwrap();
+        let spans: Vec<(Option<&str>, usize, usize)> = df
+            .stages
+            .iter()
+            .map(|s| (s.name.as_deref(), s.from, s.end))
+            .collect();
+        assert_eq!(spans, [(Some("construtor"), 0, 2), (None, 2, 6)]);
+        assert_eq!(df.stage_ref(1, "0"), Ok(Some(0)));
+        assert_eq!(df.stage_ref(1, "Construtor"), Ok(Some(0)));
+        assert_eq!(df.stage_ref(1, "alpine"), Ok(None));
+        assert!(df.stage_ref(0, "construtor").is_err());
+        assert_eq!(df.stage_named("1"), Some(1));
+        assert_eq!(df.stage_named("construtor"), Some(0));
+        assert_eq!(df.stage_named("nada"), None);
+    }
+
+    #[test]
+    fn bad_stage_names_and_references() {
+        assert_errors(&[
+            (
+                "FROM a AS x\nFROM b AS X\n",
+                2,
+                "\"x\" já foi usado na linha 1",
+            ),
+            (
+                "FROM a AS x\nCOPY --from=x a b\n",
+                2,
+                "não pode copiar de si mesmo",
+            ),
+            (
+                "FROM a\nCOPY --from=y a b\nFROM b AS y\n",
+                2,
+                "vem depois deste",
+            ),
+            (
+                "FROM a\nFROM b\nCOPY --from=5 a b\n",
+                3,
+                "não existe o estágio 5",
+            ),
+            ("FROM a AS 1x\n", 1, "nome de estágio inválido"),
+        ]);
+    }
+}

@@ -145,3 +145,32 @@ pub(super) fn json_array(keyword: &str, args: &str) -> Result<Vec<String>, Strin
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::assert_errors;
+    use super::super::*;
+
+    #[test]
+    fn words_keep_their_quotes() {
+        assert_eq!(words("a \"b c\" 'd e'").unwrap(), ["a", "\"b c\"", "'d e'"]);
+    }
+
+    #[test]
+    fn exec_form_that_is_not_json_is_shell_form() {
+        let df = parse("Dockerfile", "FROM busybox\nCMD [not, json]\n").unwrap();
+        assert_eq!(
+            df.instructions[1].op,
+            Op::Cmd(Command::Shell("[not, json]".into()))
+        );
+    }
+
+    #[test]
+    fn bad_pairs_and_quotes() {
+        assert_errors(&[
+            ("FROM busybox\nENV X\n", 2, "ENV X sem valor"),
+            ("FROM busybox\nENV 1X=a\n", 2, "nome de variável inválido"),
+            ("FROM busybox\nLABEL a=\"b\n", 2, "aspas \" abertas"),
+        ]);
+    }
+}
