@@ -24,18 +24,20 @@
 //!
 //! Where each part lives:
 //!
-//! | file             | what it holds                                                     |
-//! |------------------|-------------------------------------------------------------------|
-//! | `mod.rs`         | the types, [`parse`], [`parse_instruction`], one arm per keyword   |
-//! | `lines.rs`       | logical lines (`\` continuation, comments), `# escape=`/`# syntax=` |
-//! | `heredoc.rs`     | here-document markers and bodies, and where they go (RUN, COPY)    |
-//! | `from.rs`        | FROM and `--platform`                                             |
-//! | `run.rs`         | RUN and its `--mount=` / `--network=` flags                       |
-//! | `copy.rs`        | COPY and ADD and their flags                                      |
-//! | `healthcheck.rs` | HEALTHCHECK and Go durations (`1m30s`)                            |
-//! | `stages.rs`      | the stages (`FROM … AS`), `COPY --from` and `--target` names      |
-//! | `words.rs`       | shell words, JSON arrays, `KEY=value` pairs, shell/exec form      |
-//! | `expand.rs`      | `$VAR`, `${VAR:-…}`, `${VAR:+…}`, quotes and escapes              |
+//! | file             | what it holds                                                        |
+//! |------------------|----------------------------------------------------------------------|
+//! | `mod.rs`         | the types, [`parse`], [`parse_instruction`], and `parse_op`: one arm |
+//! |                  | per keyword, the short ones (CMD, ENTRYPOINT, ENV, ARG, LABEL, USER, |
+//! |                  | WORKDIR, EXPOSE, VOLUME, STOPSIGNAL, SHELL, ONBUILD) written there   |
+//! | `lines.rs`       | logical lines (`\` continuation, comments), `# escape=`/`# syntax=`  |
+//! | `heredoc.rs`     | here-document markers and bodies, and where they go (RUN, COPY)      |
+//! | `from.rs`        | FROM and `--platform`                                                |
+//! | `run.rs`         | RUN and its `--mount=` / `--network=` flags                          |
+//! | `copy.rs`        | COPY and ADD and their flags (`--from`, `--chown`, `--chmod`, URLs)  |
+//! | `healthcheck.rs` | HEALTHCHECK and Go durations (`1m30s`)                               |
+//! | `stages.rs`      | the stages (`FROM … AS`), what `COPY --from` and `--target` name     |
+//! | `words.rs`       | shell words, JSON arrays, `KEY=value` pairs, shell/exec form         |
+//! | `expand.rs`      | `$VAR`, `${VAR:-…}`, `${VAR:+…}`, quotes and escapes                 |
 
 mod copy;
 mod expand;
@@ -324,6 +326,10 @@ pub fn parse_instruction(text: &str) -> Result<Instruction, String> {
     })
 }
 
+/// One instruction's keyword and arguments → its [`Op`]. One arm per
+/// keyword: the instructions with flags or a syntax of their own are
+/// parsed in their file (`from.rs`, `run.rs`, `copy.rs`,
+/// `healthcheck.rs`), the short ones right here.
 fn parse_op(keyword: &str, args: &str) -> Result<Op, String> {
     let need_args = || need_args(keyword, args);
     match keyword {

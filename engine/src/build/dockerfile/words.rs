@@ -1,5 +1,5 @@
 //! Words as docker splits them: shell words (quotes kept for
-//! [`expand`](super::expand)), JSON arrays, the shell and exec forms,
+//! `expand`), JSON arrays, the shell and exec forms,
 //! `--flag=value`, `KEY=value` pairs and variable names.
 
 use std::collections::BTreeMap;
