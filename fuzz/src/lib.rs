@@ -46,7 +46,7 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "dockerfile",
         run: dockerfile::fuzz,
-        about: "o parser de Dockerfile (build/dockerfile.rs)",
+        about: "o parser de Dockerfile (build/dockerfile/)",
     },
     Target {
         name: "dockerignore",
