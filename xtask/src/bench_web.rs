@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 use crate::cmd::{self, step};
 use crate::{browser, fail, serve::Server, web, Result};
 
-pub const WASM_GZ_BUDGET: u64 = 300 * 1024;
+pub const WASM_GZ_BUDGET: u64 = 250 * 1024;
 pub const OPEN_BUDGET_MS: f64 = 300.0;
 pub const SCRUB_FPS_BUDGET: f64 = 60.0;
 pub const BIG_EVENTS: usize = 100_000;
