@@ -409,8 +409,13 @@ pub(crate) fn mkdir_with_parent(
 
 /// Removes `parent` if no container cgroup is left in it.
 pub(crate) fn remove_parent_if_unused(k: &Kernel, parent: &Path) -> Result<(), KernelError> {
+    // The entry's type from `getdents` (kernfs fills `d_type`): a `stat`
+    // per control file was ~15 `statx` per hierarchy, 85 of a run's 211.
     let has_children = std::fs::read_dir(parent)
-        .map(|rd| rd.flatten().any(|e| e.path().is_dir()))
+        .map(|rd| {
+            rd.flatten()
+                .any(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        })
         .unwrap_or(true);
     if has_children || !parent.exists() {
         return Ok(());
