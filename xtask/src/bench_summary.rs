@@ -149,6 +149,18 @@ fn rows(startup: &Value, unpack: &Value, build: &Value, web: &Value) -> Vec<Row>
         target: "(informativo)",
         met: None,
     });
+    rows.push(Row {
+        what: "pico de RSS do supervisor (`run -d`)",
+        casulo: show(
+            num(&startup["supervisor_peak_rss_kib"]).map(|k| k / 1024.0),
+            " MiB",
+            1,
+        ),
+        reference: "—".into(),
+        ratio: "—".into(),
+        target: "(informativo)",
+        met: None,
+    });
     let big = &web["measured"]["traces"]["grande.trace.jsonl"];
     let huge = &web["measured"]["traces"]["enorme.trace.jsonl"];
     let open = num(&big["open_total_ms"]);
