@@ -387,7 +387,9 @@ fn supervisor_peak_rss_kib(bin: &Path, state: &Path) -> Result<u64> {
         c.arg("--root").arg(state).args(args);
         c
     };
-    run_once(&mut casulo(&["run", "-d", "--name", &name, "busybox", "sleep", "30"]))?;
+    run_once(&mut casulo(&[
+        "run", "-d", "--name", &name, "busybox", "sleep", "30",
+    ]))?;
     // A few samples of its cgroup, as a watched container has.
     std::thread::sleep(Duration::from_millis(600));
     let peak = (|| -> Result<u64> {
@@ -415,7 +417,10 @@ pico de RSS do supervisor de um `run -d` (VmHWM): {:.1} MiB",
 /// The `supervisor` pid in the record of the container named `name`.
 fn supervisor_pid(state: &Path, name: &str) -> Result<i32> {
     let id = fs::read_to_string(state.join("names").join(name))?;
-    let path = state.join("containers").join(id.trim()).join("container.json");
+    let path = state
+        .join("containers")
+        .join(id.trim())
+        .join("container.json");
     let record: Value = serde_json::from_str(&fs::read_to_string(&path)?)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     match record["supervisor"].as_i64() {

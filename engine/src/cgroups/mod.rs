@@ -293,15 +293,16 @@ impl ContainerCgroup {
         self.manager.attach(k, pid)
     }
 
-    /// Records one `cgroup.sample`, then any new OOM kill or refused fork.
-    pub fn sample(&self, k: &Kernel) {
+    /// Records one `cgroup.sample`, then any new OOM kill or refused fork;
+    /// returns the totals ([`ContainerCgroup::check_events`]).
+    pub fn sample(&self, k: &Kernel) -> Report {
         let stats = self.manager.stats(k);
         let files = match self.manager.version() {
             "v2" => "memory.current, memory.peak, pids.current, cpu.stat",
             _ => "memory.usage_in_bytes, memory.max_usage_in_bytes, pids.current, cpuacct.usage, cpu.stat",
         };
         k.observed(stats.event(), format!("read {files}"));
-        self.check_events(k);
+        self.check_events(k)
     }
 
     /// Records `cgroup.oom` / `cgroup.pids_max` when their counters grew

@@ -156,6 +156,9 @@ pub fn live(
     sampling: Sampling,
 ) -> Result<RunOutcome, RunError> {
     let k = Kernel::new(sys, &created.recorder);
+    // Everything up to the `execve` is written in one go, with the init's
+    // own events (it ends the batch there): see `recorder`.
+    let before_exec = created.recorder.batch();
     let cgroup = make_cgroup(
         &k,
         Path::new(cgroups::DEFAULT_ROOT),
@@ -174,6 +177,7 @@ pub fn live(
         }
     };
     let mut launched = launch(&k, created, cgroup.as_ref(), &mut net, observer)?;
+    drop(before_exec);
     mark_running(created, launched.pid, net.as_ref(), observer);
     // The published ports start serving now that the command runs (threads
     // only after the clone: see the module docs).
@@ -202,6 +206,8 @@ pub fn live(
         let _ = k.kill(pid, Signal::SIGKILL);
         let _ = k.wait(pid, true);
     }
+    // The clean-up's events, back to back, in one write too.
+    let cleaning = created.recorder.batch();
     let (report, leftover) = teardown(
         &k,
         created,
@@ -210,6 +216,7 @@ pub fn live(
         net.as_mut(),
         cgroup.as_ref(),
     );
+    drop(cleaning);
     // On an error from here the network and cgroup are already gone.
     let status = status?;
     let exit_code = wait::exit_code(status);
@@ -459,8 +466,7 @@ fn teardown(
         Some(cg) => {
             // The last reading: the peak, and any OOM kill or refused fork
             // the sampler had no time to see.
-            cg.sample(k);
-            let report = cg.check_events(k);
+            let report = cg.sample(k);
             (Some(report), cg.destroy(k).err().map(|e| e.to_string()))
         }
         None => (None, None),
