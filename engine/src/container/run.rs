@@ -434,11 +434,9 @@ fn watch(
     })
 }
 
-/// After the command ended, in this order: the network first (no more
-/// connections to a container that is gone, the host ports closed and
-/// free again, its veth end deleted if still there, its address given
-/// back), what the container wrote, then the cgroup's last reading and its
-/// removal. Returns what the cgroup saw and why it could not go, if so.
+/// After the command ended, in this order: the network, what the
+/// container wrote, then the cgroup's last reading and its removal.
+/// Returns what the cgroup saw and why it could not go, if so.
 fn teardown(
     k: &Kernel,
     created: &Created,
@@ -447,6 +445,9 @@ fn teardown(
     net: Option<&mut Attachment>,
     cgroup: Option<&ContainerCgroup>,
 ) -> (Option<cgroups::Report>, Option<String>) {
+    // The network goes first: no more connections to a container that is
+    // gone (the host ports closed and free again), its veth end deleted if
+    // still there, its address given back.
     if let Some(proxy) = proxy {
         proxy.stop(k);
     }
