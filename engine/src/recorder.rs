@@ -698,6 +698,36 @@ mod tests {
         assert_eq!(seqs(&trace), vec![0, 1, 2, 3, 4], "no batch: at once");
     }
 
+    /// The guard of [`Recorder::batch`] writes what was gathered on every
+    /// way out of its scope (here an early error return), and leaves
+    /// nothing to write when someone (the init at its `execve`) ended the
+    /// batch first.
+    #[test]
+    fn a_batch_guard_writes_on_every_way_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (trace, _, rec) = shared_trace(tmp.path());
+        let step = |fail: bool| -> Result<(), ()> {
+            let _batch = rec.batch();
+            chdir(&rec, "/um");
+            if fail {
+                return Err(());
+            }
+            chdir(&rec, "/dois");
+            Ok(())
+        };
+        assert!(step(true).is_err());
+        assert_eq!(seqs(&trace), vec![0], "written when the error left");
+        step(false).unwrap();
+        assert_eq!(seqs(&trace), vec![0, 1, 2]);
+        let batch = rec.batch();
+        chdir(&rec, "/tres");
+        rec.end_batch();
+        assert_eq!(seqs(&trace), vec![0, 1, 2, 3], "ended before the guard");
+        drop(batch);
+        chdir(&rec, "/depois");
+        assert_eq!(seqs(&trace), vec![0, 1, 2, 3, 4], "no batch left open");
+    }
+
     /// A full buffer is written and the batch goes on; a run killed with
     /// a batch open leaves it in the counters file, and the next reopen
     /// writes it.
