@@ -1,21 +1,25 @@
 //! The recorder: appends trace events to a `.trace.jsonl` file.
 //!
 //! - Append-only, on an `O_APPEND` file: one `write(2)` per event, except
-//!   while the container's init prepares the container (from the moment
-//!   the parent lets it go until its `execve`): those ~55 back-to-back
-//!   events (mounts, devices, capabilities, seccomp) are gathered in a
-//!   buffer in the shared page below ([`Recorder::begin_batch`]) and
-//!   written in one `write` before the `execve`, or by the parent as soon
-//!   as the init has exec'd or died ([`Recorder::end_batch`]). Any process
-//!   that records meanwhile appends to the same buffer, so the file keeps
-//!   `seq` order. What a crash can lose: if the init dies, nothing (the
-//!   parent writes its buffer); if every casulo process of the run is
-//!   killed (`SIGKILL`, power cut) while the init prepares, the events
-//!   gathered since it started, at most [`BATCH_BYTES`]: for a run with a
-//!   `trace.counters` file they are still in it, and the next
-//!   [`Recorder::reopen`] writes them; for `--rm`'s anonymous page they are
-//!   gone. Outside that window, nothing already recorded is lost (no fsync:
-//!   the kernel's page cache has it).
+//!   in two windows of a run where events come back to back
+//!   ([`Recorder::batch`]): from the cgroup's creation until the init's
+//!   `execve` (cgroup, network, `clone`, attach, and the init's ~55 setup
+//!   events: mounts, devices, capabilities, seccomp), and the clean-up after
+//!   the command ended (network, upper layer, last sample, cgroup removal).
+//!   There the events are gathered in a buffer in the shared page below and
+//!   written in one `write`: by the init just before its `execve`, by the
+//!   parent as soon as the init has exec'd or died ([`Recorder::end_batch`]),
+//!   or when the window's guard is dropped (every path out, errors too).
+//!   Any process that records meanwhile appends to the same buffer, so the
+//!   file keeps `seq` order. A run's trace gets ~7 writes instead of ~60.
+//! - What a crash can lose: if the init dies, nothing (the parent writes
+//!   its buffer); if every casulo process of the run is killed (`SIGKILL`,
+//!   power cut) inside a window, the events gathered since it began, at
+//!   most [`BATCH_BYTES`]: for a run with a `trace.counters` file (every
+//!   `casulo run`; `--rm` removes it only at the end) they are still in it,
+//!   and the next [`Recorder::reopen`] writes them; with an anonymous page
+//!   ([`Recorder::create`]) they are gone. Outside the windows, nothing
+//!   already recorded is lost (no fsync: the kernel's page cache has it).
 //! - The container's init is a `clone` of casulo: both processes record into
 //!   the same file. The sequence counter and the last timestamp live in a
 //!   `MAP_SHARED` page that both see, guarded by a tiny spin lock, so `seq`
@@ -83,6 +87,15 @@ pub struct Recorder {
 // used from several threads (e.g. the cgroup sampler beside the waiter).
 unsafe impl Send for Recorder {}
 unsafe impl Sync for Recorder {}
+
+/// See [`Recorder::batch`].
+pub struct Batch<'a>(&'a Recorder);
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        self.0.end_batch();
+    }
+}
 
 enum Sink {
     File(File),
@@ -288,6 +301,14 @@ impl Recorder {
         if self.batch_cap > 0 {
             self.shared().batching.store(1, Ordering::Relaxed);
         }
+    }
+
+    /// [`Recorder::begin_batch`] until the returned guard is dropped (or
+    /// someone ends the batch first: the init at its `execve`): every path
+    /// out of a step, error or not, writes what it gathered.
+    pub fn batch(&self) -> Batch<'_> {
+        self.begin_batch();
+        Batch(self)
     }
 
     /// Ends the batch: what it gathered is written now, in one write. Cheap
@@ -675,6 +696,36 @@ mod tests {
         assert_eq!(seqs(&trace), vec![0, 1, 2, 3]);
         chdir(&rec, "/depois");
         assert_eq!(seqs(&trace), vec![0, 1, 2, 3, 4], "no batch: at once");
+    }
+
+    /// The guard of [`Recorder::batch`] writes what was gathered on every
+    /// way out of its scope (here an early error return), and leaves
+    /// nothing to write when someone (the init at its `execve`) ended the
+    /// batch first.
+    #[test]
+    fn a_batch_guard_writes_on_every_way_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (trace, _, rec) = shared_trace(tmp.path());
+        let step = |fail: bool| -> Result<(), ()> {
+            let _batch = rec.batch();
+            chdir(&rec, "/um");
+            if fail {
+                return Err(());
+            }
+            chdir(&rec, "/dois");
+            Ok(())
+        };
+        assert!(step(true).is_err());
+        assert_eq!(seqs(&trace), vec![0], "written when the error left");
+        step(false).unwrap();
+        assert_eq!(seqs(&trace), vec![0, 1, 2]);
+        let batch = rec.batch();
+        chdir(&rec, "/tres");
+        rec.end_batch();
+        assert_eq!(seqs(&trace), vec![0, 1, 2, 3], "ended before the guard");
+        drop(batch);
+        chdir(&rec, "/depois");
+        assert_eq!(seqs(&trace), vec![0, 1, 2, 3, 4], "no batch left open");
     }
 
     /// A full buffer is written and the batch goes on; a run killed with

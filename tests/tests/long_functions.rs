@@ -27,8 +27,6 @@ const ROOTS: &[&str] = &[
 
 /// `file::fn` over the limit today, without a reason.
 const KNOWN: &[&str] = &[
-    "engine/src/container/create.rs::create_with",
-    "engine/src/container/run.rs::live",
     "xtask/src/bench.rs::run",
     "xtask/src/bench_web.rs::run",
 ];

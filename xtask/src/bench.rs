@@ -15,9 +15,13 @@
 //! Rounds are interleaved (each round runs every contender once, in a
 //! rotating order) so a slow moment of the machine hits them all alike.
 //!
-//! Output: a table on stdout and `bench-results/startup.json`.
+//! Output: a table on stdout and `bench-results/startup.json`, with the
+//! peak RSS (VmHWM) of a `run -d` container's supervisor, read from
+//! `/proc/PID/status` while its container still runs.
+//! `cargo xtask bench startup` measures only this.
 //!
-//! Then, in the same run, the unpack (`bench_unpack.rs`) and build
+//! Then, in the same run, start→exit in the pure cgroup v2 VM
+//! (`bench_vm.rs`), the unpack (`bench_unpack.rs`) and build
 //! (`bench_build.rs`) benches, the visualizer's budgets (wasm size, opening
 //! 100k events, scrubbing fps: `bench_web.rs`, alone: `--so-visualizador`)
 //! and one table of every figure beside its target (`bench_summary.rs`).
@@ -41,6 +45,8 @@ struct Options {
     with_casulo: bool,
     /// Only the visualizer's budgets (`--so-visualizador`).
     only_visualizer: bool,
+    /// Only start→exit (`bench startup`).
+    only_startup: bool,
 }
 
 fn parse_options(args: &[String]) -> Result<Options> {
@@ -49,6 +55,7 @@ fn parse_options(args: &[String]) -> Result<Options> {
         warmup: 5,
         with_casulo: true,
         only_visualizer: false,
+        only_startup: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -103,7 +110,11 @@ pub fn run(args: &[String]) -> Result {
     if args.first().map(String::as_str) == Some("vm") {
         return crate::bench_vm::run(&args[1..]);
     }
-    let opts = parse_options(args)?;
+    let mut opts = match args.first().map(String::as_str) {
+        Some("startup") => parse_options(&args[1..])?,
+        _ => parse_options(args)?,
+    };
+    opts.only_startup = args.first().map(String::as_str) == Some("startup");
     if opts.only_visualizer {
         return crate::bench_web::run();
     }
@@ -232,9 +243,17 @@ pub fn run(args: &[String]) -> Result {
         Some(_) => Some(crate::bench_phases::report(&state.join("traces"))?),
         None => None,
     };
-    report(&contenders, &opts, casulo.as_deref(), phases)?;
+    let supervisor = match &casulo {
+        Some(bin) => Some(supervisor_peak_rss_kib(bin, &state)?),
+        None => None,
+    };
+    report(&contenders, &opts, casulo.as_deref(), phases, supervisor)?;
+    if opts.only_startup {
+        return Ok(());
+    }
     // The other figures of #19 in the same run, then one table of them all.
     if casulo.is_some() {
+        crate::bench_vm::run(&["--runs".into(), "20".into()])?;
         crate::bench_unpack::run(&[])?;
         crate::bench_build::run(&[])?;
     }
@@ -363,7 +382,58 @@ fn busybox_rootfs(rootfs: &Path) -> Result {
     Ok(())
 }
 
-/// Runs one command untimed; fails with its stderr.
+/// The peak RSS (`VmHWM`, KiB) of the supervisor of a `run -d` container
+/// running `sleep`, read from `/proc/PID/status` after its first samples
+/// and before it is stopped; the container is removed after.
+fn supervisor_peak_rss_kib(bin: &Path, state: &Path) -> Result<u64> {
+    let name = format!("bench-supervisor-{}", std::process::id());
+    let casulo = |args: &[&str]| {
+        let mut c = Command::new(bin);
+        c.arg("--root").arg(state).args(args);
+        c
+    };
+    run_once(&mut casulo(&[
+        "run", "-d", "--name", &name, "busybox", "sleep", "30",
+    ]))?;
+    // A few samples of its cgroup, as a watched container has.
+    std::thread::sleep(Duration::from_millis(600));
+    let peak = (|| -> Result<u64> {
+        let pid = supervisor_pid(state, &name)?;
+        let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
+        match status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        {
+            Some(kib) => Ok(kib),
+            None => fail!("sem VmHWM em /proc/{pid}/status"),
+        }
+    })();
+    run_once(&mut casulo(&["rm", "-f", &name]))?;
+    let kib = peak?;
+    println!(
+        "
+pico de RSS do supervisor de um `run -d` (VmHWM): {:.1} MiB",
+        kib as f64 / 1024.0
+    );
+    Ok(kib)
+}
+
+/// The `supervisor` pid in the record of the container named `name`.
+fn supervisor_pid(state: &Path, name: &str) -> Result<i32> {
+    let id = fs::read_to_string(state.join("names").join(name))?;
+    let path = state
+        .join("containers")
+        .join(id.trim())
+        .join("container.json");
+    let record: Value = serde_json::from_str(&fs::read_to_string(&path)?)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    match record["supervisor"].as_i64() {
+        Some(pid) => Ok(pid as i32),
+        None => fail!("{} não tem o pid do supervisor", path.display()),
+    }
+}
+
 /// User + sys time of every waited-for child so far (`RUSAGE_CHILDREN`
 /// counts the whole tree: the container's processes are waited for by casulo).
 fn children_cpu() -> Duration {
@@ -374,6 +444,7 @@ fn children_cpu() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
+/// Runs one command untimed; fails with its stderr.
 fn run_once(command: &mut Command) -> Result {
     time_once(command).map(|_| ())
 }
@@ -443,6 +514,7 @@ fn report(
     opts: &Options,
     casulo: Option<&Path>,
     phases: Option<Value>,
+    supervisor_rss_kib: Option<u64>,
 ) -> Result {
     let all: Vec<(&Contender, Stats, Stats)> = contenders
         .iter()
@@ -542,6 +614,8 @@ fn report(
         "contenders": rows,
         "cpu": "user + sys of the whole process tree per run, getrusage(RUSAGE_CHILDREN) around each run",
         "casulo_phases": phases,
+        "supervisor_peak_rss_kib": supervisor_rss_kib,
+        "load_average": fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
     });
     write_results("startup.json", &result)
 }

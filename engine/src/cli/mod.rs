@@ -171,7 +171,8 @@ impl CliError {
 
 /// Parses the arguments, runs the command, prints any error; returns the exit code.
 pub fn main() -> i32 {
-    let matches = match localize(Cli::command()).try_get_matches() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let matches = match localize_in(Cli::command(), "", &args[1..]).try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => usage_error(e),
     };
@@ -382,13 +383,13 @@ fn usage_error(e: clap::Error) -> ! {
     std::process::exit(125)
 }
 
-/// clap's own words (Usage, Options, help) in Portuguese, for every subcommand.
-fn localize(cmd: clap::Command) -> clap::Command {
-    localize_in(cmd, "")
-}
-
-/// [`localize`] for `cmd`, a subcommand of `parent` (`casulo image`).
-fn localize_in(cmd: clap::Command, parent: &str) -> clap::Command {
+/// clap's own words (Usage, Options, help) in Portuguese, for `cmd` — a
+/// subcommand of `parent` (`casulo image`; "" for the root) — and for the
+/// subcommands on the path `args` names (the words after `cmd`'s name:
+/// `image ls` → `image`, then `ls`). The others are never parsed here, and
+/// localizing every one — a clone and a usage line each — was ~1 ms of the
+/// CPU of every `casulo` started (#19).
+fn localize_in(cmd: clap::Command, parent: &str, args: &[std::ffi::OsString]) -> clap::Command {
     let has_short_h = cmd.get_arguments().any(|a| a.get_short() == Some('h'));
     let mut help = Arg::new("ajuda")
         .long("help")
@@ -431,8 +432,20 @@ fn localize_in(cmd: clap::Command, parent: &str) -> clap::Command {
         .trim_start_matches("Usage:")
         .trim()
         .replace("[OPTIONS]", "[OPÇÕES]");
-    cmd.override_usage(usage)
-        .mut_subcommands(|sub| localize_in(sub, &path))
+    let cmd = cmd.override_usage(usage);
+    // The first word naming one of its subcommands (an option's value
+    // taken for one costs only that subcommand's localization).
+    let next = args.iter().enumerate().find_map(|(i, arg)| {
+        let word = arg.to_str()?;
+        let sub = cmd
+            .get_subcommands()
+            .find(|s| s.get_name() == word || s.get_all_aliases().any(|a| a == word))?;
+        Some((i, sub.get_name().to_string()))
+    });
+    match next {
+        Some((i, name)) => cmd.mut_subcommand(name, |sub| localize_in(sub, &path, &args[i + 1..])),
+        None => cmd,
+    }
 }
 
 fn lower_first(text: &str) -> String {

@@ -47,6 +47,10 @@ pub fn create(state: &StateDir, opts: &RunOptions) -> Result<Created, RunError> 
 }
 
 /// [`create`], with the image and trace given by the caller when `prepared`.
+///
+/// The steps: [`check_options`] (before touching the disk), the image, id
+/// and [`process_spec`], [`plan_mounts`], the name claimed, then
+/// [`make_on_disk`] — undone on any error.
 pub fn create_with(
     state: &StateDir,
     opts: &RunOptions,
@@ -56,6 +60,49 @@ pub fn create_with(
         .ensure()
         .map_err(|e| RunError::io("não consegui criar o diretório de estado", state.root(), e))?;
     // Check everything the user typed before touching the disk.
+    let user_env = check_options(opts)?;
+    let image = match &prepared {
+        Some(p) => p.image.clone(),
+        None => Store::open(state)?.resolve(&opts.image)?,
+    };
+    let id = new_id();
+    let mut process = process_spec(&image, opts, &id, user_env)?;
+    let wanted = plan_mounts(opts, prepared.is_some(), &mut process)?;
+    process.read_only = opts.read_only;
+
+    let name = match &opts.name {
+        Some(name) => claim_name(state, name, &id).map(|()| name.clone())?,
+        None => claim_generated_name(state, &id)?,
+    };
+    let mut new_volumes: Vec<String> = Vec::new();
+    let made = make_on_disk(
+        state,
+        opts,
+        prepared,
+        Identity {
+            id: &id,
+            name: &name,
+            image: &image,
+        },
+        process,
+        &wanted,
+        &mut new_volumes,
+    );
+    if made.is_err() {
+        super::rm::remove_dirs(state, &id, &name);
+        // Volumes made for this container only: nothing half-made stays.
+        for v in &new_volumes {
+            let _ = crate::volume::remove_unchecked(state, v);
+        }
+    }
+    made
+}
+
+/// The options a user typed that can be refused before anything exists:
+/// `-e`, `-w`, `--name`, `-p` without a bridge, a user network that does
+/// not exist, `--ip`/`--network-alias` off a user network. Returns the
+/// `-e` entries, resolved ([`parse_env`]).
+fn check_options(opts: &RunOptions) -> Result<Vec<String>, RunError> {
     let user_env = parse_env(&opts.env)?;
     if let Some(w) = &opts.workdir {
         if !w.starts_with('/') {
@@ -75,147 +122,176 @@ pub fn create_with(
     } else if opts.ip.is_some() || !opts.network_aliases.is_empty() {
         return Err(crate::network::NetworkError::UserNetworkOnly.into());
     }
-    let image = match &prepared {
-        Some(p) => p.image.clone(),
-        None => Store::open(state)?.resolve(&opts.image)?,
-    };
-    let id = new_id();
-    let mut process = process_spec(&image, opts, &id, user_env)?;
-    let building = prepared.is_some();
-    let userns = opts.security.userns.is_some();
-    let wanted = if building {
+    Ok(user_env)
+}
+
+/// What gets mounted in the container besides its layers: the user's
+/// `-v`/`--mount`/`--tmpfs`, plus (for a plain run) an anonymous volume
+/// at each of the image's `VOLUME` paths, taken out of `process`.
+fn plan_mounts(
+    opts: &RunOptions,
+    building: bool,
+    process: &mut ProcessSpec,
+) -> Result<Vec<crate::volume::MountSpec>, RunError> {
+    if building {
         // A RUN's `--mount`s only (cache dirs, tmpfs); the image's VOLUME
         // paths stay plain directories of the layer, as in docker.
-        wanted_mounts(&opts.mounts, &[])?
-    } else if userns {
+        wanted_mounts(&opts.mounts, &[])
+    } else if opts.security.userns.is_some() {
         // The init mounts volumes after it became the user namespace's root,
         // which cannot reach the host's 0700 state dir: volumes and binds
         // are refused, and the image's VOLUME paths stay plain directories
         // of the upper layer (as in a build's RUN).
         refuse_host_mounts_with_userns(&opts.mounts)?;
-        wanted_mounts(&opts.mounts, &[])?
+        wanted_mounts(&opts.mounts, &[])
     } else {
         // A run mounts anonymous volumes at the image's VOLUME paths.
         let wanted = wanted_mounts(&opts.mounts, &process.volumes)?;
         process.volumes.clear();
-        wanted
-    };
-    process.read_only = opts.read_only;
-
-    let name = match &opts.name {
-        Some(name) => claim_name(state, name, &id).map(|()| name.clone())?,
-        None => claim_generated_name(state, &id)?,
-    };
-    let dir = state.container(&id);
-    let mut new_volumes: Vec<String> = Vec::new();
-    // Held until the record naming our volumes is written (see volume::lock).
-    let mut volumes_lock = None;
-    let made = (|| {
-        // The container's own dir is private (its record holds the -e
-        // values); upper/ keeps 0755: it becomes the container's `/`.
-        crate::state::create_private_dir_all(&dir)
-            .map_err(|e| RunError::io("não consegui criar o diretório do contêiner", &dir, e))?;
-        // Until the record is written: gc must not take us for half-made.
-        let creation = super::record::Creation::begin(&dir)?;
-        for sub in ["upper", "work", "merged"] {
-            std::fs::create_dir_all(dir.join(sub)).map_err(|e| {
-                RunError::io(
-                    "não consegui criar o diretório do contêiner",
-                    dir.join(sub),
-                    e,
-                )
-            })?;
-        }
-        let (trace, recorder) = match prepared {
-            Some(p) => (p.trace, p.recorder),
-            None => {
-                let trace = opts.trace.clone().unwrap_or_else(|| {
-                    state
-                        .traces()
-                        .join(format!("{name}-{}.trace.jsonl", &id[..8]))
-                });
-                let recorder = Recorder::create_shared(
-                    &trace,
-                    &header(&id, &name, &image, &process),
-                    &dir.join(crate::recorder::COUNTERS),
-                )
-                .map_err(|e| RunError::io("não consegui criar o arquivo de trace", &trace, e))?;
-                crate::rootless::record_maps(&recorder);
-                (trace, Arc::new(recorder))
-            }
-        };
-        let lowerdirs = unpack_layers(state, &image, &recorder, opts.unpack_progress)?;
-        if wanted
-            .iter()
-            .any(|m| m.kind == crate::volume::MountKind::Volume)
-        {
-            volumes_lock = Some(crate::volume::lock(state, false)?);
-        }
-        process.mounts = crate::volume::plan(state, &wanted, &recorder, &mut new_volumes).map_err(
-            |e| match e {
-                crate::volume::VolumeError::BindSourceMissing(m) => RunError::BadMount(m),
-                other => other.into(),
-            },
-        )?;
-        let record = ContainerRecord {
-            id: id.clone(),
-            name: name.clone(),
-            image: image.reference.clone(),
-            image_id: image.id.clone(),
-            process,
-            lowerdirs: lowerdirs.clone(),
-            trace,
-            created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-            state: ContainerState::Created,
-            pid: None,
-            exit_code: None,
-            stop_signal: (!image.config.stop_signal.is_empty())
-                .then(|| image.config.stop_signal.clone()),
-            network: opts.network.clone(),
-            ip: None,
-            ports: opts.publish.clone(),
-            host: HostConfig {
-                resources: opts.resources,
-                auto_remove: opts.rm,
-                restart: opts.restart,
-                tty: opts.tty,
-                interactive: opts.interactive,
-                console_size: opts
-                    .tty
-                    .then(crate::terminal::caller_size)
-                    .filter(|s| !s.is_unknown())
-                    .map(|s| [s.rows, s.cols]),
-                sample_interval_ms: opts.sample_interval.map(|d| d.as_millis() as u64),
-                network_aliases: opts.network_aliases.clone(),
-                ip: opts.ip,
-                publish_dnat: opts.publish_dnat,
-                pasta: opts.pasta,
-                ..HostConfig::default()
-            },
-            supervisor: None,
-            started_at: None,
-            finished_at: None,
-            restart_count: 0,
-            stopped_by_user: false,
-        };
-        creation.save(&dir, &record)?;
-        let plan = RootfsPlan::in_dir(&dir, lowerdirs, crate::mounts::CgroupView::of_host());
-        Ok(Created {
-            record,
-            dir: dir.clone(),
-            plan,
-            recorder,
-        })
-    })();
-    drop(volumes_lock);
-    if made.is_err() {
-        super::rm::remove_dirs(state, &id, &name);
-        // Volumes made for this container only: nothing half-made stays.
-        for v in &new_volumes {
-            let _ = crate::volume::remove_unchecked(state, v);
-        }
+        Ok(wanted)
     }
-    made
+}
+
+/// Who the container is: its id, its (claimed) name and its image.
+#[derive(Clone, Copy)]
+struct Identity<'a> {
+    id: &'a str,
+    name: &'a str,
+    image: &'a Image,
+}
+
+/// `containers/<id>/{upper,work,merged}`, the trace opened, the layers
+/// unpacked (or reused), the volumes planned, `container.json` written.
+/// On an error the caller removes the directories and `new_volumes`.
+fn make_on_disk(
+    state: &StateDir,
+    opts: &RunOptions,
+    prepared: Option<Prepared>,
+    who: Identity,
+    mut process: ProcessSpec,
+    wanted: &[crate::volume::MountSpec],
+    new_volumes: &mut Vec<String>,
+) -> Result<Created, RunError> {
+    let dir = state.container(who.id);
+    // The container's own dir is private (its record holds the -e
+    // values); upper/ keeps 0755: it becomes the container's `/`.
+    crate::state::create_private_dir_all(&dir)
+        .map_err(|e| RunError::io("não consegui criar o diretório do contêiner", &dir, e))?;
+    // Until the record is written: gc must not take us for half-made.
+    let creation = super::record::Creation::begin(&dir)?;
+    for sub in ["upper", "work", "merged"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(|e| {
+            RunError::io(
+                "não consegui criar o diretório do contêiner",
+                dir.join(sub),
+                e,
+            )
+        })?;
+    }
+    let (trace, recorder) = match prepared {
+        Some(p) => (p.trace, p.recorder),
+        None => open_trace(state, opts, &dir, who, &process)?,
+    };
+    let lowerdirs = unpack_layers(state, who.image, &recorder, opts.unpack_progress)?;
+    // Held until the record naming our volumes is written (see volume::lock).
+    let _volumes_lock = match wanted
+        .iter()
+        .any(|m| m.kind == crate::volume::MountKind::Volume)
+    {
+        true => Some(crate::volume::lock(state, false)?),
+        false => None,
+    };
+    process.mounts =
+        crate::volume::plan(state, wanted, &recorder, new_volumes).map_err(|e| match e {
+            crate::volume::VolumeError::BindSourceMissing(m) => RunError::BadMount(m),
+            other => other.into(),
+        })?;
+    let record = record_of(opts, who, process, lowerdirs.clone(), trace);
+    creation.save(&dir, &record)?;
+    let plan = RootfsPlan::in_dir(&dir, lowerdirs, crate::mounts::CgroupView::of_host());
+    Ok(Created {
+        record,
+        dir,
+        plan,
+        recorder,
+    })
+}
+
+/// The container's own trace (`--trace FILE`, or `traces/<name>-<id8>`),
+/// its header written, its counters beside the record.
+fn open_trace(
+    state: &StateDir,
+    opts: &RunOptions,
+    dir: &std::path::Path,
+    who: Identity,
+    process: &ProcessSpec,
+) -> Result<(PathBuf, Arc<Recorder>), RunError> {
+    let trace = opts.trace.clone().unwrap_or_else(|| {
+        state
+            .traces()
+            .join(format!("{}-{}.trace.jsonl", who.name, &who.id[..8]))
+    });
+    let recorder = Recorder::create_shared(
+        &trace,
+        &header(who.id, who.name, who.image, process),
+        &dir.join(crate::recorder::COUNTERS),
+    )
+    .map_err(|e| RunError::io("não consegui criar o arquivo de trace", &trace, e))?;
+    crate::rootless::record_maps(&recorder);
+    Ok((trace, Arc::new(recorder)))
+}
+
+/// The new container's `container.json`: state `created`, and every
+/// option that a later `start` (or the supervisor) needs again.
+fn record_of(
+    opts: &RunOptions,
+    who: Identity,
+    process: ProcessSpec,
+    lowerdirs: Vec<PathBuf>,
+    trace: PathBuf,
+) -> ContainerRecord {
+    let image = who.image;
+    ContainerRecord {
+        id: who.id.to_string(),
+        name: who.name.to_string(),
+        image: image.reference.clone(),
+        image_id: image.id.clone(),
+        process,
+        lowerdirs,
+        trace,
+        created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        state: ContainerState::Created,
+        pid: None,
+        exit_code: None,
+        stop_signal: (!image.config.stop_signal.is_empty())
+            .then(|| image.config.stop_signal.clone()),
+        network: opts.network.clone(),
+        ip: None,
+        ports: opts.publish.clone(),
+        host: HostConfig {
+            resources: opts.resources,
+            auto_remove: opts.rm,
+            restart: opts.restart,
+            tty: opts.tty,
+            interactive: opts.interactive,
+            console_size: opts
+                .tty
+                .then(crate::terminal::caller_size)
+                .filter(|s| !s.is_unknown())
+                .map(|s| [s.rows, s.cols]),
+            sample_interval_ms: opts.sample_interval.map(|d| d.as_millis() as u64),
+            network_aliases: opts.network_aliases.clone(),
+            ip: opts.ip,
+            publish_dnat: opts.publish_dnat,
+            pasta: opts.pasta,
+            ..HostConfig::default()
+        },
+        supervisor: None,
+        started_at: None,
+        finished_at: None,
+        restart_count: 0,
+        stopped_by_user: false,
+    }
 }
 
 /// The user's mounts (checked: one mount per target) plus an anonymous

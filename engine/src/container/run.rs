@@ -145,21 +145,25 @@ pub const DETACHED_SLOW_INTERVAL: std::time::Duration = std::time::Duration::fro
 /// by the supervisor of a `-d` container (which may call it again for
 /// `--restart`). On an error the container's directories stay: the caller
 /// decides (a new container goes, an old one being started again stays).
+///
+/// The steps, in order: [`make_cgroup`], [`attach`] (the network),
+/// [`launch`] (the `clone`, pasta, the served terminal), [`mark_running`],
+/// [`watch`] (sampler, DNS, the wait), [`teardown`], [`mark_exited`].
 pub fn live(
     created: &Created,
     sys: &dyn Syscalls,
     observer: &mut dyn RunObserver,
     sampling: Sampling,
 ) -> Result<RunOutcome, RunError> {
-    let host = &created.record.host;
     let k = Kernel::new(sys, &created.recorder);
-    let id = created.record.id.clone();
-
+    // Everything up to the `execve` is written in one go, with the init's
+    // own events (it ends the batch there): see `recorder`.
+    let before_exec = created.recorder.batch();
     let cgroup = make_cgroup(
         &k,
         Path::new(cgroups::DEFAULT_ROOT),
-        &id,
-        &host.resources,
+        &created.record.id,
+        &created.record.host.resources,
         created.record.process.security.privileged,
     )?;
     // From here a Ctrl-C waits (blocked) until the container runs: then it
@@ -172,6 +176,87 @@ pub fn live(
             return Err(e.into());
         }
     };
+    let mut launched = launch(&k, created, cgroup.as_ref(), &mut net, observer)?;
+    drop(before_exec);
+    mark_running(created, launched.pid, net.as_ref(), observer);
+    // The published ports start serving now that the command runs (threads
+    // only after the clone: see the module docs).
+    let proxy = net
+        .as_mut()
+        .filter(|n| !n.bound.is_empty())
+        .map(|n| Proxy::start(std::mem::take(&mut n.bound), n.lease.ip));
+    // The network's DNS answers from a thread of this casulo (see
+    // `network::dns`), until the container ends.
+    let dns = net
+        .as_mut()
+        .and_then(|n| Some((n.dns.take()?, n.network.name.clone())));
+    let pid = launched.pid;
+    let status = watch(
+        &k,
+        created,
+        cgroup.as_ref(),
+        &mut launched,
+        dns,
+        sampling,
+        observer,
+    );
+    if status.is_err() {
+        // waitpid itself failed: the command may still run. It must be gone
+        // before its network and cgroup go (reaped if waitpid works at all).
+        let _ = k.kill(pid, Signal::SIGKILL);
+        let _ = k.wait(pid, true);
+    }
+    // The clean-up's events, back to back, in one write too.
+    let cleaning = created.recorder.batch();
+    let (report, leftover) = teardown(
+        &k,
+        created,
+        proxy,
+        launched.pasta,
+        net.as_mut(),
+        cgroup.as_ref(),
+    );
+    drop(cleaning);
+    // On an error from here the network and cgroup are already gone.
+    let status = status?;
+    let exit_code = wait::exit_code(status);
+    Ok(RunOutcome {
+        record: mark_exited(created, exit_code)?,
+        status,
+        exit_code,
+        trace_incomplete: created.recorder.write_failed(),
+        cgroup: report,
+        cgroup_leftover: leftover,
+    })
+}
+
+/// With `-t`: the container's terminal, and the `attach` socket when it
+/// is served.
+type Console = (
+    crate::terminal::console::Console,
+    Option<crate::terminal::attach::Listener>,
+);
+
+/// The container's process once [`launch`]ed.
+struct Launched {
+    pid: nix::unistd::Pid,
+    /// Taken by [`watch`].
+    console: Option<Console>,
+    /// Rootless: the pasta giving it its network.
+    pasta: Option<crate::rootless::pasta::Pasta>,
+}
+
+/// The `clone` ([`start::start_with`]), with pasta started while the init
+/// waits for its go, and with `-t` served to `attach`es, its socket bound.
+/// On an error, what exists so far is undone ([`abandon`]).
+fn launch(
+    k: &Kernel,
+    created: &Created,
+    cgroup: Option<&ContainerCgroup>,
+    net: &mut Option<Attachment>,
+    observer: &mut dyn RunObserver,
+) -> Result<Launched, RunError> {
+    let host = &created.record.host;
     // -t: the init opens a terminal of the user's window size (the one
     // at `run`, for a supervisor that has no terminal around it).
     let terminal = host.tty.then(|| {
@@ -202,36 +287,29 @@ pub fn live(
         }
         Ok(())
     };
-    let started = start::start_with(
-        &k,
-        created,
-        cgroup.as_ref(),
-        net.as_ref(),
-        terminal,
-        &mut before_go,
-    );
+    let started = start::start_with(k, created, cgroup, net.as_ref(), terminal, &mut before_go);
     let (pid, console) = match started {
         Ok(started) => started,
         Err(e) => {
             if let Some(p) = pasta.take() {
                 p.stop(&created.recorder);
             }
-            abandon(&k, cgroup.as_ref(), net.as_mut());
+            abandon(k, cgroup, net.as_mut());
             return Err(e);
         }
     };
     // A served terminal: its socket exists before the container is said
     // to run, so an `attach` right after `run -dit` finds it.
-    let listener = match (&console, observer.serves_terminal()) {
-        (Some(_), true) => match crate::terminal::attach::Listener::bind(&created.dir) {
-            Ok(listener) => Some(listener),
+    let console = match (console, observer.serves_terminal()) {
+        (Some(console), true) => match crate::terminal::attach::Listener::bind(&created.dir) {
+            Ok(listener) => Some((console, Some(listener))),
             Err(e) => {
                 let _ = k.kill(pid, Signal::SIGKILL);
                 let _ = k.wait(pid, true);
                 if let Some(p) = pasta.take() {
                     p.stop(&created.recorder);
                 }
-                abandon(&k, cgroup.as_ref(), net.as_mut());
+                abandon(k, cgroup, net.as_mut());
                 let path = created.dir.join(crate::terminal::attach::SOCKET);
                 return Err(RunError::io(
                     "não consegui criar o socket do attach",
@@ -240,9 +318,24 @@ pub fn live(
                 ));
             }
         },
-        _ => None,
+        (console, _) => console.map(|c| (c, None)),
     };
-    let ip = net.as_ref().map(|n| n.lease.ip);
+    Ok(Launched {
+        pid,
+        console,
+        pasta,
+    })
+}
+
+/// The record says `running` (pid, address, start time), and the observer
+/// hears of it and of the network.
+fn mark_running(
+    created: &Created,
+    pid: nix::unistd::Pid,
+    net: Option<&Attachment>,
+    observer: &mut dyn RunObserver,
+) {
+    let ip = net.map(|n| n.lease.ip);
     let started_at = now_rfc3339();
     let running = |r: &mut ContainerRecord| {
         r.state = ContainerState::Running;
@@ -258,30 +351,33 @@ pub fn live(
         record = now;
     }
     observer.started(&record);
-    // The published ports start serving now that the command runs (threads
-    // only after the clone: see the module docs).
-    if let Some(n) = &net {
+    if let Some(n) = net {
         observer.network(&n.network, n.lease.ip, &created.record.ports);
     }
-    let proxy = net
-        .as_mut()
-        .filter(|n| !n.bound.is_empty())
-        .map(|n| Proxy::start(std::mem::take(&mut n.bound), n.lease.ip));
-    // The network's DNS answers from a thread of this casulo (see
-    // `network::dns`), until the container ends.
-    let dns = net
-        .as_mut()
-        .and_then(|n| Some((n.dns.take()?, n.network.name.clone())));
-    let dns_stop = std::sync::atomic::AtomicBool::new(false);
+}
 
+/// Lives beside the running command until it ends: the cgroup's sampler
+/// and the network's DNS on their own threads, the wait (or the terminal's
+/// relay, or the `attach`es' hub) on this one, signals forwarded.
+fn watch(
+    k: &Kernel,
+    created: &Created,
+    cgroup: Option<&ContainerCgroup>,
+    launched: &mut Launched,
+    dns: Option<(crate::network::dns::Sockets, String)>,
+    sampling: Sampling,
+    observer: &mut dyn RunObserver,
+) -> Result<WaitStatus, RunError> {
+    let host = &created.record.host;
+    let (pid, console) = (launched.pid, launched.console.take());
+    let dns_stop = std::sync::atomic::AtomicBool::new(false);
     let interval = host
         .sample_interval_ms
         .map(std::time::Duration::from_millis)
         .unwrap_or(DEFAULT_SAMPLE_INTERVAL);
-    let status = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let (stop, stopped) = mpsc::channel::<()>();
-        if let Some(cg) = &cgroup {
-            let k = &k;
+        if let Some(cg) = cgroup {
             scope.spawn(move || {
                 // One sample now, then one per interval until told to stop
                 // (the sender dropped: Disconnected).
@@ -297,7 +393,7 @@ pub fn live(
             });
         }
         if let Some((socket, network)) = dns {
-            let (k, stop) = (&k, &dns_stop);
+            let stop = &dns_stop;
             scope.spawn(move || {
                 crate::network::dns::serve(k, socket, &network, &NetDir::host(), stop)
             });
@@ -306,13 +402,13 @@ pub fn live(
             observer.signal_forwarded(sig, esc);
             // Paused from another terminal: frozen, it would never act on
             // the signal about to be sent (see `pause`), so it is thawed.
-            if let Some(cg) = &cgroup {
-                let _ = super::pause::thaw_after_signal(&k, cg.manager(), &created.dir);
+            if let Some(cg) = cgroup {
+                let _ = super::pause::thaw_after_signal(k, cg.manager(), &created.dir);
             }
         };
-        let status = match (console, listener) {
-            (Some(console), Some(listener)) => crate::container::terminal_hub::serve(
-                &k,
+        let status = match console {
+            Some((console, Some(listener))) => crate::container::terminal_hub::serve(
+                k,
                 pid,
                 console,
                 listener,
@@ -323,36 +419,43 @@ pub fn live(
                 },
                 on_forward,
             ),
-            (Some(console), None) => crate::container::terminal_wait::wait_relaying(
-                &k,
+            Some((console, None)) => crate::container::terminal_wait::wait_relaying(
+                k,
                 pid,
                 console,
                 host.interactive,
                 on_forward,
             ),
-            (None, _) => wait::wait_for(&k, pid, on_forward),
+            None => wait::wait_for(k, pid, on_forward),
         };
         drop(stop);
         dns_stop.store(true, std::sync::atomic::Ordering::Relaxed);
         status
-    });
-    if status.is_err() {
-        // waitpid itself failed: the command may still run. It must be gone
-        // before its network and cgroup go (reaped if waitpid works at all).
-        let _ = k.kill(pid, Signal::SIGKILL);
-        let _ = k.wait(pid, true);
-    }
+    })
+}
+
+/// After the command ended, in this order: the network, what the
+/// container wrote, then the cgroup's last reading and its removal.
+/// Returns what the cgroup saw and why it could not go, if so.
+fn teardown(
+    k: &Kernel,
+    created: &Created,
+    proxy: Option<Proxy>,
+    pasta: Option<crate::rootless::pasta::Pasta>,
+    net: Option<&mut Attachment>,
+    cgroup: Option<&ContainerCgroup>,
+) -> (Option<cgroups::Report>, Option<String>) {
     // The network goes first: no more connections to a container that is
     // gone (the host ports closed and free again), its veth end deleted if
     // still there, its address given back.
     if let Some(proxy) = proxy {
-        proxy.stop(&k);
+        proxy.stop(k);
     }
     if let Some(pasta) = pasta {
         pasta.stop(&created.recorder);
     }
-    if let Some(net) = &mut net {
-        net.release(&k);
+    if let Some(net) = net {
+        net.release(k);
     }
     // What the container wrote (copy-ups included), before --rm removes it.
     super::diff::record_upper(
@@ -360,19 +463,20 @@ pub fn live(
         &created.dir.join("upper"),
         &created.record.lowerdirs,
     );
-    let (report, leftover) = match &cgroup {
+    match cgroup {
         Some(cg) => {
             // The last reading: the peak, and any OOM kill or refused fork
             // the sampler had no time to see.
-            cg.sample(&k);
-            let report = cg.check_events(&k);
-            (Some(report), cg.destroy(&k).err().map(|e| e.to_string()))
+            let report = cg.sample(k);
+            (Some(report), cg.destroy(k).err().map(|e| e.to_string()))
         }
         None => (None, None),
-    };
-    // On an error from here the network and cgroup are already gone.
-    let status = status?;
-    let exit_code = wait::exit_code(status);
+    }
+}
+
+/// The record says `exited`, with its code and end time. A record that
+/// still says "running" would be half-made: the caller hears of it.
+fn mark_exited(created: &Created, exit_code: i32) -> Result<ContainerRecord, RunError> {
     let finished_at = now_rfc3339();
     let exited = |r: &mut ContainerRecord| {
         r.state = ContainerState::Exited;
@@ -380,18 +484,7 @@ pub fn live(
         r.exit_code = Some(exit_code);
         r.finished_at = Some(finished_at.clone());
     };
-    exited(&mut record);
-    // A record that still says "running" would be half-made: the caller
-    // hears of it.
-    let record = super::record::update(&created.dir, exited)?;
-    Ok(RunOutcome {
-        record,
-        status,
-        exit_code,
-        trace_incomplete: created.recorder.write_failed(),
-        cgroup: report,
-        cgroup_leftover: leftover,
-    })
+    super::record::update(&created.dir, exited)
 }
 
 /// Now, as docker writes `State.StartedAt` (RFC 3339, nanoseconds, UTC).
