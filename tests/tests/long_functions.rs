@@ -2,12 +2,9 @@
 //! a function that long holds several ideas, and a newcomer should find
 //! each in a small function named after it. One that is long on purpose
 //! (a `match` with an arm per kind, a view that is one `html!` tree) says
-//! so in its doc comment with the words "long because". The functions
-//! over the limit today are in [`KNOWN`]; the list may only shrink: a new
-//! long function fails this test, and so does a listed one that got
-//! short (take it off the list).
+//! so in its doc comment with the words "long because". Any other fails
+//! this test.
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
@@ -23,12 +20,6 @@ const ROOTS: &[&str] = &[
     "visualizer/src",
     "xtask/src",
     "book/preprocessor/src",
-];
-
-/// `file::fn` over the limit today, without a reason.
-const KNOWN: &[&str] = &[
-    "xtask/src/bench.rs::run",
-    "xtask/src/bench_web.rs::run",
 ];
 
 /// The text with comments, strings and char literals blanked (newlines
@@ -245,30 +236,16 @@ fn no_new_function_is_over_the_limit_without_a_reason() {
         walk(&base.join(root), &base, &mut all);
     }
     assert!(all.len() > 500, "poucas funções achadas: {}", all.len());
-    let long: BTreeSet<String> = all
+    let long: Vec<String> = all
         .iter()
         .filter(|(_, n, why)| *n > LIMIT && !why)
-        .map(|(f, _, _)| f.clone())
+        .map(|(f, n, _)| format!("{f} ({n} linhas)"))
         .collect();
-    let known: BTreeSet<String> = KNOWN.iter().map(|s| s.to_string()).collect();
-    let new: Vec<String> = long
-        .difference(&known)
-        .map(|f| {
-            let n = all.iter().find(|(g, _, _)| g == f).unwrap().1;
-            format!("{f} ({n} linhas)")
-        })
-        .collect();
-    let gone: Vec<&String> = known.difference(&long).collect();
     assert!(
-        new.is_empty(),
-        "funções com mais de {LIMIT} linhas: {new:#?}\n\
+        long.is_empty(),
+        "funções com mais de {LIMIT} linhas: {long:#?}\n\
          divida-as em funções com nomes do que fazem, ou diga no comentário \
          de documentação por que é longa (\"long because …\")"
-    );
-    assert!(
-        gone.is_empty(),
-        "estas já não passam de {LIMIT} linhas: tire-as de KNOWN \
-         (tests/tests/long_functions.rs): {gone:#?}"
     );
 }
 

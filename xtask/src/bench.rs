@@ -92,23 +92,8 @@ struct Contender {
 }
 
 pub fn run(args: &[String]) -> Result {
-    if args.first().map(String::as_str) == Some("unpack") {
-        return crate::bench_unpack::run(&args[1..]);
-    }
-    if args.first().map(String::as_str) == Some("build") {
-        return crate::bench_build::run(&args[1..]);
-    }
-    if args.first().map(String::as_str) == Some("registry") {
-        return crate::bench_registry::run(&args[1..]);
-    }
-    if args.first().map(String::as_str) == Some("densidade") {
-        return crate::bench_density::run(&args[1..]);
-    }
-    if args.first().map(String::as_str) == Some("daemon") {
-        return crate::bench_daemon::run(&args[1..]);
-    }
-    if args.first().map(String::as_str) == Some("vm") {
-        return crate::bench_vm::run(&args[1..]);
+    if let Some(result) = subcommand(args) {
+        return result;
     }
     let mut opts = match args.first().map(String::as_str) {
         Some("startup") => parse_options(&args[1..])?,
@@ -124,25 +109,10 @@ pub fn run(args: &[String]) -> Result {
     let work = tempfile::Builder::new().prefix("casulo-bench-").tempdir()?;
     let state = work.path().join("state");
     let bundle = work.path().join("bundle");
-    let tag = std::process::id();
-
-    let casulo = if opts.with_casulo {
-        let bin = cmd::build_casulo_release()?;
-        require_casulo_run(&bin)?;
-        cmd::run(
-            Command::new(&bin)
-                .arg("--root")
-                .arg(&state)
-                .args(["image", "bootstrap"]),
-        )?;
-        Some(bin)
-    } else {
-        None
-    };
+    let casulo = release_casulo(&opts, &state)?;
 
     step("Mesmas condições para todos: namespace de montagem próprio");
     enter_bench_namespace()?;
-
     if let Some(bin) = &casulo {
         // One run before looking for the layer: a store may unpack lazily.
         let mut first = Command::new(bin);
@@ -152,10 +122,69 @@ pub fn run(args: &[String]) -> Result {
             .args(["run", "--rm", "busybox", "true"]);
         run_once(&mut first)?;
     }
-
     step("Bundle OCI para runc e crun");
     make_bundle(&bundle, casulo.is_some().then_some(state.as_path()))?;
 
+    let mut contenders = contenders(&bundle, casulo.as_deref(), &state);
+    measure(&mut contenders, &opts)?;
+    let phases = match &casulo {
+        Some(_) => Some(crate::bench_phases::report(&state.join("traces"))?),
+        None => None,
+    };
+    let supervisor = match &casulo {
+        Some(bin) => Some(supervisor_peak_rss_kib(bin, &state)?),
+        None => None,
+    };
+    report(&contenders, &opts, casulo.as_deref(), phases, supervisor)?;
+    if opts.only_startup {
+        return Ok(());
+    }
+    // The other figures of #19 in the same run, then one table of them all.
+    if casulo.is_some() {
+        crate::bench_vm::run(&["--runs".into(), "20".into()])?;
+        crate::bench_unpack::run(&[])?;
+        crate::bench_build::run(&[])?;
+    }
+    // (A budget the visualizer misses fails the bench, after the table.)
+    let web = crate::bench_web::run();
+    crate::bench_summary::print()?;
+    web
+}
+
+/// `bench unpack|build|registry|densidade|daemon|vm …`: a bench of its own.
+fn subcommand(args: &[String]) -> Option<Result> {
+    let rest = args.get(1..).unwrap_or(&[]);
+    Some(match args.first().map(String::as_str)? {
+        "unpack" => crate::bench_unpack::run(rest),
+        "build" => crate::bench_build::run(rest),
+        "registry" => crate::bench_registry::run(rest),
+        "densidade" => crate::bench_density::run(rest),
+        "daemon" => crate::bench_daemon::run(rest),
+        "vm" => crate::bench_vm::run(rest),
+        _ => return None,
+    })
+}
+
+/// The release casulo with busybox bootstrapped in `state`, unless
+/// `--sem-casulo` measures only the references.
+fn release_casulo(opts: &Options, state: &Path) -> Result<Option<PathBuf>> {
+    if !opts.with_casulo {
+        return Ok(None);
+    }
+    let bin = cmd::build_casulo_release()?;
+    require_casulo_run(&bin)?;
+    cmd::run(
+        Command::new(&bin)
+            .arg("--root")
+            .arg(state)
+            .args(["image", "bootstrap"]),
+    )?;
+    Ok(Some(bin))
+}
+
+/// The floor, crun and runc on `bundle`, and casulo with and without its trace.
+fn contenders(bundle: &Path, casulo: Option<&Path>, state: &Path) -> Vec<Contender> {
+    let tag = std::process::id();
     let mut contenders: Vec<Contender> = vec![];
     contenders.push(Contender {
         name: "piso (unshare)",
@@ -169,7 +198,7 @@ pub fn run(args: &[String]) -> Result {
         cpu: vec![],
     });
     for runtime in ["crun", "runc"] {
-        let b = bundle.clone();
+        let b = bundle.to_path_buf();
         contenders.push(Contender {
             name: runtime,
             command: Box::new(move |i| {
@@ -186,12 +215,12 @@ pub fn run(args: &[String]) -> Result {
             cpu: vec![],
         });
     }
-    if let Some(bin) = &casulo {
+    if let Some(bin) = casulo {
         for (name, extra) in [
             ("casulo", &[][..]),
             ("casulo --trace /dev/null", &["--trace", "/dev/null"][..]),
         ] {
-            let (bin, state) = (bin.clone(), state.clone());
+            let (bin, state) = (bin.to_path_buf(), state.to_path_buf());
             contenders.push(Contender {
                 name,
                 command: Box::new(move |_| {
@@ -209,7 +238,11 @@ pub fn run(args: &[String]) -> Result {
             });
         }
     }
+    contenders
+}
 
+/// The rounds, interleaved in a rotating order; the warm-up ones not kept.
+fn measure(contenders: &mut [Contender], opts: &Options) -> Result {
     step(&format!(
         "Medindo: {} rodadas de aquecimento + {} medidas, {} concorrentes intercalados",
         opts.warmup,
@@ -238,29 +271,7 @@ pub fn run(args: &[String]) -> Result {
             println!("  rodada {}/{}", round + 1, total);
         }
     }
-
-    let phases = match &casulo {
-        Some(_) => Some(crate::bench_phases::report(&state.join("traces"))?),
-        None => None,
-    };
-    let supervisor = match &casulo {
-        Some(bin) => Some(supervisor_peak_rss_kib(bin, &state)?),
-        None => None,
-    };
-    report(&contenders, &opts, casulo.as_deref(), phases, supervisor)?;
-    if opts.only_startup {
-        return Ok(());
-    }
-    // The other figures of #19 in the same run, then one table of them all.
-    if casulo.is_some() {
-        crate::bench_vm::run(&["--runs".into(), "20".into()])?;
-        crate::bench_unpack::run(&[])?;
-        crate::bench_build::run(&[])?;
-    }
-    // (A budget the visualizer misses fails the bench, after the table.)
-    let web = crate::bench_web::run();
-    crate::bench_summary::print()?;
-    web
+    Ok(())
 }
 
 /// Fails clearly if this casulo binary has no `run` yet.

@@ -41,6 +41,55 @@ pub fn run() -> Result {
     let wasm_bytes = fs::metadata(&wasm)?.len();
     let wasm_gz = web::gzip_size(&wasm)?;
 
+    let names = write_big_traces(&prepared)?;
+    let m = measure_in_chromium(&prepared, &names)?;
+    let checks = budgets(wasm_gz, &m);
+    step("Orçamentos do visualizador");
+    for (what, got, budget, ok) in &checks {
+        println!(
+            "  {:<4} {what}: {got} (orçamento {budget})",
+            if *ok { "ok" } else { "ESTOUROU" }
+        );
+    }
+    print_timelines(&m["traces"]["grande.trace.jsonl"]);
+    println!(
+        "  (wasm sem gzip: {} KB; compilação + preparo: {build_s:.1} s)",
+        wasm_bytes / 1024
+    );
+
+    crate::bench_tools::write_results(
+        "visualizer.json",
+        &json!({
+            "benchmark": "visualizer",
+            "wasm_bytes": wasm_bytes,
+            "wasm_gzip_bytes": wasm_gz,
+            "wasm_gzip_budget_bytes": WASM_GZ_BUDGET,
+            "big_trace_events": BIG_EVENTS,
+            "huge_trace_events": HUGE_EVENTS,
+            "open_budget_ms": OPEN_BUDGET_MS,
+            "scrub_fps_budget": SCRUB_FPS_BUDGET,
+            "browser": crate::bench_tools::first_line(
+                Command::new(browser::CHROMIUM).arg("--version")
+            ),
+            "measured": m,
+            "unix_time": std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        }),
+    )?;
+    if let Some(errors) = m["page_errors"].as_array().filter(|e| !e.is_empty()) {
+        fail!("a página teve erros durante a medição: {errors:?}");
+    }
+    if checks.iter().any(|c| !c.3) {
+        fail!("o visualizador estourou um orçamento (veja acima)");
+    }
+    Ok(())
+}
+
+/// The 100k and 1M traces, written among the test traces; their
+/// `NAME:ROUNDS` for bench.mjs.
+fn write_big_traces(prepared: &browser::Prepared) -> Result<Vec<String>> {
     let mut names = vec![];
     for (name, n, rounds) in [("grande", BIG_EVENTS, 3), ("enorme", HUGE_EVENTS, 1)] {
         step(&format!(
@@ -55,7 +104,11 @@ pub fn run() -> Result {
         );
         names.push(format!("{name}.trace.jsonl:{rounds}"));
     }
+    Ok(names)
+}
 
+/// bench.mjs in headless chromium against the test server: its JSON.
+fn measure_in_chromium(prepared: &browser::Prepared, names: &[String]) -> Result<Value> {
     step("Medindo no chromium headless: abrir, arrastar a linha do tempo, memória");
     let server = Server::start_concurrent(&prepared.dist, &prepared.traces)?;
     let out = cmd::capture(
@@ -78,6 +131,11 @@ pub fn run() -> Result {
     else {
         fail!("bench.mjs não imprimiu o JSON dos resultados:\n{out}");
     };
+    Ok(m)
+}
+
+/// Each budget: what, what was measured, the budget, met.
+fn budgets(wasm_gz: u64, m: &Value) -> Vec<(&'static str, String, String, bool)> {
     let big = &m["traces"]["grande.trace.jsonl"];
     let huge = &m["traces"]["enorme.trace.jsonl"];
     let num = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
@@ -85,8 +143,7 @@ pub fn run() -> Result {
     let seek_p95 = num(big, "seek_p95_ms");
     let seek_fps = 1000.0 / seek_p95;
     let mb = |v: &Value, k: &str| num(v, k) / 1048576.0;
-
-    let checks = [
+    vec![
         (
             "wasm com gzip",
             format!("{} KB", wasm_gz / 1024),
@@ -129,16 +186,13 @@ pub fn run() -> Result {
                 .as_str()
                 .is_some_and(|p| p.starts_with("evento ")),
         ),
-    ];
-    step("Orçamentos do visualizador");
-    for (what, got, budget, ok) in &checks {
-        println!(
-            "  {:<4} {what}: {got} (orçamento {budget})",
-            if *ok { "ok" } else { "ESTOUROU" }
-        );
-    }
-    // Where the 100k trace's first drawing went (ms since navigation),
-    // and the visualizer's own part: from the last byte to the drawing.
+    ]
+}
+
+/// Where each opening of the 100k trace went (ms since navigation), and
+/// the visualizer's own part: from the last byte to the drawing.
+fn print_timelines(big: &Value) {
+    let num = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
     for o in big["opens"].as_array().into_iter().flatten() {
         let t = &o["timeline"];
         let own = num(t, "desenhado") - num(t, "trace_baixado");
@@ -156,46 +210,6 @@ pub fn run() -> Result {
             t["carregado"]
         );
     }
-    println!(
-        "  (wasm sem gzip: {} KB; compilação + preparo: {build_s:.1} s)",
-        wasm_bytes / 1024
-    );
-
-    let result = json!({
-        "benchmark": "visualizer",
-        "wasm_bytes": wasm_bytes,
-        "wasm_gzip_bytes": wasm_gz,
-        "wasm_gzip_budget_bytes": WASM_GZ_BUDGET,
-        "big_trace_events": BIG_EVENTS,
-        "huge_trace_events": HUGE_EVENTS,
-        "open_budget_ms": OPEN_BUDGET_MS,
-        "scrub_fps_budget": SCRUB_FPS_BUDGET,
-        "browser": first_line(Command::new(browser::CHROMIUM).arg("--version")),
-        "measured": m,
-        "unix_time": std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-    });
-    let dir = cmd::workspace_root().join("bench-results");
-    fs::create_dir_all(&dir)?;
-    let path = dir.join("visualizer.json");
-    fs::write(
-        &path,
-        serde_json::to_string_pretty(&result).expect("json") + "\n",
-    )?;
-    println!("\nresultados em {}", path.display());
-    if let Some(errors) = m["page_errors"].as_array().filter(|e| !e.is_empty()) {
-        fail!("a página teve erros durante a medição: {errors:?}");
-    }
-    if checks.iter().any(|c| !c.3) {
-        fail!("o visualizador estourou um orçamento (veja acima)");
-    }
-    Ok(())
-}
-
-fn first_line(cmd: &mut Command) -> Option<String> {
-    cmd::capture(cmd).ok()?.lines().next().map(str::to_string)
 }
 
 /// The echo fixture, then `cgroup.sample`s (and a `cgroup.limit` every 5000
