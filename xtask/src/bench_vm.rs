@@ -2,7 +2,8 @@
 //! of `cargo xtask vm`, where most students' machines are (this host is
 //! hybrid). The same contenders as the host's bench, side by side in one
 //! boot: the floor (`unshare -fpmnuiC --mount-proc true`), `crun run` and
-//! `casulo run --rm busybox true` (with and without its trace), timed by
+//! `casulo run --rm busybox true` (with and without its trace, and
+//! `casulo --version`: the binary's own start), timed by
 //! the probe's stopwatch (`probe cronometrar`: interleaved rounds, wall and
 //! CPU) — see `xtask/vm/bench.sh`. casulo is the static musl build, crun and
 //! util-linux's `unshare` are Debian's with their libraries.

@@ -5,7 +5,8 @@
 #           a fork: no image, no cgroup)
 #   crun    `crun run` on its own default spec (`crun spec`, no terminal),
 #           rootfs a copy of casulo's unpacked busybox layer
-#   casulo  `casulo run --rm busybox true`, and again with --trace /dev/null
+#   casulo  `casulo run --rm busybox true`, and again with --trace /dev/null;
+#           and `casulo --version`: what starting the binary alone costs
 # Timed by `probe cronometrar` (busybox's date has no nanoseconds).
 # The first run unpacks busybox's layer (and shows that casulo works).
 casulo run --rm busybox true >/tmp/primeira.log 2>&1 || { cat /tmp/primeira.log; echo "CASULO-BENCH-ERRO casulo"; }
@@ -26,7 +27,8 @@ echo "CASULO-BENCH $(/probe cronometrar "$rodadas" \
     piso /usr/bin/unshare -fpmnuiC --mount-proc true ,, \
     crun /usr/bin/crun run --bundle /tmp/bundle casulo-vm-bench ,, \
     casulo /casulo run --rm busybox true ,, \
-    'casulo --trace /dev/null' /casulo run --rm --trace /dev/null busybox true)"
+    'casulo --trace /dev/null' /casulo run --rm --trace /dev/null busybox true ,, \
+    'casulo --version' /casulo --version)"
 # Where the time goes: each kept trace (the timed `casulo` runs) as
 # `kind=t_us` pairs on one line (the serial console is slow for whole traces).
 for t in /var/lib/casulo/traces/*.trace.jsonl; do
