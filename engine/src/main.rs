@@ -1,3 +1,11 @@
+/// The static (musl) build allocates with dlmalloc: musl's allocator maps
+/// and unmaps memory at every turn (~390 `mmap`/`munmap` per `casulo run`,
+/// costly where system calls are, as in a VM); glibc's keeps it, as
+/// dlmalloc does.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 fn main() {
     // Rust starts every program with SIGPIPE ignored. Put the Unix default
     // back: `casulo image ls | head` then ends quietly instead of panicking,
