@@ -25,7 +25,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -93,23 +93,36 @@ pub fn get(state: &StateDir, store: &Store, key: &str) -> Option<CacheEntry> {
 /// Saves the entry of `key` (atomically).
 pub fn put(state: &StateDir, key: &str, entry: &CacheEntry) -> std::io::Result<()> {
     let dst = path(state, key).ok_or_else(|| std::io::Error::other("chave de cache inválida"))?;
-    let dir = dir(state);
-    crate::state::create_private_dir_all(&dir)?;
+    let bytes = serde_json::to_vec_pretty(entry).expect("entry serializes");
+    replace(state, &dst, &key[7..19.min(key.len())], &bytes, true)
+}
+
+/// Puts `bytes` at `dst` (a file of the build cache) in one step: written
+/// to the state's `tmp/` (0600 in the same open that creates it: no
+/// world-readable moment), `durable`: fsynced, then renamed over `dst`;
+/// nothing left behind on an error. `tag` tells the temp files apart.
+pub(super) fn replace(
+    state: &StateDir,
+    dst: &Path,
+    tag: &str,
+    bytes: &[u8],
+    durable: bool,
+) -> std::io::Result<()> {
+    crate::state::create_private_dir_all(&dir(state))?;
     crate::state::create_private_dir_all(&state.tmp())?;
-    let tmp = state.tmp().join(format!(
-        "cache-{}-{}",
-        std::process::id(),
-        &key[7..19.min(key.len())]
-    ));
+    let tmp = state
+        .tmp()
+        .join(format!("cache-{}-{tag}", std::process::id()));
     let result = (|| {
-        // 0600 in the same open that creates it (no world-readable moment).
         let mut f = crate::state::private_file_options()
             .create(true)
             .truncate(true)
             .open(&tmp)?;
-        f.write_all(&serde_json::to_vec_pretty(entry).expect("entry serializes"))?;
-        f.sync_all()?;
-        fs::rename(&tmp, &dst)
+        f.write_all(bytes)?;
+        if durable {
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, dst)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

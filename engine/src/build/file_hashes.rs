@@ -34,7 +34,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -211,25 +210,10 @@ impl FileHashes {
             let seen: std::collections::HashSet<String> = self.seen.drain(..).collect();
             self.known.files.retain(|id, _| seen.contains(id));
         }
-        crate::state::create_private_dir_all(&state.build_cache())?;
-        crate::state::create_private_dir_all(&state.tmp())?;
-        let tmp = state.tmp().join(format!(
-            "cache-{}-{}",
-            std::process::id(),
-            crate::container::new_id().get(..8).unwrap_or("0")
-        ));
-        let result = (|| {
-            let mut f = crate::state::private_file_options()
-                .create(true)
-                .truncate(true)
-                .open(&tmp)?;
-            f.write_all(&serde_json::to_vec(&self.known).expect("hashes serialize"))?;
-            fs::rename(&tmp, &path)
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        let bytes = serde_json::to_vec(&self.known).expect("hashes serialize");
+        // Not fsynced: a lost file only costs a read of the files.
+        let tag = crate::container::new_id();
+        super::cache::replace(state, &path, tag.get(..8).unwrap_or("0"), &bytes, false)
     }
 }
 
