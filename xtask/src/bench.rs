@@ -128,7 +128,7 @@ pub fn run(args: &[String]) -> Result {
     let mut contenders = contenders(&bundle, casulo.as_deref(), &state);
     measure(&mut contenders, &opts)?;
     let phases = match &casulo {
-        Some(_) => Some(crate::bench_phases::report(&state.join("traces"))?),
+        Some(_) => Some(crate::bench_phases::report_dir(&state.join("traces"))?),
         None => None,
     };
     let supervisor = match &casulo {

@@ -28,19 +28,24 @@ pub const PHASES: [&str; 6] = [
     "desmontagem",
 ];
 
-/// The six phase durations (µs) of one trace, or None if a boundary is missing.
-pub fn phases_of(trace: &str) -> Option<[u64; 6]> {
-    let first = |kind: &str, events: &[(String, u64)]| {
-        events.iter().find(|(k, _)| k == kind).map(|(_, t)| *t)
-    };
-    let events: Vec<(String, u64)> = trace
+/// A trace's events as `(kind, t_us)`, in order.
+pub type Events = Vec<(String, u64)>;
+
+/// The events of a trace file's text.
+pub fn events_of(trace: &str) -> Events {
+    trace
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter_map(|e| Some((e["kind"].as_str()?.to_string(), e["t_us"].as_u64()?)))
-        .collect();
-    let cgroup = first("cgroup.create", &events)?;
-    let clone = first("process.clone", &events)?;
-    let exec = first("process.exec", &events)?;
+        .collect()
+}
+
+/// The six phase durations (µs) of one trace, or None if a boundary is missing.
+pub fn phases_of(events: &[(String, u64)]) -> Option<[u64; 6]> {
+    let first = |kind: &str| events.iter().find(|(k, _)| k == kind).map(|(_, t)| *t);
+    let cgroup = first("cgroup.create")?;
+    let clone = first("process.clone")?;
+    let exec = first("process.exec")?;
     let attached = events
         .iter()
         .filter(|(k, t)| k == "cgroup.attach" && *t <= exec)
@@ -48,7 +53,7 @@ pub fn phases_of(trace: &str) -> Option<[u64; 6]> {
         .max()
         .unwrap_or(clone)
         .max(clone);
-    let exit = first("process.exit", &events)?;
+    let exit = first("process.exit")?;
     let last = events.iter().map(|(_, t)| *t).max()?;
     Some([
         cgroup,
@@ -60,23 +65,30 @@ pub fn phases_of(trace: &str) -> Option<[u64; 6]> {
     ])
 }
 
-/// Median of each phase over every trace in `dir`; prints a table and
-/// returns it as JSON (ms).
-pub fn report(dir: &Path) -> Result<Value> {
-    let mut per_phase: [Vec<u64>; 6] = Default::default();
-    let mut traces = 0;
+/// [`report`] of every trace in `dir`.
+pub fn report_dir(dir: &Path) -> Result<Value> {
+    let mut traces = vec![];
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if !path.to_string_lossy().ends_with(".trace.jsonl") {
-            continue;
-        }
-        if let Some(p) = phases_of(&std::fs::read_to_string(&path)?) {
-            traces += 1;
-            for (i, us) in p.iter().enumerate() {
-                per_phase[i].push(*us);
-            }
+        if path.to_string_lossy().ends_with(".trace.jsonl") {
+            traces.push(events_of(&std::fs::read_to_string(&path)?));
         }
     }
+    Ok(report(&traces))
+}
+
+/// Median of each phase over `traces`; prints a table and returns it as
+/// JSON (ms).
+pub fn report(traces: &[Events]) -> Value {
+    let mut per_phase: [Vec<u64>; 6] = Default::default();
+    let mut counted = 0;
+    for p in traces.iter().filter_map(|events| phases_of(events)) {
+        counted += 1;
+        for (i, us) in p.iter().enumerate() {
+            per_phase[i].push(*us);
+        }
+    }
+    let traces = counted;
     println!("\nonde vai o tempo de `casulo run` (mediana de {traces} traces, pelo t_us do próprio trace):");
     let mut rows = vec![];
     for (name, samples) in PHASES.iter().zip(per_phase.iter_mut()) {
@@ -88,7 +100,7 @@ pub fn report(dir: &Path) -> Result<Value> {
         );
         rows.push(json!({ "phase": name, "median_ms": median_ms }));
     }
-    Ok(json!({ "traces": traces, "phases": rows }))
+    json!({ "traces": traces, "phases": rows })
 }
 
 #[cfg(test)]
@@ -110,9 +122,12 @@ mod tests {
             r#"{"seq":8,"t_us":2000,"kind":"cgroup.delete"}"#,
         ]
         .join("\n");
-        assert_eq!(phases_of(&trace), Some([100, 200, 600, 400, 500, 200]));
         assert_eq!(
-            phases_of(r#"{"seq":0,"t_us":1,"kind":"layer.reuse"}"#),
+            phases_of(&events_of(&trace)),
+            Some([100, 200, 600, 400, 500, 200])
+        );
+        assert_eq!(
+            phases_of(&events_of(r#"{"seq":0,"t_us":1,"kind":"layer.reuse"}"#)),
             None
         );
     }

@@ -109,18 +109,10 @@ fn startup_rows(startup: &Value) -> Vec<Row> {
         target: "≤ 2 % da CPU",
         met: share.map(|s| s <= 2.0),
     });
-    rows.push(Row {
-        what: "pico de RSS do supervisor (`run -d`)",
-        casulo: show(
-            num(&startup["supervisor_peak_rss_kib"]).map(|k| k / 1024.0),
-            " MiB",
-            1,
-        ),
-        reference: "—".into(),
-        ratio: "—".into(),
-        target: "(informativo)",
-        met: None,
-    });
+    rows.push(peak_rss(
+        "pico de RSS do supervisor (`run -d`)",
+        &startup["supervisor_peak_rss_kib"],
+    ));
     rows
 }
 
@@ -137,6 +129,18 @@ fn vm_row(vm: &Value) -> Row {
         (contender("casulo"), contender("piso"), contender("crun")),
         0,
     )
+}
+
+/// A peak RSS (KiB in the results, MiB in the table): reported, no target.
+fn peak_rss(what: &'static str, kib: &Value) -> Row {
+    Row {
+        what,
+        casulo: show(num(kib).map(|k| k / 1024.0), " MiB", 1),
+        reference: "—".into(),
+        ratio: "—".into(),
+        target: "(informativo)",
+        met: None,
+    }
 }
 
 /// casulo's start→exit beside the floor and crun (medians, ms), against
@@ -199,18 +203,10 @@ fn build_rows(build: &Value) -> Vec<Row> {
         target: "< 20 ms",
         met: cached.map(|c| c < 20.0),
     });
-    rows.push(Row {
-        what: "pico de RSS do `casulo run`",
-        casulo: show(
-            num(&build["casulo_run_peak_rss_kib"]).map(|k| k / 1024.0),
-            " MiB",
-            1,
-        ),
-        reference: "—".into(),
-        ratio: "—".into(),
-        target: "(informativo)",
-        met: None,
-    });
+    rows.push(peak_rss(
+        "pico de RSS do `casulo run`",
+        &build["casulo_run_peak_rss_kib"],
+    ));
     rows
 }
 

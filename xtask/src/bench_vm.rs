@@ -97,7 +97,7 @@ pub fn run(args: &[String]) -> Result {
     }
     let info = marked(&log, "CASULO-BENCH-INFO ").unwrap_or("").to_string();
     let rows = table(&measured)?;
-    let phases = phases(&log, &dir.join("bench-traces"))?;
+    let phases = phases(&log);
     if measured["concorrentes"]
         .as_array()
         .is_some_and(|c| c.iter().any(|c| c["falhas"].as_u64() != Some(0)))
@@ -127,29 +127,22 @@ fn marked<'a>(log: &'a str, marker: &str) -> Option<&'a str> {
 }
 
 /// The per-phase medians of the VM's `casulo run` traces (`bench_phases`),
-/// from their `kind=t_us` lines, rebuilt as trace files in `dir`.
-fn phases(log: &str, dir: &Path) -> Result<Value> {
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir)?;
-    let lines = log.lines().filter_map(|l| {
-        l.trim_end_matches('\r')
-            .split_once("CASULO-BENCH-TRACE ")
-            .map(|(_, r)| r)
-    });
-    for (i, line) in lines.enumerate() {
-        let events: Vec<String> = line
-            .split_whitespace()
-            .filter_map(|pair| pair.split_once('='))
-            .map(|(kind, t)| {
-                json!({ "kind": kind, "t_us": t.parse::<u64>().unwrap_or(0) }).to_string()
-            })
-            .collect();
-        std::fs::write(
-            dir.join(format!("{i}.trace.jsonl")),
-            events.join("\n") + "\n",
-        )?;
-    }
-    crate::bench_phases::report(dir)
+/// from their `kind=t_us` lines.
+fn phases(log: &str) -> Value {
+    let traces: Vec<crate::bench_phases::Events> = log
+        .lines()
+        .filter_map(|l| {
+            let (_, pairs) = l.trim_end_matches('\r').split_once("CASULO-BENCH-TRACE ")?;
+            Some(
+                pairs
+                    .split_whitespace()
+                    .filter_map(|pair| pair.split_once('='))
+                    .map(|(kind, t)| (kind.to_string(), t.parse::<u64>().unwrap_or(0)))
+                    .collect(),
+            )
+        })
+        .collect();
+    crate::bench_phases::report(&traces)
 }
 
 /// Prints the contenders beside the floor and crun; their JSON rows, with
