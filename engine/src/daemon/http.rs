@@ -84,14 +84,15 @@ impl Reply {
         file: std::fs::File,
         keep: impl Send + 'static,
     ) -> Reply {
-        let length = file.metadata().map(|m| m.len()).unwrap_or(0);
+        // A size that cannot be read: the file as it comes, in chunks.
+        let length = file.metadata().ok().map(|m| m.len());
         Reply::Stream {
             content_type,
-            length: Some(length),
+            length,
             producer: Box::new(move |tx| {
                 use std::io::Read;
                 let _keep = keep;
-                let mut file = file.take(length);
+                let mut file = file.take(length.unwrap_or(u64::MAX));
                 let mut buf = vec![0u8; 256 * 1024];
                 loop {
                     match file.read(&mut buf) {
