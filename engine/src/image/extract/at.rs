@@ -167,7 +167,7 @@ pub(super) fn remove_non_dir(dir: BorrowedFd<'_>, name: &CString) -> io::Result<
 
 pub(super) fn set_times_at(dir: BorrowedFd<'_>, name: &CString, mtime: u64) -> io::Result<()> {
     let ts = libc::timespec {
-        tv_sec: mtime as libc::time_t,
+        tv_sec: mtime as _, // time_t, whose alias musl's libc deprecates
         tv_nsec: 0,
     };
     let times = [ts, ts];
@@ -184,7 +184,7 @@ pub(super) fn set_times_at(dir: BorrowedFd<'_>, name: &CString, mtime: u64) -> i
 
 pub(super) fn set_times_fd(fd: BorrowedFd<'_>, mtime: u64) -> io::Result<()> {
     let ts = libc::timespec {
-        tv_sec: mtime as libc::time_t,
+        tv_sec: mtime as _, // time_t, whose alias musl's libc deprecates
         tv_nsec: 0,
     };
     let times = [ts, ts];
