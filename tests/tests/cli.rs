@@ -143,6 +143,8 @@ fn errnos_and_help_are_in_portuguese() {
         &["--help"],
         &["run", "--help"],
         &["image", "save", "-h"],
+        // Help asked before a subcommand's name: the root's, still in Portuguese.
+        &["--help", "run"],
     ] {
         let out = lab.casulo(args);
         out.assert_ok();

@@ -422,17 +422,6 @@ fn localize_in(cmd: clap::Command, parent: &str, args: &[std::ffi::OsString]) ->
             };
             localize_arg(a.help_heading(heading))
         });
-    // clap writes `[OPTIONS]` in the usage line: render it once and say it
-    // in Portuguese.
-    let usage = cmd
-        .clone()
-        .bin_name(&path)
-        .render_usage()
-        .to_string()
-        .trim_start_matches("Usage:")
-        .trim()
-        .replace("[OPTIONS]", "[OPÇÕES]");
-    let cmd = cmd.override_usage(usage);
     // The first word naming one of its subcommands (an option's value
     // taken for one costs only that subcommand's localization).
     let next = args.iter().enumerate().find_map(|(i, arg)| {
@@ -442,6 +431,29 @@ fn localize_in(cmd: clap::Command, parent: &str, args: &[std::ffi::OsString]) ->
             .find(|s| s.get_name() == word || s.get_all_aliases().any(|a| a == word))?;
         Some((i, sub.get_name().to_string()))
     });
+    // The usage line shows only in this level's help, asked for before the
+    // next subcommand's name (`-h` may hide among short flags: `-ih`).
+    // Rendering it clones the whole level — at the root, every subcommand:
+    // half of what starting `casulo run` allocated (#19).
+    let own_args = &args[..next.as_ref().map_or(args.len(), |(i, _)| *i)];
+    let help_here = own_args.iter().filter_map(|a| a.to_str()).any(|a| {
+        a == "--help" || (a.starts_with('-') && !a.starts_with("--") && a.contains('h'))
+    });
+    let cmd = if help_here {
+        // clap writes `[OPTIONS]` in the usage line: render it once and
+        // say it in Portuguese.
+        let usage = cmd
+            .clone()
+            .bin_name(&path)
+            .render_usage()
+            .to_string()
+            .trim_start_matches("Usage:")
+            .trim()
+            .replace("[OPTIONS]", "[OPÇÕES]");
+        cmd.override_usage(usage)
+    } else {
+        cmd
+    };
     match next {
         Some((i, name)) => cmd.mut_subcommand(name, |sub| localize_in(sub, &path, &args[i + 1..])),
         None => cmd,
