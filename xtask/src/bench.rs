@@ -12,8 +12,8 @@
 //! namespace and, on a hybrid cgroup host (v1 controllers plus a cgroup2 at
 //! /sys/fs/cgroup/unified), unmounts that cgroup2 there — crun refuses the
 //! hybrid layout otherwise. Every contender is spawned from that namespace.
-//! Rounds are interleaved (each round runs every contender once, in a
-//! rotating order) so a slow moment of the machine hits them all alike.
+//! Rounds are interleaved (each round runs every contender once, in its
+//! own shuffled order) so a slow moment of the machine hits them all alike.
 //!
 //! Output: a table on stdout and `bench-results/startup.json`, with the
 //! peak RSS (VmHWM) of a `run -d` container's supervisor, read from
@@ -241,7 +241,8 @@ fn contenders(bundle: &Path, casulo: Option<&Path>, state: &Path) -> Vec<Contend
     contenders
 }
 
-/// The rounds, interleaved in a rotating order; the warm-up ones not kept.
+/// The rounds, interleaved, each in a shuffled order (fixed seed); the
+/// warm-up ones not kept.
 fn measure(contenders: &mut [Contender], opts: &Options) -> Result {
     step(&format!(
         "Medindo: {} rodadas de aquecimento + {} medidas, {} concorrentes intercalados",
@@ -251,9 +252,12 @@ fn measure(contenders: &mut [Contender], opts: &Options) -> Result {
     ));
     let n = contenders.len();
     let total = opts.warmup + opts.runs;
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut seed = crate::bench_tools::Xorshift(0x9e37_79b9_7f4a_7c15);
     for round in 0..total {
-        for k in 0..n {
-            let c = &mut contenders[(round + k) % n];
+        seed.shuffle(&mut order);
+        for (k, &i) in order.iter().enumerate() {
+            let c = &mut contenders[i];
             let id = round * n + k;
             let mut command = (c.command)(id);
             let cpu_before = children_cpu();
@@ -601,7 +605,7 @@ fn report(
         "unit": "ms",
         "runs": opts.runs,
         "warmup": opts.warmup,
-        "order": "interleaved round-robin, rotating start each round",
+        "order": "interleaved rounds, each in its own shuffled order (fixed seed)",
         "conditions": "all spawned from one private mount namespace with /sys/fs/cgroup/unified detached",
         "host": {
             "kernel": first_line(Command::new("uname").arg("-r")),

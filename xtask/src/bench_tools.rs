@@ -103,6 +103,17 @@ impl Xorshift {
         }
     }
 
+    /// Fisher–Yates: the order of a bench round. A rotation would keep
+    /// who runs right before whom (casulo always after crun, paying the
+    /// kernel's deferred cleanup of crun's cgroup); the probe's stopwatch
+    /// shuffles its rounds the same way.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+
     /// `len` bytes (rounded up to 8).
     pub fn bytes(mut self, len: usize) -> Vec<u8> {
         let mut out = vec![0u8; len.div_ceil(8) * 8];

@@ -436,9 +436,10 @@ fn localize_in(cmd: clap::Command, parent: &str, args: &[std::ffi::OsString]) ->
     // Rendering it clones the whole level — at the root, every subcommand:
     // half of what starting `casulo run` allocated (#19).
     let own_args = &args[..next.as_ref().map_or(args.len(), |(i, _)| *i)];
-    let help_here = own_args.iter().filter_map(|a| a.to_str()).any(|a| {
-        a == "--help" || (a.starts_with('-') && !a.starts_with("--") && a.contains('h'))
-    });
+    let help_here = own_args
+        .iter()
+        .filter_map(|a| a.to_str())
+        .any(|a| a == "--help" || (a.starts_with('-') && !a.starts_with("--") && a.contains('h')));
     let cmd = if help_here {
         // clap writes `[OPTIONS]` in the usage line: render it once and
         // say it in Portuguese.

@@ -1,8 +1,11 @@
 //! `probe cronometrar`: start→exit of programs, timed side by side where
 //! no other tool is (the cgroup v2 VM of `cargo xtask bench vm` has busybox,
-//! whose `date` has no nanoseconds). Rounds are interleaved, each in a
-//! rotating order, so a slow moment hits every contender alike; the first
-//! [`WARMUP`] rounds are not counted. Wall time from `fork` to `wait4`,
+//! whose `date` has no nanoseconds). Rounds are interleaved, each in its
+//! own shuffled order, so a slow moment hits every contender alike and no
+//! contender always follows the same other one (a rotation kept the
+//! cycle: casulo always ran right after crun and paid the kernel's
+//! deferred cleanup of crun's cgroup); the first [`WARMUP`] rounds are not
+//! counted. Wall time from `fork` to `wait4`,
 //! and the CPU the child and its descendants used (`wait4`'s rusage).
 
 use std::process::{Command, Stdio};
@@ -19,6 +22,26 @@ struct Contender<'a> {
     wall_ms: Vec<f64>,
     cpu_ms: Vec<f64>,
     failures: usize,
+}
+
+/// A fixed-seed xorshift: the same orders on every run of the bench.
+struct Shuffle(u64);
+
+impl Shuffle {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Fisher–Yates.
+    fn shuffle(&mut self, items: &mut [usize]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
 }
 
 /// `RODADAS NOME PROG ARGS... [,, NOME PROG ARGS...]`.
@@ -40,9 +63,12 @@ pub fn run(rounds: usize, spec: &[&str]) -> i32 {
         return crate::usage();
     }
     let n = contenders.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut seed = Shuffle(0x9e37_79b9_7f4a_7c15);
     for round in 0..WARMUP + rounds {
-        for k in 0..n {
-            let c = &mut contenders[(round + k) % n];
+        seed.shuffle(&mut order);
+        for &k in &order {
+            let c = &mut contenders[k];
             match time_one(c.argv) {
                 Some((wall, cpu)) if round >= WARMUP => {
                     c.wall_ms.push(wall);
@@ -142,5 +168,25 @@ mod tests {
         assert!(wall > 0.0 && cpu > 0.0, "{wall} {cpu}");
         assert!(time_one(&["false"]).is_none());
         assert!(time_one(&["/nao/existe"]).is_none());
+    }
+
+    /// Every order is a permutation, and over the rounds each contender
+    /// follows more than one other (a rotation always put the same one
+    /// before it).
+    #[test]
+    fn the_rounds_vary_who_runs_before_whom() {
+        let mut order: Vec<usize> = (0..5).collect();
+        let mut seed = Shuffle(0x9e37_79b9_7f4a_7c15);
+        let mut before = vec![std::collections::BTreeSet::new(); 5];
+        for _ in 0..20 {
+            seed.shuffle(&mut order);
+            let mut sorted = order.clone();
+            sorted.sort();
+            assert_eq!(sorted, vec![0, 1, 2, 3, 4]);
+            for pair in order.windows(2) {
+                before[pair[1]].insert(pair[0]);
+            }
+        }
+        assert!(before.iter().all(|b| b.len() >= 3), "{before:?}");
     }
 }
