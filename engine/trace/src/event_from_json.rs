@@ -153,6 +153,8 @@ impl Reader<'_, '_> {
             .ok()
     }
 
+    // Not inlined: one copy per field type, a call per field.
+    #[inline(never)]
     fn required<T: de::DeserializeOwned + Placeholder>(&mut self, name: &'static str) -> T {
         match self.read(name) {
             Some(v) => v,
@@ -166,6 +168,7 @@ impl Reader<'_, '_> {
     }
 
     /// A field that may be absent: its default (`None`, `false`, empty).
+    #[inline(never)]
     fn optional<T: de::DeserializeOwned + Default>(&mut self, name: &str) -> T {
         self.read(name).unwrap_or_default()
     }
