@@ -148,9 +148,7 @@ impl Reader<'_, '_> {
     /// (kept).
     fn read<T: de::DeserializeOwned>(&mut self, name: &str) -> Option<T> {
         let value = self.value(name)?;
-        T::deserialize(value)
-            .map_err(|e| self.error = Some(e))
-            .ok()
+        T::deserialize(value).map_err(|e| self.error = Some(e)).ok()
     }
 
     // Not inlined: one copy per field type, a call per field.

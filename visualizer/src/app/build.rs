@@ -342,7 +342,11 @@ fn stack_svg(
     });
     let drawn: Vec<Html> = drawn.collect();
     let image = commit.map(|c| {
-        let tag = if c.tag.is_empty() { "(sem tag)".to_string() } else { c.tag.clone() };
+        let tag = if c.tag.is_empty() {
+            "(sem tag)".to_string()
+        } else {
+            c.tag.clone()
+        };
         html! {
             <g class="imagem-final" id="imagem-final">
                 <rect x={x.px()} y="10" width={rw.px()} height={(image_h - 6.0).px()} rx="8" />

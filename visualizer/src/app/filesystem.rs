@@ -4,7 +4,7 @@
 use casulo_trace::replay::{Overlay, World};
 use yew::prelude::*;
 
-use super::panels::{Px, scale, WorldProps};
+use super::panels::{scale, Px, WorldProps};
 use crate::format::{bytes, short_digest, short_path};
 
 /// `casulo commit`s of the container: its upperdir became a layer of a new image.
@@ -136,12 +136,7 @@ fn no_overlay_yet(w: &World, commits: &[String]) -> Html {
 fn stack(w: &World, o: &Overlay, row_w: f64, k: f64) -> (Vec<Html>, f64) {
     let last = w.applied.checked_sub(1);
     let row_h = 54.0 * k;
-    let (rw, rh, t1, t2) = (
-        row_w.px(),
-        (row_h - 8.0).px(),
-        20.0 * k,
-        38.0 * k,
-    );
+    let (rw, rh, t1, t2) = (row_w.px(), (row_h - 8.0).px(), 20.0 * k, 38.0 * k);
     let mut rows: Vec<Html> = vec![];
     let mut y = 10.0;
     // The overlay lives in the container's mount namespace: when its last

@@ -5,7 +5,7 @@ use casulo_trace::replay::{ns_kind, Process, World};
 use casulo_trace::NsKind;
 use yew::prelude::*;
 
-use super::panels::{Px, scale, WorldProps};
+use super::panels::{scale, Px, WorldProps};
 
 /// What each namespace kind isolates, in a few words.
 fn ns_what(kind: NsKind) -> &'static str {

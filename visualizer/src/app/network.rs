@@ -7,7 +7,7 @@ use casulo_trace::replay::{Network, Veth, World};
 use casulo_trace::NsKind;
 use yew::prelude::*;
 
-use super::panels::{Px, scale, WorldProps};
+use super::panels::{scale, Px, WorldProps};
 
 /// A box with up to three lines of text (the overflow test checks that
 /// every `g.caixa`'s text stays inside its rect).
