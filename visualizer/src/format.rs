@@ -75,6 +75,18 @@ pub fn thousands(n: usize) -> String {
     casulo_trace::text::thousands(n as u64)
 }
 
+/// `s` in lower case for a filter: ASCII and the Latin-1 capitals (`É`,
+/// `Ç`, `Ã`: all of Portuguese), not `str::to_lowercase`, whose Unicode
+/// tables are ~15 KB of the wasm (other scripts are compared as written).
+pub fn fold_case(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'A'..='Z' | 'À'..='Ö' | 'Ø'..='Þ' => char::from_u32(c as u32 + 32).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,16 +141,4 @@ mod tests {
         );
         assert_eq!(started_text("ontem"), None);
     }
-}
-
-/// `s` in lower case for a filter: ASCII and the Latin-1 capitals (`É`,
-/// `Ç`, `Ã`: all of Portuguese), not `str::to_lowercase`, whose Unicode
-/// tables are ~15 KB of the wasm (other scripts are compared as written).
-pub fn fold_case(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            'A'..='Z' | 'À'..='Ö' | 'Ø'..='Þ' => char::from_u32(c as u32 + 32).unwrap_or(c),
-            _ => c,
-        })
-        .collect()
 }
