@@ -142,7 +142,7 @@ pub fn parse(params: &HashMap<String, String>) -> Result<Option<Embed>, String> 
 fn parse_panels(list: &str) -> Result<Vec<Panel>, String> {
     let mut panels = vec![];
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let Some(p) = Panel::from_name(&name.to_lowercase()) else {
+        let Some(p) = Panel::from_name(&crate::format::fold_case(name)) else {
             return Err(format!(
                 "O parâmetro paineis tem um painel desconhecido: «{name}» (em paineis={list}). \
                  Os painéis são: {}.",

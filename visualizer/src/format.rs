@@ -75,9 +75,27 @@ pub fn thousands(n: usize) -> String {
     casulo_trace::text::thousands(n as u64)
 }
 
+/// `s` in lower case for a filter: ASCII and the Latin-1 capitals (`É`,
+/// `Ç`, `Ã`: all of Portuguese), not `str::to_lowercase`, whose Unicode
+/// tables are ~15 KB of the wasm (other scripts are compared as written).
+pub fn fold_case(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'A'..='Z' | 'À'..='Ö' | 'Ø'..='Þ' => char::from_u32(c as u32 + 32).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fold_case_lowers_portuguese_as_to_lowercase_does() {
+        let s = "AÇÃO Ébano ÚLTIMO Ñ Ø × ÷ ß casulo-Grande_01";
+        assert_eq!(fold_case(s), s.to_lowercase());
+    }
 
     #[test]
     fn formats() {

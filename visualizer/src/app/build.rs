@@ -6,7 +6,7 @@ use std::rc::Rc;
 use casulo_trace::replay::{Build, BuildBase, BuildStep, StepResult, World};
 use yew::prelude::*;
 
-use super::panels::scale;
+use super::panels::{scale, Px};
 use super::{Action, Loaded, Model};
 use crate::format::{bytes, short_digest, short_path};
 
@@ -316,23 +316,23 @@ fn stack_svg(
         let g = html! {
             <g class={classes!("degrau", r.class, r.thin.then_some("fino"), r.current.then_some("atual"), r.from.is_some().then_some("copia-de-estagio"))}
                 aria-current={r.current.then_some("step")}>
-                <rect x={x.to_string()} y={y.to_string()} width={rw.to_string()} height={h.to_string()} rx="5">
+                <rect x={x.px()} y={y.px()} width={rw.px()} height={h.px()} rx="5">
                     <title>{r.tip.clone()}</title></rect>
-                <text x={(x + 12.0).to_string()} y={(y + if r.thin { 16.0 } else { 19.0 } * k).to_string()}
+                <text x={(x + 12.0).px()} y={(y + if r.thin { 16.0 } else { 19.0 } * k).px()}
                     class="titulo-degrau">{cut(&r.title, chars(text_w))}</text>
                 if let Some(d) = &r.detail {
-                    <text x={(x + 12.0).to_string()} y={(y + 38.0 * k).to_string()} class="caminho">
+                    <text x={(x + 12.0).px()} y={(y + 38.0 * k).px()} class="caminho">
                         {cut(d, chars(text_w - from_w))}</text>
                 }
                 if let Some(f) = &r.from {
-                    <text x={(x + text_w - 8.0).to_string()} y={(y + 38.0 * k).to_string()}
+                    <text x={(x + text_w - 8.0).px()} y={(y + 38.0 * k).px()}
                         class="de-estagio" text-anchor="end">{format!("⟵ de {f}")}</text>
                 }
                 if let Some(badge) = r.badge {
                     <g class={classes!("selo", badge)}>
-                        <rect x={(x + rw - badge_w - 4.0).to_string()} y={(y + (h - bh) / 2.0).min(y + 6.0 * k).to_string()}
-                            width={(badge_w - 4.0).to_string()} height={bh.to_string()} rx={(bh / 2.0).to_string()} />
-                        <text x={(x + rw - badge_w + 8.0 * k).to_string()} y={((y + (h - bh) / 2.0).min(y + 6.0 * k) + bh / 2.0 + 4.5 * k).to_string()}>
+                        <rect x={(x + rw - badge_w - 4.0).px()} y={(y + (h - bh) / 2.0).min(y + 6.0 * k).px()}
+                            width={(badge_w - 4.0).px()} height={bh.px()} rx={(bh / 2.0).px()} />
+                        <text x={(x + rw - badge_w + 8.0 * k).px()} y={((y + (h - bh) / 2.0).min(y + 6.0 * k) + bh / 2.0 + 4.5 * k).px()}>
                             {if badge == "cache" { "♻ cache" } else { "+ nova" }}</text>
                     </g>
                 }
@@ -342,13 +342,17 @@ fn stack_svg(
     });
     let drawn: Vec<Html> = drawn.collect();
     let image = commit.map(|c| {
-        let tag = if c.tag.is_empty() { "(sem tag)".to_string() } else { c.tag.clone() };
+        let tag = if c.tag.is_empty() {
+            "(sem tag)".to_string()
+        } else {
+            c.tag.clone()
+        };
         html! {
             <g class="imagem-final" id="imagem-final">
-                <rect x={x.to_string()} y="10" width={rw.to_string()} height={(image_h - 6.0).to_string()} rx="8" />
-                <text x={(x + 12.0).to_string()} y={(10.0 + 19.0 * k).to_string()} class="titulo-degrau">
+                <rect x={x.px()} y="10" width={rw.px()} height={(image_h - 6.0).px()} rx="8" />
+                <text x={(x + 12.0).px()} y={(10.0 + 19.0 * k).px()} class="titulo-degrau">
                     {cut(&format!("imagem pronta: {tag}"), chars(rw))}</text>
-                <text x={(x + 12.0).to_string()} y={(10.0 + 38.0 * k).to_string()} class="caminho">
+                <text x={(x + 12.0).px()} y={(10.0 + 38.0 * k).px()} class="caminho">
                     {format!("id {} · {} camadas", short_digest(&c.image_id), c.layers)}</text>
             </g>
         }
@@ -357,7 +361,7 @@ fn stack_svg(
         <svg viewBox={format!("0 0 {width} {height}")} role="img" id={id.to_string()} aria-label={label.to_string()}>
             { for image }
             { for drawn }
-            <text x={x.to_string()} y={(height - 6.0).to_string()} class="rotulo">
+            <text x={x.px()} y={(height - 6.0).px()} class="rotulo">
                 {"↑ cada passo empilha sobre o anterior"}</text>
         </svg>
     }

@@ -8,7 +8,7 @@ use yew::prelude::*;
 
 use casulo_trace::replay::Sample;
 
-use super::panels::scale;
+use super::panels::{scale, Px};
 use super::Loaded;
 use crate::chart::{self, Line};
 use crate::format::{mib, short_path};
@@ -236,8 +236,8 @@ fn usage_chart(p: &CgroupsProps, lines: &Lines, seen: usize) -> Html {
         let ty = y(b);
         html! {
             <g class="marca-eixo">
-                <line x1={(left - 4.0).to_string()} y1={ty.to_string()} x2={CW.to_string()} y2={ty.to_string()} class="grade" />
-                <text x={(left - 8.0).to_string()} y={(ty + 4.0 * k).to_string()} text-anchor="end">{mib(b)}</text>
+                <line x1={(left - 4.0).px()} y1={ty.px()} x2={CW.px()} y2={ty.px()} class="grade" />
+                <text x={(left - 8.0).px()} y={(ty + 4.0 * k).px()} text-anchor="end">{mib(b)}</text>
             </g>
         }
     });
@@ -257,10 +257,10 @@ fn usage_chart(p: &CgroupsProps, lines: &Lines, seen: usize) -> Html {
             <svg viewBox={format!("0 0 {CW} {}", CH + 30.0 * k)} role="img" id="grafico-memoria"
                 aria-label="Gráfico do uso de memória ao longo do tempo, com o limite tracejado">
                 { for ticks }
-                <line x1={left.to_string()} y1={(10.0 + CH).to_string()} x2={CW.to_string()} y2={(10.0 + CH).to_string()} class="eixo" />
+                <line x1={left.px()} y1={(10.0 + CH).px()} x2={CW.px()} y2={(10.0 + CH).px()} class="eixo" />
                 if let Some(l) = limit {
-                    <line x1={left.to_string()} y1={y(l).to_string()} x2={CW.to_string()} y2={y(l).to_string()} class="limite" />
-                    <text x={(left + 4.0).to_string()} y={(y(l) + 16.0 * k).to_string()} class="rotulo-limite">{format!("limite {}", mib(l))}</text>
+                    <line x1={left.px()} y1={y(l).px()} x2={CW.px()} y2={y(l).px()} class="limite" />
+                    <text x={(left + 4.0).px()} y={(y(l) + 16.0 * k).px()} class="rotulo-limite">{format!("limite {}", mib(l))}</text>
                 }
                 if !peaks.is_empty() {
                     <polyline points={peaks.clone()} class="pico"><title>{"pico de memória (o maior uso até ali, guardado pelo kernel)"}</title></polyline>
@@ -273,9 +273,9 @@ fn usage_chart(p: &CgroupsProps, lines: &Lines, seen: usize) -> Html {
                 }
                 { for ooms.map(|i| {
                     let x = f.x(replay.events()[i].t_us);
-                    html! { <line x1={x.to_string()} x2={x.to_string()} y1="10" y2={(10.0 + CH).to_string()} class="marca-oom" /> }
+                    html! { <line x1={x.px()} x2={x.px()} y1="10" y2={(10.0 + CH).px()} class="marca-oom" /> }
                 }) }
-                <text x={left.to_string()} y={(CH + 28.0 * k).to_string()} class="rotulo">{"tempo →"}</text>
+                <text x={left.px()} y={(CH + 28.0 * k).px()} class="rotulo">{"tempo →"}</text>
             </svg>
             if !peaks.is_empty() {
                 <p class="legenda-grafico" id="legenda-memoria">
@@ -303,10 +303,10 @@ fn pids_chart(p: &CgroupsProps, lines: &Lines, samples: &[Sample]) -> Html {
     html! {
         <svg viewBox={format!("0 0 {CW} {}", ch + 14.0)} role="img" id="grafico-pids"
             aria-label="Gráfico do número de processos no cgroup, com o pids.max tracejado">
-            <line x1={left.to_string()} y1={(8.0 + ch).to_string()} x2={CW.to_string()} y2={(8.0 + ch).to_string()} class="eixo" />
+            <line x1={left.px()} y1={(8.0 + ch).px()} x2={CW.px()} y2={(8.0 + ch).px()} class="eixo" />
             if let Some(l) = limit {
-                <line x1={left.to_string()} y1={f.pids_y(l).to_string()} x2={CW.to_string()} y2={f.pids_y(l).to_string()} class="limite" />
-                <text x={(left + 4.0).to_string()} y={(f.pids_y(l) + 14.0 * k).to_string()} class="rotulo-limite">{format!("pids.max {l}")}</text>
+                <line x1={left.px()} y1={f.pids_y(l).px()} x2={CW.px()} y2={f.pids_y(l).px()} class="limite" />
+                <text x={(left + 4.0).px()} y={(f.pids_y(l) + 14.0 * k).px()} class="rotulo-limite">{format!("pids.max {l}")}</text>
             }
             <polyline points={points} class="pids" />
             if samples.len() <= 60 {
@@ -314,7 +314,7 @@ fn pids_chart(p: &CgroupsProps, lines: &Lines, samples: &[Sample]) -> Html {
                     <circle cx={format!("{cx:.1}")} cy={format!("{cy:.1}")} r="4" class="ponto-pids" />
                 }) }
             }
-            <text x="4" y={(22.0 * k).to_string()} class="rotulo">{"proc."}</text>
+            <text x="4" y={(22.0 * k).px()} class="rotulo">{"proc."}</text>
         </svg>
     }
 }

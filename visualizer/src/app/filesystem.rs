@@ -4,7 +4,7 @@
 use casulo_trace::replay::{Overlay, World};
 use yew::prelude::*;
 
-use super::panels::{scale, WorldProps};
+use super::panels::{scale, Px, WorldProps};
 use crate::format::{bytes, short_digest, short_path};
 
 /// `casulo commit`s of the container: its upperdir became a layer of a new image.
@@ -58,8 +58,8 @@ pub fn filesystem_panel(p: &WorldProps) -> Html {
         let my = my0 + (i / cols) as f64 * 30.0 * k;
         html! {
             <g class={classes!("montagem", (Some(m.at) == last).then_some("novo"), ended.then_some("encerrado"))}>
-                <rect x={mx.to_string()} y={my.to_string()} width={mw.to_string()} height={(24.0 * k).to_string()} rx="4" />
-                <text x={(mx + 10.0).to_string()} y={(my + 17.0 * k).to_string()}>{format!("{} · {}", m.inside, m.fstype)}</text>
+                <rect x={mx.px()} y={my.px()} width={mw.px()} height={(24.0 * k).px()} rx="4" />
+                <text x={(mx + 10.0).px()} y={(my + 17.0 * k).px()}>{format!("{} · {}", m.inside, m.fstype)}</text>
             </g>
         }
     });
@@ -136,12 +136,7 @@ fn no_overlay_yet(w: &World, commits: &[String]) -> Html {
 fn stack(w: &World, o: &Overlay, row_w: f64, k: f64) -> (Vec<Html>, f64) {
     let last = w.applied.checked_sub(1);
     let row_h = 54.0 * k;
-    let (rw, rh, t1, t2) = (
-        row_w.to_string(),
-        (row_h - 8.0).to_string(),
-        20.0 * k,
-        38.0 * k,
-    );
+    let (rw, rh, t1, t2) = (row_w.px(), (row_h - 8.0).px(), 20.0 * k, 38.0 * k);
     let mut rows: Vec<Html> = vec![];
     let mut y = 10.0;
     // The overlay lives in the container's mount namespace: when its last
@@ -156,17 +151,17 @@ fn stack(w: &World, o: &Overlay, row_w: f64, k: f64) -> (Vec<Html>, f64) {
     };
     rows.push(html! {
         <g class={classes!("camada", "merged", (Some(o.at) == last).then_some("novo"), ended.then_some("encerrado"))}>
-            <rect x="10" y={y.to_string()} width={rw.clone()} height={rh.clone()} rx="6" />
-            <text x="22" y={(y + t1).to_string()}>{merged_label}</text>
-            <text x="22" y={(y + t2).to_string()} class="caminho">{short_path(&o.target)}</text>
+            <rect x="10" y={y.px()} width={rw.clone()} height={rh.clone()} rx="6" />
+            <text x="22" y={(y + t1).px()}>{merged_label}</text>
+            <text x="22" y={(y + t2).px()} class="caminho">{short_path(&o.target)}</text>
         </g>
     });
     y += row_h;
     rows.push(html! {
         <g class="camada upper">
-            <rect x="10" y={y.to_string()} width={rw.clone()} height={rh.clone()} rx="6" />
-            <text x="22" y={(y + t1).to_string()}>{"upperdir: leitura e escrita (só deste contêiner)"}</text>
-            <text x="22" y={(y + t2).to_string()} class="caminho">{short_path(&o.upperdir)}</text>
+            <rect x="10" y={y.px()} width={rw.clone()} height={rh.clone()} rx="6" />
+            <text x="22" y={(y + t1).px()}>{"upperdir: leitura e escrita (só deste contêiner)"}</text>
+            <text x="22" y={(y + t2).px()} class="caminho">{short_path(&o.upperdir)}</text>
         </g>
     });
     y += row_h;
@@ -191,11 +186,11 @@ fn stack(w: &World, o: &Overlay, row_w: f64, k: f64) -> (Vec<Html>, f64) {
         let whiteouts = layer.map(|l| l.whiteouts.clone()).unwrap_or_default();
         rows.push(html! {
             <g class="camada lower">
-                <rect x="10" y={y.to_string()} width={rw.clone()} height={rh.clone()} rx="6" />
-                <text x="22" y={(y + t1).to_string()}>{title}</text>
-                <text x="22" y={(y + t2).to_string()} class="caminho">{info}</text>
+                <rect x="10" y={y.px()} width={rw.clone()} height={rh.clone()} rx="6" />
+                <text x="22" y={(y + t1).px()}>{title}</text>
+                <text x="22" y={(y + t2).px()} class="caminho">{info}</text>
                 { for whiteouts.iter().take(2).enumerate().map(|(i, (path, opaque))| html! {
-                    <text x={(row_w * 0.6).to_string()} y={(y + t1 + 18.0 * k * i as f64).to_string()} class="whiteout">
+                    <text x={(row_w * 0.6).px()} y={(y + t1 + 18.0 * k * i as f64).px()} class="whiteout">
                         {format!("✕ {path}{}", if *opaque { " (opaco)" } else { "" })}</text>
                 }) }
             </g>

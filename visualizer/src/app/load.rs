@@ -385,7 +385,7 @@ fn trace_list(p: &TraceListProps) -> Html {
         let filter = filter.clone();
         Callback::from(move |e: InputEvent| {
             let input: web_sys::HtmlInputElement = e.target_unchecked_into();
-            filter.set(input.value().to_lowercase());
+            filter.set(crate::format::fold_case(&input.value()));
         })
     };
     let open_listed = |url: String| {

@@ -5,7 +5,7 @@ use casulo_trace::replay::{ns_kind, Process, World};
 use casulo_trace::NsKind;
 use yew::prelude::*;
 
-use super::panels::{scale, WorldProps};
+use super::panels::{scale, Px, WorldProps};
 
 /// What each namespace kind isolates, in a few words.
 fn ns_what(kind: NsKind) -> &'static str {
@@ -152,8 +152,8 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
     let body = match w.init() {
         None => html! {
             <>
-                <text x="24" y={(70.0 * k).to_string()} class="rotulo">{"Ainda não há contêiner:"}</text>
-                <text x="24" y={(94.0 * k).to_string()} class="rotulo">{"só os namespaces do host existem."}</text>
+                <text x="24" y={(70.0 * k).px()} class="rotulo">{"Ainda não há contêiner:"}</text>
+                <text x="24" y={(94.0 * k).px()} class="rotulo">{"só os namespaces do host existem."}</text>
             </>
         },
         Some(init) => container(w, init, &l),
@@ -181,8 +181,8 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
             <h2 id="titulo-ns">{"Namespaces e processos"}</h2>
             <svg viewBox={format!("0 0 660 {height}")} role="img" id="svg-ns"
                 aria-label="Os namespaces do contêiner lado a lado, o processo ligado a cada um, o host em volta">
-                <rect class="host" x="2" y="2" width="656" height={(height - 4.0).to_string()} rx="12" />
-                <text x="16" y={(24.0 * k).to_string()} class="rotulo-host">{"Host (namespaces iniciais)"}</text>
+                <rect class="host" x="2" y="2" width="656" height={(height - 4.0).px()} rx="12" />
+                <text x="16" y={(24.0 * k).px()} class="rotulo-host">{"Host (namespaces iniciais)"}</text>
                 if let Some(pid) = engine {
                     { engine_box(pid, &l) }
                 }
@@ -210,10 +210,10 @@ fn engine_box(pid: i32, l: &Layout) -> Html {
     let (x, y, k) = (l.engine_x, l.engine_y, l.k);
     html! {
         <g class="processo motor">
-            <rect x={x.to_string()} y={y.to_string()} width={(150.0 * k).to_string()}
-                height={(58.0 * k).to_string()} rx="10" />
-            <text x={(x + 12.0).to_string()} y={(y + 24.0 * k).to_string()}>{"casulo"}</text>
-            <text x={(x + 12.0).to_string()} y={(y + 46.0 * k).to_string()} class="pid-host">{format!("PID {pid} no host")}</text>
+            <rect x={x.px()} y={y.px()} width={(150.0 * k).px()}
+                height={(58.0 * k).px()} rx="10" />
+            <text x={(x + 12.0).px()} y={(y + 24.0 * k).px()}>{"casulo"}</text>
+            <text x={(x + 12.0).px()} y={(y + 46.0 * k).px()} class="pid-host">{format!("PID {pid} no host")}</text>
         </g>
     }
 }
@@ -238,15 +238,15 @@ fn container(w: &World, init: &Process, l: &Layout) -> Html {
     let links = (0..init.namespaces.len()).map(|i| {
         let t = grid.tile(i);
         let edge = if t.x < trunk_x { t.x + t.w } else { t.x };
-        let cy = (t.y + t.h / 2.0).to_string();
+        let cy = (t.y + t.h / 2.0).px();
         html! {
-            <line class={link_class.clone()} x1={edge.to_string()} y1={cy.clone()} x2={trunk_x.to_string()} y2={cy} />
+            <line class={link_class.clone()} x1={edge.px()} y1={cy.clone()} x2={trunk_x.px()} y2={cy} />
         }
     });
     html! {
         <>
-            <line class={classes!("tronco-ns", ended.then_some("encerrado"))} x1={trunk_x.to_string()} y1={(first.y + first.h / 2.0).to_string()}
-                x2={trunk_x.to_string()} y2={top.to_string()} />
+            <line class={classes!("tronco-ns", ended.then_some("encerrado"))} x1={trunk_x.px()} y1={(first.y + first.h / 2.0).px()}
+                x2={trunk_x.px()} y2={top.px()} />
             { for links }
             { for boxes }
             { init_box(w, init, l, top) }
@@ -290,12 +290,12 @@ fn ns_box(
     }
     html! {
         <g class={classes!("ns", format!("ns-{}", kind.proc_name()), fresh.then_some("novo"), ended.then_some("encerrado"))}>
-            <rect x={t.x.to_string()} y={t.y.to_string()} width={t.w.to_string()}
-                height={t.h.to_string()} rx="8"><title>{tip}</title></rect>
-            <text x={(t.x + 8.0).to_string()} y={(t.y + 19.0 * k).to_string()} class="rotulo-ns">{name}</text>
-            <text x={(t.x + 8.0).to_string()} y={(t.y + 38.0 * k).to_string()} class="rotulo-ns isola">{ns_what(kind)}</text>
+            <rect x={t.x.px()} y={t.y.px()} width={t.w.px()}
+                height={t.h.px()} rx="8"><title>{tip}</title></rect>
+            <text x={(t.x + 8.0).px()} y={(t.y + 19.0 * k).px()} class="rotulo-ns">{name}</text>
+            <text x={(t.x + 8.0).px()} y={(t.y + 38.0 * k).px()} class="rotulo-ns isola">{ns_what(kind)}</text>
             if ended {
-                <text x={(t.x + 8.0).to_string()} y={(t.y + 57.0 * k).to_string()} class="rotulo-ns acabou">{"acabou (sem processos)"}</text>
+                <text x={(t.x + 8.0).px()} y={(t.y + 57.0 * k).px()} class="rotulo-ns acabou">{"acabou (sem processos)"}</text>
             }
         </g>
     }
@@ -312,16 +312,16 @@ fn init_box(w: &World, init: &Process, l: &Layout, top: f64) -> Html {
     };
     html! {
         <g class={classes!("processo", "init", ended.then_some("terminado"))} id="processo-init">
-            <rect x={px.to_string()} y={top.to_string()} width={pw.to_string()} height={(96.0 * k).to_string()} rx="10" />
-            <text x={(px + 12.0).to_string()} y={(top + 26.0 * k).to_string()} class="pid-dentro">{pid_inside}</text>
-            <text x={(px + 12.0).to_string()} y={(top + 48.0 * k).to_string()} class="pid-host">
+            <rect x={px.px()} y={top.px()} width={pw.px()} height={(96.0 * k).px()} rx="10" />
+            <text x={(px + 12.0).px()} y={(top + 26.0 * k).px()} class="pid-dentro">{pid_inside}</text>
+            <text x={(px + 12.0).px()} y={(top + 48.0 * k).px()} class="pid-host">
                 {match init.user {
                     Some((uid, gid)) => format!("PID {} no host · uid {uid}, gid {gid}", init.host_pid),
                     None => format!("PID {} no host · root", init.host_pid),
                 }}</text>
-            <text x={(px + 12.0).to_string()} y={(top + 68.0 * k).to_string()} class="comando">
+            <text x={(px + 12.0).px()} y={(top + 68.0 * k).px()} class="comando">
                 {command_text(&init.exec)}</text>
-            <text x={(px + 12.0).to_string()} y={(top + 88.0 * k).to_string()} class="estado">{init_status(w, init)}</text>
+            <text x={(px + 12.0).px()} y={(top + 88.0 * k).px()} class="estado">{init_status(w, init)}</text>
         </g>
     }
 }

@@ -7,7 +7,7 @@ use casulo_trace::replay::{Network, Veth, World};
 use casulo_trace::NsKind;
 use yew::prelude::*;
 
-use super::panels::{scale, WorldProps};
+use super::panels::{scale, Px, WorldProps};
 
 /// A box with up to three lines of text (the overflow test checks that
 /// every `g.caixa`'s text stays inside its rect).
@@ -25,10 +25,10 @@ fn text_box(
     let h = 10.0 * k + lines.len() as f64 * 18.0 * k;
     html! {
         <g class={classes!("caixa", class)} id={(!id.is_empty()).then_some(id)}>
-            <rect x={x.to_string()} y={y.to_string()} width={w.to_string()} height={h.to_string()} rx="6">
+            <rect x={x.px()} y={y.px()} width={w.px()} height={h.px()} rx="6">
                 <title>{tip}</title></rect>
             { for lines.iter().enumerate().map(|(i, l)| html! {
-                <text x={(x + 10.0).to_string()} y={(y + (19.0 + 18.0 * i as f64) * k).to_string()}
+                <text x={(x + 10.0).px()} y={(y + (19.0 + 18.0 * i as f64) * k).px()}
                     class={if i == 0 { "nome-if" } else { "detalhe-if" }}>{l.clone()}</text>
             }) }
         </g>
@@ -285,11 +285,11 @@ pub fn network_panel(p: &WorldProps) -> Html {
                         <path d="M0 0 L10 5 L0 10 z" class="ponta-seta fechada" />
                     </marker>
                 </defs>
-                <rect x="4" y="4" width="652" height={(height - 8.0).to_string()} rx="10" class="host" />
-                <text x="16" y={(24.0 * k).to_string()} class="rotulo-host">{"Host"}</text>
+                <rect x="4" y="4" width="652" height={(height - 8.0).px()} rx="10" class="host" />
+                <text x="16" y={(24.0 * k).px()} class="rotulo-host">{"Host"}</text>
                 <g class={classes!("ns", "ns-net")} id="rede-conteiner">
-                    <rect x={lx.to_string()} y={yc.to_string()} width="620" height={hc.to_string()} rx="8" />
-                    <text x={(lx + 10.0).to_string()} y={(yc + 19.0 * k).to_string()} class="rotulo-ns">{title}</text>
+                    <rect x={lx.px()} y={yc.px()} width="620" height={hc.px()} rx="8" />
+                    <text x={(lx + 10.0).px()} y={(yc + 19.0 * k).px()} class="rotulo-ns">{title}</text>
                 </g>
                 { for inside }
                 { for host_items }
@@ -335,7 +335,7 @@ fn host_row(net: &Network, r: &Rows, fresh: &dyn Fn(usize) -> bool) -> Vec<Html>
             </g>
         }),
         None => items.push(html! {
-            <text x={lx.to_string()} y={(y1 + 24.0 * k).to_string()} class="rotulo" id="rede-sem-bridge">
+            <text x={lx.px()} y={(y1 + 24.0 * k).px()} class="rotulo" id="rede-sem-bridge">
                 {"Sem bridge: este contêiner não tem rede para fora"}</text>
         }),
     }
@@ -374,17 +374,17 @@ fn veth_host_end(
     }];
     if plugged {
         items.push(html! {
-            <line x1={(lx + bw).to_string()} y1={(y1 + box3 / 2.0).to_string()}
-                x2={rx.to_string()} y2={(y1 + box3 / 2.0).to_string()}
+            <line x1={(lx + bw).px()} y1={(y1 + box3 / 2.0).px()}
+                x2={rx.px()} y2={(y1 + box3 / 2.0).px()}
                 class={classes!("plugue", v.deleted.then_some("removido"))} id="plugue-bridge" />
         });
     }
     let cx = rx + bw / 2.0;
     items.push(html! {
         <g class={classes!("cabo", v.deleted.then_some("removido"))}>
-            <line x1={cx.to_string()} y1={(y1 + box3).to_string()} x2={cx.to_string()} y2={r.eth_y.to_string()}
+            <line x1={cx.px()} y1={(y1 + box3).px()} x2={cx.px()} y2={r.eth_y.px()}
                 id="cabo-veth"><title>{"o cabo veth: o que entra por uma ponta sai pela outra"}</title></line>
-            <text x={(cx - 10.0).to_string()} y={(y1 + box3 + 26.0 * k).to_string()} class="rotulo-cabo" text-anchor="end">
+            <text x={(cx - 10.0).px()} y={(y1 + box3 + 26.0 * k).px()} class="rotulo-cabo" text-anchor="end">
                 {if v.deleted { "cabo veth (removido)" } else { "cabo veth" }}</text>
         </g>
     });
@@ -437,7 +437,7 @@ fn container_row(net: &Network, r: &Rows, fresh: &dyn Fn(usize) -> bool) -> (Vec
     let route_y = eth_y + r.box2 + 22.0 * k;
     for (i, route) in routes.iter().enumerate() {
         inside.push(html! {
-            <text x={(lx + 12.0).to_string()} y={(route_y + i as f64 * 20.0 * k).to_string()}
+            <text x={(lx + 12.0).px()} y={(route_y + i as f64 * 20.0 * k).px()}
                 class="rota" id={(i == 0).then_some("rede-rota")}>{route.clone()}</text>
         });
     }
@@ -484,13 +484,13 @@ fn ports(
         html! {
             <g class={classes!("porta", is_fresh.then_some("novo"), closed.then_some("fechada"))}>
                 <g class="caixa porta-host">
-                    <rect x={lx.to_string()} y={y.to_string()} width={pw.to_string()} height={port_h.to_string()} rx="6">
+                    <rect x={lx.px()} y={y.px()} width={pw.px()} height={port_h.px()} rx="6">
                         <title>{tip}</title></rect>
-                    <text x={(lx + 10.0).to_string()} y={(y + 18.0 * k).to_string()} class="nome-if">
+                    <text x={(lx + 10.0).px()} y={(y + 18.0 * k).px()} class="nome-if">
                         {format!("{}:{}/{}", pt.host_ip, pt.host_port, pt.protocol)}</text>
                 </g>
                 <path d={format!("M{} {mid} H{tx} V{end_y}", lx + pw)} class="seta-porta" marker-end={marker} />
-                <text x={(lx + pw + 8.0).to_string()} y={(mid - 6.0).to_string()} class="rotulo-porta">
+                <text x={(lx + pw + 8.0).px()} y={(mid - 6.0).px()} class="rotulo-porta">
                     {format!("→ {}:{} · {}{state}", pt.container_ip, pt.container_port, pt.mechanism)}</text>
             </g>
         }

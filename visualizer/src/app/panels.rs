@@ -40,3 +40,17 @@ impl PartialEq for WorldProps {
         (self.scene, self.large, self.compact) == (o.scene, o.large, o.compact)
     }
 }
+
+/// A coordinate as an attribute's value, written as `{}` writes an `f64`.
+/// One function for the ~150 coordinates of the panels: inlined at each,
+/// the formatting and the string's conversion were a fifth of their code.
+pub trait Px {
+    fn px(self) -> yew::AttrValue;
+}
+
+impl Px for f64 {
+    #[inline(never)]
+    fn px(self) -> yew::AttrValue {
+        yew::AttrValue::from(self.to_string())
+    }
+}

@@ -55,12 +55,12 @@ impl Listed {
 
     /// The words a filter matches against.
     pub fn haystack(&self) -> String {
-        format!(
+        let words = format!(
             "{} {} {}",
             self.label(),
             self.name,
             self.started_at.as_deref().unwrap_or("")
-        )
-        .to_lowercase()
+        );
+        crate::format::fold_case(&words)
     }
 }
