@@ -89,6 +89,9 @@ struct Contender {
     samples: Vec<Duration>,
     /// CPU time (user + sys) of the whole process tree of each run.
     cpu: Vec<Duration>,
+    /// Wall clock at each measured run's spawn and exit (to time what
+    /// casulo does before its trace starts and after it ends).
+    spans: Vec<crate::bench_phases::Span>,
 }
 
 pub fn run(args: &[String]) -> Result {
@@ -128,7 +131,13 @@ pub fn run(args: &[String]) -> Result {
     let mut contenders = contenders(&bundle, casulo.as_deref(), &state);
     measure(&mut contenders, &opts)?;
     let phases = match &casulo {
-        Some(_) => Some(crate::bench_phases::report_dir(&state.join("traces"))?),
+        Some(_) => {
+            let runs: Vec<_> = contenders.iter().flat_map(|c| c.spans.clone()).collect();
+            Some(crate::bench_phases::report_dir(
+                &state.join("traces"),
+                &runs,
+            )?)
+        }
         None => None,
     };
     let supervisor = match &casulo {
@@ -196,6 +205,7 @@ fn contenders(bundle: &Path, casulo: Option<&Path>, state: &Path) -> Vec<Contend
         cleanup: None,
         samples: vec![],
         cpu: vec![],
+        spans: vec![],
     });
     for runtime in ["crun", "runc"] {
         let b = bundle.to_path_buf();
@@ -213,6 +223,7 @@ fn contenders(bundle: &Path, casulo: Option<&Path>, state: &Path) -> Vec<Contend
             })),
             samples: vec![],
             cpu: vec![],
+            spans: vec![],
         });
     }
     if let Some(bin) = casulo {
@@ -235,6 +246,7 @@ fn contenders(bundle: &Path, casulo: Option<&Path>, state: &Path) -> Vec<Contend
                 cleanup: None,
                 samples: vec![],
                 cpu: vec![],
+                spans: vec![],
             });
         }
     }
@@ -261,7 +273,9 @@ fn measure(contenders: &mut [Contender], opts: &Options) -> Result {
             let id = round * n + k;
             let mut command = (c.command)(id);
             let cpu_before = children_cpu();
+            let spawned = std::time::SystemTime::now();
             let elapsed = time_once(&mut command)?;
+            let exited = std::time::SystemTime::now();
             let cpu = children_cpu().saturating_sub(cpu_before);
             if let Some(cleanup) = &c.cleanup {
                 cleanup(id);
@@ -269,6 +283,7 @@ fn measure(contenders: &mut [Contender], opts: &Options) -> Result {
             if round >= opts.warmup {
                 c.samples.push(elapsed);
                 c.cpu.push(cpu);
+                c.spans.push((spawned, exited));
             }
         }
         if (round + 1) % 10 == 0 || round + 1 == total {

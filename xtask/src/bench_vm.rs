@@ -136,20 +136,20 @@ fn marked<'a>(log: &'a str, marker: &str) -> Option<&'a str> {
 /// The per-phase medians of the VM's `casulo run` traces (`bench_phases`),
 /// from their `kind=t_us` lines.
 fn phases(log: &str) -> Value {
-    let traces: Vec<crate::bench_phases::Events> = log
+    let traces: Vec<crate::bench_phases::Trace> = log
         .lines()
         .filter_map(|l| {
             let (_, pairs) = l.trim_end_matches('\r').split_once("CASULO-BENCH-TRACE ")?;
-            Some(
+            Some(crate::bench_phases::Trace::events(
                 pairs
                     .split_whitespace()
                     .filter_map(|pair| pair.split_once('='))
                     .map(|(kind, t)| (kind.to_string(), t.parse::<u64>().unwrap_or(0)))
                     .collect(),
-            )
+            ))
         })
         .collect();
-    crate::bench_phases::report(&traces)
+    crate::bench_phases::report(&traces, &[])
 }
 
 /// Prints the contenders beside the floor and crun; their JSON rows, with
