@@ -470,7 +470,9 @@ fn event_key(e: &Event) -> Option<String> {
         EventBody::CgroupCreate { path, .. } => format!("mkdir {path}"),
         EventBody::CgroupDelete { path } => format!("rmdir {path}"),
         EventBody::CgroupLimit { file, value, .. } => format!("write {file} {value}"),
-        EventBody::CgroupAttach { path, target_pid } => {
+        EventBody::CgroupAttach {
+            path, target_pid, ..
+        } => {
             format!("write {path}/cgroup.procs {target_pid}")
         }
         EventBody::CgroupDevices {

@@ -191,6 +191,11 @@ pub trait Manager: Send + Sync {
     fn devices(&self, k: &Kernel, privileged: bool) -> Result<(), CgroupError>;
     /// Moves `pid` into the cgroup (every hierarchy, on v1).
     fn attach(&self, k: &Kernel, pid: Pid) -> Result<(), CgroupError>;
+    /// The one directory a process can be born in (`clone3` with
+    /// `CLONE_INTO_CGROUP`): v2's; v1 has none (one per hierarchy).
+    fn birth_dir(&self) -> Option<&Path> {
+        None
+    }
     /// Freezes (`pause`) or thaws (`unpause`) every process of the
     /// container with the cgroup freezer, and waits until the kernel says
     /// it is done (at most `timeout`).
@@ -387,6 +392,38 @@ impl ContainerCgroup {
     }
 }
 
+/// Whether the child of [`clone_into`] is already in its cgroup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Born {
+    /// Born there (v2: `clone3` with `CLONE_INTO_CGROUP`).
+    InCgroup,
+    /// Born in casulo's cgroup: the caller [`Manager::attach`]es it before
+    /// it may go on (v1, no cgroup, or a kernel that refused `clone3`).
+    Outside,
+}
+
+/// The `clone` of a container's process (its init, or an `exec`'d one) in
+/// the namespaces `kinds`. With a v2 cgroup the child is born in it, so not
+/// one instruction of it runs outside, and no write to `cgroup.procs` is
+/// needed (crun and youki do the same); otherwise, or when the kernel
+/// refuses that `clone3`, a plain `clone` and [`Born::Outside`].
+pub fn clone_into(
+    k: &Kernel,
+    kinds: &[casulo_trace::NsKind],
+    manager: Option<&dyn Manager>,
+) -> Result<(crate::kernel::Forked, Born), KernelError> {
+    if let Some(dir) = manager.and_then(|m| m.birth_dir()) {
+        // Unreadable: the write that follows says why, with its path.
+        if let Ok(fd) = std::fs::File::open(dir) {
+            use std::os::fd::AsFd;
+            if let Some(forked) = k.clone_into_cgroup(kinds, dir, fd.as_fd())? {
+                return Ok((forked, Born::InCgroup));
+            }
+        }
+    }
+    Ok((k.clone_process(kinds)?, Born::Outside))
+}
+
 /// `mkdir` of `parent` (when missing) and of `dir` inside it. Another
 /// casulo may remove an empty `parent` between the two: then try again.
 pub(crate) fn mkdir_with_parent(
@@ -521,6 +558,73 @@ mod tests {
     use super::*;
     use crate::kernel::LinuxSyscalls;
     use crate::recorder::Recorder;
+
+    /// v2: the child is born in its cgroup by `clone3`, and the trace says
+    /// so right after its namespaces; a kernel that refuses `clone3`
+    /// (ENOSYS) gets a plain `clone`, nothing recorded of the refusal, and
+    /// the caller is told to attach. v1 never tries `clone3`.
+    #[test]
+    fn a_v2_child_is_born_in_its_cgroup_or_cloned_the_old_way() {
+        use crate::kernel::double::FakeSyscalls;
+        use casulo_trace::{AttachVia, NsKind};
+        let tmp = tempfile::tempdir().unwrap();
+        let v2 = v2::V2Manager::new(tmp.path(), "c1");
+        std::fs::create_dir_all(tmp.path().join("casulo/c1")).unwrap();
+        let kinds = [NsKind::Pid, NsKind::Mnt];
+
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        let k = Kernel::new(&sys, &rec);
+        let (_, born) = clone_into(&k, &kinds, Some(&v2)).unwrap();
+        assert_eq!(born, Born::InCgroup);
+        assert_eq!(
+            sys.calls(),
+            ["clone3 CloneFlags(CLONE_NEWNS | CLONE_NEWPID) CLONE_INTO_CGROUP"]
+        );
+        let events = rec.events();
+        let kinds_seen: Vec<&str> = events.iter().map(|e| e.body.kind()).collect();
+        assert_eq!(
+            kinds_seen,
+            [
+                "process.clone",
+                "namespace.create",
+                "namespace.create",
+                "cgroup.attach"
+            ]
+        );
+        let dir = tmp.path().join("casulo/c1").display().to_string();
+        assert_eq!(
+            events[3].body,
+            EventBody::CgroupAttach {
+                path: dir.clone(),
+                target_pid: 4242,
+                via: AttachVia::Clone3
+            }
+        );
+        assert!(events[0].op.starts_with("clone3({flags=CLONE_NEWPID|CLONE_NEWNS|CLONE_INTO_CGROUP, exit_signal=SIGCHLD, cgroup=open("), "{}", events[0].op);
+
+        let sys = FakeSyscalls::new();
+        sys.fail_on("clone3", Errno::ENOSYS);
+        let rec = Recorder::in_memory();
+        let k = Kernel::new(&sys, &rec);
+        let (_, born) = clone_into(&k, &kinds, Some(&v2)).unwrap();
+        assert_eq!(born, Born::Outside);
+        assert!(sys.calls()[1].starts_with("clone "), "{:?}", sys.calls());
+        let kinds_seen: Vec<&str> = rec.events().iter().map(|e| e.body.kind()).collect();
+        assert_eq!(
+            kinds_seen,
+            ["process.clone", "namespace.create", "namespace.create"]
+        );
+        assert!(rec.events().iter().all(|e| e.outcome.is_ok()));
+
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        let v1 = v1::V1Manager::new(tmp.path(), "c1");
+        let (_, born) = clone_into(&Kernel::new(&sys, &rec), &kinds, Some(&v1)).unwrap();
+        assert_eq!(born, Born::Outside);
+        assert_eq!(sys.calls().len(), 1);
+        assert!(sys.calls()[0].starts_with("clone "), "{:?}", sys.calls());
+    }
 
     /// A container cgroup's life on a v2 fixture: events in order, nothing left.
     #[test]
