@@ -191,6 +191,17 @@ pub trait Manager: Send + Sync {
     fn devices(&self, k: &Kernel, privileged: bool) -> Result<(), CgroupError>;
     /// Moves `pid` into the cgroup (every hierarchy, on v1).
     fn attach(&self, k: &Kernel, pid: Pid) -> Result<(), CgroupError>;
+    /// Whether the container's init, single-threaded, can move itself in
+    /// ([`Manager::join_itself`]): v1's fast way (see
+    /// [`Kernel::cgroup_join_itself`]); v2 has `clone3` instead.
+    fn joins_itself(&self) -> bool {
+        false
+    }
+    /// The calling process (single-threaded, `host_pid` on the host) moves
+    /// itself in, every hierarchy on v1.
+    fn join_itself(&self, _k: &Kernel, _host_pid: i32) -> Result<(), CgroupError> {
+        Ok(())
+    }
     /// The one directory a process can be born in (`clone3` with
     /// `CLONE_INTO_CGROUP`): v2's; v1 has none (one per hierarchy).
     fn birth_dir(&self) -> Option<&Path> {
@@ -397,6 +408,9 @@ impl ContainerCgroup {
 pub enum Born {
     /// Born there (v2: `clone3` with `CLONE_INTO_CGROUP`).
     InCgroup,
+    /// It moves itself in, first thing after the go
+    /// ([`Manager::join_itself`], v1).
+    JoinsItself,
     /// Born in casulo's cgroup: the caller [`Manager::attach`]es it before
     /// it may go on (v1, no cgroup, or a kernel that refused `clone3`).
     Outside,
@@ -405,13 +419,19 @@ pub enum Born {
 /// The `clone` of a container's process (its init, or an `exec`'d one) in
 /// the namespaces `kinds`. With a v2 cgroup the child is born in it, so not
 /// one instruction of it runs outside, and no write to `cgroup.procs` is
-/// needed (crun and youki do the same); otherwise, or when the kernel
+/// needed (crun and youki do the same); with a v1 one and `self_join` (the
+/// child can write the host's cgroup files: no user namespace), the child
+/// moves itself in ([`Born::JoinsItself`]); otherwise, or when the kernel
 /// refuses that `clone3`, a plain `clone` and [`Born::Outside`].
 pub fn clone_into(
     k: &Kernel,
     kinds: &[casulo_trace::NsKind],
     manager: Option<&dyn Manager>,
+    self_join: bool,
 ) -> Result<(crate::kernel::Forked, Born), KernelError> {
+    if self_join && manager.is_some_and(|m| m.joins_itself()) {
+        return Ok((k.clone_process(kinds)?, Born::JoinsItself));
+    }
     if let Some(dir) = manager.and_then(|m| m.birth_dir()) {
         // Unreadable: the write that follows says why, with its path.
         if let Ok(fd) = std::fs::File::open(dir) {
@@ -575,7 +595,7 @@ mod tests {
         let sys = FakeSyscalls::new();
         let rec = Recorder::in_memory();
         let k = Kernel::new(&sys, &rec);
-        let (_, born) = clone_into(&k, &kinds, Some(&v2)).unwrap();
+        let (_, born) = clone_into(&k, &kinds, Some(&v2), true).unwrap();
         assert_eq!(born, Born::InCgroup);
         assert_eq!(
             sys.calls(),
@@ -607,7 +627,7 @@ mod tests {
         sys.fail_on("clone3", Errno::ENOSYS);
         let rec = Recorder::in_memory();
         let k = Kernel::new(&sys, &rec);
-        let (_, born) = clone_into(&k, &kinds, Some(&v2)).unwrap();
+        let (_, born) = clone_into(&k, &kinds, Some(&v2), true).unwrap();
         assert_eq!(born, Born::Outside);
         assert!(sys.calls()[1].starts_with("clone "), "{:?}", sys.calls());
         let kinds_seen: Vec<&str> = rec.events().iter().map(|e| e.body.kind()).collect();
@@ -620,7 +640,7 @@ mod tests {
         let sys = FakeSyscalls::new();
         let rec = Recorder::in_memory();
         let v1 = v1::V1Manager::new(tmp.path(), "c1");
-        let (_, born) = clone_into(&Kernel::new(&sys, &rec), &kinds, Some(&v1)).unwrap();
+        let (_, born) = clone_into(&Kernel::new(&sys, &rec), &kinds, Some(&v1), false).unwrap();
         assert_eq!(born, Born::Outside);
         assert_eq!(sys.calls().len(), 1);
         assert!(sys.calls()[0].starts_with("clone "), "{:?}", sys.calls());

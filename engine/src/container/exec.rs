@@ -224,7 +224,7 @@ fn start_child(k: &Kernel, entry: Entry, stdio: Stdio, detach: bool) -> Result<P
     for ns in &pid_ns {
         k.join_namespace(ns.kind, init_pid, ns.file.as_fd(), ns.inode)?;
     }
-    let (forked, born) = cgroups::clone_into(k, &[], cgroup.as_deref())?;
+    let (forked, born) = cgroups::clone_into(k, &[], cgroup.as_deref(), false)?;
     match forked {
         Forked::Child => {
             drop((sync_wr, report_rd));

@@ -5,7 +5,8 @@
 //!
 //! - **sync** (parent → child): the child waits on it before doing anything,
 //!   so the parent can record the clone first, put the child in its
-//!   cgroup (on v2 it was born there: [`cgroups::clone_into`]) and (with
+//!   cgroup (on v2 it was born there, on v1 it joins it itself right after
+//!   the go: [`cgroups::clone_into`]) and (with
 //!   `--network bridge`) create the veth pair whose `eth0`
 //!   is born in the child's network namespace. The parent sends the child's *host* pid, which the child
 //!   cannot know (inside, it is pid 1) and writes into its trace events.
@@ -83,7 +84,10 @@ pub fn start_with(
     };
 
     let kinds = namespaces::cloned(userns.is_some());
-    let (forked, born) = cgroups::clone_into(k, &kinds, cgroup.map(|cg| cg.manager()))?;
+    // v1: the init joins its cgroup itself, unless a user namespace keeps
+    // it from writing the host's cgroup files (see `Born::JoinsItself`).
+    let manager = cgroup.map(|cg| cg.manager());
+    let (forked, born) = cgroups::clone_into(k, &kinds, manager, userns.is_none())?;
     match forked {
         Forked::Child => {
             drop(sync_wr);
@@ -96,6 +100,7 @@ pub fn start_with(
                 &created.plan,
                 &created.record.process,
                 inside.as_ref(),
+                manager.filter(|_| born == Born::JoinsItself),
                 init::Channels {
                     parent: me,
                     sync: sync_rd,

@@ -833,6 +833,24 @@ impl<'a> Kernel<'a> {
         self.done(body, op, result)
     }
 
+    /// The calling process, single-threaded, moves itself into the v1
+    /// cgroup `dir`: `0` (the caller) written to its `tasks`. Moving only
+    /// the caller's thread, the kernel skips the global lock a
+    /// `cgroup.procs` write takes (`cgroup_threadgroup_rwsem`, whose first
+    /// writer waits for an RCU grace period: 5–17 ms here). `host_pid` is
+    /// the caller's pid on the host, for the trace.
+    pub fn cgroup_join_itself(&self, dir: &Path, host_pid: i32) -> Result<(), KernelError> {
+        let file = dir.join("tasks");
+        let op = format!("write {} = 0", file.display());
+        let result = self.sys.write_file(&file, "0");
+        let body = EventBody::CgroupAttach {
+            path: path_str(dir),
+            target_pid: host_pid,
+            via: AttachVia::Tasks,
+        };
+        self.done(body, op, result)
+    }
+
     /// `rmdir` of a cgroup (the kernel refuses while processes are inside).
     pub fn cgroup_delete(&self, path: &Path) -> Result<(), KernelError> {
         let op = format!("rmdir({path:?})");

@@ -200,6 +200,11 @@ pub enum AttachVia {
     /// It was born there: `clone3` with `CLONE_INTO_CGROUP` and the
     /// cgroup's directory (cgroup v2 only).
     Clone3,
+    /// It moved itself, one thread: `0` (itself) written to the v1
+    /// cgroup's `tasks`. A single-threaded process so moves whole, and the
+    /// kernel skips the global lock a `cgroup.procs` write takes (whose
+    /// first use waits for an RCU grace period, ~10 ms).
+    Tasks,
 }
 
 impl AttachVia {
@@ -689,7 +694,8 @@ pub enum EventBody {
         program_insns: Option<u32>,
     },
     /// A process was put into a cgroup: its pid written to `cgroup.procs`,
-    /// or (`via: clone3`) born there by `clone3` with `CLONE_INTO_CGROUP`.
+    /// or (`via: clone3`) born there by `clone3` with `CLONE_INTO_CGROUP`,
+    /// or (`via: tasks`) it wrote itself into the cgroup's `tasks`.
     #[serde(rename = "cgroup.attach")]
     CgroupAttach {
         path: String,

@@ -43,6 +43,19 @@ fn lifecycle(event: &Event) -> Option<String> {
         EventBody::CgroupAttach {
             path,
             target_pid,
+            via: AttachVia::Tasks,
+        } => {
+            let p = short_path(path);
+            say(
+                format!(
+                    "o processo {target_pid} entrou sozinho no cgroup {p} (escreveu 0 em tasks)"
+                ),
+                format!("entrar sozinho no cgroup {p} (escrevendo 0 em tasks)"),
+            )
+        }
+        EventBody::CgroupAttach {
+            path,
+            target_pid,
             via: AttachVia::Clone3,
         } => {
             let p = short_path(path);
