@@ -646,6 +646,52 @@ mod tests {
         assert!(sys.calls()[0].starts_with("clone "), "{:?}", sys.calls());
     }
 
+    /// v1: the init is cloned plainly and told to join by itself (unless a
+    /// user namespace keeps it from the host's files); joining writes `0`
+    /// to `tasks` in each hierarchy, one `cgroup.attach` (`via: tasks`)
+    /// each, with the init's host pid.
+    #[test]
+    fn a_v1_init_joins_its_cgroup_itself_through_tasks() {
+        use crate::kernel::double::FakeSyscalls;
+        use casulo_trace::{AttachVia, NsKind};
+        let tmp = tempfile::tempdir().unwrap();
+        for c in ["memory", "pids"] {
+            std::fs::create_dir_all(tmp.path().join(c)).unwrap();
+            std::fs::write(tmp.path().join(c).join("cgroup.procs"), "").unwrap();
+        }
+        let v1 = v1::V1Manager::new(tmp.path(), "c1");
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        let k = Kernel::new(&sys, &rec);
+        let (_, born) = clone_into(&k, &[NsKind::Pid], Some(&v1), true).unwrap();
+        assert_eq!(born, Born::JoinsItself);
+        let (_, born) = clone_into(&k, &[NsKind::Pid], Some(&v1), false).unwrap();
+        assert_eq!(born, Born::Outside);
+
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        v1.join_itself(&Kernel::new(&sys, &rec), 5002).unwrap();
+        let memory = tmp.path().join("memory/casulo/c1");
+        let pids = tmp.path().join("pids/casulo/c1");
+        assert_eq!(
+            sys.calls(),
+            [
+                format!("write {}/tasks 0", memory.display()),
+                format!("write {}/tasks 0", pids.display())
+            ]
+        );
+        let events = rec.events();
+        assert_eq!(
+            events[0].body,
+            EventBody::CgroupAttach {
+                path: memory.display().to_string(),
+                target_pid: 5002,
+                via: AttachVia::Tasks
+            }
+        );
+        assert_eq!(events[1].op, format!("write {}/tasks = 0", pids.display()));
+    }
+
     /// A container cgroup's life on a v2 fixture: events in order, nothing left.
     #[test]
     fn a_container_cgroup_is_created_limited_sampled_and_removed() {
