@@ -470,9 +470,17 @@ fn event_key(e: &Event) -> Option<String> {
         EventBody::CgroupCreate { path, .. } => format!("mkdir {path}"),
         EventBody::CgroupDelete { path } => format!("rmdir {path}"),
         EventBody::CgroupLimit { file, value, .. } => format!("write {file} {value}"),
-        EventBody::CgroupAttach { path, target_pid } => {
-            format!("write {path}/cgroup.procs {target_pid}")
-        }
+        EventBody::CgroupAttach {
+            path,
+            target_pid,
+            via,
+        } => match via {
+            casulo_trace::AttachVia::Write => format!("write {path}/cgroup.procs {target_pid}"),
+            // v1: the init wrote itself into the cgroup's `tasks`.
+            casulo_trace::AttachVia::Tasks => format!("write {path}/tasks 0"),
+            // v2: part of its clone3 (the v2 VM has no strace).
+            casulo_trace::AttachVia::Clone3 => return None,
+        },
         EventBody::CgroupDevices {
             path,
             version,

@@ -116,9 +116,17 @@ fi
 n=$(grep -c '"kind":"cgroup.sample"' /tmp/cpu.trace.jsonl)
 if [ "$n" -ge 5 ]; then pass amostras; else failed amostras "só $n amostras"; fi
 
-# 6. The cgroup namespace: inside, the container's cgroup is /.
+# 6. The cgroup namespace: inside, the container's cgroup is /. And the
+# init was born in its cgroup (clone3 with CLONE_INTO_CGROUP): no pid
+# written to a cgroup.procs.
 run cgns probe:latest /bin/cat /proc/self/cgroup
-if [ $rc = 0 ] && [ "$(cat /tmp/cgns.out)" = "0::/" ]; then pass cgroupns; else failed cgroupns "$(why cgns) $(cat /tmp/cgns.out)"; fi
+if [ $rc = 0 ] && [ "$(cat /tmp/cgns.out)" = "0::/" ] &&
+    grep '"kind":"cgroup.attach"' /tmp/cgns.trace.jsonl | grep -q '"via":"clone3"' &&
+    ! grep -q 'cgroup.procs = ' /tmp/cgns.trace.jsonl; then
+    pass cgroupns
+else
+    failed cgroupns "$(why cgns) $(cat /tmp/cgns.out) $(grep -o '"kind":"cgroup.attach"[^}]*' /tmp/cgns.trace.jsonl)"
+fi
 
 # 6b. The container's own cgroup view, read-only: its limit in memory.max.
 run cgview --memory 48m probe:latest /bin/sh -c \

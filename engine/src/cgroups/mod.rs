@@ -191,6 +191,22 @@ pub trait Manager: Send + Sync {
     fn devices(&self, k: &Kernel, privileged: bool) -> Result<(), CgroupError>;
     /// Moves `pid` into the cgroup (every hierarchy, on v1).
     fn attach(&self, k: &Kernel, pid: Pid) -> Result<(), CgroupError>;
+    /// Whether the container's init, single-threaded, can move itself in
+    /// ([`Manager::join_itself`]): v1's fast way (see
+    /// [`Kernel::cgroup_join_itself`]); v2 has `clone3` instead.
+    fn joins_itself(&self) -> bool {
+        false
+    }
+    /// The calling process (single-threaded, `host_pid` on the host) moves
+    /// itself in, every hierarchy on v1.
+    fn join_itself(&self, _k: &Kernel, _host_pid: i32) -> Result<(), CgroupError> {
+        Ok(())
+    }
+    /// The one directory a process can be born in (`clone3` with
+    /// `CLONE_INTO_CGROUP`): v2's; v1 has none (one per hierarchy).
+    fn birth_dir(&self) -> Option<&Path> {
+        None
+    }
     /// Freezes (`pause`) or thaws (`unpause`) every process of the
     /// container with the cgroup freezer, and waits until the kernel says
     /// it is done (at most `timeout`).
@@ -387,6 +403,47 @@ impl ContainerCgroup {
     }
 }
 
+/// Whether the child of [`clone_into`] is already in its cgroup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Born {
+    /// Born there (v2: `clone3` with `CLONE_INTO_CGROUP`).
+    InCgroup,
+    /// It moves itself in, first thing after the go
+    /// ([`Manager::join_itself`], v1).
+    JoinsItself,
+    /// Born in casulo's cgroup: the caller [`Manager::attach`]es it before
+    /// it may go on (v1, no cgroup, or a kernel that refused `clone3`).
+    Outside,
+}
+
+/// The `clone` of a container's process (its init, or an `exec`'d one) in
+/// the namespaces `kinds`. With a v2 cgroup the child is born in it, so not
+/// one instruction of it runs outside, and no write to `cgroup.procs` is
+/// needed (crun and youki do the same); with a v1 one and `self_join` (the
+/// child can write the host's cgroup files: no user namespace), the child
+/// moves itself in ([`Born::JoinsItself`]); otherwise, or when the kernel
+/// refuses that `clone3`, a plain `clone` and [`Born::Outside`].
+pub fn clone_into(
+    k: &Kernel,
+    kinds: &[casulo_trace::NsKind],
+    manager: Option<&dyn Manager>,
+    self_join: bool,
+) -> Result<(crate::kernel::Forked, Born), KernelError> {
+    if self_join && manager.is_some_and(|m| m.joins_itself()) {
+        return Ok((k.clone_process(kinds)?, Born::JoinsItself));
+    }
+    if let Some(dir) = manager.and_then(|m| m.birth_dir()) {
+        // Unreadable: the write that follows says why, with its path.
+        if let Ok(fd) = std::fs::File::open(dir) {
+            use std::os::fd::AsFd;
+            if let Some(forked) = k.clone_into_cgroup(kinds, dir, fd.as_fd())? {
+                return Ok((forked, Born::InCgroup));
+            }
+        }
+    }
+    Ok((k.clone_process(kinds)?, Born::Outside))
+}
+
 /// `mkdir` of `parent` (when missing) and of `dir` inside it. Another
 /// casulo may remove an empty `parent` between the two: then try again.
 pub(crate) fn mkdir_with_parent(
@@ -521,6 +578,119 @@ mod tests {
     use super::*;
     use crate::kernel::LinuxSyscalls;
     use crate::recorder::Recorder;
+
+    /// v2: the child is born in its cgroup by `clone3`, and the trace says
+    /// so right after its namespaces; a kernel that refuses `clone3`
+    /// (ENOSYS) gets a plain `clone`, nothing recorded of the refusal, and
+    /// the caller is told to attach. v1 never tries `clone3`.
+    #[test]
+    fn a_v2_child_is_born_in_its_cgroup_or_cloned_the_old_way() {
+        use crate::kernel::double::FakeSyscalls;
+        use casulo_trace::{AttachVia, NsKind};
+        let tmp = tempfile::tempdir().unwrap();
+        let v2 = v2::V2Manager::new(tmp.path(), "c1");
+        std::fs::create_dir_all(tmp.path().join("casulo/c1")).unwrap();
+        let kinds = [NsKind::Pid, NsKind::Mnt];
+
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        let k = Kernel::new(&sys, &rec);
+        let (_, born) = clone_into(&k, &kinds, Some(&v2), true).unwrap();
+        assert_eq!(born, Born::InCgroup);
+        assert_eq!(
+            sys.calls(),
+            ["clone3 CloneFlags(CLONE_NEWNS | CLONE_NEWPID) CLONE_INTO_CGROUP"]
+        );
+        let events = rec.events();
+        let kinds_seen: Vec<&str> = events.iter().map(|e| e.body.kind()).collect();
+        assert_eq!(
+            kinds_seen,
+            [
+                "process.clone",
+                "namespace.create",
+                "namespace.create",
+                "cgroup.attach"
+            ]
+        );
+        let dir = tmp.path().join("casulo/c1").display().to_string();
+        assert_eq!(
+            events[3].body,
+            EventBody::CgroupAttach {
+                path: dir.clone(),
+                target_pid: 4242,
+                via: AttachVia::Clone3
+            }
+        );
+        assert!(events[0].op.starts_with("clone3({flags=CLONE_NEWPID|CLONE_NEWNS|CLONE_INTO_CGROUP, exit_signal=SIGCHLD, cgroup=open("), "{}", events[0].op);
+
+        let sys = FakeSyscalls::new();
+        sys.fail_on("clone3", Errno::ENOSYS);
+        let rec = Recorder::in_memory();
+        let k = Kernel::new(&sys, &rec);
+        let (_, born) = clone_into(&k, &kinds, Some(&v2), true).unwrap();
+        assert_eq!(born, Born::Outside);
+        assert!(sys.calls()[1].starts_with("clone "), "{:?}", sys.calls());
+        let kinds_seen: Vec<&str> = rec.events().iter().map(|e| e.body.kind()).collect();
+        assert_eq!(
+            kinds_seen,
+            ["process.clone", "namespace.create", "namespace.create"]
+        );
+        assert!(rec.events().iter().all(|e| e.outcome.is_ok()));
+
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        let v1 = v1::V1Manager::new(tmp.path(), "c1");
+        let (_, born) = clone_into(&Kernel::new(&sys, &rec), &kinds, Some(&v1), false).unwrap();
+        assert_eq!(born, Born::Outside);
+        assert_eq!(sys.calls().len(), 1);
+        assert!(sys.calls()[0].starts_with("clone "), "{:?}", sys.calls());
+    }
+
+    /// v1: the init is cloned plainly and told to join by itself (unless a
+    /// user namespace keeps it from the host's files); joining writes `0`
+    /// to `tasks` in each hierarchy, one `cgroup.attach` (`via: tasks`)
+    /// each, with the init's host pid.
+    #[test]
+    fn a_v1_init_joins_its_cgroup_itself_through_tasks() {
+        use crate::kernel::double::FakeSyscalls;
+        use casulo_trace::{AttachVia, NsKind};
+        let tmp = tempfile::tempdir().unwrap();
+        for c in ["memory", "pids"] {
+            std::fs::create_dir_all(tmp.path().join(c)).unwrap();
+            std::fs::write(tmp.path().join(c).join("cgroup.procs"), "").unwrap();
+        }
+        let v1 = v1::V1Manager::new(tmp.path(), "c1");
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        let k = Kernel::new(&sys, &rec);
+        let (_, born) = clone_into(&k, &[NsKind::Pid], Some(&v1), true).unwrap();
+        assert_eq!(born, Born::JoinsItself);
+        let (_, born) = clone_into(&k, &[NsKind::Pid], Some(&v1), false).unwrap();
+        assert_eq!(born, Born::Outside);
+
+        let sys = FakeSyscalls::new();
+        let rec = Recorder::in_memory();
+        v1.join_itself(&Kernel::new(&sys, &rec), 5002).unwrap();
+        let memory = tmp.path().join("memory/casulo/c1");
+        let pids = tmp.path().join("pids/casulo/c1");
+        assert_eq!(
+            sys.calls(),
+            [
+                format!("write {}/tasks 0", memory.display()),
+                format!("write {}/tasks 0", pids.display())
+            ]
+        );
+        let events = rec.events();
+        assert_eq!(
+            events[0].body,
+            EventBody::CgroupAttach {
+                path: memory.display().to_string(),
+                target_pid: 5002,
+                via: AttachVia::Tasks
+            }
+        );
+        assert_eq!(events[1].op, format!("write {}/tasks = 0", pids.display()));
+    }
 
     /// A container cgroup's life on a v2 fixture: events in order, nothing left.
     #[test]

@@ -224,7 +224,8 @@ fn start_child(k: &Kernel, entry: Entry, stdio: Stdio, detach: bool) -> Result<P
     for ns in &pid_ns {
         k.join_namespace(ns.kind, init_pid, ns.file.as_fd(), ns.inode)?;
     }
-    match k.clone_process(&[])? {
+    let (forked, born) = cgroups::clone_into(k, &[], cgroup.as_deref(), false)?;
+    match forked {
         Forked::Child => {
             drop((sync_wr, report_rd));
             let child = Child {
@@ -241,9 +242,10 @@ fn start_child(k: &Kernel, entry: Entry, stdio: Stdio, detach: bool) -> Result<P
         }
         Forked::Parent(pid) => {
             drop((me, sync_rd, report_wr, rest, stdio));
-            let attached = cgroup
-                .as_ref()
-                .map_or(Ok(()), |cg| cg.attach(k, pid).map_err(RunError::from));
+            let attached = match (&cgroup, born) {
+                (Some(cg), cgroups::Born::Outside) => cg.attach(k, pid).map_err(RunError::from),
+                _ => Ok(()),
+            };
             if let Err(e) = attached {
                 // Closing the pipe unsaid makes the child exit (125).
                 drop((sync_wr, report_rd));

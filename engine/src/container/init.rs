@@ -8,6 +8,9 @@
 //!    then check casulo is still alive — had it died before the `prctl`,
 //!    no signal would ever come (`getppid()` cannot tell here: in its new
 //!    pid namespace the parent is pid 0, so casulo passes a pidfd of itself);
+//!    on cgroup v1, join its cgroup by itself, `0` into each hierarchy's
+//!    `tasks` (on v2 it was born there; with `--userns` casulo put it there
+//!    before the go: [`crate::cgroups::clone_into`]);
 //! 2. become non-dumpable, so `/proc/PID/exe` — the host's `casulo` until
 //!    the `execve` — is closed to the container
 //!    ([`crate::security::host_binary`]); `setsid()`, so the container has
@@ -71,6 +74,7 @@ pub fn run(
     plan: &RootfsPlan,
     spec: &ProcessSpec,
     net: Option<&ContainerNet>,
+    cgroup: Option<&dyn crate::cgroups::Manager>,
     channels: Channels,
 ) -> ! {
     let Channels {
@@ -93,10 +97,17 @@ pub fn run(
         exit(125);
     }
     drop(parent);
-    k.recorder().set_pid(i32::from_le_bytes(pid));
+    let host_pid = i32::from_le_bytes(pid);
+    k.recorder().set_pid(host_pid);
     // The setup's events are written together, at the `execve` (or by the
     // parent if we die first): see `recorder`.
     k.recorder().begin_batch();
+    // v1: into the cgroup before anything else, so all that follows counts.
+    if let Some(cgroup) = cgroup {
+        if let Err(e) = cgroup.join_itself(k, host_pid) {
+            fail(&mut report, 125, &e.to_string());
+        }
+    }
     if let Err(e) = detach(k) {
         let _ = write!(report, "FAIL 125\nfalha ao preparar o contêiner: {e}");
         exit(125);

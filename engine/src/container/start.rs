@@ -5,7 +5,9 @@
 //!
 //! - **sync** (parent → child): the child waits on it before doing anything,
 //!   so the parent can record the clone first, put the child in its
-//!   cgroup and (with `--network bridge`) create the veth pair whose `eth0`
+//!   cgroup (on v2 it was born there, on v1 it joins it itself right after
+//!   the go: [`cgroups::clone_into`]) and (with
+//!   `--network bridge`) create the veth pair whose `eth0`
 //!   is born in the child's network namespace. The parent sends the child's *host* pid, which the child
 //!   cannot know (inside, it is pid 1) and writes into its trace events.
 //! - **report** (child → parent, close-on-exec): just before `execve` the
@@ -21,7 +23,7 @@ use nix::unistd::Pid;
 
 use super::create::Created;
 use super::{init, RunError};
-use crate::cgroups::ContainerCgroup;
+use crate::cgroups::{self, Born, ContainerCgroup};
 use crate::kernel::{Forked, Kernel};
 use crate::namespaces;
 use crate::network::Attachment;
@@ -81,7 +83,12 @@ pub fn start_with(
         None => (None, None),
     };
 
-    match k.clone_process(&namespaces::cloned(userns.is_some()))? {
+    let kinds = namespaces::cloned(userns.is_some());
+    // v1: the init joins its cgroup itself, unless a user namespace keeps
+    // it from writing the host's cgroup files (see `Born::JoinsItself`).
+    let manager = cgroup.map(|cg| cg.manager());
+    let (forked, born) = cgroups::clone_into(k, &kinds, manager, userns.is_none())?;
+    match forked {
         Forked::Child => {
             drop(sync_wr);
             drop(report_rd);
@@ -93,6 +100,7 @@ pub fn start_with(
                 &created.plan,
                 &created.record.process,
                 inside.as_ref(),
+                manager.filter(|_| born == Born::JoinsItself),
                 init::Channels {
                     parent: me,
                     sync: sync_rd,
@@ -111,8 +119,9 @@ pub fn start_with(
             // The child waits on the sync pipe: give it its id maps and
             // rootfs (--userns), attach it (cgroup, veth) before the go.
             let prepared = prepare_userns(k, pid, created, userns_parent.as_ref())
-                .and_then(|()| {
-                    cgroup.map_or(Ok(()), |cg| cg.attach(k, pid).map_err(RunError::from))
+                .and_then(|()| match (cgroup, born) {
+                    (Some(cg), Born::Outside) => cg.attach(k, pid).map_err(RunError::from),
+                    _ => Ok(()),
                 })
                 .and_then(|()| {
                     net.map_or(Ok(()), |n| n.plug(k, pid.as_raw()).map_err(RunError::from))

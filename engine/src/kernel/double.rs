@@ -96,6 +96,12 @@ impl Syscalls for FakeSyscalls {
             .clone_answer
             .unwrap_or(Forked::Parent(Pid::from_raw(4242))))
     }
+    fn clone_into_cgroup(&self, flags: CloneFlags, _cgroup: BorrowedFd) -> Result<Forked, Errno> {
+        self.call(format!("clone3 {flags:?} CLONE_INTO_CGROUP"))?;
+        Ok(self
+            .clone_answer
+            .unwrap_or(Forked::Parent(Pid::from_raw(4242))))
+    }
     fn unshare(&self, flags: CloneFlags) -> Result<(), Errno> {
         self.call(format!("unshare {flags:?}"))
     }

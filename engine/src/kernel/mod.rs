@@ -43,7 +43,7 @@ mod userns;
 use std::ffi::CString;
 use std::path::Path;
 
-use casulo_trace::{DeviceType, EventBody, NsKind, NsVia, Outcome, Propagation};
+use casulo_trace::{AttachVia, DeviceType, EventBody, NsKind, NsVia, Outcome, Propagation};
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
 use nix::sched::CloneFlags;
@@ -135,11 +135,59 @@ impl<'a> Kernel<'a> {
     /// `namespace.create` per kind (with the new and the old inode). The
     /// child records nothing here (the parent speaks for both).
     pub fn clone_process(&self, kinds: &[NsKind]) -> Result<Forked, KernelError> {
-        let flags = clone_flags(kinds);
         let mut names: Vec<String> = kinds.iter().map(|k| k.clone_flag().to_string()).collect();
         names.push("SIGCHLD".into());
         let op = format!("clone(child_stack=NULL, flags={})", names.join("|"));
-        let result = self.sys.clone_process(flags);
+        let result = self.sys.clone_process(clone_flags(kinds));
+        self.cloned(kinds, names, op, result)
+    }
+
+    /// As [`Kernel::clone_process`], with `clone3` and `CLONE_INTO_CGROUP`:
+    /// the child is born in the cgroup v2 directory `dir` (open as `fd`),
+    /// so it never runs a single instruction outside it. Recorded as the
+    /// clone, its namespaces, then a `cgroup.attach` with `via: clone3`.
+    /// `Ok(None)`: the kernel refused `clone3` itself or this use of it
+    /// (`ENOSYS`, `E2BIG`, `EINVAL`: older than 5.7, or a seccomp filter
+    /// around casulo); no process was made and nothing is recorded, and
+    /// the caller clones the old way and writes `cgroup.procs`.
+    pub fn clone_into_cgroup(
+        &self,
+        kinds: &[NsKind],
+        dir: &Path,
+        fd: std::os::fd::BorrowedFd,
+    ) -> Result<Option<Forked>, KernelError> {
+        let mut names: Vec<String> = kinds.iter().map(|k| k.clone_flag().to_string()).collect();
+        names.push("CLONE_INTO_CGROUP".into());
+        let op = format!(
+            "clone3({{flags={}, exit_signal=SIGCHLD, cgroup=open({dir:?})}})",
+            names.join("|")
+        );
+        names.push("SIGCHLD".into());
+        let result = self.sys.clone_into_cgroup(clone_flags(kinds), fd);
+        if let Err(Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL) = result {
+            return Ok(None);
+        }
+        let forked = self.cloned(kinds, names, op.clone(), result)?;
+        if let Forked::Parent(child) = forked {
+            let body = EventBody::CgroupAttach {
+                path: path_str(dir),
+                target_pid: child.as_raw(),
+                via: AttachVia::Clone3,
+            };
+            self.rec.record(body, op, Outcome::Ok);
+        }
+        Ok(Some(forked))
+    }
+
+    /// Records what a clone of [`Kernel::clone_process`] or
+    /// [`Kernel::clone_into_cgroup`] did, in the parent.
+    fn cloned(
+        &self,
+        kinds: &[NsKind],
+        names: Vec<String>,
+        op: String,
+        result: Result<Forked, Errno>,
+    ) -> Result<Forked, KernelError> {
         match result {
             Ok(Forked::Child) => Ok(Forked::Child),
             Ok(Forked::Parent(child)) => {
@@ -780,6 +828,25 @@ impl<'a> Kernel<'a> {
         let body = EventBody::CgroupAttach {
             path: path_str(dir),
             target_pid: pid.as_raw(),
+            via: AttachVia::Write,
+        };
+        self.done(body, op, result)
+    }
+
+    /// The calling process, single-threaded, moves itself into the v1
+    /// cgroup `dir`: `0` (the caller) written to its `tasks`. Moving only
+    /// the caller's thread, the kernel skips the global lock a
+    /// `cgroup.procs` write takes (`cgroup_threadgroup_rwsem`, whose first
+    /// writer waits for an RCU grace period: 5–17 ms here). `host_pid` is
+    /// the caller's pid on the host, for the trace.
+    pub fn cgroup_join_itself(&self, dir: &Path, host_pid: i32) -> Result<(), KernelError> {
+        let file = dir.join("tasks");
+        let op = format!("write {} = 0", file.display());
+        let result = self.sys.write_file(&file, "0");
+        let body = EventBody::CgroupAttach {
+            path: path_str(dir),
+            target_pid: host_pid,
+            via: AttachVia::Tasks,
         };
         self.done(body, op, result)
     }

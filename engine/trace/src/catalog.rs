@@ -558,7 +558,15 @@ const ENTRIES: &[Entry] = &[
             filhos que ele criar nascem no mesmo grupo. O casulo faz isso enquanto o \
             processo do contêiner ainda está esperando, antes de ele executar o comando: \
             assim nem um byte escapa da conta, e quando o processo cria o seu namespace de \
-            cgroup ele passa a ver o próprio grupo como a raiz `/`.",
+            cgroup ele passa a ver o próprio grupo como a raiz `/`. No cgroup v2 há um \
+            caminho mais curto: o `clone3` com `CLONE_INTO_CGROUP` recebe o diretório do \
+            grupo e o processo já nasce dentro dele (`via: clone3`), sem escrita nenhuma; \
+            num kernel que recusa isso (anterior ao 5.7), o casulo volta à escrita. No \
+            cgroup v1 é o próprio processo que entra, logo depois do sinal do casulo e \
+            antes de preparar qualquer coisa (`via: tasks`): ele escreve `0` (ele mesmo) \
+            no arquivo `tasks` de cada hierarquia. Mover uma thread só, a que escreve, \
+            dispensa a trava global que a escrita de um PID em `cgroup.procs` pega, e a \
+            primeira vez dessa trava espera um período de graça do RCU (~10 ms).",
     },
     Entry {
         kind: "cgroup.sample",

@@ -189,6 +189,30 @@ pub enum NsVia {
     Unshare,
 }
 
+/// How a process got into its cgroup (`cgroup.attach`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AttachVia {
+    /// Its pid was written to the cgroup's `cgroup.procs` (it existed
+    /// before, elsewhere).
+    #[default]
+    Write,
+    /// It was born there: `clone3` with `CLONE_INTO_CGROUP` and the
+    /// cgroup's directory (cgroup v2 only).
+    Clone3,
+    /// It moved itself, one thread: `0` (itself) written to the v1
+    /// cgroup's `tasks`. A single-threaded process so moves whole, and the
+    /// kernel skips the global lock a `cgroup.procs` write takes (whose
+    /// first use waits for an RCU grace period, ~10 ms).
+    Tasks,
+}
+
+impl AttachVia {
+    pub fn is_write(&self) -> bool {
+        *self == AttachVia::Write
+    }
+}
+
 /// What a `process.tty` event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -669,9 +693,17 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         program_insns: Option<u32>,
     },
-    /// A process was moved into a cgroup (its pid written to `cgroup.procs`).
+    /// A process was put into a cgroup: its pid written to `cgroup.procs`,
+    /// or (`via: clone3`) born there by `clone3` with `CLONE_INTO_CGROUP`,
+    /// or (`via: tasks`) it wrote itself into the cgroup's `tasks`.
     #[serde(rename = "cgroup.attach")]
-    CgroupAttach { path: String, target_pid: i32 },
+    CgroupAttach {
+        path: String,
+        target_pid: i32,
+        /// How: absent (`write`) for a write to `cgroup.procs`.
+        #[serde(default, skip_serializing_if = "AttachVia::is_write")]
+        via: AttachVia,
+    },
     /// Periodic reading of the container's resource usage (absent = not available).
     #[serde(rename = "cgroup.sample")]
     CgroupSample {

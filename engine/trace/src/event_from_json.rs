@@ -304,7 +304,7 @@ bodies! {
     "cgroup.create" => CgroupCreate { path, version; controller },
     "cgroup.limit" => CgroupLimit { controller, file, value; },
     "cgroup.devices" => CgroupDevices { path, version, privileged, default_action, allowed; program_insns },
-    "cgroup.attach" => CgroupAttach { path, target_pid; },
+    "cgroup.attach" => CgroupAttach { path, target_pid; via },
     "cgroup.sample" => CgroupSample {; memory_bytes, memory_peak_bytes, memory_limit_bytes, pids, pids_limit, cpu_usage_us, cpu_throttled_us },
     "cgroup.oom" => CgroupOom { path, oom_kills; limit_bytes, peak_bytes },
     "cgroup.pids_max" => CgroupPidsMax { path, limit, refused; },

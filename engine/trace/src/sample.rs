@@ -6,8 +6,8 @@
 //! the visualizer's and the book's demos when no real trace is at hand.
 
 use crate::{
-    ContainerInfo, DetachReason, DeviceType, Errno, Event, EventBody, Header, IdRange, NsKind,
-    NsVia, Outcome, Propagation, TtyAction, FORMAT_NAME, FORMAT_VERSION,
+    AttachVia, ContainerInfo, DetachReason, DeviceType, Errno, Event, EventBody, Header, IdRange,
+    NsKind, NsVia, Outcome, Propagation, TtyAction, FORMAT_NAME, FORMAT_VERSION,
 };
 
 const ID: &str = "ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12";
@@ -577,6 +577,7 @@ pub fn sample_events() -> Vec<Event> {
             EventBody::CgroupAttach {
                 path: cg.clone(),
                 target_pid: 5002,
+                via: AttachVia::Write,
             },
             format!("write {cg}/cgroup.procs = 5002"),
             ok.clone(),

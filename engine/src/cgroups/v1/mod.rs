@@ -4,7 +4,9 @@
 //! `<root>/devices/casulo/<id>` (the device allow-list, [`devices`]),
 //! `<root>/freezer/casulo/<id>` (`pause`, [`freezer`]). A pid written into
 //! one hierarchy's `cgroup.procs` joins only that one: casulo attaches the
-//! container's init to each.
+//! container's init to each — or rather the init joins each itself, writing
+//! `0` to its `tasks` ([`crate::kernel::Kernel::cgroup_join_itself`]: no
+//! global lock, no RCU grace period to wait for).
 //!
 //! Some distributions mount two controllers together (`cpu,cpuacct`, with
 //! `cpu` and `cpuacct` as symlinks to it): such a hierarchy is used once.
@@ -169,6 +171,17 @@ impl Manager for V1Manager {
     fn attach(&self, k: &Kernel, pid: Pid) -> Result<(), CgroupError> {
         for dir in self.paths() {
             k.cgroup_attach(&dir, pid)?;
+        }
+        Ok(())
+    }
+
+    fn joins_itself(&self) -> bool {
+        true
+    }
+
+    fn join_itself(&self, k: &Kernel, host_pid: i32) -> Result<(), CgroupError> {
+        for dir in self.paths() {
+            k.cgroup_join_itself(&dir, host_pid)?;
         }
         Ok(())
     }

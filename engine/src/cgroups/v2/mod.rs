@@ -134,6 +134,10 @@ impl Manager for V2Manager {
         Ok(k.cgroup_attach(&self.dir, pid)?)
     }
 
+    fn birth_dir(&self) -> Option<&Path> {
+        Some(&self.dir)
+    }
+
     fn freeze(&self, k: &Kernel, frozen: bool, timeout: Duration) -> Result<(), CgroupError> {
         freeze::freeze(k, &self.dir, frozen, timeout)
     }

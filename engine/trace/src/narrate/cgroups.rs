@@ -3,7 +3,7 @@
 use super::time_text;
 use super::words::{plural, say, short_path};
 use crate::text;
-use crate::{Event, EventBody};
+use crate::{AttachVia, Event, EventBody};
 
 /// The narration of this area's kinds; `None` for other kinds.
 pub(super) fn describe(event: &Event) -> Option<String> {
@@ -29,11 +29,39 @@ fn lifecycle(event: &Event) -> Option<String> {
             };
             say(format!("criou o {what} {p}"), format!("criar o {what} {p}"))
         }
-        EventBody::CgroupAttach { path, target_pid } => {
+        EventBody::CgroupAttach {
+            path,
+            target_pid,
+            via: AttachVia::Write,
+        } => {
             let p = short_path(path);
             say(
                 format!("colocou o processo {target_pid} no cgroup {p}"),
                 format!("colocar o processo {target_pid} no cgroup {p}"),
+            )
+        }
+        EventBody::CgroupAttach {
+            path,
+            target_pid,
+            via: AttachVia::Tasks,
+        } => {
+            let p = short_path(path);
+            say(
+                format!(
+                    "o processo {target_pid} entrou sozinho no cgroup {p} (escreveu 0 em tasks)"
+                ),
+                format!("entrar sozinho no cgroup {p} (escrevendo 0 em tasks)"),
+            )
+        }
+        EventBody::CgroupAttach {
+            path,
+            target_pid,
+            via: AttachVia::Clone3,
+        } => {
+            let p = short_path(path);
+            say(
+                format!("o processo {target_pid} nasceu dentro do cgroup {p} (clone3 com CLONE_INTO_CGROUP)"),
+                format!("fazer o processo nascer dentro do cgroup {p} (clone3 com CLONE_INTO_CGROUP)"),
             )
         }
         EventBody::CgroupFreeze { file, frozen } => {

@@ -23,9 +23,15 @@ fn lifecycle(event: &Event) -> Option<String> {
             } else {
                 format!(" em namespaces novos: {}", ns.join(", "))
             };
+            // clone3 with CLONE_INTO_CGROUP (cgroup v2): the process is
+            // born in its cgroup; the `cgroup.attach` that follows says which.
+            let call = match flags.iter().any(|f| f == "CLONE_INTO_CGROUP") {
+                true => "clone3()",
+                false => "clone()",
+            };
             say(
-                format!("clone() criou o processo {child_pid}{new_ns}"),
-                format!("criar um processo com clone(){new_ns}"),
+                format!("{call} criou o processo {child_pid}{new_ns}"),
+                format!("criar um processo com {call}{new_ns}"),
             )
         }
         EventBody::ProcessExec {

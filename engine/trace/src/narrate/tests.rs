@@ -270,6 +270,28 @@ fn mounts_devices_and_more() {
         describe(&e),
         "clone() criou o processo 4243 em namespaces novos: pid, mnt"
     );
+    // cgroup v2: born in its cgroup, by clone3.
+    let e = event(EventBody::ProcessClone {
+        child_pid: 4243,
+        flags: vec![
+            "CLONE_NEWPID".into(),
+            "CLONE_INTO_CGROUP".into(),
+            "SIGCHLD".into(),
+        ],
+    });
+    assert_eq!(
+        describe(&e),
+        "clone3() criou o processo 4243 em namespaces novos: pid"
+    );
+    let e = event(EventBody::CgroupAttach {
+        path: "/sys/fs/cgroup/casulo/ab12".into(),
+        target_pid: 4243,
+        via: crate::AttachVia::Clone3,
+    });
+    assert_eq!(
+        describe(&e),
+        "o processo 4243 nasceu dentro do cgroup /sys/fs/cgroup/casulo/ab12 (clone3 com CLONE_INTO_CGROUP)"
+    );
 }
 
 #[test]

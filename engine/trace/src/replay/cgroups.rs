@@ -108,7 +108,9 @@ impl World {
                     at,
                 });
             }
-            EventBody::CgroupAttach { path, target_pid } => {
+            EventBody::CgroupAttach {
+                path, target_pid, ..
+            } => {
                 let cg = self.cgroup(path, at);
                 if !cg.procs.contains(target_pid) {
                     cg.procs.push(*target_pid);
