@@ -114,7 +114,12 @@ pub fn fsck(store: &Store) -> Result<FsckReport, ImageError> {
     if let Ok(entries) = fs::read_dir(store.state.tmp()) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name != "images.lock" && name != "images.writers.lock" {
+            // A live writer's temp name is a write in progress (another
+            // casulo removing a container right now), not a leftover.
+            if name != "images.lock"
+                && name != "images.writers.lock"
+                && !super::leftovers::being_written(&name)
+            {
                 report
                     .problems
                     .push(format!("tmp/{name}: resto de uma escrita interrompida"));
@@ -124,7 +129,7 @@ pub fn fsck(store: &Store) -> Result<FsckReport, ImageError> {
     if let Ok(entries) = fs::read_dir(store.state.layers()) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
+            if name.starts_with('.') && !super::leftovers::being_written(&name) {
                 report
                     .problems
                     .push(format!("layers/{name}: camada desempacotada pela metade"));

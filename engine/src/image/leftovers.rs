@@ -71,6 +71,14 @@ fn sweep(
     }
 }
 
+/// Whether `name` (in `tmp/` or `layers/`) is a temp name whose writer
+/// still runs: a write in progress (a container being removed, a layer
+/// being unpacked), not a leftover — `image fsck` passes over it.
+pub fn being_written(name: &str) -> bool {
+    let temp = TMP_PREFIXES.iter().any(|p| name.starts_with(p)) || name.starts_with(".tmp-");
+    temp && writer_pid(name).is_some_and(crate::state::pid_alive)
+}
+
 /// The pid in `<prefix>-<pid>-<n>`: the next-to-last `-` field.
 fn writer_pid(name: &str) -> Option<i32> {
     let mut fields = name.rsplit('-');
@@ -122,5 +130,18 @@ mod tests {
         assert_eq!(done.len(), 2, "{done:?}");
         assert!(!names[0].exists() && !layer.exists());
         assert!(names[1].exists() && names[2].exists());
+    }
+
+    /// A live writer's temp name is a write in progress; a dead one's, or
+    /// a name without a pid, is not.
+    #[test]
+    fn a_live_writers_temp_name_is_being_written() {
+        let me = std::process::id();
+        let dead = 1 << 30;
+        assert!(being_written(&format!("rm-{me}-{}", "ab".repeat(32))));
+        assert!(being_written(&format!(".tmp-{}-{me}-0", "cd".repeat(32))));
+        assert!(!being_written(&format!("rm-{dead}-x")));
+        assert!(!being_written(&format!("copy-from-{me}-3")));
+        assert!(!being_written("images.lock"));
     }
 }
