@@ -12,6 +12,10 @@ use std::process::{Child, Command, Stdio};
 /// The running command and both ends of its terminal.
 pub struct OnPty {
     pub child: Child,
+    /// The slave's settings before the command started (`tcgetattr`,
+    /// as text): what a command that changes them must put back. Read
+    /// after the spawn, they may already be the command's own.
+    pub initial: String,
     /// Non-blocking: reads give `WouldBlock` when the screen has nothing new.
     pub master: File,
     /// Kept by the test to change the window's size or close the terminal.
@@ -52,6 +56,7 @@ pub fn spawn(mut cmd: Command, rows: u16, cols: u16) -> OnPty {
             Ok(())
         });
     }
+    let initial = format!("{:?}", nix::sys::termios::tcgetattr(&pty.slave).unwrap());
     let child = cmd.spawn().unwrap();
     nix::fcntl::fcntl(
         &pty.master,
@@ -60,6 +65,7 @@ pub fn spawn(mut cmd: Command, rows: u16, cols: u16) -> OnPty {
     .unwrap();
     OnPty {
         child,
+        initial,
         master: File::from(pty.master),
         slave: pty.slave,
     }
@@ -75,6 +81,8 @@ pub struct Screen {
     master: Option<File>,
     slave: Option<OwnedFd>,
     pub child: Child,
+    /// The terminal's settings before the command started ([`OnPty::initial`]).
+    pub initial: String,
     /// Read and not yet consumed by [`Screen::expect`].
     pub screen: String,
 }
@@ -87,6 +95,7 @@ impl Screen {
             master: Some(on.master),
             slave: Some(on.slave),
             child: on.child,
+            initial: on.initial,
             screen: String::new(),
         }
     }

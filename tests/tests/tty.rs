@@ -136,7 +136,7 @@ fn ttys(events: &[casulo_trace::Event]) -> Vec<(TtyAction, String, u16, u16)> {
 fn a_shell_gets_its_own_terminal_that_follows_the_window() {
     let lab = Lab::shared();
     let mut term = Terminal::start(lab, &["-it", "busybox", "sh"], 30, 100);
-    let before = term.settings();
+    let before = term.initial.clone();
     term.expect("/ # ");
     // casulo made the user's terminal raw: no echo, no line editing, no
     // signals from its keys (those are the container's terminal's job).
@@ -174,7 +174,7 @@ fn a_shell_gets_its_own_terminal_that_follows_the_window() {
 fn job_control_and_ctrl_c_belong_to_the_shell_inside() {
     let lab = Lab::shared();
     let mut term = Terminal::start(lab, &["-it", "busybox", "sh"], 24, 80);
-    let before = term.settings();
+    let before = term.initial.clone();
     term.expect("/ # ");
     term.shell("sleep 100 &");
     let jobs = term.shell("jobs");
@@ -212,7 +212,7 @@ fn job_control_and_ctrl_c_belong_to_the_shell_inside() {
 fn the_terminal_is_restored_when_the_container_is_killed() {
     let lab = Lab::shared();
     let mut term = Terminal::start(lab, &["-it", "busybox", "sh"], 24, 80);
-    let before = term.settings();
+    let before = term.initial.clone();
     term.expect("/ # ");
     lab.casulo(&["kill", &term.name]).assert_ok();
     assert_eq!(term.wait(), 137, "{}", term.screen);
@@ -227,7 +227,7 @@ fn the_terminal_is_restored_when_the_container_is_killed() {
 fn the_terminal_is_restored_when_casulo_gets_sighup_and_sigterm() {
     let lab = Lab::shared();
     let mut term = Terminal::start(lab, &["-it", "busybox", "sh"], 24, 80);
-    let before = term.settings();
+    let before = term.initial.clone();
     term.expect("/ # ");
     let casulo = term.child.id();
     // SIGHUP: the user's terminal window closed.
@@ -346,7 +346,7 @@ fn exec_it_gives_the_new_process_a_terminal_of_its_own() {
         name.clone(),
         trace,
     );
-    let before = term.settings();
+    let before = term.initial.clone();
     term.expect("/ # ");
     let tty = term.shell("tty");
     assert!(
@@ -429,7 +429,7 @@ fn run_dit_then_attach_detach_and_attach_again() {
         Terminal::casulo(lab, &all, rows, cols, name.clone(), trace.clone())
     };
     let mut term = attach(&[], 30, 100);
-    let before = term.settings();
+    let before = term.initial.clone();
     // Nothing is printed on attach (the prompt was, before; the shell may
     // redraw it for the new window size): what the shell answers is the sign.
     term.send("echo $((2 + 3))\r");
