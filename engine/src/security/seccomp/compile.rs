@@ -191,18 +191,7 @@ fn union(by_action: &BTreeMap<Action, BTreeMap<i64, Match>>) -> BTreeMap<i64, Ma
 /// that is allow.
 pub fn abi_program(default: Action) -> Vec<libc::sock_filter> {
     use libc::{BPF_ABS, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
-    let stmt = |code: u32, k: u32| libc::sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let jump = |code: u32, k: u32, jt: u8, jf: u8| libc::sock_filter {
-        code: code as u16,
-        jt,
-        jf,
-        k,
-    };
+    let stmt = |code: u32, k: u32| jump(code, k, 0, 0);
     let x32 = match default {
         Action::Allow | Action::Log | Action::Trace(_) => Action::Errno(Some(libc::EPERM as u32)),
         other => other,
@@ -216,6 +205,17 @@ pub fn abi_program(default: Action) -> Vec<libc::sock_filter> {
         stmt(BPF_RET | BPF_K, seccomp_ret(x32)),
         stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW),
     ]
+}
+
+/// One BPF instruction: `code` with `k`, and where a conditional jump goes
+/// when true (`jt`) and false (`jf`), counted from the next instruction.
+fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
+    libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    }
 }
 
 fn seccompiler_action(a: Action) -> SeccompAction {
@@ -319,20 +319,10 @@ fn range_tree(ranges: &[(u32, u32)], ret_match: u32) -> Vec<libc::sock_filter> {
         Op(libc::sock_filter),
         ToEnd,
     }
-    let op = |code: u32, k: u32, jt: u8, jf: u8| {
-        Ins::Op(libc::sock_filter {
-            code: code as u16,
-            jt,
-            jf,
-            k,
-        })
-    };
-    fn node(
-        ranges: &[(u32, u32)],
-        ret: u32,
-        out: &mut Vec<Ins>,
-        op: &dyn Fn(u32, u32, u8, u8) -> Ins,
-    ) {
+    fn op(code: u32, k: u32, jt: u8, jf: u8) -> Ins {
+        Ins::Op(jump(code, k, jt, jf))
+    }
+    fn node(ranges: &[(u32, u32)], ret: u32, out: &mut Vec<Ins>) {
         match ranges {
             [] => out.push(Ins::ToEnd),
             [(lo, hi)] if lo == hi => {
@@ -349,27 +339,22 @@ fn range_tree(ranges: &[(u32, u32)], ret_match: u32) -> Vec<libc::sock_filter> {
             _ => {
                 let (left, right) = ranges.split_at(ranges.len() / 2);
                 let mut left_code = Vec::new();
-                node(left, ret, &mut left_code, op);
+                node(left, ret, &mut left_code);
                 out.push(op(BPF_JMP | BPF_JGE | BPF_K, right[0].0, 0, 1));
                 out.push(op(BPF_JMP | BPF_JA, left_code.len() as u32, 0, 0));
                 out.extend(left_code);
-                node(right, ret, out, op);
+                node(right, ret, out);
             }
         }
     }
     let mut code = vec![op(BPF_LD | BPF_W | BPF_ABS, 0, 0, 0)]; // seccomp_data.nr
-    node(ranges, ret_match, &mut code, &op);
+    node(ranges, ret_match, &mut code);
     let end = code.len();
     code.into_iter()
         .enumerate()
         .map(|(at, ins)| match ins {
             Ins::Op(op) => op,
-            Ins::ToEnd => libc::sock_filter {
-                code: (BPF_JMP | BPF_JA) as u16,
-                jt: 0,
-                jf: 0,
-                k: (end - at - 1) as u32,
-            },
+            Ins::ToEnd => jump(BPF_JMP | BPF_JA, (end - at - 1) as u32, 0, 0),
         })
         .collect()
 }
