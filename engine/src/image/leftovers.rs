@@ -23,15 +23,27 @@ use crate::state::StateDir;
 /// The temp-file prefixes of `tmp/` that end in `-<pid>-<something>`.
 const TMP_PREFIXES: &[&str] = &["blob-", "write-", "load-", "cache-", "rm-", "recomprimir-"];
 
+/// A temp name of `tmp/` (see [`TMP_PREFIXES`]).
+fn temp_in_tmp(name: &str) -> bool {
+    TMP_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// A layer being unpacked, in `layers/`.
+fn temp_in_layers(name: &str) -> bool {
+    name.starts_with(".tmp-")
+}
+
 /// Removes the leftovers of dead writers; returns them, in words.
 pub fn gc(state: &StateDir, min_age: Duration) -> Vec<String> {
     let mut done = Vec::new();
-    sweep(&state.tmp(), "tmp", min_age, &mut done, |name| {
-        TMP_PREFIXES.iter().any(|p| name.starts_with(p))
-    });
-    sweep(&state.layers(), "layers", min_age, &mut done, |name| {
-        name.starts_with(".tmp-")
-    });
+    sweep(&state.tmp(), "tmp", min_age, &mut done, temp_in_tmp);
+    sweep(
+        &state.layers(),
+        "layers",
+        min_age,
+        &mut done,
+        temp_in_layers,
+    );
     done
 }
 
@@ -75,8 +87,8 @@ fn sweep(
 /// still runs: a write in progress (a container being removed, a layer
 /// being unpacked), not a leftover — `image fsck` passes over it.
 pub fn being_written(name: &str) -> bool {
-    let temp = TMP_PREFIXES.iter().any(|p| name.starts_with(p)) || name.starts_with(".tmp-");
-    temp && writer_pid(name).is_some_and(crate::state::pid_alive)
+    (temp_in_tmp(name) || temp_in_layers(name))
+        && writer_pid(name).is_some_and(crate::state::pid_alive)
 }
 
 /// The pid in `<prefix>-<pid>-<n>`: the next-to-last `-` field.
