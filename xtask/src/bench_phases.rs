@@ -146,7 +146,7 @@ pub fn report_dir(dir: &Path, runs: &[Span]) -> Result<Value> {
 /// Median of each phase over `traces` (and of the stretches outside them,
 /// for the traces `runs` times); prints a table and returns it as JSON (ms).
 pub fn report(traces: &[Trace], runs: &[Span]) -> Value {
-    let mut per_phase: [Vec<u64>; 8] = Default::default();
+    let mut per_phase: [Vec<u64>; PHASES.len() + OUTSIDE.len()] = Default::default();
     let mut counted = 0;
     for trace in traces {
         let Some(p) = phases_of(&trace.events) else {
@@ -157,7 +157,7 @@ pub fn report(traces: &[Trace], runs: &[Span]) -> Value {
             per_phase[i].push(*us);
         }
         for (i, us) in outside_of(trace, runs).into_iter().flatten().enumerate() {
-            per_phase[6 + i].push(us);
+            per_phase[PHASES.len() + i].push(us);
         }
     }
     let traces = counted;
