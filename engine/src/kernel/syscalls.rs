@@ -183,23 +183,9 @@ impl Syscalls for LinuxSyscalls {
     }
 
     fn clone_into_cgroup(&self, flags: CloneFlags, cgroup: BorrowedFd) -> Result<Forked, Errno> {
-        /// The kernel's `struct clone_args` up to `cgroup` (`CLONE_ARGS_SIZE_VER2`).
-        #[repr(C)]
-        struct CloneArgs {
-            flags: u64,
-            pidfd: u64,
-            child_tid: u64,
-            parent_tid: u64,
-            exit_signal: u64,
-            stack: u64,
-            stack_size: u64,
-            tls: u64,
-            set_tid: u64,
-            set_tid_size: u64,
-            cgroup: u64,
-        }
+        // libc has it for glibc only, not musl (the static build).
         const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
-        let args = CloneArgs {
+        let args = libc::clone_args {
             flags: flags.bits() as u64 | CLONE_INTO_CGROUP,
             pidfd: 0,
             child_tid: 0,
@@ -217,8 +203,8 @@ impl Syscalls for LinuxSyscalls {
         let ret = unsafe {
             libc::syscall(
                 libc::SYS_clone3,
-                &args as *const CloneArgs,
-                std::mem::size_of::<CloneArgs>(),
+                &args as *const libc::clone_args,
+                std::mem::size_of::<libc::clone_args>(),
             )
         };
         match ret {
