@@ -723,9 +723,12 @@ fn every_netlink_message_strace_sees_is_in_the_trace() {
         .map(|e| (e.pid, e.op.split(' ').next().unwrap().to_string()))
         .collect();
     assert!(
-        seen.len() >= 6,
-        "strace viu as mensagens (veth, attach, up; addr, up, route): {seen:?}\n{text}"
+        seen.len() >= 7,
+        "strace viu as mensagens (veth, attach, up; addr, up, route; dellink): {seen:?}\n{text}"
     );
+    // The namespace is held open until casulo deletes the veth itself: the
+    // delete is always sent, by casulo (not raced by the kernel's cleanup).
+    assert_eq!(seen.last(), Some(&(seen[0].0, "RTM_DELLINK".to_string())));
     assert_eq!(seen, recorded, "strace viu ≠ trace gravou");
 }
 

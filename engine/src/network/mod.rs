@@ -310,6 +310,11 @@ pub struct Attachment {
     /// Networks joined with `network connect` (the record's): wired by
     /// [`Attachment::plug`] after the first one.
     pub joined: Vec<connect::JoinedNetwork>,
+    /// The container's network namespace, held open from [`Attachment::plug`]
+    /// to [`Attachment::release`]: its veths outlive the container's last
+    /// process, so casulo deletes them itself, always, and the trace says so
+    /// (else the kernel's cleanup of the namespace races casulo's delete).
+    netns: std::sync::OnceLock<std::fs::File>,
 }
 
 impl Attachment {
@@ -351,6 +356,7 @@ impl Attachment {
             container_id: container_id.to_string(),
             container_name: who.name.to_string(),
             joined: Vec::new(),
+            netns: std::sync::OnceLock::new(),
         };
         if dnat {
             for spec in ports {
@@ -413,6 +419,11 @@ impl Attachment {
     /// opened inside that namespace ([`dns`]); then each network joined
     /// with `network connect` ([`connect`]: `eth1`, `eth2`…).
     pub fn plug(&self, k: &Kernel, pid: i32) -> Result<(), NetworkError> {
+        // Not there (a process already gone, a test's made-up pid): the
+        // kernel takes the veths with the namespace, as before.
+        if let Ok(netns) = std::fs::File::open(format!("/proc/{pid}/ns/net")) {
+            let _ = self.netns.set(netns);
+        }
         veth::plug(
             k,
             &self.host_ifname,
@@ -451,9 +462,9 @@ impl Attachment {
 
     /// The end, on every path: closes the host sockets not yet taken by the
     /// proxy (`net.port_close`: an error before `exec`, or a busy port after
-    /// the first ones were bound), deletes the host end of the veth if it is
-    /// still there (it usually went with the container's network namespace)
-    /// and gives the address back.
+    /// the first ones were bound), deletes the host end of the veth (the
+    /// namespace held open since `plug` keeps it there; the other end, `eth0`,
+    /// goes with it) and gives the address back; then lets the namespace go.
     pub fn release(&mut self, k: &Kernel) {
         let net = &self.netdir.clone();
         for Bound { spec, socket } in self.bound.drain(..) {
@@ -496,6 +507,8 @@ impl Attachment {
                 left.push(n);
             }
         }
+        // Every veth deleted: the namespace may go (its `lo` with it).
+        drop(self.netns.take());
         // The last container of a user network takes its rules with it.
         if _lock.is_ok() {
             for n in &left {
