@@ -395,17 +395,15 @@ fn daemon_ui_serves_the_visualizer_and_only_casulos_paths() {
     assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
 }
 
-/// The URL the daemon printed for `--ui`.
+/// The URL the daemon printed for `--ui`: already in its log when its
+/// socket appears (the daemon names the socket last), so read once.
 fn ui_url(d: &Daemon) -> String {
-    let began = Instant::now();
-    loop {
-        let log = d.log();
-        if let Some(rest) = log.split("visualizador ao vivo em ").nth(1) {
-            return rest.split_whitespace().next().unwrap().to_string();
-        }
-        assert!(began.elapsed() < Duration::from_secs(10), "{log}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let log = d.log();
+    let rest = log
+        .split("visualizador ao vivo em ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("o socket apareceu antes da URL do --ui no log:\n{log}"));
+    rest.split_whitespace().next().unwrap().to_string()
 }
 
 /// `docker stats`' `networks` has every interface of the container's

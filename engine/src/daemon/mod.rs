@@ -254,7 +254,7 @@ async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<(), DaemonError> {
         }
         None => None,
     };
-    let unix = bind_unix(&opts.socket)?;
+    let (unix, pending) = bind_unix(&opts.socket)?;
     (ctx.log)(format!(
         "escutando em unix://{} (API {API_VERSION}; estado em {}): \
          DOCKER_HOST=unix://{} docker …",
@@ -277,7 +277,6 @@ async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<(), DaemonError> {
         let tcp = match tokio::net::TcpListener::bind(addr).await {
             Ok(tcp) => tcp,
             Err(source) => {
-                let _ = std::fs::remove_file(&opts.socket);
                 return Err(DaemonError::Listen {
                     what: format!("tcp://{addr}"),
                     source,
@@ -327,6 +326,7 @@ async fn run(ctx: Arc<Ctx>, opts: Options) -> Result<(), DaemonError> {
             stop_rx.clone(),
         ));
     }
+    pending.publish(&opts.socket)?;
     let reaper = ctx.clone();
     tokio::spawn(async move {
         loop {
@@ -361,9 +361,14 @@ async fn until_signal() -> &'static str {
     }
 }
 
-/// The unix socket, `0660`, group `casulo` when that group exists. A socket
-/// file left by a daemon that died is replaced; one that answers is not.
-fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener, DaemonError> {
+/// The unix socket, `0660`, group `casulo` when that group exists, bound
+/// under a temporary name next to `path` (returned with the listener):
+/// [`publish_unix`] gives it its name once the daemon is ready, every
+/// listener bound and said in the log, so a client (or a script's `until
+/// [ -S … ]`) that sees the socket finds a daemon that has said everything.
+/// A socket file left by a daemon that died is replaced; one that answers
+/// is not.
+fn bind_unix(path: &Path) -> Result<(tokio::net::UnixListener, Pending), DaemonError> {
     use std::os::unix::fs::PermissionsExt;
     let listen_err = |source| DaemonError::Listen {
         what: format!("unix://{}", path.display()),
@@ -378,12 +383,47 @@ fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener, DaemonError> {
         }
         std::fs::remove_file(path).map_err(listen_err)?;
     }
-    let listener = tokio::net::UnixListener::bind(path).map_err(listen_err)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(listen_err)?;
+    // Short, so that it fits in `sun_path` wherever `path` does.
+    let temp = path.with_file_name(format!(".{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    let listener = tokio::net::UnixListener::bind(&temp).map_err(listen_err)?;
+    let pending = Pending(temp);
+    std::fs::set_permissions(&pending.0, std::fs::Permissions::from_mode(0o660))
+        .map_err(listen_err)?;
     if let Ok(Some(group)) = nix::unistd::Group::from_name("casulo") {
-        let _ = nix::unistd::chown(path, None, Some(group.gid));
+        let _ = nix::unistd::chown(&pending.0, None, Some(group.gid));
     }
-    Ok(listener)
+    Ok((listener, pending))
+}
+
+/// The socket [`bind_unix`] made, under its temporary name: removed if the
+/// daemon stops before [`Pending::publish`] (a later listener failed).
+struct Pending(PathBuf);
+
+impl Pending {
+    /// Renames the socket to `path`, never over another one: a daemon that
+    /// started meanwhile on the same path keeps it.
+    fn publish(self, path: &Path) -> Result<(), DaemonError> {
+        use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
+        let flags = RenameFlags::RENAME_NOREPLACE;
+        match renameat2(AT_FDCWD, &self.0, AT_FDCWD, path, flags) {
+            Ok(()) => {
+                std::mem::forget(self);
+                Ok(())
+            }
+            Err(nix::errno::Errno::EEXIST) => Err(DaemonError::SocketInUse(path.to_path_buf())),
+            Err(errno) => Err(DaemonError::Listen {
+                what: format!("unix://{}", path.display()),
+                source: errno.into(),
+            }),
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Serves every connection `accept` hands over (unix socket or TCP
