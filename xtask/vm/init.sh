@@ -198,8 +198,15 @@ casulo trace show /tmp/gelo.trace.jsonl | grep 'gelou'
 # 8b. Without root: an ordinary user with a delegated cgroup subtree.
 . /rootless.sh
 
-# 9. Nothing left behind.
-if [ ! -e /sys/fs/cgroup/casulo ]; then pass sem-sobras; else failed sem-sobras "$(ls /sys/fs/cgroup/casulo)"; fi
+# 9. Nothing left behind: no container's cgroup in the `casulo` parent,
+# which stays (like docker's) until `casulo gc` finds it empty.
+restos=$(find /sys/fs/cgroup/casulo -mindepth 1 -maxdepth 1 -type d 2>/dev/null)
+casulo gc >/tmp/gc.out 2>&1
+if [ -z "$restos" ] && [ ! -e /sys/fs/cgroup/casulo ] && grep -q '/sys/fs/cgroup/casulo' /tmp/gc.out; then
+    pass sem-sobras
+else
+    failed sem-sobras "restos: $restos; gc: $(cat /tmp/gc.out | tr '\n' ' ')"
+fi
 
 echo "CASULO-VM-FIM ok=$ok falhas=$fail uptime=$(cut -d' ' -f1 /proc/uptime)s"
 poweroff -f

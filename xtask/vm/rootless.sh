@@ -133,7 +133,8 @@ else
     failed rl-pids "$(rl_log $rc /tmp/rl-pids.err) $(cat /tmp/rl-pids.out)"
 fi
 
-# Nothing of root's in the user's state; no container cgroup left.
+# Nothing of root's in the user's state; no container cgroup left (the
+# `casulo` parent stays, as on the host).
 roots=$(find /home/aluno/.local/share/casulo /run/user/1000 -user 0 2>/dev/null | head -n 5)
-left=$(ls $deleg/casulo 2>/dev/null)
+left=$(find $deleg/casulo -mindepth 1 -maxdepth 1 -type d 2>/dev/null)
 if [ -z "$roots" ] && [ -z "$left" ]; then pass rl-limpo; else failed rl-limpo "do root: $roots; cgroups: $left"; fi

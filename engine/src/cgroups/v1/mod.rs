@@ -23,8 +23,7 @@ use std::time::Duration;
 use nix::unistd::Pid;
 
 use super::{
-    mkdir_with_parent, remove_dir, remove_parent_if_unused, CgroupError, Events, Manager,
-    Resources, Stats, PARENT,
+    mkdir_with_parent, remove_dir, CgroupError, Events, Manager, Resources, Stats, PARENT,
 };
 use crate::kernel::Kernel;
 
@@ -224,9 +223,7 @@ impl Manager for V1Manager {
         let mut first_error = None;
         for h in &self.hierarchies {
             let parent = h.mount.join(PARENT);
-            let result = remove_dir(k, &parent.join(&self.id))
-                .and_then(|()| remove_parent_if_unused(k, &parent));
-            if let Err(e) = result {
+            if let Err(e) = remove_dir(k, &parent.join(&self.id)) {
                 first_error.get_or_insert(e);
             }
         }

@@ -21,8 +21,7 @@ use std::time::Duration;
 use nix::unistd::Pid;
 
 use super::{
-    mkdir_with_parent, remove_dir, remove_parent_if_unused, CgroupError, Events, Manager,
-    Resources, Stats, PARENT,
+    mkdir_with_parent, remove_dir, CgroupError, Events, Manager, Resources, Stats, PARENT,
 };
 use crate::kernel::Kernel;
 
@@ -161,9 +160,7 @@ impl Manager for V2Manager {
     }
 
     fn delete(&self, k: &Kernel) -> Result<(), CgroupError> {
-        remove_dir(k, &self.dir)?;
-        remove_parent_if_unused(k, &self.parent)?;
-        Ok(())
+        Ok(remove_dir(k, &self.dir)?)
     }
 }
 
