@@ -10,7 +10,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use casulo_tests::{host_casulo_cgroups, send_signal, unique_name, wait_for_child, Lab, Output};
-use casulo_trace::{EventBody, NsKind};
+use casulo_trace::{AttachVia, EventBody, NsKind};
 
 /// A container running `ARGS...` (busybox) under `casulo run --rm`, and
 /// its init's host pid and trace once its command runs.
@@ -504,8 +504,40 @@ fn the_trace_gets_the_joins_after_the_run_s_events() {
         .expect("process.clone");
     assert_ne!(joins[0].0, child);
     assert!(joins[1..].iter().all(|j| j.0 == child));
-    assert!(new.iter().any(|e| matches!(&e.body,
-        EventBody::CgroupAttach { target_pid, .. } if *target_pid == child)));
+    // Into the cgroup before the container's mounts hide the host's
+    // `/sys/fs/cgroup`: on v1 the child itself (`0` into each `tasks`, no
+    // RCU wait), on v2 born there (`clone3`).
+    let attaches: Vec<(usize, &casulo_trace::Event)> = new
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            matches!(&e.body, EventBody::CgroupAttach { target_pid, .. } if *target_pid == child)
+        })
+        .collect();
+    assert!(!attaches.is_empty(), "cgroup.attach do filho");
+    let enters_mnt = new
+        .iter()
+        .position(|e| {
+            e.pid == child
+                && matches!(
+                    &e.body,
+                    EventBody::NamespaceJoin {
+                        ns: NsKind::Mnt,
+                        ..
+                    }
+                )
+        })
+        .unwrap();
+    for (i, e) in &attaches {
+        assert!(*i < enters_mnt, "{e:?}");
+        match &e.body {
+            EventBody::CgroupAttach { via, .. } if *via == AttachVia::Tasks => {
+                assert_eq!(e.pid, child, "no v1, o próprio filho escreve em tasks")
+            }
+            EventBody::CgroupAttach { via, .. } => assert_eq!(*via, AttachVia::Clone3, "{e:?}"),
+            _ => unreachable!(),
+        }
+    }
     assert!(new.iter().any(|e| e.pid == child
         && matches!(&e.body,
         EventBody::ProcessExec { path, .. } if path == "/bin/true")));
