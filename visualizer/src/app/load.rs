@@ -66,7 +66,7 @@ fn start_fetch(window: &web_sys::Window, url: &str) -> js_sys::Promise {
     window.fetch_with_str(url)
 }
 
-async fn fetch_text(url: &str) -> Result<String, String> {
+pub(super) async fn fetch_text(url: &str) -> Result<String, String> {
     let bytes = fetch_bytes(url).await?.to_vec();
     String::from_utf8(bytes).map_err(|e| {
         format!(

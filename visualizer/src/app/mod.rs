@@ -2,6 +2,7 @@
 //! position and the playback; small function components draw the panels.
 
 mod build;
+mod catalog;
 mod cgroups;
 mod chunked;
 mod controls;
