@@ -332,6 +332,6 @@ fn done_mark() {
         .and_then(|w| w.document())
         .and_then(|d| d.document_element())
     {
-        let _ = root.set_attribute("data-carregado-ms", &format!("{done:.1}"));
+        let _ = root.set_attribute("data-carregado-ms", &crate::format::fixed(done, 1));
     }
 }
