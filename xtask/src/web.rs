@@ -95,7 +95,9 @@ pub fn build_visualizer() -> Result<PathBuf> {
 /// serves it (any build of it will do).
 pub fn ensure_visualizer() -> Result<PathBuf> {
     let dist = dist_dir();
-    if dist.join("index.html").is_file() && dist.join("index_bg.wasm").is_file() {
+    // A dist built before the catalog left the wasm has no catalogo.json.
+    let built = ["index.html", "index_bg.wasm", "catalogo.json"];
+    if built.iter().all(|f| dist.join(f).is_file()) {
         return Ok(dist);
     }
     build_visualizer()
