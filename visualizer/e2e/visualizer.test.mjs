@@ -95,7 +95,9 @@ test('namespaces: depois do namespace.create de pid, o init é o PID 1 lá dentr
   assert.match(ns, new RegExp(`casulo.*PID ${clone.pid} no host`));
   // Only the pid box so far; the mnt namespace comes with the next event.
   assert.doesNotMatch(ns, /mnt \[/);
-  assert.match(await page.textContent('#detalhe'), /Novo namespace/);
+  // The title comes with catalogo.json, fetched when the first event shows.
+  await page.waitForFunction(() => /Novo namespace/.test(document.querySelector('#detalhe')?.textContent));
+  assert.match(await page.textContent('#detalhe .explicacao'), /namespace/);
   await shot('01-namespace-pid');
 });
 

@@ -6,6 +6,7 @@
 //! Thinned by the samples seen instead, every point moved at every move of
 //! the scrubber, and formatting ~1 800 numbers was most of a move's cost.
 
+use crate::format::fixed;
 use casulo_trace::replay::Sample;
 
 /// About how many points a line has.
@@ -25,7 +26,7 @@ pub struct Line {
 
 /// `"x,y "` of one point, as the line's text has it.
 pub fn point(x: f64, y: f64) -> String {
-    format!("{x:.1},{y:.1} ")
+    format!("{},{} ", fixed(x, 1), fixed(y, 1))
 }
 
 impl Line {

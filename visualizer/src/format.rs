@@ -8,7 +8,44 @@ pub fn mib(n: u64) -> String {
     if (v - v.round()).abs() < 0.05 {
         format!("{} MiB", v.round() as u64)
     } else {
-        format!("{v:.1} MiB").replace('.', ",")
+        format!("{} MiB", fixed(v, 1)).replace('.', ",")
+    }
+}
+
+/// `x` with `decimals` digits after the point, as `{:.N}` writes it but
+/// for the rounding of a tie (here away from zero, on `x · 10^N`): the
+/// panels' coordinates and figures. `{:.N}` and `{}` of an `f64` bring
+/// core's float printing (Grisu, Dragon and their tables, ~14 KB of wasm);
+/// this is an integer's. Not for |x| ≥ 2^53 / 10^N (none here).
+pub fn fixed(x: f64, decimals: u32) -> String {
+    let scaled = (x * 10f64.powi(decimals as i32)).round();
+    let n = scaled.abs() as u64;
+    let digits = n.to_string();
+    let d = decimals as usize;
+    let digits = if digits.len() <= d {
+        format!("{}{digits}", "0".repeat(d + 1 - digits.len()))
+    } else {
+        digits
+    };
+    let (int, frac) = digits.split_at(digits.len() - d);
+    // As `{:.N}`: a negative number that rounds to zero keeps its sign.
+    let sign = if x < 0.0 { "-" } else { "" };
+    if frac.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    }
+}
+
+/// [`fixed`] with 2 decimals and no trailing zeros (`12.5`, `100`): an
+/// SVG coordinate.
+pub fn coord(x: f64) -> String {
+    let s = fixed(x, 2);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" || s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
     }
 }
 
@@ -95,6 +132,25 @@ mod tests {
     fn fold_case_lowers_portuguese_as_to_lowercase_does() {
         let s = "AÇÃO Ébano ÚLTIMO Ñ Ø × ÷ ß casulo-Grande_01";
         assert_eq!(fold_case(s), s.to_lowercase());
+    }
+
+    #[test]
+    fn fixed_writes_as_format_does_but_for_ties() {
+        for i in -20_000..20_000 {
+            // Values that are not ties at 1, 2 or 3 decimals.
+            let x = i as f64 * 0.0137 + 0.00011;
+            for d in 0..4 {
+                assert_eq!(fixed(x, d), format!("{x:.*}", d as usize), "{x} {d}");
+            }
+        }
+        assert_eq!(fixed(0.0, 1), "0.0");
+        assert_eq!(fixed(-0.04, 1), "-0.0");
+        assert_eq!(fixed(1e6 / 3.0, 3), "333333.333");
+        assert_eq!(coord(12.5), "12.5");
+        assert_eq!(coord(100.0), "100");
+        assert_eq!(coord(100.0 / 3.0), "33.33");
+        assert_eq!(coord(-0.001), "0");
+        assert_eq!(coord(-2.25), "-2.25");
     }
 
     #[test]

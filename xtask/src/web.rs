@@ -4,8 +4,12 @@
 //! `visualizer/dist/`:
 //!
 //! ```text
-//! visualizer/dist/index.html  index.js  index_bg.wasm  style.css
+//! visualizer/dist/index.html  index.js  index_bg.wasm  style.css  catalogo.json
 //! ```
+//!
+//! `catalogo.json` is the trace crate's catalog (title and paragraph of
+//! each kind), which the app fetches the first time it shows an event
+//! instead of carrying it in the wasm.
 //!
 //! Cargo decides what to recompile; the bindgen step is skipped when the
 //! `.wasm` is older than what it produced.
@@ -74,6 +78,8 @@ pub fn build_visualizer() -> Result<PathBuf> {
         fs::copy(static_dir.join(name), dist.join(name))
             .map_err(|e| format!("copiando {name} para {}: {e}", dist.display()))?;
     }
+    fs::write(dist.join("catalogo.json"), catalog_json())
+        .map_err(|e| format!("escrevendo catalogo.json em {}: {e}", dist.display()))?;
     let size = fs::metadata(&out_wasm)?.len();
     println!(
         "  {}: {} KB ({} KB com gzip)",
@@ -89,10 +95,26 @@ pub fn build_visualizer() -> Result<PathBuf> {
 /// serves it (any build of it will do).
 pub fn ensure_visualizer() -> Result<PathBuf> {
     let dist = dist_dir();
-    if dist.join("index.html").is_file() && dist.join("index_bg.wasm").is_file() {
+    // A dist built before the catalog left the wasm has no catalogo.json.
+    let built = ["index.html", "index_bg.wasm", "catalogo.json"];
+    if built.iter().all(|f| dist.join(f).is_file()) {
         return Ok(dist);
     }
     build_visualizer()
+}
+
+/// `{"kind": ["título", "parágrafo"], …}`: what `app/catalog.rs` reads.
+pub fn catalog_json() -> String {
+    let map: serde_json::Map<String, serde_json::Value> = casulo_trace::catalog::entries()
+        .iter()
+        .map(|e| {
+            (
+                e.kind.to_string(),
+                serde_json::json!([e.title, e.explanation]),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(map).to_string()
 }
 
 fn modified(p: &Path) -> Option<SystemTime> {
@@ -107,4 +129,21 @@ pub fn gzip_size(path: &Path) -> Result<u64> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     enc.write_all(&data)?;
     Ok(enc.finish()?.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_catalog_file_has_every_kind_with_its_title_and_paragraph() {
+        let v: serde_json::Value = serde_json::from_str(&super::catalog_json()).unwrap();
+        for kind in casulo_trace::KINDS {
+            let e = casulo_trace::catalog::entry(kind).unwrap();
+            assert_eq!(
+                v[kind],
+                serde_json::json!([e.title, e.explanation]),
+                "{kind}"
+            );
+        }
+        assert_eq!(v.as_object().unwrap().len(), casulo_trace::KINDS.len());
+    }
 }

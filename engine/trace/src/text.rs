@@ -19,12 +19,19 @@ pub fn bytes(b: u64) -> String {
     if b.is_multiple_of(size) {
         return format!("{} {}", b / size, UNITS[unit]);
     }
-    let v = b as f64 / size as f64;
+    // Tenths of the unit, rounded as `{:.1}` rounds b / size (exact: size
+    // is a power of two), ties to even; in integers, so the visualizer's
+    // wasm carries no float printing.
+    let wide = u128::from(b) * 10;
+    let (mut tenths, rest) = (wide / u128::from(size), wide % u128::from(size));
+    if rest * 2 > u128::from(size) || (rest * 2 == u128::from(size) && tenths % 2 == 1) {
+        tenths += 1;
+    }
     // 1023,96 KiB rounds to "1024,0": say it in the next unit.
-    if format!("{v:.1}") == "1024.0" && unit < UNITS.len() - 1 {
+    if tenths == 10240 && unit < UNITS.len() - 1 {
         return format!("1,0 {}", UNITS[unit + 1]);
     }
-    format!("{v:.1} {}", UNITS[unit]).replace('.', ",")
+    format!("{},{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
 /// Thousands grouped the Brazilian way: `1.234.567`.
@@ -118,6 +125,38 @@ mod tests {
     #[test]
     fn sizes_are_binary_with_a_decimal_comma() {
         assert_eq!(bytes(0), "0 bytes");
+        // The tenths in integers write what `{:.1}` of the f64 wrote.
+        let by_float = |b: u64| {
+            let mut size: u64 = 1024;
+            let mut unit = 0;
+            while b / size >= 1024 && unit < 3 {
+                size *= 1024;
+                unit += 1;
+            }
+            let units = ["KiB", "MiB", "GiB", "TiB"];
+            let v = b as f64 / size as f64;
+            if format!("{v:.1}") == "1024.0" && unit < 3 {
+                return format!("1,0 {}", units[unit + 1]);
+            }
+            format!("{v:.1} {}", units[unit]).replace('.', ",")
+        };
+        let mut b: u64 = 1024;
+        while b < 1 << 52 {
+            for n in [
+                b + 1,
+                b + b / 20,
+                b + b / 19,
+                b * 3 / 2 + 7,
+                b * 1023 / 1024 + 3,
+            ] {
+                if !n.is_multiple_of(1024) {
+                    assert_eq!(bytes(n), by_float(n), "{n}");
+                }
+            }
+            b = b * 5 / 4 + 1;
+        }
+        // A tie: 2,25 KiB is written 2,2 (to even), as {:.1} did.
+        assert_eq!(bytes(2304), "2,2 KiB");
         assert_eq!(bytes(512), "512 bytes");
         assert_eq!(bytes(2560), "2,5 KiB");
         assert_eq!(bytes(35_000), "34,2 KiB");

@@ -358,7 +358,7 @@ fn stack_svg(
         }
     });
     html! {
-        <svg viewBox={format!("0 0 {width} {height}")} role="img" id={id.to_string()} aria-label={label.to_string()}>
+        <svg viewBox={super::panels::view_box(width, height)} role="img" id={id.to_string()} aria-label={label.to_string()}>
             { for image }
             { for drawn }
             <text x={x.px()} y={(height - 6.0).px()} class="rotulo">

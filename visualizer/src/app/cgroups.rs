@@ -248,13 +248,19 @@ fn usage_chart(p: &CgroupsProps, lines: &Lines, seen: usize) -> Html {
     };
     let cpu = last
         .cpu_usage_us
-        .map(|c| format!(" · CPU usada: {:.2} s", c as f64 / 1e6).replace('.', ","))
+        .map(|c| {
+            format!(
+                " · CPU usada: {} s",
+                crate::format::fixed(c as f64 / 1e6, 2)
+            )
+            .replace('.', ",")
+        })
         .unwrap_or_default();
     let ooms = p.world.cgroups.values().filter_map(|c| c.last_oom);
     html! {
         <>
             <p class="uso" id="uso-atual">{format!("{now}{pids}{cpu}")}</p>
-            <svg viewBox={format!("0 0 {CW} {}", CH + 30.0 * k)} role="img" id="grafico-memoria"
+            <svg viewBox={super::panels::view_box(CW, CH + 30.0 * k)} role="img" id="grafico-memoria"
                 aria-label="Gráfico do uso de memória ao longo do tempo, com o limite tracejado">
                 { for ticks }
                 <line x1={left.px()} y1={(10.0 + CH).px()} x2={CW.px()} y2={(10.0 + CH).px()} class="eixo" />
@@ -268,7 +274,7 @@ fn usage_chart(p: &CgroupsProps, lines: &Lines, seen: usize) -> Html {
                 <polyline points={points} class="memoria"><title>{"memória em uso na hora da medição"}</title></polyline>
                 if samples.len() <= 60 {
                     { for samples.iter().filter_map(|s| f.memory(s)).map(|(cx, cy)| html! {
-                        <circle cx={format!("{cx:.1}")} cy={format!("{cy:.1}")} r="4" class="ponto" />
+                        <circle cx={crate::format::fixed(cx, 1)} cy={crate::format::fixed(cy, 1)} r="4" class="ponto" />
                     }) }
                 }
                 { for ooms.map(|i| {
@@ -301,7 +307,7 @@ fn pids_chart(p: &CgroupsProps, lines: &Lines, samples: &[Sample]) -> Html {
         .upto(replay.samples(), samples.len(), |s| f.pids(s));
     let limit = samples.iter().rev().find_map(|s| s.pids_limit);
     html! {
-        <svg viewBox={format!("0 0 {CW} {}", ch + 14.0)} role="img" id="grafico-pids"
+        <svg viewBox={super::panels::view_box(CW, ch + 14.0)} role="img" id="grafico-pids"
             aria-label="Gráfico do número de processos no cgroup, com o pids.max tracejado">
             <line x1={left.px()} y1={(8.0 + ch).px()} x2={CW.px()} y2={(8.0 + ch).px()} class="eixo" />
             if let Some(l) = limit {
@@ -311,7 +317,7 @@ fn pids_chart(p: &CgroupsProps, lines: &Lines, samples: &[Sample]) -> Html {
             <polyline points={points} class="pids" />
             if samples.len() <= 60 {
                 { for samples.iter().filter_map(|s| f.pids(s)).map(|(cx, cy)| html! {
-                    <circle cx={format!("{cx:.1}")} cy={format!("{cy:.1}")} r="4" class="ponto-pids" />
+                    <circle cx={crate::format::fixed(cx, 1)} cy={crate::format::fixed(cy, 1)} r="4" class="ponto-pids" />
                 }) }
             }
             <text x="4" y={(22.0 * k).px()} class="rotulo">{"proc."}</text>

@@ -11,10 +11,13 @@
 //! the live view does). The info bar says "carregando N de M" meanwhile; a
 //! position not read yet waits ([`Model::wanted`](super::Model::wanted)).
 //!
-//! The page hands the download over whole: read as a stream, chunk by
-//! chunk, with a little parsing after each, it arrived later (measured by
-//! `cargo xtask bench`: the first drawing ~650–1800 ms instead of
-//! ~480–800 ms at the same load).
+//! The download comes in as a stream ([`load`]'s `stream_into`): each
+//! chunk is only copied and its lines counted, no parsing (a stream with a
+//! little parsing after each chunk arrived later: the first drawing
+//! ~650–1800 ms instead of ~480–800 ms at the same load, once). Copied
+//! and counted during the download, the first drawing came 24–116 ms
+//! after the last byte (`cargo xtask bench`, load ~3), not 141–236 ms
+//! (the body whole, load ~10–30).
 //!
 //! A wrong line stops the reading with the message that names it: before
 //! the first drawing as any wrong trace ([`Action::Failed`]), after it the
@@ -116,7 +119,7 @@ impl Reading {
     /// The next bytes: their lines counted.
     pub fn arrive(this: &Rc<RefCell<Reading>>, chunk: &js_sys::Uint8Array) {
         Reading::append(this, |bytes| {
-            if bytes.is_empty() {
+            if bytes.capacity() == 0 {
                 // The first (often the only) chunk: copied straight into a
                 // new vector, not over zeros written first.
                 *bytes = chunk.to_vec();
@@ -126,6 +129,13 @@ impl Reading {
                 chunk.copy_to(&mut bytes[from..]);
             }
         });
+    }
+
+    /// `len` bytes are coming (the download's length): room for them now.
+    pub fn expect(this: &Rc<RefCell<Reading>>, len: usize) {
+        let mut r = this.borrow_mut();
+        let more = len.saturating_sub(r.bytes.len());
+        r.bytes.reserve_exact(more);
     }
 
     /// The next bytes, already in wasm memory (a file the student opened).
@@ -332,6 +342,6 @@ fn done_mark() {
         .and_then(|w| w.document())
         .and_then(|d| d.document_element())
     {
-        let _ = root.set_attribute("data-carregado-ms", &format!("{done:.1}"));
+        let _ = root.set_attribute("data-carregado-ms", &crate::format::fixed(done, 1));
     }
 }

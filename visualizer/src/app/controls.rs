@@ -136,7 +136,7 @@ pub fn controls(p: &ControlsProps) -> Html {
             </div>
             <div class="linha-do-tempo">
                 <Marks trace={p.trace.clone()} {lo} {hi} dispatch={p.dispatch.clone()} />
-                <div class="cursor-tempo" style={format!("left: calc({cursor_pct:.3}% - 1px)")}></div>
+                <div class="cursor-tempo" style={format!("left: calc({}% - 1px)", crate::format::fixed(cursor_pct, 3))}></div>
                 <input type="range" id="linha-do-tempo" min={first.to_string()} max={hi.to_string()} value={p.pos.to_string()}
                     aria-label="Posição no trace" oninput={on_scrub} />
             </div>

@@ -3,9 +3,10 @@
 
 use std::rc::Rc;
 
-use casulo_trace::{catalog, narrate, Outcome};
+use casulo_trace::{narrate, Outcome};
 use yew::prelude::*;
 
+use super::catalog::{use_catalog, Got};
 use super::{Action, Loaded, Model};
 use crate::timeline::Area;
 
@@ -63,13 +64,17 @@ pub fn events_panel(p: &EventsProps) -> Html {
         }
     });
 
+    let catalog = use_catalog(selected.is_some());
     let detail = match selected.map(|i| &events[i]) {
         None => html! {
             <p class="vazio">{"Nada aconteceu ainda. Aperte "}<kbd>{"→"}</kbd>{" ou ▶ para ver o primeiro evento."}</p>
         },
         Some(e) => {
             let kind = e.body.kind();
-            let entry = catalog::entry(kind);
+            let entry = match &catalog {
+                Got::Ready(c) => c.get(kind),
+                _ => None,
+            };
             let outcome = match &e.outcome {
                 Outcome::Ok => html! { <span class="ok">{"ok"}</span> },
                 Outcome::Error(_) => html! {
@@ -78,7 +83,7 @@ pub fn events_panel(p: &EventsProps) -> Html {
             };
             html! {
                 <div class="detalhe" id="detalhe">
-                    <h3>{entry.map_or(kind, |en| en.title)}</h3>
+                    <h3>{entry.map_or(kind, |en| en.0.as_str())}</h3>
                     <p class="descricao">{narrate::describe(e)}</p>
                     <dl>
                         <dt>{"Evento"}</dt>
@@ -92,11 +97,13 @@ pub fn events_panel(p: &EventsProps) -> Html {
                             // catalog's paragraph is one click away.
                             <details class="explicacao">
                                 <summary>{"O que é isso? (explicação)"}</summary>
-                                <p>{markdown(en.explanation)}</p>
+                                <p>{markdown(&en.1)}</p>
                             </details>
                         } else {
-                            <p class="explicacao">{markdown(en.explanation)}</p>
+                            <p class="explicacao">{markdown(&en.1)}</p>
                         }
+                    } else if let Got::Failed(msg) = &catalog {
+                        <p class="explicacao">{msg.to_string()}</p>
                     }
                 </div>
             }

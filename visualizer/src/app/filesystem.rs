@@ -75,7 +75,7 @@ pub fn filesystem_panel(p: &WorldProps) -> Html {
     html! {
         <section class="painel arquivos" aria-labelledby="titulo-fs">
             <h2 id="titulo-fs">{"Sistema de arquivos"}</h2>
-            <svg viewBox={format!("0 0 660 {height}")} role="img" id="svg-fs"
+            <svg viewBox={super::panels::view_box(660.0, height)} role="img" id="svg-fs"
                 aria-label="A pilha do overlay: visão unificada, camada de escrita e camadas da imagem; à direita, as montagens">
                 { for rows }
                 { for mounts }

@@ -2,6 +2,7 @@
 //! position and the playback; small function components draw the panels.
 
 mod build;
+mod catalog;
 mod cgroups;
 mod chunked;
 mod controls;
@@ -381,14 +382,14 @@ fn trace_info(p: &TraceProps) -> Html {
             .and_then(|w| w.document())
             .and_then(|d| d.document_element())
         {
-            let _ = root.set_attribute("data-desenhado-ms", &format!("{drawn:.1}"));
+            let _ = root.set_attribute("data-desenhado-ms", &crate::format::fixed(drawn, 1));
         }
     });
     let h = &p.trace.header;
     let c = &h.container;
     let command = c.command.join(" ");
     html! {
-        <section class="info" aria-label="Sobre este trace" data-abrir-ms={format!("{:.1}", p.trace.open_ms)}>
+        <section class="info" aria-label="Sobre este trace" data-abrir-ms={crate::format::fixed(p.trace.open_ms, 1)}>
             <span><strong>{"Trace: "}</strong><span id="nome-trace">{p.trace.name.clone()}</span></span>
             <span><strong>{"Contêiner: "}</strong>{format!("{} ({})", c.name, &c.id[..c.id.len().min(12)])}</span>
             <span><strong>{"Imagem: "}</strong>{c.image.clone()}</span>

@@ -179,7 +179,7 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
     html! {
         <section class="painel namespaces" aria-labelledby="titulo-ns">
             <h2 id="titulo-ns">{"Namespaces e processos"}</h2>
-            <svg viewBox={format!("0 0 660 {height}")} role="img" id="svg-ns"
+            <svg viewBox={super::panels::view_box(660.0, height)} role="img" id="svg-ns"
                 aria-label="Os namespaces do contêiner lado a lado, o processo ligado a cada um, o host em volta">
                 <rect class="host" x="2" y="2" width="656" height={(height - 4.0).px()} rx="12" />
                 <text x="16" y={(24.0 * k).px()} class="rotulo-host">{"Host (namespaces iniciais)"}</text>

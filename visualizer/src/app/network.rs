@@ -8,6 +8,7 @@ use casulo_trace::NsKind;
 use yew::prelude::*;
 
 use super::panels::{scale, Px, WorldProps};
+use crate::format::coord;
 
 /// A box with up to three lines of text (the overflow test checks that
 /// every `g.caixa`'s text stays inside its rect).
@@ -276,7 +277,7 @@ pub fn network_panel(p: &WorldProps) -> Html {
     html! {
         <section class="painel rede" aria-labelledby="titulo-rede">
             <h2 id="titulo-rede">{"Rede e hostname"}</h2>
-            <svg viewBox={format!("0 0 660 {height}")} role="img" id="svg-rede" aria-label={label.clone()}>
+            <svg viewBox={super::panels::view_box(660.0, height)} role="img" id="svg-rede" aria-label={label.clone()}>
                 <defs>
                     <marker id="seta" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                         <path d="M0 0 L10 5 L0 10 z" class="ponta-seta" />
@@ -489,7 +490,7 @@ fn ports(
                     <text x={(lx + 10.0).px()} y={(y + 18.0 * k).px()} class="nome-if">
                         {format!("{}:{}/{}", pt.host_ip, pt.host_port, pt.protocol)}</text>
                 </g>
-                <path d={format!("M{} {mid} H{tx} V{end_y}", lx + pw)} class="seta-porta" marker-end={marker} />
+                <path d={format!("M{} {} H{} V{}", coord(lx + pw), coord(mid), coord(tx), coord(end_y))} class="seta-porta" marker-end={marker} />
                 <text x={(lx + pw + 8.0).px()} y={(mid - 6.0).px()} class="rotulo-porta">
                     {format!("→ {}:{} · {}{state}", pt.container_ip, pt.container_port, pt.mechanism)}</text>
             </g>

@@ -8,6 +8,8 @@ use std::rc::Rc;
 use casulo_trace::replay::World;
 use yew::prelude::*;
 
+use crate::format::coord;
+
 /// How much the diagrams' text, spacing and marks grow in large-type mode:
 /// the same factor as `--k` in `style.css` (`.app.grande .painel svg`).
 pub const LARGE: f64 = 1.4;
@@ -41,9 +43,14 @@ impl PartialEq for WorldProps {
     }
 }
 
-/// A coordinate as an attribute's value, written as `{}` writes an `f64`.
+/// A coordinate as an attribute's value, to the hundredth ([`coord`](crate::format::coord)).
 /// One function for the ~150 coordinates of the panels: inlined at each,
 /// the formatting and the string's conversion were a fifth of their code.
+/// An SVG's `viewBox` of `w` × `h`.
+pub fn view_box(w: f64, h: f64) -> String {
+    format!("0 0 {} {}", coord(w), coord(h))
+}
+
 pub trait Px {
     fn px(self) -> yew::AttrValue;
 }
@@ -51,6 +58,6 @@ pub trait Px {
 impl Px for f64 {
     #[inline(never)]
     fn px(self) -> yew::AttrValue {
-        yew::AttrValue::from(self.to_string())
+        yew::AttrValue::from(coord(self))
     }
 }
