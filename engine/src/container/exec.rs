@@ -727,6 +727,7 @@ mod sequence_tests {
         let mut child = Child {
             init_pid: 99,
             namespaces,
+            cgroup: None,
             plan: &plan,
             parent: None,
             sync: Some(sync),
@@ -788,6 +789,7 @@ mod sequence_tests {
                 file: File::open("/proc/self/ns/net").unwrap(),
                 inode: None,
             }],
+            cgroup: None,
             plan: &plan,
             parent: None,
             sync: Some(sync),
