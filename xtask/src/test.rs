@@ -143,8 +143,23 @@ fn check_nothing_left(casulo: &std::path::Path) -> Result {
          contêineres vivos de outras execuções não contam)"
     );
 
-    step("casulo gc apaga a bridge casulo0 (a máquina fica como estava)");
+    step("casulo gc apaga a bridge casulo0 e os diretórios casulo dos cgroups (a máquina fica como estava)");
     cmd::run(std::process::Command::new(casulo).arg("gc"))?;
+    for parent in cgroup_parents() {
+        let containers = std::fs::read_dir(&parent)
+            .map(|rd| rd.flatten().filter(|e| e.path().is_dir()).count())
+            .unwrap_or(0);
+        if containers == 0 {
+            fail!(
+                "{} ficou depois do `casulo gc`, sem nenhum contêiner dentro",
+                parent.display()
+            );
+        }
+        println!(
+            "  {} fica: outras execuções têm {containers} contêiner(es) nele agora",
+            parent.display()
+        );
+    }
     if std::path::Path::new("/sys/class/net/casulo0").exists() {
         let others = live_leases();
         if others.is_empty() {
@@ -185,20 +200,28 @@ fn run_clippy(clippy: bool) -> Result {
     Ok(())
 }
 
+/// The `casulo` parents that exist now: `/sys/fs/cgroup/casulo` (v2) and
+/// `/sys/fs/cgroup/*/casulo` (v1).
+fn cgroup_parents() -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let mut parents = vec![root.join("casulo")];
+    if let Ok(rd) = std::fs::read_dir(root) {
+        parents.extend(rd.flatten().map(|e| e.path().join("casulo")));
+    }
+    parents.retain(|p| p.is_dir());
+    parents
+}
+
 /// Leaked casulo cgroups: a container cgroup (`casulo/<id>`) with no
-/// process left, or a `casulo` parent with no container in it. Other test
+/// process left (the `casulo` parents stay, as docker's; `casulo gc`
+/// removes the empty ones: [`check_nothing_left`] checks it). Other test
 /// runs on the same host (other worktrees) may have containers running or
 /// being born/removed right now, so this looks for up to 10 s for one clean
 /// snapshot and reports the last one otherwise.
 pub fn leftover_cgroups() -> Vec<std::path::PathBuf> {
-    let root = std::path::Path::new("/sys/fs/cgroup");
     let snapshot = || {
-        let mut parents = vec![root.join("casulo")];
-        if let Ok(rd) = std::fs::read_dir(root) {
-            parents.extend(rd.flatten().map(|e| e.path().join("casulo")));
-        }
         let mut leaked = Vec::new();
-        for parent in parents.into_iter().filter(|p| p.is_dir()) {
+        for parent in cgroup_parents() {
             let children: Vec<_> = std::fs::read_dir(&parent)
                 .map(|rd| {
                     rd.flatten()
@@ -207,9 +230,6 @@ pub fn leftover_cgroups() -> Vec<std::path::PathBuf> {
                         .collect()
                 })
                 .unwrap_or_default();
-            if children.is_empty() {
-                leaked.push(parent);
-            }
             for child in children {
                 let empty = std::fs::read_to_string(child.join("cgroup.procs"))
                     .is_ok_and(|t| t.trim().is_empty());
