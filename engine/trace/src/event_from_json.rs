@@ -29,7 +29,7 @@ use serde_json::Value;
 use crate::{Event, EventBody, Outcome, KINDS};
 
 /// A field's name, borrowed from the line when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
+pub(crate) struct Key<'de>(pub(crate) Cow<'de, str>);
 
 /// The `kind`'s value, the same (serde's message calls it a variant).
 struct Kind<'de>(Cow<'de, str>);

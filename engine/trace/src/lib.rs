@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod errno;
 pub mod event;
 mod event_from_json;
+mod header_from_json;
 pub mod narrate;
 pub mod reader;
 pub mod replay;

@@ -19,6 +19,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::header_from_json::HeaderIn;
 use crate::{Event, Header, FORMAT_NAME, FORMAT_VERSION, KINDS};
 
 /// A trace read and validated.
@@ -298,10 +299,13 @@ fn read_header(raw: &str) -> Result<Header, TraceError> {
              {FORMAT_VERSION}{hint}"
         )));
     }
-    serde_json::from_value::<Header>(value.clone()).map_err(|e| {
-        let field = find_bad_field::<Header>(obj, &e.to_string(), &[]);
-        bad(serde_error_pt(&e.to_string(), field.as_deref()))
-    })
+    // By hand (`header_from_json`), not serde's derive: less wasm.
+    serde_json::from_value::<HeaderIn>(value.clone())
+        .map(|h| h.0)
+        .map_err(|e| {
+            let field = find_bad_field::<HeaderIn>(obj, &e.to_string(), &[]);
+            bad(serde_error_pt(&e.to_string(), field.as_deref()))
+        })
 }
 
 fn required_u64(obj: &Map<String, Value>, field: &str) -> Result<u64, String> {
