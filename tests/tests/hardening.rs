@@ -360,9 +360,13 @@ fn a_fork_bomb_stops_at_the_default_limit() {
     let lab = Lab::shared();
     // Only builtins after the bomb (read, [, echo): no fork is needed to
     // watch it. The loop is bounded in case the limit were never reached.
+    // The bomb goes off in a subshell, forked first: called from PID 1
+    // itself, `b | b &` forks twice, and the first child's descendants
+    // could fill the limit before the second fork — a fork that fails in
+    // PID 1 ends it with code 2 before it reads anything.
     let script = "f=/sys/fs/cgroup/pids/pids.events; [ -e $f ] || f=/sys/fs/cgroup/pids.events
 b() { b | b & }
-b 2>/dev/null
+(b 2>/dev/null) &
 i=0
 while read -r k n < $f; [ \"$n\" = 0 ] && [ $i -lt 200000 ]; do i=$((i+1)); done
 echo \"recusados=$n\"";
