@@ -531,19 +531,37 @@ pub fn trace_cgroup_paths(trace: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Container cgroups of casulo on the host right now:
-/// `/sys/fs/cgroup/casulo/*` (v2) and `/sys/fs/cgroup/*/casulo/*` (v1).
-pub fn host_casulo_cgroups() -> Vec<PathBuf> {
+/// casulo's cgroup parents on the host right now: `/sys/fs/cgroup/casulo`
+/// (v2) and `/sys/fs/cgroup/*/casulo` (v1). They stay after the last
+/// container, as docker's; `casulo gc` removes the empty ones.
+pub fn host_casulo_cgroup_parents() -> Vec<PathBuf> {
     let root = Path::new("/sys/fs/cgroup");
     let mut parents = vec![root.join("casulo")];
     if let Ok(rd) = fs::read_dir(root) {
         parents.extend(rd.flatten().map(|e| e.path().join("casulo")));
     }
+    parents.retain(|p| p.is_dir());
     parents
+}
+
+/// The container cgroups in `parent` (its subdirectories).
+pub fn containers_in(parent: &Path) -> Vec<PathBuf> {
+    fs::read_dir(parent)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Container cgroups of casulo on the host right now:
+/// `/sys/fs/cgroup/casulo/*` (v2) and `/sys/fs/cgroup/*/casulo/*` (v1).
+pub fn host_casulo_cgroups() -> Vec<PathBuf> {
+    host_casulo_cgroup_parents()
         .iter()
-        .filter_map(|p| fs::read_dir(p).ok())
-        .flat_map(|rd| rd.flatten().map(|e| e.path()))
-        .filter(|p| p.is_dir())
+        .flat_map(|p| containers_in(p))
         .collect()
 }
 

@@ -145,10 +145,8 @@ fn check_nothing_left(casulo: &std::path::Path) -> Result {
 
     step("casulo gc apaga a bridge casulo0 e os diretórios casulo dos cgroups (a máquina fica como estava)");
     cmd::run(std::process::Command::new(casulo).arg("gc"))?;
-    for parent in cgroup_parents() {
-        let containers = std::fs::read_dir(&parent)
-            .map(|rd| rd.flatten().filter(|e| e.path().is_dir()).count())
-            .unwrap_or(0);
+    for parent in casulo_tests::host_casulo_cgroup_parents() {
+        let containers = casulo_tests::containers_in(&parent).len();
         if containers == 0 {
             fail!(
                 "{} ficou depois do `casulo gc`, sem nenhum contêiner dentro",
@@ -200,18 +198,6 @@ fn run_clippy(clippy: bool) -> Result {
     Ok(())
 }
 
-/// The `casulo` parents that exist now: `/sys/fs/cgroup/casulo` (v2) and
-/// `/sys/fs/cgroup/*/casulo` (v1).
-fn cgroup_parents() -> Vec<std::path::PathBuf> {
-    let root = std::path::Path::new("/sys/fs/cgroup");
-    let mut parents = vec![root.join("casulo")];
-    if let Ok(rd) = std::fs::read_dir(root) {
-        parents.extend(rd.flatten().map(|e| e.path().join("casulo")));
-    }
-    parents.retain(|p| p.is_dir());
-    parents
-}
-
 /// Leaked casulo cgroups: a container cgroup (`casulo/<id>`) with no
 /// process left (the `casulo` parents stay, as docker's; `casulo gc`
 /// removes the empty ones: [`check_nothing_left`] checks it). Other test
@@ -220,25 +206,13 @@ fn cgroup_parents() -> Vec<std::path::PathBuf> {
 /// snapshot and reports the last one otherwise.
 pub fn leftover_cgroups() -> Vec<std::path::PathBuf> {
     let snapshot = || {
-        let mut leaked = Vec::new();
-        for parent in cgroup_parents() {
-            let children: Vec<_> = std::fs::read_dir(&parent)
-                .map(|rd| {
-                    rd.flatten()
-                        .map(|e| e.path())
-                        .filter(|p| p.is_dir())
-                        .collect()
-                })
-                .unwrap_or_default();
-            for child in children {
-                let empty = std::fs::read_to_string(child.join("cgroup.procs"))
-                    .is_ok_and(|t| t.trim().is_empty());
-                if empty {
-                    leaked.push(child);
-                }
-            }
-        }
-        leaked
+        casulo_tests::host_casulo_cgroups()
+            .into_iter()
+            .filter(|child| {
+                std::fs::read_to_string(child.join("cgroup.procs"))
+                    .is_ok_and(|t| t.trim().is_empty())
+            })
+            .collect()
     };
     until_clean(snapshot)
 }

@@ -363,7 +363,7 @@ async fn until_signal() -> &'static str {
 
 /// The unix socket, `0660`, group `casulo` when that group exists, bound
 /// under a temporary name next to `path` (returned with the listener):
-/// [`publish_unix`] gives it its name once the daemon is ready, every
+/// [`Pending::publish`] gives it its name once the daemon is ready, every
 /// listener bound and said in the log, so a client (or a script's `until
 /// [ -S … ]`) that sees the socket finds a daemon that has said everything.
 /// A socket file left by a daemon that died is replaced; one that answers
