@@ -292,6 +292,37 @@ fn env_and_workdir_follow_the_options() {
 }
 
 #[test]
+fn only_a_thrown_away_upper_layer_is_mounted_volatile() {
+    let lab = Lab::shared();
+    let root_options = |info: &Value| -> String {
+        info["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["target"] == "/")
+            .map(|m| m["super_options"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let volatile = |options: &str| options.split(',').any(|o| o == "volatile");
+    // --rm: the upper layer is deleted at the end, so the unmount need not
+    // sync it to disk.
+    let (info, out) = lab.run_probe("volatil", &["info"]);
+    out.assert_ok();
+    let options = root_options(&info);
+    assert!(
+        volatile(&options),
+        "--rm monta o overlay volatile: {options}"
+    );
+    // Kept: what it wrote must survive like any file on the host.
+    let name = unique_name("duravel");
+    let out = lab.casulo(&["run", "--name", &name, PROBE_IMAGE, "/probe", "info"]);
+    out.assert_ok();
+    let options = root_options(&out.json());
+    assert!(!volatile(&options), "sem --rm, nada de volatile: {options}");
+    lab.casulo(&["rm", &name]).assert_ok();
+}
+
+#[test]
 fn writes_land_in_the_upper_dir_and_the_image_layer_is_unchanged() {
     let lab = Lab::shared();
     let name = unique_name("rw");

@@ -173,6 +173,9 @@ fn make_on_disk(
     new_volumes: &mut Vec<String>,
 ) -> Result<Created, RunError> {
     let dir = state.container(who.id);
+    // Its upper layer goes when it ends: `--rm`, or a build's `RUN` (the
+    // build copies it into a layer first).
+    let throwaway = opts.rm || prepared.is_some();
     // The container's own dir is private (its record holds the -e
     // values); upper/ keeps 0755: it becomes the container's `/`.
     crate::state::create_private_dir_all(&dir)
@@ -208,7 +211,8 @@ fn make_on_disk(
         })?;
     let record = record_of(opts, who, process, lowerdirs.clone(), trace);
     creation.save(&dir, &record)?;
-    let plan = RootfsPlan::in_dir(&dir, lowerdirs, crate::mounts::CgroupView::of_host());
+    let mut plan = RootfsPlan::in_dir(&dir, lowerdirs, crate::mounts::CgroupView::of_host());
+    plan.volatile = throwaway;
     Ok(Created {
         record,
         dir,

@@ -192,8 +192,10 @@ fn supervise(
     let mut backoff = FIRST_BACKOFF;
     loop {
         let record = record::load(dir)?;
+        let mut plan = RootfsPlan::in_dir(dir, record.lowerdirs.clone(), CgroupView::of_host());
+        plan.volatile = record.host.auto_remove;
         let created = Created {
-            plan: RootfsPlan::in_dir(dir, record.lowerdirs.clone(), CgroupView::of_host()),
+            plan,
             dir: dir.to_path_buf(),
             recorder: recorder.clone(),
             record,

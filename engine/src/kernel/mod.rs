@@ -287,13 +287,15 @@ impl<'a> Kernel<'a> {
         self.done(body, op, result)
     }
 
-    /// Mounts an overlay: `lowerdirs` top-most first.
+    /// Mounts an overlay: `lowerdirs` top-most first; `volatile`: its
+    /// upper layer is never synced to disk ([`crate::mounts::RootfsPlan`]).
     pub fn mount_overlay(
         &self,
         lowerdirs: &[String],
         upperdir: &Path,
         workdir: &Path,
         target: &Path,
+        volatile: bool,
     ) -> Result<(), KernelError> {
         // Rootless (`crate::rootless`): overlayfs in a user namespace keeps
         // its marks in `user.overlay.*` xattrs (`trusted.*` is the host root's).
@@ -302,8 +304,9 @@ impl<'a> Kernel<'a> {
         } else {
             ""
         };
+        let volatile = if volatile { ",volatile" } else { "" };
         let data = format!(
-            "lowerdir={},upperdir={},workdir={}{userxattr}",
+            "lowerdir={},upperdir={},workdir={}{userxattr}{volatile}",
             lowerdirs.join(":"),
             upperdir.display(),
             workdir.display()
