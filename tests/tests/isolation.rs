@@ -303,7 +303,12 @@ fn only_a_thrown_away_upper_layer_is_mounted_volatile() {
             .map(|m| m["super_options"].as_str().unwrap().to_string())
             .unwrap()
     };
-    let volatile = |options: &str| options.split(',').any(|o| o == "volatile");
+    // Newer kernels show it as `fsync=volatile`.
+    let volatile = |options: &str| {
+        options
+            .split(',')
+            .any(|o| o == "volatile" || o == "fsync=volatile")
+    };
     // --rm: the upper layer is deleted at the end, so the unmount need not
     // sync it to disk.
     let (info, out) = lab.run_probe("volatil", &["info"]);
