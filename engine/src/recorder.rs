@@ -504,7 +504,11 @@ pub fn open_trace_file(path: &Path) -> std::io::Result<File> {
             meta.uid()
         )));
     }
-    file.set_len(0)?;
+    // Only an old trace is emptied: truncating a new, empty file makes
+    // ext4 (`auto_da_alloc`) start writing it out at its `close`.
+    if meta.len() > 0 {
+        file.set_len(0)?;
+    }
     if meta.permissions().mode() & 0o077 != 0 {
         file.set_permissions(std::fs::Permissions::from_mode(crate::state::FILE_MODE))?;
     }

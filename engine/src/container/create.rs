@@ -411,8 +411,12 @@ pub(super) fn claim_name(state: &StateDir, name: &str, id: &str) -> Result<(), R
         .create_new(true)
         .open(&path)
     {
-        Ok(_) => std::fs::write(&path, id)
-            .map_err(|e| RunError::io("não consegui registrar o nome", &path, e)),
+        // Written through the descriptor that made it; a claim that could
+        // not say its id goes again (an empty claim would hold the name).
+        Ok(mut file) => std::io::Write::write_all(&mut file, id.as_bytes()).map_err(|e| {
+            let _ = std::fs::remove_file(&path);
+            RunError::io("não consegui registrar o nome", &path, e)
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Err(RunError::NameInUse(name.to_string()))
         }
