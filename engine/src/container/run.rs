@@ -379,11 +379,14 @@ fn watch(
         let (stop, stopped) = mpsc::channel::<()>();
         if let Some(cg) = cgroup {
             scope.spawn(move || {
-                // One sample now, then one per interval until told to stop
-                // (the sender dropped: Disconnected).
+                // One sample per interval until told to stop (the sender
+                // dropped: Disconnected); the teardown takes the last one.
+                // None right at the start: a short command would share its
+                // CPU with reading the cgroup's files (on a one-CPU VM, the
+                // reading delayed its end by ~5 ms), for a sample of a
+                // process that has barely begun.
                 let began = std::time::Instant::now();
                 let mut every = interval;
-                cg.sample(k);
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
                     cg.sample(k);
                     if sampling == Sampling::Detached && began.elapsed() >= DETACHED_FAST_FOR {
