@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use casulo_trace::replay::{Build, BuildBase, BuildStep, StepResult, World};
+use casulo_trace::replay::{Build, BuildBase, BuildCommit, BuildStep, StepResult, World};
 use yew::prelude::*;
 
 use super::panels::scale;
@@ -278,65 +278,47 @@ pub fn build_panel(p: &BuildProps) -> Html {
     }
 }
 
-/// The SVG of one layer stack (`base` and its steps), with the finished
-/// image on top when `with_image` and the build committed; `width` of
-/// the drawing's coordinates.
-fn stack_svg(
-    b: &Build,
-    base: Option<&BuildBase>,
-    with_image: bool,
+/// Where a stack's rows go: the left edge, the rows' width, the scale.
+struct Stack {
+    x: f64,
+    rw: f64,
     k: f64,
-    width: f64,
-    id: &str,
-    label: &str,
-) -> Html {
-    let rows = rows(b, base);
-    let (x, rw) = (10.0, width - 20.0);
-    let (row_h, thin_h, gap) = (46.0 * k, 22.0 * k, 4.0);
-    // Room for the characters of one line, at this size.
-    let chars = |width: f64| ((width - 24.0) / (8.2 * k)) as usize;
-    let commit = b.commit.as_ref().filter(|_| with_image);
-    let image_h = if commit.is_some() { 50.0 * k } else { 0.0 };
-    let stack_h: f64 = rows
-        .iter()
-        .map(|r| if r.thin { thin_h } else { row_h } + gap)
-        .sum();
-    let height = 20.0 + image_h + stack_h + 10.0 + 20.0 * k;
-    // Bottom up: the base at the bottom, each step on top of the last.
-    let mut y = height - 10.0 - 20.0 * k;
-    let mut svg = String::new();
-    w!(
-        &mut svg,
-        r#"<svg viewBox="0 0 {} {}" role="img" id="{}" aria-label="{}">"#,
-        C(width),
-        C(height),
-        Esc(id),
-        Esc(label)
-    );
-    if let Some(c) = commit {
+}
+
+impl Stack {
+    /// Room for the characters of one line `width` wide, at this size.
+    fn chars(&self, width: f64) -> usize {
+        ((width - 24.0) / (8.2 * self.k)) as usize
+    }
+
+    /// The finished image, on top of the stack.
+    fn image(&self, s: &mut String, c: &BuildCommit, image_h: f64) {
+        let (x, k) = (self.x, self.k);
         let tag = if c.tag.is_empty() {
             "(sem tag)"
         } else {
             c.tag.as_str()
         };
         w!(
-            &mut svg,
+            s,
             r#"<g class="imagem-final" id="imagem-final"><rect x="{}" y="10" width="{}" height="{}" rx="8"/><text x="{}" y="{}" class="titulo-degrau">{}</text><text x="{}" y="{}" class="caminho">id {} · {} camadas</text></g>"#,
             C(x),
-            C(rw),
+            C(self.rw),
             C(image_h - 6.0),
             C(x + 12.0),
             C(10.0 + 19.0 * k),
-            Esc(&cut(&format!("imagem pronta: {tag}"), chars(rw))),
+            Esc(&cut(&format!("imagem pronta: {tag}"), self.chars(self.rw))),
             C(x + 12.0),
             C(10.0 + 38.0 * k),
             short_digest(&c.image_id),
             c.layers
         );
     }
-    for r in &rows {
-        let h = if r.thin { thin_h } else { row_h };
-        y -= h + gap;
+
+    /// One step (or base layer) `h` high at `y`: its title, detail, the
+    /// stage its files came from and its badge.
+    fn row(&self, s: &mut String, r: &Row, y: f64, h: f64) {
+        let (x, rw, k) = (self.x, self.rw, self.k);
         let badge_w = if r.badge.is_some() { 74.0 * k } else { 0.0 };
         // The badge fits thin rows too (a cached ENV is thin and "cache").
         let bh = (22.0 * k).min(h - 4.0 * k);
@@ -359,7 +341,7 @@ fn stack_svg(
             },
         ]);
         w!(
-            &mut svg,
+            s,
             r#"<g class="{class}"{}><rect x="{}" y="{}" width="{}" height="{}" rx="5"><title>{}</title></rect><text x="{}" y="{}" class="titulo-degrau">{}</text>"#,
             Attr("aria-current", r.current.then_some("step")),
             C(x),
@@ -369,20 +351,20 @@ fn stack_svg(
             Esc(&r.tip),
             C(x + 12.0),
             C(y + if r.thin { 16.0 } else { 19.0 } * k),
-            Esc(&cut(&r.title, chars(text_w)))
+            Esc(&cut(&r.title, self.chars(text_w)))
         );
         if let Some(d) = &r.detail {
             w!(
-                &mut svg,
+                s,
                 r#"<text x="{}" y="{}" class="caminho">{}</text>"#,
                 C(x + 12.0),
                 C(y + 38.0 * k),
-                Esc(&cut(d, chars(text_w - from_w)))
+                Esc(&cut(d, self.chars(text_w - from_w)))
             );
         }
         if let Some(f) = &r.from {
             w!(
-                &mut svg,
+                s,
                 r#"<text x="{}" y="{}" class="de-estagio" text-anchor="end">⟵ de {}</text>"#,
                 C(x + text_w - 8.0),
                 C(y + 38.0 * k),
@@ -392,7 +374,7 @@ fn stack_svg(
         if let Some(badge) = r.badge {
             let by = (y + (h - bh) / 2.0).min(y + 6.0 * k);
             w!(
-                &mut svg,
+                s,
                 r#"<g class="selo {badge}"><rect x="{}" y="{}" width="{}" height="{}" rx="{}"/><text x="{}" y="{}">{}</text></g>"#,
                 C(x + rw - badge_w - 4.0),
                 C(by),
@@ -408,12 +390,59 @@ fn stack_svg(
                 }
             );
         }
-        svg.push_str("</g>");
+        s.push_str("</g>");
+    }
+}
+
+/// The SVG of one layer stack (`base` and its steps), with the finished
+/// image on top when `with_image` and the build committed; `width` of
+/// the drawing's coordinates.
+fn stack_svg(
+    b: &Build,
+    base: Option<&BuildBase>,
+    with_image: bool,
+    k: f64,
+    width: f64,
+    id: &str,
+    label: &str,
+) -> Html {
+    let rows = rows(b, base);
+    let stack = Stack {
+        x: 10.0,
+        rw: width - 20.0,
+        k,
+    };
+    let (row_h, thin_h, gap) = (46.0 * k, 22.0 * k, 4.0);
+    let commit = b.commit.as_ref().filter(|_| with_image);
+    let image_h = if commit.is_some() { 50.0 * k } else { 0.0 };
+    let stack_h: f64 = rows
+        .iter()
+        .map(|r| if r.thin { thin_h } else { row_h } + gap)
+        .sum();
+    let height = 20.0 + image_h + stack_h + 10.0 + 20.0 * k;
+    let mut svg = String::new();
+    w!(
+        &mut svg,
+        r#"<svg viewBox="0 0 {} {}" role="img" id="{}" aria-label="{}">"#,
+        C(width),
+        C(height),
+        Esc(id),
+        Esc(label)
+    );
+    if let Some(c) = commit {
+        stack.image(&mut svg, c, image_h);
+    }
+    // Bottom up: the base at the bottom, each step on top of the last.
+    let mut y = height - 10.0 - 20.0 * k;
+    for r in &rows {
+        let h = if r.thin { thin_h } else { row_h };
+        y -= h + gap;
+        stack.row(&mut svg, r, y, h);
     }
     w!(
         &mut svg,
         r#"<text x="{}" y="{}" class="rotulo">↑ cada passo empilha sobre o anterior</text></svg>"#,
-        C(x),
+        C(stack.x),
         C(height - 6.0)
     );
     Html::from_html_unchecked(svg.into())
