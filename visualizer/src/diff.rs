@@ -5,10 +5,8 @@
 //! other side, so a cold and a cached build differ row by row; and
 //! [`summary`] says in words what the two final worlds differ in.
 
-use casulo_trace::replay::{StepResult, World};
+use casulo_trace::replay::{SortedMap, StepResult, World};
 use casulo_trace::{Event, EventBody};
-
-use std::collections::BTreeMap;
 
 use crate::format::{bytes, mib, short_digest};
 
@@ -156,7 +154,7 @@ fn limit_text(file: &str, value: &str) -> String {
 }
 
 /// Every limit written in a world: file name → value.
-fn limits(w: &World) -> BTreeMap<&str, &str> {
+fn limits(w: &World) -> SortedMap<&str, &str> {
     w.cgroups
         .values()
         .flat_map(|c| c.limits.iter().map(|(f, v)| (f.as_str(), v.as_str())))
@@ -179,8 +177,8 @@ fn exit_text(w: &World) -> String {
 /// Limits, OOM kills and the exit that differ between the two worlds.
 fn resources_summary(a: &World, b: &World, out: &mut Vec<String>) {
     let (la, lb) = (limits(a), limits(b));
-    let files: std::collections::BTreeSet<&str> = la.keys().chain(lb.keys()).copied().collect();
-    for f in files {
+    let files: SortedMap<&str, ()> = la.keys().chain(lb.keys()).map(|f| (*f, ())).collect();
+    for &f in files.keys() {
         let text = |v: Option<&&str>| match v {
             Some(v) => limit_text(f, v),
             None => "sem limite".into(),

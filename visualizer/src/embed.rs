@@ -23,7 +23,8 @@
 //! `casulo trace show` prints, the `#evento=N` of a link, the header's
 //! "evento N de M" (M: the last reachable event) and the events panel's `#N`.
 
-use std::collections::HashMap;
+/// The page's `?a=b&c=d`, decoded (one value per name, the last one).
+pub type Params = casulo_trace::replay::SortedMap<String, String>;
 
 /// A panel the page can show; its name is the one the URL (and the book's
 /// `{{#replay … paineis=…}}`) uses, and the CSS class of its `<section>`.
@@ -105,7 +106,7 @@ pub struct Embed {
 
 /// Reads the embed parameters. `Ok(None)`: not in embed mode (no `embed=1`).
 /// `Err`: embed mode with a wrong parameter (the message for the student).
-pub fn parse(params: &HashMap<String, String>) -> Result<Option<Embed>, String> {
+pub fn parse(params: &Params) -> Result<Option<Embed>, String> {
     if params.get("embed").map(|v| v.trim()) != Some("1") {
         return Ok(None);
     }
@@ -227,7 +228,7 @@ pub fn full_app_link(trace_encoded: &str, seq: Option<u64>) -> String {
 mod tests {
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    fn params(pairs: &[(&str, &str)]) -> Params {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -16,6 +16,7 @@ mod diff;
 mod embed;
 mod format;
 mod lines;
+mod markup;
 mod security;
 mod state;
 mod timeline;

@@ -3,12 +3,13 @@
 
 use std::rc::Rc;
 
-use casulo_trace::replay::{Build, BuildBase, BuildStep, StepResult, World};
+use casulo_trace::replay::{Build, BuildBase, BuildCommit, BuildStep, StepResult, World};
 use yew::prelude::*;
 
-use super::panels::{scale, Px};
+use super::panels::scale;
 use super::{Action, Loaded, Model};
 use crate::format::{bytes, short_digest, short_path};
+use crate::markup::{class_list, w, Attr, Esc, C};
 
 #[derive(Properties)]
 pub struct BuildProps {
@@ -277,6 +278,122 @@ pub fn build_panel(p: &BuildProps) -> Html {
     }
 }
 
+/// Where a stack's rows go: the left edge, the rows' width, the scale.
+struct Stack {
+    x: f64,
+    rw: f64,
+    k: f64,
+}
+
+impl Stack {
+    /// Room for the characters of one line `width` wide, at this size.
+    fn chars(&self, width: f64) -> usize {
+        ((width - 24.0) / (8.2 * self.k)) as usize
+    }
+
+    /// The finished image, on top of the stack.
+    fn image(&self, s: &mut String, c: &BuildCommit, image_h: f64) {
+        let (x, k) = (self.x, self.k);
+        let tag = if c.tag.is_empty() {
+            "(sem tag)"
+        } else {
+            c.tag.as_str()
+        };
+        w!(
+            s,
+            r#"<g class="imagem-final" id="imagem-final"><rect x="{}" y="10" width="{}" height="{}" rx="8"/><text x="{}" y="{}" class="titulo-degrau">{}</text><text x="{}" y="{}" class="caminho">id {} · {} camadas</text></g>"#,
+            C(x),
+            C(self.rw),
+            C(image_h - 6.0),
+            C(x + 12.0),
+            C(10.0 + 19.0 * k),
+            Esc(&cut(&format!("imagem pronta: {tag}"), self.chars(self.rw))),
+            C(x + 12.0),
+            C(10.0 + 38.0 * k),
+            short_digest(&c.image_id),
+            c.layers
+        );
+    }
+
+    /// One step (or base layer) `h` high at `y`: its title, detail, the
+    /// stage its files came from and its badge.
+    fn row(&self, s: &mut String, r: &Row, y: f64, h: f64) {
+        let (x, rw, k) = (self.x, self.rw, self.k);
+        let badge_w = if r.badge.is_some() { 74.0 * k } else { 0.0 };
+        // The badge fits thin rows too (a cached ENV is thin and "cache").
+        let bh = (22.0 * k).min(h - 4.0 * k);
+        let text_w = rw - badge_w;
+        // COPY --from: an arrow into the row and the source's name, in
+        // words (never the arrow alone).
+        let from_w = r
+            .from
+            .as_ref()
+            .map_or(0.0, |f| (f.chars().count() as f64 + 5.0) * 8.2 * k);
+        let class = class_list(&[
+            "degrau",
+            r.class,
+            if r.thin { "fino" } else { "" },
+            if r.current { "atual" } else { "" },
+            if r.from.is_some() {
+                "copia-de-estagio"
+            } else {
+                ""
+            },
+        ]);
+        w!(
+            s,
+            r#"<g class="{class}"{}><rect x="{}" y="{}" width="{}" height="{}" rx="5"><title>{}</title></rect><text x="{}" y="{}" class="titulo-degrau">{}</text>"#,
+            Attr("aria-current", r.current.then_some("step")),
+            C(x),
+            C(y),
+            C(rw),
+            C(h),
+            Esc(&r.tip),
+            C(x + 12.0),
+            C(y + if r.thin { 16.0 } else { 19.0 } * k),
+            Esc(&cut(&r.title, self.chars(text_w)))
+        );
+        if let Some(d) = &r.detail {
+            w!(
+                s,
+                r#"<text x="{}" y="{}" class="caminho">{}</text>"#,
+                C(x + 12.0),
+                C(y + 38.0 * k),
+                Esc(&cut(d, self.chars(text_w - from_w)))
+            );
+        }
+        if let Some(f) = &r.from {
+            w!(
+                s,
+                r#"<text x="{}" y="{}" class="de-estagio" text-anchor="end">⟵ de {}</text>"#,
+                C(x + text_w - 8.0),
+                C(y + 38.0 * k),
+                Esc(f)
+            );
+        }
+        if let Some(badge) = r.badge {
+            let by = (y + (h - bh) / 2.0).min(y + 6.0 * k);
+            w!(
+                s,
+                r#"<g class="selo {badge}"><rect x="{}" y="{}" width="{}" height="{}" rx="{}"/><text x="{}" y="{}">{}</text></g>"#,
+                C(x + rw - badge_w - 4.0),
+                C(by),
+                C(badge_w - 4.0),
+                C(bh),
+                C(bh / 2.0),
+                C(x + rw - badge_w + 8.0 * k),
+                C(by + bh / 2.0 + 4.5 * k),
+                if badge == "cache" {
+                    "♻ cache"
+                } else {
+                    "+ nova"
+                }
+            );
+        }
+        s.push_str("</g>");
+    }
+}
+
 /// The SVG of one layer stack (`base` and its steps), with the finished
 /// image on top when `with_image` and the build committed; `width` of
 /// the drawing's coordinates.
@@ -290,10 +407,12 @@ fn stack_svg(
     label: &str,
 ) -> Html {
     let rows = rows(b, base);
-    let (x, rw) = (10.0, width - 20.0);
+    let stack = Stack {
+        x: 10.0,
+        rw: width - 20.0,
+        k,
+    };
     let (row_h, thin_h, gap) = (46.0 * k, 22.0 * k, 4.0);
-    // Room for the characters of one line, at this size.
-    let chars = |width: f64| ((width - 24.0) / (8.2 * k)) as usize;
     let commit = b.commit.as_ref().filter(|_| with_image);
     let image_h = if commit.is_some() { 50.0 * k } else { 0.0 };
     let stack_h: f64 = rows
@@ -301,70 +420,32 @@ fn stack_svg(
         .map(|r| if r.thin { thin_h } else { row_h } + gap)
         .sum();
     let height = 20.0 + image_h + stack_h + 10.0 + 20.0 * k;
+    let mut svg = String::new();
+    w!(
+        &mut svg,
+        r#"<svg viewBox="0 0 {} {}" role="img" id="{}" aria-label="{}">"#,
+        C(width),
+        C(height),
+        Esc(id),
+        Esc(label)
+    );
+    if let Some(c) = commit {
+        stack.image(&mut svg, c, image_h);
+    }
     // Bottom up: the base at the bottom, each step on top of the last.
     let mut y = height - 10.0 - 20.0 * k;
-    let drawn = rows.iter().map(|r| {
+    for r in &rows {
         let h = if r.thin { thin_h } else { row_h };
         y -= h + gap;
-        let badge_w = if r.badge.is_some() { 74.0 * k } else { 0.0 };
-        // The badge fits thin rows too (a cached ENV is thin and "cache").
-        let bh = (22.0 * k).min(h - 4.0 * k);
-        let text_w = rw - badge_w;
-        // COPY --from: an arrow into the row and the source's name, in
-        // words (never the arrow alone).
-        let from_w = r.from.as_ref().map_or(0.0, |f| (f.chars().count() as f64 + 5.0) * 8.2 * k);
-        let g = html! {
-            <g class={classes!("degrau", r.class, r.thin.then_some("fino"), r.current.then_some("atual"), r.from.is_some().then_some("copia-de-estagio"))}
-                aria-current={r.current.then_some("step")}>
-                <rect x={x.px()} y={y.px()} width={rw.px()} height={h.px()} rx="5">
-                    <title>{r.tip.clone()}</title></rect>
-                <text x={(x + 12.0).px()} y={(y + if r.thin { 16.0 } else { 19.0 } * k).px()}
-                    class="titulo-degrau">{cut(&r.title, chars(text_w))}</text>
-                if let Some(d) = &r.detail {
-                    <text x={(x + 12.0).px()} y={(y + 38.0 * k).px()} class="caminho">
-                        {cut(d, chars(text_w - from_w))}</text>
-                }
-                if let Some(f) = &r.from {
-                    <text x={(x + text_w - 8.0).px()} y={(y + 38.0 * k).px()}
-                        class="de-estagio" text-anchor="end">{format!("⟵ de {f}")}</text>
-                }
-                if let Some(badge) = r.badge {
-                    <g class={classes!("selo", badge)}>
-                        <rect x={(x + rw - badge_w - 4.0).px()} y={(y + (h - bh) / 2.0).min(y + 6.0 * k).px()}
-                            width={(badge_w - 4.0).px()} height={bh.px()} rx={(bh / 2.0).px()} />
-                        <text x={(x + rw - badge_w + 8.0 * k).px()} y={((y + (h - bh) / 2.0).min(y + 6.0 * k) + bh / 2.0 + 4.5 * k).px()}>
-                            {if badge == "cache" { "♻ cache" } else { "+ nova" }}</text>
-                    </g>
-                }
-            </g>
-        };
-        g
-    });
-    let drawn: Vec<Html> = drawn.collect();
-    let image = commit.map(|c| {
-        let tag = if c.tag.is_empty() {
-            "(sem tag)".to_string()
-        } else {
-            c.tag.clone()
-        };
-        html! {
-            <g class="imagem-final" id="imagem-final">
-                <rect x={x.px()} y="10" width={rw.px()} height={(image_h - 6.0).px()} rx="8" />
-                <text x={(x + 12.0).px()} y={(10.0 + 19.0 * k).px()} class="titulo-degrau">
-                    {cut(&format!("imagem pronta: {tag}"), chars(rw))}</text>
-                <text x={(x + 12.0).px()} y={(10.0 + 38.0 * k).px()} class="caminho">
-                    {format!("id {} · {} camadas", short_digest(&c.image_id), c.layers)}</text>
-            </g>
-        }
-    });
-    html! {
-        <svg viewBox={super::panels::view_box(width, height)} role="img" id={id.to_string()} aria-label={label.to_string()}>
-            { for image }
-            { for drawn }
-            <text x={x.px()} y={(height - 6.0).px()} class="rotulo">
-                {"↑ cada passo empilha sobre o anterior"}</text>
-        </svg>
+        stack.row(&mut svg, r, y, h);
     }
+    w!(
+        &mut svg,
+        r#"<text x="{}" y="{}" class="rotulo">↑ cada passo empilha sobre o anterior</text></svg>"#,
+        C(stack.x),
+        C(height - 6.0)
+    );
+    Html::from_html_unchecked(svg.into())
 }
 
 /// One sentence: where the build is.

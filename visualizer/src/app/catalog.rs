@@ -8,7 +8,6 @@
 //! stands for its title.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use wasm_bindgen_futures::spawn_local;
@@ -19,7 +18,7 @@ use yew::prelude::*;
 const URL: &str = "catalogo.json";
 
 /// kind → (title, paragraph).
-pub type Catalog = HashMap<String, (String, String)>;
+pub type Catalog = casulo_trace::replay::SortedMap<String, (String, String)>;
 
 enum State {
     Idle,
@@ -90,7 +89,7 @@ fn parse(text: &str) -> Result<Catalog, String> {
     else {
         return Err("não é um objeto JSON".into());
     };
-    let mut out = Catalog::with_capacity(map.len());
+    let mut out = Catalog::new();
     for (kind, v) in map {
         let pair = v.as_array().filter(|a| a.len() == 2);
         let text = |i: usize| pair.and_then(|a| a[i].as_str()).map(str::to_string);

@@ -7,6 +7,7 @@ use yew::prelude::*;
 
 use super::Loaded;
 use crate::diff::{align, summary, Row};
+use crate::markup::{w, Esc};
 use crate::timeline::Area;
 
 /// Rows shown at most (a long diff is cut, with a note).
@@ -37,33 +38,58 @@ pub fn diff_view(p: &DiffProps) -> Html {
     let only_a = count(|r| matches!(r, Row::OnlyA(_)));
     let only_b = count(|r| matches!(r, Row::OnlyB(_)));
     let differ = count(|r| matches!(r, Row::Both { same: false, .. }));
-    let cell = |e: &casulo_trace::Event| {
-        let ok = e.outcome.is_ok();
-        html! {
-            <>
-                <span class={classes!("tipo", Area::of(e).class())}>{e.body.kind()}</span>
-                <span class="resumo">{narrate::describe(e)}</span>
-                if !ok { <span class="errno">{narrate::outcome_text(&e.outcome)}</span> }
-            </>
+    // The table as markup text (markup.rs): up to 2000 rows, drawn once
+    // per pair of traces, no listeners.
+    let cell = |t: &mut String, e: &casulo_trace::Event| {
+        w!(
+            t,
+            r#"<td class="seq">{}</td><td><span class="tipo {}">{}</span><span class="resumo">{}</span>"#,
+            e.seq,
+            Area::of(e).class(),
+            e.body.kind(),
+            Esc(&narrate::describe(e))
+        );
+        if !e.outcome.is_ok() {
+            w!(
+                t,
+                r#"<span class="errno">{}</span>"#,
+                Esc(&narrate::outcome_text(&e.outcome))
+            );
         }
+        t.push_str("</td>");
     };
-    let body = rows.iter().take(MAX_ROWS).map(|r| match *r {
-        Row::Both { a, b, same } => html! {
-            <tr class={classes!(if same { "igual" } else { "diferente" })}>
-                <td class="seq">{ea[a].seq}</td><td>{cell(&ea[a])}</td>
-                <td class="seq">{eb[b].seq}</td><td>{cell(&eb[b])}</td>
-                <td class="marca">{if same { "=" } else { "≠" }}</td>
-            </tr>
-        },
-        Row::OnlyA(a) => html! {
-            <tr class="so-a"><td class="seq">{ea[a].seq}</td><td>{cell(&ea[a])}</td>
-                <td></td><td class="ausente">{"—"}</td><td class="marca">{"só A"}</td></tr>
-        },
-        Row::OnlyB(b) => html! {
-            <tr class="so-b"><td></td><td class="ausente">{"—"}</td>
-                <td class="seq">{eb[b].seq}</td><td>{cell(&eb[b])}</td><td class="marca">{"só B"}</td></tr>
-        },
-    });
+    const ABSENT: &str = r#"<td></td><td class="ausente">—</td>"#;
+    let mut table = String::from(
+        r#"<table class="tabela-comparacao"><thead><tr><th>#</th><th>A</th><th>#</th><th>B</th><th></th></tr></thead><tbody>"#,
+    );
+    for r in rows.iter().take(MAX_ROWS) {
+        match *r {
+            Row::Both { a, b, same } => {
+                let (class, mark) = if same {
+                    ("igual", "=")
+                } else {
+                    ("diferente", "≠")
+                };
+                w!(&mut table, r#"<tr class="{class}">"#);
+                cell(&mut table, &ea[a]);
+                cell(&mut table, &eb[b]);
+                w!(&mut table, r#"<td class="marca">{mark}</td></tr>"#);
+            }
+            Row::OnlyA(a) => {
+                table.push_str(r#"<tr class="so-a">"#);
+                cell(&mut table, &ea[a]);
+                table.push_str(ABSENT);
+                table.push_str(r#"<td class="marca">só A</td></tr>"#);
+            }
+            Row::OnlyB(b) => {
+                table.push_str(r#"<tr class="so-b">"#);
+                table.push_str(ABSENT);
+                cell(&mut table, &eb[b]);
+                table.push_str(r#"<td class="marca">só B</td></tr>"#);
+            }
+        }
+    }
+    table.push_str("</tbody></table>");
     html! {
         <section class="painel comparacao" aria-labelledby="titulo-cmp">
             <h2 id="titulo-cmp">{"Comparação de dois traces"}</h2>
@@ -78,10 +104,7 @@ pub fn diff_view(p: &DiffProps) -> Html {
                 </div>
             }
             <p class="dica">{"Os eventos são alinhados pelo tipo (num build, o resultado de cada passo — camada nova ou cache — fica na mesma linha); números que mudam em toda execução (PIDs, inodes, ids) são ignorados na comparação; um limite escrito, um código de saída ou um comando diferentes contam como diferença."}</p>
-            <table class="tabela-comparacao">
-                <thead><tr><th>{"#"}</th><th>{"A"}</th><th>{"#"}</th><th>{"B"}</th><th>{""}</th></tr></thead>
-                <tbody>{ for body }</tbody>
-            </table>
+            { Html::from_html_unchecked(table.into()) }
             if rows.len() > MAX_ROWS {
                 <p class="aviso">{format!("Mostrando as primeiras {MAX_ROWS} de {} linhas.", rows.len())}</p>
             }

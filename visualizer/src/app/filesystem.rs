@@ -4,8 +4,9 @@
 use casulo_trace::replay::{Overlay, World};
 use yew::prelude::*;
 
-use super::panels::{scale, Px, WorldProps};
+use super::panels::{scale, WorldProps};
 use crate::format::{bytes, short_digest, short_path};
+use crate::markup::{class_list, w, Esc, C};
 
 /// `casulo commit`s of the container: its upperdir became a layer of a new image.
 fn commit_lines(w: &World) -> Vec<String> {
@@ -44,7 +45,8 @@ pub fn filesystem_panel(p: &WorldProps) -> Html {
     };
     let k = scale(p.large);
     let row_w = if p.large { 640.0 } else { 400.0 };
-    let (rows, stack_h) = stack(w, o, row_w, k);
+    let mut svg = String::new();
+    let stack_h = stack(&mut svg, w, o, row_w, k);
     // Mounts: to the right (normal), or below the stack in two columns (large).
     let (cols, mx0, my0, mw) = if p.large {
         (2, 10.0, stack_h + 6.0, 310.0)
@@ -53,16 +55,24 @@ pub fn filesystem_panel(p: &WorldProps) -> Html {
     };
     let last = w.applied.checked_sub(1);
     let ended = w.init().is_some_and(|i| i.exit.is_some());
-    let mounts = w.mounts.iter().enumerate().map(|(i, m)| {
+    for (i, m) in w.mounts.iter().enumerate() {
         let mx = mx0 + (i % cols) as f64 * (mw + 20.0);
         let my = my0 + (i / cols) as f64 * 30.0 * k;
-        html! {
-            <g class={classes!("montagem", (Some(m.at) == last).then_some("novo"), ended.then_some("encerrado"))}>
-                <rect x={mx.px()} y={my.px()} width={mw.px()} height={(24.0 * k).px()} rx="4" />
-                <text x={(mx + 10.0).px()} y={(my + 17.0 * k).px()}>{format!("{} · {}", m.inside, m.fstype)}</text>
-            </g>
-        }
-    });
+        w!(
+            &mut svg,
+            r#"<g class="montagem{}{}"><rect x="{}" y="{}" width="{}" height="{}" rx="4"/><text x="{}" y="{}">{} · {}</text></g>"#,
+            if Some(m.at) == last { " novo" } else { "" },
+            if ended { " encerrado" } else { "" },
+            C(mx),
+            C(my),
+            C(mw),
+            C(24.0 * k),
+            C(mx + 10.0),
+            C(my + 17.0 * k),
+            Esc(&m.inside),
+            Esc(&m.fstype)
+        );
+    }
     let mount_rows = w.mounts.len().div_ceil(cols) as f64;
     let height = if p.large {
         my0 + mount_rows * 30.0 * k + 10.0
@@ -75,11 +85,10 @@ pub fn filesystem_panel(p: &WorldProps) -> Html {
     html! {
         <section class="painel arquivos" aria-labelledby="titulo-fs">
             <h2 id="titulo-fs">{"Sistema de arquivos"}</h2>
-            <svg viewBox={super::panels::view_box(660.0, height)} role="img" id="svg-fs"
-                aria-label="A pilha do overlay: visão unificada, camada de escrita e camadas da imagem; à direita, as montagens">
-                { for rows }
-                { for mounts }
-            </svg>
+            { Html::from_html_unchecked(format!(
+                r#"<svg viewBox="0 0 660 {}" role="img" id="svg-fs" aria-label="A pilha do overlay: visão unificada, camada de escrita e camadas da imagem; à direita, as montagens">{svg}</svg>"#,
+                C(height)
+            ).into()) }
             if !devices.is_empty() {
                 <p class="dispositivos"><strong>{"Dispositivos em /dev: "}</strong>{devices.join(", ")}</p>
             }
@@ -130,14 +139,25 @@ fn no_overlay_yet(w: &World, commits: &[String]) -> Html {
     }
 }
 
-/// The overlay's rows, top to bottom: merged, upper, each lowerdir; and
-/// the stack's height. Large: the stack takes the whole width (the mounts
-/// go below it).
-fn stack(w: &World, o: &Overlay, row_w: f64, k: f64) -> (Vec<Html>, f64) {
+/// The overlay's rows, top to bottom: merged, upper, each lowerdir,
+/// written to `s`; returns the stack's height. Large: the stack takes the
+/// whole width (the mounts go below it).
+fn stack(s: &mut String, w: &World, o: &Overlay, row_w: f64, k: f64) -> f64 {
     let last = w.applied.checked_sub(1);
     let row_h = 54.0 * k;
-    let (rw, rh, t1, t2) = (row_w.px(), (row_h - 8.0).px(), 20.0 * k, 38.0 * k);
-    let mut rows: Vec<Html> = vec![];
+    let (rw, rh, t1, t2) = (C(row_w), C(row_h - 8.0), 20.0 * k, 38.0 * k);
+    // A row's box and its two lines (the second in class `caminho`).
+    let row = |s: &mut String, class: &str, y: f64, first: &str, second: &str| {
+        w!(
+            s,
+            r#"<g class="camada {class}"><rect x="10" y="{}" width="{rw}" height="{rh}" rx="6"/><text x="22" y="{}">{}</text><text x="22" y="{}" class="caminho">{}</text>"#,
+            C(y),
+            C(y + t1),
+            Esc(first),
+            C(y + t2),
+            Esc(second)
+        );
+    };
     let mut y = 10.0;
     // The overlay lives in the container's mount namespace: when its last
     // process ends, the kernel unmounts it (the upperdir stays on disk).
@@ -149,21 +169,22 @@ fn stack(w: &World, o: &Overlay, row_w: f64, k: f64) -> (Vec<Html>, f64) {
     } else {
         "merged: a visão unificada"
     };
-    rows.push(html! {
-        <g class={classes!("camada", "merged", (Some(o.at) == last).then_some("novo"), ended.then_some("encerrado"))}>
-            <rect x="10" y={y.px()} width={rw.clone()} height={rh.clone()} rx="6" />
-            <text x="22" y={(y + t1).px()}>{merged_label}</text>
-            <text x="22" y={(y + t2).px()} class="caminho">{short_path(&o.target)}</text>
-        </g>
-    });
+    let merged_class = class_list(&[
+        "merged",
+        if Some(o.at) == last { "novo" } else { "" },
+        if ended { "encerrado" } else { "" },
+    ]);
+    row(s, &merged_class, y, merged_label, &short_path(&o.target));
+    s.push_str("</g>");
     y += row_h;
-    rows.push(html! {
-        <g class="camada upper">
-            <rect x="10" y={y.px()} width={rw.clone()} height={rh.clone()} rx="6" />
-            <text x="22" y={(y + t1).px()}>{"upperdir: leitura e escrita (só deste contêiner)"}</text>
-            <text x="22" y={(y + t2).px()} class="caminho">{short_path(&o.upperdir)}</text>
-        </g>
-    });
+    row(
+        s,
+        "upper",
+        y,
+        "upperdir: leitura e escrita (só deste contêiner)",
+        &short_path(&o.upperdir),
+    );
+    s.push_str("</g>");
     y += row_h;
     for (i, dir) in o.lowerdirs.iter().enumerate() {
         let layer = w.layer_of_dir(dir);
@@ -183,21 +204,22 @@ fn stack(w: &World, o: &Overlay, row_w: f64, k: f64) -> (Vec<Html>, f64) {
             ),
             None => "somente leitura · reutilizada".into(),
         };
-        let whiteouts = layer.map(|l| l.whiteouts.clone()).unwrap_or_default();
-        rows.push(html! {
-            <g class="camada lower">
-                <rect x="10" y={y.px()} width={rw.clone()} height={rh.clone()} rx="6" />
-                <text x="22" y={(y + t1).px()}>{title}</text>
-                <text x="22" y={(y + t2).px()} class="caminho">{info}</text>
-                { for whiteouts.iter().take(2).enumerate().map(|(i, (path, opaque))| html! {
-                    <text x={(row_w * 0.6).px()} y={(y + t1 + 18.0 * k * i as f64).px()} class="whiteout">
-                        {format!("✕ {path}{}", if *opaque { " (opaco)" } else { "" })}</text>
-                }) }
-            </g>
-        });
+        row(s, "lower", y, &title, &info);
+        let whiteouts = layer.map_or(&[][..], |l| &l.whiteouts[..]);
+        for (i, (path, opaque)) in whiteouts.iter().take(2).enumerate() {
+            w!(
+                s,
+                r#"<text x="{}" y="{}" class="whiteout">✕ {}{}</text>"#,
+                C(row_w * 0.6),
+                C(y + t1 + 18.0 * k * i as f64),
+                Esc(path),
+                if *opaque { " (opaco)" } else { "" }
+            );
+        }
+        s.push_str("</g>");
         y += row_h;
     }
-    (rows, y)
+    y
 }
 
 /// Volumes beside the overlay: data that is not in any layer.

@@ -2,7 +2,6 @@
 //! and the list of local traces (`traces/`, served by `cargo xtask demo`).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use wasm_bindgen::{JsCast, JsValue};
@@ -14,7 +13,7 @@ use super::{Action, Loaded, Model};
 pub use crate::state::Listed;
 
 /// `?a=b&c=d` of the page, decoded.
-pub fn query_params() -> HashMap<String, String> {
+pub fn query_params() -> crate::embed::Params {
     let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();

@@ -5,7 +5,8 @@ use casulo_trace::replay::{ns_kind, Process, World};
 use casulo_trace::NsKind;
 use yew::prelude::*;
 
-use super::panels::{scale, Px, WorldProps};
+use super::panels::{scale, WorldProps};
+use crate::markup::{w, Esc, C};
 
 /// What each namespace kind isolates, in a few words.
 fn ns_what(kind: NsKind) -> &'static str {
@@ -149,16 +150,30 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
         .or_else(|| w.processes.keys().next().copied());
     let l = Layout::new(p.large);
     let k = l.k;
-    let body = match w.init() {
-        None => html! {
-            <>
-                <text x="24" y={(70.0 * k).px()} class="rotulo">{"Ainda não há contêiner:"}</text>
-                <text x="24" y={(94.0 * k).px()} class="rotulo">{"só os namespaces do host existem."}</text>
-            </>
-        },
-        Some(init) => container(w, init, &l),
-    };
     let height = l.height(w.init());
+    let mut svg = String::new();
+    w!(
+        &mut svg,
+        r#"<svg viewBox="0 0 660 {}" role="img" id="svg-ns" aria-label="Os namespaces do contêiner lado a lado, o processo ligado a cada um, o host em volta"><rect class="host" x="2" y="2" width="656" height="{}" rx="12"/><text x="16" y="{}" class="rotulo-host">Host (namespaces iniciais)</text>"#,
+        C(height),
+        C(height - 4.0),
+        C(24.0 * k)
+    );
+    if let Some(pid) = engine {
+        engine_box(&mut svg, pid, &l);
+    }
+    match w.init() {
+        None => {
+            w!(
+                &mut svg,
+                r#"<text x="24" y="{}" class="rotulo">Ainda não há contêiner:</text><text x="24" y="{}" class="rotulo">só os namespaces do host existem.</text>"#,
+                C(70.0 * k),
+                C(94.0 * k)
+            );
+        }
+        Some(init) => container(&mut svg, w, init, &l),
+    }
+    svg.push_str("</svg>");
     // `casulo exec`: the processes in every namespace of the init, and
     // the casulo that forked each (on the host, in the pid one only).
     let joined: Vec<_> = w.joined().collect();
@@ -179,15 +194,7 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
     html! {
         <section class="painel namespaces" aria-labelledby="titulo-ns">
             <h2 id="titulo-ns">{"Namespaces e processos"}</h2>
-            <svg viewBox={super::panels::view_box(660.0, height)} role="img" id="svg-ns"
-                aria-label="Os namespaces do contêiner lado a lado, o processo ligado a cada um, o host em volta">
-                <rect class="host" x="2" y="2" width="656" height={(height - 4.0).px()} rx="12" />
-                <text x="16" y={(24.0 * k).px()} class="rotulo-host">{"Host (namespaces iniciais)"}</text>
-                if let Some(pid) = engine {
-                    { engine_box(pid, &l) }
-                }
-                {body}
-            </svg>
+            { Html::from_html_unchecked(svg.into()) }
             if w.init().is_some_and(|i| !i.namespaces.is_empty()) {
                 <p class="dica" id="ns-dica">{"Cada namespace isola uma coisa, independente dos outros \
                     (nenhum fica dentro de outro): o processo está em todos ao mesmo tempo."}</p>
@@ -206,56 +213,64 @@ pub fn namespaces_panel(p: &WorldProps) -> Html {
 }
 
 /// The casulo that started the container, on the host.
-fn engine_box(pid: i32, l: &Layout) -> Html {
+fn engine_box(s: &mut String, pid: i32, l: &Layout) {
     let (x, y, k) = (l.engine_x, l.engine_y, l.k);
-    html! {
-        <g class="processo motor">
-            <rect x={x.px()} y={y.px()} width={(150.0 * k).px()}
-                height={(58.0 * k).px()} rx="10" />
-            <text x={(x + 12.0).px()} y={(y + 24.0 * k).px()}>{"casulo"}</text>
-            <text x={(x + 12.0).px()} y={(y + 46.0 * k).px()} class="pid-host">{format!("PID {pid} no host")}</text>
-        </g>
-    }
+    w!(
+        s,
+        r#"<g class="processo motor"><rect x="{}" y="{}" width="{}" height="{}" rx="10"/><text x="{}" y="{}">casulo</text><text x="{}" y="{}" class="pid-host">PID {pid} no host</text></g>"#,
+        C(x),
+        C(y),
+        C(150.0 * k),
+        C(58.0 * k),
+        C(x + 12.0),
+        C(y + 24.0 * k),
+        C(x + 12.0),
+        C(y + 46.0 * k)
+    );
 }
 
 /// The container: its namespace boxes side by side, its init under them,
 /// and the links from the init to each box.
-fn container(w: &World, init: &Process, l: &Layout) -> Html {
+fn container(s: &mut String, w: &World, init: &Process, l: &Layout) {
     let ended = init.exit.is_some();
     let grid = l.grid(init);
     let last = w.applied.checked_sub(1);
-    let boxes =
-        init.namespaces.iter().enumerate().map(|(i, (key, inode))| {
-            ns_box(w, ns_kind(*key), *inode, grid.tile(i), last, ended, l.k)
-        });
     let top = grid.bottom(init.namespaces.len()) + NS_LINK;
     // A trunk from the process up between the columns, and from it
     // one branch to each namespace: the process is in all of them
     // at once, and they sit side by side, not nested.
     let first = grid.tile(0);
     let trunk_x = first.x + first.w + NS_GAP / 2.0;
-    let link_class = classes!("liga-ns", ended.then_some("encerrado"));
-    let links = (0..init.namespaces.len()).map(|i| {
+    let ended_class = if ended { " encerrado" } else { "" };
+    w!(
+        s,
+        r#"<line class="tronco-ns{ended_class}" x1="{}" y1="{}" x2="{}" y2="{}"/>"#,
+        C(trunk_x),
+        C(first.y + first.h / 2.0),
+        C(trunk_x),
+        C(top)
+    );
+    for i in 0..init.namespaces.len() {
         let t = grid.tile(i);
         let edge = if t.x < trunk_x { t.x + t.w } else { t.x };
-        let cy = (t.y + t.h / 2.0).px();
-        html! {
-            <line class={link_class.clone()} x1={edge.px()} y1={cy.clone()} x2={trunk_x.px()} y2={cy} />
-        }
-    });
-    html! {
-        <>
-            <line class={classes!("tronco-ns", ended.then_some("encerrado"))} x1={trunk_x.px()} y1={(first.y + first.h / 2.0).px()}
-                x2={trunk_x.px()} y2={top.px()} />
-            { for links }
-            { for boxes }
-            { init_box(w, init, l, top) }
-        </>
+        let cy = C(t.y + t.h / 2.0);
+        w!(
+            s,
+            r#"<line class="liga-ns{ended_class}" x1="{}" y1="{cy}" x2="{}" y2="{cy}"/>"#,
+            C(edge),
+            C(trunk_x)
+        );
     }
+    for (i, (key, inode)) in init.namespaces.iter().enumerate() {
+        ns_box(s, w, ns_kind(*key), *inode, grid.tile(i), last, ended, l.k);
+    }
+    init_box(s, w, init, l, top);
 }
 
 /// One namespace of the container; `fresh` when the last event made it.
+#[allow(clippy::too_many_arguments)]
 fn ns_box(
+    s: &mut String,
     w: &World,
     kind: NsKind,
     inode: u64,
@@ -263,7 +278,7 @@ fn ns_box(
     last: Option<usize>,
     ended: bool,
     k: f64,
-) -> Html {
+) {
     let fresh = w
         .namespaces
         .iter()
@@ -274,56 +289,77 @@ fn ns_box(
         .rev()
         .find(|ns| ns.kind == kind)
         .and_then(|ns| ns.host_inode);
+    let proc_name = kind.proc_name();
     let name = match inode {
-        0 => kind.proc_name().to_string(),
-        i => format!("{} [{i}]", kind.proc_name()),
+        0 => proc_name.to_string(),
+        i => format!("{proc_name} [{i}]"),
     };
     let mut tip = match host_inode {
-        Some(h) => format!(
-            "namespace {} do contêiner: inode {inode}; o do host é {h}",
-            kind.proc_name()
-        ),
-        None => format!("namespace {} do contêiner", kind.proc_name()),
+        Some(h) => format!("namespace {proc_name} do contêiner: inode {inode}; o do host é {h}"),
+        None => format!("namespace {proc_name} do contêiner"),
     };
     if ended {
         tip.push_str(" — sem nenhum processo dentro, o kernel o liberou");
     }
-    html! {
-        <g class={classes!("ns", format!("ns-{}", kind.proc_name()), fresh.then_some("novo"), ended.then_some("encerrado"))}>
-            <rect x={t.x.px()} y={t.y.px()} width={t.w.px()}
-                height={t.h.px()} rx="8"><title>{tip}</title></rect>
-            <text x={(t.x + 8.0).px()} y={(t.y + 19.0 * k).px()} class="rotulo-ns">{name}</text>
-            <text x={(t.x + 8.0).px()} y={(t.y + 38.0 * k).px()} class="rotulo-ns isola">{ns_what(kind)}</text>
-            if ended {
-                <text x={(t.x + 8.0).px()} y={(t.y + 57.0 * k).px()} class="rotulo-ns acabou">{"acabou (sem processos)"}</text>
-            }
-        </g>
+    w!(
+        s,
+        r#"<g class="ns ns-{proc_name}{}{}"><rect x="{}" y="{}" width="{}" height="{}" rx="8"><title>{}</title></rect><text x="{}" y="{}" class="rotulo-ns">{}</text><text x="{}" y="{}" class="rotulo-ns isola">{}</text>"#,
+        if fresh { " novo" } else { "" },
+        if ended { " encerrado" } else { "" },
+        C(t.x),
+        C(t.y),
+        C(t.w),
+        C(t.h),
+        Esc(&tip),
+        C(t.x + 8.0),
+        C(t.y + 19.0 * k),
+        Esc(&name),
+        C(t.x + 8.0),
+        C(t.y + 38.0 * k),
+        ns_what(kind)
+    );
+    if ended {
+        w!(
+            s,
+            r#"<text x="{}" y="{}" class="rotulo-ns acabou">acabou (sem processos)</text>"#,
+            C(t.x + 8.0),
+            C(t.y + 57.0 * k)
+        );
     }
+    s.push_str("</g>");
 }
 
 /// The container's init, at `top`: its pids inside and on the host, its
 /// user, command and state.
-fn init_box(w: &World, init: &Process, l: &Layout, top: f64) -> Html {
+fn init_box(s: &mut String, w: &World, init: &Process, l: &Layout, top: f64) {
     let (px, pw, k) = (l.x0, l.w0, l.k);
     let ended = init.exit.is_some();
     let pid_inside = match init.container_pid {
         Some(pid) => format!("PID {pid} dentro do contêiner"),
         None => "PID (o mesmo do host)".into(),
     };
-    html! {
-        <g class={classes!("processo", "init", ended.then_some("terminado"))} id="processo-init">
-            <rect x={px.px()} y={top.px()} width={pw.px()} height={(96.0 * k).px()} rx="10" />
-            <text x={(px + 12.0).px()} y={(top + 26.0 * k).px()} class="pid-dentro">{pid_inside}</text>
-            <text x={(px + 12.0).px()} y={(top + 48.0 * k).px()} class="pid-host">
-                {match init.user {
-                    Some((uid, gid)) => format!("PID {} no host · uid {uid}, gid {gid}", init.host_pid),
-                    None => format!("PID {} no host · root", init.host_pid),
-                }}</text>
-            <text x={(px + 12.0).px()} y={(top + 68.0 * k).px()} class="comando">
-                {command_text(&init.exec)}</text>
-            <text x={(px + 12.0).px()} y={(top + 88.0 * k).px()} class="estado">{init_status(w, init)}</text>
-        </g>
-    }
+    let user = match init.user {
+        Some((uid, gid)) => format!("PID {} no host · uid {uid}, gid {gid}", init.host_pid),
+        None => format!("PID {} no host · root", init.host_pid),
+    };
+    w!(
+        s,
+        r#"<g class="processo init{}" id="processo-init"><rect x="{px}" y="{}" width="{pw}" height="{}" rx="10"/><text x="{x}" y="{}" class="pid-dentro">{}</text><text x="{x}" y="{}" class="pid-host">{}</text><text x="{x}" y="{}" class="comando">{}</text><text x="{x}" y="{}" class="estado">{}</text></g>"#,
+        if ended { " terminado" } else { "" },
+        C(top),
+        C(96.0 * k),
+        C(top + 26.0 * k),
+        Esc(&pid_inside),
+        C(top + 48.0 * k),
+        Esc(&user),
+        C(top + 68.0 * k),
+        Esc(&command_text(&init.exec)),
+        C(top + 88.0 * k),
+        Esc(&init_status(w, init)),
+        px = C(px),
+        pw = C(pw),
+        x = C(px + 12.0)
+    );
 }
 
 /// "rodando", "terminou com código 0", "morto por SIGKILL"…, and the

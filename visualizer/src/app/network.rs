@@ -7,13 +7,14 @@ use casulo_trace::replay::{Network, Veth, World};
 use casulo_trace::NsKind;
 use yew::prelude::*;
 
-use super::panels::{scale, Px, WorldProps};
-use crate::format::coord;
+use super::panels::{scale, WorldProps};
+use crate::markup::{class_list, w, Attr, Esc, C};
 
 /// A box with up to three lines of text (the overflow test checks that
 /// every `g.caixa`'s text stays inside its rect).
 #[allow(clippy::too_many_arguments)]
 fn text_box(
+    s: &mut String,
     id: &'static str,
     class: &'static str,
     x: f64,
@@ -21,19 +22,31 @@ fn text_box(
     w: f64,
     k: f64,
     lines: &[String],
-    tip: String,
-) -> Html {
+    tip: &str,
+) {
     let h = 10.0 * k + lines.len() as f64 * 18.0 * k;
-    html! {
-        <g class={classes!("caixa", class)} id={(!id.is_empty()).then_some(id)}>
-            <rect x={x.px()} y={y.px()} width={w.px()} height={h.px()} rx="6">
-                <title>{tip}</title></rect>
-            { for lines.iter().enumerate().map(|(i, l)| html! {
-                <text x={(x + 10.0).px()} y={(y + (19.0 + 18.0 * i as f64) * k).px()}
-                    class={if i == 0 { "nome-if" } else { "detalhe-if" }}>{l.clone()}</text>
-            }) }
-        </g>
+    let id = (!id.is_empty()).then_some(id);
+    w!(
+        s,
+        r#"<g class="caixa {class}"{}><rect x="{}" y="{}" width="{}" height="{}" rx="6"><title>{}</title></rect>"#,
+        Attr("id", id),
+        C(x),
+        C(y),
+        C(w),
+        C(h),
+        Esc(tip)
+    );
+    for (i, l) in lines.iter().enumerate() {
+        w!(
+            s,
+            r#"<text x="{}" y="{}" class="{}">{}</text>"#,
+            C(x + 10.0),
+            C(y + (19.0 + 18.0 * i as f64) * k),
+            if i == 0 { "nome-if" } else { "detalhe-if" },
+            Esc(l)
+        );
     }
+    s.push_str("</g>");
 }
 
 /// Everything the diagram shows, said in one paragraph (screen readers).
@@ -259,11 +272,12 @@ pub fn network_panel(p: &WorldProps) -> Html {
     let k = r.k;
     let last = w.applied.checked_sub(1);
     let fresh = |at: usize| Some(at) == last;
-    let host_items = host_row(net, &r, &fresh);
-    let (inside, routes) = container_row(net, &r, &fresh);
+    let mut host_items = String::new();
+    host_row(&mut host_items, net, &r, &fresh);
+    let mut inside = String::new();
+    let routes = container_row(&mut inside, net, &r, &fresh);
     let hc = 30.0 * k + r.box2 + 16.0 * k + routes as f64 * 20.0 * k + 4.0;
     let ports_y = r.yc + hc + 16.0 * k;
-    let ports = ports(net, &r, hc, ports_y, &fresh);
     let height = ports_y
         + net.ports.len() as f64 * (PORT_H * k + 12.0 * k)
         + if net.ports.is_empty() { 0.0 } else { 6.0 };
@@ -273,29 +287,41 @@ pub fn network_panel(p: &WorldProps) -> Html {
     };
     let label = spoken(net, w);
     let (lx, yc) = (r.lx, r.yc);
+    let mut svg = String::new();
+    w!(
+        &mut svg,
+        r#"<svg viewBox="0 0 660 {}" role="img" id="svg-rede" aria-label="{}"><defs>"#,
+        C(height),
+        Esc(&label)
+    );
+    for (id, class) in [
+        ("seta", "ponta-seta"),
+        ("seta-fechada", "ponta-seta fechada"),
+    ] {
+        w!(
+            &mut svg,
+            r#"<marker id="{id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" class="{class}"/></marker>"#
+        );
+    }
+    w!(
+        &mut svg,
+        r#"</defs><rect x="4" y="4" width="652" height="{}" rx="10" class="host"/><text x="16" y="{}" class="rotulo-host">Host</text><g class="ns ns-net" id="rede-conteiner"><rect x="{}" y="{}" width="620" height="{}" rx="8"/><text x="{}" y="{}" class="rotulo-ns">{}</text></g>{inside}{host_items}"#,
+        C(height - 8.0),
+        C(24.0 * k),
+        C(lx),
+        C(yc),
+        C(hc),
+        C(lx + 10.0),
+        C(yc + 19.0 * k),
+        Esc(&title)
+    );
+    ports(&mut svg, net, &r, hc, ports_y, &fresh);
+    svg.push_str("</svg>");
 
     html! {
         <section class="painel rede" aria-labelledby="titulo-rede">
             <h2 id="titulo-rede">{"Rede e hostname"}</h2>
-            <svg viewBox={super::panels::view_box(660.0, height)} role="img" id="svg-rede" aria-label={label.clone()}>
-                <defs>
-                    <marker id="seta" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
-                        <path d="M0 0 L10 5 L0 10 z" class="ponta-seta" />
-                    </marker>
-                    <marker id="seta-fechada" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
-                        <path d="M0 0 L10 5 L0 10 z" class="ponta-seta fechada" />
-                    </marker>
-                </defs>
-                <rect x="4" y="4" width="652" height={(height - 8.0).px()} rx="10" class="host" />
-                <text x="16" y={(24.0 * k).px()} class="rotulo-host">{"Host"}</text>
-                <g class={classes!("ns", "ns-net")} id="rede-conteiner">
-                    <rect x={lx.px()} y={yc.px()} width="620" height={hc.px()} rx="8" />
-                    <text x={(lx + 10.0).px()} y={(yc + 19.0 * k).px()} class="rotulo-ns">{title}</text>
-                </g>
-                { for inside }
-                { for host_items }
-                { for ports }
-            </svg>
+            { Html::from_html_unchecked(svg.into()) }
             <p class="escondido" id="rede-descricao">{label}</p>
             { dns_and_rules(net, &fresh) }
             if let Some(h) = &w.hostname {
@@ -307,54 +333,86 @@ pub fn network_panel(p: &WorldProps) -> Html {
 
 /// Row 1, on the host: the bridge (left; pasta when rootless) and the
 /// veth's host end (right), plugged into it, and the cable down.
-fn host_row(net: &Network, r: &Rows, fresh: &dyn Fn(usize) -> bool) -> Vec<Html> {
+fn host_row(s: &mut String, net: &Network, r: &Rows, fresh: &dyn Fn(usize) -> bool) {
     let (lx, y1, bw, k) = (r.lx, r.y1, r.bw, r.k);
     let veth = net.veth();
     let bridge = match veth.and_then(|v| v.bridge.as_deref()) {
         Some(name) => net.bridge(name),
         None => net.bridges.last(),
     };
-    let mut items: Vec<Html> = vec![];
     match bridge {
-        Some(b) => items.push(html! {
-            <g class={classes!("rede-bridge", fresh(b.at).then_some("novo"))}>
-                { text_box("rede-bridge", "bridge", lx, y1, bw, k, &[
-                    format!("{} · bridge{}", b.name, if net.is_up(&b.name) { " ▲ ativa" } else { "" }),
-                    format!("{} (gateway)", net.addrs_of(&b.name, false).last().map_or(b.address.as_str(), |a| a.address.as_str())),
-                    if b.deleted { "removida".into() } else if b.created { "criada agora".into() } else { "já existia".into() },
-                ], "A bridge: um switch virtual no host, onde os cabos veth dos contêineres se ligam".into()) }
-            </g>
-        }),
+        Some(b) => {
+            w!(
+                s,
+                r#"<g class="{}">"#,
+                class_list(&["rede-bridge", if fresh(b.at) { "novo" } else { "" }])
+            );
+            text_box(
+                s,
+                "rede-bridge",
+                "bridge",
+                lx,
+                y1,
+                bw,
+                k,
+                &[
+                    format!(
+                        "{} · bridge{}",
+                        b.name,
+                        if net.is_up(&b.name) { " ▲ ativa" } else { "" }
+                    ),
+                    format!(
+                        "{} (gateway)",
+                        net.addrs_of(&b.name, false)
+                            .last()
+                            .map_or(b.address.as_str(), |a| a.address.as_str())
+                    ),
+                    if b.deleted {
+                        "removida".into()
+                    } else if b.created {
+                        "criada agora".into()
+                    } else {
+                        "já existia".into()
+                    },
+                ],
+                "A bridge: um switch virtual no host, onde os cabos veth dos contêineres se ligam",
+            );
+            s.push_str("</g>");
+        }
         // Rootless `-p`: pasta, a process of the user, instead of a bridge.
-        None if net.pasta.is_some() => items.push(html! {
-            <g class="rede-pasta">
-                { text_box("rede-pasta", "bridge", lx, y1, bw, k, &[
-                    format!("pasta · PID {}", net.pasta.unwrap_or_default()),
-                    "rede sem root, no espaço do usuário".into(),
-                    "escuta as portas -p no host".into(),
-                ], "Sem root não há bridge: o pasta (pacote passt) dá ao contêiner uma interface tap e copia as conexões das portas publicadas".into()) }
-            </g>
-        }),
-        None => items.push(html! {
-            <text x={lx.px()} y={(y1 + 24.0 * k).px()} class="rotulo" id="rede-sem-bridge">
-                {"Sem bridge: este contêiner não tem rede para fora"}</text>
-        }),
+        None if net.pasta.is_some() => {
+            s.push_str(r#"<g class="rede-pasta">"#);
+            text_box(s, "rede-pasta", "bridge", lx, y1, bw, k, &[
+                format!("pasta · PID {}", net.pasta.unwrap_or_default()),
+                "rede sem root, no espaço do usuário".into(),
+                "escuta as portas -p no host".into(),
+            ], "Sem root não há bridge: o pasta (pacote passt) dá ao contêiner uma interface tap e copia as conexões das portas publicadas");
+            s.push_str("</g>");
+        }
+        None => {
+            w!(
+                s,
+                r#"<text x="{}" y="{}" class="rotulo" id="rede-sem-bridge">Sem bridge: este contêiner não tem rede para fora</text>"#,
+                C(lx),
+                C(y1 + 24.0 * k)
+            );
+        }
     }
     if let Some(v) = veth {
-        items.extend(veth_host_end(net, v, bridge.is_some(), r, fresh));
+        veth_host_end(s, net, v, bridge.is_some(), r, fresh);
     }
-    items
 }
 
 /// The veth's host end, its plug into the bridge, and the cable from it
 /// down into the container's network namespace.
 fn veth_host_end(
+    s: &mut String,
     net: &Network,
     v: &Veth,
     has_bridge: bool,
     r: &Rows,
     fresh: &dyn Fn(usize) -> bool,
-) -> Vec<Html> {
+) {
     let (lx, rx, y1, bw, box3, k) = (r.lx, r.rx, r.y1, r.bw, r.box3, r.k);
     let plugged = v.bridge.is_some() && has_bridge;
     let state = if v.deleted {
@@ -365,47 +423,91 @@ fn veth_host_end(
             None => "ainda solta".into(),
         }
     };
-    let mut items = vec![html! {
-        <g class={classes!("rede-veth", fresh(v.at).then_some("novo"), v.deleted.then_some("removido"))}>
-            { text_box("rede-veth-host", "veth", rx, y1, bw, k, &[
-                format!("{}{}", v.host_ifname, if !v.deleted && net.is_up(&v.host_ifname) { " ▲ ativa" } else { "" }),
-                "ponta do host do par veth".into(), state,
-            ], "Uma ponta do par veth: fica no host".into()) }
-        </g>
-    }];
+    let removed = if v.deleted { "removido" } else { "" };
+    w!(
+        s,
+        r#"<g class="{}">"#,
+        class_list(&["rede-veth", if fresh(v.at) { "novo" } else { "" }, removed])
+    );
+    text_box(
+        s,
+        "rede-veth-host",
+        "veth",
+        rx,
+        y1,
+        bw,
+        k,
+        &[
+            format!(
+                "{}{}",
+                v.host_ifname,
+                if !v.deleted && net.is_up(&v.host_ifname) {
+                    " ▲ ativa"
+                } else {
+                    ""
+                }
+            ),
+            "ponta do host do par veth".into(),
+            state,
+        ],
+        "Uma ponta do par veth: fica no host",
+    );
+    s.push_str("</g>");
     if plugged {
-        items.push(html! {
-            <line x1={(lx + bw).px()} y1={(y1 + box3 / 2.0).px()}
-                x2={rx.px()} y2={(y1 + box3 / 2.0).px()}
-                class={classes!("plugue", v.deleted.then_some("removido"))} id="plugue-bridge" />
-        });
+        w!(
+            s,
+            r#"<line x1="{}" y1="{}" x2="{}" y2="{}" class="{}" id="plugue-bridge"/>"#,
+            C(lx + bw),
+            C(y1 + box3 / 2.0),
+            C(rx),
+            C(y1 + box3 / 2.0),
+            class_list(&["plugue", removed])
+        );
     }
     let cx = rx + bw / 2.0;
-    items.push(html! {
-        <g class={classes!("cabo", v.deleted.then_some("removido"))}>
-            <line x1={cx.px()} y1={(y1 + box3).px()} x2={cx.px()} y2={r.eth_y.px()}
-                id="cabo-veth"><title>{"o cabo veth: o que entra por uma ponta sai pela outra"}</title></line>
-            <text x={(cx - 10.0).px()} y={(y1 + box3 + 26.0 * k).px()} class="rotulo-cabo" text-anchor="end">
-                {if v.deleted { "cabo veth (removido)" } else { "cabo veth" }}</text>
-        </g>
-    });
-    items
+    w!(
+        s,
+        r#"<g class="{}"><line x1="{}" y1="{}" x2="{}" y2="{}" id="cabo-veth"><title>o cabo veth: o que entra por uma ponta sai pela outra</title></line><text x="{}" y="{}" class="rotulo-cabo" text-anchor="end">{}</text></g>"#,
+        class_list(&["cabo", removed]),
+        C(cx),
+        C(y1 + box3),
+        C(cx),
+        C(r.eth_y),
+        C(cx - 10.0),
+        C(y1 + box3 + 26.0 * k),
+        if v.deleted {
+            "cabo veth (removido)"
+        } else {
+            "cabo veth"
+        }
+    );
 }
 
 /// The container's network namespace: lo, the veth's container end, the
-/// routes; and how many routes (the namespace's box grows with them).
-fn container_row(net: &Network, r: &Rows, fresh: &dyn Fn(usize) -> bool) -> (Vec<Html>, usize) {
+/// routes; returns how many routes (the namespace's box grows with them).
+fn container_row(s: &mut String, net: &Network, r: &Rows, fresh: &dyn Fn(usize) -> bool) -> usize {
     let (lx, rx, bw, eth_y, k) = (r.lx, r.rx, r.bw, r.eth_y, r.k);
-    let mut inside: Vec<Html> = vec![];
     let lo_up = net.is_up("lo");
-    inside.push(html! {
-        <g class={classes!("interface", (!lo_up).then_some("desligada"))}>
-            { text_box("rede-lo", "lo", lx + 10.0, eth_y, bw - 10.0, k, &[
-                format!("lo {}", if lo_up { "▲ ativa" } else { "▽ desligada" }),
-                "loopback (127.0.0.1)".into(),
-            ], "lo: a interface de loopback do namespace".into()) }
-        </g>
-    });
+    w!(
+        s,
+        r#"<g class="{}">"#,
+        class_list(&["interface", if lo_up { "" } else { "desligada" }])
+    );
+    text_box(
+        s,
+        "rede-lo",
+        "lo",
+        lx + 10.0,
+        eth_y,
+        bw - 10.0,
+        k,
+        &[
+            format!("lo {}", if lo_up { "▲ ativa" } else { "▽ desligada" }),
+            "loopback (127.0.0.1)".into(),
+        ],
+        "lo: a interface de loopback do namespace",
+    );
+    s.push_str("</g>");
     if let Some(v) = net.veth() {
         let name = &v.container_ifname;
         let up = !v.deleted && net.is_up(name);
@@ -416,33 +518,60 @@ fn container_row(net: &Network, r: &Rows, fresh: &dyn Fn(usize) -> bool) -> (Vec
             .map(|a| a.address.clone())
             .unwrap_or_else(|| "sem endereço ainda".into());
         let fresh_addr = net.addrs.last().is_some_and(|a| fresh(a.at));
-        inside.push(html! {
-            <g class={classes!("interface", "eth", (!up).then_some("desligada"), fresh_addr.then_some("novo"))}>
-                { text_box("rede-eth0", "eth", rx, eth_y, bw, k, &[
-                    format!("{name} {}", if v.deleted { "✕ removida" } else if up { "▲ ativa" } else { "▽ desligada" }),
-                    addr,
-                ], format!("{name}: a outra ponta do cabo, dentro do contêiner")) }
-            </g>
-        });
+        w!(
+            s,
+            r#"<g class="{}">"#,
+            class_list(&[
+                "interface",
+                "eth",
+                if up { "" } else { "desligada" },
+                if fresh_addr { "novo" } else { "" }
+            ])
+        );
+        text_box(
+            s,
+            "rede-eth0",
+            "eth",
+            rx,
+            eth_y,
+            bw,
+            k,
+            &[
+                format!(
+                    "{name} {}",
+                    if v.deleted {
+                        "✕ removida"
+                    } else if up {
+                        "▲ ativa"
+                    } else {
+                        "▽ desligada"
+                    }
+                ),
+                addr,
+            ],
+            &format!("{name}: a outra ponta do cabo, dentro do contêiner"),
+        );
+        s.push_str("</g>");
     }
-    let routes: Vec<String> = net
-        .routes
-        .iter()
-        .filter(|r| r.inside)
-        .map(|r| match (&r.gateway, r.destination.as_str()) {
-            (Some(g), "default") => format!("rota padrão: via {g} pela {}", r.ifname),
-            (Some(g), d) => format!("rota para {d}: via {g} pela {}", r.ifname),
-            (None, d) => format!("rota para {d}: direto pela {}", r.ifname),
-        })
-        .collect();
     let route_y = eth_y + r.box2 + 22.0 * k;
-    for (i, route) in routes.iter().enumerate() {
-        inside.push(html! {
-            <text x={(lx + 12.0).px()} y={(route_y + i as f64 * 20.0 * k).px()}
-                class="rota" id={(i == 0).then_some("rede-rota")}>{route.clone()}</text>
-        });
+    let mut routes = 0;
+    for route in net.routes.iter().filter(|r| r.inside) {
+        let text = match (&route.gateway, route.destination.as_str()) {
+            (Some(g), "default") => format!("rota padrão: via {g} pela {}", route.ifname),
+            (Some(g), d) => format!("rota para {d}: via {g} pela {}", route.ifname),
+            (None, d) => format!("rota para {d}: direto pela {}", route.ifname),
+        };
+        w!(
+            s,
+            r#"<text x="{}" y="{}" class="rota"{}>{}</text>"#,
+            C(lx + 12.0),
+            C(route_y + routes as f64 * 20.0 * k),
+            Attr("id", (routes == 0).then_some("rede-rota")),
+            Esc(&text)
+        );
+        routes += 1;
     }
-    (inside, routes.len())
+    routes
 }
 
 /// Height of a published port's box (times the scale).
@@ -452,12 +581,13 @@ const PORT_H: f64 = 26.0;
 /// end. Once closed (`net.port_close`), the arrow is dashed and grey, with
 /// the word "fechada": not only a colour.
 fn ports(
+    s: &mut String,
     net: &Network,
     r: &Rows,
     hc: f64,
     ports_y: f64,
     fresh: &dyn Fn(usize) -> bool,
-) -> Vec<Html> {
+) {
     let (lx, k) = (r.lx, r.k);
     let port_h = PORT_H * k;
     // Into the container's end once it has one; to its box before.
@@ -466,7 +596,7 @@ fn ports(
     } else {
         r.yc + hc
     };
-    net.ports.iter().enumerate().map(|(i, pt)| {
+    for (i, pt) in net.ports.iter().enumerate() {
         let y = ports_y + i as f64 * (port_h + 12.0 * k);
         let mid = y + port_h / 2.0;
         let tx = r.rx + r.bw / 2.0 + 20.0 + i as f64 * 14.0;
@@ -482,18 +612,35 @@ fn ports(
         } else {
             ("a porta publicada, no host", "url(#seta)", "")
         };
-        html! {
-            <g class={classes!("porta", is_fresh.then_some("novo"), closed.then_some("fechada"))}>
-                <g class="caixa porta-host">
-                    <rect x={lx.px()} y={y.px()} width={pw.px()} height={port_h.px()} rx="6">
-                        <title>{tip}</title></rect>
-                    <text x={(lx + 10.0).px()} y={(y + 18.0 * k).px()} class="nome-if">
-                        {format!("{}:{}/{}", pt.host_ip, pt.host_port, pt.protocol)}</text>
-                </g>
-                <path d={format!("M{} {} H{} V{}", coord(lx + pw), coord(mid), coord(tx), coord(end_y))} class="seta-porta" marker-end={marker} />
-                <text x={(lx + pw + 8.0).px()} y={(mid - 6.0).px()} class="rotulo-porta">
-                    {format!("→ {}:{} · {}{state}", pt.container_ip, pt.container_port, pt.mechanism)}</text>
-            </g>
-        }
-    }).collect()
+        w!(
+            s,
+            r#"<g class="{}"><g class="caixa porta-host"><rect x="{}" y="{}" width="{}" height="{}" rx="6"><title>{tip}</title></rect><text x="{}" y="{}" class="nome-if">{}</text></g>"#,
+            class_list(&[
+                "porta",
+                if is_fresh { "novo" } else { "" },
+                if closed { "fechada" } else { "" }
+            ]),
+            C(lx),
+            C(y),
+            C(pw),
+            C(port_h),
+            C(lx + 10.0),
+            C(y + 18.0 * k),
+            Esc(&format!("{}:{}/{}", pt.host_ip, pt.host_port, pt.protocol))
+        );
+        w!(
+            s,
+            r#"<path d="M{} {} H{} V{}" class="seta-porta" marker-end="{marker}"/><text x="{}" y="{}" class="rotulo-porta">{}</text></g>"#,
+            C(lx + pw),
+            C(mid),
+            C(tx),
+            C(end_y),
+            C(lx + pw + 8.0),
+            C(mid - 6.0),
+            Esc(&format!(
+                "→ {}:{} · {}{state}",
+                pt.container_ip, pt.container_port, pt.mechanism
+            ))
+        );
+    }
 }

@@ -85,7 +85,7 @@ impl Default for Model {
 impl Model {
     /// The page as its URL asks: embed mode or not, and in embed mode, the
     /// error of a wrong parameter (shown instead of the trace).
-    pub fn from_params(params: &std::collections::HashMap<String, String>) -> Model {
+    pub fn from_params(params: &crate::embed::Params) -> Model {
         let mut m = Model::default();
         match crate::embed::parse(params) {
             Ok(None) => {}

@@ -2,7 +2,6 @@
 //! the same events (`World::apply` from the start), never against numbers
 //! written here.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use casulo_trace::replay::{World, CHECKPOINT_EVERY};
@@ -63,7 +62,7 @@ fn opened(events: &[Event]) -> Model {
     Model::default().update(Action::Loaded(loaded(events), None))
 }
 
-fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+fn params(pairs: &[(&str, &str)]) -> crate::embed::Params {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

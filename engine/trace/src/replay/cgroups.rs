@@ -1,7 +1,6 @@
 //! The cgroup tree: groups, their limits and device rules, processes, OOM kills, freezing.
 
-use std::collections::BTreeMap;
-
+use super::sorted_map::SortedMap;
 use super::World;
 use crate::{Event, EventBody};
 
@@ -12,7 +11,7 @@ pub struct Cgroup {
     pub version: String,
     pub controller: String,
     /// File name (`memory.max`) → value written.
-    pub limits: BTreeMap<String, String>,
+    pub limits: SortedMap<String, String>,
     /// Host pids moved into it.
     pub procs: Vec<i32>,
     /// OOM kills seen (`cgroup.oom`), and the event where the last happened.
@@ -144,12 +143,11 @@ impl World {
 
     pub(super) fn cgroup(&mut self, path: &str, at: usize) -> &mut Cgroup {
         self.cgroups
-            .entry(path.to_string())
-            .or_insert_with(|| Cgroup {
+            .get_or_insert_with(path.to_string(), || Cgroup {
                 path: path.to_string(),
                 version: String::new(),
                 controller: String::new(),
-                limits: BTreeMap::new(),
+                limits: SortedMap::new(),
                 procs: vec![],
                 oom_kills: 0,
                 last_oom: None,

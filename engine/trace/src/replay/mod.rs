@@ -41,6 +41,7 @@ mod network;
 mod process;
 mod registry;
 mod security;
+mod sorted_map;
 mod terminal;
 
 pub use build::*;
@@ -51,9 +52,8 @@ pub use namespaces::*;
 pub use network::*;
 pub use process::*;
 pub use registry::*;
+pub use sorted_map::SortedMap;
 pub use terminal::*;
-
-use std::collections::BTreeMap;
 
 use crate::{Event, EventBody};
 
@@ -67,7 +67,7 @@ pub struct World {
     /// `applied - 1`").
     pub applied: usize,
     /// By host pid.
-    pub processes: BTreeMap<i32, Process>,
+    pub processes: SortedMap<i32, Process>,
     /// In order of creation.
     pub namespaces: Vec<Namespace>,
     pub overlay: Option<Overlay>,
@@ -97,7 +97,7 @@ pub struct World {
     /// The `push` or `pull` this trace records (`registry.*`).
     pub registry: Option<RegistryTransfer>,
     /// By path.
-    pub cgroups: BTreeMap<String, Cgroup>,
+    pub cgroups: SortedMap<String, Cgroup>,
     /// How many `cgroup.sample` events have been applied: the chart shows
     /// `replay.samples()[..samples_seen]`.
     pub samples_seen: usize,
@@ -118,7 +118,7 @@ pub struct World {
     /// processes there but never scheduled, until it is thawed.
     pub paused: bool,
     /// Parent host pid → the last child it cloned.
-    last_child: BTreeMap<i32, i32>,
+    last_child: SortedMap<i32, i32>,
 }
 
 impl World {

@@ -1,9 +1,8 @@
 //! Processes: born by `clone`, their root, directory, user, session and
 //! terminal, `execve`, exit, restarts.
 
-use std::collections::BTreeMap;
-
 use super::namespaces::NsKindKey;
+use super::sorted_map::SortedMap;
 use super::terminal::Terminal;
 use super::World;
 use crate::{Event, EventBody};
@@ -20,7 +19,7 @@ pub struct Process {
     pub container_pid: Option<i32>,
     /// Namespaces it is in that differ from the host's (kind → inode, 0
     /// when the inode is unknown).
-    pub namespaces: BTreeMap<NsKindKey, u64>,
+    pub namespaces: SortedMap<NsKindKey, u64>,
     /// Program it runs, after `execve`.
     pub exec: Option<Vec<String>>,
     /// Root directory, after `chroot`/`pivot_root`.
@@ -186,11 +185,11 @@ impl World {
     }
 
     pub(super) fn process(&mut self, pid: i32) -> &mut Process {
-        self.processes.entry(pid).or_insert_with(|| Process {
+        self.processes.get_or_insert_with(pid, || Process {
             host_pid: pid,
             parent: None,
             container_pid: None,
-            namespaces: BTreeMap::new(),
+            namespaces: SortedMap::new(),
             exec: None,
             root: None,
             cwd: None,

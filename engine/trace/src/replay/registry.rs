@@ -58,19 +58,21 @@ impl RegistryTransfer {
         let pos = match self.layers.iter().position(|l| l.index == index) {
             Some(pos) => pos,
             None => {
-                self.layers.push(RegistryLayer {
-                    index,
-                    digest: digest.to_string(),
-                    size,
-                    state: LayerTransfer::Missing,
-                    duration_us: 0,
-                    at,
-                });
-                self.layers.sort_by_key(|l| l.index);
-                self.layers
-                    .iter()
-                    .position(|l| l.index == index)
-                    .expect("just added")
+                // Inserted where its index goes (the list stays in order
+                // without a sort: a sort's code was 3 KB of the wasm).
+                let pos = self.layers.partition_point(|l| l.index < index);
+                self.layers.insert(
+                    pos,
+                    RegistryLayer {
+                        index,
+                        digest: digest.to_string(),
+                        size,
+                        state: LayerTransfer::Missing,
+                        duration_us: 0,
+                        at,
+                    },
+                );
+                pos
             }
         };
         let layer = &mut self.layers[pos];
