@@ -310,7 +310,7 @@ impl Stack {
             Esc(&cut(&format!("imagem pronta: {tag}"), self.chars(self.rw))),
             C(x + 12.0),
             C(10.0 + 38.0 * k),
-            short_digest(&c.image_id),
+            Esc(short_digest(&c.image_id)),
             c.layers
         );
     }
