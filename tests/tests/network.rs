@@ -844,6 +844,22 @@ fn the_port_proxy_stays_bounded_under_idle_connections_and_a_udp_flood() {
     let refused = idle.iter().filter(|c| c.is_err()).count();
     let with_idle = peak_usage(proxy, Duration::from_secs(2));
 
+    // Once the idle connections are gone their threads and sockets are
+    // released, after the connections waiting in the backlog went through
+    // too (seconds; the deadline is for a loaded machine, not a speed
+    // check). Waited for before the flood: a thread that gave its place
+    // back is still exiting for a moment, and hundreds ending at once on a
+    // busy machine overlapped the flood's count by a dozen.
+    drop(idle);
+    let drain = Instant::now();
+    let deadline = drain + Duration::from_secs(60);
+    let mut drained = usage(proxy);
+    while drained.threads > before.threads && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        drained = usage(proxy);
+    }
+    let drain_s = drain.elapsed().as_secs_f64();
+
     // The flood: 5000 datagrams, each from a new source port, in a
     // background thread; a real request is made while it runs.
     let flood = std::thread::spawn(move || {
@@ -852,27 +868,15 @@ fn the_port_proxy_stays_bounded_under_idle_connections_and_a_udp_flood() {
             let _ = s.send_to(b"inundacao", ("127.0.0.1", udp));
         }
     });
-    drop(idle);
     let answer = try_http_get(&addr);
     let during_flood = peak_usage(proxy, Duration::from_millis(500));
     flood.join().unwrap();
     let with_flood = peak_usage(proxy, Duration::from_secs(1));
-
-    // Once the idle connections are gone their threads and sockets are
-    // released, after the connections waiting in the backlog went through
-    // too (seconds; the deadline is for a loaded machine, not a speed check).
-    let drain = Instant::now();
-    let deadline = drain + Duration::from_secs(60);
-    let mut after = usage(proxy);
-    while after.threads > before.threads && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-        after = usage(proxy);
-    }
+    let after = usage(proxy);
     eprintln!(
         "proxy (pid {proxy}): antes {before:?}; 1000 conexões ociosas {with_idle:?}; \
-         durante a inundação UDP {during_flood:?}, depois dela {with_flood:?}; \
-         ociosas fechadas {after:?} (em {:.1} s)",
-        drain.elapsed().as_secs_f64()
+         ociosas fechadas {drained:?} (em {drain_s:.1} s); durante a inundação UDP \
+         {during_flood:?}, depois dela {with_flood:?}; no fim {after:?}"
     );
     let stopped = stop(server);
 
@@ -900,8 +904,12 @@ fn the_port_proxy_stays_bounded_under_idle_connections_and_a_udp_flood() {
         );
     }
     assert!(
+        drained.threads <= before.threads,
+        "as threads das conexões encerradas ficaram: {drained:?} (antes: {before:?})"
+    );
+    assert!(
         after.threads <= before.threads,
-        "as threads das conexões encerradas ficaram: {after:?} (antes: {before:?})"
+        "threads depois da inundação: {after:?} (antes: {before:?})"
     );
     assert!(
         after.fds <= before.fds + PROXY_MAX_UDP_FLOWS + 2,
