@@ -865,6 +865,20 @@ fn docker_run_it_drives_a_shell_on_a_terminal() {
     );
     assert_eq!(term.shell("tty"), "/dev/pts/0\r\n/ # ");
     term.expect_size(30, 100);
+    // The docker CLI watches SIGWINCH only after its first resize, sent
+    // once `start` has answered; the shell can answer before that, and a
+    // window change in between is lost by the CLI (Go ignores SIGWINCH
+    // until it is asked for). Wait for that resize, and a moment more.
+    let began = Instant::now();
+    while !d.log().contains("/resize → 200") {
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "o docker não mandou o tamanho inicial: {}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
     term.resize(40, 120);
     term.expect_size(40, 120);
     term.send("sleep 100\r");
