@@ -86,13 +86,16 @@ pub fn attach_to(
                 ""
             }
         );
-        if feeding {
-            feed_stdin(state, record)?;
-        }
+        // Where the output shown starts, taken before any input goes: the
+        // answer to what we send must not land before it (it did, now and
+        // then, once containers answered fast enough).
         let log = container::logs::path(&state.container(&record.id));
         let from = container::logs::read_from(&log, 0)
             .map(|(_, end)| end)
             .unwrap_or(0);
+        if feeding {
+            feed_stdin(state, record)?;
+        }
         return super::lifecycle::follow_until_exit(state, record, from, false);
     }
     let connection = connect(state, record)?;
