@@ -865,10 +865,12 @@ fn docker_run_it_drives_a_shell_on_a_terminal() {
     );
     assert_eq!(term.shell("tty"), "/dev/pts/0\r\n/ # ");
     term.expect_size(30, 100);
-    // The docker CLI watches SIGWINCH only after its first resize, sent
-    // once `start` has answered; the shell can answer before that, and a
-    // window change in between is lost by the CLI (Go ignores SIGWINCH
-    // until it is asked for). Wait for that resize, and a moment more.
+    // The docker CLI watches SIGWINCH only after its own first resize,
+    // sent once `start` has answered; a window change before that is lost
+    // by the CLI (Go ignores SIGWINCH until asked for it), and on a loaded
+    // machine that moment came even after the shell had answered three
+    // commands. So: wait for that resize, change the window, and if the
+    // CLI never asks the daemon for it, change it again (as a user would).
     let began = Instant::now();
     while !d.log().contains("/resize → 200") {
         assert!(
@@ -878,8 +880,28 @@ fn docker_run_it_drives_a_shell_on_a_terminal() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::thread::sleep(Duration::from_millis(200));
-    term.resize(40, 120);
+    let initial = d.log().matches("/resize → 200").count();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        // A window of another size first, so each try is a change.
+        term.resize(40 + tries, 120);
+        term.resize(40, 120);
+        let asked = Instant::now();
+        while d.log().matches("/resize → 200").count() == initial
+            && asked.elapsed() < Duration::from_secs(2)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if d.log().matches("/resize → 200").count() > initial || tries == 5 {
+            break;
+        }
+    }
+    assert!(
+        d.log().matches("/resize → 200").count() > initial,
+        "o docker não pediu o tamanho novo em {tries} mudanças da janela: {}",
+        d.log()
+    );
     term.expect_size(40, 120);
     term.send("sleep 100\r");
     term.expect("sleep 100\r\n");
