@@ -60,11 +60,14 @@ impl Display for Attr<'_> {
 }
 
 /// Appends to a markup `String` (writing to a `String` cannot fail).
+// Used by the panels (wasm only) and the tests.
+#[cfg_attr(not(any(test, target_arch = "wasm32")), allow(unused_macros))]
 macro_rules! w {
     ($s:expr, $($t:tt)*) => {
         let _ = ::std::fmt::Write::write_fmt($s, format_args!($($t)*));
     };
 }
+#[cfg_attr(not(any(test, target_arch = "wasm32")), allow(unused_imports))]
 pub(crate) use w;
 
 /// `class="a b"` of the words given, the empty ones left out (as
