@@ -865,14 +865,16 @@ fn docker_run_it_drives_a_shell_on_a_terminal() {
     );
     assert_eq!(term.shell("tty"), "/dev/pts/0\r\n/ # ");
     term.expect_size(30, 100);
-    // The docker CLI watches SIGWINCH only after its own first resize,
+    // The docker CLI watches SIGWINCH only after its own first resizes,
     // sent once `start` has answered; a window change before that is lost
     // by the CLI (Go ignores SIGWINCH until asked for it), and on a loaded
     // machine that moment came even after the shell had answered three
-    // commands. So: wait for that resize, change the window, and if the
+    // commands. So: wait for those resizes, change the window, and if the
     // CLI never asks the daemon for it, change it again (as a user would).
+    // The resizes the daemon answered so far.
+    let resizes = || d.log().matches("/resize → 200").count();
     let began = Instant::now();
-    while !d.log().contains("/resize → 200") {
+    while resizes() == 0 {
         assert!(
             began.elapsed() < Duration::from_secs(10),
             "o docker não mandou o tamanho inicial: {}",
@@ -880,25 +882,30 @@ fn docker_run_it_drives_a_shell_on_a_terminal() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let initial = d.log().matches("/resize → 200").count();
-    let mut tries = 0;
+    // It sends two at first (one a row and a column bigger, then the
+    // real size): settled once no new one came for 300 ms.
+    let mut initial = resizes();
     loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = resizes();
+        if now == initial {
+            break;
+        }
+        initial = now;
+    }
+    let mut tries = 0;
+    while resizes() == initial && tries < 5 {
         tries += 1;
         // A window of another size first, so each try is a change.
         term.resize(40 + tries, 120);
         term.resize(40, 120);
         let asked = Instant::now();
-        while d.log().matches("/resize → 200").count() == initial
-            && asked.elapsed() < Duration::from_secs(2)
-        {
+        while resizes() == initial && asked.elapsed() < Duration::from_secs(2) {
             std::thread::sleep(Duration::from_millis(20));
-        }
-        if d.log().matches("/resize → 200").count() > initial || tries == 5 {
-            break;
         }
     }
     assert!(
-        d.log().matches("/resize → 200").count() > initial,
+        resizes() > initial,
         "o docker não pediu o tamanho novo em {tries} mudanças da janela: {}",
         d.log()
     );
