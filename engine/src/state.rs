@@ -225,6 +225,15 @@ impl StateDir {
 /// there. Missing parents are skipped (they will be created `0700`).
 pub fn check_parents(root: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::MetadataExt;
+    // Once a root passed, it is not checked again by this process (a
+    // `casulo run` asked four times: ~45 syscalls, #19): parents that
+    // belong to root or to us and that no one else may write can only be
+    // made unsafe by root or by us.
+    static PASSED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let passed = || PASSED.lock().unwrap_or_else(|e| e.into_inner());
+    if passed().iter().any(|p| p == root) {
+        return Ok(());
+    }
     let me = nix::unistd::geteuid().as_raw();
     // Rootless (`crate::rootless`), inside casulo's user namespace: the
     // host's root is not mapped there, and its directories (`/`, `/home`)
@@ -265,6 +274,7 @@ pub fn check_parents(root: &Path) -> std::io::Result<()> {
             ));
         }
     }
+    passed().push(root.to_path_buf());
     Ok(())
 }
 

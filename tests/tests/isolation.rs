@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::MetadataExt;
 
-use casulo_tests::{unique_name, Lab, PROBE_IMAGE};
+use casulo_tests::{unique_name, Lab, Output, PROBE_IMAGE};
 use serde_json::Value;
 
 fn host_ns_inode(kind: &str) -> u64 {
@@ -413,9 +413,12 @@ fn dangerous_kernel_files_are_hidden_or_read_only() {
 #[test]
 fn the_command_starts_with_no_signal_ignored_or_blocked() {
     // casulo (a Rust program) ignores SIGPIPE and blocks the signals it
-    // forwards; none of that may leak into the container's command.
+    // forwards, and it may itself be started with signals ignored (`nohup`,
+    // a shell's background job): none of that may leak into the container's
+    // command.
+    use std::os::unix::process::CommandExt;
     let lab = Lab::shared();
-    let out = lab.casulo(&[
+    let mut cmd = lab.command(&[
         "run",
         "--rm",
         "busybox",
@@ -424,6 +427,23 @@ fn the_command_starts_with_no_signal_ignored_or_blocked() {
         "^Sig(Ign|Blk)",
         "/proc/self/status",
     ]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let rtmin = libc::SIGRTMIN();
+            for signal in [
+                libc::SIGHUP,
+                libc::SIGINT,
+                libc::SIGQUIT,
+                libc::SIGUSR1,
+                rtmin,
+            ] {
+                libc::signal(signal, libc::SIG_IGN);
+            }
+            Ok(())
+        });
+    }
+    let out = Output::of(&mut cmd);
     out.assert_ok();
     assert_eq!(
         out.stdout, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n",
