@@ -377,23 +377,34 @@ fn watch(
         .unwrap_or(DEFAULT_SAMPLE_INTERVAL);
     std::thread::scope(|scope| {
         let (stop, stopped) = mpsc::channel::<()>();
-        if let Some(cg) = cgroup {
+        let mut stopped = Some(stopped);
+        // One sample per interval until told to stop (the sender dropped:
+        // Disconnected); the teardown takes the last one. None right at the
+        // start: a short command would share its CPU with reading the
+        // cgroup's files (on a one-CPU VM, the reading delayed its end by
+        // ~5 ms), for a sample of a process that has barely begun. Without
+        // a terminal the thread itself starts only after that first
+        // interval (`wait_for_then`): most short commands never need it.
+        let mut start_sampler = |first: std::time::Duration| {
+            let (Some(cg), Some(stopped)) = (cgroup, stopped.take()) else {
+                return;
+            };
             scope.spawn(move || {
-                // One sample per interval until told to stop (the sender
-                // dropped: Disconnected); the teardown takes the last one.
-                // None right at the start: a short command would share its
-                // CPU with reading the cgroup's files (on a one-CPU VM, the
-                // reading delayed its end by ~5 ms), for a sample of a
-                // process that has barely begun.
                 let began = std::time::Instant::now();
-                let mut every = interval;
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                let mut wait = first;
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(wait) {
                     cg.sample(k);
-                    if sampling == Sampling::Detached && began.elapsed() >= DETACHED_FAST_FOR {
-                        every = DETACHED_SLOW_INTERVAL.max(interval);
-                    }
+                    wait = if sampling == Sampling::Detached && began.elapsed() >= DETACHED_FAST_FOR
+                    {
+                        DETACHED_SLOW_INTERVAL.max(interval)
+                    } else {
+                        interval
+                    };
                 }
             });
+        };
+        if console.is_some() {
+            start_sampler(interval);
         }
         if let Some((socket, network)) = dns {
             let stop = &dns_stop;
@@ -429,7 +440,12 @@ fn watch(
                 host.interactive,
                 on_forward,
             ),
-            None => wait::wait_for(k, pid, on_forward),
+            None => wait::wait_for_then(
+                k,
+                pid,
+                on_forward,
+                Some((interval, &mut || start_sampler(std::time::Duration::ZERO))),
+            ),
         };
         drop(stop);
         dns_stop.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -107,21 +107,68 @@ pub fn wait_for(
     pid: Pid,
     on_forward: &mut dyn FnMut(Signal, bool),
 ) -> Result<WaitStatus, RunError> {
+    wait_for_then(k, pid, on_forward, None)
+}
+
+/// Something to do once if the wait lasts longer than a while.
+pub type Later<'a> = (std::time::Duration, &'a mut dyn FnMut());
+
+/// [`wait_for`], and `later`'s function called once if `pid` still runs
+/// after `later`'s time (the run's cgroup sampler starts there: a command
+/// that ends before its first sample never pays for a thread, #19).
+pub fn wait_for_then(
+    k: &Kernel,
+    pid: Pid,
+    on_forward: &mut dyn FnMut(Signal, bool),
+    mut later: Option<Later>,
+) -> Result<WaitStatus, RunError> {
     let set = handled();
+    let deadline = later
+        .as_ref()
+        .map(|(after, _)| std::time::Instant::now() + *after);
     let mut forwarded = 0;
     loop {
         if let Some(status) = k.wait(pid, false)? {
             return Ok(status);
         }
-        let signal = match set.wait() {
-            Ok(signal) => signal,
-            Err(_) => continue,
+        let left = deadline
+            .filter(|_| later.is_some())
+            .map(|d| d.saturating_duration_since(std::time::Instant::now()));
+        let signal = match left {
+            Some(left) => match timed_wait(&set, left) {
+                Some(signal) => signal,
+                None => {
+                    // The time is up (or a stray interruption: look again).
+                    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                        if let Some((_, f)) = later.take() {
+                            f();
+                        }
+                    }
+                    continue;
+                }
+            },
+            None => match set.wait() {
+                Ok(signal) => signal,
+                Err(_) => continue,
+            },
         };
         if signal == Signal::SIGCHLD || signal == Signal::SIGWINCH {
             continue;
         }
         forward(k, pid, signal, &mut forwarded, on_forward);
     }
+}
+
+/// `sigtimedwait(2)`: a signal of `set`, or None when `left` passed first
+/// or the wait was interrupted.
+fn timed_wait(set: &SigSet, left: std::time::Duration) -> Option<Signal> {
+    let timeout = libc::timespec {
+        tv_sec: left.as_secs() as libc::time_t,
+        tv_nsec: left.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: a sigset and a timespec we own, no siginfo asked for.
+    let signal = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &timeout) };
+    Signal::try_from(signal).ok()
 }
 
 /// Passes a termination `signal` casulo got on to PID 1: the first one as
