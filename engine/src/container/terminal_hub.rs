@@ -251,7 +251,7 @@ impl Hub<'_> {
                     let message = &self.buf[..1 + n];
                     let fd = self.attachers[i].fd.as_raw_fd();
                     if socket::send(fd, message, MsgFlags::MSG_NOSIGNAL).is_err() {
-                        self.let_go(k, i, DetachReason::Gone);
+                        self.lost(k, i);
                     }
                 }
                 true
@@ -296,6 +296,24 @@ impl Hub<'_> {
         let mut message = [0u8; MESSAGE];
         if let Ok(n) = socket::recv(fd, &mut message, MsgFlags::empty()) {
             self.take(k, i, &message[..n]);
+        }
+    }
+
+    /// Attacher `i` could not be written to: it left. What it said before
+    /// closing (its detach keys, typed as the shell printed something) is
+    /// read first, so that it is let go for the right reason.
+    fn lost(&mut self, k: &Kernel, i: usize) {
+        let before = self.attachers.len();
+        while self.attachers.len() == before {
+            let mut message = [0u8; MESSAGE];
+            let fd = self.attachers[i].fd.as_raw_fd();
+            match socket::recv(fd, &mut message, MsgFlags::MSG_DONTWAIT) {
+                Ok(n) if n > 0 => self.take(k, i, &message[..n]),
+                _ => break,
+            }
+        }
+        if self.attachers.len() == before {
+            self.let_go(k, i, DetachReason::Gone);
         }
     }
 

@@ -162,12 +162,10 @@ pub fn wait_for_then(
 /// `sigtimedwait(2)`: a signal of `set`, or None when `left` passed first
 /// or the wait was interrupted.
 fn timed_wait(set: &SigSet, left: std::time::Duration) -> Option<Signal> {
-    let timeout = libc::timespec {
-        tv_sec: left.as_secs() as libc::time_t,
-        tv_nsec: left.subsec_nanos() as libc::c_long,
-    };
+    let timeout = nix::sys::time::TimeSpec::from_duration(left);
     // SAFETY: a sigset and a timespec we own, no siginfo asked for.
-    let signal = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &timeout) };
+    let signal =
+        unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), timeout.as_ref()) };
     Signal::try_from(signal).ok()
 }
 
