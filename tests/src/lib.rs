@@ -9,7 +9,8 @@
 //!   (`casulo image bootstrap` and a `probe:latest` image), shared by all the
 //!   tests of that binary through [`Lab::shared`];
 //! - small helpers: [`unique_name`], [`host_mountinfo`], [`mounts_under`],
-//!   [`trace_path_from`].
+//!   [`trace_path_from`];
+//! - [`RemoveOnDrop`]: the containers a test started, removed even when it fails.
 //!
 //! Run everything with `cargo xtask test`: it builds the engine and the probe
 //! and passes their absolute paths in `CASULO_BIN` and `CASULO_PROBE`.
@@ -37,8 +38,11 @@ pub mod daemon;
 pub mod layout;
 pub mod pty;
 pub mod registry;
+pub mod remove_on_drop;
 pub mod subids;
 pub mod users;
+
+pub use remove_on_drop::RemoveOnDrop;
 
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_dir() -> PathBuf {
