@@ -5,6 +5,7 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -58,6 +59,19 @@ impl Daemon {
     /// Starts `cmd` (a `casulo daemon`) and waits for its socket.
     pub fn spawn(mut cmd: Command, socket: PathBuf) -> Daemon {
         let log = socket.with_extension("log");
+        // A test binary killed from outside (a hung test) runs no Drop:
+        // the daemon then gets its SIGTERM from the kernel. (Not its
+        // containers: the supervisors are its children, and a child does
+        // not inherit this.)
+        // SAFETY: prctl is async-signal-safe; nothing else runs in the child.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -396,7 +396,7 @@ impl Lab {
         let probe = probe_bin();
         let base = std::env::temp_dir().join("casulo-tests");
         fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
-        sweep_stale_labs(&base);
+        sweep_stale_labs(&base, &casulo);
         let dir = tempfile::Builder::new()
             .prefix("lab-")
             .tempdir_in(&base)
@@ -614,8 +614,9 @@ fn owner_token(pid: u32) -> Option<String> {
 }
 
 /// Removes the labs of earlier runs whose owner process has exited, unless
-/// something is still mounted under them (never delete through a mount).
-fn sweep_stale_labs(base: &Path) {
+/// something is still mounted under them (never delete through a mount);
+/// their containers that are still up are removed first.
+fn sweep_stale_labs(base: &Path, casulo: &Path) {
     let Ok(rd) = fs::read_dir(base) else { return };
     for entry in rd.flatten() {
         let dir = entry.path();
@@ -639,7 +640,37 @@ fn sweep_stale_labs(base: &Path) {
                 .is_some_and(|age| age.as_secs() > 600),
         };
         if stale && mounts_under(&dir).is_empty() {
+            remove_running_containers(casulo, &dir);
             let _ = fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+/// The containers still up in the state dirs of a stale lab (`state/` and
+/// the daemons' private ones): a test binary killed from outside (a hung
+/// test) ran none of its [`RemoveOnDrop`] guards, and their supervisors
+/// would outlive the lab dir, which is all that could find them.
+fn remove_running_containers(casulo: &Path, lab: &Path) {
+    let Ok(rd) = fs::read_dir(lab) else { return };
+    for root in rd.flatten().map(|e| e.path()) {
+        if !root.join("containers").is_dir() {
+            continue;
+        }
+        let Ok(out) = Command::new(casulo)
+            .arg("--root")
+            .arg(&root)
+            .args(["ps", "-q"])
+            .env_remove("CASULO_ROOT")
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+        else {
+            continue;
+        };
+        let ids = String::from_utf8_lossy(&out.stdout).into_owned();
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            drop(RemoveOnDrop::in_root(&root, &ids));
         }
     }
 }
