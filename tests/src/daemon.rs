@@ -5,13 +5,16 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::{unique_name, Lab, Output};
 
-/// A `casulo daemon` of this test; stopped with SIGTERM when dropped.
+/// A `casulo daemon` of this test; stopped with SIGTERM when dropped
+/// (SIGKILL if it does not end: [`terminate`]). The containers it started
+/// outlive it, as with dockerd: guard them with [`crate::RemoveOnDrop`].
 pub struct Daemon {
     child: Option<Child>,
     pub socket: PathBuf,
@@ -56,6 +59,19 @@ impl Daemon {
     /// Starts `cmd` (a `casulo daemon`) and waits for its socket.
     pub fn spawn(mut cmd: Command, socket: PathBuf) -> Daemon {
         let log = socket.with_extension("log");
+        // A test binary killed from outside (a hung test) runs no Drop:
+        // the daemon then gets its SIGTERM from the kernel. (Not its
+        // containers: the supervisors are its children, and a child does
+        // not inherit this.)
+        // SAFETY: prctl is async-signal-safe; nothing else runs in the child.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -146,12 +162,38 @@ impl Daemon {
         let _ = child.wait();
     }
 
-    /// SIGTERM, and its exit code.
+    /// SIGTERM, and its exit code (-1 if it had to be killed: see
+    /// [`terminate`]).
     pub fn stop(&mut self) -> i32 {
-        let mut child = self.child.take().expect("still running");
-        crate::send_signal(child.id(), libc::SIGTERM);
-        child.wait().unwrap().code().unwrap_or(-1)
+        let child = self.child.take().expect("still running");
+        terminate(child, STOP_GRACE)
+            .and_then(|s| s.code())
+            .unwrap_or(-1)
     }
+}
+
+/// How long a daemon gets to end after SIGTERM before it gets SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// SIGTERM, then SIGKILL if the daemon has not ended in `grace`:
+/// a daemon stuck in its shutdown (a connection that never ends) must not
+/// hang the test, for a hung test binary is killed from outside and then
+/// none of its guards run. Never panics (it runs in `Drop`, maybe while
+/// unwinding). `None`: killed, or not waitable.
+fn terminate(mut child: Child, grace: Duration) -> Option<std::process::ExitStatus> {
+    // SAFETY: a plain kill(2) of our own child, not yet reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let began = Instant::now();
+    while began.elapsed() < grace {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 /// The rest of a `Connection: close` answer: (status, body).
@@ -173,8 +215,38 @@ fn answer(mut s: UnixStream) -> (u16, String) {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        if self.child.is_some() {
-            self.stop();
+        if let Some(child) = self.child.take() {
+            terminate(child, STOP_GRACE);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    /// A child that ends on SIGTERM gives its status; one that ignores it
+    /// (`trap '' TERM` is kept across exec) is killed once the grace is over.
+    #[test]
+    fn terminate_waits_then_kills() {
+        let polite = Command::new("sleep").arg("100").spawn().unwrap();
+        let status = terminate(polite, Duration::from_secs(10)).expect("ended on SIGTERM");
+        assert_eq!(status.signal(), Some(libc::SIGTERM));
+
+        let stubborn = Command::new("sh")
+            .args(["-c", "trap '' TERM; exec sleep 100"])
+            .spawn()
+            .unwrap();
+        let pid = stubborn.id();
+        // Give sh the time to set the trap, or SIGTERM would end it.
+        std::thread::sleep(Duration::from_millis(300));
+        let began = Instant::now();
+        assert_eq!(terminate(stubborn, Duration::from_millis(500)), None);
+        assert!(began.elapsed() >= Duration::from_millis(500));
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "{pid} ficou"
+        );
     }
 }

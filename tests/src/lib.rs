@@ -9,7 +9,8 @@
 //!   (`casulo image bootstrap` and a `probe:latest` image), shared by all the
 //!   tests of that binary through [`Lab::shared`];
 //! - small helpers: [`unique_name`], [`host_mountinfo`], [`mounts_under`],
-//!   [`trace_path_from`].
+//!   [`trace_path_from`];
+//! - [`RemoveOnDrop`]: the containers a test started, removed even when it fails.
 //!
 //! Run everything with `cargo xtask test`: it builds the engine and the probe
 //! and passes their absolute paths in `CASULO_BIN` and `CASULO_PROBE`.
@@ -37,8 +38,11 @@ pub mod daemon;
 pub mod layout;
 pub mod pty;
 pub mod registry;
+pub mod remove_on_drop;
 pub mod subids;
 pub mod users;
+
+pub use remove_on_drop::RemoveOnDrop;
 
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_dir() -> PathBuf {
@@ -392,7 +396,7 @@ impl Lab {
         let probe = probe_bin();
         let base = std::env::temp_dir().join("casulo-tests");
         fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
-        sweep_stale_labs(&base);
+        sweep_stale_labs(&base, &casulo);
         let dir = tempfile::Builder::new()
             .prefix("lab-")
             .tempdir_in(&base)
@@ -610,8 +614,9 @@ fn owner_token(pid: u32) -> Option<String> {
 }
 
 /// Removes the labs of earlier runs whose owner process has exited, unless
-/// something is still mounted under them (never delete through a mount).
-fn sweep_stale_labs(base: &Path) {
+/// something is still mounted under them (never delete through a mount);
+/// their containers that are still up are removed first.
+fn sweep_stale_labs(base: &Path, casulo: &Path) {
     let Ok(rd) = fs::read_dir(base) else { return };
     for entry in rd.flatten() {
         let dir = entry.path();
@@ -635,7 +640,37 @@ fn sweep_stale_labs(base: &Path) {
                 .is_some_and(|age| age.as_secs() > 600),
         };
         if stale && mounts_under(&dir).is_empty() {
+            remove_running_containers(casulo, &dir);
             let _ = fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+/// The containers still up in the state dirs of a stale lab (`state/` and
+/// the daemons' private ones): a test binary killed from outside (a hung
+/// test) ran none of its [`RemoveOnDrop`] guards, and their supervisors
+/// would outlive the lab dir, which is all that could find them.
+fn remove_running_containers(casulo: &Path, lab: &Path) {
+    let Ok(rd) = fs::read_dir(lab) else { return };
+    for root in rd.flatten().map(|e| e.path()) {
+        if !root.join("containers").is_dir() {
+            continue;
+        }
+        let Ok(out) = Command::new(casulo)
+            .arg("--root")
+            .arg(&root)
+            .args(["ps", "-q"])
+            .env_remove("CASULO_ROOT")
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+        else {
+            continue;
+        };
+        let ids = String::from_utf8_lossy(&out.stdout).into_owned();
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            drop(RemoveOnDrop::in_root(&root, &ids));
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use casulo_tests::daemon::Daemon;
 use casulo_tests::pty::Screen;
-use casulo_tests::{unique_name, Lab, Output};
+use casulo_tests::{unique_name, Lab, Output, RemoveOnDrop};
 use serde_json::Value;
 
 /// The `--format` line `casulo ps -a` gives for `name`.
@@ -185,6 +185,7 @@ fn docker_run_d_logs_stop_rm() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
     let name = unique_name("fundo");
+    let _removed = lab.remove_on_drop(&[&name]);
     let out = d.docker(&[
         "run",
         "-d",
@@ -347,6 +348,7 @@ fn docker_exec_runs_in_the_container() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
     let name = unique_name("exec");
+    let _removed = lab.remove_on_drop(&[&name]);
     d.docker(&[
         "run",
         "-d",
@@ -491,6 +493,7 @@ fn docker_events_see_a_start_and_a_die() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
     let name = unique_name("eventos");
+    let _removed = lab.remove_on_drop(&[&name]);
     let mut events = Command::new("docker")
         .args([
             "events",
@@ -781,6 +784,7 @@ fn containers_outlive_the_daemon() {
     let lab = Lab::shared();
     let mut d = Daemon::start(lab);
     let name = unique_name("sobrevive");
+    let _removed = lab.remove_on_drop(&[&name]);
     d.docker(&["run", "-d", "--name", &name, "busybox", "sleep", "100"])
         .assert_ok();
     let socket = d.socket.clone();
@@ -851,6 +855,7 @@ fn docker_run_it_drives_a_shell_on_a_terminal() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
     let name = unique_name("it");
+    let _removed = lab.remove_on_drop(&[&name]);
     let mut term = docker_screen(
         &d,
         &["run", "-it", "--rm", "--name", &name, "busybox", "sh"],
@@ -984,6 +989,7 @@ fn docker_attach_types_into_a_dit_container_and_detaches() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
     let name = unique_name("dit");
+    let _removed = lab.remove_on_drop(&[&name]);
     d.docker(&["run", "-dit", "--name", &name, "busybox", "sh"])
         .assert_ok();
     let mut term = docker_screen(&d, &["attach", &name], 24, 80);
@@ -1066,6 +1072,7 @@ fn docker_exec_it_and_exec_i() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
     let name = unique_name("web");
+    let _removed = lab.remove_on_drop(&[&name]);
     d.docker(&["run", "-d", "--name", &name, "busybox", "sleep", "100"])
         .assert_ok();
     let mut term = docker_screen(&d, &["exec", "-it", &name, "sh"], 25, 90);
@@ -1157,6 +1164,7 @@ fn docker_stats_agrees_with_casulo_stats() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
     let name = unique_name("medido");
+    let _removed = lab.remove_on_drop(&[&name]);
     d.docker(&[
         "run",
         "-d",
@@ -1247,6 +1255,7 @@ fn docker_stats_agrees_with_casulo_stats() {
     // On the bridge: its eth0, counted at the host's end of the veth
     // (turned around: what the host's end sent, the container received).
     let net = unique_name("rede");
+    let _removed_too = lab.remove_on_drop(&[&net]);
     let id = d.docker(&[
         "run",
         "-d",
@@ -1291,6 +1300,7 @@ fn docker_stats_agrees_with_casulo_stats() {
 fn docker_prune_removes_the_stopped_and_the_unused() {
     let lab = Lab::shared();
     let (d, root) = Daemon::private(lab);
+    let _removed = RemoveOnDrop::in_root(&root, &["vivo"]);
     let casulo = |args: &[&str]| {
         let mut cmd = Command::new(casulo_tests::casulo_bin());
         cmd.arg("--root").arg(&root).args(args);
@@ -1354,6 +1364,7 @@ fn the_daemon_sees_the_detach_keys_of_a_raw_attach() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
     let name = unique_name("cru");
+    let _removed = lab.remove_on_drop(&[&name]);
     d.docker(&["run", "-dit", "--name", &name, "busybox", "sh"])
         .assert_ok();
     let mut s = UnixStream::connect(&d.socket).unwrap();
@@ -1397,6 +1408,7 @@ fn docker_start_ai_attaches_before_each_start() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
     let name = unique_name("criado");
+    let _removed = lab.remove_on_drop(&[&name]);
     d.docker(&["create", "-it", "--name", &name, "busybox", "sh"])
         .assert_ok();
     for code in [4, 5] {
@@ -1447,6 +1459,7 @@ fn docker_run_p_serves_logs_f_follows_and_a_killed_daemon_loses_nothing() {
     let lab = Lab::shared();
     let mut d = Daemon::start(lab);
     let web = unique_name("web");
+    let _removed = lab.remove_on_drop(&[&web]);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -1464,6 +1477,7 @@ fn docker_run_p_serves_logs_f_follows_and_a_killed_daemon_loses_nothing() {
     assert!(page.ends_with("olá do daemon\n"), "{page}");
 
     let talker = unique_name("fala");
+    let _removed_too = lab.remove_on_drop(&[&talker]);
     let lines = "for i in 1 2 3; do echo linha $i; sleep 0.3; done";
     d.docker(&["run", "-d", "--name", &talker, "busybox", "sh", "-c", lines])
         .assert_ok();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use casulo_tests::daemon::Daemon;
 use casulo_tests::registry::Registry;
-use casulo_tests::{unique_name, workspace_dir, Lab};
+use casulo_tests::{unique_name, workspace_dir, Lab, RemoveOnDrop};
 use serde_json::Value;
 
 fn fixture(name: &str) -> String {
@@ -455,6 +455,11 @@ fn docker_networks_are_casulos_networks() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
     let net = unique_name("rede");
+    let server = unique_name("servidor");
+    let other = unique_name("outra");
+    let _removed = lab
+        .remove_on_drop(&[&server])
+        .with_networks(&[&other, &net]);
     let out = d.docker(&["network", "create", &net]);
     out.assert_ok();
     let id = out.stdout.trim().to_string();
@@ -482,7 +487,6 @@ fn docker_networks_are_casulos_networks() {
         ours[0]["IPAM"]["Config"][0]["Subnet"].as_str().unwrap()
     );
 
-    let server = unique_name("servidor");
     d.docker(&[
         "run",
         "-d",
@@ -513,7 +517,6 @@ fn docker_networks_are_casulos_networks() {
     let count = d.docker(&["network", "inspect", "-f", "{{len .Containers}}", &net]);
     assert_eq!(count.stdout.trim(), "1", "{count}");
     // connect/disconnect a running container to a second network.
-    let other = unique_name("outra");
     d.docker(&["network", "create", &other]).assert_ok();
     d.docker(&["network", "connect", &other, &server])
         .assert_ok();
@@ -576,6 +579,7 @@ fn docker_inspect_shows_the_trace() {
 fn docker_container_prune_applies_until_and_label() {
     let lab = Lab::shared();
     let (d, root) = Daemon::private(lab);
+    let _removed = RemoveOnDrop::in_root(&root, &["vivo"]);
     let names = || {
         let mut cmd = std::process::Command::new(casulo_tests::casulo_bin());
         cmd.arg("--root")

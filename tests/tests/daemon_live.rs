@@ -104,6 +104,7 @@ fn daemon_serves_traces_and_follows_one_live() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
     let name = unique_name("seguido");
+    let _removed = lab.remove_on_drop(&[&name]);
     let out = d.docker(&[
         "run",
         "-d",
@@ -274,6 +275,7 @@ fn daemon_live_clients_that_leave_leak_nothing() {
     let lab = Lab::shared();
     let d = Daemon::start(lab);
     let name = unique_name("longo");
+    let _removed = lab.remove_on_drop(&[&name]);
     d.docker(&["run", "-d", "--name", &name, "busybox", "sleep", "100"])
         .assert_ok();
     let mut clients = Vec::new();
@@ -416,6 +418,9 @@ fn daemon_stats_counts_every_network_of_the_container() {
     let d = Daemon::start(lab);
     let (first, second) = (unique_name("rede-a"), unique_name("rede-b"));
     let name = unique_name("duas-redes");
+    let _removed = lab
+        .remove_on_drop(&[&name])
+        .with_networks(&[&first, &second]);
     d.docker(&["network", "create", &first]).assert_ok();
     d.docker(&["network", "create", &second]).assert_ok();
     d.docker(&[

@@ -305,16 +305,6 @@ fn trace_of(lab: &Lab, name: &str) -> PathBuf {
     PathBuf::from(info[0]["Casulo"]["Trace"].as_str().unwrap())
 }
 
-/// `casulo rm -f NAME` when dropped: a test that fails midway leaves no
-/// supervisor (nor container) behind.
-struct RemoveOnDrop<'a>(&'a Lab, String);
-
-impl Drop for RemoveOnDrop<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.casulo(&["rm", "-f", &self.1]);
-    }
-}
-
 /// `casulo rm -f` and nothing of the container left.
 fn remove(lab: &Lab, name: &str, id: &str) {
     lab.casulo(&["rm", "-f", name]).assert_ok();
@@ -336,7 +326,7 @@ fn exec_it_gives_the_new_process_a_terminal_of_its_own() {
     let lab = Lab::shared();
     let name = unique_name("exec-tty");
     let id = run_d(lab, &name, &[], &["sleep", "1000"]);
-    let _guard = RemoveOnDrop(lab, name.clone());
+    let _guard = lab.remove_on_drop(&[&name]);
     let trace = trace_of(lab, &name);
     let mut term = Terminal::casulo(
         lab,
@@ -414,7 +404,7 @@ fn run_dit_then_attach_detach_and_attach_again() {
         "{run}"
     );
     let id = run.stdout.trim().to_string();
-    let _guard = RemoveOnDrop(lab, name.clone());
+    let _guard = lab.remove_on_drop(&[&name]);
     let trace = trace_of(lab, &name);
     let sock = lab.root().join("containers").join(&id).join("attach.sock");
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -524,7 +514,7 @@ fn attach_without_a_terminal_follows_the_output() {
         &[],
         &["sh", "-c", "sleep 1; echo depois; exit 3"],
     );
-    let _guard = RemoveOnDrop(lab, name.clone());
+    let _guard = lab.remove_on_drop(&[&name]);
     let out = lab.casulo(&["attach", &name]);
     out.assert_code(3);
     assert!(out.stderr.contains("não tem terminal"), "{out}");
@@ -610,7 +600,7 @@ fn an_attach_whose_terminal_hangs_up_leaves_the_container_running() {
     let lab = Lab::shared();
     let name = unique_name("dit-hup");
     let id = run_d(lab, &name, &["-it"], &["sh"]);
-    let _guard = RemoveOnDrop(lab, name.clone());
+    let _guard = lab.remove_on_drop(&[&name]);
     let trace = trace_of(lab, &name);
     let mut term = Terminal::casulo(lab, &["attach", &name], 24, 80, name.clone(), trace);
     term.send("echo $((20 + 1))\r");

@@ -7,11 +7,13 @@
 //! trace as `<nome>.trace.jsonl`. The temporary paths are rewritten to the
 //! ones a student has (`/var/lib/casulo`, `~/curso`), in both.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
+use crate::leftovers::{self, Groups};
 use crate::scenario::Scenario;
 use crate::student::Student;
 
@@ -52,8 +54,8 @@ pub fn record(scenario: &Scenario, casulo: &Path, scratch: &Path) -> Result<Reco
         .map_err(|e| format!("não consegui criar uma pasta em {}: {e}", scratch.display()))?
         .keep();
     let result = record_in(scenario, casulo, &tmp);
-    // Containers the scenario left (run without --rm) keep only files:
-    // removing the state dir is enough; a failure here is worth saying.
+    // What ran is gone (record_in cleans up, passed or failed): what the
+    // containers left are files; a failure here is worth saying.
     if let Err(e) = std::fs::remove_dir_all(&tmp) {
         return Err(format!(
             "não consegui apagar {} depois do cenário ({e}): algo ficou montado?",
@@ -64,11 +66,19 @@ pub fn record(scenario: &Scenario, casulo: &Path, scratch: &Path) -> Result<Reco
 }
 
 fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded, String> {
-    // The registry (when the scenario has one) lives until the steps end.
+    // The registry (when the scenario has one) lives until the steps end
+    // and what they left is gone.
     let (paths, _registry) = set_up(scenario, casulo, tmp)?;
-    write_files(scenario, &paths)?;
-    prepare(scenario, &paths)?;
-    let (passos, trace) = run_steps(scenario, &paths)?;
+    let recorded = record_steps(scenario, &paths);
+    // Passed or failed: a failed step skipped the steps that clean up.
+    paths.clean_up();
+    recorded
+}
+
+fn record_steps(scenario: &Scenario, paths: &Paths) -> Result<Recorded, String> {
+    write_files(scenario, paths)?;
+    prepare(scenario, paths)?;
+    let (passos, trace) = run_steps(scenario, paths)?;
     let trace = match trace {
         Some(path) => {
             let text = std::fs::read_to_string(&path)
@@ -137,6 +147,7 @@ fn set_up(
         registry_port: port,
         certs_d,
         student,
+        groups: Groups::default(),
     };
     Ok((paths, registry))
 }
@@ -239,6 +250,8 @@ struct Paths {
     certs_d: Option<PathBuf>,
     /// `aluno = true`: who runs the commands.
     student: Option<Student>,
+    /// The process group of every command run, for [`Paths::clean_up`].
+    groups: Groups,
 }
 
 /// Where casulo looks for a registry's CA, as written in commands.
@@ -261,7 +274,9 @@ impl Paths {
     }
 
     /// Runs `command` with bash in the work dir, stdout and stderr in one
-    /// stream, killed after `limit_s`: (output, exit code).
+    /// stream, killed after `limit_s`: (output, exit code). It runs in a
+    /// process group of its own, which its background jobs keep after it
+    /// ends: [`Paths::clean_up`] stops them.
     fn run(
         &self,
         command: &str,
@@ -305,8 +320,15 @@ impl Paths {
             Some(dir) => cmd.env("CASULO_CERTS_D", dir),
             None => cmd.env_remove("CASULO_CERTS_D"),
         };
-        let out = cmd
-            .output()
+        // The group `timeout` makes for itself anyway (to kill the whole
+        // command when time is up), made here so that its number is known.
+        let child = cmd
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("não consegui rodar bash: {e}"))?;
+        self.groups.add(child.id());
+        let out = child
+            .wait_with_output()
             .map_err(|e| format!("não consegui rodar bash: {e}"))?;
         let code = out.status.code().unwrap_or(128);
         if code == 124 {
@@ -317,6 +339,17 @@ impl Paths {
             ));
         }
         Ok((String::from_utf8_lossy(&out.stdout).into_owned(), code))
+    }
+
+    /// What the scenario started stops ([`leftovers`]): its containers
+    /// are removed by casulo (`rm -f` thaws a paused one, waits for its
+    /// `casulo run` or supervisor to record the end and clean up), then
+    /// what is left of its commands' process groups gets SIGTERM, and
+    /// SIGKILL after [`leftovers::GRACE`]. The student's processes also
+    /// go when it is dropped.
+    fn clean_up(&self) {
+        let _ = self.run("casulo ps -aq | xargs -r casulo rm -f", None, 60);
+        self.groups.stop(leftovers::GRACE);
     }
 
     /// `text` with the temporary dirs written as a student has them.
