@@ -13,7 +13,8 @@
 //!                               devices and the trusted.overlay.opaque xattr)
 //!   layers/.tmp-<hex>-<pid>-<n>/  a layer being unpacked (renamed into place when
 //!                               complete; `image fsck` reports leftovers)
-//!   containers/<id>/            one per container
+//!   containers/<id>/            one per container; its keeper (`casulo run`, the
+//!                               supervisor) holds a flock on the directory itself
 //!     container.json            what was asked (image, command, name, state);
 //!                               replaced whole (temp file + rename) under
 //!     container.lock            an exclusive flock on this file (`container::record`)
