@@ -192,7 +192,7 @@ impl CliError {
 pub fn main() -> i32 {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let mut command = deferred::localize_root(Cli::command(), &args[1..]);
-    let matches = match command.try_get_matches_from_mut(&args) {
+    let mut matches = match command.try_get_matches_from_mut(&args) {
         Ok(m) => m,
         Err(e) => usage_error(e),
     };
@@ -200,7 +200,9 @@ pub fn main() -> i32 {
     // the process ends anyway, was ~0.2 M of the 2.7 M instructions a
     // `casulo run` runs in casulo itself (callgrind; #19).
     std::mem::forget(command);
-    let cli = match Cli::from_arg_matches(&matches) {
+    // `_mut`: the values are moved out; `from_arg_matches` clones all the
+    // matches first (~18 K instructions, #19).
+    let cli = match Cli::from_arg_matches_mut(&mut matches) {
         Ok(cli) => cli,
         Err(e) => usage_error(e),
     };
@@ -453,15 +455,7 @@ fn localize_level(
         .help_template("{about-with-newline}\nUso: {usage}\n\n{all-args}{after-help}")
         .subcommand_help_heading("Comandos")
         .subcommand_value_name("COMANDO")
-        .disable_help_subcommand(true)
-        .mut_args(|a| {
-            let heading = if a.is_positional() {
-                "Argumentos"
-            } else {
-                "Opções"
-            };
-            localize_arg(a.help_heading(heading))
-        });
+        .disable_help_subcommand(true);
     // The first word naming one of its subcommands (an option's value
     // taken for one costs only that subcommand's localization).
     let next = args.iter().enumerate().find_map(|(i, arg)| {
@@ -480,6 +474,22 @@ fn localize_level(
         .iter()
         .filter_map(|a| a.to_str())
         .any(|a| a == "--help" || (a.starts_with('-') && !a.starts_with("--") && a.contains('h')));
+    // Headings and notes show only in the help: without it, only what
+    // error messages show too (a value's name), and the global arguments,
+    // copied into the subcommands later, whose help may show (#19: for
+    // `run`'s ~40 arguments, ~50 K instructions).
+    let cmd = cmd.mut_args(|a| {
+        if help_here || a.is_global_set() {
+            let heading = if a.is_positional() {
+                "Argumentos"
+            } else {
+                "Opções"
+            };
+            localize_arg(a.help_heading(heading))
+        } else {
+            name_value(a)
+        }
+    });
     let cmd = if help_here {
         // clap writes `[OPTIONS]` in the usage line: render it once and
         // say it in Portuguese.
@@ -504,6 +514,15 @@ fn lower_first(text: &str) -> String {
     match chars.next() {
         Some(c) => c.to_lowercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+/// The name of a value in Portuguese where clap's would be English.
+fn name_value(a: Arg) -> Arg {
+    if a.get_id() == "format" && a.get_value_names().is_none() {
+        a.value_name("FORMATO")
+    } else {
+        a
     }
 }
 
@@ -540,9 +559,7 @@ fn localize_arg(a: Arg) -> Arg {
             a = a.hide_env(true);
         }
     }
-    if a.get_id() == "format" && a.get_value_names().is_none() {
-        a = a.value_name("FORMATO");
-    }
+    a = name_value(a);
     if notes.is_empty() {
         return a;
     }
