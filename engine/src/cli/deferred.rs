@@ -1,9 +1,9 @@
 //! Subcommands whose arguments clap builds only when they are parsed.
 //!
 //! Each `casulo` runs one subcommand, but clap's derive builds the
-//! arguments of all ~40 up front: `augment_args` of every one was ~0.61 M of
-//! the 2.45 M instructions a `casulo run` ran in casulo itself (callgrind,
-//! #19), and in the bench's VM every instruction costs ~10× more. Wrapped in
+//! arguments of all ~40 up front: ~0.45 M instructions of every `casulo`
+//! (callgrind, #19: `casulo run`'s parent 2.46 → 2.01 M, `casulo --version`
+//! 1.45 → 0.89 M), and in the bench's VM each costs ~10× more. Wrapped in
 //! [`Deferred`] (arguments) or [`DeferredCommands`] (a group such as
 //! `image`), a subcommand's name and one-line help exist from the start —
 //! `casulo --help` lists them — and the rest is made by
