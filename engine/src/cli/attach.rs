@@ -9,14 +9,8 @@ use crate::state::StateDir;
 use crate::terminal::attach::{self, Ended};
 use crate::terminal::detach::DetachKeys;
 
-/// Liga o seu terminal a um contêiner que roda em segundo plano (como `docker attach`).
-///
-/// Com um contêiner -dit, você passa a ver e usar o terminal dele; Ctrl-C vai para o
-/// programa lá dentro, e Ctrl-P Ctrl-Q desliga você sem parar o contêiner. Um
-/// contêiner sem -t não tem terminal: o attach mostra o que ele escreve (como
-/// `casulo logs -f`, a partir de agora) até ele terminar, e Ctrl-C sai sem pará-lo;
-/// se ele roda com -i (-di), o que você digitar (ou mandar por um pipe) vai para a
-/// entrada dele.
+// The help text is `Command::Attach`'s doc comment: the variant's is set
+// eagerly (listed by `casulo --help`), these arguments only when parsed.
 #[derive(Debug, clap::Args)]
 pub struct AttachArgs {
     /// Não manda a sua entrada ao contêiner: só mostra a saída dele.

@@ -39,8 +39,10 @@ pub fn run_option(arg: &str) -> Option<&'static str> {
 }
 
 /// The subcommand path the user typed (`casulo image`), walking `argv`
-/// through `cmd`'s subcommands; global `--root DIR` is skipped.
-pub fn command_path(cmd: &clap::Command, argv: &[String]) -> String {
+/// through `cmd`'s subcommands; global `--root DIR` is skipped. Each one
+/// walked through is built on the way: a deferred one (`super::deferred`) has
+/// no subcommands of its own until then.
+pub fn command_path(cmd: &mut clap::Command, argv: &[String]) -> String {
     let mut path = vec![cmd.get_name().to_string()];
     let mut current = cmd;
     let mut args = argv.iter().skip(1);
@@ -52,8 +54,9 @@ pub fn command_path(cmd: &clap::Command, argv: &[String]) -> String {
         if arg.starts_with('-') {
             continue;
         }
-        match current.find_subcommand(arg) {
+        match current.find_subcommand_mut(arg) {
             Some(sub) => {
+                sub.build();
                 path.push(sub.get_name().to_string());
                 current = sub;
             }
@@ -70,17 +73,22 @@ mod tests {
 
     #[test]
     fn the_help_named_is_the_subcommands() {
-        let cmd = super::super::Cli::command();
+        let mut cmd = super::super::Cli::command();
         let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
         assert_eq!(
-            command_path(&cmd, &argv("casulo run -it busybox")),
+            command_path(&mut cmd, &argv("casulo run -it busybox")),
             "casulo run"
         );
         assert_eq!(
-            command_path(&cmd, &argv("casulo --root /x image search a")),
+            command_path(&mut cmd, &argv("casulo --root /x image search a")),
             "casulo image"
         );
-        assert_eq!(command_path(&cmd, &argv("casulo search")), "casulo");
+        assert_eq!(command_path(&mut cmd, &argv("casulo search")), "casulo");
+        // `image` is deferred: its subcommands exist once it is built.
+        assert_eq!(
+            command_path(&mut cmd, &argv("casulo --bogus image ls -x")),
+            "casulo image ls"
+        );
         assert_eq!(subcommand("pull"), None, "casulo pull existe");
         assert!(subcommand("search").unwrap().contains("não tem busca"));
         assert_eq!(subcommand("exec"), None, "casulo exec existe");

@@ -9,12 +9,8 @@ use crate::container::exec::{exec, ExecOptions, ExecOutcome};
 use crate::kernel::LinuxSyscalls;
 use crate::state::StateDir;
 
-/// Executa um comando novo dentro de um contêiner que está rodando (como `docker exec`).
-///
-/// O processo entra nos namespaces do contêiner (setns), no cgroup dele e
-/// recebe as mesmas capabilities e o mesmo filtro seccomp do PID 1. As
-/// opções do casulo vêm antes do contêiner; tudo o que vem depois dele é o
-/// comando, como no docker.
+// The help text is `Command::Exec`'s doc comment: the variant's is set
+// eagerly (listed by `casulo --help`), these arguments only when parsed.
 #[derive(Debug, clap::Args)]
 pub struct ExecArgs {
     /// Volta na hora, com o comando rodando em segundo plano (entrada e saídas em

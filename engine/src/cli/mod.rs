@@ -9,6 +9,7 @@ pub mod attach;
 pub mod build;
 pub mod commit;
 pub mod daemon;
+pub mod deferred;
 pub mod diff;
 pub mod docker;
 pub mod exec;
@@ -35,6 +36,7 @@ use std::path::PathBuf;
 use clap::{Arg, ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::state::{StateDir, DEFAULT_ROOT};
+use deferred::{Deferred, DeferredCommands, NoArgs};
 
 /// Casulo — um laboratório de contêineres que mostra o que o kernel faz.
 #[derive(Debug, Parser)]
@@ -53,82 +55,99 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Every subcommand is deferred (`deferred`): clap builds the arguments of
+// the one typed only. Built for all ~40 they cost every `casulo` ~0.45 M
+// instructions: `casulo run`'s parent 2.46 → 2.01 M, `casulo --version`
+// 1.45 → 0.89 M (callgrind, #19). A plain variant would not be localized.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Executa um comando num contêiner novo (como `docker run`).
-    Run(Box<run::RunArgs>),
-    Exec(exec::ExecArgs),
-    Attach(attach::AttachArgs),
+    Run(Deferred<Box<run::RunArgs>>),
+    /// Executa um comando novo dentro de um contêiner que está rodando (como `docker exec`).
+    ///
+    /// O processo entra nos namespaces do contêiner (setns), no cgroup dele e
+    /// recebe as mesmas capabilities e o mesmo filtro seccomp do PID 1. As
+    /// opções do casulo vêm antes do contêiner; tudo o que vem depois dele é o
+    /// comando, como no docker.
+    Exec(Deferred<exec::ExecArgs>),
+    /// Liga o seu terminal a um contêiner que roda em segundo plano (como `docker attach`).
+    ///
+    /// Com um contêiner -dit, você passa a ver e usar o terminal dele; Ctrl-C vai para o
+    /// programa lá dentro, e Ctrl-P Ctrl-Q desliga você sem parar o contêiner. Um
+    /// contêiner sem -t não tem terminal: o attach mostra o que ele escreve (como
+    /// `casulo logs -f`, a partir de agora) até ele terminar, e Ctrl-C sai sem pará-lo;
+    /// se ele roda com -i (-di), o que você digitar (ou mandar por um pipe) vai para a
+    /// entrada dele.
+    Attach(Deferred<attach::AttachArgs>),
     /// Lista os contêineres (como `docker ps`).
-    Ps(ps::PsArgs),
+    Ps(Deferred<ps::PsArgs>),
     /// Remove contêineres que já terminaram.
-    Rm(rm::RmArgs),
+    Rm(Deferred<rm::RmArgs>),
     /// Mostra o que um contêiner mudou em relação à imagem (como `docker diff`).
-    Diff(diff::DiffArgs),
+    Diff(Deferred<diff::DiffArgs>),
     /// Inicia contêineres parados, em segundo plano, com um supervisor (como `docker start`).
-    Start(lifecycle::StartArgs),
+    Start(Deferred<lifecycle::StartArgs>),
     /// Para e inicia de novo contêineres (como `docker restart`).
-    Restart(lifecycle::RestartArgs),
+    Restart(Deferred<lifecycle::RestartArgs>),
     /// Mostra a saída guardada de um contêiner; -f acompanha (como `docker logs`).
-    Logs(lifecycle::LogsArgs),
+    Logs(Deferred<lifecycle::LogsArgs>),
     /// Para contêineres: o sinal de parada (SIGTERM), e SIGKILL depois de -t segundos (como `docker stop`).
-    Stop(lifecycle::StopArgs),
+    Stop(Deferred<lifecycle::StopArgs>),
     /// Manda um sinal ao PID 1 de contêineres; SIGKILL se nenhum -s for dado (como `docker kill`).
-    Kill(lifecycle::KillArgs),
+    Kill(Deferred<lifecycle::KillArgs>),
     /// Espera contêineres terminarem e mostra o código de saída de cada um (como `docker wait`).
-    Wait(lifecycle::WaitArgs),
+    Wait(Deferred<lifecycle::WaitArgs>),
     /// Mostra o que o casulo sabe de contêineres, em JSON (como `docker inspect`).
-    Inspect(lifecycle::InspectArgs),
+    Inspect(Deferred<lifecycle::InspectArgs>),
     /// Lista os processos de um contêiner, com o pid no host e dentro dele (como `docker top`).
-    Top(lifecycle::TopArgs),
+    Top(Deferred<lifecycle::TopArgs>),
     /// Dá um nome novo a um contêiner, rodando ou não (como `docker rename`).
-    Rename(lifecycle::RenameArgs),
+    Rename(Deferred<lifecycle::RenameArgs>),
     /// Congela todos os processos de contêineres com o freezer do cgroup (como `docker pause`).
-    Pause(pause::PauseArgs),
+    Pause(Deferred<pause::PauseArgs>),
     /// Descongela contêineres pausados: os processos continuam de onde pararam (como `docker unpause`).
-    Unpause(pause::PauseArgs),
+    Unpause(Deferred<pause::PauseArgs>),
     /// Uso de CPU, memória e processos de contêineres, atualizado a cada segundo (como `docker stats`).
-    Stats(stats::StatsArgs),
+    Stats(Deferred<stats::StatsArgs>),
     /// Constrói uma imagem a partir de um Dockerfile (como `docker build`).
-    Build(build::BuildArgs),
+    Build(Deferred<build::BuildArgs>),
     /// Cria uma imagem a partir do que um contêiner mudou (como `docker commit`; prefira o build).
-    Commit(commit::CommitArgs),
+    Commit(Deferred<commit::CommitArgs>),
     /// Envia uma imagem a um registry; só viajam as camadas que ele não tem (como `docker push`).
-    Push(registry::PushArgs),
+    Push(Deferred<registry::PushArgs>),
     /// Baixa uma imagem de um registry; só viajam as camadas que faltam aqui (como `docker pull`).
-    Pull(registry::PullArgs),
+    Pull(Deferred<registry::PullArgs>),
     /// Guarda usuário e senha de um registry, conferidos com ele (como `docker login`).
-    Login(registry::LoginArgs),
+    Login(Deferred<registry::LoginArgs>),
     /// Apaga as credenciais guardadas de um registry (como `docker logout`).
-    Logout(registry::LogoutArgs),
+    Logout(Deferred<registry::LogoutArgs>),
     /// Gerencia imagens (ls, load, save, inspect, history, tag, rm, prune, fsck, bootstrap, import, push, pull).
-    #[command(subcommand)]
-    Image(image::ImageCmd),
+    Image(DeferredCommands<image::ImageCmd>),
     /// Gerencia volumes: dados que sobrevivem ao contêiner (create, ls, inspect, rm, prune).
-    #[command(subcommand)]
-    Volume(volume::VolumeCmd),
+    Volume(DeferredCommands<volume::VolumeCmd>),
     /// Gerencia redes com nome: sub-rede, bridge e DNS entre contêineres (create, ls, inspect, rm, prune, connect, disconnect).
-    #[command(subcommand)]
-    Network(network::NetworkCmd),
+    Network(DeferredCommands<network::NetworkCmd>),
     /// Lê (narra em português) ou valida traces.
-    #[command(subcommand)]
-    Trace(trace::TraceCmd),
+    Trace(DeferredCommands<trace::TraceCmd>),
     /// Laboratórios: exercícios que o casulo confere a partir dos seus traces (ls, iniciar, verificar, dica, reiniciar).
-    #[command(subcommand)]
-    Lab(lab::LabCmd),
+    Lab(DeferredCommands<lab::LabCmd>),
     /// Atende a API do Docker num socket unix: o `docker` de sempre passa a mandar no casulo.
-    Daemon(daemon::DaemonArgs),
+    Daemon(Deferred<daemon::DaemonArgs>),
     /// Serve o visualizador e o curso embutidos (binário de `cargo xtask dist`) e os traces, para o navegador.
-    Ui(ui::UiArgs),
+    Ui(Deferred<ui::UiArgs>),
     /// Mostra o que o casulo sabe deste host: kernel, modo dos cgroups, diretório de estado.
-    Info,
+    Info(Deferred<NoArgs>),
     /// Remove o que um casulo morto deixou (cgroups, endereços de rede, veths e regras de firewall órfãos) e a bridge casulo0 sem uso.
-    Gc,
+    Gc(Deferred<NoArgs>),
     /// O supervisor de um contêiner em segundo plano (o casulo o executa; não é para digitar).
     #[command(name = "__supervisor", hide = true)]
-    Supervisor {
-        id: String,
-    },
+    Supervisor(Deferred<SupervisorArgs>),
+}
+
+/// `casulo __supervisor ID`: the container it supervises.
+#[derive(Debug, clap::Args)]
+pub struct SupervisorArgs {
+    id: String,
 }
 
 /// An error for the user: message (pt-BR) and exit code.
@@ -172,8 +191,8 @@ impl CliError {
 /// Parses the arguments, runs the command, prints any error; returns the exit code.
 pub fn main() -> i32 {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let mut command = localize_in(Cli::command(), "", &args[1..]);
-    let matches = match command.try_get_matches_from_mut(&args) {
+    let mut command = deferred::localize_root(Cli::command(), &args[1..]);
+    let mut matches = match command.try_get_matches_from_mut(&args) {
         Ok(m) => m,
         Err(e) => usage_error(e),
     };
@@ -181,7 +200,9 @@ pub fn main() -> i32 {
     // the process ends anyway, was ~0.2 M of the 2.7 M instructions a
     // `casulo run` runs in casulo itself (callgrind; #19).
     std::mem::forget(command);
-    let cli = match Cli::from_arg_matches(&matches) {
+    // `_mut`: the values are moved out; `from_arg_matches` clones all the
+    // matches first (~18 K instructions, #19).
+    let cli = match Cli::from_arg_matches_mut(&mut matches) {
         Ok(cli) => cli,
         Err(e) => usage_error(e),
     };
@@ -218,40 +239,40 @@ pub fn main() -> i32 {
         return code;
     }
     let result = match cli.command {
-        Command::Run(args) => run::cmd(&state, *args),
-        Command::Exec(args) => exec::cmd(&state, args),
-        Command::Attach(args) => attach::cmd(&state, args),
-        Command::Ps(args) => ps::ps(&state, args),
-        Command::Rm(args) => rm::rm(&state, args),
-        Command::Diff(args) => diff::cmd(&state, args),
-        Command::Start(args) => lifecycle::start(&state, args),
-        Command::Restart(args) => lifecycle::restart(&state, args),
-        Command::Logs(args) => lifecycle::logs(&state, args),
-        Command::Stop(args) => lifecycle::stop(&state, args),
-        Command::Kill(args) => lifecycle::kill(&state, args),
-        Command::Wait(args) => lifecycle::wait(&state, args),
-        Command::Inspect(args) => lifecycle::inspect(&state, args),
-        Command::Top(args) => lifecycle::top(&state, args),
-        Command::Rename(args) => lifecycle::rename(&state, args),
-        Command::Pause(args) => pause::pause(&state, args),
-        Command::Unpause(args) => pause::unpause(&state, args),
-        Command::Stats(args) => stats::cmd(&state, args),
-        Command::Build(args) => build::cmd(&state, args),
-        Command::Commit(args) => commit::cmd(&state, args),
-        Command::Image(cmd) => image::run(&state, cmd),
-        Command::Push(args) => registry::push_cmd(&state, args),
-        Command::Pull(args) => registry::pull_cmd(&state, args),
-        Command::Login(args) => registry::login(args),
-        Command::Logout(args) => registry::logout(args),
-        Command::Trace(cmd) => trace::run(&state, cmd),
-        Command::Volume(cmd) => volume::run(&state, cmd),
-        Command::Network(cmd) => network::run(&state, cmd),
-        Command::Lab(cmd) => lab::run(&state, cmd),
-        Command::Daemon(args) => daemon::cmd(&state, args),
-        Command::Ui(args) => ui::cmd(&state, args),
-        Command::Info => info::run(&state),
-        Command::Gc => gc::run(&state),
-        Command::Supervisor { id } => Ok(crate::container::supervise::main(&state, &id)),
+        Command::Run(args) => run::cmd(&state, *args.0),
+        Command::Exec(args) => exec::cmd(&state, args.0),
+        Command::Attach(args) => attach::cmd(&state, args.0),
+        Command::Ps(args) => ps::ps(&state, args.0),
+        Command::Rm(args) => rm::rm(&state, args.0),
+        Command::Diff(args) => diff::cmd(&state, args.0),
+        Command::Start(args) => lifecycle::start(&state, args.0),
+        Command::Restart(args) => lifecycle::restart(&state, args.0),
+        Command::Logs(args) => lifecycle::logs(&state, args.0),
+        Command::Stop(args) => lifecycle::stop(&state, args.0),
+        Command::Kill(args) => lifecycle::kill(&state, args.0),
+        Command::Wait(args) => lifecycle::wait(&state, args.0),
+        Command::Inspect(args) => lifecycle::inspect(&state, args.0),
+        Command::Top(args) => lifecycle::top(&state, args.0),
+        Command::Rename(args) => lifecycle::rename(&state, args.0),
+        Command::Pause(args) => pause::pause(&state, args.0),
+        Command::Unpause(args) => pause::unpause(&state, args.0),
+        Command::Stats(args) => stats::cmd(&state, args.0),
+        Command::Build(args) => build::cmd(&state, args.0),
+        Command::Commit(args) => commit::cmd(&state, args.0),
+        Command::Image(cmd) => image::run(&state, cmd.0),
+        Command::Push(args) => registry::push_cmd(&state, args.0),
+        Command::Pull(args) => registry::pull_cmd(&state, args.0),
+        Command::Login(args) => registry::login(args.0),
+        Command::Logout(args) => registry::logout(args.0),
+        Command::Trace(cmd) => trace::run(&state, cmd.0),
+        Command::Volume(cmd) => volume::run(&state, cmd.0),
+        Command::Network(cmd) => network::run(&state, cmd.0),
+        Command::Lab(cmd) => lab::run(&state, cmd.0),
+        Command::Daemon(args) => daemon::cmd(&state, args.0),
+        Command::Ui(args) => ui::cmd(&state, args.0),
+        Command::Info(_) => info::run(&state),
+        Command::Gc(_) => gc::run(&state),
+        Command::Supervisor(args) => Ok(crate::container::supervise::main(&state, &args.id)),
     };
     match result {
         Ok(code) => code,
@@ -298,12 +319,12 @@ fn closed_to_me(state: &StateDir, command: &Command) -> Result<(), i32> {
         return Err(125);
     }
     let reads_state = match command {
-        Command::Trace(trace::TraceCmd::Show { file, .. } | trace::TraceCmd::Check { file }) => {
-            !file.is_file()
-        }
+        Command::Trace(DeferredCommands(
+            trace::TraceCmd::Show { file, .. } | trace::TraceCmd::Check { file },
+        )) => !file.is_file(),
         // `ui` serves the visualizer and the course without root; only its
         // list of traces then says the state dir is closed.
-        Command::Info | Command::Ui(_) | Command::Login(_) | Command::Logout(_) => false,
+        Command::Info(_) | Command::Ui(_) | Command::Login(_) | Command::Logout(_) => false,
         _ => true,
     };
     let root = state.root();
@@ -336,7 +357,7 @@ fn usage_error(e: clap::Error) -> ! {
     }
     let ctx = |k| e.get(k).map(|v| v.to_string()).unwrap_or_default();
     let argv: Vec<String> = std::env::args().collect();
-    let path = docker::command_path(&Cli::command(), &argv);
+    let path = docker::command_path(&mut Cli::command(), &argv);
     let mut hint = None;
     let what = match e.kind() {
         ErrorKind::InvalidSubcommand => {
@@ -395,6 +416,20 @@ fn usage_error(e: clap::Error) -> ! {
 /// localizing every one — a clone and a usage line each — was ~1 ms of the
 /// CPU of every `casulo` started (#19).
 fn localize_in(cmd: clap::Command, parent: &str, args: &[std::ffi::OsString]) -> clap::Command {
+    let (cmd, path, next) = localize_level(cmd, parent, args);
+    match next {
+        Some((i, name)) => cmd.mut_subcommand(name, |sub| localize_in(sub, &path, &args[i + 1..])),
+        None => cmd,
+    }
+}
+
+/// One level of [`localize_in`]: `cmd` localized, its path (`casulo
+/// image`), and where in `args` the next subcommand's name is, and that name.
+fn localize_level(
+    cmd: clap::Command,
+    parent: &str,
+    args: &[std::ffi::OsString],
+) -> (clap::Command, String, Option<(usize, String)>) {
     let has_short_h = cmd.get_arguments().any(|a| a.get_short() == Some('h'));
     let mut help = Arg::new("ajuda")
         .long("help")
@@ -404,7 +439,9 @@ fn localize_in(cmd: clap::Command, parent: &str, args: &[std::ffi::OsString]) ->
     if !has_short_h {
         help = help.short('h');
     }
-    let cmd = if cmd.is_disable_help_flag_set() {
+    // Not `is_disable_help_flag_set`: that setting is global, and a
+    // deferred subcommand has it from its parent before it is localized.
+    let cmd = if cmd.get_arguments().any(|a| a.get_id() == "ajuda") {
         cmd
     } else {
         cmd.disable_help_flag(true).arg(help)
@@ -418,15 +455,7 @@ fn localize_in(cmd: clap::Command, parent: &str, args: &[std::ffi::OsString]) ->
         .help_template("{about-with-newline}\nUso: {usage}\n\n{all-args}{after-help}")
         .subcommand_help_heading("Comandos")
         .subcommand_value_name("COMANDO")
-        .disable_help_subcommand(true)
-        .mut_args(|a| {
-            let heading = if a.is_positional() {
-                "Argumentos"
-            } else {
-                "Opções"
-            };
-            localize_arg(a.help_heading(heading))
-        });
+        .disable_help_subcommand(true);
     // The first word naming one of its subcommands (an option's value
     // taken for one costs only that subcommand's localization).
     let next = args.iter().enumerate().find_map(|(i, arg)| {
@@ -445,25 +474,39 @@ fn localize_in(cmd: clap::Command, parent: &str, args: &[std::ffi::OsString]) ->
         .iter()
         .filter_map(|a| a.to_str())
         .any(|a| a == "--help" || (a.starts_with('-') && !a.starts_with("--") && a.contains('h')));
+    // Headings and notes show only in the help: without it, only what
+    // error messages show too (a value's name), and the global arguments,
+    // copied into the subcommands later, whose help may show (#19: for
+    // `run`'s ~40 arguments, ~50 K instructions).
+    let cmd = cmd.mut_args(|a| {
+        if help_here || a.is_global_set() {
+            let heading = if a.is_positional() {
+                "Argumentos"
+            } else {
+                "Opções"
+            };
+            localize_arg(a.help_heading(heading))
+        } else {
+            name_value(a)
+        }
+    });
     let cmd = if help_here {
         // clap writes `[OPTIONS]` in the usage line: render it once and
         // say it in Portuguese.
-        let usage = cmd
-            .clone()
-            .bin_name(&path)
-            .render_usage()
-            .to_string()
-            .trim_start_matches("Usage:")
-            .trim()
-            .replace("[OPTIONS]", "[OPÇÕES]");
-        cmd.override_usage(usage)
+        let usage = cmd.clone().bin_name(&path).render_usage().to_string();
+        let usage = usage.trim_start_matches("Usage:").trim();
+        // A deferred subcommand is localized as clap builds it, which has
+        // named it after argv[0] (`target/debug/casulo` → `casulo run`), and
+        // that name wins over `bin_name`: the path, as for the others.
+        let usage = match cmd.get_bin_name().and_then(|name| usage.strip_prefix(name)) {
+            Some(rest) => format!("{path}{rest}"),
+            None => usage.to_string(),
+        };
+        cmd.override_usage(usage.replace("[OPTIONS]", "[OPÇÕES]"))
     } else {
         cmd
     };
-    match next {
-        Some((i, name)) => cmd.mut_subcommand(name, |sub| localize_in(sub, &path, &args[i + 1..])),
-        None => cmd,
-    }
+    (cmd, path, next)
 }
 
 fn lower_first(text: &str) -> String {
@@ -471,6 +514,15 @@ fn lower_first(text: &str) -> String {
     match chars.next() {
         Some(c) => c.to_lowercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+/// The name of a value in Portuguese where clap's would be English.
+fn name_value(a: Arg) -> Arg {
+    if a.get_id() == "format" && a.get_value_names().is_none() {
+        a.value_name("FORMATO")
+    } else {
+        a
     }
 }
 
@@ -507,9 +559,7 @@ fn localize_arg(a: Arg) -> Arg {
             a = a.hide_env(true);
         }
     }
-    if a.get_id() == "format" && a.get_value_names().is_none() {
-        a = a.value_name("FORMATO");
-    }
+    a = name_value(a);
     if notes.is_empty() {
         return a;
     }

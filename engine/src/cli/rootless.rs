@@ -56,7 +56,7 @@ pub fn refuse(command: &Command) -> Result<(), String> {
             "casulo daemon",
             "o daemon atende no socket /run/casulo/casulo.sock e cria redes no host",
         ),
-        Command::Gc => refusals::host_only(
+        Command::Gc(_) => refusals::host_only(
             "casulo gc",
             "ele limpa cgroups, endereços e regras de firewall do host; sem root o \
              casulo não cria nada disso (`casulo rm` remove os seus contêineres)",
@@ -81,7 +81,7 @@ pub fn enter(state: &StateDir, command: &Command) -> Result<(), String> {
     // them); only `reiniciar` enters, to delete what a container's other
     // users (sub-ids) wrote in the work folder.
     if let Command::Lab(cmd) = command {
-        if !matches!(cmd, super::lab::LabCmd::Reiniciar(_)) {
+        if !matches!(cmd.0, super::lab::LabCmd::Reiniciar(_)) {
             return Ok(());
         }
     }
