@@ -539,6 +539,33 @@ fn stats(samples: &[Duration]) -> Stats {
     }
 }
 
+/// The trace's CPU, round by round (paired: both runs of a round saw the
+/// same moment of the machine), in ms.
+struct Paired {
+    median: f64,
+    p25: f64,
+    p75: f64,
+}
+
+fn trace_cpu(contenders: &[Contender]) -> Option<Paired> {
+    let cpu = |name: &str| contenders.iter().find(|c| c.name == name).map(|c| &c.cpu);
+    let (with, without) = (cpu("casulo")?, cpu("casulo --trace /dev/null")?);
+    let mut diffs: Vec<f64> = with
+        .iter()
+        .zip(without)
+        .map(|(a, b)| (a.as_secs_f64() - b.as_secs_f64()) * 1e3)
+        .collect();
+    if diffs.is_empty() {
+        return None;
+    }
+    diffs.sort_by(f64::total_cmp);
+    Some(Paired {
+        median: quantile(&diffs, 0.5),
+        p25: quantile(&diffs, 0.25),
+        p75: quantile(&diffs, 0.75),
+    })
+}
+
 fn report(
     contenders: &[Contender],
     opts: &Options,
@@ -606,11 +633,15 @@ fn report(
             a - b
         );
     }
-    if let (Some(a), Some(b)) = (cpu_of("casulo"), cpu_of("casulo --trace /dev/null")) {
+    let trace_cpu = trace_cpu(contenders);
+    if let (Some(t), Some(a)) = (&trace_cpu, cpu_of("casulo")) {
         println!(
-            "CPU do trace no arquivo (casulo − casulo --trace /dev/null): {:.2} ms ({:.1} % da CPU da execução)",
-            a - b,
-            (a - b) / a * 100.0
+            "CPU do trace no arquivo (casulo − casulo --trace /dev/null, na mesma rodada): \
+             mediana {:.2} ms (metade das rodadas entre {:.2} e {:.2}), {:.1} % da CPU da execução",
+            t.median,
+            t.p25,
+            t.p75,
+            t.median / a * 100.0
         );
     }
 
@@ -643,6 +674,13 @@ fn report(
             .unwrap_or(0),
         "contenders": rows,
         "cpu": "user + sys of the whole process tree per run, getrusage(RUSAGE_CHILDREN) around each run",
+        "trace_cpu": trace_cpu.as_ref().zip(cpu_of("casulo")).map(|(t, a)| json!({
+            "what": "CPU of casulo minus casulo --trace /dev/null in the same round, per round",
+            "median_ms": t.median,
+            "p25_ms": t.p25,
+            "p75_ms": t.p75,
+            "share_of_run_pct": t.median / a * 100.0,
+        })),
         "casulo_phases": phases,
         "supervisor_peak_rss_kib": supervisor_rss_kib,
         "load_average": fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
