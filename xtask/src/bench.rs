@@ -566,6 +566,25 @@ fn trace_cpu(contenders: &[Contender]) -> Option<Paired> {
     })
 }
 
+/// Prints the trace's CPU (paired, see [`trace_cpu`]) against the run's
+/// median CPU `run_cpu`; returns it for the results file.
+fn report_trace_cpu(contenders: &[Contender], run_cpu: Option<f64>) -> Option<Value> {
+    let (t, run) = trace_cpu(contenders).zip(run_cpu)?;
+    let share = t.median / run * 100.0;
+    println!(
+        "CPU do trace no arquivo (casulo − casulo --trace /dev/null, na mesma rodada): \
+         mediana {:.2} ms (metade das rodadas entre {:.2} e {:.2}), {share:.1} % da CPU da execução",
+        t.median, t.p25, t.p75
+    );
+    Some(json!({
+        "what": "CPU of casulo minus casulo --trace /dev/null in the same round, per round",
+        "median_ms": t.median,
+        "p25_ms": t.p25,
+        "p75_ms": t.p75,
+        "share_of_run_pct": share,
+    }))
+}
+
 fn report(
     contenders: &[Contender],
     opts: &Options,
@@ -633,17 +652,7 @@ fn report(
             a - b
         );
     }
-    let trace_cpu = trace_cpu(contenders);
-    if let (Some(t), Some(a)) = (&trace_cpu, cpu_of("casulo")) {
-        println!(
-            "CPU do trace no arquivo (casulo − casulo --trace /dev/null, na mesma rodada): \
-             mediana {:.2} ms (metade das rodadas entre {:.2} e {:.2}), {:.1} % da CPU da execução",
-            t.median,
-            t.p25,
-            t.p75,
-            t.median / a * 100.0
-        );
-    }
+    let trace_cpu = report_trace_cpu(contenders, cpu_of("casulo"));
 
     let result = json!({
         "benchmark": "startup",
@@ -674,13 +683,7 @@ fn report(
             .unwrap_or(0),
         "contenders": rows,
         "cpu": "user + sys of the whole process tree per run, getrusage(RUSAGE_CHILDREN) around each run",
-        "trace_cpu": trace_cpu.as_ref().zip(cpu_of("casulo")).map(|(t, a)| json!({
-            "what": "CPU of casulo minus casulo --trace /dev/null in the same round, per round",
-            "median_ms": t.median,
-            "p25_ms": t.p25,
-            "p75_ms": t.p75,
-            "share_of_run_pct": t.median / a * 100.0,
-        })),
+        "trace_cpu": trace_cpu,
         "casulo_phases": phases,
         "supervisor_peak_rss_kib": supervisor_rss_kib,
         "load_average": fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
