@@ -184,16 +184,24 @@ impl Screen {
     /// `stty size` until it says `rows cols` (a resize travels through
     /// casulo, and maybe a supervisor or the daemon).
     pub fn expect_size(&mut self, rows: u16, cols: u16) {
+        if let Err(seen) = self.size_becomes(rows, cols, 50) {
+            assert_eq!(seen, format!("{rows} {cols}\r\n/ # "));
+        }
+    }
+
+    /// `stty size` up to `looks` times, 100 ms apart, until it says `rows
+    /// cols`; what it said last when it never did.
+    pub fn size_becomes(&mut self, rows: u16, cols: u16, looks: u32) -> Result<(), String> {
         let want = format!("{rows} {cols}\r\n/ # ");
         let mut seen = String::new();
-        for _ in 0..50 {
+        for _ in 0..looks {
             seen = self.shell("stty size");
             if seen == want {
-                return;
+                return Ok(());
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        assert_eq!(seen, want);
+        Err(seen)
     }
 
     /// The user closes the terminal window: both ends of the pty close.
