@@ -114,6 +114,26 @@ fn docker_habits_get_an_answer_and_the_subcommands_help() {
     out.assert_code(125);
     assert!(out.stderr.contains("(veja `casulo run --help`)"), "{out}");
     assert!(!out.stderr.contains("(veja `casulo --help`)"), "{out}");
+    // clap's other complaints, said in Portuguese too (no "error:", no "Usage:").
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["exec", "x"],
+            "faltam valores: <CONTÊINER> <COMANDO>... pede 2, veio 1",
+        ),
+        (
+            &["run", "--memory", "1g", "--memory", "2g", "busybox", "true"],
+            "--memory <TAMANHO> só pode aparecer uma vez",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = lab.casulo(args);
+        out.assert_code(125);
+        assert!(out.stderr.contains(says), "{says}:\n{out}");
+        assert!(
+            !out.stderr.contains("error:") && !out.stderr.contains("Usage"),
+            "{out}"
+        );
+    }
 }
 
 /// No English where the student reads: errnos in `causa:`, clap's notes

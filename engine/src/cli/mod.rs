@@ -398,6 +398,30 @@ fn usage_error(e: clap::Error) -> ! {
             )
         }
         ErrorKind::NoEquals => format!("{} precisa de um valor", ctx(ContextKind::InvalidArg)),
+        ErrorKind::WrongNumberOfValues | ErrorKind::TooFewValues => {
+            let wanted = match e.kind() {
+                ErrorKind::TooFewValues => ctx(ContextKind::MinValues),
+                _ => ctx(ContextKind::ExpectedNumValues),
+            };
+            format!(
+                "faltam valores: {} pede {wanted}, veio {}",
+                ctx(ContextKind::InvalidArg),
+                ctx(ContextKind::ActualNumValues)
+            )
+        }
+        ErrorKind::TooManyValues => format!(
+            "valor a mais para {}: {:?}",
+            ctx(ContextKind::InvalidArg),
+            ctx(ContextKind::InvalidValue)
+        ),
+        ErrorKind::ArgumentConflict => {
+            let (arg, prior) = (ctx(ContextKind::InvalidArg), ctx(ContextKind::PriorArg));
+            if prior.is_empty() || prior == arg {
+                format!("{arg} só pode aparecer uma vez")
+            } else {
+                format!("{arg} não pode ser usada junto com {prior}")
+            }
+        }
         _ => e.to_string().trim().to_string(),
     };
     eprintln!("casulo: erro: {what}");
