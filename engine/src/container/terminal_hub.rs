@@ -304,21 +304,15 @@ impl Hub<'_> {
     /// read first, so that it is let go for the right reason.
     fn lost(&mut self, k: &Kernel, i: usize) {
         let before = self.attachers.len();
-        while self.attachers.len() == before {
-            let mut message = [0u8; MESSAGE];
-            let fd = self.attachers[i].fd.as_raw_fd();
-            match socket::recv(fd, &mut message, MsgFlags::MSG_DONTWAIT) {
-                Ok(n) if n > 0 => self.take(k, i, &message[..n]),
-                _ => break,
-            }
-        }
+        while self.attachers.len() == before && self.read_attacher(k, i) {}
         if self.attachers.len() == before {
             self.let_go(k, i, DetachReason::Gone);
         }
     }
 
-    /// A message from attacher `i`; it is dropped when it left.
-    fn read_attacher(&mut self, k: &Kernel, i: usize) {
+    /// A message from attacher `i`; it is dropped when it left. False when
+    /// it had nothing waiting.
+    fn read_attacher(&mut self, k: &Kernel, i: usize) -> bool {
         let mut message = [0u8; MESSAGE];
         let n = match socket::recv(
             self.attachers[i].fd.as_raw_fd(),
@@ -326,10 +320,11 @@ impl Hub<'_> {
             MsgFlags::MSG_DONTWAIT,
         ) {
             Ok(n) => n,
-            Err(Errno::EAGAIN | Errno::EINTR) => return,
+            Err(Errno::EAGAIN | Errno::EINTR) => return false,
             Err(_) => 0,
         };
         self.take(k, i, &message[..n]);
+        true
     }
 
     fn take(&mut self, k: &Kernel, i: usize, message: &[u8]) {

@@ -120,26 +120,25 @@ pub fn wait_for_then(
     k: &Kernel,
     pid: Pid,
     on_forward: &mut dyn FnMut(Signal, bool),
-    mut later: Option<Later>,
+    later: Option<Later>,
 ) -> Result<WaitStatus, RunError> {
     let set = handled();
-    let deadline = later
-        .as_ref()
-        .map(|(after, _)| std::time::Instant::now() + *after);
+    // When, and what; None once done.
+    let mut later = later.map(|(after, f)| (std::time::Instant::now() + after, f));
     let mut forwarded = 0;
     loop {
         if let Some(status) = k.wait(pid, false)? {
             return Ok(status);
         }
-        let left = deadline
-            .filter(|_| later.is_some())
-            .map(|d| d.saturating_duration_since(std::time::Instant::now()));
-        let signal = match left {
-            Some(left) => match timed_wait(&set, left) {
+        let signal = match &later {
+            Some((deadline, _)) => match timed_wait(
+                &set,
+                deadline.saturating_duration_since(std::time::Instant::now()),
+            ) {
                 Some(signal) => signal,
                 None => {
                     // The time is up (or a stray interruption: look again).
-                    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                    if std::time::Instant::now() >= *deadline {
                         if let Some((_, f)) = later.take() {
                             f();
                         }
