@@ -78,6 +78,57 @@ fn stop_ends_a_container_with_sigterm_and_wait_prints_the_code() {
     assert_nothing_left(lab, &id);
 }
 
+/// `wait` on a `run --rm` container: its record goes with it as it ends
+/// (nothing rewrites it first), and `wait` still prints the code, read from
+/// the container's trace, as docker's `wait` answers for an `--rm` one.
+#[test]
+fn wait_prints_the_code_of_a_run_rm_container_from_its_trace() {
+    let lab = Lab::shared();
+    let name = unique_name("rm-espera");
+    let mut run = lab.spawn(&[
+        "run",
+        "--rm",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 7' USR1; sleep 300 & wait",
+    ]);
+    let init = wait_for_child(run.id(), "sh");
+    wait_for_child(init, "sleep");
+    let id = inspect(lab, &name)["Id"].as_str().unwrap().to_string();
+    let waiter = lab
+        .command(&["wait", &name])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The waiter holds a pidfd of the init once it found the container:
+    // only then may the container end (and its record go).
+    let fds = format!("/proc/{}/fd", waiter.id());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_dir(&fds).unwrap().flatten().any(|fd| {
+        std::fs::read_link(fd.path()).is_ok_and(|t| t.to_string_lossy().contains("pidfd"))
+    }) {
+        assert!(
+            Instant::now() < deadline,
+            "o `casulo wait` não chegou a esperar"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    lab.casulo(&["kill", "-s", "USR1", &name]).assert_ok();
+    assert_eq!(run.wait().unwrap().code(), Some(7));
+    let waited = waiter.wait_with_output().unwrap();
+    assert!(waited.status.success(), "{waited:?}");
+    assert_eq!(String::from_utf8_lossy(&waited.stdout).trim(), "7");
+    let all = lab.casulo(&["ps", "-a", "--format", "{{.Names}}"]);
+    all.assert_ok();
+    assert!(!all.stdout.lines().any(|l| l == name), "{all}");
+    assert_nothing_left(lab, &id);
+}
+
 /// A PID 1 that ignores SIGTERM: after `-t 1`, SIGKILL (137), and `stop`
 /// returns soon after the timeout.
 #[test]

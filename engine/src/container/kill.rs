@@ -150,16 +150,26 @@ fn signal_until_gone(
 
 /// `casulo wait`: blocks until the container has ended and its `casulo run`
 /// recorded it; its exit code (`None`: it ended but nobody recorded how —
-/// its `casulo run` was killed too).
+/// its `casulo run` was killed too). A container removed as it ended
+/// (`--rm`) has no record left: its code comes from its trace, as docker's
+/// `wait` still answers for an `--rm` container.
 pub fn wait_exit(state: &StateDir, record: &ContainerRecord) -> Result<Option<i32>, RunError> {
     let dir = state.container(&record.id);
+    // The init's pid as last seen: its `process.exit` in the trace is the
+    // one that counts (an `exec`'s process ends there too).
+    let mut pid = record.pid;
     loop {
         let now = match record::load(&dir) {
             Ok(r) => r,
-            // Removed as it ended (`--rm`): its code went with it.
-            Err(_) if !dir.exists() => return Err(RunError::Removed(record.name.clone())),
+            // Removed as it ended (`--rm`): its code is in its trace.
+            Err(_) if !dir.exists() => {
+                return record::exit_in_trace(&record.trace, pid)
+                    .map(Some)
+                    .ok_or_else(|| RunError::Removed(record.name.clone()));
+            }
             Err(e) => return Err(e),
         };
+        pid = now.pid.or(pid);
         match (now.state, now.pid) {
             // Restarting: it did end (docker's wait returns then too).
             (ContainerState::Restarting, _) => return Ok(now.exit_code),

@@ -128,6 +128,23 @@ pub fn reopen_trace(
     })
 }
 
+/// The exit code of the container's last `process.exit` in its trace (of
+/// its init `pid`, when known): how a container removed as it ended
+/// (`--rm`) still tells how it ended — its record went with it, its trace
+/// stays.
+pub fn exit_in_trace(trace: &Path, pid: Option<i32>) -> Option<i32> {
+    let trace = casulo_trace::read_trace_file(trace).ok()?;
+    trace.events.iter().rev().find_map(|e| match &e.body {
+        casulo_trace::EventBody::ProcessExit {
+            exited_pid,
+            code,
+            signal,
+            ..
+        } if pid.is_none_or(|p| p == *exited_pid) => code.or(signal.map(|s| 128 + s)),
+        _ => None,
+    })
+}
+
 /// The exclusive lock, held until the returned file is dropped.
 fn lock(dir: &Path) -> Result<File, RunError> {
     let path = dir.join(LOCK);

@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use super::create::Created;
 use super::logs::Relay;
-use super::run::{live, RunObserver, Sampling};
+use super::run::{live, AtExit, RunObserver, Sampling};
 use super::{record, rm, ContainerRecord, ContainerState, RestartPolicy, RunError};
 use crate::kernel::LinuxSyscalls;
 use crate::mounts::{CgroupView, RootfsPlan};
@@ -202,7 +202,13 @@ fn supervise(
         };
         let mut watcher = Watcher::attach(dir, &created.record.host, ready.take())?;
         let began = Instant::now();
-        let lived = live(&created, &LinuxSyscalls, &mut watcher, Sampling::Detached);
+        let lived = live(
+            &created,
+            &LinuxSyscalls,
+            &mut watcher,
+            Sampling::Detached,
+            AtExit::Record,
+        );
         let ready_again = watcher.finish();
         let outcome = match lived {
             Ok(outcome) => outcome,

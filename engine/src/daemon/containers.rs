@@ -290,7 +290,11 @@ fn wait_for(
                 }
             }
             Err(_) if !dir.exists() => {
-                return Some(exit_in_trace(&first.trace, pid).or(code).unwrap_or(0));
+                return Some(
+                    record::exit_in_trace(&first.trace, pid)
+                        .or(code)
+                        .unwrap_or(0),
+                );
             }
             Err(_) => {}
         }
@@ -300,21 +304,6 @@ fn wait_for(
         }
         std::thread::sleep(logs::FOLLOW_EVERY);
     }
-}
-
-/// The exit code of the container's last `process.exit` in its trace (of
-/// its init `pid`, when known).
-pub(super) fn exit_in_trace(trace: &std::path::Path, pid: Option<i32>) -> Option<i32> {
-    let trace = casulo_trace::read_trace_file(trace).ok()?;
-    trace.events.iter().rev().find_map(|e| match &e.body {
-        casulo_trace::EventBody::ProcessExit {
-            exited_pid,
-            code,
-            signal,
-            ..
-        } if pid.is_none_or(|p| p == *exited_pid) => code.or(signal.map(|s| 128 + s)),
-        _ => None,
-    })
 }
 
 /// Which of stdout and stderr the client asked for.

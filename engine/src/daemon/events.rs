@@ -196,7 +196,7 @@ fn is_up(state: ContainerState) -> bool {
 /// `s` with the exit code its trace tells (its record never got one).
 fn died(s: &Seen) -> Seen {
     let mut died = s.clone();
-    died.exit_code = super::containers::exit_in_trace(&s.trace, s.pid);
+    died.exit_code = crate::container::record::exit_in_trace(&s.trace, s.pid);
     died
 }
 
