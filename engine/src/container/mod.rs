@@ -457,7 +457,7 @@ pub enum RunError {
     AlreadyPaused(String),
     #[error("o contêiner {0:?} não está pausado (para pausar: `casulo pause {0}`)")]
     NotPaused(String),
-    #[error("o contêiner {0:?} foi removido ao terminar (--rm): o código de saída foi junto")]
+    #[error("o contêiner {0:?} foi removido ao terminar (--rm), e o trace dele não diz com que código saiu")]
     Removed(String),
     #[error(transparent)]
     Volume(#[from] crate::volume::VolumeError),
