@@ -15,6 +15,8 @@
 //!                               complete; `image fsck` reports leftovers)
 //!   containers/<id>/            one per container; its keeper (`casulo run`, the
 //!                               supervisor) holds a flock on the directory itself
+//!                               (`containers/` is `chattr +T`: see
+//!                               `spread_subdirectories`)
 //!     container.json            what was asked (image, command, name, state);
 //!                               replaced whole (temp file + rename) under
 //!     container.lock            an exclusive flock on this file (`container::record`)
@@ -53,6 +55,7 @@
 //! than `0700` is fixed on use ([`StateDir::secure_root`]).
 
 use std::fs::{DirBuilder, OpenOptions};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -213,8 +216,47 @@ impl StateDir {
         ] {
             create_private_dir_all(&dir)?;
         }
+        spread_subdirectories(&self.containers());
         Ok(())
     }
+}
+
+/// `chattr +T` on `dir` (`FS_TOPDIR_FL`), if it is not set yet: for ext4's
+/// block allocator (Orlov) its subdirectories are unrelated trees, each put
+/// in a block group of its own instead of crowding the parent's. Every
+/// container creates and removes ~15 inodes (upper/work/merged, the overlay's
+/// own work dirs, the records). On an ext4 without a journal (the CI machine
+/// here) a new inode skips, one by one, the inodes of its group deleted in
+/// the last seconds (`recently_deleted`): with every container in
+/// `containers/`' group, a run spent ~1.7 ms of ~10 ms in that scan (#19;
+/// side by side on fresh state dirs: 10.60 → 8.84 and 10.30 → 8.60 ms). On
+/// ext4 with a journal it only spreads containers over the disk. Other
+/// filesystems (xfs, btrfs, tmpfs) do not have the flag: nothing happens.
+fn spread_subdirectories(dir: &Path) {
+    let Ok(file) = std::fs::File::open(dir) else {
+        return;
+    };
+    let Some(flags) = inode_flags(&file) else {
+        return;
+    };
+    if flags & FS_TOPDIR_FL == 0 {
+        let flags = flags | FS_TOPDIR_FL;
+        // SAFETY: the kernel reads one int through a valid pointer, on a
+        // descriptor we own.
+        unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_SETFLAGS, &flags) };
+    }
+}
+
+/// `chattr +T` (from include/uapi/linux/fs.h).
+const FS_TOPDIR_FL: libc::c_int = 0x0002_0000;
+
+/// The inode's flags (`lsattr`), when its filesystem has them.
+fn inode_flags(file: &std::fs::File) -> Option<libc::c_int> {
+    let mut flags: libc::c_int = 0;
+    // SAFETY: the kernel writes one int (its "long" is an int for this
+    // ioctl) through a valid pointer, on a descriptor we own.
+    let done = unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) };
+    (done == 0).then_some(flags)
 }
 
 /// Every directory above `root` (as given, and as it resolves through
@@ -290,6 +332,32 @@ fn overflow_uid() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where the filesystem has inode flags (ext4 here), `containers/` is
+    /// `+T` after `ensure`, also in a state made before the flag; where it
+    /// has none, `ensure` works all the same.
+    #[test]
+    fn containers_is_marked_the_top_of_unrelated_trees() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::new(tmp.path().join("estado"));
+        state.ensure().unwrap();
+        let containers = std::fs::File::open(state.containers()).unwrap();
+        let Some(flags) = inode_flags(&containers) else {
+            let e = std::io::Error::last_os_error().raw_os_error();
+            assert!(
+                matches!(e, Some(libc::ENOTTY | libc::EOPNOTSUPP | libc::EINVAL)),
+                "FS_IOC_GETFLAGS falhou de outro jeito: {e:?}"
+            );
+            return;
+        };
+        assert_ne!(flags & FS_TOPDIR_FL, 0, "containers/ sem +T: {flags:#x}");
+        let cleared = flags & !FS_TOPDIR_FL;
+        // SAFETY: as in spread_subdirectories.
+        unsafe { libc::ioctl(containers.as_raw_fd(), libc::FS_IOC_SETFLAGS, &cleared) };
+        assert_eq!(inode_flags(&containers).unwrap() & FS_TOPDIR_FL, 0);
+        state.ensure().unwrap();
+        assert_ne!(inode_flags(&containers).unwrap() & FS_TOPDIR_FL, 0);
+    }
 
     #[test]
     fn a_new_root_is_private_and_an_open_one_is_closed() {
