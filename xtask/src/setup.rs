@@ -127,16 +127,6 @@ pub const DEMO_NEEDS: &[DemoNeed] = &[
         packages: ["nftables", "nftables", "nftables", "nftables"],
         present: || cmd::capture(Command::new("nft").arg("--version")).is_ok(),
     },
-    DemoNeed {
-        why: "a libc estática (libc.a): o casulo release é ligado estaticamente \
-              (cmd::build_casulo_release)",
-        packages: ["libc6-dev", "glibc-static", "glibc", "glibc-devel-static"],
-        // The C compiler names the full path of a libc.a it can link.
-        present: || {
-            cmd::capture(Command::new("cc").arg("-print-file-name=libc.a"))
-                .is_ok_and(|path| path.trim().contains('/'))
-        },
-    },
 ];
 
 /// The host's busybox: `/bin/busybox` (Debian's busybox-static) or the one
