@@ -150,46 +150,9 @@ pub fn require_root(why: &str) -> Result {
     Ok(())
 }
 
-/// The host's target, named so that the release casulo can be linked
-/// statically: cargo applies a target's rustflags only to that target's
-/// artifacts when `--target` is given, and a `crt-static` proc-macro (serde's
-/// derive, clap's) is refused.
-const HOST_TARGET: &str = "x86_64-unknown-linux-gnu";
-
-/// `cargo build --release -p casulo`, linked statically (`static-pie`, with
-/// glibc), shown as a step; the binary's path, `target/release/casulo`, the
-/// one the README and the book tell students to put in their `PATH`.
-///
-/// Why static: a `casulo run` is two short processes, and the dynamic
-/// loader's work (loading libc, libm and libgcc_s, ~14 000 relocations, the
-/// page faults they cause) was ~1 ms of a ~9 ms run here (bench of 4/12).
-/// The binary is built on the machine that runs it, so glibc's NSS modules
-/// (`getpwuid` for the user's name) are of the same version, as static glibc
-/// requires; `cargo xtask dist` makes the portable musl one.
+/// `cargo build --release -p casulo` (shown as a step); the binary's path.
 pub fn build_casulo_release() -> Result<PathBuf> {
-    step("Compilando o casulo (release, estático)");
-    run_timed(
-        cargo()
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "casulo",
-                "--target",
-                HOST_TARGET,
-            ])
-            .env(
-                "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
-                "-C target-feature=+crt-static",
-            ),
-    )?;
-    let built = target_dir().join(HOST_TARGET).join("release/casulo");
-    let shown = target_dir().join("release/casulo");
-    std::fs::create_dir_all(target_dir().join("release"))?;
-    // Copied under another name and renamed: a casulo running from the old
-    // file (a daemon of the demo) keeps its inode.
-    let partial = target_dir().join("release/.casulo.estatico");
-    std::fs::copy(&built, &partial)?;
-    std::fs::rename(&partial, &shown)?;
-    Ok(shown)
+    step("Compilando o casulo (release)");
+    run_timed(cargo().args(["build", "--release", "-p", "casulo"]))?;
+    Ok(target_dir().join("release/casulo"))
 }
