@@ -16,6 +16,30 @@ fn start(lab: &Lab, name: &str, args: &[&str]) -> Child {
     lab.spawn(&all)
 }
 
+/// `casulo run OPTIONS --name NAME busybox sh -c "TRAP; sleep 300 & wait"`
+/// in the background, once the trap is set (when the shell's child runs:
+/// before, PID 1 would ignore the signal); the run and the container's id.
+fn shell_with_trap(lab: &Lab, name: &str, options: &[&str], trap: &str) -> (Child, String) {
+    let script = format!("{trap}; sleep 300 & wait");
+    let mut all = vec!["run"];
+    all.extend_from_slice(options);
+    all.extend_from_slice(&["--name", name, "busybox", "sh", "-c", &script]);
+    let run = lab.spawn(&all);
+    let init = wait_for_child(run.id(), "sh");
+    wait_for_child(init, "sleep");
+    let id = inspect(lab, name)["Id"].as_str().unwrap().to_string();
+    (run, id)
+}
+
+/// `casulo wait NAME` in the background, its output captured.
+fn wait_in_background(lab: &Lab, name: &str) -> Child {
+    lab.command(&["wait", name])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn inspect(lab: &Lab, key: &str) -> Value {
     let out = lab.casulo(&["inspect", key]);
     out.assert_ok();
@@ -39,20 +63,8 @@ fn assert_nothing_left(lab: &Lab, id: &str) {
 fn stop_ends_a_container_with_sigterm_and_wait_prints_the_code() {
     let lab = Lab::shared();
     let name = unique_name("parar");
-    let mut run = start(
-        lab,
-        &name,
-        &["sh", "-c", "trap 'exit 143' TERM; sleep 300 & wait"],
-    );
-    let init = wait_for_child(run.id(), "sh");
-    // The trap is set once its child runs (before, PID 1 would ignore TERM).
-    wait_for_child(init, "sleep");
-    let id = inspect(lab, &name)["Id"].as_str().unwrap().to_string();
-    let waiter = lab
-        .command(&["wait", &name])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (mut run, id) = shell_with_trap(lab, &name, &[], "trap 'exit 143' TERM");
+    let waiter = wait_in_background(lab, &name);
 
     let began = Instant::now();
     let out = lab.casulo(&["stop", "-t", "10", &name]);
@@ -85,25 +97,8 @@ fn stop_ends_a_container_with_sigterm_and_wait_prints_the_code() {
 fn wait_prints_the_code_of_a_run_rm_container_from_its_trace() {
     let lab = Lab::shared();
     let name = unique_name("rm-espera");
-    let mut run = lab.spawn(&[
-        "run",
-        "--rm",
-        "--name",
-        &name,
-        "busybox",
-        "sh",
-        "-c",
-        "trap 'exit 7' USR1; sleep 300 & wait",
-    ]);
-    let init = wait_for_child(run.id(), "sh");
-    wait_for_child(init, "sleep");
-    let id = inspect(lab, &name)["Id"].as_str().unwrap().to_string();
-    let waiter = lab
-        .command(&["wait", &name])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (mut run, id) = shell_with_trap(lab, &name, &["--rm"], "trap 'exit 7' USR1");
+    let waiter = wait_in_background(lab, &name);
     // The waiter holds a pidfd of the init once it found the container:
     // only then may the container end (and its record go).
     let fds = format!("/proc/{}/fd", waiter.id());
