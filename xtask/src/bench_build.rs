@@ -60,7 +60,7 @@ fn write_context(dir: &Path) -> Result {
 }
 
 pub fn run(args: &[String]) -> Result {
-    let opts = crate::bench_tools::runs_and_size(args, "build", 0)?;
+    let opts = crate::bench_tools::runs_and_size(args, "build", 5, 0)?;
     cmd::require_root("os RUN do build rodam em contêineres de verdade")?;
     let bin = cmd::build_casulo_release()?;
     let work = tempfile::Builder::new()

@@ -100,7 +100,7 @@ struct Samples {
 }
 
 pub fn run(args: &[String]) -> Result {
-    let opts = crate::bench_tools::runs_and_size(args, "registry", 4)?;
+    let opts = crate::bench_tools::runs_and_size(args, "registry", 5, 4)?;
     cmd::require_root("o store do casulo e o registry de teste ficam em diretórios de root")?;
     require_tools()?;
     let bin = cmd::build_casulo_release()?;

@@ -36,10 +36,16 @@ pub struct RunsAndSize {
     pub megabytes: u64,
 }
 
-/// Reads `--runs N` (5) and `--mb N` (200, at least `min_mb`) for `bench NAME`.
-pub fn runs_and_size(args: &[String], name: &str, min_mb: u64) -> Result<RunsAndSize> {
+/// Reads `--runs N` (`default_runs` when not given) and `--mb N` (200, at
+/// least `min_mb`) for `bench NAME`.
+pub fn runs_and_size(
+    args: &[String],
+    name: &str,
+    default_runs: usize,
+    min_mb: u64,
+) -> Result<RunsAndSize> {
     let mut o = RunsAndSize {
-        runs: 5,
+        runs: default_runs,
         megabytes: 200,
     };
     let mut it = args.iter();

@@ -83,13 +83,10 @@ fn sha256_of(path: &Path) -> Result<String> {
 }
 
 pub fn run(args: &[String]) -> Result {
-    let mut opts = crate::bench_tools::runs_and_size(args, "unpack", 1)?;
-    // Nine rounds unless asked: the disk here stalls a round for seconds now
-    // and then (casulo 598–4086 ms, tar 1082–1830 ms in one bench of five
-    // rounds, 4/12), and with five a median can land on a stalled round.
-    if !args.iter().any(|a| a == "--runs") {
-        opts.runs = 9;
-    }
+    // Nine rounds unless asked: a round now and then is several times slower
+    // than the others (casulo 598–4086 ms, tar 1082–1830 ms in one bench of
+    // five, 4/12; see the `+T` below), and with five a median can land on one.
+    let opts = crate::bench_tools::runs_and_size(args, "unpack", 9, 1)?;
     cmd::require_root("as camadas têm donos e modos de root, e whiteouts exigem CAP_MKNOD")?;
     let bin = cmd::build_casulo_release()?;
 

@@ -32,7 +32,7 @@ const BENCH: &str = include_str!("../vm/bench.sh");
 const TIMEOUT_SECS: &str = "900";
 
 pub fn run(args: &[String]) -> Result {
-    let runs = crate::bench_tools::runs_and_size(args, "vm", 0)?
+    let runs = crate::bench_tools::runs_and_size(args, "vm", 5, 0)?
         .runs
         .max(5);
     let dir = cmd::target_dir().join("vm");
