@@ -246,10 +246,7 @@ fn spread_subdirectories(dir: &Path) {
         return;
     };
     if flags & FS_TOPDIR_FL == 0 {
-        let flags = flags | FS_TOPDIR_FL;
-        // SAFETY: the kernel reads one int through a valid pointer, on a
-        // descriptor we own.
-        unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_SETFLAGS, &flags) };
+        set_inode_flags(&file, flags | FS_TOPDIR_FL);
     }
 }
 
@@ -263,6 +260,14 @@ fn inode_flags(file: &std::fs::File) -> Option<libc::c_int> {
     // ioctl) through a valid pointer, on a descriptor we own.
     let done = unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) };
     (done == 0).then_some(flags)
+}
+
+/// Sets the inode's flags (`chattr`); a filesystem without them refuses,
+/// and nothing changes.
+fn set_inode_flags(file: &std::fs::File, flags: libc::c_int) {
+    // SAFETY: the kernel reads one int through a valid pointer, on a
+    // descriptor we own.
+    unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_SETFLAGS, &flags) };
 }
 
 /// Every directory above `root` (as given, and as it resolves through
@@ -363,9 +368,7 @@ mod tests {
             0,
             "layers/ sem +T"
         );
-        let cleared = flags & !FS_TOPDIR_FL;
-        // SAFETY: as in spread_subdirectories.
-        unsafe { libc::ioctl(containers.as_raw_fd(), libc::FS_IOC_SETFLAGS, &cleared) };
+        set_inode_flags(&containers, flags & !FS_TOPDIR_FL);
         assert_eq!(inode_flags(&containers).unwrap() & FS_TOPDIR_FL, 0);
         state.ensure().unwrap();
         assert_ne!(inode_flags(&containers).unwrap() & FS_TOPDIR_FL, 0);
