@@ -222,6 +222,33 @@ impl StateDir {
     }
 }
 
+/// `renameat2(2)` flag: fail with `EEXIST` rather than replace `to`.
+pub const RENAME_NOREPLACE: libc::c_uint = 1;
+/// `renameat2(2)` flag: `from` and `to` (both must exist) trade places.
+pub const RENAME_EXCHANGE: libc::c_uint = 2;
+
+/// `renameat2(from, to, flags)`, by its number: nix has it for glibc only,
+/// and the release build is also linked with musl.
+pub fn renameat2(from: &Path, to: &Path, flags: libc::c_uint) -> Result<(), nix::errno::Errno> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes());
+    let (Ok(from), Ok(to)) = (c(from), c(to)) else {
+        return Err(nix::errno::Errno::EINVAL);
+    };
+    // SAFETY: two NUL-terminated paths that live across the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            flags,
+        )
+    };
+    nix::errno::Errno::result(r).map(drop)
+}
+
 /// `chattr +T` on `dir` (`FS_TOPDIR_FL`), if it is not set yet: for ext4's
 /// block allocator (Orlov) its subdirectories are unrelated trees, each put
 /// in a block group of its own instead of crowding the parent's — what

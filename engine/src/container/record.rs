@@ -176,8 +176,27 @@ fn write(dir: &Path, record: &ContainerRecord) -> Result<(), RunError> {
         .create_new(true)
         .open(&tmp)
         .and_then(|mut f| f.write_all(&json))
-        .and_then(|_| std::fs::rename(&tmp, &path))
+        .and_then(|_| put_in_place(&tmp, &path))
         .map_err(|e| RunError::io("não consegui gravar o estado do contêiner", path, e))
+}
+
+/// `rename(tmp, path)`; when `path` exists, as an exchange
+/// (`RENAME_EXCHANGE`), the old record leaving under the temp name and
+/// removed after. The same single step for readers, but ext4 replacing a
+/// file by a plain `rename` writes the new one's blocks out right away
+/// (`auto_da_alloc`) — a block allocated, written and, when the container
+/// goes, discarded on the host's disk for every update (#19). Exchanged,
+/// a record that lives a few seconds never reaches the disk.
+fn put_in_place(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    use crate::state::{renameat2, RENAME_EXCHANGE};
+    match renameat2(tmp, path, RENAME_EXCHANGE) {
+        Ok(()) => {
+            let _ = std::fs::remove_file(tmp);
+            Ok(())
+        }
+        // No record yet (ENOENT), or a filesystem without exchanges.
+        Err(_) => std::fs::rename(tmp, path),
+    }
 }
 
 #[cfg(test)]
@@ -271,5 +290,8 @@ pub(crate) mod tests {
             }
         });
         assert_eq!(load(dir).unwrap().exit_code, Some(200));
+        // Each update exchanged the records: the old one, left under the
+        // temp name, went too.
+        assert!(!dir.join(TEMP).exists());
     }
 }

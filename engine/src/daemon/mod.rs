@@ -404,7 +404,7 @@ impl Pending {
     /// Renames the socket to `path`, never over another one: a daemon that
     /// started meanwhile on the same path keeps it.
     fn publish(self, path: &Path) -> Result<(), DaemonError> {
-        match rename_noreplace(&self.0, path) {
+        match crate::state::renameat2(&self.0, path, crate::state::RENAME_NOREPLACE) {
             Ok(()) => {
                 std::mem::forget(self);
                 Ok(())
@@ -416,29 +416,6 @@ impl Pending {
             }),
         }
     }
-}
-
-/// `renameat2(…, RENAME_NOREPLACE)`, by its number: nix has it for glibc
-/// only, and the release build is also linked with musl.
-fn rename_noreplace(from: &Path, to: &Path) -> Result<(), nix::errno::Errno> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes());
-    let (Ok(from), Ok(to)) = (c(from), c(to)) else {
-        return Err(nix::errno::Errno::EINVAL);
-    };
-    const RENAME_NOREPLACE: libc::c_uint = 1;
-    // SAFETY: two NUL-terminated paths that live across the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_renameat2,
-            libc::AT_FDCWD,
-            from.as_ptr(),
-            libc::AT_FDCWD,
-            to.as_ptr(),
-            RENAME_NOREPLACE,
-        )
-    };
-    nix::errno::Errno::result(r).map(drop)
 }
 
 impl Drop for Pending {
