@@ -35,6 +35,7 @@ pub mod mount_api;
 mod net;
 pub mod netlink;
 pub mod proc_stat;
+mod quoted;
 pub mod syscalls;
 mod tty;
 mod types;
@@ -53,6 +54,7 @@ use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
 use crate::recorder::Recorder;
+pub use quoted::quoted;
 pub use syscalls::{Forked, LinuxSyscalls, Syscalls};
 pub use types::{PortSpec, Protocol, User, WindowSize};
 
@@ -159,8 +161,9 @@ impl<'a> Kernel<'a> {
         let mut names: Vec<String> = kinds.iter().map(|k| k.clone_flag().to_string()).collect();
         names.push("CLONE_INTO_CGROUP".into());
         let op = format!(
-            "clone3({{flags={}, exit_signal=SIGCHLD, cgroup=open({dir:?})}})",
-            names.join("|")
+            "clone3({{flags={}, exit_signal=SIGCHLD, cgroup=open({dir})}})",
+            names.join("|"),
+            dir = quoted(dir)
         );
         names.push("SIGCHLD".into());
         let result = self.sys.clone_into_cgroup(clone_flags(kinds), fd);
@@ -274,8 +277,8 @@ impl<'a> Kernel<'a> {
             flags |= MsFlags::MS_REC;
         }
         let op = format!(
-            "mount(NULL, {:?}, NULL, {}, NULL)",
-            target,
+            "mount(NULL, {}, NULL, {}, NULL)",
+            quoted(target),
             ms_flag_names(flags).join("|")
         );
         let result = self.sys.mount(None, target, None, flags, None);
@@ -311,7 +314,11 @@ impl<'a> Kernel<'a> {
             upperdir.display(),
             workdir.display()
         );
-        let op = format!("mount(\"overlay\", {target:?}, \"overlay\", 0, {data:?})");
+        let op = format!(
+            "mount(\"overlay\", {target}, \"overlay\", 0, {data})",
+            target = quoted(target),
+            data = quoted(&data)
+        );
         let result = self.sys.mount(
             Some("overlay"),
             target,
@@ -339,11 +346,13 @@ impl<'a> Kernel<'a> {
     ) -> Result<(), KernelError> {
         let names = ms_flag_names(flags);
         let op = format!(
-            "mount({source:?}, {target:?}, {}, {}, {})",
+            "mount({}, {}, {}, {}, {})",
+            quoted(source),
+            quoted(target),
             if fstype.is_empty() {
                 "NULL".to_string()
             } else {
-                format!("{fstype:?}")
+                quoted(fstype).to_string()
             },
             if names.is_empty() {
                 "0".to_string()
@@ -353,8 +362,8 @@ impl<'a> Kernel<'a> {
             if data.is_empty() {
                 "NULL".to_string()
             } else {
-                format!("{data:?}")
-            }
+                quoted(data).to_string()
+            },
         );
         let fs = (!fstype.is_empty()).then_some(fstype);
         let dat = (!data.is_empty()).then_some(data);
@@ -376,8 +385,9 @@ impl<'a> Kernel<'a> {
             MntFlags::empty()
         };
         let op = format!(
-            "umount2({target:?}, {})",
-            if detach { "MNT_DETACH" } else { "0" }
+            "umount2({target}, {})",
+            if detach { "MNT_DETACH" } else { "0" },
+            target = quoted(target)
         );
         let result = self.sys.umount2(target, flags);
         let body = EventBody::MountUmount {
@@ -388,7 +398,11 @@ impl<'a> Kernel<'a> {
     }
 
     pub fn pivot_root(&self, new_root: &Path, put_old: &Path) -> Result<(), KernelError> {
-        let op = format!("pivot_root({new_root:?}, {put_old:?})");
+        let op = format!(
+            "pivot_root({new_root}, {put_old})",
+            new_root = quoted(new_root),
+            put_old = quoted(put_old)
+        );
         let result = self.sys.pivot_root(new_root, put_old);
         let body = EventBody::MountPivotRoot {
             new_root: path_str(new_root),
@@ -398,7 +412,11 @@ impl<'a> Kernel<'a> {
     }
 
     pub fn sethostname(&self, hostname: &str) -> Result<(), KernelError> {
-        let op = format!("sethostname({hostname:?}, {})", hostname.len());
+        let op = format!(
+            "sethostname({hostname}, {})",
+            hostname.len(),
+            hostname = quoted(hostname)
+        );
         let result = self.sys.sethostname(hostname);
         let body = EventBody::UtsSethostname {
             hostname: hostname.to_string(),
@@ -433,7 +451,10 @@ impl<'a> Kernel<'a> {
             DeviceType::Char => "S_IFCHR",
             DeviceType::Block => "S_IFBLK",
         };
-        let op = format!("mknod({path:?}, {type_name}|0{mode:o}, makedev({major}, {minor}))");
+        let op = format!(
+            "mknod({path}, {type_name}|0{mode:o}, makedev({major}, {minor}))",
+            path = quoted(path)
+        );
         let result = self.sys.mknod(
             path,
             kind,
@@ -451,7 +472,11 @@ impl<'a> Kernel<'a> {
     }
 
     pub fn symlink(&self, target: &str, link: &Path) -> Result<(), KernelError> {
-        let op = format!("symlink({target:?}, {link:?})");
+        let op = format!(
+            "symlink({target}, {link})",
+            target = quoted(target),
+            link = quoted(link)
+        );
         let result = self.sys.symlink(target, link);
         let body = EventBody::FsSymlink {
             target: target.to_string(),
@@ -461,7 +486,7 @@ impl<'a> Kernel<'a> {
     }
 
     pub fn chdir(&self, path: &Path) -> Result<(), KernelError> {
-        let op = format!("chdir({path:?})");
+        let op = format!("chdir({path})", path = quoted(path));
         let result = self.sys.chdir(path);
         self.done(
             EventBody::ProcessChdir {
@@ -473,7 +498,7 @@ impl<'a> Kernel<'a> {
     }
 
     pub fn chroot(&self, path: &Path) -> Result<(), KernelError> {
-        let op = format!("chroot({path:?})");
+        let op = format!("chroot({path})", path = quoted(path));
         let result = self.sys.chroot(path);
         self.done(
             EventBody::ProcessChroot {
@@ -485,7 +510,10 @@ impl<'a> Kernel<'a> {
     }
 
     pub fn link_up(&self, ifname: &str) -> Result<(), KernelError> {
-        let op = format!("ioctl(sock, SIOCSIFFLAGS, {{ifr_name={ifname:?}, ifr_flags|=IFF_UP}})");
+        let op = format!(
+            "ioctl(sock, SIOCSIFFLAGS, {{ifr_name={ifname}, ifr_flags|=IFF_UP}})",
+            ifname = quoted(ifname)
+        );
         let result = self.sys.link_up(ifname);
         self.done(
             EventBody::NetLinkUp {
@@ -715,7 +743,7 @@ impl<'a> Kernel<'a> {
         version: &str,
         controller: &str,
     ) -> Result<(), KernelError> {
-        let op = format!("mkdir({path:?}, 0755)");
+        let op = format!("mkdir({path}, 0755)", path = quoted(path));
         let result = self.sys.mkdir(path);
         let body = EventBody::CgroupCreate {
             path: path_str(path),
@@ -803,9 +831,10 @@ impl<'a> Kernel<'a> {
     ) -> Result<(), KernelError> {
         let op = format!(
             "bpf(BPF_PROG_LOAD, {{prog_type=BPF_PROG_TYPE_CGROUP_DEVICE, insn_cnt={}, \
-             license=\"GPL\"}}); bpf(BPF_PROG_ATTACH, {{target_fd=open({dir:?}), \
+             license=\"GPL\"}}); bpf(BPF_PROG_ATTACH, {{target_fd=open({dir}), \
              attach_type=BPF_CGROUP_DEVICE, attach_flags=BPF_F_ALLOW_MULTI}})",
-            program.len()
+            program.len(),
+            dir = quoted(dir)
         );
         let result = self.sys.attach_device_program(dir, program);
         let body = devices_body(dir, "v2", false, allowed, Some(program.len() as u32));
@@ -817,7 +846,8 @@ impl<'a> Kernel<'a> {
     /// called; the `cgroup.devices` event says so.
     pub fn cgroup_devices_v2_unrestricted(&self, dir: &Path, allowed: Vec<String>) {
         let op = format!(
-            "no BPF_PROG_ATTACH on {dir:?}: without a device program every device is allowed"
+            "no BPF_PROG_ATTACH on {dir}: without a device program every device is allowed",
+            dir = quoted(dir)
         );
         let body = devices_body(dir, "v2", true, allowed, None);
         let _ = self.done(body, op, Ok(()));
@@ -856,7 +886,7 @@ impl<'a> Kernel<'a> {
 
     /// `rmdir` of a cgroup (the kernel refuses while processes are inside).
     pub fn cgroup_delete(&self, path: &Path) -> Result<(), KernelError> {
-        let op = format!("rmdir({path:?})");
+        let op = format!("rmdir({path})", path = quoted(path));
         let result = self.sys.rmdir(path);
         let body = EventBody::CgroupDelete {
             path: path_str(path),
@@ -881,7 +911,11 @@ impl<'a> Kernel<'a> {
                     version: version.to_string(),
                     controller: controller.to_string(),
                 };
-                self.done(body, format!("mkdir({path:?}, 0755)"), result)
+                self.done(
+                    body,
+                    format!("mkdir({path}, 0755)", path = quoted(path)),
+                    result,
+                )
             }
         }
     }
@@ -896,7 +930,7 @@ impl<'a> Kernel<'a> {
                 let body = EventBody::CgroupDelete {
                     path: path_str(path),
                 };
-                self.done(body, format!("rmdir({path:?})"), result)
+                self.done(body, format!("rmdir({path})", path = quoted(path)), result)
                     .map(|()| true)
             }
         }
@@ -947,7 +981,7 @@ fn devices_body(
 }
 
 fn exec_op(path: &str, argv: &[String]) -> String {
-    format!("execve({path:?}, {argv:?}, envp)")
+    format!("execve({path}, {argv:?}, envp)", path = quoted(path))
 }
 
 fn exec_body(path: &str, argv: &[String], env: &[String]) -> EventBody {
