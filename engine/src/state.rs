@@ -82,7 +82,14 @@ pub fn pid_alive(pid: i32) -> bool {
 }
 
 /// Creates `dir` and its missing parents with mode `0700` (idempotent).
+/// An existing directory is only looked at (one `stat`): every command
+/// passes here for the state's ~7 directories, and a `mkdir` that fails
+/// with `EEXIST` before the `stat` std does anyway was one path walk more
+/// each (#19).
 pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+    if std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return Ok(());
+    }
     DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)
 }
 
