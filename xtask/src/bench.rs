@@ -3,7 +3,7 @@
 //! Contenders, all running `true` in the same busybox rootfs:
 //! - `casulo run --rm busybox true`, with the static casulo (musl) that
 //!   `cargo xtask dist` hands out and the VM bench runs: no dynamic loader,
-//!   ~0.6–0.9 ms less per run here than the glibc build
+//!   ~0.6–1.2 ms less per run here than the glibc build
 //! - the same with `--trace /dev/null` (the cost of writing the trace)
 //! - the dynamic glibc build (`target/release`, what the demo puts on the
 //!   PATH), with a state dir of its own so its traces stay out of the phases
@@ -37,13 +37,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::bench_tools::{first_line, write_results};
+use crate::bench_tools::{first_line, write_results, GLIBC};
 use crate::cmd::{self, step};
 use crate::{fail, setup, Result};
 
 const UNIFIED: &str = "/sys/fs/cgroup/unified";
-/// The contender of the dynamic glibc build.
-const GLIBC: &str = "casulo glibc (dinâmico)";
 
 struct Options {
     runs: usize,
@@ -185,8 +183,10 @@ fn subcommand(args: &[String]) -> Option<Result> {
 struct Builds {
     /// The static one (musl, a copy: the VM bench builds it again).
     static_bin: PathBuf,
-    /// The dynamic glibc one, and its own state dir.
-    glibc: (PathBuf, PathBuf),
+    /// The dynamic glibc one.
+    glibc_bin: PathBuf,
+    /// Its own state dir.
+    glibc_state: PathBuf,
 }
 
 /// Both release builds of casulo ([`Builds`]), busybox bootstrapped in
@@ -212,7 +212,8 @@ fn release_casulo(opts: &Options, work: &Path, state: &Path) -> Result<Option<Bu
     }
     Ok(Some(Builds {
         static_bin,
-        glibc: (glibc, glibc_state),
+        glibc_bin: glibc,
+        glibc_state,
     }))
 }
 
@@ -252,7 +253,7 @@ fn contenders(bundle: &Path, casulo: Option<&Builds>, state: &Path) -> Vec<Conte
         });
     }
     if let Some(builds) = casulo {
-        let glibc = (builds.glibc.0.as_path(), builds.glibc.1.as_path());
+        let glibc = (builds.glibc_bin.as_path(), builds.glibc_state.as_path());
         for (name, (bin, state), extra) in [
             ("casulo", (builds.static_bin.as_path(), state), &[][..]),
             (

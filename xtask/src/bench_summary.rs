@@ -98,7 +98,7 @@ fn startup_rows(startup: &Value) -> Vec<Row> {
     ));
     // The glibc build beside it, when measured: reported, the target is the
     // static one's (the binary `dist` hands out, the one the VM runs).
-    if let Some(glibc) = contender("casulo glibc (dinâmico)", "median_ms") {
+    if let Some(glibc) = contender(crate::bench_tools::GLIBC, "median_ms") {
         rows.push(Row {
             target: "(só informado)",
             met: None,

@@ -30,6 +30,10 @@ pub fn first_line(cmd: &mut Command) -> Option<String> {
     cmd::capture(cmd).ok()?.lines().next().map(str::to_string)
 }
 
+/// The name of the startup bench's row for the dynamic glibc casulo
+/// (`bench.rs` measures it, `bench_summary.rs` finds it by it).
+pub const GLIBC: &str = "casulo glibc (dinâmico)";
+
 /// `--runs N --mb N` of `bench unpack` and `bench registry`.
 pub struct RunsAndSize {
     pub runs: usize,
