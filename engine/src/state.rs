@@ -18,7 +18,7 @@
 //!                               (`containers/` and `layers/` are `chattr +T`:
 //!                               see `spread_subdirectories`)
 //!     container.json            what was asked (image, command, name, state);
-//!                               replaced whole (temp file + rename) under
+//!                               replaced whole (temp file + exchange) under
 //!     container.lock            an exclusive flock on this file (`container::record`)
 //!     upper/  work/             the container's read/write layer (overlay upper/work)
 //!     merged/                   where the overlay is mounted (inside the

@@ -3,7 +3,8 @@
 //! `stop` or `wait` in another terminal).
 //!
 //! - **Readers never see half a file**: every write goes to a temp file in
-//!   the same directory, then `rename(2)` puts it in place in one step.
+//!   the same directory, then `renameat2(2)` puts it in place in one step
+//!   (exchanged with the old record, which is then removed: `put_in_place`).
 //! - **Writers never lose each other's changes**: [`update`] reads, changes
 //!   and writes the record while holding an exclusive `flock(2)` on
 //!   `containers/<id>/container.lock`, so two read-modify-write cycles never
