@@ -7,6 +7,12 @@
 //! - the same with `--trace /dev/null` (the cost of writing the trace)
 //! - the dynamic glibc build (`target/release`, what the demo puts on the
 //!   PATH), with a state dir of its own so its traces stay out of the phases
+//! - the static one again with its state dir on a tmpfs (mounted in the
+//!   bench's own mount namespace): what a run costs without the disk. The
+//!   root filesystem here is an ext4 without a journal, mounted `discard`:
+//!   every directory removed waits for a discard of its block, and every
+//!   inode created skips, one by one, those of its group deleted in the
+//!   last 30 s — a state dir churns ~15 of each per run
 //! - `runc run` and `crun run` on an OCI bundle (`runc spec`) whose rootfs
 //!   is a copy of casulo's unpacked busybox layer
 //! - the floor: `unshare -fpmnuiC --mount-proc true` (namespaces and a
@@ -37,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::bench_tools::{first_line, write_results, GLIBC};
+use crate::bench_tools::{first_line, write_results, GLIBC, TMPFS};
 use crate::cmd::{self, step};
 use crate::{fail, setup, Result};
 
@@ -121,6 +127,9 @@ pub fn run(args: &[String]) -> Result {
 
     step("Mesmas condições para todos: namespace de montagem próprio");
     enter_bench_namespace()?;
+    if let Some(builds) = &builds {
+        state_on_tmpfs(builds)?;
+    }
     if let Some(bin) = &casulo {
         // One run before looking for the layer: a store may unpack lazily.
         let mut first = Command::new(bin);
@@ -187,6 +196,8 @@ struct Builds {
     glibc_bin: PathBuf,
     /// Its own state dir.
     glibc_state: PathBuf,
+    /// The static one's state dir on a tmpfs ([`state_on_tmpfs`]).
+    tmpfs_state: PathBuf,
 }
 
 /// Both release builds of casulo ([`Builds`]), busybox bootstrapped in
@@ -214,7 +225,30 @@ fn release_casulo(opts: &Options, work: &Path, state: &Path) -> Result<Option<Bu
         static_bin,
         glibc_bin: glibc,
         glibc_state,
+        tmpfs_state: work.join("state-tmpfs"),
     }))
+}
+
+/// A tmpfs at `tmpfs_state`, in the bench's mount namespace (it goes with
+/// it), busybox bootstrapped there by the static casulo.
+fn state_on_tmpfs(builds: &Builds) -> Result {
+    use nix::mount::{mount, MsFlags};
+    let dir = &builds.tmpfs_state;
+    fs::create_dir_all(dir)?;
+    mount(
+        Some("tmpfs"),
+        dir,
+        Some("tmpfs"),
+        MsFlags::empty(),
+        Some("mode=0700"),
+    )
+    .map_err(|e| format!("mount tmpfs em {}: {e}", dir.display()))?;
+    cmd::run(
+        Command::new(&builds.static_bin)
+            .arg("--root")
+            .arg(dir)
+            .args(["image", "bootstrap"]),
+    )
 }
 
 /// The floor, crun and runc on `bundle`, and casulo with and without its trace.
@@ -262,6 +296,11 @@ fn contenders(bundle: &Path, casulo: Option<&Builds>, state: &Path) -> Vec<Conte
                 &["--trace", "/dev/null"][..],
             ),
             (GLIBC, glibc, &[][..]),
+            (
+                TMPFS,
+                (builds.static_bin.as_path(), builds.tmpfs_state.as_path()),
+                &[][..],
+            ),
         ] {
             let (bin, state) = (bin.to_path_buf(), state.to_path_buf());
             contenders.push(Contender {

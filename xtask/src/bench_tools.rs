@@ -34,6 +34,11 @@ pub fn first_line(cmd: &mut Command) -> Option<String> {
 /// (`bench.rs` measures it, `bench_summary.rs` finds it by it).
 pub const GLIBC: &str = "casulo glibc (dinâmico)";
 
+/// The startup bench's row for the static casulo with its state dir on a
+/// tmpfs: the run without the disk (on this machine's ext4 — no journal,
+/// mounted `discard` — the state dir's inodes are ~1.5 ms of a run).
+pub const TMPFS: &str = "casulo, estado em tmpfs";
+
 /// `--runs N --mb N` of `bench unpack` and `bench registry`.
 pub struct RunsAndSize {
     pub runs: usize,
