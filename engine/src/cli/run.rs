@@ -224,13 +224,16 @@ struct Narrator;
 
 impl RunObserver for Narrator {
     fn created(&mut self, record: &ContainerRecord) {
-        eprintln!(
-            "casulo: contêiner {} ({}) da imagem {}",
+        // One write: stderr is unbuffered, and `eprintln!` writes each
+        // piece of its format apart (14 writes to the terminal, not 1).
+        let text = format!(
+            "casulo: contêiner {} ({}) da imagem {}\ncasulo: trace: {}\n",
             record.name,
             &record.id[..12],
-            record.image
+            record.image,
+            record.trace.display()
         );
-        eprintln!("casulo: trace: {}", record.trace.display());
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
     }
 
     fn network(

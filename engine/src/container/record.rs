@@ -25,6 +25,9 @@ const RECORD: &str = "container.json";
 const LOCK: &str = "container.lock";
 const TEMP: &str = ".container.json.tmp";
 
+/// The record's files in a container's directory (what `rm` expects there).
+pub const FILES: [&str; 3] = [RECORD, LOCK, TEMP];
+
 /// Reads the record in `dir` (no lock: see the module docs).
 pub fn load(dir: &Path) -> Result<ContainerRecord, RunError> {
     let path = dir.join(RECORD);

@@ -3,6 +3,8 @@
 //! Its mounts never need unmounting here: they exist only inside its mount
 //! namespace, which the kernel destroyed with its last process.
 
+use std::path::Path;
+
 use super::{find, ContainerRecord, ContainerState, RunError};
 use crate::state::StateDir;
 
@@ -104,12 +106,47 @@ fn remove_dir(state: &StateDir, id: &str) -> std::io::Result<()> {
     let doomed = state.tmp().join(format!("rm-{}-{id}", std::process::id()));
     match std::fs::rename(&dir, &doomed) {
         Ok(()) => {
-            crate::image::extract::remove_tree(&doomed);
+            if !remove_known(&doomed) {
+                crate::image::extract::remove_tree(&doomed);
+            }
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(_) => std::fs::remove_dir_all(&dir),
     }
+}
+
+/// A container's directory as most `--rm` runs leave it, removed name by
+/// name, deepest first: its record files and trace counters, `merged/`, an
+/// `upper/` the command left empty, and `work/` with what the overlay made
+/// in it (`work/work/`, and `incompat/volatile/dirty` under it: the
+/// `volatile` mount's mark). ~12 syscalls, where walking the tree takes ~45
+/// (open, stat, fcntl and two reads per directory). False if anything else
+/// is left (the directory is then not empty): [`remove_tree`] finishes.
+///
+/// [`remove_tree`]: crate::image::extract::remove_tree
+fn remove_known(dir: &Path) -> bool {
+    let work = dir.join("work/work");
+    let volatile = work.join("incompat/volatile");
+    for file in super::record::FILES
+        .iter()
+        .chain([&crate::recorder::COUNTERS])
+        .map(|f| dir.join(f))
+        .chain([volatile.join("dirty")])
+    {
+        let _ = std::fs::remove_file(file);
+    }
+    for sub in [
+        volatile.clone(),
+        work.join("incompat"),
+        work,
+        dir.join("work"),
+        dir.join("upper"),
+        dir.join("merged"),
+    ] {
+        let _ = std::fs::remove_dir(sub);
+    }
+    std::fs::remove_dir(dir).is_ok()
 }
 
 /// Gives the name `name` back, if its claim still holds `id` (best effort).
@@ -217,4 +254,53 @@ fn read_dir_paths(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(dir)
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// What a `--rm` run of a command that wrote nothing leaves, the
+    /// overlay's work dir (mode 000, as the kernel makes it) included.
+    fn container_dir(root: &Path) -> std::path::PathBuf {
+        let dir = root.join("c");
+        let volatile = dir.join("work/work/incompat/volatile");
+        std::fs::create_dir_all(&volatile).unwrap();
+        std::fs::create_dir_all(dir.join("upper")).unwrap();
+        std::fs::create_dir_all(dir.join("merged")).unwrap();
+        std::fs::write(volatile.join("dirty"), "").unwrap();
+        for f in [
+            "container.json",
+            "container.lock",
+            crate::recorder::COUNTERS,
+        ] {
+            std::fs::write(dir.join(f), "x").unwrap();
+        }
+        let work = dir.join("work/work");
+        std::fs::set_permissions(&work, std::fs::Permissions::from_mode(0o000)).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_usual_layout_goes_name_by_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = container_dir(tmp.path());
+        assert!(remove_known(&dir));
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn anything_else_is_left_for_the_walk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = container_dir(tmp.path());
+        std::fs::create_dir_all(dir.join("upper/etc")).unwrap();
+        std::fs::write(dir.join("upper/etc/hostname"), "c").unwrap();
+        std::fs::write(dir.join("container.log"), "saída").unwrap();
+        assert!(!remove_known(&dir));
+        assert!(dir.join("upper/etc/hostname").exists());
+        assert!(dir.join("container.log").exists());
+        crate::image::extract::remove_tree(&dir);
+        assert!(!dir.exists());
+    }
 }

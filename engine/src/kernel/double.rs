@@ -140,6 +140,13 @@ impl Syscalls for FakeSyscalls {
     fn write_file(&self, path: &Path, value: &str) -> Result<(), Errno> {
         self.call(format!("write {} {value}", path.display()))
     }
+    fn write_lines(&self, path: &Path, lines: &[&str]) -> Result<(), (usize, Errno)> {
+        for (i, line) in lines.iter().enumerate() {
+            self.call(format!("write {} {line}", path.display()))
+                .map_err(|errno| (i, errno))?;
+        }
+        Ok(())
+    }
     fn read_file(&self, path: &Path) -> Result<String, Errno> {
         self.call(format!("read {}", path.display()))?;
         self.files

@@ -69,6 +69,13 @@ pub fn namespace_inode(pid: i32, kind: NsKind) -> Option<u64> {
     std::fs::metadata(path).ok().map(|m| m.ino())
 }
 
+/// casulo's own namespace inodes, one per kind: read before a `clone`,
+/// so the parent has less to do between the clone and the child's go (and
+/// touches fewer pages the fork made copy-on-write).
+fn host_inodes(kinds: &[NsKind]) -> Vec<Option<u64>> {
+    kinds.iter().map(|&ns| namespace_inode(0, ns)).collect()
+}
+
 /// What [`Kernel::restrict_capabilities`] keeps: the mask and, for the
 /// trace, the names (see `security::capabilities`).
 #[derive(Debug, Clone, Default)]
@@ -140,8 +147,9 @@ impl<'a> Kernel<'a> {
         let mut names: Vec<String> = kinds.iter().map(|k| k.clone_flag().to_string()).collect();
         names.push("SIGCHLD".into());
         let op = format!("clone(child_stack=NULL, flags={})", names.join("|"));
+        let host = host_inodes(kinds);
         let result = self.sys.clone_process(clone_flags(kinds));
-        self.cloned(kinds, names, op, result)
+        self.cloned(kinds, &host, names, op, result)
     }
 
     /// As [`Kernel::clone_process`], with `clone3` and `CLONE_INTO_CGROUP`:
@@ -166,11 +174,12 @@ impl<'a> Kernel<'a> {
             dir = quoted(dir)
         );
         names.push("SIGCHLD".into());
+        let host = host_inodes(kinds);
         let result = self.sys.clone_into_cgroup(clone_flags(kinds), fd);
         if let Err(Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL) = result {
             return Ok(None);
         }
-        let forked = self.cloned(kinds, names, op.clone(), result)?;
+        let forked = self.cloned(kinds, &host, names, op.clone(), result)?;
         if let Forked::Parent(child) = forked {
             let body = EventBody::CgroupAttach {
                 path: path_str(dir),
@@ -183,10 +192,12 @@ impl<'a> Kernel<'a> {
     }
 
     /// Records what a clone of [`Kernel::clone_process`] or
-    /// [`Kernel::clone_into_cgroup`] did, in the parent.
+    /// [`Kernel::clone_into_cgroup`] did, in the parent (`host`: casulo's
+    /// own namespace inodes, one per kind, read before the clone).
     fn cloned(
         &self,
         kinds: &[NsKind],
+        host: &[Option<u64>],
         names: Vec<String>,
         op: String,
         result: Result<Forked, Errno>,
@@ -199,13 +210,13 @@ impl<'a> Kernel<'a> {
                     flags: names,
                 };
                 self.rec.record(body, op.clone(), Outcome::Ok);
-                for &ns in kinds {
+                for (&ns, &host_inode) in kinds.iter().zip(host) {
                     self.rec.record(
                         EventBody::NamespaceCreate {
                             ns,
                             via: NsVia::Clone,
                             inode: namespace_inode(child.as_raw(), ns),
-                            host_inode: namespace_inode(std::process::id() as i32, ns),
+                            host_inode,
                         },
                         op.clone(),
                         Outcome::Ok,
@@ -802,13 +813,14 @@ impl<'a> Kernel<'a> {
             .map(|(file, line)| format!("write {} = {line}", dir.join(file).display()))
             .collect::<Vec<_>>()
             .join("; ");
-        // The error names the one write the kernel refused.
-        let failed = writes.iter().find_map(|(file, line)| {
-            let file = dir.join(file);
-            let result = self.sys.write_file(&file, line);
-            result
-                .err()
-                .map(|errno| (format!("write {} = {line}", file.display()), errno))
+        // Each file is opened once for its run of lines (a v1 cgroup file's
+        // open is most of a write's cost); the error names the one line the
+        // kernel refused.
+        let failed = writes.chunk_by(|a, b| a.0 == b.0).find_map(|run| {
+            let file = dir.join(run[0].0);
+            let lines: Vec<&str> = run.iter().map(|(_, line)| line.as_str()).collect();
+            let (i, errno) = self.sys.write_lines(&file, &lines).err()?;
+            Some((format!("write {} = {}", file.display(), lines[i]), errno))
         });
         let result = failed.as_ref().map_or(Ok(()), |(_, errno)| Err(*errno));
         let body = devices_body(dir, "v1", privileged, allowed, None);

@@ -58,6 +58,10 @@ pub trait Syscalls: Sync {
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> Result<(), Errno>;
     fn sethostname(&self, name: &str) -> Result<(), Errno>;
     fn write_file(&self, path: &Path, value: &str) -> Result<(), Errno>;
+    /// Each of `lines` written into `path` by a `write(2)` of its own, the
+    /// file opened once (a v1 `devices.allow` takes one rule per write).
+    /// On failure: the index of the line the kernel refused, and why.
+    fn write_lines(&self, path: &Path, lines: &[&str]) -> Result<(), (usize, Errno)>;
     /// Reads a small kernel file (cgroup counters) as text.
     fn read_file(&self, path: &Path) -> Result<String, Errno>;
     /// `mkdir(path, 0755)` (a new cgroup is a new directory).
@@ -247,6 +251,19 @@ impl Syscalls for LinuxSyscalls {
 
     fn write_file(&self, path: &Path, value: &str) -> Result<(), Errno> {
         std::fs::write(path, value).map_err(io_errno)
+    }
+
+    fn write_lines(&self, path: &Path, lines: &[&str]) -> Result<(), (usize, Errno)> {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| (0, io_errno(e)))?;
+        for (i, line) in lines.iter().enumerate() {
+            file.write_all(line.as_bytes())
+                .map_err(|e| (i, io_errno(e)))?;
+        }
+        Ok(())
     }
 
     fn read_file(&self, path: &Path) -> Result<String, Errno> {
