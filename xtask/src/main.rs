@@ -104,9 +104,9 @@ comandos:
   serve [opções]     só o visualizador e os traces gravados, em http://127.0.0.1 (Ctrl-C para)
       --porta N        porta (padrão 8000; 0 = qualquer porta livre)
       --traces DIR     pasta dos traces (padrão /var/lib/casulo/traces)
-  bench [opções]     mede a partida do casulo estático (o do `dist`; o glibc ao lado) contra runc,
-                     crun e `unshare`, depois `bench unpack`, `bench build` e o visualizador, e
-                     mostra uma tabela com cada número e a meta
+  bench [opções]     mede a partida do casulo estático (o do `dist`; ao lado, o glibc e o estático
+                     com o estado num tmpfs) contra runc, crun e `unshare`, depois `bench unpack`,
+                     `bench build` e o visualizador, e mostra uma tabela com cada número e a meta
       --runs N         rodadas medidas (padrão 100)
       --warmup N       rodadas de aquecimento, não medidas (padrão 5)
       --sem-casulo     mede só as referências (runc, crun, piso)
