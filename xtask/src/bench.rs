@@ -164,7 +164,9 @@ pub fn run(args: &[String]) -> Result {
     }
     // The other figures of #19 in the same run, then one table of them all.
     if casulo.is_some() {
-        crate::bench_vm::run(&["--runs".into(), "20".into()])?;
+        // 40 rounds: in the one-CPU TCG VM a run's p10–p90 spans 50–190 ms,
+        // and 20 rounds moved the median 60 → 80 ms from one bench to the next.
+        crate::bench_vm::run(&["--runs".into(), "40".into()])?;
         crate::bench_unpack::run(&[])?;
         crate::bench_build::run(&[])?;
     }
