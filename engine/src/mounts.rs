@@ -130,6 +130,12 @@ impl CgroupView {
     /// The host's `/sys/fs/cgroup`, from `/proc/self/mountinfo` (and its
     /// symlinks): what each container will see again, from its own group.
     pub fn of_host() -> CgroupView {
+        // Unified (most machines now): one `statfs` says it all. The
+        // mountinfo is a line per mount of the host, each formatted by the
+        // kernel (~45 µs here, and 80 000 instructions to read it).
+        if crate::cgroups::detect_mode(Path::new(CGROUP_DIR)) == crate::cgroups::CgroupMode::V2 {
+            return CgroupView::unified();
+        }
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         let links = std::fs::read_dir(CGROUP_DIR)
             .map(|rd| {
@@ -145,6 +151,15 @@ impl CgroupView {
             })
             .unwrap_or_default();
         CgroupView::from_mountinfo(&mountinfo, links)
+    }
+
+    /// v2: one `cgroup2` at `/sys/fs/cgroup` itself.
+    fn unified() -> CgroupView {
+        CgroupView {
+            tmpfs: false,
+            mounts: vec![(String::new(), "cgroup2".into(), String::new())],
+            links: vec![],
+        }
     }
 
     /// The view from the text of a mountinfo file and the symlinks found
@@ -177,14 +192,8 @@ impl CgroupView {
                 continue;
             };
             match (dir, fstype) {
-                ("", "cgroup2") => {
-                    // Unified: the whole view is this one filesystem.
-                    return CgroupView {
-                        tmpfs: false,
-                        mounts: vec![(String::new(), "cgroup2".into(), String::new())],
-                        links: vec![],
-                    };
-                }
+                // Unified: the whole view is this one filesystem.
+                ("", "cgroup2") => return CgroupView::unified(),
                 ("", "tmpfs") => view.tmpfs = true,
                 (_, "cgroup") if !dir.is_empty() => {
                     // The hierarchy's controllers (and name=), without rw/ro.
