@@ -39,11 +39,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::bench_tools::{first_line, write_results, GLIBC, TMPFS};
+use crate::bench_tools::{
+    children_cpu, first_line, quantile, time_once, write_results, GLIBC, TMPFS,
+};
 use crate::cmd::{self, step};
 use crate::{fail, setup, Result};
 
@@ -176,7 +178,7 @@ pub fn run(args: &[String]) -> Result {
     web
 }
 
-/// `bench unpack|build|registry|densidade|daemon|vm …`: a bench of its own.
+/// `bench unpack|build|registry|densidade|daemon|vm|lado-a-lado …`: a bench of its own.
 fn subcommand(args: &[String]) -> Option<Result> {
     let rest = args.get(1..).unwrap_or(&[]);
     Some(match args.first().map(String::as_str)? {
@@ -186,6 +188,7 @@ fn subcommand(args: &[String]) -> Option<Result> {
         "densidade" => crate::bench_density::run(rest),
         "daemon" => crate::bench_daemon::run(rest),
         "vm" => crate::bench_vm::run(rest),
+        "lado-a-lado" => crate::bench_ab::run(rest),
         _ => return None,
     })
 }
@@ -537,40 +540,9 @@ fn supervisor_pid(state: &Path, name: &str) -> Result<i32> {
     }
 }
 
-/// User + sys time of every waited-for child so far (`RUSAGE_CHILDREN`
-/// counts the whole tree: the container's processes are waited for by casulo).
-fn children_cpu() -> Duration {
-    // SAFETY: getrusage fills the struct it is given.
-    let mut usage: nix::libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { nix::libc::getrusage(nix::libc::RUSAGE_CHILDREN, &mut usage) };
-    let tv = |t: nix::libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
-}
-
 /// Runs one command untimed; fails with its stderr.
 fn run_once(command: &mut Command) -> Result {
     time_once(command).map(|_| ())
-}
-
-/// Wall time from spawn to exit. Stdout is discarded, stderr kept for errors.
-fn time_once(command: &mut Command) -> Result<Duration> {
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let start = Instant::now();
-    let out = command.output();
-    let elapsed = start.elapsed();
-    match out {
-        Ok(out) if out.status.success() => Ok(elapsed),
-        Ok(out) => fail!(
-            "o comando `{}` falhou ({}):\n{}",
-            cmd::show(command),
-            cmd::describe(out.status),
-            String::from_utf8_lossy(&out.stderr).trim_end()
-        ),
-        Err(e) => fail!("não foi possível executar `{}`: {e}", cmd::show(command)),
-    }
 }
 
 /// `runc/crun run` delete the container on exit; make sure, and force it if not.
@@ -593,13 +565,6 @@ struct Stats {
     median: f64,
     p10: f64,
     p90: f64,
-}
-
-/// Quantile `q` of sorted values, interpolating between neighbours.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
 fn stats(samples: &[Duration]) -> Stats {

@@ -136,3 +136,41 @@ impl Xorshift {
         out
     }
 }
+
+/// User + sys time of every waited-for child so far (`RUSAGE_CHILDREN`
+/// counts the whole tree: the container's processes are waited for by casulo).
+pub fn children_cpu() -> Duration {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut usage: nix::libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { nix::libc::getrusage(nix::libc::RUSAGE_CHILDREN, &mut usage) };
+    let tv = |t: nix::libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Wall time from spawn to exit. Stdout is discarded, stderr kept for errors.
+pub fn time_once(command: &mut Command) -> Result<Duration> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let out = command.output();
+    let elapsed = start.elapsed();
+    match out {
+        Ok(out) if out.status.success() => Ok(elapsed),
+        Ok(out) => fail!(
+            "o comando `{}` falhou ({}):\n{}",
+            cmd::show(command),
+            cmd::describe(out.status),
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        ),
+        Err(e) => fail!("não foi possível executar `{}`: {e}", cmd::show(command)),
+    }
+}
+
+/// Quantile `q` of sorted values, interpolating between neighbours.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}

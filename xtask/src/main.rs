@@ -15,6 +15,7 @@
 //! comments in English, as in the rest of the project.
 
 mod bench;
+mod bench_ab;
 mod bench_build;
 mod bench_daemon;
 mod bench_density;
@@ -127,6 +128,10 @@ comandos:
       --runs N         rodadas de cada lado (padrão 20)
       --quantos N      contêineres no ar para a listagem (padrão 50)
       --pedidos N      pedidos de listagem (padrão 200)
+  bench lado-a-lado [--runs N] NOME=BINÁRIO…  dois ou mais binários do casulo lado a lado
+                     (`run --rm busybox true`), as pastas de estado em rodízio entre eles, com a
+                     diferença ao primeiro rodada a rodada: se uma mudança deixou a partida mais
+                     rápida (padrão 200 rodadas)
   bench vm [--runs N]  início→fim na VM só cgroup v2 (qemu): o piso (`unshare`), `crun run` e
                      `casulo run`, com as razões, em bench-results/vm.json (padrão 5 rodadas)
   bench densidade [opções]  N contêineres `busybox sleep` com `run -d`: partida e memória
