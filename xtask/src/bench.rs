@@ -129,9 +129,8 @@ pub fn run(args: &[String]) -> Result {
 
     step("Mesmas condições para todos: namespace de montagem próprio");
     enter_bench_namespace()?;
-    if let Some(builds) = &builds {
-        state_on_tmpfs(builds)?;
-    }
+    // Unmounted when dropped, before `work` is removed (declared after it).
+    let _tmpfs = builds.as_ref().map(state_on_tmpfs).transpose()?;
     if let Some(bin) = &casulo {
         // One run before looking for the layer: a store may unpack lazily.
         let mut first = Command::new(bin);
@@ -234,9 +233,18 @@ fn release_casulo(opts: &Options, work: &Path, state: &Path) -> Result<Option<Bu
     }))
 }
 
-/// A tmpfs at `tmpfs_state`, in the bench's mount namespace (it goes with
-/// it), busybox bootstrapped there by the static casulo.
-fn state_on_tmpfs(builds: &Builds) -> Result {
+/// A tmpfs mounted at `tmpfs_state` (in the bench's mount namespace),
+/// unmounted when dropped, so the bench's temporary folder can go.
+struct TmpfsState(PathBuf);
+
+impl Drop for TmpfsState {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+/// The tmpfs of `tmpfs_state`, busybox bootstrapped there by the static casulo.
+fn state_on_tmpfs(builds: &Builds) -> Result<TmpfsState> {
     use nix::mount::{mount, MsFlags};
     let dir = &builds.tmpfs_state;
     fs::create_dir_all(dir)?;
@@ -248,12 +256,14 @@ fn state_on_tmpfs(builds: &Builds) -> Result {
         Some("mode=0700"),
     )
     .map_err(|e| format!("mount tmpfs em {}: {e}", dir.display()))?;
+    let mounted = TmpfsState(dir.clone());
     cmd::run(
         Command::new(&builds.static_bin)
             .arg("--root")
             .arg(dir)
             .args(["image", "bootstrap"]),
-    )
+    )?;
+    Ok(mounted)
 }
 
 /// The floor, crun and runc on `bundle`, and casulo with and without its trace.
