@@ -44,7 +44,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::bench_tools::{
-    children_cpu, first_line, quantile, time_once, write_results, GLIBC, TMPFS,
+    children_cpu, first_line, paired, quantile, time_once, write_results, Quartiles, GLIBC, TMPFS,
 };
 use crate::cmd::{self, step};
 use crate::{fail, setup, Result};
@@ -587,31 +587,17 @@ fn stats(samples: &[Duration]) -> Stats {
     }
 }
 
-/// The trace's CPU, round by round (paired: both runs of a round saw the
-/// same moment of the machine), in ms.
-struct Paired {
-    median: f64,
-    p25: f64,
-    p75: f64,
-}
-
-fn trace_cpu(contenders: &[Contender]) -> Option<Paired> {
-    let cpu = |name: &str| contenders.iter().find(|c| c.name == name).map(|c| &c.cpu);
-    let (with, without) = (cpu("casulo")?, cpu("casulo --trace /dev/null")?);
-    let mut diffs: Vec<f64> = with
-        .iter()
-        .zip(without)
-        .map(|(a, b)| (a.as_secs_f64() - b.as_secs_f64()) * 1e3)
-        .collect();
-    if diffs.is_empty() {
-        return None;
-    }
-    diffs.sort_by(f64::total_cmp);
-    Some(Paired {
-        median: quantile(&diffs, 0.5),
-        p25: quantile(&diffs, 0.25),
-        p75: quantile(&diffs, 0.75),
-    })
+/// The trace's CPU, round by round ([`paired`]), in ms.
+fn trace_cpu(contenders: &[Contender]) -> Option<Quartiles> {
+    let cpu = |name: &str| {
+        contenders.iter().find(|c| c.name == name).map(|c| {
+            c.cpu
+                .iter()
+                .map(|d| d.as_secs_f64() * 1e3)
+                .collect::<Vec<_>>()
+        })
+    };
+    paired(&cpu("casulo")?, &cpu("casulo --trace /dev/null")?)
 }
 
 /// Prints the trace's CPU (paired, see [`trace_cpu`]) against the run's

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::bench_tools::{children_cpu, quantile, time_once, Xorshift};
+use crate::bench_tools::{children_cpu, paired, quartiles, time_once, Xorshift};
 use crate::cmd::{self, step};
 use crate::{fail, Result};
 
@@ -137,14 +137,10 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn sorted(v: &[f64]) -> Vec<f64> {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v
-}
-
 fn report(contenders: &[Contender], floor: &[f64]) {
-    let floor = quantile(&sorted(floor), 0.5);
+    let Some(floor) = quartiles(floor).map(|q| q.median) else {
+        return;
+    };
     step(&format!(
         "run --rm busybox true, ms (piso `unshare`: {floor:.2}); a diferença de cada um para `{}`, rodada a rodada",
         contenders[0].name
@@ -154,26 +150,24 @@ fn report(contenders: &[Contender], floor: &[f64]) {
         "binário", "mediana", "p25", "p75", "CPU", "×piso", "diferença (p25 … p75)"
     );
     for c in contenders {
-        let (wall, cpu) = (sorted(&c.wall), sorted(&c.cpu));
-        let median = quantile(&wall, 0.5);
-        let diff = sorted(
-            &c.wall
-                .iter()
-                .zip(&contenders[0].wall)
-                .map(|(a, b)| a - b)
-                .collect::<Vec<_>>(),
-        );
+        let (Some(wall), Some(cpu), Some(diff)) = (
+            quartiles(&c.wall),
+            quartiles(&c.cpu),
+            paired(&c.wall, &contenders[0].wall),
+        ) else {
+            continue;
+        };
         println!(
             "{:<16} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7.2}   {:>+7.2} ({:+.2} … {:+.2})",
             c.name,
-            median,
-            quantile(&wall, 0.25),
-            quantile(&wall, 0.75),
-            quantile(&cpu, 0.5),
-            median / floor,
-            quantile(&diff, 0.5),
-            quantile(&diff, 0.25),
-            quantile(&diff, 0.75),
+            wall.median,
+            wall.p25,
+            wall.p75,
+            cpu.median,
+            wall.median / floor,
+            diff.median,
+            diff.p25,
+            diff.p75,
         );
     }
 }

@@ -174,3 +174,31 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
+
+/// The quartiles of some values (in any order), in their unit.
+pub struct Quartiles {
+    pub p25: f64,
+    pub median: f64,
+    pub p75: f64,
+}
+
+/// [`Quartiles`] of `values`; `None` when there are none.
+pub fn quartiles(values: &[f64]) -> Option<Quartiles> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Some(Quartiles {
+        p25: quantile(&sorted, 0.25),
+        median: quantile(&sorted, 0.5),
+        p75: quantile(&sorted, 0.75),
+    })
+}
+
+/// [`Quartiles`] of `a − b` round by round (paired: both runs of a round
+/// saw the same moment of the machine, so less noise than two medians).
+pub fn paired(a: &[f64], b: &[f64]) -> Option<Quartiles> {
+    let diffs: Vec<f64> = a.iter().zip(b).map(|(a, b)| a - b).collect();
+    quartiles(&diffs)
+}
