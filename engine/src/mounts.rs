@@ -91,15 +91,21 @@ pub struct RootfsPlan {
     pub volatile: bool,
 }
 
+/// A container directory's overlay parts, as [`RootfsPlan::in_dir`] lays
+/// them out: upper, work, merged (`create` makes them, `rm` removes them).
+pub const CONTAINER_DIRS: [&str; 3] = ["upper", "work", "merged"];
+
 impl RootfsPlan {
     /// The layout of a container's directory: `upper/`, `work/` and
-    /// `merged/` under `dir`, over `lowerdirs` (top-most first).
+    /// `merged/` under `dir` ([`CONTAINER_DIRS`]), over `lowerdirs`
+    /// (top-most first).
     pub fn in_dir(dir: &Path, lowerdirs: Vec<PathBuf>, cgroup: CgroupView) -> RootfsPlan {
+        let [upper, work, merged] = CONTAINER_DIRS.map(|d| dir.join(d));
         RootfsPlan {
             lowerdirs,
-            upperdir: dir.join("upper"),
-            workdir: dir.join("work"),
-            merged: dir.join("merged"),
+            upperdir: upper,
+            workdir: work,
+            merged,
             cgroup,
             volatile: false,
         }

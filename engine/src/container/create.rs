@@ -182,7 +182,7 @@ fn make_on_disk(
         .map_err(|e| RunError::io("não consegui criar o diretório do contêiner", &dir, e))?;
     // Until the record is written: gc must not take us for half-made.
     let creation = super::record::Creation::begin(&dir)?;
-    for sub in ["upper", "work", "merged"] {
+    for sub in crate::mounts::CONTAINER_DIRS {
         std::fs::create_dir_all(dir.join(sub)).map_err(|e| {
             RunError::io(
                 "não consegui criar o diretório do contêiner",

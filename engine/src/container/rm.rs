@@ -136,14 +136,11 @@ fn remove_known(dir: &Path) -> bool {
     {
         let _ = std::fs::remove_file(file);
     }
-    for sub in [
-        volatile.clone(),
-        work.join("incompat"),
-        work,
-        dir.join("work"),
-        dir.join("upper"),
-        dir.join("merged"),
-    ] {
+    let parts = crate::mounts::CONTAINER_DIRS.map(|d| dir.join(d));
+    for sub in [volatile.clone(), work.join("incompat"), work]
+        .into_iter()
+        .chain(parts)
+    {
         let _ = std::fs::remove_dir(sub);
     }
     std::fs::remove_dir(dir).is_ok()
