@@ -279,4 +279,23 @@ mod tests {
         let (arguments, options) = (help.find("Argumentos:"), help.find("Opções:"));
         assert!(arguments.unwrap() < options.unwrap(), "{help}");
     }
+
+    /// A long help (`--help`; `-h` shows the one-line about) shows, deferred
+    /// or not, at the top level and under `image`.
+    #[test]
+    fn the_long_help_shows_with_help() {
+        for (words, says) in [
+            ("casulo push --help", "CASULO_INSECURE_REGISTRIES"),
+            ("casulo image push --help", "CASULO_INSECURE_REGISTRIES"),
+            ("casulo pull --help", "multiplataforma"),
+            ("casulo image pull --help", "multiplataforma"),
+            ("casulo login --help", "modo 0600"),
+            ("casulo image bootstrap --help", "reprodutível"),
+        ] {
+            let help = parse(words).1.unwrap_err();
+            assert!(help.contains(says), "{words}:\n{help}");
+        }
+        let short = parse("casulo push -h").1.unwrap_err();
+        assert!(!short.contains("CASULO_INSECURE_REGISTRIES"), "{short}");
+    }
 }

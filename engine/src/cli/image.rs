@@ -126,8 +126,10 @@ pub enum ImageCmd {
         dest: PathBuf,
     },
     /// Envia uma imagem a um registry (o mesmo que `casulo push`).
+    #[command(long_about = super::registry::PUSH_ABOUT)]
     Push(super::registry::PushArgs),
     /// Baixa uma imagem de um registry (o mesmo que `casulo pull`).
+    #[command(long_about = super::registry::PULL_ABOUT)]
     Pull(super::registry::PullArgs),
     /// Verifica o store: digests de todos os blobs, imagens completas, camadas que não desempacotam, restos de escritas interrompidas.
     Fsck {

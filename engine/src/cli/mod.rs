@@ -114,10 +114,13 @@ pub enum Command {
     /// Cria uma imagem a partir do que um contêiner mudou (como `docker commit`; prefira o build).
     Commit(Deferred<commit::CommitArgs>),
     /// Envia uma imagem a um registry; só viajam as camadas que ele não tem (como `docker push`).
+    #[command(long_about = registry::PUSH_ABOUT)]
     Push(Deferred<registry::PushArgs>),
     /// Baixa uma imagem de um registry; só viajam as camadas que faltam aqui (como `docker pull`).
+    #[command(long_about = registry::PULL_ABOUT)]
     Pull(Deferred<registry::PullArgs>),
     /// Guarda usuário e senha de um registry, conferidos com ele (como `docker login`).
+    #[command(long_about = registry::LOGIN_ABOUT)]
     Login(Deferred<registry::LoginArgs>),
     /// Apaga as credenciais guardadas de um registry (como `docker logout`).
     Logout(Deferred<registry::LogoutArgs>),

@@ -8,18 +8,38 @@ use crate::registry::push::Observer;
 use crate::registry::{pull, push, RegistryError, Transfer};
 use crate::state::StateDir;
 
+/// The long help of `casulo push` and `casulo image push` (on the enum variants: a
+/// variant's one-paragraph doc comment resets the struct's).
+pub const PUSH_ABOUT: &str =
+    "Envia uma imagem do store a um registry (OCI distribution), como `docker push`. \
+     Só viajam as camadas que o registry não tem (ele é perguntado com HEAD). \
+     A referência diz o registry: `localhost:5000/aluno/app:v1`; sem registry, \
+     vale CASULO_REGISTRY (ou docker.io). Registries em localhost/127.0.0.1 \
+     falam HTTP; outros, HTTPS, a não ser que estejam em \
+     CASULO_INSECURE_REGISTRIES (separados por vírgula). Um registry com CA \
+     própria: o certificado dela em /etc/casulo/certs.d/HOST:PORTA/ca.crt \
+     (ou no /etc/docker/certs.d do docker, ou em CASULO_CERTS_D), e ele fala \
+     HTTPS verificado por ela.";
+
+/// The long help of `casulo pull` and `casulo image pull` (on the enum variants: a
+/// variant's one-paragraph doc comment resets the struct's).
+pub const PULL_ABOUT: &str =
+    "Baixa uma imagem de um registry (OCI distribution), como `docker pull`. \
+     Só viajam as camadas que o store não tem; cada blob é conferido (sha256 e \
+     tamanho) antes de entrar no store, e o diff_id e as entradas do tar de \
+     cada camada, no primeiro desempacotamento (run). De um índice \
+     multiplataforma, escolhe linux/<arquitetura deste computador>. Baixa até 6 \
+     camadas ao mesmo tempo; interrompido, o próximo pull baixa só as que \
+     não chegaram inteiras.";
+
+/// The long help of `casulo login` (on the enum variants: a
+/// variant's one-paragraph doc comment resets the struct's).
+pub const LOGIN_ABOUT: &str = "Confere usuário e senha com o registry e os guarda em \
+     $CASULO_CONFIG/config.json (padrão ~/.casulo/config.json), no formato do \
+     config.json do docker, com modo 0600. A senha nunca aparece na tela nem \
+     nos traces.";
+
 #[derive(Debug, clap::Args)]
-#[command(
-    long_about = "Envia uma imagem do store a um registry (OCI distribution), como `docker push`. \
-                  Só viajam as camadas que o registry não tem (ele é perguntado com HEAD). \
-                  A referência diz o registry: `localhost:5000/aluno/app:v1`; sem registry, \
-                  vale CASULO_REGISTRY (ou docker.io). Registries em localhost/127.0.0.1 \
-                  falam HTTP; outros, HTTPS, a não ser que estejam em \
-                  CASULO_INSECURE_REGISTRIES (separados por vírgula). Um registry com CA \
-                  própria: o certificado dela em /etc/casulo/certs.d/HOST:PORTA/ca.crt \
-                  (ou no /etc/docker/certs.d do docker, ou em CASULO_CERTS_D), e ele fala \
-                  HTTPS verificado por ela."
-)]
 pub struct PushArgs {
     /// A imagem, com o registry no nome (ex.: localhost:5000/aluno/app:v1).
     #[arg(value_name = "NOME[:TAG]")]
@@ -35,15 +55,6 @@ pub struct PushArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(
-    long_about = "Baixa uma imagem de um registry (OCI distribution), como `docker pull`. \
-                  Só viajam as camadas que o store não tem; cada blob é conferido (sha256 e \
-                  tamanho) antes de entrar no store, e o diff_id e as entradas do tar de \
-                  cada camada, no primeiro desempacotamento (run). De um índice \
-                  multiplataforma, escolhe linux/<arquitetura deste computador>. Baixa até 6 \
-                  camadas ao mesmo tempo; interrompido, o próximo pull baixa só as que \
-                  não chegaram inteiras."
-)]
 pub struct PullArgs {
     /// A imagem (ex.: localhost:5000/aluno/app:v1, ou ...@sha256:<digest>).
     #[arg(value_name = "NOME[:TAG|@DIGEST]")]
@@ -54,10 +65,6 @@ pub struct PullArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(long_about = "Confere usuário e senha com o registry e os guarda em \
-                  $CASULO_CONFIG/config.json (padrão ~/.casulo/config.json), no formato do \
-                  config.json do docker, com modo 0600. A senha nunca aparece na tela nem \
-                  nos traces.")]
 pub struct LoginArgs {
     /// O registry (ex.: localhost:5000).
     #[arg(value_name = "REGISTRY")]
