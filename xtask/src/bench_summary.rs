@@ -70,6 +70,7 @@ pub fn print() -> Result {
 fn rows(startup: &Value, vm: &Value, unpack: &Value, build: &Value, web: &Value) -> Vec<Row> {
     let mut rows = startup_rows(startup);
     rows.push(vm_row(vm));
+    rows.push(vm_trace_row(vm));
     rows.push(unpack_row(unpack));
     rows.extend(build_rows(build));
     rows.extend(visualizer_rows(web));
@@ -150,6 +151,23 @@ fn vm_row(vm: &Value) -> Row {
         (contender("casulo"), contender("piso"), contender("crun")),
         0,
     )
+}
+
+/// The trace's CPU in the VM, paired round by round (`bench vm`).
+fn vm_trace_row(vm: &Value) -> Row {
+    let cpu = vm["contenders"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["nome"] == "casulo"))
+        .and_then(|r| num(&r["cpu_mediana_ms"]));
+    let share = num(&vm["trace_cpu"]["share_of_run_pct"]);
+    Row {
+        what: "CPU do trace na VM (pareado por rodada)",
+        casulo: show(num(&vm["trace_cpu"]["median_ms"]), " ms", 2),
+        reference: show(cpu, " ms da execução", 1),
+        ratio: show(share, " %", 1),
+        target: "≤ 2 % da CPU",
+        met: share.map(|s| s <= 2.0),
+    }
 }
 
 /// A peak RSS (KiB in the results, MiB in the table): reported, no target.
@@ -298,8 +316,8 @@ mod tests {
         let vm = json!({"contenders": [
             {"nome": "piso", "mediana_ms": 100.0},
             {"nome": "crun", "mediana_ms": 600.0},
-            {"nome": "casulo", "mediana_ms": 1000.0},
-        ]});
+            {"nome": "casulo", "mediana_ms": 1000.0, "cpu_mediana_ms": 800.0},
+        ], "trace_cpu": {"median_ms": 24.0, "share_of_run_pct": 3.0}});
         let rows = rows(
             &startup,
             &vm,
@@ -318,8 +336,13 @@ mod tests {
             ("10.00× o piso", Some(false))
         );
         assert_eq!(rows[3].reference, "piso 100 ms, crun 600 ms");
-        assert_eq!((rows[4].ratio.as_str(), rows[4].met), ("1.60×", Some(true)));
+        assert_eq!(
+            (rows[4].ratio.as_str(), rows[4].met),
+            ("3.0 %", Some(false))
+        );
+        assert_eq!(rows[4].reference, "800.0 ms da execução");
+        assert_eq!((rows[5].ratio.as_str(), rows[5].met), ("1.60×", Some(true)));
         // What did not run says so.
-        assert_eq!((rows[5].casulo.as_str(), rows[5].met), ("—", None));
+        assert_eq!((rows[6].casulo.as_str(), rows[6].met), ("—", None));
     }
 }

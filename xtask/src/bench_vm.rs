@@ -4,7 +4,8 @@
 //! boot: the floor (`unshare -fpmnuiC --mount-proc true`), `crun run` and
 //! `casulo run --rm busybox true` (with and without its trace, and
 //! `casulo --version`: the binary's own start), timed by
-//! the probe's stopwatch (`probe cronometrar`: interleaved rounds, wall and
+//! the probe's stopwatch (`probe cronometrar`: interleaved rounds, each
+//! timed run right after an untimed one of the same program, wall and
 //! CPU) — see `xtask/vm/bench.sh`. casulo is the static musl build, crun and
 //! util-linux's `unshare` are Debian's with their libraries.
 //!
@@ -28,7 +29,7 @@ use crate::cmd::{self, step};
 use crate::{fail, musl, vm, Result};
 
 const BENCH: &str = include_str!("../vm/bench.sh");
-/// Boot to poweroff: ~60 s of boot and bootstrap, then 4 contenders × the rounds.
+/// Boot to poweroff: ~60 s of boot and bootstrap, then 5 contenders × 2 runs × the rounds.
 const TIMEOUT_SECS: &str = "900";
 
 pub fn run(args: &[String]) -> Result {
@@ -104,6 +105,7 @@ pub fn run(args: &[String]) -> Result {
     }
     let info = marked(&log, "CASULO-BENCH-INFO ").unwrap_or("").to_string();
     let rows = table(&measured)?;
+    let trace_cpu = trace_cpu(&measured);
     let phases = phases(&log);
     if measured["concorrentes"]
         .as_array()
@@ -122,6 +124,7 @@ pub fn run(args: &[String]) -> Result {
             "versions": info,
             "load_host": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
             "contenders": rows,
+            "trace_cpu": trace_cpu,
             "casulo_phases": phases,
         }),
     )
@@ -131,6 +134,40 @@ pub fn run(args: &[String]) -> Result {
 fn marked<'a>(log: &'a str, marker: &str) -> Option<&'a str> {
     log.lines()
         .find_map(|l| l.trim_end_matches('\r').split_once(marker).map(|(_, r)| r))
+}
+
+/// The trace's CPU in the VM: `casulo` − `casulo --trace /dev/null` round
+/// by round (the probe's `cpu_ms`; rounds where either failed are left
+/// out), against `casulo`'s median CPU. Printed; `None` if not measured.
+fn trace_cpu(measured: &Value) -> Option<Value> {
+    let contender = |name: &str| {
+        measured["concorrentes"]
+            .as_array()?
+            .iter()
+            .find(|c| c["nome"] == name)
+    };
+    let (with, without) = (contender("casulo")?, contender("casulo --trace /dev/null")?);
+    let (a, b): (Vec<f64>, Vec<f64>) = with["cpu_ms"]
+        .as_array()?
+        .iter()
+        .zip(without["cpu_ms"].as_array()?)
+        .filter_map(|(a, b)| a.as_f64().zip(b.as_f64()))
+        .unzip();
+    let t = crate::bench_tools::paired(&a, &b)?;
+    let share = t.median / with["cpu_mediana_ms"].as_f64()? * 100.0;
+    println!(
+        "\n  CPU do trace na VM (casulo − casulo --trace /dev/null, na mesma rodada): \
+         mediana {:.2} ms (metade das rodadas entre {:.2} e {:.2}), {share:.1} % da CPU da execução",
+        t.median, t.p25, t.p75
+    );
+    Some(json!({
+        "what": "CPU of casulo minus casulo --trace /dev/null in the same round, per round",
+        "rounds": a.len(),
+        "median_ms": t.median,
+        "p25_ms": t.p25,
+        "p75_ms": t.p75,
+        "share_of_run_pct": share,
+    }))
 }
 
 /// The per-phase medians of the VM's `casulo run` traces (`bench_phases`),

@@ -29,7 +29,8 @@ echo "CASULO-BENCH $(/probe cronometrar "$rodadas" \
     casulo /casulo run --rm busybox true ,, \
     'casulo --trace /dev/null' /casulo run --rm --trace /dev/null busybox true ,, \
     'casulo --version' /casulo --version)"
-# Where the time goes: each kept trace (the timed `casulo` runs) as
+# Where the time goes: each kept trace (the `casulo` runs, timed or the
+# untimed one before each) as
 # `kind=t_us` pairs on one line (the serial console is slow for whole traces).
 for t in /var/lib/casulo/traces/*.trace.jsonl; do
     echo "CASULO-BENCH-TRACE $(sed -n 's/^{"seq":[0-9]*,"t_us":\([0-9]*\),"pid":[0-9]*,"kind":"\([^"]*\)".*/\2=\1/p' "$t" | tr '\n' ' ')"

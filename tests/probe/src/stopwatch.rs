@@ -5,8 +5,17 @@
 //! contender always follows the same other one (a rotation kept the
 //! cycle: casulo always ran right after crun and paid the kernel's
 //! deferred cleanup of crun's cgroup); the first [`WARMUP`] rounds are not
-//! counted. Wall time from `fork` to `wait4`,
+//! counted. Shuffling only spread that cost: in the VM every run right
+//! after a `crun run` paid ~90 ms more CPU (13 of 13 `casulo run`s, 7 of 7
+//! `casulo --version`s, 5 of 5 `crun`s; none after any other contender),
+//! so each timed run now follows an untimed run of the same program: what
+//! each one costs run again and again (crun's aftermath lands on crun),
+//! not what the previous contender left behind. Wall time from `fork` to `wait4`,
 //! and the CPU the child and its descendants used (`wait4`'s rusage).
+//! Besides the medians, each contender's CPU round by round (`cpu_ms`,
+//! `null` for a run that failed), so the bench can pair two contenders
+//! of the same round (the trace's CPU: `casulo` − `casulo --trace
+//! /dev/null`).
 
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -21,6 +30,8 @@ struct Contender<'a> {
     argv: &'a [&'a str],
     wall_ms: Vec<f64>,
     cpu_ms: Vec<f64>,
+    /// Every measured round's CPU, in order (`None`: the run failed).
+    cpu_by_round: Vec<Option<f64>>,
     failures: usize,
 }
 
@@ -54,6 +65,7 @@ pub fn run(rounds: usize, spec: &[&str]) -> i32 {
                 argv,
                 wall_ms: vec![],
                 cpu_ms: vec![],
+                cpu_by_round: vec![],
                 failures: 0,
             }),
             _ => None,
@@ -69,13 +81,19 @@ pub fn run(rounds: usize, spec: &[&str]) -> i32 {
         seed.shuffle(&mut order);
         for &k in &order {
             let c = &mut contenders[k];
-            match time_one(c.argv) {
+            // The same program just before, untimed (see the module docs).
+            let _ = time_one(c.argv);
+            let timed = time_one(c.argv);
+            match timed {
                 Some((wall, cpu)) if round >= WARMUP => {
                     c.wall_ms.push(wall);
                     c.cpu_ms.push(cpu);
                 }
                 Some(_) => {}
                 None => c.failures += 1,
+            }
+            if round >= WARMUP {
+                c.cpu_by_round.push(timed.map(|(_, cpu)| cpu));
             }
         }
     }
@@ -92,6 +110,15 @@ pub fn run(rounds: usize, spec: &[&str]) -> i32 {
                 ("p10_ms".into(), ms(percentile(&mut wall, 10))),
                 ("p90_ms".into(), ms(percentile(&mut wall, 90))),
                 ("cpu_mediana_ms".into(), ms(percentile(&mut cpu, 50))),
+                (
+                    "cpu_ms".into(),
+                    Json::Arr(
+                        c.cpu_by_round
+                            .iter()
+                            .map(|cpu| cpu.map_or(Json::Null, ms))
+                            .collect(),
+                    ),
+                ),
             ])
         })
         .collect();
