@@ -95,6 +95,12 @@ pub struct RootfsPlan {
 /// them out: upper, work, merged (`create` makes them, `rm` removes them).
 pub const CONTAINER_DIRS: [&str; 3] = ["upper", "work", "merged"];
 
+/// The upper layer in a container's directory `dir`: what the container
+/// wrote (`diff`, `commit`, a build's `RUN`, the lab's checks).
+pub fn upper_of(dir: &Path) -> PathBuf {
+    dir.join(CONTAINER_DIRS[0])
+}
+
 impl RootfsPlan {
     /// The layout of a container's directory: `upper/`, `work/` and
     /// `merged/` under `dir` ([`CONTAINER_DIRS`]), over `lowerdirs`

@@ -149,7 +149,7 @@ pub fn commit(state: &StateDir, opts: &CommitOptions) -> Result<CommitOutcome, C
         .as_deref()
         .map(Reference::parse)
         .transpose()?;
-    let upper = state.container(&rec.id).join("upper");
+    let upper = crate::mounts::upper_of(&state.container(&rec.id));
     let upper_error = |source| CommitError::Upper {
         container: rec.name.clone(),
         path: upper.clone(),

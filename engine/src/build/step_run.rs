@@ -103,7 +103,7 @@ pub fn run(state: &StateDir, store: &Store, step: RunStep) -> Result<Written, Ru
     let result = if outcome.exit_code != 0 {
         Err(RunStepError::Failed(outcome.exit_code))
     } else {
-        let upper = state.container(&id).join("upper");
+        let upper = crate::mounts::upper_of(&state.container(&id));
         remove_mount_stubs(&upper, &mount_targets);
         layer_from_upper::entries(&upper)
             .map_err(|e| RunStepError::Image(ImageError::io(&upper, e)))

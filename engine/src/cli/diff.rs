@@ -22,7 +22,7 @@ pub struct DiffArgs {
 
 pub fn cmd(state: &StateDir, args: DiffArgs) -> CliResult {
     let record = container::find(state, &args.container)?;
-    let upper = state.container(&record.id).join("upper");
+    let upper = crate::mounts::upper_of(&state.container(&record.id));
     let changes = diff::diff(&upper, &record.lowerdirs).map_err(|e| {
         CliError::msg(
             125,

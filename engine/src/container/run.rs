@@ -507,7 +507,7 @@ fn teardown(
     // What the container wrote (copy-ups included), before --rm removes it.
     super::diff::record_upper(
         &created.recorder,
-        &created.dir.join("upper"),
+        &crate::mounts::upper_of(&created.dir),
         &created.record.lowerdirs,
     );
     let remove = || {
@@ -616,7 +616,7 @@ fn attach(k: &Kernel, created: &Created) -> Result<Option<Attachment>, NetworkEr
 /// ([`crate::network::dns`]): its `/etc/resolv.conf`, written into its
 /// upper layer before the overlay is mounted (it replaces the image's).
 fn write_resolv_conf(dir: &Path) -> Result<(), NetworkError> {
-    let etc = dir.join("upper").join("etc");
+    let etc = crate::mounts::upper_of(dir).join("etc");
     let path = etc.join("resolv.conf");
     let io = |source| NetworkError::Io {
         what: "não consegui escrever o /etc/resolv.conf do contêiner",

@@ -114,7 +114,7 @@ pub fn containers_check(state: &StateDir, c: &Check, since: SystemTime) -> Resul
         let rel = path.trim_start_matches('/');
         let mut contents = vec![];
         for r in &records {
-            let file = state.container(&r.id).join("upper").join(rel);
+            let file = crate::mounts::upper_of(&state.container(&r.id)).join(rel);
             match std::fs::read(&file) {
                 Ok(bytes) if file.is_file() => {
                     let text = String::from_utf8_lossy(&bytes).into_owned();
