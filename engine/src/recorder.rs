@@ -16,12 +16,10 @@
 //!   its buffer); if every casulo process of the run is killed (`SIGKILL`,
 //!   power cut) inside a window, the events gathered since it began, at
 //!   most [`BATCH_BYTES`]: for a run with a `trace.counters` file (every
-//!   `casulo run`; `--rm` removes it in the last window, beside the
-//!   cgroup's removal, when no other process will reopen it) they are
-//!   still in it, and the next [`Recorder::reopen`] writes them; with an
-//!   anonymous page ([`Recorder::create`]) they are gone. Outside the
-//!   windows, nothing already recorded is lost (no fsync: the kernel's page
-//!   cache has it).
+//!   `casulo run`; `--rm` removes it only at the end) they are still in it,
+//!   and the next [`Recorder::reopen`] writes them; with an anonymous page
+//!   ([`Recorder::create`]) they are gone. Outside the windows, nothing
+//!   already recorded is lost (no fsync: the kernel's page cache has it).
 //! - The container's init is a `clone` of casulo: both processes record into
 //!   the same file. The sequence counter and the last timestamp live in a
 //!   `MAP_SHARED` page that both see, guarded by a tiny spin lock, so `seq`

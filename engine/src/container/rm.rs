@@ -100,7 +100,7 @@ pub fn remove_dirs(state: &StateDir, id: &str, name: &str) {
 /// into `tmp/` (`rm-<pid>-<id>`, swept by `gc` if this casulo dies before
 /// the end), then removed there. Removed in place, its record could vanish
 /// while the rest of it (a big upper layer) is still there.
-pub(super) fn remove_dir(state: &StateDir, id: &str) -> std::io::Result<()> {
+fn remove_dir(state: &StateDir, id: &str) -> std::io::Result<()> {
     let dir = state.container(id);
     let _ = std::fs::create_dir_all(state.tmp());
     let doomed = state.tmp().join(format!("rm-{}-{id}", std::process::id()));

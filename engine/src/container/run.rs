@@ -104,7 +104,7 @@ pub fn run_with(
     };
     observer.created(&created.record);
     let at_exit = if opts.rm {
-        AtExit::Removed(state)
+        AtExit::Removed
     } else {
         AtExit::Record
     };
@@ -117,9 +117,8 @@ pub fn run_with(
             rm::remove_dirs(state, &record.id, &record.name);
             rm::remove_anonymous_volumes(state, record);
         }
-        // The directory went in `live` (`AtExit::Removed`).
         Ok(outcome) if opts.rm => {
-            rm::release_name(state, &record.id, &record.name);
+            rm::remove_dirs(state, &record.id, &record.name);
             rm::remove_anonymous_volumes(state, &outcome.record);
         }
         Ok(_) => {}
@@ -128,22 +127,18 @@ pub fn run_with(
 }
 
 /// What [`live`] does with the container's record once its command ended.
-#[derive(Debug, Clone, Copy)]
-pub enum AtExit<'a> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtExit {
     /// It says `exited`, with the code and the time: `ps -a`, `wait`,
     /// `start` and the supervisor's restart policy read it.
     Record,
-    /// Nothing written, and the container's directory removed from this
-    /// state dir (`casulo run --rm` in a terminal; the caller releases the
-    /// name). Rewriting a record about to be deleted cost a temp file and a
-    /// `rename` on the host's disk (~0.3 ms of a ~8 ms run here, #19); the
-    /// code stays in the trace's `process.exit`, where `casulo wait` and the
-    /// daemon read it once the record is gone
-    /// ([`super::record::exit_in_trace`]). With a second CPU the directory
-    /// goes in a thread as soon as its upper layer is recorded, while the
-    /// cgroup is read and removed: on a disk that discards freed blocks,
-    /// its `rmdir`s wait on the device (~0.7 ms of a run here, #19).
-    Removed(&'a StateDir),
+    /// Nothing written: the caller removes the container right away
+    /// (`casulo run --rm` in a terminal). Rewriting a record about to be
+    /// deleted cost a temp file and a `rename` on the host's disk (~0.3 ms
+    /// of a ~8 ms run here, #19); the code stays in the trace's
+    /// `process.exit`, where `casulo wait` and the daemon read it once the
+    /// record is gone ([`super::record::exit_in_trace`]).
+    Removed,
 }
 
 /// How often the cgroup's usage goes into the trace.
@@ -241,7 +236,6 @@ pub fn live(
         launched.pasta,
         net.as_mut(),
         cgroup.as_ref(),
-        at_exit,
     );
     drop(cleaning);
     // On an error from here the network and cgroup are already gone.
@@ -490,7 +484,6 @@ fn teardown(
     pasta: Option<crate::rootless::pasta::Pasta>,
     net: Option<&mut Attachment>,
     cgroup: Option<&ContainerCgroup>,
-    at_exit: AtExit,
 ) -> (Option<cgroups::Report>, Option<String>) {
     // The network goes first: no more connections to a container that is
     // gone (the host ports closed and free again), its veth end deleted if
@@ -510,12 +503,7 @@ fn teardown(
         &crate::mounts::upper_of(&created.dir),
         &created.record.lowerdirs,
     );
-    let remove = || {
-        if let AtExit::Removed(state) = at_exit {
-            let _ = rm::remove_dir(state, &created.record.id);
-        }
-    };
-    let end_cgroup = || match cgroup {
+    match cgroup {
         Some(cg) => {
             // The last reading: the peak, and any OOM kill or refused fork
             // the sampler had no time to see.
@@ -523,29 +511,7 @@ fn teardown(
             (Some(report), cg.destroy(k).err().map(|e| e.to_string()))
         }
         None => (None, None),
-    };
-    // With a second CPU the directory goes beside the cgroup's end; on one,
-    // a thread would only add its own start.
-    if matches!(at_exit, AtExit::Removed(_)) && cpus() > 1 {
-        std::thread::scope(|s| {
-            s.spawn(remove);
-            end_cgroup()
-        })
-    } else {
-        let ended = end_cgroup();
-        remove();
-        ended
     }
-}
-
-/// The CPUs this process may run on (one `sched_getaffinity`; std's
-/// `available_parallelism` also reads the cgroup's quota files).
-fn cpus() -> usize {
-    nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).map_or(1, |set| {
-        (0..nix::sched::CpuSet::count())
-            .filter(|&cpu| set.is_set(cpu).unwrap_or(false))
-            .count()
-    })
 }
 
 /// The record says `exited`, with its code and end time. A record that
@@ -565,7 +531,7 @@ fn mark_exited(
     };
     match at_exit {
         AtExit::Record => super::record::update(&created.dir, exited),
-        AtExit::Removed(_) => {
+        AtExit::Removed => {
             let mut record = created.record.clone();
             exited(&mut record);
             Ok(record)
