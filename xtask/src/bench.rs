@@ -44,7 +44,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::bench_tools::{
-    children_cpu, first_line, paired, quantile, time_once, write_results, Quartiles, GLIBC, TMPFS,
+    children_cpu, first_line, paired, quantile, read_anew, time_once, write_results, Quartiles,
+    GLIBC, TMPFS,
 };
 use crate::cmd::{self, step};
 use crate::{fail, setup, Result};
@@ -144,6 +145,11 @@ pub fn run(args: &[String]) -> Result {
     make_bundle(&bundle, casulo.is_some().then_some(state.as_path()))?;
 
     let mut contenders = contenders(&bundle, builds.as_ref(), &state);
+    // The build has just written them: read from the disk like the
+    // installed runtimes beside them (`bench_tools::read_anew`).
+    for bin in builds.iter().flat_map(|b| [&b.static_bin, &b.glibc_bin]) {
+        read_anew(bin)?;
+    }
     measure(&mut contenders, &opts)?;
     let phases = match &casulo {
         Some(_) => {

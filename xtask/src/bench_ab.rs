@@ -13,9 +13,14 @@
 //!   measures the directory;
 //! - besides each median, the difference to the first binary **in the same
 //!   round** (its median and quartiles): less noise than two medians;
-//! - two builds of the same code can still differ by ~0.3 ms (where the
-//!   linker put the code): compare builds made the same way, and distrust
-//!   a difference smaller than that.
+//! - each binary **read anew from the disk** before the rounds
+//!   ([`read_anew`]): a binary just written (by the build, by a `cp`) keeps
+//!   the page cache its writes made, and two byte-identical copies, one of
+//!   them fresh, differed by 0.6 ms; read anew, by 0.03;
+//! - even so, two binaries of the same code differed by up to ~0.5 ms from
+//!   one run of this bench to the next here (a shared VM): repeat a
+//!   comparison, in both orders, and distrust a difference smaller than
+//!   that.
 //!
 //! The binaries share nothing but the busybox image, bootstrapped by the
 //! first one into each directory (in a temporary folder, removed at the end).
@@ -24,7 +29,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::bench_tools::{children_cpu, paired, quartiles, time_once, Xorshift};
+use crate::bench_tools::{children_cpu, paired, quartiles, read_anew, time_once, Xorshift};
 use crate::cmd::{self, step};
 use crate::{fail, Result};
 
@@ -90,8 +95,12 @@ pub fn run(args: &[String]) -> Result {
         )?;
     }
 
+    for c in &contenders {
+        read_anew(&c.bin)?;
+    }
     step(&format!(
-        "{WARMUP} rodadas de aquecimento + {runs} medidas; cada binário em cada pasta, em rodízio"
+        "{WARMUP} rodadas de aquecimento + {runs} medidas; cada binário lido de novo do disco e em \
+         cada pasta, em rodízio"
     ));
     let mut floor = vec![];
     // -1: the floor.
