@@ -44,8 +44,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::bench_tools::{
-    children_cpu, first_line, paired, quantile, read_anew, time_once, write_results, Quartiles,
-    GLIBC, TMPFS,
+    children_cpu, first_line, in_path, paired, quantile, read_anew, time_once, write_results,
+    Quartiles, GLIBC, TMPFS,
 };
 use crate::cmd::{self, step};
 use crate::{fail, setup, Result};
@@ -145,10 +145,14 @@ pub fn run(args: &[String]) -> Result {
     make_bundle(&bundle, casulo.is_some().then_some(state.as_path()))?;
 
     let mut contenders = contenders(&bundle, builds.as_ref(), &state);
-    // The build has just written them: read from the disk like the
-    // installed runtimes beside them (`bench_tools::read_anew`).
-    for bin in builds.iter().flat_map(|b| [&b.static_bin, &b.glibc_bin]) {
-        read_anew(bin)?;
+    // Every program measured faulted in anew, as after a reboot: the build
+    // has just written casulo, apt may have written crun (`read_anew`).
+    let programs = ["unshare", "crun", "runc"].into_iter().filter_map(in_path);
+    let casulos = builds
+        .iter()
+        .flat_map(|b| [b.static_bin.clone(), b.glibc_bin.clone()]);
+    for bin in programs.chain(casulos) {
+        read_anew(&bin)?;
     }
     measure(&mut contenders, &opts)?;
     let phases = match &casulo {

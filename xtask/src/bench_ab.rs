@@ -13,10 +13,10 @@
 //!   measures the directory;
 //! - besides each median, the difference to the first binary **in the same
 //!   round** (its median and quartiles): less noise than two medians;
-//! - each binary **read anew from the disk** before the rounds
-//!   ([`read_anew`]): a binary just written (by the build, by a `cp`) keeps
-//!   the page cache its writes made, and two byte-identical copies, one of
-//!   them fresh, differed by 0.6 ms; read anew, by 0.03;
+//! - each binary's page cache dropped before the rounds ([`read_anew`]):
+//!   pages a write or a `read()` brought in (a fresh build, a `cp`) are
+//!   large folios, and the same binary ran ~0.35 ms faster from them than
+//!   from the small ones an `exec`'s faults bring in;
 //! - even so, two binaries of the same code differed by up to ~0.5 ms from
 //!   one run of this bench to the next here (a shared VM): repeat a
 //!   comparison, in both orders, and distrust a difference smaller than

@@ -34,11 +34,13 @@ pub fn first_line(cmd: &mut Command) -> Option<String> {
 /// The name of the startup bench's row for the dynamic glibc casulo
 /// (`bench.rs` measures it, `bench_summary.rs` finds it by it).
 /// Drops `path`'s pages from the page cache (written back first), so the
-/// next `exec` reads it from the disk by readahead, as an installed program
-/// is read. A binary the build (or a `cp`) has just written keeps the pages
-/// its writes made: two byte-identical copies of casulo, one of them fresh,
-/// measured 8.92 and 8.34 ms a run side by side here; read anew, 9.22 and
-/// 9.25 (#19).
+/// next `exec` faults them in again, as a program is read after a reboot.
+/// How the pages came in shows in every run: written (by the build, a `cp`,
+/// an `apt` install) or read with `read()`, the kernel keeps them in large
+/// folios and a run of casulo took ~0.35 ms less than with the small ones
+/// an `exec`'s faults bring in (6.87 × 7.27 and 6.84 × 7.13 ms, the same
+/// binary, both orders; two byte-identical copies, one fresh, measured
+/// 8.34 × 8.92 side by side). Every contender starts from the same state.
 pub fn read_anew(path: &Path) -> Result {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     file.sync_all()?;
@@ -50,6 +52,15 @@ pub fn read_anew(path: &Path) -> Result {
     )
     .map_err(|e| format!("posix_fadvise({}): {e}", path.display()))?;
     Ok(())
+}
+
+/// The file `program` names in `PATH` (as `execvp` would find it).
+pub fn in_path(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
 }
 
 pub const GLIBC: &str = "casulo glibc (dinâmico)";
