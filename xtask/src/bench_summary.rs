@@ -138,27 +138,28 @@ fn startup_rows(startup: &Value) -> Vec<Row> {
     rows
 }
 
+/// The number `field` of the VM's contender `name` (`bench vm` names its
+/// rows and fields in Portuguese, as the probe wrote them).
+fn vm_contender(vm: &Value, name: &str, field: &str) -> Option<f64> {
+    vm["contenders"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["nome"] == name))
+        .and_then(|r| num(&r[field]))
+}
+
 /// Start→exit in the pure cgroup v2 VM (`bench vm`), against its floor and crun.
 fn vm_row(vm: &Value) -> Row {
-    let contender = |name: &str| {
-        vm["contenders"]
-            .as_array()
-            .and_then(|rows| rows.iter().find(|r| r["nome"] == name))
-            .and_then(|r| num(&r["mediana_ms"]))
-    };
+    let median = |name| vm_contender(vm, name, "mediana_ms");
     against_the_floor(
         "início→fim na VM só cgroup v2 (qemu)",
-        (contender("casulo"), contender("piso"), contender("crun")),
+        (median("casulo"), median("piso"), median("crun")),
         0,
     )
 }
 
 /// The trace's CPU in the VM, paired round by round (`bench vm`).
 fn vm_trace_row(vm: &Value) -> Row {
-    let cpu = vm["contenders"]
-        .as_array()
-        .and_then(|rows| rows.iter().find(|r| r["nome"] == "casulo"))
-        .and_then(|r| num(&r["cpu_mediana_ms"]));
+    let cpu = vm_contender(vm, "casulo", "cpu_mediana_ms");
     let share = num(&vm["trace_cpu"]["share_of_run_pct"]);
     Row {
         what: "CPU do trace na VM (pareado por rodada)",

@@ -4,7 +4,7 @@
 //! runs the others — and each `bench_*` do not import each other back.)
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -31,8 +31,6 @@ pub fn first_line(cmd: &mut Command) -> Option<String> {
     cmd::capture(cmd).ok()?.lines().next().map(str::to_string)
 }
 
-/// The name of the startup bench's row for the dynamic glibc casulo
-/// (`bench.rs` measures it, `bench_summary.rs` finds it by it).
 /// Drops `path`'s pages from the page cache (written back first), so the
 /// next `exec` faults them in again, as a program is read after a reboot.
 /// How the pages came in shows in every run: written (by the build, a `cp`,
@@ -42,7 +40,7 @@ pub fn first_line(cmd: &mut Command) -> Option<String> {
 /// binary, both orders; two byte-identical copies, one fresh, measured
 /// 8.34 × 8.92 side by side). Every contender starts from the same state.
 pub fn read_anew(path: &Path) -> Result {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     file.sync_all()?;
     nix::fcntl::posix_fadvise(
         &file,
@@ -55,7 +53,7 @@ pub fn read_anew(path: &Path) -> Result {
 }
 
 /// The file `program` names in `PATH` (as `execvp` would find it).
-pub fn in_path(program: &str) -> Option<std::path::PathBuf> {
+pub fn in_path(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|dir| dir.join(program))
@@ -63,6 +61,8 @@ pub fn in_path(program: &str) -> Option<std::path::PathBuf> {
     })
 }
 
+/// The name of the startup bench's row for the dynamic glibc casulo
+/// (`bench.rs` measures it, `bench_summary.rs` finds it by it).
 pub const GLIBC: &str = "casulo glibc (dinâmico)";
 
 /// The startup bench's row for the static casulo with its state dir on a

@@ -140,13 +140,10 @@ fn marked<'a>(log: &'a str, marker: &str) -> Option<&'a str> {
 /// by round (the probe's `cpu_ms`; rounds where either failed are left
 /// out), against `casulo`'s median CPU. Printed; `None` if not measured.
 fn trace_cpu(measured: &Value) -> Option<Value> {
-    let contender = |name: &str| {
-        measured["concorrentes"]
-            .as_array()?
-            .iter()
-            .find(|c| c["nome"] == name)
-    };
-    let (with, without) = (contender("casulo")?, contender("casulo --trace /dev/null")?);
+    let (with, without) = (
+        contender(measured, "casulo")?,
+        contender(measured, "casulo --trace /dev/null")?,
+    );
     let (a, b): (Vec<f64>, Vec<f64>) = with["cpu_ms"]
         .as_array()?
         .iter()
@@ -168,6 +165,14 @@ fn trace_cpu(measured: &Value) -> Option<Value> {
         "p75_ms": t.p75,
         "share_of_run_pct": share,
     }))
+}
+
+/// The probe's row for the contender `name`.
+fn contender<'a>(measured: &'a Value, name: &str) -> Option<&'a Value> {
+    measured["concorrentes"]
+        .as_array()?
+        .iter()
+        .find(|c| c["nome"] == name)
 }
 
 /// The per-phase medians of the VM's `casulo run` traces (`bench_phases`),
@@ -196,11 +201,7 @@ fn table(measured: &Value) -> Result<Vec<Value>> {
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let median = |name: &str| {
-        list.iter()
-            .find(|c| c["nome"] == name)
-            .and_then(|c| c["mediana_ms"].as_f64())
-    };
+    let median = |name: &str| contender(measured, name).and_then(|c| c["mediana_ms"].as_f64());
     let measured_ok = |m: Option<f64>| m.filter(|ms| *ms > 0.0);
     let (Some(floor), Some(crun)) = (measured_ok(median("piso")), measured_ok(median("crun")))
     else {
