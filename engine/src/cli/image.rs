@@ -462,13 +462,6 @@ fn history(
             serde_json::to_string_pretty(&list).expect("json")
         ));
     }
-    let cut = |text: &str, n: usize| {
-        if no_trunc || text.chars().count() <= n {
-            text.to_string()
-        } else {
-            format!("{}…", text.chars().take(n - 1).collect::<String>())
-        }
-    };
     // A layer is named by its diff_id (the digest of its uncompressed tar),
     // as in `build`, the trace and `layers/<diff_id>`; its size is the
     // compressed blob's (both digests and the size: `image inspect`).
@@ -490,7 +483,7 @@ fn history(
             "{:<21}{:<19}{:<48}{:<12}{}",
             layer,
             created,
-            cut(by, 45),
+            created_by_cell(by, 45, no_trunc),
             casulo_trace::text::bytes(size),
             h.comment.as_deref().unwrap_or("")
         );
@@ -501,6 +494,20 @@ fn history(
 }
 
 /// The output of `casulo image ls` (pure, so it can be tested).
+/// The "CRIADA POR" cell: one line per step, so the table stays a table —
+/// a here-document's script shows its first line and `…` (tabs as spaces,
+/// as docker), cut at `width`; `--no-trunc` shows the whole text, as docker.
+fn created_by_cell(text: &str, width: usize, no_trunc: bool) -> String {
+    if no_trunc {
+        return text.to_string();
+    }
+    let first = text.lines().next().unwrap_or("").replace('\t', " ");
+    if !text.contains('\n') && first.chars().count() <= width {
+        return first;
+    }
+    format!("{}…", first.chars().take(width - 1).collect::<String>())
+}
+
 fn render_ls(rows: &[ImageSummary], format: LsFormat, quiet: bool, now: SystemTime) -> String {
     if quiet {
         let mut seen = Vec::new();
@@ -676,6 +683,18 @@ mod tests {
             size,
             manifest_digest: format!("sha256:{}", "d".repeat(64)),
         }
+    }
+
+    #[test]
+    fn history_shows_one_line_per_step() {
+        let script = "RUN <<EOF\napk add curl\nEOF";
+        assert_eq!(created_by_cell(script, 45, false), "RUN <<EOF…");
+        assert_eq!(created_by_cell(script, 45, true), script);
+        assert_eq!(created_by_cell("CMD\t[\"sh\"]", 45, false), "CMD [\"sh\"]");
+        let long = format!("RUN {}", "x".repeat(60));
+        let cell = created_by_cell(&long, 45, false);
+        assert_eq!(cell.chars().count(), 45);
+        assert!(cell.ends_with('…'));
     }
 
     #[test]
