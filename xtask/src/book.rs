@@ -204,7 +204,9 @@ pub fn check(casulo: &Path) -> Result {
         }
         let t = Instant::now();
         match record::record(&scenario, casulo, &scratch_dir()) {
-            Ok(fresh) => match compare::compare(&scenario, &stored, &fresh.recording) {
+            Ok(fresh) => match compare::compare(&scenario, &stored, &fresh.recording)
+                .and_then(|()| same_start_up(name, fresh.trace.as_deref()))
+            {
                 Ok(()) => println!("  ok  {name} ({:.1} s)", t.elapsed().as_secs_f64()),
                 Err(e) => problems.push(format!(
                     "{name}: a saída de hoje não é a do livro (se a mudança é esperada: cargo xtask book --regravar {name})\n{e}"
@@ -232,6 +234,17 @@ pub fn check(casulo: &Path) -> Result {
     }
     println!("  nenhum");
     Ok(())
+}
+
+/// The example's recorded trace starts its container as today's run did
+/// ([`compare::compare_startup`]), when the example has a trace.
+fn same_start_up(name: &str, fresh: Option<&str>) -> std::result::Result<(), String> {
+    let Some(fresh) = fresh else {
+        return Ok(());
+    };
+    let path = record::trace_path(&examples_dir(), name);
+    let stored = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    compare::compare_startup(&stored, fresh)
 }
 
 /// hunspell (pt_BR) over the prose of every chapter and lab; words of

@@ -139,6 +139,58 @@ pub fn compare(scenario: &Scenario, stored: &Recording, fresh: &Recording) -> Re
     }
 }
 
+/// A trace's start-up as the chapters tell it, event by event: the kinds
+/// from the first `process.clone` to the first `process.exec`. The same on
+/// every run of one engine on one kind of host (the parent's part comes
+/// before its go, the child's after it) — unlike what comes before (whether
+/// the layer or the `casulo` cgroup already existed) and after (the
+/// command's own doing). Empty when nothing was cloned.
+pub fn startup_kinds(trace: &str) -> Vec<String> {
+    let mut kinds = Vec::new();
+    for line in trace.lines().skip(1) {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(kind) = event["kind"].as_str() else {
+            continue;
+        };
+        if kinds.is_empty() && kind != "process.clone" {
+            continue;
+        }
+        kinds.push(kind.to_string());
+        if kind == "process.exec" {
+            break;
+        }
+    }
+    kinds
+}
+
+/// Ok when the book's trace starts its container the way the engine does
+/// today (see [`startup_kinds`]): a trace recorded by an older engine would
+/// show students a start-up they will not see, and the chapters number its
+/// events. Otherwise a pt-BR message with the first event that differs.
+pub fn compare_startup(stored: &str, fresh: &str) -> Result<(), String> {
+    let (old, new) = (startup_kinds(stored), startup_kinds(fresh));
+    if old == new {
+        return Ok(());
+    }
+    let n = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+    let at = |kinds: &[String]| {
+        kinds
+            .get(n)
+            .map_or("(nada)".to_string(), |k| format!("`{k}`"))
+    };
+    Err(format!(
+        "a partida do trace gravado não é a de hoje (do `process.clone` ao `process.exec`: \
+         {} eventos no livro, {} agora); o {}º evento dela é {} no livro e {} agora",
+        old.len(),
+        new.len(),
+        n + 1,
+        at(&old),
+        at(&new)
+    ))
+}
+
 /// The first line where `a` (the book) and `b` (now) differ, with its number.
 fn first_difference(a: &str, b: &str) -> String {
     let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
@@ -178,6 +230,66 @@ mod tests {
             ignorar.join(",")
         ))
         .unwrap()
+    }
+
+    fn trace(kinds: &[&str]) -> String {
+        let mut text = String::from("{\"format\":\"casulo-trace\"}\n");
+        for (seq, kind) in kinds.iter().enumerate() {
+            text.push_str(&format!("{{\"seq\":{seq},\"kind\":\"{kind}\"}}\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn the_start_up_is_from_the_clone_to_the_exec() {
+        let t = trace(&[
+            "layer.unpack",
+            "cgroup.create",
+            "process.clone",
+            "namespace.create",
+            "mount.overlay",
+            "process.exec",
+            "cgroup.sample",
+            "process.clone",
+        ]);
+        assert_eq!(
+            startup_kinds(&t),
+            [
+                "process.clone",
+                "namespace.create",
+                "mount.overlay",
+                "process.exec"
+            ]
+        );
+        assert!(startup_kinds(&trace(&["build.step", "layer.reuse"])).is_empty());
+    }
+
+    #[test]
+    fn a_start_up_recorded_by_an_older_engine_is_named() {
+        let today = trace(&[
+            "process.clone",
+            "cgroup.attach",
+            "security.non_dumpable",
+            "process.exec",
+        ]);
+        // What came before the clone (an existing cgroup) does not count.
+        let book = trace(&[
+            "cgroup.create",
+            "process.clone",
+            "cgroup.attach",
+            "security.non_dumpable",
+            "process.exec",
+        ]);
+        compare_startup(&book, &today).unwrap();
+        let old = trace(&["process.clone", "cgroup.attach", "process.exec"]);
+        let e = compare_startup(&old, &today).unwrap_err();
+        assert!(e.contains("3 eventos no livro, 4 agora"), "{e}");
+        assert!(
+            e.contains(
+                "o 3º evento dela é `process.exec` no livro e `security.non_dumpable` agora"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
