@@ -212,7 +212,7 @@ fn lab01_seu_primeiro_conteiner() {
         &[
             "✓ pid1 —",
             "✗ hostname —",
-            "dica: Seu contêiner ficou com o hostname que o casulo escolheu",
+            "dica: Seu contêiner ficou com o hostname padrão do casulo",
         ],
     );
     assert!(links_are_real(&s, &out) >= 2, "{out}");
@@ -681,7 +681,7 @@ fn lab10_o_root_do_conteiner() {
     assert!(links_are_real(&s, &out) >= 2, "{out}");
 }
 
-/// The worked example of labs/README.md (lab 12, written for teachers) is
+/// The worked example of labs/README.md (lab 15, written for teachers) is
 /// a real lab: run from its folder with `--dir`, it fails untouched and
 /// passes once its tasks are done.
 #[test]
@@ -693,7 +693,7 @@ fn the_teachers_worked_example_works_with_dir() {
         .expect("the example in labs/README.md")
         + "```toml\n".len();
     let end = start + guide[start..].find("```").unwrap();
-    let dir = s.dir.join("12-limite-de-processos");
+    let dir = s.dir.join("15-limite-de-processos");
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("lab.toml"), &guide[start..end]).unwrap();
     let d = dir.to_str().unwrap();

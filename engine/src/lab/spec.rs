@@ -553,6 +553,85 @@ fn translate(message: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The kinds of the trace's schema (`oneOf`), each with its own fields.
+    fn schema_kinds() -> std::collections::BTreeMap<String, Vec<String>> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("trace/schema/event.schema.json")).unwrap();
+        let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut kinds = std::collections::BTreeMap::new();
+        for variant in schema["oneOf"].as_array().expect("oneOf") {
+            let props = variant["properties"].as_object().expect("properties");
+            let kind = props["kind"]["const"].as_str().expect("kind const");
+            let mut fields: Vec<String> = props.keys().filter(|k| *k != "kind").cloned().collect();
+            fields.sort();
+            kinds.insert(kind.to_string(), fields);
+        }
+        kinds
+    }
+
+    /// The rows of labs/README.md's table of event kinds: the kind and the
+    /// fields named in its second cell, outside the parentheses (which
+    /// explain values: `map` (`"uid"` ou `"gid"`)).
+    fn guide_kinds() -> std::collections::BTreeMap<String, Vec<String>> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap();
+        let guide = std::fs::read_to_string(root.join("labs/README.md")).unwrap();
+        let mut rows = std::collections::BTreeMap::new();
+        for line in guide.lines() {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let Some(kind) = cells.first().and_then(|c| c.strip_prefix("| `")) else {
+                continue;
+            };
+            let is_kind = |k: &&str| {
+                k.contains('.')
+                    && k.chars()
+                        .all(|c| c.is_ascii_lowercase() || "._".contains(c))
+            };
+            let Some(kind) = kind.strip_suffix('`').filter(is_kind) else {
+                continue;
+            };
+            let (mut depth, mut outside) = (0, String::new());
+            for c in cells.get(1).copied().unwrap_or("").chars() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ if depth == 0 => outside.push(c),
+                    _ => {}
+                }
+            }
+            let mut fields: Vec<String> = outside
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect();
+            fields.sort();
+            rows.insert(kind.to_string(), fields);
+        }
+        rows
+    }
+
+    /// The checker's "evento desconhecido" points teachers to that table:
+    /// it lists every kind of the schema, each with its fields.
+    #[test]
+    fn the_teachers_guide_lists_every_event_kind_with_its_fields() {
+        let (schema, guide) = (schema_kinds(), guide_kinds());
+        assert_eq!(schema.len(), casulo_trace::KINDS.len());
+        for (kind, fields) in &schema {
+            assert_eq!(
+                guide.get(kind),
+                Some(fields),
+                "labs/README.md: a linha de `{kind}` deve listar os campos {fields:?}"
+            );
+        }
+        let extra: Vec<&String> = guide.keys().filter(|k| !schema.contains_key(*k)).collect();
+        assert!(
+            extra.is_empty(),
+            "labs/README.md lista tipos que não existem: {extra:?}"
+        );
+    }
+
     fn err_of(text: &str) -> String {
         parse("lab.toml", text).unwrap_err().to_string()
     }
