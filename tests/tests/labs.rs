@@ -698,7 +698,7 @@ fn the_teachers_worked_example_works_with_dir() {
     fs::write(dir.join("lab.toml"), &guide[start..end]).unwrap();
     let d = dir.to_str().unwrap();
     s.casulo(&["lab", "iniciar", "--dir", d]).assert_ok();
-    let slug = "12-limite-de-processos";
+    let slug = "15-limite-de-processos";
     s.sh(slug, "casulo run --rm busybox true").assert_ok();
     let out = s.casulo(&["lab", "verificar", "--dir", d]);
     out.assert_code(1);
