@@ -139,28 +139,24 @@ pub fn compare(scenario: &Scenario, stored: &Recording, fresh: &Recording) -> Re
     }
 }
 
-/// A trace's start-up as the chapters tell it, event by event: the kinds
-/// from the first `process.clone` to the first `process.exec`. The same on
-/// every run of one engine on one kind of host (the parent's part comes
-/// before its go, the child's after it) — unlike what comes before (whether
-/// the layer or the `casulo` cgroup already existed) and after (the
-/// command's own doing). Empty when nothing was cloned.
+/// A trace's start-up as the chapters tell it, event by event and by
+/// number: the kinds from the first event to the first `process.exec`. The
+/// same on every run of one engine on one kind of host: the recorder starts
+/// each scenario with a new state and no `casulo` cgroup, and the parent's
+/// part comes before its go, the child's after it — unlike what comes after
+/// the `exec` (the command's own doing). Empty when nothing was executed
+/// (a build served from its cache, a push or pull, whose layers may travel
+/// in parallel).
 pub fn startup_kinds(trace: &str) -> Vec<String> {
-    let mut kinds = Vec::new();
-    for line in trace.lines().skip(1) {
-        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let Some(kind) = event["kind"].as_str() else {
-            continue;
-        };
-        if kinds.is_empty() && kind != "process.clone" {
-            continue;
-        }
-        kinds.push(kind.to_string());
-        if kind == "process.exec" {
-            break;
-        }
+    let mut kinds: Vec<String> = trace
+        .lines()
+        .skip(1)
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|event| event["kind"].as_str().map(str::to_string))
+        .collect();
+    match kinds.iter().position(|k| k == "process.exec") {
+        Some(exec) => kinds.truncate(exec + 1),
+        None => kinds.clear(),
     }
     kinds
 }
@@ -181,11 +177,11 @@ pub fn compare_startup(stored: &str, fresh: &str) -> Result<(), String> {
             .map_or("(nada)".to_string(), |k| format!("`{k}`"))
     };
     Err(format!(
-        "a partida do trace gravado não é a de hoje (do `process.clone` ao `process.exec`: \
-         {} eventos no livro, {} agora); o {}º evento dela é {} no livro e {} agora",
+        "a partida do trace gravado não é a de hoje (até o primeiro `process.exec`: \
+         {} eventos no livro, {} agora); o evento {} é {} no livro e {} agora",
         old.len(),
         new.len(),
-        n + 1,
+        n,
         at(&old),
         at(&new)
     ))
@@ -241,22 +237,22 @@ mod tests {
     }
 
     #[test]
-    fn the_start_up_is_from_the_clone_to_the_exec() {
+    fn the_start_up_is_everything_up_to_the_first_exec() {
         let t = trace(&[
             "layer.unpack",
             "cgroup.create",
             "process.clone",
-            "namespace.create",
             "mount.overlay",
             "process.exec",
             "cgroup.sample",
-            "process.clone",
+            "process.exec",
         ]);
         assert_eq!(
             startup_kinds(&t),
             [
+                "layer.unpack",
+                "cgroup.create",
                 "process.clone",
-                "namespace.create",
                 "mount.overlay",
                 "process.exec"
             ]
@@ -272,22 +268,20 @@ mod tests {
             "security.non_dumpable",
             "process.exec",
         ]);
-        // What came before the clone (an existing cgroup) does not count.
+        // What comes after the exec is the command's: it may differ.
         let book = trace(&[
-            "cgroup.create",
             "process.clone",
             "cgroup.attach",
             "security.non_dumpable",
             "process.exec",
+            "cgroup.sample",
         ]);
         compare_startup(&book, &today).unwrap();
         let old = trace(&["process.clone", "cgroup.attach", "process.exec"]);
         let e = compare_startup(&old, &today).unwrap_err();
         assert!(e.contains("3 eventos no livro, 4 agora"), "{e}");
         assert!(
-            e.contains(
-                "o 3º evento dela é `process.exec` no livro e `security.non_dumpable` agora"
-            ),
+            e.contains("o evento 2 é `process.exec` no livro e `security.non_dumpable` agora"),
             "{e}"
         );
     }

@@ -76,6 +76,7 @@ fn record_in(scenario: &Scenario, casulo: &Path, tmp: &Path) -> Result<Recorded,
 }
 
 fn record_steps(scenario: &Scenario, paths: &Paths) -> Result<Recorded, String> {
+    remove_empty_cgroup_parents();
     write_files(scenario, paths)?;
     prepare(scenario, paths)?;
     let (passos, trace) = run_steps(scenario, paths)?;
@@ -150,6 +151,22 @@ fn set_up(
         groups: Groups::default(),
     };
     Ok((paths, registry))
+}
+
+/// Every scenario starts as on a machine where no casulo container ran
+/// since boot (or since `casulo gc`): the `casulo` parent cgroups, which
+/// the first container makes and the last one leaves, are removed when
+/// empty (a busy one stays: `rmdir` refuses it). Without this, whether the
+/// trace opens with the parent's `mkdir`s would depend on what ran before,
+/// and the chapters number those events.
+fn remove_empty_cgroup_parents() {
+    let root = Path::new("/sys/fs/cgroup");
+    let hierarchies = std::fs::read_dir(root)
+        .map(|dirs| dirs.flatten().map(|d| d.path()).collect::<Vec<_>>())
+        .unwrap_or_default();
+    for dir in std::iter::once(root.to_path_buf()).chain(hierarchies) {
+        let _ = std::fs::remove_dir(dir.join("casulo"));
+    }
 }
 
 /// The scenario's files, written into the work dir (the student's, when
