@@ -68,10 +68,15 @@ impl Student {
             std::env::var("PATH").unwrap_or_default()
         );
         cmd.env("PATH", path).env("CASULO_ROOT", &self.root);
+        // Before `lab iniciar` made the work folder, the student's own
+        // folder: never the repository (a test that got the slug wrong
+        // once wrote its fork.txt into tests/).
         let work = self.work(slug);
-        if work.is_dir() {
-            cmd.current_dir(work);
-        }
+        cmd.current_dir(if work.is_dir() {
+            work
+        } else {
+            self.dir.clone()
+        });
     }
 
     fn work(&self, slug: &str) -> PathBuf {
