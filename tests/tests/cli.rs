@@ -179,9 +179,10 @@ fn errnos_and_help_are_in_portuguese() {
         }
         assert!(out.stdout.contains("[OPÇÕES]"), "{out}");
     }
-    let out = lab.casulo(&["diff", "--help"]);
+    let out = lab.casulo(&["image", "ls", "--help"]);
     assert!(
-        out.stdout.contains("valores: table (uma tabela para ler)")
+        out.stdout.contains("--format <FORMATO>")
+            && out.stdout.contains("valores: table (uma tabela para ler)")
             && out.stdout.contains("padrão: table"),
         "{out}"
     );

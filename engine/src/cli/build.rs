@@ -22,7 +22,7 @@ pub struct BuildArgs {
     /// Valor de um ARG do Dockerfile: CHAVE=valor (repita para vários).
     #[arg(long = "build-arg", value_name = "CHAVE=valor")]
     pub build_args: Vec<String>,
-    /// Onde gravar o trace (padrão: <root>/traces/build-<id>.trace.jsonl).
+    /// Onde gravar o trace (padrão: <root>/traces/build-<8 dígitos de um id novo>.trace.jsonl).
     #[arg(long, value_name = "ARQUIVO")]
     pub trace: Option<PathBuf>,
     /// Constrói só até este estágio (FROM … AS NOME, ou seu número) e faz

@@ -8,10 +8,14 @@ use super::CliResult;
 use crate::daemon::{self, DEFAULT_SOCKET};
 use crate::state::StateDir;
 
-/// Atende a API do Docker num socket unix: o `docker` de sempre passa a mandar no casulo
-/// (DOCKER_HOST=unix:///run/casulo/casulo.sock docker run …). Fica em primeiro plano,
-/// conta cada pedido que atende; Ctrl-C (ou SIGTERM) o para, e os contêineres continuam
-/// rodando com seus supervisores.
+/// `casulo daemon --help`'s text (on the variant: a doc comment on the
+/// Args struct is never shown, the variant's wins).
+pub const ABOUT: &str = "Atende a API do Docker num socket unix: o `docker` de sempre passa a \
+     mandar no casulo (DOCKER_HOST=unix:///run/casulo/casulo.sock docker run …). Fica em \
+     primeiro plano, conta cada pedido que atende; Ctrl-C (ou SIGTERM) o para, e os \
+     contêineres continuam rodando com seus supervisores.";
+
+/// `casulo daemon`'s arguments (its help: [`ABOUT`]).
 #[derive(Debug, clap::Args)]
 pub struct DaemonArgs {
     /// O socket unix onde escutar (criado com modo 0660; grupo casulo, se existir).
@@ -25,7 +29,8 @@ pub struct DaemonArgs {
     /// 127.0.0.1:8000; abra http://127.0.0.1:8000/ (nada da API do Docker nesta porta).
     #[arg(long, value_name = "IP:PORTA")]
     pub ui: Option<SocketAddr>,
-    /// Onde está o visualizador construído (index.html, index_bg.wasm; padrão: o
+    /// Onde está o visualizador construído (index.html, index_bg.wasm; padrão:
+    /// $CASULO_UI_DIR, senão ../share/casulo/visualizador ao lado do binário, senão o
     /// visualizer/dist deste repositório, feito por `cargo xtask serve`).
     #[arg(long, value_name = "DIR", requires = "ui")]
     pub ui_dir: Option<PathBuf>,

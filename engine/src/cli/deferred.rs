@@ -269,7 +269,7 @@ mod tests {
         let (_, help) = parse("casulo stop --help");
         let help = help.unwrap_err();
         assert!(
-            help.starts_with("Para contêineres: o sinal de parada (SIGTERM)"),
+            help.starts_with("Para contêineres: o sinal de parada da imagem (SIGTERM"),
             "{help}"
         );
         // Arguments before options, and no `[OPÇÕES]` for `--root` alone.

@@ -15,8 +15,9 @@ pub struct DiffArgs {
     /// Nome ou id do contêiner (veja `casulo ps -a`; só os guardados, sem --rm).
     #[arg(value_name = "CONTÊINER")]
     pub container: String,
-    /// Formato da saída.
-    #[arg(long, value_enum, default_value_t = LsFormat::Table)]
+    /// Formato da saída: `table`, linhas `A|C|D /caminho` como as do docker (a
+    /// legenda vai para o stderr); `json`, uma lista JSON.
+    #[arg(long, value_enum, value_name = "FORMATO", default_value_t = LsFormat::Table, hide_possible_values = true)]
     pub format: LsFormat,
 }
 

@@ -36,7 +36,9 @@ pub struct ExecArgs {
     /// padrão: o do contêiner).
     #[arg(long = "user", short = 'u', value_name = "USUÁRIO[:GRUPO]")]
     pub user: Option<String>,
-    /// Dá ao comando todas as capabilities (o filtro seccomp do contêiner continua).
+    /// Dá ao comando todas as capabilities; o perfil seccomp do contêiner continua,
+    /// mas montado para elas (libera o que o perfil reserva a quem tem
+    /// CAP_SYS_ADMIN e outras, como mount e unshare).
     #[arg(long)]
     pub privileged: bool,
     /// O contêiner (nome, id ou começo do id) e, depois dele, o comando e seus

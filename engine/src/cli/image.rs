@@ -77,6 +77,7 @@ pub enum ImageCmd {
     },
     /// Mostra as camadas de uma imagem, da mais nova à mais antiga, com o passo que criou cada uma.
     History {
+        /// A imagem (NOME[:TAG]).
         #[arg(value_name = "IMAGEM")]
         image: String,
         /// Formato da saída.
@@ -88,8 +89,10 @@ pub enum ImageCmd {
     },
     /// Dá outro nome (tag) a uma imagem: a mesma imagem, dois nomes.
     Tag {
+        /// A imagem que já existe (NOME[:TAG]).
         #[arg(value_name = "ORIGEM")]
         source: String,
+        /// O novo nome (NOME[:TAG]; sem tag, vale latest).
         #[arg(value_name = "DESTINO")]
         target: String,
     },
@@ -102,11 +105,13 @@ pub enum ImageCmd {
         /// Não mostra o que foi apagado.
         #[arg(short, long)]
         quiet: bool,
+        /// As imagens (NOME[:TAG]).
         #[arg(value_name = "IMAGEM", required = true)]
         images: Vec<String>,
     },
     /// Apaga blobs e camadas desempacotadas que nenhuma imagem (nem contêiner) usa.
     Prune {
+        /// Não mostra o resumo do que foi apagado.
         #[arg(short, long)]
         quiet: bool,
     },
@@ -133,7 +138,8 @@ pub enum ImageCmd {
     Pull(super::registry::PullArgs),
     /// Verifica o store: digests de todos os blobs, imagens completas, camadas que não desempacotam, restos de escritas interrompidas.
     Fsck {
-        /// Só o código de saída (0: tudo certo; 1: problemas).
+        /// Não lista os problemas nem o resumo (código de saída 0: tudo certo; 1:
+        /// problemas, com uma linha de erro; 125: erro do casulo).
         #[arg(short, long)]
         quiet: bool,
     },

@@ -13,10 +13,12 @@ pub enum LabCmd {
     #[command(visible_alias = "list")]
     Ls,
     /// Começa um laboratório: prepara a pasta de trabalho e mostra o objetivo e os passos
-    /// (sem root, só os feitos sem root, como o 14; os outros pedem root).
+    /// (sem root, só os feitos sem root, como o 14; os outros pedem root, e o 14
+    /// não roda como root).
     #[command(visible_alias = "start")]
     Iniciar(Which),
-    /// Confere as tarefas: ✓ ou ✗ para cada uma, com o link para a prova no trace.
+    /// Confere as tarefas: ✓, ✗ ou · (esperando outra) para cada uma, com o link para a
+    /// prova no trace; sai com 1 se falta alguma.
     #[command(visible_alias = "check")]
     Verificar(Which),
     /// Mostra a próxima dica da primeira tarefa que falta.

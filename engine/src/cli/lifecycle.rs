@@ -33,6 +33,7 @@ pub struct KillArgs {
         default_value = "KILL"
     )]
     pub signal: String,
+    /// Nome, id ou começo do id.
     #[arg(required = true, value_name = "CONTÊINER")]
     pub containers: Vec<String>,
 }
@@ -40,6 +41,7 @@ pub struct KillArgs {
 /// Espera contêineres terminarem e mostra o código de saída de cada um.
 #[derive(Debug, clap::Args)]
 pub struct WaitArgs {
+    /// Nome, id ou começo do id.
     #[arg(required = true, value_name = "CONTÊINER")]
     pub containers: Vec<String>,
 }
@@ -50,8 +52,9 @@ pub struct InspectArgs {
     /// Formato da saída: `json` (o padrão) ou um modelo como o do docker,
     /// um por contêiner: '{{.State.Status}}', '{{.State.Pid}}',
     /// '{{json .Config}}'.
-    #[arg(short = 'f', long, default_value = "json")]
+    #[arg(short = 'f', long, value_name = "FORMATO", default_value = "json")]
     pub format: String,
+    /// Nome, id ou começo do id.
     #[arg(required = true, value_name = "CONTÊINER")]
     pub containers: Vec<String>,
 }
@@ -70,6 +73,7 @@ pub struct RenameArgs {
 /// Lista os processos de um contêiner (pid no host e dentro dele).
 #[derive(Debug, clap::Args)]
 pub struct TopArgs {
+    /// Nome, id ou começo do id.
     #[arg(value_name = "CONTÊINER")]
     pub container: String,
 }
@@ -229,6 +233,7 @@ pub struct StartArgs {
     pub interactive: bool,
     #[command(flatten)]
     pub keys: super::attach::DetachKeysArg,
+    /// Nome, id ou começo do id.
     #[arg(required = true, value_name = "CONTÊINER")]
     pub containers: Vec<String>,
 }
@@ -239,6 +244,7 @@ pub struct RestartArgs {
     /// Segundos de espera antes do SIGKILL, ao parar.
     #[arg(short = 't', long = "time", value_name = "S", default_value_t = 10)]
     pub time: u64,
+    /// Nome, id ou começo do id.
     #[arg(required = true, value_name = "CONTÊINER")]
     pub containers: Vec<String>,
 }
@@ -256,6 +262,7 @@ pub struct LogsArgs {
     /// Mostra a hora (RFC 3339, UTC) em que cada linha foi escrita.
     #[arg(short = 't', long = "timestamps")]
     pub timestamps: bool,
+    /// Nome, id ou começo do id.
     #[arg(value_name = "CONTÊINER")]
     pub container: String,
 }

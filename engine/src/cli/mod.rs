@@ -81,7 +81,7 @@ pub enum Command {
     Attach(Deferred<attach::AttachArgs>),
     /// Lista os contêineres (como `docker ps`).
     Ps(Deferred<ps::PsArgs>),
-    /// Remove contêineres que já terminaram.
+    /// Remove contêineres que já terminaram (a camada de escrita vai junto; o trace fica).
     Rm(Deferred<rm::RmArgs>),
     /// Mostra o que um contêiner mudou em relação à imagem (como `docker diff`).
     Diff(Deferred<diff::DiffArgs>),
@@ -91,7 +91,7 @@ pub enum Command {
     Restart(Deferred<lifecycle::RestartArgs>),
     /// Mostra a saída guardada de um contêiner; -f acompanha (como `docker logs`).
     Logs(Deferred<lifecycle::LogsArgs>),
-    /// Para contêineres: o sinal de parada (SIGTERM), e SIGKILL depois de -t segundos (como `docker stop`).
+    /// Para contêineres: o sinal de parada da imagem (SIGTERM, se ela não define outro), e SIGKILL depois de -t segundos (como `docker stop`).
     Stop(Deferred<lifecycle::StopArgs>),
     /// Manda um sinal ao PID 1 de contêineres; SIGKILL se nenhum -s for dado (como `docker kill`).
     Kill(Deferred<lifecycle::KillArgs>),
@@ -107,7 +107,7 @@ pub enum Command {
     Pause(Deferred<pause::PauseArgs>),
     /// Descongela contêineres pausados: os processos continuam de onde pararam (como `docker unpause`).
     Unpause(Deferred<pause::PauseArgs>),
-    /// Uso de CPU, memória e processos de contêineres, atualizado a cada segundo (como `docker stats`).
+    /// Uso de CPU, memória e processos de contêineres, atualizado a cada segundo até o Ctrl-C (como `docker stats`).
     Stats(Deferred<stats::StatsArgs>),
     /// Constrói uma imagem a partir de um Dockerfile (como `docker build`).
     Build(Deferred<build::BuildArgs>),
@@ -135,12 +135,14 @@ pub enum Command {
     /// Laboratórios: exercícios que o casulo confere a partir dos seus traces (ls, iniciar, verificar, dica, reiniciar).
     Lab(DeferredCommands<lab::LabCmd>),
     /// Atende a API do Docker num socket unix: o `docker` de sempre passa a mandar no casulo.
+    #[command(long_about = daemon::ABOUT)]
     Daemon(Deferred<daemon::DaemonArgs>),
     /// Serve o visualizador e o curso embutidos (binário de `cargo xtask dist`) e os traces, para o navegador.
+    #[command(long_about = ui::ABOUT)]
     Ui(Deferred<ui::UiArgs>),
     /// Mostra o que o casulo sabe deste host: kernel, modo dos cgroups, diretório de estado.
     Info(Deferred<NoArgs>),
-    /// Remove o que um casulo morto deixou (cgroups, endereços de rede, veths e regras de firewall órfãos) e a bridge casulo0 sem uso.
+    /// Remove o que um casulo morto deixou (cgroups, endereços, veths, bridges e regras de firewall órfãos; contêineres pela metade e restos do armazém; registros que ficaram "rodando") e a bridge casulo0 sem uso.
     Gc(Deferred<NoArgs>),
     /// O supervisor de um contêiner em segundo plano (o casulo o executa; não é para digitar).
     #[command(name = "__supervisor", hide = true)]
@@ -505,14 +507,19 @@ fn localize_level(
     // error messages show too (a value's name), and the global arguments,
     // copied into the subcommands later, whose help may show (#19: for
     // `run`'s ~40 arguments, ~50 K instructions).
+    // Under a heading of its own, clap lists arguments by display order,
+    // then by name: numbered, the positionals keep the usage line's order
+    // (`network connect <REDE> <CONTÊINER>` listed CONTÊINER first).
+    let mut positionals = 0;
     let cmd = cmd.mut_args(|a| {
         if help_here || a.is_global_set() {
-            let heading = if a.is_positional() {
-                "Argumentos"
+            let a = if a.is_positional() {
+                positionals += 1;
+                a.help_heading("Argumentos").display_order(positionals)
             } else {
-                "Opções"
+                a.help_heading("Opções")
             };
-            localize_arg(a.help_heading(heading))
+            localize_arg(a)
         } else {
             name_value(a)
         }
@@ -546,7 +553,12 @@ fn lower_first(text: &str) -> String {
 
 /// The name of a value in Portuguese where clap's would be English.
 fn name_value(a: Arg) -> Arg {
-    if a.get_id() == "format" && a.get_value_names().is_none() {
+    // The derive names a `ValueEnum` field's value after the field, in
+    // English capitals (`--format <FORMAT>`).
+    let english = a
+        .get_value_names()
+        .is_none_or(|names| names.iter().all(|n| n.as_str() == "FORMAT"));
+    if a.get_id() == "format" && english {
         a.value_name("FORMATO")
     } else {
         a

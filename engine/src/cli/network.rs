@@ -18,12 +18,14 @@ use crate::state::StateDir;
 pub enum NetworkCmd {
     /// Cria uma rede (uma bridge nova no host, `cas-` + 8 dígitos do id).
     Create {
+        /// O nome da rede nova.
         #[arg(value_name = "NOME")]
         name: String,
         /// A sub-rede, como 10.89.5.0/24 (padrão: a primeira 10.89.N.0/24 livre).
         #[arg(long, value_name = "CIDR")]
         subnet: Option<String>,
-        /// O endereço da bridge, gateway dos contêineres (padrão: o primeiro da sub-rede).
+        /// O endereço da bridge, gateway dos contêineres (só com --subnet; padrão: o
+        /// primeiro da sub-rede).
         #[arg(long, value_name = "IPv4")]
         gateway: Option<Ipv4Addr>,
         /// Driver (só bridge existe; aceito como no docker).
@@ -39,12 +41,14 @@ pub enum NetworkCmd {
     },
     /// Mostra redes em JSON: sub-rede, gateway, bridge e os contêineres ligados.
     Inspect {
+        /// Nome ou id da rede.
         #[arg(required = true, value_name = "REDE")]
         names: Vec<String>,
     },
     /// Remove redes (recusa uma em uso, dizendo por quem).
     #[command(visible_alias = "remove")]
     Rm {
+        /// Nome ou id da rede.
         #[arg(required = true, value_name = "REDE")]
         names: Vec<String>,
     },
@@ -55,31 +59,35 @@ pub enum NetworkCmd {
         force: bool,
     },
     /// Liga um contêiner a mais uma rede (rodando, ganha uma interface nova: eth1, eth2…; parado, na próxima partida).
+    // The arguments first: the help lists its headings in the order the
+    // fields come ("Argumentos" before "Opções", as in every other command).
     Connect {
-        /// O endereço do contêiner nessa rede (tem de estar na sub-rede dela).
-        #[arg(long, value_name = "IPv4")]
-        ip: Option<Ipv4Addr>,
-        /// Mais um nome do contêiner no DNS dessa rede (repita para vários).
-        #[arg(long = "alias", value_name = "NOME")]
-        aliases: Vec<String>,
         /// A rede (nome ou id).
         #[arg(value_name = "REDE")]
         network: String,
         /// O contêiner (nome, id ou começo do id).
         #[arg(value_name = "CONTÊINER")]
         container: String,
+        /// O endereço do contêiner nessa rede (tem de estar na sub-rede dela; só em
+        /// redes criadas com `network create`).
+        #[arg(long, value_name = "IPv4")]
+        ip: Option<Ipv4Addr>,
+        /// Mais um nome do contêiner no DNS dessa rede (repita para vários; só em
+        /// redes criadas com `network create`).
+        #[arg(long = "alias", value_name = "NOME")]
+        aliases: Vec<String>,
     },
     /// Desliga um contêiner de uma rede ligada com `network connect` (rodando, a interface some).
     Disconnect {
-        /// Aceito como no docker (o casulo desliga do mesmo jeito).
-        #[arg(short, long)]
-        force: bool,
         /// A rede (nome ou id).
         #[arg(value_name = "REDE")]
         network: String,
         /// O contêiner (nome, id ou começo do id).
         #[arg(value_name = "CONTÊINER")]
         container: String,
+        /// Aceito como no docker (o casulo desliga do mesmo jeito).
+        #[arg(short, long)]
+        force: bool,
     },
 }
 

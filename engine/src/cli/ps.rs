@@ -8,14 +8,15 @@ use crate::state::StateDir;
 /// Lista os contêineres (como `docker ps`).
 #[derive(Debug, clap::Args)]
 pub struct PsArgs {
-    /// Mostra também os que já terminaram.
+    /// Mostra todos: também os que já terminaram ou só foram criados.
     #[arg(short, long)]
     pub all: bool,
     /// Só os ids.
     #[arg(short, long)]
     pub quiet: bool,
     /// Formato da saída: `table` (o padrão), `json` (um objeto por linha,
-    /// com os campos do `docker ps --format json`) ou um modelo como o do
+    /// com nomes de campo do `docker ps --format json`: ID, Image, Command,
+    /// CreatedAt, State, Status, Ports, Names, Networks) ou um modelo como o do
     /// docker: '{{.Names}} {{.Status}}', 'table {{.ID}}\t{{.Names}}'.
     #[arg(long, value_name = "FORMATO")]
     pub format: Option<String>,

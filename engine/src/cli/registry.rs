@@ -18,8 +18,8 @@ pub const PUSH_ABOUT: &str =
      falam HTTP; outros, HTTPS, a não ser que estejam em \
      CASULO_INSECURE_REGISTRIES (separados por vírgula). Um registry com CA \
      própria: o certificado dela em /etc/casulo/certs.d/HOST:PORTA/ca.crt \
-     (ou no /etc/docker/certs.d do docker, ou em CASULO_CERTS_D), e ele fala \
-     HTTPS verificado por ela.";
+     (ou no /etc/docker/certs.d do docker; com CASULO_CERTS_D definida, só em \
+     $CASULO_CERTS_D/HOST:PORTA/ca.crt), e ele fala HTTPS verificado por ela.";
 
 /// The long help of `casulo pull` and `casulo image pull` (on the enum variants: a
 /// variant's one-paragraph doc comment resets the struct's).

@@ -5,7 +5,7 @@ use super::{CliError, CliResult};
 use crate::container;
 use crate::state::StateDir;
 
-/// Remove contêineres que já terminaram (a camada de escrita vai junto; o trace fica).
+/// `casulo rm`'s arguments (its help is the variant's, in `cli/mod.rs`).
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
     /// Nomes ou ids (basta o começo do id).

@@ -48,7 +48,7 @@ pub struct RunArgs {
     /// Remove o contêiner (sua camada de escrita) quando ele terminar.
     #[arg(long)]
     pub rm: bool,
-    /// Onde gravar o trace (padrão: <root>/traces/<nome>-<id>.trace.jsonl).
+    /// Onde gravar o trace (padrão: <root>/traces/<nome>-<8 primeiros dígitos do id>.trace.jsonl).
     #[arg(long, value_name = "ARQUIVO")]
     pub trace: Option<PathBuf>,
     /// Limite de memória (cgroup), como 64m ou 1g (unidades b, k, m, g; mínimo 6m).
@@ -69,7 +69,7 @@ pub struct RunArgs {
     #[arg(long = "cpu-weight", value_name = "N", value_parser = resources::parse_weight)]
     pub cpu_weight: Option<u64>,
     /// Número máximo de processos no contêiner (padrão: 1024, contra fork bombs;
-    /// 0 ou -1: sem limite).
+    /// 0 ou -1: sem limite; sem root, só com um cgroup delegado).
     #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true,
           value_parser = resources::parse_pids)]
     pub pids_limit: Option<PidsLimit>,
@@ -78,7 +78,8 @@ pub struct RunArgs {
     /// host, por NAT) ou o nome de uma rede criada
     /// com `casulo network create` (com DNS: os contêineres se acham pelo nome).
     /// Diferente do docker, cuja rede padrão é a bridge: aqui o contêiner começa
-    /// isolado, sem rede nenhuma.
+    /// isolado, sem rede nenhuma. Sem root, a rede padrão vem do pasta, e bridge e
+    /// redes com nome são recusadas.
     #[arg(long = "network", visible_alias = "net", value_name = "REDE",
           value_parser = |s: &str| s.parse::<NetworkMode>())]
     pub network: Option<NetworkMode>,
@@ -97,7 +98,8 @@ pub struct RunArgs {
           action = clap::ArgAction::Set)]
     pub userland_proxy: bool,
     /// Publica uma porta do contêiner no host, como 8080:80 ou 127.0.0.1:8080:80/tcp
-    /// (repita para várias; o IP padrão é 0.0.0.0). Implica --network bridge.
+    /// (repita para várias; o IP padrão é 0.0.0.0). Implica --network bridge (sem
+    /// root, as portas passam pelo pasta).
     #[arg(long = "publish", short = 'p', value_name = "[IP:]HOST:CONTÊINER[/PROTO]",
           value_parser = |s: &str| s.parse::<PortSpec>())]
     pub publish: Vec<PortSpec>,
@@ -163,11 +165,14 @@ pub struct RunArgs {
     /// janela acompanha o seu terminal). Com -it a entrada precisa ser um terminal.
     #[arg(long, short = 't')]
     pub tty: bool,
-    /// Quando reiniciar o contêiner que terminou: no (o padrão), on-failure[:N]
-    /// (só se o código não for 0; no máximo N vezes), always, unless-stopped.
+    /// Quando reiniciar o contêiner que terminou (quem reinicia é o supervisor: com
+    /// -d, ou depois de `casulo start`; num run em primeiro plano a política só fica
+    /// guardada): no (o padrão), on-failure[:N] (só se o código não for 0; no máximo
+    /// N vezes), always, unless-stopped.
     #[arg(long, value_name = "POLÍTICA", value_parser = |s: &str| s.parse::<crate::container::RestartPolicy>())]
     pub restart: Option<crate::container::RestartPolicy>,
-    /// Intervalo entre duas medições de uso do cgroup no trace (padrão 200ms).
+    /// Intervalo entre duas medições de uso do cgroup no trace (padrão 200ms; com -d,
+    /// depois dos primeiros 10 s, no mínimo 5 s).
     #[arg(long = "sample-interval", value_name = "DURAÇÃO", value_parser = parse_interval)]
     pub sample_interval: Option<Duration>,
     /// A imagem (como busybox ou busybox:latest) e, depois dela, o comando e

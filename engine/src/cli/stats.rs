@@ -15,7 +15,7 @@ use casulo_trace::text::bytes as bytes_text;
 /// Time between two readings (the CPU % is measured over it).
 const INTERVAL: Duration = Duration::from_secs(1);
 
-/// Mostra o uso de CPU, memória e processos de contêineres, atualizado a cada segundo (Ctrl-C sai).
+/// `casulo stats`'s arguments (its help is the variant's, in `cli/mod.rs`).
 #[derive(Debug, clap::Args)]
 pub struct StatsArgs {
     /// Uma leitura só e sai (a CPU % é medida ao longo de um segundo).

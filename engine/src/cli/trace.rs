@@ -13,8 +13,8 @@ use crate::state::StateDir;
 pub enum TraceCmd {
     /// Narra um trace em português: cada evento, quando, o que aconteceu e a chamada real.
     Show {
-        /// Arquivo .trace.jsonl, ou o nome (ou id) de um contêiner: o trace dele,
-        /// mesmo depois de removido (o mais recente com esse nome).
+        /// Arquivo .trace.jsonl, ou o nome ou id de um contêiner guardado: o trace
+        /// dele; depois de removido, só pelo nome (o trace mais recente com esse nome).
         #[arg(value_name = "ARQUIVO|CONTÊINER")]
         file: PathBuf,
         /// Explica cada tipo de evento na primeira vez que ele aparece.
@@ -23,7 +23,8 @@ pub enum TraceCmd {
     },
     /// Valida um trace (cabeçalho, seq sem buracos, tempo que não volta).
     Check {
-        /// Arquivo .trace.jsonl, ou o nome (ou id) de um contêiner.
+        /// Arquivo .trace.jsonl, ou o nome ou id de um contêiner guardado (depois
+        /// de removido, só pelo nome).
         #[arg(value_name = "ARQUIVO|CONTÊINER")]
         file: PathBuf,
     },

@@ -9,9 +9,13 @@ use super::{CliError, CliResult};
 use crate::daemon::{self, site::Site};
 use crate::state::StateDir;
 
-/// Serve o visualizador e o curso embutidos neste binário, e os traces gravados (só
-/// leitura), para o navegador: abra http://127.0.0.1:8000/ (o curso em /curso/).
-/// Fica em primeiro plano até o Ctrl-C. Só existe num casulo feito com `cargo xtask dist`.
+/// `casulo ui --help`'s text (see [`super::daemon::ABOUT`]).
+pub const ABOUT: &str = "Serve o visualizador e o curso embutidos neste binário, e os traces \
+     gravados (só leitura), para o navegador: abra http://127.0.0.1:8000/ (o curso em \
+     /curso/). Fica em primeiro plano até o Ctrl-C. Só existe num casulo feito com \
+     `cargo xtask dist`.";
+
+/// `casulo ui`'s arguments (its help: [`ABOUT`]).
 #[derive(Debug, clap::Args)]
 pub struct UiArgs {
     /// Onde escutar (IP:PORTA; porta 0 = qualquer uma livre).

@@ -11,6 +11,7 @@ use crate::volume::filter::{VolumeFilter, LS_FILTERS, PRUNE_FILTERS};
 pub enum VolumeCmd {
     /// Cria um volume (sem NOME: um nome gerado).
     Create {
+        /// O nome do volume.
         #[arg(value_name = "NOME")]
         name: Option<String>,
         /// Um rótulo CHAVE=VALOR (repetível), para achar o volume com --filter.
@@ -27,14 +28,16 @@ pub enum VolumeCmd {
         #[arg(short, long = "filter", value_name = "FILTRO")]
         filters: Vec<String>,
     },
-    /// Mostra um volume em JSON: nome, onde os dados ficam no host, quem o usa.
+    /// Mostra volumes em JSON (uma lista): nome, onde os dados ficam no host, quem o usa.
     Inspect {
+        /// O nome do volume.
         #[arg(required = true, value_name = "NOME")]
         names: Vec<String>,
     },
     /// Remove volumes que nenhum contêiner usa (nem parado: remova-o antes).
     #[command(visible_alias = "remove")]
     Rm {
+        /// O nome do volume.
         #[arg(required = true, value_name = "NOME")]
         names: Vec<String>,
         /// Não reclama de um volume que não existe.
