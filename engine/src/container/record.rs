@@ -254,26 +254,38 @@ pub(crate) mod tests {
         let dir = tmp.path();
         save(dir, &sample(&"a".repeat(64), "n")).unwrap();
         let done = std::sync::atomic::AtomicBool::new(false);
+        // Everyone starts together, each reader after one read: on a busy
+        // machine a reader thread scheduled only after the writers had
+        // finished read nothing (and the test proved nothing for it).
+        let start = std::sync::Barrier::new(20);
         std::thread::scope(|s| {
             let readers: Vec<_> = (0..10)
                 .map(|_| {
                     s.spawn(|| {
                         let mut reads = 0u32;
-                        while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                            let bytes = std::fs::read(dir.join(RECORD)).unwrap();
+                        loop {
+                            let read = std::fs::read(dir.join(RECORD));
+                            reads += 1;
+                            if reads == 1 {
+                                // Whatever the read gave: no one may be left waiting.
+                                start.wait();
+                            }
+                            let bytes = read.map_err(|e| e.to_string())?;
                             let parsed: Result<ContainerRecord, _> = serde_json::from_slice(&bytes);
                             if parsed.is_err() {
                                 return Err(format!("meio arquivo: {} bytes", bytes.len()));
                             }
-                            reads += 1;
+                            if done.load(std::sync::atomic::Ordering::Relaxed) {
+                                return Ok(reads);
+                            }
                         }
-                        Ok(reads)
                     })
                 })
                 .collect();
             let writers: Vec<_> = (0..10)
                 .map(|_| {
                     s.spawn(|| {
+                        start.wait();
                         // No unwrap here: a panicking writer would leave the
                         // readers spinning forever.
                         (0..20).try_for_each(|_| {
