@@ -125,6 +125,8 @@ pub struct RunArgs {
     /// /etc/subgid do usuário casulo (ou do root), ou o padrão 100000:65536. Lá dentro
     /// ele continua root, mas só manda no que é do contêiner. `--userns=host` (o padrão)
     /// usa os ids do host. Como o `--userns` do podman e o `--userns-remap` do docker.
+    /// Com ele, volumes e diretórios do host (-v, --mount) ainda são recusados
+    /// (--tmpfs funciona).
     #[arg(long, value_name = "MODO", num_args = 0..=1, require_equals = true,
           default_missing_value = "auto")]
     pub userns: Option<String>,
