@@ -160,12 +160,8 @@ fn set_up(
 /// trace opens with the parent's `mkdir`s would depend on what ran before,
 /// and the chapters number those events.
 fn remove_empty_cgroup_parents() {
-    let root = Path::new("/sys/fs/cgroup");
-    let hierarchies = std::fs::read_dir(root)
-        .map(|dirs| dirs.flatten().map(|d| d.path()).collect::<Vec<_>>())
-        .unwrap_or_default();
-    for dir in std::iter::once(root.to_path_buf()).chain(hierarchies) {
-        let _ = std::fs::remove_dir(dir.join("casulo"));
+    for parent in casulo_tests::host_casulo_cgroup_parents() {
+        let _ = std::fs::remove_dir(parent);
     }
 }
 

@@ -555,9 +555,7 @@ mod tests {
 
     /// The kinds of the trace's schema (`oneOf`), each with its own fields.
     fn schema_kinds() -> std::collections::BTreeMap<String, Vec<String>> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(root.join("trace/schema/event.schema.json")).unwrap();
-        let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let schema = casulo_trace::schema::event_schema();
         let mut kinds = std::collections::BTreeMap::new();
         for variant in schema["oneOf"].as_array().expect("oneOf") {
             let props = variant["properties"].as_object().expect("properties");
